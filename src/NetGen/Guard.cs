@@ -1,0 +1,47 @@
+namespace NetGen;
+
+/// <summary>Argument checks shared by the runtime and generated code; each message names the problem and the fix.</summary>
+public static class Guard
+{
+    /// <summary>Throws unless <paramref name="actual"/> equals <paramref name="expected"/>.</summary>
+    public static void SameLength(int expected, int actual, string name)
+    {
+        if (actual != expected)
+            throw new ArgumentException($"'{name}' has {actual} values but {expected} are needed: pass a span of exactly {expected} values.", name);
+    }
+
+    /// <summary>Checks a batch size against the capacity and a span against batch × per-sample size.</summary>
+    public static void Batch(int batch, int maxBatch, string networkName)
+    {
+        if (batch < 1 || batch > maxBatch)
+            throw new ArgumentOutOfRangeException(nameof(batch), batch,
+                $"{networkName} was constructed for batches of 1 to {maxBatch} samples, so batch {batch} is out of range: " +
+                $"construct it with maxBatch: {Math.Max(batch, 1)} or larger, or pass a smaller batch.");
+    }
+
+    /// <summary>Checks that a span holds batch × <paramref name="perSample"/> values.</summary>
+    public static void BatchSpan(int length, int batch, int perSample, string name)
+    {
+        if (length != batch * perSample)
+            throw new ArgumentException(
+                $"'{name}' has {length} values but batch {batch} × {perSample} per sample = {batch * perSample} are needed: " +
+                $"pass exactly batch × {perSample} values, row-major (sample by sample).", name);
+    }
+
+    /// <summary>Checks class labels against the number of classes.</summary>
+    public static void Labels(ReadOnlySpan<int> labels, int batch, int classes, string name)
+    {
+        if (labels.Length != batch)
+            throw new ArgumentException($"'{name}' has {labels.Length} labels but the batch has {batch} samples: pass one class index per sample.", name);
+        for (int i = 0; i < labels.Length; i++)
+            if ((uint)labels[i] >= (uint)classes)
+                throw new ArgumentOutOfRangeException(name, labels[i], $"Label {labels[i]} at sample {i} is not a class index in 0..{classes - 1}.");
+    }
+
+    /// <summary>Throws when no forward pass has run yet.</summary>
+    public static void ForwardDone(int batch, string networkName)
+    {
+        if (batch == 0)
+            throw new InvalidOperationException($"{networkName}: call Forward before Loss or Backward; they use the last forward pass.");
+    }
+}

@@ -1,0 +1,70 @@
+using System.Numerics;
+
+namespace NetGen;
+
+/// <summary>
+/// What every generated network implements. Shapes are static (known at compile time); buffers are allocated once
+/// by the constructor for up to <see cref="MaxBatch"/> samples, and no member allocates afterwards.
+/// Samples are laid out row-major: a batch of n inputs is n × <c>InputSize</c> values.
+/// </summary>
+public interface INetwork<T> where T : unmanaged, IFloatingPointIeee754<T>
+{
+    /// <summary>Values per input sample.</summary>
+    static abstract int InputSize { get; }
+
+    /// <summary>Values per output sample.</summary>
+    static abstract int OutputSize { get; }
+
+    /// <summary>Number of parameters (the length of <see cref="Parameters"/>).</summary>
+    static abstract long ParameterCount { get; }
+
+    /// <summary>A Keras-style table of the layers, their output shapes and parameter counts.</summary>
+    static abstract string Summary { get; }
+
+    /// <summary>The batch capacity given at construction.</summary>
+    int MaxBatch { get; }
+
+    /// <summary>Training mode (dropout active, batch statistics) or inference mode. Default true.</summary>
+    bool Training { get; set; }
+
+    /// <summary>Every parameter in one flat buffer (weights then bias, layer by layer).</summary>
+    Span<T> Parameters { get; }
+
+    /// <summary>The gradient of the loss with respect to <see cref="Parameters"/>, same layout; accumulated by
+    /// <c>Backward</c> until <see cref="ZeroGradients"/>.</summary>
+    Span<T> Gradients { get; }
+
+    /// <summary>The output of the last <see cref="Forward"/>: batch × OutputSize values.</summary>
+    ReadOnlySpan<T> Output { get; }
+
+    /// <summary>Runs the network on <paramref name="batch"/> samples and returns batch × OutputSize outputs
+    /// (a view into the network's buffer, valid until the next call).</summary>
+    ReadOnlySpan<T> Forward(ReadOnlySpan<T> input, int batch = 1);
+
+    /// <summary>The loss of the last forward pass against targets (batch × OutputSize values).</summary>
+    T Loss(ReadOnlySpan<T> target);
+
+    /// <summary>The loss of the last forward pass against class indices (one per sample), read as one-hot targets.</summary>
+    T Loss(ReadOnlySpan<int> labels);
+
+    /// <summary>Backpropagates the loss of the last forward pass, adding ∂E/∂θ into <see cref="Gradients"/>.</summary>
+    void Backward(ReadOnlySpan<T> target);
+
+    /// <summary>As <see cref="Backward(ReadOnlySpan{T})"/>, with class indices as targets.</summary>
+    void Backward(ReadOnlySpan<int> labels);
+
+    /// <summary>Backpropagates a gradient given with respect to the output of the last forward pass (for composing
+    /// networks: a GAN, a VAE), adding into <see cref="Gradients"/> and writing ∂E/∂input into
+    /// <paramref name="inputGradient"/> (batch × InputSize values; pass an empty span to skip it).</summary>
+    void Backward(ReadOnlySpan<T> outputGradient, Span<T> inputGradient);
+
+    /// <summary>Sets every gradient to zero.</summary>
+    void ZeroGradients();
+
+    /// <summary>One training step: zero the gradients, forward, backward, update with <paramref name="optimizer"/>.
+    /// Returns the loss before the update.</summary>
+    T TrainStep(ReadOnlySpan<T> input, ReadOnlySpan<T> target, IOptimizer optimizer, int batch = 1);
+
+    /// <summary>As the other overload, with class indices as targets.</summary>
+    T TrainStep(ReadOnlySpan<T> input, ReadOnlySpan<int> labels, IOptimizer optimizer, int batch = 1);
+}
