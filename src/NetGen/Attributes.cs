@@ -1,7 +1,9 @@
 namespace NetGen;
 
 /// <summary>The loss a network is trained with. Batch reduction is stated per member.</summary>
-public enum Loss
+/// <remarks>Named LossFunction, not Loss: attribute arguments on a network class bind in the class's scope, where
+/// <c>Loss</c> is the generated <c>Loss(target)</c> method.</remarks>
+public enum LossFunction
 {
     /// <summary>E = Σⱼ ½(tⱼ − oⱼ)², summed over outputs, averaged over the batch (the lecture's loss).</summary>
     HalfSquaredError,
@@ -29,8 +31,8 @@ public enum Precision
 [AttributeUsage(AttributeTargets.Class, Inherited = false, AllowMultiple = false)]
 public sealed class NetworkAttribute : Attribute
 {
-    /// <summary>The training loss. Default <see cref="NetGen.Loss.CrossEntropy"/>.</summary>
-    public Loss Loss { get; set; } = Loss.CrossEntropy;
+    /// <summary>The training loss. Default <see cref="LossFunction.CrossEntropy"/>.</summary>
+    public LossFunction Loss { get; set; } = LossFunction.CrossEntropy;
 
     /// <summary>The element type. Default <see cref="NetGen.Precision.Single"/>.</summary>
     public Precision Precision { get; set; } = Precision.Single;
@@ -69,7 +71,7 @@ public sealed class DenseAttribute(int units) : LayerAttribute
 
 /// <summary>Heaviside step: 1 when x ≥ 0, else 0 (the perceptron's activation). Its derivative is zero almost
 /// everywhere, so its backward pass passes the gradient through unchanged (straight-through); with
-/// <see cref="Loss.HalfSquaredError"/> and SGD at batch 1 that is exactly Rosenblatt's rule w ← w + α(d − y)x.</summary>
+/// <see cref="LossFunction.HalfSquaredError"/> and SGD at batch 1 that is exactly Rosenblatt's rule w ← w + α(d − y)x.</summary>
 [AttributeUsage(AttributeTargets.Class, Inherited = false, AllowMultiple = true)]
 public sealed class StepAttribute : LayerAttribute;
 

@@ -1,0 +1,36 @@
+using NetGen.Generators.Model;
+
+namespace NetGen.Generators.Emit;
+
+/// <summary>What every layer emitter needs to know about the network it writes into.</summary>
+internal sealed class EmitContext
+{
+    public EmitContext(NetworkPlan plan)
+    {
+        Plan = plan;
+        Names = plan.Explainable ? new LectureNames(plan) : null;
+    }
+
+    public NetworkPlan Plan { get; }
+
+    /// <summary>The lecture's names (i1, h1, o1, w1 …) for small networks, else null.</summary>
+    public LectureNames? Names { get; }
+
+    /// <summary>The element type keyword: float or double.</summary>
+    public string T => Plan.ElementType;
+
+    /// <summary>Math or MathF, matching the element type.</summary>
+    public string Math => Plan.Spec.IsDouble ? "global::System.Math" : "global::System.MathF";
+
+    public string Tp => "global::System.Numerics.Tensors.TensorPrimitives";
+
+    public string Lit(double value) => CodeWriter.Literal(value, Plan.Spec.IsDouble);
+
+    /// <summary>Activation buffer k: a0 is the input, a{i+1} the output of layer i.</summary>
+    public static string A(int k) => "_a" + k;
+
+    /// <summary>Delta buffer k: ∂E/∂a{k}.</summary>
+    public static string D(int k) => "_d" + k;
+
+    public bool IsUnrolled(LayerPlan layer) => Shapes.IsUnrolled(Plan, layer);
+}

@@ -1,0 +1,45 @@
+using NetGen.Generators.Model;
+
+namespace NetGen.Generators.Emit.Layers;
+
+/// <summary>
+/// Softmax over the features of each sample.
+/// Forward  yⱼ = e^(xⱼ − max x) / Σₖ e^(xₖ − max x)   (shifted by the maximum so no exponential overflows)
+/// Backward ∂E/∂xⱼ = yⱼ·(∂E/∂yⱼ − Σₖ ∂E/∂yₖ·yₖ)       (the softmax Jacobian applied to ∂E/∂y)
+/// With cross-entropy the network skips this backward: the loss hands over ∂E/∂x = p − t directly.
+/// </summary>
+internal sealed class SoftmaxEmitter : LayerEmitter
+{
+    public static readonly SoftmaxEmitter Instance = new();
+
+    public override void Forward(CodeWriter w, EmitContext c, LayerPlan layer)
+    {
+        int size = layer.OutputSize;
+        w.Line($"// Layer {layer.Index}: Softmax over {size} values per sample: yⱼ = e^(xⱼ − max x) / Σₖ e^(xₖ − max x)");
+        w.Open("for (int n = 0; n < batch; n++)");
+        w.Line($"global::System.ReadOnlySpan<{c.T}> x = {EmitContext.A(layer.Index)}.AsSpan(n * {size}, {size});");
+        w.Line($"global::System.Span<{c.T}> y = {EmitContext.A(layer.Index + 1)}.AsSpan(n * {size}, {size});");
+        w.Line($"{c.T} max = x[0];");
+        w.Line($"for (int j = 1; j < {size}; j++) if (x[j] > max) max = x[j];");
+        w.Line($"{c.T} sum = {c.Lit(0)};");
+        w.Line($"for (int j = 0; j < {size}; j++) {{ y[j] = {c.Math}.Exp(x[j] - max); sum += y[j]; }}");
+        w.Line($"for (int j = 0; j < {size}; j++) y[j] /= sum;");
+        w.Close();
+    }
+
+    public override void Backward(CodeWriter w, EmitContext c, LayerPlan layer)
+    {
+        int size = layer.OutputSize;
+        if (layer.Index == 0) w.Open("if (inputGradient)");
+        w.Line($"// Layer {layer.Index}: Softmax backward: ∂E/∂xⱼ = yⱼ·(∂E/∂yⱼ − Σₖ ∂E/∂yₖ·yₖ)");
+        w.Open("for (int n = 0; n < batch; n++)");
+        w.Line($"global::System.ReadOnlySpan<{c.T}> y = {EmitContext.A(layer.Index + 1)}.AsSpan(n * {size}, {size});");
+        w.Line($"global::System.ReadOnlySpan<{c.T}> dy = {EmitContext.D(layer.Index + 1)}.AsSpan(n * {size}, {size});");
+        w.Line($"global::System.Span<{c.T}> dx = {EmitContext.D(layer.Index)}.AsSpan(n * {size}, {size});");
+        w.Line($"{c.T} dot = {c.Lit(0)};");
+        w.Line($"for (int j = 0; j < {size}; j++) dot += dy[j] * y[j];");
+        w.Line($"for (int j = 0; j < {size}; j++) dx[j] = y[j] * (dy[j] - dot);");
+        w.Close();
+        if (layer.Index == 0) w.Close();
+    }
+}

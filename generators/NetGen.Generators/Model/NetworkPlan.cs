@@ -1,0 +1,99 @@
+using System.Collections.Immutable;
+
+namespace NetGen.Generators.Model;
+
+/// <summary>A layer after shape inference: its shapes, and where its parameters sit in the flat buffer.</summary>
+internal sealed class LayerPlan
+{
+    public LayerPlan(LayerSpec spec, int index, int kindIndex, ImmutableArray<int> inputShape, ImmutableArray<int> outputShape)
+    {
+        Spec = spec;
+        Index = index;
+        KindIndex = kindIndex;
+        InputShape = inputShape;
+        OutputShape = outputShape;
+        InputSize = Shapes.Size(inputShape);
+        OutputSize = Shapes.Size(outputShape);
+    }
+
+    public LayerSpec Spec { get; }
+
+    public LayerKind Kind => Spec.Kind;
+
+    /// <summary>Position among the network's layers (Input excluded), 0-based. Layer i reads buffer a{i}, writes a{i+1}.</summary>
+    public int Index { get; }
+
+    /// <summary>1-based count among layers of the same kind: Dense1, Dense2 …</summary>
+    public int KindIndex { get; }
+
+    public ImmutableArray<int> InputShape { get; }
+
+    public ImmutableArray<int> OutputShape { get; }
+
+    public int InputSize { get; }
+
+    public int OutputSize { get; }
+
+    /// <summary>Offset of the weights in the flat parameter buffer.</summary>
+    public int WeightOffset { get; set; }
+
+    public int WeightCount { get; set; }
+
+    public int BiasOffset { get; set; }
+
+    public int BiasCount { get; set; }
+
+    public int ParameterCount => WeightCount + BiasCount;
+
+    public int TrainableCount => WeightCount + (Spec.TrainBias ? BiasCount : 0);
+
+    /// <summary>Multiply-adds per sample in the forward pass.</summary>
+    public long MultiplyAdds => (long)WeightCount;
+
+    /// <summary>The name used in <c>Summary</c> and for parameter views, e.g. "dense_1" / "Dense1".</summary>
+    public string SnakeName => Shapes.SnakeName(Kind) + "_" + KindIndex;
+
+    public string PascalName => Kind + (KindIndex).ToString();
+
+    public bool IsActivation => Shapes.IsActivation(Kind);
+}
+
+/// <summary>A whole network after shape inference: everything the emitters need, computed once.</summary>
+internal sealed class NetworkPlan
+{
+    public NetworkPlan(NetworkSpec spec, ImmutableArray<int> inputShape, ImmutableArray<LayerPlan> layers)
+    {
+        Spec = spec;
+        InputShape = inputShape;
+        Layers = layers;
+    }
+
+    public NetworkSpec Spec { get; }
+
+    public ImmutableArray<int> InputShape { get; }
+
+    /// <summary>Every layer after Input.</summary>
+    public ImmutableArray<LayerPlan> Layers { get; }
+
+    public int InputSize => Shapes.Size(InputShape);
+
+    public int OutputSize => Layers.Length == 0 ? InputSize : Layers[Layers.Length - 1].OutputSize;
+
+    public ImmutableArray<int> OutputShape => Layers.Length == 0 ? InputShape : Layers[Layers.Length - 1].OutputShape;
+
+    public long ParameterCount { get; set; }
+
+    public long TrainableCount { get; set; }
+
+    /// <summary>Cross-entropy after a final Softmax: the loss takes the softmax's input (the logits) and its gradient
+    /// with respect to them is p − t, so the Softmax layer's own backward is skipped.</summary>
+    public bool FusedSoftmaxCrossEntropy => Spec.Loss == LossKind.CrossEntropy && Layers.Length > 0 && Layers[Layers.Length - 1].Kind == LayerKind.Softmax;
+
+    /// <summary>The buffer the loss reads: a{L} normally, a{L−1} (the logits) when fused.</summary>
+    public int LossInputBuffer => FusedSoftmaxCrossEntropy ? Layers.Length - 1 : Layers.Length;
+
+    /// <summary>Small enough that every layer is unrolled: <c>Explain</c> is emitted.</summary>
+    public bool Explainable { get; set; }
+
+    public string ElementType => Spec.IsDouble ? "double" : "float";
+}

@@ -1,0 +1,158 @@
+using System;
+using System.Collections.Generic;
+using System.Linq;
+using System.Threading;
+using Microsoft.CodeAnalysis;
+using Microsoft.CodeAnalysis.CSharp;
+using Microsoft.CodeAnalysis.CSharp.Syntax;
+using NetGen.Generators.Model;
+
+namespace NetGen.Generators;
+
+public sealed partial class NetworkGenerator
+{
+    /// <summary>Reads a [Network] class into a <see cref="NetworkSpec"/>. Shared with the analyzers; never throws on
+    /// bad input: what cannot be read becomes a <see cref="LayerKind.Unknown"/> layer or a class problem.</summary>
+    internal static class Parser
+    {
+        internal const string LayerAttributeBase = "NetGen.LayerAttribute";
+
+        public static NetworkSpec? TryParse(ISymbol symbol, CancellationToken ct)
+        {
+            if (symbol is not INamedTypeSymbol type) return null;
+            try
+            {
+                return Parse(type, ct);
+            }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                // A malformed declaration must never crash the compiler; emit nothing for it.
+                return null;
+            }
+        }
+
+        public static NetworkSpec Parse(INamedTypeSymbol type, CancellationToken ct)
+        {
+            var network = type.GetAttributes().FirstOrDefault(a => a.AttributeClass?.ToDisplayString() == NetworkAttributeName);
+            LossKind loss = LossKind.CrossEntropy;
+            bool isDouble = false;
+            int unroll = 64;
+            if (network is not null)
+            {
+                foreach (var arg in network.NamedArguments)
+                {
+                    switch (arg.Key)
+                    {
+                        case "Loss" when arg.Value.Value is int l: loss = (LossKind)l; break;
+                        case "Precision" when arg.Value.Value is int p: isDouble = p == 1; break;
+                        case "UnrollThreshold" when arg.Value.Value is int u: unroll = u; break;
+                    }
+                }
+            }
+
+            // Attributes of one declaration come back in source order; across partial declarations they follow
+            // file order, which is why the analyzers insist that layers sit on one declaration.
+            var layers = new List<LayerSpec>();
+            foreach (var attribute in type.GetAttributes())
+            {
+                ct.ThrowIfCancellationRequested();
+                if (!IsLayerAttribute(attribute.AttributeClass)) continue;
+                layers.Add(ParseLayer(attribute));
+            }
+
+            var containing = new List<string>();
+            for (var outer = type.ContainingType; outer is not null; outer = outer.ContainingType)
+                containing.Insert(0, "partial " + TypeKeyword(outer) + " " + outer.Name);
+
+            string? ns = type.ContainingNamespace is { IsGlobalNamespace: false } n ? n.ToDisplayString() : null;
+            string fileName = string.Join(".", new[] { ns }.Concat(EnumerateContainingNames(type)).Where(s => !string.IsNullOrEmpty(s)));
+
+            return new NetworkSpec(ns, type.Name, new EquatableArray<string>(containing), fileName, loss, isDouble, unroll,
+                new EquatableArray<LayerSpec>(layers), ClassProblem(type));
+        }
+
+        private static IEnumerable<string> EnumerateContainingNames(INamedTypeSymbol type)
+        {
+            var names = new List<string>();
+            for (INamedTypeSymbol? t = type; t is not null; t = t.ContainingType) names.Insert(0, t.Name);
+            return names;
+        }
+
+        private static string TypeKeyword(INamedTypeSymbol t) => t switch
+        {
+            { IsRecord: true, TypeKind: TypeKind.Struct } => "record struct",
+            { IsRecord: true } => "record",
+            { TypeKind: TypeKind.Struct } => "struct",
+            { TypeKind: TypeKind.Interface } => "interface",
+            _ => "class",
+        };
+
+        /// <summary>Why no code can be emitted onto this class, or null.</summary>
+        private static string? ClassProblem(INamedTypeSymbol type)
+        {
+            foreach (var reference in type.DeclaringSyntaxReferences)
+                if (reference.GetSyntax() is ClassDeclarationSyntax c && !c.Modifiers.Any(SyntaxKind.PartialKeyword))
+                    return $"{type.Name} must be declared partial so NetGen can add the generated members: write 'partial class {type.Name}'.";
+            if (type.IsStatic) return $"{type.Name} is static, but a network is an object with buffers: remove 'static'.";
+            if (type.IsGenericType) return $"{type.Name} is generic; a network's shapes are fixed at compile time: remove the type parameters.";
+            for (var outer = type.ContainingType; outer is not null; outer = outer.ContainingType)
+            {
+                if (outer.IsGenericType) return $"{type.Name} is nested in the generic type {outer.Name}: move it out.";
+                foreach (var reference in outer.DeclaringSyntaxReferences)
+                    if (reference.GetSyntax() is TypeDeclarationSyntax d && !d.Modifiers.Any(SyntaxKind.PartialKeyword))
+                        return $"{type.Name} is nested in {outer.Name}, which must be partial too.";
+            }
+            return null;
+        }
+
+        private static bool IsLayerAttribute(INamedTypeSymbol? attributeClass)
+        {
+            for (var t = attributeClass?.BaseType; t is not null; t = t.BaseType)
+                if (t.ToDisplayString() == LayerAttributeBase) return true;
+            return false;
+        }
+
+        private static LayerSpec ParseLayer(AttributeData attribute)
+        {
+            string name = attribute.AttributeClass!.Name;
+            if (name.EndsWith("Attribute", StringComparison.Ordinal)) name = name.Substring(0, name.Length - "Attribute".Length);
+            var sizes = new List<int>();
+            double alpha = 0.01;
+            bool bias = true, trainBias = true;
+            var kind = name switch
+            {
+                "Input" => LayerKind.Input,
+                "Dense" => LayerKind.Dense,
+                "Step" => LayerKind.Step,
+                "Sigmoid" => LayerKind.Sigmoid,
+                "Tanh" => LayerKind.Tanh,
+                "ReLU" => LayerKind.ReLU,
+                "LeakyReLU" => LayerKind.LeakyReLU,
+                "Softmax" => LayerKind.Softmax,
+                "Identity" => LayerKind.Identity,
+                _ => LayerKind.Unknown,
+            };
+            // A constructor that did not bind (wrong arguments) leaves nothing to read.
+            if (attribute.AttributeConstructor is null) kind = LayerKind.Unknown;
+
+            foreach (var arg in attribute.ConstructorArguments)
+            {
+                if (arg.Kind == TypedConstantKind.Array)
+                {
+                    foreach (var v in arg.Values) if (v.Value is int i) sizes.Add(i);
+                }
+                else if (arg.Value is int i) sizes.Add(i);
+                else if (arg.Value is double d) alpha = d;
+            }
+            foreach (var arg in attribute.NamedArguments)
+            {
+                switch (arg.Key)
+                {
+                    case "Bias" when arg.Value.Value is bool b: bias = b; break;
+                    case "TrainBias" when arg.Value.Value is bool b: trainBias = b; break;
+                }
+            }
+            return new LayerSpec(kind, name, new EquatableArray<int>(sizes), alpha, bias, trainBias && bias);
+        }
+    }
+}

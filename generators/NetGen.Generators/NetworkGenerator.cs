@@ -1,0 +1,77 @@
+using System;
+using Microsoft.CodeAnalysis;
+using NetGen.Generators.Emit;
+using NetGen.Generators.Model;
+
+namespace NetGen.Generators;
+
+/// <summary>
+/// Compiles network declarations (<c>[Network]</c> classes with layer attributes) into specialised C#.
+/// Pipeline: find [Network] classes → parse each into an equatable <see cref="NetworkSpec"/> → infer shapes and emit
+/// one source file per network. Each step is named so tests can check that an unrelated edit re-emits nothing.
+/// </summary>
+[Generator(LanguageNames.CSharp)]
+public sealed partial class NetworkGenerator : IIncrementalGenerator
+{
+    /// <summary>Names of the pipeline steps, for incrementality tests.</summary>
+    public static class Steps
+    {
+        /// <summary>Declaration → <see cref="NetworkSpec"/>.</summary>
+        public const string Parse = "NetGen.Parse";
+
+        /// <summary><see cref="NetworkSpec"/> → generated source.</summary>
+        public const string Emit = "NetGen.Emit";
+    }
+
+    internal const string NetworkAttributeName = "NetGen.NetworkAttribute";
+
+    /// <inheritdoc />
+    public void Initialize(IncrementalGeneratorInitializationContext context)
+    {
+        var specs = context.SyntaxProvider
+            .ForAttributeWithMetadataName(
+                NetworkAttributeName,
+                predicate: static (node, _) => node is Microsoft.CodeAnalysis.CSharp.Syntax.ClassDeclarationSyntax,
+                transform: static (ctx, ct) => Parser.TryParse(ctx.TargetSymbol, ct))
+            .Where(static spec => spec is not null)
+            .Select(static (spec, _) => spec!)
+            .WithTrackingName(Steps.Parse);
+
+        var files = specs
+            .Select(static (spec, _) => EmitSafely(spec))
+            .WithTrackingName(Steps.Emit);
+
+        context.RegisterSourceOutput(files, static (ctx, file) =>
+        {
+            if (file.Source.Length > 0) ctx.AddSource(file.HintName, file.Source);
+            if (file.InternalError is not null)
+                ctx.ReportDiagnostic(Diagnostic.Create(InternalError, Location.None, file.HintName, file.InternalError));
+        });
+    }
+
+    /// <summary>Emits a network's source. A generator must never throw: an exception here is a NetGen bug, reported
+    /// as NG9999 instead of failing the user's build with an opaque CS8785.</summary>
+    internal static GeneratedFile EmitSafely(NetworkSpec spec)
+    {
+        string hint = spec.FileName + ".g.cs";
+        try
+        {
+            return new GeneratedFile(hint, NetworkEmitter.Emit(spec), null);
+        }
+        catch (Exception e)
+        {
+            return new GeneratedFile(hint, "", e.GetType().Name + ": " + e.Message);
+        }
+    }
+
+    private static readonly DiagnosticDescriptor InternalError = new(
+        id: "NG9999",
+        title: "NetGen generator internal error",
+        messageFormat: "NetGen failed to generate {0}: {1}. This is a bug in NetGen; please report it with the declaration.",
+        category: "NetGen",
+        defaultSeverity: DiagnosticSeverity.Error,
+        isEnabledByDefault: true);
+}
+
+/// <summary>The emit step's output: equatable, so an unchanged network re-adds nothing.</summary>
+internal sealed record GeneratedFile(string HintName, string Source, string? InternalError);

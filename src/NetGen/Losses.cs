@@ -1,0 +1,130 @@
+using System.Numerics;
+
+namespace NetGen;
+
+/// <summary>
+/// Loss values and their gradients on flat batches (n samples × m outputs, row-major). Generated networks call
+/// these; they are public so hand-written glue (a VAE's KL term, a GAN's two losses) can use them too.
+/// Each gradient method <em>writes</em> ∂E/∂output (it does not accumulate). Reductions match PyTorch's defaults.
+/// </summary>
+public static class Losses
+{
+    /// <summary>E = (1/n) Σ_samples Σⱼ ½(tⱼ − oⱼ)² — the lecture's E_total, averaged over the batch.</summary>
+    public static T HalfSquaredError<T>(ReadOnlySpan<T> output, ReadOnlySpan<T> target, int batch) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        T sum = T.Zero;
+        for (int i = 0; i < output.Length; i++) { T e = target[i] - output[i]; sum += e * e; }
+        return sum / T.CreateChecked(2 * batch);
+    }
+
+    /// <summary>∂E/∂oⱼ = −(tⱼ − oⱼ) / n.</summary>
+    public static void HalfSquaredErrorGradient<T>(ReadOnlySpan<T> output, ReadOnlySpan<T> target, int batch, Span<T> gradient) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        T scale = T.One / T.CreateChecked(batch);
+        for (int i = 0; i < output.Length; i++) gradient[i] = (output[i] - target[i]) * scale;
+    }
+
+    /// <summary>E = mean over all n·m values of (t − o)² (PyTorch <c>MSELoss()</c>).</summary>
+    public static T MeanSquaredError<T>(ReadOnlySpan<T> output, ReadOnlySpan<T> target) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        T sum = T.Zero;
+        for (int i = 0; i < output.Length; i++) { T e = target[i] - output[i]; sum += e * e; }
+        return sum / T.CreateChecked(output.Length);
+    }
+
+    /// <summary>∂E/∂o = 2(o − t) / (n·m).</summary>
+    public static void MeanSquaredErrorGradient<T>(ReadOnlySpan<T> output, ReadOnlySpan<T> target, Span<T> gradient) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        T scale = T.CreateChecked(2) / T.CreateChecked(output.Length);
+        for (int i = 0; i < output.Length; i++) gradient[i] = (output[i] - target[i]) * scale;
+    }
+
+    /// <summary>E = mean over all n·m values of |t − o| (PyTorch <c>L1Loss()</c>).</summary>
+    public static T MeanAbsoluteError<T>(ReadOnlySpan<T> output, ReadOnlySpan<T> target) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        T sum = T.Zero;
+        for (int i = 0; i < output.Length; i++) sum += T.Abs(target[i] - output[i]);
+        return sum / T.CreateChecked(output.Length);
+    }
+
+    /// <summary>∂E/∂o = sign(o − t) / (n·m), with sign(0) = 0 as in PyTorch.</summary>
+    public static void MeanAbsoluteErrorGradient<T>(ReadOnlySpan<T> output, ReadOnlySpan<T> target, Span<T> gradient) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        T scale = T.One / T.CreateChecked(output.Length);
+        for (int i = 0; i < output.Length; i++) gradient[i] = T.CreateChecked(T.Sign(output[i] - target[i])) * scale;
+    }
+
+    /// <summary>E = mean over all n·m values of −[t log p + (1 − t) log(1 − p)], each log clamped at −100
+    /// (PyTorch <c>BCELoss()</c>), so p = 0 or 1 gives a large finite loss rather than infinity.</summary>
+    public static T BinaryCrossEntropy<T>(ReadOnlySpan<T> output, ReadOnlySpan<T> target) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        T floor = T.CreateChecked(-100), sum = T.Zero;
+        for (int i = 0; i < output.Length; i++)
+        {
+            T p = output[i], t = target[i];
+            sum -= t * T.Max(T.Log(p), floor) + (T.One - t) * T.Max(T.Log(T.One - p), floor);
+        }
+        return sum / T.CreateChecked(output.Length);
+    }
+
+    /// <summary>∂E/∂p = (p − t) / max(p(1 − p), 1e−12) / (n·m), PyTorch's formula.</summary>
+    public static void BinaryCrossEntropyGradient<T>(ReadOnlySpan<T> output, ReadOnlySpan<T> target, Span<T> gradient) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        T eps = T.CreateChecked(1e-12), scale = T.One / T.CreateChecked(output.Length);
+        for (int i = 0; i < output.Length; i++)
+        {
+            T p = output[i];
+            gradient[i] = (p - target[i]) / T.Max(p * (T.One - p), eps) * scale;
+        }
+    }
+
+    /// <summary>Cross-entropy of softmax(z) against targets t, from the logits z, averaged over the batch:
+    /// E = (1/n) Σ_samples −Σⱼ tⱼ log softmax(z)ⱼ, computed stably as Σⱼ tⱼ (logsumexp(z) − zⱼ)
+    /// (PyTorch <c>CrossEntropyLoss()</c>, which also takes logits).</summary>
+    public static T CrossEntropyWithLogits<T>(ReadOnlySpan<T> logits, ReadOnlySpan<T> target, int batch) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        int classes = logits.Length / batch;
+        T sum = T.Zero;
+        for (int n = 0; n < batch; n++)
+        {
+            var z = logits.Slice(n * classes, classes);
+            var t = target.Slice(n * classes, classes);
+            T lse = LogSumExp(z);
+            for (int j = 0; j < classes; j++) sum += t[j] * (lse - z[j]);
+        }
+        return sum / T.CreateChecked(batch);
+    }
+
+    /// <summary>∂E/∂zⱼ = (softmax(z)ⱼ · Σₖtₖ − tⱼ) / n, i.e. (p − t)/n for one-hot targets.</summary>
+    public static void CrossEntropyWithLogitsGradient<T>(ReadOnlySpan<T> logits, ReadOnlySpan<T> target, int batch, Span<T> gradient) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        int classes = logits.Length / batch;
+        T scale = T.One / T.CreateChecked(batch);
+        for (int n = 0; n < batch; n++)
+        {
+            var z = logits.Slice(n * classes, classes);
+            var t = target.Slice(n * classes, classes);
+            var g = gradient.Slice(n * classes, classes);
+            T lse = LogSumExp(z), mass = T.Zero;
+            for (int j = 0; j < classes; j++) mass += t[j];
+            for (int j = 0; j < classes; j++) g[j] = (T.Exp(z[j] - lse) * mass - t[j]) * scale;
+        }
+    }
+
+    /// <summary>log Σ e^zⱼ, shifted by max z so no exponential overflows.</summary>
+    public static T LogSumExp<T>(ReadOnlySpan<T> z) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        T max = z[0];
+        for (int j = 1; j < z.Length; j++) max = T.Max(max, z[j]);
+        T sum = T.Zero;
+        for (int j = 0; j < z.Length; j++) sum += T.Exp(z[j] - max);
+        return max + T.Log(sum);
+    }
+
+    /// <summary>Writes one-hot rows for <paramref name="labels"/> into <paramref name="target"/> (n × classes).</summary>
+    public static void OneHot<T>(ReadOnlySpan<int> labels, int classes, Span<T> target) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        target.Slice(0, labels.Length * classes).Clear();
+        for (int n = 0; n < labels.Length; n++) target[n * classes + labels[n]] = T.One;
+    }
+}
