@@ -143,6 +143,11 @@ internal static class NetworkEmitter
         w.Line($"public global::System.Span<{t}> Gradients => _g;");
         w.Line("/// <inheritdoc/>");
         w.Line($"public global::System.ReadOnlySpan<{t}> Output => {EmitContext.A(L)}.AsSpan(0, _batch * {plan.OutputSize});");
+        foreach (var layer in plan.Layers)
+        {
+            w.Line($"/// <summary>The output of layer {layer.Index} ({layer.PascalName}) in the last forward pass: batch × {layer.OutputSize} values.</summary>");
+            w.Line($"public global::System.ReadOnlySpan<{t}> {layer.PascalName}Output => {EmitContext.A(layer.Index + 1)}.AsSpan(0, _batch * {layer.OutputSize});");
+        }
         foreach (var layer in plan.Layers.Where(l => l.ParameterCount > 0))
         {
             w.Line($"/// <summary>{layer.PascalName} weights, [{layer.OutputSize} × {layer.InputSize}] row-major: element (j, i) connects input i to unit j.</summary>");
