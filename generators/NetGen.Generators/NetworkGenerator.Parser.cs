@@ -116,9 +116,6 @@ public sealed partial class NetworkGenerator
         {
             string name = attribute.AttributeClass!.Name;
             if (name.EndsWith("Attribute", StringComparison.Ordinal)) name = name.Substring(0, name.Length - "Attribute".Length);
-            var sizes = new List<int>();
-            double alpha = 0.01;
-            bool bias = true, trainBias = true;
             var kind = name switch
             {
                 "Input" => LayerKind.Input,
@@ -130,11 +127,19 @@ public sealed partial class NetworkGenerator
                 "LeakyReLU" => LayerKind.LeakyReLU,
                 "Softmax" => LayerKind.Softmax,
                 "Identity" => LayerKind.Identity,
+                "Conv2D" => LayerKind.Conv2D,
+                "MaxPool" => LayerKind.MaxPool,
+                "AvgPool" => LayerKind.AvgPool,
+                "Flatten" => LayerKind.Flatten,
+                "BatchNorm" => LayerKind.BatchNorm,
+                "Dropout" => LayerKind.Dropout,
                 _ => LayerKind.Unknown,
             };
             // A constructor that did not bind (wrong arguments) leaves nothing to read.
             if (attribute.AttributeConstructor is null) kind = LayerKind.Unknown;
 
+            var sizes = new List<int>();
+            double? number = null;
             foreach (var arg in attribute.ConstructorArguments)
             {
                 if (arg.Kind == TypedConstantKind.Array)
@@ -142,17 +147,34 @@ public sealed partial class NetworkGenerator
                     foreach (var v in arg.Values) if (v.Value is int i) sizes.Add(i);
                 }
                 else if (arg.Value is int i) sizes.Add(i);
-                else if (arg.Value is double d) alpha = d;
+                else if (arg.Value is double d) number = d;
             }
+
+            var spec = new LayerSpec(kind, name, new EquatableArray<int>(sizes))
+            {
+                Stride = kind == LayerKind.Conv2D ? 1 : 0,
+            };
+            if (number is double n)
+                spec = kind == LayerKind.Dropout ? spec with { Rate = n } : spec with { Alpha = n };
             foreach (var arg in attribute.NamedArguments)
             {
-                switch (arg.Key)
+                object? v = arg.Value.Value;
+                spec = (arg.Key, v) switch
                 {
-                    case "Bias" when arg.Value.Value is bool b: bias = b; break;
-                    case "TrainBias" when arg.Value.Value is bool b: trainBias = b; break;
-                }
+                    ("Bias", bool b) => spec with { Bias = b },
+                    ("TrainBias", bool b) => spec with { TrainBias = b },
+                    ("Kernel", int k) => spec with { Kernel = k },
+                    ("KernelHeight", int k) => spec with { KernelHeight = k },
+                    ("KernelWidth", int k) => spec with { KernelWidth = k },
+                    ("Stride", int k) => spec with { Stride = k },
+                    ("Padding", int k) => spec with { Padding = k },
+                    ("RoundDown", bool b) => spec with { RoundDown = b },
+                    ("Momentum", double d) => spec with { Momentum = d },
+                    ("Epsilon", double d) => spec with { Epsilon = d },
+                    _ => spec,
+                };
             }
-            return new LayerSpec(kind, name, new EquatableArray<int>(sizes), alpha, bias, trainBias && bias);
+            return spec with { TrainBias = spec.TrainBias && spec.Bias };
         }
     }
 }

@@ -102,3 +102,105 @@ public sealed class SoftmaxAttribute : LayerAttribute;
 /// <summary>y = x (a named no-op, e.g. a linear output for regression).</summary>
 [AttributeUsage(AttributeTargets.Class, Inherited = false, AllowMultiple = true)]
 public sealed class IdentityAttribute : LayerAttribute;
+
+/// <summary>Named padding values for <see cref="Conv2DAttribute.Padding"/>.</summary>
+public static class Padding
+{
+    /// <summary>Pad so that the output is ⌈input / stride⌉ on each axis (the input size at stride 1), symmetrically.</summary>
+    public const int Same = -1;
+
+    /// <summary>No padding: the window stays inside the input.</summary>
+    public const int Valid = 0;
+}
+
+/// <summary>
+/// A 2-D convolution over a (C, H, W) tensor: <c>Filters</c> kernels of C × kh × kw weights, each slid over the
+/// input with the given stride and zero padding. Like every deep-learning framework it computes the
+/// <em>cross-correlation</em> y[f, i, j] = Σ_c Σ_u Σ_v w[f, c, u, v] · x[c, i·s + u − p, j·s + v − p] + b[f];
+/// a true convolution flips the kernel first (w[f, c, kh − 1 − u, kw − 1 − v]). Since the kernel is learned the
+/// difference does not matter for training. Weights are stored [F, C, kh, kw] (PyTorch's Conv2d layout).
+/// </summary>
+[AttributeUsage(AttributeTargets.Class, Inherited = false, AllowMultiple = true)]
+public sealed class Conv2DAttribute(int filters) : LayerAttribute
+{
+    /// <summary>The number of kernels, i.e. output channels.</summary>
+    public int Filters { get; } = filters;
+
+    /// <summary>Square kernel size k (k × k). Default 3.</summary>
+    public int Kernel { get; set; } = 3;
+
+    /// <summary>Kernel height when the kernel is not square (overrides <see cref="Kernel"/>).</summary>
+    public int KernelHeight { get; set; }
+
+    /// <summary>Kernel width when the kernel is not square (overrides <see cref="Kernel"/>).</summary>
+    public int KernelWidth { get; set; }
+
+    /// <summary>Step between windows, on both axes. Default 1.</summary>
+    public int Stride { get; set; } = 1;
+
+    /// <summary>Zero padding on every border: a number, <see cref="NetGen.Padding.Same"/> or <see cref="NetGen.Padding.Valid"/> (0, the default).</summary>
+    public int Padding { get; set; }
+
+    /// <summary>Whether each kernel has a bias. Default true.</summary>
+    public bool Bias { get; set; } = true;
+
+    /// <summary>When the windows do not tile the input exactly, drop the border that is left over (PyTorch's and
+    /// Keras' silent behaviour) instead of rejecting the declaration. Default false.</summary>
+    public bool RoundDown { get; set; }
+}
+
+/// <summary>Max pooling over k × k windows of each channel; the gradient is routed to the arg-max of each window.</summary>
+[AttributeUsage(AttributeTargets.Class, Inherited = false, AllowMultiple = true)]
+public sealed class MaxPoolAttribute(int size) : LayerAttribute
+{
+    /// <summary>The window size k (k × k).</summary>
+    public int Size { get; } = size;
+
+    /// <summary>Step between windows. Default 0 = the window size.</summary>
+    public int Stride { get; set; }
+
+    /// <summary>Drop a border the windows do not cover instead of rejecting the declaration. Default false.</summary>
+    public bool RoundDown { get; set; }
+}
+
+/// <summary>Average pooling over k × k windows of each channel; the gradient is shared equally by the window.</summary>
+[AttributeUsage(AttributeTargets.Class, Inherited = false, AllowMultiple = true)]
+public sealed class AvgPoolAttribute(int size) : LayerAttribute
+{
+    /// <summary>The window size k (k × k).</summary>
+    public int Size { get; } = size;
+
+    /// <summary>Step between windows. Default 0 = the window size.</summary>
+    public int Stride { get; set; }
+
+    /// <summary>Drop a border the windows do not cover instead of rejecting the declaration. Default false.</summary>
+    public bool RoundDown { get; set; }
+}
+
+/// <summary>Reads a (C, H, W) tensor as a vector of C·H·W values (a view: no data moves).</summary>
+[AttributeUsage(AttributeTargets.Class, Inherited = false, AllowMultiple = true)]
+public sealed class FlattenAttribute : LayerAttribute;
+
+/// <summary>
+/// Batch normalisation, per channel after a convolution and per feature after a Dense layer:
+/// y = γ·(x − μ)/√(σ² + ε) + β with μ, σ² the batch statistics in training and the running statistics in
+/// inference. Running statistics follow PyTorch: r ← (1 − momentum)·r + momentum·batch, the variance unbiased.
+/// </summary>
+[AttributeUsage(AttributeTargets.Class, Inherited = false, AllowMultiple = true)]
+public sealed class BatchNormAttribute : LayerAttribute
+{
+    /// <summary>Weight of the new batch in the running statistics. Default 0.1 (PyTorch's).</summary>
+    public double Momentum { get; set; } = 0.1;
+
+    /// <summary>ε added to the variance. Default 1e−5 (PyTorch's).</summary>
+    public double Epsilon { get; set; } = 1e-5;
+}
+
+/// <summary>Inverted dropout: in training each value is zeroed with probability <c>rate</c> and the rest are scaled by
+/// 1/(1 − rate); in inference it is the identity. Masks come from the network's seeded generator.</summary>
+[AttributeUsage(AttributeTargets.Class, Inherited = false, AllowMultiple = true)]
+public sealed class DropoutAttribute(double rate) : LayerAttribute
+{
+    /// <summary>The probability of dropping a value, in [0, 1).</summary>
+    public double Rate { get; } = rate;
+}

@@ -34,6 +34,10 @@ public interface INetwork<T> where T : unmanaged, IFloatingPointIeee754<T>
     /// <c>Backward</c> until <see cref="ZeroGradients"/>.</summary>
     Span<T> Gradients { get; }
 
+    /// <summary>Non-trainable state that training updates and inference reads (batch-norm running statistics), one
+    /// flat buffer; empty when the network has none. Checkpoints save it with <see cref="Parameters"/>.</summary>
+    Span<T> State { get; }
+
     /// <summary>The output of the last <see cref="Forward"/>: batch × OutputSize values.</summary>
     ReadOnlySpan<T> Output { get; }
 

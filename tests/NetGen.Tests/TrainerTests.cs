@@ -31,6 +31,7 @@ internal sealed class HandSoftmaxRegression : INetwork<double>
     public long SamplesTrained { get; private set; }
     public Span<double> Parameters => _parameters;
     public Span<double> Gradients => _gradients;
+    public Span<double> State => Span<double>.Empty;
     public ReadOnlySpan<double> Output => _output.AsSpan(0, _batch * Out);
 
     public ReadOnlySpan<double> Forward(ReadOnlySpan<double> input, int batch = 1)
@@ -353,6 +354,7 @@ internal sealed class HandIdentity(int maxBatch) : INetwork<double>
     public bool Training { get; set; } = true;
     public Span<double> Parameters => [];
     public Span<double> Gradients => [];
+    public Span<double> State => Span<double>.Empty;
     public ReadOnlySpan<double> Output => _output.AsSpan(0, _batch);
 
     public ReadOnlySpan<double> Forward(ReadOnlySpan<double> input, int batch = 1)

@@ -18,7 +18,7 @@ internal sealed class CodeWriter
 
     public CodeWriter Open(string header)
     {
-        Line(header);
+        if (header.Length > 0) Line(header);
         Line("{");
         _indent++;
         return this;

@@ -57,6 +57,7 @@ internal static class NetworkEmitter
         w.Line("public bool Training { get => throw Invalid(); set => throw Invalid(); }");
         w.Line($"public global::System.Span<{t}> Parameters => throw Invalid();");
         w.Line($"public global::System.Span<{t}> Gradients => throw Invalid();");
+        w.Line($"public global::System.Span<{t}> State => throw Invalid();");
         w.Line($"public global::System.ReadOnlySpan<{t}> Output => throw Invalid();");
         w.Line($"public global::System.ReadOnlySpan<{t}> Forward(global::System.ReadOnlySpan<{t}> input, int batch = 1) => throw Invalid();");
         w.Line($"public {t} Loss(global::System.ReadOnlySpan<{t}> target) => throw Invalid();");
@@ -111,6 +112,12 @@ internal static class NetworkEmitter
             string what = k == 0 ? "the input" : $"output of layer {k - 1} ({plan.Layers[k - 1].PascalName})";
             w.Line($"private readonly {t}[] {EmitContext.A(k)}, {EmitContext.D(k)};   // {what} and ∂E/∂ of it, maxBatch × {size}");
         }
+        w.Line($"private readonly {t}[] _s = new {t}[{plan.StateCount}];   // non-trainable state (batch-norm running statistics)");
+        foreach (var layer in plan.Layers) LayerEmitter.For(layer.Kind).Fields(w, c, layer);
+        if (plan.Layers.Any(l => l.Kind == LayerKind.Dropout))
+            w.Line("private readonly global::NetGen.SeededRandom _random;   // dropout masks");
+        if (plan.Layers.Any(l => l.Kind == LayerKind.BatchNorm))
+            w.Line("private bool _trainingPass;   // whether the last forward pass used batch statistics");
         w.Line($"private readonly {t}[] _target;   // scratch for one-hot targets");
         w.Line("private int _batch;   // samples in the last forward pass");
         w.Line();
@@ -124,10 +131,16 @@ internal static class NetworkEmitter
         for (int k = 0; k <= L; k++)
         {
             int size = k == 0 ? plan.InputSize : plan.Layers[k - 1].OutputSize;
-            w.Line($"{EmitContext.A(k)} = new {t}[maxBatch * {size}]; {EmitContext.D(k)} = new {t}[maxBatch * {size}];");
+            if (k > 0 && plan.Layers[k - 1].Kind == LayerKind.Flatten)
+                w.Line($"{EmitContext.A(k)} = {EmitContext.A(k - 1)}; {EmitContext.D(k)} = {EmitContext.D(k - 1)};   // Flatten: the same memory, read as a vector");
+            else
+                w.Line($"{EmitContext.A(k)} = new {t}[maxBatch * {size}]; {EmitContext.D(k)} = new {t}[maxBatch * {size}];");
         }
+        foreach (var layer in plan.Layers) LayerEmitter.For(layer.Kind).Allocate(w, c, layer);
         w.Line($"_target = new {t}[maxBatch * {plan.OutputSize}];");
         w.Line("var random = new global::NetGen.SeededRandom(seed);");
+        if (plan.Layers.Any(l => l.Kind == LayerKind.Dropout))
+            w.Line("_random = new global::NetGen.SeededRandom(~(long)seed);   // a stream of its own, so masks do not depend on the layer sizes");
         foreach (var layer in plan.Layers) LayerEmitter.For(layer.Kind).Initialize(w, c, layer);
         w.Close();
         w.Line();
@@ -148,20 +161,9 @@ internal static class NetworkEmitter
             w.Line($"/// <summary>The output of layer {layer.Index} ({layer.PascalName}) in the last forward pass: batch × {layer.OutputSize} values.</summary>");
             w.Line($"public global::System.ReadOnlySpan<{t}> {layer.PascalName}Output => {EmitContext.A(layer.Index + 1)}.AsSpan(0, _batch * {layer.OutputSize});");
         }
-        foreach (var layer in plan.Layers.Where(l => l.ParameterCount > 0))
-        {
-            w.Line($"/// <summary>{layer.PascalName} weights, [{layer.OutputSize} × {layer.InputSize}] row-major: element (j, i) connects input i to unit j.</summary>");
-            w.Line($"public global::System.Span<{t}> {layer.PascalName}Weights => _p.AsSpan({layer.WeightOffset}, {layer.WeightCount});");
-            w.Line($"/// <summary>∂E/∂ of <see cref=\"{layer.PascalName}Weights\"/>.</summary>");
-            w.Line($"public global::System.Span<{t}> {layer.PascalName}WeightsGradient => _g.AsSpan({layer.WeightOffset}, {layer.WeightCount});");
-            if (layer.BiasCount > 0)
-            {
-                w.Line($"/// <summary>{layer.PascalName} bias, {layer.BiasCount} values{(layer.Spec.TrainBias ? "" : " (held: TrainBias = false)")}.</summary>");
-                w.Line($"public global::System.Span<{t}> {layer.PascalName}Bias => _p.AsSpan({layer.BiasOffset}, {layer.BiasCount});");
-                w.Line($"/// <summary>∂E/∂ of <see cref=\"{layer.PascalName}Bias\"/>.</summary>");
-                w.Line($"public global::System.Span<{t}> {layer.PascalName}BiasGradient => _g.AsSpan({layer.BiasOffset}, {layer.BiasCount});");
-            }
-        }
+        w.Line("/// <inheritdoc/>");
+        w.Line($"public global::System.Span<{t}> State => _s;");
+        foreach (var layer in plan.Layers) LayerEmitter.For(layer.Kind).Views(w, c, layer);
         w.Line();
 
         // ---- Forward ------------------------------------------------------------------------------------------
@@ -171,6 +173,7 @@ internal static class NetworkEmitter
         w.Line($"global::NetGen.Guard.BatchSpan(input.Length, batch, {plan.InputSize}, nameof(input));");
         w.Line($"input.CopyTo({EmitContext.A(0)});");
         w.Line("_batch = batch;");
+        if (plan.Layers.Any(l => l.Kind == LayerKind.BatchNorm)) w.Line("_trainingPass = Training;");
         foreach (var layer in plan.Layers)
         {
             w.Line();

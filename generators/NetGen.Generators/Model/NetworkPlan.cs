@@ -1,4 +1,5 @@
 using System.Collections.Immutable;
+using System.Linq;
 
 namespace NetGen.Generators.Model;
 
@@ -43,12 +44,41 @@ internal sealed class LayerPlan
 
     public int BiasCount { get; set; }
 
+    /// <summary>Kernel or pooling window (height, width), stride and resolved padding, for Conv2D and pooling.</summary>
+    public int KernelH { get; set; }
+
+    public int KernelW { get; set; }
+
+    public int Stride { get; set; }
+
+    public int PadH { get; set; }
+
+    public int PadW { get; set; }
+
+    /// <summary>Input (C, H, W) and output (C, H, W) of a spatial layer; for BatchNorm after Dense, (F, 1, 1).</summary>
+    public int InC => InputShape.Length == 3 ? InputShape[0] : InputSize;
+
+    public int InH => InputShape.Length == 3 ? InputShape[1] : 1;
+
+    public int InW => InputShape.Length == 3 ? InputShape[2] : 1;
+
+    public int OutC => OutputShape.Length == 3 ? OutputShape[0] : OutputSize;
+
+    public int OutH => OutputShape.Length == 3 ? OutputShape[1] : 1;
+
+    public int OutW => OutputShape.Length == 3 ? OutputShape[2] : 1;
+
+    /// <summary>Offset and length of this layer's non-trainable state (BatchNorm: running mean then running variance).</summary>
+    public int StateOffset { get; set; }
+
+    public int StateCount { get; set; }
+
     public int ParameterCount => WeightCount + BiasCount;
 
     public int TrainableCount => WeightCount + (Spec.TrainBias ? BiasCount : 0);
 
-    /// <summary>Multiply-adds per sample in the forward pass.</summary>
-    public long MultiplyAdds => (long)WeightCount;
+    /// <summary>Multiply-adds per sample in the forward pass (what decides unrolling for Dense).</summary>
+    public long MultiplyAdds => Kind == LayerKind.Conv2D ? (long)WeightCount * OutH * OutW : WeightCount;
 
     /// <summary>The name used in <c>Summary</c> and for parameter views, e.g. "dense_1" / "Dense1".</summary>
     public string SnakeName => Shapes.SnakeName(Kind) + "_" + KindIndex;
@@ -84,6 +114,12 @@ internal sealed class NetworkPlan
     public long ParameterCount { get; set; }
 
     public long TrainableCount { get; set; }
+
+    /// <summary>Length of the non-trainable state buffer (BatchNorm running statistics).</summary>
+    public int StateCount { get; set; }
+
+    /// <summary>Whether any layer behaves differently in training and inference.</summary>
+    public bool HasTrainingMode => Layers.Any(l => l.Kind is LayerKind.BatchNorm or LayerKind.Dropout);
 
     /// <summary>Cross-entropy after a final Softmax: the loss takes the softmax's input (the logits) and its gradient
     /// with respect to them is p − t, so the Softmax layer's own backward is skipped.</summary>

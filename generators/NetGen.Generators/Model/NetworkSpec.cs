@@ -16,6 +16,12 @@ internal enum LayerKind
     LeakyReLU,
     Softmax,
     Identity,
+    Conv2D,
+    MaxPool,
+    AvgPool,
+    Flatten,
+    BatchNorm,
+    Dropout,
 }
 
 /// <summary>Mirrors <c>NetGen.LossFunction</c> (same numeric values).</summary>
@@ -28,20 +34,45 @@ internal enum LossKind
     MeanAbsoluteError,
 }
 
-/// <summary>One layer attribute as written.</summary>
+/// <summary>One layer attribute as written. Values the user did not set keep the attribute's defaults.</summary>
 /// <param name="Kind">The layer kind, <see cref="LayerKind.Unknown"/> when the attribute could not be read.</param>
 /// <param name="AttributeName">The attribute as the user wrote it (for messages), e.g. "Dense".</param>
-/// <param name="Sizes">Integer arguments: the Input shape, or Dense's units.</param>
-/// <param name="Alpha">LeakyReLU's slope.</param>
-/// <param name="Bias">Whether a Dense layer has a bias.</param>
-/// <param name="TrainBias">Whether that bias is learned.</param>
-internal sealed record LayerSpec(
-    LayerKind Kind,
-    string AttributeName,
-    EquatableArray<int> Sizes,
-    double Alpha,
-    bool Bias,
-    bool TrainBias);
+/// <param name="Sizes">Integer constructor arguments: the Input shape, Dense's units, Conv2D's filters, a pool's size.</param>
+internal sealed record LayerSpec(LayerKind Kind, string AttributeName, EquatableArray<int> Sizes)
+{
+    /// <summary>LeakyReLU's slope.</summary>
+    public double Alpha { get; init; } = 0.01;
+
+    /// <summary>Whether a Dense/Conv2D layer has a bias.</summary>
+    public bool Bias { get; init; } = true;
+
+    /// <summary>Whether that bias is learned.</summary>
+    public bool TrainBias { get; init; } = true;
+
+    /// <summary>Conv2D's square kernel size; KernelHeight/KernelWidth override it when positive.</summary>
+    public int Kernel { get; init; } = 3;
+
+    public int KernelHeight { get; init; }
+
+    public int KernelWidth { get; init; }
+
+    /// <summary>Conv2D's stride (default 1); a pool's stride (0 = its size).</summary>
+    public int Stride { get; init; }
+
+    /// <summary>Conv2D's padding: a number, or −1 for Same.</summary>
+    public int Padding { get; init; }
+
+    /// <summary>Floor a window that does not tile instead of rejecting it.</summary>
+    public bool RoundDown { get; init; }
+
+    /// <summary>Dropout's rate.</summary>
+    public double Rate { get; init; }
+
+    /// <summary>BatchNorm's momentum and ε.</summary>
+    public double Momentum { get; init; } = 0.1;
+
+    public double Epsilon { get; init; } = 1e-5;
+}
 // No source positions are kept: an edit above a network would shift them and defeat caching. The analyzers map a
 // problem's layer index back to the attribute themselves.
 

@@ -21,10 +21,45 @@ internal abstract class LayerEmitter
     {
     }
 
+    /// <summary>Declares the layer's scratch buffers (fields), if any.</summary>
+    public virtual void Fields(CodeWriter w, EmitContext c, LayerPlan layer)
+    {
+    }
+
+    /// <summary>Allocates those buffers in the constructor (<c>maxBatch</c> is in scope).</summary>
+    public virtual void Allocate(CodeWriter w, EmitContext c, LayerPlan layer)
+    {
+    }
+
+    /// <summary>Named public views of the layer's parameters and state.</summary>
+    public virtual void Views(CodeWriter w, EmitContext c, LayerPlan layer)
+    {
+        if (layer.ParameterCount == 0) return;
+        string t = c.T;
+        w.Line($"/// <summary>{layer.PascalName} weights, {WeightLayout(layer)} row-major.</summary>");
+        w.Line($"public global::System.Span<{t}> {layer.PascalName}Weights => _p.AsSpan({layer.WeightOffset}, {layer.WeightCount});");
+        w.Line($"/// <summary>∂E/∂ of <see cref=\"{layer.PascalName}Weights\"/>.</summary>");
+        w.Line($"public global::System.Span<{t}> {layer.PascalName}WeightsGradient => _g.AsSpan({layer.WeightOffset}, {layer.WeightCount});");
+        if (layer.BiasCount == 0) return;
+        w.Line($"/// <summary>{layer.PascalName} bias, {layer.BiasCount} values{(layer.Spec.TrainBias ? "" : " (held: TrainBias = false)")}.</summary>");
+        w.Line($"public global::System.Span<{t}> {layer.PascalName}Bias => _p.AsSpan({layer.BiasOffset}, {layer.BiasCount});");
+        w.Line($"/// <summary>∂E/∂ of <see cref=\"{layer.PascalName}Bias\"/>.</summary>");
+        w.Line($"public global::System.Span<{t}> {layer.PascalName}BiasGradient => _g.AsSpan({layer.BiasOffset}, {layer.BiasCount});");
+    }
+
+    private static string WeightLayout(LayerPlan layer) => layer.Kind == LayerKind.Conv2D
+        ? $"[{layer.OutC} filters × {layer.InC} channels × {layer.KernelH} × {layer.KernelW}]"
+        : $"[{layer.OutputSize} × {layer.InputSize}]: element (j, i) connects input i to unit j,";
+
     public static LayerEmitter For(LayerKind kind) => kind switch
     {
         LayerKind.Dense => DenseEmitter.Instance,
         LayerKind.Softmax => SoftmaxEmitter.Instance,
+        LayerKind.Conv2D => Conv2DEmitter.Instance,
+        LayerKind.MaxPool or LayerKind.AvgPool => PoolEmitter.Instance,
+        LayerKind.Flatten => FlattenEmitter.Instance,
+        LayerKind.BatchNorm => BatchNormEmitter.Instance,
+        LayerKind.Dropout => DropoutEmitter.Instance,
         _ => ActivationEmitter.Instance,
     };
 }
