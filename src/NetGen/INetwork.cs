@@ -38,6 +38,9 @@ public interface INetwork<T> where T : unmanaged, IFloatingPointIeee754<T>
     /// flat buffer; empty when the network has none. Checkpoints save it with <see cref="Parameters"/>.</summary>
     Span<T> State { get; }
 
+    /// <summary>Every named tensor in <see cref="Parameters"/> and <see cref="State"/>, in buffer order.</summary>
+    IReadOnlyList<TensorInfo> Tensors { get; }
+
     /// <summary>The output of the last <see cref="Forward"/>: batch × OutputSize values.</summary>
     ReadOnlySpan<T> Output { get; }
 

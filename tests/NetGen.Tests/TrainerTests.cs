@@ -32,6 +32,7 @@ internal sealed class HandSoftmaxRegression : INetwork<double>
     public Span<double> Parameters => _parameters;
     public Span<double> Gradients => _gradients;
     public Span<double> State => Span<double>.Empty;
+    public IReadOnlyList<TensorInfo> Tensors => [new("Weights", TensorBuffer.Parameters, 0, [Out, In]), new("Bias", TensorBuffer.Parameters, In * Out, [Out])];
     public ReadOnlySpan<double> Output => _output.AsSpan(0, _batch * Out);
 
     public ReadOnlySpan<double> Forward(ReadOnlySpan<double> input, int batch = 1)
@@ -355,6 +356,7 @@ internal sealed class HandIdentity(int maxBatch) : INetwork<double>
     public Span<double> Parameters => [];
     public Span<double> Gradients => [];
     public Span<double> State => Span<double>.Empty;
+    public IReadOnlyList<TensorInfo> Tensors => [];
     public ReadOnlySpan<double> Output => _output.AsSpan(0, _batch);
 
     public ReadOnlySpan<double> Forward(ReadOnlySpan<double> input, int batch = 1)

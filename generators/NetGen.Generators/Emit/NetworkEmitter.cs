@@ -58,6 +58,7 @@ internal static class NetworkEmitter
         w.Line($"public global::System.Span<{t}> Parameters => throw Invalid();");
         w.Line($"public global::System.Span<{t}> Gradients => throw Invalid();");
         w.Line($"public global::System.Span<{t}> State => throw Invalid();");
+        w.Line("public global::System.Collections.Generic.IReadOnlyList<global::NetGen.TensorInfo> Tensors => throw Invalid();");
         w.Line($"public global::System.ReadOnlySpan<{t}> Output => throw Invalid();");
         w.Line($"public global::System.ReadOnlySpan<{t}> Forward(global::System.ReadOnlySpan<{t}> input, int batch = 1) => throw Invalid();");
         w.Line($"public {t} Loss(global::System.ReadOnlySpan<{t}> target) => throw Invalid();");
@@ -164,6 +165,14 @@ internal static class NetworkEmitter
         w.Line("/// <inheritdoc/>");
         w.Line($"public global::System.Span<{t}> State => _s;");
         foreach (var layer in plan.Layers) LayerEmitter.For(layer.Kind).Views(w, c, layer);
+        var tensors = plan.Layers.SelectMany(l => LayerEmitter.For(l.Kind).Tensors(l)).ToList();
+        w.Line("private static readonly global::NetGen.TensorInfo[] s_tensors =");
+        w.Line("[");
+        foreach (var (tname, state, offset, shape) in tensors)
+            w.Line($"    new(\"{tname}\", global::NetGen.TensorBuffer.{(state ? "State" : "Parameters")}, {offset}, [{string.Join(", ", shape)}]),");
+        w.Line("];");
+        w.Line("/// <inheritdoc/>");
+        w.Line("public global::System.Collections.Generic.IReadOnlyList<global::NetGen.TensorInfo> Tensors => s_tensors;");
         w.Line();
 
         // ---- Forward ------------------------------------------------------------------------------------------

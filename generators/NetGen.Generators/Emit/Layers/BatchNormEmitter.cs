@@ -47,6 +47,15 @@ internal sealed class BatchNormEmitter : LayerEmitter
         w.Line($"public global::System.Span<{t}> {l.PascalName}RunningVariance => _s.AsSpan({l.StateOffset + C}, {C});");
     }
 
+    public override System.Collections.Generic.IEnumerable<(string Name, bool State, int Offset, int[] Shape)> Tensors(LayerPlan l)
+    {
+        int C = Channels(l);
+        yield return (l.PascalName + "Gamma", false, l.WeightOffset, new[] { C });
+        yield return (l.PascalName + "Beta", false, l.BiasOffset, new[] { C });
+        yield return (l.PascalName + "RunningMean", true, l.StateOffset, new[] { C });
+        yield return (l.PascalName + "RunningVariance", true, l.StateOffset + C, new[] { C });
+    }
+
     public override void Forward(CodeWriter w, EmitContext c, LayerPlan l)
     {
         int C = Channels(l), S = Spatial(l), CS = C * S;

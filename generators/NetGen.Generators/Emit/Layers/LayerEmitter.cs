@@ -47,6 +47,17 @@ internal abstract class LayerEmitter
         w.Line($"public global::System.Span<{t}> {layer.PascalName}BiasGradient => _g.AsSpan({layer.BiasOffset}, {layer.BiasCount});");
     }
 
+    /// <summary>The layer's named tensors (view name, in State?, offset, shape), matching <see cref="Views"/>.</summary>
+    public virtual System.Collections.Generic.IEnumerable<(string Name, bool State, int Offset, int[] Shape)> Tensors(LayerPlan layer)
+    {
+        if (layer.ParameterCount == 0) yield break;
+        int[] weightShape = layer.Kind == LayerKind.Conv2D
+            ? new[] { layer.OutC, layer.InC, layer.KernelH, layer.KernelW }
+            : new[] { layer.OutputSize, layer.InputSize };
+        yield return (layer.PascalName + "Weights", false, layer.WeightOffset, weightShape);
+        if (layer.BiasCount > 0) yield return (layer.PascalName + "Bias", false, layer.BiasOffset, new[] { layer.BiasCount });
+    }
+
     private static string WeightLayout(LayerPlan layer) => layer.Kind == LayerKind.Conv2D
         ? $"[{layer.OutC} filters × {layer.InC} channels × {layer.KernelH} × {layer.KernelW}]"
         : $"[{layer.OutputSize} × {layer.InputSize}]: element (j, i) connects input i to unit j,";
