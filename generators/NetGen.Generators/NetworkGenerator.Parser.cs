@@ -17,11 +17,18 @@ public sealed partial class NetworkGenerator
     {
         internal const string LayerAttributeBase = "NetGen.LayerAttribute";
 
-        public static NetworkSpec? TryParse(ISymbol symbol, CancellationToken ct)
+        public static NetworkSpec? TryParse(GeneratorAttributeSyntaxContext context, CancellationToken ct)
         {
-            if (symbol is not INamedTypeSymbol type) return null;
+            if (context.TargetSymbol is not INamedTypeSymbol type) return null;
             try
             {
+                // [Network] written on several partial declarations: generate once, for the first of them
+                // (the compiler reports the duplicate attribute itself).
+                var first = type.GetAttributes().FirstOrDefault(a => a.AttributeClass?.ToDisplayString() == NetworkAttributeName);
+                if (first?.ApplicationSyntaxReference is { } r && context.Attributes.Length > 0
+                    && context.Attributes[0].ApplicationSyntaxReference is { } mine
+                    && (mine.SyntaxTree != r.SyntaxTree || mine.Span != r.Span))
+                    return null;
                 return Parse(type, ct);
             }
             catch (Exception e) when (e is not OperationCanceledException)
@@ -31,11 +38,15 @@ public sealed partial class NetworkGenerator
             }
         }
 
+        /// <summary>A name as it must be written in C#: reserved keywords get an @ (a class named @event).</summary>
+        internal static string Escape(string name) =>
+            SyntaxFacts.GetKeywordKind(name) != SyntaxKind.None ? "@" + name : name;
+
         public static NetworkSpec Parse(INamedTypeSymbol type, CancellationToken ct)
         {
             var network = type.GetAttributes().FirstOrDefault(a => a.AttributeClass?.ToDisplayString() == NetworkAttributeName);
             LossKind loss = LossKind.CrossEntropy;
-            bool isDouble = false;
+            int precision = 0;
             int unroll = 64;
             if (network is not null)
             {
@@ -44,7 +55,7 @@ public sealed partial class NetworkGenerator
                     switch (arg.Key)
                     {
                         case "Loss" when arg.Value.Value is int l: loss = (LossKind)l; break;
-                        case "Precision" when arg.Value.Value is int p: isDouble = p == 1; break;
+                        case "Precision" when arg.Value.Value is int p: precision = p; break;
                         case "UnrollThreshold" when arg.Value.Value is int u: unroll = u; break;
                     }
                 }
@@ -62,19 +73,22 @@ public sealed partial class NetworkGenerator
 
             var containing = new List<string>();
             for (var outer = type.ContainingType; outer is not null; outer = outer.ContainingType)
-                containing.Insert(0, "partial " + TypeKeyword(outer) + " " + outer.Name);
+                containing.Insert(0, "partial " + TypeKeyword(outer) + " " + Escape(outer.Name));
 
-            string? ns = type.ContainingNamespace is { IsGlobalNamespace: false } n ? n.ToDisplayString() : null;
-            string fileName = string.Join(".", new[] { ns }.Concat(EnumerateContainingNames(type)).Where(s => !string.IsNullOrEmpty(s)));
+            var namespaces = new List<string>();
+            for (var n = type.ContainingNamespace; n is { IsGlobalNamespace: false }; n = n.ContainingNamespace) namespaces.Insert(0, n.Name);
+            string? ns = namespaces.Count > 0 ? string.Join(".", namespaces.Select(Escape)) : null;
+            // The hint name: unescaped, with each generic outer type's arity, so Outer<T>.Net and Outer.Net differ.
+            string fileName = string.Join(".", namespaces.Concat(EnumerateContainingNames(type)));
 
-            return new NetworkSpec(ns, type.Name, new EquatableArray<string>(containing), fileName, loss, isDouble, unroll,
+            return new NetworkSpec(ns, type.Name, new EquatableArray<string>(containing), fileName, loss, precision, unroll,
                 new EquatableArray<LayerSpec>(layers), ClassProblem(type));
         }
 
         private static IEnumerable<string> EnumerateContainingNames(INamedTypeSymbol type)
         {
             var names = new List<string>();
-            for (INamedTypeSymbol? t = type; t is not null; t = t.ContainingType) names.Insert(0, t.Name);
+            for (INamedTypeSymbol? t = type; t is not null; t = t.ContainingType) names.Insert(0, t.Arity > 0 ? t.Name + "_" + t.Arity : t.Name);
             return names;
         }
 
@@ -90,17 +104,19 @@ public sealed partial class NetworkGenerator
         /// <summary>Why no code can be emitted onto this class, or null.</summary>
         private static string? ClassProblem(INamedTypeSymbol type)
         {
+            if (type.TypeKind != TypeKind.Class || type.IsRecord)
+                return $"NG0034: {type.Name} must be a class to be a network: write 'partial class {type.Name}'.";
             foreach (var reference in type.DeclaringSyntaxReferences)
-                if (reference.GetSyntax() is ClassDeclarationSyntax c && !c.Modifiers.Any(SyntaxKind.PartialKeyword))
-                    return $"{type.Name} must be declared partial so NetGen can add the generated members: write 'partial class {type.Name}'.";
-            if (type.IsStatic) return $"{type.Name} is static, but a network is an object with buffers: remove 'static'.";
-            if (type.IsGenericType) return $"{type.Name} is generic; a network's shapes are fixed at compile time: remove the type parameters.";
+                if (reference.GetSyntax() is TypeDeclarationSyntax c && !c.Modifiers.Any(SyntaxKind.PartialKeyword))
+                    return $"NG0030: {type.Name} must be declared partial so NetGen can add the generated members: write 'partial class {type.Name}'.";
+            if (type.IsStatic) return $"NG0031: {type.Name} is static, but a network is an object with buffers: remove 'static'.";
+            if (type.TypeParameters.Length > 0) return $"NG0032: {type.Name} is generic; a network's shapes are fixed at compile time: remove the type parameters.";
             for (var outer = type.ContainingType; outer is not null; outer = outer.ContainingType)
             {
-                if (outer.IsGenericType) return $"{type.Name} is nested in the generic type {outer.Name}: move it out.";
+                if (outer.TypeParameters.Length > 0) return $"NG0033: {type.Name} is nested in the generic type {outer.Name}: move it out.";
                 foreach (var reference in outer.DeclaringSyntaxReferences)
                     if (reference.GetSyntax() is TypeDeclarationSyntax d && !d.Modifiers.Any(SyntaxKind.PartialKeyword))
-                        return $"{type.Name} is nested in {outer.Name}, which must be partial too.";
+                        return $"NG0030: {type.Name} is nested in {outer.Name}, which must be partial too.";
             }
             return null;
         }

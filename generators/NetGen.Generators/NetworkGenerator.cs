@@ -31,8 +31,8 @@ public sealed partial class NetworkGenerator : IIncrementalGenerator
         var specs = context.SyntaxProvider
             .ForAttributeWithMetadataName(
                 NetworkAttributeName,
-                predicate: static (node, _) => node is Microsoft.CodeAnalysis.CSharp.Syntax.ClassDeclarationSyntax,
-                transform: static (ctx, ct) => Parser.TryParse(ctx.TargetSymbol, ct))
+                predicate: static (node, _) => node is Microsoft.CodeAnalysis.CSharp.Syntax.TypeDeclarationSyntax,
+                transform: static (ctx, ct) => Parser.TryParse(ctx, ct))
             .Where(static spec => spec is not null)
             .Select(static (spec, _) => spec!)
             .WithTrackingName(Steps.Parse);

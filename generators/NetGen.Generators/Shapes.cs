@@ -24,6 +24,9 @@ internal static class Shapes
     /// <summary>Largest tensor (values per sample) a layer may produce; beyond it a declaration is surely a typo.</summary>
     public const int MaxValuesPerSample = 1 << 26;
 
+    /// <summary>Largest UnrollThreshold: beyond it straight-line code stops paying and source size explodes.</summary>
+    public const int MaxUnrollThreshold = 4096;
+
     public static int Size(ImmutableArray<int> shape)
     {
         long size = 1;
@@ -174,12 +177,16 @@ internal static class Shapes
             planned.Add(plan);
             shape = outShape;
         }
-        if (planned.Count == 0 && inputAt >= 0)
+        if (planned.Count == 0 && inputAt >= 0 && !layers.Any(l => l.Kind == LayerKind.Unknown))
             found.Add(new("NG0006", $"{spec.ClassName} has an input but no layers: add at least one, e.g. [Dense(10)].", -1));
         if (offset > int.MaxValue / 2)
             found.Add(new("NG0004", $"{spec.ClassName} would have {offset} parameters, more than one buffer can hold; make the layers smaller.", -1));
-        if (spec.UnrollThreshold < 0)
-            found.Add(new("NG0005", $"UnrollThreshold = {spec.UnrollThreshold} must be zero or positive (0 turns unrolling off).", -1));
+        if (spec.UnrollThreshold < 0 || spec.UnrollThreshold > MaxUnrollThreshold)
+            found.Add(new("NG0005", $"UnrollThreshold = {spec.UnrollThreshold} must be between 0 (no unrolling) and {MaxUnrollThreshold}: unrolled code grows with the square of a layer's width.", -1));
+        if (!Enum.IsDefined(typeof(LossKind), spec.Loss))
+            found.Add(new("NG0005", $"Loss = {(int)spec.Loss} is not a LossFunction: use one of {string.Join(", ", Enum.GetNames(typeof(LossKind)))}.", -1));
+        if (spec.Precision is not (0 or 1))
+            found.Add(new("NG0005", $"Precision = {spec.Precision} is not a Precision: use Precision.Single or Precision.Double.", -1));
 
         problems = found.ToImmutableArray();
         if (found.Any(p => !p.IsWarning)) return null;

@@ -77,12 +77,12 @@ internal sealed record LayerSpec(LayerKind Kind, string AttributeName, Equatable
 // problem's layer index back to the attribute themselves.
 
 /// <summary>A network declaration: the class it sits on and its layers in attribute order.</summary>
-/// <param name="Namespace">The containing namespace, null for the global namespace.</param>
-/// <param name="ClassName">The class name.</param>
+/// <param name="Namespace">The containing namespace as written in C# (keywords escaped), null for the global namespace.</param>
+/// <param name="ClassName">The class name, unescaped (see <c>Parser.Escape</c> for code).</param>
 /// <param name="ContainingTypes">Declarations of enclosing types, outermost first, e.g. "partial class Outer".</param>
 /// <param name="FileName">A hint-name-safe full name for the generated file.</param>
 /// <param name="Loss">The training loss.</param>
-/// <param name="IsDouble">Precision.Double.</param>
+/// <param name="Precision">NetGen.Precision as written (0 single, 1 double; anything else is reported).</param>
 /// <param name="UnrollThreshold">Multiply-adds per sample at or below which a layer is emitted as straight-line code.</param>
 /// <param name="Layers">Layers in order, Input first if the user wrote it first.</param>
 /// <param name="ClassProblem">Why code cannot be emitted for this class at all (not partial, static, generic …), else null.</param>
@@ -92,7 +92,10 @@ internal sealed record NetworkSpec(
     EquatableArray<string> ContainingTypes,
     string FileName,
     LossKind Loss,
-    bool IsDouble,
+    int Precision,
     int UnrollThreshold,
     EquatableArray<LayerSpec> Layers,
-    string? ClassProblem);
+    string? ClassProblem)
+{
+    public bool IsDouble => Precision == 1;
+}

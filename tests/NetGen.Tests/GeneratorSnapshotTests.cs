@@ -1,0 +1,158 @@
+using Microsoft.CodeAnalysis;
+using NetGen.Tests.Infrastructure;
+
+namespace NetGen.Tests;
+
+/// <summary>
+/// The generated code of reference networks, compared with approved files in Snapshots/. A change to the emitters shows
+/// up as a reviewable diff: on a mismatch the test writes Snapshots/{name}.received.cs; if the change is intended, run
+/// the tests with NETGEN_APPROVE=1 and commit the approved files.
+/// </summary>
+public class GeneratorSnapshotTests
+{
+    // The declarations are spelled out here, not taken from Networks/, so each snapshot is self-contained.
+
+    private const string WorkedExample = """
+        using NetGen;
+
+        namespace Lecture;
+
+        /// <summary>The lecture's worked backprop example: 2-2-2, sigmoid, E = Σ ½(t − o)², biases held.</summary>
+        [Network(Loss = LossFunction.HalfSquaredError, Precision = Precision.Double)]
+        [Input(2)]
+        [Dense(2, TrainBias = false), Sigmoid]
+        [Dense(2, TrainBias = false), Sigmoid]
+        public partial class WorkedExample;
+        """;
+
+    private const string Perceptron = """
+        using NetGen;
+
+        namespace Lecture;
+
+        [Network(Loss = LossFunction.HalfSquaredError, Precision = Precision.Double)]
+        [Input(2)]
+        [Dense(1), Step]
+        public partial class Perceptron;
+        """;
+
+    private const string Xor = """
+        using NetGen;
+
+        namespace Lecture;
+
+        [Network(Loss = LossFunction.BinaryCrossEntropy, Precision = Precision.Double)]
+        [Input(2)]
+        [Dense(4), Tanh]
+        [Dense(1), Sigmoid]
+        public partial class XorNet;
+        """;
+
+    // 64·32 = 2048 and 32·10 = 320 multiply-adds: both above the default UnrollThreshold (64), so vectorised loops.
+    private const string Digits = """
+        using NetGen;
+
+        namespace Digits;
+
+        [Network(Loss = LossFunction.CrossEntropy)]
+        [Input(64)]
+        [Dense(32), ReLU]
+        [Dense(10), Softmax]
+        public partial class DigitsMlp;
+        """;
+
+    private const string Nested = """
+        using NetGen;
+
+        namespace Company.Models
+        {
+            public static partial class Zoo
+            {
+                internal partial class Inner
+                {
+                    [Network(Loss = LossFunction.MeanSquaredError)]
+                    [Input(3)]
+                    [Dense(2), LeakyReLU(0.2)]
+                    [Dense(1), Identity]
+                    public partial class Regressor;
+                }
+            }
+        }
+        """;
+
+    private const string Invalid = """
+        using NetGen;
+
+        namespace Broken;
+
+        [Network]
+        [Dense(4), ReLU]
+        [Dense(2), Softmax]
+        public partial class NoInput;
+        """;
+
+    public static TheoryData<string, string, string> Networks => new()
+    {
+        { "WorkedExample", WorkedExample, "WorkedExample" },
+        { "Perceptron", Perceptron, "Perceptron" },
+        { "XorNet", Xor, "XorNet" },
+        { "DigitsMlp", Digits, "DigitsMlp" },
+        { "NestedRegressor", Nested, "Regressor" },
+        { "InvalidNoInput", Invalid, "NoInput" },
+    };
+
+    [Theory]
+    [MemberData(nameof(Networks))]
+    public void GeneratedCodeMatchesSnapshot(string snapshot, string source, string className)
+    {
+        var (result, _) = GeneratorHarness.Run(source);
+        Assert.Null(result.Results[0].Exception);
+        Assert.Single(result.GeneratedTrees);
+        Snapshot.Match(GeneratorHarness.GeneratedSource(result, className), snapshot);
+    }
+
+    [Theory]
+    [InlineData(WorkedExample)]
+    [InlineData(Perceptron)]
+    [InlineData(Xor)]
+    [InlineData(Digits)]
+    [InlineData(Nested)]
+    public void ValidSnapshotsCompileWithoutDiagnostics(string source)
+    {
+        // With the SDK's implicit usings, as in a default project (see GeneratorRobustnessTests for the bug without them).
+        var (result, output) = GeneratorHarness.Run(UserCode.ImplicitUsings, source);
+        Assert.Empty(result.Diagnostics);
+        // Warnings count too: users build with TreatWarningsAsErrors, and generated code must not make them fix it.
+        var problems = output.GetDiagnostics().Where(d => d.Severity >= DiagnosticSeverity.Warning).ToList();
+        Assert.True(problems.Count == 0, string.Join("\n", problems));
+    }
+
+    [Fact]
+    public void InvalidSnapshotFailsOnlyWithTheNetGenMessage()
+    {
+        var (_, output) = GeneratorHarness.Run(UserCode.ImplicitUsings, Invalid);
+        var errors = output.GetDiagnostics().Where(d => d.Severity == DiagnosticSeverity.Error).ToList();
+        var error = Assert.Single(errors);
+        Assert.Equal("CS1029", error.Id);
+        Assert.Contains("NG0001", error.GetMessage());
+    }
+
+    [Fact]
+    public void WorkedExampleIsUnrolledWithTheLecturesNames()
+    {
+        var (result, _) = GeneratorHarness.Run(WorkedExample);
+        string code = GeneratorHarness.GeneratedSource(result, "WorkedExample");
+        Assert.Contains("// net_h1 = w1·i1 + w2·i2 + b_h1·1", code);
+        Assert.Contains("public void Explain(", code);
+        Assert.DoesNotContain("TensorPrimitives.Dot", code);
+    }
+
+    [Fact]
+    public void DigitsIsVectorisedAboveTheUnrollThreshold()
+    {
+        var (result, _) = GeneratorHarness.Run(Digits);
+        string code = GeneratorHarness.GeneratedSource(result, "DigitsMlp");
+        Assert.Contains("global::System.Numerics.Tensors.TensorPrimitives.Dot<float>", code);
+        Assert.DoesNotContain("public void Explain(", code);
+    }
+}
