@@ -187,6 +187,8 @@ public sealed partial class NetworkGenerator
                     ("RoundDown", bool b) => spec with { RoundDown = b },
                     ("Momentum", double d) => spec with { Momentum = d },
                     ("Epsilon", double d) => spec with { Epsilon = d },
+                    ("L1", double d) => spec with { L1 = d },
+                    ("L2", double d) => spec with { L2 = d },
                     _ => spec,
                 };
             }

@@ -138,6 +138,10 @@ internal static class Shapes
                         found.Add(new("NG0005", "[LeakyReLU] needs a finite slope, e.g. [LeakyReLU(0.01)].", i));
                     break;
             }
+            if (!(layer.L1 >= 0) || !(layer.L2 >= 0) || double.IsInfinity(layer.L1) || double.IsInfinity(layer.L2))
+                found.Add(new("NG0004", $"[{layer.AttributeName}(L1 = {layer.L1}, L2 = {layer.L2})]: penalties must be zero or small positive numbers, e.g. L2 = 1e-4.", i));
+            else if ((layer.L1 > 0 || layer.L2 > 0) && layer.Kind is not (LayerKind.Dense or LayerKind.Conv2D))
+                found.Add(new("NG0005", $"[{layer.AttributeName}] has no weights to regularise: put L1/L2 on a Dense or Conv2D layer.", i));
             var plan = new LayerPlan(layer, planned.Count, count, shape, outShape);
             if (layer.Kind == LayerKind.Dense)
             {

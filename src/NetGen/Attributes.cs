@@ -16,6 +16,20 @@ public enum LossFunction
     BinaryCrossEntropy,
     /// <summary>Mean over every output and sample of |t − o| (PyTorch <c>L1Loss()</c>).</summary>
     MeanAbsoluteError,
+
+    /// <summary>Σ over every output and sample of (t − o)² (PyTorch <c>MSELoss(reduction="sum")</c>).</summary>
+    SumSquaredError,
+
+    /// <summary>Σ over every output and sample of |t − o| (PyTorch <c>L1Loss(reduction="sum")</c>).</summary>
+    SumAbsoluteError,
+
+    /// <summary>The multiclass SVM loss on raw scores s with true class y: Σ_{j≠y} max(0, s_j − s_y + 1), averaged
+    /// over the batch (the lecture's form; PyTorch's <c>MultiMarginLoss()</c> also divides by the number of classes).
+    /// Targets are class labels, or one-hot rows read by their largest entry.</summary>
+    MulticlassHinge,
+
+    /// <summary>As <see cref="MulticlassHinge"/> with each margin squared: Σ_{j≠y} max(0, s_j − s_y + 1)².</summary>
+    MulticlassSquaredHinge,
 }
 
 /// <summary>The floating-point type a network computes in.</summary>
@@ -67,6 +81,13 @@ public sealed class DenseAttribute(int units) : LayerAttribute
     /// <summary>Whether the bias is learned. False holds it at its value (its gradient stays zero), as the lecture's
     /// worked example does. Default true.</summary>
     public bool TrainBias { get; set; } = true;
+
+    /// <summary>L1 penalty λ·Σ|w| on the weights (not the bias), added to the loss and its gradient. Default 0.</summary>
+    public double L1 { get; set; }
+
+    /// <summary>L2 penalty λ·Σw² on the weights (not the bias), added to the loss and its gradient (Keras'
+    /// <c>kernel_regularizer=l2(λ)</c>). Default 0.</summary>
+    public double L2 { get; set; }
 }
 
 /// <summary>Heaviside step: 1 when x ≥ 0, else 0 (the perceptron's activation). Its derivative is zero almost
@@ -147,6 +168,12 @@ public sealed class Conv2DAttribute(int filters) : LayerAttribute
     /// <summary>When the windows do not tile the input exactly, drop the border that is left over (PyTorch's and
     /// Keras' silent behaviour) instead of rejecting the declaration. Default false.</summary>
     public bool RoundDown { get; set; }
+
+    /// <summary>L1 penalty λ·Σ|w| on the kernels, added to the loss and its gradient. Default 0.</summary>
+    public double L1 { get; set; }
+
+    /// <summary>L2 penalty λ·Σw² on the kernels, added to the loss and its gradient. Default 0.</summary>
+    public double L2 { get; set; }
 }
 
 /// <summary>Max pooling over k × k windows of each channel; the gradient is routed to the arg-max of each window.</summary>

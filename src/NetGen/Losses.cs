@@ -121,6 +121,83 @@ public static class Losses
         return max + T.Log(sum);
     }
 
+    /// <summary>E = Σ over all values of (t − o)².</summary>
+    public static T SumSquaredError<T>(ReadOnlySpan<T> output, ReadOnlySpan<T> target) where T : unmanaged, IFloatingPointIeee754<T>
+        => MeanSquaredError(output, target) * T.CreateChecked(output.Length);
+
+    /// <summary>∂E/∂o = 2(o − t).</summary>
+    public static void SumSquaredErrorGradient<T>(ReadOnlySpan<T> output, ReadOnlySpan<T> target, Span<T> gradient) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        T two = T.CreateChecked(2);
+        for (int i = 0; i < output.Length; i++) gradient[i] = (output[i] - target[i]) * two;
+    }
+
+    /// <summary>E = Σ over all values of |t − o|.</summary>
+    public static T SumAbsoluteError<T>(ReadOnlySpan<T> output, ReadOnlySpan<T> target) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        T sum = T.Zero;
+        for (int i = 0; i < output.Length; i++) sum += T.Abs(target[i] - output[i]);
+        return sum;
+    }
+
+    /// <summary>∂E/∂o = sign(o − t).</summary>
+    public static void SumAbsoluteErrorGradient<T>(ReadOnlySpan<T> output, ReadOnlySpan<T> target, Span<T> gradient) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        for (int i = 0; i < output.Length; i++) gradient[i] = T.CreateChecked(T.Sign(output[i] - target[i]));
+    }
+
+    /// <summary>The multiclass SVM loss, averaged over the batch: (1/n) Σ_samples Σ_{j≠y} max(0, s_j − s_y + 1)^p with
+    /// p = 1 (hinge) or 2 (squared hinge); y is each target row's largest entry (the class of a one-hot row).</summary>
+    public static T MulticlassHinge<T>(ReadOnlySpan<T> scores, ReadOnlySpan<T> target, int batch, bool squared = false) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        int classes = scores.Length / batch;
+        T sum = T.Zero;
+        for (int n = 0; n < batch; n++)
+        {
+            var s = scores.Slice(n * classes, classes);
+            int y = ArgMax(target.Slice(n * classes, classes));
+            for (int j = 0; j < classes; j++)
+            {
+                if (j == y) continue;
+                T margin = s[j] - s[y] + T.One;
+                if (margin > T.Zero) sum += squared ? margin * margin : margin;
+            }
+        }
+        return sum / T.CreateChecked(batch);
+    }
+
+    /// <summary>∂E/∂s_j = m_j/n and ∂E/∂s_y = −Σ_{j≠y} m_j/n over the violated margins, with m_j = 1 (hinge) or
+    /// 2·margin_j (squared hinge).</summary>
+    public static void MulticlassHingeGradient<T>(ReadOnlySpan<T> scores, ReadOnlySpan<T> target, int batch, Span<T> gradient, bool squared = false) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        int classes = scores.Length / batch;
+        T scale = T.One / T.CreateChecked(batch), two = T.CreateChecked(2);
+        for (int n = 0; n < batch; n++)
+        {
+            var s = scores.Slice(n * classes, classes);
+            var g = gradient.Slice(n * classes, classes);
+            int y = ArgMax(target.Slice(n * classes, classes));
+            g.Clear();
+            for (int j = 0; j < classes; j++)
+            {
+                if (j == y) continue;
+                T margin = s[j] - s[y] + T.One;
+                if (margin <= T.Zero) continue;
+                T d = (squared ? two * margin : T.One) * scale;
+                g[j] += d;
+                g[y] -= d;
+            }
+        }
+    }
+
+    /// <summary>Index of the largest value (the first on ties).</summary>
+    public static int ArgMax<T>(ReadOnlySpan<T> values) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        int best = 0;
+        for (int j = 1; j < values.Length; j++) if (values[j] > values[best]) best = j;
+        return best;
+    }
+
     /// <summary>Writes one-hot rows for <paramref name="labels"/> into <paramref name="target"/> (n × classes).</summary>
     public static void OneHot<T>(ReadOnlySpan<int> labels, int classes, Span<T> target) where T : unmanaged, IFloatingPointIeee754<T>
     {

@@ -231,6 +231,23 @@ internal static class NetworkEmitter
                 value = $"global::NetGen.Losses.BinaryCrossEntropy<{t}>({input}, target)";
                 gradient = $"global::NetGen.Losses.BinaryCrossEntropyGradient<{t}>({input}, target, {EmitContext.D(lossIn)})";
                 break;
+            case LossKind.SumSquaredError:
+                what = "E = Σ of (t − o)² over every output and sample";
+                value = $"global::NetGen.Losses.SumSquaredError<{t}>({input}, target)";
+                gradient = $"global::NetGen.Losses.SumSquaredErrorGradient<{t}>({input}, target, {EmitContext.D(lossIn)})";
+                break;
+            case LossKind.SumAbsoluteError:
+                what = "E = Σ of |t − o| over every output and sample";
+                value = $"global::NetGen.Losses.SumAbsoluteError<{t}>({input}, target)";
+                gradient = $"global::NetGen.Losses.SumAbsoluteErrorGradient<{t}>({input}, target, {EmitContext.D(lossIn)})";
+                break;
+            case LossKind.MulticlassHinge:
+            case LossKind.MulticlassSquaredHinge:
+                bool squared = plan.Spec.Loss == LossKind.MulticlassSquaredHinge;
+                what = $"the multiclass SVM loss Σ_(j≠y) max(0, s_j − s_y + 1){(squared ? "²" : "")} on the scores, averaged over the batch";
+                value = $"global::NetGen.Losses.MulticlassHinge<{t}>({input}, target, _batch, squared: {(squared ? "true" : "false")})";
+                gradient = $"global::NetGen.Losses.MulticlassHingeGradient<{t}>({input}, target, _batch, {EmitContext.D(lossIn)}, squared: {(squared ? "true" : "false")})";
+                break;
             default:
                 what = plan.FusedSoftmaxCrossEntropy
                     ? "E = −Σⱼ tⱼ log pⱼ with p = softmax(z), computed from the logits z (fused: ∂E/∂z = p − t), averaged over the batch"
@@ -240,13 +257,16 @@ internal static class NetworkEmitter
                 break;
         }
 
+        var regularized = plan.Layers.Where(l => l.Spec.L1 > 0 || l.Spec.L2 > 0).ToList();
+        if (regularized.Count > 0) what += ", plus the layers' L1/L2 weight penalties";
         w.Line($"/// <summary>The loss of the last forward pass: {what}.</summary>");
         w.Open($"public {t} Loss(global::System.ReadOnlySpan<{t}> target)");
         w.Line($"global::NetGen.Guard.ForwardDone(_batch, \"{name}\");");
         w.Line($"global::NetGen.Guard.BatchSpan(target.Length, _batch, {plan.OutputSize}, nameof(target));");
-        w.Line($"return {value};");
+        w.Line(regularized.Count > 0 ? $"return {value} + RegularizationLoss();" : $"return {value};");
         w.Close();
         w.Line();
+        if (regularized.Count > 0) EmitRegularization(w, c, regularized);
         w.Line("/// <summary>The loss of the last forward pass against class indices (read as one-hot targets).</summary>");
         w.Line($"public {t} Loss(global::System.ReadOnlySpan<int> labels) => Loss(OneHot(labels));");
         w.Line();
@@ -263,6 +283,7 @@ internal static class NetworkEmitter
         w.Line($"global::NetGen.Guard.BatchSpan(target.Length, _batch, {plan.OutputSize}, nameof(target));");
         w.Line($"{gradient};" + (plan.FusedSoftmaxCrossEntropy ? "   // ∂E/∂logits = (p − t)/n: Softmax's own backward is skipped" : ""));
         w.Line($"BackwardFrom({lossIn}, inputGradient: false);");
+        if (regularized.Count > 0) w.Line("AddRegularizationGradients();");
         w.Close();
         w.Line();
         w.Line("/// <summary>As <see cref=\"Backward(global::System.ReadOnlySpan{" + t + "})\"/>, with class indices as targets.</summary>");
@@ -276,6 +297,37 @@ internal static class NetworkEmitter
         w.Line($"outputGradient.CopyTo({EmitContext.D(L)});");
         w.Line($"BackwardFrom({L}, inputGradient: !inputGradient.IsEmpty);");
         w.Line($"if (!inputGradient.IsEmpty) {EmitContext.D(0)}.AsSpan(0, inputGradient.Length).CopyTo(inputGradient);");
+        w.Close();
+        w.Line();
+    }
+
+    /// <summary>Weight penalties: E_reg = Σ_layers λ₁·Σ|w| + λ₂·Σw², and their gradient λ₁·sign(w) + 2λ₂·w.</summary>
+    private static void EmitRegularization(CodeWriter w, EmitContext c, System.Collections.Generic.List<LayerPlan> layers)
+    {
+        string t = c.T;
+        w.Line("/// <summary>The weight penalties: Σ over regularised layers of λ₁·Σ|w| + λ₂·Σw² (included in <c>Loss</c>).</summary>");
+        w.Open($"public {t} RegularizationLoss()");
+        w.Line($"{t} penalty = {c.Lit(0)};");
+        foreach (var l in layers)
+        {
+            string span = $"_p.AsSpan({l.WeightOffset}, {l.WeightCount})";
+            if (l.Spec.L1 > 0) w.Line($"penalty += {c.Lit(l.Spec.L1)} * {c.Tp}.SumOfMagnitudes<{t}>({span});   // {l.PascalName}: L1");
+            if (l.Spec.L2 > 0) w.Line($"penalty += {c.Lit(l.Spec.L2)} * {c.Tp}.SumOfSquares<{t}>({span});   // {l.PascalName}: L2");
+        }
+        w.Line("return penalty;");
+        w.Close();
+        w.Line();
+        w.Line("/// <summary>Adds the penalties' gradient λ₁·sign(w) + 2λ₂·w into <see cref=\"Gradients\"/>. <c>Backward(target)</c> calls it;");
+        w.Line("/// call it yourself after <c>Backward(outputGradient, inputGradient)</c> when composing networks.</summary>");
+        w.Open("public void AddRegularizationGradients()");
+        foreach (var l in layers)
+        {
+            w.Open($"for (int k = 0; k < {l.WeightCount}; k++)");
+            w.Line($"{t} weight = _p[{l.WeightOffset} + k];");
+            if (l.Spec.L1 > 0) w.Line($"_g[{l.WeightOffset} + k] += {c.Lit(l.Spec.L1)} * {t}.Sign(weight);   // {l.PascalName}: L1");
+            if (l.Spec.L2 > 0) w.Line($"_g[{l.WeightOffset} + k] += {c.Lit(2 * l.Spec.L2)} * weight;   // {l.PascalName}: L2");
+            w.Close();
+        }
         w.Close();
         w.Line();
     }

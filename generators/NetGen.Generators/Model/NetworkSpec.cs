@@ -32,6 +32,10 @@ internal enum LossKind
     CrossEntropy,
     BinaryCrossEntropy,
     MeanAbsoluteError,
+    SumSquaredError,
+    SumAbsoluteError,
+    MulticlassHinge,
+    MulticlassSquaredHinge,
 }
 
 /// <summary>One layer attribute as written. Values the user did not set keep the attribute's defaults.</summary>
@@ -72,6 +76,11 @@ internal sealed record LayerSpec(LayerKind Kind, string AttributeName, Equatable
     public double Momentum { get; init; } = 0.1;
 
     public double Epsilon { get; init; } = 1e-5;
+
+    /// <summary>L1 and L2 penalties on the layer's weights.</summary>
+    public double L1 { get; init; }
+
+    public double L2 { get; init; }
 }
 // No source positions are kept: an edit above a network would shift them and defeat caching. The analyzers map a
 // problem's layer index back to the attribute themselves.
