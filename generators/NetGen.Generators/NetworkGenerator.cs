@@ -23,7 +23,7 @@ public sealed partial class NetworkGenerator : IIncrementalGenerator
         public const string Emit = "NetGen.Emit";
     }
 
-    internal const string NetworkAttributeName = "NetGen.NetworkAttribute";
+    internal const string NetworkAttributeName = NetworkParser.NetworkAttributeName;
 
     /// <inheritdoc />
     public void Initialize(IncrementalGeneratorInitializationContext context)
@@ -32,7 +32,7 @@ public sealed partial class NetworkGenerator : IIncrementalGenerator
             .ForAttributeWithMetadataName(
                 NetworkAttributeName,
                 predicate: static (node, _) => node is Microsoft.CodeAnalysis.CSharp.Syntax.TypeDeclarationSyntax,
-                transform: static (ctx, ct) => Parser.TryParse(ctx, ct))
+                transform: static (ctx, ct) => NetworkParser.TryParse(ctx, ct))
             .Where(static spec => spec is not null)
             .Select(static (spec, _) => spec!)
             .WithTrackingName(Steps.Parse);

@@ -183,7 +183,7 @@ public class IncrementalityTests
     {
         var symbol = compilation.GetTypeByMetadataName("Incremental.Net");
         Assert.NotNull(symbol);
-        var spec = NetworkGenerator.Parser.Parse(symbol, CancellationToken.None);
+        var spec = NetworkParser.Parse(symbol, CancellationToken.None);
         Assert.NotNull(spec);
         return spec;
     }

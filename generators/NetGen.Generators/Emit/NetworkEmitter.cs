@@ -43,7 +43,7 @@ internal static class NetworkEmitter
         string t = spec.IsDouble ? "double" : "float";
         foreach (var p in problems) w.Line($"#error {p.Id}: {p.Message}");
         string message = CodeWriter.StringLiteral($"{spec.ClassName} is not a valid network: " + string.Join(" ", problems.Select(p => p.Id + ": " + p.Message)));
-        w.Open($"partial class {NetworkGenerator.Parser.Escape(spec.ClassName)} : global::NetGen.INetwork<{t}>");
+        w.Open($"partial class {NetworkParser.Escape(spec.ClassName)} : global::NetGen.INetwork<{t}>");
         w.Line($"private static global::System.InvalidOperationException Invalid() => new({message});");
         w.Line("public const int InputSize = 0;");
         w.Line("public const int OutputSize = 0;");
@@ -53,7 +53,7 @@ internal static class NetworkEmitter
         w.Line($"static int global::NetGen.INetwork<{t}>.OutputSize => OutputSize;");
         w.Line($"static long global::NetGen.INetwork<{t}>.ParameterCount => ParameterCount;");
         w.Line($"static string global::NetGen.INetwork<{t}>.Summary => Summary;");
-        w.Line($"public {NetworkGenerator.Parser.Escape(spec.ClassName)}(int maxBatch = 1, int seed = 42) => throw Invalid();");
+        w.Line($"public {NetworkParser.Escape(spec.ClassName)}(int maxBatch = 1, int seed = 42) => throw Invalid();");
         w.Line("public int MaxBatch => throw Invalid();");
         w.Line("public bool Training { get => throw Invalid(); set => throw Invalid(); }");
         w.Line($"public global::System.Span<{t}> Parameters => throw Invalid();");
@@ -77,7 +77,7 @@ internal static class NetworkEmitter
     {
         var plan = c.Plan;
         var spec = plan.Spec;
-        string t = c.T, name = spec.ClassName, id = NetworkGenerator.Parser.Escape(name), net = $"global::NetGen.INetwork<{t}>";
+        string t = c.T, name = spec.ClassName, id = NetworkParser.Escape(name), net = $"global::NetGen.INetwork<{t}>";
         int L = plan.Layers.Length;
         string summary = Shapes.Summary(plan);
 

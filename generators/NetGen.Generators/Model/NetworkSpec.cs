@@ -87,7 +87,7 @@ internal sealed record LayerSpec(LayerKind Kind, string AttributeName, Equatable
 
 /// <summary>A network declaration: the class it sits on and its layers in attribute order.</summary>
 /// <param name="Namespace">The containing namespace as written in C# (keywords escaped), null for the global namespace.</param>
-/// <param name="ClassName">The class name, unescaped (see <c>Parser.Escape</c> for code).</param>
+/// <param name="ClassName">The class name, unescaped (see <c>NetworkParser.Escape</c> for code).</param>
 /// <param name="ContainingTypes">Declarations of enclosing types, outermost first, e.g. "partial class Outer".</param>
 /// <param name="FileName">A hint-name-safe full name for the generated file.</param>
 /// <param name="Loss">The training loss.</param>
