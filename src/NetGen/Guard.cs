@@ -33,9 +33,12 @@ public static class Guard
     {
         if (labels.Length != batch)
             throw new ArgumentException($"'{name}' has {labels.Length} labels but the batch has {batch} samples: pass one class index per sample.", name);
+        // A single output is a binary classifier: labels 0 and 1 are its targets (as in Keras).
+        int count = classes == 1 ? 2 : classes;
         for (int i = 0; i < labels.Length; i++)
-            if ((uint)labels[i] >= (uint)classes)
-                throw new ArgumentOutOfRangeException(name, labels[i], $"Label {labels[i]} at sample {i} is not a class index in 0..{classes - 1}.");
+            if ((uint)labels[i] >= (uint)count)
+                throw new ArgumentOutOfRangeException(name, labels[i], $"Label {labels[i]} at sample {i} is not a class index in 0..{count - 1}" +
+                    (classes == 1 ? " (a network with one output takes binary labels 0 and 1)." : "."));
     }
 
     /// <summary>Throws when no forward pass has run yet.</summary>

@@ -199,8 +199,14 @@ public static class Losses
     }
 
     /// <summary>Writes one-hot rows for <paramref name="labels"/> into <paramref name="target"/> (n × classes).</summary>
+    /// <remarks>With one class (a single sigmoid output) the label itself, 0 or 1, is the target.</remarks>
     public static void OneHot<T>(ReadOnlySpan<int> labels, int classes, Span<T> target) where T : unmanaged, IFloatingPointIeee754<T>
     {
+        if (classes == 1)
+        {
+            for (int n = 0; n < labels.Length; n++) target[n] = T.CreateChecked(labels[n]);
+            return;
+        }
         target.Slice(0, labels.Length * classes).Clear();
         for (int n = 0; n < labels.Length; n++) target[n * classes + labels[n]] = T.One;
     }

@@ -93,6 +93,16 @@ public class LossAndPenaltyTests
         Assert.Equal(data + 0.01 * l2 + 0.003 * l1, net.Loss(target), 12);
     }
 
+    [Fact]
+    public void ASingleOutputTakesBinaryLabels()
+    {
+        var net = new NetGen.Tests.Networks.XorNet(maxBatch: 2);
+        net.Forward([0, 1, 1, 1], 2);
+        Assert.Equal(net.Loss(new double[] { 1, 0 }), net.Loss(new[] { 1, 0 }));
+        var error = Assert.Throws<ArgumentOutOfRangeException>(() => net.Loss(new[] { 2, 0 }));
+        Assert.Contains("binary labels 0 and 1", error.Message);
+    }
+
     private static int InputSize(INetwork<double> net) => (int)net.GetType().GetField("InputSize")!.GetValue(null)!;
 
     private static int OutputSize(INetwork<double> net) => (int)net.GetType().GetField("OutputSize")!.GetValue(null)!;
