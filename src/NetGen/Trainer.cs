@@ -1,57 +1,125 @@
-using System.Diagnostics;
 using System.Globalization;
 using System.Numerics;
 
 namespace NetGen;
 
-/// <summary>What <see cref="Trainer.Fit"/> measured, one entry per completed epoch.</summary>
+/// <summary>
+/// What <see cref="Trainer.Fit"/> measured, one value per completed epoch under each logged name, as Keras'
+/// <c>History.history</c>: "loss", "accuracy", the names of extra metrics, the same with "val_" for the validation
+/// set, and "learning_rate" (the rate in effect during the epoch). <c>history["val_loss"]</c> reads one series.
+/// </summary>
 public sealed class History
 {
-    internal readonly List<double> LossList = [], AccuracyList = [], ValidationLossList = [], ValidationAccuracyList = [];
+    private readonly Dictionary<string, List<double>> _series = new(StringComparer.Ordinal);
+    private readonly List<string> _keys = [];
 
-    internal History() { }
+    /// <summary>An empty history (Fit returns a filled one; build one by hand with <see cref="Append"/>, e.g. to plot
+    /// runs read back from a file).</summary>
+    public History() { }
 
     /// <summary>Number of completed epochs.</summary>
-    public int Epochs => LossList.Count;
+    public int Epochs { get; private set; }
+
+    /// <summary>The logged names, in the order they first appeared.</summary>
+    public IReadOnlyList<string> Keys => _keys;
+
+    /// <summary>The per-epoch values of <paramref name="key"/> (e.g. "val_loss").</summary>
+    /// <exception cref="KeyNotFoundException">Nothing was logged under that name; the message lists what was.</exception>
+    public IReadOnlyList<double> this[string key] =>
+        _series.TryGetValue(key, out var values)
+            ? values
+            : throw new KeyNotFoundException($"The history has no '{key}'; it has: {(_keys.Count == 0 ? "nothing yet" : string.Join(", ", _keys))}." +
+                (key.StartsWith("val_", StringComparison.Ordinal) ? " Validation values need validation: or validationSplit: in Trainer.Fit." : ""));
+
+    /// <summary>Whether anything was logged under <paramref name="key"/>.</summary>
+    public bool Contains(string key) => _series.ContainsKey(key);
+
+    /// <summary>Adds one epoch's values. A name first logged in a later epoch has NaN for the earlier ones, and a
+    /// name missing from an epoch gets NaN, so every series has <see cref="Epochs"/> values.</summary>
+    public void Append(IReadOnlyDictionary<string, double> logs)
+    {
+        ArgumentNullException.ThrowIfNull(logs);
+        foreach (var (key, value) in logs)
+        {
+            if (!_series.TryGetValue(key, out var list))
+            {
+                list = new List<double>(Math.Max(Epochs + 1, 4));
+                for (int e = 0; e < Epochs; e++) list.Add(double.NaN);
+                _series[key] = list;
+                _keys.Add(key);
+            }
+            list.Add(value);
+        }
+        Epochs++;
+        foreach (var list in _series.Values)
+            if (list.Count < Epochs) list.Add(double.NaN);
+    }
 
     /// <summary>Mean training loss of each epoch (each step's loss weighted by its batch size), measured during the
     /// epoch, before each step's update, as Keras reports it.</summary>
-    public IReadOnlyList<double> Loss => LossList;
+    public IReadOnlyList<double> Loss => Series("loss");
 
-    /// <summary>Training accuracy of each epoch, measured like <see cref="Loss"/> (see <see cref="Trainer.Evaluate"/>
+    /// <summary>Training accuracy of each epoch, measured like <see cref="Loss"/> (see <see cref="Trainer.Evaluate{T}(INetwork{T}, Dataset{T}, int)"/>
     /// for how accuracy is defined).</summary>
-    public IReadOnlyList<double> Accuracy => AccuracyList;
+    public IReadOnlyList<double> Accuracy => Series("accuracy");
 
     /// <summary>Loss on the validation set after each epoch, in inference mode; empty without a validation set.</summary>
-    public IReadOnlyList<double> ValidationLoss => ValidationLossList;
+    public IReadOnlyList<double> ValidationLoss => Series("val_loss");
 
     /// <summary>Accuracy on the validation set after each epoch; empty without a validation set.</summary>
-    public IReadOnlyList<double> ValidationAccuracy => ValidationAccuracyList;
+    public IReadOnlyList<double> ValidationAccuracy => Series("val_accuracy");
+
+    /// <summary>The learning rate in effect during each epoch; empty when the optimiser has none.</summary>
+    public IReadOnlyList<double> LearningRate => Series("learning_rate");
+
+    private IReadOnlyList<double> Series(string key) => _series.TryGetValue(key, out var values) ? values : [];
 }
 
-/// <summary>A minimal mini-batch training loop over a <see cref="Dataset{T}"/>.</summary>
+/// <summary>The mini-batch training loop over a <see cref="Dataset{T}"/>, with Keras' <c>fit()</c> semantics.</summary>
 public static class Trainer
 {
     /// <summary>
-    /// Trains <paramref name="network"/> for <paramref name="epochs"/> passes over <paramref name="train"/>. Each
-    /// epoch visits the samples in an order shuffled by <c>new SeededRandom(seed + epoch)</c> (epochs counted from
-    /// 1), so a seed gives the same run every time; mini-batches are gathered into buffers allocated once, and the
-    /// last batch of an epoch may be smaller. After each epoch one Keras-style line is written to
-    /// <paramref name="log"/>: <c>Epoch 3/20 - 0.4s - loss: 0.1234 - accuracy: 0.9650</c>, followed by
-    /// <c> - val_loss: … - val_accuracy: …</c> when <paramref name="validation"/> is given.
+    /// Trains <paramref name="network"/> for <paramref name="epochs"/> passes over <paramref name="train"/>, as Keras'
+    /// <c>model.fit</c>. Full-batch, stochastic (batch 1) and mini-batch gradient descent are batch sizes. Each epoch
+    /// visits the samples in an order shuffled by <c>new SeededRandom(seed + epoch)</c> (epochs counted from 1), so a
+    /// seed gives the same run every time; mini-batches are gathered into buffers allocated once, and the last batch
+    /// of an epoch may be smaller. The loss and metrics of an epoch are means over its steps, measured before each
+    /// step's update; validation values are measured after the epoch, in inference mode.
+    /// <para>
+    /// Per epoch the history records "loss", "accuracy" (always), each extra metric by name, "val_" + each of those
+    /// with validation data, and "learning_rate" when the optimiser is an <see cref="Optimizer"/>. Callbacks run in
+    /// the order given, after the progress display (<see cref="ProgressLogger"/>).
+    /// </para>
+    /// <para>
+    /// A loss that becomes NaN or infinite stops training with an error naming the epoch and step, unless a callback
+    /// (<see cref="TerminateOnNaN"/>) stops training at that batch; checkpoints already written are complete files
+    /// (they are written atomically).
+    /// </para>
     /// </summary>
     /// <param name="network">The network; it is left in training mode.</param>
     /// <param name="train">The training set: labels (one output per class) or target vectors (one per output).</param>
     /// <param name="epochs">Passes over the training set, at least 1.</param>
     /// <param name="batchSize">Samples per step, from 1 to <see cref="INetwork{T}.MaxBatch"/>.</param>
     /// <param name="optimizer">Applies each step's update.</param>
-    /// <param name="seed">Seeds the shuffling.</param>
-    /// <param name="log">Receives one line per epoch; null for none.</param>
+    /// <param name="seed">Seeds the shuffling and the augmentation.</param>
+    /// <param name="log">Where progress goes; null for none (whatever <paramref name="verbose"/> says).</param>
     /// <param name="validation">Evaluated after each epoch (in inference mode); null for none.</param>
+    /// <param name="validationSplit">A fraction in (0, 1) of the training set held out for validation, taken from
+    /// its end before any shuffling, as Keras does (the last ⌈…⌉ samples: the first ⌊count·(1 − split)⌋ train);
+    /// 0 for none. Not together with <paramref name="validation"/>.</param>
+    /// <param name="callbacks">Hooks called around the training, epochs and batches.</param>
+    /// <param name="verbose">0 silent, 1 a progress bar (one line per epoch when <paramref name="log"/> is not an
+    /// interactive console), 2 one line per epoch.</param>
+    /// <param name="shuffle">Shuffle the training samples each epoch (else visit them in order).</param>
+    /// <param name="metrics">Extra metrics logged by name for training and validation (accuracy is always logged).</param>
+    /// <param name="augment">Transforms each training mini-batch (a copy) before its step, e.g. an
+    /// <see cref="ImageAugmentation{T}"/>; never applied to validation data.</param>
     /// <exception cref="ArgumentException">An argument is out of range or the data does not fit the network.</exception>
     /// <exception cref="InvalidOperationException">The loss became NaN or infinite (training diverged).</exception>
     public static History Fit<T>(INetwork<T> network, Dataset<T> train, int epochs, int batchSize, IOptimizer optimizer,
-        int seed = 0, TextWriter? log = null, Dataset<T>? validation = null) where T : unmanaged, IFloatingPointIeee754<T>
+        int seed = 0, TextWriter? log = null, Dataset<T>? validation = null, double validationSplit = 0,
+        IEnumerable<ICallback>? callbacks = null, int verbose = 1, bool shuffle = true, IEnumerable<IMetric>? metrics = null,
+        IAugmentation<T>? augment = null) where T : unmanaged, IFloatingPointIeee754<T>
     {
         ArgumentNullException.ThrowIfNull(network);
         ArgumentNullException.ThrowIfNull(train);
@@ -59,10 +127,28 @@ public static class Trainer
         if (epochs < 1)
             throw new ArgumentOutOfRangeException(nameof(epochs), epochs, $"Train for at least 1 epoch; {epochs} were asked for.");
         CheckBatchSize(network, batchSize, nameof(batchSize));
+        if (verbose is < 0 or > 2)
+            throw new ArgumentOutOfRangeException(nameof(verbose), verbose, "verbose is 0 (silent), 1 (progress bar) or 2 (one line per epoch).");
         if (train.Count == 0)
             throw new ArgumentException("The training set has no samples: pass a data set with at least one sample.", nameof(train));
         int outputSize = CheckFits(network, train, nameof(train));
-        if (validation is not null)
+
+        int count = train.Count;
+        if (validationSplit != 0)
+        {
+            if (!(validationSplit > 0 && validationSplit < 1))
+                throw new ArgumentOutOfRangeException(nameof(validationSplit), validationSplit, "validationSplit is a fraction strictly between 0 and 1, e.g. 0.2, or 0 for none.");
+            if (validation is not null)
+                throw new ArgumentException("Pass either validation: (a data set) or validationSplit: (a fraction of the training set), not both.", nameof(validationSplit));
+            int split = (int)Math.Floor(count * (1 - validationSplit));
+            if (split < 1 || split >= count)
+                throw new ArgumentException(
+                    $"validationSplit {validationSplit.ToString(CultureInfo.InvariantCulture)} of {count} samples leaves {split} for training and {count - split} for validation: both need at least one.",
+                    nameof(validationSplit));
+            validation = Slice(train, split, count - split);
+            count = split;
+        }
+        else if (validation is not null)
         {
             if (validation.Count == 0)
                 throw new ArgumentException("The validation set has no samples: pass one with at least one sample, or null for none.", nameof(validation));
@@ -73,69 +159,90 @@ public static class Trainer
             CheckFits(network, validation, nameof(validation));
         }
 
-        int count = train.Count, featureSize = train.FeatureSize, targetSize = train.TargetSize;
+        var metricList = BuildMetrics(metrics);
+        var callbackList = callbacks?.ToList() ?? [];
+        if (callbackList.Any(c => c is null)) throw new ArgumentException("A callback is null.", nameof(callbacks));
+        if (log is not null && verbose > 0 && !callbackList.Any(c => c is ProgressLogger))
+            callbackList.Insert(0, new ProgressLogger(log, verbose));
+
+        int featureSize = train.FeatureSize, targetSize = train.TargetSize;
         int steps = (count + batchSize - 1) / batchSize;
         var order = new int[count];
         var input = new T[batchSize * featureSize];
-        int[] labels = train.HasLabels ? new int[batchSize] : [];
+        var labels = new int[batchSize];
         T[] targets = train.HasLabels ? [] : new T[batchSize * targetSize];
-        ReadOnlySpan<T> allFeatures = train.AllFeatures, allTargets = train.Targets;
-        ReadOnlySpan<int> allLabels = train.Labels;
-
         var history = new History();
-        var clock = new Stopwatch();
-        for (int epoch = 1; epoch <= epochs; epoch++)
+        var context = new TrainingContext<T>(network, optimizer, epochs, steps, batchSize, count, validation?.Count ?? 0, history, log);
+        var augmentRandom = augment is null ? null : new SeededRandom(seed ^ 0x5A17_AD6E);
+
+        // A batch's logs: the running loss, then each metric, updated in place (no allocation per step).
+        Logs? batchLogs = null;
+        if (callbackList.Count > 0)
         {
-            clock.Restart();
+            batchLogs = new Logs();
+            batchLogs.Set("loss", 0);
+            foreach (var m in metricList) batchLogs.Set(m.Name, 0);
+        }
+
+        foreach (var callback in callbackList) callback.OnTrainBegin(context);
+        IReadOnlyDictionary<string, double> epochLogs = new Logs();
+        for (int epoch = 0; epoch < epochs && !context.StopTraining; epoch++)
+        {
+            context.Epoch = epoch;
             network.Training = true;
+            foreach (var callback in callbackList) callback.OnEpochBegin(context, epoch);
+            double? learningRate = (optimizer as Optimizer)?.LearningRate;
             for (int i = 0; i < count; i++) order[i] = i;
-            new SeededRandom(seed + (long)epoch).Shuffle<int>(order);
+            if (shuffle) new SeededRandom(seed + (long)epoch + 1).Shuffle<int>(order);
+            foreach (var m in metricList) m.Reset();
             double lossSum = 0;
-            long correct = 0;
+            long seen = 0;
             for (int step = 0; step < steps; step++)
             {
+                foreach (var callback in callbackList) callback.OnBatchBegin(context, step);
                 int start = step * batchSize, n = Math.Min(batchSize, count - start);
-                for (int k = 0; k < n; k++)
-                {
-                    int s = order[start + k];
-                    allFeatures.Slice(s * featureSize, featureSize).CopyTo(input.AsSpan(k * featureSize));
-                    if (train.HasLabels) labels[k] = allLabels[s];
-                    else allTargets.Slice(s * targetSize, targetSize).CopyTo(targets.AsSpan(k * targetSize));
-                }
-                ReadOnlySpan<T> x = input.AsSpan(0, n * featureSize);
+                Gather(train, order.AsSpan(start, n), input, labels, targets);
+                Span<T> x = input.AsSpan(0, n * featureSize);
+                augment?.Apply(x, n, augmentRandom!);
                 T loss = train.HasLabels
                     ? network.TrainStep(x, labels.AsSpan(0, n), optimizer, n)
                     : network.TrainStep(x, targets.AsSpan(0, n * targetSize), optimizer, n);
-                if (!T.IsFinite(loss))
-                    throw new InvalidOperationException(
-                        $"Training diverged: the loss became {loss} at epoch {epoch}/{epochs}, step {step + 1}/{steps} (batch of {n} samples). " +
-                        "Lower the learning rate (e.g. by a factor of 10), and check the data for NaN or very large values (scale features to about [0, 1]).");
                 lossSum += double.CreateChecked(loss) * n;
+                seen += n;
                 ReadOnlySpan<T> output = network.Output[..(n * outputSize)];
-                correct += train.HasLabels
-                    ? CountCorrect(output, outputSize, labels.AsSpan(0, n))
-                    : CountCorrect(output, outputSize, targets.AsSpan(0, n * targetSize));
+                if (!train.HasLabels) TargetClasses<T>(targets.AsSpan(0, n * targetSize), targetSize, labels.AsSpan(0, n));
+                foreach (var m in metricList) m.Update(output, outputSize, labels.AsSpan(0, n));
+                if (batchLogs is not null)
+                {
+                    batchLogs.SetAt(0, lossSum / seen);
+                    for (int k = 0; k < metricList.Count; k++) batchLogs.SetAt(k + 1, metricList[k].Result);
+                    foreach (var callback in callbackList) callback.OnBatchEnd(context, step, batchLogs);
+                }
+                if (!T.IsFinite(loss) && !context.StopTraining)
+                    throw new InvalidOperationException(
+                        $"Training diverged: the loss became {loss} at epoch {epoch + 1}/{epochs}, step {step + 1}/{steps} (batch of {n} samples). " +
+                        "Lower the learning rate (e.g. by a factor of 10), and check the data for NaN or very large values (scale features to about [0, 1]). " +
+                        "Checkpoints already saved are intact.");
+                if (context.StopTraining) break;
             }
-            history.LossList.Add(lossSum / count);
-            history.AccuracyList.Add((double)correct / count);
+
+            var logs = new Logs();
+            logs.Set("loss", lossSum / seen);
+            foreach (var m in metricList) logs.Set(m.Name, m.Result);
             if (validation is not null)
             {
-                var (valLoss, valAccuracy) = EvaluateCore(network, validation, batchSize, outputSize);
-                history.ValidationLossList.Add(valLoss);
-                history.ValidationAccuracyList.Add(valAccuracy);
+                double valLoss = EvaluateCore(network, validation, batchSize, outputSize, metricList, labels);
+                logs.Set("val_loss", valLoss);
+                foreach (var m in metricList) logs.Set("val_" + m.Name, m.Result);
                 network.Training = true;
             }
-            clock.Stop();
-            if (log is not null)
-            {
-                var line = string.Create(CultureInfo.InvariantCulture,
-                    $"Epoch {epoch}/{epochs} - {clock.Elapsed.TotalSeconds:0.0}s - loss: {history.LossList[^1]:0.0000} - accuracy: {history.AccuracyList[^1]:0.0000}");
-                if (validation is not null)
-                    line += string.Create(CultureInfo.InvariantCulture,
-                        $" - val_loss: {history.ValidationLossList[^1]:0.0000} - val_accuracy: {history.ValidationAccuracyList[^1]:0.0000}");
-                log.WriteLine(line);
-            }
+            if (learningRate is double lr) logs.Set("learning_rate", lr);
+            history.Append(logs);
+            epochLogs = logs;
+            foreach (var callback in callbackList) callback.OnEpochEnd(context, epoch, logs);
         }
+        foreach (var callback in callbackList) callback.OnTrainEnd(context, epochLogs);
+        network.Training = true;
         return history;
     }
 
@@ -154,47 +261,116 @@ public static class Trainer
     public static (double Loss, double Accuracy) Evaluate<T>(INetwork<T> network, Dataset<T> data, int batchSize = 0)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
+        var values = Evaluate(network, data, [], batchSize);
+        return (values["loss"], values["accuracy"]);
+    }
+
+    /// <summary>As the other overload, also computing <paramref name="metrics"/>: returns "loss", "accuracy" and
+    /// each metric by name (Keras' <c>model.evaluate(..., return_dict=True)</c>).</summary>
+    /// <param name="network">The network.</param>
+    /// <param name="data">The samples to evaluate.</param>
+    /// <param name="metrics">Extra metrics.</param>
+    /// <param name="batchSize">Samples per forward pass; 0 for <see cref="INetwork{T}.MaxBatch"/>.</param>
+    public static IReadOnlyDictionary<string, double> Evaluate<T>(INetwork<T> network, Dataset<T> data, IEnumerable<IMetric> metrics, int batchSize = 0)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
         ArgumentNullException.ThrowIfNull(network);
         ArgumentNullException.ThrowIfNull(data);
+        ArgumentNullException.ThrowIfNull(metrics);
         if (batchSize == 0) batchSize = network.MaxBatch;
         CheckBatchSize(network, batchSize, nameof(batchSize));
         if (data.Count == 0)
             throw new ArgumentException("The data set has no samples: pass one with at least one sample.", nameof(data));
+        var metricList = BuildMetrics(metrics);
         bool training = network.Training;
         try
         {
             int outputSize = CheckFits(network, data, nameof(data));
-            return EvaluateCore(network, data, batchSize, outputSize);
+            double loss = EvaluateCore(network, data, batchSize, outputSize, metricList, new int[batchSize]);
+            var result = new Logs();
+            result.Set("loss", loss);
+            foreach (var m in metricList) result.Set(m.Name, m.Result);
+            return result;
         }
         finally { network.Training = training; }
     }
 
-    private static (double Loss, double Accuracy) EvaluateCore<T>(INetwork<T> network, Dataset<T> data, int batchSize, int outputSize)
+    /// <summary>Accuracy first, then the extra metrics (an explicit accuracy is not repeated); names must be unique.</summary>
+    private static List<IMetric> BuildMetrics(IEnumerable<IMetric>? metrics)
+    {
+        var list = new List<IMetric> { Metrics.Accuracy() };
+        foreach (var m in metrics ?? [])
+        {
+            ArgumentNullException.ThrowIfNull(m, nameof(metrics));
+            if (m.Name == "accuracy" && m is AccuracyMetric) continue;
+            if (m.Name is "loss" or "learning_rate" || m.Name.StartsWith("val_", StringComparison.Ordinal) || list.Any(o => o.Name == m.Name))
+                throw new ArgumentException($"Two metrics, or a metric and a logged value, are named '{m.Name}': give each metric a unique name.", nameof(metrics));
+            list.Add(m);
+        }
+        return list;
+    }
+
+    /// <summary>Copies the samples at <paramref name="indices"/> into the batch buffers.</summary>
+    private static void Gather<T>(Dataset<T> data, ReadOnlySpan<int> indices, Span<T> input, Span<int> labels, Span<T> targets)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        int featureSize = data.FeatureSize, targetSize = data.TargetSize;
+        ReadOnlySpan<T> allFeatures = data.AllFeatures, allTargets = data.Targets;
+        ReadOnlySpan<int> allLabels = data.Labels;
+        for (int k = 0; k < indices.Length; k++)
+        {
+            int s = indices[k];
+            allFeatures.Slice(s * featureSize, featureSize).CopyTo(input[(k * featureSize)..]);
+            if (data.HasLabels) labels[k] = allLabels[s];
+            else allTargets.Slice(s * targetSize, targetSize).CopyTo(targets[(k * targetSize)..]);
+        }
+    }
+
+    /// <summary>The class each target vector stands for: its largest entry, or for one value, whether it is ≥ 0.5.</summary>
+    private static void TargetClasses<T>(ReadOnlySpan<T> targets, int targetSize, Span<int> classes) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        for (int k = 0; k < classes.Length; k++) classes[k] = Metrics.PredictedClass(targets.Slice(k * targetSize, targetSize));
+    }
+
+    /// <summary>A contiguous range of a data set, copied once.</summary>
+    private static Dataset<T> Slice<T>(Dataset<T> data, int start, int length) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        var features = data.AllFeatures.Slice(start * data.FeatureSize, length * data.FeatureSize).ToArray();
+        return data.HasLabels
+            ? new Dataset<T>(features, data.FeatureSize, data.Labels.Slice(start, length).ToArray(), data.Classes)
+            : new Dataset<T>(features, data.FeatureSize, data.Targets.Slice(start * data.TargetSize, length * data.TargetSize).ToArray(), data.TargetSize);
+    }
+
+    /// <summary>The mean loss over <paramref name="data"/> in inference mode; <paramref name="metrics"/> are reset and
+    /// hold the data set's values afterwards. <paramref name="labels"/> is scratch of at least batchSize.</summary>
+    private static double EvaluateCore<T>(INetwork<T> network, Dataset<T> data, int batchSize, int outputSize, List<IMetric> metrics, int[] labels)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         network.Training = false;
+        foreach (var m in metrics) m.Reset();
         int count = data.Count, featureSize = data.FeatureSize, targetSize = data.TargetSize;
         double lossSum = 0;
-        long correct = 0;
         // Samples are taken in order, so each batch is a contiguous slice of the data set: nothing is copied.
         for (int start = 0; start < count; start += batchSize)
         {
             int n = Math.Min(batchSize, count - start);
             ReadOnlySpan<T> output = network.Forward(data.AllFeatures.Slice(start * featureSize, n * featureSize), n)[..(n * outputSize)];
+            ReadOnlySpan<int> batchLabels;
             if (data.HasLabels)
             {
-                ReadOnlySpan<int> labels = data.Labels.Slice(start, n);
-                lossSum += double.CreateChecked(network.Loss(labels)) * n;
-                correct += CountCorrect(output, outputSize, labels);
+                batchLabels = data.Labels.Slice(start, n);
+                lossSum += double.CreateChecked(network.Loss(batchLabels)) * n;
             }
             else
             {
                 ReadOnlySpan<T> targets = data.Targets.Slice(start * targetSize, n * targetSize);
                 lossSum += double.CreateChecked(network.Loss(targets)) * n;
-                correct += CountCorrect(output, outputSize, targets);
+                TargetClasses(targets, targetSize, labels.AsSpan(0, n));
+                batchLabels = labels.AsSpan(0, n);
             }
+            foreach (var m in metrics) m.Update(output, outputSize, batchLabels);
         }
-        return (lossSum / count, (double)correct / count);
+        return lossSum / count;
     }
 
     private static void CheckBatchSize<T>(INetwork<T> network, int batchSize, string name) where T : unmanaged, IFloatingPointIeee754<T>
@@ -243,37 +419,4 @@ public static class Trainer
         d.HasLabels
             ? $"{d.FeatureSize} features, {d.Classes} classes"
             : $"{d.FeatureSize} features, {d.TargetSize} target values";
-
-    private static int CountCorrect<T>(ReadOnlySpan<T> output, int outputSize, ReadOnlySpan<int> labels) where T : unmanaged, IFloatingPointIeee754<T>
-    {
-        int correct = 0;
-        T half = T.CreateChecked(0.5);
-        for (int k = 0; k < labels.Length; k++)
-        {
-            ReadOnlySpan<T> row = output.Slice(k * outputSize, outputSize);
-            int predicted = outputSize == 1 ? (row[0] >= half ? 1 : 0) : ArgMax(row);
-            if (predicted == labels[k]) correct++;
-        }
-        return correct;
-    }
-
-    private static int CountCorrect<T>(ReadOnlySpan<T> output, int outputSize, ReadOnlySpan<T> targets) where T : unmanaged, IFloatingPointIeee754<T>
-    {
-        int correct = 0, n = output.Length / outputSize;
-        T half = T.CreateChecked(0.5);
-        for (int k = 0; k < n; k++)
-        {
-            ReadOnlySpan<T> row = output.Slice(k * outputSize, outputSize), target = targets.Slice(k * outputSize, outputSize);
-            bool right = outputSize == 1 ? (row[0] >= half) == (target[0] >= half) : ArgMax(row) == ArgMax(target);
-            if (right) correct++;
-        }
-        return correct;
-    }
-
-    private static int ArgMax<T>(ReadOnlySpan<T> row) where T : unmanaged, IFloatingPointIeee754<T>
-    {
-        int best = 0;
-        for (int j = 1; j < row.Length; j++) if (row[j] > row[best]) best = j;
-        return best;
-    }
 }
