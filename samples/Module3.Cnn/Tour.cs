@@ -1,0 +1,19 @@
+namespace Module3.Cnn;
+
+/// <summary>The module in a few minutes: the hand computations, then ShallowNet and LeNet briefly.</summary>
+public static class Tour
+{
+    /// <summary>Epochs of each network in the tour (the <c>train</c> subcommand's defaults train longer).</summary>
+    public const int Epochs = 2;
+
+    /// <summary>Runs <c>convolve</c>, then trains ShallowNet and LeNet for <see cref="Epochs"/> epochs each on the
+    /// embedded sample, writing their filters and feature maps to <paramref name="outputDirectory"/>.</summary>
+    public static void Run(TextWriter o, string outputDirectory = "module3-images")
+    {
+        Convolutions.Run(o);
+        o.WriteLine($"== Training, briefly: {Epochs} epochs each (`train --model lenet` trains for {CnnModel.LeNet.Epochs})");
+        o.WriteLine();
+        foreach (var model in new[] { CnnModel.ShallowNet, CnnModel.LeNet })
+            Training.Run(o, new TrainOptions { Model = model.Name, Epochs = Epochs, OutputDirectory = outputDirectory });
+    }
+}
