@@ -1,0 +1,70 @@
+using System.Collections.Generic;
+using System.Collections.Immutable;
+using System.Linq;
+using Microsoft.CodeAnalysis;
+
+namespace NetGen.Analyzers;
+
+/// <summary>Every NetGen diagnostic: a stable ID, a title, a severity and a help link into docs/diagnostics.md. Messages
+/// come from the rules themselves (shape inference and the declaration checks) and carry the numbers.</summary>
+public static class Descriptors
+{
+    /// <summary>Where each ID is documented: docs/diagnostics.md, one section per ID (anchor = lower-case ID).</summary>
+    public const string HelpBase = "docs/diagnostics.md#";
+
+    /// <summary>The category of every NetGen diagnostic.</summary>
+    public const string Category = "NetGen";
+
+    private static DiagnosticDescriptor D(string id, string title, DiagnosticSeverity severity) =>
+        new(id, title, "{0}", Category, severity, isEnabledByDefault: true, helpLinkUri: HelpBase + id.ToLowerInvariant());
+
+    // ---- The input and sizes ---------------------------------------------------------------------------------------
+#pragma warning disable CS1591   // each descriptor's documentation is its title and docs/diagnostics.md
+    public static readonly DiagnosticDescriptor NoInput = D("NG0001", "Network has no [Input]", DiagnosticSeverity.Error);
+    public static readonly DiagnosticDescriptor RepeatedInput = D("NG0002", "[Input] appears more than once", DiagnosticSeverity.Error);
+    public static readonly DiagnosticDescriptor InputNotFirst = D("NG0003", "[Input] is not the first layer", DiagnosticSeverity.Error);
+    public static readonly DiagnosticDescriptor BadSize = D("NG0004", "Size is not positive or is absurdly large", DiagnosticSeverity.Error);
+    public static readonly DiagnosticDescriptor CannotHonour = D("NG0005", "Argument NetGen cannot honour", DiagnosticSeverity.Error);
+    public static readonly DiagnosticDescriptor NoLayers = D("NG0006", "Network has no layers", DiagnosticSeverity.Error);
+
+    // ---- Shapes ----------------------------------------------------------------------------------------------------
+    public static readonly DiagnosticDescriptor DenseNeedsFlatten = D("NG0010", "Dense layer fed a multi-dimensional tensor without [Flatten]", DiagnosticSeverity.Error);
+    public static readonly DiagnosticDescriptor WrongRank = D("NG0011", "Layer fed a tensor of the wrong rank", DiagnosticSeverity.Error);
+    public static readonly DiagnosticDescriptor WindowTooLarge = D("NG0012", "Window larger than the padded input", DiagnosticSeverity.Error);
+    public static readonly DiagnosticDescriptor SameNotSymmetric = D("NG0013", "Padding.Same cannot be split equally between the borders", DiagnosticSeverity.Error);
+    public static readonly DiagnosticDescriptor DoesNotTile = D("NG0014", "Window, stride and padding do not tile the input", DiagnosticSeverity.Error);
+    public static readonly DiagnosticDescriptor PaddingNotSmaller = D("NG0015", "Padding not smaller than the kernel", DiagnosticSeverity.Warning);
+    public static readonly DiagnosticDescriptor StrideSkips = D("NG0016", "Stride larger than the window", DiagnosticSeverity.Warning);
+
+    // ---- Activations and the loss -----------------------------------------------------------------------------------
+    public static readonly DiagnosticDescriptor SoftmaxNotLast = D("NG0020", "Softmax is not the last layer", DiagnosticSeverity.Error);
+    public static readonly DiagnosticDescriptor TwoActivations = D("NG0021", "Two activations in a row", DiagnosticSeverity.Warning);
+    public static readonly DiagnosticDescriptor ActivationFirst = D("NG0022", "Activation before any layer", DiagnosticSeverity.Warning);
+    public static readonly DiagnosticDescriptor FusedCrossEntropy = D("NG0023", "Cross-entropy without Softmax: the fused form is used", DiagnosticSeverity.Info);
+    public static readonly DiagnosticDescriptor SoftmaxLossMismatch = D("NG0024", "Softmax does not fit the loss", DiagnosticSeverity.Warning);
+    public static readonly DiagnosticDescriptor BinaryCrossEntropyWithoutSigmoid = D("NG0025", "BinaryCrossEntropy without a final Sigmoid", DiagnosticSeverity.Warning);
+    public static readonly DiagnosticDescriptor SoftmaxOverOneUnit = D("NG0026", "Softmax or cross-entropy over a single output", DiagnosticSeverity.Warning);
+    public static readonly DiagnosticDescriptor CrossEntropyAfterActivation = D("NG0027", "Cross-entropy after an activation other than Softmax", DiagnosticSeverity.Warning);
+
+    // ---- The declaration --------------------------------------------------------------------------------------------
+    public static readonly DiagnosticDescriptor NotPartial = D("NG0030", "Network class is not partial", DiagnosticSeverity.Error);
+    public static readonly DiagnosticDescriptor Static = D("NG0031", "Network class is static", DiagnosticSeverity.Error);
+    public static readonly DiagnosticDescriptor Generic = D("NG0032", "Network class is generic", DiagnosticSeverity.Error);
+    public static readonly DiagnosticDescriptor NestedInGeneric = D("NG0033", "Network class is nested in a generic type", DiagnosticSeverity.Error);
+    public static readonly DiagnosticDescriptor NotAClass = D("NG0034", "Network is not a class", DiagnosticSeverity.Error);
+    public static readonly DiagnosticDescriptor LayersOnSeveralDeclarations = D("NG0035", "Layer attributes on more than one partial declaration", DiagnosticSeverity.Error);
+    public static readonly DiagnosticDescriptor LayersWithoutNetwork = D("NG0036", "Layer attributes on a class without [Network]", DiagnosticSeverity.Warning);
+#pragma warning restore CS1591
+
+    /// <summary>Every descriptor, in ID order.</summary>
+    public static readonly ImmutableArray<DiagnosticDescriptor> All = typeof(Descriptors).GetFields()
+        .Where(f => f.FieldType == typeof(DiagnosticDescriptor))
+        .Select(f => (DiagnosticDescriptor)f.GetValue(null)!)
+        .OrderBy(d => d.Id, System.StringComparer.Ordinal)
+        .ToImmutableArray();
+
+    private static readonly Dictionary<string, DiagnosticDescriptor> ById = All.ToDictionary(d => d.Id);
+
+    /// <summary>The descriptor of an ID, or null for an ID NetGen does not know.</summary>
+    public static DiagnosticDescriptor? Find(string id) => ById.TryGetValue(id, out var d) ? d : null;
+}
