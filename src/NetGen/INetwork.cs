@@ -3,23 +3,27 @@ using System.Numerics;
 namespace NetGen;
 
 /// <summary>
-/// What every generated network implements. Shapes are static (known at compile time); buffers are allocated once
-/// by the constructor for up to <see cref="MaxBatch"/> samples, and no member allocates afterwards.
-/// Samples are laid out row-major: a batch of n inputs is n × <c>InputSize</c> values.
+/// What every generated network implements. Shapes are fixed at compile time; buffers are allocated once by the
+/// constructor for up to <see cref="MaxBatch"/> samples, and no member allocates afterwards.
+/// Samples are laid out row-major: a batch of n inputs is n × <see cref="InputSize"/> values.
 /// </summary>
+/// <remarks>The same sizes are also static constants on each generated class and static members of
+/// <see cref="INetworkType"/>; this interface keeps them as instance members so that it can be used as a type
+/// argument (<c>List&lt;INetwork&lt;float&gt;&gt;</c>, <c>Func&lt;INetwork&lt;float&gt;&gt;</c>), which an interface with
+/// static abstract members cannot.</remarks>
 public interface INetwork<T> where T : unmanaged, IFloatingPointIeee754<T>
 {
     /// <summary>Values per input sample.</summary>
-    static abstract int InputSize { get; }
+    int InputSize { get; }
 
     /// <summary>Values per output sample.</summary>
-    static abstract int OutputSize { get; }
+    int OutputSize { get; }
 
     /// <summary>Number of parameters (the length of <see cref="Parameters"/>).</summary>
-    static abstract long ParameterCount { get; }
+    long ParameterCount { get; }
 
     /// <summary>A Keras-style table of the layers, their output shapes and parameter counts.</summary>
-    static abstract string Summary { get; }
+    string Summary { get; }
 
     /// <summary>The batch capacity given at construction.</summary>
     int MaxBatch { get; }
@@ -74,4 +78,21 @@ public interface INetwork<T> where T : unmanaged, IFloatingPointIeee754<T>
 
     /// <summary>As the other overload, with class indices as targets.</summary>
     T TrainStep(ReadOnlySpan<T> input, ReadOnlySpan<int> labels, IOptimizer optimizer, int batch = 1);
+}
+
+/// <summary>A generated network's compile-time facts as static members, for generic code constrained on the network
+/// type (<c>where TNet : INetworkType</c>), which the JIT specialises per network.</summary>
+public interface INetworkType
+{
+    /// <summary>Values per input sample.</summary>
+    static abstract int InputSize { get; }
+
+    /// <summary>Values per output sample.</summary>
+    static abstract int OutputSize { get; }
+
+    /// <summary>Number of parameters.</summary>
+    static abstract long ParameterCount { get; }
+
+    /// <summary>A Keras-style table of the layers, their output shapes and parameter counts.</summary>
+    static abstract string Summary { get; }
 }

@@ -381,26 +381,17 @@ public static class Trainer
                 $"Construct the network with maxBatch: {Math.Max(batchSize, 1)} (or more), or pass a batch size from 1 to {network.MaxBatch}.");
     }
 
-    /// <summary>Checks that <paramref name="data"/> fits the network, by a one-sample forward pass in inference mode
-    /// (which changes no state a later pass depends on), and returns the network's output size.</summary>
+    /// <summary>Checks that <paramref name="data"/> fits the network's input and output sizes, and returns the
+    /// network's output size.</summary>
     private static int CheckFits<T>(INetwork<T> network, Dataset<T> data, string name) where T : unmanaged, IFloatingPointIeee754<T>
     {
         string netName = network.GetType().Name;
         string set = name switch { "train" => "training set", "validation" => "validation set", _ => "data set" };
-        bool training = network.Training;
-        int outputSize;
-        try
-        {
-            network.Training = false;
-            outputSize = network.Forward(data.Features(0), 1).Length;
-        }
-        catch (ArgumentException ex)
-        {
+        int outputSize = network.OutputSize;
+        if (data.FeatureSize != network.InputSize)
             throw new ArgumentException(
-                $"The {set} has {data.FeatureSize} features per sample, which {netName} does not accept ({ex.Message}) " +
-                "Give the network an input of that size, or reshape the data set to the network's input size.", name, ex);
-        }
-        finally { network.Training = training; }
+                $"The {set} has {data.FeatureSize} features per sample, but {netName} takes {network.InputSize} inputs per sample: " +
+                "give the network an input of that size, or reshape the data set to the network's input size.", name);
         if (data.HasLabels)
         {
             if (outputSize != data.Classes && !(outputSize == 1 && data.Classes == 2))

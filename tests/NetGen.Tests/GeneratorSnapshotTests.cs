@@ -128,13 +128,13 @@ public class GeneratorSnapshotTests
     }
 
     [Fact]
-    public void InvalidSnapshotFailsOnlyWithTheNetGenMessage()
+    public async Task InvalidSnapshotFailsOnlyWithTheNetGenMessage()
     {
-        var (_, output) = GeneratorHarness.Run(UserCode.ImplicitUsings, Invalid);
-        var errors = output.GetDiagnostics().Where(d => d.Severity == DiagnosticSeverity.Error).ToList();
-        var error = Assert.Single(errors);
-        Assert.Equal("CS1029", error.Id);
-        Assert.Contains("NG0001", error.GetMessage());
+        // The stub compiles; the one error is the analyzers' NG0001, on the declaration.
+        var result = await Analyzers.AnalyzerHarness.RunAsync(Invalid);
+        Assert.Empty(result.CompilerErrors);
+        var error = Assert.Single(result.NetGenErrors);
+        Assert.Equal("NG0001", error.Id);
     }
 
     [Fact]
@@ -152,7 +152,8 @@ public class GeneratorSnapshotTests
     {
         var (result, _) = GeneratorHarness.Run(Digits);
         string code = GeneratorHarness.GeneratedSource(result, "DigitsMlp");
-        Assert.Contains("global::System.Numerics.Tensors.TensorPrimitives.Dot<float>", code);
+        Assert.Contains("private static void Dense1Forward(", code);   // a register-blocked kernel, not one statement per neuron
+        Assert.Contains("Vector256.FusedMultiplyAdd", code);
         Assert.DoesNotContain("public void Explain(", code);
     }
 }

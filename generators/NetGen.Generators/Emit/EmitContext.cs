@@ -32,5 +32,9 @@ internal sealed class EmitContext
     /// <summary>Delta buffer k: ∂E/∂a{k}.</summary>
     public static string D(int k) => "_d" + k;
 
+    /// <summary>The register-block methods the layers' kernels call (dot or broadcast, rows, columns or vectors),
+    /// collected while the kernels are written and written once after them.</summary>
+    public System.Collections.Generic.HashSet<(bool Dot, int Rows, int Width)> KernelBlocks { get; } = new();
+
     public bool IsUnrolled(LayerPlan layer) => Shapes.IsUnrolled(Plan, layer);
 }

@@ -5,18 +5,22 @@ using System;   // AsSpan and friends, whatever the project's implicit usings
 
 namespace Broken;
 
-#error NG0001: NoInput has no [Input(...)] attribute: add one before the first layer, e.g. [Input(784)] or [Input(1, 28, 28)].
-partial class NoInput : global::NetGen.INetwork<float>
+// NG0001: NoInput has no [Input(...)] attribute: add one before the first layer, e.g. [Input(784)] or [Input(1, 28, 28)].
+partial class NoInput : global::NetGen.INetwork<float>, global::NetGen.INetworkType
 {
     private static global::System.InvalidOperationException Invalid() => new(@"NoInput is not a valid network: NG0001: NoInput has no [Input(...)] attribute: add one before the first layer, e.g. [Input(784)] or [Input(1, 28, 28)].");
     public const int InputSize = 0;
     public const int OutputSize = 0;
     public const long ParameterCount = 0;
     public const string Summary = @"NoInput is not a valid network: NG0001: NoInput has no [Input(...)] attribute: add one before the first layer, e.g. [Input(784)] or [Input(1, 28, 28)].";
-    static int global::NetGen.INetwork<float>.InputSize => InputSize;
-    static int global::NetGen.INetwork<float>.OutputSize => OutputSize;
-    static long global::NetGen.INetwork<float>.ParameterCount => ParameterCount;
-    static string global::NetGen.INetwork<float>.Summary => Summary;
+    int global::NetGen.INetwork<float>.InputSize => InputSize;
+    static int global::NetGen.INetworkType.InputSize => InputSize;
+    int global::NetGen.INetwork<float>.OutputSize => OutputSize;
+    static int global::NetGen.INetworkType.OutputSize => OutputSize;
+    long global::NetGen.INetwork<float>.ParameterCount => ParameterCount;
+    static long global::NetGen.INetworkType.ParameterCount => ParameterCount;
+    string global::NetGen.INetwork<float>.Summary => Summary;
+    static string global::NetGen.INetworkType.Summary => Summary;
     public NoInput(int maxBatch = 1, int seed = 42) => throw Invalid();
     public int MaxBatch => throw Invalid();
     public bool Training { get => throw Invalid(); set => throw Invalid(); }

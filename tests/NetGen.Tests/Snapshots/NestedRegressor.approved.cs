@@ -32,7 +32,7 @@ partial class Zoo
         /// _____________________________________________________________________
         /// </code>
         /// </remarks>
-        partial class Regressor : global::NetGen.INetwork<float>
+        partial class Regressor : global::NetGen.INetwork<float>, global::NetGen.INetworkType
         {
             /// <summary>Values per input sample: (3).</summary>
             public const int InputSize = 3;
@@ -60,10 +60,14 @@ Trainable params: 11
 Non-trainable params: 0
 _____________________________________________________________________
 ";
-            static int global::NetGen.INetwork<float>.InputSize => InputSize;
-            static int global::NetGen.INetwork<float>.OutputSize => OutputSize;
-            static long global::NetGen.INetwork<float>.ParameterCount => ParameterCount;
-            static string global::NetGen.INetwork<float>.Summary => Summary;
+            int global::NetGen.INetwork<float>.InputSize => InputSize;
+            static int global::NetGen.INetworkType.InputSize => InputSize;
+            int global::NetGen.INetwork<float>.OutputSize => OutputSize;
+            static int global::NetGen.INetworkType.OutputSize => OutputSize;
+            long global::NetGen.INetwork<float>.ParameterCount => ParameterCount;
+            static long global::NetGen.INetworkType.ParameterCount => ParameterCount;
+            string global::NetGen.INetwork<float>.Summary => Summary;
+            static string global::NetGen.INetworkType.Summary => Summary;
 
             // Every buffer is allocated once, here; no pass allocates.
             private readonly float[] _p = new float[11];   // parameters: for each layer, weights [out × in] then bias

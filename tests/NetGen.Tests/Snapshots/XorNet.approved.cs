@@ -28,7 +28,7 @@ namespace Lecture;
 /// __________________________________________________________________
 /// </code>
 /// </remarks>
-partial class XorNet : global::NetGen.INetwork<double>
+partial class XorNet : global::NetGen.INetwork<double>, global::NetGen.INetworkType
 {
     /// <summary>Values per input sample: (2).</summary>
     public const int InputSize = 2;
@@ -56,10 +56,14 @@ Trainable params: 17
 Non-trainable params: 0
 __________________________________________________________________
 ";
-    static int global::NetGen.INetwork<double>.InputSize => InputSize;
-    static int global::NetGen.INetwork<double>.OutputSize => OutputSize;
-    static long global::NetGen.INetwork<double>.ParameterCount => ParameterCount;
-    static string global::NetGen.INetwork<double>.Summary => Summary;
+    int global::NetGen.INetwork<double>.InputSize => InputSize;
+    static int global::NetGen.INetworkType.InputSize => InputSize;
+    int global::NetGen.INetwork<double>.OutputSize => OutputSize;
+    static int global::NetGen.INetworkType.OutputSize => OutputSize;
+    long global::NetGen.INetwork<double>.ParameterCount => ParameterCount;
+    static long global::NetGen.INetworkType.ParameterCount => ParameterCount;
+    string global::NetGen.INetwork<double>.Summary => Summary;
+    static string global::NetGen.INetworkType.Summary => Summary;
 
     // Every buffer is allocated once, here; no pass allocates.
     private readonly double[] _p = new double[17];   // parameters: for each layer, weights [out × in] then bias

@@ -76,9 +76,39 @@ internal sealed class ActivationEmitter : LayerEmitter
         };
         if (layer.Index == 0) w.Open("if (inputGradient)");
         w.Line($"// Layer {layer.Index}: {layer.Kind} backward: {what}");
-        w.Line(body is null
-            ? $"{dy}.AsSpan(0, {count}).CopyTo({dx});"
-            : $"for (int k = 0; k < {count}; k++) {body}");
+        string? vector = VectorBackward(c, layer.Kind, layer.Spec.Alpha);
+        if (body is not null && vector is not null && size > c.Plan.Spec.UnrollThreshold)
+        {
+            // Large tensors: one vector of lanes at a time, then the remainder one by one (no bounds checks).
+            string vec = $"global::System.Runtime.Intrinsics.Vector256", unsafeAdd = "global::System.Runtime.CompilerServices.Unsafe.Add";
+            w.Open("");
+            w.Line($"ref {c.T} x = ref {x}[0], y = ref {y}[0], dy = ref {dy}[0], dx = ref {dx}[0];");
+            w.Line($"int count = {count}, k = 0;");
+            w.Open($"for (; k + {vec}<{c.T}>.Count <= count; k += {vec}<{c.T}>.Count)");
+            w.Line($"{vec}<{c.T}> xv = {vec}.LoadUnsafe(ref x, (nuint)k), yv = {vec}.LoadUnsafe(ref y, (nuint)k), dyv = {vec}.LoadUnsafe(ref dy, (nuint)k);");
+            w.Line($"{vec}.StoreUnsafe({vector}, ref dx, (nuint)k);");
+            w.Close();
+            w.Line($"for (; k < count; k++) {body.Replace($"{dx}[k]", $"{unsafeAdd}(ref dx, k)").Replace($"{dy}[k]", $"{unsafeAdd}(ref dy, k)").Replace($"{x}[k]", $"{unsafeAdd}(ref x, k)").Replace($"{y}[k]", $"{unsafeAdd}(ref y, k)")}");
+            w.Close();
+        }
+        else
+            w.Line(body is null
+                ? $"{dy}.AsSpan(0, {count}).CopyTo({dx});"
+                : $"for (int k = 0; k < {count}; k++) {body}");
         if (layer.Index == 0) w.Close();
+    }
+
+    /// <summary>The backward pass on vectors xv (input), yv (output), dyv (∂E/∂y), or null.</summary>
+    private static string? VectorBackward(EmitContext c, LayerKind kind, double alpha)
+    {
+        string vec = "global::System.Runtime.Intrinsics.Vector256", zero = $"{vec}<{c.T}>.Zero", one = $"{vec}.Create({c.Lit(1)})";
+        return kind switch
+        {
+            LayerKind.Sigmoid => $"dyv * yv * ({one} - yv)",
+            LayerKind.Tanh => $"dyv * ({one} - yv * yv)",
+            LayerKind.ReLU => $"{vec}.ConditionalSelect({vec}.GreaterThan(xv, {zero}), dyv, {zero})",
+            LayerKind.LeakyReLU => $"{vec}.ConditionalSelect({vec}.GreaterThan(xv, {zero}), dyv, dyv * {vec}.Create({c.Lit(alpha)}))",
+            _ => null,
+        };
     }
 }

@@ -4,11 +4,13 @@ namespace NetGen.Generators.Emit.Layers;
 
 /// <summary>
 /// Conv2D over (C, H, W) → (F, OH, OW), computed as cross-correlation through im2col, one sample at a time:
-///   col[p, (c, u, v)] = x[c, oy·S + u − P, ox·S + v − P]   (0 outside the image), p = oy·OW + ox
-/// Forward   y[f, p] = Σ_k w[f, k]·col[p, k] + b[f]            (a vectorised dot product per output value)
-/// Backward  ∂E/∂w[f, k] += Σ_p δ[f, p]·col[p, k]    ∂E/∂b[f] += Σ_p δ[f, p]
-///           ∂E/∂col[p, k] = Σ_f δ[f, p]·w[f, k], scattered back to ∂E/∂x (col2im: overlapping windows add up)
-/// The column buffer is per sample (P × C·KH·KW values), so memory does not grow with the batch.
+///   col[k, p] = x[c, oy·S + u − P, ox·S + v − P]   (0 outside the image), k = (c, u, v), p = oy·OW + ox
+/// Forward   y[f, p] = Σ_k w[f, k]·col[k, p] + b[f]           (a register-blocked product: filters × positions)
+/// Backward  ∂E/∂w[f, k] += Σ_p δ[f, p]·col[k, p]   ∂E/∂b[f] += Σ_p δ[f, p]
+///           ∂E/∂col[k, p] = Σ_f w[f, k]·δ[f, p], scattered back to ∂E/∂x (col2im: overlapping windows add up)
+/// A column buffer holds one sample (C·KH·KW rows × OH·OW positions) per thread; a training forward pass also keeps every
+/// sample's columns for the backward pass when they fit in 4M values (else backward recomputes them). Rows are
+/// contiguous along the positions, which is the layout y[f, ·] has, so the products need no transposes.
 /// </summary>
 internal sealed class Conv2DEmitter : LayerEmitter
 {
@@ -18,81 +20,179 @@ internal sealed class Conv2DEmitter : LayerEmitter
         fanIn: layer.InC * layer.KernelH * layer.KernelW, fanOut: layer.OutC * layer.KernelH * layer.KernelW);
 
     public override void Fields(CodeWriter w, EmitContext c, LayerPlan layer)
-        => w.Line($"private readonly {c.T}[] _col{layer.Index};   // {layer.PascalName} im2col buffer, one sample: {layer.OutH * layer.OutW} positions × {K(layer)} window values");
+    {
+        w.Line($"private readonly {c.T}[] _col{layer.Index};   // {layer.PascalName} im2col buffer, one sample ({K(layer)} window values × {layer.OutH * layer.OutW} positions) per thread");
+        w.Line($"private readonly {c.T}[] _gsum{layer.Index};   // {layer.PascalName} ∂E/∂W and ∂E/∂b summed over one thread's samples, per thread");
+        w.Line($"private readonly {c.T}[] _colBatch{layer.Index};   // {layer.PascalName} im2col of every sample of the last forward pass, reused by backward (empty when too large)");
+    }
 
     public override void Allocate(CodeWriter w, EmitContext c, LayerPlan layer)
-        => w.Line($"_col{layer.Index} = new {c.T}[{layer.OutH * layer.OutW * K(layer)}];");
+    {
+        w.Line($"_col{layer.Index} = new {c.T}[{layer.OutH * layer.OutW * K(layer)} * global::System.Environment.ProcessorCount];");
+        w.Line($"_gsum{layer.Index} = new {c.T}[{layer.ParameterCount} * global::System.Environment.ProcessorCount];");
+        int size = layer.OutH * layer.OutW * K(layer);
+        w.Line($"_colBatch{layer.Index} = (long)maxBatch * {size} <= {ColumnCacheLimit} ? new {c.T}[maxBatch * {size}] : global::System.Array.Empty<{c.T}>();   // at most {ColumnCacheLimit / (1 << 20)}M values");
+    }
+
+    /// <summary>The largest im2col cache (values) a layer keeps for the whole batch: beyond it, backward recomputes
+    /// each sample's columns instead.</summary>
+    private const long ColumnCacheLimit = 1L << 22;
 
     private static int K(LayerPlan l) => l.InC * l.KernelH * l.KernelW;
 
-    /// <summary>Writes the im2col loop for sample <c>n</c> into <c>_col{i}</c>.</summary>
-    private static void Im2Col(CodeWriter w, LayerPlan l, bool scatter)
+    /// <summary>Writes im2col (or, with <paramref name="scatter"/>, col2im: dx += the columns) for the sample whose
+    /// input is <c>x</c> (or whose input gradient is <c>dx</c>), reading or writing <c>_col{i}</c>.</summary>
+    private static void Im2Col(CodeWriter w, EmitContext c, LayerPlan l, bool scatter, string columns)
     {
-        int C = l.InC, H = l.InH, W = l.InW, OH = l.OutH, OW = l.OutW, KH = l.KernelH, KW = l.KernelW, S = l.Stride, k = K(l);
-        string col = "_col" + l.Index;
-        w.Open($"for (int oy = 0; oy < {OH}; oy++)");
-        w.Open($"for (int ox = 0; ox < {OW}; ox++)");
-        w.Line($"int row = (oy * {OW} + ox) * {k};");
+        int C = l.InC, H = l.InH, W = l.InW, OH = l.OutH, OW = l.OutW, KH = l.KernelH, KW = l.KernelW, S = l.Stride, P = OH * OW;
+        string col = "_col" + l.Index, img = scatter ? "dx" : "x";
+        w.Open(scatter ? "// col2im: ∂E/∂x[c, iy, ix] += ∂E/∂col[k, p] for every window position that read x[c, iy, ix]" : "// im2col");
+        w.Line($"ref {c.T} cols = ref {columns};");
+        w.Line($"ref {c.T} image = ref {img}[0];");
         w.Open($"for (int ch = 0; ch < {C}; ch++)");
         w.Open($"for (int u = 0; u < {KH}; u++)");
-        w.Line($"int iy = oy * {S} + u - {l.PadH};");
         w.Open($"for (int v = 0; v < {KW}; v++)");
-        w.Line($"int ix = ox * {S} + v - {l.PadW};");
-        w.Line($"int at = row + (ch * {KH} + u) * {KW} + v;");
-        w.Line($"bool inside = (uint)iy < {H}u && (uint)ix < {W}u;");
-        w.Line(scatter
-            ? $"if (inside) dx[ch * {H * W} + iy * {W} + ix] += {col}[at];"
-            : $"{col}[at] = inside ? x[ch * {H * W} + iy * {W} + ix] : 0;");
+        w.Line($"ref {c.T} row = ref Unsafe.Add(ref cols, ((ch * {KH} + u) * {KW} + v) * {P});");
+        if (S == 1)
+            w.Line($"int lo = global::System.Math.Max(0, {l.PadW} - v), hi = global::System.Math.Min({OW}, {W + l.PadW} - v);   // the columns ox whose ix = ox + v − {l.PadW} is inside");
+        w.Open($"for (int oy = 0; oy < {OH}; oy++)");
+        w.Line($"int iy = oy * {S} + u - {l.PadH};");
+        w.Line($"ref {c.T} at = ref Unsafe.Add(ref row, oy * {OW});");
+        if (scatter)
+        {
+            w.Line($"if ((uint)iy >= {H}u) continue;");
+            w.Line($"ref {c.T} line = ref Unsafe.Add(ref image, ch * {H * W} + iy * {W} + v - {l.PadW});   // line[ox·S] is x[ch, iy, ox·S + v − P]");
+            w.Line(S == 1
+                ? "for (int ox = lo; ox < hi; ox++) Unsafe.Add(ref line, ox) += Unsafe.Add(ref at, ox);"
+                : $"for (int ox = 0; ox < {OW}; ox++) if ((uint)(ox * {S} + v - {l.PadW}) < {W}u) Unsafe.Add(ref line, ox * {S}) += Unsafe.Add(ref at, ox);");
+        }
+        else
+        {
+            w.Open($"if ((uint)iy >= {H}u)");
+            w.Line($"for (int ox = 0; ox < {OW}; ox++) Unsafe.Add(ref at, ox) = {c.Lit(0)};");
+            w.Line("continue;");
+            w.Close();
+            w.Line($"ref {c.T} line = ref Unsafe.Add(ref image, ch * {H * W} + iy * {W} + v - {l.PadW});   // line[ox·S] is x[ch, iy, ox·S + v − P]");
+            if (S == 1)
+            {
+                w.Line($"for (int ox = 0; ox < lo; ox++) Unsafe.Add(ref at, ox) = {c.Lit(0)};");
+                w.Line("for (int ox = lo; ox < hi; ox++) Unsafe.Add(ref at, ox) = Unsafe.Add(ref line, ox);");
+                w.Line($"for (int ox = hi; ox < {OW}; ox++) Unsafe.Add(ref at, ox) = {c.Lit(0)};");
+            }
+            else
+                w.Line($"for (int ox = 0; ox < {OW}; ox++) Unsafe.Add(ref at, ox) = (uint)(ox * {S} + v - {l.PadW}) < {W}u ? Unsafe.Add(ref line, ox * {S}) : {c.Lit(0)};");
+        }
         w.Close(); w.Close(); w.Close(); w.Close(); w.Close();
     }
 
     public override void Forward(CodeWriter w, EmitContext c, LayerPlan l)
     {
-        int inSize = l.InputSize, outSize = l.OutputSize, P = l.OutH * l.OutW, k = K(l), F = l.OutC;
+        int F = l.OutC;
         w.Line($"// Layer {l.Index}: {l.PascalName} ({l.InC}×{l.InH}×{l.InW} → {F}×{l.OutH}×{l.OutW}, kernel {l.KernelH}×{l.KernelW}, stride {l.Stride}, padding {l.PadH},{l.PadW}):");
-        w.Line("// y[f, p] = Σ_k w[f, k]·col[p, k] + b[f] over the im2col columns of each sample (cross-correlation)");
-        w.Open("for (int n = 0; n < batch; n++)");
-        w.Line($"global::System.ReadOnlySpan<{c.T}> x = {EmitContext.A(l.Index)}.AsSpan(n * {inSize}, {inSize});");
-        w.Line($"global::System.Span<{c.T}> y = {EmitContext.A(l.Index + 1)}.AsSpan(n * {outSize}, {outSize});");
-        Im2Col(w, l, scatter: false);
-        w.Open($"for (int f = 0; f < {F}; f++)");
-        w.Line($"global::System.ReadOnlySpan<{c.T}> wf = _p.AsSpan({l.WeightOffset} + f * {k}, {k});");
-        w.Line($"{c.T} b = {(l.BiasCount > 0 ? $"_p[{l.BiasOffset} + f]" : c.Lit(0))};");
-        w.Line($"for (int p = 0; p < {P}; p++) y[f * {P} + p] = {c.Tp}.Dot<{c.T}>(wf, _col{l.Index}.AsSpan(p * {k}, {k})) + b;");
-        w.Close();
-        w.Close();
+        w.Line("// y[f, p] = Σ_k w[f, k]·col[k, p] + b[f] over the im2col columns of each sample (cross-correlation); threads split the samples");
+        w.Line($"global::NetGen.Parallelism.Run(this, {Op(l, 0)}, global::NetGen.Parallelism.PartsFor((long)batch * {l.MultiplyAdds}, batch));");
     }
 
     public override void Backward(CodeWriter w, EmitContext c, LayerPlan l)
     {
+        bool trainBias = l.BiasCount > 0 && l.Spec.TrainBias;
+        w.Line($"// Layer {l.Index}: {l.PascalName} backward: ∂E/∂w[f] += Σ_p δ[f, p]·col[·, p]{(trainBias ? ", ∂E/∂b[f] += Σ_p δ[f, p]" : "")}, ∂E/∂x = col2im(Σ_f w[f]·δ[f, p]);");
+        w.Line("// threads split the samples, each summing its samples' ∂E/∂w, ∂E/∂b; the sums are added in thread order");
+        w.Line($"int parts = global::NetGen.Parallelism.PartsFor((long)batch * {2 * l.MultiplyAdds}, batch);");
+        w.Line($"global::NetGen.Parallelism.Run(this, {Op(l, 1)}, parts);");
+        w.Open("for (int part = 0; part < parts; part++)");
+        w.Line($"{c.Tp}.Add<{c.T}>(_g.AsSpan({l.WeightOffset}, {l.WeightCount}), _gsum{l.Index}.AsSpan(part * {l.ParameterCount}, {l.WeightCount}), _g.AsSpan({l.WeightOffset}, {l.WeightCount}));");
+        if (trainBias)
+            w.Line($"{c.Tp}.Add<{c.T}>(_g.AsSpan({l.BiasOffset}, {l.BiasCount}), _gsum{l.Index}.AsSpan(part * {l.ParameterCount} + {l.WeightCount}, {l.BiasCount}), _g.AsSpan({l.BiasOffset}, {l.BiasCount}));");
+        w.Close();
+    }
+
+    public override void ParallelCases(CodeWriter w, EmitContext c, LayerPlan l)
+    {
+        w.Line($"case {Op(l, 0)}: {l.PascalName}ForwardPart(part, parts); break;");
+        w.Line($"case {Op(l, 1)}: {l.PascalName}BackwardPart(part, parts); break;");
+    }
+
+    /// <summary>The per-thread bodies: a range of samples each.</summary>
+    private static void PartMethods(CodeWriter w, EmitContext c, LayerPlan l)
+    {
         int inSize = l.InputSize, outSize = l.OutputSize, P = l.OutH * l.OutW, k = K(l), F = l.OutC;
         bool trainBias = l.BiasCount > 0 && l.Spec.TrainBias;
-        w.Line($"// Layer {l.Index}: {l.PascalName} backward: ∂E/∂w[f] += Σ_p δ[f, p]·col[p]{(trainBias ? ", ∂E/∂b[f] += Σ_p δ[f, p]" : "")}, ∂E/∂x = col2im(Σ_f δ[f, p]·w[f])");
-        w.Open("for (int n = 0; n < batch; n++)");
-        w.Line($"global::System.ReadOnlySpan<{c.T}> x = {EmitContext.A(l.Index)}.AsSpan(n * {inSize}, {inSize});");
-        w.Line($"global::System.ReadOnlySpan<{c.T}> delta = {EmitContext.D(l.Index + 1)}.AsSpan(n * {outSize}, {outSize});");
-        Im2Col(w, l, scatter: false);
-        w.Open($"for (int f = 0; f < {F}; f++)");
-        w.Line($"global::System.Span<{c.T}> gw = _g.AsSpan({l.WeightOffset} + f * {k}, {k});");
-        w.Line($"{c.T} gb = {c.Lit(0)};");
-        w.Open($"for (int p = 0; p < {P}; p++)");
-        w.Line($"{c.T} d = delta[f * {P} + p];");
-        w.Line("gb += d;");
-        w.Line($"{c.Tp}.MultiplyAdd<{c.T}>(_col{l.Index}.AsSpan(p * {k}, {k}), d, gw, gw);");
+        w.Line($"/// <summary>{l.PascalName} forward for part <paramref name=\"part\"/> of <paramref name=\"parts\"/> of the batch's samples.</summary>");
+        w.Open($"private void {l.PascalName}ForwardPart(int part, int parts)");
+        w.Line("(int n0, int n1) = global::NetGen.Parallelism.Range(_batch, parts, part);");
+        w.Line($"bool cache = _colBatch{l.Index}.Length > 0 && Training;   // kept for backward: training passes only");
+        w.Open("for (int n = n0; n < n1; n++)");
+        w.Line($"global::System.Span<{c.T}> x = {EmitContext.A(l.Index)}.AsSpan(n * {inSize}, {inSize});");
+        w.Line($"ref {c.T} columns = ref cache ? ref _colBatch{l.Index}[n * {P * k}] : ref _col{l.Index}[part * {P * k}];");
+        Im2Col(w, c, l, scatter: false, "columns");
+        w.Line($"{l.PascalName}Forward(ref _p[{l.WeightOffset}], ref columns, ref {EmitContext.A(l.Index + 1)}[n * {outSize}]{(l.BiasCount > 0 ? $", ref _p[{l.BiasOffset}]" : "")}, 0, {F}, 0, {P});");
         w.Close();
-        if (trainBias) w.Line($"_g[{l.BiasOffset} + f] += gb;");
         w.Close();
-        if (l.Index == 0) w.Open("if (inputGradient)");
-        w.Line("// ∂E/∂col, reusing the column buffer, then col2im adds every window's share back into ∂E/∂x.");
+        w.Line();
+        w.Line($"/// <summary>{l.PascalName} backward for part <paramref name=\"part\"/> of <paramref name=\"parts\"/> of the batch's samples: their");
+        w.Line($"/// ∂E/∂w and ∂E/∂b summed into the part's region of _gsum{l.Index}{(l.Index == 0 ? ", and ∂E/∂x when asked for" : ", and their ∂E/∂x")}.</summary>");
+        w.Open($"private void {l.PascalName}BackwardPart(int part, int parts)");
+        w.Line("(int n0, int n1) = global::NetGen.Parallelism.Range(_batch, parts, part);");
+        w.Line($"global::System.Span<{c.T}> sum = _gsum{l.Index}.AsSpan(part * {l.ParameterCount}, {l.ParameterCount});");
+        w.Line("sum.Clear();");
+        w.Line($"bool cache = _colBatch{l.Index}.Length > 0 && _columnsKept;   // the forward pass kept every sample's columns");
+        w.Open("for (int n = n0; n < n1; n++)");
+        w.Line($"ref {c.T} work = ref _col{l.Index}[part * {P * k}];");
+        w.Line($"ref {c.T} columns = ref cache ? ref _colBatch{l.Index}[n * {P * k}] : ref work;");
+        w.Open("if (!cache)");
+        w.Line($"global::System.Span<{c.T}> x = {EmitContext.A(l.Index)}.AsSpan(n * {inSize}, {inSize});");
+        Im2Col(w, c, l, scatter: false, "columns");
+        w.Close();
+        w.Line($"{l.PascalName}WeightGradient(ref {EmitContext.D(l.Index + 1)}[n * {outSize}], ref columns, ref sum[0], 0, {F}, 0, {k});");
+        if (trainBias)
+            w.Line($"for (int f = 0; f < {F}; f++) sum[{l.WeightCount} + f] += {c.Tp}.Sum<{c.T}>({EmitContext.D(l.Index + 1)}.AsSpan(n * {outSize} + f * {P}, {P}));");
+        if (l.Index == 0) w.Open("if (_inputGradient)");
+        w.Line("// ∂E/∂col into the thread's column buffer, then col2im adds every window's share back into ∂E/∂x.");
+        w.Line($"{l.PascalName}ColumnGradient(ref _p[{l.WeightOffset}], ref {EmitContext.D(l.Index + 1)}[n * {outSize}], ref work, 0, {k}, 0, {P});");
         w.Line($"global::System.Span<{c.T}> dx = {EmitContext.D(l.Index)}.AsSpan(n * {inSize}, {inSize});");
         w.Line("dx.Clear();");
-        w.Open($"for (int p = 0; p < {P}; p++)");
-        w.Line($"global::System.Span<{c.T}> dcol = _col{l.Index}.AsSpan(p * {k}, {k});");
-        w.Line("dcol.Clear();");
-        w.Line($"for (int f = 0; f < {F}; f++) {c.Tp}.MultiplyAdd<{c.T}>(_p.AsSpan({l.WeightOffset} + f * {k}, {k}), delta[f * {P} + p], dcol, dcol);");
-        w.Close();
-        Im2Col(w, l, scatter: true);
+        Im2Col(w, c, l, scatter: true, "work");
         if (l.Index == 0) w.Close();
         w.Close();
+        w.Close();
+        w.Line();
+    }
+
+    public override bool HasKernels(EmitContext c, LayerPlan layer) => true;
+
+    public override void Kernels(CodeWriter w, EmitContext c, LayerPlan l)
+    {
+        int P = l.OutH * l.OutW, k = K(l), F = l.OutC;
+        string name = l.PascalName;
+        PartMethods(w, c, l);
+        int mr = System.Math.Min(F, 8);
+        GemmEmitter.Broadcast(w, c, new GemmEmitter.Product
+        {
+            Method = name + "Forward",
+            Summary = $"{name} forward, one sample: y[f, p] = Σ_k w[f, k]·col[k, p]{(l.BiasCount > 0 ? " + b[f]" : "")} for filters m0 ≤ f &lt; m1 and positions n0 ≤ p &lt; n1 ({k} window values).",
+            N = P, K = k, AName = "w", BName = "col", CName = "y",
+            LdA = k, LdB = P, LdC = P,
+            Mode = l.BiasCount > 0 ? GemmEmitter.Mode.AssignBiasByRow : GemmEmitter.Mode.Assign,
+            MR = mr, NV = mr > 6 ? 3 : 4, Pack = false, M = F,
+        });
+        GemmEmitter.Dot(w, c, new GemmEmitter.Product
+        {
+            Method = name + "WeightGradient",
+            Summary = $"{name} ∂E/∂W, one sample: g[f, k] += Σ_p δ[f, p]·col[k, p] for filters m0 ≤ f &lt; m1 and window values n0 ≤ k &lt; n1 ({P} positions).",
+            N = k, K = P, AName = "delta", BName = "col", CName = "g",
+            LdA = P, LdB = P, LdC = k,
+            Mode = GemmEmitter.Mode.Accumulate,
+            MR = 4, NV = 4, M = F,
+        });
+        GemmEmitter.Broadcast(w, c, new GemmEmitter.Product
+        {
+            Method = name + "ColumnGradient",
+            Summary = $"{name} ∂E/∂col, one sample: col[k, p] = Σ_f w[f, k]·δ[f, p] for window values m0 ≤ k &lt; m1 and positions n0 ≤ p &lt; n1 ({F} filters).",
+            N = P, K = F, AName = "w", BName = "delta", CName = "col",
+            LdA = 1, AStepK = k, LdB = P, LdC = P,
+            Mode = GemmEmitter.Mode.Assign,
+            MR = 8, NV = 3, Pack = false, M = k,
+        });
     }
 }

@@ -8,7 +8,8 @@ namespace NetGen.Generators.Emit.Layers;
 /// Dense: y = W·x + b, W stored [out × in] row-major at parameters[WeightOffset], b at parameters[BiasOffset].
 /// Forward  netⱼ = Σᵢ wⱼᵢ·xᵢ + bⱼ
 /// Backward ∂E/∂wⱼᵢ += δⱼ·xᵢ,  ∂E/∂bⱼ += δⱼ,  ∂E/∂xᵢ = Σⱼ wⱼᵢ·δⱼ   (δ = ∂E/∂net, summed over the batch)
-/// Small layers are unrolled into one statement per neuron; larger ones are loops over vectorised dot products.
+/// Small layers are unrolled into one statement per neuron; larger ones call register-blocked kernels over the whole
+/// batch (<see cref="GemmEmitter"/>): dot-product blocks forward, broadcast blocks for ∂E/∂W and ∂E/∂x.
 /// </summary>
 internal sealed class DenseEmitter : LayerEmitter
 {
@@ -58,15 +59,8 @@ internal sealed class DenseEmitter : LayerEmitter
             return;
         }
 
-        w.Line($"// Layer {layer.Index}: {layer.PascalName} ({@in} → {@out}): y = W·x + b, one vectorised dot product per unit");
-        w.Open("for (int n = 0; n < batch; n++)");
-        w.Line($"global::System.ReadOnlySpan<{c.T}> x = {A(layer.Index)}.AsSpan(n * {@in}, {@in});");
-        w.Line($"global::System.Span<{c.T}> y = {A(layer.Index + 1)}.AsSpan(n * {@out}, {@out});");
-        w.Open($"for (int j = 0; j < {@out}; j++)");
-        string bias = layer.BiasCount > 0 ? $" + _p[{layer.BiasOffset} + j]" : "";
-        w.Line($"y[j] = {c.Tp}.Dot<{c.T}>(_p.AsSpan({layer.WeightOffset} + j * {@in}, {@in}), x){bias};");
-        w.Close();
-        w.Close();
+        w.Line($"// Layer {layer.Index}: {layer.PascalName} ({@in} → {@out}): y = x·Wᵀ + b over the whole batch, register-blocked; threads split the units");
+        w.Line($"global::NetGen.Parallelism.Run(this, {Op(layer, 0)}, global::NetGen.Parallelism.PartsFor((long)batch * {(long)@in * @out}));");
     }
 
     public override void Backward(CodeWriter w, EmitContext c, LayerPlan layer)
@@ -100,23 +94,80 @@ internal sealed class DenseEmitter : LayerEmitter
             return;
         }
 
-        w.Line($"// Layer {layer.Index}: {layer.PascalName} backward: ∂E/∂W += δ·xᵀ{(trainBias ? ", ∂E/∂b += δ" : "")}, ∂E/∂x = Wᵀ·δ");
-        w.Open("for (int n = 0; n < batch; n++)");
-        w.Line($"global::System.ReadOnlySpan<{c.T}> x = {A(layer.Index)}.AsSpan(n * {@in}, {@in});");
-        w.Line($"global::System.ReadOnlySpan<{c.T}> delta = {D(layer.Index + 1)}.AsSpan(n * {@out}, {@out});");
-        w.Open($"for (int j = 0; j < {@out}; j++)");
-        w.Line($"global::System.Span<{c.T}> gw = _g.AsSpan({layer.WeightOffset} + j * {@in}, {@in});");
-        w.Line($"{c.Tp}.MultiplyAdd<{c.T}>(x, delta[j], gw, gw);");
-        if (trainBias) w.Line($"_g[{layer.BiasOffset} + j] += delta[j];");
-        w.Close();
+        w.Line($"// Layer {layer.Index}: {layer.PascalName} backward over the whole batch: ∂E/∂W += δᵀ·x{(trainBias ? ", ∂E/∂b += Σₙ δ" : "")}, ∂E/∂x = δ·W (kernels below;");
+        w.Line("// threads split the units for ∂E/∂W and the inputs for ∂E/∂x)");
+        w.Line($"global::NetGen.Parallelism.Run(this, {Op(layer, 1)}, global::NetGen.Parallelism.PartsFor((long)batch * {(long)@in * @out}));");
+        if (trainBias)
+        {
+            w.Open("for (int n = 0; n < batch; n++)");
+            w.Line($"{c.Tp}.Add<{c.T}>(_g.AsSpan({layer.BiasOffset}, {@out}), {D(layer.Index + 1)}.AsSpan(n * {@out}, {@out}), _g.AsSpan({layer.BiasOffset}, {@out}));");
+            w.Close();
+        }
         if (guard is not null) w.Open(guard);
-        w.Line($"global::System.Span<{c.T}> dx = {D(layer.Index)}.AsSpan(n * {@in}, {@in});");
-        w.Line("dx.Clear();");
-        w.Open($"for (int j = 0; j < {@out}; j++)");
-        w.Line($"{c.Tp}.MultiplyAdd<{c.T}>(_p.AsSpan({layer.WeightOffset} + j * {@in}, {@in}), delta[j], dx, dx);");
-        w.Close();
+        w.Line($"global::NetGen.Parallelism.Run(this, {Op(layer, 2)}, global::NetGen.Parallelism.PartsFor((long)batch * {(long)@in * @out}));");
         if (guard is not null) w.Close();
+    }
+
+    public override void ParallelCases(CodeWriter w, EmitContext c, LayerPlan layer)
+    {
+        if (c.IsUnrolled(layer)) return;
+        int @in = layer.InputSize, @out = layer.OutputSize, V = GemmEmitter.Lanes(c);
+        string scratch = "ref _scratch[part * _scratchPart]";
+        w.Open($"case {Op(layer, 0)}:   // {layer.PascalName} forward: a range of units");
+        w.Line($"(int j0, int j1) = global::NetGen.Parallelism.Range({@out}, parts, part, 8);");
+        w.Line($"{layer.PascalName}Forward(ref {A(layer.Index)}[0], ref _p[{layer.WeightOffset}], ref {A(layer.Index + 1)}[0]{(layer.BiasCount > 0 ? $", ref _p[{layer.BiasOffset}]" : "")}, 0, _batch, j0, j1);");
+        w.Line("break;");
         w.Close();
+        w.Open($"case {Op(layer, 1)}:   // {layer.PascalName} ∂E/∂W: a range of units");
+        w.Line($"(int j0, int j1) = global::NetGen.Parallelism.Range({@out}, parts, part, 8);");
+        w.Line($"{layer.PascalName}WeightGradient(ref {D(layer.Index + 1)}[0], ref {A(layer.Index)}[0], ref _g[{layer.WeightOffset}], j0, j1, 0, {@in}, _batch, {scratch});");
+        w.Line("break;");
+        w.Close();
+        w.Open($"case {Op(layer, 2)}:   // {layer.PascalName} ∂E/∂x: a range of inputs");
+        w.Line($"(int i0, int i1) = global::NetGen.Parallelism.Range({@in}, parts, part, {3 * V});");
+        w.Line($"{layer.PascalName}InputGradient(ref {D(layer.Index + 1)}[0], ref _p[{layer.WeightOffset}], ref {D(layer.Index)}[0], 0, _batch, i0, i1, {scratch});");
+        w.Line("break;");
+        w.Close();
+    }
+
+    public override bool HasKernels(EmitContext c, LayerPlan layer) => !c.IsUnrolled(layer);
+
+    /// <summary>One packed panel of x (∂E/∂W: maxBatch rows) or of W (∂E/∂x: one row per unit), 3 vectors wide.</summary>
+    public override string? ScratchSize(EmitContext c, LayerPlan layer) => c.IsUnrolled(layer) ? null
+        : $"global::System.Math.Max(maxBatch, {layer.OutputSize}) * {3 * GemmEmitter.Lanes(c)}";
+
+    public override void Kernels(CodeWriter w, EmitContext c, LayerPlan layer)
+    {
+        if (c.IsUnrolled(layer)) return;
+        int @in = layer.InputSize, @out = layer.OutputSize;
+        string name = layer.PascalName;
+        GemmEmitter.Dot(w, c, new GemmEmitter.Product
+        {
+            Method = name + "Forward",
+            Summary = $"{name} forward: y[n, j] = Σᵢ x[n, i]·w[j, i]{(layer.BiasCount > 0 ? " + b[j]" : "")} for samples m0 ≤ n &lt; m1 and units n0 ≤ j &lt; n1 ({@in} inputs, {@out} units).",
+            N = @out, K = @in, AName = "x", BName = "w", CName = "y",
+            LdA = @in, LdB = @in, LdC = @out,
+            Mode = layer.BiasCount > 0 ? GemmEmitter.Mode.AssignBiasByColumn : GemmEmitter.Mode.Assign,
+            MR = 4, NV = 4,
+        });
+        GemmEmitter.Broadcast(w, c, new GemmEmitter.Product
+        {
+            Method = name + "WeightGradient",
+            Summary = $"{name} ∂E/∂W: g[j, i] += Σₙ δ[n, j]·x[n, i] over the batch, for units m0 ≤ j &lt; m1 and inputs n0 ≤ i &lt; n1.",
+            N = @in, KRuntime = "batch", AName = "delta", BName = "x", CName = "g",
+            LdA = 1, AStepK = @out, LdB = @in, LdC = @in,
+            Mode = GemmEmitter.Mode.Accumulate,
+            MR = 8, NV = 3, M = @out,
+        });
+        GemmEmitter.Broadcast(w, c, new GemmEmitter.Product
+        {
+            Method = name + "InputGradient",
+            Summary = $"{name} ∂E/∂x: dx[n, i] = Σⱼ δ[n, j]·w[j, i], for samples m0 ≤ n &lt; m1 and inputs n0 ≤ i &lt; n1.",
+            N = @in, K = @out, AName = "delta", BName = "w", CName = "dx",
+            LdA = @out, LdB = @in, LdC = @in,
+            Mode = GemmEmitter.Mode.Assign,
+            MR = 8, NV = 3,
+        });
     }
 
     private static string A(int k) => EmitContext.A(k);

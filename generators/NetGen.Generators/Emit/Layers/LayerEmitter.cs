@@ -31,6 +31,29 @@ internal abstract class LayerEmitter
     {
     }
 
+    /// <summary>Whether <see cref="Kernels"/> writes anything (the file then imports the vector namespaces).</summary>
+    public virtual bool HasKernels(EmitContext c, LayerPlan layer) => false;
+
+    /// <summary>Writes the layer's compute kernels as private static methods of the network (Forward and
+    /// BackwardFrom call them).</summary>
+    public virtual void Kernels(CodeWriter w, EmitContext c, LayerPlan layer)
+    {
+    }
+
+    /// <summary>Writes the layer's cases of the network's <c>IParallelKernel.RunPart(op, part, parts)</c> switch: each
+    /// runs one part of a kernel the passes start with <c>Parallelism.Run(this, op, parts)</c>. Op numbers are
+    /// <see cref="Op"/>(layer, k).</summary>
+    public virtual void ParallelCases(CodeWriter w, EmitContext c, LayerPlan layer)
+    {
+    }
+
+    /// <summary>The op number of the layer's k-th parallel kernel.</summary>
+    public static int Op(LayerPlan layer, int k) => layer.Index * 4 + k;
+
+    /// <summary>Scratch values one thread of the layer's kernels needs (packed panels), as a C# expression in which
+    /// <c>maxBatch</c> is in scope; null for none. The network allocates the largest, once per thread.</summary>
+    public virtual string? ScratchSize(EmitContext c, LayerPlan layer) => null;
+
     /// <summary>Named public views of the layer's parameters and state.</summary>
     public virtual void Views(CodeWriter w, EmitContext c, LayerPlan layer)
     {

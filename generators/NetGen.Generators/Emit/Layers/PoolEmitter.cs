@@ -1,3 +1,4 @@
+using System.Linq;
 using NetGen.Generators.Model;
 
 namespace NetGen.Generators.Emit.Layers;
@@ -30,25 +31,42 @@ internal sealed class PoolEmitter : LayerEmitter
         int C = l.InC, H = l.InH, W = l.InW, OH = l.OutH, OW = l.OutW, K = l.KernelH, S = l.Stride;
         w.Line($"// Layer {l.Index}: {l.PascalName} {K}×{K}, stride {S} ({C}×{H}×{W} → {C}×{OH}×{OW}): y = {(max ? "max" : "mean")} of each window");
         w.Open("for (int n = 0; n < batch; n++)");
-        w.Line($"global::System.ReadOnlySpan<{c.T}> x = {EmitContext.A(l.Index)}.AsSpan(n * {l.InputSize}, {l.InputSize});");
-        w.Line($"global::System.Span<{c.T}> y = {EmitContext.A(l.Index + 1)}.AsSpan(n * {l.OutputSize}, {l.OutputSize});");
+        w.Line($"ref {c.T} x = ref {EmitContext.A(l.Index)}[n * {l.InputSize}];");
+        w.Line($"ref {c.T} y = ref {EmitContext.A(l.Index + 1)}[n * {l.OutputSize}];");
+        if (max) w.Line($"ref int arg = ref _argmax{l.Index}[n * {l.OutputSize}];");
         w.Open($"for (int ch = 0; ch < {C}; ch++)");
         w.Open($"for (int oy = 0; oy < {OH}; oy++)");
         w.Open($"for (int ox = 0; ox < {OW}; ox++)");
         w.Line($"int first = ch * {H * W} + oy * {S * W} + ox * {S};");
+        w.Line($"int o = ch * {OH * OW} + oy * {OW} + ox;");
+        string add = "global::System.Runtime.CompilerServices.Unsafe.Add";
+        // The window's offsets from its first value, unrolled for small windows.
+        var offsets = new System.Collections.Generic.List<int>();
+        for (int u = 0; u < K; u++) for (int v = 0; v < K; v++) offsets.Add(u * W + v);
+        bool unroll = K * K <= 9;
         if (max)
         {
-            w.Line($"int best = first; {c.T} m = x[first];");
-            w.Line($"for (int u = 0; u < {K}; u++) for (int v = 0; v < {K}; v++) {{ int at = first + u * {W} + v; if (x[at] > m) {{ m = x[at]; best = at; }} }}");
-            w.Line($"int o = ch * {OH * OW} + oy * {OW} + ox;");
-            w.Line("y[o] = m;");
-            w.Line($"_argmax{l.Index}[n * {l.OutputSize} + o] = best;");
+            // Branch-free: comparisons on real data are not predictable. MaxNative(xv, m) is one maxss, (xv > m ? xv : m),
+            // exactly the comparison the arg-max takes.
+            w.Line($"int best = first; {c.T} m = {add}(ref x, first);");
+            if (unroll)
+                foreach (int d in offsets.Skip(1))
+                    w.Line($"{{ {c.T} xv = {add}(ref x, first + {d}); best += (first + {d} - best) & -(xv > m ? 1 : 0); m = {c.T}.MaxNative(xv, m); }}");
+            else
+                w.Line($"for (int u = 0; u < {K}; u++) for (int v = 0; v < {K}; v++) {{ int at = first + u * {W} + v; {c.T} xv = {add}(ref x, at); bool above = xv > m; m = above ? xv : m; best = above ? at : best; }}");
+            w.Line($"{add}(ref y, o) = m;");
+            w.Line($"{add}(ref arg, o) = best;");
         }
         else
         {
-            w.Line($"{c.T} sum = {c.Lit(0)};");
-            w.Line($"for (int u = 0; u < {K}; u++) for (int v = 0; v < {K}; v++) sum += x[first + u * {W} + v];");
-            w.Line($"y[ch * {OH * OW} + oy * {OW} + ox] = sum * {c.Lit(1.0 / (K * K))};");
+            if (unroll)
+                w.Line($"{c.T} sum = " + string.Join(" + ", offsets.Select(d => $"{add}(ref x, first + {d})")) + ";");
+            else
+            {
+                w.Line($"{c.T} sum = {c.Lit(0)};");
+                w.Line($"for (int u = 0; u < {K}; u++) for (int v = 0; v < {K}; v++) sum += {add}(ref x, first + u * {W} + v);");
+            }
+            w.Line($"{add}(ref y, o) = sum * {c.Lit(1.0 / (K * K))};");
         }
         w.Close(); w.Close(); w.Close(); w.Close();
     }

@@ -1,0 +1,92 @@
+using System.Diagnostics;
+
+namespace NetGen.Benchmarks;
+
+/// <summary>
+/// The timing policy of the quick run, shared with the PyTorch peer (pytorch_peer.py implements the same steps):
+/// warm up for at least <see cref="WarmupSeconds"/> (and 2 calls), pick the calls per sample so that one sample
+/// lasts about <see cref="SampleSeconds"/>, take <see cref="Samples"/> samples, report the median time per call.
+/// </summary>
+public sealed record Policy(double WarmupSeconds, double SampleSeconds, int Samples)
+{
+    public static readonly Policy Quick = new(0.15, 0.025, 9);
+    public static readonly Policy Full = new(1.0, 0.1, 31);
+}
+
+/// <param name="CpuSeconds">The calling thread's CPU time per call (median), which a loaded machine disturbs less than
+/// the wall clock: on Linux, CLOCK_THREAD_CPUTIME_ID; NaN elsewhere.</param>
+public readonly record struct Measurement(double MedianSeconds, double MinSeconds, long AllocatedBytesPerCall, int CallsPerSample, double CpuSeconds = double.NaN);
+
+public static class Harness
+{
+    public static Measurement Measure(Action step, Policy policy)
+    {
+        // Warm-up: tiered JIT reaches its optimised code, buffers and worker threads exist.
+        var clock = Stopwatch.StartNew();
+        int calls = 0;
+        while (calls < 2 || clock.Elapsed.TotalSeconds < policy.WarmupSeconds) { step(); calls++; }
+        double perCall = clock.Elapsed.TotalSeconds / calls;
+        int n = Math.Max(1, (int)Math.Ceiling(policy.SampleSeconds / Math.Max(perCall, 1e-9)));
+
+        var samples = new double[policy.Samples];
+        var cpu = new double[policy.Samples];
+        // Bytes allocated by this thread (as BenchmarkDotNet's MemoryDiagnoser counts): the JIT's background
+        // compilations are not the step's. Worker threads allocate nothing by construction.
+        long allocated = GC.GetAllocatedBytesForCurrentThread();
+        for (int s = 0; s < samples.Length; s++)
+        {
+            double cpu0 = ThreadCpu.Seconds();
+            long start = Stopwatch.GetTimestamp();
+            for (int i = 0; i < n; i++) step();
+            samples[s] = Stopwatch.GetElapsedTime(start).TotalSeconds / n;
+            cpu[s] = (ThreadCpu.Seconds() - cpu0) / n;
+        }
+        allocated = GC.GetAllocatedBytesForCurrentThread() - allocated;
+        Array.Sort(samples);
+        Array.Sort(cpu);
+        return new Measurement(samples[samples.Length / 2], samples[0], allocated / ((long)n * samples.Length), n, cpu[cpu.Length / 2]);
+    }
+
+    /// <summary>Workload 5: one warm-up call on a short run, then <paramref name="samples"/> timed epochs.</summary>
+    public static Measurement MeasureOnce(Action warmup, Action step, int samples)
+    {
+        warmup();
+        var times = new double[samples];
+        long allocated = GC.GetAllocatedBytesForCurrentThread();
+        for (int s = 0; s < samples; s++)
+        {
+            long start = Stopwatch.GetTimestamp();
+            step();
+            times[s] = Stopwatch.GetElapsedTime(start).TotalSeconds;
+        }
+        allocated = GC.GetAllocatedBytesForCurrentThread() - allocated;
+        Array.Sort(times);
+        return new Measurement(times[samples / 2], times[0], allocated / samples, 1);
+    }
+
+    public static string Time(double seconds) => seconds switch
+    {
+        < 1e-6 => $"{seconds * 1e9:F0} ns",
+        < 1e-3 => $"{seconds * 1e6:F2} µs",
+        < 1 => $"{seconds * 1e3:F2} ms",
+        _ => $"{seconds:F2} s",
+    };
+}
+
+/// <summary>The calling thread's CPU time (Linux: clock_gettime(CLOCK_THREAD_CPUTIME_ID)); NaN where unavailable.</summary>
+public static class ThreadCpu
+{
+    private struct TimeSpec { public long Seconds, Nanoseconds; }
+
+    [System.Runtime.InteropServices.DllImport("libc", EntryPoint = "clock_gettime")]
+    private static extern int ClockGetTime(int clock, out TimeSpec time);
+
+    private static readonly bool Available = OperatingSystem.IsLinux();
+
+    public static double Seconds()
+    {
+        if (!Available) return double.NaN;
+        try { return ClockGetTime(3, out var t) == 0 ? t.Seconds + t.Nanoseconds * 1e-9 : double.NaN; }   // 3: CLOCK_THREAD_CPUTIME_ID
+        catch (DllNotFoundException) { return double.NaN; }
+    }
+}

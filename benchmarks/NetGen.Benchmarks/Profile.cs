@@ -1,0 +1,73 @@
+namespace NetGen.Benchmarks;
+
+/// <summary>`--profile`: where a step's time goes (forward, backward, update), for the GEMM layer and LeNet-5; the
+/// numbers behind docs/benchmarks.md's analysis. Minimum and median of the quick policy's samples.</summary>
+public static class Profile
+{
+    public static void Run(int threads)
+    {
+        Parallelism.MaxThreads = threads;
+        var policy = Policy.Quick with { Samples = 15 };
+        void Report(string what, Action step, double flops = 0)
+        {
+            var m = Harness.Measure(step, policy);
+            string rate = flops > 0 ? $"  {flops / m.MinSeconds / 1e9:F1} GFLOP/s at the minimum" : "";
+            Console.WriteLine($"profile {what} {threads}t = min {Harness.Time(m.MinSeconds)}, median {Harness.Time(m.MedianSeconds)}, cpu {Harness.Time(m.CpuSeconds)}{rate}");
+        }
+
+        var noop = new NoopKernel();
+        Report("Parallelism.Run round trip (empty parts)", () => Parallelism.Run(noop, 0, Parallelism.PartsFor(long.MaxValue)));
+
+        var gemm = new Gemm1024(256);
+        float[] x = Workloads.Data(256 * 1024, 1), dy = Workloads.Data(256 * 1024, 2), dx = new float[256 * 1024];
+        double one = 2.0 * 256 * 1024 * 1024;
+        gemm.Forward(x, 256);
+        Report("gemm1024 forward (y = x·Wᵀ + b)", () => gemm.Forward(x, 256), one);
+        Report("gemm1024 backward (∂W, ∂b, ∂x)", () => gemm.Backward(dy, dx), 2 * one);
+        Report("gemm1024 backward without ∂x (∂W, ∂b)", () => gemm.Backward(dy, default), one);
+
+        var mlp = new Mlp(1);
+        float[] digit = Workloads.Data(784, 1);
+        int[] label = [3];
+        var mlpSgd = new Sgd(0.01);
+        mlp.TrainStep(digit, label, mlpSgd);
+        Report("mlp-b1 train step (all of it)", () => mlp.TrainStep(digit, label, mlpSgd));
+        Report("mlp-b1 zero gradients (79,510 values)", mlp.ZeroGradients);
+        Report("mlp-b1 forward", () => mlp.Forward(digit));
+        Report("mlp-b1 loss + backward", () => { mlp.Loss(label); mlp.Backward(label); });
+        Report("mlp-b1 sgd update (79,510 parameters)", () => mlpSgd.Step<float>(mlp.Parameters, mlp.Gradients));
+
+        var lenet = new LeNet(64);
+        float[] images = Workloads.Data(64 * 784, 1);
+        int[] labels = new int[64];
+        for (int i = 0; i < labels.Length; i++) labels[i] = i % 10;
+        var sgd = new Sgd(0.01);
+        lenet.Forward(images, 64);
+        Report("lenet-b64 train step (all of it)", () => lenet.TrainStep(images, labels, sgd, 64));
+        Report("lenet-b64 forward", () => lenet.Forward(images, 64));
+        Report("lenet-b64 backward", () => lenet.Backward(labels));
+        Report("lenet-b64 sgd update", () => sgd.Step<float>(lenet.Parameters, lenet.Gradients));
+        Report("lenet-b64 zero gradients", lenet.ZeroGradients);
+        Layer("conv1 1×28×28 → 6×28×28, 5×5 pad 2", new LeNetConv1(64), 784, 6 * 784, inputGradient: false);
+        Layer("relu + maxpool 6×28×28", new LeNetReLUPool1(64), 6 * 784, 6 * 196, inputGradient: true);
+        Layer("relu 6×28×28", new LeNetReLU1(64), 6 * 784, 6 * 784, inputGradient: true);
+        Layer("maxpool 6×28×28", new LeNetPool1(64), 6 * 784, 6 * 196, inputGradient: true);
+        Layer("conv2 6×14×14 → 16×10×10, 5×5", new LeNetConv2(64), 6 * 196, 1600, inputGradient: true);
+        Layer("relu + maxpool 16×10×10", new LeNetReLUPool2(64), 1600, 400, inputGradient: true);
+        Layer("dense 400-120-84-10 + softmax", new LeNetDense(64), 400, 10, inputGradient: true);
+
+        void Layer<TNet>(string what, TNet net, int inSize, int outSize, bool inputGradient) where TNet : INetwork<float>
+        {
+            float[] input = Workloads.Data(64 * inSize, 1), gradient = Workloads.Data(64 * outSize, 2);
+            float[] inputGrad = inputGradient ? new float[64 * inSize] : [];
+            net.Forward(input, 64);
+            Report($"lenet-b64 layer {what}: forward", () => net.Forward(input, 64));
+            Report($"lenet-b64 layer {what}: backward{(inputGradient ? "" : " (no ∂x: first layer)")}", () => net.Backward(gradient, inputGrad));
+        }
+    }
+}
+
+internal sealed class NoopKernel : IParallelKernel
+{
+    public void RunPart(int op, int part, int parts) { }
+}

@@ -1,0 +1,202 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Runtime.Intrinsics;
+using NetGen;
+using NetGen.Benchmarks;
+
+// NetGen's speed suite. See docs/benchmarks.md.
+//   --quick        the whole suite in under 3 minutes (Stopwatch medians, same policy as the PyTorch peer)
+//   (no option)    the reference: BenchmarkDotNet (MemoryDiagnoser) for every NetGen workload, then the peer with the
+//                  full policy; ratios use BenchmarkDotNet's medians
+//   --threads 1,2  thread counts (default 1 and 2)     --no-torch   skip the peer     --build-time   workload 6's builds
+//   --only NAME    one workload (repeatable)            --bdn ARGS   pass the rest to BenchmarkDotNet (full mode only)
+//   --profile      where the GEMM layer's, the MLP's and LeNet-5's time goes (per pass and per layer)
+//   --smoke        CI's check that the suite starts and its workloads give the same results at 1 and 2 threads
+CultureInfo.CurrentCulture = CultureInfo.InvariantCulture;
+bool quick = args.Contains("--quick"), noTorch = args.Contains("--no-torch"), buildTime = args.Contains("--build-time");
+int[] threadCounts = [1, 2];
+var only = new List<string>();
+for (int i = 0; i < args.Length - 1; i++)
+{
+    if (args[i] == "--threads") threadCounts = args[i + 1].Split(',').Select(int.Parse).ToArray();
+    if (args[i] == "--only") only.Add(args[i + 1]);
+}
+var policy = quick ? Policy.Quick : Policy.Full;
+int epochSamples = quick ? 1 : 3;
+var total = Stopwatch.StartNew();
+if (args.Contains("--profile")) { foreach (int t in threadCounts) Profile.Run(t); return 0; }
+if (args.Contains("--smoke")) return Smoke();
+string[] stepNames = only.Count > 0 ? Workloads.StepNames.Where(only.Contains).ToArray() : Workloads.StepNames;
+bool epoch = only.Count == 0 || only.Contains(Workloads.EpochName);
+
+Console.WriteLine($"NetGen benchmarks ({(quick ? "quick" : "full")}): {Environment.ProcessorCount} cores, {System.Runtime.InteropServices.RuntimeInformation.ProcessArchitecture}, " +
+                  $".NET {Environment.Version}, Vector512 {(Vector512.IsHardwareAccelerated ? "accelerated" : "not accelerated")}, " +
+                  $"Vector256 {(Vector256.IsHardwareAccelerated ? "accelerated" : "not accelerated")}, load average {LoadAverage()}");
+
+var (python, torchReason) = noTorch ? (null, "--no-torch given") : TorchPeer.Find();
+if (python is null) Console.WriteLine($"skip pytorch: {torchReason}; NetGen is measured alone and no ratio is printed");
+
+// ---- Peak ------------------------------------------------------------------------------------------------------
+var peaks = new Dictionary<int, double>();
+foreach (int t in threadCounts)
+{
+    var (gflops, width) = Peak.Measure(t, quick ? 0.6 : 3);
+    peaks[t] = gflops;
+    Console.WriteLine($"peak fp32-fma {t}t = {gflops:F1} GFLOP/s ({width}, register-resident loop, best of repeated runs)");
+}
+
+// ---- NetGen and PyTorch, thread count by thread count ------------------------------------------------------------
+var netgen = new Dictionary<(string, int), Measurement>();
+var torch = new Dictionary<(string, int), double>();
+var (epochData, epochSource) = epoch ? Workloads.EpochData() : (null, "");
+Dictionary<(string, int), double>? bdnMedians = quick ? null : BdnSuite.Run(stepNames, threadCounts, args);
+foreach (int t in threadCounts)
+{
+    NetGen.Parallelism.MaxThreads = t;
+    foreach (var name in stepNames)
+    {
+        var workload = Workloads.Create(name);
+        var m = Harness.Measure(workload.Step, policy);
+        if (bdnMedians is not null && bdnMedians.TryGetValue((name, t), out double median)) m = m with { MedianSeconds = median };
+        netgen[(name, t)] = m;
+        Console.WriteLine($"time {name} {t}t netgen = {Harness.Time(m.MedianSeconds)} (min {Harness.Time(m.MinSeconds)}, thread cpu {Harness.Time(m.CpuSeconds)}, {m.CallsPerSample} calls/sample)");
+    }
+    if (epoch && quick && t > 1)
+        Console.WriteLine($"skip {Workloads.EpochName} {t}t: quick mode times the epoch at 1 thread only (both sides); the full run times every thread count");
+    else if (epoch)
+    {
+        var workload = Workloads.Create(Workloads.EpochName);
+        var warmupNet = new LeNet(64);
+        var warmupData = epochData!.Subset(Enumerable.Range(0, 2048).ToArray());
+        var m = Harness.MeasureOnce(() => Trainer.Fit(warmupNet, warmupData, 1, 64, new Sgd(0.01), verbose: 0), workload.Step, epochSamples);
+        netgen[(Workloads.EpochName, t)] = m;
+        Console.WriteLine($"time {Workloads.EpochName} {t}t netgen = {Harness.Time(m.MedianSeconds)} ({epochSource}, {epochData.Count} samples)");
+    }
+    if (python is not null)
+    {
+        var names = stepNames.Concat(epoch && !(quick && t > 1) ? [Workloads.EpochName] : []).ToArray();
+        string? dir = epochSource == "fashion-mnist" ? NetGen.Data.Datasets.DebianFashionMnistDirectory : null;
+        var (results, info) = TorchPeer.Run(python, t, policy, epochSamples, names, dir);
+        Console.WriteLine($"peer {t}t: {info}");
+        foreach (var (name, (med, _)) in results)
+        {
+            torch[(name, t)] = med;
+            Console.WriteLine($"time {name} {t}t pytorch = {Harness.Time(med)}");
+        }
+    }
+}
+
+// ---- Report ------------------------------------------------------------------------------------------------------
+Console.WriteLine();
+foreach (int t in threadCounts)
+    foreach (var name in stepNames.Concat(epoch ? [Workloads.EpochName] : []))
+    {
+        if (!netgen.TryGetValue((name, t), out var m)) continue;
+        if (torch.TryGetValue((name, t), out double p))
+            Console.WriteLine($"ratio {name} {t}t pytorch/netgen = {p / m.MedianSeconds:F2}   (netgen {Harness.Time(m.MedianSeconds)}, pytorch {Harness.Time(p)})");
+        else
+            Console.WriteLine($"skip ratio {name} {t}t: PyTorch not measured ({torchReason})");
+    }
+foreach (int t in threadCounts)
+{
+    if (!netgen.TryGetValue(("gemm1024-fwdbwd-b256", t), out var g)) continue;
+    double gf = Workloads.GemmFlops / g.MedianSeconds / 1e9;
+    string peer = torch.TryGetValue(("gemm1024-fwdbwd-b256", t), out double p) ? $"{Workloads.GemmFlops / p / 1e9:F1}" : "not measured";
+    Console.WriteLine($"gflops gemm1024-fwdbwd-b256 {t}t netgen = {gf:F1} ({100 * gf / peaks[t]:F0}% of the {t}-core peak {peaks[t]:F1}) pytorch = {peer}");
+}
+foreach (int t in threadCounts)
+    foreach (var name in stepNames.Concat(epoch ? [Workloads.EpochName] : []))
+        if (netgen.TryGetValue((name, t), out var a))
+            Console.WriteLine($"alloc {name} {t}t netgen = {a.AllocatedBytesPerCall} B/call{(name == Workloads.EpochName ? " (the epoch: Trainer.Fit's per-epoch bookkeeping, not the steps)" : "")}");
+
+// ---- Targets (issue 6), from the 1-thread medians ---------------------------------------------------------------------
+void Target(string name, double minimum, string what)
+{
+    if (netgen.TryGetValue((name, 1), out var m) && torch.TryGetValue((name, 1), out double p))
+        Console.WriteLine($"target {what}: {p / m.MedianSeconds:F2} (≥ {minimum}) {(p / m.MedianSeconds >= minimum ? "met" : "NOT met")}");
+}
+Target("worked-example-train-b1", 100, "worked-example step");
+Target("mlp-train-b1", 20, "MLP training at batch 1");
+Target("mlp-infer-b1", 5, "MLP inference at batch 1");
+Target("lenet-infer-b1", 5, "LeNet inference at batch 1");
+Target("mlp-train-b32", 2, "MLP training at batch 32");
+Target("mlp-train-b128", 1.3, "MLP training at batch 128");
+Target("lenet-train-b64", 3, "LeNet training at batch 64");
+if (netgen.TryGetValue(("gemm1024-fwdbwd-b256", 1), out var gemm1))
+{
+    double share = Workloads.GemmFlops / gemm1.MedianSeconds / 1e9 / peaks[1];
+    Console.WriteLine($"target GEMM layer ≥ 60% of the 1-core peak: {100 * share:F0}% {(share >= 0.6 ? "met" : "NOT met")}");
+}
+if (netgen.Where(kv => kv.Key.Item1 != Workloads.EpochName).All(kv => kv.Value.AllocatedBytesPerCall == 0))
+    Console.WriteLine("target 0 bytes allocated per training and inference step: met");
+else Console.WriteLine("target 0 bytes allocated per training and inference step: NOT met (see the alloc lines)");
+foreach (var name in new[] { "lenet-train-b64", "gemm1024-fwdbwd-b256" })
+    if (netgen.ContainsKey((name, 1)) && netgen.ContainsKey((name, 2)))
+    {
+        double scaling = netgen[(name, 1)].MedianSeconds / netgen[(name, 2)].MedianSeconds;
+        Console.WriteLine($"target 2 threads ≥ 1.6× 1-thread throughput on {name}: {scaling:F2} {(scaling >= 1.6 ? "met" : "NOT met")}" +
+                          (threadCounts.Contains(2) && peaks.TryGetValue(2, out double p2) && p2 < 1.6 * peaks[1] ? $" (this run's 2-core FMA peak is only {p2 / peaks[1]:F2}× the 1-core peak: the second core is busy)" : ""));
+    }
+
+// ---- Workload 6: the generator ---------------------------------------------------------------------------------------
+if (only.Count == 0 || only.Contains("generator"))
+{
+    foreach (var (name, source) in GeneratorTiming.Declarations)
+    {
+        var (seconds, chars) = GeneratorTiming.Measure(source, quick ? 3 : 15);
+        Console.WriteLine($"generator {name} = {Harness.Time(seconds)} ({chars} characters generated)");
+    }
+    if (buildTime)
+    {
+        string root = FindRoot();
+        var times = GeneratorTiming.BuildTimes(root, "samples/Module3.Cnn/Module3.Cnn.csproj");
+        Console.WriteLine(times is { } b
+            ? $"build samples/Module3.Cnn cold (no compiler server, generator runs) = {b.Cold:F1} s, cached (up to date) = {b.Cached:F1} s"
+            : "skip build-time: samples/Module3.Cnn not found");
+    }
+    else Console.WriteLine("skip build-time: not asked for (--build-time builds samples/Module3.Cnn twice, about a minute)");
+}
+Console.WriteLine($"done in {total.Elapsed.TotalSeconds:F0} s, load average {LoadAverage()}");
+return 0;
+
+// `--smoke` (for CI, seconds): every step workload runs twice at 1 and at 2 threads and must give the same, finite
+// result (bit-identical for the MLPs and the GEMM layer, whose kernels split outputs; to 1e-4 for LeNet, whose
+// weight gradients are summed per thread); the generator runs on each declaration. Exit code 1 on any failure.
+static int Smoke()
+{
+    int failures = 0;
+    foreach (var name in Workloads.StepNames)
+    {
+        double[] results = new double[2];
+        for (int t = 1; t <= 2; t++)
+        {
+            Parallelism.MaxThreads = t;
+            var w = Workloads.Create(name);
+            w.Step();
+            w.Step();
+            results[t - 1] = w.Check();
+        }
+        Parallelism.MaxThreads = 1;
+        bool exact = !name.StartsWith("lenet", StringComparison.Ordinal);
+        bool ok = double.IsFinite(results[0]) && (exact ? results[0] == results[1] : Math.Abs(results[0] - results[1]) <= 1e-4 * Math.Max(1, Math.Abs(results[0])));
+        if (!ok) failures++;
+        Console.WriteLine($"smoke {name}: 1t {results[0]:R}, 2t {results[1]:R} {(ok ? "ok" : "FAILED")}");
+    }
+    foreach (var (name, source) in GeneratorTiming.Declarations)
+        Console.WriteLine($"smoke generator {name}: {GeneratorTiming.RunOnce(source)} characters ok");
+    Console.WriteLine(failures == 0 ? "smoke passed" : $"smoke FAILED: {failures} workload(s)");
+    return failures == 0 ? 0 : 1;
+}
+
+static string LoadAverage()
+{
+    try { return string.Join(" ", File.ReadAllText("/proc/loadavg").Split(' ').Take(3)); }
+    catch (IOException) { return "unknown"; }
+}
+
+static string FindRoot()
+{
+    for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+        if (File.Exists(Path.Combine(dir.FullName, "NetGen.sln"))) return dir.FullName;
+    return Directory.GetCurrentDirectory();
+}

@@ -1,0 +1,122 @@
+using NetGen.Data;
+
+namespace NetGen.Benchmarks;
+
+/// <summary>One measured NetGen operation and its name, shared by the quick runner, the BenchmarkDotNet suite and the
+/// PyTorch peer (which builds the workload of the same name).</summary>
+/// <param name="Name">e.g. <c>mlp-train-b32</c>: network, training step or inference, batch.</param>
+/// <param name="Flops">Floating-point operations per call (multiply and add counted apart), 0 when not reported.</param>
+/// <param name="Step">One call: a training step, an inference, or (for the epoch) one epoch.</param>
+/// <param name="Check">The output the step produced, for the smoke test (a loss or an output value).</param>
+public sealed record Workload(string Name, string Description, double Flops, Action Step, Func<double> Check);
+
+/// <summary>Builds the workloads. Inputs are fixed pseudo-random data (seeded), so every run does the same work.</summary>
+public static class Workloads
+{
+    /// <summary>Workloads 1–4, timed per step.</summary>
+    public static readonly string[] StepNames =
+    [
+        "worked-example-train-b1",
+        "mlp-train-b1", "mlp-train-b32", "mlp-train-b128", "mlp-infer-b1", "mlp-infer-b128",
+        "lenet-train-b64", "lenet-infer-b1", "lenet-infer-b64",
+        "gemm1024-fwdbwd-b256",
+    ];
+
+    /// <summary>Workload 5: one epoch of LeNet-5 through Trainer.Fit.</summary>
+    public const string EpochName = "lenet-epoch-60000";
+
+    /// <summary>FLOPs of the GEMM layer's forward + backward at batch 256: three 256×1024×1024 products.</summary>
+    public const double GemmFlops = 3.0 * 2 * 256 * 1024 * 1024;
+
+    public static Workload Create(string name) => name switch
+    {
+        "worked-example-train-b1" => Train<WorkedExample>(name, "2-2-2 worked example, one SGD step", new WorkedExample(1), 2, 2, 1, regression: true),
+        "mlp-train-b1" => Train<Mlp>(name, "MLP 784-100-10, SGD step at batch 1", new Mlp(1), 784, 10, 1),
+        "mlp-train-b32" => Train<Mlp>(name, "MLP 784-100-10, SGD step at batch 32", new Mlp(32), 784, 10, 32),
+        "mlp-train-b128" => Train<Mlp>(name, "MLP 784-100-10, SGD step at batch 128", new Mlp(128), 784, 10, 128),
+        "mlp-infer-b1" => Infer<Mlp>(name, "MLP 784-100-10, inference at batch 1", new Mlp(1), 784, 1),
+        "mlp-infer-b128" => Infer<Mlp>(name, "MLP 784-100-10, inference at batch 128", new Mlp(128), 784, 128),
+        "lenet-train-b64" => Train<LeNet>(name, "LeNet-5, SGD step at batch 64", new LeNet(64), 784, 10, 64),
+        "lenet-infer-b1" => Infer<LeNet>(name, "LeNet-5, inference at batch 1", new LeNet(1), 784, 1),
+        "lenet-infer-b64" => Infer<LeNet>(name, "LeNet-5, inference at batch 64", new LeNet(64), 784, 64),
+        "gemm1024-fwdbwd-b256" => Gemm(name),
+        EpochName => Epoch(name),
+        _ => throw new ArgumentException("Unknown workload " + name, nameof(name)),
+    };
+
+    /// <summary>Values in [-1, 1) from a fixed seed.</summary>
+    public static float[] Data(int count, int seed)
+    {
+        var random = new SeededRandom(seed);
+        var values = new float[count];
+        for (int i = 0; i < values.Length; i++) values[i] = (float)(2 * random.NextDouble() - 1);
+        return values;
+    }
+
+    private static int[] Labels(int count, int classes, int seed)
+    {
+        var random = new SeededRandom(seed);
+        var labels = new int[count];
+        for (int i = 0; i < labels.Length; i++) labels[i] = (int)(random.NextDouble() * classes);
+        return labels;
+    }
+
+    private static Workload Train<TNet>(string name, string description, TNet net, int inputSize, int outputSize, int batch, bool regression = false)
+        where TNet : INetwork<float>
+    {
+        float[] x = Data(batch * inputSize, 1);
+        var optimizer = new Sgd(0.01);
+        float loss = 0;
+        if (regression)
+        {
+            float[] target = Data(batch * outputSize, 2);
+            return new Workload(name, description, 0, () => loss = net.TrainStep(x, target, optimizer, batch), () => loss);
+        }
+        int[] labels = Labels(batch, outputSize, 2);
+        return new Workload(name, description, 0, () => loss = net.TrainStep(x, labels, optimizer, batch), () => loss);
+    }
+
+    private static Workload Infer<TNet>(string name, string description, TNet net, int inputSize, int batch) where TNet : INetwork<float>
+    {
+        float[] x = Data(batch * inputSize, 1);
+        net.Training = false;
+        float last = 0;
+        return new Workload(name, description, 0, () => last = net.Forward(x, batch)[^1], () => last);
+    }
+
+    private static Workload Gemm(string name)
+    {
+        var net = new Gemm1024(256);
+        float[] x = Data(256 * 1024, 1), dy = Data(256 * 1024, 2), dx = new float[256 * 1024];
+        return new Workload(name, "Dense 1024→1024 at batch 256: forward + backward (∂W, ∂b, ∂x)", GemmFlops, () =>
+        {
+            net.Forward(x, 256);
+            net.Backward(dy, dx);
+        }, () => dx[^1]);
+    }
+
+    /// <summary>Fashion-MNIST's 60,000 training images if installed, else random data of the same shape.</summary>
+    public static (Dataset<float> Data, string Source) EpochData()
+    {
+        try
+        {
+            if (Directory.Exists(Datasets.DebianFashionMnistDirectory))
+                return (Datasets.Mnist<float>(Datasets.DebianFashionMnistDirectory, train: true), "fashion-mnist");
+        }
+        catch (IOException) { }
+        return (new Dataset<float>(Data(60000 * 784, 3), 784, Labels(60000, 10, 4), 10), "generated");
+    }
+
+    private static Workload Epoch(string name)
+    {
+        var (data, source) = EpochData();
+        var net = new LeNet(64);
+        var optimizer = new Sgd(0.01);
+        double loss = 0;
+        return new Workload(name, $"LeNet-5, one epoch over {data.Count} samples ({source}), batch 64, Trainer.Fit", 0, () =>
+        {
+            var history = Trainer.Fit(net, data, epochs: 1, batchSize: 64, optimizer, seed: 1, log: null, verbose: 0);
+            loss = history.Loss[^1];
+        }, () => loss);
+    }
+}

@@ -1,0 +1,208 @@
+"""PyTorch peer of the NetGen benchmark suite (started by NetGen.Benchmarks; not a test).
+
+Usage: pytorch_peer.py --threads T --warmup-seconds W --sample-seconds S --samples N [--epoch-samples E]
+                       [--data DIR] WORKLOAD...
+
+Builds each named workload exactly as Workloads.cs does (float32, same shapes, SGD lr 0.01, same losses) and times
+it with the same policy as Harness.cs: warm up for at least W seconds (and 2 calls), choose the calls per sample so
+that one sample lasts about S seconds, take N samples, report the median time per call. The epoch workload is one
+warm-up run on 2,048 samples, then E timed epochs. The launcher sets OMP_NUM_THREADS, OPENBLAS_NUM_THREADS and
+MKL_NUM_THREADS to T as well, so OpenBLAS's own pool matches torch.set_num_threads(T).
+
+Prints one line per workload: "result NAME MEDIAN_SECONDS MIN_SECONDS", and an "info" line first.
+"""
+
+import argparse
+import gzip
+import os
+import struct
+import sys
+import time
+
+import torch
+from torch import nn
+
+EPOCH = "lenet-epoch-60000"
+
+
+def lenet():
+    return nn.Sequential(
+        nn.Conv2d(1, 6, 5, padding=2), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Conv2d(6, 16, 5), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Flatten(),
+        nn.Linear(400, 120), nn.ReLU(),
+        nn.Linear(120, 84), nn.ReLU(),
+        nn.Linear(84, 10))
+
+
+def mlp():
+    return nn.Sequential(nn.Linear(784, 100), nn.Sigmoid(), nn.Linear(100, 10))
+
+
+def worked_example():
+    model = nn.Sequential(nn.Linear(2, 2), nn.Sigmoid(), nn.Linear(2, 2), nn.Sigmoid())
+    for layer in (model[0], model[2]):
+        layer.bias.requires_grad_(False)   # TrainBias = false: the biases are held
+    return model
+
+
+def data(*shape):
+    g = torch.Generator().manual_seed(1)
+    return torch.rand(*shape, generator=g) * 2 - 1
+
+
+def labels(n, classes):
+    g = torch.Generator().manual_seed(2)
+    return torch.randint(0, classes, (n,), generator=g)
+
+
+def train_step(model, x, target, loss_fn):
+    params = [p for p in model.parameters() if p.requires_grad]
+    opt = torch.optim.SGD(params, lr=0.01)
+
+    def step():
+        opt.zero_grad()
+        loss = loss_fn(model(x), target)
+        loss.backward()
+        opt.step()
+        return loss
+    return step
+
+
+def infer_step(model, x, softmax):
+    model.eval()
+
+    def step():
+        with torch.no_grad():
+            y = model(x)
+            return torch.softmax(y, dim=1) if softmax else y
+    return step
+
+
+def half_squared_error(o, t):
+    return 0.5 * ((o - t) ** 2).sum() / o.shape[0]
+
+
+def create(name):
+    ce = nn.CrossEntropyLoss()
+    if name == "worked-example-train-b1":
+        return train_step(worked_example(), data(1, 2), data(1, 2), half_squared_error)
+    if name.startswith("mlp-train-b"):
+        b = int(name[len("mlp-train-b"):])
+        return train_step(mlp(), data(b, 784), labels(b, 10), ce)
+    if name.startswith("mlp-infer-b"):
+        b = int(name[len("mlp-infer-b"):])
+        return infer_step(mlp(), data(b, 784), True)
+    if name.startswith("lenet-train-b"):
+        b = int(name[len("lenet-train-b"):])
+        return train_step(lenet(), data(b, 1, 28, 28), labels(b, 10), ce)
+    if name.startswith("lenet-infer-b"):
+        b = int(name[len("lenet-infer-b"):])
+        return infer_step(lenet(), data(b, 1, 28, 28), True)
+    if name == "gemm1024-fwdbwd-b256":
+        layer = nn.Linear(1024, 1024)
+        x = data(256, 1024).requires_grad_(True)
+        dy = data(256, 1024)
+
+        def step():
+            y = layer(x)
+            y.backward(dy)   # ∂W, ∂b and ∂x, as NetGen's Backward(outputGradient, inputGradient)
+        return step
+    raise SystemExit("unknown workload " + name)
+
+
+def measure(step, warmup_seconds, sample_seconds, samples):
+    calls, start = 0, time.perf_counter()
+    while calls < 2 or time.perf_counter() - start < warmup_seconds:
+        step()
+        calls += 1
+    per_call = (time.perf_counter() - start) / calls
+    n = max(1, int(-(-sample_seconds // max(per_call, 1e-9))))
+    times = []
+    for _ in range(samples):
+        t0 = time.perf_counter()
+        for _ in range(n):
+            step()
+        times.append((time.perf_counter() - t0) / n)
+    times.sort()
+    return times[len(times) // 2], times[0]
+
+
+def read_idx(path):
+    with (gzip.open(path) if path.endswith(".gz") else open(path, "rb")) as f:
+        raw = f.read()
+    dims = raw[3]
+    shape = struct.unpack(">" + "I" * dims, raw[4:4 + 4 * dims])
+    return torch.frombuffer(bytearray(raw[4 + 4 * dims:]), dtype=torch.uint8).reshape(shape)
+
+
+def epoch_data(directory):
+    """Fashion-MNIST's training set if present (as NetGen reads it: pixels / 255), else random data of the same shape."""
+    if directory:
+        for images, lbls in (("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz"), ("train-images-idx3-ubyte", "train-labels-idx1-ubyte")):
+            ip, lp = os.path.join(directory, images), os.path.join(directory, lbls)
+            if os.path.exists(ip) and os.path.exists(lp):
+                x = read_idx(ip).to(torch.float32).div_(255).reshape(-1, 1, 28, 28)
+                return x, read_idx(lp).to(torch.int64)
+    return data(60000, 1, 28, 28), labels(60000, 10)
+
+
+def epoch(x, y, model, opt, ce, batch=64, limit=None, seed=1):
+    """One epoch as Trainer.Fit runs it: shuffled order, mini-batches gathered into contiguous tensors, the last one
+    smaller; the loss and accuracy of each step read back (Fit logs both)."""
+    count = x.shape[0] if limit is None else limit
+    order = torch.randperm(count, generator=torch.Generator().manual_seed(seed))
+    total, correct = 0.0, 0
+    for start in range(0, count, batch):
+        idx = order[start:start + batch]
+        xb, yb = x.index_select(0, idx), y.index_select(0, idx)
+        opt.zero_grad()
+        out = model(xb)
+        loss = ce(out, yb)
+        loss.backward()
+        opt.step()
+        total += loss.item()
+        correct += (out.argmax(1) == yb).sum().item()
+    return total
+
+
+def main():
+    p = argparse.ArgumentParser()
+    p.add_argument("--threads", type=int, required=True)
+    p.add_argument("--warmup-seconds", type=float, required=True)
+    p.add_argument("--sample-seconds", type=float, required=True)
+    p.add_argument("--samples", type=int, required=True)
+    p.add_argument("--epoch-samples", type=int, default=1)
+    p.add_argument("--data", default=None)
+    p.add_argument("workloads", nargs="+")
+    a = p.parse_args()
+    torch.set_num_threads(a.threads)
+    torch.manual_seed(0)
+    blas = "unknown"
+    try:
+        with open("/proc/self/maps") as maps:
+            libs = {line.split()[-1] for line in maps if "blas" in line}
+        blas = ",".join(sorted(os.path.basename(os.path.dirname(l)) + "/" + os.path.basename(l) for l in libs)) or "none"
+    except OSError:
+        pass
+    print(f"info torch {torch.__version__} threads {torch.get_num_threads()} blas {blas}", flush=True)
+    for name in a.workloads:
+        if name == EPOCH:
+            x, y = epoch_data(a.data)
+            model, ce = lenet(), nn.CrossEntropyLoss()
+            opt = torch.optim.SGD(model.parameters(), lr=0.01)
+            epoch(x, y, model, opt, ce, limit=2048)
+            times = []
+            for s in range(a.epoch_samples):
+                t0 = time.perf_counter()
+                epoch(x, y, model, opt, ce, seed=s + 1)
+                times.append(time.perf_counter() - t0)
+            times.sort()
+            med, low = times[len(times) // 2], times[0]
+        else:
+            med, low = measure(create(name), a.warmup_seconds, a.sample_seconds, a.samples)
+        print(f"result {name} {med:.9e} {low:.9e}", flush=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

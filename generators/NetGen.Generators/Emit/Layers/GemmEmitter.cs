@@ -1,0 +1,359 @@
+using System.Collections.Generic;
+using System.Linq;
+
+namespace NetGen.Generators.Emit.Layers;
+
+/// <summary>
+/// Writes register-blocked matrix-product kernels with literal dimensions for Dense and Conv2D. Each layer gets
+/// kernels (private static methods) whose loops have the layer's sizes as literals; they walk the output block by
+/// block and call one block method per register block. The block methods are written once per network for each
+/// block shape used and are inlined by the JIT (AggressiveInlining), so every call site compiles with its literal
+/// strides, step count and mode. Two shapes of product cover every product the layers need:
+/// <list type="bullet">
+/// <item><b>Broadcast</b> (C[m, n] = Σ_k A[m, k]·B[k, n], B and C contiguous along n): a block of R rows × NV
+/// vectors of C lives in registers; each step k broadcasts R values of A and loads NV vectors of B's row k. A may
+/// be read with any strides, so Aᵀ costs nothing.</item>
+/// <item><b>Dot</b> (C[m, n] = Σ_k A[m, k]·B[n, k], A and B contiguous along k): a block of R × NC dot products,
+/// one vector accumulator each, summed across lanes at the end.</item>
+/// </list>
+/// Vectors are <c>Vector256</c> (8 floats or 4 doubles): on this generation of x64 (AMD Zen 4) a 512-bit FMA issues
+/// as two 256-bit halves, so Vector512 adds no throughput (the benchmark suite measures both widths' FMA peak).
+/// Ragged edges use a last vector that overlaps the previous one and keeps only its new lanes (broadcast), or a
+/// last vector whose already-summed lanes are masked off (dot), so every size of at least one vector stays
+/// vectorised. Every output value is summed by one thread in a fixed order: splitting rows or columns across
+/// threads (the m0/m1 and n0/n1 ranges) never changes a result.
+/// </summary>
+internal static class GemmEmitter
+{
+    /// <summary>How C is produced: C = product, C += product, C = product + bias[row], C = product + bias[column].
+    /// The values are those of the <c>Kernel…</c> constants written into the network.</summary>
+    public enum Mode { Assign = 0, Accumulate = 1, AssignBiasByRow = 2, AssignBiasByColumn = 3 }
+
+    private static readonly string[] ModeNames = { "KernelAssign", "KernelAccumulate", "KernelBiasByRow", "KernelBiasByColumn" };
+
+    /// <summary>A product to emit.</summary>
+    public sealed class Product
+    {
+        public string Method = "";
+        public string Summary = "";
+        public int N, K;              // literal column count and reduction length; rows are a runtime range
+        public string? KRuntime;      // a runtime reduction length instead of K (a parameter of that name, e.g. "batch")
+        public string AName = "a", BName = "b", CName = "c";
+        public int LdA, AStepK = 1;   // A[m, k] at a[m·LdA + k·AStepK]   (broadcast: any strides; dot: AStepK = 1)
+        public int LdB;               // broadcast: B[k, n] at b[k·LdB + n];  dot: B[n, k] at b[n·LdB + k]
+        public int LdC, CStepN = 1;   // C[m, n] at c[m·LdC + n·CStepN]     (broadcast: CStepN = 1)
+        public Mode Mode;
+        public int MR = 4, NV = 3;    // broadcast: MR rows × NV vectors;  dot: MR rows × NV columns
+        public bool Pack = true;      // broadcast: copy B's strips into a contiguous panel first (when 8 rows or more reuse it)
+        public int? M;                // the row count, when known (row ranges then start at multiples of MR): only the blocks M needs are written
+        // Column ranges are the whole of N or split at multiples of the widest block (broadcast: NV vectors; dot: 8
+        // columns), so only the narrower blocks that N's remainder needs are written.
+    }
+
+    public static int Lanes(EmitContext c) => c.Plan.Spec.IsDouble ? 4 : 8;
+
+    private static string Vec(EmitContext c) => $"Vector256<{c.T}>";
+
+    private static string KCount(Product p) => p.KRuntime ?? p.K.ToString(System.Globalization.CultureInfo.InvariantCulture);
+
+    /// <summary>"v * k", or "v" when k is 1.</summary>
+    private static string Times(string v, int k) => k == 1 ? v : $"{v} * {k}";
+
+    private static bool HasBias(Product p) => p.Mode is Mode.AssignBiasByRow or Mode.AssignBiasByColumn;
+
+    private static string Params(Product p, EmitContext c) =>
+        $"ref {c.T} {p.AName}, ref {c.T} {p.BName}, ref {c.T} {p.CName}" + (HasBias(p) ? $", ref {c.T} bias" : "") +
+        ", int m0, int m1, int n0, int n1" + (p.KRuntime is null ? "" : ", int " + p.KRuntime);
+
+    /// <summary>The bias argument of a block call: the block's first bias value, or any reference when unused.</summary>
+    private static string BiasArgument(Product p) => p.Mode switch
+    {
+        Mode.AssignBiasByRow => "ref Unsafe.Add(ref bias, m)",
+        Mode.AssignBiasByColumn => "ref Unsafe.Add(ref bias, n)",
+        _ => $"ref {p.CName}",
+    };
+
+    // ---------------------------------------------------------------------------------------------------------------
+    // Broadcast kernel: C[m, n] (+)= Σ_k A[m, k]·B[k, n]
+    // ---------------------------------------------------------------------------------------------------------------
+
+    /// <summary>Writes the broadcast kernel. Columns n0/n1 must be multiples of NV vectors, or N.</summary>
+    public static void Broadcast(CodeWriter w, EmitContext c, Product p)
+    {
+        int V = Lanes(c);
+        w.Line($"/// <summary>{p.Summary}</summary>");
+        w.Line($"/// <remarks>Rows m0 ≤ m &lt; m1, columns n0 ≤ n &lt; n1 (multiples of {p.NV * V}, or {p.N}). For each strip of {p.NV * V} columns" + (p.Pack ? ", B's strip is" : ","));
+        if (p.Pack)
+        {
+            w.Line($"/// first copied into <c>scratch</c> as one contiguous panel when at least 8 rows will reuse it (B's rows are {p.LdB} apart:");
+            w.Line("/// read in place, every step can land in the same cache set);");
+        }
+        w.Line($"/// {(p.Pack ? "then " : "")}register blocks of {p.MR} rows × {p.NV * V} columns run over it, {KCount(p)} steps each.</remarks>");
+        w.Open($"private static void {p.Method}({Params(p, c)}{(p.Pack ? $", ref {c.T} scratch" : "")})");
+        if (p.N < V)
+        {
+            ScalarBroadcast(w, c, p);
+            w.Close();
+            w.Line();
+            return;
+        }
+        if (p.Pack) w.Line("bool pack = m1 - m0 >= 8;");
+        w.Line("int n = n0;");
+        if (p.NV > 1 && p.N >= p.NV * V)
+        {
+            w.Open($"for (; n + {p.NV * V} <= n1; n += {p.NV * V})");
+            Strip(w, c, p, p.NV, tail: 0);
+            w.Close();
+        }
+        if (p.NV == 1 || p.N % (p.NV * V) >= V)
+        {
+            w.Open($"for (; n + {V} <= n1; n += {V})");
+            Strip(w, c, p, 1, tail: 0);
+            w.Close();
+        }
+        if (p.N % V != 0)
+        {
+            w.Open($"if (n < n1)   // the last {p.N % V} columns: a vector ending at column {p.N}, keeping its last {p.N % V} lanes");
+            w.Line($"n = {p.N - V};");
+            Strip(w, c, p, 1, tail: p.N % V);
+            w.Close();
+        }
+        w.Close();
+        w.Line();
+    }
+
+    private static void Strip(CodeWriter w, EmitContext c, Product p, int nv, int tail)
+    {
+        int V = Lanes(c), width = nv * V;
+        w.Line($"ref {c.T} panel = ref Unsafe.Add(ref {p.BName}, n);");
+        w.Line($"nint ldb = {p.LdB};");
+        if (p.Pack)
+        {
+            w.Open("if (pack)");
+            w.Open($"for (int k = 0; k < {KCount(p)}; k++)");
+            w.Line($"ref {c.T} from = ref Unsafe.Add(ref panel, k * {p.LdB});");
+            w.Line($"ref {c.T} to = ref Unsafe.Add(ref scratch, k * {width});");
+            w.Line(string.Join(" ", Enumerable.Range(0, nv).Select(v => $"Load(ref from, {v * V}).StoreUnsafe(ref to, {v * V});")));
+            w.Close();
+            w.Line("panel = ref scratch;");
+            w.Line($"ldb = {width};");
+            w.Close();
+        }
+        w.Line("int m = m0;");
+        string Call(int rows)
+        {
+            string method = $"BroadcastBlock{rows}x{nv}";
+            c.KernelBlocks.Add((false, rows, nv));
+            return $"{method}(ref Unsafe.Add(ref {p.AName}, {Times("m", p.LdA)}), {p.LdA}, {p.AStepK}, ref panel, ldb, ref Unsafe.Add(ref {p.CName}, {Times("m", p.LdC)} + n), {p.LdC}, " +
+                   $"{KCount(p)}, {ModeNames[(int)p.Mode]}, {BiasArgument(p)}, {tail});";
+        }
+        if (p.M is not { } rowCount || rowCount >= p.MR)
+            w.Line($"for (; m + {p.MR} <= m1; m += {p.MR}) {Call(p.MR)}");
+        if (p.M is not { } all || all % p.MR != 0)
+            w.Line($"for (; m < m1; m++) {Call(1)}");
+    }
+
+    /// <summary>Fewer columns than one vector: plain loops.</summary>
+    private static void ScalarBroadcast(CodeWriter w, EmitContext c, Product p)
+    {
+        w.Open("for (int m = m0; m < m1; m++)");
+        w.Open("for (int n = n0; n < n1; n++)");
+        string init = p.Mode switch
+        {
+            Mode.Accumulate => $"Unsafe.Add(ref {p.CName}, m * {p.LdC} + n)",
+            Mode.AssignBiasByRow => "Unsafe.Add(ref bias, m)",
+            Mode.AssignBiasByColumn => "Unsafe.Add(ref bias, n)",
+            _ => c.Lit(0),
+        };
+        w.Line($"{c.T} s = {init};");
+        w.Line($"for (int k = 0; k < {KCount(p)}; k++) s += Unsafe.Add(ref {p.AName}, m * {p.LdA} + k * {p.AStepK}) * Unsafe.Add(ref {p.BName}, k * {p.LdB} + n);");
+        w.Line($"Unsafe.Add(ref {p.CName}, m * {p.LdC} + n) = s;");
+        w.Close();
+        w.Close();
+    }
+
+    // ---------------------------------------------------------------------------------------------------------------
+    // Dot kernel: C[m, n] (+)= Σ_k A[m, k]·B[n, k]
+    // ---------------------------------------------------------------------------------------------------------------
+
+    /// <summary>Writes the dot kernel (NV is the number of B rows per block).</summary>
+    public static void Dot(CodeWriter w, EmitContext c, Product p)
+    {
+        int V = Lanes(c);
+        w.Line($"/// <summary>{p.Summary}</summary>");
+        w.Line($"/// <remarks>Rows m0 ≤ m &lt; m1, columns n0 ≤ n &lt; n1. Register blocks of {p.MR} × {p.NV} dot products of length {p.K}, one");
+        w.Line($"/// {V}-lane accumulator each, summed across lanes at the end.</remarks>");
+        w.Open($"private static void {p.Method}({Params(p, c)})");
+        if (p.K < V)
+        {
+            w.Open("for (int m = m0; m < m1; m++)");
+            w.Open("for (int n = n0; n < n1; n++)");
+            w.Line($"{c.T} s = {c.Lit(0)};");
+            w.Line($"for (int k = 0; k < {p.K}; k++) s += Unsafe.Add(ref {p.AName}, m * {p.LdA} + k) * Unsafe.Add(ref {p.BName}, n * {p.LdB} + k);");
+            string at = $"Unsafe.Add(ref {p.CName}, m * {p.LdC} + n * {p.CStepN})";
+            w.Line(p.Mode switch
+            {
+                Mode.Accumulate => $"{at} += s;",
+                Mode.AssignBiasByRow => $"{at} = s + Unsafe.Add(ref bias, m);",
+                Mode.AssignBiasByColumn => $"{at} = s + Unsafe.Add(ref bias, n);",
+                _ => $"{at} = s;",
+            });
+            w.Close();
+            w.Close();
+            w.Close();
+            w.Line();
+            return;
+        }
+        w.Line("int m = m0;");
+        if (p.M is not { } rows || rows >= p.MR)
+        {
+            w.Open($"for (; m + {p.MR} <= m1; m += {p.MR})");
+            DotColumns(w, c, p, p.MR, p.NV);
+            w.Close();
+        }
+        if (p.M is not { } all || all % p.MR != 0)
+        {
+            w.Open("for (; m < m1; m++)");
+            DotColumns(w, c, p, 1, System.Math.Max(p.NV, 8));   // one row: 8 dot products at a time, enough to hide the FMA latency
+            w.Close();
+        }
+        w.Close();
+        w.Line();
+    }
+
+    private static void DotColumns(CodeWriter w, EmitContext c, Product p, int rows, int cols)
+    {
+        string Call(int nc)
+        {
+            c.KernelBlocks.Add((true, rows, nc));
+            return $"DotBlock{rows}x{nc}(ref Unsafe.Add(ref {p.AName}, {Times("m", p.LdA)}), {p.LdA}, ref Unsafe.Add(ref {p.BName}, {Times("n", p.LdB)}), {p.LdB}, {p.K}, " +
+                   $"ref Unsafe.Add(ref {p.CName}, {Times("m", p.LdC)} + {Times("n", p.CStepN)}), {p.LdC}, {p.CStepN}, {ModeNames[(int)p.Mode]}, {BiasArgument(p)});";
+        }
+        w.Line("int n = n0;");
+        if (p.N >= cols) w.Line($"for (; n + {cols} <= n1; n += {cols}) {Call(cols)}");
+        if (cols > 1 && p.N % cols != 0) w.Line($"for (; n < n1; n++) {Call(1)}");
+    }
+
+    // ---------------------------------------------------------------------------------------------------------------
+    // Block methods and helpers, once per network
+    // ---------------------------------------------------------------------------------------------------------------
+
+    /// <summary>Writes the mode constants, Fma, Load, TailMask and every block method the kernels call.</summary>
+    public static void Helpers(CodeWriter w, EmitContext c)
+    {
+        string v = Vec(c), T = c.T;
+        int V = Lanes(c);
+        w.Line("// How a block writes C (the kernels pass these as constants; the JIT folds the tests away).");
+        w.Line("private const int KernelAssign = 0, KernelAccumulate = 1, KernelBiasByRow = 2, KernelBiasByColumn = 3;");
+        w.Line();
+        w.Line("/// <summary>a·b + c in one rounding (an FMA instruction).</summary>");
+        w.Line("[MethodImpl(MethodImplOptions.AggressiveInlining)]");
+        w.Line($"private static {v} Fma({v} a, {v} b, {v} c) => Vector256.FusedMultiplyAdd(a, b, c);");
+        w.Line();
+        w.Line("/// <summary>The vector at element <paramref name=\"i\"/> past <paramref name=\"at\"/> (no bounds check).</summary>");
+        w.Line("[MethodImpl(MethodImplOptions.AggressiveInlining)]");
+        w.Line($"private static {v} Load(ref {T} at, nint i) => Vector256.LoadUnsafe(ref at, (nuint)i);");
+        w.Line();
+        foreach (var (dot, rows, width) in c.KernelBlocks.OrderBy(b => b.Dot).ThenByDescending(b => b.Rows).ThenByDescending(b => b.Width))
+        {
+            if (dot) DotBlock(w, c, rows, width);
+            else BroadcastBlock(w, c, rows, width);
+            w.Line();
+        }
+        if (c.KernelBlocks.Any(b => b.Dot))
+        {
+            string indices = c.Plan.Spec.IsDouble ? "Vector256<long>.Indices, Vector256.Create((long)" : "Vector256<int>.Indices, Vector256.Create(";
+            w.Line($"/// <summary>A mask keeping the last <paramref name=\"keep\"/> of the {V} lanes.</summary>");
+            w.Line("[MethodImpl(MethodImplOptions.AggressiveInlining)]");
+            w.Line($"private static {v} TailMask(int keep) => Vector256.GreaterThanOrEqual({indices}({V} - keep))).As{(c.Plan.Spec.IsDouble ? "Double" : "Single")}();");
+            w.Line();
+        }
+    }
+
+    private static void BroadcastBlock(CodeWriter w, EmitContext c, int rows, int nv)
+    {
+        int V = Lanes(c), width = nv * V;
+        string vec = Vec(c), T = c.T;
+        var all = Enumerable.Range(0, rows).SelectMany(r => Enumerable.Range(0, nv).Select(j => $"c{r}{j}")).ToList();
+        w.Line($"/// <summary>One register block of {rows} × {width}: C[r, 0..{width}) = init + Σ_k A[r, k]·B[k, 0..{width}) for r &lt; {rows}, with A[r, k] at");
+        w.Line($"/// a[r·lda + k·astep], B's row k at b[k·ldb], C's row r at c[r·ldc]; init is 0, C itself (KernelAccumulate), bias[r] or");
+        w.Line($"/// bias[0..{width}). With tail &gt; 0 (a block of one vector) only the last tail lanes are written.</summary>");
+        w.Line("[MethodImpl(MethodImplOptions.AggressiveInlining)]");
+        w.Open($"private static void BroadcastBlock{rows}x{nv}(ref {T} a, nint lda, nint astep, ref {T} b, nint ldb, ref {T} c, nint ldc, int steps, int mode, ref {T} bias, int tail)");
+        for (int r = 0; r < rows; r++)
+            w.Line($"ref {T} a{r} = ref Unsafe.Add(ref a, {(r == 0 ? "0" : r == 1 ? "lda" : $"{r} * lda")}), c{r} = ref Unsafe.Add(ref c, {(r == 0 ? "0" : r == 1 ? "ldc" : $"{r} * ldc")});");
+        w.Line($"{vec} {string.Join(", ", all)};");
+        w.Open("if (tail == 0 && mode == KernelAccumulate)");
+        for (int r = 0; r < rows; r++) w.Line(string.Join(" ", Enumerable.Range(0, nv).Select(j => $"c{r}{j} = Load(ref c{r}, {j * V});")));
+        w.Close();
+        w.Open("else if (tail == 0 && mode == KernelBiasByRow)");
+        for (int r = 0; r < rows; r++) w.Line($"c{r}0 = Vector256.Create(Unsafe.Add(ref bias, {r}));" + string.Concat(Enumerable.Range(1, nv - 1).Select(j => $" c{r}{j} = c{r}0;")));
+        w.Close();
+        w.Open("else if (tail == 0 && mode == KernelBiasByColumn)");
+        w.Line(string.Join(" ", Enumerable.Range(0, nv).Select(j => $"c0{j} = Load(ref bias, {j * V});")));
+        for (int r = 1; r < rows; r++) w.Line(string.Join(" ", Enumerable.Range(0, nv).Select(j => $"c{r}{j} = c0{j};")));
+        w.Close();
+        w.Open("else");
+        w.Line(string.Join(" ", all.Select(a => $"{a} = default;")));
+        w.Close();
+        w.Line($"ref {T} bk = ref b;");
+        w.Open("for (nint k = 0; k < steps; k++, bk = ref Unsafe.Add(ref bk, ldb))");
+        w.Line($"{vec} " + string.Join(", ", Enumerable.Range(0, nv).Select(j => $"b{j} = Load(ref bk, {j * V})")) + ";");
+        for (int r = 0; r < rows; r++)
+        {
+            w.Line($"{vec} a{r}k = Vector256.Create(Unsafe.Add(ref a{r}, k * astep));");
+            w.Line(string.Join(" ", Enumerable.Range(0, nv).Select(j => $"c{r}{j} = Fma(a{r}k, b{j}, c{r}{j});")));
+        }
+        w.Close();
+        w.Open("if (tail == 0)");
+        for (int r = 0; r < rows; r++) w.Line(string.Join(" ", Enumerable.Range(0, nv).Select(j => $"c{r}{j}.StoreUnsafe(ref c{r}, {j * V});")));
+        w.Close();
+        w.Open("else");
+        w.Line($"// Only the last tail lanes are this block's (the others belong to the previous vector): write them one by one.");
+        w.Open($"for (int l = {V} - tail; l < {V}; l++)");
+        for (int r = 0; r < rows; r++)
+            w.Line($"Unsafe.Add(ref c{r}, l) = c{r}0.GetElement(l) + (mode == KernelAccumulate ? Unsafe.Add(ref c{r}, l) : mode == KernelBiasByRow ? Unsafe.Add(ref bias, {r}) : mode == KernelBiasByColumn ? Unsafe.Add(ref bias, l) : {c.Lit(0)});");
+        w.Close();
+        w.Close();
+        w.Close();
+    }
+
+    private static void DotBlock(CodeWriter w, EmitContext c, int rows, int nc)
+    {
+        int V = Lanes(c);
+        string vec = Vec(c), T = c.T;
+        w.Line($"/// <summary>One register block of {rows} × {nc} dot products of length <paramref name=\"length\"/> (at least {V}): C[r, j] = Σ_k A[r, k]·B[j, k],");
+        w.Line("/// with A's row r at a[r·lda], B's row j at b[j·ldb], C[r, j] at c[r·ldc + j·cstep], stored as the mode says (bias[r] or bias[j]).</summary>");
+        w.Line("[MethodImpl(MethodImplOptions.AggressiveInlining)]");
+        w.Open($"private static void DotBlock{rows}x{nc}(ref {T} a, nint lda, ref {T} b, nint ldb, int length, ref {T} c, nint ldc, nint cstep, int mode, ref {T} bias)");
+        for (int r = 0; r < rows; r++) w.Line($"ref {T} a{r} = ref Unsafe.Add(ref a, {(r == 0 ? "0" : r == 1 ? "lda" : $"{r} * lda")});");
+        for (int j = 0; j < nc; j++) w.Line($"ref {T} b{j} = ref Unsafe.Add(ref b, {(j == 0 ? "0" : j == 1 ? "ldb" : $"{j} * ldb")});");
+        var acc = Enumerable.Range(0, rows).SelectMany(r => Enumerable.Range(0, nc).Select(j => $"s{r}{j} = default")).ToList();
+        w.Line($"{vec} {string.Join(", ", acc)};");
+        void Step(string k, string mask)
+        {
+            w.Line($"{vec} " + string.Join(", ", Enumerable.Range(0, rows).Select(r => $"x{r} = Load(ref a{r}, {k}){mask}")) + ";");
+            for (int j = 0; j < nc; j++)
+            {
+                w.Line($"{vec} y{j} = Load(ref b{j}, {k});");
+                w.Line(string.Join(" ", Enumerable.Range(0, rows).Select(r => $"s{r}{j} = Fma(x{r}, y{j}, s{r}{j});")));
+            }
+        }
+        w.Line($"nint full = length - length % {V};");
+        w.Open($"for (nint k = 0; k < full; k += {V})");
+        Step("k", "");
+        w.Close();
+        w.Open($"if (full < length)   // the last length % {V} values: a vector ending at length, its lanes already summed masked off");
+        w.Line($"{vec} keep = TailMask(length % {V});");
+        w.Line($"nint k = length - {V};");
+        Step("k", " & keep");
+        w.Close();
+        for (int r = 0; r < rows; r++)
+            for (int j = 0; j < nc; j++)
+            {
+                string at = $"Unsafe.Add(ref c, {(r == 0 ? "" : r == 1 ? "ldc + " : $"{r} * ldc + ")}{(j == 0 ? "0" : j == 1 ? "cstep" : $"{j} * cstep")})";
+                w.Line($"{{ ref {T} to = ref {at}; {T} sum = Vector256.Sum(s{r}{j}); to = mode == KernelAccumulate ? to + sum : mode == KernelBiasByRow ? sum + Unsafe.Add(ref bias, {r}) : mode == KernelBiasByColumn ? sum + Unsafe.Add(ref bias, {j}) : sum; }}");
+            }
+        w.Close();
+    }
+}

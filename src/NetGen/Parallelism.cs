@@ -1,0 +1,163 @@
+using System.ComponentModel;
+
+namespace NetGen;
+
+/// <summary>
+/// How many threads the generated kernels may use. Generated networks split their large kernels (Dense and Conv2D,
+/// forward and backward) into <see cref="MaxThreads"/> parts on a small pool of persistent worker threads: no task
+/// is created and nothing is allocated per step. Dense layers split units or inputs, so every value is computed by
+/// one thread in the same order as on one thread: bit-identical whatever the thread count. Conv2D layers split the
+/// samples of a batch; each thread sums its samples' weight gradients, and the sums are added in thread order, so a
+/// given thread count always gives the same result, and different thread counts differ only in rounding.
+/// </summary>
+/// <remarks>
+/// The default is 1 (everything on the calling thread). Set it once, before training, e.g. to
+/// <see cref="Environment.ProcessorCount"/>; like <c>torch.set_num_threads</c> it applies to the whole process.
+/// Small layers are never split: waking a worker costs a few microseconds.
+/// </remarks>
+public static class Parallelism
+{
+    private static int s_maxThreads = 1;
+
+    /// <summary>The number of threads a kernel may be split across, including the calling thread. At least 1.</summary>
+    public static int MaxThreads
+    {
+        get => s_maxThreads;
+        set
+        {
+            ArgumentOutOfRangeException.ThrowIfLessThan(value, 1);
+            ArgumentOutOfRangeException.ThrowIfGreaterThan(value, 256);
+            s_maxThreads = value;
+        }
+    }
+
+    /// <summary>Kernels with fewer multiply-adds than this run on the calling thread alone.</summary>
+    public const long MinWorkPerSplit = 1L << 17;
+
+    /// <summary>How many parts a kernel of <paramref name="multiplyAdds"/> should be split into: 1 below
+    /// <see cref="MinWorkPerSplit"/>, else <see cref="MaxThreads"/>, at most the processor count and
+    /// <paramref name="maxParts"/>.</summary>
+    [EditorBrowsable(EditorBrowsableState.Never)]
+    public static int PartsFor(long multiplyAdds, int maxParts = int.MaxValue)
+    {
+        int threads = s_maxThreads;
+        if (threads == 1 || multiplyAdds < MinWorkPerSplit) return 1;
+        return Math.Max(1, Math.Min(Math.Min(threads, Environment.ProcessorCount), maxParts));
+    }
+
+    /// <summary>The range [Start, End) of <paramref name="count"/> items that part <paramref name="part"/> of
+    /// <paramref name="parts"/> takes: whole blocks of <paramref name="align"/> items, spread evenly, the last range
+    /// ending at <paramref name="count"/>.</summary>
+    [EditorBrowsable(EditorBrowsableState.Never)]
+    public static (int Start, int End) Range(int count, int parts, int part, int align = 1)
+    {
+        long blocks = (count + align - 1) / align;
+        int start = (int)Math.Min(count, blocks * part / parts * align);
+        int end = (int)Math.Min(count, blocks * (part + 1) / parts * align);
+        return (start, end);
+    }
+
+    /// <summary>Runs parts 0 … <paramref name="parts"/> − 1 of operation <paramref name="op"/> of
+    /// <paramref name="kernel"/>: part 0 on the calling thread, the others on the worker threads, and returns when
+    /// all are done. When another thread is using the workers, every part runs on the calling thread.</summary>
+    [EditorBrowsable(EditorBrowsableState.Never)]
+    public static void Run(IParallelKernel kernel, int op, int parts)
+    {
+        ArgumentNullException.ThrowIfNull(kernel);
+        if (parts <= 1 || !WorkerPool.TryRun(kernel, op, parts))
+            for (int part = 0; part < parts; part++) kernel.RunPart(op, part, parts);
+    }
+}
+
+/// <summary>Implemented by generated networks: the kernels <see cref="Parallelism.Run"/> splits.</summary>
+[EditorBrowsable(EditorBrowsableState.Never)]
+public interface IParallelKernel
+{
+    /// <summary>Runs part <paramref name="part"/> of <paramref name="parts"/> of the network's parallel operation
+    /// <paramref name="op"/>. Parts write disjoint outputs.</summary>
+    void RunPart(int op, int part, int parts);
+}
+
+/// <summary>
+/// Persistent worker threads, started on first use and kept (background threads, so they never keep the process
+/// alive). A worker spins briefly after its part, so the next kernel of the same step finds it awake, then blocks.
+/// One caller at a time: a second concurrent caller runs its parts inline instead of waiting.
+/// </summary>
+internal static class WorkerPool
+{
+    private static readonly object s_gate = new();
+    private static Worker[] s_workers = [];
+    private static int s_busy;
+    private static int s_pending;
+    private static Exception? s_error;
+
+    public static bool TryRun(IParallelKernel kernel, int op, int parts)
+    {
+        if (Interlocked.CompareExchange(ref s_busy, 1, 0) != 0) return false;
+        try
+        {
+            var workers = s_workers;
+            if (workers.Length < parts - 1) workers = Grow(parts - 1);
+            s_error = null;
+            Volatile.Write(ref s_pending, parts - 1);
+            for (int w = 0; w < parts - 1; w++) workers[w].Start(kernel, op, w + 1, parts);
+            Exception? mine = null;
+            try { kernel.RunPart(op, 0, parts); }
+            catch (Exception e) { mine = e; }
+            var spin = new SpinWait();
+            while (Volatile.Read(ref s_pending) != 0) spin.SpinOnce(sleep1Threshold: -1);
+            if ((mine ?? s_error) is { } error) System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(error);
+            return true;
+        }
+        finally
+        {
+            Volatile.Write(ref s_busy, 0);
+        }
+    }
+
+    private static Worker[] Grow(int count)
+    {
+        lock (s_gate)
+        {
+            if (s_workers.Length >= count) return s_workers;
+            var grown = new Worker[count];
+            Array.Copy(s_workers, grown, s_workers.Length);
+            for (int w = s_workers.Length; w < count; w++) grown[w] = new Worker(w + 1);
+            s_workers = grown;
+            return grown;
+        }
+    }
+
+    private sealed class Worker
+    {
+        // ManualResetEventSlim spins before it blocks: a kernel that follows within microseconds finds the worker awake.
+        private readonly ManualResetEventSlim _go = new(false, spinCount: 2000);
+        private IParallelKernel? _kernel;
+        private int _op, _part, _parts;
+
+        public Worker(int index)
+        {
+            var thread = new Thread(Loop) { IsBackground = true, Name = "NetGen worker " + index };
+            thread.Start();
+        }
+
+        public void Start(IParallelKernel kernel, int op, int part, int parts)
+        {
+            _kernel = kernel; _op = op; _part = part; _parts = parts;
+            _go.Set();
+        }
+
+        private void Loop()
+        {
+            while (true)
+            {
+                _go.Wait();
+                _go.Reset();
+                try { _kernel!.RunPart(_op, _part, _parts); }
+                catch (Exception e) { Interlocked.CompareExchange(ref s_error, e, null); }
+                _kernel = null;
+                Interlocked.Decrement(ref s_pending);
+            }
+        }
+    }
+}
