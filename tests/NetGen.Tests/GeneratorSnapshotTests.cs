@@ -91,8 +91,60 @@ public class GeneratorSnapshotTests
         public partial class NoInput;
         """;
 
+    // The course's CNN architectures (Module 3), on 28×28 digits.
+    private const string ShallowNet = """
+        using NetGen;
+
+        namespace Cnn;
+
+        [Network(Loss = LossFunction.CrossEntropy)]
+        [Input(1, 28, 28)]
+        [Conv2D(32, Kernel = 3, Padding = Padding.Same), ReLU]
+        [Flatten]
+        [Dense(10), Softmax]
+        public partial class ShallowNet;
+        """;
+
+    private const string LeNet = """
+        using NetGen;
+
+        namespace Cnn;
+
+        [Network(Loss = LossFunction.CrossEntropy)]
+        [Input(1, 28, 28)]
+        [Conv2D(6, Kernel = 5, Padding = 2), ReLU, MaxPool(2)]
+        [Conv2D(16, Kernel = 5), ReLU, MaxPool(2)]
+        [Flatten]
+        [Dense(120), ReLU]
+        [Dense(84), ReLU]
+        [Dense(10), Softmax]
+        public partial class LeNet;
+        """;
+
+    private const string MiniVggNet = """
+        using NetGen;
+
+        namespace Cnn;
+
+        [Network(Loss = LossFunction.CrossEntropy)]
+        [Input(1, 28, 28)]
+        [Conv2D(32, Kernel = 3, Padding = Padding.Same), ReLU, BatchNorm]
+        [Conv2D(32, Kernel = 3, Padding = Padding.Same), ReLU, BatchNorm]
+        [MaxPool(2), Dropout(0.25)]
+        [Conv2D(64, Kernel = 3, Padding = Padding.Same), ReLU, BatchNorm]
+        [Conv2D(64, Kernel = 3, Padding = Padding.Same), ReLU, BatchNorm]
+        [MaxPool(2), Dropout(0.25)]
+        [Flatten]
+        [Dense(512), ReLU, BatchNorm, Dropout(0.5)]
+        [Dense(10), Softmax]
+        public partial class MiniVggNet;
+        """;
+
     public static TheoryData<string, string, string> Networks => new()
     {
+        { "ShallowNet", ShallowNet, "ShallowNet" },
+        { "LeNet", LeNet, "LeNet" },
+        { "MiniVggNet", MiniVggNet, "MiniVggNet" },
         { "WorkedExample", WorkedExample, "WorkedExample" },
         { "Perceptron", Perceptron, "Perceptron" },
         { "XorNet", Xor, "XorNet" },
@@ -117,6 +169,9 @@ public class GeneratorSnapshotTests
     [InlineData(Xor)]
     [InlineData(Digits)]
     [InlineData(Nested)]
+    [InlineData(ShallowNet)]
+    [InlineData(LeNet)]
+    [InlineData(MiniVggNet)]
     public void ValidSnapshotsCompileWithoutDiagnostics(string source)
     {
         // With the SDK's implicit usings, as in a default project (see GeneratorRobustnessTests for the bug without them).

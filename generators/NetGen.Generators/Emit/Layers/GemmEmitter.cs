@@ -231,7 +231,9 @@ internal static class GemmEmitter
         }
         w.Line("int n = n0;");
         if (p.N >= cols) w.Line($"for (; n + {cols} <= n1; n += {cols}) {Call(cols)}");
-        if (cols > 1 && p.N % cols != 0) w.Line($"for (; n < n1; n++) {Call(1)}");
+        if (cols == 8 && p.N % 8 >= 4) w.Line($"for (; n + 4 <= n1; n += 4) {Call(4)}");   // four chains rather than four single ones
+        bool singles = cols == 8 ? p.N % 8 % 4 != 0 : cols > 1 && p.N % cols != 0;
+        if (singles) w.Line($"for (; n < n1; n++) {Call(1)}");
     }
 
     // ---------------------------------------------------------------------------------------------------------------
