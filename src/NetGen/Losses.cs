@@ -11,48 +11,27 @@ public static class Losses
 {
     /// <summary>E = (1/n) Σ_samples Σⱼ ½(tⱼ − oⱼ)² — the lecture's E_total, averaged over the batch.</summary>
     public static T HalfSquaredError<T>(ReadOnlySpan<T> output, ReadOnlySpan<T> target, int batch) where T : unmanaged, IFloatingPointIeee754<T>
-    {
-        T sum = T.Zero;
-        for (int i = 0; i < output.Length; i++) { T e = target[i] - output[i]; sum += e * e; }
-        return sum / T.CreateChecked(2 * batch);
-    }
+        => SumSquaredError(output, target) / T.CreateChecked(2 * batch);
 
     /// <summary>∂E/∂oⱼ = −(tⱼ − oⱼ) / n.</summary>
     public static void HalfSquaredErrorGradient<T>(ReadOnlySpan<T> output, ReadOnlySpan<T> target, int batch, Span<T> gradient) where T : unmanaged, IFloatingPointIeee754<T>
-    {
-        T scale = T.One / T.CreateChecked(batch);
-        for (int i = 0; i < output.Length; i++) gradient[i] = (output[i] - target[i]) * scale;
-    }
+        => ScaledDifference(output, target, T.One / T.CreateChecked(batch), gradient);
 
     /// <summary>E = mean over all n·m values of (t − o)² (PyTorch <c>MSELoss()</c>).</summary>
     public static T MeanSquaredError<T>(ReadOnlySpan<T> output, ReadOnlySpan<T> target) where T : unmanaged, IFloatingPointIeee754<T>
-    {
-        T sum = T.Zero;
-        for (int i = 0; i < output.Length; i++) { T e = target[i] - output[i]; sum += e * e; }
-        return sum / T.CreateChecked(output.Length);
-    }
+        => SumSquaredError(output, target) / T.CreateChecked(output.Length);
 
     /// <summary>∂E/∂o = 2(o − t) / (n·m).</summary>
     public static void MeanSquaredErrorGradient<T>(ReadOnlySpan<T> output, ReadOnlySpan<T> target, Span<T> gradient) where T : unmanaged, IFloatingPointIeee754<T>
-    {
-        T scale = T.CreateChecked(2) / T.CreateChecked(output.Length);
-        for (int i = 0; i < output.Length; i++) gradient[i] = (output[i] - target[i]) * scale;
-    }
+        => ScaledDifference(output, target, T.CreateChecked(2) / T.CreateChecked(output.Length), gradient);
 
     /// <summary>E = mean over all n·m values of |t − o| (PyTorch <c>L1Loss()</c>).</summary>
     public static T MeanAbsoluteError<T>(ReadOnlySpan<T> output, ReadOnlySpan<T> target) where T : unmanaged, IFloatingPointIeee754<T>
-    {
-        T sum = T.Zero;
-        for (int i = 0; i < output.Length; i++) sum += T.Abs(target[i] - output[i]);
-        return sum / T.CreateChecked(output.Length);
-    }
+        => SumAbsoluteError(output, target) / T.CreateChecked(output.Length);
 
     /// <summary>∂E/∂o = sign(o − t) / (n·m), with sign(0) = 0 as in PyTorch.</summary>
     public static void MeanAbsoluteErrorGradient<T>(ReadOnlySpan<T> output, ReadOnlySpan<T> target, Span<T> gradient) where T : unmanaged, IFloatingPointIeee754<T>
-    {
-        T scale = T.One / T.CreateChecked(output.Length);
-        for (int i = 0; i < output.Length; i++) gradient[i] = T.CreateChecked(T.Sign(output[i] - target[i])) * scale;
-    }
+        => ScaledSign(output, target, T.One / T.CreateChecked(output.Length), gradient);
 
     /// <summary>E = mean over all n·m values of −[t log p + (1 − t) log(1 − p)], each log clamped at −100
     /// (PyTorch <c>BCELoss()</c>), so p = 0 or 1 gives a large finite loss rather than infinity.</summary>
@@ -123,14 +102,15 @@ public static class Losses
 
     /// <summary>E = Σ over all values of (t − o)².</summary>
     public static T SumSquaredError<T>(ReadOnlySpan<T> output, ReadOnlySpan<T> target) where T : unmanaged, IFloatingPointIeee754<T>
-        => MeanSquaredError(output, target) * T.CreateChecked(output.Length);
+    {
+        T sum = T.Zero;
+        for (int i = 0; i < output.Length; i++) { T e = target[i] - output[i]; sum += e * e; }
+        return sum;
+    }
 
     /// <summary>∂E/∂o = 2(o − t).</summary>
     public static void SumSquaredErrorGradient<T>(ReadOnlySpan<T> output, ReadOnlySpan<T> target, Span<T> gradient) where T : unmanaged, IFloatingPointIeee754<T>
-    {
-        T two = T.CreateChecked(2);
-        for (int i = 0; i < output.Length; i++) gradient[i] = (output[i] - target[i]) * two;
-    }
+        => ScaledDifference(output, target, T.CreateChecked(2), gradient);
 
     /// <summary>E = Σ over all values of |t − o|.</summary>
     public static T SumAbsoluteError<T>(ReadOnlySpan<T> output, ReadOnlySpan<T> target) where T : unmanaged, IFloatingPointIeee754<T>
@@ -142,8 +122,18 @@ public static class Losses
 
     /// <summary>∂E/∂o = sign(o − t).</summary>
     public static void SumAbsoluteErrorGradient<T>(ReadOnlySpan<T> output, ReadOnlySpan<T> target, Span<T> gradient) where T : unmanaged, IFloatingPointIeee754<T>
+        => ScaledSign(output, target, T.One, gradient);
+
+    /// <summary>gradient = (o − t)·scale: every squared-error gradient, differing only in its reduction's scale.</summary>
+    private static void ScaledDifference<T>(ReadOnlySpan<T> output, ReadOnlySpan<T> target, T scale, Span<T> gradient) where T : unmanaged, IFloatingPointIeee754<T>
     {
-        for (int i = 0; i < output.Length; i++) gradient[i] = T.CreateChecked(T.Sign(output[i] - target[i]));
+        for (int i = 0; i < output.Length; i++) gradient[i] = (output[i] - target[i]) * scale;
+    }
+
+    /// <summary>gradient = sign(o − t)·scale (sign(0) = 0, as PyTorch): every absolute-error gradient.</summary>
+    private static void ScaledSign<T>(ReadOnlySpan<T> output, ReadOnlySpan<T> target, T scale, Span<T> gradient) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        for (int i = 0; i < output.Length; i++) gradient[i] = T.CreateChecked(T.Sign(output[i] - target[i])) * scale;
     }
 
     /// <summary>The multiclass SVM loss, averaged over the batch: (1/n) Σ_samples Σ_{j≠y} max(0, s_j − s_y + 1)^p with
