@@ -21,7 +21,16 @@ public sealed partial class NetworkGenerator : IIncrementalGenerator
 
         /// <summary><see cref="NetworkSpec"/> → generated source.</summary>
         public const string Emit = "NetGen.Emit";
+
+        /// <summary>Compilation → whether it references NetGen.Gpu (then every network gets a nested Gpu class).</summary>
+        public const string GpuEnabled = "NetGen.GpuEnabled";
+
+        /// <summary><see cref="NetworkSpec"/> → the GPU variant's source.</summary>
+        public const string EmitGpu = "NetGen.EmitGpu";
     }
+
+    /// <summary>The type whose presence in the compilation's references turns the GPU variant on.</summary>
+    internal const string GpuNetworkTypeName = "NetGen.Gpu.GpuNetwork`1";
 
     internal const string NetworkAttributeName = NetworkParser.NetworkAttributeName;
 
@@ -41,22 +50,36 @@ public sealed partial class NetworkGenerator : IIncrementalGenerator
             .Select(static (spec, _) => EmitSafely(spec))
             .WithTrackingName(Steps.Emit);
 
-        context.RegisterSourceOutput(files, static (ctx, file) =>
-        {
-            if (file.Source.Length > 0) ctx.AddSource(file.HintName, file.Source);
-            if (file.InternalError is not null)
-                ctx.ReportDiagnostic(Diagnostic.Create(InternalError, Location.None, file.HintName, file.InternalError));
-        });
+        context.RegisterSourceOutput(files, Output);
+
+        // The GPU variant: only when the project references NetGen.Gpu (and so ILGPU); a CPU-only project, which may
+        // publish NativeAOT, gets no ILGPU code. A bool per compilation: an edit elsewhere leaves it equal and cached.
+        var gpuEnabled = context.CompilationProvider
+            .Select(static (compilation, _) => compilation.GetTypeByMetadataName(GpuNetworkTypeName) is not null)
+            .WithTrackingName(Steps.GpuEnabled);
+        var gpuFiles = specs
+            .Combine(gpuEnabled)
+            .Where(static pair => pair.Right)
+            .Select(static (pair, _) => EmitSafely(pair.Left, gpu: true))
+            .WithTrackingName(Steps.EmitGpu);
+        context.RegisterSourceOutput(gpuFiles, Output);
+    }
+
+    private static void Output(SourceProductionContext ctx, GeneratedFile file)
+    {
+        if (file.Source.Length > 0) ctx.AddSource(file.HintName, file.Source);
+        if (file.InternalError is not null)
+            ctx.ReportDiagnostic(Diagnostic.Create(InternalError, Location.None, file.HintName, file.InternalError));
     }
 
     /// <summary>Emits a network's source. A generator must never throw: an exception here is a NetGen bug, reported
     /// as NG9999 instead of failing the user's build with an opaque CS8785.</summary>
-    internal static GeneratedFile EmitSafely(NetworkSpec spec)
+    internal static GeneratedFile EmitSafely(NetworkSpec spec, bool gpu = false)
     {
-        string hint = spec.FileName + ".g.cs";
+        string hint = spec.FileName + (gpu ? ".Gpu.g.cs" : ".g.cs");
         try
         {
-            return new GeneratedFile(hint, NetworkEmitter.Emit(spec), null);
+            return new GeneratedFile(hint, gpu ? GpuNetworkEmitter.Emit(spec) : NetworkEmitter.Emit(spec), null);
         }
         catch (Exception e)
         {

@@ -135,6 +135,10 @@ public abstract class Optimizer : IOptimizer
         Update(parameters, g, Iterations);
     }
 
+    /// <summary>Counts a step taken elsewhere with this optimiser's settings (the GPU runtime applies the update on the
+    /// device) and returns its number, counting from 1, as <see cref="Step{T}"/> would have.</summary>
+    internal long CountExternalStep() => ++Iterations;
+
     private void EnsureState<T>(int length) where T : unmanaged, IFloatingPointIeee754<T>
     {
         if (_elementType is null)

@@ -135,7 +135,10 @@ internal static class NetworkEmitter
             : $"private readonly {t}[] _s = global::System.Array.Empty<{t}>();   // no non-trainable state");
         foreach (var layer in plan.Layers) LayerEmitter.For(layer.Kind).Fields(w, c, layer);
         if (plan.Layers.Any(l => l.Kind == LayerKind.Dropout))
-            w.Line("private readonly global::NetGen.SeededRandom _random;   // dropout masks");
+        {
+            w.Line("private readonly long _seed;   // dropout masks: CounterRandom.Key(seed, layer, pass)");
+            w.Line("private long _dropoutPass;   // training forward passes so far: each draws new masks");
+        }
         if (plan.Layers.Any(l => l.Kind == LayerKind.BatchNorm))
             w.Line("private bool _trainingPass;   // whether the last forward pass used batch statistics");
         var scratch = plan.Layers.Select(l => LayerEmitter.For(l.Kind).ScratchSize(c, l)).Where(e => e is not null).Distinct().ToList();
@@ -175,7 +178,7 @@ internal static class NetworkEmitter
         w.Line($"_target = new {t}[maxBatch * {plan.OutputSize}];");
         w.Line("var random = new global::NetGen.SeededRandom(seed);");
         if (plan.Layers.Any(l => l.Kind == LayerKind.Dropout))
-            w.Line("_random = new global::NetGen.SeededRandom(~(long)seed);   // a stream of its own, so masks do not depend on the layer sizes");
+            w.Line("_seed = seed;   // dropout masks are counter-based (NetGen.CounterRandom): the GPU variant draws the same ones");
         foreach (var layer in plan.Layers) LayerEmitter.For(layer.Kind).Initialize(w, c, layer);
         w.Close();
         w.Line();
@@ -217,6 +220,7 @@ internal static class NetworkEmitter
         w.Line($"input.CopyTo({EmitContext.A(0)});");
         w.Line("_batch = batch;");
         if (plan.Layers.Any(l => l.Kind == LayerKind.BatchNorm)) w.Line("_trainingPass = Training;");
+        if (plan.Layers.Any(l => l.Kind == LayerKind.Dropout)) w.Line("if (Training) _dropoutPass++;");
         if (plan.Layers.Any(l => l.Kind == LayerKind.Conv2D)) w.Line("_columnsKept = Training;");
         foreach (var layer in plan.Layers)
         {

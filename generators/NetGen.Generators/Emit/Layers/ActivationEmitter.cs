@@ -98,6 +98,55 @@ internal sealed class ActivationEmitter : LayerEmitter
         if (layer.Index == 0) w.Close();
     }
 
+    // ---- GPU (ILGPU) --------------------------------------------------------------------------------------------
+
+    public override void GpuForward(GpuWriter g, LayerPlan layer)
+    {
+        string name = layer.PascalName;
+        if (GpuWriter.IsFused(g.C.Plan, layer))
+        {
+            g.Host.Line($"// Layer {layer.Index}: {layer.Kind}: computed by layer {layer.Index - 1}'s kernel (fused)");
+            return;
+        }
+        string field = g.Kernel(name + "Forward", $"{name} forward: y = {layer.Kind}(x) for value i",
+            new[] { g.V("x"), g.V("y") }, w =>
+        {
+            w.Line($"{g.T} v = x[i];");
+            w.Line($"y[i] = {g.Activation(layer.Kind, layer.Spec.Alpha, "v")};");
+        });
+        g.Host.Line($"// Layer {layer.Index}: {layer.Kind} over {layer.OutputSize} values per sample");
+        g.Launch(field, $"batch * {layer.OutputSize}", GpuWriter.A(layer.Index), GpuWriter.A(layer.Index + 1));
+    }
+
+    public override void GpuBackward(GpuWriter g, LayerPlan layer)
+    {
+        var c = g.C;
+        string x = "x[i]", y = "y[i]", dy = "dy[i]", one = c.Lit(1), zero = c.Lit(0);
+        string body = layer.Kind switch
+        {
+            LayerKind.Sigmoid => $"{dy} * {y} * ({one} - {y})",
+            LayerKind.Tanh => $"{dy} * ({one} - {y} * {y})",
+            LayerKind.ReLU => $"{x} > {zero} ? {dy} : {zero}",
+            LayerKind.LeakyReLU => $"{x} > {zero} ? {dy} : {c.Lit(layer.Spec.Alpha)} * {dy}",
+            _ => dy,   // Identity; Step is straight-through
+        };
+        string what = layer.Kind switch
+        {
+            LayerKind.Sigmoid => "∂E/∂x = ∂E/∂y · y(1 − y)",
+            LayerKind.Tanh => "∂E/∂x = ∂E/∂y · (1 − y²)",
+            LayerKind.ReLU => "∂E/∂x = x > 0 ? ∂E/∂y : 0",
+            LayerKind.LeakyReLU => "∂E/∂x = x > 0 ? ∂E/∂y : α·∂E/∂y",
+            LayerKind.Step => "∂E/∂x = ∂E/∂y (straight-through)",
+            _ => "∂E/∂x = ∂E/∂y",
+        };
+        string field = g.Kernel(layer.PascalName + "Backward", $"{layer.PascalName} backward for value i: {what}",
+            new[] { g.V("x"), g.V("y"), g.V("dy"), g.V("dx") }, w => w.Line($"dx[i] = {body};"));
+        if (layer.Index == 0) g.Host.Open("if (inputGradient)");
+        g.Host.Line($"// Layer {layer.Index}: {layer.Kind} backward: {what}");
+        g.Launch(field, $"batch * {layer.OutputSize}", GpuWriter.A(layer.Index), GpuWriter.A(layer.Index + 1), GpuWriter.D(layer.Index + 1), GpuWriter.D(layer.Index));
+        if (layer.Index == 0) g.Host.Close();
+    }
+
     /// <summary>The backward pass on vectors xv (input), yv (output), dyv (∂E/∂y), or null.</summary>
     private static string? VectorBackward(EmitContext c, LayerKind kind, double alpha)
     {

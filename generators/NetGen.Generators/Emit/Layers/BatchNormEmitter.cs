@@ -110,4 +110,79 @@ internal sealed class BatchNormEmitter : LayerEmitter
         w.Close();
         w.Close();
     }
+
+    // ---- GPU (ILGPU): a per-channel statistics kernel, then one thread per value ----------------------------------
+
+    public override void GpuForward(GpuWriter g, LayerPlan l)
+    {
+        var c = g.C;
+        int C = Channels(l), S = Spatial(l), CS = C * S;
+        string t = c.T, mom = c.Lit(l.Spec.Momentum), eps = c.Lit(l.Spec.Epsilon), one = c.Lit(1);
+        string stats = g.Buffer("_stats" + l.Index, (2 * C).ToString(System.Globalization.CultureInfo.InvariantCulture), $"{l.PascalName}: μ then 1/√(σ² + ε) per channel of the last forward pass");
+        g.Buffer("_sums" + l.Index, (2 * C).ToString(System.Globalization.CultureInfo.InvariantCulture), $"{l.PascalName}: Σ ∂E/∂y then Σ ∂E/∂y·x̂ per channel of the last backward pass");
+        string statistics = g.Kernel(l.PascalName + "Statistics",
+            $"{l.PascalName}, one thread per channel i: in training the batch's μ and biased σ² over batch × {S} values (the running statistics move by {l.Spec.Momentum}, with the unbiased variance); in inference the running ones. Writes μ and 1/√(σ² + ε)",
+            new[] { g.V("x"), g.V("s"), g.V("stats"), ("int", "batch"), ("int", "training") }, w =>
+        {
+            w.Line($"{t} mean, invStd;");
+            w.Open("if (training != 0)");
+            w.Line($"int m = batch * {S};");
+            w.Line($"{t} sum = {c.Lit(0)}, squares = {c.Lit(0)};");
+            w.Line($"for (int n = 0; n < batch; n++) for (int k = 0; k < {S}; k++) sum += x[n * {CS} + i * {S} + k];");
+            w.Line("mean = sum / m;");
+            w.Line($"for (int n = 0; n < batch; n++) for (int k = 0; k < {S}; k++) {{ {t} e = x[n * {CS} + i * {S} + k] - mean; squares += e * e; }}");
+            w.Line($"{t} variance = squares / m;");
+            w.Line($"invStd = {one} / {c.Math}.Sqrt(variance + {eps});");
+            w.Line($"s[{l.StateOffset} + i] = ({one} - {mom}) * s[{l.StateOffset} + i] + {mom} * mean;");
+            w.Line($"s[{l.StateOffset + C} + i] = ({one} - {mom}) * s[{l.StateOffset + C} + i] + {mom} * (m > 1 ? variance * m / (m - 1) : variance);");
+            w.Close();
+            w.Open("else");
+            w.Line($"mean = s[{l.StateOffset} + i];");
+            w.Line($"invStd = {one} / {c.Math}.Sqrt(s[{l.StateOffset + C} + i] + {eps});");
+            w.Close();
+            w.Line("stats[i] = mean;");
+            w.Line($"stats[{C} + i] = invStd;");
+        });
+        string normalize = g.Kernel(l.PascalName + "Forward", $"{l.PascalName} forward for value i: y = γ·(x − μ)·(1/√(σ² + ε)) + β of its channel",
+            new[] { g.V("x"), g.V("p"), g.V("stats"), g.V("y") }, w =>
+        {
+            w.Line($"int ch = i / {S} - i / {CS} * {C};");
+            w.Line($"y[i] = p[{l.WeightOffset} + ch] * (x[i] - stats[ch]) * stats[{C} + ch] + p[{l.BiasOffset} + ch];");
+        });
+        g.Host.Line($"// Layer {l.Index}: {l.PascalName} over {C} {(S > 1 ? "channels" : "features")}: statistics per channel, then y = γ·x̂ + β per value");
+        g.Launch(statistics, C.ToString(System.Globalization.CultureInfo.InvariantCulture), GpuWriter.A(l.Index), "S", stats, "batch", "training ? 1 : 0");
+        g.Launch(normalize, $"batch * {CS}", GpuWriter.A(l.Index), "P", stats, GpuWriter.A(l.Index + 1));
+    }
+
+    public override void GpuBackward(GpuWriter g, LayerPlan l)
+    {
+        var c = g.C;
+        int C = Channels(l), S = Spatial(l), CS = C * S;
+        string t = c.T;
+        string sums = g.Kernel(l.PascalName + "ParameterGradient",
+            $"{l.PascalName}, one thread per channel i: Σ ∂E/∂y and Σ ∂E/∂y·x̂ over batch × {S} values; ∂E/∂γ += Σ ∂E/∂y·x̂, ∂E/∂β += Σ ∂E/∂y",
+            new[] { g.V("x"), g.V("dy"), g.V("stats"), g.V("sums"), g.V("grad"), ("int", "batch") }, w =>
+        {
+            w.Line($"{t} mean = stats[i], invStd = stats[{C} + i], sumDy = {c.Lit(0)}, sumDyXhat = {c.Lit(0)};");
+            w.Line($"for (int n = 0; n < batch; n++) for (int k = 0; k < {S}; k++) {{ int at = n * {CS} + i * {S} + k; sumDy += dy[at]; sumDyXhat += dy[at] * (x[at] - mean) * invStd; }}");
+            w.Line("sums[i] = sumDy;");
+            w.Line($"sums[{C} + i] = sumDyXhat;");
+            w.Line($"grad[{l.WeightOffset} + i] += sumDyXhat;");
+            w.Line($"grad[{l.BiasOffset} + i] += sumDy;");
+        });
+        string inputs = g.Kernel(l.PascalName + "InputGradient",
+            $"{l.PascalName} ∂E/∂x for value i: training γ/(m·√(σ² + ε))·(m·∂E/∂y − Σ ∂E/∂y − x̂·Σ ∂E/∂y·x̂) with m = batch·{S}; inference γ·∂E/∂y/√(σ² + ε)",
+            new[] { g.V("x"), g.V("dy"), g.V("p"), g.V("stats"), g.V("sums"), g.V("dx"), ("int", "batch"), ("int", "training") }, w =>
+        {
+            w.Line($"int ch = i / {S} - i / {CS} * {C}, m = batch * {S};");
+            w.Line($"{t} gamma = p[{l.WeightOffset} + ch], invStd = stats[{C} + ch];");
+            w.Line($"if (training != 0) dx[i] = gamma * invStd / m * (m * dy[i] - sums[ch] - (x[i] - stats[ch]) * invStd * sums[{C} + ch]);");
+            w.Line("else dx[i] = gamma * invStd * dy[i];");
+        });
+        g.Host.Line($"// Layer {l.Index}: {l.PascalName} backward: per-channel sums (∂E/∂γ, ∂E/∂β), then ∂E/∂x per value");
+        g.Launch(sums, C.ToString(System.Globalization.CultureInfo.InvariantCulture), GpuWriter.A(l.Index), GpuWriter.D(l.Index + 1), $"_stats{l.Index}.View", $"_sums{l.Index}.View", "G", "batch");
+        if (l.Index == 0) g.Host.Open("if (inputGradient)");
+        g.Launch(inputs, $"batch * {CS}", GpuWriter.A(l.Index), GpuWriter.D(l.Index + 1), "P", $"_stats{l.Index}.View", $"_sums{l.Index}.View", GpuWriter.D(l.Index), "batch", "_trainingPass ? 1 : 0");
+        if (l.Index == 0) g.Host.Close();
+    }
 }

@@ -195,4 +195,90 @@ internal sealed class Conv2DEmitter : LayerEmitter
             MR = 8, NV = 3, Pack = false, M = k,
         });
     }
+
+    // ---- GPU (ILGPU): direct convolution, one thread per output value, parameter or input value ----------------
+
+    public override void GpuForward(GpuWriter g, LayerPlan l)
+    {
+        var c = g.C;
+        int C = l.InC, H = l.InH, W = l.InW, F = l.OutC, OH = l.OutH, OW = l.OutW, KH = l.KernelH, KW = l.KernelW, S = l.Stride, P = OH * OW;
+        var act = GpuWriter.FusedActivation(c.Plan, l);
+        var parameters = act is null ? new[] { g.V("x"), g.V("p"), g.V("y") } : new[] { g.V("x"), g.V("p"), g.V("y"), g.V("z") };
+        string field = g.Kernel(l.PascalName + "Forward",
+            $"{l.PascalName} forward for value i = (sample n, filter f, oy, ox): y = Σ_(c,u,v) w[f, c, u, v]·x[n, c, oy·{S} + u − {l.PadH}, ox·{S} + v − {l.PadW}]" +
+            (l.BiasCount > 0 ? " + b[f]" : "") + " (0 outside the image)" + (act is null ? "" : $"; z = {act.Kind}(y), layer {act.Index} fused"), parameters, w =>
+        {
+            w.Line($"int n = i / {F * P}, f = i / {P} - n * {F}, at = i - (i / {P}) * {P}, oy = at / {OW}, ox = at - oy * {OW};");
+            w.Line($"{c.T} sum = {(l.BiasCount > 0 ? $"p[{l.BiasOffset} + f]" : c.Lit(0))};");
+            w.Open($"for (int ch = 0; ch < {C}; ch++)");
+            w.Open($"for (int u = 0; u < {KH}; u++)");
+            w.Line($"int iy = oy * {S} + u - {l.PadH};");
+            w.Line($"if (iy < 0 || iy >= {H}) continue;");
+            w.Open($"for (int v = 0; v < {KW}; v++)");
+            w.Line($"int ix = ox * {S} + v - {l.PadW};");
+            w.Line($"if (ix >= 0 && ix < {W}) sum += p[{l.WeightOffset} + ((f * {C} + ch) * {KH} + u) * {KW} + v] * x[n * {C * H * W} + ch * {H * W} + iy * {W} + ix];");
+            w.Close(); w.Close(); w.Close();
+            w.Line("y[i] = sum;");
+            if (act is not null) w.Line($"z[i] = {g.Activation(act.Kind, act.Spec.Alpha, "sum")};");
+        });
+        g.Host.Line($"// Layer {l.Index}: {l.PascalName} ({C}×{H}×{W} → {F}×{OH}×{OW}, kernel {KH}×{KW}, stride {S}, padding {l.PadH},{l.PadW}), direct{(act is null ? "" : $", {act.Kind} fused")}");
+        if (act is null) g.Launch(field, $"batch * {l.OutputSize}", GpuWriter.A(l.Index), "P", GpuWriter.A(l.Index + 1));
+        else g.Launch(field, $"batch * {l.OutputSize}", GpuWriter.A(l.Index), "P", GpuWriter.A(l.Index + 1), GpuWriter.A(l.Index + 2));
+    }
+
+    public override void GpuBackward(GpuWriter g, LayerPlan l)
+    {
+        var c = g.C;
+        int C = l.InC, H = l.InH, W = l.InW, F = l.OutC, OH = l.OutH, OW = l.OutW, KH = l.KernelH, KW = l.KernelW, S = l.Stride, P = OH * OW;
+        bool trainBias = l.BiasCount > 0 && l.Spec.TrainBias;
+        int weights = l.WeightCount;
+        string t = c.T;
+        string weightField = g.Kernel(l.PascalName + "WeightGradient",
+            $"{l.PascalName} ∂E/∂w[f, c, u, v] += Σ_(n,oy,ox) δ[n, f, oy, ox]·x[n, c, oy·{S} + u − {l.PadH}, ox·{S} + v − {l.PadW}] for i < {weights}" +
+            (trainBias ? $"; ∂E/∂b[f] += Σ_(n,oy,ox) δ[n, f, oy, ox] for i = {weights} + f" : ""),
+            new[] { g.V("x"), g.V("dy"), g.V("grad"), ("int", "batch") }, w =>
+        {
+            w.Line($"{t} sum = {c.Lit(0)};");
+            if (trainBias)
+            {
+                w.Open($"if (i >= {weights})");
+                w.Line($"int filter = i - {weights};");
+                w.Line($"for (int n = 0; n < batch; n++) for (int at = 0; at < {P}; at++) sum += dy[(n * {F} + filter) * {P} + at];");
+                w.Line($"grad[{l.BiasOffset} + filter] += sum;");
+                w.Line("return;");
+                w.Close();
+            }
+            w.Line($"int f = i / {C * KH * KW}, ch = i / {KH * KW} - f * {C}, u = i / {KW} - i / {KH * KW} * {KH}, v = i - i / {KW} * {KW};");
+            w.Open("for (int n = 0; n < batch; n++)");
+            w.Open($"for (int oy = 0; oy < {OH}; oy++)");
+            w.Line($"int iy = oy * {S} + u - {l.PadH};");
+            w.Line($"if (iy < 0 || iy >= {H}) continue;");
+            w.Open($"for (int ox = 0; ox < {OW}; ox++)");
+            w.Line($"int ix = ox * {S} + v - {l.PadW};");
+            w.Line($"if (ix >= 0 && ix < {W}) sum += dy[(n * {F} + f) * {P} + oy * {OW} + ox] * x[n * {C * H * W} + ch * {H * W} + iy * {W} + ix];");
+            w.Close(); w.Close(); w.Close();
+            w.Line($"grad[{l.WeightOffset} + i] += sum;");
+        });
+        string inputField = g.Kernel(l.PascalName + "InputGradient",
+            $"{l.PascalName} ∂E/∂x[n, c, iy, ix] = Σ over (f, u, v) with oy = (iy + {l.PadH} − u)/{S}, ox = (ix + {l.PadW} − v)/{S} whole and inside: w[f, c, u, v]·δ[n, f, oy, ox]",
+            new[] { g.V("p"), g.V("dy"), g.V("dx") }, w =>
+        {
+            w.Line($"int n = i / {C * H * W}, ch = i / {H * W} - n * {C}, at = i - (i / {H * W}) * {H * W}, iy = at / {W}, ix = at - iy * {W};");
+            w.Line($"{t} sum = {c.Lit(0)};");
+            w.Open($"for (int u = 0; u < {KH}; u++)");
+            w.Line($"int ry = iy + {l.PadH} - u;");
+            w.Line($"if (ry < 0 || ry % {S} != 0 || ry / {S} >= {OH}) continue;");
+            w.Open($"for (int v = 0; v < {KW}; v++)");
+            w.Line($"int rx = ix + {l.PadW} - v;");
+            w.Line($"if (rx < 0 || rx % {S} != 0 || rx / {S} >= {OW}) continue;");
+            w.Line($"for (int f = 0; f < {F}; f++) sum += p[{l.WeightOffset} + ((f * {C} + ch) * {KH} + u) * {KW} + v] * dy[(n * {F} + f) * {P} + ry / {S} * {OW} + rx / {S}];");
+            w.Close(); w.Close();
+            w.Line("dx[i] = sum;");
+        });
+        g.Host.Line($"// Layer {l.Index}: {l.PascalName} backward: ∂E/∂w{(trainBias ? ", ∂E/∂b" : "")} (one thread per parameter), ∂E/∂x (one per input value)");
+        g.Launch(weightField, (weights + (trainBias ? F : 0)).ToString(System.Globalization.CultureInfo.InvariantCulture), GpuWriter.A(l.Index), GpuWriter.D(l.Index + 1), "G", "batch");
+        if (l.Index == 0) g.Host.Open("if (inputGradient)");
+        g.Launch(inputField, $"batch * {l.InputSize}", "P", GpuWriter.D(l.Index + 1), GpuWriter.D(l.Index));
+        if (l.Index == 0) g.Host.Close();
+    }
 }

@@ -170,6 +170,72 @@ internal sealed class DenseEmitter : LayerEmitter
         });
     }
 
+    // ---- GPU (ILGPU) --------------------------------------------------------------------------------------------
+
+    public override void GpuForward(GpuWriter g, LayerPlan layer)
+    {
+        var c = g.C;
+        int @in = layer.InputSize, @out = layer.OutputSize, W = layer.WeightOffset;
+        var act = GpuWriter.FusedActivation(c.Plan, layer);
+        string name = layer.PascalName, t = c.T;
+        var parameters = act is null
+            ? new[] { g.V("x"), g.V("p"), g.V("y") }
+            : new[] { g.V("x"), g.V("p"), g.V("y"), g.V("z") };
+        string field = g.Kernel(name + "Forward",
+            $"{name} forward for value i = (sample n, unit j): y = Σₖ w[j, k]·x[n, k]{(layer.BiasCount > 0 ? " + b[j]" : "")}" +
+            (act is null ? "" : $", and z = {act.Kind}(y) for the fused layer {act.Index} ({act.PascalName})"), parameters, w =>
+        {
+            w.Line($"int n = i / {@out}, j = i - n * {@out}, row = {W} + j * {@in}, xo = n * {@in};");
+            w.Line($"{t} sum = {(layer.BiasCount > 0 ? $"p[{layer.BiasOffset} + j]" : c.Lit(0))};");
+            w.Line($"for (int k = 0; k < {@in}; k++) sum += p[row + k] * x[xo + k];");
+            w.Line("y[i] = sum;");
+            if (act is not null) w.Line($"z[i] = {g.Activation(act.Kind, act.Spec.Alpha, "sum")};");
+        });
+        g.Host.Line($"// Layer {layer.Index}: {name} ({@in} → {@out}){(act is null ? "" : $" with layer {act.Index}'s {act.Kind} fused: one thread per output value")}");
+        if (act is null) g.Launch(field, $"batch * {@out}", GpuWriter.A(layer.Index), "P", GpuWriter.A(layer.Index + 1));
+        else g.Launch(field, $"batch * {@out}", GpuWriter.A(layer.Index), "P", GpuWriter.A(layer.Index + 1), GpuWriter.A(layer.Index + 2));
+    }
+
+    public override void GpuBackward(GpuWriter g, LayerPlan layer)
+    {
+        var c = g.C;
+        int @in = layer.InputSize, @out = layer.OutputSize, W = layer.WeightOffset;
+        bool trainBias = layer.BiasCount > 0 && layer.Spec.TrainBias;
+        string name = layer.PascalName, t = c.T;
+        int count = @out * @in + (trainBias ? @out : 0);
+        string weights = g.Kernel(name + "WeightGradient",
+            $"{name} ∂E/∂W[j, k] += Σₙ δ[n, j]·x[n, k] for i = j·{@in} + k" + (trainBias ? $"; ∂E/∂b[j] += Σₙ δ[n, j] for i = {@out * @in} + j" : ""),
+            new[] { g.V("x"), g.V("dy"), g.V("grad"), ("int", "batch") }, w =>
+        {
+            w.Line($"{t} sum = {c.Lit(0)};");
+            if (trainBias)
+            {
+                w.Open($"if (i >= {@out * @in})");
+                w.Line($"int unit = i - {@out * @in};");
+                w.Line($"for (int n = 0; n < batch; n++) sum += dy[n * {@out} + unit];");
+                w.Line($"grad[{layer.BiasOffset} + unit] += sum;");
+                w.Line("return;");
+                w.Close();
+            }
+            w.Line($"int j = i / {@in}, k = i - j * {@in};");
+            w.Line($"for (int n = 0; n < batch; n++) sum += dy[n * {@out} + j] * x[n * {@in} + k];");
+            w.Line($"grad[{W} + i] += sum;");
+        });
+        string inputs = g.Kernel(name + "InputGradient", $"{name} ∂E/∂x[n, k] = Σⱼ w[j, k]·δ[n, j] for i = (sample n, input k)",
+            new[] { g.V("p"), g.V("dy"), g.V("dx") }, w =>
+        {
+            w.Line($"int n = i / {@in}, k = i - n * {@in};");
+            w.Line($"{t} sum = {c.Lit(0)};");
+            w.Line($"for (int j = 0; j < {@out}; j++) sum += p[{W} + j * {@in} + k] * dy[n * {@out} + j];");
+            w.Line("dx[i] = sum;");
+        });
+        g.Host.Line($"// Layer {layer.Index}: {name} backward: ∂E/∂W{(trainBias ? ", ∂E/∂b" : "")} (one thread per parameter), ∂E/∂x (one per input value)");
+        g.Launch(weights, count.ToString(System.Globalization.CultureInfo.InvariantCulture), GpuWriter.A(layer.Index), GpuWriter.D(layer.Index + 1), "G", "batch");
+        if (layer.Index == 0) g.Host.Open("if (inputGradient)");
+        g.Launch(inputs, $"batch * {@in}", "P", GpuWriter.D(layer.Index + 1), GpuWriter.D(layer.Index));
+        if (layer.Index == 0) g.Host.Close();
+    }
+
     private static string A(int k) => EmitContext.A(k);
 
     private static string D(int k) => EmitContext.D(k);

@@ -15,4 +15,10 @@ internal sealed class FlattenEmitter : LayerEmitter
 
     public override void Backward(CodeWriter w, EmitContext c, LayerPlan layer)
         => w.Line($"// Layer {layer.Index}: Flatten backward: nothing to do, {EmitContext.D(layer.Index)} is {EmitContext.D(layer.Index + 1)}");
+
+    public override void GpuForward(GpuWriter g, LayerPlan layer)
+        => g.Host.Line($"// Layer {layer.Index}: Flatten: a view, no kernel (_a{layer.Index + 1} is _a{layer.Index})");
+
+    public override void GpuBackward(GpuWriter g, LayerPlan layer)
+        => g.Host.Line($"// Layer {layer.Index}: Flatten backward: nothing to do (_d{layer.Index} is _d{layer.Index + 1})");
 }

@@ -16,6 +16,15 @@ internal abstract class LayerEmitter
     /// <summary>Writes the backward pass. For layer 0 the local <c>inputGradient</c> says whether d0 is wanted.</summary>
     public abstract void Backward(CodeWriter w, EmitContext c, LayerPlan layer);
 
+    /// <summary>GPU variant: writes the layer's forward kernel(s) with <see cref="GpuWriter.Kernel"/> and their launches
+    /// into <see cref="GpuWriter.Host"/> (<c>batch</c> and <c>training</c> are in scope; parameters are the view
+    /// <c>P</c>, state <c>S</c>).</summary>
+    public abstract void GpuForward(GpuWriter g, LayerPlan layer);
+
+    /// <summary>GPU variant: the backward kernel(s) and launches (<c>batch</c> and, for layer 0, <c>inputGradient</c>
+    /// in scope; parameter gradients are added into the view <c>G</c>).</summary>
+    public abstract void GpuBackward(GpuWriter g, LayerPlan layer);
+
     /// <summary>Initialises the layer's parameters in the constructor (nothing for parameter-free layers).</summary>
     public virtual void Initialize(CodeWriter w, EmitContext c, LayerPlan layer)
     {

@@ -99,4 +99,68 @@ internal sealed class PoolEmitter : LayerEmitter
         w.Close();
         if (l.Index == 0) w.Close();
     }
+
+    // ---- GPU (ILGPU) --------------------------------------------------------------------------------------------
+
+    public override void GpuForward(GpuWriter g, LayerPlan l)
+    {
+        var c = g.C;
+        bool max = l.Kind == LayerKind.MaxPool;
+        int C = l.InC, H = l.InH, W = l.InW, OH = l.OutH, OW = l.OutW, K = l.KernelH, S = l.Stride;
+        string? arg = max ? g.Buffer("_argmax" + l.Index, $"(long)maxBatch * {l.OutputSize}", $"{l.PascalName}: index of each window's maximum in its input sample", "int") : null;
+        var parameters = max ? new[] { g.V("x"), g.V("y"), ("ArrayView<int>", "arg") } : new[] { g.V("x"), g.V("y") };
+        string field = g.Kernel(l.PascalName + "Forward",
+            $"{l.PascalName} forward for value i = (sample n, channel, oy, ox): the {(max ? "maximum (first on ties, remembered in arg)" : "mean")} of the {K}×{K} window at (oy·{S}, ox·{S})", parameters, w =>
+        {
+            w.Line($"int n = i / {l.OutputSize}, ch = i / {OH * OW} - n * {C}, at = i - (i / {OH * OW}) * {OH * OW}, oy = at / {OW}, ox = at - oy * {OW};");
+            w.Line($"int sample = n * {l.InputSize}, first = ch * {H * W} + oy * {S * W} + ox * {S};");
+            if (max)
+            {
+                w.Line($"int best = first; {c.T} m = x[sample + first];");
+                w.Line($"for (int u = 0; u < {K}; u++) for (int v = 0; v < {K}; v++) {{ int at2 = first + u * {W} + v; if (x[sample + at2] > m) {{ m = x[sample + at2]; best = at2; }} }}");
+                w.Line("y[i] = m;");
+                w.Line("arg[i] = best;");
+            }
+            else
+            {
+                w.Line($"{c.T} sum = {c.Lit(0)};");
+                w.Line($"for (int u = 0; u < {K}; u++) for (int v = 0; v < {K}; v++) sum += x[sample + first + u * {W} + v];");
+                w.Line($"y[i] = sum * {c.Lit(1.0 / (K * K))};");
+            }
+        });
+        g.Host.Line($"// Layer {l.Index}: {l.PascalName} {K}×{K}, stride {S} ({C}×{H}×{W} → {C}×{OH}×{OW})");
+        if (max) g.Launch(field, $"batch * {l.OutputSize}", GpuWriter.A(l.Index), GpuWriter.A(l.Index + 1), arg!);
+        else g.Launch(field, $"batch * {l.OutputSize}", GpuWriter.A(l.Index), GpuWriter.A(l.Index + 1));
+    }
+
+    public override void GpuBackward(GpuWriter g, LayerPlan l)
+    {
+        var c = g.C;
+        bool max = l.Kind == LayerKind.MaxPool;
+        int C = l.InC, H = l.InH, W = l.InW, OH = l.OutH, OW = l.OutW, K = l.KernelH, S = l.Stride;
+        var parameters = max ? new[] { g.V("dy"), g.V("dx"), ("ArrayView<int>", "arg") } : new[] { g.V("dy"), g.V("dx") };
+        string field = g.Kernel(l.PascalName + "Backward",
+            $"{l.PascalName} backward for input value i = (sample n, channel, iy, ix): the sum over the windows containing it of " +
+            (max ? "∂E/∂y where it was the arg-max" : $"∂E/∂y/{K * K}"), parameters, w =>
+        {
+            w.Line($"int n = i / {l.InputSize}, ch = i / {H * W} - n * {C}, at = i - (i / {H * W}) * {H * W}, iy = at / {W}, ix = at - iy * {W};");
+            w.Line($"int oy0 = iy - {K - 1}, ox0 = ix - {K - 1};   // the windows (oy, ox) with oy·{S} ≤ iy < oy·{S} + {K}");
+            w.Line($"oy0 = oy0 <= 0 ? 0 : (oy0 + {S - 1}) / {S}; ox0 = ox0 <= 0 ? 0 : (ox0 + {S - 1}) / {S};");
+            w.Line($"int oy1 = iy / {S}, ox1 = ix / {S};");
+            w.Line($"if (oy1 > {OH - 1}) oy1 = {OH - 1};");
+            w.Line($"if (ox1 > {OW - 1}) ox1 = {OW - 1};");
+            w.Line($"{c.T} sum = {c.Lit(0)};");
+            w.Open("for (int oy = oy0; oy <= oy1; oy++)");
+            w.Open("for (int ox = ox0; ox <= ox1; ox++)");
+            w.Line($"int o = n * {l.OutputSize} + ch * {OH * OW} + oy * {OW} + ox;");
+            w.Line(max ? $"if (arg[o] == ch * {H * W} + at) sum += dy[o];   // arg is the index within the sample" : $"sum += dy[o] * {c.Lit(1.0 / (K * K))};");
+            w.Close(); w.Close();
+            w.Line("dx[i] = sum;");
+        });
+        if (l.Index == 0) g.Host.Open("if (inputGradient)");
+        g.Host.Line($"// Layer {l.Index}: {l.PascalName} backward: " + (max ? "route ∂E/∂y to each window's arg-max (gathered per input value)" : $"share ∂E/∂y equally, 1/{K * K} to each input of the window"));
+        if (max) g.Launch(field, $"batch * {l.InputSize}", GpuWriter.D(l.Index + 1), GpuWriter.D(l.Index), $"_argmax{l.Index}.View");
+        else g.Launch(field, $"batch * {l.InputSize}", GpuWriter.D(l.Index + 1), GpuWriter.D(l.Index));
+        if (l.Index == 0) g.Host.Close();
+    }
 }

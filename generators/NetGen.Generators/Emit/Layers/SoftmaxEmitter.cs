@@ -42,4 +42,42 @@ internal sealed class SoftmaxEmitter : LayerEmitter
         w.Close();
         if (layer.Index == 0) w.Close();
     }
+
+    // ---- GPU (ILGPU) --------------------------------------------------------------------------------------------
+
+    public override void GpuForward(GpuWriter g, LayerPlan layer)
+    {
+        var c = g.C;
+        int size = layer.OutputSize;
+        string field = g.Kernel(layer.PascalName + "Forward", $"Softmax of sample i (one thread per sample): yⱼ = e^(xⱼ − max x) / Σₖ e^(xₖ − max x)",
+            new[] { g.V("x"), g.V("y") }, w =>
+        {
+            w.Line($"int row = i * {size};");
+            w.Line($"{c.T} max = x[row];");
+            w.Line($"for (int j = 1; j < {size}; j++) max = {c.Math}.Max(max, x[row + j]);");
+            w.Line($"{c.T} sum = {c.Lit(0)};");
+            w.Line($"for (int j = 0; j < {size}; j++) {{ {c.T} e = {c.Math}.Exp(x[row + j] - max); y[row + j] = e; sum += e; }}");
+            w.Line($"for (int j = 0; j < {size}; j++) y[row + j] /= sum;");
+        });
+        g.Host.Line($"// Layer {layer.Index}: Softmax over {size} values per sample");
+        g.Launch(field, "batch", GpuWriter.A(layer.Index), GpuWriter.A(layer.Index + 1));
+    }
+
+    public override void GpuBackward(GpuWriter g, LayerPlan layer)
+    {
+        var c = g.C;
+        int size = layer.OutputSize;
+        string field = g.Kernel(layer.PascalName + "Backward", "Softmax backward for value i = (sample n, j): ∂E/∂xⱼ = yⱼ·(∂E/∂yⱼ − Σₖ ∂E/∂yₖ·yₖ)",
+            new[] { g.V("y"), g.V("dy"), g.V("dx") }, w =>
+        {
+            w.Line($"int row = i / {size} * {size};");
+            w.Line($"{c.T} dot = {c.Lit(0)};");
+            w.Line($"for (int k = 0; k < {size}; k++) dot += dy[row + k] * y[row + k];");
+            w.Line("dx[i] = y[i] * (dy[i] - dot);");
+        });
+        if (layer.Index == 0) g.Host.Open("if (inputGradient)");
+        g.Host.Line($"// Layer {layer.Index}: Softmax backward");
+        g.Launch(field, $"batch * {size}", GpuWriter.A(layer.Index + 1), GpuWriter.D(layer.Index + 1), GpuWriter.D(layer.Index));
+        if (layer.Index == 0) g.Host.Close();
+    }
 }
