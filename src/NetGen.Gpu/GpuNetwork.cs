@@ -29,13 +29,13 @@ public abstract class GpuNetwork<T> : IDisposable where T : unmanaged, IFloating
     public const int PartialCount = 256;
 
     private readonly List<MemoryBuffer> _buffers = new();
-    private readonly MemoryBuffer1D<T, Stride1D.Dense> _p, _g, _s, _target, _sampleLoss, _partials, _clip;
+    private readonly MemoryBuffer1D<T, Stride1D.Dense> _p, _g, _s, _target, _sampleLoss, _partials, _penaltyPartials, _clip;
     private readonly T[] _hostOutput, _hostTarget, _hostLoss, _hostPartials = new T[PartialCount], _one = [T.One];
     private readonly string _name;
     private MemoryBuffer1D<T, Stride1D.Dense>[] _optimizerState = [];
     private Optimizer? _optimizer;
     private int _batch, _targetBatch = -1;
-    private bool _disposed;
+    private bool _disposed, _penaltyReady;
 
     /// <summary>Allocates the shared buffers and uploads <paramref name="initial"/>'s parameters and state.</summary>
     /// <param name="device">The accelerator.</param>
@@ -60,6 +60,7 @@ public abstract class GpuNetwork<T> : IDisposable where T : unmanaged, IFloating
         _target = Allocate((long)maxBatch * OutputSize);
         _sampleLoss = Allocate(maxBatch);
         _partials = Allocate(PartialCount);
+        _penaltyPartials = Allocate(PartialCount);
         _clip = Allocate(1);
         _hostOutput = new T[maxBatch * OutputSize];
         _hostTarget = new T[maxBatch * OutputSize];
@@ -110,6 +111,9 @@ public abstract class GpuNetwork<T> : IDisposable where T : unmanaged, IFloating
     /// <summary><see cref="PartialCount"/> partial sums written by reduction kernels.</summary>
     protected ArrayView<T> Partials => _partials.View;
 
+    /// <summary><see cref="PartialCount"/> partial sums of the weight penalties, written by <see cref="RunPenalty"/>.</summary>
+    protected ArrayView<T> PenaltyPartials => _penaltyPartials.View;
+
     /// <summary>One value: the clip-by-norm coefficient of the current step (1 when not clipping by norm).</summary>
     protected ArrayView<T> Clip => _clip.View;
 
@@ -141,7 +145,7 @@ public abstract class GpuNetwork<T> : IDisposable where T : unmanaged, IFloating
     /// <summary>Whether any layer has an L1/L2 weight penalty.</summary>
     protected virtual bool HasPenalty => false;
 
-    /// <summary>Launches the penalty kernel: partial sums of λ₁|w| + λ₂w² into <see cref="Partials"/>.</summary>
+    /// <summary>Launches the penalty kernel: partial sums of λ₁|w| + λ₂w² into <see cref="PenaltyPartials"/>.</summary>
     protected virtual void RunPenalty()
     {
     }
@@ -152,6 +156,10 @@ public abstract class GpuNetwork<T> : IDisposable where T : unmanaged, IFloating
     /// <summary>Launches the clip-by-norm kernels: partial sums of the (value-clipped) squared gradient, then the
     /// coefficient min(1, ClipNorm/(‖g‖ + 1e-6)) into <see cref="Clip"/>.</summary>
     protected abstract void RunClipNorm(GpuUpdateArgs<T> args);
+
+    /// <summary>Bytes of device memory the network holds now: parameters, gradients, state, activations and their
+    /// gradients for <see cref="MaxBatch"/> samples, layer scratch, and the optimiser's state once a step has run.</summary>
+    public long DeviceBytes => _buffers.Sum(b => b.LengthInBytes);
 
     /// <summary>Allocates a device buffer released with the network (at least one element, so views are valid).</summary>
     protected MemoryBuffer1D<TElement, Stride1D.Dense> Allocate<TElement>(long length) where TElement : unmanaged
@@ -186,6 +194,7 @@ public abstract class GpuNetwork<T> : IDisposable where T : unmanaged, IFloating
         InputView.SubView(0, input.Length).CopyFromCPU(input);
         _batch = batch;
         _targetBatch = -1;
+        _penaltyReady = false;
         RunForward(batch, Training);
     }
 
@@ -219,8 +228,8 @@ public abstract class GpuNetwork<T> : IDisposable where T : unmanaged, IFloating
         foreach (T term in terms) loss += term;
         if (HasPenalty)
         {
-            RunPenalty();
-            Partials.CopyToCPU(_hostPartials.AsSpan());
+            if (!_penaltyReady) RunPenalty();   // after a TrainStep the partials hold the penalty before its update
+            PenaltyPartials.CopyToCPU(_hostPartials.AsSpan());
             foreach (T part in _hostPartials) loss += part;
         }
         return loss;
@@ -270,6 +279,7 @@ public abstract class GpuNetwork<T> : IDisposable where T : unmanaged, IFloating
         ZeroGradients();
         ForwardOnDevice(input, batch);
         Backward(target);
+        KeepPenalty();
         Step(optimizer);
     }
 
@@ -280,7 +290,17 @@ public abstract class GpuNetwork<T> : IDisposable where T : unmanaged, IFloating
         ZeroGradients();
         ForwardOnDevice(input, batch);
         Backward(labels);
+        KeepPenalty();
         Step(optimizer);
+    }
+
+    /// <summary>Computes the weight penalties of the parameters before the update on the device, so <see cref="Loss()"/>
+    /// after the step gives the CPU TrainStep's loss (data term and penalty, both before the update).</summary>
+    private void KeepPenalty()
+    {
+        if (!HasPenalty) return;
+        RunPenalty();
+        _penaltyReady = true;
     }
 
     /// <summary>Applies one update of <paramref name="optimizer"/> (its current learning rate and settings) to the

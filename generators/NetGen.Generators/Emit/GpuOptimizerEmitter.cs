@@ -107,7 +107,7 @@ internal static class GpuOptimizerEmitter
         var c = g.C;
         string t = c.T, zero = c.Lit(0), one = c.Lit(1);
         int parts = 256;
-        string partials = g.Kernel("PenaltyPartials", $"Partial sum i of the weight penalties: Σ over weights k ≡ i (mod {parts}) of λ₁|w_k| + λ₂w_k²", new[] { g.V("p"), g.V("partials") }, w =>
+        string partials = g.Kernel("PenaltySums", $"Partial sum i of the weight penalties: Σ over weights k ≡ i (mod {parts}) of λ₁|w_k| + λ₂w_k²", new[] { g.V("p"), g.V("partials") }, w =>
         {
             w.Line($"{t} sum = {zero};");
             foreach (var l in layers)
@@ -120,7 +120,7 @@ internal static class GpuOptimizerEmitter
             }
             w.Line("partials[i] = sum;");
         });
-        penalty.Line($"{partials}({parts}, P, Partials);");
+        penalty.Line($"{partials}({parts}, P, PenaltyPartials);");
         gradient.Line("// The weight penalties' gradient λ₁·sign(w) + 2λ₂·w, as the CPU's AddRegularizationGradients");
         foreach (var l in layers)
         {

@@ -18,12 +18,22 @@ internal static class GeneratorHarness
         MetadataReference.CreateFromFile(typeof(System.Numerics.Tensors.TensorPrimitives).Assembly.Location),
     ];
 
+    /// <summary><see cref="References"/> plus NetGen.Gpu and ILGPU: the generator then also emits each network's Gpu class.</summary>
+    public static readonly ImmutableArray<MetadataReference> GpuReferences =
+    [
+        .. References,
+        MetadataReference.CreateFromFile(typeof(NetGen.Gpu.GpuNetwork<>).Assembly.Location),
+        MetadataReference.CreateFromFile(typeof(ILGPU.Index1D).Assembly.Location),
+    ];
+
     public static readonly CSharpParseOptions ParseOptions = new(LanguageVersion.Latest);
 
-    public static CSharpCompilation CreateCompilation(params string[] sources) => CSharpCompilation.Create(
+    public static CSharpCompilation CreateCompilation(params string[] sources) => CreateCompilation(gpu: false, sources);
+
+    public static CSharpCompilation CreateCompilation(bool gpu, params string[] sources) => CSharpCompilation.Create(
         "NetGen.Dynamic" + Guid.NewGuid().ToString("N"),
         sources.Select((s, i) => CSharpSyntaxTree.ParseText(s, ParseOptions, path: $"Source{i}.cs")),
-        References,
+        gpu ? GpuReferences : References,
         new CSharpCompilationOptions(OutputKind.DynamicallyLinkedLibrary, nullableContextOptions: NullableContextOptions.Enable, optimizationLevel: OptimizationLevel.Release));
 
     public static GeneratorDriver CreateDriver(bool trackSteps = false) => CSharpGeneratorDriver.Create(
@@ -32,18 +42,24 @@ internal static class GeneratorHarness
         driverOptions: new GeneratorDriverOptions(IncrementalGeneratorOutputKind.None, trackIncrementalGeneratorSteps: trackSteps));
 
     /// <summary>Runs the generator; returns its result and the compilation including the generated code.</summary>
-    public static (GeneratorDriverRunResult Result, Compilation Output) Run(params string[] sources)
+    public static (GeneratorDriverRunResult Result, Compilation Output) Run(params string[] sources) => Run(gpu: false, sources);
+
+    /// <summary>As <see cref="Run(string[])"/>; with <paramref name="gpu"/> the compilation references NetGen.Gpu.</summary>
+    public static (GeneratorDriverRunResult Result, Compilation Output) Run(bool gpu, params string[] sources)
     {
-        var compilation = CreateCompilation(sources);
+        var compilation = CreateCompilation(gpu, sources);
         var driver = CreateDriver().RunGeneratorsAndUpdateCompilation(compilation, out var output, out _);
         return (driver.GetRunResult(), output);
     }
 
     /// <summary>Generates, compiles and loads an assembly from <paramref name="sources"/>; throws listing every
     /// error (generator exceptions included) if anything fails.</summary>
-    public static Assembly CompileAndLoad(params string[] sources)
+    public static Assembly CompileAndLoad(params string[] sources) => CompileAndLoad(gpu: false, sources);
+
+    /// <summary>As <see cref="CompileAndLoad(string[])"/>; with <paramref name="gpu"/> every network also has its Gpu class.</summary>
+    public static Assembly CompileAndLoad(bool gpu, params string[] sources)
     {
-        var (result, output) = Run(sources);
+        var (result, output) = Run(gpu, sources);
         var generatorErrors = result.Results.Where(r => r.Exception is not null).Select(r => r.Exception!.ToString()).ToList();
         if (generatorErrors.Count > 0) throw new InvalidOperationException("The generator threw:\n" + string.Join("\n", generatorErrors));
         using var stream = new MemoryStream();
