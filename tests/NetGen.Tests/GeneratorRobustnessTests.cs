@@ -200,7 +200,8 @@ public class GeneratorRobustnessTests
             string network = $"[Network(Loss = LossFunction.{losses[random.Next(losses.Length)]}, Precision = Precision.{(random.Next(2) == 0 ? "Single" : "Double")}, UnrollThreshold = {thresholds[random.Next(thresholds.Length)]})]";
             string source = $"using NetGen; namespace Sweep; {network}{string.Concat(attributes.Select(a => "[" + a + "]"))} public partial class Net{k};";
 
-            var (result, output) = GeneratorHarness.Run(UserCode.ImplicitUsings, source);
+            // Every other declaration as in a project that references NetGen.Gpu: the GPU variant must compile too.
+            var (result, output) = GeneratorHarness.Run(gpu: k % 2 == 0, UserCode.ImplicitUsings, source);
             if (result.Results[0].Exception is { } e) { failures.Add($"{source}\n  threw {e}"); continue; }
             if (result.Diagnostics.Any(d => d.Id is "NG9999" or "CS8785")) { failures.Add($"{source}\n  {string.Join("; ", result.Diagnostics)}"); continue; }
             var errors = UserCode.Errors(output);

@@ -163,6 +163,30 @@ public class GeneratorSnapshotTests
         Snapshot.Match(GeneratorHarness.GeneratedSource(result, className), snapshot);
     }
 
+    /// <summary>The GPU variants (emitted when the project references NetGen.Gpu): an unrolled, a vectorised and a CNN
+    /// network, plus MiniVGGNet for batch-norm and dropout.</summary>
+    public static TheoryData<string, string, string> GpuNetworks => new()
+    {
+        { "WorkedExample.Gpu", WorkedExample, "WorkedExample" },
+        { "DigitsMlp.Gpu", Digits, "DigitsMlp" },
+        { "LeNet.Gpu", LeNet, "LeNet" },
+        { "MiniVggNet.Gpu", MiniVggNet, "MiniVggNet" },
+    };
+
+    [Theory]
+    [MemberData(nameof(GpuNetworks))]
+    public void GeneratedGpuCodeMatchesSnapshot(string snapshot, string source, string className)
+    {
+        var (result, output) = GeneratorHarness.Run(gpu: true, UserCode.ImplicitUsings, source);
+        Assert.Null(result.Results[0].Exception);
+        Assert.Equal(2, result.GeneratedTrees.Length);
+        // CS1701/CS1702 (ILGPU is built against an older System.Runtime) are off in every SDK project by default.
+        var problems = output.GetDiagnostics().Where(d => d.Severity >= DiagnosticSeverity.Warning && d.Id is not ("CS1701" or "CS1702")).ToList();
+        Assert.True(problems.Count == 0, string.Join("\n", problems));
+        var tree = Assert.Single(result.GeneratedTrees, t => Path.GetFileName(t.FilePath).EndsWith("." + className + ".Gpu.g.cs", StringComparison.Ordinal));
+        Snapshot.Match(tree.GetText().ToString(), snapshot);
+    }
+
     [Theory]
     [InlineData(WorkedExample)]
     [InlineData(Perceptron)]

@@ -179,6 +179,48 @@ public class IncrementalityTests
         Assert.Equal(NetworkGenerator.EmitSafely(spec), NetworkGenerator.EmitSafely(spec));
     }
 
+    [Fact]
+    public void TheGpuVariantIsEmittedOnlyWhenNetGenGpuIsReferenced()
+    {
+        // A CPU-only project (which may publish NativeAOT) gets no ILGPU code at all.
+        var (_, cpuOnly) = Run(GeneratorHarness.CreateDriver(trackSteps: true), GeneratorHarness.CreateCompilation(NetworkFile, OtherFile));
+        Assert.DoesNotContain(cpuOnly.GeneratedSources, s => s.HintName.EndsWith(".Gpu.g.cs", StringComparison.Ordinal));
+
+        var (_, withGpu) = Run(GeneratorHarness.CreateDriver(trackSteps: true), GeneratorHarness.CreateCompilation(gpu: true, NetworkFile, OtherFile));
+        var gpuFile = Assert.Single(withGpu.GeneratedSources, s => s.HintName == "Incremental.Net.Gpu.g.cs").SourceText.ToString();
+        Assert.Contains("public sealed class Gpu : global::NetGen.Gpu.GpuNetwork<float>", gpuFile);
+        Assert.Equal(2, withGpu.GeneratedSources.Length);
+    }
+
+    [Fact]
+    public void WithTheGpuReferenceAnUnrelatedEditReEmitsNothing()
+    {
+        var compilation = GeneratorHarness.CreateCompilation(gpu: true, NetworkFile, OtherFile);
+        var (driver, _) = Run(GeneratorHarness.CreateDriver(trackSteps: true), compilation);
+
+        var (_, result) = Run(driver, Edit(compilation, "Source1.cs", "2 * x", "x + x"));
+
+        AssertNothingRecomputed(result);
+        // The compilation changed, so "does it reference NetGen.Gpu?" is asked again; the answer is equal, so the GPU
+        // emit step is cached.
+        var reasons = Reasons(result, NetworkGenerator.Steps.EmitGpu);
+        Assert.True(reasons.All(NotRecomputed.Contains), $"{NetworkGenerator.Steps.EmitGpu}: {string.Join(", ", reasons)}");
+    }
+
+    [Fact]
+    public void WithTheGpuReferenceChangingTheNetworkReEmitsBothFiles()
+    {
+        var compilation = GeneratorHarness.CreateCompilation(gpu: true, NetworkFile, OtherFile);
+        var (driver, _) = Run(GeneratorHarness.CreateDriver(trackSteps: true), compilation);
+
+        var (_, result) = Run(driver, Edit(compilation, "Source0.cs", "[Dense(2), Sigmoid]", "[Dense(3), Sigmoid]"));
+
+        Assert.Contains(IncrementalStepRunReason.Modified, Reasons(result, NetworkGenerator.Steps.Emit));
+        Assert.Contains(IncrementalStepRunReason.Modified, Reasons(result, NetworkGenerator.Steps.EmitGpu));
+        string gpu = Assert.Single(result.GeneratedSources, s => s.HintName == "Incremental.Net.Gpu.g.cs").SourceText.ToString();
+        Assert.Contains("// maxBatch × 3", gpu);
+    }
+
     private static NetworkSpec ParseNet(Compilation compilation)
     {
         var symbol = compilation.GetTypeByMetadataName("Incremental.Net");

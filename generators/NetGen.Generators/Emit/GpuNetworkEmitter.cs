@@ -202,7 +202,9 @@ internal static class GpuNetworkEmitter
     /// <summary>Appends another writer's lines at the current indentation.</summary>
     private static void Append(CodeWriter w, CodeWriter part)
     {
-        foreach (var line in part.ToString().TrimEnd('\n').Split('\n'))
+        string text = part.ToString().Trim('\n');
+        if (text.Length == 0) return;
+        foreach (var line in text.Split('\n'))
             w.Line(line.Length == 0 ? "" : line);
     }
 }

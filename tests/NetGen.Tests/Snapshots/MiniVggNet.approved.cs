@@ -193,7 +193,8 @@ _________________________________________________________________________
     private readonly float[] _mask15;   // Dropout2: 0 or 1/(1 − rate) per value of the last forward pass
     private readonly float[] _mean19 = new float[512], _invStd19 = new float[512];   // BatchNorm5: μ and 1/√(σ² + ε) of the last forward pass
     private readonly float[] _mask20;   // Dropout3: 0 or 1/(1 − rate) per value of the last forward pass
-    private readonly global::NetGen.SeededRandom _random;   // dropout masks
+    private readonly long _seed;   // dropout masks: CounterRandom.Key(seed, layer, pass)
+    private long _dropoutPass;   // training forward passes so far: each draws new masks
     private bool _trainingPass;   // whether the last forward pass used batch statistics
     private readonly float[] _scratch;   // the kernels' packed panels: one region of _scratchPart values per thread
     private readonly int _scratchPart;
@@ -253,7 +254,7 @@ _________________________________________________________________________
         _scratch = new float[_scratchPart * global::System.Environment.ProcessorCount];
         _target = new float[maxBatch * 10];
         var random = new global::NetGen.SeededRandom(seed);
-        _random = new global::NetGen.SeededRandom(~(long)seed);   // a stream of its own, so masks do not depend on the layer sizes
+        _seed = seed;   // dropout masks are counter-based (NetGen.CounterRandom): the GPU variant draws the same ones
         global::NetGen.Init.HeUniform<float>(_p.AsSpan(0, 288), fanIn: 9, random);   // Conv2D1: He, followed by ReLU
         _p.AsSpan(320, 32).Fill(1f);   // BatchNorm1: γ = 1, β = 0
         _s.AsSpan(32, 32).Fill(1f);   // BatchNorm1: running mean 0, running variance 1
@@ -490,6 +491,7 @@ _________________________________________________________________________
         input.CopyTo(_a0);
         _batch = batch;
         _trainingPass = Training;
+        if (Training) _dropoutPass++;
         _columnsKept = Training;
 
         // Layer 0: Conv2D1 (1×28×28 → 32×28×28, kernel 3×3, stride 1, padding 1,1):
@@ -590,7 +592,8 @@ _________________________________________________________________________
         // Layer 7: Dropout1, rate 0.25: in training y = x·mask, mask = 0 (p = 0.25) or 1/(1 − 0.25); in inference y = x
         if (Training)
         {
-            for (int k = 0; k < batch * 6272; k++) _mask7[k] = _random.NextDouble() < 0.25 ? 0f : 1.3333334f;
+            ulong key = global::NetGen.CounterRandom.Key(_seed, 7, _dropoutPass);   // value k of the mask is a function of (key, k): the GPU kernel draws the same
+            for (int k = 0; k < batch * 6272; k++) _mask7[k] = global::NetGen.CounterRandom.Uniform(key, (ulong)k) < 0.25f ? 0f : 1.3333334f;
         }
         else _mask7.AsSpan(0, batch * 6272).Fill(1f);
         global::System.Numerics.Tensors.TensorPrimitives.Multiply<float>(_a7.AsSpan(0, batch * 6272), _mask7.AsSpan(0, batch * 6272), _a8.AsSpan(0, batch * 6272));
@@ -693,7 +696,8 @@ _________________________________________________________________________
         // Layer 15: Dropout2, rate 0.25: in training y = x·mask, mask = 0 (p = 0.25) or 1/(1 − 0.25); in inference y = x
         if (Training)
         {
-            for (int k = 0; k < batch * 3136; k++) _mask15[k] = _random.NextDouble() < 0.25 ? 0f : 1.3333334f;
+            ulong key = global::NetGen.CounterRandom.Key(_seed, 15, _dropoutPass);   // value k of the mask is a function of (key, k): the GPU kernel draws the same
+            for (int k = 0; k < batch * 3136; k++) _mask15[k] = global::NetGen.CounterRandom.Uniform(key, (ulong)k) < 0.25f ? 0f : 1.3333334f;
         }
         else _mask15.AsSpan(0, batch * 3136).Fill(1f);
         global::System.Numerics.Tensors.TensorPrimitives.Multiply<float>(_a15.AsSpan(0, batch * 3136), _mask15.AsSpan(0, batch * 3136), _a16.AsSpan(0, batch * 3136));
@@ -737,7 +741,8 @@ _________________________________________________________________________
         // Layer 20: Dropout3, rate 0.5: in training y = x·mask, mask = 0 (p = 0.5) or 1/(1 − 0.5); in inference y = x
         if (Training)
         {
-            for (int k = 0; k < batch * 512; k++) _mask20[k] = _random.NextDouble() < 0.5 ? 0f : 2f;
+            ulong key = global::NetGen.CounterRandom.Key(_seed, 20, _dropoutPass);   // value k of the mask is a function of (key, k): the GPU kernel draws the same
+            for (int k = 0; k < batch * 512; k++) _mask20[k] = global::NetGen.CounterRandom.Uniform(key, (ulong)k) < 0.5f ? 0f : 2f;
         }
         else _mask20.AsSpan(0, batch * 512).Fill(1f);
         global::System.Numerics.Tensors.TensorPrimitives.Multiply<float>(_a20.AsSpan(0, batch * 512), _mask20.AsSpan(0, batch * 512), _a21.AsSpan(0, batch * 512));
