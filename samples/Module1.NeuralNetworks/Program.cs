@@ -1,8 +1,9 @@
 using System.CommandLine;
 using Module1.NeuralNetworks;
+using NetGen.Samples;
 
 // Module 1: neural network basics. `dotnet run --project samples/Module1.NeuralNetworks` runs the whole tour;
-// a subcommand runs one part.
+// a subcommand runs one part. `--device gpu` (or ilgpu-cpu) trains the XOR and digits MLPs on a GPU (or ILGPU's CPU emulator).
 var root = new RootCommand("NetGen course, module 1: perceptron, backpropagation, MLPs, image basics. Without a subcommand: the whole tour.");
 
 var perceptron = new Command("perceptron", "Rosenblatt's perceptron learns AND and OR, and fails on XOR.");
@@ -11,12 +12,13 @@ perceptron.SetAction(_ => Tour.Perceptrons(Console.Out));
 var backprop = new Command("backprop", "The lecture's 2-2-2 worked example: forward pass, error, one backprop step, printed by Explain.");
 backprop.SetAction(_ => Tour.Backprop(Console.Out));
 
-var xor = new Command("xor", "A 2-4-1 sigmoid MLP learns XOR.");
-xor.SetAction(_ => Tour.Xor(Console.Out) ? 0 : 1);
+var device = SampleDevice.CreateOption();
+var xor = new Command("xor", "A 2-4-1 sigmoid MLP learns XOR.") { device };
+xor.SetAction(r => SampleDevice.Run(r.GetValue(device)!, gpu => Tour.Xor(Console.Out, device: gpu) ? 0 : 1));
 
-var epochs = new Option<int>("--epochs") { Description = "Training epochs.", DefaultValueFactory = _ => 60 };
-var digits = new Command("digits", "An MLP on the embedded UCI 8×8 digits; ends with the held-out test accuracy.") { epochs };
-digits.SetAction(r => { Tour.Digits(Console.Out, r.GetValue(epochs)); });
+var epochs = new Option<int?>("--epochs") { Description = $"Training epochs (default: {Tour.DigitsEpochs}; {Tour.DigitsEmulatorEpochs} with --device ilgpu-cpu)." };
+var digits = new Command("digits", "An MLP on the embedded UCI 8×8 digits; ends with the held-out test accuracy.") { epochs, device };
+digits.SetAction(r => SampleDevice.Run(r.GetValue(device)!, gpu => { Tour.Digits(Console.Out, r.GetValue(epochs), device: gpu); return 0; }));
 
 var file = new Argument<FileInfo?>("file") { Description = "A PNG/JPEG/BMP image; without one the sample draws its own.", Arity = ArgumentArity.ZeroOrOne };
 var output = new Option<DirectoryInfo>("--output") { Description = "Where to write the PNG results.", DefaultValueFactory = _ => new DirectoryInfo("module1-images") };
@@ -28,14 +30,15 @@ root.Subcommands.Add(backprop);
 root.Subcommands.Add(xor);
 root.Subcommands.Add(digits);
 root.Subcommands.Add(image);
-root.SetAction(_ =>
+root.Options.Add(device);
+root.SetAction(r => SampleDevice.Run(r.GetValue(device)!, gpu =>
 {
     Tour.Perceptrons(Console.Out);
     Tour.Backprop(Console.Out, explain: false);
-    Tour.Xor(Console.Out);
-    Tour.Digits(Console.Out);
+    Tour.Xor(Console.Out, device: gpu);
+    Tour.Digits(Console.Out, device: gpu);
     return RunImage(null, new DirectoryInfo("module1-images"));
-});
+}));
 return root.Parse(args).Invoke();
 
 static int RunImage(FileInfo? file, DirectoryInfo output)

@@ -1,6 +1,8 @@
 using System.Diagnostics;
 using NetGen;
 using NetGen.Data;
+using NetGen.Gpu;
+using NetGen.Samples;
 
 namespace Module1.NeuralNetworks;
 
@@ -77,42 +79,77 @@ public static class Tour
         o.WriteLine();
     }
 
-    /// <summary>A 2-4-1 sigmoid MLP learns XOR by full-batch gradient descent.</summary>
-    public static bool Xor(TextWriter o, int epochs = 4000, double learningRate = 2.0)
+    /// <summary>A 2-4-1 sigmoid MLP learns XOR by full-batch gradient descent, on the CPU or, given a device, as
+    /// <c>XorMlp.Gpu</c> on it (same initial weights, same steps).</summary>
+    public static bool Xor(TextWriter o, int epochs = 4000, double learningRate = 2.0, GpuDevice? device = null)
     {
         o.WriteLine($"== XOR with a 2-4-1 sigmoid MLP (full-batch gradient descent, η = {learningRate})");
-        var net = new XorMlp(maxBatch: 4, seed: 3);
+        if (device is not null) SampleDevice.Describe(o, device);
+        var cpu = device is null ? new XorMlp(maxBatch: 4, seed: 3) : null;
+        using var gpu = device is null ? null : new XorMlp.Gpu(device, maxBatch: 4, seed: 3);
         double[] x = [0, 0, 0, 1, 1, 0, 1, 1], t = [0, 1, 1, 0];
         var sgd = new Sgd(learningRate);
         int correct = 0;
+        var clock = Stopwatch.StartNew();
         for (int epoch = 1; epoch <= epochs; epoch++)
         {
-            double loss = net.TrainStep(x, t, sgd, batch: 4);
-            if (epoch == 1 || epoch % 500 == 0 || epoch == epochs)
+            bool report = epoch == 1 || epoch % 500 == 0 || epoch == epochs;
+            double loss;
+            ReadOnlySpan<double> y;
+            if (cpu is not null)
             {
-                var y = net.Forward(x, 4);
-                correct = 0;
-                for (int i = 0; i < 4; i++) if ((y[i] >= 0.5 ? 1 : 0) == t[i]) correct++;
-                o.WriteLine($"  epoch {epoch,5}: loss {loss:0.000000}, outputs {y[0]:0.000} {y[1]:0.000} {y[2]:0.000} {y[3]:0.000}, {correct}/4 correct");
+                loss = cpu.TrainStep(x, t, sgd, batch: 4);
+                if (!report) continue;
+                y = cpu.Forward(x, 4);
             }
+            else
+            {
+                gpu!.TrainStep(x, t, sgd, batch: 4);   // returns nothing: the loss stays on the device
+                if (!report) continue;
+                loss = gpu.Loss();                      // read back (a wait for the device) only when printed
+                y = gpu.Forward(x, 4);
+            }
+            correct = 0;
+            for (int i = 0; i < 4; i++) if ((y[i] >= 0.5 ? 1 : 0) == t[i]) correct++;
+            o.WriteLine($"  epoch {epoch,5}: loss {loss:0.000000}, outputs {y[0]:0.000} {y[1]:0.000} {y[2]:0.000} {y[3]:0.000}, {correct}/4 correct");
         }
+        if (gpu is not null) o.WriteLine($"trained in {clock.Elapsed.TotalSeconds:0.0} s; {GpuTrainer.MemoryLine(gpu)}");
         o.WriteLine(correct == 4 ? "XOR learned: 4/4." : $"XOR: {correct}/4 (try more epochs).");
         o.WriteLine();
         return correct == 4;
     }
 
-    /// <summary>The digits MLP on the embedded UCI 8×8 digits: 80/20 split, mini-batch SGD.</summary>
-    public static double Digits(TextWriter o, int epochs = 60, int batchSize = 32, double learningRate = 0.1, int seed = 7)
+    /// <summary>Epochs of the digits MLP by default, and with the CPU emulator (about 3 s an epoch there).</summary>
+    public const int DigitsEpochs = 60, DigitsEmulatorEpochs = 15;
+
+    /// <summary>The digits MLP on the embedded UCI 8×8 digits: 80/20 split, mini-batch SGD, on the CPU or, given a
+    /// device, as <c>DigitsMlp.Gpu</c> on it. Epochs default to <see cref="DigitsEpochs"/>
+    /// (<see cref="DigitsEmulatorEpochs"/> on the emulator). Returns the test accuracy.</summary>
+    public static double Digits(TextWriter o, int? epochs = null, int batchSize = 32, double learningRate = 0.1, int seed = 7, GpuDevice? device = null)
     {
-        o.WriteLine($"== Digits: UCI 8×8 handwritten digits, {epochs} epochs of mini-batch SGD (batch {batchSize}, η = {learningRate})");
+        int n = epochs ?? (device is { IsEmulator: true } ? DigitsEmulatorEpochs : DigitsEpochs);
+        o.WriteLine($"== Digits: UCI 8×8 handwritten digits, {n} epochs of mini-batch SGD (batch {batchSize}, η = {learningRate})");
         var all = Datasets.UciDigits<float>();
         var (train, test) = all.Split(0.2, seed);
         o.WriteLine($"{all.Count} samples of {all.FeatureSize} pixels: {train.Count} to train, {test.Count} held out for the test.");
-        var net = new DigitsMlp(maxBatch: batchSize, seed: seed);
         o.WriteLine(DigitsMlp.Summary);
         var clock = Stopwatch.StartNew();
-        Trainer.Fit(net, train, epochs, batchSize, new Sgd(learningRate), seed: seed, log: o);
-        var (loss, accuracy) = Trainer.Evaluate(net, test);
+        double loss, accuracy;
+        if (device is null)
+        {
+            var net = new DigitsMlp(maxBatch: batchSize, seed: seed);
+            Trainer.Fit(net, train, n, batchSize, new Sgd(learningRate), seed: seed, log: o);
+            (loss, accuracy) = Trainer.Evaluate(net, test);
+        }
+        else
+        {
+            SampleDevice.Describe(o, device);
+            if (epochs is null && device.IsEmulator) o.WriteLine($"(on the emulator {DigitsEmulatorEpochs} epochs by default, not {DigitsEpochs}: --epochs changes it)");
+            using var net = new DigitsMlp.Gpu(device, maxBatch: batchSize, seed: seed);   // the same initial weights as new DigitsMlp(batchSize, seed)
+            GpuTrainer.Fit(net, train, n, batchSize, new Sgd(learningRate), seed, o);
+            (loss, accuracy) = GpuTrainer.Evaluate(net, test);
+            o.WriteLine(GpuTrainer.MemoryLine(net));
+        }
         o.WriteLine($"trained in {clock.Elapsed.TotalSeconds:0.0} s; test loss {loss:0.0000}");
         o.WriteLine($"test accuracy: {accuracy:0.000}");
         o.WriteLine();

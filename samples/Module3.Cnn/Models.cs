@@ -1,4 +1,5 @@
 using NetGen;
+using NetGen.Gpu;
 
 namespace Module3.Cnn;
 
@@ -8,6 +9,10 @@ public delegate ReadOnlySpan<float> View(INetwork<float> network);
 /// <summary>Constructs a network for batches of up to <paramref name="maxBatch"/> samples, weights seeded by <paramref name="seed"/>.
 /// (A delegate, not a Func: INetwork has static abstract members, so it cannot be a type argument.)</summary>
 public delegate INetwork<float> Factory(int maxBatch, int seed);
+
+/// <summary>Constructs a network's Gpu variant on <paramref name="device"/>, initialised as the <see cref="Factory"/>'s
+/// network with the same seed.</summary>
+public delegate GpuNetwork<float> GpuFactory(GpuDevice device, int maxBatch, int seed);
 
 /// <summary>
 /// One of the module's CNNs with the training defaults that work for it on the embedded MNIST sample, and the
@@ -24,6 +29,9 @@ public sealed class CnnModel
     /// <summary>Constructs the network for batches of up to maxBatch samples, weights seeded by seed.</summary>
     public required Factory Create { get; init; }
 
+    /// <summary>Constructs the network's Gpu variant on a device (same seed, same initial weights).</summary>
+    public required GpuFactory CreateGpu { get; init; }
+
     /// <summary>Default epochs.</summary>
     public required int Epochs { get; init; }
 
@@ -35,6 +43,10 @@ public sealed class CnnModel
 
     /// <summary>Default number of training samples used; null for the whole training set.</summary>
     public int? TrainSamples { get; init; }
+
+    /// <summary>Defaults on ILGPU's CPU emulator (<c>--device ilgpu-cpu</c>), which runs the GPU kernels thousands of times
+    /// slower than the CPU network: epochs, training samples and test samples for a run of one to two minutes.</summary>
+    public required (int Epochs, int TrainSamples, int TestSamples) Emulator { get; init; }
 
     /// <summary>Kernels of the first convolution.</summary>
     public required int Filters { get; init; }
@@ -54,7 +66,9 @@ public sealed class CnnModel
         Name = "shallownet",
         Summary = Cnn.ShallowNet.Summary,
         Create = (maxBatch, seed) => new ShallowNet(maxBatch, seed),
+        CreateGpu = (device, maxBatch, seed) => new ShallowNet.Gpu(device, maxBatch, seed),
         Epochs = 5, BatchSize = 32, LearningRate = 0.1,
+        Emulator = (1, 192, 192),
         Filters = 32, Kernel = 3,
         FirstLayerWeights = n => ((ShallowNet)n).Conv2D1Weights,
         FirstLayerFeatureMaps = n => ((ShallowNet)n).ReLU1Output,
@@ -66,7 +80,9 @@ public sealed class CnnModel
         Name = "lenet",
         Summary = Cnn.LeNet.Summary,
         Create = (maxBatch, seed) => new LeNet(maxBatch, seed),
+        CreateGpu = (device, maxBatch, seed) => new LeNet.Gpu(device, maxBatch, seed),
         Epochs = 12, BatchSize = 32, LearningRate = 0.1,
+        Emulator = (1, 1024, 300),
         Filters = 6, Kernel = 5,
         FirstLayerWeights = n => ((LeNet)n).Conv2D1Weights,
         FirstLayerFeatureMaps = n => ((LeNet)n).ReLU1Output,
@@ -79,7 +95,9 @@ public sealed class CnnModel
         Name = "minivggnet",
         Summary = Cnn.MiniVggNet.Summary,
         Create = (maxBatch, seed) => new MiniVggNet(maxBatch, seed),
+        CreateGpu = (device, maxBatch, seed) => new MiniVggNet.Gpu(device, maxBatch, seed),
         Epochs = 3, BatchSize = 32, LearningRate = 0.1, TrainSamples = 2000,
+        Emulator = (1, 32, 32),
         Filters = 32, Kernel = 3,
         FirstLayerWeights = n => ((MiniVggNet)n).Conv2D1Weights,
         FirstLayerFeatureMaps = n => ((MiniVggNet)n).ReLU1Output,

@@ -2,6 +2,8 @@ using System.Diagnostics;
 using System.Globalization;
 using NetGen;
 using NetGen.Data;
+using NetGen.Gpu;
+using NetGen.Samples;
 
 namespace Module3.Cnn;
 
@@ -22,6 +24,13 @@ public sealed record TrainOptions
 
     /// <summary>Train on only the first this many training samples.</summary>
     public int? TrainSamples { get; init; }
+
+    /// <summary>Test on only the first this many test samples (default: all, or the model's emulator default).</summary>
+    public int? TestSamples { get; init; }
+
+    /// <summary>Where to train: null for the generated CPU network, else its Gpu variant on this device (the caller
+    /// owns and disposes it). On ILGPU's CPU emulator the unset settings take the model's emulator defaults.</summary>
+    public GpuDevice? Device { get; init; }
 
     /// <summary>A directory of MNIST-format IDX files (MNIST or Fashion-MNIST); null for the embedded sample.</summary>
     public string? DataDirectory { get; init; }
@@ -59,7 +68,9 @@ public static class Training
     public static TrainResult Run(TextWriter o, TrainOptions options)
     {
         var model = CnnModel.Named(options.Model);
-        int epochs = options.Epochs ?? model.Epochs;
+        var device = options.Device;
+        bool emulator = device is { IsEmulator: true };
+        int epochs = options.Epochs ?? (emulator ? model.Emulator.Epochs : model.Epochs);
         int batchSize = options.BatchSize ?? model.BatchSize;
         double learningRate = options.LearningRate ?? model.LearningRate;
 
@@ -76,30 +87,53 @@ public static class Training
             test = Datasets.Mnist<float>(options.DataDirectory, train: false);
             source = Invariant($"IDX files in {options.DataDirectory}: {train.Count:N0} training and {test.Count:N0} test images");
         }
-        int? limit = options.TrainSamples ?? model.TrainSamples;
+        int? limit = options.TrainSamples ?? (emulator ? model.Emulator.TrainSamples : model.TrainSamples);
         if (limit is int n && n < train.Count)
         {
             if (n < 1) throw new ArgumentOutOfRangeException(nameof(options), n, "Train on at least 1 sample.");
             train = First(train, n);
-            source += options.TrainSamples is null
-                ? Invariant($"; {model.Name} trains on the first {n:N0} only by default (it is slow; --train-samples changes it)")
-                : Invariant($"; training on the first {n:N0}");
+            source += options.TrainSamples is not null ? Invariant($"; training on the first {n:N0}")
+                : emulator ? Invariant($"; on the emulator {model.Name} trains on the first {n:N0} only by default (--train-samples changes it)")
+                : Invariant($"; {model.Name} trains on the first {n:N0} only by default (it is slow; --train-samples changes it)");
+        }
+        int? testLimit = options.TestSamples ?? (emulator ? model.Emulator.TestSamples : null);
+        if (testLimit is int m && m < test.Count)
+        {
+            if (m < 1) throw new ArgumentOutOfRangeException(nameof(options), m, "Test on at least 1 sample.");
+            test = First(test, m);
+            source += options.TestSamples is not null ? Invariant($"; testing on the first {m:N0}")
+                : Invariant($"; on the emulator tested on the first {m:N0} only by default (--test-samples changes it)");
         }
 
         o.WriteLine(Invariant($"== {model.Name}: {epochs} epoch(s) of mini-batch SGD, batch {batchSize}, η = {learningRate}, seed {options.Seed}"));
         o.WriteLine($"data: {source}");
         o.WriteLine(model.Summary);
 
+        // The CPU network: trained here, or (with a device) the initial weights' twin that receives the trained ones.
         var net = model.Create(batchSize, options.Seed);
         float[] initialKernels = model.FirstLayerWeights(net).ToArray();
         var clock = Stopwatch.StartNew();
-        Trainer.Fit(net, train, epochs, batchSize, new Sgd(learningRate), seed: options.Seed, log: o);
-        clock.Stop();
-
-        // Inference mode: dropout off, batch norm uses its running statistics. (Trainer.Evaluate switches to
-        // inference mode by itself and restores the mode afterwards; the feature maps below need it too.)
-        net.Training = false;
-        var (loss, accuracy) = Trainer.Evaluate(net, test);
+        double loss, accuracy;
+        if (device is null)
+        {
+            Trainer.Fit(net, train, epochs, batchSize, new Sgd(learningRate), seed: options.Seed, log: o);
+            clock.Stop();
+            // Inference mode: dropout off, batch norm uses its running statistics. (Trainer.Evaluate switches to
+            // inference mode by itself and restores the mode afterwards; the feature maps below need it too.)
+            net.Training = false;
+            (loss, accuracy) = Trainer.Evaluate(net, test);
+        }
+        else
+        {
+            SampleDevice.Describe(o, device);
+            using var gpu = model.CreateGpu(device, batchSize, options.Seed);   // the same initial weights as net
+            GpuTrainer.Fit(gpu, train, epochs, batchSize, new Sgd(learningRate), options.Seed, o);
+            clock.Stop();
+            (loss, accuracy) = GpuTrainer.Evaluate(gpu, test);   // Forward in inference mode, on the device
+            o.WriteLine(GpuTrainer.MemoryLine(gpu));
+            gpu.CopyTo(net);   // the trained parameters (and batch-norm statistics) to the CPU network, for the images
+            net.Training = false;
+        }
         o.WriteLine(Invariant($"trained on {train.Count:N0} samples in {clock.Elapsed.TotalSeconds:0.0} s; test loss {loss:0.0000} on {test.Count:N0} samples"));
         o.WriteLine(Invariant($"test accuracy: {accuracy:0.000}"));
 

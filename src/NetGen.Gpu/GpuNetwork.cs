@@ -30,7 +30,7 @@ public abstract class GpuNetwork<T> : IDisposable where T : unmanaged, IFloating
 
     private readonly List<MemoryBuffer> _buffers = new();
     private readonly MemoryBuffer1D<T, Stride1D.Dense> _p, _g, _s, _target, _sampleLoss, _partials, _penaltyPartials, _clip;
-    private readonly T[] _hostOutput, _hostTarget, _hostLoss, _hostPartials = new T[PartialCount], _one = [T.One];
+    private readonly T[] _hostOutput, _hostTarget, _hostLoss, _hostPartials = new T[PartialCount];
     private readonly string _name;
     private MemoryBuffer1D<T, Stride1D.Dense>[] _optimizerState = [];
     private Optimizer? _optimizer;
@@ -114,7 +114,7 @@ public abstract class GpuNetwork<T> : IDisposable where T : unmanaged, IFloating
     /// <summary><see cref="PartialCount"/> partial sums of the weight penalties, written by <see cref="RunPenalty"/>.</summary>
     protected ArrayView<T> PenaltyPartials => _penaltyPartials.View;
 
-    /// <summary>One value: the clip-by-norm coefficient of the current step (1 when not clipping by norm).</summary>
+    /// <summary>One value: the clip-by-norm coefficient of the current step (read only when clipping by norm).</summary>
     protected ArrayView<T> Clip => _clip.View;
 
     /// <summary>The input buffer a0 (batch × InputSize).</summary>
@@ -325,7 +325,6 @@ public abstract class GpuNetwork<T> : IDisposable where T : unmanaged, IFloating
         long step = optimizer.CountExternalStep();
         var args = Arguments(optimizer, step);
         if (optimizer.ClipNorm is not null) RunClipNorm(args);
-        else Clip.CopyFromCPU((ReadOnlySpan<T>)_one);
         var s = _optimizerState;
         RunUpdate(kind, args, s[0].View, s[Math.Min(1, s.Length - 1)].View, s[Math.Min(2, s.Length - 1)].View);
     }
@@ -354,6 +353,7 @@ public abstract class GpuNetwork<T> : IDisposable where T : unmanaged, IFloating
             DecayFactor = T.One,
             ClipValue = optimizer.ClipValue is double v ? Of(v) : T.PositiveInfinity,
             ClipNorm = optimizer.ClipNorm is double n ? Of(n) : T.Zero,
+            ClipByNorm = optimizer.ClipNorm is null ? 0 : 1,
         };
         switch (optimizer)
         {

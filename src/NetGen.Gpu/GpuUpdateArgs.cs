@@ -53,6 +53,10 @@ public struct GpuUpdateArgs<T> where T : unmanaged
     /// <summary>Clip by norm: the largest allowed ‖g‖ (0 when not clipping).</summary>
     public T ClipNorm;
 
+    /// <summary>1 when clipping by norm: the update multiplies the gradient by the coefficient the clip kernels left on
+    /// the device; 0 otherwise (nothing is uploaded, so a step never waits for the device).</summary>
+    public int ClipByNorm;
+
     /// <summary>1 for Nesterov momentum (SGD), centred (RMSProp) or AMSGrad (Adam), else 0.</summary>
     public int Variant;
 }

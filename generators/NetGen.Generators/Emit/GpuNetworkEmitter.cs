@@ -196,6 +196,15 @@ internal static class GpuNetworkEmitter
         w.Line("// ---- Kernels: one thread per output value unless the summary says otherwise; every size is a literal ----");
         w.Line();
         Append(w, g.Kernels);
+        w.Line();
+        w.Line("/// <summary>sum += term, compensated (Kahan): a thread's long sums (a weight gradient adds batch × positions terms)");
+        w.Line("/// stay as exact as the CPU kernels' vector-lane sums; carry holds the low-order bits the last addition lost.</summary>");
+        w.Open($"private static void Accumulate(ref {t} sum, ref {t} carry, {t} term)");
+        w.Line($"{t} y = term - carry;");
+        w.Line($"{t} next = sum + y;");
+        w.Line("carry = (next - sum) - y;");
+        w.Line("sum = next;");
+        w.Close();
         w.Close();
     }
 

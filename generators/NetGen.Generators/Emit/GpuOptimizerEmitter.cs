@@ -7,7 +7,7 @@ namespace NetGen.Generators.Emit;
 /// The optimiser updates and weight penalties on the GPU: one kernel per optimiser family, one thread per parameter,
 /// following src/NetGen/Optimizers.cs formula for formula (the host computes the step's scalars — bias corrections,
 /// decayed learning rates — into <c>GpuUpdateArgs</c>). Every update first clamps the gradient to ±ClipValue and
-/// multiplies it by the clip-by-norm coefficient in <c>clip[0]</c> (1 when not clipping by norm).
+/// multiplies it by the clip-by-norm coefficient in <c>clip[0]</c> when clipping by norm.
 /// </summary>
 internal static class GpuOptimizerEmitter
 {
@@ -18,7 +18,7 @@ internal static class GpuOptimizerEmitter
         long N = c.Plan.ParameterCount;
         string args = $"global::NetGen.Gpu.GpuUpdateArgs<{t}>";
         var parameters = new[] { g.V("p"), g.V("grad"), g.V("s0"), g.V("s1"), g.V("s2"), g.V("clip"), (args, "a") };
-        string clipped = $"{t} d = grad[i]; if (d > a.ClipValue) d = a.ClipValue; else if (d < -a.ClipValue) d = -a.ClipValue; d *= clip[0];   // clip by value, then by norm";
+        string clipped = $"{t} d = grad[i]; if (d > a.ClipValue) d = a.ClipValue; else if (d < -a.ClipValue) d = -a.ClipValue; if (a.ClipByNorm != 0) d *= clip[0];   // clip by value, then by norm";
 
         string sgd = g.Kernel("SgdUpdate", "SGD (torch.optim.SGD, dampening 0): g += λθ; with momentum b ← μb + g and g ← b (Nesterov: g + μb); θ ← θ − η·g. s0 = b", parameters, w =>
         {

@@ -180,8 +180,8 @@ partial class DigitsMlp
         private static void Dense1Forward(Index1D i, ArrayView<float> x, ArrayView<float> p, ArrayView<float> y, ArrayView<float> z)
         {
             int n = i / 32, j = i - n * 32, row = 0 + j * 64, xo = n * 64;
-            float sum = p[2048 + j];
-            for (int k = 0; k < 64; k++) sum += p[row + k] * x[xo + k];
+            float sum = p[2048 + j], carry = 0f;
+            for (int k = 0; k < 64; k++) Accumulate(ref sum, ref carry, p[row + k] * x[xo + k]);
             y[i] = sum;
             z[i] = (sum > 0f ? sum : 0f);
         }
@@ -190,8 +190,8 @@ partial class DigitsMlp
         private static void Dense2Forward(Index1D i, ArrayView<float> x, ArrayView<float> p, ArrayView<float> y)
         {
             int n = i / 10, j = i - n * 10, row = 2080 + j * 32, xo = n * 32;
-            float sum = p[2400 + j];
-            for (int k = 0; k < 32; k++) sum += p[row + k] * x[xo + k];
+            float sum = p[2400 + j], carry = 0f;
+            for (int k = 0; k < 32; k++) Accumulate(ref sum, ref carry, p[row + k] * x[xo + k]);
             y[i] = sum;
         }
 
@@ -218,16 +218,16 @@ partial class DigitsMlp
         /// <summary>Dense2 ∂E/∂W[j, k] += Σₙ δ[n, j]·x[n, k] for i = j·32 + k; ∂E/∂b[j] += Σₙ δ[n, j] for i = 320 + j</summary>
         private static void Dense2WeightGradient(Index1D i, ArrayView<float> x, ArrayView<float> dy, ArrayView<float> grad, int batch)
         {
-            float sum = 0f;
+            float sum = 0f, carry = 0f;
             if (i >= 320)
             {
                 int unit = i - 320;
-                for (int n = 0; n < batch; n++) sum += dy[n * 10 + unit];
+                for (int n = 0; n < batch; n++) Accumulate(ref sum, ref carry, dy[n * 10 + unit]);
                 grad[2400 + unit] += sum;
                 return;
             }
             int j = i / 32, k = i - j * 32;
-            for (int n = 0; n < batch; n++) sum += dy[n * 10 + j] * x[n * 32 + k];
+            for (int n = 0; n < batch; n++) Accumulate(ref sum, ref carry, dy[n * 10 + j] * x[n * 32 + k]);
             grad[2080 + i] += sum;
         }
 
@@ -235,8 +235,8 @@ partial class DigitsMlp
         private static void Dense2InputGradient(Index1D i, ArrayView<float> p, ArrayView<float> dy, ArrayView<float> dx)
         {
             int n = i / 32, k = i - n * 32;
-            float sum = 0f;
-            for (int j = 0; j < 10; j++) sum += p[2080 + j * 32 + k] * dy[n * 10 + j];
+            float sum = 0f, carry = 0f;
+            for (int j = 0; j < 10; j++) Accumulate(ref sum, ref carry, p[2080 + j * 32 + k] * dy[n * 10 + j]);
             dx[i] = sum;
         }
 
@@ -249,16 +249,16 @@ partial class DigitsMlp
         /// <summary>Dense1 ∂E/∂W[j, k] += Σₙ δ[n, j]·x[n, k] for i = j·64 + k; ∂E/∂b[j] += Σₙ δ[n, j] for i = 2048 + j</summary>
         private static void Dense1WeightGradient(Index1D i, ArrayView<float> x, ArrayView<float> dy, ArrayView<float> grad, int batch)
         {
-            float sum = 0f;
+            float sum = 0f, carry = 0f;
             if (i >= 2048)
             {
                 int unit = i - 2048;
-                for (int n = 0; n < batch; n++) sum += dy[n * 32 + unit];
+                for (int n = 0; n < batch; n++) Accumulate(ref sum, ref carry, dy[n * 32 + unit]);
                 grad[2048 + unit] += sum;
                 return;
             }
             int j = i / 64, k = i - j * 64;
-            for (int n = 0; n < batch; n++) sum += dy[n * 32 + j] * x[n * 64 + k];
+            for (int n = 0; n < batch; n++) Accumulate(ref sum, ref carry, dy[n * 32 + j] * x[n * 64 + k]);
             grad[0 + i] += sum;
         }
 
@@ -266,8 +266,8 @@ partial class DigitsMlp
         private static void Dense1InputGradient(Index1D i, ArrayView<float> p, ArrayView<float> dy, ArrayView<float> dx)
         {
             int n = i / 64, k = i - n * 64;
-            float sum = 0f;
-            for (int j = 0; j < 32; j++) sum += p[0 + j * 64 + k] * dy[n * 32 + j];
+            float sum = 0f, carry = 0f;
+            for (int j = 0; j < 32; j++) Accumulate(ref sum, ref carry, p[0 + j * 64 + k] * dy[n * 32 + j]);
             dx[i] = sum;
         }
 
@@ -303,7 +303,7 @@ partial class DigitsMlp
         /// <summary>SGD (torch.optim.SGD, dampening 0): g += λθ; with momentum b ← μb + g and g ← b (Nesterov: g + μb); θ ← θ − η·g. s0 = b</summary>
         private static void SgdUpdate(Index1D i, ArrayView<float> p, ArrayView<float> grad, ArrayView<float> s0, ArrayView<float> s1, ArrayView<float> s2, ArrayView<float> clip, global::NetGen.Gpu.GpuUpdateArgs<float> a)
         {
-            float d = grad[i]; if (d > a.ClipValue) d = a.ClipValue; else if (d < -a.ClipValue) d = -a.ClipValue; d *= clip[0];   // clip by value, then by norm
+            float d = grad[i]; if (d > a.ClipValue) d = a.ClipValue; else if (d < -a.ClipValue) d = -a.ClipValue; if (a.ClipByNorm != 0) d *= clip[0];   // clip by value, then by norm
             if (a.WeightDecay != 0f) d += a.WeightDecay * p[i];
             if (a.Momentum != 0f)
             {
@@ -317,7 +317,7 @@ partial class DigitsMlp
         /// <summary>Adagrad: g += λθ; s ← s + g²; θ ← θ − η′·g/(√s + ε), η′ the decayed rate. s0 = s</summary>
         private static void AdagradUpdate(Index1D i, ArrayView<float> p, ArrayView<float> grad, ArrayView<float> s0, ArrayView<float> s1, ArrayView<float> s2, ArrayView<float> clip, global::NetGen.Gpu.GpuUpdateArgs<float> a)
         {
-            float d = grad[i]; if (d > a.ClipValue) d = a.ClipValue; else if (d < -a.ClipValue) d = -a.ClipValue; d *= clip[0];   // clip by value, then by norm
+            float d = grad[i]; if (d > a.ClipValue) d = a.ClipValue; else if (d < -a.ClipValue) d = -a.ClipValue; if (a.ClipByNorm != 0) d *= clip[0];   // clip by value, then by norm
             if (a.WeightDecay != 0f) d += a.WeightDecay * p[i];
             float s = s0[i] + d * d;
             s0[i] = s;
@@ -327,7 +327,7 @@ partial class DigitsMlp
         /// <summary>RMSProp: g += λθ; v ← αv + (1 − α)g²; centred: ḡ ← αḡ + (1 − α)g, v̂ = v − ḡ²; q = g/(√v̂ + ε); with momentum b ← μb + q, θ ← θ − η·b, else θ ← θ − η·q. s0 = v, s1 = ḡ, s2 = b</summary>
         private static void RmsPropUpdate(Index1D i, ArrayView<float> p, ArrayView<float> grad, ArrayView<float> s0, ArrayView<float> s1, ArrayView<float> s2, ArrayView<float> clip, global::NetGen.Gpu.GpuUpdateArgs<float> a)
         {
-            float d = grad[i]; if (d > a.ClipValue) d = a.ClipValue; else if (d < -a.ClipValue) d = -a.ClipValue; d *= clip[0];   // clip by value, then by norm
+            float d = grad[i]; if (d > a.ClipValue) d = a.ClipValue; else if (d < -a.ClipValue) d = -a.ClipValue; if (a.ClipByNorm != 0) d *= clip[0];   // clip by value, then by norm
             if (a.WeightDecay != 0f) d += a.WeightDecay * p[i];
             float v = a.Beta1 * s0[i] + (1f - a.Beta1) * d * d;
             s0[i] = v;
@@ -351,7 +351,7 @@ partial class DigitsMlp
         private static void AdamUpdate(Index1D i, ArrayView<float> p, ArrayView<float> grad, ArrayView<float> s0, ArrayView<float> s1, ArrayView<float> s2, ArrayView<float> clip, global::NetGen.Gpu.GpuUpdateArgs<float> a)
         {
             float theta = p[i] * a.DecayFactor;
-            float d = grad[i]; if (d > a.ClipValue) d = a.ClipValue; else if (d < -a.ClipValue) d = -a.ClipValue; d *= clip[0];   // clip by value, then by norm
+            float d = grad[i]; if (d > a.ClipValue) d = a.ClipValue; else if (d < -a.ClipValue) d = -a.ClipValue; if (a.ClipByNorm != 0) d *= clip[0];   // clip by value, then by norm
             if (a.WeightDecay != 0f) d += a.WeightDecay * theta;
             float m = a.Beta1 * s0[i] + (1f - a.Beta1) * d;
             float v = a.Beta2 * s1[i] + (1f - a.Beta2) * d * d;
@@ -384,6 +384,16 @@ partial class DigitsMlp
             for (int k = 0; k < 256; k++) sum += partials[k];
             float coefficient = a.ClipNorm / (global::System.MathF.Sqrt(sum) + 1E-06f);
             clip[0] = coefficient < 1f ? coefficient : 1f;
+        }
+
+        /// <summary>sum += term, compensated (Kahan): a thread's long sums (a weight gradient adds batch × positions terms)
+        /// stay as exact as the CPU kernels' vector-lane sums; carry holds the low-order bits the last addition lost.</summary>
+        private static void Accumulate(ref float sum, ref float carry, float term)
+        {
+            float y = term - carry;
+            float next = sum + y;
+            carry = (next - sum) - y;
+            sum = next;
         }
     }
 }

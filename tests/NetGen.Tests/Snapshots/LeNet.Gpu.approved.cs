@@ -331,7 +331,7 @@ partial class LeNet
         private static void Conv2D1Forward(Index1D i, ArrayView<float> x, ArrayView<float> p, ArrayView<float> y, ArrayView<float> z)
         {
             int n = i / 4704, f = i / 784 - n * 6, at = i - (i / 784) * 784, oy = at / 28, ox = at - oy * 28;
-            float sum = p[150 + f];
+            float sum = p[150 + f], carry = 0f;
             for (int ch = 0; ch < 1; ch++)
             {
                 for (int u = 0; u < 5; u++)
@@ -341,7 +341,7 @@ partial class LeNet
                     for (int v = 0; v < 5; v++)
                     {
                         int ix = ox * 1 + v - 2;
-                        if (ix >= 0 && ix < 28) sum += p[0 + ((f * 1 + ch) * 5 + u) * 5 + v] * x[n * 784 + ch * 784 + iy * 28 + ix];
+                        if (ix >= 0 && ix < 28) Accumulate(ref sum, ref carry, p[0 + ((f * 1 + ch) * 5 + u) * 5 + v] * x[n * 784 + ch * 784 + iy * 28 + ix]);
                     }
                 }
             }
@@ -364,7 +364,7 @@ partial class LeNet
         private static void Conv2D2Forward(Index1D i, ArrayView<float> x, ArrayView<float> p, ArrayView<float> y, ArrayView<float> z)
         {
             int n = i / 1600, f = i / 100 - n * 16, at = i - (i / 100) * 100, oy = at / 10, ox = at - oy * 10;
-            float sum = p[2556 + f];
+            float sum = p[2556 + f], carry = 0f;
             for (int ch = 0; ch < 6; ch++)
             {
                 for (int u = 0; u < 5; u++)
@@ -374,7 +374,7 @@ partial class LeNet
                     for (int v = 0; v < 5; v++)
                     {
                         int ix = ox * 1 + v - 0;
-                        if (ix >= 0 && ix < 14) sum += p[156 + ((f * 6 + ch) * 5 + u) * 5 + v] * x[n * 1176 + ch * 196 + iy * 14 + ix];
+                        if (ix >= 0 && ix < 14) Accumulate(ref sum, ref carry, p[156 + ((f * 6 + ch) * 5 + u) * 5 + v] * x[n * 1176 + ch * 196 + iy * 14 + ix]);
                     }
                 }
             }
@@ -397,8 +397,8 @@ partial class LeNet
         private static void Dense1Forward(Index1D i, ArrayView<float> x, ArrayView<float> p, ArrayView<float> y, ArrayView<float> z)
         {
             int n = i / 120, j = i - n * 120, row = 2572 + j * 400, xo = n * 400;
-            float sum = p[50572 + j];
-            for (int k = 0; k < 400; k++) sum += p[row + k] * x[xo + k];
+            float sum = p[50572 + j], carry = 0f;
+            for (int k = 0; k < 400; k++) Accumulate(ref sum, ref carry, p[row + k] * x[xo + k]);
             y[i] = sum;
             z[i] = (sum > 0f ? sum : 0f);
         }
@@ -407,8 +407,8 @@ partial class LeNet
         private static void Dense2Forward(Index1D i, ArrayView<float> x, ArrayView<float> p, ArrayView<float> y, ArrayView<float> z)
         {
             int n = i / 84, j = i - n * 84, row = 50692 + j * 120, xo = n * 120;
-            float sum = p[60772 + j];
-            for (int k = 0; k < 120; k++) sum += p[row + k] * x[xo + k];
+            float sum = p[60772 + j], carry = 0f;
+            for (int k = 0; k < 120; k++) Accumulate(ref sum, ref carry, p[row + k] * x[xo + k]);
             y[i] = sum;
             z[i] = (sum > 0f ? sum : 0f);
         }
@@ -417,8 +417,8 @@ partial class LeNet
         private static void Dense3Forward(Index1D i, ArrayView<float> x, ArrayView<float> p, ArrayView<float> y)
         {
             int n = i / 10, j = i - n * 10, row = 60856 + j * 84, xo = n * 84;
-            float sum = p[61696 + j];
-            for (int k = 0; k < 84; k++) sum += p[row + k] * x[xo + k];
+            float sum = p[61696 + j], carry = 0f;
+            for (int k = 0; k < 84; k++) Accumulate(ref sum, ref carry, p[row + k] * x[xo + k]);
             y[i] = sum;
         }
 
@@ -445,16 +445,16 @@ partial class LeNet
         /// <summary>Dense3 ∂E/∂W[j, k] += Σₙ δ[n, j]·x[n, k] for i = j·84 + k; ∂E/∂b[j] += Σₙ δ[n, j] for i = 840 + j</summary>
         private static void Dense3WeightGradient(Index1D i, ArrayView<float> x, ArrayView<float> dy, ArrayView<float> grad, int batch)
         {
-            float sum = 0f;
+            float sum = 0f, carry = 0f;
             if (i >= 840)
             {
                 int unit = i - 840;
-                for (int n = 0; n < batch; n++) sum += dy[n * 10 + unit];
+                for (int n = 0; n < batch; n++) Accumulate(ref sum, ref carry, dy[n * 10 + unit]);
                 grad[61696 + unit] += sum;
                 return;
             }
             int j = i / 84, k = i - j * 84;
-            for (int n = 0; n < batch; n++) sum += dy[n * 10 + j] * x[n * 84 + k];
+            for (int n = 0; n < batch; n++) Accumulate(ref sum, ref carry, dy[n * 10 + j] * x[n * 84 + k]);
             grad[60856 + i] += sum;
         }
 
@@ -462,8 +462,8 @@ partial class LeNet
         private static void Dense3InputGradient(Index1D i, ArrayView<float> p, ArrayView<float> dy, ArrayView<float> dx)
         {
             int n = i / 84, k = i - n * 84;
-            float sum = 0f;
-            for (int j = 0; j < 10; j++) sum += p[60856 + j * 84 + k] * dy[n * 10 + j];
+            float sum = 0f, carry = 0f;
+            for (int j = 0; j < 10; j++) Accumulate(ref sum, ref carry, p[60856 + j * 84 + k] * dy[n * 10 + j]);
             dx[i] = sum;
         }
 
@@ -476,16 +476,16 @@ partial class LeNet
         /// <summary>Dense2 ∂E/∂W[j, k] += Σₙ δ[n, j]·x[n, k] for i = j·120 + k; ∂E/∂b[j] += Σₙ δ[n, j] for i = 10080 + j</summary>
         private static void Dense2WeightGradient(Index1D i, ArrayView<float> x, ArrayView<float> dy, ArrayView<float> grad, int batch)
         {
-            float sum = 0f;
+            float sum = 0f, carry = 0f;
             if (i >= 10080)
             {
                 int unit = i - 10080;
-                for (int n = 0; n < batch; n++) sum += dy[n * 84 + unit];
+                for (int n = 0; n < batch; n++) Accumulate(ref sum, ref carry, dy[n * 84 + unit]);
                 grad[60772 + unit] += sum;
                 return;
             }
             int j = i / 120, k = i - j * 120;
-            for (int n = 0; n < batch; n++) sum += dy[n * 84 + j] * x[n * 120 + k];
+            for (int n = 0; n < batch; n++) Accumulate(ref sum, ref carry, dy[n * 84 + j] * x[n * 120 + k]);
             grad[50692 + i] += sum;
         }
 
@@ -493,8 +493,8 @@ partial class LeNet
         private static void Dense2InputGradient(Index1D i, ArrayView<float> p, ArrayView<float> dy, ArrayView<float> dx)
         {
             int n = i / 120, k = i - n * 120;
-            float sum = 0f;
-            for (int j = 0; j < 84; j++) sum += p[50692 + j * 120 + k] * dy[n * 84 + j];
+            float sum = 0f, carry = 0f;
+            for (int j = 0; j < 84; j++) Accumulate(ref sum, ref carry, p[50692 + j * 120 + k] * dy[n * 84 + j]);
             dx[i] = sum;
         }
 
@@ -507,16 +507,16 @@ partial class LeNet
         /// <summary>Dense1 ∂E/∂W[j, k] += Σₙ δ[n, j]·x[n, k] for i = j·400 + k; ∂E/∂b[j] += Σₙ δ[n, j] for i = 48000 + j</summary>
         private static void Dense1WeightGradient(Index1D i, ArrayView<float> x, ArrayView<float> dy, ArrayView<float> grad, int batch)
         {
-            float sum = 0f;
+            float sum = 0f, carry = 0f;
             if (i >= 48000)
             {
                 int unit = i - 48000;
-                for (int n = 0; n < batch; n++) sum += dy[n * 120 + unit];
+                for (int n = 0; n < batch; n++) Accumulate(ref sum, ref carry, dy[n * 120 + unit]);
                 grad[50572 + unit] += sum;
                 return;
             }
             int j = i / 400, k = i - j * 400;
-            for (int n = 0; n < batch; n++) sum += dy[n * 120 + j] * x[n * 400 + k];
+            for (int n = 0; n < batch; n++) Accumulate(ref sum, ref carry, dy[n * 120 + j] * x[n * 400 + k]);
             grad[2572 + i] += sum;
         }
 
@@ -524,8 +524,8 @@ partial class LeNet
         private static void Dense1InputGradient(Index1D i, ArrayView<float> p, ArrayView<float> dy, ArrayView<float> dx)
         {
             int n = i / 400, k = i - n * 400;
-            float sum = 0f;
-            for (int j = 0; j < 120; j++) sum += p[2572 + j * 400 + k] * dy[n * 120 + j];
+            float sum = 0f, carry = 0f;
+            for (int j = 0; j < 120; j++) Accumulate(ref sum, ref carry, p[2572 + j * 400 + k] * dy[n * 120 + j]);
             dx[i] = sum;
         }
 
@@ -559,11 +559,11 @@ partial class LeNet
         /// <summary>Conv2D2 ∂E/∂w[f, c, u, v] += Σ_(n,oy,ox) δ[n, f, oy, ox]·x[n, c, oy·1 + u − 0, ox·1 + v − 0] for i &lt; 2400; ∂E/∂b[f] += Σ_(n,oy,ox) δ[n, f, oy, ox] for i = 2400 + f</summary>
         private static void Conv2D2WeightGradient(Index1D i, ArrayView<float> x, ArrayView<float> dy, ArrayView<float> grad, int batch)
         {
-            float sum = 0f;
+            float sum = 0f, carry = 0f;
             if (i >= 2400)
             {
                 int filter = i - 2400;
-                for (int n = 0; n < batch; n++) for (int at = 0; at < 100; at++) sum += dy[(n * 16 + filter) * 100 + at];
+                for (int n = 0; n < batch; n++) for (int at = 0; at < 100; at++) Accumulate(ref sum, ref carry, dy[(n * 16 + filter) * 100 + at]);
                 grad[2556 + filter] += sum;
                 return;
             }
@@ -577,7 +577,7 @@ partial class LeNet
                     for (int ox = 0; ox < 10; ox++)
                     {
                         int ix = ox * 1 + v - 0;
-                        if (ix >= 0 && ix < 14) sum += dy[(n * 16 + f) * 100 + oy * 10 + ox] * x[n * 1176 + ch * 196 + iy * 14 + ix];
+                        if (ix >= 0 && ix < 14) Accumulate(ref sum, ref carry, dy[(n * 16 + f) * 100 + oy * 10 + ox] * x[n * 1176 + ch * 196 + iy * 14 + ix]);
                     }
                 }
             }
@@ -588,7 +588,7 @@ partial class LeNet
         private static void Conv2D2InputGradient(Index1D i, ArrayView<float> p, ArrayView<float> dy, ArrayView<float> dx)
         {
             int n = i / 1176, ch = i / 196 - n * 6, at = i - (i / 196) * 196, iy = at / 14, ix = at - iy * 14;
-            float sum = 0f;
+            float sum = 0f, carry = 0f;
             for (int u = 0; u < 5; u++)
             {
                 int ry = iy + 0 - u;
@@ -597,7 +597,7 @@ partial class LeNet
                 {
                     int rx = ix + 0 - v;
                     if (rx < 0 || rx % 1 != 0 || rx / 1 >= 10) continue;
-                    for (int f = 0; f < 16; f++) sum += p[156 + ((f * 6 + ch) * 5 + u) * 5 + v] * dy[(n * 16 + f) * 100 + ry / 1 * 10 + rx / 1];
+                    for (int f = 0; f < 16; f++) Accumulate(ref sum, ref carry, p[156 + ((f * 6 + ch) * 5 + u) * 5 + v] * dy[(n * 16 + f) * 100 + ry / 1 * 10 + rx / 1]);
                 }
             }
             dx[i] = sum;
@@ -633,11 +633,11 @@ partial class LeNet
         /// <summary>Conv2D1 ∂E/∂w[f, c, u, v] += Σ_(n,oy,ox) δ[n, f, oy, ox]·x[n, c, oy·1 + u − 2, ox·1 + v − 2] for i &lt; 150; ∂E/∂b[f] += Σ_(n,oy,ox) δ[n, f, oy, ox] for i = 150 + f</summary>
         private static void Conv2D1WeightGradient(Index1D i, ArrayView<float> x, ArrayView<float> dy, ArrayView<float> grad, int batch)
         {
-            float sum = 0f;
+            float sum = 0f, carry = 0f;
             if (i >= 150)
             {
                 int filter = i - 150;
-                for (int n = 0; n < batch; n++) for (int at = 0; at < 784; at++) sum += dy[(n * 6 + filter) * 784 + at];
+                for (int n = 0; n < batch; n++) for (int at = 0; at < 784; at++) Accumulate(ref sum, ref carry, dy[(n * 6 + filter) * 784 + at]);
                 grad[150 + filter] += sum;
                 return;
             }
@@ -651,7 +651,7 @@ partial class LeNet
                     for (int ox = 0; ox < 28; ox++)
                     {
                         int ix = ox * 1 + v - 2;
-                        if (ix >= 0 && ix < 28) sum += dy[(n * 6 + f) * 784 + oy * 28 + ox] * x[n * 784 + ch * 784 + iy * 28 + ix];
+                        if (ix >= 0 && ix < 28) Accumulate(ref sum, ref carry, dy[(n * 6 + f) * 784 + oy * 28 + ox] * x[n * 784 + ch * 784 + iy * 28 + ix]);
                     }
                 }
             }
@@ -662,7 +662,7 @@ partial class LeNet
         private static void Conv2D1InputGradient(Index1D i, ArrayView<float> p, ArrayView<float> dy, ArrayView<float> dx)
         {
             int n = i / 784, ch = i / 784 - n * 1, at = i - (i / 784) * 784, iy = at / 28, ix = at - iy * 28;
-            float sum = 0f;
+            float sum = 0f, carry = 0f;
             for (int u = 0; u < 5; u++)
             {
                 int ry = iy + 2 - u;
@@ -671,7 +671,7 @@ partial class LeNet
                 {
                     int rx = ix + 2 - v;
                     if (rx < 0 || rx % 1 != 0 || rx / 1 >= 28) continue;
-                    for (int f = 0; f < 6; f++) sum += p[0 + ((f * 1 + ch) * 5 + u) * 5 + v] * dy[(n * 6 + f) * 784 + ry / 1 * 28 + rx / 1];
+                    for (int f = 0; f < 6; f++) Accumulate(ref sum, ref carry, p[0 + ((f * 1 + ch) * 5 + u) * 5 + v] * dy[(n * 6 + f) * 784 + ry / 1 * 28 + rx / 1]);
                 }
             }
             dx[i] = sum;
@@ -709,7 +709,7 @@ partial class LeNet
         /// <summary>SGD (torch.optim.SGD, dampening 0): g += λθ; with momentum b ← μb + g and g ← b (Nesterov: g + μb); θ ← θ − η·g. s0 = b</summary>
         private static void SgdUpdate(Index1D i, ArrayView<float> p, ArrayView<float> grad, ArrayView<float> s0, ArrayView<float> s1, ArrayView<float> s2, ArrayView<float> clip, global::NetGen.Gpu.GpuUpdateArgs<float> a)
         {
-            float d = grad[i]; if (d > a.ClipValue) d = a.ClipValue; else if (d < -a.ClipValue) d = -a.ClipValue; d *= clip[0];   // clip by value, then by norm
+            float d = grad[i]; if (d > a.ClipValue) d = a.ClipValue; else if (d < -a.ClipValue) d = -a.ClipValue; if (a.ClipByNorm != 0) d *= clip[0];   // clip by value, then by norm
             if (a.WeightDecay != 0f) d += a.WeightDecay * p[i];
             if (a.Momentum != 0f)
             {
@@ -723,7 +723,7 @@ partial class LeNet
         /// <summary>Adagrad: g += λθ; s ← s + g²; θ ← θ − η′·g/(√s + ε), η′ the decayed rate. s0 = s</summary>
         private static void AdagradUpdate(Index1D i, ArrayView<float> p, ArrayView<float> grad, ArrayView<float> s0, ArrayView<float> s1, ArrayView<float> s2, ArrayView<float> clip, global::NetGen.Gpu.GpuUpdateArgs<float> a)
         {
-            float d = grad[i]; if (d > a.ClipValue) d = a.ClipValue; else if (d < -a.ClipValue) d = -a.ClipValue; d *= clip[0];   // clip by value, then by norm
+            float d = grad[i]; if (d > a.ClipValue) d = a.ClipValue; else if (d < -a.ClipValue) d = -a.ClipValue; if (a.ClipByNorm != 0) d *= clip[0];   // clip by value, then by norm
             if (a.WeightDecay != 0f) d += a.WeightDecay * p[i];
             float s = s0[i] + d * d;
             s0[i] = s;
@@ -733,7 +733,7 @@ partial class LeNet
         /// <summary>RMSProp: g += λθ; v ← αv + (1 − α)g²; centred: ḡ ← αḡ + (1 − α)g, v̂ = v − ḡ²; q = g/(√v̂ + ε); with momentum b ← μb + q, θ ← θ − η·b, else θ ← θ − η·q. s0 = v, s1 = ḡ, s2 = b</summary>
         private static void RmsPropUpdate(Index1D i, ArrayView<float> p, ArrayView<float> grad, ArrayView<float> s0, ArrayView<float> s1, ArrayView<float> s2, ArrayView<float> clip, global::NetGen.Gpu.GpuUpdateArgs<float> a)
         {
-            float d = grad[i]; if (d > a.ClipValue) d = a.ClipValue; else if (d < -a.ClipValue) d = -a.ClipValue; d *= clip[0];   // clip by value, then by norm
+            float d = grad[i]; if (d > a.ClipValue) d = a.ClipValue; else if (d < -a.ClipValue) d = -a.ClipValue; if (a.ClipByNorm != 0) d *= clip[0];   // clip by value, then by norm
             if (a.WeightDecay != 0f) d += a.WeightDecay * p[i];
             float v = a.Beta1 * s0[i] + (1f - a.Beta1) * d * d;
             s0[i] = v;
@@ -757,7 +757,7 @@ partial class LeNet
         private static void AdamUpdate(Index1D i, ArrayView<float> p, ArrayView<float> grad, ArrayView<float> s0, ArrayView<float> s1, ArrayView<float> s2, ArrayView<float> clip, global::NetGen.Gpu.GpuUpdateArgs<float> a)
         {
             float theta = p[i] * a.DecayFactor;
-            float d = grad[i]; if (d > a.ClipValue) d = a.ClipValue; else if (d < -a.ClipValue) d = -a.ClipValue; d *= clip[0];   // clip by value, then by norm
+            float d = grad[i]; if (d > a.ClipValue) d = a.ClipValue; else if (d < -a.ClipValue) d = -a.ClipValue; if (a.ClipByNorm != 0) d *= clip[0];   // clip by value, then by norm
             if (a.WeightDecay != 0f) d += a.WeightDecay * theta;
             float m = a.Beta1 * s0[i] + (1f - a.Beta1) * d;
             float v = a.Beta2 * s1[i] + (1f - a.Beta2) * d * d;
@@ -790,6 +790,16 @@ partial class LeNet
             for (int k = 0; k < 256; k++) sum += partials[k];
             float coefficient = a.ClipNorm / (global::System.MathF.Sqrt(sum) + 1E-06f);
             clip[0] = coefficient < 1f ? coefficient : 1f;
+        }
+
+        /// <summary>sum += term, compensated (Kahan): a thread's long sums (a weight gradient adds batch × positions terms)
+        /// stay as exact as the CPU kernels' vector-lane sums; carry holds the low-order bits the last addition lost.</summary>
+        private static void Accumulate(ref float sum, ref float carry, float term)
+        {
+            float y = term - carry;
+            float next = sum + y;
+            carry = (next - sum) - y;
+            sum = next;
         }
     }
 }

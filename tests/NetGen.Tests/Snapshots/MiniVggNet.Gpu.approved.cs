@@ -569,7 +569,7 @@ partial class MiniVggNet
         private static void Conv2D1Forward(Index1D i, ArrayView<float> x, ArrayView<float> p, ArrayView<float> y, ArrayView<float> z)
         {
             int n = i / 25088, f = i / 784 - n * 32, at = i - (i / 784) * 784, oy = at / 28, ox = at - oy * 28;
-            float sum = p[288 + f];
+            float sum = p[288 + f], carry = 0f;
             for (int ch = 0; ch < 1; ch++)
             {
                 for (int u = 0; u < 3; u++)
@@ -579,7 +579,7 @@ partial class MiniVggNet
                     for (int v = 0; v < 3; v++)
                     {
                         int ix = ox * 1 + v - 1;
-                        if (ix >= 0 && ix < 28) sum += p[0 + ((f * 1 + ch) * 3 + u) * 3 + v] * x[n * 784 + ch * 784 + iy * 28 + ix];
+                        if (ix >= 0 && ix < 28) Accumulate(ref sum, ref carry, p[0 + ((f * 1 + ch) * 3 + u) * 3 + v] * x[n * 784 + ch * 784 + iy * 28 + ix]);
                     }
                 }
             }
@@ -623,7 +623,7 @@ partial class MiniVggNet
         private static void Conv2D2Forward(Index1D i, ArrayView<float> x, ArrayView<float> p, ArrayView<float> y, ArrayView<float> z)
         {
             int n = i / 25088, f = i / 784 - n * 32, at = i - (i / 784) * 784, oy = at / 28, ox = at - oy * 28;
-            float sum = p[9600 + f];
+            float sum = p[9600 + f], carry = 0f;
             for (int ch = 0; ch < 32; ch++)
             {
                 for (int u = 0; u < 3; u++)
@@ -633,7 +633,7 @@ partial class MiniVggNet
                     for (int v = 0; v < 3; v++)
                     {
                         int ix = ox * 1 + v - 1;
-                        if (ix >= 0 && ix < 28) sum += p[384 + ((f * 32 + ch) * 3 + u) * 3 + v] * x[n * 25088 + ch * 784 + iy * 28 + ix];
+                        if (ix >= 0 && ix < 28) Accumulate(ref sum, ref carry, p[384 + ((f * 32 + ch) * 3 + u) * 3 + v] * x[n * 25088 + ch * 784 + iy * 28 + ix]);
                     }
                 }
             }
@@ -696,7 +696,7 @@ partial class MiniVggNet
         private static void Conv2D3Forward(Index1D i, ArrayView<float> x, ArrayView<float> p, ArrayView<float> y, ArrayView<float> z)
         {
             int n = i / 12544, f = i / 196 - n * 64, at = i - (i / 196) * 196, oy = at / 14, ox = at - oy * 14;
-            float sum = p[28128 + f];
+            float sum = p[28128 + f], carry = 0f;
             for (int ch = 0; ch < 32; ch++)
             {
                 for (int u = 0; u < 3; u++)
@@ -706,7 +706,7 @@ partial class MiniVggNet
                     for (int v = 0; v < 3; v++)
                     {
                         int ix = ox * 1 + v - 1;
-                        if (ix >= 0 && ix < 14) sum += p[9696 + ((f * 32 + ch) * 3 + u) * 3 + v] * x[n * 6272 + ch * 196 + iy * 14 + ix];
+                        if (ix >= 0 && ix < 14) Accumulate(ref sum, ref carry, p[9696 + ((f * 32 + ch) * 3 + u) * 3 + v] * x[n * 6272 + ch * 196 + iy * 14 + ix]);
                     }
                 }
             }
@@ -750,7 +750,7 @@ partial class MiniVggNet
         private static void Conv2D4Forward(Index1D i, ArrayView<float> x, ArrayView<float> p, ArrayView<float> y, ArrayView<float> z)
         {
             int n = i / 12544, f = i / 196 - n * 64, at = i - (i / 196) * 196, oy = at / 14, ox = at - oy * 14;
-            float sum = p[65184 + f];
+            float sum = p[65184 + f], carry = 0f;
             for (int ch = 0; ch < 64; ch++)
             {
                 for (int u = 0; u < 3; u++)
@@ -760,7 +760,7 @@ partial class MiniVggNet
                     for (int v = 0; v < 3; v++)
                     {
                         int ix = ox * 1 + v - 1;
-                        if (ix >= 0 && ix < 14) sum += p[28320 + ((f * 64 + ch) * 3 + u) * 3 + v] * x[n * 12544 + ch * 196 + iy * 14 + ix];
+                        if (ix >= 0 && ix < 14) Accumulate(ref sum, ref carry, p[28320 + ((f * 64 + ch) * 3 + u) * 3 + v] * x[n * 12544 + ch * 196 + iy * 14 + ix]);
                     }
                 }
             }
@@ -823,8 +823,8 @@ partial class MiniVggNet
         private static void Dense1Forward(Index1D i, ArrayView<float> x, ArrayView<float> p, ArrayView<float> y, ArrayView<float> z)
         {
             int n = i / 512, j = i - n * 512, row = 65376 + j * 3136, xo = n * 3136;
-            float sum = p[1671008 + j];
-            for (int k = 0; k < 3136; k++) sum += p[row + k] * x[xo + k];
+            float sum = p[1671008 + j], carry = 0f;
+            for (int k = 0; k < 3136; k++) Accumulate(ref sum, ref carry, p[row + k] * x[xo + k]);
             y[i] = sum;
             z[i] = (sum > 0f ? sum : 0f);
         }
@@ -873,8 +873,8 @@ partial class MiniVggNet
         private static void Dense2Forward(Index1D i, ArrayView<float> x, ArrayView<float> p, ArrayView<float> y)
         {
             int n = i / 10, j = i - n * 10, row = 1672544 + j * 512, xo = n * 512;
-            float sum = p[1677664 + j];
-            for (int k = 0; k < 512; k++) sum += p[row + k] * x[xo + k];
+            float sum = p[1677664 + j], carry = 0f;
+            for (int k = 0; k < 512; k++) Accumulate(ref sum, ref carry, p[row + k] * x[xo + k]);
             y[i] = sum;
         }
 
@@ -901,16 +901,16 @@ partial class MiniVggNet
         /// <summary>Dense2 ∂E/∂W[j, k] += Σₙ δ[n, j]·x[n, k] for i = j·512 + k; ∂E/∂b[j] += Σₙ δ[n, j] for i = 5120 + j</summary>
         private static void Dense2WeightGradient(Index1D i, ArrayView<float> x, ArrayView<float> dy, ArrayView<float> grad, int batch)
         {
-            float sum = 0f;
+            float sum = 0f, carry = 0f;
             if (i >= 5120)
             {
                 int unit = i - 5120;
-                for (int n = 0; n < batch; n++) sum += dy[n * 10 + unit];
+                for (int n = 0; n < batch; n++) Accumulate(ref sum, ref carry, dy[n * 10 + unit]);
                 grad[1677664 + unit] += sum;
                 return;
             }
             int j = i / 512, k = i - j * 512;
-            for (int n = 0; n < batch; n++) sum += dy[n * 10 + j] * x[n * 512 + k];
+            for (int n = 0; n < batch; n++) Accumulate(ref sum, ref carry, dy[n * 10 + j] * x[n * 512 + k]);
             grad[1672544 + i] += sum;
         }
 
@@ -918,8 +918,8 @@ partial class MiniVggNet
         private static void Dense2InputGradient(Index1D i, ArrayView<float> p, ArrayView<float> dy, ArrayView<float> dx)
         {
             int n = i / 512, k = i - n * 512;
-            float sum = 0f;
-            for (int j = 0; j < 10; j++) sum += p[1672544 + j * 512 + k] * dy[n * 10 + j];
+            float sum = 0f, carry = 0f;
+            for (int j = 0; j < 10; j++) Accumulate(ref sum, ref carry, p[1672544 + j * 512 + k] * dy[n * 10 + j]);
             dx[i] = sum;
         }
 
@@ -958,16 +958,16 @@ partial class MiniVggNet
         /// <summary>Dense1 ∂E/∂W[j, k] += Σₙ δ[n, j]·x[n, k] for i = j·3136 + k; ∂E/∂b[j] += Σₙ δ[n, j] for i = 1605632 + j</summary>
         private static void Dense1WeightGradient(Index1D i, ArrayView<float> x, ArrayView<float> dy, ArrayView<float> grad, int batch)
         {
-            float sum = 0f;
+            float sum = 0f, carry = 0f;
             if (i >= 1605632)
             {
                 int unit = i - 1605632;
-                for (int n = 0; n < batch; n++) sum += dy[n * 512 + unit];
+                for (int n = 0; n < batch; n++) Accumulate(ref sum, ref carry, dy[n * 512 + unit]);
                 grad[1671008 + unit] += sum;
                 return;
             }
             int j = i / 3136, k = i - j * 3136;
-            for (int n = 0; n < batch; n++) sum += dy[n * 512 + j] * x[n * 3136 + k];
+            for (int n = 0; n < batch; n++) Accumulate(ref sum, ref carry, dy[n * 512 + j] * x[n * 3136 + k]);
             grad[65376 + i] += sum;
         }
 
@@ -975,8 +975,8 @@ partial class MiniVggNet
         private static void Dense1InputGradient(Index1D i, ArrayView<float> p, ArrayView<float> dy, ArrayView<float> dx)
         {
             int n = i / 3136, k = i - n * 3136;
-            float sum = 0f;
-            for (int j = 0; j < 512; j++) sum += p[65376 + j * 3136 + k] * dy[n * 512 + j];
+            float sum = 0f, carry = 0f;
+            for (int j = 0; j < 512; j++) Accumulate(ref sum, ref carry, p[65376 + j * 3136 + k] * dy[n * 512 + j]);
             dx[i] = sum;
         }
 
@@ -1036,11 +1036,11 @@ partial class MiniVggNet
         /// <summary>Conv2D4 ∂E/∂w[f, c, u, v] += Σ_(n,oy,ox) δ[n, f, oy, ox]·x[n, c, oy·1 + u − 1, ox·1 + v − 1] for i &lt; 36864; ∂E/∂b[f] += Σ_(n,oy,ox) δ[n, f, oy, ox] for i = 36864 + f</summary>
         private static void Conv2D4WeightGradient(Index1D i, ArrayView<float> x, ArrayView<float> dy, ArrayView<float> grad, int batch)
         {
-            float sum = 0f;
+            float sum = 0f, carry = 0f;
             if (i >= 36864)
             {
                 int filter = i - 36864;
-                for (int n = 0; n < batch; n++) for (int at = 0; at < 196; at++) sum += dy[(n * 64 + filter) * 196 + at];
+                for (int n = 0; n < batch; n++) for (int at = 0; at < 196; at++) Accumulate(ref sum, ref carry, dy[(n * 64 + filter) * 196 + at]);
                 grad[65184 + filter] += sum;
                 return;
             }
@@ -1054,7 +1054,7 @@ partial class MiniVggNet
                     for (int ox = 0; ox < 14; ox++)
                     {
                         int ix = ox * 1 + v - 1;
-                        if (ix >= 0 && ix < 14) sum += dy[(n * 64 + f) * 196 + oy * 14 + ox] * x[n * 12544 + ch * 196 + iy * 14 + ix];
+                        if (ix >= 0 && ix < 14) Accumulate(ref sum, ref carry, dy[(n * 64 + f) * 196 + oy * 14 + ox] * x[n * 12544 + ch * 196 + iy * 14 + ix]);
                     }
                 }
             }
@@ -1065,7 +1065,7 @@ partial class MiniVggNet
         private static void Conv2D4InputGradient(Index1D i, ArrayView<float> p, ArrayView<float> dy, ArrayView<float> dx)
         {
             int n = i / 12544, ch = i / 196 - n * 64, at = i - (i / 196) * 196, iy = at / 14, ix = at - iy * 14;
-            float sum = 0f;
+            float sum = 0f, carry = 0f;
             for (int u = 0; u < 3; u++)
             {
                 int ry = iy + 1 - u;
@@ -1074,7 +1074,7 @@ partial class MiniVggNet
                 {
                     int rx = ix + 1 - v;
                     if (rx < 0 || rx % 1 != 0 || rx / 1 >= 14) continue;
-                    for (int f = 0; f < 64; f++) sum += p[28320 + ((f * 64 + ch) * 3 + u) * 3 + v] * dy[(n * 64 + f) * 196 + ry / 1 * 14 + rx / 1];
+                    for (int f = 0; f < 64; f++) Accumulate(ref sum, ref carry, p[28320 + ((f * 64 + ch) * 3 + u) * 3 + v] * dy[(n * 64 + f) * 196 + ry / 1 * 14 + rx / 1]);
                 }
             }
             dx[i] = sum;
@@ -1109,11 +1109,11 @@ partial class MiniVggNet
         /// <summary>Conv2D3 ∂E/∂w[f, c, u, v] += Σ_(n,oy,ox) δ[n, f, oy, ox]·x[n, c, oy·1 + u − 1, ox·1 + v − 1] for i &lt; 18432; ∂E/∂b[f] += Σ_(n,oy,ox) δ[n, f, oy, ox] for i = 18432 + f</summary>
         private static void Conv2D3WeightGradient(Index1D i, ArrayView<float> x, ArrayView<float> dy, ArrayView<float> grad, int batch)
         {
-            float sum = 0f;
+            float sum = 0f, carry = 0f;
             if (i >= 18432)
             {
                 int filter = i - 18432;
-                for (int n = 0; n < batch; n++) for (int at = 0; at < 196; at++) sum += dy[(n * 64 + filter) * 196 + at];
+                for (int n = 0; n < batch; n++) for (int at = 0; at < 196; at++) Accumulate(ref sum, ref carry, dy[(n * 64 + filter) * 196 + at]);
                 grad[28128 + filter] += sum;
                 return;
             }
@@ -1127,7 +1127,7 @@ partial class MiniVggNet
                     for (int ox = 0; ox < 14; ox++)
                     {
                         int ix = ox * 1 + v - 1;
-                        if (ix >= 0 && ix < 14) sum += dy[(n * 64 + f) * 196 + oy * 14 + ox] * x[n * 6272 + ch * 196 + iy * 14 + ix];
+                        if (ix >= 0 && ix < 14) Accumulate(ref sum, ref carry, dy[(n * 64 + f) * 196 + oy * 14 + ox] * x[n * 6272 + ch * 196 + iy * 14 + ix]);
                     }
                 }
             }
@@ -1138,7 +1138,7 @@ partial class MiniVggNet
         private static void Conv2D3InputGradient(Index1D i, ArrayView<float> p, ArrayView<float> dy, ArrayView<float> dx)
         {
             int n = i / 6272, ch = i / 196 - n * 32, at = i - (i / 196) * 196, iy = at / 14, ix = at - iy * 14;
-            float sum = 0f;
+            float sum = 0f, carry = 0f;
             for (int u = 0; u < 3; u++)
             {
                 int ry = iy + 1 - u;
@@ -1147,7 +1147,7 @@ partial class MiniVggNet
                 {
                     int rx = ix + 1 - v;
                     if (rx < 0 || rx % 1 != 0 || rx / 1 >= 14) continue;
-                    for (int f = 0; f < 64; f++) sum += p[9696 + ((f * 32 + ch) * 3 + u) * 3 + v] * dy[(n * 64 + f) * 196 + ry / 1 * 14 + rx / 1];
+                    for (int f = 0; f < 64; f++) Accumulate(ref sum, ref carry, p[9696 + ((f * 32 + ch) * 3 + u) * 3 + v] * dy[(n * 64 + f) * 196 + ry / 1 * 14 + rx / 1]);
                 }
             }
             dx[i] = sum;
@@ -1209,11 +1209,11 @@ partial class MiniVggNet
         /// <summary>Conv2D2 ∂E/∂w[f, c, u, v] += Σ_(n,oy,ox) δ[n, f, oy, ox]·x[n, c, oy·1 + u − 1, ox·1 + v − 1] for i &lt; 9216; ∂E/∂b[f] += Σ_(n,oy,ox) δ[n, f, oy, ox] for i = 9216 + f</summary>
         private static void Conv2D2WeightGradient(Index1D i, ArrayView<float> x, ArrayView<float> dy, ArrayView<float> grad, int batch)
         {
-            float sum = 0f;
+            float sum = 0f, carry = 0f;
             if (i >= 9216)
             {
                 int filter = i - 9216;
-                for (int n = 0; n < batch; n++) for (int at = 0; at < 784; at++) sum += dy[(n * 32 + filter) * 784 + at];
+                for (int n = 0; n < batch; n++) for (int at = 0; at < 784; at++) Accumulate(ref sum, ref carry, dy[(n * 32 + filter) * 784 + at]);
                 grad[9600 + filter] += sum;
                 return;
             }
@@ -1227,7 +1227,7 @@ partial class MiniVggNet
                     for (int ox = 0; ox < 28; ox++)
                     {
                         int ix = ox * 1 + v - 1;
-                        if (ix >= 0 && ix < 28) sum += dy[(n * 32 + f) * 784 + oy * 28 + ox] * x[n * 25088 + ch * 784 + iy * 28 + ix];
+                        if (ix >= 0 && ix < 28) Accumulate(ref sum, ref carry, dy[(n * 32 + f) * 784 + oy * 28 + ox] * x[n * 25088 + ch * 784 + iy * 28 + ix]);
                     }
                 }
             }
@@ -1238,7 +1238,7 @@ partial class MiniVggNet
         private static void Conv2D2InputGradient(Index1D i, ArrayView<float> p, ArrayView<float> dy, ArrayView<float> dx)
         {
             int n = i / 25088, ch = i / 784 - n * 32, at = i - (i / 784) * 784, iy = at / 28, ix = at - iy * 28;
-            float sum = 0f;
+            float sum = 0f, carry = 0f;
             for (int u = 0; u < 3; u++)
             {
                 int ry = iy + 1 - u;
@@ -1247,7 +1247,7 @@ partial class MiniVggNet
                 {
                     int rx = ix + 1 - v;
                     if (rx < 0 || rx % 1 != 0 || rx / 1 >= 28) continue;
-                    for (int f = 0; f < 32; f++) sum += p[384 + ((f * 32 + ch) * 3 + u) * 3 + v] * dy[(n * 32 + f) * 784 + ry / 1 * 28 + rx / 1];
+                    for (int f = 0; f < 32; f++) Accumulate(ref sum, ref carry, p[384 + ((f * 32 + ch) * 3 + u) * 3 + v] * dy[(n * 32 + f) * 784 + ry / 1 * 28 + rx / 1]);
                 }
             }
             dx[i] = sum;
@@ -1282,11 +1282,11 @@ partial class MiniVggNet
         /// <summary>Conv2D1 ∂E/∂w[f, c, u, v] += Σ_(n,oy,ox) δ[n, f, oy, ox]·x[n, c, oy·1 + u − 1, ox·1 + v − 1] for i &lt; 288; ∂E/∂b[f] += Σ_(n,oy,ox) δ[n, f, oy, ox] for i = 288 + f</summary>
         private static void Conv2D1WeightGradient(Index1D i, ArrayView<float> x, ArrayView<float> dy, ArrayView<float> grad, int batch)
         {
-            float sum = 0f;
+            float sum = 0f, carry = 0f;
             if (i >= 288)
             {
                 int filter = i - 288;
-                for (int n = 0; n < batch; n++) for (int at = 0; at < 784; at++) sum += dy[(n * 32 + filter) * 784 + at];
+                for (int n = 0; n < batch; n++) for (int at = 0; at < 784; at++) Accumulate(ref sum, ref carry, dy[(n * 32 + filter) * 784 + at]);
                 grad[288 + filter] += sum;
                 return;
             }
@@ -1300,7 +1300,7 @@ partial class MiniVggNet
                     for (int ox = 0; ox < 28; ox++)
                     {
                         int ix = ox * 1 + v - 1;
-                        if (ix >= 0 && ix < 28) sum += dy[(n * 32 + f) * 784 + oy * 28 + ox] * x[n * 784 + ch * 784 + iy * 28 + ix];
+                        if (ix >= 0 && ix < 28) Accumulate(ref sum, ref carry, dy[(n * 32 + f) * 784 + oy * 28 + ox] * x[n * 784 + ch * 784 + iy * 28 + ix]);
                     }
                 }
             }
@@ -1311,7 +1311,7 @@ partial class MiniVggNet
         private static void Conv2D1InputGradient(Index1D i, ArrayView<float> p, ArrayView<float> dy, ArrayView<float> dx)
         {
             int n = i / 784, ch = i / 784 - n * 1, at = i - (i / 784) * 784, iy = at / 28, ix = at - iy * 28;
-            float sum = 0f;
+            float sum = 0f, carry = 0f;
             for (int u = 0; u < 3; u++)
             {
                 int ry = iy + 1 - u;
@@ -1320,7 +1320,7 @@ partial class MiniVggNet
                 {
                     int rx = ix + 1 - v;
                     if (rx < 0 || rx % 1 != 0 || rx / 1 >= 28) continue;
-                    for (int f = 0; f < 32; f++) sum += p[0 + ((f * 1 + ch) * 3 + u) * 3 + v] * dy[(n * 32 + f) * 784 + ry / 1 * 28 + rx / 1];
+                    for (int f = 0; f < 32; f++) Accumulate(ref sum, ref carry, p[0 + ((f * 1 + ch) * 3 + u) * 3 + v] * dy[(n * 32 + f) * 784 + ry / 1 * 28 + rx / 1]);
                 }
             }
             dx[i] = sum;
@@ -1358,7 +1358,7 @@ partial class MiniVggNet
         /// <summary>SGD (torch.optim.SGD, dampening 0): g += λθ; with momentum b ← μb + g and g ← b (Nesterov: g + μb); θ ← θ − η·g. s0 = b</summary>
         private static void SgdUpdate(Index1D i, ArrayView<float> p, ArrayView<float> grad, ArrayView<float> s0, ArrayView<float> s1, ArrayView<float> s2, ArrayView<float> clip, global::NetGen.Gpu.GpuUpdateArgs<float> a)
         {
-            float d = grad[i]; if (d > a.ClipValue) d = a.ClipValue; else if (d < -a.ClipValue) d = -a.ClipValue; d *= clip[0];   // clip by value, then by norm
+            float d = grad[i]; if (d > a.ClipValue) d = a.ClipValue; else if (d < -a.ClipValue) d = -a.ClipValue; if (a.ClipByNorm != 0) d *= clip[0];   // clip by value, then by norm
             if (a.WeightDecay != 0f) d += a.WeightDecay * p[i];
             if (a.Momentum != 0f)
             {
@@ -1372,7 +1372,7 @@ partial class MiniVggNet
         /// <summary>Adagrad: g += λθ; s ← s + g²; θ ← θ − η′·g/(√s + ε), η′ the decayed rate. s0 = s</summary>
         private static void AdagradUpdate(Index1D i, ArrayView<float> p, ArrayView<float> grad, ArrayView<float> s0, ArrayView<float> s1, ArrayView<float> s2, ArrayView<float> clip, global::NetGen.Gpu.GpuUpdateArgs<float> a)
         {
-            float d = grad[i]; if (d > a.ClipValue) d = a.ClipValue; else if (d < -a.ClipValue) d = -a.ClipValue; d *= clip[0];   // clip by value, then by norm
+            float d = grad[i]; if (d > a.ClipValue) d = a.ClipValue; else if (d < -a.ClipValue) d = -a.ClipValue; if (a.ClipByNorm != 0) d *= clip[0];   // clip by value, then by norm
             if (a.WeightDecay != 0f) d += a.WeightDecay * p[i];
             float s = s0[i] + d * d;
             s0[i] = s;
@@ -1382,7 +1382,7 @@ partial class MiniVggNet
         /// <summary>RMSProp: g += λθ; v ← αv + (1 − α)g²; centred: ḡ ← αḡ + (1 − α)g, v̂ = v − ḡ²; q = g/(√v̂ + ε); with momentum b ← μb + q, θ ← θ − η·b, else θ ← θ − η·q. s0 = v, s1 = ḡ, s2 = b</summary>
         private static void RmsPropUpdate(Index1D i, ArrayView<float> p, ArrayView<float> grad, ArrayView<float> s0, ArrayView<float> s1, ArrayView<float> s2, ArrayView<float> clip, global::NetGen.Gpu.GpuUpdateArgs<float> a)
         {
-            float d = grad[i]; if (d > a.ClipValue) d = a.ClipValue; else if (d < -a.ClipValue) d = -a.ClipValue; d *= clip[0];   // clip by value, then by norm
+            float d = grad[i]; if (d > a.ClipValue) d = a.ClipValue; else if (d < -a.ClipValue) d = -a.ClipValue; if (a.ClipByNorm != 0) d *= clip[0];   // clip by value, then by norm
             if (a.WeightDecay != 0f) d += a.WeightDecay * p[i];
             float v = a.Beta1 * s0[i] + (1f - a.Beta1) * d * d;
             s0[i] = v;
@@ -1406,7 +1406,7 @@ partial class MiniVggNet
         private static void AdamUpdate(Index1D i, ArrayView<float> p, ArrayView<float> grad, ArrayView<float> s0, ArrayView<float> s1, ArrayView<float> s2, ArrayView<float> clip, global::NetGen.Gpu.GpuUpdateArgs<float> a)
         {
             float theta = p[i] * a.DecayFactor;
-            float d = grad[i]; if (d > a.ClipValue) d = a.ClipValue; else if (d < -a.ClipValue) d = -a.ClipValue; d *= clip[0];   // clip by value, then by norm
+            float d = grad[i]; if (d > a.ClipValue) d = a.ClipValue; else if (d < -a.ClipValue) d = -a.ClipValue; if (a.ClipByNorm != 0) d *= clip[0];   // clip by value, then by norm
             if (a.WeightDecay != 0f) d += a.WeightDecay * theta;
             float m = a.Beta1 * s0[i] + (1f - a.Beta1) * d;
             float v = a.Beta2 * s1[i] + (1f - a.Beta2) * d * d;
@@ -1439,6 +1439,16 @@ partial class MiniVggNet
             for (int k = 0; k < 256; k++) sum += partials[k];
             float coefficient = a.ClipNorm / (global::System.MathF.Sqrt(sum) + 1E-06f);
             clip[0] = coefficient < 1f ? coefficient : 1f;
+        }
+
+        /// <summary>sum += term, compensated (Kahan): a thread's long sums (a weight gradient adds batch × positions terms)
+        /// stay as exact as the CPU kernels' vector-lane sums; carry holds the low-order bits the last addition lost.</summary>
+        private static void Accumulate(ref float sum, ref float carry, float term)
+        {
+            float y = term - carry;
+            float next = sum + y;
+            carry = (next - sum) - y;
+            sum = next;
         }
     }
 }

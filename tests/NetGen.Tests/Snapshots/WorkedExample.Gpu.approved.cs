@@ -177,8 +177,8 @@ partial class WorkedExample
         private static void Dense1Forward(Index1D i, ArrayView<double> x, ArrayView<double> p, ArrayView<double> y, ArrayView<double> z)
         {
             int n = i / 2, j = i - n * 2, row = 0 + j * 2, xo = n * 2;
-            double sum = p[4 + j];
-            for (int k = 0; k < 2; k++) sum += p[row + k] * x[xo + k];
+            double sum = p[4 + j], carry = 0.0;
+            for (int k = 0; k < 2; k++) Accumulate(ref sum, ref carry, p[row + k] * x[xo + k]);
             y[i] = sum;
             z[i] = 1.0 / (1.0 + global::System.Math.Exp(-sum));
         }
@@ -187,8 +187,8 @@ partial class WorkedExample
         private static void Dense2Forward(Index1D i, ArrayView<double> x, ArrayView<double> p, ArrayView<double> y, ArrayView<double> z)
         {
             int n = i / 2, j = i - n * 2, row = 6 + j * 2, xo = n * 2;
-            double sum = p[10 + j];
-            for (int k = 0; k < 2; k++) sum += p[row + k] * x[xo + k];
+            double sum = p[10 + j], carry = 0.0;
+            for (int k = 0; k < 2; k++) Accumulate(ref sum, ref carry, p[row + k] * x[xo + k]);
             y[i] = sum;
             z[i] = 1.0 / (1.0 + global::System.Math.Exp(-sum));
         }
@@ -202,9 +202,9 @@ partial class WorkedExample
         /// <summary>Dense2 ∂E/∂W[j, k] += Σₙ δ[n, j]·x[n, k] for i = j·2 + k</summary>
         private static void Dense2WeightGradient(Index1D i, ArrayView<double> x, ArrayView<double> dy, ArrayView<double> grad, int batch)
         {
-            double sum = 0.0;
+            double sum = 0.0, carry = 0.0;
             int j = i / 2, k = i - j * 2;
-            for (int n = 0; n < batch; n++) sum += dy[n * 2 + j] * x[n * 2 + k];
+            for (int n = 0; n < batch; n++) Accumulate(ref sum, ref carry, dy[n * 2 + j] * x[n * 2 + k]);
             grad[6 + i] += sum;
         }
 
@@ -212,8 +212,8 @@ partial class WorkedExample
         private static void Dense2InputGradient(Index1D i, ArrayView<double> p, ArrayView<double> dy, ArrayView<double> dx)
         {
             int n = i / 2, k = i - n * 2;
-            double sum = 0.0;
-            for (int j = 0; j < 2; j++) sum += p[6 + j * 2 + k] * dy[n * 2 + j];
+            double sum = 0.0, carry = 0.0;
+            for (int j = 0; j < 2; j++) Accumulate(ref sum, ref carry, p[6 + j * 2 + k] * dy[n * 2 + j]);
             dx[i] = sum;
         }
 
@@ -226,9 +226,9 @@ partial class WorkedExample
         /// <summary>Dense1 ∂E/∂W[j, k] += Σₙ δ[n, j]·x[n, k] for i = j·2 + k</summary>
         private static void Dense1WeightGradient(Index1D i, ArrayView<double> x, ArrayView<double> dy, ArrayView<double> grad, int batch)
         {
-            double sum = 0.0;
+            double sum = 0.0, carry = 0.0;
             int j = i / 2, k = i - j * 2;
-            for (int n = 0; n < batch; n++) sum += dy[n * 2 + j] * x[n * 2 + k];
+            for (int n = 0; n < batch; n++) Accumulate(ref sum, ref carry, dy[n * 2 + j] * x[n * 2 + k]);
             grad[0 + i] += sum;
         }
 
@@ -236,8 +236,8 @@ partial class WorkedExample
         private static void Dense1InputGradient(Index1D i, ArrayView<double> p, ArrayView<double> dy, ArrayView<double> dx)
         {
             int n = i / 2, k = i - n * 2;
-            double sum = 0.0;
-            for (int j = 0; j < 2; j++) sum += p[0 + j * 2 + k] * dy[n * 2 + j];
+            double sum = 0.0, carry = 0.0;
+            for (int j = 0; j < 2; j++) Accumulate(ref sum, ref carry, p[0 + j * 2 + k] * dy[n * 2 + j]);
             dx[i] = sum;
         }
 
@@ -262,7 +262,7 @@ partial class WorkedExample
         /// <summary>SGD (torch.optim.SGD, dampening 0): g += λθ; with momentum b ← μb + g and g ← b (Nesterov: g + μb); θ ← θ − η·g. s0 = b</summary>
         private static void SgdUpdate(Index1D i, ArrayView<double> p, ArrayView<double> grad, ArrayView<double> s0, ArrayView<double> s1, ArrayView<double> s2, ArrayView<double> clip, global::NetGen.Gpu.GpuUpdateArgs<double> a)
         {
-            double d = grad[i]; if (d > a.ClipValue) d = a.ClipValue; else if (d < -a.ClipValue) d = -a.ClipValue; d *= clip[0];   // clip by value, then by norm
+            double d = grad[i]; if (d > a.ClipValue) d = a.ClipValue; else if (d < -a.ClipValue) d = -a.ClipValue; if (a.ClipByNorm != 0) d *= clip[0];   // clip by value, then by norm
             if (a.WeightDecay != 0.0) d += a.WeightDecay * p[i];
             if (a.Momentum != 0.0)
             {
@@ -276,7 +276,7 @@ partial class WorkedExample
         /// <summary>Adagrad: g += λθ; s ← s + g²; θ ← θ − η′·g/(√s + ε), η′ the decayed rate. s0 = s</summary>
         private static void AdagradUpdate(Index1D i, ArrayView<double> p, ArrayView<double> grad, ArrayView<double> s0, ArrayView<double> s1, ArrayView<double> s2, ArrayView<double> clip, global::NetGen.Gpu.GpuUpdateArgs<double> a)
         {
-            double d = grad[i]; if (d > a.ClipValue) d = a.ClipValue; else if (d < -a.ClipValue) d = -a.ClipValue; d *= clip[0];   // clip by value, then by norm
+            double d = grad[i]; if (d > a.ClipValue) d = a.ClipValue; else if (d < -a.ClipValue) d = -a.ClipValue; if (a.ClipByNorm != 0) d *= clip[0];   // clip by value, then by norm
             if (a.WeightDecay != 0.0) d += a.WeightDecay * p[i];
             double s = s0[i] + d * d;
             s0[i] = s;
@@ -286,7 +286,7 @@ partial class WorkedExample
         /// <summary>RMSProp: g += λθ; v ← αv + (1 − α)g²; centred: ḡ ← αḡ + (1 − α)g, v̂ = v − ḡ²; q = g/(√v̂ + ε); with momentum b ← μb + q, θ ← θ − η·b, else θ ← θ − η·q. s0 = v, s1 = ḡ, s2 = b</summary>
         private static void RmsPropUpdate(Index1D i, ArrayView<double> p, ArrayView<double> grad, ArrayView<double> s0, ArrayView<double> s1, ArrayView<double> s2, ArrayView<double> clip, global::NetGen.Gpu.GpuUpdateArgs<double> a)
         {
-            double d = grad[i]; if (d > a.ClipValue) d = a.ClipValue; else if (d < -a.ClipValue) d = -a.ClipValue; d *= clip[0];   // clip by value, then by norm
+            double d = grad[i]; if (d > a.ClipValue) d = a.ClipValue; else if (d < -a.ClipValue) d = -a.ClipValue; if (a.ClipByNorm != 0) d *= clip[0];   // clip by value, then by norm
             if (a.WeightDecay != 0.0) d += a.WeightDecay * p[i];
             double v = a.Beta1 * s0[i] + (1.0 - a.Beta1) * d * d;
             s0[i] = v;
@@ -310,7 +310,7 @@ partial class WorkedExample
         private static void AdamUpdate(Index1D i, ArrayView<double> p, ArrayView<double> grad, ArrayView<double> s0, ArrayView<double> s1, ArrayView<double> s2, ArrayView<double> clip, global::NetGen.Gpu.GpuUpdateArgs<double> a)
         {
             double theta = p[i] * a.DecayFactor;
-            double d = grad[i]; if (d > a.ClipValue) d = a.ClipValue; else if (d < -a.ClipValue) d = -a.ClipValue; d *= clip[0];   // clip by value, then by norm
+            double d = grad[i]; if (d > a.ClipValue) d = a.ClipValue; else if (d < -a.ClipValue) d = -a.ClipValue; if (a.ClipByNorm != 0) d *= clip[0];   // clip by value, then by norm
             if (a.WeightDecay != 0.0) d += a.WeightDecay * theta;
             double m = a.Beta1 * s0[i] + (1.0 - a.Beta1) * d;
             double v = a.Beta2 * s1[i] + (1.0 - a.Beta2) * d * d;
@@ -343,6 +343,16 @@ partial class WorkedExample
             for (int k = 0; k < 256; k++) sum += partials[k];
             double coefficient = a.ClipNorm / (global::System.Math.Sqrt(sum) + 1E-06);
             clip[0] = coefficient < 1.0 ? coefficient : 1.0;
+        }
+
+        /// <summary>sum += term, compensated (Kahan): a thread's long sums (a weight gradient adds batch × positions terms)
+        /// stay as exact as the CPU kernels' vector-lane sums; carry holds the low-order bits the last addition lost.</summary>
+        private static void Accumulate(ref double sum, ref double carry, double term)
+        {
+            double y = term - carry;
+            double next = sum + y;
+            carry = (next - sum) - y;
+            sum = next;
         }
     }
 }

@@ -209,14 +209,14 @@ internal sealed class Conv2DEmitter : LayerEmitter
             (l.BiasCount > 0 ? " + b[f]" : "") + " (0 outside the image)" + (act is null ? "" : $"; z = {act.Kind}(y), layer {act.Index} fused"), parameters, w =>
         {
             w.Line($"int n = i / {F * P}, f = i / {P} - n * {F}, at = i - (i / {P}) * {P}, oy = at / {OW}, ox = at - oy * {OW};");
-            w.Line($"{c.T} sum = {(l.BiasCount > 0 ? $"p[{l.BiasOffset} + f]" : c.Lit(0))};");
+            w.Line($"{c.T} sum = {(l.BiasCount > 0 ? $"p[{l.BiasOffset} + f]" : c.Lit(0))}, carry = {c.Lit(0)};");
             w.Open($"for (int ch = 0; ch < {C}; ch++)");
             w.Open($"for (int u = 0; u < {KH}; u++)");
             w.Line($"int iy = oy * {S} + u - {l.PadH};");
             w.Line($"if (iy < 0 || iy >= {H}) continue;");
             w.Open($"for (int v = 0; v < {KW}; v++)");
             w.Line($"int ix = ox * {S} + v - {l.PadW};");
-            w.Line($"if (ix >= 0 && ix < {W}) sum += p[{l.WeightOffset} + ((f * {C} + ch) * {KH} + u) * {KW} + v] * x[n * {C * H * W} + ch * {H * W} + iy * {W} + ix];");
+            w.Line($"if (ix >= 0 && ix < {W}) Accumulate(ref sum, ref carry, p[{l.WeightOffset} + ((f * {C} + ch) * {KH} + u) * {KW} + v] * x[n * {C * H * W} + ch * {H * W} + iy * {W} + ix]);");
             w.Close(); w.Close(); w.Close();
             w.Line("y[i] = sum;");
             if (act is not null) w.Line($"z[i] = {g.Activation(act.Kind, act.Spec.Alpha, "sum")};");
@@ -238,12 +238,12 @@ internal sealed class Conv2DEmitter : LayerEmitter
             (trainBias ? $"; ∂E/∂b[f] += Σ_(n,oy,ox) δ[n, f, oy, ox] for i = {weights} + f" : ""),
             new[] { g.V("x"), g.V("dy"), g.V("grad"), ("int", "batch") }, w =>
         {
-            w.Line($"{t} sum = {c.Lit(0)};");
+            w.Line($"{t} sum = {c.Lit(0)}, carry = {c.Lit(0)};");
             if (trainBias)
             {
                 w.Open($"if (i >= {weights})");
                 w.Line($"int filter = i - {weights};");
-                w.Line($"for (int n = 0; n < batch; n++) for (int at = 0; at < {P}; at++) sum += dy[(n * {F} + filter) * {P} + at];");
+                w.Line($"for (int n = 0; n < batch; n++) for (int at = 0; at < {P}; at++) Accumulate(ref sum, ref carry, dy[(n * {F} + filter) * {P} + at]);");
                 w.Line($"grad[{l.BiasOffset} + filter] += sum;");
                 w.Line("return;");
                 w.Close();
@@ -255,7 +255,7 @@ internal sealed class Conv2DEmitter : LayerEmitter
             w.Line($"if (iy < 0 || iy >= {H}) continue;");
             w.Open($"for (int ox = 0; ox < {OW}; ox++)");
             w.Line($"int ix = ox * {S} + v - {l.PadW};");
-            w.Line($"if (ix >= 0 && ix < {W}) sum += dy[(n * {F} + f) * {P} + oy * {OW} + ox] * x[n * {C * H * W} + ch * {H * W} + iy * {W} + ix];");
+            w.Line($"if (ix >= 0 && ix < {W}) Accumulate(ref sum, ref carry, dy[(n * {F} + f) * {P} + oy * {OW} + ox] * x[n * {C * H * W} + ch * {H * W} + iy * {W} + ix]);");
             w.Close(); w.Close(); w.Close();
             w.Line($"grad[{l.WeightOffset} + i] += sum;");
         });
@@ -264,14 +264,14 @@ internal sealed class Conv2DEmitter : LayerEmitter
             new[] { g.V("p"), g.V("dy"), g.V("dx") }, w =>
         {
             w.Line($"int n = i / {C * H * W}, ch = i / {H * W} - n * {C}, at = i - (i / {H * W}) * {H * W}, iy = at / {W}, ix = at - iy * {W};");
-            w.Line($"{t} sum = {c.Lit(0)};");
+            w.Line($"{t} sum = {c.Lit(0)}, carry = {c.Lit(0)};");
             w.Open($"for (int u = 0; u < {KH}; u++)");
             w.Line($"int ry = iy + {l.PadH} - u;");
             w.Line($"if (ry < 0 || ry % {S} != 0 || ry / {S} >= {OH}) continue;");
             w.Open($"for (int v = 0; v < {KW}; v++)");
             w.Line($"int rx = ix + {l.PadW} - v;");
             w.Line($"if (rx < 0 || rx % {S} != 0 || rx / {S} >= {OW}) continue;");
-            w.Line($"for (int f = 0; f < {F}; f++) sum += p[{l.WeightOffset} + ((f * {C} + ch) * {KH} + u) * {KW} + v] * dy[(n * {F} + f) * {P} + ry / {S} * {OW} + rx / {S}];");
+            w.Line($"for (int f = 0; f < {F}; f++) Accumulate(ref sum, ref carry, p[{l.WeightOffset} + ((f * {C} + ch) * {KH} + u) * {KW} + v] * dy[(n * {F} + f) * {P} + ry / {S} * {OW} + rx / {S}]);");
             w.Close(); w.Close();
             w.Line("dx[i] = sum;");
         });

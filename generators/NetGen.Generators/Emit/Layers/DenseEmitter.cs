@@ -186,8 +186,8 @@ internal sealed class DenseEmitter : LayerEmitter
             (act is null ? "" : $", and z = {act.Kind}(y) for the fused layer {act.Index} ({act.PascalName})"), parameters, w =>
         {
             w.Line($"int n = i / {@out}, j = i - n * {@out}, row = {W} + j * {@in}, xo = n * {@in};");
-            w.Line($"{t} sum = {(layer.BiasCount > 0 ? $"p[{layer.BiasOffset} + j]" : c.Lit(0))};");
-            w.Line($"for (int k = 0; k < {@in}; k++) sum += p[row + k] * x[xo + k];");
+            w.Line($"{t} sum = {(layer.BiasCount > 0 ? $"p[{layer.BiasOffset} + j]" : c.Lit(0))}, carry = {c.Lit(0)};");
+            w.Line($"for (int k = 0; k < {@in}; k++) Accumulate(ref sum, ref carry, p[row + k] * x[xo + k]);");
             w.Line("y[i] = sum;");
             if (act is not null) w.Line($"z[i] = {g.Activation(act.Kind, act.Spec.Alpha, "sum")};");
         });
@@ -207,26 +207,26 @@ internal sealed class DenseEmitter : LayerEmitter
             $"{name} ∂E/∂W[j, k] += Σₙ δ[n, j]·x[n, k] for i = j·{@in} + k" + (trainBias ? $"; ∂E/∂b[j] += Σₙ δ[n, j] for i = {@out * @in} + j" : ""),
             new[] { g.V("x"), g.V("dy"), g.V("grad"), ("int", "batch") }, w =>
         {
-            w.Line($"{t} sum = {c.Lit(0)};");
+            w.Line($"{t} sum = {c.Lit(0)}, carry = {c.Lit(0)};");
             if (trainBias)
             {
                 w.Open($"if (i >= {@out * @in})");
                 w.Line($"int unit = i - {@out * @in};");
-                w.Line($"for (int n = 0; n < batch; n++) sum += dy[n * {@out} + unit];");
+                w.Line($"for (int n = 0; n < batch; n++) Accumulate(ref sum, ref carry, dy[n * {@out} + unit]);");
                 w.Line($"grad[{layer.BiasOffset} + unit] += sum;");
                 w.Line("return;");
                 w.Close();
             }
             w.Line($"int j = i / {@in}, k = i - j * {@in};");
-            w.Line($"for (int n = 0; n < batch; n++) sum += dy[n * {@out} + j] * x[n * {@in} + k];");
+            w.Line($"for (int n = 0; n < batch; n++) Accumulate(ref sum, ref carry, dy[n * {@out} + j] * x[n * {@in} + k]);");
             w.Line($"grad[{W} + i] += sum;");
         });
         string inputs = g.Kernel(name + "InputGradient", $"{name} ∂E/∂x[n, k] = Σⱼ w[j, k]·δ[n, j] for i = (sample n, input k)",
             new[] { g.V("p"), g.V("dy"), g.V("dx") }, w =>
         {
             w.Line($"int n = i / {@in}, k = i - n * {@in};");
-            w.Line($"{t} sum = {c.Lit(0)};");
-            w.Line($"for (int j = 0; j < {@out}; j++) sum += p[{W} + j * {@in} + k] * dy[n * {@out} + j];");
+            w.Line($"{t} sum = {c.Lit(0)}, carry = {c.Lit(0)};");
+            w.Line($"for (int j = 0; j < {@out}; j++) Accumulate(ref sum, ref carry, p[{W} + j * {@in} + k] * dy[n * {@out} + j]);");
             w.Line("dx[i] = sum;");
         });
         g.Host.Line($"// Layer {layer.Index}: {name} backward: ∂E/∂W{(trainBias ? ", ∂E/∂b" : "")} (one thread per parameter), ∂E/∂x (one per input value)");
