@@ -66,37 +66,21 @@ internal static class SampleDevice
         _ => throw new ArgumentException($"Unknown device '{name}': use {Cpu}, {Gpu} or {Emulator}.", nameof(name)),
     };
 
-    /// <summary>CUDA, else OpenCL (or only the one NETGEN_DEVICE names); never the emulator. GpuDeviceKind.Auto is not
-    /// used because it ends with the emulator when there is no GPU.</summary>
+    /// <summary>CUDA, else OpenCL (or the one NETGEN_DEVICE names); never the emulator (GpuDeviceKind.Gpu).</summary>
     private static GpuDevice OpenGpu(string? environment)
     {
-        GpuDeviceKind[] order = [GpuDeviceKind.Cuda, GpuDeviceKind.OpenCL];
-        if (environment is { Length: > 0 })
+        try
         {
-            GpuDeviceKind chosen;
-            try { chosen = GpuDevice.Parse(environment); }
-            catch (ArgumentException)
-            {
-                throw new DeviceUnavailableException(
-                    $"{GpuDevice.EnvironmentVariable}={environment} names no device: with --device {Gpu} set it to cuda or opencl, or unset it.");
-            }
-            if (chosen == GpuDeviceKind.Cpu)
-                throw new DeviceUnavailableException(
-                    $"{GpuDevice.EnvironmentVariable}={environment} names ILGPU's CPU emulator, but --device {Gpu} asks for a GPU: " +
-                    $"run with --device {Emulator} for the emulator, or set {GpuDevice.EnvironmentVariable} to cuda or opencl (or unset it).");
-            if (chosen != GpuDeviceKind.Auto) order = [chosen];
+            return GpuDevice.Create(GpuDeviceKind.Gpu);
         }
-        InvalidOperationException? failure = null;
-        foreach (var kind in order)
+        catch (Exception e) when (e is InvalidOperationException or ArgumentException)
         {
-            try { return GpuDevice.Create(kind); }
-            catch (InvalidOperationException e) { failure = e; }
+            throw new DeviceUnavailableException(
+                $"--device {Gpu}: no GPU could be used{(environment is { Length: > 0 } ? $" ({GpuDevice.EnvironmentVariable}={environment})" : "")}.{Environment.NewLine}" +
+                e.Message + Environment.NewLine +
+                $"In this sample: --device {Emulator} runs the GPU kernels on ILGPU's CPU emulator (slowly, to check them); " +
+                $"--device {Cpu} trains the generated CPU network (fast).", e);
         }
-        throw new DeviceUnavailableException(
-            $"--device {Gpu}: no GPU could be used (tried {string.Join(", then ", order.Select(k => k == GpuDeviceKind.Cuda ? "CUDA" : k.ToString()))}).{Environment.NewLine}" +
-            failure!.Message + Environment.NewLine +
-            $"In this sample: --device {Emulator} runs the GPU kernels on that emulator (slowly, to check them); " +
-            $"--device {Cpu} trains the generated CPU network (fast).", failure);
     }
 
     /// <summary>Prints which device runs (and, for the emulator, <see cref="EmulatorNote"/>).</summary>

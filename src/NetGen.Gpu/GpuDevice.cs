@@ -11,8 +11,13 @@ namespace NetGen.Gpu;
 public enum GpuDeviceKind
 {
     /// <summary>The first of CUDA, OpenCL and the CPU emulator that can be created (or the one the
-    /// <c>NETGEN_DEVICE</c> environment variable names: <c>cuda</c>, <c>opencl</c> or <c>cpu</c>).</summary>
+    /// <c>NETGEN_DEVICE</c> environment variable names: <c>cuda</c>, <c>opencl</c>, <c>gpu</c> or <c>ilgpu-cpu</c>).
+    /// Ends with the slow emulator on a machine without a GPU; use <see cref="Gpu"/> for "a GPU or an error".</summary>
     Auto,
+
+    /// <summary>A real GPU: CUDA, else OpenCL (or the one <c>NETGEN_DEVICE</c> names); never the emulator. Without a
+    /// GPU, <see cref="GpuDevice.Create"/> throws with what to install.</summary>
+    Gpu,
 
     /// <summary>An NVIDIA GPU through CUDA (needs the NVIDIA driver).</summary>
     Cuda,
@@ -31,7 +36,7 @@ public enum GpuDeviceKind
 /// </summary>
 /// <example>
 /// <code>
-/// using var device = GpuDevice.Create();                  // CUDA, else OpenCL, else the CPU emulator
+/// using var device = GpuDevice.Create(GpuDeviceKind.Gpu);  // CUDA, else OpenCL, else an error naming the fix
 /// using var net = new LeNet.Gpu(device, maxBatch: 64);
 /// net.TrainStep(images, labels, optimizer, batch: 64);
 /// </code>
@@ -77,14 +82,24 @@ public sealed class GpuDevice : IDisposable
     /// lists what was found and what to install or choose instead.</exception>
     public static GpuDevice Create(GpuDeviceKind kind = GpuDeviceKind.Auto)
     {
-        if (kind == GpuDeviceKind.Auto && Environment.GetEnvironmentVariable(EnvironmentVariable) is { Length: > 0 } chosen)
-            kind = Parse(chosen, $"the environment variable {EnvironmentVariable}");
+        if (kind is GpuDeviceKind.Auto or GpuDeviceKind.Gpu && Environment.GetEnvironmentVariable(EnvironmentVariable) is { Length: > 0 } chosen)
+        {
+            var named = Parse(chosen, $"the environment variable {EnvironmentVariable}");
+            if (kind == GpuDeviceKind.Gpu && named == GpuDeviceKind.Cpu)
+                throw new InvalidOperationException(
+                    $"{EnvironmentVariable}={chosen} names ILGPU's CPU emulator, but a GPU was asked for (GpuDeviceKind.Gpu): " +
+                    $"set {EnvironmentVariable} to cuda or opencl, or unset it; or ask for GpuDeviceKind.Cpu to run on the emulator.");
+            if (named != GpuDeviceKind.Auto && !(kind == GpuDeviceKind.Gpu && named == GpuDeviceKind.Gpu)) kind = named;
+        }
         var context = CreateContext();
         try
         {
-            var order = kind == GpuDeviceKind.Auto
-                ? new[] { GpuDeviceKind.Cuda, GpuDeviceKind.OpenCL, GpuDeviceKind.Cpu }
-                : new[] { kind };
+            var order = kind switch
+            {
+                GpuDeviceKind.Auto => new[] { GpuDeviceKind.Cuda, GpuDeviceKind.OpenCL, GpuDeviceKind.Cpu },
+                GpuDeviceKind.Gpu => new[] { GpuDeviceKind.Cuda, GpuDeviceKind.OpenCL },
+                _ => new[] { kind },
+            };
             foreach (var candidate in order)
             {
                 var device = FindDevice(context, candidate);
@@ -105,14 +120,20 @@ public sealed class GpuDevice : IDisposable
     }
 
     /// <summary>Reads a device name as the samples' <c>--device</c> option and <see cref="EnvironmentVariable"/> spell
-    /// it: <c>auto</c>, <c>cuda</c>, <c>opencl</c>, or <c>cpu</c> / <c>ilgpu-cpu</c> for the emulator.</summary>
+    /// it: <c>auto</c>, <c>gpu</c>, <c>cuda</c>, <c>opencl</c>, or <c>ilgpu-cpu</c> (also <c>emulator</c>) for ILGPU's
+    /// CPU emulator. <c>cpu</c> is refused: in NetGen it means the generated CPU network, which needs no device.</summary>
+    /// <exception cref="ArgumentException">Not a device name; the message lists the valid ones.</exception>
     public static GpuDeviceKind Parse(string name, string source = "the device name") => name.Trim().ToLowerInvariant() switch
     {
-        "auto" or "gpu" => GpuDeviceKind.Auto,
+        "auto" => GpuDeviceKind.Auto,
+        "gpu" => GpuDeviceKind.Gpu,
         "cuda" => GpuDeviceKind.Cuda,
         "opencl" or "cl" => GpuDeviceKind.OpenCL,
-        "cpu" or "ilgpu-cpu" or "emulator" => GpuDeviceKind.Cpu,
-        _ => throw new ArgumentException($"Unknown device \"{name}\" in {source}: use auto, cuda, opencl or ilgpu-cpu (ILGPU's CPU emulator).", nameof(name)),
+        "ilgpu-cpu" or "emulator" => GpuDeviceKind.Cpu,
+        "cpu" => throw new ArgumentException(
+            $"\"cpu\" in {source} is not an ILGPU device: it means the generated CPU network, which needs none. " +
+            "For ILGPU's CPU emulator (slow, for testing the GPU kernels) use ilgpu-cpu."),
+        _ => throw new ArgumentException($"Unknown device \"{name}\" in {source}: use auto, gpu, cuda, opencl or ilgpu-cpu (ILGPU's CPU emulator)."),
     };
 
     private static string Describe(GpuDeviceKind kind) => kind switch
@@ -120,7 +141,7 @@ public sealed class GpuDevice : IDisposable
         GpuDeviceKind.Cuda => "CUDA",
         GpuDeviceKind.OpenCL => "OpenCL",
         GpuDeviceKind.Cpu => "CPU-emulator",
-        _ => "GPU",
+        _ => "GPU (CUDA or OpenCL)",
     };
 
     private static Device? FindDevice(Context context, GpuDeviceKind kind)

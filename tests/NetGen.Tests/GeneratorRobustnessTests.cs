@@ -214,6 +214,18 @@ public class GeneratorRobustnessTests
         Assert.True(failures.Count == 0, $"{failures.Count} declarations broke the generator:\n" + string.Join("\n", failures.Take(10)));
     }
 
+    [Fact]
+    public void AnInvalidNetworksGpuClassIsAStubThatCompiles()
+    {
+        // With NetGen.Gpu referenced, code using Bad.Gpu compiles too; only the NG diagnostic (from the analyzers) remains.
+        var (result, output) = GeneratorHarness.Run(gpu: true, UserCode.ImplicitUsings,
+            "using NetGen; [Network][Input(1, 28, 28)][Dense(10), Softmax] public partial class Bad;",
+            "public static class UsesGpu { public static void M(NetGen.Gpu.GpuDevice d) { using var n = new Bad.Gpu(d, 4); n.TrainStep(new float[784], new int[1], new NetGen.Sgd(0.1)); n.Loss(); } }");
+        Assert.Null(result.Results[0].Exception);
+        Assert.Empty(UserCode.Errors(output));
+        Assert.Contains(result.GeneratedTrees, t => t.FilePath.EndsWith("Bad.Gpu.g.cs", StringComparison.Ordinal));
+    }
+
     // ---- Generator bugs found in review, kept as regression tests. -------------------------------------------------
 
     [Fact]

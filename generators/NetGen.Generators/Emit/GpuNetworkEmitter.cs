@@ -24,15 +24,34 @@ internal static class GpuNetworkEmitter
         w.Line();
         if (spec.ClassProblem is not null) return w.ToString();
         var plan = Shapes.Infer(spec, out _);
-        if (plan is null) return w.ToString();   // invalid: the analyzers report why; the CPU file carries the stub
-
         if (spec.Namespace is not null) { w.Line($"namespace {spec.Namespace};"); w.Line(); }
         foreach (var outer in spec.ContainingTypes) w.Open(outer);
         w.Open($"partial class {NetworkParser.Escape(spec.ClassName)}");
-        EmitGpuClass(w, new EmitContext(plan));
+        if (plan is null) EmitInvalid(w, spec);
+        else EmitGpuClass(w, new EmitContext(plan));
         w.Close();
         foreach (var _ in spec.ContainingTypes) w.Close();
         return w.ToString();
+    }
+
+    /// <summary>An invalid declaration's GPU class: the API surface, so code using it compiles and the user sees the NG
+    /// diagnostic; constructing it throws the CPU stub's message (its base constructor builds the CPU network).</summary>
+    private static void EmitInvalid(CodeWriter w, NetworkSpec spec)
+    {
+        string t = spec.IsDouble ? "double" : "float", id = NetworkParser.Escape(spec.ClassName), v = $"ArrayView<{t}>";
+        w.Line("/// <summary>Not generated: the declaration is invalid (see the NetGen diagnostics). Constructing it throws.</summary>");
+        w.Open($"public sealed class Gpu : global::NetGen.Gpu.GpuNetwork<{t}>");
+        w.Line($"public Gpu(global::NetGen.Gpu.GpuDevice device, int maxBatch = 1, int seed = 42) : base(device, new {id}(1, seed), maxBatch) {{ }}");
+        w.Line("private static global::System.InvalidOperationException Invalid() => new(\"" + spec.ClassName + " is not a valid network: see the NetGen diagnostics.\");");
+        foreach (var view in new[] { "InputView", "OutputView", "OutputGradientView", "InputGradientView" })
+            w.Line($"protected override {v} {view} => throw Invalid();");
+        w.Line("protected override void RunForward(int batch, bool training) => throw Invalid();");
+        w.Line("protected override void RunLoss(int batch) => throw Invalid();");
+        w.Line("protected override void RunBackwardFromLoss(int batch) => throw Invalid();");
+        w.Line("protected override void RunBackwardFromOutput(int batch, bool inputGradient) => throw Invalid();");
+        w.Line($"protected override void RunUpdate(global::NetGen.Gpu.GpuUpdateKind kind, global::NetGen.Gpu.GpuUpdateArgs<{t}> args, {v} state0, {v} state1, {v} state2) => throw Invalid();");
+        w.Line($"protected override void RunClipNorm(global::NetGen.Gpu.GpuUpdateArgs<{t}> args) => throw Invalid();");
+        w.Close();
     }
 
     private static void EmitGpuClass(CodeWriter w, EmitContext c)

@@ -189,7 +189,7 @@ public sealed class GpuTrainingTests(GpuFixture fixture, ITestOutputHelper outpu
     public void AMissingAcceleratorIsNamedWithTheFix()
     {
         // No CUDA or OpenCL device exists on the machines that run this suite; when one does, there is nothing to check.
-        foreach (var kind in new[] { GpuDeviceKind.Cuda, GpuDeviceKind.OpenCL })
+        foreach (var kind in new[] { GpuDeviceKind.Cuda, GpuDeviceKind.OpenCL, GpuDeviceKind.Gpu })
         {
             try
             {
@@ -199,13 +199,19 @@ public sealed class GpuTrainingTests(GpuFixture fixture, ITestOutputHelper outpu
             catch (InvalidOperationException e)
             {
                 output.WriteLine(e.Message);
-                Assert.Contains($"No {(kind == GpuDeviceKind.Cuda ? "CUDA" : "OpenCL")} accelerator could be created", e.Message, StringComparison.Ordinal);
+                string name = kind switch { GpuDeviceKind.Cuda => "CUDA", GpuDeviceKind.OpenCL => "OpenCL", _ => "GPU (CUDA or OpenCL)" };
+                Assert.Contains($"No {name} accelerator could be created", e.Message, StringComparison.Ordinal);
                 Assert.Contains("GpuDeviceKind.Cpu", e.Message, StringComparison.Ordinal);
-                Assert.Contains(kind == GpuDeviceKind.Cuda ? "NVIDIA driver" : "OpenCL 2.0 driver", e.Message, StringComparison.Ordinal);
+                Assert.Contains("NVIDIA driver", e.Message, StringComparison.Ordinal);
+                Assert.Contains("OpenCL 2.0 driver", e.Message, StringComparison.Ordinal);
             }
         }
         Assert.Equal(GpuDeviceKind.Cpu, GpuDevice.Parse("ilgpu-cpu"));
-        Assert.Equal(GpuDeviceKind.Auto, GpuDevice.Parse("gpu"));
+        Assert.Equal(GpuDeviceKind.Gpu, GpuDevice.Parse("gpu"));
+        Assert.Equal(GpuDeviceKind.Auto, GpuDevice.Parse("auto"));
+        var cpu = Assert.Throws<ArgumentException>(() => GpuDevice.Parse("cpu"));
+        Assert.Contains("generated CPU network", cpu.Message, StringComparison.Ordinal);
+        Assert.Contains("ilgpu-cpu", cpu.Message, StringComparison.Ordinal);
     }
 
     /// <summary>An optimiser the GPU has no kernel for.</summary>
