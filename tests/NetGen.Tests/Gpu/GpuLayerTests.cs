@@ -276,7 +276,7 @@ public sealed class GpuLayerTests(GpuFixture fixture, ITestOutputHelper output)
         output.WriteLine(string.Join(", ", names));
         Assert.Equal(
             ["AdagradUpdate", "AdamUpdate", "AvgPool1Backward", "AvgPool1Forward", "ClipCoefficient", "ClipSquares",
-             "Conv2D1Forward", "Conv2D1InputGradient", "Conv2D1PenaltyGradient", "Conv2D1WeightGradient",
+             "Conv2D1Forward", "Conv2D1InputGradient", "Conv2D1PenaltyGradient", "Conv2D1WeightGradient", "Conv2D1WeightGradientPartials",
              "Dense1Forward", "Dense1InputGradient", "Dense1WeightGradient", "LossGradient", "LossTerms", "PenaltySums",
              "ReLU1Backward", "RmsPropUpdate", "SgdUpdate"],
             names);

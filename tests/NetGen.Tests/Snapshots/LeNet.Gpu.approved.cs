@@ -12,7 +12,7 @@ partial class LeNet
     /// <summary>
     /// <c>LeNet</c> on a GPU (ILGPU: CUDA, OpenCL, or the CPU emulator for tests). Same layers, same parameter
     /// layout and, for the same seed, the same initial weights and dropout masks as the CPU network; parameters,
-    /// gradients, optimiser state and activations stay on the device. Kernels: 33, one per layer and pass
+    /// gradients, optimiser state and activations stay on the device. Kernels: 35, one per layer and pass
     /// (forward, backward), plus the loss, its gradient and the optimiser updates.
     /// </summary>
     public sealed class Gpu : global::NetGen.Gpu.GpuNetwork<float>
@@ -34,6 +34,8 @@ partial class LeNet
         private readonly MemoryBuffer1D<float, Stride1D.Dense> _a13, _d13;   // maxBatch × 10
         private readonly MemoryBuffer1D<int, Stride1D.Dense> _argmax2;   // MaxPool1: index of each window's maximum in its input sample
         private readonly MemoryBuffer1D<int, Stride1D.Dense> _argmax5;   // MaxPool2: index of each window's maximum in its input sample
+        private readonly MemoryBuffer1D<float, Stride1D.Dense> _wpartials3;   // Conv2D2: ∂E/∂w and ∂E/∂b summed over each of up to 16 sample groups
+        private readonly MemoryBuffer1D<float, Stride1D.Dense> _wpartials0;   // Conv2D1: ∂E/∂w and ∂E/∂b summed over each of up to 16 sample groups
 
         // Kernels, compiled by ILGPU for the device and loaded once by the constructor.
         private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>> _conv2D1Forward;
@@ -55,11 +57,13 @@ partial class LeNet
         private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>> _dense1InputGradient;
         private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<int>> _maxPool2Backward;
         private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>> _reLU2Backward;
-        private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _conv2D2WeightGradient;
+        private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int> _conv2D2WeightGradientPartials;
+        private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, int> _conv2D2WeightGradient;
         private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>> _conv2D2InputGradient;
         private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<int>> _maxPool1Backward;
         private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>> _reLU1Backward;
-        private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _conv2D1WeightGradient;
+        private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int> _conv2D1WeightGradientPartials;
+        private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, int> _conv2D1WeightGradient;
         private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>> _conv2D1InputGradient;
         private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _lossTerms;
         private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _lossGradient;
@@ -90,6 +94,8 @@ partial class LeNet
             _a13 = Allocate<float>((long)maxBatch * 10); _d13 = Allocate<float>((long)maxBatch * 10);
             _argmax2 = Allocate<int>((long)maxBatch * 1176);
             _argmax5 = Allocate<int>((long)maxBatch * 400);
+            _wpartials3 = Allocate<float>(38656);
+            _wpartials0 = Allocate<float>(2496);
             _conv2D1Forward = Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>>(Conv2D1Forward);
             _maxPool1Forward = Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<int>>(MaxPool1Forward);
             _conv2D2Forward = Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>>(Conv2D2Forward);
@@ -109,11 +115,13 @@ partial class LeNet
             _dense1InputGradient = Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>>(Dense1InputGradient);
             _maxPool2Backward = Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<int>>(MaxPool2Backward);
             _reLU2Backward = Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>>(ReLU2Backward);
-            _conv2D2WeightGradient = Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(Conv2D2WeightGradient);
+            _conv2D2WeightGradientPartials = Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int>(Conv2D2WeightGradientPartials);
+            _conv2D2WeightGradient = Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, int>(Conv2D2WeightGradient);
             _conv2D2InputGradient = Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>>(Conv2D2InputGradient);
             _maxPool1Backward = Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<int>>(MaxPool1Backward);
             _reLU1Backward = Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>>(ReLU1Backward);
-            _conv2D1WeightGradient = Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(Conv2D1WeightGradient);
+            _conv2D1WeightGradientPartials = Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int>(Conv2D1WeightGradientPartials);
+            _conv2D1WeightGradient = Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, int>(Conv2D1WeightGradient);
             _conv2D1InputGradient = Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>>(Conv2D1InputGradient);
             _lossTerms = Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(LossTerms);
             _lossGradient = Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(LossGradient);
@@ -270,8 +278,10 @@ partial class LeNet
 
             if (start > 3)
             {
-                // Layer 3: Conv2D2 backward: ∂E/∂w, ∂E/∂b (one thread per parameter), ∂E/∂x (one per input value)
-                _conv2D2WeightGradient(2416, _a3.View, _d4.View, G, batch);
+                // Layer 3: Conv2D2 backward: ∂E/∂w, ∂E/∂b (per sample group, then per parameter), ∂E/∂x (one thread per input value)
+                int groups3 = global::System.Math.Min(batch, 16);
+                _conv2D2WeightGradientPartials(groups3 * 2416, _a3.View, _d4.View, _wpartials3.View, batch, groups3);
+                _conv2D2WeightGradient(2416, _wpartials3.View, G, groups3);
                 _conv2D2InputGradient(batch * 1176, P, _d4.View, _d3.View);
             }
 
@@ -289,8 +299,10 @@ partial class LeNet
 
             if (start > 0)
             {
-                // Layer 0: Conv2D1 backward: ∂E/∂w, ∂E/∂b (one thread per parameter), ∂E/∂x (one per input value)
-                _conv2D1WeightGradient(156, _a0.View, _d1.View, G, batch);
+                // Layer 0: Conv2D1 backward: ∂E/∂w, ∂E/∂b (per sample group, then per parameter), ∂E/∂x (one thread per input value)
+                int groups0 = global::System.Math.Min(batch, 16);
+                _conv2D1WeightGradientPartials(groups0 * 156, _a0.View, _d1.View, _wpartials0.View, batch, groups0);
+                _conv2D1WeightGradient(156, _wpartials0.View, G, groups0);
                 if (inputGradient)
                 {
                     _conv2D1InputGradient(batch * 784, P, _d1.View, _d0.View);
@@ -556,19 +568,20 @@ partial class LeNet
             dx[i] = x[i] > 0f ? dy[i] : 0f;
         }
 
-        /// <summary>Conv2D2 ∂E/∂w[f, c, u, v] += Σ_(n,oy,ox) δ[n, f, oy, ox]·x[n, c, oy·1 + u − 0, ox·1 + v − 0] for i &lt; 2400; ∂E/∂b[f] += Σ_(n,oy,ox) δ[n, f, oy, ox] for i = 2400 + f</summary>
-        private static void Conv2D2WeightGradient(Index1D i, ArrayView<float> x, ArrayView<float> dy, ArrayView<float> grad, int batch)
+        /// <summary>Conv2D2, thread i = (group, k): the sum over samples n ≡ group (mod groups) and positions of δ[n, f, oy, ox]·x[n, c, oy·1 + u − 0, ox·1 + v − 0] for weight k = (f, c, u, v) &lt; 2400, of δ[n, f, oy, ox] for bias k = 2400 + f</summary>
+        private static void Conv2D2WeightGradientPartials(Index1D i, ArrayView<float> x, ArrayView<float> dy, ArrayView<float> partials, int batch, int groups)
         {
+            int group = i / 2416, k = i - group * 2416;
             float sum = 0f, carry = 0f;
-            if (i >= 2400)
+            if (k >= 2400)
             {
-                int filter = i - 2400;
-                for (int n = 0; n < batch; n++) for (int at = 0; at < 100; at++) Accumulate(ref sum, ref carry, dy[(n * 16 + filter) * 100 + at]);
-                grad[2556 + filter] += sum;
+                int filter = k - 2400;
+                for (int n = group; n < batch; n += groups) for (int at = 0; at < 100; at++) Accumulate(ref sum, ref carry, dy[(n * 16 + filter) * 100 + at]);
+                partials[i] = sum;
                 return;
             }
-            int f = i / 150, ch = i / 25 - f * 6, u = i / 5 - i / 25 * 5, v = i - i / 5 * 5;
-            for (int n = 0; n < batch; n++)
+            int f = k / 150, ch = k / 25 - f * 6, u = k / 5 - k / 25 * 5, v = k - k / 5 * 5;
+            for (int n = group; n < batch; n += groups)
             {
                 for (int oy = 0; oy < 10; oy++)
                 {
@@ -581,7 +594,15 @@ partial class LeNet
                     }
                 }
             }
-            grad[156 + i] += sum;
+            partials[i] = sum;
+        }
+
+        /// <summary>Conv2D2 ∂E/∂w[k] (and ∂E/∂b) += the sum of the groups' partials for parameter k = i, in group order</summary>
+        private static void Conv2D2WeightGradient(Index1D i, ArrayView<float> partials, ArrayView<float> grad, int groups)
+        {
+            float sum = 0f, carry = 0f;
+            for (int group = 0; group < groups; group++) Accumulate(ref sum, ref carry, partials[group * 2416 + i]);
+            if (i >= 2400) grad[2556 + i - 2400] += sum; else grad[156 + i] += sum;
         }
 
         /// <summary>Conv2D2 ∂E/∂x[n, c, iy, ix] = Σ over (f, u, v) with oy = (iy + 0 − u)/1, ox = (ix + 0 − v)/1 whole and inside: w[f, c, u, v]·δ[n, f, oy, ox]</summary>
@@ -630,19 +651,20 @@ partial class LeNet
             dx[i] = x[i] > 0f ? dy[i] : 0f;
         }
 
-        /// <summary>Conv2D1 ∂E/∂w[f, c, u, v] += Σ_(n,oy,ox) δ[n, f, oy, ox]·x[n, c, oy·1 + u − 2, ox·1 + v − 2] for i &lt; 150; ∂E/∂b[f] += Σ_(n,oy,ox) δ[n, f, oy, ox] for i = 150 + f</summary>
-        private static void Conv2D1WeightGradient(Index1D i, ArrayView<float> x, ArrayView<float> dy, ArrayView<float> grad, int batch)
+        /// <summary>Conv2D1, thread i = (group, k): the sum over samples n ≡ group (mod groups) and positions of δ[n, f, oy, ox]·x[n, c, oy·1 + u − 2, ox·1 + v − 2] for weight k = (f, c, u, v) &lt; 150, of δ[n, f, oy, ox] for bias k = 150 + f</summary>
+        private static void Conv2D1WeightGradientPartials(Index1D i, ArrayView<float> x, ArrayView<float> dy, ArrayView<float> partials, int batch, int groups)
         {
+            int group = i / 156, k = i - group * 156;
             float sum = 0f, carry = 0f;
-            if (i >= 150)
+            if (k >= 150)
             {
-                int filter = i - 150;
-                for (int n = 0; n < batch; n++) for (int at = 0; at < 784; at++) Accumulate(ref sum, ref carry, dy[(n * 6 + filter) * 784 + at]);
-                grad[150 + filter] += sum;
+                int filter = k - 150;
+                for (int n = group; n < batch; n += groups) for (int at = 0; at < 784; at++) Accumulate(ref sum, ref carry, dy[(n * 6 + filter) * 784 + at]);
+                partials[i] = sum;
                 return;
             }
-            int f = i / 25, ch = i / 25 - f * 1, u = i / 5 - i / 25 * 5, v = i - i / 5 * 5;
-            for (int n = 0; n < batch; n++)
+            int f = k / 25, ch = k / 25 - f * 1, u = k / 5 - k / 25 * 5, v = k - k / 5 * 5;
+            for (int n = group; n < batch; n += groups)
             {
                 for (int oy = 0; oy < 28; oy++)
                 {
@@ -655,7 +677,15 @@ partial class LeNet
                     }
                 }
             }
-            grad[0 + i] += sum;
+            partials[i] = sum;
+        }
+
+        /// <summary>Conv2D1 ∂E/∂w[k] (and ∂E/∂b) += the sum of the groups' partials for parameter k = i, in group order</summary>
+        private static void Conv2D1WeightGradient(Index1D i, ArrayView<float> partials, ArrayView<float> grad, int groups)
+        {
+            float sum = 0f, carry = 0f;
+            for (int group = 0; group < groups; group++) Accumulate(ref sum, ref carry, partials[group * 156 + i]);
+            if (i >= 150) grad[150 + i - 150] += sum; else grad[0 + i] += sum;
         }
 
         /// <summary>Conv2D1 ∂E/∂x[n, c, iy, ix] = Σ over (f, u, v) with oy = (iy + 2 − u)/1, ox = (ix + 2 − v)/1 whole and inside: w[f, c, u, v]·δ[n, f, oy, ox]</summary>

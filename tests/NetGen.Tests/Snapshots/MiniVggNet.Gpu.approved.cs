@@ -12,7 +12,7 @@ partial class MiniVggNet
     /// <summary>
     /// <c>MiniVggNet</c> on a GPU (ILGPU: CUDA, OpenCL, or the CPU emulator for tests). Same layers, same parameter
     /// layout and, for the same seed, the same initial weights and dropout masks as the CPU network; parameters,
-    /// gradients, optimiser state and activations stay on the device. Kernels: 63, one per layer and pass
+    /// gradients, optimiser state and activations stay on the device. Kernels: 67, one per layer and pass
     /// (forward, backward), plus the loss, its gradient and the optimiser updates.
     /// </summary>
     public sealed class Gpu : global::NetGen.Gpu.GpuNetwork<float>
@@ -57,6 +57,10 @@ partial class MiniVggNet
         private readonly MemoryBuffer1D<float, Stride1D.Dense> _stats19;   // BatchNorm5: μ then 1/√(σ² + ε) per channel of the last forward pass
         private readonly MemoryBuffer1D<float, Stride1D.Dense> _sums19;   // BatchNorm5: Σ ∂E/∂y then Σ ∂E/∂y·x̂ per channel of the last backward pass
         private readonly MemoryBuffer1D<float, Stride1D.Dense> _mask20;   // Dropout3: 0 or 1/(1 − rate) per value of the last forward pass
+        private readonly MemoryBuffer1D<float, Stride1D.Dense> _wpartials11;   // Conv2D4: ∂E/∂w and ∂E/∂b summed over each of up to 16 sample groups
+        private readonly MemoryBuffer1D<float, Stride1D.Dense> _wpartials8;   // Conv2D3: ∂E/∂w and ∂E/∂b summed over each of up to 16 sample groups
+        private readonly MemoryBuffer1D<float, Stride1D.Dense> _wpartials3;   // Conv2D2: ∂E/∂w and ∂E/∂b summed over each of up to 16 sample groups
+        private readonly MemoryBuffer1D<float, Stride1D.Dense> _wpartials0;   // Conv2D1: ∂E/∂w and ∂E/∂b summed over each of up to 16 sample groups
         private readonly long _seed;   // dropout masks: CounterRandom.Key(seed, layer, pass), as on the CPU
         private long _dropoutPass;   // training forward passes so far
         private bool _trainingPass;   // whether the last forward pass used batch statistics
@@ -98,24 +102,28 @@ partial class MiniVggNet
         private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _batchNorm4ParameterGradient;
         private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int> _batchNorm4InputGradient;
         private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>> _reLU4Backward;
-        private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _conv2D4WeightGradient;
+        private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int> _conv2D4WeightGradientPartials;
+        private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, int> _conv2D4WeightGradient;
         private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>> _conv2D4InputGradient;
         private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _batchNorm3ParameterGradient;
         private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int> _batchNorm3InputGradient;
         private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>> _reLU3Backward;
-        private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _conv2D3WeightGradient;
+        private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int> _conv2D3WeightGradientPartials;
+        private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, int> _conv2D3WeightGradient;
         private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>> _conv2D3InputGradient;
         private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>> _dropout1Backward;
         private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<int>> _maxPool1Backward;
         private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _batchNorm2ParameterGradient;
         private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int> _batchNorm2InputGradient;
         private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>> _reLU2Backward;
-        private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _conv2D2WeightGradient;
+        private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int> _conv2D2WeightGradientPartials;
+        private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, int> _conv2D2WeightGradient;
         private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>> _conv2D2InputGradient;
         private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _batchNorm1ParameterGradient;
         private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int> _batchNorm1InputGradient;
         private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>> _reLU1Backward;
-        private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _conv2D1WeightGradient;
+        private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int> _conv2D1WeightGradientPartials;
+        private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, int> _conv2D1WeightGradient;
         private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>> _conv2D1InputGradient;
         private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _lossTerms;
         private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _lossGradient;
@@ -169,6 +177,10 @@ partial class MiniVggNet
             _stats19 = Allocate<float>(1024);
             _sums19 = Allocate<float>(1024);
             _mask20 = Allocate<float>((long)maxBatch * 512);
+            _wpartials11 = Allocate<float>(590848);
+            _wpartials8 = Allocate<float>(295936);
+            _wpartials3 = Allocate<float>(147968);
+            _wpartials0 = Allocate<float>(5120);
             _seed = seed;
             _conv2D1Forward = Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>>(Conv2D1Forward);
             _batchNorm1Statistics = Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int>(BatchNorm1Statistics);
@@ -206,24 +218,28 @@ partial class MiniVggNet
             _batchNorm4ParameterGradient = Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(BatchNorm4ParameterGradient);
             _batchNorm4InputGradient = Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int>(BatchNorm4InputGradient);
             _reLU4Backward = Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>>(ReLU4Backward);
-            _conv2D4WeightGradient = Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(Conv2D4WeightGradient);
+            _conv2D4WeightGradientPartials = Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int>(Conv2D4WeightGradientPartials);
+            _conv2D4WeightGradient = Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, int>(Conv2D4WeightGradient);
             _conv2D4InputGradient = Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>>(Conv2D4InputGradient);
             _batchNorm3ParameterGradient = Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(BatchNorm3ParameterGradient);
             _batchNorm3InputGradient = Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int>(BatchNorm3InputGradient);
             _reLU3Backward = Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>>(ReLU3Backward);
-            _conv2D3WeightGradient = Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(Conv2D3WeightGradient);
+            _conv2D3WeightGradientPartials = Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int>(Conv2D3WeightGradientPartials);
+            _conv2D3WeightGradient = Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, int>(Conv2D3WeightGradient);
             _conv2D3InputGradient = Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>>(Conv2D3InputGradient);
             _dropout1Backward = Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>>(Dropout1Backward);
             _maxPool1Backward = Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<int>>(MaxPool1Backward);
             _batchNorm2ParameterGradient = Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(BatchNorm2ParameterGradient);
             _batchNorm2InputGradient = Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int>(BatchNorm2InputGradient);
             _reLU2Backward = Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>>(ReLU2Backward);
-            _conv2D2WeightGradient = Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(Conv2D2WeightGradient);
+            _conv2D2WeightGradientPartials = Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int>(Conv2D2WeightGradientPartials);
+            _conv2D2WeightGradient = Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, int>(Conv2D2WeightGradient);
             _conv2D2InputGradient = Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>>(Conv2D2InputGradient);
             _batchNorm1ParameterGradient = Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(BatchNorm1ParameterGradient);
             _batchNorm1InputGradient = Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int>(BatchNorm1InputGradient);
             _reLU1Backward = Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>>(ReLU1Backward);
-            _conv2D1WeightGradient = Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(Conv2D1WeightGradient);
+            _conv2D1WeightGradientPartials = Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int>(Conv2D1WeightGradientPartials);
+            _conv2D1WeightGradient = Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, int>(Conv2D1WeightGradient);
             _conv2D1InputGradient = Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>>(Conv2D1InputGradient);
             _lossTerms = Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(LossTerms);
             _lossGradient = Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(LossGradient);
@@ -455,8 +471,10 @@ partial class MiniVggNet
 
             if (start > 11)
             {
-                // Layer 11: Conv2D4 backward: ∂E/∂w, ∂E/∂b (one thread per parameter), ∂E/∂x (one per input value)
-                _conv2D4WeightGradient(36928, _a11.View, _d12.View, G, batch);
+                // Layer 11: Conv2D4 backward: ∂E/∂w, ∂E/∂b (per sample group, then per parameter), ∂E/∂x (one thread per input value)
+                int groups11 = global::System.Math.Min(batch, 16);
+                _conv2D4WeightGradientPartials(groups11 * 36928, _a11.View, _d12.View, _wpartials11.View, batch, groups11);
+                _conv2D4WeightGradient(36928, _wpartials11.View, G, groups11);
                 _conv2D4InputGradient(batch * 12544, P, _d12.View, _d11.View);
             }
 
@@ -475,8 +493,10 @@ partial class MiniVggNet
 
             if (start > 8)
             {
-                // Layer 8: Conv2D3 backward: ∂E/∂w, ∂E/∂b (one thread per parameter), ∂E/∂x (one per input value)
-                _conv2D3WeightGradient(18496, _a8.View, _d9.View, G, batch);
+                // Layer 8: Conv2D3 backward: ∂E/∂w, ∂E/∂b (per sample group, then per parameter), ∂E/∂x (one thread per input value)
+                int groups8 = global::System.Math.Min(batch, 16);
+                _conv2D3WeightGradientPartials(groups8 * 18496, _a8.View, _d9.View, _wpartials8.View, batch, groups8);
+                _conv2D3WeightGradient(18496, _wpartials8.View, G, groups8);
                 _conv2D3InputGradient(batch * 6272, P, _d9.View, _d8.View);
             }
 
@@ -507,8 +527,10 @@ partial class MiniVggNet
 
             if (start > 3)
             {
-                // Layer 3: Conv2D2 backward: ∂E/∂w, ∂E/∂b (one thread per parameter), ∂E/∂x (one per input value)
-                _conv2D2WeightGradient(9248, _a3.View, _d4.View, G, batch);
+                // Layer 3: Conv2D2 backward: ∂E/∂w, ∂E/∂b (per sample group, then per parameter), ∂E/∂x (one thread per input value)
+                int groups3 = global::System.Math.Min(batch, 16);
+                _conv2D2WeightGradientPartials(groups3 * 9248, _a3.View, _d4.View, _wpartials3.View, batch, groups3);
+                _conv2D2WeightGradient(9248, _wpartials3.View, G, groups3);
                 _conv2D2InputGradient(batch * 25088, P, _d4.View, _d3.View);
             }
 
@@ -527,8 +549,10 @@ partial class MiniVggNet
 
             if (start > 0)
             {
-                // Layer 0: Conv2D1 backward: ∂E/∂w, ∂E/∂b (one thread per parameter), ∂E/∂x (one per input value)
-                _conv2D1WeightGradient(320, _a0.View, _d1.View, G, batch);
+                // Layer 0: Conv2D1 backward: ∂E/∂w, ∂E/∂b (per sample group, then per parameter), ∂E/∂x (one thread per input value)
+                int groups0 = global::System.Math.Min(batch, 16);
+                _conv2D1WeightGradientPartials(groups0 * 320, _a0.View, _d1.View, _wpartials0.View, batch, groups0);
+                _conv2D1WeightGradient(320, _wpartials0.View, G, groups0);
                 if (inputGradient)
                 {
                     _conv2D1InputGradient(batch * 784, P, _d1.View, _d0.View);
@@ -1033,19 +1057,20 @@ partial class MiniVggNet
             dx[i] = x[i] > 0f ? dy[i] : 0f;
         }
 
-        /// <summary>Conv2D4 ∂E/∂w[f, c, u, v] += Σ_(n,oy,ox) δ[n, f, oy, ox]·x[n, c, oy·1 + u − 1, ox·1 + v − 1] for i &lt; 36864; ∂E/∂b[f] += Σ_(n,oy,ox) δ[n, f, oy, ox] for i = 36864 + f</summary>
-        private static void Conv2D4WeightGradient(Index1D i, ArrayView<float> x, ArrayView<float> dy, ArrayView<float> grad, int batch)
+        /// <summary>Conv2D4, thread i = (group, k): the sum over samples n ≡ group (mod groups) and positions of δ[n, f, oy, ox]·x[n, c, oy·1 + u − 1, ox·1 + v − 1] for weight k = (f, c, u, v) &lt; 36864, of δ[n, f, oy, ox] for bias k = 36864 + f</summary>
+        private static void Conv2D4WeightGradientPartials(Index1D i, ArrayView<float> x, ArrayView<float> dy, ArrayView<float> partials, int batch, int groups)
         {
+            int group = i / 36928, k = i - group * 36928;
             float sum = 0f, carry = 0f;
-            if (i >= 36864)
+            if (k >= 36864)
             {
-                int filter = i - 36864;
-                for (int n = 0; n < batch; n++) for (int at = 0; at < 196; at++) Accumulate(ref sum, ref carry, dy[(n * 64 + filter) * 196 + at]);
-                grad[65184 + filter] += sum;
+                int filter = k - 36864;
+                for (int n = group; n < batch; n += groups) for (int at = 0; at < 196; at++) Accumulate(ref sum, ref carry, dy[(n * 64 + filter) * 196 + at]);
+                partials[i] = sum;
                 return;
             }
-            int f = i / 576, ch = i / 9 - f * 64, u = i / 3 - i / 9 * 3, v = i - i / 3 * 3;
-            for (int n = 0; n < batch; n++)
+            int f = k / 576, ch = k / 9 - f * 64, u = k / 3 - k / 9 * 3, v = k - k / 3 * 3;
+            for (int n = group; n < batch; n += groups)
             {
                 for (int oy = 0; oy < 14; oy++)
                 {
@@ -1058,7 +1083,15 @@ partial class MiniVggNet
                     }
                 }
             }
-            grad[28320 + i] += sum;
+            partials[i] = sum;
+        }
+
+        /// <summary>Conv2D4 ∂E/∂w[k] (and ∂E/∂b) += the sum of the groups' partials for parameter k = i, in group order</summary>
+        private static void Conv2D4WeightGradient(Index1D i, ArrayView<float> partials, ArrayView<float> grad, int groups)
+        {
+            float sum = 0f, carry = 0f;
+            for (int group = 0; group < groups; group++) Accumulate(ref sum, ref carry, partials[group * 36928 + i]);
+            if (i >= 36864) grad[65184 + i - 36864] += sum; else grad[28320 + i] += sum;
         }
 
         /// <summary>Conv2D4 ∂E/∂x[n, c, iy, ix] = Σ over (f, u, v) with oy = (iy + 1 − u)/1, ox = (ix + 1 − v)/1 whole and inside: w[f, c, u, v]·δ[n, f, oy, ox]</summary>
@@ -1106,19 +1139,20 @@ partial class MiniVggNet
             dx[i] = x[i] > 0f ? dy[i] : 0f;
         }
 
-        /// <summary>Conv2D3 ∂E/∂w[f, c, u, v] += Σ_(n,oy,ox) δ[n, f, oy, ox]·x[n, c, oy·1 + u − 1, ox·1 + v − 1] for i &lt; 18432; ∂E/∂b[f] += Σ_(n,oy,ox) δ[n, f, oy, ox] for i = 18432 + f</summary>
-        private static void Conv2D3WeightGradient(Index1D i, ArrayView<float> x, ArrayView<float> dy, ArrayView<float> grad, int batch)
+        /// <summary>Conv2D3, thread i = (group, k): the sum over samples n ≡ group (mod groups) and positions of δ[n, f, oy, ox]·x[n, c, oy·1 + u − 1, ox·1 + v − 1] for weight k = (f, c, u, v) &lt; 18432, of δ[n, f, oy, ox] for bias k = 18432 + f</summary>
+        private static void Conv2D3WeightGradientPartials(Index1D i, ArrayView<float> x, ArrayView<float> dy, ArrayView<float> partials, int batch, int groups)
         {
+            int group = i / 18496, k = i - group * 18496;
             float sum = 0f, carry = 0f;
-            if (i >= 18432)
+            if (k >= 18432)
             {
-                int filter = i - 18432;
-                for (int n = 0; n < batch; n++) for (int at = 0; at < 196; at++) Accumulate(ref sum, ref carry, dy[(n * 64 + filter) * 196 + at]);
-                grad[28128 + filter] += sum;
+                int filter = k - 18432;
+                for (int n = group; n < batch; n += groups) for (int at = 0; at < 196; at++) Accumulate(ref sum, ref carry, dy[(n * 64 + filter) * 196 + at]);
+                partials[i] = sum;
                 return;
             }
-            int f = i / 288, ch = i / 9 - f * 32, u = i / 3 - i / 9 * 3, v = i - i / 3 * 3;
-            for (int n = 0; n < batch; n++)
+            int f = k / 288, ch = k / 9 - f * 32, u = k / 3 - k / 9 * 3, v = k - k / 3 * 3;
+            for (int n = group; n < batch; n += groups)
             {
                 for (int oy = 0; oy < 14; oy++)
                 {
@@ -1131,7 +1165,15 @@ partial class MiniVggNet
                     }
                 }
             }
-            grad[9696 + i] += sum;
+            partials[i] = sum;
+        }
+
+        /// <summary>Conv2D3 ∂E/∂w[k] (and ∂E/∂b) += the sum of the groups' partials for parameter k = i, in group order</summary>
+        private static void Conv2D3WeightGradient(Index1D i, ArrayView<float> partials, ArrayView<float> grad, int groups)
+        {
+            float sum = 0f, carry = 0f;
+            for (int group = 0; group < groups; group++) Accumulate(ref sum, ref carry, partials[group * 18496 + i]);
+            if (i >= 18432) grad[28128 + i - 18432] += sum; else grad[9696 + i] += sum;
         }
 
         /// <summary>Conv2D3 ∂E/∂x[n, c, iy, ix] = Σ over (f, u, v) with oy = (iy + 1 − u)/1, ox = (ix + 1 − v)/1 whole and inside: w[f, c, u, v]·δ[n, f, oy, ox]</summary>
@@ -1206,19 +1248,20 @@ partial class MiniVggNet
             dx[i] = x[i] > 0f ? dy[i] : 0f;
         }
 
-        /// <summary>Conv2D2 ∂E/∂w[f, c, u, v] += Σ_(n,oy,ox) δ[n, f, oy, ox]·x[n, c, oy·1 + u − 1, ox·1 + v − 1] for i &lt; 9216; ∂E/∂b[f] += Σ_(n,oy,ox) δ[n, f, oy, ox] for i = 9216 + f</summary>
-        private static void Conv2D2WeightGradient(Index1D i, ArrayView<float> x, ArrayView<float> dy, ArrayView<float> grad, int batch)
+        /// <summary>Conv2D2, thread i = (group, k): the sum over samples n ≡ group (mod groups) and positions of δ[n, f, oy, ox]·x[n, c, oy·1 + u − 1, ox·1 + v − 1] for weight k = (f, c, u, v) &lt; 9216, of δ[n, f, oy, ox] for bias k = 9216 + f</summary>
+        private static void Conv2D2WeightGradientPartials(Index1D i, ArrayView<float> x, ArrayView<float> dy, ArrayView<float> partials, int batch, int groups)
         {
+            int group = i / 9248, k = i - group * 9248;
             float sum = 0f, carry = 0f;
-            if (i >= 9216)
+            if (k >= 9216)
             {
-                int filter = i - 9216;
-                for (int n = 0; n < batch; n++) for (int at = 0; at < 784; at++) Accumulate(ref sum, ref carry, dy[(n * 32 + filter) * 784 + at]);
-                grad[9600 + filter] += sum;
+                int filter = k - 9216;
+                for (int n = group; n < batch; n += groups) for (int at = 0; at < 784; at++) Accumulate(ref sum, ref carry, dy[(n * 32 + filter) * 784 + at]);
+                partials[i] = sum;
                 return;
             }
-            int f = i / 288, ch = i / 9 - f * 32, u = i / 3 - i / 9 * 3, v = i - i / 3 * 3;
-            for (int n = 0; n < batch; n++)
+            int f = k / 288, ch = k / 9 - f * 32, u = k / 3 - k / 9 * 3, v = k - k / 3 * 3;
+            for (int n = group; n < batch; n += groups)
             {
                 for (int oy = 0; oy < 28; oy++)
                 {
@@ -1231,7 +1274,15 @@ partial class MiniVggNet
                     }
                 }
             }
-            grad[384 + i] += sum;
+            partials[i] = sum;
+        }
+
+        /// <summary>Conv2D2 ∂E/∂w[k] (and ∂E/∂b) += the sum of the groups' partials for parameter k = i, in group order</summary>
+        private static void Conv2D2WeightGradient(Index1D i, ArrayView<float> partials, ArrayView<float> grad, int groups)
+        {
+            float sum = 0f, carry = 0f;
+            for (int group = 0; group < groups; group++) Accumulate(ref sum, ref carry, partials[group * 9248 + i]);
+            if (i >= 9216) grad[9600 + i - 9216] += sum; else grad[384 + i] += sum;
         }
 
         /// <summary>Conv2D2 ∂E/∂x[n, c, iy, ix] = Σ over (f, u, v) with oy = (iy + 1 − u)/1, ox = (ix + 1 − v)/1 whole and inside: w[f, c, u, v]·δ[n, f, oy, ox]</summary>
@@ -1279,19 +1330,20 @@ partial class MiniVggNet
             dx[i] = x[i] > 0f ? dy[i] : 0f;
         }
 
-        /// <summary>Conv2D1 ∂E/∂w[f, c, u, v] += Σ_(n,oy,ox) δ[n, f, oy, ox]·x[n, c, oy·1 + u − 1, ox·1 + v − 1] for i &lt; 288; ∂E/∂b[f] += Σ_(n,oy,ox) δ[n, f, oy, ox] for i = 288 + f</summary>
-        private static void Conv2D1WeightGradient(Index1D i, ArrayView<float> x, ArrayView<float> dy, ArrayView<float> grad, int batch)
+        /// <summary>Conv2D1, thread i = (group, k): the sum over samples n ≡ group (mod groups) and positions of δ[n, f, oy, ox]·x[n, c, oy·1 + u − 1, ox·1 + v − 1] for weight k = (f, c, u, v) &lt; 288, of δ[n, f, oy, ox] for bias k = 288 + f</summary>
+        private static void Conv2D1WeightGradientPartials(Index1D i, ArrayView<float> x, ArrayView<float> dy, ArrayView<float> partials, int batch, int groups)
         {
+            int group = i / 320, k = i - group * 320;
             float sum = 0f, carry = 0f;
-            if (i >= 288)
+            if (k >= 288)
             {
-                int filter = i - 288;
-                for (int n = 0; n < batch; n++) for (int at = 0; at < 784; at++) Accumulate(ref sum, ref carry, dy[(n * 32 + filter) * 784 + at]);
-                grad[288 + filter] += sum;
+                int filter = k - 288;
+                for (int n = group; n < batch; n += groups) for (int at = 0; at < 784; at++) Accumulate(ref sum, ref carry, dy[(n * 32 + filter) * 784 + at]);
+                partials[i] = sum;
                 return;
             }
-            int f = i / 9, ch = i / 9 - f * 1, u = i / 3 - i / 9 * 3, v = i - i / 3 * 3;
-            for (int n = 0; n < batch; n++)
+            int f = k / 9, ch = k / 9 - f * 1, u = k / 3 - k / 9 * 3, v = k - k / 3 * 3;
+            for (int n = group; n < batch; n += groups)
             {
                 for (int oy = 0; oy < 28; oy++)
                 {
@@ -1304,7 +1356,15 @@ partial class MiniVggNet
                     }
                 }
             }
-            grad[0 + i] += sum;
+            partials[i] = sum;
+        }
+
+        /// <summary>Conv2D1 ∂E/∂w[k] (and ∂E/∂b) += the sum of the groups' partials for parameter k = i, in group order</summary>
+        private static void Conv2D1WeightGradient(Index1D i, ArrayView<float> partials, ArrayView<float> grad, int groups)
+        {
+            float sum = 0f, carry = 0f;
+            for (int group = 0; group < groups; group++) Accumulate(ref sum, ref carry, partials[group * 320 + i]);
+            if (i >= 288) grad[288 + i - 288] += sum; else grad[0 + i] += sum;
         }
 
         /// <summary>Conv2D1 ∂E/∂x[n, c, iy, ix] = Σ over (f, u, v) with oy = (iy + 1 − u)/1, ox = (ix + 1 − v)/1 whole and inside: w[f, c, u, v]·δ[n, f, oy, ox]</summary>

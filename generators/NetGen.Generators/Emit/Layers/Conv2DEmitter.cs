@@ -196,6 +196,9 @@ internal sealed class Conv2DEmitter : LayerEmitter
         });
     }
 
+    /// <summary>The most sample groups a GPU weight gradient is split into (partials are Groups × parameters values).</summary>
+    private const int Groups = 16;
+
     // ---- GPU (ILGPU): direct convolution, one thread per output value, parameter or input value ----------------
 
     public override void GpuForward(GpuWriter g, LayerPlan l)
@@ -233,23 +236,31 @@ internal sealed class Conv2DEmitter : LayerEmitter
         bool trainBias = l.BiasCount > 0 && l.Spec.TrainBias;
         int weights = l.WeightCount;
         string t = c.T;
-        string weightField = g.Kernel(l.PascalName + "WeightGradient",
-            $"{l.PascalName} ∂E/∂w[f, c, u, v] += Σ_(n,oy,ox) δ[n, f, oy, ox]·x[n, c, oy·{S} + u − {l.PadH}, ox·{S} + v − {l.PadW}] for i < {weights}" +
-            (trainBias ? $"; ∂E/∂b[f] += Σ_(n,oy,ox) δ[n, f, oy, ox] for i = {weights} + f" : ""),
-            new[] { g.V("x"), g.V("dy"), g.V("grad"), ("int", "batch") }, w =>
+        // ∂E/∂w sums batch × positions terms per weight: one thread per weight would leave a GPU with a few hundred
+        // threads each running a chain of tens of thousands of additions. The batch is split into up to Groups sample
+        // groups: thread (group, weight) sums its samples into a partial, then one thread per weight adds the partials
+        // in group order (the result does not depend on the launch).
+        int count = weights + (trainBias ? F : 0);
+        string partials = g.Buffer("_wpartials" + l.Index, (Groups * count).ToString(System.Globalization.CultureInfo.InvariantCulture),
+            $"{l.PascalName}: ∂E/∂w and ∂E/∂b summed over each of up to {Groups} sample groups");
+        string weightField = g.Kernel(l.PascalName + "WeightGradientPartials",
+            $"{l.PascalName}, thread i = (group, k): the sum over samples n ≡ group (mod groups) and positions of δ[n, f, oy, ox]·x[n, c, oy·{S} + u − {l.PadH}, ox·{S} + v − {l.PadW}] " +
+            $"for weight k = (f, c, u, v) < {weights}" + (trainBias ? $", of δ[n, f, oy, ox] for bias k = {weights} + f" : ""),
+            new[] { g.V("x"), g.V("dy"), g.V("partials"), ("int", "batch"), ("int", "groups") }, w =>
         {
+            w.Line($"int group = i / {count}, k = i - group * {count};");
             w.Line($"{t} sum = {c.Lit(0)}, carry = {c.Lit(0)};");
             if (trainBias)
             {
-                w.Open($"if (i >= {weights})");
-                w.Line($"int filter = i - {weights};");
-                w.Line($"for (int n = 0; n < batch; n++) for (int at = 0; at < {P}; at++) Accumulate(ref sum, ref carry, dy[(n * {F} + filter) * {P} + at]);");
-                w.Line($"grad[{l.BiasOffset} + filter] += sum;");
+                w.Open($"if (k >= {weights})");
+                w.Line($"int filter = k - {weights};");
+                w.Line($"for (int n = group; n < batch; n += groups) for (int at = 0; at < {P}; at++) Accumulate(ref sum, ref carry, dy[(n * {F} + filter) * {P} + at]);");
+                w.Line("partials[i] = sum;");
                 w.Line("return;");
                 w.Close();
             }
-            w.Line($"int f = i / {C * KH * KW}, ch = i / {KH * KW} - f * {C}, u = i / {KW} - i / {KH * KW} * {KH}, v = i - i / {KW} * {KW};");
-            w.Open("for (int n = 0; n < batch; n++)");
+            w.Line($"int f = k / {C * KH * KW}, ch = k / {KH * KW} - f * {C}, u = k / {KW} - k / {KH * KW} * {KH}, v = k - k / {KW} * {KW};");
+            w.Open("for (int n = group; n < batch; n += groups)");
             w.Open($"for (int oy = 0; oy < {OH}; oy++)");
             w.Line($"int iy = oy * {S} + u - {l.PadH};");
             w.Line($"if (iy < 0 || iy >= {H}) continue;");
@@ -257,7 +268,18 @@ internal sealed class Conv2DEmitter : LayerEmitter
             w.Line($"int ix = ox * {S} + v - {l.PadW};");
             w.Line($"if (ix >= 0 && ix < {W}) Accumulate(ref sum, ref carry, dy[(n * {F} + f) * {P} + oy * {OW} + ox] * x[n * {C * H * W} + ch * {H * W} + iy * {W} + ix]);");
             w.Close(); w.Close(); w.Close();
-            w.Line($"grad[{l.WeightOffset} + i] += sum;");
+            w.Line("partials[i] = sum;");
+        });
+        string reduceField = g.Kernel(l.PascalName + "WeightGradient",
+            $"{l.PascalName} ∂E/∂w[k] (and ∂E/∂b) += the sum of the groups' partials for parameter k = i, in group order",
+            new[] { g.V("partials"), g.V("grad"), ("int", "groups") }, w =>
+        {
+            w.Line($"{t} sum = {c.Lit(0)}, carry = {c.Lit(0)};");
+            w.Line($"for (int group = 0; group < groups; group++) Accumulate(ref sum, ref carry, partials[group * {count} + i]);");
+            if (trainBias)
+                w.Line($"if (i >= {weights}) grad[{l.BiasOffset} + i - {weights}] += sum; else grad[{l.WeightOffset} + i] += sum;");
+            else
+                w.Line($"grad[{l.WeightOffset} + i] += sum;");
         });
         string inputField = g.Kernel(l.PascalName + "InputGradient",
             $"{l.PascalName} ∂E/∂x[n, c, iy, ix] = Σ over (f, u, v) with oy = (iy + {l.PadH} − u)/{S}, ox = (ix + {l.PadW} − v)/{S} whole and inside: w[f, c, u, v]·δ[n, f, oy, ox]",
@@ -275,8 +297,10 @@ internal sealed class Conv2DEmitter : LayerEmitter
             w.Close(); w.Close();
             w.Line("dx[i] = sum;");
         });
-        g.Host.Line($"// Layer {l.Index}: {l.PascalName} backward: ∂E/∂w{(trainBias ? ", ∂E/∂b" : "")} (one thread per parameter), ∂E/∂x (one per input value)");
-        g.Launch(weightField, (weights + (trainBias ? F : 0)).ToString(System.Globalization.CultureInfo.InvariantCulture), GpuWriter.A(l.Index), GpuWriter.D(l.Index + 1), "G", "batch");
+        g.Host.Line($"// Layer {l.Index}: {l.PascalName} backward: ∂E/∂w{(trainBias ? ", ∂E/∂b" : "")} (per sample group, then per parameter), ∂E/∂x (one thread per input value)");
+        g.Host.Line($"int groups{l.Index} = global::System.Math.Min(batch, {Groups});");
+        g.Launch(weightField, $"groups{l.Index} * {count}", GpuWriter.A(l.Index), GpuWriter.D(l.Index + 1), partials, "batch", $"groups{l.Index}");
+        g.Launch(reduceField, count.ToString(System.Globalization.CultureInfo.InvariantCulture), partials, "G", $"groups{l.Index}");
         if (l.Index == 0) g.Host.Open("if (inputGradient)");
         g.Launch(inputField, $"batch * {l.InputSize}", "P", GpuWriter.D(l.Index + 1), GpuWriter.D(l.Index));
         if (l.Index == 0) g.Host.Close();
