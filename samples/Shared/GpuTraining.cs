@@ -102,15 +102,12 @@ internal sealed class DeviceUnavailableException(string message, Exception? inne
 /// </summary>
 internal static class GpuTrainer
 {
-    /// <summary>Reading the loss back is a host round trip: by default the loss of every 10th step (and of each epoch's
-    /// last) is read, and the epoch's loss is their mean.</summary>
-    public const int LossEvery = 10;
-
     /// <summary>Trains for <paramref name="epochs"/> passes over <paramref name="train"/> with TrainStep, writing one
-    /// line per epoch (<c>Epoch 3/15 - 2.8s 62ms/step - loss: 0.5468</c>). Returns each epoch's loss.</summary>
+    /// line per epoch (<c>Epoch 3/15 - 2.8s 62ms/step - loss: 0.5468</c>). Returns each epoch's loss: the mean of its steps'
+    /// losses, summed on the device (AccumulateLoss) and read back once per epoch.</summary>
     /// <exception cref="InvalidOperationException">The loss became NaN or infinite.</exception>
     public static List<double> Fit<T>(GpuNetwork<T> net, Dataset<T> train, int epochs, int batchSize, Optimizer optimizer,
-        int seed, TextWriter log, int lossEvery = LossEvery) where T : unmanaged, IFloatingPointIeee754<T>
+        int seed, TextWriter log) where T : unmanaged, IFloatingPointIeee754<T>
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(epochs, 1);
         ArgumentOutOfRangeException.ThrowIfLessThan(batchSize, 1);
@@ -122,17 +119,12 @@ internal static class GpuTrainer
         var labels = new int[batchSize];
         var targets = new T[train.HasLabels ? 0 : batchSize * targetSize];
         var losses = new List<double>(epochs);
-        log.WriteLine(lossEvery == 1
-            ? "loss: the mean over every step (each read back from the device)"
-            : $"loss: the mean over every {lossEvery}th step and each epoch's last (each read back from the device)");
         net.Training = true;
         for (int epoch = 1; epoch <= epochs; epoch++)
         {
             var clock = Stopwatch.StartNew();
             for (int i = 0; i < count; i++) order[i] = i;
             new SeededRandom(seed + (long)epoch).Shuffle<int>(order);
-            double lossSum = 0;
-            long seen = 0;
             for (int step = 0; step < steps; step++)
             {
                 int start = step * batchSize, n = Math.Min(batchSize, count - start);
@@ -140,18 +132,15 @@ internal static class GpuTrainer
                 ReadOnlySpan<T> x = input.AsSpan(0, n * featureSize);
                 if (train.HasLabels) net.TrainStep(x, labels.AsSpan(0, n), optimizer, n);
                 else net.TrainStep(x, targets.AsSpan(0, n * targetSize), optimizer, n);
-                if ((step + 1) % lossEvery != 0 && step + 1 != steps) continue;
-                double loss = double.CreateChecked(net.Loss());   // the step's loss before its update; waits for the device
-                if (!double.IsFinite(loss))
-                    throw new InvalidOperationException(
-                        $"Training diverged: the loss became {loss} at epoch {epoch}/{epochs}, step {step + 1}/{steps}. Lower the learning rate.");
-                lossSum += loss * n;
-                seen += n;
+                net.AccumulateLoss();   // the step's loss before its update, added up on the device: nothing is read back
             }
+            double loss = double.CreateChecked(net.TakeMeanLoss());   // one read-back per epoch
             clock.Stop();
+            if (!double.IsFinite(loss))
+                throw new InvalidOperationException($"Training diverged: the mean loss of epoch {epoch}/{epochs} is {loss}. Lower the learning rate.");
             double seconds = clock.Elapsed.TotalSeconds;
-            losses.Add(lossSum / seen);
-            log.WriteLine(Invariant($"Epoch {epoch}/{epochs} - {seconds:0.0}s {PerStep(seconds / steps)} - loss: {lossSum / seen:0.0000}"));
+            losses.Add(loss);
+            log.WriteLine(Invariant($"Epoch {epoch}/{epochs} - {seconds:0.0}s {PerStep(seconds / steps)} - loss: {loss:0.0000}"));
         }
         return losses;
     }

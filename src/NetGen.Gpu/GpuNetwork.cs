@@ -29,8 +29,8 @@ public abstract class GpuNetwork<T> : IDisposable where T : unmanaged, IFloating
     public const int PartialCount = 256;
 
     private readonly List<MemoryBuffer> _buffers = new();
-    private readonly MemoryBuffer1D<T, Stride1D.Dense> _p, _g, _s, _target, _sampleLoss, _partials, _penaltyPartials, _clip;
-    private readonly T[] _hostOutput, _hostTarget, _hostLoss, _hostPartials = new T[PartialCount];
+    private readonly MemoryBuffer1D<T, Stride1D.Dense> _p, _g, _s, _target, _sampleLoss, _partials, _penaltyPartials, _clip, _lossSum;
+    private readonly T[] _hostOutput, _hostTarget, _hostLoss, _hostPartials = new T[PartialCount], _hostLossSum = new T[2];
     private readonly string _name;
     private MemoryBuffer1D<T, Stride1D.Dense>[] _optimizerState = [];
     private Optimizer? _optimizer;
@@ -62,6 +62,7 @@ public abstract class GpuNetwork<T> : IDisposable where T : unmanaged, IFloating
         _partials = Allocate(PartialCount);
         _penaltyPartials = Allocate(PartialCount);
         _clip = Allocate(1);
+        _lossSum = Allocate(2);
         _hostOutput = new T[maxBatch * OutputSize];
         _hostTarget = new T[maxBatch * OutputSize];
         _hostLoss = new T[maxBatch];
@@ -138,6 +139,10 @@ public abstract class GpuNetwork<T> : IDisposable where T : unmanaged, IFloating
     /// <summary>Launches the loss-gradient kernel (∂E/∂ of the loss input, from <see cref="Target"/>) and the backward
     /// kernels from there, adding parameter gradients into <see cref="G"/> (penalties included).</summary>
     protected abstract void RunBackwardFromLoss(int batch);
+
+    /// <summary>Launches the kernel that adds the batch's loss (the <see cref="SampleLoss"/> terms, plus the
+    /// <see cref="PenaltyPartials"/> when <paramref name="penalty"/>) to <c>sum[0]</c> and 1 to <c>sum[1]</c>, on the device.</summary>
+    protected abstract void RunLossAccumulate(int batch, bool penalty, ArrayView<T> sum);
 
     /// <summary>Launches the backward kernels from d{L} (already on the device); d0 only when <paramref name="inputGradient"/>.</summary>
     protected abstract void RunBackwardFromOutput(int batch, bool inputGradient);
@@ -233,6 +238,34 @@ public abstract class GpuNetwork<T> : IDisposable where T : unmanaged, IFloating
             foreach (T part in _hostPartials) loss += part;
         }
         return loss;
+    }
+
+    /// <summary>Adds the loss of the last forward pass (as <see cref="Loss()"/> would return it: after a <c>TrainStep</c>,
+    /// the step's loss before its update) to a running sum kept on the device. Nothing is read back, so a training loop
+    /// can call it every step and read the mean once per epoch with <see cref="TakeMeanLoss"/> (Keras' epoch loss).</summary>
+    public void AccumulateLoss()
+    {
+        ThrowIfDisposed();
+        Guard.ForwardDone(_batch, _name);
+        if (_targetBatch != _batch)
+            throw new InvalidOperationException($"{_name}: no targets for the last forward pass. Call AccumulateLoss after TrainStep, Backward or Loss(target).");
+        RunLoss(_batch);
+        if (HasPenalty && !_penaltyReady)
+        {
+            RunPenalty();
+            _penaltyReady = true;
+        }
+        RunLossAccumulate(_batch, HasPenalty, _lossSum.View);
+    }
+
+    /// <summary>The mean of the losses added by <see cref="AccumulateLoss"/> since the last call (NaN when none were),
+    /// read back in one copy; the running sum starts again from zero.</summary>
+    public T TakeMeanLoss()
+    {
+        ThrowIfDisposed();
+        ((ArrayView<T>)_lossSum.View).CopyToCPU(_hostLossSum.AsSpan());
+        _lossSum.View.MemSetToZero();
+        return _hostLossSum[1] == T.Zero ? T.NaN : _hostLossSum[0] / _hostLossSum[1];
     }
 
     /// <summary>Backpropagates the loss of the last forward pass against <paramref name="target"/>, adding ∂E/∂θ into the

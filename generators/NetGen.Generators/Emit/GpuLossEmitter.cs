@@ -10,7 +10,7 @@ namespace NetGen.Generators.Emit;
 internal static class GpuLossEmitter
 {
     /// <summary>Writes both kernels, the term launch into <paramref name="host"/>; returns the gradient launch line.</summary>
-    public static string Emit(GpuWriter g, CodeWriter host)
+    public static string Emit(GpuWriter g, CodeWriter host, out string accumulate)
     {
         var c = g.C;
         var plan = c.Plan;
@@ -108,6 +108,15 @@ internal static class GpuLossEmitter
                 gradientField = g.Kernel("LossGradient", $"∂E/∂o for value i: {gradient}", gradientParameters, w => w.Line($"d[i] = {gradient};"));
                 break;
         }
+        accumulate = g.Kernel("LossAccumulate", "One thread: sum[0] += Σ of the batch's loss terms (and the weight penalties' partial sums when asked); sum[1] += 1",
+            new[] { g.V("terms"), g.V("penalty"), g.V("sum"), ("int", "batch"), ("int", "withPenalty") }, w =>
+        {
+            w.Line($"{t} total = {zero};");
+            w.Line("for (int n = 0; n < batch; n++) total += terms[n];");
+            w.Line($"if (withPenalty != 0) for (int k = 0; k < {GpuOptimizerEmitter.Parts}; k++) total += penalty[k];");
+            w.Line("sum[0] += total;");
+            w.Line($"sum[1] += {one};");
+        });
         host.Line($"// Each sample's term of the loss ({kind}{(plan.FusedSoftmaxCrossEntropy ? ", from the logits: fused with Softmax" : "")}); the base class sums them");
         host.Line($"{termsField}(batch, {GpuWriter.A(lossIn)}, Target, SampleLoss, batch);");
         string comment = plan.FusedSoftmaxCrossEntropy ? "   // ∂E/∂logits = (p − t)/n: Softmax's own backward is skipped" : "";

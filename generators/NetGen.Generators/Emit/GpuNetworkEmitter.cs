@@ -47,6 +47,7 @@ internal static class GpuNetworkEmitter
             w.Line($"protected override {v} {view} => throw Invalid();");
         w.Line("protected override void RunForward(int batch, bool training) => throw Invalid();");
         w.Line("protected override void RunLoss(int batch) => throw Invalid();");
+        w.Line($"protected override void RunLossAccumulate(int batch, bool penalty, {v} sum) => throw Invalid();");
         w.Line("protected override void RunBackwardFromLoss(int batch) => throw Invalid();");
         w.Line("protected override void RunBackwardFromOutput(int batch, bool inputGradient) => throw Invalid();");
         w.Line($"protected override void RunUpdate(global::NetGen.Gpu.GpuUpdateKind kind, global::NetGen.Gpu.GpuUpdateArgs<{t}> args, {v} state0, {v} state1, {v} state2) => throw Invalid();");
@@ -80,7 +81,7 @@ internal static class GpuNetworkEmitter
         }
 
         var loss = g.Host = new CodeWriter();
-        string lossGradient = GpuLossEmitter.Emit(g, loss);
+        string lossGradient = GpuLossEmitter.Emit(g, loss, out string accumulate);
 
         var penalty = g.Host = new CodeWriter();
         var penaltyGradient = new CodeWriter();
@@ -189,6 +190,9 @@ internal static class GpuNetworkEmitter
         w.Open("protected override void RunLoss(int batch)");
         Append(w, loss);
         w.Close();
+        w.Line();
+        w.Line("/// <inheritdoc/>");
+        w.Line($"protected override void RunLossAccumulate(int batch, bool penalty, ArrayView<{t}> sum) => {accumulate}(1, SampleLoss, PenaltyPartials, sum, batch, penalty ? 1 : 0);");
         w.Line();
         if (regularized.Count > 0)
         {

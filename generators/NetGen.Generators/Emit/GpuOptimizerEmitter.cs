@@ -11,6 +11,9 @@ namespace NetGen.Generators.Emit;
 /// </summary>
 internal static class GpuOptimizerEmitter
 {
+    /// <summary>Partial sums a reduction kernel writes (GpuNetwork&lt;T&gt;.PartialCount).</summary>
+    public const int Parts = 256;
+
     public static void Updates(GpuWriter g, CodeWriter update, CodeWriter clip)
     {
         var c = g.C;
@@ -79,7 +82,7 @@ internal static class GpuOptimizerEmitter
             update.Line($"case global::NetGen.Gpu.GpuUpdateKind.{kind}: {field}({N}, P, G, state0, state1, state2, Clip, args); break;");
         update.Close();
 
-        int parts = 256;   // GpuNetwork<T>.PartialCount
+        int parts = Parts;
         string squares = g.Kernel("ClipSquares", $"Partial sum i of the clamped squared gradient: Σ over k ≡ i (mod {parts}) of clamp(g_k, ±ClipValue)²", new[] { g.V("grad"), g.V("partials"), (args, "a") }, w =>
         {
             w.Line($"{t} sum = {zero};");
@@ -106,7 +109,7 @@ internal static class GpuOptimizerEmitter
     {
         var c = g.C;
         string t = c.T, zero = c.Lit(0), one = c.Lit(1);
-        int parts = 256;
+        int parts = Parts;
         string partials = g.Kernel("PenaltySums", $"Partial sum i of the weight penalties: Σ over weights k ≡ i (mod {parts}) of λ₁|w_k| + λ₂w_k²", new[] { g.V("p"), g.V("partials") }, w =>
         {
             w.Line($"{t} sum = {zero};");

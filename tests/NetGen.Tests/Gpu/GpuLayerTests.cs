@@ -168,6 +168,7 @@ public sealed class GpuLayerTests(GpuFixture fixture, ITestOutputHelper output)
             foreach (var (name, values) in net.Masks(batch)) snapshots.Add(($"{name} of step {step} mask", values));
         }
         snapshots.Add(("SGD iterations", [sgd.Iterations]));
+        snapshots.Add(("mean loss of the 3 steps", [net.MeanLoss()]));
         snapshots.Add(("parameters after 3 SGD steps", net.Parameters()));
         snapshots.Add(("running statistics after 3 steps", net.State()));
         net.Training = false;
@@ -193,6 +194,7 @@ public sealed class GpuLayerTests(GpuFixture fixture, ITestOutputHelper output)
         void Backward(double[] target);
         double[] BackwardOutput(double[] outputGradient);
         double TrainStep(double[] input, double[] target, Optimizer optimizer, int batch);
+        double MeanLoss();
     }
 
     private static T[] To<T>(double[] values) where T : unmanaged, IFloatingPointIeee754<T> => values.Select(T.CreateChecked).ToArray();
@@ -227,7 +229,14 @@ public sealed class GpuLayerTests(GpuFixture fixture, ITestOutputHelper output)
             _net.Backward(To<T>(outputGradient), inputGradient);
             return From<T>(inputGradient);
         }
-        public double TrainStep(double[] input, double[] target, Optimizer optimizer, int batch) => double.CreateChecked(_net.TrainStep(To<T>(input), To<T>(target), optimizer, batch));
+        private readonly List<double> _losses = [];
+        public double TrainStep(double[] input, double[] target, Optimizer optimizer, int batch)
+        {
+            double loss = double.CreateChecked(_net.TrainStep(To<T>(input), To<T>(target), optimizer, batch));
+            _losses.Add(loss);
+            return loss;
+        }
+        public double MeanLoss() => _losses.Average();
         public void Dispose() { }
     }
 
@@ -261,8 +270,10 @@ public sealed class GpuLayerTests(GpuFixture fixture, ITestOutputHelper output)
         public double TrainStep(double[] input, double[] target, Optimizer optimizer, int batch)
         {
             _net.TrainStep(To<T>(input), To<T>(target), optimizer, batch);
+            _net.AccumulateLoss();   // the running sum on the device: one read-back for the mean below
             return double.CreateChecked(_net.Loss());
         }
+        public double MeanLoss() => double.CreateChecked(_net.TakeMeanLoss());
         public void Dispose() => _net.Dispose();
     }
 
@@ -277,7 +288,7 @@ public sealed class GpuLayerTests(GpuFixture fixture, ITestOutputHelper output)
         Assert.Equal(
             ["AdagradUpdate", "AdamUpdate", "AvgPool1Backward", "AvgPool1Forward", "ClipCoefficient", "ClipSquares",
              "Conv2D1Forward", "Conv2D1InputGradient", "Conv2D1PenaltyGradient", "Conv2D1WeightGradient", "Conv2D1WeightGradientPartials",
-             "Dense1Forward", "Dense1InputGradient", "Dense1WeightGradient", "LossGradient", "LossTerms", "PenaltySums",
+             "Dense1Forward", "Dense1InputGradient", "Dense1WeightGradient", "LossAccumulate", "LossGradient", "LossTerms", "PenaltySums",
              "ReLU1Backward", "RmsPropUpdate", "SgdUpdate"],
             names);
     }

@@ -12,7 +12,7 @@ partial class MiniVggNet
     /// <summary>
     /// <c>MiniVggNet</c> on a GPU (ILGPU: CUDA, OpenCL, or the CPU emulator for tests). Same layers, same parameter
     /// layout and, for the same seed, the same initial weights and dropout masks as the CPU network; parameters,
-    /// gradients, optimiser state and activations stay on the device. Kernels: 67, one per layer and pass
+    /// gradients, optimiser state and activations stay on the device. Kernels: 68, one per layer and pass
     /// (forward, backward), plus the loss, its gradient and the optimiser updates.
     /// </summary>
     public sealed class Gpu : global::NetGen.Gpu.GpuNetwork<float>
@@ -127,6 +127,7 @@ partial class MiniVggNet
         private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>> _conv2D1InputGradient;
         private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _lossTerms;
         private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _lossGradient;
+        private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int> _lossAccumulate;
         private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, global::NetGen.Gpu.GpuUpdateArgs<float>> _sgdUpdate;
         private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, global::NetGen.Gpu.GpuUpdateArgs<float>> _adagradUpdate;
         private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, global::NetGen.Gpu.GpuUpdateArgs<float>> _rmsPropUpdate;
@@ -243,6 +244,7 @@ partial class MiniVggNet
             _conv2D1InputGradient = Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>>(Conv2D1InputGradient);
             _lossTerms = Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(LossTerms);
             _lossGradient = Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(LossGradient);
+            _lossAccumulate = Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int>(LossAccumulate);
             _sgdUpdate = Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, global::NetGen.Gpu.GpuUpdateArgs<float>>(SgdUpdate);
             _adagradUpdate = Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, global::NetGen.Gpu.GpuUpdateArgs<float>>(AdagradUpdate);
             _rmsPropUpdate = Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, global::NetGen.Gpu.GpuUpdateArgs<float>>(RmsPropUpdate);
@@ -566,6 +568,9 @@ partial class MiniVggNet
             // Each sample's term of the loss (CrossEntropy, from the logits: fused with Softmax); the base class sums them
             _lossTerms(batch, _a22.View, Target, SampleLoss, batch);
         }
+
+        /// <inheritdoc/>
+        protected override void RunLossAccumulate(int batch, bool penalty, ArrayView<float> sum) => _lossAccumulate(1, SampleLoss, PenaltyPartials, sum, batch, penalty ? 1 : 0);
 
         /// <inheritdoc/>
         protected override void RunUpdate(global::NetGen.Gpu.GpuUpdateKind kind, global::NetGen.Gpu.GpuUpdateArgs<float> args, ArrayView<float> state0, ArrayView<float> state1, ArrayView<float> state2)
@@ -1413,6 +1418,16 @@ partial class MiniVggNet
             float mass = 0f;
             for (int k = 0; k < 10; k++) mass += target[row + k];
             d[i] = (global::System.MathF.Exp(o[i] - lse) * mass - target[i]) / batch;
+        }
+
+        /// <summary>One thread: sum[0] += Σ of the batch's loss terms (and the weight penalties' partial sums when asked); sum[1] += 1</summary>
+        private static void LossAccumulate(Index1D i, ArrayView<float> terms, ArrayView<float> penalty, ArrayView<float> sum, int batch, int withPenalty)
+        {
+            float total = 0f;
+            for (int n = 0; n < batch; n++) total += terms[n];
+            if (withPenalty != 0) for (int k = 0; k < 256; k++) total += penalty[k];
+            sum[0] += total;
+            sum[1] += 1f;
         }
 
         /// <summary>SGD (torch.optim.SGD, dampening 0): g += λθ; with momentum b ← μb + g and g ← b (Nesterov: g + μb); θ ← θ − η·g. s0 = b</summary>

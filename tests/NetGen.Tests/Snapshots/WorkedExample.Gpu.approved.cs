@@ -12,7 +12,7 @@ partial class WorkedExample
     /// <summary>
     /// <c>WorkedExample</c> on a GPU (ILGPU: CUDA, OpenCL, or the CPU emulator for tests). Same layers, same parameter
     /// layout and, for the same seed, the same initial weights and dropout masks as the CPU network; parameters,
-    /// gradients, optimiser state and activations stay on the device. Kernels: 16, one per layer and pass
+    /// gradients, optimiser state and activations stay on the device. Kernels: 17, one per layer and pass
     /// (forward, backward), plus the loss, its gradient and the optimiser updates.
     /// </summary>
     public sealed class Gpu : global::NetGen.Gpu.GpuNetwork<double>
@@ -35,6 +35,7 @@ partial class WorkedExample
         private readonly Action<Index1D, ArrayView<double>, ArrayView<double>, ArrayView<double>> _dense1InputGradient;
         private readonly Action<Index1D, ArrayView<double>, ArrayView<double>, ArrayView<double>, int> _lossTerms;
         private readonly Action<Index1D, ArrayView<double>, ArrayView<double>, ArrayView<double>, int> _lossGradient;
+        private readonly Action<Index1D, ArrayView<double>, ArrayView<double>, ArrayView<double>, int, int> _lossAccumulate;
         private readonly Action<Index1D, ArrayView<double>, ArrayView<double>, ArrayView<double>, ArrayView<double>, ArrayView<double>, ArrayView<double>, global::NetGen.Gpu.GpuUpdateArgs<double>> _sgdUpdate;
         private readonly Action<Index1D, ArrayView<double>, ArrayView<double>, ArrayView<double>, ArrayView<double>, ArrayView<double>, ArrayView<double>, global::NetGen.Gpu.GpuUpdateArgs<double>> _adagradUpdate;
         private readonly Action<Index1D, ArrayView<double>, ArrayView<double>, ArrayView<double>, ArrayView<double>, ArrayView<double>, ArrayView<double>, global::NetGen.Gpu.GpuUpdateArgs<double>> _rmsPropUpdate;
@@ -61,6 +62,7 @@ partial class WorkedExample
             _dense1InputGradient = Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<double>, ArrayView<double>, ArrayView<double>>(Dense1InputGradient);
             _lossTerms = Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<double>, ArrayView<double>, ArrayView<double>, int>(LossTerms);
             _lossGradient = Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<double>, ArrayView<double>, ArrayView<double>, int>(LossGradient);
+            _lossAccumulate = Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<double>, ArrayView<double>, ArrayView<double>, int, int>(LossAccumulate);
             _sgdUpdate = Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<double>, ArrayView<double>, ArrayView<double>, ArrayView<double>, ArrayView<double>, ArrayView<double>, global::NetGen.Gpu.GpuUpdateArgs<double>>(SgdUpdate);
             _adagradUpdate = Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<double>, ArrayView<double>, ArrayView<double>, ArrayView<double>, ArrayView<double>, ArrayView<double>, global::NetGen.Gpu.GpuUpdateArgs<double>>(AdagradUpdate);
             _rmsPropUpdate = Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<double>, ArrayView<double>, ArrayView<double>, ArrayView<double>, ArrayView<double>, ArrayView<double>, global::NetGen.Gpu.GpuUpdateArgs<double>>(RmsPropUpdate);
@@ -150,6 +152,9 @@ partial class WorkedExample
             // Each sample's term of the loss (HalfSquaredError); the base class sums them
             _lossTerms(batch, _a4.View, Target, SampleLoss, batch);
         }
+
+        /// <inheritdoc/>
+        protected override void RunLossAccumulate(int batch, bool penalty, ArrayView<double> sum) => _lossAccumulate(1, SampleLoss, PenaltyPartials, sum, batch, penalty ? 1 : 0);
 
         /// <inheritdoc/>
         protected override void RunUpdate(global::NetGen.Gpu.GpuUpdateKind kind, global::NetGen.Gpu.GpuUpdateArgs<double> args, ArrayView<double> state0, ArrayView<double> state1, ArrayView<double> state2)
@@ -257,6 +262,16 @@ partial class WorkedExample
         private static void LossGradient(Index1D i, ArrayView<double> o, ArrayView<double> target, ArrayView<double> d, int batch)
         {
             d[i] = (o[i] - target[i]) / batch;
+        }
+
+        /// <summary>One thread: sum[0] += Σ of the batch's loss terms (and the weight penalties' partial sums when asked); sum[1] += 1</summary>
+        private static void LossAccumulate(Index1D i, ArrayView<double> terms, ArrayView<double> penalty, ArrayView<double> sum, int batch, int withPenalty)
+        {
+            double total = 0.0;
+            for (int n = 0; n < batch; n++) total += terms[n];
+            if (withPenalty != 0) for (int k = 0; k < 256; k++) total += penalty[k];
+            sum[0] += total;
+            sum[1] += 1.0;
         }
 
         /// <summary>SGD (torch.optim.SGD, dampening 0): g += λθ; with momentum b ← μb + g and g ← b (Nesterov: g + μb); θ ← θ − η·g. s0 = b</summary>
