@@ -12,7 +12,7 @@ partial class MiniVggNet
     /// <summary>
     /// <c>MiniVggNet</c> on a GPU (ILGPU: CUDA, OpenCL, or the CPU emulator for tests). Same layers, same parameter
     /// layout and, for the same seed, the same initial weights and dropout masks as the CPU network; parameters,
-    /// gradients, optimiser state and activations stay on the device. Kernels: 68, one per layer and pass
+    /// gradients, optimiser state and activations stay on the device. Kernels: 93, one per layer and pass
     /// (forward, backward), plus the loss, its gradient and the optimiser updates.
     /// </summary>
     public sealed class Gpu : global::NetGen.Gpu.GpuNetwork<float>
@@ -44,18 +44,23 @@ partial class MiniVggNet
         private readonly MemoryBuffer1D<float, Stride1D.Dense> _a23, _d23;   // maxBatch × 10
         private readonly MemoryBuffer1D<float, Stride1D.Dense> _stats2;   // BatchNorm1: μ then 1/√(σ² + ε) per channel of the last forward pass
         private readonly MemoryBuffer1D<float, Stride1D.Dense> _sums2;   // BatchNorm1: Σ ∂E/∂y then Σ ∂E/∂y·x̂ per channel of the last backward pass
+        private readonly MemoryBuffer1D<float, Stride1D.Dense> _partials2;   // BatchNorm1: 64 partial sums per channel (two sets)
         private readonly MemoryBuffer1D<float, Stride1D.Dense> _stats5;   // BatchNorm2: μ then 1/√(σ² + ε) per channel of the last forward pass
         private readonly MemoryBuffer1D<float, Stride1D.Dense> _sums5;   // BatchNorm2: Σ ∂E/∂y then Σ ∂E/∂y·x̂ per channel of the last backward pass
+        private readonly MemoryBuffer1D<float, Stride1D.Dense> _partials5;   // BatchNorm2: 64 partial sums per channel (two sets)
         private readonly MemoryBuffer1D<int, Stride1D.Dense> _argmax6;   // MaxPool1: index of each window's maximum in its input sample
         private readonly MemoryBuffer1D<float, Stride1D.Dense> _mask7;   // Dropout1: 0 or 1/(1 − rate) per value of the last forward pass
         private readonly MemoryBuffer1D<float, Stride1D.Dense> _stats10;   // BatchNorm3: μ then 1/√(σ² + ε) per channel of the last forward pass
         private readonly MemoryBuffer1D<float, Stride1D.Dense> _sums10;   // BatchNorm3: Σ ∂E/∂y then Σ ∂E/∂y·x̂ per channel of the last backward pass
+        private readonly MemoryBuffer1D<float, Stride1D.Dense> _partials10;   // BatchNorm3: 64 partial sums per channel (two sets)
         private readonly MemoryBuffer1D<float, Stride1D.Dense> _stats13;   // BatchNorm4: μ then 1/√(σ² + ε) per channel of the last forward pass
         private readonly MemoryBuffer1D<float, Stride1D.Dense> _sums13;   // BatchNorm4: Σ ∂E/∂y then Σ ∂E/∂y·x̂ per channel of the last backward pass
+        private readonly MemoryBuffer1D<float, Stride1D.Dense> _partials13;   // BatchNorm4: 64 partial sums per channel (two sets)
         private readonly MemoryBuffer1D<int, Stride1D.Dense> _argmax14;   // MaxPool2: index of each window's maximum in its input sample
         private readonly MemoryBuffer1D<float, Stride1D.Dense> _mask15;   // Dropout2: 0 or 1/(1 − rate) per value of the last forward pass
         private readonly MemoryBuffer1D<float, Stride1D.Dense> _stats19;   // BatchNorm5: μ then 1/√(σ² + ε) per channel of the last forward pass
         private readonly MemoryBuffer1D<float, Stride1D.Dense> _sums19;   // BatchNorm5: Σ ∂E/∂y then Σ ∂E/∂y·x̂ per channel of the last backward pass
+        private readonly MemoryBuffer1D<float, Stride1D.Dense> _partials19;   // BatchNorm5: 64 partial sums per channel (two sets)
         private readonly MemoryBuffer1D<float, Stride1D.Dense> _mask20;   // Dropout3: 0 or 1/(1 − rate) per value of the last forward pass
         private readonly MemoryBuffer1D<float, Stride1D.Dense> _wpartials11;   // Conv2D4: ∂E/∂w and ∂E/∂b summed over each of up to 16 sample groups
         private readonly MemoryBuffer1D<float, Stride1D.Dense> _wpartials8;   // Conv2D3: ∂E/∂w and ∂E/∂b summed over each of up to 16 sample groups
@@ -67,22 +72,37 @@ partial class MiniVggNet
 
         // Kernels, compiled by ILGPU for the device and loaded once by the constructor.
         private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>> _conv2D1Forward;
+        private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, int> _batchNorm1Sums;
+        private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, int> _batchNorm1Mean;
+        private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _batchNorm1Squares;
         private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int> _batchNorm1Statistics;
         private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>> _batchNorm1Forward;
         private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>> _conv2D2Forward;
+        private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, int> _batchNorm2Sums;
+        private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, int> _batchNorm2Mean;
+        private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _batchNorm2Squares;
         private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int> _batchNorm2Statistics;
         private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>> _batchNorm2Forward;
         private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<int>> _maxPool1Forward;
         private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ulong, int> _dropout1Forward;
         private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>> _conv2D3Forward;
+        private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, int> _batchNorm3Sums;
+        private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, int> _batchNorm3Mean;
+        private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _batchNorm3Squares;
         private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int> _batchNorm3Statistics;
         private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>> _batchNorm3Forward;
         private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>> _conv2D4Forward;
+        private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, int> _batchNorm4Sums;
+        private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, int> _batchNorm4Mean;
+        private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _batchNorm4Squares;
         private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int> _batchNorm4Statistics;
         private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>> _batchNorm4Forward;
         private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<int>> _maxPool2Forward;
         private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ulong, int> _dropout2Forward;
         private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>> _dense1Forward;
+        private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, int> _batchNorm5Sums;
+        private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, int> _batchNorm5Mean;
+        private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _batchNorm5Squares;
         private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int> _batchNorm5Statistics;
         private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>> _batchNorm5Forward;
         private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ulong, int> _dropout3Forward;
@@ -92,20 +112,26 @@ partial class MiniVggNet
         private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _dense2WeightGradient;
         private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>> _dense2InputGradient;
         private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>> _dropout3Backward;
-        private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _batchNorm5ParameterGradient;
+        private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _batchNorm5GradientSums;
+        private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _batchNorm5GradientXhatSums;
+        private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>> _batchNorm5ParameterGradient;
         private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int> _batchNorm5InputGradient;
         private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>> _reLU5Backward;
         private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _dense1WeightGradient;
         private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>> _dense1InputGradient;
         private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>> _dropout2Backward;
         private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<int>> _maxPool2Backward;
-        private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _batchNorm4ParameterGradient;
+        private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _batchNorm4GradientSums;
+        private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _batchNorm4GradientXhatSums;
+        private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>> _batchNorm4ParameterGradient;
         private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int> _batchNorm4InputGradient;
         private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>> _reLU4Backward;
         private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int> _conv2D4WeightGradientPartials;
         private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, int> _conv2D4WeightGradient;
         private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>> _conv2D4InputGradient;
-        private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _batchNorm3ParameterGradient;
+        private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _batchNorm3GradientSums;
+        private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _batchNorm3GradientXhatSums;
+        private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>> _batchNorm3ParameterGradient;
         private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int> _batchNorm3InputGradient;
         private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>> _reLU3Backward;
         private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int> _conv2D3WeightGradientPartials;
@@ -113,13 +139,17 @@ partial class MiniVggNet
         private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>> _conv2D3InputGradient;
         private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>> _dropout1Backward;
         private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<int>> _maxPool1Backward;
-        private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _batchNorm2ParameterGradient;
+        private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _batchNorm2GradientSums;
+        private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _batchNorm2GradientXhatSums;
+        private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>> _batchNorm2ParameterGradient;
         private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int> _batchNorm2InputGradient;
         private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>> _reLU2Backward;
         private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int> _conv2D2WeightGradientPartials;
         private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, int> _conv2D2WeightGradient;
         private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>> _conv2D2InputGradient;
-        private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _batchNorm1ParameterGradient;
+        private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _batchNorm1GradientSums;
+        private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _batchNorm1GradientXhatSums;
+        private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>> _batchNorm1ParameterGradient;
         private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int> _batchNorm1InputGradient;
         private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>> _reLU1Backward;
         private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int> _conv2D1WeightGradientPartials;
@@ -165,18 +195,23 @@ partial class MiniVggNet
             _a23 = Allocate<float>((long)maxBatch * 10); _d23 = Allocate<float>((long)maxBatch * 10);
             _stats2 = Allocate<float>(64);
             _sums2 = Allocate<float>(64);
+            _partials2 = Allocate<float>(4096);
             _stats5 = Allocate<float>(64);
             _sums5 = Allocate<float>(64);
+            _partials5 = Allocate<float>(4096);
             _argmax6 = Allocate<int>((long)maxBatch * 6272);
             _mask7 = Allocate<float>((long)maxBatch * 6272);
             _stats10 = Allocate<float>(128);
             _sums10 = Allocate<float>(128);
+            _partials10 = Allocate<float>(8192);
             _stats13 = Allocate<float>(128);
             _sums13 = Allocate<float>(128);
+            _partials13 = Allocate<float>(8192);
             _argmax14 = Allocate<int>((long)maxBatch * 3136);
             _mask15 = Allocate<float>((long)maxBatch * 3136);
             _stats19 = Allocate<float>(1024);
             _sums19 = Allocate<float>(1024);
+            _partials19 = Allocate<float>(65536);
             _mask20 = Allocate<float>((long)maxBatch * 512);
             _wpartials11 = Allocate<float>(590848);
             _wpartials8 = Allocate<float>(295936);
@@ -184,22 +219,37 @@ partial class MiniVggNet
             _wpartials0 = Allocate<float>(5120);
             _seed = seed;
             _conv2D1Forward = Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>>(Conv2D1Forward);
+            _batchNorm1Sums = Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, int>(BatchNorm1Sums);
+            _batchNorm1Mean = Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, int>(BatchNorm1Mean);
+            _batchNorm1Squares = Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(BatchNorm1Squares);
             _batchNorm1Statistics = Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int>(BatchNorm1Statistics);
             _batchNorm1Forward = Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>>(BatchNorm1Forward);
             _conv2D2Forward = Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>>(Conv2D2Forward);
+            _batchNorm2Sums = Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, int>(BatchNorm2Sums);
+            _batchNorm2Mean = Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, int>(BatchNorm2Mean);
+            _batchNorm2Squares = Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(BatchNorm2Squares);
             _batchNorm2Statistics = Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int>(BatchNorm2Statistics);
             _batchNorm2Forward = Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>>(BatchNorm2Forward);
             _maxPool1Forward = Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<int>>(MaxPool1Forward);
             _dropout1Forward = Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ulong, int>(Dropout1Forward);
             _conv2D3Forward = Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>>(Conv2D3Forward);
+            _batchNorm3Sums = Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, int>(BatchNorm3Sums);
+            _batchNorm3Mean = Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, int>(BatchNorm3Mean);
+            _batchNorm3Squares = Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(BatchNorm3Squares);
             _batchNorm3Statistics = Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int>(BatchNorm3Statistics);
             _batchNorm3Forward = Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>>(BatchNorm3Forward);
             _conv2D4Forward = Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>>(Conv2D4Forward);
+            _batchNorm4Sums = Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, int>(BatchNorm4Sums);
+            _batchNorm4Mean = Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, int>(BatchNorm4Mean);
+            _batchNorm4Squares = Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(BatchNorm4Squares);
             _batchNorm4Statistics = Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int>(BatchNorm4Statistics);
             _batchNorm4Forward = Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>>(BatchNorm4Forward);
             _maxPool2Forward = Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<int>>(MaxPool2Forward);
             _dropout2Forward = Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ulong, int>(Dropout2Forward);
             _dense1Forward = Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>>(Dense1Forward);
+            _batchNorm5Sums = Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, int>(BatchNorm5Sums);
+            _batchNorm5Mean = Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, int>(BatchNorm5Mean);
+            _batchNorm5Squares = Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(BatchNorm5Squares);
             _batchNorm5Statistics = Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int>(BatchNorm5Statistics);
             _batchNorm5Forward = Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>>(BatchNorm5Forward);
             _dropout3Forward = Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ulong, int>(Dropout3Forward);
@@ -209,20 +259,26 @@ partial class MiniVggNet
             _dense2WeightGradient = Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(Dense2WeightGradient);
             _dense2InputGradient = Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>>(Dense2InputGradient);
             _dropout3Backward = Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>>(Dropout3Backward);
-            _batchNorm5ParameterGradient = Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(BatchNorm5ParameterGradient);
+            _batchNorm5GradientSums = Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(BatchNorm5GradientSums);
+            _batchNorm5GradientXhatSums = Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(BatchNorm5GradientXhatSums);
+            _batchNorm5ParameterGradient = Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>>(BatchNorm5ParameterGradient);
             _batchNorm5InputGradient = Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int>(BatchNorm5InputGradient);
             _reLU5Backward = Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>>(ReLU5Backward);
             _dense1WeightGradient = Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(Dense1WeightGradient);
             _dense1InputGradient = Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>>(Dense1InputGradient);
             _dropout2Backward = Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>>(Dropout2Backward);
             _maxPool2Backward = Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<int>>(MaxPool2Backward);
-            _batchNorm4ParameterGradient = Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(BatchNorm4ParameterGradient);
+            _batchNorm4GradientSums = Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(BatchNorm4GradientSums);
+            _batchNorm4GradientXhatSums = Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(BatchNorm4GradientXhatSums);
+            _batchNorm4ParameterGradient = Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>>(BatchNorm4ParameterGradient);
             _batchNorm4InputGradient = Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int>(BatchNorm4InputGradient);
             _reLU4Backward = Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>>(ReLU4Backward);
             _conv2D4WeightGradientPartials = Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int>(Conv2D4WeightGradientPartials);
             _conv2D4WeightGradient = Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, int>(Conv2D4WeightGradient);
             _conv2D4InputGradient = Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>>(Conv2D4InputGradient);
-            _batchNorm3ParameterGradient = Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(BatchNorm3ParameterGradient);
+            _batchNorm3GradientSums = Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(BatchNorm3GradientSums);
+            _batchNorm3GradientXhatSums = Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(BatchNorm3GradientXhatSums);
+            _batchNorm3ParameterGradient = Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>>(BatchNorm3ParameterGradient);
             _batchNorm3InputGradient = Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int>(BatchNorm3InputGradient);
             _reLU3Backward = Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>>(ReLU3Backward);
             _conv2D3WeightGradientPartials = Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int>(Conv2D3WeightGradientPartials);
@@ -230,13 +286,17 @@ partial class MiniVggNet
             _conv2D3InputGradient = Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>>(Conv2D3InputGradient);
             _dropout1Backward = Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>>(Dropout1Backward);
             _maxPool1Backward = Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<int>>(MaxPool1Backward);
-            _batchNorm2ParameterGradient = Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(BatchNorm2ParameterGradient);
+            _batchNorm2GradientSums = Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(BatchNorm2GradientSums);
+            _batchNorm2GradientXhatSums = Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(BatchNorm2GradientXhatSums);
+            _batchNorm2ParameterGradient = Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>>(BatchNorm2ParameterGradient);
             _batchNorm2InputGradient = Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int>(BatchNorm2InputGradient);
             _reLU2Backward = Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>>(ReLU2Backward);
             _conv2D2WeightGradientPartials = Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int>(Conv2D2WeightGradientPartials);
             _conv2D2WeightGradient = Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, int>(Conv2D2WeightGradient);
             _conv2D2InputGradient = Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>>(Conv2D2InputGradient);
-            _batchNorm1ParameterGradient = Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(BatchNorm1ParameterGradient);
+            _batchNorm1GradientSums = Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(BatchNorm1GradientSums);
+            _batchNorm1GradientXhatSums = Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(BatchNorm1GradientXhatSums);
+            _batchNorm1ParameterGradient = Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>>(BatchNorm1ParameterGradient);
             _batchNorm1InputGradient = Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int>(BatchNorm1InputGradient);
             _reLU1Backward = Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>>(ReLU1Backward);
             _conv2D1WeightGradientPartials = Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int>(Conv2D1WeightGradientPartials);
@@ -325,8 +385,14 @@ partial class MiniVggNet
 
             // Layer 1: ReLU: computed by layer 0's kernel (fused)
 
-            // Layer 2: BatchNorm1 over 32 channels: statistics per channel, then y = γ·x̂ + β per value
-            _batchNorm1Statistics(32, _a2.View, S, _stats2.View, batch, training ? 1 : 0);
+            // Layer 2: BatchNorm1 over 32 channels: statistics (64 partial sums per channel, then their sum), then y = γ·x̂ + β per value
+            if (training)
+            {
+                _batchNorm1Sums(2048, _a2.View, _partials2.View, batch);
+                _batchNorm1Mean(32, _partials2.View, _stats2.View, batch);
+                _batchNorm1Squares(2048, _a2.View, _stats2.View, _partials2.View, batch);
+            }
+            _batchNorm1Statistics(32, _partials2.View, S, _stats2.View, batch, training ? 1 : 0);
             _batchNorm1Forward(batch * 25088, _a2.View, P, _stats2.View, _a3.View);
 
             // Layer 3: Conv2D2 (32×28×28 → 32×28×28, kernel 3×3, stride 1, padding 1,1), direct, ReLU fused
@@ -334,8 +400,14 @@ partial class MiniVggNet
 
             // Layer 4: ReLU: computed by layer 3's kernel (fused)
 
-            // Layer 5: BatchNorm2 over 32 channels: statistics per channel, then y = γ·x̂ + β per value
-            _batchNorm2Statistics(32, _a5.View, S, _stats5.View, batch, training ? 1 : 0);
+            // Layer 5: BatchNorm2 over 32 channels: statistics (64 partial sums per channel, then their sum), then y = γ·x̂ + β per value
+            if (training)
+            {
+                _batchNorm2Sums(2048, _a5.View, _partials5.View, batch);
+                _batchNorm2Mean(32, _partials5.View, _stats5.View, batch);
+                _batchNorm2Squares(2048, _a5.View, _stats5.View, _partials5.View, batch);
+            }
+            _batchNorm2Statistics(32, _partials5.View, S, _stats5.View, batch, training ? 1 : 0);
             _batchNorm2Forward(batch * 25088, _a5.View, P, _stats5.View, _a6.View);
 
             // Layer 6: MaxPool1 2×2, stride 2 (32×28×28 → 32×14×14)
@@ -349,8 +421,14 @@ partial class MiniVggNet
 
             // Layer 9: ReLU: computed by layer 8's kernel (fused)
 
-            // Layer 10: BatchNorm3 over 64 channels: statistics per channel, then y = γ·x̂ + β per value
-            _batchNorm3Statistics(64, _a10.View, S, _stats10.View, batch, training ? 1 : 0);
+            // Layer 10: BatchNorm3 over 64 channels: statistics (64 partial sums per channel, then their sum), then y = γ·x̂ + β per value
+            if (training)
+            {
+                _batchNorm3Sums(4096, _a10.View, _partials10.View, batch);
+                _batchNorm3Mean(64, _partials10.View, _stats10.View, batch);
+                _batchNorm3Squares(4096, _a10.View, _stats10.View, _partials10.View, batch);
+            }
+            _batchNorm3Statistics(64, _partials10.View, S, _stats10.View, batch, training ? 1 : 0);
             _batchNorm3Forward(batch * 12544, _a10.View, P, _stats10.View, _a11.View);
 
             // Layer 11: Conv2D4 (64×14×14 → 64×14×14, kernel 3×3, stride 1, padding 1,1), direct, ReLU fused
@@ -358,8 +436,14 @@ partial class MiniVggNet
 
             // Layer 12: ReLU: computed by layer 11's kernel (fused)
 
-            // Layer 13: BatchNorm4 over 64 channels: statistics per channel, then y = γ·x̂ + β per value
-            _batchNorm4Statistics(64, _a13.View, S, _stats13.View, batch, training ? 1 : 0);
+            // Layer 13: BatchNorm4 over 64 channels: statistics (64 partial sums per channel, then their sum), then y = γ·x̂ + β per value
+            if (training)
+            {
+                _batchNorm4Sums(4096, _a13.View, _partials13.View, batch);
+                _batchNorm4Mean(64, _partials13.View, _stats13.View, batch);
+                _batchNorm4Squares(4096, _a13.View, _stats13.View, _partials13.View, batch);
+            }
+            _batchNorm4Statistics(64, _partials13.View, S, _stats13.View, batch, training ? 1 : 0);
             _batchNorm4Forward(batch * 12544, _a13.View, P, _stats13.View, _a14.View);
 
             // Layer 14: MaxPool2 2×2, stride 2 (64×14×14 → 64×7×7)
@@ -375,8 +459,14 @@ partial class MiniVggNet
 
             // Layer 18: ReLU: computed by layer 17's kernel (fused)
 
-            // Layer 19: BatchNorm5 over 512 features: statistics per channel, then y = γ·x̂ + β per value
-            _batchNorm5Statistics(512, _a19.View, S, _stats19.View, batch, training ? 1 : 0);
+            // Layer 19: BatchNorm5 over 512 features: statistics (64 partial sums per channel, then their sum), then y = γ·x̂ + β per value
+            if (training)
+            {
+                _batchNorm5Sums(32768, _a19.View, _partials19.View, batch);
+                _batchNorm5Mean(512, _partials19.View, _stats19.View, batch);
+                _batchNorm5Squares(32768, _a19.View, _stats19.View, _partials19.View, batch);
+            }
+            _batchNorm5Statistics(512, _partials19.View, S, _stats19.View, batch, training ? 1 : 0);
             _batchNorm5Forward(batch * 512, _a19.View, P, _stats19.View, _a20.View);
 
             // Layer 20: Dropout3, rate 0.5: counter-based masks keyed by (seed, layer, pass), identical to the CPU's
@@ -423,8 +513,10 @@ partial class MiniVggNet
 
             if (start > 19)
             {
-                // Layer 19: BatchNorm5 backward: per-channel sums (∂E/∂γ, ∂E/∂β), then ∂E/∂x per value
-                _batchNorm5ParameterGradient(512, _a19.View, _d20.View, _stats19.View, _sums19.View, G, batch);
+                // Layer 19: BatchNorm5 backward: per-channel sums (64 partials each, then their sum; ∂E/∂γ, ∂E/∂β), then ∂E/∂x per value
+                _batchNorm5GradientSums(32768, _a19.View, _d20.View, _stats19.View, _partials19.View, batch);
+                _batchNorm5GradientXhatSums(32768, _a19.View, _d20.View, _stats19.View, _partials19.View, batch);
+                _batchNorm5ParameterGradient(512, _partials19.View, _sums19.View, G);
                 _batchNorm5InputGradient(batch * 512, _a19.View, _d20.View, P, _stats19.View, _sums19.View, _d19.View, batch, _trainingPass ? 1 : 0);
             }
 
@@ -460,8 +552,10 @@ partial class MiniVggNet
 
             if (start > 13)
             {
-                // Layer 13: BatchNorm4 backward: per-channel sums (∂E/∂γ, ∂E/∂β), then ∂E/∂x per value
-                _batchNorm4ParameterGradient(64, _a13.View, _d14.View, _stats13.View, _sums13.View, G, batch);
+                // Layer 13: BatchNorm4 backward: per-channel sums (64 partials each, then their sum; ∂E/∂γ, ∂E/∂β), then ∂E/∂x per value
+                _batchNorm4GradientSums(4096, _a13.View, _d14.View, _stats13.View, _partials13.View, batch);
+                _batchNorm4GradientXhatSums(4096, _a13.View, _d14.View, _stats13.View, _partials13.View, batch);
+                _batchNorm4ParameterGradient(64, _partials13.View, _sums13.View, G);
                 _batchNorm4InputGradient(batch * 12544, _a13.View, _d14.View, P, _stats13.View, _sums13.View, _d13.View, batch, _trainingPass ? 1 : 0);
             }
 
@@ -482,8 +576,10 @@ partial class MiniVggNet
 
             if (start > 10)
             {
-                // Layer 10: BatchNorm3 backward: per-channel sums (∂E/∂γ, ∂E/∂β), then ∂E/∂x per value
-                _batchNorm3ParameterGradient(64, _a10.View, _d11.View, _stats10.View, _sums10.View, G, batch);
+                // Layer 10: BatchNorm3 backward: per-channel sums (64 partials each, then their sum; ∂E/∂γ, ∂E/∂β), then ∂E/∂x per value
+                _batchNorm3GradientSums(4096, _a10.View, _d11.View, _stats10.View, _partials10.View, batch);
+                _batchNorm3GradientXhatSums(4096, _a10.View, _d11.View, _stats10.View, _partials10.View, batch);
+                _batchNorm3ParameterGradient(64, _partials10.View, _sums10.View, G);
                 _batchNorm3InputGradient(batch * 12544, _a10.View, _d11.View, P, _stats10.View, _sums10.View, _d10.View, batch, _trainingPass ? 1 : 0);
             }
 
@@ -516,8 +612,10 @@ partial class MiniVggNet
 
             if (start > 5)
             {
-                // Layer 5: BatchNorm2 backward: per-channel sums (∂E/∂γ, ∂E/∂β), then ∂E/∂x per value
-                _batchNorm2ParameterGradient(32, _a5.View, _d6.View, _stats5.View, _sums5.View, G, batch);
+                // Layer 5: BatchNorm2 backward: per-channel sums (64 partials each, then their sum; ∂E/∂γ, ∂E/∂β), then ∂E/∂x per value
+                _batchNorm2GradientSums(2048, _a5.View, _d6.View, _stats5.View, _partials5.View, batch);
+                _batchNorm2GradientXhatSums(2048, _a5.View, _d6.View, _stats5.View, _partials5.View, batch);
+                _batchNorm2ParameterGradient(32, _partials5.View, _sums5.View, G);
                 _batchNorm2InputGradient(batch * 25088, _a5.View, _d6.View, P, _stats5.View, _sums5.View, _d5.View, batch, _trainingPass ? 1 : 0);
             }
 
@@ -538,8 +636,10 @@ partial class MiniVggNet
 
             if (start > 2)
             {
-                // Layer 2: BatchNorm1 backward: per-channel sums (∂E/∂γ, ∂E/∂β), then ∂E/∂x per value
-                _batchNorm1ParameterGradient(32, _a2.View, _d3.View, _stats2.View, _sums2.View, G, batch);
+                // Layer 2: BatchNorm1 backward: per-channel sums (64 partials each, then their sum; ∂E/∂γ, ∂E/∂β), then ∂E/∂x per value
+                _batchNorm1GradientSums(2048, _a2.View, _d3.View, _stats2.View, _partials2.View, batch);
+                _batchNorm1GradientXhatSums(2048, _a2.View, _d3.View, _stats2.View, _partials2.View, batch);
+                _batchNorm1ParameterGradient(32, _partials2.View, _sums2.View, G);
                 _batchNorm1InputGradient(batch * 25088, _a2.View, _d3.View, P, _stats2.View, _sums2.View, _d2.View, batch, _trainingPass ? 1 : 0);
             }
 
@@ -616,29 +716,58 @@ partial class MiniVggNet
             z[i] = (sum > 0f ? sum : 0f);
         }
 
-        /// <summary>BatchNorm1, one thread per channel i: in training the batch's μ and biased σ² over batch × 784 values (the running statistics move by 0.1, with the unbiased variance); in inference the running ones. Writes μ and 1/√(σ² + ε)</summary>
-        private static void BatchNorm1Statistics(Index1D i, ArrayView<float> x, ArrayView<float> s, ArrayView<float> stats, int batch, int training)
+        /// <summary>BatchNorm1, thread i = (channel, group): Σ x over the channel's values j ≡ group (mod 64), j &lt; batch·784</summary>
+        private static void BatchNorm1Sums(Index1D i, ArrayView<float> x, ArrayView<float> partials, int batch)
         {
-            float mean, invStd;
+            int ch = i / 64, group = i - ch * 64, m = batch * 784;
+            float sum = 0f, carry = 0f;
+            for (int j = group; j < m; j += 64)
+            {
+                int at = j / 784 * 25088 + ch * 784 + j % 784;
+                Accumulate(ref sum, ref carry, x[at]);
+            }
+            partials[i] = sum;
+        }
+
+        /// <summary>BatchNorm1, one thread per channel i: μ = Σ partials / (batch·784)</summary>
+        private static void BatchNorm1Mean(Index1D i, ArrayView<float> partials, ArrayView<float> stats, int batch)
+        {
+            float sum = 0f, sumCarry = 0f;
+            for (int group = 0; group < 64; group++) Accumulate(ref sum, ref sumCarry, partials[i * 64 + group]);
+            stats[i] = sum / (batch * 784);
+        }
+
+        /// <summary>BatchNorm1, thread i = (channel, group): Σ (x − μ)² over the channel's values j ≡ group (mod 64), j &lt; batch·784</summary>
+        private static void BatchNorm1Squares(Index1D i, ArrayView<float> x, ArrayView<float> stats, ArrayView<float> partials, int batch)
+        {
+            int ch = i / 64, group = i - ch * 64, m = batch * 784;
+            float sum = 0f, carry = 0f;
+            for (int j = group; j < m; j += 64)
+            {
+                int at = j / 784 * 25088 + ch * 784 + j % 784;
+                Accumulate(ref sum, ref carry, (x[at] - stats[ch]) * (x[at] - stats[ch]));
+            }
+            partials[i] = sum;
+        }
+
+        /// <summary>BatchNorm1, one thread per channel i: in training σ² = Σ partials / m (biased; the running statistics move by 0.1, with the unbiased m/(m − 1)·σ²); in inference μ and σ² are the running ones. Writes 1/√(σ² + ε)</summary>
+        private static void BatchNorm1Statistics(Index1D i, ArrayView<float> partials, ArrayView<float> s, ArrayView<float> stats, int batch, int training)
+        {
             if (training != 0)
             {
                 int m = batch * 784;
-                float sum = 0f, squares = 0f;
-                for (int n = 0; n < batch; n++) for (int k = 0; k < 784; k++) sum += x[n * 25088 + i * 784 + k];
-                mean = sum / m;
-                for (int n = 0; n < batch; n++) for (int k = 0; k < 784; k++) { float e = x[n * 25088 + i * 784 + k] - mean; squares += e * e; }
-                float variance = squares / m;
-                invStd = 1f / global::System.MathF.Sqrt(variance + 1E-05f);
+                float squares = 0f, squaresCarry = 0f;
+                for (int group = 0; group < 64; group++) Accumulate(ref squares, ref squaresCarry, partials[i * 64 + group]);
+                float mean = stats[i], variance = squares / m;
+                stats[32 + i] = 1f / global::System.MathF.Sqrt(variance + 1E-05f);
                 s[0 + i] = (1f - 0.1f) * s[0 + i] + 0.1f * mean;
                 s[32 + i] = (1f - 0.1f) * s[32 + i] + 0.1f * (m > 1 ? variance * m / (m - 1) : variance);
             }
             else
             {
-                mean = s[0 + i];
-                invStd = 1f / global::System.MathF.Sqrt(s[32 + i] + 1E-05f);
+                stats[i] = s[0 + i];
+                stats[32 + i] = 1f / global::System.MathF.Sqrt(s[32 + i] + 1E-05f);
             }
-            stats[i] = mean;
-            stats[32 + i] = invStd;
         }
 
         /// <summary>BatchNorm1 forward for value i: y = γ·(x − μ)·(1/√(σ² + ε)) + β of its channel</summary>
@@ -670,29 +799,58 @@ partial class MiniVggNet
             z[i] = (sum > 0f ? sum : 0f);
         }
 
-        /// <summary>BatchNorm2, one thread per channel i: in training the batch's μ and biased σ² over batch × 784 values (the running statistics move by 0.1, with the unbiased variance); in inference the running ones. Writes μ and 1/√(σ² + ε)</summary>
-        private static void BatchNorm2Statistics(Index1D i, ArrayView<float> x, ArrayView<float> s, ArrayView<float> stats, int batch, int training)
+        /// <summary>BatchNorm2, thread i = (channel, group): Σ x over the channel's values j ≡ group (mod 64), j &lt; batch·784</summary>
+        private static void BatchNorm2Sums(Index1D i, ArrayView<float> x, ArrayView<float> partials, int batch)
         {
-            float mean, invStd;
+            int ch = i / 64, group = i - ch * 64, m = batch * 784;
+            float sum = 0f, carry = 0f;
+            for (int j = group; j < m; j += 64)
+            {
+                int at = j / 784 * 25088 + ch * 784 + j % 784;
+                Accumulate(ref sum, ref carry, x[at]);
+            }
+            partials[i] = sum;
+        }
+
+        /// <summary>BatchNorm2, one thread per channel i: μ = Σ partials / (batch·784)</summary>
+        private static void BatchNorm2Mean(Index1D i, ArrayView<float> partials, ArrayView<float> stats, int batch)
+        {
+            float sum = 0f, sumCarry = 0f;
+            for (int group = 0; group < 64; group++) Accumulate(ref sum, ref sumCarry, partials[i * 64 + group]);
+            stats[i] = sum / (batch * 784);
+        }
+
+        /// <summary>BatchNorm2, thread i = (channel, group): Σ (x − μ)² over the channel's values j ≡ group (mod 64), j &lt; batch·784</summary>
+        private static void BatchNorm2Squares(Index1D i, ArrayView<float> x, ArrayView<float> stats, ArrayView<float> partials, int batch)
+        {
+            int ch = i / 64, group = i - ch * 64, m = batch * 784;
+            float sum = 0f, carry = 0f;
+            for (int j = group; j < m; j += 64)
+            {
+                int at = j / 784 * 25088 + ch * 784 + j % 784;
+                Accumulate(ref sum, ref carry, (x[at] - stats[ch]) * (x[at] - stats[ch]));
+            }
+            partials[i] = sum;
+        }
+
+        /// <summary>BatchNorm2, one thread per channel i: in training σ² = Σ partials / m (biased; the running statistics move by 0.1, with the unbiased m/(m − 1)·σ²); in inference μ and σ² are the running ones. Writes 1/√(σ² + ε)</summary>
+        private static void BatchNorm2Statistics(Index1D i, ArrayView<float> partials, ArrayView<float> s, ArrayView<float> stats, int batch, int training)
+        {
             if (training != 0)
             {
                 int m = batch * 784;
-                float sum = 0f, squares = 0f;
-                for (int n = 0; n < batch; n++) for (int k = 0; k < 784; k++) sum += x[n * 25088 + i * 784 + k];
-                mean = sum / m;
-                for (int n = 0; n < batch; n++) for (int k = 0; k < 784; k++) { float e = x[n * 25088 + i * 784 + k] - mean; squares += e * e; }
-                float variance = squares / m;
-                invStd = 1f / global::System.MathF.Sqrt(variance + 1E-05f);
+                float squares = 0f, squaresCarry = 0f;
+                for (int group = 0; group < 64; group++) Accumulate(ref squares, ref squaresCarry, partials[i * 64 + group]);
+                float mean = stats[i], variance = squares / m;
+                stats[32 + i] = 1f / global::System.MathF.Sqrt(variance + 1E-05f);
                 s[64 + i] = (1f - 0.1f) * s[64 + i] + 0.1f * mean;
                 s[96 + i] = (1f - 0.1f) * s[96 + i] + 0.1f * (m > 1 ? variance * m / (m - 1) : variance);
             }
             else
             {
-                mean = s[64 + i];
-                invStd = 1f / global::System.MathF.Sqrt(s[96 + i] + 1E-05f);
+                stats[i] = s[64 + i];
+                stats[32 + i] = 1f / global::System.MathF.Sqrt(s[96 + i] + 1E-05f);
             }
-            stats[i] = mean;
-            stats[32 + i] = invStd;
         }
 
         /// <summary>BatchNorm2 forward for value i: y = γ·(x − μ)·(1/√(σ² + ε)) + β of its channel</summary>
@@ -743,29 +901,58 @@ partial class MiniVggNet
             z[i] = (sum > 0f ? sum : 0f);
         }
 
-        /// <summary>BatchNorm3, one thread per channel i: in training the batch's μ and biased σ² over batch × 196 values (the running statistics move by 0.1, with the unbiased variance); in inference the running ones. Writes μ and 1/√(σ² + ε)</summary>
-        private static void BatchNorm3Statistics(Index1D i, ArrayView<float> x, ArrayView<float> s, ArrayView<float> stats, int batch, int training)
+        /// <summary>BatchNorm3, thread i = (channel, group): Σ x over the channel's values j ≡ group (mod 64), j &lt; batch·196</summary>
+        private static void BatchNorm3Sums(Index1D i, ArrayView<float> x, ArrayView<float> partials, int batch)
         {
-            float mean, invStd;
+            int ch = i / 64, group = i - ch * 64, m = batch * 196;
+            float sum = 0f, carry = 0f;
+            for (int j = group; j < m; j += 64)
+            {
+                int at = j / 196 * 12544 + ch * 196 + j % 196;
+                Accumulate(ref sum, ref carry, x[at]);
+            }
+            partials[i] = sum;
+        }
+
+        /// <summary>BatchNorm3, one thread per channel i: μ = Σ partials / (batch·196)</summary>
+        private static void BatchNorm3Mean(Index1D i, ArrayView<float> partials, ArrayView<float> stats, int batch)
+        {
+            float sum = 0f, sumCarry = 0f;
+            for (int group = 0; group < 64; group++) Accumulate(ref sum, ref sumCarry, partials[i * 64 + group]);
+            stats[i] = sum / (batch * 196);
+        }
+
+        /// <summary>BatchNorm3, thread i = (channel, group): Σ (x − μ)² over the channel's values j ≡ group (mod 64), j &lt; batch·196</summary>
+        private static void BatchNorm3Squares(Index1D i, ArrayView<float> x, ArrayView<float> stats, ArrayView<float> partials, int batch)
+        {
+            int ch = i / 64, group = i - ch * 64, m = batch * 196;
+            float sum = 0f, carry = 0f;
+            for (int j = group; j < m; j += 64)
+            {
+                int at = j / 196 * 12544 + ch * 196 + j % 196;
+                Accumulate(ref sum, ref carry, (x[at] - stats[ch]) * (x[at] - stats[ch]));
+            }
+            partials[i] = sum;
+        }
+
+        /// <summary>BatchNorm3, one thread per channel i: in training σ² = Σ partials / m (biased; the running statistics move by 0.1, with the unbiased m/(m − 1)·σ²); in inference μ and σ² are the running ones. Writes 1/√(σ² + ε)</summary>
+        private static void BatchNorm3Statistics(Index1D i, ArrayView<float> partials, ArrayView<float> s, ArrayView<float> stats, int batch, int training)
+        {
             if (training != 0)
             {
                 int m = batch * 196;
-                float sum = 0f, squares = 0f;
-                for (int n = 0; n < batch; n++) for (int k = 0; k < 196; k++) sum += x[n * 12544 + i * 196 + k];
-                mean = sum / m;
-                for (int n = 0; n < batch; n++) for (int k = 0; k < 196; k++) { float e = x[n * 12544 + i * 196 + k] - mean; squares += e * e; }
-                float variance = squares / m;
-                invStd = 1f / global::System.MathF.Sqrt(variance + 1E-05f);
+                float squares = 0f, squaresCarry = 0f;
+                for (int group = 0; group < 64; group++) Accumulate(ref squares, ref squaresCarry, partials[i * 64 + group]);
+                float mean = stats[i], variance = squares / m;
+                stats[64 + i] = 1f / global::System.MathF.Sqrt(variance + 1E-05f);
                 s[128 + i] = (1f - 0.1f) * s[128 + i] + 0.1f * mean;
                 s[192 + i] = (1f - 0.1f) * s[192 + i] + 0.1f * (m > 1 ? variance * m / (m - 1) : variance);
             }
             else
             {
-                mean = s[128 + i];
-                invStd = 1f / global::System.MathF.Sqrt(s[192 + i] + 1E-05f);
+                stats[i] = s[128 + i];
+                stats[64 + i] = 1f / global::System.MathF.Sqrt(s[192 + i] + 1E-05f);
             }
-            stats[i] = mean;
-            stats[64 + i] = invStd;
         }
 
         /// <summary>BatchNorm3 forward for value i: y = γ·(x − μ)·(1/√(σ² + ε)) + β of its channel</summary>
@@ -797,29 +984,58 @@ partial class MiniVggNet
             z[i] = (sum > 0f ? sum : 0f);
         }
 
-        /// <summary>BatchNorm4, one thread per channel i: in training the batch's μ and biased σ² over batch × 196 values (the running statistics move by 0.1, with the unbiased variance); in inference the running ones. Writes μ and 1/√(σ² + ε)</summary>
-        private static void BatchNorm4Statistics(Index1D i, ArrayView<float> x, ArrayView<float> s, ArrayView<float> stats, int batch, int training)
+        /// <summary>BatchNorm4, thread i = (channel, group): Σ x over the channel's values j ≡ group (mod 64), j &lt; batch·196</summary>
+        private static void BatchNorm4Sums(Index1D i, ArrayView<float> x, ArrayView<float> partials, int batch)
         {
-            float mean, invStd;
+            int ch = i / 64, group = i - ch * 64, m = batch * 196;
+            float sum = 0f, carry = 0f;
+            for (int j = group; j < m; j += 64)
+            {
+                int at = j / 196 * 12544 + ch * 196 + j % 196;
+                Accumulate(ref sum, ref carry, x[at]);
+            }
+            partials[i] = sum;
+        }
+
+        /// <summary>BatchNorm4, one thread per channel i: μ = Σ partials / (batch·196)</summary>
+        private static void BatchNorm4Mean(Index1D i, ArrayView<float> partials, ArrayView<float> stats, int batch)
+        {
+            float sum = 0f, sumCarry = 0f;
+            for (int group = 0; group < 64; group++) Accumulate(ref sum, ref sumCarry, partials[i * 64 + group]);
+            stats[i] = sum / (batch * 196);
+        }
+
+        /// <summary>BatchNorm4, thread i = (channel, group): Σ (x − μ)² over the channel's values j ≡ group (mod 64), j &lt; batch·196</summary>
+        private static void BatchNorm4Squares(Index1D i, ArrayView<float> x, ArrayView<float> stats, ArrayView<float> partials, int batch)
+        {
+            int ch = i / 64, group = i - ch * 64, m = batch * 196;
+            float sum = 0f, carry = 0f;
+            for (int j = group; j < m; j += 64)
+            {
+                int at = j / 196 * 12544 + ch * 196 + j % 196;
+                Accumulate(ref sum, ref carry, (x[at] - stats[ch]) * (x[at] - stats[ch]));
+            }
+            partials[i] = sum;
+        }
+
+        /// <summary>BatchNorm4, one thread per channel i: in training σ² = Σ partials / m (biased; the running statistics move by 0.1, with the unbiased m/(m − 1)·σ²); in inference μ and σ² are the running ones. Writes 1/√(σ² + ε)</summary>
+        private static void BatchNorm4Statistics(Index1D i, ArrayView<float> partials, ArrayView<float> s, ArrayView<float> stats, int batch, int training)
+        {
             if (training != 0)
             {
                 int m = batch * 196;
-                float sum = 0f, squares = 0f;
-                for (int n = 0; n < batch; n++) for (int k = 0; k < 196; k++) sum += x[n * 12544 + i * 196 + k];
-                mean = sum / m;
-                for (int n = 0; n < batch; n++) for (int k = 0; k < 196; k++) { float e = x[n * 12544 + i * 196 + k] - mean; squares += e * e; }
-                float variance = squares / m;
-                invStd = 1f / global::System.MathF.Sqrt(variance + 1E-05f);
+                float squares = 0f, squaresCarry = 0f;
+                for (int group = 0; group < 64; group++) Accumulate(ref squares, ref squaresCarry, partials[i * 64 + group]);
+                float mean = stats[i], variance = squares / m;
+                stats[64 + i] = 1f / global::System.MathF.Sqrt(variance + 1E-05f);
                 s[256 + i] = (1f - 0.1f) * s[256 + i] + 0.1f * mean;
                 s[320 + i] = (1f - 0.1f) * s[320 + i] + 0.1f * (m > 1 ? variance * m / (m - 1) : variance);
             }
             else
             {
-                mean = s[256 + i];
-                invStd = 1f / global::System.MathF.Sqrt(s[320 + i] + 1E-05f);
+                stats[i] = s[256 + i];
+                stats[64 + i] = 1f / global::System.MathF.Sqrt(s[320 + i] + 1E-05f);
             }
-            stats[i] = mean;
-            stats[64 + i] = invStd;
         }
 
         /// <summary>BatchNorm4 forward for value i: y = γ·(x − μ)·(1/√(σ² + ε)) + β of its channel</summary>
@@ -858,29 +1074,58 @@ partial class MiniVggNet
             z[i] = (sum > 0f ? sum : 0f);
         }
 
-        /// <summary>BatchNorm5, one thread per channel i: in training the batch's μ and biased σ² over batch × 1 values (the running statistics move by 0.1, with the unbiased variance); in inference the running ones. Writes μ and 1/√(σ² + ε)</summary>
-        private static void BatchNorm5Statistics(Index1D i, ArrayView<float> x, ArrayView<float> s, ArrayView<float> stats, int batch, int training)
+        /// <summary>BatchNorm5, thread i = (channel, group): Σ x over the channel's values j ≡ group (mod 64), j &lt; batch·1</summary>
+        private static void BatchNorm5Sums(Index1D i, ArrayView<float> x, ArrayView<float> partials, int batch)
         {
-            float mean, invStd;
+            int ch = i / 64, group = i - ch * 64, m = batch * 1;
+            float sum = 0f, carry = 0f;
+            for (int j = group; j < m; j += 64)
+            {
+                int at = j / 1 * 512 + ch * 1 + j % 1;
+                Accumulate(ref sum, ref carry, x[at]);
+            }
+            partials[i] = sum;
+        }
+
+        /// <summary>BatchNorm5, one thread per channel i: μ = Σ partials / (batch·1)</summary>
+        private static void BatchNorm5Mean(Index1D i, ArrayView<float> partials, ArrayView<float> stats, int batch)
+        {
+            float sum = 0f, sumCarry = 0f;
+            for (int group = 0; group < 64; group++) Accumulate(ref sum, ref sumCarry, partials[i * 64 + group]);
+            stats[i] = sum / (batch * 1);
+        }
+
+        /// <summary>BatchNorm5, thread i = (channel, group): Σ (x − μ)² over the channel's values j ≡ group (mod 64), j &lt; batch·1</summary>
+        private static void BatchNorm5Squares(Index1D i, ArrayView<float> x, ArrayView<float> stats, ArrayView<float> partials, int batch)
+        {
+            int ch = i / 64, group = i - ch * 64, m = batch * 1;
+            float sum = 0f, carry = 0f;
+            for (int j = group; j < m; j += 64)
+            {
+                int at = j / 1 * 512 + ch * 1 + j % 1;
+                Accumulate(ref sum, ref carry, (x[at] - stats[ch]) * (x[at] - stats[ch]));
+            }
+            partials[i] = sum;
+        }
+
+        /// <summary>BatchNorm5, one thread per channel i: in training σ² = Σ partials / m (biased; the running statistics move by 0.1, with the unbiased m/(m − 1)·σ²); in inference μ and σ² are the running ones. Writes 1/√(σ² + ε)</summary>
+        private static void BatchNorm5Statistics(Index1D i, ArrayView<float> partials, ArrayView<float> s, ArrayView<float> stats, int batch, int training)
+        {
             if (training != 0)
             {
                 int m = batch * 1;
-                float sum = 0f, squares = 0f;
-                for (int n = 0; n < batch; n++) for (int k = 0; k < 1; k++) sum += x[n * 512 + i * 1 + k];
-                mean = sum / m;
-                for (int n = 0; n < batch; n++) for (int k = 0; k < 1; k++) { float e = x[n * 512 + i * 1 + k] - mean; squares += e * e; }
-                float variance = squares / m;
-                invStd = 1f / global::System.MathF.Sqrt(variance + 1E-05f);
+                float squares = 0f, squaresCarry = 0f;
+                for (int group = 0; group < 64; group++) Accumulate(ref squares, ref squaresCarry, partials[i * 64 + group]);
+                float mean = stats[i], variance = squares / m;
+                stats[512 + i] = 1f / global::System.MathF.Sqrt(variance + 1E-05f);
                 s[384 + i] = (1f - 0.1f) * s[384 + i] + 0.1f * mean;
                 s[896 + i] = (1f - 0.1f) * s[896 + i] + 0.1f * (m > 1 ? variance * m / (m - 1) : variance);
             }
             else
             {
-                mean = s[384 + i];
-                invStd = 1f / global::System.MathF.Sqrt(s[896 + i] + 1E-05f);
+                stats[i] = s[384 + i];
+                stats[512 + i] = 1f / global::System.MathF.Sqrt(s[896 + i] + 1E-05f);
             }
-            stats[i] = mean;
-            stats[512 + i] = invStd;
         }
 
         /// <summary>BatchNorm5 forward for value i: y = γ·(x − μ)·(1/√(σ² + ε)) + β of its channel</summary>
@@ -958,11 +1203,39 @@ partial class MiniVggNet
             dx[i] = dy[i] * mask[i];
         }
 
-        /// <summary>BatchNorm5, one thread per channel i: Σ ∂E/∂y and Σ ∂E/∂y·x̂ over batch × 1 values; ∂E/∂γ += Σ ∂E/∂y·x̂, ∂E/∂β += Σ ∂E/∂y</summary>
-        private static void BatchNorm5ParameterGradient(Index1D i, ArrayView<float> x, ArrayView<float> dy, ArrayView<float> stats, ArrayView<float> sums, ArrayView<float> grad, int batch)
+        /// <summary>BatchNorm5, thread i = (channel, group): Σ ∂E/∂y over the channel's values j ≡ group (mod 64), j &lt; batch·1</summary>
+        private static void BatchNorm5GradientSums(Index1D i, ArrayView<float> x, ArrayView<float> dy, ArrayView<float> stats, ArrayView<float> partials, int batch)
         {
-            float mean = stats[i], invStd = stats[512 + i], sumDy = 0f, sumDyXhat = 0f;
-            for (int n = 0; n < batch; n++) for (int k = 0; k < 1; k++) { int at = n * 512 + i * 1 + k; sumDy += dy[at]; sumDyXhat += dy[at] * (x[at] - mean) * invStd; }
+            int ch = i / 64, group = i - ch * 64, m = batch * 1;
+            float sum = 0f, carry = 0f;
+            for (int j = group; j < m; j += 64)
+            {
+                int at = j / 1 * 512 + ch * 1 + j % 1;
+                Accumulate(ref sum, ref carry, dy[at]);
+            }
+            partials[i] = sum;
+        }
+
+        /// <summary>BatchNorm5, thread i = (channel, group): Σ ∂E/∂y·x̂ over the channel's values j ≡ group (mod 64)</summary>
+        private static void BatchNorm5GradientXhatSums(Index1D i, ArrayView<float> x, ArrayView<float> dy, ArrayView<float> stats, ArrayView<float> partials, int batch)
+        {
+            int ch = i / 64, group = i - ch * 64, m = batch * 1;
+            float mean = stats[ch], invStd = stats[512 + ch], sum = 0f, carry = 0f;
+            for (int j = group; j < m; j += 64)
+            {
+                int at = j / 1 * 512 + ch * 1 + j % 1;
+                Accumulate(ref sum, ref carry, dy[at] * (x[at] - mean) * invStd);
+            }
+            partials[32768 + i] = sum;
+        }
+
+        /// <summary>BatchNorm5, one thread per channel i: Σ ∂E/∂y and Σ ∂E/∂y·x̂ from the partials; ∂E/∂γ += Σ ∂E/∂y·x̂, ∂E/∂β += Σ ∂E/∂y</summary>
+        private static void BatchNorm5ParameterGradient(Index1D i, ArrayView<float> partials, ArrayView<float> sums, ArrayView<float> grad)
+        {
+            float sumDy = 0f, sumDyCarry = 0f;
+            for (int group = 0; group < 64; group++) Accumulate(ref sumDy, ref sumDyCarry, partials[i * 64 + group]);
+            float sumDyXhat = 0f, sumDyXhatCarry = 0f;
+            for (int group = 0; group < 64; group++) Accumulate(ref sumDyXhat, ref sumDyXhatCarry, partials[32768 + i * 64 + group]);
             sums[i] = sumDy;
             sums[512 + i] = sumDyXhat;
             grad[1671520 + i] += sumDyXhat;
@@ -1036,11 +1309,39 @@ partial class MiniVggNet
             dx[i] = sum;
         }
 
-        /// <summary>BatchNorm4, one thread per channel i: Σ ∂E/∂y and Σ ∂E/∂y·x̂ over batch × 196 values; ∂E/∂γ += Σ ∂E/∂y·x̂, ∂E/∂β += Σ ∂E/∂y</summary>
-        private static void BatchNorm4ParameterGradient(Index1D i, ArrayView<float> x, ArrayView<float> dy, ArrayView<float> stats, ArrayView<float> sums, ArrayView<float> grad, int batch)
+        /// <summary>BatchNorm4, thread i = (channel, group): Σ ∂E/∂y over the channel's values j ≡ group (mod 64), j &lt; batch·196</summary>
+        private static void BatchNorm4GradientSums(Index1D i, ArrayView<float> x, ArrayView<float> dy, ArrayView<float> stats, ArrayView<float> partials, int batch)
         {
-            float mean = stats[i], invStd = stats[64 + i], sumDy = 0f, sumDyXhat = 0f;
-            for (int n = 0; n < batch; n++) for (int k = 0; k < 196; k++) { int at = n * 12544 + i * 196 + k; sumDy += dy[at]; sumDyXhat += dy[at] * (x[at] - mean) * invStd; }
+            int ch = i / 64, group = i - ch * 64, m = batch * 196;
+            float sum = 0f, carry = 0f;
+            for (int j = group; j < m; j += 64)
+            {
+                int at = j / 196 * 12544 + ch * 196 + j % 196;
+                Accumulate(ref sum, ref carry, dy[at]);
+            }
+            partials[i] = sum;
+        }
+
+        /// <summary>BatchNorm4, thread i = (channel, group): Σ ∂E/∂y·x̂ over the channel's values j ≡ group (mod 64)</summary>
+        private static void BatchNorm4GradientXhatSums(Index1D i, ArrayView<float> x, ArrayView<float> dy, ArrayView<float> stats, ArrayView<float> partials, int batch)
+        {
+            int ch = i / 64, group = i - ch * 64, m = batch * 196;
+            float mean = stats[ch], invStd = stats[64 + ch], sum = 0f, carry = 0f;
+            for (int j = group; j < m; j += 64)
+            {
+                int at = j / 196 * 12544 + ch * 196 + j % 196;
+                Accumulate(ref sum, ref carry, dy[at] * (x[at] - mean) * invStd);
+            }
+            partials[4096 + i] = sum;
+        }
+
+        /// <summary>BatchNorm4, one thread per channel i: Σ ∂E/∂y and Σ ∂E/∂y·x̂ from the partials; ∂E/∂γ += Σ ∂E/∂y·x̂, ∂E/∂β += Σ ∂E/∂y</summary>
+        private static void BatchNorm4ParameterGradient(Index1D i, ArrayView<float> partials, ArrayView<float> sums, ArrayView<float> grad)
+        {
+            float sumDy = 0f, sumDyCarry = 0f;
+            for (int group = 0; group < 64; group++) Accumulate(ref sumDy, ref sumDyCarry, partials[i * 64 + group]);
+            float sumDyXhat = 0f, sumDyXhatCarry = 0f;
+            for (int group = 0; group < 64; group++) Accumulate(ref sumDyXhat, ref sumDyXhatCarry, partials[4096 + i * 64 + group]);
             sums[i] = sumDy;
             sums[64 + i] = sumDyXhat;
             grad[65248 + i] += sumDyXhat;
@@ -1118,11 +1419,39 @@ partial class MiniVggNet
             dx[i] = sum;
         }
 
-        /// <summary>BatchNorm3, one thread per channel i: Σ ∂E/∂y and Σ ∂E/∂y·x̂ over batch × 196 values; ∂E/∂γ += Σ ∂E/∂y·x̂, ∂E/∂β += Σ ∂E/∂y</summary>
-        private static void BatchNorm3ParameterGradient(Index1D i, ArrayView<float> x, ArrayView<float> dy, ArrayView<float> stats, ArrayView<float> sums, ArrayView<float> grad, int batch)
+        /// <summary>BatchNorm3, thread i = (channel, group): Σ ∂E/∂y over the channel's values j ≡ group (mod 64), j &lt; batch·196</summary>
+        private static void BatchNorm3GradientSums(Index1D i, ArrayView<float> x, ArrayView<float> dy, ArrayView<float> stats, ArrayView<float> partials, int batch)
         {
-            float mean = stats[i], invStd = stats[64 + i], sumDy = 0f, sumDyXhat = 0f;
-            for (int n = 0; n < batch; n++) for (int k = 0; k < 196; k++) { int at = n * 12544 + i * 196 + k; sumDy += dy[at]; sumDyXhat += dy[at] * (x[at] - mean) * invStd; }
+            int ch = i / 64, group = i - ch * 64, m = batch * 196;
+            float sum = 0f, carry = 0f;
+            for (int j = group; j < m; j += 64)
+            {
+                int at = j / 196 * 12544 + ch * 196 + j % 196;
+                Accumulate(ref sum, ref carry, dy[at]);
+            }
+            partials[i] = sum;
+        }
+
+        /// <summary>BatchNorm3, thread i = (channel, group): Σ ∂E/∂y·x̂ over the channel's values j ≡ group (mod 64)</summary>
+        private static void BatchNorm3GradientXhatSums(Index1D i, ArrayView<float> x, ArrayView<float> dy, ArrayView<float> stats, ArrayView<float> partials, int batch)
+        {
+            int ch = i / 64, group = i - ch * 64, m = batch * 196;
+            float mean = stats[ch], invStd = stats[64 + ch], sum = 0f, carry = 0f;
+            for (int j = group; j < m; j += 64)
+            {
+                int at = j / 196 * 12544 + ch * 196 + j % 196;
+                Accumulate(ref sum, ref carry, dy[at] * (x[at] - mean) * invStd);
+            }
+            partials[4096 + i] = sum;
+        }
+
+        /// <summary>BatchNorm3, one thread per channel i: Σ ∂E/∂y and Σ ∂E/∂y·x̂ from the partials; ∂E/∂γ += Σ ∂E/∂y·x̂, ∂E/∂β += Σ ∂E/∂y</summary>
+        private static void BatchNorm3ParameterGradient(Index1D i, ArrayView<float> partials, ArrayView<float> sums, ArrayView<float> grad)
+        {
+            float sumDy = 0f, sumDyCarry = 0f;
+            for (int group = 0; group < 64; group++) Accumulate(ref sumDy, ref sumDyCarry, partials[i * 64 + group]);
+            float sumDyXhat = 0f, sumDyXhatCarry = 0f;
+            for (int group = 0; group < 64; group++) Accumulate(ref sumDyXhat, ref sumDyXhatCarry, partials[4096 + i * 64 + group]);
             sums[i] = sumDy;
             sums[64 + i] = sumDyXhat;
             grad[28192 + i] += sumDyXhat;
@@ -1227,11 +1556,39 @@ partial class MiniVggNet
             dx[i] = sum;
         }
 
-        /// <summary>BatchNorm2, one thread per channel i: Σ ∂E/∂y and Σ ∂E/∂y·x̂ over batch × 784 values; ∂E/∂γ += Σ ∂E/∂y·x̂, ∂E/∂β += Σ ∂E/∂y</summary>
-        private static void BatchNorm2ParameterGradient(Index1D i, ArrayView<float> x, ArrayView<float> dy, ArrayView<float> stats, ArrayView<float> sums, ArrayView<float> grad, int batch)
+        /// <summary>BatchNorm2, thread i = (channel, group): Σ ∂E/∂y over the channel's values j ≡ group (mod 64), j &lt; batch·784</summary>
+        private static void BatchNorm2GradientSums(Index1D i, ArrayView<float> x, ArrayView<float> dy, ArrayView<float> stats, ArrayView<float> partials, int batch)
         {
-            float mean = stats[i], invStd = stats[32 + i], sumDy = 0f, sumDyXhat = 0f;
-            for (int n = 0; n < batch; n++) for (int k = 0; k < 784; k++) { int at = n * 25088 + i * 784 + k; sumDy += dy[at]; sumDyXhat += dy[at] * (x[at] - mean) * invStd; }
+            int ch = i / 64, group = i - ch * 64, m = batch * 784;
+            float sum = 0f, carry = 0f;
+            for (int j = group; j < m; j += 64)
+            {
+                int at = j / 784 * 25088 + ch * 784 + j % 784;
+                Accumulate(ref sum, ref carry, dy[at]);
+            }
+            partials[i] = sum;
+        }
+
+        /// <summary>BatchNorm2, thread i = (channel, group): Σ ∂E/∂y·x̂ over the channel's values j ≡ group (mod 64)</summary>
+        private static void BatchNorm2GradientXhatSums(Index1D i, ArrayView<float> x, ArrayView<float> dy, ArrayView<float> stats, ArrayView<float> partials, int batch)
+        {
+            int ch = i / 64, group = i - ch * 64, m = batch * 784;
+            float mean = stats[ch], invStd = stats[32 + ch], sum = 0f, carry = 0f;
+            for (int j = group; j < m; j += 64)
+            {
+                int at = j / 784 * 25088 + ch * 784 + j % 784;
+                Accumulate(ref sum, ref carry, dy[at] * (x[at] - mean) * invStd);
+            }
+            partials[2048 + i] = sum;
+        }
+
+        /// <summary>BatchNorm2, one thread per channel i: Σ ∂E/∂y and Σ ∂E/∂y·x̂ from the partials; ∂E/∂γ += Σ ∂E/∂y·x̂, ∂E/∂β += Σ ∂E/∂y</summary>
+        private static void BatchNorm2ParameterGradient(Index1D i, ArrayView<float> partials, ArrayView<float> sums, ArrayView<float> grad)
+        {
+            float sumDy = 0f, sumDyCarry = 0f;
+            for (int group = 0; group < 64; group++) Accumulate(ref sumDy, ref sumDyCarry, partials[i * 64 + group]);
+            float sumDyXhat = 0f, sumDyXhatCarry = 0f;
+            for (int group = 0; group < 64; group++) Accumulate(ref sumDyXhat, ref sumDyXhatCarry, partials[2048 + i * 64 + group]);
             sums[i] = sumDy;
             sums[32 + i] = sumDyXhat;
             grad[9632 + i] += sumDyXhat;
@@ -1309,11 +1666,39 @@ partial class MiniVggNet
             dx[i] = sum;
         }
 
-        /// <summary>BatchNorm1, one thread per channel i: Σ ∂E/∂y and Σ ∂E/∂y·x̂ over batch × 784 values; ∂E/∂γ += Σ ∂E/∂y·x̂, ∂E/∂β += Σ ∂E/∂y</summary>
-        private static void BatchNorm1ParameterGradient(Index1D i, ArrayView<float> x, ArrayView<float> dy, ArrayView<float> stats, ArrayView<float> sums, ArrayView<float> grad, int batch)
+        /// <summary>BatchNorm1, thread i = (channel, group): Σ ∂E/∂y over the channel's values j ≡ group (mod 64), j &lt; batch·784</summary>
+        private static void BatchNorm1GradientSums(Index1D i, ArrayView<float> x, ArrayView<float> dy, ArrayView<float> stats, ArrayView<float> partials, int batch)
         {
-            float mean = stats[i], invStd = stats[32 + i], sumDy = 0f, sumDyXhat = 0f;
-            for (int n = 0; n < batch; n++) for (int k = 0; k < 784; k++) { int at = n * 25088 + i * 784 + k; sumDy += dy[at]; sumDyXhat += dy[at] * (x[at] - mean) * invStd; }
+            int ch = i / 64, group = i - ch * 64, m = batch * 784;
+            float sum = 0f, carry = 0f;
+            for (int j = group; j < m; j += 64)
+            {
+                int at = j / 784 * 25088 + ch * 784 + j % 784;
+                Accumulate(ref sum, ref carry, dy[at]);
+            }
+            partials[i] = sum;
+        }
+
+        /// <summary>BatchNorm1, thread i = (channel, group): Σ ∂E/∂y·x̂ over the channel's values j ≡ group (mod 64)</summary>
+        private static void BatchNorm1GradientXhatSums(Index1D i, ArrayView<float> x, ArrayView<float> dy, ArrayView<float> stats, ArrayView<float> partials, int batch)
+        {
+            int ch = i / 64, group = i - ch * 64, m = batch * 784;
+            float mean = stats[ch], invStd = stats[32 + ch], sum = 0f, carry = 0f;
+            for (int j = group; j < m; j += 64)
+            {
+                int at = j / 784 * 25088 + ch * 784 + j % 784;
+                Accumulate(ref sum, ref carry, dy[at] * (x[at] - mean) * invStd);
+            }
+            partials[2048 + i] = sum;
+        }
+
+        /// <summary>BatchNorm1, one thread per channel i: Σ ∂E/∂y and Σ ∂E/∂y·x̂ from the partials; ∂E/∂γ += Σ ∂E/∂y·x̂, ∂E/∂β += Σ ∂E/∂y</summary>
+        private static void BatchNorm1ParameterGradient(Index1D i, ArrayView<float> partials, ArrayView<float> sums, ArrayView<float> grad)
+        {
+            float sumDy = 0f, sumDyCarry = 0f;
+            for (int group = 0; group < 64; group++) Accumulate(ref sumDy, ref sumDyCarry, partials[i * 64 + group]);
+            float sumDyXhat = 0f, sumDyXhatCarry = 0f;
+            for (int group = 0; group < 64; group++) Accumulate(ref sumDyXhat, ref sumDyXhatCarry, partials[2048 + i * 64 + group]);
             sums[i] = sumDy;
             sums[32 + i] = sumDyXhat;
             grad[320 + i] += sumDyXhat;

@@ -509,11 +509,11 @@ _________________________________________________________________________
                 float mean, invStd;
                 if (Training)
                 {
-                    float sum = 0f, squares = 0f;
+                    double sum = 0, squares = 0;   // the statistics add batch × H × W values: summed in double, whatever the element type
                     for (int n = 0; n < batch; n++) for (int s = 0; s < 784; s++) sum += _a2[n * 25088 + ch * 784 + s];
-                    mean = sum / m;
-                    for (int n = 0; n < batch; n++) for (int s = 0; s < 784; s++) { float e = _a2[n * 25088 + ch * 784 + s] - mean; squares += e * e; }
-                    float variance = squares / m;
+                    mean = (float)(sum / m);
+                    for (int n = 0; n < batch; n++) for (int s = 0; s < 784; s++) { double e = _a2[n * 25088 + ch * 784 + s] - mean; squares += e * e; }
+                    float variance = (float)(squares / m);
                     invStd = 1f / global::System.MathF.Sqrt(variance + 1E-05f);
                     _s[0 + ch] = (1f - 0.1f) * _s[0 + ch] + 0.1f * mean;
                     _s[32 + ch] = (1f - 0.1f) * _s[32 + ch] + 0.1f * (m > 1 ? variance * m / (m - 1) : variance);
@@ -544,11 +544,11 @@ _________________________________________________________________________
                 float mean, invStd;
                 if (Training)
                 {
-                    float sum = 0f, squares = 0f;
+                    double sum = 0, squares = 0;   // the statistics add batch × H × W values: summed in double, whatever the element type
                     for (int n = 0; n < batch; n++) for (int s = 0; s < 784; s++) sum += _a5[n * 25088 + ch * 784 + s];
-                    mean = sum / m;
-                    for (int n = 0; n < batch; n++) for (int s = 0; s < 784; s++) { float e = _a5[n * 25088 + ch * 784 + s] - mean; squares += e * e; }
-                    float variance = squares / m;
+                    mean = (float)(sum / m);
+                    for (int n = 0; n < batch; n++) for (int s = 0; s < 784; s++) { double e = _a5[n * 25088 + ch * 784 + s] - mean; squares += e * e; }
+                    float variance = (float)(squares / m);
                     invStd = 1f / global::System.MathF.Sqrt(variance + 1E-05f);
                     _s[64 + ch] = (1f - 0.1f) * _s[64 + ch] + 0.1f * mean;
                     _s[96 + ch] = (1f - 0.1f) * _s[96 + ch] + 0.1f * (m > 1 ? variance * m / (m - 1) : variance);
@@ -613,11 +613,11 @@ _________________________________________________________________________
                 float mean, invStd;
                 if (Training)
                 {
-                    float sum = 0f, squares = 0f;
+                    double sum = 0, squares = 0;   // the statistics add batch × H × W values: summed in double, whatever the element type
                     for (int n = 0; n < batch; n++) for (int s = 0; s < 196; s++) sum += _a10[n * 12544 + ch * 196 + s];
-                    mean = sum / m;
-                    for (int n = 0; n < batch; n++) for (int s = 0; s < 196; s++) { float e = _a10[n * 12544 + ch * 196 + s] - mean; squares += e * e; }
-                    float variance = squares / m;
+                    mean = (float)(sum / m);
+                    for (int n = 0; n < batch; n++) for (int s = 0; s < 196; s++) { double e = _a10[n * 12544 + ch * 196 + s] - mean; squares += e * e; }
+                    float variance = (float)(squares / m);
                     invStd = 1f / global::System.MathF.Sqrt(variance + 1E-05f);
                     _s[128 + ch] = (1f - 0.1f) * _s[128 + ch] + 0.1f * mean;
                     _s[192 + ch] = (1f - 0.1f) * _s[192 + ch] + 0.1f * (m > 1 ? variance * m / (m - 1) : variance);
@@ -648,11 +648,11 @@ _________________________________________________________________________
                 float mean, invStd;
                 if (Training)
                 {
-                    float sum = 0f, squares = 0f;
+                    double sum = 0, squares = 0;   // the statistics add batch × H × W values: summed in double, whatever the element type
                     for (int n = 0; n < batch; n++) for (int s = 0; s < 196; s++) sum += _a13[n * 12544 + ch * 196 + s];
-                    mean = sum / m;
-                    for (int n = 0; n < batch; n++) for (int s = 0; s < 196; s++) { float e = _a13[n * 12544 + ch * 196 + s] - mean; squares += e * e; }
-                    float variance = squares / m;
+                    mean = (float)(sum / m);
+                    for (int n = 0; n < batch; n++) for (int s = 0; s < 196; s++) { double e = _a13[n * 12544 + ch * 196 + s] - mean; squares += e * e; }
+                    float variance = (float)(squares / m);
                     invStd = 1f / global::System.MathF.Sqrt(variance + 1E-05f);
                     _s[256 + ch] = (1f - 0.1f) * _s[256 + ch] + 0.1f * mean;
                     _s[320 + ch] = (1f - 0.1f) * _s[320 + ch] + 0.1f * (m > 1 ? variance * m / (m - 1) : variance);
@@ -718,11 +718,11 @@ _________________________________________________________________________
                 float mean, invStd;
                 if (Training)
                 {
-                    float sum = 0f, squares = 0f;
+                    double sum = 0, squares = 0;   // the statistics add batch × H × W values: summed in double, whatever the element type
                     for (int n = 0; n < batch; n++) for (int s = 0; s < 1; s++) sum += _a19[n * 512 + ch * 1 + s];
-                    mean = sum / m;
-                    for (int n = 0; n < batch; n++) for (int s = 0; s < 1; s++) { float e = _a19[n * 512 + ch * 1 + s] - mean; squares += e * e; }
-                    float variance = squares / m;
+                    mean = (float)(sum / m);
+                    for (int n = 0; n < batch; n++) for (int s = 0; s < 1; s++) { double e = _a19[n * 512 + ch * 1 + s] - mean; squares += e * e; }
+                    float variance = (float)(squares / m);
                     invStd = 1f / global::System.MathF.Sqrt(variance + 1E-05f);
                     _s[384 + ch] = (1f - 0.1f) * _s[384 + ch] + 0.1f * mean;
                     _s[896 + ch] = (1f - 0.1f) * _s[896 + ch] + 0.1f * (m > 1 ? variance * m / (m - 1) : variance);
@@ -852,8 +852,9 @@ _________________________________________________________________________
                 for (int ch = 0; ch < 512; ch++)
                 {
                     float mean = _mean19[ch], invStd = _invStd19[ch], gamma = _p[1671520 + ch];
-                    float sumDy = 0f, sumDyXhat = 0f;
-                    for (int n = 0; n < batch; n++) for (int s = 0; s < 1; s++) { int at = n * 512 + ch * 1 + s; sumDy += _d20[at]; sumDyXhat += _d20[at] * (_a19[at] - mean) * invStd; }
+                    double dySum = 0, dyXhatSum = 0;   // summed in double, as the forward statistics
+                    for (int n = 0; n < batch; n++) for (int s = 0; s < 1; s++) { int at = n * 512 + ch * 1 + s; dySum += _d20[at]; dyXhatSum += _d20[at] * (_a19[at] - mean) * invStd; }
+                    float sumDy = (float)dySum, sumDyXhat = (float)dyXhatSum;
                     _g[1671520 + ch] += sumDyXhat;
                     _g[1672032 + ch] += sumDy;
                     if (_trainingPass)
@@ -925,8 +926,9 @@ _________________________________________________________________________
                 for (int ch = 0; ch < 64; ch++)
                 {
                     float mean = _mean13[ch], invStd = _invStd13[ch], gamma = _p[65248 + ch];
-                    float sumDy = 0f, sumDyXhat = 0f;
-                    for (int n = 0; n < batch; n++) for (int s = 0; s < 196; s++) { int at = n * 12544 + ch * 196 + s; sumDy += _d14[at]; sumDyXhat += _d14[at] * (_a13[at] - mean) * invStd; }
+                    double dySum = 0, dyXhatSum = 0;   // summed in double, as the forward statistics
+                    for (int n = 0; n < batch; n++) for (int s = 0; s < 196; s++) { int at = n * 12544 + ch * 196 + s; dySum += _d14[at]; dyXhatSum += _d14[at] * (_a13[at] - mean) * invStd; }
+                    float sumDy = (float)dySum, sumDyXhat = (float)dyXhatSum;
                     _g[65248 + ch] += sumDyXhat;
                     _g[65312 + ch] += sumDy;
                     if (_trainingPass)
@@ -975,8 +977,9 @@ _________________________________________________________________________
                 for (int ch = 0; ch < 64; ch++)
                 {
                     float mean = _mean10[ch], invStd = _invStd10[ch], gamma = _p[28192 + ch];
-                    float sumDy = 0f, sumDyXhat = 0f;
-                    for (int n = 0; n < batch; n++) for (int s = 0; s < 196; s++) { int at = n * 12544 + ch * 196 + s; sumDy += _d11[at]; sumDyXhat += _d11[at] * (_a10[at] - mean) * invStd; }
+                    double dySum = 0, dyXhatSum = 0;   // summed in double, as the forward statistics
+                    for (int n = 0; n < batch; n++) for (int s = 0; s < 196; s++) { int at = n * 12544 + ch * 196 + s; dySum += _d11[at]; dyXhatSum += _d11[at] * (_a10[at] - mean) * invStd; }
+                    float sumDy = (float)dySum, sumDyXhat = (float)dyXhatSum;
                     _g[28192 + ch] += sumDyXhat;
                     _g[28256 + ch] += sumDy;
                     if (_trainingPass)
@@ -1044,8 +1047,9 @@ _________________________________________________________________________
                 for (int ch = 0; ch < 32; ch++)
                 {
                     float mean = _mean5[ch], invStd = _invStd5[ch], gamma = _p[9632 + ch];
-                    float sumDy = 0f, sumDyXhat = 0f;
-                    for (int n = 0; n < batch; n++) for (int s = 0; s < 784; s++) { int at = n * 25088 + ch * 784 + s; sumDy += _d6[at]; sumDyXhat += _d6[at] * (_a5[at] - mean) * invStd; }
+                    double dySum = 0, dyXhatSum = 0;   // summed in double, as the forward statistics
+                    for (int n = 0; n < batch; n++) for (int s = 0; s < 784; s++) { int at = n * 25088 + ch * 784 + s; dySum += _d6[at]; dyXhatSum += _d6[at] * (_a5[at] - mean) * invStd; }
+                    float sumDy = (float)dySum, sumDyXhat = (float)dyXhatSum;
                     _g[9632 + ch] += sumDyXhat;
                     _g[9664 + ch] += sumDy;
                     if (_trainingPass)
@@ -1094,8 +1098,9 @@ _________________________________________________________________________
                 for (int ch = 0; ch < 32; ch++)
                 {
                     float mean = _mean2[ch], invStd = _invStd2[ch], gamma = _p[320 + ch];
-                    float sumDy = 0f, sumDyXhat = 0f;
-                    for (int n = 0; n < batch; n++) for (int s = 0; s < 784; s++) { int at = n * 25088 + ch * 784 + s; sumDy += _d3[at]; sumDyXhat += _d3[at] * (_a2[at] - mean) * invStd; }
+                    double dySum = 0, dyXhatSum = 0;   // summed in double, as the forward statistics
+                    for (int n = 0; n < batch; n++) for (int s = 0; s < 784; s++) { int at = n * 25088 + ch * 784 + s; dySum += _d3[at]; dyXhatSum += _d3[at] * (_a2[at] - mean) * invStd; }
+                    float sumDy = (float)dySum, sumDyXhat = (float)dyXhatSum;
                     _g[320 + ch] += sumDyXhat;
                     _g[352 + ch] += sumDy;
                     if (_trainingPass)

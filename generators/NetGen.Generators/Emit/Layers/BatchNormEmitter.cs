@@ -67,11 +67,11 @@ internal sealed class BatchNormEmitter : LayerEmitter
         w.Open($"for (int ch = 0; ch < {C}; ch++)");
         w.Line($"{t} mean, invStd;");
         w.Open("if (Training)");
-        w.Line($"{t} sum = {c.Lit(0)}, squares = {c.Lit(0)};");
+        w.Line("double sum = 0, squares = 0;   // the statistics add batch × H × W values: summed in double, whatever the element type");
         w.Line($"for (int n = 0; n < batch; n++) for (int s = 0; s < {S}; s++) sum += {x}[n * {CS} + ch * {S} + s];");
-        w.Line("mean = sum / m;");
-        w.Line($"for (int n = 0; n < batch; n++) for (int s = 0; s < {S}; s++) {{ {t} e = {x}[n * {CS} + ch * {S} + s] - mean; squares += e * e; }}");
-        w.Line($"{t} variance = squares / m;");
+        w.Line($"mean = ({t})(sum / m);");
+        w.Line($"for (int n = 0; n < batch; n++) for (int s = 0; s < {S}; s++) {{ double e = {x}[n * {CS} + ch * {S} + s] - mean; squares += e * e; }}");
+        w.Line($"{t} variance = ({t})(squares / m);");
         w.Line($"invStd = {c.Lit(1)} / {c.Math}.Sqrt(variance + {eps});");
         w.Line($"_s[{l.StateOffset} + ch] = ({c.Lit(1)} - {mom}) * _s[{l.StateOffset} + ch] + {mom} * mean;");
         w.Line($"_s[{l.StateOffset + C} + ch] = ({c.Lit(1)} - {mom}) * _s[{l.StateOffset + C} + ch] + {mom} * (m > 1 ? variance * m / (m - 1) : variance);");
@@ -96,8 +96,9 @@ internal sealed class BatchNormEmitter : LayerEmitter
         w.Line($"int m = batch * {S};");
         w.Open($"for (int ch = 0; ch < {C}; ch++)");
         w.Line($"{t} mean = _mean{l.Index}[ch], invStd = _invStd{l.Index}[ch], gamma = _p[{l.WeightOffset} + ch];");
-        w.Line($"{t} sumDy = {c.Lit(0)}, sumDyXhat = {c.Lit(0)};");
-        w.Line($"for (int n = 0; n < batch; n++) for (int s = 0; s < {S}; s++) {{ int at = n * {CS} + ch * {S} + s; sumDy += {dy}[at]; sumDyXhat += {dy}[at] * ({x}[at] - mean) * invStd; }}");
+        w.Line("double dySum = 0, dyXhatSum = 0;   // summed in double, as the forward statistics");
+        w.Line($"for (int n = 0; n < batch; n++) for (int s = 0; s < {S}; s++) {{ int at = n * {CS} + ch * {S} + s; dySum += {dy}[at]; dyXhatSum += {dy}[at] * ({x}[at] - mean) * invStd; }}");
+        w.Line($"{t} sumDy = ({t})dySum, sumDyXhat = ({t})dyXhatSum;");
         w.Line($"_g[{l.WeightOffset} + ch] += sumDyXhat;");
         w.Line($"_g[{l.BiasOffset} + ch] += sumDy;");
         if (l.Index == 0) w.Open("if (inputGradient)");
@@ -111,37 +112,74 @@ internal sealed class BatchNormEmitter : LayerEmitter
         w.Close();
     }
 
-    // ---- GPU (ILGPU): a per-channel statistics kernel, then one thread per value ----------------------------------
+    // ---- GPU (ILGPU) ------------------------------------------------------------------------------------------------
+    // A channel's statistics sum m = batch × H × W values. One thread per channel would leave a GPU with a few dozen
+    // threads each adding tens of thousands of values, so each sum is split: thread (channel, group) adds the values
+    // j ≡ group (mod Groups) of the channel (j = n·H·W + s), compensated, into a partial; one thread per channel then
+    // adds its Groups partials in order. Two passes, as on the CPU: the mean first, then the squared deviations.
+
+    /// <summary>Partial sums per channel.</summary>
+    private const int Groups = 64;
+
+    private static string Str(int value) => value.ToString(System.Globalization.CultureInfo.InvariantCulture);
+
+    /// <summary>Writes a partial-sums kernel: thread i = (channel, group) adds <paramref name="term"/> (in which
+    /// <c>at</c> is the value's index and <c>ch</c> its channel) over the group's values into partials[i].</summary>
+    private static string PartialKernel(GpuWriter g, LayerPlan l, string name, string what, string term, (string, string)[] parameters)
+    {
+        var c = g.C;
+        int C = Channels(l), S = Spatial(l), CS = C * S;
+        return g.Kernel(l.PascalName + name, $"{l.PascalName}, thread i = (channel, group): Σ {what} over the channel's values j ≡ group (mod {Groups}), j < batch·{S}", parameters, w =>
+        {
+            w.Line($"int ch = i / {Groups}, group = i - ch * {Groups}, m = batch * {S};");
+            w.Line($"{c.T} sum = {c.Lit(0)}, carry = {c.Lit(0)};");
+            w.Open($"for (int j = group; j < m; j += {Groups})");
+            w.Line($"int at = j / {S} * {CS} + ch * {S} + j % {S};");
+            w.Line($"Accumulate(ref sum, ref carry, {term});");
+            w.Close();
+            w.Line("partials[i] = sum;");
+        });
+    }
+
+    /// <summary>Declares total = the sum of channel i's partials, in group order.</summary>
+    private static void SumPartials(CodeWriter w, EmitContext c, string partials, string total, int offset = 0)
+    {
+        w.Line($"{c.T} {total} = {c.Lit(0)}, {total}Carry = {c.Lit(0)};");
+        w.Line($"for (int group = 0; group < {Groups}; group++) Accumulate(ref {total}, ref {total}Carry, {partials}[{(offset == 0 ? "" : Str(offset) + " + ")}i * {Groups} + group]);");
+    }
 
     public override void GpuForward(GpuWriter g, LayerPlan l)
     {
         var c = g.C;
         int C = Channels(l), S = Spatial(l), CS = C * S;
         string t = c.T, mom = c.Lit(l.Spec.Momentum), eps = c.Lit(l.Spec.Epsilon), one = c.Lit(1);
-        string stats = g.Buffer("_stats" + l.Index, (2 * C).ToString(System.Globalization.CultureInfo.InvariantCulture), $"{l.PascalName}: μ then 1/√(σ² + ε) per channel of the last forward pass");
-        g.Buffer("_sums" + l.Index, (2 * C).ToString(System.Globalization.CultureInfo.InvariantCulture), $"{l.PascalName}: Σ ∂E/∂y then Σ ∂E/∂y·x̂ per channel of the last backward pass");
-        string statistics = g.Kernel(l.PascalName + "Statistics",
-            $"{l.PascalName}, one thread per channel i: in training the batch's μ and biased σ² over batch × {S} values (the running statistics move by {l.Spec.Momentum}, with the unbiased variance); in inference the running ones. Writes μ and 1/√(σ² + ε)",
-            new[] { g.V("x"), g.V("s"), g.V("stats"), ("int", "batch"), ("int", "training") }, w =>
+        string stats = g.Buffer("_stats" + l.Index, Str(2 * C), $"{l.PascalName}: μ then 1/√(σ² + ε) per channel of the last forward pass");
+        g.Buffer("_sums" + l.Index, Str(2 * C), $"{l.PascalName}: Σ ∂E/∂y then Σ ∂E/∂y·x̂ per channel of the last backward pass");
+        string partials = g.Buffer("_partials" + l.Index, Str(2 * C * Groups), $"{l.PascalName}: {Groups} partial sums per channel (two sets)");
+        string sums = PartialKernel(g, l, "Sums", "x", "x[at]", new[] { g.V("x"), g.V("partials"), ("int", "batch") });
+        string mean = g.Kernel(l.PascalName + "Mean", $"{l.PascalName}, one thread per channel i: μ = Σ partials / (batch·{S})",
+            new[] { g.V("partials"), g.V("stats"), ("int", "batch") }, w =>
         {
-            w.Line($"{t} mean, invStd;");
+            SumPartials(w, c, "partials", "sum");
+            w.Line($"stats[i] = sum / (batch * {S});");
+        });
+        string squares = PartialKernel(g, l, "Squares", "(x − μ)²", "(x[at] - stats[ch]) * (x[at] - stats[ch])", new[] { g.V("x"), g.V("stats"), g.V("partials"), ("int", "batch") });
+        string statistics = g.Kernel(l.PascalName + "Statistics",
+            $"{l.PascalName}, one thread per channel i: in training σ² = Σ partials / m (biased; the running statistics move by {l.Spec.Momentum}, with the unbiased m/(m − 1)·σ²); in inference μ and σ² are the running ones. Writes 1/√(σ² + ε)",
+            new[] { g.V("partials"), g.V("s"), g.V("stats"), ("int", "batch"), ("int", "training") }, w =>
+        {
             w.Open("if (training != 0)");
             w.Line($"int m = batch * {S};");
-            w.Line($"{t} sum = {c.Lit(0)}, squares = {c.Lit(0)};");
-            w.Line($"for (int n = 0; n < batch; n++) for (int k = 0; k < {S}; k++) sum += x[n * {CS} + i * {S} + k];");
-            w.Line("mean = sum / m;");
-            w.Line($"for (int n = 0; n < batch; n++) for (int k = 0; k < {S}; k++) {{ {t} e = x[n * {CS} + i * {S} + k] - mean; squares += e * e; }}");
-            w.Line($"{t} variance = squares / m;");
-            w.Line($"invStd = {one} / {c.Math}.Sqrt(variance + {eps});");
+            SumPartials(w, c, "partials", "squares");
+            w.Line($"{t} mean = stats[i], variance = squares / m;");
+            w.Line($"stats[{C} + i] = {one} / {c.Math}.Sqrt(variance + {eps});");
             w.Line($"s[{l.StateOffset} + i] = ({one} - {mom}) * s[{l.StateOffset} + i] + {mom} * mean;");
             w.Line($"s[{l.StateOffset + C} + i] = ({one} - {mom}) * s[{l.StateOffset + C} + i] + {mom} * (m > 1 ? variance * m / (m - 1) : variance);");
             w.Close();
             w.Open("else");
-            w.Line($"mean = s[{l.StateOffset} + i];");
-            w.Line($"invStd = {one} / {c.Math}.Sqrt(s[{l.StateOffset + C} + i] + {eps});");
+            w.Line($"stats[i] = s[{l.StateOffset} + i];");
+            w.Line($"stats[{C} + i] = {one} / {c.Math}.Sqrt(s[{l.StateOffset + C} + i] + {eps});");
             w.Close();
-            w.Line("stats[i] = mean;");
-            w.Line($"stats[{C} + i] = invStd;");
         });
         string normalize = g.Kernel(l.PascalName + "Forward", $"{l.PascalName} forward for value i: y = γ·(x − μ)·(1/√(σ² + ε)) + β of its channel",
             new[] { g.V("x"), g.V("p"), g.V("stats"), g.V("y") }, w =>
@@ -149,8 +187,13 @@ internal sealed class BatchNormEmitter : LayerEmitter
             w.Line($"int ch = i / {S} - i / {CS} * {C};");
             w.Line($"y[i] = p[{l.WeightOffset} + ch] * (x[i] - stats[ch]) * stats[{C} + ch] + p[{l.BiasOffset} + ch];");
         });
-        g.Host.Line($"// Layer {l.Index}: {l.PascalName} over {C} {(S > 1 ? "channels" : "features")}: statistics per channel, then y = γ·x̂ + β per value");
-        g.Launch(statistics, C.ToString(System.Globalization.CultureInfo.InvariantCulture), GpuWriter.A(l.Index), "S", stats, "batch", "training ? 1 : 0");
+        g.Host.Line($"// Layer {l.Index}: {l.PascalName} over {C} {(S > 1 ? "channels" : "features")}: statistics ({Groups} partial sums per channel, then their sum), then y = γ·x̂ + β per value");
+        g.Host.Open("if (training)");
+        g.Launch(sums, Str(C * Groups), GpuWriter.A(l.Index), partials, "batch");
+        g.Launch(mean, Str(C), partials, stats, "batch");
+        g.Launch(squares, Str(C * Groups), GpuWriter.A(l.Index), stats, partials, "batch");
+        g.Host.Close();
+        g.Launch(statistics, Str(C), partials, "S", stats, "batch", "training ? 1 : 0");
         g.Launch(normalize, $"batch * {CS}", GpuWriter.A(l.Index), "P", stats, GpuWriter.A(l.Index + 1));
     }
 
@@ -159,12 +202,27 @@ internal sealed class BatchNormEmitter : LayerEmitter
         var c = g.C;
         int C = Channels(l), S = Spatial(l), CS = C * S;
         string t = c.T;
-        string sums = g.Kernel(l.PascalName + "ParameterGradient",
-            $"{l.PascalName}, one thread per channel i: Σ ∂E/∂y and Σ ∂E/∂y·x̂ over batch × {S} values; ∂E/∂γ += Σ ∂E/∂y·x̂, ∂E/∂β += Σ ∂E/∂y",
-            new[] { g.V("x"), g.V("dy"), g.V("stats"), g.V("sums"), g.V("grad"), ("int", "batch") }, w =>
+        string partials = $"_partials{l.Index}.View", stats = $"_stats{l.Index}.View", sumsView = $"_sums{l.Index}.View";
+        string dySums = PartialKernel(g, l, "GradientSums", "∂E/∂y", "dy[at]",
+            new[] { g.V("x"), g.V("dy"), g.V("stats"), g.V("partials"), ("int", "batch") });
+        // The same walk again for Σ ∂E/∂y·x̂, into the second set of partials.
+        string dyXhatSums = g.Kernel(l.PascalName + "GradientXhatSums", $"{l.PascalName}, thread i = (channel, group): Σ ∂E/∂y·x̂ over the channel's values j ≡ group (mod {Groups})",
+            new[] { g.V("x"), g.V("dy"), g.V("stats"), g.V("partials"), ("int", "batch") }, w =>
         {
-            w.Line($"{t} mean = stats[i], invStd = stats[{C} + i], sumDy = {c.Lit(0)}, sumDyXhat = {c.Lit(0)};");
-            w.Line($"for (int n = 0; n < batch; n++) for (int k = 0; k < {S}; k++) {{ int at = n * {CS} + i * {S} + k; sumDy += dy[at]; sumDyXhat += dy[at] * (x[at] - mean) * invStd; }}");
+            w.Line($"int ch = i / {Groups}, group = i - ch * {Groups}, m = batch * {S};");
+            w.Line($"{t} mean = stats[ch], invStd = stats[{C} + ch], sum = {c.Lit(0)}, carry = {c.Lit(0)};");
+            w.Open($"for (int j = group; j < m; j += {Groups})");
+            w.Line($"int at = j / {S} * {CS} + ch * {S} + j % {S};");
+            w.Line("Accumulate(ref sum, ref carry, dy[at] * (x[at] - mean) * invStd);");
+            w.Close();
+            w.Line($"partials[{C * Groups} + i] = sum;");
+        });
+        string parameterGradient = g.Kernel(l.PascalName + "ParameterGradient",
+            $"{l.PascalName}, one thread per channel i: Σ ∂E/∂y and Σ ∂E/∂y·x̂ from the partials; ∂E/∂γ += Σ ∂E/∂y·x̂, ∂E/∂β += Σ ∂E/∂y",
+            new[] { g.V("partials"), g.V("sums"), g.V("grad") }, w =>
+        {
+            SumPartials(w, c, "partials", "sumDy");
+            SumPartials(w, c, "partials", "sumDyXhat", C * Groups);
             w.Line("sums[i] = sumDy;");
             w.Line($"sums[{C} + i] = sumDyXhat;");
             w.Line($"grad[{l.WeightOffset} + i] += sumDyXhat;");
@@ -179,10 +237,12 @@ internal sealed class BatchNormEmitter : LayerEmitter
             w.Line($"if (training != 0) dx[i] = gamma * invStd / m * (m * dy[i] - sums[ch] - (x[i] - stats[ch]) * invStd * sums[{C} + ch]);");
             w.Line("else dx[i] = gamma * invStd * dy[i];");
         });
-        g.Host.Line($"// Layer {l.Index}: {l.PascalName} backward: per-channel sums (∂E/∂γ, ∂E/∂β), then ∂E/∂x per value");
-        g.Launch(sums, C.ToString(System.Globalization.CultureInfo.InvariantCulture), GpuWriter.A(l.Index), GpuWriter.D(l.Index + 1), $"_stats{l.Index}.View", $"_sums{l.Index}.View", "G", "batch");
+        g.Host.Line($"// Layer {l.Index}: {l.PascalName} backward: per-channel sums ({Groups} partials each, then their sum; ∂E/∂γ, ∂E/∂β), then ∂E/∂x per value");
+        g.Launch(dySums, Str(C * Groups), GpuWriter.A(l.Index), GpuWriter.D(l.Index + 1), stats, partials, "batch");
+        g.Launch(dyXhatSums, Str(C * Groups), GpuWriter.A(l.Index), GpuWriter.D(l.Index + 1), stats, partials, "batch");
+        g.Launch(parameterGradient, Str(C), partials, sumsView, "G");
         if (l.Index == 0) g.Host.Open("if (inputGradient)");
-        g.Launch(inputs, $"batch * {CS}", GpuWriter.A(l.Index), GpuWriter.D(l.Index + 1), "P", $"_stats{l.Index}.View", $"_sums{l.Index}.View", GpuWriter.D(l.Index), "batch", "_trainingPass ? 1 : 0");
+        g.Launch(inputs, $"batch * {CS}", GpuWriter.A(l.Index), GpuWriter.D(l.Index + 1), "P", stats, sumsView, GpuWriter.D(l.Index), "batch", "_trainingPass ? 1 : 0");
         if (l.Index == 0) g.Host.Close();
     }
 }
