@@ -34,6 +34,17 @@ public abstract class Optimizer : IOptimizer
     private int _length = -1;
     private Array[] _buffers = [];
     private Array? _clipped;
+    private int _chunkStart, _chunkLength;   // the parameters Update is working on (see ChunkLength)
+
+    /// <summary>
+    /// Elements per call of <see cref="Update{T}"/> when the optimiser updates elementwise: 4,096 (16 KiB of
+    /// floats per vector, so the chain of vector operations of one chunk stays in L1). Besides keeping the chain in
+    /// cache, chunks stay below the size from which <see cref="TensorPrimitives"/> writes its destination with
+    /// non-temporal stores (256 KiB, i.e. 65,536 floats): those bypass the cache, so θ was written to memory and read
+    /// back from it on the next step, and the update of the 784-100-10 MLP's 79,510 parameters took 20 µs instead
+    /// of 5 µs.
+    /// </summary>
+    private const int ChunkLength = 4096;
 
     /// <summary>Validates and stores the learning rate.</summary>
     /// <param name="learningRate">η; a positive finite number.</param>
@@ -89,6 +100,7 @@ public abstract class Optimizer : IOptimizer
         _length = -1;
         _buffers = [];
         _clipped = null;
+        _chunkStart = _chunkLength = 0;
     }
 
     /// <summary>Number of per-parameter vectors the optimiser needs (state and scratch), fixed at construction.</summary>
@@ -98,11 +110,20 @@ public abstract class Optimizer : IOptimizer
     protected virtual double InitialValue(int index) => 0;
 
     /// <summary>Per-parameter buffer <paramref name="index"/> (0 ≤ index &lt; <see cref="BufferCount"/>), as long
-    /// as the parameters; valid inside <see cref="Update{T}"/>.</summary>
-    protected Span<T> Buffer<T>(int index) where T : unmanaged, IFloatingPointIeee754<T> => (T[])_buffers[index];
+    /// as the parameters <see cref="Update{T}"/> was given (the same chunk of them when it updates
+    /// <see cref="UpdatesElementwise"/>); valid inside <see cref="Update{T}"/>.</summary>
+    protected Span<T> Buffer<T>(int index) where T : unmanaged, IFloatingPointIeee754<T> =>
+        ((T[])_buffers[index]).AsSpan(_chunkStart, _chunkLength);
+
+    /// <summary>Whether <see cref="Update{T}"/> treats every parameter on its own (no sum or norm over the
+    /// parameters), so that <see cref="Step{T}"/> may call it on consecutive chunks of the parameters, each with the
+    /// matching chunks of the gradient and of the <see cref="Buffer{T}"/>s. Every built-in optimiser does, which keeps a
+    /// chunk's chain of vector operations in the cache; false (one call over every parameter) unless overridden.</summary>
+    protected virtual bool UpdatesElementwise => false;
 
     /// <summary>Applies one update. <paramref name="gradients"/> is already clipped; <paramref name="step"/> counts
-    /// from 1. Must not allocate.</summary>
+    /// from 1. Must not allocate. When <see cref="UpdatesElementwise"/> is true the spans are one chunk of the
+    /// parameters, and <see cref="Buffer{T}"/> returns the same chunk of each buffer.</summary>
     protected abstract void Update<T>(Span<T> parameters, ReadOnlySpan<T> gradients, long step) where T : unmanaged, IFloatingPointIeee754<T>;
 
     /// <inheritdoc />
@@ -119,20 +140,47 @@ public abstract class Optimizer : IOptimizer
             if (_clipValue is double v)
             {
                 T limit = T.CreateChecked(v);
-                TensorPrimitives.Min(c, limit, c);
-                TensorPrimitives.Max(c, -limit, c);
+                for (int i = 0; i < c.Length; i += ChunkLength)
+                {
+                    Span<T> chunk = c.Slice(i, Math.Min(ChunkLength, c.Length - i));
+                    TensorPrimitives.Min(chunk, limit, chunk);
+                    TensorPrimitives.Max(chunk, -limit, chunk);
+                }
             }
             if (_clipNorm is double maxNorm)
             {
                 // torch.nn.utils.clip_grad_norm_: coefficient max_norm / (‖g‖ + 1e-6), clamped to at most 1.
                 double norm = double.CreateChecked(TensorPrimitives.Norm<T>(c));
                 double coefficient = maxNorm / (norm + 1e-6);
-                if (coefficient < 1) TensorPrimitives.Multiply(c, T.CreateChecked(coefficient), c);
+                if (coefficient < 1)
+                    for (int i = 0; i < c.Length; i += ChunkLength)
+                    {
+                        Span<T> chunk = c.Slice(i, Math.Min(ChunkLength, c.Length - i));
+                        TensorPrimitives.Multiply(chunk, T.CreateChecked(coefficient), chunk);
+                    }
             }
             g = c;
         }
         Iterations++;
-        Update(parameters, g, Iterations);
+        if (!UpdatesElementwise)
+        {
+            Update(parameters, g, Iterations);
+            return;
+        }
+        try
+        {
+            for (int i = 0; i < parameters.Length; i += ChunkLength)
+            {
+                _chunkStart = i;
+                _chunkLength = Math.Min(ChunkLength, parameters.Length - i);
+                Update(parameters.Slice(i, _chunkLength), g.Slice(i, _chunkLength), Iterations);
+            }
+        }
+        finally
+        {
+            _chunkStart = 0;
+            _chunkLength = _length;
+        }
     }
 
     private void EnsureState<T>(int length) where T : unmanaged, IFloatingPointIeee754<T>
@@ -150,6 +198,8 @@ public abstract class Optimizer : IOptimizer
             _buffers = buffers;
             _elementType = typeof(T);
             _length = length;
+            _chunkStart = 0;
+            _chunkLength = length;
             return;
         }
         if (_elementType != typeof(T) || _length != length)
@@ -200,6 +250,9 @@ public sealed class Sgd : Optimizer
     public double WeightDecay { get; }
 
     // 0: momentum buffer b; 1: scratch for the decayed / Nesterov gradient.
+    /// <inheritdoc />
+    protected override bool UpdatesElementwise => true;
+
     /// <inheritdoc />
     protected override int BufferCount => Momentum > 0 ? 2 : WeightDecay > 0 ? 1 : 0;
 
@@ -261,6 +314,9 @@ public sealed class Adagrad : Optimizer
     public double Epsilon { get; }
 
     // 0: sum of squares s; 1: decayed gradient; 2: denominator.
+    /// <inheritdoc />
+    protected override bool UpdatesElementwise => true;
+
     /// <inheritdoc />
     protected override int BufferCount => 3;
 
@@ -326,6 +382,9 @@ public sealed class RmsProp : Optimizer
     public bool Centered { get; }
 
     // 0: mean square v; 1: mean gradient ḡ; 2: momentum b; 3: decayed gradient; 4: denominator.
+    /// <inheritdoc />
+    protected override bool UpdatesElementwise => true;
+
     /// <inheritdoc />
     protected override int BufferCount => 5;
 
@@ -406,6 +465,9 @@ public sealed class Adam : Optimizer
     public bool AmsGrad { get; }
 
     /// <inheritdoc />
+    protected override bool UpdatesElementwise => true;
+
+    /// <inheritdoc />
     protected override int BufferCount => AdamCore.Buffers;
 
     /// <inheritdoc />
@@ -459,6 +521,9 @@ public sealed class AdamW : Optimizer
 
     /// <summary>Whether AMSGrad is used.</summary>
     public bool AmsGrad { get; }
+
+    /// <inheritdoc />
+    protected override bool UpdatesElementwise => true;
 
     /// <inheritdoc />
     protected override int BufferCount => AdamCore.Buffers;
