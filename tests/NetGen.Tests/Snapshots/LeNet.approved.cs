@@ -132,6 +132,7 @@ _____________________________________________________________________
     private readonly float[] _scratch;   // the kernels' packed panels: one region of _scratchPart values per thread
     private readonly int _scratchPart;
     private readonly float[] _target;   // scratch for one-hot targets
+    private float _sgdRate;   // −η of the running fused plain-SGD step (TrainStep with a plain Sgd), read by the kernels
     private int _batch;   // samples in the last forward pass
     private bool _columnsKept;   // whether the last forward pass kept the convolutions' im2col columns (a training pass)
     private bool _inputGradient;   // whether the running backward pass wants ∂E/∂input (read by the first layer's threads)
@@ -401,6 +402,14 @@ _____________________________________________________________________
         BackwardFrom(12, inputGradient: false);
     }
 
+    /// <summary>Backpropagates the loss of the last forward pass against <paramref name="target"/> and applies the plain-SGD step
+    /// θ ← θ + _sgdRate·∂E/∂θ where each gradient is formed; <see cref="Gradients"/> is not touched.</summary>
+    private void FusedSgdBackward(global::System.ReadOnlySpan<float> target)
+    {
+        global::NetGen.Losses.CrossEntropyWithLogitsGradient<float>(_a12.AsSpan(0, _batch * 10), target, _batch, _d12);
+        BackwardFrom(12, inputGradient: false, descend: true);
+    }
+
     /// <summary>As <see cref="Backward(global::System.ReadOnlySpan{float})"/>, with class indices as targets.</summary>
     public void Backward(global::System.ReadOnlySpan<int> labels) => Backward(OneHot(labels));
 
@@ -415,8 +424,8 @@ _____________________________________________________________________
         if (!inputGradient.IsEmpty) _d0.AsSpan(0, inputGradient.Length).CopyTo(inputGradient);
     }
 
-    /// <summary>Runs the backward pass from delta buffer d{start} (already holding ∂E/∂a{start}) down to the input.</summary>
-    private void BackwardFrom(int start, bool inputGradient)
+    /// <summary>Runs the backward pass from delta buffer d{start} (already holding ∂E/∂a{start}) down to the input. With <paramref name="descend"/>, applies the plain-SGD step θ ← θ + _sgdRate·∂E/∂θ instead of adding ∂E/∂θ into the gradients.</summary>
+    private void BackwardFrom(int start, bool inputGradient, bool descend = false)
     {
         int batch = _batch;
         _inputGradient = inputGradient;
@@ -437,14 +446,41 @@ _____________________________________________________________________
 
         if (start > 11)
         {
-            // Layer 11: Dense3 backward over the whole batch: ∂E/∂W += δᵀ·x, ∂E/∂b += Σₙ δ, ∂E/∂x = δ·W (kernels below;
-            // threads split the units for ∂E/∂W and the inputs for ∂E/∂x)
-            global::NetGen.Parallelism.Run(this, 45, global::NetGen.Parallelism.PartsFor((long)batch * 840));
-            for (int n = 0; n < batch; n++)
+            if (descend)
             {
-                global::System.Numerics.Tensors.TensorPrimitives.Add<float>(_g.AsSpan(61696, 10), _d12.AsSpan(n * 10, 10), _g.AsSpan(61696, 10));
+                // Layer 11: Dense3 backward fused with the plain-SGD step: ∂E/∂x = δ·W first, with the weights from before the step;
+                // then W ← W − η·δᵀ·x and b ← b − η·Σₙ δ where the products are formed (∂E/∂W is never stored)
+                global::NetGen.Parallelism.Run(this, 46, global::NetGen.Parallelism.PartsFor((long)batch * 840));
+                global::NetGen.Parallelism.Run(this, 47, global::NetGen.Parallelism.PartsFor((long)batch * 840));
+                {
+                    // b[j] ← b[j] + (−η)·Σₙ δ[n, j], summed in sample order as Backward sums ∂E/∂b
+                    ref float delta = ref _d12[0], bias = ref _p[61696];
+                    int j = 0;
+                    for (; j + 8 <= 10; j += 8)
+                    {
+                        Vector256<float> sum = Vector256<float>.Zero;
+                        for (int n = 0; n < batch; n++) sum += Load(ref delta, n * 10 + j);
+                        (Load(ref bias, j) + Vector256.Create(_sgdRate) * sum).StoreUnsafe(ref bias, (nuint)j);
+                    }
+                    for (; j < 10; j++)
+                    {
+                        float sum = 0f;
+                        for (int n = 0; n < batch; n++) sum += Unsafe.Add(ref delta, n * 10 + j);
+                        Unsafe.Add(ref bias, j) += _sgdRate * sum;
+                    }
+                }
             }
-            global::NetGen.Parallelism.Run(this, 46, global::NetGen.Parallelism.PartsFor((long)batch * 840));
+            else
+            {
+                // Layer 11: Dense3 backward over the whole batch: ∂E/∂W += δᵀ·x, ∂E/∂b += Σₙ δ, ∂E/∂x = δ·W (kernels below;
+                // threads split the units for ∂E/∂W and the inputs for ∂E/∂x)
+                global::NetGen.Parallelism.Run(this, 45, global::NetGen.Parallelism.PartsFor((long)batch * 840));
+                for (int n = 0; n < batch; n++)
+                {
+                    global::System.Numerics.Tensors.TensorPrimitives.Add<float>(_g.AsSpan(61696, 10), _d12.AsSpan(n * 10, 10), _g.AsSpan(61696, 10));
+                }
+                global::NetGen.Parallelism.Run(this, 46, global::NetGen.Parallelism.PartsFor((long)batch * 840));
+            }
         }
 
         if (start > 10)
@@ -464,14 +500,41 @@ _____________________________________________________________________
 
         if (start > 9)
         {
-            // Layer 9: Dense2 backward over the whole batch: ∂E/∂W += δᵀ·x, ∂E/∂b += Σₙ δ, ∂E/∂x = δ·W (kernels below;
-            // threads split the units for ∂E/∂W and the inputs for ∂E/∂x)
-            global::NetGen.Parallelism.Run(this, 37, global::NetGen.Parallelism.PartsFor((long)batch * 10080));
-            for (int n = 0; n < batch; n++)
+            if (descend)
             {
-                global::System.Numerics.Tensors.TensorPrimitives.Add<float>(_g.AsSpan(60772, 84), _d10.AsSpan(n * 84, 84), _g.AsSpan(60772, 84));
+                // Layer 9: Dense2 backward fused with the plain-SGD step: ∂E/∂x = δ·W first, with the weights from before the step;
+                // then W ← W − η·δᵀ·x and b ← b − η·Σₙ δ where the products are formed (∂E/∂W is never stored)
+                global::NetGen.Parallelism.Run(this, 38, global::NetGen.Parallelism.PartsFor((long)batch * 10080));
+                global::NetGen.Parallelism.Run(this, 39, global::NetGen.Parallelism.PartsFor((long)batch * 10080));
+                {
+                    // b[j] ← b[j] + (−η)·Σₙ δ[n, j], summed in sample order as Backward sums ∂E/∂b
+                    ref float delta = ref _d10[0], bias = ref _p[60772];
+                    int j = 0;
+                    for (; j + 8 <= 84; j += 8)
+                    {
+                        Vector256<float> sum = Vector256<float>.Zero;
+                        for (int n = 0; n < batch; n++) sum += Load(ref delta, n * 84 + j);
+                        (Load(ref bias, j) + Vector256.Create(_sgdRate) * sum).StoreUnsafe(ref bias, (nuint)j);
+                    }
+                    for (; j < 84; j++)
+                    {
+                        float sum = 0f;
+                        for (int n = 0; n < batch; n++) sum += Unsafe.Add(ref delta, n * 84 + j);
+                        Unsafe.Add(ref bias, j) += _sgdRate * sum;
+                    }
+                }
             }
-            global::NetGen.Parallelism.Run(this, 38, global::NetGen.Parallelism.PartsFor((long)batch * 10080));
+            else
+            {
+                // Layer 9: Dense2 backward over the whole batch: ∂E/∂W += δᵀ·x, ∂E/∂b += Σₙ δ, ∂E/∂x = δ·W (kernels below;
+                // threads split the units for ∂E/∂W and the inputs for ∂E/∂x)
+                global::NetGen.Parallelism.Run(this, 37, global::NetGen.Parallelism.PartsFor((long)batch * 10080));
+                for (int n = 0; n < batch; n++)
+                {
+                    global::System.Numerics.Tensors.TensorPrimitives.Add<float>(_g.AsSpan(60772, 84), _d10.AsSpan(n * 84, 84), _g.AsSpan(60772, 84));
+                }
+                global::NetGen.Parallelism.Run(this, 38, global::NetGen.Parallelism.PartsFor((long)batch * 10080));
+            }
         }
 
         if (start > 8)
@@ -491,14 +554,35 @@ _____________________________________________________________________
 
         if (start > 7)
         {
-            // Layer 7: Dense1 backward over the whole batch: ∂E/∂W += δᵀ·x, ∂E/∂b += Σₙ δ, ∂E/∂x = δ·W (kernels below;
-            // threads split the units for ∂E/∂W and the inputs for ∂E/∂x)
-            global::NetGen.Parallelism.Run(this, 29, global::NetGen.Parallelism.PartsFor((long)batch * 48000));
-            for (int n = 0; n < batch; n++)
+            if (descend)
             {
-                global::System.Numerics.Tensors.TensorPrimitives.Add<float>(_g.AsSpan(50572, 120), _d8.AsSpan(n * 120, 120), _g.AsSpan(50572, 120));
+                // Layer 7: Dense1 backward fused with the plain-SGD step: ∂E/∂x = δ·W first, with the weights from before the step;
+                // then W ← W − η·δᵀ·x and b ← b − η·Σₙ δ where the products are formed (∂E/∂W is never stored)
+                global::NetGen.Parallelism.Run(this, 30, global::NetGen.Parallelism.PartsFor((long)batch * 48000));
+                global::NetGen.Parallelism.Run(this, 31, global::NetGen.Parallelism.PartsFor((long)batch * 48000));
+                {
+                    // b[j] ← b[j] + (−η)·Σₙ δ[n, j], summed in sample order as Backward sums ∂E/∂b
+                    ref float delta = ref _d8[0], bias = ref _p[50572];
+                    int j = 0;
+                    for (; j + 8 <= 120; j += 8)
+                    {
+                        Vector256<float> sum = Vector256<float>.Zero;
+                        for (int n = 0; n < batch; n++) sum += Load(ref delta, n * 120 + j);
+                        (Load(ref bias, j) + Vector256.Create(_sgdRate) * sum).StoreUnsafe(ref bias, (nuint)j);
+                    }
+                }
             }
-            global::NetGen.Parallelism.Run(this, 30, global::NetGen.Parallelism.PartsFor((long)batch * 48000));
+            else
+            {
+                // Layer 7: Dense1 backward over the whole batch: ∂E/∂W += δᵀ·x, ∂E/∂b += Σₙ δ, ∂E/∂x = δ·W (kernels below;
+                // threads split the units for ∂E/∂W and the inputs for ∂E/∂x)
+                global::NetGen.Parallelism.Run(this, 29, global::NetGen.Parallelism.PartsFor((long)batch * 48000));
+                for (int n = 0; n < batch; n++)
+                {
+                    global::System.Numerics.Tensors.TensorPrimitives.Add<float>(_g.AsSpan(50572, 120), _d8.AsSpan(n * 120, 120), _g.AsSpan(50572, 120));
+                }
+                global::NetGen.Parallelism.Run(this, 30, global::NetGen.Parallelism.PartsFor((long)batch * 48000));
+            }
         }
 
         if (start > 6)
@@ -536,14 +620,28 @@ _____________________________________________________________________
 
         if (start > 3)
         {
-            // Layer 3: Conv2D2 backward: ∂E/∂w[f] += Σ_p δ[f, p]·col[·, p], ∂E/∂b[f] += Σ_p δ[f, p], ∂E/∂x = col2im(Σ_f w[f]·δ[f, p]);
-            // threads split the samples, each summing its samples' ∂E/∂w, ∂E/∂b; the sums are added in thread order
-            int parts = global::NetGen.Parallelism.PartsFor((long)batch * 480000, batch);
-            global::NetGen.Parallelism.Run(this, 13, parts);
-            for (int part = 0; part < parts; part++)
+            if (descend)
             {
-                global::System.Numerics.Tensors.TensorPrimitives.Add<float>(_g.AsSpan(156, 2400), _gsum3.AsSpan(part * 2416, 2400), _g.AsSpan(156, 2400));
-                global::System.Numerics.Tensors.TensorPrimitives.Add<float>(_g.AsSpan(2556, 16), _gsum3.AsSpan(part * 2416 + 2400, 16), _g.AsSpan(2556, 16));
+                // Layer 3: Conv2D2 backward fused with the plain-SGD step: the threads' parts compute ∂E/∂x (with the weights from
+                // before the step) and their samples' ∂E/∂w, ∂E/∂b sums, added in part order as Backward adds them; then w ← w − η·Σ, b ← b − η·Σ
+                int parts = global::NetGen.Parallelism.PartsFor((long)batch * 480000, batch);
+                global::NetGen.Parallelism.Run(this, 13, parts);
+                global::System.Span<float> total = _gsum3.AsSpan(0, 2416);
+                for (int part = 1; part < parts; part++) global::System.Numerics.Tensors.TensorPrimitives.Add<float>(total, _gsum3.AsSpan(part * 2416, 2416), total);
+                global::System.Numerics.Tensors.TensorPrimitives.MultiplyAdd<float>(total.Slice(0, 2400), _sgdRate, _p.AsSpan(156, 2400), _p.AsSpan(156, 2400));
+                global::System.Numerics.Tensors.TensorPrimitives.MultiplyAdd<float>(total.Slice(2400, 16), _sgdRate, _p.AsSpan(2556, 16), _p.AsSpan(2556, 16));
+            }
+            else
+            {
+                // Layer 3: Conv2D2 backward: ∂E/∂w[f] += Σ_p δ[f, p]·col[·, p], ∂E/∂b[f] += Σ_p δ[f, p], ∂E/∂x = col2im(Σ_f w[f]·δ[f, p]);
+                // threads split the samples, each summing its samples' ∂E/∂w, ∂E/∂b; the sums are added in thread order
+                int parts = global::NetGen.Parallelism.PartsFor((long)batch * 480000, batch);
+                global::NetGen.Parallelism.Run(this, 13, parts);
+                for (int part = 0; part < parts; part++)
+                {
+                    global::System.Numerics.Tensors.TensorPrimitives.Add<float>(_g.AsSpan(156, 2400), _gsum3.AsSpan(part * 2416, 2400), _g.AsSpan(156, 2400));
+                    global::System.Numerics.Tensors.TensorPrimitives.Add<float>(_g.AsSpan(2556, 16), _gsum3.AsSpan(part * 2416 + 2400, 16), _g.AsSpan(2556, 16));
+                }
             }
         }
 
@@ -577,14 +675,28 @@ _____________________________________________________________________
 
         if (start > 0)
         {
-            // Layer 0: Conv2D1 backward: ∂E/∂w[f] += Σ_p δ[f, p]·col[·, p], ∂E/∂b[f] += Σ_p δ[f, p], ∂E/∂x = col2im(Σ_f w[f]·δ[f, p]);
-            // threads split the samples, each summing its samples' ∂E/∂w, ∂E/∂b; the sums are added in thread order
-            int parts = global::NetGen.Parallelism.PartsFor((long)batch * 235200, batch);
-            global::NetGen.Parallelism.Run(this, 1, parts);
-            for (int part = 0; part < parts; part++)
+            if (descend)
             {
-                global::System.Numerics.Tensors.TensorPrimitives.Add<float>(_g.AsSpan(0, 150), _gsum0.AsSpan(part * 156, 150), _g.AsSpan(0, 150));
-                global::System.Numerics.Tensors.TensorPrimitives.Add<float>(_g.AsSpan(150, 6), _gsum0.AsSpan(part * 156 + 150, 6), _g.AsSpan(150, 6));
+                // Layer 0: Conv2D1 backward fused with the plain-SGD step: the threads' parts compute ∂E/∂x (with the weights from
+                // before the step) and their samples' ∂E/∂w, ∂E/∂b sums, added in part order as Backward adds them; then w ← w − η·Σ, b ← b − η·Σ
+                int parts = global::NetGen.Parallelism.PartsFor((long)batch * 235200, batch);
+                global::NetGen.Parallelism.Run(this, 1, parts);
+                global::System.Span<float> total = _gsum0.AsSpan(0, 156);
+                for (int part = 1; part < parts; part++) global::System.Numerics.Tensors.TensorPrimitives.Add<float>(total, _gsum0.AsSpan(part * 156, 156), total);
+                global::System.Numerics.Tensors.TensorPrimitives.MultiplyAdd<float>(total.Slice(0, 150), _sgdRate, _p.AsSpan(0, 150), _p.AsSpan(0, 150));
+                global::System.Numerics.Tensors.TensorPrimitives.MultiplyAdd<float>(total.Slice(150, 6), _sgdRate, _p.AsSpan(150, 6), _p.AsSpan(150, 6));
+            }
+            else
+            {
+                // Layer 0: Conv2D1 backward: ∂E/∂w[f] += Σ_p δ[f, p]·col[·, p], ∂E/∂b[f] += Σ_p δ[f, p], ∂E/∂x = col2im(Σ_f w[f]·δ[f, p]);
+                // threads split the samples, each summing its samples' ∂E/∂w, ∂E/∂b; the sums are added in thread order
+                int parts = global::NetGen.Parallelism.PartsFor((long)batch * 235200, batch);
+                global::NetGen.Parallelism.Run(this, 1, parts);
+                for (int part = 0; part < parts; part++)
+                {
+                    global::System.Numerics.Tensors.TensorPrimitives.Add<float>(_g.AsSpan(0, 150), _gsum0.AsSpan(part * 156, 150), _g.AsSpan(0, 150));
+                    global::System.Numerics.Tensors.TensorPrimitives.Add<float>(_g.AsSpan(150, 6), _gsum0.AsSpan(part * 156 + 150, 6), _g.AsSpan(150, 6));
+                }
             }
         }
     }
@@ -592,25 +704,41 @@ _____________________________________________________________________
     /// <inheritdoc/>
     public void ZeroGradients() => global::System.Array.Clear(_g);
 
-    /// <summary>One step: zero the gradients, forward, backward, update. Returns the loss before the update.</summary>
+    /// <summary>One step: forward, loss, backward, update; returns the loss before the update. With a plain <see cref="global::NetGen.Sgd"/>
+    /// (<see cref="global::NetGen.Sgd.FuseIntoBackward"/>) the update θ ← θ − η·∂E/∂θ is applied inside the backward pass, where each
+    /// gradient is formed, and <see cref="Gradients"/> is neither zeroed nor written (it keeps what it held before the step); with
+    /// any other optimiser the gradients are zeroed, backpropagated into <see cref="Gradients"/> and passed to <c>optimizer.Step</c>.</summary>
     public float TrainStep(global::System.ReadOnlySpan<float> input, global::System.ReadOnlySpan<float> target, global::NetGen.IOptimizer optimizer, int batch = 1)
     {
         global::System.ArgumentNullException.ThrowIfNull(optimizer);
-        ZeroGradients();
         Forward(input, batch);
         float loss = Loss(target);
+        if (optimizer is global::NetGen.Sgd sgd && sgd.TryBeginFusedStep<float>(_p.Length, out _sgdRate))
+        {
+            FusedSgdBackward(target);
+            return loss;
+        }
+        ZeroGradients();
         Backward(target);
         optimizer.Step<float>(_p, _g);
         return loss;
     }
 
-    /// <summary>One step: zero the gradients, forward, backward, update. Returns the loss before the update.</summary>
+    /// <summary>One step: forward, loss, backward, update; returns the loss before the update. With a plain <see cref="global::NetGen.Sgd"/>
+    /// (<see cref="global::NetGen.Sgd.FuseIntoBackward"/>) the update θ ← θ − η·∂E/∂θ is applied inside the backward pass, where each
+    /// gradient is formed, and <see cref="Gradients"/> is neither zeroed nor written (it keeps what it held before the step); with
+    /// any other optimiser the gradients are zeroed, backpropagated into <see cref="Gradients"/> and passed to <c>optimizer.Step</c>.</summary>
     public float TrainStep(global::System.ReadOnlySpan<float> input, global::System.ReadOnlySpan<int> labels, global::NetGen.IOptimizer optimizer, int batch = 1)
     {
         global::System.ArgumentNullException.ThrowIfNull(optimizer);
-        ZeroGradients();
         Forward(input, batch);
         float loss = Loss(labels);
+        if (optimizer is global::NetGen.Sgd sgd && sgd.TryBeginFusedStep<float>(_p.Length, out _sgdRate))
+        {
+            FusedSgdBackward(OneHot(labels));
+            return loss;
+        }
+        ZeroGradients();
         Backward(labels);
         optimizer.Step<float>(_p, _g);
         return loss;
@@ -1018,43 +1146,116 @@ _____________________________________________________________________
     /// then register blocks of 8 rows × 24 columns run over it, batch steps each.</remarks>
     private static void Dense1WeightGradient(ref float delta, ref float x, ref float g, int m0, int m1, int n0, int n1, int batch, ref float scratch)
     {
-        bool pack = m1 - m0 >= 8;
-        int n = n0;
-        for (; n + 24 <= n1; n += 24)
+        if (batch <= 8)   // few steps per block: C row block by row block, as it is stored, reading B in place
         {
-            ref float panel = ref Unsafe.Add(ref x, n);
-            nint ldb = 400;
-            if (pack)
-            {
-                for (int k = 0; k < batch; k++)
-                {
-                    ref float from = ref Unsafe.Add(ref panel, k * 400);
-                    ref float to = ref Unsafe.Add(ref scratch, k * 24);
-                    Load(ref from, 0).StoreUnsafe(ref to, 0); Load(ref from, 8).StoreUnsafe(ref to, 8); Load(ref from, 16).StoreUnsafe(ref to, 16);
-                }
-                panel = ref scratch;
-                ldb = 24;
-            }
             int m = m0;
-            for (; m + 8 <= m1; m += 8) BroadcastBlock8x3(ref Unsafe.Add(ref delta, m), 1, 120, ref panel, ldb, ref Unsafe.Add(ref g, m * 400 + n), 400, batch, KernelAccumulate, ref g, 0);
+            for (; m + 8 <= m1; m += 8)
+            {
+                int n = n0;
+                for (; n + 24 <= n1; n += 24) BroadcastBlock8x3(ref Unsafe.Add(ref delta, m), 1, 120, ref Unsafe.Add(ref x, n), 400, ref Unsafe.Add(ref g, m * 400 + n), 400, batch, KernelAccumulate, ref g, 0);
+                for (; n + 8 <= n1; n += 8) BroadcastBlock8x1(ref Unsafe.Add(ref delta, m), 1, 120, ref Unsafe.Add(ref x, n), 400, ref Unsafe.Add(ref g, m * 400 + n), 400, batch, KernelAccumulate, ref g, 0);
+            }
         }
-        for (; n + 8 <= n1; n += 8)
+        else
         {
-            ref float panel = ref Unsafe.Add(ref x, n);
-            nint ldb = 400;
-            if (pack)
+            bool pack = m1 - m0 >= 8;
+            int n = n0;
+            for (; n + 24 <= n1; n += 24)
             {
-                for (int k = 0; k < batch; k++)
+                ref float panel = ref Unsafe.Add(ref x, n);
+                nint ldb = 400;
+                if (pack)
                 {
-                    ref float from = ref Unsafe.Add(ref panel, k * 400);
-                    ref float to = ref Unsafe.Add(ref scratch, k * 8);
-                    Load(ref from, 0).StoreUnsafe(ref to, 0);
+                    for (int k = 0; k < batch; k++)
+                    {
+                        ref float from = ref Unsafe.Add(ref panel, k * 400);
+                        ref float to = ref Unsafe.Add(ref scratch, k * 24);
+                        Load(ref from, 0).StoreUnsafe(ref to, 0); Load(ref from, 8).StoreUnsafe(ref to, 8); Load(ref from, 16).StoreUnsafe(ref to, 16);
+                    }
+                    panel = ref scratch;
+                    ldb = 24;
                 }
-                panel = ref scratch;
-                ldb = 8;
+                int m = m0;
+                for (; m + 8 <= m1; m += 8) BroadcastBlock8x3(ref Unsafe.Add(ref delta, m), 1, 120, ref panel, ldb, ref Unsafe.Add(ref g, m * 400 + n), 400, batch, KernelAccumulate, ref g, 0);
             }
+            for (; n + 8 <= n1; n += 8)
+            {
+                ref float panel = ref Unsafe.Add(ref x, n);
+                nint ldb = 400;
+                if (pack)
+                {
+                    for (int k = 0; k < batch; k++)
+                    {
+                        ref float from = ref Unsafe.Add(ref panel, k * 400);
+                        ref float to = ref Unsafe.Add(ref scratch, k * 8);
+                        Load(ref from, 0).StoreUnsafe(ref to, 0);
+                    }
+                    panel = ref scratch;
+                    ldb = 8;
+                }
+                int m = m0;
+                for (; m + 8 <= m1; m += 8) BroadcastBlock8x1(ref Unsafe.Add(ref delta, m), 1, 120, ref panel, ldb, ref Unsafe.Add(ref g, m * 400 + n), 400, batch, KernelAccumulate, ref g, 0);
+            }
+        }
+    }
+
+    /// <summary>Dense1 fused plain-SGD step: w[j, i] += rate·Σₙ δ[n, j]·x[n, i] (rate = −η) for units m0 ≤ j &lt; m1 and inputs n0 ≤ i &lt; n1; the sum is formed in registers as in Dense1WeightGradient and never stored.</summary>
+    /// <remarks>Rows m0 ≤ m &lt; m1, columns n0 ≤ n &lt; n1 (multiples of 24, or 400). For each strip of 24 columns, B's strip is
+    /// first copied into <c>scratch</c> as one contiguous panel when at least 8 rows will reuse it (B's rows are 400 apart:
+    /// read in place, every step can land in the same cache set);
+    /// then register blocks of 8 rows × 24 columns run over it, batch steps each.</remarks>
+    private static void Dense1WeightDescent(ref float delta, ref float x, ref float w, ref float rate, int m0, int m1, int n0, int n1, int batch, ref float scratch)
+    {
+        if (batch <= 8)   // few steps per block: C row block by row block, as it is stored, reading B in place
+        {
             int m = m0;
-            for (; m + 8 <= m1; m += 8) BroadcastBlock8x1(ref Unsafe.Add(ref delta, m), 1, 120, ref panel, ldb, ref Unsafe.Add(ref g, m * 400 + n), 400, batch, KernelAccumulate, ref g, 0);
+            for (; m + 8 <= m1; m += 8)
+            {
+                int n = n0;
+                for (; n + 24 <= n1; n += 24) BroadcastBlock8x3(ref Unsafe.Add(ref delta, m), 1, 120, ref Unsafe.Add(ref x, n), 400, ref Unsafe.Add(ref w, m * 400 + n), 400, batch, KernelDescend, ref rate, 0);
+                for (; n + 8 <= n1; n += 8) BroadcastBlock8x1(ref Unsafe.Add(ref delta, m), 1, 120, ref Unsafe.Add(ref x, n), 400, ref Unsafe.Add(ref w, m * 400 + n), 400, batch, KernelDescend, ref rate, 0);
+            }
+        }
+        else
+        {
+            bool pack = m1 - m0 >= 8;
+            int n = n0;
+            for (; n + 24 <= n1; n += 24)
+            {
+                ref float panel = ref Unsafe.Add(ref x, n);
+                nint ldb = 400;
+                if (pack)
+                {
+                    for (int k = 0; k < batch; k++)
+                    {
+                        ref float from = ref Unsafe.Add(ref panel, k * 400);
+                        ref float to = ref Unsafe.Add(ref scratch, k * 24);
+                        Load(ref from, 0).StoreUnsafe(ref to, 0); Load(ref from, 8).StoreUnsafe(ref to, 8); Load(ref from, 16).StoreUnsafe(ref to, 16);
+                    }
+                    panel = ref scratch;
+                    ldb = 24;
+                }
+                int m = m0;
+                for (; m + 8 <= m1; m += 8) BroadcastBlock8x3(ref Unsafe.Add(ref delta, m), 1, 120, ref panel, ldb, ref Unsafe.Add(ref w, m * 400 + n), 400, batch, KernelDescend, ref rate, 0);
+            }
+            for (; n + 8 <= n1; n += 8)
+            {
+                ref float panel = ref Unsafe.Add(ref x, n);
+                nint ldb = 400;
+                if (pack)
+                {
+                    for (int k = 0; k < batch; k++)
+                    {
+                        ref float from = ref Unsafe.Add(ref panel, k * 400);
+                        ref float to = ref Unsafe.Add(ref scratch, k * 8);
+                        Load(ref from, 0).StoreUnsafe(ref to, 0);
+                    }
+                    panel = ref scratch;
+                    ldb = 8;
+                }
+                int m = m0;
+                for (; m + 8 <= m1; m += 8) BroadcastBlock8x1(ref Unsafe.Add(ref delta, m), 1, 120, ref panel, ldb, ref Unsafe.Add(ref w, m * 400 + n), 400, batch, KernelDescend, ref rate, 0);
+            }
         }
     }
 
@@ -1133,26 +1334,90 @@ _____________________________________________________________________
     /// then register blocks of 8 rows × 24 columns run over it, batch steps each.</remarks>
     private static void Dense2WeightGradient(ref float delta, ref float x, ref float g, int m0, int m1, int n0, int n1, int batch, ref float scratch)
     {
-        bool pack = m1 - m0 >= 8;
-        int n = n0;
-        for (; n + 24 <= n1; n += 24)
+        if (batch <= 8)   // few steps per block: C row block by row block, as it is stored, reading B in place
         {
-            ref float panel = ref Unsafe.Add(ref x, n);
-            nint ldb = 120;
-            if (pack)
-            {
-                for (int k = 0; k < batch; k++)
-                {
-                    ref float from = ref Unsafe.Add(ref panel, k * 120);
-                    ref float to = ref Unsafe.Add(ref scratch, k * 24);
-                    Load(ref from, 0).StoreUnsafe(ref to, 0); Load(ref from, 8).StoreUnsafe(ref to, 8); Load(ref from, 16).StoreUnsafe(ref to, 16);
-                }
-                panel = ref scratch;
-                ldb = 24;
-            }
             int m = m0;
-            for (; m + 8 <= m1; m += 8) BroadcastBlock8x3(ref Unsafe.Add(ref delta, m), 1, 84, ref panel, ldb, ref Unsafe.Add(ref g, m * 120 + n), 120, batch, KernelAccumulate, ref g, 0);
-            for (; m < m1; m++) BroadcastBlock1x3(ref Unsafe.Add(ref delta, m), 1, 84, ref panel, ldb, ref Unsafe.Add(ref g, m * 120 + n), 120, batch, KernelAccumulate, ref g, 0);
+            for (; m + 8 <= m1; m += 8)
+            {
+                int n = n0;
+                for (; n + 24 <= n1; n += 24) BroadcastBlock8x3(ref Unsafe.Add(ref delta, m), 1, 84, ref Unsafe.Add(ref x, n), 120, ref Unsafe.Add(ref g, m * 120 + n), 120, batch, KernelAccumulate, ref g, 0);
+            }
+            for (; m < m1; m++)
+            {
+                int n = n0;
+                for (; n + 24 <= n1; n += 24) BroadcastBlock1x3(ref Unsafe.Add(ref delta, m), 1, 84, ref Unsafe.Add(ref x, n), 120, ref Unsafe.Add(ref g, m * 120 + n), 120, batch, KernelAccumulate, ref g, 0);
+            }
+        }
+        else
+        {
+            bool pack = m1 - m0 >= 8;
+            int n = n0;
+            for (; n + 24 <= n1; n += 24)
+            {
+                ref float panel = ref Unsafe.Add(ref x, n);
+                nint ldb = 120;
+                if (pack)
+                {
+                    for (int k = 0; k < batch; k++)
+                    {
+                        ref float from = ref Unsafe.Add(ref panel, k * 120);
+                        ref float to = ref Unsafe.Add(ref scratch, k * 24);
+                        Load(ref from, 0).StoreUnsafe(ref to, 0); Load(ref from, 8).StoreUnsafe(ref to, 8); Load(ref from, 16).StoreUnsafe(ref to, 16);
+                    }
+                    panel = ref scratch;
+                    ldb = 24;
+                }
+                int m = m0;
+                for (; m + 8 <= m1; m += 8) BroadcastBlock8x3(ref Unsafe.Add(ref delta, m), 1, 84, ref panel, ldb, ref Unsafe.Add(ref g, m * 120 + n), 120, batch, KernelAccumulate, ref g, 0);
+                for (; m < m1; m++) BroadcastBlock1x3(ref Unsafe.Add(ref delta, m), 1, 84, ref panel, ldb, ref Unsafe.Add(ref g, m * 120 + n), 120, batch, KernelAccumulate, ref g, 0);
+            }
+        }
+    }
+
+    /// <summary>Dense2 fused plain-SGD step: w[j, i] += rate·Σₙ δ[n, j]·x[n, i] (rate = −η) for units m0 ≤ j &lt; m1 and inputs n0 ≤ i &lt; n1; the sum is formed in registers as in Dense2WeightGradient and never stored.</summary>
+    /// <remarks>Rows m0 ≤ m &lt; m1, columns n0 ≤ n &lt; n1 (multiples of 24, or 120). For each strip of 24 columns, B's strip is
+    /// first copied into <c>scratch</c> as one contiguous panel when at least 8 rows will reuse it (B's rows are 120 apart:
+    /// read in place, every step can land in the same cache set);
+    /// then register blocks of 8 rows × 24 columns run over it, batch steps each.</remarks>
+    private static void Dense2WeightDescent(ref float delta, ref float x, ref float w, ref float rate, int m0, int m1, int n0, int n1, int batch, ref float scratch)
+    {
+        if (batch <= 8)   // few steps per block: C row block by row block, as it is stored, reading B in place
+        {
+            int m = m0;
+            for (; m + 8 <= m1; m += 8)
+            {
+                int n = n0;
+                for (; n + 24 <= n1; n += 24) BroadcastBlock8x3(ref Unsafe.Add(ref delta, m), 1, 84, ref Unsafe.Add(ref x, n), 120, ref Unsafe.Add(ref w, m * 120 + n), 120, batch, KernelDescend, ref rate, 0);
+            }
+            for (; m < m1; m++)
+            {
+                int n = n0;
+                for (; n + 24 <= n1; n += 24) BroadcastBlock1x3(ref Unsafe.Add(ref delta, m), 1, 84, ref Unsafe.Add(ref x, n), 120, ref Unsafe.Add(ref w, m * 120 + n), 120, batch, KernelDescend, ref rate, 0);
+            }
+        }
+        else
+        {
+            bool pack = m1 - m0 >= 8;
+            int n = n0;
+            for (; n + 24 <= n1; n += 24)
+            {
+                ref float panel = ref Unsafe.Add(ref x, n);
+                nint ldb = 120;
+                if (pack)
+                {
+                    for (int k = 0; k < batch; k++)
+                    {
+                        ref float from = ref Unsafe.Add(ref panel, k * 120);
+                        ref float to = ref Unsafe.Add(ref scratch, k * 24);
+                        Load(ref from, 0).StoreUnsafe(ref to, 0); Load(ref from, 8).StoreUnsafe(ref to, 8); Load(ref from, 16).StoreUnsafe(ref to, 16);
+                    }
+                    panel = ref scratch;
+                    ldb = 24;
+                }
+                int m = m0;
+                for (; m + 8 <= m1; m += 8) BroadcastBlock8x3(ref Unsafe.Add(ref delta, m), 1, 84, ref panel, ldb, ref Unsafe.Add(ref w, m * 120 + n), 120, batch, KernelDescend, ref rate, 0);
+                for (; m < m1; m++) BroadcastBlock1x3(ref Unsafe.Add(ref delta, m), 1, 84, ref panel, ldb, ref Unsafe.Add(ref w, m * 120 + n), 120, batch, KernelDescend, ref rate, 0);
+            }
         }
     }
 
@@ -1213,65 +1478,192 @@ _____________________________________________________________________
     /// then register blocks of 8 rows × 24 columns run over it, batch steps each.</remarks>
     private static void Dense3WeightGradient(ref float delta, ref float x, ref float g, int m0, int m1, int n0, int n1, int batch, ref float scratch)
     {
-        bool pack = m1 - m0 >= 8;
-        int n = n0;
-        for (; n + 24 <= n1; n += 24)
+        if (batch <= 8)   // few steps per block: C row block by row block, as it is stored, reading B in place
         {
-            ref float panel = ref Unsafe.Add(ref x, n);
-            nint ldb = 84;
-            if (pack)
-            {
-                for (int k = 0; k < batch; k++)
-                {
-                    ref float from = ref Unsafe.Add(ref panel, k * 84);
-                    ref float to = ref Unsafe.Add(ref scratch, k * 24);
-                    Load(ref from, 0).StoreUnsafe(ref to, 0); Load(ref from, 8).StoreUnsafe(ref to, 8); Load(ref from, 16).StoreUnsafe(ref to, 16);
-                }
-                panel = ref scratch;
-                ldb = 24;
-            }
             int m = m0;
-            for (; m + 8 <= m1; m += 8) BroadcastBlock8x3(ref Unsafe.Add(ref delta, m), 1, 10, ref panel, ldb, ref Unsafe.Add(ref g, m * 84 + n), 84, batch, KernelAccumulate, ref g, 0);
-            for (; m < m1; m++) BroadcastBlock1x3(ref Unsafe.Add(ref delta, m), 1, 10, ref panel, ldb, ref Unsafe.Add(ref g, m * 84 + n), 84, batch, KernelAccumulate, ref g, 0);
+            for (; m + 8 <= m1; m += 8)
+            {
+                int n = n0;
+                for (; n + 24 <= n1; n += 24) BroadcastBlock8x3(ref Unsafe.Add(ref delta, m), 1, 10, ref Unsafe.Add(ref x, n), 84, ref Unsafe.Add(ref g, m * 84 + n), 84, batch, KernelAccumulate, ref g, 0);
+                for (; n + 8 <= n1; n += 8) BroadcastBlock8x1(ref Unsafe.Add(ref delta, m), 1, 10, ref Unsafe.Add(ref x, n), 84, ref Unsafe.Add(ref g, m * 84 + n), 84, batch, KernelAccumulate, ref g, 0);
+                if (n < n1)   // the last 4 columns: a vector ending at column 84, keeping its last 4 lanes
+                {
+                    n = 76;
+                    BroadcastBlock8x1(ref Unsafe.Add(ref delta, m), 1, 10, ref Unsafe.Add(ref x, n), 84, ref Unsafe.Add(ref g, m * 84 + n), 84, batch, KernelAccumulate, ref g, 4);
+                }
+            }
+            for (; m < m1; m++)
+            {
+                int n = n0;
+                for (; n + 24 <= n1; n += 24) BroadcastBlock1x3(ref Unsafe.Add(ref delta, m), 1, 10, ref Unsafe.Add(ref x, n), 84, ref Unsafe.Add(ref g, m * 84 + n), 84, batch, KernelAccumulate, ref g, 0);
+                for (; n + 8 <= n1; n += 8) BroadcastBlock1x1(ref Unsafe.Add(ref delta, m), 1, 10, ref Unsafe.Add(ref x, n), 84, ref Unsafe.Add(ref g, m * 84 + n), 84, batch, KernelAccumulate, ref g, 0);
+                if (n < n1)   // the last 4 columns: a vector ending at column 84, keeping its last 4 lanes
+                {
+                    n = 76;
+                    BroadcastBlock1x1(ref Unsafe.Add(ref delta, m), 1, 10, ref Unsafe.Add(ref x, n), 84, ref Unsafe.Add(ref g, m * 84 + n), 84, batch, KernelAccumulate, ref g, 4);
+                }
+            }
         }
-        for (; n + 8 <= n1; n += 8)
+        else
         {
-            ref float panel = ref Unsafe.Add(ref x, n);
-            nint ldb = 84;
-            if (pack)
+            bool pack = m1 - m0 >= 8;
+            int n = n0;
+            for (; n + 24 <= n1; n += 24)
             {
-                for (int k = 0; k < batch; k++)
+                ref float panel = ref Unsafe.Add(ref x, n);
+                nint ldb = 84;
+                if (pack)
                 {
-                    ref float from = ref Unsafe.Add(ref panel, k * 84);
-                    ref float to = ref Unsafe.Add(ref scratch, k * 8);
-                    Load(ref from, 0).StoreUnsafe(ref to, 0);
+                    for (int k = 0; k < batch; k++)
+                    {
+                        ref float from = ref Unsafe.Add(ref panel, k * 84);
+                        ref float to = ref Unsafe.Add(ref scratch, k * 24);
+                        Load(ref from, 0).StoreUnsafe(ref to, 0); Load(ref from, 8).StoreUnsafe(ref to, 8); Load(ref from, 16).StoreUnsafe(ref to, 16);
+                    }
+                    panel = ref scratch;
+                    ldb = 24;
                 }
-                panel = ref scratch;
-                ldb = 8;
+                int m = m0;
+                for (; m + 8 <= m1; m += 8) BroadcastBlock8x3(ref Unsafe.Add(ref delta, m), 1, 10, ref panel, ldb, ref Unsafe.Add(ref g, m * 84 + n), 84, batch, KernelAccumulate, ref g, 0);
+                for (; m < m1; m++) BroadcastBlock1x3(ref Unsafe.Add(ref delta, m), 1, 10, ref panel, ldb, ref Unsafe.Add(ref g, m * 84 + n), 84, batch, KernelAccumulate, ref g, 0);
             }
-            int m = m0;
-            for (; m + 8 <= m1; m += 8) BroadcastBlock8x1(ref Unsafe.Add(ref delta, m), 1, 10, ref panel, ldb, ref Unsafe.Add(ref g, m * 84 + n), 84, batch, KernelAccumulate, ref g, 0);
-            for (; m < m1; m++) BroadcastBlock1x1(ref Unsafe.Add(ref delta, m), 1, 10, ref panel, ldb, ref Unsafe.Add(ref g, m * 84 + n), 84, batch, KernelAccumulate, ref g, 0);
+            for (; n + 8 <= n1; n += 8)
+            {
+                ref float panel = ref Unsafe.Add(ref x, n);
+                nint ldb = 84;
+                if (pack)
+                {
+                    for (int k = 0; k < batch; k++)
+                    {
+                        ref float from = ref Unsafe.Add(ref panel, k * 84);
+                        ref float to = ref Unsafe.Add(ref scratch, k * 8);
+                        Load(ref from, 0).StoreUnsafe(ref to, 0);
+                    }
+                    panel = ref scratch;
+                    ldb = 8;
+                }
+                int m = m0;
+                for (; m + 8 <= m1; m += 8) BroadcastBlock8x1(ref Unsafe.Add(ref delta, m), 1, 10, ref panel, ldb, ref Unsafe.Add(ref g, m * 84 + n), 84, batch, KernelAccumulate, ref g, 0);
+                for (; m < m1; m++) BroadcastBlock1x1(ref Unsafe.Add(ref delta, m), 1, 10, ref panel, ldb, ref Unsafe.Add(ref g, m * 84 + n), 84, batch, KernelAccumulate, ref g, 0);
+            }
+            if (n < n1)   // the last 4 columns: a vector ending at column 84, keeping its last 4 lanes
+            {
+                n = 76;
+                ref float panel = ref Unsafe.Add(ref x, n);
+                nint ldb = 84;
+                if (pack)
+                {
+                    for (int k = 0; k < batch; k++)
+                    {
+                        ref float from = ref Unsafe.Add(ref panel, k * 84);
+                        ref float to = ref Unsafe.Add(ref scratch, k * 8);
+                        Load(ref from, 0).StoreUnsafe(ref to, 0);
+                    }
+                    panel = ref scratch;
+                    ldb = 8;
+                }
+                int m = m0;
+                for (; m + 8 <= m1; m += 8) BroadcastBlock8x1(ref Unsafe.Add(ref delta, m), 1, 10, ref panel, ldb, ref Unsafe.Add(ref g, m * 84 + n), 84, batch, KernelAccumulate, ref g, 4);
+                for (; m < m1; m++) BroadcastBlock1x1(ref Unsafe.Add(ref delta, m), 1, 10, ref panel, ldb, ref Unsafe.Add(ref g, m * 84 + n), 84, batch, KernelAccumulate, ref g, 4);
+            }
         }
-        if (n < n1)   // the last 4 columns: a vector ending at column 84, keeping its last 4 lanes
+    }
+
+    /// <summary>Dense3 fused plain-SGD step: w[j, i] += rate·Σₙ δ[n, j]·x[n, i] (rate = −η) for units m0 ≤ j &lt; m1 and inputs n0 ≤ i &lt; n1; the sum is formed in registers as in Dense3WeightGradient and never stored.</summary>
+    /// <remarks>Rows m0 ≤ m &lt; m1, columns n0 ≤ n &lt; n1 (multiples of 24, or 84). For each strip of 24 columns, B's strip is
+    /// first copied into <c>scratch</c> as one contiguous panel when at least 8 rows will reuse it (B's rows are 84 apart:
+    /// read in place, every step can land in the same cache set);
+    /// then register blocks of 8 rows × 24 columns run over it, batch steps each.</remarks>
+    private static void Dense3WeightDescent(ref float delta, ref float x, ref float w, ref float rate, int m0, int m1, int n0, int n1, int batch, ref float scratch)
+    {
+        if (batch <= 8)   // few steps per block: C row block by row block, as it is stored, reading B in place
         {
-            n = 76;
-            ref float panel = ref Unsafe.Add(ref x, n);
-            nint ldb = 84;
-            if (pack)
-            {
-                for (int k = 0; k < batch; k++)
-                {
-                    ref float from = ref Unsafe.Add(ref panel, k * 84);
-                    ref float to = ref Unsafe.Add(ref scratch, k * 8);
-                    Load(ref from, 0).StoreUnsafe(ref to, 0);
-                }
-                panel = ref scratch;
-                ldb = 8;
-            }
             int m = m0;
-            for (; m + 8 <= m1; m += 8) BroadcastBlock8x1(ref Unsafe.Add(ref delta, m), 1, 10, ref panel, ldb, ref Unsafe.Add(ref g, m * 84 + n), 84, batch, KernelAccumulate, ref g, 4);
-            for (; m < m1; m++) BroadcastBlock1x1(ref Unsafe.Add(ref delta, m), 1, 10, ref panel, ldb, ref Unsafe.Add(ref g, m * 84 + n), 84, batch, KernelAccumulate, ref g, 4);
+            for (; m + 8 <= m1; m += 8)
+            {
+                int n = n0;
+                for (; n + 24 <= n1; n += 24) BroadcastBlock8x3(ref Unsafe.Add(ref delta, m), 1, 10, ref Unsafe.Add(ref x, n), 84, ref Unsafe.Add(ref w, m * 84 + n), 84, batch, KernelDescend, ref rate, 0);
+                for (; n + 8 <= n1; n += 8) BroadcastBlock8x1(ref Unsafe.Add(ref delta, m), 1, 10, ref Unsafe.Add(ref x, n), 84, ref Unsafe.Add(ref w, m * 84 + n), 84, batch, KernelDescend, ref rate, 0);
+                if (n < n1)   // the last 4 columns: a vector ending at column 84, keeping its last 4 lanes
+                {
+                    n = 76;
+                    BroadcastBlock8x1(ref Unsafe.Add(ref delta, m), 1, 10, ref Unsafe.Add(ref x, n), 84, ref Unsafe.Add(ref w, m * 84 + n), 84, batch, KernelDescend, ref rate, 4);
+                }
+            }
+            for (; m < m1; m++)
+            {
+                int n = n0;
+                for (; n + 24 <= n1; n += 24) BroadcastBlock1x3(ref Unsafe.Add(ref delta, m), 1, 10, ref Unsafe.Add(ref x, n), 84, ref Unsafe.Add(ref w, m * 84 + n), 84, batch, KernelDescend, ref rate, 0);
+                for (; n + 8 <= n1; n += 8) BroadcastBlock1x1(ref Unsafe.Add(ref delta, m), 1, 10, ref Unsafe.Add(ref x, n), 84, ref Unsafe.Add(ref w, m * 84 + n), 84, batch, KernelDescend, ref rate, 0);
+                if (n < n1)   // the last 4 columns: a vector ending at column 84, keeping its last 4 lanes
+                {
+                    n = 76;
+                    BroadcastBlock1x1(ref Unsafe.Add(ref delta, m), 1, 10, ref Unsafe.Add(ref x, n), 84, ref Unsafe.Add(ref w, m * 84 + n), 84, batch, KernelDescend, ref rate, 4);
+                }
+            }
+        }
+        else
+        {
+            bool pack = m1 - m0 >= 8;
+            int n = n0;
+            for (; n + 24 <= n1; n += 24)
+            {
+                ref float panel = ref Unsafe.Add(ref x, n);
+                nint ldb = 84;
+                if (pack)
+                {
+                    for (int k = 0; k < batch; k++)
+                    {
+                        ref float from = ref Unsafe.Add(ref panel, k * 84);
+                        ref float to = ref Unsafe.Add(ref scratch, k * 24);
+                        Load(ref from, 0).StoreUnsafe(ref to, 0); Load(ref from, 8).StoreUnsafe(ref to, 8); Load(ref from, 16).StoreUnsafe(ref to, 16);
+                    }
+                    panel = ref scratch;
+                    ldb = 24;
+                }
+                int m = m0;
+                for (; m + 8 <= m1; m += 8) BroadcastBlock8x3(ref Unsafe.Add(ref delta, m), 1, 10, ref panel, ldb, ref Unsafe.Add(ref w, m * 84 + n), 84, batch, KernelDescend, ref rate, 0);
+                for (; m < m1; m++) BroadcastBlock1x3(ref Unsafe.Add(ref delta, m), 1, 10, ref panel, ldb, ref Unsafe.Add(ref w, m * 84 + n), 84, batch, KernelDescend, ref rate, 0);
+            }
+            for (; n + 8 <= n1; n += 8)
+            {
+                ref float panel = ref Unsafe.Add(ref x, n);
+                nint ldb = 84;
+                if (pack)
+                {
+                    for (int k = 0; k < batch; k++)
+                    {
+                        ref float from = ref Unsafe.Add(ref panel, k * 84);
+                        ref float to = ref Unsafe.Add(ref scratch, k * 8);
+                        Load(ref from, 0).StoreUnsafe(ref to, 0);
+                    }
+                    panel = ref scratch;
+                    ldb = 8;
+                }
+                int m = m0;
+                for (; m + 8 <= m1; m += 8) BroadcastBlock8x1(ref Unsafe.Add(ref delta, m), 1, 10, ref panel, ldb, ref Unsafe.Add(ref w, m * 84 + n), 84, batch, KernelDescend, ref rate, 0);
+                for (; m < m1; m++) BroadcastBlock1x1(ref Unsafe.Add(ref delta, m), 1, 10, ref panel, ldb, ref Unsafe.Add(ref w, m * 84 + n), 84, batch, KernelDescend, ref rate, 0);
+            }
+            if (n < n1)   // the last 4 columns: a vector ending at column 84, keeping its last 4 lanes
+            {
+                n = 76;
+                ref float panel = ref Unsafe.Add(ref x, n);
+                nint ldb = 84;
+                if (pack)
+                {
+                    for (int k = 0; k < batch; k++)
+                    {
+                        ref float from = ref Unsafe.Add(ref panel, k * 84);
+                        ref float to = ref Unsafe.Add(ref scratch, k * 8);
+                        Load(ref from, 0).StoreUnsafe(ref to, 0);
+                    }
+                    panel = ref scratch;
+                    ldb = 8;
+                }
+                int m = m0;
+                for (; m + 8 <= m1; m += 8) BroadcastBlock8x1(ref Unsafe.Add(ref delta, m), 1, 10, ref panel, ldb, ref Unsafe.Add(ref w, m * 84 + n), 84, batch, KernelDescend, ref rate, 4);
+                for (; m < m1; m++) BroadcastBlock1x1(ref Unsafe.Add(ref delta, m), 1, 10, ref panel, ldb, ref Unsafe.Add(ref w, m * 84 + n), 84, batch, KernelDescend, ref rate, 4);
+            }
         }
     }
 
@@ -1345,7 +1737,7 @@ _____________________________________________________________________
     }
 
     // How a block writes C (the kernels pass these as constants; the JIT folds the tests away).
-    private const int KernelAssign = 0, KernelAccumulate = 1, KernelBiasByRow = 2, KernelBiasByColumn = 3;
+    private const int KernelAssign = 0, KernelAccumulate = 1, KernelBiasByRow = 2, KernelBiasByColumn = 3, KernelDescend = 4;
 
     /// <summary>a·b + c in one rounding (an FMA instruction).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -1357,7 +1749,8 @@ _____________________________________________________________________
 
     /// <summary>One register block of 8 × 24: C[r, 0..24) = init + Σ_k A[r, k]·B[k, 0..24) for r &lt; 8, with A[r, k] at
     /// a[r·lda + k·astep], B's row k at b[k·ldb], C's row r at c[r·ldc]; init is 0, C itself (KernelAccumulate), bias[r] or
-    /// bias[0..24). With tail &gt; 0 (a block of one vector) only the last tail lanes are written.</summary>
+    /// bias[0..24); KernelDescend writes C + bias·(the product) instead (bias is −η: a plain-SGD step). With tail &gt; 0 (a block
+    /// of one vector) only the last tail lanes are written.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void BroadcastBlock8x3(ref float a, nint lda, nint astep, ref float b, nint ldb, ref float c, nint ldc, int steps, int mode, ref float bias, int tail)
     {
@@ -1428,7 +1821,19 @@ _____________________________________________________________________
             Vector256<float> a7k = Vector256.Create(Unsafe.Add(ref a7, k * astep));
             c70 = Fma(a7k, b0, c70); c71 = Fma(a7k, b1, c71); c72 = Fma(a7k, b2, c72);
         }
-        if (tail == 0)
+        if (tail == 0 && mode == KernelDescend)
+        {
+            Vector256<float> rate = Vector256.Create(bias);
+            (Load(ref c0, 0) + rate * c00).StoreUnsafe(ref c0, 0); (Load(ref c0, 8) + rate * c01).StoreUnsafe(ref c0, 8); (Load(ref c0, 16) + rate * c02).StoreUnsafe(ref c0, 16);
+            (Load(ref c1, 0) + rate * c10).StoreUnsafe(ref c1, 0); (Load(ref c1, 8) + rate * c11).StoreUnsafe(ref c1, 8); (Load(ref c1, 16) + rate * c12).StoreUnsafe(ref c1, 16);
+            (Load(ref c2, 0) + rate * c20).StoreUnsafe(ref c2, 0); (Load(ref c2, 8) + rate * c21).StoreUnsafe(ref c2, 8); (Load(ref c2, 16) + rate * c22).StoreUnsafe(ref c2, 16);
+            (Load(ref c3, 0) + rate * c30).StoreUnsafe(ref c3, 0); (Load(ref c3, 8) + rate * c31).StoreUnsafe(ref c3, 8); (Load(ref c3, 16) + rate * c32).StoreUnsafe(ref c3, 16);
+            (Load(ref c4, 0) + rate * c40).StoreUnsafe(ref c4, 0); (Load(ref c4, 8) + rate * c41).StoreUnsafe(ref c4, 8); (Load(ref c4, 16) + rate * c42).StoreUnsafe(ref c4, 16);
+            (Load(ref c5, 0) + rate * c50).StoreUnsafe(ref c5, 0); (Load(ref c5, 8) + rate * c51).StoreUnsafe(ref c5, 8); (Load(ref c5, 16) + rate * c52).StoreUnsafe(ref c5, 16);
+            (Load(ref c6, 0) + rate * c60).StoreUnsafe(ref c6, 0); (Load(ref c6, 8) + rate * c61).StoreUnsafe(ref c6, 8); (Load(ref c6, 16) + rate * c62).StoreUnsafe(ref c6, 16);
+            (Load(ref c7, 0) + rate * c70).StoreUnsafe(ref c7, 0); (Load(ref c7, 8) + rate * c71).StoreUnsafe(ref c7, 8); (Load(ref c7, 16) + rate * c72).StoreUnsafe(ref c7, 16);
+        }
+        else if (tail == 0)
         {
             c00.StoreUnsafe(ref c0, 0); c01.StoreUnsafe(ref c0, 8); c02.StoreUnsafe(ref c0, 16);
             c10.StoreUnsafe(ref c1, 0); c11.StoreUnsafe(ref c1, 8); c12.StoreUnsafe(ref c1, 16);
@@ -1444,21 +1849,22 @@ _____________________________________________________________________
             // Only the last tail lanes are this block's (the others belong to the previous vector): write them one by one.
             for (int l = 8 - tail; l < 8; l++)
             {
-                Unsafe.Add(ref c0, l) = c00.GetElement(l) + (mode == KernelAccumulate ? Unsafe.Add(ref c0, l) : mode == KernelBiasByRow ? Unsafe.Add(ref bias, 0) : mode == KernelBiasByColumn ? Unsafe.Add(ref bias, l) : 0f);
-                Unsafe.Add(ref c1, l) = c10.GetElement(l) + (mode == KernelAccumulate ? Unsafe.Add(ref c1, l) : mode == KernelBiasByRow ? Unsafe.Add(ref bias, 1) : mode == KernelBiasByColumn ? Unsafe.Add(ref bias, l) : 0f);
-                Unsafe.Add(ref c2, l) = c20.GetElement(l) + (mode == KernelAccumulate ? Unsafe.Add(ref c2, l) : mode == KernelBiasByRow ? Unsafe.Add(ref bias, 2) : mode == KernelBiasByColumn ? Unsafe.Add(ref bias, l) : 0f);
-                Unsafe.Add(ref c3, l) = c30.GetElement(l) + (mode == KernelAccumulate ? Unsafe.Add(ref c3, l) : mode == KernelBiasByRow ? Unsafe.Add(ref bias, 3) : mode == KernelBiasByColumn ? Unsafe.Add(ref bias, l) : 0f);
-                Unsafe.Add(ref c4, l) = c40.GetElement(l) + (mode == KernelAccumulate ? Unsafe.Add(ref c4, l) : mode == KernelBiasByRow ? Unsafe.Add(ref bias, 4) : mode == KernelBiasByColumn ? Unsafe.Add(ref bias, l) : 0f);
-                Unsafe.Add(ref c5, l) = c50.GetElement(l) + (mode == KernelAccumulate ? Unsafe.Add(ref c5, l) : mode == KernelBiasByRow ? Unsafe.Add(ref bias, 5) : mode == KernelBiasByColumn ? Unsafe.Add(ref bias, l) : 0f);
-                Unsafe.Add(ref c6, l) = c60.GetElement(l) + (mode == KernelAccumulate ? Unsafe.Add(ref c6, l) : mode == KernelBiasByRow ? Unsafe.Add(ref bias, 6) : mode == KernelBiasByColumn ? Unsafe.Add(ref bias, l) : 0f);
-                Unsafe.Add(ref c7, l) = c70.GetElement(l) + (mode == KernelAccumulate ? Unsafe.Add(ref c7, l) : mode == KernelBiasByRow ? Unsafe.Add(ref bias, 7) : mode == KernelBiasByColumn ? Unsafe.Add(ref bias, l) : 0f);
+                Unsafe.Add(ref c0, l) = mode == KernelDescend ? Unsafe.Add(ref c0, l) + bias * c00.GetElement(l) : c00.GetElement(l) + (mode == KernelAccumulate ? Unsafe.Add(ref c0, l) : mode == KernelBiasByRow ? Unsafe.Add(ref bias, 0) : mode == KernelBiasByColumn ? Unsafe.Add(ref bias, l) : 0f);
+                Unsafe.Add(ref c1, l) = mode == KernelDescend ? Unsafe.Add(ref c1, l) + bias * c10.GetElement(l) : c10.GetElement(l) + (mode == KernelAccumulate ? Unsafe.Add(ref c1, l) : mode == KernelBiasByRow ? Unsafe.Add(ref bias, 1) : mode == KernelBiasByColumn ? Unsafe.Add(ref bias, l) : 0f);
+                Unsafe.Add(ref c2, l) = mode == KernelDescend ? Unsafe.Add(ref c2, l) + bias * c20.GetElement(l) : c20.GetElement(l) + (mode == KernelAccumulate ? Unsafe.Add(ref c2, l) : mode == KernelBiasByRow ? Unsafe.Add(ref bias, 2) : mode == KernelBiasByColumn ? Unsafe.Add(ref bias, l) : 0f);
+                Unsafe.Add(ref c3, l) = mode == KernelDescend ? Unsafe.Add(ref c3, l) + bias * c30.GetElement(l) : c30.GetElement(l) + (mode == KernelAccumulate ? Unsafe.Add(ref c3, l) : mode == KernelBiasByRow ? Unsafe.Add(ref bias, 3) : mode == KernelBiasByColumn ? Unsafe.Add(ref bias, l) : 0f);
+                Unsafe.Add(ref c4, l) = mode == KernelDescend ? Unsafe.Add(ref c4, l) + bias * c40.GetElement(l) : c40.GetElement(l) + (mode == KernelAccumulate ? Unsafe.Add(ref c4, l) : mode == KernelBiasByRow ? Unsafe.Add(ref bias, 4) : mode == KernelBiasByColumn ? Unsafe.Add(ref bias, l) : 0f);
+                Unsafe.Add(ref c5, l) = mode == KernelDescend ? Unsafe.Add(ref c5, l) + bias * c50.GetElement(l) : c50.GetElement(l) + (mode == KernelAccumulate ? Unsafe.Add(ref c5, l) : mode == KernelBiasByRow ? Unsafe.Add(ref bias, 5) : mode == KernelBiasByColumn ? Unsafe.Add(ref bias, l) : 0f);
+                Unsafe.Add(ref c6, l) = mode == KernelDescend ? Unsafe.Add(ref c6, l) + bias * c60.GetElement(l) : c60.GetElement(l) + (mode == KernelAccumulate ? Unsafe.Add(ref c6, l) : mode == KernelBiasByRow ? Unsafe.Add(ref bias, 6) : mode == KernelBiasByColumn ? Unsafe.Add(ref bias, l) : 0f);
+                Unsafe.Add(ref c7, l) = mode == KernelDescend ? Unsafe.Add(ref c7, l) + bias * c70.GetElement(l) : c70.GetElement(l) + (mode == KernelAccumulate ? Unsafe.Add(ref c7, l) : mode == KernelBiasByRow ? Unsafe.Add(ref bias, 7) : mode == KernelBiasByColumn ? Unsafe.Add(ref bias, l) : 0f);
             }
         }
     }
 
     /// <summary>One register block of 8 × 8: C[r, 0..8) = init + Σ_k A[r, k]·B[k, 0..8) for r &lt; 8, with A[r, k] at
     /// a[r·lda + k·astep], B's row k at b[k·ldb], C's row r at c[r·ldc]; init is 0, C itself (KernelAccumulate), bias[r] or
-    /// bias[0..8). With tail &gt; 0 (a block of one vector) only the last tail lanes are written.</summary>
+    /// bias[0..8); KernelDescend writes C + bias·(the product) instead (bias is −η: a plain-SGD step). With tail &gt; 0 (a block
+    /// of one vector) only the last tail lanes are written.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void BroadcastBlock8x1(ref float a, nint lda, nint astep, ref float b, nint ldb, ref float c, nint ldc, int steps, int mode, ref float bias, int tail)
     {
@@ -1529,7 +1935,19 @@ _____________________________________________________________________
             Vector256<float> a7k = Vector256.Create(Unsafe.Add(ref a7, k * astep));
             c70 = Fma(a7k, b0, c70);
         }
-        if (tail == 0)
+        if (tail == 0 && mode == KernelDescend)
+        {
+            Vector256<float> rate = Vector256.Create(bias);
+            (Load(ref c0, 0) + rate * c00).StoreUnsafe(ref c0, 0);
+            (Load(ref c1, 0) + rate * c10).StoreUnsafe(ref c1, 0);
+            (Load(ref c2, 0) + rate * c20).StoreUnsafe(ref c2, 0);
+            (Load(ref c3, 0) + rate * c30).StoreUnsafe(ref c3, 0);
+            (Load(ref c4, 0) + rate * c40).StoreUnsafe(ref c4, 0);
+            (Load(ref c5, 0) + rate * c50).StoreUnsafe(ref c5, 0);
+            (Load(ref c6, 0) + rate * c60).StoreUnsafe(ref c6, 0);
+            (Load(ref c7, 0) + rate * c70).StoreUnsafe(ref c7, 0);
+        }
+        else if (tail == 0)
         {
             c00.StoreUnsafe(ref c0, 0);
             c10.StoreUnsafe(ref c1, 0);
@@ -1545,21 +1963,22 @@ _____________________________________________________________________
             // Only the last tail lanes are this block's (the others belong to the previous vector): write them one by one.
             for (int l = 8 - tail; l < 8; l++)
             {
-                Unsafe.Add(ref c0, l) = c00.GetElement(l) + (mode == KernelAccumulate ? Unsafe.Add(ref c0, l) : mode == KernelBiasByRow ? Unsafe.Add(ref bias, 0) : mode == KernelBiasByColumn ? Unsafe.Add(ref bias, l) : 0f);
-                Unsafe.Add(ref c1, l) = c10.GetElement(l) + (mode == KernelAccumulate ? Unsafe.Add(ref c1, l) : mode == KernelBiasByRow ? Unsafe.Add(ref bias, 1) : mode == KernelBiasByColumn ? Unsafe.Add(ref bias, l) : 0f);
-                Unsafe.Add(ref c2, l) = c20.GetElement(l) + (mode == KernelAccumulate ? Unsafe.Add(ref c2, l) : mode == KernelBiasByRow ? Unsafe.Add(ref bias, 2) : mode == KernelBiasByColumn ? Unsafe.Add(ref bias, l) : 0f);
-                Unsafe.Add(ref c3, l) = c30.GetElement(l) + (mode == KernelAccumulate ? Unsafe.Add(ref c3, l) : mode == KernelBiasByRow ? Unsafe.Add(ref bias, 3) : mode == KernelBiasByColumn ? Unsafe.Add(ref bias, l) : 0f);
-                Unsafe.Add(ref c4, l) = c40.GetElement(l) + (mode == KernelAccumulate ? Unsafe.Add(ref c4, l) : mode == KernelBiasByRow ? Unsafe.Add(ref bias, 4) : mode == KernelBiasByColumn ? Unsafe.Add(ref bias, l) : 0f);
-                Unsafe.Add(ref c5, l) = c50.GetElement(l) + (mode == KernelAccumulate ? Unsafe.Add(ref c5, l) : mode == KernelBiasByRow ? Unsafe.Add(ref bias, 5) : mode == KernelBiasByColumn ? Unsafe.Add(ref bias, l) : 0f);
-                Unsafe.Add(ref c6, l) = c60.GetElement(l) + (mode == KernelAccumulate ? Unsafe.Add(ref c6, l) : mode == KernelBiasByRow ? Unsafe.Add(ref bias, 6) : mode == KernelBiasByColumn ? Unsafe.Add(ref bias, l) : 0f);
-                Unsafe.Add(ref c7, l) = c70.GetElement(l) + (mode == KernelAccumulate ? Unsafe.Add(ref c7, l) : mode == KernelBiasByRow ? Unsafe.Add(ref bias, 7) : mode == KernelBiasByColumn ? Unsafe.Add(ref bias, l) : 0f);
+                Unsafe.Add(ref c0, l) = mode == KernelDescend ? Unsafe.Add(ref c0, l) + bias * c00.GetElement(l) : c00.GetElement(l) + (mode == KernelAccumulate ? Unsafe.Add(ref c0, l) : mode == KernelBiasByRow ? Unsafe.Add(ref bias, 0) : mode == KernelBiasByColumn ? Unsafe.Add(ref bias, l) : 0f);
+                Unsafe.Add(ref c1, l) = mode == KernelDescend ? Unsafe.Add(ref c1, l) + bias * c10.GetElement(l) : c10.GetElement(l) + (mode == KernelAccumulate ? Unsafe.Add(ref c1, l) : mode == KernelBiasByRow ? Unsafe.Add(ref bias, 1) : mode == KernelBiasByColumn ? Unsafe.Add(ref bias, l) : 0f);
+                Unsafe.Add(ref c2, l) = mode == KernelDescend ? Unsafe.Add(ref c2, l) + bias * c20.GetElement(l) : c20.GetElement(l) + (mode == KernelAccumulate ? Unsafe.Add(ref c2, l) : mode == KernelBiasByRow ? Unsafe.Add(ref bias, 2) : mode == KernelBiasByColumn ? Unsafe.Add(ref bias, l) : 0f);
+                Unsafe.Add(ref c3, l) = mode == KernelDescend ? Unsafe.Add(ref c3, l) + bias * c30.GetElement(l) : c30.GetElement(l) + (mode == KernelAccumulate ? Unsafe.Add(ref c3, l) : mode == KernelBiasByRow ? Unsafe.Add(ref bias, 3) : mode == KernelBiasByColumn ? Unsafe.Add(ref bias, l) : 0f);
+                Unsafe.Add(ref c4, l) = mode == KernelDescend ? Unsafe.Add(ref c4, l) + bias * c40.GetElement(l) : c40.GetElement(l) + (mode == KernelAccumulate ? Unsafe.Add(ref c4, l) : mode == KernelBiasByRow ? Unsafe.Add(ref bias, 4) : mode == KernelBiasByColumn ? Unsafe.Add(ref bias, l) : 0f);
+                Unsafe.Add(ref c5, l) = mode == KernelDescend ? Unsafe.Add(ref c5, l) + bias * c50.GetElement(l) : c50.GetElement(l) + (mode == KernelAccumulate ? Unsafe.Add(ref c5, l) : mode == KernelBiasByRow ? Unsafe.Add(ref bias, 5) : mode == KernelBiasByColumn ? Unsafe.Add(ref bias, l) : 0f);
+                Unsafe.Add(ref c6, l) = mode == KernelDescend ? Unsafe.Add(ref c6, l) + bias * c60.GetElement(l) : c60.GetElement(l) + (mode == KernelAccumulate ? Unsafe.Add(ref c6, l) : mode == KernelBiasByRow ? Unsafe.Add(ref bias, 6) : mode == KernelBiasByColumn ? Unsafe.Add(ref bias, l) : 0f);
+                Unsafe.Add(ref c7, l) = mode == KernelDescend ? Unsafe.Add(ref c7, l) + bias * c70.GetElement(l) : c70.GetElement(l) + (mode == KernelAccumulate ? Unsafe.Add(ref c7, l) : mode == KernelBiasByRow ? Unsafe.Add(ref bias, 7) : mode == KernelBiasByColumn ? Unsafe.Add(ref bias, l) : 0f);
             }
         }
     }
 
     /// <summary>One register block of 6 × 32: C[r, 0..32) = init + Σ_k A[r, k]·B[k, 0..32) for r &lt; 6, with A[r, k] at
     /// a[r·lda + k·astep], B's row k at b[k·ldb], C's row r at c[r·ldc]; init is 0, C itself (KernelAccumulate), bias[r] or
-    /// bias[0..32). With tail &gt; 0 (a block of one vector) only the last tail lanes are written.</summary>
+    /// bias[0..32); KernelDescend writes C + bias·(the product) instead (bias is −η: a plain-SGD step). With tail &gt; 0 (a block
+    /// of one vector) only the last tail lanes are written.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void BroadcastBlock6x4(ref float a, nint lda, nint astep, ref float b, nint ldb, ref float c, nint ldc, int steps, int mode, ref float bias, int tail)
     {
@@ -1618,7 +2037,17 @@ _____________________________________________________________________
             Vector256<float> a5k = Vector256.Create(Unsafe.Add(ref a5, k * astep));
             c50 = Fma(a5k, b0, c50); c51 = Fma(a5k, b1, c51); c52 = Fma(a5k, b2, c52); c53 = Fma(a5k, b3, c53);
         }
-        if (tail == 0)
+        if (tail == 0 && mode == KernelDescend)
+        {
+            Vector256<float> rate = Vector256.Create(bias);
+            (Load(ref c0, 0) + rate * c00).StoreUnsafe(ref c0, 0); (Load(ref c0, 8) + rate * c01).StoreUnsafe(ref c0, 8); (Load(ref c0, 16) + rate * c02).StoreUnsafe(ref c0, 16); (Load(ref c0, 24) + rate * c03).StoreUnsafe(ref c0, 24);
+            (Load(ref c1, 0) + rate * c10).StoreUnsafe(ref c1, 0); (Load(ref c1, 8) + rate * c11).StoreUnsafe(ref c1, 8); (Load(ref c1, 16) + rate * c12).StoreUnsafe(ref c1, 16); (Load(ref c1, 24) + rate * c13).StoreUnsafe(ref c1, 24);
+            (Load(ref c2, 0) + rate * c20).StoreUnsafe(ref c2, 0); (Load(ref c2, 8) + rate * c21).StoreUnsafe(ref c2, 8); (Load(ref c2, 16) + rate * c22).StoreUnsafe(ref c2, 16); (Load(ref c2, 24) + rate * c23).StoreUnsafe(ref c2, 24);
+            (Load(ref c3, 0) + rate * c30).StoreUnsafe(ref c3, 0); (Load(ref c3, 8) + rate * c31).StoreUnsafe(ref c3, 8); (Load(ref c3, 16) + rate * c32).StoreUnsafe(ref c3, 16); (Load(ref c3, 24) + rate * c33).StoreUnsafe(ref c3, 24);
+            (Load(ref c4, 0) + rate * c40).StoreUnsafe(ref c4, 0); (Load(ref c4, 8) + rate * c41).StoreUnsafe(ref c4, 8); (Load(ref c4, 16) + rate * c42).StoreUnsafe(ref c4, 16); (Load(ref c4, 24) + rate * c43).StoreUnsafe(ref c4, 24);
+            (Load(ref c5, 0) + rate * c50).StoreUnsafe(ref c5, 0); (Load(ref c5, 8) + rate * c51).StoreUnsafe(ref c5, 8); (Load(ref c5, 16) + rate * c52).StoreUnsafe(ref c5, 16); (Load(ref c5, 24) + rate * c53).StoreUnsafe(ref c5, 24);
+        }
+        else if (tail == 0)
         {
             c00.StoreUnsafe(ref c0, 0); c01.StoreUnsafe(ref c0, 8); c02.StoreUnsafe(ref c0, 16); c03.StoreUnsafe(ref c0, 24);
             c10.StoreUnsafe(ref c1, 0); c11.StoreUnsafe(ref c1, 8); c12.StoreUnsafe(ref c1, 16); c13.StoreUnsafe(ref c1, 24);
@@ -1632,19 +2061,20 @@ _____________________________________________________________________
             // Only the last tail lanes are this block's (the others belong to the previous vector): write them one by one.
             for (int l = 8 - tail; l < 8; l++)
             {
-                Unsafe.Add(ref c0, l) = c00.GetElement(l) + (mode == KernelAccumulate ? Unsafe.Add(ref c0, l) : mode == KernelBiasByRow ? Unsafe.Add(ref bias, 0) : mode == KernelBiasByColumn ? Unsafe.Add(ref bias, l) : 0f);
-                Unsafe.Add(ref c1, l) = c10.GetElement(l) + (mode == KernelAccumulate ? Unsafe.Add(ref c1, l) : mode == KernelBiasByRow ? Unsafe.Add(ref bias, 1) : mode == KernelBiasByColumn ? Unsafe.Add(ref bias, l) : 0f);
-                Unsafe.Add(ref c2, l) = c20.GetElement(l) + (mode == KernelAccumulate ? Unsafe.Add(ref c2, l) : mode == KernelBiasByRow ? Unsafe.Add(ref bias, 2) : mode == KernelBiasByColumn ? Unsafe.Add(ref bias, l) : 0f);
-                Unsafe.Add(ref c3, l) = c30.GetElement(l) + (mode == KernelAccumulate ? Unsafe.Add(ref c3, l) : mode == KernelBiasByRow ? Unsafe.Add(ref bias, 3) : mode == KernelBiasByColumn ? Unsafe.Add(ref bias, l) : 0f);
-                Unsafe.Add(ref c4, l) = c40.GetElement(l) + (mode == KernelAccumulate ? Unsafe.Add(ref c4, l) : mode == KernelBiasByRow ? Unsafe.Add(ref bias, 4) : mode == KernelBiasByColumn ? Unsafe.Add(ref bias, l) : 0f);
-                Unsafe.Add(ref c5, l) = c50.GetElement(l) + (mode == KernelAccumulate ? Unsafe.Add(ref c5, l) : mode == KernelBiasByRow ? Unsafe.Add(ref bias, 5) : mode == KernelBiasByColumn ? Unsafe.Add(ref bias, l) : 0f);
+                Unsafe.Add(ref c0, l) = mode == KernelDescend ? Unsafe.Add(ref c0, l) + bias * c00.GetElement(l) : c00.GetElement(l) + (mode == KernelAccumulate ? Unsafe.Add(ref c0, l) : mode == KernelBiasByRow ? Unsafe.Add(ref bias, 0) : mode == KernelBiasByColumn ? Unsafe.Add(ref bias, l) : 0f);
+                Unsafe.Add(ref c1, l) = mode == KernelDescend ? Unsafe.Add(ref c1, l) + bias * c10.GetElement(l) : c10.GetElement(l) + (mode == KernelAccumulate ? Unsafe.Add(ref c1, l) : mode == KernelBiasByRow ? Unsafe.Add(ref bias, 1) : mode == KernelBiasByColumn ? Unsafe.Add(ref bias, l) : 0f);
+                Unsafe.Add(ref c2, l) = mode == KernelDescend ? Unsafe.Add(ref c2, l) + bias * c20.GetElement(l) : c20.GetElement(l) + (mode == KernelAccumulate ? Unsafe.Add(ref c2, l) : mode == KernelBiasByRow ? Unsafe.Add(ref bias, 2) : mode == KernelBiasByColumn ? Unsafe.Add(ref bias, l) : 0f);
+                Unsafe.Add(ref c3, l) = mode == KernelDescend ? Unsafe.Add(ref c3, l) + bias * c30.GetElement(l) : c30.GetElement(l) + (mode == KernelAccumulate ? Unsafe.Add(ref c3, l) : mode == KernelBiasByRow ? Unsafe.Add(ref bias, 3) : mode == KernelBiasByColumn ? Unsafe.Add(ref bias, l) : 0f);
+                Unsafe.Add(ref c4, l) = mode == KernelDescend ? Unsafe.Add(ref c4, l) + bias * c40.GetElement(l) : c40.GetElement(l) + (mode == KernelAccumulate ? Unsafe.Add(ref c4, l) : mode == KernelBiasByRow ? Unsafe.Add(ref bias, 4) : mode == KernelBiasByColumn ? Unsafe.Add(ref bias, l) : 0f);
+                Unsafe.Add(ref c5, l) = mode == KernelDescend ? Unsafe.Add(ref c5, l) + bias * c50.GetElement(l) : c50.GetElement(l) + (mode == KernelAccumulate ? Unsafe.Add(ref c5, l) : mode == KernelBiasByRow ? Unsafe.Add(ref bias, 5) : mode == KernelBiasByColumn ? Unsafe.Add(ref bias, l) : 0f);
             }
         }
     }
 
     /// <summary>One register block of 6 × 8: C[r, 0..8) = init + Σ_k A[r, k]·B[k, 0..8) for r &lt; 6, with A[r, k] at
     /// a[r·lda + k·astep], B's row k at b[k·ldb], C's row r at c[r·ldc]; init is 0, C itself (KernelAccumulate), bias[r] or
-    /// bias[0..8). With tail &gt; 0 (a block of one vector) only the last tail lanes are written.</summary>
+    /// bias[0..8); KernelDescend writes C + bias·(the product) instead (bias is −η: a plain-SGD step). With tail &gt; 0 (a block
+    /// of one vector) only the last tail lanes are written.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void BroadcastBlock6x1(ref float a, nint lda, nint astep, ref float b, nint ldb, ref float c, nint ldc, int steps, int mode, ref float bias, int tail)
     {
@@ -1703,7 +2133,17 @@ _____________________________________________________________________
             Vector256<float> a5k = Vector256.Create(Unsafe.Add(ref a5, k * astep));
             c50 = Fma(a5k, b0, c50);
         }
-        if (tail == 0)
+        if (tail == 0 && mode == KernelDescend)
+        {
+            Vector256<float> rate = Vector256.Create(bias);
+            (Load(ref c0, 0) + rate * c00).StoreUnsafe(ref c0, 0);
+            (Load(ref c1, 0) + rate * c10).StoreUnsafe(ref c1, 0);
+            (Load(ref c2, 0) + rate * c20).StoreUnsafe(ref c2, 0);
+            (Load(ref c3, 0) + rate * c30).StoreUnsafe(ref c3, 0);
+            (Load(ref c4, 0) + rate * c40).StoreUnsafe(ref c4, 0);
+            (Load(ref c5, 0) + rate * c50).StoreUnsafe(ref c5, 0);
+        }
+        else if (tail == 0)
         {
             c00.StoreUnsafe(ref c0, 0);
             c10.StoreUnsafe(ref c1, 0);
@@ -1717,19 +2157,20 @@ _____________________________________________________________________
             // Only the last tail lanes are this block's (the others belong to the previous vector): write them one by one.
             for (int l = 8 - tail; l < 8; l++)
             {
-                Unsafe.Add(ref c0, l) = c00.GetElement(l) + (mode == KernelAccumulate ? Unsafe.Add(ref c0, l) : mode == KernelBiasByRow ? Unsafe.Add(ref bias, 0) : mode == KernelBiasByColumn ? Unsafe.Add(ref bias, l) : 0f);
-                Unsafe.Add(ref c1, l) = c10.GetElement(l) + (mode == KernelAccumulate ? Unsafe.Add(ref c1, l) : mode == KernelBiasByRow ? Unsafe.Add(ref bias, 1) : mode == KernelBiasByColumn ? Unsafe.Add(ref bias, l) : 0f);
-                Unsafe.Add(ref c2, l) = c20.GetElement(l) + (mode == KernelAccumulate ? Unsafe.Add(ref c2, l) : mode == KernelBiasByRow ? Unsafe.Add(ref bias, 2) : mode == KernelBiasByColumn ? Unsafe.Add(ref bias, l) : 0f);
-                Unsafe.Add(ref c3, l) = c30.GetElement(l) + (mode == KernelAccumulate ? Unsafe.Add(ref c3, l) : mode == KernelBiasByRow ? Unsafe.Add(ref bias, 3) : mode == KernelBiasByColumn ? Unsafe.Add(ref bias, l) : 0f);
-                Unsafe.Add(ref c4, l) = c40.GetElement(l) + (mode == KernelAccumulate ? Unsafe.Add(ref c4, l) : mode == KernelBiasByRow ? Unsafe.Add(ref bias, 4) : mode == KernelBiasByColumn ? Unsafe.Add(ref bias, l) : 0f);
-                Unsafe.Add(ref c5, l) = c50.GetElement(l) + (mode == KernelAccumulate ? Unsafe.Add(ref c5, l) : mode == KernelBiasByRow ? Unsafe.Add(ref bias, 5) : mode == KernelBiasByColumn ? Unsafe.Add(ref bias, l) : 0f);
+                Unsafe.Add(ref c0, l) = mode == KernelDescend ? Unsafe.Add(ref c0, l) + bias * c00.GetElement(l) : c00.GetElement(l) + (mode == KernelAccumulate ? Unsafe.Add(ref c0, l) : mode == KernelBiasByRow ? Unsafe.Add(ref bias, 0) : mode == KernelBiasByColumn ? Unsafe.Add(ref bias, l) : 0f);
+                Unsafe.Add(ref c1, l) = mode == KernelDescend ? Unsafe.Add(ref c1, l) + bias * c10.GetElement(l) : c10.GetElement(l) + (mode == KernelAccumulate ? Unsafe.Add(ref c1, l) : mode == KernelBiasByRow ? Unsafe.Add(ref bias, 1) : mode == KernelBiasByColumn ? Unsafe.Add(ref bias, l) : 0f);
+                Unsafe.Add(ref c2, l) = mode == KernelDescend ? Unsafe.Add(ref c2, l) + bias * c20.GetElement(l) : c20.GetElement(l) + (mode == KernelAccumulate ? Unsafe.Add(ref c2, l) : mode == KernelBiasByRow ? Unsafe.Add(ref bias, 2) : mode == KernelBiasByColumn ? Unsafe.Add(ref bias, l) : 0f);
+                Unsafe.Add(ref c3, l) = mode == KernelDescend ? Unsafe.Add(ref c3, l) + bias * c30.GetElement(l) : c30.GetElement(l) + (mode == KernelAccumulate ? Unsafe.Add(ref c3, l) : mode == KernelBiasByRow ? Unsafe.Add(ref bias, 3) : mode == KernelBiasByColumn ? Unsafe.Add(ref bias, l) : 0f);
+                Unsafe.Add(ref c4, l) = mode == KernelDescend ? Unsafe.Add(ref c4, l) + bias * c40.GetElement(l) : c40.GetElement(l) + (mode == KernelAccumulate ? Unsafe.Add(ref c4, l) : mode == KernelBiasByRow ? Unsafe.Add(ref bias, 4) : mode == KernelBiasByColumn ? Unsafe.Add(ref bias, l) : 0f);
+                Unsafe.Add(ref c5, l) = mode == KernelDescend ? Unsafe.Add(ref c5, l) + bias * c50.GetElement(l) : c50.GetElement(l) + (mode == KernelAccumulate ? Unsafe.Add(ref c5, l) : mode == KernelBiasByRow ? Unsafe.Add(ref bias, 5) : mode == KernelBiasByColumn ? Unsafe.Add(ref bias, l) : 0f);
             }
         }
     }
 
     /// <summary>One register block of 1 × 24: C[r, 0..24) = init + Σ_k A[r, k]·B[k, 0..24) for r &lt; 1, with A[r, k] at
     /// a[r·lda + k·astep], B's row k at b[k·ldb], C's row r at c[r·ldc]; init is 0, C itself (KernelAccumulate), bias[r] or
-    /// bias[0..24). With tail &gt; 0 (a block of one vector) only the last tail lanes are written.</summary>
+    /// bias[0..24); KernelDescend writes C + bias·(the product) instead (bias is −η: a plain-SGD step). With tail &gt; 0 (a block
+    /// of one vector) only the last tail lanes are written.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void BroadcastBlock1x3(ref float a, nint lda, nint astep, ref float b, nint ldb, ref float c, nint ldc, int steps, int mode, ref float bias, int tail)
     {
@@ -1758,7 +2199,12 @@ _____________________________________________________________________
             Vector256<float> a0k = Vector256.Create(Unsafe.Add(ref a0, k * astep));
             c00 = Fma(a0k, b0, c00); c01 = Fma(a0k, b1, c01); c02 = Fma(a0k, b2, c02);
         }
-        if (tail == 0)
+        if (tail == 0 && mode == KernelDescend)
+        {
+            Vector256<float> rate = Vector256.Create(bias);
+            (Load(ref c0, 0) + rate * c00).StoreUnsafe(ref c0, 0); (Load(ref c0, 8) + rate * c01).StoreUnsafe(ref c0, 8); (Load(ref c0, 16) + rate * c02).StoreUnsafe(ref c0, 16);
+        }
+        else if (tail == 0)
         {
             c00.StoreUnsafe(ref c0, 0); c01.StoreUnsafe(ref c0, 8); c02.StoreUnsafe(ref c0, 16);
         }
@@ -1767,14 +2213,15 @@ _____________________________________________________________________
             // Only the last tail lanes are this block's (the others belong to the previous vector): write them one by one.
             for (int l = 8 - tail; l < 8; l++)
             {
-                Unsafe.Add(ref c0, l) = c00.GetElement(l) + (mode == KernelAccumulate ? Unsafe.Add(ref c0, l) : mode == KernelBiasByRow ? Unsafe.Add(ref bias, 0) : mode == KernelBiasByColumn ? Unsafe.Add(ref bias, l) : 0f);
+                Unsafe.Add(ref c0, l) = mode == KernelDescend ? Unsafe.Add(ref c0, l) + bias * c00.GetElement(l) : c00.GetElement(l) + (mode == KernelAccumulate ? Unsafe.Add(ref c0, l) : mode == KernelBiasByRow ? Unsafe.Add(ref bias, 0) : mode == KernelBiasByColumn ? Unsafe.Add(ref bias, l) : 0f);
             }
         }
     }
 
     /// <summary>One register block of 1 × 8: C[r, 0..8) = init + Σ_k A[r, k]·B[k, 0..8) for r &lt; 1, with A[r, k] at
     /// a[r·lda + k·astep], B's row k at b[k·ldb], C's row r at c[r·ldc]; init is 0, C itself (KernelAccumulate), bias[r] or
-    /// bias[0..8). With tail &gt; 0 (a block of one vector) only the last tail lanes are written.</summary>
+    /// bias[0..8); KernelDescend writes C + bias·(the product) instead (bias is −η: a plain-SGD step). With tail &gt; 0 (a block
+    /// of one vector) only the last tail lanes are written.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void BroadcastBlock1x1(ref float a, nint lda, nint astep, ref float b, nint ldb, ref float c, nint ldc, int steps, int mode, ref float bias, int tail)
     {
@@ -1803,7 +2250,12 @@ _____________________________________________________________________
             Vector256<float> a0k = Vector256.Create(Unsafe.Add(ref a0, k * astep));
             c00 = Fma(a0k, b0, c00);
         }
-        if (tail == 0)
+        if (tail == 0 && mode == KernelDescend)
+        {
+            Vector256<float> rate = Vector256.Create(bias);
+            (Load(ref c0, 0) + rate * c00).StoreUnsafe(ref c0, 0);
+        }
+        else if (tail == 0)
         {
             c00.StoreUnsafe(ref c0, 0);
         }
@@ -1812,13 +2264,14 @@ _____________________________________________________________________
             // Only the last tail lanes are this block's (the others belong to the previous vector): write them one by one.
             for (int l = 8 - tail; l < 8; l++)
             {
-                Unsafe.Add(ref c0, l) = c00.GetElement(l) + (mode == KernelAccumulate ? Unsafe.Add(ref c0, l) : mode == KernelBiasByRow ? Unsafe.Add(ref bias, 0) : mode == KernelBiasByColumn ? Unsafe.Add(ref bias, l) : 0f);
+                Unsafe.Add(ref c0, l) = mode == KernelDescend ? Unsafe.Add(ref c0, l) + bias * c00.GetElement(l) : c00.GetElement(l) + (mode == KernelAccumulate ? Unsafe.Add(ref c0, l) : mode == KernelBiasByRow ? Unsafe.Add(ref bias, 0) : mode == KernelBiasByColumn ? Unsafe.Add(ref bias, l) : 0f);
             }
         }
     }
 
     /// <summary>One register block of 4 × 4 dot products of length <paramref name="length"/> (at least 8): C[r, j] = Σ_k A[r, k]·B[j, k],
-    /// with A's row r at a[r·lda], B's row j at b[j·ldb], C[r, j] at c[r·ldc + j·cstep], stored as the mode says (bias[r] or bias[j]).</summary>
+    /// with A's row r at a[r·lda], B's row j at b[j·ldb], C[r, j] at c[r·ldc + j·cstep], stored as the mode says (bias[r] or bias[j];
+    /// KernelDescend: C + bias·sum, bias being −η).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void DotBlock4x4(ref float a, nint lda, ref float b, nint ldb, int length, ref float c, nint ldc, nint cstep, int mode, ref float bias)
     {
@@ -1858,26 +2311,27 @@ _____________________________________________________________________
             Vector256<float> y3 = Load(ref b3, k);
             s03 = Fma(x0, y3, s03); s13 = Fma(x1, y3, s13); s23 = Fma(x2, y3, s23); s33 = Fma(x3, y3, s33);
         }
-        { ref float to = ref Unsafe.Add(ref c, 0); float sum = Vector256.Sum(s00); to = mode == KernelAccumulate ? to + sum : mode == KernelBiasByRow ? sum + Unsafe.Add(ref bias, 0) : mode == KernelBiasByColumn ? sum + Unsafe.Add(ref bias, 0) : sum; }
-        { ref float to = ref Unsafe.Add(ref c, cstep); float sum = Vector256.Sum(s01); to = mode == KernelAccumulate ? to + sum : mode == KernelBiasByRow ? sum + Unsafe.Add(ref bias, 0) : mode == KernelBiasByColumn ? sum + Unsafe.Add(ref bias, 1) : sum; }
-        { ref float to = ref Unsafe.Add(ref c, 2 * cstep); float sum = Vector256.Sum(s02); to = mode == KernelAccumulate ? to + sum : mode == KernelBiasByRow ? sum + Unsafe.Add(ref bias, 0) : mode == KernelBiasByColumn ? sum + Unsafe.Add(ref bias, 2) : sum; }
-        { ref float to = ref Unsafe.Add(ref c, 3 * cstep); float sum = Vector256.Sum(s03); to = mode == KernelAccumulate ? to + sum : mode == KernelBiasByRow ? sum + Unsafe.Add(ref bias, 0) : mode == KernelBiasByColumn ? sum + Unsafe.Add(ref bias, 3) : sum; }
-        { ref float to = ref Unsafe.Add(ref c, ldc + 0); float sum = Vector256.Sum(s10); to = mode == KernelAccumulate ? to + sum : mode == KernelBiasByRow ? sum + Unsafe.Add(ref bias, 1) : mode == KernelBiasByColumn ? sum + Unsafe.Add(ref bias, 0) : sum; }
-        { ref float to = ref Unsafe.Add(ref c, ldc + cstep); float sum = Vector256.Sum(s11); to = mode == KernelAccumulate ? to + sum : mode == KernelBiasByRow ? sum + Unsafe.Add(ref bias, 1) : mode == KernelBiasByColumn ? sum + Unsafe.Add(ref bias, 1) : sum; }
-        { ref float to = ref Unsafe.Add(ref c, ldc + 2 * cstep); float sum = Vector256.Sum(s12); to = mode == KernelAccumulate ? to + sum : mode == KernelBiasByRow ? sum + Unsafe.Add(ref bias, 1) : mode == KernelBiasByColumn ? sum + Unsafe.Add(ref bias, 2) : sum; }
-        { ref float to = ref Unsafe.Add(ref c, ldc + 3 * cstep); float sum = Vector256.Sum(s13); to = mode == KernelAccumulate ? to + sum : mode == KernelBiasByRow ? sum + Unsafe.Add(ref bias, 1) : mode == KernelBiasByColumn ? sum + Unsafe.Add(ref bias, 3) : sum; }
-        { ref float to = ref Unsafe.Add(ref c, 2 * ldc + 0); float sum = Vector256.Sum(s20); to = mode == KernelAccumulate ? to + sum : mode == KernelBiasByRow ? sum + Unsafe.Add(ref bias, 2) : mode == KernelBiasByColumn ? sum + Unsafe.Add(ref bias, 0) : sum; }
-        { ref float to = ref Unsafe.Add(ref c, 2 * ldc + cstep); float sum = Vector256.Sum(s21); to = mode == KernelAccumulate ? to + sum : mode == KernelBiasByRow ? sum + Unsafe.Add(ref bias, 2) : mode == KernelBiasByColumn ? sum + Unsafe.Add(ref bias, 1) : sum; }
-        { ref float to = ref Unsafe.Add(ref c, 2 * ldc + 2 * cstep); float sum = Vector256.Sum(s22); to = mode == KernelAccumulate ? to + sum : mode == KernelBiasByRow ? sum + Unsafe.Add(ref bias, 2) : mode == KernelBiasByColumn ? sum + Unsafe.Add(ref bias, 2) : sum; }
-        { ref float to = ref Unsafe.Add(ref c, 2 * ldc + 3 * cstep); float sum = Vector256.Sum(s23); to = mode == KernelAccumulate ? to + sum : mode == KernelBiasByRow ? sum + Unsafe.Add(ref bias, 2) : mode == KernelBiasByColumn ? sum + Unsafe.Add(ref bias, 3) : sum; }
-        { ref float to = ref Unsafe.Add(ref c, 3 * ldc + 0); float sum = Vector256.Sum(s30); to = mode == KernelAccumulate ? to + sum : mode == KernelBiasByRow ? sum + Unsafe.Add(ref bias, 3) : mode == KernelBiasByColumn ? sum + Unsafe.Add(ref bias, 0) : sum; }
-        { ref float to = ref Unsafe.Add(ref c, 3 * ldc + cstep); float sum = Vector256.Sum(s31); to = mode == KernelAccumulate ? to + sum : mode == KernelBiasByRow ? sum + Unsafe.Add(ref bias, 3) : mode == KernelBiasByColumn ? sum + Unsafe.Add(ref bias, 1) : sum; }
-        { ref float to = ref Unsafe.Add(ref c, 3 * ldc + 2 * cstep); float sum = Vector256.Sum(s32); to = mode == KernelAccumulate ? to + sum : mode == KernelBiasByRow ? sum + Unsafe.Add(ref bias, 3) : mode == KernelBiasByColumn ? sum + Unsafe.Add(ref bias, 2) : sum; }
-        { ref float to = ref Unsafe.Add(ref c, 3 * ldc + 3 * cstep); float sum = Vector256.Sum(s33); to = mode == KernelAccumulate ? to + sum : mode == KernelBiasByRow ? sum + Unsafe.Add(ref bias, 3) : mode == KernelBiasByColumn ? sum + Unsafe.Add(ref bias, 3) : sum; }
+        { ref float to = ref Unsafe.Add(ref c, 0); float sum = Vector256.Sum(s00); to = mode == KernelAccumulate ? to + sum : mode == KernelDescend ? to + bias * sum : mode == KernelBiasByRow ? sum + Unsafe.Add(ref bias, 0) : mode == KernelBiasByColumn ? sum + Unsafe.Add(ref bias, 0) : sum; }
+        { ref float to = ref Unsafe.Add(ref c, cstep); float sum = Vector256.Sum(s01); to = mode == KernelAccumulate ? to + sum : mode == KernelDescend ? to + bias * sum : mode == KernelBiasByRow ? sum + Unsafe.Add(ref bias, 0) : mode == KernelBiasByColumn ? sum + Unsafe.Add(ref bias, 1) : sum; }
+        { ref float to = ref Unsafe.Add(ref c, 2 * cstep); float sum = Vector256.Sum(s02); to = mode == KernelAccumulate ? to + sum : mode == KernelDescend ? to + bias * sum : mode == KernelBiasByRow ? sum + Unsafe.Add(ref bias, 0) : mode == KernelBiasByColumn ? sum + Unsafe.Add(ref bias, 2) : sum; }
+        { ref float to = ref Unsafe.Add(ref c, 3 * cstep); float sum = Vector256.Sum(s03); to = mode == KernelAccumulate ? to + sum : mode == KernelDescend ? to + bias * sum : mode == KernelBiasByRow ? sum + Unsafe.Add(ref bias, 0) : mode == KernelBiasByColumn ? sum + Unsafe.Add(ref bias, 3) : sum; }
+        { ref float to = ref Unsafe.Add(ref c, ldc + 0); float sum = Vector256.Sum(s10); to = mode == KernelAccumulate ? to + sum : mode == KernelDescend ? to + bias * sum : mode == KernelBiasByRow ? sum + Unsafe.Add(ref bias, 1) : mode == KernelBiasByColumn ? sum + Unsafe.Add(ref bias, 0) : sum; }
+        { ref float to = ref Unsafe.Add(ref c, ldc + cstep); float sum = Vector256.Sum(s11); to = mode == KernelAccumulate ? to + sum : mode == KernelDescend ? to + bias * sum : mode == KernelBiasByRow ? sum + Unsafe.Add(ref bias, 1) : mode == KernelBiasByColumn ? sum + Unsafe.Add(ref bias, 1) : sum; }
+        { ref float to = ref Unsafe.Add(ref c, ldc + 2 * cstep); float sum = Vector256.Sum(s12); to = mode == KernelAccumulate ? to + sum : mode == KernelDescend ? to + bias * sum : mode == KernelBiasByRow ? sum + Unsafe.Add(ref bias, 1) : mode == KernelBiasByColumn ? sum + Unsafe.Add(ref bias, 2) : sum; }
+        { ref float to = ref Unsafe.Add(ref c, ldc + 3 * cstep); float sum = Vector256.Sum(s13); to = mode == KernelAccumulate ? to + sum : mode == KernelDescend ? to + bias * sum : mode == KernelBiasByRow ? sum + Unsafe.Add(ref bias, 1) : mode == KernelBiasByColumn ? sum + Unsafe.Add(ref bias, 3) : sum; }
+        { ref float to = ref Unsafe.Add(ref c, 2 * ldc + 0); float sum = Vector256.Sum(s20); to = mode == KernelAccumulate ? to + sum : mode == KernelDescend ? to + bias * sum : mode == KernelBiasByRow ? sum + Unsafe.Add(ref bias, 2) : mode == KernelBiasByColumn ? sum + Unsafe.Add(ref bias, 0) : sum; }
+        { ref float to = ref Unsafe.Add(ref c, 2 * ldc + cstep); float sum = Vector256.Sum(s21); to = mode == KernelAccumulate ? to + sum : mode == KernelDescend ? to + bias * sum : mode == KernelBiasByRow ? sum + Unsafe.Add(ref bias, 2) : mode == KernelBiasByColumn ? sum + Unsafe.Add(ref bias, 1) : sum; }
+        { ref float to = ref Unsafe.Add(ref c, 2 * ldc + 2 * cstep); float sum = Vector256.Sum(s22); to = mode == KernelAccumulate ? to + sum : mode == KernelDescend ? to + bias * sum : mode == KernelBiasByRow ? sum + Unsafe.Add(ref bias, 2) : mode == KernelBiasByColumn ? sum + Unsafe.Add(ref bias, 2) : sum; }
+        { ref float to = ref Unsafe.Add(ref c, 2 * ldc + 3 * cstep); float sum = Vector256.Sum(s23); to = mode == KernelAccumulate ? to + sum : mode == KernelDescend ? to + bias * sum : mode == KernelBiasByRow ? sum + Unsafe.Add(ref bias, 2) : mode == KernelBiasByColumn ? sum + Unsafe.Add(ref bias, 3) : sum; }
+        { ref float to = ref Unsafe.Add(ref c, 3 * ldc + 0); float sum = Vector256.Sum(s30); to = mode == KernelAccumulate ? to + sum : mode == KernelDescend ? to + bias * sum : mode == KernelBiasByRow ? sum + Unsafe.Add(ref bias, 3) : mode == KernelBiasByColumn ? sum + Unsafe.Add(ref bias, 0) : sum; }
+        { ref float to = ref Unsafe.Add(ref c, 3 * ldc + cstep); float sum = Vector256.Sum(s31); to = mode == KernelAccumulate ? to + sum : mode == KernelDescend ? to + bias * sum : mode == KernelBiasByRow ? sum + Unsafe.Add(ref bias, 3) : mode == KernelBiasByColumn ? sum + Unsafe.Add(ref bias, 1) : sum; }
+        { ref float to = ref Unsafe.Add(ref c, 3 * ldc + 2 * cstep); float sum = Vector256.Sum(s32); to = mode == KernelAccumulate ? to + sum : mode == KernelDescend ? to + bias * sum : mode == KernelBiasByRow ? sum + Unsafe.Add(ref bias, 3) : mode == KernelBiasByColumn ? sum + Unsafe.Add(ref bias, 2) : sum; }
+        { ref float to = ref Unsafe.Add(ref c, 3 * ldc + 3 * cstep); float sum = Vector256.Sum(s33); to = mode == KernelAccumulate ? to + sum : mode == KernelDescend ? to + bias * sum : mode == KernelBiasByRow ? sum + Unsafe.Add(ref bias, 3) : mode == KernelBiasByColumn ? sum + Unsafe.Add(ref bias, 3) : sum; }
     }
 
     /// <summary>One register block of 4 × 1 dot products of length <paramref name="length"/> (at least 8): C[r, j] = Σ_k A[r, k]·B[j, k],
-    /// with A's row r at a[r·lda], B's row j at b[j·ldb], C[r, j] at c[r·ldc + j·cstep], stored as the mode says (bias[r] or bias[j]).</summary>
+    /// with A's row r at a[r·lda], B's row j at b[j·ldb], C[r, j] at c[r·ldc + j·cstep], stored as the mode says (bias[r] or bias[j];
+    /// KernelDescend: C + bias·sum, bias being −η).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void DotBlock4x1(ref float a, nint lda, ref float b, nint ldb, int length, ref float c, nint ldc, nint cstep, int mode, ref float bias)
     {
@@ -1902,14 +2356,15 @@ _____________________________________________________________________
             Vector256<float> y0 = Load(ref b0, k);
             s00 = Fma(x0, y0, s00); s10 = Fma(x1, y0, s10); s20 = Fma(x2, y0, s20); s30 = Fma(x3, y0, s30);
         }
-        { ref float to = ref Unsafe.Add(ref c, 0); float sum = Vector256.Sum(s00); to = mode == KernelAccumulate ? to + sum : mode == KernelBiasByRow ? sum + Unsafe.Add(ref bias, 0) : mode == KernelBiasByColumn ? sum + Unsafe.Add(ref bias, 0) : sum; }
-        { ref float to = ref Unsafe.Add(ref c, ldc + 0); float sum = Vector256.Sum(s10); to = mode == KernelAccumulate ? to + sum : mode == KernelBiasByRow ? sum + Unsafe.Add(ref bias, 1) : mode == KernelBiasByColumn ? sum + Unsafe.Add(ref bias, 0) : sum; }
-        { ref float to = ref Unsafe.Add(ref c, 2 * ldc + 0); float sum = Vector256.Sum(s20); to = mode == KernelAccumulate ? to + sum : mode == KernelBiasByRow ? sum + Unsafe.Add(ref bias, 2) : mode == KernelBiasByColumn ? sum + Unsafe.Add(ref bias, 0) : sum; }
-        { ref float to = ref Unsafe.Add(ref c, 3 * ldc + 0); float sum = Vector256.Sum(s30); to = mode == KernelAccumulate ? to + sum : mode == KernelBiasByRow ? sum + Unsafe.Add(ref bias, 3) : mode == KernelBiasByColumn ? sum + Unsafe.Add(ref bias, 0) : sum; }
+        { ref float to = ref Unsafe.Add(ref c, 0); float sum = Vector256.Sum(s00); to = mode == KernelAccumulate ? to + sum : mode == KernelDescend ? to + bias * sum : mode == KernelBiasByRow ? sum + Unsafe.Add(ref bias, 0) : mode == KernelBiasByColumn ? sum + Unsafe.Add(ref bias, 0) : sum; }
+        { ref float to = ref Unsafe.Add(ref c, ldc + 0); float sum = Vector256.Sum(s10); to = mode == KernelAccumulate ? to + sum : mode == KernelDescend ? to + bias * sum : mode == KernelBiasByRow ? sum + Unsafe.Add(ref bias, 1) : mode == KernelBiasByColumn ? sum + Unsafe.Add(ref bias, 0) : sum; }
+        { ref float to = ref Unsafe.Add(ref c, 2 * ldc + 0); float sum = Vector256.Sum(s20); to = mode == KernelAccumulate ? to + sum : mode == KernelDescend ? to + bias * sum : mode == KernelBiasByRow ? sum + Unsafe.Add(ref bias, 2) : mode == KernelBiasByColumn ? sum + Unsafe.Add(ref bias, 0) : sum; }
+        { ref float to = ref Unsafe.Add(ref c, 3 * ldc + 0); float sum = Vector256.Sum(s30); to = mode == KernelAccumulate ? to + sum : mode == KernelDescend ? to + bias * sum : mode == KernelBiasByRow ? sum + Unsafe.Add(ref bias, 3) : mode == KernelBiasByColumn ? sum + Unsafe.Add(ref bias, 0) : sum; }
     }
 
     /// <summary>One register block of 1 × 8 dot products of length <paramref name="length"/> (at least 8): C[r, j] = Σ_k A[r, k]·B[j, k],
-    /// with A's row r at a[r·lda], B's row j at b[j·ldb], C[r, j] at c[r·ldc + j·cstep], stored as the mode says (bias[r] or bias[j]).</summary>
+    /// with A's row r at a[r·lda], B's row j at b[j·ldb], C[r, j] at c[r·ldc + j·cstep], stored as the mode says (bias[r] or bias[j];
+    /// KernelDescend: C + bias·sum, bias being −η).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void DotBlock1x8(ref float a, nint lda, ref float b, nint ldb, int length, ref float c, nint ldc, nint cstep, int mode, ref float bias)
     {
@@ -1966,18 +2421,19 @@ _____________________________________________________________________
             Vector256<float> y7 = Load(ref b7, k);
             s07 = Fma(x0, y7, s07);
         }
-        { ref float to = ref Unsafe.Add(ref c, 0); float sum = Vector256.Sum(s00); to = mode == KernelAccumulate ? to + sum : mode == KernelBiasByRow ? sum + Unsafe.Add(ref bias, 0) : mode == KernelBiasByColumn ? sum + Unsafe.Add(ref bias, 0) : sum; }
-        { ref float to = ref Unsafe.Add(ref c, cstep); float sum = Vector256.Sum(s01); to = mode == KernelAccumulate ? to + sum : mode == KernelBiasByRow ? sum + Unsafe.Add(ref bias, 0) : mode == KernelBiasByColumn ? sum + Unsafe.Add(ref bias, 1) : sum; }
-        { ref float to = ref Unsafe.Add(ref c, 2 * cstep); float sum = Vector256.Sum(s02); to = mode == KernelAccumulate ? to + sum : mode == KernelBiasByRow ? sum + Unsafe.Add(ref bias, 0) : mode == KernelBiasByColumn ? sum + Unsafe.Add(ref bias, 2) : sum; }
-        { ref float to = ref Unsafe.Add(ref c, 3 * cstep); float sum = Vector256.Sum(s03); to = mode == KernelAccumulate ? to + sum : mode == KernelBiasByRow ? sum + Unsafe.Add(ref bias, 0) : mode == KernelBiasByColumn ? sum + Unsafe.Add(ref bias, 3) : sum; }
-        { ref float to = ref Unsafe.Add(ref c, 4 * cstep); float sum = Vector256.Sum(s04); to = mode == KernelAccumulate ? to + sum : mode == KernelBiasByRow ? sum + Unsafe.Add(ref bias, 0) : mode == KernelBiasByColumn ? sum + Unsafe.Add(ref bias, 4) : sum; }
-        { ref float to = ref Unsafe.Add(ref c, 5 * cstep); float sum = Vector256.Sum(s05); to = mode == KernelAccumulate ? to + sum : mode == KernelBiasByRow ? sum + Unsafe.Add(ref bias, 0) : mode == KernelBiasByColumn ? sum + Unsafe.Add(ref bias, 5) : sum; }
-        { ref float to = ref Unsafe.Add(ref c, 6 * cstep); float sum = Vector256.Sum(s06); to = mode == KernelAccumulate ? to + sum : mode == KernelBiasByRow ? sum + Unsafe.Add(ref bias, 0) : mode == KernelBiasByColumn ? sum + Unsafe.Add(ref bias, 6) : sum; }
-        { ref float to = ref Unsafe.Add(ref c, 7 * cstep); float sum = Vector256.Sum(s07); to = mode == KernelAccumulate ? to + sum : mode == KernelBiasByRow ? sum + Unsafe.Add(ref bias, 0) : mode == KernelBiasByColumn ? sum + Unsafe.Add(ref bias, 7) : sum; }
+        { ref float to = ref Unsafe.Add(ref c, 0); float sum = Vector256.Sum(s00); to = mode == KernelAccumulate ? to + sum : mode == KernelDescend ? to + bias * sum : mode == KernelBiasByRow ? sum + Unsafe.Add(ref bias, 0) : mode == KernelBiasByColumn ? sum + Unsafe.Add(ref bias, 0) : sum; }
+        { ref float to = ref Unsafe.Add(ref c, cstep); float sum = Vector256.Sum(s01); to = mode == KernelAccumulate ? to + sum : mode == KernelDescend ? to + bias * sum : mode == KernelBiasByRow ? sum + Unsafe.Add(ref bias, 0) : mode == KernelBiasByColumn ? sum + Unsafe.Add(ref bias, 1) : sum; }
+        { ref float to = ref Unsafe.Add(ref c, 2 * cstep); float sum = Vector256.Sum(s02); to = mode == KernelAccumulate ? to + sum : mode == KernelDescend ? to + bias * sum : mode == KernelBiasByRow ? sum + Unsafe.Add(ref bias, 0) : mode == KernelBiasByColumn ? sum + Unsafe.Add(ref bias, 2) : sum; }
+        { ref float to = ref Unsafe.Add(ref c, 3 * cstep); float sum = Vector256.Sum(s03); to = mode == KernelAccumulate ? to + sum : mode == KernelDescend ? to + bias * sum : mode == KernelBiasByRow ? sum + Unsafe.Add(ref bias, 0) : mode == KernelBiasByColumn ? sum + Unsafe.Add(ref bias, 3) : sum; }
+        { ref float to = ref Unsafe.Add(ref c, 4 * cstep); float sum = Vector256.Sum(s04); to = mode == KernelAccumulate ? to + sum : mode == KernelDescend ? to + bias * sum : mode == KernelBiasByRow ? sum + Unsafe.Add(ref bias, 0) : mode == KernelBiasByColumn ? sum + Unsafe.Add(ref bias, 4) : sum; }
+        { ref float to = ref Unsafe.Add(ref c, 5 * cstep); float sum = Vector256.Sum(s05); to = mode == KernelAccumulate ? to + sum : mode == KernelDescend ? to + bias * sum : mode == KernelBiasByRow ? sum + Unsafe.Add(ref bias, 0) : mode == KernelBiasByColumn ? sum + Unsafe.Add(ref bias, 5) : sum; }
+        { ref float to = ref Unsafe.Add(ref c, 6 * cstep); float sum = Vector256.Sum(s06); to = mode == KernelAccumulate ? to + sum : mode == KernelDescend ? to + bias * sum : mode == KernelBiasByRow ? sum + Unsafe.Add(ref bias, 0) : mode == KernelBiasByColumn ? sum + Unsafe.Add(ref bias, 6) : sum; }
+        { ref float to = ref Unsafe.Add(ref c, 7 * cstep); float sum = Vector256.Sum(s07); to = mode == KernelAccumulate ? to + sum : mode == KernelDescend ? to + bias * sum : mode == KernelBiasByRow ? sum + Unsafe.Add(ref bias, 0) : mode == KernelBiasByColumn ? sum + Unsafe.Add(ref bias, 7) : sum; }
     }
 
     /// <summary>One register block of 1 × 4 dot products of length <paramref name="length"/> (at least 8): C[r, j] = Σ_k A[r, k]·B[j, k],
-    /// with A's row r at a[r·lda], B's row j at b[j·ldb], C[r, j] at c[r·ldc + j·cstep], stored as the mode says (bias[r] or bias[j]).</summary>
+    /// with A's row r at a[r·lda], B's row j at b[j·ldb], C[r, j] at c[r·ldc + j·cstep], stored as the mode says (bias[r] or bias[j];
+    /// KernelDescend: C + bias·sum, bias being −η).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void DotBlock1x4(ref float a, nint lda, ref float b, nint ldb, int length, ref float c, nint ldc, nint cstep, int mode, ref float bias)
     {
@@ -2014,14 +2470,15 @@ _____________________________________________________________________
             Vector256<float> y3 = Load(ref b3, k);
             s03 = Fma(x0, y3, s03);
         }
-        { ref float to = ref Unsafe.Add(ref c, 0); float sum = Vector256.Sum(s00); to = mode == KernelAccumulate ? to + sum : mode == KernelBiasByRow ? sum + Unsafe.Add(ref bias, 0) : mode == KernelBiasByColumn ? sum + Unsafe.Add(ref bias, 0) : sum; }
-        { ref float to = ref Unsafe.Add(ref c, cstep); float sum = Vector256.Sum(s01); to = mode == KernelAccumulate ? to + sum : mode == KernelBiasByRow ? sum + Unsafe.Add(ref bias, 0) : mode == KernelBiasByColumn ? sum + Unsafe.Add(ref bias, 1) : sum; }
-        { ref float to = ref Unsafe.Add(ref c, 2 * cstep); float sum = Vector256.Sum(s02); to = mode == KernelAccumulate ? to + sum : mode == KernelBiasByRow ? sum + Unsafe.Add(ref bias, 0) : mode == KernelBiasByColumn ? sum + Unsafe.Add(ref bias, 2) : sum; }
-        { ref float to = ref Unsafe.Add(ref c, 3 * cstep); float sum = Vector256.Sum(s03); to = mode == KernelAccumulate ? to + sum : mode == KernelBiasByRow ? sum + Unsafe.Add(ref bias, 0) : mode == KernelBiasByColumn ? sum + Unsafe.Add(ref bias, 3) : sum; }
+        { ref float to = ref Unsafe.Add(ref c, 0); float sum = Vector256.Sum(s00); to = mode == KernelAccumulate ? to + sum : mode == KernelDescend ? to + bias * sum : mode == KernelBiasByRow ? sum + Unsafe.Add(ref bias, 0) : mode == KernelBiasByColumn ? sum + Unsafe.Add(ref bias, 0) : sum; }
+        { ref float to = ref Unsafe.Add(ref c, cstep); float sum = Vector256.Sum(s01); to = mode == KernelAccumulate ? to + sum : mode == KernelDescend ? to + bias * sum : mode == KernelBiasByRow ? sum + Unsafe.Add(ref bias, 0) : mode == KernelBiasByColumn ? sum + Unsafe.Add(ref bias, 1) : sum; }
+        { ref float to = ref Unsafe.Add(ref c, 2 * cstep); float sum = Vector256.Sum(s02); to = mode == KernelAccumulate ? to + sum : mode == KernelDescend ? to + bias * sum : mode == KernelBiasByRow ? sum + Unsafe.Add(ref bias, 0) : mode == KernelBiasByColumn ? sum + Unsafe.Add(ref bias, 2) : sum; }
+        { ref float to = ref Unsafe.Add(ref c, 3 * cstep); float sum = Vector256.Sum(s03); to = mode == KernelAccumulate ? to + sum : mode == KernelDescend ? to + bias * sum : mode == KernelBiasByRow ? sum + Unsafe.Add(ref bias, 0) : mode == KernelBiasByColumn ? sum + Unsafe.Add(ref bias, 3) : sum; }
     }
 
     /// <summary>One register block of 1 × 1 dot products of length <paramref name="length"/> (at least 8): C[r, j] = Σ_k A[r, k]·B[j, k],
-    /// with A's row r at a[r·lda], B's row j at b[j·ldb], C[r, j] at c[r·ldc + j·cstep], stored as the mode says (bias[r] or bias[j]).</summary>
+    /// with A's row r at a[r·lda], B's row j at b[j·ldb], C[r, j] at c[r·ldc + j·cstep], stored as the mode says (bias[r] or bias[j];
+    /// KernelDescend: C + bias·sum, bias being −η).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void DotBlock1x1(ref float a, nint lda, ref float b, nint ldb, int length, ref float c, nint ldc, nint cstep, int mode, ref float bias)
     {
@@ -2043,7 +2500,7 @@ _____________________________________________________________________
             Vector256<float> y0 = Load(ref b0, k);
             s00 = Fma(x0, y0, s00);
         }
-        { ref float to = ref Unsafe.Add(ref c, 0); float sum = Vector256.Sum(s00); to = mode == KernelAccumulate ? to + sum : mode == KernelBiasByRow ? sum + Unsafe.Add(ref bias, 0) : mode == KernelBiasByColumn ? sum + Unsafe.Add(ref bias, 0) : sum; }
+        { ref float to = ref Unsafe.Add(ref c, 0); float sum = Vector256.Sum(s00); to = mode == KernelAccumulate ? to + sum : mode == KernelDescend ? to + bias * sum : mode == KernelBiasByRow ? sum + Unsafe.Add(ref bias, 0) : mode == KernelBiasByColumn ? sum + Unsafe.Add(ref bias, 0) : sum; }
     }
 
     /// <summary>A mask keeping the last <paramref name="keep"/> of the 8 lanes.</summary>
@@ -2077,6 +2534,12 @@ _____________________________________________________________________
                 Dense1InputGradient(ref _d8[0], ref _p[2572], ref _d7[0], 0, _batch, i0, i1, ref _scratch[part * _scratchPart]);
                 break;
             }
+            case 31:   // Dense1 W ← W − η·δᵀ·x (fused plain-SGD step): a range of units
+            {
+                (int j0, int j1) = global::NetGen.Parallelism.Range(120, parts, part, 8);
+                Dense1WeightDescent(ref _d8[0], ref _a7[0], ref _p[2572], ref _sgdRate, j0, j1, 0, 400, _batch, ref _scratch[part * _scratchPart]);
+                break;
+            }
             case 36:   // Dense2 forward: a range of units
             {
                 (int j0, int j1) = global::NetGen.Parallelism.Range(84, parts, part, 8);
@@ -2095,6 +2558,12 @@ _____________________________________________________________________
                 Dense2InputGradient(ref _d10[0], ref _p[50692], ref _d9[0], 0, _batch, i0, i1, ref _scratch[part * _scratchPart]);
                 break;
             }
+            case 39:   // Dense2 W ← W − η·δᵀ·x (fused plain-SGD step): a range of units
+            {
+                (int j0, int j1) = global::NetGen.Parallelism.Range(84, parts, part, 8);
+                Dense2WeightDescent(ref _d10[0], ref _a9[0], ref _p[50692], ref _sgdRate, j0, j1, 0, 120, _batch, ref _scratch[part * _scratchPart]);
+                break;
+            }
             case 44:   // Dense3 forward: a range of units
             {
                 (int j0, int j1) = global::NetGen.Parallelism.Range(10, parts, part, 8);
@@ -2111,6 +2580,12 @@ _____________________________________________________________________
             {
                 (int i0, int i1) = global::NetGen.Parallelism.Range(84, parts, part, 24);
                 Dense3InputGradient(ref _d12[0], ref _p[60856], ref _d11[0], 0, _batch, i0, i1, ref _scratch[part * _scratchPart]);
+                break;
+            }
+            case 47:   // Dense3 W ← W − η·δᵀ·x (fused plain-SGD step): a range of units
+            {
+                (int j0, int j1) = global::NetGen.Parallelism.Range(10, parts, part, 8);
+                Dense3WeightDescent(ref _d12[0], ref _a11[0], ref _p[60856], ref _sgdRate, j0, j1, 0, 84, _batch, ref _scratch[part * _scratchPart]);
                 break;
             }
         }

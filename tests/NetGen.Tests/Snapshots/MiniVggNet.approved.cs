@@ -1912,43 +1912,56 @@ _________________________________________________________________________
     /// then register blocks of 8 rows × 24 columns run over it, batch steps each.</remarks>
     private static void Dense1WeightGradient(ref float delta, ref float x, ref float g, int m0, int m1, int n0, int n1, int batch, ref float scratch)
     {
-        bool pack = m1 - m0 >= 8;
-        int n = n0;
-        for (; n + 24 <= n1; n += 24)
+        if (batch <= 8)   // few steps per block: C row block by row block, as it is stored, reading B in place
         {
-            ref float panel = ref Unsafe.Add(ref x, n);
-            nint ldb = 3136;
-            if (pack)
-            {
-                for (int k = 0; k < batch; k++)
-                {
-                    ref float from = ref Unsafe.Add(ref panel, k * 3136);
-                    ref float to = ref Unsafe.Add(ref scratch, k * 24);
-                    Load(ref from, 0).StoreUnsafe(ref to, 0); Load(ref from, 8).StoreUnsafe(ref to, 8); Load(ref from, 16).StoreUnsafe(ref to, 16);
-                }
-                panel = ref scratch;
-                ldb = 24;
-            }
             int m = m0;
-            for (; m + 8 <= m1; m += 8) BroadcastBlock8x3(ref Unsafe.Add(ref delta, m), 1, 512, ref panel, ldb, ref Unsafe.Add(ref g, m * 3136 + n), 3136, batch, KernelAccumulate, ref g, 0);
+            for (; m + 8 <= m1; m += 8)
+            {
+                int n = n0;
+                for (; n + 24 <= n1; n += 24) BroadcastBlock8x3(ref Unsafe.Add(ref delta, m), 1, 512, ref Unsafe.Add(ref x, n), 3136, ref Unsafe.Add(ref g, m * 3136 + n), 3136, batch, KernelAccumulate, ref g, 0);
+                for (; n + 8 <= n1; n += 8) BroadcastBlock8x1(ref Unsafe.Add(ref delta, m), 1, 512, ref Unsafe.Add(ref x, n), 3136, ref Unsafe.Add(ref g, m * 3136 + n), 3136, batch, KernelAccumulate, ref g, 0);
+            }
         }
-        for (; n + 8 <= n1; n += 8)
+        else
         {
-            ref float panel = ref Unsafe.Add(ref x, n);
-            nint ldb = 3136;
-            if (pack)
+            bool pack = m1 - m0 >= 8;
+            int n = n0;
+            for (; n + 24 <= n1; n += 24)
             {
-                for (int k = 0; k < batch; k++)
+                ref float panel = ref Unsafe.Add(ref x, n);
+                nint ldb = 3136;
+                if (pack)
                 {
-                    ref float from = ref Unsafe.Add(ref panel, k * 3136);
-                    ref float to = ref Unsafe.Add(ref scratch, k * 8);
-                    Load(ref from, 0).StoreUnsafe(ref to, 0);
+                    for (int k = 0; k < batch; k++)
+                    {
+                        ref float from = ref Unsafe.Add(ref panel, k * 3136);
+                        ref float to = ref Unsafe.Add(ref scratch, k * 24);
+                        Load(ref from, 0).StoreUnsafe(ref to, 0); Load(ref from, 8).StoreUnsafe(ref to, 8); Load(ref from, 16).StoreUnsafe(ref to, 16);
+                    }
+                    panel = ref scratch;
+                    ldb = 24;
                 }
-                panel = ref scratch;
-                ldb = 8;
+                int m = m0;
+                for (; m + 8 <= m1; m += 8) BroadcastBlock8x3(ref Unsafe.Add(ref delta, m), 1, 512, ref panel, ldb, ref Unsafe.Add(ref g, m * 3136 + n), 3136, batch, KernelAccumulate, ref g, 0);
             }
-            int m = m0;
-            for (; m + 8 <= m1; m += 8) BroadcastBlock8x1(ref Unsafe.Add(ref delta, m), 1, 512, ref panel, ldb, ref Unsafe.Add(ref g, m * 3136 + n), 3136, batch, KernelAccumulate, ref g, 0);
+            for (; n + 8 <= n1; n += 8)
+            {
+                ref float panel = ref Unsafe.Add(ref x, n);
+                nint ldb = 3136;
+                if (pack)
+                {
+                    for (int k = 0; k < batch; k++)
+                    {
+                        ref float from = ref Unsafe.Add(ref panel, k * 3136);
+                        ref float to = ref Unsafe.Add(ref scratch, k * 8);
+                        Load(ref from, 0).StoreUnsafe(ref to, 0);
+                    }
+                    panel = ref scratch;
+                    ldb = 8;
+                }
+                int m = m0;
+                for (; m + 8 <= m1; m += 8) BroadcastBlock8x1(ref Unsafe.Add(ref delta, m), 1, 512, ref panel, ldb, ref Unsafe.Add(ref g, m * 3136 + n), 3136, batch, KernelAccumulate, ref g, 0);
+            }
         }
     }
 
@@ -2028,45 +2041,64 @@ _________________________________________________________________________
     /// then register blocks of 8 rows × 24 columns run over it, batch steps each.</remarks>
     private static void Dense2WeightGradient(ref float delta, ref float x, ref float g, int m0, int m1, int n0, int n1, int batch, ref float scratch)
     {
-        bool pack = m1 - m0 >= 8;
-        int n = n0;
-        for (; n + 24 <= n1; n += 24)
+        if (batch <= 8)   // few steps per block: C row block by row block, as it is stored, reading B in place
         {
-            ref float panel = ref Unsafe.Add(ref x, n);
-            nint ldb = 512;
-            if (pack)
-            {
-                for (int k = 0; k < batch; k++)
-                {
-                    ref float from = ref Unsafe.Add(ref panel, k * 512);
-                    ref float to = ref Unsafe.Add(ref scratch, k * 24);
-                    Load(ref from, 0).StoreUnsafe(ref to, 0); Load(ref from, 8).StoreUnsafe(ref to, 8); Load(ref from, 16).StoreUnsafe(ref to, 16);
-                }
-                panel = ref scratch;
-                ldb = 24;
-            }
             int m = m0;
-            for (; m + 8 <= m1; m += 8) BroadcastBlock8x3(ref Unsafe.Add(ref delta, m), 1, 10, ref panel, ldb, ref Unsafe.Add(ref g, m * 512 + n), 512, batch, KernelAccumulate, ref g, 0);
-            for (; m < m1; m++) BroadcastBlock1x3(ref Unsafe.Add(ref delta, m), 1, 10, ref panel, ldb, ref Unsafe.Add(ref g, m * 512 + n), 512, batch, KernelAccumulate, ref g, 0);
+            for (; m + 8 <= m1; m += 8)
+            {
+                int n = n0;
+                for (; n + 24 <= n1; n += 24) BroadcastBlock8x3(ref Unsafe.Add(ref delta, m), 1, 10, ref Unsafe.Add(ref x, n), 512, ref Unsafe.Add(ref g, m * 512 + n), 512, batch, KernelAccumulate, ref g, 0);
+                for (; n + 8 <= n1; n += 8) BroadcastBlock8x1(ref Unsafe.Add(ref delta, m), 1, 10, ref Unsafe.Add(ref x, n), 512, ref Unsafe.Add(ref g, m * 512 + n), 512, batch, KernelAccumulate, ref g, 0);
+            }
+            for (; m < m1; m++)
+            {
+                int n = n0;
+                for (; n + 24 <= n1; n += 24) BroadcastBlock1x3(ref Unsafe.Add(ref delta, m), 1, 10, ref Unsafe.Add(ref x, n), 512, ref Unsafe.Add(ref g, m * 512 + n), 512, batch, KernelAccumulate, ref g, 0);
+                for (; n + 8 <= n1; n += 8) BroadcastBlock1x1(ref Unsafe.Add(ref delta, m), 1, 10, ref Unsafe.Add(ref x, n), 512, ref Unsafe.Add(ref g, m * 512 + n), 512, batch, KernelAccumulate, ref g, 0);
+            }
         }
-        for (; n + 8 <= n1; n += 8)
+        else
         {
-            ref float panel = ref Unsafe.Add(ref x, n);
-            nint ldb = 512;
-            if (pack)
+            bool pack = m1 - m0 >= 8;
+            int n = n0;
+            for (; n + 24 <= n1; n += 24)
             {
-                for (int k = 0; k < batch; k++)
+                ref float panel = ref Unsafe.Add(ref x, n);
+                nint ldb = 512;
+                if (pack)
                 {
-                    ref float from = ref Unsafe.Add(ref panel, k * 512);
-                    ref float to = ref Unsafe.Add(ref scratch, k * 8);
-                    Load(ref from, 0).StoreUnsafe(ref to, 0);
+                    for (int k = 0; k < batch; k++)
+                    {
+                        ref float from = ref Unsafe.Add(ref panel, k * 512);
+                        ref float to = ref Unsafe.Add(ref scratch, k * 24);
+                        Load(ref from, 0).StoreUnsafe(ref to, 0); Load(ref from, 8).StoreUnsafe(ref to, 8); Load(ref from, 16).StoreUnsafe(ref to, 16);
+                    }
+                    panel = ref scratch;
+                    ldb = 24;
                 }
-                panel = ref scratch;
-                ldb = 8;
+                int m = m0;
+                for (; m + 8 <= m1; m += 8) BroadcastBlock8x3(ref Unsafe.Add(ref delta, m), 1, 10, ref panel, ldb, ref Unsafe.Add(ref g, m * 512 + n), 512, batch, KernelAccumulate, ref g, 0);
+                for (; m < m1; m++) BroadcastBlock1x3(ref Unsafe.Add(ref delta, m), 1, 10, ref panel, ldb, ref Unsafe.Add(ref g, m * 512 + n), 512, batch, KernelAccumulate, ref g, 0);
             }
-            int m = m0;
-            for (; m + 8 <= m1; m += 8) BroadcastBlock8x1(ref Unsafe.Add(ref delta, m), 1, 10, ref panel, ldb, ref Unsafe.Add(ref g, m * 512 + n), 512, batch, KernelAccumulate, ref g, 0);
-            for (; m < m1; m++) BroadcastBlock1x1(ref Unsafe.Add(ref delta, m), 1, 10, ref panel, ldb, ref Unsafe.Add(ref g, m * 512 + n), 512, batch, KernelAccumulate, ref g, 0);
+            for (; n + 8 <= n1; n += 8)
+            {
+                ref float panel = ref Unsafe.Add(ref x, n);
+                nint ldb = 512;
+                if (pack)
+                {
+                    for (int k = 0; k < batch; k++)
+                    {
+                        ref float from = ref Unsafe.Add(ref panel, k * 512);
+                        ref float to = ref Unsafe.Add(ref scratch, k * 8);
+                        Load(ref from, 0).StoreUnsafe(ref to, 0);
+                    }
+                    panel = ref scratch;
+                    ldb = 8;
+                }
+                int m = m0;
+                for (; m + 8 <= m1; m += 8) BroadcastBlock8x1(ref Unsafe.Add(ref delta, m), 1, 10, ref panel, ldb, ref Unsafe.Add(ref g, m * 512 + n), 512, batch, KernelAccumulate, ref g, 0);
+                for (; m < m1; m++) BroadcastBlock1x1(ref Unsafe.Add(ref delta, m), 1, 10, ref panel, ldb, ref Unsafe.Add(ref g, m * 512 + n), 512, batch, KernelAccumulate, ref g, 0);
+            }
         }
     }
 
@@ -2120,7 +2152,7 @@ _________________________________________________________________________
     }
 
     // How a block writes C (the kernels pass these as constants; the JIT folds the tests away).
-    private const int KernelAssign = 0, KernelAccumulate = 1, KernelBiasByRow = 2, KernelBiasByColumn = 3;
+    private const int KernelAssign = 0, KernelAccumulate = 1, KernelBiasByRow = 2, KernelBiasByColumn = 3, KernelDescend = 4;
 
     /// <summary>a·b + c in one rounding (an FMA instruction).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -2132,7 +2164,8 @@ _________________________________________________________________________
 
     /// <summary>One register block of 8 × 24: C[r, 0..24) = init + Σ_k A[r, k]·B[k, 0..24) for r &lt; 8, with A[r, k] at
     /// a[r·lda + k·astep], B's row k at b[k·ldb], C's row r at c[r·ldc]; init is 0, C itself (KernelAccumulate), bias[r] or
-    /// bias[0..24). With tail &gt; 0 (a block of one vector) only the last tail lanes are written.</summary>
+    /// bias[0..24); KernelDescend writes C + bias·(the product) instead (bias is −η: a plain-SGD step). With tail &gt; 0 (a block
+    /// of one vector) only the last tail lanes are written.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void BroadcastBlock8x3(ref float a, nint lda, nint astep, ref float b, nint ldb, ref float c, nint ldc, int steps, int mode, ref float bias, int tail)
     {
@@ -2203,7 +2236,19 @@ _________________________________________________________________________
             Vector256<float> a7k = Vector256.Create(Unsafe.Add(ref a7, k * astep));
             c70 = Fma(a7k, b0, c70); c71 = Fma(a7k, b1, c71); c72 = Fma(a7k, b2, c72);
         }
-        if (tail == 0)
+        if (tail == 0 && mode == KernelDescend)
+        {
+            Vector256<float> rate = Vector256.Create(bias);
+            (Load(ref c0, 0) + rate * c00).StoreUnsafe(ref c0, 0); (Load(ref c0, 8) + rate * c01).StoreUnsafe(ref c0, 8); (Load(ref c0, 16) + rate * c02).StoreUnsafe(ref c0, 16);
+            (Load(ref c1, 0) + rate * c10).StoreUnsafe(ref c1, 0); (Load(ref c1, 8) + rate * c11).StoreUnsafe(ref c1, 8); (Load(ref c1, 16) + rate * c12).StoreUnsafe(ref c1, 16);
+            (Load(ref c2, 0) + rate * c20).StoreUnsafe(ref c2, 0); (Load(ref c2, 8) + rate * c21).StoreUnsafe(ref c2, 8); (Load(ref c2, 16) + rate * c22).StoreUnsafe(ref c2, 16);
+            (Load(ref c3, 0) + rate * c30).StoreUnsafe(ref c3, 0); (Load(ref c3, 8) + rate * c31).StoreUnsafe(ref c3, 8); (Load(ref c3, 16) + rate * c32).StoreUnsafe(ref c3, 16);
+            (Load(ref c4, 0) + rate * c40).StoreUnsafe(ref c4, 0); (Load(ref c4, 8) + rate * c41).StoreUnsafe(ref c4, 8); (Load(ref c4, 16) + rate * c42).StoreUnsafe(ref c4, 16);
+            (Load(ref c5, 0) + rate * c50).StoreUnsafe(ref c5, 0); (Load(ref c5, 8) + rate * c51).StoreUnsafe(ref c5, 8); (Load(ref c5, 16) + rate * c52).StoreUnsafe(ref c5, 16);
+            (Load(ref c6, 0) + rate * c60).StoreUnsafe(ref c6, 0); (Load(ref c6, 8) + rate * c61).StoreUnsafe(ref c6, 8); (Load(ref c6, 16) + rate * c62).StoreUnsafe(ref c6, 16);
+            (Load(ref c7, 0) + rate * c70).StoreUnsafe(ref c7, 0); (Load(ref c7, 8) + rate * c71).StoreUnsafe(ref c7, 8); (Load(ref c7, 16) + rate * c72).StoreUnsafe(ref c7, 16);
+        }
+        else if (tail == 0)
         {
             c00.StoreUnsafe(ref c0, 0); c01.StoreUnsafe(ref c0, 8); c02.StoreUnsafe(ref c0, 16);
             c10.StoreUnsafe(ref c1, 0); c11.StoreUnsafe(ref c1, 8); c12.StoreUnsafe(ref c1, 16);
@@ -2219,21 +2264,22 @@ _________________________________________________________________________
             // Only the last tail lanes are this block's (the others belong to the previous vector): write them one by one.
             for (int l = 8 - tail; l < 8; l++)
             {
-                Unsafe.Add(ref c0, l) = c00.GetElement(l) + (mode == KernelAccumulate ? Unsafe.Add(ref c0, l) : mode == KernelBiasByRow ? Unsafe.Add(ref bias, 0) : mode == KernelBiasByColumn ? Unsafe.Add(ref bias, l) : 0f);
-                Unsafe.Add(ref c1, l) = c10.GetElement(l) + (mode == KernelAccumulate ? Unsafe.Add(ref c1, l) : mode == KernelBiasByRow ? Unsafe.Add(ref bias, 1) : mode == KernelBiasByColumn ? Unsafe.Add(ref bias, l) : 0f);
-                Unsafe.Add(ref c2, l) = c20.GetElement(l) + (mode == KernelAccumulate ? Unsafe.Add(ref c2, l) : mode == KernelBiasByRow ? Unsafe.Add(ref bias, 2) : mode == KernelBiasByColumn ? Unsafe.Add(ref bias, l) : 0f);
-                Unsafe.Add(ref c3, l) = c30.GetElement(l) + (mode == KernelAccumulate ? Unsafe.Add(ref c3, l) : mode == KernelBiasByRow ? Unsafe.Add(ref bias, 3) : mode == KernelBiasByColumn ? Unsafe.Add(ref bias, l) : 0f);
-                Unsafe.Add(ref c4, l) = c40.GetElement(l) + (mode == KernelAccumulate ? Unsafe.Add(ref c4, l) : mode == KernelBiasByRow ? Unsafe.Add(ref bias, 4) : mode == KernelBiasByColumn ? Unsafe.Add(ref bias, l) : 0f);
-                Unsafe.Add(ref c5, l) = c50.GetElement(l) + (mode == KernelAccumulate ? Unsafe.Add(ref c5, l) : mode == KernelBiasByRow ? Unsafe.Add(ref bias, 5) : mode == KernelBiasByColumn ? Unsafe.Add(ref bias, l) : 0f);
-                Unsafe.Add(ref c6, l) = c60.GetElement(l) + (mode == KernelAccumulate ? Unsafe.Add(ref c6, l) : mode == KernelBiasByRow ? Unsafe.Add(ref bias, 6) : mode == KernelBiasByColumn ? Unsafe.Add(ref bias, l) : 0f);
-                Unsafe.Add(ref c7, l) = c70.GetElement(l) + (mode == KernelAccumulate ? Unsafe.Add(ref c7, l) : mode == KernelBiasByRow ? Unsafe.Add(ref bias, 7) : mode == KernelBiasByColumn ? Unsafe.Add(ref bias, l) : 0f);
+                Unsafe.Add(ref c0, l) = mode == KernelDescend ? Unsafe.Add(ref c0, l) + bias * c00.GetElement(l) : c00.GetElement(l) + (mode == KernelAccumulate ? Unsafe.Add(ref c0, l) : mode == KernelBiasByRow ? Unsafe.Add(ref bias, 0) : mode == KernelBiasByColumn ? Unsafe.Add(ref bias, l) : 0f);
+                Unsafe.Add(ref c1, l) = mode == KernelDescend ? Unsafe.Add(ref c1, l) + bias * c10.GetElement(l) : c10.GetElement(l) + (mode == KernelAccumulate ? Unsafe.Add(ref c1, l) : mode == KernelBiasByRow ? Unsafe.Add(ref bias, 1) : mode == KernelBiasByColumn ? Unsafe.Add(ref bias, l) : 0f);
+                Unsafe.Add(ref c2, l) = mode == KernelDescend ? Unsafe.Add(ref c2, l) + bias * c20.GetElement(l) : c20.GetElement(l) + (mode == KernelAccumulate ? Unsafe.Add(ref c2, l) : mode == KernelBiasByRow ? Unsafe.Add(ref bias, 2) : mode == KernelBiasByColumn ? Unsafe.Add(ref bias, l) : 0f);
+                Unsafe.Add(ref c3, l) = mode == KernelDescend ? Unsafe.Add(ref c3, l) + bias * c30.GetElement(l) : c30.GetElement(l) + (mode == KernelAccumulate ? Unsafe.Add(ref c3, l) : mode == KernelBiasByRow ? Unsafe.Add(ref bias, 3) : mode == KernelBiasByColumn ? Unsafe.Add(ref bias, l) : 0f);
+                Unsafe.Add(ref c4, l) = mode == KernelDescend ? Unsafe.Add(ref c4, l) + bias * c40.GetElement(l) : c40.GetElement(l) + (mode == KernelAccumulate ? Unsafe.Add(ref c4, l) : mode == KernelBiasByRow ? Unsafe.Add(ref bias, 4) : mode == KernelBiasByColumn ? Unsafe.Add(ref bias, l) : 0f);
+                Unsafe.Add(ref c5, l) = mode == KernelDescend ? Unsafe.Add(ref c5, l) + bias * c50.GetElement(l) : c50.GetElement(l) + (mode == KernelAccumulate ? Unsafe.Add(ref c5, l) : mode == KernelBiasByRow ? Unsafe.Add(ref bias, 5) : mode == KernelBiasByColumn ? Unsafe.Add(ref bias, l) : 0f);
+                Unsafe.Add(ref c6, l) = mode == KernelDescend ? Unsafe.Add(ref c6, l) + bias * c60.GetElement(l) : c60.GetElement(l) + (mode == KernelAccumulate ? Unsafe.Add(ref c6, l) : mode == KernelBiasByRow ? Unsafe.Add(ref bias, 6) : mode == KernelBiasByColumn ? Unsafe.Add(ref bias, l) : 0f);
+                Unsafe.Add(ref c7, l) = mode == KernelDescend ? Unsafe.Add(ref c7, l) + bias * c70.GetElement(l) : c70.GetElement(l) + (mode == KernelAccumulate ? Unsafe.Add(ref c7, l) : mode == KernelBiasByRow ? Unsafe.Add(ref bias, 7) : mode == KernelBiasByColumn ? Unsafe.Add(ref bias, l) : 0f);
             }
         }
     }
 
     /// <summary>One register block of 8 × 8: C[r, 0..8) = init + Σ_k A[r, k]·B[k, 0..8) for r &lt; 8, with A[r, k] at
     /// a[r·lda + k·astep], B's row k at b[k·ldb], C's row r at c[r·ldc]; init is 0, C itself (KernelAccumulate), bias[r] or
-    /// bias[0..8). With tail &gt; 0 (a block of one vector) only the last tail lanes are written.</summary>
+    /// bias[0..8); KernelDescend writes C + bias·(the product) instead (bias is −η: a plain-SGD step). With tail &gt; 0 (a block
+    /// of one vector) only the last tail lanes are written.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void BroadcastBlock8x1(ref float a, nint lda, nint astep, ref float b, nint ldb, ref float c, nint ldc, int steps, int mode, ref float bias, int tail)
     {
@@ -2304,7 +2350,19 @@ _________________________________________________________________________
             Vector256<float> a7k = Vector256.Create(Unsafe.Add(ref a7, k * astep));
             c70 = Fma(a7k, b0, c70);
         }
-        if (tail == 0)
+        if (tail == 0 && mode == KernelDescend)
+        {
+            Vector256<float> rate = Vector256.Create(bias);
+            (Load(ref c0, 0) + rate * c00).StoreUnsafe(ref c0, 0);
+            (Load(ref c1, 0) + rate * c10).StoreUnsafe(ref c1, 0);
+            (Load(ref c2, 0) + rate * c20).StoreUnsafe(ref c2, 0);
+            (Load(ref c3, 0) + rate * c30).StoreUnsafe(ref c3, 0);
+            (Load(ref c4, 0) + rate * c40).StoreUnsafe(ref c4, 0);
+            (Load(ref c5, 0) + rate * c50).StoreUnsafe(ref c5, 0);
+            (Load(ref c6, 0) + rate * c60).StoreUnsafe(ref c6, 0);
+            (Load(ref c7, 0) + rate * c70).StoreUnsafe(ref c7, 0);
+        }
+        else if (tail == 0)
         {
             c00.StoreUnsafe(ref c0, 0);
             c10.StoreUnsafe(ref c1, 0);
@@ -2320,21 +2378,22 @@ _________________________________________________________________________
             // Only the last tail lanes are this block's (the others belong to the previous vector): write them one by one.
             for (int l = 8 - tail; l < 8; l++)
             {
-                Unsafe.Add(ref c0, l) = c00.GetElement(l) + (mode == KernelAccumulate ? Unsafe.Add(ref c0, l) : mode == KernelBiasByRow ? Unsafe.Add(ref bias, 0) : mode == KernelBiasByColumn ? Unsafe.Add(ref bias, l) : 0f);
-                Unsafe.Add(ref c1, l) = c10.GetElement(l) + (mode == KernelAccumulate ? Unsafe.Add(ref c1, l) : mode == KernelBiasByRow ? Unsafe.Add(ref bias, 1) : mode == KernelBiasByColumn ? Unsafe.Add(ref bias, l) : 0f);
-                Unsafe.Add(ref c2, l) = c20.GetElement(l) + (mode == KernelAccumulate ? Unsafe.Add(ref c2, l) : mode == KernelBiasByRow ? Unsafe.Add(ref bias, 2) : mode == KernelBiasByColumn ? Unsafe.Add(ref bias, l) : 0f);
-                Unsafe.Add(ref c3, l) = c30.GetElement(l) + (mode == KernelAccumulate ? Unsafe.Add(ref c3, l) : mode == KernelBiasByRow ? Unsafe.Add(ref bias, 3) : mode == KernelBiasByColumn ? Unsafe.Add(ref bias, l) : 0f);
-                Unsafe.Add(ref c4, l) = c40.GetElement(l) + (mode == KernelAccumulate ? Unsafe.Add(ref c4, l) : mode == KernelBiasByRow ? Unsafe.Add(ref bias, 4) : mode == KernelBiasByColumn ? Unsafe.Add(ref bias, l) : 0f);
-                Unsafe.Add(ref c5, l) = c50.GetElement(l) + (mode == KernelAccumulate ? Unsafe.Add(ref c5, l) : mode == KernelBiasByRow ? Unsafe.Add(ref bias, 5) : mode == KernelBiasByColumn ? Unsafe.Add(ref bias, l) : 0f);
-                Unsafe.Add(ref c6, l) = c60.GetElement(l) + (mode == KernelAccumulate ? Unsafe.Add(ref c6, l) : mode == KernelBiasByRow ? Unsafe.Add(ref bias, 6) : mode == KernelBiasByColumn ? Unsafe.Add(ref bias, l) : 0f);
-                Unsafe.Add(ref c7, l) = c70.GetElement(l) + (mode == KernelAccumulate ? Unsafe.Add(ref c7, l) : mode == KernelBiasByRow ? Unsafe.Add(ref bias, 7) : mode == KernelBiasByColumn ? Unsafe.Add(ref bias, l) : 0f);
+                Unsafe.Add(ref c0, l) = mode == KernelDescend ? Unsafe.Add(ref c0, l) + bias * c00.GetElement(l) : c00.GetElement(l) + (mode == KernelAccumulate ? Unsafe.Add(ref c0, l) : mode == KernelBiasByRow ? Unsafe.Add(ref bias, 0) : mode == KernelBiasByColumn ? Unsafe.Add(ref bias, l) : 0f);
+                Unsafe.Add(ref c1, l) = mode == KernelDescend ? Unsafe.Add(ref c1, l) + bias * c10.GetElement(l) : c10.GetElement(l) + (mode == KernelAccumulate ? Unsafe.Add(ref c1, l) : mode == KernelBiasByRow ? Unsafe.Add(ref bias, 1) : mode == KernelBiasByColumn ? Unsafe.Add(ref bias, l) : 0f);
+                Unsafe.Add(ref c2, l) = mode == KernelDescend ? Unsafe.Add(ref c2, l) + bias * c20.GetElement(l) : c20.GetElement(l) + (mode == KernelAccumulate ? Unsafe.Add(ref c2, l) : mode == KernelBiasByRow ? Unsafe.Add(ref bias, 2) : mode == KernelBiasByColumn ? Unsafe.Add(ref bias, l) : 0f);
+                Unsafe.Add(ref c3, l) = mode == KernelDescend ? Unsafe.Add(ref c3, l) + bias * c30.GetElement(l) : c30.GetElement(l) + (mode == KernelAccumulate ? Unsafe.Add(ref c3, l) : mode == KernelBiasByRow ? Unsafe.Add(ref bias, 3) : mode == KernelBiasByColumn ? Unsafe.Add(ref bias, l) : 0f);
+                Unsafe.Add(ref c4, l) = mode == KernelDescend ? Unsafe.Add(ref c4, l) + bias * c40.GetElement(l) : c40.GetElement(l) + (mode == KernelAccumulate ? Unsafe.Add(ref c4, l) : mode == KernelBiasByRow ? Unsafe.Add(ref bias, 4) : mode == KernelBiasByColumn ? Unsafe.Add(ref bias, l) : 0f);
+                Unsafe.Add(ref c5, l) = mode == KernelDescend ? Unsafe.Add(ref c5, l) + bias * c50.GetElement(l) : c50.GetElement(l) + (mode == KernelAccumulate ? Unsafe.Add(ref c5, l) : mode == KernelBiasByRow ? Unsafe.Add(ref bias, 5) : mode == KernelBiasByColumn ? Unsafe.Add(ref bias, l) : 0f);
+                Unsafe.Add(ref c6, l) = mode == KernelDescend ? Unsafe.Add(ref c6, l) + bias * c60.GetElement(l) : c60.GetElement(l) + (mode == KernelAccumulate ? Unsafe.Add(ref c6, l) : mode == KernelBiasByRow ? Unsafe.Add(ref bias, 6) : mode == KernelBiasByColumn ? Unsafe.Add(ref bias, l) : 0f);
+                Unsafe.Add(ref c7, l) = mode == KernelDescend ? Unsafe.Add(ref c7, l) + bias * c70.GetElement(l) : c70.GetElement(l) + (mode == KernelAccumulate ? Unsafe.Add(ref c7, l) : mode == KernelBiasByRow ? Unsafe.Add(ref bias, 7) : mode == KernelBiasByColumn ? Unsafe.Add(ref bias, l) : 0f);
             }
         }
     }
 
     /// <summary>One register block of 1 × 24: C[r, 0..24) = init + Σ_k A[r, k]·B[k, 0..24) for r &lt; 1, with A[r, k] at
     /// a[r·lda + k·astep], B's row k at b[k·ldb], C's row r at c[r·ldc]; init is 0, C itself (KernelAccumulate), bias[r] or
-    /// bias[0..24). With tail &gt; 0 (a block of one vector) only the last tail lanes are written.</summary>
+    /// bias[0..24); KernelDescend writes C + bias·(the product) instead (bias is −η: a plain-SGD step). With tail &gt; 0 (a block
+    /// of one vector) only the last tail lanes are written.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void BroadcastBlock1x3(ref float a, nint lda, nint astep, ref float b, nint ldb, ref float c, nint ldc, int steps, int mode, ref float bias, int tail)
     {
@@ -2363,7 +2422,12 @@ _________________________________________________________________________
             Vector256<float> a0k = Vector256.Create(Unsafe.Add(ref a0, k * astep));
             c00 = Fma(a0k, b0, c00); c01 = Fma(a0k, b1, c01); c02 = Fma(a0k, b2, c02);
         }
-        if (tail == 0)
+        if (tail == 0 && mode == KernelDescend)
+        {
+            Vector256<float> rate = Vector256.Create(bias);
+            (Load(ref c0, 0) + rate * c00).StoreUnsafe(ref c0, 0); (Load(ref c0, 8) + rate * c01).StoreUnsafe(ref c0, 8); (Load(ref c0, 16) + rate * c02).StoreUnsafe(ref c0, 16);
+        }
+        else if (tail == 0)
         {
             c00.StoreUnsafe(ref c0, 0); c01.StoreUnsafe(ref c0, 8); c02.StoreUnsafe(ref c0, 16);
         }
@@ -2372,14 +2436,15 @@ _________________________________________________________________________
             // Only the last tail lanes are this block's (the others belong to the previous vector): write them one by one.
             for (int l = 8 - tail; l < 8; l++)
             {
-                Unsafe.Add(ref c0, l) = c00.GetElement(l) + (mode == KernelAccumulate ? Unsafe.Add(ref c0, l) : mode == KernelBiasByRow ? Unsafe.Add(ref bias, 0) : mode == KernelBiasByColumn ? Unsafe.Add(ref bias, l) : 0f);
+                Unsafe.Add(ref c0, l) = mode == KernelDescend ? Unsafe.Add(ref c0, l) + bias * c00.GetElement(l) : c00.GetElement(l) + (mode == KernelAccumulate ? Unsafe.Add(ref c0, l) : mode == KernelBiasByRow ? Unsafe.Add(ref bias, 0) : mode == KernelBiasByColumn ? Unsafe.Add(ref bias, l) : 0f);
             }
         }
     }
 
     /// <summary>One register block of 1 × 8: C[r, 0..8) = init + Σ_k A[r, k]·B[k, 0..8) for r &lt; 1, with A[r, k] at
     /// a[r·lda + k·astep], B's row k at b[k·ldb], C's row r at c[r·ldc]; init is 0, C itself (KernelAccumulate), bias[r] or
-    /// bias[0..8). With tail &gt; 0 (a block of one vector) only the last tail lanes are written.</summary>
+    /// bias[0..8); KernelDescend writes C + bias·(the product) instead (bias is −η: a plain-SGD step). With tail &gt; 0 (a block
+    /// of one vector) only the last tail lanes are written.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void BroadcastBlock1x1(ref float a, nint lda, nint astep, ref float b, nint ldb, ref float c, nint ldc, int steps, int mode, ref float bias, int tail)
     {
@@ -2408,7 +2473,12 @@ _________________________________________________________________________
             Vector256<float> a0k = Vector256.Create(Unsafe.Add(ref a0, k * astep));
             c00 = Fma(a0k, b0, c00);
         }
-        if (tail == 0)
+        if (tail == 0 && mode == KernelDescend)
+        {
+            Vector256<float> rate = Vector256.Create(bias);
+            (Load(ref c0, 0) + rate * c00).StoreUnsafe(ref c0, 0);
+        }
+        else if (tail == 0)
         {
             c00.StoreUnsafe(ref c0, 0);
         }
@@ -2417,13 +2487,14 @@ _________________________________________________________________________
             // Only the last tail lanes are this block's (the others belong to the previous vector): write them one by one.
             for (int l = 8 - tail; l < 8; l++)
             {
-                Unsafe.Add(ref c0, l) = c00.GetElement(l) + (mode == KernelAccumulate ? Unsafe.Add(ref c0, l) : mode == KernelBiasByRow ? Unsafe.Add(ref bias, 0) : mode == KernelBiasByColumn ? Unsafe.Add(ref bias, l) : 0f);
+                Unsafe.Add(ref c0, l) = mode == KernelDescend ? Unsafe.Add(ref c0, l) + bias * c00.GetElement(l) : c00.GetElement(l) + (mode == KernelAccumulate ? Unsafe.Add(ref c0, l) : mode == KernelBiasByRow ? Unsafe.Add(ref bias, 0) : mode == KernelBiasByColumn ? Unsafe.Add(ref bias, l) : 0f);
             }
         }
     }
 
     /// <summary>One register block of 4 × 4 dot products of length <paramref name="length"/> (at least 8): C[r, j] = Σ_k A[r, k]·B[j, k],
-    /// with A's row r at a[r·lda], B's row j at b[j·ldb], C[r, j] at c[r·ldc + j·cstep], stored as the mode says (bias[r] or bias[j]).</summary>
+    /// with A's row r at a[r·lda], B's row j at b[j·ldb], C[r, j] at c[r·ldc + j·cstep], stored as the mode says (bias[r] or bias[j];
+    /// KernelDescend: C + bias·sum, bias being −η).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void DotBlock4x4(ref float a, nint lda, ref float b, nint ldb, int length, ref float c, nint ldc, nint cstep, int mode, ref float bias)
     {
@@ -2463,26 +2534,27 @@ _________________________________________________________________________
             Vector256<float> y3 = Load(ref b3, k);
             s03 = Fma(x0, y3, s03); s13 = Fma(x1, y3, s13); s23 = Fma(x2, y3, s23); s33 = Fma(x3, y3, s33);
         }
-        { ref float to = ref Unsafe.Add(ref c, 0); float sum = Vector256.Sum(s00); to = mode == KernelAccumulate ? to + sum : mode == KernelBiasByRow ? sum + Unsafe.Add(ref bias, 0) : mode == KernelBiasByColumn ? sum + Unsafe.Add(ref bias, 0) : sum; }
-        { ref float to = ref Unsafe.Add(ref c, cstep); float sum = Vector256.Sum(s01); to = mode == KernelAccumulate ? to + sum : mode == KernelBiasByRow ? sum + Unsafe.Add(ref bias, 0) : mode == KernelBiasByColumn ? sum + Unsafe.Add(ref bias, 1) : sum; }
-        { ref float to = ref Unsafe.Add(ref c, 2 * cstep); float sum = Vector256.Sum(s02); to = mode == KernelAccumulate ? to + sum : mode == KernelBiasByRow ? sum + Unsafe.Add(ref bias, 0) : mode == KernelBiasByColumn ? sum + Unsafe.Add(ref bias, 2) : sum; }
-        { ref float to = ref Unsafe.Add(ref c, 3 * cstep); float sum = Vector256.Sum(s03); to = mode == KernelAccumulate ? to + sum : mode == KernelBiasByRow ? sum + Unsafe.Add(ref bias, 0) : mode == KernelBiasByColumn ? sum + Unsafe.Add(ref bias, 3) : sum; }
-        { ref float to = ref Unsafe.Add(ref c, ldc + 0); float sum = Vector256.Sum(s10); to = mode == KernelAccumulate ? to + sum : mode == KernelBiasByRow ? sum + Unsafe.Add(ref bias, 1) : mode == KernelBiasByColumn ? sum + Unsafe.Add(ref bias, 0) : sum; }
-        { ref float to = ref Unsafe.Add(ref c, ldc + cstep); float sum = Vector256.Sum(s11); to = mode == KernelAccumulate ? to + sum : mode == KernelBiasByRow ? sum + Unsafe.Add(ref bias, 1) : mode == KernelBiasByColumn ? sum + Unsafe.Add(ref bias, 1) : sum; }
-        { ref float to = ref Unsafe.Add(ref c, ldc + 2 * cstep); float sum = Vector256.Sum(s12); to = mode == KernelAccumulate ? to + sum : mode == KernelBiasByRow ? sum + Unsafe.Add(ref bias, 1) : mode == KernelBiasByColumn ? sum + Unsafe.Add(ref bias, 2) : sum; }
-        { ref float to = ref Unsafe.Add(ref c, ldc + 3 * cstep); float sum = Vector256.Sum(s13); to = mode == KernelAccumulate ? to + sum : mode == KernelBiasByRow ? sum + Unsafe.Add(ref bias, 1) : mode == KernelBiasByColumn ? sum + Unsafe.Add(ref bias, 3) : sum; }
-        { ref float to = ref Unsafe.Add(ref c, 2 * ldc + 0); float sum = Vector256.Sum(s20); to = mode == KernelAccumulate ? to + sum : mode == KernelBiasByRow ? sum + Unsafe.Add(ref bias, 2) : mode == KernelBiasByColumn ? sum + Unsafe.Add(ref bias, 0) : sum; }
-        { ref float to = ref Unsafe.Add(ref c, 2 * ldc + cstep); float sum = Vector256.Sum(s21); to = mode == KernelAccumulate ? to + sum : mode == KernelBiasByRow ? sum + Unsafe.Add(ref bias, 2) : mode == KernelBiasByColumn ? sum + Unsafe.Add(ref bias, 1) : sum; }
-        { ref float to = ref Unsafe.Add(ref c, 2 * ldc + 2 * cstep); float sum = Vector256.Sum(s22); to = mode == KernelAccumulate ? to + sum : mode == KernelBiasByRow ? sum + Unsafe.Add(ref bias, 2) : mode == KernelBiasByColumn ? sum + Unsafe.Add(ref bias, 2) : sum; }
-        { ref float to = ref Unsafe.Add(ref c, 2 * ldc + 3 * cstep); float sum = Vector256.Sum(s23); to = mode == KernelAccumulate ? to + sum : mode == KernelBiasByRow ? sum + Unsafe.Add(ref bias, 2) : mode == KernelBiasByColumn ? sum + Unsafe.Add(ref bias, 3) : sum; }
-        { ref float to = ref Unsafe.Add(ref c, 3 * ldc + 0); float sum = Vector256.Sum(s30); to = mode == KernelAccumulate ? to + sum : mode == KernelBiasByRow ? sum + Unsafe.Add(ref bias, 3) : mode == KernelBiasByColumn ? sum + Unsafe.Add(ref bias, 0) : sum; }
-        { ref float to = ref Unsafe.Add(ref c, 3 * ldc + cstep); float sum = Vector256.Sum(s31); to = mode == KernelAccumulate ? to + sum : mode == KernelBiasByRow ? sum + Unsafe.Add(ref bias, 3) : mode == KernelBiasByColumn ? sum + Unsafe.Add(ref bias, 1) : sum; }
-        { ref float to = ref Unsafe.Add(ref c, 3 * ldc + 2 * cstep); float sum = Vector256.Sum(s32); to = mode == KernelAccumulate ? to + sum : mode == KernelBiasByRow ? sum + Unsafe.Add(ref bias, 3) : mode == KernelBiasByColumn ? sum + Unsafe.Add(ref bias, 2) : sum; }
-        { ref float to = ref Unsafe.Add(ref c, 3 * ldc + 3 * cstep); float sum = Vector256.Sum(s33); to = mode == KernelAccumulate ? to + sum : mode == KernelBiasByRow ? sum + Unsafe.Add(ref bias, 3) : mode == KernelBiasByColumn ? sum + Unsafe.Add(ref bias, 3) : sum; }
+        { ref float to = ref Unsafe.Add(ref c, 0); float sum = Vector256.Sum(s00); to = mode == KernelAccumulate ? to + sum : mode == KernelDescend ? to + bias * sum : mode == KernelBiasByRow ? sum + Unsafe.Add(ref bias, 0) : mode == KernelBiasByColumn ? sum + Unsafe.Add(ref bias, 0) : sum; }
+        { ref float to = ref Unsafe.Add(ref c, cstep); float sum = Vector256.Sum(s01); to = mode == KernelAccumulate ? to + sum : mode == KernelDescend ? to + bias * sum : mode == KernelBiasByRow ? sum + Unsafe.Add(ref bias, 0) : mode == KernelBiasByColumn ? sum + Unsafe.Add(ref bias, 1) : sum; }
+        { ref float to = ref Unsafe.Add(ref c, 2 * cstep); float sum = Vector256.Sum(s02); to = mode == KernelAccumulate ? to + sum : mode == KernelDescend ? to + bias * sum : mode == KernelBiasByRow ? sum + Unsafe.Add(ref bias, 0) : mode == KernelBiasByColumn ? sum + Unsafe.Add(ref bias, 2) : sum; }
+        { ref float to = ref Unsafe.Add(ref c, 3 * cstep); float sum = Vector256.Sum(s03); to = mode == KernelAccumulate ? to + sum : mode == KernelDescend ? to + bias * sum : mode == KernelBiasByRow ? sum + Unsafe.Add(ref bias, 0) : mode == KernelBiasByColumn ? sum + Unsafe.Add(ref bias, 3) : sum; }
+        { ref float to = ref Unsafe.Add(ref c, ldc + 0); float sum = Vector256.Sum(s10); to = mode == KernelAccumulate ? to + sum : mode == KernelDescend ? to + bias * sum : mode == KernelBiasByRow ? sum + Unsafe.Add(ref bias, 1) : mode == KernelBiasByColumn ? sum + Unsafe.Add(ref bias, 0) : sum; }
+        { ref float to = ref Unsafe.Add(ref c, ldc + cstep); float sum = Vector256.Sum(s11); to = mode == KernelAccumulate ? to + sum : mode == KernelDescend ? to + bias * sum : mode == KernelBiasByRow ? sum + Unsafe.Add(ref bias, 1) : mode == KernelBiasByColumn ? sum + Unsafe.Add(ref bias, 1) : sum; }
+        { ref float to = ref Unsafe.Add(ref c, ldc + 2 * cstep); float sum = Vector256.Sum(s12); to = mode == KernelAccumulate ? to + sum : mode == KernelDescend ? to + bias * sum : mode == KernelBiasByRow ? sum + Unsafe.Add(ref bias, 1) : mode == KernelBiasByColumn ? sum + Unsafe.Add(ref bias, 2) : sum; }
+        { ref float to = ref Unsafe.Add(ref c, ldc + 3 * cstep); float sum = Vector256.Sum(s13); to = mode == KernelAccumulate ? to + sum : mode == KernelDescend ? to + bias * sum : mode == KernelBiasByRow ? sum + Unsafe.Add(ref bias, 1) : mode == KernelBiasByColumn ? sum + Unsafe.Add(ref bias, 3) : sum; }
+        { ref float to = ref Unsafe.Add(ref c, 2 * ldc + 0); float sum = Vector256.Sum(s20); to = mode == KernelAccumulate ? to + sum : mode == KernelDescend ? to + bias * sum : mode == KernelBiasByRow ? sum + Unsafe.Add(ref bias, 2) : mode == KernelBiasByColumn ? sum + Unsafe.Add(ref bias, 0) : sum; }
+        { ref float to = ref Unsafe.Add(ref c, 2 * ldc + cstep); float sum = Vector256.Sum(s21); to = mode == KernelAccumulate ? to + sum : mode == KernelDescend ? to + bias * sum : mode == KernelBiasByRow ? sum + Unsafe.Add(ref bias, 2) : mode == KernelBiasByColumn ? sum + Unsafe.Add(ref bias, 1) : sum; }
+        { ref float to = ref Unsafe.Add(ref c, 2 * ldc + 2 * cstep); float sum = Vector256.Sum(s22); to = mode == KernelAccumulate ? to + sum : mode == KernelDescend ? to + bias * sum : mode == KernelBiasByRow ? sum + Unsafe.Add(ref bias, 2) : mode == KernelBiasByColumn ? sum + Unsafe.Add(ref bias, 2) : sum; }
+        { ref float to = ref Unsafe.Add(ref c, 2 * ldc + 3 * cstep); float sum = Vector256.Sum(s23); to = mode == KernelAccumulate ? to + sum : mode == KernelDescend ? to + bias * sum : mode == KernelBiasByRow ? sum + Unsafe.Add(ref bias, 2) : mode == KernelBiasByColumn ? sum + Unsafe.Add(ref bias, 3) : sum; }
+        { ref float to = ref Unsafe.Add(ref c, 3 * ldc + 0); float sum = Vector256.Sum(s30); to = mode == KernelAccumulate ? to + sum : mode == KernelDescend ? to + bias * sum : mode == KernelBiasByRow ? sum + Unsafe.Add(ref bias, 3) : mode == KernelBiasByColumn ? sum + Unsafe.Add(ref bias, 0) : sum; }
+        { ref float to = ref Unsafe.Add(ref c, 3 * ldc + cstep); float sum = Vector256.Sum(s31); to = mode == KernelAccumulate ? to + sum : mode == KernelDescend ? to + bias * sum : mode == KernelBiasByRow ? sum + Unsafe.Add(ref bias, 3) : mode == KernelBiasByColumn ? sum + Unsafe.Add(ref bias, 1) : sum; }
+        { ref float to = ref Unsafe.Add(ref c, 3 * ldc + 2 * cstep); float sum = Vector256.Sum(s32); to = mode == KernelAccumulate ? to + sum : mode == KernelDescend ? to + bias * sum : mode == KernelBiasByRow ? sum + Unsafe.Add(ref bias, 3) : mode == KernelBiasByColumn ? sum + Unsafe.Add(ref bias, 2) : sum; }
+        { ref float to = ref Unsafe.Add(ref c, 3 * ldc + 3 * cstep); float sum = Vector256.Sum(s33); to = mode == KernelAccumulate ? to + sum : mode == KernelDescend ? to + bias * sum : mode == KernelBiasByRow ? sum + Unsafe.Add(ref bias, 3) : mode == KernelBiasByColumn ? sum + Unsafe.Add(ref bias, 3) : sum; }
     }
 
     /// <summary>One register block of 4 × 1 dot products of length <paramref name="length"/> (at least 8): C[r, j] = Σ_k A[r, k]·B[j, k],
-    /// with A's row r at a[r·lda], B's row j at b[j·ldb], C[r, j] at c[r·ldc + j·cstep], stored as the mode says (bias[r] or bias[j]).</summary>
+    /// with A's row r at a[r·lda], B's row j at b[j·ldb], C[r, j] at c[r·ldc + j·cstep], stored as the mode says (bias[r] or bias[j];
+    /// KernelDescend: C + bias·sum, bias being −η).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void DotBlock4x1(ref float a, nint lda, ref float b, nint ldb, int length, ref float c, nint ldc, nint cstep, int mode, ref float bias)
     {
@@ -2507,14 +2579,15 @@ _________________________________________________________________________
             Vector256<float> y0 = Load(ref b0, k);
             s00 = Fma(x0, y0, s00); s10 = Fma(x1, y0, s10); s20 = Fma(x2, y0, s20); s30 = Fma(x3, y0, s30);
         }
-        { ref float to = ref Unsafe.Add(ref c, 0); float sum = Vector256.Sum(s00); to = mode == KernelAccumulate ? to + sum : mode == KernelBiasByRow ? sum + Unsafe.Add(ref bias, 0) : mode == KernelBiasByColumn ? sum + Unsafe.Add(ref bias, 0) : sum; }
-        { ref float to = ref Unsafe.Add(ref c, ldc + 0); float sum = Vector256.Sum(s10); to = mode == KernelAccumulate ? to + sum : mode == KernelBiasByRow ? sum + Unsafe.Add(ref bias, 1) : mode == KernelBiasByColumn ? sum + Unsafe.Add(ref bias, 0) : sum; }
-        { ref float to = ref Unsafe.Add(ref c, 2 * ldc + 0); float sum = Vector256.Sum(s20); to = mode == KernelAccumulate ? to + sum : mode == KernelBiasByRow ? sum + Unsafe.Add(ref bias, 2) : mode == KernelBiasByColumn ? sum + Unsafe.Add(ref bias, 0) : sum; }
-        { ref float to = ref Unsafe.Add(ref c, 3 * ldc + 0); float sum = Vector256.Sum(s30); to = mode == KernelAccumulate ? to + sum : mode == KernelBiasByRow ? sum + Unsafe.Add(ref bias, 3) : mode == KernelBiasByColumn ? sum + Unsafe.Add(ref bias, 0) : sum; }
+        { ref float to = ref Unsafe.Add(ref c, 0); float sum = Vector256.Sum(s00); to = mode == KernelAccumulate ? to + sum : mode == KernelDescend ? to + bias * sum : mode == KernelBiasByRow ? sum + Unsafe.Add(ref bias, 0) : mode == KernelBiasByColumn ? sum + Unsafe.Add(ref bias, 0) : sum; }
+        { ref float to = ref Unsafe.Add(ref c, ldc + 0); float sum = Vector256.Sum(s10); to = mode == KernelAccumulate ? to + sum : mode == KernelDescend ? to + bias * sum : mode == KernelBiasByRow ? sum + Unsafe.Add(ref bias, 1) : mode == KernelBiasByColumn ? sum + Unsafe.Add(ref bias, 0) : sum; }
+        { ref float to = ref Unsafe.Add(ref c, 2 * ldc + 0); float sum = Vector256.Sum(s20); to = mode == KernelAccumulate ? to + sum : mode == KernelDescend ? to + bias * sum : mode == KernelBiasByRow ? sum + Unsafe.Add(ref bias, 2) : mode == KernelBiasByColumn ? sum + Unsafe.Add(ref bias, 0) : sum; }
+        { ref float to = ref Unsafe.Add(ref c, 3 * ldc + 0); float sum = Vector256.Sum(s30); to = mode == KernelAccumulate ? to + sum : mode == KernelDescend ? to + bias * sum : mode == KernelBiasByRow ? sum + Unsafe.Add(ref bias, 3) : mode == KernelBiasByColumn ? sum + Unsafe.Add(ref bias, 0) : sum; }
     }
 
     /// <summary>One register block of 1 × 8 dot products of length <paramref name="length"/> (at least 8): C[r, j] = Σ_k A[r, k]·B[j, k],
-    /// with A's row r at a[r·lda], B's row j at b[j·ldb], C[r, j] at c[r·ldc + j·cstep], stored as the mode says (bias[r] or bias[j]).</summary>
+    /// with A's row r at a[r·lda], B's row j at b[j·ldb], C[r, j] at c[r·ldc + j·cstep], stored as the mode says (bias[r] or bias[j];
+    /// KernelDescend: C + bias·sum, bias being −η).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void DotBlock1x8(ref float a, nint lda, ref float b, nint ldb, int length, ref float c, nint ldc, nint cstep, int mode, ref float bias)
     {
@@ -2571,18 +2644,19 @@ _________________________________________________________________________
             Vector256<float> y7 = Load(ref b7, k);
             s07 = Fma(x0, y7, s07);
         }
-        { ref float to = ref Unsafe.Add(ref c, 0); float sum = Vector256.Sum(s00); to = mode == KernelAccumulate ? to + sum : mode == KernelBiasByRow ? sum + Unsafe.Add(ref bias, 0) : mode == KernelBiasByColumn ? sum + Unsafe.Add(ref bias, 0) : sum; }
-        { ref float to = ref Unsafe.Add(ref c, cstep); float sum = Vector256.Sum(s01); to = mode == KernelAccumulate ? to + sum : mode == KernelBiasByRow ? sum + Unsafe.Add(ref bias, 0) : mode == KernelBiasByColumn ? sum + Unsafe.Add(ref bias, 1) : sum; }
-        { ref float to = ref Unsafe.Add(ref c, 2 * cstep); float sum = Vector256.Sum(s02); to = mode == KernelAccumulate ? to + sum : mode == KernelBiasByRow ? sum + Unsafe.Add(ref bias, 0) : mode == KernelBiasByColumn ? sum + Unsafe.Add(ref bias, 2) : sum; }
-        { ref float to = ref Unsafe.Add(ref c, 3 * cstep); float sum = Vector256.Sum(s03); to = mode == KernelAccumulate ? to + sum : mode == KernelBiasByRow ? sum + Unsafe.Add(ref bias, 0) : mode == KernelBiasByColumn ? sum + Unsafe.Add(ref bias, 3) : sum; }
-        { ref float to = ref Unsafe.Add(ref c, 4 * cstep); float sum = Vector256.Sum(s04); to = mode == KernelAccumulate ? to + sum : mode == KernelBiasByRow ? sum + Unsafe.Add(ref bias, 0) : mode == KernelBiasByColumn ? sum + Unsafe.Add(ref bias, 4) : sum; }
-        { ref float to = ref Unsafe.Add(ref c, 5 * cstep); float sum = Vector256.Sum(s05); to = mode == KernelAccumulate ? to + sum : mode == KernelBiasByRow ? sum + Unsafe.Add(ref bias, 0) : mode == KernelBiasByColumn ? sum + Unsafe.Add(ref bias, 5) : sum; }
-        { ref float to = ref Unsafe.Add(ref c, 6 * cstep); float sum = Vector256.Sum(s06); to = mode == KernelAccumulate ? to + sum : mode == KernelBiasByRow ? sum + Unsafe.Add(ref bias, 0) : mode == KernelBiasByColumn ? sum + Unsafe.Add(ref bias, 6) : sum; }
-        { ref float to = ref Unsafe.Add(ref c, 7 * cstep); float sum = Vector256.Sum(s07); to = mode == KernelAccumulate ? to + sum : mode == KernelBiasByRow ? sum + Unsafe.Add(ref bias, 0) : mode == KernelBiasByColumn ? sum + Unsafe.Add(ref bias, 7) : sum; }
+        { ref float to = ref Unsafe.Add(ref c, 0); float sum = Vector256.Sum(s00); to = mode == KernelAccumulate ? to + sum : mode == KernelDescend ? to + bias * sum : mode == KernelBiasByRow ? sum + Unsafe.Add(ref bias, 0) : mode == KernelBiasByColumn ? sum + Unsafe.Add(ref bias, 0) : sum; }
+        { ref float to = ref Unsafe.Add(ref c, cstep); float sum = Vector256.Sum(s01); to = mode == KernelAccumulate ? to + sum : mode == KernelDescend ? to + bias * sum : mode == KernelBiasByRow ? sum + Unsafe.Add(ref bias, 0) : mode == KernelBiasByColumn ? sum + Unsafe.Add(ref bias, 1) : sum; }
+        { ref float to = ref Unsafe.Add(ref c, 2 * cstep); float sum = Vector256.Sum(s02); to = mode == KernelAccumulate ? to + sum : mode == KernelDescend ? to + bias * sum : mode == KernelBiasByRow ? sum + Unsafe.Add(ref bias, 0) : mode == KernelBiasByColumn ? sum + Unsafe.Add(ref bias, 2) : sum; }
+        { ref float to = ref Unsafe.Add(ref c, 3 * cstep); float sum = Vector256.Sum(s03); to = mode == KernelAccumulate ? to + sum : mode == KernelDescend ? to + bias * sum : mode == KernelBiasByRow ? sum + Unsafe.Add(ref bias, 0) : mode == KernelBiasByColumn ? sum + Unsafe.Add(ref bias, 3) : sum; }
+        { ref float to = ref Unsafe.Add(ref c, 4 * cstep); float sum = Vector256.Sum(s04); to = mode == KernelAccumulate ? to + sum : mode == KernelDescend ? to + bias * sum : mode == KernelBiasByRow ? sum + Unsafe.Add(ref bias, 0) : mode == KernelBiasByColumn ? sum + Unsafe.Add(ref bias, 4) : sum; }
+        { ref float to = ref Unsafe.Add(ref c, 5 * cstep); float sum = Vector256.Sum(s05); to = mode == KernelAccumulate ? to + sum : mode == KernelDescend ? to + bias * sum : mode == KernelBiasByRow ? sum + Unsafe.Add(ref bias, 0) : mode == KernelBiasByColumn ? sum + Unsafe.Add(ref bias, 5) : sum; }
+        { ref float to = ref Unsafe.Add(ref c, 6 * cstep); float sum = Vector256.Sum(s06); to = mode == KernelAccumulate ? to + sum : mode == KernelDescend ? to + bias * sum : mode == KernelBiasByRow ? sum + Unsafe.Add(ref bias, 0) : mode == KernelBiasByColumn ? sum + Unsafe.Add(ref bias, 6) : sum; }
+        { ref float to = ref Unsafe.Add(ref c, 7 * cstep); float sum = Vector256.Sum(s07); to = mode == KernelAccumulate ? to + sum : mode == KernelDescend ? to + bias * sum : mode == KernelBiasByRow ? sum + Unsafe.Add(ref bias, 0) : mode == KernelBiasByColumn ? sum + Unsafe.Add(ref bias, 7) : sum; }
     }
 
     /// <summary>One register block of 1 × 1 dot products of length <paramref name="length"/> (at least 8): C[r, j] = Σ_k A[r, k]·B[j, k],
-    /// with A's row r at a[r·lda], B's row j at b[j·ldb], C[r, j] at c[r·ldc + j·cstep], stored as the mode says (bias[r] or bias[j]).</summary>
+    /// with A's row r at a[r·lda], B's row j at b[j·ldb], C[r, j] at c[r·ldc + j·cstep], stored as the mode says (bias[r] or bias[j];
+    /// KernelDescend: C + bias·sum, bias being −η).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void DotBlock1x1(ref float a, nint lda, ref float b, nint ldb, int length, ref float c, nint ldc, nint cstep, int mode, ref float bias)
     {
@@ -2604,7 +2678,7 @@ _________________________________________________________________________
             Vector256<float> y0 = Load(ref b0, k);
             s00 = Fma(x0, y0, s00);
         }
-        { ref float to = ref Unsafe.Add(ref c, 0); float sum = Vector256.Sum(s00); to = mode == KernelAccumulate ? to + sum : mode == KernelBiasByRow ? sum + Unsafe.Add(ref bias, 0) : mode == KernelBiasByColumn ? sum + Unsafe.Add(ref bias, 0) : sum; }
+        { ref float to = ref Unsafe.Add(ref c, 0); float sum = Vector256.Sum(s00); to = mode == KernelAccumulate ? to + sum : mode == KernelDescend ? to + bias * sum : mode == KernelBiasByRow ? sum + Unsafe.Add(ref bias, 0) : mode == KernelBiasByColumn ? sum + Unsafe.Add(ref bias, 0) : sum; }
     }
 
     /// <summary>A mask keeping the last <paramref name="keep"/> of the 8 lanes.</summary>

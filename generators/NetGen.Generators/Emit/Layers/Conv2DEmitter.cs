@@ -107,6 +107,23 @@ internal sealed class Conv2DEmitter : LayerEmitter
         w.Close();
     }
 
+    public override bool CanDescend(EmitContext c, LayerPlan layer) => true;
+
+    public override void DescendBackward(CodeWriter w, EmitContext c, LayerPlan l)
+    {
+        bool trainBias = l.BiasCount > 0 && l.Spec.TrainBias;
+        int pc = l.ParameterCount;
+        w.Line($"// Layer {l.Index}: {l.PascalName} backward fused with the plain-SGD step: the threads' parts compute ∂E/∂x (with the weights from");
+        w.Line($"// before the step) and their samples' ∂E/∂w{(trainBias ? ", ∂E/∂b" : "")} sums, added in part order as Backward adds them; then w ← w − η·Σ{(trainBias ? ", b ← b − η·Σ" : "")}");
+        w.Line($"int parts = global::NetGen.Parallelism.PartsFor((long)batch * {2 * l.MultiplyAdds}, batch);");
+        w.Line($"global::NetGen.Parallelism.Run(this, {Op(l, 1)}, parts);");
+        w.Line($"global::System.Span<{c.T}> total = _gsum{l.Index}.AsSpan(0, {pc});");
+        w.Line($"for (int part = 1; part < parts; part++) {c.Tp}.Add<{c.T}>(total, _gsum{l.Index}.AsSpan(part * {pc}, {pc}), total);");
+        w.Line($"{c.Tp}.MultiplyAdd<{c.T}>(total.Slice(0, {l.WeightCount}), _sgdRate, _p.AsSpan({l.WeightOffset}, {l.WeightCount}), _p.AsSpan({l.WeightOffset}, {l.WeightCount}));");
+        if (trainBias)
+            w.Line($"{c.Tp}.MultiplyAdd<{c.T}>(total.Slice({l.WeightCount}, {l.BiasCount}), _sgdRate, _p.AsSpan({l.BiasOffset}, {l.BiasCount}), _p.AsSpan({l.BiasOffset}, {l.BiasCount}));");
+    }
+
     public override void ParallelCases(CodeWriter w, EmitContext c, LayerPlan l)
     {
         w.Line($"case {Op(l, 0)}: {l.PascalName}ForwardPart(part, parts); break;");
