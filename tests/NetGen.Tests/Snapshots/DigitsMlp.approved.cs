@@ -402,14 +402,13 @@ __________________________________________________________________
     /// then register blocks of 8 rows × 24 columns run over it, batch steps each.</remarks>
     private static void Dense1WeightGradient(ref float delta, ref float x, ref float g, int m0, int m1, int n0, int n1, int batch, ref float scratch)
     {
-        if (batch <= 8)   // few steps per block: C row block by row block, as it is stored, reading B in place
+        if (batch <= 4)   // few steps per block: C row by row, as it is stored, reading B in place
         {
-            int m = m0;
-            for (; m + 8 <= m1; m += 8)
+            for (int m = m0; m < m1; m++)
             {
                 int n = n0;
-                for (; n + 24 <= n1; n += 24) BroadcastBlock8x3(ref Unsafe.Add(ref delta, m), 1, 32, ref Unsafe.Add(ref x, n), 64, ref Unsafe.Add(ref g, m * 64 + n), 64, batch, KernelAccumulate, ref g, 0);
-                for (; n + 8 <= n1; n += 8) BroadcastBlock8x1(ref Unsafe.Add(ref delta, m), 1, 32, ref Unsafe.Add(ref x, n), 64, ref Unsafe.Add(ref g, m * 64 + n), 64, batch, KernelAccumulate, ref g, 0);
+                for (; n + 24 <= n1; n += 24) BroadcastBlock1x3(ref Unsafe.Add(ref delta, m), 1, 32, ref Unsafe.Add(ref x, n), 64, ref Unsafe.Add(ref g, m * 64 + n), 64, batch, KernelAccumulate, ref g, 0);
+                for (; n + 8 <= n1; n += 8) BroadcastBlock1x1(ref Unsafe.Add(ref delta, m), 1, 32, ref Unsafe.Add(ref x, n), 64, ref Unsafe.Add(ref g, m * 64 + n), 64, batch, KernelAccumulate, ref g, 0);
             }
         }
         else
@@ -462,14 +461,13 @@ __________________________________________________________________
     /// then register blocks of 8 rows × 24 columns run over it, batch steps each.</remarks>
     private static void Dense1WeightDescent(ref float delta, ref float x, ref float w, ref float rate, int m0, int m1, int n0, int n1, int batch, ref float scratch)
     {
-        if (batch <= 8)   // few steps per block: C row block by row block, as it is stored, reading B in place
+        if (batch <= 4)   // few steps per block: C row by row, as it is stored, reading B in place
         {
-            int m = m0;
-            for (; m + 8 <= m1; m += 8)
+            for (int m = m0; m < m1; m++)
             {
                 int n = n0;
-                for (; n + 24 <= n1; n += 24) BroadcastBlock8x3(ref Unsafe.Add(ref delta, m), 1, 32, ref Unsafe.Add(ref x, n), 64, ref Unsafe.Add(ref w, m * 64 + n), 64, batch, KernelDescend, ref rate, 0);
-                for (; n + 8 <= n1; n += 8) BroadcastBlock8x1(ref Unsafe.Add(ref delta, m), 1, 32, ref Unsafe.Add(ref x, n), 64, ref Unsafe.Add(ref w, m * 64 + n), 64, batch, KernelDescend, ref rate, 0);
+                for (; n + 24 <= n1; n += 24) BroadcastBlock1x3(ref Unsafe.Add(ref delta, m), 1, 32, ref Unsafe.Add(ref x, n), 64, ref Unsafe.Add(ref w, m * 64 + n), 64, batch, KernelDescend, ref rate, 0);
+                for (; n + 8 <= n1; n += 8) BroadcastBlock1x1(ref Unsafe.Add(ref delta, m), 1, 32, ref Unsafe.Add(ref x, n), 64, ref Unsafe.Add(ref w, m * 64 + n), 64, batch, KernelDescend, ref rate, 0);
             }
         }
         else
@@ -591,16 +589,9 @@ __________________________________________________________________
     /// then register blocks of 8 rows × 24 columns run over it, batch steps each.</remarks>
     private static void Dense2WeightGradient(ref float delta, ref float x, ref float g, int m0, int m1, int n0, int n1, int batch, ref float scratch)
     {
-        if (batch <= 8)   // few steps per block: C row block by row block, as it is stored, reading B in place
+        if (batch <= 4)   // few steps per block: C row by row, as it is stored, reading B in place
         {
-            int m = m0;
-            for (; m + 8 <= m1; m += 8)
-            {
-                int n = n0;
-                for (; n + 24 <= n1; n += 24) BroadcastBlock8x3(ref Unsafe.Add(ref delta, m), 1, 10, ref Unsafe.Add(ref x, n), 32, ref Unsafe.Add(ref g, m * 32 + n), 32, batch, KernelAccumulate, ref g, 0);
-                for (; n + 8 <= n1; n += 8) BroadcastBlock8x1(ref Unsafe.Add(ref delta, m), 1, 10, ref Unsafe.Add(ref x, n), 32, ref Unsafe.Add(ref g, m * 32 + n), 32, batch, KernelAccumulate, ref g, 0);
-            }
-            for (; m < m1; m++)
+            for (int m = m0; m < m1; m++)
             {
                 int n = n0;
                 for (; n + 24 <= n1; n += 24) BroadcastBlock1x3(ref Unsafe.Add(ref delta, m), 1, 10, ref Unsafe.Add(ref x, n), 32, ref Unsafe.Add(ref g, m * 32 + n), 32, batch, KernelAccumulate, ref g, 0);
@@ -659,16 +650,9 @@ __________________________________________________________________
     /// then register blocks of 8 rows × 24 columns run over it, batch steps each.</remarks>
     private static void Dense2WeightDescent(ref float delta, ref float x, ref float w, ref float rate, int m0, int m1, int n0, int n1, int batch, ref float scratch)
     {
-        if (batch <= 8)   // few steps per block: C row block by row block, as it is stored, reading B in place
+        if (batch <= 4)   // few steps per block: C row by row, as it is stored, reading B in place
         {
-            int m = m0;
-            for (; m + 8 <= m1; m += 8)
-            {
-                int n = n0;
-                for (; n + 24 <= n1; n += 24) BroadcastBlock8x3(ref Unsafe.Add(ref delta, m), 1, 10, ref Unsafe.Add(ref x, n), 32, ref Unsafe.Add(ref w, m * 32 + n), 32, batch, KernelDescend, ref rate, 0);
-                for (; n + 8 <= n1; n += 8) BroadcastBlock8x1(ref Unsafe.Add(ref delta, m), 1, 10, ref Unsafe.Add(ref x, n), 32, ref Unsafe.Add(ref w, m * 32 + n), 32, batch, KernelDescend, ref rate, 0);
-            }
-            for (; m < m1; m++)
+            for (int m = m0; m < m1; m++)
             {
                 int n = n0;
                 for (; n + 24 <= n1; n += 24) BroadcastBlock1x3(ref Unsafe.Add(ref delta, m), 1, 10, ref Unsafe.Add(ref x, n), 32, ref Unsafe.Add(ref w, m * 32 + n), 32, batch, KernelDescend, ref rate, 0);

@@ -128,6 +128,7 @@ _____________________________________________________________________
     private readonly float[] _col3;   // Conv2D2 im2col buffer, one sample (150 window values × 100 positions) per thread
     private readonly float[] _gsum3;   // Conv2D2 ∂E/∂W and ∂E/∂b summed over one thread's samples, per thread
     private readonly float[] _colBatch3;   // Conv2D2 im2col of every sample of the last forward pass, reused by backward (empty when too large)
+    private readonly float[] _deltaT3;   // Conv2D2 δ of one sample transposed (100 positions × 16 filters), per thread
     private readonly int[] _argmax5;   // MaxPool2: index of each window's maximum in its input sample
     private readonly float[] _scratch;   // the kernels' packed panels: one region of _scratchPart values per thread
     private readonly int _scratchPart;
@@ -164,6 +165,7 @@ _____________________________________________________________________
         _col3 = new float[15000 * global::System.Environment.ProcessorCount];
         _gsum3 = new float[2416 * global::System.Environment.ProcessorCount];
         _colBatch3 = (long)maxBatch * 15000 <= 4194304 ? new float[maxBatch * 15000] : global::System.Array.Empty<float>();   // at most 4M values
+        _deltaT3 = new float[1600 * global::System.Environment.ProcessorCount];
         _argmax5 = new int[maxBatch * 400];
         _scratchPart = global::System.Math.Max(global::System.Math.Max(global::System.Math.Max(maxBatch, 120) * 24, global::System.Math.Max(maxBatch, 84) * 24), global::System.Math.Max(maxBatch, 10) * 24);
         _scratch = new float[_scratchPart * global::System.Environment.ProcessorCount];
@@ -628,7 +630,8 @@ _____________________________________________________________________
                 global::NetGen.Parallelism.Run(this, 13, parts);
                 global::System.Span<float> total = _gsum3.AsSpan(0, 2416);
                 for (int part = 1; part < parts; part++) global::System.Numerics.Tensors.TensorPrimitives.Add<float>(total, _gsum3.AsSpan(part * 2416, 2416), total);
-                global::System.Numerics.Tensors.TensorPrimitives.MultiplyAdd<float>(total.Slice(0, 2400), _sgdRate, _p.AsSpan(156, 2400), _p.AsSpan(156, 2400));
+                ref float sumT = ref total[0];   // transposed, [window value × filter]
+                for (int f = 0; f < 16; f++) for (int k = 0; k < 150; k++) _p[156 + f * 150 + k] += _sgdRate * Unsafe.Add(ref sumT, k * 16 + f);
                 global::System.Numerics.Tensors.TensorPrimitives.MultiplyAdd<float>(total.Slice(2400, 16), _sgdRate, _p.AsSpan(2556, 16), _p.AsSpan(2556, 16));
             }
             else
@@ -639,7 +642,9 @@ _____________________________________________________________________
                 global::NetGen.Parallelism.Run(this, 13, parts);
                 for (int part = 0; part < parts; part++)
                 {
-                    global::System.Numerics.Tensors.TensorPrimitives.Add<float>(_g.AsSpan(156, 2400), _gsum3.AsSpan(part * 2416, 2400), _g.AsSpan(156, 2400));
+                    // the part's ∂E/∂w is held transposed, [window value × filter]
+                    ref float sumT = ref _gsum3[part * 2416];
+                    for (int f = 0; f < 16; f++) for (int k = 0; k < 150; k++) _g[156 + f * 150 + k] += Unsafe.Add(ref sumT, k * 16 + f);
                     global::System.Numerics.Tensors.TensorPrimitives.Add<float>(_g.AsSpan(2556, 16), _gsum3.AsSpan(part * 2416 + 2400, 16), _g.AsSpan(2556, 16));
                 }
             }
@@ -778,7 +783,12 @@ _____________________________________________________________________
                                 }
                                 ref float line = ref Unsafe.Add(ref image, ch * 784 + iy * 28 + v - 2);   // line[ox·S] is x[ch, iy, ox·S + v − P]
                                 for (int ox = 0; ox < lo; ox++) Unsafe.Add(ref at, ox) = 0f;
-                                for (int ox = lo; ox < hi; ox++) Unsafe.Add(ref at, ox) = Unsafe.Add(ref line, ox);
+                                {
+                                    int ox = lo;
+                                    for (; ox + 8 <= hi; ox += 8) Load(ref line, ox).StoreUnsafe(ref at, (nuint)ox);
+                                    if (ox < hi && hi - lo >= 8) Load(ref line, hi - 8).StoreUnsafe(ref at, (nuint)(hi - 8));
+                                    else for (; ox < hi; ox++) Unsafe.Add(ref at, ox) = Unsafe.Add(ref line, ox);
+                                }
                                 for (int ox = hi; ox < 28; ox++) Unsafe.Add(ref at, ox) = 0f;
                             }
                         }
@@ -827,7 +837,12 @@ _____________________________________________________________________
                                     }
                                     ref float line = ref Unsafe.Add(ref image, ch * 784 + iy * 28 + v - 2);   // line[ox·S] is x[ch, iy, ox·S + v − P]
                                     for (int ox = 0; ox < lo; ox++) Unsafe.Add(ref at, ox) = 0f;
-                                    for (int ox = lo; ox < hi; ox++) Unsafe.Add(ref at, ox) = Unsafe.Add(ref line, ox);
+                                    {
+                                        int ox = lo;
+                                        for (; ox + 8 <= hi; ox += 8) Load(ref line, ox).StoreUnsafe(ref at, (nuint)ox);
+                                        if (ox < hi && hi - lo >= 8) Load(ref line, hi - 8).StoreUnsafe(ref at, (nuint)(hi - 8));
+                                        else for (; ox < hi; ox++) Unsafe.Add(ref at, ox) = Unsafe.Add(ref line, ox);
+                                    }
                                     for (int ox = hi; ox < 28; ox++) Unsafe.Add(ref at, ox) = 0f;
                                 }
                             }
@@ -861,7 +876,11 @@ _____________________________________________________________________
                                     ref float at = ref Unsafe.Add(ref row, oy * 28);
                                     if ((uint)iy >= 28u) continue;
                                     ref float line = ref Unsafe.Add(ref image, ch * 784 + iy * 28 + v - 2);   // line[ox·S] is x[ch, iy, ox·S + v − P]
-                                    for (int ox = lo; ox < hi; ox++) Unsafe.Add(ref line, ox) += Unsafe.Add(ref at, ox);
+                                    {
+                                        int ox = lo;
+                                        for (; ox + 8 <= hi; ox += 8) (Load(ref line, ox) + Load(ref at, ox)).StoreUnsafe(ref line, (nuint)ox);
+                                        for (; ox < hi; ox++) Unsafe.Add(ref line, ox) += Unsafe.Add(ref at, ox);
+                                    }
                                 }
                             }
                         }
@@ -969,7 +988,12 @@ _____________________________________________________________________
                                 }
                                 ref float line = ref Unsafe.Add(ref image, ch * 196 + iy * 14 + v - 0);   // line[ox·S] is x[ch, iy, ox·S + v − P]
                                 for (int ox = 0; ox < lo; ox++) Unsafe.Add(ref at, ox) = 0f;
-                                for (int ox = lo; ox < hi; ox++) Unsafe.Add(ref at, ox) = Unsafe.Add(ref line, ox);
+                                {
+                                    int ox = lo;
+                                    for (; ox + 8 <= hi; ox += 8) Load(ref line, ox).StoreUnsafe(ref at, (nuint)ox);
+                                    if (ox < hi && hi - lo >= 8) Load(ref line, hi - 8).StoreUnsafe(ref at, (nuint)(hi - 8));
+                                    else for (; ox < hi; ox++) Unsafe.Add(ref at, ox) = Unsafe.Add(ref line, ox);
+                                }
                                 for (int ox = hi; ox < 10; ox++) Unsafe.Add(ref at, ox) = 0f;
                             }
                         }
@@ -1018,7 +1042,12 @@ _____________________________________________________________________
                                     }
                                     ref float line = ref Unsafe.Add(ref image, ch * 196 + iy * 14 + v - 0);   // line[ox·S] is x[ch, iy, ox·S + v − P]
                                     for (int ox = 0; ox < lo; ox++) Unsafe.Add(ref at, ox) = 0f;
-                                    for (int ox = lo; ox < hi; ox++) Unsafe.Add(ref at, ox) = Unsafe.Add(ref line, ox);
+                                    {
+                                        int ox = lo;
+                                        for (; ox + 8 <= hi; ox += 8) Load(ref line, ox).StoreUnsafe(ref at, (nuint)ox);
+                                        if (ox < hi && hi - lo >= 8) Load(ref line, hi - 8).StoreUnsafe(ref at, (nuint)(hi - 8));
+                                        else for (; ox < hi; ox++) Unsafe.Add(ref at, ox) = Unsafe.Add(ref line, ox);
+                                    }
                                     for (int ox = hi; ox < 10; ox++) Unsafe.Add(ref at, ox) = 0f;
                                 }
                             }
@@ -1026,7 +1055,11 @@ _____________________________________________________________________
                     }
                 }
             }
-            Conv2D2WeightGradient(ref _d4[n * 1600], ref columns, ref sum[0], 0, 16, 0, 150);
+            // δᵀ of the sample, [position × filter]; then gᵀ[k, f] += Σ_p col[k, p]·δᵀ[p, f]
+            ref float deltaT = ref _deltaT3[part * 1600];
+            ref float delta = ref _d4[n * 1600];
+            for (int f = 0; f < 16; f++) for (int p = 0; p < 100; p++) Unsafe.Add(ref deltaT, p * 16 + f) = Unsafe.Add(ref delta, f * 100 + p);
+            Conv2D2WeightGradient(ref columns, ref deltaT, ref sum[0], 0, 150, 0, 16);
             for (int f = 0; f < 16; f++) sum[2400 + f] += global::System.Numerics.Tensors.TensorPrimitives.Sum<float>(_d4.AsSpan(n * 1600 + f * 100, 100));
             // ∂E/∂col into the thread's column buffer, then col2im adds every window's share back into ∂E/∂x.
             Conv2D2ColumnGradient(ref _p[156], ref _d4[n * 1600], ref work, 0, 150, 0, 100);
@@ -1050,7 +1083,11 @@ _____________________________________________________________________
                                 ref float at = ref Unsafe.Add(ref row, oy * 10);
                                 if ((uint)iy >= 14u) continue;
                                 ref float line = ref Unsafe.Add(ref image, ch * 196 + iy * 14 + v - 0);   // line[ox·S] is x[ch, iy, ox·S + v − P]
-                                for (int ox = lo; ox < hi; ox++) Unsafe.Add(ref line, ox) += Unsafe.Add(ref at, ox);
+                                {
+                                    int ox = lo;
+                                    for (; ox + 8 <= hi; ox += 8) (Load(ref line, ox) + Load(ref at, ox)).StoreUnsafe(ref line, (nuint)ox);
+                                    for (; ox < hi; ox++) Unsafe.Add(ref line, ox) += Unsafe.Add(ref at, ox);
+                                }
                             }
                         }
                     }
@@ -1082,17 +1119,19 @@ _____________________________________________________________________
         }
     }
 
-    /// <summary>Conv2D2 ∂E/∂W, one sample: g[f, k] += Σ_p δ[f, p]·col[k, p] for filters m0 ≤ f &lt; m1 and window values n0 ≤ k &lt; n1 (100 positions).</summary>
-    /// <remarks>Rows m0 ≤ m &lt; m1, columns n0 ≤ n &lt; n1. Register blocks of 4 × 4 dot products of length 100, one
-    /// 8-lane accumulator each, summed across lanes at the end.</remarks>
-    private static void Conv2D2WeightGradient(ref float delta, ref float col, ref float g, int m0, int m1, int n0, int n1)
+    /// <summary>Conv2D2 ∂E/∂W transposed, one sample: gᵀ[k, f] += Σ_p col[k, p]·δᵀ[p, f] for window values m0 ≤ k &lt; m1 and filters n0 ≤ f &lt; n1 (100 positions).</summary>
+    /// <remarks>Rows m0 ≤ m &lt; m1, columns n0 ≤ n &lt; n1 (multiples of 16, or 16). For each strip of 16 columns,
+    /// register blocks of 8 rows × 16 columns run over it, 100 steps each.</remarks>
+    private static void Conv2D2WeightGradient(ref float col, ref float deltaT, ref float gT, int m0, int m1, int n0, int n1)
     {
-        int m = m0;
-        for (; m + 4 <= m1; m += 4)
+        int n = n0;
+        for (; n + 16 <= n1; n += 16)
         {
-            int n = n0;
-            for (; n + 4 <= n1; n += 4) DotBlock4x4(ref Unsafe.Add(ref delta, m * 100), 100, ref Unsafe.Add(ref col, n * 100), 100, 100, ref Unsafe.Add(ref g, m * 150 + n), 150, 1, KernelAccumulate, ref g);
-            for (; n < n1; n++) DotBlock4x1(ref Unsafe.Add(ref delta, m * 100), 100, ref Unsafe.Add(ref col, n * 100), 100, 100, ref Unsafe.Add(ref g, m * 150 + n), 150, 1, KernelAccumulate, ref g);
+            ref float panel = ref Unsafe.Add(ref deltaT, n);
+            nint ldb = 16;
+            int m = m0;
+            for (; m + 8 <= m1; m += 8) BroadcastBlock8x2(ref Unsafe.Add(ref col, m * 100), 100, 1, ref panel, ldb, ref Unsafe.Add(ref gT, m * 16 + n), 16, 100, KernelAccumulate, ref gT, 0);
+            for (; m < m1; m++) BroadcastBlock1x2(ref Unsafe.Add(ref col, m * 100), 100, 1, ref panel, ldb, ref Unsafe.Add(ref gT, m * 16 + n), 16, 100, KernelAccumulate, ref gT, 0);
         }
     }
 
@@ -1146,14 +1185,13 @@ _____________________________________________________________________
     /// then register blocks of 8 rows × 24 columns run over it, batch steps each.</remarks>
     private static void Dense1WeightGradient(ref float delta, ref float x, ref float g, int m0, int m1, int n0, int n1, int batch, ref float scratch)
     {
-        if (batch <= 8)   // few steps per block: C row block by row block, as it is stored, reading B in place
+        if (batch <= 4)   // few steps per block: C row by row, as it is stored, reading B in place
         {
-            int m = m0;
-            for (; m + 8 <= m1; m += 8)
+            for (int m = m0; m < m1; m++)
             {
                 int n = n0;
-                for (; n + 24 <= n1; n += 24) BroadcastBlock8x3(ref Unsafe.Add(ref delta, m), 1, 120, ref Unsafe.Add(ref x, n), 400, ref Unsafe.Add(ref g, m * 400 + n), 400, batch, KernelAccumulate, ref g, 0);
-                for (; n + 8 <= n1; n += 8) BroadcastBlock8x1(ref Unsafe.Add(ref delta, m), 1, 120, ref Unsafe.Add(ref x, n), 400, ref Unsafe.Add(ref g, m * 400 + n), 400, batch, KernelAccumulate, ref g, 0);
+                for (; n + 24 <= n1; n += 24) BroadcastBlock1x3(ref Unsafe.Add(ref delta, m), 1, 120, ref Unsafe.Add(ref x, n), 400, ref Unsafe.Add(ref g, m * 400 + n), 400, batch, KernelAccumulate, ref g, 0);
+                for (; n + 8 <= n1; n += 8) BroadcastBlock1x1(ref Unsafe.Add(ref delta, m), 1, 120, ref Unsafe.Add(ref x, n), 400, ref Unsafe.Add(ref g, m * 400 + n), 400, batch, KernelAccumulate, ref g, 0);
             }
         }
         else
@@ -1206,14 +1244,13 @@ _____________________________________________________________________
     /// then register blocks of 8 rows × 24 columns run over it, batch steps each.</remarks>
     private static void Dense1WeightDescent(ref float delta, ref float x, ref float w, ref float rate, int m0, int m1, int n0, int n1, int batch, ref float scratch)
     {
-        if (batch <= 8)   // few steps per block: C row block by row block, as it is stored, reading B in place
+        if (batch <= 4)   // few steps per block: C row by row, as it is stored, reading B in place
         {
-            int m = m0;
-            for (; m + 8 <= m1; m += 8)
+            for (int m = m0; m < m1; m++)
             {
                 int n = n0;
-                for (; n + 24 <= n1; n += 24) BroadcastBlock8x3(ref Unsafe.Add(ref delta, m), 1, 120, ref Unsafe.Add(ref x, n), 400, ref Unsafe.Add(ref w, m * 400 + n), 400, batch, KernelDescend, ref rate, 0);
-                for (; n + 8 <= n1; n += 8) BroadcastBlock8x1(ref Unsafe.Add(ref delta, m), 1, 120, ref Unsafe.Add(ref x, n), 400, ref Unsafe.Add(ref w, m * 400 + n), 400, batch, KernelDescend, ref rate, 0);
+                for (; n + 24 <= n1; n += 24) BroadcastBlock1x3(ref Unsafe.Add(ref delta, m), 1, 120, ref Unsafe.Add(ref x, n), 400, ref Unsafe.Add(ref w, m * 400 + n), 400, batch, KernelDescend, ref rate, 0);
+                for (; n + 8 <= n1; n += 8) BroadcastBlock1x1(ref Unsafe.Add(ref delta, m), 1, 120, ref Unsafe.Add(ref x, n), 400, ref Unsafe.Add(ref w, m * 400 + n), 400, batch, KernelDescend, ref rate, 0);
             }
         }
         else
@@ -1334,15 +1371,9 @@ _____________________________________________________________________
     /// then register blocks of 8 rows × 24 columns run over it, batch steps each.</remarks>
     private static void Dense2WeightGradient(ref float delta, ref float x, ref float g, int m0, int m1, int n0, int n1, int batch, ref float scratch)
     {
-        if (batch <= 8)   // few steps per block: C row block by row block, as it is stored, reading B in place
+        if (batch <= 4)   // few steps per block: C row by row, as it is stored, reading B in place
         {
-            int m = m0;
-            for (; m + 8 <= m1; m += 8)
-            {
-                int n = n0;
-                for (; n + 24 <= n1; n += 24) BroadcastBlock8x3(ref Unsafe.Add(ref delta, m), 1, 84, ref Unsafe.Add(ref x, n), 120, ref Unsafe.Add(ref g, m * 120 + n), 120, batch, KernelAccumulate, ref g, 0);
-            }
-            for (; m < m1; m++)
+            for (int m = m0; m < m1; m++)
             {
                 int n = n0;
                 for (; n + 24 <= n1; n += 24) BroadcastBlock1x3(ref Unsafe.Add(ref delta, m), 1, 84, ref Unsafe.Add(ref x, n), 120, ref Unsafe.Add(ref g, m * 120 + n), 120, batch, KernelAccumulate, ref g, 0);
@@ -1381,15 +1412,9 @@ _____________________________________________________________________
     /// then register blocks of 8 rows × 24 columns run over it, batch steps each.</remarks>
     private static void Dense2WeightDescent(ref float delta, ref float x, ref float w, ref float rate, int m0, int m1, int n0, int n1, int batch, ref float scratch)
     {
-        if (batch <= 8)   // few steps per block: C row block by row block, as it is stored, reading B in place
+        if (batch <= 4)   // few steps per block: C row by row, as it is stored, reading B in place
         {
-            int m = m0;
-            for (; m + 8 <= m1; m += 8)
-            {
-                int n = n0;
-                for (; n + 24 <= n1; n += 24) BroadcastBlock8x3(ref Unsafe.Add(ref delta, m), 1, 84, ref Unsafe.Add(ref x, n), 120, ref Unsafe.Add(ref w, m * 120 + n), 120, batch, KernelDescend, ref rate, 0);
-            }
-            for (; m < m1; m++)
+            for (int m = m0; m < m1; m++)
             {
                 int n = n0;
                 for (; n + 24 <= n1; n += 24) BroadcastBlock1x3(ref Unsafe.Add(ref delta, m), 1, 84, ref Unsafe.Add(ref x, n), 120, ref Unsafe.Add(ref w, m * 120 + n), 120, batch, KernelDescend, ref rate, 0);
@@ -1478,21 +1503,9 @@ _____________________________________________________________________
     /// then register blocks of 8 rows × 24 columns run over it, batch steps each.</remarks>
     private static void Dense3WeightGradient(ref float delta, ref float x, ref float g, int m0, int m1, int n0, int n1, int batch, ref float scratch)
     {
-        if (batch <= 8)   // few steps per block: C row block by row block, as it is stored, reading B in place
+        if (batch <= 4)   // few steps per block: C row by row, as it is stored, reading B in place
         {
-            int m = m0;
-            for (; m + 8 <= m1; m += 8)
-            {
-                int n = n0;
-                for (; n + 24 <= n1; n += 24) BroadcastBlock8x3(ref Unsafe.Add(ref delta, m), 1, 10, ref Unsafe.Add(ref x, n), 84, ref Unsafe.Add(ref g, m * 84 + n), 84, batch, KernelAccumulate, ref g, 0);
-                for (; n + 8 <= n1; n += 8) BroadcastBlock8x1(ref Unsafe.Add(ref delta, m), 1, 10, ref Unsafe.Add(ref x, n), 84, ref Unsafe.Add(ref g, m * 84 + n), 84, batch, KernelAccumulate, ref g, 0);
-                if (n < n1)   // the last 4 columns: a vector ending at column 84, keeping its last 4 lanes
-                {
-                    n = 76;
-                    BroadcastBlock8x1(ref Unsafe.Add(ref delta, m), 1, 10, ref Unsafe.Add(ref x, n), 84, ref Unsafe.Add(ref g, m * 84 + n), 84, batch, KernelAccumulate, ref g, 4);
-                }
-            }
-            for (; m < m1; m++)
+            for (int m = m0; m < m1; m++)
             {
                 int n = n0;
                 for (; n + 24 <= n1; n += 24) BroadcastBlock1x3(ref Unsafe.Add(ref delta, m), 1, 10, ref Unsafe.Add(ref x, n), 84, ref Unsafe.Add(ref g, m * 84 + n), 84, batch, KernelAccumulate, ref g, 0);
@@ -1576,21 +1589,9 @@ _____________________________________________________________________
     /// then register blocks of 8 rows × 24 columns run over it, batch steps each.</remarks>
     private static void Dense3WeightDescent(ref float delta, ref float x, ref float w, ref float rate, int m0, int m1, int n0, int n1, int batch, ref float scratch)
     {
-        if (batch <= 8)   // few steps per block: C row block by row block, as it is stored, reading B in place
+        if (batch <= 4)   // few steps per block: C row by row, as it is stored, reading B in place
         {
-            int m = m0;
-            for (; m + 8 <= m1; m += 8)
-            {
-                int n = n0;
-                for (; n + 24 <= n1; n += 24) BroadcastBlock8x3(ref Unsafe.Add(ref delta, m), 1, 10, ref Unsafe.Add(ref x, n), 84, ref Unsafe.Add(ref w, m * 84 + n), 84, batch, KernelDescend, ref rate, 0);
-                for (; n + 8 <= n1; n += 8) BroadcastBlock8x1(ref Unsafe.Add(ref delta, m), 1, 10, ref Unsafe.Add(ref x, n), 84, ref Unsafe.Add(ref w, m * 84 + n), 84, batch, KernelDescend, ref rate, 0);
-                if (n < n1)   // the last 4 columns: a vector ending at column 84, keeping its last 4 lanes
-                {
-                    n = 76;
-                    BroadcastBlock8x1(ref Unsafe.Add(ref delta, m), 1, 10, ref Unsafe.Add(ref x, n), 84, ref Unsafe.Add(ref w, m * 84 + n), 84, batch, KernelDescend, ref rate, 4);
-                }
-            }
-            for (; m < m1; m++)
+            for (int m = m0; m < m1; m++)
             {
                 int n = n0;
                 for (; n + 24 <= n1; n += 24) BroadcastBlock1x3(ref Unsafe.Add(ref delta, m), 1, 10, ref Unsafe.Add(ref x, n), 84, ref Unsafe.Add(ref w, m * 84 + n), 84, batch, KernelDescend, ref rate, 0);
@@ -1843,6 +1844,120 @@ _____________________________________________________________________
             c50.StoreUnsafe(ref c5, 0); c51.StoreUnsafe(ref c5, 8); c52.StoreUnsafe(ref c5, 16);
             c60.StoreUnsafe(ref c6, 0); c61.StoreUnsafe(ref c6, 8); c62.StoreUnsafe(ref c6, 16);
             c70.StoreUnsafe(ref c7, 0); c71.StoreUnsafe(ref c7, 8); c72.StoreUnsafe(ref c7, 16);
+        }
+        else
+        {
+            // Only the last tail lanes are this block's (the others belong to the previous vector): write them one by one.
+            for (int l = 8 - tail; l < 8; l++)
+            {
+                Unsafe.Add(ref c0, l) = mode == KernelDescend ? Unsafe.Add(ref c0, l) + bias * c00.GetElement(l) : c00.GetElement(l) + (mode == KernelAccumulate ? Unsafe.Add(ref c0, l) : mode == KernelBiasByRow ? Unsafe.Add(ref bias, 0) : mode == KernelBiasByColumn ? Unsafe.Add(ref bias, l) : 0f);
+                Unsafe.Add(ref c1, l) = mode == KernelDescend ? Unsafe.Add(ref c1, l) + bias * c10.GetElement(l) : c10.GetElement(l) + (mode == KernelAccumulate ? Unsafe.Add(ref c1, l) : mode == KernelBiasByRow ? Unsafe.Add(ref bias, 1) : mode == KernelBiasByColumn ? Unsafe.Add(ref bias, l) : 0f);
+                Unsafe.Add(ref c2, l) = mode == KernelDescend ? Unsafe.Add(ref c2, l) + bias * c20.GetElement(l) : c20.GetElement(l) + (mode == KernelAccumulate ? Unsafe.Add(ref c2, l) : mode == KernelBiasByRow ? Unsafe.Add(ref bias, 2) : mode == KernelBiasByColumn ? Unsafe.Add(ref bias, l) : 0f);
+                Unsafe.Add(ref c3, l) = mode == KernelDescend ? Unsafe.Add(ref c3, l) + bias * c30.GetElement(l) : c30.GetElement(l) + (mode == KernelAccumulate ? Unsafe.Add(ref c3, l) : mode == KernelBiasByRow ? Unsafe.Add(ref bias, 3) : mode == KernelBiasByColumn ? Unsafe.Add(ref bias, l) : 0f);
+                Unsafe.Add(ref c4, l) = mode == KernelDescend ? Unsafe.Add(ref c4, l) + bias * c40.GetElement(l) : c40.GetElement(l) + (mode == KernelAccumulate ? Unsafe.Add(ref c4, l) : mode == KernelBiasByRow ? Unsafe.Add(ref bias, 4) : mode == KernelBiasByColumn ? Unsafe.Add(ref bias, l) : 0f);
+                Unsafe.Add(ref c5, l) = mode == KernelDescend ? Unsafe.Add(ref c5, l) + bias * c50.GetElement(l) : c50.GetElement(l) + (mode == KernelAccumulate ? Unsafe.Add(ref c5, l) : mode == KernelBiasByRow ? Unsafe.Add(ref bias, 5) : mode == KernelBiasByColumn ? Unsafe.Add(ref bias, l) : 0f);
+                Unsafe.Add(ref c6, l) = mode == KernelDescend ? Unsafe.Add(ref c6, l) + bias * c60.GetElement(l) : c60.GetElement(l) + (mode == KernelAccumulate ? Unsafe.Add(ref c6, l) : mode == KernelBiasByRow ? Unsafe.Add(ref bias, 6) : mode == KernelBiasByColumn ? Unsafe.Add(ref bias, l) : 0f);
+                Unsafe.Add(ref c7, l) = mode == KernelDescend ? Unsafe.Add(ref c7, l) + bias * c70.GetElement(l) : c70.GetElement(l) + (mode == KernelAccumulate ? Unsafe.Add(ref c7, l) : mode == KernelBiasByRow ? Unsafe.Add(ref bias, 7) : mode == KernelBiasByColumn ? Unsafe.Add(ref bias, l) : 0f);
+            }
+        }
+    }
+
+    /// <summary>One register block of 8 × 16: C[r, 0..16) = init + Σ_k A[r, k]·B[k, 0..16) for r &lt; 8, with A[r, k] at
+    /// a[r·lda + k·astep], B's row k at b[k·ldb], C's row r at c[r·ldc]; init is 0, C itself (KernelAccumulate), bias[r] or
+    /// bias[0..16); KernelDescend writes C + bias·(the product) instead (bias is −η: a plain-SGD step). With tail &gt; 0 (a block
+    /// of one vector) only the last tail lanes are written.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void BroadcastBlock8x2(ref float a, nint lda, nint astep, ref float b, nint ldb, ref float c, nint ldc, int steps, int mode, ref float bias, int tail)
+    {
+        ref float a0 = ref Unsafe.Add(ref a, 0), c0 = ref Unsafe.Add(ref c, 0);
+        ref float a1 = ref Unsafe.Add(ref a, lda), c1 = ref Unsafe.Add(ref c, ldc);
+        ref float a2 = ref Unsafe.Add(ref a, 2 * lda), c2 = ref Unsafe.Add(ref c, 2 * ldc);
+        ref float a3 = ref Unsafe.Add(ref a, 3 * lda), c3 = ref Unsafe.Add(ref c, 3 * ldc);
+        ref float a4 = ref Unsafe.Add(ref a, 4 * lda), c4 = ref Unsafe.Add(ref c, 4 * ldc);
+        ref float a5 = ref Unsafe.Add(ref a, 5 * lda), c5 = ref Unsafe.Add(ref c, 5 * ldc);
+        ref float a6 = ref Unsafe.Add(ref a, 6 * lda), c6 = ref Unsafe.Add(ref c, 6 * ldc);
+        ref float a7 = ref Unsafe.Add(ref a, 7 * lda), c7 = ref Unsafe.Add(ref c, 7 * ldc);
+        Vector256<float> c00, c01, c10, c11, c20, c21, c30, c31, c40, c41, c50, c51, c60, c61, c70, c71;
+        if (tail == 0 && mode == KernelAccumulate)
+        {
+            c00 = Load(ref c0, 0); c01 = Load(ref c0, 8);
+            c10 = Load(ref c1, 0); c11 = Load(ref c1, 8);
+            c20 = Load(ref c2, 0); c21 = Load(ref c2, 8);
+            c30 = Load(ref c3, 0); c31 = Load(ref c3, 8);
+            c40 = Load(ref c4, 0); c41 = Load(ref c4, 8);
+            c50 = Load(ref c5, 0); c51 = Load(ref c5, 8);
+            c60 = Load(ref c6, 0); c61 = Load(ref c6, 8);
+            c70 = Load(ref c7, 0); c71 = Load(ref c7, 8);
+        }
+        else if (tail == 0 && mode == KernelBiasByRow)
+        {
+            c00 = Vector256.Create(Unsafe.Add(ref bias, 0)); c01 = c00;
+            c10 = Vector256.Create(Unsafe.Add(ref bias, 1)); c11 = c10;
+            c20 = Vector256.Create(Unsafe.Add(ref bias, 2)); c21 = c20;
+            c30 = Vector256.Create(Unsafe.Add(ref bias, 3)); c31 = c30;
+            c40 = Vector256.Create(Unsafe.Add(ref bias, 4)); c41 = c40;
+            c50 = Vector256.Create(Unsafe.Add(ref bias, 5)); c51 = c50;
+            c60 = Vector256.Create(Unsafe.Add(ref bias, 6)); c61 = c60;
+            c70 = Vector256.Create(Unsafe.Add(ref bias, 7)); c71 = c70;
+        }
+        else if (tail == 0 && mode == KernelBiasByColumn)
+        {
+            c00 = Load(ref bias, 0); c01 = Load(ref bias, 8);
+            c10 = c00; c11 = c01;
+            c20 = c00; c21 = c01;
+            c30 = c00; c31 = c01;
+            c40 = c00; c41 = c01;
+            c50 = c00; c51 = c01;
+            c60 = c00; c61 = c01;
+            c70 = c00; c71 = c01;
+        }
+        else
+        {
+            c00 = default; c01 = default; c10 = default; c11 = default; c20 = default; c21 = default; c30 = default; c31 = default; c40 = default; c41 = default; c50 = default; c51 = default; c60 = default; c61 = default; c70 = default; c71 = default;
+        }
+        ref float bk = ref b;
+        for (nint k = 0; k < steps; k++, bk = ref Unsafe.Add(ref bk, ldb))
+        {
+            Vector256<float> b0 = Load(ref bk, 0), b1 = Load(ref bk, 8);
+            Vector256<float> a0k = Vector256.Create(Unsafe.Add(ref a0, k * astep));
+            c00 = Fma(a0k, b0, c00); c01 = Fma(a0k, b1, c01);
+            Vector256<float> a1k = Vector256.Create(Unsafe.Add(ref a1, k * astep));
+            c10 = Fma(a1k, b0, c10); c11 = Fma(a1k, b1, c11);
+            Vector256<float> a2k = Vector256.Create(Unsafe.Add(ref a2, k * astep));
+            c20 = Fma(a2k, b0, c20); c21 = Fma(a2k, b1, c21);
+            Vector256<float> a3k = Vector256.Create(Unsafe.Add(ref a3, k * astep));
+            c30 = Fma(a3k, b0, c30); c31 = Fma(a3k, b1, c31);
+            Vector256<float> a4k = Vector256.Create(Unsafe.Add(ref a4, k * astep));
+            c40 = Fma(a4k, b0, c40); c41 = Fma(a4k, b1, c41);
+            Vector256<float> a5k = Vector256.Create(Unsafe.Add(ref a5, k * astep));
+            c50 = Fma(a5k, b0, c50); c51 = Fma(a5k, b1, c51);
+            Vector256<float> a6k = Vector256.Create(Unsafe.Add(ref a6, k * astep));
+            c60 = Fma(a6k, b0, c60); c61 = Fma(a6k, b1, c61);
+            Vector256<float> a7k = Vector256.Create(Unsafe.Add(ref a7, k * astep));
+            c70 = Fma(a7k, b0, c70); c71 = Fma(a7k, b1, c71);
+        }
+        if (tail == 0 && mode == KernelDescend)
+        {
+            Vector256<float> rate = Vector256.Create(bias);
+            (Load(ref c0, 0) + rate * c00).StoreUnsafe(ref c0, 0); (Load(ref c0, 8) + rate * c01).StoreUnsafe(ref c0, 8);
+            (Load(ref c1, 0) + rate * c10).StoreUnsafe(ref c1, 0); (Load(ref c1, 8) + rate * c11).StoreUnsafe(ref c1, 8);
+            (Load(ref c2, 0) + rate * c20).StoreUnsafe(ref c2, 0); (Load(ref c2, 8) + rate * c21).StoreUnsafe(ref c2, 8);
+            (Load(ref c3, 0) + rate * c30).StoreUnsafe(ref c3, 0); (Load(ref c3, 8) + rate * c31).StoreUnsafe(ref c3, 8);
+            (Load(ref c4, 0) + rate * c40).StoreUnsafe(ref c4, 0); (Load(ref c4, 8) + rate * c41).StoreUnsafe(ref c4, 8);
+            (Load(ref c5, 0) + rate * c50).StoreUnsafe(ref c5, 0); (Load(ref c5, 8) + rate * c51).StoreUnsafe(ref c5, 8);
+            (Load(ref c6, 0) + rate * c60).StoreUnsafe(ref c6, 0); (Load(ref c6, 8) + rate * c61).StoreUnsafe(ref c6, 8);
+            (Load(ref c7, 0) + rate * c70).StoreUnsafe(ref c7, 0); (Load(ref c7, 8) + rate * c71).StoreUnsafe(ref c7, 8);
+        }
+        else if (tail == 0)
+        {
+            c00.StoreUnsafe(ref c0, 0); c01.StoreUnsafe(ref c0, 8);
+            c10.StoreUnsafe(ref c1, 0); c11.StoreUnsafe(ref c1, 8);
+            c20.StoreUnsafe(ref c2, 0); c21.StoreUnsafe(ref c2, 8);
+            c30.StoreUnsafe(ref c3, 0); c31.StoreUnsafe(ref c3, 8);
+            c40.StoreUnsafe(ref c4, 0); c41.StoreUnsafe(ref c4, 8);
+            c50.StoreUnsafe(ref c5, 0); c51.StoreUnsafe(ref c5, 8);
+            c60.StoreUnsafe(ref c6, 0); c61.StoreUnsafe(ref c6, 8);
+            c70.StoreUnsafe(ref c7, 0); c71.StoreUnsafe(ref c7, 8);
         }
         else
         {
@@ -2207,6 +2322,57 @@ _____________________________________________________________________
         else if (tail == 0)
         {
             c00.StoreUnsafe(ref c0, 0); c01.StoreUnsafe(ref c0, 8); c02.StoreUnsafe(ref c0, 16);
+        }
+        else
+        {
+            // Only the last tail lanes are this block's (the others belong to the previous vector): write them one by one.
+            for (int l = 8 - tail; l < 8; l++)
+            {
+                Unsafe.Add(ref c0, l) = mode == KernelDescend ? Unsafe.Add(ref c0, l) + bias * c00.GetElement(l) : c00.GetElement(l) + (mode == KernelAccumulate ? Unsafe.Add(ref c0, l) : mode == KernelBiasByRow ? Unsafe.Add(ref bias, 0) : mode == KernelBiasByColumn ? Unsafe.Add(ref bias, l) : 0f);
+            }
+        }
+    }
+
+    /// <summary>One register block of 1 × 16: C[r, 0..16) = init + Σ_k A[r, k]·B[k, 0..16) for r &lt; 1, with A[r, k] at
+    /// a[r·lda + k·astep], B's row k at b[k·ldb], C's row r at c[r·ldc]; init is 0, C itself (KernelAccumulate), bias[r] or
+    /// bias[0..16); KernelDescend writes C + bias·(the product) instead (bias is −η: a plain-SGD step). With tail &gt; 0 (a block
+    /// of one vector) only the last tail lanes are written.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void BroadcastBlock1x2(ref float a, nint lda, nint astep, ref float b, nint ldb, ref float c, nint ldc, int steps, int mode, ref float bias, int tail)
+    {
+        ref float a0 = ref Unsafe.Add(ref a, 0), c0 = ref Unsafe.Add(ref c, 0);
+        Vector256<float> c00, c01;
+        if (tail == 0 && mode == KernelAccumulate)
+        {
+            c00 = Load(ref c0, 0); c01 = Load(ref c0, 8);
+        }
+        else if (tail == 0 && mode == KernelBiasByRow)
+        {
+            c00 = Vector256.Create(Unsafe.Add(ref bias, 0)); c01 = c00;
+        }
+        else if (tail == 0 && mode == KernelBiasByColumn)
+        {
+            c00 = Load(ref bias, 0); c01 = Load(ref bias, 8);
+        }
+        else
+        {
+            c00 = default; c01 = default;
+        }
+        ref float bk = ref b;
+        for (nint k = 0; k < steps; k++, bk = ref Unsafe.Add(ref bk, ldb))
+        {
+            Vector256<float> b0 = Load(ref bk, 0), b1 = Load(ref bk, 8);
+            Vector256<float> a0k = Vector256.Create(Unsafe.Add(ref a0, k * astep));
+            c00 = Fma(a0k, b0, c00); c01 = Fma(a0k, b1, c01);
+        }
+        if (tail == 0 && mode == KernelDescend)
+        {
+            Vector256<float> rate = Vector256.Create(bias);
+            (Load(ref c0, 0) + rate * c00).StoreUnsafe(ref c0, 0); (Load(ref c0, 8) + rate * c01).StoreUnsafe(ref c0, 8);
+        }
+        else if (tail == 0)
+        {
+            c00.StoreUnsafe(ref c0, 0); c01.StoreUnsafe(ref c0, 8);
         }
         else
         {

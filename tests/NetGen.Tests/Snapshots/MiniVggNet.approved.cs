@@ -174,20 +174,24 @@ _________________________________________________________________________
     private readonly float[] _col0;   // Conv2D1 im2col buffer, one sample (9 window values × 784 positions) per thread
     private readonly float[] _gsum0;   // Conv2D1 ∂E/∂W and ∂E/∂b summed over one thread's samples, per thread
     private readonly float[] _colBatch0;   // Conv2D1 im2col of every sample of the last forward pass, reused by backward (empty when too large)
+    private readonly float[] _deltaT0;   // Conv2D1 δ of one sample transposed (784 positions × 32 filters), per thread
     private readonly float[] _mean2 = new float[32], _invStd2 = new float[32];   // BatchNorm1: μ and 1/√(σ² + ε) of the last forward pass
     private readonly float[] _col3;   // Conv2D2 im2col buffer, one sample (288 window values × 784 positions) per thread
     private readonly float[] _gsum3;   // Conv2D2 ∂E/∂W and ∂E/∂b summed over one thread's samples, per thread
     private readonly float[] _colBatch3;   // Conv2D2 im2col of every sample of the last forward pass, reused by backward (empty when too large)
+    private readonly float[] _deltaT3;   // Conv2D2 δ of one sample transposed (784 positions × 32 filters), per thread
     private readonly float[] _mean5 = new float[32], _invStd5 = new float[32];   // BatchNorm2: μ and 1/√(σ² + ε) of the last forward pass
     private readonly int[] _argmax6;   // MaxPool1: index of each window's maximum in its input sample
     private readonly float[] _mask7;   // Dropout1: 0 or 1/(1 − rate) per value of the last forward pass
     private readonly float[] _col8;   // Conv2D3 im2col buffer, one sample (288 window values × 196 positions) per thread
     private readonly float[] _gsum8;   // Conv2D3 ∂E/∂W and ∂E/∂b summed over one thread's samples, per thread
     private readonly float[] _colBatch8;   // Conv2D3 im2col of every sample of the last forward pass, reused by backward (empty when too large)
+    private readonly float[] _deltaT8;   // Conv2D3 δ of one sample transposed (196 positions × 64 filters), per thread
     private readonly float[] _mean10 = new float[64], _invStd10 = new float[64];   // BatchNorm3: μ and 1/√(σ² + ε) of the last forward pass
     private readonly float[] _col11;   // Conv2D4 im2col buffer, one sample (576 window values × 196 positions) per thread
     private readonly float[] _gsum11;   // Conv2D4 ∂E/∂W and ∂E/∂b summed over one thread's samples, per thread
     private readonly float[] _colBatch11;   // Conv2D4 im2col of every sample of the last forward pass, reused by backward (empty when too large)
+    private readonly float[] _deltaT11;   // Conv2D4 δ of one sample transposed (196 positions × 64 filters), per thread
     private readonly float[] _mean13 = new float[64], _invStd13 = new float[64];   // BatchNorm4: μ and 1/√(σ² + ε) of the last forward pass
     private readonly int[] _argmax14;   // MaxPool2: index of each window's maximum in its input sample
     private readonly float[] _mask15;   // Dropout2: 0 or 1/(1 − rate) per value of the last forward pass
@@ -235,17 +239,21 @@ _________________________________________________________________________
         _col0 = new float[7056 * global::System.Environment.ProcessorCount];
         _gsum0 = new float[320 * global::System.Environment.ProcessorCount];
         _colBatch0 = (long)maxBatch * 7056 <= 4194304 ? new float[maxBatch * 7056] : global::System.Array.Empty<float>();   // at most 4M values
+        _deltaT0 = new float[25088 * global::System.Environment.ProcessorCount];
         _col3 = new float[225792 * global::System.Environment.ProcessorCount];
         _gsum3 = new float[9248 * global::System.Environment.ProcessorCount];
         _colBatch3 = (long)maxBatch * 225792 <= 4194304 ? new float[maxBatch * 225792] : global::System.Array.Empty<float>();   // at most 4M values
+        _deltaT3 = new float[25088 * global::System.Environment.ProcessorCount];
         _argmax6 = new int[maxBatch * 6272];
         _mask7 = new float[maxBatch * 6272];
         _col8 = new float[56448 * global::System.Environment.ProcessorCount];
         _gsum8 = new float[18496 * global::System.Environment.ProcessorCount];
         _colBatch8 = (long)maxBatch * 56448 <= 4194304 ? new float[maxBatch * 56448] : global::System.Array.Empty<float>();   // at most 4M values
+        _deltaT8 = new float[12544 * global::System.Environment.ProcessorCount];
         _col11 = new float[112896 * global::System.Environment.ProcessorCount];
         _gsum11 = new float[36928 * global::System.Environment.ProcessorCount];
         _colBatch11 = (long)maxBatch * 112896 <= 4194304 ? new float[maxBatch * 112896] : global::System.Array.Empty<float>();   // at most 4M values
+        _deltaT11 = new float[12544 * global::System.Environment.ProcessorCount];
         _argmax14 = new int[maxBatch * 3136];
         _mask15 = new float[maxBatch * 3136];
         _mask20 = new float[maxBatch * 512];
@@ -957,7 +965,9 @@ _________________________________________________________________________
             global::NetGen.Parallelism.Run(this, 45, parts);
             for (int part = 0; part < parts; part++)
             {
-                global::System.Numerics.Tensors.TensorPrimitives.Add<float>(_g.AsSpan(28320, 36864), _gsum11.AsSpan(part * 36928, 36864), _g.AsSpan(28320, 36864));
+                // the part's ∂E/∂w is held transposed, [window value × filter]
+                ref float sumT = ref _gsum11[part * 36928];
+                for (int f = 0; f < 64; f++) for (int k = 0; k < 576; k++) _g[28320 + f * 576 + k] += Unsafe.Add(ref sumT, k * 64 + f);
                 global::System.Numerics.Tensors.TensorPrimitives.Add<float>(_g.AsSpan(65184, 64), _gsum11.AsSpan(part * 36928 + 36864, 64), _g.AsSpan(65184, 64));
             }
         }
@@ -1007,7 +1017,9 @@ _________________________________________________________________________
             global::NetGen.Parallelism.Run(this, 33, parts);
             for (int part = 0; part < parts; part++)
             {
-                global::System.Numerics.Tensors.TensorPrimitives.Add<float>(_g.AsSpan(9696, 18432), _gsum8.AsSpan(part * 18496, 18432), _g.AsSpan(9696, 18432));
+                // the part's ∂E/∂w is held transposed, [window value × filter]
+                ref float sumT = ref _gsum8[part * 18496];
+                for (int f = 0; f < 64; f++) for (int k = 0; k < 288; k++) _g[9696 + f * 288 + k] += Unsafe.Add(ref sumT, k * 64 + f);
                 global::System.Numerics.Tensors.TensorPrimitives.Add<float>(_g.AsSpan(28128, 64), _gsum8.AsSpan(part * 18496 + 18432, 64), _g.AsSpan(28128, 64));
             }
         }
@@ -1076,7 +1088,9 @@ _________________________________________________________________________
             global::NetGen.Parallelism.Run(this, 13, parts);
             for (int part = 0; part < parts; part++)
             {
-                global::System.Numerics.Tensors.TensorPrimitives.Add<float>(_g.AsSpan(384, 9216), _gsum3.AsSpan(part * 9248, 9216), _g.AsSpan(384, 9216));
+                // the part's ∂E/∂w is held transposed, [window value × filter]
+                ref float sumT = ref _gsum3[part * 9248];
+                for (int f = 0; f < 32; f++) for (int k = 0; k < 288; k++) _g[384 + f * 288 + k] += Unsafe.Add(ref sumT, k * 32 + f);
                 global::System.Numerics.Tensors.TensorPrimitives.Add<float>(_g.AsSpan(9600, 32), _gsum3.AsSpan(part * 9248 + 9216, 32), _g.AsSpan(9600, 32));
             }
         }
@@ -1126,7 +1140,9 @@ _________________________________________________________________________
             global::NetGen.Parallelism.Run(this, 1, parts);
             for (int part = 0; part < parts; part++)
             {
-                global::System.Numerics.Tensors.TensorPrimitives.Add<float>(_g.AsSpan(0, 288), _gsum0.AsSpan(part * 320, 288), _g.AsSpan(0, 288));
+                // the part's ∂E/∂w is held transposed, [window value × filter]
+                ref float sumT = ref _gsum0[part * 320];
+                for (int f = 0; f < 32; f++) for (int k = 0; k < 9; k++) _g[0 + f * 9 + k] += Unsafe.Add(ref sumT, k * 32 + f);
                 global::System.Numerics.Tensors.TensorPrimitives.Add<float>(_g.AsSpan(288, 32), _gsum0.AsSpan(part * 320 + 288, 32), _g.AsSpan(288, 32));
             }
         }
@@ -1193,7 +1209,12 @@ _________________________________________________________________________
                                 }
                                 ref float line = ref Unsafe.Add(ref image, ch * 784 + iy * 28 + v - 1);   // line[ox·S] is x[ch, iy, ox·S + v − P]
                                 for (int ox = 0; ox < lo; ox++) Unsafe.Add(ref at, ox) = 0f;
-                                for (int ox = lo; ox < hi; ox++) Unsafe.Add(ref at, ox) = Unsafe.Add(ref line, ox);
+                                {
+                                    int ox = lo;
+                                    for (; ox + 8 <= hi; ox += 8) Load(ref line, ox).StoreUnsafe(ref at, (nuint)ox);
+                                    if (ox < hi && hi - lo >= 8) Load(ref line, hi - 8).StoreUnsafe(ref at, (nuint)(hi - 8));
+                                    else for (; ox < hi; ox++) Unsafe.Add(ref at, ox) = Unsafe.Add(ref line, ox);
+                                }
                                 for (int ox = hi; ox < 28; ox++) Unsafe.Add(ref at, ox) = 0f;
                             }
                         }
@@ -1242,7 +1263,12 @@ _________________________________________________________________________
                                     }
                                     ref float line = ref Unsafe.Add(ref image, ch * 784 + iy * 28 + v - 1);   // line[ox·S] is x[ch, iy, ox·S + v − P]
                                     for (int ox = 0; ox < lo; ox++) Unsafe.Add(ref at, ox) = 0f;
-                                    for (int ox = lo; ox < hi; ox++) Unsafe.Add(ref at, ox) = Unsafe.Add(ref line, ox);
+                                    {
+                                        int ox = lo;
+                                        for (; ox + 8 <= hi; ox += 8) Load(ref line, ox).StoreUnsafe(ref at, (nuint)ox);
+                                        if (ox < hi && hi - lo >= 8) Load(ref line, hi - 8).StoreUnsafe(ref at, (nuint)(hi - 8));
+                                        else for (; ox < hi; ox++) Unsafe.Add(ref at, ox) = Unsafe.Add(ref line, ox);
+                                    }
                                     for (int ox = hi; ox < 28; ox++) Unsafe.Add(ref at, ox) = 0f;
                                 }
                             }
@@ -1250,7 +1276,11 @@ _________________________________________________________________________
                     }
                 }
             }
-            Conv2D1WeightGradient(ref _d1[n * 25088], ref columns, ref sum[0], 0, 32, 0, 9);
+            // δᵀ of the sample, [position × filter]; then gᵀ[k, f] += Σ_p col[k, p]·δᵀ[p, f]
+            ref float deltaT = ref _deltaT0[part * 25088];
+            ref float delta = ref _d1[n * 25088];
+            for (int f = 0; f < 32; f++) for (int p = 0; p < 784; p++) Unsafe.Add(ref deltaT, p * 32 + f) = Unsafe.Add(ref delta, f * 784 + p);
+            Conv2D1WeightGradient(ref columns, ref deltaT, ref sum[0], 0, 9, 0, 32);
             for (int f = 0; f < 32; f++) sum[288 + f] += global::System.Numerics.Tensors.TensorPrimitives.Sum<float>(_d1.AsSpan(n * 25088 + f * 784, 784));
             if (_inputGradient)
             {
@@ -1276,7 +1306,11 @@ _________________________________________________________________________
                                     ref float at = ref Unsafe.Add(ref row, oy * 28);
                                     if ((uint)iy >= 28u) continue;
                                     ref float line = ref Unsafe.Add(ref image, ch * 784 + iy * 28 + v - 1);   // line[ox·S] is x[ch, iy, ox·S + v − P]
-                                    for (int ox = lo; ox < hi; ox++) Unsafe.Add(ref line, ox) += Unsafe.Add(ref at, ox);
+                                    {
+                                        int ox = lo;
+                                        for (; ox + 8 <= hi; ox += 8) (Load(ref line, ox) + Load(ref at, ox)).StoreUnsafe(ref line, (nuint)ox);
+                                        for (; ox < hi; ox++) Unsafe.Add(ref line, ox) += Unsafe.Add(ref at, ox);
+                                    }
                                 }
                             }
                         }
@@ -1308,17 +1342,27 @@ _________________________________________________________________________
         }
     }
 
-    /// <summary>Conv2D1 ∂E/∂W, one sample: g[f, k] += Σ_p δ[f, p]·col[k, p] for filters m0 ≤ f &lt; m1 and window values n0 ≤ k &lt; n1 (784 positions).</summary>
-    /// <remarks>Rows m0 ≤ m &lt; m1, columns n0 ≤ n &lt; n1. Register blocks of 4 × 4 dot products of length 784, one
-    /// 8-lane accumulator each, summed across lanes at the end.</remarks>
-    private static void Conv2D1WeightGradient(ref float delta, ref float col, ref float g, int m0, int m1, int n0, int n1)
+    /// <summary>Conv2D1 ∂E/∂W transposed, one sample: gᵀ[k, f] += Σ_p col[k, p]·δᵀ[p, f] for window values m0 ≤ k &lt; m1 and filters n0 ≤ f &lt; n1 (784 positions).</summary>
+    /// <remarks>Rows m0 ≤ m &lt; m1, columns n0 ≤ n &lt; n1 (multiples of 24, or 32). For each strip of 24 columns,
+    /// register blocks of 8 rows × 24 columns run over it, 784 steps each.</remarks>
+    private static void Conv2D1WeightGradient(ref float col, ref float deltaT, ref float gT, int m0, int m1, int n0, int n1)
     {
-        int m = m0;
-        for (; m + 4 <= m1; m += 4)
+        int n = n0;
+        for (; n + 24 <= n1; n += 24)
         {
-            int n = n0;
-            for (; n + 4 <= n1; n += 4) DotBlock4x4(ref Unsafe.Add(ref delta, m * 784), 784, ref Unsafe.Add(ref col, n * 784), 784, 784, ref Unsafe.Add(ref g, m * 9 + n), 9, 1, KernelAccumulate, ref g);
-            for (; n < n1; n++) DotBlock4x1(ref Unsafe.Add(ref delta, m * 784), 784, ref Unsafe.Add(ref col, n * 784), 784, 784, ref Unsafe.Add(ref g, m * 9 + n), 9, 1, KernelAccumulate, ref g);
+            ref float panel = ref Unsafe.Add(ref deltaT, n);
+            nint ldb = 32;
+            int m = m0;
+            for (; m + 8 <= m1; m += 8) BroadcastBlock8x3(ref Unsafe.Add(ref col, m * 784), 784, 1, ref panel, ldb, ref Unsafe.Add(ref gT, m * 32 + n), 32, 784, KernelAccumulate, ref gT, 0);
+            for (; m < m1; m++) BroadcastBlock1x3(ref Unsafe.Add(ref col, m * 784), 784, 1, ref panel, ldb, ref Unsafe.Add(ref gT, m * 32 + n), 32, 784, KernelAccumulate, ref gT, 0);
+        }
+        for (; n + 8 <= n1; n += 8)
+        {
+            ref float panel = ref Unsafe.Add(ref deltaT, n);
+            nint ldb = 32;
+            int m = m0;
+            for (; m + 8 <= m1; m += 8) BroadcastBlock8x1(ref Unsafe.Add(ref col, m * 784), 784, 1, ref panel, ldb, ref Unsafe.Add(ref gT, m * 32 + n), 32, 784, KernelAccumulate, ref gT, 0);
+            for (; m < m1; m++) BroadcastBlock1x1(ref Unsafe.Add(ref col, m * 784), 784, 1, ref panel, ldb, ref Unsafe.Add(ref gT, m * 32 + n), 32, 784, KernelAccumulate, ref gT, 0);
         }
     }
 
@@ -1378,7 +1422,12 @@ _________________________________________________________________________
                                 }
                                 ref float line = ref Unsafe.Add(ref image, ch * 784 + iy * 28 + v - 1);   // line[ox·S] is x[ch, iy, ox·S + v − P]
                                 for (int ox = 0; ox < lo; ox++) Unsafe.Add(ref at, ox) = 0f;
-                                for (int ox = lo; ox < hi; ox++) Unsafe.Add(ref at, ox) = Unsafe.Add(ref line, ox);
+                                {
+                                    int ox = lo;
+                                    for (; ox + 8 <= hi; ox += 8) Load(ref line, ox).StoreUnsafe(ref at, (nuint)ox);
+                                    if (ox < hi && hi - lo >= 8) Load(ref line, hi - 8).StoreUnsafe(ref at, (nuint)(hi - 8));
+                                    else for (; ox < hi; ox++) Unsafe.Add(ref at, ox) = Unsafe.Add(ref line, ox);
+                                }
                                 for (int ox = hi; ox < 28; ox++) Unsafe.Add(ref at, ox) = 0f;
                             }
                         }
@@ -1427,7 +1476,12 @@ _________________________________________________________________________
                                     }
                                     ref float line = ref Unsafe.Add(ref image, ch * 784 + iy * 28 + v - 1);   // line[ox·S] is x[ch, iy, ox·S + v − P]
                                     for (int ox = 0; ox < lo; ox++) Unsafe.Add(ref at, ox) = 0f;
-                                    for (int ox = lo; ox < hi; ox++) Unsafe.Add(ref at, ox) = Unsafe.Add(ref line, ox);
+                                    {
+                                        int ox = lo;
+                                        for (; ox + 8 <= hi; ox += 8) Load(ref line, ox).StoreUnsafe(ref at, (nuint)ox);
+                                        if (ox < hi && hi - lo >= 8) Load(ref line, hi - 8).StoreUnsafe(ref at, (nuint)(hi - 8));
+                                        else for (; ox < hi; ox++) Unsafe.Add(ref at, ox) = Unsafe.Add(ref line, ox);
+                                    }
                                     for (int ox = hi; ox < 28; ox++) Unsafe.Add(ref at, ox) = 0f;
                                 }
                             }
@@ -1435,7 +1489,11 @@ _________________________________________________________________________
                     }
                 }
             }
-            Conv2D2WeightGradient(ref _d4[n * 25088], ref columns, ref sum[0], 0, 32, 0, 288);
+            // δᵀ of the sample, [position × filter]; then gᵀ[k, f] += Σ_p col[k, p]·δᵀ[p, f]
+            ref float deltaT = ref _deltaT3[part * 25088];
+            ref float delta = ref _d4[n * 25088];
+            for (int f = 0; f < 32; f++) for (int p = 0; p < 784; p++) Unsafe.Add(ref deltaT, p * 32 + f) = Unsafe.Add(ref delta, f * 784 + p);
+            Conv2D2WeightGradient(ref columns, ref deltaT, ref sum[0], 0, 288, 0, 32);
             for (int f = 0; f < 32; f++) sum[9216 + f] += global::System.Numerics.Tensors.TensorPrimitives.Sum<float>(_d4.AsSpan(n * 25088 + f * 784, 784));
             // ∂E/∂col into the thread's column buffer, then col2im adds every window's share back into ∂E/∂x.
             Conv2D2ColumnGradient(ref _p[384], ref _d4[n * 25088], ref work, 0, 288, 0, 784);
@@ -1459,7 +1517,11 @@ _________________________________________________________________________
                                 ref float at = ref Unsafe.Add(ref row, oy * 28);
                                 if ((uint)iy >= 28u) continue;
                                 ref float line = ref Unsafe.Add(ref image, ch * 784 + iy * 28 + v - 1);   // line[ox·S] is x[ch, iy, ox·S + v − P]
-                                for (int ox = lo; ox < hi; ox++) Unsafe.Add(ref line, ox) += Unsafe.Add(ref at, ox);
+                                {
+                                    int ox = lo;
+                                    for (; ox + 8 <= hi; ox += 8) (Load(ref line, ox) + Load(ref at, ox)).StoreUnsafe(ref line, (nuint)ox);
+                                    for (; ox < hi; ox++) Unsafe.Add(ref line, ox) += Unsafe.Add(ref at, ox);
+                                }
                             }
                         }
                     }
@@ -1490,16 +1552,25 @@ _________________________________________________________________________
         }
     }
 
-    /// <summary>Conv2D2 ∂E/∂W, one sample: g[f, k] += Σ_p δ[f, p]·col[k, p] for filters m0 ≤ f &lt; m1 and window values n0 ≤ k &lt; n1 (784 positions).</summary>
-    /// <remarks>Rows m0 ≤ m &lt; m1, columns n0 ≤ n &lt; n1. Register blocks of 4 × 4 dot products of length 784, one
-    /// 8-lane accumulator each, summed across lanes at the end.</remarks>
-    private static void Conv2D2WeightGradient(ref float delta, ref float col, ref float g, int m0, int m1, int n0, int n1)
+    /// <summary>Conv2D2 ∂E/∂W transposed, one sample: gᵀ[k, f] += Σ_p col[k, p]·δᵀ[p, f] for window values m0 ≤ k &lt; m1 and filters n0 ≤ f &lt; n1 (784 positions).</summary>
+    /// <remarks>Rows m0 ≤ m &lt; m1, columns n0 ≤ n &lt; n1 (multiples of 24, or 32). For each strip of 24 columns,
+    /// register blocks of 8 rows × 24 columns run over it, 784 steps each.</remarks>
+    private static void Conv2D2WeightGradient(ref float col, ref float deltaT, ref float gT, int m0, int m1, int n0, int n1)
     {
-        int m = m0;
-        for (; m + 4 <= m1; m += 4)
+        int n = n0;
+        for (; n + 24 <= n1; n += 24)
         {
-            int n = n0;
-            for (; n + 4 <= n1; n += 4) DotBlock4x4(ref Unsafe.Add(ref delta, m * 784), 784, ref Unsafe.Add(ref col, n * 784), 784, 784, ref Unsafe.Add(ref g, m * 288 + n), 288, 1, KernelAccumulate, ref g);
+            ref float panel = ref Unsafe.Add(ref deltaT, n);
+            nint ldb = 32;
+            int m = m0;
+            for (; m + 8 <= m1; m += 8) BroadcastBlock8x3(ref Unsafe.Add(ref col, m * 784), 784, 1, ref panel, ldb, ref Unsafe.Add(ref gT, m * 32 + n), 32, 784, KernelAccumulate, ref gT, 0);
+        }
+        for (; n + 8 <= n1; n += 8)
+        {
+            ref float panel = ref Unsafe.Add(ref deltaT, n);
+            nint ldb = 32;
+            int m = m0;
+            for (; m + 8 <= m1; m += 8) BroadcastBlock8x1(ref Unsafe.Add(ref col, m * 784), 784, 1, ref panel, ldb, ref Unsafe.Add(ref gT, m * 32 + n), 32, 784, KernelAccumulate, ref gT, 0);
         }
     }
 
@@ -1557,7 +1628,12 @@ _________________________________________________________________________
                                 }
                                 ref float line = ref Unsafe.Add(ref image, ch * 196 + iy * 14 + v - 1);   // line[ox·S] is x[ch, iy, ox·S + v − P]
                                 for (int ox = 0; ox < lo; ox++) Unsafe.Add(ref at, ox) = 0f;
-                                for (int ox = lo; ox < hi; ox++) Unsafe.Add(ref at, ox) = Unsafe.Add(ref line, ox);
+                                {
+                                    int ox = lo;
+                                    for (; ox + 8 <= hi; ox += 8) Load(ref line, ox).StoreUnsafe(ref at, (nuint)ox);
+                                    if (ox < hi && hi - lo >= 8) Load(ref line, hi - 8).StoreUnsafe(ref at, (nuint)(hi - 8));
+                                    else for (; ox < hi; ox++) Unsafe.Add(ref at, ox) = Unsafe.Add(ref line, ox);
+                                }
                                 for (int ox = hi; ox < 14; ox++) Unsafe.Add(ref at, ox) = 0f;
                             }
                         }
@@ -1606,7 +1682,12 @@ _________________________________________________________________________
                                     }
                                     ref float line = ref Unsafe.Add(ref image, ch * 196 + iy * 14 + v - 1);   // line[ox·S] is x[ch, iy, ox·S + v − P]
                                     for (int ox = 0; ox < lo; ox++) Unsafe.Add(ref at, ox) = 0f;
-                                    for (int ox = lo; ox < hi; ox++) Unsafe.Add(ref at, ox) = Unsafe.Add(ref line, ox);
+                                    {
+                                        int ox = lo;
+                                        for (; ox + 8 <= hi; ox += 8) Load(ref line, ox).StoreUnsafe(ref at, (nuint)ox);
+                                        if (ox < hi && hi - lo >= 8) Load(ref line, hi - 8).StoreUnsafe(ref at, (nuint)(hi - 8));
+                                        else for (; ox < hi; ox++) Unsafe.Add(ref at, ox) = Unsafe.Add(ref line, ox);
+                                    }
                                     for (int ox = hi; ox < 14; ox++) Unsafe.Add(ref at, ox) = 0f;
                                 }
                             }
@@ -1614,7 +1695,11 @@ _________________________________________________________________________
                     }
                 }
             }
-            Conv2D3WeightGradient(ref _d9[n * 12544], ref columns, ref sum[0], 0, 64, 0, 288);
+            // δᵀ of the sample, [position × filter]; then gᵀ[k, f] += Σ_p col[k, p]·δᵀ[p, f]
+            ref float deltaT = ref _deltaT8[part * 12544];
+            ref float delta = ref _d9[n * 12544];
+            for (int f = 0; f < 64; f++) for (int p = 0; p < 196; p++) Unsafe.Add(ref deltaT, p * 64 + f) = Unsafe.Add(ref delta, f * 196 + p);
+            Conv2D3WeightGradient(ref columns, ref deltaT, ref sum[0], 0, 288, 0, 64);
             for (int f = 0; f < 64; f++) sum[18432 + f] += global::System.Numerics.Tensors.TensorPrimitives.Sum<float>(_d9.AsSpan(n * 12544 + f * 196, 196));
             // ∂E/∂col into the thread's column buffer, then col2im adds every window's share back into ∂E/∂x.
             Conv2D3ColumnGradient(ref _p[9696], ref _d9[n * 12544], ref work, 0, 288, 0, 196);
@@ -1638,7 +1723,11 @@ _________________________________________________________________________
                                 ref float at = ref Unsafe.Add(ref row, oy * 14);
                                 if ((uint)iy >= 14u) continue;
                                 ref float line = ref Unsafe.Add(ref image, ch * 196 + iy * 14 + v - 1);   // line[ox·S] is x[ch, iy, ox·S + v − P]
-                                for (int ox = lo; ox < hi; ox++) Unsafe.Add(ref line, ox) += Unsafe.Add(ref at, ox);
+                                {
+                                    int ox = lo;
+                                    for (; ox + 8 <= hi; ox += 8) (Load(ref line, ox) + Load(ref at, ox)).StoreUnsafe(ref line, (nuint)ox);
+                                    for (; ox < hi; ox++) Unsafe.Add(ref line, ox) += Unsafe.Add(ref at, ox);
+                                }
                             }
                         }
                     }
@@ -1670,16 +1759,25 @@ _________________________________________________________________________
         }
     }
 
-    /// <summary>Conv2D3 ∂E/∂W, one sample: g[f, k] += Σ_p δ[f, p]·col[k, p] for filters m0 ≤ f &lt; m1 and window values n0 ≤ k &lt; n1 (196 positions).</summary>
-    /// <remarks>Rows m0 ≤ m &lt; m1, columns n0 ≤ n &lt; n1. Register blocks of 4 × 4 dot products of length 196, one
-    /// 8-lane accumulator each, summed across lanes at the end.</remarks>
-    private static void Conv2D3WeightGradient(ref float delta, ref float col, ref float g, int m0, int m1, int n0, int n1)
+    /// <summary>Conv2D3 ∂E/∂W transposed, one sample: gᵀ[k, f] += Σ_p col[k, p]·δᵀ[p, f] for window values m0 ≤ k &lt; m1 and filters n0 ≤ f &lt; n1 (196 positions).</summary>
+    /// <remarks>Rows m0 ≤ m &lt; m1, columns n0 ≤ n &lt; n1 (multiples of 24, or 64). For each strip of 24 columns,
+    /// register blocks of 8 rows × 24 columns run over it, 196 steps each.</remarks>
+    private static void Conv2D3WeightGradient(ref float col, ref float deltaT, ref float gT, int m0, int m1, int n0, int n1)
     {
-        int m = m0;
-        for (; m + 4 <= m1; m += 4)
+        int n = n0;
+        for (; n + 24 <= n1; n += 24)
         {
-            int n = n0;
-            for (; n + 4 <= n1; n += 4) DotBlock4x4(ref Unsafe.Add(ref delta, m * 196), 196, ref Unsafe.Add(ref col, n * 196), 196, 196, ref Unsafe.Add(ref g, m * 288 + n), 288, 1, KernelAccumulate, ref g);
+            ref float panel = ref Unsafe.Add(ref deltaT, n);
+            nint ldb = 64;
+            int m = m0;
+            for (; m + 8 <= m1; m += 8) BroadcastBlock8x3(ref Unsafe.Add(ref col, m * 196), 196, 1, ref panel, ldb, ref Unsafe.Add(ref gT, m * 64 + n), 64, 196, KernelAccumulate, ref gT, 0);
+        }
+        for (; n + 8 <= n1; n += 8)
+        {
+            ref float panel = ref Unsafe.Add(ref deltaT, n);
+            nint ldb = 64;
+            int m = m0;
+            for (; m + 8 <= m1; m += 8) BroadcastBlock8x1(ref Unsafe.Add(ref col, m * 196), 196, 1, ref panel, ldb, ref Unsafe.Add(ref gT, m * 64 + n), 64, 196, KernelAccumulate, ref gT, 0);
         }
     }
 
@@ -1738,7 +1836,12 @@ _________________________________________________________________________
                                 }
                                 ref float line = ref Unsafe.Add(ref image, ch * 196 + iy * 14 + v - 1);   // line[ox·S] is x[ch, iy, ox·S + v − P]
                                 for (int ox = 0; ox < lo; ox++) Unsafe.Add(ref at, ox) = 0f;
-                                for (int ox = lo; ox < hi; ox++) Unsafe.Add(ref at, ox) = Unsafe.Add(ref line, ox);
+                                {
+                                    int ox = lo;
+                                    for (; ox + 8 <= hi; ox += 8) Load(ref line, ox).StoreUnsafe(ref at, (nuint)ox);
+                                    if (ox < hi && hi - lo >= 8) Load(ref line, hi - 8).StoreUnsafe(ref at, (nuint)(hi - 8));
+                                    else for (; ox < hi; ox++) Unsafe.Add(ref at, ox) = Unsafe.Add(ref line, ox);
+                                }
                                 for (int ox = hi; ox < 14; ox++) Unsafe.Add(ref at, ox) = 0f;
                             }
                         }
@@ -1787,7 +1890,12 @@ _________________________________________________________________________
                                     }
                                     ref float line = ref Unsafe.Add(ref image, ch * 196 + iy * 14 + v - 1);   // line[ox·S] is x[ch, iy, ox·S + v − P]
                                     for (int ox = 0; ox < lo; ox++) Unsafe.Add(ref at, ox) = 0f;
-                                    for (int ox = lo; ox < hi; ox++) Unsafe.Add(ref at, ox) = Unsafe.Add(ref line, ox);
+                                    {
+                                        int ox = lo;
+                                        for (; ox + 8 <= hi; ox += 8) Load(ref line, ox).StoreUnsafe(ref at, (nuint)ox);
+                                        if (ox < hi && hi - lo >= 8) Load(ref line, hi - 8).StoreUnsafe(ref at, (nuint)(hi - 8));
+                                        else for (; ox < hi; ox++) Unsafe.Add(ref at, ox) = Unsafe.Add(ref line, ox);
+                                    }
                                     for (int ox = hi; ox < 14; ox++) Unsafe.Add(ref at, ox) = 0f;
                                 }
                             }
@@ -1795,7 +1903,11 @@ _________________________________________________________________________
                     }
                 }
             }
-            Conv2D4WeightGradient(ref _d12[n * 12544], ref columns, ref sum[0], 0, 64, 0, 576);
+            // δᵀ of the sample, [position × filter]; then gᵀ[k, f] += Σ_p col[k, p]·δᵀ[p, f]
+            ref float deltaT = ref _deltaT11[part * 12544];
+            ref float delta = ref _d12[n * 12544];
+            for (int f = 0; f < 64; f++) for (int p = 0; p < 196; p++) Unsafe.Add(ref deltaT, p * 64 + f) = Unsafe.Add(ref delta, f * 196 + p);
+            Conv2D4WeightGradient(ref columns, ref deltaT, ref sum[0], 0, 576, 0, 64);
             for (int f = 0; f < 64; f++) sum[36864 + f] += global::System.Numerics.Tensors.TensorPrimitives.Sum<float>(_d12.AsSpan(n * 12544 + f * 196, 196));
             // ∂E/∂col into the thread's column buffer, then col2im adds every window's share back into ∂E/∂x.
             Conv2D4ColumnGradient(ref _p[28320], ref _d12[n * 12544], ref work, 0, 576, 0, 196);
@@ -1819,7 +1931,11 @@ _________________________________________________________________________
                                 ref float at = ref Unsafe.Add(ref row, oy * 14);
                                 if ((uint)iy >= 14u) continue;
                                 ref float line = ref Unsafe.Add(ref image, ch * 196 + iy * 14 + v - 1);   // line[ox·S] is x[ch, iy, ox·S + v − P]
-                                for (int ox = lo; ox < hi; ox++) Unsafe.Add(ref line, ox) += Unsafe.Add(ref at, ox);
+                                {
+                                    int ox = lo;
+                                    for (; ox + 8 <= hi; ox += 8) (Load(ref line, ox) + Load(ref at, ox)).StoreUnsafe(ref line, (nuint)ox);
+                                    for (; ox < hi; ox++) Unsafe.Add(ref line, ox) += Unsafe.Add(ref at, ox);
+                                }
                             }
                         }
                     }
@@ -1851,16 +1967,25 @@ _________________________________________________________________________
         }
     }
 
-    /// <summary>Conv2D4 ∂E/∂W, one sample: g[f, k] += Σ_p δ[f, p]·col[k, p] for filters m0 ≤ f &lt; m1 and window values n0 ≤ k &lt; n1 (196 positions).</summary>
-    /// <remarks>Rows m0 ≤ m &lt; m1, columns n0 ≤ n &lt; n1. Register blocks of 4 × 4 dot products of length 196, one
-    /// 8-lane accumulator each, summed across lanes at the end.</remarks>
-    private static void Conv2D4WeightGradient(ref float delta, ref float col, ref float g, int m0, int m1, int n0, int n1)
+    /// <summary>Conv2D4 ∂E/∂W transposed, one sample: gᵀ[k, f] += Σ_p col[k, p]·δᵀ[p, f] for window values m0 ≤ k &lt; m1 and filters n0 ≤ f &lt; n1 (196 positions).</summary>
+    /// <remarks>Rows m0 ≤ m &lt; m1, columns n0 ≤ n &lt; n1 (multiples of 24, or 64). For each strip of 24 columns,
+    /// register blocks of 8 rows × 24 columns run over it, 196 steps each.</remarks>
+    private static void Conv2D4WeightGradient(ref float col, ref float deltaT, ref float gT, int m0, int m1, int n0, int n1)
     {
-        int m = m0;
-        for (; m + 4 <= m1; m += 4)
+        int n = n0;
+        for (; n + 24 <= n1; n += 24)
         {
-            int n = n0;
-            for (; n + 4 <= n1; n += 4) DotBlock4x4(ref Unsafe.Add(ref delta, m * 196), 196, ref Unsafe.Add(ref col, n * 196), 196, 196, ref Unsafe.Add(ref g, m * 576 + n), 576, 1, KernelAccumulate, ref g);
+            ref float panel = ref Unsafe.Add(ref deltaT, n);
+            nint ldb = 64;
+            int m = m0;
+            for (; m + 8 <= m1; m += 8) BroadcastBlock8x3(ref Unsafe.Add(ref col, m * 196), 196, 1, ref panel, ldb, ref Unsafe.Add(ref gT, m * 64 + n), 64, 196, KernelAccumulate, ref gT, 0);
+        }
+        for (; n + 8 <= n1; n += 8)
+        {
+            ref float panel = ref Unsafe.Add(ref deltaT, n);
+            nint ldb = 64;
+            int m = m0;
+            for (; m + 8 <= m1; m += 8) BroadcastBlock8x1(ref Unsafe.Add(ref col, m * 196), 196, 1, ref panel, ldb, ref Unsafe.Add(ref gT, m * 64 + n), 64, 196, KernelAccumulate, ref gT, 0);
         }
     }
 
@@ -1912,14 +2037,13 @@ _________________________________________________________________________
     /// then register blocks of 8 rows × 24 columns run over it, batch steps each.</remarks>
     private static void Dense1WeightGradient(ref float delta, ref float x, ref float g, int m0, int m1, int n0, int n1, int batch, ref float scratch)
     {
-        if (batch <= 8)   // few steps per block: C row block by row block, as it is stored, reading B in place
+        if (batch <= 4)   // few steps per block: C row by row, as it is stored, reading B in place
         {
-            int m = m0;
-            for (; m + 8 <= m1; m += 8)
+            for (int m = m0; m < m1; m++)
             {
                 int n = n0;
-                for (; n + 24 <= n1; n += 24) BroadcastBlock8x3(ref Unsafe.Add(ref delta, m), 1, 512, ref Unsafe.Add(ref x, n), 3136, ref Unsafe.Add(ref g, m * 3136 + n), 3136, batch, KernelAccumulate, ref g, 0);
-                for (; n + 8 <= n1; n += 8) BroadcastBlock8x1(ref Unsafe.Add(ref delta, m), 1, 512, ref Unsafe.Add(ref x, n), 3136, ref Unsafe.Add(ref g, m * 3136 + n), 3136, batch, KernelAccumulate, ref g, 0);
+                for (; n + 24 <= n1; n += 24) BroadcastBlock1x3(ref Unsafe.Add(ref delta, m), 1, 512, ref Unsafe.Add(ref x, n), 3136, ref Unsafe.Add(ref g, m * 3136 + n), 3136, batch, KernelAccumulate, ref g, 0);
+                for (; n + 8 <= n1; n += 8) BroadcastBlock1x1(ref Unsafe.Add(ref delta, m), 1, 512, ref Unsafe.Add(ref x, n), 3136, ref Unsafe.Add(ref g, m * 3136 + n), 3136, batch, KernelAccumulate, ref g, 0);
             }
         }
         else
@@ -2041,16 +2165,9 @@ _________________________________________________________________________
     /// then register blocks of 8 rows × 24 columns run over it, batch steps each.</remarks>
     private static void Dense2WeightGradient(ref float delta, ref float x, ref float g, int m0, int m1, int n0, int n1, int batch, ref float scratch)
     {
-        if (batch <= 8)   // few steps per block: C row block by row block, as it is stored, reading B in place
+        if (batch <= 4)   // few steps per block: C row by row, as it is stored, reading B in place
         {
-            int m = m0;
-            for (; m + 8 <= m1; m += 8)
-            {
-                int n = n0;
-                for (; n + 24 <= n1; n += 24) BroadcastBlock8x3(ref Unsafe.Add(ref delta, m), 1, 10, ref Unsafe.Add(ref x, n), 512, ref Unsafe.Add(ref g, m * 512 + n), 512, batch, KernelAccumulate, ref g, 0);
-                for (; n + 8 <= n1; n += 8) BroadcastBlock8x1(ref Unsafe.Add(ref delta, m), 1, 10, ref Unsafe.Add(ref x, n), 512, ref Unsafe.Add(ref g, m * 512 + n), 512, batch, KernelAccumulate, ref g, 0);
-            }
-            for (; m < m1; m++)
+            for (int m = m0; m < m1; m++)
             {
                 int n = n0;
                 for (; n + 24 <= n1; n += 24) BroadcastBlock1x3(ref Unsafe.Add(ref delta, m), 1, 10, ref Unsafe.Add(ref x, n), 512, ref Unsafe.Add(ref g, m * 512 + n), 512, batch, KernelAccumulate, ref g, 0);

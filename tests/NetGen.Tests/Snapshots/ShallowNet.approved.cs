@@ -84,6 +84,7 @@ ___________________________________________________________________
     private readonly float[] _col0;   // Conv2D1 im2col buffer, one sample (9 window values × 784 positions) per thread
     private readonly float[] _gsum0;   // Conv2D1 ∂E/∂W and ∂E/∂b summed over one thread's samples, per thread
     private readonly float[] _colBatch0;   // Conv2D1 im2col of every sample of the last forward pass, reused by backward (empty when too large)
+    private readonly float[] _deltaT0;   // Conv2D1 δ of one sample transposed (784 positions × 32 filters), per thread
     private readonly float[] _scratch;   // the kernels' packed panels: one region of _scratchPart values per thread
     private readonly int _scratchPart;
     private readonly float[] _target;   // scratch for one-hot targets
@@ -107,6 +108,7 @@ ___________________________________________________________________
         _col0 = new float[7056 * global::System.Environment.ProcessorCount];
         _gsum0 = new float[320 * global::System.Environment.ProcessorCount];
         _colBatch0 = (long)maxBatch * 7056 <= 4194304 ? new float[maxBatch * 7056] : global::System.Array.Empty<float>();   // at most 4M values
+        _deltaT0 = new float[25088 * global::System.Environment.ProcessorCount];
         _scratchPart = global::System.Math.Max(maxBatch, 10) * 24;
         _scratch = new float[_scratchPart * global::System.Environment.ProcessorCount];
         _target = new float[maxBatch * 10];
@@ -337,7 +339,8 @@ ___________________________________________________________________
                 global::NetGen.Parallelism.Run(this, 1, parts);
                 global::System.Span<float> total = _gsum0.AsSpan(0, 320);
                 for (int part = 1; part < parts; part++) global::System.Numerics.Tensors.TensorPrimitives.Add<float>(total, _gsum0.AsSpan(part * 320, 320), total);
-                global::System.Numerics.Tensors.TensorPrimitives.MultiplyAdd<float>(total.Slice(0, 288), _sgdRate, _p.AsSpan(0, 288), _p.AsSpan(0, 288));
+                ref float sumT = ref total[0];   // transposed, [window value × filter]
+                for (int f = 0; f < 32; f++) for (int k = 0; k < 9; k++) _p[0 + f * 9 + k] += _sgdRate * Unsafe.Add(ref sumT, k * 32 + f);
                 global::System.Numerics.Tensors.TensorPrimitives.MultiplyAdd<float>(total.Slice(288, 32), _sgdRate, _p.AsSpan(288, 32), _p.AsSpan(288, 32));
             }
             else
@@ -348,7 +351,9 @@ ___________________________________________________________________
                 global::NetGen.Parallelism.Run(this, 1, parts);
                 for (int part = 0; part < parts; part++)
                 {
-                    global::System.Numerics.Tensors.TensorPrimitives.Add<float>(_g.AsSpan(0, 288), _gsum0.AsSpan(part * 320, 288), _g.AsSpan(0, 288));
+                    // the part's ∂E/∂w is held transposed, [window value × filter]
+                    ref float sumT = ref _gsum0[part * 320];
+                    for (int f = 0; f < 32; f++) for (int k = 0; k < 9; k++) _g[0 + f * 9 + k] += Unsafe.Add(ref sumT, k * 32 + f);
                     global::System.Numerics.Tensors.TensorPrimitives.Add<float>(_g.AsSpan(288, 32), _gsum0.AsSpan(part * 320 + 288, 32), _g.AsSpan(288, 32));
                 }
             }
@@ -432,7 +437,12 @@ ___________________________________________________________________
                                 }
                                 ref float line = ref Unsafe.Add(ref image, ch * 784 + iy * 28 + v - 1);   // line[ox·S] is x[ch, iy, ox·S + v − P]
                                 for (int ox = 0; ox < lo; ox++) Unsafe.Add(ref at, ox) = 0f;
-                                for (int ox = lo; ox < hi; ox++) Unsafe.Add(ref at, ox) = Unsafe.Add(ref line, ox);
+                                {
+                                    int ox = lo;
+                                    for (; ox + 8 <= hi; ox += 8) Load(ref line, ox).StoreUnsafe(ref at, (nuint)ox);
+                                    if (ox < hi && hi - lo >= 8) Load(ref line, hi - 8).StoreUnsafe(ref at, (nuint)(hi - 8));
+                                    else for (; ox < hi; ox++) Unsafe.Add(ref at, ox) = Unsafe.Add(ref line, ox);
+                                }
                                 for (int ox = hi; ox < 28; ox++) Unsafe.Add(ref at, ox) = 0f;
                             }
                         }
@@ -481,7 +491,12 @@ ___________________________________________________________________
                                     }
                                     ref float line = ref Unsafe.Add(ref image, ch * 784 + iy * 28 + v - 1);   // line[ox·S] is x[ch, iy, ox·S + v − P]
                                     for (int ox = 0; ox < lo; ox++) Unsafe.Add(ref at, ox) = 0f;
-                                    for (int ox = lo; ox < hi; ox++) Unsafe.Add(ref at, ox) = Unsafe.Add(ref line, ox);
+                                    {
+                                        int ox = lo;
+                                        for (; ox + 8 <= hi; ox += 8) Load(ref line, ox).StoreUnsafe(ref at, (nuint)ox);
+                                        if (ox < hi && hi - lo >= 8) Load(ref line, hi - 8).StoreUnsafe(ref at, (nuint)(hi - 8));
+                                        else for (; ox < hi; ox++) Unsafe.Add(ref at, ox) = Unsafe.Add(ref line, ox);
+                                    }
                                     for (int ox = hi; ox < 28; ox++) Unsafe.Add(ref at, ox) = 0f;
                                 }
                             }
@@ -489,7 +504,11 @@ ___________________________________________________________________
                     }
                 }
             }
-            Conv2D1WeightGradient(ref _d1[n * 25088], ref columns, ref sum[0], 0, 32, 0, 9);
+            // δᵀ of the sample, [position × filter]; then gᵀ[k, f] += Σ_p col[k, p]·δᵀ[p, f]
+            ref float deltaT = ref _deltaT0[part * 25088];
+            ref float delta = ref _d1[n * 25088];
+            for (int f = 0; f < 32; f++) for (int p = 0; p < 784; p++) Unsafe.Add(ref deltaT, p * 32 + f) = Unsafe.Add(ref delta, f * 784 + p);
+            Conv2D1WeightGradient(ref columns, ref deltaT, ref sum[0], 0, 9, 0, 32);
             for (int f = 0; f < 32; f++) sum[288 + f] += global::System.Numerics.Tensors.TensorPrimitives.Sum<float>(_d1.AsSpan(n * 25088 + f * 784, 784));
             if (_inputGradient)
             {
@@ -515,7 +534,11 @@ ___________________________________________________________________
                                     ref float at = ref Unsafe.Add(ref row, oy * 28);
                                     if ((uint)iy >= 28u) continue;
                                     ref float line = ref Unsafe.Add(ref image, ch * 784 + iy * 28 + v - 1);   // line[ox·S] is x[ch, iy, ox·S + v − P]
-                                    for (int ox = lo; ox < hi; ox++) Unsafe.Add(ref line, ox) += Unsafe.Add(ref at, ox);
+                                    {
+                                        int ox = lo;
+                                        for (; ox + 8 <= hi; ox += 8) (Load(ref line, ox) + Load(ref at, ox)).StoreUnsafe(ref line, (nuint)ox);
+                                        for (; ox < hi; ox++) Unsafe.Add(ref line, ox) += Unsafe.Add(ref at, ox);
+                                    }
                                 }
                             }
                         }
@@ -547,17 +570,27 @@ ___________________________________________________________________
         }
     }
 
-    /// <summary>Conv2D1 ∂E/∂W, one sample: g[f, k] += Σ_p δ[f, p]·col[k, p] for filters m0 ≤ f &lt; m1 and window values n0 ≤ k &lt; n1 (784 positions).</summary>
-    /// <remarks>Rows m0 ≤ m &lt; m1, columns n0 ≤ n &lt; n1. Register blocks of 4 × 4 dot products of length 784, one
-    /// 8-lane accumulator each, summed across lanes at the end.</remarks>
-    private static void Conv2D1WeightGradient(ref float delta, ref float col, ref float g, int m0, int m1, int n0, int n1)
+    /// <summary>Conv2D1 ∂E/∂W transposed, one sample: gᵀ[k, f] += Σ_p col[k, p]·δᵀ[p, f] for window values m0 ≤ k &lt; m1 and filters n0 ≤ f &lt; n1 (784 positions).</summary>
+    /// <remarks>Rows m0 ≤ m &lt; m1, columns n0 ≤ n &lt; n1 (multiples of 24, or 32). For each strip of 24 columns,
+    /// register blocks of 8 rows × 24 columns run over it, 784 steps each.</remarks>
+    private static void Conv2D1WeightGradient(ref float col, ref float deltaT, ref float gT, int m0, int m1, int n0, int n1)
     {
-        int m = m0;
-        for (; m + 4 <= m1; m += 4)
+        int n = n0;
+        for (; n + 24 <= n1; n += 24)
         {
-            int n = n0;
-            for (; n + 4 <= n1; n += 4) DotBlock4x4(ref Unsafe.Add(ref delta, m * 784), 784, ref Unsafe.Add(ref col, n * 784), 784, 784, ref Unsafe.Add(ref g, m * 9 + n), 9, 1, KernelAccumulate, ref g);
-            for (; n < n1; n++) DotBlock4x1(ref Unsafe.Add(ref delta, m * 784), 784, ref Unsafe.Add(ref col, n * 784), 784, 784, ref Unsafe.Add(ref g, m * 9 + n), 9, 1, KernelAccumulate, ref g);
+            ref float panel = ref Unsafe.Add(ref deltaT, n);
+            nint ldb = 32;
+            int m = m0;
+            for (; m + 8 <= m1; m += 8) BroadcastBlock8x3(ref Unsafe.Add(ref col, m * 784), 784, 1, ref panel, ldb, ref Unsafe.Add(ref gT, m * 32 + n), 32, 784, KernelAccumulate, ref gT, 0);
+            for (; m < m1; m++) BroadcastBlock1x3(ref Unsafe.Add(ref col, m * 784), 784, 1, ref panel, ldb, ref Unsafe.Add(ref gT, m * 32 + n), 32, 784, KernelAccumulate, ref gT, 0);
+        }
+        for (; n + 8 <= n1; n += 8)
+        {
+            ref float panel = ref Unsafe.Add(ref deltaT, n);
+            nint ldb = 32;
+            int m = m0;
+            for (; m + 8 <= m1; m += 8) BroadcastBlock8x1(ref Unsafe.Add(ref col, m * 784), 784, 1, ref panel, ldb, ref Unsafe.Add(ref gT, m * 32 + n), 32, 784, KernelAccumulate, ref gT, 0);
+            for (; m < m1; m++) BroadcastBlock1x1(ref Unsafe.Add(ref col, m * 784), 784, 1, ref panel, ldb, ref Unsafe.Add(ref gT, m * 32 + n), 32, 784, KernelAccumulate, ref gT, 0);
         }
     }
 
@@ -612,16 +645,9 @@ ___________________________________________________________________
     /// then register blocks of 8 rows × 24 columns run over it, batch steps each.</remarks>
     private static void Dense1WeightGradient(ref float delta, ref float x, ref float g, int m0, int m1, int n0, int n1, int batch, ref float scratch)
     {
-        if (batch <= 8)   // few steps per block: C row block by row block, as it is stored, reading B in place
+        if (batch <= 4)   // few steps per block: C row by row, as it is stored, reading B in place
         {
-            int m = m0;
-            for (; m + 8 <= m1; m += 8)
-            {
-                int n = n0;
-                for (; n + 24 <= n1; n += 24) BroadcastBlock8x3(ref Unsafe.Add(ref delta, m), 1, 10, ref Unsafe.Add(ref x, n), 25088, ref Unsafe.Add(ref g, m * 25088 + n), 25088, batch, KernelAccumulate, ref g, 0);
-                for (; n + 8 <= n1; n += 8) BroadcastBlock8x1(ref Unsafe.Add(ref delta, m), 1, 10, ref Unsafe.Add(ref x, n), 25088, ref Unsafe.Add(ref g, m * 25088 + n), 25088, batch, KernelAccumulate, ref g, 0);
-            }
-            for (; m < m1; m++)
+            for (int m = m0; m < m1; m++)
             {
                 int n = n0;
                 for (; n + 24 <= n1; n += 24) BroadcastBlock1x3(ref Unsafe.Add(ref delta, m), 1, 10, ref Unsafe.Add(ref x, n), 25088, ref Unsafe.Add(ref g, m * 25088 + n), 25088, batch, KernelAccumulate, ref g, 0);
@@ -680,16 +706,9 @@ ___________________________________________________________________
     /// then register blocks of 8 rows × 24 columns run over it, batch steps each.</remarks>
     private static void Dense1WeightDescent(ref float delta, ref float x, ref float w, ref float rate, int m0, int m1, int n0, int n1, int batch, ref float scratch)
     {
-        if (batch <= 8)   // few steps per block: C row block by row block, as it is stored, reading B in place
+        if (batch <= 4)   // few steps per block: C row by row, as it is stored, reading B in place
         {
-            int m = m0;
-            for (; m + 8 <= m1; m += 8)
-            {
-                int n = n0;
-                for (; n + 24 <= n1; n += 24) BroadcastBlock8x3(ref Unsafe.Add(ref delta, m), 1, 10, ref Unsafe.Add(ref x, n), 25088, ref Unsafe.Add(ref w, m * 25088 + n), 25088, batch, KernelDescend, ref rate, 0);
-                for (; n + 8 <= n1; n += 8) BroadcastBlock8x1(ref Unsafe.Add(ref delta, m), 1, 10, ref Unsafe.Add(ref x, n), 25088, ref Unsafe.Add(ref w, m * 25088 + n), 25088, batch, KernelDescend, ref rate, 0);
-            }
-            for (; m < m1; m++)
+            for (int m = m0; m < m1; m++)
             {
                 int n = n0;
                 for (; n + 24 <= n1; n += 24) BroadcastBlock1x3(ref Unsafe.Add(ref delta, m), 1, 10, ref Unsafe.Add(ref x, n), 25088, ref Unsafe.Add(ref w, m * 25088 + n), 25088, batch, KernelDescend, ref rate, 0);

@@ -105,21 +105,13 @@ internal static class GemmEmitter
         if (p.KRuntime is not null && p.RowOrderSteps > 0)
         {
             // With few steps a block is a read-modify-write of C with little arithmetic: memory order decides. Strips
-            // walk C down a column of blocks (rows {p.LdC} apart); row blocks stream it as stored.
-            w.Open($"if ({p.KRuntime} <= {p.RowOrderSteps})   // few steps per block: C row block by row block, as it is stored, reading B in place");
-            w.Line("int m = m0;");
-            if (p.M is not { } rowCount || rowCount >= p.MR)
-            {
-                w.Open($"for (; m + {p.MR} <= m1; m += {p.MR})");
-                RowBlockColumns(w, c, p, p.MR);
-                w.Close();
-            }
-            if (p.M is not { } all || all % p.MR != 0)
-            {
-                w.Open("for (; m < m1; m++)");
-                RowBlockColumns(w, c, p, 1);
-                w.Close();
-            }
+            // walk C down a column of blocks (rows LdC apart); rows stream it as stored.
+            // Row by row, one stream through C (measured on 784-100 at batch 1: 1 row × 3 vectors 6.3 µs, 8 rows × 3
+            // vectors 8.7 µs, 1 × 1 9.7 µs).
+            w.Open($"if ({p.KRuntime} <= {p.RowOrderSteps})   // few steps per block: C row by row, as it is stored, reading B in place");
+            w.Open("for (int m = m0; m < m1; m++)");
+            RowBlockColumns(w, c, p, 1);
+            w.Close();
             w.Close();
             w.Open("else");
         }
@@ -149,7 +141,7 @@ internal static class GemmEmitter
         w.Line();
     }
 
-    /// <summary>Row order: the blocks of one row block (rows m.. m + rows) across the columns n0..n1.</summary>
+    /// <summary>Row order: the blocks of one row block (rows m .. m + rows) across the columns n0..n1.</summary>
     private static void RowBlockColumns(CodeWriter w, EmitContext c, Product p, int rows)
     {
         int V = Lanes(c);
