@@ -407,7 +407,7 @@ __________________________________________________________________
             for (int m = m0; m < m1; m++)
             {
                 int n = n0;
-                for (; n + 24 <= n1; n += 24) BroadcastBlock1x3(ref Unsafe.Add(ref delta, m), 1, 32, ref Unsafe.Add(ref x, n), 64, ref Unsafe.Add(ref g, m * 64 + n), 64, batch, KernelAccumulate, ref g, 0);
+                for (; n + 48 <= n1; n += 48) BroadcastBlock1x6(ref Unsafe.Add(ref delta, m), 1, 32, ref Unsafe.Add(ref x, n), 64, ref Unsafe.Add(ref g, m * 64 + n), 64, batch, KernelAccumulate, ref g, 0);
                 for (; n + 8 <= n1; n += 8) BroadcastBlock1x1(ref Unsafe.Add(ref delta, m), 1, 32, ref Unsafe.Add(ref x, n), 64, ref Unsafe.Add(ref g, m * 64 + n), 64, batch, KernelAccumulate, ref g, 0);
             }
         }
@@ -466,7 +466,7 @@ __________________________________________________________________
             for (int m = m0; m < m1; m++)
             {
                 int n = n0;
-                for (; n + 24 <= n1; n += 24) BroadcastBlock1x3(ref Unsafe.Add(ref delta, m), 1, 32, ref Unsafe.Add(ref x, n), 64, ref Unsafe.Add(ref w, m * 64 + n), 64, batch, KernelDescend, ref rate, 0);
+                for (; n + 48 <= n1; n += 48) BroadcastBlock1x6(ref Unsafe.Add(ref delta, m), 1, 32, ref Unsafe.Add(ref x, n), 64, ref Unsafe.Add(ref w, m * 64 + n), 64, batch, KernelDescend, ref rate, 0);
                 for (; n + 8 <= n1; n += 8) BroadcastBlock1x1(ref Unsafe.Add(ref delta, m), 1, 32, ref Unsafe.Add(ref x, n), 64, ref Unsafe.Add(ref w, m * 64 + n), 64, batch, KernelDescend, ref rate, 0);
             }
         }
@@ -594,7 +594,6 @@ __________________________________________________________________
             for (int m = m0; m < m1; m++)
             {
                 int n = n0;
-                for (; n + 24 <= n1; n += 24) BroadcastBlock1x3(ref Unsafe.Add(ref delta, m), 1, 10, ref Unsafe.Add(ref x, n), 32, ref Unsafe.Add(ref g, m * 32 + n), 32, batch, KernelAccumulate, ref g, 0);
                 for (; n + 8 <= n1; n += 8) BroadcastBlock1x1(ref Unsafe.Add(ref delta, m), 1, 10, ref Unsafe.Add(ref x, n), 32, ref Unsafe.Add(ref g, m * 32 + n), 32, batch, KernelAccumulate, ref g, 0);
             }
         }
@@ -655,7 +654,6 @@ __________________________________________________________________
             for (int m = m0; m < m1; m++)
             {
                 int n = n0;
-                for (; n + 24 <= n1; n += 24) BroadcastBlock1x3(ref Unsafe.Add(ref delta, m), 1, 10, ref Unsafe.Add(ref x, n), 32, ref Unsafe.Add(ref w, m * 32 + n), 32, batch, KernelDescend, ref rate, 0);
                 for (; n + 8 <= n1; n += 8) BroadcastBlock1x1(ref Unsafe.Add(ref delta, m), 1, 10, ref Unsafe.Add(ref x, n), 32, ref Unsafe.Add(ref w, m * 32 + n), 32, batch, KernelDescend, ref rate, 0);
             }
         }
@@ -988,6 +986,57 @@ __________________________________________________________________
                 Unsafe.Add(ref c5, l) = mode == KernelDescend ? Unsafe.Add(ref c5, l) + bias * c50.GetElement(l) : c50.GetElement(l) + (mode == KernelAccumulate ? Unsafe.Add(ref c5, l) : mode == KernelBiasByRow ? Unsafe.Add(ref bias, 5) : mode == KernelBiasByColumn ? Unsafe.Add(ref bias, l) : 0f);
                 Unsafe.Add(ref c6, l) = mode == KernelDescend ? Unsafe.Add(ref c6, l) + bias * c60.GetElement(l) : c60.GetElement(l) + (mode == KernelAccumulate ? Unsafe.Add(ref c6, l) : mode == KernelBiasByRow ? Unsafe.Add(ref bias, 6) : mode == KernelBiasByColumn ? Unsafe.Add(ref bias, l) : 0f);
                 Unsafe.Add(ref c7, l) = mode == KernelDescend ? Unsafe.Add(ref c7, l) + bias * c70.GetElement(l) : c70.GetElement(l) + (mode == KernelAccumulate ? Unsafe.Add(ref c7, l) : mode == KernelBiasByRow ? Unsafe.Add(ref bias, 7) : mode == KernelBiasByColumn ? Unsafe.Add(ref bias, l) : 0f);
+            }
+        }
+    }
+
+    /// <summary>One register block of 1 × 48: C[r, 0..48) = init + Σ_k A[r, k]·B[k, 0..48) for r &lt; 1, with A[r, k] at
+    /// a[r·lda + k·astep], B's row k at b[k·ldb], C's row r at c[r·ldc]; init is 0, C itself (KernelAccumulate), bias[r] or
+    /// bias[0..48); KernelDescend writes C + bias·(the product) instead (bias is −η: a plain-SGD step). With tail &gt; 0 (a block
+    /// of one vector) only the last tail lanes are written.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void BroadcastBlock1x6(ref float a, nint lda, nint astep, ref float b, nint ldb, ref float c, nint ldc, int steps, int mode, ref float bias, int tail)
+    {
+        ref float a0 = ref Unsafe.Add(ref a, 0), c0 = ref Unsafe.Add(ref c, 0);
+        Vector256<float> c00, c01, c02, c03, c04, c05;
+        if (tail == 0 && mode == KernelAccumulate)
+        {
+            c00 = Load(ref c0, 0); c01 = Load(ref c0, 8); c02 = Load(ref c0, 16); c03 = Load(ref c0, 24); c04 = Load(ref c0, 32); c05 = Load(ref c0, 40);
+        }
+        else if (tail == 0 && mode == KernelBiasByRow)
+        {
+            c00 = Vector256.Create(Unsafe.Add(ref bias, 0)); c01 = c00; c02 = c00; c03 = c00; c04 = c00; c05 = c00;
+        }
+        else if (tail == 0 && mode == KernelBiasByColumn)
+        {
+            c00 = Load(ref bias, 0); c01 = Load(ref bias, 8); c02 = Load(ref bias, 16); c03 = Load(ref bias, 24); c04 = Load(ref bias, 32); c05 = Load(ref bias, 40);
+        }
+        else
+        {
+            c00 = default; c01 = default; c02 = default; c03 = default; c04 = default; c05 = default;
+        }
+        ref float bk = ref b;
+        for (nint k = 0; k < steps; k++, bk = ref Unsafe.Add(ref bk, ldb))
+        {
+            Vector256<float> b0 = Load(ref bk, 0), b1 = Load(ref bk, 8), b2 = Load(ref bk, 16), b3 = Load(ref bk, 24), b4 = Load(ref bk, 32), b5 = Load(ref bk, 40);
+            Vector256<float> a0k = Vector256.Create(Unsafe.Add(ref a0, k * astep));
+            c00 = Fma(a0k, b0, c00); c01 = Fma(a0k, b1, c01); c02 = Fma(a0k, b2, c02); c03 = Fma(a0k, b3, c03); c04 = Fma(a0k, b4, c04); c05 = Fma(a0k, b5, c05);
+        }
+        if (tail == 0 && mode == KernelDescend)
+        {
+            Vector256<float> rate = Vector256.Create(bias);
+            (Load(ref c0, 0) + rate * c00).StoreUnsafe(ref c0, 0); (Load(ref c0, 8) + rate * c01).StoreUnsafe(ref c0, 8); (Load(ref c0, 16) + rate * c02).StoreUnsafe(ref c0, 16); (Load(ref c0, 24) + rate * c03).StoreUnsafe(ref c0, 24); (Load(ref c0, 32) + rate * c04).StoreUnsafe(ref c0, 32); (Load(ref c0, 40) + rate * c05).StoreUnsafe(ref c0, 40);
+        }
+        else if (tail == 0)
+        {
+            c00.StoreUnsafe(ref c0, 0); c01.StoreUnsafe(ref c0, 8); c02.StoreUnsafe(ref c0, 16); c03.StoreUnsafe(ref c0, 24); c04.StoreUnsafe(ref c0, 32); c05.StoreUnsafe(ref c0, 40);
+        }
+        else
+        {
+            // Only the last tail lanes are this block's (the others belong to the previous vector): write them one by one.
+            for (int l = 8 - tail; l < 8; l++)
+            {
+                Unsafe.Add(ref c0, l) = mode == KernelDescend ? Unsafe.Add(ref c0, l) + bias * c00.GetElement(l) : c00.GetElement(l) + (mode == KernelAccumulate ? Unsafe.Add(ref c0, l) : mode == KernelBiasByRow ? Unsafe.Add(ref bias, 0) : mode == KernelBiasByColumn ? Unsafe.Add(ref bias, l) : 0f);
             }
         }
     }
