@@ -31,7 +31,9 @@ public static class Profile
         int[] label = [3];
         var mlpSgd = new Sgd(0.01);
         mlp.TrainStep(digit, label, mlpSgd);
-        Report("mlp-b1 train step (all of it)", () => mlp.TrainStep(digit, label, mlpSgd));
+        Report("mlp-b1 train step (all of it; plain Sgd: the update is fused into backward)", () => mlp.TrainStep(digit, label, mlpSgd));
+        var mlpUnfused = new Sgd(0.01) { FuseIntoBackward = false };
+        Report("mlp-b1 train step, unfused (zero, forward, backward, Sgd.Step)", () => mlp.TrainStep(digit, label, mlpUnfused));
         Report("mlp-b1 zero gradients (79,510 values)", mlp.ZeroGradients);
         Report("mlp-b1 forward", () => mlp.Forward(digit));
         Report("mlp-b1 loss + backward", () => { mlp.Loss(label); mlp.Backward(label); });
@@ -43,7 +45,9 @@ public static class Profile
         for (int i = 0; i < labels.Length; i++) labels[i] = i % 10;
         var sgd = new Sgd(0.01);
         lenet.Forward(images, 64);
-        Report("lenet-b64 train step (all of it)", () => lenet.TrainStep(images, labels, sgd, 64));
+        Report("lenet-b64 train step (all of it; plain Sgd: fused)", () => lenet.TrainStep(images, labels, sgd, 64));
+        var lenetUnfused = new Sgd(0.01) { FuseIntoBackward = false };
+        Report("lenet-b64 train step, unfused (zero, forward, backward, Sgd.Step)", () => lenet.TrainStep(images, labels, lenetUnfused, 64));
         Report("lenet-b64 forward", () => lenet.Forward(images, 64));
         Report("lenet-b64 backward", () => lenet.Backward(labels));
         Report("lenet-b64 sgd update", () => sgd.Step<float>(lenet.Parameters, lenet.Gradients));

@@ -35,7 +35,9 @@ public interface INetwork<T> where T : unmanaged, IFloatingPointIeee754<T>
     Span<T> Parameters { get; }
 
     /// <summary>The gradient of the loss with respect to <see cref="Parameters"/>, same layout; accumulated by
-    /// <c>Backward</c> until <see cref="ZeroGradients"/>.</summary>
+    /// <c>Backward</c> until <see cref="ZeroGradients"/>. A <see cref="TrainStep(ReadOnlySpan{T}, ReadOnlySpan{T}, IOptimizer, int)"/>
+    /// with a plain <see cref="Sgd"/> that the network fuses into its backward pass neither zeros nor writes it: after
+    /// such a step it holds what it held before the step (see <see cref="Sgd.FuseIntoBackward"/>).</summary>
     Span<T> Gradients { get; }
 
     /// <summary>Non-trainable state that training updates and inference reads (batch-norm running statistics), one
@@ -74,6 +76,12 @@ public interface INetwork<T> where T : unmanaged, IFloatingPointIeee754<T>
 
     /// <summary>One training step: zero the gradients, forward, backward, update with <paramref name="optimizer"/>.
     /// Returns the loss before the update.</summary>
+    /// <remarks>When <paramref name="optimizer"/> is a plain <see cref="Sgd"/> (no momentum, weight decay or clipping,
+    /// <see cref="Sgd.FuseIntoBackward"/> left on), every trainable layer is a Conv2D layer or a Dense layer computed by
+    /// kernels (not unrolled), and no layer has an L1/L2 penalty, the step is fused: each parameter is updated θ ← θ − η·∂E/∂θ where the
+    /// backward pass forms its gradient, with the same roundings as <see cref="Optimizer.Step{T}"/> (the resulting
+    /// parameters are the same numbers), <see cref="Optimizer.Iterations"/> counts it, and <see cref="Gradients"/> is
+    /// neither zeroed nor written. Every other optimiser and network takes the unfused path above.</remarks>
     T TrainStep(ReadOnlySpan<T> input, ReadOnlySpan<T> target, IOptimizer optimizer, int batch = 1);
 
     /// <summary>As the other overload, with class indices as targets.</summary>

@@ -1,3 +1,4 @@
+using System.Linq;
 using NetGen.Generators.Model;
 
 namespace NetGen.Generators.Emit;
@@ -37,4 +38,13 @@ internal sealed class EmitContext
     public System.Collections.Generic.HashSet<(bool Dot, int Rows, int Width)> KernelBlocks { get; } = new();
 
     public bool IsUnrolled(LayerPlan layer) => Shapes.IsUnrolled(Plan, layer);
+
+    /// <summary>Whether TrainStep can fuse a plain-SGD update into the backward pass: the network has parameters,
+    /// every layer that has any can apply the step where it computes the gradient
+    /// (<see cref="Layers.LayerEmitter.CanDescend"/>: Dense computed by kernels, Conv2D), and no layer has an L1/L2
+    /// penalty (whose gradient is added to the whole gradient buffer afterwards).</summary>
+    public bool FusedSgd =>
+        Plan.Layers.Any(l => l.ParameterCount > 0)
+        && Plan.Layers.All(l => l.ParameterCount == 0 || Layers.LayerEmitter.For(l.Kind).CanDescend(this, l))
+        && Plan.Layers.All(l => l.Spec.L1 == 0 && l.Spec.L2 == 0);
 }

@@ -148,6 +148,7 @@ internal static class NetworkEmitter
             w.Line("private readonly int _scratchPart;");
         }
         w.Line($"private readonly {t}[] _target;   // scratch for one-hot targets");
+        if (c.FusedSgd) w.Line($"private {t} _sgdRate;   // −η of the running fused plain-SGD step (TrainStep with a plain Sgd), read by the kernels");
         w.Line("private int _batch;   // samples in the last forward pass");
         if (plan.Layers.Any(l => l.Kind == LayerKind.Conv2D))
             w.Line("private bool _columnsKept;   // whether the last forward pass kept the convolutions' im2col columns (a training pass)");
@@ -340,6 +341,16 @@ internal static class NetworkEmitter
         if (regularized.Count > 0) w.Line("AddRegularizationGradients();");
         w.Close();
         w.Line();
+        if (c.FusedSgd)
+        {
+            w.Line("/// <summary>Backpropagates the loss of the last forward pass against <paramref name=\"target\"/> and applies the plain-SGD step");
+            w.Line("/// θ ← θ + _sgdRate·∂E/∂θ where each gradient is formed; <see cref=\"Gradients\"/> is not touched.</summary>");
+            w.Open($"private void FusedSgdBackward(global::System.ReadOnlySpan<{t}> target)");
+            w.Line($"{gradient};");
+            w.Line($"BackwardFrom({lossIn}, inputGradient: false, descend: true);");
+            w.Close();
+            w.Line();
+        }
         w.Line("/// <summary>As <see cref=\"Backward(global::System.ReadOnlySpan{" + t + "})\"/>, with class indices as targets.</summary>");
         w.Line("public void Backward(global::System.ReadOnlySpan<int> labels) => Backward(OneHot(labels));");
         w.Line();
@@ -389,8 +400,9 @@ internal static class NetworkEmitter
     private static void EmitBackward(CodeWriter w, EmitContext c)
     {
         var plan = c.Plan;
-        w.Line("/// <summary>Runs the backward pass from delta buffer d{start} (already holding ∂E/∂a{start}) down to the input.</summary>");
-        w.Open("private void BackwardFrom(int start, bool inputGradient)");
+        w.Line("/// <summary>Runs the backward pass from delta buffer d{start} (already holding ∂E/∂a{start}) down to the input." +
+               (c.FusedSgd ? " With <paramref name=\"descend\"/>, applies the plain-SGD step θ ← θ + _sgdRate·∂E/∂θ instead of adding ∂E/∂θ into the gradients." : "") + "</summary>");
+        w.Open(c.FusedSgd ? "private void BackwardFrom(int start, bool inputGradient, bool descend = false)" : "private void BackwardFrom(int start, bool inputGradient)");
         w.Line("int batch = _batch;");
         if (plan.Layers.Length > 0 && plan.Layers[0].Kind == LayerKind.Conv2D) w.Line("_inputGradient = inputGradient;");
         for (int i = plan.Layers.Length - 1; i >= 0; i--)
@@ -398,7 +410,16 @@ internal static class NetworkEmitter
             var layer = plan.Layers[i];
             w.Line();
             w.Open($"if (start > {i})");
-            LayerEmitter.For(layer.Kind).Backward(w, c, layer);
+            if (c.FusedSgd && layer.ParameterCount > 0)
+            {
+                w.Open("if (descend)");
+                LayerEmitter.For(layer.Kind).DescendBackward(w, c, layer);
+                w.Close();
+                w.Open("else");
+                LayerEmitter.For(layer.Kind).Backward(w, c, layer);
+                w.Close();
+            }
+            else LayerEmitter.For(layer.Kind).Backward(w, c, layer);
             w.Close();
         }
         w.Close();
@@ -411,6 +432,11 @@ internal static class NetworkEmitter
         w.Line("/// <inheritdoc/>");
         w.Line("public void ZeroGradients() => global::System.Array.Clear(_g);");
         w.Line();
+        if (c.FusedSgd)
+        {
+            EmitFusedTraining(w, c);
+            return;
+        }
         foreach (var (type, arg) in new[] { ($"global::System.ReadOnlySpan<{t}>", "target"), ("global::System.ReadOnlySpan<int>", "labels") })
         {
             w.Line("/// <summary>One step: zero the gradients, forward, backward, update. Returns the loss before the update.</summary>");
@@ -419,6 +445,35 @@ internal static class NetworkEmitter
             w.Line("ZeroGradients();");
             w.Line("Forward(input, batch);");
             w.Line($"{t} loss = Loss({arg});");
+            w.Line($"Backward({arg});");
+            w.Line($"optimizer.Step<{t}>(_p, _g);");
+            w.Line("return loss;");
+            w.Close();
+            w.Line();
+        }
+    }
+    /// <summary>TrainStep for a network whose trainable layers can apply a plain-SGD step where they compute the
+    /// gradient (<see cref="EmitContext.FusedSgd"/>): with a plain <c>Sgd</c> the update is fused into the backward
+    /// pass and the gradient buffer is left alone; with any other optimiser the step zeros, backpropagates and calls
+    /// <c>optimizer.Step</c> as usual.</summary>
+    private static void EmitFusedTraining(CodeWriter w, EmitContext c)
+    {
+        string t = c.T;
+        foreach (var (type, arg, targets) in new[] { ($"global::System.ReadOnlySpan<{t}>", "target", "target"), ("global::System.ReadOnlySpan<int>", "labels", "OneHot(labels)") })
+        {
+            w.Line("/// <summary>One step: forward, loss, backward, update; returns the loss before the update. With a plain <see cref=\"global::NetGen.Sgd\"/>");
+            w.Line("/// (<see cref=\"global::NetGen.Sgd.FuseIntoBackward\"/>) the update θ ← θ − η·∂E/∂θ is applied inside the backward pass, where each");
+            w.Line("/// gradient is formed, and <see cref=\"Gradients\"/> is neither zeroed nor written (it keeps what it held before the step); with");
+            w.Line("/// any other optimiser the gradients are zeroed, backpropagated into <see cref=\"Gradients\"/> and passed to <c>optimizer.Step</c>.</summary>");
+            w.Open($"public {t} TrainStep(global::System.ReadOnlySpan<{t}> input, {type} {arg}, global::NetGen.IOptimizer optimizer, int batch = 1)");
+            w.Line("global::System.ArgumentNullException.ThrowIfNull(optimizer);");
+            w.Line("Forward(input, batch);");
+            w.Line($"{t} loss = Loss({arg});");
+            w.Open($"if (optimizer is global::NetGen.Sgd sgd && sgd.TryBeginFusedStep<{t}>(_p.Length, out _sgdRate))");
+            w.Line($"FusedSgdBackward({targets});");
+            w.Line("return loss;");
+            w.Close();
+            w.Line("ZeroGradients();");
             w.Line($"Backward({arg});");
             w.Line($"optimizer.Step<{t}>(_p, _g);");
             w.Line("return loss;");

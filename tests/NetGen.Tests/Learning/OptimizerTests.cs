@@ -162,6 +162,38 @@ public sealed class OptimizerTests(ITestOutputHelper output)
         Assert.Equal(-0.1 * k, p[2], 14);
     }
 
+    /// <summary>Above 4,096 parameters the built-in optimisers update chunk by chunk (each chunk with the matching
+    /// chunks of its state vectors): 10,001 parameters (two full chunks and a ragged one) must end exactly where
+    /// separate optimisers on 1,000-parameter windows (one call each) end. Norm clipping, a sum over every
+    /// parameter, is left out: windows would clip by their own norms.</summary>
+    [Fact]
+    public void LargeParameterCounts_UpdateChunkByChunk_ExactlyAsWindowByWindow()
+    {
+        const int Count = 10_001, Window = 1_000;
+        foreach (var c in Cases.Where(c => c.ClipNorm is null))
+        {
+            double[] initial = Enumerable.Range(0, Count).Select(i => Math.Cos(0.37 * i) - 1e-4 * i).ToArray();
+            double[] Gradient(int s) => Enumerable.Range(0, Count).Select(i => (1 + s % 3) * Math.Sin(0.61 * i + 0.9 * s)).ToArray();
+            var whole = c.Create();
+            double[] p = (double[])initial.Clone();
+            for (int s = 1; s <= 4; s++) whole.Step<double>(p, Gradient(s));
+
+            double[] expected = (double[])initial.Clone();
+            for (int start = 0; start < Count; start += Window)
+            {
+                int length = Math.Min(Window, Count - start);
+                var part = c.Create();
+                double[] window = expected.AsSpan(start, length).ToArray();
+                for (int s = 1; s <= 4; s++) part.Step<double>(window, Gradient(s).AsSpan(start, length));
+                window.CopyTo(expected, start);
+            }
+            Assert.Equal(4, whole.Iterations);
+            for (int i = 0; i < Count; i++)
+                Assert.True(p[i] == expected[i], $"{c.Name}: parameter {i}: chunked {p[i]:R}, window by window {expected[i]:R}");
+            Assert.True(Math.Abs(p[^1] - initial[^1]) > 1e-3, $"{c.Name}: the last parameters hardly moved");
+        }
+    }
+
     [Fact]
     public void Step_IsAllocationFree_AfterTheFirst()
     {

@@ -79,6 +79,7 @@ __________________________________________________________________
     private readonly float[] _scratch;   // the kernels' packed panels: one region of _scratchPart values per thread
     private readonly int _scratchPart;
     private readonly float[] _target;   // scratch for one-hot targets
+    private float _sgdRate;   // −η of the running fused plain-SGD step (TrainStep with a plain Sgd), read by the kernels
     private int _batch;   // samples in the last forward pass
 
     /// <summary>Allocates the network's buffers for batches of up to <paramref name="maxBatch"/> samples and
@@ -205,6 +206,14 @@ __________________________________________________________________
         BackwardFrom(3, inputGradient: false);
     }
 
+    /// <summary>Backpropagates the loss of the last forward pass against <paramref name="target"/> and applies the plain-SGD step
+    /// θ ← θ + _sgdRate·∂E/∂θ where each gradient is formed; <see cref="Gradients"/> is not touched.</summary>
+    private void FusedSgdBackward(global::System.ReadOnlySpan<float> target)
+    {
+        global::NetGen.Losses.CrossEntropyWithLogitsGradient<float>(_a3.AsSpan(0, _batch * 10), target, _batch, _d3);
+        BackwardFrom(3, inputGradient: false, descend: true);
+    }
+
     /// <summary>As <see cref="Backward(global::System.ReadOnlySpan{float})"/>, with class indices as targets.</summary>
     public void Backward(global::System.ReadOnlySpan<int> labels) => Backward(OneHot(labels));
 
@@ -219,8 +228,8 @@ __________________________________________________________________
         if (!inputGradient.IsEmpty) _d0.AsSpan(0, inputGradient.Length).CopyTo(inputGradient);
     }
 
-    /// <summary>Runs the backward pass from delta buffer d{start} (already holding ∂E/∂a{start}) down to the input.</summary>
-    private void BackwardFrom(int start, bool inputGradient)
+    /// <summary>Runs the backward pass from delta buffer d{start} (already holding ∂E/∂a{start}) down to the input. With <paramref name="descend"/>, applies the plain-SGD step θ ← θ + _sgdRate·∂E/∂θ instead of adding ∂E/∂θ into the gradients.</summary>
+    private void BackwardFrom(int start, bool inputGradient, bool descend = false)
     {
         int batch = _batch;
 
@@ -240,14 +249,41 @@ __________________________________________________________________
 
         if (start > 2)
         {
-            // Layer 2: Dense2 backward over the whole batch: ∂E/∂W += δᵀ·x, ∂E/∂b += Σₙ δ, ∂E/∂x = δ·W (kernels below;
-            // threads split the units for ∂E/∂W and the inputs for ∂E/∂x)
-            global::NetGen.Parallelism.Run(this, 9, global::NetGen.Parallelism.PartsFor((long)batch * 320));
-            for (int n = 0; n < batch; n++)
+            if (descend)
             {
-                global::System.Numerics.Tensors.TensorPrimitives.Add<float>(_g.AsSpan(2400, 10), _d3.AsSpan(n * 10, 10), _g.AsSpan(2400, 10));
+                // Layer 2: Dense2 backward fused with the plain-SGD step: ∂E/∂x = δ·W first, with the weights from before the step;
+                // then W ← W − η·δᵀ·x and b ← b − η·Σₙ δ where the products are formed (∂E/∂W is never stored)
+                global::NetGen.Parallelism.Run(this, 10, global::NetGen.Parallelism.PartsFor((long)batch * 320));
+                global::NetGen.Parallelism.Run(this, 11, global::NetGen.Parallelism.PartsFor((long)batch * 320));
+                {
+                    // b[j] ← b[j] + (−η)·Σₙ δ[n, j], summed in sample order as Backward sums ∂E/∂b
+                    ref float delta = ref _d3[0], bias = ref _p[2400];
+                    int j = 0;
+                    for (; j + 8 <= 10; j += 8)
+                    {
+                        Vector256<float> sum = Vector256<float>.Zero;
+                        for (int n = 0; n < batch; n++) sum += Load(ref delta, n * 10 + j);
+                        (Load(ref bias, j) + Vector256.Create(_sgdRate) * sum).StoreUnsafe(ref bias, (nuint)j);
+                    }
+                    for (; j < 10; j++)
+                    {
+                        float sum = 0f;
+                        for (int n = 0; n < batch; n++) sum += Unsafe.Add(ref delta, n * 10 + j);
+                        Unsafe.Add(ref bias, j) += _sgdRate * sum;
+                    }
+                }
             }
-            global::NetGen.Parallelism.Run(this, 10, global::NetGen.Parallelism.PartsFor((long)batch * 320));
+            else
+            {
+                // Layer 2: Dense2 backward over the whole batch: ∂E/∂W += δᵀ·x, ∂E/∂b += Σₙ δ, ∂E/∂x = δ·W (kernels below;
+                // threads split the units for ∂E/∂W and the inputs for ∂E/∂x)
+                global::NetGen.Parallelism.Run(this, 9, global::NetGen.Parallelism.PartsFor((long)batch * 320));
+                for (int n = 0; n < batch; n++)
+                {
+                    global::System.Numerics.Tensors.TensorPrimitives.Add<float>(_g.AsSpan(2400, 10), _d3.AsSpan(n * 10, 10), _g.AsSpan(2400, 10));
+                }
+                global::NetGen.Parallelism.Run(this, 10, global::NetGen.Parallelism.PartsFor((long)batch * 320));
+            }
         }
 
         if (start > 1)
@@ -258,16 +294,40 @@ __________________________________________________________________
 
         if (start > 0)
         {
-            // Layer 0: Dense1 backward over the whole batch: ∂E/∂W += δᵀ·x, ∂E/∂b += Σₙ δ, ∂E/∂x = δ·W (kernels below;
-            // threads split the units for ∂E/∂W and the inputs for ∂E/∂x)
-            global::NetGen.Parallelism.Run(this, 1, global::NetGen.Parallelism.PartsFor((long)batch * 2048));
-            for (int n = 0; n < batch; n++)
+            if (descend)
             {
-                global::System.Numerics.Tensors.TensorPrimitives.Add<float>(_g.AsSpan(2048, 32), _d1.AsSpan(n * 32, 32), _g.AsSpan(2048, 32));
+                // Layer 0: Dense1 backward fused with the plain-SGD step: (when asked for) ∂E/∂x = δ·W first, with the weights from before the step;
+                // then W ← W − η·δᵀ·x and b ← b − η·Σₙ δ where the products are formed (∂E/∂W is never stored)
+                if (inputGradient)
+                {
+                    global::NetGen.Parallelism.Run(this, 2, global::NetGen.Parallelism.PartsFor((long)batch * 2048));
+                }
+                global::NetGen.Parallelism.Run(this, 3, global::NetGen.Parallelism.PartsFor((long)batch * 2048));
+                {
+                    // b[j] ← b[j] + (−η)·Σₙ δ[n, j], summed in sample order as Backward sums ∂E/∂b
+                    ref float delta = ref _d1[0], bias = ref _p[2048];
+                    int j = 0;
+                    for (; j + 8 <= 32; j += 8)
+                    {
+                        Vector256<float> sum = Vector256<float>.Zero;
+                        for (int n = 0; n < batch; n++) sum += Load(ref delta, n * 32 + j);
+                        (Load(ref bias, j) + Vector256.Create(_sgdRate) * sum).StoreUnsafe(ref bias, (nuint)j);
+                    }
+                }
             }
-            if (inputGradient)
+            else
             {
-                global::NetGen.Parallelism.Run(this, 2, global::NetGen.Parallelism.PartsFor((long)batch * 2048));
+                // Layer 0: Dense1 backward over the whole batch: ∂E/∂W += δᵀ·x, ∂E/∂b += Σₙ δ, ∂E/∂x = δ·W (kernels below;
+                // threads split the units for ∂E/∂W and the inputs for ∂E/∂x)
+                global::NetGen.Parallelism.Run(this, 1, global::NetGen.Parallelism.PartsFor((long)batch * 2048));
+                for (int n = 0; n < batch; n++)
+                {
+                    global::System.Numerics.Tensors.TensorPrimitives.Add<float>(_g.AsSpan(2048, 32), _d1.AsSpan(n * 32, 32), _g.AsSpan(2048, 32));
+                }
+                if (inputGradient)
+                {
+                    global::NetGen.Parallelism.Run(this, 2, global::NetGen.Parallelism.PartsFor((long)batch * 2048));
+                }
             }
         }
     }
@@ -275,25 +335,41 @@ __________________________________________________________________
     /// <inheritdoc/>
     public void ZeroGradients() => global::System.Array.Clear(_g);
 
-    /// <summary>One step: zero the gradients, forward, backward, update. Returns the loss before the update.</summary>
+    /// <summary>One step: forward, loss, backward, update; returns the loss before the update. With a plain <see cref="global::NetGen.Sgd"/>
+    /// (<see cref="global::NetGen.Sgd.FuseIntoBackward"/>) the update θ ← θ − η·∂E/∂θ is applied inside the backward pass, where each
+    /// gradient is formed, and <see cref="Gradients"/> is neither zeroed nor written (it keeps what it held before the step); with
+    /// any other optimiser the gradients are zeroed, backpropagated into <see cref="Gradients"/> and passed to <c>optimizer.Step</c>.</summary>
     public float TrainStep(global::System.ReadOnlySpan<float> input, global::System.ReadOnlySpan<float> target, global::NetGen.IOptimizer optimizer, int batch = 1)
     {
         global::System.ArgumentNullException.ThrowIfNull(optimizer);
-        ZeroGradients();
         Forward(input, batch);
         float loss = Loss(target);
+        if (optimizer is global::NetGen.Sgd sgd && sgd.TryBeginFusedStep<float>(_p.Length, out _sgdRate))
+        {
+            FusedSgdBackward(target);
+            return loss;
+        }
+        ZeroGradients();
         Backward(target);
         optimizer.Step<float>(_p, _g);
         return loss;
     }
 
-    /// <summary>One step: zero the gradients, forward, backward, update. Returns the loss before the update.</summary>
+    /// <summary>One step: forward, loss, backward, update; returns the loss before the update. With a plain <see cref="global::NetGen.Sgd"/>
+    /// (<see cref="global::NetGen.Sgd.FuseIntoBackward"/>) the update θ ← θ − η·∂E/∂θ is applied inside the backward pass, where each
+    /// gradient is formed, and <see cref="Gradients"/> is neither zeroed nor written (it keeps what it held before the step); with
+    /// any other optimiser the gradients are zeroed, backpropagated into <see cref="Gradients"/> and passed to <c>optimizer.Step</c>.</summary>
     public float TrainStep(global::System.ReadOnlySpan<float> input, global::System.ReadOnlySpan<int> labels, global::NetGen.IOptimizer optimizer, int batch = 1)
     {
         global::System.ArgumentNullException.ThrowIfNull(optimizer);
-        ZeroGradients();
         Forward(input, batch);
         float loss = Loss(labels);
+        if (optimizer is global::NetGen.Sgd sgd && sgd.TryBeginFusedStep<float>(_p.Length, out _sgdRate))
+        {
+            FusedSgdBackward(OneHot(labels));
+            return loss;
+        }
+        ZeroGradients();
         Backward(labels);
         optimizer.Step<float>(_p, _g);
         return loss;
@@ -323,9 +399,14 @@ __________________________________________________________________
     /// <remarks>Rows m0 ≤ m &lt; m1, columns n0 ≤ n &lt; n1 (multiples of 24, or 64). For each strip of 24 columns, B's strip is
     /// first copied into <c>scratch</c> as one contiguous panel when at least 8 rows will reuse it (B's rows are 64 apart:
     /// read in place, every step can land in the same cache set);
-    /// then register blocks of 8 rows × 24 columns run over it, batch steps each.</remarks>
+    /// then register blocks of 8 rows × 24 columns run over it, batch steps each. With batch ≤ 4, Dense1WeightGradientByRows instead.</remarks>
     private static void Dense1WeightGradient(ref float delta, ref float x, ref float g, int m0, int m1, int n0, int n1, int batch, ref float scratch)
     {
+        if (batch <= 4)   // few steps per block: C row by row, as it is stored, reading B in place
+        {
+            Dense1WeightGradientByRows(ref delta, ref x, ref g, m0, m1, n0, n1, batch);
+            return;
+        }
         bool pack = m1 - m0 >= 8;
         int n = n0;
         for (; n + 24 <= n1; n += 24)
@@ -363,6 +444,82 @@ __________________________________________________________________
             }
             int m = m0;
             for (; m + 8 <= m1; m += 8) BroadcastBlock8x1(ref Unsafe.Add(ref delta, m), 1, 32, ref panel, ldb, ref Unsafe.Add(ref g, m * 64 + n), 64, batch, KernelAccumulate, ref g, 0);
+        }
+    }
+
+    /// <summary>Dense1WeightGradient with few steps (batch ≤ 4): C row by row, in blocks of 1 row × 48 columns, B read in place.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static void Dense1WeightGradientByRows(ref float delta, ref float x, ref float g, int m0, int m1, int n0, int n1, int batch)
+    {
+        for (int m = m0; m < m1; m++)
+        {
+            int n = n0;
+            for (; n + 48 <= n1; n += 48) BroadcastBlock1x6(ref Unsafe.Add(ref delta, m), 1, 32, ref Unsafe.Add(ref x, n), 64, ref Unsafe.Add(ref g, m * 64 + n), 64, batch, KernelAccumulate, ref g, 0);
+            for (; n + 8 <= n1; n += 8) BroadcastBlock1x1(ref Unsafe.Add(ref delta, m), 1, 32, ref Unsafe.Add(ref x, n), 64, ref Unsafe.Add(ref g, m * 64 + n), 64, batch, KernelAccumulate, ref g, 0);
+        }
+    }
+
+    /// <summary>Dense1 fused plain-SGD step: w[j, i] += rate·Σₙ δ[n, j]·x[n, i] (rate = −η) for units m0 ≤ j &lt; m1 and inputs n0 ≤ i &lt; n1; the sum is formed in registers as in Dense1WeightGradient and never stored.</summary>
+    /// <remarks>Rows m0 ≤ m &lt; m1, columns n0 ≤ n &lt; n1 (multiples of 24, or 64). For each strip of 24 columns, B's strip is
+    /// first copied into <c>scratch</c> as one contiguous panel when at least 8 rows will reuse it (B's rows are 64 apart:
+    /// read in place, every step can land in the same cache set);
+    /// then register blocks of 8 rows × 24 columns run over it, batch steps each. With batch ≤ 4, Dense1WeightDescentByRows instead.</remarks>
+    private static void Dense1WeightDescent(ref float delta, ref float x, ref float w, ref float rate, int m0, int m1, int n0, int n1, int batch, ref float scratch)
+    {
+        if (batch <= 4)   // few steps per block: C row by row, as it is stored, reading B in place
+        {
+            Dense1WeightDescentByRows(ref delta, ref x, ref w, ref rate, m0, m1, n0, n1, batch);
+            return;
+        }
+        bool pack = m1 - m0 >= 8;
+        int n = n0;
+        for (; n + 24 <= n1; n += 24)
+        {
+            ref float panel = ref Unsafe.Add(ref x, n);
+            nint ldb = 64;
+            if (pack)
+            {
+                for (int k = 0; k < batch; k++)
+                {
+                    ref float from = ref Unsafe.Add(ref panel, k * 64);
+                    ref float to = ref Unsafe.Add(ref scratch, k * 24);
+                    Load(ref from, 0).StoreUnsafe(ref to, 0); Load(ref from, 8).StoreUnsafe(ref to, 8); Load(ref from, 16).StoreUnsafe(ref to, 16);
+                }
+                panel = ref scratch;
+                ldb = 24;
+            }
+            int m = m0;
+            for (; m + 8 <= m1; m += 8) BroadcastBlock8x3(ref Unsafe.Add(ref delta, m), 1, 32, ref panel, ldb, ref Unsafe.Add(ref w, m * 64 + n), 64, batch, KernelDescend, ref rate, 0);
+        }
+        for (; n + 8 <= n1; n += 8)
+        {
+            ref float panel = ref Unsafe.Add(ref x, n);
+            nint ldb = 64;
+            if (pack)
+            {
+                for (int k = 0; k < batch; k++)
+                {
+                    ref float from = ref Unsafe.Add(ref panel, k * 64);
+                    ref float to = ref Unsafe.Add(ref scratch, k * 8);
+                    Load(ref from, 0).StoreUnsafe(ref to, 0);
+                }
+                panel = ref scratch;
+                ldb = 8;
+            }
+            int m = m0;
+            for (; m + 8 <= m1; m += 8) BroadcastBlock8x1(ref Unsafe.Add(ref delta, m), 1, 32, ref panel, ldb, ref Unsafe.Add(ref w, m * 64 + n), 64, batch, KernelDescend, ref rate, 0);
+        }
+    }
+
+    /// <summary>Dense1WeightDescent with few steps (batch ≤ 4): C row by row, in blocks of 1 row × 48 columns, B read in place.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static void Dense1WeightDescentByRows(ref float delta, ref float x, ref float w, ref float rate, int m0, int m1, int n0, int n1, int batch)
+    {
+        for (int m = m0; m < m1; m++)
+        {
+            int n = n0;
+            for (; n + 48 <= n1; n += 48) BroadcastBlock1x6(ref Unsafe.Add(ref delta, m), 1, 32, ref Unsafe.Add(ref x, n), 64, ref Unsafe.Add(ref w, m * 64 + n), 64, batch, KernelDescend, ref rate, 0);
+            for (; n + 8 <= n1; n += 8) BroadcastBlock1x1(ref Unsafe.Add(ref delta, m), 1, 32, ref Unsafe.Add(ref x, n), 64, ref Unsafe.Add(ref w, m * 64 + n), 64, batch, KernelDescend, ref rate, 0);
         }
     }
 
@@ -439,9 +596,14 @@ __________________________________________________________________
     /// <remarks>Rows m0 ≤ m &lt; m1, columns n0 ≤ n &lt; n1 (multiples of 24, or 32). For each strip of 24 columns, B's strip is
     /// first copied into <c>scratch</c> as one contiguous panel when at least 8 rows will reuse it (B's rows are 32 apart:
     /// read in place, every step can land in the same cache set);
-    /// then register blocks of 8 rows × 24 columns run over it, batch steps each.</remarks>
+    /// then register blocks of 8 rows × 24 columns run over it, batch steps each. With batch ≤ 4, Dense2WeightGradientByRows instead.</remarks>
     private static void Dense2WeightGradient(ref float delta, ref float x, ref float g, int m0, int m1, int n0, int n1, int batch, ref float scratch)
     {
+        if (batch <= 4)   // few steps per block: C row by row, as it is stored, reading B in place
+        {
+            Dense2WeightGradientByRows(ref delta, ref x, ref g, m0, m1, n0, n1, batch);
+            return;
+        }
         bool pack = m1 - m0 >= 8;
         int n = n0;
         for (; n + 24 <= n1; n += 24)
@@ -481,6 +643,82 @@ __________________________________________________________________
             int m = m0;
             for (; m + 8 <= m1; m += 8) BroadcastBlock8x1(ref Unsafe.Add(ref delta, m), 1, 10, ref panel, ldb, ref Unsafe.Add(ref g, m * 32 + n), 32, batch, KernelAccumulate, ref g, 0);
             for (; m < m1; m++) BroadcastBlock1x1(ref Unsafe.Add(ref delta, m), 1, 10, ref panel, ldb, ref Unsafe.Add(ref g, m * 32 + n), 32, batch, KernelAccumulate, ref g, 0);
+        }
+    }
+
+    /// <summary>Dense2WeightGradient with few steps (batch ≤ 4): C row by row, in blocks of 1 row × 48 columns, B read in place.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static void Dense2WeightGradientByRows(ref float delta, ref float x, ref float g, int m0, int m1, int n0, int n1, int batch)
+    {
+        for (int m = m0; m < m1; m++)
+        {
+            int n = n0;
+            for (; n + 8 <= n1; n += 8) BroadcastBlock1x1(ref Unsafe.Add(ref delta, m), 1, 10, ref Unsafe.Add(ref x, n), 32, ref Unsafe.Add(ref g, m * 32 + n), 32, batch, KernelAccumulate, ref g, 0);
+        }
+    }
+
+    /// <summary>Dense2 fused plain-SGD step: w[j, i] += rate·Σₙ δ[n, j]·x[n, i] (rate = −η) for units m0 ≤ j &lt; m1 and inputs n0 ≤ i &lt; n1; the sum is formed in registers as in Dense2WeightGradient and never stored.</summary>
+    /// <remarks>Rows m0 ≤ m &lt; m1, columns n0 ≤ n &lt; n1 (multiples of 24, or 32). For each strip of 24 columns, B's strip is
+    /// first copied into <c>scratch</c> as one contiguous panel when at least 8 rows will reuse it (B's rows are 32 apart:
+    /// read in place, every step can land in the same cache set);
+    /// then register blocks of 8 rows × 24 columns run over it, batch steps each. With batch ≤ 4, Dense2WeightDescentByRows instead.</remarks>
+    private static void Dense2WeightDescent(ref float delta, ref float x, ref float w, ref float rate, int m0, int m1, int n0, int n1, int batch, ref float scratch)
+    {
+        if (batch <= 4)   // few steps per block: C row by row, as it is stored, reading B in place
+        {
+            Dense2WeightDescentByRows(ref delta, ref x, ref w, ref rate, m0, m1, n0, n1, batch);
+            return;
+        }
+        bool pack = m1 - m0 >= 8;
+        int n = n0;
+        for (; n + 24 <= n1; n += 24)
+        {
+            ref float panel = ref Unsafe.Add(ref x, n);
+            nint ldb = 32;
+            if (pack)
+            {
+                for (int k = 0; k < batch; k++)
+                {
+                    ref float from = ref Unsafe.Add(ref panel, k * 32);
+                    ref float to = ref Unsafe.Add(ref scratch, k * 24);
+                    Load(ref from, 0).StoreUnsafe(ref to, 0); Load(ref from, 8).StoreUnsafe(ref to, 8); Load(ref from, 16).StoreUnsafe(ref to, 16);
+                }
+                panel = ref scratch;
+                ldb = 24;
+            }
+            int m = m0;
+            for (; m + 8 <= m1; m += 8) BroadcastBlock8x3(ref Unsafe.Add(ref delta, m), 1, 10, ref panel, ldb, ref Unsafe.Add(ref w, m * 32 + n), 32, batch, KernelDescend, ref rate, 0);
+            for (; m < m1; m++) BroadcastBlock1x3(ref Unsafe.Add(ref delta, m), 1, 10, ref panel, ldb, ref Unsafe.Add(ref w, m * 32 + n), 32, batch, KernelDescend, ref rate, 0);
+        }
+        for (; n + 8 <= n1; n += 8)
+        {
+            ref float panel = ref Unsafe.Add(ref x, n);
+            nint ldb = 32;
+            if (pack)
+            {
+                for (int k = 0; k < batch; k++)
+                {
+                    ref float from = ref Unsafe.Add(ref panel, k * 32);
+                    ref float to = ref Unsafe.Add(ref scratch, k * 8);
+                    Load(ref from, 0).StoreUnsafe(ref to, 0);
+                }
+                panel = ref scratch;
+                ldb = 8;
+            }
+            int m = m0;
+            for (; m + 8 <= m1; m += 8) BroadcastBlock8x1(ref Unsafe.Add(ref delta, m), 1, 10, ref panel, ldb, ref Unsafe.Add(ref w, m * 32 + n), 32, batch, KernelDescend, ref rate, 0);
+            for (; m < m1; m++) BroadcastBlock1x1(ref Unsafe.Add(ref delta, m), 1, 10, ref panel, ldb, ref Unsafe.Add(ref w, m * 32 + n), 32, batch, KernelDescend, ref rate, 0);
+        }
+    }
+
+    /// <summary>Dense2WeightDescent with few steps (batch ≤ 4): C row by row, in blocks of 1 row × 48 columns, B read in place.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static void Dense2WeightDescentByRows(ref float delta, ref float x, ref float w, ref float rate, int m0, int m1, int n0, int n1, int batch)
+    {
+        for (int m = m0; m < m1; m++)
+        {
+            int n = n0;
+            for (; n + 8 <= n1; n += 8) BroadcastBlock1x1(ref Unsafe.Add(ref delta, m), 1, 10, ref Unsafe.Add(ref x, n), 32, ref Unsafe.Add(ref w, m * 32 + n), 32, batch, KernelDescend, ref rate, 0);
         }
     }
 
@@ -534,7 +772,7 @@ __________________________________________________________________
     }
 
     // How a block writes C (the kernels pass these as constants; the JIT folds the tests away).
-    private const int KernelAssign = 0, KernelAccumulate = 1, KernelBiasByRow = 2, KernelBiasByColumn = 3;
+    private const int KernelAssign = 0, KernelAccumulate = 1, KernelBiasByRow = 2, KernelBiasByColumn = 3, KernelDescend = 4;
 
     /// <summary>a·b + c in one rounding (an FMA instruction).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -546,29 +784,22 @@ __________________________________________________________________
 
     /// <summary>One register block of 8 × 24: C[r, 0..24) = init + Σ_k A[r, k]·B[k, 0..24) for r &lt; 8, with A[r, k] at
     /// a[r·lda + k·astep], B's row k at b[k·ldb], C's row r at c[r·ldc]; init is 0, C itself (KernelAccumulate), bias[r] or
-    /// bias[0..24). With tail &gt; 0 (a block of one vector) only the last tail lanes are written.</summary>
+    /// bias[0..24); KernelDescend writes C + bias·(the product) instead (bias is −η: a plain-SGD step). With tail &gt; 0 (a block
+    /// of one vector) only the last tail lanes are written.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void BroadcastBlock8x3(ref float a, nint lda, nint astep, ref float b, nint ldb, ref float c, nint ldc, int steps, int mode, ref float bias, int tail)
     {
-        ref float a0 = ref Unsafe.Add(ref a, 0), c0 = ref Unsafe.Add(ref c, 0);
-        ref float a1 = ref Unsafe.Add(ref a, lda), c1 = ref Unsafe.Add(ref c, ldc);
-        ref float a2 = ref Unsafe.Add(ref a, 2 * lda), c2 = ref Unsafe.Add(ref c, 2 * ldc);
-        ref float a3 = ref Unsafe.Add(ref a, 3 * lda), c3 = ref Unsafe.Add(ref c, 3 * ldc);
-        ref float a4 = ref Unsafe.Add(ref a, 4 * lda), c4 = ref Unsafe.Add(ref c, 4 * ldc);
-        ref float a5 = ref Unsafe.Add(ref a, 5 * lda), c5 = ref Unsafe.Add(ref c, 5 * ldc);
-        ref float a6 = ref Unsafe.Add(ref a, 6 * lda), c6 = ref Unsafe.Add(ref c, 6 * ldc);
-        ref float a7 = ref Unsafe.Add(ref a, 7 * lda), c7 = ref Unsafe.Add(ref c, 7 * ldc);
         Vector256<float> c00, c01, c02, c10, c11, c12, c20, c21, c22, c30, c31, c32, c40, c41, c42, c50, c51, c52, c60, c61, c62, c70, c71, c72;
         if (tail == 0 && mode == KernelAccumulate)
         {
-            c00 = Load(ref c0, 0); c01 = Load(ref c0, 8); c02 = Load(ref c0, 16);
-            c10 = Load(ref c1, 0); c11 = Load(ref c1, 8); c12 = Load(ref c1, 16);
-            c20 = Load(ref c2, 0); c21 = Load(ref c2, 8); c22 = Load(ref c2, 16);
-            c30 = Load(ref c3, 0); c31 = Load(ref c3, 8); c32 = Load(ref c3, 16);
-            c40 = Load(ref c4, 0); c41 = Load(ref c4, 8); c42 = Load(ref c4, 16);
-            c50 = Load(ref c5, 0); c51 = Load(ref c5, 8); c52 = Load(ref c5, 16);
-            c60 = Load(ref c6, 0); c61 = Load(ref c6, 8); c62 = Load(ref c6, 16);
-            c70 = Load(ref c7, 0); c71 = Load(ref c7, 8); c72 = Load(ref c7, 16);
+            c00 = Load(ref c, 0); c01 = Load(ref c, 8); c02 = Load(ref c, 16);
+            c10 = Load(ref c, ldc); c11 = Load(ref c, ldc + 8); c12 = Load(ref c, ldc + 16);
+            c20 = Load(ref c, 2 * ldc); c21 = Load(ref c, 2 * ldc + 8); c22 = Load(ref c, 2 * ldc + 16);
+            c30 = Load(ref c, 3 * ldc); c31 = Load(ref c, 3 * ldc + 8); c32 = Load(ref c, 3 * ldc + 16);
+            c40 = Load(ref c, 4 * ldc); c41 = Load(ref c, 4 * ldc + 8); c42 = Load(ref c, 4 * ldc + 16);
+            c50 = Load(ref c, 5 * ldc); c51 = Load(ref c, 5 * ldc + 8); c52 = Load(ref c, 5 * ldc + 16);
+            c60 = Load(ref c, 6 * ldc); c61 = Load(ref c, 6 * ldc + 8); c62 = Load(ref c, 6 * ldc + 16);
+            c70 = Load(ref c, 7 * ldc); c71 = Load(ref c, 7 * ldc + 8); c72 = Load(ref c, 7 * ldc + 16);
         }
         else if (tail == 0 && mode == KernelBiasByRow)
         {
@@ -596,80 +827,85 @@ __________________________________________________________________
         {
             c00 = default; c01 = default; c02 = default; c10 = default; c11 = default; c12 = default; c20 = default; c21 = default; c22 = default; c30 = default; c31 = default; c32 = default; c40 = default; c41 = default; c42 = default; c50 = default; c51 = default; c52 = default; c60 = default; c61 = default; c62 = default; c70 = default; c71 = default; c72 = default;
         }
-        ref float bk = ref b;
-        for (nint k = 0; k < steps; k++, bk = ref Unsafe.Add(ref bk, ldb))
+        for (nint k = 0; k < steps; k++)
         {
-            Vector256<float> b0 = Load(ref bk, 0), b1 = Load(ref bk, 8), b2 = Load(ref bk, 16);
-            Vector256<float> a0k = Vector256.Create(Unsafe.Add(ref a0, k * astep));
-            c00 = Fma(a0k, b0, c00); c01 = Fma(a0k, b1, c01); c02 = Fma(a0k, b2, c02);
-            Vector256<float> a1k = Vector256.Create(Unsafe.Add(ref a1, k * astep));
-            c10 = Fma(a1k, b0, c10); c11 = Fma(a1k, b1, c11); c12 = Fma(a1k, b2, c12);
-            Vector256<float> a2k = Vector256.Create(Unsafe.Add(ref a2, k * astep));
-            c20 = Fma(a2k, b0, c20); c21 = Fma(a2k, b1, c21); c22 = Fma(a2k, b2, c22);
-            Vector256<float> a3k = Vector256.Create(Unsafe.Add(ref a3, k * astep));
-            c30 = Fma(a3k, b0, c30); c31 = Fma(a3k, b1, c31); c32 = Fma(a3k, b2, c32);
-            Vector256<float> a4k = Vector256.Create(Unsafe.Add(ref a4, k * astep));
-            c40 = Fma(a4k, b0, c40); c41 = Fma(a4k, b1, c41); c42 = Fma(a4k, b2, c42);
-            Vector256<float> a5k = Vector256.Create(Unsafe.Add(ref a5, k * astep));
-            c50 = Fma(a5k, b0, c50); c51 = Fma(a5k, b1, c51); c52 = Fma(a5k, b2, c52);
-            Vector256<float> a6k = Vector256.Create(Unsafe.Add(ref a6, k * astep));
-            c60 = Fma(a6k, b0, c60); c61 = Fma(a6k, b1, c61); c62 = Fma(a6k, b2, c62);
-            Vector256<float> a7k = Vector256.Create(Unsafe.Add(ref a7, k * astep));
-            c70 = Fma(a7k, b0, c70); c71 = Fma(a7k, b1, c71); c72 = Fma(a7k, b2, c72);
+            Vector256<float> b0 = Load(ref b, k * ldb), b1 = Load(ref b, k * ldb + 8), b2 = Load(ref b, k * ldb + 16);
+            Vector256<float> ak;
+            ak = Vector256.Create(Unsafe.Add(ref a, 0 + k * astep));
+            c00 = Fma(ak, b0, c00); c01 = Fma(ak, b1, c01); c02 = Fma(ak, b2, c02);
+            ak = Vector256.Create(Unsafe.Add(ref a, lda + k * astep));
+            c10 = Fma(ak, b0, c10); c11 = Fma(ak, b1, c11); c12 = Fma(ak, b2, c12);
+            ak = Vector256.Create(Unsafe.Add(ref a, 2 * lda + k * astep));
+            c20 = Fma(ak, b0, c20); c21 = Fma(ak, b1, c21); c22 = Fma(ak, b2, c22);
+            ak = Vector256.Create(Unsafe.Add(ref a, 3 * lda + k * astep));
+            c30 = Fma(ak, b0, c30); c31 = Fma(ak, b1, c31); c32 = Fma(ak, b2, c32);
+            ak = Vector256.Create(Unsafe.Add(ref a, 4 * lda + k * astep));
+            c40 = Fma(ak, b0, c40); c41 = Fma(ak, b1, c41); c42 = Fma(ak, b2, c42);
+            ak = Vector256.Create(Unsafe.Add(ref a, 5 * lda + k * astep));
+            c50 = Fma(ak, b0, c50); c51 = Fma(ak, b1, c51); c52 = Fma(ak, b2, c52);
+            ak = Vector256.Create(Unsafe.Add(ref a, 6 * lda + k * astep));
+            c60 = Fma(ak, b0, c60); c61 = Fma(ak, b1, c61); c62 = Fma(ak, b2, c62);
+            ak = Vector256.Create(Unsafe.Add(ref a, 7 * lda + k * astep));
+            c70 = Fma(ak, b0, c70); c71 = Fma(ak, b1, c71); c72 = Fma(ak, b2, c72);
         }
-        if (tail == 0)
+        if (tail == 0 && mode == KernelDescend)
         {
-            c00.StoreUnsafe(ref c0, 0); c01.StoreUnsafe(ref c0, 8); c02.StoreUnsafe(ref c0, 16);
-            c10.StoreUnsafe(ref c1, 0); c11.StoreUnsafe(ref c1, 8); c12.StoreUnsafe(ref c1, 16);
-            c20.StoreUnsafe(ref c2, 0); c21.StoreUnsafe(ref c2, 8); c22.StoreUnsafe(ref c2, 16);
-            c30.StoreUnsafe(ref c3, 0); c31.StoreUnsafe(ref c3, 8); c32.StoreUnsafe(ref c3, 16);
-            c40.StoreUnsafe(ref c4, 0); c41.StoreUnsafe(ref c4, 8); c42.StoreUnsafe(ref c4, 16);
-            c50.StoreUnsafe(ref c5, 0); c51.StoreUnsafe(ref c5, 8); c52.StoreUnsafe(ref c5, 16);
-            c60.StoreUnsafe(ref c6, 0); c61.StoreUnsafe(ref c6, 8); c62.StoreUnsafe(ref c6, 16);
-            c70.StoreUnsafe(ref c7, 0); c71.StoreUnsafe(ref c7, 8); c72.StoreUnsafe(ref c7, 16);
+            Vector256<float> rate = Vector256.Create(bias);   // read once: a store to C could alias it
+            (Load(ref c, 0) + rate * c00).StoreUnsafe(ref c, (nuint)(0)); (Load(ref c, 8) + rate * c01).StoreUnsafe(ref c, (nuint)(8)); (Load(ref c, 16) + rate * c02).StoreUnsafe(ref c, (nuint)(16));
+            (Load(ref c, ldc) + rate * c10).StoreUnsafe(ref c, (nuint)(ldc)); (Load(ref c, ldc + 8) + rate * c11).StoreUnsafe(ref c, (nuint)(ldc + 8)); (Load(ref c, ldc + 16) + rate * c12).StoreUnsafe(ref c, (nuint)(ldc + 16));
+            (Load(ref c, 2 * ldc) + rate * c20).StoreUnsafe(ref c, (nuint)(2 * ldc)); (Load(ref c, 2 * ldc + 8) + rate * c21).StoreUnsafe(ref c, (nuint)(2 * ldc + 8)); (Load(ref c, 2 * ldc + 16) + rate * c22).StoreUnsafe(ref c, (nuint)(2 * ldc + 16));
+            (Load(ref c, 3 * ldc) + rate * c30).StoreUnsafe(ref c, (nuint)(3 * ldc)); (Load(ref c, 3 * ldc + 8) + rate * c31).StoreUnsafe(ref c, (nuint)(3 * ldc + 8)); (Load(ref c, 3 * ldc + 16) + rate * c32).StoreUnsafe(ref c, (nuint)(3 * ldc + 16));
+            (Load(ref c, 4 * ldc) + rate * c40).StoreUnsafe(ref c, (nuint)(4 * ldc)); (Load(ref c, 4 * ldc + 8) + rate * c41).StoreUnsafe(ref c, (nuint)(4 * ldc + 8)); (Load(ref c, 4 * ldc + 16) + rate * c42).StoreUnsafe(ref c, (nuint)(4 * ldc + 16));
+            (Load(ref c, 5 * ldc) + rate * c50).StoreUnsafe(ref c, (nuint)(5 * ldc)); (Load(ref c, 5 * ldc + 8) + rate * c51).StoreUnsafe(ref c, (nuint)(5 * ldc + 8)); (Load(ref c, 5 * ldc + 16) + rate * c52).StoreUnsafe(ref c, (nuint)(5 * ldc + 16));
+            (Load(ref c, 6 * ldc) + rate * c60).StoreUnsafe(ref c, (nuint)(6 * ldc)); (Load(ref c, 6 * ldc + 8) + rate * c61).StoreUnsafe(ref c, (nuint)(6 * ldc + 8)); (Load(ref c, 6 * ldc + 16) + rate * c62).StoreUnsafe(ref c, (nuint)(6 * ldc + 16));
+            (Load(ref c, 7 * ldc) + rate * c70).StoreUnsafe(ref c, (nuint)(7 * ldc)); (Load(ref c, 7 * ldc + 8) + rate * c71).StoreUnsafe(ref c, (nuint)(7 * ldc + 8)); (Load(ref c, 7 * ldc + 16) + rate * c72).StoreUnsafe(ref c, (nuint)(7 * ldc + 16));
+        }
+        else if (tail == 0)
+        {
+            c00.StoreUnsafe(ref c, (nuint)(0)); c01.StoreUnsafe(ref c, (nuint)(8)); c02.StoreUnsafe(ref c, (nuint)(16));
+            c10.StoreUnsafe(ref c, (nuint)(ldc)); c11.StoreUnsafe(ref c, (nuint)(ldc + 8)); c12.StoreUnsafe(ref c, (nuint)(ldc + 16));
+            c20.StoreUnsafe(ref c, (nuint)(2 * ldc)); c21.StoreUnsafe(ref c, (nuint)(2 * ldc + 8)); c22.StoreUnsafe(ref c, (nuint)(2 * ldc + 16));
+            c30.StoreUnsafe(ref c, (nuint)(3 * ldc)); c31.StoreUnsafe(ref c, (nuint)(3 * ldc + 8)); c32.StoreUnsafe(ref c, (nuint)(3 * ldc + 16));
+            c40.StoreUnsafe(ref c, (nuint)(4 * ldc)); c41.StoreUnsafe(ref c, (nuint)(4 * ldc + 8)); c42.StoreUnsafe(ref c, (nuint)(4 * ldc + 16));
+            c50.StoreUnsafe(ref c, (nuint)(5 * ldc)); c51.StoreUnsafe(ref c, (nuint)(5 * ldc + 8)); c52.StoreUnsafe(ref c, (nuint)(5 * ldc + 16));
+            c60.StoreUnsafe(ref c, (nuint)(6 * ldc)); c61.StoreUnsafe(ref c, (nuint)(6 * ldc + 8)); c62.StoreUnsafe(ref c, (nuint)(6 * ldc + 16));
+            c70.StoreUnsafe(ref c, (nuint)(7 * ldc)); c71.StoreUnsafe(ref c, (nuint)(7 * ldc + 8)); c72.StoreUnsafe(ref c, (nuint)(7 * ldc + 16));
         }
         else
         {
             // Only the last tail lanes are this block's (the others belong to the previous vector): write them one by one.
             for (int l = 8 - tail; l < 8; l++)
             {
-                Unsafe.Add(ref c0, l) = c00.GetElement(l) + (mode == KernelAccumulate ? Unsafe.Add(ref c0, l) : mode == KernelBiasByRow ? Unsafe.Add(ref bias, 0) : mode == KernelBiasByColumn ? Unsafe.Add(ref bias, l) : 0f);
-                Unsafe.Add(ref c1, l) = c10.GetElement(l) + (mode == KernelAccumulate ? Unsafe.Add(ref c1, l) : mode == KernelBiasByRow ? Unsafe.Add(ref bias, 1) : mode == KernelBiasByColumn ? Unsafe.Add(ref bias, l) : 0f);
-                Unsafe.Add(ref c2, l) = c20.GetElement(l) + (mode == KernelAccumulate ? Unsafe.Add(ref c2, l) : mode == KernelBiasByRow ? Unsafe.Add(ref bias, 2) : mode == KernelBiasByColumn ? Unsafe.Add(ref bias, l) : 0f);
-                Unsafe.Add(ref c3, l) = c30.GetElement(l) + (mode == KernelAccumulate ? Unsafe.Add(ref c3, l) : mode == KernelBiasByRow ? Unsafe.Add(ref bias, 3) : mode == KernelBiasByColumn ? Unsafe.Add(ref bias, l) : 0f);
-                Unsafe.Add(ref c4, l) = c40.GetElement(l) + (mode == KernelAccumulate ? Unsafe.Add(ref c4, l) : mode == KernelBiasByRow ? Unsafe.Add(ref bias, 4) : mode == KernelBiasByColumn ? Unsafe.Add(ref bias, l) : 0f);
-                Unsafe.Add(ref c5, l) = c50.GetElement(l) + (mode == KernelAccumulate ? Unsafe.Add(ref c5, l) : mode == KernelBiasByRow ? Unsafe.Add(ref bias, 5) : mode == KernelBiasByColumn ? Unsafe.Add(ref bias, l) : 0f);
-                Unsafe.Add(ref c6, l) = c60.GetElement(l) + (mode == KernelAccumulate ? Unsafe.Add(ref c6, l) : mode == KernelBiasByRow ? Unsafe.Add(ref bias, 6) : mode == KernelBiasByColumn ? Unsafe.Add(ref bias, l) : 0f);
-                Unsafe.Add(ref c7, l) = c70.GetElement(l) + (mode == KernelAccumulate ? Unsafe.Add(ref c7, l) : mode == KernelBiasByRow ? Unsafe.Add(ref bias, 7) : mode == KernelBiasByColumn ? Unsafe.Add(ref bias, l) : 0f);
+                Unsafe.Add(ref c, 0 + l) = mode == KernelDescend ? Unsafe.Add(ref c, 0 + l) + bias * c00.GetElement(l) : c00.GetElement(l) + (mode == KernelAccumulate ? Unsafe.Add(ref c, 0 + l) : mode == KernelBiasByRow ? Unsafe.Add(ref bias, 0) : mode == KernelBiasByColumn ? Unsafe.Add(ref bias, l) : 0f);
+                Unsafe.Add(ref c, ldc + l) = mode == KernelDescend ? Unsafe.Add(ref c, ldc + l) + bias * c10.GetElement(l) : c10.GetElement(l) + (mode == KernelAccumulate ? Unsafe.Add(ref c, ldc + l) : mode == KernelBiasByRow ? Unsafe.Add(ref bias, 1) : mode == KernelBiasByColumn ? Unsafe.Add(ref bias, l) : 0f);
+                Unsafe.Add(ref c, 2 * ldc + l) = mode == KernelDescend ? Unsafe.Add(ref c, 2 * ldc + l) + bias * c20.GetElement(l) : c20.GetElement(l) + (mode == KernelAccumulate ? Unsafe.Add(ref c, 2 * ldc + l) : mode == KernelBiasByRow ? Unsafe.Add(ref bias, 2) : mode == KernelBiasByColumn ? Unsafe.Add(ref bias, l) : 0f);
+                Unsafe.Add(ref c, 3 * ldc + l) = mode == KernelDescend ? Unsafe.Add(ref c, 3 * ldc + l) + bias * c30.GetElement(l) : c30.GetElement(l) + (mode == KernelAccumulate ? Unsafe.Add(ref c, 3 * ldc + l) : mode == KernelBiasByRow ? Unsafe.Add(ref bias, 3) : mode == KernelBiasByColumn ? Unsafe.Add(ref bias, l) : 0f);
+                Unsafe.Add(ref c, 4 * ldc + l) = mode == KernelDescend ? Unsafe.Add(ref c, 4 * ldc + l) + bias * c40.GetElement(l) : c40.GetElement(l) + (mode == KernelAccumulate ? Unsafe.Add(ref c, 4 * ldc + l) : mode == KernelBiasByRow ? Unsafe.Add(ref bias, 4) : mode == KernelBiasByColumn ? Unsafe.Add(ref bias, l) : 0f);
+                Unsafe.Add(ref c, 5 * ldc + l) = mode == KernelDescend ? Unsafe.Add(ref c, 5 * ldc + l) + bias * c50.GetElement(l) : c50.GetElement(l) + (mode == KernelAccumulate ? Unsafe.Add(ref c, 5 * ldc + l) : mode == KernelBiasByRow ? Unsafe.Add(ref bias, 5) : mode == KernelBiasByColumn ? Unsafe.Add(ref bias, l) : 0f);
+                Unsafe.Add(ref c, 6 * ldc + l) = mode == KernelDescend ? Unsafe.Add(ref c, 6 * ldc + l) + bias * c60.GetElement(l) : c60.GetElement(l) + (mode == KernelAccumulate ? Unsafe.Add(ref c, 6 * ldc + l) : mode == KernelBiasByRow ? Unsafe.Add(ref bias, 6) : mode == KernelBiasByColumn ? Unsafe.Add(ref bias, l) : 0f);
+                Unsafe.Add(ref c, 7 * ldc + l) = mode == KernelDescend ? Unsafe.Add(ref c, 7 * ldc + l) + bias * c70.GetElement(l) : c70.GetElement(l) + (mode == KernelAccumulate ? Unsafe.Add(ref c, 7 * ldc + l) : mode == KernelBiasByRow ? Unsafe.Add(ref bias, 7) : mode == KernelBiasByColumn ? Unsafe.Add(ref bias, l) : 0f);
             }
         }
     }
 
     /// <summary>One register block of 8 × 8: C[r, 0..8) = init + Σ_k A[r, k]·B[k, 0..8) for r &lt; 8, with A[r, k] at
     /// a[r·lda + k·astep], B's row k at b[k·ldb], C's row r at c[r·ldc]; init is 0, C itself (KernelAccumulate), bias[r] or
-    /// bias[0..8). With tail &gt; 0 (a block of one vector) only the last tail lanes are written.</summary>
+    /// bias[0..8); KernelDescend writes C + bias·(the product) instead (bias is −η: a plain-SGD step). With tail &gt; 0 (a block
+    /// of one vector) only the last tail lanes are written.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void BroadcastBlock8x1(ref float a, nint lda, nint astep, ref float b, nint ldb, ref float c, nint ldc, int steps, int mode, ref float bias, int tail)
     {
-        ref float a0 = ref Unsafe.Add(ref a, 0), c0 = ref Unsafe.Add(ref c, 0);
-        ref float a1 = ref Unsafe.Add(ref a, lda), c1 = ref Unsafe.Add(ref c, ldc);
-        ref float a2 = ref Unsafe.Add(ref a, 2 * lda), c2 = ref Unsafe.Add(ref c, 2 * ldc);
-        ref float a3 = ref Unsafe.Add(ref a, 3 * lda), c3 = ref Unsafe.Add(ref c, 3 * ldc);
-        ref float a4 = ref Unsafe.Add(ref a, 4 * lda), c4 = ref Unsafe.Add(ref c, 4 * ldc);
-        ref float a5 = ref Unsafe.Add(ref a, 5 * lda), c5 = ref Unsafe.Add(ref c, 5 * ldc);
-        ref float a6 = ref Unsafe.Add(ref a, 6 * lda), c6 = ref Unsafe.Add(ref c, 6 * ldc);
-        ref float a7 = ref Unsafe.Add(ref a, 7 * lda), c7 = ref Unsafe.Add(ref c, 7 * ldc);
         Vector256<float> c00, c10, c20, c30, c40, c50, c60, c70;
         if (tail == 0 && mode == KernelAccumulate)
         {
-            c00 = Load(ref c0, 0);
-            c10 = Load(ref c1, 0);
-            c20 = Load(ref c2, 0);
-            c30 = Load(ref c3, 0);
-            c40 = Load(ref c4, 0);
-            c50 = Load(ref c5, 0);
-            c60 = Load(ref c6, 0);
-            c70 = Load(ref c7, 0);
+            c00 = Load(ref c, 0);
+            c10 = Load(ref c, ldc);
+            c20 = Load(ref c, 2 * ldc);
+            c30 = Load(ref c, 3 * ldc);
+            c40 = Load(ref c, 4 * ldc);
+            c50 = Load(ref c, 5 * ldc);
+            c60 = Load(ref c, 6 * ldc);
+            c70 = Load(ref c, 7 * ldc);
         }
         else if (tail == 0 && mode == KernelBiasByRow)
         {
@@ -697,66 +933,129 @@ __________________________________________________________________
         {
             c00 = default; c10 = default; c20 = default; c30 = default; c40 = default; c50 = default; c60 = default; c70 = default;
         }
-        ref float bk = ref b;
-        for (nint k = 0; k < steps; k++, bk = ref Unsafe.Add(ref bk, ldb))
+        for (nint k = 0; k < steps; k++)
         {
-            Vector256<float> b0 = Load(ref bk, 0);
-            Vector256<float> a0k = Vector256.Create(Unsafe.Add(ref a0, k * astep));
-            c00 = Fma(a0k, b0, c00);
-            Vector256<float> a1k = Vector256.Create(Unsafe.Add(ref a1, k * astep));
-            c10 = Fma(a1k, b0, c10);
-            Vector256<float> a2k = Vector256.Create(Unsafe.Add(ref a2, k * astep));
-            c20 = Fma(a2k, b0, c20);
-            Vector256<float> a3k = Vector256.Create(Unsafe.Add(ref a3, k * astep));
-            c30 = Fma(a3k, b0, c30);
-            Vector256<float> a4k = Vector256.Create(Unsafe.Add(ref a4, k * astep));
-            c40 = Fma(a4k, b0, c40);
-            Vector256<float> a5k = Vector256.Create(Unsafe.Add(ref a5, k * astep));
-            c50 = Fma(a5k, b0, c50);
-            Vector256<float> a6k = Vector256.Create(Unsafe.Add(ref a6, k * astep));
-            c60 = Fma(a6k, b0, c60);
-            Vector256<float> a7k = Vector256.Create(Unsafe.Add(ref a7, k * astep));
-            c70 = Fma(a7k, b0, c70);
+            Vector256<float> b0 = Load(ref b, k * ldb);
+            Vector256<float> ak;
+            ak = Vector256.Create(Unsafe.Add(ref a, 0 + k * astep));
+            c00 = Fma(ak, b0, c00);
+            ak = Vector256.Create(Unsafe.Add(ref a, lda + k * astep));
+            c10 = Fma(ak, b0, c10);
+            ak = Vector256.Create(Unsafe.Add(ref a, 2 * lda + k * astep));
+            c20 = Fma(ak, b0, c20);
+            ak = Vector256.Create(Unsafe.Add(ref a, 3 * lda + k * astep));
+            c30 = Fma(ak, b0, c30);
+            ak = Vector256.Create(Unsafe.Add(ref a, 4 * lda + k * astep));
+            c40 = Fma(ak, b0, c40);
+            ak = Vector256.Create(Unsafe.Add(ref a, 5 * lda + k * astep));
+            c50 = Fma(ak, b0, c50);
+            ak = Vector256.Create(Unsafe.Add(ref a, 6 * lda + k * astep));
+            c60 = Fma(ak, b0, c60);
+            ak = Vector256.Create(Unsafe.Add(ref a, 7 * lda + k * astep));
+            c70 = Fma(ak, b0, c70);
         }
-        if (tail == 0)
+        if (tail == 0 && mode == KernelDescend)
         {
-            c00.StoreUnsafe(ref c0, 0);
-            c10.StoreUnsafe(ref c1, 0);
-            c20.StoreUnsafe(ref c2, 0);
-            c30.StoreUnsafe(ref c3, 0);
-            c40.StoreUnsafe(ref c4, 0);
-            c50.StoreUnsafe(ref c5, 0);
-            c60.StoreUnsafe(ref c6, 0);
-            c70.StoreUnsafe(ref c7, 0);
+            Vector256<float> rate = Vector256.Create(bias);   // read once: a store to C could alias it
+            (Load(ref c, 0) + rate * c00).StoreUnsafe(ref c, (nuint)(0));
+            (Load(ref c, ldc) + rate * c10).StoreUnsafe(ref c, (nuint)(ldc));
+            (Load(ref c, 2 * ldc) + rate * c20).StoreUnsafe(ref c, (nuint)(2 * ldc));
+            (Load(ref c, 3 * ldc) + rate * c30).StoreUnsafe(ref c, (nuint)(3 * ldc));
+            (Load(ref c, 4 * ldc) + rate * c40).StoreUnsafe(ref c, (nuint)(4 * ldc));
+            (Load(ref c, 5 * ldc) + rate * c50).StoreUnsafe(ref c, (nuint)(5 * ldc));
+            (Load(ref c, 6 * ldc) + rate * c60).StoreUnsafe(ref c, (nuint)(6 * ldc));
+            (Load(ref c, 7 * ldc) + rate * c70).StoreUnsafe(ref c, (nuint)(7 * ldc));
+        }
+        else if (tail == 0)
+        {
+            c00.StoreUnsafe(ref c, (nuint)(0));
+            c10.StoreUnsafe(ref c, (nuint)(ldc));
+            c20.StoreUnsafe(ref c, (nuint)(2 * ldc));
+            c30.StoreUnsafe(ref c, (nuint)(3 * ldc));
+            c40.StoreUnsafe(ref c, (nuint)(4 * ldc));
+            c50.StoreUnsafe(ref c, (nuint)(5 * ldc));
+            c60.StoreUnsafe(ref c, (nuint)(6 * ldc));
+            c70.StoreUnsafe(ref c, (nuint)(7 * ldc));
         }
         else
         {
             // Only the last tail lanes are this block's (the others belong to the previous vector): write them one by one.
             for (int l = 8 - tail; l < 8; l++)
             {
-                Unsafe.Add(ref c0, l) = c00.GetElement(l) + (mode == KernelAccumulate ? Unsafe.Add(ref c0, l) : mode == KernelBiasByRow ? Unsafe.Add(ref bias, 0) : mode == KernelBiasByColumn ? Unsafe.Add(ref bias, l) : 0f);
-                Unsafe.Add(ref c1, l) = c10.GetElement(l) + (mode == KernelAccumulate ? Unsafe.Add(ref c1, l) : mode == KernelBiasByRow ? Unsafe.Add(ref bias, 1) : mode == KernelBiasByColumn ? Unsafe.Add(ref bias, l) : 0f);
-                Unsafe.Add(ref c2, l) = c20.GetElement(l) + (mode == KernelAccumulate ? Unsafe.Add(ref c2, l) : mode == KernelBiasByRow ? Unsafe.Add(ref bias, 2) : mode == KernelBiasByColumn ? Unsafe.Add(ref bias, l) : 0f);
-                Unsafe.Add(ref c3, l) = c30.GetElement(l) + (mode == KernelAccumulate ? Unsafe.Add(ref c3, l) : mode == KernelBiasByRow ? Unsafe.Add(ref bias, 3) : mode == KernelBiasByColumn ? Unsafe.Add(ref bias, l) : 0f);
-                Unsafe.Add(ref c4, l) = c40.GetElement(l) + (mode == KernelAccumulate ? Unsafe.Add(ref c4, l) : mode == KernelBiasByRow ? Unsafe.Add(ref bias, 4) : mode == KernelBiasByColumn ? Unsafe.Add(ref bias, l) : 0f);
-                Unsafe.Add(ref c5, l) = c50.GetElement(l) + (mode == KernelAccumulate ? Unsafe.Add(ref c5, l) : mode == KernelBiasByRow ? Unsafe.Add(ref bias, 5) : mode == KernelBiasByColumn ? Unsafe.Add(ref bias, l) : 0f);
-                Unsafe.Add(ref c6, l) = c60.GetElement(l) + (mode == KernelAccumulate ? Unsafe.Add(ref c6, l) : mode == KernelBiasByRow ? Unsafe.Add(ref bias, 6) : mode == KernelBiasByColumn ? Unsafe.Add(ref bias, l) : 0f);
-                Unsafe.Add(ref c7, l) = c70.GetElement(l) + (mode == KernelAccumulate ? Unsafe.Add(ref c7, l) : mode == KernelBiasByRow ? Unsafe.Add(ref bias, 7) : mode == KernelBiasByColumn ? Unsafe.Add(ref bias, l) : 0f);
+                Unsafe.Add(ref c, 0 + l) = mode == KernelDescend ? Unsafe.Add(ref c, 0 + l) + bias * c00.GetElement(l) : c00.GetElement(l) + (mode == KernelAccumulate ? Unsafe.Add(ref c, 0 + l) : mode == KernelBiasByRow ? Unsafe.Add(ref bias, 0) : mode == KernelBiasByColumn ? Unsafe.Add(ref bias, l) : 0f);
+                Unsafe.Add(ref c, ldc + l) = mode == KernelDescend ? Unsafe.Add(ref c, ldc + l) + bias * c10.GetElement(l) : c10.GetElement(l) + (mode == KernelAccumulate ? Unsafe.Add(ref c, ldc + l) : mode == KernelBiasByRow ? Unsafe.Add(ref bias, 1) : mode == KernelBiasByColumn ? Unsafe.Add(ref bias, l) : 0f);
+                Unsafe.Add(ref c, 2 * ldc + l) = mode == KernelDescend ? Unsafe.Add(ref c, 2 * ldc + l) + bias * c20.GetElement(l) : c20.GetElement(l) + (mode == KernelAccumulate ? Unsafe.Add(ref c, 2 * ldc + l) : mode == KernelBiasByRow ? Unsafe.Add(ref bias, 2) : mode == KernelBiasByColumn ? Unsafe.Add(ref bias, l) : 0f);
+                Unsafe.Add(ref c, 3 * ldc + l) = mode == KernelDescend ? Unsafe.Add(ref c, 3 * ldc + l) + bias * c30.GetElement(l) : c30.GetElement(l) + (mode == KernelAccumulate ? Unsafe.Add(ref c, 3 * ldc + l) : mode == KernelBiasByRow ? Unsafe.Add(ref bias, 3) : mode == KernelBiasByColumn ? Unsafe.Add(ref bias, l) : 0f);
+                Unsafe.Add(ref c, 4 * ldc + l) = mode == KernelDescend ? Unsafe.Add(ref c, 4 * ldc + l) + bias * c40.GetElement(l) : c40.GetElement(l) + (mode == KernelAccumulate ? Unsafe.Add(ref c, 4 * ldc + l) : mode == KernelBiasByRow ? Unsafe.Add(ref bias, 4) : mode == KernelBiasByColumn ? Unsafe.Add(ref bias, l) : 0f);
+                Unsafe.Add(ref c, 5 * ldc + l) = mode == KernelDescend ? Unsafe.Add(ref c, 5 * ldc + l) + bias * c50.GetElement(l) : c50.GetElement(l) + (mode == KernelAccumulate ? Unsafe.Add(ref c, 5 * ldc + l) : mode == KernelBiasByRow ? Unsafe.Add(ref bias, 5) : mode == KernelBiasByColumn ? Unsafe.Add(ref bias, l) : 0f);
+                Unsafe.Add(ref c, 6 * ldc + l) = mode == KernelDescend ? Unsafe.Add(ref c, 6 * ldc + l) + bias * c60.GetElement(l) : c60.GetElement(l) + (mode == KernelAccumulate ? Unsafe.Add(ref c, 6 * ldc + l) : mode == KernelBiasByRow ? Unsafe.Add(ref bias, 6) : mode == KernelBiasByColumn ? Unsafe.Add(ref bias, l) : 0f);
+                Unsafe.Add(ref c, 7 * ldc + l) = mode == KernelDescend ? Unsafe.Add(ref c, 7 * ldc + l) + bias * c70.GetElement(l) : c70.GetElement(l) + (mode == KernelAccumulate ? Unsafe.Add(ref c, 7 * ldc + l) : mode == KernelBiasByRow ? Unsafe.Add(ref bias, 7) : mode == KernelBiasByColumn ? Unsafe.Add(ref bias, l) : 0f);
+            }
+        }
+    }
+
+    /// <summary>One register block of 1 × 48: C[r, 0..48) = init + Σ_k A[r, k]·B[k, 0..48) for r &lt; 1, with A[r, k] at
+    /// a[r·lda + k·astep], B's row k at b[k·ldb], C's row r at c[r·ldc]; init is 0, C itself (KernelAccumulate), bias[r] or
+    /// bias[0..48); KernelDescend writes C + bias·(the product) instead (bias is −η: a plain-SGD step). With tail &gt; 0 (a block
+    /// of one vector) only the last tail lanes are written.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void BroadcastBlock1x6(ref float a, nint lda, nint astep, ref float b, nint ldb, ref float c, nint ldc, int steps, int mode, ref float bias, int tail)
+    {
+        Vector256<float> c00, c01, c02, c03, c04, c05;
+        if (tail == 0 && mode == KernelAccumulate)
+        {
+            c00 = Load(ref c, 0); c01 = Load(ref c, 8); c02 = Load(ref c, 16); c03 = Load(ref c, 24); c04 = Load(ref c, 32); c05 = Load(ref c, 40);
+        }
+        else if (tail == 0 && mode == KernelBiasByRow)
+        {
+            c00 = Vector256.Create(Unsafe.Add(ref bias, 0)); c01 = c00; c02 = c00; c03 = c00; c04 = c00; c05 = c00;
+        }
+        else if (tail == 0 && mode == KernelBiasByColumn)
+        {
+            c00 = Load(ref bias, 0); c01 = Load(ref bias, 8); c02 = Load(ref bias, 16); c03 = Load(ref bias, 24); c04 = Load(ref bias, 32); c05 = Load(ref bias, 40);
+        }
+        else
+        {
+            c00 = default; c01 = default; c02 = default; c03 = default; c04 = default; c05 = default;
+        }
+        ref float bk = ref b;
+        for (nint k = 0; k < steps; k++, bk = ref Unsafe.Add(ref bk, ldb))
+        {
+            Vector256<float> b0 = Load(ref bk, 0), b1 = Load(ref bk, 8), b2 = Load(ref bk, 16), b3 = Load(ref bk, 24), b4 = Load(ref bk, 32), b5 = Load(ref bk, 40);
+            Vector256<float> ak;
+            ak = Vector256.Create(Unsafe.Add(ref a, 0 + k * astep));
+            c00 = Fma(ak, b0, c00); c01 = Fma(ak, b1, c01); c02 = Fma(ak, b2, c02); c03 = Fma(ak, b3, c03); c04 = Fma(ak, b4, c04); c05 = Fma(ak, b5, c05);
+        }
+        if (tail == 0 && mode == KernelDescend)
+        {
+            Vector256<float> rate = Vector256.Create(bias);   // read once: a store to C could alias it
+            (Load(ref c, 0) + rate * c00).StoreUnsafe(ref c, (nuint)(0)); (Load(ref c, 8) + rate * c01).StoreUnsafe(ref c, (nuint)(8)); (Load(ref c, 16) + rate * c02).StoreUnsafe(ref c, (nuint)(16)); (Load(ref c, 24) + rate * c03).StoreUnsafe(ref c, (nuint)(24)); (Load(ref c, 32) + rate * c04).StoreUnsafe(ref c, (nuint)(32)); (Load(ref c, 40) + rate * c05).StoreUnsafe(ref c, (nuint)(40));
+        }
+        else if (tail == 0)
+        {
+            c00.StoreUnsafe(ref c, (nuint)(0)); c01.StoreUnsafe(ref c, (nuint)(8)); c02.StoreUnsafe(ref c, (nuint)(16)); c03.StoreUnsafe(ref c, (nuint)(24)); c04.StoreUnsafe(ref c, (nuint)(32)); c05.StoreUnsafe(ref c, (nuint)(40));
+        }
+        else
+        {
+            // Only the last tail lanes are this block's (the others belong to the previous vector): write them one by one.
+            for (int l = 8 - tail; l < 8; l++)
+            {
+                Unsafe.Add(ref c, 0 + l) = mode == KernelDescend ? Unsafe.Add(ref c, 0 + l) + bias * c00.GetElement(l) : c00.GetElement(l) + (mode == KernelAccumulate ? Unsafe.Add(ref c, 0 + l) : mode == KernelBiasByRow ? Unsafe.Add(ref bias, 0) : mode == KernelBiasByColumn ? Unsafe.Add(ref bias, l) : 0f);
             }
         }
     }
 
     /// <summary>One register block of 1 × 24: C[r, 0..24) = init + Σ_k A[r, k]·B[k, 0..24) for r &lt; 1, with A[r, k] at
     /// a[r·lda + k·astep], B's row k at b[k·ldb], C's row r at c[r·ldc]; init is 0, C itself (KernelAccumulate), bias[r] or
-    /// bias[0..24). With tail &gt; 0 (a block of one vector) only the last tail lanes are written.</summary>
+    /// bias[0..24); KernelDescend writes C + bias·(the product) instead (bias is −η: a plain-SGD step). With tail &gt; 0 (a block
+    /// of one vector) only the last tail lanes are written.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void BroadcastBlock1x3(ref float a, nint lda, nint astep, ref float b, nint ldb, ref float c, nint ldc, int steps, int mode, ref float bias, int tail)
     {
-        ref float a0 = ref Unsafe.Add(ref a, 0), c0 = ref Unsafe.Add(ref c, 0);
         Vector256<float> c00, c01, c02;
         if (tail == 0 && mode == KernelAccumulate)
         {
-            c00 = Load(ref c0, 0); c01 = Load(ref c0, 8); c02 = Load(ref c0, 16);
+            c00 = Load(ref c, 0); c01 = Load(ref c, 8); c02 = Load(ref c, 16);
         }
         else if (tail == 0 && mode == KernelBiasByRow)
         {
@@ -774,34 +1073,40 @@ __________________________________________________________________
         for (nint k = 0; k < steps; k++, bk = ref Unsafe.Add(ref bk, ldb))
         {
             Vector256<float> b0 = Load(ref bk, 0), b1 = Load(ref bk, 8), b2 = Load(ref bk, 16);
-            Vector256<float> a0k = Vector256.Create(Unsafe.Add(ref a0, k * astep));
-            c00 = Fma(a0k, b0, c00); c01 = Fma(a0k, b1, c01); c02 = Fma(a0k, b2, c02);
+            Vector256<float> ak;
+            ak = Vector256.Create(Unsafe.Add(ref a, 0 + k * astep));
+            c00 = Fma(ak, b0, c00); c01 = Fma(ak, b1, c01); c02 = Fma(ak, b2, c02);
         }
-        if (tail == 0)
+        if (tail == 0 && mode == KernelDescend)
         {
-            c00.StoreUnsafe(ref c0, 0); c01.StoreUnsafe(ref c0, 8); c02.StoreUnsafe(ref c0, 16);
+            Vector256<float> rate = Vector256.Create(bias);   // read once: a store to C could alias it
+            (Load(ref c, 0) + rate * c00).StoreUnsafe(ref c, (nuint)(0)); (Load(ref c, 8) + rate * c01).StoreUnsafe(ref c, (nuint)(8)); (Load(ref c, 16) + rate * c02).StoreUnsafe(ref c, (nuint)(16));
+        }
+        else if (tail == 0)
+        {
+            c00.StoreUnsafe(ref c, (nuint)(0)); c01.StoreUnsafe(ref c, (nuint)(8)); c02.StoreUnsafe(ref c, (nuint)(16));
         }
         else
         {
             // Only the last tail lanes are this block's (the others belong to the previous vector): write them one by one.
             for (int l = 8 - tail; l < 8; l++)
             {
-                Unsafe.Add(ref c0, l) = c00.GetElement(l) + (mode == KernelAccumulate ? Unsafe.Add(ref c0, l) : mode == KernelBiasByRow ? Unsafe.Add(ref bias, 0) : mode == KernelBiasByColumn ? Unsafe.Add(ref bias, l) : 0f);
+                Unsafe.Add(ref c, 0 + l) = mode == KernelDescend ? Unsafe.Add(ref c, 0 + l) + bias * c00.GetElement(l) : c00.GetElement(l) + (mode == KernelAccumulate ? Unsafe.Add(ref c, 0 + l) : mode == KernelBiasByRow ? Unsafe.Add(ref bias, 0) : mode == KernelBiasByColumn ? Unsafe.Add(ref bias, l) : 0f);
             }
         }
     }
 
     /// <summary>One register block of 1 × 8: C[r, 0..8) = init + Σ_k A[r, k]·B[k, 0..8) for r &lt; 1, with A[r, k] at
     /// a[r·lda + k·astep], B's row k at b[k·ldb], C's row r at c[r·ldc]; init is 0, C itself (KernelAccumulate), bias[r] or
-    /// bias[0..8). With tail &gt; 0 (a block of one vector) only the last tail lanes are written.</summary>
+    /// bias[0..8); KernelDescend writes C + bias·(the product) instead (bias is −η: a plain-SGD step). With tail &gt; 0 (a block
+    /// of one vector) only the last tail lanes are written.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void BroadcastBlock1x1(ref float a, nint lda, nint astep, ref float b, nint ldb, ref float c, nint ldc, int steps, int mode, ref float bias, int tail)
     {
-        ref float a0 = ref Unsafe.Add(ref a, 0), c0 = ref Unsafe.Add(ref c, 0);
         Vector256<float> c00;
         if (tail == 0 && mode == KernelAccumulate)
         {
-            c00 = Load(ref c0, 0);
+            c00 = Load(ref c, 0);
         }
         else if (tail == 0 && mode == KernelBiasByRow)
         {
@@ -819,206 +1124,196 @@ __________________________________________________________________
         for (nint k = 0; k < steps; k++, bk = ref Unsafe.Add(ref bk, ldb))
         {
             Vector256<float> b0 = Load(ref bk, 0);
-            Vector256<float> a0k = Vector256.Create(Unsafe.Add(ref a0, k * astep));
-            c00 = Fma(a0k, b0, c00);
+            Vector256<float> ak;
+            ak = Vector256.Create(Unsafe.Add(ref a, 0 + k * astep));
+            c00 = Fma(ak, b0, c00);
         }
-        if (tail == 0)
+        if (tail == 0 && mode == KernelDescend)
         {
-            c00.StoreUnsafe(ref c0, 0);
+            Vector256<float> rate = Vector256.Create(bias);   // read once: a store to C could alias it
+            (Load(ref c, 0) + rate * c00).StoreUnsafe(ref c, (nuint)(0));
+        }
+        else if (tail == 0)
+        {
+            c00.StoreUnsafe(ref c, (nuint)(0));
         }
         else
         {
             // Only the last tail lanes are this block's (the others belong to the previous vector): write them one by one.
             for (int l = 8 - tail; l < 8; l++)
             {
-                Unsafe.Add(ref c0, l) = c00.GetElement(l) + (mode == KernelAccumulate ? Unsafe.Add(ref c0, l) : mode == KernelBiasByRow ? Unsafe.Add(ref bias, 0) : mode == KernelBiasByColumn ? Unsafe.Add(ref bias, l) : 0f);
+                Unsafe.Add(ref c, 0 + l) = mode == KernelDescend ? Unsafe.Add(ref c, 0 + l) + bias * c00.GetElement(l) : c00.GetElement(l) + (mode == KernelAccumulate ? Unsafe.Add(ref c, 0 + l) : mode == KernelBiasByRow ? Unsafe.Add(ref bias, 0) : mode == KernelBiasByColumn ? Unsafe.Add(ref bias, l) : 0f);
             }
         }
     }
 
     /// <summary>One register block of 4 × 4 dot products of length <paramref name="length"/> (at least 8): C[r, j] = Σ_k A[r, k]·B[j, k],
-    /// with A's row r at a[r·lda], B's row j at b[j·ldb], C[r, j] at c[r·ldc + j·cstep], stored as the mode says (bias[r] or bias[j]).</summary>
+    /// with A's row r at a[r·lda], B's row j at b[j·ldb], C[r, j] at c[r·ldc + j·cstep], stored as the mode says (bias[r] or bias[j];
+    /// KernelDescend: C + bias·sum, bias being −η).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void DotBlock4x4(ref float a, nint lda, ref float b, nint ldb, int length, ref float c, nint ldc, nint cstep, int mode, ref float bias)
     {
-        ref float a0 = ref Unsafe.Add(ref a, 0);
-        ref float a1 = ref Unsafe.Add(ref a, lda);
-        ref float a2 = ref Unsafe.Add(ref a, 2 * lda);
-        ref float a3 = ref Unsafe.Add(ref a, 3 * lda);
-        ref float b0 = ref Unsafe.Add(ref b, 0);
-        ref float b1 = ref Unsafe.Add(ref b, ldb);
-        ref float b2 = ref Unsafe.Add(ref b, 2 * ldb);
-        ref float b3 = ref Unsafe.Add(ref b, 3 * ldb);
         Vector256<float> s00 = default, s01 = default, s02 = default, s03 = default, s10 = default, s11 = default, s12 = default, s13 = default, s20 = default, s21 = default, s22 = default, s23 = default, s30 = default, s31 = default, s32 = default, s33 = default;
+        Vector256<float> x0, x1, x2, x3, y;
         nint full = length - length % 8;
         for (nint k = 0; k < full; k += 8)
         {
-            Vector256<float> x0 = Load(ref a0, k), x1 = Load(ref a1, k), x2 = Load(ref a2, k), x3 = Load(ref a3, k);
-            Vector256<float> y0 = Load(ref b0, k);
-            s00 = Fma(x0, y0, s00); s10 = Fma(x1, y0, s10); s20 = Fma(x2, y0, s20); s30 = Fma(x3, y0, s30);
-            Vector256<float> y1 = Load(ref b1, k);
-            s01 = Fma(x0, y1, s01); s11 = Fma(x1, y1, s11); s21 = Fma(x2, y1, s21); s31 = Fma(x3, y1, s31);
-            Vector256<float> y2 = Load(ref b2, k);
-            s02 = Fma(x0, y2, s02); s12 = Fma(x1, y2, s12); s22 = Fma(x2, y2, s22); s32 = Fma(x3, y2, s32);
-            Vector256<float> y3 = Load(ref b3, k);
-            s03 = Fma(x0, y3, s03); s13 = Fma(x1, y3, s13); s23 = Fma(x2, y3, s23); s33 = Fma(x3, y3, s33);
+            x0 = Load(ref a, k); x1 = Load(ref a, lda + k); x2 = Load(ref a, 2 * lda + k); x3 = Load(ref a, 3 * lda + k);
+            y = Load(ref b, k);
+            s00 = Fma(x0, y, s00); s10 = Fma(x1, y, s10); s20 = Fma(x2, y, s20); s30 = Fma(x3, y, s30);
+            y = Load(ref b, ldb + k);
+            s01 = Fma(x0, y, s01); s11 = Fma(x1, y, s11); s21 = Fma(x2, y, s21); s31 = Fma(x3, y, s31);
+            y = Load(ref b, 2 * ldb + k);
+            s02 = Fma(x0, y, s02); s12 = Fma(x1, y, s12); s22 = Fma(x2, y, s22); s32 = Fma(x3, y, s32);
+            y = Load(ref b, 3 * ldb + k);
+            s03 = Fma(x0, y, s03); s13 = Fma(x1, y, s13); s23 = Fma(x2, y, s23); s33 = Fma(x3, y, s33);
         }
         if (full < length)   // the last length % 8 values: a vector ending at length, its lanes already summed masked off
         {
-            Vector256<float> keep = TailMask(length % 8);
-            nint k = length - 8;
-            Vector256<float> x0 = Load(ref a0, k) & keep, x1 = Load(ref a1, k) & keep, x2 = Load(ref a2, k) & keep, x3 = Load(ref a3, k) & keep;
-            Vector256<float> y0 = Load(ref b0, k);
-            s00 = Fma(x0, y0, s00); s10 = Fma(x1, y0, s10); s20 = Fma(x2, y0, s20); s30 = Fma(x3, y0, s30);
-            Vector256<float> y1 = Load(ref b1, k);
-            s01 = Fma(x0, y1, s01); s11 = Fma(x1, y1, s11); s21 = Fma(x2, y1, s21); s31 = Fma(x3, y1, s31);
-            Vector256<float> y2 = Load(ref b2, k);
-            s02 = Fma(x0, y2, s02); s12 = Fma(x1, y2, s12); s22 = Fma(x2, y2, s22); s32 = Fma(x3, y2, s32);
-            Vector256<float> y3 = Load(ref b3, k);
-            s03 = Fma(x0, y3, s03); s13 = Fma(x1, y3, s13); s23 = Fma(x2, y3, s23); s33 = Fma(x3, y3, s33);
+            full = length - 8;
+            x0 = Load(ref a, full) & TailMask(length % 8); x1 = Load(ref a, lda + full) & TailMask(length % 8); x2 = Load(ref a, 2 * lda + full) & TailMask(length % 8); x3 = Load(ref a, 3 * lda + full) & TailMask(length % 8);
+            y = Load(ref b, full);
+            s00 = Fma(x0, y, s00); s10 = Fma(x1, y, s10); s20 = Fma(x2, y, s20); s30 = Fma(x3, y, s30);
+            y = Load(ref b, ldb + full);
+            s01 = Fma(x0, y, s01); s11 = Fma(x1, y, s11); s21 = Fma(x2, y, s21); s31 = Fma(x3, y, s31);
+            y = Load(ref b, 2 * ldb + full);
+            s02 = Fma(x0, y, s02); s12 = Fma(x1, y, s12); s22 = Fma(x2, y, s22); s32 = Fma(x3, y, s32);
+            y = Load(ref b, 3 * ldb + full);
+            s03 = Fma(x0, y, s03); s13 = Fma(x1, y, s13); s23 = Fma(x2, y, s23); s33 = Fma(x3, y, s33);
         }
-        { ref float to = ref Unsafe.Add(ref c, 0); float sum = Vector256.Sum(s00); to = mode == KernelAccumulate ? to + sum : mode == KernelBiasByRow ? sum + Unsafe.Add(ref bias, 0) : mode == KernelBiasByColumn ? sum + Unsafe.Add(ref bias, 0) : sum; }
-        { ref float to = ref Unsafe.Add(ref c, cstep); float sum = Vector256.Sum(s01); to = mode == KernelAccumulate ? to + sum : mode == KernelBiasByRow ? sum + Unsafe.Add(ref bias, 0) : mode == KernelBiasByColumn ? sum + Unsafe.Add(ref bias, 1) : sum; }
-        { ref float to = ref Unsafe.Add(ref c, 2 * cstep); float sum = Vector256.Sum(s02); to = mode == KernelAccumulate ? to + sum : mode == KernelBiasByRow ? sum + Unsafe.Add(ref bias, 0) : mode == KernelBiasByColumn ? sum + Unsafe.Add(ref bias, 2) : sum; }
-        { ref float to = ref Unsafe.Add(ref c, 3 * cstep); float sum = Vector256.Sum(s03); to = mode == KernelAccumulate ? to + sum : mode == KernelBiasByRow ? sum + Unsafe.Add(ref bias, 0) : mode == KernelBiasByColumn ? sum + Unsafe.Add(ref bias, 3) : sum; }
-        { ref float to = ref Unsafe.Add(ref c, ldc + 0); float sum = Vector256.Sum(s10); to = mode == KernelAccumulate ? to + sum : mode == KernelBiasByRow ? sum + Unsafe.Add(ref bias, 1) : mode == KernelBiasByColumn ? sum + Unsafe.Add(ref bias, 0) : sum; }
-        { ref float to = ref Unsafe.Add(ref c, ldc + cstep); float sum = Vector256.Sum(s11); to = mode == KernelAccumulate ? to + sum : mode == KernelBiasByRow ? sum + Unsafe.Add(ref bias, 1) : mode == KernelBiasByColumn ? sum + Unsafe.Add(ref bias, 1) : sum; }
-        { ref float to = ref Unsafe.Add(ref c, ldc + 2 * cstep); float sum = Vector256.Sum(s12); to = mode == KernelAccumulate ? to + sum : mode == KernelBiasByRow ? sum + Unsafe.Add(ref bias, 1) : mode == KernelBiasByColumn ? sum + Unsafe.Add(ref bias, 2) : sum; }
-        { ref float to = ref Unsafe.Add(ref c, ldc + 3 * cstep); float sum = Vector256.Sum(s13); to = mode == KernelAccumulate ? to + sum : mode == KernelBiasByRow ? sum + Unsafe.Add(ref bias, 1) : mode == KernelBiasByColumn ? sum + Unsafe.Add(ref bias, 3) : sum; }
-        { ref float to = ref Unsafe.Add(ref c, 2 * ldc + 0); float sum = Vector256.Sum(s20); to = mode == KernelAccumulate ? to + sum : mode == KernelBiasByRow ? sum + Unsafe.Add(ref bias, 2) : mode == KernelBiasByColumn ? sum + Unsafe.Add(ref bias, 0) : sum; }
-        { ref float to = ref Unsafe.Add(ref c, 2 * ldc + cstep); float sum = Vector256.Sum(s21); to = mode == KernelAccumulate ? to + sum : mode == KernelBiasByRow ? sum + Unsafe.Add(ref bias, 2) : mode == KernelBiasByColumn ? sum + Unsafe.Add(ref bias, 1) : sum; }
-        { ref float to = ref Unsafe.Add(ref c, 2 * ldc + 2 * cstep); float sum = Vector256.Sum(s22); to = mode == KernelAccumulate ? to + sum : mode == KernelBiasByRow ? sum + Unsafe.Add(ref bias, 2) : mode == KernelBiasByColumn ? sum + Unsafe.Add(ref bias, 2) : sum; }
-        { ref float to = ref Unsafe.Add(ref c, 2 * ldc + 3 * cstep); float sum = Vector256.Sum(s23); to = mode == KernelAccumulate ? to + sum : mode == KernelBiasByRow ? sum + Unsafe.Add(ref bias, 2) : mode == KernelBiasByColumn ? sum + Unsafe.Add(ref bias, 3) : sum; }
-        { ref float to = ref Unsafe.Add(ref c, 3 * ldc + 0); float sum = Vector256.Sum(s30); to = mode == KernelAccumulate ? to + sum : mode == KernelBiasByRow ? sum + Unsafe.Add(ref bias, 3) : mode == KernelBiasByColumn ? sum + Unsafe.Add(ref bias, 0) : sum; }
-        { ref float to = ref Unsafe.Add(ref c, 3 * ldc + cstep); float sum = Vector256.Sum(s31); to = mode == KernelAccumulate ? to + sum : mode == KernelBiasByRow ? sum + Unsafe.Add(ref bias, 3) : mode == KernelBiasByColumn ? sum + Unsafe.Add(ref bias, 1) : sum; }
-        { ref float to = ref Unsafe.Add(ref c, 3 * ldc + 2 * cstep); float sum = Vector256.Sum(s32); to = mode == KernelAccumulate ? to + sum : mode == KernelBiasByRow ? sum + Unsafe.Add(ref bias, 3) : mode == KernelBiasByColumn ? sum + Unsafe.Add(ref bias, 2) : sum; }
-        { ref float to = ref Unsafe.Add(ref c, 3 * ldc + 3 * cstep); float sum = Vector256.Sum(s33); to = mode == KernelAccumulate ? to + sum : mode == KernelBiasByRow ? sum + Unsafe.Add(ref bias, 3) : mode == KernelBiasByColumn ? sum + Unsafe.Add(ref bias, 3) : sum; }
+        float sum;
+        sum = Vector256.Sum(s00); Unsafe.Add(ref c, 0) = mode == KernelAccumulate ? Unsafe.Add(ref c, 0) + sum : mode == KernelDescend ? Unsafe.Add(ref c, 0) + bias * sum : mode == KernelBiasByRow ? sum + Unsafe.Add(ref bias, 0) : mode == KernelBiasByColumn ? sum + Unsafe.Add(ref bias, 0) : sum;
+        sum = Vector256.Sum(s01); Unsafe.Add(ref c, cstep) = mode == KernelAccumulate ? Unsafe.Add(ref c, cstep) + sum : mode == KernelDescend ? Unsafe.Add(ref c, cstep) + bias * sum : mode == KernelBiasByRow ? sum + Unsafe.Add(ref bias, 0) : mode == KernelBiasByColumn ? sum + Unsafe.Add(ref bias, 1) : sum;
+        sum = Vector256.Sum(s02); Unsafe.Add(ref c, 2 * cstep) = mode == KernelAccumulate ? Unsafe.Add(ref c, 2 * cstep) + sum : mode == KernelDescend ? Unsafe.Add(ref c, 2 * cstep) + bias * sum : mode == KernelBiasByRow ? sum + Unsafe.Add(ref bias, 0) : mode == KernelBiasByColumn ? sum + Unsafe.Add(ref bias, 2) : sum;
+        sum = Vector256.Sum(s03); Unsafe.Add(ref c, 3 * cstep) = mode == KernelAccumulate ? Unsafe.Add(ref c, 3 * cstep) + sum : mode == KernelDescend ? Unsafe.Add(ref c, 3 * cstep) + bias * sum : mode == KernelBiasByRow ? sum + Unsafe.Add(ref bias, 0) : mode == KernelBiasByColumn ? sum + Unsafe.Add(ref bias, 3) : sum;
+        sum = Vector256.Sum(s10); Unsafe.Add(ref c, ldc + 0) = mode == KernelAccumulate ? Unsafe.Add(ref c, ldc + 0) + sum : mode == KernelDescend ? Unsafe.Add(ref c, ldc + 0) + bias * sum : mode == KernelBiasByRow ? sum + Unsafe.Add(ref bias, 1) : mode == KernelBiasByColumn ? sum + Unsafe.Add(ref bias, 0) : sum;
+        sum = Vector256.Sum(s11); Unsafe.Add(ref c, ldc + cstep) = mode == KernelAccumulate ? Unsafe.Add(ref c, ldc + cstep) + sum : mode == KernelDescend ? Unsafe.Add(ref c, ldc + cstep) + bias * sum : mode == KernelBiasByRow ? sum + Unsafe.Add(ref bias, 1) : mode == KernelBiasByColumn ? sum + Unsafe.Add(ref bias, 1) : sum;
+        sum = Vector256.Sum(s12); Unsafe.Add(ref c, ldc + 2 * cstep) = mode == KernelAccumulate ? Unsafe.Add(ref c, ldc + 2 * cstep) + sum : mode == KernelDescend ? Unsafe.Add(ref c, ldc + 2 * cstep) + bias * sum : mode == KernelBiasByRow ? sum + Unsafe.Add(ref bias, 1) : mode == KernelBiasByColumn ? sum + Unsafe.Add(ref bias, 2) : sum;
+        sum = Vector256.Sum(s13); Unsafe.Add(ref c, ldc + 3 * cstep) = mode == KernelAccumulate ? Unsafe.Add(ref c, ldc + 3 * cstep) + sum : mode == KernelDescend ? Unsafe.Add(ref c, ldc + 3 * cstep) + bias * sum : mode == KernelBiasByRow ? sum + Unsafe.Add(ref bias, 1) : mode == KernelBiasByColumn ? sum + Unsafe.Add(ref bias, 3) : sum;
+        sum = Vector256.Sum(s20); Unsafe.Add(ref c, 2 * ldc + 0) = mode == KernelAccumulate ? Unsafe.Add(ref c, 2 * ldc + 0) + sum : mode == KernelDescend ? Unsafe.Add(ref c, 2 * ldc + 0) + bias * sum : mode == KernelBiasByRow ? sum + Unsafe.Add(ref bias, 2) : mode == KernelBiasByColumn ? sum + Unsafe.Add(ref bias, 0) : sum;
+        sum = Vector256.Sum(s21); Unsafe.Add(ref c, 2 * ldc + cstep) = mode == KernelAccumulate ? Unsafe.Add(ref c, 2 * ldc + cstep) + sum : mode == KernelDescend ? Unsafe.Add(ref c, 2 * ldc + cstep) + bias * sum : mode == KernelBiasByRow ? sum + Unsafe.Add(ref bias, 2) : mode == KernelBiasByColumn ? sum + Unsafe.Add(ref bias, 1) : sum;
+        sum = Vector256.Sum(s22); Unsafe.Add(ref c, 2 * ldc + 2 * cstep) = mode == KernelAccumulate ? Unsafe.Add(ref c, 2 * ldc + 2 * cstep) + sum : mode == KernelDescend ? Unsafe.Add(ref c, 2 * ldc + 2 * cstep) + bias * sum : mode == KernelBiasByRow ? sum + Unsafe.Add(ref bias, 2) : mode == KernelBiasByColumn ? sum + Unsafe.Add(ref bias, 2) : sum;
+        sum = Vector256.Sum(s23); Unsafe.Add(ref c, 2 * ldc + 3 * cstep) = mode == KernelAccumulate ? Unsafe.Add(ref c, 2 * ldc + 3 * cstep) + sum : mode == KernelDescend ? Unsafe.Add(ref c, 2 * ldc + 3 * cstep) + bias * sum : mode == KernelBiasByRow ? sum + Unsafe.Add(ref bias, 2) : mode == KernelBiasByColumn ? sum + Unsafe.Add(ref bias, 3) : sum;
+        sum = Vector256.Sum(s30); Unsafe.Add(ref c, 3 * ldc + 0) = mode == KernelAccumulate ? Unsafe.Add(ref c, 3 * ldc + 0) + sum : mode == KernelDescend ? Unsafe.Add(ref c, 3 * ldc + 0) + bias * sum : mode == KernelBiasByRow ? sum + Unsafe.Add(ref bias, 3) : mode == KernelBiasByColumn ? sum + Unsafe.Add(ref bias, 0) : sum;
+        sum = Vector256.Sum(s31); Unsafe.Add(ref c, 3 * ldc + cstep) = mode == KernelAccumulate ? Unsafe.Add(ref c, 3 * ldc + cstep) + sum : mode == KernelDescend ? Unsafe.Add(ref c, 3 * ldc + cstep) + bias * sum : mode == KernelBiasByRow ? sum + Unsafe.Add(ref bias, 3) : mode == KernelBiasByColumn ? sum + Unsafe.Add(ref bias, 1) : sum;
+        sum = Vector256.Sum(s32); Unsafe.Add(ref c, 3 * ldc + 2 * cstep) = mode == KernelAccumulate ? Unsafe.Add(ref c, 3 * ldc + 2 * cstep) + sum : mode == KernelDescend ? Unsafe.Add(ref c, 3 * ldc + 2 * cstep) + bias * sum : mode == KernelBiasByRow ? sum + Unsafe.Add(ref bias, 3) : mode == KernelBiasByColumn ? sum + Unsafe.Add(ref bias, 2) : sum;
+        sum = Vector256.Sum(s33); Unsafe.Add(ref c, 3 * ldc + 3 * cstep) = mode == KernelAccumulate ? Unsafe.Add(ref c, 3 * ldc + 3 * cstep) + sum : mode == KernelDescend ? Unsafe.Add(ref c, 3 * ldc + 3 * cstep) + bias * sum : mode == KernelBiasByRow ? sum + Unsafe.Add(ref bias, 3) : mode == KernelBiasByColumn ? sum + Unsafe.Add(ref bias, 3) : sum;
     }
 
     /// <summary>One register block of 4 × 1 dot products of length <paramref name="length"/> (at least 8): C[r, j] = Σ_k A[r, k]·B[j, k],
-    /// with A's row r at a[r·lda], B's row j at b[j·ldb], C[r, j] at c[r·ldc + j·cstep], stored as the mode says (bias[r] or bias[j]).</summary>
+    /// with A's row r at a[r·lda], B's row j at b[j·ldb], C[r, j] at c[r·ldc + j·cstep], stored as the mode says (bias[r] or bias[j];
+    /// KernelDescend: C + bias·sum, bias being −η).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void DotBlock4x1(ref float a, nint lda, ref float b, nint ldb, int length, ref float c, nint ldc, nint cstep, int mode, ref float bias)
     {
-        ref float a0 = ref Unsafe.Add(ref a, 0);
-        ref float a1 = ref Unsafe.Add(ref a, lda);
-        ref float a2 = ref Unsafe.Add(ref a, 2 * lda);
-        ref float a3 = ref Unsafe.Add(ref a, 3 * lda);
-        ref float b0 = ref Unsafe.Add(ref b, 0);
         Vector256<float> s00 = default, s10 = default, s20 = default, s30 = default;
+        Vector256<float> x0, x1, x2, x3, y;
         nint full = length - length % 8;
         for (nint k = 0; k < full; k += 8)
         {
-            Vector256<float> x0 = Load(ref a0, k), x1 = Load(ref a1, k), x2 = Load(ref a2, k), x3 = Load(ref a3, k);
-            Vector256<float> y0 = Load(ref b0, k);
-            s00 = Fma(x0, y0, s00); s10 = Fma(x1, y0, s10); s20 = Fma(x2, y0, s20); s30 = Fma(x3, y0, s30);
+            x0 = Load(ref a, k); x1 = Load(ref a, lda + k); x2 = Load(ref a, 2 * lda + k); x3 = Load(ref a, 3 * lda + k);
+            y = Load(ref b, k);
+            s00 = Fma(x0, y, s00); s10 = Fma(x1, y, s10); s20 = Fma(x2, y, s20); s30 = Fma(x3, y, s30);
         }
         if (full < length)   // the last length % 8 values: a vector ending at length, its lanes already summed masked off
         {
-            Vector256<float> keep = TailMask(length % 8);
-            nint k = length - 8;
-            Vector256<float> x0 = Load(ref a0, k) & keep, x1 = Load(ref a1, k) & keep, x2 = Load(ref a2, k) & keep, x3 = Load(ref a3, k) & keep;
-            Vector256<float> y0 = Load(ref b0, k);
-            s00 = Fma(x0, y0, s00); s10 = Fma(x1, y0, s10); s20 = Fma(x2, y0, s20); s30 = Fma(x3, y0, s30);
+            full = length - 8;
+            x0 = Load(ref a, full) & TailMask(length % 8); x1 = Load(ref a, lda + full) & TailMask(length % 8); x2 = Load(ref a, 2 * lda + full) & TailMask(length % 8); x3 = Load(ref a, 3 * lda + full) & TailMask(length % 8);
+            y = Load(ref b, full);
+            s00 = Fma(x0, y, s00); s10 = Fma(x1, y, s10); s20 = Fma(x2, y, s20); s30 = Fma(x3, y, s30);
         }
-        { ref float to = ref Unsafe.Add(ref c, 0); float sum = Vector256.Sum(s00); to = mode == KernelAccumulate ? to + sum : mode == KernelBiasByRow ? sum + Unsafe.Add(ref bias, 0) : mode == KernelBiasByColumn ? sum + Unsafe.Add(ref bias, 0) : sum; }
-        { ref float to = ref Unsafe.Add(ref c, ldc + 0); float sum = Vector256.Sum(s10); to = mode == KernelAccumulate ? to + sum : mode == KernelBiasByRow ? sum + Unsafe.Add(ref bias, 1) : mode == KernelBiasByColumn ? sum + Unsafe.Add(ref bias, 0) : sum; }
-        { ref float to = ref Unsafe.Add(ref c, 2 * ldc + 0); float sum = Vector256.Sum(s20); to = mode == KernelAccumulate ? to + sum : mode == KernelBiasByRow ? sum + Unsafe.Add(ref bias, 2) : mode == KernelBiasByColumn ? sum + Unsafe.Add(ref bias, 0) : sum; }
-        { ref float to = ref Unsafe.Add(ref c, 3 * ldc + 0); float sum = Vector256.Sum(s30); to = mode == KernelAccumulate ? to + sum : mode == KernelBiasByRow ? sum + Unsafe.Add(ref bias, 3) : mode == KernelBiasByColumn ? sum + Unsafe.Add(ref bias, 0) : sum; }
+        float sum;
+        sum = Vector256.Sum(s00); Unsafe.Add(ref c, 0) = mode == KernelAccumulate ? Unsafe.Add(ref c, 0) + sum : mode == KernelDescend ? Unsafe.Add(ref c, 0) + bias * sum : mode == KernelBiasByRow ? sum + Unsafe.Add(ref bias, 0) : mode == KernelBiasByColumn ? sum + Unsafe.Add(ref bias, 0) : sum;
+        sum = Vector256.Sum(s10); Unsafe.Add(ref c, ldc + 0) = mode == KernelAccumulate ? Unsafe.Add(ref c, ldc + 0) + sum : mode == KernelDescend ? Unsafe.Add(ref c, ldc + 0) + bias * sum : mode == KernelBiasByRow ? sum + Unsafe.Add(ref bias, 1) : mode == KernelBiasByColumn ? sum + Unsafe.Add(ref bias, 0) : sum;
+        sum = Vector256.Sum(s20); Unsafe.Add(ref c, 2 * ldc + 0) = mode == KernelAccumulate ? Unsafe.Add(ref c, 2 * ldc + 0) + sum : mode == KernelDescend ? Unsafe.Add(ref c, 2 * ldc + 0) + bias * sum : mode == KernelBiasByRow ? sum + Unsafe.Add(ref bias, 2) : mode == KernelBiasByColumn ? sum + Unsafe.Add(ref bias, 0) : sum;
+        sum = Vector256.Sum(s30); Unsafe.Add(ref c, 3 * ldc + 0) = mode == KernelAccumulate ? Unsafe.Add(ref c, 3 * ldc + 0) + sum : mode == KernelDescend ? Unsafe.Add(ref c, 3 * ldc + 0) + bias * sum : mode == KernelBiasByRow ? sum + Unsafe.Add(ref bias, 3) : mode == KernelBiasByColumn ? sum + Unsafe.Add(ref bias, 0) : sum;
     }
 
     /// <summary>One register block of 1 × 8 dot products of length <paramref name="length"/> (at least 8): C[r, j] = Σ_k A[r, k]·B[j, k],
-    /// with A's row r at a[r·lda], B's row j at b[j·ldb], C[r, j] at c[r·ldc + j·cstep], stored as the mode says (bias[r] or bias[j]).</summary>
+    /// with A's row r at a[r·lda], B's row j at b[j·ldb], C[r, j] at c[r·ldc + j·cstep], stored as the mode says (bias[r] or bias[j];
+    /// KernelDescend: C + bias·sum, bias being −η).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void DotBlock1x8(ref float a, nint lda, ref float b, nint ldb, int length, ref float c, nint ldc, nint cstep, int mode, ref float bias)
     {
-        ref float a0 = ref Unsafe.Add(ref a, 0);
-        ref float b0 = ref Unsafe.Add(ref b, 0);
-        ref float b1 = ref Unsafe.Add(ref b, ldb);
-        ref float b2 = ref Unsafe.Add(ref b, 2 * ldb);
-        ref float b3 = ref Unsafe.Add(ref b, 3 * ldb);
-        ref float b4 = ref Unsafe.Add(ref b, 4 * ldb);
-        ref float b5 = ref Unsafe.Add(ref b, 5 * ldb);
-        ref float b6 = ref Unsafe.Add(ref b, 6 * ldb);
-        ref float b7 = ref Unsafe.Add(ref b, 7 * ldb);
         Vector256<float> s00 = default, s01 = default, s02 = default, s03 = default, s04 = default, s05 = default, s06 = default, s07 = default;
+        Vector256<float> x0, y;
         nint full = length - length % 8;
         for (nint k = 0; k < full; k += 8)
         {
-            Vector256<float> x0 = Load(ref a0, k);
-            Vector256<float> y0 = Load(ref b0, k);
-            s00 = Fma(x0, y0, s00);
-            Vector256<float> y1 = Load(ref b1, k);
-            s01 = Fma(x0, y1, s01);
-            Vector256<float> y2 = Load(ref b2, k);
-            s02 = Fma(x0, y2, s02);
-            Vector256<float> y3 = Load(ref b3, k);
-            s03 = Fma(x0, y3, s03);
-            Vector256<float> y4 = Load(ref b4, k);
-            s04 = Fma(x0, y4, s04);
-            Vector256<float> y5 = Load(ref b5, k);
-            s05 = Fma(x0, y5, s05);
-            Vector256<float> y6 = Load(ref b6, k);
-            s06 = Fma(x0, y6, s06);
-            Vector256<float> y7 = Load(ref b7, k);
-            s07 = Fma(x0, y7, s07);
+            x0 = Load(ref a, k);
+            y = Load(ref b, k);
+            s00 = Fma(x0, y, s00);
+            y = Load(ref b, ldb + k);
+            s01 = Fma(x0, y, s01);
+            y = Load(ref b, 2 * ldb + k);
+            s02 = Fma(x0, y, s02);
+            y = Load(ref b, 3 * ldb + k);
+            s03 = Fma(x0, y, s03);
+            y = Load(ref b, 4 * ldb + k);
+            s04 = Fma(x0, y, s04);
+            y = Load(ref b, 5 * ldb + k);
+            s05 = Fma(x0, y, s05);
+            y = Load(ref b, 6 * ldb + k);
+            s06 = Fma(x0, y, s06);
+            y = Load(ref b, 7 * ldb + k);
+            s07 = Fma(x0, y, s07);
         }
         if (full < length)   // the last length % 8 values: a vector ending at length, its lanes already summed masked off
         {
-            Vector256<float> keep = TailMask(length % 8);
-            nint k = length - 8;
-            Vector256<float> x0 = Load(ref a0, k) & keep;
-            Vector256<float> y0 = Load(ref b0, k);
-            s00 = Fma(x0, y0, s00);
-            Vector256<float> y1 = Load(ref b1, k);
-            s01 = Fma(x0, y1, s01);
-            Vector256<float> y2 = Load(ref b2, k);
-            s02 = Fma(x0, y2, s02);
-            Vector256<float> y3 = Load(ref b3, k);
-            s03 = Fma(x0, y3, s03);
-            Vector256<float> y4 = Load(ref b4, k);
-            s04 = Fma(x0, y4, s04);
-            Vector256<float> y5 = Load(ref b5, k);
-            s05 = Fma(x0, y5, s05);
-            Vector256<float> y6 = Load(ref b6, k);
-            s06 = Fma(x0, y6, s06);
-            Vector256<float> y7 = Load(ref b7, k);
-            s07 = Fma(x0, y7, s07);
+            full = length - 8;
+            x0 = Load(ref a, full) & TailMask(length % 8);
+            y = Load(ref b, full);
+            s00 = Fma(x0, y, s00);
+            y = Load(ref b, ldb + full);
+            s01 = Fma(x0, y, s01);
+            y = Load(ref b, 2 * ldb + full);
+            s02 = Fma(x0, y, s02);
+            y = Load(ref b, 3 * ldb + full);
+            s03 = Fma(x0, y, s03);
+            y = Load(ref b, 4 * ldb + full);
+            s04 = Fma(x0, y, s04);
+            y = Load(ref b, 5 * ldb + full);
+            s05 = Fma(x0, y, s05);
+            y = Load(ref b, 6 * ldb + full);
+            s06 = Fma(x0, y, s06);
+            y = Load(ref b, 7 * ldb + full);
+            s07 = Fma(x0, y, s07);
         }
-        { ref float to = ref Unsafe.Add(ref c, 0); float sum = Vector256.Sum(s00); to = mode == KernelAccumulate ? to + sum : mode == KernelBiasByRow ? sum + Unsafe.Add(ref bias, 0) : mode == KernelBiasByColumn ? sum + Unsafe.Add(ref bias, 0) : sum; }
-        { ref float to = ref Unsafe.Add(ref c, cstep); float sum = Vector256.Sum(s01); to = mode == KernelAccumulate ? to + sum : mode == KernelBiasByRow ? sum + Unsafe.Add(ref bias, 0) : mode == KernelBiasByColumn ? sum + Unsafe.Add(ref bias, 1) : sum; }
-        { ref float to = ref Unsafe.Add(ref c, 2 * cstep); float sum = Vector256.Sum(s02); to = mode == KernelAccumulate ? to + sum : mode == KernelBiasByRow ? sum + Unsafe.Add(ref bias, 0) : mode == KernelBiasByColumn ? sum + Unsafe.Add(ref bias, 2) : sum; }
-        { ref float to = ref Unsafe.Add(ref c, 3 * cstep); float sum = Vector256.Sum(s03); to = mode == KernelAccumulate ? to + sum : mode == KernelBiasByRow ? sum + Unsafe.Add(ref bias, 0) : mode == KernelBiasByColumn ? sum + Unsafe.Add(ref bias, 3) : sum; }
-        { ref float to = ref Unsafe.Add(ref c, 4 * cstep); float sum = Vector256.Sum(s04); to = mode == KernelAccumulate ? to + sum : mode == KernelBiasByRow ? sum + Unsafe.Add(ref bias, 0) : mode == KernelBiasByColumn ? sum + Unsafe.Add(ref bias, 4) : sum; }
-        { ref float to = ref Unsafe.Add(ref c, 5 * cstep); float sum = Vector256.Sum(s05); to = mode == KernelAccumulate ? to + sum : mode == KernelBiasByRow ? sum + Unsafe.Add(ref bias, 0) : mode == KernelBiasByColumn ? sum + Unsafe.Add(ref bias, 5) : sum; }
-        { ref float to = ref Unsafe.Add(ref c, 6 * cstep); float sum = Vector256.Sum(s06); to = mode == KernelAccumulate ? to + sum : mode == KernelBiasByRow ? sum + Unsafe.Add(ref bias, 0) : mode == KernelBiasByColumn ? sum + Unsafe.Add(ref bias, 6) : sum; }
-        { ref float to = ref Unsafe.Add(ref c, 7 * cstep); float sum = Vector256.Sum(s07); to = mode == KernelAccumulate ? to + sum : mode == KernelBiasByRow ? sum + Unsafe.Add(ref bias, 0) : mode == KernelBiasByColumn ? sum + Unsafe.Add(ref bias, 7) : sum; }
+        float sum;
+        sum = Vector256.Sum(s00); Unsafe.Add(ref c, 0) = mode == KernelAccumulate ? Unsafe.Add(ref c, 0) + sum : mode == KernelDescend ? Unsafe.Add(ref c, 0) + bias * sum : mode == KernelBiasByRow ? sum + Unsafe.Add(ref bias, 0) : mode == KernelBiasByColumn ? sum + Unsafe.Add(ref bias, 0) : sum;
+        sum = Vector256.Sum(s01); Unsafe.Add(ref c, cstep) = mode == KernelAccumulate ? Unsafe.Add(ref c, cstep) + sum : mode == KernelDescend ? Unsafe.Add(ref c, cstep) + bias * sum : mode == KernelBiasByRow ? sum + Unsafe.Add(ref bias, 0) : mode == KernelBiasByColumn ? sum + Unsafe.Add(ref bias, 1) : sum;
+        sum = Vector256.Sum(s02); Unsafe.Add(ref c, 2 * cstep) = mode == KernelAccumulate ? Unsafe.Add(ref c, 2 * cstep) + sum : mode == KernelDescend ? Unsafe.Add(ref c, 2 * cstep) + bias * sum : mode == KernelBiasByRow ? sum + Unsafe.Add(ref bias, 0) : mode == KernelBiasByColumn ? sum + Unsafe.Add(ref bias, 2) : sum;
+        sum = Vector256.Sum(s03); Unsafe.Add(ref c, 3 * cstep) = mode == KernelAccumulate ? Unsafe.Add(ref c, 3 * cstep) + sum : mode == KernelDescend ? Unsafe.Add(ref c, 3 * cstep) + bias * sum : mode == KernelBiasByRow ? sum + Unsafe.Add(ref bias, 0) : mode == KernelBiasByColumn ? sum + Unsafe.Add(ref bias, 3) : sum;
+        sum = Vector256.Sum(s04); Unsafe.Add(ref c, 4 * cstep) = mode == KernelAccumulate ? Unsafe.Add(ref c, 4 * cstep) + sum : mode == KernelDescend ? Unsafe.Add(ref c, 4 * cstep) + bias * sum : mode == KernelBiasByRow ? sum + Unsafe.Add(ref bias, 0) : mode == KernelBiasByColumn ? sum + Unsafe.Add(ref bias, 4) : sum;
+        sum = Vector256.Sum(s05); Unsafe.Add(ref c, 5 * cstep) = mode == KernelAccumulate ? Unsafe.Add(ref c, 5 * cstep) + sum : mode == KernelDescend ? Unsafe.Add(ref c, 5 * cstep) + bias * sum : mode == KernelBiasByRow ? sum + Unsafe.Add(ref bias, 0) : mode == KernelBiasByColumn ? sum + Unsafe.Add(ref bias, 5) : sum;
+        sum = Vector256.Sum(s06); Unsafe.Add(ref c, 6 * cstep) = mode == KernelAccumulate ? Unsafe.Add(ref c, 6 * cstep) + sum : mode == KernelDescend ? Unsafe.Add(ref c, 6 * cstep) + bias * sum : mode == KernelBiasByRow ? sum + Unsafe.Add(ref bias, 0) : mode == KernelBiasByColumn ? sum + Unsafe.Add(ref bias, 6) : sum;
+        sum = Vector256.Sum(s07); Unsafe.Add(ref c, 7 * cstep) = mode == KernelAccumulate ? Unsafe.Add(ref c, 7 * cstep) + sum : mode == KernelDescend ? Unsafe.Add(ref c, 7 * cstep) + bias * sum : mode == KernelBiasByRow ? sum + Unsafe.Add(ref bias, 0) : mode == KernelBiasByColumn ? sum + Unsafe.Add(ref bias, 7) : sum;
     }
 
     /// <summary>One register block of 1 × 1 dot products of length <paramref name="length"/> (at least 8): C[r, j] = Σ_k A[r, k]·B[j, k],
-    /// with A's row r at a[r·lda], B's row j at b[j·ldb], C[r, j] at c[r·ldc + j·cstep], stored as the mode says (bias[r] or bias[j]).</summary>
+    /// with A's row r at a[r·lda], B's row j at b[j·ldb], C[r, j] at c[r·ldc + j·cstep], stored as the mode says (bias[r] or bias[j];
+    /// KernelDescend: C + bias·sum, bias being −η).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void DotBlock1x1(ref float a, nint lda, ref float b, nint ldb, int length, ref float c, nint ldc, nint cstep, int mode, ref float bias)
     {
-        ref float a0 = ref Unsafe.Add(ref a, 0);
-        ref float b0 = ref Unsafe.Add(ref b, 0);
         Vector256<float> s00 = default;
+        Vector256<float> x0, y;
         nint full = length - length % 8;
         for (nint k = 0; k < full; k += 8)
         {
-            Vector256<float> x0 = Load(ref a0, k);
-            Vector256<float> y0 = Load(ref b0, k);
-            s00 = Fma(x0, y0, s00);
+            x0 = Load(ref a, k);
+            y = Load(ref b, k);
+            s00 = Fma(x0, y, s00);
         }
         if (full < length)   // the last length % 8 values: a vector ending at length, its lanes already summed masked off
         {
-            Vector256<float> keep = TailMask(length % 8);
-            nint k = length - 8;
-            Vector256<float> x0 = Load(ref a0, k) & keep;
-            Vector256<float> y0 = Load(ref b0, k);
-            s00 = Fma(x0, y0, s00);
+            full = length - 8;
+            x0 = Load(ref a, full) & TailMask(length % 8);
+            y = Load(ref b, full);
+            s00 = Fma(x0, y, s00);
         }
-        { ref float to = ref Unsafe.Add(ref c, 0); float sum = Vector256.Sum(s00); to = mode == KernelAccumulate ? to + sum : mode == KernelBiasByRow ? sum + Unsafe.Add(ref bias, 0) : mode == KernelBiasByColumn ? sum + Unsafe.Add(ref bias, 0) : sum; }
+        float sum;
+        sum = Vector256.Sum(s00); Unsafe.Add(ref c, 0) = mode == KernelAccumulate ? Unsafe.Add(ref c, 0) + sum : mode == KernelDescend ? Unsafe.Add(ref c, 0) + bias * sum : mode == KernelBiasByRow ? sum + Unsafe.Add(ref bias, 0) : mode == KernelBiasByColumn ? sum + Unsafe.Add(ref bias, 0) : sum;
     }
 
     /// <summary>A mask keeping the last <paramref name="keep"/> of the 8 lanes.</summary>
@@ -1048,6 +1343,12 @@ __________________________________________________________________
                 Dense1InputGradient(ref _d1[0], ref _p[0], ref _d0[0], 0, _batch, i0, i1, ref _scratch[part * _scratchPart]);
                 break;
             }
+            case 3:   // Dense1 W ← W − η·δᵀ·x (fused plain-SGD step): a range of units
+            {
+                (int j0, int j1) = global::NetGen.Parallelism.Range(32, parts, part, 8);
+                Dense1WeightDescent(ref _d1[0], ref _a0[0], ref _p[0], ref _sgdRate, j0, j1, 0, 64, _batch, ref _scratch[part * _scratchPart]);
+                break;
+            }
             case 8:   // Dense2 forward: a range of units
             {
                 (int j0, int j1) = global::NetGen.Parallelism.Range(10, parts, part, 8);
@@ -1064,6 +1365,12 @@ __________________________________________________________________
             {
                 (int i0, int i1) = global::NetGen.Parallelism.Range(32, parts, part, 24);
                 Dense2InputGradient(ref _d3[0], ref _p[2080], ref _d2[0], 0, _batch, i0, i1, ref _scratch[part * _scratchPart]);
+                break;
+            }
+            case 11:   // Dense2 W ← W − η·δᵀ·x (fused plain-SGD step): a range of units
+            {
+                (int j0, int j1) = global::NetGen.Parallelism.Range(10, parts, part, 8);
+                Dense2WeightDescent(ref _d3[0], ref _a2[0], ref _p[2080], ref _sgdRate, j0, j1, 0, 32, _batch, ref _scratch[part * _scratchPart]);
                 break;
             }
         }

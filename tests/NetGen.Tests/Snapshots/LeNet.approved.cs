@@ -128,10 +128,12 @@ _____________________________________________________________________
     private readonly float[] _col3;   // Conv2D2 im2col buffer, one sample (150 window values × 100 positions) per thread
     private readonly float[] _gsum3;   // Conv2D2 ∂E/∂W and ∂E/∂b summed over one thread's samples, per thread
     private readonly float[] _colBatch3;   // Conv2D2 im2col of every sample of the last forward pass, reused by backward (empty when too large)
+    private readonly float[] _deltaT3;   // Conv2D2 δ of one sample transposed (100 positions × 16 filters), per thread
     private readonly int[] _argmax5;   // MaxPool2: index of each window's maximum in its input sample
     private readonly float[] _scratch;   // the kernels' packed panels: one region of _scratchPart values per thread
     private readonly int _scratchPart;
     private readonly float[] _target;   // scratch for one-hot targets
+    private float _sgdRate;   // −η of the running fused plain-SGD step (TrainStep with a plain Sgd), read by the kernels
     private int _batch;   // samples in the last forward pass
     private bool _columnsKept;   // whether the last forward pass kept the convolutions' im2col columns (a training pass)
     private bool _inputGradient;   // whether the running backward pass wants ∂E/∂input (read by the first layer's threads)
@@ -163,6 +165,7 @@ _____________________________________________________________________
         _col3 = new float[15000 * global::System.Environment.ProcessorCount];
         _gsum3 = new float[2416 * global::System.Environment.ProcessorCount];
         _colBatch3 = (long)maxBatch * 15000 <= 4194304 ? new float[maxBatch * 15000] : global::System.Array.Empty<float>();   // at most 4M values
+        _deltaT3 = new float[1600 * global::System.Environment.ProcessorCount];
         _argmax5 = new int[maxBatch * 400];
         _scratchPart = global::System.Math.Max(global::System.Math.Max(global::System.Math.Max(maxBatch, 120) * 24, global::System.Math.Max(maxBatch, 84) * 24), global::System.Math.Max(maxBatch, 10) * 24);
         _scratch = new float[_scratchPart * global::System.Environment.ProcessorCount];
@@ -401,6 +404,14 @@ _____________________________________________________________________
         BackwardFrom(12, inputGradient: false);
     }
 
+    /// <summary>Backpropagates the loss of the last forward pass against <paramref name="target"/> and applies the plain-SGD step
+    /// θ ← θ + _sgdRate·∂E/∂θ where each gradient is formed; <see cref="Gradients"/> is not touched.</summary>
+    private void FusedSgdBackward(global::System.ReadOnlySpan<float> target)
+    {
+        global::NetGen.Losses.CrossEntropyWithLogitsGradient<float>(_a12.AsSpan(0, _batch * 10), target, _batch, _d12);
+        BackwardFrom(12, inputGradient: false, descend: true);
+    }
+
     /// <summary>As <see cref="Backward(global::System.ReadOnlySpan{float})"/>, with class indices as targets.</summary>
     public void Backward(global::System.ReadOnlySpan<int> labels) => Backward(OneHot(labels));
 
@@ -415,8 +426,8 @@ _____________________________________________________________________
         if (!inputGradient.IsEmpty) _d0.AsSpan(0, inputGradient.Length).CopyTo(inputGradient);
     }
 
-    /// <summary>Runs the backward pass from delta buffer d{start} (already holding ∂E/∂a{start}) down to the input.</summary>
-    private void BackwardFrom(int start, bool inputGradient)
+    /// <summary>Runs the backward pass from delta buffer d{start} (already holding ∂E/∂a{start}) down to the input. With <paramref name="descend"/>, applies the plain-SGD step θ ← θ + _sgdRate·∂E/∂θ instead of adding ∂E/∂θ into the gradients.</summary>
+    private void BackwardFrom(int start, bool inputGradient, bool descend = false)
     {
         int batch = _batch;
         _inputGradient = inputGradient;
@@ -437,14 +448,41 @@ _____________________________________________________________________
 
         if (start > 11)
         {
-            // Layer 11: Dense3 backward over the whole batch: ∂E/∂W += δᵀ·x, ∂E/∂b += Σₙ δ, ∂E/∂x = δ·W (kernels below;
-            // threads split the units for ∂E/∂W and the inputs for ∂E/∂x)
-            global::NetGen.Parallelism.Run(this, 45, global::NetGen.Parallelism.PartsFor((long)batch * 840));
-            for (int n = 0; n < batch; n++)
+            if (descend)
             {
-                global::System.Numerics.Tensors.TensorPrimitives.Add<float>(_g.AsSpan(61696, 10), _d12.AsSpan(n * 10, 10), _g.AsSpan(61696, 10));
+                // Layer 11: Dense3 backward fused with the plain-SGD step: ∂E/∂x = δ·W first, with the weights from before the step;
+                // then W ← W − η·δᵀ·x and b ← b − η·Σₙ δ where the products are formed (∂E/∂W is never stored)
+                global::NetGen.Parallelism.Run(this, 46, global::NetGen.Parallelism.PartsFor((long)batch * 840));
+                global::NetGen.Parallelism.Run(this, 47, global::NetGen.Parallelism.PartsFor((long)batch * 840));
+                {
+                    // b[j] ← b[j] + (−η)·Σₙ δ[n, j], summed in sample order as Backward sums ∂E/∂b
+                    ref float delta = ref _d12[0], bias = ref _p[61696];
+                    int j = 0;
+                    for (; j + 8 <= 10; j += 8)
+                    {
+                        Vector256<float> sum = Vector256<float>.Zero;
+                        for (int n = 0; n < batch; n++) sum += Load(ref delta, n * 10 + j);
+                        (Load(ref bias, j) + Vector256.Create(_sgdRate) * sum).StoreUnsafe(ref bias, (nuint)j);
+                    }
+                    for (; j < 10; j++)
+                    {
+                        float sum = 0f;
+                        for (int n = 0; n < batch; n++) sum += Unsafe.Add(ref delta, n * 10 + j);
+                        Unsafe.Add(ref bias, j) += _sgdRate * sum;
+                    }
+                }
             }
-            global::NetGen.Parallelism.Run(this, 46, global::NetGen.Parallelism.PartsFor((long)batch * 840));
+            else
+            {
+                // Layer 11: Dense3 backward over the whole batch: ∂E/∂W += δᵀ·x, ∂E/∂b += Σₙ δ, ∂E/∂x = δ·W (kernels below;
+                // threads split the units for ∂E/∂W and the inputs for ∂E/∂x)
+                global::NetGen.Parallelism.Run(this, 45, global::NetGen.Parallelism.PartsFor((long)batch * 840));
+                for (int n = 0; n < batch; n++)
+                {
+                    global::System.Numerics.Tensors.TensorPrimitives.Add<float>(_g.AsSpan(61696, 10), _d12.AsSpan(n * 10, 10), _g.AsSpan(61696, 10));
+                }
+                global::NetGen.Parallelism.Run(this, 46, global::NetGen.Parallelism.PartsFor((long)batch * 840));
+            }
         }
 
         if (start > 10)
@@ -464,14 +502,41 @@ _____________________________________________________________________
 
         if (start > 9)
         {
-            // Layer 9: Dense2 backward over the whole batch: ∂E/∂W += δᵀ·x, ∂E/∂b += Σₙ δ, ∂E/∂x = δ·W (kernels below;
-            // threads split the units for ∂E/∂W and the inputs for ∂E/∂x)
-            global::NetGen.Parallelism.Run(this, 37, global::NetGen.Parallelism.PartsFor((long)batch * 10080));
-            for (int n = 0; n < batch; n++)
+            if (descend)
             {
-                global::System.Numerics.Tensors.TensorPrimitives.Add<float>(_g.AsSpan(60772, 84), _d10.AsSpan(n * 84, 84), _g.AsSpan(60772, 84));
+                // Layer 9: Dense2 backward fused with the plain-SGD step: ∂E/∂x = δ·W first, with the weights from before the step;
+                // then W ← W − η·δᵀ·x and b ← b − η·Σₙ δ where the products are formed (∂E/∂W is never stored)
+                global::NetGen.Parallelism.Run(this, 38, global::NetGen.Parallelism.PartsFor((long)batch * 10080));
+                global::NetGen.Parallelism.Run(this, 39, global::NetGen.Parallelism.PartsFor((long)batch * 10080));
+                {
+                    // b[j] ← b[j] + (−η)·Σₙ δ[n, j], summed in sample order as Backward sums ∂E/∂b
+                    ref float delta = ref _d10[0], bias = ref _p[60772];
+                    int j = 0;
+                    for (; j + 8 <= 84; j += 8)
+                    {
+                        Vector256<float> sum = Vector256<float>.Zero;
+                        for (int n = 0; n < batch; n++) sum += Load(ref delta, n * 84 + j);
+                        (Load(ref bias, j) + Vector256.Create(_sgdRate) * sum).StoreUnsafe(ref bias, (nuint)j);
+                    }
+                    for (; j < 84; j++)
+                    {
+                        float sum = 0f;
+                        for (int n = 0; n < batch; n++) sum += Unsafe.Add(ref delta, n * 84 + j);
+                        Unsafe.Add(ref bias, j) += _sgdRate * sum;
+                    }
+                }
             }
-            global::NetGen.Parallelism.Run(this, 38, global::NetGen.Parallelism.PartsFor((long)batch * 10080));
+            else
+            {
+                // Layer 9: Dense2 backward over the whole batch: ∂E/∂W += δᵀ·x, ∂E/∂b += Σₙ δ, ∂E/∂x = δ·W (kernels below;
+                // threads split the units for ∂E/∂W and the inputs for ∂E/∂x)
+                global::NetGen.Parallelism.Run(this, 37, global::NetGen.Parallelism.PartsFor((long)batch * 10080));
+                for (int n = 0; n < batch; n++)
+                {
+                    global::System.Numerics.Tensors.TensorPrimitives.Add<float>(_g.AsSpan(60772, 84), _d10.AsSpan(n * 84, 84), _g.AsSpan(60772, 84));
+                }
+                global::NetGen.Parallelism.Run(this, 38, global::NetGen.Parallelism.PartsFor((long)batch * 10080));
+            }
         }
 
         if (start > 8)
@@ -491,14 +556,35 @@ _____________________________________________________________________
 
         if (start > 7)
         {
-            // Layer 7: Dense1 backward over the whole batch: ∂E/∂W += δᵀ·x, ∂E/∂b += Σₙ δ, ∂E/∂x = δ·W (kernels below;
-            // threads split the units for ∂E/∂W and the inputs for ∂E/∂x)
-            global::NetGen.Parallelism.Run(this, 29, global::NetGen.Parallelism.PartsFor((long)batch * 48000));
-            for (int n = 0; n < batch; n++)
+            if (descend)
             {
-                global::System.Numerics.Tensors.TensorPrimitives.Add<float>(_g.AsSpan(50572, 120), _d8.AsSpan(n * 120, 120), _g.AsSpan(50572, 120));
+                // Layer 7: Dense1 backward fused with the plain-SGD step: ∂E/∂x = δ·W first, with the weights from before the step;
+                // then W ← W − η·δᵀ·x and b ← b − η·Σₙ δ where the products are formed (∂E/∂W is never stored)
+                global::NetGen.Parallelism.Run(this, 30, global::NetGen.Parallelism.PartsFor((long)batch * 48000));
+                global::NetGen.Parallelism.Run(this, 31, global::NetGen.Parallelism.PartsFor((long)batch * 48000));
+                {
+                    // b[j] ← b[j] + (−η)·Σₙ δ[n, j], summed in sample order as Backward sums ∂E/∂b
+                    ref float delta = ref _d8[0], bias = ref _p[50572];
+                    int j = 0;
+                    for (; j + 8 <= 120; j += 8)
+                    {
+                        Vector256<float> sum = Vector256<float>.Zero;
+                        for (int n = 0; n < batch; n++) sum += Load(ref delta, n * 120 + j);
+                        (Load(ref bias, j) + Vector256.Create(_sgdRate) * sum).StoreUnsafe(ref bias, (nuint)j);
+                    }
+                }
             }
-            global::NetGen.Parallelism.Run(this, 30, global::NetGen.Parallelism.PartsFor((long)batch * 48000));
+            else
+            {
+                // Layer 7: Dense1 backward over the whole batch: ∂E/∂W += δᵀ·x, ∂E/∂b += Σₙ δ, ∂E/∂x = δ·W (kernels below;
+                // threads split the units for ∂E/∂W and the inputs for ∂E/∂x)
+                global::NetGen.Parallelism.Run(this, 29, global::NetGen.Parallelism.PartsFor((long)batch * 48000));
+                for (int n = 0; n < batch; n++)
+                {
+                    global::System.Numerics.Tensors.TensorPrimitives.Add<float>(_g.AsSpan(50572, 120), _d8.AsSpan(n * 120, 120), _g.AsSpan(50572, 120));
+                }
+                global::NetGen.Parallelism.Run(this, 30, global::NetGen.Parallelism.PartsFor((long)batch * 48000));
+            }
         }
 
         if (start > 6)
@@ -536,14 +622,31 @@ _____________________________________________________________________
 
         if (start > 3)
         {
-            // Layer 3: Conv2D2 backward: ∂E/∂w[f] += Σ_p δ[f, p]·col[·, p], ∂E/∂b[f] += Σ_p δ[f, p], ∂E/∂x = col2im(Σ_f w[f]·δ[f, p]);
-            // threads split the samples, each summing its samples' ∂E/∂w, ∂E/∂b; the sums are added in thread order
-            int parts = global::NetGen.Parallelism.PartsFor((long)batch * 480000, batch);
-            global::NetGen.Parallelism.Run(this, 13, parts);
-            for (int part = 0; part < parts; part++)
+            if (descend)
             {
-                global::System.Numerics.Tensors.TensorPrimitives.Add<float>(_g.AsSpan(156, 2400), _gsum3.AsSpan(part * 2416, 2400), _g.AsSpan(156, 2400));
-                global::System.Numerics.Tensors.TensorPrimitives.Add<float>(_g.AsSpan(2556, 16), _gsum3.AsSpan(part * 2416 + 2400, 16), _g.AsSpan(2556, 16));
+                // Layer 3: Conv2D2 backward fused with the plain-SGD step: the threads' parts compute ∂E/∂x (with the weights from
+                // before the step) and their samples' ∂E/∂w, ∂E/∂b sums, added in part order as Backward adds them; then w ← w − η·Σ, b ← b − η·Σ
+                int parts = global::NetGen.Parallelism.PartsFor((long)batch * 480000, batch);
+                global::NetGen.Parallelism.Run(this, 13, parts);
+                global::System.Span<float> total = _gsum3.AsSpan(0, 2416);
+                for (int part = 1; part < parts; part++) global::System.Numerics.Tensors.TensorPrimitives.Add<float>(total, _gsum3.AsSpan(part * 2416, 2416), total);
+                ref float sumT = ref total[0];   // transposed, [window value × filter]
+                for (int f = 0; f < 16; f++) for (int k = 0; k < 150; k++) _p[156 + f * 150 + k] += _sgdRate * Unsafe.Add(ref sumT, k * 16 + f);
+                global::System.Numerics.Tensors.TensorPrimitives.MultiplyAdd<float>(total.Slice(2400, 16), _sgdRate, _p.AsSpan(2556, 16), _p.AsSpan(2556, 16));
+            }
+            else
+            {
+                // Layer 3: Conv2D2 backward: ∂E/∂w[f] += Σ_p δ[f, p]·col[·, p], ∂E/∂b[f] += Σ_p δ[f, p], ∂E/∂x = col2im(Σ_f w[f]·δ[f, p]);
+                // threads split the samples, each summing its samples' ∂E/∂w, ∂E/∂b; the sums are added in thread order
+                int parts = global::NetGen.Parallelism.PartsFor((long)batch * 480000, batch);
+                global::NetGen.Parallelism.Run(this, 13, parts);
+                for (int part = 0; part < parts; part++)
+                {
+                    // the part's ∂E/∂w is held transposed, [window value × filter]
+                    ref float sumT = ref _gsum3[part * 2416];
+                    for (int f = 0; f < 16; f++) for (int k = 0; k < 150; k++) _g[156 + f * 150 + k] += Unsafe.Add(ref sumT, k * 16 + f);
+                    global::System.Numerics.Tensors.TensorPrimitives.Add<float>(_g.AsSpan(2556, 16), _gsum3.AsSpan(part * 2416 + 2400, 16), _g.AsSpan(2556, 16));
+                }
             }
         }
 
@@ -577,14 +680,28 @@ _____________________________________________________________________
 
         if (start > 0)
         {
-            // Layer 0: Conv2D1 backward: ∂E/∂w[f] += Σ_p δ[f, p]·col[·, p], ∂E/∂b[f] += Σ_p δ[f, p], ∂E/∂x = col2im(Σ_f w[f]·δ[f, p]);
-            // threads split the samples, each summing its samples' ∂E/∂w, ∂E/∂b; the sums are added in thread order
-            int parts = global::NetGen.Parallelism.PartsFor((long)batch * 235200, batch);
-            global::NetGen.Parallelism.Run(this, 1, parts);
-            for (int part = 0; part < parts; part++)
+            if (descend)
             {
-                global::System.Numerics.Tensors.TensorPrimitives.Add<float>(_g.AsSpan(0, 150), _gsum0.AsSpan(part * 156, 150), _g.AsSpan(0, 150));
-                global::System.Numerics.Tensors.TensorPrimitives.Add<float>(_g.AsSpan(150, 6), _gsum0.AsSpan(part * 156 + 150, 6), _g.AsSpan(150, 6));
+                // Layer 0: Conv2D1 backward fused with the plain-SGD step: the threads' parts compute ∂E/∂x (with the weights from
+                // before the step) and their samples' ∂E/∂w, ∂E/∂b sums, added in part order as Backward adds them; then w ← w − η·Σ, b ← b − η·Σ
+                int parts = global::NetGen.Parallelism.PartsFor((long)batch * 235200, batch);
+                global::NetGen.Parallelism.Run(this, 1, parts);
+                global::System.Span<float> total = _gsum0.AsSpan(0, 156);
+                for (int part = 1; part < parts; part++) global::System.Numerics.Tensors.TensorPrimitives.Add<float>(total, _gsum0.AsSpan(part * 156, 156), total);
+                global::System.Numerics.Tensors.TensorPrimitives.MultiplyAdd<float>(total.Slice(0, 150), _sgdRate, _p.AsSpan(0, 150), _p.AsSpan(0, 150));
+                global::System.Numerics.Tensors.TensorPrimitives.MultiplyAdd<float>(total.Slice(150, 6), _sgdRate, _p.AsSpan(150, 6), _p.AsSpan(150, 6));
+            }
+            else
+            {
+                // Layer 0: Conv2D1 backward: ∂E/∂w[f] += Σ_p δ[f, p]·col[·, p], ∂E/∂b[f] += Σ_p δ[f, p], ∂E/∂x = col2im(Σ_f w[f]·δ[f, p]);
+                // threads split the samples, each summing its samples' ∂E/∂w, ∂E/∂b; the sums are added in thread order
+                int parts = global::NetGen.Parallelism.PartsFor((long)batch * 235200, batch);
+                global::NetGen.Parallelism.Run(this, 1, parts);
+                for (int part = 0; part < parts; part++)
+                {
+                    global::System.Numerics.Tensors.TensorPrimitives.Add<float>(_g.AsSpan(0, 150), _gsum0.AsSpan(part * 156, 150), _g.AsSpan(0, 150));
+                    global::System.Numerics.Tensors.TensorPrimitives.Add<float>(_g.AsSpan(150, 6), _gsum0.AsSpan(part * 156 + 150, 6), _g.AsSpan(150, 6));
+                }
             }
         }
     }
@@ -592,25 +709,41 @@ _____________________________________________________________________
     /// <inheritdoc/>
     public void ZeroGradients() => global::System.Array.Clear(_g);
 
-    /// <summary>One step: zero the gradients, forward, backward, update. Returns the loss before the update.</summary>
+    /// <summary>One step: forward, loss, backward, update; returns the loss before the update. With a plain <see cref="global::NetGen.Sgd"/>
+    /// (<see cref="global::NetGen.Sgd.FuseIntoBackward"/>) the update θ ← θ − η·∂E/∂θ is applied inside the backward pass, where each
+    /// gradient is formed, and <see cref="Gradients"/> is neither zeroed nor written (it keeps what it held before the step); with
+    /// any other optimiser the gradients are zeroed, backpropagated into <see cref="Gradients"/> and passed to <c>optimizer.Step</c>.</summary>
     public float TrainStep(global::System.ReadOnlySpan<float> input, global::System.ReadOnlySpan<float> target, global::NetGen.IOptimizer optimizer, int batch = 1)
     {
         global::System.ArgumentNullException.ThrowIfNull(optimizer);
-        ZeroGradients();
         Forward(input, batch);
         float loss = Loss(target);
+        if (optimizer is global::NetGen.Sgd sgd && sgd.TryBeginFusedStep<float>(_p.Length, out _sgdRate))
+        {
+            FusedSgdBackward(target);
+            return loss;
+        }
+        ZeroGradients();
         Backward(target);
         optimizer.Step<float>(_p, _g);
         return loss;
     }
 
-    /// <summary>One step: zero the gradients, forward, backward, update. Returns the loss before the update.</summary>
+    /// <summary>One step: forward, loss, backward, update; returns the loss before the update. With a plain <see cref="global::NetGen.Sgd"/>
+    /// (<see cref="global::NetGen.Sgd.FuseIntoBackward"/>) the update θ ← θ − η·∂E/∂θ is applied inside the backward pass, where each
+    /// gradient is formed, and <see cref="Gradients"/> is neither zeroed nor written (it keeps what it held before the step); with
+    /// any other optimiser the gradients are zeroed, backpropagated into <see cref="Gradients"/> and passed to <c>optimizer.Step</c>.</summary>
     public float TrainStep(global::System.ReadOnlySpan<float> input, global::System.ReadOnlySpan<int> labels, global::NetGen.IOptimizer optimizer, int batch = 1)
     {
         global::System.ArgumentNullException.ThrowIfNull(optimizer);
-        ZeroGradients();
         Forward(input, batch);
         float loss = Loss(labels);
+        if (optimizer is global::NetGen.Sgd sgd && sgd.TryBeginFusedStep<float>(_p.Length, out _sgdRate))
+        {
+            FusedSgdBackward(OneHot(labels));
+            return loss;
+        }
+        ZeroGradients();
         Backward(labels);
         optimizer.Step<float>(_p, _g);
         return loss;
@@ -650,7 +783,12 @@ _____________________________________________________________________
                                 }
                                 ref float line = ref Unsafe.Add(ref image, ch * 784 + iy * 28 + v - 2);   // line[ox·S] is x[ch, iy, ox·S + v − P]
                                 for (int ox = 0; ox < lo; ox++) Unsafe.Add(ref at, ox) = 0f;
-                                for (int ox = lo; ox < hi; ox++) Unsafe.Add(ref at, ox) = Unsafe.Add(ref line, ox);
+                                {
+                                    int ox = lo;
+                                    for (; ox + 8 <= hi; ox += 8) Load(ref line, ox).StoreUnsafe(ref at, (nuint)ox);
+                                    if (ox < hi && hi - lo >= 8) Load(ref line, hi - 8).StoreUnsafe(ref at, (nuint)(hi - 8));
+                                    else for (; ox < hi; ox++) Unsafe.Add(ref at, ox) = Unsafe.Add(ref line, ox);
+                                }
                                 for (int ox = hi; ox < 28; ox++) Unsafe.Add(ref at, ox) = 0f;
                             }
                         }
@@ -699,7 +837,12 @@ _____________________________________________________________________
                                     }
                                     ref float line = ref Unsafe.Add(ref image, ch * 784 + iy * 28 + v - 2);   // line[ox·S] is x[ch, iy, ox·S + v − P]
                                     for (int ox = 0; ox < lo; ox++) Unsafe.Add(ref at, ox) = 0f;
-                                    for (int ox = lo; ox < hi; ox++) Unsafe.Add(ref at, ox) = Unsafe.Add(ref line, ox);
+                                    {
+                                        int ox = lo;
+                                        for (; ox + 8 <= hi; ox += 8) Load(ref line, ox).StoreUnsafe(ref at, (nuint)ox);
+                                        if (ox < hi && hi - lo >= 8) Load(ref line, hi - 8).StoreUnsafe(ref at, (nuint)(hi - 8));
+                                        else for (; ox < hi; ox++) Unsafe.Add(ref at, ox) = Unsafe.Add(ref line, ox);
+                                    }
                                     for (int ox = hi; ox < 28; ox++) Unsafe.Add(ref at, ox) = 0f;
                                 }
                             }
@@ -733,7 +876,11 @@ _____________________________________________________________________
                                     ref float at = ref Unsafe.Add(ref row, oy * 28);
                                     if ((uint)iy >= 28u) continue;
                                     ref float line = ref Unsafe.Add(ref image, ch * 784 + iy * 28 + v - 2);   // line[ox·S] is x[ch, iy, ox·S + v − P]
-                                    for (int ox = lo; ox < hi; ox++) Unsafe.Add(ref line, ox) += Unsafe.Add(ref at, ox);
+                                    {
+                                        int ox = lo;
+                                        for (; ox + 8 <= hi; ox += 8) (Load(ref line, ox) + Load(ref at, ox)).StoreUnsafe(ref line, (nuint)ox);
+                                        for (; ox < hi; ox++) Unsafe.Add(ref line, ox) += Unsafe.Add(ref at, ox);
+                                    }
                                 }
                             }
                         }
@@ -841,7 +988,12 @@ _____________________________________________________________________
                                 }
                                 ref float line = ref Unsafe.Add(ref image, ch * 196 + iy * 14 + v - 0);   // line[ox·S] is x[ch, iy, ox·S + v − P]
                                 for (int ox = 0; ox < lo; ox++) Unsafe.Add(ref at, ox) = 0f;
-                                for (int ox = lo; ox < hi; ox++) Unsafe.Add(ref at, ox) = Unsafe.Add(ref line, ox);
+                                {
+                                    int ox = lo;
+                                    for (; ox + 8 <= hi; ox += 8) Load(ref line, ox).StoreUnsafe(ref at, (nuint)ox);
+                                    if (ox < hi && hi - lo >= 8) Load(ref line, hi - 8).StoreUnsafe(ref at, (nuint)(hi - 8));
+                                    else for (; ox < hi; ox++) Unsafe.Add(ref at, ox) = Unsafe.Add(ref line, ox);
+                                }
                                 for (int ox = hi; ox < 10; ox++) Unsafe.Add(ref at, ox) = 0f;
                             }
                         }
@@ -890,7 +1042,12 @@ _____________________________________________________________________
                                     }
                                     ref float line = ref Unsafe.Add(ref image, ch * 196 + iy * 14 + v - 0);   // line[ox·S] is x[ch, iy, ox·S + v − P]
                                     for (int ox = 0; ox < lo; ox++) Unsafe.Add(ref at, ox) = 0f;
-                                    for (int ox = lo; ox < hi; ox++) Unsafe.Add(ref at, ox) = Unsafe.Add(ref line, ox);
+                                    {
+                                        int ox = lo;
+                                        for (; ox + 8 <= hi; ox += 8) Load(ref line, ox).StoreUnsafe(ref at, (nuint)ox);
+                                        if (ox < hi && hi - lo >= 8) Load(ref line, hi - 8).StoreUnsafe(ref at, (nuint)(hi - 8));
+                                        else for (; ox < hi; ox++) Unsafe.Add(ref at, ox) = Unsafe.Add(ref line, ox);
+                                    }
                                     for (int ox = hi; ox < 10; ox++) Unsafe.Add(ref at, ox) = 0f;
                                 }
                             }
@@ -898,7 +1055,11 @@ _____________________________________________________________________
                     }
                 }
             }
-            Conv2D2WeightGradient(ref _d4[n * 1600], ref columns, ref sum[0], 0, 16, 0, 150);
+            // δᵀ of the sample, [position × filter]; then gᵀ[k, f] += Σ_p col[k, p]·δᵀ[p, f]
+            ref float deltaT = ref _deltaT3[part * 1600];
+            ref float delta = ref _d4[n * 1600];
+            for (int f = 0; f < 16; f++) for (int p = 0; p < 100; p++) Unsafe.Add(ref deltaT, p * 16 + f) = Unsafe.Add(ref delta, f * 100 + p);
+            Conv2D2WeightGradient(ref columns, ref deltaT, ref sum[0], 0, 150, 0, 16);
             for (int f = 0; f < 16; f++) sum[2400 + f] += global::System.Numerics.Tensors.TensorPrimitives.Sum<float>(_d4.AsSpan(n * 1600 + f * 100, 100));
             // ∂E/∂col into the thread's column buffer, then col2im adds every window's share back into ∂E/∂x.
             Conv2D2ColumnGradient(ref _p[156], ref _d4[n * 1600], ref work, 0, 150, 0, 100);
@@ -922,7 +1083,11 @@ _____________________________________________________________________
                                 ref float at = ref Unsafe.Add(ref row, oy * 10);
                                 if ((uint)iy >= 14u) continue;
                                 ref float line = ref Unsafe.Add(ref image, ch * 196 + iy * 14 + v - 0);   // line[ox·S] is x[ch, iy, ox·S + v − P]
-                                for (int ox = lo; ox < hi; ox++) Unsafe.Add(ref line, ox) += Unsafe.Add(ref at, ox);
+                                {
+                                    int ox = lo;
+                                    for (; ox + 8 <= hi; ox += 8) (Load(ref line, ox) + Load(ref at, ox)).StoreUnsafe(ref line, (nuint)ox);
+                                    for (; ox < hi; ox++) Unsafe.Add(ref line, ox) += Unsafe.Add(ref at, ox);
+                                }
                             }
                         }
                     }
@@ -954,17 +1119,19 @@ _____________________________________________________________________
         }
     }
 
-    /// <summary>Conv2D2 ∂E/∂W, one sample: g[f, k] += Σ_p δ[f, p]·col[k, p] for filters m0 ≤ f &lt; m1 and window values n0 ≤ k &lt; n1 (100 positions).</summary>
-    /// <remarks>Rows m0 ≤ m &lt; m1, columns n0 ≤ n &lt; n1. Register blocks of 4 × 4 dot products of length 100, one
-    /// 8-lane accumulator each, summed across lanes at the end.</remarks>
-    private static void Conv2D2WeightGradient(ref float delta, ref float col, ref float g, int m0, int m1, int n0, int n1)
+    /// <summary>Conv2D2 ∂E/∂W transposed, one sample: gᵀ[k, f] += Σ_p col[k, p]·δᵀ[p, f] for window values m0 ≤ k &lt; m1 and filters n0 ≤ f &lt; n1 (100 positions).</summary>
+    /// <remarks>Rows m0 ≤ m &lt; m1, columns n0 ≤ n &lt; n1 (multiples of 16, or 16). For each strip of 16 columns,
+    /// register blocks of 8 rows × 16 columns run over it, 100 steps each.</remarks>
+    private static void Conv2D2WeightGradient(ref float col, ref float deltaT, ref float gT, int m0, int m1, int n0, int n1)
     {
-        int m = m0;
-        for (; m + 4 <= m1; m += 4)
+        int n = n0;
+        for (; n + 16 <= n1; n += 16)
         {
-            int n = n0;
-            for (; n + 4 <= n1; n += 4) DotBlock4x4(ref Unsafe.Add(ref delta, m * 100), 100, ref Unsafe.Add(ref col, n * 100), 100, 100, ref Unsafe.Add(ref g, m * 150 + n), 150, 1, KernelAccumulate, ref g);
-            for (; n < n1; n++) DotBlock4x1(ref Unsafe.Add(ref delta, m * 100), 100, ref Unsafe.Add(ref col, n * 100), 100, 100, ref Unsafe.Add(ref g, m * 150 + n), 150, 1, KernelAccumulate, ref g);
+            ref float panel = ref Unsafe.Add(ref deltaT, n);
+            nint ldb = 16;
+            int m = m0;
+            for (; m + 8 <= m1; m += 8) BroadcastBlock8x2(ref Unsafe.Add(ref col, m * 100), 100, 1, ref panel, ldb, ref Unsafe.Add(ref gT, m * 16 + n), 16, 100, KernelAccumulate, ref gT, 0);
+            for (; m < m1; m++) BroadcastBlock1x2(ref Unsafe.Add(ref col, m * 100), 100, 1, ref panel, ldb, ref Unsafe.Add(ref gT, m * 16 + n), 16, 100, KernelAccumulate, ref gT, 0);
         }
     }
 
@@ -1015,9 +1182,14 @@ _____________________________________________________________________
     /// <remarks>Rows m0 ≤ m &lt; m1, columns n0 ≤ n &lt; n1 (multiples of 24, or 400). For each strip of 24 columns, B's strip is
     /// first copied into <c>scratch</c> as one contiguous panel when at least 8 rows will reuse it (B's rows are 400 apart:
     /// read in place, every step can land in the same cache set);
-    /// then register blocks of 8 rows × 24 columns run over it, batch steps each.</remarks>
+    /// then register blocks of 8 rows × 24 columns run over it, batch steps each. With batch ≤ 4, Dense1WeightGradientByRows instead.</remarks>
     private static void Dense1WeightGradient(ref float delta, ref float x, ref float g, int m0, int m1, int n0, int n1, int batch, ref float scratch)
     {
+        if (batch <= 4)   // few steps per block: C row by row, as it is stored, reading B in place
+        {
+            Dense1WeightGradientByRows(ref delta, ref x, ref g, m0, m1, n0, n1, batch);
+            return;
+        }
         bool pack = m1 - m0 >= 8;
         int n = n0;
         for (; n + 24 <= n1; n += 24)
@@ -1055,6 +1227,82 @@ _____________________________________________________________________
             }
             int m = m0;
             for (; m + 8 <= m1; m += 8) BroadcastBlock8x1(ref Unsafe.Add(ref delta, m), 1, 120, ref panel, ldb, ref Unsafe.Add(ref g, m * 400 + n), 400, batch, KernelAccumulate, ref g, 0);
+        }
+    }
+
+    /// <summary>Dense1WeightGradient with few steps (batch ≤ 4): C row by row, in blocks of 1 row × 48 columns, B read in place.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static void Dense1WeightGradientByRows(ref float delta, ref float x, ref float g, int m0, int m1, int n0, int n1, int batch)
+    {
+        for (int m = m0; m < m1; m++)
+        {
+            int n = n0;
+            for (; n + 48 <= n1; n += 48) BroadcastBlock1x6(ref Unsafe.Add(ref delta, m), 1, 120, ref Unsafe.Add(ref x, n), 400, ref Unsafe.Add(ref g, m * 400 + n), 400, batch, KernelAccumulate, ref g, 0);
+            for (; n + 8 <= n1; n += 8) BroadcastBlock1x1(ref Unsafe.Add(ref delta, m), 1, 120, ref Unsafe.Add(ref x, n), 400, ref Unsafe.Add(ref g, m * 400 + n), 400, batch, KernelAccumulate, ref g, 0);
+        }
+    }
+
+    /// <summary>Dense1 fused plain-SGD step: w[j, i] += rate·Σₙ δ[n, j]·x[n, i] (rate = −η) for units m0 ≤ j &lt; m1 and inputs n0 ≤ i &lt; n1; the sum is formed in registers as in Dense1WeightGradient and never stored.</summary>
+    /// <remarks>Rows m0 ≤ m &lt; m1, columns n0 ≤ n &lt; n1 (multiples of 24, or 400). For each strip of 24 columns, B's strip is
+    /// first copied into <c>scratch</c> as one contiguous panel when at least 8 rows will reuse it (B's rows are 400 apart:
+    /// read in place, every step can land in the same cache set);
+    /// then register blocks of 8 rows × 24 columns run over it, batch steps each. With batch ≤ 4, Dense1WeightDescentByRows instead.</remarks>
+    private static void Dense1WeightDescent(ref float delta, ref float x, ref float w, ref float rate, int m0, int m1, int n0, int n1, int batch, ref float scratch)
+    {
+        if (batch <= 4)   // few steps per block: C row by row, as it is stored, reading B in place
+        {
+            Dense1WeightDescentByRows(ref delta, ref x, ref w, ref rate, m0, m1, n0, n1, batch);
+            return;
+        }
+        bool pack = m1 - m0 >= 8;
+        int n = n0;
+        for (; n + 24 <= n1; n += 24)
+        {
+            ref float panel = ref Unsafe.Add(ref x, n);
+            nint ldb = 400;
+            if (pack)
+            {
+                for (int k = 0; k < batch; k++)
+                {
+                    ref float from = ref Unsafe.Add(ref panel, k * 400);
+                    ref float to = ref Unsafe.Add(ref scratch, k * 24);
+                    Load(ref from, 0).StoreUnsafe(ref to, 0); Load(ref from, 8).StoreUnsafe(ref to, 8); Load(ref from, 16).StoreUnsafe(ref to, 16);
+                }
+                panel = ref scratch;
+                ldb = 24;
+            }
+            int m = m0;
+            for (; m + 8 <= m1; m += 8) BroadcastBlock8x3(ref Unsafe.Add(ref delta, m), 1, 120, ref panel, ldb, ref Unsafe.Add(ref w, m * 400 + n), 400, batch, KernelDescend, ref rate, 0);
+        }
+        for (; n + 8 <= n1; n += 8)
+        {
+            ref float panel = ref Unsafe.Add(ref x, n);
+            nint ldb = 400;
+            if (pack)
+            {
+                for (int k = 0; k < batch; k++)
+                {
+                    ref float from = ref Unsafe.Add(ref panel, k * 400);
+                    ref float to = ref Unsafe.Add(ref scratch, k * 8);
+                    Load(ref from, 0).StoreUnsafe(ref to, 0);
+                }
+                panel = ref scratch;
+                ldb = 8;
+            }
+            int m = m0;
+            for (; m + 8 <= m1; m += 8) BroadcastBlock8x1(ref Unsafe.Add(ref delta, m), 1, 120, ref panel, ldb, ref Unsafe.Add(ref w, m * 400 + n), 400, batch, KernelDescend, ref rate, 0);
+        }
+    }
+
+    /// <summary>Dense1WeightDescent with few steps (batch ≤ 4): C row by row, in blocks of 1 row × 48 columns, B read in place.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static void Dense1WeightDescentByRows(ref float delta, ref float x, ref float w, ref float rate, int m0, int m1, int n0, int n1, int batch)
+    {
+        for (int m = m0; m < m1; m++)
+        {
+            int n = n0;
+            for (; n + 48 <= n1; n += 48) BroadcastBlock1x6(ref Unsafe.Add(ref delta, m), 1, 120, ref Unsafe.Add(ref x, n), 400, ref Unsafe.Add(ref w, m * 400 + n), 400, batch, KernelDescend, ref rate, 0);
+            for (; n + 8 <= n1; n += 8) BroadcastBlock1x1(ref Unsafe.Add(ref delta, m), 1, 120, ref Unsafe.Add(ref x, n), 400, ref Unsafe.Add(ref w, m * 400 + n), 400, batch, KernelDescend, ref rate, 0);
         }
     }
 
@@ -1130,9 +1378,14 @@ _____________________________________________________________________
     /// <remarks>Rows m0 ≤ m &lt; m1, columns n0 ≤ n &lt; n1 (multiples of 24, or 120). For each strip of 24 columns, B's strip is
     /// first copied into <c>scratch</c> as one contiguous panel when at least 8 rows will reuse it (B's rows are 120 apart:
     /// read in place, every step can land in the same cache set);
-    /// then register blocks of 8 rows × 24 columns run over it, batch steps each.</remarks>
+    /// then register blocks of 8 rows × 24 columns run over it, batch steps each. With batch ≤ 4, Dense2WeightGradientByRows instead.</remarks>
     private static void Dense2WeightGradient(ref float delta, ref float x, ref float g, int m0, int m1, int n0, int n1, int batch, ref float scratch)
     {
+        if (batch <= 4)   // few steps per block: C row by row, as it is stored, reading B in place
+        {
+            Dense2WeightGradientByRows(ref delta, ref x, ref g, m0, m1, n0, n1, batch);
+            return;
+        }
         bool pack = m1 - m0 >= 8;
         int n = n0;
         for (; n + 24 <= n1; n += 24)
@@ -1153,6 +1406,65 @@ _____________________________________________________________________
             int m = m0;
             for (; m + 8 <= m1; m += 8) BroadcastBlock8x3(ref Unsafe.Add(ref delta, m), 1, 84, ref panel, ldb, ref Unsafe.Add(ref g, m * 120 + n), 120, batch, KernelAccumulate, ref g, 0);
             for (; m < m1; m++) BroadcastBlock1x3(ref Unsafe.Add(ref delta, m), 1, 84, ref panel, ldb, ref Unsafe.Add(ref g, m * 120 + n), 120, batch, KernelAccumulate, ref g, 0);
+        }
+    }
+
+    /// <summary>Dense2WeightGradient with few steps (batch ≤ 4): C row by row, in blocks of 1 row × 48 columns, B read in place.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static void Dense2WeightGradientByRows(ref float delta, ref float x, ref float g, int m0, int m1, int n0, int n1, int batch)
+    {
+        for (int m = m0; m < m1; m++)
+        {
+            int n = n0;
+            for (; n + 48 <= n1; n += 48) BroadcastBlock1x6(ref Unsafe.Add(ref delta, m), 1, 84, ref Unsafe.Add(ref x, n), 120, ref Unsafe.Add(ref g, m * 120 + n), 120, batch, KernelAccumulate, ref g, 0);
+            for (; n + 8 <= n1; n += 8) BroadcastBlock1x1(ref Unsafe.Add(ref delta, m), 1, 84, ref Unsafe.Add(ref x, n), 120, ref Unsafe.Add(ref g, m * 120 + n), 120, batch, KernelAccumulate, ref g, 0);
+        }
+    }
+
+    /// <summary>Dense2 fused plain-SGD step: w[j, i] += rate·Σₙ δ[n, j]·x[n, i] (rate = −η) for units m0 ≤ j &lt; m1 and inputs n0 ≤ i &lt; n1; the sum is formed in registers as in Dense2WeightGradient and never stored.</summary>
+    /// <remarks>Rows m0 ≤ m &lt; m1, columns n0 ≤ n &lt; n1 (multiples of 24, or 120). For each strip of 24 columns, B's strip is
+    /// first copied into <c>scratch</c> as one contiguous panel when at least 8 rows will reuse it (B's rows are 120 apart:
+    /// read in place, every step can land in the same cache set);
+    /// then register blocks of 8 rows × 24 columns run over it, batch steps each. With batch ≤ 4, Dense2WeightDescentByRows instead.</remarks>
+    private static void Dense2WeightDescent(ref float delta, ref float x, ref float w, ref float rate, int m0, int m1, int n0, int n1, int batch, ref float scratch)
+    {
+        if (batch <= 4)   // few steps per block: C row by row, as it is stored, reading B in place
+        {
+            Dense2WeightDescentByRows(ref delta, ref x, ref w, ref rate, m0, m1, n0, n1, batch);
+            return;
+        }
+        bool pack = m1 - m0 >= 8;
+        int n = n0;
+        for (; n + 24 <= n1; n += 24)
+        {
+            ref float panel = ref Unsafe.Add(ref x, n);
+            nint ldb = 120;
+            if (pack)
+            {
+                for (int k = 0; k < batch; k++)
+                {
+                    ref float from = ref Unsafe.Add(ref panel, k * 120);
+                    ref float to = ref Unsafe.Add(ref scratch, k * 24);
+                    Load(ref from, 0).StoreUnsafe(ref to, 0); Load(ref from, 8).StoreUnsafe(ref to, 8); Load(ref from, 16).StoreUnsafe(ref to, 16);
+                }
+                panel = ref scratch;
+                ldb = 24;
+            }
+            int m = m0;
+            for (; m + 8 <= m1; m += 8) BroadcastBlock8x3(ref Unsafe.Add(ref delta, m), 1, 84, ref panel, ldb, ref Unsafe.Add(ref w, m * 120 + n), 120, batch, KernelDescend, ref rate, 0);
+            for (; m < m1; m++) BroadcastBlock1x3(ref Unsafe.Add(ref delta, m), 1, 84, ref panel, ldb, ref Unsafe.Add(ref w, m * 120 + n), 120, batch, KernelDescend, ref rate, 0);
+        }
+    }
+
+    /// <summary>Dense2WeightDescent with few steps (batch ≤ 4): C row by row, in blocks of 1 row × 48 columns, B read in place.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static void Dense2WeightDescentByRows(ref float delta, ref float x, ref float w, ref float rate, int m0, int m1, int n0, int n1, int batch)
+    {
+        for (int m = m0; m < m1; m++)
+        {
+            int n = n0;
+            for (; n + 48 <= n1; n += 48) BroadcastBlock1x6(ref Unsafe.Add(ref delta, m), 1, 84, ref Unsafe.Add(ref x, n), 120, ref Unsafe.Add(ref w, m * 120 + n), 120, batch, KernelDescend, ref rate, 0);
+            for (; n + 8 <= n1; n += 8) BroadcastBlock1x1(ref Unsafe.Add(ref delta, m), 1, 84, ref Unsafe.Add(ref x, n), 120, ref Unsafe.Add(ref w, m * 120 + n), 120, batch, KernelDescend, ref rate, 0);
         }
     }
 
@@ -1210,9 +1522,14 @@ _____________________________________________________________________
     /// <remarks>Rows m0 ≤ m &lt; m1, columns n0 ≤ n &lt; n1 (multiples of 24, or 84). For each strip of 24 columns, B's strip is
     /// first copied into <c>scratch</c> as one contiguous panel when at least 8 rows will reuse it (B's rows are 84 apart:
     /// read in place, every step can land in the same cache set);
-    /// then register blocks of 8 rows × 24 columns run over it, batch steps each.</remarks>
+    /// then register blocks of 8 rows × 24 columns run over it, batch steps each. With batch ≤ 4, Dense3WeightGradientByRows instead.</remarks>
     private static void Dense3WeightGradient(ref float delta, ref float x, ref float g, int m0, int m1, int n0, int n1, int batch, ref float scratch)
     {
+        if (batch <= 4)   // few steps per block: C row by row, as it is stored, reading B in place
+        {
+            Dense3WeightGradientByRows(ref delta, ref x, ref g, m0, m1, n0, n1, batch);
+            return;
+        }
         bool pack = m1 - m0 >= 8;
         int n = n0;
         for (; n + 24 <= n1; n += 24)
@@ -1272,6 +1589,114 @@ _____________________________________________________________________
             int m = m0;
             for (; m + 8 <= m1; m += 8) BroadcastBlock8x1(ref Unsafe.Add(ref delta, m), 1, 10, ref panel, ldb, ref Unsafe.Add(ref g, m * 84 + n), 84, batch, KernelAccumulate, ref g, 4);
             for (; m < m1; m++) BroadcastBlock1x1(ref Unsafe.Add(ref delta, m), 1, 10, ref panel, ldb, ref Unsafe.Add(ref g, m * 84 + n), 84, batch, KernelAccumulate, ref g, 4);
+        }
+    }
+
+    /// <summary>Dense3WeightGradient with few steps (batch ≤ 4): C row by row, in blocks of 1 row × 48 columns, B read in place.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static void Dense3WeightGradientByRows(ref float delta, ref float x, ref float g, int m0, int m1, int n0, int n1, int batch)
+    {
+        for (int m = m0; m < m1; m++)
+        {
+            int n = n0;
+            for (; n + 48 <= n1; n += 48) BroadcastBlock1x6(ref Unsafe.Add(ref delta, m), 1, 10, ref Unsafe.Add(ref x, n), 84, ref Unsafe.Add(ref g, m * 84 + n), 84, batch, KernelAccumulate, ref g, 0);
+            for (; n + 8 <= n1; n += 8) BroadcastBlock1x1(ref Unsafe.Add(ref delta, m), 1, 10, ref Unsafe.Add(ref x, n), 84, ref Unsafe.Add(ref g, m * 84 + n), 84, batch, KernelAccumulate, ref g, 0);
+            if (n < n1)   // the last 4 columns: a vector ending at column 84, keeping its last 4 lanes
+            {
+                n = 76;
+                BroadcastBlock1x1(ref Unsafe.Add(ref delta, m), 1, 10, ref Unsafe.Add(ref x, n), 84, ref Unsafe.Add(ref g, m * 84 + n), 84, batch, KernelAccumulate, ref g, 4);
+            }
+        }
+    }
+
+    /// <summary>Dense3 fused plain-SGD step: w[j, i] += rate·Σₙ δ[n, j]·x[n, i] (rate = −η) for units m0 ≤ j &lt; m1 and inputs n0 ≤ i &lt; n1; the sum is formed in registers as in Dense3WeightGradient and never stored.</summary>
+    /// <remarks>Rows m0 ≤ m &lt; m1, columns n0 ≤ n &lt; n1 (multiples of 24, or 84). For each strip of 24 columns, B's strip is
+    /// first copied into <c>scratch</c> as one contiguous panel when at least 8 rows will reuse it (B's rows are 84 apart:
+    /// read in place, every step can land in the same cache set);
+    /// then register blocks of 8 rows × 24 columns run over it, batch steps each. With batch ≤ 4, Dense3WeightDescentByRows instead.</remarks>
+    private static void Dense3WeightDescent(ref float delta, ref float x, ref float w, ref float rate, int m0, int m1, int n0, int n1, int batch, ref float scratch)
+    {
+        if (batch <= 4)   // few steps per block: C row by row, as it is stored, reading B in place
+        {
+            Dense3WeightDescentByRows(ref delta, ref x, ref w, ref rate, m0, m1, n0, n1, batch);
+            return;
+        }
+        bool pack = m1 - m0 >= 8;
+        int n = n0;
+        for (; n + 24 <= n1; n += 24)
+        {
+            ref float panel = ref Unsafe.Add(ref x, n);
+            nint ldb = 84;
+            if (pack)
+            {
+                for (int k = 0; k < batch; k++)
+                {
+                    ref float from = ref Unsafe.Add(ref panel, k * 84);
+                    ref float to = ref Unsafe.Add(ref scratch, k * 24);
+                    Load(ref from, 0).StoreUnsafe(ref to, 0); Load(ref from, 8).StoreUnsafe(ref to, 8); Load(ref from, 16).StoreUnsafe(ref to, 16);
+                }
+                panel = ref scratch;
+                ldb = 24;
+            }
+            int m = m0;
+            for (; m + 8 <= m1; m += 8) BroadcastBlock8x3(ref Unsafe.Add(ref delta, m), 1, 10, ref panel, ldb, ref Unsafe.Add(ref w, m * 84 + n), 84, batch, KernelDescend, ref rate, 0);
+            for (; m < m1; m++) BroadcastBlock1x3(ref Unsafe.Add(ref delta, m), 1, 10, ref panel, ldb, ref Unsafe.Add(ref w, m * 84 + n), 84, batch, KernelDescend, ref rate, 0);
+        }
+        for (; n + 8 <= n1; n += 8)
+        {
+            ref float panel = ref Unsafe.Add(ref x, n);
+            nint ldb = 84;
+            if (pack)
+            {
+                for (int k = 0; k < batch; k++)
+                {
+                    ref float from = ref Unsafe.Add(ref panel, k * 84);
+                    ref float to = ref Unsafe.Add(ref scratch, k * 8);
+                    Load(ref from, 0).StoreUnsafe(ref to, 0);
+                }
+                panel = ref scratch;
+                ldb = 8;
+            }
+            int m = m0;
+            for (; m + 8 <= m1; m += 8) BroadcastBlock8x1(ref Unsafe.Add(ref delta, m), 1, 10, ref panel, ldb, ref Unsafe.Add(ref w, m * 84 + n), 84, batch, KernelDescend, ref rate, 0);
+            for (; m < m1; m++) BroadcastBlock1x1(ref Unsafe.Add(ref delta, m), 1, 10, ref panel, ldb, ref Unsafe.Add(ref w, m * 84 + n), 84, batch, KernelDescend, ref rate, 0);
+        }
+        if (n < n1)   // the last 4 columns: a vector ending at column 84, keeping its last 4 lanes
+        {
+            n = 76;
+            ref float panel = ref Unsafe.Add(ref x, n);
+            nint ldb = 84;
+            if (pack)
+            {
+                for (int k = 0; k < batch; k++)
+                {
+                    ref float from = ref Unsafe.Add(ref panel, k * 84);
+                    ref float to = ref Unsafe.Add(ref scratch, k * 8);
+                    Load(ref from, 0).StoreUnsafe(ref to, 0);
+                }
+                panel = ref scratch;
+                ldb = 8;
+            }
+            int m = m0;
+            for (; m + 8 <= m1; m += 8) BroadcastBlock8x1(ref Unsafe.Add(ref delta, m), 1, 10, ref panel, ldb, ref Unsafe.Add(ref w, m * 84 + n), 84, batch, KernelDescend, ref rate, 4);
+            for (; m < m1; m++) BroadcastBlock1x1(ref Unsafe.Add(ref delta, m), 1, 10, ref panel, ldb, ref Unsafe.Add(ref w, m * 84 + n), 84, batch, KernelDescend, ref rate, 4);
+        }
+    }
+
+    /// <summary>Dense3WeightDescent with few steps (batch ≤ 4): C row by row, in blocks of 1 row × 48 columns, B read in place.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static void Dense3WeightDescentByRows(ref float delta, ref float x, ref float w, ref float rate, int m0, int m1, int n0, int n1, int batch)
+    {
+        for (int m = m0; m < m1; m++)
+        {
+            int n = n0;
+            for (; n + 48 <= n1; n += 48) BroadcastBlock1x6(ref Unsafe.Add(ref delta, m), 1, 10, ref Unsafe.Add(ref x, n), 84, ref Unsafe.Add(ref w, m * 84 + n), 84, batch, KernelDescend, ref rate, 0);
+            for (; n + 8 <= n1; n += 8) BroadcastBlock1x1(ref Unsafe.Add(ref delta, m), 1, 10, ref Unsafe.Add(ref x, n), 84, ref Unsafe.Add(ref w, m * 84 + n), 84, batch, KernelDescend, ref rate, 0);
+            if (n < n1)   // the last 4 columns: a vector ending at column 84, keeping its last 4 lanes
+            {
+                n = 76;
+                BroadcastBlock1x1(ref Unsafe.Add(ref delta, m), 1, 10, ref Unsafe.Add(ref x, n), 84, ref Unsafe.Add(ref w, m * 84 + n), 84, batch, KernelDescend, ref rate, 4);
+            }
         }
     }
 
@@ -1345,7 +1770,7 @@ _____________________________________________________________________
     }
 
     // How a block writes C (the kernels pass these as constants; the JIT folds the tests away).
-    private const int KernelAssign = 0, KernelAccumulate = 1, KernelBiasByRow = 2, KernelBiasByColumn = 3;
+    private const int KernelAssign = 0, KernelAccumulate = 1, KernelBiasByRow = 2, KernelBiasByColumn = 3, KernelDescend = 4;
 
     /// <summary>a·b + c in one rounding (an FMA instruction).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -1357,29 +1782,22 @@ _____________________________________________________________________
 
     /// <summary>One register block of 8 × 24: C[r, 0..24) = init + Σ_k A[r, k]·B[k, 0..24) for r &lt; 8, with A[r, k] at
     /// a[r·lda + k·astep], B's row k at b[k·ldb], C's row r at c[r·ldc]; init is 0, C itself (KernelAccumulate), bias[r] or
-    /// bias[0..24). With tail &gt; 0 (a block of one vector) only the last tail lanes are written.</summary>
+    /// bias[0..24); KernelDescend writes C + bias·(the product) instead (bias is −η: a plain-SGD step). With tail &gt; 0 (a block
+    /// of one vector) only the last tail lanes are written.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void BroadcastBlock8x3(ref float a, nint lda, nint astep, ref float b, nint ldb, ref float c, nint ldc, int steps, int mode, ref float bias, int tail)
     {
-        ref float a0 = ref Unsafe.Add(ref a, 0), c0 = ref Unsafe.Add(ref c, 0);
-        ref float a1 = ref Unsafe.Add(ref a, lda), c1 = ref Unsafe.Add(ref c, ldc);
-        ref float a2 = ref Unsafe.Add(ref a, 2 * lda), c2 = ref Unsafe.Add(ref c, 2 * ldc);
-        ref float a3 = ref Unsafe.Add(ref a, 3 * lda), c3 = ref Unsafe.Add(ref c, 3 * ldc);
-        ref float a4 = ref Unsafe.Add(ref a, 4 * lda), c4 = ref Unsafe.Add(ref c, 4 * ldc);
-        ref float a5 = ref Unsafe.Add(ref a, 5 * lda), c5 = ref Unsafe.Add(ref c, 5 * ldc);
-        ref float a6 = ref Unsafe.Add(ref a, 6 * lda), c6 = ref Unsafe.Add(ref c, 6 * ldc);
-        ref float a7 = ref Unsafe.Add(ref a, 7 * lda), c7 = ref Unsafe.Add(ref c, 7 * ldc);
         Vector256<float> c00, c01, c02, c10, c11, c12, c20, c21, c22, c30, c31, c32, c40, c41, c42, c50, c51, c52, c60, c61, c62, c70, c71, c72;
         if (tail == 0 && mode == KernelAccumulate)
         {
-            c00 = Load(ref c0, 0); c01 = Load(ref c0, 8); c02 = Load(ref c0, 16);
-            c10 = Load(ref c1, 0); c11 = Load(ref c1, 8); c12 = Load(ref c1, 16);
-            c20 = Load(ref c2, 0); c21 = Load(ref c2, 8); c22 = Load(ref c2, 16);
-            c30 = Load(ref c3, 0); c31 = Load(ref c3, 8); c32 = Load(ref c3, 16);
-            c40 = Load(ref c4, 0); c41 = Load(ref c4, 8); c42 = Load(ref c4, 16);
-            c50 = Load(ref c5, 0); c51 = Load(ref c5, 8); c52 = Load(ref c5, 16);
-            c60 = Load(ref c6, 0); c61 = Load(ref c6, 8); c62 = Load(ref c6, 16);
-            c70 = Load(ref c7, 0); c71 = Load(ref c7, 8); c72 = Load(ref c7, 16);
+            c00 = Load(ref c, 0); c01 = Load(ref c, 8); c02 = Load(ref c, 16);
+            c10 = Load(ref c, ldc); c11 = Load(ref c, ldc + 8); c12 = Load(ref c, ldc + 16);
+            c20 = Load(ref c, 2 * ldc); c21 = Load(ref c, 2 * ldc + 8); c22 = Load(ref c, 2 * ldc + 16);
+            c30 = Load(ref c, 3 * ldc); c31 = Load(ref c, 3 * ldc + 8); c32 = Load(ref c, 3 * ldc + 16);
+            c40 = Load(ref c, 4 * ldc); c41 = Load(ref c, 4 * ldc + 8); c42 = Load(ref c, 4 * ldc + 16);
+            c50 = Load(ref c, 5 * ldc); c51 = Load(ref c, 5 * ldc + 8); c52 = Load(ref c, 5 * ldc + 16);
+            c60 = Load(ref c, 6 * ldc); c61 = Load(ref c, 6 * ldc + 8); c62 = Load(ref c, 6 * ldc + 16);
+            c70 = Load(ref c, 7 * ldc); c71 = Load(ref c, 7 * ldc + 8); c72 = Load(ref c, 7 * ldc + 16);
         }
         else if (tail == 0 && mode == KernelBiasByRow)
         {
@@ -1407,80 +1825,191 @@ _____________________________________________________________________
         {
             c00 = default; c01 = default; c02 = default; c10 = default; c11 = default; c12 = default; c20 = default; c21 = default; c22 = default; c30 = default; c31 = default; c32 = default; c40 = default; c41 = default; c42 = default; c50 = default; c51 = default; c52 = default; c60 = default; c61 = default; c62 = default; c70 = default; c71 = default; c72 = default;
         }
-        ref float bk = ref b;
-        for (nint k = 0; k < steps; k++, bk = ref Unsafe.Add(ref bk, ldb))
+        for (nint k = 0; k < steps; k++)
         {
-            Vector256<float> b0 = Load(ref bk, 0), b1 = Load(ref bk, 8), b2 = Load(ref bk, 16);
-            Vector256<float> a0k = Vector256.Create(Unsafe.Add(ref a0, k * astep));
-            c00 = Fma(a0k, b0, c00); c01 = Fma(a0k, b1, c01); c02 = Fma(a0k, b2, c02);
-            Vector256<float> a1k = Vector256.Create(Unsafe.Add(ref a1, k * astep));
-            c10 = Fma(a1k, b0, c10); c11 = Fma(a1k, b1, c11); c12 = Fma(a1k, b2, c12);
-            Vector256<float> a2k = Vector256.Create(Unsafe.Add(ref a2, k * astep));
-            c20 = Fma(a2k, b0, c20); c21 = Fma(a2k, b1, c21); c22 = Fma(a2k, b2, c22);
-            Vector256<float> a3k = Vector256.Create(Unsafe.Add(ref a3, k * astep));
-            c30 = Fma(a3k, b0, c30); c31 = Fma(a3k, b1, c31); c32 = Fma(a3k, b2, c32);
-            Vector256<float> a4k = Vector256.Create(Unsafe.Add(ref a4, k * astep));
-            c40 = Fma(a4k, b0, c40); c41 = Fma(a4k, b1, c41); c42 = Fma(a4k, b2, c42);
-            Vector256<float> a5k = Vector256.Create(Unsafe.Add(ref a5, k * astep));
-            c50 = Fma(a5k, b0, c50); c51 = Fma(a5k, b1, c51); c52 = Fma(a5k, b2, c52);
-            Vector256<float> a6k = Vector256.Create(Unsafe.Add(ref a6, k * astep));
-            c60 = Fma(a6k, b0, c60); c61 = Fma(a6k, b1, c61); c62 = Fma(a6k, b2, c62);
-            Vector256<float> a7k = Vector256.Create(Unsafe.Add(ref a7, k * astep));
-            c70 = Fma(a7k, b0, c70); c71 = Fma(a7k, b1, c71); c72 = Fma(a7k, b2, c72);
+            Vector256<float> b0 = Load(ref b, k * ldb), b1 = Load(ref b, k * ldb + 8), b2 = Load(ref b, k * ldb + 16);
+            Vector256<float> ak;
+            ak = Vector256.Create(Unsafe.Add(ref a, 0 + k * astep));
+            c00 = Fma(ak, b0, c00); c01 = Fma(ak, b1, c01); c02 = Fma(ak, b2, c02);
+            ak = Vector256.Create(Unsafe.Add(ref a, lda + k * astep));
+            c10 = Fma(ak, b0, c10); c11 = Fma(ak, b1, c11); c12 = Fma(ak, b2, c12);
+            ak = Vector256.Create(Unsafe.Add(ref a, 2 * lda + k * astep));
+            c20 = Fma(ak, b0, c20); c21 = Fma(ak, b1, c21); c22 = Fma(ak, b2, c22);
+            ak = Vector256.Create(Unsafe.Add(ref a, 3 * lda + k * astep));
+            c30 = Fma(ak, b0, c30); c31 = Fma(ak, b1, c31); c32 = Fma(ak, b2, c32);
+            ak = Vector256.Create(Unsafe.Add(ref a, 4 * lda + k * astep));
+            c40 = Fma(ak, b0, c40); c41 = Fma(ak, b1, c41); c42 = Fma(ak, b2, c42);
+            ak = Vector256.Create(Unsafe.Add(ref a, 5 * lda + k * astep));
+            c50 = Fma(ak, b0, c50); c51 = Fma(ak, b1, c51); c52 = Fma(ak, b2, c52);
+            ak = Vector256.Create(Unsafe.Add(ref a, 6 * lda + k * astep));
+            c60 = Fma(ak, b0, c60); c61 = Fma(ak, b1, c61); c62 = Fma(ak, b2, c62);
+            ak = Vector256.Create(Unsafe.Add(ref a, 7 * lda + k * astep));
+            c70 = Fma(ak, b0, c70); c71 = Fma(ak, b1, c71); c72 = Fma(ak, b2, c72);
         }
-        if (tail == 0)
+        if (tail == 0 && mode == KernelDescend)
         {
-            c00.StoreUnsafe(ref c0, 0); c01.StoreUnsafe(ref c0, 8); c02.StoreUnsafe(ref c0, 16);
-            c10.StoreUnsafe(ref c1, 0); c11.StoreUnsafe(ref c1, 8); c12.StoreUnsafe(ref c1, 16);
-            c20.StoreUnsafe(ref c2, 0); c21.StoreUnsafe(ref c2, 8); c22.StoreUnsafe(ref c2, 16);
-            c30.StoreUnsafe(ref c3, 0); c31.StoreUnsafe(ref c3, 8); c32.StoreUnsafe(ref c3, 16);
-            c40.StoreUnsafe(ref c4, 0); c41.StoreUnsafe(ref c4, 8); c42.StoreUnsafe(ref c4, 16);
-            c50.StoreUnsafe(ref c5, 0); c51.StoreUnsafe(ref c5, 8); c52.StoreUnsafe(ref c5, 16);
-            c60.StoreUnsafe(ref c6, 0); c61.StoreUnsafe(ref c6, 8); c62.StoreUnsafe(ref c6, 16);
-            c70.StoreUnsafe(ref c7, 0); c71.StoreUnsafe(ref c7, 8); c72.StoreUnsafe(ref c7, 16);
+            Vector256<float> rate = Vector256.Create(bias);   // read once: a store to C could alias it
+            (Load(ref c, 0) + rate * c00).StoreUnsafe(ref c, (nuint)(0)); (Load(ref c, 8) + rate * c01).StoreUnsafe(ref c, (nuint)(8)); (Load(ref c, 16) + rate * c02).StoreUnsafe(ref c, (nuint)(16));
+            (Load(ref c, ldc) + rate * c10).StoreUnsafe(ref c, (nuint)(ldc)); (Load(ref c, ldc + 8) + rate * c11).StoreUnsafe(ref c, (nuint)(ldc + 8)); (Load(ref c, ldc + 16) + rate * c12).StoreUnsafe(ref c, (nuint)(ldc + 16));
+            (Load(ref c, 2 * ldc) + rate * c20).StoreUnsafe(ref c, (nuint)(2 * ldc)); (Load(ref c, 2 * ldc + 8) + rate * c21).StoreUnsafe(ref c, (nuint)(2 * ldc + 8)); (Load(ref c, 2 * ldc + 16) + rate * c22).StoreUnsafe(ref c, (nuint)(2 * ldc + 16));
+            (Load(ref c, 3 * ldc) + rate * c30).StoreUnsafe(ref c, (nuint)(3 * ldc)); (Load(ref c, 3 * ldc + 8) + rate * c31).StoreUnsafe(ref c, (nuint)(3 * ldc + 8)); (Load(ref c, 3 * ldc + 16) + rate * c32).StoreUnsafe(ref c, (nuint)(3 * ldc + 16));
+            (Load(ref c, 4 * ldc) + rate * c40).StoreUnsafe(ref c, (nuint)(4 * ldc)); (Load(ref c, 4 * ldc + 8) + rate * c41).StoreUnsafe(ref c, (nuint)(4 * ldc + 8)); (Load(ref c, 4 * ldc + 16) + rate * c42).StoreUnsafe(ref c, (nuint)(4 * ldc + 16));
+            (Load(ref c, 5 * ldc) + rate * c50).StoreUnsafe(ref c, (nuint)(5 * ldc)); (Load(ref c, 5 * ldc + 8) + rate * c51).StoreUnsafe(ref c, (nuint)(5 * ldc + 8)); (Load(ref c, 5 * ldc + 16) + rate * c52).StoreUnsafe(ref c, (nuint)(5 * ldc + 16));
+            (Load(ref c, 6 * ldc) + rate * c60).StoreUnsafe(ref c, (nuint)(6 * ldc)); (Load(ref c, 6 * ldc + 8) + rate * c61).StoreUnsafe(ref c, (nuint)(6 * ldc + 8)); (Load(ref c, 6 * ldc + 16) + rate * c62).StoreUnsafe(ref c, (nuint)(6 * ldc + 16));
+            (Load(ref c, 7 * ldc) + rate * c70).StoreUnsafe(ref c, (nuint)(7 * ldc)); (Load(ref c, 7 * ldc + 8) + rate * c71).StoreUnsafe(ref c, (nuint)(7 * ldc + 8)); (Load(ref c, 7 * ldc + 16) + rate * c72).StoreUnsafe(ref c, (nuint)(7 * ldc + 16));
+        }
+        else if (tail == 0)
+        {
+            c00.StoreUnsafe(ref c, (nuint)(0)); c01.StoreUnsafe(ref c, (nuint)(8)); c02.StoreUnsafe(ref c, (nuint)(16));
+            c10.StoreUnsafe(ref c, (nuint)(ldc)); c11.StoreUnsafe(ref c, (nuint)(ldc + 8)); c12.StoreUnsafe(ref c, (nuint)(ldc + 16));
+            c20.StoreUnsafe(ref c, (nuint)(2 * ldc)); c21.StoreUnsafe(ref c, (nuint)(2 * ldc + 8)); c22.StoreUnsafe(ref c, (nuint)(2 * ldc + 16));
+            c30.StoreUnsafe(ref c, (nuint)(3 * ldc)); c31.StoreUnsafe(ref c, (nuint)(3 * ldc + 8)); c32.StoreUnsafe(ref c, (nuint)(3 * ldc + 16));
+            c40.StoreUnsafe(ref c, (nuint)(4 * ldc)); c41.StoreUnsafe(ref c, (nuint)(4 * ldc + 8)); c42.StoreUnsafe(ref c, (nuint)(4 * ldc + 16));
+            c50.StoreUnsafe(ref c, (nuint)(5 * ldc)); c51.StoreUnsafe(ref c, (nuint)(5 * ldc + 8)); c52.StoreUnsafe(ref c, (nuint)(5 * ldc + 16));
+            c60.StoreUnsafe(ref c, (nuint)(6 * ldc)); c61.StoreUnsafe(ref c, (nuint)(6 * ldc + 8)); c62.StoreUnsafe(ref c, (nuint)(6 * ldc + 16));
+            c70.StoreUnsafe(ref c, (nuint)(7 * ldc)); c71.StoreUnsafe(ref c, (nuint)(7 * ldc + 8)); c72.StoreUnsafe(ref c, (nuint)(7 * ldc + 16));
         }
         else
         {
             // Only the last tail lanes are this block's (the others belong to the previous vector): write them one by one.
             for (int l = 8 - tail; l < 8; l++)
             {
-                Unsafe.Add(ref c0, l) = c00.GetElement(l) + (mode == KernelAccumulate ? Unsafe.Add(ref c0, l) : mode == KernelBiasByRow ? Unsafe.Add(ref bias, 0) : mode == KernelBiasByColumn ? Unsafe.Add(ref bias, l) : 0f);
-                Unsafe.Add(ref c1, l) = c10.GetElement(l) + (mode == KernelAccumulate ? Unsafe.Add(ref c1, l) : mode == KernelBiasByRow ? Unsafe.Add(ref bias, 1) : mode == KernelBiasByColumn ? Unsafe.Add(ref bias, l) : 0f);
-                Unsafe.Add(ref c2, l) = c20.GetElement(l) + (mode == KernelAccumulate ? Unsafe.Add(ref c2, l) : mode == KernelBiasByRow ? Unsafe.Add(ref bias, 2) : mode == KernelBiasByColumn ? Unsafe.Add(ref bias, l) : 0f);
-                Unsafe.Add(ref c3, l) = c30.GetElement(l) + (mode == KernelAccumulate ? Unsafe.Add(ref c3, l) : mode == KernelBiasByRow ? Unsafe.Add(ref bias, 3) : mode == KernelBiasByColumn ? Unsafe.Add(ref bias, l) : 0f);
-                Unsafe.Add(ref c4, l) = c40.GetElement(l) + (mode == KernelAccumulate ? Unsafe.Add(ref c4, l) : mode == KernelBiasByRow ? Unsafe.Add(ref bias, 4) : mode == KernelBiasByColumn ? Unsafe.Add(ref bias, l) : 0f);
-                Unsafe.Add(ref c5, l) = c50.GetElement(l) + (mode == KernelAccumulate ? Unsafe.Add(ref c5, l) : mode == KernelBiasByRow ? Unsafe.Add(ref bias, 5) : mode == KernelBiasByColumn ? Unsafe.Add(ref bias, l) : 0f);
-                Unsafe.Add(ref c6, l) = c60.GetElement(l) + (mode == KernelAccumulate ? Unsafe.Add(ref c6, l) : mode == KernelBiasByRow ? Unsafe.Add(ref bias, 6) : mode == KernelBiasByColumn ? Unsafe.Add(ref bias, l) : 0f);
-                Unsafe.Add(ref c7, l) = c70.GetElement(l) + (mode == KernelAccumulate ? Unsafe.Add(ref c7, l) : mode == KernelBiasByRow ? Unsafe.Add(ref bias, 7) : mode == KernelBiasByColumn ? Unsafe.Add(ref bias, l) : 0f);
+                Unsafe.Add(ref c, 0 + l) = mode == KernelDescend ? Unsafe.Add(ref c, 0 + l) + bias * c00.GetElement(l) : c00.GetElement(l) + (mode == KernelAccumulate ? Unsafe.Add(ref c, 0 + l) : mode == KernelBiasByRow ? Unsafe.Add(ref bias, 0) : mode == KernelBiasByColumn ? Unsafe.Add(ref bias, l) : 0f);
+                Unsafe.Add(ref c, ldc + l) = mode == KernelDescend ? Unsafe.Add(ref c, ldc + l) + bias * c10.GetElement(l) : c10.GetElement(l) + (mode == KernelAccumulate ? Unsafe.Add(ref c, ldc + l) : mode == KernelBiasByRow ? Unsafe.Add(ref bias, 1) : mode == KernelBiasByColumn ? Unsafe.Add(ref bias, l) : 0f);
+                Unsafe.Add(ref c, 2 * ldc + l) = mode == KernelDescend ? Unsafe.Add(ref c, 2 * ldc + l) + bias * c20.GetElement(l) : c20.GetElement(l) + (mode == KernelAccumulate ? Unsafe.Add(ref c, 2 * ldc + l) : mode == KernelBiasByRow ? Unsafe.Add(ref bias, 2) : mode == KernelBiasByColumn ? Unsafe.Add(ref bias, l) : 0f);
+                Unsafe.Add(ref c, 3 * ldc + l) = mode == KernelDescend ? Unsafe.Add(ref c, 3 * ldc + l) + bias * c30.GetElement(l) : c30.GetElement(l) + (mode == KernelAccumulate ? Unsafe.Add(ref c, 3 * ldc + l) : mode == KernelBiasByRow ? Unsafe.Add(ref bias, 3) : mode == KernelBiasByColumn ? Unsafe.Add(ref bias, l) : 0f);
+                Unsafe.Add(ref c, 4 * ldc + l) = mode == KernelDescend ? Unsafe.Add(ref c, 4 * ldc + l) + bias * c40.GetElement(l) : c40.GetElement(l) + (mode == KernelAccumulate ? Unsafe.Add(ref c, 4 * ldc + l) : mode == KernelBiasByRow ? Unsafe.Add(ref bias, 4) : mode == KernelBiasByColumn ? Unsafe.Add(ref bias, l) : 0f);
+                Unsafe.Add(ref c, 5 * ldc + l) = mode == KernelDescend ? Unsafe.Add(ref c, 5 * ldc + l) + bias * c50.GetElement(l) : c50.GetElement(l) + (mode == KernelAccumulate ? Unsafe.Add(ref c, 5 * ldc + l) : mode == KernelBiasByRow ? Unsafe.Add(ref bias, 5) : mode == KernelBiasByColumn ? Unsafe.Add(ref bias, l) : 0f);
+                Unsafe.Add(ref c, 6 * ldc + l) = mode == KernelDescend ? Unsafe.Add(ref c, 6 * ldc + l) + bias * c60.GetElement(l) : c60.GetElement(l) + (mode == KernelAccumulate ? Unsafe.Add(ref c, 6 * ldc + l) : mode == KernelBiasByRow ? Unsafe.Add(ref bias, 6) : mode == KernelBiasByColumn ? Unsafe.Add(ref bias, l) : 0f);
+                Unsafe.Add(ref c, 7 * ldc + l) = mode == KernelDescend ? Unsafe.Add(ref c, 7 * ldc + l) + bias * c70.GetElement(l) : c70.GetElement(l) + (mode == KernelAccumulate ? Unsafe.Add(ref c, 7 * ldc + l) : mode == KernelBiasByRow ? Unsafe.Add(ref bias, 7) : mode == KernelBiasByColumn ? Unsafe.Add(ref bias, l) : 0f);
+            }
+        }
+    }
+
+    /// <summary>One register block of 8 × 16: C[r, 0..16) = init + Σ_k A[r, k]·B[k, 0..16) for r &lt; 8, with A[r, k] at
+    /// a[r·lda + k·astep], B's row k at b[k·ldb], C's row r at c[r·ldc]; init is 0, C itself (KernelAccumulate), bias[r] or
+    /// bias[0..16); KernelDescend writes C + bias·(the product) instead (bias is −η: a plain-SGD step). With tail &gt; 0 (a block
+    /// of one vector) only the last tail lanes are written.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void BroadcastBlock8x2(ref float a, nint lda, nint astep, ref float b, nint ldb, ref float c, nint ldc, int steps, int mode, ref float bias, int tail)
+    {
+        Vector256<float> c00, c01, c10, c11, c20, c21, c30, c31, c40, c41, c50, c51, c60, c61, c70, c71;
+        if (tail == 0 && mode == KernelAccumulate)
+        {
+            c00 = Load(ref c, 0); c01 = Load(ref c, 8);
+            c10 = Load(ref c, ldc); c11 = Load(ref c, ldc + 8);
+            c20 = Load(ref c, 2 * ldc); c21 = Load(ref c, 2 * ldc + 8);
+            c30 = Load(ref c, 3 * ldc); c31 = Load(ref c, 3 * ldc + 8);
+            c40 = Load(ref c, 4 * ldc); c41 = Load(ref c, 4 * ldc + 8);
+            c50 = Load(ref c, 5 * ldc); c51 = Load(ref c, 5 * ldc + 8);
+            c60 = Load(ref c, 6 * ldc); c61 = Load(ref c, 6 * ldc + 8);
+            c70 = Load(ref c, 7 * ldc); c71 = Load(ref c, 7 * ldc + 8);
+        }
+        else if (tail == 0 && mode == KernelBiasByRow)
+        {
+            c00 = Vector256.Create(Unsafe.Add(ref bias, 0)); c01 = c00;
+            c10 = Vector256.Create(Unsafe.Add(ref bias, 1)); c11 = c10;
+            c20 = Vector256.Create(Unsafe.Add(ref bias, 2)); c21 = c20;
+            c30 = Vector256.Create(Unsafe.Add(ref bias, 3)); c31 = c30;
+            c40 = Vector256.Create(Unsafe.Add(ref bias, 4)); c41 = c40;
+            c50 = Vector256.Create(Unsafe.Add(ref bias, 5)); c51 = c50;
+            c60 = Vector256.Create(Unsafe.Add(ref bias, 6)); c61 = c60;
+            c70 = Vector256.Create(Unsafe.Add(ref bias, 7)); c71 = c70;
+        }
+        else if (tail == 0 && mode == KernelBiasByColumn)
+        {
+            c00 = Load(ref bias, 0); c01 = Load(ref bias, 8);
+            c10 = c00; c11 = c01;
+            c20 = c00; c21 = c01;
+            c30 = c00; c31 = c01;
+            c40 = c00; c41 = c01;
+            c50 = c00; c51 = c01;
+            c60 = c00; c61 = c01;
+            c70 = c00; c71 = c01;
+        }
+        else
+        {
+            c00 = default; c01 = default; c10 = default; c11 = default; c20 = default; c21 = default; c30 = default; c31 = default; c40 = default; c41 = default; c50 = default; c51 = default; c60 = default; c61 = default; c70 = default; c71 = default;
+        }
+        for (nint k = 0; k < steps; k++)
+        {
+            Vector256<float> b0 = Load(ref b, k * ldb), b1 = Load(ref b, k * ldb + 8);
+            Vector256<float> ak;
+            ak = Vector256.Create(Unsafe.Add(ref a, 0 + k * astep));
+            c00 = Fma(ak, b0, c00); c01 = Fma(ak, b1, c01);
+            ak = Vector256.Create(Unsafe.Add(ref a, lda + k * astep));
+            c10 = Fma(ak, b0, c10); c11 = Fma(ak, b1, c11);
+            ak = Vector256.Create(Unsafe.Add(ref a, 2 * lda + k * astep));
+            c20 = Fma(ak, b0, c20); c21 = Fma(ak, b1, c21);
+            ak = Vector256.Create(Unsafe.Add(ref a, 3 * lda + k * astep));
+            c30 = Fma(ak, b0, c30); c31 = Fma(ak, b1, c31);
+            ak = Vector256.Create(Unsafe.Add(ref a, 4 * lda + k * astep));
+            c40 = Fma(ak, b0, c40); c41 = Fma(ak, b1, c41);
+            ak = Vector256.Create(Unsafe.Add(ref a, 5 * lda + k * astep));
+            c50 = Fma(ak, b0, c50); c51 = Fma(ak, b1, c51);
+            ak = Vector256.Create(Unsafe.Add(ref a, 6 * lda + k * astep));
+            c60 = Fma(ak, b0, c60); c61 = Fma(ak, b1, c61);
+            ak = Vector256.Create(Unsafe.Add(ref a, 7 * lda + k * astep));
+            c70 = Fma(ak, b0, c70); c71 = Fma(ak, b1, c71);
+        }
+        if (tail == 0 && mode == KernelDescend)
+        {
+            Vector256<float> rate = Vector256.Create(bias);   // read once: a store to C could alias it
+            (Load(ref c, 0) + rate * c00).StoreUnsafe(ref c, (nuint)(0)); (Load(ref c, 8) + rate * c01).StoreUnsafe(ref c, (nuint)(8));
+            (Load(ref c, ldc) + rate * c10).StoreUnsafe(ref c, (nuint)(ldc)); (Load(ref c, ldc + 8) + rate * c11).StoreUnsafe(ref c, (nuint)(ldc + 8));
+            (Load(ref c, 2 * ldc) + rate * c20).StoreUnsafe(ref c, (nuint)(2 * ldc)); (Load(ref c, 2 * ldc + 8) + rate * c21).StoreUnsafe(ref c, (nuint)(2 * ldc + 8));
+            (Load(ref c, 3 * ldc) + rate * c30).StoreUnsafe(ref c, (nuint)(3 * ldc)); (Load(ref c, 3 * ldc + 8) + rate * c31).StoreUnsafe(ref c, (nuint)(3 * ldc + 8));
+            (Load(ref c, 4 * ldc) + rate * c40).StoreUnsafe(ref c, (nuint)(4 * ldc)); (Load(ref c, 4 * ldc + 8) + rate * c41).StoreUnsafe(ref c, (nuint)(4 * ldc + 8));
+            (Load(ref c, 5 * ldc) + rate * c50).StoreUnsafe(ref c, (nuint)(5 * ldc)); (Load(ref c, 5 * ldc + 8) + rate * c51).StoreUnsafe(ref c, (nuint)(5 * ldc + 8));
+            (Load(ref c, 6 * ldc) + rate * c60).StoreUnsafe(ref c, (nuint)(6 * ldc)); (Load(ref c, 6 * ldc + 8) + rate * c61).StoreUnsafe(ref c, (nuint)(6 * ldc + 8));
+            (Load(ref c, 7 * ldc) + rate * c70).StoreUnsafe(ref c, (nuint)(7 * ldc)); (Load(ref c, 7 * ldc + 8) + rate * c71).StoreUnsafe(ref c, (nuint)(7 * ldc + 8));
+        }
+        else if (tail == 0)
+        {
+            c00.StoreUnsafe(ref c, (nuint)(0)); c01.StoreUnsafe(ref c, (nuint)(8));
+            c10.StoreUnsafe(ref c, (nuint)(ldc)); c11.StoreUnsafe(ref c, (nuint)(ldc + 8));
+            c20.StoreUnsafe(ref c, (nuint)(2 * ldc)); c21.StoreUnsafe(ref c, (nuint)(2 * ldc + 8));
+            c30.StoreUnsafe(ref c, (nuint)(3 * ldc)); c31.StoreUnsafe(ref c, (nuint)(3 * ldc + 8));
+            c40.StoreUnsafe(ref c, (nuint)(4 * ldc)); c41.StoreUnsafe(ref c, (nuint)(4 * ldc + 8));
+            c50.StoreUnsafe(ref c, (nuint)(5 * ldc)); c51.StoreUnsafe(ref c, (nuint)(5 * ldc + 8));
+            c60.StoreUnsafe(ref c, (nuint)(6 * ldc)); c61.StoreUnsafe(ref c, (nuint)(6 * ldc + 8));
+            c70.StoreUnsafe(ref c, (nuint)(7 * ldc)); c71.StoreUnsafe(ref c, (nuint)(7 * ldc + 8));
+        }
+        else
+        {
+            // Only the last tail lanes are this block's (the others belong to the previous vector): write them one by one.
+            for (int l = 8 - tail; l < 8; l++)
+            {
+                Unsafe.Add(ref c, 0 + l) = mode == KernelDescend ? Unsafe.Add(ref c, 0 + l) + bias * c00.GetElement(l) : c00.GetElement(l) + (mode == KernelAccumulate ? Unsafe.Add(ref c, 0 + l) : mode == KernelBiasByRow ? Unsafe.Add(ref bias, 0) : mode == KernelBiasByColumn ? Unsafe.Add(ref bias, l) : 0f);
+                Unsafe.Add(ref c, ldc + l) = mode == KernelDescend ? Unsafe.Add(ref c, ldc + l) + bias * c10.GetElement(l) : c10.GetElement(l) + (mode == KernelAccumulate ? Unsafe.Add(ref c, ldc + l) : mode == KernelBiasByRow ? Unsafe.Add(ref bias, 1) : mode == KernelBiasByColumn ? Unsafe.Add(ref bias, l) : 0f);
+                Unsafe.Add(ref c, 2 * ldc + l) = mode == KernelDescend ? Unsafe.Add(ref c, 2 * ldc + l) + bias * c20.GetElement(l) : c20.GetElement(l) + (mode == KernelAccumulate ? Unsafe.Add(ref c, 2 * ldc + l) : mode == KernelBiasByRow ? Unsafe.Add(ref bias, 2) : mode == KernelBiasByColumn ? Unsafe.Add(ref bias, l) : 0f);
+                Unsafe.Add(ref c, 3 * ldc + l) = mode == KernelDescend ? Unsafe.Add(ref c, 3 * ldc + l) + bias * c30.GetElement(l) : c30.GetElement(l) + (mode == KernelAccumulate ? Unsafe.Add(ref c, 3 * ldc + l) : mode == KernelBiasByRow ? Unsafe.Add(ref bias, 3) : mode == KernelBiasByColumn ? Unsafe.Add(ref bias, l) : 0f);
+                Unsafe.Add(ref c, 4 * ldc + l) = mode == KernelDescend ? Unsafe.Add(ref c, 4 * ldc + l) + bias * c40.GetElement(l) : c40.GetElement(l) + (mode == KernelAccumulate ? Unsafe.Add(ref c, 4 * ldc + l) : mode == KernelBiasByRow ? Unsafe.Add(ref bias, 4) : mode == KernelBiasByColumn ? Unsafe.Add(ref bias, l) : 0f);
+                Unsafe.Add(ref c, 5 * ldc + l) = mode == KernelDescend ? Unsafe.Add(ref c, 5 * ldc + l) + bias * c50.GetElement(l) : c50.GetElement(l) + (mode == KernelAccumulate ? Unsafe.Add(ref c, 5 * ldc + l) : mode == KernelBiasByRow ? Unsafe.Add(ref bias, 5) : mode == KernelBiasByColumn ? Unsafe.Add(ref bias, l) : 0f);
+                Unsafe.Add(ref c, 6 * ldc + l) = mode == KernelDescend ? Unsafe.Add(ref c, 6 * ldc + l) + bias * c60.GetElement(l) : c60.GetElement(l) + (mode == KernelAccumulate ? Unsafe.Add(ref c, 6 * ldc + l) : mode == KernelBiasByRow ? Unsafe.Add(ref bias, 6) : mode == KernelBiasByColumn ? Unsafe.Add(ref bias, l) : 0f);
+                Unsafe.Add(ref c, 7 * ldc + l) = mode == KernelDescend ? Unsafe.Add(ref c, 7 * ldc + l) + bias * c70.GetElement(l) : c70.GetElement(l) + (mode == KernelAccumulate ? Unsafe.Add(ref c, 7 * ldc + l) : mode == KernelBiasByRow ? Unsafe.Add(ref bias, 7) : mode == KernelBiasByColumn ? Unsafe.Add(ref bias, l) : 0f);
             }
         }
     }
 
     /// <summary>One register block of 8 × 8: C[r, 0..8) = init + Σ_k A[r, k]·B[k, 0..8) for r &lt; 8, with A[r, k] at
     /// a[r·lda + k·astep], B's row k at b[k·ldb], C's row r at c[r·ldc]; init is 0, C itself (KernelAccumulate), bias[r] or
-    /// bias[0..8). With tail &gt; 0 (a block of one vector) only the last tail lanes are written.</summary>
+    /// bias[0..8); KernelDescend writes C + bias·(the product) instead (bias is −η: a plain-SGD step). With tail &gt; 0 (a block
+    /// of one vector) only the last tail lanes are written.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void BroadcastBlock8x1(ref float a, nint lda, nint astep, ref float b, nint ldb, ref float c, nint ldc, int steps, int mode, ref float bias, int tail)
     {
-        ref float a0 = ref Unsafe.Add(ref a, 0), c0 = ref Unsafe.Add(ref c, 0);
-        ref float a1 = ref Unsafe.Add(ref a, lda), c1 = ref Unsafe.Add(ref c, ldc);
-        ref float a2 = ref Unsafe.Add(ref a, 2 * lda), c2 = ref Unsafe.Add(ref c, 2 * ldc);
-        ref float a3 = ref Unsafe.Add(ref a, 3 * lda), c3 = ref Unsafe.Add(ref c, 3 * ldc);
-        ref float a4 = ref Unsafe.Add(ref a, 4 * lda), c4 = ref Unsafe.Add(ref c, 4 * ldc);
-        ref float a5 = ref Unsafe.Add(ref a, 5 * lda), c5 = ref Unsafe.Add(ref c, 5 * ldc);
-        ref float a6 = ref Unsafe.Add(ref a, 6 * lda), c6 = ref Unsafe.Add(ref c, 6 * ldc);
-        ref float a7 = ref Unsafe.Add(ref a, 7 * lda), c7 = ref Unsafe.Add(ref c, 7 * ldc);
         Vector256<float> c00, c10, c20, c30, c40, c50, c60, c70;
         if (tail == 0 && mode == KernelAccumulate)
         {
-            c00 = Load(ref c0, 0);
-            c10 = Load(ref c1, 0);
-            c20 = Load(ref c2, 0);
-            c30 = Load(ref c3, 0);
-            c40 = Load(ref c4, 0);
-            c50 = Load(ref c5, 0);
-            c60 = Load(ref c6, 0);
-            c70 = Load(ref c7, 0);
+            c00 = Load(ref c, 0);
+            c10 = Load(ref c, ldc);
+            c20 = Load(ref c, 2 * ldc);
+            c30 = Load(ref c, 3 * ldc);
+            c40 = Load(ref c, 4 * ldc);
+            c50 = Load(ref c, 5 * ldc);
+            c60 = Load(ref c, 6 * ldc);
+            c70 = Load(ref c, 7 * ldc);
         }
         else if (tail == 0 && mode == KernelBiasByRow)
         {
@@ -1508,76 +2037,83 @@ _____________________________________________________________________
         {
             c00 = default; c10 = default; c20 = default; c30 = default; c40 = default; c50 = default; c60 = default; c70 = default;
         }
-        ref float bk = ref b;
-        for (nint k = 0; k < steps; k++, bk = ref Unsafe.Add(ref bk, ldb))
+        for (nint k = 0; k < steps; k++)
         {
-            Vector256<float> b0 = Load(ref bk, 0);
-            Vector256<float> a0k = Vector256.Create(Unsafe.Add(ref a0, k * astep));
-            c00 = Fma(a0k, b0, c00);
-            Vector256<float> a1k = Vector256.Create(Unsafe.Add(ref a1, k * astep));
-            c10 = Fma(a1k, b0, c10);
-            Vector256<float> a2k = Vector256.Create(Unsafe.Add(ref a2, k * astep));
-            c20 = Fma(a2k, b0, c20);
-            Vector256<float> a3k = Vector256.Create(Unsafe.Add(ref a3, k * astep));
-            c30 = Fma(a3k, b0, c30);
-            Vector256<float> a4k = Vector256.Create(Unsafe.Add(ref a4, k * astep));
-            c40 = Fma(a4k, b0, c40);
-            Vector256<float> a5k = Vector256.Create(Unsafe.Add(ref a5, k * astep));
-            c50 = Fma(a5k, b0, c50);
-            Vector256<float> a6k = Vector256.Create(Unsafe.Add(ref a6, k * astep));
-            c60 = Fma(a6k, b0, c60);
-            Vector256<float> a7k = Vector256.Create(Unsafe.Add(ref a7, k * astep));
-            c70 = Fma(a7k, b0, c70);
+            Vector256<float> b0 = Load(ref b, k * ldb);
+            Vector256<float> ak;
+            ak = Vector256.Create(Unsafe.Add(ref a, 0 + k * astep));
+            c00 = Fma(ak, b0, c00);
+            ak = Vector256.Create(Unsafe.Add(ref a, lda + k * astep));
+            c10 = Fma(ak, b0, c10);
+            ak = Vector256.Create(Unsafe.Add(ref a, 2 * lda + k * astep));
+            c20 = Fma(ak, b0, c20);
+            ak = Vector256.Create(Unsafe.Add(ref a, 3 * lda + k * astep));
+            c30 = Fma(ak, b0, c30);
+            ak = Vector256.Create(Unsafe.Add(ref a, 4 * lda + k * astep));
+            c40 = Fma(ak, b0, c40);
+            ak = Vector256.Create(Unsafe.Add(ref a, 5 * lda + k * astep));
+            c50 = Fma(ak, b0, c50);
+            ak = Vector256.Create(Unsafe.Add(ref a, 6 * lda + k * astep));
+            c60 = Fma(ak, b0, c60);
+            ak = Vector256.Create(Unsafe.Add(ref a, 7 * lda + k * astep));
+            c70 = Fma(ak, b0, c70);
         }
-        if (tail == 0)
+        if (tail == 0 && mode == KernelDescend)
         {
-            c00.StoreUnsafe(ref c0, 0);
-            c10.StoreUnsafe(ref c1, 0);
-            c20.StoreUnsafe(ref c2, 0);
-            c30.StoreUnsafe(ref c3, 0);
-            c40.StoreUnsafe(ref c4, 0);
-            c50.StoreUnsafe(ref c5, 0);
-            c60.StoreUnsafe(ref c6, 0);
-            c70.StoreUnsafe(ref c7, 0);
+            Vector256<float> rate = Vector256.Create(bias);   // read once: a store to C could alias it
+            (Load(ref c, 0) + rate * c00).StoreUnsafe(ref c, (nuint)(0));
+            (Load(ref c, ldc) + rate * c10).StoreUnsafe(ref c, (nuint)(ldc));
+            (Load(ref c, 2 * ldc) + rate * c20).StoreUnsafe(ref c, (nuint)(2 * ldc));
+            (Load(ref c, 3 * ldc) + rate * c30).StoreUnsafe(ref c, (nuint)(3 * ldc));
+            (Load(ref c, 4 * ldc) + rate * c40).StoreUnsafe(ref c, (nuint)(4 * ldc));
+            (Load(ref c, 5 * ldc) + rate * c50).StoreUnsafe(ref c, (nuint)(5 * ldc));
+            (Load(ref c, 6 * ldc) + rate * c60).StoreUnsafe(ref c, (nuint)(6 * ldc));
+            (Load(ref c, 7 * ldc) + rate * c70).StoreUnsafe(ref c, (nuint)(7 * ldc));
+        }
+        else if (tail == 0)
+        {
+            c00.StoreUnsafe(ref c, (nuint)(0));
+            c10.StoreUnsafe(ref c, (nuint)(ldc));
+            c20.StoreUnsafe(ref c, (nuint)(2 * ldc));
+            c30.StoreUnsafe(ref c, (nuint)(3 * ldc));
+            c40.StoreUnsafe(ref c, (nuint)(4 * ldc));
+            c50.StoreUnsafe(ref c, (nuint)(5 * ldc));
+            c60.StoreUnsafe(ref c, (nuint)(6 * ldc));
+            c70.StoreUnsafe(ref c, (nuint)(7 * ldc));
         }
         else
         {
             // Only the last tail lanes are this block's (the others belong to the previous vector): write them one by one.
             for (int l = 8 - tail; l < 8; l++)
             {
-                Unsafe.Add(ref c0, l) = c00.GetElement(l) + (mode == KernelAccumulate ? Unsafe.Add(ref c0, l) : mode == KernelBiasByRow ? Unsafe.Add(ref bias, 0) : mode == KernelBiasByColumn ? Unsafe.Add(ref bias, l) : 0f);
-                Unsafe.Add(ref c1, l) = c10.GetElement(l) + (mode == KernelAccumulate ? Unsafe.Add(ref c1, l) : mode == KernelBiasByRow ? Unsafe.Add(ref bias, 1) : mode == KernelBiasByColumn ? Unsafe.Add(ref bias, l) : 0f);
-                Unsafe.Add(ref c2, l) = c20.GetElement(l) + (mode == KernelAccumulate ? Unsafe.Add(ref c2, l) : mode == KernelBiasByRow ? Unsafe.Add(ref bias, 2) : mode == KernelBiasByColumn ? Unsafe.Add(ref bias, l) : 0f);
-                Unsafe.Add(ref c3, l) = c30.GetElement(l) + (mode == KernelAccumulate ? Unsafe.Add(ref c3, l) : mode == KernelBiasByRow ? Unsafe.Add(ref bias, 3) : mode == KernelBiasByColumn ? Unsafe.Add(ref bias, l) : 0f);
-                Unsafe.Add(ref c4, l) = c40.GetElement(l) + (mode == KernelAccumulate ? Unsafe.Add(ref c4, l) : mode == KernelBiasByRow ? Unsafe.Add(ref bias, 4) : mode == KernelBiasByColumn ? Unsafe.Add(ref bias, l) : 0f);
-                Unsafe.Add(ref c5, l) = c50.GetElement(l) + (mode == KernelAccumulate ? Unsafe.Add(ref c5, l) : mode == KernelBiasByRow ? Unsafe.Add(ref bias, 5) : mode == KernelBiasByColumn ? Unsafe.Add(ref bias, l) : 0f);
-                Unsafe.Add(ref c6, l) = c60.GetElement(l) + (mode == KernelAccumulate ? Unsafe.Add(ref c6, l) : mode == KernelBiasByRow ? Unsafe.Add(ref bias, 6) : mode == KernelBiasByColumn ? Unsafe.Add(ref bias, l) : 0f);
-                Unsafe.Add(ref c7, l) = c70.GetElement(l) + (mode == KernelAccumulate ? Unsafe.Add(ref c7, l) : mode == KernelBiasByRow ? Unsafe.Add(ref bias, 7) : mode == KernelBiasByColumn ? Unsafe.Add(ref bias, l) : 0f);
+                Unsafe.Add(ref c, 0 + l) = mode == KernelDescend ? Unsafe.Add(ref c, 0 + l) + bias * c00.GetElement(l) : c00.GetElement(l) + (mode == KernelAccumulate ? Unsafe.Add(ref c, 0 + l) : mode == KernelBiasByRow ? Unsafe.Add(ref bias, 0) : mode == KernelBiasByColumn ? Unsafe.Add(ref bias, l) : 0f);
+                Unsafe.Add(ref c, ldc + l) = mode == KernelDescend ? Unsafe.Add(ref c, ldc + l) + bias * c10.GetElement(l) : c10.GetElement(l) + (mode == KernelAccumulate ? Unsafe.Add(ref c, ldc + l) : mode == KernelBiasByRow ? Unsafe.Add(ref bias, 1) : mode == KernelBiasByColumn ? Unsafe.Add(ref bias, l) : 0f);
+                Unsafe.Add(ref c, 2 * ldc + l) = mode == KernelDescend ? Unsafe.Add(ref c, 2 * ldc + l) + bias * c20.GetElement(l) : c20.GetElement(l) + (mode == KernelAccumulate ? Unsafe.Add(ref c, 2 * ldc + l) : mode == KernelBiasByRow ? Unsafe.Add(ref bias, 2) : mode == KernelBiasByColumn ? Unsafe.Add(ref bias, l) : 0f);
+                Unsafe.Add(ref c, 3 * ldc + l) = mode == KernelDescend ? Unsafe.Add(ref c, 3 * ldc + l) + bias * c30.GetElement(l) : c30.GetElement(l) + (mode == KernelAccumulate ? Unsafe.Add(ref c, 3 * ldc + l) : mode == KernelBiasByRow ? Unsafe.Add(ref bias, 3) : mode == KernelBiasByColumn ? Unsafe.Add(ref bias, l) : 0f);
+                Unsafe.Add(ref c, 4 * ldc + l) = mode == KernelDescend ? Unsafe.Add(ref c, 4 * ldc + l) + bias * c40.GetElement(l) : c40.GetElement(l) + (mode == KernelAccumulate ? Unsafe.Add(ref c, 4 * ldc + l) : mode == KernelBiasByRow ? Unsafe.Add(ref bias, 4) : mode == KernelBiasByColumn ? Unsafe.Add(ref bias, l) : 0f);
+                Unsafe.Add(ref c, 5 * ldc + l) = mode == KernelDescend ? Unsafe.Add(ref c, 5 * ldc + l) + bias * c50.GetElement(l) : c50.GetElement(l) + (mode == KernelAccumulate ? Unsafe.Add(ref c, 5 * ldc + l) : mode == KernelBiasByRow ? Unsafe.Add(ref bias, 5) : mode == KernelBiasByColumn ? Unsafe.Add(ref bias, l) : 0f);
+                Unsafe.Add(ref c, 6 * ldc + l) = mode == KernelDescend ? Unsafe.Add(ref c, 6 * ldc + l) + bias * c60.GetElement(l) : c60.GetElement(l) + (mode == KernelAccumulate ? Unsafe.Add(ref c, 6 * ldc + l) : mode == KernelBiasByRow ? Unsafe.Add(ref bias, 6) : mode == KernelBiasByColumn ? Unsafe.Add(ref bias, l) : 0f);
+                Unsafe.Add(ref c, 7 * ldc + l) = mode == KernelDescend ? Unsafe.Add(ref c, 7 * ldc + l) + bias * c70.GetElement(l) : c70.GetElement(l) + (mode == KernelAccumulate ? Unsafe.Add(ref c, 7 * ldc + l) : mode == KernelBiasByRow ? Unsafe.Add(ref bias, 7) : mode == KernelBiasByColumn ? Unsafe.Add(ref bias, l) : 0f);
             }
         }
     }
 
     /// <summary>One register block of 6 × 32: C[r, 0..32) = init + Σ_k A[r, k]·B[k, 0..32) for r &lt; 6, with A[r, k] at
     /// a[r·lda + k·astep], B's row k at b[k·ldb], C's row r at c[r·ldc]; init is 0, C itself (KernelAccumulate), bias[r] or
-    /// bias[0..32). With tail &gt; 0 (a block of one vector) only the last tail lanes are written.</summary>
+    /// bias[0..32); KernelDescend writes C + bias·(the product) instead (bias is −η: a plain-SGD step). With tail &gt; 0 (a block
+    /// of one vector) only the last tail lanes are written.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void BroadcastBlock6x4(ref float a, nint lda, nint astep, ref float b, nint ldb, ref float c, nint ldc, int steps, int mode, ref float bias, int tail)
     {
-        ref float a0 = ref Unsafe.Add(ref a, 0), c0 = ref Unsafe.Add(ref c, 0);
-        ref float a1 = ref Unsafe.Add(ref a, lda), c1 = ref Unsafe.Add(ref c, ldc);
-        ref float a2 = ref Unsafe.Add(ref a, 2 * lda), c2 = ref Unsafe.Add(ref c, 2 * ldc);
-        ref float a3 = ref Unsafe.Add(ref a, 3 * lda), c3 = ref Unsafe.Add(ref c, 3 * ldc);
-        ref float a4 = ref Unsafe.Add(ref a, 4 * lda), c4 = ref Unsafe.Add(ref c, 4 * ldc);
-        ref float a5 = ref Unsafe.Add(ref a, 5 * lda), c5 = ref Unsafe.Add(ref c, 5 * ldc);
         Vector256<float> c00, c01, c02, c03, c10, c11, c12, c13, c20, c21, c22, c23, c30, c31, c32, c33, c40, c41, c42, c43, c50, c51, c52, c53;
         if (tail == 0 && mode == KernelAccumulate)
         {
-            c00 = Load(ref c0, 0); c01 = Load(ref c0, 8); c02 = Load(ref c0, 16); c03 = Load(ref c0, 24);
-            c10 = Load(ref c1, 0); c11 = Load(ref c1, 8); c12 = Load(ref c1, 16); c13 = Load(ref c1, 24);
-            c20 = Load(ref c2, 0); c21 = Load(ref c2, 8); c22 = Load(ref c2, 16); c23 = Load(ref c2, 24);
-            c30 = Load(ref c3, 0); c31 = Load(ref c3, 8); c32 = Load(ref c3, 16); c33 = Load(ref c3, 24);
-            c40 = Load(ref c4, 0); c41 = Load(ref c4, 8); c42 = Load(ref c4, 16); c43 = Load(ref c4, 24);
-            c50 = Load(ref c5, 0); c51 = Load(ref c5, 8); c52 = Load(ref c5, 16); c53 = Load(ref c5, 24);
+            c00 = Load(ref c, 0); c01 = Load(ref c, 8); c02 = Load(ref c, 16); c03 = Load(ref c, 24);
+            c10 = Load(ref c, ldc); c11 = Load(ref c, ldc + 8); c12 = Load(ref c, ldc + 16); c13 = Load(ref c, ldc + 24);
+            c20 = Load(ref c, 2 * ldc); c21 = Load(ref c, 2 * ldc + 8); c22 = Load(ref c, 2 * ldc + 16); c23 = Load(ref c, 2 * ldc + 24);
+            c30 = Load(ref c, 3 * ldc); c31 = Load(ref c, 3 * ldc + 8); c32 = Load(ref c, 3 * ldc + 16); c33 = Load(ref c, 3 * ldc + 24);
+            c40 = Load(ref c, 4 * ldc); c41 = Load(ref c, 4 * ldc + 8); c42 = Load(ref c, 4 * ldc + 16); c43 = Load(ref c, 4 * ldc + 24);
+            c50 = Load(ref c, 5 * ldc); c51 = Load(ref c, 5 * ldc + 8); c52 = Load(ref c, 5 * ldc + 16); c53 = Load(ref c, 5 * ldc + 24);
         }
         else if (tail == 0 && mode == KernelBiasByRow)
         {
@@ -1601,68 +2137,73 @@ _____________________________________________________________________
         {
             c00 = default; c01 = default; c02 = default; c03 = default; c10 = default; c11 = default; c12 = default; c13 = default; c20 = default; c21 = default; c22 = default; c23 = default; c30 = default; c31 = default; c32 = default; c33 = default; c40 = default; c41 = default; c42 = default; c43 = default; c50 = default; c51 = default; c52 = default; c53 = default;
         }
-        ref float bk = ref b;
-        for (nint k = 0; k < steps; k++, bk = ref Unsafe.Add(ref bk, ldb))
+        for (nint k = 0; k < steps; k++)
         {
-            Vector256<float> b0 = Load(ref bk, 0), b1 = Load(ref bk, 8), b2 = Load(ref bk, 16), b3 = Load(ref bk, 24);
-            Vector256<float> a0k = Vector256.Create(Unsafe.Add(ref a0, k * astep));
-            c00 = Fma(a0k, b0, c00); c01 = Fma(a0k, b1, c01); c02 = Fma(a0k, b2, c02); c03 = Fma(a0k, b3, c03);
-            Vector256<float> a1k = Vector256.Create(Unsafe.Add(ref a1, k * astep));
-            c10 = Fma(a1k, b0, c10); c11 = Fma(a1k, b1, c11); c12 = Fma(a1k, b2, c12); c13 = Fma(a1k, b3, c13);
-            Vector256<float> a2k = Vector256.Create(Unsafe.Add(ref a2, k * astep));
-            c20 = Fma(a2k, b0, c20); c21 = Fma(a2k, b1, c21); c22 = Fma(a2k, b2, c22); c23 = Fma(a2k, b3, c23);
-            Vector256<float> a3k = Vector256.Create(Unsafe.Add(ref a3, k * astep));
-            c30 = Fma(a3k, b0, c30); c31 = Fma(a3k, b1, c31); c32 = Fma(a3k, b2, c32); c33 = Fma(a3k, b3, c33);
-            Vector256<float> a4k = Vector256.Create(Unsafe.Add(ref a4, k * astep));
-            c40 = Fma(a4k, b0, c40); c41 = Fma(a4k, b1, c41); c42 = Fma(a4k, b2, c42); c43 = Fma(a4k, b3, c43);
-            Vector256<float> a5k = Vector256.Create(Unsafe.Add(ref a5, k * astep));
-            c50 = Fma(a5k, b0, c50); c51 = Fma(a5k, b1, c51); c52 = Fma(a5k, b2, c52); c53 = Fma(a5k, b3, c53);
+            Vector256<float> b0 = Load(ref b, k * ldb), b1 = Load(ref b, k * ldb + 8), b2 = Load(ref b, k * ldb + 16), b3 = Load(ref b, k * ldb + 24);
+            Vector256<float> ak;
+            ak = Vector256.Create(Unsafe.Add(ref a, 0 + k * astep));
+            c00 = Fma(ak, b0, c00); c01 = Fma(ak, b1, c01); c02 = Fma(ak, b2, c02); c03 = Fma(ak, b3, c03);
+            ak = Vector256.Create(Unsafe.Add(ref a, lda + k * astep));
+            c10 = Fma(ak, b0, c10); c11 = Fma(ak, b1, c11); c12 = Fma(ak, b2, c12); c13 = Fma(ak, b3, c13);
+            ak = Vector256.Create(Unsafe.Add(ref a, 2 * lda + k * astep));
+            c20 = Fma(ak, b0, c20); c21 = Fma(ak, b1, c21); c22 = Fma(ak, b2, c22); c23 = Fma(ak, b3, c23);
+            ak = Vector256.Create(Unsafe.Add(ref a, 3 * lda + k * astep));
+            c30 = Fma(ak, b0, c30); c31 = Fma(ak, b1, c31); c32 = Fma(ak, b2, c32); c33 = Fma(ak, b3, c33);
+            ak = Vector256.Create(Unsafe.Add(ref a, 4 * lda + k * astep));
+            c40 = Fma(ak, b0, c40); c41 = Fma(ak, b1, c41); c42 = Fma(ak, b2, c42); c43 = Fma(ak, b3, c43);
+            ak = Vector256.Create(Unsafe.Add(ref a, 5 * lda + k * astep));
+            c50 = Fma(ak, b0, c50); c51 = Fma(ak, b1, c51); c52 = Fma(ak, b2, c52); c53 = Fma(ak, b3, c53);
         }
-        if (tail == 0)
+        if (tail == 0 && mode == KernelDescend)
         {
-            c00.StoreUnsafe(ref c0, 0); c01.StoreUnsafe(ref c0, 8); c02.StoreUnsafe(ref c0, 16); c03.StoreUnsafe(ref c0, 24);
-            c10.StoreUnsafe(ref c1, 0); c11.StoreUnsafe(ref c1, 8); c12.StoreUnsafe(ref c1, 16); c13.StoreUnsafe(ref c1, 24);
-            c20.StoreUnsafe(ref c2, 0); c21.StoreUnsafe(ref c2, 8); c22.StoreUnsafe(ref c2, 16); c23.StoreUnsafe(ref c2, 24);
-            c30.StoreUnsafe(ref c3, 0); c31.StoreUnsafe(ref c3, 8); c32.StoreUnsafe(ref c3, 16); c33.StoreUnsafe(ref c3, 24);
-            c40.StoreUnsafe(ref c4, 0); c41.StoreUnsafe(ref c4, 8); c42.StoreUnsafe(ref c4, 16); c43.StoreUnsafe(ref c4, 24);
-            c50.StoreUnsafe(ref c5, 0); c51.StoreUnsafe(ref c5, 8); c52.StoreUnsafe(ref c5, 16); c53.StoreUnsafe(ref c5, 24);
+            Vector256<float> rate = Vector256.Create(bias);   // read once: a store to C could alias it
+            (Load(ref c, 0) + rate * c00).StoreUnsafe(ref c, (nuint)(0)); (Load(ref c, 8) + rate * c01).StoreUnsafe(ref c, (nuint)(8)); (Load(ref c, 16) + rate * c02).StoreUnsafe(ref c, (nuint)(16)); (Load(ref c, 24) + rate * c03).StoreUnsafe(ref c, (nuint)(24));
+            (Load(ref c, ldc) + rate * c10).StoreUnsafe(ref c, (nuint)(ldc)); (Load(ref c, ldc + 8) + rate * c11).StoreUnsafe(ref c, (nuint)(ldc + 8)); (Load(ref c, ldc + 16) + rate * c12).StoreUnsafe(ref c, (nuint)(ldc + 16)); (Load(ref c, ldc + 24) + rate * c13).StoreUnsafe(ref c, (nuint)(ldc + 24));
+            (Load(ref c, 2 * ldc) + rate * c20).StoreUnsafe(ref c, (nuint)(2 * ldc)); (Load(ref c, 2 * ldc + 8) + rate * c21).StoreUnsafe(ref c, (nuint)(2 * ldc + 8)); (Load(ref c, 2 * ldc + 16) + rate * c22).StoreUnsafe(ref c, (nuint)(2 * ldc + 16)); (Load(ref c, 2 * ldc + 24) + rate * c23).StoreUnsafe(ref c, (nuint)(2 * ldc + 24));
+            (Load(ref c, 3 * ldc) + rate * c30).StoreUnsafe(ref c, (nuint)(3 * ldc)); (Load(ref c, 3 * ldc + 8) + rate * c31).StoreUnsafe(ref c, (nuint)(3 * ldc + 8)); (Load(ref c, 3 * ldc + 16) + rate * c32).StoreUnsafe(ref c, (nuint)(3 * ldc + 16)); (Load(ref c, 3 * ldc + 24) + rate * c33).StoreUnsafe(ref c, (nuint)(3 * ldc + 24));
+            (Load(ref c, 4 * ldc) + rate * c40).StoreUnsafe(ref c, (nuint)(4 * ldc)); (Load(ref c, 4 * ldc + 8) + rate * c41).StoreUnsafe(ref c, (nuint)(4 * ldc + 8)); (Load(ref c, 4 * ldc + 16) + rate * c42).StoreUnsafe(ref c, (nuint)(4 * ldc + 16)); (Load(ref c, 4 * ldc + 24) + rate * c43).StoreUnsafe(ref c, (nuint)(4 * ldc + 24));
+            (Load(ref c, 5 * ldc) + rate * c50).StoreUnsafe(ref c, (nuint)(5 * ldc)); (Load(ref c, 5 * ldc + 8) + rate * c51).StoreUnsafe(ref c, (nuint)(5 * ldc + 8)); (Load(ref c, 5 * ldc + 16) + rate * c52).StoreUnsafe(ref c, (nuint)(5 * ldc + 16)); (Load(ref c, 5 * ldc + 24) + rate * c53).StoreUnsafe(ref c, (nuint)(5 * ldc + 24));
+        }
+        else if (tail == 0)
+        {
+            c00.StoreUnsafe(ref c, (nuint)(0)); c01.StoreUnsafe(ref c, (nuint)(8)); c02.StoreUnsafe(ref c, (nuint)(16)); c03.StoreUnsafe(ref c, (nuint)(24));
+            c10.StoreUnsafe(ref c, (nuint)(ldc)); c11.StoreUnsafe(ref c, (nuint)(ldc + 8)); c12.StoreUnsafe(ref c, (nuint)(ldc + 16)); c13.StoreUnsafe(ref c, (nuint)(ldc + 24));
+            c20.StoreUnsafe(ref c, (nuint)(2 * ldc)); c21.StoreUnsafe(ref c, (nuint)(2 * ldc + 8)); c22.StoreUnsafe(ref c, (nuint)(2 * ldc + 16)); c23.StoreUnsafe(ref c, (nuint)(2 * ldc + 24));
+            c30.StoreUnsafe(ref c, (nuint)(3 * ldc)); c31.StoreUnsafe(ref c, (nuint)(3 * ldc + 8)); c32.StoreUnsafe(ref c, (nuint)(3 * ldc + 16)); c33.StoreUnsafe(ref c, (nuint)(3 * ldc + 24));
+            c40.StoreUnsafe(ref c, (nuint)(4 * ldc)); c41.StoreUnsafe(ref c, (nuint)(4 * ldc + 8)); c42.StoreUnsafe(ref c, (nuint)(4 * ldc + 16)); c43.StoreUnsafe(ref c, (nuint)(4 * ldc + 24));
+            c50.StoreUnsafe(ref c, (nuint)(5 * ldc)); c51.StoreUnsafe(ref c, (nuint)(5 * ldc + 8)); c52.StoreUnsafe(ref c, (nuint)(5 * ldc + 16)); c53.StoreUnsafe(ref c, (nuint)(5 * ldc + 24));
         }
         else
         {
             // Only the last tail lanes are this block's (the others belong to the previous vector): write them one by one.
             for (int l = 8 - tail; l < 8; l++)
             {
-                Unsafe.Add(ref c0, l) = c00.GetElement(l) + (mode == KernelAccumulate ? Unsafe.Add(ref c0, l) : mode == KernelBiasByRow ? Unsafe.Add(ref bias, 0) : mode == KernelBiasByColumn ? Unsafe.Add(ref bias, l) : 0f);
-                Unsafe.Add(ref c1, l) = c10.GetElement(l) + (mode == KernelAccumulate ? Unsafe.Add(ref c1, l) : mode == KernelBiasByRow ? Unsafe.Add(ref bias, 1) : mode == KernelBiasByColumn ? Unsafe.Add(ref bias, l) : 0f);
-                Unsafe.Add(ref c2, l) = c20.GetElement(l) + (mode == KernelAccumulate ? Unsafe.Add(ref c2, l) : mode == KernelBiasByRow ? Unsafe.Add(ref bias, 2) : mode == KernelBiasByColumn ? Unsafe.Add(ref bias, l) : 0f);
-                Unsafe.Add(ref c3, l) = c30.GetElement(l) + (mode == KernelAccumulate ? Unsafe.Add(ref c3, l) : mode == KernelBiasByRow ? Unsafe.Add(ref bias, 3) : mode == KernelBiasByColumn ? Unsafe.Add(ref bias, l) : 0f);
-                Unsafe.Add(ref c4, l) = c40.GetElement(l) + (mode == KernelAccumulate ? Unsafe.Add(ref c4, l) : mode == KernelBiasByRow ? Unsafe.Add(ref bias, 4) : mode == KernelBiasByColumn ? Unsafe.Add(ref bias, l) : 0f);
-                Unsafe.Add(ref c5, l) = c50.GetElement(l) + (mode == KernelAccumulate ? Unsafe.Add(ref c5, l) : mode == KernelBiasByRow ? Unsafe.Add(ref bias, 5) : mode == KernelBiasByColumn ? Unsafe.Add(ref bias, l) : 0f);
+                Unsafe.Add(ref c, 0 + l) = mode == KernelDescend ? Unsafe.Add(ref c, 0 + l) + bias * c00.GetElement(l) : c00.GetElement(l) + (mode == KernelAccumulate ? Unsafe.Add(ref c, 0 + l) : mode == KernelBiasByRow ? Unsafe.Add(ref bias, 0) : mode == KernelBiasByColumn ? Unsafe.Add(ref bias, l) : 0f);
+                Unsafe.Add(ref c, ldc + l) = mode == KernelDescend ? Unsafe.Add(ref c, ldc + l) + bias * c10.GetElement(l) : c10.GetElement(l) + (mode == KernelAccumulate ? Unsafe.Add(ref c, ldc + l) : mode == KernelBiasByRow ? Unsafe.Add(ref bias, 1) : mode == KernelBiasByColumn ? Unsafe.Add(ref bias, l) : 0f);
+                Unsafe.Add(ref c, 2 * ldc + l) = mode == KernelDescend ? Unsafe.Add(ref c, 2 * ldc + l) + bias * c20.GetElement(l) : c20.GetElement(l) + (mode == KernelAccumulate ? Unsafe.Add(ref c, 2 * ldc + l) : mode == KernelBiasByRow ? Unsafe.Add(ref bias, 2) : mode == KernelBiasByColumn ? Unsafe.Add(ref bias, l) : 0f);
+                Unsafe.Add(ref c, 3 * ldc + l) = mode == KernelDescend ? Unsafe.Add(ref c, 3 * ldc + l) + bias * c30.GetElement(l) : c30.GetElement(l) + (mode == KernelAccumulate ? Unsafe.Add(ref c, 3 * ldc + l) : mode == KernelBiasByRow ? Unsafe.Add(ref bias, 3) : mode == KernelBiasByColumn ? Unsafe.Add(ref bias, l) : 0f);
+                Unsafe.Add(ref c, 4 * ldc + l) = mode == KernelDescend ? Unsafe.Add(ref c, 4 * ldc + l) + bias * c40.GetElement(l) : c40.GetElement(l) + (mode == KernelAccumulate ? Unsafe.Add(ref c, 4 * ldc + l) : mode == KernelBiasByRow ? Unsafe.Add(ref bias, 4) : mode == KernelBiasByColumn ? Unsafe.Add(ref bias, l) : 0f);
+                Unsafe.Add(ref c, 5 * ldc + l) = mode == KernelDescend ? Unsafe.Add(ref c, 5 * ldc + l) + bias * c50.GetElement(l) : c50.GetElement(l) + (mode == KernelAccumulate ? Unsafe.Add(ref c, 5 * ldc + l) : mode == KernelBiasByRow ? Unsafe.Add(ref bias, 5) : mode == KernelBiasByColumn ? Unsafe.Add(ref bias, l) : 0f);
             }
         }
     }
 
     /// <summary>One register block of 6 × 8: C[r, 0..8) = init + Σ_k A[r, k]·B[k, 0..8) for r &lt; 6, with A[r, k] at
     /// a[r·lda + k·astep], B's row k at b[k·ldb], C's row r at c[r·ldc]; init is 0, C itself (KernelAccumulate), bias[r] or
-    /// bias[0..8). With tail &gt; 0 (a block of one vector) only the last tail lanes are written.</summary>
+    /// bias[0..8); KernelDescend writes C + bias·(the product) instead (bias is −η: a plain-SGD step). With tail &gt; 0 (a block
+    /// of one vector) only the last tail lanes are written.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void BroadcastBlock6x1(ref float a, nint lda, nint astep, ref float b, nint ldb, ref float c, nint ldc, int steps, int mode, ref float bias, int tail)
     {
-        ref float a0 = ref Unsafe.Add(ref a, 0), c0 = ref Unsafe.Add(ref c, 0);
-        ref float a1 = ref Unsafe.Add(ref a, lda), c1 = ref Unsafe.Add(ref c, ldc);
-        ref float a2 = ref Unsafe.Add(ref a, 2 * lda), c2 = ref Unsafe.Add(ref c, 2 * ldc);
-        ref float a3 = ref Unsafe.Add(ref a, 3 * lda), c3 = ref Unsafe.Add(ref c, 3 * ldc);
-        ref float a4 = ref Unsafe.Add(ref a, 4 * lda), c4 = ref Unsafe.Add(ref c, 4 * ldc);
-        ref float a5 = ref Unsafe.Add(ref a, 5 * lda), c5 = ref Unsafe.Add(ref c, 5 * ldc);
         Vector256<float> c00, c10, c20, c30, c40, c50;
         if (tail == 0 && mode == KernelAccumulate)
         {
-            c00 = Load(ref c0, 0);
-            c10 = Load(ref c1, 0);
-            c20 = Load(ref c2, 0);
-            c30 = Load(ref c3, 0);
-            c40 = Load(ref c4, 0);
-            c50 = Load(ref c5, 0);
+            c00 = Load(ref c, 0);
+            c10 = Load(ref c, ldc);
+            c20 = Load(ref c, 2 * ldc);
+            c30 = Load(ref c, 3 * ldc);
+            c40 = Load(ref c, 4 * ldc);
+            c50 = Load(ref c, 5 * ldc);
         }
         else if (tail == 0 && mode == KernelBiasByRow)
         {
@@ -1686,58 +2227,119 @@ _____________________________________________________________________
         {
             c00 = default; c10 = default; c20 = default; c30 = default; c40 = default; c50 = default;
         }
-        ref float bk = ref b;
-        for (nint k = 0; k < steps; k++, bk = ref Unsafe.Add(ref bk, ldb))
+        for (nint k = 0; k < steps; k++)
         {
-            Vector256<float> b0 = Load(ref bk, 0);
-            Vector256<float> a0k = Vector256.Create(Unsafe.Add(ref a0, k * astep));
-            c00 = Fma(a0k, b0, c00);
-            Vector256<float> a1k = Vector256.Create(Unsafe.Add(ref a1, k * astep));
-            c10 = Fma(a1k, b0, c10);
-            Vector256<float> a2k = Vector256.Create(Unsafe.Add(ref a2, k * astep));
-            c20 = Fma(a2k, b0, c20);
-            Vector256<float> a3k = Vector256.Create(Unsafe.Add(ref a3, k * astep));
-            c30 = Fma(a3k, b0, c30);
-            Vector256<float> a4k = Vector256.Create(Unsafe.Add(ref a4, k * astep));
-            c40 = Fma(a4k, b0, c40);
-            Vector256<float> a5k = Vector256.Create(Unsafe.Add(ref a5, k * astep));
-            c50 = Fma(a5k, b0, c50);
+            Vector256<float> b0 = Load(ref b, k * ldb);
+            Vector256<float> ak;
+            ak = Vector256.Create(Unsafe.Add(ref a, 0 + k * astep));
+            c00 = Fma(ak, b0, c00);
+            ak = Vector256.Create(Unsafe.Add(ref a, lda + k * astep));
+            c10 = Fma(ak, b0, c10);
+            ak = Vector256.Create(Unsafe.Add(ref a, 2 * lda + k * astep));
+            c20 = Fma(ak, b0, c20);
+            ak = Vector256.Create(Unsafe.Add(ref a, 3 * lda + k * astep));
+            c30 = Fma(ak, b0, c30);
+            ak = Vector256.Create(Unsafe.Add(ref a, 4 * lda + k * astep));
+            c40 = Fma(ak, b0, c40);
+            ak = Vector256.Create(Unsafe.Add(ref a, 5 * lda + k * astep));
+            c50 = Fma(ak, b0, c50);
         }
-        if (tail == 0)
+        if (tail == 0 && mode == KernelDescend)
         {
-            c00.StoreUnsafe(ref c0, 0);
-            c10.StoreUnsafe(ref c1, 0);
-            c20.StoreUnsafe(ref c2, 0);
-            c30.StoreUnsafe(ref c3, 0);
-            c40.StoreUnsafe(ref c4, 0);
-            c50.StoreUnsafe(ref c5, 0);
+            Vector256<float> rate = Vector256.Create(bias);   // read once: a store to C could alias it
+            (Load(ref c, 0) + rate * c00).StoreUnsafe(ref c, (nuint)(0));
+            (Load(ref c, ldc) + rate * c10).StoreUnsafe(ref c, (nuint)(ldc));
+            (Load(ref c, 2 * ldc) + rate * c20).StoreUnsafe(ref c, (nuint)(2 * ldc));
+            (Load(ref c, 3 * ldc) + rate * c30).StoreUnsafe(ref c, (nuint)(3 * ldc));
+            (Load(ref c, 4 * ldc) + rate * c40).StoreUnsafe(ref c, (nuint)(4 * ldc));
+            (Load(ref c, 5 * ldc) + rate * c50).StoreUnsafe(ref c, (nuint)(5 * ldc));
+        }
+        else if (tail == 0)
+        {
+            c00.StoreUnsafe(ref c, (nuint)(0));
+            c10.StoreUnsafe(ref c, (nuint)(ldc));
+            c20.StoreUnsafe(ref c, (nuint)(2 * ldc));
+            c30.StoreUnsafe(ref c, (nuint)(3 * ldc));
+            c40.StoreUnsafe(ref c, (nuint)(4 * ldc));
+            c50.StoreUnsafe(ref c, (nuint)(5 * ldc));
         }
         else
         {
             // Only the last tail lanes are this block's (the others belong to the previous vector): write them one by one.
             for (int l = 8 - tail; l < 8; l++)
             {
-                Unsafe.Add(ref c0, l) = c00.GetElement(l) + (mode == KernelAccumulate ? Unsafe.Add(ref c0, l) : mode == KernelBiasByRow ? Unsafe.Add(ref bias, 0) : mode == KernelBiasByColumn ? Unsafe.Add(ref bias, l) : 0f);
-                Unsafe.Add(ref c1, l) = c10.GetElement(l) + (mode == KernelAccumulate ? Unsafe.Add(ref c1, l) : mode == KernelBiasByRow ? Unsafe.Add(ref bias, 1) : mode == KernelBiasByColumn ? Unsafe.Add(ref bias, l) : 0f);
-                Unsafe.Add(ref c2, l) = c20.GetElement(l) + (mode == KernelAccumulate ? Unsafe.Add(ref c2, l) : mode == KernelBiasByRow ? Unsafe.Add(ref bias, 2) : mode == KernelBiasByColumn ? Unsafe.Add(ref bias, l) : 0f);
-                Unsafe.Add(ref c3, l) = c30.GetElement(l) + (mode == KernelAccumulate ? Unsafe.Add(ref c3, l) : mode == KernelBiasByRow ? Unsafe.Add(ref bias, 3) : mode == KernelBiasByColumn ? Unsafe.Add(ref bias, l) : 0f);
-                Unsafe.Add(ref c4, l) = c40.GetElement(l) + (mode == KernelAccumulate ? Unsafe.Add(ref c4, l) : mode == KernelBiasByRow ? Unsafe.Add(ref bias, 4) : mode == KernelBiasByColumn ? Unsafe.Add(ref bias, l) : 0f);
-                Unsafe.Add(ref c5, l) = c50.GetElement(l) + (mode == KernelAccumulate ? Unsafe.Add(ref c5, l) : mode == KernelBiasByRow ? Unsafe.Add(ref bias, 5) : mode == KernelBiasByColumn ? Unsafe.Add(ref bias, l) : 0f);
+                Unsafe.Add(ref c, 0 + l) = mode == KernelDescend ? Unsafe.Add(ref c, 0 + l) + bias * c00.GetElement(l) : c00.GetElement(l) + (mode == KernelAccumulate ? Unsafe.Add(ref c, 0 + l) : mode == KernelBiasByRow ? Unsafe.Add(ref bias, 0) : mode == KernelBiasByColumn ? Unsafe.Add(ref bias, l) : 0f);
+                Unsafe.Add(ref c, ldc + l) = mode == KernelDescend ? Unsafe.Add(ref c, ldc + l) + bias * c10.GetElement(l) : c10.GetElement(l) + (mode == KernelAccumulate ? Unsafe.Add(ref c, ldc + l) : mode == KernelBiasByRow ? Unsafe.Add(ref bias, 1) : mode == KernelBiasByColumn ? Unsafe.Add(ref bias, l) : 0f);
+                Unsafe.Add(ref c, 2 * ldc + l) = mode == KernelDescend ? Unsafe.Add(ref c, 2 * ldc + l) + bias * c20.GetElement(l) : c20.GetElement(l) + (mode == KernelAccumulate ? Unsafe.Add(ref c, 2 * ldc + l) : mode == KernelBiasByRow ? Unsafe.Add(ref bias, 2) : mode == KernelBiasByColumn ? Unsafe.Add(ref bias, l) : 0f);
+                Unsafe.Add(ref c, 3 * ldc + l) = mode == KernelDescend ? Unsafe.Add(ref c, 3 * ldc + l) + bias * c30.GetElement(l) : c30.GetElement(l) + (mode == KernelAccumulate ? Unsafe.Add(ref c, 3 * ldc + l) : mode == KernelBiasByRow ? Unsafe.Add(ref bias, 3) : mode == KernelBiasByColumn ? Unsafe.Add(ref bias, l) : 0f);
+                Unsafe.Add(ref c, 4 * ldc + l) = mode == KernelDescend ? Unsafe.Add(ref c, 4 * ldc + l) + bias * c40.GetElement(l) : c40.GetElement(l) + (mode == KernelAccumulate ? Unsafe.Add(ref c, 4 * ldc + l) : mode == KernelBiasByRow ? Unsafe.Add(ref bias, 4) : mode == KernelBiasByColumn ? Unsafe.Add(ref bias, l) : 0f);
+                Unsafe.Add(ref c, 5 * ldc + l) = mode == KernelDescend ? Unsafe.Add(ref c, 5 * ldc + l) + bias * c50.GetElement(l) : c50.GetElement(l) + (mode == KernelAccumulate ? Unsafe.Add(ref c, 5 * ldc + l) : mode == KernelBiasByRow ? Unsafe.Add(ref bias, 5) : mode == KernelBiasByColumn ? Unsafe.Add(ref bias, l) : 0f);
+            }
+        }
+    }
+
+    /// <summary>One register block of 1 × 48: C[r, 0..48) = init + Σ_k A[r, k]·B[k, 0..48) for r &lt; 1, with A[r, k] at
+    /// a[r·lda + k·astep], B's row k at b[k·ldb], C's row r at c[r·ldc]; init is 0, C itself (KernelAccumulate), bias[r] or
+    /// bias[0..48); KernelDescend writes C + bias·(the product) instead (bias is −η: a plain-SGD step). With tail &gt; 0 (a block
+    /// of one vector) only the last tail lanes are written.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void BroadcastBlock1x6(ref float a, nint lda, nint astep, ref float b, nint ldb, ref float c, nint ldc, int steps, int mode, ref float bias, int tail)
+    {
+        Vector256<float> c00, c01, c02, c03, c04, c05;
+        if (tail == 0 && mode == KernelAccumulate)
+        {
+            c00 = Load(ref c, 0); c01 = Load(ref c, 8); c02 = Load(ref c, 16); c03 = Load(ref c, 24); c04 = Load(ref c, 32); c05 = Load(ref c, 40);
+        }
+        else if (tail == 0 && mode == KernelBiasByRow)
+        {
+            c00 = Vector256.Create(Unsafe.Add(ref bias, 0)); c01 = c00; c02 = c00; c03 = c00; c04 = c00; c05 = c00;
+        }
+        else if (tail == 0 && mode == KernelBiasByColumn)
+        {
+            c00 = Load(ref bias, 0); c01 = Load(ref bias, 8); c02 = Load(ref bias, 16); c03 = Load(ref bias, 24); c04 = Load(ref bias, 32); c05 = Load(ref bias, 40);
+        }
+        else
+        {
+            c00 = default; c01 = default; c02 = default; c03 = default; c04 = default; c05 = default;
+        }
+        ref float bk = ref b;
+        for (nint k = 0; k < steps; k++, bk = ref Unsafe.Add(ref bk, ldb))
+        {
+            Vector256<float> b0 = Load(ref bk, 0), b1 = Load(ref bk, 8), b2 = Load(ref bk, 16), b3 = Load(ref bk, 24), b4 = Load(ref bk, 32), b5 = Load(ref bk, 40);
+            Vector256<float> ak;
+            ak = Vector256.Create(Unsafe.Add(ref a, 0 + k * astep));
+            c00 = Fma(ak, b0, c00); c01 = Fma(ak, b1, c01); c02 = Fma(ak, b2, c02); c03 = Fma(ak, b3, c03); c04 = Fma(ak, b4, c04); c05 = Fma(ak, b5, c05);
+        }
+        if (tail == 0 && mode == KernelDescend)
+        {
+            Vector256<float> rate = Vector256.Create(bias);   // read once: a store to C could alias it
+            (Load(ref c, 0) + rate * c00).StoreUnsafe(ref c, (nuint)(0)); (Load(ref c, 8) + rate * c01).StoreUnsafe(ref c, (nuint)(8)); (Load(ref c, 16) + rate * c02).StoreUnsafe(ref c, (nuint)(16)); (Load(ref c, 24) + rate * c03).StoreUnsafe(ref c, (nuint)(24)); (Load(ref c, 32) + rate * c04).StoreUnsafe(ref c, (nuint)(32)); (Load(ref c, 40) + rate * c05).StoreUnsafe(ref c, (nuint)(40));
+        }
+        else if (tail == 0)
+        {
+            c00.StoreUnsafe(ref c, (nuint)(0)); c01.StoreUnsafe(ref c, (nuint)(8)); c02.StoreUnsafe(ref c, (nuint)(16)); c03.StoreUnsafe(ref c, (nuint)(24)); c04.StoreUnsafe(ref c, (nuint)(32)); c05.StoreUnsafe(ref c, (nuint)(40));
+        }
+        else
+        {
+            // Only the last tail lanes are this block's (the others belong to the previous vector): write them one by one.
+            for (int l = 8 - tail; l < 8; l++)
+            {
+                Unsafe.Add(ref c, 0 + l) = mode == KernelDescend ? Unsafe.Add(ref c, 0 + l) + bias * c00.GetElement(l) : c00.GetElement(l) + (mode == KernelAccumulate ? Unsafe.Add(ref c, 0 + l) : mode == KernelBiasByRow ? Unsafe.Add(ref bias, 0) : mode == KernelBiasByColumn ? Unsafe.Add(ref bias, l) : 0f);
             }
         }
     }
 
     /// <summary>One register block of 1 × 24: C[r, 0..24) = init + Σ_k A[r, k]·B[k, 0..24) for r &lt; 1, with A[r, k] at
     /// a[r·lda + k·astep], B's row k at b[k·ldb], C's row r at c[r·ldc]; init is 0, C itself (KernelAccumulate), bias[r] or
-    /// bias[0..24). With tail &gt; 0 (a block of one vector) only the last tail lanes are written.</summary>
+    /// bias[0..24); KernelDescend writes C + bias·(the product) instead (bias is −η: a plain-SGD step). With tail &gt; 0 (a block
+    /// of one vector) only the last tail lanes are written.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void BroadcastBlock1x3(ref float a, nint lda, nint astep, ref float b, nint ldb, ref float c, nint ldc, int steps, int mode, ref float bias, int tail)
     {
-        ref float a0 = ref Unsafe.Add(ref a, 0), c0 = ref Unsafe.Add(ref c, 0);
         Vector256<float> c00, c01, c02;
         if (tail == 0 && mode == KernelAccumulate)
         {
-            c00 = Load(ref c0, 0); c01 = Load(ref c0, 8); c02 = Load(ref c0, 16);
+            c00 = Load(ref c, 0); c01 = Load(ref c, 8); c02 = Load(ref c, 16);
         }
         else if (tail == 0 && mode == KernelBiasByRow)
         {
@@ -1755,34 +2357,91 @@ _____________________________________________________________________
         for (nint k = 0; k < steps; k++, bk = ref Unsafe.Add(ref bk, ldb))
         {
             Vector256<float> b0 = Load(ref bk, 0), b1 = Load(ref bk, 8), b2 = Load(ref bk, 16);
-            Vector256<float> a0k = Vector256.Create(Unsafe.Add(ref a0, k * astep));
-            c00 = Fma(a0k, b0, c00); c01 = Fma(a0k, b1, c01); c02 = Fma(a0k, b2, c02);
+            Vector256<float> ak;
+            ak = Vector256.Create(Unsafe.Add(ref a, 0 + k * astep));
+            c00 = Fma(ak, b0, c00); c01 = Fma(ak, b1, c01); c02 = Fma(ak, b2, c02);
         }
-        if (tail == 0)
+        if (tail == 0 && mode == KernelDescend)
         {
-            c00.StoreUnsafe(ref c0, 0); c01.StoreUnsafe(ref c0, 8); c02.StoreUnsafe(ref c0, 16);
+            Vector256<float> rate = Vector256.Create(bias);   // read once: a store to C could alias it
+            (Load(ref c, 0) + rate * c00).StoreUnsafe(ref c, (nuint)(0)); (Load(ref c, 8) + rate * c01).StoreUnsafe(ref c, (nuint)(8)); (Load(ref c, 16) + rate * c02).StoreUnsafe(ref c, (nuint)(16));
+        }
+        else if (tail == 0)
+        {
+            c00.StoreUnsafe(ref c, (nuint)(0)); c01.StoreUnsafe(ref c, (nuint)(8)); c02.StoreUnsafe(ref c, (nuint)(16));
         }
         else
         {
             // Only the last tail lanes are this block's (the others belong to the previous vector): write them one by one.
             for (int l = 8 - tail; l < 8; l++)
             {
-                Unsafe.Add(ref c0, l) = c00.GetElement(l) + (mode == KernelAccumulate ? Unsafe.Add(ref c0, l) : mode == KernelBiasByRow ? Unsafe.Add(ref bias, 0) : mode == KernelBiasByColumn ? Unsafe.Add(ref bias, l) : 0f);
+                Unsafe.Add(ref c, 0 + l) = mode == KernelDescend ? Unsafe.Add(ref c, 0 + l) + bias * c00.GetElement(l) : c00.GetElement(l) + (mode == KernelAccumulate ? Unsafe.Add(ref c, 0 + l) : mode == KernelBiasByRow ? Unsafe.Add(ref bias, 0) : mode == KernelBiasByColumn ? Unsafe.Add(ref bias, l) : 0f);
+            }
+        }
+    }
+
+    /// <summary>One register block of 1 × 16: C[r, 0..16) = init + Σ_k A[r, k]·B[k, 0..16) for r &lt; 1, with A[r, k] at
+    /// a[r·lda + k·astep], B's row k at b[k·ldb], C's row r at c[r·ldc]; init is 0, C itself (KernelAccumulate), bias[r] or
+    /// bias[0..16); KernelDescend writes C + bias·(the product) instead (bias is −η: a plain-SGD step). With tail &gt; 0 (a block
+    /// of one vector) only the last tail lanes are written.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void BroadcastBlock1x2(ref float a, nint lda, nint astep, ref float b, nint ldb, ref float c, nint ldc, int steps, int mode, ref float bias, int tail)
+    {
+        Vector256<float> c00, c01;
+        if (tail == 0 && mode == KernelAccumulate)
+        {
+            c00 = Load(ref c, 0); c01 = Load(ref c, 8);
+        }
+        else if (tail == 0 && mode == KernelBiasByRow)
+        {
+            c00 = Vector256.Create(Unsafe.Add(ref bias, 0)); c01 = c00;
+        }
+        else if (tail == 0 && mode == KernelBiasByColumn)
+        {
+            c00 = Load(ref bias, 0); c01 = Load(ref bias, 8);
+        }
+        else
+        {
+            c00 = default; c01 = default;
+        }
+        ref float bk = ref b;
+        for (nint k = 0; k < steps; k++, bk = ref Unsafe.Add(ref bk, ldb))
+        {
+            Vector256<float> b0 = Load(ref bk, 0), b1 = Load(ref bk, 8);
+            Vector256<float> ak;
+            ak = Vector256.Create(Unsafe.Add(ref a, 0 + k * astep));
+            c00 = Fma(ak, b0, c00); c01 = Fma(ak, b1, c01);
+        }
+        if (tail == 0 && mode == KernelDescend)
+        {
+            Vector256<float> rate = Vector256.Create(bias);   // read once: a store to C could alias it
+            (Load(ref c, 0) + rate * c00).StoreUnsafe(ref c, (nuint)(0)); (Load(ref c, 8) + rate * c01).StoreUnsafe(ref c, (nuint)(8));
+        }
+        else if (tail == 0)
+        {
+            c00.StoreUnsafe(ref c, (nuint)(0)); c01.StoreUnsafe(ref c, (nuint)(8));
+        }
+        else
+        {
+            // Only the last tail lanes are this block's (the others belong to the previous vector): write them one by one.
+            for (int l = 8 - tail; l < 8; l++)
+            {
+                Unsafe.Add(ref c, 0 + l) = mode == KernelDescend ? Unsafe.Add(ref c, 0 + l) + bias * c00.GetElement(l) : c00.GetElement(l) + (mode == KernelAccumulate ? Unsafe.Add(ref c, 0 + l) : mode == KernelBiasByRow ? Unsafe.Add(ref bias, 0) : mode == KernelBiasByColumn ? Unsafe.Add(ref bias, l) : 0f);
             }
         }
     }
 
     /// <summary>One register block of 1 × 8: C[r, 0..8) = init + Σ_k A[r, k]·B[k, 0..8) for r &lt; 1, with A[r, k] at
     /// a[r·lda + k·astep], B's row k at b[k·ldb], C's row r at c[r·ldc]; init is 0, C itself (KernelAccumulate), bias[r] or
-    /// bias[0..8). With tail &gt; 0 (a block of one vector) only the last tail lanes are written.</summary>
+    /// bias[0..8); KernelDescend writes C + bias·(the product) instead (bias is −η: a plain-SGD step). With tail &gt; 0 (a block
+    /// of one vector) only the last tail lanes are written.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void BroadcastBlock1x1(ref float a, nint lda, nint astep, ref float b, nint ldb, ref float c, nint ldc, int steps, int mode, ref float bias, int tail)
     {
-        ref float a0 = ref Unsafe.Add(ref a, 0), c0 = ref Unsafe.Add(ref c, 0);
         Vector256<float> c00;
         if (tail == 0 && mode == KernelAccumulate)
         {
-            c00 = Load(ref c0, 0);
+            c00 = Load(ref c, 0);
         }
         else if (tail == 0 && mode == KernelBiasByRow)
         {
@@ -1800,250 +2459,237 @@ _____________________________________________________________________
         for (nint k = 0; k < steps; k++, bk = ref Unsafe.Add(ref bk, ldb))
         {
             Vector256<float> b0 = Load(ref bk, 0);
-            Vector256<float> a0k = Vector256.Create(Unsafe.Add(ref a0, k * astep));
-            c00 = Fma(a0k, b0, c00);
+            Vector256<float> ak;
+            ak = Vector256.Create(Unsafe.Add(ref a, 0 + k * astep));
+            c00 = Fma(ak, b0, c00);
         }
-        if (tail == 0)
+        if (tail == 0 && mode == KernelDescend)
         {
-            c00.StoreUnsafe(ref c0, 0);
+            Vector256<float> rate = Vector256.Create(bias);   // read once: a store to C could alias it
+            (Load(ref c, 0) + rate * c00).StoreUnsafe(ref c, (nuint)(0));
+        }
+        else if (tail == 0)
+        {
+            c00.StoreUnsafe(ref c, (nuint)(0));
         }
         else
         {
             // Only the last tail lanes are this block's (the others belong to the previous vector): write them one by one.
             for (int l = 8 - tail; l < 8; l++)
             {
-                Unsafe.Add(ref c0, l) = c00.GetElement(l) + (mode == KernelAccumulate ? Unsafe.Add(ref c0, l) : mode == KernelBiasByRow ? Unsafe.Add(ref bias, 0) : mode == KernelBiasByColumn ? Unsafe.Add(ref bias, l) : 0f);
+                Unsafe.Add(ref c, 0 + l) = mode == KernelDescend ? Unsafe.Add(ref c, 0 + l) + bias * c00.GetElement(l) : c00.GetElement(l) + (mode == KernelAccumulate ? Unsafe.Add(ref c, 0 + l) : mode == KernelBiasByRow ? Unsafe.Add(ref bias, 0) : mode == KernelBiasByColumn ? Unsafe.Add(ref bias, l) : 0f);
             }
         }
     }
 
     /// <summary>One register block of 4 × 4 dot products of length <paramref name="length"/> (at least 8): C[r, j] = Σ_k A[r, k]·B[j, k],
-    /// with A's row r at a[r·lda], B's row j at b[j·ldb], C[r, j] at c[r·ldc + j·cstep], stored as the mode says (bias[r] or bias[j]).</summary>
+    /// with A's row r at a[r·lda], B's row j at b[j·ldb], C[r, j] at c[r·ldc + j·cstep], stored as the mode says (bias[r] or bias[j];
+    /// KernelDescend: C + bias·sum, bias being −η).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void DotBlock4x4(ref float a, nint lda, ref float b, nint ldb, int length, ref float c, nint ldc, nint cstep, int mode, ref float bias)
     {
-        ref float a0 = ref Unsafe.Add(ref a, 0);
-        ref float a1 = ref Unsafe.Add(ref a, lda);
-        ref float a2 = ref Unsafe.Add(ref a, 2 * lda);
-        ref float a3 = ref Unsafe.Add(ref a, 3 * lda);
-        ref float b0 = ref Unsafe.Add(ref b, 0);
-        ref float b1 = ref Unsafe.Add(ref b, ldb);
-        ref float b2 = ref Unsafe.Add(ref b, 2 * ldb);
-        ref float b3 = ref Unsafe.Add(ref b, 3 * ldb);
         Vector256<float> s00 = default, s01 = default, s02 = default, s03 = default, s10 = default, s11 = default, s12 = default, s13 = default, s20 = default, s21 = default, s22 = default, s23 = default, s30 = default, s31 = default, s32 = default, s33 = default;
+        Vector256<float> x0, x1, x2, x3, y;
         nint full = length - length % 8;
         for (nint k = 0; k < full; k += 8)
         {
-            Vector256<float> x0 = Load(ref a0, k), x1 = Load(ref a1, k), x2 = Load(ref a2, k), x3 = Load(ref a3, k);
-            Vector256<float> y0 = Load(ref b0, k);
-            s00 = Fma(x0, y0, s00); s10 = Fma(x1, y0, s10); s20 = Fma(x2, y0, s20); s30 = Fma(x3, y0, s30);
-            Vector256<float> y1 = Load(ref b1, k);
-            s01 = Fma(x0, y1, s01); s11 = Fma(x1, y1, s11); s21 = Fma(x2, y1, s21); s31 = Fma(x3, y1, s31);
-            Vector256<float> y2 = Load(ref b2, k);
-            s02 = Fma(x0, y2, s02); s12 = Fma(x1, y2, s12); s22 = Fma(x2, y2, s22); s32 = Fma(x3, y2, s32);
-            Vector256<float> y3 = Load(ref b3, k);
-            s03 = Fma(x0, y3, s03); s13 = Fma(x1, y3, s13); s23 = Fma(x2, y3, s23); s33 = Fma(x3, y3, s33);
+            x0 = Load(ref a, k); x1 = Load(ref a, lda + k); x2 = Load(ref a, 2 * lda + k); x3 = Load(ref a, 3 * lda + k);
+            y = Load(ref b, k);
+            s00 = Fma(x0, y, s00); s10 = Fma(x1, y, s10); s20 = Fma(x2, y, s20); s30 = Fma(x3, y, s30);
+            y = Load(ref b, ldb + k);
+            s01 = Fma(x0, y, s01); s11 = Fma(x1, y, s11); s21 = Fma(x2, y, s21); s31 = Fma(x3, y, s31);
+            y = Load(ref b, 2 * ldb + k);
+            s02 = Fma(x0, y, s02); s12 = Fma(x1, y, s12); s22 = Fma(x2, y, s22); s32 = Fma(x3, y, s32);
+            y = Load(ref b, 3 * ldb + k);
+            s03 = Fma(x0, y, s03); s13 = Fma(x1, y, s13); s23 = Fma(x2, y, s23); s33 = Fma(x3, y, s33);
         }
         if (full < length)   // the last length % 8 values: a vector ending at length, its lanes already summed masked off
         {
-            Vector256<float> keep = TailMask(length % 8);
-            nint k = length - 8;
-            Vector256<float> x0 = Load(ref a0, k) & keep, x1 = Load(ref a1, k) & keep, x2 = Load(ref a2, k) & keep, x3 = Load(ref a3, k) & keep;
-            Vector256<float> y0 = Load(ref b0, k);
-            s00 = Fma(x0, y0, s00); s10 = Fma(x1, y0, s10); s20 = Fma(x2, y0, s20); s30 = Fma(x3, y0, s30);
-            Vector256<float> y1 = Load(ref b1, k);
-            s01 = Fma(x0, y1, s01); s11 = Fma(x1, y1, s11); s21 = Fma(x2, y1, s21); s31 = Fma(x3, y1, s31);
-            Vector256<float> y2 = Load(ref b2, k);
-            s02 = Fma(x0, y2, s02); s12 = Fma(x1, y2, s12); s22 = Fma(x2, y2, s22); s32 = Fma(x3, y2, s32);
-            Vector256<float> y3 = Load(ref b3, k);
-            s03 = Fma(x0, y3, s03); s13 = Fma(x1, y3, s13); s23 = Fma(x2, y3, s23); s33 = Fma(x3, y3, s33);
+            full = length - 8;
+            x0 = Load(ref a, full) & TailMask(length % 8); x1 = Load(ref a, lda + full) & TailMask(length % 8); x2 = Load(ref a, 2 * lda + full) & TailMask(length % 8); x3 = Load(ref a, 3 * lda + full) & TailMask(length % 8);
+            y = Load(ref b, full);
+            s00 = Fma(x0, y, s00); s10 = Fma(x1, y, s10); s20 = Fma(x2, y, s20); s30 = Fma(x3, y, s30);
+            y = Load(ref b, ldb + full);
+            s01 = Fma(x0, y, s01); s11 = Fma(x1, y, s11); s21 = Fma(x2, y, s21); s31 = Fma(x3, y, s31);
+            y = Load(ref b, 2 * ldb + full);
+            s02 = Fma(x0, y, s02); s12 = Fma(x1, y, s12); s22 = Fma(x2, y, s22); s32 = Fma(x3, y, s32);
+            y = Load(ref b, 3 * ldb + full);
+            s03 = Fma(x0, y, s03); s13 = Fma(x1, y, s13); s23 = Fma(x2, y, s23); s33 = Fma(x3, y, s33);
         }
-        { ref float to = ref Unsafe.Add(ref c, 0); float sum = Vector256.Sum(s00); to = mode == KernelAccumulate ? to + sum : mode == KernelBiasByRow ? sum + Unsafe.Add(ref bias, 0) : mode == KernelBiasByColumn ? sum + Unsafe.Add(ref bias, 0) : sum; }
-        { ref float to = ref Unsafe.Add(ref c, cstep); float sum = Vector256.Sum(s01); to = mode == KernelAccumulate ? to + sum : mode == KernelBiasByRow ? sum + Unsafe.Add(ref bias, 0) : mode == KernelBiasByColumn ? sum + Unsafe.Add(ref bias, 1) : sum; }
-        { ref float to = ref Unsafe.Add(ref c, 2 * cstep); float sum = Vector256.Sum(s02); to = mode == KernelAccumulate ? to + sum : mode == KernelBiasByRow ? sum + Unsafe.Add(ref bias, 0) : mode == KernelBiasByColumn ? sum + Unsafe.Add(ref bias, 2) : sum; }
-        { ref float to = ref Unsafe.Add(ref c, 3 * cstep); float sum = Vector256.Sum(s03); to = mode == KernelAccumulate ? to + sum : mode == KernelBiasByRow ? sum + Unsafe.Add(ref bias, 0) : mode == KernelBiasByColumn ? sum + Unsafe.Add(ref bias, 3) : sum; }
-        { ref float to = ref Unsafe.Add(ref c, ldc + 0); float sum = Vector256.Sum(s10); to = mode == KernelAccumulate ? to + sum : mode == KernelBiasByRow ? sum + Unsafe.Add(ref bias, 1) : mode == KernelBiasByColumn ? sum + Unsafe.Add(ref bias, 0) : sum; }
-        { ref float to = ref Unsafe.Add(ref c, ldc + cstep); float sum = Vector256.Sum(s11); to = mode == KernelAccumulate ? to + sum : mode == KernelBiasByRow ? sum + Unsafe.Add(ref bias, 1) : mode == KernelBiasByColumn ? sum + Unsafe.Add(ref bias, 1) : sum; }
-        { ref float to = ref Unsafe.Add(ref c, ldc + 2 * cstep); float sum = Vector256.Sum(s12); to = mode == KernelAccumulate ? to + sum : mode == KernelBiasByRow ? sum + Unsafe.Add(ref bias, 1) : mode == KernelBiasByColumn ? sum + Unsafe.Add(ref bias, 2) : sum; }
-        { ref float to = ref Unsafe.Add(ref c, ldc + 3 * cstep); float sum = Vector256.Sum(s13); to = mode == KernelAccumulate ? to + sum : mode == KernelBiasByRow ? sum + Unsafe.Add(ref bias, 1) : mode == KernelBiasByColumn ? sum + Unsafe.Add(ref bias, 3) : sum; }
-        { ref float to = ref Unsafe.Add(ref c, 2 * ldc + 0); float sum = Vector256.Sum(s20); to = mode == KernelAccumulate ? to + sum : mode == KernelBiasByRow ? sum + Unsafe.Add(ref bias, 2) : mode == KernelBiasByColumn ? sum + Unsafe.Add(ref bias, 0) : sum; }
-        { ref float to = ref Unsafe.Add(ref c, 2 * ldc + cstep); float sum = Vector256.Sum(s21); to = mode == KernelAccumulate ? to + sum : mode == KernelBiasByRow ? sum + Unsafe.Add(ref bias, 2) : mode == KernelBiasByColumn ? sum + Unsafe.Add(ref bias, 1) : sum; }
-        { ref float to = ref Unsafe.Add(ref c, 2 * ldc + 2 * cstep); float sum = Vector256.Sum(s22); to = mode == KernelAccumulate ? to + sum : mode == KernelBiasByRow ? sum + Unsafe.Add(ref bias, 2) : mode == KernelBiasByColumn ? sum + Unsafe.Add(ref bias, 2) : sum; }
-        { ref float to = ref Unsafe.Add(ref c, 2 * ldc + 3 * cstep); float sum = Vector256.Sum(s23); to = mode == KernelAccumulate ? to + sum : mode == KernelBiasByRow ? sum + Unsafe.Add(ref bias, 2) : mode == KernelBiasByColumn ? sum + Unsafe.Add(ref bias, 3) : sum; }
-        { ref float to = ref Unsafe.Add(ref c, 3 * ldc + 0); float sum = Vector256.Sum(s30); to = mode == KernelAccumulate ? to + sum : mode == KernelBiasByRow ? sum + Unsafe.Add(ref bias, 3) : mode == KernelBiasByColumn ? sum + Unsafe.Add(ref bias, 0) : sum; }
-        { ref float to = ref Unsafe.Add(ref c, 3 * ldc + cstep); float sum = Vector256.Sum(s31); to = mode == KernelAccumulate ? to + sum : mode == KernelBiasByRow ? sum + Unsafe.Add(ref bias, 3) : mode == KernelBiasByColumn ? sum + Unsafe.Add(ref bias, 1) : sum; }
-        { ref float to = ref Unsafe.Add(ref c, 3 * ldc + 2 * cstep); float sum = Vector256.Sum(s32); to = mode == KernelAccumulate ? to + sum : mode == KernelBiasByRow ? sum + Unsafe.Add(ref bias, 3) : mode == KernelBiasByColumn ? sum + Unsafe.Add(ref bias, 2) : sum; }
-        { ref float to = ref Unsafe.Add(ref c, 3 * ldc + 3 * cstep); float sum = Vector256.Sum(s33); to = mode == KernelAccumulate ? to + sum : mode == KernelBiasByRow ? sum + Unsafe.Add(ref bias, 3) : mode == KernelBiasByColumn ? sum + Unsafe.Add(ref bias, 3) : sum; }
+        float sum;
+        sum = Vector256.Sum(s00); Unsafe.Add(ref c, 0) = mode == KernelAccumulate ? Unsafe.Add(ref c, 0) + sum : mode == KernelDescend ? Unsafe.Add(ref c, 0) + bias * sum : mode == KernelBiasByRow ? sum + Unsafe.Add(ref bias, 0) : mode == KernelBiasByColumn ? sum + Unsafe.Add(ref bias, 0) : sum;
+        sum = Vector256.Sum(s01); Unsafe.Add(ref c, cstep) = mode == KernelAccumulate ? Unsafe.Add(ref c, cstep) + sum : mode == KernelDescend ? Unsafe.Add(ref c, cstep) + bias * sum : mode == KernelBiasByRow ? sum + Unsafe.Add(ref bias, 0) : mode == KernelBiasByColumn ? sum + Unsafe.Add(ref bias, 1) : sum;
+        sum = Vector256.Sum(s02); Unsafe.Add(ref c, 2 * cstep) = mode == KernelAccumulate ? Unsafe.Add(ref c, 2 * cstep) + sum : mode == KernelDescend ? Unsafe.Add(ref c, 2 * cstep) + bias * sum : mode == KernelBiasByRow ? sum + Unsafe.Add(ref bias, 0) : mode == KernelBiasByColumn ? sum + Unsafe.Add(ref bias, 2) : sum;
+        sum = Vector256.Sum(s03); Unsafe.Add(ref c, 3 * cstep) = mode == KernelAccumulate ? Unsafe.Add(ref c, 3 * cstep) + sum : mode == KernelDescend ? Unsafe.Add(ref c, 3 * cstep) + bias * sum : mode == KernelBiasByRow ? sum + Unsafe.Add(ref bias, 0) : mode == KernelBiasByColumn ? sum + Unsafe.Add(ref bias, 3) : sum;
+        sum = Vector256.Sum(s10); Unsafe.Add(ref c, ldc + 0) = mode == KernelAccumulate ? Unsafe.Add(ref c, ldc + 0) + sum : mode == KernelDescend ? Unsafe.Add(ref c, ldc + 0) + bias * sum : mode == KernelBiasByRow ? sum + Unsafe.Add(ref bias, 1) : mode == KernelBiasByColumn ? sum + Unsafe.Add(ref bias, 0) : sum;
+        sum = Vector256.Sum(s11); Unsafe.Add(ref c, ldc + cstep) = mode == KernelAccumulate ? Unsafe.Add(ref c, ldc + cstep) + sum : mode == KernelDescend ? Unsafe.Add(ref c, ldc + cstep) + bias * sum : mode == KernelBiasByRow ? sum + Unsafe.Add(ref bias, 1) : mode == KernelBiasByColumn ? sum + Unsafe.Add(ref bias, 1) : sum;
+        sum = Vector256.Sum(s12); Unsafe.Add(ref c, ldc + 2 * cstep) = mode == KernelAccumulate ? Unsafe.Add(ref c, ldc + 2 * cstep) + sum : mode == KernelDescend ? Unsafe.Add(ref c, ldc + 2 * cstep) + bias * sum : mode == KernelBiasByRow ? sum + Unsafe.Add(ref bias, 1) : mode == KernelBiasByColumn ? sum + Unsafe.Add(ref bias, 2) : sum;
+        sum = Vector256.Sum(s13); Unsafe.Add(ref c, ldc + 3 * cstep) = mode == KernelAccumulate ? Unsafe.Add(ref c, ldc + 3 * cstep) + sum : mode == KernelDescend ? Unsafe.Add(ref c, ldc + 3 * cstep) + bias * sum : mode == KernelBiasByRow ? sum + Unsafe.Add(ref bias, 1) : mode == KernelBiasByColumn ? sum + Unsafe.Add(ref bias, 3) : sum;
+        sum = Vector256.Sum(s20); Unsafe.Add(ref c, 2 * ldc + 0) = mode == KernelAccumulate ? Unsafe.Add(ref c, 2 * ldc + 0) + sum : mode == KernelDescend ? Unsafe.Add(ref c, 2 * ldc + 0) + bias * sum : mode == KernelBiasByRow ? sum + Unsafe.Add(ref bias, 2) : mode == KernelBiasByColumn ? sum + Unsafe.Add(ref bias, 0) : sum;
+        sum = Vector256.Sum(s21); Unsafe.Add(ref c, 2 * ldc + cstep) = mode == KernelAccumulate ? Unsafe.Add(ref c, 2 * ldc + cstep) + sum : mode == KernelDescend ? Unsafe.Add(ref c, 2 * ldc + cstep) + bias * sum : mode == KernelBiasByRow ? sum + Unsafe.Add(ref bias, 2) : mode == KernelBiasByColumn ? sum + Unsafe.Add(ref bias, 1) : sum;
+        sum = Vector256.Sum(s22); Unsafe.Add(ref c, 2 * ldc + 2 * cstep) = mode == KernelAccumulate ? Unsafe.Add(ref c, 2 * ldc + 2 * cstep) + sum : mode == KernelDescend ? Unsafe.Add(ref c, 2 * ldc + 2 * cstep) + bias * sum : mode == KernelBiasByRow ? sum + Unsafe.Add(ref bias, 2) : mode == KernelBiasByColumn ? sum + Unsafe.Add(ref bias, 2) : sum;
+        sum = Vector256.Sum(s23); Unsafe.Add(ref c, 2 * ldc + 3 * cstep) = mode == KernelAccumulate ? Unsafe.Add(ref c, 2 * ldc + 3 * cstep) + sum : mode == KernelDescend ? Unsafe.Add(ref c, 2 * ldc + 3 * cstep) + bias * sum : mode == KernelBiasByRow ? sum + Unsafe.Add(ref bias, 2) : mode == KernelBiasByColumn ? sum + Unsafe.Add(ref bias, 3) : sum;
+        sum = Vector256.Sum(s30); Unsafe.Add(ref c, 3 * ldc + 0) = mode == KernelAccumulate ? Unsafe.Add(ref c, 3 * ldc + 0) + sum : mode == KernelDescend ? Unsafe.Add(ref c, 3 * ldc + 0) + bias * sum : mode == KernelBiasByRow ? sum + Unsafe.Add(ref bias, 3) : mode == KernelBiasByColumn ? sum + Unsafe.Add(ref bias, 0) : sum;
+        sum = Vector256.Sum(s31); Unsafe.Add(ref c, 3 * ldc + cstep) = mode == KernelAccumulate ? Unsafe.Add(ref c, 3 * ldc + cstep) + sum : mode == KernelDescend ? Unsafe.Add(ref c, 3 * ldc + cstep) + bias * sum : mode == KernelBiasByRow ? sum + Unsafe.Add(ref bias, 3) : mode == KernelBiasByColumn ? sum + Unsafe.Add(ref bias, 1) : sum;
+        sum = Vector256.Sum(s32); Unsafe.Add(ref c, 3 * ldc + 2 * cstep) = mode == KernelAccumulate ? Unsafe.Add(ref c, 3 * ldc + 2 * cstep) + sum : mode == KernelDescend ? Unsafe.Add(ref c, 3 * ldc + 2 * cstep) + bias * sum : mode == KernelBiasByRow ? sum + Unsafe.Add(ref bias, 3) : mode == KernelBiasByColumn ? sum + Unsafe.Add(ref bias, 2) : sum;
+        sum = Vector256.Sum(s33); Unsafe.Add(ref c, 3 * ldc + 3 * cstep) = mode == KernelAccumulate ? Unsafe.Add(ref c, 3 * ldc + 3 * cstep) + sum : mode == KernelDescend ? Unsafe.Add(ref c, 3 * ldc + 3 * cstep) + bias * sum : mode == KernelBiasByRow ? sum + Unsafe.Add(ref bias, 3) : mode == KernelBiasByColumn ? sum + Unsafe.Add(ref bias, 3) : sum;
     }
 
     /// <summary>One register block of 4 × 1 dot products of length <paramref name="length"/> (at least 8): C[r, j] = Σ_k A[r, k]·B[j, k],
-    /// with A's row r at a[r·lda], B's row j at b[j·ldb], C[r, j] at c[r·ldc + j·cstep], stored as the mode says (bias[r] or bias[j]).</summary>
+    /// with A's row r at a[r·lda], B's row j at b[j·ldb], C[r, j] at c[r·ldc + j·cstep], stored as the mode says (bias[r] or bias[j];
+    /// KernelDescend: C + bias·sum, bias being −η).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void DotBlock4x1(ref float a, nint lda, ref float b, nint ldb, int length, ref float c, nint ldc, nint cstep, int mode, ref float bias)
     {
-        ref float a0 = ref Unsafe.Add(ref a, 0);
-        ref float a1 = ref Unsafe.Add(ref a, lda);
-        ref float a2 = ref Unsafe.Add(ref a, 2 * lda);
-        ref float a3 = ref Unsafe.Add(ref a, 3 * lda);
-        ref float b0 = ref Unsafe.Add(ref b, 0);
         Vector256<float> s00 = default, s10 = default, s20 = default, s30 = default;
+        Vector256<float> x0, x1, x2, x3, y;
         nint full = length - length % 8;
         for (nint k = 0; k < full; k += 8)
         {
-            Vector256<float> x0 = Load(ref a0, k), x1 = Load(ref a1, k), x2 = Load(ref a2, k), x3 = Load(ref a3, k);
-            Vector256<float> y0 = Load(ref b0, k);
-            s00 = Fma(x0, y0, s00); s10 = Fma(x1, y0, s10); s20 = Fma(x2, y0, s20); s30 = Fma(x3, y0, s30);
+            x0 = Load(ref a, k); x1 = Load(ref a, lda + k); x2 = Load(ref a, 2 * lda + k); x3 = Load(ref a, 3 * lda + k);
+            y = Load(ref b, k);
+            s00 = Fma(x0, y, s00); s10 = Fma(x1, y, s10); s20 = Fma(x2, y, s20); s30 = Fma(x3, y, s30);
         }
         if (full < length)   // the last length % 8 values: a vector ending at length, its lanes already summed masked off
         {
-            Vector256<float> keep = TailMask(length % 8);
-            nint k = length - 8;
-            Vector256<float> x0 = Load(ref a0, k) & keep, x1 = Load(ref a1, k) & keep, x2 = Load(ref a2, k) & keep, x3 = Load(ref a3, k) & keep;
-            Vector256<float> y0 = Load(ref b0, k);
-            s00 = Fma(x0, y0, s00); s10 = Fma(x1, y0, s10); s20 = Fma(x2, y0, s20); s30 = Fma(x3, y0, s30);
+            full = length - 8;
+            x0 = Load(ref a, full) & TailMask(length % 8); x1 = Load(ref a, lda + full) & TailMask(length % 8); x2 = Load(ref a, 2 * lda + full) & TailMask(length % 8); x3 = Load(ref a, 3 * lda + full) & TailMask(length % 8);
+            y = Load(ref b, full);
+            s00 = Fma(x0, y, s00); s10 = Fma(x1, y, s10); s20 = Fma(x2, y, s20); s30 = Fma(x3, y, s30);
         }
-        { ref float to = ref Unsafe.Add(ref c, 0); float sum = Vector256.Sum(s00); to = mode == KernelAccumulate ? to + sum : mode == KernelBiasByRow ? sum + Unsafe.Add(ref bias, 0) : mode == KernelBiasByColumn ? sum + Unsafe.Add(ref bias, 0) : sum; }
-        { ref float to = ref Unsafe.Add(ref c, ldc + 0); float sum = Vector256.Sum(s10); to = mode == KernelAccumulate ? to + sum : mode == KernelBiasByRow ? sum + Unsafe.Add(ref bias, 1) : mode == KernelBiasByColumn ? sum + Unsafe.Add(ref bias, 0) : sum; }
-        { ref float to = ref Unsafe.Add(ref c, 2 * ldc + 0); float sum = Vector256.Sum(s20); to = mode == KernelAccumulate ? to + sum : mode == KernelBiasByRow ? sum + Unsafe.Add(ref bias, 2) : mode == KernelBiasByColumn ? sum + Unsafe.Add(ref bias, 0) : sum; }
-        { ref float to = ref Unsafe.Add(ref c, 3 * ldc + 0); float sum = Vector256.Sum(s30); to = mode == KernelAccumulate ? to + sum : mode == KernelBiasByRow ? sum + Unsafe.Add(ref bias, 3) : mode == KernelBiasByColumn ? sum + Unsafe.Add(ref bias, 0) : sum; }
+        float sum;
+        sum = Vector256.Sum(s00); Unsafe.Add(ref c, 0) = mode == KernelAccumulate ? Unsafe.Add(ref c, 0) + sum : mode == KernelDescend ? Unsafe.Add(ref c, 0) + bias * sum : mode == KernelBiasByRow ? sum + Unsafe.Add(ref bias, 0) : mode == KernelBiasByColumn ? sum + Unsafe.Add(ref bias, 0) : sum;
+        sum = Vector256.Sum(s10); Unsafe.Add(ref c, ldc + 0) = mode == KernelAccumulate ? Unsafe.Add(ref c, ldc + 0) + sum : mode == KernelDescend ? Unsafe.Add(ref c, ldc + 0) + bias * sum : mode == KernelBiasByRow ? sum + Unsafe.Add(ref bias, 1) : mode == KernelBiasByColumn ? sum + Unsafe.Add(ref bias, 0) : sum;
+        sum = Vector256.Sum(s20); Unsafe.Add(ref c, 2 * ldc + 0) = mode == KernelAccumulate ? Unsafe.Add(ref c, 2 * ldc + 0) + sum : mode == KernelDescend ? Unsafe.Add(ref c, 2 * ldc + 0) + bias * sum : mode == KernelBiasByRow ? sum + Unsafe.Add(ref bias, 2) : mode == KernelBiasByColumn ? sum + Unsafe.Add(ref bias, 0) : sum;
+        sum = Vector256.Sum(s30); Unsafe.Add(ref c, 3 * ldc + 0) = mode == KernelAccumulate ? Unsafe.Add(ref c, 3 * ldc + 0) + sum : mode == KernelDescend ? Unsafe.Add(ref c, 3 * ldc + 0) + bias * sum : mode == KernelBiasByRow ? sum + Unsafe.Add(ref bias, 3) : mode == KernelBiasByColumn ? sum + Unsafe.Add(ref bias, 0) : sum;
     }
 
     /// <summary>One register block of 1 × 8 dot products of length <paramref name="length"/> (at least 8): C[r, j] = Σ_k A[r, k]·B[j, k],
-    /// with A's row r at a[r·lda], B's row j at b[j·ldb], C[r, j] at c[r·ldc + j·cstep], stored as the mode says (bias[r] or bias[j]).</summary>
+    /// with A's row r at a[r·lda], B's row j at b[j·ldb], C[r, j] at c[r·ldc + j·cstep], stored as the mode says (bias[r] or bias[j];
+    /// KernelDescend: C + bias·sum, bias being −η).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void DotBlock1x8(ref float a, nint lda, ref float b, nint ldb, int length, ref float c, nint ldc, nint cstep, int mode, ref float bias)
     {
-        ref float a0 = ref Unsafe.Add(ref a, 0);
-        ref float b0 = ref Unsafe.Add(ref b, 0);
-        ref float b1 = ref Unsafe.Add(ref b, ldb);
-        ref float b2 = ref Unsafe.Add(ref b, 2 * ldb);
-        ref float b3 = ref Unsafe.Add(ref b, 3 * ldb);
-        ref float b4 = ref Unsafe.Add(ref b, 4 * ldb);
-        ref float b5 = ref Unsafe.Add(ref b, 5 * ldb);
-        ref float b6 = ref Unsafe.Add(ref b, 6 * ldb);
-        ref float b7 = ref Unsafe.Add(ref b, 7 * ldb);
         Vector256<float> s00 = default, s01 = default, s02 = default, s03 = default, s04 = default, s05 = default, s06 = default, s07 = default;
+        Vector256<float> x0, y;
         nint full = length - length % 8;
         for (nint k = 0; k < full; k += 8)
         {
-            Vector256<float> x0 = Load(ref a0, k);
-            Vector256<float> y0 = Load(ref b0, k);
-            s00 = Fma(x0, y0, s00);
-            Vector256<float> y1 = Load(ref b1, k);
-            s01 = Fma(x0, y1, s01);
-            Vector256<float> y2 = Load(ref b2, k);
-            s02 = Fma(x0, y2, s02);
-            Vector256<float> y3 = Load(ref b3, k);
-            s03 = Fma(x0, y3, s03);
-            Vector256<float> y4 = Load(ref b4, k);
-            s04 = Fma(x0, y4, s04);
-            Vector256<float> y5 = Load(ref b5, k);
-            s05 = Fma(x0, y5, s05);
-            Vector256<float> y6 = Load(ref b6, k);
-            s06 = Fma(x0, y6, s06);
-            Vector256<float> y7 = Load(ref b7, k);
-            s07 = Fma(x0, y7, s07);
+            x0 = Load(ref a, k);
+            y = Load(ref b, k);
+            s00 = Fma(x0, y, s00);
+            y = Load(ref b, ldb + k);
+            s01 = Fma(x0, y, s01);
+            y = Load(ref b, 2 * ldb + k);
+            s02 = Fma(x0, y, s02);
+            y = Load(ref b, 3 * ldb + k);
+            s03 = Fma(x0, y, s03);
+            y = Load(ref b, 4 * ldb + k);
+            s04 = Fma(x0, y, s04);
+            y = Load(ref b, 5 * ldb + k);
+            s05 = Fma(x0, y, s05);
+            y = Load(ref b, 6 * ldb + k);
+            s06 = Fma(x0, y, s06);
+            y = Load(ref b, 7 * ldb + k);
+            s07 = Fma(x0, y, s07);
         }
         if (full < length)   // the last length % 8 values: a vector ending at length, its lanes already summed masked off
         {
-            Vector256<float> keep = TailMask(length % 8);
-            nint k = length - 8;
-            Vector256<float> x0 = Load(ref a0, k) & keep;
-            Vector256<float> y0 = Load(ref b0, k);
-            s00 = Fma(x0, y0, s00);
-            Vector256<float> y1 = Load(ref b1, k);
-            s01 = Fma(x0, y1, s01);
-            Vector256<float> y2 = Load(ref b2, k);
-            s02 = Fma(x0, y2, s02);
-            Vector256<float> y3 = Load(ref b3, k);
-            s03 = Fma(x0, y3, s03);
-            Vector256<float> y4 = Load(ref b4, k);
-            s04 = Fma(x0, y4, s04);
-            Vector256<float> y5 = Load(ref b5, k);
-            s05 = Fma(x0, y5, s05);
-            Vector256<float> y6 = Load(ref b6, k);
-            s06 = Fma(x0, y6, s06);
-            Vector256<float> y7 = Load(ref b7, k);
-            s07 = Fma(x0, y7, s07);
+            full = length - 8;
+            x0 = Load(ref a, full) & TailMask(length % 8);
+            y = Load(ref b, full);
+            s00 = Fma(x0, y, s00);
+            y = Load(ref b, ldb + full);
+            s01 = Fma(x0, y, s01);
+            y = Load(ref b, 2 * ldb + full);
+            s02 = Fma(x0, y, s02);
+            y = Load(ref b, 3 * ldb + full);
+            s03 = Fma(x0, y, s03);
+            y = Load(ref b, 4 * ldb + full);
+            s04 = Fma(x0, y, s04);
+            y = Load(ref b, 5 * ldb + full);
+            s05 = Fma(x0, y, s05);
+            y = Load(ref b, 6 * ldb + full);
+            s06 = Fma(x0, y, s06);
+            y = Load(ref b, 7 * ldb + full);
+            s07 = Fma(x0, y, s07);
         }
-        { ref float to = ref Unsafe.Add(ref c, 0); float sum = Vector256.Sum(s00); to = mode == KernelAccumulate ? to + sum : mode == KernelBiasByRow ? sum + Unsafe.Add(ref bias, 0) : mode == KernelBiasByColumn ? sum + Unsafe.Add(ref bias, 0) : sum; }
-        { ref float to = ref Unsafe.Add(ref c, cstep); float sum = Vector256.Sum(s01); to = mode == KernelAccumulate ? to + sum : mode == KernelBiasByRow ? sum + Unsafe.Add(ref bias, 0) : mode == KernelBiasByColumn ? sum + Unsafe.Add(ref bias, 1) : sum; }
-        { ref float to = ref Unsafe.Add(ref c, 2 * cstep); float sum = Vector256.Sum(s02); to = mode == KernelAccumulate ? to + sum : mode == KernelBiasByRow ? sum + Unsafe.Add(ref bias, 0) : mode == KernelBiasByColumn ? sum + Unsafe.Add(ref bias, 2) : sum; }
-        { ref float to = ref Unsafe.Add(ref c, 3 * cstep); float sum = Vector256.Sum(s03); to = mode == KernelAccumulate ? to + sum : mode == KernelBiasByRow ? sum + Unsafe.Add(ref bias, 0) : mode == KernelBiasByColumn ? sum + Unsafe.Add(ref bias, 3) : sum; }
-        { ref float to = ref Unsafe.Add(ref c, 4 * cstep); float sum = Vector256.Sum(s04); to = mode == KernelAccumulate ? to + sum : mode == KernelBiasByRow ? sum + Unsafe.Add(ref bias, 0) : mode == KernelBiasByColumn ? sum + Unsafe.Add(ref bias, 4) : sum; }
-        { ref float to = ref Unsafe.Add(ref c, 5 * cstep); float sum = Vector256.Sum(s05); to = mode == KernelAccumulate ? to + sum : mode == KernelBiasByRow ? sum + Unsafe.Add(ref bias, 0) : mode == KernelBiasByColumn ? sum + Unsafe.Add(ref bias, 5) : sum; }
-        { ref float to = ref Unsafe.Add(ref c, 6 * cstep); float sum = Vector256.Sum(s06); to = mode == KernelAccumulate ? to + sum : mode == KernelBiasByRow ? sum + Unsafe.Add(ref bias, 0) : mode == KernelBiasByColumn ? sum + Unsafe.Add(ref bias, 6) : sum; }
-        { ref float to = ref Unsafe.Add(ref c, 7 * cstep); float sum = Vector256.Sum(s07); to = mode == KernelAccumulate ? to + sum : mode == KernelBiasByRow ? sum + Unsafe.Add(ref bias, 0) : mode == KernelBiasByColumn ? sum + Unsafe.Add(ref bias, 7) : sum; }
+        float sum;
+        sum = Vector256.Sum(s00); Unsafe.Add(ref c, 0) = mode == KernelAccumulate ? Unsafe.Add(ref c, 0) + sum : mode == KernelDescend ? Unsafe.Add(ref c, 0) + bias * sum : mode == KernelBiasByRow ? sum + Unsafe.Add(ref bias, 0) : mode == KernelBiasByColumn ? sum + Unsafe.Add(ref bias, 0) : sum;
+        sum = Vector256.Sum(s01); Unsafe.Add(ref c, cstep) = mode == KernelAccumulate ? Unsafe.Add(ref c, cstep) + sum : mode == KernelDescend ? Unsafe.Add(ref c, cstep) + bias * sum : mode == KernelBiasByRow ? sum + Unsafe.Add(ref bias, 0) : mode == KernelBiasByColumn ? sum + Unsafe.Add(ref bias, 1) : sum;
+        sum = Vector256.Sum(s02); Unsafe.Add(ref c, 2 * cstep) = mode == KernelAccumulate ? Unsafe.Add(ref c, 2 * cstep) + sum : mode == KernelDescend ? Unsafe.Add(ref c, 2 * cstep) + bias * sum : mode == KernelBiasByRow ? sum + Unsafe.Add(ref bias, 0) : mode == KernelBiasByColumn ? sum + Unsafe.Add(ref bias, 2) : sum;
+        sum = Vector256.Sum(s03); Unsafe.Add(ref c, 3 * cstep) = mode == KernelAccumulate ? Unsafe.Add(ref c, 3 * cstep) + sum : mode == KernelDescend ? Unsafe.Add(ref c, 3 * cstep) + bias * sum : mode == KernelBiasByRow ? sum + Unsafe.Add(ref bias, 0) : mode == KernelBiasByColumn ? sum + Unsafe.Add(ref bias, 3) : sum;
+        sum = Vector256.Sum(s04); Unsafe.Add(ref c, 4 * cstep) = mode == KernelAccumulate ? Unsafe.Add(ref c, 4 * cstep) + sum : mode == KernelDescend ? Unsafe.Add(ref c, 4 * cstep) + bias * sum : mode == KernelBiasByRow ? sum + Unsafe.Add(ref bias, 0) : mode == KernelBiasByColumn ? sum + Unsafe.Add(ref bias, 4) : sum;
+        sum = Vector256.Sum(s05); Unsafe.Add(ref c, 5 * cstep) = mode == KernelAccumulate ? Unsafe.Add(ref c, 5 * cstep) + sum : mode == KernelDescend ? Unsafe.Add(ref c, 5 * cstep) + bias * sum : mode == KernelBiasByRow ? sum + Unsafe.Add(ref bias, 0) : mode == KernelBiasByColumn ? sum + Unsafe.Add(ref bias, 5) : sum;
+        sum = Vector256.Sum(s06); Unsafe.Add(ref c, 6 * cstep) = mode == KernelAccumulate ? Unsafe.Add(ref c, 6 * cstep) + sum : mode == KernelDescend ? Unsafe.Add(ref c, 6 * cstep) + bias * sum : mode == KernelBiasByRow ? sum + Unsafe.Add(ref bias, 0) : mode == KernelBiasByColumn ? sum + Unsafe.Add(ref bias, 6) : sum;
+        sum = Vector256.Sum(s07); Unsafe.Add(ref c, 7 * cstep) = mode == KernelAccumulate ? Unsafe.Add(ref c, 7 * cstep) + sum : mode == KernelDescend ? Unsafe.Add(ref c, 7 * cstep) + bias * sum : mode == KernelBiasByRow ? sum + Unsafe.Add(ref bias, 0) : mode == KernelBiasByColumn ? sum + Unsafe.Add(ref bias, 7) : sum;
     }
 
     /// <summary>One register block of 1 × 4 dot products of length <paramref name="length"/> (at least 8): C[r, j] = Σ_k A[r, k]·B[j, k],
-    /// with A's row r at a[r·lda], B's row j at b[j·ldb], C[r, j] at c[r·ldc + j·cstep], stored as the mode says (bias[r] or bias[j]).</summary>
+    /// with A's row r at a[r·lda], B's row j at b[j·ldb], C[r, j] at c[r·ldc + j·cstep], stored as the mode says (bias[r] or bias[j];
+    /// KernelDescend: C + bias·sum, bias being −η).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void DotBlock1x4(ref float a, nint lda, ref float b, nint ldb, int length, ref float c, nint ldc, nint cstep, int mode, ref float bias)
     {
-        ref float a0 = ref Unsafe.Add(ref a, 0);
-        ref float b0 = ref Unsafe.Add(ref b, 0);
-        ref float b1 = ref Unsafe.Add(ref b, ldb);
-        ref float b2 = ref Unsafe.Add(ref b, 2 * ldb);
-        ref float b3 = ref Unsafe.Add(ref b, 3 * ldb);
         Vector256<float> s00 = default, s01 = default, s02 = default, s03 = default;
+        Vector256<float> x0, y;
         nint full = length - length % 8;
         for (nint k = 0; k < full; k += 8)
         {
-            Vector256<float> x0 = Load(ref a0, k);
-            Vector256<float> y0 = Load(ref b0, k);
-            s00 = Fma(x0, y0, s00);
-            Vector256<float> y1 = Load(ref b1, k);
-            s01 = Fma(x0, y1, s01);
-            Vector256<float> y2 = Load(ref b2, k);
-            s02 = Fma(x0, y2, s02);
-            Vector256<float> y3 = Load(ref b3, k);
-            s03 = Fma(x0, y3, s03);
+            x0 = Load(ref a, k);
+            y = Load(ref b, k);
+            s00 = Fma(x0, y, s00);
+            y = Load(ref b, ldb + k);
+            s01 = Fma(x0, y, s01);
+            y = Load(ref b, 2 * ldb + k);
+            s02 = Fma(x0, y, s02);
+            y = Load(ref b, 3 * ldb + k);
+            s03 = Fma(x0, y, s03);
         }
         if (full < length)   // the last length % 8 values: a vector ending at length, its lanes already summed masked off
         {
-            Vector256<float> keep = TailMask(length % 8);
-            nint k = length - 8;
-            Vector256<float> x0 = Load(ref a0, k) & keep;
-            Vector256<float> y0 = Load(ref b0, k);
-            s00 = Fma(x0, y0, s00);
-            Vector256<float> y1 = Load(ref b1, k);
-            s01 = Fma(x0, y1, s01);
-            Vector256<float> y2 = Load(ref b2, k);
-            s02 = Fma(x0, y2, s02);
-            Vector256<float> y3 = Load(ref b3, k);
-            s03 = Fma(x0, y3, s03);
+            full = length - 8;
+            x0 = Load(ref a, full) & TailMask(length % 8);
+            y = Load(ref b, full);
+            s00 = Fma(x0, y, s00);
+            y = Load(ref b, ldb + full);
+            s01 = Fma(x0, y, s01);
+            y = Load(ref b, 2 * ldb + full);
+            s02 = Fma(x0, y, s02);
+            y = Load(ref b, 3 * ldb + full);
+            s03 = Fma(x0, y, s03);
         }
-        { ref float to = ref Unsafe.Add(ref c, 0); float sum = Vector256.Sum(s00); to = mode == KernelAccumulate ? to + sum : mode == KernelBiasByRow ? sum + Unsafe.Add(ref bias, 0) : mode == KernelBiasByColumn ? sum + Unsafe.Add(ref bias, 0) : sum; }
-        { ref float to = ref Unsafe.Add(ref c, cstep); float sum = Vector256.Sum(s01); to = mode == KernelAccumulate ? to + sum : mode == KernelBiasByRow ? sum + Unsafe.Add(ref bias, 0) : mode == KernelBiasByColumn ? sum + Unsafe.Add(ref bias, 1) : sum; }
-        { ref float to = ref Unsafe.Add(ref c, 2 * cstep); float sum = Vector256.Sum(s02); to = mode == KernelAccumulate ? to + sum : mode == KernelBiasByRow ? sum + Unsafe.Add(ref bias, 0) : mode == KernelBiasByColumn ? sum + Unsafe.Add(ref bias, 2) : sum; }
-        { ref float to = ref Unsafe.Add(ref c, 3 * cstep); float sum = Vector256.Sum(s03); to = mode == KernelAccumulate ? to + sum : mode == KernelBiasByRow ? sum + Unsafe.Add(ref bias, 0) : mode == KernelBiasByColumn ? sum + Unsafe.Add(ref bias, 3) : sum; }
+        float sum;
+        sum = Vector256.Sum(s00); Unsafe.Add(ref c, 0) = mode == KernelAccumulate ? Unsafe.Add(ref c, 0) + sum : mode == KernelDescend ? Unsafe.Add(ref c, 0) + bias * sum : mode == KernelBiasByRow ? sum + Unsafe.Add(ref bias, 0) : mode == KernelBiasByColumn ? sum + Unsafe.Add(ref bias, 0) : sum;
+        sum = Vector256.Sum(s01); Unsafe.Add(ref c, cstep) = mode == KernelAccumulate ? Unsafe.Add(ref c, cstep) + sum : mode == KernelDescend ? Unsafe.Add(ref c, cstep) + bias * sum : mode == KernelBiasByRow ? sum + Unsafe.Add(ref bias, 0) : mode == KernelBiasByColumn ? sum + Unsafe.Add(ref bias, 1) : sum;
+        sum = Vector256.Sum(s02); Unsafe.Add(ref c, 2 * cstep) = mode == KernelAccumulate ? Unsafe.Add(ref c, 2 * cstep) + sum : mode == KernelDescend ? Unsafe.Add(ref c, 2 * cstep) + bias * sum : mode == KernelBiasByRow ? sum + Unsafe.Add(ref bias, 0) : mode == KernelBiasByColumn ? sum + Unsafe.Add(ref bias, 2) : sum;
+        sum = Vector256.Sum(s03); Unsafe.Add(ref c, 3 * cstep) = mode == KernelAccumulate ? Unsafe.Add(ref c, 3 * cstep) + sum : mode == KernelDescend ? Unsafe.Add(ref c, 3 * cstep) + bias * sum : mode == KernelBiasByRow ? sum + Unsafe.Add(ref bias, 0) : mode == KernelBiasByColumn ? sum + Unsafe.Add(ref bias, 3) : sum;
     }
 
     /// <summary>One register block of 1 × 1 dot products of length <paramref name="length"/> (at least 8): C[r, j] = Σ_k A[r, k]·B[j, k],
-    /// with A's row r at a[r·lda], B's row j at b[j·ldb], C[r, j] at c[r·ldc + j·cstep], stored as the mode says (bias[r] or bias[j]).</summary>
+    /// with A's row r at a[r·lda], B's row j at b[j·ldb], C[r, j] at c[r·ldc + j·cstep], stored as the mode says (bias[r] or bias[j];
+    /// KernelDescend: C + bias·sum, bias being −η).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void DotBlock1x1(ref float a, nint lda, ref float b, nint ldb, int length, ref float c, nint ldc, nint cstep, int mode, ref float bias)
     {
-        ref float a0 = ref Unsafe.Add(ref a, 0);
-        ref float b0 = ref Unsafe.Add(ref b, 0);
         Vector256<float> s00 = default;
+        Vector256<float> x0, y;
         nint full = length - length % 8;
         for (nint k = 0; k < full; k += 8)
         {
-            Vector256<float> x0 = Load(ref a0, k);
-            Vector256<float> y0 = Load(ref b0, k);
-            s00 = Fma(x0, y0, s00);
+            x0 = Load(ref a, k);
+            y = Load(ref b, k);
+            s00 = Fma(x0, y, s00);
         }
         if (full < length)   // the last length % 8 values: a vector ending at length, its lanes already summed masked off
         {
-            Vector256<float> keep = TailMask(length % 8);
-            nint k = length - 8;
-            Vector256<float> x0 = Load(ref a0, k) & keep;
-            Vector256<float> y0 = Load(ref b0, k);
-            s00 = Fma(x0, y0, s00);
+            full = length - 8;
+            x0 = Load(ref a, full) & TailMask(length % 8);
+            y = Load(ref b, full);
+            s00 = Fma(x0, y, s00);
         }
-        { ref float to = ref Unsafe.Add(ref c, 0); float sum = Vector256.Sum(s00); to = mode == KernelAccumulate ? to + sum : mode == KernelBiasByRow ? sum + Unsafe.Add(ref bias, 0) : mode == KernelBiasByColumn ? sum + Unsafe.Add(ref bias, 0) : sum; }
+        float sum;
+        sum = Vector256.Sum(s00); Unsafe.Add(ref c, 0) = mode == KernelAccumulate ? Unsafe.Add(ref c, 0) + sum : mode == KernelDescend ? Unsafe.Add(ref c, 0) + bias * sum : mode == KernelBiasByRow ? sum + Unsafe.Add(ref bias, 0) : mode == KernelBiasByColumn ? sum + Unsafe.Add(ref bias, 0) : sum;
     }
 
     /// <summary>A mask keeping the last <paramref name="keep"/> of the 8 lanes.</summary>
@@ -2077,6 +2723,12 @@ _____________________________________________________________________
                 Dense1InputGradient(ref _d8[0], ref _p[2572], ref _d7[0], 0, _batch, i0, i1, ref _scratch[part * _scratchPart]);
                 break;
             }
+            case 31:   // Dense1 W ← W − η·δᵀ·x (fused plain-SGD step): a range of units
+            {
+                (int j0, int j1) = global::NetGen.Parallelism.Range(120, parts, part, 8);
+                Dense1WeightDescent(ref _d8[0], ref _a7[0], ref _p[2572], ref _sgdRate, j0, j1, 0, 400, _batch, ref _scratch[part * _scratchPart]);
+                break;
+            }
             case 36:   // Dense2 forward: a range of units
             {
                 (int j0, int j1) = global::NetGen.Parallelism.Range(84, parts, part, 8);
@@ -2095,6 +2747,12 @@ _____________________________________________________________________
                 Dense2InputGradient(ref _d10[0], ref _p[50692], ref _d9[0], 0, _batch, i0, i1, ref _scratch[part * _scratchPart]);
                 break;
             }
+            case 39:   // Dense2 W ← W − η·δᵀ·x (fused plain-SGD step): a range of units
+            {
+                (int j0, int j1) = global::NetGen.Parallelism.Range(84, parts, part, 8);
+                Dense2WeightDescent(ref _d10[0], ref _a9[0], ref _p[50692], ref _sgdRate, j0, j1, 0, 120, _batch, ref _scratch[part * _scratchPart]);
+                break;
+            }
             case 44:   // Dense3 forward: a range of units
             {
                 (int j0, int j1) = global::NetGen.Parallelism.Range(10, parts, part, 8);
@@ -2111,6 +2769,12 @@ _____________________________________________________________________
             {
                 (int i0, int i1) = global::NetGen.Parallelism.Range(84, parts, part, 24);
                 Dense3InputGradient(ref _d12[0], ref _p[60856], ref _d11[0], 0, _batch, i0, i1, ref _scratch[part * _scratchPart]);
+                break;
+            }
+            case 47:   // Dense3 W ← W − η·δᵀ·x (fused plain-SGD step): a range of units
+            {
+                (int j0, int j1) = global::NetGen.Parallelism.Range(10, parts, part, 8);
+                Dense3WeightDescent(ref _d12[0], ref _a11[0], ref _p[60856], ref _sgdRate, j0, j1, 0, 84, _batch, ref _scratch[part * _scratchPart]);
                 break;
             }
         }

@@ -174,20 +174,24 @@ _________________________________________________________________________
     private readonly float[] _col0;   // Conv2D1 im2col buffer, one sample (9 window values × 784 positions) per thread
     private readonly float[] _gsum0;   // Conv2D1 ∂E/∂W and ∂E/∂b summed over one thread's samples, per thread
     private readonly float[] _colBatch0;   // Conv2D1 im2col of every sample of the last forward pass, reused by backward (empty when too large)
+    private readonly float[] _deltaT0;   // Conv2D1 δ of one sample transposed (784 positions × 32 filters), per thread
     private readonly float[] _mean2 = new float[32], _invStd2 = new float[32];   // BatchNorm1: μ and 1/√(σ² + ε) of the last forward pass
     private readonly float[] _col3;   // Conv2D2 im2col buffer, one sample (288 window values × 784 positions) per thread
     private readonly float[] _gsum3;   // Conv2D2 ∂E/∂W and ∂E/∂b summed over one thread's samples, per thread
     private readonly float[] _colBatch3;   // Conv2D2 im2col of every sample of the last forward pass, reused by backward (empty when too large)
+    private readonly float[] _deltaT3;   // Conv2D2 δ of one sample transposed (784 positions × 32 filters), per thread
     private readonly float[] _mean5 = new float[32], _invStd5 = new float[32];   // BatchNorm2: μ and 1/√(σ² + ε) of the last forward pass
     private readonly int[] _argmax6;   // MaxPool1: index of each window's maximum in its input sample
     private readonly float[] _mask7;   // Dropout1: 0 or 1/(1 − rate) per value of the last forward pass
     private readonly float[] _col8;   // Conv2D3 im2col buffer, one sample (288 window values × 196 positions) per thread
     private readonly float[] _gsum8;   // Conv2D3 ∂E/∂W and ∂E/∂b summed over one thread's samples, per thread
     private readonly float[] _colBatch8;   // Conv2D3 im2col of every sample of the last forward pass, reused by backward (empty when too large)
+    private readonly float[] _deltaT8;   // Conv2D3 δ of one sample transposed (196 positions × 64 filters), per thread
     private readonly float[] _mean10 = new float[64], _invStd10 = new float[64];   // BatchNorm3: μ and 1/√(σ² + ε) of the last forward pass
     private readonly float[] _col11;   // Conv2D4 im2col buffer, one sample (576 window values × 196 positions) per thread
     private readonly float[] _gsum11;   // Conv2D4 ∂E/∂W and ∂E/∂b summed over one thread's samples, per thread
     private readonly float[] _colBatch11;   // Conv2D4 im2col of every sample of the last forward pass, reused by backward (empty when too large)
+    private readonly float[] _deltaT11;   // Conv2D4 δ of one sample transposed (196 positions × 64 filters), per thread
     private readonly float[] _mean13 = new float[64], _invStd13 = new float[64];   // BatchNorm4: μ and 1/√(σ² + ε) of the last forward pass
     private readonly int[] _argmax14;   // MaxPool2: index of each window's maximum in its input sample
     private readonly float[] _mask15;   // Dropout2: 0 or 1/(1 − rate) per value of the last forward pass
@@ -236,17 +240,21 @@ _________________________________________________________________________
         _col0 = new float[7056 * global::System.Environment.ProcessorCount];
         _gsum0 = new float[320 * global::System.Environment.ProcessorCount];
         _colBatch0 = (long)maxBatch * 7056 <= 4194304 ? new float[maxBatch * 7056] : global::System.Array.Empty<float>();   // at most 4M values
+        _deltaT0 = new float[25088 * global::System.Environment.ProcessorCount];
         _col3 = new float[225792 * global::System.Environment.ProcessorCount];
         _gsum3 = new float[9248 * global::System.Environment.ProcessorCount];
         _colBatch3 = (long)maxBatch * 225792 <= 4194304 ? new float[maxBatch * 225792] : global::System.Array.Empty<float>();   // at most 4M values
+        _deltaT3 = new float[25088 * global::System.Environment.ProcessorCount];
         _argmax6 = new int[maxBatch * 6272];
         _mask7 = new float[maxBatch * 6272];
         _col8 = new float[56448 * global::System.Environment.ProcessorCount];
         _gsum8 = new float[18496 * global::System.Environment.ProcessorCount];
         _colBatch8 = (long)maxBatch * 56448 <= 4194304 ? new float[maxBatch * 56448] : global::System.Array.Empty<float>();   // at most 4M values
+        _deltaT8 = new float[12544 * global::System.Environment.ProcessorCount];
         _col11 = new float[112896 * global::System.Environment.ProcessorCount];
         _gsum11 = new float[36928 * global::System.Environment.ProcessorCount];
         _colBatch11 = (long)maxBatch * 112896 <= 4194304 ? new float[maxBatch * 112896] : global::System.Array.Empty<float>();   // at most 4M values
+        _deltaT11 = new float[12544 * global::System.Environment.ProcessorCount];
         _argmax14 = new int[maxBatch * 3136];
         _mask15 = new float[maxBatch * 3136];
         _mask20 = new float[maxBatch * 512];
@@ -964,7 +972,9 @@ _________________________________________________________________________
             global::NetGen.Parallelism.Run(this, 45, parts);
             for (int part = 0; part < parts; part++)
             {
-                global::System.Numerics.Tensors.TensorPrimitives.Add<float>(_g.AsSpan(28320, 36864), _gsum11.AsSpan(part * 36928, 36864), _g.AsSpan(28320, 36864));
+                // the part's ∂E/∂w is held transposed, [window value × filter]
+                ref float sumT = ref _gsum11[part * 36928];
+                for (int f = 0; f < 64; f++) for (int k = 0; k < 576; k++) _g[28320 + f * 576 + k] += Unsafe.Add(ref sumT, k * 64 + f);
                 global::System.Numerics.Tensors.TensorPrimitives.Add<float>(_g.AsSpan(65184, 64), _gsum11.AsSpan(part * 36928 + 36864, 64), _g.AsSpan(65184, 64));
             }
         }
@@ -1015,7 +1025,9 @@ _________________________________________________________________________
             global::NetGen.Parallelism.Run(this, 33, parts);
             for (int part = 0; part < parts; part++)
             {
-                global::System.Numerics.Tensors.TensorPrimitives.Add<float>(_g.AsSpan(9696, 18432), _gsum8.AsSpan(part * 18496, 18432), _g.AsSpan(9696, 18432));
+                // the part's ∂E/∂w is held transposed, [window value × filter]
+                ref float sumT = ref _gsum8[part * 18496];
+                for (int f = 0; f < 64; f++) for (int k = 0; k < 288; k++) _g[9696 + f * 288 + k] += Unsafe.Add(ref sumT, k * 64 + f);
                 global::System.Numerics.Tensors.TensorPrimitives.Add<float>(_g.AsSpan(28128, 64), _gsum8.AsSpan(part * 18496 + 18432, 64), _g.AsSpan(28128, 64));
             }
         }
@@ -1085,7 +1097,9 @@ _________________________________________________________________________
             global::NetGen.Parallelism.Run(this, 13, parts);
             for (int part = 0; part < parts; part++)
             {
-                global::System.Numerics.Tensors.TensorPrimitives.Add<float>(_g.AsSpan(384, 9216), _gsum3.AsSpan(part * 9248, 9216), _g.AsSpan(384, 9216));
+                // the part's ∂E/∂w is held transposed, [window value × filter]
+                ref float sumT = ref _gsum3[part * 9248];
+                for (int f = 0; f < 32; f++) for (int k = 0; k < 288; k++) _g[384 + f * 288 + k] += Unsafe.Add(ref sumT, k * 32 + f);
                 global::System.Numerics.Tensors.TensorPrimitives.Add<float>(_g.AsSpan(9600, 32), _gsum3.AsSpan(part * 9248 + 9216, 32), _g.AsSpan(9600, 32));
             }
         }
@@ -1136,7 +1150,9 @@ _________________________________________________________________________
             global::NetGen.Parallelism.Run(this, 1, parts);
             for (int part = 0; part < parts; part++)
             {
-                global::System.Numerics.Tensors.TensorPrimitives.Add<float>(_g.AsSpan(0, 288), _gsum0.AsSpan(part * 320, 288), _g.AsSpan(0, 288));
+                // the part's ∂E/∂w is held transposed, [window value × filter]
+                ref float sumT = ref _gsum0[part * 320];
+                for (int f = 0; f < 32; f++) for (int k = 0; k < 9; k++) _g[0 + f * 9 + k] += Unsafe.Add(ref sumT, k * 32 + f);
                 global::System.Numerics.Tensors.TensorPrimitives.Add<float>(_g.AsSpan(288, 32), _gsum0.AsSpan(part * 320 + 288, 32), _g.AsSpan(288, 32));
             }
         }
@@ -1203,7 +1219,12 @@ _________________________________________________________________________
                                 }
                                 ref float line = ref Unsafe.Add(ref image, ch * 784 + iy * 28 + v - 1);   // line[ox·S] is x[ch, iy, ox·S + v − P]
                                 for (int ox = 0; ox < lo; ox++) Unsafe.Add(ref at, ox) = 0f;
-                                for (int ox = lo; ox < hi; ox++) Unsafe.Add(ref at, ox) = Unsafe.Add(ref line, ox);
+                                {
+                                    int ox = lo;
+                                    for (; ox + 8 <= hi; ox += 8) Load(ref line, ox).StoreUnsafe(ref at, (nuint)ox);
+                                    if (ox < hi && hi - lo >= 8) Load(ref line, hi - 8).StoreUnsafe(ref at, (nuint)(hi - 8));
+                                    else for (; ox < hi; ox++) Unsafe.Add(ref at, ox) = Unsafe.Add(ref line, ox);
+                                }
                                 for (int ox = hi; ox < 28; ox++) Unsafe.Add(ref at, ox) = 0f;
                             }
                         }
@@ -1252,7 +1273,12 @@ _________________________________________________________________________
                                     }
                                     ref float line = ref Unsafe.Add(ref image, ch * 784 + iy * 28 + v - 1);   // line[ox·S] is x[ch, iy, ox·S + v − P]
                                     for (int ox = 0; ox < lo; ox++) Unsafe.Add(ref at, ox) = 0f;
-                                    for (int ox = lo; ox < hi; ox++) Unsafe.Add(ref at, ox) = Unsafe.Add(ref line, ox);
+                                    {
+                                        int ox = lo;
+                                        for (; ox + 8 <= hi; ox += 8) Load(ref line, ox).StoreUnsafe(ref at, (nuint)ox);
+                                        if (ox < hi && hi - lo >= 8) Load(ref line, hi - 8).StoreUnsafe(ref at, (nuint)(hi - 8));
+                                        else for (; ox < hi; ox++) Unsafe.Add(ref at, ox) = Unsafe.Add(ref line, ox);
+                                    }
                                     for (int ox = hi; ox < 28; ox++) Unsafe.Add(ref at, ox) = 0f;
                                 }
                             }
@@ -1260,7 +1286,11 @@ _________________________________________________________________________
                     }
                 }
             }
-            Conv2D1WeightGradient(ref _d1[n * 25088], ref columns, ref sum[0], 0, 32, 0, 9);
+            // δᵀ of the sample, [position × filter]; then gᵀ[k, f] += Σ_p col[k, p]·δᵀ[p, f]
+            ref float deltaT = ref _deltaT0[part * 25088];
+            ref float delta = ref _d1[n * 25088];
+            for (int f = 0; f < 32; f++) for (int p = 0; p < 784; p++) Unsafe.Add(ref deltaT, p * 32 + f) = Unsafe.Add(ref delta, f * 784 + p);
+            Conv2D1WeightGradient(ref columns, ref deltaT, ref sum[0], 0, 9, 0, 32);
             for (int f = 0; f < 32; f++) sum[288 + f] += global::System.Numerics.Tensors.TensorPrimitives.Sum<float>(_d1.AsSpan(n * 25088 + f * 784, 784));
             if (_inputGradient)
             {
@@ -1286,7 +1316,11 @@ _________________________________________________________________________
                                     ref float at = ref Unsafe.Add(ref row, oy * 28);
                                     if ((uint)iy >= 28u) continue;
                                     ref float line = ref Unsafe.Add(ref image, ch * 784 + iy * 28 + v - 1);   // line[ox·S] is x[ch, iy, ox·S + v − P]
-                                    for (int ox = lo; ox < hi; ox++) Unsafe.Add(ref line, ox) += Unsafe.Add(ref at, ox);
+                                    {
+                                        int ox = lo;
+                                        for (; ox + 8 <= hi; ox += 8) (Load(ref line, ox) + Load(ref at, ox)).StoreUnsafe(ref line, (nuint)ox);
+                                        for (; ox < hi; ox++) Unsafe.Add(ref line, ox) += Unsafe.Add(ref at, ox);
+                                    }
                                 }
                             }
                         }
@@ -1318,17 +1352,27 @@ _________________________________________________________________________
         }
     }
 
-    /// <summary>Conv2D1 ∂E/∂W, one sample: g[f, k] += Σ_p δ[f, p]·col[k, p] for filters m0 ≤ f &lt; m1 and window values n0 ≤ k &lt; n1 (784 positions).</summary>
-    /// <remarks>Rows m0 ≤ m &lt; m1, columns n0 ≤ n &lt; n1. Register blocks of 4 × 4 dot products of length 784, one
-    /// 8-lane accumulator each, summed across lanes at the end.</remarks>
-    private static void Conv2D1WeightGradient(ref float delta, ref float col, ref float g, int m0, int m1, int n0, int n1)
+    /// <summary>Conv2D1 ∂E/∂W transposed, one sample: gᵀ[k, f] += Σ_p col[k, p]·δᵀ[p, f] for window values m0 ≤ k &lt; m1 and filters n0 ≤ f &lt; n1 (784 positions).</summary>
+    /// <remarks>Rows m0 ≤ m &lt; m1, columns n0 ≤ n &lt; n1 (multiples of 24, or 32). For each strip of 24 columns,
+    /// register blocks of 8 rows × 24 columns run over it, 784 steps each.</remarks>
+    private static void Conv2D1WeightGradient(ref float col, ref float deltaT, ref float gT, int m0, int m1, int n0, int n1)
     {
-        int m = m0;
-        for (; m + 4 <= m1; m += 4)
+        int n = n0;
+        for (; n + 24 <= n1; n += 24)
         {
-            int n = n0;
-            for (; n + 4 <= n1; n += 4) DotBlock4x4(ref Unsafe.Add(ref delta, m * 784), 784, ref Unsafe.Add(ref col, n * 784), 784, 784, ref Unsafe.Add(ref g, m * 9 + n), 9, 1, KernelAccumulate, ref g);
-            for (; n < n1; n++) DotBlock4x1(ref Unsafe.Add(ref delta, m * 784), 784, ref Unsafe.Add(ref col, n * 784), 784, 784, ref Unsafe.Add(ref g, m * 9 + n), 9, 1, KernelAccumulate, ref g);
+            ref float panel = ref Unsafe.Add(ref deltaT, n);
+            nint ldb = 32;
+            int m = m0;
+            for (; m + 8 <= m1; m += 8) BroadcastBlock8x3(ref Unsafe.Add(ref col, m * 784), 784, 1, ref panel, ldb, ref Unsafe.Add(ref gT, m * 32 + n), 32, 784, KernelAccumulate, ref gT, 0);
+            for (; m < m1; m++) BroadcastBlock1x3(ref Unsafe.Add(ref col, m * 784), 784, 1, ref panel, ldb, ref Unsafe.Add(ref gT, m * 32 + n), 32, 784, KernelAccumulate, ref gT, 0);
+        }
+        for (; n + 8 <= n1; n += 8)
+        {
+            ref float panel = ref Unsafe.Add(ref deltaT, n);
+            nint ldb = 32;
+            int m = m0;
+            for (; m + 8 <= m1; m += 8) BroadcastBlock8x1(ref Unsafe.Add(ref col, m * 784), 784, 1, ref panel, ldb, ref Unsafe.Add(ref gT, m * 32 + n), 32, 784, KernelAccumulate, ref gT, 0);
+            for (; m < m1; m++) BroadcastBlock1x1(ref Unsafe.Add(ref col, m * 784), 784, 1, ref panel, ldb, ref Unsafe.Add(ref gT, m * 32 + n), 32, 784, KernelAccumulate, ref gT, 0);
         }
     }
 
@@ -1388,7 +1432,12 @@ _________________________________________________________________________
                                 }
                                 ref float line = ref Unsafe.Add(ref image, ch * 784 + iy * 28 + v - 1);   // line[ox·S] is x[ch, iy, ox·S + v − P]
                                 for (int ox = 0; ox < lo; ox++) Unsafe.Add(ref at, ox) = 0f;
-                                for (int ox = lo; ox < hi; ox++) Unsafe.Add(ref at, ox) = Unsafe.Add(ref line, ox);
+                                {
+                                    int ox = lo;
+                                    for (; ox + 8 <= hi; ox += 8) Load(ref line, ox).StoreUnsafe(ref at, (nuint)ox);
+                                    if (ox < hi && hi - lo >= 8) Load(ref line, hi - 8).StoreUnsafe(ref at, (nuint)(hi - 8));
+                                    else for (; ox < hi; ox++) Unsafe.Add(ref at, ox) = Unsafe.Add(ref line, ox);
+                                }
                                 for (int ox = hi; ox < 28; ox++) Unsafe.Add(ref at, ox) = 0f;
                             }
                         }
@@ -1437,7 +1486,12 @@ _________________________________________________________________________
                                     }
                                     ref float line = ref Unsafe.Add(ref image, ch * 784 + iy * 28 + v - 1);   // line[ox·S] is x[ch, iy, ox·S + v − P]
                                     for (int ox = 0; ox < lo; ox++) Unsafe.Add(ref at, ox) = 0f;
-                                    for (int ox = lo; ox < hi; ox++) Unsafe.Add(ref at, ox) = Unsafe.Add(ref line, ox);
+                                    {
+                                        int ox = lo;
+                                        for (; ox + 8 <= hi; ox += 8) Load(ref line, ox).StoreUnsafe(ref at, (nuint)ox);
+                                        if (ox < hi && hi - lo >= 8) Load(ref line, hi - 8).StoreUnsafe(ref at, (nuint)(hi - 8));
+                                        else for (; ox < hi; ox++) Unsafe.Add(ref at, ox) = Unsafe.Add(ref line, ox);
+                                    }
                                     for (int ox = hi; ox < 28; ox++) Unsafe.Add(ref at, ox) = 0f;
                                 }
                             }
@@ -1445,7 +1499,11 @@ _________________________________________________________________________
                     }
                 }
             }
-            Conv2D2WeightGradient(ref _d4[n * 25088], ref columns, ref sum[0], 0, 32, 0, 288);
+            // δᵀ of the sample, [position × filter]; then gᵀ[k, f] += Σ_p col[k, p]·δᵀ[p, f]
+            ref float deltaT = ref _deltaT3[part * 25088];
+            ref float delta = ref _d4[n * 25088];
+            for (int f = 0; f < 32; f++) for (int p = 0; p < 784; p++) Unsafe.Add(ref deltaT, p * 32 + f) = Unsafe.Add(ref delta, f * 784 + p);
+            Conv2D2WeightGradient(ref columns, ref deltaT, ref sum[0], 0, 288, 0, 32);
             for (int f = 0; f < 32; f++) sum[9216 + f] += global::System.Numerics.Tensors.TensorPrimitives.Sum<float>(_d4.AsSpan(n * 25088 + f * 784, 784));
             // ∂E/∂col into the thread's column buffer, then col2im adds every window's share back into ∂E/∂x.
             Conv2D2ColumnGradient(ref _p[384], ref _d4[n * 25088], ref work, 0, 288, 0, 784);
@@ -1469,7 +1527,11 @@ _________________________________________________________________________
                                 ref float at = ref Unsafe.Add(ref row, oy * 28);
                                 if ((uint)iy >= 28u) continue;
                                 ref float line = ref Unsafe.Add(ref image, ch * 784 + iy * 28 + v - 1);   // line[ox·S] is x[ch, iy, ox·S + v − P]
-                                for (int ox = lo; ox < hi; ox++) Unsafe.Add(ref line, ox) += Unsafe.Add(ref at, ox);
+                                {
+                                    int ox = lo;
+                                    for (; ox + 8 <= hi; ox += 8) (Load(ref line, ox) + Load(ref at, ox)).StoreUnsafe(ref line, (nuint)ox);
+                                    for (; ox < hi; ox++) Unsafe.Add(ref line, ox) += Unsafe.Add(ref at, ox);
+                                }
                             }
                         }
                     }
@@ -1500,16 +1562,25 @@ _________________________________________________________________________
         }
     }
 
-    /// <summary>Conv2D2 ∂E/∂W, one sample: g[f, k] += Σ_p δ[f, p]·col[k, p] for filters m0 ≤ f &lt; m1 and window values n0 ≤ k &lt; n1 (784 positions).</summary>
-    /// <remarks>Rows m0 ≤ m &lt; m1, columns n0 ≤ n &lt; n1. Register blocks of 4 × 4 dot products of length 784, one
-    /// 8-lane accumulator each, summed across lanes at the end.</remarks>
-    private static void Conv2D2WeightGradient(ref float delta, ref float col, ref float g, int m0, int m1, int n0, int n1)
+    /// <summary>Conv2D2 ∂E/∂W transposed, one sample: gᵀ[k, f] += Σ_p col[k, p]·δᵀ[p, f] for window values m0 ≤ k &lt; m1 and filters n0 ≤ f &lt; n1 (784 positions).</summary>
+    /// <remarks>Rows m0 ≤ m &lt; m1, columns n0 ≤ n &lt; n1 (multiples of 24, or 32). For each strip of 24 columns,
+    /// register blocks of 8 rows × 24 columns run over it, 784 steps each.</remarks>
+    private static void Conv2D2WeightGradient(ref float col, ref float deltaT, ref float gT, int m0, int m1, int n0, int n1)
     {
-        int m = m0;
-        for (; m + 4 <= m1; m += 4)
+        int n = n0;
+        for (; n + 24 <= n1; n += 24)
         {
-            int n = n0;
-            for (; n + 4 <= n1; n += 4) DotBlock4x4(ref Unsafe.Add(ref delta, m * 784), 784, ref Unsafe.Add(ref col, n * 784), 784, 784, ref Unsafe.Add(ref g, m * 288 + n), 288, 1, KernelAccumulate, ref g);
+            ref float panel = ref Unsafe.Add(ref deltaT, n);
+            nint ldb = 32;
+            int m = m0;
+            for (; m + 8 <= m1; m += 8) BroadcastBlock8x3(ref Unsafe.Add(ref col, m * 784), 784, 1, ref panel, ldb, ref Unsafe.Add(ref gT, m * 32 + n), 32, 784, KernelAccumulate, ref gT, 0);
+        }
+        for (; n + 8 <= n1; n += 8)
+        {
+            ref float panel = ref Unsafe.Add(ref deltaT, n);
+            nint ldb = 32;
+            int m = m0;
+            for (; m + 8 <= m1; m += 8) BroadcastBlock8x1(ref Unsafe.Add(ref col, m * 784), 784, 1, ref panel, ldb, ref Unsafe.Add(ref gT, m * 32 + n), 32, 784, KernelAccumulate, ref gT, 0);
         }
     }
 
@@ -1567,7 +1638,12 @@ _________________________________________________________________________
                                 }
                                 ref float line = ref Unsafe.Add(ref image, ch * 196 + iy * 14 + v - 1);   // line[ox·S] is x[ch, iy, ox·S + v − P]
                                 for (int ox = 0; ox < lo; ox++) Unsafe.Add(ref at, ox) = 0f;
-                                for (int ox = lo; ox < hi; ox++) Unsafe.Add(ref at, ox) = Unsafe.Add(ref line, ox);
+                                {
+                                    int ox = lo;
+                                    for (; ox + 8 <= hi; ox += 8) Load(ref line, ox).StoreUnsafe(ref at, (nuint)ox);
+                                    if (ox < hi && hi - lo >= 8) Load(ref line, hi - 8).StoreUnsafe(ref at, (nuint)(hi - 8));
+                                    else for (; ox < hi; ox++) Unsafe.Add(ref at, ox) = Unsafe.Add(ref line, ox);
+                                }
                                 for (int ox = hi; ox < 14; ox++) Unsafe.Add(ref at, ox) = 0f;
                             }
                         }
@@ -1616,7 +1692,12 @@ _________________________________________________________________________
                                     }
                                     ref float line = ref Unsafe.Add(ref image, ch * 196 + iy * 14 + v - 1);   // line[ox·S] is x[ch, iy, ox·S + v − P]
                                     for (int ox = 0; ox < lo; ox++) Unsafe.Add(ref at, ox) = 0f;
-                                    for (int ox = lo; ox < hi; ox++) Unsafe.Add(ref at, ox) = Unsafe.Add(ref line, ox);
+                                    {
+                                        int ox = lo;
+                                        for (; ox + 8 <= hi; ox += 8) Load(ref line, ox).StoreUnsafe(ref at, (nuint)ox);
+                                        if (ox < hi && hi - lo >= 8) Load(ref line, hi - 8).StoreUnsafe(ref at, (nuint)(hi - 8));
+                                        else for (; ox < hi; ox++) Unsafe.Add(ref at, ox) = Unsafe.Add(ref line, ox);
+                                    }
                                     for (int ox = hi; ox < 14; ox++) Unsafe.Add(ref at, ox) = 0f;
                                 }
                             }
@@ -1624,7 +1705,11 @@ _________________________________________________________________________
                     }
                 }
             }
-            Conv2D3WeightGradient(ref _d9[n * 12544], ref columns, ref sum[0], 0, 64, 0, 288);
+            // δᵀ of the sample, [position × filter]; then gᵀ[k, f] += Σ_p col[k, p]·δᵀ[p, f]
+            ref float deltaT = ref _deltaT8[part * 12544];
+            ref float delta = ref _d9[n * 12544];
+            for (int f = 0; f < 64; f++) for (int p = 0; p < 196; p++) Unsafe.Add(ref deltaT, p * 64 + f) = Unsafe.Add(ref delta, f * 196 + p);
+            Conv2D3WeightGradient(ref columns, ref deltaT, ref sum[0], 0, 288, 0, 64);
             for (int f = 0; f < 64; f++) sum[18432 + f] += global::System.Numerics.Tensors.TensorPrimitives.Sum<float>(_d9.AsSpan(n * 12544 + f * 196, 196));
             // ∂E/∂col into the thread's column buffer, then col2im adds every window's share back into ∂E/∂x.
             Conv2D3ColumnGradient(ref _p[9696], ref _d9[n * 12544], ref work, 0, 288, 0, 196);
@@ -1648,7 +1733,11 @@ _________________________________________________________________________
                                 ref float at = ref Unsafe.Add(ref row, oy * 14);
                                 if ((uint)iy >= 14u) continue;
                                 ref float line = ref Unsafe.Add(ref image, ch * 196 + iy * 14 + v - 1);   // line[ox·S] is x[ch, iy, ox·S + v − P]
-                                for (int ox = lo; ox < hi; ox++) Unsafe.Add(ref line, ox) += Unsafe.Add(ref at, ox);
+                                {
+                                    int ox = lo;
+                                    for (; ox + 8 <= hi; ox += 8) (Load(ref line, ox) + Load(ref at, ox)).StoreUnsafe(ref line, (nuint)ox);
+                                    for (; ox < hi; ox++) Unsafe.Add(ref line, ox) += Unsafe.Add(ref at, ox);
+                                }
                             }
                         }
                     }
@@ -1680,16 +1769,25 @@ _________________________________________________________________________
         }
     }
 
-    /// <summary>Conv2D3 ∂E/∂W, one sample: g[f, k] += Σ_p δ[f, p]·col[k, p] for filters m0 ≤ f &lt; m1 and window values n0 ≤ k &lt; n1 (196 positions).</summary>
-    /// <remarks>Rows m0 ≤ m &lt; m1, columns n0 ≤ n &lt; n1. Register blocks of 4 × 4 dot products of length 196, one
-    /// 8-lane accumulator each, summed across lanes at the end.</remarks>
-    private static void Conv2D3WeightGradient(ref float delta, ref float col, ref float g, int m0, int m1, int n0, int n1)
+    /// <summary>Conv2D3 ∂E/∂W transposed, one sample: gᵀ[k, f] += Σ_p col[k, p]·δᵀ[p, f] for window values m0 ≤ k &lt; m1 and filters n0 ≤ f &lt; n1 (196 positions).</summary>
+    /// <remarks>Rows m0 ≤ m &lt; m1, columns n0 ≤ n &lt; n1 (multiples of 24, or 64). For each strip of 24 columns,
+    /// register blocks of 8 rows × 24 columns run over it, 196 steps each.</remarks>
+    private static void Conv2D3WeightGradient(ref float col, ref float deltaT, ref float gT, int m0, int m1, int n0, int n1)
     {
-        int m = m0;
-        for (; m + 4 <= m1; m += 4)
+        int n = n0;
+        for (; n + 24 <= n1; n += 24)
         {
-            int n = n0;
-            for (; n + 4 <= n1; n += 4) DotBlock4x4(ref Unsafe.Add(ref delta, m * 196), 196, ref Unsafe.Add(ref col, n * 196), 196, 196, ref Unsafe.Add(ref g, m * 288 + n), 288, 1, KernelAccumulate, ref g);
+            ref float panel = ref Unsafe.Add(ref deltaT, n);
+            nint ldb = 64;
+            int m = m0;
+            for (; m + 8 <= m1; m += 8) BroadcastBlock8x3(ref Unsafe.Add(ref col, m * 196), 196, 1, ref panel, ldb, ref Unsafe.Add(ref gT, m * 64 + n), 64, 196, KernelAccumulate, ref gT, 0);
+        }
+        for (; n + 8 <= n1; n += 8)
+        {
+            ref float panel = ref Unsafe.Add(ref deltaT, n);
+            nint ldb = 64;
+            int m = m0;
+            for (; m + 8 <= m1; m += 8) BroadcastBlock8x1(ref Unsafe.Add(ref col, m * 196), 196, 1, ref panel, ldb, ref Unsafe.Add(ref gT, m * 64 + n), 64, 196, KernelAccumulate, ref gT, 0);
         }
     }
 
@@ -1748,7 +1846,12 @@ _________________________________________________________________________
                                 }
                                 ref float line = ref Unsafe.Add(ref image, ch * 196 + iy * 14 + v - 1);   // line[ox·S] is x[ch, iy, ox·S + v − P]
                                 for (int ox = 0; ox < lo; ox++) Unsafe.Add(ref at, ox) = 0f;
-                                for (int ox = lo; ox < hi; ox++) Unsafe.Add(ref at, ox) = Unsafe.Add(ref line, ox);
+                                {
+                                    int ox = lo;
+                                    for (; ox + 8 <= hi; ox += 8) Load(ref line, ox).StoreUnsafe(ref at, (nuint)ox);
+                                    if (ox < hi && hi - lo >= 8) Load(ref line, hi - 8).StoreUnsafe(ref at, (nuint)(hi - 8));
+                                    else for (; ox < hi; ox++) Unsafe.Add(ref at, ox) = Unsafe.Add(ref line, ox);
+                                }
                                 for (int ox = hi; ox < 14; ox++) Unsafe.Add(ref at, ox) = 0f;
                             }
                         }
@@ -1797,7 +1900,12 @@ _________________________________________________________________________
                                     }
                                     ref float line = ref Unsafe.Add(ref image, ch * 196 + iy * 14 + v - 1);   // line[ox·S] is x[ch, iy, ox·S + v − P]
                                     for (int ox = 0; ox < lo; ox++) Unsafe.Add(ref at, ox) = 0f;
-                                    for (int ox = lo; ox < hi; ox++) Unsafe.Add(ref at, ox) = Unsafe.Add(ref line, ox);
+                                    {
+                                        int ox = lo;
+                                        for (; ox + 8 <= hi; ox += 8) Load(ref line, ox).StoreUnsafe(ref at, (nuint)ox);
+                                        if (ox < hi && hi - lo >= 8) Load(ref line, hi - 8).StoreUnsafe(ref at, (nuint)(hi - 8));
+                                        else for (; ox < hi; ox++) Unsafe.Add(ref at, ox) = Unsafe.Add(ref line, ox);
+                                    }
                                     for (int ox = hi; ox < 14; ox++) Unsafe.Add(ref at, ox) = 0f;
                                 }
                             }
@@ -1805,7 +1913,11 @@ _________________________________________________________________________
                     }
                 }
             }
-            Conv2D4WeightGradient(ref _d12[n * 12544], ref columns, ref sum[0], 0, 64, 0, 576);
+            // δᵀ of the sample, [position × filter]; then gᵀ[k, f] += Σ_p col[k, p]·δᵀ[p, f]
+            ref float deltaT = ref _deltaT11[part * 12544];
+            ref float delta = ref _d12[n * 12544];
+            for (int f = 0; f < 64; f++) for (int p = 0; p < 196; p++) Unsafe.Add(ref deltaT, p * 64 + f) = Unsafe.Add(ref delta, f * 196 + p);
+            Conv2D4WeightGradient(ref columns, ref deltaT, ref sum[0], 0, 576, 0, 64);
             for (int f = 0; f < 64; f++) sum[36864 + f] += global::System.Numerics.Tensors.TensorPrimitives.Sum<float>(_d12.AsSpan(n * 12544 + f * 196, 196));
             // ∂E/∂col into the thread's column buffer, then col2im adds every window's share back into ∂E/∂x.
             Conv2D4ColumnGradient(ref _p[28320], ref _d12[n * 12544], ref work, 0, 576, 0, 196);
@@ -1829,7 +1941,11 @@ _________________________________________________________________________
                                 ref float at = ref Unsafe.Add(ref row, oy * 14);
                                 if ((uint)iy >= 14u) continue;
                                 ref float line = ref Unsafe.Add(ref image, ch * 196 + iy * 14 + v - 1);   // line[ox·S] is x[ch, iy, ox·S + v − P]
-                                for (int ox = lo; ox < hi; ox++) Unsafe.Add(ref line, ox) += Unsafe.Add(ref at, ox);
+                                {
+                                    int ox = lo;
+                                    for (; ox + 8 <= hi; ox += 8) (Load(ref line, ox) + Load(ref at, ox)).StoreUnsafe(ref line, (nuint)ox);
+                                    for (; ox < hi; ox++) Unsafe.Add(ref line, ox) += Unsafe.Add(ref at, ox);
+                                }
                             }
                         }
                     }
@@ -1861,16 +1977,25 @@ _________________________________________________________________________
         }
     }
 
-    /// <summary>Conv2D4 ∂E/∂W, one sample: g[f, k] += Σ_p δ[f, p]·col[k, p] for filters m0 ≤ f &lt; m1 and window values n0 ≤ k &lt; n1 (196 positions).</summary>
-    /// <remarks>Rows m0 ≤ m &lt; m1, columns n0 ≤ n &lt; n1. Register blocks of 4 × 4 dot products of length 196, one
-    /// 8-lane accumulator each, summed across lanes at the end.</remarks>
-    private static void Conv2D4WeightGradient(ref float delta, ref float col, ref float g, int m0, int m1, int n0, int n1)
+    /// <summary>Conv2D4 ∂E/∂W transposed, one sample: gᵀ[k, f] += Σ_p col[k, p]·δᵀ[p, f] for window values m0 ≤ k &lt; m1 and filters n0 ≤ f &lt; n1 (196 positions).</summary>
+    /// <remarks>Rows m0 ≤ m &lt; m1, columns n0 ≤ n &lt; n1 (multiples of 24, or 64). For each strip of 24 columns,
+    /// register blocks of 8 rows × 24 columns run over it, 196 steps each.</remarks>
+    private static void Conv2D4WeightGradient(ref float col, ref float deltaT, ref float gT, int m0, int m1, int n0, int n1)
     {
-        int m = m0;
-        for (; m + 4 <= m1; m += 4)
+        int n = n0;
+        for (; n + 24 <= n1; n += 24)
         {
-            int n = n0;
-            for (; n + 4 <= n1; n += 4) DotBlock4x4(ref Unsafe.Add(ref delta, m * 196), 196, ref Unsafe.Add(ref col, n * 196), 196, 196, ref Unsafe.Add(ref g, m * 576 + n), 576, 1, KernelAccumulate, ref g);
+            ref float panel = ref Unsafe.Add(ref deltaT, n);
+            nint ldb = 64;
+            int m = m0;
+            for (; m + 8 <= m1; m += 8) BroadcastBlock8x3(ref Unsafe.Add(ref col, m * 196), 196, 1, ref panel, ldb, ref Unsafe.Add(ref gT, m * 64 + n), 64, 196, KernelAccumulate, ref gT, 0);
+        }
+        for (; n + 8 <= n1; n += 8)
+        {
+            ref float panel = ref Unsafe.Add(ref deltaT, n);
+            nint ldb = 64;
+            int m = m0;
+            for (; m + 8 <= m1; m += 8) BroadcastBlock8x1(ref Unsafe.Add(ref col, m * 196), 196, 1, ref panel, ldb, ref Unsafe.Add(ref gT, m * 64 + n), 64, 196, KernelAccumulate, ref gT, 0);
         }
     }
 
@@ -1919,9 +2044,14 @@ _________________________________________________________________________
     /// <remarks>Rows m0 ≤ m &lt; m1, columns n0 ≤ n &lt; n1 (multiples of 24, or 3136). For each strip of 24 columns, B's strip is
     /// first copied into <c>scratch</c> as one contiguous panel when at least 8 rows will reuse it (B's rows are 3136 apart:
     /// read in place, every step can land in the same cache set);
-    /// then register blocks of 8 rows × 24 columns run over it, batch steps each.</remarks>
+    /// then register blocks of 8 rows × 24 columns run over it, batch steps each. With batch ≤ 4, Dense1WeightGradientByRows instead.</remarks>
     private static void Dense1WeightGradient(ref float delta, ref float x, ref float g, int m0, int m1, int n0, int n1, int batch, ref float scratch)
     {
+        if (batch <= 4)   // few steps per block: C row by row, as it is stored, reading B in place
+        {
+            Dense1WeightGradientByRows(ref delta, ref x, ref g, m0, m1, n0, n1, batch);
+            return;
+        }
         bool pack = m1 - m0 >= 8;
         int n = n0;
         for (; n + 24 <= n1; n += 24)
@@ -1959,6 +2089,18 @@ _________________________________________________________________________
             }
             int m = m0;
             for (; m + 8 <= m1; m += 8) BroadcastBlock8x1(ref Unsafe.Add(ref delta, m), 1, 512, ref panel, ldb, ref Unsafe.Add(ref g, m * 3136 + n), 3136, batch, KernelAccumulate, ref g, 0);
+        }
+    }
+
+    /// <summary>Dense1WeightGradient with few steps (batch ≤ 4): C row by row, in blocks of 1 row × 48 columns, B read in place.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static void Dense1WeightGradientByRows(ref float delta, ref float x, ref float g, int m0, int m1, int n0, int n1, int batch)
+    {
+        for (int m = m0; m < m1; m++)
+        {
+            int n = n0;
+            for (; n + 48 <= n1; n += 48) BroadcastBlock1x6(ref Unsafe.Add(ref delta, m), 1, 512, ref Unsafe.Add(ref x, n), 3136, ref Unsafe.Add(ref g, m * 3136 + n), 3136, batch, KernelAccumulate, ref g, 0);
+            for (; n + 8 <= n1; n += 8) BroadcastBlock1x1(ref Unsafe.Add(ref delta, m), 1, 512, ref Unsafe.Add(ref x, n), 3136, ref Unsafe.Add(ref g, m * 3136 + n), 3136, batch, KernelAccumulate, ref g, 0);
         }
     }
 
@@ -2035,9 +2177,14 @@ _________________________________________________________________________
     /// <remarks>Rows m0 ≤ m &lt; m1, columns n0 ≤ n &lt; n1 (multiples of 24, or 512). For each strip of 24 columns, B's strip is
     /// first copied into <c>scratch</c> as one contiguous panel when at least 8 rows will reuse it (B's rows are 512 apart:
     /// read in place, every step can land in the same cache set);
-    /// then register blocks of 8 rows × 24 columns run over it, batch steps each.</remarks>
+    /// then register blocks of 8 rows × 24 columns run over it, batch steps each. With batch ≤ 4, Dense2WeightGradientByRows instead.</remarks>
     private static void Dense2WeightGradient(ref float delta, ref float x, ref float g, int m0, int m1, int n0, int n1, int batch, ref float scratch)
     {
+        if (batch <= 4)   // few steps per block: C row by row, as it is stored, reading B in place
+        {
+            Dense2WeightGradientByRows(ref delta, ref x, ref g, m0, m1, n0, n1, batch);
+            return;
+        }
         bool pack = m1 - m0 >= 8;
         int n = n0;
         for (; n + 24 <= n1; n += 24)
@@ -2077,6 +2224,18 @@ _________________________________________________________________________
             int m = m0;
             for (; m + 8 <= m1; m += 8) BroadcastBlock8x1(ref Unsafe.Add(ref delta, m), 1, 10, ref panel, ldb, ref Unsafe.Add(ref g, m * 512 + n), 512, batch, KernelAccumulate, ref g, 0);
             for (; m < m1; m++) BroadcastBlock1x1(ref Unsafe.Add(ref delta, m), 1, 10, ref panel, ldb, ref Unsafe.Add(ref g, m * 512 + n), 512, batch, KernelAccumulate, ref g, 0);
+        }
+    }
+
+    /// <summary>Dense2WeightGradient with few steps (batch ≤ 4): C row by row, in blocks of 1 row × 48 columns, B read in place.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static void Dense2WeightGradientByRows(ref float delta, ref float x, ref float g, int m0, int m1, int n0, int n1, int batch)
+    {
+        for (int m = m0; m < m1; m++)
+        {
+            int n = n0;
+            for (; n + 48 <= n1; n += 48) BroadcastBlock1x6(ref Unsafe.Add(ref delta, m), 1, 10, ref Unsafe.Add(ref x, n), 512, ref Unsafe.Add(ref g, m * 512 + n), 512, batch, KernelAccumulate, ref g, 0);
+            for (; n + 8 <= n1; n += 8) BroadcastBlock1x1(ref Unsafe.Add(ref delta, m), 1, 10, ref Unsafe.Add(ref x, n), 512, ref Unsafe.Add(ref g, m * 512 + n), 512, batch, KernelAccumulate, ref g, 0);
         }
     }
 
@@ -2130,7 +2289,7 @@ _________________________________________________________________________
     }
 
     // How a block writes C (the kernels pass these as constants; the JIT folds the tests away).
-    private const int KernelAssign = 0, KernelAccumulate = 1, KernelBiasByRow = 2, KernelBiasByColumn = 3;
+    private const int KernelAssign = 0, KernelAccumulate = 1, KernelBiasByRow = 2, KernelBiasByColumn = 3, KernelDescend = 4;
 
     /// <summary>a·b + c in one rounding (an FMA instruction).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -2142,29 +2301,22 @@ _________________________________________________________________________
 
     /// <summary>One register block of 8 × 24: C[r, 0..24) = init + Σ_k A[r, k]·B[k, 0..24) for r &lt; 8, with A[r, k] at
     /// a[r·lda + k·astep], B's row k at b[k·ldb], C's row r at c[r·ldc]; init is 0, C itself (KernelAccumulate), bias[r] or
-    /// bias[0..24). With tail &gt; 0 (a block of one vector) only the last tail lanes are written.</summary>
+    /// bias[0..24); KernelDescend writes C + bias·(the product) instead (bias is −η: a plain-SGD step). With tail &gt; 0 (a block
+    /// of one vector) only the last tail lanes are written.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void BroadcastBlock8x3(ref float a, nint lda, nint astep, ref float b, nint ldb, ref float c, nint ldc, int steps, int mode, ref float bias, int tail)
     {
-        ref float a0 = ref Unsafe.Add(ref a, 0), c0 = ref Unsafe.Add(ref c, 0);
-        ref float a1 = ref Unsafe.Add(ref a, lda), c1 = ref Unsafe.Add(ref c, ldc);
-        ref float a2 = ref Unsafe.Add(ref a, 2 * lda), c2 = ref Unsafe.Add(ref c, 2 * ldc);
-        ref float a3 = ref Unsafe.Add(ref a, 3 * lda), c3 = ref Unsafe.Add(ref c, 3 * ldc);
-        ref float a4 = ref Unsafe.Add(ref a, 4 * lda), c4 = ref Unsafe.Add(ref c, 4 * ldc);
-        ref float a5 = ref Unsafe.Add(ref a, 5 * lda), c5 = ref Unsafe.Add(ref c, 5 * ldc);
-        ref float a6 = ref Unsafe.Add(ref a, 6 * lda), c6 = ref Unsafe.Add(ref c, 6 * ldc);
-        ref float a7 = ref Unsafe.Add(ref a, 7 * lda), c7 = ref Unsafe.Add(ref c, 7 * ldc);
         Vector256<float> c00, c01, c02, c10, c11, c12, c20, c21, c22, c30, c31, c32, c40, c41, c42, c50, c51, c52, c60, c61, c62, c70, c71, c72;
         if (tail == 0 && mode == KernelAccumulate)
         {
-            c00 = Load(ref c0, 0); c01 = Load(ref c0, 8); c02 = Load(ref c0, 16);
-            c10 = Load(ref c1, 0); c11 = Load(ref c1, 8); c12 = Load(ref c1, 16);
-            c20 = Load(ref c2, 0); c21 = Load(ref c2, 8); c22 = Load(ref c2, 16);
-            c30 = Load(ref c3, 0); c31 = Load(ref c3, 8); c32 = Load(ref c3, 16);
-            c40 = Load(ref c4, 0); c41 = Load(ref c4, 8); c42 = Load(ref c4, 16);
-            c50 = Load(ref c5, 0); c51 = Load(ref c5, 8); c52 = Load(ref c5, 16);
-            c60 = Load(ref c6, 0); c61 = Load(ref c6, 8); c62 = Load(ref c6, 16);
-            c70 = Load(ref c7, 0); c71 = Load(ref c7, 8); c72 = Load(ref c7, 16);
+            c00 = Load(ref c, 0); c01 = Load(ref c, 8); c02 = Load(ref c, 16);
+            c10 = Load(ref c, ldc); c11 = Load(ref c, ldc + 8); c12 = Load(ref c, ldc + 16);
+            c20 = Load(ref c, 2 * ldc); c21 = Load(ref c, 2 * ldc + 8); c22 = Load(ref c, 2 * ldc + 16);
+            c30 = Load(ref c, 3 * ldc); c31 = Load(ref c, 3 * ldc + 8); c32 = Load(ref c, 3 * ldc + 16);
+            c40 = Load(ref c, 4 * ldc); c41 = Load(ref c, 4 * ldc + 8); c42 = Load(ref c, 4 * ldc + 16);
+            c50 = Load(ref c, 5 * ldc); c51 = Load(ref c, 5 * ldc + 8); c52 = Load(ref c, 5 * ldc + 16);
+            c60 = Load(ref c, 6 * ldc); c61 = Load(ref c, 6 * ldc + 8); c62 = Load(ref c, 6 * ldc + 16);
+            c70 = Load(ref c, 7 * ldc); c71 = Load(ref c, 7 * ldc + 8); c72 = Load(ref c, 7 * ldc + 16);
         }
         else if (tail == 0 && mode == KernelBiasByRow)
         {
@@ -2192,80 +2344,85 @@ _________________________________________________________________________
         {
             c00 = default; c01 = default; c02 = default; c10 = default; c11 = default; c12 = default; c20 = default; c21 = default; c22 = default; c30 = default; c31 = default; c32 = default; c40 = default; c41 = default; c42 = default; c50 = default; c51 = default; c52 = default; c60 = default; c61 = default; c62 = default; c70 = default; c71 = default; c72 = default;
         }
-        ref float bk = ref b;
-        for (nint k = 0; k < steps; k++, bk = ref Unsafe.Add(ref bk, ldb))
+        for (nint k = 0; k < steps; k++)
         {
-            Vector256<float> b0 = Load(ref bk, 0), b1 = Load(ref bk, 8), b2 = Load(ref bk, 16);
-            Vector256<float> a0k = Vector256.Create(Unsafe.Add(ref a0, k * astep));
-            c00 = Fma(a0k, b0, c00); c01 = Fma(a0k, b1, c01); c02 = Fma(a0k, b2, c02);
-            Vector256<float> a1k = Vector256.Create(Unsafe.Add(ref a1, k * astep));
-            c10 = Fma(a1k, b0, c10); c11 = Fma(a1k, b1, c11); c12 = Fma(a1k, b2, c12);
-            Vector256<float> a2k = Vector256.Create(Unsafe.Add(ref a2, k * astep));
-            c20 = Fma(a2k, b0, c20); c21 = Fma(a2k, b1, c21); c22 = Fma(a2k, b2, c22);
-            Vector256<float> a3k = Vector256.Create(Unsafe.Add(ref a3, k * astep));
-            c30 = Fma(a3k, b0, c30); c31 = Fma(a3k, b1, c31); c32 = Fma(a3k, b2, c32);
-            Vector256<float> a4k = Vector256.Create(Unsafe.Add(ref a4, k * astep));
-            c40 = Fma(a4k, b0, c40); c41 = Fma(a4k, b1, c41); c42 = Fma(a4k, b2, c42);
-            Vector256<float> a5k = Vector256.Create(Unsafe.Add(ref a5, k * astep));
-            c50 = Fma(a5k, b0, c50); c51 = Fma(a5k, b1, c51); c52 = Fma(a5k, b2, c52);
-            Vector256<float> a6k = Vector256.Create(Unsafe.Add(ref a6, k * astep));
-            c60 = Fma(a6k, b0, c60); c61 = Fma(a6k, b1, c61); c62 = Fma(a6k, b2, c62);
-            Vector256<float> a7k = Vector256.Create(Unsafe.Add(ref a7, k * astep));
-            c70 = Fma(a7k, b0, c70); c71 = Fma(a7k, b1, c71); c72 = Fma(a7k, b2, c72);
+            Vector256<float> b0 = Load(ref b, k * ldb), b1 = Load(ref b, k * ldb + 8), b2 = Load(ref b, k * ldb + 16);
+            Vector256<float> ak;
+            ak = Vector256.Create(Unsafe.Add(ref a, 0 + k * astep));
+            c00 = Fma(ak, b0, c00); c01 = Fma(ak, b1, c01); c02 = Fma(ak, b2, c02);
+            ak = Vector256.Create(Unsafe.Add(ref a, lda + k * astep));
+            c10 = Fma(ak, b0, c10); c11 = Fma(ak, b1, c11); c12 = Fma(ak, b2, c12);
+            ak = Vector256.Create(Unsafe.Add(ref a, 2 * lda + k * astep));
+            c20 = Fma(ak, b0, c20); c21 = Fma(ak, b1, c21); c22 = Fma(ak, b2, c22);
+            ak = Vector256.Create(Unsafe.Add(ref a, 3 * lda + k * astep));
+            c30 = Fma(ak, b0, c30); c31 = Fma(ak, b1, c31); c32 = Fma(ak, b2, c32);
+            ak = Vector256.Create(Unsafe.Add(ref a, 4 * lda + k * astep));
+            c40 = Fma(ak, b0, c40); c41 = Fma(ak, b1, c41); c42 = Fma(ak, b2, c42);
+            ak = Vector256.Create(Unsafe.Add(ref a, 5 * lda + k * astep));
+            c50 = Fma(ak, b0, c50); c51 = Fma(ak, b1, c51); c52 = Fma(ak, b2, c52);
+            ak = Vector256.Create(Unsafe.Add(ref a, 6 * lda + k * astep));
+            c60 = Fma(ak, b0, c60); c61 = Fma(ak, b1, c61); c62 = Fma(ak, b2, c62);
+            ak = Vector256.Create(Unsafe.Add(ref a, 7 * lda + k * astep));
+            c70 = Fma(ak, b0, c70); c71 = Fma(ak, b1, c71); c72 = Fma(ak, b2, c72);
         }
-        if (tail == 0)
+        if (tail == 0 && mode == KernelDescend)
         {
-            c00.StoreUnsafe(ref c0, 0); c01.StoreUnsafe(ref c0, 8); c02.StoreUnsafe(ref c0, 16);
-            c10.StoreUnsafe(ref c1, 0); c11.StoreUnsafe(ref c1, 8); c12.StoreUnsafe(ref c1, 16);
-            c20.StoreUnsafe(ref c2, 0); c21.StoreUnsafe(ref c2, 8); c22.StoreUnsafe(ref c2, 16);
-            c30.StoreUnsafe(ref c3, 0); c31.StoreUnsafe(ref c3, 8); c32.StoreUnsafe(ref c3, 16);
-            c40.StoreUnsafe(ref c4, 0); c41.StoreUnsafe(ref c4, 8); c42.StoreUnsafe(ref c4, 16);
-            c50.StoreUnsafe(ref c5, 0); c51.StoreUnsafe(ref c5, 8); c52.StoreUnsafe(ref c5, 16);
-            c60.StoreUnsafe(ref c6, 0); c61.StoreUnsafe(ref c6, 8); c62.StoreUnsafe(ref c6, 16);
-            c70.StoreUnsafe(ref c7, 0); c71.StoreUnsafe(ref c7, 8); c72.StoreUnsafe(ref c7, 16);
+            Vector256<float> rate = Vector256.Create(bias);   // read once: a store to C could alias it
+            (Load(ref c, 0) + rate * c00).StoreUnsafe(ref c, (nuint)(0)); (Load(ref c, 8) + rate * c01).StoreUnsafe(ref c, (nuint)(8)); (Load(ref c, 16) + rate * c02).StoreUnsafe(ref c, (nuint)(16));
+            (Load(ref c, ldc) + rate * c10).StoreUnsafe(ref c, (nuint)(ldc)); (Load(ref c, ldc + 8) + rate * c11).StoreUnsafe(ref c, (nuint)(ldc + 8)); (Load(ref c, ldc + 16) + rate * c12).StoreUnsafe(ref c, (nuint)(ldc + 16));
+            (Load(ref c, 2 * ldc) + rate * c20).StoreUnsafe(ref c, (nuint)(2 * ldc)); (Load(ref c, 2 * ldc + 8) + rate * c21).StoreUnsafe(ref c, (nuint)(2 * ldc + 8)); (Load(ref c, 2 * ldc + 16) + rate * c22).StoreUnsafe(ref c, (nuint)(2 * ldc + 16));
+            (Load(ref c, 3 * ldc) + rate * c30).StoreUnsafe(ref c, (nuint)(3 * ldc)); (Load(ref c, 3 * ldc + 8) + rate * c31).StoreUnsafe(ref c, (nuint)(3 * ldc + 8)); (Load(ref c, 3 * ldc + 16) + rate * c32).StoreUnsafe(ref c, (nuint)(3 * ldc + 16));
+            (Load(ref c, 4 * ldc) + rate * c40).StoreUnsafe(ref c, (nuint)(4 * ldc)); (Load(ref c, 4 * ldc + 8) + rate * c41).StoreUnsafe(ref c, (nuint)(4 * ldc + 8)); (Load(ref c, 4 * ldc + 16) + rate * c42).StoreUnsafe(ref c, (nuint)(4 * ldc + 16));
+            (Load(ref c, 5 * ldc) + rate * c50).StoreUnsafe(ref c, (nuint)(5 * ldc)); (Load(ref c, 5 * ldc + 8) + rate * c51).StoreUnsafe(ref c, (nuint)(5 * ldc + 8)); (Load(ref c, 5 * ldc + 16) + rate * c52).StoreUnsafe(ref c, (nuint)(5 * ldc + 16));
+            (Load(ref c, 6 * ldc) + rate * c60).StoreUnsafe(ref c, (nuint)(6 * ldc)); (Load(ref c, 6 * ldc + 8) + rate * c61).StoreUnsafe(ref c, (nuint)(6 * ldc + 8)); (Load(ref c, 6 * ldc + 16) + rate * c62).StoreUnsafe(ref c, (nuint)(6 * ldc + 16));
+            (Load(ref c, 7 * ldc) + rate * c70).StoreUnsafe(ref c, (nuint)(7 * ldc)); (Load(ref c, 7 * ldc + 8) + rate * c71).StoreUnsafe(ref c, (nuint)(7 * ldc + 8)); (Load(ref c, 7 * ldc + 16) + rate * c72).StoreUnsafe(ref c, (nuint)(7 * ldc + 16));
+        }
+        else if (tail == 0)
+        {
+            c00.StoreUnsafe(ref c, (nuint)(0)); c01.StoreUnsafe(ref c, (nuint)(8)); c02.StoreUnsafe(ref c, (nuint)(16));
+            c10.StoreUnsafe(ref c, (nuint)(ldc)); c11.StoreUnsafe(ref c, (nuint)(ldc + 8)); c12.StoreUnsafe(ref c, (nuint)(ldc + 16));
+            c20.StoreUnsafe(ref c, (nuint)(2 * ldc)); c21.StoreUnsafe(ref c, (nuint)(2 * ldc + 8)); c22.StoreUnsafe(ref c, (nuint)(2 * ldc + 16));
+            c30.StoreUnsafe(ref c, (nuint)(3 * ldc)); c31.StoreUnsafe(ref c, (nuint)(3 * ldc + 8)); c32.StoreUnsafe(ref c, (nuint)(3 * ldc + 16));
+            c40.StoreUnsafe(ref c, (nuint)(4 * ldc)); c41.StoreUnsafe(ref c, (nuint)(4 * ldc + 8)); c42.StoreUnsafe(ref c, (nuint)(4 * ldc + 16));
+            c50.StoreUnsafe(ref c, (nuint)(5 * ldc)); c51.StoreUnsafe(ref c, (nuint)(5 * ldc + 8)); c52.StoreUnsafe(ref c, (nuint)(5 * ldc + 16));
+            c60.StoreUnsafe(ref c, (nuint)(6 * ldc)); c61.StoreUnsafe(ref c, (nuint)(6 * ldc + 8)); c62.StoreUnsafe(ref c, (nuint)(6 * ldc + 16));
+            c70.StoreUnsafe(ref c, (nuint)(7 * ldc)); c71.StoreUnsafe(ref c, (nuint)(7 * ldc + 8)); c72.StoreUnsafe(ref c, (nuint)(7 * ldc + 16));
         }
         else
         {
             // Only the last tail lanes are this block's (the others belong to the previous vector): write them one by one.
             for (int l = 8 - tail; l < 8; l++)
             {
-                Unsafe.Add(ref c0, l) = c00.GetElement(l) + (mode == KernelAccumulate ? Unsafe.Add(ref c0, l) : mode == KernelBiasByRow ? Unsafe.Add(ref bias, 0) : mode == KernelBiasByColumn ? Unsafe.Add(ref bias, l) : 0f);
-                Unsafe.Add(ref c1, l) = c10.GetElement(l) + (mode == KernelAccumulate ? Unsafe.Add(ref c1, l) : mode == KernelBiasByRow ? Unsafe.Add(ref bias, 1) : mode == KernelBiasByColumn ? Unsafe.Add(ref bias, l) : 0f);
-                Unsafe.Add(ref c2, l) = c20.GetElement(l) + (mode == KernelAccumulate ? Unsafe.Add(ref c2, l) : mode == KernelBiasByRow ? Unsafe.Add(ref bias, 2) : mode == KernelBiasByColumn ? Unsafe.Add(ref bias, l) : 0f);
-                Unsafe.Add(ref c3, l) = c30.GetElement(l) + (mode == KernelAccumulate ? Unsafe.Add(ref c3, l) : mode == KernelBiasByRow ? Unsafe.Add(ref bias, 3) : mode == KernelBiasByColumn ? Unsafe.Add(ref bias, l) : 0f);
-                Unsafe.Add(ref c4, l) = c40.GetElement(l) + (mode == KernelAccumulate ? Unsafe.Add(ref c4, l) : mode == KernelBiasByRow ? Unsafe.Add(ref bias, 4) : mode == KernelBiasByColumn ? Unsafe.Add(ref bias, l) : 0f);
-                Unsafe.Add(ref c5, l) = c50.GetElement(l) + (mode == KernelAccumulate ? Unsafe.Add(ref c5, l) : mode == KernelBiasByRow ? Unsafe.Add(ref bias, 5) : mode == KernelBiasByColumn ? Unsafe.Add(ref bias, l) : 0f);
-                Unsafe.Add(ref c6, l) = c60.GetElement(l) + (mode == KernelAccumulate ? Unsafe.Add(ref c6, l) : mode == KernelBiasByRow ? Unsafe.Add(ref bias, 6) : mode == KernelBiasByColumn ? Unsafe.Add(ref bias, l) : 0f);
-                Unsafe.Add(ref c7, l) = c70.GetElement(l) + (mode == KernelAccumulate ? Unsafe.Add(ref c7, l) : mode == KernelBiasByRow ? Unsafe.Add(ref bias, 7) : mode == KernelBiasByColumn ? Unsafe.Add(ref bias, l) : 0f);
+                Unsafe.Add(ref c, 0 + l) = mode == KernelDescend ? Unsafe.Add(ref c, 0 + l) + bias * c00.GetElement(l) : c00.GetElement(l) + (mode == KernelAccumulate ? Unsafe.Add(ref c, 0 + l) : mode == KernelBiasByRow ? Unsafe.Add(ref bias, 0) : mode == KernelBiasByColumn ? Unsafe.Add(ref bias, l) : 0f);
+                Unsafe.Add(ref c, ldc + l) = mode == KernelDescend ? Unsafe.Add(ref c, ldc + l) + bias * c10.GetElement(l) : c10.GetElement(l) + (mode == KernelAccumulate ? Unsafe.Add(ref c, ldc + l) : mode == KernelBiasByRow ? Unsafe.Add(ref bias, 1) : mode == KernelBiasByColumn ? Unsafe.Add(ref bias, l) : 0f);
+                Unsafe.Add(ref c, 2 * ldc + l) = mode == KernelDescend ? Unsafe.Add(ref c, 2 * ldc + l) + bias * c20.GetElement(l) : c20.GetElement(l) + (mode == KernelAccumulate ? Unsafe.Add(ref c, 2 * ldc + l) : mode == KernelBiasByRow ? Unsafe.Add(ref bias, 2) : mode == KernelBiasByColumn ? Unsafe.Add(ref bias, l) : 0f);
+                Unsafe.Add(ref c, 3 * ldc + l) = mode == KernelDescend ? Unsafe.Add(ref c, 3 * ldc + l) + bias * c30.GetElement(l) : c30.GetElement(l) + (mode == KernelAccumulate ? Unsafe.Add(ref c, 3 * ldc + l) : mode == KernelBiasByRow ? Unsafe.Add(ref bias, 3) : mode == KernelBiasByColumn ? Unsafe.Add(ref bias, l) : 0f);
+                Unsafe.Add(ref c, 4 * ldc + l) = mode == KernelDescend ? Unsafe.Add(ref c, 4 * ldc + l) + bias * c40.GetElement(l) : c40.GetElement(l) + (mode == KernelAccumulate ? Unsafe.Add(ref c, 4 * ldc + l) : mode == KernelBiasByRow ? Unsafe.Add(ref bias, 4) : mode == KernelBiasByColumn ? Unsafe.Add(ref bias, l) : 0f);
+                Unsafe.Add(ref c, 5 * ldc + l) = mode == KernelDescend ? Unsafe.Add(ref c, 5 * ldc + l) + bias * c50.GetElement(l) : c50.GetElement(l) + (mode == KernelAccumulate ? Unsafe.Add(ref c, 5 * ldc + l) : mode == KernelBiasByRow ? Unsafe.Add(ref bias, 5) : mode == KernelBiasByColumn ? Unsafe.Add(ref bias, l) : 0f);
+                Unsafe.Add(ref c, 6 * ldc + l) = mode == KernelDescend ? Unsafe.Add(ref c, 6 * ldc + l) + bias * c60.GetElement(l) : c60.GetElement(l) + (mode == KernelAccumulate ? Unsafe.Add(ref c, 6 * ldc + l) : mode == KernelBiasByRow ? Unsafe.Add(ref bias, 6) : mode == KernelBiasByColumn ? Unsafe.Add(ref bias, l) : 0f);
+                Unsafe.Add(ref c, 7 * ldc + l) = mode == KernelDescend ? Unsafe.Add(ref c, 7 * ldc + l) + bias * c70.GetElement(l) : c70.GetElement(l) + (mode == KernelAccumulate ? Unsafe.Add(ref c, 7 * ldc + l) : mode == KernelBiasByRow ? Unsafe.Add(ref bias, 7) : mode == KernelBiasByColumn ? Unsafe.Add(ref bias, l) : 0f);
             }
         }
     }
 
     /// <summary>One register block of 8 × 8: C[r, 0..8) = init + Σ_k A[r, k]·B[k, 0..8) for r &lt; 8, with A[r, k] at
     /// a[r·lda + k·astep], B's row k at b[k·ldb], C's row r at c[r·ldc]; init is 0, C itself (KernelAccumulate), bias[r] or
-    /// bias[0..8). With tail &gt; 0 (a block of one vector) only the last tail lanes are written.</summary>
+    /// bias[0..8); KernelDescend writes C + bias·(the product) instead (bias is −η: a plain-SGD step). With tail &gt; 0 (a block
+    /// of one vector) only the last tail lanes are written.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void BroadcastBlock8x1(ref float a, nint lda, nint astep, ref float b, nint ldb, ref float c, nint ldc, int steps, int mode, ref float bias, int tail)
     {
-        ref float a0 = ref Unsafe.Add(ref a, 0), c0 = ref Unsafe.Add(ref c, 0);
-        ref float a1 = ref Unsafe.Add(ref a, lda), c1 = ref Unsafe.Add(ref c, ldc);
-        ref float a2 = ref Unsafe.Add(ref a, 2 * lda), c2 = ref Unsafe.Add(ref c, 2 * ldc);
-        ref float a3 = ref Unsafe.Add(ref a, 3 * lda), c3 = ref Unsafe.Add(ref c, 3 * ldc);
-        ref float a4 = ref Unsafe.Add(ref a, 4 * lda), c4 = ref Unsafe.Add(ref c, 4 * ldc);
-        ref float a5 = ref Unsafe.Add(ref a, 5 * lda), c5 = ref Unsafe.Add(ref c, 5 * ldc);
-        ref float a6 = ref Unsafe.Add(ref a, 6 * lda), c6 = ref Unsafe.Add(ref c, 6 * ldc);
-        ref float a7 = ref Unsafe.Add(ref a, 7 * lda), c7 = ref Unsafe.Add(ref c, 7 * ldc);
         Vector256<float> c00, c10, c20, c30, c40, c50, c60, c70;
         if (tail == 0 && mode == KernelAccumulate)
         {
-            c00 = Load(ref c0, 0);
-            c10 = Load(ref c1, 0);
-            c20 = Load(ref c2, 0);
-            c30 = Load(ref c3, 0);
-            c40 = Load(ref c4, 0);
-            c50 = Load(ref c5, 0);
-            c60 = Load(ref c6, 0);
-            c70 = Load(ref c7, 0);
+            c00 = Load(ref c, 0);
+            c10 = Load(ref c, ldc);
+            c20 = Load(ref c, 2 * ldc);
+            c30 = Load(ref c, 3 * ldc);
+            c40 = Load(ref c, 4 * ldc);
+            c50 = Load(ref c, 5 * ldc);
+            c60 = Load(ref c, 6 * ldc);
+            c70 = Load(ref c, 7 * ldc);
         }
         else if (tail == 0 && mode == KernelBiasByRow)
         {
@@ -2293,66 +2450,129 @@ _________________________________________________________________________
         {
             c00 = default; c10 = default; c20 = default; c30 = default; c40 = default; c50 = default; c60 = default; c70 = default;
         }
-        ref float bk = ref b;
-        for (nint k = 0; k < steps; k++, bk = ref Unsafe.Add(ref bk, ldb))
+        for (nint k = 0; k < steps; k++)
         {
-            Vector256<float> b0 = Load(ref bk, 0);
-            Vector256<float> a0k = Vector256.Create(Unsafe.Add(ref a0, k * astep));
-            c00 = Fma(a0k, b0, c00);
-            Vector256<float> a1k = Vector256.Create(Unsafe.Add(ref a1, k * astep));
-            c10 = Fma(a1k, b0, c10);
-            Vector256<float> a2k = Vector256.Create(Unsafe.Add(ref a2, k * astep));
-            c20 = Fma(a2k, b0, c20);
-            Vector256<float> a3k = Vector256.Create(Unsafe.Add(ref a3, k * astep));
-            c30 = Fma(a3k, b0, c30);
-            Vector256<float> a4k = Vector256.Create(Unsafe.Add(ref a4, k * astep));
-            c40 = Fma(a4k, b0, c40);
-            Vector256<float> a5k = Vector256.Create(Unsafe.Add(ref a5, k * astep));
-            c50 = Fma(a5k, b0, c50);
-            Vector256<float> a6k = Vector256.Create(Unsafe.Add(ref a6, k * astep));
-            c60 = Fma(a6k, b0, c60);
-            Vector256<float> a7k = Vector256.Create(Unsafe.Add(ref a7, k * astep));
-            c70 = Fma(a7k, b0, c70);
+            Vector256<float> b0 = Load(ref b, k * ldb);
+            Vector256<float> ak;
+            ak = Vector256.Create(Unsafe.Add(ref a, 0 + k * astep));
+            c00 = Fma(ak, b0, c00);
+            ak = Vector256.Create(Unsafe.Add(ref a, lda + k * astep));
+            c10 = Fma(ak, b0, c10);
+            ak = Vector256.Create(Unsafe.Add(ref a, 2 * lda + k * astep));
+            c20 = Fma(ak, b0, c20);
+            ak = Vector256.Create(Unsafe.Add(ref a, 3 * lda + k * astep));
+            c30 = Fma(ak, b0, c30);
+            ak = Vector256.Create(Unsafe.Add(ref a, 4 * lda + k * astep));
+            c40 = Fma(ak, b0, c40);
+            ak = Vector256.Create(Unsafe.Add(ref a, 5 * lda + k * astep));
+            c50 = Fma(ak, b0, c50);
+            ak = Vector256.Create(Unsafe.Add(ref a, 6 * lda + k * astep));
+            c60 = Fma(ak, b0, c60);
+            ak = Vector256.Create(Unsafe.Add(ref a, 7 * lda + k * astep));
+            c70 = Fma(ak, b0, c70);
         }
-        if (tail == 0)
+        if (tail == 0 && mode == KernelDescend)
         {
-            c00.StoreUnsafe(ref c0, 0);
-            c10.StoreUnsafe(ref c1, 0);
-            c20.StoreUnsafe(ref c2, 0);
-            c30.StoreUnsafe(ref c3, 0);
-            c40.StoreUnsafe(ref c4, 0);
-            c50.StoreUnsafe(ref c5, 0);
-            c60.StoreUnsafe(ref c6, 0);
-            c70.StoreUnsafe(ref c7, 0);
+            Vector256<float> rate = Vector256.Create(bias);   // read once: a store to C could alias it
+            (Load(ref c, 0) + rate * c00).StoreUnsafe(ref c, (nuint)(0));
+            (Load(ref c, ldc) + rate * c10).StoreUnsafe(ref c, (nuint)(ldc));
+            (Load(ref c, 2 * ldc) + rate * c20).StoreUnsafe(ref c, (nuint)(2 * ldc));
+            (Load(ref c, 3 * ldc) + rate * c30).StoreUnsafe(ref c, (nuint)(3 * ldc));
+            (Load(ref c, 4 * ldc) + rate * c40).StoreUnsafe(ref c, (nuint)(4 * ldc));
+            (Load(ref c, 5 * ldc) + rate * c50).StoreUnsafe(ref c, (nuint)(5 * ldc));
+            (Load(ref c, 6 * ldc) + rate * c60).StoreUnsafe(ref c, (nuint)(6 * ldc));
+            (Load(ref c, 7 * ldc) + rate * c70).StoreUnsafe(ref c, (nuint)(7 * ldc));
+        }
+        else if (tail == 0)
+        {
+            c00.StoreUnsafe(ref c, (nuint)(0));
+            c10.StoreUnsafe(ref c, (nuint)(ldc));
+            c20.StoreUnsafe(ref c, (nuint)(2 * ldc));
+            c30.StoreUnsafe(ref c, (nuint)(3 * ldc));
+            c40.StoreUnsafe(ref c, (nuint)(4 * ldc));
+            c50.StoreUnsafe(ref c, (nuint)(5 * ldc));
+            c60.StoreUnsafe(ref c, (nuint)(6 * ldc));
+            c70.StoreUnsafe(ref c, (nuint)(7 * ldc));
         }
         else
         {
             // Only the last tail lanes are this block's (the others belong to the previous vector): write them one by one.
             for (int l = 8 - tail; l < 8; l++)
             {
-                Unsafe.Add(ref c0, l) = c00.GetElement(l) + (mode == KernelAccumulate ? Unsafe.Add(ref c0, l) : mode == KernelBiasByRow ? Unsafe.Add(ref bias, 0) : mode == KernelBiasByColumn ? Unsafe.Add(ref bias, l) : 0f);
-                Unsafe.Add(ref c1, l) = c10.GetElement(l) + (mode == KernelAccumulate ? Unsafe.Add(ref c1, l) : mode == KernelBiasByRow ? Unsafe.Add(ref bias, 1) : mode == KernelBiasByColumn ? Unsafe.Add(ref bias, l) : 0f);
-                Unsafe.Add(ref c2, l) = c20.GetElement(l) + (mode == KernelAccumulate ? Unsafe.Add(ref c2, l) : mode == KernelBiasByRow ? Unsafe.Add(ref bias, 2) : mode == KernelBiasByColumn ? Unsafe.Add(ref bias, l) : 0f);
-                Unsafe.Add(ref c3, l) = c30.GetElement(l) + (mode == KernelAccumulate ? Unsafe.Add(ref c3, l) : mode == KernelBiasByRow ? Unsafe.Add(ref bias, 3) : mode == KernelBiasByColumn ? Unsafe.Add(ref bias, l) : 0f);
-                Unsafe.Add(ref c4, l) = c40.GetElement(l) + (mode == KernelAccumulate ? Unsafe.Add(ref c4, l) : mode == KernelBiasByRow ? Unsafe.Add(ref bias, 4) : mode == KernelBiasByColumn ? Unsafe.Add(ref bias, l) : 0f);
-                Unsafe.Add(ref c5, l) = c50.GetElement(l) + (mode == KernelAccumulate ? Unsafe.Add(ref c5, l) : mode == KernelBiasByRow ? Unsafe.Add(ref bias, 5) : mode == KernelBiasByColumn ? Unsafe.Add(ref bias, l) : 0f);
-                Unsafe.Add(ref c6, l) = c60.GetElement(l) + (mode == KernelAccumulate ? Unsafe.Add(ref c6, l) : mode == KernelBiasByRow ? Unsafe.Add(ref bias, 6) : mode == KernelBiasByColumn ? Unsafe.Add(ref bias, l) : 0f);
-                Unsafe.Add(ref c7, l) = c70.GetElement(l) + (mode == KernelAccumulate ? Unsafe.Add(ref c7, l) : mode == KernelBiasByRow ? Unsafe.Add(ref bias, 7) : mode == KernelBiasByColumn ? Unsafe.Add(ref bias, l) : 0f);
+                Unsafe.Add(ref c, 0 + l) = mode == KernelDescend ? Unsafe.Add(ref c, 0 + l) + bias * c00.GetElement(l) : c00.GetElement(l) + (mode == KernelAccumulate ? Unsafe.Add(ref c, 0 + l) : mode == KernelBiasByRow ? Unsafe.Add(ref bias, 0) : mode == KernelBiasByColumn ? Unsafe.Add(ref bias, l) : 0f);
+                Unsafe.Add(ref c, ldc + l) = mode == KernelDescend ? Unsafe.Add(ref c, ldc + l) + bias * c10.GetElement(l) : c10.GetElement(l) + (mode == KernelAccumulate ? Unsafe.Add(ref c, ldc + l) : mode == KernelBiasByRow ? Unsafe.Add(ref bias, 1) : mode == KernelBiasByColumn ? Unsafe.Add(ref bias, l) : 0f);
+                Unsafe.Add(ref c, 2 * ldc + l) = mode == KernelDescend ? Unsafe.Add(ref c, 2 * ldc + l) + bias * c20.GetElement(l) : c20.GetElement(l) + (mode == KernelAccumulate ? Unsafe.Add(ref c, 2 * ldc + l) : mode == KernelBiasByRow ? Unsafe.Add(ref bias, 2) : mode == KernelBiasByColumn ? Unsafe.Add(ref bias, l) : 0f);
+                Unsafe.Add(ref c, 3 * ldc + l) = mode == KernelDescend ? Unsafe.Add(ref c, 3 * ldc + l) + bias * c30.GetElement(l) : c30.GetElement(l) + (mode == KernelAccumulate ? Unsafe.Add(ref c, 3 * ldc + l) : mode == KernelBiasByRow ? Unsafe.Add(ref bias, 3) : mode == KernelBiasByColumn ? Unsafe.Add(ref bias, l) : 0f);
+                Unsafe.Add(ref c, 4 * ldc + l) = mode == KernelDescend ? Unsafe.Add(ref c, 4 * ldc + l) + bias * c40.GetElement(l) : c40.GetElement(l) + (mode == KernelAccumulate ? Unsafe.Add(ref c, 4 * ldc + l) : mode == KernelBiasByRow ? Unsafe.Add(ref bias, 4) : mode == KernelBiasByColumn ? Unsafe.Add(ref bias, l) : 0f);
+                Unsafe.Add(ref c, 5 * ldc + l) = mode == KernelDescend ? Unsafe.Add(ref c, 5 * ldc + l) + bias * c50.GetElement(l) : c50.GetElement(l) + (mode == KernelAccumulate ? Unsafe.Add(ref c, 5 * ldc + l) : mode == KernelBiasByRow ? Unsafe.Add(ref bias, 5) : mode == KernelBiasByColumn ? Unsafe.Add(ref bias, l) : 0f);
+                Unsafe.Add(ref c, 6 * ldc + l) = mode == KernelDescend ? Unsafe.Add(ref c, 6 * ldc + l) + bias * c60.GetElement(l) : c60.GetElement(l) + (mode == KernelAccumulate ? Unsafe.Add(ref c, 6 * ldc + l) : mode == KernelBiasByRow ? Unsafe.Add(ref bias, 6) : mode == KernelBiasByColumn ? Unsafe.Add(ref bias, l) : 0f);
+                Unsafe.Add(ref c, 7 * ldc + l) = mode == KernelDescend ? Unsafe.Add(ref c, 7 * ldc + l) + bias * c70.GetElement(l) : c70.GetElement(l) + (mode == KernelAccumulate ? Unsafe.Add(ref c, 7 * ldc + l) : mode == KernelBiasByRow ? Unsafe.Add(ref bias, 7) : mode == KernelBiasByColumn ? Unsafe.Add(ref bias, l) : 0f);
+            }
+        }
+    }
+
+    /// <summary>One register block of 1 × 48: C[r, 0..48) = init + Σ_k A[r, k]·B[k, 0..48) for r &lt; 1, with A[r, k] at
+    /// a[r·lda + k·astep], B's row k at b[k·ldb], C's row r at c[r·ldc]; init is 0, C itself (KernelAccumulate), bias[r] or
+    /// bias[0..48); KernelDescend writes C + bias·(the product) instead (bias is −η: a plain-SGD step). With tail &gt; 0 (a block
+    /// of one vector) only the last tail lanes are written.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void BroadcastBlock1x6(ref float a, nint lda, nint astep, ref float b, nint ldb, ref float c, nint ldc, int steps, int mode, ref float bias, int tail)
+    {
+        Vector256<float> c00, c01, c02, c03, c04, c05;
+        if (tail == 0 && mode == KernelAccumulate)
+        {
+            c00 = Load(ref c, 0); c01 = Load(ref c, 8); c02 = Load(ref c, 16); c03 = Load(ref c, 24); c04 = Load(ref c, 32); c05 = Load(ref c, 40);
+        }
+        else if (tail == 0 && mode == KernelBiasByRow)
+        {
+            c00 = Vector256.Create(Unsafe.Add(ref bias, 0)); c01 = c00; c02 = c00; c03 = c00; c04 = c00; c05 = c00;
+        }
+        else if (tail == 0 && mode == KernelBiasByColumn)
+        {
+            c00 = Load(ref bias, 0); c01 = Load(ref bias, 8); c02 = Load(ref bias, 16); c03 = Load(ref bias, 24); c04 = Load(ref bias, 32); c05 = Load(ref bias, 40);
+        }
+        else
+        {
+            c00 = default; c01 = default; c02 = default; c03 = default; c04 = default; c05 = default;
+        }
+        ref float bk = ref b;
+        for (nint k = 0; k < steps; k++, bk = ref Unsafe.Add(ref bk, ldb))
+        {
+            Vector256<float> b0 = Load(ref bk, 0), b1 = Load(ref bk, 8), b2 = Load(ref bk, 16), b3 = Load(ref bk, 24), b4 = Load(ref bk, 32), b5 = Load(ref bk, 40);
+            Vector256<float> ak;
+            ak = Vector256.Create(Unsafe.Add(ref a, 0 + k * astep));
+            c00 = Fma(ak, b0, c00); c01 = Fma(ak, b1, c01); c02 = Fma(ak, b2, c02); c03 = Fma(ak, b3, c03); c04 = Fma(ak, b4, c04); c05 = Fma(ak, b5, c05);
+        }
+        if (tail == 0 && mode == KernelDescend)
+        {
+            Vector256<float> rate = Vector256.Create(bias);   // read once: a store to C could alias it
+            (Load(ref c, 0) + rate * c00).StoreUnsafe(ref c, (nuint)(0)); (Load(ref c, 8) + rate * c01).StoreUnsafe(ref c, (nuint)(8)); (Load(ref c, 16) + rate * c02).StoreUnsafe(ref c, (nuint)(16)); (Load(ref c, 24) + rate * c03).StoreUnsafe(ref c, (nuint)(24)); (Load(ref c, 32) + rate * c04).StoreUnsafe(ref c, (nuint)(32)); (Load(ref c, 40) + rate * c05).StoreUnsafe(ref c, (nuint)(40));
+        }
+        else if (tail == 0)
+        {
+            c00.StoreUnsafe(ref c, (nuint)(0)); c01.StoreUnsafe(ref c, (nuint)(8)); c02.StoreUnsafe(ref c, (nuint)(16)); c03.StoreUnsafe(ref c, (nuint)(24)); c04.StoreUnsafe(ref c, (nuint)(32)); c05.StoreUnsafe(ref c, (nuint)(40));
+        }
+        else
+        {
+            // Only the last tail lanes are this block's (the others belong to the previous vector): write them one by one.
+            for (int l = 8 - tail; l < 8; l++)
+            {
+                Unsafe.Add(ref c, 0 + l) = mode == KernelDescend ? Unsafe.Add(ref c, 0 + l) + bias * c00.GetElement(l) : c00.GetElement(l) + (mode == KernelAccumulate ? Unsafe.Add(ref c, 0 + l) : mode == KernelBiasByRow ? Unsafe.Add(ref bias, 0) : mode == KernelBiasByColumn ? Unsafe.Add(ref bias, l) : 0f);
             }
         }
     }
 
     /// <summary>One register block of 1 × 24: C[r, 0..24) = init + Σ_k A[r, k]·B[k, 0..24) for r &lt; 1, with A[r, k] at
     /// a[r·lda + k·astep], B's row k at b[k·ldb], C's row r at c[r·ldc]; init is 0, C itself (KernelAccumulate), bias[r] or
-    /// bias[0..24). With tail &gt; 0 (a block of one vector) only the last tail lanes are written.</summary>
+    /// bias[0..24); KernelDescend writes C + bias·(the product) instead (bias is −η: a plain-SGD step). With tail &gt; 0 (a block
+    /// of one vector) only the last tail lanes are written.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void BroadcastBlock1x3(ref float a, nint lda, nint astep, ref float b, nint ldb, ref float c, nint ldc, int steps, int mode, ref float bias, int tail)
     {
-        ref float a0 = ref Unsafe.Add(ref a, 0), c0 = ref Unsafe.Add(ref c, 0);
         Vector256<float> c00, c01, c02;
         if (tail == 0 && mode == KernelAccumulate)
         {
-            c00 = Load(ref c0, 0); c01 = Load(ref c0, 8); c02 = Load(ref c0, 16);
+            c00 = Load(ref c, 0); c01 = Load(ref c, 8); c02 = Load(ref c, 16);
         }
         else if (tail == 0 && mode == KernelBiasByRow)
         {
@@ -2370,34 +2590,40 @@ _________________________________________________________________________
         for (nint k = 0; k < steps; k++, bk = ref Unsafe.Add(ref bk, ldb))
         {
             Vector256<float> b0 = Load(ref bk, 0), b1 = Load(ref bk, 8), b2 = Load(ref bk, 16);
-            Vector256<float> a0k = Vector256.Create(Unsafe.Add(ref a0, k * astep));
-            c00 = Fma(a0k, b0, c00); c01 = Fma(a0k, b1, c01); c02 = Fma(a0k, b2, c02);
+            Vector256<float> ak;
+            ak = Vector256.Create(Unsafe.Add(ref a, 0 + k * astep));
+            c00 = Fma(ak, b0, c00); c01 = Fma(ak, b1, c01); c02 = Fma(ak, b2, c02);
         }
-        if (tail == 0)
+        if (tail == 0 && mode == KernelDescend)
         {
-            c00.StoreUnsafe(ref c0, 0); c01.StoreUnsafe(ref c0, 8); c02.StoreUnsafe(ref c0, 16);
+            Vector256<float> rate = Vector256.Create(bias);   // read once: a store to C could alias it
+            (Load(ref c, 0) + rate * c00).StoreUnsafe(ref c, (nuint)(0)); (Load(ref c, 8) + rate * c01).StoreUnsafe(ref c, (nuint)(8)); (Load(ref c, 16) + rate * c02).StoreUnsafe(ref c, (nuint)(16));
+        }
+        else if (tail == 0)
+        {
+            c00.StoreUnsafe(ref c, (nuint)(0)); c01.StoreUnsafe(ref c, (nuint)(8)); c02.StoreUnsafe(ref c, (nuint)(16));
         }
         else
         {
             // Only the last tail lanes are this block's (the others belong to the previous vector): write them one by one.
             for (int l = 8 - tail; l < 8; l++)
             {
-                Unsafe.Add(ref c0, l) = c00.GetElement(l) + (mode == KernelAccumulate ? Unsafe.Add(ref c0, l) : mode == KernelBiasByRow ? Unsafe.Add(ref bias, 0) : mode == KernelBiasByColumn ? Unsafe.Add(ref bias, l) : 0f);
+                Unsafe.Add(ref c, 0 + l) = mode == KernelDescend ? Unsafe.Add(ref c, 0 + l) + bias * c00.GetElement(l) : c00.GetElement(l) + (mode == KernelAccumulate ? Unsafe.Add(ref c, 0 + l) : mode == KernelBiasByRow ? Unsafe.Add(ref bias, 0) : mode == KernelBiasByColumn ? Unsafe.Add(ref bias, l) : 0f);
             }
         }
     }
 
     /// <summary>One register block of 1 × 8: C[r, 0..8) = init + Σ_k A[r, k]·B[k, 0..8) for r &lt; 1, with A[r, k] at
     /// a[r·lda + k·astep], B's row k at b[k·ldb], C's row r at c[r·ldc]; init is 0, C itself (KernelAccumulate), bias[r] or
-    /// bias[0..8). With tail &gt; 0 (a block of one vector) only the last tail lanes are written.</summary>
+    /// bias[0..8); KernelDescend writes C + bias·(the product) instead (bias is −η: a plain-SGD step). With tail &gt; 0 (a block
+    /// of one vector) only the last tail lanes are written.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void BroadcastBlock1x1(ref float a, nint lda, nint astep, ref float b, nint ldb, ref float c, nint ldc, int steps, int mode, ref float bias, int tail)
     {
-        ref float a0 = ref Unsafe.Add(ref a, 0), c0 = ref Unsafe.Add(ref c, 0);
         Vector256<float> c00;
         if (tail == 0 && mode == KernelAccumulate)
         {
-            c00 = Load(ref c0, 0);
+            c00 = Load(ref c, 0);
         }
         else if (tail == 0 && mode == KernelBiasByRow)
         {
@@ -2415,206 +2641,196 @@ _________________________________________________________________________
         for (nint k = 0; k < steps; k++, bk = ref Unsafe.Add(ref bk, ldb))
         {
             Vector256<float> b0 = Load(ref bk, 0);
-            Vector256<float> a0k = Vector256.Create(Unsafe.Add(ref a0, k * astep));
-            c00 = Fma(a0k, b0, c00);
+            Vector256<float> ak;
+            ak = Vector256.Create(Unsafe.Add(ref a, 0 + k * astep));
+            c00 = Fma(ak, b0, c00);
         }
-        if (tail == 0)
+        if (tail == 0 && mode == KernelDescend)
         {
-            c00.StoreUnsafe(ref c0, 0);
+            Vector256<float> rate = Vector256.Create(bias);   // read once: a store to C could alias it
+            (Load(ref c, 0) + rate * c00).StoreUnsafe(ref c, (nuint)(0));
+        }
+        else if (tail == 0)
+        {
+            c00.StoreUnsafe(ref c, (nuint)(0));
         }
         else
         {
             // Only the last tail lanes are this block's (the others belong to the previous vector): write them one by one.
             for (int l = 8 - tail; l < 8; l++)
             {
-                Unsafe.Add(ref c0, l) = c00.GetElement(l) + (mode == KernelAccumulate ? Unsafe.Add(ref c0, l) : mode == KernelBiasByRow ? Unsafe.Add(ref bias, 0) : mode == KernelBiasByColumn ? Unsafe.Add(ref bias, l) : 0f);
+                Unsafe.Add(ref c, 0 + l) = mode == KernelDescend ? Unsafe.Add(ref c, 0 + l) + bias * c00.GetElement(l) : c00.GetElement(l) + (mode == KernelAccumulate ? Unsafe.Add(ref c, 0 + l) : mode == KernelBiasByRow ? Unsafe.Add(ref bias, 0) : mode == KernelBiasByColumn ? Unsafe.Add(ref bias, l) : 0f);
             }
         }
     }
 
     /// <summary>One register block of 4 × 4 dot products of length <paramref name="length"/> (at least 8): C[r, j] = Σ_k A[r, k]·B[j, k],
-    /// with A's row r at a[r·lda], B's row j at b[j·ldb], C[r, j] at c[r·ldc + j·cstep], stored as the mode says (bias[r] or bias[j]).</summary>
+    /// with A's row r at a[r·lda], B's row j at b[j·ldb], C[r, j] at c[r·ldc + j·cstep], stored as the mode says (bias[r] or bias[j];
+    /// KernelDescend: C + bias·sum, bias being −η).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void DotBlock4x4(ref float a, nint lda, ref float b, nint ldb, int length, ref float c, nint ldc, nint cstep, int mode, ref float bias)
     {
-        ref float a0 = ref Unsafe.Add(ref a, 0);
-        ref float a1 = ref Unsafe.Add(ref a, lda);
-        ref float a2 = ref Unsafe.Add(ref a, 2 * lda);
-        ref float a3 = ref Unsafe.Add(ref a, 3 * lda);
-        ref float b0 = ref Unsafe.Add(ref b, 0);
-        ref float b1 = ref Unsafe.Add(ref b, ldb);
-        ref float b2 = ref Unsafe.Add(ref b, 2 * ldb);
-        ref float b3 = ref Unsafe.Add(ref b, 3 * ldb);
         Vector256<float> s00 = default, s01 = default, s02 = default, s03 = default, s10 = default, s11 = default, s12 = default, s13 = default, s20 = default, s21 = default, s22 = default, s23 = default, s30 = default, s31 = default, s32 = default, s33 = default;
+        Vector256<float> x0, x1, x2, x3, y;
         nint full = length - length % 8;
         for (nint k = 0; k < full; k += 8)
         {
-            Vector256<float> x0 = Load(ref a0, k), x1 = Load(ref a1, k), x2 = Load(ref a2, k), x3 = Load(ref a3, k);
-            Vector256<float> y0 = Load(ref b0, k);
-            s00 = Fma(x0, y0, s00); s10 = Fma(x1, y0, s10); s20 = Fma(x2, y0, s20); s30 = Fma(x3, y0, s30);
-            Vector256<float> y1 = Load(ref b1, k);
-            s01 = Fma(x0, y1, s01); s11 = Fma(x1, y1, s11); s21 = Fma(x2, y1, s21); s31 = Fma(x3, y1, s31);
-            Vector256<float> y2 = Load(ref b2, k);
-            s02 = Fma(x0, y2, s02); s12 = Fma(x1, y2, s12); s22 = Fma(x2, y2, s22); s32 = Fma(x3, y2, s32);
-            Vector256<float> y3 = Load(ref b3, k);
-            s03 = Fma(x0, y3, s03); s13 = Fma(x1, y3, s13); s23 = Fma(x2, y3, s23); s33 = Fma(x3, y3, s33);
+            x0 = Load(ref a, k); x1 = Load(ref a, lda + k); x2 = Load(ref a, 2 * lda + k); x3 = Load(ref a, 3 * lda + k);
+            y = Load(ref b, k);
+            s00 = Fma(x0, y, s00); s10 = Fma(x1, y, s10); s20 = Fma(x2, y, s20); s30 = Fma(x3, y, s30);
+            y = Load(ref b, ldb + k);
+            s01 = Fma(x0, y, s01); s11 = Fma(x1, y, s11); s21 = Fma(x2, y, s21); s31 = Fma(x3, y, s31);
+            y = Load(ref b, 2 * ldb + k);
+            s02 = Fma(x0, y, s02); s12 = Fma(x1, y, s12); s22 = Fma(x2, y, s22); s32 = Fma(x3, y, s32);
+            y = Load(ref b, 3 * ldb + k);
+            s03 = Fma(x0, y, s03); s13 = Fma(x1, y, s13); s23 = Fma(x2, y, s23); s33 = Fma(x3, y, s33);
         }
         if (full < length)   // the last length % 8 values: a vector ending at length, its lanes already summed masked off
         {
-            Vector256<float> keep = TailMask(length % 8);
-            nint k = length - 8;
-            Vector256<float> x0 = Load(ref a0, k) & keep, x1 = Load(ref a1, k) & keep, x2 = Load(ref a2, k) & keep, x3 = Load(ref a3, k) & keep;
-            Vector256<float> y0 = Load(ref b0, k);
-            s00 = Fma(x0, y0, s00); s10 = Fma(x1, y0, s10); s20 = Fma(x2, y0, s20); s30 = Fma(x3, y0, s30);
-            Vector256<float> y1 = Load(ref b1, k);
-            s01 = Fma(x0, y1, s01); s11 = Fma(x1, y1, s11); s21 = Fma(x2, y1, s21); s31 = Fma(x3, y1, s31);
-            Vector256<float> y2 = Load(ref b2, k);
-            s02 = Fma(x0, y2, s02); s12 = Fma(x1, y2, s12); s22 = Fma(x2, y2, s22); s32 = Fma(x3, y2, s32);
-            Vector256<float> y3 = Load(ref b3, k);
-            s03 = Fma(x0, y3, s03); s13 = Fma(x1, y3, s13); s23 = Fma(x2, y3, s23); s33 = Fma(x3, y3, s33);
+            full = length - 8;
+            x0 = Load(ref a, full) & TailMask(length % 8); x1 = Load(ref a, lda + full) & TailMask(length % 8); x2 = Load(ref a, 2 * lda + full) & TailMask(length % 8); x3 = Load(ref a, 3 * lda + full) & TailMask(length % 8);
+            y = Load(ref b, full);
+            s00 = Fma(x0, y, s00); s10 = Fma(x1, y, s10); s20 = Fma(x2, y, s20); s30 = Fma(x3, y, s30);
+            y = Load(ref b, ldb + full);
+            s01 = Fma(x0, y, s01); s11 = Fma(x1, y, s11); s21 = Fma(x2, y, s21); s31 = Fma(x3, y, s31);
+            y = Load(ref b, 2 * ldb + full);
+            s02 = Fma(x0, y, s02); s12 = Fma(x1, y, s12); s22 = Fma(x2, y, s22); s32 = Fma(x3, y, s32);
+            y = Load(ref b, 3 * ldb + full);
+            s03 = Fma(x0, y, s03); s13 = Fma(x1, y, s13); s23 = Fma(x2, y, s23); s33 = Fma(x3, y, s33);
         }
-        { ref float to = ref Unsafe.Add(ref c, 0); float sum = Vector256.Sum(s00); to = mode == KernelAccumulate ? to + sum : mode == KernelBiasByRow ? sum + Unsafe.Add(ref bias, 0) : mode == KernelBiasByColumn ? sum + Unsafe.Add(ref bias, 0) : sum; }
-        { ref float to = ref Unsafe.Add(ref c, cstep); float sum = Vector256.Sum(s01); to = mode == KernelAccumulate ? to + sum : mode == KernelBiasByRow ? sum + Unsafe.Add(ref bias, 0) : mode == KernelBiasByColumn ? sum + Unsafe.Add(ref bias, 1) : sum; }
-        { ref float to = ref Unsafe.Add(ref c, 2 * cstep); float sum = Vector256.Sum(s02); to = mode == KernelAccumulate ? to + sum : mode == KernelBiasByRow ? sum + Unsafe.Add(ref bias, 0) : mode == KernelBiasByColumn ? sum + Unsafe.Add(ref bias, 2) : sum; }
-        { ref float to = ref Unsafe.Add(ref c, 3 * cstep); float sum = Vector256.Sum(s03); to = mode == KernelAccumulate ? to + sum : mode == KernelBiasByRow ? sum + Unsafe.Add(ref bias, 0) : mode == KernelBiasByColumn ? sum + Unsafe.Add(ref bias, 3) : sum; }
-        { ref float to = ref Unsafe.Add(ref c, ldc + 0); float sum = Vector256.Sum(s10); to = mode == KernelAccumulate ? to + sum : mode == KernelBiasByRow ? sum + Unsafe.Add(ref bias, 1) : mode == KernelBiasByColumn ? sum + Unsafe.Add(ref bias, 0) : sum; }
-        { ref float to = ref Unsafe.Add(ref c, ldc + cstep); float sum = Vector256.Sum(s11); to = mode == KernelAccumulate ? to + sum : mode == KernelBiasByRow ? sum + Unsafe.Add(ref bias, 1) : mode == KernelBiasByColumn ? sum + Unsafe.Add(ref bias, 1) : sum; }
-        { ref float to = ref Unsafe.Add(ref c, ldc + 2 * cstep); float sum = Vector256.Sum(s12); to = mode == KernelAccumulate ? to + sum : mode == KernelBiasByRow ? sum + Unsafe.Add(ref bias, 1) : mode == KernelBiasByColumn ? sum + Unsafe.Add(ref bias, 2) : sum; }
-        { ref float to = ref Unsafe.Add(ref c, ldc + 3 * cstep); float sum = Vector256.Sum(s13); to = mode == KernelAccumulate ? to + sum : mode == KernelBiasByRow ? sum + Unsafe.Add(ref bias, 1) : mode == KernelBiasByColumn ? sum + Unsafe.Add(ref bias, 3) : sum; }
-        { ref float to = ref Unsafe.Add(ref c, 2 * ldc + 0); float sum = Vector256.Sum(s20); to = mode == KernelAccumulate ? to + sum : mode == KernelBiasByRow ? sum + Unsafe.Add(ref bias, 2) : mode == KernelBiasByColumn ? sum + Unsafe.Add(ref bias, 0) : sum; }
-        { ref float to = ref Unsafe.Add(ref c, 2 * ldc + cstep); float sum = Vector256.Sum(s21); to = mode == KernelAccumulate ? to + sum : mode == KernelBiasByRow ? sum + Unsafe.Add(ref bias, 2) : mode == KernelBiasByColumn ? sum + Unsafe.Add(ref bias, 1) : sum; }
-        { ref float to = ref Unsafe.Add(ref c, 2 * ldc + 2 * cstep); float sum = Vector256.Sum(s22); to = mode == KernelAccumulate ? to + sum : mode == KernelBiasByRow ? sum + Unsafe.Add(ref bias, 2) : mode == KernelBiasByColumn ? sum + Unsafe.Add(ref bias, 2) : sum; }
-        { ref float to = ref Unsafe.Add(ref c, 2 * ldc + 3 * cstep); float sum = Vector256.Sum(s23); to = mode == KernelAccumulate ? to + sum : mode == KernelBiasByRow ? sum + Unsafe.Add(ref bias, 2) : mode == KernelBiasByColumn ? sum + Unsafe.Add(ref bias, 3) : sum; }
-        { ref float to = ref Unsafe.Add(ref c, 3 * ldc + 0); float sum = Vector256.Sum(s30); to = mode == KernelAccumulate ? to + sum : mode == KernelBiasByRow ? sum + Unsafe.Add(ref bias, 3) : mode == KernelBiasByColumn ? sum + Unsafe.Add(ref bias, 0) : sum; }
-        { ref float to = ref Unsafe.Add(ref c, 3 * ldc + cstep); float sum = Vector256.Sum(s31); to = mode == KernelAccumulate ? to + sum : mode == KernelBiasByRow ? sum + Unsafe.Add(ref bias, 3) : mode == KernelBiasByColumn ? sum + Unsafe.Add(ref bias, 1) : sum; }
-        { ref float to = ref Unsafe.Add(ref c, 3 * ldc + 2 * cstep); float sum = Vector256.Sum(s32); to = mode == KernelAccumulate ? to + sum : mode == KernelBiasByRow ? sum + Unsafe.Add(ref bias, 3) : mode == KernelBiasByColumn ? sum + Unsafe.Add(ref bias, 2) : sum; }
-        { ref float to = ref Unsafe.Add(ref c, 3 * ldc + 3 * cstep); float sum = Vector256.Sum(s33); to = mode == KernelAccumulate ? to + sum : mode == KernelBiasByRow ? sum + Unsafe.Add(ref bias, 3) : mode == KernelBiasByColumn ? sum + Unsafe.Add(ref bias, 3) : sum; }
+        float sum;
+        sum = Vector256.Sum(s00); Unsafe.Add(ref c, 0) = mode == KernelAccumulate ? Unsafe.Add(ref c, 0) + sum : mode == KernelDescend ? Unsafe.Add(ref c, 0) + bias * sum : mode == KernelBiasByRow ? sum + Unsafe.Add(ref bias, 0) : mode == KernelBiasByColumn ? sum + Unsafe.Add(ref bias, 0) : sum;
+        sum = Vector256.Sum(s01); Unsafe.Add(ref c, cstep) = mode == KernelAccumulate ? Unsafe.Add(ref c, cstep) + sum : mode == KernelDescend ? Unsafe.Add(ref c, cstep) + bias * sum : mode == KernelBiasByRow ? sum + Unsafe.Add(ref bias, 0) : mode == KernelBiasByColumn ? sum + Unsafe.Add(ref bias, 1) : sum;
+        sum = Vector256.Sum(s02); Unsafe.Add(ref c, 2 * cstep) = mode == KernelAccumulate ? Unsafe.Add(ref c, 2 * cstep) + sum : mode == KernelDescend ? Unsafe.Add(ref c, 2 * cstep) + bias * sum : mode == KernelBiasByRow ? sum + Unsafe.Add(ref bias, 0) : mode == KernelBiasByColumn ? sum + Unsafe.Add(ref bias, 2) : sum;
+        sum = Vector256.Sum(s03); Unsafe.Add(ref c, 3 * cstep) = mode == KernelAccumulate ? Unsafe.Add(ref c, 3 * cstep) + sum : mode == KernelDescend ? Unsafe.Add(ref c, 3 * cstep) + bias * sum : mode == KernelBiasByRow ? sum + Unsafe.Add(ref bias, 0) : mode == KernelBiasByColumn ? sum + Unsafe.Add(ref bias, 3) : sum;
+        sum = Vector256.Sum(s10); Unsafe.Add(ref c, ldc + 0) = mode == KernelAccumulate ? Unsafe.Add(ref c, ldc + 0) + sum : mode == KernelDescend ? Unsafe.Add(ref c, ldc + 0) + bias * sum : mode == KernelBiasByRow ? sum + Unsafe.Add(ref bias, 1) : mode == KernelBiasByColumn ? sum + Unsafe.Add(ref bias, 0) : sum;
+        sum = Vector256.Sum(s11); Unsafe.Add(ref c, ldc + cstep) = mode == KernelAccumulate ? Unsafe.Add(ref c, ldc + cstep) + sum : mode == KernelDescend ? Unsafe.Add(ref c, ldc + cstep) + bias * sum : mode == KernelBiasByRow ? sum + Unsafe.Add(ref bias, 1) : mode == KernelBiasByColumn ? sum + Unsafe.Add(ref bias, 1) : sum;
+        sum = Vector256.Sum(s12); Unsafe.Add(ref c, ldc + 2 * cstep) = mode == KernelAccumulate ? Unsafe.Add(ref c, ldc + 2 * cstep) + sum : mode == KernelDescend ? Unsafe.Add(ref c, ldc + 2 * cstep) + bias * sum : mode == KernelBiasByRow ? sum + Unsafe.Add(ref bias, 1) : mode == KernelBiasByColumn ? sum + Unsafe.Add(ref bias, 2) : sum;
+        sum = Vector256.Sum(s13); Unsafe.Add(ref c, ldc + 3 * cstep) = mode == KernelAccumulate ? Unsafe.Add(ref c, ldc + 3 * cstep) + sum : mode == KernelDescend ? Unsafe.Add(ref c, ldc + 3 * cstep) + bias * sum : mode == KernelBiasByRow ? sum + Unsafe.Add(ref bias, 1) : mode == KernelBiasByColumn ? sum + Unsafe.Add(ref bias, 3) : sum;
+        sum = Vector256.Sum(s20); Unsafe.Add(ref c, 2 * ldc + 0) = mode == KernelAccumulate ? Unsafe.Add(ref c, 2 * ldc + 0) + sum : mode == KernelDescend ? Unsafe.Add(ref c, 2 * ldc + 0) + bias * sum : mode == KernelBiasByRow ? sum + Unsafe.Add(ref bias, 2) : mode == KernelBiasByColumn ? sum + Unsafe.Add(ref bias, 0) : sum;
+        sum = Vector256.Sum(s21); Unsafe.Add(ref c, 2 * ldc + cstep) = mode == KernelAccumulate ? Unsafe.Add(ref c, 2 * ldc + cstep) + sum : mode == KernelDescend ? Unsafe.Add(ref c, 2 * ldc + cstep) + bias * sum : mode == KernelBiasByRow ? sum + Unsafe.Add(ref bias, 2) : mode == KernelBiasByColumn ? sum + Unsafe.Add(ref bias, 1) : sum;
+        sum = Vector256.Sum(s22); Unsafe.Add(ref c, 2 * ldc + 2 * cstep) = mode == KernelAccumulate ? Unsafe.Add(ref c, 2 * ldc + 2 * cstep) + sum : mode == KernelDescend ? Unsafe.Add(ref c, 2 * ldc + 2 * cstep) + bias * sum : mode == KernelBiasByRow ? sum + Unsafe.Add(ref bias, 2) : mode == KernelBiasByColumn ? sum + Unsafe.Add(ref bias, 2) : sum;
+        sum = Vector256.Sum(s23); Unsafe.Add(ref c, 2 * ldc + 3 * cstep) = mode == KernelAccumulate ? Unsafe.Add(ref c, 2 * ldc + 3 * cstep) + sum : mode == KernelDescend ? Unsafe.Add(ref c, 2 * ldc + 3 * cstep) + bias * sum : mode == KernelBiasByRow ? sum + Unsafe.Add(ref bias, 2) : mode == KernelBiasByColumn ? sum + Unsafe.Add(ref bias, 3) : sum;
+        sum = Vector256.Sum(s30); Unsafe.Add(ref c, 3 * ldc + 0) = mode == KernelAccumulate ? Unsafe.Add(ref c, 3 * ldc + 0) + sum : mode == KernelDescend ? Unsafe.Add(ref c, 3 * ldc + 0) + bias * sum : mode == KernelBiasByRow ? sum + Unsafe.Add(ref bias, 3) : mode == KernelBiasByColumn ? sum + Unsafe.Add(ref bias, 0) : sum;
+        sum = Vector256.Sum(s31); Unsafe.Add(ref c, 3 * ldc + cstep) = mode == KernelAccumulate ? Unsafe.Add(ref c, 3 * ldc + cstep) + sum : mode == KernelDescend ? Unsafe.Add(ref c, 3 * ldc + cstep) + bias * sum : mode == KernelBiasByRow ? sum + Unsafe.Add(ref bias, 3) : mode == KernelBiasByColumn ? sum + Unsafe.Add(ref bias, 1) : sum;
+        sum = Vector256.Sum(s32); Unsafe.Add(ref c, 3 * ldc + 2 * cstep) = mode == KernelAccumulate ? Unsafe.Add(ref c, 3 * ldc + 2 * cstep) + sum : mode == KernelDescend ? Unsafe.Add(ref c, 3 * ldc + 2 * cstep) + bias * sum : mode == KernelBiasByRow ? sum + Unsafe.Add(ref bias, 3) : mode == KernelBiasByColumn ? sum + Unsafe.Add(ref bias, 2) : sum;
+        sum = Vector256.Sum(s33); Unsafe.Add(ref c, 3 * ldc + 3 * cstep) = mode == KernelAccumulate ? Unsafe.Add(ref c, 3 * ldc + 3 * cstep) + sum : mode == KernelDescend ? Unsafe.Add(ref c, 3 * ldc + 3 * cstep) + bias * sum : mode == KernelBiasByRow ? sum + Unsafe.Add(ref bias, 3) : mode == KernelBiasByColumn ? sum + Unsafe.Add(ref bias, 3) : sum;
     }
 
     /// <summary>One register block of 4 × 1 dot products of length <paramref name="length"/> (at least 8): C[r, j] = Σ_k A[r, k]·B[j, k],
-    /// with A's row r at a[r·lda], B's row j at b[j·ldb], C[r, j] at c[r·ldc + j·cstep], stored as the mode says (bias[r] or bias[j]).</summary>
+    /// with A's row r at a[r·lda], B's row j at b[j·ldb], C[r, j] at c[r·ldc + j·cstep], stored as the mode says (bias[r] or bias[j];
+    /// KernelDescend: C + bias·sum, bias being −η).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void DotBlock4x1(ref float a, nint lda, ref float b, nint ldb, int length, ref float c, nint ldc, nint cstep, int mode, ref float bias)
     {
-        ref float a0 = ref Unsafe.Add(ref a, 0);
-        ref float a1 = ref Unsafe.Add(ref a, lda);
-        ref float a2 = ref Unsafe.Add(ref a, 2 * lda);
-        ref float a3 = ref Unsafe.Add(ref a, 3 * lda);
-        ref float b0 = ref Unsafe.Add(ref b, 0);
         Vector256<float> s00 = default, s10 = default, s20 = default, s30 = default;
+        Vector256<float> x0, x1, x2, x3, y;
         nint full = length - length % 8;
         for (nint k = 0; k < full; k += 8)
         {
-            Vector256<float> x0 = Load(ref a0, k), x1 = Load(ref a1, k), x2 = Load(ref a2, k), x3 = Load(ref a3, k);
-            Vector256<float> y0 = Load(ref b0, k);
-            s00 = Fma(x0, y0, s00); s10 = Fma(x1, y0, s10); s20 = Fma(x2, y0, s20); s30 = Fma(x3, y0, s30);
+            x0 = Load(ref a, k); x1 = Load(ref a, lda + k); x2 = Load(ref a, 2 * lda + k); x3 = Load(ref a, 3 * lda + k);
+            y = Load(ref b, k);
+            s00 = Fma(x0, y, s00); s10 = Fma(x1, y, s10); s20 = Fma(x2, y, s20); s30 = Fma(x3, y, s30);
         }
         if (full < length)   // the last length % 8 values: a vector ending at length, its lanes already summed masked off
         {
-            Vector256<float> keep = TailMask(length % 8);
-            nint k = length - 8;
-            Vector256<float> x0 = Load(ref a0, k) & keep, x1 = Load(ref a1, k) & keep, x2 = Load(ref a2, k) & keep, x3 = Load(ref a3, k) & keep;
-            Vector256<float> y0 = Load(ref b0, k);
-            s00 = Fma(x0, y0, s00); s10 = Fma(x1, y0, s10); s20 = Fma(x2, y0, s20); s30 = Fma(x3, y0, s30);
+            full = length - 8;
+            x0 = Load(ref a, full) & TailMask(length % 8); x1 = Load(ref a, lda + full) & TailMask(length % 8); x2 = Load(ref a, 2 * lda + full) & TailMask(length % 8); x3 = Load(ref a, 3 * lda + full) & TailMask(length % 8);
+            y = Load(ref b, full);
+            s00 = Fma(x0, y, s00); s10 = Fma(x1, y, s10); s20 = Fma(x2, y, s20); s30 = Fma(x3, y, s30);
         }
-        { ref float to = ref Unsafe.Add(ref c, 0); float sum = Vector256.Sum(s00); to = mode == KernelAccumulate ? to + sum : mode == KernelBiasByRow ? sum + Unsafe.Add(ref bias, 0) : mode == KernelBiasByColumn ? sum + Unsafe.Add(ref bias, 0) : sum; }
-        { ref float to = ref Unsafe.Add(ref c, ldc + 0); float sum = Vector256.Sum(s10); to = mode == KernelAccumulate ? to + sum : mode == KernelBiasByRow ? sum + Unsafe.Add(ref bias, 1) : mode == KernelBiasByColumn ? sum + Unsafe.Add(ref bias, 0) : sum; }
-        { ref float to = ref Unsafe.Add(ref c, 2 * ldc + 0); float sum = Vector256.Sum(s20); to = mode == KernelAccumulate ? to + sum : mode == KernelBiasByRow ? sum + Unsafe.Add(ref bias, 2) : mode == KernelBiasByColumn ? sum + Unsafe.Add(ref bias, 0) : sum; }
-        { ref float to = ref Unsafe.Add(ref c, 3 * ldc + 0); float sum = Vector256.Sum(s30); to = mode == KernelAccumulate ? to + sum : mode == KernelBiasByRow ? sum + Unsafe.Add(ref bias, 3) : mode == KernelBiasByColumn ? sum + Unsafe.Add(ref bias, 0) : sum; }
+        float sum;
+        sum = Vector256.Sum(s00); Unsafe.Add(ref c, 0) = mode == KernelAccumulate ? Unsafe.Add(ref c, 0) + sum : mode == KernelDescend ? Unsafe.Add(ref c, 0) + bias * sum : mode == KernelBiasByRow ? sum + Unsafe.Add(ref bias, 0) : mode == KernelBiasByColumn ? sum + Unsafe.Add(ref bias, 0) : sum;
+        sum = Vector256.Sum(s10); Unsafe.Add(ref c, ldc + 0) = mode == KernelAccumulate ? Unsafe.Add(ref c, ldc + 0) + sum : mode == KernelDescend ? Unsafe.Add(ref c, ldc + 0) + bias * sum : mode == KernelBiasByRow ? sum + Unsafe.Add(ref bias, 1) : mode == KernelBiasByColumn ? sum + Unsafe.Add(ref bias, 0) : sum;
+        sum = Vector256.Sum(s20); Unsafe.Add(ref c, 2 * ldc + 0) = mode == KernelAccumulate ? Unsafe.Add(ref c, 2 * ldc + 0) + sum : mode == KernelDescend ? Unsafe.Add(ref c, 2 * ldc + 0) + bias * sum : mode == KernelBiasByRow ? sum + Unsafe.Add(ref bias, 2) : mode == KernelBiasByColumn ? sum + Unsafe.Add(ref bias, 0) : sum;
+        sum = Vector256.Sum(s30); Unsafe.Add(ref c, 3 * ldc + 0) = mode == KernelAccumulate ? Unsafe.Add(ref c, 3 * ldc + 0) + sum : mode == KernelDescend ? Unsafe.Add(ref c, 3 * ldc + 0) + bias * sum : mode == KernelBiasByRow ? sum + Unsafe.Add(ref bias, 3) : mode == KernelBiasByColumn ? sum + Unsafe.Add(ref bias, 0) : sum;
     }
 
     /// <summary>One register block of 1 × 8 dot products of length <paramref name="length"/> (at least 8): C[r, j] = Σ_k A[r, k]·B[j, k],
-    /// with A's row r at a[r·lda], B's row j at b[j·ldb], C[r, j] at c[r·ldc + j·cstep], stored as the mode says (bias[r] or bias[j]).</summary>
+    /// with A's row r at a[r·lda], B's row j at b[j·ldb], C[r, j] at c[r·ldc + j·cstep], stored as the mode says (bias[r] or bias[j];
+    /// KernelDescend: C + bias·sum, bias being −η).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void DotBlock1x8(ref float a, nint lda, ref float b, nint ldb, int length, ref float c, nint ldc, nint cstep, int mode, ref float bias)
     {
-        ref float a0 = ref Unsafe.Add(ref a, 0);
-        ref float b0 = ref Unsafe.Add(ref b, 0);
-        ref float b1 = ref Unsafe.Add(ref b, ldb);
-        ref float b2 = ref Unsafe.Add(ref b, 2 * ldb);
-        ref float b3 = ref Unsafe.Add(ref b, 3 * ldb);
-        ref float b4 = ref Unsafe.Add(ref b, 4 * ldb);
-        ref float b5 = ref Unsafe.Add(ref b, 5 * ldb);
-        ref float b6 = ref Unsafe.Add(ref b, 6 * ldb);
-        ref float b7 = ref Unsafe.Add(ref b, 7 * ldb);
         Vector256<float> s00 = default, s01 = default, s02 = default, s03 = default, s04 = default, s05 = default, s06 = default, s07 = default;
+        Vector256<float> x0, y;
         nint full = length - length % 8;
         for (nint k = 0; k < full; k += 8)
         {
-            Vector256<float> x0 = Load(ref a0, k);
-            Vector256<float> y0 = Load(ref b0, k);
-            s00 = Fma(x0, y0, s00);
-            Vector256<float> y1 = Load(ref b1, k);
-            s01 = Fma(x0, y1, s01);
-            Vector256<float> y2 = Load(ref b2, k);
-            s02 = Fma(x0, y2, s02);
-            Vector256<float> y3 = Load(ref b3, k);
-            s03 = Fma(x0, y3, s03);
-            Vector256<float> y4 = Load(ref b4, k);
-            s04 = Fma(x0, y4, s04);
-            Vector256<float> y5 = Load(ref b5, k);
-            s05 = Fma(x0, y5, s05);
-            Vector256<float> y6 = Load(ref b6, k);
-            s06 = Fma(x0, y6, s06);
-            Vector256<float> y7 = Load(ref b7, k);
-            s07 = Fma(x0, y7, s07);
+            x0 = Load(ref a, k);
+            y = Load(ref b, k);
+            s00 = Fma(x0, y, s00);
+            y = Load(ref b, ldb + k);
+            s01 = Fma(x0, y, s01);
+            y = Load(ref b, 2 * ldb + k);
+            s02 = Fma(x0, y, s02);
+            y = Load(ref b, 3 * ldb + k);
+            s03 = Fma(x0, y, s03);
+            y = Load(ref b, 4 * ldb + k);
+            s04 = Fma(x0, y, s04);
+            y = Load(ref b, 5 * ldb + k);
+            s05 = Fma(x0, y, s05);
+            y = Load(ref b, 6 * ldb + k);
+            s06 = Fma(x0, y, s06);
+            y = Load(ref b, 7 * ldb + k);
+            s07 = Fma(x0, y, s07);
         }
         if (full < length)   // the last length % 8 values: a vector ending at length, its lanes already summed masked off
         {
-            Vector256<float> keep = TailMask(length % 8);
-            nint k = length - 8;
-            Vector256<float> x0 = Load(ref a0, k) & keep;
-            Vector256<float> y0 = Load(ref b0, k);
-            s00 = Fma(x0, y0, s00);
-            Vector256<float> y1 = Load(ref b1, k);
-            s01 = Fma(x0, y1, s01);
-            Vector256<float> y2 = Load(ref b2, k);
-            s02 = Fma(x0, y2, s02);
-            Vector256<float> y3 = Load(ref b3, k);
-            s03 = Fma(x0, y3, s03);
-            Vector256<float> y4 = Load(ref b4, k);
-            s04 = Fma(x0, y4, s04);
-            Vector256<float> y5 = Load(ref b5, k);
-            s05 = Fma(x0, y5, s05);
-            Vector256<float> y6 = Load(ref b6, k);
-            s06 = Fma(x0, y6, s06);
-            Vector256<float> y7 = Load(ref b7, k);
-            s07 = Fma(x0, y7, s07);
+            full = length - 8;
+            x0 = Load(ref a, full) & TailMask(length % 8);
+            y = Load(ref b, full);
+            s00 = Fma(x0, y, s00);
+            y = Load(ref b, ldb + full);
+            s01 = Fma(x0, y, s01);
+            y = Load(ref b, 2 * ldb + full);
+            s02 = Fma(x0, y, s02);
+            y = Load(ref b, 3 * ldb + full);
+            s03 = Fma(x0, y, s03);
+            y = Load(ref b, 4 * ldb + full);
+            s04 = Fma(x0, y, s04);
+            y = Load(ref b, 5 * ldb + full);
+            s05 = Fma(x0, y, s05);
+            y = Load(ref b, 6 * ldb + full);
+            s06 = Fma(x0, y, s06);
+            y = Load(ref b, 7 * ldb + full);
+            s07 = Fma(x0, y, s07);
         }
-        { ref float to = ref Unsafe.Add(ref c, 0); float sum = Vector256.Sum(s00); to = mode == KernelAccumulate ? to + sum : mode == KernelBiasByRow ? sum + Unsafe.Add(ref bias, 0) : mode == KernelBiasByColumn ? sum + Unsafe.Add(ref bias, 0) : sum; }
-        { ref float to = ref Unsafe.Add(ref c, cstep); float sum = Vector256.Sum(s01); to = mode == KernelAccumulate ? to + sum : mode == KernelBiasByRow ? sum + Unsafe.Add(ref bias, 0) : mode == KernelBiasByColumn ? sum + Unsafe.Add(ref bias, 1) : sum; }
-        { ref float to = ref Unsafe.Add(ref c, 2 * cstep); float sum = Vector256.Sum(s02); to = mode == KernelAccumulate ? to + sum : mode == KernelBiasByRow ? sum + Unsafe.Add(ref bias, 0) : mode == KernelBiasByColumn ? sum + Unsafe.Add(ref bias, 2) : sum; }
-        { ref float to = ref Unsafe.Add(ref c, 3 * cstep); float sum = Vector256.Sum(s03); to = mode == KernelAccumulate ? to + sum : mode == KernelBiasByRow ? sum + Unsafe.Add(ref bias, 0) : mode == KernelBiasByColumn ? sum + Unsafe.Add(ref bias, 3) : sum; }
-        { ref float to = ref Unsafe.Add(ref c, 4 * cstep); float sum = Vector256.Sum(s04); to = mode == KernelAccumulate ? to + sum : mode == KernelBiasByRow ? sum + Unsafe.Add(ref bias, 0) : mode == KernelBiasByColumn ? sum + Unsafe.Add(ref bias, 4) : sum; }
-        { ref float to = ref Unsafe.Add(ref c, 5 * cstep); float sum = Vector256.Sum(s05); to = mode == KernelAccumulate ? to + sum : mode == KernelBiasByRow ? sum + Unsafe.Add(ref bias, 0) : mode == KernelBiasByColumn ? sum + Unsafe.Add(ref bias, 5) : sum; }
-        { ref float to = ref Unsafe.Add(ref c, 6 * cstep); float sum = Vector256.Sum(s06); to = mode == KernelAccumulate ? to + sum : mode == KernelBiasByRow ? sum + Unsafe.Add(ref bias, 0) : mode == KernelBiasByColumn ? sum + Unsafe.Add(ref bias, 6) : sum; }
-        { ref float to = ref Unsafe.Add(ref c, 7 * cstep); float sum = Vector256.Sum(s07); to = mode == KernelAccumulate ? to + sum : mode == KernelBiasByRow ? sum + Unsafe.Add(ref bias, 0) : mode == KernelBiasByColumn ? sum + Unsafe.Add(ref bias, 7) : sum; }
+        float sum;
+        sum = Vector256.Sum(s00); Unsafe.Add(ref c, 0) = mode == KernelAccumulate ? Unsafe.Add(ref c, 0) + sum : mode == KernelDescend ? Unsafe.Add(ref c, 0) + bias * sum : mode == KernelBiasByRow ? sum + Unsafe.Add(ref bias, 0) : mode == KernelBiasByColumn ? sum + Unsafe.Add(ref bias, 0) : sum;
+        sum = Vector256.Sum(s01); Unsafe.Add(ref c, cstep) = mode == KernelAccumulate ? Unsafe.Add(ref c, cstep) + sum : mode == KernelDescend ? Unsafe.Add(ref c, cstep) + bias * sum : mode == KernelBiasByRow ? sum + Unsafe.Add(ref bias, 0) : mode == KernelBiasByColumn ? sum + Unsafe.Add(ref bias, 1) : sum;
+        sum = Vector256.Sum(s02); Unsafe.Add(ref c, 2 * cstep) = mode == KernelAccumulate ? Unsafe.Add(ref c, 2 * cstep) + sum : mode == KernelDescend ? Unsafe.Add(ref c, 2 * cstep) + bias * sum : mode == KernelBiasByRow ? sum + Unsafe.Add(ref bias, 0) : mode == KernelBiasByColumn ? sum + Unsafe.Add(ref bias, 2) : sum;
+        sum = Vector256.Sum(s03); Unsafe.Add(ref c, 3 * cstep) = mode == KernelAccumulate ? Unsafe.Add(ref c, 3 * cstep) + sum : mode == KernelDescend ? Unsafe.Add(ref c, 3 * cstep) + bias * sum : mode == KernelBiasByRow ? sum + Unsafe.Add(ref bias, 0) : mode == KernelBiasByColumn ? sum + Unsafe.Add(ref bias, 3) : sum;
+        sum = Vector256.Sum(s04); Unsafe.Add(ref c, 4 * cstep) = mode == KernelAccumulate ? Unsafe.Add(ref c, 4 * cstep) + sum : mode == KernelDescend ? Unsafe.Add(ref c, 4 * cstep) + bias * sum : mode == KernelBiasByRow ? sum + Unsafe.Add(ref bias, 0) : mode == KernelBiasByColumn ? sum + Unsafe.Add(ref bias, 4) : sum;
+        sum = Vector256.Sum(s05); Unsafe.Add(ref c, 5 * cstep) = mode == KernelAccumulate ? Unsafe.Add(ref c, 5 * cstep) + sum : mode == KernelDescend ? Unsafe.Add(ref c, 5 * cstep) + bias * sum : mode == KernelBiasByRow ? sum + Unsafe.Add(ref bias, 0) : mode == KernelBiasByColumn ? sum + Unsafe.Add(ref bias, 5) : sum;
+        sum = Vector256.Sum(s06); Unsafe.Add(ref c, 6 * cstep) = mode == KernelAccumulate ? Unsafe.Add(ref c, 6 * cstep) + sum : mode == KernelDescend ? Unsafe.Add(ref c, 6 * cstep) + bias * sum : mode == KernelBiasByRow ? sum + Unsafe.Add(ref bias, 0) : mode == KernelBiasByColumn ? sum + Unsafe.Add(ref bias, 6) : sum;
+        sum = Vector256.Sum(s07); Unsafe.Add(ref c, 7 * cstep) = mode == KernelAccumulate ? Unsafe.Add(ref c, 7 * cstep) + sum : mode == KernelDescend ? Unsafe.Add(ref c, 7 * cstep) + bias * sum : mode == KernelBiasByRow ? sum + Unsafe.Add(ref bias, 0) : mode == KernelBiasByColumn ? sum + Unsafe.Add(ref bias, 7) : sum;
     }
 
     /// <summary>One register block of 1 × 1 dot products of length <paramref name="length"/> (at least 8): C[r, j] = Σ_k A[r, k]·B[j, k],
-    /// with A's row r at a[r·lda], B's row j at b[j·ldb], C[r, j] at c[r·ldc + j·cstep], stored as the mode says (bias[r] or bias[j]).</summary>
+    /// with A's row r at a[r·lda], B's row j at b[j·ldb], C[r, j] at c[r·ldc + j·cstep], stored as the mode says (bias[r] or bias[j];
+    /// KernelDescend: C + bias·sum, bias being −η).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void DotBlock1x1(ref float a, nint lda, ref float b, nint ldb, int length, ref float c, nint ldc, nint cstep, int mode, ref float bias)
     {
-        ref float a0 = ref Unsafe.Add(ref a, 0);
-        ref float b0 = ref Unsafe.Add(ref b, 0);
         Vector256<float> s00 = default;
+        Vector256<float> x0, y;
         nint full = length - length % 8;
         for (nint k = 0; k < full; k += 8)
         {
-            Vector256<float> x0 = Load(ref a0, k);
-            Vector256<float> y0 = Load(ref b0, k);
-            s00 = Fma(x0, y0, s00);
+            x0 = Load(ref a, k);
+            y = Load(ref b, k);
+            s00 = Fma(x0, y, s00);
         }
         if (full < length)   // the last length % 8 values: a vector ending at length, its lanes already summed masked off
         {
-            Vector256<float> keep = TailMask(length % 8);
-            nint k = length - 8;
-            Vector256<float> x0 = Load(ref a0, k) & keep;
-            Vector256<float> y0 = Load(ref b0, k);
-            s00 = Fma(x0, y0, s00);
+            full = length - 8;
+            x0 = Load(ref a, full) & TailMask(length % 8);
+            y = Load(ref b, full);
+            s00 = Fma(x0, y, s00);
         }
-        { ref float to = ref Unsafe.Add(ref c, 0); float sum = Vector256.Sum(s00); to = mode == KernelAccumulate ? to + sum : mode == KernelBiasByRow ? sum + Unsafe.Add(ref bias, 0) : mode == KernelBiasByColumn ? sum + Unsafe.Add(ref bias, 0) : sum; }
+        float sum;
+        sum = Vector256.Sum(s00); Unsafe.Add(ref c, 0) = mode == KernelAccumulate ? Unsafe.Add(ref c, 0) + sum : mode == KernelDescend ? Unsafe.Add(ref c, 0) + bias * sum : mode == KernelBiasByRow ? sum + Unsafe.Add(ref bias, 0) : mode == KernelBiasByColumn ? sum + Unsafe.Add(ref bias, 0) : sum;
     }
 
     /// <summary>A mask keeping the last <paramref name="keep"/> of the 8 lanes.</summary>

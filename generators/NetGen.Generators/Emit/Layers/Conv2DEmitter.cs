@@ -24,6 +24,8 @@ internal sealed class Conv2DEmitter : LayerEmitter
         w.Line($"private readonly {c.T}[] _col{layer.Index};   // {layer.PascalName} im2col buffer, one sample ({K(layer)} window values × {layer.OutH * layer.OutW} positions) per thread");
         w.Line($"private readonly {c.T}[] _gsum{layer.Index};   // {layer.PascalName} ∂E/∂W and ∂E/∂b summed over one thread's samples, per thread");
         w.Line($"private readonly {c.T}[] _colBatch{layer.Index};   // {layer.PascalName} im2col of every sample of the last forward pass, reused by backward (empty when too large)");
+        if (Transposed(c, layer))
+            w.Line($"private readonly {c.T}[] _deltaT{layer.Index};   // {layer.PascalName} δ of one sample transposed ({layer.OutH * layer.OutW} positions × {layer.OutC} filters), per thread");
     }
 
     public override void Allocate(CodeWriter w, EmitContext c, LayerPlan layer)
@@ -32,7 +34,20 @@ internal sealed class Conv2DEmitter : LayerEmitter
         w.Line($"_gsum{layer.Index} = new {c.T}[{layer.ParameterCount} * global::System.Environment.ProcessorCount];");
         int size = layer.OutH * layer.OutW * K(layer);
         w.Line($"_colBatch{layer.Index} = (long)maxBatch * {size} <= {ColumnCacheLimit} ? new {c.T}[maxBatch * {size}] : global::System.Array.Empty<{c.T}>();   // at most {ColumnCacheLimit / (1 << 20)}M values");
+        if (Transposed(c, layer))
+            w.Line($"_deltaT{layer.Index} = new {c.T}[{layer.OutH * layer.OutW * layer.OutC} * global::System.Environment.ProcessorCount];");
     }
+
+    /// <summary>
+    /// Whether ∂E/∂W is computed transposed, as a broadcast product over the positions: gᵀ[k, f] += Σ_p col[k, p]·δᵀ[p, f],
+    /// accumulated sample after sample in registers blocks of 8 window values × the filters, with δ of each sample
+    /// transposed first (positions × filters, a few KB). The alternative, the dot form g[f, k] += Σ_p δ[f, p]·col[k, p]
+    /// per sample, pays a horizontal sum for every weight and every sample, which dominates when the sums are short
+    /// (LeNet's conv2: 100 positions, 2,400 weights, 64 samples). It needs at least one vector of filters; with fewer
+    /// (LeNet's conv1: 6) the dot form stays, and its sums are long anyway (784 positions).
+    /// The per-thread sums (_gsum) then hold the weight gradient as [window value × filter].
+    /// </summary>
+    private static bool Transposed(EmitContext c, LayerPlan l) => l.OutC >= GemmEmitter.Lanes(c);
 
     /// <summary>The largest im2col cache (values) a layer keeps for the whole batch: beyond it, backward recomputes
     /// each sample's columns instead.</summary>
@@ -44,7 +59,7 @@ internal sealed class Conv2DEmitter : LayerEmitter
     /// input is <c>x</c> (or whose input gradient is <c>dx</c>), reading or writing <c>_col{i}</c>.</summary>
     private static void Im2Col(CodeWriter w, EmitContext c, LayerPlan l, bool scatter, string columns)
     {
-        int C = l.InC, H = l.InH, W = l.InW, OH = l.OutH, OW = l.OutW, KH = l.KernelH, KW = l.KernelW, S = l.Stride, P = OH * OW;
+        int C = l.InC, H = l.InH, W = l.InW, OH = l.OutH, OW = l.OutW, KH = l.KernelH, KW = l.KernelW, S = l.Stride, P = OH * OW, V = GemmEmitter.Lanes(c);
         string col = "_col" + l.Index, img = scatter ? "dx" : "x";
         w.Open(scatter ? "// col2im: ∂E/∂x[c, iy, ix] += ∂E/∂col[k, p] for every window position that read x[c, iy, ix]" : "// im2col");
         w.Line($"ref {c.T} cols = ref {columns};");
@@ -62,9 +77,18 @@ internal sealed class Conv2DEmitter : LayerEmitter
         {
             w.Line($"if ((uint)iy >= {H}u) continue;");
             w.Line($"ref {c.T} line = ref Unsafe.Add(ref image, ch * {H * W} + iy * {W} + v - {l.PadW});   // line[ox·S] is x[ch, iy, ox·S + v − P]");
-            w.Line(S == 1
-                ? "for (int ox = lo; ox < hi; ox++) Unsafe.Add(ref line, ox) += Unsafe.Add(ref at, ox);"
-                : $"for (int ox = 0; ox < {OW}; ox++) if ((uint)(ox * {S} + v - {l.PadW}) < {W}u) Unsafe.Add(ref line, ox * {S}) += Unsafe.Add(ref at, ox);");
+            if (S == 1 && OW >= V)
+            {
+                w.Open("");
+                w.Line("int ox = lo;");
+                w.Line($"for (; ox + {V} <= hi; ox += {V}) (Load(ref line, ox) + Load(ref at, ox)).StoreUnsafe(ref line, (nuint)ox);");
+                w.Line("for (; ox < hi; ox++) Unsafe.Add(ref line, ox) += Unsafe.Add(ref at, ox);");
+                w.Close();
+            }
+            else
+                w.Line(S == 1
+                    ? "for (int ox = lo; ox < hi; ox++) Unsafe.Add(ref line, ox) += Unsafe.Add(ref at, ox);"
+                    : $"for (int ox = 0; ox < {OW}; ox++) if ((uint)(ox * {S} + v - {l.PadW}) < {W}u) Unsafe.Add(ref line, ox * {S}) += Unsafe.Add(ref at, ox);");
         }
         else
         {
@@ -76,7 +100,18 @@ internal sealed class Conv2DEmitter : LayerEmitter
             if (S == 1)
             {
                 w.Line($"for (int ox = 0; ox < lo; ox++) Unsafe.Add(ref at, ox) = {c.Lit(0)};");
-                w.Line("for (int ox = lo; ox < hi; ox++) Unsafe.Add(ref at, ox) = Unsafe.Add(ref line, ox);");
+                if (OW >= V)
+                {
+                    // Whole vectors, then one vector ending at hi (it rewrites a few values with the same values).
+                    w.Open("");
+                    w.Line("int ox = lo;");
+                    w.Line($"for (; ox + {V} <= hi; ox += {V}) Load(ref line, ox).StoreUnsafe(ref at, (nuint)ox);");
+                    w.Line($"if (ox < hi && hi - lo >= {V}) Load(ref line, hi - {V}).StoreUnsafe(ref at, (nuint)(hi - {V}));");
+                    w.Line("else for (; ox < hi; ox++) Unsafe.Add(ref at, ox) = Unsafe.Add(ref line, ox);");
+                    w.Close();
+                }
+                else
+                    w.Line("for (int ox = lo; ox < hi; ox++) Unsafe.Add(ref at, ox) = Unsafe.Add(ref line, ox);");
                 w.Line($"for (int ox = hi; ox < {OW}; ox++) Unsafe.Add(ref at, ox) = {c.Lit(0)};");
             }
             else
@@ -101,10 +136,40 @@ internal sealed class Conv2DEmitter : LayerEmitter
         w.Line($"int parts = global::NetGen.Parallelism.PartsFor((long)batch * {2 * l.MultiplyAdds}, batch);");
         w.Line($"global::NetGen.Parallelism.Run(this, {Op(l, 1)}, parts);");
         w.Open("for (int part = 0; part < parts; part++)");
-        w.Line($"{c.Tp}.Add<{c.T}>(_g.AsSpan({l.WeightOffset}, {l.WeightCount}), _gsum{l.Index}.AsSpan(part * {l.ParameterCount}, {l.WeightCount}), _g.AsSpan({l.WeightOffset}, {l.WeightCount}));");
+        if (Transposed(c, l))
+        {
+            w.Line($"// the part's ∂E/∂w is held transposed, [window value × filter]");
+            w.Line($"ref {c.T} sumT = ref _gsum{l.Index}[part * {l.ParameterCount}];");
+            w.Line($"for (int f = 0; f < {l.OutC}; f++) for (int k = 0; k < {K(l)}; k++) _g[{l.WeightOffset} + f * {K(l)} + k] += Unsafe.Add(ref sumT, k * {l.OutC} + f);");
+        }
+        else
+            w.Line($"{c.Tp}.Add<{c.T}>(_g.AsSpan({l.WeightOffset}, {l.WeightCount}), _gsum{l.Index}.AsSpan(part * {l.ParameterCount}, {l.WeightCount}), _g.AsSpan({l.WeightOffset}, {l.WeightCount}));");
         if (trainBias)
             w.Line($"{c.Tp}.Add<{c.T}>(_g.AsSpan({l.BiasOffset}, {l.BiasCount}), _gsum{l.Index}.AsSpan(part * {l.ParameterCount} + {l.WeightCount}, {l.BiasCount}), _g.AsSpan({l.BiasOffset}, {l.BiasCount}));");
         w.Close();
+    }
+
+    public override bool CanDescend(EmitContext c, LayerPlan layer) => true;
+
+    public override void DescendBackward(CodeWriter w, EmitContext c, LayerPlan l)
+    {
+        bool trainBias = l.BiasCount > 0 && l.Spec.TrainBias;
+        int pc = l.ParameterCount;
+        w.Line($"// Layer {l.Index}: {l.PascalName} backward fused with the plain-SGD step: the threads' parts compute ∂E/∂x (with the weights from");
+        w.Line($"// before the step) and their samples' ∂E/∂w{(trainBias ? ", ∂E/∂b" : "")} sums, added in part order as Backward adds them; then w ← w − η·Σ{(trainBias ? ", b ← b − η·Σ" : "")}");
+        w.Line($"int parts = global::NetGen.Parallelism.PartsFor((long)batch * {2 * l.MultiplyAdds}, batch);");
+        w.Line($"global::NetGen.Parallelism.Run(this, {Op(l, 1)}, parts);");
+        w.Line($"global::System.Span<{c.T}> total = _gsum{l.Index}.AsSpan(0, {pc});");
+        w.Line($"for (int part = 1; part < parts; part++) {c.Tp}.Add<{c.T}>(total, _gsum{l.Index}.AsSpan(part * {pc}, {pc}), total);");
+        if (Transposed(c, l))
+        {
+            w.Line($"ref {c.T} sumT = ref total[0];   // transposed, [window value × filter]");
+            w.Line($"for (int f = 0; f < {l.OutC}; f++) for (int k = 0; k < {K(l)}; k++) _p[{l.WeightOffset} + f * {K(l)} + k] += _sgdRate * Unsafe.Add(ref sumT, k * {l.OutC} + f);");
+        }
+        else
+            w.Line($"{c.Tp}.MultiplyAdd<{c.T}>(total.Slice(0, {l.WeightCount}), _sgdRate, _p.AsSpan({l.WeightOffset}, {l.WeightCount}), _p.AsSpan({l.WeightOffset}, {l.WeightCount}));");
+        if (trainBias)
+            w.Line($"{c.Tp}.MultiplyAdd<{c.T}>(total.Slice({l.WeightCount}, {l.BiasCount}), _sgdRate, _p.AsSpan({l.BiasOffset}, {l.BiasCount}), _p.AsSpan({l.BiasOffset}, {l.BiasCount}));");
     }
 
     public override void ParallelCases(CodeWriter w, EmitContext c, LayerPlan l)
@@ -144,7 +209,16 @@ internal sealed class Conv2DEmitter : LayerEmitter
         w.Line($"global::System.Span<{c.T}> x = {EmitContext.A(l.Index)}.AsSpan(n * {inSize}, {inSize});");
         Im2Col(w, c, l, scatter: false, "columns");
         w.Close();
-        w.Line($"{l.PascalName}WeightGradient(ref {EmitContext.D(l.Index + 1)}[n * {outSize}], ref columns, ref sum[0], 0, {F}, 0, {k});");
+        if (Transposed(c, l))
+        {
+            w.Line($"// δᵀ of the sample, [position × filter]; then gᵀ[k, f] += Σ_p col[k, p]·δᵀ[p, f]");
+            w.Line($"ref {c.T} deltaT = ref _deltaT{l.Index}[part * {P * F}];");
+            w.Line($"ref {c.T} delta = ref {EmitContext.D(l.Index + 1)}[n * {outSize}];");
+            w.Line($"for (int f = 0; f < {F}; f++) for (int p = 0; p < {P}; p++) Unsafe.Add(ref deltaT, p * {F} + f) = Unsafe.Add(ref delta, f * {P} + p);");
+            w.Line($"{l.PascalName}WeightGradient(ref columns, ref deltaT, ref sum[0], 0, {k}, 0, {F});");
+        }
+        else
+            w.Line($"{l.PascalName}WeightGradient(ref {EmitContext.D(l.Index + 1)}[n * {outSize}], ref columns, ref sum[0], 0, {F}, 0, {k});");
         if (trainBias)
             w.Line($"for (int f = 0; f < {F}; f++) sum[{l.WeightCount} + f] += {c.Tp}.Sum<{c.T}>({EmitContext.D(l.Index + 1)}.AsSpan(n * {outSize} + f * {P}, {P}));");
         if (l.Index == 0) w.Open("if (_inputGradient)");
@@ -176,15 +250,26 @@ internal sealed class Conv2DEmitter : LayerEmitter
             Mode = l.BiasCount > 0 ? GemmEmitter.Mode.AssignBiasByRow : GemmEmitter.Mode.Assign,
             MR = mr, NV = mr > 6 ? 3 : 4, Pack = false, M = F,
         });
-        GemmEmitter.Dot(w, c, new GemmEmitter.Product
-        {
-            Method = name + "WeightGradient",
-            Summary = $"{name} ∂E/∂W, one sample: g[f, k] += Σ_p δ[f, p]·col[k, p] for filters m0 ≤ f &lt; m1 and window values n0 ≤ k &lt; n1 ({P} positions).",
-            N = k, K = P, AName = "delta", BName = "col", CName = "g",
-            LdA = P, LdB = P, LdC = k,
-            Mode = GemmEmitter.Mode.Accumulate,
-            MR = 4, NV = 4, M = F,
-        });
+        if (Transposed(c, l))
+            GemmEmitter.Broadcast(w, c, new GemmEmitter.Product
+            {
+                Method = name + "WeightGradient",
+                Summary = $"{name} ∂E/∂W transposed, one sample: gᵀ[k, f] += Σ_p col[k, p]·δᵀ[p, f] for window values m0 ≤ k &lt; m1 and filters n0 ≤ f &lt; n1 ({P} positions).",
+                N = F, K = P, AName = "col", BName = "deltaT", CName = "gT",
+                LdA = P, LdB = F, LdC = F,
+                Mode = GemmEmitter.Mode.Accumulate,
+                MR = 8, NV = System.Math.Min(3, (F + GemmEmitter.Lanes(c) - 1) / GemmEmitter.Lanes(c)), Pack = false, M = k,
+            });
+        else
+            GemmEmitter.Dot(w, c, new GemmEmitter.Product
+            {
+                Method = name + "WeightGradient",
+                Summary = $"{name} ∂E/∂W, one sample: g[f, k] += Σ_p δ[f, p]·col[k, p] for filters m0 ≤ f &lt; m1 and window values n0 ≤ k &lt; n1 ({P} positions).",
+                N = k, K = P, AName = "delta", BName = "col", CName = "g",
+                LdA = P, LdB = P, LdC = k,
+                Mode = GemmEmitter.Mode.Accumulate,
+                MR = 4, NV = 4, M = F,
+            });
         GemmEmitter.Broadcast(w, c, new GemmEmitter.Product
         {
             Method = name + "ColumnGradient",

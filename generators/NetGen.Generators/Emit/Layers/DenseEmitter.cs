@@ -108,6 +108,42 @@ internal sealed class DenseEmitter : LayerEmitter
         if (guard is not null) w.Close();
     }
 
+    public override bool CanDescend(EmitContext c, LayerPlan layer) => !c.IsUnrolled(layer);
+
+    public override void DescendBackward(CodeWriter w, EmitContext c, LayerPlan layer)
+    {
+        int @in = layer.InputSize, @out = layer.OutputSize, V = GemmEmitter.Lanes(c);
+        bool trainBias = layer.BiasCount > 0 && layer.Spec.TrainBias;
+        w.Line($"// Layer {layer.Index}: {layer.PascalName} backward fused with the plain-SGD step: {(layer.Index == 0 ? "(when asked for) " : "")}∂E/∂x = δ·W first, with the weights from before the step;");
+        w.Line($"// then W ← W − η·δᵀ·x{(trainBias ? " and b ← b − η·Σₙ δ" : "")} where the products are formed (∂E/∂W is never stored)");
+        if (layer.Index == 0) w.Open("if (inputGradient)");
+        w.Line($"global::NetGen.Parallelism.Run(this, {Op(layer, 2)}, global::NetGen.Parallelism.PartsFor((long)batch * {(long)@in * @out}));");
+        if (layer.Index == 0) w.Close();
+        w.Line($"global::NetGen.Parallelism.Run(this, {Op(layer, 3)}, global::NetGen.Parallelism.PartsFor((long)batch * {(long)@in * @out}));");
+        if (!trainBias) return;
+        w.Open("");
+        w.Line($"// b[j] ← b[j] + (−η)·Σₙ δ[n, j], summed in sample order as Backward sums ∂E/∂b");
+        w.Line($"ref {c.T} delta = ref {D(layer.Index + 1)}[0], bias = ref _p[{layer.BiasOffset}];");
+        w.Line("int j = 0;");
+        if (@out >= V)
+        {
+            w.Open($"for (; j + {V} <= {@out}; j += {V})");
+            w.Line($"Vector256<{c.T}> sum = Vector256<{c.T}>.Zero;");
+            w.Line($"for (int n = 0; n < batch; n++) sum += Load(ref delta, n * {@out} + j);");
+            w.Line($"(Load(ref bias, j) + Vector256.Create(_sgdRate) * sum).StoreUnsafe(ref bias, (nuint)j);");
+            w.Close();
+        }
+        if (@out % V != 0)
+        {
+            w.Open($"for (; j < {@out}; j++)");
+            w.Line($"{c.T} sum = {c.Lit(0)};");
+            w.Line($"for (int n = 0; n < batch; n++) sum += Unsafe.Add(ref delta, n * {@out} + j);");
+            w.Line("Unsafe.Add(ref bias, j) += _sgdRate * sum;");
+            w.Close();
+        }
+        w.Close();
+    }
+
     public override void ParallelCases(CodeWriter w, EmitContext c, LayerPlan layer)
     {
         if (c.IsUnrolled(layer)) return;
@@ -126,6 +162,12 @@ internal sealed class DenseEmitter : LayerEmitter
         w.Open($"case {Op(layer, 2)}:   // {layer.PascalName} ∂E/∂x: a range of inputs");
         w.Line($"(int i0, int i1) = global::NetGen.Parallelism.Range({@in}, parts, part, {3 * V});");
         w.Line($"{layer.PascalName}InputGradient(ref {D(layer.Index + 1)}[0], ref _p[{layer.WeightOffset}], ref {D(layer.Index)}[0], 0, _batch, i0, i1, {scratch});");
+        w.Line("break;");
+        w.Close();
+        if (!c.FusedSgd) return;
+        w.Open($"case {Op(layer, 3)}:   // {layer.PascalName} W ← W − η·δᵀ·x (fused plain-SGD step): a range of units");
+        w.Line($"(int j0, int j1) = global::NetGen.Parallelism.Range({@out}, parts, part, 8);");
+        w.Line($"{layer.PascalName}WeightDescent(ref {D(layer.Index + 1)}[0], ref {A(layer.Index)}[0], ref _p[{layer.WeightOffset}], ref _sgdRate, j0, j1, 0, {@in}, _batch, {scratch});");
         w.Line("break;");
         w.Close();
     }
@@ -157,8 +199,18 @@ internal sealed class DenseEmitter : LayerEmitter
             N = @in, KRuntime = "batch", AName = "delta", BName = "x", CName = "g",
             LdA = 1, AStepK = @out, LdB = @in, LdC = @in,
             Mode = GemmEmitter.Mode.Accumulate,
-            MR = 8, NV = 3, M = @out,
+            MR = 8, NV = 3, M = @out, RowOrderSteps = RowOrderBatch,
         });
+        if (c.FusedSgd)
+            GemmEmitter.Broadcast(w, c, new GemmEmitter.Product
+            {
+                Method = name + "WeightDescent",
+                Summary = $"{name} fused plain-SGD step: w[j, i] += rate·Σₙ δ[n, j]·x[n, i] (rate = −η) for units m0 ≤ j &lt; m1 and inputs n0 ≤ i &lt; n1; the sum is formed in registers as in {name}WeightGradient and never stored.",
+                N = @in, KRuntime = "batch", AName = "delta", BName = "x", CName = "w",
+                LdA = 1, AStepK = @out, LdB = @in, LdC = @in,
+                Mode = GemmEmitter.Mode.Descend,
+                MR = 8, NV = 3, M = @out, RowOrderSteps = RowOrderBatch,
+            });
         GemmEmitter.Broadcast(w, c, new GemmEmitter.Product
         {
             Method = name + "InputGradient",
@@ -169,6 +221,12 @@ internal sealed class DenseEmitter : LayerEmitter
             MR = 8, NV = 3,
         });
     }
+
+    /// <summary>Batches up to which ∂E/∂W (and the fused SGD step) walks the weights row by row, as they are stored,
+    /// instead of strip by strip: with few samples each block is mostly a read-modify-write of the weights. Measured
+    /// on 784-100: the fused step's update at batch 1 9.6 µs strip by strip, 6.3 µs row by row; at batch 8 row by
+    /// row is slower (it reloads x for every row).</summary>
+    private const int RowOrderBatch = 4;
 
     // ---- GPU (ILGPU) --------------------------------------------------------------------------------------------
 

@@ -25,6 +25,16 @@ internal abstract class LayerEmitter
     /// in scope; parameter gradients are added into the view <c>G</c>).</summary>
     public abstract void GpuBackward(GpuWriter g, LayerPlan layer);
 
+    /// <summary>Whether <see cref="DescendBackward"/> is written for the layer (layers with parameters only).</summary>
+    public virtual bool CanDescend(EmitContext c, LayerPlan layer) => false;
+
+    /// <summary>Writes the backward pass of a fused plain-SGD step (<see cref="EmitContext.FusedSgd"/>): as
+    /// <see cref="Backward"/>, except that the parameters are updated, θ ← θ + _sgdRate·∂E/∂θ (_sgdRate = −η), where their
+    /// gradient is computed, and the gradient buffer is not touched. ∂E/∂input must be computed with the parameters
+    /// from before the step.</summary>
+    public virtual void DescendBackward(CodeWriter w, EmitContext c, LayerPlan layer) =>
+        throw new System.InvalidOperationException(layer.Kind + " has no fused SGD backward pass.");
+
     /// <summary>Initialises the layer's parameters in the constructor (nothing for parameter-free layers).</summary>
     public virtual void Initialize(CodeWriter w, EmitContext c, LayerPlan layer)
     {
