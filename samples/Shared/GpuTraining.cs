@@ -103,8 +103,8 @@ internal sealed class DeviceUnavailableException(string message, Exception? inne
 internal static class GpuTrainer
 {
     /// <summary>Trains for <paramref name="epochs"/> passes over <paramref name="train"/> with TrainStep, writing one
-    /// line per epoch (<c>Epoch 3/15 - 2.8s 62ms/step - loss: 0.5468</c>). Returns each epoch's loss: the mean of its steps'
-    /// losses, summed on the device (AccumulateLoss) and read back once per epoch.</summary>
+    /// line per epoch (<c>Epoch 3/15 - 2.8s 62ms/step - loss: 0.5468</c>). Returns each epoch's loss: the mean per sample of its
+    /// steps' losses (as Trainer.Fit's), summed on the device (AccumulateLoss) and read back once per epoch.</summary>
     /// <exception cref="InvalidOperationException">The loss became NaN or infinite.</exception>
     public static List<double> Fit<T>(GpuNetwork<T> net, Dataset<T> train, int epochs, int batchSize, Optimizer optimizer,
         int seed, TextWriter log) where T : unmanaged, IFloatingPointIeee754<T>

@@ -140,8 +140,8 @@ public abstract class GpuNetwork<T> : IDisposable where T : unmanaged, IFloating
     /// kernels from there, adding parameter gradients into <see cref="G"/> (penalties included).</summary>
     protected abstract void RunBackwardFromLoss(int batch);
 
-    /// <summary>Launches the kernel that adds the batch's loss (the <see cref="SampleLoss"/> terms, plus the
-    /// <see cref="PenaltyPartials"/> when <paramref name="penalty"/>) to <c>sum[0]</c> and 1 to <c>sum[1]</c>, on the device.</summary>
+    /// <summary>Launches the kernel that adds batch × the batch's loss (the <see cref="SampleLoss"/> terms, plus the
+    /// <see cref="PenaltyPartials"/> when <paramref name="penalty"/>) to <c>sum[0]</c> and batch to <c>sum[1]</c>, on the device.</summary>
     protected abstract void RunLossAccumulate(int batch, bool penalty, ArrayView<T> sum);
 
     /// <summary>Launches the backward kernels from d{L} (already on the device); d0 only when <paramref name="inputGradient"/>.</summary>
@@ -258,8 +258,9 @@ public abstract class GpuNetwork<T> : IDisposable where T : unmanaged, IFloating
         RunLossAccumulate(_batch, HasPenalty, _lossSum.View);
     }
 
-    /// <summary>The mean of the losses added by <see cref="AccumulateLoss"/> since the last call (NaN when none were),
-    /// read back in one copy; the running sum starts again from zero.</summary>
+    /// <summary>The mean of the losses added by <see cref="AccumulateLoss"/> since the last call, weighted by their batch
+    /// sizes as <c>Trainer.Fit</c>'s epoch loss is (NaN when none were added), read back in one copy; the running sum
+    /// starts again from zero.</summary>
     public T TakeMeanLoss()
     {
         ThrowIfDisposed();

@@ -108,14 +108,14 @@ internal static class GpuLossEmitter
                 gradientField = g.Kernel("LossGradient", $"∂E/∂o for value i: {gradient}", gradientParameters, w => w.Line($"d[i] = {gradient};"));
                 break;
         }
-        accumulate = g.Kernel("LossAccumulate", "One thread: sum[0] += Σ of the batch's loss terms (and the weight penalties' partial sums when asked); sum[1] += 1",
+        accumulate = g.Kernel("LossAccumulate", "One thread: sum[0] += batch × the batch's loss (its terms, plus the weight penalties' partial sums when asked); sum[1] += batch, so the mean is per sample, as Trainer.Fit's",
             new[] { g.V("terms"), g.V("penalty"), g.V("sum"), ("int", "batch"), ("int", "withPenalty") }, w =>
         {
             w.Line($"{t} total = {zero};");
             w.Line("for (int n = 0; n < batch; n++) total += terms[n];");
             w.Line($"if (withPenalty != 0) for (int k = 0; k < {GpuOptimizerEmitter.Parts}; k++) total += penalty[k];");
-            w.Line("sum[0] += total;");
-            w.Line($"sum[1] += {one};");
+            w.Line("sum[0] += total * batch;");
+            w.Line("sum[1] += batch;");
         });
         host.Line($"// Each sample's term of the loss ({kind}{(plan.FusedSoftmaxCrossEntropy ? ", from the logits: fused with Softmax" : "")}); the base class sums them");
         host.Line($"{termsField}(batch, {GpuWriter.A(lossIn)}, Target, SampleLoss, batch);");

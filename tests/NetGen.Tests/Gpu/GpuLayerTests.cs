@@ -236,7 +236,7 @@ public sealed class GpuLayerTests(GpuFixture fixture, ITestOutputHelper output)
             _losses.Add(loss);
             return loss;
         }
-        public double MeanLoss() => _losses.Average();
+        public double MeanLoss() => _losses.Average();   // every step here has the same batch: the sample-weighted mean is this
         public void Dispose() { }
     }
 

@@ -264,14 +264,14 @@ partial class WorkedExample
             d[i] = (o[i] - target[i]) / batch;
         }
 
-        /// <summary>One thread: sum[0] += Σ of the batch's loss terms (and the weight penalties' partial sums when asked); sum[1] += 1</summary>
+        /// <summary>One thread: sum[0] += batch × the batch's loss (its terms, plus the weight penalties' partial sums when asked); sum[1] += batch, so the mean is per sample, as Trainer.Fit's</summary>
         private static void LossAccumulate(Index1D i, ArrayView<double> terms, ArrayView<double> penalty, ArrayView<double> sum, int batch, int withPenalty)
         {
             double total = 0.0;
             for (int n = 0; n < batch; n++) total += terms[n];
             if (withPenalty != 0) for (int k = 0; k < 256; k++) total += penalty[k];
-            sum[0] += total;
-            sum[1] += 1.0;
+            sum[0] += total * batch;
+            sum[1] += batch;
         }
 
         /// <summary>SGD (torch.optim.SGD, dampening 0): g += λθ; with momentum b ← μb + g and g ← b (Nesterov: g + μb); θ ← θ − η·g. s0 = b</summary>
