@@ -1,4 +1,5 @@
 using System.Collections.Generic;
+using System.Linq;
 using NetGen.Generators.Model;
 
 namespace NetGen.Generators.Emit;
@@ -21,11 +22,19 @@ internal static class GpuOptimizerEmitter
         long N = c.Plan.ParameterCount;
         string args = $"global::NetGen.Gpu.GpuUpdateArgs<{t}>";
         var parameters = new[] { g.V("p"), g.V("grad"), g.V("s0"), g.V("s1"), g.V("s2"), g.V("clip"), (args, "a") };
-        string clipped = $"{t} d = grad[i]; if (d > a.ClipValue) d = a.ClipValue; else if (d < -a.ClipValue) d = -a.ClipValue; if (a.ClipByNorm != 0) d *= clip[0];   // clip by value, then by norm";
+        var held = NetworkEmitter.HeldBiases(c.Plan);
+        string? keep = held.Count == 0 ? null
+            : "if (" + string.Join(" || ", held.Select(h => $"(i >= {h.Offset} && i < {h.Offset + h.Count})")) + ") return;   // held biases (TrainBias = false) never move, whatever the decay";
+        string clippedLine = $"{t} d = grad[i]; if (d > a.ClipValue) d = a.ClipValue; else if (d < -a.ClipValue) d = -a.ClipValue; if (a.ClipByNorm != 0) d *= clip[0];   // clip by value, then by norm";
+        void Clipped(CodeWriter w)
+        {
+            if (keep is not null) w.Line(keep);
+            w.Line(clippedLine);
+        }
 
         string sgd = g.Kernel("SgdUpdate", "SGD (torch.optim.SGD, dampening 0): g += λθ; with momentum b ← μb + g and g ← b (Nesterov: g + μb); θ ← θ − η·g. s0 = b", parameters, w =>
         {
-            w.Line(clipped);
+            Clipped(w);
             w.Line($"if (a.WeightDecay != {zero}) d += a.WeightDecay * p[i];");
             w.Open($"if (a.Momentum != {zero})");
             w.Line($"{t} b = a.Momentum * s0[i] + d;");
@@ -36,7 +45,7 @@ internal static class GpuOptimizerEmitter
         });
         string adagrad = g.Kernel("AdagradUpdate", "Adagrad: g += λθ; s ← s + g²; θ ← θ − η′·g/(√s + ε), η′ the decayed rate. s0 = s", parameters, w =>
         {
-            w.Line(clipped);
+            Clipped(w);
             w.Line($"if (a.WeightDecay != {zero}) d += a.WeightDecay * p[i];");
             w.Line($"{t} s = s0[i] + d * d;");
             w.Line("s0[i] = s;");
@@ -44,7 +53,7 @@ internal static class GpuOptimizerEmitter
         });
         string rms = g.Kernel("RmsPropUpdate", "RMSProp: g += λθ; v ← αv + (1 − α)g²; centred: ḡ ← αḡ + (1 − α)g, v̂ = v − ḡ²; q = g/(√v̂ + ε); with momentum b ← μb + q, θ ← θ − η·b, else θ ← θ − η·q. s0 = v, s1 = ḡ, s2 = b", parameters, w =>
         {
-            w.Line(clipped);
+            Clipped(w);
             w.Line($"if (a.WeightDecay != {zero}) d += a.WeightDecay * p[i];");
             w.Line($"{t} v = a.Beta1 * s0[i] + ({one} - a.Beta1) * d * d;");
             w.Line("s0[i] = v;");
@@ -64,7 +73,7 @@ internal static class GpuOptimizerEmitter
         string adam = g.Kernel("AdamUpdate", "Adam / AdamW: θ ← θ·(1 − ηλ) (AdamW), g += λθ (Adam); m ← β₁m + (1 − β₁)g; v ← β₂v + (1 − β₂)g²; AMSGrad v̂ ← max(v̂, v); θ ← θ − η/(1 − β₁ᵗ)·m/(√v̂/√(1 − β₂ᵗ) + ε). s0 = m, s1 = v, s2 = max v", parameters, w =>
         {
             w.Line($"{t} theta = p[i] * a.DecayFactor;");
-            w.Line(clipped);
+            Clipped(w);
             w.Line($"if (a.WeightDecay != {zero}) d += a.WeightDecay * theta;");
             w.Line($"{t} m = a.Beta1 * s0[i] + ({one} - a.Beta1) * d;");
             w.Line($"{t} v = a.Beta2 * s1[i] + ({one} - a.Beta2) * d * d;");

@@ -446,12 +446,39 @@ internal static class NetworkEmitter
             w.Line("Forward(input, batch);");
             w.Line($"{t} loss = Loss({arg});");
             w.Line($"Backward({arg});");
-            w.Line($"optimizer.Step<{t}>(_p, _g);");
+            OptimizerStep(w, c);
             w.Line("return loss;");
             w.Close();
             w.Line();
         }
+        HeldField(w, c);
     }
+
+    /// <summary>The biases held with <c>TrainBias = false</c>: (offset, count) in the parameter buffer.</summary>
+    public static System.Collections.Generic.List<(int Offset, int Count)> HeldBiases(NetworkPlan plan) =>
+        plan.Layers.Where(l => l.BiasCount > 0 && !l.Spec.TrainBias).Select(l => (l.BiasOffset, l.BiasCount)).ToList();
+
+    private static void HeldField(CodeWriter w, EmitContext c)
+    {
+        var held = HeldBiases(c.Plan);
+        if (held.Count == 0) return;
+        w.Line($"private readonly {c.T}[] _held = new {c.T}[{held.Sum(h => h.Count)}];   // the held biases' values during an optimiser step");
+        w.Line();
+    }
+
+    /// <summary>optimizer.Step, keeping held biases where they are: their gradient is zero, but weight decay (and
+    /// AdamW's decoupled decay) would still move them.</summary>
+    private static void OptimizerStep(CodeWriter w, EmitContext c)
+    {
+        var held = HeldBiases(c.Plan);
+        int at = 0;
+        if (held.Count > 0) w.Line("// Held biases (TrainBias = false) have no gradient, but weight decay would still move them: keep them as they are.");
+        foreach (var (offset, count) in held) { w.Line($"_p.AsSpan({offset}, {count}).CopyTo(_held.AsSpan({at}, {count}));"); at += count; }
+        w.Line($"optimizer.Step<{c.T}>(_p, _g);");
+        at = 0;
+        foreach (var (offset, count) in held) { w.Line($"_held.AsSpan({at}, {count}).CopyTo(_p.AsSpan({offset}, {count}));"); at += count; }
+    }
+
     /// <summary>TrainStep for a network whose trainable layers can apply a plain-SGD step where they compute the
     /// gradient (<see cref="EmitContext.FusedSgd"/>): with a plain <c>Sgd</c> the update is fused into the backward
     /// pass and the gradient buffer is left alone; with any other optimiser the step zeros, backpropagates and calls
@@ -475,10 +502,11 @@ internal static class NetworkEmitter
             w.Close();
             w.Line("ZeroGradients();");
             w.Line($"Backward({arg});");
-            w.Line($"optimizer.Step<{t}>(_p, _g);");
+            OptimizerStep(w, c);
             w.Line("return loss;");
             w.Close();
             w.Line();
         }
+        HeldField(w, c);
     }
 }

@@ -143,6 +143,43 @@ public sealed class GpuTrainingTests(GpuFixture fixture, ITestOutputHelper outpu
         output.WriteLine($"{optimizer}: largest move {moved:G3}, GPU − CPU {error:G3} of the largest parameter");
     }
 
+    [Theory]
+    [InlineData("sgd decay")]
+    [InlineData("adamw")]
+    [InlineData("rmsprop decay")]
+    public void HeldBiasesStayPutUnderWeightDecay(string optimizer)
+    {
+        // The worked example holds both layers' biases (TrainBias = false): their gradient is zero, and neither the
+        // coupled decay (g + λθ) nor AdamW's θ·(1 − ηλ) may move them, on either path; the weights do move.
+        Optimizer Create() => optimizer switch
+        {
+            "sgd decay" => new Sgd(0.5, momentum: 0.9, weightDecay: 0.1),
+            "adamw" => new AdamW(0.05, weightDecay: 0.5),
+            _ => new RmsProp(0.05, weightDecay: 0.1),
+        };
+        var cpu = new WorkedExample();
+        cpu.Dense1Bias.Fill(0.35);   // the lecture's biases: a decay would pull them towards 0
+        cpu.Dense2Bias.Fill(0.60);
+        using var gpu = new WorkedExample.Gpu(Device);
+        gpu.CopyFrom(cpu);
+        var initial = cpu.Parameters.ToArray();
+        Optimizer cpuOptimizer = Create(), gpuOptimizer = Create();
+        double[] input = [0.05, 0.10], target = [0.01, 0.99];
+        for (int step = 0; step < 4; step++)
+        {
+            cpu.TrainStep(input, target, cpuOptimizer);
+            gpu.TrainStep(input, target, gpuOptimizer);
+        }
+        var trained = gpu.GetParameters();
+        foreach (var (offset, count) in new[] { (4, 2), (10, 2) })   // Dense1Bias, Dense2Bias
+        {
+            Assert.Equal(initial.AsSpan(offset, count).ToArray(), cpu.Parameters.Slice(offset, count).ToArray());
+            Assert.Equal(initial.AsSpan(offset, count).ToArray(), trained.AsSpan(offset, count).ToArray());
+        }
+        Assert.NotEqual(initial[0], cpu.Parameters[0]);
+        GpuCompare.Close<double>(cpu.Parameters, trained, $"{optimizer}: parameters after 4 steps", 1e-12);
+    }
+
     [Fact]
     public void ParametersMoveBetweenTheCpuAndTheGpu()
     {

@@ -277,6 +277,7 @@ partial class WorkedExample
         /// <summary>SGD (torch.optim.SGD, dampening 0): g += λθ; with momentum b ← μb + g and g ← b (Nesterov: g + μb); θ ← θ − η·g. s0 = b</summary>
         private static void SgdUpdate(Index1D i, ArrayView<double> p, ArrayView<double> grad, ArrayView<double> s0, ArrayView<double> s1, ArrayView<double> s2, ArrayView<double> clip, global::NetGen.Gpu.GpuUpdateArgs<double> a)
         {
+            if ((i >= 4 && i < 6) || (i >= 10 && i < 12)) return;   // held biases (TrainBias = false) never move, whatever the decay
             double d = grad[i]; if (d > a.ClipValue) d = a.ClipValue; else if (d < -a.ClipValue) d = -a.ClipValue; if (a.ClipByNorm != 0) d *= clip[0];   // clip by value, then by norm
             if (a.WeightDecay != 0.0) d += a.WeightDecay * p[i];
             if (a.Momentum != 0.0)
@@ -291,6 +292,7 @@ partial class WorkedExample
         /// <summary>Adagrad: g += λθ; s ← s + g²; θ ← θ − η′·g/(√s + ε), η′ the decayed rate. s0 = s</summary>
         private static void AdagradUpdate(Index1D i, ArrayView<double> p, ArrayView<double> grad, ArrayView<double> s0, ArrayView<double> s1, ArrayView<double> s2, ArrayView<double> clip, global::NetGen.Gpu.GpuUpdateArgs<double> a)
         {
+            if ((i >= 4 && i < 6) || (i >= 10 && i < 12)) return;   // held biases (TrainBias = false) never move, whatever the decay
             double d = grad[i]; if (d > a.ClipValue) d = a.ClipValue; else if (d < -a.ClipValue) d = -a.ClipValue; if (a.ClipByNorm != 0) d *= clip[0];   // clip by value, then by norm
             if (a.WeightDecay != 0.0) d += a.WeightDecay * p[i];
             double s = s0[i] + d * d;
@@ -301,6 +303,7 @@ partial class WorkedExample
         /// <summary>RMSProp: g += λθ; v ← αv + (1 − α)g²; centred: ḡ ← αḡ + (1 − α)g, v̂ = v − ḡ²; q = g/(√v̂ + ε); with momentum b ← μb + q, θ ← θ − η·b, else θ ← θ − η·q. s0 = v, s1 = ḡ, s2 = b</summary>
         private static void RmsPropUpdate(Index1D i, ArrayView<double> p, ArrayView<double> grad, ArrayView<double> s0, ArrayView<double> s1, ArrayView<double> s2, ArrayView<double> clip, global::NetGen.Gpu.GpuUpdateArgs<double> a)
         {
+            if ((i >= 4 && i < 6) || (i >= 10 && i < 12)) return;   // held biases (TrainBias = false) never move, whatever the decay
             double d = grad[i]; if (d > a.ClipValue) d = a.ClipValue; else if (d < -a.ClipValue) d = -a.ClipValue; if (a.ClipByNorm != 0) d *= clip[0];   // clip by value, then by norm
             if (a.WeightDecay != 0.0) d += a.WeightDecay * p[i];
             double v = a.Beta1 * s0[i] + (1.0 - a.Beta1) * d * d;
@@ -325,6 +328,7 @@ partial class WorkedExample
         private static void AdamUpdate(Index1D i, ArrayView<double> p, ArrayView<double> grad, ArrayView<double> s0, ArrayView<double> s1, ArrayView<double> s2, ArrayView<double> clip, global::NetGen.Gpu.GpuUpdateArgs<double> a)
         {
             double theta = p[i] * a.DecayFactor;
+            if ((i >= 4 && i < 6) || (i >= 10 && i < 12)) return;   // held biases (TrainBias = false) never move, whatever the decay
             double d = grad[i]; if (d > a.ClipValue) d = a.ClipValue; else if (d < -a.ClipValue) d = -a.ClipValue; if (a.ClipByNorm != 0) d *= clip[0];   // clip by value, then by norm
             if (a.WeightDecay != 0.0) d += a.WeightDecay * theta;
             double m = a.Beta1 * s0[i] + (1.0 - a.Beta1) * d;

@@ -280,7 +280,12 @@ __________________________________________________________________
         Forward(input, batch);
         double loss = Loss(target);
         Backward(target);
+        // Held biases (TrainBias = false) have no gradient, but weight decay would still move them: keep them as they are.
+        _p.AsSpan(4, 2).CopyTo(_held.AsSpan(0, 2));
+        _p.AsSpan(10, 2).CopyTo(_held.AsSpan(2, 2));
         optimizer.Step<double>(_p, _g);
+        _held.AsSpan(0, 2).CopyTo(_p.AsSpan(4, 2));
+        _held.AsSpan(2, 2).CopyTo(_p.AsSpan(10, 2));
         return loss;
     }
 
@@ -292,9 +297,16 @@ __________________________________________________________________
         Forward(input, batch);
         double loss = Loss(labels);
         Backward(labels);
+        // Held biases (TrainBias = false) have no gradient, but weight decay would still move them: keep them as they are.
+        _p.AsSpan(4, 2).CopyTo(_held.AsSpan(0, 2));
+        _p.AsSpan(10, 2).CopyTo(_held.AsSpan(2, 2));
         optimizer.Step<double>(_p, _g);
+        _held.AsSpan(0, 2).CopyTo(_p.AsSpan(4, 2));
+        _held.AsSpan(2, 2).CopyTo(_p.AsSpan(10, 2));
         return loss;
     }
+
+    private readonly double[] _held = new double[4];   // the held biases' values during an optimiser step
 
     /// <summary>Runs one sample forward and backward and prints every step of the computation in the lecture's
     /// notation: each net input, activation, the loss, every ∂E/∂w by the chain rule and, when
