@@ -113,7 +113,7 @@ public static class Tour
             for (int i = 0; i < 4; i++) if ((y[i] >= 0.5 ? 1 : 0) == t[i]) correct++;
             o.WriteLine($"  epoch {epoch,5}: loss {loss:0.000000}, outputs {y[0]:0.000} {y[1]:0.000} {y[2]:0.000} {y[3]:0.000}, {correct}/4 correct");
         }
-        if (gpu is not null) o.WriteLine($"trained in {clock.Elapsed.TotalSeconds:0.0} s; {GpuTrainer.MemoryLine(gpu)}");
+        if (gpu is not null) o.WriteLine($"trained in {clock.Elapsed.TotalSeconds:0.0} s; {SampleDevice.MemoryLine(gpu)}");
         o.WriteLine(correct == 4 ? "XOR learned: 4/4." : $"XOR: {correct}/4 (try more epochs).");
         o.WriteLine();
         return correct == 4;
@@ -148,7 +148,7 @@ public static class Tour
             using var net = new DigitsMlp.Gpu(device, maxBatch: batchSize, seed: seed);   // the same initial weights as new DigitsMlp(batchSize, seed)
             GpuTrainer.Fit(net, train, n, batchSize, new Sgd(learningRate), seed, o);
             (loss, accuracy) = GpuTrainer.Evaluate(net, test);
-            o.WriteLine(GpuTrainer.MemoryLine(net));
+            o.WriteLine(SampleDevice.MemoryLine(net));
         }
         o.WriteLine($"trained in {clock.Elapsed.TotalSeconds:0.0} s; test loss {loss:0.0000}");
         o.WriteLine($"test accuracy: {accuracy:0.000}");

@@ -130,7 +130,7 @@ public static class Training
             GpuTrainer.Fit(gpu, train, epochs, batchSize, new Sgd(learningRate), options.Seed, o);
             clock.Stop();
             (loss, accuracy) = GpuTrainer.Evaluate(gpu, test);   // Forward in inference mode, on the device
-            o.WriteLine(GpuTrainer.MemoryLine(gpu));
+            o.WriteLine(SampleDevice.MemoryLine(gpu));
             gpu.CopyTo(net);   // the trained parameters (and batch-norm statistics) to the CPU network, for the images
             net.Training = false;
         }

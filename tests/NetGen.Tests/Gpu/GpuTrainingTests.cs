@@ -93,6 +93,31 @@ public sealed class GpuTrainingTests(GpuFixture fixture, ITestOutputHelper outpu
         }
     }
 
+    [Fact]
+    public void GpuTrainerFitsAsTrainerFitDoes()
+    {
+        // The same shuffled batches, the same steps: Trainer.Fit on the CPU network and GpuTrainer.Fit on its Gpu variant
+        // give the same epoch losses (summed on the device) and the same evaluation.
+        var (train, test) = Datasets.UciDigits<float>().Split(0.2, seed: 3);
+        var cpu = new DigitsMlp(32, seed: 4);
+        using var gpu = new DigitsMlp.Gpu(Device, 32, seed: 4);
+        var history = Trainer.Fit(cpu, train, epochs: 3, batchSize: 32, new Sgd(0.1), seed: 9, verbose: 0);
+        var log = new StringWriter();
+        var losses = GpuTrainer.Fit(gpu, train, epochs: 3, batchSize: 32, new Sgd(0.1), seed: 9, log);
+        output.WriteLine(log.ToString());
+        Assert.Equal(3, losses.Count);
+        Assert.Matches(@"^Epoch 3/3 - \d+\.\ds \d+(s|ms|us)/step - loss: \d\.\d{4}$", log.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries)[^1].TrimEnd('\r'));
+        for (int e = 0; e < 3; e++)
+            Assert.True(Math.Abs(history.Loss[e] - losses[e]) <= 1e-5 * history.Loss[e], $"epoch {e + 1}: {history.Loss[e]} on the CPU, {losses[e]} on the GPU");
+        var (cpuLoss, cpuAccuracy) = Trainer.Evaluate(cpu, test);
+        var (gpuLoss, gpuAccuracy) = GpuTrainer.Evaluate(gpu, test);
+        Assert.Equal(cpuAccuracy, gpuAccuracy);
+        Assert.True(Math.Abs(cpuLoss - gpuLoss) <= 1e-5 * cpuLoss, $"test loss {cpuLoss} on the CPU, {gpuLoss} on the GPU");
+        Assert.True(gpuAccuracy > 0.8, $"3 epochs should learn: accuracy {gpuAccuracy}");
+        var tooBig = Assert.Throws<ArgumentOutOfRangeException>(() => GpuTrainer.Fit(gpu, train, 1, 64, new Sgd(0.1)));
+        Assert.Contains("batchSize", tooBig.Message, StringComparison.Ordinal);
+    }
+
     public static TheoryData<string> Optimizers() => new()
     {
         "sgd", "momentum", "nesterov+decay", "adagrad", "rmsprop", "rmsprop centred+momentum+decay", "adam", "adam amsgrad+decay",
