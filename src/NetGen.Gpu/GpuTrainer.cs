@@ -23,8 +23,11 @@ public static class GpuTrainer
     /// <param name="optimizer">One of the built-in optimisers; its learning rate may be changed between calls.</param>
     /// <param name="seed">The shuffling seed, as Trainer.Fit's.</param>
     /// <param name="log">Where the epoch lines go; null for none.</param>
-    public static IReadOnlyList<double> Fit<T>(GpuNetwork<T> net, Dataset<T> train, int epochs, int batchSize, Optimizer optimizer,
-        int seed = 0, TextWriter? log = null) where T : unmanaged, IFloatingPointIeee754<T>
+    /// <param name="validation">Evaluated after each epoch in inference mode (<c>val_loss</c>, <c>val_accuracy</c>); null for none.</param>
+    /// <returns>The per-epoch logs, as <see cref="Trainer.Fit"/>'s: <c>loss</c>, and <c>val_loss</c>/<c>val_accuracy</c>
+    /// with a validation set, plus <c>learning_rate</c>.</returns>
+    public static History Fit<T>(GpuNetwork<T> net, Dataset<T> train, int epochs, int batchSize, Optimizer optimizer,
+        int seed = 0, TextWriter? log = null, Dataset<T>? validation = null) where T : unmanaged, IFloatingPointIeee754<T>
     {
         ArgumentNullException.ThrowIfNull(net);
         ArgumentNullException.ThrowIfNull(train);
@@ -40,7 +43,9 @@ public static class GpuTrainer
         var input = new T[batchSize * featureSize];
         var labels = new int[batchSize];
         var targets = new T[train.HasLabels ? 0 : batchSize * targetSize];
-        var losses = new List<double>(epochs);
+        if (validation is not null && validation.FeatureSize != net.InputSize)
+            throw new ArgumentException($"The validation data has {validation.FeatureSize} values per sample; the network takes {net.InputSize}.", nameof(validation));
+        var history = new History();
         net.Training = true;
         for (int epoch = 1; epoch <= epochs; epoch++)
         {
@@ -61,10 +66,20 @@ public static class GpuTrainer
             if (!double.IsFinite(loss))
                 throw new InvalidOperationException($"Training diverged: the mean loss of epoch {epoch}/{epochs} is {loss}. Lower the learning rate.");
             double seconds = clock.Elapsed.TotalSeconds;
-            losses.Add(loss);
-            log?.WriteLine(Invariant($"Epoch {epoch}/{epochs} - {seconds:0.0}s {PerStep(seconds / steps)} - loss: {loss:0.0000}"));
+            var logs = new Dictionary<string, double> { ["loss"] = loss };
+            string line = Invariant($"Epoch {epoch}/{epochs} - {seconds:0.0}s {PerStep(seconds / steps)} - loss: {loss:0.0000}");
+            if (validation is not null)
+            {
+                var (valLoss, valAccuracy) = Evaluate(net, validation);
+                logs["val_loss"] = valLoss;
+                logs["val_accuracy"] = valAccuracy;
+                line += Invariant($" - val_loss: {valLoss:0.0000} - val_accuracy: {valAccuracy:0.0000}");
+            }
+            logs["learning_rate"] = optimizer.LearningRate;
+            history.Append(logs);
+            log?.WriteLine(line);
         }
-        return losses;
+        return history;
     }
 
     /// <summary>The mean loss per sample and the accuracy over <paramref name="data"/>, in inference mode (dropout off,

@@ -101,14 +101,16 @@ public sealed class GpuTrainingTests(GpuFixture fixture, ITestOutputHelper outpu
         var (train, test) = Datasets.UciDigits<float>().Split(0.2, seed: 3);
         var cpu = new DigitsMlp(32, seed: 4);
         using var gpu = new DigitsMlp.Gpu(Device, 32, seed: 4);
-        var history = Trainer.Fit(cpu, train, epochs: 3, batchSize: 32, new Sgd(0.1), seed: 9, verbose: 0);
+        var history = Trainer.Fit(cpu, train, epochs: 3, batchSize: 32, new Sgd(0.1), seed: 9, verbose: 0, validation: test);
         var log = new StringWriter();
-        var losses = GpuTrainer.Fit(gpu, train, epochs: 3, batchSize: 32, new Sgd(0.1), seed: 9, log);
+        var gpuHistory = GpuTrainer.Fit(gpu, train, epochs: 3, batchSize: 32, new Sgd(0.1), seed: 9, log, validation: test);
         output.WriteLine(log.ToString());
-        Assert.Equal(3, losses.Count);
-        Assert.Matches(@"^Epoch 3/3 - \d+\.\ds \d+(s|ms|us)/step - loss: \d\.\d{4}$", log.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries)[^1].TrimEnd('\r'));
-        for (int e = 0; e < 3; e++)
-            Assert.True(Math.Abs(history.Loss[e] - losses[e]) <= 1e-5 * history.Loss[e], $"epoch {e + 1}: {history.Loss[e]} on the CPU, {losses[e]} on the GPU");
+        Assert.Equal(3, gpuHistory.Epochs);
+        Assert.Matches(@"^Epoch 3/3 - \d+\.\ds \d+(s|ms|us)/step - loss: \d\.\d{4} - val_loss: \d\.\d{4} - val_accuracy: \d\.\d{4}$",
+            log.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries)[^1].TrimEnd('\r'));
+        foreach (var key in new[] { "loss", "val_loss", "val_accuracy" })
+            for (int e = 0; e < 3; e++)
+                Assert.True(Math.Abs(history[key][e] - gpuHistory[key][e]) <= 1e-5 * history[key][e], $"epoch {e + 1} {key}: {history[key][e]} on the CPU, {gpuHistory[key][e]} on the GPU");
         var (cpuLoss, cpuAccuracy) = Trainer.Evaluate(cpu, test);
         var (gpuLoss, gpuAccuracy) = GpuTrainer.Evaluate(gpu, test);
         Assert.Equal(cpuAccuracy, gpuAccuracy);
