@@ -578,20 +578,35 @@ _________________________________________________________________________
             ref float x = ref _a6[n * 25088];
             ref float y = ref _a7[n * 6272];
             ref int arg = ref _argmax6[n * 6272];
+            global::System.Runtime.Intrinsics.Vector256<int> split = global::System.Runtime.Intrinsics.Vector256.Create(0, 2, 4, 6, 1, 3, 5, 7);
+            global::System.Runtime.Intrinsics.Vector256<int> columns = global::System.Runtime.Intrinsics.Vector256.Create(0, 2, 4, 6, 8, 10, 12, 14);
             for (int ch = 0; ch < 32; ch++)
             {
                 for (int oy = 0; oy < 14; oy++)
                 {
-                    for (int ox = 0; ox < 14; ox++)
                     {
-                        int first = ch * 784 + oy * 56 + ox * 2;
-                        int o = ch * 196 + oy * 14 + ox;
-                        int best = first; float m = global::System.Runtime.CompilerServices.Unsafe.Add(ref x, first);
-                        { float xv = global::System.Runtime.CompilerServices.Unsafe.Add(ref x, first + 1); best += (first + 1 - best) & -(xv > m ? 1 : 0); m = float.MaxNative(xv, m); }
-                        { float xv = global::System.Runtime.CompilerServices.Unsafe.Add(ref x, first + 28); best += (first + 28 - best) & -(xv > m ? 1 : 0); m = float.MaxNative(xv, m); }
-                        { float xv = global::System.Runtime.CompilerServices.Unsafe.Add(ref x, first + 29); best += (first + 29 - best) & -(xv > m ? 1 : 0); m = float.MaxNative(xv, m); }
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref y, o) = m;
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref arg, o) = best;
+                        int first = ch * 784 + oy * 56 + 0, o = ch * 196 + oy * 14 + 0;
+                        global::System.Runtime.Intrinsics.Vector256<float> a, b;
+                        a = global::System.Runtime.Intrinsics.Vector256.Shuffle(global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref x, (nuint)(first + 0)), split); b = global::System.Runtime.Intrinsics.Vector256.Shuffle(global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref x, (nuint)(first + 8)), split); global::System.Runtime.Intrinsics.Vector256<float> m = global::System.Runtime.Intrinsics.Vector256.Create(global::System.Runtime.Intrinsics.Vector256.GetLower(a), global::System.Runtime.Intrinsics.Vector256.GetLower(b)), right = global::System.Runtime.Intrinsics.Vector256.Create(global::System.Runtime.Intrinsics.Vector256.GetUpper(a), global::System.Runtime.Intrinsics.Vector256.GetUpper(b));
+                        a = global::System.Runtime.Intrinsics.Vector256.Shuffle(global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref x, (nuint)(first + 28)), split); b = global::System.Runtime.Intrinsics.Vector256.Shuffle(global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref x, (nuint)(first + 36)), split); global::System.Runtime.Intrinsics.Vector256<float> below = global::System.Runtime.Intrinsics.Vector256.Create(global::System.Runtime.Intrinsics.Vector256.GetLower(a), global::System.Runtime.Intrinsics.Vector256.GetLower(b)), belowRight = global::System.Runtime.Intrinsics.Vector256.Create(global::System.Runtime.Intrinsics.Vector256.GetUpper(a), global::System.Runtime.Intrinsics.Vector256.GetUpper(b));
+                        global::System.Runtime.Intrinsics.Vector256<int> at = global::System.Runtime.Intrinsics.Vector256.Create(first) + columns, best = at;
+                        global::System.Runtime.Intrinsics.Vector256<float> above = global::System.Runtime.Intrinsics.Vector256.GreaterThan(right, m); m = global::System.Runtime.Intrinsics.Vector256.ConditionalSelect(above, right, m); best = global::System.Runtime.Intrinsics.Vector256.ConditionalSelect(global::System.Runtime.Intrinsics.Vector256.AsInt32(above), at + global::System.Runtime.Intrinsics.Vector256.Create(1), best);
+                        above = global::System.Runtime.Intrinsics.Vector256.GreaterThan(below, m); m = global::System.Runtime.Intrinsics.Vector256.ConditionalSelect(above, below, m); best = global::System.Runtime.Intrinsics.Vector256.ConditionalSelect(global::System.Runtime.Intrinsics.Vector256.AsInt32(above), at + global::System.Runtime.Intrinsics.Vector256.Create(28), best);
+                        above = global::System.Runtime.Intrinsics.Vector256.GreaterThan(belowRight, m); m = global::System.Runtime.Intrinsics.Vector256.ConditionalSelect(above, belowRight, m); best = global::System.Runtime.Intrinsics.Vector256.ConditionalSelect(global::System.Runtime.Intrinsics.Vector256.AsInt32(above), at + global::System.Runtime.Intrinsics.Vector256.Create(29), best);
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(m, ref y, (nuint)o);
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(best, ref arg, (nuint)o);
+                    }
+                    {
+                        int first = ch * 784 + oy * 56 + 12, o = ch * 196 + oy * 14 + 6;
+                        global::System.Runtime.Intrinsics.Vector256<float> a, b;
+                        a = global::System.Runtime.Intrinsics.Vector256.Shuffle(global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref x, (nuint)(first + 0)), split); b = global::System.Runtime.Intrinsics.Vector256.Shuffle(global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref x, (nuint)(first + 8)), split); global::System.Runtime.Intrinsics.Vector256<float> m = global::System.Runtime.Intrinsics.Vector256.Create(global::System.Runtime.Intrinsics.Vector256.GetLower(a), global::System.Runtime.Intrinsics.Vector256.GetLower(b)), right = global::System.Runtime.Intrinsics.Vector256.Create(global::System.Runtime.Intrinsics.Vector256.GetUpper(a), global::System.Runtime.Intrinsics.Vector256.GetUpper(b));
+                        a = global::System.Runtime.Intrinsics.Vector256.Shuffle(global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref x, (nuint)(first + 28)), split); b = global::System.Runtime.Intrinsics.Vector256.Shuffle(global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref x, (nuint)(first + 36)), split); global::System.Runtime.Intrinsics.Vector256<float> below = global::System.Runtime.Intrinsics.Vector256.Create(global::System.Runtime.Intrinsics.Vector256.GetLower(a), global::System.Runtime.Intrinsics.Vector256.GetLower(b)), belowRight = global::System.Runtime.Intrinsics.Vector256.Create(global::System.Runtime.Intrinsics.Vector256.GetUpper(a), global::System.Runtime.Intrinsics.Vector256.GetUpper(b));
+                        global::System.Runtime.Intrinsics.Vector256<int> at = global::System.Runtime.Intrinsics.Vector256.Create(first) + columns, best = at;
+                        global::System.Runtime.Intrinsics.Vector256<float> above = global::System.Runtime.Intrinsics.Vector256.GreaterThan(right, m); m = global::System.Runtime.Intrinsics.Vector256.ConditionalSelect(above, right, m); best = global::System.Runtime.Intrinsics.Vector256.ConditionalSelect(global::System.Runtime.Intrinsics.Vector256.AsInt32(above), at + global::System.Runtime.Intrinsics.Vector256.Create(1), best);
+                        above = global::System.Runtime.Intrinsics.Vector256.GreaterThan(below, m); m = global::System.Runtime.Intrinsics.Vector256.ConditionalSelect(above, below, m); best = global::System.Runtime.Intrinsics.Vector256.ConditionalSelect(global::System.Runtime.Intrinsics.Vector256.AsInt32(above), at + global::System.Runtime.Intrinsics.Vector256.Create(28), best);
+                        above = global::System.Runtime.Intrinsics.Vector256.GreaterThan(belowRight, m); m = global::System.Runtime.Intrinsics.Vector256.ConditionalSelect(above, belowRight, m); best = global::System.Runtime.Intrinsics.Vector256.ConditionalSelect(global::System.Runtime.Intrinsics.Vector256.AsInt32(above), at + global::System.Runtime.Intrinsics.Vector256.Create(29), best);
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(m, ref y, (nuint)o);
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(best, ref arg, (nuint)o);
                     }
                 }
             }
@@ -682,20 +697,35 @@ _________________________________________________________________________
             ref float x = ref _a14[n * 12544];
             ref float y = ref _a15[n * 3136];
             ref int arg = ref _argmax14[n * 3136];
+            global::System.Runtime.Intrinsics.Vector256<int> split = global::System.Runtime.Intrinsics.Vector256.Create(0, 2, 4, 6, 1, 3, 5, 7);
+            global::System.Runtime.Intrinsics.Vector128<int> columns = global::System.Runtime.Intrinsics.Vector128.Create(0, 2, 4, 6);
             for (int ch = 0; ch < 64; ch++)
             {
                 for (int oy = 0; oy < 7; oy++)
                 {
-                    for (int ox = 0; ox < 7; ox++)
                     {
-                        int first = ch * 196 + oy * 28 + ox * 2;
-                        int o = ch * 49 + oy * 7 + ox;
-                        int best = first; float m = global::System.Runtime.CompilerServices.Unsafe.Add(ref x, first);
-                        { float xv = global::System.Runtime.CompilerServices.Unsafe.Add(ref x, first + 1); best += (first + 1 - best) & -(xv > m ? 1 : 0); m = float.MaxNative(xv, m); }
-                        { float xv = global::System.Runtime.CompilerServices.Unsafe.Add(ref x, first + 14); best += (first + 14 - best) & -(xv > m ? 1 : 0); m = float.MaxNative(xv, m); }
-                        { float xv = global::System.Runtime.CompilerServices.Unsafe.Add(ref x, first + 15); best += (first + 15 - best) & -(xv > m ? 1 : 0); m = float.MaxNative(xv, m); }
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref y, o) = m;
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref arg, o) = best;
+                        int first = ch * 196 + oy * 28 + 0, o = ch * 49 + oy * 7 + 0;
+                        global::System.Runtime.Intrinsics.Vector256<float> a;
+                        a = global::System.Runtime.Intrinsics.Vector256.Shuffle(global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref x, (nuint)(first + 0)), split); global::System.Runtime.Intrinsics.Vector128<float> m = global::System.Runtime.Intrinsics.Vector256.GetLower(a), right = global::System.Runtime.Intrinsics.Vector256.GetUpper(a);
+                        a = global::System.Runtime.Intrinsics.Vector256.Shuffle(global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref x, (nuint)(first + 14)), split); global::System.Runtime.Intrinsics.Vector128<float> below = global::System.Runtime.Intrinsics.Vector256.GetLower(a), belowRight = global::System.Runtime.Intrinsics.Vector256.GetUpper(a);
+                        global::System.Runtime.Intrinsics.Vector128<int> at = global::System.Runtime.Intrinsics.Vector128.Create(first) + columns, best = at;
+                        global::System.Runtime.Intrinsics.Vector128<float> above = global::System.Runtime.Intrinsics.Vector128.GreaterThan(right, m); m = global::System.Runtime.Intrinsics.Vector128.ConditionalSelect(above, right, m); best = global::System.Runtime.Intrinsics.Vector128.ConditionalSelect(global::System.Runtime.Intrinsics.Vector128.AsInt32(above), at + global::System.Runtime.Intrinsics.Vector128.Create(1), best);
+                        above = global::System.Runtime.Intrinsics.Vector128.GreaterThan(below, m); m = global::System.Runtime.Intrinsics.Vector128.ConditionalSelect(above, below, m); best = global::System.Runtime.Intrinsics.Vector128.ConditionalSelect(global::System.Runtime.Intrinsics.Vector128.AsInt32(above), at + global::System.Runtime.Intrinsics.Vector128.Create(14), best);
+                        above = global::System.Runtime.Intrinsics.Vector128.GreaterThan(belowRight, m); m = global::System.Runtime.Intrinsics.Vector128.ConditionalSelect(above, belowRight, m); best = global::System.Runtime.Intrinsics.Vector128.ConditionalSelect(global::System.Runtime.Intrinsics.Vector128.AsInt32(above), at + global::System.Runtime.Intrinsics.Vector128.Create(15), best);
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(m, ref y, (nuint)o);
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(best, ref arg, (nuint)o);
+                    }
+                    {
+                        int first = ch * 196 + oy * 28 + 6, o = ch * 49 + oy * 7 + 3;
+                        global::System.Runtime.Intrinsics.Vector256<float> a;
+                        a = global::System.Runtime.Intrinsics.Vector256.Shuffle(global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref x, (nuint)(first + 0)), split); global::System.Runtime.Intrinsics.Vector128<float> m = global::System.Runtime.Intrinsics.Vector256.GetLower(a), right = global::System.Runtime.Intrinsics.Vector256.GetUpper(a);
+                        a = global::System.Runtime.Intrinsics.Vector256.Shuffle(global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref x, (nuint)(first + 14)), split); global::System.Runtime.Intrinsics.Vector128<float> below = global::System.Runtime.Intrinsics.Vector256.GetLower(a), belowRight = global::System.Runtime.Intrinsics.Vector256.GetUpper(a);
+                        global::System.Runtime.Intrinsics.Vector128<int> at = global::System.Runtime.Intrinsics.Vector128.Create(first) + columns, best = at;
+                        global::System.Runtime.Intrinsics.Vector128<float> above = global::System.Runtime.Intrinsics.Vector128.GreaterThan(right, m); m = global::System.Runtime.Intrinsics.Vector128.ConditionalSelect(above, right, m); best = global::System.Runtime.Intrinsics.Vector128.ConditionalSelect(global::System.Runtime.Intrinsics.Vector128.AsInt32(above), at + global::System.Runtime.Intrinsics.Vector128.Create(1), best);
+                        above = global::System.Runtime.Intrinsics.Vector128.GreaterThan(below, m); m = global::System.Runtime.Intrinsics.Vector128.ConditionalSelect(above, below, m); best = global::System.Runtime.Intrinsics.Vector128.ConditionalSelect(global::System.Runtime.Intrinsics.Vector128.AsInt32(above), at + global::System.Runtime.Intrinsics.Vector128.Create(14), best);
+                        above = global::System.Runtime.Intrinsics.Vector128.GreaterThan(belowRight, m); m = global::System.Runtime.Intrinsics.Vector128.ConditionalSelect(above, belowRight, m); best = global::System.Runtime.Intrinsics.Vector128.ConditionalSelect(global::System.Runtime.Intrinsics.Vector128.AsInt32(above), at + global::System.Runtime.Intrinsics.Vector128.Create(15), best);
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(m, ref y, (nuint)o);
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(best, ref arg, (nuint)o);
                     }
                 }
             }
@@ -918,11 +948,19 @@ _________________________________________________________________________
             // Layer 14: MaxPool2 backward: route ∂E/∂y to each window's arg-max
             for (int n = 0; n < batch; n++)
             {
-                global::System.ReadOnlySpan<float> dy = _d15.AsSpan(n * 3136, 3136);
-                global::System.Span<float> dx = _d14.AsSpan(n * 12544, 12544);
-                dx.Clear();
-                global::System.ReadOnlySpan<int> arg = _argmax14.AsSpan(n * 3136, 3136);
-                for (int o = 0; o < 3136; o++) dx[arg[o]] += dy[o];
+                ref float dyr = ref _d15[n * 3136];
+                ref float dxr = ref _d14[n * 12544];
+                ref int argr = ref _argmax14[n * 3136];
+                global::System.Runtime.Intrinsics.Vector256<int> twice = global::System.Runtime.Intrinsics.Vector256.Create(0, 0, 1, 1, 2, 2, 3, 3), lanes = global::System.Runtime.Intrinsics.Vector256.Create(0, 1, 2, 3, 4, 5, 6, 7);
+                for (int ch = 0; ch < 64; ch++)
+                {
+                    for (int iy = 0; iy < 14; iy++)
+                    {
+                        int row = ch * 196 + iy * 14, o = ch * 49 + (iy >> 1) * 7;
+                        { global::System.Runtime.Intrinsics.Vector256<float> g = global::System.Runtime.Intrinsics.Vector256.Shuffle(global::System.Runtime.Intrinsics.Vector128.ToVector256Unsafe(global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref dyr, (nuint)(o + 0))), twice) + global::System.Runtime.Intrinsics.Vector256<float>.Zero; global::System.Runtime.Intrinsics.Vector256<int> win = global::System.Runtime.Intrinsics.Vector256.Shuffle(global::System.Runtime.Intrinsics.Vector128.ToVector256Unsafe(global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref argr, (nuint)(o + 0))), twice); global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::System.Runtime.Intrinsics.Vector256.ConditionalSelect(global::System.Runtime.Intrinsics.Vector256.AsSingle(global::System.Runtime.Intrinsics.Vector256.Equals(win, global::System.Runtime.Intrinsics.Vector256.Create(row + 0) + lanes)), g, global::System.Runtime.Intrinsics.Vector256<float>.Zero), ref dxr, (nuint)(row + 0)); }
+                        { global::System.Runtime.Intrinsics.Vector256<float> g = global::System.Runtime.Intrinsics.Vector256.Shuffle(global::System.Runtime.Intrinsics.Vector128.ToVector256Unsafe(global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref dyr, (nuint)(o + 3))), twice) + global::System.Runtime.Intrinsics.Vector256<float>.Zero; global::System.Runtime.Intrinsics.Vector256<int> win = global::System.Runtime.Intrinsics.Vector256.Shuffle(global::System.Runtime.Intrinsics.Vector128.ToVector256Unsafe(global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref argr, (nuint)(o + 3))), twice); global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::System.Runtime.Intrinsics.Vector256.ConditionalSelect(global::System.Runtime.Intrinsics.Vector256.AsSingle(global::System.Runtime.Intrinsics.Vector256.Equals(win, global::System.Runtime.Intrinsics.Vector256.Create(row + 6) + lanes)), g, global::System.Runtime.Intrinsics.Vector256<float>.Zero), ref dxr, (nuint)(row + 6)); }
+                    }
+                }
             }
         }
 
@@ -1043,11 +1081,21 @@ _________________________________________________________________________
             // Layer 6: MaxPool1 backward: route ∂E/∂y to each window's arg-max
             for (int n = 0; n < batch; n++)
             {
-                global::System.ReadOnlySpan<float> dy = _d7.AsSpan(n * 6272, 6272);
-                global::System.Span<float> dx = _d6.AsSpan(n * 25088, 25088);
-                dx.Clear();
-                global::System.ReadOnlySpan<int> arg = _argmax6.AsSpan(n * 6272, 6272);
-                for (int o = 0; o < 6272; o++) dx[arg[o]] += dy[o];
+                ref float dyr = ref _d7[n * 6272];
+                ref float dxr = ref _d6[n * 25088];
+                ref int argr = ref _argmax6[n * 6272];
+                global::System.Runtime.Intrinsics.Vector256<int> twice = global::System.Runtime.Intrinsics.Vector256.Create(0, 0, 1, 1, 2, 2, 3, 3), lanes = global::System.Runtime.Intrinsics.Vector256.Create(0, 1, 2, 3, 4, 5, 6, 7);
+                for (int ch = 0; ch < 32; ch++)
+                {
+                    for (int iy = 0; iy < 28; iy++)
+                    {
+                        int row = ch * 784 + iy * 28, o = ch * 196 + (iy >> 1) * 14;
+                        { global::System.Runtime.Intrinsics.Vector256<float> g = global::System.Runtime.Intrinsics.Vector256.Shuffle(global::System.Runtime.Intrinsics.Vector128.ToVector256Unsafe(global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref dyr, (nuint)(o + 0))), twice) + global::System.Runtime.Intrinsics.Vector256<float>.Zero; global::System.Runtime.Intrinsics.Vector256<int> win = global::System.Runtime.Intrinsics.Vector256.Shuffle(global::System.Runtime.Intrinsics.Vector128.ToVector256Unsafe(global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref argr, (nuint)(o + 0))), twice); global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::System.Runtime.Intrinsics.Vector256.ConditionalSelect(global::System.Runtime.Intrinsics.Vector256.AsSingle(global::System.Runtime.Intrinsics.Vector256.Equals(win, global::System.Runtime.Intrinsics.Vector256.Create(row + 0) + lanes)), g, global::System.Runtime.Intrinsics.Vector256<float>.Zero), ref dxr, (nuint)(row + 0)); }
+                        { global::System.Runtime.Intrinsics.Vector256<float> g = global::System.Runtime.Intrinsics.Vector256.Shuffle(global::System.Runtime.Intrinsics.Vector128.ToVector256Unsafe(global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref dyr, (nuint)(o + 4))), twice) + global::System.Runtime.Intrinsics.Vector256<float>.Zero; global::System.Runtime.Intrinsics.Vector256<int> win = global::System.Runtime.Intrinsics.Vector256.Shuffle(global::System.Runtime.Intrinsics.Vector128.ToVector256Unsafe(global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref argr, (nuint)(o + 4))), twice); global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::System.Runtime.Intrinsics.Vector256.ConditionalSelect(global::System.Runtime.Intrinsics.Vector256.AsSingle(global::System.Runtime.Intrinsics.Vector256.Equals(win, global::System.Runtime.Intrinsics.Vector256.Create(row + 8) + lanes)), g, global::System.Runtime.Intrinsics.Vector256<float>.Zero), ref dxr, (nuint)(row + 8)); }
+                        { global::System.Runtime.Intrinsics.Vector256<float> g = global::System.Runtime.Intrinsics.Vector256.Shuffle(global::System.Runtime.Intrinsics.Vector128.ToVector256Unsafe(global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref dyr, (nuint)(o + 8))), twice) + global::System.Runtime.Intrinsics.Vector256<float>.Zero; global::System.Runtime.Intrinsics.Vector256<int> win = global::System.Runtime.Intrinsics.Vector256.Shuffle(global::System.Runtime.Intrinsics.Vector128.ToVector256Unsafe(global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref argr, (nuint)(o + 8))), twice); global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::System.Runtime.Intrinsics.Vector256.ConditionalSelect(global::System.Runtime.Intrinsics.Vector256.AsSingle(global::System.Runtime.Intrinsics.Vector256.Equals(win, global::System.Runtime.Intrinsics.Vector256.Create(row + 16) + lanes)), g, global::System.Runtime.Intrinsics.Vector256<float>.Zero), ref dxr, (nuint)(row + 16)); }
+                        { global::System.Runtime.Intrinsics.Vector256<float> g = global::System.Runtime.Intrinsics.Vector256.Shuffle(global::System.Runtime.Intrinsics.Vector128.ToVector256Unsafe(global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref dyr, (nuint)(o + 10))), twice) + global::System.Runtime.Intrinsics.Vector256<float>.Zero; global::System.Runtime.Intrinsics.Vector256<int> win = global::System.Runtime.Intrinsics.Vector256.Shuffle(global::System.Runtime.Intrinsics.Vector128.ToVector256Unsafe(global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref argr, (nuint)(o + 10))), twice); global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::System.Runtime.Intrinsics.Vector256.ConditionalSelect(global::System.Runtime.Intrinsics.Vector256.AsSingle(global::System.Runtime.Intrinsics.Vector256.Equals(win, global::System.Runtime.Intrinsics.Vector256.Create(row + 20) + lanes)), g, global::System.Runtime.Intrinsics.Vector256<float>.Zero), ref dxr, (nuint)(row + 20)); }
+                    }
+                }
             }
         }
 
