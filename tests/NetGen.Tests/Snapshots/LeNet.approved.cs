@@ -285,8 +285,7 @@ _____________________________________________________________________
         // y[f, p] = Σ_k w[f, k]·col[k, p] + b[f] over the im2col columns of each sample (cross-correlation); threads split the samples
         global::NetGen.Parallelism.Run(this, 0, global::NetGen.Parallelism.PartsFor((long)batch * 117600, batch));
 
-        // Layer 1: ReLU over 4704 values per sample
-        global::System.Numerics.Tensors.TensorPrimitives.Max<float>(_a1.AsSpan(0, batch * 4704), 0f, _a2.AsSpan(0, batch * 4704));
+        // Layer 1: ReLU: computed by layer 0's per-sample parts (fused)
 
         // Layer 2: MaxPool1 2×2, stride 2 (6×28×28 → 6×14×14): y = max of each window
         for (int n = 0; n < batch; n++)
@@ -332,8 +331,7 @@ _____________________________________________________________________
         // y[f, p] = Σ_k w[f, k]·col[k, p] + b[f] over the im2col columns of each sample (cross-correlation); threads split the samples
         global::NetGen.Parallelism.Run(this, 12, global::NetGen.Parallelism.PartsFor((long)batch * 240000, batch));
 
-        // Layer 4: ReLU over 1600 values per sample
-        global::System.Numerics.Tensors.TensorPrimitives.Max<float>(_a4.AsSpan(0, batch * 1600), 0f, _a5.AsSpan(0, batch * 1600));
+        // Layer 4: ReLU: computed by layer 3's per-sample parts (fused)
 
         // Layer 5: MaxPool2 2×2, stride 2 (16×10×10 → 16×5×5): y = max of each window
         for (int n = 0; n < batch; n++)
@@ -645,17 +643,7 @@ _____________________________________________________________________
 
         if (start > 4)
         {
-            // Layer 4: ReLU backward: ∂E/∂x = x > 0 ? ∂E/∂y : 0
-            {
-                ref float x = ref _a4[0], y = ref _a5[0], dy = ref _d5[0], dx = ref _d4[0];
-                int count = batch * 1600, k = 0;
-                for (; k + global::System.Runtime.Intrinsics.Vector256<float>.Count <= count; k += global::System.Runtime.Intrinsics.Vector256<float>.Count)
-                {
-                    global::System.Runtime.Intrinsics.Vector256<float> xv = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref x, (nuint)k), yv = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref y, (nuint)k), dyv = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref dy, (nuint)k);
-                    global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::System.Runtime.Intrinsics.Vector256.ConditionalSelect(global::System.Runtime.Intrinsics.Vector256.GreaterThan(xv, global::System.Runtime.Intrinsics.Vector256<float>.Zero), dyv, global::System.Runtime.Intrinsics.Vector256<float>.Zero), ref dx, (nuint)k);
-                }
-                for (; k < count; k++) global::System.Runtime.CompilerServices.Unsafe.Add(ref dx, k) = global::System.Runtime.CompilerServices.Unsafe.Add(ref x, k) > 0f ? global::System.Runtime.CompilerServices.Unsafe.Add(ref dy, k) : 0f;
-            }
+            // Layer 4: ReLU backward: computed by layer 3's per-sample parts (fused)
         }
 
         if (start > 3)
@@ -713,17 +701,7 @@ _____________________________________________________________________
 
         if (start > 1)
         {
-            // Layer 1: ReLU backward: ∂E/∂x = x > 0 ? ∂E/∂y : 0
-            {
-                ref float x = ref _a1[0], y = ref _a2[0], dy = ref _d2[0], dx = ref _d1[0];
-                int count = batch * 4704, k = 0;
-                for (; k + global::System.Runtime.Intrinsics.Vector256<float>.Count <= count; k += global::System.Runtime.Intrinsics.Vector256<float>.Count)
-                {
-                    global::System.Runtime.Intrinsics.Vector256<float> xv = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref x, (nuint)k), yv = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref y, (nuint)k), dyv = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref dy, (nuint)k);
-                    global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::System.Runtime.Intrinsics.Vector256.ConditionalSelect(global::System.Runtime.Intrinsics.Vector256.GreaterThan(xv, global::System.Runtime.Intrinsics.Vector256<float>.Zero), dyv, global::System.Runtime.Intrinsics.Vector256<float>.Zero), ref dx, (nuint)k);
-                }
-                for (; k < count; k++) global::System.Runtime.CompilerServices.Unsafe.Add(ref dx, k) = global::System.Runtime.CompilerServices.Unsafe.Add(ref x, k) > 0f ? global::System.Runtime.CompilerServices.Unsafe.Add(ref dy, k) : 0f;
-            }
+            // Layer 1: ReLU backward: computed by layer 0's per-sample parts (fused)
         }
 
         if (start > 0)
@@ -844,6 +822,7 @@ _____________________________________________________________________
                 }
             }
             Conv2D1Forward(ref _p[0], ref columns, ref _a1[n * 4704], ref _p[150], 0, 6, 0, 784);
+            global::System.Numerics.Tensors.TensorPrimitives.Max<float>(_a1.AsSpan(n * 4704, 4704), 0f, _a2.AsSpan(n * 4704, 4704));   // layer 1, ReLU, fused
         }
     }
 
@@ -897,6 +876,13 @@ _____________________________________________________________________
                         }
                     }
                 }
+            }
+            // layer 1, ReLU backward, fused: δ = x > 0 ? ∂E/∂y : 0 for this sample
+            {
+                ref float rx = ref _a1[n * 4704], rdy = ref _d2[n * 4704], rdx = ref _d1[n * 4704];
+                int k = 0;
+                for (; k + global::System.Runtime.Intrinsics.Vector256<float>.Count <= 4704; k += global::System.Runtime.Intrinsics.Vector256<float>.Count) global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::System.Runtime.Intrinsics.Vector256.ConditionalSelect(global::System.Runtime.Intrinsics.Vector256.GreaterThan(global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref rx, (nuint)k), global::System.Runtime.Intrinsics.Vector256<float>.Zero), global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref rdy, (nuint)k), global::System.Runtime.Intrinsics.Vector256<float>.Zero), ref rdx, (nuint)k);
+                for (; k < 4704; k++) Unsafe.Add(ref rdx, k) = Unsafe.Add(ref rx, k) > 0f ? Unsafe.Add(ref rdy, k) : 0f;
             }
             Conv2D1WeightGradient(ref _d1[n * 4704], ref columns, ref sum[0], 0, 6, 0, 25);
             for (int f = 0; f < 6; f++) sum[150 + f] += global::System.Numerics.Tensors.TensorPrimitives.Sum<float>(_d1.AsSpan(n * 4704 + f * 784, 784));
@@ -1049,6 +1035,7 @@ _____________________________________________________________________
                 }
             }
             Conv2D2Forward(ref _p[156], ref columns, ref _a4[n * 1600], ref _p[2556], 0, 16, 0, 100);
+            global::System.Numerics.Tensors.TensorPrimitives.Max<float>(_a4.AsSpan(n * 1600, 1600), 0f, _a5.AsSpan(n * 1600, 1600));   // layer 4, ReLU, fused
         }
     }
 
@@ -1102,6 +1089,13 @@ _____________________________________________________________________
                         }
                     }
                 }
+            }
+            // layer 4, ReLU backward, fused: δ = x > 0 ? ∂E/∂y : 0 for this sample
+            {
+                ref float rx = ref _a4[n * 1600], rdy = ref _d5[n * 1600], rdx = ref _d4[n * 1600];
+                int k = 0;
+                for (; k + global::System.Runtime.Intrinsics.Vector256<float>.Count <= 1600; k += global::System.Runtime.Intrinsics.Vector256<float>.Count) global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::System.Runtime.Intrinsics.Vector256.ConditionalSelect(global::System.Runtime.Intrinsics.Vector256.GreaterThan(global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref rx, (nuint)k), global::System.Runtime.Intrinsics.Vector256<float>.Zero), global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref rdy, (nuint)k), global::System.Runtime.Intrinsics.Vector256<float>.Zero), ref rdx, (nuint)k);
+                for (; k < 1600; k++) Unsafe.Add(ref rdx, k) = Unsafe.Add(ref rx, k) > 0f ? Unsafe.Add(ref rdy, k) : 0f;
             }
             // δᵀ of the sample, [position × filter]; then gᵀ[k, f] += Σ_p col[k, p]·δᵀ[p, f]
             ref float deltaT = ref _deltaT3[part * 1600];

@@ -506,8 +506,7 @@ _________________________________________________________________________
         // y[f, p] = Σ_k w[f, k]·col[k, p] + b[f] over the im2col columns of each sample (cross-correlation); threads split the samples
         global::NetGen.Parallelism.Run(this, 0, global::NetGen.Parallelism.PartsFor((long)batch * 225792, batch));
 
-        // Layer 1: ReLU over 25088 values per sample
-        global::System.Numerics.Tensors.TensorPrimitives.Max<float>(_a1.AsSpan(0, batch * 25088), 0f, _a2.AsSpan(0, batch * 25088));
+        // Layer 1: ReLU: computed by layer 0's per-sample parts (fused)
 
         // Layer 2: BatchNorm1 over 32 channels: y = γ·(x − μ)/√(σ² + ε) + β, batch statistics in training, running ones in inference
         {
@@ -541,8 +540,7 @@ _________________________________________________________________________
         // y[f, p] = Σ_k w[f, k]·col[k, p] + b[f] over the im2col columns of each sample (cross-correlation); threads split the samples
         global::NetGen.Parallelism.Run(this, 12, global::NetGen.Parallelism.PartsFor((long)batch * 7225344, batch));
 
-        // Layer 4: ReLU over 25088 values per sample
-        global::System.Numerics.Tensors.TensorPrimitives.Max<float>(_a4.AsSpan(0, batch * 25088), 0f, _a5.AsSpan(0, batch * 25088));
+        // Layer 4: ReLU: computed by layer 3's per-sample parts (fused)
 
         // Layer 5: BatchNorm2 over 32 channels: y = γ·(x − μ)/√(σ² + ε) + β, batch statistics in training, running ones in inference
         {
@@ -625,8 +623,7 @@ _________________________________________________________________________
         // y[f, p] = Σ_k w[f, k]·col[k, p] + b[f] over the im2col columns of each sample (cross-correlation); threads split the samples
         global::NetGen.Parallelism.Run(this, 32, global::NetGen.Parallelism.PartsFor((long)batch * 3612672, batch));
 
-        // Layer 9: ReLU over 12544 values per sample
-        global::System.Numerics.Tensors.TensorPrimitives.Max<float>(_a9.AsSpan(0, batch * 12544), 0f, _a10.AsSpan(0, batch * 12544));
+        // Layer 9: ReLU: computed by layer 8's per-sample parts (fused)
 
         // Layer 10: BatchNorm3 over 64 channels: y = γ·(x − μ)/√(σ² + ε) + β, batch statistics in training, running ones in inference
         {
@@ -660,8 +657,7 @@ _________________________________________________________________________
         // y[f, p] = Σ_k w[f, k]·col[k, p] + b[f] over the im2col columns of each sample (cross-correlation); threads split the samples
         global::NetGen.Parallelism.Run(this, 44, global::NetGen.Parallelism.PartsFor((long)batch * 7225344, batch));
 
-        // Layer 12: ReLU over 12544 values per sample
-        global::System.Numerics.Tensors.TensorPrimitives.Max<float>(_a12.AsSpan(0, batch * 12544), 0f, _a13.AsSpan(0, batch * 12544));
+        // Layer 12: ReLU: computed by layer 11's per-sample parts (fused)
 
         // Layer 13: BatchNorm4 over 64 channels: y = γ·(x − μ)/√(σ² + ε) + β, batch statistics in training, running ones in inference
         {
@@ -989,17 +985,7 @@ _________________________________________________________________________
 
         if (start > 12)
         {
-            // Layer 12: ReLU backward: ∂E/∂x = x > 0 ? ∂E/∂y : 0
-            {
-                ref float x = ref _a12[0], y = ref _a13[0], dy = ref _d13[0], dx = ref _d12[0];
-                int count = batch * 12544, k = 0;
-                for (; k + global::System.Runtime.Intrinsics.Vector256<float>.Count <= count; k += global::System.Runtime.Intrinsics.Vector256<float>.Count)
-                {
-                    global::System.Runtime.Intrinsics.Vector256<float> xv = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref x, (nuint)k), yv = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref y, (nuint)k), dyv = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref dy, (nuint)k);
-                    global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::System.Runtime.Intrinsics.Vector256.ConditionalSelect(global::System.Runtime.Intrinsics.Vector256.GreaterThan(xv, global::System.Runtime.Intrinsics.Vector256<float>.Zero), dyv, global::System.Runtime.Intrinsics.Vector256<float>.Zero), ref dx, (nuint)k);
-                }
-                for (; k < count; k++) global::System.Runtime.CompilerServices.Unsafe.Add(ref dx, k) = global::System.Runtime.CompilerServices.Unsafe.Add(ref x, k) > 0f ? global::System.Runtime.CompilerServices.Unsafe.Add(ref dy, k) : 0f;
-            }
+            // Layer 12: ReLU backward: computed by layer 11's per-sample parts (fused)
         }
 
         if (start > 11)
@@ -1042,17 +1028,7 @@ _________________________________________________________________________
 
         if (start > 9)
         {
-            // Layer 9: ReLU backward: ∂E/∂x = x > 0 ? ∂E/∂y : 0
-            {
-                ref float x = ref _a9[0], y = ref _a10[0], dy = ref _d10[0], dx = ref _d9[0];
-                int count = batch * 12544, k = 0;
-                for (; k + global::System.Runtime.Intrinsics.Vector256<float>.Count <= count; k += global::System.Runtime.Intrinsics.Vector256<float>.Count)
-                {
-                    global::System.Runtime.Intrinsics.Vector256<float> xv = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref x, (nuint)k), yv = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref y, (nuint)k), dyv = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref dy, (nuint)k);
-                    global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::System.Runtime.Intrinsics.Vector256.ConditionalSelect(global::System.Runtime.Intrinsics.Vector256.GreaterThan(xv, global::System.Runtime.Intrinsics.Vector256<float>.Zero), dyv, global::System.Runtime.Intrinsics.Vector256<float>.Zero), ref dx, (nuint)k);
-                }
-                for (; k < count; k++) global::System.Runtime.CompilerServices.Unsafe.Add(ref dx, k) = global::System.Runtime.CompilerServices.Unsafe.Add(ref x, k) > 0f ? global::System.Runtime.CompilerServices.Unsafe.Add(ref dy, k) : 0f;
-            }
+            // Layer 9: ReLU backward: computed by layer 8's per-sample parts (fused)
         }
 
         if (start > 8)
@@ -1124,17 +1100,7 @@ _________________________________________________________________________
 
         if (start > 4)
         {
-            // Layer 4: ReLU backward: ∂E/∂x = x > 0 ? ∂E/∂y : 0
-            {
-                ref float x = ref _a4[0], y = ref _a5[0], dy = ref _d5[0], dx = ref _d4[0];
-                int count = batch * 25088, k = 0;
-                for (; k + global::System.Runtime.Intrinsics.Vector256<float>.Count <= count; k += global::System.Runtime.Intrinsics.Vector256<float>.Count)
-                {
-                    global::System.Runtime.Intrinsics.Vector256<float> xv = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref x, (nuint)k), yv = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref y, (nuint)k), dyv = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref dy, (nuint)k);
-                    global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::System.Runtime.Intrinsics.Vector256.ConditionalSelect(global::System.Runtime.Intrinsics.Vector256.GreaterThan(xv, global::System.Runtime.Intrinsics.Vector256<float>.Zero), dyv, global::System.Runtime.Intrinsics.Vector256<float>.Zero), ref dx, (nuint)k);
-                }
-                for (; k < count; k++) global::System.Runtime.CompilerServices.Unsafe.Add(ref dx, k) = global::System.Runtime.CompilerServices.Unsafe.Add(ref x, k) > 0f ? global::System.Runtime.CompilerServices.Unsafe.Add(ref dy, k) : 0f;
-            }
+            // Layer 4: ReLU backward: computed by layer 3's per-sample parts (fused)
         }
 
         if (start > 3)
@@ -1177,17 +1143,7 @@ _________________________________________________________________________
 
         if (start > 1)
         {
-            // Layer 1: ReLU backward: ∂E/∂x = x > 0 ? ∂E/∂y : 0
-            {
-                ref float x = ref _a1[0], y = ref _a2[0], dy = ref _d2[0], dx = ref _d1[0];
-                int count = batch * 25088, k = 0;
-                for (; k + global::System.Runtime.Intrinsics.Vector256<float>.Count <= count; k += global::System.Runtime.Intrinsics.Vector256<float>.Count)
-                {
-                    global::System.Runtime.Intrinsics.Vector256<float> xv = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref x, (nuint)k), yv = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref y, (nuint)k), dyv = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref dy, (nuint)k);
-                    global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::System.Runtime.Intrinsics.Vector256.ConditionalSelect(global::System.Runtime.Intrinsics.Vector256.GreaterThan(xv, global::System.Runtime.Intrinsics.Vector256<float>.Zero), dyv, global::System.Runtime.Intrinsics.Vector256<float>.Zero), ref dx, (nuint)k);
-                }
-                for (; k < count; k++) global::System.Runtime.CompilerServices.Unsafe.Add(ref dx, k) = global::System.Runtime.CompilerServices.Unsafe.Add(ref x, k) > 0f ? global::System.Runtime.CompilerServices.Unsafe.Add(ref dy, k) : 0f;
-            }
+            // Layer 1: ReLU backward: computed by layer 0's per-sample parts (fused)
         }
 
         if (start > 0)
@@ -1280,6 +1236,7 @@ _________________________________________________________________________
                 }
             }
             Conv2D1Forward(ref _p[0], ref columns, ref _a1[n * 25088], ref _p[288], 0, 32, 0, 784);
+            global::System.Numerics.Tensors.TensorPrimitives.Max<float>(_a1.AsSpan(n * 25088, 25088), 0f, _a2.AsSpan(n * 25088, 25088));   // layer 1, ReLU, fused
         }
     }
 
@@ -1333,6 +1290,13 @@ _________________________________________________________________________
                         }
                     }
                 }
+            }
+            // layer 1, ReLU backward, fused: δ = x > 0 ? ∂E/∂y : 0 for this sample
+            {
+                ref float rx = ref _a1[n * 25088], rdy = ref _d2[n * 25088], rdx = ref _d1[n * 25088];
+                int k = 0;
+                for (; k + global::System.Runtime.Intrinsics.Vector256<float>.Count <= 25088; k += global::System.Runtime.Intrinsics.Vector256<float>.Count) global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::System.Runtime.Intrinsics.Vector256.ConditionalSelect(global::System.Runtime.Intrinsics.Vector256.GreaterThan(global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref rx, (nuint)k), global::System.Runtime.Intrinsics.Vector256<float>.Zero), global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref rdy, (nuint)k), global::System.Runtime.Intrinsics.Vector256<float>.Zero), ref rdx, (nuint)k);
+                for (; k < 25088; k++) Unsafe.Add(ref rdx, k) = Unsafe.Add(ref rx, k) > 0f ? Unsafe.Add(ref rdy, k) : 0f;
             }
             // δᵀ of the sample, [position × filter]; then gᵀ[k, f] += Σ_p col[k, p]·δᵀ[p, f]
             ref float deltaT = ref _deltaT0[part * 25088];
@@ -1493,6 +1457,7 @@ _________________________________________________________________________
                 }
             }
             Conv2D2Forward(ref _p[384], ref columns, ref _a4[n * 25088], ref _p[9600], 0, 32, 0, 784);
+            global::System.Numerics.Tensors.TensorPrimitives.Max<float>(_a4.AsSpan(n * 25088, 25088), 0f, _a5.AsSpan(n * 25088, 25088));   // layer 4, ReLU, fused
         }
     }
 
@@ -1546,6 +1511,13 @@ _________________________________________________________________________
                         }
                     }
                 }
+            }
+            // layer 4, ReLU backward, fused: δ = x > 0 ? ∂E/∂y : 0 for this sample
+            {
+                ref float rx = ref _a4[n * 25088], rdy = ref _d5[n * 25088], rdx = ref _d4[n * 25088];
+                int k = 0;
+                for (; k + global::System.Runtime.Intrinsics.Vector256<float>.Count <= 25088; k += global::System.Runtime.Intrinsics.Vector256<float>.Count) global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::System.Runtime.Intrinsics.Vector256.ConditionalSelect(global::System.Runtime.Intrinsics.Vector256.GreaterThan(global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref rx, (nuint)k), global::System.Runtime.Intrinsics.Vector256<float>.Zero), global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref rdy, (nuint)k), global::System.Runtime.Intrinsics.Vector256<float>.Zero), ref rdx, (nuint)k);
+                for (; k < 25088; k++) Unsafe.Add(ref rdx, k) = Unsafe.Add(ref rx, k) > 0f ? Unsafe.Add(ref rdy, k) : 0f;
             }
             // δᵀ of the sample, [position × filter]; then gᵀ[k, f] += Σ_p col[k, p]·δᵀ[p, f]
             ref float deltaT = ref _deltaT3[part * 25088];
@@ -1699,6 +1671,7 @@ _________________________________________________________________________
                 }
             }
             Conv2D3Forward(ref _p[9696], ref columns, ref _a9[n * 12544], ref _p[28128], 0, 64, 0, 196);
+            global::System.Numerics.Tensors.TensorPrimitives.Max<float>(_a9.AsSpan(n * 12544, 12544), 0f, _a10.AsSpan(n * 12544, 12544));   // layer 9, ReLU, fused
         }
     }
 
@@ -1752,6 +1725,13 @@ _________________________________________________________________________
                         }
                     }
                 }
+            }
+            // layer 9, ReLU backward, fused: δ = x > 0 ? ∂E/∂y : 0 for this sample
+            {
+                ref float rx = ref _a9[n * 12544], rdy = ref _d10[n * 12544], rdx = ref _d9[n * 12544];
+                int k = 0;
+                for (; k + global::System.Runtime.Intrinsics.Vector256<float>.Count <= 12544; k += global::System.Runtime.Intrinsics.Vector256<float>.Count) global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::System.Runtime.Intrinsics.Vector256.ConditionalSelect(global::System.Runtime.Intrinsics.Vector256.GreaterThan(global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref rx, (nuint)k), global::System.Runtime.Intrinsics.Vector256<float>.Zero), global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref rdy, (nuint)k), global::System.Runtime.Intrinsics.Vector256<float>.Zero), ref rdx, (nuint)k);
+                for (; k < 12544; k++) Unsafe.Add(ref rdx, k) = Unsafe.Add(ref rx, k) > 0f ? Unsafe.Add(ref rdy, k) : 0f;
             }
             // δᵀ of the sample, [position × filter]; then gᵀ[k, f] += Σ_p col[k, p]·δᵀ[p, f]
             ref float deltaT = ref _deltaT8[part * 12544];
@@ -1907,6 +1887,7 @@ _________________________________________________________________________
                 }
             }
             Conv2D4Forward(ref _p[28320], ref columns, ref _a12[n * 12544], ref _p[65184], 0, 64, 0, 196);
+            global::System.Numerics.Tensors.TensorPrimitives.Max<float>(_a12.AsSpan(n * 12544, 12544), 0f, _a13.AsSpan(n * 12544, 12544));   // layer 12, ReLU, fused
         }
     }
 
@@ -1960,6 +1941,13 @@ _________________________________________________________________________
                         }
                     }
                 }
+            }
+            // layer 12, ReLU backward, fused: δ = x > 0 ? ∂E/∂y : 0 for this sample
+            {
+                ref float rx = ref _a12[n * 12544], rdy = ref _d13[n * 12544], rdx = ref _d12[n * 12544];
+                int k = 0;
+                for (; k + global::System.Runtime.Intrinsics.Vector256<float>.Count <= 12544; k += global::System.Runtime.Intrinsics.Vector256<float>.Count) global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::System.Runtime.Intrinsics.Vector256.ConditionalSelect(global::System.Runtime.Intrinsics.Vector256.GreaterThan(global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref rx, (nuint)k), global::System.Runtime.Intrinsics.Vector256<float>.Zero), global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref rdy, (nuint)k), global::System.Runtime.Intrinsics.Vector256<float>.Zero), ref rdx, (nuint)k);
+                for (; k < 12544; k++) Unsafe.Add(ref rdx, k) = Unsafe.Add(ref rx, k) > 0f ? Unsafe.Add(ref rdy, k) : 0f;
             }
             // δᵀ of the sample, [position × filter]; then gᵀ[k, f] += Σ_p col[k, p]·δᵀ[p, f]
             ref float deltaT = ref _deltaT11[part * 12544];
