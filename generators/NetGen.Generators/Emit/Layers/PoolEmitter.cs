@@ -134,9 +134,10 @@ internal sealed class PoolEmitter : LayerEmitter
         int C = l.InC, H = l.InH, W = l.InW, OH = l.OutH, OW = l.OutW;
         int L = OW >= 8 ? 8 : 4;
         string V = L == 8 ? Vec : Vec128;
-        var starts = new System.Collections.Generic.List<int>();
-        for (int s = 0; s + L <= OW; s += L) starts.Add(s);
-        if (OW % L != 0) starts.Add(OW - L);
+        // Blocks at 0, L, 2L, … (a loop when there are more than two), then one ending at OW when L does not divide it.
+        var starts = new System.Collections.Generic.List<string>();
+        if (OW / L > 2) starts.Add("s"); else for (int s = 0; s + L <= OW; s += L) starts.Add(s.ToString());
+        if (OW % L != 0) starts.Add((OW - L).ToString());
         w.Line($"{Vec}<int> split = {Vec}.Create(0, 2, 4, 6, 1, 3, 5, 7);");
         w.Line(L == 8 ? $"{V}<int> columns = {V}.Create(0, 2, 4, 6, 8, 10, 12, 14);" : $"{V}<int> columns = {V}.Create(0, 2, 4, 6);");
         // Even and odd columns of a row's 2·L values starting at an offset from first.
@@ -147,10 +148,10 @@ internal sealed class PoolEmitter : LayerEmitter
               $"{V}<float> {even} = {Vec}.GetLower(a), {odd} = {Vec}.GetUpper(a);";
         w.Open($"for (int ch = 0; ch < {C}; ch++)");
         w.Open($"for (int oy = 0; oy < {OH}; oy++)");
-        foreach (int s in starts)
+        foreach (string s in starts)
         {
-            w.Open("");
-            w.Line($"int first = ch * {H * W} + oy * {2 * W} + {2 * s}, o = ch * {OH * OW} + oy * {OW} + {s};");
+            w.Open(s == "s" ? $"for (int s = 0; s <= {OW - L}; s += {L})" : "");
+            w.Line($"int first = ch * {H * W} + oy * {2 * W} + {(s == "s" ? "2 * s" : (2 * int.Parse(s)).ToString())}, o = ch * {OH * OW} + oy * {OW} + {s};");
             w.Line(L == 8 ? $"{Vec}<float> a, b;" : $"{Vec}<float> a;");
             w.Line(Halves("m", "right", 0));
             w.Line(Halves("below", "belowRight", W));
@@ -171,9 +172,10 @@ internal sealed class PoolEmitter : LayerEmitter
     private static void VectorMaxBackward(CodeWriter w, EmitContext c, LayerPlan l)
     {
         int C = l.InC, H = l.InH, W = l.InW, OW = l.OutW;
-        var starts = new System.Collections.Generic.List<int>();
-        for (int s = 0; s + 8 <= W; s += 8) starts.Add(s);
-        if (W % 8 != 0) starts.Add(W - 8);   // even: W = 2·OW
+        // Blocks at 0, 8, 16, … (a loop when there are more than two), then one ending at W (even: W = 2·OW).
+        var starts = new System.Collections.Generic.List<string>();
+        if (W / 8 > 2) starts.Add("s"); else for (int s = 0; s + 8 <= W; s += 8) starts.Add(s.ToString());
+        if (W % 8 != 0) starts.Add((W - 8).ToString());
         w.Line($"ref {c.T} dyr = ref {EmitContext.D(l.Index + 1)}[n * {l.OutputSize}];");
         w.Line($"ref {c.T} dxr = ref {EmitContext.D(l.Index)}[n * {l.InputSize}];");
         w.Line($"ref int argr = ref _argmax{l.Index}[n * {l.OutputSize}];");
@@ -181,10 +183,12 @@ internal sealed class PoolEmitter : LayerEmitter
         w.Open($"for (int ch = 0; ch < {C}; ch++)");
         w.Open($"for (int iy = 0; iy < {H}; iy++)");
         w.Line($"int row = ch * {H * W} + iy * {W}, o = ch * {l.OutH * OW} + (iy >> 1) * {OW};");
-        foreach (int s in starts)
+        foreach (string s in starts)
         {
-            w.Line($"{{ {Vec}<float> g = {Vec}.Shuffle({Vec128}.ToVector256Unsafe({Vec128}.LoadUnsafe(ref dyr, (nuint)(o + {s / 2}))), twice) + {Vec}<float>.Zero; " +
-                   $"{Vec}<int> win = {Vec}.Shuffle({Vec128}.ToVector256Unsafe({Vec128}.LoadUnsafe(ref argr, (nuint)(o + {s / 2}))), twice); " +
+            string half = s == "s" ? "(s >> 1)" : (int.Parse(s) / 2).ToString();
+            w.Line((s == "s" ? $"for (int s = 0; s <= {W - 8}; s += 8) " : "") +
+                   $"{{ {Vec}<float> g = {Vec}.Shuffle({Vec128}.ToVector256Unsafe({Vec128}.LoadUnsafe(ref dyr, (nuint)(o + {half}))), twice) + {Vec}<float>.Zero; " +
+                   $"{Vec}<int> win = {Vec}.Shuffle({Vec128}.ToVector256Unsafe({Vec128}.LoadUnsafe(ref argr, (nuint)(o + {half}))), twice); " +
                    $"{Vec}.StoreUnsafe({Vec}.ConditionalSelect({Vec}.AsSingle({Vec}.Equals(win, {Vec}.Create(row + {s}) + lanes)), g, {Vec}<float>.Zero), ref dxr, (nuint)(row + {s})); }}");
         }
         w.Close(); w.Close();
