@@ -285,8 +285,7 @@ _____________________________________________________________________
         // y[f, p] = Σ_k w[f, k]·col[k, p] + b[f] over the im2col columns of each sample (cross-correlation); threads split the samples
         global::NetGen.Parallelism.Run(this, 0, global::NetGen.Parallelism.PartsFor((long)batch * 117600, batch));
 
-        // Layer 1: ReLU over 4704 values per sample
-        global::System.Numerics.Tensors.TensorPrimitives.Max<float>(_a1.AsSpan(0, batch * 4704), 0f, _a2.AsSpan(0, batch * 4704));
+        // Layer 1: ReLU: computed by layer 0's per-sample parts (fused)
 
         // Layer 2: MaxPool1 2×2, stride 2 (6×28×28 → 6×14×14): y = max of each window
         for (int n = 0; n < batch; n++)
@@ -294,20 +293,35 @@ _____________________________________________________________________
             ref float x = ref _a2[n * 4704];
             ref float y = ref _a3[n * 1176];
             ref int arg = ref _argmax2[n * 1176];
+            global::System.Runtime.Intrinsics.Vector256<int> split = global::System.Runtime.Intrinsics.Vector256.Create(0, 2, 4, 6, 1, 3, 5, 7);
+            global::System.Runtime.Intrinsics.Vector256<int> columns = global::System.Runtime.Intrinsics.Vector256.Create(0, 2, 4, 6, 8, 10, 12, 14);
             for (int ch = 0; ch < 6; ch++)
             {
                 for (int oy = 0; oy < 14; oy++)
                 {
-                    for (int ox = 0; ox < 14; ox++)
                     {
-                        int first = ch * 784 + oy * 56 + ox * 2;
-                        int o = ch * 196 + oy * 14 + ox;
-                        int best = first; float m = global::System.Runtime.CompilerServices.Unsafe.Add(ref x, first);
-                        { float xv = global::System.Runtime.CompilerServices.Unsafe.Add(ref x, first + 1); best += (first + 1 - best) & -(xv > m ? 1 : 0); m = float.MaxNative(xv, m); }
-                        { float xv = global::System.Runtime.CompilerServices.Unsafe.Add(ref x, first + 28); best += (first + 28 - best) & -(xv > m ? 1 : 0); m = float.MaxNative(xv, m); }
-                        { float xv = global::System.Runtime.CompilerServices.Unsafe.Add(ref x, first + 29); best += (first + 29 - best) & -(xv > m ? 1 : 0); m = float.MaxNative(xv, m); }
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref y, o) = m;
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref arg, o) = best;
+                        int first = ch * 784 + oy * 56 + 0, o = ch * 196 + oy * 14 + 0;
+                        global::System.Runtime.Intrinsics.Vector256<float> a, b;
+                        a = global::System.Runtime.Intrinsics.Vector256.Shuffle(global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref x, (nuint)(first + 0)), split); b = global::System.Runtime.Intrinsics.Vector256.Shuffle(global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref x, (nuint)(first + 8)), split); global::System.Runtime.Intrinsics.Vector256<float> m = global::System.Runtime.Intrinsics.Vector256.Create(global::System.Runtime.Intrinsics.Vector256.GetLower(a), global::System.Runtime.Intrinsics.Vector256.GetLower(b)), right = global::System.Runtime.Intrinsics.Vector256.Create(global::System.Runtime.Intrinsics.Vector256.GetUpper(a), global::System.Runtime.Intrinsics.Vector256.GetUpper(b));
+                        a = global::System.Runtime.Intrinsics.Vector256.Shuffle(global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref x, (nuint)(first + 28)), split); b = global::System.Runtime.Intrinsics.Vector256.Shuffle(global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref x, (nuint)(first + 36)), split); global::System.Runtime.Intrinsics.Vector256<float> below = global::System.Runtime.Intrinsics.Vector256.Create(global::System.Runtime.Intrinsics.Vector256.GetLower(a), global::System.Runtime.Intrinsics.Vector256.GetLower(b)), belowRight = global::System.Runtime.Intrinsics.Vector256.Create(global::System.Runtime.Intrinsics.Vector256.GetUpper(a), global::System.Runtime.Intrinsics.Vector256.GetUpper(b));
+                        global::System.Runtime.Intrinsics.Vector256<int> at = global::System.Runtime.Intrinsics.Vector256.Create(first) + columns, best = at;
+                        global::System.Runtime.Intrinsics.Vector256<float> above = global::System.Runtime.Intrinsics.Vector256.GreaterThan(right, m); m = global::System.Runtime.Intrinsics.Vector256.ConditionalSelect(above, right, m); best = global::System.Runtime.Intrinsics.Vector256.ConditionalSelect(global::System.Runtime.Intrinsics.Vector256.AsInt32(above), at + global::System.Runtime.Intrinsics.Vector256.Create(1), best);
+                        above = global::System.Runtime.Intrinsics.Vector256.GreaterThan(below, m); m = global::System.Runtime.Intrinsics.Vector256.ConditionalSelect(above, below, m); best = global::System.Runtime.Intrinsics.Vector256.ConditionalSelect(global::System.Runtime.Intrinsics.Vector256.AsInt32(above), at + global::System.Runtime.Intrinsics.Vector256.Create(28), best);
+                        above = global::System.Runtime.Intrinsics.Vector256.GreaterThan(belowRight, m); m = global::System.Runtime.Intrinsics.Vector256.ConditionalSelect(above, belowRight, m); best = global::System.Runtime.Intrinsics.Vector256.ConditionalSelect(global::System.Runtime.Intrinsics.Vector256.AsInt32(above), at + global::System.Runtime.Intrinsics.Vector256.Create(29), best);
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(m, ref y, (nuint)o);
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(best, ref arg, (nuint)o);
+                    }
+                    {
+                        int first = ch * 784 + oy * 56 + 12, o = ch * 196 + oy * 14 + 6;
+                        global::System.Runtime.Intrinsics.Vector256<float> a, b;
+                        a = global::System.Runtime.Intrinsics.Vector256.Shuffle(global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref x, (nuint)(first + 0)), split); b = global::System.Runtime.Intrinsics.Vector256.Shuffle(global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref x, (nuint)(first + 8)), split); global::System.Runtime.Intrinsics.Vector256<float> m = global::System.Runtime.Intrinsics.Vector256.Create(global::System.Runtime.Intrinsics.Vector256.GetLower(a), global::System.Runtime.Intrinsics.Vector256.GetLower(b)), right = global::System.Runtime.Intrinsics.Vector256.Create(global::System.Runtime.Intrinsics.Vector256.GetUpper(a), global::System.Runtime.Intrinsics.Vector256.GetUpper(b));
+                        a = global::System.Runtime.Intrinsics.Vector256.Shuffle(global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref x, (nuint)(first + 28)), split); b = global::System.Runtime.Intrinsics.Vector256.Shuffle(global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref x, (nuint)(first + 36)), split); global::System.Runtime.Intrinsics.Vector256<float> below = global::System.Runtime.Intrinsics.Vector256.Create(global::System.Runtime.Intrinsics.Vector256.GetLower(a), global::System.Runtime.Intrinsics.Vector256.GetLower(b)), belowRight = global::System.Runtime.Intrinsics.Vector256.Create(global::System.Runtime.Intrinsics.Vector256.GetUpper(a), global::System.Runtime.Intrinsics.Vector256.GetUpper(b));
+                        global::System.Runtime.Intrinsics.Vector256<int> at = global::System.Runtime.Intrinsics.Vector256.Create(first) + columns, best = at;
+                        global::System.Runtime.Intrinsics.Vector256<float> above = global::System.Runtime.Intrinsics.Vector256.GreaterThan(right, m); m = global::System.Runtime.Intrinsics.Vector256.ConditionalSelect(above, right, m); best = global::System.Runtime.Intrinsics.Vector256.ConditionalSelect(global::System.Runtime.Intrinsics.Vector256.AsInt32(above), at + global::System.Runtime.Intrinsics.Vector256.Create(1), best);
+                        above = global::System.Runtime.Intrinsics.Vector256.GreaterThan(below, m); m = global::System.Runtime.Intrinsics.Vector256.ConditionalSelect(above, below, m); best = global::System.Runtime.Intrinsics.Vector256.ConditionalSelect(global::System.Runtime.Intrinsics.Vector256.AsInt32(above), at + global::System.Runtime.Intrinsics.Vector256.Create(28), best);
+                        above = global::System.Runtime.Intrinsics.Vector256.GreaterThan(belowRight, m); m = global::System.Runtime.Intrinsics.Vector256.ConditionalSelect(above, belowRight, m); best = global::System.Runtime.Intrinsics.Vector256.ConditionalSelect(global::System.Runtime.Intrinsics.Vector256.AsInt32(above), at + global::System.Runtime.Intrinsics.Vector256.Create(29), best);
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(m, ref y, (nuint)o);
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(best, ref arg, (nuint)o);
                     }
                 }
             }
@@ -317,8 +331,7 @@ _____________________________________________________________________
         // y[f, p] = Σ_k w[f, k]·col[k, p] + b[f] over the im2col columns of each sample (cross-correlation); threads split the samples
         global::NetGen.Parallelism.Run(this, 12, global::NetGen.Parallelism.PartsFor((long)batch * 240000, batch));
 
-        // Layer 4: ReLU over 1600 values per sample
-        global::System.Numerics.Tensors.TensorPrimitives.Max<float>(_a4.AsSpan(0, batch * 1600), 0f, _a5.AsSpan(0, batch * 1600));
+        // Layer 4: ReLU: computed by layer 3's per-sample parts (fused)
 
         // Layer 5: MaxPool2 2×2, stride 2 (16×10×10 → 16×5×5): y = max of each window
         for (int n = 0; n < batch; n++)
@@ -326,20 +339,35 @@ _____________________________________________________________________
             ref float x = ref _a5[n * 1600];
             ref float y = ref _a6[n * 400];
             ref int arg = ref _argmax5[n * 400];
+            global::System.Runtime.Intrinsics.Vector256<int> split = global::System.Runtime.Intrinsics.Vector256.Create(0, 2, 4, 6, 1, 3, 5, 7);
+            global::System.Runtime.Intrinsics.Vector128<int> columns = global::System.Runtime.Intrinsics.Vector128.Create(0, 2, 4, 6);
             for (int ch = 0; ch < 16; ch++)
             {
                 for (int oy = 0; oy < 5; oy++)
                 {
-                    for (int ox = 0; ox < 5; ox++)
                     {
-                        int first = ch * 100 + oy * 20 + ox * 2;
-                        int o = ch * 25 + oy * 5 + ox;
-                        int best = first; float m = global::System.Runtime.CompilerServices.Unsafe.Add(ref x, first);
-                        { float xv = global::System.Runtime.CompilerServices.Unsafe.Add(ref x, first + 1); best += (first + 1 - best) & -(xv > m ? 1 : 0); m = float.MaxNative(xv, m); }
-                        { float xv = global::System.Runtime.CompilerServices.Unsafe.Add(ref x, first + 10); best += (first + 10 - best) & -(xv > m ? 1 : 0); m = float.MaxNative(xv, m); }
-                        { float xv = global::System.Runtime.CompilerServices.Unsafe.Add(ref x, first + 11); best += (first + 11 - best) & -(xv > m ? 1 : 0); m = float.MaxNative(xv, m); }
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref y, o) = m;
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref arg, o) = best;
+                        int first = ch * 100 + oy * 20 + 0, o = ch * 25 + oy * 5 + 0;
+                        global::System.Runtime.Intrinsics.Vector256<float> a;
+                        a = global::System.Runtime.Intrinsics.Vector256.Shuffle(global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref x, (nuint)(first + 0)), split); global::System.Runtime.Intrinsics.Vector128<float> m = global::System.Runtime.Intrinsics.Vector256.GetLower(a), right = global::System.Runtime.Intrinsics.Vector256.GetUpper(a);
+                        a = global::System.Runtime.Intrinsics.Vector256.Shuffle(global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref x, (nuint)(first + 10)), split); global::System.Runtime.Intrinsics.Vector128<float> below = global::System.Runtime.Intrinsics.Vector256.GetLower(a), belowRight = global::System.Runtime.Intrinsics.Vector256.GetUpper(a);
+                        global::System.Runtime.Intrinsics.Vector128<int> at = global::System.Runtime.Intrinsics.Vector128.Create(first) + columns, best = at;
+                        global::System.Runtime.Intrinsics.Vector128<float> above = global::System.Runtime.Intrinsics.Vector128.GreaterThan(right, m); m = global::System.Runtime.Intrinsics.Vector128.ConditionalSelect(above, right, m); best = global::System.Runtime.Intrinsics.Vector128.ConditionalSelect(global::System.Runtime.Intrinsics.Vector128.AsInt32(above), at + global::System.Runtime.Intrinsics.Vector128.Create(1), best);
+                        above = global::System.Runtime.Intrinsics.Vector128.GreaterThan(below, m); m = global::System.Runtime.Intrinsics.Vector128.ConditionalSelect(above, below, m); best = global::System.Runtime.Intrinsics.Vector128.ConditionalSelect(global::System.Runtime.Intrinsics.Vector128.AsInt32(above), at + global::System.Runtime.Intrinsics.Vector128.Create(10), best);
+                        above = global::System.Runtime.Intrinsics.Vector128.GreaterThan(belowRight, m); m = global::System.Runtime.Intrinsics.Vector128.ConditionalSelect(above, belowRight, m); best = global::System.Runtime.Intrinsics.Vector128.ConditionalSelect(global::System.Runtime.Intrinsics.Vector128.AsInt32(above), at + global::System.Runtime.Intrinsics.Vector128.Create(11), best);
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(m, ref y, (nuint)o);
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(best, ref arg, (nuint)o);
+                    }
+                    {
+                        int first = ch * 100 + oy * 20 + 2, o = ch * 25 + oy * 5 + 1;
+                        global::System.Runtime.Intrinsics.Vector256<float> a;
+                        a = global::System.Runtime.Intrinsics.Vector256.Shuffle(global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref x, (nuint)(first + 0)), split); global::System.Runtime.Intrinsics.Vector128<float> m = global::System.Runtime.Intrinsics.Vector256.GetLower(a), right = global::System.Runtime.Intrinsics.Vector256.GetUpper(a);
+                        a = global::System.Runtime.Intrinsics.Vector256.Shuffle(global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref x, (nuint)(first + 10)), split); global::System.Runtime.Intrinsics.Vector128<float> below = global::System.Runtime.Intrinsics.Vector256.GetLower(a), belowRight = global::System.Runtime.Intrinsics.Vector256.GetUpper(a);
+                        global::System.Runtime.Intrinsics.Vector128<int> at = global::System.Runtime.Intrinsics.Vector128.Create(first) + columns, best = at;
+                        global::System.Runtime.Intrinsics.Vector128<float> above = global::System.Runtime.Intrinsics.Vector128.GreaterThan(right, m); m = global::System.Runtime.Intrinsics.Vector128.ConditionalSelect(above, right, m); best = global::System.Runtime.Intrinsics.Vector128.ConditionalSelect(global::System.Runtime.Intrinsics.Vector128.AsInt32(above), at + global::System.Runtime.Intrinsics.Vector128.Create(1), best);
+                        above = global::System.Runtime.Intrinsics.Vector128.GreaterThan(below, m); m = global::System.Runtime.Intrinsics.Vector128.ConditionalSelect(above, below, m); best = global::System.Runtime.Intrinsics.Vector128.ConditionalSelect(global::System.Runtime.Intrinsics.Vector128.AsInt32(above), at + global::System.Runtime.Intrinsics.Vector128.Create(10), best);
+                        above = global::System.Runtime.Intrinsics.Vector128.GreaterThan(belowRight, m); m = global::System.Runtime.Intrinsics.Vector128.ConditionalSelect(above, belowRight, m); best = global::System.Runtime.Intrinsics.Vector128.ConditionalSelect(global::System.Runtime.Intrinsics.Vector128.AsInt32(above), at + global::System.Runtime.Intrinsics.Vector128.Create(11), best);
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(m, ref y, (nuint)o);
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(best, ref arg, (nuint)o);
                     }
                 }
             }
@@ -597,27 +625,25 @@ _____________________________________________________________________
             // Layer 5: MaxPool2 backward: route ∂E/∂y to each window's arg-max
             for (int n = 0; n < batch; n++)
             {
-                global::System.ReadOnlySpan<float> dy = _d6.AsSpan(n * 400, 400);
-                global::System.Span<float> dx = _d5.AsSpan(n * 1600, 1600);
-                dx.Clear();
-                global::System.ReadOnlySpan<int> arg = _argmax5.AsSpan(n * 400, 400);
-                for (int o = 0; o < 400; o++) dx[arg[o]] += dy[o];
+                ref float dyr = ref _d6[n * 400];
+                ref float dxr = ref _d5[n * 1600];
+                ref int argr = ref _argmax5[n * 400];
+                global::System.Runtime.Intrinsics.Vector256<int> twice = global::System.Runtime.Intrinsics.Vector256.Create(0, 0, 1, 1, 2, 2, 3, 3), lanes = global::System.Runtime.Intrinsics.Vector256.Create(0, 1, 2, 3, 4, 5, 6, 7);
+                for (int ch = 0; ch < 16; ch++)
+                {
+                    for (int iy = 0; iy < 10; iy++)
+                    {
+                        int row = ch * 100 + iy * 10, o = ch * 25 + (iy >> 1) * 5;
+                        { global::System.Runtime.Intrinsics.Vector256<float> g = global::System.Runtime.Intrinsics.Vector256.Shuffle(global::System.Runtime.Intrinsics.Vector128.ToVector256Unsafe(global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref dyr, (nuint)(o + 0))), twice) + global::System.Runtime.Intrinsics.Vector256<float>.Zero; global::System.Runtime.Intrinsics.Vector256<int> win = global::System.Runtime.Intrinsics.Vector256.Shuffle(global::System.Runtime.Intrinsics.Vector128.ToVector256Unsafe(global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref argr, (nuint)(o + 0))), twice); global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::System.Runtime.Intrinsics.Vector256.ConditionalSelect(global::System.Runtime.Intrinsics.Vector256.AsSingle(global::System.Runtime.Intrinsics.Vector256.Equals(win, global::System.Runtime.Intrinsics.Vector256.Create(row + 0) + lanes)), g, global::System.Runtime.Intrinsics.Vector256<float>.Zero), ref dxr, (nuint)(row + 0)); }
+                        { global::System.Runtime.Intrinsics.Vector256<float> g = global::System.Runtime.Intrinsics.Vector256.Shuffle(global::System.Runtime.Intrinsics.Vector128.ToVector256Unsafe(global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref dyr, (nuint)(o + 1))), twice) + global::System.Runtime.Intrinsics.Vector256<float>.Zero; global::System.Runtime.Intrinsics.Vector256<int> win = global::System.Runtime.Intrinsics.Vector256.Shuffle(global::System.Runtime.Intrinsics.Vector128.ToVector256Unsafe(global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref argr, (nuint)(o + 1))), twice); global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::System.Runtime.Intrinsics.Vector256.ConditionalSelect(global::System.Runtime.Intrinsics.Vector256.AsSingle(global::System.Runtime.Intrinsics.Vector256.Equals(win, global::System.Runtime.Intrinsics.Vector256.Create(row + 2) + lanes)), g, global::System.Runtime.Intrinsics.Vector256<float>.Zero), ref dxr, (nuint)(row + 2)); }
+                    }
+                }
             }
         }
 
         if (start > 4)
         {
-            // Layer 4: ReLU backward: ∂E/∂x = x > 0 ? ∂E/∂y : 0
-            {
-                ref float x = ref _a4[0], y = ref _a5[0], dy = ref _d5[0], dx = ref _d4[0];
-                int count = batch * 1600, k = 0;
-                for (; k + global::System.Runtime.Intrinsics.Vector256<float>.Count <= count; k += global::System.Runtime.Intrinsics.Vector256<float>.Count)
-                {
-                    global::System.Runtime.Intrinsics.Vector256<float> xv = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref x, (nuint)k), yv = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref y, (nuint)k), dyv = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref dy, (nuint)k);
-                    global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::System.Runtime.Intrinsics.Vector256.ConditionalSelect(global::System.Runtime.Intrinsics.Vector256.GreaterThan(xv, global::System.Runtime.Intrinsics.Vector256<float>.Zero), dyv, global::System.Runtime.Intrinsics.Vector256<float>.Zero), ref dx, (nuint)k);
-                }
-                for (; k < count; k++) global::System.Runtime.CompilerServices.Unsafe.Add(ref dx, k) = global::System.Runtime.CompilerServices.Unsafe.Add(ref x, k) > 0f ? global::System.Runtime.CompilerServices.Unsafe.Add(ref dy, k) : 0f;
-            }
+            // Layer 4: ReLU backward: computed by layer 3's per-sample parts (fused)
         }
 
         if (start > 3)
@@ -655,27 +681,25 @@ _____________________________________________________________________
             // Layer 2: MaxPool1 backward: route ∂E/∂y to each window's arg-max
             for (int n = 0; n < batch; n++)
             {
-                global::System.ReadOnlySpan<float> dy = _d3.AsSpan(n * 1176, 1176);
-                global::System.Span<float> dx = _d2.AsSpan(n * 4704, 4704);
-                dx.Clear();
-                global::System.ReadOnlySpan<int> arg = _argmax2.AsSpan(n * 1176, 1176);
-                for (int o = 0; o < 1176; o++) dx[arg[o]] += dy[o];
+                ref float dyr = ref _d3[n * 1176];
+                ref float dxr = ref _d2[n * 4704];
+                ref int argr = ref _argmax2[n * 1176];
+                global::System.Runtime.Intrinsics.Vector256<int> twice = global::System.Runtime.Intrinsics.Vector256.Create(0, 0, 1, 1, 2, 2, 3, 3), lanes = global::System.Runtime.Intrinsics.Vector256.Create(0, 1, 2, 3, 4, 5, 6, 7);
+                for (int ch = 0; ch < 6; ch++)
+                {
+                    for (int iy = 0; iy < 28; iy++)
+                    {
+                        int row = ch * 784 + iy * 28, o = ch * 196 + (iy >> 1) * 14;
+                        for (int s = 0; s <= 20; s += 8) { global::System.Runtime.Intrinsics.Vector256<float> g = global::System.Runtime.Intrinsics.Vector256.Shuffle(global::System.Runtime.Intrinsics.Vector128.ToVector256Unsafe(global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref dyr, (nuint)(o + (s >> 1)))), twice) + global::System.Runtime.Intrinsics.Vector256<float>.Zero; global::System.Runtime.Intrinsics.Vector256<int> win = global::System.Runtime.Intrinsics.Vector256.Shuffle(global::System.Runtime.Intrinsics.Vector128.ToVector256Unsafe(global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref argr, (nuint)(o + (s >> 1)))), twice); global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::System.Runtime.Intrinsics.Vector256.ConditionalSelect(global::System.Runtime.Intrinsics.Vector256.AsSingle(global::System.Runtime.Intrinsics.Vector256.Equals(win, global::System.Runtime.Intrinsics.Vector256.Create(row + s) + lanes)), g, global::System.Runtime.Intrinsics.Vector256<float>.Zero), ref dxr, (nuint)(row + s)); }
+                        { global::System.Runtime.Intrinsics.Vector256<float> g = global::System.Runtime.Intrinsics.Vector256.Shuffle(global::System.Runtime.Intrinsics.Vector128.ToVector256Unsafe(global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref dyr, (nuint)(o + 10))), twice) + global::System.Runtime.Intrinsics.Vector256<float>.Zero; global::System.Runtime.Intrinsics.Vector256<int> win = global::System.Runtime.Intrinsics.Vector256.Shuffle(global::System.Runtime.Intrinsics.Vector128.ToVector256Unsafe(global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref argr, (nuint)(o + 10))), twice); global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::System.Runtime.Intrinsics.Vector256.ConditionalSelect(global::System.Runtime.Intrinsics.Vector256.AsSingle(global::System.Runtime.Intrinsics.Vector256.Equals(win, global::System.Runtime.Intrinsics.Vector256.Create(row + 20) + lanes)), g, global::System.Runtime.Intrinsics.Vector256<float>.Zero), ref dxr, (nuint)(row + 20)); }
+                    }
+                }
             }
         }
 
         if (start > 1)
         {
-            // Layer 1: ReLU backward: ∂E/∂x = x > 0 ? ∂E/∂y : 0
-            {
-                ref float x = ref _a1[0], y = ref _a2[0], dy = ref _d2[0], dx = ref _d1[0];
-                int count = batch * 4704, k = 0;
-                for (; k + global::System.Runtime.Intrinsics.Vector256<float>.Count <= count; k += global::System.Runtime.Intrinsics.Vector256<float>.Count)
-                {
-                    global::System.Runtime.Intrinsics.Vector256<float> xv = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref x, (nuint)k), yv = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref y, (nuint)k), dyv = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref dy, (nuint)k);
-                    global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::System.Runtime.Intrinsics.Vector256.ConditionalSelect(global::System.Runtime.Intrinsics.Vector256.GreaterThan(xv, global::System.Runtime.Intrinsics.Vector256<float>.Zero), dyv, global::System.Runtime.Intrinsics.Vector256<float>.Zero), ref dx, (nuint)k);
-                }
-                for (; k < count; k++) global::System.Runtime.CompilerServices.Unsafe.Add(ref dx, k) = global::System.Runtime.CompilerServices.Unsafe.Add(ref x, k) > 0f ? global::System.Runtime.CompilerServices.Unsafe.Add(ref dy, k) : 0f;
-            }
+            // Layer 1: ReLU backward: computed by layer 0's per-sample parts (fused)
         }
 
         if (start > 0)
@@ -796,6 +820,7 @@ _____________________________________________________________________
                 }
             }
             Conv2D1Forward(ref _p[0], ref columns, ref _a1[n * 4704], ref _p[150], 0, 6, 0, 784);
+            global::System.Numerics.Tensors.TensorPrimitives.Max<float>(_a1.AsSpan(n * 4704, 4704), 0f, _a2.AsSpan(n * 4704, 4704));   // layer 1, ReLU, fused
         }
     }
 
@@ -849,6 +874,13 @@ _____________________________________________________________________
                         }
                     }
                 }
+            }
+            // layer 1, ReLU backward, fused: δ = x > 0 ? ∂E/∂y : 0 for this sample
+            {
+                ref float rx = ref _a1[n * 4704], rdy = ref _d2[n * 4704], rdx = ref _d1[n * 4704];
+                int k = 0;
+                for (; k + global::System.Runtime.Intrinsics.Vector256<float>.Count <= 4704; k += global::System.Runtime.Intrinsics.Vector256<float>.Count) global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::System.Runtime.Intrinsics.Vector256.ConditionalSelect(global::System.Runtime.Intrinsics.Vector256.GreaterThan(global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref rx, (nuint)k), global::System.Runtime.Intrinsics.Vector256<float>.Zero), global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref rdy, (nuint)k), global::System.Runtime.Intrinsics.Vector256<float>.Zero), ref rdx, (nuint)k);
+                for (; k < 4704; k++) Unsafe.Add(ref rdx, k) = Unsafe.Add(ref rx, k) > 0f ? Unsafe.Add(ref rdy, k) : 0f;
             }
             Conv2D1WeightGradient(ref _d1[n * 4704], ref columns, ref sum[0], 0, 6, 0, 25);
             for (int f = 0; f < 6; f++) sum[150 + f] += global::System.Numerics.Tensors.TensorPrimitives.Sum<float>(_d1.AsSpan(n * 4704 + f * 784, 784));
@@ -1001,6 +1033,7 @@ _____________________________________________________________________
                 }
             }
             Conv2D2Forward(ref _p[156], ref columns, ref _a4[n * 1600], ref _p[2556], 0, 16, 0, 100);
+            global::System.Numerics.Tensors.TensorPrimitives.Max<float>(_a4.AsSpan(n * 1600, 1600), 0f, _a5.AsSpan(n * 1600, 1600));   // layer 4, ReLU, fused
         }
     }
 
@@ -1054,6 +1087,13 @@ _____________________________________________________________________
                         }
                     }
                 }
+            }
+            // layer 4, ReLU backward, fused: δ = x > 0 ? ∂E/∂y : 0 for this sample
+            {
+                ref float rx = ref _a4[n * 1600], rdy = ref _d5[n * 1600], rdx = ref _d4[n * 1600];
+                int k = 0;
+                for (; k + global::System.Runtime.Intrinsics.Vector256<float>.Count <= 1600; k += global::System.Runtime.Intrinsics.Vector256<float>.Count) global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::System.Runtime.Intrinsics.Vector256.ConditionalSelect(global::System.Runtime.Intrinsics.Vector256.GreaterThan(global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref rx, (nuint)k), global::System.Runtime.Intrinsics.Vector256<float>.Zero), global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref rdy, (nuint)k), global::System.Runtime.Intrinsics.Vector256<float>.Zero), ref rdx, (nuint)k);
+                for (; k < 1600; k++) Unsafe.Add(ref rdx, k) = Unsafe.Add(ref rx, k) > 0f ? Unsafe.Add(ref rdy, k) : 0f;
             }
             // δᵀ of the sample, [position × filter]; then gᵀ[k, f] += Σ_p col[k, p]·δᵀ[p, f]
             ref float deltaT = ref _deltaT3[part * 1600];

@@ -506,8 +506,7 @@ _________________________________________________________________________
         // y[f, p] = Σ_k w[f, k]·col[k, p] + b[f] over the im2col columns of each sample (cross-correlation); threads split the samples
         global::NetGen.Parallelism.Run(this, 0, global::NetGen.Parallelism.PartsFor((long)batch * 225792, batch));
 
-        // Layer 1: ReLU over 25088 values per sample
-        global::System.Numerics.Tensors.TensorPrimitives.Max<float>(_a1.AsSpan(0, batch * 25088), 0f, _a2.AsSpan(0, batch * 25088));
+        // Layer 1: ReLU: computed by layer 0's per-sample parts (fused)
 
         // Layer 2: BatchNorm1 over 32 channels: y = γ·(x − μ)/√(σ² + ε) + β, batch statistics in training, running ones in inference
         {
@@ -541,8 +540,7 @@ _________________________________________________________________________
         // y[f, p] = Σ_k w[f, k]·col[k, p] + b[f] over the im2col columns of each sample (cross-correlation); threads split the samples
         global::NetGen.Parallelism.Run(this, 12, global::NetGen.Parallelism.PartsFor((long)batch * 7225344, batch));
 
-        // Layer 4: ReLU over 25088 values per sample
-        global::System.Numerics.Tensors.TensorPrimitives.Max<float>(_a4.AsSpan(0, batch * 25088), 0f, _a5.AsSpan(0, batch * 25088));
+        // Layer 4: ReLU: computed by layer 3's per-sample parts (fused)
 
         // Layer 5: BatchNorm2 over 32 channels: y = γ·(x − μ)/√(σ² + ε) + β, batch statistics in training, running ones in inference
         {
@@ -578,20 +576,35 @@ _________________________________________________________________________
             ref float x = ref _a6[n * 25088];
             ref float y = ref _a7[n * 6272];
             ref int arg = ref _argmax6[n * 6272];
+            global::System.Runtime.Intrinsics.Vector256<int> split = global::System.Runtime.Intrinsics.Vector256.Create(0, 2, 4, 6, 1, 3, 5, 7);
+            global::System.Runtime.Intrinsics.Vector256<int> columns = global::System.Runtime.Intrinsics.Vector256.Create(0, 2, 4, 6, 8, 10, 12, 14);
             for (int ch = 0; ch < 32; ch++)
             {
                 for (int oy = 0; oy < 14; oy++)
                 {
-                    for (int ox = 0; ox < 14; ox++)
                     {
-                        int first = ch * 784 + oy * 56 + ox * 2;
-                        int o = ch * 196 + oy * 14 + ox;
-                        int best = first; float m = global::System.Runtime.CompilerServices.Unsafe.Add(ref x, first);
-                        { float xv = global::System.Runtime.CompilerServices.Unsafe.Add(ref x, first + 1); best += (first + 1 - best) & -(xv > m ? 1 : 0); m = float.MaxNative(xv, m); }
-                        { float xv = global::System.Runtime.CompilerServices.Unsafe.Add(ref x, first + 28); best += (first + 28 - best) & -(xv > m ? 1 : 0); m = float.MaxNative(xv, m); }
-                        { float xv = global::System.Runtime.CompilerServices.Unsafe.Add(ref x, first + 29); best += (first + 29 - best) & -(xv > m ? 1 : 0); m = float.MaxNative(xv, m); }
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref y, o) = m;
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref arg, o) = best;
+                        int first = ch * 784 + oy * 56 + 0, o = ch * 196 + oy * 14 + 0;
+                        global::System.Runtime.Intrinsics.Vector256<float> a, b;
+                        a = global::System.Runtime.Intrinsics.Vector256.Shuffle(global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref x, (nuint)(first + 0)), split); b = global::System.Runtime.Intrinsics.Vector256.Shuffle(global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref x, (nuint)(first + 8)), split); global::System.Runtime.Intrinsics.Vector256<float> m = global::System.Runtime.Intrinsics.Vector256.Create(global::System.Runtime.Intrinsics.Vector256.GetLower(a), global::System.Runtime.Intrinsics.Vector256.GetLower(b)), right = global::System.Runtime.Intrinsics.Vector256.Create(global::System.Runtime.Intrinsics.Vector256.GetUpper(a), global::System.Runtime.Intrinsics.Vector256.GetUpper(b));
+                        a = global::System.Runtime.Intrinsics.Vector256.Shuffle(global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref x, (nuint)(first + 28)), split); b = global::System.Runtime.Intrinsics.Vector256.Shuffle(global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref x, (nuint)(first + 36)), split); global::System.Runtime.Intrinsics.Vector256<float> below = global::System.Runtime.Intrinsics.Vector256.Create(global::System.Runtime.Intrinsics.Vector256.GetLower(a), global::System.Runtime.Intrinsics.Vector256.GetLower(b)), belowRight = global::System.Runtime.Intrinsics.Vector256.Create(global::System.Runtime.Intrinsics.Vector256.GetUpper(a), global::System.Runtime.Intrinsics.Vector256.GetUpper(b));
+                        global::System.Runtime.Intrinsics.Vector256<int> at = global::System.Runtime.Intrinsics.Vector256.Create(first) + columns, best = at;
+                        global::System.Runtime.Intrinsics.Vector256<float> above = global::System.Runtime.Intrinsics.Vector256.GreaterThan(right, m); m = global::System.Runtime.Intrinsics.Vector256.ConditionalSelect(above, right, m); best = global::System.Runtime.Intrinsics.Vector256.ConditionalSelect(global::System.Runtime.Intrinsics.Vector256.AsInt32(above), at + global::System.Runtime.Intrinsics.Vector256.Create(1), best);
+                        above = global::System.Runtime.Intrinsics.Vector256.GreaterThan(below, m); m = global::System.Runtime.Intrinsics.Vector256.ConditionalSelect(above, below, m); best = global::System.Runtime.Intrinsics.Vector256.ConditionalSelect(global::System.Runtime.Intrinsics.Vector256.AsInt32(above), at + global::System.Runtime.Intrinsics.Vector256.Create(28), best);
+                        above = global::System.Runtime.Intrinsics.Vector256.GreaterThan(belowRight, m); m = global::System.Runtime.Intrinsics.Vector256.ConditionalSelect(above, belowRight, m); best = global::System.Runtime.Intrinsics.Vector256.ConditionalSelect(global::System.Runtime.Intrinsics.Vector256.AsInt32(above), at + global::System.Runtime.Intrinsics.Vector256.Create(29), best);
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(m, ref y, (nuint)o);
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(best, ref arg, (nuint)o);
+                    }
+                    {
+                        int first = ch * 784 + oy * 56 + 12, o = ch * 196 + oy * 14 + 6;
+                        global::System.Runtime.Intrinsics.Vector256<float> a, b;
+                        a = global::System.Runtime.Intrinsics.Vector256.Shuffle(global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref x, (nuint)(first + 0)), split); b = global::System.Runtime.Intrinsics.Vector256.Shuffle(global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref x, (nuint)(first + 8)), split); global::System.Runtime.Intrinsics.Vector256<float> m = global::System.Runtime.Intrinsics.Vector256.Create(global::System.Runtime.Intrinsics.Vector256.GetLower(a), global::System.Runtime.Intrinsics.Vector256.GetLower(b)), right = global::System.Runtime.Intrinsics.Vector256.Create(global::System.Runtime.Intrinsics.Vector256.GetUpper(a), global::System.Runtime.Intrinsics.Vector256.GetUpper(b));
+                        a = global::System.Runtime.Intrinsics.Vector256.Shuffle(global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref x, (nuint)(first + 28)), split); b = global::System.Runtime.Intrinsics.Vector256.Shuffle(global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref x, (nuint)(first + 36)), split); global::System.Runtime.Intrinsics.Vector256<float> below = global::System.Runtime.Intrinsics.Vector256.Create(global::System.Runtime.Intrinsics.Vector256.GetLower(a), global::System.Runtime.Intrinsics.Vector256.GetLower(b)), belowRight = global::System.Runtime.Intrinsics.Vector256.Create(global::System.Runtime.Intrinsics.Vector256.GetUpper(a), global::System.Runtime.Intrinsics.Vector256.GetUpper(b));
+                        global::System.Runtime.Intrinsics.Vector256<int> at = global::System.Runtime.Intrinsics.Vector256.Create(first) + columns, best = at;
+                        global::System.Runtime.Intrinsics.Vector256<float> above = global::System.Runtime.Intrinsics.Vector256.GreaterThan(right, m); m = global::System.Runtime.Intrinsics.Vector256.ConditionalSelect(above, right, m); best = global::System.Runtime.Intrinsics.Vector256.ConditionalSelect(global::System.Runtime.Intrinsics.Vector256.AsInt32(above), at + global::System.Runtime.Intrinsics.Vector256.Create(1), best);
+                        above = global::System.Runtime.Intrinsics.Vector256.GreaterThan(below, m); m = global::System.Runtime.Intrinsics.Vector256.ConditionalSelect(above, below, m); best = global::System.Runtime.Intrinsics.Vector256.ConditionalSelect(global::System.Runtime.Intrinsics.Vector256.AsInt32(above), at + global::System.Runtime.Intrinsics.Vector256.Create(28), best);
+                        above = global::System.Runtime.Intrinsics.Vector256.GreaterThan(belowRight, m); m = global::System.Runtime.Intrinsics.Vector256.ConditionalSelect(above, belowRight, m); best = global::System.Runtime.Intrinsics.Vector256.ConditionalSelect(global::System.Runtime.Intrinsics.Vector256.AsInt32(above), at + global::System.Runtime.Intrinsics.Vector256.Create(29), best);
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(m, ref y, (nuint)o);
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(best, ref arg, (nuint)o);
                     }
                 }
             }
@@ -610,8 +623,7 @@ _________________________________________________________________________
         // y[f, p] = Σ_k w[f, k]·col[k, p] + b[f] over the im2col columns of each sample (cross-correlation); threads split the samples
         global::NetGen.Parallelism.Run(this, 32, global::NetGen.Parallelism.PartsFor((long)batch * 3612672, batch));
 
-        // Layer 9: ReLU over 12544 values per sample
-        global::System.Numerics.Tensors.TensorPrimitives.Max<float>(_a9.AsSpan(0, batch * 12544), 0f, _a10.AsSpan(0, batch * 12544));
+        // Layer 9: ReLU: computed by layer 8's per-sample parts (fused)
 
         // Layer 10: BatchNorm3 over 64 channels: y = γ·(x − μ)/√(σ² + ε) + β, batch statistics in training, running ones in inference
         {
@@ -645,8 +657,7 @@ _________________________________________________________________________
         // y[f, p] = Σ_k w[f, k]·col[k, p] + b[f] over the im2col columns of each sample (cross-correlation); threads split the samples
         global::NetGen.Parallelism.Run(this, 44, global::NetGen.Parallelism.PartsFor((long)batch * 7225344, batch));
 
-        // Layer 12: ReLU over 12544 values per sample
-        global::System.Numerics.Tensors.TensorPrimitives.Max<float>(_a12.AsSpan(0, batch * 12544), 0f, _a13.AsSpan(0, batch * 12544));
+        // Layer 12: ReLU: computed by layer 11's per-sample parts (fused)
 
         // Layer 13: BatchNorm4 over 64 channels: y = γ·(x − μ)/√(σ² + ε) + β, batch statistics in training, running ones in inference
         {
@@ -682,20 +693,35 @@ _________________________________________________________________________
             ref float x = ref _a14[n * 12544];
             ref float y = ref _a15[n * 3136];
             ref int arg = ref _argmax14[n * 3136];
+            global::System.Runtime.Intrinsics.Vector256<int> split = global::System.Runtime.Intrinsics.Vector256.Create(0, 2, 4, 6, 1, 3, 5, 7);
+            global::System.Runtime.Intrinsics.Vector128<int> columns = global::System.Runtime.Intrinsics.Vector128.Create(0, 2, 4, 6);
             for (int ch = 0; ch < 64; ch++)
             {
                 for (int oy = 0; oy < 7; oy++)
                 {
-                    for (int ox = 0; ox < 7; ox++)
                     {
-                        int first = ch * 196 + oy * 28 + ox * 2;
-                        int o = ch * 49 + oy * 7 + ox;
-                        int best = first; float m = global::System.Runtime.CompilerServices.Unsafe.Add(ref x, first);
-                        { float xv = global::System.Runtime.CompilerServices.Unsafe.Add(ref x, first + 1); best += (first + 1 - best) & -(xv > m ? 1 : 0); m = float.MaxNative(xv, m); }
-                        { float xv = global::System.Runtime.CompilerServices.Unsafe.Add(ref x, first + 14); best += (first + 14 - best) & -(xv > m ? 1 : 0); m = float.MaxNative(xv, m); }
-                        { float xv = global::System.Runtime.CompilerServices.Unsafe.Add(ref x, first + 15); best += (first + 15 - best) & -(xv > m ? 1 : 0); m = float.MaxNative(xv, m); }
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref y, o) = m;
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref arg, o) = best;
+                        int first = ch * 196 + oy * 28 + 0, o = ch * 49 + oy * 7 + 0;
+                        global::System.Runtime.Intrinsics.Vector256<float> a;
+                        a = global::System.Runtime.Intrinsics.Vector256.Shuffle(global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref x, (nuint)(first + 0)), split); global::System.Runtime.Intrinsics.Vector128<float> m = global::System.Runtime.Intrinsics.Vector256.GetLower(a), right = global::System.Runtime.Intrinsics.Vector256.GetUpper(a);
+                        a = global::System.Runtime.Intrinsics.Vector256.Shuffle(global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref x, (nuint)(first + 14)), split); global::System.Runtime.Intrinsics.Vector128<float> below = global::System.Runtime.Intrinsics.Vector256.GetLower(a), belowRight = global::System.Runtime.Intrinsics.Vector256.GetUpper(a);
+                        global::System.Runtime.Intrinsics.Vector128<int> at = global::System.Runtime.Intrinsics.Vector128.Create(first) + columns, best = at;
+                        global::System.Runtime.Intrinsics.Vector128<float> above = global::System.Runtime.Intrinsics.Vector128.GreaterThan(right, m); m = global::System.Runtime.Intrinsics.Vector128.ConditionalSelect(above, right, m); best = global::System.Runtime.Intrinsics.Vector128.ConditionalSelect(global::System.Runtime.Intrinsics.Vector128.AsInt32(above), at + global::System.Runtime.Intrinsics.Vector128.Create(1), best);
+                        above = global::System.Runtime.Intrinsics.Vector128.GreaterThan(below, m); m = global::System.Runtime.Intrinsics.Vector128.ConditionalSelect(above, below, m); best = global::System.Runtime.Intrinsics.Vector128.ConditionalSelect(global::System.Runtime.Intrinsics.Vector128.AsInt32(above), at + global::System.Runtime.Intrinsics.Vector128.Create(14), best);
+                        above = global::System.Runtime.Intrinsics.Vector128.GreaterThan(belowRight, m); m = global::System.Runtime.Intrinsics.Vector128.ConditionalSelect(above, belowRight, m); best = global::System.Runtime.Intrinsics.Vector128.ConditionalSelect(global::System.Runtime.Intrinsics.Vector128.AsInt32(above), at + global::System.Runtime.Intrinsics.Vector128.Create(15), best);
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(m, ref y, (nuint)o);
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(best, ref arg, (nuint)o);
+                    }
+                    {
+                        int first = ch * 196 + oy * 28 + 6, o = ch * 49 + oy * 7 + 3;
+                        global::System.Runtime.Intrinsics.Vector256<float> a;
+                        a = global::System.Runtime.Intrinsics.Vector256.Shuffle(global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref x, (nuint)(first + 0)), split); global::System.Runtime.Intrinsics.Vector128<float> m = global::System.Runtime.Intrinsics.Vector256.GetLower(a), right = global::System.Runtime.Intrinsics.Vector256.GetUpper(a);
+                        a = global::System.Runtime.Intrinsics.Vector256.Shuffle(global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref x, (nuint)(first + 14)), split); global::System.Runtime.Intrinsics.Vector128<float> below = global::System.Runtime.Intrinsics.Vector256.GetLower(a), belowRight = global::System.Runtime.Intrinsics.Vector256.GetUpper(a);
+                        global::System.Runtime.Intrinsics.Vector128<int> at = global::System.Runtime.Intrinsics.Vector128.Create(first) + columns, best = at;
+                        global::System.Runtime.Intrinsics.Vector128<float> above = global::System.Runtime.Intrinsics.Vector128.GreaterThan(right, m); m = global::System.Runtime.Intrinsics.Vector128.ConditionalSelect(above, right, m); best = global::System.Runtime.Intrinsics.Vector128.ConditionalSelect(global::System.Runtime.Intrinsics.Vector128.AsInt32(above), at + global::System.Runtime.Intrinsics.Vector128.Create(1), best);
+                        above = global::System.Runtime.Intrinsics.Vector128.GreaterThan(below, m); m = global::System.Runtime.Intrinsics.Vector128.ConditionalSelect(above, below, m); best = global::System.Runtime.Intrinsics.Vector128.ConditionalSelect(global::System.Runtime.Intrinsics.Vector128.AsInt32(above), at + global::System.Runtime.Intrinsics.Vector128.Create(14), best);
+                        above = global::System.Runtime.Intrinsics.Vector128.GreaterThan(belowRight, m); m = global::System.Runtime.Intrinsics.Vector128.ConditionalSelect(above, belowRight, m); best = global::System.Runtime.Intrinsics.Vector128.ConditionalSelect(global::System.Runtime.Intrinsics.Vector128.AsInt32(above), at + global::System.Runtime.Intrinsics.Vector128.Create(15), best);
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(m, ref y, (nuint)o);
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(best, ref arg, (nuint)o);
                     }
                 }
             }
@@ -918,11 +944,19 @@ _________________________________________________________________________
             // Layer 14: MaxPool2 backward: route ∂E/∂y to each window's arg-max
             for (int n = 0; n < batch; n++)
             {
-                global::System.ReadOnlySpan<float> dy = _d15.AsSpan(n * 3136, 3136);
-                global::System.Span<float> dx = _d14.AsSpan(n * 12544, 12544);
-                dx.Clear();
-                global::System.ReadOnlySpan<int> arg = _argmax14.AsSpan(n * 3136, 3136);
-                for (int o = 0; o < 3136; o++) dx[arg[o]] += dy[o];
+                ref float dyr = ref _d15[n * 3136];
+                ref float dxr = ref _d14[n * 12544];
+                ref int argr = ref _argmax14[n * 3136];
+                global::System.Runtime.Intrinsics.Vector256<int> twice = global::System.Runtime.Intrinsics.Vector256.Create(0, 0, 1, 1, 2, 2, 3, 3), lanes = global::System.Runtime.Intrinsics.Vector256.Create(0, 1, 2, 3, 4, 5, 6, 7);
+                for (int ch = 0; ch < 64; ch++)
+                {
+                    for (int iy = 0; iy < 14; iy++)
+                    {
+                        int row = ch * 196 + iy * 14, o = ch * 49 + (iy >> 1) * 7;
+                        { global::System.Runtime.Intrinsics.Vector256<float> g = global::System.Runtime.Intrinsics.Vector256.Shuffle(global::System.Runtime.Intrinsics.Vector128.ToVector256Unsafe(global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref dyr, (nuint)(o + 0))), twice) + global::System.Runtime.Intrinsics.Vector256<float>.Zero; global::System.Runtime.Intrinsics.Vector256<int> win = global::System.Runtime.Intrinsics.Vector256.Shuffle(global::System.Runtime.Intrinsics.Vector128.ToVector256Unsafe(global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref argr, (nuint)(o + 0))), twice); global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::System.Runtime.Intrinsics.Vector256.ConditionalSelect(global::System.Runtime.Intrinsics.Vector256.AsSingle(global::System.Runtime.Intrinsics.Vector256.Equals(win, global::System.Runtime.Intrinsics.Vector256.Create(row + 0) + lanes)), g, global::System.Runtime.Intrinsics.Vector256<float>.Zero), ref dxr, (nuint)(row + 0)); }
+                        { global::System.Runtime.Intrinsics.Vector256<float> g = global::System.Runtime.Intrinsics.Vector256.Shuffle(global::System.Runtime.Intrinsics.Vector128.ToVector256Unsafe(global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref dyr, (nuint)(o + 3))), twice) + global::System.Runtime.Intrinsics.Vector256<float>.Zero; global::System.Runtime.Intrinsics.Vector256<int> win = global::System.Runtime.Intrinsics.Vector256.Shuffle(global::System.Runtime.Intrinsics.Vector128.ToVector256Unsafe(global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref argr, (nuint)(o + 3))), twice); global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::System.Runtime.Intrinsics.Vector256.ConditionalSelect(global::System.Runtime.Intrinsics.Vector256.AsSingle(global::System.Runtime.Intrinsics.Vector256.Equals(win, global::System.Runtime.Intrinsics.Vector256.Create(row + 6) + lanes)), g, global::System.Runtime.Intrinsics.Vector256<float>.Zero), ref dxr, (nuint)(row + 6)); }
+                    }
+                }
             }
         }
 
@@ -951,17 +985,7 @@ _________________________________________________________________________
 
         if (start > 12)
         {
-            // Layer 12: ReLU backward: ∂E/∂x = x > 0 ? ∂E/∂y : 0
-            {
-                ref float x = ref _a12[0], y = ref _a13[0], dy = ref _d13[0], dx = ref _d12[0];
-                int count = batch * 12544, k = 0;
-                for (; k + global::System.Runtime.Intrinsics.Vector256<float>.Count <= count; k += global::System.Runtime.Intrinsics.Vector256<float>.Count)
-                {
-                    global::System.Runtime.Intrinsics.Vector256<float> xv = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref x, (nuint)k), yv = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref y, (nuint)k), dyv = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref dy, (nuint)k);
-                    global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::System.Runtime.Intrinsics.Vector256.ConditionalSelect(global::System.Runtime.Intrinsics.Vector256.GreaterThan(xv, global::System.Runtime.Intrinsics.Vector256<float>.Zero), dyv, global::System.Runtime.Intrinsics.Vector256<float>.Zero), ref dx, (nuint)k);
-                }
-                for (; k < count; k++) global::System.Runtime.CompilerServices.Unsafe.Add(ref dx, k) = global::System.Runtime.CompilerServices.Unsafe.Add(ref x, k) > 0f ? global::System.Runtime.CompilerServices.Unsafe.Add(ref dy, k) : 0f;
-            }
+            // Layer 12: ReLU backward: computed by layer 11's per-sample parts (fused)
         }
 
         if (start > 11)
@@ -1004,17 +1028,7 @@ _________________________________________________________________________
 
         if (start > 9)
         {
-            // Layer 9: ReLU backward: ∂E/∂x = x > 0 ? ∂E/∂y : 0
-            {
-                ref float x = ref _a9[0], y = ref _a10[0], dy = ref _d10[0], dx = ref _d9[0];
-                int count = batch * 12544, k = 0;
-                for (; k + global::System.Runtime.Intrinsics.Vector256<float>.Count <= count; k += global::System.Runtime.Intrinsics.Vector256<float>.Count)
-                {
-                    global::System.Runtime.Intrinsics.Vector256<float> xv = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref x, (nuint)k), yv = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref y, (nuint)k), dyv = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref dy, (nuint)k);
-                    global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::System.Runtime.Intrinsics.Vector256.ConditionalSelect(global::System.Runtime.Intrinsics.Vector256.GreaterThan(xv, global::System.Runtime.Intrinsics.Vector256<float>.Zero), dyv, global::System.Runtime.Intrinsics.Vector256<float>.Zero), ref dx, (nuint)k);
-                }
-                for (; k < count; k++) global::System.Runtime.CompilerServices.Unsafe.Add(ref dx, k) = global::System.Runtime.CompilerServices.Unsafe.Add(ref x, k) > 0f ? global::System.Runtime.CompilerServices.Unsafe.Add(ref dy, k) : 0f;
-            }
+            // Layer 9: ReLU backward: computed by layer 8's per-sample parts (fused)
         }
 
         if (start > 8)
@@ -1043,11 +1057,19 @@ _________________________________________________________________________
             // Layer 6: MaxPool1 backward: route ∂E/∂y to each window's arg-max
             for (int n = 0; n < batch; n++)
             {
-                global::System.ReadOnlySpan<float> dy = _d7.AsSpan(n * 6272, 6272);
-                global::System.Span<float> dx = _d6.AsSpan(n * 25088, 25088);
-                dx.Clear();
-                global::System.ReadOnlySpan<int> arg = _argmax6.AsSpan(n * 6272, 6272);
-                for (int o = 0; o < 6272; o++) dx[arg[o]] += dy[o];
+                ref float dyr = ref _d7[n * 6272];
+                ref float dxr = ref _d6[n * 25088];
+                ref int argr = ref _argmax6[n * 6272];
+                global::System.Runtime.Intrinsics.Vector256<int> twice = global::System.Runtime.Intrinsics.Vector256.Create(0, 0, 1, 1, 2, 2, 3, 3), lanes = global::System.Runtime.Intrinsics.Vector256.Create(0, 1, 2, 3, 4, 5, 6, 7);
+                for (int ch = 0; ch < 32; ch++)
+                {
+                    for (int iy = 0; iy < 28; iy++)
+                    {
+                        int row = ch * 784 + iy * 28, o = ch * 196 + (iy >> 1) * 14;
+                        for (int s = 0; s <= 20; s += 8) { global::System.Runtime.Intrinsics.Vector256<float> g = global::System.Runtime.Intrinsics.Vector256.Shuffle(global::System.Runtime.Intrinsics.Vector128.ToVector256Unsafe(global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref dyr, (nuint)(o + (s >> 1)))), twice) + global::System.Runtime.Intrinsics.Vector256<float>.Zero; global::System.Runtime.Intrinsics.Vector256<int> win = global::System.Runtime.Intrinsics.Vector256.Shuffle(global::System.Runtime.Intrinsics.Vector128.ToVector256Unsafe(global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref argr, (nuint)(o + (s >> 1)))), twice); global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::System.Runtime.Intrinsics.Vector256.ConditionalSelect(global::System.Runtime.Intrinsics.Vector256.AsSingle(global::System.Runtime.Intrinsics.Vector256.Equals(win, global::System.Runtime.Intrinsics.Vector256.Create(row + s) + lanes)), g, global::System.Runtime.Intrinsics.Vector256<float>.Zero), ref dxr, (nuint)(row + s)); }
+                        { global::System.Runtime.Intrinsics.Vector256<float> g = global::System.Runtime.Intrinsics.Vector256.Shuffle(global::System.Runtime.Intrinsics.Vector128.ToVector256Unsafe(global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref dyr, (nuint)(o + 10))), twice) + global::System.Runtime.Intrinsics.Vector256<float>.Zero; global::System.Runtime.Intrinsics.Vector256<int> win = global::System.Runtime.Intrinsics.Vector256.Shuffle(global::System.Runtime.Intrinsics.Vector128.ToVector256Unsafe(global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref argr, (nuint)(o + 10))), twice); global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::System.Runtime.Intrinsics.Vector256.ConditionalSelect(global::System.Runtime.Intrinsics.Vector256.AsSingle(global::System.Runtime.Intrinsics.Vector256.Equals(win, global::System.Runtime.Intrinsics.Vector256.Create(row + 20) + lanes)), g, global::System.Runtime.Intrinsics.Vector256<float>.Zero), ref dxr, (nuint)(row + 20)); }
+                    }
+                }
             }
         }
 
@@ -1076,17 +1098,7 @@ _________________________________________________________________________
 
         if (start > 4)
         {
-            // Layer 4: ReLU backward: ∂E/∂x = x > 0 ? ∂E/∂y : 0
-            {
-                ref float x = ref _a4[0], y = ref _a5[0], dy = ref _d5[0], dx = ref _d4[0];
-                int count = batch * 25088, k = 0;
-                for (; k + global::System.Runtime.Intrinsics.Vector256<float>.Count <= count; k += global::System.Runtime.Intrinsics.Vector256<float>.Count)
-                {
-                    global::System.Runtime.Intrinsics.Vector256<float> xv = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref x, (nuint)k), yv = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref y, (nuint)k), dyv = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref dy, (nuint)k);
-                    global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::System.Runtime.Intrinsics.Vector256.ConditionalSelect(global::System.Runtime.Intrinsics.Vector256.GreaterThan(xv, global::System.Runtime.Intrinsics.Vector256<float>.Zero), dyv, global::System.Runtime.Intrinsics.Vector256<float>.Zero), ref dx, (nuint)k);
-                }
-                for (; k < count; k++) global::System.Runtime.CompilerServices.Unsafe.Add(ref dx, k) = global::System.Runtime.CompilerServices.Unsafe.Add(ref x, k) > 0f ? global::System.Runtime.CompilerServices.Unsafe.Add(ref dy, k) : 0f;
-            }
+            // Layer 4: ReLU backward: computed by layer 3's per-sample parts (fused)
         }
 
         if (start > 3)
@@ -1129,17 +1141,7 @@ _________________________________________________________________________
 
         if (start > 1)
         {
-            // Layer 1: ReLU backward: ∂E/∂x = x > 0 ? ∂E/∂y : 0
-            {
-                ref float x = ref _a1[0], y = ref _a2[0], dy = ref _d2[0], dx = ref _d1[0];
-                int count = batch * 25088, k = 0;
-                for (; k + global::System.Runtime.Intrinsics.Vector256<float>.Count <= count; k += global::System.Runtime.Intrinsics.Vector256<float>.Count)
-                {
-                    global::System.Runtime.Intrinsics.Vector256<float> xv = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref x, (nuint)k), yv = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref y, (nuint)k), dyv = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref dy, (nuint)k);
-                    global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::System.Runtime.Intrinsics.Vector256.ConditionalSelect(global::System.Runtime.Intrinsics.Vector256.GreaterThan(xv, global::System.Runtime.Intrinsics.Vector256<float>.Zero), dyv, global::System.Runtime.Intrinsics.Vector256<float>.Zero), ref dx, (nuint)k);
-                }
-                for (; k < count; k++) global::System.Runtime.CompilerServices.Unsafe.Add(ref dx, k) = global::System.Runtime.CompilerServices.Unsafe.Add(ref x, k) > 0f ? global::System.Runtime.CompilerServices.Unsafe.Add(ref dy, k) : 0f;
-            }
+            // Layer 1: ReLU backward: computed by layer 0's per-sample parts (fused)
         }
 
         if (start > 0)
@@ -1232,6 +1234,7 @@ _________________________________________________________________________
                 }
             }
             Conv2D1Forward(ref _p[0], ref columns, ref _a1[n * 25088], ref _p[288], 0, 32, 0, 784);
+            global::System.Numerics.Tensors.TensorPrimitives.Max<float>(_a1.AsSpan(n * 25088, 25088), 0f, _a2.AsSpan(n * 25088, 25088));   // layer 1, ReLU, fused
         }
     }
 
@@ -1285,6 +1288,13 @@ _________________________________________________________________________
                         }
                     }
                 }
+            }
+            // layer 1, ReLU backward, fused: δ = x > 0 ? ∂E/∂y : 0 for this sample
+            {
+                ref float rx = ref _a1[n * 25088], rdy = ref _d2[n * 25088], rdx = ref _d1[n * 25088];
+                int k = 0;
+                for (; k + global::System.Runtime.Intrinsics.Vector256<float>.Count <= 25088; k += global::System.Runtime.Intrinsics.Vector256<float>.Count) global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::System.Runtime.Intrinsics.Vector256.ConditionalSelect(global::System.Runtime.Intrinsics.Vector256.GreaterThan(global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref rx, (nuint)k), global::System.Runtime.Intrinsics.Vector256<float>.Zero), global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref rdy, (nuint)k), global::System.Runtime.Intrinsics.Vector256<float>.Zero), ref rdx, (nuint)k);
+                for (; k < 25088; k++) Unsafe.Add(ref rdx, k) = Unsafe.Add(ref rx, k) > 0f ? Unsafe.Add(ref rdy, k) : 0f;
             }
             // δᵀ of the sample, [position × filter]; then gᵀ[k, f] += Σ_p col[k, p]·δᵀ[p, f]
             ref float deltaT = ref _deltaT0[part * 25088];
@@ -1445,6 +1455,7 @@ _________________________________________________________________________
                 }
             }
             Conv2D2Forward(ref _p[384], ref columns, ref _a4[n * 25088], ref _p[9600], 0, 32, 0, 784);
+            global::System.Numerics.Tensors.TensorPrimitives.Max<float>(_a4.AsSpan(n * 25088, 25088), 0f, _a5.AsSpan(n * 25088, 25088));   // layer 4, ReLU, fused
         }
     }
 
@@ -1498,6 +1509,13 @@ _________________________________________________________________________
                         }
                     }
                 }
+            }
+            // layer 4, ReLU backward, fused: δ = x > 0 ? ∂E/∂y : 0 for this sample
+            {
+                ref float rx = ref _a4[n * 25088], rdy = ref _d5[n * 25088], rdx = ref _d4[n * 25088];
+                int k = 0;
+                for (; k + global::System.Runtime.Intrinsics.Vector256<float>.Count <= 25088; k += global::System.Runtime.Intrinsics.Vector256<float>.Count) global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::System.Runtime.Intrinsics.Vector256.ConditionalSelect(global::System.Runtime.Intrinsics.Vector256.GreaterThan(global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref rx, (nuint)k), global::System.Runtime.Intrinsics.Vector256<float>.Zero), global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref rdy, (nuint)k), global::System.Runtime.Intrinsics.Vector256<float>.Zero), ref rdx, (nuint)k);
+                for (; k < 25088; k++) Unsafe.Add(ref rdx, k) = Unsafe.Add(ref rx, k) > 0f ? Unsafe.Add(ref rdy, k) : 0f;
             }
             // δᵀ of the sample, [position × filter]; then gᵀ[k, f] += Σ_p col[k, p]·δᵀ[p, f]
             ref float deltaT = ref _deltaT3[part * 25088];
@@ -1651,6 +1669,7 @@ _________________________________________________________________________
                 }
             }
             Conv2D3Forward(ref _p[9696], ref columns, ref _a9[n * 12544], ref _p[28128], 0, 64, 0, 196);
+            global::System.Numerics.Tensors.TensorPrimitives.Max<float>(_a9.AsSpan(n * 12544, 12544), 0f, _a10.AsSpan(n * 12544, 12544));   // layer 9, ReLU, fused
         }
     }
 
@@ -1704,6 +1723,13 @@ _________________________________________________________________________
                         }
                     }
                 }
+            }
+            // layer 9, ReLU backward, fused: δ = x > 0 ? ∂E/∂y : 0 for this sample
+            {
+                ref float rx = ref _a9[n * 12544], rdy = ref _d10[n * 12544], rdx = ref _d9[n * 12544];
+                int k = 0;
+                for (; k + global::System.Runtime.Intrinsics.Vector256<float>.Count <= 12544; k += global::System.Runtime.Intrinsics.Vector256<float>.Count) global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::System.Runtime.Intrinsics.Vector256.ConditionalSelect(global::System.Runtime.Intrinsics.Vector256.GreaterThan(global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref rx, (nuint)k), global::System.Runtime.Intrinsics.Vector256<float>.Zero), global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref rdy, (nuint)k), global::System.Runtime.Intrinsics.Vector256<float>.Zero), ref rdx, (nuint)k);
+                for (; k < 12544; k++) Unsafe.Add(ref rdx, k) = Unsafe.Add(ref rx, k) > 0f ? Unsafe.Add(ref rdy, k) : 0f;
             }
             // δᵀ of the sample, [position × filter]; then gᵀ[k, f] += Σ_p col[k, p]·δᵀ[p, f]
             ref float deltaT = ref _deltaT8[part * 12544];
@@ -1859,6 +1885,7 @@ _________________________________________________________________________
                 }
             }
             Conv2D4Forward(ref _p[28320], ref columns, ref _a12[n * 12544], ref _p[65184], 0, 64, 0, 196);
+            global::System.Numerics.Tensors.TensorPrimitives.Max<float>(_a12.AsSpan(n * 12544, 12544), 0f, _a13.AsSpan(n * 12544, 12544));   // layer 12, ReLU, fused
         }
     }
 
@@ -1912,6 +1939,13 @@ _________________________________________________________________________
                         }
                     }
                 }
+            }
+            // layer 12, ReLU backward, fused: δ = x > 0 ? ∂E/∂y : 0 for this sample
+            {
+                ref float rx = ref _a12[n * 12544], rdy = ref _d13[n * 12544], rdx = ref _d12[n * 12544];
+                int k = 0;
+                for (; k + global::System.Runtime.Intrinsics.Vector256<float>.Count <= 12544; k += global::System.Runtime.Intrinsics.Vector256<float>.Count) global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::System.Runtime.Intrinsics.Vector256.ConditionalSelect(global::System.Runtime.Intrinsics.Vector256.GreaterThan(global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref rx, (nuint)k), global::System.Runtime.Intrinsics.Vector256<float>.Zero), global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref rdy, (nuint)k), global::System.Runtime.Intrinsics.Vector256<float>.Zero), ref rdx, (nuint)k);
+                for (; k < 12544; k++) Unsafe.Add(ref rdx, k) = Unsafe.Add(ref rx, k) > 0f ? Unsafe.Add(ref rdy, k) : 0f;
             }
             // δᵀ of the sample, [position × filter]; then gᵀ[k, f] += Σ_p col[k, p]·δᵀ[p, f]
             ref float deltaT = ref _deltaT11[part * 12544];

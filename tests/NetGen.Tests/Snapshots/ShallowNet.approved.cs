@@ -178,8 +178,7 @@ ___________________________________________________________________
         // y[f, p] = Σ_k w[f, k]·col[k, p] + b[f] over the im2col columns of each sample (cross-correlation); threads split the samples
         global::NetGen.Parallelism.Run(this, 0, global::NetGen.Parallelism.PartsFor((long)batch * 225792, batch));
 
-        // Layer 1: ReLU over 25088 values per sample
-        global::System.Numerics.Tensors.TensorPrimitives.Max<float>(_a1.AsSpan(0, batch * 25088), 0f, _a2.AsSpan(0, batch * 25088));
+        // Layer 1: ReLU: computed by layer 0's per-sample parts (fused)
 
         // Layer 2: Flatten (None, 32, 28, 28) → (None, 25088): a view, _a3 is _a2
 
@@ -316,17 +315,7 @@ ___________________________________________________________________
 
         if (start > 1)
         {
-            // Layer 1: ReLU backward: ∂E/∂x = x > 0 ? ∂E/∂y : 0
-            {
-                ref float x = ref _a1[0], y = ref _a2[0], dy = ref _d2[0], dx = ref _d1[0];
-                int count = batch * 25088, k = 0;
-                for (; k + global::System.Runtime.Intrinsics.Vector256<float>.Count <= count; k += global::System.Runtime.Intrinsics.Vector256<float>.Count)
-                {
-                    global::System.Runtime.Intrinsics.Vector256<float> xv = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref x, (nuint)k), yv = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref y, (nuint)k), dyv = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref dy, (nuint)k);
-                    global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::System.Runtime.Intrinsics.Vector256.ConditionalSelect(global::System.Runtime.Intrinsics.Vector256.GreaterThan(xv, global::System.Runtime.Intrinsics.Vector256<float>.Zero), dyv, global::System.Runtime.Intrinsics.Vector256<float>.Zero), ref dx, (nuint)k);
-                }
-                for (; k < count; k++) global::System.Runtime.CompilerServices.Unsafe.Add(ref dx, k) = global::System.Runtime.CompilerServices.Unsafe.Add(ref x, k) > 0f ? global::System.Runtime.CompilerServices.Unsafe.Add(ref dy, k) : 0f;
-            }
+            // Layer 1: ReLU backward: computed by layer 0's per-sample parts (fused)
         }
 
         if (start > 0)
@@ -450,6 +439,7 @@ ___________________________________________________________________
                 }
             }
             Conv2D1Forward(ref _p[0], ref columns, ref _a1[n * 25088], ref _p[288], 0, 32, 0, 784);
+            global::System.Numerics.Tensors.TensorPrimitives.Max<float>(_a1.AsSpan(n * 25088, 25088), 0f, _a2.AsSpan(n * 25088, 25088));   // layer 1, ReLU, fused
         }
     }
 
@@ -503,6 +493,13 @@ ___________________________________________________________________
                         }
                     }
                 }
+            }
+            // layer 1, ReLU backward, fused: δ = x > 0 ? ∂E/∂y : 0 for this sample
+            {
+                ref float rx = ref _a1[n * 25088], rdy = ref _d2[n * 25088], rdx = ref _d1[n * 25088];
+                int k = 0;
+                for (; k + global::System.Runtime.Intrinsics.Vector256<float>.Count <= 25088; k += global::System.Runtime.Intrinsics.Vector256<float>.Count) global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::System.Runtime.Intrinsics.Vector256.ConditionalSelect(global::System.Runtime.Intrinsics.Vector256.GreaterThan(global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref rx, (nuint)k), global::System.Runtime.Intrinsics.Vector256<float>.Zero), global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref rdy, (nuint)k), global::System.Runtime.Intrinsics.Vector256<float>.Zero), ref rdx, (nuint)k);
+                for (; k < 25088; k++) Unsafe.Add(ref rdx, k) = Unsafe.Add(ref rx, k) > 0f ? Unsafe.Add(ref rdy, k) : 0f;
             }
             // δᵀ of the sample, [position × filter]; then gᵀ[k, f] += Σ_p col[k, p]·δᵀ[p, f]
             ref float deltaT = ref _deltaT0[part * 25088];

@@ -20,6 +20,11 @@ internal sealed class ActivationEmitter : LayerEmitter
     {
         int size = layer.OutputSize;
         string x = EmitContext.A(layer.Index), y = EmitContext.A(layer.Index + 1);
+        if (FusedIntoConv(c, layer))
+        {
+            w.Line($"// Layer {layer.Index}: {layer.Kind}: computed by layer {layer.Index - 1}'s per-sample parts (fused)");
+            return;
+        }
         w.Line($"// Layer {layer.Index}: {layer.Kind} over {size} values per sample");
         // Vectorised library kernels for large tensors; a plain loop reads better for small ones.
         bool vector = size > c.Plan.Spec.UnrollThreshold;
@@ -56,6 +61,11 @@ internal sealed class ActivationEmitter : LayerEmitter
         int size = layer.OutputSize;
         string x = EmitContext.A(layer.Index), y = EmitContext.A(layer.Index + 1);
         string dy = EmitContext.D(layer.Index + 1), dx = EmitContext.D(layer.Index);
+        if (FusedIntoConv(c, layer))
+        {
+            w.Line($"// Layer {layer.Index}: {layer.Kind} backward: computed by layer {layer.Index - 1}'s per-sample parts (fused)");
+            return;
+        }
         string count = $"batch * {size}";
         string? body = layer.Kind switch
         {
@@ -146,6 +156,10 @@ internal sealed class ActivationEmitter : LayerEmitter
         g.Launch(field, $"batch * {layer.OutputSize}", GpuWriter.A(layer.Index), GpuWriter.A(layer.Index + 1), GpuWriter.D(layer.Index + 1), GpuWriter.D(layer.Index));
         if (layer.Index == 0) g.Host.Close();
     }
+
+    /// <summary>Whether a Conv2D layer before this one runs its passes sample by sample (Conv2DEmitter.FusedReLU).</summary>
+    private static bool FusedIntoConv(EmitContext c, LayerPlan layer) =>
+        layer.Index > 0 && Conv2DEmitter.FusedReLU(c, c.Plan.Layers[layer.Index - 1]) == layer;
 
     /// <summary>The backward pass on vectors xv (input), yv (output), dyv (∂E/∂y), or null.</summary>
     private static string? VectorBackward(EmitContext c, LayerKind kind, double alpha)

@@ -55,6 +55,23 @@ internal sealed class Conv2DEmitter : LayerEmitter
 
     private static int K(LayerPlan l) => l.InC * l.KernelH * l.KernelW;
 
+    /// <summary>
+    /// The ReLU layer right after this convolution whose passes the convolution's per-sample parts run, or null. Forward:
+    /// each sample's output goes through ReLU while it is still in L1 (the same TensorPrimitives.Max(x, 0) the ReLU
+    /// layer calls on the whole batch); backward: each sample's δ = x &gt; 0 ? ∂E/∂y : 0 is formed (the ReLU layer's own
+    /// vector formula) just before the convolution reads it. Every value is computed as the unfused layer computes it.
+    /// Only when the ReLU layer would be vectorised, and when no backward pass can start between the two layers.
+    /// </summary>
+    public static LayerPlan? FusedReLU(EmitContext c, LayerPlan l)
+    {
+        var plan = c.Plan;
+        if (l.Kind != LayerKind.Conv2D || l.Index + 1 >= plan.Layers.Length) return null;
+        var next = plan.Layers[l.Index + 1];
+        if (next.Kind != LayerKind.ReLU || next.OutputSize <= plan.Spec.UnrollThreshold) return null;
+        if (plan.LossInputBuffer == next.Index || plan.Layers.Length == next.Index) return null;
+        return next;
+    }
+
     /// <summary>Writes im2col (or, with <paramref name="scatter"/>, col2im: dx += the columns) for the sample whose
     /// input is <c>x</c> (or whose input gradient is <c>dx</c>), reading or writing <c>_col{i}</c>.</summary>
     private static void Im2Col(CodeWriter w, EmitContext c, LayerPlan l, bool scatter, string columns)
@@ -192,6 +209,8 @@ internal sealed class Conv2DEmitter : LayerEmitter
         w.Line($"ref {c.T} columns = ref cache ? ref _colBatch{l.Index}[n * {P * k}] : ref _col{l.Index}[part * {P * k}];");
         Im2Col(w, c, l, scatter: false, "columns");
         w.Line($"{l.PascalName}Forward(ref _p[{l.WeightOffset}], ref columns, ref {EmitContext.A(l.Index + 1)}[n * {outSize}]{(l.BiasCount > 0 ? $", ref _p[{l.BiasOffset}]" : "")}, 0, {F}, 0, {P});");
+        if (FusedReLU(c, l) is { } relu)
+            w.Line($"{c.Tp}.Max<{c.T}>({EmitContext.A(l.Index + 1)}.AsSpan(n * {outSize}, {outSize}), {c.Lit(0)}, {EmitContext.A(relu.Index + 1)}.AsSpan(n * {outSize}, {outSize}));   // layer {relu.Index}, ReLU, fused");
         w.Close();
         w.Close();
         w.Line();
@@ -209,6 +228,17 @@ internal sealed class Conv2DEmitter : LayerEmitter
         w.Line($"global::System.Span<{c.T}> x = {EmitContext.A(l.Index)}.AsSpan(n * {inSize}, {inSize});");
         Im2Col(w, c, l, scatter: false, "columns");
         w.Close();
+        if (FusedReLU(c, l) is { } fused)
+        {
+            string vec = "global::System.Runtime.Intrinsics.Vector256", zero = $"{vec}<{c.T}>.Zero";
+            w.Open($"// layer {fused.Index}, ReLU backward, fused: δ = x > 0 ? ∂E/∂y : 0 for this sample");
+            w.Line($"ref {c.T} rx = ref {EmitContext.A(l.Index + 1)}[n * {outSize}], rdy = ref {EmitContext.D(fused.Index + 1)}[n * {outSize}], rdx = ref {EmitContext.D(l.Index + 1)}[n * {outSize}];");
+            w.Line("int k = 0;");
+            w.Line($"for (; k + {vec}<{c.T}>.Count <= {outSize}; k += {vec}<{c.T}>.Count) " +
+                   $"{vec}.StoreUnsafe({vec}.ConditionalSelect({vec}.GreaterThan({vec}.LoadUnsafe(ref rx, (nuint)k), {zero}), {vec}.LoadUnsafe(ref rdy, (nuint)k), {zero}), ref rdx, (nuint)k);");
+            w.Line($"for (; k < {outSize}; k++) Unsafe.Add(ref rdx, k) = Unsafe.Add(ref rx, k) > {c.Lit(0)} ? Unsafe.Add(ref rdy, k) : {c.Lit(0)};");
+            w.Close();
+        }
         if (Transposed(c, l))
         {
             w.Line($"// δᵀ of the sample, [position × filter]; then gᵀ[k, f] += Σ_p col[k, p]·δᵀ[p, f]");

@@ -34,6 +34,12 @@ internal sealed class PoolEmitter : LayerEmitter
         w.Line($"ref {c.T} x = ref {EmitContext.A(l.Index)}[n * {l.InputSize}];");
         w.Line($"ref {c.T} y = ref {EmitContext.A(l.Index + 1)}[n * {l.OutputSize}];");
         if (max) w.Line($"ref int arg = ref _argmax{l.Index}[n * {l.OutputSize}];");
+        if (max && VectorMax2x2(c, l))
+        {
+            VectorMaxForward(w, c, l);
+            w.Close();
+            return;
+        }
         w.Open($"for (int ch = 0; ch < {C}; ch++)");
         w.Open($"for (int oy = 0; oy < {OH}; oy++)");
         w.Open($"for (int ox = 0; ox < {OW}; ox++)");
@@ -78,6 +84,13 @@ internal sealed class PoolEmitter : LayerEmitter
         if (l.Index == 0) w.Open("if (inputGradient)");
         w.Line($"// Layer {l.Index}: {l.PascalName} backward: " + (max ? "route ∂E/∂y to each window's arg-max" : $"share ∂E/∂y equally, 1/{K * K} to each input of the window"));
         w.Open("for (int n = 0; n < batch; n++)");
+        if (max && VectorMaxTiles(c, l))
+        {
+            VectorMaxBackward(w, c, l);
+            w.Close();
+            if (l.Index == 0) w.Close();
+            return;
+        }
         w.Line($"global::System.ReadOnlySpan<{c.T}> dy = {EmitContext.D(l.Index + 1)}.AsSpan(n * {l.OutputSize}, {l.OutputSize});");
         w.Line($"global::System.Span<{c.T}> dx = {EmitContext.D(l.Index)}.AsSpan(n * {l.InputSize}, {l.InputSize});");
         w.Line("dx.Clear();");
@@ -98,6 +111,87 @@ internal sealed class PoolEmitter : LayerEmitter
         }
         w.Close();
         if (l.Index == 0) w.Close();
+    }
+
+    /// <summary>2×2 max pooling, stride 2, float, at least 4 windows across: the vector forward pass.</summary>
+    private static bool VectorMax2x2(EmitContext c, LayerPlan l) =>
+        c.T == "float" && l.KernelH == 2 && l.KernelW == 2 && l.Stride == 2 && l.OutW >= 4;
+
+    /// <summary>2×2 max pooling, stride 2, float, windows tiling the input (even height and width) at least 8 values
+    /// across: the vector backward pass.</summary>
+    private static bool VectorMaxTiles(EmitContext c, LayerPlan l) =>
+        c.T == "float" && l.KernelH == 2 && l.KernelW == 2 && l.Stride == 2 && l.InH == 2 * l.OutH && l.InW == 2 * l.OutW && l.InW >= 8;
+
+    private const string Vec = "global::System.Runtime.Intrinsics.Vector256", Vec128 = "global::System.Runtime.Intrinsics.Vector128";
+
+    /// <summary>Eight windows of one output row at a time (four, with Vector128, when the row has fewer than eight): each
+    /// input row's values are split into even and odd columns (the windows' left and right values), then the window is
+    /// scanned in the scalar order (x[0], x[1], x[W], x[W+1]) with y = x &gt; m ? x : m and the arg-max moved on the
+    /// same comparison: the scalar kernel's results exactly. The last block of a row overlaps the one before it and
+    /// recomputes the same values.</summary>
+    private static void VectorMaxForward(CodeWriter w, EmitContext c, LayerPlan l)
+    {
+        int C = l.InC, H = l.InH, W = l.InW, OH = l.OutH, OW = l.OutW;
+        int L = OW >= 8 ? 8 : 4;
+        string V = L == 8 ? Vec : Vec128;
+        // Blocks at 0, L, 2L, … (a loop when there are more than two), then one ending at OW when L does not divide it.
+        var starts = new System.Collections.Generic.List<string>();
+        if (OW / L > 2) starts.Add("s"); else for (int s = 0; s + L <= OW; s += L) starts.Add(s.ToString());
+        if (OW % L != 0) starts.Add((OW - L).ToString());
+        w.Line($"{Vec}<int> split = {Vec}.Create(0, 2, 4, 6, 1, 3, 5, 7);");
+        w.Line(L == 8 ? $"{V}<int> columns = {V}.Create(0, 2, 4, 6, 8, 10, 12, 14);" : $"{V}<int> columns = {V}.Create(0, 2, 4, 6);");
+        // Even and odd columns of a row's 2·L values starting at an offset from first.
+        string Halves(string even, string odd, int offset) => L == 8
+            ? $"a = {Vec}.Shuffle({Vec}.LoadUnsafe(ref x, (nuint)(first + {offset})), split); b = {Vec}.Shuffle({Vec}.LoadUnsafe(ref x, (nuint)(first + {offset + 8})), split); " +
+              $"{V}<float> {even} = {Vec}.Create({Vec}.GetLower(a), {Vec}.GetLower(b)), {odd} = {Vec}.Create({Vec}.GetUpper(a), {Vec}.GetUpper(b));"
+            : $"a = {Vec}.Shuffle({Vec}.LoadUnsafe(ref x, (nuint)(first + {offset})), split); " +
+              $"{V}<float> {even} = {Vec}.GetLower(a), {odd} = {Vec}.GetUpper(a);";
+        w.Open($"for (int ch = 0; ch < {C}; ch++)");
+        w.Open($"for (int oy = 0; oy < {OH}; oy++)");
+        foreach (string s in starts)
+        {
+            w.Open(s == "s" ? $"for (int s = 0; s <= {OW - L}; s += {L})" : "");
+            w.Line($"int first = ch * {H * W} + oy * {2 * W} + {(s == "s" ? "2 * s" : (2 * int.Parse(s)).ToString())}, o = ch * {OH * OW} + oy * {OW} + {s};");
+            w.Line(L == 8 ? $"{Vec}<float> a, b;" : $"{Vec}<float> a;");
+            w.Line(Halves("m", "right", 0));
+            w.Line(Halves("below", "belowRight", W));
+            w.Line($"{V}<int> at = {V}.Create(first) + columns, best = at;");
+            w.Line($"{V}<float> above = {V}.GreaterThan(right, m); m = {V}.ConditionalSelect(above, right, m); best = {V}.ConditionalSelect({V}.AsInt32(above), at + {V}.Create(1), best);");
+            w.Line($"above = {V}.GreaterThan(below, m); m = {V}.ConditionalSelect(above, below, m); best = {V}.ConditionalSelect({V}.AsInt32(above), at + {V}.Create({W}), best);");
+            w.Line($"above = {V}.GreaterThan(belowRight, m); m = {V}.ConditionalSelect(above, belowRight, m); best = {V}.ConditionalSelect({V}.AsInt32(above), at + {V}.Create({W + 1}), best);");
+            w.Line($"{V}.StoreUnsafe(m, ref y, (nuint)o);");
+            w.Line($"{V}.StoreUnsafe(best, ref arg, (nuint)o);");
+            w.Close();
+        }
+        w.Close(); w.Close();
+    }
+
+    /// <summary>Windows that tile the input (no overlap, no leftover row or column): every input value is written once,
+    /// ∂E/∂y of its window where it was the arg-max and 0 elsewhere, eight inputs of a row at a time (the four windows'
+    /// ∂E/∂y and arg-max each loaded once and duplicated into adjacent lanes), so there is no clearing and no scatter. (∂E/∂y + 0 is the scalar kernel's 0 + ∂E/∂y: −0 becomes +0 as there.)</summary>
+    private static void VectorMaxBackward(CodeWriter w, EmitContext c, LayerPlan l)
+    {
+        int C = l.InC, H = l.InH, W = l.InW, OW = l.OutW;
+        // Blocks at 0, 8, 16, … (a loop when there are more than two), then one ending at W (even: W = 2·OW).
+        var starts = new System.Collections.Generic.List<string>();
+        if (W / 8 > 2) starts.Add("s"); else for (int s = 0; s + 8 <= W; s += 8) starts.Add(s.ToString());
+        if (W % 8 != 0) starts.Add((W - 8).ToString());
+        w.Line($"ref {c.T} dyr = ref {EmitContext.D(l.Index + 1)}[n * {l.OutputSize}];");
+        w.Line($"ref {c.T} dxr = ref {EmitContext.D(l.Index)}[n * {l.InputSize}];");
+        w.Line($"ref int argr = ref _argmax{l.Index}[n * {l.OutputSize}];");
+        w.Line($"{Vec}<int> twice = {Vec}.Create(0, 0, 1, 1, 2, 2, 3, 3), lanes = {Vec}.Create(0, 1, 2, 3, 4, 5, 6, 7);");
+        w.Open($"for (int ch = 0; ch < {C}; ch++)");
+        w.Open($"for (int iy = 0; iy < {H}; iy++)");
+        w.Line($"int row = ch * {H * W} + iy * {W}, o = ch * {l.OutH * OW} + (iy >> 1) * {OW};");
+        foreach (string s in starts)
+        {
+            string half = s == "s" ? "(s >> 1)" : (int.Parse(s) / 2).ToString();
+            w.Line((s == "s" ? $"for (int s = 0; s <= {W - 8}; s += 8) " : "") +
+                   $"{{ {Vec}<float> g = {Vec}.Shuffle({Vec128}.ToVector256Unsafe({Vec128}.LoadUnsafe(ref dyr, (nuint)(o + {half}))), twice) + {Vec}<float>.Zero; " +
+                   $"{Vec}<int> win = {Vec}.Shuffle({Vec128}.ToVector256Unsafe({Vec128}.LoadUnsafe(ref argr, (nuint)(o + {half}))), twice); " +
+                   $"{Vec}.StoreUnsafe({Vec}.ConditionalSelect({Vec}.AsSingle({Vec}.Equals(win, {Vec}.Create(row + {s}) + lanes)), g, {Vec}<float>.Zero), ref dxr, (nuint)(row + {s})); }}");
+        }
+        w.Close(); w.Close();
     }
 
     // ---- GPU (ILGPU) --------------------------------------------------------------------------------------------
