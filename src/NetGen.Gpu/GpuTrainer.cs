@@ -5,9 +5,8 @@ namespace NetGen.Gpu;
 
 /// <summary>
 /// Keras' <c>fit</c> and <c>evaluate</c> for a network's <c>Gpu</c> variant. Batches are drawn exactly as
-/// <see cref="Trainer.Fit"/> draws them (epoch e visits the samples in the order <c>new SeededRandom(seed + e)</c>
-/// shuffles them), so with the same seed the GPU and the CPU network take the same steps from the same weights and
-/// end with the same accuracy up to float rounding.
+/// <see cref="Trainer.Fit"/> draws them (the same epoch order and gathering code), so with the same seed the GPU and
+/// the CPU network take the same steps from the same weights and end with the same accuracy up to float rounding.
 /// </summary>
 public static class GpuTrainer
 {
@@ -50,12 +49,11 @@ public static class GpuTrainer
         for (int epoch = 1; epoch <= epochs; epoch++)
         {
             var clock = Stopwatch.StartNew();
-            for (int i = 0; i < count; i++) order[i] = i;
-            new SeededRandom(seed + (long)epoch).Shuffle<int>(order);
+            Trainer.EpochOrder(order, seed, epoch - 1);   // Trainer.Fit's order for this epoch
             for (int step = 0; step < steps; step++)
             {
                 int start = step * batchSize, n = Math.Min(batchSize, count - start);
-                Gather(train, order.AsSpan(start, n), input, labels, targets);
+                Trainer.Gather(train, order.AsSpan(start, n), input, labels, targets);
                 ReadOnlySpan<T> x = input.AsSpan(0, n * featureSize);
                 if (train.HasLabels) net.TrainStep(x, labels.AsSpan(0, n), optimizer, n);
                 else net.TrainStep(x, targets.AsSpan(0, n * targetSize), optimizer, n);
@@ -67,7 +65,7 @@ public static class GpuTrainer
                 throw new InvalidOperationException($"Training diverged: the mean loss of epoch {epoch}/{epochs} is {loss}. Lower the learning rate.");
             double seconds = clock.Elapsed.TotalSeconds;
             var logs = new Dictionary<string, double> { ["loss"] = loss };
-            string line = Invariant($"Epoch {epoch}/{epochs} - {seconds:0.0}s {PerStep(seconds / steps)} - loss: {loss:0.0000}");
+            string line = Invariant($"Epoch {epoch}/{epochs} - {seconds:0.0}s {ProgressLogger.FormatPerStep(seconds / steps)} - loss: {loss:0.0000}");
             if (validation is not null)
             {
                 var (valLoss, valAccuracy) = Evaluate(net, validation);
@@ -113,25 +111,6 @@ public static class GpuTrainer
         }
         finally { net.Training = training; }
     }
-
-    private static void Gather<T>(Dataset<T> data, ReadOnlySpan<int> indices, Span<T> input, Span<int> labels, Span<T> targets)
-        where T : unmanaged, IFloatingPointIeee754<T>
-    {
-        int featureSize = data.FeatureSize, targetSize = data.TargetSize;
-        for (int k = 0; k < indices.Length; k++)
-        {
-            int s = indices[k];
-            data.Features(s).CopyTo(input[(k * featureSize)..]);
-            if (data.HasLabels) labels[k] = data.Label(s);
-            else data.Target(s).CopyTo(targets[(k * targetSize)..]);
-        }
-    }
-
-    /// <summary>Keras' per-step time: "2s/step", "62ms/step" or "345us/step".</summary>
-    private static string PerStep(double seconds) =>
-        seconds >= 1 ? Invariant($"{seconds:0}s/step")
-        : seconds >= 1e-3 ? Invariant($"{seconds * 1e3:0}ms/step")
-        : Invariant($"{seconds * 1e6:0}us/step");
 
     private static string Invariant(FormattableString text) => FormattableString.Invariant(text);
 }

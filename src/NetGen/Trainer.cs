@@ -192,8 +192,7 @@ public static class Trainer
             network.Training = true;
             foreach (var callback in callbackList) callback.OnEpochBegin(context, epoch);
             double? learningRate = (optimizer as Optimizer)?.LearningRate;
-            for (int i = 0; i < count; i++) order[i] = i;
-            if (shuffle) new SeededRandom(seed + (long)epoch + 1).Shuffle<int>(order);
+            EpochOrder(order, seed, epoch, shuffle);
             foreach (var m in metricList) m.Reset();
             double lossSum = 0;
             long seen = 0;
@@ -310,8 +309,17 @@ public static class Trainer
         return list;
     }
 
+    /// <summary>The order epoch <paramref name="epoch"/> (from 0) visits the samples in: shuffled by
+    /// <c>new SeededRandom(seed + epoch + 1)</c>, or 0, 1, 2 … without shuffling. GpuTrainer uses it too, so a CPU
+    /// network and its Gpu variant trained with the same seed see the same batches.</summary>
+    internal static void EpochOrder(Span<int> order, int seed, int epoch, bool shuffle = true)
+    {
+        for (int i = 0; i < order.Length; i++) order[i] = i;
+        if (shuffle) new SeededRandom(seed + (long)epoch + 1).Shuffle<int>(order);
+    }
+
     /// <summary>Copies the samples at <paramref name="indices"/> into the batch buffers.</summary>
-    private static void Gather<T>(Dataset<T> data, ReadOnlySpan<int> indices, Span<T> input, Span<int> labels, Span<T> targets)
+    internal static void Gather<T>(Dataset<T> data, ReadOnlySpan<int> indices, Span<T> input, Span<int> labels, Span<T> targets)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         int featureSize = data.FeatureSize, targetSize = data.TargetSize;
