@@ -1,4 +1,4 @@
-using System.Diagnostics;
+using NetGen.Tests.Infrastructure;
 using Xunit.Abstractions;
 
 namespace NetGen.Tests;
@@ -11,34 +11,13 @@ namespace NetGen.Tests;
 public class BenchmarkSmokeTests(ITestOutputHelper output)
 {
     [Fact]
-    public async Task TheSpeedSuiteStartsAndAgreesWithItself()
+    public void TheSpeedSuiteStartsAndAgreesWithItself()
     {
         string suite = Path.Combine(AppContext.BaseDirectory, "NetGen.Benchmarks.dll");
         Assert.True(File.Exists(suite), $"{suite} was not built with the tests");
-        var start = new ProcessStartInfo(Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } host ? host : "dotnet")
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        start.ArgumentList.Add(suite);
-        start.ArgumentList.Add("--smoke");
-        using var process = Process.Start(start) ?? throw new InvalidOperationException("could not start dotnet");
-        var reading = process.StandardOutput.ReadToEndAsync();
-        var errors = process.StandardError.ReadToEndAsync();
-        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(180));
-        try
-        {
-            await process.WaitForExitAsync(timeout.Token);
-        }
-        catch (OperationCanceledException)
-        {
-            process.Kill(entireProcessTree: true);
-            throw new TimeoutException("the smoke run did not finish in 180 s:\n" + await reading);
-        }
-        string stdout = await reading, stderr = await errors;
+        var (exitCode, stdout, stderr) = DotnetProcess.Run(suite, ["--smoke"], TimeSpan.FromSeconds(180));
         output.WriteLine(stdout);
-        Assert.True(process.ExitCode == 0, $"exit code {process.ExitCode}\n{stdout}\n{stderr}");
+        Assert.True(exitCode == 0, $"exit code {exitCode}\n{stdout}\n{stderr}");
         Assert.Contains("smoke passed", stdout, StringComparison.Ordinal);
         foreach (var workload in new[] { "worked-example-train-b1", "mlp-train-b1", "mlp-train-b32", "mlp-train-b128", "lenet-train-b64", "gemm1024-fwdbwd-b256" })
             Assert.Matches($@"smoke {workload}: 1t \S+, 2t \S+ ok", stdout);

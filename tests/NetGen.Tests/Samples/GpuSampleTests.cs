@@ -1,7 +1,7 @@
-using System.Diagnostics;
 using System.Globalization;
 using System.Text.RegularExpressions;
 using NetGen.Gpu;
+using NetGen.Tests.Infrastructure;
 using Tour1 = Module1.NeuralNetworks.Tour;
 using Module3.Cnn;
 
@@ -170,25 +170,5 @@ public class GpuSampleTests
 
     /// <summary>Runs a sample's built assembly (copied beside the tests) with the dotnet host, without NETGEN_DEVICE.</summary>
     private static (int ExitCode, string Stdout, string Stderr) RunSample(string assembly, string[] arguments)
-    {
-        var start = new ProcessStartInfo(Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } host ? host : "dotnet")
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        start.ArgumentList.Add(assembly);
-        foreach (string argument in arguments) start.ArgumentList.Add(argument);
-        start.Environment.Remove(GpuDevice.EnvironmentVariable);
-        using var process = Process.Start(start) ?? throw new InvalidOperationException("could not start dotnet");
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
-        if (!process.WaitForExit(TimeSpan.FromSeconds(120)))
-        {
-            process.Kill(entireProcessTree: true);
-            process.WaitForExit();
-            throw new TimeoutException($"{assembly} {string.Join(' ', arguments)} did not finish in 120 s:\n{stdout.Result}\n{stderr.Result}");
-        }
-        return (process.ExitCode, stdout.Result, stderr.Result);
-    }
+        => DotnetProcess.Run(assembly, arguments, TimeSpan.FromSeconds(120), GpuDevice.EnvironmentVariable);
 }
