@@ -741,11 +741,12 @@ partial class MiniVggNet
         private static void BatchNorm1Squares(Index1D i, ArrayView<float> x, ArrayView<float> stats, ArrayView<float> partials, int batch)
         {
             int ch = i / 64, group = i - ch * 64, m = batch * 784;
+            float mean = stats[ch];
             float sum = 0f, carry = 0f;
             for (int j = group; j < m; j += 64)
             {
                 int at = j / 784 * 25088 + ch * 784 + j % 784;
-                Accumulate(ref sum, ref carry, (x[at] - stats[ch]) * (x[at] - stats[ch]));
+                Accumulate(ref sum, ref carry, (x[at] - mean) * (x[at] - mean));
             }
             partials[i] = sum;
         }
@@ -824,11 +825,12 @@ partial class MiniVggNet
         private static void BatchNorm2Squares(Index1D i, ArrayView<float> x, ArrayView<float> stats, ArrayView<float> partials, int batch)
         {
             int ch = i / 64, group = i - ch * 64, m = batch * 784;
+            float mean = stats[ch];
             float sum = 0f, carry = 0f;
             for (int j = group; j < m; j += 64)
             {
                 int at = j / 784 * 25088 + ch * 784 + j % 784;
-                Accumulate(ref sum, ref carry, (x[at] - stats[ch]) * (x[at] - stats[ch]));
+                Accumulate(ref sum, ref carry, (x[at] - mean) * (x[at] - mean));
             }
             partials[i] = sum;
         }
@@ -926,11 +928,12 @@ partial class MiniVggNet
         private static void BatchNorm3Squares(Index1D i, ArrayView<float> x, ArrayView<float> stats, ArrayView<float> partials, int batch)
         {
             int ch = i / 64, group = i - ch * 64, m = batch * 196;
+            float mean = stats[ch];
             float sum = 0f, carry = 0f;
             for (int j = group; j < m; j += 64)
             {
                 int at = j / 196 * 12544 + ch * 196 + j % 196;
-                Accumulate(ref sum, ref carry, (x[at] - stats[ch]) * (x[at] - stats[ch]));
+                Accumulate(ref sum, ref carry, (x[at] - mean) * (x[at] - mean));
             }
             partials[i] = sum;
         }
@@ -1009,11 +1012,12 @@ partial class MiniVggNet
         private static void BatchNorm4Squares(Index1D i, ArrayView<float> x, ArrayView<float> stats, ArrayView<float> partials, int batch)
         {
             int ch = i / 64, group = i - ch * 64, m = batch * 196;
+            float mean = stats[ch];
             float sum = 0f, carry = 0f;
             for (int j = group; j < m; j += 64)
             {
                 int at = j / 196 * 12544 + ch * 196 + j % 196;
-                Accumulate(ref sum, ref carry, (x[at] - stats[ch]) * (x[at] - stats[ch]));
+                Accumulate(ref sum, ref carry, (x[at] - mean) * (x[at] - mean));
             }
             partials[i] = sum;
         }
@@ -1099,11 +1103,12 @@ partial class MiniVggNet
         private static void BatchNorm5Squares(Index1D i, ArrayView<float> x, ArrayView<float> stats, ArrayView<float> partials, int batch)
         {
             int ch = i / 64, group = i - ch * 64, m = batch * 1;
+            float mean = stats[ch];
             float sum = 0f, carry = 0f;
             for (int j = group; j < m; j += 64)
             {
                 int at = j / 1 * 512 + ch * 1 + j % 1;
-                Accumulate(ref sum, ref carry, (x[at] - stats[ch]) * (x[at] - stats[ch]));
+                Accumulate(ref sum, ref carry, (x[at] - mean) * (x[at] - mean));
             }
             partials[i] = sum;
         }
@@ -1216,11 +1221,12 @@ partial class MiniVggNet
             partials[i] = sum;
         }
 
-        /// <summary>BatchNorm5, thread i = (channel, group): Σ ∂E/∂y·x̂ over the channel's values j ≡ group (mod 64)</summary>
+        /// <summary>BatchNorm5, thread i = (channel, group): Σ ∂E/∂y·x̂ over the channel's values j ≡ group (mod 64), j &lt; batch·1</summary>
         private static void BatchNorm5GradientXhatSums(Index1D i, ArrayView<float> x, ArrayView<float> dy, ArrayView<float> stats, ArrayView<float> partials, int batch)
         {
             int ch = i / 64, group = i - ch * 64, m = batch * 1;
-            float mean = stats[ch], invStd = stats[512 + ch], sum = 0f, carry = 0f;
+            float mean = stats[ch], invStd = stats[512 + ch];
+            float sum = 0f, carry = 0f;
             for (int j = group; j < m; j += 64)
             {
                 int at = j / 1 * 512 + ch * 1 + j % 1;
@@ -1322,11 +1328,12 @@ partial class MiniVggNet
             partials[i] = sum;
         }
 
-        /// <summary>BatchNorm4, thread i = (channel, group): Σ ∂E/∂y·x̂ over the channel's values j ≡ group (mod 64)</summary>
+        /// <summary>BatchNorm4, thread i = (channel, group): Σ ∂E/∂y·x̂ over the channel's values j ≡ group (mod 64), j &lt; batch·196</summary>
         private static void BatchNorm4GradientXhatSums(Index1D i, ArrayView<float> x, ArrayView<float> dy, ArrayView<float> stats, ArrayView<float> partials, int batch)
         {
             int ch = i / 64, group = i - ch * 64, m = batch * 196;
-            float mean = stats[ch], invStd = stats[64 + ch], sum = 0f, carry = 0f;
+            float mean = stats[ch], invStd = stats[64 + ch];
+            float sum = 0f, carry = 0f;
             for (int j = group; j < m; j += 64)
             {
                 int at = j / 196 * 12544 + ch * 196 + j % 196;
@@ -1432,11 +1439,12 @@ partial class MiniVggNet
             partials[i] = sum;
         }
 
-        /// <summary>BatchNorm3, thread i = (channel, group): Σ ∂E/∂y·x̂ over the channel's values j ≡ group (mod 64)</summary>
+        /// <summary>BatchNorm3, thread i = (channel, group): Σ ∂E/∂y·x̂ over the channel's values j ≡ group (mod 64), j &lt; batch·196</summary>
         private static void BatchNorm3GradientXhatSums(Index1D i, ArrayView<float> x, ArrayView<float> dy, ArrayView<float> stats, ArrayView<float> partials, int batch)
         {
             int ch = i / 64, group = i - ch * 64, m = batch * 196;
-            float mean = stats[ch], invStd = stats[64 + ch], sum = 0f, carry = 0f;
+            float mean = stats[ch], invStd = stats[64 + ch];
+            float sum = 0f, carry = 0f;
             for (int j = group; j < m; j += 64)
             {
                 int at = j / 196 * 12544 + ch * 196 + j % 196;
@@ -1569,11 +1577,12 @@ partial class MiniVggNet
             partials[i] = sum;
         }
 
-        /// <summary>BatchNorm2, thread i = (channel, group): Σ ∂E/∂y·x̂ over the channel's values j ≡ group (mod 64)</summary>
+        /// <summary>BatchNorm2, thread i = (channel, group): Σ ∂E/∂y·x̂ over the channel's values j ≡ group (mod 64), j &lt; batch·784</summary>
         private static void BatchNorm2GradientXhatSums(Index1D i, ArrayView<float> x, ArrayView<float> dy, ArrayView<float> stats, ArrayView<float> partials, int batch)
         {
             int ch = i / 64, group = i - ch * 64, m = batch * 784;
-            float mean = stats[ch], invStd = stats[32 + ch], sum = 0f, carry = 0f;
+            float mean = stats[ch], invStd = stats[32 + ch];
+            float sum = 0f, carry = 0f;
             for (int j = group; j < m; j += 64)
             {
                 int at = j / 784 * 25088 + ch * 784 + j % 784;
@@ -1679,11 +1688,12 @@ partial class MiniVggNet
             partials[i] = sum;
         }
 
-        /// <summary>BatchNorm1, thread i = (channel, group): Σ ∂E/∂y·x̂ over the channel's values j ≡ group (mod 64)</summary>
+        /// <summary>BatchNorm1, thread i = (channel, group): Σ ∂E/∂y·x̂ over the channel's values j ≡ group (mod 64), j &lt; batch·784</summary>
         private static void BatchNorm1GradientXhatSums(Index1D i, ArrayView<float> x, ArrayView<float> dy, ArrayView<float> stats, ArrayView<float> partials, int batch)
         {
             int ch = i / 64, group = i - ch * 64, m = batch * 784;
-            float mean = stats[ch], invStd = stats[32 + ch], sum = 0f, carry = 0f;
+            float mean = stats[ch], invStd = stats[32 + ch];
+            float sum = 0f, carry = 0f;
             for (int j = group; j < m; j += 64)
             {
                 int at = j / 784 * 25088 + ch * 784 + j % 784;

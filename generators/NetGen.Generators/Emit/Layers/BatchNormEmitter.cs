@@ -124,20 +124,23 @@ internal sealed class BatchNormEmitter : LayerEmitter
     private static string Str(int value) => value.ToString(System.Globalization.CultureInfo.InvariantCulture);
 
     /// <summary>Writes a partial-sums kernel: thread i = (channel, group) adds <paramref name="term"/> (in which
-    /// <c>at</c> is the value's index and <c>ch</c> its channel) over the group's values into partials[i].</summary>
-    private static string PartialKernel(GpuWriter g, LayerPlan l, string name, string what, string term, (string, string)[] parameters)
+    /// <c>at</c> is the value's index, <c>ch</c> its channel, and <paramref name="locals"/> declares what the thread reads
+    /// once, e.g. the channel's mean) over the group's values into partials[offset + i].</summary>
+    private static string PartialKernel(GpuWriter g, LayerPlan l, string name, string what, string term, (string, string)[] parameters,
+        int offset = 0, string? locals = null)
     {
         var c = g.C;
         int C = Channels(l), S = Spatial(l), CS = C * S;
         return g.Kernel(l.PascalName + name, $"{l.PascalName}, thread i = (channel, group): Σ {what} over the channel's values j ≡ group (mod {Groups}), j < batch·{S}", parameters, w =>
         {
             w.Line($"int ch = i / {Groups}, group = i - ch * {Groups}, m = batch * {S};");
+            if (locals is not null) w.Line(locals);
             w.Line($"{c.T} sum = {c.Lit(0)}, carry = {c.Lit(0)};");
             w.Open($"for (int j = group; j < m; j += {Groups})");
             w.Line($"int at = j / {S} * {CS} + ch * {S} + j % {S};");
             w.Line($"Accumulate(ref sum, ref carry, {term});");
             w.Close();
-            w.Line("partials[i] = sum;");
+            w.Line(offset == 0 ? "partials[i] = sum;" : $"partials[{offset} + i] = sum;");
         });
     }
 
@@ -163,7 +166,8 @@ internal sealed class BatchNormEmitter : LayerEmitter
             SumPartials(w, c, "partials", "sum");
             w.Line($"stats[i] = sum / (batch * {S});");
         });
-        string squares = PartialKernel(g, l, "Squares", "(x − μ)²", "(x[at] - stats[ch]) * (x[at] - stats[ch])", new[] { g.V("x"), g.V("stats"), g.V("partials"), ("int", "batch") });
+        string squares = PartialKernel(g, l, "Squares", "(x − μ)²", "(x[at] - mean) * (x[at] - mean)", new[] { g.V("x"), g.V("stats"), g.V("partials"), ("int", "batch") },
+            locals: $"{t} mean = stats[ch];");
         string statistics = g.Kernel(l.PascalName + "Statistics",
             $"{l.PascalName}, one thread per channel i: in training σ² = Σ partials / m (biased; the running statistics move by {l.Spec.Momentum}, with the unbiased m/(m − 1)·σ²); in inference μ and σ² are the running ones. Writes 1/√(σ² + ε)",
             new[] { g.V("partials"), g.V("s"), g.V("stats"), ("int", "batch"), ("int", "training") }, w =>
@@ -206,17 +210,9 @@ internal sealed class BatchNormEmitter : LayerEmitter
         string dySums = PartialKernel(g, l, "GradientSums", "∂E/∂y", "dy[at]",
             new[] { g.V("x"), g.V("dy"), g.V("stats"), g.V("partials"), ("int", "batch") });
         // The same walk again for Σ ∂E/∂y·x̂, into the second set of partials.
-        string dyXhatSums = g.Kernel(l.PascalName + "GradientXhatSums", $"{l.PascalName}, thread i = (channel, group): Σ ∂E/∂y·x̂ over the channel's values j ≡ group (mod {Groups})",
-            new[] { g.V("x"), g.V("dy"), g.V("stats"), g.V("partials"), ("int", "batch") }, w =>
-        {
-            w.Line($"int ch = i / {Groups}, group = i - ch * {Groups}, m = batch * {S};");
-            w.Line($"{t} mean = stats[ch], invStd = stats[{C} + ch], sum = {c.Lit(0)}, carry = {c.Lit(0)};");
-            w.Open($"for (int j = group; j < m; j += {Groups})");
-            w.Line($"int at = j / {S} * {CS} + ch * {S} + j % {S};");
-            w.Line("Accumulate(ref sum, ref carry, dy[at] * (x[at] - mean) * invStd);");
-            w.Close();
-            w.Line($"partials[{C * Groups} + i] = sum;");
-        });
+        string dyXhatSums = PartialKernel(g, l, "GradientXhatSums", "∂E/∂y·x̂", "dy[at] * (x[at] - mean) * invStd",
+            new[] { g.V("x"), g.V("dy"), g.V("stats"), g.V("partials"), ("int", "batch") }, offset: C * Groups,
+            locals: $"{t} mean = stats[ch], invStd = stats[{C} + ch];");
         string parameterGradient = g.Kernel(l.PascalName + "ParameterGradient",
             $"{l.PascalName}, one thread per channel i: Σ ∂E/∂y and Σ ∂E/∂y·x̂ from the partials; ∂E/∂γ += Σ ∂E/∂y·x̂, ∂E/∂β += Σ ∂E/∂y",
             new[] { g.V("partials"), g.V("sums"), g.V("grad") }, w =>
