@@ -123,11 +123,13 @@ _____________________________________________________________________
     private readonly float[] _s = global::System.Array.Empty<float>();   // no non-trainable state
     private readonly float[] _col0;   // Conv2D1 im2col buffer, one sample (25 window values × 784 positions) per thread
     private readonly float[] _gsum0;   // Conv2D1 ∂E/∂W and ∂E/∂b summed over one thread's samples, per thread
-    private readonly float[] _colBatch0;   // Conv2D1 im2col of every sample of the last forward pass, reused by backward (empty when too large)
+    private readonly float[] _xpad0;   // Conv2D1 one sample's input with its zero border (1×32×32), per thread
+    private readonly float[] _gvec0;   // Conv2D1 ∂E/∂W summed per vector lane over one thread's samples (150 weights × 8 lanes), per thread
     private readonly int[] _argmax2;   // MaxPool1: index of each window's maximum in its input sample
     private readonly float[] _col3;   // Conv2D2 im2col buffer, one sample (150 window values × 100 positions) per thread
     private readonly float[] _gsum3;   // Conv2D2 ∂E/∂W and ∂E/∂b summed over one thread's samples, per thread
-    private readonly float[] _colBatch3;   // Conv2D2 im2col of every sample of the last forward pass, reused by backward (empty when too large)
+    private readonly float[] _wT3;   // Conv2D2 weights transposed, [window value × filter], packed by each forward pass
+    private readonly float[] _yT3;   // Conv2D2 one sample's output transposed (100 positions × 16 filters), per thread
     private readonly float[] _deltaT3;   // Conv2D2 δ of one sample transposed (100 positions × 16 filters), per thread
     private readonly int[] _argmax5;   // MaxPool2: index of each window's maximum in its input sample
     private readonly float[] _scratch;   // the kernels' packed panels: one region of _scratchPart values per thread
@@ -160,11 +162,13 @@ _____________________________________________________________________
         _a13 = new float[maxBatch * 10]; _d13 = new float[maxBatch * 10];
         _col0 = new float[19600 * global::System.Environment.ProcessorCount];
         _gsum0 = new float[156 * global::System.Environment.ProcessorCount];
-        _colBatch0 = (long)maxBatch * 19600 <= 4194304 ? new float[maxBatch * 19600] : global::System.Array.Empty<float>();   // at most 4M values
+        _xpad0 = new float[1024 * global::System.Environment.ProcessorCount];
+        _gvec0 = new float[1200 * global::System.Environment.ProcessorCount];
         _argmax2 = new int[maxBatch * 1176];
         _col3 = new float[15000 * global::System.Environment.ProcessorCount];
         _gsum3 = new float[2416 * global::System.Environment.ProcessorCount];
-        _colBatch3 = (long)maxBatch * 15000 <= 4194304 ? new float[maxBatch * 15000] : global::System.Array.Empty<float>();   // at most 4M values
+        _wT3 = new float[2400];
+        _yT3 = new float[1600 * global::System.Environment.ProcessorCount];
         _deltaT3 = new float[1600 * global::System.Environment.ProcessorCount];
         _argmax5 = new int[maxBatch * 400];
         _scratchPart = global::System.Math.Max(global::System.Math.Max(global::System.Math.Max(maxBatch, 120) * 24, global::System.Math.Max(maxBatch, 84) * 24), global::System.Math.Max(maxBatch, 10) * 24);
@@ -282,7 +286,7 @@ _____________________________________________________________________
         _columnsKept = Training;
 
         // Layer 0: Conv2D1 (1×28×28 → 6×28×28, kernel 5×5, stride 1, padding 2,2):
-        // y[f, p] = Σ_k w[f, k]·col[k, p] + b[f] over the im2col columns of each sample (cross-correlation); threads split the samples
+        // y[f, oy, ox] = Σ_(c,u,v) w[f, c, u, v]·x[c, oy + u − 2, ox + v − 2] + b[f], direct (rows form); threads split the samples
         global::NetGen.Parallelism.Run(this, 0, global::NetGen.Parallelism.PartsFor((long)batch * 117600, batch));
 
         // Layer 1: ReLU: computed by layer 0's per-sample parts (fused)
@@ -328,7 +332,8 @@ _____________________________________________________________________
         }
 
         // Layer 3: Conv2D2 (6×14×14 → 16×10×10, kernel 5×5, stride 1, padding 0,0):
-        // y[f, p] = Σ_k w[f, k]·col[k, p] + b[f] over the im2col columns of each sample (cross-correlation); threads split the samples
+        // y[f, oy, ox] = Σ_(c,u,v) w[f, c, u, v]·x[c, oy + u − 0, ox + v − 0] + b[f], direct (filters form); threads split the samples
+        for (int f = 0; f < 16; f++) for (int k = 0; k < 150; k++) _wT3[k * 16 + f] = _p[156 + f * 150 + k];   // wᵀ for the direct convolution
         global::NetGen.Parallelism.Run(this, 12, global::NetGen.Parallelism.PartsFor((long)batch * 240000, batch));
 
         // Layer 4: ReLU: computed by layer 3's per-sample parts (fused)
@@ -779,47 +784,63 @@ _____________________________________________________________________
     private void Conv2D1ForwardPart(int part, int parts)
     {
         (int n0, int n1) = global::NetGen.Parallelism.Range(_batch, parts, part);
-        bool cache = _colBatch0.Length > 0 && Training;   // kept for backward: training passes only
         for (int n = n0; n < n1; n++)
         {
-            global::System.Span<float> x = _a0.AsSpan(n * 784, 784);
-            ref float columns = ref cache ? ref _colBatch0[n * 19600] : ref _col0[part * 19600];
-            // im2col
+            ref float xs = ref _xpad0[part * 1024];   // the sample's input inside a zero border of 2×2: 1×32×32
+            for (int ch = 0; ch < 1; ch++) for (int iy = 0; iy < 28; iy++) _a0.AsSpan(n * 784 + ch * 784 + iy * 28, 28).CopyTo(_xpad0.AsSpan(part * 1024 + ch * 1024 + (iy + 2) * 32 + 2, 28));
+            // direct convolution, rows form: each output row in vectors at ox = 0, 8, 16, 20; a block of filters × vectors in registers, 25 taps per channel unrolled
+            ref float ws = ref _p[0];
+            ref float bs = ref _p[150];
+            ref float ys = ref _a1[n * 4704];
+            for (int oy = 0; oy < 28; oy++)
             {
-                ref float cols = ref columns;
-                ref float image = ref x[0];
-                for (int ch = 0; ch < 1; ch++)
+                for (int f0 = 0; f0 < 6; f0 += 6)   // 6 filters × vectors at ox = 0, 8, 16, 20
                 {
-                    for (int u = 0; u < 5; u++)
+                    Vector256<float> a0_0 = Vector256.Create(Unsafe.Add(ref bs, f0 + 0)); Vector256<float> a0_1 = Vector256.Create(Unsafe.Add(ref bs, f0 + 0)); Vector256<float> a0_2 = Vector256.Create(Unsafe.Add(ref bs, f0 + 0)); Vector256<float> a0_3 = Vector256.Create(Unsafe.Add(ref bs, f0 + 0));
+                    Vector256<float> a1_0 = Vector256.Create(Unsafe.Add(ref bs, f0 + 1)); Vector256<float> a1_1 = Vector256.Create(Unsafe.Add(ref bs, f0 + 1)); Vector256<float> a1_2 = Vector256.Create(Unsafe.Add(ref bs, f0 + 1)); Vector256<float> a1_3 = Vector256.Create(Unsafe.Add(ref bs, f0 + 1));
+                    Vector256<float> a2_0 = Vector256.Create(Unsafe.Add(ref bs, f0 + 2)); Vector256<float> a2_1 = Vector256.Create(Unsafe.Add(ref bs, f0 + 2)); Vector256<float> a2_2 = Vector256.Create(Unsafe.Add(ref bs, f0 + 2)); Vector256<float> a2_3 = Vector256.Create(Unsafe.Add(ref bs, f0 + 2));
+                    Vector256<float> a3_0 = Vector256.Create(Unsafe.Add(ref bs, f0 + 3)); Vector256<float> a3_1 = Vector256.Create(Unsafe.Add(ref bs, f0 + 3)); Vector256<float> a3_2 = Vector256.Create(Unsafe.Add(ref bs, f0 + 3)); Vector256<float> a3_3 = Vector256.Create(Unsafe.Add(ref bs, f0 + 3));
+                    Vector256<float> a4_0 = Vector256.Create(Unsafe.Add(ref bs, f0 + 4)); Vector256<float> a4_1 = Vector256.Create(Unsafe.Add(ref bs, f0 + 4)); Vector256<float> a4_2 = Vector256.Create(Unsafe.Add(ref bs, f0 + 4)); Vector256<float> a4_3 = Vector256.Create(Unsafe.Add(ref bs, f0 + 4));
+                    Vector256<float> a5_0 = Vector256.Create(Unsafe.Add(ref bs, f0 + 5)); Vector256<float> a5_1 = Vector256.Create(Unsafe.Add(ref bs, f0 + 5)); Vector256<float> a5_2 = Vector256.Create(Unsafe.Add(ref bs, f0 + 5)); Vector256<float> a5_3 = Vector256.Create(Unsafe.Add(ref bs, f0 + 5));
+                    for (int ch = 0; ch < 1; ch++)
                     {
-                        for (int v = 0; v < 5; v++)
-                        {
-                            ref float row = ref Unsafe.Add(ref cols, ((ch * 5 + u) * 5 + v) * 784);
-                            int lo = global::System.Math.Max(0, 2 - v), hi = global::System.Math.Min(28, 30 - v);   // the columns ox whose ix = ox + v − 2 is inside
-                            for (int oy = 0; oy < 28; oy++)
-                            {
-                                int iy = oy * 1 + u - 2;
-                                ref float at = ref Unsafe.Add(ref row, oy * 28);
-                                if ((uint)iy >= 28u)
-                                {
-                                    for (int ox = 0; ox < 28; ox++) Unsafe.Add(ref at, ox) = 0f;
-                                    continue;
-                                }
-                                ref float line = ref Unsafe.Add(ref image, ch * 784 + iy * 28 + v - 2);   // line[ox·S] is x[ch, iy, ox·S + v − P]
-                                for (int ox = 0; ox < lo; ox++) Unsafe.Add(ref at, ox) = 0f;
-                                {
-                                    int ox = lo;
-                                    for (; ox + 8 <= hi; ox += 8) Load(ref line, ox).StoreUnsafe(ref at, (nuint)ox);
-                                    if (ox < hi && hi - lo >= 8) Load(ref line, hi - 8).StoreUnsafe(ref at, (nuint)(hi - 8));
-                                    else for (; ox < hi; ox++) Unsafe.Add(ref at, ox) = Unsafe.Add(ref line, ox);
-                                }
-                                for (int ox = hi; ox < 28; ox++) Unsafe.Add(ref at, ox) = 0f;
-                            }
-                        }
+                        ref float xr = ref Unsafe.Add(ref xs, ch * 1024 + oy * 32);
+                        ref float wr = ref Unsafe.Add(ref ws, f0 * 25 + ch * 25);
+                        Vector256<float> b; Vector256<float> x0; Vector256<float> x1; Vector256<float> x2; Vector256<float> x3;
+                        x0 = Load(ref xr, 0); x1 = Load(ref xr, 8); x2 = Load(ref xr, 16); x3 = Load(ref xr, 20); b = Vector256.Create(Unsafe.Add(ref wr, 0)); a0_0 = Fma(x0, b, a0_0); a0_1 = Fma(x1, b, a0_1); a0_2 = Fma(x2, b, a0_2); a0_3 = Fma(x3, b, a0_3); b = Vector256.Create(Unsafe.Add(ref wr, 25)); a1_0 = Fma(x0, b, a1_0); a1_1 = Fma(x1, b, a1_1); a1_2 = Fma(x2, b, a1_2); a1_3 = Fma(x3, b, a1_3); b = Vector256.Create(Unsafe.Add(ref wr, 50)); a2_0 = Fma(x0, b, a2_0); a2_1 = Fma(x1, b, a2_1); a2_2 = Fma(x2, b, a2_2); a2_3 = Fma(x3, b, a2_3); b = Vector256.Create(Unsafe.Add(ref wr, 75)); a3_0 = Fma(x0, b, a3_0); a3_1 = Fma(x1, b, a3_1); a3_2 = Fma(x2, b, a3_2); a3_3 = Fma(x3, b, a3_3); b = Vector256.Create(Unsafe.Add(ref wr, 100)); a4_0 = Fma(x0, b, a4_0); a4_1 = Fma(x1, b, a4_1); a4_2 = Fma(x2, b, a4_2); a4_3 = Fma(x3, b, a4_3); b = Vector256.Create(Unsafe.Add(ref wr, 125)); a5_0 = Fma(x0, b, a5_0); a5_1 = Fma(x1, b, a5_1); a5_2 = Fma(x2, b, a5_2); a5_3 = Fma(x3, b, a5_3);
+                        x0 = Load(ref xr, 1); x1 = Load(ref xr, 9); x2 = Load(ref xr, 17); x3 = Load(ref xr, 21); b = Vector256.Create(Unsafe.Add(ref wr, 1)); a0_0 = Fma(x0, b, a0_0); a0_1 = Fma(x1, b, a0_1); a0_2 = Fma(x2, b, a0_2); a0_3 = Fma(x3, b, a0_3); b = Vector256.Create(Unsafe.Add(ref wr, 26)); a1_0 = Fma(x0, b, a1_0); a1_1 = Fma(x1, b, a1_1); a1_2 = Fma(x2, b, a1_2); a1_3 = Fma(x3, b, a1_3); b = Vector256.Create(Unsafe.Add(ref wr, 51)); a2_0 = Fma(x0, b, a2_0); a2_1 = Fma(x1, b, a2_1); a2_2 = Fma(x2, b, a2_2); a2_3 = Fma(x3, b, a2_3); b = Vector256.Create(Unsafe.Add(ref wr, 76)); a3_0 = Fma(x0, b, a3_0); a3_1 = Fma(x1, b, a3_1); a3_2 = Fma(x2, b, a3_2); a3_3 = Fma(x3, b, a3_3); b = Vector256.Create(Unsafe.Add(ref wr, 101)); a4_0 = Fma(x0, b, a4_0); a4_1 = Fma(x1, b, a4_1); a4_2 = Fma(x2, b, a4_2); a4_3 = Fma(x3, b, a4_3); b = Vector256.Create(Unsafe.Add(ref wr, 126)); a5_0 = Fma(x0, b, a5_0); a5_1 = Fma(x1, b, a5_1); a5_2 = Fma(x2, b, a5_2); a5_3 = Fma(x3, b, a5_3);
+                        x0 = Load(ref xr, 2); x1 = Load(ref xr, 10); x2 = Load(ref xr, 18); x3 = Load(ref xr, 22); b = Vector256.Create(Unsafe.Add(ref wr, 2)); a0_0 = Fma(x0, b, a0_0); a0_1 = Fma(x1, b, a0_1); a0_2 = Fma(x2, b, a0_2); a0_3 = Fma(x3, b, a0_3); b = Vector256.Create(Unsafe.Add(ref wr, 27)); a1_0 = Fma(x0, b, a1_0); a1_1 = Fma(x1, b, a1_1); a1_2 = Fma(x2, b, a1_2); a1_3 = Fma(x3, b, a1_3); b = Vector256.Create(Unsafe.Add(ref wr, 52)); a2_0 = Fma(x0, b, a2_0); a2_1 = Fma(x1, b, a2_1); a2_2 = Fma(x2, b, a2_2); a2_3 = Fma(x3, b, a2_3); b = Vector256.Create(Unsafe.Add(ref wr, 77)); a3_0 = Fma(x0, b, a3_0); a3_1 = Fma(x1, b, a3_1); a3_2 = Fma(x2, b, a3_2); a3_3 = Fma(x3, b, a3_3); b = Vector256.Create(Unsafe.Add(ref wr, 102)); a4_0 = Fma(x0, b, a4_0); a4_1 = Fma(x1, b, a4_1); a4_2 = Fma(x2, b, a4_2); a4_3 = Fma(x3, b, a4_3); b = Vector256.Create(Unsafe.Add(ref wr, 127)); a5_0 = Fma(x0, b, a5_0); a5_1 = Fma(x1, b, a5_1); a5_2 = Fma(x2, b, a5_2); a5_3 = Fma(x3, b, a5_3);
+                        x0 = Load(ref xr, 3); x1 = Load(ref xr, 11); x2 = Load(ref xr, 19); x3 = Load(ref xr, 23); b = Vector256.Create(Unsafe.Add(ref wr, 3)); a0_0 = Fma(x0, b, a0_0); a0_1 = Fma(x1, b, a0_1); a0_2 = Fma(x2, b, a0_2); a0_3 = Fma(x3, b, a0_3); b = Vector256.Create(Unsafe.Add(ref wr, 28)); a1_0 = Fma(x0, b, a1_0); a1_1 = Fma(x1, b, a1_1); a1_2 = Fma(x2, b, a1_2); a1_3 = Fma(x3, b, a1_3); b = Vector256.Create(Unsafe.Add(ref wr, 53)); a2_0 = Fma(x0, b, a2_0); a2_1 = Fma(x1, b, a2_1); a2_2 = Fma(x2, b, a2_2); a2_3 = Fma(x3, b, a2_3); b = Vector256.Create(Unsafe.Add(ref wr, 78)); a3_0 = Fma(x0, b, a3_0); a3_1 = Fma(x1, b, a3_1); a3_2 = Fma(x2, b, a3_2); a3_3 = Fma(x3, b, a3_3); b = Vector256.Create(Unsafe.Add(ref wr, 103)); a4_0 = Fma(x0, b, a4_0); a4_1 = Fma(x1, b, a4_1); a4_2 = Fma(x2, b, a4_2); a4_3 = Fma(x3, b, a4_3); b = Vector256.Create(Unsafe.Add(ref wr, 128)); a5_0 = Fma(x0, b, a5_0); a5_1 = Fma(x1, b, a5_1); a5_2 = Fma(x2, b, a5_2); a5_3 = Fma(x3, b, a5_3);
+                        x0 = Load(ref xr, 4); x1 = Load(ref xr, 12); x2 = Load(ref xr, 20); x3 = Load(ref xr, 24); b = Vector256.Create(Unsafe.Add(ref wr, 4)); a0_0 = Fma(x0, b, a0_0); a0_1 = Fma(x1, b, a0_1); a0_2 = Fma(x2, b, a0_2); a0_3 = Fma(x3, b, a0_3); b = Vector256.Create(Unsafe.Add(ref wr, 29)); a1_0 = Fma(x0, b, a1_0); a1_1 = Fma(x1, b, a1_1); a1_2 = Fma(x2, b, a1_2); a1_3 = Fma(x3, b, a1_3); b = Vector256.Create(Unsafe.Add(ref wr, 54)); a2_0 = Fma(x0, b, a2_0); a2_1 = Fma(x1, b, a2_1); a2_2 = Fma(x2, b, a2_2); a2_3 = Fma(x3, b, a2_3); b = Vector256.Create(Unsafe.Add(ref wr, 79)); a3_0 = Fma(x0, b, a3_0); a3_1 = Fma(x1, b, a3_1); a3_2 = Fma(x2, b, a3_2); a3_3 = Fma(x3, b, a3_3); b = Vector256.Create(Unsafe.Add(ref wr, 104)); a4_0 = Fma(x0, b, a4_0); a4_1 = Fma(x1, b, a4_1); a4_2 = Fma(x2, b, a4_2); a4_3 = Fma(x3, b, a4_3); b = Vector256.Create(Unsafe.Add(ref wr, 129)); a5_0 = Fma(x0, b, a5_0); a5_1 = Fma(x1, b, a5_1); a5_2 = Fma(x2, b, a5_2); a5_3 = Fma(x3, b, a5_3);
+                        x0 = Load(ref xr, 32); x1 = Load(ref xr, 40); x2 = Load(ref xr, 48); x3 = Load(ref xr, 52); b = Vector256.Create(Unsafe.Add(ref wr, 5)); a0_0 = Fma(x0, b, a0_0); a0_1 = Fma(x1, b, a0_1); a0_2 = Fma(x2, b, a0_2); a0_3 = Fma(x3, b, a0_3); b = Vector256.Create(Unsafe.Add(ref wr, 30)); a1_0 = Fma(x0, b, a1_0); a1_1 = Fma(x1, b, a1_1); a1_2 = Fma(x2, b, a1_2); a1_3 = Fma(x3, b, a1_3); b = Vector256.Create(Unsafe.Add(ref wr, 55)); a2_0 = Fma(x0, b, a2_0); a2_1 = Fma(x1, b, a2_1); a2_2 = Fma(x2, b, a2_2); a2_3 = Fma(x3, b, a2_3); b = Vector256.Create(Unsafe.Add(ref wr, 80)); a3_0 = Fma(x0, b, a3_0); a3_1 = Fma(x1, b, a3_1); a3_2 = Fma(x2, b, a3_2); a3_3 = Fma(x3, b, a3_3); b = Vector256.Create(Unsafe.Add(ref wr, 105)); a4_0 = Fma(x0, b, a4_0); a4_1 = Fma(x1, b, a4_1); a4_2 = Fma(x2, b, a4_2); a4_3 = Fma(x3, b, a4_3); b = Vector256.Create(Unsafe.Add(ref wr, 130)); a5_0 = Fma(x0, b, a5_0); a5_1 = Fma(x1, b, a5_1); a5_2 = Fma(x2, b, a5_2); a5_3 = Fma(x3, b, a5_3);
+                        x0 = Load(ref xr, 33); x1 = Load(ref xr, 41); x2 = Load(ref xr, 49); x3 = Load(ref xr, 53); b = Vector256.Create(Unsafe.Add(ref wr, 6)); a0_0 = Fma(x0, b, a0_0); a0_1 = Fma(x1, b, a0_1); a0_2 = Fma(x2, b, a0_2); a0_3 = Fma(x3, b, a0_3); b = Vector256.Create(Unsafe.Add(ref wr, 31)); a1_0 = Fma(x0, b, a1_0); a1_1 = Fma(x1, b, a1_1); a1_2 = Fma(x2, b, a1_2); a1_3 = Fma(x3, b, a1_3); b = Vector256.Create(Unsafe.Add(ref wr, 56)); a2_0 = Fma(x0, b, a2_0); a2_1 = Fma(x1, b, a2_1); a2_2 = Fma(x2, b, a2_2); a2_3 = Fma(x3, b, a2_3); b = Vector256.Create(Unsafe.Add(ref wr, 81)); a3_0 = Fma(x0, b, a3_0); a3_1 = Fma(x1, b, a3_1); a3_2 = Fma(x2, b, a3_2); a3_3 = Fma(x3, b, a3_3); b = Vector256.Create(Unsafe.Add(ref wr, 106)); a4_0 = Fma(x0, b, a4_0); a4_1 = Fma(x1, b, a4_1); a4_2 = Fma(x2, b, a4_2); a4_3 = Fma(x3, b, a4_3); b = Vector256.Create(Unsafe.Add(ref wr, 131)); a5_0 = Fma(x0, b, a5_0); a5_1 = Fma(x1, b, a5_1); a5_2 = Fma(x2, b, a5_2); a5_3 = Fma(x3, b, a5_3);
+                        x0 = Load(ref xr, 34); x1 = Load(ref xr, 42); x2 = Load(ref xr, 50); x3 = Load(ref xr, 54); b = Vector256.Create(Unsafe.Add(ref wr, 7)); a0_0 = Fma(x0, b, a0_0); a0_1 = Fma(x1, b, a0_1); a0_2 = Fma(x2, b, a0_2); a0_3 = Fma(x3, b, a0_3); b = Vector256.Create(Unsafe.Add(ref wr, 32)); a1_0 = Fma(x0, b, a1_0); a1_1 = Fma(x1, b, a1_1); a1_2 = Fma(x2, b, a1_2); a1_3 = Fma(x3, b, a1_3); b = Vector256.Create(Unsafe.Add(ref wr, 57)); a2_0 = Fma(x0, b, a2_0); a2_1 = Fma(x1, b, a2_1); a2_2 = Fma(x2, b, a2_2); a2_3 = Fma(x3, b, a2_3); b = Vector256.Create(Unsafe.Add(ref wr, 82)); a3_0 = Fma(x0, b, a3_0); a3_1 = Fma(x1, b, a3_1); a3_2 = Fma(x2, b, a3_2); a3_3 = Fma(x3, b, a3_3); b = Vector256.Create(Unsafe.Add(ref wr, 107)); a4_0 = Fma(x0, b, a4_0); a4_1 = Fma(x1, b, a4_1); a4_2 = Fma(x2, b, a4_2); a4_3 = Fma(x3, b, a4_3); b = Vector256.Create(Unsafe.Add(ref wr, 132)); a5_0 = Fma(x0, b, a5_0); a5_1 = Fma(x1, b, a5_1); a5_2 = Fma(x2, b, a5_2); a5_3 = Fma(x3, b, a5_3);
+                        x0 = Load(ref xr, 35); x1 = Load(ref xr, 43); x2 = Load(ref xr, 51); x3 = Load(ref xr, 55); b = Vector256.Create(Unsafe.Add(ref wr, 8)); a0_0 = Fma(x0, b, a0_0); a0_1 = Fma(x1, b, a0_1); a0_2 = Fma(x2, b, a0_2); a0_3 = Fma(x3, b, a0_3); b = Vector256.Create(Unsafe.Add(ref wr, 33)); a1_0 = Fma(x0, b, a1_0); a1_1 = Fma(x1, b, a1_1); a1_2 = Fma(x2, b, a1_2); a1_3 = Fma(x3, b, a1_3); b = Vector256.Create(Unsafe.Add(ref wr, 58)); a2_0 = Fma(x0, b, a2_0); a2_1 = Fma(x1, b, a2_1); a2_2 = Fma(x2, b, a2_2); a2_3 = Fma(x3, b, a2_3); b = Vector256.Create(Unsafe.Add(ref wr, 83)); a3_0 = Fma(x0, b, a3_0); a3_1 = Fma(x1, b, a3_1); a3_2 = Fma(x2, b, a3_2); a3_3 = Fma(x3, b, a3_3); b = Vector256.Create(Unsafe.Add(ref wr, 108)); a4_0 = Fma(x0, b, a4_0); a4_1 = Fma(x1, b, a4_1); a4_2 = Fma(x2, b, a4_2); a4_3 = Fma(x3, b, a4_3); b = Vector256.Create(Unsafe.Add(ref wr, 133)); a5_0 = Fma(x0, b, a5_0); a5_1 = Fma(x1, b, a5_1); a5_2 = Fma(x2, b, a5_2); a5_3 = Fma(x3, b, a5_3);
+                        x0 = Load(ref xr, 36); x1 = Load(ref xr, 44); x2 = Load(ref xr, 52); x3 = Load(ref xr, 56); b = Vector256.Create(Unsafe.Add(ref wr, 9)); a0_0 = Fma(x0, b, a0_0); a0_1 = Fma(x1, b, a0_1); a0_2 = Fma(x2, b, a0_2); a0_3 = Fma(x3, b, a0_3); b = Vector256.Create(Unsafe.Add(ref wr, 34)); a1_0 = Fma(x0, b, a1_0); a1_1 = Fma(x1, b, a1_1); a1_2 = Fma(x2, b, a1_2); a1_3 = Fma(x3, b, a1_3); b = Vector256.Create(Unsafe.Add(ref wr, 59)); a2_0 = Fma(x0, b, a2_0); a2_1 = Fma(x1, b, a2_1); a2_2 = Fma(x2, b, a2_2); a2_3 = Fma(x3, b, a2_3); b = Vector256.Create(Unsafe.Add(ref wr, 84)); a3_0 = Fma(x0, b, a3_0); a3_1 = Fma(x1, b, a3_1); a3_2 = Fma(x2, b, a3_2); a3_3 = Fma(x3, b, a3_3); b = Vector256.Create(Unsafe.Add(ref wr, 109)); a4_0 = Fma(x0, b, a4_0); a4_1 = Fma(x1, b, a4_1); a4_2 = Fma(x2, b, a4_2); a4_3 = Fma(x3, b, a4_3); b = Vector256.Create(Unsafe.Add(ref wr, 134)); a5_0 = Fma(x0, b, a5_0); a5_1 = Fma(x1, b, a5_1); a5_2 = Fma(x2, b, a5_2); a5_3 = Fma(x3, b, a5_3);
+                        x0 = Load(ref xr, 64); x1 = Load(ref xr, 72); x2 = Load(ref xr, 80); x3 = Load(ref xr, 84); b = Vector256.Create(Unsafe.Add(ref wr, 10)); a0_0 = Fma(x0, b, a0_0); a0_1 = Fma(x1, b, a0_1); a0_2 = Fma(x2, b, a0_2); a0_3 = Fma(x3, b, a0_3); b = Vector256.Create(Unsafe.Add(ref wr, 35)); a1_0 = Fma(x0, b, a1_0); a1_1 = Fma(x1, b, a1_1); a1_2 = Fma(x2, b, a1_2); a1_3 = Fma(x3, b, a1_3); b = Vector256.Create(Unsafe.Add(ref wr, 60)); a2_0 = Fma(x0, b, a2_0); a2_1 = Fma(x1, b, a2_1); a2_2 = Fma(x2, b, a2_2); a2_3 = Fma(x3, b, a2_3); b = Vector256.Create(Unsafe.Add(ref wr, 85)); a3_0 = Fma(x0, b, a3_0); a3_1 = Fma(x1, b, a3_1); a3_2 = Fma(x2, b, a3_2); a3_3 = Fma(x3, b, a3_3); b = Vector256.Create(Unsafe.Add(ref wr, 110)); a4_0 = Fma(x0, b, a4_0); a4_1 = Fma(x1, b, a4_1); a4_2 = Fma(x2, b, a4_2); a4_3 = Fma(x3, b, a4_3); b = Vector256.Create(Unsafe.Add(ref wr, 135)); a5_0 = Fma(x0, b, a5_0); a5_1 = Fma(x1, b, a5_1); a5_2 = Fma(x2, b, a5_2); a5_3 = Fma(x3, b, a5_3);
+                        x0 = Load(ref xr, 65); x1 = Load(ref xr, 73); x2 = Load(ref xr, 81); x3 = Load(ref xr, 85); b = Vector256.Create(Unsafe.Add(ref wr, 11)); a0_0 = Fma(x0, b, a0_0); a0_1 = Fma(x1, b, a0_1); a0_2 = Fma(x2, b, a0_2); a0_3 = Fma(x3, b, a0_3); b = Vector256.Create(Unsafe.Add(ref wr, 36)); a1_0 = Fma(x0, b, a1_0); a1_1 = Fma(x1, b, a1_1); a1_2 = Fma(x2, b, a1_2); a1_3 = Fma(x3, b, a1_3); b = Vector256.Create(Unsafe.Add(ref wr, 61)); a2_0 = Fma(x0, b, a2_0); a2_1 = Fma(x1, b, a2_1); a2_2 = Fma(x2, b, a2_2); a2_3 = Fma(x3, b, a2_3); b = Vector256.Create(Unsafe.Add(ref wr, 86)); a3_0 = Fma(x0, b, a3_0); a3_1 = Fma(x1, b, a3_1); a3_2 = Fma(x2, b, a3_2); a3_3 = Fma(x3, b, a3_3); b = Vector256.Create(Unsafe.Add(ref wr, 111)); a4_0 = Fma(x0, b, a4_0); a4_1 = Fma(x1, b, a4_1); a4_2 = Fma(x2, b, a4_2); a4_3 = Fma(x3, b, a4_3); b = Vector256.Create(Unsafe.Add(ref wr, 136)); a5_0 = Fma(x0, b, a5_0); a5_1 = Fma(x1, b, a5_1); a5_2 = Fma(x2, b, a5_2); a5_3 = Fma(x3, b, a5_3);
+                        x0 = Load(ref xr, 66); x1 = Load(ref xr, 74); x2 = Load(ref xr, 82); x3 = Load(ref xr, 86); b = Vector256.Create(Unsafe.Add(ref wr, 12)); a0_0 = Fma(x0, b, a0_0); a0_1 = Fma(x1, b, a0_1); a0_2 = Fma(x2, b, a0_2); a0_3 = Fma(x3, b, a0_3); b = Vector256.Create(Unsafe.Add(ref wr, 37)); a1_0 = Fma(x0, b, a1_0); a1_1 = Fma(x1, b, a1_1); a1_2 = Fma(x2, b, a1_2); a1_3 = Fma(x3, b, a1_3); b = Vector256.Create(Unsafe.Add(ref wr, 62)); a2_0 = Fma(x0, b, a2_0); a2_1 = Fma(x1, b, a2_1); a2_2 = Fma(x2, b, a2_2); a2_3 = Fma(x3, b, a2_3); b = Vector256.Create(Unsafe.Add(ref wr, 87)); a3_0 = Fma(x0, b, a3_0); a3_1 = Fma(x1, b, a3_1); a3_2 = Fma(x2, b, a3_2); a3_3 = Fma(x3, b, a3_3); b = Vector256.Create(Unsafe.Add(ref wr, 112)); a4_0 = Fma(x0, b, a4_0); a4_1 = Fma(x1, b, a4_1); a4_2 = Fma(x2, b, a4_2); a4_3 = Fma(x3, b, a4_3); b = Vector256.Create(Unsafe.Add(ref wr, 137)); a5_0 = Fma(x0, b, a5_0); a5_1 = Fma(x1, b, a5_1); a5_2 = Fma(x2, b, a5_2); a5_3 = Fma(x3, b, a5_3);
+                        x0 = Load(ref xr, 67); x1 = Load(ref xr, 75); x2 = Load(ref xr, 83); x3 = Load(ref xr, 87); b = Vector256.Create(Unsafe.Add(ref wr, 13)); a0_0 = Fma(x0, b, a0_0); a0_1 = Fma(x1, b, a0_1); a0_2 = Fma(x2, b, a0_2); a0_3 = Fma(x3, b, a0_3); b = Vector256.Create(Unsafe.Add(ref wr, 38)); a1_0 = Fma(x0, b, a1_0); a1_1 = Fma(x1, b, a1_1); a1_2 = Fma(x2, b, a1_2); a1_3 = Fma(x3, b, a1_3); b = Vector256.Create(Unsafe.Add(ref wr, 63)); a2_0 = Fma(x0, b, a2_0); a2_1 = Fma(x1, b, a2_1); a2_2 = Fma(x2, b, a2_2); a2_3 = Fma(x3, b, a2_3); b = Vector256.Create(Unsafe.Add(ref wr, 88)); a3_0 = Fma(x0, b, a3_0); a3_1 = Fma(x1, b, a3_1); a3_2 = Fma(x2, b, a3_2); a3_3 = Fma(x3, b, a3_3); b = Vector256.Create(Unsafe.Add(ref wr, 113)); a4_0 = Fma(x0, b, a4_0); a4_1 = Fma(x1, b, a4_1); a4_2 = Fma(x2, b, a4_2); a4_3 = Fma(x3, b, a4_3); b = Vector256.Create(Unsafe.Add(ref wr, 138)); a5_0 = Fma(x0, b, a5_0); a5_1 = Fma(x1, b, a5_1); a5_2 = Fma(x2, b, a5_2); a5_3 = Fma(x3, b, a5_3);
+                        x0 = Load(ref xr, 68); x1 = Load(ref xr, 76); x2 = Load(ref xr, 84); x3 = Load(ref xr, 88); b = Vector256.Create(Unsafe.Add(ref wr, 14)); a0_0 = Fma(x0, b, a0_0); a0_1 = Fma(x1, b, a0_1); a0_2 = Fma(x2, b, a0_2); a0_3 = Fma(x3, b, a0_3); b = Vector256.Create(Unsafe.Add(ref wr, 39)); a1_0 = Fma(x0, b, a1_0); a1_1 = Fma(x1, b, a1_1); a1_2 = Fma(x2, b, a1_2); a1_3 = Fma(x3, b, a1_3); b = Vector256.Create(Unsafe.Add(ref wr, 64)); a2_0 = Fma(x0, b, a2_0); a2_1 = Fma(x1, b, a2_1); a2_2 = Fma(x2, b, a2_2); a2_3 = Fma(x3, b, a2_3); b = Vector256.Create(Unsafe.Add(ref wr, 89)); a3_0 = Fma(x0, b, a3_0); a3_1 = Fma(x1, b, a3_1); a3_2 = Fma(x2, b, a3_2); a3_3 = Fma(x3, b, a3_3); b = Vector256.Create(Unsafe.Add(ref wr, 114)); a4_0 = Fma(x0, b, a4_0); a4_1 = Fma(x1, b, a4_1); a4_2 = Fma(x2, b, a4_2); a4_3 = Fma(x3, b, a4_3); b = Vector256.Create(Unsafe.Add(ref wr, 139)); a5_0 = Fma(x0, b, a5_0); a5_1 = Fma(x1, b, a5_1); a5_2 = Fma(x2, b, a5_2); a5_3 = Fma(x3, b, a5_3);
+                        x0 = Load(ref xr, 96); x1 = Load(ref xr, 104); x2 = Load(ref xr, 112); x3 = Load(ref xr, 116); b = Vector256.Create(Unsafe.Add(ref wr, 15)); a0_0 = Fma(x0, b, a0_0); a0_1 = Fma(x1, b, a0_1); a0_2 = Fma(x2, b, a0_2); a0_3 = Fma(x3, b, a0_3); b = Vector256.Create(Unsafe.Add(ref wr, 40)); a1_0 = Fma(x0, b, a1_0); a1_1 = Fma(x1, b, a1_1); a1_2 = Fma(x2, b, a1_2); a1_3 = Fma(x3, b, a1_3); b = Vector256.Create(Unsafe.Add(ref wr, 65)); a2_0 = Fma(x0, b, a2_0); a2_1 = Fma(x1, b, a2_1); a2_2 = Fma(x2, b, a2_2); a2_3 = Fma(x3, b, a2_3); b = Vector256.Create(Unsafe.Add(ref wr, 90)); a3_0 = Fma(x0, b, a3_0); a3_1 = Fma(x1, b, a3_1); a3_2 = Fma(x2, b, a3_2); a3_3 = Fma(x3, b, a3_3); b = Vector256.Create(Unsafe.Add(ref wr, 115)); a4_0 = Fma(x0, b, a4_0); a4_1 = Fma(x1, b, a4_1); a4_2 = Fma(x2, b, a4_2); a4_3 = Fma(x3, b, a4_3); b = Vector256.Create(Unsafe.Add(ref wr, 140)); a5_0 = Fma(x0, b, a5_0); a5_1 = Fma(x1, b, a5_1); a5_2 = Fma(x2, b, a5_2); a5_3 = Fma(x3, b, a5_3);
+                        x0 = Load(ref xr, 97); x1 = Load(ref xr, 105); x2 = Load(ref xr, 113); x3 = Load(ref xr, 117); b = Vector256.Create(Unsafe.Add(ref wr, 16)); a0_0 = Fma(x0, b, a0_0); a0_1 = Fma(x1, b, a0_1); a0_2 = Fma(x2, b, a0_2); a0_3 = Fma(x3, b, a0_3); b = Vector256.Create(Unsafe.Add(ref wr, 41)); a1_0 = Fma(x0, b, a1_0); a1_1 = Fma(x1, b, a1_1); a1_2 = Fma(x2, b, a1_2); a1_3 = Fma(x3, b, a1_3); b = Vector256.Create(Unsafe.Add(ref wr, 66)); a2_0 = Fma(x0, b, a2_0); a2_1 = Fma(x1, b, a2_1); a2_2 = Fma(x2, b, a2_2); a2_3 = Fma(x3, b, a2_3); b = Vector256.Create(Unsafe.Add(ref wr, 91)); a3_0 = Fma(x0, b, a3_0); a3_1 = Fma(x1, b, a3_1); a3_2 = Fma(x2, b, a3_2); a3_3 = Fma(x3, b, a3_3); b = Vector256.Create(Unsafe.Add(ref wr, 116)); a4_0 = Fma(x0, b, a4_0); a4_1 = Fma(x1, b, a4_1); a4_2 = Fma(x2, b, a4_2); a4_3 = Fma(x3, b, a4_3); b = Vector256.Create(Unsafe.Add(ref wr, 141)); a5_0 = Fma(x0, b, a5_0); a5_1 = Fma(x1, b, a5_1); a5_2 = Fma(x2, b, a5_2); a5_3 = Fma(x3, b, a5_3);
+                        x0 = Load(ref xr, 98); x1 = Load(ref xr, 106); x2 = Load(ref xr, 114); x3 = Load(ref xr, 118); b = Vector256.Create(Unsafe.Add(ref wr, 17)); a0_0 = Fma(x0, b, a0_0); a0_1 = Fma(x1, b, a0_1); a0_2 = Fma(x2, b, a0_2); a0_3 = Fma(x3, b, a0_3); b = Vector256.Create(Unsafe.Add(ref wr, 42)); a1_0 = Fma(x0, b, a1_0); a1_1 = Fma(x1, b, a1_1); a1_2 = Fma(x2, b, a1_2); a1_3 = Fma(x3, b, a1_3); b = Vector256.Create(Unsafe.Add(ref wr, 67)); a2_0 = Fma(x0, b, a2_0); a2_1 = Fma(x1, b, a2_1); a2_2 = Fma(x2, b, a2_2); a2_3 = Fma(x3, b, a2_3); b = Vector256.Create(Unsafe.Add(ref wr, 92)); a3_0 = Fma(x0, b, a3_0); a3_1 = Fma(x1, b, a3_1); a3_2 = Fma(x2, b, a3_2); a3_3 = Fma(x3, b, a3_3); b = Vector256.Create(Unsafe.Add(ref wr, 117)); a4_0 = Fma(x0, b, a4_0); a4_1 = Fma(x1, b, a4_1); a4_2 = Fma(x2, b, a4_2); a4_3 = Fma(x3, b, a4_3); b = Vector256.Create(Unsafe.Add(ref wr, 142)); a5_0 = Fma(x0, b, a5_0); a5_1 = Fma(x1, b, a5_1); a5_2 = Fma(x2, b, a5_2); a5_3 = Fma(x3, b, a5_3);
+                        x0 = Load(ref xr, 99); x1 = Load(ref xr, 107); x2 = Load(ref xr, 115); x3 = Load(ref xr, 119); b = Vector256.Create(Unsafe.Add(ref wr, 18)); a0_0 = Fma(x0, b, a0_0); a0_1 = Fma(x1, b, a0_1); a0_2 = Fma(x2, b, a0_2); a0_3 = Fma(x3, b, a0_3); b = Vector256.Create(Unsafe.Add(ref wr, 43)); a1_0 = Fma(x0, b, a1_0); a1_1 = Fma(x1, b, a1_1); a1_2 = Fma(x2, b, a1_2); a1_3 = Fma(x3, b, a1_3); b = Vector256.Create(Unsafe.Add(ref wr, 68)); a2_0 = Fma(x0, b, a2_0); a2_1 = Fma(x1, b, a2_1); a2_2 = Fma(x2, b, a2_2); a2_3 = Fma(x3, b, a2_3); b = Vector256.Create(Unsafe.Add(ref wr, 93)); a3_0 = Fma(x0, b, a3_0); a3_1 = Fma(x1, b, a3_1); a3_2 = Fma(x2, b, a3_2); a3_3 = Fma(x3, b, a3_3); b = Vector256.Create(Unsafe.Add(ref wr, 118)); a4_0 = Fma(x0, b, a4_0); a4_1 = Fma(x1, b, a4_1); a4_2 = Fma(x2, b, a4_2); a4_3 = Fma(x3, b, a4_3); b = Vector256.Create(Unsafe.Add(ref wr, 143)); a5_0 = Fma(x0, b, a5_0); a5_1 = Fma(x1, b, a5_1); a5_2 = Fma(x2, b, a5_2); a5_3 = Fma(x3, b, a5_3);
+                        x0 = Load(ref xr, 100); x1 = Load(ref xr, 108); x2 = Load(ref xr, 116); x3 = Load(ref xr, 120); b = Vector256.Create(Unsafe.Add(ref wr, 19)); a0_0 = Fma(x0, b, a0_0); a0_1 = Fma(x1, b, a0_1); a0_2 = Fma(x2, b, a0_2); a0_3 = Fma(x3, b, a0_3); b = Vector256.Create(Unsafe.Add(ref wr, 44)); a1_0 = Fma(x0, b, a1_0); a1_1 = Fma(x1, b, a1_1); a1_2 = Fma(x2, b, a1_2); a1_3 = Fma(x3, b, a1_3); b = Vector256.Create(Unsafe.Add(ref wr, 69)); a2_0 = Fma(x0, b, a2_0); a2_1 = Fma(x1, b, a2_1); a2_2 = Fma(x2, b, a2_2); a2_3 = Fma(x3, b, a2_3); b = Vector256.Create(Unsafe.Add(ref wr, 94)); a3_0 = Fma(x0, b, a3_0); a3_1 = Fma(x1, b, a3_1); a3_2 = Fma(x2, b, a3_2); a3_3 = Fma(x3, b, a3_3); b = Vector256.Create(Unsafe.Add(ref wr, 119)); a4_0 = Fma(x0, b, a4_0); a4_1 = Fma(x1, b, a4_1); a4_2 = Fma(x2, b, a4_2); a4_3 = Fma(x3, b, a4_3); b = Vector256.Create(Unsafe.Add(ref wr, 144)); a5_0 = Fma(x0, b, a5_0); a5_1 = Fma(x1, b, a5_1); a5_2 = Fma(x2, b, a5_2); a5_3 = Fma(x3, b, a5_3);
+                        x0 = Load(ref xr, 128); x1 = Load(ref xr, 136); x2 = Load(ref xr, 144); x3 = Load(ref xr, 148); b = Vector256.Create(Unsafe.Add(ref wr, 20)); a0_0 = Fma(x0, b, a0_0); a0_1 = Fma(x1, b, a0_1); a0_2 = Fma(x2, b, a0_2); a0_3 = Fma(x3, b, a0_3); b = Vector256.Create(Unsafe.Add(ref wr, 45)); a1_0 = Fma(x0, b, a1_0); a1_1 = Fma(x1, b, a1_1); a1_2 = Fma(x2, b, a1_2); a1_3 = Fma(x3, b, a1_3); b = Vector256.Create(Unsafe.Add(ref wr, 70)); a2_0 = Fma(x0, b, a2_0); a2_1 = Fma(x1, b, a2_1); a2_2 = Fma(x2, b, a2_2); a2_3 = Fma(x3, b, a2_3); b = Vector256.Create(Unsafe.Add(ref wr, 95)); a3_0 = Fma(x0, b, a3_0); a3_1 = Fma(x1, b, a3_1); a3_2 = Fma(x2, b, a3_2); a3_3 = Fma(x3, b, a3_3); b = Vector256.Create(Unsafe.Add(ref wr, 120)); a4_0 = Fma(x0, b, a4_0); a4_1 = Fma(x1, b, a4_1); a4_2 = Fma(x2, b, a4_2); a4_3 = Fma(x3, b, a4_3); b = Vector256.Create(Unsafe.Add(ref wr, 145)); a5_0 = Fma(x0, b, a5_0); a5_1 = Fma(x1, b, a5_1); a5_2 = Fma(x2, b, a5_2); a5_3 = Fma(x3, b, a5_3);
+                        x0 = Load(ref xr, 129); x1 = Load(ref xr, 137); x2 = Load(ref xr, 145); x3 = Load(ref xr, 149); b = Vector256.Create(Unsafe.Add(ref wr, 21)); a0_0 = Fma(x0, b, a0_0); a0_1 = Fma(x1, b, a0_1); a0_2 = Fma(x2, b, a0_2); a0_3 = Fma(x3, b, a0_3); b = Vector256.Create(Unsafe.Add(ref wr, 46)); a1_0 = Fma(x0, b, a1_0); a1_1 = Fma(x1, b, a1_1); a1_2 = Fma(x2, b, a1_2); a1_3 = Fma(x3, b, a1_3); b = Vector256.Create(Unsafe.Add(ref wr, 71)); a2_0 = Fma(x0, b, a2_0); a2_1 = Fma(x1, b, a2_1); a2_2 = Fma(x2, b, a2_2); a2_3 = Fma(x3, b, a2_3); b = Vector256.Create(Unsafe.Add(ref wr, 96)); a3_0 = Fma(x0, b, a3_0); a3_1 = Fma(x1, b, a3_1); a3_2 = Fma(x2, b, a3_2); a3_3 = Fma(x3, b, a3_3); b = Vector256.Create(Unsafe.Add(ref wr, 121)); a4_0 = Fma(x0, b, a4_0); a4_1 = Fma(x1, b, a4_1); a4_2 = Fma(x2, b, a4_2); a4_3 = Fma(x3, b, a4_3); b = Vector256.Create(Unsafe.Add(ref wr, 146)); a5_0 = Fma(x0, b, a5_0); a5_1 = Fma(x1, b, a5_1); a5_2 = Fma(x2, b, a5_2); a5_3 = Fma(x3, b, a5_3);
+                        x0 = Load(ref xr, 130); x1 = Load(ref xr, 138); x2 = Load(ref xr, 146); x3 = Load(ref xr, 150); b = Vector256.Create(Unsafe.Add(ref wr, 22)); a0_0 = Fma(x0, b, a0_0); a0_1 = Fma(x1, b, a0_1); a0_2 = Fma(x2, b, a0_2); a0_3 = Fma(x3, b, a0_3); b = Vector256.Create(Unsafe.Add(ref wr, 47)); a1_0 = Fma(x0, b, a1_0); a1_1 = Fma(x1, b, a1_1); a1_2 = Fma(x2, b, a1_2); a1_3 = Fma(x3, b, a1_3); b = Vector256.Create(Unsafe.Add(ref wr, 72)); a2_0 = Fma(x0, b, a2_0); a2_1 = Fma(x1, b, a2_1); a2_2 = Fma(x2, b, a2_2); a2_3 = Fma(x3, b, a2_3); b = Vector256.Create(Unsafe.Add(ref wr, 97)); a3_0 = Fma(x0, b, a3_0); a3_1 = Fma(x1, b, a3_1); a3_2 = Fma(x2, b, a3_2); a3_3 = Fma(x3, b, a3_3); b = Vector256.Create(Unsafe.Add(ref wr, 122)); a4_0 = Fma(x0, b, a4_0); a4_1 = Fma(x1, b, a4_1); a4_2 = Fma(x2, b, a4_2); a4_3 = Fma(x3, b, a4_3); b = Vector256.Create(Unsafe.Add(ref wr, 147)); a5_0 = Fma(x0, b, a5_0); a5_1 = Fma(x1, b, a5_1); a5_2 = Fma(x2, b, a5_2); a5_3 = Fma(x3, b, a5_3);
+                        x0 = Load(ref xr, 131); x1 = Load(ref xr, 139); x2 = Load(ref xr, 147); x3 = Load(ref xr, 151); b = Vector256.Create(Unsafe.Add(ref wr, 23)); a0_0 = Fma(x0, b, a0_0); a0_1 = Fma(x1, b, a0_1); a0_2 = Fma(x2, b, a0_2); a0_3 = Fma(x3, b, a0_3); b = Vector256.Create(Unsafe.Add(ref wr, 48)); a1_0 = Fma(x0, b, a1_0); a1_1 = Fma(x1, b, a1_1); a1_2 = Fma(x2, b, a1_2); a1_3 = Fma(x3, b, a1_3); b = Vector256.Create(Unsafe.Add(ref wr, 73)); a2_0 = Fma(x0, b, a2_0); a2_1 = Fma(x1, b, a2_1); a2_2 = Fma(x2, b, a2_2); a2_3 = Fma(x3, b, a2_3); b = Vector256.Create(Unsafe.Add(ref wr, 98)); a3_0 = Fma(x0, b, a3_0); a3_1 = Fma(x1, b, a3_1); a3_2 = Fma(x2, b, a3_2); a3_3 = Fma(x3, b, a3_3); b = Vector256.Create(Unsafe.Add(ref wr, 123)); a4_0 = Fma(x0, b, a4_0); a4_1 = Fma(x1, b, a4_1); a4_2 = Fma(x2, b, a4_2); a4_3 = Fma(x3, b, a4_3); b = Vector256.Create(Unsafe.Add(ref wr, 148)); a5_0 = Fma(x0, b, a5_0); a5_1 = Fma(x1, b, a5_1); a5_2 = Fma(x2, b, a5_2); a5_3 = Fma(x3, b, a5_3);
+                        x0 = Load(ref xr, 132); x1 = Load(ref xr, 140); x2 = Load(ref xr, 148); x3 = Load(ref xr, 152); b = Vector256.Create(Unsafe.Add(ref wr, 24)); a0_0 = Fma(x0, b, a0_0); a0_1 = Fma(x1, b, a0_1); a0_2 = Fma(x2, b, a0_2); a0_3 = Fma(x3, b, a0_3); b = Vector256.Create(Unsafe.Add(ref wr, 49)); a1_0 = Fma(x0, b, a1_0); a1_1 = Fma(x1, b, a1_1); a1_2 = Fma(x2, b, a1_2); a1_3 = Fma(x3, b, a1_3); b = Vector256.Create(Unsafe.Add(ref wr, 74)); a2_0 = Fma(x0, b, a2_0); a2_1 = Fma(x1, b, a2_1); a2_2 = Fma(x2, b, a2_2); a2_3 = Fma(x3, b, a2_3); b = Vector256.Create(Unsafe.Add(ref wr, 99)); a3_0 = Fma(x0, b, a3_0); a3_1 = Fma(x1, b, a3_1); a3_2 = Fma(x2, b, a3_2); a3_3 = Fma(x3, b, a3_3); b = Vector256.Create(Unsafe.Add(ref wr, 124)); a4_0 = Fma(x0, b, a4_0); a4_1 = Fma(x1, b, a4_1); a4_2 = Fma(x2, b, a4_2); a4_3 = Fma(x3, b, a4_3); b = Vector256.Create(Unsafe.Add(ref wr, 149)); a5_0 = Fma(x0, b, a5_0); a5_1 = Fma(x1, b, a5_1); a5_2 = Fma(x2, b, a5_2); a5_3 = Fma(x3, b, a5_3);
                     }
+                    a0_0.StoreUnsafe(ref ys, (nuint)((f0 + 0) * 784 + oy * 28 + 0)); a0_1.StoreUnsafe(ref ys, (nuint)((f0 + 0) * 784 + oy * 28 + 8)); a0_2.StoreUnsafe(ref ys, (nuint)((f0 + 0) * 784 + oy * 28 + 16)); a0_3.StoreUnsafe(ref ys, (nuint)((f0 + 0) * 784 + oy * 28 + 20));
+                    a1_0.StoreUnsafe(ref ys, (nuint)((f0 + 1) * 784 + oy * 28 + 0)); a1_1.StoreUnsafe(ref ys, (nuint)((f0 + 1) * 784 + oy * 28 + 8)); a1_2.StoreUnsafe(ref ys, (nuint)((f0 + 1) * 784 + oy * 28 + 16)); a1_3.StoreUnsafe(ref ys, (nuint)((f0 + 1) * 784 + oy * 28 + 20));
+                    a2_0.StoreUnsafe(ref ys, (nuint)((f0 + 2) * 784 + oy * 28 + 0)); a2_1.StoreUnsafe(ref ys, (nuint)((f0 + 2) * 784 + oy * 28 + 8)); a2_2.StoreUnsafe(ref ys, (nuint)((f0 + 2) * 784 + oy * 28 + 16)); a2_3.StoreUnsafe(ref ys, (nuint)((f0 + 2) * 784 + oy * 28 + 20));
+                    a3_0.StoreUnsafe(ref ys, (nuint)((f0 + 3) * 784 + oy * 28 + 0)); a3_1.StoreUnsafe(ref ys, (nuint)((f0 + 3) * 784 + oy * 28 + 8)); a3_2.StoreUnsafe(ref ys, (nuint)((f0 + 3) * 784 + oy * 28 + 16)); a3_3.StoreUnsafe(ref ys, (nuint)((f0 + 3) * 784 + oy * 28 + 20));
+                    a4_0.StoreUnsafe(ref ys, (nuint)((f0 + 4) * 784 + oy * 28 + 0)); a4_1.StoreUnsafe(ref ys, (nuint)((f0 + 4) * 784 + oy * 28 + 8)); a4_2.StoreUnsafe(ref ys, (nuint)((f0 + 4) * 784 + oy * 28 + 16)); a4_3.StoreUnsafe(ref ys, (nuint)((f0 + 4) * 784 + oy * 28 + 20));
+                    a5_0.StoreUnsafe(ref ys, (nuint)((f0 + 5) * 784 + oy * 28 + 0)); a5_1.StoreUnsafe(ref ys, (nuint)((f0 + 5) * 784 + oy * 28 + 8)); a5_2.StoreUnsafe(ref ys, (nuint)((f0 + 5) * 784 + oy * 28 + 16)); a5_3.StoreUnsafe(ref ys, (nuint)((f0 + 5) * 784 + oy * 28 + 20));
                 }
             }
-            Conv2D1Forward(ref _p[0], ref columns, ref _a1[n * 4704], ref _p[150], 0, 6, 0, 784);
             global::System.Numerics.Tensors.TensorPrimitives.Max<float>(_a1.AsSpan(n * 4704, 4704), 0f, _a2.AsSpan(n * 4704, 4704));   // layer 1, ReLU, fused
         }
     }
@@ -831,50 +852,12 @@ _____________________________________________________________________
         (int n0, int n1) = global::NetGen.Parallelism.Range(_batch, parts, part);
         global::System.Span<float> sum = _gsum0.AsSpan(part * 156, 156);
         sum.Clear();
-        bool cache = _colBatch0.Length > 0 && _columnsKept;   // the forward pass kept every sample's columns
+        _gvec0.AsSpan(part * 1200, 1200).Clear();
         for (int n = n0; n < n1; n++)
         {
             ref float work = ref _col0[part * 19600];
-            ref float columns = ref cache ? ref _colBatch0[n * 19600] : ref work;
-            if (!cache)
-            {
-                global::System.Span<float> x = _a0.AsSpan(n * 784, 784);
-                // im2col
-                {
-                    ref float cols = ref columns;
-                    ref float image = ref x[0];
-                    for (int ch = 0; ch < 1; ch++)
-                    {
-                        for (int u = 0; u < 5; u++)
-                        {
-                            for (int v = 0; v < 5; v++)
-                            {
-                                ref float row = ref Unsafe.Add(ref cols, ((ch * 5 + u) * 5 + v) * 784);
-                                int lo = global::System.Math.Max(0, 2 - v), hi = global::System.Math.Min(28, 30 - v);   // the columns ox whose ix = ox + v − 2 is inside
-                                for (int oy = 0; oy < 28; oy++)
-                                {
-                                    int iy = oy * 1 + u - 2;
-                                    ref float at = ref Unsafe.Add(ref row, oy * 28);
-                                    if ((uint)iy >= 28u)
-                                    {
-                                        for (int ox = 0; ox < 28; ox++) Unsafe.Add(ref at, ox) = 0f;
-                                        continue;
-                                    }
-                                    ref float line = ref Unsafe.Add(ref image, ch * 784 + iy * 28 + v - 2);   // line[ox·S] is x[ch, iy, ox·S + v − P]
-                                    for (int ox = 0; ox < lo; ox++) Unsafe.Add(ref at, ox) = 0f;
-                                    {
-                                        int ox = lo;
-                                        for (; ox + 8 <= hi; ox += 8) Load(ref line, ox).StoreUnsafe(ref at, (nuint)ox);
-                                        if (ox < hi && hi - lo >= 8) Load(ref line, hi - 8).StoreUnsafe(ref at, (nuint)(hi - 8));
-                                        else for (; ox < hi; ox++) Unsafe.Add(ref at, ox) = Unsafe.Add(ref line, ox);
-                                    }
-                                    for (int ox = hi; ox < 28; ox++) Unsafe.Add(ref at, ox) = 0f;
-                                }
-                            }
-                        }
-                    }
-                }
-            }
+            ref float xs = ref _xpad0[part * 1024];   // the sample's input inside a zero border of 2×2: 1×32×32
+            for (int ch = 0; ch < 1; ch++) for (int iy = 0; iy < 28; iy++) _a0.AsSpan(n * 784 + ch * 784 + iy * 28, 28).CopyTo(_xpad0.AsSpan(part * 1024 + ch * 1024 + (iy + 2) * 32 + 2, 28));
             // layer 1, ReLU backward, fused: δ = x > 0 ? ∂E/∂y : 0 for this sample
             {
                 ref float rx = ref _a1[n * 4704], rdy = ref _d2[n * 4704], rdx = ref _d1[n * 4704];
@@ -882,7 +865,195 @@ _____________________________________________________________________
                 for (; k + global::System.Runtime.Intrinsics.Vector256<float>.Count <= 4704; k += global::System.Runtime.Intrinsics.Vector256<float>.Count) global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::System.Runtime.Intrinsics.Vector256.ConditionalSelect(global::System.Runtime.Intrinsics.Vector256.GreaterThan(global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref rx, (nuint)k), global::System.Runtime.Intrinsics.Vector256<float>.Zero), global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref rdy, (nuint)k), global::System.Runtime.Intrinsics.Vector256<float>.Zero), ref rdx, (nuint)k);
                 for (; k < 4704; k++) Unsafe.Add(ref rdx, k) = Unsafe.Add(ref rx, k) > 0f ? Unsafe.Add(ref rdy, k) : 0f;
             }
-            Conv2D1WeightGradient(ref _d1[n * 4704], ref columns, ref sum[0], 0, 6, 0, 25);
+            // ∂E/∂w[f, c, u, v] += Σ δ[f, oy, ox..]·x[c, oy + u, ox + v..] in vectors at ox = 0, 8, 16, 20 (the last one's first 4 lanes masked: the vector before summed them); sums per lane in _gvec
+            ref float ds = ref _d1[n * 4704];
+            Vector256<float> tail = Vector256.GreaterThanOrEqual(Vector256<int>.Indices, Vector256.Create(4)).AsSingle();
+            for (int ch = 0; ch < 1; ch++)
+            {
+                ref float xc = ref Unsafe.Add(ref xs, ch * 1024);
+                for (int f0 = 0; f0 < 6; f0 += 6)   // 6 filters × taps (u, v) = (0, 0) (0, 1) (0, 2) (0, 3)
+                {
+                    Vector256<float> s0_0 = Vector256<float>.Zero; Vector256<float> s0_1 = Vector256<float>.Zero; Vector256<float> s0_2 = Vector256<float>.Zero; Vector256<float> s0_3 = Vector256<float>.Zero;
+                    Vector256<float> s1_0 = Vector256<float>.Zero; Vector256<float> s1_1 = Vector256<float>.Zero; Vector256<float> s1_2 = Vector256<float>.Zero; Vector256<float> s1_3 = Vector256<float>.Zero;
+                    Vector256<float> s2_0 = Vector256<float>.Zero; Vector256<float> s2_1 = Vector256<float>.Zero; Vector256<float> s2_2 = Vector256<float>.Zero; Vector256<float> s2_3 = Vector256<float>.Zero;
+                    Vector256<float> s3_0 = Vector256<float>.Zero; Vector256<float> s3_1 = Vector256<float>.Zero; Vector256<float> s3_2 = Vector256<float>.Zero; Vector256<float> s3_3 = Vector256<float>.Zero;
+                    Vector256<float> s4_0 = Vector256<float>.Zero; Vector256<float> s4_1 = Vector256<float>.Zero; Vector256<float> s4_2 = Vector256<float>.Zero; Vector256<float> s4_3 = Vector256<float>.Zero;
+                    Vector256<float> s5_0 = Vector256<float>.Zero; Vector256<float> s5_1 = Vector256<float>.Zero; Vector256<float> s5_2 = Vector256<float>.Zero; Vector256<float> s5_3 = Vector256<float>.Zero;
+                    for (int oy = 0; oy < 28; oy++)
+                    {
+                        ref float xr = ref Unsafe.Add(ref xc, oy * 32);
+                        ref float dr = ref Unsafe.Add(ref ds, f0 * 784 + oy * 28);
+                        Vector256<float> d; Vector256<float> x0; Vector256<float> x1; Vector256<float> x2; Vector256<float> x3;
+                        x0 = Load(ref xr, 0); x1 = Load(ref xr, 1); x2 = Load(ref xr, 2); x3 = Load(ref xr, 3); d = Load(ref dr, 0); s0_0 = Fma(d, x0, s0_0); s0_1 = Fma(d, x1, s0_1); s0_2 = Fma(d, x2, s0_2); s0_3 = Fma(d, x3, s0_3); d = Load(ref dr, 784); s1_0 = Fma(d, x0, s1_0); s1_1 = Fma(d, x1, s1_1); s1_2 = Fma(d, x2, s1_2); s1_3 = Fma(d, x3, s1_3); d = Load(ref dr, 1568); s2_0 = Fma(d, x0, s2_0); s2_1 = Fma(d, x1, s2_1); s2_2 = Fma(d, x2, s2_2); s2_3 = Fma(d, x3, s2_3); d = Load(ref dr, 2352); s3_0 = Fma(d, x0, s3_0); s3_1 = Fma(d, x1, s3_1); s3_2 = Fma(d, x2, s3_2); s3_3 = Fma(d, x3, s3_3); d = Load(ref dr, 3136); s4_0 = Fma(d, x0, s4_0); s4_1 = Fma(d, x1, s4_1); s4_2 = Fma(d, x2, s4_2); s4_3 = Fma(d, x3, s4_3); d = Load(ref dr, 3920); s5_0 = Fma(d, x0, s5_0); s5_1 = Fma(d, x1, s5_1); s5_2 = Fma(d, x2, s5_2); s5_3 = Fma(d, x3, s5_3);
+                        x0 = Load(ref xr, 8); x1 = Load(ref xr, 9); x2 = Load(ref xr, 10); x3 = Load(ref xr, 11); d = Load(ref dr, 8); s0_0 = Fma(d, x0, s0_0); s0_1 = Fma(d, x1, s0_1); s0_2 = Fma(d, x2, s0_2); s0_3 = Fma(d, x3, s0_3); d = Load(ref dr, 792); s1_0 = Fma(d, x0, s1_0); s1_1 = Fma(d, x1, s1_1); s1_2 = Fma(d, x2, s1_2); s1_3 = Fma(d, x3, s1_3); d = Load(ref dr, 1576); s2_0 = Fma(d, x0, s2_0); s2_1 = Fma(d, x1, s2_1); s2_2 = Fma(d, x2, s2_2); s2_3 = Fma(d, x3, s2_3); d = Load(ref dr, 2360); s3_0 = Fma(d, x0, s3_0); s3_1 = Fma(d, x1, s3_1); s3_2 = Fma(d, x2, s3_2); s3_3 = Fma(d, x3, s3_3); d = Load(ref dr, 3144); s4_0 = Fma(d, x0, s4_0); s4_1 = Fma(d, x1, s4_1); s4_2 = Fma(d, x2, s4_2); s4_3 = Fma(d, x3, s4_3); d = Load(ref dr, 3928); s5_0 = Fma(d, x0, s5_0); s5_1 = Fma(d, x1, s5_1); s5_2 = Fma(d, x2, s5_2); s5_3 = Fma(d, x3, s5_3);
+                        x0 = Load(ref xr, 16); x1 = Load(ref xr, 17); x2 = Load(ref xr, 18); x3 = Load(ref xr, 19); d = Load(ref dr, 16); s0_0 = Fma(d, x0, s0_0); s0_1 = Fma(d, x1, s0_1); s0_2 = Fma(d, x2, s0_2); s0_3 = Fma(d, x3, s0_3); d = Load(ref dr, 800); s1_0 = Fma(d, x0, s1_0); s1_1 = Fma(d, x1, s1_1); s1_2 = Fma(d, x2, s1_2); s1_3 = Fma(d, x3, s1_3); d = Load(ref dr, 1584); s2_0 = Fma(d, x0, s2_0); s2_1 = Fma(d, x1, s2_1); s2_2 = Fma(d, x2, s2_2); s2_3 = Fma(d, x3, s2_3); d = Load(ref dr, 2368); s3_0 = Fma(d, x0, s3_0); s3_1 = Fma(d, x1, s3_1); s3_2 = Fma(d, x2, s3_2); s3_3 = Fma(d, x3, s3_3); d = Load(ref dr, 3152); s4_0 = Fma(d, x0, s4_0); s4_1 = Fma(d, x1, s4_1); s4_2 = Fma(d, x2, s4_2); s4_3 = Fma(d, x3, s4_3); d = Load(ref dr, 3936); s5_0 = Fma(d, x0, s5_0); s5_1 = Fma(d, x1, s5_1); s5_2 = Fma(d, x2, s5_2); s5_3 = Fma(d, x3, s5_3);
+                        x0 = Load(ref xr, 20); x1 = Load(ref xr, 21); x2 = Load(ref xr, 22); x3 = Load(ref xr, 23); d = Load(ref dr, 20) & tail; s0_0 = Fma(d, x0, s0_0); s0_1 = Fma(d, x1, s0_1); s0_2 = Fma(d, x2, s0_2); s0_3 = Fma(d, x3, s0_3); d = Load(ref dr, 804) & tail; s1_0 = Fma(d, x0, s1_0); s1_1 = Fma(d, x1, s1_1); s1_2 = Fma(d, x2, s1_2); s1_3 = Fma(d, x3, s1_3); d = Load(ref dr, 1588) & tail; s2_0 = Fma(d, x0, s2_0); s2_1 = Fma(d, x1, s2_1); s2_2 = Fma(d, x2, s2_2); s2_3 = Fma(d, x3, s2_3); d = Load(ref dr, 2372) & tail; s3_0 = Fma(d, x0, s3_0); s3_1 = Fma(d, x1, s3_1); s3_2 = Fma(d, x2, s3_2); s3_3 = Fma(d, x3, s3_3); d = Load(ref dr, 3156) & tail; s4_0 = Fma(d, x0, s4_0); s4_1 = Fma(d, x1, s4_1); s4_2 = Fma(d, x2, s4_2); s4_3 = Fma(d, x3, s4_3); d = Load(ref dr, 3940) & tail; s5_0 = Fma(d, x0, s5_0); s5_1 = Fma(d, x1, s5_1); s5_2 = Fma(d, x2, s5_2); s5_3 = Fma(d, x3, s5_3);
+                    }
+                    ref float gv = ref _gvec0[part * 1200 + (f0 * 25 + ch * 25) * 8];
+                    (Load(ref gv, 0) + s0_0).StoreUnsafe(ref gv, 0); (Load(ref gv, 8) + s0_1).StoreUnsafe(ref gv, 8); (Load(ref gv, 16) + s0_2).StoreUnsafe(ref gv, 16); (Load(ref gv, 24) + s0_3).StoreUnsafe(ref gv, 24);
+                    (Load(ref gv, 200) + s1_0).StoreUnsafe(ref gv, 200); (Load(ref gv, 208) + s1_1).StoreUnsafe(ref gv, 208); (Load(ref gv, 216) + s1_2).StoreUnsafe(ref gv, 216); (Load(ref gv, 224) + s1_3).StoreUnsafe(ref gv, 224);
+                    (Load(ref gv, 400) + s2_0).StoreUnsafe(ref gv, 400); (Load(ref gv, 408) + s2_1).StoreUnsafe(ref gv, 408); (Load(ref gv, 416) + s2_2).StoreUnsafe(ref gv, 416); (Load(ref gv, 424) + s2_3).StoreUnsafe(ref gv, 424);
+                    (Load(ref gv, 600) + s3_0).StoreUnsafe(ref gv, 600); (Load(ref gv, 608) + s3_1).StoreUnsafe(ref gv, 608); (Load(ref gv, 616) + s3_2).StoreUnsafe(ref gv, 616); (Load(ref gv, 624) + s3_3).StoreUnsafe(ref gv, 624);
+                    (Load(ref gv, 800) + s4_0).StoreUnsafe(ref gv, 800); (Load(ref gv, 808) + s4_1).StoreUnsafe(ref gv, 808); (Load(ref gv, 816) + s4_2).StoreUnsafe(ref gv, 816); (Load(ref gv, 824) + s4_3).StoreUnsafe(ref gv, 824);
+                    (Load(ref gv, 1000) + s5_0).StoreUnsafe(ref gv, 1000); (Load(ref gv, 1008) + s5_1).StoreUnsafe(ref gv, 1008); (Load(ref gv, 1016) + s5_2).StoreUnsafe(ref gv, 1016); (Load(ref gv, 1024) + s5_3).StoreUnsafe(ref gv, 1024);
+                }
+                for (int f0 = 0; f0 < 6; f0 += 6)   // 6 filters × taps (u, v) = (0, 4) (1, 0) (1, 1) (1, 2)
+                {
+                    Vector256<float> s0_0 = Vector256<float>.Zero; Vector256<float> s0_1 = Vector256<float>.Zero; Vector256<float> s0_2 = Vector256<float>.Zero; Vector256<float> s0_3 = Vector256<float>.Zero;
+                    Vector256<float> s1_0 = Vector256<float>.Zero; Vector256<float> s1_1 = Vector256<float>.Zero; Vector256<float> s1_2 = Vector256<float>.Zero; Vector256<float> s1_3 = Vector256<float>.Zero;
+                    Vector256<float> s2_0 = Vector256<float>.Zero; Vector256<float> s2_1 = Vector256<float>.Zero; Vector256<float> s2_2 = Vector256<float>.Zero; Vector256<float> s2_3 = Vector256<float>.Zero;
+                    Vector256<float> s3_0 = Vector256<float>.Zero; Vector256<float> s3_1 = Vector256<float>.Zero; Vector256<float> s3_2 = Vector256<float>.Zero; Vector256<float> s3_3 = Vector256<float>.Zero;
+                    Vector256<float> s4_0 = Vector256<float>.Zero; Vector256<float> s4_1 = Vector256<float>.Zero; Vector256<float> s4_2 = Vector256<float>.Zero; Vector256<float> s4_3 = Vector256<float>.Zero;
+                    Vector256<float> s5_0 = Vector256<float>.Zero; Vector256<float> s5_1 = Vector256<float>.Zero; Vector256<float> s5_2 = Vector256<float>.Zero; Vector256<float> s5_3 = Vector256<float>.Zero;
+                    for (int oy = 0; oy < 28; oy++)
+                    {
+                        ref float xr = ref Unsafe.Add(ref xc, oy * 32);
+                        ref float dr = ref Unsafe.Add(ref ds, f0 * 784 + oy * 28);
+                        Vector256<float> d; Vector256<float> x0; Vector256<float> x1; Vector256<float> x2; Vector256<float> x3;
+                        x0 = Load(ref xr, 4); x1 = Load(ref xr, 32); x2 = Load(ref xr, 33); x3 = Load(ref xr, 34); d = Load(ref dr, 0); s0_0 = Fma(d, x0, s0_0); s0_1 = Fma(d, x1, s0_1); s0_2 = Fma(d, x2, s0_2); s0_3 = Fma(d, x3, s0_3); d = Load(ref dr, 784); s1_0 = Fma(d, x0, s1_0); s1_1 = Fma(d, x1, s1_1); s1_2 = Fma(d, x2, s1_2); s1_3 = Fma(d, x3, s1_3); d = Load(ref dr, 1568); s2_0 = Fma(d, x0, s2_0); s2_1 = Fma(d, x1, s2_1); s2_2 = Fma(d, x2, s2_2); s2_3 = Fma(d, x3, s2_3); d = Load(ref dr, 2352); s3_0 = Fma(d, x0, s3_0); s3_1 = Fma(d, x1, s3_1); s3_2 = Fma(d, x2, s3_2); s3_3 = Fma(d, x3, s3_3); d = Load(ref dr, 3136); s4_0 = Fma(d, x0, s4_0); s4_1 = Fma(d, x1, s4_1); s4_2 = Fma(d, x2, s4_2); s4_3 = Fma(d, x3, s4_3); d = Load(ref dr, 3920); s5_0 = Fma(d, x0, s5_0); s5_1 = Fma(d, x1, s5_1); s5_2 = Fma(d, x2, s5_2); s5_3 = Fma(d, x3, s5_3);
+                        x0 = Load(ref xr, 12); x1 = Load(ref xr, 40); x2 = Load(ref xr, 41); x3 = Load(ref xr, 42); d = Load(ref dr, 8); s0_0 = Fma(d, x0, s0_0); s0_1 = Fma(d, x1, s0_1); s0_2 = Fma(d, x2, s0_2); s0_3 = Fma(d, x3, s0_3); d = Load(ref dr, 792); s1_0 = Fma(d, x0, s1_0); s1_1 = Fma(d, x1, s1_1); s1_2 = Fma(d, x2, s1_2); s1_3 = Fma(d, x3, s1_3); d = Load(ref dr, 1576); s2_0 = Fma(d, x0, s2_0); s2_1 = Fma(d, x1, s2_1); s2_2 = Fma(d, x2, s2_2); s2_3 = Fma(d, x3, s2_3); d = Load(ref dr, 2360); s3_0 = Fma(d, x0, s3_0); s3_1 = Fma(d, x1, s3_1); s3_2 = Fma(d, x2, s3_2); s3_3 = Fma(d, x3, s3_3); d = Load(ref dr, 3144); s4_0 = Fma(d, x0, s4_0); s4_1 = Fma(d, x1, s4_1); s4_2 = Fma(d, x2, s4_2); s4_3 = Fma(d, x3, s4_3); d = Load(ref dr, 3928); s5_0 = Fma(d, x0, s5_0); s5_1 = Fma(d, x1, s5_1); s5_2 = Fma(d, x2, s5_2); s5_3 = Fma(d, x3, s5_3);
+                        x0 = Load(ref xr, 20); x1 = Load(ref xr, 48); x2 = Load(ref xr, 49); x3 = Load(ref xr, 50); d = Load(ref dr, 16); s0_0 = Fma(d, x0, s0_0); s0_1 = Fma(d, x1, s0_1); s0_2 = Fma(d, x2, s0_2); s0_3 = Fma(d, x3, s0_3); d = Load(ref dr, 800); s1_0 = Fma(d, x0, s1_0); s1_1 = Fma(d, x1, s1_1); s1_2 = Fma(d, x2, s1_2); s1_3 = Fma(d, x3, s1_3); d = Load(ref dr, 1584); s2_0 = Fma(d, x0, s2_0); s2_1 = Fma(d, x1, s2_1); s2_2 = Fma(d, x2, s2_2); s2_3 = Fma(d, x3, s2_3); d = Load(ref dr, 2368); s3_0 = Fma(d, x0, s3_0); s3_1 = Fma(d, x1, s3_1); s3_2 = Fma(d, x2, s3_2); s3_3 = Fma(d, x3, s3_3); d = Load(ref dr, 3152); s4_0 = Fma(d, x0, s4_0); s4_1 = Fma(d, x1, s4_1); s4_2 = Fma(d, x2, s4_2); s4_3 = Fma(d, x3, s4_3); d = Load(ref dr, 3936); s5_0 = Fma(d, x0, s5_0); s5_1 = Fma(d, x1, s5_1); s5_2 = Fma(d, x2, s5_2); s5_3 = Fma(d, x3, s5_3);
+                        x0 = Load(ref xr, 24); x1 = Load(ref xr, 52); x2 = Load(ref xr, 53); x3 = Load(ref xr, 54); d = Load(ref dr, 20) & tail; s0_0 = Fma(d, x0, s0_0); s0_1 = Fma(d, x1, s0_1); s0_2 = Fma(d, x2, s0_2); s0_3 = Fma(d, x3, s0_3); d = Load(ref dr, 804) & tail; s1_0 = Fma(d, x0, s1_0); s1_1 = Fma(d, x1, s1_1); s1_2 = Fma(d, x2, s1_2); s1_3 = Fma(d, x3, s1_3); d = Load(ref dr, 1588) & tail; s2_0 = Fma(d, x0, s2_0); s2_1 = Fma(d, x1, s2_1); s2_2 = Fma(d, x2, s2_2); s2_3 = Fma(d, x3, s2_3); d = Load(ref dr, 2372) & tail; s3_0 = Fma(d, x0, s3_0); s3_1 = Fma(d, x1, s3_1); s3_2 = Fma(d, x2, s3_2); s3_3 = Fma(d, x3, s3_3); d = Load(ref dr, 3156) & tail; s4_0 = Fma(d, x0, s4_0); s4_1 = Fma(d, x1, s4_1); s4_2 = Fma(d, x2, s4_2); s4_3 = Fma(d, x3, s4_3); d = Load(ref dr, 3940) & tail; s5_0 = Fma(d, x0, s5_0); s5_1 = Fma(d, x1, s5_1); s5_2 = Fma(d, x2, s5_2); s5_3 = Fma(d, x3, s5_3);
+                    }
+                    ref float gv = ref _gvec0[part * 1200 + (f0 * 25 + ch * 25) * 8];
+                    (Load(ref gv, 32) + s0_0).StoreUnsafe(ref gv, 32); (Load(ref gv, 40) + s0_1).StoreUnsafe(ref gv, 40); (Load(ref gv, 48) + s0_2).StoreUnsafe(ref gv, 48); (Load(ref gv, 56) + s0_3).StoreUnsafe(ref gv, 56);
+                    (Load(ref gv, 232) + s1_0).StoreUnsafe(ref gv, 232); (Load(ref gv, 240) + s1_1).StoreUnsafe(ref gv, 240); (Load(ref gv, 248) + s1_2).StoreUnsafe(ref gv, 248); (Load(ref gv, 256) + s1_3).StoreUnsafe(ref gv, 256);
+                    (Load(ref gv, 432) + s2_0).StoreUnsafe(ref gv, 432); (Load(ref gv, 440) + s2_1).StoreUnsafe(ref gv, 440); (Load(ref gv, 448) + s2_2).StoreUnsafe(ref gv, 448); (Load(ref gv, 456) + s2_3).StoreUnsafe(ref gv, 456);
+                    (Load(ref gv, 632) + s3_0).StoreUnsafe(ref gv, 632); (Load(ref gv, 640) + s3_1).StoreUnsafe(ref gv, 640); (Load(ref gv, 648) + s3_2).StoreUnsafe(ref gv, 648); (Load(ref gv, 656) + s3_3).StoreUnsafe(ref gv, 656);
+                    (Load(ref gv, 832) + s4_0).StoreUnsafe(ref gv, 832); (Load(ref gv, 840) + s4_1).StoreUnsafe(ref gv, 840); (Load(ref gv, 848) + s4_2).StoreUnsafe(ref gv, 848); (Load(ref gv, 856) + s4_3).StoreUnsafe(ref gv, 856);
+                    (Load(ref gv, 1032) + s5_0).StoreUnsafe(ref gv, 1032); (Load(ref gv, 1040) + s5_1).StoreUnsafe(ref gv, 1040); (Load(ref gv, 1048) + s5_2).StoreUnsafe(ref gv, 1048); (Load(ref gv, 1056) + s5_3).StoreUnsafe(ref gv, 1056);
+                }
+                for (int f0 = 0; f0 < 6; f0 += 6)   // 6 filters × taps (u, v) = (1, 3) (1, 4) (2, 0) (2, 1)
+                {
+                    Vector256<float> s0_0 = Vector256<float>.Zero; Vector256<float> s0_1 = Vector256<float>.Zero; Vector256<float> s0_2 = Vector256<float>.Zero; Vector256<float> s0_3 = Vector256<float>.Zero;
+                    Vector256<float> s1_0 = Vector256<float>.Zero; Vector256<float> s1_1 = Vector256<float>.Zero; Vector256<float> s1_2 = Vector256<float>.Zero; Vector256<float> s1_3 = Vector256<float>.Zero;
+                    Vector256<float> s2_0 = Vector256<float>.Zero; Vector256<float> s2_1 = Vector256<float>.Zero; Vector256<float> s2_2 = Vector256<float>.Zero; Vector256<float> s2_3 = Vector256<float>.Zero;
+                    Vector256<float> s3_0 = Vector256<float>.Zero; Vector256<float> s3_1 = Vector256<float>.Zero; Vector256<float> s3_2 = Vector256<float>.Zero; Vector256<float> s3_3 = Vector256<float>.Zero;
+                    Vector256<float> s4_0 = Vector256<float>.Zero; Vector256<float> s4_1 = Vector256<float>.Zero; Vector256<float> s4_2 = Vector256<float>.Zero; Vector256<float> s4_3 = Vector256<float>.Zero;
+                    Vector256<float> s5_0 = Vector256<float>.Zero; Vector256<float> s5_1 = Vector256<float>.Zero; Vector256<float> s5_2 = Vector256<float>.Zero; Vector256<float> s5_3 = Vector256<float>.Zero;
+                    for (int oy = 0; oy < 28; oy++)
+                    {
+                        ref float xr = ref Unsafe.Add(ref xc, oy * 32);
+                        ref float dr = ref Unsafe.Add(ref ds, f0 * 784 + oy * 28);
+                        Vector256<float> d; Vector256<float> x0; Vector256<float> x1; Vector256<float> x2; Vector256<float> x3;
+                        x0 = Load(ref xr, 35); x1 = Load(ref xr, 36); x2 = Load(ref xr, 64); x3 = Load(ref xr, 65); d = Load(ref dr, 0); s0_0 = Fma(d, x0, s0_0); s0_1 = Fma(d, x1, s0_1); s0_2 = Fma(d, x2, s0_2); s0_3 = Fma(d, x3, s0_3); d = Load(ref dr, 784); s1_0 = Fma(d, x0, s1_0); s1_1 = Fma(d, x1, s1_1); s1_2 = Fma(d, x2, s1_2); s1_3 = Fma(d, x3, s1_3); d = Load(ref dr, 1568); s2_0 = Fma(d, x0, s2_0); s2_1 = Fma(d, x1, s2_1); s2_2 = Fma(d, x2, s2_2); s2_3 = Fma(d, x3, s2_3); d = Load(ref dr, 2352); s3_0 = Fma(d, x0, s3_0); s3_1 = Fma(d, x1, s3_1); s3_2 = Fma(d, x2, s3_2); s3_3 = Fma(d, x3, s3_3); d = Load(ref dr, 3136); s4_0 = Fma(d, x0, s4_0); s4_1 = Fma(d, x1, s4_1); s4_2 = Fma(d, x2, s4_2); s4_3 = Fma(d, x3, s4_3); d = Load(ref dr, 3920); s5_0 = Fma(d, x0, s5_0); s5_1 = Fma(d, x1, s5_1); s5_2 = Fma(d, x2, s5_2); s5_3 = Fma(d, x3, s5_3);
+                        x0 = Load(ref xr, 43); x1 = Load(ref xr, 44); x2 = Load(ref xr, 72); x3 = Load(ref xr, 73); d = Load(ref dr, 8); s0_0 = Fma(d, x0, s0_0); s0_1 = Fma(d, x1, s0_1); s0_2 = Fma(d, x2, s0_2); s0_3 = Fma(d, x3, s0_3); d = Load(ref dr, 792); s1_0 = Fma(d, x0, s1_0); s1_1 = Fma(d, x1, s1_1); s1_2 = Fma(d, x2, s1_2); s1_3 = Fma(d, x3, s1_3); d = Load(ref dr, 1576); s2_0 = Fma(d, x0, s2_0); s2_1 = Fma(d, x1, s2_1); s2_2 = Fma(d, x2, s2_2); s2_3 = Fma(d, x3, s2_3); d = Load(ref dr, 2360); s3_0 = Fma(d, x0, s3_0); s3_1 = Fma(d, x1, s3_1); s3_2 = Fma(d, x2, s3_2); s3_3 = Fma(d, x3, s3_3); d = Load(ref dr, 3144); s4_0 = Fma(d, x0, s4_0); s4_1 = Fma(d, x1, s4_1); s4_2 = Fma(d, x2, s4_2); s4_3 = Fma(d, x3, s4_3); d = Load(ref dr, 3928); s5_0 = Fma(d, x0, s5_0); s5_1 = Fma(d, x1, s5_1); s5_2 = Fma(d, x2, s5_2); s5_3 = Fma(d, x3, s5_3);
+                        x0 = Load(ref xr, 51); x1 = Load(ref xr, 52); x2 = Load(ref xr, 80); x3 = Load(ref xr, 81); d = Load(ref dr, 16); s0_0 = Fma(d, x0, s0_0); s0_1 = Fma(d, x1, s0_1); s0_2 = Fma(d, x2, s0_2); s0_3 = Fma(d, x3, s0_3); d = Load(ref dr, 800); s1_0 = Fma(d, x0, s1_0); s1_1 = Fma(d, x1, s1_1); s1_2 = Fma(d, x2, s1_2); s1_3 = Fma(d, x3, s1_3); d = Load(ref dr, 1584); s2_0 = Fma(d, x0, s2_0); s2_1 = Fma(d, x1, s2_1); s2_2 = Fma(d, x2, s2_2); s2_3 = Fma(d, x3, s2_3); d = Load(ref dr, 2368); s3_0 = Fma(d, x0, s3_0); s3_1 = Fma(d, x1, s3_1); s3_2 = Fma(d, x2, s3_2); s3_3 = Fma(d, x3, s3_3); d = Load(ref dr, 3152); s4_0 = Fma(d, x0, s4_0); s4_1 = Fma(d, x1, s4_1); s4_2 = Fma(d, x2, s4_2); s4_3 = Fma(d, x3, s4_3); d = Load(ref dr, 3936); s5_0 = Fma(d, x0, s5_0); s5_1 = Fma(d, x1, s5_1); s5_2 = Fma(d, x2, s5_2); s5_3 = Fma(d, x3, s5_3);
+                        x0 = Load(ref xr, 55); x1 = Load(ref xr, 56); x2 = Load(ref xr, 84); x3 = Load(ref xr, 85); d = Load(ref dr, 20) & tail; s0_0 = Fma(d, x0, s0_0); s0_1 = Fma(d, x1, s0_1); s0_2 = Fma(d, x2, s0_2); s0_3 = Fma(d, x3, s0_3); d = Load(ref dr, 804) & tail; s1_0 = Fma(d, x0, s1_0); s1_1 = Fma(d, x1, s1_1); s1_2 = Fma(d, x2, s1_2); s1_3 = Fma(d, x3, s1_3); d = Load(ref dr, 1588) & tail; s2_0 = Fma(d, x0, s2_0); s2_1 = Fma(d, x1, s2_1); s2_2 = Fma(d, x2, s2_2); s2_3 = Fma(d, x3, s2_3); d = Load(ref dr, 2372) & tail; s3_0 = Fma(d, x0, s3_0); s3_1 = Fma(d, x1, s3_1); s3_2 = Fma(d, x2, s3_2); s3_3 = Fma(d, x3, s3_3); d = Load(ref dr, 3156) & tail; s4_0 = Fma(d, x0, s4_0); s4_1 = Fma(d, x1, s4_1); s4_2 = Fma(d, x2, s4_2); s4_3 = Fma(d, x3, s4_3); d = Load(ref dr, 3940) & tail; s5_0 = Fma(d, x0, s5_0); s5_1 = Fma(d, x1, s5_1); s5_2 = Fma(d, x2, s5_2); s5_3 = Fma(d, x3, s5_3);
+                    }
+                    ref float gv = ref _gvec0[part * 1200 + (f0 * 25 + ch * 25) * 8];
+                    (Load(ref gv, 64) + s0_0).StoreUnsafe(ref gv, 64); (Load(ref gv, 72) + s0_1).StoreUnsafe(ref gv, 72); (Load(ref gv, 80) + s0_2).StoreUnsafe(ref gv, 80); (Load(ref gv, 88) + s0_3).StoreUnsafe(ref gv, 88);
+                    (Load(ref gv, 264) + s1_0).StoreUnsafe(ref gv, 264); (Load(ref gv, 272) + s1_1).StoreUnsafe(ref gv, 272); (Load(ref gv, 280) + s1_2).StoreUnsafe(ref gv, 280); (Load(ref gv, 288) + s1_3).StoreUnsafe(ref gv, 288);
+                    (Load(ref gv, 464) + s2_0).StoreUnsafe(ref gv, 464); (Load(ref gv, 472) + s2_1).StoreUnsafe(ref gv, 472); (Load(ref gv, 480) + s2_2).StoreUnsafe(ref gv, 480); (Load(ref gv, 488) + s2_3).StoreUnsafe(ref gv, 488);
+                    (Load(ref gv, 664) + s3_0).StoreUnsafe(ref gv, 664); (Load(ref gv, 672) + s3_1).StoreUnsafe(ref gv, 672); (Load(ref gv, 680) + s3_2).StoreUnsafe(ref gv, 680); (Load(ref gv, 688) + s3_3).StoreUnsafe(ref gv, 688);
+                    (Load(ref gv, 864) + s4_0).StoreUnsafe(ref gv, 864); (Load(ref gv, 872) + s4_1).StoreUnsafe(ref gv, 872); (Load(ref gv, 880) + s4_2).StoreUnsafe(ref gv, 880); (Load(ref gv, 888) + s4_3).StoreUnsafe(ref gv, 888);
+                    (Load(ref gv, 1064) + s5_0).StoreUnsafe(ref gv, 1064); (Load(ref gv, 1072) + s5_1).StoreUnsafe(ref gv, 1072); (Load(ref gv, 1080) + s5_2).StoreUnsafe(ref gv, 1080); (Load(ref gv, 1088) + s5_3).StoreUnsafe(ref gv, 1088);
+                }
+                for (int f0 = 0; f0 < 6; f0 += 6)   // 6 filters × taps (u, v) = (2, 2) (2, 3) (2, 4) (3, 0)
+                {
+                    Vector256<float> s0_0 = Vector256<float>.Zero; Vector256<float> s0_1 = Vector256<float>.Zero; Vector256<float> s0_2 = Vector256<float>.Zero; Vector256<float> s0_3 = Vector256<float>.Zero;
+                    Vector256<float> s1_0 = Vector256<float>.Zero; Vector256<float> s1_1 = Vector256<float>.Zero; Vector256<float> s1_2 = Vector256<float>.Zero; Vector256<float> s1_3 = Vector256<float>.Zero;
+                    Vector256<float> s2_0 = Vector256<float>.Zero; Vector256<float> s2_1 = Vector256<float>.Zero; Vector256<float> s2_2 = Vector256<float>.Zero; Vector256<float> s2_3 = Vector256<float>.Zero;
+                    Vector256<float> s3_0 = Vector256<float>.Zero; Vector256<float> s3_1 = Vector256<float>.Zero; Vector256<float> s3_2 = Vector256<float>.Zero; Vector256<float> s3_3 = Vector256<float>.Zero;
+                    Vector256<float> s4_0 = Vector256<float>.Zero; Vector256<float> s4_1 = Vector256<float>.Zero; Vector256<float> s4_2 = Vector256<float>.Zero; Vector256<float> s4_3 = Vector256<float>.Zero;
+                    Vector256<float> s5_0 = Vector256<float>.Zero; Vector256<float> s5_1 = Vector256<float>.Zero; Vector256<float> s5_2 = Vector256<float>.Zero; Vector256<float> s5_3 = Vector256<float>.Zero;
+                    for (int oy = 0; oy < 28; oy++)
+                    {
+                        ref float xr = ref Unsafe.Add(ref xc, oy * 32);
+                        ref float dr = ref Unsafe.Add(ref ds, f0 * 784 + oy * 28);
+                        Vector256<float> d; Vector256<float> x0; Vector256<float> x1; Vector256<float> x2; Vector256<float> x3;
+                        x0 = Load(ref xr, 66); x1 = Load(ref xr, 67); x2 = Load(ref xr, 68); x3 = Load(ref xr, 96); d = Load(ref dr, 0); s0_0 = Fma(d, x0, s0_0); s0_1 = Fma(d, x1, s0_1); s0_2 = Fma(d, x2, s0_2); s0_3 = Fma(d, x3, s0_3); d = Load(ref dr, 784); s1_0 = Fma(d, x0, s1_0); s1_1 = Fma(d, x1, s1_1); s1_2 = Fma(d, x2, s1_2); s1_3 = Fma(d, x3, s1_3); d = Load(ref dr, 1568); s2_0 = Fma(d, x0, s2_0); s2_1 = Fma(d, x1, s2_1); s2_2 = Fma(d, x2, s2_2); s2_3 = Fma(d, x3, s2_3); d = Load(ref dr, 2352); s3_0 = Fma(d, x0, s3_0); s3_1 = Fma(d, x1, s3_1); s3_2 = Fma(d, x2, s3_2); s3_3 = Fma(d, x3, s3_3); d = Load(ref dr, 3136); s4_0 = Fma(d, x0, s4_0); s4_1 = Fma(d, x1, s4_1); s4_2 = Fma(d, x2, s4_2); s4_3 = Fma(d, x3, s4_3); d = Load(ref dr, 3920); s5_0 = Fma(d, x0, s5_0); s5_1 = Fma(d, x1, s5_1); s5_2 = Fma(d, x2, s5_2); s5_3 = Fma(d, x3, s5_3);
+                        x0 = Load(ref xr, 74); x1 = Load(ref xr, 75); x2 = Load(ref xr, 76); x3 = Load(ref xr, 104); d = Load(ref dr, 8); s0_0 = Fma(d, x0, s0_0); s0_1 = Fma(d, x1, s0_1); s0_2 = Fma(d, x2, s0_2); s0_3 = Fma(d, x3, s0_3); d = Load(ref dr, 792); s1_0 = Fma(d, x0, s1_0); s1_1 = Fma(d, x1, s1_1); s1_2 = Fma(d, x2, s1_2); s1_3 = Fma(d, x3, s1_3); d = Load(ref dr, 1576); s2_0 = Fma(d, x0, s2_0); s2_1 = Fma(d, x1, s2_1); s2_2 = Fma(d, x2, s2_2); s2_3 = Fma(d, x3, s2_3); d = Load(ref dr, 2360); s3_0 = Fma(d, x0, s3_0); s3_1 = Fma(d, x1, s3_1); s3_2 = Fma(d, x2, s3_2); s3_3 = Fma(d, x3, s3_3); d = Load(ref dr, 3144); s4_0 = Fma(d, x0, s4_0); s4_1 = Fma(d, x1, s4_1); s4_2 = Fma(d, x2, s4_2); s4_3 = Fma(d, x3, s4_3); d = Load(ref dr, 3928); s5_0 = Fma(d, x0, s5_0); s5_1 = Fma(d, x1, s5_1); s5_2 = Fma(d, x2, s5_2); s5_3 = Fma(d, x3, s5_3);
+                        x0 = Load(ref xr, 82); x1 = Load(ref xr, 83); x2 = Load(ref xr, 84); x3 = Load(ref xr, 112); d = Load(ref dr, 16); s0_0 = Fma(d, x0, s0_0); s0_1 = Fma(d, x1, s0_1); s0_2 = Fma(d, x2, s0_2); s0_3 = Fma(d, x3, s0_3); d = Load(ref dr, 800); s1_0 = Fma(d, x0, s1_0); s1_1 = Fma(d, x1, s1_1); s1_2 = Fma(d, x2, s1_2); s1_3 = Fma(d, x3, s1_3); d = Load(ref dr, 1584); s2_0 = Fma(d, x0, s2_0); s2_1 = Fma(d, x1, s2_1); s2_2 = Fma(d, x2, s2_2); s2_3 = Fma(d, x3, s2_3); d = Load(ref dr, 2368); s3_0 = Fma(d, x0, s3_0); s3_1 = Fma(d, x1, s3_1); s3_2 = Fma(d, x2, s3_2); s3_3 = Fma(d, x3, s3_3); d = Load(ref dr, 3152); s4_0 = Fma(d, x0, s4_0); s4_1 = Fma(d, x1, s4_1); s4_2 = Fma(d, x2, s4_2); s4_3 = Fma(d, x3, s4_3); d = Load(ref dr, 3936); s5_0 = Fma(d, x0, s5_0); s5_1 = Fma(d, x1, s5_1); s5_2 = Fma(d, x2, s5_2); s5_3 = Fma(d, x3, s5_3);
+                        x0 = Load(ref xr, 86); x1 = Load(ref xr, 87); x2 = Load(ref xr, 88); x3 = Load(ref xr, 116); d = Load(ref dr, 20) & tail; s0_0 = Fma(d, x0, s0_0); s0_1 = Fma(d, x1, s0_1); s0_2 = Fma(d, x2, s0_2); s0_3 = Fma(d, x3, s0_3); d = Load(ref dr, 804) & tail; s1_0 = Fma(d, x0, s1_0); s1_1 = Fma(d, x1, s1_1); s1_2 = Fma(d, x2, s1_2); s1_3 = Fma(d, x3, s1_3); d = Load(ref dr, 1588) & tail; s2_0 = Fma(d, x0, s2_0); s2_1 = Fma(d, x1, s2_1); s2_2 = Fma(d, x2, s2_2); s2_3 = Fma(d, x3, s2_3); d = Load(ref dr, 2372) & tail; s3_0 = Fma(d, x0, s3_0); s3_1 = Fma(d, x1, s3_1); s3_2 = Fma(d, x2, s3_2); s3_3 = Fma(d, x3, s3_3); d = Load(ref dr, 3156) & tail; s4_0 = Fma(d, x0, s4_0); s4_1 = Fma(d, x1, s4_1); s4_2 = Fma(d, x2, s4_2); s4_3 = Fma(d, x3, s4_3); d = Load(ref dr, 3940) & tail; s5_0 = Fma(d, x0, s5_0); s5_1 = Fma(d, x1, s5_1); s5_2 = Fma(d, x2, s5_2); s5_3 = Fma(d, x3, s5_3);
+                    }
+                    ref float gv = ref _gvec0[part * 1200 + (f0 * 25 + ch * 25) * 8];
+                    (Load(ref gv, 96) + s0_0).StoreUnsafe(ref gv, 96); (Load(ref gv, 104) + s0_1).StoreUnsafe(ref gv, 104); (Load(ref gv, 112) + s0_2).StoreUnsafe(ref gv, 112); (Load(ref gv, 120) + s0_3).StoreUnsafe(ref gv, 120);
+                    (Load(ref gv, 296) + s1_0).StoreUnsafe(ref gv, 296); (Load(ref gv, 304) + s1_1).StoreUnsafe(ref gv, 304); (Load(ref gv, 312) + s1_2).StoreUnsafe(ref gv, 312); (Load(ref gv, 320) + s1_3).StoreUnsafe(ref gv, 320);
+                    (Load(ref gv, 496) + s2_0).StoreUnsafe(ref gv, 496); (Load(ref gv, 504) + s2_1).StoreUnsafe(ref gv, 504); (Load(ref gv, 512) + s2_2).StoreUnsafe(ref gv, 512); (Load(ref gv, 520) + s2_3).StoreUnsafe(ref gv, 520);
+                    (Load(ref gv, 696) + s3_0).StoreUnsafe(ref gv, 696); (Load(ref gv, 704) + s3_1).StoreUnsafe(ref gv, 704); (Load(ref gv, 712) + s3_2).StoreUnsafe(ref gv, 712); (Load(ref gv, 720) + s3_3).StoreUnsafe(ref gv, 720);
+                    (Load(ref gv, 896) + s4_0).StoreUnsafe(ref gv, 896); (Load(ref gv, 904) + s4_1).StoreUnsafe(ref gv, 904); (Load(ref gv, 912) + s4_2).StoreUnsafe(ref gv, 912); (Load(ref gv, 920) + s4_3).StoreUnsafe(ref gv, 920);
+                    (Load(ref gv, 1096) + s5_0).StoreUnsafe(ref gv, 1096); (Load(ref gv, 1104) + s5_1).StoreUnsafe(ref gv, 1104); (Load(ref gv, 1112) + s5_2).StoreUnsafe(ref gv, 1112); (Load(ref gv, 1120) + s5_3).StoreUnsafe(ref gv, 1120);
+                }
+                for (int f0 = 0; f0 < 6; f0 += 6)   // 6 filters × taps (u, v) = (3, 1) (3, 2) (3, 3)
+                {
+                    Vector256<float> s0_0 = Vector256<float>.Zero; Vector256<float> s0_1 = Vector256<float>.Zero; Vector256<float> s0_2 = Vector256<float>.Zero;
+                    Vector256<float> s1_0 = Vector256<float>.Zero; Vector256<float> s1_1 = Vector256<float>.Zero; Vector256<float> s1_2 = Vector256<float>.Zero;
+                    Vector256<float> s2_0 = Vector256<float>.Zero; Vector256<float> s2_1 = Vector256<float>.Zero; Vector256<float> s2_2 = Vector256<float>.Zero;
+                    Vector256<float> s3_0 = Vector256<float>.Zero; Vector256<float> s3_1 = Vector256<float>.Zero; Vector256<float> s3_2 = Vector256<float>.Zero;
+                    Vector256<float> s4_0 = Vector256<float>.Zero; Vector256<float> s4_1 = Vector256<float>.Zero; Vector256<float> s4_2 = Vector256<float>.Zero;
+                    Vector256<float> s5_0 = Vector256<float>.Zero; Vector256<float> s5_1 = Vector256<float>.Zero; Vector256<float> s5_2 = Vector256<float>.Zero;
+                    for (int oy = 0; oy < 28; oy++)
+                    {
+                        ref float xr = ref Unsafe.Add(ref xc, oy * 32);
+                        ref float dr = ref Unsafe.Add(ref ds, f0 * 784 + oy * 28);
+                        Vector256<float> d; Vector256<float> x0; Vector256<float> x1; Vector256<float> x2;
+                        x0 = Load(ref xr, 97); x1 = Load(ref xr, 98); x2 = Load(ref xr, 99); d = Load(ref dr, 0); s0_0 = Fma(d, x0, s0_0); s0_1 = Fma(d, x1, s0_1); s0_2 = Fma(d, x2, s0_2); d = Load(ref dr, 784); s1_0 = Fma(d, x0, s1_0); s1_1 = Fma(d, x1, s1_1); s1_2 = Fma(d, x2, s1_2); d = Load(ref dr, 1568); s2_0 = Fma(d, x0, s2_0); s2_1 = Fma(d, x1, s2_1); s2_2 = Fma(d, x2, s2_2); d = Load(ref dr, 2352); s3_0 = Fma(d, x0, s3_0); s3_1 = Fma(d, x1, s3_1); s3_2 = Fma(d, x2, s3_2); d = Load(ref dr, 3136); s4_0 = Fma(d, x0, s4_0); s4_1 = Fma(d, x1, s4_1); s4_2 = Fma(d, x2, s4_2); d = Load(ref dr, 3920); s5_0 = Fma(d, x0, s5_0); s5_1 = Fma(d, x1, s5_1); s5_2 = Fma(d, x2, s5_2);
+                        x0 = Load(ref xr, 105); x1 = Load(ref xr, 106); x2 = Load(ref xr, 107); d = Load(ref dr, 8); s0_0 = Fma(d, x0, s0_0); s0_1 = Fma(d, x1, s0_1); s0_2 = Fma(d, x2, s0_2); d = Load(ref dr, 792); s1_0 = Fma(d, x0, s1_0); s1_1 = Fma(d, x1, s1_1); s1_2 = Fma(d, x2, s1_2); d = Load(ref dr, 1576); s2_0 = Fma(d, x0, s2_0); s2_1 = Fma(d, x1, s2_1); s2_2 = Fma(d, x2, s2_2); d = Load(ref dr, 2360); s3_0 = Fma(d, x0, s3_0); s3_1 = Fma(d, x1, s3_1); s3_2 = Fma(d, x2, s3_2); d = Load(ref dr, 3144); s4_0 = Fma(d, x0, s4_0); s4_1 = Fma(d, x1, s4_1); s4_2 = Fma(d, x2, s4_2); d = Load(ref dr, 3928); s5_0 = Fma(d, x0, s5_0); s5_1 = Fma(d, x1, s5_1); s5_2 = Fma(d, x2, s5_2);
+                        x0 = Load(ref xr, 113); x1 = Load(ref xr, 114); x2 = Load(ref xr, 115); d = Load(ref dr, 16); s0_0 = Fma(d, x0, s0_0); s0_1 = Fma(d, x1, s0_1); s0_2 = Fma(d, x2, s0_2); d = Load(ref dr, 800); s1_0 = Fma(d, x0, s1_0); s1_1 = Fma(d, x1, s1_1); s1_2 = Fma(d, x2, s1_2); d = Load(ref dr, 1584); s2_0 = Fma(d, x0, s2_0); s2_1 = Fma(d, x1, s2_1); s2_2 = Fma(d, x2, s2_2); d = Load(ref dr, 2368); s3_0 = Fma(d, x0, s3_0); s3_1 = Fma(d, x1, s3_1); s3_2 = Fma(d, x2, s3_2); d = Load(ref dr, 3152); s4_0 = Fma(d, x0, s4_0); s4_1 = Fma(d, x1, s4_1); s4_2 = Fma(d, x2, s4_2); d = Load(ref dr, 3936); s5_0 = Fma(d, x0, s5_0); s5_1 = Fma(d, x1, s5_1); s5_2 = Fma(d, x2, s5_2);
+                        x0 = Load(ref xr, 117); x1 = Load(ref xr, 118); x2 = Load(ref xr, 119); d = Load(ref dr, 20) & tail; s0_0 = Fma(d, x0, s0_0); s0_1 = Fma(d, x1, s0_1); s0_2 = Fma(d, x2, s0_2); d = Load(ref dr, 804) & tail; s1_0 = Fma(d, x0, s1_0); s1_1 = Fma(d, x1, s1_1); s1_2 = Fma(d, x2, s1_2); d = Load(ref dr, 1588) & tail; s2_0 = Fma(d, x0, s2_0); s2_1 = Fma(d, x1, s2_1); s2_2 = Fma(d, x2, s2_2); d = Load(ref dr, 2372) & tail; s3_0 = Fma(d, x0, s3_0); s3_1 = Fma(d, x1, s3_1); s3_2 = Fma(d, x2, s3_2); d = Load(ref dr, 3156) & tail; s4_0 = Fma(d, x0, s4_0); s4_1 = Fma(d, x1, s4_1); s4_2 = Fma(d, x2, s4_2); d = Load(ref dr, 3940) & tail; s5_0 = Fma(d, x0, s5_0); s5_1 = Fma(d, x1, s5_1); s5_2 = Fma(d, x2, s5_2);
+                    }
+                    ref float gv = ref _gvec0[part * 1200 + (f0 * 25 + ch * 25) * 8];
+                    (Load(ref gv, 128) + s0_0).StoreUnsafe(ref gv, 128); (Load(ref gv, 136) + s0_1).StoreUnsafe(ref gv, 136); (Load(ref gv, 144) + s0_2).StoreUnsafe(ref gv, 144);
+                    (Load(ref gv, 328) + s1_0).StoreUnsafe(ref gv, 328); (Load(ref gv, 336) + s1_1).StoreUnsafe(ref gv, 336); (Load(ref gv, 344) + s1_2).StoreUnsafe(ref gv, 344);
+                    (Load(ref gv, 528) + s2_0).StoreUnsafe(ref gv, 528); (Load(ref gv, 536) + s2_1).StoreUnsafe(ref gv, 536); (Load(ref gv, 544) + s2_2).StoreUnsafe(ref gv, 544);
+                    (Load(ref gv, 728) + s3_0).StoreUnsafe(ref gv, 728); (Load(ref gv, 736) + s3_1).StoreUnsafe(ref gv, 736); (Load(ref gv, 744) + s3_2).StoreUnsafe(ref gv, 744);
+                    (Load(ref gv, 928) + s4_0).StoreUnsafe(ref gv, 928); (Load(ref gv, 936) + s4_1).StoreUnsafe(ref gv, 936); (Load(ref gv, 944) + s4_2).StoreUnsafe(ref gv, 944);
+                    (Load(ref gv, 1128) + s5_0).StoreUnsafe(ref gv, 1128); (Load(ref gv, 1136) + s5_1).StoreUnsafe(ref gv, 1136); (Load(ref gv, 1144) + s5_2).StoreUnsafe(ref gv, 1144);
+                }
+                for (int f0 = 0; f0 < 6; f0 += 6)   // 6 filters × taps (u, v) = (3, 4) (4, 0) (4, 1)
+                {
+                    Vector256<float> s0_0 = Vector256<float>.Zero; Vector256<float> s0_1 = Vector256<float>.Zero; Vector256<float> s0_2 = Vector256<float>.Zero;
+                    Vector256<float> s1_0 = Vector256<float>.Zero; Vector256<float> s1_1 = Vector256<float>.Zero; Vector256<float> s1_2 = Vector256<float>.Zero;
+                    Vector256<float> s2_0 = Vector256<float>.Zero; Vector256<float> s2_1 = Vector256<float>.Zero; Vector256<float> s2_2 = Vector256<float>.Zero;
+                    Vector256<float> s3_0 = Vector256<float>.Zero; Vector256<float> s3_1 = Vector256<float>.Zero; Vector256<float> s3_2 = Vector256<float>.Zero;
+                    Vector256<float> s4_0 = Vector256<float>.Zero; Vector256<float> s4_1 = Vector256<float>.Zero; Vector256<float> s4_2 = Vector256<float>.Zero;
+                    Vector256<float> s5_0 = Vector256<float>.Zero; Vector256<float> s5_1 = Vector256<float>.Zero; Vector256<float> s5_2 = Vector256<float>.Zero;
+                    for (int oy = 0; oy < 28; oy++)
+                    {
+                        ref float xr = ref Unsafe.Add(ref xc, oy * 32);
+                        ref float dr = ref Unsafe.Add(ref ds, f0 * 784 + oy * 28);
+                        Vector256<float> d; Vector256<float> x0; Vector256<float> x1; Vector256<float> x2;
+                        x0 = Load(ref xr, 100); x1 = Load(ref xr, 128); x2 = Load(ref xr, 129); d = Load(ref dr, 0); s0_0 = Fma(d, x0, s0_0); s0_1 = Fma(d, x1, s0_1); s0_2 = Fma(d, x2, s0_2); d = Load(ref dr, 784); s1_0 = Fma(d, x0, s1_0); s1_1 = Fma(d, x1, s1_1); s1_2 = Fma(d, x2, s1_2); d = Load(ref dr, 1568); s2_0 = Fma(d, x0, s2_0); s2_1 = Fma(d, x1, s2_1); s2_2 = Fma(d, x2, s2_2); d = Load(ref dr, 2352); s3_0 = Fma(d, x0, s3_0); s3_1 = Fma(d, x1, s3_1); s3_2 = Fma(d, x2, s3_2); d = Load(ref dr, 3136); s4_0 = Fma(d, x0, s4_0); s4_1 = Fma(d, x1, s4_1); s4_2 = Fma(d, x2, s4_2); d = Load(ref dr, 3920); s5_0 = Fma(d, x0, s5_0); s5_1 = Fma(d, x1, s5_1); s5_2 = Fma(d, x2, s5_2);
+                        x0 = Load(ref xr, 108); x1 = Load(ref xr, 136); x2 = Load(ref xr, 137); d = Load(ref dr, 8); s0_0 = Fma(d, x0, s0_0); s0_1 = Fma(d, x1, s0_1); s0_2 = Fma(d, x2, s0_2); d = Load(ref dr, 792); s1_0 = Fma(d, x0, s1_0); s1_1 = Fma(d, x1, s1_1); s1_2 = Fma(d, x2, s1_2); d = Load(ref dr, 1576); s2_0 = Fma(d, x0, s2_0); s2_1 = Fma(d, x1, s2_1); s2_2 = Fma(d, x2, s2_2); d = Load(ref dr, 2360); s3_0 = Fma(d, x0, s3_0); s3_1 = Fma(d, x1, s3_1); s3_2 = Fma(d, x2, s3_2); d = Load(ref dr, 3144); s4_0 = Fma(d, x0, s4_0); s4_1 = Fma(d, x1, s4_1); s4_2 = Fma(d, x2, s4_2); d = Load(ref dr, 3928); s5_0 = Fma(d, x0, s5_0); s5_1 = Fma(d, x1, s5_1); s5_2 = Fma(d, x2, s5_2);
+                        x0 = Load(ref xr, 116); x1 = Load(ref xr, 144); x2 = Load(ref xr, 145); d = Load(ref dr, 16); s0_0 = Fma(d, x0, s0_0); s0_1 = Fma(d, x1, s0_1); s0_2 = Fma(d, x2, s0_2); d = Load(ref dr, 800); s1_0 = Fma(d, x0, s1_0); s1_1 = Fma(d, x1, s1_1); s1_2 = Fma(d, x2, s1_2); d = Load(ref dr, 1584); s2_0 = Fma(d, x0, s2_0); s2_1 = Fma(d, x1, s2_1); s2_2 = Fma(d, x2, s2_2); d = Load(ref dr, 2368); s3_0 = Fma(d, x0, s3_0); s3_1 = Fma(d, x1, s3_1); s3_2 = Fma(d, x2, s3_2); d = Load(ref dr, 3152); s4_0 = Fma(d, x0, s4_0); s4_1 = Fma(d, x1, s4_1); s4_2 = Fma(d, x2, s4_2); d = Load(ref dr, 3936); s5_0 = Fma(d, x0, s5_0); s5_1 = Fma(d, x1, s5_1); s5_2 = Fma(d, x2, s5_2);
+                        x0 = Load(ref xr, 120); x1 = Load(ref xr, 148); x2 = Load(ref xr, 149); d = Load(ref dr, 20) & tail; s0_0 = Fma(d, x0, s0_0); s0_1 = Fma(d, x1, s0_1); s0_2 = Fma(d, x2, s0_2); d = Load(ref dr, 804) & tail; s1_0 = Fma(d, x0, s1_0); s1_1 = Fma(d, x1, s1_1); s1_2 = Fma(d, x2, s1_2); d = Load(ref dr, 1588) & tail; s2_0 = Fma(d, x0, s2_0); s2_1 = Fma(d, x1, s2_1); s2_2 = Fma(d, x2, s2_2); d = Load(ref dr, 2372) & tail; s3_0 = Fma(d, x0, s3_0); s3_1 = Fma(d, x1, s3_1); s3_2 = Fma(d, x2, s3_2); d = Load(ref dr, 3156) & tail; s4_0 = Fma(d, x0, s4_0); s4_1 = Fma(d, x1, s4_1); s4_2 = Fma(d, x2, s4_2); d = Load(ref dr, 3940) & tail; s5_0 = Fma(d, x0, s5_0); s5_1 = Fma(d, x1, s5_1); s5_2 = Fma(d, x2, s5_2);
+                    }
+                    ref float gv = ref _gvec0[part * 1200 + (f0 * 25 + ch * 25) * 8];
+                    (Load(ref gv, 152) + s0_0).StoreUnsafe(ref gv, 152); (Load(ref gv, 160) + s0_1).StoreUnsafe(ref gv, 160); (Load(ref gv, 168) + s0_2).StoreUnsafe(ref gv, 168);
+                    (Load(ref gv, 352) + s1_0).StoreUnsafe(ref gv, 352); (Load(ref gv, 360) + s1_1).StoreUnsafe(ref gv, 360); (Load(ref gv, 368) + s1_2).StoreUnsafe(ref gv, 368);
+                    (Load(ref gv, 552) + s2_0).StoreUnsafe(ref gv, 552); (Load(ref gv, 560) + s2_1).StoreUnsafe(ref gv, 560); (Load(ref gv, 568) + s2_2).StoreUnsafe(ref gv, 568);
+                    (Load(ref gv, 752) + s3_0).StoreUnsafe(ref gv, 752); (Load(ref gv, 760) + s3_1).StoreUnsafe(ref gv, 760); (Load(ref gv, 768) + s3_2).StoreUnsafe(ref gv, 768);
+                    (Load(ref gv, 952) + s4_0).StoreUnsafe(ref gv, 952); (Load(ref gv, 960) + s4_1).StoreUnsafe(ref gv, 960); (Load(ref gv, 968) + s4_2).StoreUnsafe(ref gv, 968);
+                    (Load(ref gv, 1152) + s5_0).StoreUnsafe(ref gv, 1152); (Load(ref gv, 1160) + s5_1).StoreUnsafe(ref gv, 1160); (Load(ref gv, 1168) + s5_2).StoreUnsafe(ref gv, 1168);
+                }
+                for (int f0 = 0; f0 < 6; f0 += 6)   // 6 filters × taps (u, v) = (4, 2) (4, 3) (4, 4)
+                {
+                    Vector256<float> s0_0 = Vector256<float>.Zero; Vector256<float> s0_1 = Vector256<float>.Zero; Vector256<float> s0_2 = Vector256<float>.Zero;
+                    Vector256<float> s1_0 = Vector256<float>.Zero; Vector256<float> s1_1 = Vector256<float>.Zero; Vector256<float> s1_2 = Vector256<float>.Zero;
+                    Vector256<float> s2_0 = Vector256<float>.Zero; Vector256<float> s2_1 = Vector256<float>.Zero; Vector256<float> s2_2 = Vector256<float>.Zero;
+                    Vector256<float> s3_0 = Vector256<float>.Zero; Vector256<float> s3_1 = Vector256<float>.Zero; Vector256<float> s3_2 = Vector256<float>.Zero;
+                    Vector256<float> s4_0 = Vector256<float>.Zero; Vector256<float> s4_1 = Vector256<float>.Zero; Vector256<float> s4_2 = Vector256<float>.Zero;
+                    Vector256<float> s5_0 = Vector256<float>.Zero; Vector256<float> s5_1 = Vector256<float>.Zero; Vector256<float> s5_2 = Vector256<float>.Zero;
+                    for (int oy = 0; oy < 28; oy++)
+                    {
+                        ref float xr = ref Unsafe.Add(ref xc, oy * 32);
+                        ref float dr = ref Unsafe.Add(ref ds, f0 * 784 + oy * 28);
+                        Vector256<float> d; Vector256<float> x0; Vector256<float> x1; Vector256<float> x2;
+                        x0 = Load(ref xr, 130); x1 = Load(ref xr, 131); x2 = Load(ref xr, 132); d = Load(ref dr, 0); s0_0 = Fma(d, x0, s0_0); s0_1 = Fma(d, x1, s0_1); s0_2 = Fma(d, x2, s0_2); d = Load(ref dr, 784); s1_0 = Fma(d, x0, s1_0); s1_1 = Fma(d, x1, s1_1); s1_2 = Fma(d, x2, s1_2); d = Load(ref dr, 1568); s2_0 = Fma(d, x0, s2_0); s2_1 = Fma(d, x1, s2_1); s2_2 = Fma(d, x2, s2_2); d = Load(ref dr, 2352); s3_0 = Fma(d, x0, s3_0); s3_1 = Fma(d, x1, s3_1); s3_2 = Fma(d, x2, s3_2); d = Load(ref dr, 3136); s4_0 = Fma(d, x0, s4_0); s4_1 = Fma(d, x1, s4_1); s4_2 = Fma(d, x2, s4_2); d = Load(ref dr, 3920); s5_0 = Fma(d, x0, s5_0); s5_1 = Fma(d, x1, s5_1); s5_2 = Fma(d, x2, s5_2);
+                        x0 = Load(ref xr, 138); x1 = Load(ref xr, 139); x2 = Load(ref xr, 140); d = Load(ref dr, 8); s0_0 = Fma(d, x0, s0_0); s0_1 = Fma(d, x1, s0_1); s0_2 = Fma(d, x2, s0_2); d = Load(ref dr, 792); s1_0 = Fma(d, x0, s1_0); s1_1 = Fma(d, x1, s1_1); s1_2 = Fma(d, x2, s1_2); d = Load(ref dr, 1576); s2_0 = Fma(d, x0, s2_0); s2_1 = Fma(d, x1, s2_1); s2_2 = Fma(d, x2, s2_2); d = Load(ref dr, 2360); s3_0 = Fma(d, x0, s3_0); s3_1 = Fma(d, x1, s3_1); s3_2 = Fma(d, x2, s3_2); d = Load(ref dr, 3144); s4_0 = Fma(d, x0, s4_0); s4_1 = Fma(d, x1, s4_1); s4_2 = Fma(d, x2, s4_2); d = Load(ref dr, 3928); s5_0 = Fma(d, x0, s5_0); s5_1 = Fma(d, x1, s5_1); s5_2 = Fma(d, x2, s5_2);
+                        x0 = Load(ref xr, 146); x1 = Load(ref xr, 147); x2 = Load(ref xr, 148); d = Load(ref dr, 16); s0_0 = Fma(d, x0, s0_0); s0_1 = Fma(d, x1, s0_1); s0_2 = Fma(d, x2, s0_2); d = Load(ref dr, 800); s1_0 = Fma(d, x0, s1_0); s1_1 = Fma(d, x1, s1_1); s1_2 = Fma(d, x2, s1_2); d = Load(ref dr, 1584); s2_0 = Fma(d, x0, s2_0); s2_1 = Fma(d, x1, s2_1); s2_2 = Fma(d, x2, s2_2); d = Load(ref dr, 2368); s3_0 = Fma(d, x0, s3_0); s3_1 = Fma(d, x1, s3_1); s3_2 = Fma(d, x2, s3_2); d = Load(ref dr, 3152); s4_0 = Fma(d, x0, s4_0); s4_1 = Fma(d, x1, s4_1); s4_2 = Fma(d, x2, s4_2); d = Load(ref dr, 3936); s5_0 = Fma(d, x0, s5_0); s5_1 = Fma(d, x1, s5_1); s5_2 = Fma(d, x2, s5_2);
+                        x0 = Load(ref xr, 150); x1 = Load(ref xr, 151); x2 = Load(ref xr, 152); d = Load(ref dr, 20) & tail; s0_0 = Fma(d, x0, s0_0); s0_1 = Fma(d, x1, s0_1); s0_2 = Fma(d, x2, s0_2); d = Load(ref dr, 804) & tail; s1_0 = Fma(d, x0, s1_0); s1_1 = Fma(d, x1, s1_1); s1_2 = Fma(d, x2, s1_2); d = Load(ref dr, 1588) & tail; s2_0 = Fma(d, x0, s2_0); s2_1 = Fma(d, x1, s2_1); s2_2 = Fma(d, x2, s2_2); d = Load(ref dr, 2372) & tail; s3_0 = Fma(d, x0, s3_0); s3_1 = Fma(d, x1, s3_1); s3_2 = Fma(d, x2, s3_2); d = Load(ref dr, 3156) & tail; s4_0 = Fma(d, x0, s4_0); s4_1 = Fma(d, x1, s4_1); s4_2 = Fma(d, x2, s4_2); d = Load(ref dr, 3940) & tail; s5_0 = Fma(d, x0, s5_0); s5_1 = Fma(d, x1, s5_1); s5_2 = Fma(d, x2, s5_2);
+                    }
+                    ref float gv = ref _gvec0[part * 1200 + (f0 * 25 + ch * 25) * 8];
+                    (Load(ref gv, 176) + s0_0).StoreUnsafe(ref gv, 176); (Load(ref gv, 184) + s0_1).StoreUnsafe(ref gv, 184); (Load(ref gv, 192) + s0_2).StoreUnsafe(ref gv, 192);
+                    (Load(ref gv, 376) + s1_0).StoreUnsafe(ref gv, 376); (Load(ref gv, 384) + s1_1).StoreUnsafe(ref gv, 384); (Load(ref gv, 392) + s1_2).StoreUnsafe(ref gv, 392);
+                    (Load(ref gv, 576) + s2_0).StoreUnsafe(ref gv, 576); (Load(ref gv, 584) + s2_1).StoreUnsafe(ref gv, 584); (Load(ref gv, 592) + s2_2).StoreUnsafe(ref gv, 592);
+                    (Load(ref gv, 776) + s3_0).StoreUnsafe(ref gv, 776); (Load(ref gv, 784) + s3_1).StoreUnsafe(ref gv, 784); (Load(ref gv, 792) + s3_2).StoreUnsafe(ref gv, 792);
+                    (Load(ref gv, 976) + s4_0).StoreUnsafe(ref gv, 976); (Load(ref gv, 984) + s4_1).StoreUnsafe(ref gv, 984); (Load(ref gv, 992) + s4_2).StoreUnsafe(ref gv, 992);
+                    (Load(ref gv, 1176) + s5_0).StoreUnsafe(ref gv, 1176); (Load(ref gv, 1184) + s5_1).StoreUnsafe(ref gv, 1184); (Load(ref gv, 1192) + s5_2).StoreUnsafe(ref gv, 1192);
+                }
+            }
             for (int f = 0; f < 6; f++) sum[150 + f] += global::System.Numerics.Tensors.TensorPrimitives.Sum<float>(_d1.AsSpan(n * 4704 + f * 784, 784));
             if (_inputGradient)
             {
@@ -920,48 +1091,8 @@ _____________________________________________________________________
                 }
             }
         }
-    }
-
-    /// <summary>Conv2D1 forward, one sample: y[f, p] = Σ_k w[f, k]·col[k, p] + b[f] for filters m0 ≤ f &lt; m1 and positions n0 ≤ p &lt; n1 (25 window values).</summary>
-    /// <remarks>Rows m0 ≤ m &lt; m1, columns n0 ≤ n &lt; n1 (multiples of 32, or 784). For each strip of 32 columns,
-    /// register blocks of 6 rows × 32 columns run over it, 25 steps each.</remarks>
-    private static void Conv2D1Forward(ref float w, ref float col, ref float y, ref float bias, int m0, int m1, int n0, int n1)
-    {
-        int n = n0;
-        for (; n + 32 <= n1; n += 32)
-        {
-            ref float panel = ref Unsafe.Add(ref col, n);
-            nint ldb = 784;
-            int m = m0;
-            for (; m + 6 <= m1; m += 6) BroadcastBlock6x4(ref Unsafe.Add(ref w, m * 25), 25, 1, ref panel, ldb, ref Unsafe.Add(ref y, m * 784 + n), 784, 25, KernelBiasByRow, ref Unsafe.Add(ref bias, m), 0);
-        }
-        for (; n + 8 <= n1; n += 8)
-        {
-            ref float panel = ref Unsafe.Add(ref col, n);
-            nint ldb = 784;
-            int m = m0;
-            for (; m + 6 <= m1; m += 6) BroadcastBlock6x1(ref Unsafe.Add(ref w, m * 25), 25, 1, ref panel, ldb, ref Unsafe.Add(ref y, m * 784 + n), 784, 25, KernelBiasByRow, ref Unsafe.Add(ref bias, m), 0);
-        }
-    }
-
-    /// <summary>Conv2D1 ∂E/∂W, one sample: g[f, k] += Σ_p δ[f, p]·col[k, p] for filters m0 ≤ f &lt; m1 and window values n0 ≤ k &lt; n1 (784 positions).</summary>
-    /// <remarks>Rows m0 ≤ m &lt; m1, columns n0 ≤ n &lt; n1. Register blocks of 4 × 4 dot products of length 784, one
-    /// 8-lane accumulator each, summed across lanes at the end.</remarks>
-    private static void Conv2D1WeightGradient(ref float delta, ref float col, ref float g, int m0, int m1, int n0, int n1)
-    {
-        int m = m0;
-        for (; m + 4 <= m1; m += 4)
-        {
-            int n = n0;
-            for (; n + 4 <= n1; n += 4) DotBlock4x4(ref Unsafe.Add(ref delta, m * 784), 784, ref Unsafe.Add(ref col, n * 784), 784, 784, ref Unsafe.Add(ref g, m * 25 + n), 25, 1, KernelAccumulate, ref g);
-            for (; n < n1; n++) DotBlock4x1(ref Unsafe.Add(ref delta, m * 784), 784, ref Unsafe.Add(ref col, n * 784), 784, 784, ref Unsafe.Add(ref g, m * 25 + n), 25, 1, KernelAccumulate, ref g);
-        }
-        for (; m < m1; m++)
-        {
-            int n = n0;
-            for (; n + 8 <= n1; n += 8) DotBlock1x8(ref Unsafe.Add(ref delta, m * 784), 784, ref Unsafe.Add(ref col, n * 784), 784, 784, ref Unsafe.Add(ref g, m * 25 + n), 25, 1, KernelAccumulate, ref g);
-            for (; n < n1; n++) DotBlock1x1(ref Unsafe.Add(ref delta, m * 784), 784, ref Unsafe.Add(ref col, n * 784), 784, 784, ref Unsafe.Add(ref g, m * 25 + n), 25, 1, KernelAccumulate, ref g);
-        }
+        ref float lanes = ref _gvec0[part * 1200];
+        for (int k = 0; k < 150; k++) sum[k] = Vector256.Sum(Load(ref lanes, k * 8));
     }
 
     /// <summary>Conv2D1 ∂E/∂col, one sample: col[k, p] = Σ_f w[f, k]·δ[f, p] for window values m0 ≤ k &lt; m1 and positions n0 ≤ p &lt; n1 (6 filters).</summary>
@@ -992,47 +1123,75 @@ _____________________________________________________________________
     private void Conv2D2ForwardPart(int part, int parts)
     {
         (int n0, int n1) = global::NetGen.Parallelism.Range(_batch, parts, part);
-        bool cache = _colBatch3.Length > 0 && Training;   // kept for backward: training passes only
         for (int n = n0; n < n1; n++)
         {
-            global::System.Span<float> x = _a3.AsSpan(n * 1176, 1176);
-            ref float columns = ref cache ? ref _colBatch3[n * 15000] : ref _col3[part * 15000];
-            // im2col
+            ref float xs = ref _a3[n * 1176];   // no padding: the input is read in place
+            // direct convolution, filters form: yᵀ[p, f] for a block of positions × filter vectors in registers, 25 taps per channel unrolled; then y = (yᵀ)ᵀ
+            ref float wts = ref _wT3[0];
+            ref float bs = ref _p[2556];
+            ref float yts = ref _yT3[part * 1600];
+            for (int oy = 0; oy < 10; oy++)
             {
-                ref float cols = ref columns;
-                ref float image = ref x[0];
-                for (int ch = 0; ch < 6; ch++)
+                for (int fv = 0; fv < 2; fv += 2)   // 2 vectors of 8 filters
                 {
-                    for (int u = 0; u < 5; u++)
+                    // positions ox = 0..9
                     {
-                        for (int v = 0; v < 5; v++)
+                        Vector256<float> a0_0 = Load(ref bs, (fv + 0) * 8); Vector256<float> a0_1 = Load(ref bs, (fv + 1) * 8);
+                        Vector256<float> a1_0 = Load(ref bs, (fv + 0) * 8); Vector256<float> a1_1 = Load(ref bs, (fv + 1) * 8);
+                        Vector256<float> a2_0 = Load(ref bs, (fv + 0) * 8); Vector256<float> a2_1 = Load(ref bs, (fv + 1) * 8);
+                        Vector256<float> a3_0 = Load(ref bs, (fv + 0) * 8); Vector256<float> a3_1 = Load(ref bs, (fv + 1) * 8);
+                        Vector256<float> a4_0 = Load(ref bs, (fv + 0) * 8); Vector256<float> a4_1 = Load(ref bs, (fv + 1) * 8);
+                        Vector256<float> a5_0 = Load(ref bs, (fv + 0) * 8); Vector256<float> a5_1 = Load(ref bs, (fv + 1) * 8);
+                        Vector256<float> a6_0 = Load(ref bs, (fv + 0) * 8); Vector256<float> a6_1 = Load(ref bs, (fv + 1) * 8);
+                        Vector256<float> a7_0 = Load(ref bs, (fv + 0) * 8); Vector256<float> a7_1 = Load(ref bs, (fv + 1) * 8);
+                        Vector256<float> a8_0 = Load(ref bs, (fv + 0) * 8); Vector256<float> a8_1 = Load(ref bs, (fv + 1) * 8);
+                        Vector256<float> a9_0 = Load(ref bs, (fv + 0) * 8); Vector256<float> a9_1 = Load(ref bs, (fv + 1) * 8);
+                        for (int ch = 0; ch < 6; ch++)
                         {
-                            ref float row = ref Unsafe.Add(ref cols, ((ch * 5 + u) * 5 + v) * 100);
-                            int lo = global::System.Math.Max(0, 0 - v), hi = global::System.Math.Min(10, 14 - v);   // the columns ox whose ix = ox + v − 0 is inside
-                            for (int oy = 0; oy < 10; oy++)
-                            {
-                                int iy = oy * 1 + u - 0;
-                                ref float at = ref Unsafe.Add(ref row, oy * 10);
-                                if ((uint)iy >= 14u)
-                                {
-                                    for (int ox = 0; ox < 10; ox++) Unsafe.Add(ref at, ox) = 0f;
-                                    continue;
-                                }
-                                ref float line = ref Unsafe.Add(ref image, ch * 196 + iy * 14 + v - 0);   // line[ox·S] is x[ch, iy, ox·S + v − P]
-                                for (int ox = 0; ox < lo; ox++) Unsafe.Add(ref at, ox) = 0f;
-                                {
-                                    int ox = lo;
-                                    for (; ox + 8 <= hi; ox += 8) Load(ref line, ox).StoreUnsafe(ref at, (nuint)ox);
-                                    if (ox < hi && hi - lo >= 8) Load(ref line, hi - 8).StoreUnsafe(ref at, (nuint)(hi - 8));
-                                    else for (; ox < hi; ox++) Unsafe.Add(ref at, ox) = Unsafe.Add(ref line, ox);
-                                }
-                                for (int ox = hi; ox < 10; ox++) Unsafe.Add(ref at, ox) = 0f;
-                            }
+                            ref float xr = ref Unsafe.Add(ref xs, ch * 196 + oy * 14 + 0);
+                            ref float wr = ref Unsafe.Add(ref wts, ch * 400 + fv * 8);
+                            Vector256<float> b; Vector256<float> w0; Vector256<float> w1;
+                            w0 = Load(ref wr, 0); w1 = Load(ref wr, 8); b = Vector256.Create(Unsafe.Add(ref xr, 0)); a0_0 = Fma(b, w0, a0_0); a0_1 = Fma(b, w1, a0_1); b = Vector256.Create(Unsafe.Add(ref xr, 1)); a1_0 = Fma(b, w0, a1_0); a1_1 = Fma(b, w1, a1_1); b = Vector256.Create(Unsafe.Add(ref xr, 2)); a2_0 = Fma(b, w0, a2_0); a2_1 = Fma(b, w1, a2_1); b = Vector256.Create(Unsafe.Add(ref xr, 3)); a3_0 = Fma(b, w0, a3_0); a3_1 = Fma(b, w1, a3_1); b = Vector256.Create(Unsafe.Add(ref xr, 4)); a4_0 = Fma(b, w0, a4_0); a4_1 = Fma(b, w1, a4_1); b = Vector256.Create(Unsafe.Add(ref xr, 5)); a5_0 = Fma(b, w0, a5_0); a5_1 = Fma(b, w1, a5_1); b = Vector256.Create(Unsafe.Add(ref xr, 6)); a6_0 = Fma(b, w0, a6_0); a6_1 = Fma(b, w1, a6_1); b = Vector256.Create(Unsafe.Add(ref xr, 7)); a7_0 = Fma(b, w0, a7_0); a7_1 = Fma(b, w1, a7_1); b = Vector256.Create(Unsafe.Add(ref xr, 8)); a8_0 = Fma(b, w0, a8_0); a8_1 = Fma(b, w1, a8_1); b = Vector256.Create(Unsafe.Add(ref xr, 9)); a9_0 = Fma(b, w0, a9_0); a9_1 = Fma(b, w1, a9_1);
+                            w0 = Load(ref wr, 16); w1 = Load(ref wr, 24); b = Vector256.Create(Unsafe.Add(ref xr, 1)); a0_0 = Fma(b, w0, a0_0); a0_1 = Fma(b, w1, a0_1); b = Vector256.Create(Unsafe.Add(ref xr, 2)); a1_0 = Fma(b, w0, a1_0); a1_1 = Fma(b, w1, a1_1); b = Vector256.Create(Unsafe.Add(ref xr, 3)); a2_0 = Fma(b, w0, a2_0); a2_1 = Fma(b, w1, a2_1); b = Vector256.Create(Unsafe.Add(ref xr, 4)); a3_0 = Fma(b, w0, a3_0); a3_1 = Fma(b, w1, a3_1); b = Vector256.Create(Unsafe.Add(ref xr, 5)); a4_0 = Fma(b, w0, a4_0); a4_1 = Fma(b, w1, a4_1); b = Vector256.Create(Unsafe.Add(ref xr, 6)); a5_0 = Fma(b, w0, a5_0); a5_1 = Fma(b, w1, a5_1); b = Vector256.Create(Unsafe.Add(ref xr, 7)); a6_0 = Fma(b, w0, a6_0); a6_1 = Fma(b, w1, a6_1); b = Vector256.Create(Unsafe.Add(ref xr, 8)); a7_0 = Fma(b, w0, a7_0); a7_1 = Fma(b, w1, a7_1); b = Vector256.Create(Unsafe.Add(ref xr, 9)); a8_0 = Fma(b, w0, a8_0); a8_1 = Fma(b, w1, a8_1); b = Vector256.Create(Unsafe.Add(ref xr, 10)); a9_0 = Fma(b, w0, a9_0); a9_1 = Fma(b, w1, a9_1);
+                            w0 = Load(ref wr, 32); w1 = Load(ref wr, 40); b = Vector256.Create(Unsafe.Add(ref xr, 2)); a0_0 = Fma(b, w0, a0_0); a0_1 = Fma(b, w1, a0_1); b = Vector256.Create(Unsafe.Add(ref xr, 3)); a1_0 = Fma(b, w0, a1_0); a1_1 = Fma(b, w1, a1_1); b = Vector256.Create(Unsafe.Add(ref xr, 4)); a2_0 = Fma(b, w0, a2_0); a2_1 = Fma(b, w1, a2_1); b = Vector256.Create(Unsafe.Add(ref xr, 5)); a3_0 = Fma(b, w0, a3_0); a3_1 = Fma(b, w1, a3_1); b = Vector256.Create(Unsafe.Add(ref xr, 6)); a4_0 = Fma(b, w0, a4_0); a4_1 = Fma(b, w1, a4_1); b = Vector256.Create(Unsafe.Add(ref xr, 7)); a5_0 = Fma(b, w0, a5_0); a5_1 = Fma(b, w1, a5_1); b = Vector256.Create(Unsafe.Add(ref xr, 8)); a6_0 = Fma(b, w0, a6_0); a6_1 = Fma(b, w1, a6_1); b = Vector256.Create(Unsafe.Add(ref xr, 9)); a7_0 = Fma(b, w0, a7_0); a7_1 = Fma(b, w1, a7_1); b = Vector256.Create(Unsafe.Add(ref xr, 10)); a8_0 = Fma(b, w0, a8_0); a8_1 = Fma(b, w1, a8_1); b = Vector256.Create(Unsafe.Add(ref xr, 11)); a9_0 = Fma(b, w0, a9_0); a9_1 = Fma(b, w1, a9_1);
+                            w0 = Load(ref wr, 48); w1 = Load(ref wr, 56); b = Vector256.Create(Unsafe.Add(ref xr, 3)); a0_0 = Fma(b, w0, a0_0); a0_1 = Fma(b, w1, a0_1); b = Vector256.Create(Unsafe.Add(ref xr, 4)); a1_0 = Fma(b, w0, a1_0); a1_1 = Fma(b, w1, a1_1); b = Vector256.Create(Unsafe.Add(ref xr, 5)); a2_0 = Fma(b, w0, a2_0); a2_1 = Fma(b, w1, a2_1); b = Vector256.Create(Unsafe.Add(ref xr, 6)); a3_0 = Fma(b, w0, a3_0); a3_1 = Fma(b, w1, a3_1); b = Vector256.Create(Unsafe.Add(ref xr, 7)); a4_0 = Fma(b, w0, a4_0); a4_1 = Fma(b, w1, a4_1); b = Vector256.Create(Unsafe.Add(ref xr, 8)); a5_0 = Fma(b, w0, a5_0); a5_1 = Fma(b, w1, a5_1); b = Vector256.Create(Unsafe.Add(ref xr, 9)); a6_0 = Fma(b, w0, a6_0); a6_1 = Fma(b, w1, a6_1); b = Vector256.Create(Unsafe.Add(ref xr, 10)); a7_0 = Fma(b, w0, a7_0); a7_1 = Fma(b, w1, a7_1); b = Vector256.Create(Unsafe.Add(ref xr, 11)); a8_0 = Fma(b, w0, a8_0); a8_1 = Fma(b, w1, a8_1); b = Vector256.Create(Unsafe.Add(ref xr, 12)); a9_0 = Fma(b, w0, a9_0); a9_1 = Fma(b, w1, a9_1);
+                            w0 = Load(ref wr, 64); w1 = Load(ref wr, 72); b = Vector256.Create(Unsafe.Add(ref xr, 4)); a0_0 = Fma(b, w0, a0_0); a0_1 = Fma(b, w1, a0_1); b = Vector256.Create(Unsafe.Add(ref xr, 5)); a1_0 = Fma(b, w0, a1_0); a1_1 = Fma(b, w1, a1_1); b = Vector256.Create(Unsafe.Add(ref xr, 6)); a2_0 = Fma(b, w0, a2_0); a2_1 = Fma(b, w1, a2_1); b = Vector256.Create(Unsafe.Add(ref xr, 7)); a3_0 = Fma(b, w0, a3_0); a3_1 = Fma(b, w1, a3_1); b = Vector256.Create(Unsafe.Add(ref xr, 8)); a4_0 = Fma(b, w0, a4_0); a4_1 = Fma(b, w1, a4_1); b = Vector256.Create(Unsafe.Add(ref xr, 9)); a5_0 = Fma(b, w0, a5_0); a5_1 = Fma(b, w1, a5_1); b = Vector256.Create(Unsafe.Add(ref xr, 10)); a6_0 = Fma(b, w0, a6_0); a6_1 = Fma(b, w1, a6_1); b = Vector256.Create(Unsafe.Add(ref xr, 11)); a7_0 = Fma(b, w0, a7_0); a7_1 = Fma(b, w1, a7_1); b = Vector256.Create(Unsafe.Add(ref xr, 12)); a8_0 = Fma(b, w0, a8_0); a8_1 = Fma(b, w1, a8_1); b = Vector256.Create(Unsafe.Add(ref xr, 13)); a9_0 = Fma(b, w0, a9_0); a9_1 = Fma(b, w1, a9_1);
+                            w0 = Load(ref wr, 80); w1 = Load(ref wr, 88); b = Vector256.Create(Unsafe.Add(ref xr, 14)); a0_0 = Fma(b, w0, a0_0); a0_1 = Fma(b, w1, a0_1); b = Vector256.Create(Unsafe.Add(ref xr, 15)); a1_0 = Fma(b, w0, a1_0); a1_1 = Fma(b, w1, a1_1); b = Vector256.Create(Unsafe.Add(ref xr, 16)); a2_0 = Fma(b, w0, a2_0); a2_1 = Fma(b, w1, a2_1); b = Vector256.Create(Unsafe.Add(ref xr, 17)); a3_0 = Fma(b, w0, a3_0); a3_1 = Fma(b, w1, a3_1); b = Vector256.Create(Unsafe.Add(ref xr, 18)); a4_0 = Fma(b, w0, a4_0); a4_1 = Fma(b, w1, a4_1); b = Vector256.Create(Unsafe.Add(ref xr, 19)); a5_0 = Fma(b, w0, a5_0); a5_1 = Fma(b, w1, a5_1); b = Vector256.Create(Unsafe.Add(ref xr, 20)); a6_0 = Fma(b, w0, a6_0); a6_1 = Fma(b, w1, a6_1); b = Vector256.Create(Unsafe.Add(ref xr, 21)); a7_0 = Fma(b, w0, a7_0); a7_1 = Fma(b, w1, a7_1); b = Vector256.Create(Unsafe.Add(ref xr, 22)); a8_0 = Fma(b, w0, a8_0); a8_1 = Fma(b, w1, a8_1); b = Vector256.Create(Unsafe.Add(ref xr, 23)); a9_0 = Fma(b, w0, a9_0); a9_1 = Fma(b, w1, a9_1);
+                            w0 = Load(ref wr, 96); w1 = Load(ref wr, 104); b = Vector256.Create(Unsafe.Add(ref xr, 15)); a0_0 = Fma(b, w0, a0_0); a0_1 = Fma(b, w1, a0_1); b = Vector256.Create(Unsafe.Add(ref xr, 16)); a1_0 = Fma(b, w0, a1_0); a1_1 = Fma(b, w1, a1_1); b = Vector256.Create(Unsafe.Add(ref xr, 17)); a2_0 = Fma(b, w0, a2_0); a2_1 = Fma(b, w1, a2_1); b = Vector256.Create(Unsafe.Add(ref xr, 18)); a3_0 = Fma(b, w0, a3_0); a3_1 = Fma(b, w1, a3_1); b = Vector256.Create(Unsafe.Add(ref xr, 19)); a4_0 = Fma(b, w0, a4_0); a4_1 = Fma(b, w1, a4_1); b = Vector256.Create(Unsafe.Add(ref xr, 20)); a5_0 = Fma(b, w0, a5_0); a5_1 = Fma(b, w1, a5_1); b = Vector256.Create(Unsafe.Add(ref xr, 21)); a6_0 = Fma(b, w0, a6_0); a6_1 = Fma(b, w1, a6_1); b = Vector256.Create(Unsafe.Add(ref xr, 22)); a7_0 = Fma(b, w0, a7_0); a7_1 = Fma(b, w1, a7_1); b = Vector256.Create(Unsafe.Add(ref xr, 23)); a8_0 = Fma(b, w0, a8_0); a8_1 = Fma(b, w1, a8_1); b = Vector256.Create(Unsafe.Add(ref xr, 24)); a9_0 = Fma(b, w0, a9_0); a9_1 = Fma(b, w1, a9_1);
+                            w0 = Load(ref wr, 112); w1 = Load(ref wr, 120); b = Vector256.Create(Unsafe.Add(ref xr, 16)); a0_0 = Fma(b, w0, a0_0); a0_1 = Fma(b, w1, a0_1); b = Vector256.Create(Unsafe.Add(ref xr, 17)); a1_0 = Fma(b, w0, a1_0); a1_1 = Fma(b, w1, a1_1); b = Vector256.Create(Unsafe.Add(ref xr, 18)); a2_0 = Fma(b, w0, a2_0); a2_1 = Fma(b, w1, a2_1); b = Vector256.Create(Unsafe.Add(ref xr, 19)); a3_0 = Fma(b, w0, a3_0); a3_1 = Fma(b, w1, a3_1); b = Vector256.Create(Unsafe.Add(ref xr, 20)); a4_0 = Fma(b, w0, a4_0); a4_1 = Fma(b, w1, a4_1); b = Vector256.Create(Unsafe.Add(ref xr, 21)); a5_0 = Fma(b, w0, a5_0); a5_1 = Fma(b, w1, a5_1); b = Vector256.Create(Unsafe.Add(ref xr, 22)); a6_0 = Fma(b, w0, a6_0); a6_1 = Fma(b, w1, a6_1); b = Vector256.Create(Unsafe.Add(ref xr, 23)); a7_0 = Fma(b, w0, a7_0); a7_1 = Fma(b, w1, a7_1); b = Vector256.Create(Unsafe.Add(ref xr, 24)); a8_0 = Fma(b, w0, a8_0); a8_1 = Fma(b, w1, a8_1); b = Vector256.Create(Unsafe.Add(ref xr, 25)); a9_0 = Fma(b, w0, a9_0); a9_1 = Fma(b, w1, a9_1);
+                            w0 = Load(ref wr, 128); w1 = Load(ref wr, 136); b = Vector256.Create(Unsafe.Add(ref xr, 17)); a0_0 = Fma(b, w0, a0_0); a0_1 = Fma(b, w1, a0_1); b = Vector256.Create(Unsafe.Add(ref xr, 18)); a1_0 = Fma(b, w0, a1_0); a1_1 = Fma(b, w1, a1_1); b = Vector256.Create(Unsafe.Add(ref xr, 19)); a2_0 = Fma(b, w0, a2_0); a2_1 = Fma(b, w1, a2_1); b = Vector256.Create(Unsafe.Add(ref xr, 20)); a3_0 = Fma(b, w0, a3_0); a3_1 = Fma(b, w1, a3_1); b = Vector256.Create(Unsafe.Add(ref xr, 21)); a4_0 = Fma(b, w0, a4_0); a4_1 = Fma(b, w1, a4_1); b = Vector256.Create(Unsafe.Add(ref xr, 22)); a5_0 = Fma(b, w0, a5_0); a5_1 = Fma(b, w1, a5_1); b = Vector256.Create(Unsafe.Add(ref xr, 23)); a6_0 = Fma(b, w0, a6_0); a6_1 = Fma(b, w1, a6_1); b = Vector256.Create(Unsafe.Add(ref xr, 24)); a7_0 = Fma(b, w0, a7_0); a7_1 = Fma(b, w1, a7_1); b = Vector256.Create(Unsafe.Add(ref xr, 25)); a8_0 = Fma(b, w0, a8_0); a8_1 = Fma(b, w1, a8_1); b = Vector256.Create(Unsafe.Add(ref xr, 26)); a9_0 = Fma(b, w0, a9_0); a9_1 = Fma(b, w1, a9_1);
+                            w0 = Load(ref wr, 144); w1 = Load(ref wr, 152); b = Vector256.Create(Unsafe.Add(ref xr, 18)); a0_0 = Fma(b, w0, a0_0); a0_1 = Fma(b, w1, a0_1); b = Vector256.Create(Unsafe.Add(ref xr, 19)); a1_0 = Fma(b, w0, a1_0); a1_1 = Fma(b, w1, a1_1); b = Vector256.Create(Unsafe.Add(ref xr, 20)); a2_0 = Fma(b, w0, a2_0); a2_1 = Fma(b, w1, a2_1); b = Vector256.Create(Unsafe.Add(ref xr, 21)); a3_0 = Fma(b, w0, a3_0); a3_1 = Fma(b, w1, a3_1); b = Vector256.Create(Unsafe.Add(ref xr, 22)); a4_0 = Fma(b, w0, a4_0); a4_1 = Fma(b, w1, a4_1); b = Vector256.Create(Unsafe.Add(ref xr, 23)); a5_0 = Fma(b, w0, a5_0); a5_1 = Fma(b, w1, a5_1); b = Vector256.Create(Unsafe.Add(ref xr, 24)); a6_0 = Fma(b, w0, a6_0); a6_1 = Fma(b, w1, a6_1); b = Vector256.Create(Unsafe.Add(ref xr, 25)); a7_0 = Fma(b, w0, a7_0); a7_1 = Fma(b, w1, a7_1); b = Vector256.Create(Unsafe.Add(ref xr, 26)); a8_0 = Fma(b, w0, a8_0); a8_1 = Fma(b, w1, a8_1); b = Vector256.Create(Unsafe.Add(ref xr, 27)); a9_0 = Fma(b, w0, a9_0); a9_1 = Fma(b, w1, a9_1);
+                            w0 = Load(ref wr, 160); w1 = Load(ref wr, 168); b = Vector256.Create(Unsafe.Add(ref xr, 28)); a0_0 = Fma(b, w0, a0_0); a0_1 = Fma(b, w1, a0_1); b = Vector256.Create(Unsafe.Add(ref xr, 29)); a1_0 = Fma(b, w0, a1_0); a1_1 = Fma(b, w1, a1_1); b = Vector256.Create(Unsafe.Add(ref xr, 30)); a2_0 = Fma(b, w0, a2_0); a2_1 = Fma(b, w1, a2_1); b = Vector256.Create(Unsafe.Add(ref xr, 31)); a3_0 = Fma(b, w0, a3_0); a3_1 = Fma(b, w1, a3_1); b = Vector256.Create(Unsafe.Add(ref xr, 32)); a4_0 = Fma(b, w0, a4_0); a4_1 = Fma(b, w1, a4_1); b = Vector256.Create(Unsafe.Add(ref xr, 33)); a5_0 = Fma(b, w0, a5_0); a5_1 = Fma(b, w1, a5_1); b = Vector256.Create(Unsafe.Add(ref xr, 34)); a6_0 = Fma(b, w0, a6_0); a6_1 = Fma(b, w1, a6_1); b = Vector256.Create(Unsafe.Add(ref xr, 35)); a7_0 = Fma(b, w0, a7_0); a7_1 = Fma(b, w1, a7_1); b = Vector256.Create(Unsafe.Add(ref xr, 36)); a8_0 = Fma(b, w0, a8_0); a8_1 = Fma(b, w1, a8_1); b = Vector256.Create(Unsafe.Add(ref xr, 37)); a9_0 = Fma(b, w0, a9_0); a9_1 = Fma(b, w1, a9_1);
+                            w0 = Load(ref wr, 176); w1 = Load(ref wr, 184); b = Vector256.Create(Unsafe.Add(ref xr, 29)); a0_0 = Fma(b, w0, a0_0); a0_1 = Fma(b, w1, a0_1); b = Vector256.Create(Unsafe.Add(ref xr, 30)); a1_0 = Fma(b, w0, a1_0); a1_1 = Fma(b, w1, a1_1); b = Vector256.Create(Unsafe.Add(ref xr, 31)); a2_0 = Fma(b, w0, a2_0); a2_1 = Fma(b, w1, a2_1); b = Vector256.Create(Unsafe.Add(ref xr, 32)); a3_0 = Fma(b, w0, a3_0); a3_1 = Fma(b, w1, a3_1); b = Vector256.Create(Unsafe.Add(ref xr, 33)); a4_0 = Fma(b, w0, a4_0); a4_1 = Fma(b, w1, a4_1); b = Vector256.Create(Unsafe.Add(ref xr, 34)); a5_0 = Fma(b, w0, a5_0); a5_1 = Fma(b, w1, a5_1); b = Vector256.Create(Unsafe.Add(ref xr, 35)); a6_0 = Fma(b, w0, a6_0); a6_1 = Fma(b, w1, a6_1); b = Vector256.Create(Unsafe.Add(ref xr, 36)); a7_0 = Fma(b, w0, a7_0); a7_1 = Fma(b, w1, a7_1); b = Vector256.Create(Unsafe.Add(ref xr, 37)); a8_0 = Fma(b, w0, a8_0); a8_1 = Fma(b, w1, a8_1); b = Vector256.Create(Unsafe.Add(ref xr, 38)); a9_0 = Fma(b, w0, a9_0); a9_1 = Fma(b, w1, a9_1);
+                            w0 = Load(ref wr, 192); w1 = Load(ref wr, 200); b = Vector256.Create(Unsafe.Add(ref xr, 30)); a0_0 = Fma(b, w0, a0_0); a0_1 = Fma(b, w1, a0_1); b = Vector256.Create(Unsafe.Add(ref xr, 31)); a1_0 = Fma(b, w0, a1_0); a1_1 = Fma(b, w1, a1_1); b = Vector256.Create(Unsafe.Add(ref xr, 32)); a2_0 = Fma(b, w0, a2_0); a2_1 = Fma(b, w1, a2_1); b = Vector256.Create(Unsafe.Add(ref xr, 33)); a3_0 = Fma(b, w0, a3_0); a3_1 = Fma(b, w1, a3_1); b = Vector256.Create(Unsafe.Add(ref xr, 34)); a4_0 = Fma(b, w0, a4_0); a4_1 = Fma(b, w1, a4_1); b = Vector256.Create(Unsafe.Add(ref xr, 35)); a5_0 = Fma(b, w0, a5_0); a5_1 = Fma(b, w1, a5_1); b = Vector256.Create(Unsafe.Add(ref xr, 36)); a6_0 = Fma(b, w0, a6_0); a6_1 = Fma(b, w1, a6_1); b = Vector256.Create(Unsafe.Add(ref xr, 37)); a7_0 = Fma(b, w0, a7_0); a7_1 = Fma(b, w1, a7_1); b = Vector256.Create(Unsafe.Add(ref xr, 38)); a8_0 = Fma(b, w0, a8_0); a8_1 = Fma(b, w1, a8_1); b = Vector256.Create(Unsafe.Add(ref xr, 39)); a9_0 = Fma(b, w0, a9_0); a9_1 = Fma(b, w1, a9_1);
+                            w0 = Load(ref wr, 208); w1 = Load(ref wr, 216); b = Vector256.Create(Unsafe.Add(ref xr, 31)); a0_0 = Fma(b, w0, a0_0); a0_1 = Fma(b, w1, a0_1); b = Vector256.Create(Unsafe.Add(ref xr, 32)); a1_0 = Fma(b, w0, a1_0); a1_1 = Fma(b, w1, a1_1); b = Vector256.Create(Unsafe.Add(ref xr, 33)); a2_0 = Fma(b, w0, a2_0); a2_1 = Fma(b, w1, a2_1); b = Vector256.Create(Unsafe.Add(ref xr, 34)); a3_0 = Fma(b, w0, a3_0); a3_1 = Fma(b, w1, a3_1); b = Vector256.Create(Unsafe.Add(ref xr, 35)); a4_0 = Fma(b, w0, a4_0); a4_1 = Fma(b, w1, a4_1); b = Vector256.Create(Unsafe.Add(ref xr, 36)); a5_0 = Fma(b, w0, a5_0); a5_1 = Fma(b, w1, a5_1); b = Vector256.Create(Unsafe.Add(ref xr, 37)); a6_0 = Fma(b, w0, a6_0); a6_1 = Fma(b, w1, a6_1); b = Vector256.Create(Unsafe.Add(ref xr, 38)); a7_0 = Fma(b, w0, a7_0); a7_1 = Fma(b, w1, a7_1); b = Vector256.Create(Unsafe.Add(ref xr, 39)); a8_0 = Fma(b, w0, a8_0); a8_1 = Fma(b, w1, a8_1); b = Vector256.Create(Unsafe.Add(ref xr, 40)); a9_0 = Fma(b, w0, a9_0); a9_1 = Fma(b, w1, a9_1);
+                            w0 = Load(ref wr, 224); w1 = Load(ref wr, 232); b = Vector256.Create(Unsafe.Add(ref xr, 32)); a0_0 = Fma(b, w0, a0_0); a0_1 = Fma(b, w1, a0_1); b = Vector256.Create(Unsafe.Add(ref xr, 33)); a1_0 = Fma(b, w0, a1_0); a1_1 = Fma(b, w1, a1_1); b = Vector256.Create(Unsafe.Add(ref xr, 34)); a2_0 = Fma(b, w0, a2_0); a2_1 = Fma(b, w1, a2_1); b = Vector256.Create(Unsafe.Add(ref xr, 35)); a3_0 = Fma(b, w0, a3_0); a3_1 = Fma(b, w1, a3_1); b = Vector256.Create(Unsafe.Add(ref xr, 36)); a4_0 = Fma(b, w0, a4_0); a4_1 = Fma(b, w1, a4_1); b = Vector256.Create(Unsafe.Add(ref xr, 37)); a5_0 = Fma(b, w0, a5_0); a5_1 = Fma(b, w1, a5_1); b = Vector256.Create(Unsafe.Add(ref xr, 38)); a6_0 = Fma(b, w0, a6_0); a6_1 = Fma(b, w1, a6_1); b = Vector256.Create(Unsafe.Add(ref xr, 39)); a7_0 = Fma(b, w0, a7_0); a7_1 = Fma(b, w1, a7_1); b = Vector256.Create(Unsafe.Add(ref xr, 40)); a8_0 = Fma(b, w0, a8_0); a8_1 = Fma(b, w1, a8_1); b = Vector256.Create(Unsafe.Add(ref xr, 41)); a9_0 = Fma(b, w0, a9_0); a9_1 = Fma(b, w1, a9_1);
+                            w0 = Load(ref wr, 240); w1 = Load(ref wr, 248); b = Vector256.Create(Unsafe.Add(ref xr, 42)); a0_0 = Fma(b, w0, a0_0); a0_1 = Fma(b, w1, a0_1); b = Vector256.Create(Unsafe.Add(ref xr, 43)); a1_0 = Fma(b, w0, a1_0); a1_1 = Fma(b, w1, a1_1); b = Vector256.Create(Unsafe.Add(ref xr, 44)); a2_0 = Fma(b, w0, a2_0); a2_1 = Fma(b, w1, a2_1); b = Vector256.Create(Unsafe.Add(ref xr, 45)); a3_0 = Fma(b, w0, a3_0); a3_1 = Fma(b, w1, a3_1); b = Vector256.Create(Unsafe.Add(ref xr, 46)); a4_0 = Fma(b, w0, a4_0); a4_1 = Fma(b, w1, a4_1); b = Vector256.Create(Unsafe.Add(ref xr, 47)); a5_0 = Fma(b, w0, a5_0); a5_1 = Fma(b, w1, a5_1); b = Vector256.Create(Unsafe.Add(ref xr, 48)); a6_0 = Fma(b, w0, a6_0); a6_1 = Fma(b, w1, a6_1); b = Vector256.Create(Unsafe.Add(ref xr, 49)); a7_0 = Fma(b, w0, a7_0); a7_1 = Fma(b, w1, a7_1); b = Vector256.Create(Unsafe.Add(ref xr, 50)); a8_0 = Fma(b, w0, a8_0); a8_1 = Fma(b, w1, a8_1); b = Vector256.Create(Unsafe.Add(ref xr, 51)); a9_0 = Fma(b, w0, a9_0); a9_1 = Fma(b, w1, a9_1);
+                            w0 = Load(ref wr, 256); w1 = Load(ref wr, 264); b = Vector256.Create(Unsafe.Add(ref xr, 43)); a0_0 = Fma(b, w0, a0_0); a0_1 = Fma(b, w1, a0_1); b = Vector256.Create(Unsafe.Add(ref xr, 44)); a1_0 = Fma(b, w0, a1_0); a1_1 = Fma(b, w1, a1_1); b = Vector256.Create(Unsafe.Add(ref xr, 45)); a2_0 = Fma(b, w0, a2_0); a2_1 = Fma(b, w1, a2_1); b = Vector256.Create(Unsafe.Add(ref xr, 46)); a3_0 = Fma(b, w0, a3_0); a3_1 = Fma(b, w1, a3_1); b = Vector256.Create(Unsafe.Add(ref xr, 47)); a4_0 = Fma(b, w0, a4_0); a4_1 = Fma(b, w1, a4_1); b = Vector256.Create(Unsafe.Add(ref xr, 48)); a5_0 = Fma(b, w0, a5_0); a5_1 = Fma(b, w1, a5_1); b = Vector256.Create(Unsafe.Add(ref xr, 49)); a6_0 = Fma(b, w0, a6_0); a6_1 = Fma(b, w1, a6_1); b = Vector256.Create(Unsafe.Add(ref xr, 50)); a7_0 = Fma(b, w0, a7_0); a7_1 = Fma(b, w1, a7_1); b = Vector256.Create(Unsafe.Add(ref xr, 51)); a8_0 = Fma(b, w0, a8_0); a8_1 = Fma(b, w1, a8_1); b = Vector256.Create(Unsafe.Add(ref xr, 52)); a9_0 = Fma(b, w0, a9_0); a9_1 = Fma(b, w1, a9_1);
+                            w0 = Load(ref wr, 272); w1 = Load(ref wr, 280); b = Vector256.Create(Unsafe.Add(ref xr, 44)); a0_0 = Fma(b, w0, a0_0); a0_1 = Fma(b, w1, a0_1); b = Vector256.Create(Unsafe.Add(ref xr, 45)); a1_0 = Fma(b, w0, a1_0); a1_1 = Fma(b, w1, a1_1); b = Vector256.Create(Unsafe.Add(ref xr, 46)); a2_0 = Fma(b, w0, a2_0); a2_1 = Fma(b, w1, a2_1); b = Vector256.Create(Unsafe.Add(ref xr, 47)); a3_0 = Fma(b, w0, a3_0); a3_1 = Fma(b, w1, a3_1); b = Vector256.Create(Unsafe.Add(ref xr, 48)); a4_0 = Fma(b, w0, a4_0); a4_1 = Fma(b, w1, a4_1); b = Vector256.Create(Unsafe.Add(ref xr, 49)); a5_0 = Fma(b, w0, a5_0); a5_1 = Fma(b, w1, a5_1); b = Vector256.Create(Unsafe.Add(ref xr, 50)); a6_0 = Fma(b, w0, a6_0); a6_1 = Fma(b, w1, a6_1); b = Vector256.Create(Unsafe.Add(ref xr, 51)); a7_0 = Fma(b, w0, a7_0); a7_1 = Fma(b, w1, a7_1); b = Vector256.Create(Unsafe.Add(ref xr, 52)); a8_0 = Fma(b, w0, a8_0); a8_1 = Fma(b, w1, a8_1); b = Vector256.Create(Unsafe.Add(ref xr, 53)); a9_0 = Fma(b, w0, a9_0); a9_1 = Fma(b, w1, a9_1);
+                            w0 = Load(ref wr, 288); w1 = Load(ref wr, 296); b = Vector256.Create(Unsafe.Add(ref xr, 45)); a0_0 = Fma(b, w0, a0_0); a0_1 = Fma(b, w1, a0_1); b = Vector256.Create(Unsafe.Add(ref xr, 46)); a1_0 = Fma(b, w0, a1_0); a1_1 = Fma(b, w1, a1_1); b = Vector256.Create(Unsafe.Add(ref xr, 47)); a2_0 = Fma(b, w0, a2_0); a2_1 = Fma(b, w1, a2_1); b = Vector256.Create(Unsafe.Add(ref xr, 48)); a3_0 = Fma(b, w0, a3_0); a3_1 = Fma(b, w1, a3_1); b = Vector256.Create(Unsafe.Add(ref xr, 49)); a4_0 = Fma(b, w0, a4_0); a4_1 = Fma(b, w1, a4_1); b = Vector256.Create(Unsafe.Add(ref xr, 50)); a5_0 = Fma(b, w0, a5_0); a5_1 = Fma(b, w1, a5_1); b = Vector256.Create(Unsafe.Add(ref xr, 51)); a6_0 = Fma(b, w0, a6_0); a6_1 = Fma(b, w1, a6_1); b = Vector256.Create(Unsafe.Add(ref xr, 52)); a7_0 = Fma(b, w0, a7_0); a7_1 = Fma(b, w1, a7_1); b = Vector256.Create(Unsafe.Add(ref xr, 53)); a8_0 = Fma(b, w0, a8_0); a8_1 = Fma(b, w1, a8_1); b = Vector256.Create(Unsafe.Add(ref xr, 54)); a9_0 = Fma(b, w0, a9_0); a9_1 = Fma(b, w1, a9_1);
+                            w0 = Load(ref wr, 304); w1 = Load(ref wr, 312); b = Vector256.Create(Unsafe.Add(ref xr, 46)); a0_0 = Fma(b, w0, a0_0); a0_1 = Fma(b, w1, a0_1); b = Vector256.Create(Unsafe.Add(ref xr, 47)); a1_0 = Fma(b, w0, a1_0); a1_1 = Fma(b, w1, a1_1); b = Vector256.Create(Unsafe.Add(ref xr, 48)); a2_0 = Fma(b, w0, a2_0); a2_1 = Fma(b, w1, a2_1); b = Vector256.Create(Unsafe.Add(ref xr, 49)); a3_0 = Fma(b, w0, a3_0); a3_1 = Fma(b, w1, a3_1); b = Vector256.Create(Unsafe.Add(ref xr, 50)); a4_0 = Fma(b, w0, a4_0); a4_1 = Fma(b, w1, a4_1); b = Vector256.Create(Unsafe.Add(ref xr, 51)); a5_0 = Fma(b, w0, a5_0); a5_1 = Fma(b, w1, a5_1); b = Vector256.Create(Unsafe.Add(ref xr, 52)); a6_0 = Fma(b, w0, a6_0); a6_1 = Fma(b, w1, a6_1); b = Vector256.Create(Unsafe.Add(ref xr, 53)); a7_0 = Fma(b, w0, a7_0); a7_1 = Fma(b, w1, a7_1); b = Vector256.Create(Unsafe.Add(ref xr, 54)); a8_0 = Fma(b, w0, a8_0); a8_1 = Fma(b, w1, a8_1); b = Vector256.Create(Unsafe.Add(ref xr, 55)); a9_0 = Fma(b, w0, a9_0); a9_1 = Fma(b, w1, a9_1);
+                            w0 = Load(ref wr, 320); w1 = Load(ref wr, 328); b = Vector256.Create(Unsafe.Add(ref xr, 56)); a0_0 = Fma(b, w0, a0_0); a0_1 = Fma(b, w1, a0_1); b = Vector256.Create(Unsafe.Add(ref xr, 57)); a1_0 = Fma(b, w0, a1_0); a1_1 = Fma(b, w1, a1_1); b = Vector256.Create(Unsafe.Add(ref xr, 58)); a2_0 = Fma(b, w0, a2_0); a2_1 = Fma(b, w1, a2_1); b = Vector256.Create(Unsafe.Add(ref xr, 59)); a3_0 = Fma(b, w0, a3_0); a3_1 = Fma(b, w1, a3_1); b = Vector256.Create(Unsafe.Add(ref xr, 60)); a4_0 = Fma(b, w0, a4_0); a4_1 = Fma(b, w1, a4_1); b = Vector256.Create(Unsafe.Add(ref xr, 61)); a5_0 = Fma(b, w0, a5_0); a5_1 = Fma(b, w1, a5_1); b = Vector256.Create(Unsafe.Add(ref xr, 62)); a6_0 = Fma(b, w0, a6_0); a6_1 = Fma(b, w1, a6_1); b = Vector256.Create(Unsafe.Add(ref xr, 63)); a7_0 = Fma(b, w0, a7_0); a7_1 = Fma(b, w1, a7_1); b = Vector256.Create(Unsafe.Add(ref xr, 64)); a8_0 = Fma(b, w0, a8_0); a8_1 = Fma(b, w1, a8_1); b = Vector256.Create(Unsafe.Add(ref xr, 65)); a9_0 = Fma(b, w0, a9_0); a9_1 = Fma(b, w1, a9_1);
+                            w0 = Load(ref wr, 336); w1 = Load(ref wr, 344); b = Vector256.Create(Unsafe.Add(ref xr, 57)); a0_0 = Fma(b, w0, a0_0); a0_1 = Fma(b, w1, a0_1); b = Vector256.Create(Unsafe.Add(ref xr, 58)); a1_0 = Fma(b, w0, a1_0); a1_1 = Fma(b, w1, a1_1); b = Vector256.Create(Unsafe.Add(ref xr, 59)); a2_0 = Fma(b, w0, a2_0); a2_1 = Fma(b, w1, a2_1); b = Vector256.Create(Unsafe.Add(ref xr, 60)); a3_0 = Fma(b, w0, a3_0); a3_1 = Fma(b, w1, a3_1); b = Vector256.Create(Unsafe.Add(ref xr, 61)); a4_0 = Fma(b, w0, a4_0); a4_1 = Fma(b, w1, a4_1); b = Vector256.Create(Unsafe.Add(ref xr, 62)); a5_0 = Fma(b, w0, a5_0); a5_1 = Fma(b, w1, a5_1); b = Vector256.Create(Unsafe.Add(ref xr, 63)); a6_0 = Fma(b, w0, a6_0); a6_1 = Fma(b, w1, a6_1); b = Vector256.Create(Unsafe.Add(ref xr, 64)); a7_0 = Fma(b, w0, a7_0); a7_1 = Fma(b, w1, a7_1); b = Vector256.Create(Unsafe.Add(ref xr, 65)); a8_0 = Fma(b, w0, a8_0); a8_1 = Fma(b, w1, a8_1); b = Vector256.Create(Unsafe.Add(ref xr, 66)); a9_0 = Fma(b, w0, a9_0); a9_1 = Fma(b, w1, a9_1);
+                            w0 = Load(ref wr, 352); w1 = Load(ref wr, 360); b = Vector256.Create(Unsafe.Add(ref xr, 58)); a0_0 = Fma(b, w0, a0_0); a0_1 = Fma(b, w1, a0_1); b = Vector256.Create(Unsafe.Add(ref xr, 59)); a1_0 = Fma(b, w0, a1_0); a1_1 = Fma(b, w1, a1_1); b = Vector256.Create(Unsafe.Add(ref xr, 60)); a2_0 = Fma(b, w0, a2_0); a2_1 = Fma(b, w1, a2_1); b = Vector256.Create(Unsafe.Add(ref xr, 61)); a3_0 = Fma(b, w0, a3_0); a3_1 = Fma(b, w1, a3_1); b = Vector256.Create(Unsafe.Add(ref xr, 62)); a4_0 = Fma(b, w0, a4_0); a4_1 = Fma(b, w1, a4_1); b = Vector256.Create(Unsafe.Add(ref xr, 63)); a5_0 = Fma(b, w0, a5_0); a5_1 = Fma(b, w1, a5_1); b = Vector256.Create(Unsafe.Add(ref xr, 64)); a6_0 = Fma(b, w0, a6_0); a6_1 = Fma(b, w1, a6_1); b = Vector256.Create(Unsafe.Add(ref xr, 65)); a7_0 = Fma(b, w0, a7_0); a7_1 = Fma(b, w1, a7_1); b = Vector256.Create(Unsafe.Add(ref xr, 66)); a8_0 = Fma(b, w0, a8_0); a8_1 = Fma(b, w1, a8_1); b = Vector256.Create(Unsafe.Add(ref xr, 67)); a9_0 = Fma(b, w0, a9_0); a9_1 = Fma(b, w1, a9_1);
+                            w0 = Load(ref wr, 368); w1 = Load(ref wr, 376); b = Vector256.Create(Unsafe.Add(ref xr, 59)); a0_0 = Fma(b, w0, a0_0); a0_1 = Fma(b, w1, a0_1); b = Vector256.Create(Unsafe.Add(ref xr, 60)); a1_0 = Fma(b, w0, a1_0); a1_1 = Fma(b, w1, a1_1); b = Vector256.Create(Unsafe.Add(ref xr, 61)); a2_0 = Fma(b, w0, a2_0); a2_1 = Fma(b, w1, a2_1); b = Vector256.Create(Unsafe.Add(ref xr, 62)); a3_0 = Fma(b, w0, a3_0); a3_1 = Fma(b, w1, a3_1); b = Vector256.Create(Unsafe.Add(ref xr, 63)); a4_0 = Fma(b, w0, a4_0); a4_1 = Fma(b, w1, a4_1); b = Vector256.Create(Unsafe.Add(ref xr, 64)); a5_0 = Fma(b, w0, a5_0); a5_1 = Fma(b, w1, a5_1); b = Vector256.Create(Unsafe.Add(ref xr, 65)); a6_0 = Fma(b, w0, a6_0); a6_1 = Fma(b, w1, a6_1); b = Vector256.Create(Unsafe.Add(ref xr, 66)); a7_0 = Fma(b, w0, a7_0); a7_1 = Fma(b, w1, a7_1); b = Vector256.Create(Unsafe.Add(ref xr, 67)); a8_0 = Fma(b, w0, a8_0); a8_1 = Fma(b, w1, a8_1); b = Vector256.Create(Unsafe.Add(ref xr, 68)); a9_0 = Fma(b, w0, a9_0); a9_1 = Fma(b, w1, a9_1);
+                            w0 = Load(ref wr, 384); w1 = Load(ref wr, 392); b = Vector256.Create(Unsafe.Add(ref xr, 60)); a0_0 = Fma(b, w0, a0_0); a0_1 = Fma(b, w1, a0_1); b = Vector256.Create(Unsafe.Add(ref xr, 61)); a1_0 = Fma(b, w0, a1_0); a1_1 = Fma(b, w1, a1_1); b = Vector256.Create(Unsafe.Add(ref xr, 62)); a2_0 = Fma(b, w0, a2_0); a2_1 = Fma(b, w1, a2_1); b = Vector256.Create(Unsafe.Add(ref xr, 63)); a3_0 = Fma(b, w0, a3_0); a3_1 = Fma(b, w1, a3_1); b = Vector256.Create(Unsafe.Add(ref xr, 64)); a4_0 = Fma(b, w0, a4_0); a4_1 = Fma(b, w1, a4_1); b = Vector256.Create(Unsafe.Add(ref xr, 65)); a5_0 = Fma(b, w0, a5_0); a5_1 = Fma(b, w1, a5_1); b = Vector256.Create(Unsafe.Add(ref xr, 66)); a6_0 = Fma(b, w0, a6_0); a6_1 = Fma(b, w1, a6_1); b = Vector256.Create(Unsafe.Add(ref xr, 67)); a7_0 = Fma(b, w0, a7_0); a7_1 = Fma(b, w1, a7_1); b = Vector256.Create(Unsafe.Add(ref xr, 68)); a8_0 = Fma(b, w0, a8_0); a8_1 = Fma(b, w1, a8_1); b = Vector256.Create(Unsafe.Add(ref xr, 69)); a9_0 = Fma(b, w0, a9_0); a9_1 = Fma(b, w1, a9_1);
                         }
+                        a0_0.StoreUnsafe(ref yts, (nuint)((oy * 10 + 0) * 16 + (fv + 0) * 8)); a0_1.StoreUnsafe(ref yts, (nuint)((oy * 10 + 0) * 16 + (fv + 1) * 8));
+                        a1_0.StoreUnsafe(ref yts, (nuint)((oy * 10 + 1) * 16 + (fv + 0) * 8)); a1_1.StoreUnsafe(ref yts, (nuint)((oy * 10 + 1) * 16 + (fv + 1) * 8));
+                        a2_0.StoreUnsafe(ref yts, (nuint)((oy * 10 + 2) * 16 + (fv + 0) * 8)); a2_1.StoreUnsafe(ref yts, (nuint)((oy * 10 + 2) * 16 + (fv + 1) * 8));
+                        a3_0.StoreUnsafe(ref yts, (nuint)((oy * 10 + 3) * 16 + (fv + 0) * 8)); a3_1.StoreUnsafe(ref yts, (nuint)((oy * 10 + 3) * 16 + (fv + 1) * 8));
+                        a4_0.StoreUnsafe(ref yts, (nuint)((oy * 10 + 4) * 16 + (fv + 0) * 8)); a4_1.StoreUnsafe(ref yts, (nuint)((oy * 10 + 4) * 16 + (fv + 1) * 8));
+                        a5_0.StoreUnsafe(ref yts, (nuint)((oy * 10 + 5) * 16 + (fv + 0) * 8)); a5_1.StoreUnsafe(ref yts, (nuint)((oy * 10 + 5) * 16 + (fv + 1) * 8));
+                        a6_0.StoreUnsafe(ref yts, (nuint)((oy * 10 + 6) * 16 + (fv + 0) * 8)); a6_1.StoreUnsafe(ref yts, (nuint)((oy * 10 + 6) * 16 + (fv + 1) * 8));
+                        a7_0.StoreUnsafe(ref yts, (nuint)((oy * 10 + 7) * 16 + (fv + 0) * 8)); a7_1.StoreUnsafe(ref yts, (nuint)((oy * 10 + 7) * 16 + (fv + 1) * 8));
+                        a8_0.StoreUnsafe(ref yts, (nuint)((oy * 10 + 8) * 16 + (fv + 0) * 8)); a8_1.StoreUnsafe(ref yts, (nuint)((oy * 10 + 8) * 16 + (fv + 1) * 8));
+                        a9_0.StoreUnsafe(ref yts, (nuint)((oy * 10 + 9) * 16 + (fv + 0) * 8)); a9_1.StoreUnsafe(ref yts, (nuint)((oy * 10 + 9) * 16 + (fv + 1) * 8));
                     }
                 }
             }
-            Conv2D2Forward(ref _p[156], ref columns, ref _a4[n * 1600], ref _p[2556], 0, 16, 0, 100);
+            ref float ys = ref _a4[n * 1600];
+            for (int f = 0; f < 16; f++) for (int p = 0; p < 100; p++) Unsafe.Add(ref ys, f * 100 + p) = Unsafe.Add(ref yts, p * 16 + f);
             global::System.Numerics.Tensors.TensorPrimitives.Max<float>(_a4.AsSpan(n * 1600, 1600), 0f, _a5.AsSpan(n * 1600, 1600));   // layer 4, ReLU, fused
         }
     }
@@ -1044,50 +1203,10 @@ _____________________________________________________________________
         (int n0, int n1) = global::NetGen.Parallelism.Range(_batch, parts, part);
         global::System.Span<float> sum = _gsum3.AsSpan(part * 2416, 2416);
         sum.Clear();
-        bool cache = _colBatch3.Length > 0 && _columnsKept;   // the forward pass kept every sample's columns
         for (int n = n0; n < n1; n++)
         {
             ref float work = ref _col3[part * 15000];
-            ref float columns = ref cache ? ref _colBatch3[n * 15000] : ref work;
-            if (!cache)
-            {
-                global::System.Span<float> x = _a3.AsSpan(n * 1176, 1176);
-                // im2col
-                {
-                    ref float cols = ref columns;
-                    ref float image = ref x[0];
-                    for (int ch = 0; ch < 6; ch++)
-                    {
-                        for (int u = 0; u < 5; u++)
-                        {
-                            for (int v = 0; v < 5; v++)
-                            {
-                                ref float row = ref Unsafe.Add(ref cols, ((ch * 5 + u) * 5 + v) * 100);
-                                int lo = global::System.Math.Max(0, 0 - v), hi = global::System.Math.Min(10, 14 - v);   // the columns ox whose ix = ox + v − 0 is inside
-                                for (int oy = 0; oy < 10; oy++)
-                                {
-                                    int iy = oy * 1 + u - 0;
-                                    ref float at = ref Unsafe.Add(ref row, oy * 10);
-                                    if ((uint)iy >= 14u)
-                                    {
-                                        for (int ox = 0; ox < 10; ox++) Unsafe.Add(ref at, ox) = 0f;
-                                        continue;
-                                    }
-                                    ref float line = ref Unsafe.Add(ref image, ch * 196 + iy * 14 + v - 0);   // line[ox·S] is x[ch, iy, ox·S + v − P]
-                                    for (int ox = 0; ox < lo; ox++) Unsafe.Add(ref at, ox) = 0f;
-                                    {
-                                        int ox = lo;
-                                        for (; ox + 8 <= hi; ox += 8) Load(ref line, ox).StoreUnsafe(ref at, (nuint)ox);
-                                        if (ox < hi && hi - lo >= 8) Load(ref line, hi - 8).StoreUnsafe(ref at, (nuint)(hi - 8));
-                                        else for (; ox < hi; ox++) Unsafe.Add(ref at, ox) = Unsafe.Add(ref line, ox);
-                                    }
-                                    for (int ox = hi; ox < 10; ox++) Unsafe.Add(ref at, ox) = 0f;
-                                }
-                            }
-                        }
-                    }
-                }
-            }
+            ref float xs = ref _a3[n * 1176];   // no padding: the input is read in place
             // layer 4, ReLU backward, fused: δ = x > 0 ? ∂E/∂y : 0 for this sample
             {
                 ref float rx = ref _a4[n * 1600], rdy = ref _d5[n * 1600], rdx = ref _d4[n * 1600];
@@ -1099,7 +1218,106 @@ _____________________________________________________________________
             ref float deltaT = ref _deltaT3[part * 1600];
             ref float delta = ref _d4[n * 1600];
             for (int f = 0; f < 16; f++) for (int p = 0; p < 100; p++) Unsafe.Add(ref deltaT, p * 16 + f) = Unsafe.Add(ref delta, f * 100 + p);
-            Conv2D2WeightGradient(ref columns, ref deltaT, ref sum[0], 0, 150, 0, 16);
+            // ∂E/∂wᵀ[(c, u, v), f] += Σ_p x[c, oy + u, ox + v]·δᵀ[p, f]: a block of taps × filter vectors in registers over the sample's positions
+            for (int ch = 0; ch < 6; ch++)
+            {
+                ref float xc = ref Unsafe.Add(ref xs, ch * 196);
+                for (int fv = 0; fv < 2; fv += 2)   // 2 vectors of 8 filters
+                {
+                    // taps (u, v) = (0, 0) (0, 1) (0, 2) (0, 3) (0, 4) (1, 0) (1, 1) (1, 2) (1, 3)
+                    {
+                        Vector256<float> s0_0 = Vector256<float>.Zero; Vector256<float> s0_1 = Vector256<float>.Zero;
+                        Vector256<float> s1_0 = Vector256<float>.Zero; Vector256<float> s1_1 = Vector256<float>.Zero;
+                        Vector256<float> s2_0 = Vector256<float>.Zero; Vector256<float> s2_1 = Vector256<float>.Zero;
+                        Vector256<float> s3_0 = Vector256<float>.Zero; Vector256<float> s3_1 = Vector256<float>.Zero;
+                        Vector256<float> s4_0 = Vector256<float>.Zero; Vector256<float> s4_1 = Vector256<float>.Zero;
+                        Vector256<float> s5_0 = Vector256<float>.Zero; Vector256<float> s5_1 = Vector256<float>.Zero;
+                        Vector256<float> s6_0 = Vector256<float>.Zero; Vector256<float> s6_1 = Vector256<float>.Zero;
+                        Vector256<float> s7_0 = Vector256<float>.Zero; Vector256<float> s7_1 = Vector256<float>.Zero;
+                        Vector256<float> s8_0 = Vector256<float>.Zero; Vector256<float> s8_1 = Vector256<float>.Zero;
+                        for (int oy = 0; oy < 10; oy++)
+                        {
+                            for (int ox = 0; ox < 10; ox++)
+                            {
+                                ref float xr = ref Unsafe.Add(ref xc, oy * 14 + ox);
+                                ref float dr = ref Unsafe.Add(ref deltaT, (oy * 10 + ox) * 16 + fv * 8);
+                                Vector256<float> b; Vector256<float> d0 = Load(ref dr, 0); Vector256<float> d1 = Load(ref dr, 8);
+                                b = Vector256.Create(Unsafe.Add(ref xr, 0)); s0_0 = Fma(b, d0, s0_0); s0_1 = Fma(b, d1, s0_1); b = Vector256.Create(Unsafe.Add(ref xr, 1)); s1_0 = Fma(b, d0, s1_0); s1_1 = Fma(b, d1, s1_1); b = Vector256.Create(Unsafe.Add(ref xr, 2)); s2_0 = Fma(b, d0, s2_0); s2_1 = Fma(b, d1, s2_1); b = Vector256.Create(Unsafe.Add(ref xr, 3)); s3_0 = Fma(b, d0, s3_0); s3_1 = Fma(b, d1, s3_1); b = Vector256.Create(Unsafe.Add(ref xr, 4)); s4_0 = Fma(b, d0, s4_0); s4_1 = Fma(b, d1, s4_1); b = Vector256.Create(Unsafe.Add(ref xr, 14)); s5_0 = Fma(b, d0, s5_0); s5_1 = Fma(b, d1, s5_1); b = Vector256.Create(Unsafe.Add(ref xr, 15)); s6_0 = Fma(b, d0, s6_0); s6_1 = Fma(b, d1, s6_1); b = Vector256.Create(Unsafe.Add(ref xr, 16)); s7_0 = Fma(b, d0, s7_0); s7_1 = Fma(b, d1, s7_1); b = Vector256.Create(Unsafe.Add(ref xr, 17)); s8_0 = Fma(b, d0, s8_0); s8_1 = Fma(b, d1, s8_1);
+                            }
+                        }
+                        ref float gt = ref sum[(ch * 25) * 16 + fv * 8];
+                        (Load(ref gt, 0) + s0_0).StoreUnsafe(ref gt, 0); (Load(ref gt, 8) + s0_1).StoreUnsafe(ref gt, 8);
+                        (Load(ref gt, 16) + s1_0).StoreUnsafe(ref gt, 16); (Load(ref gt, 24) + s1_1).StoreUnsafe(ref gt, 24);
+                        (Load(ref gt, 32) + s2_0).StoreUnsafe(ref gt, 32); (Load(ref gt, 40) + s2_1).StoreUnsafe(ref gt, 40);
+                        (Load(ref gt, 48) + s3_0).StoreUnsafe(ref gt, 48); (Load(ref gt, 56) + s3_1).StoreUnsafe(ref gt, 56);
+                        (Load(ref gt, 64) + s4_0).StoreUnsafe(ref gt, 64); (Load(ref gt, 72) + s4_1).StoreUnsafe(ref gt, 72);
+                        (Load(ref gt, 80) + s5_0).StoreUnsafe(ref gt, 80); (Load(ref gt, 88) + s5_1).StoreUnsafe(ref gt, 88);
+                        (Load(ref gt, 96) + s6_0).StoreUnsafe(ref gt, 96); (Load(ref gt, 104) + s6_1).StoreUnsafe(ref gt, 104);
+                        (Load(ref gt, 112) + s7_0).StoreUnsafe(ref gt, 112); (Load(ref gt, 120) + s7_1).StoreUnsafe(ref gt, 120);
+                        (Load(ref gt, 128) + s8_0).StoreUnsafe(ref gt, 128); (Load(ref gt, 136) + s8_1).StoreUnsafe(ref gt, 136);
+                    }
+                    // taps (u, v) = (1, 4) (2, 0) (2, 1) (2, 2) (2, 3) (2, 4) (3, 0) (3, 1)
+                    {
+                        Vector256<float> s0_0 = Vector256<float>.Zero; Vector256<float> s0_1 = Vector256<float>.Zero;
+                        Vector256<float> s1_0 = Vector256<float>.Zero; Vector256<float> s1_1 = Vector256<float>.Zero;
+                        Vector256<float> s2_0 = Vector256<float>.Zero; Vector256<float> s2_1 = Vector256<float>.Zero;
+                        Vector256<float> s3_0 = Vector256<float>.Zero; Vector256<float> s3_1 = Vector256<float>.Zero;
+                        Vector256<float> s4_0 = Vector256<float>.Zero; Vector256<float> s4_1 = Vector256<float>.Zero;
+                        Vector256<float> s5_0 = Vector256<float>.Zero; Vector256<float> s5_1 = Vector256<float>.Zero;
+                        Vector256<float> s6_0 = Vector256<float>.Zero; Vector256<float> s6_1 = Vector256<float>.Zero;
+                        Vector256<float> s7_0 = Vector256<float>.Zero; Vector256<float> s7_1 = Vector256<float>.Zero;
+                        for (int oy = 0; oy < 10; oy++)
+                        {
+                            for (int ox = 0; ox < 10; ox++)
+                            {
+                                ref float xr = ref Unsafe.Add(ref xc, oy * 14 + ox);
+                                ref float dr = ref Unsafe.Add(ref deltaT, (oy * 10 + ox) * 16 + fv * 8);
+                                Vector256<float> b; Vector256<float> d0 = Load(ref dr, 0); Vector256<float> d1 = Load(ref dr, 8);
+                                b = Vector256.Create(Unsafe.Add(ref xr, 18)); s0_0 = Fma(b, d0, s0_0); s0_1 = Fma(b, d1, s0_1); b = Vector256.Create(Unsafe.Add(ref xr, 28)); s1_0 = Fma(b, d0, s1_0); s1_1 = Fma(b, d1, s1_1); b = Vector256.Create(Unsafe.Add(ref xr, 29)); s2_0 = Fma(b, d0, s2_0); s2_1 = Fma(b, d1, s2_1); b = Vector256.Create(Unsafe.Add(ref xr, 30)); s3_0 = Fma(b, d0, s3_0); s3_1 = Fma(b, d1, s3_1); b = Vector256.Create(Unsafe.Add(ref xr, 31)); s4_0 = Fma(b, d0, s4_0); s4_1 = Fma(b, d1, s4_1); b = Vector256.Create(Unsafe.Add(ref xr, 32)); s5_0 = Fma(b, d0, s5_0); s5_1 = Fma(b, d1, s5_1); b = Vector256.Create(Unsafe.Add(ref xr, 42)); s6_0 = Fma(b, d0, s6_0); s6_1 = Fma(b, d1, s6_1); b = Vector256.Create(Unsafe.Add(ref xr, 43)); s7_0 = Fma(b, d0, s7_0); s7_1 = Fma(b, d1, s7_1);
+                            }
+                        }
+                        ref float gt = ref sum[(ch * 25) * 16 + fv * 8];
+                        (Load(ref gt, 144) + s0_0).StoreUnsafe(ref gt, 144); (Load(ref gt, 152) + s0_1).StoreUnsafe(ref gt, 152);
+                        (Load(ref gt, 160) + s1_0).StoreUnsafe(ref gt, 160); (Load(ref gt, 168) + s1_1).StoreUnsafe(ref gt, 168);
+                        (Load(ref gt, 176) + s2_0).StoreUnsafe(ref gt, 176); (Load(ref gt, 184) + s2_1).StoreUnsafe(ref gt, 184);
+                        (Load(ref gt, 192) + s3_0).StoreUnsafe(ref gt, 192); (Load(ref gt, 200) + s3_1).StoreUnsafe(ref gt, 200);
+                        (Load(ref gt, 208) + s4_0).StoreUnsafe(ref gt, 208); (Load(ref gt, 216) + s4_1).StoreUnsafe(ref gt, 216);
+                        (Load(ref gt, 224) + s5_0).StoreUnsafe(ref gt, 224); (Load(ref gt, 232) + s5_1).StoreUnsafe(ref gt, 232);
+                        (Load(ref gt, 240) + s6_0).StoreUnsafe(ref gt, 240); (Load(ref gt, 248) + s6_1).StoreUnsafe(ref gt, 248);
+                        (Load(ref gt, 256) + s7_0).StoreUnsafe(ref gt, 256); (Load(ref gt, 264) + s7_1).StoreUnsafe(ref gt, 264);
+                    }
+                    // taps (u, v) = (3, 2) (3, 3) (3, 4) (4, 0) (4, 1) (4, 2) (4, 3) (4, 4)
+                    {
+                        Vector256<float> s0_0 = Vector256<float>.Zero; Vector256<float> s0_1 = Vector256<float>.Zero;
+                        Vector256<float> s1_0 = Vector256<float>.Zero; Vector256<float> s1_1 = Vector256<float>.Zero;
+                        Vector256<float> s2_0 = Vector256<float>.Zero; Vector256<float> s2_1 = Vector256<float>.Zero;
+                        Vector256<float> s3_0 = Vector256<float>.Zero; Vector256<float> s3_1 = Vector256<float>.Zero;
+                        Vector256<float> s4_0 = Vector256<float>.Zero; Vector256<float> s4_1 = Vector256<float>.Zero;
+                        Vector256<float> s5_0 = Vector256<float>.Zero; Vector256<float> s5_1 = Vector256<float>.Zero;
+                        Vector256<float> s6_0 = Vector256<float>.Zero; Vector256<float> s6_1 = Vector256<float>.Zero;
+                        Vector256<float> s7_0 = Vector256<float>.Zero; Vector256<float> s7_1 = Vector256<float>.Zero;
+                        for (int oy = 0; oy < 10; oy++)
+                        {
+                            for (int ox = 0; ox < 10; ox++)
+                            {
+                                ref float xr = ref Unsafe.Add(ref xc, oy * 14 + ox);
+                                ref float dr = ref Unsafe.Add(ref deltaT, (oy * 10 + ox) * 16 + fv * 8);
+                                Vector256<float> b; Vector256<float> d0 = Load(ref dr, 0); Vector256<float> d1 = Load(ref dr, 8);
+                                b = Vector256.Create(Unsafe.Add(ref xr, 44)); s0_0 = Fma(b, d0, s0_0); s0_1 = Fma(b, d1, s0_1); b = Vector256.Create(Unsafe.Add(ref xr, 45)); s1_0 = Fma(b, d0, s1_0); s1_1 = Fma(b, d1, s1_1); b = Vector256.Create(Unsafe.Add(ref xr, 46)); s2_0 = Fma(b, d0, s2_0); s2_1 = Fma(b, d1, s2_1); b = Vector256.Create(Unsafe.Add(ref xr, 56)); s3_0 = Fma(b, d0, s3_0); s3_1 = Fma(b, d1, s3_1); b = Vector256.Create(Unsafe.Add(ref xr, 57)); s4_0 = Fma(b, d0, s4_0); s4_1 = Fma(b, d1, s4_1); b = Vector256.Create(Unsafe.Add(ref xr, 58)); s5_0 = Fma(b, d0, s5_0); s5_1 = Fma(b, d1, s5_1); b = Vector256.Create(Unsafe.Add(ref xr, 59)); s6_0 = Fma(b, d0, s6_0); s6_1 = Fma(b, d1, s6_1); b = Vector256.Create(Unsafe.Add(ref xr, 60)); s7_0 = Fma(b, d0, s7_0); s7_1 = Fma(b, d1, s7_1);
+                            }
+                        }
+                        ref float gt = ref sum[(ch * 25) * 16 + fv * 8];
+                        (Load(ref gt, 272) + s0_0).StoreUnsafe(ref gt, 272); (Load(ref gt, 280) + s0_1).StoreUnsafe(ref gt, 280);
+                        (Load(ref gt, 288) + s1_0).StoreUnsafe(ref gt, 288); (Load(ref gt, 296) + s1_1).StoreUnsafe(ref gt, 296);
+                        (Load(ref gt, 304) + s2_0).StoreUnsafe(ref gt, 304); (Load(ref gt, 312) + s2_1).StoreUnsafe(ref gt, 312);
+                        (Load(ref gt, 320) + s3_0).StoreUnsafe(ref gt, 320); (Load(ref gt, 328) + s3_1).StoreUnsafe(ref gt, 328);
+                        (Load(ref gt, 336) + s4_0).StoreUnsafe(ref gt, 336); (Load(ref gt, 344) + s4_1).StoreUnsafe(ref gt, 344);
+                        (Load(ref gt, 352) + s5_0).StoreUnsafe(ref gt, 352); (Load(ref gt, 360) + s5_1).StoreUnsafe(ref gt, 360);
+                        (Load(ref gt, 368) + s6_0).StoreUnsafe(ref gt, 368); (Load(ref gt, 376) + s6_1).StoreUnsafe(ref gt, 376);
+                        (Load(ref gt, 384) + s7_0).StoreUnsafe(ref gt, 384); (Load(ref gt, 392) + s7_1).StoreUnsafe(ref gt, 392);
+                    }
+                }
+            }
             for (int f = 0; f < 16; f++) sum[2400 + f] += global::System.Numerics.Tensors.TensorPrimitives.Sum<float>(_d4.AsSpan(n * 1600 + f * 100, 100));
             // ∂E/∂col into the thread's column buffer, then col2im adds every window's share back into ∂E/∂x.
             Conv2D2ColumnGradient(ref _p[156], ref _d4[n * 1600], ref work, 0, 150, 0, 100);
@@ -1133,45 +1351,6 @@ _____________________________________________________________________
                     }
                 }
             }
-        }
-    }
-
-    /// <summary>Conv2D2 forward, one sample: y[f, p] = Σ_k w[f, k]·col[k, p] + b[f] for filters m0 ≤ f &lt; m1 and positions n0 ≤ p &lt; n1 (150 window values).</summary>
-    /// <remarks>Rows m0 ≤ m &lt; m1, columns n0 ≤ n &lt; n1 (multiples of 24, or 100). For each strip of 24 columns,
-    /// register blocks of 8 rows × 24 columns run over it, 150 steps each.</remarks>
-    private static void Conv2D2Forward(ref float w, ref float col, ref float y, ref float bias, int m0, int m1, int n0, int n1)
-    {
-        int n = n0;
-        for (; n + 24 <= n1; n += 24)
-        {
-            ref float panel = ref Unsafe.Add(ref col, n);
-            nint ldb = 100;
-            int m = m0;
-            for (; m + 8 <= m1; m += 8) BroadcastBlock8x3(ref Unsafe.Add(ref w, m * 150), 150, 1, ref panel, ldb, ref Unsafe.Add(ref y, m * 100 + n), 100, 150, KernelBiasByRow, ref Unsafe.Add(ref bias, m), 0);
-        }
-        if (n < n1)   // the last 4 columns: a vector ending at column 100, keeping its last 4 lanes
-        {
-            n = 92;
-            ref float panel = ref Unsafe.Add(ref col, n);
-            nint ldb = 100;
-            int m = m0;
-            for (; m + 8 <= m1; m += 8) BroadcastBlock8x1(ref Unsafe.Add(ref w, m * 150), 150, 1, ref panel, ldb, ref Unsafe.Add(ref y, m * 100 + n), 100, 150, KernelBiasByRow, ref Unsafe.Add(ref bias, m), 4);
-        }
-    }
-
-    /// <summary>Conv2D2 ∂E/∂W transposed, one sample: gᵀ[k, f] += Σ_p col[k, p]·δᵀ[p, f] for window values m0 ≤ k &lt; m1 and filters n0 ≤ f &lt; n1 (100 positions).</summary>
-    /// <remarks>Rows m0 ≤ m &lt; m1, columns n0 ≤ n &lt; n1 (multiples of 16, or 16). For each strip of 16 columns,
-    /// register blocks of 8 rows × 16 columns run over it, 100 steps each.</remarks>
-    private static void Conv2D2WeightGradient(ref float col, ref float deltaT, ref float gT, int m0, int m1, int n0, int n1)
-    {
-        int n = n0;
-        for (; n + 16 <= n1; n += 16)
-        {
-            ref float panel = ref Unsafe.Add(ref deltaT, n);
-            nint ldb = 16;
-            int m = m0;
-            for (; m + 8 <= m1; m += 8) BroadcastBlock8x2(ref Unsafe.Add(ref col, m * 100), 100, 1, ref panel, ldb, ref Unsafe.Add(ref gT, m * 16 + n), 16, 100, KernelAccumulate, ref gT, 0);
-            for (; m < m1; m++) BroadcastBlock1x2(ref Unsafe.Add(ref col, m * 100), 100, 1, ref panel, ldb, ref Unsafe.Add(ref gT, m * 16 + n), 16, 100, KernelAccumulate, ref gT, 0);
         }
     }
 
@@ -1926,112 +2105,6 @@ _____________________________________________________________________
         }
     }
 
-    /// <summary>One register block of 8 × 16: C[r, 0..16) = init + Σ_k A[r, k]·B[k, 0..16) for r &lt; 8, with A[r, k] at
-    /// a[r·lda + k·astep], B's row k at b[k·ldb], C's row r at c[r·ldc]; init is 0, C itself (KernelAccumulate), bias[r] or
-    /// bias[0..16); KernelDescend writes C + bias·(the product) instead (bias is −η: a plain-SGD step). With tail &gt; 0 (a block
-    /// of one vector) only the last tail lanes are written.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void BroadcastBlock8x2(ref float a, nint lda, nint astep, ref float b, nint ldb, ref float c, nint ldc, int steps, int mode, ref float bias, int tail)
-    {
-        Vector256<float> c00, c01, c10, c11, c20, c21, c30, c31, c40, c41, c50, c51, c60, c61, c70, c71;
-        if (tail == 0 && mode == KernelAccumulate)
-        {
-            c00 = Load(ref c, 0); c01 = Load(ref c, 8);
-            c10 = Load(ref c, ldc); c11 = Load(ref c, ldc + 8);
-            c20 = Load(ref c, 2 * ldc); c21 = Load(ref c, 2 * ldc + 8);
-            c30 = Load(ref c, 3 * ldc); c31 = Load(ref c, 3 * ldc + 8);
-            c40 = Load(ref c, 4 * ldc); c41 = Load(ref c, 4 * ldc + 8);
-            c50 = Load(ref c, 5 * ldc); c51 = Load(ref c, 5 * ldc + 8);
-            c60 = Load(ref c, 6 * ldc); c61 = Load(ref c, 6 * ldc + 8);
-            c70 = Load(ref c, 7 * ldc); c71 = Load(ref c, 7 * ldc + 8);
-        }
-        else if (tail == 0 && mode == KernelBiasByRow)
-        {
-            c00 = Vector256.Create(Unsafe.Add(ref bias, 0)); c01 = c00;
-            c10 = Vector256.Create(Unsafe.Add(ref bias, 1)); c11 = c10;
-            c20 = Vector256.Create(Unsafe.Add(ref bias, 2)); c21 = c20;
-            c30 = Vector256.Create(Unsafe.Add(ref bias, 3)); c31 = c30;
-            c40 = Vector256.Create(Unsafe.Add(ref bias, 4)); c41 = c40;
-            c50 = Vector256.Create(Unsafe.Add(ref bias, 5)); c51 = c50;
-            c60 = Vector256.Create(Unsafe.Add(ref bias, 6)); c61 = c60;
-            c70 = Vector256.Create(Unsafe.Add(ref bias, 7)); c71 = c70;
-        }
-        else if (tail == 0 && mode == KernelBiasByColumn)
-        {
-            c00 = Load(ref bias, 0); c01 = Load(ref bias, 8);
-            c10 = c00; c11 = c01;
-            c20 = c00; c21 = c01;
-            c30 = c00; c31 = c01;
-            c40 = c00; c41 = c01;
-            c50 = c00; c51 = c01;
-            c60 = c00; c61 = c01;
-            c70 = c00; c71 = c01;
-        }
-        else
-        {
-            c00 = default; c01 = default; c10 = default; c11 = default; c20 = default; c21 = default; c30 = default; c31 = default; c40 = default; c41 = default; c50 = default; c51 = default; c60 = default; c61 = default; c70 = default; c71 = default;
-        }
-        for (nint k = 0; k < steps; k++)
-        {
-            Vector256<float> b0 = Load(ref b, k * ldb), b1 = Load(ref b, k * ldb + 8);
-            Vector256<float> ak;
-            ak = Vector256.Create(Unsafe.Add(ref a, 0 + k * astep));
-            c00 = Fma(ak, b0, c00); c01 = Fma(ak, b1, c01);
-            ak = Vector256.Create(Unsafe.Add(ref a, lda + k * astep));
-            c10 = Fma(ak, b0, c10); c11 = Fma(ak, b1, c11);
-            ak = Vector256.Create(Unsafe.Add(ref a, 2 * lda + k * astep));
-            c20 = Fma(ak, b0, c20); c21 = Fma(ak, b1, c21);
-            ak = Vector256.Create(Unsafe.Add(ref a, 3 * lda + k * astep));
-            c30 = Fma(ak, b0, c30); c31 = Fma(ak, b1, c31);
-            ak = Vector256.Create(Unsafe.Add(ref a, 4 * lda + k * astep));
-            c40 = Fma(ak, b0, c40); c41 = Fma(ak, b1, c41);
-            ak = Vector256.Create(Unsafe.Add(ref a, 5 * lda + k * astep));
-            c50 = Fma(ak, b0, c50); c51 = Fma(ak, b1, c51);
-            ak = Vector256.Create(Unsafe.Add(ref a, 6 * lda + k * astep));
-            c60 = Fma(ak, b0, c60); c61 = Fma(ak, b1, c61);
-            ak = Vector256.Create(Unsafe.Add(ref a, 7 * lda + k * astep));
-            c70 = Fma(ak, b0, c70); c71 = Fma(ak, b1, c71);
-        }
-        if (tail == 0 && mode == KernelDescend)
-        {
-            Vector256<float> rate = Vector256.Create(bias);   // read once: a store to C could alias it
-            (Load(ref c, 0) + rate * c00).StoreUnsafe(ref c, (nuint)(0)); (Load(ref c, 8) + rate * c01).StoreUnsafe(ref c, (nuint)(8));
-            (Load(ref c, ldc) + rate * c10).StoreUnsafe(ref c, (nuint)(ldc)); (Load(ref c, ldc + 8) + rate * c11).StoreUnsafe(ref c, (nuint)(ldc + 8));
-            (Load(ref c, 2 * ldc) + rate * c20).StoreUnsafe(ref c, (nuint)(2 * ldc)); (Load(ref c, 2 * ldc + 8) + rate * c21).StoreUnsafe(ref c, (nuint)(2 * ldc + 8));
-            (Load(ref c, 3 * ldc) + rate * c30).StoreUnsafe(ref c, (nuint)(3 * ldc)); (Load(ref c, 3 * ldc + 8) + rate * c31).StoreUnsafe(ref c, (nuint)(3 * ldc + 8));
-            (Load(ref c, 4 * ldc) + rate * c40).StoreUnsafe(ref c, (nuint)(4 * ldc)); (Load(ref c, 4 * ldc + 8) + rate * c41).StoreUnsafe(ref c, (nuint)(4 * ldc + 8));
-            (Load(ref c, 5 * ldc) + rate * c50).StoreUnsafe(ref c, (nuint)(5 * ldc)); (Load(ref c, 5 * ldc + 8) + rate * c51).StoreUnsafe(ref c, (nuint)(5 * ldc + 8));
-            (Load(ref c, 6 * ldc) + rate * c60).StoreUnsafe(ref c, (nuint)(6 * ldc)); (Load(ref c, 6 * ldc + 8) + rate * c61).StoreUnsafe(ref c, (nuint)(6 * ldc + 8));
-            (Load(ref c, 7 * ldc) + rate * c70).StoreUnsafe(ref c, (nuint)(7 * ldc)); (Load(ref c, 7 * ldc + 8) + rate * c71).StoreUnsafe(ref c, (nuint)(7 * ldc + 8));
-        }
-        else if (tail == 0)
-        {
-            c00.StoreUnsafe(ref c, (nuint)(0)); c01.StoreUnsafe(ref c, (nuint)(8));
-            c10.StoreUnsafe(ref c, (nuint)(ldc)); c11.StoreUnsafe(ref c, (nuint)(ldc + 8));
-            c20.StoreUnsafe(ref c, (nuint)(2 * ldc)); c21.StoreUnsafe(ref c, (nuint)(2 * ldc + 8));
-            c30.StoreUnsafe(ref c, (nuint)(3 * ldc)); c31.StoreUnsafe(ref c, (nuint)(3 * ldc + 8));
-            c40.StoreUnsafe(ref c, (nuint)(4 * ldc)); c41.StoreUnsafe(ref c, (nuint)(4 * ldc + 8));
-            c50.StoreUnsafe(ref c, (nuint)(5 * ldc)); c51.StoreUnsafe(ref c, (nuint)(5 * ldc + 8));
-            c60.StoreUnsafe(ref c, (nuint)(6 * ldc)); c61.StoreUnsafe(ref c, (nuint)(6 * ldc + 8));
-            c70.StoreUnsafe(ref c, (nuint)(7 * ldc)); c71.StoreUnsafe(ref c, (nuint)(7 * ldc + 8));
-        }
-        else
-        {
-            // Only the last tail lanes are this block's (the others belong to the previous vector): write them one by one.
-            for (int l = 8 - tail; l < 8; l++)
-            {
-                Unsafe.Add(ref c, 0 + l) = mode == KernelDescend ? Unsafe.Add(ref c, 0 + l) + bias * c00.GetElement(l) : c00.GetElement(l) + (mode == KernelAccumulate ? Unsafe.Add(ref c, 0 + l) : mode == KernelBiasByRow ? Unsafe.Add(ref bias, 0) : mode == KernelBiasByColumn ? Unsafe.Add(ref bias, l) : 0f);
-                Unsafe.Add(ref c, ldc + l) = mode == KernelDescend ? Unsafe.Add(ref c, ldc + l) + bias * c10.GetElement(l) : c10.GetElement(l) + (mode == KernelAccumulate ? Unsafe.Add(ref c, ldc + l) : mode == KernelBiasByRow ? Unsafe.Add(ref bias, 1) : mode == KernelBiasByColumn ? Unsafe.Add(ref bias, l) : 0f);
-                Unsafe.Add(ref c, 2 * ldc + l) = mode == KernelDescend ? Unsafe.Add(ref c, 2 * ldc + l) + bias * c20.GetElement(l) : c20.GetElement(l) + (mode == KernelAccumulate ? Unsafe.Add(ref c, 2 * ldc + l) : mode == KernelBiasByRow ? Unsafe.Add(ref bias, 2) : mode == KernelBiasByColumn ? Unsafe.Add(ref bias, l) : 0f);
-                Unsafe.Add(ref c, 3 * ldc + l) = mode == KernelDescend ? Unsafe.Add(ref c, 3 * ldc + l) + bias * c30.GetElement(l) : c30.GetElement(l) + (mode == KernelAccumulate ? Unsafe.Add(ref c, 3 * ldc + l) : mode == KernelBiasByRow ? Unsafe.Add(ref bias, 3) : mode == KernelBiasByColumn ? Unsafe.Add(ref bias, l) : 0f);
-                Unsafe.Add(ref c, 4 * ldc + l) = mode == KernelDescend ? Unsafe.Add(ref c, 4 * ldc + l) + bias * c40.GetElement(l) : c40.GetElement(l) + (mode == KernelAccumulate ? Unsafe.Add(ref c, 4 * ldc + l) : mode == KernelBiasByRow ? Unsafe.Add(ref bias, 4) : mode == KernelBiasByColumn ? Unsafe.Add(ref bias, l) : 0f);
-                Unsafe.Add(ref c, 5 * ldc + l) = mode == KernelDescend ? Unsafe.Add(ref c, 5 * ldc + l) + bias * c50.GetElement(l) : c50.GetElement(l) + (mode == KernelAccumulate ? Unsafe.Add(ref c, 5 * ldc + l) : mode == KernelBiasByRow ? Unsafe.Add(ref bias, 5) : mode == KernelBiasByColumn ? Unsafe.Add(ref bias, l) : 0f);
-                Unsafe.Add(ref c, 6 * ldc + l) = mode == KernelDescend ? Unsafe.Add(ref c, 6 * ldc + l) + bias * c60.GetElement(l) : c60.GetElement(l) + (mode == KernelAccumulate ? Unsafe.Add(ref c, 6 * ldc + l) : mode == KernelBiasByRow ? Unsafe.Add(ref bias, 6) : mode == KernelBiasByColumn ? Unsafe.Add(ref bias, l) : 0f);
-                Unsafe.Add(ref c, 7 * ldc + l) = mode == KernelDescend ? Unsafe.Add(ref c, 7 * ldc + l) + bias * c70.GetElement(l) : c70.GetElement(l) + (mode == KernelAccumulate ? Unsafe.Add(ref c, 7 * ldc + l) : mode == KernelBiasByRow ? Unsafe.Add(ref bias, 7) : mode == KernelBiasByColumn ? Unsafe.Add(ref bias, l) : 0f);
-            }
-        }
-    }
-
     /// <summary>One register block of 8 × 8: C[r, 0..8) = init + Σ_k A[r, k]·B[k, 0..8) for r &lt; 8, with A[r, k] at
     /// a[r·lda + k·astep], B's row k at b[k·ldb], C's row r at c[r·ldc]; init is 0, C itself (KernelAccumulate), bias[r] or
     /// bias[0..8); KernelDescend writes C + bias·(the product) instead (bias is −η: a plain-SGD step). With tail &gt; 0 (a block
@@ -2138,186 +2211,6 @@ _____________________________________________________________________
         }
     }
 
-    /// <summary>One register block of 6 × 32: C[r, 0..32) = init + Σ_k A[r, k]·B[k, 0..32) for r &lt; 6, with A[r, k] at
-    /// a[r·lda + k·astep], B's row k at b[k·ldb], C's row r at c[r·ldc]; init is 0, C itself (KernelAccumulate), bias[r] or
-    /// bias[0..32); KernelDescend writes C + bias·(the product) instead (bias is −η: a plain-SGD step). With tail &gt; 0 (a block
-    /// of one vector) only the last tail lanes are written.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void BroadcastBlock6x4(ref float a, nint lda, nint astep, ref float b, nint ldb, ref float c, nint ldc, int steps, int mode, ref float bias, int tail)
-    {
-        Vector256<float> c00, c01, c02, c03, c10, c11, c12, c13, c20, c21, c22, c23, c30, c31, c32, c33, c40, c41, c42, c43, c50, c51, c52, c53;
-        if (tail == 0 && mode == KernelAccumulate)
-        {
-            c00 = Load(ref c, 0); c01 = Load(ref c, 8); c02 = Load(ref c, 16); c03 = Load(ref c, 24);
-            c10 = Load(ref c, ldc); c11 = Load(ref c, ldc + 8); c12 = Load(ref c, ldc + 16); c13 = Load(ref c, ldc + 24);
-            c20 = Load(ref c, 2 * ldc); c21 = Load(ref c, 2 * ldc + 8); c22 = Load(ref c, 2 * ldc + 16); c23 = Load(ref c, 2 * ldc + 24);
-            c30 = Load(ref c, 3 * ldc); c31 = Load(ref c, 3 * ldc + 8); c32 = Load(ref c, 3 * ldc + 16); c33 = Load(ref c, 3 * ldc + 24);
-            c40 = Load(ref c, 4 * ldc); c41 = Load(ref c, 4 * ldc + 8); c42 = Load(ref c, 4 * ldc + 16); c43 = Load(ref c, 4 * ldc + 24);
-            c50 = Load(ref c, 5 * ldc); c51 = Load(ref c, 5 * ldc + 8); c52 = Load(ref c, 5 * ldc + 16); c53 = Load(ref c, 5 * ldc + 24);
-        }
-        else if (tail == 0 && mode == KernelBiasByRow)
-        {
-            c00 = Vector256.Create(Unsafe.Add(ref bias, 0)); c01 = c00; c02 = c00; c03 = c00;
-            c10 = Vector256.Create(Unsafe.Add(ref bias, 1)); c11 = c10; c12 = c10; c13 = c10;
-            c20 = Vector256.Create(Unsafe.Add(ref bias, 2)); c21 = c20; c22 = c20; c23 = c20;
-            c30 = Vector256.Create(Unsafe.Add(ref bias, 3)); c31 = c30; c32 = c30; c33 = c30;
-            c40 = Vector256.Create(Unsafe.Add(ref bias, 4)); c41 = c40; c42 = c40; c43 = c40;
-            c50 = Vector256.Create(Unsafe.Add(ref bias, 5)); c51 = c50; c52 = c50; c53 = c50;
-        }
-        else if (tail == 0 && mode == KernelBiasByColumn)
-        {
-            c00 = Load(ref bias, 0); c01 = Load(ref bias, 8); c02 = Load(ref bias, 16); c03 = Load(ref bias, 24);
-            c10 = c00; c11 = c01; c12 = c02; c13 = c03;
-            c20 = c00; c21 = c01; c22 = c02; c23 = c03;
-            c30 = c00; c31 = c01; c32 = c02; c33 = c03;
-            c40 = c00; c41 = c01; c42 = c02; c43 = c03;
-            c50 = c00; c51 = c01; c52 = c02; c53 = c03;
-        }
-        else
-        {
-            c00 = default; c01 = default; c02 = default; c03 = default; c10 = default; c11 = default; c12 = default; c13 = default; c20 = default; c21 = default; c22 = default; c23 = default; c30 = default; c31 = default; c32 = default; c33 = default; c40 = default; c41 = default; c42 = default; c43 = default; c50 = default; c51 = default; c52 = default; c53 = default;
-        }
-        for (nint k = 0; k < steps; k++)
-        {
-            Vector256<float> b0 = Load(ref b, k * ldb), b1 = Load(ref b, k * ldb + 8), b2 = Load(ref b, k * ldb + 16), b3 = Load(ref b, k * ldb + 24);
-            Vector256<float> ak;
-            ak = Vector256.Create(Unsafe.Add(ref a, 0 + k * astep));
-            c00 = Fma(ak, b0, c00); c01 = Fma(ak, b1, c01); c02 = Fma(ak, b2, c02); c03 = Fma(ak, b3, c03);
-            ak = Vector256.Create(Unsafe.Add(ref a, lda + k * astep));
-            c10 = Fma(ak, b0, c10); c11 = Fma(ak, b1, c11); c12 = Fma(ak, b2, c12); c13 = Fma(ak, b3, c13);
-            ak = Vector256.Create(Unsafe.Add(ref a, 2 * lda + k * astep));
-            c20 = Fma(ak, b0, c20); c21 = Fma(ak, b1, c21); c22 = Fma(ak, b2, c22); c23 = Fma(ak, b3, c23);
-            ak = Vector256.Create(Unsafe.Add(ref a, 3 * lda + k * astep));
-            c30 = Fma(ak, b0, c30); c31 = Fma(ak, b1, c31); c32 = Fma(ak, b2, c32); c33 = Fma(ak, b3, c33);
-            ak = Vector256.Create(Unsafe.Add(ref a, 4 * lda + k * astep));
-            c40 = Fma(ak, b0, c40); c41 = Fma(ak, b1, c41); c42 = Fma(ak, b2, c42); c43 = Fma(ak, b3, c43);
-            ak = Vector256.Create(Unsafe.Add(ref a, 5 * lda + k * astep));
-            c50 = Fma(ak, b0, c50); c51 = Fma(ak, b1, c51); c52 = Fma(ak, b2, c52); c53 = Fma(ak, b3, c53);
-        }
-        if (tail == 0 && mode == KernelDescend)
-        {
-            Vector256<float> rate = Vector256.Create(bias);   // read once: a store to C could alias it
-            (Load(ref c, 0) + rate * c00).StoreUnsafe(ref c, (nuint)(0)); (Load(ref c, 8) + rate * c01).StoreUnsafe(ref c, (nuint)(8)); (Load(ref c, 16) + rate * c02).StoreUnsafe(ref c, (nuint)(16)); (Load(ref c, 24) + rate * c03).StoreUnsafe(ref c, (nuint)(24));
-            (Load(ref c, ldc) + rate * c10).StoreUnsafe(ref c, (nuint)(ldc)); (Load(ref c, ldc + 8) + rate * c11).StoreUnsafe(ref c, (nuint)(ldc + 8)); (Load(ref c, ldc + 16) + rate * c12).StoreUnsafe(ref c, (nuint)(ldc + 16)); (Load(ref c, ldc + 24) + rate * c13).StoreUnsafe(ref c, (nuint)(ldc + 24));
-            (Load(ref c, 2 * ldc) + rate * c20).StoreUnsafe(ref c, (nuint)(2 * ldc)); (Load(ref c, 2 * ldc + 8) + rate * c21).StoreUnsafe(ref c, (nuint)(2 * ldc + 8)); (Load(ref c, 2 * ldc + 16) + rate * c22).StoreUnsafe(ref c, (nuint)(2 * ldc + 16)); (Load(ref c, 2 * ldc + 24) + rate * c23).StoreUnsafe(ref c, (nuint)(2 * ldc + 24));
-            (Load(ref c, 3 * ldc) + rate * c30).StoreUnsafe(ref c, (nuint)(3 * ldc)); (Load(ref c, 3 * ldc + 8) + rate * c31).StoreUnsafe(ref c, (nuint)(3 * ldc + 8)); (Load(ref c, 3 * ldc + 16) + rate * c32).StoreUnsafe(ref c, (nuint)(3 * ldc + 16)); (Load(ref c, 3 * ldc + 24) + rate * c33).StoreUnsafe(ref c, (nuint)(3 * ldc + 24));
-            (Load(ref c, 4 * ldc) + rate * c40).StoreUnsafe(ref c, (nuint)(4 * ldc)); (Load(ref c, 4 * ldc + 8) + rate * c41).StoreUnsafe(ref c, (nuint)(4 * ldc + 8)); (Load(ref c, 4 * ldc + 16) + rate * c42).StoreUnsafe(ref c, (nuint)(4 * ldc + 16)); (Load(ref c, 4 * ldc + 24) + rate * c43).StoreUnsafe(ref c, (nuint)(4 * ldc + 24));
-            (Load(ref c, 5 * ldc) + rate * c50).StoreUnsafe(ref c, (nuint)(5 * ldc)); (Load(ref c, 5 * ldc + 8) + rate * c51).StoreUnsafe(ref c, (nuint)(5 * ldc + 8)); (Load(ref c, 5 * ldc + 16) + rate * c52).StoreUnsafe(ref c, (nuint)(5 * ldc + 16)); (Load(ref c, 5 * ldc + 24) + rate * c53).StoreUnsafe(ref c, (nuint)(5 * ldc + 24));
-        }
-        else if (tail == 0)
-        {
-            c00.StoreUnsafe(ref c, (nuint)(0)); c01.StoreUnsafe(ref c, (nuint)(8)); c02.StoreUnsafe(ref c, (nuint)(16)); c03.StoreUnsafe(ref c, (nuint)(24));
-            c10.StoreUnsafe(ref c, (nuint)(ldc)); c11.StoreUnsafe(ref c, (nuint)(ldc + 8)); c12.StoreUnsafe(ref c, (nuint)(ldc + 16)); c13.StoreUnsafe(ref c, (nuint)(ldc + 24));
-            c20.StoreUnsafe(ref c, (nuint)(2 * ldc)); c21.StoreUnsafe(ref c, (nuint)(2 * ldc + 8)); c22.StoreUnsafe(ref c, (nuint)(2 * ldc + 16)); c23.StoreUnsafe(ref c, (nuint)(2 * ldc + 24));
-            c30.StoreUnsafe(ref c, (nuint)(3 * ldc)); c31.StoreUnsafe(ref c, (nuint)(3 * ldc + 8)); c32.StoreUnsafe(ref c, (nuint)(3 * ldc + 16)); c33.StoreUnsafe(ref c, (nuint)(3 * ldc + 24));
-            c40.StoreUnsafe(ref c, (nuint)(4 * ldc)); c41.StoreUnsafe(ref c, (nuint)(4 * ldc + 8)); c42.StoreUnsafe(ref c, (nuint)(4 * ldc + 16)); c43.StoreUnsafe(ref c, (nuint)(4 * ldc + 24));
-            c50.StoreUnsafe(ref c, (nuint)(5 * ldc)); c51.StoreUnsafe(ref c, (nuint)(5 * ldc + 8)); c52.StoreUnsafe(ref c, (nuint)(5 * ldc + 16)); c53.StoreUnsafe(ref c, (nuint)(5 * ldc + 24));
-        }
-        else
-        {
-            // Only the last tail lanes are this block's (the others belong to the previous vector): write them one by one.
-            for (int l = 8 - tail; l < 8; l++)
-            {
-                Unsafe.Add(ref c, 0 + l) = mode == KernelDescend ? Unsafe.Add(ref c, 0 + l) + bias * c00.GetElement(l) : c00.GetElement(l) + (mode == KernelAccumulate ? Unsafe.Add(ref c, 0 + l) : mode == KernelBiasByRow ? Unsafe.Add(ref bias, 0) : mode == KernelBiasByColumn ? Unsafe.Add(ref bias, l) : 0f);
-                Unsafe.Add(ref c, ldc + l) = mode == KernelDescend ? Unsafe.Add(ref c, ldc + l) + bias * c10.GetElement(l) : c10.GetElement(l) + (mode == KernelAccumulate ? Unsafe.Add(ref c, ldc + l) : mode == KernelBiasByRow ? Unsafe.Add(ref bias, 1) : mode == KernelBiasByColumn ? Unsafe.Add(ref bias, l) : 0f);
-                Unsafe.Add(ref c, 2 * ldc + l) = mode == KernelDescend ? Unsafe.Add(ref c, 2 * ldc + l) + bias * c20.GetElement(l) : c20.GetElement(l) + (mode == KernelAccumulate ? Unsafe.Add(ref c, 2 * ldc + l) : mode == KernelBiasByRow ? Unsafe.Add(ref bias, 2) : mode == KernelBiasByColumn ? Unsafe.Add(ref bias, l) : 0f);
-                Unsafe.Add(ref c, 3 * ldc + l) = mode == KernelDescend ? Unsafe.Add(ref c, 3 * ldc + l) + bias * c30.GetElement(l) : c30.GetElement(l) + (mode == KernelAccumulate ? Unsafe.Add(ref c, 3 * ldc + l) : mode == KernelBiasByRow ? Unsafe.Add(ref bias, 3) : mode == KernelBiasByColumn ? Unsafe.Add(ref bias, l) : 0f);
-                Unsafe.Add(ref c, 4 * ldc + l) = mode == KernelDescend ? Unsafe.Add(ref c, 4 * ldc + l) + bias * c40.GetElement(l) : c40.GetElement(l) + (mode == KernelAccumulate ? Unsafe.Add(ref c, 4 * ldc + l) : mode == KernelBiasByRow ? Unsafe.Add(ref bias, 4) : mode == KernelBiasByColumn ? Unsafe.Add(ref bias, l) : 0f);
-                Unsafe.Add(ref c, 5 * ldc + l) = mode == KernelDescend ? Unsafe.Add(ref c, 5 * ldc + l) + bias * c50.GetElement(l) : c50.GetElement(l) + (mode == KernelAccumulate ? Unsafe.Add(ref c, 5 * ldc + l) : mode == KernelBiasByRow ? Unsafe.Add(ref bias, 5) : mode == KernelBiasByColumn ? Unsafe.Add(ref bias, l) : 0f);
-            }
-        }
-    }
-
-    /// <summary>One register block of 6 × 8: C[r, 0..8) = init + Σ_k A[r, k]·B[k, 0..8) for r &lt; 6, with A[r, k] at
-    /// a[r·lda + k·astep], B's row k at b[k·ldb], C's row r at c[r·ldc]; init is 0, C itself (KernelAccumulate), bias[r] or
-    /// bias[0..8); KernelDescend writes C + bias·(the product) instead (bias is −η: a plain-SGD step). With tail &gt; 0 (a block
-    /// of one vector) only the last tail lanes are written.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void BroadcastBlock6x1(ref float a, nint lda, nint astep, ref float b, nint ldb, ref float c, nint ldc, int steps, int mode, ref float bias, int tail)
-    {
-        Vector256<float> c00, c10, c20, c30, c40, c50;
-        if (tail == 0 && mode == KernelAccumulate)
-        {
-            c00 = Load(ref c, 0);
-            c10 = Load(ref c, ldc);
-            c20 = Load(ref c, 2 * ldc);
-            c30 = Load(ref c, 3 * ldc);
-            c40 = Load(ref c, 4 * ldc);
-            c50 = Load(ref c, 5 * ldc);
-        }
-        else if (tail == 0 && mode == KernelBiasByRow)
-        {
-            c00 = Vector256.Create(Unsafe.Add(ref bias, 0));
-            c10 = Vector256.Create(Unsafe.Add(ref bias, 1));
-            c20 = Vector256.Create(Unsafe.Add(ref bias, 2));
-            c30 = Vector256.Create(Unsafe.Add(ref bias, 3));
-            c40 = Vector256.Create(Unsafe.Add(ref bias, 4));
-            c50 = Vector256.Create(Unsafe.Add(ref bias, 5));
-        }
-        else if (tail == 0 && mode == KernelBiasByColumn)
-        {
-            c00 = Load(ref bias, 0);
-            c10 = c00;
-            c20 = c00;
-            c30 = c00;
-            c40 = c00;
-            c50 = c00;
-        }
-        else
-        {
-            c00 = default; c10 = default; c20 = default; c30 = default; c40 = default; c50 = default;
-        }
-        for (nint k = 0; k < steps; k++)
-        {
-            Vector256<float> b0 = Load(ref b, k * ldb);
-            Vector256<float> ak;
-            ak = Vector256.Create(Unsafe.Add(ref a, 0 + k * astep));
-            c00 = Fma(ak, b0, c00);
-            ak = Vector256.Create(Unsafe.Add(ref a, lda + k * astep));
-            c10 = Fma(ak, b0, c10);
-            ak = Vector256.Create(Unsafe.Add(ref a, 2 * lda + k * astep));
-            c20 = Fma(ak, b0, c20);
-            ak = Vector256.Create(Unsafe.Add(ref a, 3 * lda + k * astep));
-            c30 = Fma(ak, b0, c30);
-            ak = Vector256.Create(Unsafe.Add(ref a, 4 * lda + k * astep));
-            c40 = Fma(ak, b0, c40);
-            ak = Vector256.Create(Unsafe.Add(ref a, 5 * lda + k * astep));
-            c50 = Fma(ak, b0, c50);
-        }
-        if (tail == 0 && mode == KernelDescend)
-        {
-            Vector256<float> rate = Vector256.Create(bias);   // read once: a store to C could alias it
-            (Load(ref c, 0) + rate * c00).StoreUnsafe(ref c, (nuint)(0));
-            (Load(ref c, ldc) + rate * c10).StoreUnsafe(ref c, (nuint)(ldc));
-            (Load(ref c, 2 * ldc) + rate * c20).StoreUnsafe(ref c, (nuint)(2 * ldc));
-            (Load(ref c, 3 * ldc) + rate * c30).StoreUnsafe(ref c, (nuint)(3 * ldc));
-            (Load(ref c, 4 * ldc) + rate * c40).StoreUnsafe(ref c, (nuint)(4 * ldc));
-            (Load(ref c, 5 * ldc) + rate * c50).StoreUnsafe(ref c, (nuint)(5 * ldc));
-        }
-        else if (tail == 0)
-        {
-            c00.StoreUnsafe(ref c, (nuint)(0));
-            c10.StoreUnsafe(ref c, (nuint)(ldc));
-            c20.StoreUnsafe(ref c, (nuint)(2 * ldc));
-            c30.StoreUnsafe(ref c, (nuint)(3 * ldc));
-            c40.StoreUnsafe(ref c, (nuint)(4 * ldc));
-            c50.StoreUnsafe(ref c, (nuint)(5 * ldc));
-        }
-        else
-        {
-            // Only the last tail lanes are this block's (the others belong to the previous vector): write them one by one.
-            for (int l = 8 - tail; l < 8; l++)
-            {
-                Unsafe.Add(ref c, 0 + l) = mode == KernelDescend ? Unsafe.Add(ref c, 0 + l) + bias * c00.GetElement(l) : c00.GetElement(l) + (mode == KernelAccumulate ? Unsafe.Add(ref c, 0 + l) : mode == KernelBiasByRow ? Unsafe.Add(ref bias, 0) : mode == KernelBiasByColumn ? Unsafe.Add(ref bias, l) : 0f);
-                Unsafe.Add(ref c, ldc + l) = mode == KernelDescend ? Unsafe.Add(ref c, ldc + l) + bias * c10.GetElement(l) : c10.GetElement(l) + (mode == KernelAccumulate ? Unsafe.Add(ref c, ldc + l) : mode == KernelBiasByRow ? Unsafe.Add(ref bias, 1) : mode == KernelBiasByColumn ? Unsafe.Add(ref bias, l) : 0f);
-                Unsafe.Add(ref c, 2 * ldc + l) = mode == KernelDescend ? Unsafe.Add(ref c, 2 * ldc + l) + bias * c20.GetElement(l) : c20.GetElement(l) + (mode == KernelAccumulate ? Unsafe.Add(ref c, 2 * ldc + l) : mode == KernelBiasByRow ? Unsafe.Add(ref bias, 2) : mode == KernelBiasByColumn ? Unsafe.Add(ref bias, l) : 0f);
-                Unsafe.Add(ref c, 3 * ldc + l) = mode == KernelDescend ? Unsafe.Add(ref c, 3 * ldc + l) + bias * c30.GetElement(l) : c30.GetElement(l) + (mode == KernelAccumulate ? Unsafe.Add(ref c, 3 * ldc + l) : mode == KernelBiasByRow ? Unsafe.Add(ref bias, 3) : mode == KernelBiasByColumn ? Unsafe.Add(ref bias, l) : 0f);
-                Unsafe.Add(ref c, 4 * ldc + l) = mode == KernelDescend ? Unsafe.Add(ref c, 4 * ldc + l) + bias * c40.GetElement(l) : c40.GetElement(l) + (mode == KernelAccumulate ? Unsafe.Add(ref c, 4 * ldc + l) : mode == KernelBiasByRow ? Unsafe.Add(ref bias, 4) : mode == KernelBiasByColumn ? Unsafe.Add(ref bias, l) : 0f);
-                Unsafe.Add(ref c, 5 * ldc + l) = mode == KernelDescend ? Unsafe.Add(ref c, 5 * ldc + l) + bias * c50.GetElement(l) : c50.GetElement(l) + (mode == KernelAccumulate ? Unsafe.Add(ref c, 5 * ldc + l) : mode == KernelBiasByRow ? Unsafe.Add(ref bias, 5) : mode == KernelBiasByColumn ? Unsafe.Add(ref bias, l) : 0f);
-            }
-        }
-    }
-
     /// <summary>One register block of 1 × 48: C[r, 0..48) = init + Σ_k A[r, k]·B[k, 0..48) for r &lt; 1, with A[r, k] at
     /// a[r·lda + k·astep], B's row k at b[k·ldb], C's row r at c[r·ldc]; init is 0, C itself (KernelAccumulate), bias[r] or
     /// bias[0..48); KernelDescend writes C + bias·(the product) instead (bias is −η: a plain-SGD step). With tail &gt; 0 (a block
@@ -2409,57 +2302,6 @@ _____________________________________________________________________
         else if (tail == 0)
         {
             c00.StoreUnsafe(ref c, (nuint)(0)); c01.StoreUnsafe(ref c, (nuint)(8)); c02.StoreUnsafe(ref c, (nuint)(16));
-        }
-        else
-        {
-            // Only the last tail lanes are this block's (the others belong to the previous vector): write them one by one.
-            for (int l = 8 - tail; l < 8; l++)
-            {
-                Unsafe.Add(ref c, 0 + l) = mode == KernelDescend ? Unsafe.Add(ref c, 0 + l) + bias * c00.GetElement(l) : c00.GetElement(l) + (mode == KernelAccumulate ? Unsafe.Add(ref c, 0 + l) : mode == KernelBiasByRow ? Unsafe.Add(ref bias, 0) : mode == KernelBiasByColumn ? Unsafe.Add(ref bias, l) : 0f);
-            }
-        }
-    }
-
-    /// <summary>One register block of 1 × 16: C[r, 0..16) = init + Σ_k A[r, k]·B[k, 0..16) for r &lt; 1, with A[r, k] at
-    /// a[r·lda + k·astep], B's row k at b[k·ldb], C's row r at c[r·ldc]; init is 0, C itself (KernelAccumulate), bias[r] or
-    /// bias[0..16); KernelDescend writes C + bias·(the product) instead (bias is −η: a plain-SGD step). With tail &gt; 0 (a block
-    /// of one vector) only the last tail lanes are written.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void BroadcastBlock1x2(ref float a, nint lda, nint astep, ref float b, nint ldb, ref float c, nint ldc, int steps, int mode, ref float bias, int tail)
-    {
-        Vector256<float> c00, c01;
-        if (tail == 0 && mode == KernelAccumulate)
-        {
-            c00 = Load(ref c, 0); c01 = Load(ref c, 8);
-        }
-        else if (tail == 0 && mode == KernelBiasByRow)
-        {
-            c00 = Vector256.Create(Unsafe.Add(ref bias, 0)); c01 = c00;
-        }
-        else if (tail == 0 && mode == KernelBiasByColumn)
-        {
-            c00 = Load(ref bias, 0); c01 = Load(ref bias, 8);
-        }
-        else
-        {
-            c00 = default; c01 = default;
-        }
-        ref float bk = ref b;
-        for (nint k = 0; k < steps; k++, bk = ref Unsafe.Add(ref bk, ldb))
-        {
-            Vector256<float> b0 = Load(ref bk, 0), b1 = Load(ref bk, 8);
-            Vector256<float> ak;
-            ak = Vector256.Create(Unsafe.Add(ref a, 0 + k * astep));
-            c00 = Fma(ak, b0, c00); c01 = Fma(ak, b1, c01);
-        }
-        if (tail == 0 && mode == KernelDescend)
-        {
-            Vector256<float> rate = Vector256.Create(bias);   // read once: a store to C could alias it
-            (Load(ref c, 0) + rate * c00).StoreUnsafe(ref c, (nuint)(0)); (Load(ref c, 8) + rate * c01).StoreUnsafe(ref c, (nuint)(8));
-        }
-        else if (tail == 0)
-        {
-            c00.StoreUnsafe(ref c, (nuint)(0)); c01.StoreUnsafe(ref c, (nuint)(8));
         }
         else
         {

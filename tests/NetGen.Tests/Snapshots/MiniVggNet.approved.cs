@@ -173,24 +173,32 @@ _________________________________________________________________________
     private readonly float[] _s = new float[1408];   // non-trainable state (batch-norm running statistics)
     private readonly float[] _col0;   // Conv2D1 im2col buffer, one sample (9 window values × 784 positions) per thread
     private readonly float[] _gsum0;   // Conv2D1 ∂E/∂W and ∂E/∂b summed over one thread's samples, per thread
-    private readonly float[] _colBatch0;   // Conv2D1 im2col of every sample of the last forward pass, reused by backward (empty when too large)
+    private readonly float[] _xpad0;   // Conv2D1 one sample's input with its zero border (1×30×30), per thread
+    private readonly float[] _wT0;   // Conv2D1 weights transposed, [window value × filter], packed by each forward pass
+    private readonly float[] _yT0;   // Conv2D1 one sample's output transposed (784 positions × 32 filters), per thread
     private readonly float[] _deltaT0;   // Conv2D1 δ of one sample transposed (784 positions × 32 filters), per thread
     private readonly float[] _mean2 = new float[32], _invStd2 = new float[32];   // BatchNorm1: μ and 1/√(σ² + ε) of the last forward pass
     private readonly float[] _col3;   // Conv2D2 im2col buffer, one sample (288 window values × 784 positions) per thread
     private readonly float[] _gsum3;   // Conv2D2 ∂E/∂W and ∂E/∂b summed over one thread's samples, per thread
-    private readonly float[] _colBatch3;   // Conv2D2 im2col of every sample of the last forward pass, reused by backward (empty when too large)
+    private readonly float[] _xpad3;   // Conv2D2 one sample's input with its zero border (32×30×30), per thread
+    private readonly float[] _wT3;   // Conv2D2 weights transposed, [window value × filter], packed by each forward pass
+    private readonly float[] _yT3;   // Conv2D2 one sample's output transposed (784 positions × 32 filters), per thread
     private readonly float[] _deltaT3;   // Conv2D2 δ of one sample transposed (784 positions × 32 filters), per thread
     private readonly float[] _mean5 = new float[32], _invStd5 = new float[32];   // BatchNorm2: μ and 1/√(σ² + ε) of the last forward pass
     private readonly int[] _argmax6;   // MaxPool1: index of each window's maximum in its input sample
     private readonly float[] _mask7;   // Dropout1: 0 or 1/(1 − rate) per value of the last forward pass
     private readonly float[] _col8;   // Conv2D3 im2col buffer, one sample (288 window values × 196 positions) per thread
     private readonly float[] _gsum8;   // Conv2D3 ∂E/∂W and ∂E/∂b summed over one thread's samples, per thread
-    private readonly float[] _colBatch8;   // Conv2D3 im2col of every sample of the last forward pass, reused by backward (empty when too large)
+    private readonly float[] _xpad8;   // Conv2D3 one sample's input with its zero border (32×16×16), per thread
+    private readonly float[] _wT8;   // Conv2D3 weights transposed, [window value × filter], packed by each forward pass
+    private readonly float[] _yT8;   // Conv2D3 one sample's output transposed (196 positions × 64 filters), per thread
     private readonly float[] _deltaT8;   // Conv2D3 δ of one sample transposed (196 positions × 64 filters), per thread
     private readonly float[] _mean10 = new float[64], _invStd10 = new float[64];   // BatchNorm3: μ and 1/√(σ² + ε) of the last forward pass
     private readonly float[] _col11;   // Conv2D4 im2col buffer, one sample (576 window values × 196 positions) per thread
     private readonly float[] _gsum11;   // Conv2D4 ∂E/∂W and ∂E/∂b summed over one thread's samples, per thread
-    private readonly float[] _colBatch11;   // Conv2D4 im2col of every sample of the last forward pass, reused by backward (empty when too large)
+    private readonly float[] _xpad11;   // Conv2D4 one sample's input with its zero border (64×16×16), per thread
+    private readonly float[] _wT11;   // Conv2D4 weights transposed, [window value × filter], packed by each forward pass
+    private readonly float[] _yT11;   // Conv2D4 one sample's output transposed (196 positions × 64 filters), per thread
     private readonly float[] _deltaT11;   // Conv2D4 δ of one sample transposed (196 positions × 64 filters), per thread
     private readonly float[] _mean13 = new float[64], _invStd13 = new float[64];   // BatchNorm4: μ and 1/√(σ² + ε) of the last forward pass
     private readonly int[] _argmax14;   // MaxPool2: index of each window's maximum in its input sample
@@ -239,21 +247,29 @@ _________________________________________________________________________
         _a23 = new float[maxBatch * 10]; _d23 = new float[maxBatch * 10];
         _col0 = new float[7056 * global::System.Environment.ProcessorCount];
         _gsum0 = new float[320 * global::System.Environment.ProcessorCount];
-        _colBatch0 = (long)maxBatch * 7056 <= 4194304 ? new float[maxBatch * 7056] : global::System.Array.Empty<float>();   // at most 4M values
+        _xpad0 = new float[900 * global::System.Environment.ProcessorCount];
+        _wT0 = new float[288];
+        _yT0 = new float[25088 * global::System.Environment.ProcessorCount];
         _deltaT0 = new float[25088 * global::System.Environment.ProcessorCount];
         _col3 = new float[225792 * global::System.Environment.ProcessorCount];
         _gsum3 = new float[9248 * global::System.Environment.ProcessorCount];
-        _colBatch3 = (long)maxBatch * 225792 <= 4194304 ? new float[maxBatch * 225792] : global::System.Array.Empty<float>();   // at most 4M values
+        _xpad3 = new float[28800 * global::System.Environment.ProcessorCount];
+        _wT3 = new float[9216];
+        _yT3 = new float[25088 * global::System.Environment.ProcessorCount];
         _deltaT3 = new float[25088 * global::System.Environment.ProcessorCount];
         _argmax6 = new int[maxBatch * 6272];
         _mask7 = new float[maxBatch * 6272];
         _col8 = new float[56448 * global::System.Environment.ProcessorCount];
         _gsum8 = new float[18496 * global::System.Environment.ProcessorCount];
-        _colBatch8 = (long)maxBatch * 56448 <= 4194304 ? new float[maxBatch * 56448] : global::System.Array.Empty<float>();   // at most 4M values
+        _xpad8 = new float[8192 * global::System.Environment.ProcessorCount];
+        _wT8 = new float[18432];
+        _yT8 = new float[12544 * global::System.Environment.ProcessorCount];
         _deltaT8 = new float[12544 * global::System.Environment.ProcessorCount];
         _col11 = new float[112896 * global::System.Environment.ProcessorCount];
         _gsum11 = new float[36928 * global::System.Environment.ProcessorCount];
-        _colBatch11 = (long)maxBatch * 112896 <= 4194304 ? new float[maxBatch * 112896] : global::System.Array.Empty<float>();   // at most 4M values
+        _xpad11 = new float[16384 * global::System.Environment.ProcessorCount];
+        _wT11 = new float[36864];
+        _yT11 = new float[12544 * global::System.Environment.ProcessorCount];
         _deltaT11 = new float[12544 * global::System.Environment.ProcessorCount];
         _argmax14 = new int[maxBatch * 3136];
         _mask15 = new float[maxBatch * 3136];
@@ -503,7 +519,8 @@ _________________________________________________________________________
         _columnsKept = Training;
 
         // Layer 0: Conv2D1 (1×28×28 → 32×28×28, kernel 3×3, stride 1, padding 1,1):
-        // y[f, p] = Σ_k w[f, k]·col[k, p] + b[f] over the im2col columns of each sample (cross-correlation); threads split the samples
+        // y[f, oy, ox] = Σ_(c,u,v) w[f, c, u, v]·x[c, oy + u − 1, ox + v − 1] + b[f], direct (filters form); threads split the samples
+        for (int f = 0; f < 32; f++) for (int k = 0; k < 9; k++) _wT0[k * 32 + f] = _p[0 + f * 9 + k];   // wᵀ for the direct convolution
         global::NetGen.Parallelism.Run(this, 0, global::NetGen.Parallelism.PartsFor((long)batch * 225792, batch));
 
         // Layer 1: ReLU: computed by layer 0's per-sample parts (fused)
@@ -537,7 +554,8 @@ _________________________________________________________________________
         }
 
         // Layer 3: Conv2D2 (32×28×28 → 32×28×28, kernel 3×3, stride 1, padding 1,1):
-        // y[f, p] = Σ_k w[f, k]·col[k, p] + b[f] over the im2col columns of each sample (cross-correlation); threads split the samples
+        // y[f, oy, ox] = Σ_(c,u,v) w[f, c, u, v]·x[c, oy + u − 1, ox + v − 1] + b[f], direct (filters form); threads split the samples
+        for (int f = 0; f < 32; f++) for (int k = 0; k < 288; k++) _wT3[k * 32 + f] = _p[384 + f * 288 + k];   // wᵀ for the direct convolution
         global::NetGen.Parallelism.Run(this, 12, global::NetGen.Parallelism.PartsFor((long)batch * 7225344, batch));
 
         // Layer 4: ReLU: computed by layer 3's per-sample parts (fused)
@@ -620,7 +638,8 @@ _________________________________________________________________________
         global::System.Numerics.Tensors.TensorPrimitives.Multiply<float>(_a7.AsSpan(0, batch * 6272), _mask7.AsSpan(0, batch * 6272), _a8.AsSpan(0, batch * 6272));
 
         // Layer 8: Conv2D3 (32×14×14 → 64×14×14, kernel 3×3, stride 1, padding 1,1):
-        // y[f, p] = Σ_k w[f, k]·col[k, p] + b[f] over the im2col columns of each sample (cross-correlation); threads split the samples
+        // y[f, oy, ox] = Σ_(c,u,v) w[f, c, u, v]·x[c, oy + u − 1, ox + v − 1] + b[f], direct (filters form); threads split the samples
+        for (int f = 0; f < 64; f++) for (int k = 0; k < 288; k++) _wT8[k * 64 + f] = _p[9696 + f * 288 + k];   // wᵀ for the direct convolution
         global::NetGen.Parallelism.Run(this, 32, global::NetGen.Parallelism.PartsFor((long)batch * 3612672, batch));
 
         // Layer 9: ReLU: computed by layer 8's per-sample parts (fused)
@@ -654,7 +673,8 @@ _________________________________________________________________________
         }
 
         // Layer 11: Conv2D4 (64×14×14 → 64×14×14, kernel 3×3, stride 1, padding 1,1):
-        // y[f, p] = Σ_k w[f, k]·col[k, p] + b[f] over the im2col columns of each sample (cross-correlation); threads split the samples
+        // y[f, oy, ox] = Σ_(c,u,v) w[f, c, u, v]·x[c, oy + u − 1, ox + v − 1] + b[f], direct (filters form); threads split the samples
+        for (int f = 0; f < 64; f++) for (int k = 0; k < 576; k++) _wT11[k * 64 + f] = _p[28320 + f * 576 + k];   // wᵀ for the direct convolution
         global::NetGen.Parallelism.Run(this, 44, global::NetGen.Parallelism.PartsFor((long)batch * 7225344, batch));
 
         // Layer 12: ReLU: computed by layer 11's per-sample parts (fused)
@@ -1193,47 +1213,168 @@ _________________________________________________________________________
     private void Conv2D1ForwardPart(int part, int parts)
     {
         (int n0, int n1) = global::NetGen.Parallelism.Range(_batch, parts, part);
-        bool cache = _colBatch0.Length > 0 && Training;   // kept for backward: training passes only
         for (int n = n0; n < n1; n++)
         {
-            global::System.Span<float> x = _a0.AsSpan(n * 784, 784);
-            ref float columns = ref cache ? ref _colBatch0[n * 7056] : ref _col0[part * 7056];
-            // im2col
+            ref float xs = ref _xpad0[part * 900];   // the sample's input inside a zero border of 1×1: 1×30×30
+            for (int ch = 0; ch < 1; ch++) for (int iy = 0; iy < 28; iy++) _a0.AsSpan(n * 784 + ch * 784 + iy * 28, 28).CopyTo(_xpad0.AsSpan(part * 900 + ch * 900 + (iy + 1) * 30 + 1, 28));
+            // direct convolution, filters form: yᵀ[p, f] for a block of positions × filter vectors in registers, 9 taps per channel unrolled; then y = (yᵀ)ᵀ
+            ref float wts = ref _wT0[0];
+            ref float bs = ref _p[288];
+            ref float yts = ref _yT0[part * 25088];
+            for (int oy = 0; oy < 28; oy++)
             {
-                ref float cols = ref columns;
-                ref float image = ref x[0];
-                for (int ch = 0; ch < 1; ch++)
+                for (int fv = 0; fv < 4; fv += 4)   // 4 vectors of 8 filters
                 {
-                    for (int u = 0; u < 3; u++)
+                    // positions ox = 0..5
                     {
-                        for (int v = 0; v < 3; v++)
+                        Vector256<float> a0_0 = Load(ref bs, (fv + 0) * 8); Vector256<float> a0_1 = Load(ref bs, (fv + 1) * 8); Vector256<float> a0_2 = Load(ref bs, (fv + 2) * 8); Vector256<float> a0_3 = Load(ref bs, (fv + 3) * 8);
+                        Vector256<float> a1_0 = Load(ref bs, (fv + 0) * 8); Vector256<float> a1_1 = Load(ref bs, (fv + 1) * 8); Vector256<float> a1_2 = Load(ref bs, (fv + 2) * 8); Vector256<float> a1_3 = Load(ref bs, (fv + 3) * 8);
+                        Vector256<float> a2_0 = Load(ref bs, (fv + 0) * 8); Vector256<float> a2_1 = Load(ref bs, (fv + 1) * 8); Vector256<float> a2_2 = Load(ref bs, (fv + 2) * 8); Vector256<float> a2_3 = Load(ref bs, (fv + 3) * 8);
+                        Vector256<float> a3_0 = Load(ref bs, (fv + 0) * 8); Vector256<float> a3_1 = Load(ref bs, (fv + 1) * 8); Vector256<float> a3_2 = Load(ref bs, (fv + 2) * 8); Vector256<float> a3_3 = Load(ref bs, (fv + 3) * 8);
+                        Vector256<float> a4_0 = Load(ref bs, (fv + 0) * 8); Vector256<float> a4_1 = Load(ref bs, (fv + 1) * 8); Vector256<float> a4_2 = Load(ref bs, (fv + 2) * 8); Vector256<float> a4_3 = Load(ref bs, (fv + 3) * 8);
+                        Vector256<float> a5_0 = Load(ref bs, (fv + 0) * 8); Vector256<float> a5_1 = Load(ref bs, (fv + 1) * 8); Vector256<float> a5_2 = Load(ref bs, (fv + 2) * 8); Vector256<float> a5_3 = Load(ref bs, (fv + 3) * 8);
+                        for (int ch = 0; ch < 1; ch++)
                         {
-                            ref float row = ref Unsafe.Add(ref cols, ((ch * 3 + u) * 3 + v) * 784);
-                            int lo = global::System.Math.Max(0, 1 - v), hi = global::System.Math.Min(28, 29 - v);   // the columns ox whose ix = ox + v − 1 is inside
-                            for (int oy = 0; oy < 28; oy++)
-                            {
-                                int iy = oy * 1 + u - 1;
-                                ref float at = ref Unsafe.Add(ref row, oy * 28);
-                                if ((uint)iy >= 28u)
-                                {
-                                    for (int ox = 0; ox < 28; ox++) Unsafe.Add(ref at, ox) = 0f;
-                                    continue;
-                                }
-                                ref float line = ref Unsafe.Add(ref image, ch * 784 + iy * 28 + v - 1);   // line[ox·S] is x[ch, iy, ox·S + v − P]
-                                for (int ox = 0; ox < lo; ox++) Unsafe.Add(ref at, ox) = 0f;
-                                {
-                                    int ox = lo;
-                                    for (; ox + 8 <= hi; ox += 8) Load(ref line, ox).StoreUnsafe(ref at, (nuint)ox);
-                                    if (ox < hi && hi - lo >= 8) Load(ref line, hi - 8).StoreUnsafe(ref at, (nuint)(hi - 8));
-                                    else for (; ox < hi; ox++) Unsafe.Add(ref at, ox) = Unsafe.Add(ref line, ox);
-                                }
-                                for (int ox = hi; ox < 28; ox++) Unsafe.Add(ref at, ox) = 0f;
-                            }
+                            ref float xr = ref Unsafe.Add(ref xs, ch * 900 + oy * 30 + 0);
+                            ref float wr = ref Unsafe.Add(ref wts, ch * 288 + fv * 8);
+                            Vector256<float> b; Vector256<float> w0; Vector256<float> w1; Vector256<float> w2; Vector256<float> w3;
+                            w0 = Load(ref wr, 0); w1 = Load(ref wr, 8); w2 = Load(ref wr, 16); w3 = Load(ref wr, 24); b = Vector256.Create(Unsafe.Add(ref xr, 0)); a0_0 = Fma(b, w0, a0_0); a0_1 = Fma(b, w1, a0_1); a0_2 = Fma(b, w2, a0_2); a0_3 = Fma(b, w3, a0_3); b = Vector256.Create(Unsafe.Add(ref xr, 1)); a1_0 = Fma(b, w0, a1_0); a1_1 = Fma(b, w1, a1_1); a1_2 = Fma(b, w2, a1_2); a1_3 = Fma(b, w3, a1_3); b = Vector256.Create(Unsafe.Add(ref xr, 2)); a2_0 = Fma(b, w0, a2_0); a2_1 = Fma(b, w1, a2_1); a2_2 = Fma(b, w2, a2_2); a2_3 = Fma(b, w3, a2_3); b = Vector256.Create(Unsafe.Add(ref xr, 3)); a3_0 = Fma(b, w0, a3_0); a3_1 = Fma(b, w1, a3_1); a3_2 = Fma(b, w2, a3_2); a3_3 = Fma(b, w3, a3_3); b = Vector256.Create(Unsafe.Add(ref xr, 4)); a4_0 = Fma(b, w0, a4_0); a4_1 = Fma(b, w1, a4_1); a4_2 = Fma(b, w2, a4_2); a4_3 = Fma(b, w3, a4_3); b = Vector256.Create(Unsafe.Add(ref xr, 5)); a5_0 = Fma(b, w0, a5_0); a5_1 = Fma(b, w1, a5_1); a5_2 = Fma(b, w2, a5_2); a5_3 = Fma(b, w3, a5_3);
+                            w0 = Load(ref wr, 32); w1 = Load(ref wr, 40); w2 = Load(ref wr, 48); w3 = Load(ref wr, 56); b = Vector256.Create(Unsafe.Add(ref xr, 1)); a0_0 = Fma(b, w0, a0_0); a0_1 = Fma(b, w1, a0_1); a0_2 = Fma(b, w2, a0_2); a0_3 = Fma(b, w3, a0_3); b = Vector256.Create(Unsafe.Add(ref xr, 2)); a1_0 = Fma(b, w0, a1_0); a1_1 = Fma(b, w1, a1_1); a1_2 = Fma(b, w2, a1_2); a1_3 = Fma(b, w3, a1_3); b = Vector256.Create(Unsafe.Add(ref xr, 3)); a2_0 = Fma(b, w0, a2_0); a2_1 = Fma(b, w1, a2_1); a2_2 = Fma(b, w2, a2_2); a2_3 = Fma(b, w3, a2_3); b = Vector256.Create(Unsafe.Add(ref xr, 4)); a3_0 = Fma(b, w0, a3_0); a3_1 = Fma(b, w1, a3_1); a3_2 = Fma(b, w2, a3_2); a3_3 = Fma(b, w3, a3_3); b = Vector256.Create(Unsafe.Add(ref xr, 5)); a4_0 = Fma(b, w0, a4_0); a4_1 = Fma(b, w1, a4_1); a4_2 = Fma(b, w2, a4_2); a4_3 = Fma(b, w3, a4_3); b = Vector256.Create(Unsafe.Add(ref xr, 6)); a5_0 = Fma(b, w0, a5_0); a5_1 = Fma(b, w1, a5_1); a5_2 = Fma(b, w2, a5_2); a5_3 = Fma(b, w3, a5_3);
+                            w0 = Load(ref wr, 64); w1 = Load(ref wr, 72); w2 = Load(ref wr, 80); w3 = Load(ref wr, 88); b = Vector256.Create(Unsafe.Add(ref xr, 2)); a0_0 = Fma(b, w0, a0_0); a0_1 = Fma(b, w1, a0_1); a0_2 = Fma(b, w2, a0_2); a0_3 = Fma(b, w3, a0_3); b = Vector256.Create(Unsafe.Add(ref xr, 3)); a1_0 = Fma(b, w0, a1_0); a1_1 = Fma(b, w1, a1_1); a1_2 = Fma(b, w2, a1_2); a1_3 = Fma(b, w3, a1_3); b = Vector256.Create(Unsafe.Add(ref xr, 4)); a2_0 = Fma(b, w0, a2_0); a2_1 = Fma(b, w1, a2_1); a2_2 = Fma(b, w2, a2_2); a2_3 = Fma(b, w3, a2_3); b = Vector256.Create(Unsafe.Add(ref xr, 5)); a3_0 = Fma(b, w0, a3_0); a3_1 = Fma(b, w1, a3_1); a3_2 = Fma(b, w2, a3_2); a3_3 = Fma(b, w3, a3_3); b = Vector256.Create(Unsafe.Add(ref xr, 6)); a4_0 = Fma(b, w0, a4_0); a4_1 = Fma(b, w1, a4_1); a4_2 = Fma(b, w2, a4_2); a4_3 = Fma(b, w3, a4_3); b = Vector256.Create(Unsafe.Add(ref xr, 7)); a5_0 = Fma(b, w0, a5_0); a5_1 = Fma(b, w1, a5_1); a5_2 = Fma(b, w2, a5_2); a5_3 = Fma(b, w3, a5_3);
+                            w0 = Load(ref wr, 96); w1 = Load(ref wr, 104); w2 = Load(ref wr, 112); w3 = Load(ref wr, 120); b = Vector256.Create(Unsafe.Add(ref xr, 30)); a0_0 = Fma(b, w0, a0_0); a0_1 = Fma(b, w1, a0_1); a0_2 = Fma(b, w2, a0_2); a0_3 = Fma(b, w3, a0_3); b = Vector256.Create(Unsafe.Add(ref xr, 31)); a1_0 = Fma(b, w0, a1_0); a1_1 = Fma(b, w1, a1_1); a1_2 = Fma(b, w2, a1_2); a1_3 = Fma(b, w3, a1_3); b = Vector256.Create(Unsafe.Add(ref xr, 32)); a2_0 = Fma(b, w0, a2_0); a2_1 = Fma(b, w1, a2_1); a2_2 = Fma(b, w2, a2_2); a2_3 = Fma(b, w3, a2_3); b = Vector256.Create(Unsafe.Add(ref xr, 33)); a3_0 = Fma(b, w0, a3_0); a3_1 = Fma(b, w1, a3_1); a3_2 = Fma(b, w2, a3_2); a3_3 = Fma(b, w3, a3_3); b = Vector256.Create(Unsafe.Add(ref xr, 34)); a4_0 = Fma(b, w0, a4_0); a4_1 = Fma(b, w1, a4_1); a4_2 = Fma(b, w2, a4_2); a4_3 = Fma(b, w3, a4_3); b = Vector256.Create(Unsafe.Add(ref xr, 35)); a5_0 = Fma(b, w0, a5_0); a5_1 = Fma(b, w1, a5_1); a5_2 = Fma(b, w2, a5_2); a5_3 = Fma(b, w3, a5_3);
+                            w0 = Load(ref wr, 128); w1 = Load(ref wr, 136); w2 = Load(ref wr, 144); w3 = Load(ref wr, 152); b = Vector256.Create(Unsafe.Add(ref xr, 31)); a0_0 = Fma(b, w0, a0_0); a0_1 = Fma(b, w1, a0_1); a0_2 = Fma(b, w2, a0_2); a0_3 = Fma(b, w3, a0_3); b = Vector256.Create(Unsafe.Add(ref xr, 32)); a1_0 = Fma(b, w0, a1_0); a1_1 = Fma(b, w1, a1_1); a1_2 = Fma(b, w2, a1_2); a1_3 = Fma(b, w3, a1_3); b = Vector256.Create(Unsafe.Add(ref xr, 33)); a2_0 = Fma(b, w0, a2_0); a2_1 = Fma(b, w1, a2_1); a2_2 = Fma(b, w2, a2_2); a2_3 = Fma(b, w3, a2_3); b = Vector256.Create(Unsafe.Add(ref xr, 34)); a3_0 = Fma(b, w0, a3_0); a3_1 = Fma(b, w1, a3_1); a3_2 = Fma(b, w2, a3_2); a3_3 = Fma(b, w3, a3_3); b = Vector256.Create(Unsafe.Add(ref xr, 35)); a4_0 = Fma(b, w0, a4_0); a4_1 = Fma(b, w1, a4_1); a4_2 = Fma(b, w2, a4_2); a4_3 = Fma(b, w3, a4_3); b = Vector256.Create(Unsafe.Add(ref xr, 36)); a5_0 = Fma(b, w0, a5_0); a5_1 = Fma(b, w1, a5_1); a5_2 = Fma(b, w2, a5_2); a5_3 = Fma(b, w3, a5_3);
+                            w0 = Load(ref wr, 160); w1 = Load(ref wr, 168); w2 = Load(ref wr, 176); w3 = Load(ref wr, 184); b = Vector256.Create(Unsafe.Add(ref xr, 32)); a0_0 = Fma(b, w0, a0_0); a0_1 = Fma(b, w1, a0_1); a0_2 = Fma(b, w2, a0_2); a0_3 = Fma(b, w3, a0_3); b = Vector256.Create(Unsafe.Add(ref xr, 33)); a1_0 = Fma(b, w0, a1_0); a1_1 = Fma(b, w1, a1_1); a1_2 = Fma(b, w2, a1_2); a1_3 = Fma(b, w3, a1_3); b = Vector256.Create(Unsafe.Add(ref xr, 34)); a2_0 = Fma(b, w0, a2_0); a2_1 = Fma(b, w1, a2_1); a2_2 = Fma(b, w2, a2_2); a2_3 = Fma(b, w3, a2_3); b = Vector256.Create(Unsafe.Add(ref xr, 35)); a3_0 = Fma(b, w0, a3_0); a3_1 = Fma(b, w1, a3_1); a3_2 = Fma(b, w2, a3_2); a3_3 = Fma(b, w3, a3_3); b = Vector256.Create(Unsafe.Add(ref xr, 36)); a4_0 = Fma(b, w0, a4_0); a4_1 = Fma(b, w1, a4_1); a4_2 = Fma(b, w2, a4_2); a4_3 = Fma(b, w3, a4_3); b = Vector256.Create(Unsafe.Add(ref xr, 37)); a5_0 = Fma(b, w0, a5_0); a5_1 = Fma(b, w1, a5_1); a5_2 = Fma(b, w2, a5_2); a5_3 = Fma(b, w3, a5_3);
+                            w0 = Load(ref wr, 192); w1 = Load(ref wr, 200); w2 = Load(ref wr, 208); w3 = Load(ref wr, 216); b = Vector256.Create(Unsafe.Add(ref xr, 60)); a0_0 = Fma(b, w0, a0_0); a0_1 = Fma(b, w1, a0_1); a0_2 = Fma(b, w2, a0_2); a0_3 = Fma(b, w3, a0_3); b = Vector256.Create(Unsafe.Add(ref xr, 61)); a1_0 = Fma(b, w0, a1_0); a1_1 = Fma(b, w1, a1_1); a1_2 = Fma(b, w2, a1_2); a1_3 = Fma(b, w3, a1_3); b = Vector256.Create(Unsafe.Add(ref xr, 62)); a2_0 = Fma(b, w0, a2_0); a2_1 = Fma(b, w1, a2_1); a2_2 = Fma(b, w2, a2_2); a2_3 = Fma(b, w3, a2_3); b = Vector256.Create(Unsafe.Add(ref xr, 63)); a3_0 = Fma(b, w0, a3_0); a3_1 = Fma(b, w1, a3_1); a3_2 = Fma(b, w2, a3_2); a3_3 = Fma(b, w3, a3_3); b = Vector256.Create(Unsafe.Add(ref xr, 64)); a4_0 = Fma(b, w0, a4_0); a4_1 = Fma(b, w1, a4_1); a4_2 = Fma(b, w2, a4_2); a4_3 = Fma(b, w3, a4_3); b = Vector256.Create(Unsafe.Add(ref xr, 65)); a5_0 = Fma(b, w0, a5_0); a5_1 = Fma(b, w1, a5_1); a5_2 = Fma(b, w2, a5_2); a5_3 = Fma(b, w3, a5_3);
+                            w0 = Load(ref wr, 224); w1 = Load(ref wr, 232); w2 = Load(ref wr, 240); w3 = Load(ref wr, 248); b = Vector256.Create(Unsafe.Add(ref xr, 61)); a0_0 = Fma(b, w0, a0_0); a0_1 = Fma(b, w1, a0_1); a0_2 = Fma(b, w2, a0_2); a0_3 = Fma(b, w3, a0_3); b = Vector256.Create(Unsafe.Add(ref xr, 62)); a1_0 = Fma(b, w0, a1_0); a1_1 = Fma(b, w1, a1_1); a1_2 = Fma(b, w2, a1_2); a1_3 = Fma(b, w3, a1_3); b = Vector256.Create(Unsafe.Add(ref xr, 63)); a2_0 = Fma(b, w0, a2_0); a2_1 = Fma(b, w1, a2_1); a2_2 = Fma(b, w2, a2_2); a2_3 = Fma(b, w3, a2_3); b = Vector256.Create(Unsafe.Add(ref xr, 64)); a3_0 = Fma(b, w0, a3_0); a3_1 = Fma(b, w1, a3_1); a3_2 = Fma(b, w2, a3_2); a3_3 = Fma(b, w3, a3_3); b = Vector256.Create(Unsafe.Add(ref xr, 65)); a4_0 = Fma(b, w0, a4_0); a4_1 = Fma(b, w1, a4_1); a4_2 = Fma(b, w2, a4_2); a4_3 = Fma(b, w3, a4_3); b = Vector256.Create(Unsafe.Add(ref xr, 66)); a5_0 = Fma(b, w0, a5_0); a5_1 = Fma(b, w1, a5_1); a5_2 = Fma(b, w2, a5_2); a5_3 = Fma(b, w3, a5_3);
+                            w0 = Load(ref wr, 256); w1 = Load(ref wr, 264); w2 = Load(ref wr, 272); w3 = Load(ref wr, 280); b = Vector256.Create(Unsafe.Add(ref xr, 62)); a0_0 = Fma(b, w0, a0_0); a0_1 = Fma(b, w1, a0_1); a0_2 = Fma(b, w2, a0_2); a0_3 = Fma(b, w3, a0_3); b = Vector256.Create(Unsafe.Add(ref xr, 63)); a1_0 = Fma(b, w0, a1_0); a1_1 = Fma(b, w1, a1_1); a1_2 = Fma(b, w2, a1_2); a1_3 = Fma(b, w3, a1_3); b = Vector256.Create(Unsafe.Add(ref xr, 64)); a2_0 = Fma(b, w0, a2_0); a2_1 = Fma(b, w1, a2_1); a2_2 = Fma(b, w2, a2_2); a2_3 = Fma(b, w3, a2_3); b = Vector256.Create(Unsafe.Add(ref xr, 65)); a3_0 = Fma(b, w0, a3_0); a3_1 = Fma(b, w1, a3_1); a3_2 = Fma(b, w2, a3_2); a3_3 = Fma(b, w3, a3_3); b = Vector256.Create(Unsafe.Add(ref xr, 66)); a4_0 = Fma(b, w0, a4_0); a4_1 = Fma(b, w1, a4_1); a4_2 = Fma(b, w2, a4_2); a4_3 = Fma(b, w3, a4_3); b = Vector256.Create(Unsafe.Add(ref xr, 67)); a5_0 = Fma(b, w0, a5_0); a5_1 = Fma(b, w1, a5_1); a5_2 = Fma(b, w2, a5_2); a5_3 = Fma(b, w3, a5_3);
                         }
+                        a0_0.StoreUnsafe(ref yts, (nuint)((oy * 28 + 0) * 32 + (fv + 0) * 8)); a0_1.StoreUnsafe(ref yts, (nuint)((oy * 28 + 0) * 32 + (fv + 1) * 8)); a0_2.StoreUnsafe(ref yts, (nuint)((oy * 28 + 0) * 32 + (fv + 2) * 8)); a0_3.StoreUnsafe(ref yts, (nuint)((oy * 28 + 0) * 32 + (fv + 3) * 8));
+                        a1_0.StoreUnsafe(ref yts, (nuint)((oy * 28 + 1) * 32 + (fv + 0) * 8)); a1_1.StoreUnsafe(ref yts, (nuint)((oy * 28 + 1) * 32 + (fv + 1) * 8)); a1_2.StoreUnsafe(ref yts, (nuint)((oy * 28 + 1) * 32 + (fv + 2) * 8)); a1_3.StoreUnsafe(ref yts, (nuint)((oy * 28 + 1) * 32 + (fv + 3) * 8));
+                        a2_0.StoreUnsafe(ref yts, (nuint)((oy * 28 + 2) * 32 + (fv + 0) * 8)); a2_1.StoreUnsafe(ref yts, (nuint)((oy * 28 + 2) * 32 + (fv + 1) * 8)); a2_2.StoreUnsafe(ref yts, (nuint)((oy * 28 + 2) * 32 + (fv + 2) * 8)); a2_3.StoreUnsafe(ref yts, (nuint)((oy * 28 + 2) * 32 + (fv + 3) * 8));
+                        a3_0.StoreUnsafe(ref yts, (nuint)((oy * 28 + 3) * 32 + (fv + 0) * 8)); a3_1.StoreUnsafe(ref yts, (nuint)((oy * 28 + 3) * 32 + (fv + 1) * 8)); a3_2.StoreUnsafe(ref yts, (nuint)((oy * 28 + 3) * 32 + (fv + 2) * 8)); a3_3.StoreUnsafe(ref yts, (nuint)((oy * 28 + 3) * 32 + (fv + 3) * 8));
+                        a4_0.StoreUnsafe(ref yts, (nuint)((oy * 28 + 4) * 32 + (fv + 0) * 8)); a4_1.StoreUnsafe(ref yts, (nuint)((oy * 28 + 4) * 32 + (fv + 1) * 8)); a4_2.StoreUnsafe(ref yts, (nuint)((oy * 28 + 4) * 32 + (fv + 2) * 8)); a4_3.StoreUnsafe(ref yts, (nuint)((oy * 28 + 4) * 32 + (fv + 3) * 8));
+                        a5_0.StoreUnsafe(ref yts, (nuint)((oy * 28 + 5) * 32 + (fv + 0) * 8)); a5_1.StoreUnsafe(ref yts, (nuint)((oy * 28 + 5) * 32 + (fv + 1) * 8)); a5_2.StoreUnsafe(ref yts, (nuint)((oy * 28 + 5) * 32 + (fv + 2) * 8)); a5_3.StoreUnsafe(ref yts, (nuint)((oy * 28 + 5) * 32 + (fv + 3) * 8));
+                    }
+                    // positions ox = 6..11
+                    {
+                        Vector256<float> a0_0 = Load(ref bs, (fv + 0) * 8); Vector256<float> a0_1 = Load(ref bs, (fv + 1) * 8); Vector256<float> a0_2 = Load(ref bs, (fv + 2) * 8); Vector256<float> a0_3 = Load(ref bs, (fv + 3) * 8);
+                        Vector256<float> a1_0 = Load(ref bs, (fv + 0) * 8); Vector256<float> a1_1 = Load(ref bs, (fv + 1) * 8); Vector256<float> a1_2 = Load(ref bs, (fv + 2) * 8); Vector256<float> a1_3 = Load(ref bs, (fv + 3) * 8);
+                        Vector256<float> a2_0 = Load(ref bs, (fv + 0) * 8); Vector256<float> a2_1 = Load(ref bs, (fv + 1) * 8); Vector256<float> a2_2 = Load(ref bs, (fv + 2) * 8); Vector256<float> a2_3 = Load(ref bs, (fv + 3) * 8);
+                        Vector256<float> a3_0 = Load(ref bs, (fv + 0) * 8); Vector256<float> a3_1 = Load(ref bs, (fv + 1) * 8); Vector256<float> a3_2 = Load(ref bs, (fv + 2) * 8); Vector256<float> a3_3 = Load(ref bs, (fv + 3) * 8);
+                        Vector256<float> a4_0 = Load(ref bs, (fv + 0) * 8); Vector256<float> a4_1 = Load(ref bs, (fv + 1) * 8); Vector256<float> a4_2 = Load(ref bs, (fv + 2) * 8); Vector256<float> a4_3 = Load(ref bs, (fv + 3) * 8);
+                        Vector256<float> a5_0 = Load(ref bs, (fv + 0) * 8); Vector256<float> a5_1 = Load(ref bs, (fv + 1) * 8); Vector256<float> a5_2 = Load(ref bs, (fv + 2) * 8); Vector256<float> a5_3 = Load(ref bs, (fv + 3) * 8);
+                        for (int ch = 0; ch < 1; ch++)
+                        {
+                            ref float xr = ref Unsafe.Add(ref xs, ch * 900 + oy * 30 + 6);
+                            ref float wr = ref Unsafe.Add(ref wts, ch * 288 + fv * 8);
+                            Vector256<float> b; Vector256<float> w0; Vector256<float> w1; Vector256<float> w2; Vector256<float> w3;
+                            w0 = Load(ref wr, 0); w1 = Load(ref wr, 8); w2 = Load(ref wr, 16); w3 = Load(ref wr, 24); b = Vector256.Create(Unsafe.Add(ref xr, 0)); a0_0 = Fma(b, w0, a0_0); a0_1 = Fma(b, w1, a0_1); a0_2 = Fma(b, w2, a0_2); a0_3 = Fma(b, w3, a0_3); b = Vector256.Create(Unsafe.Add(ref xr, 1)); a1_0 = Fma(b, w0, a1_0); a1_1 = Fma(b, w1, a1_1); a1_2 = Fma(b, w2, a1_2); a1_3 = Fma(b, w3, a1_3); b = Vector256.Create(Unsafe.Add(ref xr, 2)); a2_0 = Fma(b, w0, a2_0); a2_1 = Fma(b, w1, a2_1); a2_2 = Fma(b, w2, a2_2); a2_3 = Fma(b, w3, a2_3); b = Vector256.Create(Unsafe.Add(ref xr, 3)); a3_0 = Fma(b, w0, a3_0); a3_1 = Fma(b, w1, a3_1); a3_2 = Fma(b, w2, a3_2); a3_3 = Fma(b, w3, a3_3); b = Vector256.Create(Unsafe.Add(ref xr, 4)); a4_0 = Fma(b, w0, a4_0); a4_1 = Fma(b, w1, a4_1); a4_2 = Fma(b, w2, a4_2); a4_3 = Fma(b, w3, a4_3); b = Vector256.Create(Unsafe.Add(ref xr, 5)); a5_0 = Fma(b, w0, a5_0); a5_1 = Fma(b, w1, a5_1); a5_2 = Fma(b, w2, a5_2); a5_3 = Fma(b, w3, a5_3);
+                            w0 = Load(ref wr, 32); w1 = Load(ref wr, 40); w2 = Load(ref wr, 48); w3 = Load(ref wr, 56); b = Vector256.Create(Unsafe.Add(ref xr, 1)); a0_0 = Fma(b, w0, a0_0); a0_1 = Fma(b, w1, a0_1); a0_2 = Fma(b, w2, a0_2); a0_3 = Fma(b, w3, a0_3); b = Vector256.Create(Unsafe.Add(ref xr, 2)); a1_0 = Fma(b, w0, a1_0); a1_1 = Fma(b, w1, a1_1); a1_2 = Fma(b, w2, a1_2); a1_3 = Fma(b, w3, a1_3); b = Vector256.Create(Unsafe.Add(ref xr, 3)); a2_0 = Fma(b, w0, a2_0); a2_1 = Fma(b, w1, a2_1); a2_2 = Fma(b, w2, a2_2); a2_3 = Fma(b, w3, a2_3); b = Vector256.Create(Unsafe.Add(ref xr, 4)); a3_0 = Fma(b, w0, a3_0); a3_1 = Fma(b, w1, a3_1); a3_2 = Fma(b, w2, a3_2); a3_3 = Fma(b, w3, a3_3); b = Vector256.Create(Unsafe.Add(ref xr, 5)); a4_0 = Fma(b, w0, a4_0); a4_1 = Fma(b, w1, a4_1); a4_2 = Fma(b, w2, a4_2); a4_3 = Fma(b, w3, a4_3); b = Vector256.Create(Unsafe.Add(ref xr, 6)); a5_0 = Fma(b, w0, a5_0); a5_1 = Fma(b, w1, a5_1); a5_2 = Fma(b, w2, a5_2); a5_3 = Fma(b, w3, a5_3);
+                            w0 = Load(ref wr, 64); w1 = Load(ref wr, 72); w2 = Load(ref wr, 80); w3 = Load(ref wr, 88); b = Vector256.Create(Unsafe.Add(ref xr, 2)); a0_0 = Fma(b, w0, a0_0); a0_1 = Fma(b, w1, a0_1); a0_2 = Fma(b, w2, a0_2); a0_3 = Fma(b, w3, a0_3); b = Vector256.Create(Unsafe.Add(ref xr, 3)); a1_0 = Fma(b, w0, a1_0); a1_1 = Fma(b, w1, a1_1); a1_2 = Fma(b, w2, a1_2); a1_3 = Fma(b, w3, a1_3); b = Vector256.Create(Unsafe.Add(ref xr, 4)); a2_0 = Fma(b, w0, a2_0); a2_1 = Fma(b, w1, a2_1); a2_2 = Fma(b, w2, a2_2); a2_3 = Fma(b, w3, a2_3); b = Vector256.Create(Unsafe.Add(ref xr, 5)); a3_0 = Fma(b, w0, a3_0); a3_1 = Fma(b, w1, a3_1); a3_2 = Fma(b, w2, a3_2); a3_3 = Fma(b, w3, a3_3); b = Vector256.Create(Unsafe.Add(ref xr, 6)); a4_0 = Fma(b, w0, a4_0); a4_1 = Fma(b, w1, a4_1); a4_2 = Fma(b, w2, a4_2); a4_3 = Fma(b, w3, a4_3); b = Vector256.Create(Unsafe.Add(ref xr, 7)); a5_0 = Fma(b, w0, a5_0); a5_1 = Fma(b, w1, a5_1); a5_2 = Fma(b, w2, a5_2); a5_3 = Fma(b, w3, a5_3);
+                            w0 = Load(ref wr, 96); w1 = Load(ref wr, 104); w2 = Load(ref wr, 112); w3 = Load(ref wr, 120); b = Vector256.Create(Unsafe.Add(ref xr, 30)); a0_0 = Fma(b, w0, a0_0); a0_1 = Fma(b, w1, a0_1); a0_2 = Fma(b, w2, a0_2); a0_3 = Fma(b, w3, a0_3); b = Vector256.Create(Unsafe.Add(ref xr, 31)); a1_0 = Fma(b, w0, a1_0); a1_1 = Fma(b, w1, a1_1); a1_2 = Fma(b, w2, a1_2); a1_3 = Fma(b, w3, a1_3); b = Vector256.Create(Unsafe.Add(ref xr, 32)); a2_0 = Fma(b, w0, a2_0); a2_1 = Fma(b, w1, a2_1); a2_2 = Fma(b, w2, a2_2); a2_3 = Fma(b, w3, a2_3); b = Vector256.Create(Unsafe.Add(ref xr, 33)); a3_0 = Fma(b, w0, a3_0); a3_1 = Fma(b, w1, a3_1); a3_2 = Fma(b, w2, a3_2); a3_3 = Fma(b, w3, a3_3); b = Vector256.Create(Unsafe.Add(ref xr, 34)); a4_0 = Fma(b, w0, a4_0); a4_1 = Fma(b, w1, a4_1); a4_2 = Fma(b, w2, a4_2); a4_3 = Fma(b, w3, a4_3); b = Vector256.Create(Unsafe.Add(ref xr, 35)); a5_0 = Fma(b, w0, a5_0); a5_1 = Fma(b, w1, a5_1); a5_2 = Fma(b, w2, a5_2); a5_3 = Fma(b, w3, a5_3);
+                            w0 = Load(ref wr, 128); w1 = Load(ref wr, 136); w2 = Load(ref wr, 144); w3 = Load(ref wr, 152); b = Vector256.Create(Unsafe.Add(ref xr, 31)); a0_0 = Fma(b, w0, a0_0); a0_1 = Fma(b, w1, a0_1); a0_2 = Fma(b, w2, a0_2); a0_3 = Fma(b, w3, a0_3); b = Vector256.Create(Unsafe.Add(ref xr, 32)); a1_0 = Fma(b, w0, a1_0); a1_1 = Fma(b, w1, a1_1); a1_2 = Fma(b, w2, a1_2); a1_3 = Fma(b, w3, a1_3); b = Vector256.Create(Unsafe.Add(ref xr, 33)); a2_0 = Fma(b, w0, a2_0); a2_1 = Fma(b, w1, a2_1); a2_2 = Fma(b, w2, a2_2); a2_3 = Fma(b, w3, a2_3); b = Vector256.Create(Unsafe.Add(ref xr, 34)); a3_0 = Fma(b, w0, a3_0); a3_1 = Fma(b, w1, a3_1); a3_2 = Fma(b, w2, a3_2); a3_3 = Fma(b, w3, a3_3); b = Vector256.Create(Unsafe.Add(ref xr, 35)); a4_0 = Fma(b, w0, a4_0); a4_1 = Fma(b, w1, a4_1); a4_2 = Fma(b, w2, a4_2); a4_3 = Fma(b, w3, a4_3); b = Vector256.Create(Unsafe.Add(ref xr, 36)); a5_0 = Fma(b, w0, a5_0); a5_1 = Fma(b, w1, a5_1); a5_2 = Fma(b, w2, a5_2); a5_3 = Fma(b, w3, a5_3);
+                            w0 = Load(ref wr, 160); w1 = Load(ref wr, 168); w2 = Load(ref wr, 176); w3 = Load(ref wr, 184); b = Vector256.Create(Unsafe.Add(ref xr, 32)); a0_0 = Fma(b, w0, a0_0); a0_1 = Fma(b, w1, a0_1); a0_2 = Fma(b, w2, a0_2); a0_3 = Fma(b, w3, a0_3); b = Vector256.Create(Unsafe.Add(ref xr, 33)); a1_0 = Fma(b, w0, a1_0); a1_1 = Fma(b, w1, a1_1); a1_2 = Fma(b, w2, a1_2); a1_3 = Fma(b, w3, a1_3); b = Vector256.Create(Unsafe.Add(ref xr, 34)); a2_0 = Fma(b, w0, a2_0); a2_1 = Fma(b, w1, a2_1); a2_2 = Fma(b, w2, a2_2); a2_3 = Fma(b, w3, a2_3); b = Vector256.Create(Unsafe.Add(ref xr, 35)); a3_0 = Fma(b, w0, a3_0); a3_1 = Fma(b, w1, a3_1); a3_2 = Fma(b, w2, a3_2); a3_3 = Fma(b, w3, a3_3); b = Vector256.Create(Unsafe.Add(ref xr, 36)); a4_0 = Fma(b, w0, a4_0); a4_1 = Fma(b, w1, a4_1); a4_2 = Fma(b, w2, a4_2); a4_3 = Fma(b, w3, a4_3); b = Vector256.Create(Unsafe.Add(ref xr, 37)); a5_0 = Fma(b, w0, a5_0); a5_1 = Fma(b, w1, a5_1); a5_2 = Fma(b, w2, a5_2); a5_3 = Fma(b, w3, a5_3);
+                            w0 = Load(ref wr, 192); w1 = Load(ref wr, 200); w2 = Load(ref wr, 208); w3 = Load(ref wr, 216); b = Vector256.Create(Unsafe.Add(ref xr, 60)); a0_0 = Fma(b, w0, a0_0); a0_1 = Fma(b, w1, a0_1); a0_2 = Fma(b, w2, a0_2); a0_3 = Fma(b, w3, a0_3); b = Vector256.Create(Unsafe.Add(ref xr, 61)); a1_0 = Fma(b, w0, a1_0); a1_1 = Fma(b, w1, a1_1); a1_2 = Fma(b, w2, a1_2); a1_3 = Fma(b, w3, a1_3); b = Vector256.Create(Unsafe.Add(ref xr, 62)); a2_0 = Fma(b, w0, a2_0); a2_1 = Fma(b, w1, a2_1); a2_2 = Fma(b, w2, a2_2); a2_3 = Fma(b, w3, a2_3); b = Vector256.Create(Unsafe.Add(ref xr, 63)); a3_0 = Fma(b, w0, a3_0); a3_1 = Fma(b, w1, a3_1); a3_2 = Fma(b, w2, a3_2); a3_3 = Fma(b, w3, a3_3); b = Vector256.Create(Unsafe.Add(ref xr, 64)); a4_0 = Fma(b, w0, a4_0); a4_1 = Fma(b, w1, a4_1); a4_2 = Fma(b, w2, a4_2); a4_3 = Fma(b, w3, a4_3); b = Vector256.Create(Unsafe.Add(ref xr, 65)); a5_0 = Fma(b, w0, a5_0); a5_1 = Fma(b, w1, a5_1); a5_2 = Fma(b, w2, a5_2); a5_3 = Fma(b, w3, a5_3);
+                            w0 = Load(ref wr, 224); w1 = Load(ref wr, 232); w2 = Load(ref wr, 240); w3 = Load(ref wr, 248); b = Vector256.Create(Unsafe.Add(ref xr, 61)); a0_0 = Fma(b, w0, a0_0); a0_1 = Fma(b, w1, a0_1); a0_2 = Fma(b, w2, a0_2); a0_3 = Fma(b, w3, a0_3); b = Vector256.Create(Unsafe.Add(ref xr, 62)); a1_0 = Fma(b, w0, a1_0); a1_1 = Fma(b, w1, a1_1); a1_2 = Fma(b, w2, a1_2); a1_3 = Fma(b, w3, a1_3); b = Vector256.Create(Unsafe.Add(ref xr, 63)); a2_0 = Fma(b, w0, a2_0); a2_1 = Fma(b, w1, a2_1); a2_2 = Fma(b, w2, a2_2); a2_3 = Fma(b, w3, a2_3); b = Vector256.Create(Unsafe.Add(ref xr, 64)); a3_0 = Fma(b, w0, a3_0); a3_1 = Fma(b, w1, a3_1); a3_2 = Fma(b, w2, a3_2); a3_3 = Fma(b, w3, a3_3); b = Vector256.Create(Unsafe.Add(ref xr, 65)); a4_0 = Fma(b, w0, a4_0); a4_1 = Fma(b, w1, a4_1); a4_2 = Fma(b, w2, a4_2); a4_3 = Fma(b, w3, a4_3); b = Vector256.Create(Unsafe.Add(ref xr, 66)); a5_0 = Fma(b, w0, a5_0); a5_1 = Fma(b, w1, a5_1); a5_2 = Fma(b, w2, a5_2); a5_3 = Fma(b, w3, a5_3);
+                            w0 = Load(ref wr, 256); w1 = Load(ref wr, 264); w2 = Load(ref wr, 272); w3 = Load(ref wr, 280); b = Vector256.Create(Unsafe.Add(ref xr, 62)); a0_0 = Fma(b, w0, a0_0); a0_1 = Fma(b, w1, a0_1); a0_2 = Fma(b, w2, a0_2); a0_3 = Fma(b, w3, a0_3); b = Vector256.Create(Unsafe.Add(ref xr, 63)); a1_0 = Fma(b, w0, a1_0); a1_1 = Fma(b, w1, a1_1); a1_2 = Fma(b, w2, a1_2); a1_3 = Fma(b, w3, a1_3); b = Vector256.Create(Unsafe.Add(ref xr, 64)); a2_0 = Fma(b, w0, a2_0); a2_1 = Fma(b, w1, a2_1); a2_2 = Fma(b, w2, a2_2); a2_3 = Fma(b, w3, a2_3); b = Vector256.Create(Unsafe.Add(ref xr, 65)); a3_0 = Fma(b, w0, a3_0); a3_1 = Fma(b, w1, a3_1); a3_2 = Fma(b, w2, a3_2); a3_3 = Fma(b, w3, a3_3); b = Vector256.Create(Unsafe.Add(ref xr, 66)); a4_0 = Fma(b, w0, a4_0); a4_1 = Fma(b, w1, a4_1); a4_2 = Fma(b, w2, a4_2); a4_3 = Fma(b, w3, a4_3); b = Vector256.Create(Unsafe.Add(ref xr, 67)); a5_0 = Fma(b, w0, a5_0); a5_1 = Fma(b, w1, a5_1); a5_2 = Fma(b, w2, a5_2); a5_3 = Fma(b, w3, a5_3);
+                        }
+                        a0_0.StoreUnsafe(ref yts, (nuint)((oy * 28 + 6) * 32 + (fv + 0) * 8)); a0_1.StoreUnsafe(ref yts, (nuint)((oy * 28 + 6) * 32 + (fv + 1) * 8)); a0_2.StoreUnsafe(ref yts, (nuint)((oy * 28 + 6) * 32 + (fv + 2) * 8)); a0_3.StoreUnsafe(ref yts, (nuint)((oy * 28 + 6) * 32 + (fv + 3) * 8));
+                        a1_0.StoreUnsafe(ref yts, (nuint)((oy * 28 + 7) * 32 + (fv + 0) * 8)); a1_1.StoreUnsafe(ref yts, (nuint)((oy * 28 + 7) * 32 + (fv + 1) * 8)); a1_2.StoreUnsafe(ref yts, (nuint)((oy * 28 + 7) * 32 + (fv + 2) * 8)); a1_3.StoreUnsafe(ref yts, (nuint)((oy * 28 + 7) * 32 + (fv + 3) * 8));
+                        a2_0.StoreUnsafe(ref yts, (nuint)((oy * 28 + 8) * 32 + (fv + 0) * 8)); a2_1.StoreUnsafe(ref yts, (nuint)((oy * 28 + 8) * 32 + (fv + 1) * 8)); a2_2.StoreUnsafe(ref yts, (nuint)((oy * 28 + 8) * 32 + (fv + 2) * 8)); a2_3.StoreUnsafe(ref yts, (nuint)((oy * 28 + 8) * 32 + (fv + 3) * 8));
+                        a3_0.StoreUnsafe(ref yts, (nuint)((oy * 28 + 9) * 32 + (fv + 0) * 8)); a3_1.StoreUnsafe(ref yts, (nuint)((oy * 28 + 9) * 32 + (fv + 1) * 8)); a3_2.StoreUnsafe(ref yts, (nuint)((oy * 28 + 9) * 32 + (fv + 2) * 8)); a3_3.StoreUnsafe(ref yts, (nuint)((oy * 28 + 9) * 32 + (fv + 3) * 8));
+                        a4_0.StoreUnsafe(ref yts, (nuint)((oy * 28 + 10) * 32 + (fv + 0) * 8)); a4_1.StoreUnsafe(ref yts, (nuint)((oy * 28 + 10) * 32 + (fv + 1) * 8)); a4_2.StoreUnsafe(ref yts, (nuint)((oy * 28 + 10) * 32 + (fv + 2) * 8)); a4_3.StoreUnsafe(ref yts, (nuint)((oy * 28 + 10) * 32 + (fv + 3) * 8));
+                        a5_0.StoreUnsafe(ref yts, (nuint)((oy * 28 + 11) * 32 + (fv + 0) * 8)); a5_1.StoreUnsafe(ref yts, (nuint)((oy * 28 + 11) * 32 + (fv + 1) * 8)); a5_2.StoreUnsafe(ref yts, (nuint)((oy * 28 + 11) * 32 + (fv + 2) * 8)); a5_3.StoreUnsafe(ref yts, (nuint)((oy * 28 + 11) * 32 + (fv + 3) * 8));
+                    }
+                    // positions ox = 12..17
+                    {
+                        Vector256<float> a0_0 = Load(ref bs, (fv + 0) * 8); Vector256<float> a0_1 = Load(ref bs, (fv + 1) * 8); Vector256<float> a0_2 = Load(ref bs, (fv + 2) * 8); Vector256<float> a0_3 = Load(ref bs, (fv + 3) * 8);
+                        Vector256<float> a1_0 = Load(ref bs, (fv + 0) * 8); Vector256<float> a1_1 = Load(ref bs, (fv + 1) * 8); Vector256<float> a1_2 = Load(ref bs, (fv + 2) * 8); Vector256<float> a1_3 = Load(ref bs, (fv + 3) * 8);
+                        Vector256<float> a2_0 = Load(ref bs, (fv + 0) * 8); Vector256<float> a2_1 = Load(ref bs, (fv + 1) * 8); Vector256<float> a2_2 = Load(ref bs, (fv + 2) * 8); Vector256<float> a2_3 = Load(ref bs, (fv + 3) * 8);
+                        Vector256<float> a3_0 = Load(ref bs, (fv + 0) * 8); Vector256<float> a3_1 = Load(ref bs, (fv + 1) * 8); Vector256<float> a3_2 = Load(ref bs, (fv + 2) * 8); Vector256<float> a3_3 = Load(ref bs, (fv + 3) * 8);
+                        Vector256<float> a4_0 = Load(ref bs, (fv + 0) * 8); Vector256<float> a4_1 = Load(ref bs, (fv + 1) * 8); Vector256<float> a4_2 = Load(ref bs, (fv + 2) * 8); Vector256<float> a4_3 = Load(ref bs, (fv + 3) * 8);
+                        Vector256<float> a5_0 = Load(ref bs, (fv + 0) * 8); Vector256<float> a5_1 = Load(ref bs, (fv + 1) * 8); Vector256<float> a5_2 = Load(ref bs, (fv + 2) * 8); Vector256<float> a5_3 = Load(ref bs, (fv + 3) * 8);
+                        for (int ch = 0; ch < 1; ch++)
+                        {
+                            ref float xr = ref Unsafe.Add(ref xs, ch * 900 + oy * 30 + 12);
+                            ref float wr = ref Unsafe.Add(ref wts, ch * 288 + fv * 8);
+                            Vector256<float> b; Vector256<float> w0; Vector256<float> w1; Vector256<float> w2; Vector256<float> w3;
+                            w0 = Load(ref wr, 0); w1 = Load(ref wr, 8); w2 = Load(ref wr, 16); w3 = Load(ref wr, 24); b = Vector256.Create(Unsafe.Add(ref xr, 0)); a0_0 = Fma(b, w0, a0_0); a0_1 = Fma(b, w1, a0_1); a0_2 = Fma(b, w2, a0_2); a0_3 = Fma(b, w3, a0_3); b = Vector256.Create(Unsafe.Add(ref xr, 1)); a1_0 = Fma(b, w0, a1_0); a1_1 = Fma(b, w1, a1_1); a1_2 = Fma(b, w2, a1_2); a1_3 = Fma(b, w3, a1_3); b = Vector256.Create(Unsafe.Add(ref xr, 2)); a2_0 = Fma(b, w0, a2_0); a2_1 = Fma(b, w1, a2_1); a2_2 = Fma(b, w2, a2_2); a2_3 = Fma(b, w3, a2_3); b = Vector256.Create(Unsafe.Add(ref xr, 3)); a3_0 = Fma(b, w0, a3_0); a3_1 = Fma(b, w1, a3_1); a3_2 = Fma(b, w2, a3_2); a3_3 = Fma(b, w3, a3_3); b = Vector256.Create(Unsafe.Add(ref xr, 4)); a4_0 = Fma(b, w0, a4_0); a4_1 = Fma(b, w1, a4_1); a4_2 = Fma(b, w2, a4_2); a4_3 = Fma(b, w3, a4_3); b = Vector256.Create(Unsafe.Add(ref xr, 5)); a5_0 = Fma(b, w0, a5_0); a5_1 = Fma(b, w1, a5_1); a5_2 = Fma(b, w2, a5_2); a5_3 = Fma(b, w3, a5_3);
+                            w0 = Load(ref wr, 32); w1 = Load(ref wr, 40); w2 = Load(ref wr, 48); w3 = Load(ref wr, 56); b = Vector256.Create(Unsafe.Add(ref xr, 1)); a0_0 = Fma(b, w0, a0_0); a0_1 = Fma(b, w1, a0_1); a0_2 = Fma(b, w2, a0_2); a0_3 = Fma(b, w3, a0_3); b = Vector256.Create(Unsafe.Add(ref xr, 2)); a1_0 = Fma(b, w0, a1_0); a1_1 = Fma(b, w1, a1_1); a1_2 = Fma(b, w2, a1_2); a1_3 = Fma(b, w3, a1_3); b = Vector256.Create(Unsafe.Add(ref xr, 3)); a2_0 = Fma(b, w0, a2_0); a2_1 = Fma(b, w1, a2_1); a2_2 = Fma(b, w2, a2_2); a2_3 = Fma(b, w3, a2_3); b = Vector256.Create(Unsafe.Add(ref xr, 4)); a3_0 = Fma(b, w0, a3_0); a3_1 = Fma(b, w1, a3_1); a3_2 = Fma(b, w2, a3_2); a3_3 = Fma(b, w3, a3_3); b = Vector256.Create(Unsafe.Add(ref xr, 5)); a4_0 = Fma(b, w0, a4_0); a4_1 = Fma(b, w1, a4_1); a4_2 = Fma(b, w2, a4_2); a4_3 = Fma(b, w3, a4_3); b = Vector256.Create(Unsafe.Add(ref xr, 6)); a5_0 = Fma(b, w0, a5_0); a5_1 = Fma(b, w1, a5_1); a5_2 = Fma(b, w2, a5_2); a5_3 = Fma(b, w3, a5_3);
+                            w0 = Load(ref wr, 64); w1 = Load(ref wr, 72); w2 = Load(ref wr, 80); w3 = Load(ref wr, 88); b = Vector256.Create(Unsafe.Add(ref xr, 2)); a0_0 = Fma(b, w0, a0_0); a0_1 = Fma(b, w1, a0_1); a0_2 = Fma(b, w2, a0_2); a0_3 = Fma(b, w3, a0_3); b = Vector256.Create(Unsafe.Add(ref xr, 3)); a1_0 = Fma(b, w0, a1_0); a1_1 = Fma(b, w1, a1_1); a1_2 = Fma(b, w2, a1_2); a1_3 = Fma(b, w3, a1_3); b = Vector256.Create(Unsafe.Add(ref xr, 4)); a2_0 = Fma(b, w0, a2_0); a2_1 = Fma(b, w1, a2_1); a2_2 = Fma(b, w2, a2_2); a2_3 = Fma(b, w3, a2_3); b = Vector256.Create(Unsafe.Add(ref xr, 5)); a3_0 = Fma(b, w0, a3_0); a3_1 = Fma(b, w1, a3_1); a3_2 = Fma(b, w2, a3_2); a3_3 = Fma(b, w3, a3_3); b = Vector256.Create(Unsafe.Add(ref xr, 6)); a4_0 = Fma(b, w0, a4_0); a4_1 = Fma(b, w1, a4_1); a4_2 = Fma(b, w2, a4_2); a4_3 = Fma(b, w3, a4_3); b = Vector256.Create(Unsafe.Add(ref xr, 7)); a5_0 = Fma(b, w0, a5_0); a5_1 = Fma(b, w1, a5_1); a5_2 = Fma(b, w2, a5_2); a5_3 = Fma(b, w3, a5_3);
+                            w0 = Load(ref wr, 96); w1 = Load(ref wr, 104); w2 = Load(ref wr, 112); w3 = Load(ref wr, 120); b = Vector256.Create(Unsafe.Add(ref xr, 30)); a0_0 = Fma(b, w0, a0_0); a0_1 = Fma(b, w1, a0_1); a0_2 = Fma(b, w2, a0_2); a0_3 = Fma(b, w3, a0_3); b = Vector256.Create(Unsafe.Add(ref xr, 31)); a1_0 = Fma(b, w0, a1_0); a1_1 = Fma(b, w1, a1_1); a1_2 = Fma(b, w2, a1_2); a1_3 = Fma(b, w3, a1_3); b = Vector256.Create(Unsafe.Add(ref xr, 32)); a2_0 = Fma(b, w0, a2_0); a2_1 = Fma(b, w1, a2_1); a2_2 = Fma(b, w2, a2_2); a2_3 = Fma(b, w3, a2_3); b = Vector256.Create(Unsafe.Add(ref xr, 33)); a3_0 = Fma(b, w0, a3_0); a3_1 = Fma(b, w1, a3_1); a3_2 = Fma(b, w2, a3_2); a3_3 = Fma(b, w3, a3_3); b = Vector256.Create(Unsafe.Add(ref xr, 34)); a4_0 = Fma(b, w0, a4_0); a4_1 = Fma(b, w1, a4_1); a4_2 = Fma(b, w2, a4_2); a4_3 = Fma(b, w3, a4_3); b = Vector256.Create(Unsafe.Add(ref xr, 35)); a5_0 = Fma(b, w0, a5_0); a5_1 = Fma(b, w1, a5_1); a5_2 = Fma(b, w2, a5_2); a5_3 = Fma(b, w3, a5_3);
+                            w0 = Load(ref wr, 128); w1 = Load(ref wr, 136); w2 = Load(ref wr, 144); w3 = Load(ref wr, 152); b = Vector256.Create(Unsafe.Add(ref xr, 31)); a0_0 = Fma(b, w0, a0_0); a0_1 = Fma(b, w1, a0_1); a0_2 = Fma(b, w2, a0_2); a0_3 = Fma(b, w3, a0_3); b = Vector256.Create(Unsafe.Add(ref xr, 32)); a1_0 = Fma(b, w0, a1_0); a1_1 = Fma(b, w1, a1_1); a1_2 = Fma(b, w2, a1_2); a1_3 = Fma(b, w3, a1_3); b = Vector256.Create(Unsafe.Add(ref xr, 33)); a2_0 = Fma(b, w0, a2_0); a2_1 = Fma(b, w1, a2_1); a2_2 = Fma(b, w2, a2_2); a2_3 = Fma(b, w3, a2_3); b = Vector256.Create(Unsafe.Add(ref xr, 34)); a3_0 = Fma(b, w0, a3_0); a3_1 = Fma(b, w1, a3_1); a3_2 = Fma(b, w2, a3_2); a3_3 = Fma(b, w3, a3_3); b = Vector256.Create(Unsafe.Add(ref xr, 35)); a4_0 = Fma(b, w0, a4_0); a4_1 = Fma(b, w1, a4_1); a4_2 = Fma(b, w2, a4_2); a4_3 = Fma(b, w3, a4_3); b = Vector256.Create(Unsafe.Add(ref xr, 36)); a5_0 = Fma(b, w0, a5_0); a5_1 = Fma(b, w1, a5_1); a5_2 = Fma(b, w2, a5_2); a5_3 = Fma(b, w3, a5_3);
+                            w0 = Load(ref wr, 160); w1 = Load(ref wr, 168); w2 = Load(ref wr, 176); w3 = Load(ref wr, 184); b = Vector256.Create(Unsafe.Add(ref xr, 32)); a0_0 = Fma(b, w0, a0_0); a0_1 = Fma(b, w1, a0_1); a0_2 = Fma(b, w2, a0_2); a0_3 = Fma(b, w3, a0_3); b = Vector256.Create(Unsafe.Add(ref xr, 33)); a1_0 = Fma(b, w0, a1_0); a1_1 = Fma(b, w1, a1_1); a1_2 = Fma(b, w2, a1_2); a1_3 = Fma(b, w3, a1_3); b = Vector256.Create(Unsafe.Add(ref xr, 34)); a2_0 = Fma(b, w0, a2_0); a2_1 = Fma(b, w1, a2_1); a2_2 = Fma(b, w2, a2_2); a2_3 = Fma(b, w3, a2_3); b = Vector256.Create(Unsafe.Add(ref xr, 35)); a3_0 = Fma(b, w0, a3_0); a3_1 = Fma(b, w1, a3_1); a3_2 = Fma(b, w2, a3_2); a3_3 = Fma(b, w3, a3_3); b = Vector256.Create(Unsafe.Add(ref xr, 36)); a4_0 = Fma(b, w0, a4_0); a4_1 = Fma(b, w1, a4_1); a4_2 = Fma(b, w2, a4_2); a4_3 = Fma(b, w3, a4_3); b = Vector256.Create(Unsafe.Add(ref xr, 37)); a5_0 = Fma(b, w0, a5_0); a5_1 = Fma(b, w1, a5_1); a5_2 = Fma(b, w2, a5_2); a5_3 = Fma(b, w3, a5_3);
+                            w0 = Load(ref wr, 192); w1 = Load(ref wr, 200); w2 = Load(ref wr, 208); w3 = Load(ref wr, 216); b = Vector256.Create(Unsafe.Add(ref xr, 60)); a0_0 = Fma(b, w0, a0_0); a0_1 = Fma(b, w1, a0_1); a0_2 = Fma(b, w2, a0_2); a0_3 = Fma(b, w3, a0_3); b = Vector256.Create(Unsafe.Add(ref xr, 61)); a1_0 = Fma(b, w0, a1_0); a1_1 = Fma(b, w1, a1_1); a1_2 = Fma(b, w2, a1_2); a1_3 = Fma(b, w3, a1_3); b = Vector256.Create(Unsafe.Add(ref xr, 62)); a2_0 = Fma(b, w0, a2_0); a2_1 = Fma(b, w1, a2_1); a2_2 = Fma(b, w2, a2_2); a2_3 = Fma(b, w3, a2_3); b = Vector256.Create(Unsafe.Add(ref xr, 63)); a3_0 = Fma(b, w0, a3_0); a3_1 = Fma(b, w1, a3_1); a3_2 = Fma(b, w2, a3_2); a3_3 = Fma(b, w3, a3_3); b = Vector256.Create(Unsafe.Add(ref xr, 64)); a4_0 = Fma(b, w0, a4_0); a4_1 = Fma(b, w1, a4_1); a4_2 = Fma(b, w2, a4_2); a4_3 = Fma(b, w3, a4_3); b = Vector256.Create(Unsafe.Add(ref xr, 65)); a5_0 = Fma(b, w0, a5_0); a5_1 = Fma(b, w1, a5_1); a5_2 = Fma(b, w2, a5_2); a5_3 = Fma(b, w3, a5_3);
+                            w0 = Load(ref wr, 224); w1 = Load(ref wr, 232); w2 = Load(ref wr, 240); w3 = Load(ref wr, 248); b = Vector256.Create(Unsafe.Add(ref xr, 61)); a0_0 = Fma(b, w0, a0_0); a0_1 = Fma(b, w1, a0_1); a0_2 = Fma(b, w2, a0_2); a0_3 = Fma(b, w3, a0_3); b = Vector256.Create(Unsafe.Add(ref xr, 62)); a1_0 = Fma(b, w0, a1_0); a1_1 = Fma(b, w1, a1_1); a1_2 = Fma(b, w2, a1_2); a1_3 = Fma(b, w3, a1_3); b = Vector256.Create(Unsafe.Add(ref xr, 63)); a2_0 = Fma(b, w0, a2_0); a2_1 = Fma(b, w1, a2_1); a2_2 = Fma(b, w2, a2_2); a2_3 = Fma(b, w3, a2_3); b = Vector256.Create(Unsafe.Add(ref xr, 64)); a3_0 = Fma(b, w0, a3_0); a3_1 = Fma(b, w1, a3_1); a3_2 = Fma(b, w2, a3_2); a3_3 = Fma(b, w3, a3_3); b = Vector256.Create(Unsafe.Add(ref xr, 65)); a4_0 = Fma(b, w0, a4_0); a4_1 = Fma(b, w1, a4_1); a4_2 = Fma(b, w2, a4_2); a4_3 = Fma(b, w3, a4_3); b = Vector256.Create(Unsafe.Add(ref xr, 66)); a5_0 = Fma(b, w0, a5_0); a5_1 = Fma(b, w1, a5_1); a5_2 = Fma(b, w2, a5_2); a5_3 = Fma(b, w3, a5_3);
+                            w0 = Load(ref wr, 256); w1 = Load(ref wr, 264); w2 = Load(ref wr, 272); w3 = Load(ref wr, 280); b = Vector256.Create(Unsafe.Add(ref xr, 62)); a0_0 = Fma(b, w0, a0_0); a0_1 = Fma(b, w1, a0_1); a0_2 = Fma(b, w2, a0_2); a0_3 = Fma(b, w3, a0_3); b = Vector256.Create(Unsafe.Add(ref xr, 63)); a1_0 = Fma(b, w0, a1_0); a1_1 = Fma(b, w1, a1_1); a1_2 = Fma(b, w2, a1_2); a1_3 = Fma(b, w3, a1_3); b = Vector256.Create(Unsafe.Add(ref xr, 64)); a2_0 = Fma(b, w0, a2_0); a2_1 = Fma(b, w1, a2_1); a2_2 = Fma(b, w2, a2_2); a2_3 = Fma(b, w3, a2_3); b = Vector256.Create(Unsafe.Add(ref xr, 65)); a3_0 = Fma(b, w0, a3_0); a3_1 = Fma(b, w1, a3_1); a3_2 = Fma(b, w2, a3_2); a3_3 = Fma(b, w3, a3_3); b = Vector256.Create(Unsafe.Add(ref xr, 66)); a4_0 = Fma(b, w0, a4_0); a4_1 = Fma(b, w1, a4_1); a4_2 = Fma(b, w2, a4_2); a4_3 = Fma(b, w3, a4_3); b = Vector256.Create(Unsafe.Add(ref xr, 67)); a5_0 = Fma(b, w0, a5_0); a5_1 = Fma(b, w1, a5_1); a5_2 = Fma(b, w2, a5_2); a5_3 = Fma(b, w3, a5_3);
+                        }
+                        a0_0.StoreUnsafe(ref yts, (nuint)((oy * 28 + 12) * 32 + (fv + 0) * 8)); a0_1.StoreUnsafe(ref yts, (nuint)((oy * 28 + 12) * 32 + (fv + 1) * 8)); a0_2.StoreUnsafe(ref yts, (nuint)((oy * 28 + 12) * 32 + (fv + 2) * 8)); a0_3.StoreUnsafe(ref yts, (nuint)((oy * 28 + 12) * 32 + (fv + 3) * 8));
+                        a1_0.StoreUnsafe(ref yts, (nuint)((oy * 28 + 13) * 32 + (fv + 0) * 8)); a1_1.StoreUnsafe(ref yts, (nuint)((oy * 28 + 13) * 32 + (fv + 1) * 8)); a1_2.StoreUnsafe(ref yts, (nuint)((oy * 28 + 13) * 32 + (fv + 2) * 8)); a1_3.StoreUnsafe(ref yts, (nuint)((oy * 28 + 13) * 32 + (fv + 3) * 8));
+                        a2_0.StoreUnsafe(ref yts, (nuint)((oy * 28 + 14) * 32 + (fv + 0) * 8)); a2_1.StoreUnsafe(ref yts, (nuint)((oy * 28 + 14) * 32 + (fv + 1) * 8)); a2_2.StoreUnsafe(ref yts, (nuint)((oy * 28 + 14) * 32 + (fv + 2) * 8)); a2_3.StoreUnsafe(ref yts, (nuint)((oy * 28 + 14) * 32 + (fv + 3) * 8));
+                        a3_0.StoreUnsafe(ref yts, (nuint)((oy * 28 + 15) * 32 + (fv + 0) * 8)); a3_1.StoreUnsafe(ref yts, (nuint)((oy * 28 + 15) * 32 + (fv + 1) * 8)); a3_2.StoreUnsafe(ref yts, (nuint)((oy * 28 + 15) * 32 + (fv + 2) * 8)); a3_3.StoreUnsafe(ref yts, (nuint)((oy * 28 + 15) * 32 + (fv + 3) * 8));
+                        a4_0.StoreUnsafe(ref yts, (nuint)((oy * 28 + 16) * 32 + (fv + 0) * 8)); a4_1.StoreUnsafe(ref yts, (nuint)((oy * 28 + 16) * 32 + (fv + 1) * 8)); a4_2.StoreUnsafe(ref yts, (nuint)((oy * 28 + 16) * 32 + (fv + 2) * 8)); a4_3.StoreUnsafe(ref yts, (nuint)((oy * 28 + 16) * 32 + (fv + 3) * 8));
+                        a5_0.StoreUnsafe(ref yts, (nuint)((oy * 28 + 17) * 32 + (fv + 0) * 8)); a5_1.StoreUnsafe(ref yts, (nuint)((oy * 28 + 17) * 32 + (fv + 1) * 8)); a5_2.StoreUnsafe(ref yts, (nuint)((oy * 28 + 17) * 32 + (fv + 2) * 8)); a5_3.StoreUnsafe(ref yts, (nuint)((oy * 28 + 17) * 32 + (fv + 3) * 8));
+                    }
+                    // positions ox = 18..22
+                    {
+                        Vector256<float> a0_0 = Load(ref bs, (fv + 0) * 8); Vector256<float> a0_1 = Load(ref bs, (fv + 1) * 8); Vector256<float> a0_2 = Load(ref bs, (fv + 2) * 8); Vector256<float> a0_3 = Load(ref bs, (fv + 3) * 8);
+                        Vector256<float> a1_0 = Load(ref bs, (fv + 0) * 8); Vector256<float> a1_1 = Load(ref bs, (fv + 1) * 8); Vector256<float> a1_2 = Load(ref bs, (fv + 2) * 8); Vector256<float> a1_3 = Load(ref bs, (fv + 3) * 8);
+                        Vector256<float> a2_0 = Load(ref bs, (fv + 0) * 8); Vector256<float> a2_1 = Load(ref bs, (fv + 1) * 8); Vector256<float> a2_2 = Load(ref bs, (fv + 2) * 8); Vector256<float> a2_3 = Load(ref bs, (fv + 3) * 8);
+                        Vector256<float> a3_0 = Load(ref bs, (fv + 0) * 8); Vector256<float> a3_1 = Load(ref bs, (fv + 1) * 8); Vector256<float> a3_2 = Load(ref bs, (fv + 2) * 8); Vector256<float> a3_3 = Load(ref bs, (fv + 3) * 8);
+                        Vector256<float> a4_0 = Load(ref bs, (fv + 0) * 8); Vector256<float> a4_1 = Load(ref bs, (fv + 1) * 8); Vector256<float> a4_2 = Load(ref bs, (fv + 2) * 8); Vector256<float> a4_3 = Load(ref bs, (fv + 3) * 8);
+                        for (int ch = 0; ch < 1; ch++)
+                        {
+                            ref float xr = ref Unsafe.Add(ref xs, ch * 900 + oy * 30 + 18);
+                            ref float wr = ref Unsafe.Add(ref wts, ch * 288 + fv * 8);
+                            Vector256<float> b; Vector256<float> w0; Vector256<float> w1; Vector256<float> w2; Vector256<float> w3;
+                            w0 = Load(ref wr, 0); w1 = Load(ref wr, 8); w2 = Load(ref wr, 16); w3 = Load(ref wr, 24); b = Vector256.Create(Unsafe.Add(ref xr, 0)); a0_0 = Fma(b, w0, a0_0); a0_1 = Fma(b, w1, a0_1); a0_2 = Fma(b, w2, a0_2); a0_3 = Fma(b, w3, a0_3); b = Vector256.Create(Unsafe.Add(ref xr, 1)); a1_0 = Fma(b, w0, a1_0); a1_1 = Fma(b, w1, a1_1); a1_2 = Fma(b, w2, a1_2); a1_3 = Fma(b, w3, a1_3); b = Vector256.Create(Unsafe.Add(ref xr, 2)); a2_0 = Fma(b, w0, a2_0); a2_1 = Fma(b, w1, a2_1); a2_2 = Fma(b, w2, a2_2); a2_3 = Fma(b, w3, a2_3); b = Vector256.Create(Unsafe.Add(ref xr, 3)); a3_0 = Fma(b, w0, a3_0); a3_1 = Fma(b, w1, a3_1); a3_2 = Fma(b, w2, a3_2); a3_3 = Fma(b, w3, a3_3); b = Vector256.Create(Unsafe.Add(ref xr, 4)); a4_0 = Fma(b, w0, a4_0); a4_1 = Fma(b, w1, a4_1); a4_2 = Fma(b, w2, a4_2); a4_3 = Fma(b, w3, a4_3);
+                            w0 = Load(ref wr, 32); w1 = Load(ref wr, 40); w2 = Load(ref wr, 48); w3 = Load(ref wr, 56); b = Vector256.Create(Unsafe.Add(ref xr, 1)); a0_0 = Fma(b, w0, a0_0); a0_1 = Fma(b, w1, a0_1); a0_2 = Fma(b, w2, a0_2); a0_3 = Fma(b, w3, a0_3); b = Vector256.Create(Unsafe.Add(ref xr, 2)); a1_0 = Fma(b, w0, a1_0); a1_1 = Fma(b, w1, a1_1); a1_2 = Fma(b, w2, a1_2); a1_3 = Fma(b, w3, a1_3); b = Vector256.Create(Unsafe.Add(ref xr, 3)); a2_0 = Fma(b, w0, a2_0); a2_1 = Fma(b, w1, a2_1); a2_2 = Fma(b, w2, a2_2); a2_3 = Fma(b, w3, a2_3); b = Vector256.Create(Unsafe.Add(ref xr, 4)); a3_0 = Fma(b, w0, a3_0); a3_1 = Fma(b, w1, a3_1); a3_2 = Fma(b, w2, a3_2); a3_3 = Fma(b, w3, a3_3); b = Vector256.Create(Unsafe.Add(ref xr, 5)); a4_0 = Fma(b, w0, a4_0); a4_1 = Fma(b, w1, a4_1); a4_2 = Fma(b, w2, a4_2); a4_3 = Fma(b, w3, a4_3);
+                            w0 = Load(ref wr, 64); w1 = Load(ref wr, 72); w2 = Load(ref wr, 80); w3 = Load(ref wr, 88); b = Vector256.Create(Unsafe.Add(ref xr, 2)); a0_0 = Fma(b, w0, a0_0); a0_1 = Fma(b, w1, a0_1); a0_2 = Fma(b, w2, a0_2); a0_3 = Fma(b, w3, a0_3); b = Vector256.Create(Unsafe.Add(ref xr, 3)); a1_0 = Fma(b, w0, a1_0); a1_1 = Fma(b, w1, a1_1); a1_2 = Fma(b, w2, a1_2); a1_3 = Fma(b, w3, a1_3); b = Vector256.Create(Unsafe.Add(ref xr, 4)); a2_0 = Fma(b, w0, a2_0); a2_1 = Fma(b, w1, a2_1); a2_2 = Fma(b, w2, a2_2); a2_3 = Fma(b, w3, a2_3); b = Vector256.Create(Unsafe.Add(ref xr, 5)); a3_0 = Fma(b, w0, a3_0); a3_1 = Fma(b, w1, a3_1); a3_2 = Fma(b, w2, a3_2); a3_3 = Fma(b, w3, a3_3); b = Vector256.Create(Unsafe.Add(ref xr, 6)); a4_0 = Fma(b, w0, a4_0); a4_1 = Fma(b, w1, a4_1); a4_2 = Fma(b, w2, a4_2); a4_3 = Fma(b, w3, a4_3);
+                            w0 = Load(ref wr, 96); w1 = Load(ref wr, 104); w2 = Load(ref wr, 112); w3 = Load(ref wr, 120); b = Vector256.Create(Unsafe.Add(ref xr, 30)); a0_0 = Fma(b, w0, a0_0); a0_1 = Fma(b, w1, a0_1); a0_2 = Fma(b, w2, a0_2); a0_3 = Fma(b, w3, a0_3); b = Vector256.Create(Unsafe.Add(ref xr, 31)); a1_0 = Fma(b, w0, a1_0); a1_1 = Fma(b, w1, a1_1); a1_2 = Fma(b, w2, a1_2); a1_3 = Fma(b, w3, a1_3); b = Vector256.Create(Unsafe.Add(ref xr, 32)); a2_0 = Fma(b, w0, a2_0); a2_1 = Fma(b, w1, a2_1); a2_2 = Fma(b, w2, a2_2); a2_3 = Fma(b, w3, a2_3); b = Vector256.Create(Unsafe.Add(ref xr, 33)); a3_0 = Fma(b, w0, a3_0); a3_1 = Fma(b, w1, a3_1); a3_2 = Fma(b, w2, a3_2); a3_3 = Fma(b, w3, a3_3); b = Vector256.Create(Unsafe.Add(ref xr, 34)); a4_0 = Fma(b, w0, a4_0); a4_1 = Fma(b, w1, a4_1); a4_2 = Fma(b, w2, a4_2); a4_3 = Fma(b, w3, a4_3);
+                            w0 = Load(ref wr, 128); w1 = Load(ref wr, 136); w2 = Load(ref wr, 144); w3 = Load(ref wr, 152); b = Vector256.Create(Unsafe.Add(ref xr, 31)); a0_0 = Fma(b, w0, a0_0); a0_1 = Fma(b, w1, a0_1); a0_2 = Fma(b, w2, a0_2); a0_3 = Fma(b, w3, a0_3); b = Vector256.Create(Unsafe.Add(ref xr, 32)); a1_0 = Fma(b, w0, a1_0); a1_1 = Fma(b, w1, a1_1); a1_2 = Fma(b, w2, a1_2); a1_3 = Fma(b, w3, a1_3); b = Vector256.Create(Unsafe.Add(ref xr, 33)); a2_0 = Fma(b, w0, a2_0); a2_1 = Fma(b, w1, a2_1); a2_2 = Fma(b, w2, a2_2); a2_3 = Fma(b, w3, a2_3); b = Vector256.Create(Unsafe.Add(ref xr, 34)); a3_0 = Fma(b, w0, a3_0); a3_1 = Fma(b, w1, a3_1); a3_2 = Fma(b, w2, a3_2); a3_3 = Fma(b, w3, a3_3); b = Vector256.Create(Unsafe.Add(ref xr, 35)); a4_0 = Fma(b, w0, a4_0); a4_1 = Fma(b, w1, a4_1); a4_2 = Fma(b, w2, a4_2); a4_3 = Fma(b, w3, a4_3);
+                            w0 = Load(ref wr, 160); w1 = Load(ref wr, 168); w2 = Load(ref wr, 176); w3 = Load(ref wr, 184); b = Vector256.Create(Unsafe.Add(ref xr, 32)); a0_0 = Fma(b, w0, a0_0); a0_1 = Fma(b, w1, a0_1); a0_2 = Fma(b, w2, a0_2); a0_3 = Fma(b, w3, a0_3); b = Vector256.Create(Unsafe.Add(ref xr, 33)); a1_0 = Fma(b, w0, a1_0); a1_1 = Fma(b, w1, a1_1); a1_2 = Fma(b, w2, a1_2); a1_3 = Fma(b, w3, a1_3); b = Vector256.Create(Unsafe.Add(ref xr, 34)); a2_0 = Fma(b, w0, a2_0); a2_1 = Fma(b, w1, a2_1); a2_2 = Fma(b, w2, a2_2); a2_3 = Fma(b, w3, a2_3); b = Vector256.Create(Unsafe.Add(ref xr, 35)); a3_0 = Fma(b, w0, a3_0); a3_1 = Fma(b, w1, a3_1); a3_2 = Fma(b, w2, a3_2); a3_3 = Fma(b, w3, a3_3); b = Vector256.Create(Unsafe.Add(ref xr, 36)); a4_0 = Fma(b, w0, a4_0); a4_1 = Fma(b, w1, a4_1); a4_2 = Fma(b, w2, a4_2); a4_3 = Fma(b, w3, a4_3);
+                            w0 = Load(ref wr, 192); w1 = Load(ref wr, 200); w2 = Load(ref wr, 208); w3 = Load(ref wr, 216); b = Vector256.Create(Unsafe.Add(ref xr, 60)); a0_0 = Fma(b, w0, a0_0); a0_1 = Fma(b, w1, a0_1); a0_2 = Fma(b, w2, a0_2); a0_3 = Fma(b, w3, a0_3); b = Vector256.Create(Unsafe.Add(ref xr, 61)); a1_0 = Fma(b, w0, a1_0); a1_1 = Fma(b, w1, a1_1); a1_2 = Fma(b, w2, a1_2); a1_3 = Fma(b, w3, a1_3); b = Vector256.Create(Unsafe.Add(ref xr, 62)); a2_0 = Fma(b, w0, a2_0); a2_1 = Fma(b, w1, a2_1); a2_2 = Fma(b, w2, a2_2); a2_3 = Fma(b, w3, a2_3); b = Vector256.Create(Unsafe.Add(ref xr, 63)); a3_0 = Fma(b, w0, a3_0); a3_1 = Fma(b, w1, a3_1); a3_2 = Fma(b, w2, a3_2); a3_3 = Fma(b, w3, a3_3); b = Vector256.Create(Unsafe.Add(ref xr, 64)); a4_0 = Fma(b, w0, a4_0); a4_1 = Fma(b, w1, a4_1); a4_2 = Fma(b, w2, a4_2); a4_3 = Fma(b, w3, a4_3);
+                            w0 = Load(ref wr, 224); w1 = Load(ref wr, 232); w2 = Load(ref wr, 240); w3 = Load(ref wr, 248); b = Vector256.Create(Unsafe.Add(ref xr, 61)); a0_0 = Fma(b, w0, a0_0); a0_1 = Fma(b, w1, a0_1); a0_2 = Fma(b, w2, a0_2); a0_3 = Fma(b, w3, a0_3); b = Vector256.Create(Unsafe.Add(ref xr, 62)); a1_0 = Fma(b, w0, a1_0); a1_1 = Fma(b, w1, a1_1); a1_2 = Fma(b, w2, a1_2); a1_3 = Fma(b, w3, a1_3); b = Vector256.Create(Unsafe.Add(ref xr, 63)); a2_0 = Fma(b, w0, a2_0); a2_1 = Fma(b, w1, a2_1); a2_2 = Fma(b, w2, a2_2); a2_3 = Fma(b, w3, a2_3); b = Vector256.Create(Unsafe.Add(ref xr, 64)); a3_0 = Fma(b, w0, a3_0); a3_1 = Fma(b, w1, a3_1); a3_2 = Fma(b, w2, a3_2); a3_3 = Fma(b, w3, a3_3); b = Vector256.Create(Unsafe.Add(ref xr, 65)); a4_0 = Fma(b, w0, a4_0); a4_1 = Fma(b, w1, a4_1); a4_2 = Fma(b, w2, a4_2); a4_3 = Fma(b, w3, a4_3);
+                            w0 = Load(ref wr, 256); w1 = Load(ref wr, 264); w2 = Load(ref wr, 272); w3 = Load(ref wr, 280); b = Vector256.Create(Unsafe.Add(ref xr, 62)); a0_0 = Fma(b, w0, a0_0); a0_1 = Fma(b, w1, a0_1); a0_2 = Fma(b, w2, a0_2); a0_3 = Fma(b, w3, a0_3); b = Vector256.Create(Unsafe.Add(ref xr, 63)); a1_0 = Fma(b, w0, a1_0); a1_1 = Fma(b, w1, a1_1); a1_2 = Fma(b, w2, a1_2); a1_3 = Fma(b, w3, a1_3); b = Vector256.Create(Unsafe.Add(ref xr, 64)); a2_0 = Fma(b, w0, a2_0); a2_1 = Fma(b, w1, a2_1); a2_2 = Fma(b, w2, a2_2); a2_3 = Fma(b, w3, a2_3); b = Vector256.Create(Unsafe.Add(ref xr, 65)); a3_0 = Fma(b, w0, a3_0); a3_1 = Fma(b, w1, a3_1); a3_2 = Fma(b, w2, a3_2); a3_3 = Fma(b, w3, a3_3); b = Vector256.Create(Unsafe.Add(ref xr, 66)); a4_0 = Fma(b, w0, a4_0); a4_1 = Fma(b, w1, a4_1); a4_2 = Fma(b, w2, a4_2); a4_3 = Fma(b, w3, a4_3);
+                        }
+                        a0_0.StoreUnsafe(ref yts, (nuint)((oy * 28 + 18) * 32 + (fv + 0) * 8)); a0_1.StoreUnsafe(ref yts, (nuint)((oy * 28 + 18) * 32 + (fv + 1) * 8)); a0_2.StoreUnsafe(ref yts, (nuint)((oy * 28 + 18) * 32 + (fv + 2) * 8)); a0_3.StoreUnsafe(ref yts, (nuint)((oy * 28 + 18) * 32 + (fv + 3) * 8));
+                        a1_0.StoreUnsafe(ref yts, (nuint)((oy * 28 + 19) * 32 + (fv + 0) * 8)); a1_1.StoreUnsafe(ref yts, (nuint)((oy * 28 + 19) * 32 + (fv + 1) * 8)); a1_2.StoreUnsafe(ref yts, (nuint)((oy * 28 + 19) * 32 + (fv + 2) * 8)); a1_3.StoreUnsafe(ref yts, (nuint)((oy * 28 + 19) * 32 + (fv + 3) * 8));
+                        a2_0.StoreUnsafe(ref yts, (nuint)((oy * 28 + 20) * 32 + (fv + 0) * 8)); a2_1.StoreUnsafe(ref yts, (nuint)((oy * 28 + 20) * 32 + (fv + 1) * 8)); a2_2.StoreUnsafe(ref yts, (nuint)((oy * 28 + 20) * 32 + (fv + 2) * 8)); a2_3.StoreUnsafe(ref yts, (nuint)((oy * 28 + 20) * 32 + (fv + 3) * 8));
+                        a3_0.StoreUnsafe(ref yts, (nuint)((oy * 28 + 21) * 32 + (fv + 0) * 8)); a3_1.StoreUnsafe(ref yts, (nuint)((oy * 28 + 21) * 32 + (fv + 1) * 8)); a3_2.StoreUnsafe(ref yts, (nuint)((oy * 28 + 21) * 32 + (fv + 2) * 8)); a3_3.StoreUnsafe(ref yts, (nuint)((oy * 28 + 21) * 32 + (fv + 3) * 8));
+                        a4_0.StoreUnsafe(ref yts, (nuint)((oy * 28 + 22) * 32 + (fv + 0) * 8)); a4_1.StoreUnsafe(ref yts, (nuint)((oy * 28 + 22) * 32 + (fv + 1) * 8)); a4_2.StoreUnsafe(ref yts, (nuint)((oy * 28 + 22) * 32 + (fv + 2) * 8)); a4_3.StoreUnsafe(ref yts, (nuint)((oy * 28 + 22) * 32 + (fv + 3) * 8));
+                    }
+                    // positions ox = 23..27
+                    {
+                        Vector256<float> a0_0 = Load(ref bs, (fv + 0) * 8); Vector256<float> a0_1 = Load(ref bs, (fv + 1) * 8); Vector256<float> a0_2 = Load(ref bs, (fv + 2) * 8); Vector256<float> a0_3 = Load(ref bs, (fv + 3) * 8);
+                        Vector256<float> a1_0 = Load(ref bs, (fv + 0) * 8); Vector256<float> a1_1 = Load(ref bs, (fv + 1) * 8); Vector256<float> a1_2 = Load(ref bs, (fv + 2) * 8); Vector256<float> a1_3 = Load(ref bs, (fv + 3) * 8);
+                        Vector256<float> a2_0 = Load(ref bs, (fv + 0) * 8); Vector256<float> a2_1 = Load(ref bs, (fv + 1) * 8); Vector256<float> a2_2 = Load(ref bs, (fv + 2) * 8); Vector256<float> a2_3 = Load(ref bs, (fv + 3) * 8);
+                        Vector256<float> a3_0 = Load(ref bs, (fv + 0) * 8); Vector256<float> a3_1 = Load(ref bs, (fv + 1) * 8); Vector256<float> a3_2 = Load(ref bs, (fv + 2) * 8); Vector256<float> a3_3 = Load(ref bs, (fv + 3) * 8);
+                        Vector256<float> a4_0 = Load(ref bs, (fv + 0) * 8); Vector256<float> a4_1 = Load(ref bs, (fv + 1) * 8); Vector256<float> a4_2 = Load(ref bs, (fv + 2) * 8); Vector256<float> a4_3 = Load(ref bs, (fv + 3) * 8);
+                        for (int ch = 0; ch < 1; ch++)
+                        {
+                            ref float xr = ref Unsafe.Add(ref xs, ch * 900 + oy * 30 + 23);
+                            ref float wr = ref Unsafe.Add(ref wts, ch * 288 + fv * 8);
+                            Vector256<float> b; Vector256<float> w0; Vector256<float> w1; Vector256<float> w2; Vector256<float> w3;
+                            w0 = Load(ref wr, 0); w1 = Load(ref wr, 8); w2 = Load(ref wr, 16); w3 = Load(ref wr, 24); b = Vector256.Create(Unsafe.Add(ref xr, 0)); a0_0 = Fma(b, w0, a0_0); a0_1 = Fma(b, w1, a0_1); a0_2 = Fma(b, w2, a0_2); a0_3 = Fma(b, w3, a0_3); b = Vector256.Create(Unsafe.Add(ref xr, 1)); a1_0 = Fma(b, w0, a1_0); a1_1 = Fma(b, w1, a1_1); a1_2 = Fma(b, w2, a1_2); a1_3 = Fma(b, w3, a1_3); b = Vector256.Create(Unsafe.Add(ref xr, 2)); a2_0 = Fma(b, w0, a2_0); a2_1 = Fma(b, w1, a2_1); a2_2 = Fma(b, w2, a2_2); a2_3 = Fma(b, w3, a2_3); b = Vector256.Create(Unsafe.Add(ref xr, 3)); a3_0 = Fma(b, w0, a3_0); a3_1 = Fma(b, w1, a3_1); a3_2 = Fma(b, w2, a3_2); a3_3 = Fma(b, w3, a3_3); b = Vector256.Create(Unsafe.Add(ref xr, 4)); a4_0 = Fma(b, w0, a4_0); a4_1 = Fma(b, w1, a4_1); a4_2 = Fma(b, w2, a4_2); a4_3 = Fma(b, w3, a4_3);
+                            w0 = Load(ref wr, 32); w1 = Load(ref wr, 40); w2 = Load(ref wr, 48); w3 = Load(ref wr, 56); b = Vector256.Create(Unsafe.Add(ref xr, 1)); a0_0 = Fma(b, w0, a0_0); a0_1 = Fma(b, w1, a0_1); a0_2 = Fma(b, w2, a0_2); a0_3 = Fma(b, w3, a0_3); b = Vector256.Create(Unsafe.Add(ref xr, 2)); a1_0 = Fma(b, w0, a1_0); a1_1 = Fma(b, w1, a1_1); a1_2 = Fma(b, w2, a1_2); a1_3 = Fma(b, w3, a1_3); b = Vector256.Create(Unsafe.Add(ref xr, 3)); a2_0 = Fma(b, w0, a2_0); a2_1 = Fma(b, w1, a2_1); a2_2 = Fma(b, w2, a2_2); a2_3 = Fma(b, w3, a2_3); b = Vector256.Create(Unsafe.Add(ref xr, 4)); a3_0 = Fma(b, w0, a3_0); a3_1 = Fma(b, w1, a3_1); a3_2 = Fma(b, w2, a3_2); a3_3 = Fma(b, w3, a3_3); b = Vector256.Create(Unsafe.Add(ref xr, 5)); a4_0 = Fma(b, w0, a4_0); a4_1 = Fma(b, w1, a4_1); a4_2 = Fma(b, w2, a4_2); a4_3 = Fma(b, w3, a4_3);
+                            w0 = Load(ref wr, 64); w1 = Load(ref wr, 72); w2 = Load(ref wr, 80); w3 = Load(ref wr, 88); b = Vector256.Create(Unsafe.Add(ref xr, 2)); a0_0 = Fma(b, w0, a0_0); a0_1 = Fma(b, w1, a0_1); a0_2 = Fma(b, w2, a0_2); a0_3 = Fma(b, w3, a0_3); b = Vector256.Create(Unsafe.Add(ref xr, 3)); a1_0 = Fma(b, w0, a1_0); a1_1 = Fma(b, w1, a1_1); a1_2 = Fma(b, w2, a1_2); a1_3 = Fma(b, w3, a1_3); b = Vector256.Create(Unsafe.Add(ref xr, 4)); a2_0 = Fma(b, w0, a2_0); a2_1 = Fma(b, w1, a2_1); a2_2 = Fma(b, w2, a2_2); a2_3 = Fma(b, w3, a2_3); b = Vector256.Create(Unsafe.Add(ref xr, 5)); a3_0 = Fma(b, w0, a3_0); a3_1 = Fma(b, w1, a3_1); a3_2 = Fma(b, w2, a3_2); a3_3 = Fma(b, w3, a3_3); b = Vector256.Create(Unsafe.Add(ref xr, 6)); a4_0 = Fma(b, w0, a4_0); a4_1 = Fma(b, w1, a4_1); a4_2 = Fma(b, w2, a4_2); a4_3 = Fma(b, w3, a4_3);
+                            w0 = Load(ref wr, 96); w1 = Load(ref wr, 104); w2 = Load(ref wr, 112); w3 = Load(ref wr, 120); b = Vector256.Create(Unsafe.Add(ref xr, 30)); a0_0 = Fma(b, w0, a0_0); a0_1 = Fma(b, w1, a0_1); a0_2 = Fma(b, w2, a0_2); a0_3 = Fma(b, w3, a0_3); b = Vector256.Create(Unsafe.Add(ref xr, 31)); a1_0 = Fma(b, w0, a1_0); a1_1 = Fma(b, w1, a1_1); a1_2 = Fma(b, w2, a1_2); a1_3 = Fma(b, w3, a1_3); b = Vector256.Create(Unsafe.Add(ref xr, 32)); a2_0 = Fma(b, w0, a2_0); a2_1 = Fma(b, w1, a2_1); a2_2 = Fma(b, w2, a2_2); a2_3 = Fma(b, w3, a2_3); b = Vector256.Create(Unsafe.Add(ref xr, 33)); a3_0 = Fma(b, w0, a3_0); a3_1 = Fma(b, w1, a3_1); a3_2 = Fma(b, w2, a3_2); a3_3 = Fma(b, w3, a3_3); b = Vector256.Create(Unsafe.Add(ref xr, 34)); a4_0 = Fma(b, w0, a4_0); a4_1 = Fma(b, w1, a4_1); a4_2 = Fma(b, w2, a4_2); a4_3 = Fma(b, w3, a4_3);
+                            w0 = Load(ref wr, 128); w1 = Load(ref wr, 136); w2 = Load(ref wr, 144); w3 = Load(ref wr, 152); b = Vector256.Create(Unsafe.Add(ref xr, 31)); a0_0 = Fma(b, w0, a0_0); a0_1 = Fma(b, w1, a0_1); a0_2 = Fma(b, w2, a0_2); a0_3 = Fma(b, w3, a0_3); b = Vector256.Create(Unsafe.Add(ref xr, 32)); a1_0 = Fma(b, w0, a1_0); a1_1 = Fma(b, w1, a1_1); a1_2 = Fma(b, w2, a1_2); a1_3 = Fma(b, w3, a1_3); b = Vector256.Create(Unsafe.Add(ref xr, 33)); a2_0 = Fma(b, w0, a2_0); a2_1 = Fma(b, w1, a2_1); a2_2 = Fma(b, w2, a2_2); a2_3 = Fma(b, w3, a2_3); b = Vector256.Create(Unsafe.Add(ref xr, 34)); a3_0 = Fma(b, w0, a3_0); a3_1 = Fma(b, w1, a3_1); a3_2 = Fma(b, w2, a3_2); a3_3 = Fma(b, w3, a3_3); b = Vector256.Create(Unsafe.Add(ref xr, 35)); a4_0 = Fma(b, w0, a4_0); a4_1 = Fma(b, w1, a4_1); a4_2 = Fma(b, w2, a4_2); a4_3 = Fma(b, w3, a4_3);
+                            w0 = Load(ref wr, 160); w1 = Load(ref wr, 168); w2 = Load(ref wr, 176); w3 = Load(ref wr, 184); b = Vector256.Create(Unsafe.Add(ref xr, 32)); a0_0 = Fma(b, w0, a0_0); a0_1 = Fma(b, w1, a0_1); a0_2 = Fma(b, w2, a0_2); a0_3 = Fma(b, w3, a0_3); b = Vector256.Create(Unsafe.Add(ref xr, 33)); a1_0 = Fma(b, w0, a1_0); a1_1 = Fma(b, w1, a1_1); a1_2 = Fma(b, w2, a1_2); a1_3 = Fma(b, w3, a1_3); b = Vector256.Create(Unsafe.Add(ref xr, 34)); a2_0 = Fma(b, w0, a2_0); a2_1 = Fma(b, w1, a2_1); a2_2 = Fma(b, w2, a2_2); a2_3 = Fma(b, w3, a2_3); b = Vector256.Create(Unsafe.Add(ref xr, 35)); a3_0 = Fma(b, w0, a3_0); a3_1 = Fma(b, w1, a3_1); a3_2 = Fma(b, w2, a3_2); a3_3 = Fma(b, w3, a3_3); b = Vector256.Create(Unsafe.Add(ref xr, 36)); a4_0 = Fma(b, w0, a4_0); a4_1 = Fma(b, w1, a4_1); a4_2 = Fma(b, w2, a4_2); a4_3 = Fma(b, w3, a4_3);
+                            w0 = Load(ref wr, 192); w1 = Load(ref wr, 200); w2 = Load(ref wr, 208); w3 = Load(ref wr, 216); b = Vector256.Create(Unsafe.Add(ref xr, 60)); a0_0 = Fma(b, w0, a0_0); a0_1 = Fma(b, w1, a0_1); a0_2 = Fma(b, w2, a0_2); a0_3 = Fma(b, w3, a0_3); b = Vector256.Create(Unsafe.Add(ref xr, 61)); a1_0 = Fma(b, w0, a1_0); a1_1 = Fma(b, w1, a1_1); a1_2 = Fma(b, w2, a1_2); a1_3 = Fma(b, w3, a1_3); b = Vector256.Create(Unsafe.Add(ref xr, 62)); a2_0 = Fma(b, w0, a2_0); a2_1 = Fma(b, w1, a2_1); a2_2 = Fma(b, w2, a2_2); a2_3 = Fma(b, w3, a2_3); b = Vector256.Create(Unsafe.Add(ref xr, 63)); a3_0 = Fma(b, w0, a3_0); a3_1 = Fma(b, w1, a3_1); a3_2 = Fma(b, w2, a3_2); a3_3 = Fma(b, w3, a3_3); b = Vector256.Create(Unsafe.Add(ref xr, 64)); a4_0 = Fma(b, w0, a4_0); a4_1 = Fma(b, w1, a4_1); a4_2 = Fma(b, w2, a4_2); a4_3 = Fma(b, w3, a4_3);
+                            w0 = Load(ref wr, 224); w1 = Load(ref wr, 232); w2 = Load(ref wr, 240); w3 = Load(ref wr, 248); b = Vector256.Create(Unsafe.Add(ref xr, 61)); a0_0 = Fma(b, w0, a0_0); a0_1 = Fma(b, w1, a0_1); a0_2 = Fma(b, w2, a0_2); a0_3 = Fma(b, w3, a0_3); b = Vector256.Create(Unsafe.Add(ref xr, 62)); a1_0 = Fma(b, w0, a1_0); a1_1 = Fma(b, w1, a1_1); a1_2 = Fma(b, w2, a1_2); a1_3 = Fma(b, w3, a1_3); b = Vector256.Create(Unsafe.Add(ref xr, 63)); a2_0 = Fma(b, w0, a2_0); a2_1 = Fma(b, w1, a2_1); a2_2 = Fma(b, w2, a2_2); a2_3 = Fma(b, w3, a2_3); b = Vector256.Create(Unsafe.Add(ref xr, 64)); a3_0 = Fma(b, w0, a3_0); a3_1 = Fma(b, w1, a3_1); a3_2 = Fma(b, w2, a3_2); a3_3 = Fma(b, w3, a3_3); b = Vector256.Create(Unsafe.Add(ref xr, 65)); a4_0 = Fma(b, w0, a4_0); a4_1 = Fma(b, w1, a4_1); a4_2 = Fma(b, w2, a4_2); a4_3 = Fma(b, w3, a4_3);
+                            w0 = Load(ref wr, 256); w1 = Load(ref wr, 264); w2 = Load(ref wr, 272); w3 = Load(ref wr, 280); b = Vector256.Create(Unsafe.Add(ref xr, 62)); a0_0 = Fma(b, w0, a0_0); a0_1 = Fma(b, w1, a0_1); a0_2 = Fma(b, w2, a0_2); a0_3 = Fma(b, w3, a0_3); b = Vector256.Create(Unsafe.Add(ref xr, 63)); a1_0 = Fma(b, w0, a1_0); a1_1 = Fma(b, w1, a1_1); a1_2 = Fma(b, w2, a1_2); a1_3 = Fma(b, w3, a1_3); b = Vector256.Create(Unsafe.Add(ref xr, 64)); a2_0 = Fma(b, w0, a2_0); a2_1 = Fma(b, w1, a2_1); a2_2 = Fma(b, w2, a2_2); a2_3 = Fma(b, w3, a2_3); b = Vector256.Create(Unsafe.Add(ref xr, 65)); a3_0 = Fma(b, w0, a3_0); a3_1 = Fma(b, w1, a3_1); a3_2 = Fma(b, w2, a3_2); a3_3 = Fma(b, w3, a3_3); b = Vector256.Create(Unsafe.Add(ref xr, 66)); a4_0 = Fma(b, w0, a4_0); a4_1 = Fma(b, w1, a4_1); a4_2 = Fma(b, w2, a4_2); a4_3 = Fma(b, w3, a4_3);
+                        }
+                        a0_0.StoreUnsafe(ref yts, (nuint)((oy * 28 + 23) * 32 + (fv + 0) * 8)); a0_1.StoreUnsafe(ref yts, (nuint)((oy * 28 + 23) * 32 + (fv + 1) * 8)); a0_2.StoreUnsafe(ref yts, (nuint)((oy * 28 + 23) * 32 + (fv + 2) * 8)); a0_3.StoreUnsafe(ref yts, (nuint)((oy * 28 + 23) * 32 + (fv + 3) * 8));
+                        a1_0.StoreUnsafe(ref yts, (nuint)((oy * 28 + 24) * 32 + (fv + 0) * 8)); a1_1.StoreUnsafe(ref yts, (nuint)((oy * 28 + 24) * 32 + (fv + 1) * 8)); a1_2.StoreUnsafe(ref yts, (nuint)((oy * 28 + 24) * 32 + (fv + 2) * 8)); a1_3.StoreUnsafe(ref yts, (nuint)((oy * 28 + 24) * 32 + (fv + 3) * 8));
+                        a2_0.StoreUnsafe(ref yts, (nuint)((oy * 28 + 25) * 32 + (fv + 0) * 8)); a2_1.StoreUnsafe(ref yts, (nuint)((oy * 28 + 25) * 32 + (fv + 1) * 8)); a2_2.StoreUnsafe(ref yts, (nuint)((oy * 28 + 25) * 32 + (fv + 2) * 8)); a2_3.StoreUnsafe(ref yts, (nuint)((oy * 28 + 25) * 32 + (fv + 3) * 8));
+                        a3_0.StoreUnsafe(ref yts, (nuint)((oy * 28 + 26) * 32 + (fv + 0) * 8)); a3_1.StoreUnsafe(ref yts, (nuint)((oy * 28 + 26) * 32 + (fv + 1) * 8)); a3_2.StoreUnsafe(ref yts, (nuint)((oy * 28 + 26) * 32 + (fv + 2) * 8)); a3_3.StoreUnsafe(ref yts, (nuint)((oy * 28 + 26) * 32 + (fv + 3) * 8));
+                        a4_0.StoreUnsafe(ref yts, (nuint)((oy * 28 + 27) * 32 + (fv + 0) * 8)); a4_1.StoreUnsafe(ref yts, (nuint)((oy * 28 + 27) * 32 + (fv + 1) * 8)); a4_2.StoreUnsafe(ref yts, (nuint)((oy * 28 + 27) * 32 + (fv + 2) * 8)); a4_3.StoreUnsafe(ref yts, (nuint)((oy * 28 + 27) * 32 + (fv + 3) * 8));
                     }
                 }
             }
-            Conv2D1Forward(ref _p[0], ref columns, ref _a1[n * 25088], ref _p[288], 0, 32, 0, 784);
+            ref float ys = ref _a1[n * 25088];
+            for (int f = 0; f < 32; f++) for (int p = 0; p < 784; p++) Unsafe.Add(ref ys, f * 784 + p) = Unsafe.Add(ref yts, p * 32 + f);
             global::System.Numerics.Tensors.TensorPrimitives.Max<float>(_a1.AsSpan(n * 25088, 25088), 0f, _a2.AsSpan(n * 25088, 25088));   // layer 1, ReLU, fused
         }
     }
@@ -1245,50 +1386,11 @@ _________________________________________________________________________
         (int n0, int n1) = global::NetGen.Parallelism.Range(_batch, parts, part);
         global::System.Span<float> sum = _gsum0.AsSpan(part * 320, 320);
         sum.Clear();
-        bool cache = _colBatch0.Length > 0 && _columnsKept;   // the forward pass kept every sample's columns
         for (int n = n0; n < n1; n++)
         {
             ref float work = ref _col0[part * 7056];
-            ref float columns = ref cache ? ref _colBatch0[n * 7056] : ref work;
-            if (!cache)
-            {
-                global::System.Span<float> x = _a0.AsSpan(n * 784, 784);
-                // im2col
-                {
-                    ref float cols = ref columns;
-                    ref float image = ref x[0];
-                    for (int ch = 0; ch < 1; ch++)
-                    {
-                        for (int u = 0; u < 3; u++)
-                        {
-                            for (int v = 0; v < 3; v++)
-                            {
-                                ref float row = ref Unsafe.Add(ref cols, ((ch * 3 + u) * 3 + v) * 784);
-                                int lo = global::System.Math.Max(0, 1 - v), hi = global::System.Math.Min(28, 29 - v);   // the columns ox whose ix = ox + v − 1 is inside
-                                for (int oy = 0; oy < 28; oy++)
-                                {
-                                    int iy = oy * 1 + u - 1;
-                                    ref float at = ref Unsafe.Add(ref row, oy * 28);
-                                    if ((uint)iy >= 28u)
-                                    {
-                                        for (int ox = 0; ox < 28; ox++) Unsafe.Add(ref at, ox) = 0f;
-                                        continue;
-                                    }
-                                    ref float line = ref Unsafe.Add(ref image, ch * 784 + iy * 28 + v - 1);   // line[ox·S] is x[ch, iy, ox·S + v − P]
-                                    for (int ox = 0; ox < lo; ox++) Unsafe.Add(ref at, ox) = 0f;
-                                    {
-                                        int ox = lo;
-                                        for (; ox + 8 <= hi; ox += 8) Load(ref line, ox).StoreUnsafe(ref at, (nuint)ox);
-                                        if (ox < hi && hi - lo >= 8) Load(ref line, hi - 8).StoreUnsafe(ref at, (nuint)(hi - 8));
-                                        else for (; ox < hi; ox++) Unsafe.Add(ref at, ox) = Unsafe.Add(ref line, ox);
-                                    }
-                                    for (int ox = hi; ox < 28; ox++) Unsafe.Add(ref at, ox) = 0f;
-                                }
-                            }
-                        }
-                    }
-                }
-            }
+            ref float xs = ref _xpad0[part * 900];   // the sample's input inside a zero border of 1×1: 1×30×30
+            for (int ch = 0; ch < 1; ch++) for (int iy = 0; iy < 28; iy++) _a0.AsSpan(n * 784 + ch * 784 + iy * 28, 28).CopyTo(_xpad0.AsSpan(part * 900 + ch * 900 + (iy + 1) * 30 + 1, 28));
             // layer 1, ReLU backward, fused: δ = x > 0 ? ∂E/∂y : 0 for this sample
             {
                 ref float rx = ref _a1[n * 25088], rdy = ref _d2[n * 25088], rdx = ref _d1[n * 25088];
@@ -1300,7 +1402,60 @@ _________________________________________________________________________
             ref float deltaT = ref _deltaT0[part * 25088];
             ref float delta = ref _d1[n * 25088];
             for (int f = 0; f < 32; f++) for (int p = 0; p < 784; p++) Unsafe.Add(ref deltaT, p * 32 + f) = Unsafe.Add(ref delta, f * 784 + p);
-            Conv2D1WeightGradient(ref columns, ref deltaT, ref sum[0], 0, 9, 0, 32);
+            // ∂E/∂wᵀ[(c, u, v), f] += Σ_p x[c, oy + u, ox + v]·δᵀ[p, f]: a block of taps × filter vectors in registers over the sample's positions
+            for (int ch = 0; ch < 1; ch++)
+            {
+                ref float xc = ref Unsafe.Add(ref xs, ch * 900);
+                for (int fv = 0; fv < 4; fv += 4)   // 4 vectors of 8 filters
+                {
+                    // taps (u, v) = (0, 0) (0, 1) (0, 2) (1, 0) (1, 1)
+                    {
+                        Vector256<float> s0_0 = Vector256<float>.Zero; Vector256<float> s0_1 = Vector256<float>.Zero; Vector256<float> s0_2 = Vector256<float>.Zero; Vector256<float> s0_3 = Vector256<float>.Zero;
+                        Vector256<float> s1_0 = Vector256<float>.Zero; Vector256<float> s1_1 = Vector256<float>.Zero; Vector256<float> s1_2 = Vector256<float>.Zero; Vector256<float> s1_3 = Vector256<float>.Zero;
+                        Vector256<float> s2_0 = Vector256<float>.Zero; Vector256<float> s2_1 = Vector256<float>.Zero; Vector256<float> s2_2 = Vector256<float>.Zero; Vector256<float> s2_3 = Vector256<float>.Zero;
+                        Vector256<float> s3_0 = Vector256<float>.Zero; Vector256<float> s3_1 = Vector256<float>.Zero; Vector256<float> s3_2 = Vector256<float>.Zero; Vector256<float> s3_3 = Vector256<float>.Zero;
+                        Vector256<float> s4_0 = Vector256<float>.Zero; Vector256<float> s4_1 = Vector256<float>.Zero; Vector256<float> s4_2 = Vector256<float>.Zero; Vector256<float> s4_3 = Vector256<float>.Zero;
+                        for (int oy = 0; oy < 28; oy++)
+                        {
+                            for (int ox = 0; ox < 28; ox++)
+                            {
+                                ref float xr = ref Unsafe.Add(ref xc, oy * 30 + ox);
+                                ref float dr = ref Unsafe.Add(ref deltaT, (oy * 28 + ox) * 32 + fv * 8);
+                                Vector256<float> b; Vector256<float> d0 = Load(ref dr, 0); Vector256<float> d1 = Load(ref dr, 8); Vector256<float> d2 = Load(ref dr, 16); Vector256<float> d3 = Load(ref dr, 24);
+                                b = Vector256.Create(Unsafe.Add(ref xr, 0)); s0_0 = Fma(b, d0, s0_0); s0_1 = Fma(b, d1, s0_1); s0_2 = Fma(b, d2, s0_2); s0_3 = Fma(b, d3, s0_3); b = Vector256.Create(Unsafe.Add(ref xr, 1)); s1_0 = Fma(b, d0, s1_0); s1_1 = Fma(b, d1, s1_1); s1_2 = Fma(b, d2, s1_2); s1_3 = Fma(b, d3, s1_3); b = Vector256.Create(Unsafe.Add(ref xr, 2)); s2_0 = Fma(b, d0, s2_0); s2_1 = Fma(b, d1, s2_1); s2_2 = Fma(b, d2, s2_2); s2_3 = Fma(b, d3, s2_3); b = Vector256.Create(Unsafe.Add(ref xr, 30)); s3_0 = Fma(b, d0, s3_0); s3_1 = Fma(b, d1, s3_1); s3_2 = Fma(b, d2, s3_2); s3_3 = Fma(b, d3, s3_3); b = Vector256.Create(Unsafe.Add(ref xr, 31)); s4_0 = Fma(b, d0, s4_0); s4_1 = Fma(b, d1, s4_1); s4_2 = Fma(b, d2, s4_2); s4_3 = Fma(b, d3, s4_3);
+                            }
+                        }
+                        ref float gt = ref sum[(ch * 9) * 32 + fv * 8];
+                        (Load(ref gt, 0) + s0_0).StoreUnsafe(ref gt, 0); (Load(ref gt, 8) + s0_1).StoreUnsafe(ref gt, 8); (Load(ref gt, 16) + s0_2).StoreUnsafe(ref gt, 16); (Load(ref gt, 24) + s0_3).StoreUnsafe(ref gt, 24);
+                        (Load(ref gt, 32) + s1_0).StoreUnsafe(ref gt, 32); (Load(ref gt, 40) + s1_1).StoreUnsafe(ref gt, 40); (Load(ref gt, 48) + s1_2).StoreUnsafe(ref gt, 48); (Load(ref gt, 56) + s1_3).StoreUnsafe(ref gt, 56);
+                        (Load(ref gt, 64) + s2_0).StoreUnsafe(ref gt, 64); (Load(ref gt, 72) + s2_1).StoreUnsafe(ref gt, 72); (Load(ref gt, 80) + s2_2).StoreUnsafe(ref gt, 80); (Load(ref gt, 88) + s2_3).StoreUnsafe(ref gt, 88);
+                        (Load(ref gt, 96) + s3_0).StoreUnsafe(ref gt, 96); (Load(ref gt, 104) + s3_1).StoreUnsafe(ref gt, 104); (Load(ref gt, 112) + s3_2).StoreUnsafe(ref gt, 112); (Load(ref gt, 120) + s3_3).StoreUnsafe(ref gt, 120);
+                        (Load(ref gt, 128) + s4_0).StoreUnsafe(ref gt, 128); (Load(ref gt, 136) + s4_1).StoreUnsafe(ref gt, 136); (Load(ref gt, 144) + s4_2).StoreUnsafe(ref gt, 144); (Load(ref gt, 152) + s4_3).StoreUnsafe(ref gt, 152);
+                    }
+                    // taps (u, v) = (1, 2) (2, 0) (2, 1) (2, 2)
+                    {
+                        Vector256<float> s0_0 = Vector256<float>.Zero; Vector256<float> s0_1 = Vector256<float>.Zero; Vector256<float> s0_2 = Vector256<float>.Zero; Vector256<float> s0_3 = Vector256<float>.Zero;
+                        Vector256<float> s1_0 = Vector256<float>.Zero; Vector256<float> s1_1 = Vector256<float>.Zero; Vector256<float> s1_2 = Vector256<float>.Zero; Vector256<float> s1_3 = Vector256<float>.Zero;
+                        Vector256<float> s2_0 = Vector256<float>.Zero; Vector256<float> s2_1 = Vector256<float>.Zero; Vector256<float> s2_2 = Vector256<float>.Zero; Vector256<float> s2_3 = Vector256<float>.Zero;
+                        Vector256<float> s3_0 = Vector256<float>.Zero; Vector256<float> s3_1 = Vector256<float>.Zero; Vector256<float> s3_2 = Vector256<float>.Zero; Vector256<float> s3_3 = Vector256<float>.Zero;
+                        for (int oy = 0; oy < 28; oy++)
+                        {
+                            for (int ox = 0; ox < 28; ox++)
+                            {
+                                ref float xr = ref Unsafe.Add(ref xc, oy * 30 + ox);
+                                ref float dr = ref Unsafe.Add(ref deltaT, (oy * 28 + ox) * 32 + fv * 8);
+                                Vector256<float> b; Vector256<float> d0 = Load(ref dr, 0); Vector256<float> d1 = Load(ref dr, 8); Vector256<float> d2 = Load(ref dr, 16); Vector256<float> d3 = Load(ref dr, 24);
+                                b = Vector256.Create(Unsafe.Add(ref xr, 32)); s0_0 = Fma(b, d0, s0_0); s0_1 = Fma(b, d1, s0_1); s0_2 = Fma(b, d2, s0_2); s0_3 = Fma(b, d3, s0_3); b = Vector256.Create(Unsafe.Add(ref xr, 60)); s1_0 = Fma(b, d0, s1_0); s1_1 = Fma(b, d1, s1_1); s1_2 = Fma(b, d2, s1_2); s1_3 = Fma(b, d3, s1_3); b = Vector256.Create(Unsafe.Add(ref xr, 61)); s2_0 = Fma(b, d0, s2_0); s2_1 = Fma(b, d1, s2_1); s2_2 = Fma(b, d2, s2_2); s2_3 = Fma(b, d3, s2_3); b = Vector256.Create(Unsafe.Add(ref xr, 62)); s3_0 = Fma(b, d0, s3_0); s3_1 = Fma(b, d1, s3_1); s3_2 = Fma(b, d2, s3_2); s3_3 = Fma(b, d3, s3_3);
+                            }
+                        }
+                        ref float gt = ref sum[(ch * 9) * 32 + fv * 8];
+                        (Load(ref gt, 160) + s0_0).StoreUnsafe(ref gt, 160); (Load(ref gt, 168) + s0_1).StoreUnsafe(ref gt, 168); (Load(ref gt, 176) + s0_2).StoreUnsafe(ref gt, 176); (Load(ref gt, 184) + s0_3).StoreUnsafe(ref gt, 184);
+                        (Load(ref gt, 192) + s1_0).StoreUnsafe(ref gt, 192); (Load(ref gt, 200) + s1_1).StoreUnsafe(ref gt, 200); (Load(ref gt, 208) + s1_2).StoreUnsafe(ref gt, 208); (Load(ref gt, 216) + s1_3).StoreUnsafe(ref gt, 216);
+                        (Load(ref gt, 224) + s2_0).StoreUnsafe(ref gt, 224); (Load(ref gt, 232) + s2_1).StoreUnsafe(ref gt, 232); (Load(ref gt, 240) + s2_2).StoreUnsafe(ref gt, 240); (Load(ref gt, 248) + s2_3).StoreUnsafe(ref gt, 248);
+                        (Load(ref gt, 256) + s3_0).StoreUnsafe(ref gt, 256); (Load(ref gt, 264) + s3_1).StoreUnsafe(ref gt, 264); (Load(ref gt, 272) + s3_2).StoreUnsafe(ref gt, 272); (Load(ref gt, 280) + s3_3).StoreUnsafe(ref gt, 280);
+                    }
+                }
+            }
             for (int f = 0; f < 32; f++) sum[288 + f] += global::System.Numerics.Tensors.TensorPrimitives.Sum<float>(_d1.AsSpan(n * 25088 + f * 784, 784));
             if (_inputGradient)
             {
@@ -1340,52 +1495,6 @@ _________________________________________________________________________
         }
     }
 
-    /// <summary>Conv2D1 forward, one sample: y[f, p] = Σ_k w[f, k]·col[k, p] + b[f] for filters m0 ≤ f &lt; m1 and positions n0 ≤ p &lt; n1 (9 window values).</summary>
-    /// <remarks>Rows m0 ≤ m &lt; m1, columns n0 ≤ n &lt; n1 (multiples of 24, or 784). For each strip of 24 columns,
-    /// register blocks of 8 rows × 24 columns run over it, 9 steps each.</remarks>
-    private static void Conv2D1Forward(ref float w, ref float col, ref float y, ref float bias, int m0, int m1, int n0, int n1)
-    {
-        int n = n0;
-        for (; n + 24 <= n1; n += 24)
-        {
-            ref float panel = ref Unsafe.Add(ref col, n);
-            nint ldb = 784;
-            int m = m0;
-            for (; m + 8 <= m1; m += 8) BroadcastBlock8x3(ref Unsafe.Add(ref w, m * 9), 9, 1, ref panel, ldb, ref Unsafe.Add(ref y, m * 784 + n), 784, 9, KernelBiasByRow, ref Unsafe.Add(ref bias, m), 0);
-        }
-        for (; n + 8 <= n1; n += 8)
-        {
-            ref float panel = ref Unsafe.Add(ref col, n);
-            nint ldb = 784;
-            int m = m0;
-            for (; m + 8 <= m1; m += 8) BroadcastBlock8x1(ref Unsafe.Add(ref w, m * 9), 9, 1, ref panel, ldb, ref Unsafe.Add(ref y, m * 784 + n), 784, 9, KernelBiasByRow, ref Unsafe.Add(ref bias, m), 0);
-        }
-    }
-
-    /// <summary>Conv2D1 ∂E/∂W transposed, one sample: gᵀ[k, f] += Σ_p col[k, p]·δᵀ[p, f] for window values m0 ≤ k &lt; m1 and filters n0 ≤ f &lt; n1 (784 positions).</summary>
-    /// <remarks>Rows m0 ≤ m &lt; m1, columns n0 ≤ n &lt; n1 (multiples of 24, or 32). For each strip of 24 columns,
-    /// register blocks of 8 rows × 24 columns run over it, 784 steps each.</remarks>
-    private static void Conv2D1WeightGradient(ref float col, ref float deltaT, ref float gT, int m0, int m1, int n0, int n1)
-    {
-        int n = n0;
-        for (; n + 24 <= n1; n += 24)
-        {
-            ref float panel = ref Unsafe.Add(ref deltaT, n);
-            nint ldb = 32;
-            int m = m0;
-            for (; m + 8 <= m1; m += 8) BroadcastBlock8x3(ref Unsafe.Add(ref col, m * 784), 784, 1, ref panel, ldb, ref Unsafe.Add(ref gT, m * 32 + n), 32, 784, KernelAccumulate, ref gT, 0);
-            for (; m < m1; m++) BroadcastBlock1x3(ref Unsafe.Add(ref col, m * 784), 784, 1, ref panel, ldb, ref Unsafe.Add(ref gT, m * 32 + n), 32, 784, KernelAccumulate, ref gT, 0);
-        }
-        for (; n + 8 <= n1; n += 8)
-        {
-            ref float panel = ref Unsafe.Add(ref deltaT, n);
-            nint ldb = 32;
-            int m = m0;
-            for (; m + 8 <= m1; m += 8) BroadcastBlock8x1(ref Unsafe.Add(ref col, m * 784), 784, 1, ref panel, ldb, ref Unsafe.Add(ref gT, m * 32 + n), 32, 784, KernelAccumulate, ref gT, 0);
-            for (; m < m1; m++) BroadcastBlock1x1(ref Unsafe.Add(ref col, m * 784), 784, 1, ref panel, ldb, ref Unsafe.Add(ref gT, m * 32 + n), 32, 784, KernelAccumulate, ref gT, 0);
-        }
-    }
-
     /// <summary>Conv2D1 ∂E/∂col, one sample: col[k, p] = Σ_f w[f, k]·δ[f, p] for window values m0 ≤ k &lt; m1 and positions n0 ≤ p &lt; n1 (32 filters).</summary>
     /// <remarks>Rows m0 ≤ m &lt; m1, columns n0 ≤ n &lt; n1 (multiples of 24, or 784). For each strip of 24 columns,
     /// register blocks of 8 rows × 24 columns run over it, 32 steps each.</remarks>
@@ -1414,47 +1523,168 @@ _________________________________________________________________________
     private void Conv2D2ForwardPart(int part, int parts)
     {
         (int n0, int n1) = global::NetGen.Parallelism.Range(_batch, parts, part);
-        bool cache = _colBatch3.Length > 0 && Training;   // kept for backward: training passes only
         for (int n = n0; n < n1; n++)
         {
-            global::System.Span<float> x = _a3.AsSpan(n * 25088, 25088);
-            ref float columns = ref cache ? ref _colBatch3[n * 225792] : ref _col3[part * 225792];
-            // im2col
+            ref float xs = ref _xpad3[part * 28800];   // the sample's input inside a zero border of 1×1: 32×30×30
+            for (int ch = 0; ch < 32; ch++) for (int iy = 0; iy < 28; iy++) _a3.AsSpan(n * 25088 + ch * 784 + iy * 28, 28).CopyTo(_xpad3.AsSpan(part * 28800 + ch * 900 + (iy + 1) * 30 + 1, 28));
+            // direct convolution, filters form: yᵀ[p, f] for a block of positions × filter vectors in registers, 9 taps per channel unrolled; then y = (yᵀ)ᵀ
+            ref float wts = ref _wT3[0];
+            ref float bs = ref _p[9600];
+            ref float yts = ref _yT3[part * 25088];
+            for (int oy = 0; oy < 28; oy++)
             {
-                ref float cols = ref columns;
-                ref float image = ref x[0];
-                for (int ch = 0; ch < 32; ch++)
+                for (int fv = 0; fv < 4; fv += 4)   // 4 vectors of 8 filters
                 {
-                    for (int u = 0; u < 3; u++)
+                    // positions ox = 0..5
                     {
-                        for (int v = 0; v < 3; v++)
+                        Vector256<float> a0_0 = Load(ref bs, (fv + 0) * 8); Vector256<float> a0_1 = Load(ref bs, (fv + 1) * 8); Vector256<float> a0_2 = Load(ref bs, (fv + 2) * 8); Vector256<float> a0_3 = Load(ref bs, (fv + 3) * 8);
+                        Vector256<float> a1_0 = Load(ref bs, (fv + 0) * 8); Vector256<float> a1_1 = Load(ref bs, (fv + 1) * 8); Vector256<float> a1_2 = Load(ref bs, (fv + 2) * 8); Vector256<float> a1_3 = Load(ref bs, (fv + 3) * 8);
+                        Vector256<float> a2_0 = Load(ref bs, (fv + 0) * 8); Vector256<float> a2_1 = Load(ref bs, (fv + 1) * 8); Vector256<float> a2_2 = Load(ref bs, (fv + 2) * 8); Vector256<float> a2_3 = Load(ref bs, (fv + 3) * 8);
+                        Vector256<float> a3_0 = Load(ref bs, (fv + 0) * 8); Vector256<float> a3_1 = Load(ref bs, (fv + 1) * 8); Vector256<float> a3_2 = Load(ref bs, (fv + 2) * 8); Vector256<float> a3_3 = Load(ref bs, (fv + 3) * 8);
+                        Vector256<float> a4_0 = Load(ref bs, (fv + 0) * 8); Vector256<float> a4_1 = Load(ref bs, (fv + 1) * 8); Vector256<float> a4_2 = Load(ref bs, (fv + 2) * 8); Vector256<float> a4_3 = Load(ref bs, (fv + 3) * 8);
+                        Vector256<float> a5_0 = Load(ref bs, (fv + 0) * 8); Vector256<float> a5_1 = Load(ref bs, (fv + 1) * 8); Vector256<float> a5_2 = Load(ref bs, (fv + 2) * 8); Vector256<float> a5_3 = Load(ref bs, (fv + 3) * 8);
+                        for (int ch = 0; ch < 32; ch++)
                         {
-                            ref float row = ref Unsafe.Add(ref cols, ((ch * 3 + u) * 3 + v) * 784);
-                            int lo = global::System.Math.Max(0, 1 - v), hi = global::System.Math.Min(28, 29 - v);   // the columns ox whose ix = ox + v − 1 is inside
-                            for (int oy = 0; oy < 28; oy++)
-                            {
-                                int iy = oy * 1 + u - 1;
-                                ref float at = ref Unsafe.Add(ref row, oy * 28);
-                                if ((uint)iy >= 28u)
-                                {
-                                    for (int ox = 0; ox < 28; ox++) Unsafe.Add(ref at, ox) = 0f;
-                                    continue;
-                                }
-                                ref float line = ref Unsafe.Add(ref image, ch * 784 + iy * 28 + v - 1);   // line[ox·S] is x[ch, iy, ox·S + v − P]
-                                for (int ox = 0; ox < lo; ox++) Unsafe.Add(ref at, ox) = 0f;
-                                {
-                                    int ox = lo;
-                                    for (; ox + 8 <= hi; ox += 8) Load(ref line, ox).StoreUnsafe(ref at, (nuint)ox);
-                                    if (ox < hi && hi - lo >= 8) Load(ref line, hi - 8).StoreUnsafe(ref at, (nuint)(hi - 8));
-                                    else for (; ox < hi; ox++) Unsafe.Add(ref at, ox) = Unsafe.Add(ref line, ox);
-                                }
-                                for (int ox = hi; ox < 28; ox++) Unsafe.Add(ref at, ox) = 0f;
-                            }
+                            ref float xr = ref Unsafe.Add(ref xs, ch * 900 + oy * 30 + 0);
+                            ref float wr = ref Unsafe.Add(ref wts, ch * 288 + fv * 8);
+                            Vector256<float> b; Vector256<float> w0; Vector256<float> w1; Vector256<float> w2; Vector256<float> w3;
+                            w0 = Load(ref wr, 0); w1 = Load(ref wr, 8); w2 = Load(ref wr, 16); w3 = Load(ref wr, 24); b = Vector256.Create(Unsafe.Add(ref xr, 0)); a0_0 = Fma(b, w0, a0_0); a0_1 = Fma(b, w1, a0_1); a0_2 = Fma(b, w2, a0_2); a0_3 = Fma(b, w3, a0_3); b = Vector256.Create(Unsafe.Add(ref xr, 1)); a1_0 = Fma(b, w0, a1_0); a1_1 = Fma(b, w1, a1_1); a1_2 = Fma(b, w2, a1_2); a1_3 = Fma(b, w3, a1_3); b = Vector256.Create(Unsafe.Add(ref xr, 2)); a2_0 = Fma(b, w0, a2_0); a2_1 = Fma(b, w1, a2_1); a2_2 = Fma(b, w2, a2_2); a2_3 = Fma(b, w3, a2_3); b = Vector256.Create(Unsafe.Add(ref xr, 3)); a3_0 = Fma(b, w0, a3_0); a3_1 = Fma(b, w1, a3_1); a3_2 = Fma(b, w2, a3_2); a3_3 = Fma(b, w3, a3_3); b = Vector256.Create(Unsafe.Add(ref xr, 4)); a4_0 = Fma(b, w0, a4_0); a4_1 = Fma(b, w1, a4_1); a4_2 = Fma(b, w2, a4_2); a4_3 = Fma(b, w3, a4_3); b = Vector256.Create(Unsafe.Add(ref xr, 5)); a5_0 = Fma(b, w0, a5_0); a5_1 = Fma(b, w1, a5_1); a5_2 = Fma(b, w2, a5_2); a5_3 = Fma(b, w3, a5_3);
+                            w0 = Load(ref wr, 32); w1 = Load(ref wr, 40); w2 = Load(ref wr, 48); w3 = Load(ref wr, 56); b = Vector256.Create(Unsafe.Add(ref xr, 1)); a0_0 = Fma(b, w0, a0_0); a0_1 = Fma(b, w1, a0_1); a0_2 = Fma(b, w2, a0_2); a0_3 = Fma(b, w3, a0_3); b = Vector256.Create(Unsafe.Add(ref xr, 2)); a1_0 = Fma(b, w0, a1_0); a1_1 = Fma(b, w1, a1_1); a1_2 = Fma(b, w2, a1_2); a1_3 = Fma(b, w3, a1_3); b = Vector256.Create(Unsafe.Add(ref xr, 3)); a2_0 = Fma(b, w0, a2_0); a2_1 = Fma(b, w1, a2_1); a2_2 = Fma(b, w2, a2_2); a2_3 = Fma(b, w3, a2_3); b = Vector256.Create(Unsafe.Add(ref xr, 4)); a3_0 = Fma(b, w0, a3_0); a3_1 = Fma(b, w1, a3_1); a3_2 = Fma(b, w2, a3_2); a3_3 = Fma(b, w3, a3_3); b = Vector256.Create(Unsafe.Add(ref xr, 5)); a4_0 = Fma(b, w0, a4_0); a4_1 = Fma(b, w1, a4_1); a4_2 = Fma(b, w2, a4_2); a4_3 = Fma(b, w3, a4_3); b = Vector256.Create(Unsafe.Add(ref xr, 6)); a5_0 = Fma(b, w0, a5_0); a5_1 = Fma(b, w1, a5_1); a5_2 = Fma(b, w2, a5_2); a5_3 = Fma(b, w3, a5_3);
+                            w0 = Load(ref wr, 64); w1 = Load(ref wr, 72); w2 = Load(ref wr, 80); w3 = Load(ref wr, 88); b = Vector256.Create(Unsafe.Add(ref xr, 2)); a0_0 = Fma(b, w0, a0_0); a0_1 = Fma(b, w1, a0_1); a0_2 = Fma(b, w2, a0_2); a0_3 = Fma(b, w3, a0_3); b = Vector256.Create(Unsafe.Add(ref xr, 3)); a1_0 = Fma(b, w0, a1_0); a1_1 = Fma(b, w1, a1_1); a1_2 = Fma(b, w2, a1_2); a1_3 = Fma(b, w3, a1_3); b = Vector256.Create(Unsafe.Add(ref xr, 4)); a2_0 = Fma(b, w0, a2_0); a2_1 = Fma(b, w1, a2_1); a2_2 = Fma(b, w2, a2_2); a2_3 = Fma(b, w3, a2_3); b = Vector256.Create(Unsafe.Add(ref xr, 5)); a3_0 = Fma(b, w0, a3_0); a3_1 = Fma(b, w1, a3_1); a3_2 = Fma(b, w2, a3_2); a3_3 = Fma(b, w3, a3_3); b = Vector256.Create(Unsafe.Add(ref xr, 6)); a4_0 = Fma(b, w0, a4_0); a4_1 = Fma(b, w1, a4_1); a4_2 = Fma(b, w2, a4_2); a4_3 = Fma(b, w3, a4_3); b = Vector256.Create(Unsafe.Add(ref xr, 7)); a5_0 = Fma(b, w0, a5_0); a5_1 = Fma(b, w1, a5_1); a5_2 = Fma(b, w2, a5_2); a5_3 = Fma(b, w3, a5_3);
+                            w0 = Load(ref wr, 96); w1 = Load(ref wr, 104); w2 = Load(ref wr, 112); w3 = Load(ref wr, 120); b = Vector256.Create(Unsafe.Add(ref xr, 30)); a0_0 = Fma(b, w0, a0_0); a0_1 = Fma(b, w1, a0_1); a0_2 = Fma(b, w2, a0_2); a0_3 = Fma(b, w3, a0_3); b = Vector256.Create(Unsafe.Add(ref xr, 31)); a1_0 = Fma(b, w0, a1_0); a1_1 = Fma(b, w1, a1_1); a1_2 = Fma(b, w2, a1_2); a1_3 = Fma(b, w3, a1_3); b = Vector256.Create(Unsafe.Add(ref xr, 32)); a2_0 = Fma(b, w0, a2_0); a2_1 = Fma(b, w1, a2_1); a2_2 = Fma(b, w2, a2_2); a2_3 = Fma(b, w3, a2_3); b = Vector256.Create(Unsafe.Add(ref xr, 33)); a3_0 = Fma(b, w0, a3_0); a3_1 = Fma(b, w1, a3_1); a3_2 = Fma(b, w2, a3_2); a3_3 = Fma(b, w3, a3_3); b = Vector256.Create(Unsafe.Add(ref xr, 34)); a4_0 = Fma(b, w0, a4_0); a4_1 = Fma(b, w1, a4_1); a4_2 = Fma(b, w2, a4_2); a4_3 = Fma(b, w3, a4_3); b = Vector256.Create(Unsafe.Add(ref xr, 35)); a5_0 = Fma(b, w0, a5_0); a5_1 = Fma(b, w1, a5_1); a5_2 = Fma(b, w2, a5_2); a5_3 = Fma(b, w3, a5_3);
+                            w0 = Load(ref wr, 128); w1 = Load(ref wr, 136); w2 = Load(ref wr, 144); w3 = Load(ref wr, 152); b = Vector256.Create(Unsafe.Add(ref xr, 31)); a0_0 = Fma(b, w0, a0_0); a0_1 = Fma(b, w1, a0_1); a0_2 = Fma(b, w2, a0_2); a0_3 = Fma(b, w3, a0_3); b = Vector256.Create(Unsafe.Add(ref xr, 32)); a1_0 = Fma(b, w0, a1_0); a1_1 = Fma(b, w1, a1_1); a1_2 = Fma(b, w2, a1_2); a1_3 = Fma(b, w3, a1_3); b = Vector256.Create(Unsafe.Add(ref xr, 33)); a2_0 = Fma(b, w0, a2_0); a2_1 = Fma(b, w1, a2_1); a2_2 = Fma(b, w2, a2_2); a2_3 = Fma(b, w3, a2_3); b = Vector256.Create(Unsafe.Add(ref xr, 34)); a3_0 = Fma(b, w0, a3_0); a3_1 = Fma(b, w1, a3_1); a3_2 = Fma(b, w2, a3_2); a3_3 = Fma(b, w3, a3_3); b = Vector256.Create(Unsafe.Add(ref xr, 35)); a4_0 = Fma(b, w0, a4_0); a4_1 = Fma(b, w1, a4_1); a4_2 = Fma(b, w2, a4_2); a4_3 = Fma(b, w3, a4_3); b = Vector256.Create(Unsafe.Add(ref xr, 36)); a5_0 = Fma(b, w0, a5_0); a5_1 = Fma(b, w1, a5_1); a5_2 = Fma(b, w2, a5_2); a5_3 = Fma(b, w3, a5_3);
+                            w0 = Load(ref wr, 160); w1 = Load(ref wr, 168); w2 = Load(ref wr, 176); w3 = Load(ref wr, 184); b = Vector256.Create(Unsafe.Add(ref xr, 32)); a0_0 = Fma(b, w0, a0_0); a0_1 = Fma(b, w1, a0_1); a0_2 = Fma(b, w2, a0_2); a0_3 = Fma(b, w3, a0_3); b = Vector256.Create(Unsafe.Add(ref xr, 33)); a1_0 = Fma(b, w0, a1_0); a1_1 = Fma(b, w1, a1_1); a1_2 = Fma(b, w2, a1_2); a1_3 = Fma(b, w3, a1_3); b = Vector256.Create(Unsafe.Add(ref xr, 34)); a2_0 = Fma(b, w0, a2_0); a2_1 = Fma(b, w1, a2_1); a2_2 = Fma(b, w2, a2_2); a2_3 = Fma(b, w3, a2_3); b = Vector256.Create(Unsafe.Add(ref xr, 35)); a3_0 = Fma(b, w0, a3_0); a3_1 = Fma(b, w1, a3_1); a3_2 = Fma(b, w2, a3_2); a3_3 = Fma(b, w3, a3_3); b = Vector256.Create(Unsafe.Add(ref xr, 36)); a4_0 = Fma(b, w0, a4_0); a4_1 = Fma(b, w1, a4_1); a4_2 = Fma(b, w2, a4_2); a4_3 = Fma(b, w3, a4_3); b = Vector256.Create(Unsafe.Add(ref xr, 37)); a5_0 = Fma(b, w0, a5_0); a5_1 = Fma(b, w1, a5_1); a5_2 = Fma(b, w2, a5_2); a5_3 = Fma(b, w3, a5_3);
+                            w0 = Load(ref wr, 192); w1 = Load(ref wr, 200); w2 = Load(ref wr, 208); w3 = Load(ref wr, 216); b = Vector256.Create(Unsafe.Add(ref xr, 60)); a0_0 = Fma(b, w0, a0_0); a0_1 = Fma(b, w1, a0_1); a0_2 = Fma(b, w2, a0_2); a0_3 = Fma(b, w3, a0_3); b = Vector256.Create(Unsafe.Add(ref xr, 61)); a1_0 = Fma(b, w0, a1_0); a1_1 = Fma(b, w1, a1_1); a1_2 = Fma(b, w2, a1_2); a1_3 = Fma(b, w3, a1_3); b = Vector256.Create(Unsafe.Add(ref xr, 62)); a2_0 = Fma(b, w0, a2_0); a2_1 = Fma(b, w1, a2_1); a2_2 = Fma(b, w2, a2_2); a2_3 = Fma(b, w3, a2_3); b = Vector256.Create(Unsafe.Add(ref xr, 63)); a3_0 = Fma(b, w0, a3_0); a3_1 = Fma(b, w1, a3_1); a3_2 = Fma(b, w2, a3_2); a3_3 = Fma(b, w3, a3_3); b = Vector256.Create(Unsafe.Add(ref xr, 64)); a4_0 = Fma(b, w0, a4_0); a4_1 = Fma(b, w1, a4_1); a4_2 = Fma(b, w2, a4_2); a4_3 = Fma(b, w3, a4_3); b = Vector256.Create(Unsafe.Add(ref xr, 65)); a5_0 = Fma(b, w0, a5_0); a5_1 = Fma(b, w1, a5_1); a5_2 = Fma(b, w2, a5_2); a5_3 = Fma(b, w3, a5_3);
+                            w0 = Load(ref wr, 224); w1 = Load(ref wr, 232); w2 = Load(ref wr, 240); w3 = Load(ref wr, 248); b = Vector256.Create(Unsafe.Add(ref xr, 61)); a0_0 = Fma(b, w0, a0_0); a0_1 = Fma(b, w1, a0_1); a0_2 = Fma(b, w2, a0_2); a0_3 = Fma(b, w3, a0_3); b = Vector256.Create(Unsafe.Add(ref xr, 62)); a1_0 = Fma(b, w0, a1_0); a1_1 = Fma(b, w1, a1_1); a1_2 = Fma(b, w2, a1_2); a1_3 = Fma(b, w3, a1_3); b = Vector256.Create(Unsafe.Add(ref xr, 63)); a2_0 = Fma(b, w0, a2_0); a2_1 = Fma(b, w1, a2_1); a2_2 = Fma(b, w2, a2_2); a2_3 = Fma(b, w3, a2_3); b = Vector256.Create(Unsafe.Add(ref xr, 64)); a3_0 = Fma(b, w0, a3_0); a3_1 = Fma(b, w1, a3_1); a3_2 = Fma(b, w2, a3_2); a3_3 = Fma(b, w3, a3_3); b = Vector256.Create(Unsafe.Add(ref xr, 65)); a4_0 = Fma(b, w0, a4_0); a4_1 = Fma(b, w1, a4_1); a4_2 = Fma(b, w2, a4_2); a4_3 = Fma(b, w3, a4_3); b = Vector256.Create(Unsafe.Add(ref xr, 66)); a5_0 = Fma(b, w0, a5_0); a5_1 = Fma(b, w1, a5_1); a5_2 = Fma(b, w2, a5_2); a5_3 = Fma(b, w3, a5_3);
+                            w0 = Load(ref wr, 256); w1 = Load(ref wr, 264); w2 = Load(ref wr, 272); w3 = Load(ref wr, 280); b = Vector256.Create(Unsafe.Add(ref xr, 62)); a0_0 = Fma(b, w0, a0_0); a0_1 = Fma(b, w1, a0_1); a0_2 = Fma(b, w2, a0_2); a0_3 = Fma(b, w3, a0_3); b = Vector256.Create(Unsafe.Add(ref xr, 63)); a1_0 = Fma(b, w0, a1_0); a1_1 = Fma(b, w1, a1_1); a1_2 = Fma(b, w2, a1_2); a1_3 = Fma(b, w3, a1_3); b = Vector256.Create(Unsafe.Add(ref xr, 64)); a2_0 = Fma(b, w0, a2_0); a2_1 = Fma(b, w1, a2_1); a2_2 = Fma(b, w2, a2_2); a2_3 = Fma(b, w3, a2_3); b = Vector256.Create(Unsafe.Add(ref xr, 65)); a3_0 = Fma(b, w0, a3_0); a3_1 = Fma(b, w1, a3_1); a3_2 = Fma(b, w2, a3_2); a3_3 = Fma(b, w3, a3_3); b = Vector256.Create(Unsafe.Add(ref xr, 66)); a4_0 = Fma(b, w0, a4_0); a4_1 = Fma(b, w1, a4_1); a4_2 = Fma(b, w2, a4_2); a4_3 = Fma(b, w3, a4_3); b = Vector256.Create(Unsafe.Add(ref xr, 67)); a5_0 = Fma(b, w0, a5_0); a5_1 = Fma(b, w1, a5_1); a5_2 = Fma(b, w2, a5_2); a5_3 = Fma(b, w3, a5_3);
                         }
+                        a0_0.StoreUnsafe(ref yts, (nuint)((oy * 28 + 0) * 32 + (fv + 0) * 8)); a0_1.StoreUnsafe(ref yts, (nuint)((oy * 28 + 0) * 32 + (fv + 1) * 8)); a0_2.StoreUnsafe(ref yts, (nuint)((oy * 28 + 0) * 32 + (fv + 2) * 8)); a0_3.StoreUnsafe(ref yts, (nuint)((oy * 28 + 0) * 32 + (fv + 3) * 8));
+                        a1_0.StoreUnsafe(ref yts, (nuint)((oy * 28 + 1) * 32 + (fv + 0) * 8)); a1_1.StoreUnsafe(ref yts, (nuint)((oy * 28 + 1) * 32 + (fv + 1) * 8)); a1_2.StoreUnsafe(ref yts, (nuint)((oy * 28 + 1) * 32 + (fv + 2) * 8)); a1_3.StoreUnsafe(ref yts, (nuint)((oy * 28 + 1) * 32 + (fv + 3) * 8));
+                        a2_0.StoreUnsafe(ref yts, (nuint)((oy * 28 + 2) * 32 + (fv + 0) * 8)); a2_1.StoreUnsafe(ref yts, (nuint)((oy * 28 + 2) * 32 + (fv + 1) * 8)); a2_2.StoreUnsafe(ref yts, (nuint)((oy * 28 + 2) * 32 + (fv + 2) * 8)); a2_3.StoreUnsafe(ref yts, (nuint)((oy * 28 + 2) * 32 + (fv + 3) * 8));
+                        a3_0.StoreUnsafe(ref yts, (nuint)((oy * 28 + 3) * 32 + (fv + 0) * 8)); a3_1.StoreUnsafe(ref yts, (nuint)((oy * 28 + 3) * 32 + (fv + 1) * 8)); a3_2.StoreUnsafe(ref yts, (nuint)((oy * 28 + 3) * 32 + (fv + 2) * 8)); a3_3.StoreUnsafe(ref yts, (nuint)((oy * 28 + 3) * 32 + (fv + 3) * 8));
+                        a4_0.StoreUnsafe(ref yts, (nuint)((oy * 28 + 4) * 32 + (fv + 0) * 8)); a4_1.StoreUnsafe(ref yts, (nuint)((oy * 28 + 4) * 32 + (fv + 1) * 8)); a4_2.StoreUnsafe(ref yts, (nuint)((oy * 28 + 4) * 32 + (fv + 2) * 8)); a4_3.StoreUnsafe(ref yts, (nuint)((oy * 28 + 4) * 32 + (fv + 3) * 8));
+                        a5_0.StoreUnsafe(ref yts, (nuint)((oy * 28 + 5) * 32 + (fv + 0) * 8)); a5_1.StoreUnsafe(ref yts, (nuint)((oy * 28 + 5) * 32 + (fv + 1) * 8)); a5_2.StoreUnsafe(ref yts, (nuint)((oy * 28 + 5) * 32 + (fv + 2) * 8)); a5_3.StoreUnsafe(ref yts, (nuint)((oy * 28 + 5) * 32 + (fv + 3) * 8));
+                    }
+                    // positions ox = 6..11
+                    {
+                        Vector256<float> a0_0 = Load(ref bs, (fv + 0) * 8); Vector256<float> a0_1 = Load(ref bs, (fv + 1) * 8); Vector256<float> a0_2 = Load(ref bs, (fv + 2) * 8); Vector256<float> a0_3 = Load(ref bs, (fv + 3) * 8);
+                        Vector256<float> a1_0 = Load(ref bs, (fv + 0) * 8); Vector256<float> a1_1 = Load(ref bs, (fv + 1) * 8); Vector256<float> a1_2 = Load(ref bs, (fv + 2) * 8); Vector256<float> a1_3 = Load(ref bs, (fv + 3) * 8);
+                        Vector256<float> a2_0 = Load(ref bs, (fv + 0) * 8); Vector256<float> a2_1 = Load(ref bs, (fv + 1) * 8); Vector256<float> a2_2 = Load(ref bs, (fv + 2) * 8); Vector256<float> a2_3 = Load(ref bs, (fv + 3) * 8);
+                        Vector256<float> a3_0 = Load(ref bs, (fv + 0) * 8); Vector256<float> a3_1 = Load(ref bs, (fv + 1) * 8); Vector256<float> a3_2 = Load(ref bs, (fv + 2) * 8); Vector256<float> a3_3 = Load(ref bs, (fv + 3) * 8);
+                        Vector256<float> a4_0 = Load(ref bs, (fv + 0) * 8); Vector256<float> a4_1 = Load(ref bs, (fv + 1) * 8); Vector256<float> a4_2 = Load(ref bs, (fv + 2) * 8); Vector256<float> a4_3 = Load(ref bs, (fv + 3) * 8);
+                        Vector256<float> a5_0 = Load(ref bs, (fv + 0) * 8); Vector256<float> a5_1 = Load(ref bs, (fv + 1) * 8); Vector256<float> a5_2 = Load(ref bs, (fv + 2) * 8); Vector256<float> a5_3 = Load(ref bs, (fv + 3) * 8);
+                        for (int ch = 0; ch < 32; ch++)
+                        {
+                            ref float xr = ref Unsafe.Add(ref xs, ch * 900 + oy * 30 + 6);
+                            ref float wr = ref Unsafe.Add(ref wts, ch * 288 + fv * 8);
+                            Vector256<float> b; Vector256<float> w0; Vector256<float> w1; Vector256<float> w2; Vector256<float> w3;
+                            w0 = Load(ref wr, 0); w1 = Load(ref wr, 8); w2 = Load(ref wr, 16); w3 = Load(ref wr, 24); b = Vector256.Create(Unsafe.Add(ref xr, 0)); a0_0 = Fma(b, w0, a0_0); a0_1 = Fma(b, w1, a0_1); a0_2 = Fma(b, w2, a0_2); a0_3 = Fma(b, w3, a0_3); b = Vector256.Create(Unsafe.Add(ref xr, 1)); a1_0 = Fma(b, w0, a1_0); a1_1 = Fma(b, w1, a1_1); a1_2 = Fma(b, w2, a1_2); a1_3 = Fma(b, w3, a1_3); b = Vector256.Create(Unsafe.Add(ref xr, 2)); a2_0 = Fma(b, w0, a2_0); a2_1 = Fma(b, w1, a2_1); a2_2 = Fma(b, w2, a2_2); a2_3 = Fma(b, w3, a2_3); b = Vector256.Create(Unsafe.Add(ref xr, 3)); a3_0 = Fma(b, w0, a3_0); a3_1 = Fma(b, w1, a3_1); a3_2 = Fma(b, w2, a3_2); a3_3 = Fma(b, w3, a3_3); b = Vector256.Create(Unsafe.Add(ref xr, 4)); a4_0 = Fma(b, w0, a4_0); a4_1 = Fma(b, w1, a4_1); a4_2 = Fma(b, w2, a4_2); a4_3 = Fma(b, w3, a4_3); b = Vector256.Create(Unsafe.Add(ref xr, 5)); a5_0 = Fma(b, w0, a5_0); a5_1 = Fma(b, w1, a5_1); a5_2 = Fma(b, w2, a5_2); a5_3 = Fma(b, w3, a5_3);
+                            w0 = Load(ref wr, 32); w1 = Load(ref wr, 40); w2 = Load(ref wr, 48); w3 = Load(ref wr, 56); b = Vector256.Create(Unsafe.Add(ref xr, 1)); a0_0 = Fma(b, w0, a0_0); a0_1 = Fma(b, w1, a0_1); a0_2 = Fma(b, w2, a0_2); a0_3 = Fma(b, w3, a0_3); b = Vector256.Create(Unsafe.Add(ref xr, 2)); a1_0 = Fma(b, w0, a1_0); a1_1 = Fma(b, w1, a1_1); a1_2 = Fma(b, w2, a1_2); a1_3 = Fma(b, w3, a1_3); b = Vector256.Create(Unsafe.Add(ref xr, 3)); a2_0 = Fma(b, w0, a2_0); a2_1 = Fma(b, w1, a2_1); a2_2 = Fma(b, w2, a2_2); a2_3 = Fma(b, w3, a2_3); b = Vector256.Create(Unsafe.Add(ref xr, 4)); a3_0 = Fma(b, w0, a3_0); a3_1 = Fma(b, w1, a3_1); a3_2 = Fma(b, w2, a3_2); a3_3 = Fma(b, w3, a3_3); b = Vector256.Create(Unsafe.Add(ref xr, 5)); a4_0 = Fma(b, w0, a4_0); a4_1 = Fma(b, w1, a4_1); a4_2 = Fma(b, w2, a4_2); a4_3 = Fma(b, w3, a4_3); b = Vector256.Create(Unsafe.Add(ref xr, 6)); a5_0 = Fma(b, w0, a5_0); a5_1 = Fma(b, w1, a5_1); a5_2 = Fma(b, w2, a5_2); a5_3 = Fma(b, w3, a5_3);
+                            w0 = Load(ref wr, 64); w1 = Load(ref wr, 72); w2 = Load(ref wr, 80); w3 = Load(ref wr, 88); b = Vector256.Create(Unsafe.Add(ref xr, 2)); a0_0 = Fma(b, w0, a0_0); a0_1 = Fma(b, w1, a0_1); a0_2 = Fma(b, w2, a0_2); a0_3 = Fma(b, w3, a0_3); b = Vector256.Create(Unsafe.Add(ref xr, 3)); a1_0 = Fma(b, w0, a1_0); a1_1 = Fma(b, w1, a1_1); a1_2 = Fma(b, w2, a1_2); a1_3 = Fma(b, w3, a1_3); b = Vector256.Create(Unsafe.Add(ref xr, 4)); a2_0 = Fma(b, w0, a2_0); a2_1 = Fma(b, w1, a2_1); a2_2 = Fma(b, w2, a2_2); a2_3 = Fma(b, w3, a2_3); b = Vector256.Create(Unsafe.Add(ref xr, 5)); a3_0 = Fma(b, w0, a3_0); a3_1 = Fma(b, w1, a3_1); a3_2 = Fma(b, w2, a3_2); a3_3 = Fma(b, w3, a3_3); b = Vector256.Create(Unsafe.Add(ref xr, 6)); a4_0 = Fma(b, w0, a4_0); a4_1 = Fma(b, w1, a4_1); a4_2 = Fma(b, w2, a4_2); a4_3 = Fma(b, w3, a4_3); b = Vector256.Create(Unsafe.Add(ref xr, 7)); a5_0 = Fma(b, w0, a5_0); a5_1 = Fma(b, w1, a5_1); a5_2 = Fma(b, w2, a5_2); a5_3 = Fma(b, w3, a5_3);
+                            w0 = Load(ref wr, 96); w1 = Load(ref wr, 104); w2 = Load(ref wr, 112); w3 = Load(ref wr, 120); b = Vector256.Create(Unsafe.Add(ref xr, 30)); a0_0 = Fma(b, w0, a0_0); a0_1 = Fma(b, w1, a0_1); a0_2 = Fma(b, w2, a0_2); a0_3 = Fma(b, w3, a0_3); b = Vector256.Create(Unsafe.Add(ref xr, 31)); a1_0 = Fma(b, w0, a1_0); a1_1 = Fma(b, w1, a1_1); a1_2 = Fma(b, w2, a1_2); a1_3 = Fma(b, w3, a1_3); b = Vector256.Create(Unsafe.Add(ref xr, 32)); a2_0 = Fma(b, w0, a2_0); a2_1 = Fma(b, w1, a2_1); a2_2 = Fma(b, w2, a2_2); a2_3 = Fma(b, w3, a2_3); b = Vector256.Create(Unsafe.Add(ref xr, 33)); a3_0 = Fma(b, w0, a3_0); a3_1 = Fma(b, w1, a3_1); a3_2 = Fma(b, w2, a3_2); a3_3 = Fma(b, w3, a3_3); b = Vector256.Create(Unsafe.Add(ref xr, 34)); a4_0 = Fma(b, w0, a4_0); a4_1 = Fma(b, w1, a4_1); a4_2 = Fma(b, w2, a4_2); a4_3 = Fma(b, w3, a4_3); b = Vector256.Create(Unsafe.Add(ref xr, 35)); a5_0 = Fma(b, w0, a5_0); a5_1 = Fma(b, w1, a5_1); a5_2 = Fma(b, w2, a5_2); a5_3 = Fma(b, w3, a5_3);
+                            w0 = Load(ref wr, 128); w1 = Load(ref wr, 136); w2 = Load(ref wr, 144); w3 = Load(ref wr, 152); b = Vector256.Create(Unsafe.Add(ref xr, 31)); a0_0 = Fma(b, w0, a0_0); a0_1 = Fma(b, w1, a0_1); a0_2 = Fma(b, w2, a0_2); a0_3 = Fma(b, w3, a0_3); b = Vector256.Create(Unsafe.Add(ref xr, 32)); a1_0 = Fma(b, w0, a1_0); a1_1 = Fma(b, w1, a1_1); a1_2 = Fma(b, w2, a1_2); a1_3 = Fma(b, w3, a1_3); b = Vector256.Create(Unsafe.Add(ref xr, 33)); a2_0 = Fma(b, w0, a2_0); a2_1 = Fma(b, w1, a2_1); a2_2 = Fma(b, w2, a2_2); a2_3 = Fma(b, w3, a2_3); b = Vector256.Create(Unsafe.Add(ref xr, 34)); a3_0 = Fma(b, w0, a3_0); a3_1 = Fma(b, w1, a3_1); a3_2 = Fma(b, w2, a3_2); a3_3 = Fma(b, w3, a3_3); b = Vector256.Create(Unsafe.Add(ref xr, 35)); a4_0 = Fma(b, w0, a4_0); a4_1 = Fma(b, w1, a4_1); a4_2 = Fma(b, w2, a4_2); a4_3 = Fma(b, w3, a4_3); b = Vector256.Create(Unsafe.Add(ref xr, 36)); a5_0 = Fma(b, w0, a5_0); a5_1 = Fma(b, w1, a5_1); a5_2 = Fma(b, w2, a5_2); a5_3 = Fma(b, w3, a5_3);
+                            w0 = Load(ref wr, 160); w1 = Load(ref wr, 168); w2 = Load(ref wr, 176); w3 = Load(ref wr, 184); b = Vector256.Create(Unsafe.Add(ref xr, 32)); a0_0 = Fma(b, w0, a0_0); a0_1 = Fma(b, w1, a0_1); a0_2 = Fma(b, w2, a0_2); a0_3 = Fma(b, w3, a0_3); b = Vector256.Create(Unsafe.Add(ref xr, 33)); a1_0 = Fma(b, w0, a1_0); a1_1 = Fma(b, w1, a1_1); a1_2 = Fma(b, w2, a1_2); a1_3 = Fma(b, w3, a1_3); b = Vector256.Create(Unsafe.Add(ref xr, 34)); a2_0 = Fma(b, w0, a2_0); a2_1 = Fma(b, w1, a2_1); a2_2 = Fma(b, w2, a2_2); a2_3 = Fma(b, w3, a2_3); b = Vector256.Create(Unsafe.Add(ref xr, 35)); a3_0 = Fma(b, w0, a3_0); a3_1 = Fma(b, w1, a3_1); a3_2 = Fma(b, w2, a3_2); a3_3 = Fma(b, w3, a3_3); b = Vector256.Create(Unsafe.Add(ref xr, 36)); a4_0 = Fma(b, w0, a4_0); a4_1 = Fma(b, w1, a4_1); a4_2 = Fma(b, w2, a4_2); a4_3 = Fma(b, w3, a4_3); b = Vector256.Create(Unsafe.Add(ref xr, 37)); a5_0 = Fma(b, w0, a5_0); a5_1 = Fma(b, w1, a5_1); a5_2 = Fma(b, w2, a5_2); a5_3 = Fma(b, w3, a5_3);
+                            w0 = Load(ref wr, 192); w1 = Load(ref wr, 200); w2 = Load(ref wr, 208); w3 = Load(ref wr, 216); b = Vector256.Create(Unsafe.Add(ref xr, 60)); a0_0 = Fma(b, w0, a0_0); a0_1 = Fma(b, w1, a0_1); a0_2 = Fma(b, w2, a0_2); a0_3 = Fma(b, w3, a0_3); b = Vector256.Create(Unsafe.Add(ref xr, 61)); a1_0 = Fma(b, w0, a1_0); a1_1 = Fma(b, w1, a1_1); a1_2 = Fma(b, w2, a1_2); a1_3 = Fma(b, w3, a1_3); b = Vector256.Create(Unsafe.Add(ref xr, 62)); a2_0 = Fma(b, w0, a2_0); a2_1 = Fma(b, w1, a2_1); a2_2 = Fma(b, w2, a2_2); a2_3 = Fma(b, w3, a2_3); b = Vector256.Create(Unsafe.Add(ref xr, 63)); a3_0 = Fma(b, w0, a3_0); a3_1 = Fma(b, w1, a3_1); a3_2 = Fma(b, w2, a3_2); a3_3 = Fma(b, w3, a3_3); b = Vector256.Create(Unsafe.Add(ref xr, 64)); a4_0 = Fma(b, w0, a4_0); a4_1 = Fma(b, w1, a4_1); a4_2 = Fma(b, w2, a4_2); a4_3 = Fma(b, w3, a4_3); b = Vector256.Create(Unsafe.Add(ref xr, 65)); a5_0 = Fma(b, w0, a5_0); a5_1 = Fma(b, w1, a5_1); a5_2 = Fma(b, w2, a5_2); a5_3 = Fma(b, w3, a5_3);
+                            w0 = Load(ref wr, 224); w1 = Load(ref wr, 232); w2 = Load(ref wr, 240); w3 = Load(ref wr, 248); b = Vector256.Create(Unsafe.Add(ref xr, 61)); a0_0 = Fma(b, w0, a0_0); a0_1 = Fma(b, w1, a0_1); a0_2 = Fma(b, w2, a0_2); a0_3 = Fma(b, w3, a0_3); b = Vector256.Create(Unsafe.Add(ref xr, 62)); a1_0 = Fma(b, w0, a1_0); a1_1 = Fma(b, w1, a1_1); a1_2 = Fma(b, w2, a1_2); a1_3 = Fma(b, w3, a1_3); b = Vector256.Create(Unsafe.Add(ref xr, 63)); a2_0 = Fma(b, w0, a2_0); a2_1 = Fma(b, w1, a2_1); a2_2 = Fma(b, w2, a2_2); a2_3 = Fma(b, w3, a2_3); b = Vector256.Create(Unsafe.Add(ref xr, 64)); a3_0 = Fma(b, w0, a3_0); a3_1 = Fma(b, w1, a3_1); a3_2 = Fma(b, w2, a3_2); a3_3 = Fma(b, w3, a3_3); b = Vector256.Create(Unsafe.Add(ref xr, 65)); a4_0 = Fma(b, w0, a4_0); a4_1 = Fma(b, w1, a4_1); a4_2 = Fma(b, w2, a4_2); a4_3 = Fma(b, w3, a4_3); b = Vector256.Create(Unsafe.Add(ref xr, 66)); a5_0 = Fma(b, w0, a5_0); a5_1 = Fma(b, w1, a5_1); a5_2 = Fma(b, w2, a5_2); a5_3 = Fma(b, w3, a5_3);
+                            w0 = Load(ref wr, 256); w1 = Load(ref wr, 264); w2 = Load(ref wr, 272); w3 = Load(ref wr, 280); b = Vector256.Create(Unsafe.Add(ref xr, 62)); a0_0 = Fma(b, w0, a0_0); a0_1 = Fma(b, w1, a0_1); a0_2 = Fma(b, w2, a0_2); a0_3 = Fma(b, w3, a0_3); b = Vector256.Create(Unsafe.Add(ref xr, 63)); a1_0 = Fma(b, w0, a1_0); a1_1 = Fma(b, w1, a1_1); a1_2 = Fma(b, w2, a1_2); a1_3 = Fma(b, w3, a1_3); b = Vector256.Create(Unsafe.Add(ref xr, 64)); a2_0 = Fma(b, w0, a2_0); a2_1 = Fma(b, w1, a2_1); a2_2 = Fma(b, w2, a2_2); a2_3 = Fma(b, w3, a2_3); b = Vector256.Create(Unsafe.Add(ref xr, 65)); a3_0 = Fma(b, w0, a3_0); a3_1 = Fma(b, w1, a3_1); a3_2 = Fma(b, w2, a3_2); a3_3 = Fma(b, w3, a3_3); b = Vector256.Create(Unsafe.Add(ref xr, 66)); a4_0 = Fma(b, w0, a4_0); a4_1 = Fma(b, w1, a4_1); a4_2 = Fma(b, w2, a4_2); a4_3 = Fma(b, w3, a4_3); b = Vector256.Create(Unsafe.Add(ref xr, 67)); a5_0 = Fma(b, w0, a5_0); a5_1 = Fma(b, w1, a5_1); a5_2 = Fma(b, w2, a5_2); a5_3 = Fma(b, w3, a5_3);
+                        }
+                        a0_0.StoreUnsafe(ref yts, (nuint)((oy * 28 + 6) * 32 + (fv + 0) * 8)); a0_1.StoreUnsafe(ref yts, (nuint)((oy * 28 + 6) * 32 + (fv + 1) * 8)); a0_2.StoreUnsafe(ref yts, (nuint)((oy * 28 + 6) * 32 + (fv + 2) * 8)); a0_3.StoreUnsafe(ref yts, (nuint)((oy * 28 + 6) * 32 + (fv + 3) * 8));
+                        a1_0.StoreUnsafe(ref yts, (nuint)((oy * 28 + 7) * 32 + (fv + 0) * 8)); a1_1.StoreUnsafe(ref yts, (nuint)((oy * 28 + 7) * 32 + (fv + 1) * 8)); a1_2.StoreUnsafe(ref yts, (nuint)((oy * 28 + 7) * 32 + (fv + 2) * 8)); a1_3.StoreUnsafe(ref yts, (nuint)((oy * 28 + 7) * 32 + (fv + 3) * 8));
+                        a2_0.StoreUnsafe(ref yts, (nuint)((oy * 28 + 8) * 32 + (fv + 0) * 8)); a2_1.StoreUnsafe(ref yts, (nuint)((oy * 28 + 8) * 32 + (fv + 1) * 8)); a2_2.StoreUnsafe(ref yts, (nuint)((oy * 28 + 8) * 32 + (fv + 2) * 8)); a2_3.StoreUnsafe(ref yts, (nuint)((oy * 28 + 8) * 32 + (fv + 3) * 8));
+                        a3_0.StoreUnsafe(ref yts, (nuint)((oy * 28 + 9) * 32 + (fv + 0) * 8)); a3_1.StoreUnsafe(ref yts, (nuint)((oy * 28 + 9) * 32 + (fv + 1) * 8)); a3_2.StoreUnsafe(ref yts, (nuint)((oy * 28 + 9) * 32 + (fv + 2) * 8)); a3_3.StoreUnsafe(ref yts, (nuint)((oy * 28 + 9) * 32 + (fv + 3) * 8));
+                        a4_0.StoreUnsafe(ref yts, (nuint)((oy * 28 + 10) * 32 + (fv + 0) * 8)); a4_1.StoreUnsafe(ref yts, (nuint)((oy * 28 + 10) * 32 + (fv + 1) * 8)); a4_2.StoreUnsafe(ref yts, (nuint)((oy * 28 + 10) * 32 + (fv + 2) * 8)); a4_3.StoreUnsafe(ref yts, (nuint)((oy * 28 + 10) * 32 + (fv + 3) * 8));
+                        a5_0.StoreUnsafe(ref yts, (nuint)((oy * 28 + 11) * 32 + (fv + 0) * 8)); a5_1.StoreUnsafe(ref yts, (nuint)((oy * 28 + 11) * 32 + (fv + 1) * 8)); a5_2.StoreUnsafe(ref yts, (nuint)((oy * 28 + 11) * 32 + (fv + 2) * 8)); a5_3.StoreUnsafe(ref yts, (nuint)((oy * 28 + 11) * 32 + (fv + 3) * 8));
+                    }
+                    // positions ox = 12..17
+                    {
+                        Vector256<float> a0_0 = Load(ref bs, (fv + 0) * 8); Vector256<float> a0_1 = Load(ref bs, (fv + 1) * 8); Vector256<float> a0_2 = Load(ref bs, (fv + 2) * 8); Vector256<float> a0_3 = Load(ref bs, (fv + 3) * 8);
+                        Vector256<float> a1_0 = Load(ref bs, (fv + 0) * 8); Vector256<float> a1_1 = Load(ref bs, (fv + 1) * 8); Vector256<float> a1_2 = Load(ref bs, (fv + 2) * 8); Vector256<float> a1_3 = Load(ref bs, (fv + 3) * 8);
+                        Vector256<float> a2_0 = Load(ref bs, (fv + 0) * 8); Vector256<float> a2_1 = Load(ref bs, (fv + 1) * 8); Vector256<float> a2_2 = Load(ref bs, (fv + 2) * 8); Vector256<float> a2_3 = Load(ref bs, (fv + 3) * 8);
+                        Vector256<float> a3_0 = Load(ref bs, (fv + 0) * 8); Vector256<float> a3_1 = Load(ref bs, (fv + 1) * 8); Vector256<float> a3_2 = Load(ref bs, (fv + 2) * 8); Vector256<float> a3_3 = Load(ref bs, (fv + 3) * 8);
+                        Vector256<float> a4_0 = Load(ref bs, (fv + 0) * 8); Vector256<float> a4_1 = Load(ref bs, (fv + 1) * 8); Vector256<float> a4_2 = Load(ref bs, (fv + 2) * 8); Vector256<float> a4_3 = Load(ref bs, (fv + 3) * 8);
+                        Vector256<float> a5_0 = Load(ref bs, (fv + 0) * 8); Vector256<float> a5_1 = Load(ref bs, (fv + 1) * 8); Vector256<float> a5_2 = Load(ref bs, (fv + 2) * 8); Vector256<float> a5_3 = Load(ref bs, (fv + 3) * 8);
+                        for (int ch = 0; ch < 32; ch++)
+                        {
+                            ref float xr = ref Unsafe.Add(ref xs, ch * 900 + oy * 30 + 12);
+                            ref float wr = ref Unsafe.Add(ref wts, ch * 288 + fv * 8);
+                            Vector256<float> b; Vector256<float> w0; Vector256<float> w1; Vector256<float> w2; Vector256<float> w3;
+                            w0 = Load(ref wr, 0); w1 = Load(ref wr, 8); w2 = Load(ref wr, 16); w3 = Load(ref wr, 24); b = Vector256.Create(Unsafe.Add(ref xr, 0)); a0_0 = Fma(b, w0, a0_0); a0_1 = Fma(b, w1, a0_1); a0_2 = Fma(b, w2, a0_2); a0_3 = Fma(b, w3, a0_3); b = Vector256.Create(Unsafe.Add(ref xr, 1)); a1_0 = Fma(b, w0, a1_0); a1_1 = Fma(b, w1, a1_1); a1_2 = Fma(b, w2, a1_2); a1_3 = Fma(b, w3, a1_3); b = Vector256.Create(Unsafe.Add(ref xr, 2)); a2_0 = Fma(b, w0, a2_0); a2_1 = Fma(b, w1, a2_1); a2_2 = Fma(b, w2, a2_2); a2_3 = Fma(b, w3, a2_3); b = Vector256.Create(Unsafe.Add(ref xr, 3)); a3_0 = Fma(b, w0, a3_0); a3_1 = Fma(b, w1, a3_1); a3_2 = Fma(b, w2, a3_2); a3_3 = Fma(b, w3, a3_3); b = Vector256.Create(Unsafe.Add(ref xr, 4)); a4_0 = Fma(b, w0, a4_0); a4_1 = Fma(b, w1, a4_1); a4_2 = Fma(b, w2, a4_2); a4_3 = Fma(b, w3, a4_3); b = Vector256.Create(Unsafe.Add(ref xr, 5)); a5_0 = Fma(b, w0, a5_0); a5_1 = Fma(b, w1, a5_1); a5_2 = Fma(b, w2, a5_2); a5_3 = Fma(b, w3, a5_3);
+                            w0 = Load(ref wr, 32); w1 = Load(ref wr, 40); w2 = Load(ref wr, 48); w3 = Load(ref wr, 56); b = Vector256.Create(Unsafe.Add(ref xr, 1)); a0_0 = Fma(b, w0, a0_0); a0_1 = Fma(b, w1, a0_1); a0_2 = Fma(b, w2, a0_2); a0_3 = Fma(b, w3, a0_3); b = Vector256.Create(Unsafe.Add(ref xr, 2)); a1_0 = Fma(b, w0, a1_0); a1_1 = Fma(b, w1, a1_1); a1_2 = Fma(b, w2, a1_2); a1_3 = Fma(b, w3, a1_3); b = Vector256.Create(Unsafe.Add(ref xr, 3)); a2_0 = Fma(b, w0, a2_0); a2_1 = Fma(b, w1, a2_1); a2_2 = Fma(b, w2, a2_2); a2_3 = Fma(b, w3, a2_3); b = Vector256.Create(Unsafe.Add(ref xr, 4)); a3_0 = Fma(b, w0, a3_0); a3_1 = Fma(b, w1, a3_1); a3_2 = Fma(b, w2, a3_2); a3_3 = Fma(b, w3, a3_3); b = Vector256.Create(Unsafe.Add(ref xr, 5)); a4_0 = Fma(b, w0, a4_0); a4_1 = Fma(b, w1, a4_1); a4_2 = Fma(b, w2, a4_2); a4_3 = Fma(b, w3, a4_3); b = Vector256.Create(Unsafe.Add(ref xr, 6)); a5_0 = Fma(b, w0, a5_0); a5_1 = Fma(b, w1, a5_1); a5_2 = Fma(b, w2, a5_2); a5_3 = Fma(b, w3, a5_3);
+                            w0 = Load(ref wr, 64); w1 = Load(ref wr, 72); w2 = Load(ref wr, 80); w3 = Load(ref wr, 88); b = Vector256.Create(Unsafe.Add(ref xr, 2)); a0_0 = Fma(b, w0, a0_0); a0_1 = Fma(b, w1, a0_1); a0_2 = Fma(b, w2, a0_2); a0_3 = Fma(b, w3, a0_3); b = Vector256.Create(Unsafe.Add(ref xr, 3)); a1_0 = Fma(b, w0, a1_0); a1_1 = Fma(b, w1, a1_1); a1_2 = Fma(b, w2, a1_2); a1_3 = Fma(b, w3, a1_3); b = Vector256.Create(Unsafe.Add(ref xr, 4)); a2_0 = Fma(b, w0, a2_0); a2_1 = Fma(b, w1, a2_1); a2_2 = Fma(b, w2, a2_2); a2_3 = Fma(b, w3, a2_3); b = Vector256.Create(Unsafe.Add(ref xr, 5)); a3_0 = Fma(b, w0, a3_0); a3_1 = Fma(b, w1, a3_1); a3_2 = Fma(b, w2, a3_2); a3_3 = Fma(b, w3, a3_3); b = Vector256.Create(Unsafe.Add(ref xr, 6)); a4_0 = Fma(b, w0, a4_0); a4_1 = Fma(b, w1, a4_1); a4_2 = Fma(b, w2, a4_2); a4_3 = Fma(b, w3, a4_3); b = Vector256.Create(Unsafe.Add(ref xr, 7)); a5_0 = Fma(b, w0, a5_0); a5_1 = Fma(b, w1, a5_1); a5_2 = Fma(b, w2, a5_2); a5_3 = Fma(b, w3, a5_3);
+                            w0 = Load(ref wr, 96); w1 = Load(ref wr, 104); w2 = Load(ref wr, 112); w3 = Load(ref wr, 120); b = Vector256.Create(Unsafe.Add(ref xr, 30)); a0_0 = Fma(b, w0, a0_0); a0_1 = Fma(b, w1, a0_1); a0_2 = Fma(b, w2, a0_2); a0_3 = Fma(b, w3, a0_3); b = Vector256.Create(Unsafe.Add(ref xr, 31)); a1_0 = Fma(b, w0, a1_0); a1_1 = Fma(b, w1, a1_1); a1_2 = Fma(b, w2, a1_2); a1_3 = Fma(b, w3, a1_3); b = Vector256.Create(Unsafe.Add(ref xr, 32)); a2_0 = Fma(b, w0, a2_0); a2_1 = Fma(b, w1, a2_1); a2_2 = Fma(b, w2, a2_2); a2_3 = Fma(b, w3, a2_3); b = Vector256.Create(Unsafe.Add(ref xr, 33)); a3_0 = Fma(b, w0, a3_0); a3_1 = Fma(b, w1, a3_1); a3_2 = Fma(b, w2, a3_2); a3_3 = Fma(b, w3, a3_3); b = Vector256.Create(Unsafe.Add(ref xr, 34)); a4_0 = Fma(b, w0, a4_0); a4_1 = Fma(b, w1, a4_1); a4_2 = Fma(b, w2, a4_2); a4_3 = Fma(b, w3, a4_3); b = Vector256.Create(Unsafe.Add(ref xr, 35)); a5_0 = Fma(b, w0, a5_0); a5_1 = Fma(b, w1, a5_1); a5_2 = Fma(b, w2, a5_2); a5_3 = Fma(b, w3, a5_3);
+                            w0 = Load(ref wr, 128); w1 = Load(ref wr, 136); w2 = Load(ref wr, 144); w3 = Load(ref wr, 152); b = Vector256.Create(Unsafe.Add(ref xr, 31)); a0_0 = Fma(b, w0, a0_0); a0_1 = Fma(b, w1, a0_1); a0_2 = Fma(b, w2, a0_2); a0_3 = Fma(b, w3, a0_3); b = Vector256.Create(Unsafe.Add(ref xr, 32)); a1_0 = Fma(b, w0, a1_0); a1_1 = Fma(b, w1, a1_1); a1_2 = Fma(b, w2, a1_2); a1_3 = Fma(b, w3, a1_3); b = Vector256.Create(Unsafe.Add(ref xr, 33)); a2_0 = Fma(b, w0, a2_0); a2_1 = Fma(b, w1, a2_1); a2_2 = Fma(b, w2, a2_2); a2_3 = Fma(b, w3, a2_3); b = Vector256.Create(Unsafe.Add(ref xr, 34)); a3_0 = Fma(b, w0, a3_0); a3_1 = Fma(b, w1, a3_1); a3_2 = Fma(b, w2, a3_2); a3_3 = Fma(b, w3, a3_3); b = Vector256.Create(Unsafe.Add(ref xr, 35)); a4_0 = Fma(b, w0, a4_0); a4_1 = Fma(b, w1, a4_1); a4_2 = Fma(b, w2, a4_2); a4_3 = Fma(b, w3, a4_3); b = Vector256.Create(Unsafe.Add(ref xr, 36)); a5_0 = Fma(b, w0, a5_0); a5_1 = Fma(b, w1, a5_1); a5_2 = Fma(b, w2, a5_2); a5_3 = Fma(b, w3, a5_3);
+                            w0 = Load(ref wr, 160); w1 = Load(ref wr, 168); w2 = Load(ref wr, 176); w3 = Load(ref wr, 184); b = Vector256.Create(Unsafe.Add(ref xr, 32)); a0_0 = Fma(b, w0, a0_0); a0_1 = Fma(b, w1, a0_1); a0_2 = Fma(b, w2, a0_2); a0_3 = Fma(b, w3, a0_3); b = Vector256.Create(Unsafe.Add(ref xr, 33)); a1_0 = Fma(b, w0, a1_0); a1_1 = Fma(b, w1, a1_1); a1_2 = Fma(b, w2, a1_2); a1_3 = Fma(b, w3, a1_3); b = Vector256.Create(Unsafe.Add(ref xr, 34)); a2_0 = Fma(b, w0, a2_0); a2_1 = Fma(b, w1, a2_1); a2_2 = Fma(b, w2, a2_2); a2_3 = Fma(b, w3, a2_3); b = Vector256.Create(Unsafe.Add(ref xr, 35)); a3_0 = Fma(b, w0, a3_0); a3_1 = Fma(b, w1, a3_1); a3_2 = Fma(b, w2, a3_2); a3_3 = Fma(b, w3, a3_3); b = Vector256.Create(Unsafe.Add(ref xr, 36)); a4_0 = Fma(b, w0, a4_0); a4_1 = Fma(b, w1, a4_1); a4_2 = Fma(b, w2, a4_2); a4_3 = Fma(b, w3, a4_3); b = Vector256.Create(Unsafe.Add(ref xr, 37)); a5_0 = Fma(b, w0, a5_0); a5_1 = Fma(b, w1, a5_1); a5_2 = Fma(b, w2, a5_2); a5_3 = Fma(b, w3, a5_3);
+                            w0 = Load(ref wr, 192); w1 = Load(ref wr, 200); w2 = Load(ref wr, 208); w3 = Load(ref wr, 216); b = Vector256.Create(Unsafe.Add(ref xr, 60)); a0_0 = Fma(b, w0, a0_0); a0_1 = Fma(b, w1, a0_1); a0_2 = Fma(b, w2, a0_2); a0_3 = Fma(b, w3, a0_3); b = Vector256.Create(Unsafe.Add(ref xr, 61)); a1_0 = Fma(b, w0, a1_0); a1_1 = Fma(b, w1, a1_1); a1_2 = Fma(b, w2, a1_2); a1_3 = Fma(b, w3, a1_3); b = Vector256.Create(Unsafe.Add(ref xr, 62)); a2_0 = Fma(b, w0, a2_0); a2_1 = Fma(b, w1, a2_1); a2_2 = Fma(b, w2, a2_2); a2_3 = Fma(b, w3, a2_3); b = Vector256.Create(Unsafe.Add(ref xr, 63)); a3_0 = Fma(b, w0, a3_0); a3_1 = Fma(b, w1, a3_1); a3_2 = Fma(b, w2, a3_2); a3_3 = Fma(b, w3, a3_3); b = Vector256.Create(Unsafe.Add(ref xr, 64)); a4_0 = Fma(b, w0, a4_0); a4_1 = Fma(b, w1, a4_1); a4_2 = Fma(b, w2, a4_2); a4_3 = Fma(b, w3, a4_3); b = Vector256.Create(Unsafe.Add(ref xr, 65)); a5_0 = Fma(b, w0, a5_0); a5_1 = Fma(b, w1, a5_1); a5_2 = Fma(b, w2, a5_2); a5_3 = Fma(b, w3, a5_3);
+                            w0 = Load(ref wr, 224); w1 = Load(ref wr, 232); w2 = Load(ref wr, 240); w3 = Load(ref wr, 248); b = Vector256.Create(Unsafe.Add(ref xr, 61)); a0_0 = Fma(b, w0, a0_0); a0_1 = Fma(b, w1, a0_1); a0_2 = Fma(b, w2, a0_2); a0_3 = Fma(b, w3, a0_3); b = Vector256.Create(Unsafe.Add(ref xr, 62)); a1_0 = Fma(b, w0, a1_0); a1_1 = Fma(b, w1, a1_1); a1_2 = Fma(b, w2, a1_2); a1_3 = Fma(b, w3, a1_3); b = Vector256.Create(Unsafe.Add(ref xr, 63)); a2_0 = Fma(b, w0, a2_0); a2_1 = Fma(b, w1, a2_1); a2_2 = Fma(b, w2, a2_2); a2_3 = Fma(b, w3, a2_3); b = Vector256.Create(Unsafe.Add(ref xr, 64)); a3_0 = Fma(b, w0, a3_0); a3_1 = Fma(b, w1, a3_1); a3_2 = Fma(b, w2, a3_2); a3_3 = Fma(b, w3, a3_3); b = Vector256.Create(Unsafe.Add(ref xr, 65)); a4_0 = Fma(b, w0, a4_0); a4_1 = Fma(b, w1, a4_1); a4_2 = Fma(b, w2, a4_2); a4_3 = Fma(b, w3, a4_3); b = Vector256.Create(Unsafe.Add(ref xr, 66)); a5_0 = Fma(b, w0, a5_0); a5_1 = Fma(b, w1, a5_1); a5_2 = Fma(b, w2, a5_2); a5_3 = Fma(b, w3, a5_3);
+                            w0 = Load(ref wr, 256); w1 = Load(ref wr, 264); w2 = Load(ref wr, 272); w3 = Load(ref wr, 280); b = Vector256.Create(Unsafe.Add(ref xr, 62)); a0_0 = Fma(b, w0, a0_0); a0_1 = Fma(b, w1, a0_1); a0_2 = Fma(b, w2, a0_2); a0_3 = Fma(b, w3, a0_3); b = Vector256.Create(Unsafe.Add(ref xr, 63)); a1_0 = Fma(b, w0, a1_0); a1_1 = Fma(b, w1, a1_1); a1_2 = Fma(b, w2, a1_2); a1_3 = Fma(b, w3, a1_3); b = Vector256.Create(Unsafe.Add(ref xr, 64)); a2_0 = Fma(b, w0, a2_0); a2_1 = Fma(b, w1, a2_1); a2_2 = Fma(b, w2, a2_2); a2_3 = Fma(b, w3, a2_3); b = Vector256.Create(Unsafe.Add(ref xr, 65)); a3_0 = Fma(b, w0, a3_0); a3_1 = Fma(b, w1, a3_1); a3_2 = Fma(b, w2, a3_2); a3_3 = Fma(b, w3, a3_3); b = Vector256.Create(Unsafe.Add(ref xr, 66)); a4_0 = Fma(b, w0, a4_0); a4_1 = Fma(b, w1, a4_1); a4_2 = Fma(b, w2, a4_2); a4_3 = Fma(b, w3, a4_3); b = Vector256.Create(Unsafe.Add(ref xr, 67)); a5_0 = Fma(b, w0, a5_0); a5_1 = Fma(b, w1, a5_1); a5_2 = Fma(b, w2, a5_2); a5_3 = Fma(b, w3, a5_3);
+                        }
+                        a0_0.StoreUnsafe(ref yts, (nuint)((oy * 28 + 12) * 32 + (fv + 0) * 8)); a0_1.StoreUnsafe(ref yts, (nuint)((oy * 28 + 12) * 32 + (fv + 1) * 8)); a0_2.StoreUnsafe(ref yts, (nuint)((oy * 28 + 12) * 32 + (fv + 2) * 8)); a0_3.StoreUnsafe(ref yts, (nuint)((oy * 28 + 12) * 32 + (fv + 3) * 8));
+                        a1_0.StoreUnsafe(ref yts, (nuint)((oy * 28 + 13) * 32 + (fv + 0) * 8)); a1_1.StoreUnsafe(ref yts, (nuint)((oy * 28 + 13) * 32 + (fv + 1) * 8)); a1_2.StoreUnsafe(ref yts, (nuint)((oy * 28 + 13) * 32 + (fv + 2) * 8)); a1_3.StoreUnsafe(ref yts, (nuint)((oy * 28 + 13) * 32 + (fv + 3) * 8));
+                        a2_0.StoreUnsafe(ref yts, (nuint)((oy * 28 + 14) * 32 + (fv + 0) * 8)); a2_1.StoreUnsafe(ref yts, (nuint)((oy * 28 + 14) * 32 + (fv + 1) * 8)); a2_2.StoreUnsafe(ref yts, (nuint)((oy * 28 + 14) * 32 + (fv + 2) * 8)); a2_3.StoreUnsafe(ref yts, (nuint)((oy * 28 + 14) * 32 + (fv + 3) * 8));
+                        a3_0.StoreUnsafe(ref yts, (nuint)((oy * 28 + 15) * 32 + (fv + 0) * 8)); a3_1.StoreUnsafe(ref yts, (nuint)((oy * 28 + 15) * 32 + (fv + 1) * 8)); a3_2.StoreUnsafe(ref yts, (nuint)((oy * 28 + 15) * 32 + (fv + 2) * 8)); a3_3.StoreUnsafe(ref yts, (nuint)((oy * 28 + 15) * 32 + (fv + 3) * 8));
+                        a4_0.StoreUnsafe(ref yts, (nuint)((oy * 28 + 16) * 32 + (fv + 0) * 8)); a4_1.StoreUnsafe(ref yts, (nuint)((oy * 28 + 16) * 32 + (fv + 1) * 8)); a4_2.StoreUnsafe(ref yts, (nuint)((oy * 28 + 16) * 32 + (fv + 2) * 8)); a4_3.StoreUnsafe(ref yts, (nuint)((oy * 28 + 16) * 32 + (fv + 3) * 8));
+                        a5_0.StoreUnsafe(ref yts, (nuint)((oy * 28 + 17) * 32 + (fv + 0) * 8)); a5_1.StoreUnsafe(ref yts, (nuint)((oy * 28 + 17) * 32 + (fv + 1) * 8)); a5_2.StoreUnsafe(ref yts, (nuint)((oy * 28 + 17) * 32 + (fv + 2) * 8)); a5_3.StoreUnsafe(ref yts, (nuint)((oy * 28 + 17) * 32 + (fv + 3) * 8));
+                    }
+                    // positions ox = 18..22
+                    {
+                        Vector256<float> a0_0 = Load(ref bs, (fv + 0) * 8); Vector256<float> a0_1 = Load(ref bs, (fv + 1) * 8); Vector256<float> a0_2 = Load(ref bs, (fv + 2) * 8); Vector256<float> a0_3 = Load(ref bs, (fv + 3) * 8);
+                        Vector256<float> a1_0 = Load(ref bs, (fv + 0) * 8); Vector256<float> a1_1 = Load(ref bs, (fv + 1) * 8); Vector256<float> a1_2 = Load(ref bs, (fv + 2) * 8); Vector256<float> a1_3 = Load(ref bs, (fv + 3) * 8);
+                        Vector256<float> a2_0 = Load(ref bs, (fv + 0) * 8); Vector256<float> a2_1 = Load(ref bs, (fv + 1) * 8); Vector256<float> a2_2 = Load(ref bs, (fv + 2) * 8); Vector256<float> a2_3 = Load(ref bs, (fv + 3) * 8);
+                        Vector256<float> a3_0 = Load(ref bs, (fv + 0) * 8); Vector256<float> a3_1 = Load(ref bs, (fv + 1) * 8); Vector256<float> a3_2 = Load(ref bs, (fv + 2) * 8); Vector256<float> a3_3 = Load(ref bs, (fv + 3) * 8);
+                        Vector256<float> a4_0 = Load(ref bs, (fv + 0) * 8); Vector256<float> a4_1 = Load(ref bs, (fv + 1) * 8); Vector256<float> a4_2 = Load(ref bs, (fv + 2) * 8); Vector256<float> a4_3 = Load(ref bs, (fv + 3) * 8);
+                        for (int ch = 0; ch < 32; ch++)
+                        {
+                            ref float xr = ref Unsafe.Add(ref xs, ch * 900 + oy * 30 + 18);
+                            ref float wr = ref Unsafe.Add(ref wts, ch * 288 + fv * 8);
+                            Vector256<float> b; Vector256<float> w0; Vector256<float> w1; Vector256<float> w2; Vector256<float> w3;
+                            w0 = Load(ref wr, 0); w1 = Load(ref wr, 8); w2 = Load(ref wr, 16); w3 = Load(ref wr, 24); b = Vector256.Create(Unsafe.Add(ref xr, 0)); a0_0 = Fma(b, w0, a0_0); a0_1 = Fma(b, w1, a0_1); a0_2 = Fma(b, w2, a0_2); a0_3 = Fma(b, w3, a0_3); b = Vector256.Create(Unsafe.Add(ref xr, 1)); a1_0 = Fma(b, w0, a1_0); a1_1 = Fma(b, w1, a1_1); a1_2 = Fma(b, w2, a1_2); a1_3 = Fma(b, w3, a1_3); b = Vector256.Create(Unsafe.Add(ref xr, 2)); a2_0 = Fma(b, w0, a2_0); a2_1 = Fma(b, w1, a2_1); a2_2 = Fma(b, w2, a2_2); a2_3 = Fma(b, w3, a2_3); b = Vector256.Create(Unsafe.Add(ref xr, 3)); a3_0 = Fma(b, w0, a3_0); a3_1 = Fma(b, w1, a3_1); a3_2 = Fma(b, w2, a3_2); a3_3 = Fma(b, w3, a3_3); b = Vector256.Create(Unsafe.Add(ref xr, 4)); a4_0 = Fma(b, w0, a4_0); a4_1 = Fma(b, w1, a4_1); a4_2 = Fma(b, w2, a4_2); a4_3 = Fma(b, w3, a4_3);
+                            w0 = Load(ref wr, 32); w1 = Load(ref wr, 40); w2 = Load(ref wr, 48); w3 = Load(ref wr, 56); b = Vector256.Create(Unsafe.Add(ref xr, 1)); a0_0 = Fma(b, w0, a0_0); a0_1 = Fma(b, w1, a0_1); a0_2 = Fma(b, w2, a0_2); a0_3 = Fma(b, w3, a0_3); b = Vector256.Create(Unsafe.Add(ref xr, 2)); a1_0 = Fma(b, w0, a1_0); a1_1 = Fma(b, w1, a1_1); a1_2 = Fma(b, w2, a1_2); a1_3 = Fma(b, w3, a1_3); b = Vector256.Create(Unsafe.Add(ref xr, 3)); a2_0 = Fma(b, w0, a2_0); a2_1 = Fma(b, w1, a2_1); a2_2 = Fma(b, w2, a2_2); a2_3 = Fma(b, w3, a2_3); b = Vector256.Create(Unsafe.Add(ref xr, 4)); a3_0 = Fma(b, w0, a3_0); a3_1 = Fma(b, w1, a3_1); a3_2 = Fma(b, w2, a3_2); a3_3 = Fma(b, w3, a3_3); b = Vector256.Create(Unsafe.Add(ref xr, 5)); a4_0 = Fma(b, w0, a4_0); a4_1 = Fma(b, w1, a4_1); a4_2 = Fma(b, w2, a4_2); a4_3 = Fma(b, w3, a4_3);
+                            w0 = Load(ref wr, 64); w1 = Load(ref wr, 72); w2 = Load(ref wr, 80); w3 = Load(ref wr, 88); b = Vector256.Create(Unsafe.Add(ref xr, 2)); a0_0 = Fma(b, w0, a0_0); a0_1 = Fma(b, w1, a0_1); a0_2 = Fma(b, w2, a0_2); a0_3 = Fma(b, w3, a0_3); b = Vector256.Create(Unsafe.Add(ref xr, 3)); a1_0 = Fma(b, w0, a1_0); a1_1 = Fma(b, w1, a1_1); a1_2 = Fma(b, w2, a1_2); a1_3 = Fma(b, w3, a1_3); b = Vector256.Create(Unsafe.Add(ref xr, 4)); a2_0 = Fma(b, w0, a2_0); a2_1 = Fma(b, w1, a2_1); a2_2 = Fma(b, w2, a2_2); a2_3 = Fma(b, w3, a2_3); b = Vector256.Create(Unsafe.Add(ref xr, 5)); a3_0 = Fma(b, w0, a3_0); a3_1 = Fma(b, w1, a3_1); a3_2 = Fma(b, w2, a3_2); a3_3 = Fma(b, w3, a3_3); b = Vector256.Create(Unsafe.Add(ref xr, 6)); a4_0 = Fma(b, w0, a4_0); a4_1 = Fma(b, w1, a4_1); a4_2 = Fma(b, w2, a4_2); a4_3 = Fma(b, w3, a4_3);
+                            w0 = Load(ref wr, 96); w1 = Load(ref wr, 104); w2 = Load(ref wr, 112); w3 = Load(ref wr, 120); b = Vector256.Create(Unsafe.Add(ref xr, 30)); a0_0 = Fma(b, w0, a0_0); a0_1 = Fma(b, w1, a0_1); a0_2 = Fma(b, w2, a0_2); a0_3 = Fma(b, w3, a0_3); b = Vector256.Create(Unsafe.Add(ref xr, 31)); a1_0 = Fma(b, w0, a1_0); a1_1 = Fma(b, w1, a1_1); a1_2 = Fma(b, w2, a1_2); a1_3 = Fma(b, w3, a1_3); b = Vector256.Create(Unsafe.Add(ref xr, 32)); a2_0 = Fma(b, w0, a2_0); a2_1 = Fma(b, w1, a2_1); a2_2 = Fma(b, w2, a2_2); a2_3 = Fma(b, w3, a2_3); b = Vector256.Create(Unsafe.Add(ref xr, 33)); a3_0 = Fma(b, w0, a3_0); a3_1 = Fma(b, w1, a3_1); a3_2 = Fma(b, w2, a3_2); a3_3 = Fma(b, w3, a3_3); b = Vector256.Create(Unsafe.Add(ref xr, 34)); a4_0 = Fma(b, w0, a4_0); a4_1 = Fma(b, w1, a4_1); a4_2 = Fma(b, w2, a4_2); a4_3 = Fma(b, w3, a4_3);
+                            w0 = Load(ref wr, 128); w1 = Load(ref wr, 136); w2 = Load(ref wr, 144); w3 = Load(ref wr, 152); b = Vector256.Create(Unsafe.Add(ref xr, 31)); a0_0 = Fma(b, w0, a0_0); a0_1 = Fma(b, w1, a0_1); a0_2 = Fma(b, w2, a0_2); a0_3 = Fma(b, w3, a0_3); b = Vector256.Create(Unsafe.Add(ref xr, 32)); a1_0 = Fma(b, w0, a1_0); a1_1 = Fma(b, w1, a1_1); a1_2 = Fma(b, w2, a1_2); a1_3 = Fma(b, w3, a1_3); b = Vector256.Create(Unsafe.Add(ref xr, 33)); a2_0 = Fma(b, w0, a2_0); a2_1 = Fma(b, w1, a2_1); a2_2 = Fma(b, w2, a2_2); a2_3 = Fma(b, w3, a2_3); b = Vector256.Create(Unsafe.Add(ref xr, 34)); a3_0 = Fma(b, w0, a3_0); a3_1 = Fma(b, w1, a3_1); a3_2 = Fma(b, w2, a3_2); a3_3 = Fma(b, w3, a3_3); b = Vector256.Create(Unsafe.Add(ref xr, 35)); a4_0 = Fma(b, w0, a4_0); a4_1 = Fma(b, w1, a4_1); a4_2 = Fma(b, w2, a4_2); a4_3 = Fma(b, w3, a4_3);
+                            w0 = Load(ref wr, 160); w1 = Load(ref wr, 168); w2 = Load(ref wr, 176); w3 = Load(ref wr, 184); b = Vector256.Create(Unsafe.Add(ref xr, 32)); a0_0 = Fma(b, w0, a0_0); a0_1 = Fma(b, w1, a0_1); a0_2 = Fma(b, w2, a0_2); a0_3 = Fma(b, w3, a0_3); b = Vector256.Create(Unsafe.Add(ref xr, 33)); a1_0 = Fma(b, w0, a1_0); a1_1 = Fma(b, w1, a1_1); a1_2 = Fma(b, w2, a1_2); a1_3 = Fma(b, w3, a1_3); b = Vector256.Create(Unsafe.Add(ref xr, 34)); a2_0 = Fma(b, w0, a2_0); a2_1 = Fma(b, w1, a2_1); a2_2 = Fma(b, w2, a2_2); a2_3 = Fma(b, w3, a2_3); b = Vector256.Create(Unsafe.Add(ref xr, 35)); a3_0 = Fma(b, w0, a3_0); a3_1 = Fma(b, w1, a3_1); a3_2 = Fma(b, w2, a3_2); a3_3 = Fma(b, w3, a3_3); b = Vector256.Create(Unsafe.Add(ref xr, 36)); a4_0 = Fma(b, w0, a4_0); a4_1 = Fma(b, w1, a4_1); a4_2 = Fma(b, w2, a4_2); a4_3 = Fma(b, w3, a4_3);
+                            w0 = Load(ref wr, 192); w1 = Load(ref wr, 200); w2 = Load(ref wr, 208); w3 = Load(ref wr, 216); b = Vector256.Create(Unsafe.Add(ref xr, 60)); a0_0 = Fma(b, w0, a0_0); a0_1 = Fma(b, w1, a0_1); a0_2 = Fma(b, w2, a0_2); a0_3 = Fma(b, w3, a0_3); b = Vector256.Create(Unsafe.Add(ref xr, 61)); a1_0 = Fma(b, w0, a1_0); a1_1 = Fma(b, w1, a1_1); a1_2 = Fma(b, w2, a1_2); a1_3 = Fma(b, w3, a1_3); b = Vector256.Create(Unsafe.Add(ref xr, 62)); a2_0 = Fma(b, w0, a2_0); a2_1 = Fma(b, w1, a2_1); a2_2 = Fma(b, w2, a2_2); a2_3 = Fma(b, w3, a2_3); b = Vector256.Create(Unsafe.Add(ref xr, 63)); a3_0 = Fma(b, w0, a3_0); a3_1 = Fma(b, w1, a3_1); a3_2 = Fma(b, w2, a3_2); a3_3 = Fma(b, w3, a3_3); b = Vector256.Create(Unsafe.Add(ref xr, 64)); a4_0 = Fma(b, w0, a4_0); a4_1 = Fma(b, w1, a4_1); a4_2 = Fma(b, w2, a4_2); a4_3 = Fma(b, w3, a4_3);
+                            w0 = Load(ref wr, 224); w1 = Load(ref wr, 232); w2 = Load(ref wr, 240); w3 = Load(ref wr, 248); b = Vector256.Create(Unsafe.Add(ref xr, 61)); a0_0 = Fma(b, w0, a0_0); a0_1 = Fma(b, w1, a0_1); a0_2 = Fma(b, w2, a0_2); a0_3 = Fma(b, w3, a0_3); b = Vector256.Create(Unsafe.Add(ref xr, 62)); a1_0 = Fma(b, w0, a1_0); a1_1 = Fma(b, w1, a1_1); a1_2 = Fma(b, w2, a1_2); a1_3 = Fma(b, w3, a1_3); b = Vector256.Create(Unsafe.Add(ref xr, 63)); a2_0 = Fma(b, w0, a2_0); a2_1 = Fma(b, w1, a2_1); a2_2 = Fma(b, w2, a2_2); a2_3 = Fma(b, w3, a2_3); b = Vector256.Create(Unsafe.Add(ref xr, 64)); a3_0 = Fma(b, w0, a3_0); a3_1 = Fma(b, w1, a3_1); a3_2 = Fma(b, w2, a3_2); a3_3 = Fma(b, w3, a3_3); b = Vector256.Create(Unsafe.Add(ref xr, 65)); a4_0 = Fma(b, w0, a4_0); a4_1 = Fma(b, w1, a4_1); a4_2 = Fma(b, w2, a4_2); a4_3 = Fma(b, w3, a4_3);
+                            w0 = Load(ref wr, 256); w1 = Load(ref wr, 264); w2 = Load(ref wr, 272); w3 = Load(ref wr, 280); b = Vector256.Create(Unsafe.Add(ref xr, 62)); a0_0 = Fma(b, w0, a0_0); a0_1 = Fma(b, w1, a0_1); a0_2 = Fma(b, w2, a0_2); a0_3 = Fma(b, w3, a0_3); b = Vector256.Create(Unsafe.Add(ref xr, 63)); a1_0 = Fma(b, w0, a1_0); a1_1 = Fma(b, w1, a1_1); a1_2 = Fma(b, w2, a1_2); a1_3 = Fma(b, w3, a1_3); b = Vector256.Create(Unsafe.Add(ref xr, 64)); a2_0 = Fma(b, w0, a2_0); a2_1 = Fma(b, w1, a2_1); a2_2 = Fma(b, w2, a2_2); a2_3 = Fma(b, w3, a2_3); b = Vector256.Create(Unsafe.Add(ref xr, 65)); a3_0 = Fma(b, w0, a3_0); a3_1 = Fma(b, w1, a3_1); a3_2 = Fma(b, w2, a3_2); a3_3 = Fma(b, w3, a3_3); b = Vector256.Create(Unsafe.Add(ref xr, 66)); a4_0 = Fma(b, w0, a4_0); a4_1 = Fma(b, w1, a4_1); a4_2 = Fma(b, w2, a4_2); a4_3 = Fma(b, w3, a4_3);
+                        }
+                        a0_0.StoreUnsafe(ref yts, (nuint)((oy * 28 + 18) * 32 + (fv + 0) * 8)); a0_1.StoreUnsafe(ref yts, (nuint)((oy * 28 + 18) * 32 + (fv + 1) * 8)); a0_2.StoreUnsafe(ref yts, (nuint)((oy * 28 + 18) * 32 + (fv + 2) * 8)); a0_3.StoreUnsafe(ref yts, (nuint)((oy * 28 + 18) * 32 + (fv + 3) * 8));
+                        a1_0.StoreUnsafe(ref yts, (nuint)((oy * 28 + 19) * 32 + (fv + 0) * 8)); a1_1.StoreUnsafe(ref yts, (nuint)((oy * 28 + 19) * 32 + (fv + 1) * 8)); a1_2.StoreUnsafe(ref yts, (nuint)((oy * 28 + 19) * 32 + (fv + 2) * 8)); a1_3.StoreUnsafe(ref yts, (nuint)((oy * 28 + 19) * 32 + (fv + 3) * 8));
+                        a2_0.StoreUnsafe(ref yts, (nuint)((oy * 28 + 20) * 32 + (fv + 0) * 8)); a2_1.StoreUnsafe(ref yts, (nuint)((oy * 28 + 20) * 32 + (fv + 1) * 8)); a2_2.StoreUnsafe(ref yts, (nuint)((oy * 28 + 20) * 32 + (fv + 2) * 8)); a2_3.StoreUnsafe(ref yts, (nuint)((oy * 28 + 20) * 32 + (fv + 3) * 8));
+                        a3_0.StoreUnsafe(ref yts, (nuint)((oy * 28 + 21) * 32 + (fv + 0) * 8)); a3_1.StoreUnsafe(ref yts, (nuint)((oy * 28 + 21) * 32 + (fv + 1) * 8)); a3_2.StoreUnsafe(ref yts, (nuint)((oy * 28 + 21) * 32 + (fv + 2) * 8)); a3_3.StoreUnsafe(ref yts, (nuint)((oy * 28 + 21) * 32 + (fv + 3) * 8));
+                        a4_0.StoreUnsafe(ref yts, (nuint)((oy * 28 + 22) * 32 + (fv + 0) * 8)); a4_1.StoreUnsafe(ref yts, (nuint)((oy * 28 + 22) * 32 + (fv + 1) * 8)); a4_2.StoreUnsafe(ref yts, (nuint)((oy * 28 + 22) * 32 + (fv + 2) * 8)); a4_3.StoreUnsafe(ref yts, (nuint)((oy * 28 + 22) * 32 + (fv + 3) * 8));
+                    }
+                    // positions ox = 23..27
+                    {
+                        Vector256<float> a0_0 = Load(ref bs, (fv + 0) * 8); Vector256<float> a0_1 = Load(ref bs, (fv + 1) * 8); Vector256<float> a0_2 = Load(ref bs, (fv + 2) * 8); Vector256<float> a0_3 = Load(ref bs, (fv + 3) * 8);
+                        Vector256<float> a1_0 = Load(ref bs, (fv + 0) * 8); Vector256<float> a1_1 = Load(ref bs, (fv + 1) * 8); Vector256<float> a1_2 = Load(ref bs, (fv + 2) * 8); Vector256<float> a1_3 = Load(ref bs, (fv + 3) * 8);
+                        Vector256<float> a2_0 = Load(ref bs, (fv + 0) * 8); Vector256<float> a2_1 = Load(ref bs, (fv + 1) * 8); Vector256<float> a2_2 = Load(ref bs, (fv + 2) * 8); Vector256<float> a2_3 = Load(ref bs, (fv + 3) * 8);
+                        Vector256<float> a3_0 = Load(ref bs, (fv + 0) * 8); Vector256<float> a3_1 = Load(ref bs, (fv + 1) * 8); Vector256<float> a3_2 = Load(ref bs, (fv + 2) * 8); Vector256<float> a3_3 = Load(ref bs, (fv + 3) * 8);
+                        Vector256<float> a4_0 = Load(ref bs, (fv + 0) * 8); Vector256<float> a4_1 = Load(ref bs, (fv + 1) * 8); Vector256<float> a4_2 = Load(ref bs, (fv + 2) * 8); Vector256<float> a4_3 = Load(ref bs, (fv + 3) * 8);
+                        for (int ch = 0; ch < 32; ch++)
+                        {
+                            ref float xr = ref Unsafe.Add(ref xs, ch * 900 + oy * 30 + 23);
+                            ref float wr = ref Unsafe.Add(ref wts, ch * 288 + fv * 8);
+                            Vector256<float> b; Vector256<float> w0; Vector256<float> w1; Vector256<float> w2; Vector256<float> w3;
+                            w0 = Load(ref wr, 0); w1 = Load(ref wr, 8); w2 = Load(ref wr, 16); w3 = Load(ref wr, 24); b = Vector256.Create(Unsafe.Add(ref xr, 0)); a0_0 = Fma(b, w0, a0_0); a0_1 = Fma(b, w1, a0_1); a0_2 = Fma(b, w2, a0_2); a0_3 = Fma(b, w3, a0_3); b = Vector256.Create(Unsafe.Add(ref xr, 1)); a1_0 = Fma(b, w0, a1_0); a1_1 = Fma(b, w1, a1_1); a1_2 = Fma(b, w2, a1_2); a1_3 = Fma(b, w3, a1_3); b = Vector256.Create(Unsafe.Add(ref xr, 2)); a2_0 = Fma(b, w0, a2_0); a2_1 = Fma(b, w1, a2_1); a2_2 = Fma(b, w2, a2_2); a2_3 = Fma(b, w3, a2_3); b = Vector256.Create(Unsafe.Add(ref xr, 3)); a3_0 = Fma(b, w0, a3_0); a3_1 = Fma(b, w1, a3_1); a3_2 = Fma(b, w2, a3_2); a3_3 = Fma(b, w3, a3_3); b = Vector256.Create(Unsafe.Add(ref xr, 4)); a4_0 = Fma(b, w0, a4_0); a4_1 = Fma(b, w1, a4_1); a4_2 = Fma(b, w2, a4_2); a4_3 = Fma(b, w3, a4_3);
+                            w0 = Load(ref wr, 32); w1 = Load(ref wr, 40); w2 = Load(ref wr, 48); w3 = Load(ref wr, 56); b = Vector256.Create(Unsafe.Add(ref xr, 1)); a0_0 = Fma(b, w0, a0_0); a0_1 = Fma(b, w1, a0_1); a0_2 = Fma(b, w2, a0_2); a0_3 = Fma(b, w3, a0_3); b = Vector256.Create(Unsafe.Add(ref xr, 2)); a1_0 = Fma(b, w0, a1_0); a1_1 = Fma(b, w1, a1_1); a1_2 = Fma(b, w2, a1_2); a1_3 = Fma(b, w3, a1_3); b = Vector256.Create(Unsafe.Add(ref xr, 3)); a2_0 = Fma(b, w0, a2_0); a2_1 = Fma(b, w1, a2_1); a2_2 = Fma(b, w2, a2_2); a2_3 = Fma(b, w3, a2_3); b = Vector256.Create(Unsafe.Add(ref xr, 4)); a3_0 = Fma(b, w0, a3_0); a3_1 = Fma(b, w1, a3_1); a3_2 = Fma(b, w2, a3_2); a3_3 = Fma(b, w3, a3_3); b = Vector256.Create(Unsafe.Add(ref xr, 5)); a4_0 = Fma(b, w0, a4_0); a4_1 = Fma(b, w1, a4_1); a4_2 = Fma(b, w2, a4_2); a4_3 = Fma(b, w3, a4_3);
+                            w0 = Load(ref wr, 64); w1 = Load(ref wr, 72); w2 = Load(ref wr, 80); w3 = Load(ref wr, 88); b = Vector256.Create(Unsafe.Add(ref xr, 2)); a0_0 = Fma(b, w0, a0_0); a0_1 = Fma(b, w1, a0_1); a0_2 = Fma(b, w2, a0_2); a0_3 = Fma(b, w3, a0_3); b = Vector256.Create(Unsafe.Add(ref xr, 3)); a1_0 = Fma(b, w0, a1_0); a1_1 = Fma(b, w1, a1_1); a1_2 = Fma(b, w2, a1_2); a1_3 = Fma(b, w3, a1_3); b = Vector256.Create(Unsafe.Add(ref xr, 4)); a2_0 = Fma(b, w0, a2_0); a2_1 = Fma(b, w1, a2_1); a2_2 = Fma(b, w2, a2_2); a2_3 = Fma(b, w3, a2_3); b = Vector256.Create(Unsafe.Add(ref xr, 5)); a3_0 = Fma(b, w0, a3_0); a3_1 = Fma(b, w1, a3_1); a3_2 = Fma(b, w2, a3_2); a3_3 = Fma(b, w3, a3_3); b = Vector256.Create(Unsafe.Add(ref xr, 6)); a4_0 = Fma(b, w0, a4_0); a4_1 = Fma(b, w1, a4_1); a4_2 = Fma(b, w2, a4_2); a4_3 = Fma(b, w3, a4_3);
+                            w0 = Load(ref wr, 96); w1 = Load(ref wr, 104); w2 = Load(ref wr, 112); w3 = Load(ref wr, 120); b = Vector256.Create(Unsafe.Add(ref xr, 30)); a0_0 = Fma(b, w0, a0_0); a0_1 = Fma(b, w1, a0_1); a0_2 = Fma(b, w2, a0_2); a0_3 = Fma(b, w3, a0_3); b = Vector256.Create(Unsafe.Add(ref xr, 31)); a1_0 = Fma(b, w0, a1_0); a1_1 = Fma(b, w1, a1_1); a1_2 = Fma(b, w2, a1_2); a1_3 = Fma(b, w3, a1_3); b = Vector256.Create(Unsafe.Add(ref xr, 32)); a2_0 = Fma(b, w0, a2_0); a2_1 = Fma(b, w1, a2_1); a2_2 = Fma(b, w2, a2_2); a2_3 = Fma(b, w3, a2_3); b = Vector256.Create(Unsafe.Add(ref xr, 33)); a3_0 = Fma(b, w0, a3_0); a3_1 = Fma(b, w1, a3_1); a3_2 = Fma(b, w2, a3_2); a3_3 = Fma(b, w3, a3_3); b = Vector256.Create(Unsafe.Add(ref xr, 34)); a4_0 = Fma(b, w0, a4_0); a4_1 = Fma(b, w1, a4_1); a4_2 = Fma(b, w2, a4_2); a4_3 = Fma(b, w3, a4_3);
+                            w0 = Load(ref wr, 128); w1 = Load(ref wr, 136); w2 = Load(ref wr, 144); w3 = Load(ref wr, 152); b = Vector256.Create(Unsafe.Add(ref xr, 31)); a0_0 = Fma(b, w0, a0_0); a0_1 = Fma(b, w1, a0_1); a0_2 = Fma(b, w2, a0_2); a0_3 = Fma(b, w3, a0_3); b = Vector256.Create(Unsafe.Add(ref xr, 32)); a1_0 = Fma(b, w0, a1_0); a1_1 = Fma(b, w1, a1_1); a1_2 = Fma(b, w2, a1_2); a1_3 = Fma(b, w3, a1_3); b = Vector256.Create(Unsafe.Add(ref xr, 33)); a2_0 = Fma(b, w0, a2_0); a2_1 = Fma(b, w1, a2_1); a2_2 = Fma(b, w2, a2_2); a2_3 = Fma(b, w3, a2_3); b = Vector256.Create(Unsafe.Add(ref xr, 34)); a3_0 = Fma(b, w0, a3_0); a3_1 = Fma(b, w1, a3_1); a3_2 = Fma(b, w2, a3_2); a3_3 = Fma(b, w3, a3_3); b = Vector256.Create(Unsafe.Add(ref xr, 35)); a4_0 = Fma(b, w0, a4_0); a4_1 = Fma(b, w1, a4_1); a4_2 = Fma(b, w2, a4_2); a4_3 = Fma(b, w3, a4_3);
+                            w0 = Load(ref wr, 160); w1 = Load(ref wr, 168); w2 = Load(ref wr, 176); w3 = Load(ref wr, 184); b = Vector256.Create(Unsafe.Add(ref xr, 32)); a0_0 = Fma(b, w0, a0_0); a0_1 = Fma(b, w1, a0_1); a0_2 = Fma(b, w2, a0_2); a0_3 = Fma(b, w3, a0_3); b = Vector256.Create(Unsafe.Add(ref xr, 33)); a1_0 = Fma(b, w0, a1_0); a1_1 = Fma(b, w1, a1_1); a1_2 = Fma(b, w2, a1_2); a1_3 = Fma(b, w3, a1_3); b = Vector256.Create(Unsafe.Add(ref xr, 34)); a2_0 = Fma(b, w0, a2_0); a2_1 = Fma(b, w1, a2_1); a2_2 = Fma(b, w2, a2_2); a2_3 = Fma(b, w3, a2_3); b = Vector256.Create(Unsafe.Add(ref xr, 35)); a3_0 = Fma(b, w0, a3_0); a3_1 = Fma(b, w1, a3_1); a3_2 = Fma(b, w2, a3_2); a3_3 = Fma(b, w3, a3_3); b = Vector256.Create(Unsafe.Add(ref xr, 36)); a4_0 = Fma(b, w0, a4_0); a4_1 = Fma(b, w1, a4_1); a4_2 = Fma(b, w2, a4_2); a4_3 = Fma(b, w3, a4_3);
+                            w0 = Load(ref wr, 192); w1 = Load(ref wr, 200); w2 = Load(ref wr, 208); w3 = Load(ref wr, 216); b = Vector256.Create(Unsafe.Add(ref xr, 60)); a0_0 = Fma(b, w0, a0_0); a0_1 = Fma(b, w1, a0_1); a0_2 = Fma(b, w2, a0_2); a0_3 = Fma(b, w3, a0_3); b = Vector256.Create(Unsafe.Add(ref xr, 61)); a1_0 = Fma(b, w0, a1_0); a1_1 = Fma(b, w1, a1_1); a1_2 = Fma(b, w2, a1_2); a1_3 = Fma(b, w3, a1_3); b = Vector256.Create(Unsafe.Add(ref xr, 62)); a2_0 = Fma(b, w0, a2_0); a2_1 = Fma(b, w1, a2_1); a2_2 = Fma(b, w2, a2_2); a2_3 = Fma(b, w3, a2_3); b = Vector256.Create(Unsafe.Add(ref xr, 63)); a3_0 = Fma(b, w0, a3_0); a3_1 = Fma(b, w1, a3_1); a3_2 = Fma(b, w2, a3_2); a3_3 = Fma(b, w3, a3_3); b = Vector256.Create(Unsafe.Add(ref xr, 64)); a4_0 = Fma(b, w0, a4_0); a4_1 = Fma(b, w1, a4_1); a4_2 = Fma(b, w2, a4_2); a4_3 = Fma(b, w3, a4_3);
+                            w0 = Load(ref wr, 224); w1 = Load(ref wr, 232); w2 = Load(ref wr, 240); w3 = Load(ref wr, 248); b = Vector256.Create(Unsafe.Add(ref xr, 61)); a0_0 = Fma(b, w0, a0_0); a0_1 = Fma(b, w1, a0_1); a0_2 = Fma(b, w2, a0_2); a0_3 = Fma(b, w3, a0_3); b = Vector256.Create(Unsafe.Add(ref xr, 62)); a1_0 = Fma(b, w0, a1_0); a1_1 = Fma(b, w1, a1_1); a1_2 = Fma(b, w2, a1_2); a1_3 = Fma(b, w3, a1_3); b = Vector256.Create(Unsafe.Add(ref xr, 63)); a2_0 = Fma(b, w0, a2_0); a2_1 = Fma(b, w1, a2_1); a2_2 = Fma(b, w2, a2_2); a2_3 = Fma(b, w3, a2_3); b = Vector256.Create(Unsafe.Add(ref xr, 64)); a3_0 = Fma(b, w0, a3_0); a3_1 = Fma(b, w1, a3_1); a3_2 = Fma(b, w2, a3_2); a3_3 = Fma(b, w3, a3_3); b = Vector256.Create(Unsafe.Add(ref xr, 65)); a4_0 = Fma(b, w0, a4_0); a4_1 = Fma(b, w1, a4_1); a4_2 = Fma(b, w2, a4_2); a4_3 = Fma(b, w3, a4_3);
+                            w0 = Load(ref wr, 256); w1 = Load(ref wr, 264); w2 = Load(ref wr, 272); w3 = Load(ref wr, 280); b = Vector256.Create(Unsafe.Add(ref xr, 62)); a0_0 = Fma(b, w0, a0_0); a0_1 = Fma(b, w1, a0_1); a0_2 = Fma(b, w2, a0_2); a0_3 = Fma(b, w3, a0_3); b = Vector256.Create(Unsafe.Add(ref xr, 63)); a1_0 = Fma(b, w0, a1_0); a1_1 = Fma(b, w1, a1_1); a1_2 = Fma(b, w2, a1_2); a1_3 = Fma(b, w3, a1_3); b = Vector256.Create(Unsafe.Add(ref xr, 64)); a2_0 = Fma(b, w0, a2_0); a2_1 = Fma(b, w1, a2_1); a2_2 = Fma(b, w2, a2_2); a2_3 = Fma(b, w3, a2_3); b = Vector256.Create(Unsafe.Add(ref xr, 65)); a3_0 = Fma(b, w0, a3_0); a3_1 = Fma(b, w1, a3_1); a3_2 = Fma(b, w2, a3_2); a3_3 = Fma(b, w3, a3_3); b = Vector256.Create(Unsafe.Add(ref xr, 66)); a4_0 = Fma(b, w0, a4_0); a4_1 = Fma(b, w1, a4_1); a4_2 = Fma(b, w2, a4_2); a4_3 = Fma(b, w3, a4_3);
+                        }
+                        a0_0.StoreUnsafe(ref yts, (nuint)((oy * 28 + 23) * 32 + (fv + 0) * 8)); a0_1.StoreUnsafe(ref yts, (nuint)((oy * 28 + 23) * 32 + (fv + 1) * 8)); a0_2.StoreUnsafe(ref yts, (nuint)((oy * 28 + 23) * 32 + (fv + 2) * 8)); a0_3.StoreUnsafe(ref yts, (nuint)((oy * 28 + 23) * 32 + (fv + 3) * 8));
+                        a1_0.StoreUnsafe(ref yts, (nuint)((oy * 28 + 24) * 32 + (fv + 0) * 8)); a1_1.StoreUnsafe(ref yts, (nuint)((oy * 28 + 24) * 32 + (fv + 1) * 8)); a1_2.StoreUnsafe(ref yts, (nuint)((oy * 28 + 24) * 32 + (fv + 2) * 8)); a1_3.StoreUnsafe(ref yts, (nuint)((oy * 28 + 24) * 32 + (fv + 3) * 8));
+                        a2_0.StoreUnsafe(ref yts, (nuint)((oy * 28 + 25) * 32 + (fv + 0) * 8)); a2_1.StoreUnsafe(ref yts, (nuint)((oy * 28 + 25) * 32 + (fv + 1) * 8)); a2_2.StoreUnsafe(ref yts, (nuint)((oy * 28 + 25) * 32 + (fv + 2) * 8)); a2_3.StoreUnsafe(ref yts, (nuint)((oy * 28 + 25) * 32 + (fv + 3) * 8));
+                        a3_0.StoreUnsafe(ref yts, (nuint)((oy * 28 + 26) * 32 + (fv + 0) * 8)); a3_1.StoreUnsafe(ref yts, (nuint)((oy * 28 + 26) * 32 + (fv + 1) * 8)); a3_2.StoreUnsafe(ref yts, (nuint)((oy * 28 + 26) * 32 + (fv + 2) * 8)); a3_3.StoreUnsafe(ref yts, (nuint)((oy * 28 + 26) * 32 + (fv + 3) * 8));
+                        a4_0.StoreUnsafe(ref yts, (nuint)((oy * 28 + 27) * 32 + (fv + 0) * 8)); a4_1.StoreUnsafe(ref yts, (nuint)((oy * 28 + 27) * 32 + (fv + 1) * 8)); a4_2.StoreUnsafe(ref yts, (nuint)((oy * 28 + 27) * 32 + (fv + 2) * 8)); a4_3.StoreUnsafe(ref yts, (nuint)((oy * 28 + 27) * 32 + (fv + 3) * 8));
                     }
                 }
             }
-            Conv2D2Forward(ref _p[384], ref columns, ref _a4[n * 25088], ref _p[9600], 0, 32, 0, 784);
+            ref float ys = ref _a4[n * 25088];
+            for (int f = 0; f < 32; f++) for (int p = 0; p < 784; p++) Unsafe.Add(ref ys, f * 784 + p) = Unsafe.Add(ref yts, p * 32 + f);
             global::System.Numerics.Tensors.TensorPrimitives.Max<float>(_a4.AsSpan(n * 25088, 25088), 0f, _a5.AsSpan(n * 25088, 25088));   // layer 4, ReLU, fused
         }
     }
@@ -1466,50 +1696,11 @@ _________________________________________________________________________
         (int n0, int n1) = global::NetGen.Parallelism.Range(_batch, parts, part);
         global::System.Span<float> sum = _gsum3.AsSpan(part * 9248, 9248);
         sum.Clear();
-        bool cache = _colBatch3.Length > 0 && _columnsKept;   // the forward pass kept every sample's columns
         for (int n = n0; n < n1; n++)
         {
             ref float work = ref _col3[part * 225792];
-            ref float columns = ref cache ? ref _colBatch3[n * 225792] : ref work;
-            if (!cache)
-            {
-                global::System.Span<float> x = _a3.AsSpan(n * 25088, 25088);
-                // im2col
-                {
-                    ref float cols = ref columns;
-                    ref float image = ref x[0];
-                    for (int ch = 0; ch < 32; ch++)
-                    {
-                        for (int u = 0; u < 3; u++)
-                        {
-                            for (int v = 0; v < 3; v++)
-                            {
-                                ref float row = ref Unsafe.Add(ref cols, ((ch * 3 + u) * 3 + v) * 784);
-                                int lo = global::System.Math.Max(0, 1 - v), hi = global::System.Math.Min(28, 29 - v);   // the columns ox whose ix = ox + v − 1 is inside
-                                for (int oy = 0; oy < 28; oy++)
-                                {
-                                    int iy = oy * 1 + u - 1;
-                                    ref float at = ref Unsafe.Add(ref row, oy * 28);
-                                    if ((uint)iy >= 28u)
-                                    {
-                                        for (int ox = 0; ox < 28; ox++) Unsafe.Add(ref at, ox) = 0f;
-                                        continue;
-                                    }
-                                    ref float line = ref Unsafe.Add(ref image, ch * 784 + iy * 28 + v - 1);   // line[ox·S] is x[ch, iy, ox·S + v − P]
-                                    for (int ox = 0; ox < lo; ox++) Unsafe.Add(ref at, ox) = 0f;
-                                    {
-                                        int ox = lo;
-                                        for (; ox + 8 <= hi; ox += 8) Load(ref line, ox).StoreUnsafe(ref at, (nuint)ox);
-                                        if (ox < hi && hi - lo >= 8) Load(ref line, hi - 8).StoreUnsafe(ref at, (nuint)(hi - 8));
-                                        else for (; ox < hi; ox++) Unsafe.Add(ref at, ox) = Unsafe.Add(ref line, ox);
-                                    }
-                                    for (int ox = hi; ox < 28; ox++) Unsafe.Add(ref at, ox) = 0f;
-                                }
-                            }
-                        }
-                    }
-                }
-            }
+            ref float xs = ref _xpad3[part * 28800];   // the sample's input inside a zero border of 1×1: 32×30×30
+            for (int ch = 0; ch < 32; ch++) for (int iy = 0; iy < 28; iy++) _a3.AsSpan(n * 25088 + ch * 784 + iy * 28, 28).CopyTo(_xpad3.AsSpan(part * 28800 + ch * 900 + (iy + 1) * 30 + 1, 28));
             // layer 4, ReLU backward, fused: δ = x > 0 ? ∂E/∂y : 0 for this sample
             {
                 ref float rx = ref _a4[n * 25088], rdy = ref _d5[n * 25088], rdx = ref _d4[n * 25088];
@@ -1521,7 +1712,60 @@ _________________________________________________________________________
             ref float deltaT = ref _deltaT3[part * 25088];
             ref float delta = ref _d4[n * 25088];
             for (int f = 0; f < 32; f++) for (int p = 0; p < 784; p++) Unsafe.Add(ref deltaT, p * 32 + f) = Unsafe.Add(ref delta, f * 784 + p);
-            Conv2D2WeightGradient(ref columns, ref deltaT, ref sum[0], 0, 288, 0, 32);
+            // ∂E/∂wᵀ[(c, u, v), f] += Σ_p x[c, oy + u, ox + v]·δᵀ[p, f]: a block of taps × filter vectors in registers over the sample's positions
+            for (int ch = 0; ch < 32; ch++)
+            {
+                ref float xc = ref Unsafe.Add(ref xs, ch * 900);
+                for (int fv = 0; fv < 4; fv += 4)   // 4 vectors of 8 filters
+                {
+                    // taps (u, v) = (0, 0) (0, 1) (0, 2) (1, 0) (1, 1)
+                    {
+                        Vector256<float> s0_0 = Vector256<float>.Zero; Vector256<float> s0_1 = Vector256<float>.Zero; Vector256<float> s0_2 = Vector256<float>.Zero; Vector256<float> s0_3 = Vector256<float>.Zero;
+                        Vector256<float> s1_0 = Vector256<float>.Zero; Vector256<float> s1_1 = Vector256<float>.Zero; Vector256<float> s1_2 = Vector256<float>.Zero; Vector256<float> s1_3 = Vector256<float>.Zero;
+                        Vector256<float> s2_0 = Vector256<float>.Zero; Vector256<float> s2_1 = Vector256<float>.Zero; Vector256<float> s2_2 = Vector256<float>.Zero; Vector256<float> s2_3 = Vector256<float>.Zero;
+                        Vector256<float> s3_0 = Vector256<float>.Zero; Vector256<float> s3_1 = Vector256<float>.Zero; Vector256<float> s3_2 = Vector256<float>.Zero; Vector256<float> s3_3 = Vector256<float>.Zero;
+                        Vector256<float> s4_0 = Vector256<float>.Zero; Vector256<float> s4_1 = Vector256<float>.Zero; Vector256<float> s4_2 = Vector256<float>.Zero; Vector256<float> s4_3 = Vector256<float>.Zero;
+                        for (int oy = 0; oy < 28; oy++)
+                        {
+                            for (int ox = 0; ox < 28; ox++)
+                            {
+                                ref float xr = ref Unsafe.Add(ref xc, oy * 30 + ox);
+                                ref float dr = ref Unsafe.Add(ref deltaT, (oy * 28 + ox) * 32 + fv * 8);
+                                Vector256<float> b; Vector256<float> d0 = Load(ref dr, 0); Vector256<float> d1 = Load(ref dr, 8); Vector256<float> d2 = Load(ref dr, 16); Vector256<float> d3 = Load(ref dr, 24);
+                                b = Vector256.Create(Unsafe.Add(ref xr, 0)); s0_0 = Fma(b, d0, s0_0); s0_1 = Fma(b, d1, s0_1); s0_2 = Fma(b, d2, s0_2); s0_3 = Fma(b, d3, s0_3); b = Vector256.Create(Unsafe.Add(ref xr, 1)); s1_0 = Fma(b, d0, s1_0); s1_1 = Fma(b, d1, s1_1); s1_2 = Fma(b, d2, s1_2); s1_3 = Fma(b, d3, s1_3); b = Vector256.Create(Unsafe.Add(ref xr, 2)); s2_0 = Fma(b, d0, s2_0); s2_1 = Fma(b, d1, s2_1); s2_2 = Fma(b, d2, s2_2); s2_3 = Fma(b, d3, s2_3); b = Vector256.Create(Unsafe.Add(ref xr, 30)); s3_0 = Fma(b, d0, s3_0); s3_1 = Fma(b, d1, s3_1); s3_2 = Fma(b, d2, s3_2); s3_3 = Fma(b, d3, s3_3); b = Vector256.Create(Unsafe.Add(ref xr, 31)); s4_0 = Fma(b, d0, s4_0); s4_1 = Fma(b, d1, s4_1); s4_2 = Fma(b, d2, s4_2); s4_3 = Fma(b, d3, s4_3);
+                            }
+                        }
+                        ref float gt = ref sum[(ch * 9) * 32 + fv * 8];
+                        (Load(ref gt, 0) + s0_0).StoreUnsafe(ref gt, 0); (Load(ref gt, 8) + s0_1).StoreUnsafe(ref gt, 8); (Load(ref gt, 16) + s0_2).StoreUnsafe(ref gt, 16); (Load(ref gt, 24) + s0_3).StoreUnsafe(ref gt, 24);
+                        (Load(ref gt, 32) + s1_0).StoreUnsafe(ref gt, 32); (Load(ref gt, 40) + s1_1).StoreUnsafe(ref gt, 40); (Load(ref gt, 48) + s1_2).StoreUnsafe(ref gt, 48); (Load(ref gt, 56) + s1_3).StoreUnsafe(ref gt, 56);
+                        (Load(ref gt, 64) + s2_0).StoreUnsafe(ref gt, 64); (Load(ref gt, 72) + s2_1).StoreUnsafe(ref gt, 72); (Load(ref gt, 80) + s2_2).StoreUnsafe(ref gt, 80); (Load(ref gt, 88) + s2_3).StoreUnsafe(ref gt, 88);
+                        (Load(ref gt, 96) + s3_0).StoreUnsafe(ref gt, 96); (Load(ref gt, 104) + s3_1).StoreUnsafe(ref gt, 104); (Load(ref gt, 112) + s3_2).StoreUnsafe(ref gt, 112); (Load(ref gt, 120) + s3_3).StoreUnsafe(ref gt, 120);
+                        (Load(ref gt, 128) + s4_0).StoreUnsafe(ref gt, 128); (Load(ref gt, 136) + s4_1).StoreUnsafe(ref gt, 136); (Load(ref gt, 144) + s4_2).StoreUnsafe(ref gt, 144); (Load(ref gt, 152) + s4_3).StoreUnsafe(ref gt, 152);
+                    }
+                    // taps (u, v) = (1, 2) (2, 0) (2, 1) (2, 2)
+                    {
+                        Vector256<float> s0_0 = Vector256<float>.Zero; Vector256<float> s0_1 = Vector256<float>.Zero; Vector256<float> s0_2 = Vector256<float>.Zero; Vector256<float> s0_3 = Vector256<float>.Zero;
+                        Vector256<float> s1_0 = Vector256<float>.Zero; Vector256<float> s1_1 = Vector256<float>.Zero; Vector256<float> s1_2 = Vector256<float>.Zero; Vector256<float> s1_3 = Vector256<float>.Zero;
+                        Vector256<float> s2_0 = Vector256<float>.Zero; Vector256<float> s2_1 = Vector256<float>.Zero; Vector256<float> s2_2 = Vector256<float>.Zero; Vector256<float> s2_3 = Vector256<float>.Zero;
+                        Vector256<float> s3_0 = Vector256<float>.Zero; Vector256<float> s3_1 = Vector256<float>.Zero; Vector256<float> s3_2 = Vector256<float>.Zero; Vector256<float> s3_3 = Vector256<float>.Zero;
+                        for (int oy = 0; oy < 28; oy++)
+                        {
+                            for (int ox = 0; ox < 28; ox++)
+                            {
+                                ref float xr = ref Unsafe.Add(ref xc, oy * 30 + ox);
+                                ref float dr = ref Unsafe.Add(ref deltaT, (oy * 28 + ox) * 32 + fv * 8);
+                                Vector256<float> b; Vector256<float> d0 = Load(ref dr, 0); Vector256<float> d1 = Load(ref dr, 8); Vector256<float> d2 = Load(ref dr, 16); Vector256<float> d3 = Load(ref dr, 24);
+                                b = Vector256.Create(Unsafe.Add(ref xr, 32)); s0_0 = Fma(b, d0, s0_0); s0_1 = Fma(b, d1, s0_1); s0_2 = Fma(b, d2, s0_2); s0_3 = Fma(b, d3, s0_3); b = Vector256.Create(Unsafe.Add(ref xr, 60)); s1_0 = Fma(b, d0, s1_0); s1_1 = Fma(b, d1, s1_1); s1_2 = Fma(b, d2, s1_2); s1_3 = Fma(b, d3, s1_3); b = Vector256.Create(Unsafe.Add(ref xr, 61)); s2_0 = Fma(b, d0, s2_0); s2_1 = Fma(b, d1, s2_1); s2_2 = Fma(b, d2, s2_2); s2_3 = Fma(b, d3, s2_3); b = Vector256.Create(Unsafe.Add(ref xr, 62)); s3_0 = Fma(b, d0, s3_0); s3_1 = Fma(b, d1, s3_1); s3_2 = Fma(b, d2, s3_2); s3_3 = Fma(b, d3, s3_3);
+                            }
+                        }
+                        ref float gt = ref sum[(ch * 9) * 32 + fv * 8];
+                        (Load(ref gt, 160) + s0_0).StoreUnsafe(ref gt, 160); (Load(ref gt, 168) + s0_1).StoreUnsafe(ref gt, 168); (Load(ref gt, 176) + s0_2).StoreUnsafe(ref gt, 176); (Load(ref gt, 184) + s0_3).StoreUnsafe(ref gt, 184);
+                        (Load(ref gt, 192) + s1_0).StoreUnsafe(ref gt, 192); (Load(ref gt, 200) + s1_1).StoreUnsafe(ref gt, 200); (Load(ref gt, 208) + s1_2).StoreUnsafe(ref gt, 208); (Load(ref gt, 216) + s1_3).StoreUnsafe(ref gt, 216);
+                        (Load(ref gt, 224) + s2_0).StoreUnsafe(ref gt, 224); (Load(ref gt, 232) + s2_1).StoreUnsafe(ref gt, 232); (Load(ref gt, 240) + s2_2).StoreUnsafe(ref gt, 240); (Load(ref gt, 248) + s2_3).StoreUnsafe(ref gt, 248);
+                        (Load(ref gt, 256) + s3_0).StoreUnsafe(ref gt, 256); (Load(ref gt, 264) + s3_1).StoreUnsafe(ref gt, 264); (Load(ref gt, 272) + s3_2).StoreUnsafe(ref gt, 272); (Load(ref gt, 280) + s3_3).StoreUnsafe(ref gt, 280);
+                    }
+                }
+            }
             for (int f = 0; f < 32; f++) sum[9216 + f] += global::System.Numerics.Tensors.TensorPrimitives.Sum<float>(_d4.AsSpan(n * 25088 + f * 784, 784));
             // ∂E/∂col into the thread's column buffer, then col2im adds every window's share back into ∂E/∂x.
             Conv2D2ColumnGradient(ref _p[384], ref _d4[n * 25088], ref work, 0, 288, 0, 784);
@@ -1558,50 +1802,6 @@ _________________________________________________________________________
         }
     }
 
-    /// <summary>Conv2D2 forward, one sample: y[f, p] = Σ_k w[f, k]·col[k, p] + b[f] for filters m0 ≤ f &lt; m1 and positions n0 ≤ p &lt; n1 (288 window values).</summary>
-    /// <remarks>Rows m0 ≤ m &lt; m1, columns n0 ≤ n &lt; n1 (multiples of 24, or 784). For each strip of 24 columns,
-    /// register blocks of 8 rows × 24 columns run over it, 288 steps each.</remarks>
-    private static void Conv2D2Forward(ref float w, ref float col, ref float y, ref float bias, int m0, int m1, int n0, int n1)
-    {
-        int n = n0;
-        for (; n + 24 <= n1; n += 24)
-        {
-            ref float panel = ref Unsafe.Add(ref col, n);
-            nint ldb = 784;
-            int m = m0;
-            for (; m + 8 <= m1; m += 8) BroadcastBlock8x3(ref Unsafe.Add(ref w, m * 288), 288, 1, ref panel, ldb, ref Unsafe.Add(ref y, m * 784 + n), 784, 288, KernelBiasByRow, ref Unsafe.Add(ref bias, m), 0);
-        }
-        for (; n + 8 <= n1; n += 8)
-        {
-            ref float panel = ref Unsafe.Add(ref col, n);
-            nint ldb = 784;
-            int m = m0;
-            for (; m + 8 <= m1; m += 8) BroadcastBlock8x1(ref Unsafe.Add(ref w, m * 288), 288, 1, ref panel, ldb, ref Unsafe.Add(ref y, m * 784 + n), 784, 288, KernelBiasByRow, ref Unsafe.Add(ref bias, m), 0);
-        }
-    }
-
-    /// <summary>Conv2D2 ∂E/∂W transposed, one sample: gᵀ[k, f] += Σ_p col[k, p]·δᵀ[p, f] for window values m0 ≤ k &lt; m1 and filters n0 ≤ f &lt; n1 (784 positions).</summary>
-    /// <remarks>Rows m0 ≤ m &lt; m1, columns n0 ≤ n &lt; n1 (multiples of 24, or 32). For each strip of 24 columns,
-    /// register blocks of 8 rows × 24 columns run over it, 784 steps each.</remarks>
-    private static void Conv2D2WeightGradient(ref float col, ref float deltaT, ref float gT, int m0, int m1, int n0, int n1)
-    {
-        int n = n0;
-        for (; n + 24 <= n1; n += 24)
-        {
-            ref float panel = ref Unsafe.Add(ref deltaT, n);
-            nint ldb = 32;
-            int m = m0;
-            for (; m + 8 <= m1; m += 8) BroadcastBlock8x3(ref Unsafe.Add(ref col, m * 784), 784, 1, ref panel, ldb, ref Unsafe.Add(ref gT, m * 32 + n), 32, 784, KernelAccumulate, ref gT, 0);
-        }
-        for (; n + 8 <= n1; n += 8)
-        {
-            ref float panel = ref Unsafe.Add(ref deltaT, n);
-            nint ldb = 32;
-            int m = m0;
-            for (; m + 8 <= m1; m += 8) BroadcastBlock8x1(ref Unsafe.Add(ref col, m * 784), 784, 1, ref panel, ldb, ref Unsafe.Add(ref gT, m * 32 + n), 32, 784, KernelAccumulate, ref gT, 0);
-        }
-    }
-
     /// <summary>Conv2D2 ∂E/∂col, one sample: col[k, p] = Σ_f w[f, k]·δ[f, p] for window values m0 ≤ k &lt; m1 and positions n0 ≤ p &lt; n1 (32 filters).</summary>
     /// <remarks>Rows m0 ≤ m &lt; m1, columns n0 ≤ n &lt; n1 (multiples of 24, or 784). For each strip of 24 columns,
     /// register blocks of 8 rows × 24 columns run over it, 32 steps each.</remarks>
@@ -1628,47 +1828,104 @@ _________________________________________________________________________
     private void Conv2D3ForwardPart(int part, int parts)
     {
         (int n0, int n1) = global::NetGen.Parallelism.Range(_batch, parts, part);
-        bool cache = _colBatch8.Length > 0 && Training;   // kept for backward: training passes only
         for (int n = n0; n < n1; n++)
         {
-            global::System.Span<float> x = _a8.AsSpan(n * 6272, 6272);
-            ref float columns = ref cache ? ref _colBatch8[n * 56448] : ref _col8[part * 56448];
-            // im2col
+            ref float xs = ref _xpad8[part * 8192];   // the sample's input inside a zero border of 1×1: 32×16×16
+            for (int ch = 0; ch < 32; ch++) for (int iy = 0; iy < 14; iy++) _a8.AsSpan(n * 6272 + ch * 196 + iy * 14, 14).CopyTo(_xpad8.AsSpan(part * 8192 + ch * 256 + (iy + 1) * 16 + 1, 14));
+            // direct convolution, filters form: yᵀ[p, f] for a block of positions × filter vectors in registers, 9 taps per channel unrolled; then y = (yᵀ)ᵀ
+            ref float wts = ref _wT8[0];
+            ref float bs = ref _p[28128];
+            ref float yts = ref _yT8[part * 12544];
+            for (int oy = 0; oy < 14; oy++)
             {
-                ref float cols = ref columns;
-                ref float image = ref x[0];
-                for (int ch = 0; ch < 32; ch++)
+                for (int fv = 0; fv < 8; fv += 4)   // 4 vectors of 8 filters
                 {
-                    for (int u = 0; u < 3; u++)
+                    // positions ox = 0..4
                     {
-                        for (int v = 0; v < 3; v++)
+                        Vector256<float> a0_0 = Load(ref bs, (fv + 0) * 8); Vector256<float> a0_1 = Load(ref bs, (fv + 1) * 8); Vector256<float> a0_2 = Load(ref bs, (fv + 2) * 8); Vector256<float> a0_3 = Load(ref bs, (fv + 3) * 8);
+                        Vector256<float> a1_0 = Load(ref bs, (fv + 0) * 8); Vector256<float> a1_1 = Load(ref bs, (fv + 1) * 8); Vector256<float> a1_2 = Load(ref bs, (fv + 2) * 8); Vector256<float> a1_3 = Load(ref bs, (fv + 3) * 8);
+                        Vector256<float> a2_0 = Load(ref bs, (fv + 0) * 8); Vector256<float> a2_1 = Load(ref bs, (fv + 1) * 8); Vector256<float> a2_2 = Load(ref bs, (fv + 2) * 8); Vector256<float> a2_3 = Load(ref bs, (fv + 3) * 8);
+                        Vector256<float> a3_0 = Load(ref bs, (fv + 0) * 8); Vector256<float> a3_1 = Load(ref bs, (fv + 1) * 8); Vector256<float> a3_2 = Load(ref bs, (fv + 2) * 8); Vector256<float> a3_3 = Load(ref bs, (fv + 3) * 8);
+                        Vector256<float> a4_0 = Load(ref bs, (fv + 0) * 8); Vector256<float> a4_1 = Load(ref bs, (fv + 1) * 8); Vector256<float> a4_2 = Load(ref bs, (fv + 2) * 8); Vector256<float> a4_3 = Load(ref bs, (fv + 3) * 8);
+                        for (int ch = 0; ch < 32; ch++)
                         {
-                            ref float row = ref Unsafe.Add(ref cols, ((ch * 3 + u) * 3 + v) * 196);
-                            int lo = global::System.Math.Max(0, 1 - v), hi = global::System.Math.Min(14, 15 - v);   // the columns ox whose ix = ox + v − 1 is inside
-                            for (int oy = 0; oy < 14; oy++)
-                            {
-                                int iy = oy * 1 + u - 1;
-                                ref float at = ref Unsafe.Add(ref row, oy * 14);
-                                if ((uint)iy >= 14u)
-                                {
-                                    for (int ox = 0; ox < 14; ox++) Unsafe.Add(ref at, ox) = 0f;
-                                    continue;
-                                }
-                                ref float line = ref Unsafe.Add(ref image, ch * 196 + iy * 14 + v - 1);   // line[ox·S] is x[ch, iy, ox·S + v − P]
-                                for (int ox = 0; ox < lo; ox++) Unsafe.Add(ref at, ox) = 0f;
-                                {
-                                    int ox = lo;
-                                    for (; ox + 8 <= hi; ox += 8) Load(ref line, ox).StoreUnsafe(ref at, (nuint)ox);
-                                    if (ox < hi && hi - lo >= 8) Load(ref line, hi - 8).StoreUnsafe(ref at, (nuint)(hi - 8));
-                                    else for (; ox < hi; ox++) Unsafe.Add(ref at, ox) = Unsafe.Add(ref line, ox);
-                                }
-                                for (int ox = hi; ox < 14; ox++) Unsafe.Add(ref at, ox) = 0f;
-                            }
+                            ref float xr = ref Unsafe.Add(ref xs, ch * 256 + oy * 16 + 0);
+                            ref float wr = ref Unsafe.Add(ref wts, ch * 576 + fv * 8);
+                            Vector256<float> b; Vector256<float> w0; Vector256<float> w1; Vector256<float> w2; Vector256<float> w3;
+                            w0 = Load(ref wr, 0); w1 = Load(ref wr, 8); w2 = Load(ref wr, 16); w3 = Load(ref wr, 24); b = Vector256.Create(Unsafe.Add(ref xr, 0)); a0_0 = Fma(b, w0, a0_0); a0_1 = Fma(b, w1, a0_1); a0_2 = Fma(b, w2, a0_2); a0_3 = Fma(b, w3, a0_3); b = Vector256.Create(Unsafe.Add(ref xr, 1)); a1_0 = Fma(b, w0, a1_0); a1_1 = Fma(b, w1, a1_1); a1_2 = Fma(b, w2, a1_2); a1_3 = Fma(b, w3, a1_3); b = Vector256.Create(Unsafe.Add(ref xr, 2)); a2_0 = Fma(b, w0, a2_0); a2_1 = Fma(b, w1, a2_1); a2_2 = Fma(b, w2, a2_2); a2_3 = Fma(b, w3, a2_3); b = Vector256.Create(Unsafe.Add(ref xr, 3)); a3_0 = Fma(b, w0, a3_0); a3_1 = Fma(b, w1, a3_1); a3_2 = Fma(b, w2, a3_2); a3_3 = Fma(b, w3, a3_3); b = Vector256.Create(Unsafe.Add(ref xr, 4)); a4_0 = Fma(b, w0, a4_0); a4_1 = Fma(b, w1, a4_1); a4_2 = Fma(b, w2, a4_2); a4_3 = Fma(b, w3, a4_3);
+                            w0 = Load(ref wr, 64); w1 = Load(ref wr, 72); w2 = Load(ref wr, 80); w3 = Load(ref wr, 88); b = Vector256.Create(Unsafe.Add(ref xr, 1)); a0_0 = Fma(b, w0, a0_0); a0_1 = Fma(b, w1, a0_1); a0_2 = Fma(b, w2, a0_2); a0_3 = Fma(b, w3, a0_3); b = Vector256.Create(Unsafe.Add(ref xr, 2)); a1_0 = Fma(b, w0, a1_0); a1_1 = Fma(b, w1, a1_1); a1_2 = Fma(b, w2, a1_2); a1_3 = Fma(b, w3, a1_3); b = Vector256.Create(Unsafe.Add(ref xr, 3)); a2_0 = Fma(b, w0, a2_0); a2_1 = Fma(b, w1, a2_1); a2_2 = Fma(b, w2, a2_2); a2_3 = Fma(b, w3, a2_3); b = Vector256.Create(Unsafe.Add(ref xr, 4)); a3_0 = Fma(b, w0, a3_0); a3_1 = Fma(b, w1, a3_1); a3_2 = Fma(b, w2, a3_2); a3_3 = Fma(b, w3, a3_3); b = Vector256.Create(Unsafe.Add(ref xr, 5)); a4_0 = Fma(b, w0, a4_0); a4_1 = Fma(b, w1, a4_1); a4_2 = Fma(b, w2, a4_2); a4_3 = Fma(b, w3, a4_3);
+                            w0 = Load(ref wr, 128); w1 = Load(ref wr, 136); w2 = Load(ref wr, 144); w3 = Load(ref wr, 152); b = Vector256.Create(Unsafe.Add(ref xr, 2)); a0_0 = Fma(b, w0, a0_0); a0_1 = Fma(b, w1, a0_1); a0_2 = Fma(b, w2, a0_2); a0_3 = Fma(b, w3, a0_3); b = Vector256.Create(Unsafe.Add(ref xr, 3)); a1_0 = Fma(b, w0, a1_0); a1_1 = Fma(b, w1, a1_1); a1_2 = Fma(b, w2, a1_2); a1_3 = Fma(b, w3, a1_3); b = Vector256.Create(Unsafe.Add(ref xr, 4)); a2_0 = Fma(b, w0, a2_0); a2_1 = Fma(b, w1, a2_1); a2_2 = Fma(b, w2, a2_2); a2_3 = Fma(b, w3, a2_3); b = Vector256.Create(Unsafe.Add(ref xr, 5)); a3_0 = Fma(b, w0, a3_0); a3_1 = Fma(b, w1, a3_1); a3_2 = Fma(b, w2, a3_2); a3_3 = Fma(b, w3, a3_3); b = Vector256.Create(Unsafe.Add(ref xr, 6)); a4_0 = Fma(b, w0, a4_0); a4_1 = Fma(b, w1, a4_1); a4_2 = Fma(b, w2, a4_2); a4_3 = Fma(b, w3, a4_3);
+                            w0 = Load(ref wr, 192); w1 = Load(ref wr, 200); w2 = Load(ref wr, 208); w3 = Load(ref wr, 216); b = Vector256.Create(Unsafe.Add(ref xr, 16)); a0_0 = Fma(b, w0, a0_0); a0_1 = Fma(b, w1, a0_1); a0_2 = Fma(b, w2, a0_2); a0_3 = Fma(b, w3, a0_3); b = Vector256.Create(Unsafe.Add(ref xr, 17)); a1_0 = Fma(b, w0, a1_0); a1_1 = Fma(b, w1, a1_1); a1_2 = Fma(b, w2, a1_2); a1_3 = Fma(b, w3, a1_3); b = Vector256.Create(Unsafe.Add(ref xr, 18)); a2_0 = Fma(b, w0, a2_0); a2_1 = Fma(b, w1, a2_1); a2_2 = Fma(b, w2, a2_2); a2_3 = Fma(b, w3, a2_3); b = Vector256.Create(Unsafe.Add(ref xr, 19)); a3_0 = Fma(b, w0, a3_0); a3_1 = Fma(b, w1, a3_1); a3_2 = Fma(b, w2, a3_2); a3_3 = Fma(b, w3, a3_3); b = Vector256.Create(Unsafe.Add(ref xr, 20)); a4_0 = Fma(b, w0, a4_0); a4_1 = Fma(b, w1, a4_1); a4_2 = Fma(b, w2, a4_2); a4_3 = Fma(b, w3, a4_3);
+                            w0 = Load(ref wr, 256); w1 = Load(ref wr, 264); w2 = Load(ref wr, 272); w3 = Load(ref wr, 280); b = Vector256.Create(Unsafe.Add(ref xr, 17)); a0_0 = Fma(b, w0, a0_0); a0_1 = Fma(b, w1, a0_1); a0_2 = Fma(b, w2, a0_2); a0_3 = Fma(b, w3, a0_3); b = Vector256.Create(Unsafe.Add(ref xr, 18)); a1_0 = Fma(b, w0, a1_0); a1_1 = Fma(b, w1, a1_1); a1_2 = Fma(b, w2, a1_2); a1_3 = Fma(b, w3, a1_3); b = Vector256.Create(Unsafe.Add(ref xr, 19)); a2_0 = Fma(b, w0, a2_0); a2_1 = Fma(b, w1, a2_1); a2_2 = Fma(b, w2, a2_2); a2_3 = Fma(b, w3, a2_3); b = Vector256.Create(Unsafe.Add(ref xr, 20)); a3_0 = Fma(b, w0, a3_0); a3_1 = Fma(b, w1, a3_1); a3_2 = Fma(b, w2, a3_2); a3_3 = Fma(b, w3, a3_3); b = Vector256.Create(Unsafe.Add(ref xr, 21)); a4_0 = Fma(b, w0, a4_0); a4_1 = Fma(b, w1, a4_1); a4_2 = Fma(b, w2, a4_2); a4_3 = Fma(b, w3, a4_3);
+                            w0 = Load(ref wr, 320); w1 = Load(ref wr, 328); w2 = Load(ref wr, 336); w3 = Load(ref wr, 344); b = Vector256.Create(Unsafe.Add(ref xr, 18)); a0_0 = Fma(b, w0, a0_0); a0_1 = Fma(b, w1, a0_1); a0_2 = Fma(b, w2, a0_2); a0_3 = Fma(b, w3, a0_3); b = Vector256.Create(Unsafe.Add(ref xr, 19)); a1_0 = Fma(b, w0, a1_0); a1_1 = Fma(b, w1, a1_1); a1_2 = Fma(b, w2, a1_2); a1_3 = Fma(b, w3, a1_3); b = Vector256.Create(Unsafe.Add(ref xr, 20)); a2_0 = Fma(b, w0, a2_0); a2_1 = Fma(b, w1, a2_1); a2_2 = Fma(b, w2, a2_2); a2_3 = Fma(b, w3, a2_3); b = Vector256.Create(Unsafe.Add(ref xr, 21)); a3_0 = Fma(b, w0, a3_0); a3_1 = Fma(b, w1, a3_1); a3_2 = Fma(b, w2, a3_2); a3_3 = Fma(b, w3, a3_3); b = Vector256.Create(Unsafe.Add(ref xr, 22)); a4_0 = Fma(b, w0, a4_0); a4_1 = Fma(b, w1, a4_1); a4_2 = Fma(b, w2, a4_2); a4_3 = Fma(b, w3, a4_3);
+                            w0 = Load(ref wr, 384); w1 = Load(ref wr, 392); w2 = Load(ref wr, 400); w3 = Load(ref wr, 408); b = Vector256.Create(Unsafe.Add(ref xr, 32)); a0_0 = Fma(b, w0, a0_0); a0_1 = Fma(b, w1, a0_1); a0_2 = Fma(b, w2, a0_2); a0_3 = Fma(b, w3, a0_3); b = Vector256.Create(Unsafe.Add(ref xr, 33)); a1_0 = Fma(b, w0, a1_0); a1_1 = Fma(b, w1, a1_1); a1_2 = Fma(b, w2, a1_2); a1_3 = Fma(b, w3, a1_3); b = Vector256.Create(Unsafe.Add(ref xr, 34)); a2_0 = Fma(b, w0, a2_0); a2_1 = Fma(b, w1, a2_1); a2_2 = Fma(b, w2, a2_2); a2_3 = Fma(b, w3, a2_3); b = Vector256.Create(Unsafe.Add(ref xr, 35)); a3_0 = Fma(b, w0, a3_0); a3_1 = Fma(b, w1, a3_1); a3_2 = Fma(b, w2, a3_2); a3_3 = Fma(b, w3, a3_3); b = Vector256.Create(Unsafe.Add(ref xr, 36)); a4_0 = Fma(b, w0, a4_0); a4_1 = Fma(b, w1, a4_1); a4_2 = Fma(b, w2, a4_2); a4_3 = Fma(b, w3, a4_3);
+                            w0 = Load(ref wr, 448); w1 = Load(ref wr, 456); w2 = Load(ref wr, 464); w3 = Load(ref wr, 472); b = Vector256.Create(Unsafe.Add(ref xr, 33)); a0_0 = Fma(b, w0, a0_0); a0_1 = Fma(b, w1, a0_1); a0_2 = Fma(b, w2, a0_2); a0_3 = Fma(b, w3, a0_3); b = Vector256.Create(Unsafe.Add(ref xr, 34)); a1_0 = Fma(b, w0, a1_0); a1_1 = Fma(b, w1, a1_1); a1_2 = Fma(b, w2, a1_2); a1_3 = Fma(b, w3, a1_3); b = Vector256.Create(Unsafe.Add(ref xr, 35)); a2_0 = Fma(b, w0, a2_0); a2_1 = Fma(b, w1, a2_1); a2_2 = Fma(b, w2, a2_2); a2_3 = Fma(b, w3, a2_3); b = Vector256.Create(Unsafe.Add(ref xr, 36)); a3_0 = Fma(b, w0, a3_0); a3_1 = Fma(b, w1, a3_1); a3_2 = Fma(b, w2, a3_2); a3_3 = Fma(b, w3, a3_3); b = Vector256.Create(Unsafe.Add(ref xr, 37)); a4_0 = Fma(b, w0, a4_0); a4_1 = Fma(b, w1, a4_1); a4_2 = Fma(b, w2, a4_2); a4_3 = Fma(b, w3, a4_3);
+                            w0 = Load(ref wr, 512); w1 = Load(ref wr, 520); w2 = Load(ref wr, 528); w3 = Load(ref wr, 536); b = Vector256.Create(Unsafe.Add(ref xr, 34)); a0_0 = Fma(b, w0, a0_0); a0_1 = Fma(b, w1, a0_1); a0_2 = Fma(b, w2, a0_2); a0_3 = Fma(b, w3, a0_3); b = Vector256.Create(Unsafe.Add(ref xr, 35)); a1_0 = Fma(b, w0, a1_0); a1_1 = Fma(b, w1, a1_1); a1_2 = Fma(b, w2, a1_2); a1_3 = Fma(b, w3, a1_3); b = Vector256.Create(Unsafe.Add(ref xr, 36)); a2_0 = Fma(b, w0, a2_0); a2_1 = Fma(b, w1, a2_1); a2_2 = Fma(b, w2, a2_2); a2_3 = Fma(b, w3, a2_3); b = Vector256.Create(Unsafe.Add(ref xr, 37)); a3_0 = Fma(b, w0, a3_0); a3_1 = Fma(b, w1, a3_1); a3_2 = Fma(b, w2, a3_2); a3_3 = Fma(b, w3, a3_3); b = Vector256.Create(Unsafe.Add(ref xr, 38)); a4_0 = Fma(b, w0, a4_0); a4_1 = Fma(b, w1, a4_1); a4_2 = Fma(b, w2, a4_2); a4_3 = Fma(b, w3, a4_3);
                         }
+                        a0_0.StoreUnsafe(ref yts, (nuint)((oy * 14 + 0) * 64 + (fv + 0) * 8)); a0_1.StoreUnsafe(ref yts, (nuint)((oy * 14 + 0) * 64 + (fv + 1) * 8)); a0_2.StoreUnsafe(ref yts, (nuint)((oy * 14 + 0) * 64 + (fv + 2) * 8)); a0_3.StoreUnsafe(ref yts, (nuint)((oy * 14 + 0) * 64 + (fv + 3) * 8));
+                        a1_0.StoreUnsafe(ref yts, (nuint)((oy * 14 + 1) * 64 + (fv + 0) * 8)); a1_1.StoreUnsafe(ref yts, (nuint)((oy * 14 + 1) * 64 + (fv + 1) * 8)); a1_2.StoreUnsafe(ref yts, (nuint)((oy * 14 + 1) * 64 + (fv + 2) * 8)); a1_3.StoreUnsafe(ref yts, (nuint)((oy * 14 + 1) * 64 + (fv + 3) * 8));
+                        a2_0.StoreUnsafe(ref yts, (nuint)((oy * 14 + 2) * 64 + (fv + 0) * 8)); a2_1.StoreUnsafe(ref yts, (nuint)((oy * 14 + 2) * 64 + (fv + 1) * 8)); a2_2.StoreUnsafe(ref yts, (nuint)((oy * 14 + 2) * 64 + (fv + 2) * 8)); a2_3.StoreUnsafe(ref yts, (nuint)((oy * 14 + 2) * 64 + (fv + 3) * 8));
+                        a3_0.StoreUnsafe(ref yts, (nuint)((oy * 14 + 3) * 64 + (fv + 0) * 8)); a3_1.StoreUnsafe(ref yts, (nuint)((oy * 14 + 3) * 64 + (fv + 1) * 8)); a3_2.StoreUnsafe(ref yts, (nuint)((oy * 14 + 3) * 64 + (fv + 2) * 8)); a3_3.StoreUnsafe(ref yts, (nuint)((oy * 14 + 3) * 64 + (fv + 3) * 8));
+                        a4_0.StoreUnsafe(ref yts, (nuint)((oy * 14 + 4) * 64 + (fv + 0) * 8)); a4_1.StoreUnsafe(ref yts, (nuint)((oy * 14 + 4) * 64 + (fv + 1) * 8)); a4_2.StoreUnsafe(ref yts, (nuint)((oy * 14 + 4) * 64 + (fv + 2) * 8)); a4_3.StoreUnsafe(ref yts, (nuint)((oy * 14 + 4) * 64 + (fv + 3) * 8));
+                    }
+                    // positions ox = 5..9
+                    {
+                        Vector256<float> a0_0 = Load(ref bs, (fv + 0) * 8); Vector256<float> a0_1 = Load(ref bs, (fv + 1) * 8); Vector256<float> a0_2 = Load(ref bs, (fv + 2) * 8); Vector256<float> a0_3 = Load(ref bs, (fv + 3) * 8);
+                        Vector256<float> a1_0 = Load(ref bs, (fv + 0) * 8); Vector256<float> a1_1 = Load(ref bs, (fv + 1) * 8); Vector256<float> a1_2 = Load(ref bs, (fv + 2) * 8); Vector256<float> a1_3 = Load(ref bs, (fv + 3) * 8);
+                        Vector256<float> a2_0 = Load(ref bs, (fv + 0) * 8); Vector256<float> a2_1 = Load(ref bs, (fv + 1) * 8); Vector256<float> a2_2 = Load(ref bs, (fv + 2) * 8); Vector256<float> a2_3 = Load(ref bs, (fv + 3) * 8);
+                        Vector256<float> a3_0 = Load(ref bs, (fv + 0) * 8); Vector256<float> a3_1 = Load(ref bs, (fv + 1) * 8); Vector256<float> a3_2 = Load(ref bs, (fv + 2) * 8); Vector256<float> a3_3 = Load(ref bs, (fv + 3) * 8);
+                        Vector256<float> a4_0 = Load(ref bs, (fv + 0) * 8); Vector256<float> a4_1 = Load(ref bs, (fv + 1) * 8); Vector256<float> a4_2 = Load(ref bs, (fv + 2) * 8); Vector256<float> a4_3 = Load(ref bs, (fv + 3) * 8);
+                        for (int ch = 0; ch < 32; ch++)
+                        {
+                            ref float xr = ref Unsafe.Add(ref xs, ch * 256 + oy * 16 + 5);
+                            ref float wr = ref Unsafe.Add(ref wts, ch * 576 + fv * 8);
+                            Vector256<float> b; Vector256<float> w0; Vector256<float> w1; Vector256<float> w2; Vector256<float> w3;
+                            w0 = Load(ref wr, 0); w1 = Load(ref wr, 8); w2 = Load(ref wr, 16); w3 = Load(ref wr, 24); b = Vector256.Create(Unsafe.Add(ref xr, 0)); a0_0 = Fma(b, w0, a0_0); a0_1 = Fma(b, w1, a0_1); a0_2 = Fma(b, w2, a0_2); a0_3 = Fma(b, w3, a0_3); b = Vector256.Create(Unsafe.Add(ref xr, 1)); a1_0 = Fma(b, w0, a1_0); a1_1 = Fma(b, w1, a1_1); a1_2 = Fma(b, w2, a1_2); a1_3 = Fma(b, w3, a1_3); b = Vector256.Create(Unsafe.Add(ref xr, 2)); a2_0 = Fma(b, w0, a2_0); a2_1 = Fma(b, w1, a2_1); a2_2 = Fma(b, w2, a2_2); a2_3 = Fma(b, w3, a2_3); b = Vector256.Create(Unsafe.Add(ref xr, 3)); a3_0 = Fma(b, w0, a3_0); a3_1 = Fma(b, w1, a3_1); a3_2 = Fma(b, w2, a3_2); a3_3 = Fma(b, w3, a3_3); b = Vector256.Create(Unsafe.Add(ref xr, 4)); a4_0 = Fma(b, w0, a4_0); a4_1 = Fma(b, w1, a4_1); a4_2 = Fma(b, w2, a4_2); a4_3 = Fma(b, w3, a4_3);
+                            w0 = Load(ref wr, 64); w1 = Load(ref wr, 72); w2 = Load(ref wr, 80); w3 = Load(ref wr, 88); b = Vector256.Create(Unsafe.Add(ref xr, 1)); a0_0 = Fma(b, w0, a0_0); a0_1 = Fma(b, w1, a0_1); a0_2 = Fma(b, w2, a0_2); a0_3 = Fma(b, w3, a0_3); b = Vector256.Create(Unsafe.Add(ref xr, 2)); a1_0 = Fma(b, w0, a1_0); a1_1 = Fma(b, w1, a1_1); a1_2 = Fma(b, w2, a1_2); a1_3 = Fma(b, w3, a1_3); b = Vector256.Create(Unsafe.Add(ref xr, 3)); a2_0 = Fma(b, w0, a2_0); a2_1 = Fma(b, w1, a2_1); a2_2 = Fma(b, w2, a2_2); a2_3 = Fma(b, w3, a2_3); b = Vector256.Create(Unsafe.Add(ref xr, 4)); a3_0 = Fma(b, w0, a3_0); a3_1 = Fma(b, w1, a3_1); a3_2 = Fma(b, w2, a3_2); a3_3 = Fma(b, w3, a3_3); b = Vector256.Create(Unsafe.Add(ref xr, 5)); a4_0 = Fma(b, w0, a4_0); a4_1 = Fma(b, w1, a4_1); a4_2 = Fma(b, w2, a4_2); a4_3 = Fma(b, w3, a4_3);
+                            w0 = Load(ref wr, 128); w1 = Load(ref wr, 136); w2 = Load(ref wr, 144); w3 = Load(ref wr, 152); b = Vector256.Create(Unsafe.Add(ref xr, 2)); a0_0 = Fma(b, w0, a0_0); a0_1 = Fma(b, w1, a0_1); a0_2 = Fma(b, w2, a0_2); a0_3 = Fma(b, w3, a0_3); b = Vector256.Create(Unsafe.Add(ref xr, 3)); a1_0 = Fma(b, w0, a1_0); a1_1 = Fma(b, w1, a1_1); a1_2 = Fma(b, w2, a1_2); a1_3 = Fma(b, w3, a1_3); b = Vector256.Create(Unsafe.Add(ref xr, 4)); a2_0 = Fma(b, w0, a2_0); a2_1 = Fma(b, w1, a2_1); a2_2 = Fma(b, w2, a2_2); a2_3 = Fma(b, w3, a2_3); b = Vector256.Create(Unsafe.Add(ref xr, 5)); a3_0 = Fma(b, w0, a3_0); a3_1 = Fma(b, w1, a3_1); a3_2 = Fma(b, w2, a3_2); a3_3 = Fma(b, w3, a3_3); b = Vector256.Create(Unsafe.Add(ref xr, 6)); a4_0 = Fma(b, w0, a4_0); a4_1 = Fma(b, w1, a4_1); a4_2 = Fma(b, w2, a4_2); a4_3 = Fma(b, w3, a4_3);
+                            w0 = Load(ref wr, 192); w1 = Load(ref wr, 200); w2 = Load(ref wr, 208); w3 = Load(ref wr, 216); b = Vector256.Create(Unsafe.Add(ref xr, 16)); a0_0 = Fma(b, w0, a0_0); a0_1 = Fma(b, w1, a0_1); a0_2 = Fma(b, w2, a0_2); a0_3 = Fma(b, w3, a0_3); b = Vector256.Create(Unsafe.Add(ref xr, 17)); a1_0 = Fma(b, w0, a1_0); a1_1 = Fma(b, w1, a1_1); a1_2 = Fma(b, w2, a1_2); a1_3 = Fma(b, w3, a1_3); b = Vector256.Create(Unsafe.Add(ref xr, 18)); a2_0 = Fma(b, w0, a2_0); a2_1 = Fma(b, w1, a2_1); a2_2 = Fma(b, w2, a2_2); a2_3 = Fma(b, w3, a2_3); b = Vector256.Create(Unsafe.Add(ref xr, 19)); a3_0 = Fma(b, w0, a3_0); a3_1 = Fma(b, w1, a3_1); a3_2 = Fma(b, w2, a3_2); a3_3 = Fma(b, w3, a3_3); b = Vector256.Create(Unsafe.Add(ref xr, 20)); a4_0 = Fma(b, w0, a4_0); a4_1 = Fma(b, w1, a4_1); a4_2 = Fma(b, w2, a4_2); a4_3 = Fma(b, w3, a4_3);
+                            w0 = Load(ref wr, 256); w1 = Load(ref wr, 264); w2 = Load(ref wr, 272); w3 = Load(ref wr, 280); b = Vector256.Create(Unsafe.Add(ref xr, 17)); a0_0 = Fma(b, w0, a0_0); a0_1 = Fma(b, w1, a0_1); a0_2 = Fma(b, w2, a0_2); a0_3 = Fma(b, w3, a0_3); b = Vector256.Create(Unsafe.Add(ref xr, 18)); a1_0 = Fma(b, w0, a1_0); a1_1 = Fma(b, w1, a1_1); a1_2 = Fma(b, w2, a1_2); a1_3 = Fma(b, w3, a1_3); b = Vector256.Create(Unsafe.Add(ref xr, 19)); a2_0 = Fma(b, w0, a2_0); a2_1 = Fma(b, w1, a2_1); a2_2 = Fma(b, w2, a2_2); a2_3 = Fma(b, w3, a2_3); b = Vector256.Create(Unsafe.Add(ref xr, 20)); a3_0 = Fma(b, w0, a3_0); a3_1 = Fma(b, w1, a3_1); a3_2 = Fma(b, w2, a3_2); a3_3 = Fma(b, w3, a3_3); b = Vector256.Create(Unsafe.Add(ref xr, 21)); a4_0 = Fma(b, w0, a4_0); a4_1 = Fma(b, w1, a4_1); a4_2 = Fma(b, w2, a4_2); a4_3 = Fma(b, w3, a4_3);
+                            w0 = Load(ref wr, 320); w1 = Load(ref wr, 328); w2 = Load(ref wr, 336); w3 = Load(ref wr, 344); b = Vector256.Create(Unsafe.Add(ref xr, 18)); a0_0 = Fma(b, w0, a0_0); a0_1 = Fma(b, w1, a0_1); a0_2 = Fma(b, w2, a0_2); a0_3 = Fma(b, w3, a0_3); b = Vector256.Create(Unsafe.Add(ref xr, 19)); a1_0 = Fma(b, w0, a1_0); a1_1 = Fma(b, w1, a1_1); a1_2 = Fma(b, w2, a1_2); a1_3 = Fma(b, w3, a1_3); b = Vector256.Create(Unsafe.Add(ref xr, 20)); a2_0 = Fma(b, w0, a2_0); a2_1 = Fma(b, w1, a2_1); a2_2 = Fma(b, w2, a2_2); a2_3 = Fma(b, w3, a2_3); b = Vector256.Create(Unsafe.Add(ref xr, 21)); a3_0 = Fma(b, w0, a3_0); a3_1 = Fma(b, w1, a3_1); a3_2 = Fma(b, w2, a3_2); a3_3 = Fma(b, w3, a3_3); b = Vector256.Create(Unsafe.Add(ref xr, 22)); a4_0 = Fma(b, w0, a4_0); a4_1 = Fma(b, w1, a4_1); a4_2 = Fma(b, w2, a4_2); a4_3 = Fma(b, w3, a4_3);
+                            w0 = Load(ref wr, 384); w1 = Load(ref wr, 392); w2 = Load(ref wr, 400); w3 = Load(ref wr, 408); b = Vector256.Create(Unsafe.Add(ref xr, 32)); a0_0 = Fma(b, w0, a0_0); a0_1 = Fma(b, w1, a0_1); a0_2 = Fma(b, w2, a0_2); a0_3 = Fma(b, w3, a0_3); b = Vector256.Create(Unsafe.Add(ref xr, 33)); a1_0 = Fma(b, w0, a1_0); a1_1 = Fma(b, w1, a1_1); a1_2 = Fma(b, w2, a1_2); a1_3 = Fma(b, w3, a1_3); b = Vector256.Create(Unsafe.Add(ref xr, 34)); a2_0 = Fma(b, w0, a2_0); a2_1 = Fma(b, w1, a2_1); a2_2 = Fma(b, w2, a2_2); a2_3 = Fma(b, w3, a2_3); b = Vector256.Create(Unsafe.Add(ref xr, 35)); a3_0 = Fma(b, w0, a3_0); a3_1 = Fma(b, w1, a3_1); a3_2 = Fma(b, w2, a3_2); a3_3 = Fma(b, w3, a3_3); b = Vector256.Create(Unsafe.Add(ref xr, 36)); a4_0 = Fma(b, w0, a4_0); a4_1 = Fma(b, w1, a4_1); a4_2 = Fma(b, w2, a4_2); a4_3 = Fma(b, w3, a4_3);
+                            w0 = Load(ref wr, 448); w1 = Load(ref wr, 456); w2 = Load(ref wr, 464); w3 = Load(ref wr, 472); b = Vector256.Create(Unsafe.Add(ref xr, 33)); a0_0 = Fma(b, w0, a0_0); a0_1 = Fma(b, w1, a0_1); a0_2 = Fma(b, w2, a0_2); a0_3 = Fma(b, w3, a0_3); b = Vector256.Create(Unsafe.Add(ref xr, 34)); a1_0 = Fma(b, w0, a1_0); a1_1 = Fma(b, w1, a1_1); a1_2 = Fma(b, w2, a1_2); a1_3 = Fma(b, w3, a1_3); b = Vector256.Create(Unsafe.Add(ref xr, 35)); a2_0 = Fma(b, w0, a2_0); a2_1 = Fma(b, w1, a2_1); a2_2 = Fma(b, w2, a2_2); a2_3 = Fma(b, w3, a2_3); b = Vector256.Create(Unsafe.Add(ref xr, 36)); a3_0 = Fma(b, w0, a3_0); a3_1 = Fma(b, w1, a3_1); a3_2 = Fma(b, w2, a3_2); a3_3 = Fma(b, w3, a3_3); b = Vector256.Create(Unsafe.Add(ref xr, 37)); a4_0 = Fma(b, w0, a4_0); a4_1 = Fma(b, w1, a4_1); a4_2 = Fma(b, w2, a4_2); a4_3 = Fma(b, w3, a4_3);
+                            w0 = Load(ref wr, 512); w1 = Load(ref wr, 520); w2 = Load(ref wr, 528); w3 = Load(ref wr, 536); b = Vector256.Create(Unsafe.Add(ref xr, 34)); a0_0 = Fma(b, w0, a0_0); a0_1 = Fma(b, w1, a0_1); a0_2 = Fma(b, w2, a0_2); a0_3 = Fma(b, w3, a0_3); b = Vector256.Create(Unsafe.Add(ref xr, 35)); a1_0 = Fma(b, w0, a1_0); a1_1 = Fma(b, w1, a1_1); a1_2 = Fma(b, w2, a1_2); a1_3 = Fma(b, w3, a1_3); b = Vector256.Create(Unsafe.Add(ref xr, 36)); a2_0 = Fma(b, w0, a2_0); a2_1 = Fma(b, w1, a2_1); a2_2 = Fma(b, w2, a2_2); a2_3 = Fma(b, w3, a2_3); b = Vector256.Create(Unsafe.Add(ref xr, 37)); a3_0 = Fma(b, w0, a3_0); a3_1 = Fma(b, w1, a3_1); a3_2 = Fma(b, w2, a3_2); a3_3 = Fma(b, w3, a3_3); b = Vector256.Create(Unsafe.Add(ref xr, 38)); a4_0 = Fma(b, w0, a4_0); a4_1 = Fma(b, w1, a4_1); a4_2 = Fma(b, w2, a4_2); a4_3 = Fma(b, w3, a4_3);
+                        }
+                        a0_0.StoreUnsafe(ref yts, (nuint)((oy * 14 + 5) * 64 + (fv + 0) * 8)); a0_1.StoreUnsafe(ref yts, (nuint)((oy * 14 + 5) * 64 + (fv + 1) * 8)); a0_2.StoreUnsafe(ref yts, (nuint)((oy * 14 + 5) * 64 + (fv + 2) * 8)); a0_3.StoreUnsafe(ref yts, (nuint)((oy * 14 + 5) * 64 + (fv + 3) * 8));
+                        a1_0.StoreUnsafe(ref yts, (nuint)((oy * 14 + 6) * 64 + (fv + 0) * 8)); a1_1.StoreUnsafe(ref yts, (nuint)((oy * 14 + 6) * 64 + (fv + 1) * 8)); a1_2.StoreUnsafe(ref yts, (nuint)((oy * 14 + 6) * 64 + (fv + 2) * 8)); a1_3.StoreUnsafe(ref yts, (nuint)((oy * 14 + 6) * 64 + (fv + 3) * 8));
+                        a2_0.StoreUnsafe(ref yts, (nuint)((oy * 14 + 7) * 64 + (fv + 0) * 8)); a2_1.StoreUnsafe(ref yts, (nuint)((oy * 14 + 7) * 64 + (fv + 1) * 8)); a2_2.StoreUnsafe(ref yts, (nuint)((oy * 14 + 7) * 64 + (fv + 2) * 8)); a2_3.StoreUnsafe(ref yts, (nuint)((oy * 14 + 7) * 64 + (fv + 3) * 8));
+                        a3_0.StoreUnsafe(ref yts, (nuint)((oy * 14 + 8) * 64 + (fv + 0) * 8)); a3_1.StoreUnsafe(ref yts, (nuint)((oy * 14 + 8) * 64 + (fv + 1) * 8)); a3_2.StoreUnsafe(ref yts, (nuint)((oy * 14 + 8) * 64 + (fv + 2) * 8)); a3_3.StoreUnsafe(ref yts, (nuint)((oy * 14 + 8) * 64 + (fv + 3) * 8));
+                        a4_0.StoreUnsafe(ref yts, (nuint)((oy * 14 + 9) * 64 + (fv + 0) * 8)); a4_1.StoreUnsafe(ref yts, (nuint)((oy * 14 + 9) * 64 + (fv + 1) * 8)); a4_2.StoreUnsafe(ref yts, (nuint)((oy * 14 + 9) * 64 + (fv + 2) * 8)); a4_3.StoreUnsafe(ref yts, (nuint)((oy * 14 + 9) * 64 + (fv + 3) * 8));
+                    }
+                    // positions ox = 10..13
+                    {
+                        Vector256<float> a0_0 = Load(ref bs, (fv + 0) * 8); Vector256<float> a0_1 = Load(ref bs, (fv + 1) * 8); Vector256<float> a0_2 = Load(ref bs, (fv + 2) * 8); Vector256<float> a0_3 = Load(ref bs, (fv + 3) * 8);
+                        Vector256<float> a1_0 = Load(ref bs, (fv + 0) * 8); Vector256<float> a1_1 = Load(ref bs, (fv + 1) * 8); Vector256<float> a1_2 = Load(ref bs, (fv + 2) * 8); Vector256<float> a1_3 = Load(ref bs, (fv + 3) * 8);
+                        Vector256<float> a2_0 = Load(ref bs, (fv + 0) * 8); Vector256<float> a2_1 = Load(ref bs, (fv + 1) * 8); Vector256<float> a2_2 = Load(ref bs, (fv + 2) * 8); Vector256<float> a2_3 = Load(ref bs, (fv + 3) * 8);
+                        Vector256<float> a3_0 = Load(ref bs, (fv + 0) * 8); Vector256<float> a3_1 = Load(ref bs, (fv + 1) * 8); Vector256<float> a3_2 = Load(ref bs, (fv + 2) * 8); Vector256<float> a3_3 = Load(ref bs, (fv + 3) * 8);
+                        for (int ch = 0; ch < 32; ch++)
+                        {
+                            ref float xr = ref Unsafe.Add(ref xs, ch * 256 + oy * 16 + 10);
+                            ref float wr = ref Unsafe.Add(ref wts, ch * 576 + fv * 8);
+                            Vector256<float> b; Vector256<float> w0; Vector256<float> w1; Vector256<float> w2; Vector256<float> w3;
+                            w0 = Load(ref wr, 0); w1 = Load(ref wr, 8); w2 = Load(ref wr, 16); w3 = Load(ref wr, 24); b = Vector256.Create(Unsafe.Add(ref xr, 0)); a0_0 = Fma(b, w0, a0_0); a0_1 = Fma(b, w1, a0_1); a0_2 = Fma(b, w2, a0_2); a0_3 = Fma(b, w3, a0_3); b = Vector256.Create(Unsafe.Add(ref xr, 1)); a1_0 = Fma(b, w0, a1_0); a1_1 = Fma(b, w1, a1_1); a1_2 = Fma(b, w2, a1_2); a1_3 = Fma(b, w3, a1_3); b = Vector256.Create(Unsafe.Add(ref xr, 2)); a2_0 = Fma(b, w0, a2_0); a2_1 = Fma(b, w1, a2_1); a2_2 = Fma(b, w2, a2_2); a2_3 = Fma(b, w3, a2_3); b = Vector256.Create(Unsafe.Add(ref xr, 3)); a3_0 = Fma(b, w0, a3_0); a3_1 = Fma(b, w1, a3_1); a3_2 = Fma(b, w2, a3_2); a3_3 = Fma(b, w3, a3_3);
+                            w0 = Load(ref wr, 64); w1 = Load(ref wr, 72); w2 = Load(ref wr, 80); w3 = Load(ref wr, 88); b = Vector256.Create(Unsafe.Add(ref xr, 1)); a0_0 = Fma(b, w0, a0_0); a0_1 = Fma(b, w1, a0_1); a0_2 = Fma(b, w2, a0_2); a0_3 = Fma(b, w3, a0_3); b = Vector256.Create(Unsafe.Add(ref xr, 2)); a1_0 = Fma(b, w0, a1_0); a1_1 = Fma(b, w1, a1_1); a1_2 = Fma(b, w2, a1_2); a1_3 = Fma(b, w3, a1_3); b = Vector256.Create(Unsafe.Add(ref xr, 3)); a2_0 = Fma(b, w0, a2_0); a2_1 = Fma(b, w1, a2_1); a2_2 = Fma(b, w2, a2_2); a2_3 = Fma(b, w3, a2_3); b = Vector256.Create(Unsafe.Add(ref xr, 4)); a3_0 = Fma(b, w0, a3_0); a3_1 = Fma(b, w1, a3_1); a3_2 = Fma(b, w2, a3_2); a3_3 = Fma(b, w3, a3_3);
+                            w0 = Load(ref wr, 128); w1 = Load(ref wr, 136); w2 = Load(ref wr, 144); w3 = Load(ref wr, 152); b = Vector256.Create(Unsafe.Add(ref xr, 2)); a0_0 = Fma(b, w0, a0_0); a0_1 = Fma(b, w1, a0_1); a0_2 = Fma(b, w2, a0_2); a0_3 = Fma(b, w3, a0_3); b = Vector256.Create(Unsafe.Add(ref xr, 3)); a1_0 = Fma(b, w0, a1_0); a1_1 = Fma(b, w1, a1_1); a1_2 = Fma(b, w2, a1_2); a1_3 = Fma(b, w3, a1_3); b = Vector256.Create(Unsafe.Add(ref xr, 4)); a2_0 = Fma(b, w0, a2_0); a2_1 = Fma(b, w1, a2_1); a2_2 = Fma(b, w2, a2_2); a2_3 = Fma(b, w3, a2_3); b = Vector256.Create(Unsafe.Add(ref xr, 5)); a3_0 = Fma(b, w0, a3_0); a3_1 = Fma(b, w1, a3_1); a3_2 = Fma(b, w2, a3_2); a3_3 = Fma(b, w3, a3_3);
+                            w0 = Load(ref wr, 192); w1 = Load(ref wr, 200); w2 = Load(ref wr, 208); w3 = Load(ref wr, 216); b = Vector256.Create(Unsafe.Add(ref xr, 16)); a0_0 = Fma(b, w0, a0_0); a0_1 = Fma(b, w1, a0_1); a0_2 = Fma(b, w2, a0_2); a0_3 = Fma(b, w3, a0_3); b = Vector256.Create(Unsafe.Add(ref xr, 17)); a1_0 = Fma(b, w0, a1_0); a1_1 = Fma(b, w1, a1_1); a1_2 = Fma(b, w2, a1_2); a1_3 = Fma(b, w3, a1_3); b = Vector256.Create(Unsafe.Add(ref xr, 18)); a2_0 = Fma(b, w0, a2_0); a2_1 = Fma(b, w1, a2_1); a2_2 = Fma(b, w2, a2_2); a2_3 = Fma(b, w3, a2_3); b = Vector256.Create(Unsafe.Add(ref xr, 19)); a3_0 = Fma(b, w0, a3_0); a3_1 = Fma(b, w1, a3_1); a3_2 = Fma(b, w2, a3_2); a3_3 = Fma(b, w3, a3_3);
+                            w0 = Load(ref wr, 256); w1 = Load(ref wr, 264); w2 = Load(ref wr, 272); w3 = Load(ref wr, 280); b = Vector256.Create(Unsafe.Add(ref xr, 17)); a0_0 = Fma(b, w0, a0_0); a0_1 = Fma(b, w1, a0_1); a0_2 = Fma(b, w2, a0_2); a0_3 = Fma(b, w3, a0_3); b = Vector256.Create(Unsafe.Add(ref xr, 18)); a1_0 = Fma(b, w0, a1_0); a1_1 = Fma(b, w1, a1_1); a1_2 = Fma(b, w2, a1_2); a1_3 = Fma(b, w3, a1_3); b = Vector256.Create(Unsafe.Add(ref xr, 19)); a2_0 = Fma(b, w0, a2_0); a2_1 = Fma(b, w1, a2_1); a2_2 = Fma(b, w2, a2_2); a2_3 = Fma(b, w3, a2_3); b = Vector256.Create(Unsafe.Add(ref xr, 20)); a3_0 = Fma(b, w0, a3_0); a3_1 = Fma(b, w1, a3_1); a3_2 = Fma(b, w2, a3_2); a3_3 = Fma(b, w3, a3_3);
+                            w0 = Load(ref wr, 320); w1 = Load(ref wr, 328); w2 = Load(ref wr, 336); w3 = Load(ref wr, 344); b = Vector256.Create(Unsafe.Add(ref xr, 18)); a0_0 = Fma(b, w0, a0_0); a0_1 = Fma(b, w1, a0_1); a0_2 = Fma(b, w2, a0_2); a0_3 = Fma(b, w3, a0_3); b = Vector256.Create(Unsafe.Add(ref xr, 19)); a1_0 = Fma(b, w0, a1_0); a1_1 = Fma(b, w1, a1_1); a1_2 = Fma(b, w2, a1_2); a1_3 = Fma(b, w3, a1_3); b = Vector256.Create(Unsafe.Add(ref xr, 20)); a2_0 = Fma(b, w0, a2_0); a2_1 = Fma(b, w1, a2_1); a2_2 = Fma(b, w2, a2_2); a2_3 = Fma(b, w3, a2_3); b = Vector256.Create(Unsafe.Add(ref xr, 21)); a3_0 = Fma(b, w0, a3_0); a3_1 = Fma(b, w1, a3_1); a3_2 = Fma(b, w2, a3_2); a3_3 = Fma(b, w3, a3_3);
+                            w0 = Load(ref wr, 384); w1 = Load(ref wr, 392); w2 = Load(ref wr, 400); w3 = Load(ref wr, 408); b = Vector256.Create(Unsafe.Add(ref xr, 32)); a0_0 = Fma(b, w0, a0_0); a0_1 = Fma(b, w1, a0_1); a0_2 = Fma(b, w2, a0_2); a0_3 = Fma(b, w3, a0_3); b = Vector256.Create(Unsafe.Add(ref xr, 33)); a1_0 = Fma(b, w0, a1_0); a1_1 = Fma(b, w1, a1_1); a1_2 = Fma(b, w2, a1_2); a1_3 = Fma(b, w3, a1_3); b = Vector256.Create(Unsafe.Add(ref xr, 34)); a2_0 = Fma(b, w0, a2_0); a2_1 = Fma(b, w1, a2_1); a2_2 = Fma(b, w2, a2_2); a2_3 = Fma(b, w3, a2_3); b = Vector256.Create(Unsafe.Add(ref xr, 35)); a3_0 = Fma(b, w0, a3_0); a3_1 = Fma(b, w1, a3_1); a3_2 = Fma(b, w2, a3_2); a3_3 = Fma(b, w3, a3_3);
+                            w0 = Load(ref wr, 448); w1 = Load(ref wr, 456); w2 = Load(ref wr, 464); w3 = Load(ref wr, 472); b = Vector256.Create(Unsafe.Add(ref xr, 33)); a0_0 = Fma(b, w0, a0_0); a0_1 = Fma(b, w1, a0_1); a0_2 = Fma(b, w2, a0_2); a0_3 = Fma(b, w3, a0_3); b = Vector256.Create(Unsafe.Add(ref xr, 34)); a1_0 = Fma(b, w0, a1_0); a1_1 = Fma(b, w1, a1_1); a1_2 = Fma(b, w2, a1_2); a1_3 = Fma(b, w3, a1_3); b = Vector256.Create(Unsafe.Add(ref xr, 35)); a2_0 = Fma(b, w0, a2_0); a2_1 = Fma(b, w1, a2_1); a2_2 = Fma(b, w2, a2_2); a2_3 = Fma(b, w3, a2_3); b = Vector256.Create(Unsafe.Add(ref xr, 36)); a3_0 = Fma(b, w0, a3_0); a3_1 = Fma(b, w1, a3_1); a3_2 = Fma(b, w2, a3_2); a3_3 = Fma(b, w3, a3_3);
+                            w0 = Load(ref wr, 512); w1 = Load(ref wr, 520); w2 = Load(ref wr, 528); w3 = Load(ref wr, 536); b = Vector256.Create(Unsafe.Add(ref xr, 34)); a0_0 = Fma(b, w0, a0_0); a0_1 = Fma(b, w1, a0_1); a0_2 = Fma(b, w2, a0_2); a0_3 = Fma(b, w3, a0_3); b = Vector256.Create(Unsafe.Add(ref xr, 35)); a1_0 = Fma(b, w0, a1_0); a1_1 = Fma(b, w1, a1_1); a1_2 = Fma(b, w2, a1_2); a1_3 = Fma(b, w3, a1_3); b = Vector256.Create(Unsafe.Add(ref xr, 36)); a2_0 = Fma(b, w0, a2_0); a2_1 = Fma(b, w1, a2_1); a2_2 = Fma(b, w2, a2_2); a2_3 = Fma(b, w3, a2_3); b = Vector256.Create(Unsafe.Add(ref xr, 37)); a3_0 = Fma(b, w0, a3_0); a3_1 = Fma(b, w1, a3_1); a3_2 = Fma(b, w2, a3_2); a3_3 = Fma(b, w3, a3_3);
+                        }
+                        a0_0.StoreUnsafe(ref yts, (nuint)((oy * 14 + 10) * 64 + (fv + 0) * 8)); a0_1.StoreUnsafe(ref yts, (nuint)((oy * 14 + 10) * 64 + (fv + 1) * 8)); a0_2.StoreUnsafe(ref yts, (nuint)((oy * 14 + 10) * 64 + (fv + 2) * 8)); a0_3.StoreUnsafe(ref yts, (nuint)((oy * 14 + 10) * 64 + (fv + 3) * 8));
+                        a1_0.StoreUnsafe(ref yts, (nuint)((oy * 14 + 11) * 64 + (fv + 0) * 8)); a1_1.StoreUnsafe(ref yts, (nuint)((oy * 14 + 11) * 64 + (fv + 1) * 8)); a1_2.StoreUnsafe(ref yts, (nuint)((oy * 14 + 11) * 64 + (fv + 2) * 8)); a1_3.StoreUnsafe(ref yts, (nuint)((oy * 14 + 11) * 64 + (fv + 3) * 8));
+                        a2_0.StoreUnsafe(ref yts, (nuint)((oy * 14 + 12) * 64 + (fv + 0) * 8)); a2_1.StoreUnsafe(ref yts, (nuint)((oy * 14 + 12) * 64 + (fv + 1) * 8)); a2_2.StoreUnsafe(ref yts, (nuint)((oy * 14 + 12) * 64 + (fv + 2) * 8)); a2_3.StoreUnsafe(ref yts, (nuint)((oy * 14 + 12) * 64 + (fv + 3) * 8));
+                        a3_0.StoreUnsafe(ref yts, (nuint)((oy * 14 + 13) * 64 + (fv + 0) * 8)); a3_1.StoreUnsafe(ref yts, (nuint)((oy * 14 + 13) * 64 + (fv + 1) * 8)); a3_2.StoreUnsafe(ref yts, (nuint)((oy * 14 + 13) * 64 + (fv + 2) * 8)); a3_3.StoreUnsafe(ref yts, (nuint)((oy * 14 + 13) * 64 + (fv + 3) * 8));
                     }
                 }
             }
-            Conv2D3Forward(ref _p[9696], ref columns, ref _a9[n * 12544], ref _p[28128], 0, 64, 0, 196);
+            ref float ys = ref _a9[n * 12544];
+            for (int f = 0; f < 64; f++) for (int p = 0; p < 196; p++) Unsafe.Add(ref ys, f * 196 + p) = Unsafe.Add(ref yts, p * 64 + f);
             global::System.Numerics.Tensors.TensorPrimitives.Max<float>(_a9.AsSpan(n * 12544, 12544), 0f, _a10.AsSpan(n * 12544, 12544));   // layer 9, ReLU, fused
         }
     }
@@ -1680,50 +1937,11 @@ _________________________________________________________________________
         (int n0, int n1) = global::NetGen.Parallelism.Range(_batch, parts, part);
         global::System.Span<float> sum = _gsum8.AsSpan(part * 18496, 18496);
         sum.Clear();
-        bool cache = _colBatch8.Length > 0 && _columnsKept;   // the forward pass kept every sample's columns
         for (int n = n0; n < n1; n++)
         {
             ref float work = ref _col8[part * 56448];
-            ref float columns = ref cache ? ref _colBatch8[n * 56448] : ref work;
-            if (!cache)
-            {
-                global::System.Span<float> x = _a8.AsSpan(n * 6272, 6272);
-                // im2col
-                {
-                    ref float cols = ref columns;
-                    ref float image = ref x[0];
-                    for (int ch = 0; ch < 32; ch++)
-                    {
-                        for (int u = 0; u < 3; u++)
-                        {
-                            for (int v = 0; v < 3; v++)
-                            {
-                                ref float row = ref Unsafe.Add(ref cols, ((ch * 3 + u) * 3 + v) * 196);
-                                int lo = global::System.Math.Max(0, 1 - v), hi = global::System.Math.Min(14, 15 - v);   // the columns ox whose ix = ox + v − 1 is inside
-                                for (int oy = 0; oy < 14; oy++)
-                                {
-                                    int iy = oy * 1 + u - 1;
-                                    ref float at = ref Unsafe.Add(ref row, oy * 14);
-                                    if ((uint)iy >= 14u)
-                                    {
-                                        for (int ox = 0; ox < 14; ox++) Unsafe.Add(ref at, ox) = 0f;
-                                        continue;
-                                    }
-                                    ref float line = ref Unsafe.Add(ref image, ch * 196 + iy * 14 + v - 1);   // line[ox·S] is x[ch, iy, ox·S + v − P]
-                                    for (int ox = 0; ox < lo; ox++) Unsafe.Add(ref at, ox) = 0f;
-                                    {
-                                        int ox = lo;
-                                        for (; ox + 8 <= hi; ox += 8) Load(ref line, ox).StoreUnsafe(ref at, (nuint)ox);
-                                        if (ox < hi && hi - lo >= 8) Load(ref line, hi - 8).StoreUnsafe(ref at, (nuint)(hi - 8));
-                                        else for (; ox < hi; ox++) Unsafe.Add(ref at, ox) = Unsafe.Add(ref line, ox);
-                                    }
-                                    for (int ox = hi; ox < 14; ox++) Unsafe.Add(ref at, ox) = 0f;
-                                }
-                            }
-                        }
-                    }
-                }
-            }
+            ref float xs = ref _xpad8[part * 8192];   // the sample's input inside a zero border of 1×1: 32×16×16
+            for (int ch = 0; ch < 32; ch++) for (int iy = 0; iy < 14; iy++) _a8.AsSpan(n * 6272 + ch * 196 + iy * 14, 14).CopyTo(_xpad8.AsSpan(part * 8192 + ch * 256 + (iy + 1) * 16 + 1, 14));
             // layer 9, ReLU backward, fused: δ = x > 0 ? ∂E/∂y : 0 for this sample
             {
                 ref float rx = ref _a9[n * 12544], rdy = ref _d10[n * 12544], rdx = ref _d9[n * 12544];
@@ -1735,7 +1953,60 @@ _________________________________________________________________________
             ref float deltaT = ref _deltaT8[part * 12544];
             ref float delta = ref _d9[n * 12544];
             for (int f = 0; f < 64; f++) for (int p = 0; p < 196; p++) Unsafe.Add(ref deltaT, p * 64 + f) = Unsafe.Add(ref delta, f * 196 + p);
-            Conv2D3WeightGradient(ref columns, ref deltaT, ref sum[0], 0, 288, 0, 64);
+            // ∂E/∂wᵀ[(c, u, v), f] += Σ_p x[c, oy + u, ox + v]·δᵀ[p, f]: a block of taps × filter vectors in registers over the sample's positions
+            for (int ch = 0; ch < 32; ch++)
+            {
+                ref float xc = ref Unsafe.Add(ref xs, ch * 256);
+                for (int fv = 0; fv < 8; fv += 4)   // 4 vectors of 8 filters
+                {
+                    // taps (u, v) = (0, 0) (0, 1) (0, 2) (1, 0) (1, 1)
+                    {
+                        Vector256<float> s0_0 = Vector256<float>.Zero; Vector256<float> s0_1 = Vector256<float>.Zero; Vector256<float> s0_2 = Vector256<float>.Zero; Vector256<float> s0_3 = Vector256<float>.Zero;
+                        Vector256<float> s1_0 = Vector256<float>.Zero; Vector256<float> s1_1 = Vector256<float>.Zero; Vector256<float> s1_2 = Vector256<float>.Zero; Vector256<float> s1_3 = Vector256<float>.Zero;
+                        Vector256<float> s2_0 = Vector256<float>.Zero; Vector256<float> s2_1 = Vector256<float>.Zero; Vector256<float> s2_2 = Vector256<float>.Zero; Vector256<float> s2_3 = Vector256<float>.Zero;
+                        Vector256<float> s3_0 = Vector256<float>.Zero; Vector256<float> s3_1 = Vector256<float>.Zero; Vector256<float> s3_2 = Vector256<float>.Zero; Vector256<float> s3_3 = Vector256<float>.Zero;
+                        Vector256<float> s4_0 = Vector256<float>.Zero; Vector256<float> s4_1 = Vector256<float>.Zero; Vector256<float> s4_2 = Vector256<float>.Zero; Vector256<float> s4_3 = Vector256<float>.Zero;
+                        for (int oy = 0; oy < 14; oy++)
+                        {
+                            for (int ox = 0; ox < 14; ox++)
+                            {
+                                ref float xr = ref Unsafe.Add(ref xc, oy * 16 + ox);
+                                ref float dr = ref Unsafe.Add(ref deltaT, (oy * 14 + ox) * 64 + fv * 8);
+                                Vector256<float> b; Vector256<float> d0 = Load(ref dr, 0); Vector256<float> d1 = Load(ref dr, 8); Vector256<float> d2 = Load(ref dr, 16); Vector256<float> d3 = Load(ref dr, 24);
+                                b = Vector256.Create(Unsafe.Add(ref xr, 0)); s0_0 = Fma(b, d0, s0_0); s0_1 = Fma(b, d1, s0_1); s0_2 = Fma(b, d2, s0_2); s0_3 = Fma(b, d3, s0_3); b = Vector256.Create(Unsafe.Add(ref xr, 1)); s1_0 = Fma(b, d0, s1_0); s1_1 = Fma(b, d1, s1_1); s1_2 = Fma(b, d2, s1_2); s1_3 = Fma(b, d3, s1_3); b = Vector256.Create(Unsafe.Add(ref xr, 2)); s2_0 = Fma(b, d0, s2_0); s2_1 = Fma(b, d1, s2_1); s2_2 = Fma(b, d2, s2_2); s2_3 = Fma(b, d3, s2_3); b = Vector256.Create(Unsafe.Add(ref xr, 16)); s3_0 = Fma(b, d0, s3_0); s3_1 = Fma(b, d1, s3_1); s3_2 = Fma(b, d2, s3_2); s3_3 = Fma(b, d3, s3_3); b = Vector256.Create(Unsafe.Add(ref xr, 17)); s4_0 = Fma(b, d0, s4_0); s4_1 = Fma(b, d1, s4_1); s4_2 = Fma(b, d2, s4_2); s4_3 = Fma(b, d3, s4_3);
+                            }
+                        }
+                        ref float gt = ref sum[(ch * 9) * 64 + fv * 8];
+                        (Load(ref gt, 0) + s0_0).StoreUnsafe(ref gt, 0); (Load(ref gt, 8) + s0_1).StoreUnsafe(ref gt, 8); (Load(ref gt, 16) + s0_2).StoreUnsafe(ref gt, 16); (Load(ref gt, 24) + s0_3).StoreUnsafe(ref gt, 24);
+                        (Load(ref gt, 64) + s1_0).StoreUnsafe(ref gt, 64); (Load(ref gt, 72) + s1_1).StoreUnsafe(ref gt, 72); (Load(ref gt, 80) + s1_2).StoreUnsafe(ref gt, 80); (Load(ref gt, 88) + s1_3).StoreUnsafe(ref gt, 88);
+                        (Load(ref gt, 128) + s2_0).StoreUnsafe(ref gt, 128); (Load(ref gt, 136) + s2_1).StoreUnsafe(ref gt, 136); (Load(ref gt, 144) + s2_2).StoreUnsafe(ref gt, 144); (Load(ref gt, 152) + s2_3).StoreUnsafe(ref gt, 152);
+                        (Load(ref gt, 192) + s3_0).StoreUnsafe(ref gt, 192); (Load(ref gt, 200) + s3_1).StoreUnsafe(ref gt, 200); (Load(ref gt, 208) + s3_2).StoreUnsafe(ref gt, 208); (Load(ref gt, 216) + s3_3).StoreUnsafe(ref gt, 216);
+                        (Load(ref gt, 256) + s4_0).StoreUnsafe(ref gt, 256); (Load(ref gt, 264) + s4_1).StoreUnsafe(ref gt, 264); (Load(ref gt, 272) + s4_2).StoreUnsafe(ref gt, 272); (Load(ref gt, 280) + s4_3).StoreUnsafe(ref gt, 280);
+                    }
+                    // taps (u, v) = (1, 2) (2, 0) (2, 1) (2, 2)
+                    {
+                        Vector256<float> s0_0 = Vector256<float>.Zero; Vector256<float> s0_1 = Vector256<float>.Zero; Vector256<float> s0_2 = Vector256<float>.Zero; Vector256<float> s0_3 = Vector256<float>.Zero;
+                        Vector256<float> s1_0 = Vector256<float>.Zero; Vector256<float> s1_1 = Vector256<float>.Zero; Vector256<float> s1_2 = Vector256<float>.Zero; Vector256<float> s1_3 = Vector256<float>.Zero;
+                        Vector256<float> s2_0 = Vector256<float>.Zero; Vector256<float> s2_1 = Vector256<float>.Zero; Vector256<float> s2_2 = Vector256<float>.Zero; Vector256<float> s2_3 = Vector256<float>.Zero;
+                        Vector256<float> s3_0 = Vector256<float>.Zero; Vector256<float> s3_1 = Vector256<float>.Zero; Vector256<float> s3_2 = Vector256<float>.Zero; Vector256<float> s3_3 = Vector256<float>.Zero;
+                        for (int oy = 0; oy < 14; oy++)
+                        {
+                            for (int ox = 0; ox < 14; ox++)
+                            {
+                                ref float xr = ref Unsafe.Add(ref xc, oy * 16 + ox);
+                                ref float dr = ref Unsafe.Add(ref deltaT, (oy * 14 + ox) * 64 + fv * 8);
+                                Vector256<float> b; Vector256<float> d0 = Load(ref dr, 0); Vector256<float> d1 = Load(ref dr, 8); Vector256<float> d2 = Load(ref dr, 16); Vector256<float> d3 = Load(ref dr, 24);
+                                b = Vector256.Create(Unsafe.Add(ref xr, 18)); s0_0 = Fma(b, d0, s0_0); s0_1 = Fma(b, d1, s0_1); s0_2 = Fma(b, d2, s0_2); s0_3 = Fma(b, d3, s0_3); b = Vector256.Create(Unsafe.Add(ref xr, 32)); s1_0 = Fma(b, d0, s1_0); s1_1 = Fma(b, d1, s1_1); s1_2 = Fma(b, d2, s1_2); s1_3 = Fma(b, d3, s1_3); b = Vector256.Create(Unsafe.Add(ref xr, 33)); s2_0 = Fma(b, d0, s2_0); s2_1 = Fma(b, d1, s2_1); s2_2 = Fma(b, d2, s2_2); s2_3 = Fma(b, d3, s2_3); b = Vector256.Create(Unsafe.Add(ref xr, 34)); s3_0 = Fma(b, d0, s3_0); s3_1 = Fma(b, d1, s3_1); s3_2 = Fma(b, d2, s3_2); s3_3 = Fma(b, d3, s3_3);
+                            }
+                        }
+                        ref float gt = ref sum[(ch * 9) * 64 + fv * 8];
+                        (Load(ref gt, 320) + s0_0).StoreUnsafe(ref gt, 320); (Load(ref gt, 328) + s0_1).StoreUnsafe(ref gt, 328); (Load(ref gt, 336) + s0_2).StoreUnsafe(ref gt, 336); (Load(ref gt, 344) + s0_3).StoreUnsafe(ref gt, 344);
+                        (Load(ref gt, 384) + s1_0).StoreUnsafe(ref gt, 384); (Load(ref gt, 392) + s1_1).StoreUnsafe(ref gt, 392); (Load(ref gt, 400) + s1_2).StoreUnsafe(ref gt, 400); (Load(ref gt, 408) + s1_3).StoreUnsafe(ref gt, 408);
+                        (Load(ref gt, 448) + s2_0).StoreUnsafe(ref gt, 448); (Load(ref gt, 456) + s2_1).StoreUnsafe(ref gt, 456); (Load(ref gt, 464) + s2_2).StoreUnsafe(ref gt, 464); (Load(ref gt, 472) + s2_3).StoreUnsafe(ref gt, 472);
+                        (Load(ref gt, 512) + s3_0).StoreUnsafe(ref gt, 512); (Load(ref gt, 520) + s3_1).StoreUnsafe(ref gt, 520); (Load(ref gt, 528) + s3_2).StoreUnsafe(ref gt, 528); (Load(ref gt, 536) + s3_3).StoreUnsafe(ref gt, 536);
+                    }
+                }
+            }
             for (int f = 0; f < 64; f++) sum[18432 + f] += global::System.Numerics.Tensors.TensorPrimitives.Sum<float>(_d9.AsSpan(n * 12544 + f * 196, 196));
             // ∂E/∂col into the thread's column buffer, then col2im adds every window's share back into ∂E/∂x.
             Conv2D3ColumnGradient(ref _p[9696], ref _d9[n * 12544], ref work, 0, 288, 0, 196);
@@ -1772,51 +2043,6 @@ _________________________________________________________________________
         }
     }
 
-    /// <summary>Conv2D3 forward, one sample: y[f, p] = Σ_k w[f, k]·col[k, p] + b[f] for filters m0 ≤ f &lt; m1 and positions n0 ≤ p &lt; n1 (288 window values).</summary>
-    /// <remarks>Rows m0 ≤ m &lt; m1, columns n0 ≤ n &lt; n1 (multiples of 24, or 196). For each strip of 24 columns,
-    /// register blocks of 8 rows × 24 columns run over it, 288 steps each.</remarks>
-    private static void Conv2D3Forward(ref float w, ref float col, ref float y, ref float bias, int m0, int m1, int n0, int n1)
-    {
-        int n = n0;
-        for (; n + 24 <= n1; n += 24)
-        {
-            ref float panel = ref Unsafe.Add(ref col, n);
-            nint ldb = 196;
-            int m = m0;
-            for (; m + 8 <= m1; m += 8) BroadcastBlock8x3(ref Unsafe.Add(ref w, m * 288), 288, 1, ref panel, ldb, ref Unsafe.Add(ref y, m * 196 + n), 196, 288, KernelBiasByRow, ref Unsafe.Add(ref bias, m), 0);
-        }
-        if (n < n1)   // the last 4 columns: a vector ending at column 196, keeping its last 4 lanes
-        {
-            n = 188;
-            ref float panel = ref Unsafe.Add(ref col, n);
-            nint ldb = 196;
-            int m = m0;
-            for (; m + 8 <= m1; m += 8) BroadcastBlock8x1(ref Unsafe.Add(ref w, m * 288), 288, 1, ref panel, ldb, ref Unsafe.Add(ref y, m * 196 + n), 196, 288, KernelBiasByRow, ref Unsafe.Add(ref bias, m), 4);
-        }
-    }
-
-    /// <summary>Conv2D3 ∂E/∂W transposed, one sample: gᵀ[k, f] += Σ_p col[k, p]·δᵀ[p, f] for window values m0 ≤ k &lt; m1 and filters n0 ≤ f &lt; n1 (196 positions).</summary>
-    /// <remarks>Rows m0 ≤ m &lt; m1, columns n0 ≤ n &lt; n1 (multiples of 24, or 64). For each strip of 24 columns,
-    /// register blocks of 8 rows × 24 columns run over it, 196 steps each.</remarks>
-    private static void Conv2D3WeightGradient(ref float col, ref float deltaT, ref float gT, int m0, int m1, int n0, int n1)
-    {
-        int n = n0;
-        for (; n + 24 <= n1; n += 24)
-        {
-            ref float panel = ref Unsafe.Add(ref deltaT, n);
-            nint ldb = 64;
-            int m = m0;
-            for (; m + 8 <= m1; m += 8) BroadcastBlock8x3(ref Unsafe.Add(ref col, m * 196), 196, 1, ref panel, ldb, ref Unsafe.Add(ref gT, m * 64 + n), 64, 196, KernelAccumulate, ref gT, 0);
-        }
-        for (; n + 8 <= n1; n += 8)
-        {
-            ref float panel = ref Unsafe.Add(ref deltaT, n);
-            nint ldb = 64;
-            int m = m0;
-            for (; m + 8 <= m1; m += 8) BroadcastBlock8x1(ref Unsafe.Add(ref col, m * 196), 196, 1, ref panel, ldb, ref Unsafe.Add(ref gT, m * 64 + n), 64, 196, KernelAccumulate, ref gT, 0);
-        }
-    }
-
     /// <summary>Conv2D3 ∂E/∂col, one sample: col[k, p] = Σ_f w[f, k]·δ[f, p] for window values m0 ≤ k &lt; m1 and positions n0 ≤ p &lt; n1 (64 filters).</summary>
     /// <remarks>Rows m0 ≤ m &lt; m1, columns n0 ≤ n &lt; n1 (multiples of 24, or 196). For each strip of 24 columns,
     /// register blocks of 8 rows × 24 columns run over it, 64 steps each.</remarks>
@@ -1844,47 +2070,104 @@ _________________________________________________________________________
     private void Conv2D4ForwardPart(int part, int parts)
     {
         (int n0, int n1) = global::NetGen.Parallelism.Range(_batch, parts, part);
-        bool cache = _colBatch11.Length > 0 && Training;   // kept for backward: training passes only
         for (int n = n0; n < n1; n++)
         {
-            global::System.Span<float> x = _a11.AsSpan(n * 12544, 12544);
-            ref float columns = ref cache ? ref _colBatch11[n * 112896] : ref _col11[part * 112896];
-            // im2col
+            ref float xs = ref _xpad11[part * 16384];   // the sample's input inside a zero border of 1×1: 64×16×16
+            for (int ch = 0; ch < 64; ch++) for (int iy = 0; iy < 14; iy++) _a11.AsSpan(n * 12544 + ch * 196 + iy * 14, 14).CopyTo(_xpad11.AsSpan(part * 16384 + ch * 256 + (iy + 1) * 16 + 1, 14));
+            // direct convolution, filters form: yᵀ[p, f] for a block of positions × filter vectors in registers, 9 taps per channel unrolled; then y = (yᵀ)ᵀ
+            ref float wts = ref _wT11[0];
+            ref float bs = ref _p[65184];
+            ref float yts = ref _yT11[part * 12544];
+            for (int oy = 0; oy < 14; oy++)
             {
-                ref float cols = ref columns;
-                ref float image = ref x[0];
-                for (int ch = 0; ch < 64; ch++)
+                for (int fv = 0; fv < 8; fv += 4)   // 4 vectors of 8 filters
                 {
-                    for (int u = 0; u < 3; u++)
+                    // positions ox = 0..4
                     {
-                        for (int v = 0; v < 3; v++)
+                        Vector256<float> a0_0 = Load(ref bs, (fv + 0) * 8); Vector256<float> a0_1 = Load(ref bs, (fv + 1) * 8); Vector256<float> a0_2 = Load(ref bs, (fv + 2) * 8); Vector256<float> a0_3 = Load(ref bs, (fv + 3) * 8);
+                        Vector256<float> a1_0 = Load(ref bs, (fv + 0) * 8); Vector256<float> a1_1 = Load(ref bs, (fv + 1) * 8); Vector256<float> a1_2 = Load(ref bs, (fv + 2) * 8); Vector256<float> a1_3 = Load(ref bs, (fv + 3) * 8);
+                        Vector256<float> a2_0 = Load(ref bs, (fv + 0) * 8); Vector256<float> a2_1 = Load(ref bs, (fv + 1) * 8); Vector256<float> a2_2 = Load(ref bs, (fv + 2) * 8); Vector256<float> a2_3 = Load(ref bs, (fv + 3) * 8);
+                        Vector256<float> a3_0 = Load(ref bs, (fv + 0) * 8); Vector256<float> a3_1 = Load(ref bs, (fv + 1) * 8); Vector256<float> a3_2 = Load(ref bs, (fv + 2) * 8); Vector256<float> a3_3 = Load(ref bs, (fv + 3) * 8);
+                        Vector256<float> a4_0 = Load(ref bs, (fv + 0) * 8); Vector256<float> a4_1 = Load(ref bs, (fv + 1) * 8); Vector256<float> a4_2 = Load(ref bs, (fv + 2) * 8); Vector256<float> a4_3 = Load(ref bs, (fv + 3) * 8);
+                        for (int ch = 0; ch < 64; ch++)
                         {
-                            ref float row = ref Unsafe.Add(ref cols, ((ch * 3 + u) * 3 + v) * 196);
-                            int lo = global::System.Math.Max(0, 1 - v), hi = global::System.Math.Min(14, 15 - v);   // the columns ox whose ix = ox + v − 1 is inside
-                            for (int oy = 0; oy < 14; oy++)
-                            {
-                                int iy = oy * 1 + u - 1;
-                                ref float at = ref Unsafe.Add(ref row, oy * 14);
-                                if ((uint)iy >= 14u)
-                                {
-                                    for (int ox = 0; ox < 14; ox++) Unsafe.Add(ref at, ox) = 0f;
-                                    continue;
-                                }
-                                ref float line = ref Unsafe.Add(ref image, ch * 196 + iy * 14 + v - 1);   // line[ox·S] is x[ch, iy, ox·S + v − P]
-                                for (int ox = 0; ox < lo; ox++) Unsafe.Add(ref at, ox) = 0f;
-                                {
-                                    int ox = lo;
-                                    for (; ox + 8 <= hi; ox += 8) Load(ref line, ox).StoreUnsafe(ref at, (nuint)ox);
-                                    if (ox < hi && hi - lo >= 8) Load(ref line, hi - 8).StoreUnsafe(ref at, (nuint)(hi - 8));
-                                    else for (; ox < hi; ox++) Unsafe.Add(ref at, ox) = Unsafe.Add(ref line, ox);
-                                }
-                                for (int ox = hi; ox < 14; ox++) Unsafe.Add(ref at, ox) = 0f;
-                            }
+                            ref float xr = ref Unsafe.Add(ref xs, ch * 256 + oy * 16 + 0);
+                            ref float wr = ref Unsafe.Add(ref wts, ch * 576 + fv * 8);
+                            Vector256<float> b; Vector256<float> w0; Vector256<float> w1; Vector256<float> w2; Vector256<float> w3;
+                            w0 = Load(ref wr, 0); w1 = Load(ref wr, 8); w2 = Load(ref wr, 16); w3 = Load(ref wr, 24); b = Vector256.Create(Unsafe.Add(ref xr, 0)); a0_0 = Fma(b, w0, a0_0); a0_1 = Fma(b, w1, a0_1); a0_2 = Fma(b, w2, a0_2); a0_3 = Fma(b, w3, a0_3); b = Vector256.Create(Unsafe.Add(ref xr, 1)); a1_0 = Fma(b, w0, a1_0); a1_1 = Fma(b, w1, a1_1); a1_2 = Fma(b, w2, a1_2); a1_3 = Fma(b, w3, a1_3); b = Vector256.Create(Unsafe.Add(ref xr, 2)); a2_0 = Fma(b, w0, a2_0); a2_1 = Fma(b, w1, a2_1); a2_2 = Fma(b, w2, a2_2); a2_3 = Fma(b, w3, a2_3); b = Vector256.Create(Unsafe.Add(ref xr, 3)); a3_0 = Fma(b, w0, a3_0); a3_1 = Fma(b, w1, a3_1); a3_2 = Fma(b, w2, a3_2); a3_3 = Fma(b, w3, a3_3); b = Vector256.Create(Unsafe.Add(ref xr, 4)); a4_0 = Fma(b, w0, a4_0); a4_1 = Fma(b, w1, a4_1); a4_2 = Fma(b, w2, a4_2); a4_3 = Fma(b, w3, a4_3);
+                            w0 = Load(ref wr, 64); w1 = Load(ref wr, 72); w2 = Load(ref wr, 80); w3 = Load(ref wr, 88); b = Vector256.Create(Unsafe.Add(ref xr, 1)); a0_0 = Fma(b, w0, a0_0); a0_1 = Fma(b, w1, a0_1); a0_2 = Fma(b, w2, a0_2); a0_3 = Fma(b, w3, a0_3); b = Vector256.Create(Unsafe.Add(ref xr, 2)); a1_0 = Fma(b, w0, a1_0); a1_1 = Fma(b, w1, a1_1); a1_2 = Fma(b, w2, a1_2); a1_3 = Fma(b, w3, a1_3); b = Vector256.Create(Unsafe.Add(ref xr, 3)); a2_0 = Fma(b, w0, a2_0); a2_1 = Fma(b, w1, a2_1); a2_2 = Fma(b, w2, a2_2); a2_3 = Fma(b, w3, a2_3); b = Vector256.Create(Unsafe.Add(ref xr, 4)); a3_0 = Fma(b, w0, a3_0); a3_1 = Fma(b, w1, a3_1); a3_2 = Fma(b, w2, a3_2); a3_3 = Fma(b, w3, a3_3); b = Vector256.Create(Unsafe.Add(ref xr, 5)); a4_0 = Fma(b, w0, a4_0); a4_1 = Fma(b, w1, a4_1); a4_2 = Fma(b, w2, a4_2); a4_3 = Fma(b, w3, a4_3);
+                            w0 = Load(ref wr, 128); w1 = Load(ref wr, 136); w2 = Load(ref wr, 144); w3 = Load(ref wr, 152); b = Vector256.Create(Unsafe.Add(ref xr, 2)); a0_0 = Fma(b, w0, a0_0); a0_1 = Fma(b, w1, a0_1); a0_2 = Fma(b, w2, a0_2); a0_3 = Fma(b, w3, a0_3); b = Vector256.Create(Unsafe.Add(ref xr, 3)); a1_0 = Fma(b, w0, a1_0); a1_1 = Fma(b, w1, a1_1); a1_2 = Fma(b, w2, a1_2); a1_3 = Fma(b, w3, a1_3); b = Vector256.Create(Unsafe.Add(ref xr, 4)); a2_0 = Fma(b, w0, a2_0); a2_1 = Fma(b, w1, a2_1); a2_2 = Fma(b, w2, a2_2); a2_3 = Fma(b, w3, a2_3); b = Vector256.Create(Unsafe.Add(ref xr, 5)); a3_0 = Fma(b, w0, a3_0); a3_1 = Fma(b, w1, a3_1); a3_2 = Fma(b, w2, a3_2); a3_3 = Fma(b, w3, a3_3); b = Vector256.Create(Unsafe.Add(ref xr, 6)); a4_0 = Fma(b, w0, a4_0); a4_1 = Fma(b, w1, a4_1); a4_2 = Fma(b, w2, a4_2); a4_3 = Fma(b, w3, a4_3);
+                            w0 = Load(ref wr, 192); w1 = Load(ref wr, 200); w2 = Load(ref wr, 208); w3 = Load(ref wr, 216); b = Vector256.Create(Unsafe.Add(ref xr, 16)); a0_0 = Fma(b, w0, a0_0); a0_1 = Fma(b, w1, a0_1); a0_2 = Fma(b, w2, a0_2); a0_3 = Fma(b, w3, a0_3); b = Vector256.Create(Unsafe.Add(ref xr, 17)); a1_0 = Fma(b, w0, a1_0); a1_1 = Fma(b, w1, a1_1); a1_2 = Fma(b, w2, a1_2); a1_3 = Fma(b, w3, a1_3); b = Vector256.Create(Unsafe.Add(ref xr, 18)); a2_0 = Fma(b, w0, a2_0); a2_1 = Fma(b, w1, a2_1); a2_2 = Fma(b, w2, a2_2); a2_3 = Fma(b, w3, a2_3); b = Vector256.Create(Unsafe.Add(ref xr, 19)); a3_0 = Fma(b, w0, a3_0); a3_1 = Fma(b, w1, a3_1); a3_2 = Fma(b, w2, a3_2); a3_3 = Fma(b, w3, a3_3); b = Vector256.Create(Unsafe.Add(ref xr, 20)); a4_0 = Fma(b, w0, a4_0); a4_1 = Fma(b, w1, a4_1); a4_2 = Fma(b, w2, a4_2); a4_3 = Fma(b, w3, a4_3);
+                            w0 = Load(ref wr, 256); w1 = Load(ref wr, 264); w2 = Load(ref wr, 272); w3 = Load(ref wr, 280); b = Vector256.Create(Unsafe.Add(ref xr, 17)); a0_0 = Fma(b, w0, a0_0); a0_1 = Fma(b, w1, a0_1); a0_2 = Fma(b, w2, a0_2); a0_3 = Fma(b, w3, a0_3); b = Vector256.Create(Unsafe.Add(ref xr, 18)); a1_0 = Fma(b, w0, a1_0); a1_1 = Fma(b, w1, a1_1); a1_2 = Fma(b, w2, a1_2); a1_3 = Fma(b, w3, a1_3); b = Vector256.Create(Unsafe.Add(ref xr, 19)); a2_0 = Fma(b, w0, a2_0); a2_1 = Fma(b, w1, a2_1); a2_2 = Fma(b, w2, a2_2); a2_3 = Fma(b, w3, a2_3); b = Vector256.Create(Unsafe.Add(ref xr, 20)); a3_0 = Fma(b, w0, a3_0); a3_1 = Fma(b, w1, a3_1); a3_2 = Fma(b, w2, a3_2); a3_3 = Fma(b, w3, a3_3); b = Vector256.Create(Unsafe.Add(ref xr, 21)); a4_0 = Fma(b, w0, a4_0); a4_1 = Fma(b, w1, a4_1); a4_2 = Fma(b, w2, a4_2); a4_3 = Fma(b, w3, a4_3);
+                            w0 = Load(ref wr, 320); w1 = Load(ref wr, 328); w2 = Load(ref wr, 336); w3 = Load(ref wr, 344); b = Vector256.Create(Unsafe.Add(ref xr, 18)); a0_0 = Fma(b, w0, a0_0); a0_1 = Fma(b, w1, a0_1); a0_2 = Fma(b, w2, a0_2); a0_3 = Fma(b, w3, a0_3); b = Vector256.Create(Unsafe.Add(ref xr, 19)); a1_0 = Fma(b, w0, a1_0); a1_1 = Fma(b, w1, a1_1); a1_2 = Fma(b, w2, a1_2); a1_3 = Fma(b, w3, a1_3); b = Vector256.Create(Unsafe.Add(ref xr, 20)); a2_0 = Fma(b, w0, a2_0); a2_1 = Fma(b, w1, a2_1); a2_2 = Fma(b, w2, a2_2); a2_3 = Fma(b, w3, a2_3); b = Vector256.Create(Unsafe.Add(ref xr, 21)); a3_0 = Fma(b, w0, a3_0); a3_1 = Fma(b, w1, a3_1); a3_2 = Fma(b, w2, a3_2); a3_3 = Fma(b, w3, a3_3); b = Vector256.Create(Unsafe.Add(ref xr, 22)); a4_0 = Fma(b, w0, a4_0); a4_1 = Fma(b, w1, a4_1); a4_2 = Fma(b, w2, a4_2); a4_3 = Fma(b, w3, a4_3);
+                            w0 = Load(ref wr, 384); w1 = Load(ref wr, 392); w2 = Load(ref wr, 400); w3 = Load(ref wr, 408); b = Vector256.Create(Unsafe.Add(ref xr, 32)); a0_0 = Fma(b, w0, a0_0); a0_1 = Fma(b, w1, a0_1); a0_2 = Fma(b, w2, a0_2); a0_3 = Fma(b, w3, a0_3); b = Vector256.Create(Unsafe.Add(ref xr, 33)); a1_0 = Fma(b, w0, a1_0); a1_1 = Fma(b, w1, a1_1); a1_2 = Fma(b, w2, a1_2); a1_3 = Fma(b, w3, a1_3); b = Vector256.Create(Unsafe.Add(ref xr, 34)); a2_0 = Fma(b, w0, a2_0); a2_1 = Fma(b, w1, a2_1); a2_2 = Fma(b, w2, a2_2); a2_3 = Fma(b, w3, a2_3); b = Vector256.Create(Unsafe.Add(ref xr, 35)); a3_0 = Fma(b, w0, a3_0); a3_1 = Fma(b, w1, a3_1); a3_2 = Fma(b, w2, a3_2); a3_3 = Fma(b, w3, a3_3); b = Vector256.Create(Unsafe.Add(ref xr, 36)); a4_0 = Fma(b, w0, a4_0); a4_1 = Fma(b, w1, a4_1); a4_2 = Fma(b, w2, a4_2); a4_3 = Fma(b, w3, a4_3);
+                            w0 = Load(ref wr, 448); w1 = Load(ref wr, 456); w2 = Load(ref wr, 464); w3 = Load(ref wr, 472); b = Vector256.Create(Unsafe.Add(ref xr, 33)); a0_0 = Fma(b, w0, a0_0); a0_1 = Fma(b, w1, a0_1); a0_2 = Fma(b, w2, a0_2); a0_3 = Fma(b, w3, a0_3); b = Vector256.Create(Unsafe.Add(ref xr, 34)); a1_0 = Fma(b, w0, a1_0); a1_1 = Fma(b, w1, a1_1); a1_2 = Fma(b, w2, a1_2); a1_3 = Fma(b, w3, a1_3); b = Vector256.Create(Unsafe.Add(ref xr, 35)); a2_0 = Fma(b, w0, a2_0); a2_1 = Fma(b, w1, a2_1); a2_2 = Fma(b, w2, a2_2); a2_3 = Fma(b, w3, a2_3); b = Vector256.Create(Unsafe.Add(ref xr, 36)); a3_0 = Fma(b, w0, a3_0); a3_1 = Fma(b, w1, a3_1); a3_2 = Fma(b, w2, a3_2); a3_3 = Fma(b, w3, a3_3); b = Vector256.Create(Unsafe.Add(ref xr, 37)); a4_0 = Fma(b, w0, a4_0); a4_1 = Fma(b, w1, a4_1); a4_2 = Fma(b, w2, a4_2); a4_3 = Fma(b, w3, a4_3);
+                            w0 = Load(ref wr, 512); w1 = Load(ref wr, 520); w2 = Load(ref wr, 528); w3 = Load(ref wr, 536); b = Vector256.Create(Unsafe.Add(ref xr, 34)); a0_0 = Fma(b, w0, a0_0); a0_1 = Fma(b, w1, a0_1); a0_2 = Fma(b, w2, a0_2); a0_3 = Fma(b, w3, a0_3); b = Vector256.Create(Unsafe.Add(ref xr, 35)); a1_0 = Fma(b, w0, a1_0); a1_1 = Fma(b, w1, a1_1); a1_2 = Fma(b, w2, a1_2); a1_3 = Fma(b, w3, a1_3); b = Vector256.Create(Unsafe.Add(ref xr, 36)); a2_0 = Fma(b, w0, a2_0); a2_1 = Fma(b, w1, a2_1); a2_2 = Fma(b, w2, a2_2); a2_3 = Fma(b, w3, a2_3); b = Vector256.Create(Unsafe.Add(ref xr, 37)); a3_0 = Fma(b, w0, a3_0); a3_1 = Fma(b, w1, a3_1); a3_2 = Fma(b, w2, a3_2); a3_3 = Fma(b, w3, a3_3); b = Vector256.Create(Unsafe.Add(ref xr, 38)); a4_0 = Fma(b, w0, a4_0); a4_1 = Fma(b, w1, a4_1); a4_2 = Fma(b, w2, a4_2); a4_3 = Fma(b, w3, a4_3);
                         }
+                        a0_0.StoreUnsafe(ref yts, (nuint)((oy * 14 + 0) * 64 + (fv + 0) * 8)); a0_1.StoreUnsafe(ref yts, (nuint)((oy * 14 + 0) * 64 + (fv + 1) * 8)); a0_2.StoreUnsafe(ref yts, (nuint)((oy * 14 + 0) * 64 + (fv + 2) * 8)); a0_3.StoreUnsafe(ref yts, (nuint)((oy * 14 + 0) * 64 + (fv + 3) * 8));
+                        a1_0.StoreUnsafe(ref yts, (nuint)((oy * 14 + 1) * 64 + (fv + 0) * 8)); a1_1.StoreUnsafe(ref yts, (nuint)((oy * 14 + 1) * 64 + (fv + 1) * 8)); a1_2.StoreUnsafe(ref yts, (nuint)((oy * 14 + 1) * 64 + (fv + 2) * 8)); a1_3.StoreUnsafe(ref yts, (nuint)((oy * 14 + 1) * 64 + (fv + 3) * 8));
+                        a2_0.StoreUnsafe(ref yts, (nuint)((oy * 14 + 2) * 64 + (fv + 0) * 8)); a2_1.StoreUnsafe(ref yts, (nuint)((oy * 14 + 2) * 64 + (fv + 1) * 8)); a2_2.StoreUnsafe(ref yts, (nuint)((oy * 14 + 2) * 64 + (fv + 2) * 8)); a2_3.StoreUnsafe(ref yts, (nuint)((oy * 14 + 2) * 64 + (fv + 3) * 8));
+                        a3_0.StoreUnsafe(ref yts, (nuint)((oy * 14 + 3) * 64 + (fv + 0) * 8)); a3_1.StoreUnsafe(ref yts, (nuint)((oy * 14 + 3) * 64 + (fv + 1) * 8)); a3_2.StoreUnsafe(ref yts, (nuint)((oy * 14 + 3) * 64 + (fv + 2) * 8)); a3_3.StoreUnsafe(ref yts, (nuint)((oy * 14 + 3) * 64 + (fv + 3) * 8));
+                        a4_0.StoreUnsafe(ref yts, (nuint)((oy * 14 + 4) * 64 + (fv + 0) * 8)); a4_1.StoreUnsafe(ref yts, (nuint)((oy * 14 + 4) * 64 + (fv + 1) * 8)); a4_2.StoreUnsafe(ref yts, (nuint)((oy * 14 + 4) * 64 + (fv + 2) * 8)); a4_3.StoreUnsafe(ref yts, (nuint)((oy * 14 + 4) * 64 + (fv + 3) * 8));
+                    }
+                    // positions ox = 5..9
+                    {
+                        Vector256<float> a0_0 = Load(ref bs, (fv + 0) * 8); Vector256<float> a0_1 = Load(ref bs, (fv + 1) * 8); Vector256<float> a0_2 = Load(ref bs, (fv + 2) * 8); Vector256<float> a0_3 = Load(ref bs, (fv + 3) * 8);
+                        Vector256<float> a1_0 = Load(ref bs, (fv + 0) * 8); Vector256<float> a1_1 = Load(ref bs, (fv + 1) * 8); Vector256<float> a1_2 = Load(ref bs, (fv + 2) * 8); Vector256<float> a1_3 = Load(ref bs, (fv + 3) * 8);
+                        Vector256<float> a2_0 = Load(ref bs, (fv + 0) * 8); Vector256<float> a2_1 = Load(ref bs, (fv + 1) * 8); Vector256<float> a2_2 = Load(ref bs, (fv + 2) * 8); Vector256<float> a2_3 = Load(ref bs, (fv + 3) * 8);
+                        Vector256<float> a3_0 = Load(ref bs, (fv + 0) * 8); Vector256<float> a3_1 = Load(ref bs, (fv + 1) * 8); Vector256<float> a3_2 = Load(ref bs, (fv + 2) * 8); Vector256<float> a3_3 = Load(ref bs, (fv + 3) * 8);
+                        Vector256<float> a4_0 = Load(ref bs, (fv + 0) * 8); Vector256<float> a4_1 = Load(ref bs, (fv + 1) * 8); Vector256<float> a4_2 = Load(ref bs, (fv + 2) * 8); Vector256<float> a4_3 = Load(ref bs, (fv + 3) * 8);
+                        for (int ch = 0; ch < 64; ch++)
+                        {
+                            ref float xr = ref Unsafe.Add(ref xs, ch * 256 + oy * 16 + 5);
+                            ref float wr = ref Unsafe.Add(ref wts, ch * 576 + fv * 8);
+                            Vector256<float> b; Vector256<float> w0; Vector256<float> w1; Vector256<float> w2; Vector256<float> w3;
+                            w0 = Load(ref wr, 0); w1 = Load(ref wr, 8); w2 = Load(ref wr, 16); w3 = Load(ref wr, 24); b = Vector256.Create(Unsafe.Add(ref xr, 0)); a0_0 = Fma(b, w0, a0_0); a0_1 = Fma(b, w1, a0_1); a0_2 = Fma(b, w2, a0_2); a0_3 = Fma(b, w3, a0_3); b = Vector256.Create(Unsafe.Add(ref xr, 1)); a1_0 = Fma(b, w0, a1_0); a1_1 = Fma(b, w1, a1_1); a1_2 = Fma(b, w2, a1_2); a1_3 = Fma(b, w3, a1_3); b = Vector256.Create(Unsafe.Add(ref xr, 2)); a2_0 = Fma(b, w0, a2_0); a2_1 = Fma(b, w1, a2_1); a2_2 = Fma(b, w2, a2_2); a2_3 = Fma(b, w3, a2_3); b = Vector256.Create(Unsafe.Add(ref xr, 3)); a3_0 = Fma(b, w0, a3_0); a3_1 = Fma(b, w1, a3_1); a3_2 = Fma(b, w2, a3_2); a3_3 = Fma(b, w3, a3_3); b = Vector256.Create(Unsafe.Add(ref xr, 4)); a4_0 = Fma(b, w0, a4_0); a4_1 = Fma(b, w1, a4_1); a4_2 = Fma(b, w2, a4_2); a4_3 = Fma(b, w3, a4_3);
+                            w0 = Load(ref wr, 64); w1 = Load(ref wr, 72); w2 = Load(ref wr, 80); w3 = Load(ref wr, 88); b = Vector256.Create(Unsafe.Add(ref xr, 1)); a0_0 = Fma(b, w0, a0_0); a0_1 = Fma(b, w1, a0_1); a0_2 = Fma(b, w2, a0_2); a0_3 = Fma(b, w3, a0_3); b = Vector256.Create(Unsafe.Add(ref xr, 2)); a1_0 = Fma(b, w0, a1_0); a1_1 = Fma(b, w1, a1_1); a1_2 = Fma(b, w2, a1_2); a1_3 = Fma(b, w3, a1_3); b = Vector256.Create(Unsafe.Add(ref xr, 3)); a2_0 = Fma(b, w0, a2_0); a2_1 = Fma(b, w1, a2_1); a2_2 = Fma(b, w2, a2_2); a2_3 = Fma(b, w3, a2_3); b = Vector256.Create(Unsafe.Add(ref xr, 4)); a3_0 = Fma(b, w0, a3_0); a3_1 = Fma(b, w1, a3_1); a3_2 = Fma(b, w2, a3_2); a3_3 = Fma(b, w3, a3_3); b = Vector256.Create(Unsafe.Add(ref xr, 5)); a4_0 = Fma(b, w0, a4_0); a4_1 = Fma(b, w1, a4_1); a4_2 = Fma(b, w2, a4_2); a4_3 = Fma(b, w3, a4_3);
+                            w0 = Load(ref wr, 128); w1 = Load(ref wr, 136); w2 = Load(ref wr, 144); w3 = Load(ref wr, 152); b = Vector256.Create(Unsafe.Add(ref xr, 2)); a0_0 = Fma(b, w0, a0_0); a0_1 = Fma(b, w1, a0_1); a0_2 = Fma(b, w2, a0_2); a0_3 = Fma(b, w3, a0_3); b = Vector256.Create(Unsafe.Add(ref xr, 3)); a1_0 = Fma(b, w0, a1_0); a1_1 = Fma(b, w1, a1_1); a1_2 = Fma(b, w2, a1_2); a1_3 = Fma(b, w3, a1_3); b = Vector256.Create(Unsafe.Add(ref xr, 4)); a2_0 = Fma(b, w0, a2_0); a2_1 = Fma(b, w1, a2_1); a2_2 = Fma(b, w2, a2_2); a2_3 = Fma(b, w3, a2_3); b = Vector256.Create(Unsafe.Add(ref xr, 5)); a3_0 = Fma(b, w0, a3_0); a3_1 = Fma(b, w1, a3_1); a3_2 = Fma(b, w2, a3_2); a3_3 = Fma(b, w3, a3_3); b = Vector256.Create(Unsafe.Add(ref xr, 6)); a4_0 = Fma(b, w0, a4_0); a4_1 = Fma(b, w1, a4_1); a4_2 = Fma(b, w2, a4_2); a4_3 = Fma(b, w3, a4_3);
+                            w0 = Load(ref wr, 192); w1 = Load(ref wr, 200); w2 = Load(ref wr, 208); w3 = Load(ref wr, 216); b = Vector256.Create(Unsafe.Add(ref xr, 16)); a0_0 = Fma(b, w0, a0_0); a0_1 = Fma(b, w1, a0_1); a0_2 = Fma(b, w2, a0_2); a0_3 = Fma(b, w3, a0_3); b = Vector256.Create(Unsafe.Add(ref xr, 17)); a1_0 = Fma(b, w0, a1_0); a1_1 = Fma(b, w1, a1_1); a1_2 = Fma(b, w2, a1_2); a1_3 = Fma(b, w3, a1_3); b = Vector256.Create(Unsafe.Add(ref xr, 18)); a2_0 = Fma(b, w0, a2_0); a2_1 = Fma(b, w1, a2_1); a2_2 = Fma(b, w2, a2_2); a2_3 = Fma(b, w3, a2_3); b = Vector256.Create(Unsafe.Add(ref xr, 19)); a3_0 = Fma(b, w0, a3_0); a3_1 = Fma(b, w1, a3_1); a3_2 = Fma(b, w2, a3_2); a3_3 = Fma(b, w3, a3_3); b = Vector256.Create(Unsafe.Add(ref xr, 20)); a4_0 = Fma(b, w0, a4_0); a4_1 = Fma(b, w1, a4_1); a4_2 = Fma(b, w2, a4_2); a4_3 = Fma(b, w3, a4_3);
+                            w0 = Load(ref wr, 256); w1 = Load(ref wr, 264); w2 = Load(ref wr, 272); w3 = Load(ref wr, 280); b = Vector256.Create(Unsafe.Add(ref xr, 17)); a0_0 = Fma(b, w0, a0_0); a0_1 = Fma(b, w1, a0_1); a0_2 = Fma(b, w2, a0_2); a0_3 = Fma(b, w3, a0_3); b = Vector256.Create(Unsafe.Add(ref xr, 18)); a1_0 = Fma(b, w0, a1_0); a1_1 = Fma(b, w1, a1_1); a1_2 = Fma(b, w2, a1_2); a1_3 = Fma(b, w3, a1_3); b = Vector256.Create(Unsafe.Add(ref xr, 19)); a2_0 = Fma(b, w0, a2_0); a2_1 = Fma(b, w1, a2_1); a2_2 = Fma(b, w2, a2_2); a2_3 = Fma(b, w3, a2_3); b = Vector256.Create(Unsafe.Add(ref xr, 20)); a3_0 = Fma(b, w0, a3_0); a3_1 = Fma(b, w1, a3_1); a3_2 = Fma(b, w2, a3_2); a3_3 = Fma(b, w3, a3_3); b = Vector256.Create(Unsafe.Add(ref xr, 21)); a4_0 = Fma(b, w0, a4_0); a4_1 = Fma(b, w1, a4_1); a4_2 = Fma(b, w2, a4_2); a4_3 = Fma(b, w3, a4_3);
+                            w0 = Load(ref wr, 320); w1 = Load(ref wr, 328); w2 = Load(ref wr, 336); w3 = Load(ref wr, 344); b = Vector256.Create(Unsafe.Add(ref xr, 18)); a0_0 = Fma(b, w0, a0_0); a0_1 = Fma(b, w1, a0_1); a0_2 = Fma(b, w2, a0_2); a0_3 = Fma(b, w3, a0_3); b = Vector256.Create(Unsafe.Add(ref xr, 19)); a1_0 = Fma(b, w0, a1_0); a1_1 = Fma(b, w1, a1_1); a1_2 = Fma(b, w2, a1_2); a1_3 = Fma(b, w3, a1_3); b = Vector256.Create(Unsafe.Add(ref xr, 20)); a2_0 = Fma(b, w0, a2_0); a2_1 = Fma(b, w1, a2_1); a2_2 = Fma(b, w2, a2_2); a2_3 = Fma(b, w3, a2_3); b = Vector256.Create(Unsafe.Add(ref xr, 21)); a3_0 = Fma(b, w0, a3_0); a3_1 = Fma(b, w1, a3_1); a3_2 = Fma(b, w2, a3_2); a3_3 = Fma(b, w3, a3_3); b = Vector256.Create(Unsafe.Add(ref xr, 22)); a4_0 = Fma(b, w0, a4_0); a4_1 = Fma(b, w1, a4_1); a4_2 = Fma(b, w2, a4_2); a4_3 = Fma(b, w3, a4_3);
+                            w0 = Load(ref wr, 384); w1 = Load(ref wr, 392); w2 = Load(ref wr, 400); w3 = Load(ref wr, 408); b = Vector256.Create(Unsafe.Add(ref xr, 32)); a0_0 = Fma(b, w0, a0_0); a0_1 = Fma(b, w1, a0_1); a0_2 = Fma(b, w2, a0_2); a0_3 = Fma(b, w3, a0_3); b = Vector256.Create(Unsafe.Add(ref xr, 33)); a1_0 = Fma(b, w0, a1_0); a1_1 = Fma(b, w1, a1_1); a1_2 = Fma(b, w2, a1_2); a1_3 = Fma(b, w3, a1_3); b = Vector256.Create(Unsafe.Add(ref xr, 34)); a2_0 = Fma(b, w0, a2_0); a2_1 = Fma(b, w1, a2_1); a2_2 = Fma(b, w2, a2_2); a2_3 = Fma(b, w3, a2_3); b = Vector256.Create(Unsafe.Add(ref xr, 35)); a3_0 = Fma(b, w0, a3_0); a3_1 = Fma(b, w1, a3_1); a3_2 = Fma(b, w2, a3_2); a3_3 = Fma(b, w3, a3_3); b = Vector256.Create(Unsafe.Add(ref xr, 36)); a4_0 = Fma(b, w0, a4_0); a4_1 = Fma(b, w1, a4_1); a4_2 = Fma(b, w2, a4_2); a4_3 = Fma(b, w3, a4_3);
+                            w0 = Load(ref wr, 448); w1 = Load(ref wr, 456); w2 = Load(ref wr, 464); w3 = Load(ref wr, 472); b = Vector256.Create(Unsafe.Add(ref xr, 33)); a0_0 = Fma(b, w0, a0_0); a0_1 = Fma(b, w1, a0_1); a0_2 = Fma(b, w2, a0_2); a0_3 = Fma(b, w3, a0_3); b = Vector256.Create(Unsafe.Add(ref xr, 34)); a1_0 = Fma(b, w0, a1_0); a1_1 = Fma(b, w1, a1_1); a1_2 = Fma(b, w2, a1_2); a1_3 = Fma(b, w3, a1_3); b = Vector256.Create(Unsafe.Add(ref xr, 35)); a2_0 = Fma(b, w0, a2_0); a2_1 = Fma(b, w1, a2_1); a2_2 = Fma(b, w2, a2_2); a2_3 = Fma(b, w3, a2_3); b = Vector256.Create(Unsafe.Add(ref xr, 36)); a3_0 = Fma(b, w0, a3_0); a3_1 = Fma(b, w1, a3_1); a3_2 = Fma(b, w2, a3_2); a3_3 = Fma(b, w3, a3_3); b = Vector256.Create(Unsafe.Add(ref xr, 37)); a4_0 = Fma(b, w0, a4_0); a4_1 = Fma(b, w1, a4_1); a4_2 = Fma(b, w2, a4_2); a4_3 = Fma(b, w3, a4_3);
+                            w0 = Load(ref wr, 512); w1 = Load(ref wr, 520); w2 = Load(ref wr, 528); w3 = Load(ref wr, 536); b = Vector256.Create(Unsafe.Add(ref xr, 34)); a0_0 = Fma(b, w0, a0_0); a0_1 = Fma(b, w1, a0_1); a0_2 = Fma(b, w2, a0_2); a0_3 = Fma(b, w3, a0_3); b = Vector256.Create(Unsafe.Add(ref xr, 35)); a1_0 = Fma(b, w0, a1_0); a1_1 = Fma(b, w1, a1_1); a1_2 = Fma(b, w2, a1_2); a1_3 = Fma(b, w3, a1_3); b = Vector256.Create(Unsafe.Add(ref xr, 36)); a2_0 = Fma(b, w0, a2_0); a2_1 = Fma(b, w1, a2_1); a2_2 = Fma(b, w2, a2_2); a2_3 = Fma(b, w3, a2_3); b = Vector256.Create(Unsafe.Add(ref xr, 37)); a3_0 = Fma(b, w0, a3_0); a3_1 = Fma(b, w1, a3_1); a3_2 = Fma(b, w2, a3_2); a3_3 = Fma(b, w3, a3_3); b = Vector256.Create(Unsafe.Add(ref xr, 38)); a4_0 = Fma(b, w0, a4_0); a4_1 = Fma(b, w1, a4_1); a4_2 = Fma(b, w2, a4_2); a4_3 = Fma(b, w3, a4_3);
+                        }
+                        a0_0.StoreUnsafe(ref yts, (nuint)((oy * 14 + 5) * 64 + (fv + 0) * 8)); a0_1.StoreUnsafe(ref yts, (nuint)((oy * 14 + 5) * 64 + (fv + 1) * 8)); a0_2.StoreUnsafe(ref yts, (nuint)((oy * 14 + 5) * 64 + (fv + 2) * 8)); a0_3.StoreUnsafe(ref yts, (nuint)((oy * 14 + 5) * 64 + (fv + 3) * 8));
+                        a1_0.StoreUnsafe(ref yts, (nuint)((oy * 14 + 6) * 64 + (fv + 0) * 8)); a1_1.StoreUnsafe(ref yts, (nuint)((oy * 14 + 6) * 64 + (fv + 1) * 8)); a1_2.StoreUnsafe(ref yts, (nuint)((oy * 14 + 6) * 64 + (fv + 2) * 8)); a1_3.StoreUnsafe(ref yts, (nuint)((oy * 14 + 6) * 64 + (fv + 3) * 8));
+                        a2_0.StoreUnsafe(ref yts, (nuint)((oy * 14 + 7) * 64 + (fv + 0) * 8)); a2_1.StoreUnsafe(ref yts, (nuint)((oy * 14 + 7) * 64 + (fv + 1) * 8)); a2_2.StoreUnsafe(ref yts, (nuint)((oy * 14 + 7) * 64 + (fv + 2) * 8)); a2_3.StoreUnsafe(ref yts, (nuint)((oy * 14 + 7) * 64 + (fv + 3) * 8));
+                        a3_0.StoreUnsafe(ref yts, (nuint)((oy * 14 + 8) * 64 + (fv + 0) * 8)); a3_1.StoreUnsafe(ref yts, (nuint)((oy * 14 + 8) * 64 + (fv + 1) * 8)); a3_2.StoreUnsafe(ref yts, (nuint)((oy * 14 + 8) * 64 + (fv + 2) * 8)); a3_3.StoreUnsafe(ref yts, (nuint)((oy * 14 + 8) * 64 + (fv + 3) * 8));
+                        a4_0.StoreUnsafe(ref yts, (nuint)((oy * 14 + 9) * 64 + (fv + 0) * 8)); a4_1.StoreUnsafe(ref yts, (nuint)((oy * 14 + 9) * 64 + (fv + 1) * 8)); a4_2.StoreUnsafe(ref yts, (nuint)((oy * 14 + 9) * 64 + (fv + 2) * 8)); a4_3.StoreUnsafe(ref yts, (nuint)((oy * 14 + 9) * 64 + (fv + 3) * 8));
+                    }
+                    // positions ox = 10..13
+                    {
+                        Vector256<float> a0_0 = Load(ref bs, (fv + 0) * 8); Vector256<float> a0_1 = Load(ref bs, (fv + 1) * 8); Vector256<float> a0_2 = Load(ref bs, (fv + 2) * 8); Vector256<float> a0_3 = Load(ref bs, (fv + 3) * 8);
+                        Vector256<float> a1_0 = Load(ref bs, (fv + 0) * 8); Vector256<float> a1_1 = Load(ref bs, (fv + 1) * 8); Vector256<float> a1_2 = Load(ref bs, (fv + 2) * 8); Vector256<float> a1_3 = Load(ref bs, (fv + 3) * 8);
+                        Vector256<float> a2_0 = Load(ref bs, (fv + 0) * 8); Vector256<float> a2_1 = Load(ref bs, (fv + 1) * 8); Vector256<float> a2_2 = Load(ref bs, (fv + 2) * 8); Vector256<float> a2_3 = Load(ref bs, (fv + 3) * 8);
+                        Vector256<float> a3_0 = Load(ref bs, (fv + 0) * 8); Vector256<float> a3_1 = Load(ref bs, (fv + 1) * 8); Vector256<float> a3_2 = Load(ref bs, (fv + 2) * 8); Vector256<float> a3_3 = Load(ref bs, (fv + 3) * 8);
+                        for (int ch = 0; ch < 64; ch++)
+                        {
+                            ref float xr = ref Unsafe.Add(ref xs, ch * 256 + oy * 16 + 10);
+                            ref float wr = ref Unsafe.Add(ref wts, ch * 576 + fv * 8);
+                            Vector256<float> b; Vector256<float> w0; Vector256<float> w1; Vector256<float> w2; Vector256<float> w3;
+                            w0 = Load(ref wr, 0); w1 = Load(ref wr, 8); w2 = Load(ref wr, 16); w3 = Load(ref wr, 24); b = Vector256.Create(Unsafe.Add(ref xr, 0)); a0_0 = Fma(b, w0, a0_0); a0_1 = Fma(b, w1, a0_1); a0_2 = Fma(b, w2, a0_2); a0_3 = Fma(b, w3, a0_3); b = Vector256.Create(Unsafe.Add(ref xr, 1)); a1_0 = Fma(b, w0, a1_0); a1_1 = Fma(b, w1, a1_1); a1_2 = Fma(b, w2, a1_2); a1_3 = Fma(b, w3, a1_3); b = Vector256.Create(Unsafe.Add(ref xr, 2)); a2_0 = Fma(b, w0, a2_0); a2_1 = Fma(b, w1, a2_1); a2_2 = Fma(b, w2, a2_2); a2_3 = Fma(b, w3, a2_3); b = Vector256.Create(Unsafe.Add(ref xr, 3)); a3_0 = Fma(b, w0, a3_0); a3_1 = Fma(b, w1, a3_1); a3_2 = Fma(b, w2, a3_2); a3_3 = Fma(b, w3, a3_3);
+                            w0 = Load(ref wr, 64); w1 = Load(ref wr, 72); w2 = Load(ref wr, 80); w3 = Load(ref wr, 88); b = Vector256.Create(Unsafe.Add(ref xr, 1)); a0_0 = Fma(b, w0, a0_0); a0_1 = Fma(b, w1, a0_1); a0_2 = Fma(b, w2, a0_2); a0_3 = Fma(b, w3, a0_3); b = Vector256.Create(Unsafe.Add(ref xr, 2)); a1_0 = Fma(b, w0, a1_0); a1_1 = Fma(b, w1, a1_1); a1_2 = Fma(b, w2, a1_2); a1_3 = Fma(b, w3, a1_3); b = Vector256.Create(Unsafe.Add(ref xr, 3)); a2_0 = Fma(b, w0, a2_0); a2_1 = Fma(b, w1, a2_1); a2_2 = Fma(b, w2, a2_2); a2_3 = Fma(b, w3, a2_3); b = Vector256.Create(Unsafe.Add(ref xr, 4)); a3_0 = Fma(b, w0, a3_0); a3_1 = Fma(b, w1, a3_1); a3_2 = Fma(b, w2, a3_2); a3_3 = Fma(b, w3, a3_3);
+                            w0 = Load(ref wr, 128); w1 = Load(ref wr, 136); w2 = Load(ref wr, 144); w3 = Load(ref wr, 152); b = Vector256.Create(Unsafe.Add(ref xr, 2)); a0_0 = Fma(b, w0, a0_0); a0_1 = Fma(b, w1, a0_1); a0_2 = Fma(b, w2, a0_2); a0_3 = Fma(b, w3, a0_3); b = Vector256.Create(Unsafe.Add(ref xr, 3)); a1_0 = Fma(b, w0, a1_0); a1_1 = Fma(b, w1, a1_1); a1_2 = Fma(b, w2, a1_2); a1_3 = Fma(b, w3, a1_3); b = Vector256.Create(Unsafe.Add(ref xr, 4)); a2_0 = Fma(b, w0, a2_0); a2_1 = Fma(b, w1, a2_1); a2_2 = Fma(b, w2, a2_2); a2_3 = Fma(b, w3, a2_3); b = Vector256.Create(Unsafe.Add(ref xr, 5)); a3_0 = Fma(b, w0, a3_0); a3_1 = Fma(b, w1, a3_1); a3_2 = Fma(b, w2, a3_2); a3_3 = Fma(b, w3, a3_3);
+                            w0 = Load(ref wr, 192); w1 = Load(ref wr, 200); w2 = Load(ref wr, 208); w3 = Load(ref wr, 216); b = Vector256.Create(Unsafe.Add(ref xr, 16)); a0_0 = Fma(b, w0, a0_0); a0_1 = Fma(b, w1, a0_1); a0_2 = Fma(b, w2, a0_2); a0_3 = Fma(b, w3, a0_3); b = Vector256.Create(Unsafe.Add(ref xr, 17)); a1_0 = Fma(b, w0, a1_0); a1_1 = Fma(b, w1, a1_1); a1_2 = Fma(b, w2, a1_2); a1_3 = Fma(b, w3, a1_3); b = Vector256.Create(Unsafe.Add(ref xr, 18)); a2_0 = Fma(b, w0, a2_0); a2_1 = Fma(b, w1, a2_1); a2_2 = Fma(b, w2, a2_2); a2_3 = Fma(b, w3, a2_3); b = Vector256.Create(Unsafe.Add(ref xr, 19)); a3_0 = Fma(b, w0, a3_0); a3_1 = Fma(b, w1, a3_1); a3_2 = Fma(b, w2, a3_2); a3_3 = Fma(b, w3, a3_3);
+                            w0 = Load(ref wr, 256); w1 = Load(ref wr, 264); w2 = Load(ref wr, 272); w3 = Load(ref wr, 280); b = Vector256.Create(Unsafe.Add(ref xr, 17)); a0_0 = Fma(b, w0, a0_0); a0_1 = Fma(b, w1, a0_1); a0_2 = Fma(b, w2, a0_2); a0_3 = Fma(b, w3, a0_3); b = Vector256.Create(Unsafe.Add(ref xr, 18)); a1_0 = Fma(b, w0, a1_0); a1_1 = Fma(b, w1, a1_1); a1_2 = Fma(b, w2, a1_2); a1_3 = Fma(b, w3, a1_3); b = Vector256.Create(Unsafe.Add(ref xr, 19)); a2_0 = Fma(b, w0, a2_0); a2_1 = Fma(b, w1, a2_1); a2_2 = Fma(b, w2, a2_2); a2_3 = Fma(b, w3, a2_3); b = Vector256.Create(Unsafe.Add(ref xr, 20)); a3_0 = Fma(b, w0, a3_0); a3_1 = Fma(b, w1, a3_1); a3_2 = Fma(b, w2, a3_2); a3_3 = Fma(b, w3, a3_3);
+                            w0 = Load(ref wr, 320); w1 = Load(ref wr, 328); w2 = Load(ref wr, 336); w3 = Load(ref wr, 344); b = Vector256.Create(Unsafe.Add(ref xr, 18)); a0_0 = Fma(b, w0, a0_0); a0_1 = Fma(b, w1, a0_1); a0_2 = Fma(b, w2, a0_2); a0_3 = Fma(b, w3, a0_3); b = Vector256.Create(Unsafe.Add(ref xr, 19)); a1_0 = Fma(b, w0, a1_0); a1_1 = Fma(b, w1, a1_1); a1_2 = Fma(b, w2, a1_2); a1_3 = Fma(b, w3, a1_3); b = Vector256.Create(Unsafe.Add(ref xr, 20)); a2_0 = Fma(b, w0, a2_0); a2_1 = Fma(b, w1, a2_1); a2_2 = Fma(b, w2, a2_2); a2_3 = Fma(b, w3, a2_3); b = Vector256.Create(Unsafe.Add(ref xr, 21)); a3_0 = Fma(b, w0, a3_0); a3_1 = Fma(b, w1, a3_1); a3_2 = Fma(b, w2, a3_2); a3_3 = Fma(b, w3, a3_3);
+                            w0 = Load(ref wr, 384); w1 = Load(ref wr, 392); w2 = Load(ref wr, 400); w3 = Load(ref wr, 408); b = Vector256.Create(Unsafe.Add(ref xr, 32)); a0_0 = Fma(b, w0, a0_0); a0_1 = Fma(b, w1, a0_1); a0_2 = Fma(b, w2, a0_2); a0_3 = Fma(b, w3, a0_3); b = Vector256.Create(Unsafe.Add(ref xr, 33)); a1_0 = Fma(b, w0, a1_0); a1_1 = Fma(b, w1, a1_1); a1_2 = Fma(b, w2, a1_2); a1_3 = Fma(b, w3, a1_3); b = Vector256.Create(Unsafe.Add(ref xr, 34)); a2_0 = Fma(b, w0, a2_0); a2_1 = Fma(b, w1, a2_1); a2_2 = Fma(b, w2, a2_2); a2_3 = Fma(b, w3, a2_3); b = Vector256.Create(Unsafe.Add(ref xr, 35)); a3_0 = Fma(b, w0, a3_0); a3_1 = Fma(b, w1, a3_1); a3_2 = Fma(b, w2, a3_2); a3_3 = Fma(b, w3, a3_3);
+                            w0 = Load(ref wr, 448); w1 = Load(ref wr, 456); w2 = Load(ref wr, 464); w3 = Load(ref wr, 472); b = Vector256.Create(Unsafe.Add(ref xr, 33)); a0_0 = Fma(b, w0, a0_0); a0_1 = Fma(b, w1, a0_1); a0_2 = Fma(b, w2, a0_2); a0_3 = Fma(b, w3, a0_3); b = Vector256.Create(Unsafe.Add(ref xr, 34)); a1_0 = Fma(b, w0, a1_0); a1_1 = Fma(b, w1, a1_1); a1_2 = Fma(b, w2, a1_2); a1_3 = Fma(b, w3, a1_3); b = Vector256.Create(Unsafe.Add(ref xr, 35)); a2_0 = Fma(b, w0, a2_0); a2_1 = Fma(b, w1, a2_1); a2_2 = Fma(b, w2, a2_2); a2_3 = Fma(b, w3, a2_3); b = Vector256.Create(Unsafe.Add(ref xr, 36)); a3_0 = Fma(b, w0, a3_0); a3_1 = Fma(b, w1, a3_1); a3_2 = Fma(b, w2, a3_2); a3_3 = Fma(b, w3, a3_3);
+                            w0 = Load(ref wr, 512); w1 = Load(ref wr, 520); w2 = Load(ref wr, 528); w3 = Load(ref wr, 536); b = Vector256.Create(Unsafe.Add(ref xr, 34)); a0_0 = Fma(b, w0, a0_0); a0_1 = Fma(b, w1, a0_1); a0_2 = Fma(b, w2, a0_2); a0_3 = Fma(b, w3, a0_3); b = Vector256.Create(Unsafe.Add(ref xr, 35)); a1_0 = Fma(b, w0, a1_0); a1_1 = Fma(b, w1, a1_1); a1_2 = Fma(b, w2, a1_2); a1_3 = Fma(b, w3, a1_3); b = Vector256.Create(Unsafe.Add(ref xr, 36)); a2_0 = Fma(b, w0, a2_0); a2_1 = Fma(b, w1, a2_1); a2_2 = Fma(b, w2, a2_2); a2_3 = Fma(b, w3, a2_3); b = Vector256.Create(Unsafe.Add(ref xr, 37)); a3_0 = Fma(b, w0, a3_0); a3_1 = Fma(b, w1, a3_1); a3_2 = Fma(b, w2, a3_2); a3_3 = Fma(b, w3, a3_3);
+                        }
+                        a0_0.StoreUnsafe(ref yts, (nuint)((oy * 14 + 10) * 64 + (fv + 0) * 8)); a0_1.StoreUnsafe(ref yts, (nuint)((oy * 14 + 10) * 64 + (fv + 1) * 8)); a0_2.StoreUnsafe(ref yts, (nuint)((oy * 14 + 10) * 64 + (fv + 2) * 8)); a0_3.StoreUnsafe(ref yts, (nuint)((oy * 14 + 10) * 64 + (fv + 3) * 8));
+                        a1_0.StoreUnsafe(ref yts, (nuint)((oy * 14 + 11) * 64 + (fv + 0) * 8)); a1_1.StoreUnsafe(ref yts, (nuint)((oy * 14 + 11) * 64 + (fv + 1) * 8)); a1_2.StoreUnsafe(ref yts, (nuint)((oy * 14 + 11) * 64 + (fv + 2) * 8)); a1_3.StoreUnsafe(ref yts, (nuint)((oy * 14 + 11) * 64 + (fv + 3) * 8));
+                        a2_0.StoreUnsafe(ref yts, (nuint)((oy * 14 + 12) * 64 + (fv + 0) * 8)); a2_1.StoreUnsafe(ref yts, (nuint)((oy * 14 + 12) * 64 + (fv + 1) * 8)); a2_2.StoreUnsafe(ref yts, (nuint)((oy * 14 + 12) * 64 + (fv + 2) * 8)); a2_3.StoreUnsafe(ref yts, (nuint)((oy * 14 + 12) * 64 + (fv + 3) * 8));
+                        a3_0.StoreUnsafe(ref yts, (nuint)((oy * 14 + 13) * 64 + (fv + 0) * 8)); a3_1.StoreUnsafe(ref yts, (nuint)((oy * 14 + 13) * 64 + (fv + 1) * 8)); a3_2.StoreUnsafe(ref yts, (nuint)((oy * 14 + 13) * 64 + (fv + 2) * 8)); a3_3.StoreUnsafe(ref yts, (nuint)((oy * 14 + 13) * 64 + (fv + 3) * 8));
                     }
                 }
             }
-            Conv2D4Forward(ref _p[28320], ref columns, ref _a12[n * 12544], ref _p[65184], 0, 64, 0, 196);
+            ref float ys = ref _a12[n * 12544];
+            for (int f = 0; f < 64; f++) for (int p = 0; p < 196; p++) Unsafe.Add(ref ys, f * 196 + p) = Unsafe.Add(ref yts, p * 64 + f);
             global::System.Numerics.Tensors.TensorPrimitives.Max<float>(_a12.AsSpan(n * 12544, 12544), 0f, _a13.AsSpan(n * 12544, 12544));   // layer 12, ReLU, fused
         }
     }
@@ -1896,50 +2179,11 @@ _________________________________________________________________________
         (int n0, int n1) = global::NetGen.Parallelism.Range(_batch, parts, part);
         global::System.Span<float> sum = _gsum11.AsSpan(part * 36928, 36928);
         sum.Clear();
-        bool cache = _colBatch11.Length > 0 && _columnsKept;   // the forward pass kept every sample's columns
         for (int n = n0; n < n1; n++)
         {
             ref float work = ref _col11[part * 112896];
-            ref float columns = ref cache ? ref _colBatch11[n * 112896] : ref work;
-            if (!cache)
-            {
-                global::System.Span<float> x = _a11.AsSpan(n * 12544, 12544);
-                // im2col
-                {
-                    ref float cols = ref columns;
-                    ref float image = ref x[0];
-                    for (int ch = 0; ch < 64; ch++)
-                    {
-                        for (int u = 0; u < 3; u++)
-                        {
-                            for (int v = 0; v < 3; v++)
-                            {
-                                ref float row = ref Unsafe.Add(ref cols, ((ch * 3 + u) * 3 + v) * 196);
-                                int lo = global::System.Math.Max(0, 1 - v), hi = global::System.Math.Min(14, 15 - v);   // the columns ox whose ix = ox + v − 1 is inside
-                                for (int oy = 0; oy < 14; oy++)
-                                {
-                                    int iy = oy * 1 + u - 1;
-                                    ref float at = ref Unsafe.Add(ref row, oy * 14);
-                                    if ((uint)iy >= 14u)
-                                    {
-                                        for (int ox = 0; ox < 14; ox++) Unsafe.Add(ref at, ox) = 0f;
-                                        continue;
-                                    }
-                                    ref float line = ref Unsafe.Add(ref image, ch * 196 + iy * 14 + v - 1);   // line[ox·S] is x[ch, iy, ox·S + v − P]
-                                    for (int ox = 0; ox < lo; ox++) Unsafe.Add(ref at, ox) = 0f;
-                                    {
-                                        int ox = lo;
-                                        for (; ox + 8 <= hi; ox += 8) Load(ref line, ox).StoreUnsafe(ref at, (nuint)ox);
-                                        if (ox < hi && hi - lo >= 8) Load(ref line, hi - 8).StoreUnsafe(ref at, (nuint)(hi - 8));
-                                        else for (; ox < hi; ox++) Unsafe.Add(ref at, ox) = Unsafe.Add(ref line, ox);
-                                    }
-                                    for (int ox = hi; ox < 14; ox++) Unsafe.Add(ref at, ox) = 0f;
-                                }
-                            }
-                        }
-                    }
-                }
-            }
+            ref float xs = ref _xpad11[part * 16384];   // the sample's input inside a zero border of 1×1: 64×16×16
+            for (int ch = 0; ch < 64; ch++) for (int iy = 0; iy < 14; iy++) _a11.AsSpan(n * 12544 + ch * 196 + iy * 14, 14).CopyTo(_xpad11.AsSpan(part * 16384 + ch * 256 + (iy + 1) * 16 + 1, 14));
             // layer 12, ReLU backward, fused: δ = x > 0 ? ∂E/∂y : 0 for this sample
             {
                 ref float rx = ref _a12[n * 12544], rdy = ref _d13[n * 12544], rdx = ref _d12[n * 12544];
@@ -1951,7 +2195,60 @@ _________________________________________________________________________
             ref float deltaT = ref _deltaT11[part * 12544];
             ref float delta = ref _d12[n * 12544];
             for (int f = 0; f < 64; f++) for (int p = 0; p < 196; p++) Unsafe.Add(ref deltaT, p * 64 + f) = Unsafe.Add(ref delta, f * 196 + p);
-            Conv2D4WeightGradient(ref columns, ref deltaT, ref sum[0], 0, 576, 0, 64);
+            // ∂E/∂wᵀ[(c, u, v), f] += Σ_p x[c, oy + u, ox + v]·δᵀ[p, f]: a block of taps × filter vectors in registers over the sample's positions
+            for (int ch = 0; ch < 64; ch++)
+            {
+                ref float xc = ref Unsafe.Add(ref xs, ch * 256);
+                for (int fv = 0; fv < 8; fv += 4)   // 4 vectors of 8 filters
+                {
+                    // taps (u, v) = (0, 0) (0, 1) (0, 2) (1, 0) (1, 1)
+                    {
+                        Vector256<float> s0_0 = Vector256<float>.Zero; Vector256<float> s0_1 = Vector256<float>.Zero; Vector256<float> s0_2 = Vector256<float>.Zero; Vector256<float> s0_3 = Vector256<float>.Zero;
+                        Vector256<float> s1_0 = Vector256<float>.Zero; Vector256<float> s1_1 = Vector256<float>.Zero; Vector256<float> s1_2 = Vector256<float>.Zero; Vector256<float> s1_3 = Vector256<float>.Zero;
+                        Vector256<float> s2_0 = Vector256<float>.Zero; Vector256<float> s2_1 = Vector256<float>.Zero; Vector256<float> s2_2 = Vector256<float>.Zero; Vector256<float> s2_3 = Vector256<float>.Zero;
+                        Vector256<float> s3_0 = Vector256<float>.Zero; Vector256<float> s3_1 = Vector256<float>.Zero; Vector256<float> s3_2 = Vector256<float>.Zero; Vector256<float> s3_3 = Vector256<float>.Zero;
+                        Vector256<float> s4_0 = Vector256<float>.Zero; Vector256<float> s4_1 = Vector256<float>.Zero; Vector256<float> s4_2 = Vector256<float>.Zero; Vector256<float> s4_3 = Vector256<float>.Zero;
+                        for (int oy = 0; oy < 14; oy++)
+                        {
+                            for (int ox = 0; ox < 14; ox++)
+                            {
+                                ref float xr = ref Unsafe.Add(ref xc, oy * 16 + ox);
+                                ref float dr = ref Unsafe.Add(ref deltaT, (oy * 14 + ox) * 64 + fv * 8);
+                                Vector256<float> b; Vector256<float> d0 = Load(ref dr, 0); Vector256<float> d1 = Load(ref dr, 8); Vector256<float> d2 = Load(ref dr, 16); Vector256<float> d3 = Load(ref dr, 24);
+                                b = Vector256.Create(Unsafe.Add(ref xr, 0)); s0_0 = Fma(b, d0, s0_0); s0_1 = Fma(b, d1, s0_1); s0_2 = Fma(b, d2, s0_2); s0_3 = Fma(b, d3, s0_3); b = Vector256.Create(Unsafe.Add(ref xr, 1)); s1_0 = Fma(b, d0, s1_0); s1_1 = Fma(b, d1, s1_1); s1_2 = Fma(b, d2, s1_2); s1_3 = Fma(b, d3, s1_3); b = Vector256.Create(Unsafe.Add(ref xr, 2)); s2_0 = Fma(b, d0, s2_0); s2_1 = Fma(b, d1, s2_1); s2_2 = Fma(b, d2, s2_2); s2_3 = Fma(b, d3, s2_3); b = Vector256.Create(Unsafe.Add(ref xr, 16)); s3_0 = Fma(b, d0, s3_0); s3_1 = Fma(b, d1, s3_1); s3_2 = Fma(b, d2, s3_2); s3_3 = Fma(b, d3, s3_3); b = Vector256.Create(Unsafe.Add(ref xr, 17)); s4_0 = Fma(b, d0, s4_0); s4_1 = Fma(b, d1, s4_1); s4_2 = Fma(b, d2, s4_2); s4_3 = Fma(b, d3, s4_3);
+                            }
+                        }
+                        ref float gt = ref sum[(ch * 9) * 64 + fv * 8];
+                        (Load(ref gt, 0) + s0_0).StoreUnsafe(ref gt, 0); (Load(ref gt, 8) + s0_1).StoreUnsafe(ref gt, 8); (Load(ref gt, 16) + s0_2).StoreUnsafe(ref gt, 16); (Load(ref gt, 24) + s0_3).StoreUnsafe(ref gt, 24);
+                        (Load(ref gt, 64) + s1_0).StoreUnsafe(ref gt, 64); (Load(ref gt, 72) + s1_1).StoreUnsafe(ref gt, 72); (Load(ref gt, 80) + s1_2).StoreUnsafe(ref gt, 80); (Load(ref gt, 88) + s1_3).StoreUnsafe(ref gt, 88);
+                        (Load(ref gt, 128) + s2_0).StoreUnsafe(ref gt, 128); (Load(ref gt, 136) + s2_1).StoreUnsafe(ref gt, 136); (Load(ref gt, 144) + s2_2).StoreUnsafe(ref gt, 144); (Load(ref gt, 152) + s2_3).StoreUnsafe(ref gt, 152);
+                        (Load(ref gt, 192) + s3_0).StoreUnsafe(ref gt, 192); (Load(ref gt, 200) + s3_1).StoreUnsafe(ref gt, 200); (Load(ref gt, 208) + s3_2).StoreUnsafe(ref gt, 208); (Load(ref gt, 216) + s3_3).StoreUnsafe(ref gt, 216);
+                        (Load(ref gt, 256) + s4_0).StoreUnsafe(ref gt, 256); (Load(ref gt, 264) + s4_1).StoreUnsafe(ref gt, 264); (Load(ref gt, 272) + s4_2).StoreUnsafe(ref gt, 272); (Load(ref gt, 280) + s4_3).StoreUnsafe(ref gt, 280);
+                    }
+                    // taps (u, v) = (1, 2) (2, 0) (2, 1) (2, 2)
+                    {
+                        Vector256<float> s0_0 = Vector256<float>.Zero; Vector256<float> s0_1 = Vector256<float>.Zero; Vector256<float> s0_2 = Vector256<float>.Zero; Vector256<float> s0_3 = Vector256<float>.Zero;
+                        Vector256<float> s1_0 = Vector256<float>.Zero; Vector256<float> s1_1 = Vector256<float>.Zero; Vector256<float> s1_2 = Vector256<float>.Zero; Vector256<float> s1_3 = Vector256<float>.Zero;
+                        Vector256<float> s2_0 = Vector256<float>.Zero; Vector256<float> s2_1 = Vector256<float>.Zero; Vector256<float> s2_2 = Vector256<float>.Zero; Vector256<float> s2_3 = Vector256<float>.Zero;
+                        Vector256<float> s3_0 = Vector256<float>.Zero; Vector256<float> s3_1 = Vector256<float>.Zero; Vector256<float> s3_2 = Vector256<float>.Zero; Vector256<float> s3_3 = Vector256<float>.Zero;
+                        for (int oy = 0; oy < 14; oy++)
+                        {
+                            for (int ox = 0; ox < 14; ox++)
+                            {
+                                ref float xr = ref Unsafe.Add(ref xc, oy * 16 + ox);
+                                ref float dr = ref Unsafe.Add(ref deltaT, (oy * 14 + ox) * 64 + fv * 8);
+                                Vector256<float> b; Vector256<float> d0 = Load(ref dr, 0); Vector256<float> d1 = Load(ref dr, 8); Vector256<float> d2 = Load(ref dr, 16); Vector256<float> d3 = Load(ref dr, 24);
+                                b = Vector256.Create(Unsafe.Add(ref xr, 18)); s0_0 = Fma(b, d0, s0_0); s0_1 = Fma(b, d1, s0_1); s0_2 = Fma(b, d2, s0_2); s0_3 = Fma(b, d3, s0_3); b = Vector256.Create(Unsafe.Add(ref xr, 32)); s1_0 = Fma(b, d0, s1_0); s1_1 = Fma(b, d1, s1_1); s1_2 = Fma(b, d2, s1_2); s1_3 = Fma(b, d3, s1_3); b = Vector256.Create(Unsafe.Add(ref xr, 33)); s2_0 = Fma(b, d0, s2_0); s2_1 = Fma(b, d1, s2_1); s2_2 = Fma(b, d2, s2_2); s2_3 = Fma(b, d3, s2_3); b = Vector256.Create(Unsafe.Add(ref xr, 34)); s3_0 = Fma(b, d0, s3_0); s3_1 = Fma(b, d1, s3_1); s3_2 = Fma(b, d2, s3_2); s3_3 = Fma(b, d3, s3_3);
+                            }
+                        }
+                        ref float gt = ref sum[(ch * 9) * 64 + fv * 8];
+                        (Load(ref gt, 320) + s0_0).StoreUnsafe(ref gt, 320); (Load(ref gt, 328) + s0_1).StoreUnsafe(ref gt, 328); (Load(ref gt, 336) + s0_2).StoreUnsafe(ref gt, 336); (Load(ref gt, 344) + s0_3).StoreUnsafe(ref gt, 344);
+                        (Load(ref gt, 384) + s1_0).StoreUnsafe(ref gt, 384); (Load(ref gt, 392) + s1_1).StoreUnsafe(ref gt, 392); (Load(ref gt, 400) + s1_2).StoreUnsafe(ref gt, 400); (Load(ref gt, 408) + s1_3).StoreUnsafe(ref gt, 408);
+                        (Load(ref gt, 448) + s2_0).StoreUnsafe(ref gt, 448); (Load(ref gt, 456) + s2_1).StoreUnsafe(ref gt, 456); (Load(ref gt, 464) + s2_2).StoreUnsafe(ref gt, 464); (Load(ref gt, 472) + s2_3).StoreUnsafe(ref gt, 472);
+                        (Load(ref gt, 512) + s3_0).StoreUnsafe(ref gt, 512); (Load(ref gt, 520) + s3_1).StoreUnsafe(ref gt, 520); (Load(ref gt, 528) + s3_2).StoreUnsafe(ref gt, 528); (Load(ref gt, 536) + s3_3).StoreUnsafe(ref gt, 536);
+                    }
+                }
+            }
             for (int f = 0; f < 64; f++) sum[36864 + f] += global::System.Numerics.Tensors.TensorPrimitives.Sum<float>(_d12.AsSpan(n * 12544 + f * 196, 196));
             // ∂E/∂col into the thread's column buffer, then col2im adds every window's share back into ∂E/∂x.
             Conv2D4ColumnGradient(ref _p[28320], ref _d12[n * 12544], ref work, 0, 576, 0, 196);
@@ -1985,51 +2282,6 @@ _________________________________________________________________________
                     }
                 }
             }
-        }
-    }
-
-    /// <summary>Conv2D4 forward, one sample: y[f, p] = Σ_k w[f, k]·col[k, p] + b[f] for filters m0 ≤ f &lt; m1 and positions n0 ≤ p &lt; n1 (576 window values).</summary>
-    /// <remarks>Rows m0 ≤ m &lt; m1, columns n0 ≤ n &lt; n1 (multiples of 24, or 196). For each strip of 24 columns,
-    /// register blocks of 8 rows × 24 columns run over it, 576 steps each.</remarks>
-    private static void Conv2D4Forward(ref float w, ref float col, ref float y, ref float bias, int m0, int m1, int n0, int n1)
-    {
-        int n = n0;
-        for (; n + 24 <= n1; n += 24)
-        {
-            ref float panel = ref Unsafe.Add(ref col, n);
-            nint ldb = 196;
-            int m = m0;
-            for (; m + 8 <= m1; m += 8) BroadcastBlock8x3(ref Unsafe.Add(ref w, m * 576), 576, 1, ref panel, ldb, ref Unsafe.Add(ref y, m * 196 + n), 196, 576, KernelBiasByRow, ref Unsafe.Add(ref bias, m), 0);
-        }
-        if (n < n1)   // the last 4 columns: a vector ending at column 196, keeping its last 4 lanes
-        {
-            n = 188;
-            ref float panel = ref Unsafe.Add(ref col, n);
-            nint ldb = 196;
-            int m = m0;
-            for (; m + 8 <= m1; m += 8) BroadcastBlock8x1(ref Unsafe.Add(ref w, m * 576), 576, 1, ref panel, ldb, ref Unsafe.Add(ref y, m * 196 + n), 196, 576, KernelBiasByRow, ref Unsafe.Add(ref bias, m), 4);
-        }
-    }
-
-    /// <summary>Conv2D4 ∂E/∂W transposed, one sample: gᵀ[k, f] += Σ_p col[k, p]·δᵀ[p, f] for window values m0 ≤ k &lt; m1 and filters n0 ≤ f &lt; n1 (196 positions).</summary>
-    /// <remarks>Rows m0 ≤ m &lt; m1, columns n0 ≤ n &lt; n1 (multiples of 24, or 64). For each strip of 24 columns,
-    /// register blocks of 8 rows × 24 columns run over it, 196 steps each.</remarks>
-    private static void Conv2D4WeightGradient(ref float col, ref float deltaT, ref float gT, int m0, int m1, int n0, int n1)
-    {
-        int n = n0;
-        for (; n + 24 <= n1; n += 24)
-        {
-            ref float panel = ref Unsafe.Add(ref deltaT, n);
-            nint ldb = 64;
-            int m = m0;
-            for (; m + 8 <= m1; m += 8) BroadcastBlock8x3(ref Unsafe.Add(ref col, m * 196), 196, 1, ref panel, ldb, ref Unsafe.Add(ref gT, m * 64 + n), 64, 196, KernelAccumulate, ref gT, 0);
-        }
-        for (; n + 8 <= n1; n += 8)
-        {
-            ref float panel = ref Unsafe.Add(ref deltaT, n);
-            nint ldb = 64;
-            int m = m0;
-            for (; m + 8 <= m1; m += 8) BroadcastBlock8x1(ref Unsafe.Add(ref col, m * 196), 196, 1, ref panel, ldb, ref Unsafe.Add(ref gT, m * 64 + n), 64, 196, KernelAccumulate, ref gT, 0);
         }
     }
 

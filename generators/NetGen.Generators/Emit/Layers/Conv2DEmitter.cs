@@ -3,7 +3,9 @@ using NetGen.Generators.Model;
 namespace NetGen.Generators.Emit.Layers;
 
 /// <summary>
-/// Conv2D over (C, H, W) → (F, OH, OW), computed as cross-correlation through im2col, one sample at a time:
+/// Conv2D over (C, H, W) → (F, OH, OW), a cross-correlation, one sample at a time. Stride-1 layers compute the forward
+/// pass and ∂E/∂W directly from the padded input (Conv2DEmitter.Direct.cs); strided layers, and ∂E/∂x always, go
+/// through im2col:
 ///   col[k, p] = x[c, oy·S + u − P, ox·S + v − P]   (0 outside the image), k = (c, u, v), p = oy·OW + ox
 /// Forward   y[f, p] = Σ_k w[f, k]·col[k, p] + b[f]           (a register-blocked product: filters × positions)
 /// Backward  ∂E/∂w[f, k] += Σ_p δ[f, p]·col[k, p]   ∂E/∂b[f] += Σ_p δ[f, p]
@@ -12,7 +14,7 @@ namespace NetGen.Generators.Emit.Layers;
 /// sample's columns for the backward pass when they fit in 4M values (else backward recomputes them). Rows are
 /// contiguous along the positions, which is the layout y[f, ·] has, so the products need no transposes.
 /// </summary>
-internal sealed class Conv2DEmitter : LayerEmitter
+internal sealed partial class Conv2DEmitter : LayerEmitter
 {
     public static readonly Conv2DEmitter Instance = new();
 
@@ -23,7 +25,10 @@ internal sealed class Conv2DEmitter : LayerEmitter
     {
         w.Line($"private readonly {c.T}[] _col{layer.Index};   // {layer.PascalName} im2col buffer, one sample ({K(layer)} window values × {layer.OutH * layer.OutW} positions) per thread");
         w.Line($"private readonly {c.T}[] _gsum{layer.Index};   // {layer.PascalName} ∂E/∂W and ∂E/∂b summed over one thread's samples, per thread");
-        w.Line($"private readonly {c.T}[] _colBatch{layer.Index};   // {layer.PascalName} im2col of every sample of the last forward pass, reused by backward (empty when too large)");
+        if (Direct(c, layer))
+            DirectFields(w, c, layer);
+        else
+            w.Line($"private readonly {c.T}[] _colBatch{layer.Index};   // {layer.PascalName} im2col of every sample of the last forward pass, reused by backward (empty when too large)");
         if (Transposed(c, layer))
             w.Line($"private readonly {c.T}[] _deltaT{layer.Index};   // {layer.PascalName} δ of one sample transposed ({layer.OutH * layer.OutW} positions × {layer.OutC} filters), per thread");
     }
@@ -33,7 +38,10 @@ internal sealed class Conv2DEmitter : LayerEmitter
         w.Line($"_col{layer.Index} = new {c.T}[{layer.OutH * layer.OutW * K(layer)} * global::System.Environment.ProcessorCount];");
         w.Line($"_gsum{layer.Index} = new {c.T}[{layer.ParameterCount} * global::System.Environment.ProcessorCount];");
         int size = layer.OutH * layer.OutW * K(layer);
-        w.Line($"_colBatch{layer.Index} = (long)maxBatch * {size} <= {ColumnCacheLimit} ? new {c.T}[maxBatch * {size}] : global::System.Array.Empty<{c.T}>();   // at most {ColumnCacheLimit / (1 << 20)}M values");
+        if (Direct(c, layer))
+            DirectAllocate(w, c, layer);
+        else
+            w.Line($"_colBatch{layer.Index} = (long)maxBatch * {size} <= {ColumnCacheLimit} ? new {c.T}[maxBatch * {size}] : global::System.Array.Empty<{c.T}>();   // at most {ColumnCacheLimit / (1 << 20)}M values");
         if (Transposed(c, layer))
             w.Line($"_deltaT{layer.Index} = new {c.T}[{layer.OutH * layer.OutW * layer.OutC} * global::System.Environment.ProcessorCount];");
     }
@@ -47,7 +55,12 @@ internal sealed class Conv2DEmitter : LayerEmitter
     /// (LeNet's conv1: 6) the dot form stays, and its sums are long anyway (784 positions).
     /// The per-thread sums (_gsum) then hold the weight gradient as [window value × filter].
     /// </summary>
-    private static bool Transposed(EmitContext c, LayerPlan l) => l.OutC >= GemmEmitter.Lanes(c);
+    private static bool Transposed(EmitContext c, LayerPlan l) => Method(c, l) switch
+    {
+        ConvMethod.DirectFilters => true,
+        ConvMethod.DirectRows => false,
+        _ => l.OutC >= GemmEmitter.Lanes(c),
+    };
 
     /// <summary>The largest im2col cache (values) a layer keeps for the whole batch: beyond it, backward recomputes
     /// each sample's columns instead.</summary>
@@ -141,7 +154,11 @@ internal sealed class Conv2DEmitter : LayerEmitter
     {
         int F = l.OutC;
         w.Line($"// Layer {l.Index}: {l.PascalName} ({l.InC}×{l.InH}×{l.InW} → {F}×{l.OutH}×{l.OutW}, kernel {l.KernelH}×{l.KernelW}, stride {l.Stride}, padding {l.PadH},{l.PadW}):");
-        w.Line("// y[f, p] = Σ_k w[f, k]·col[k, p] + b[f] over the im2col columns of each sample (cross-correlation); threads split the samples");
+        if (Direct(c, l))
+            w.Line($"// y[f, oy, ox] = Σ_(c,u,v) w[f, c, u, v]·x[c, oy + u − {l.PadH}, ox + v − {l.PadW}]{(l.BiasCount > 0 ? " + b[f]" : "")}, direct ({(Method(c, l) == ConvMethod.DirectRows ? "rows" : "filters")} form); threads split the samples");
+        else
+            w.Line("// y[f, p] = Σ_k w[f, k]·col[k, p] + b[f] over the im2col columns of each sample (cross-correlation); threads split the samples");
+        if (Method(c, l) == ConvMethod.DirectFilters) PackTransposedWeights(w, c, l);
         w.Line($"global::NetGen.Parallelism.Run(this, {Op(l, 0)}, global::NetGen.Parallelism.PartsFor((long)batch * {l.MultiplyAdds}, batch));");
     }
 
@@ -203,12 +220,18 @@ internal sealed class Conv2DEmitter : LayerEmitter
         w.Line($"/// <summary>{l.PascalName} forward for part <paramref name=\"part\"/> of <paramref name=\"parts\"/> of the batch's samples.</summary>");
         w.Open($"private void {l.PascalName}ForwardPart(int part, int parts)");
         w.Line("(int n0, int n1) = global::NetGen.Parallelism.Range(_batch, parts, part);");
-        w.Line($"bool cache = _colBatch{l.Index}.Length > 0 && Training;   // kept for backward: training passes only");
+        bool direct = Direct(c, l);
+        if (!direct) w.Line($"bool cache = _colBatch{l.Index}.Length > 0 && Training;   // kept for backward: training passes only");
         w.Open("for (int n = n0; n < n1; n++)");
-        w.Line($"global::System.Span<{c.T}> x = {EmitContext.A(l.Index)}.AsSpan(n * {inSize}, {inSize});");
-        w.Line($"ref {c.T} columns = ref cache ? ref _colBatch{l.Index}[n * {P * k}] : ref _col{l.Index}[part * {P * k}];");
-        Im2Col(w, c, l, scatter: false, "columns");
-        w.Line($"{l.PascalName}Forward(ref _p[{l.WeightOffset}], ref columns, ref {EmitContext.A(l.Index + 1)}[n * {outSize}]{(l.BiasCount > 0 ? $", ref _p[{l.BiasOffset}]" : "")}, 0, {F}, 0, {P});");
+        if (direct)
+            DirectForward(w, c, l);
+        else
+        {
+            w.Line($"global::System.Span<{c.T}> x = {EmitContext.A(l.Index)}.AsSpan(n * {inSize}, {inSize});");
+            w.Line($"ref {c.T} columns = ref cache ? ref _colBatch{l.Index}[n * {P * k}] : ref _col{l.Index}[part * {P * k}];");
+            Im2Col(w, c, l, scatter: false, "columns");
+            w.Line($"{l.PascalName}Forward(ref _p[{l.WeightOffset}], ref columns, ref {EmitContext.A(l.Index + 1)}[n * {outSize}]{(l.BiasCount > 0 ? $", ref _p[{l.BiasOffset}]" : "")}, 0, {F}, 0, {P});");
+        }
         if (FusedReLU(c, l) is { } relu)
             w.Line($"{c.Tp}.Max<{c.T}>({EmitContext.A(l.Index + 1)}.AsSpan(n * {outSize}, {outSize}), {c.Lit(0)}, {EmitContext.A(relu.Index + 1)}.AsSpan(n * {outSize}, {outSize}));   // layer {relu.Index}, ReLU, fused");
         w.Close();
@@ -220,14 +243,21 @@ internal sealed class Conv2DEmitter : LayerEmitter
         w.Line("(int n0, int n1) = global::NetGen.Parallelism.Range(_batch, parts, part);");
         w.Line($"global::System.Span<{c.T}> sum = _gsum{l.Index}.AsSpan(part * {l.ParameterCount}, {l.ParameterCount});");
         w.Line("sum.Clear();");
-        w.Line($"bool cache = _colBatch{l.Index}.Length > 0 && _columnsKept;   // the forward pass kept every sample's columns");
+        if (Method(c, l) == ConvMethod.DirectRows)
+            w.Line($"_gvec{l.Index}.AsSpan(part * {l.WeightCount * GemmEmitter.Lanes(c)}, {l.WeightCount * GemmEmitter.Lanes(c)}).Clear();");
+        if (!direct) w.Line($"bool cache = _colBatch{l.Index}.Length > 0 && _columnsKept;   // the forward pass kept every sample's columns");
         w.Open("for (int n = n0; n < n1; n++)");
         w.Line($"ref {c.T} work = ref _col{l.Index}[part * {P * k}];");
-        w.Line($"ref {c.T} columns = ref cache ? ref _colBatch{l.Index}[n * {P * k}] : ref work;");
-        w.Open("if (!cache)");
-        w.Line($"global::System.Span<{c.T}> x = {EmitContext.A(l.Index)}.AsSpan(n * {inSize}, {inSize});");
-        Im2Col(w, c, l, scatter: false, "columns");
-        w.Close();
+        if (direct)
+            PaddedInput(w, c, l);
+        else
+        {
+            w.Line($"ref {c.T} columns = ref cache ? ref _colBatch{l.Index}[n * {P * k}] : ref work;");
+            w.Open("if (!cache)");
+            w.Line($"global::System.Span<{c.T}> x = {EmitContext.A(l.Index)}.AsSpan(n * {inSize}, {inSize});");
+            Im2Col(w, c, l, scatter: false, "columns");
+            w.Close();
+        }
         if (FusedReLU(c, l) is { } fused)
         {
             string vec = "global::System.Runtime.Intrinsics.Vector256", zero = $"{vec}<{c.T}>.Zero";
@@ -245,8 +275,11 @@ internal sealed class Conv2DEmitter : LayerEmitter
             w.Line($"ref {c.T} deltaT = ref _deltaT{l.Index}[part * {P * F}];");
             w.Line($"ref {c.T} delta = ref {EmitContext.D(l.Index + 1)}[n * {outSize}];");
             w.Line($"for (int f = 0; f < {F}; f++) for (int p = 0; p < {P}; p++) Unsafe.Add(ref deltaT, p * {F} + f) = Unsafe.Add(ref delta, f * {P} + p);");
-            w.Line($"{l.PascalName}WeightGradient(ref columns, ref deltaT, ref sum[0], 0, {k}, 0, {F});");
+            if (direct) DirectWeightGradient(w, c, l);
+            else w.Line($"{l.PascalName}WeightGradient(ref columns, ref deltaT, ref sum[0], 0, {k}, 0, {F});");
         }
+        else if (direct)
+            DirectWeightGradient(w, c, l);
         else
             w.Line($"{l.PascalName}WeightGradient(ref {EmitContext.D(l.Index + 1)}[n * {outSize}], ref columns, ref sum[0], 0, {F}, 0, {k});");
         if (trainBias)
@@ -259,6 +292,7 @@ internal sealed class Conv2DEmitter : LayerEmitter
         Im2Col(w, c, l, scatter: true, "work");
         if (l.Index == 0) w.Close();
         w.Close();
+        if (Method(c, l) == ConvMethod.DirectRows) DirectLaneSums(w, c, l);
         w.Close();
         w.Line();
     }
@@ -270,36 +304,39 @@ internal sealed class Conv2DEmitter : LayerEmitter
         int P = l.OutH * l.OutW, k = K(l), F = l.OutC;
         string name = l.PascalName;
         PartMethods(w, c, l);
-        int mr = System.Math.Min(F, 8);
-        GemmEmitter.Broadcast(w, c, new GemmEmitter.Product
+        if (!Direct(c, l))   // the direct forms write their products inline in the part methods
         {
-            Method = name + "Forward",
-            Summary = $"{name} forward, one sample: y[f, p] = Σ_k w[f, k]·col[k, p]{(l.BiasCount > 0 ? " + b[f]" : "")} for filters m0 ≤ f &lt; m1 and positions n0 ≤ p &lt; n1 ({k} window values).",
-            N = P, K = k, AName = "w", BName = "col", CName = "y",
-            LdA = k, LdB = P, LdC = P,
-            Mode = l.BiasCount > 0 ? GemmEmitter.Mode.AssignBiasByRow : GemmEmitter.Mode.Assign,
-            MR = mr, NV = mr > 6 ? 3 : 4, Pack = false, M = F,
-        });
-        if (Transposed(c, l))
+            int mr = System.Math.Min(F, 8);
             GemmEmitter.Broadcast(w, c, new GemmEmitter.Product
             {
-                Method = name + "WeightGradient",
-                Summary = $"{name} ∂E/∂W transposed, one sample: gᵀ[k, f] += Σ_p col[k, p]·δᵀ[p, f] for window values m0 ≤ k &lt; m1 and filters n0 ≤ f &lt; n1 ({P} positions).",
-                N = F, K = P, AName = "col", BName = "deltaT", CName = "gT",
-                LdA = P, LdB = F, LdC = F,
-                Mode = GemmEmitter.Mode.Accumulate,
-                MR = 8, NV = System.Math.Min(3, (F + GemmEmitter.Lanes(c) - 1) / GemmEmitter.Lanes(c)), Pack = false, M = k,
+                Method = name + "Forward",
+                Summary = $"{name} forward, one sample: y[f, p] = Σ_k w[f, k]·col[k, p]{(l.BiasCount > 0 ? " + b[f]" : "")} for filters m0 ≤ f &lt; m1 and positions n0 ≤ p &lt; n1 ({k} window values).",
+                N = P, K = k, AName = "w", BName = "col", CName = "y",
+                LdA = k, LdB = P, LdC = P,
+                Mode = l.BiasCount > 0 ? GemmEmitter.Mode.AssignBiasByRow : GemmEmitter.Mode.Assign,
+                MR = mr, NV = mr > 6 ? 3 : 4, Pack = false, M = F,
             });
-        else
-            GemmEmitter.Dot(w, c, new GemmEmitter.Product
-            {
-                Method = name + "WeightGradient",
-                Summary = $"{name} ∂E/∂W, one sample: g[f, k] += Σ_p δ[f, p]·col[k, p] for filters m0 ≤ f &lt; m1 and window values n0 ≤ k &lt; n1 ({P} positions).",
-                N = k, K = P, AName = "delta", BName = "col", CName = "g",
-                LdA = P, LdB = P, LdC = k,
-                Mode = GemmEmitter.Mode.Accumulate,
-                MR = 4, NV = 4, M = F,
-            });
+            if (Transposed(c, l))
+                GemmEmitter.Broadcast(w, c, new GemmEmitter.Product
+                {
+                    Method = name + "WeightGradient",
+                    Summary = $"{name} ∂E/∂W transposed, one sample: gᵀ[k, f] += Σ_p col[k, p]·δᵀ[p, f] for window values m0 ≤ k &lt; m1 and filters n0 ≤ f &lt; n1 ({P} positions).",
+                    N = F, K = P, AName = "col", BName = "deltaT", CName = "gT",
+                    LdA = P, LdB = F, LdC = F,
+                    Mode = GemmEmitter.Mode.Accumulate,
+                    MR = 8, NV = System.Math.Min(3, (F + GemmEmitter.Lanes(c) - 1) / GemmEmitter.Lanes(c)), Pack = false, M = k,
+                });
+            else
+                GemmEmitter.Dot(w, c, new GemmEmitter.Product
+                {
+                    Method = name + "WeightGradient",
+                    Summary = $"{name} ∂E/∂W, one sample: g[f, k] += Σ_p δ[f, p]·col[k, p] for filters m0 ≤ f &lt; m1 and window values n0 ≤ k &lt; n1 ({P} positions).",
+                    N = k, K = P, AName = "delta", BName = "col", CName = "g",
+                    LdA = P, LdB = P, LdC = k,
+                    Mode = GemmEmitter.Mode.Accumulate,
+                    MR = 4, NV = 4, M = F,
+                });
+        }
         GemmEmitter.Broadcast(w, c, new GemmEmitter.Product
         {
             Method = name + "ColumnGradient",

@@ -1,0 +1,362 @@
+using System.Collections.Generic;
+using System.Linq;
+using NetGen.Generators.Model;
+
+namespace NetGen.Generators.Emit.Layers;
+
+/// <summary>
+/// Direct convolution for stride-1 layers: the forward pass and ∂E/∂W read the (zero-padded) input in place instead of
+/// an im2col copy. im2col writes K = C·KH·KW copies of the input per sample (LeNet b64: 5 MB for conv1, 3.8 MB for
+/// conv2 when kept for backward), and the products then stream those columns back from L3; here every sample's input
+/// (a few KB) and δ stay in L1 and the products run from registers. Two forms, by which fills the vector lanes better:
+/// <list type="bullet">
+/// <item><b>Rows</b> (vectors along an output row, weights broadcast): y[f, oy, ox..ox+V) += w[f, c, u, v]·x[c, oy+u, ox+v..];
+/// ∂E/∂w[f, c, u, v] += Σ δ[f, oy, ox..]·x[c, oy+u, ox+v..] with vector sums kept per lane until the part ends. A row
+/// of OW outputs takes ⌈OW/V⌉ vectors, the last ending at OW (overlapping; its repeated lanes are masked off in sums).
+/// Used when the output rows fill the lanes at least as well as the filters would (LeNet's conv1: 28 wide, 6 filters).</item>
+/// <item><b>Filters</b> (vectors along the filters, inputs broadcast; needs F a multiple of V): yᵀ[p, f..f+V) +=
+/// x[c, oy+u, ox+v]·wᵀ[(c, u, v), f..] with wᵀ packed once per forward pass, then yᵀ transposed into y; ∂E/∂wᵀ[(c, u, v),
+/// f..] += Σ_p x[c, oy+u, ox+v]·δᵀ[p, f..]. Used when the rows are ragged (LeNet's conv2: 10 wide, 16 filters).</item>
+/// </list>
+/// Both walk register blocks of at most 24 accumulators (of 32 vector registers) with the taps unrolled and their
+/// offsets literal. ∂E/∂x stays the product ∂E/∂col = Wᵀ·δ and col2im: as a direct convolution it would multiply
+/// the zero border of the padded δ as well (2× the work for LeNet's conv2).
+/// </summary>
+internal sealed partial class Conv2DEmitter
+{
+    /// <summary>How a layer's forward pass and weight gradient are computed.</summary>
+    internal enum ConvMethod { Im2Col, DirectRows, DirectFilters }
+
+    /// <summary>
+    /// Stride 1 only (a strided layer's taps are not contiguous along a row). Rows needs a row of at least one vector;
+    /// Filters needs whole vectors of filters. Rows is taken when its lane use (OW / (V·⌈OW/V⌉)) is at least Filters'
+    /// (1 when F is a multiple of V), so Filters serves ragged rows only.
+    /// </summary>
+    internal static ConvMethod Method(EmitContext c, LayerPlan l)
+    {
+        int V = GemmEmitter.Lanes(c);
+        if (l.Stride != 1 || l.OutH != l.InH + 2 * l.PadH - l.KernelH + 1 || l.OutW != l.InW + 2 * l.PadW - l.KernelW + 1) return ConvMethod.Im2Col;
+        bool rowsFit = l.OutW >= V, filtersFit = l.OutC % V == 0;
+        bool raggedRows = l.OutW % V != 0;
+        if (filtersFit && (!rowsFit || raggedRows)) return ConvMethod.DirectFilters;
+        return rowsFit ? ConvMethod.DirectRows : ConvMethod.Im2Col;
+    }
+
+    private static bool Direct(EmitContext c, LayerPlan l) => Method(c, l) != ConvMethod.Im2Col;
+
+    private static bool Padded(LayerPlan l) => l.PadH > 0 || l.PadW > 0;
+
+    private static int PaddedH(LayerPlan l) => l.InH + 2 * l.PadH;
+
+    private static int PaddedW(LayerPlan l) => l.InW + 2 * l.PadW;
+
+    /// <summary>Sizes of <paramref name="count"/> items split into as few blocks of at most <paramref name="max"/> as
+    /// possible, as even as possible (the larger blocks first).</summary>
+    private static int[] EvenBlocks(int count, int max)
+    {
+        int blocks = (count + max - 1) / max, q = count / blocks, r = count % blocks;
+        return Enumerable.Range(0, blocks).Select(b => b < r ? q + 1 : q).ToArray();
+    }
+
+    /// <summary>The vector offsets along an output row of <paramref name="ow"/> values: whole vectors, then one
+    /// ending at the row's end if it is ragged.</summary>
+    private static int[] RowVectors(int ow, int v)
+    {
+        var offsets = new List<int>();
+        for (int o = 0; o + v <= ow; o += v) offsets.Add(o);
+        if (ow % v != 0) offsets.Add(ow - v);
+        return offsets.ToArray();
+    }
+
+    private static string I(int value) => value.ToString(System.Globalization.CultureInfo.InvariantCulture);
+
+    /// <summary>The padded copy of the sample's input (borders stay zero: only the inside is ever written), or the
+    /// input itself when the layer has no padding. Declares <c>ref T xs</c>.</summary>
+    private static void PaddedInput(CodeWriter w, EmitContext c, LayerPlan l)
+    {
+        int C = l.InC, H = l.InH, W = l.InW, Hp = PaddedH(l), Wp = PaddedW(l);
+        if (!Padded(l))
+        {
+            w.Line($"ref {c.T} xs = ref {EmitContext.A(l.Index)}[n * {l.InputSize}];   // no padding: the input is read in place");
+            return;
+        }
+        w.Line($"ref {c.T} xs = ref _xpad{l.Index}[part * {C * Hp * Wp}];   // the sample's input inside a zero border of {l.PadH}×{l.PadW}: {C}×{Hp}×{Wp}");
+        w.Line($"for (int ch = 0; ch < {C}; ch++) for (int iy = 0; iy < {H}; iy++) " +
+               $"{EmitContext.A(l.Index)}.AsSpan(n * {l.InputSize} + ch * {H * W} + iy * {W}, {W}).CopyTo(_xpad{l.Index}.AsSpan(part * {C * Hp * Wp} + ch * {Hp * Wp} + (iy + {l.PadH}) * {Wp} + {l.PadW}, {W}));");
+    }
+
+    private static void DirectFields(CodeWriter w, EmitContext c, LayerPlan l)
+    {
+        int C = l.InC, Hp = PaddedH(l), Wp = PaddedW(l);
+        if (Padded(l))
+            w.Line($"private readonly {c.T}[] _xpad{l.Index};   // {l.PascalName} one sample's input with its zero border ({C}×{Hp}×{Wp}), per thread");
+        if (Method(c, l) == ConvMethod.DirectRows)
+            w.Line($"private readonly {c.T}[] _gvec{l.Index};   // {l.PascalName} ∂E/∂W summed per vector lane over one thread's samples ({l.WeightCount} weights × {GemmEmitter.Lanes(c)} lanes), per thread");
+        else
+        {
+            w.Line($"private readonly {c.T}[] _wT{l.Index};   // {l.PascalName} weights transposed, [window value × filter], packed by each forward pass");
+            w.Line($"private readonly {c.T}[] _yT{l.Index};   // {l.PascalName} one sample's output transposed ({l.OutH * l.OutW} positions × {l.OutC} filters), per thread");
+        }
+    }
+
+    private static void DirectAllocate(CodeWriter w, EmitContext c, LayerPlan l)
+    {
+        int C = l.InC, Hp = PaddedH(l), Wp = PaddedW(l);
+        if (Padded(l))
+            w.Line($"_xpad{l.Index} = new {c.T}[{C * Hp * Wp} * global::System.Environment.ProcessorCount];");
+        if (Method(c, l) == ConvMethod.DirectRows)
+            w.Line($"_gvec{l.Index} = new {c.T}[{l.WeightCount * GemmEmitter.Lanes(c)} * global::System.Environment.ProcessorCount];");
+        else
+        {
+            w.Line($"_wT{l.Index} = new {c.T}[{l.WeightCount}];");
+            w.Line($"_yT{l.Index} = new {c.T}[{l.OutputSize} * global::System.Environment.ProcessorCount];");
+        }
+    }
+
+    /// <summary>Filters form: packs wᵀ before the parts run (they share it).</summary>
+    private static void PackTransposedWeights(CodeWriter w, EmitContext c, LayerPlan l)
+    {
+        int K = Conv2DEmitter.K(l), F = l.OutC;
+        w.Line($"for (int f = 0; f < {F}; f++) for (int k = 0; k < {K}; k++) _wT{l.Index}[k * {F} + f] = _p[{l.WeightOffset} + f * {K} + k];   // wᵀ for the direct convolution");
+    }
+
+    /// <summary>The forward pass of one sample n (in a part method): y = the convolution of the padded input.</summary>
+    private static void DirectForward(CodeWriter w, EmitContext c, LayerPlan l)
+    {
+        int C = l.InC, F = l.OutC, OH = l.OutH, OW = l.OutW, KH = l.KernelH, KW = l.KernelW, Hp = PaddedH(l), Wp = PaddedW(l);
+        int V = GemmEmitter.Lanes(c), P = OH * OW, taps = KH * KW;
+        string T = c.T, vec = $"Vector256<{T}>";
+        bool bias = l.BiasCount > 0;
+        PaddedInput(w, c, l);
+        if (Method(c, l) == ConvMethod.DirectRows)
+        {
+            int[] offsets = RowVectors(OW, V);
+            w.Line($"// direct convolution, rows form: each output row in vectors at ox = {string.Join(", ", offsets)}; a block of filters × vectors in registers, {taps} taps per channel unrolled");
+            w.Line($"ref {T} ws = ref _p[{l.WeightOffset}];");
+            if (bias) w.Line($"ref {T} bs = ref _p[{l.BiasOffset}];");
+            w.Line($"ref {T} ys = ref {EmitContext.A(l.Index + 1)}[n * {l.OutputSize}];");
+            w.Open($"for (int oy = 0; oy < {OH}; oy++)");
+            foreach (var chunk in Chunks(offsets, 4))
+            {
+                int nc = chunk.Length;
+                int f0 = 0;
+                foreach (var group in EvenBlocks(F, System.Math.Min(24 / nc, 12)).GroupBy(s => s))
+                {
+                    int mf = group.Key, count = group.Count();
+                    w.Open($"for (int f0 = {f0}; f0 < {f0 + mf * count}; f0 += {mf})   // {mf} filters × vectors at ox = {string.Join(", ", chunk)}");
+                    for (int f = 0; f < mf; f++)
+                        w.Line(string.Join(" ", Enumerable.Range(0, nc).Select(j => $"{vec} a{f}_{j} = {(bias ? $"Vector256.Create(Unsafe.Add(ref bs, f0 + {f}))" : $"{vec}.Zero")};")));
+                    w.Open($"for (int ch = 0; ch < {C}; ch++)");
+                    w.Line($"ref {T} xr = ref Unsafe.Add(ref xs, ch * {Hp * Wp} + oy * {Wp});");
+                    w.Line($"ref {T} wr = ref Unsafe.Add(ref ws, f0 * {C * taps} + ch * {taps});");
+                    w.Line($"{vec} b; " + string.Join(" ", Enumerable.Range(0, nc).Select(j => $"{vec} x{j};")));
+                    for (int u = 0; u < KH; u++)
+                        for (int v = 0; v < KW; v++)
+                        {
+                            var line = new System.Text.StringBuilder();
+                            for (int j = 0; j < nc; j++) line.Append($"x{j} = Load(ref xr, {I(u * Wp + v + chunk[j])}); ");
+                            for (int f = 0; f < mf; f++)
+                            {
+                                line.Append($"b = Vector256.Create(Unsafe.Add(ref wr, {I(f * C * taps + u * KW + v)})); ");
+                                for (int j = 0; j < nc; j++) line.Append($"a{f}_{j} = Fma(x{j}, b, a{f}_{j}); ");
+                            }
+                            w.Line(line.ToString().TrimEnd());
+                        }
+                    w.Close();
+                    for (int f = 0; f < mf; f++)
+                        w.Line(string.Join(" ", Enumerable.Range(0, nc).Select(j => $"a{f}_{j}.StoreUnsafe(ref ys, (nuint)((f0 + {f}) * {P} + oy * {OW} + {chunk[j]}));")));
+                    w.Close();
+                    f0 += mf * count;
+                }
+            }
+            w.Close();
+            return;
+        }
+
+        // Filters form.
+        int nfvAll = F / V;
+        int[] fGroups = EvenBlocks(nfvAll, 4);
+        w.Line($"// direct convolution, filters form: yᵀ[p, f] for a block of positions × filter vectors in registers, {taps} taps per channel unrolled; then y = (yᵀ)ᵀ");
+        w.Line($"ref {T} wts = ref _wT{l.Index}[0];");
+        if (bias) w.Line($"ref {T} bs = ref _p[{l.BiasOffset}];");
+        w.Line($"ref {T} yts = ref _yT{l.Index}[part * {l.OutputSize}];");
+        w.Open($"for (int oy = 0; oy < {OH}; oy++)");
+        int fv0 = 0;
+        foreach (var fgroup in fGroups.GroupBy(s => s))
+        {
+            int nfv = fgroup.Key, fcount = fgroup.Count();
+            w.Open($"for (int fv = {fv0}; fv < {fv0 + nfv * fcount}; fv += {nfv})   // {nfv} vectors of {V} filters");
+            int ox0 = 0;
+            foreach (int np in EvenBlocks(OW, 24 / nfv))
+            {
+                w.Open($"// positions ox = {ox0}..{ox0 + np - 1}");
+                for (int p = 0; p < np; p++)
+                    w.Line(string.Join(" ", Enumerable.Range(0, nfv).Select(j => $"{vec} a{p}_{j} = {(bias ? $"Load(ref bs, (fv + {j}) * {V})" : $"{vec}.Zero")};")));
+                w.Open($"for (int ch = 0; ch < {C}; ch++)");
+                w.Line($"ref {T} xr = ref Unsafe.Add(ref xs, ch * {Hp * Wp} + oy * {Wp} + {ox0});");
+                w.Line($"ref {T} wr = ref Unsafe.Add(ref wts, ch * {taps * F} + fv * {V});");
+                w.Line($"{vec} b; " + string.Join(" ", Enumerable.Range(0, nfv).Select(j => $"{vec} w{j};")));
+                for (int u = 0; u < KH; u++)
+                    for (int v = 0; v < KW; v++)
+                    {
+                        var line = new System.Text.StringBuilder();
+                        for (int j = 0; j < nfv; j++) line.Append($"w{j} = Load(ref wr, {I((u * KW + v) * F + j * V)}); ");
+                        for (int p = 0; p < np; p++)
+                        {
+                            line.Append($"b = Vector256.Create(Unsafe.Add(ref xr, {I(u * Wp + v + p)})); ");
+                            for (int j = 0; j < nfv; j++) line.Append($"a{p}_{j} = Fma(b, w{j}, a{p}_{j}); ");
+                        }
+                        w.Line(line.ToString().TrimEnd());
+                    }
+                w.Close();
+                for (int p = 0; p < np; p++)
+                    w.Line(string.Join(" ", Enumerable.Range(0, nfv).Select(j => $"a{p}_{j}.StoreUnsafe(ref yts, (nuint)((oy * {OW} + {ox0 + p}) * {F} + (fv + {j}) * {V}));")));
+                w.Close();
+                ox0 += np;
+            }
+            w.Close();
+            fv0 += nfv * fcount;
+        }
+        w.Close();
+        w.Line($"ref {T} ys = ref {EmitContext.A(l.Index + 1)}[n * {l.OutputSize}];");
+        w.Line($"for (int f = 0; f < {F}; f++) for (int p = 0; p < {P}; p++) Unsafe.Add(ref ys, f * {P} + p) = Unsafe.Add(ref yts, p * {F} + f);");
+    }
+
+    /// <summary>∂E/∂W of one sample n (in a part method), added to the part's sums: per lane in _gvec (rows form) or
+    /// transposed in <c>sum</c> (filters form, whose δᵀ the caller has written to <c>deltaT</c>).</summary>
+    private static void DirectWeightGradient(CodeWriter w, EmitContext c, LayerPlan l)
+    {
+        int C = l.InC, F = l.OutC, OH = l.OutH, OW = l.OutW, KH = l.KernelH, KW = l.KernelW, Hp = PaddedH(l), Wp = PaddedW(l);
+        int V = GemmEmitter.Lanes(c), P = OH * OW, taps = KH * KW, K = Conv2DEmitter.K(l);
+        string T = c.T, vec = $"Vector256<{T}>";
+        var tapList = Enumerable.Range(0, taps).Select(t => (U: t / KW, V: t % KW)).ToArray();
+        if (Method(c, l) == ConvMethod.DirectRows)
+        {
+            int[] offsets = RowVectors(OW, V);
+            int overlap = offsets.Length >= 2 ? offsets[offsets.Length - 2] + V - offsets[offsets.Length - 1] : 0;
+            w.Line($"// ∂E/∂w[f, c, u, v] += Σ δ[f, oy, ox..]·x[c, oy + u, ox + v..] in vectors at ox = {string.Join(", ", offsets)}" +
+                   (overlap > 0 ? $" (the last one's first {overlap} lanes masked: the vector before summed them)" : "") + "; sums per lane in _gvec");
+            w.Line($"ref {T} ds = ref {EmitContext.D(l.Index + 1)}[n * {l.OutputSize}];");
+            if (overlap > 0)
+            {
+                string indices = c.Plan.Spec.IsDouble ? $"Vector256<long>.Indices, Vector256.Create((long){overlap})" : $"Vector256<int>.Indices, Vector256.Create({overlap})";
+                w.Line($"{vec} tail = Vector256.GreaterThanOrEqual({indices}).As{(c.Plan.Spec.IsDouble ? "Double" : "Single")}();");
+            }
+            int mfMax = System.Math.Min(F, 6);
+            int[] fBlocks = EvenBlocks(F, mfMax);
+            int ntMax = 24 / fBlocks.Max();
+            int[] tBlocks = EvenBlocks(taps, ntMax);
+            w.Open($"for (int ch = 0; ch < {C}; ch++)");
+            w.Line($"ref {T} xc = ref Unsafe.Add(ref xs, ch * {Hp * Wp});");
+            int t0 = 0;
+            foreach (int nt in tBlocks)
+            {
+                var blockTaps = tapList.Skip(t0).Take(nt).ToArray();
+                int f0 = 0;
+                foreach (var group in fBlocks.GroupBy(s => s))
+                {
+                    int mf = group.Key, count = group.Count();
+                    w.Open($"for (int f0 = {f0}; f0 < {f0 + mf * count}; f0 += {mf})   // {mf} filters × taps (u, v) = {string.Join(" ", blockTaps.Select(t => $"({t.U}, {t.V})"))}");
+                    for (int f = 0; f < mf; f++)
+                        w.Line(string.Join(" ", Enumerable.Range(0, nt).Select(t => $"{vec} s{f}_{t} = {vec}.Zero;")));
+                    w.Open($"for (int oy = 0; oy < {OH}; oy++)");
+                    w.Line($"ref {T} xr = ref Unsafe.Add(ref xc, oy * {Wp});");
+                    w.Line($"ref {T} dr = ref Unsafe.Add(ref ds, f0 * {P} + oy * {OW});");
+                    w.Line($"{vec} d; " + string.Join(" ", Enumerable.Range(0, nt).Select(t => $"{vec} x{t};")));
+                    for (int jo = 0; jo < offsets.Length; jo++)
+                    {
+                        int o = offsets[jo];
+                        bool masked = overlap > 0 && jo == offsets.Length - 1;
+                        var line = new System.Text.StringBuilder();
+                        for (int t = 0; t < nt; t++) line.Append($"x{t} = Load(ref xr, {I(blockTaps[t].U * Wp + blockTaps[t].V + o)}); ");
+                        for (int f = 0; f < mf; f++)
+                        {
+                            line.Append(masked ? $"d = Load(ref dr, {I(f * P + o)}) & tail; " : $"d = Load(ref dr, {I(f * P + o)}); ");
+                            for (int t = 0; t < nt; t++) line.Append($"s{f}_{t} = Fma(d, x{t}, s{f}_{t}); ");
+                        }
+                        w.Line(line.ToString().TrimEnd());
+                    }
+                    w.Close();
+                    w.Line($"ref {T} gv = ref _gvec{l.Index}[part * {l.WeightCount * V} + (f0 * {K} + ch * {taps}) * {V}];");
+                    for (int f = 0; f < mf; f++)
+                        w.Line(string.Join(" ", Enumerable.Range(0, nt).Select(t =>
+                        {
+                            string at = I((f * K + blockTaps[t].U * KW + blockTaps[t].V) * V);
+                            return $"(Load(ref gv, {at}) + s{f}_{t}).StoreUnsafe(ref gv, {at});";
+                        })));
+                    w.Close();
+                    f0 += mf * count;
+                }
+                t0 += nt;
+            }
+            w.Close();
+            return;
+        }
+
+        // Filters form: gᵀ[(c, u, v), f..] += Σ_p x[c, oy + u, ox + v]·δᵀ[p, f..]
+        int[] fGroups = EvenBlocks(F / V, 4);
+        w.Line($"// ∂E/∂wᵀ[(c, u, v), f] += Σ_p x[c, oy + u, ox + v]·δᵀ[p, f]: a block of taps × filter vectors in registers over the sample's positions");
+        w.Open($"for (int ch = 0; ch < {C}; ch++)");
+        w.Line($"ref {T} xc = ref Unsafe.Add(ref xs, ch * {Hp * Wp});");
+        int fv0 = 0;
+        foreach (var fgroup in fGroups.GroupBy(s => s))
+        {
+            int nfv = fgroup.Key, fcount = fgroup.Count();
+            int[] tBlocks = EvenBlocks(taps, 24 / nfv);
+            w.Open($"for (int fv = {fv0}; fv < {fv0 + nfv * fcount}; fv += {nfv})   // {nfv} vectors of {V} filters");
+            int t0 = 0;
+            foreach (int nt in tBlocks)
+            {
+                var blockTaps = tapList.Skip(t0).Take(nt).ToArray();
+                w.Open($"// taps (u, v) = {string.Join(" ", blockTaps.Select(t => $"({t.U}, {t.V})"))}");
+                for (int t = 0; t < nt; t++)
+                    w.Line(string.Join(" ", Enumerable.Range(0, nfv).Select(j => $"{vec} s{t}_{j} = {vec}.Zero;")));
+                w.Open($"for (int oy = 0; oy < {OH}; oy++)");
+                w.Open($"for (int ox = 0; ox < {OW}; ox++)");
+                w.Line($"ref {T} xr = ref Unsafe.Add(ref xc, oy * {Wp} + ox);");
+                w.Line($"ref {T} dr = ref Unsafe.Add(ref deltaT, (oy * {OW} + ox) * {F} + fv * {V});");
+                w.Line($"{vec} b; " + string.Join(" ", Enumerable.Range(0, nfv).Select(j => $"{vec} d{j} = Load(ref dr, {j * V});")));
+                var line = new System.Text.StringBuilder();
+                for (int t = 0; t < nt; t++)
+                {
+                    line.Append($"b = Vector256.Create(Unsafe.Add(ref xr, {I(blockTaps[t].U * Wp + blockTaps[t].V)})); ");
+                    for (int j = 0; j < nfv; j++) line.Append($"s{t}_{j} = Fma(b, d{j}, s{t}_{j}); ");
+                }
+                w.Line(line.ToString().TrimEnd());
+                w.Close();
+                w.Close();
+                w.Line($"ref {T} gt = ref sum[(ch * {taps}) * {F} + fv * {V}];");
+                for (int t = 0; t < nt; t++)
+                    w.Line(string.Join(" ", Enumerable.Range(0, nfv).Select(j =>
+                    {
+                        string at = I((blockTaps[t].U * KW + blockTaps[t].V) * F + j * V);
+                        return $"(Load(ref gt, {at}) + s{t}_{j}).StoreUnsafe(ref gt, {at});";
+                    })));
+                w.Close();
+                t0 += nt;
+            }
+            w.Close();
+            fv0 += nfv * fcount;
+        }
+        w.Close();
+    }
+
+    /// <summary>Rows form, at the end of a part: the part's ∂E/∂W sums are its lane sums added across lanes.</summary>
+    private static void DirectLaneSums(CodeWriter w, EmitContext c, LayerPlan l)
+    {
+        int V = GemmEmitter.Lanes(c);
+        w.Line($"ref {c.T} lanes = ref _gvec{l.Index}[part * {l.WeightCount * V}];");
+        w.Line($"for (int k = 0; k < {l.WeightCount}; k++) sum[k] = Vector256.Sum(Load(ref lanes, k * {V}));");
+    }
+
+    /// <summary><paramref name="items"/> in consecutive chunks of at most <paramref name="max"/>, as even as possible.</summary>
+    private static IEnumerable<int[]> Chunks(int[] items, int max)
+    {
+        int at = 0;
+        foreach (int size in EvenBlocks(items.Length, max))
+        {
+            yield return items.Skip(at).Take(size).ToArray();
+            at += size;
+        }
+    }
+}
