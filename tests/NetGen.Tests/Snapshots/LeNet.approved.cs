@@ -792,6 +792,7 @@ _____________________________________________________________________
             ref float ws = ref _p[0];
             ref float bs = ref _p[150];
             ref float ys = ref _a1[n * 4704];
+            ref float zs = ref _a2[n * 4704];   // layer 1, ReLU, fused: z = max(y, 0) stored with y (Vector256.Max, the IEEE maximum TensorPrimitives.Max computes)
             for (int oy = 0; oy < 28; oy++)
             {
                 for (int f0 = 0; f0 < 6; f0 += 6)   // 6 filters × vectors at ox = 0, 8, 16, 20
@@ -839,9 +840,14 @@ _____________________________________________________________________
                     a3_0.StoreUnsafe(ref ys, (nuint)((f0 + 3) * 784 + oy * 28 + 0)); a3_1.StoreUnsafe(ref ys, (nuint)((f0 + 3) * 784 + oy * 28 + 8)); a3_2.StoreUnsafe(ref ys, (nuint)((f0 + 3) * 784 + oy * 28 + 16)); a3_3.StoreUnsafe(ref ys, (nuint)((f0 + 3) * 784 + oy * 28 + 20));
                     a4_0.StoreUnsafe(ref ys, (nuint)((f0 + 4) * 784 + oy * 28 + 0)); a4_1.StoreUnsafe(ref ys, (nuint)((f0 + 4) * 784 + oy * 28 + 8)); a4_2.StoreUnsafe(ref ys, (nuint)((f0 + 4) * 784 + oy * 28 + 16)); a4_3.StoreUnsafe(ref ys, (nuint)((f0 + 4) * 784 + oy * 28 + 20));
                     a5_0.StoreUnsafe(ref ys, (nuint)((f0 + 5) * 784 + oy * 28 + 0)); a5_1.StoreUnsafe(ref ys, (nuint)((f0 + 5) * 784 + oy * 28 + 8)); a5_2.StoreUnsafe(ref ys, (nuint)((f0 + 5) * 784 + oy * 28 + 16)); a5_3.StoreUnsafe(ref ys, (nuint)((f0 + 5) * 784 + oy * 28 + 20));
+                    Vector256.Max(a0_0, Vector256<float>.Zero).StoreUnsafe(ref zs, (nuint)((f0 + 0) * 784 + oy * 28 + 0)); Vector256.Max(a0_1, Vector256<float>.Zero).StoreUnsafe(ref zs, (nuint)((f0 + 0) * 784 + oy * 28 + 8)); Vector256.Max(a0_2, Vector256<float>.Zero).StoreUnsafe(ref zs, (nuint)((f0 + 0) * 784 + oy * 28 + 16)); Vector256.Max(a0_3, Vector256<float>.Zero).StoreUnsafe(ref zs, (nuint)((f0 + 0) * 784 + oy * 28 + 20));
+                    Vector256.Max(a1_0, Vector256<float>.Zero).StoreUnsafe(ref zs, (nuint)((f0 + 1) * 784 + oy * 28 + 0)); Vector256.Max(a1_1, Vector256<float>.Zero).StoreUnsafe(ref zs, (nuint)((f0 + 1) * 784 + oy * 28 + 8)); Vector256.Max(a1_2, Vector256<float>.Zero).StoreUnsafe(ref zs, (nuint)((f0 + 1) * 784 + oy * 28 + 16)); Vector256.Max(a1_3, Vector256<float>.Zero).StoreUnsafe(ref zs, (nuint)((f0 + 1) * 784 + oy * 28 + 20));
+                    Vector256.Max(a2_0, Vector256<float>.Zero).StoreUnsafe(ref zs, (nuint)((f0 + 2) * 784 + oy * 28 + 0)); Vector256.Max(a2_1, Vector256<float>.Zero).StoreUnsafe(ref zs, (nuint)((f0 + 2) * 784 + oy * 28 + 8)); Vector256.Max(a2_2, Vector256<float>.Zero).StoreUnsafe(ref zs, (nuint)((f0 + 2) * 784 + oy * 28 + 16)); Vector256.Max(a2_3, Vector256<float>.Zero).StoreUnsafe(ref zs, (nuint)((f0 + 2) * 784 + oy * 28 + 20));
+                    Vector256.Max(a3_0, Vector256<float>.Zero).StoreUnsafe(ref zs, (nuint)((f0 + 3) * 784 + oy * 28 + 0)); Vector256.Max(a3_1, Vector256<float>.Zero).StoreUnsafe(ref zs, (nuint)((f0 + 3) * 784 + oy * 28 + 8)); Vector256.Max(a3_2, Vector256<float>.Zero).StoreUnsafe(ref zs, (nuint)((f0 + 3) * 784 + oy * 28 + 16)); Vector256.Max(a3_3, Vector256<float>.Zero).StoreUnsafe(ref zs, (nuint)((f0 + 3) * 784 + oy * 28 + 20));
+                    Vector256.Max(a4_0, Vector256<float>.Zero).StoreUnsafe(ref zs, (nuint)((f0 + 4) * 784 + oy * 28 + 0)); Vector256.Max(a4_1, Vector256<float>.Zero).StoreUnsafe(ref zs, (nuint)((f0 + 4) * 784 + oy * 28 + 8)); Vector256.Max(a4_2, Vector256<float>.Zero).StoreUnsafe(ref zs, (nuint)((f0 + 4) * 784 + oy * 28 + 16)); Vector256.Max(a4_3, Vector256<float>.Zero).StoreUnsafe(ref zs, (nuint)((f0 + 4) * 784 + oy * 28 + 20));
+                    Vector256.Max(a5_0, Vector256<float>.Zero).StoreUnsafe(ref zs, (nuint)((f0 + 5) * 784 + oy * 28 + 0)); Vector256.Max(a5_1, Vector256<float>.Zero).StoreUnsafe(ref zs, (nuint)((f0 + 5) * 784 + oy * 28 + 8)); Vector256.Max(a5_2, Vector256<float>.Zero).StoreUnsafe(ref zs, (nuint)((f0 + 5) * 784 + oy * 28 + 16)); Vector256.Max(a5_3, Vector256<float>.Zero).StoreUnsafe(ref zs, (nuint)((f0 + 5) * 784 + oy * 28 + 20));
                 }
             }
-            global::System.Numerics.Tensors.TensorPrimitives.Max<float>(_a1.AsSpan(n * 4704, 4704), 0f, _a2.AsSpan(n * 4704, 4704));   // layer 1, ReLU, fused
         }
     }
 
@@ -1191,7 +1197,8 @@ _____________________________________________________________________
                 }
             }
             ref float ys = ref _a4[n * 1600];
-            for (int f = 0; f < 16; f++) for (int p = 0; p < 100; p++) Unsafe.Add(ref ys, f * 100 + p) = Unsafe.Add(ref yts, p * 16 + f);
+            for (int i = 0; i < 96; i += 8) for (int j = 0; j < 16; j += 8) Transpose8x8(ref Unsafe.Add(ref yts, i * 16 + j), 16, ref Unsafe.Add(ref ys, j * 100 + i), 100);
+            for (int j = 0; j < 16; j++) for (int i = 96; i < 100; i++) Unsafe.Add(ref ys, j * 100 + i) = Unsafe.Add(ref yts, i * 16 + j);
             global::System.Numerics.Tensors.TensorPrimitives.Max<float>(_a4.AsSpan(n * 1600, 1600), 0f, _a5.AsSpan(n * 1600, 1600));   // layer 4, ReLU, fused
         }
     }
@@ -1217,7 +1224,8 @@ _____________________________________________________________________
             // δᵀ of the sample, [position × filter]; then gᵀ[k, f] += Σ_p col[k, p]·δᵀ[p, f]
             ref float deltaT = ref _deltaT3[part * 1600];
             ref float delta = ref _d4[n * 1600];
-            for (int f = 0; f < 16; f++) for (int p = 0; p < 100; p++) Unsafe.Add(ref deltaT, p * 16 + f) = Unsafe.Add(ref delta, f * 100 + p);
+            for (int i = 0; i < 16; i += 8) for (int j = 0; j < 96; j += 8) Transpose8x8(ref Unsafe.Add(ref delta, i * 100 + j), 100, ref Unsafe.Add(ref deltaT, j * 16 + i), 16);
+            for (int j = 96; j < 100; j++) for (int i = 0; i < 16; i++) Unsafe.Add(ref deltaT, j * 16 + i) = Unsafe.Add(ref delta, i * 100 + j);
             // ∂E/∂wᵀ[(c, u, v), f] += Σ_p x[c, oy + u, ox + v]·δᵀ[p, f]: a block of taps × filter vectors in registers over the sample's positions
             for (int ch = 0; ch < 6; ch++)
             {
@@ -1352,6 +1360,27 @@ _____________________________________________________________________
                 }
             }
         }
+    }
+
+    /// <summary>dst[j·ldd + i] = src[i·lds + j] for i, j &lt; 8: an 8×8 block transposed in registers.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Transpose8x8(ref float src, nint lds, ref float dst, nint ldd)
+    {
+        if (!global::System.Runtime.Intrinsics.X86.Avx.IsSupported)
+        {
+            for (int i = 0; i < 8; i++) for (int j = 0; j < 8; j++) Unsafe.Add(ref dst, j * ldd + i) = Unsafe.Add(ref src, i * lds + j);
+            return;
+        }
+        Vector256<float> r0 = Load(ref src, 0), r1 = Load(ref src, lds), r2 = Load(ref src, 2 * lds), r3 = Load(ref src, 3 * lds);
+        Vector256<float> r4 = Load(ref src, 4 * lds), r5 = Load(ref src, 5 * lds), r6 = Load(ref src, 6 * lds), r7 = Load(ref src, 7 * lds);
+        Vector256<float> t0 = global::System.Runtime.Intrinsics.X86.Avx.UnpackLow(r0, r1), t1 = global::System.Runtime.Intrinsics.X86.Avx.UnpackHigh(r0, r1), t2 = global::System.Runtime.Intrinsics.X86.Avx.UnpackLow(r2, r3), t3 = global::System.Runtime.Intrinsics.X86.Avx.UnpackHigh(r2, r3);
+        Vector256<float> t4 = global::System.Runtime.Intrinsics.X86.Avx.UnpackLow(r4, r5), t5 = global::System.Runtime.Intrinsics.X86.Avx.UnpackHigh(r4, r5), t6 = global::System.Runtime.Intrinsics.X86.Avx.UnpackLow(r6, r7), t7 = global::System.Runtime.Intrinsics.X86.Avx.UnpackHigh(r6, r7);
+        Vector256<float> u0 = global::System.Runtime.Intrinsics.X86.Avx.Shuffle(t0, t2, 0x44), u1 = global::System.Runtime.Intrinsics.X86.Avx.Shuffle(t0, t2, 0xEE), u2 = global::System.Runtime.Intrinsics.X86.Avx.Shuffle(t1, t3, 0x44), u3 = global::System.Runtime.Intrinsics.X86.Avx.Shuffle(t1, t3, 0xEE);
+        Vector256<float> u4 = global::System.Runtime.Intrinsics.X86.Avx.Shuffle(t4, t6, 0x44), u5 = global::System.Runtime.Intrinsics.X86.Avx.Shuffle(t4, t6, 0xEE), u6 = global::System.Runtime.Intrinsics.X86.Avx.Shuffle(t5, t7, 0x44), u7 = global::System.Runtime.Intrinsics.X86.Avx.Shuffle(t5, t7, 0xEE);
+        global::System.Runtime.Intrinsics.X86.Avx.Permute2x128(u0, u4, 0x20).StoreUnsafe(ref dst, 0); global::System.Runtime.Intrinsics.X86.Avx.Permute2x128(u1, u5, 0x20).StoreUnsafe(ref dst, (nuint)ldd);
+        global::System.Runtime.Intrinsics.X86.Avx.Permute2x128(u2, u6, 0x20).StoreUnsafe(ref dst, (nuint)(2 * ldd)); global::System.Runtime.Intrinsics.X86.Avx.Permute2x128(u3, u7, 0x20).StoreUnsafe(ref dst, (nuint)(3 * ldd));
+        global::System.Runtime.Intrinsics.X86.Avx.Permute2x128(u0, u4, 0x31).StoreUnsafe(ref dst, (nuint)(4 * ldd)); global::System.Runtime.Intrinsics.X86.Avx.Permute2x128(u1, u5, 0x31).StoreUnsafe(ref dst, (nuint)(5 * ldd));
+        global::System.Runtime.Intrinsics.X86.Avx.Permute2x128(u2, u6, 0x31).StoreUnsafe(ref dst, (nuint)(6 * ldd)); global::System.Runtime.Intrinsics.X86.Avx.Permute2x128(u3, u7, 0x31).StoreUnsafe(ref dst, (nuint)(7 * ldd));
     }
 
     /// <summary>Conv2D2 ∂E/∂col, one sample: col[k, p] = Σ_f w[f, k]·δ[f, p] for window values m0 ≤ k &lt; m1 and positions n0 ≤ p &lt; n1 (16 filters).</summary>

@@ -564,7 +564,7 @@ ___________________________________________________________________
                 }
             }
             ref float ys = ref _a1[n * 25088];
-            for (int f = 0; f < 32; f++) for (int p = 0; p < 784; p++) Unsafe.Add(ref ys, f * 784 + p) = Unsafe.Add(ref yts, p * 32 + f);
+            for (int i = 0; i < 784; i += 8) for (int j = 0; j < 32; j += 8) Transpose8x8(ref Unsafe.Add(ref yts, i * 32 + j), 32, ref Unsafe.Add(ref ys, j * 784 + i), 784);
             global::System.Numerics.Tensors.TensorPrimitives.Max<float>(_a1.AsSpan(n * 25088, 25088), 0f, _a2.AsSpan(n * 25088, 25088));   // layer 1, ReLU, fused
         }
     }
@@ -591,7 +591,7 @@ ___________________________________________________________________
             // δᵀ of the sample, [position × filter]; then gᵀ[k, f] += Σ_p col[k, p]·δᵀ[p, f]
             ref float deltaT = ref _deltaT0[part * 25088];
             ref float delta = ref _d1[n * 25088];
-            for (int f = 0; f < 32; f++) for (int p = 0; p < 784; p++) Unsafe.Add(ref deltaT, p * 32 + f) = Unsafe.Add(ref delta, f * 784 + p);
+            for (int i = 0; i < 32; i += 8) for (int j = 0; j < 784; j += 8) Transpose8x8(ref Unsafe.Add(ref delta, i * 784 + j), 784, ref Unsafe.Add(ref deltaT, j * 32 + i), 32);
             // ∂E/∂wᵀ[(c, u, v), f] += Σ_p x[c, oy + u, ox + v]·δᵀ[p, f]: a block of taps × filter vectors in registers over the sample's positions
             for (int ch = 0; ch < 1; ch++)
             {
@@ -683,6 +683,27 @@ ___________________________________________________________________
                 }
             }
         }
+    }
+
+    /// <summary>dst[j·ldd + i] = src[i·lds + j] for i, j &lt; 8: an 8×8 block transposed in registers.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Transpose8x8(ref float src, nint lds, ref float dst, nint ldd)
+    {
+        if (!global::System.Runtime.Intrinsics.X86.Avx.IsSupported)
+        {
+            for (int i = 0; i < 8; i++) for (int j = 0; j < 8; j++) Unsafe.Add(ref dst, j * ldd + i) = Unsafe.Add(ref src, i * lds + j);
+            return;
+        }
+        Vector256<float> r0 = Load(ref src, 0), r1 = Load(ref src, lds), r2 = Load(ref src, 2 * lds), r3 = Load(ref src, 3 * lds);
+        Vector256<float> r4 = Load(ref src, 4 * lds), r5 = Load(ref src, 5 * lds), r6 = Load(ref src, 6 * lds), r7 = Load(ref src, 7 * lds);
+        Vector256<float> t0 = global::System.Runtime.Intrinsics.X86.Avx.UnpackLow(r0, r1), t1 = global::System.Runtime.Intrinsics.X86.Avx.UnpackHigh(r0, r1), t2 = global::System.Runtime.Intrinsics.X86.Avx.UnpackLow(r2, r3), t3 = global::System.Runtime.Intrinsics.X86.Avx.UnpackHigh(r2, r3);
+        Vector256<float> t4 = global::System.Runtime.Intrinsics.X86.Avx.UnpackLow(r4, r5), t5 = global::System.Runtime.Intrinsics.X86.Avx.UnpackHigh(r4, r5), t6 = global::System.Runtime.Intrinsics.X86.Avx.UnpackLow(r6, r7), t7 = global::System.Runtime.Intrinsics.X86.Avx.UnpackHigh(r6, r7);
+        Vector256<float> u0 = global::System.Runtime.Intrinsics.X86.Avx.Shuffle(t0, t2, 0x44), u1 = global::System.Runtime.Intrinsics.X86.Avx.Shuffle(t0, t2, 0xEE), u2 = global::System.Runtime.Intrinsics.X86.Avx.Shuffle(t1, t3, 0x44), u3 = global::System.Runtime.Intrinsics.X86.Avx.Shuffle(t1, t3, 0xEE);
+        Vector256<float> u4 = global::System.Runtime.Intrinsics.X86.Avx.Shuffle(t4, t6, 0x44), u5 = global::System.Runtime.Intrinsics.X86.Avx.Shuffle(t4, t6, 0xEE), u6 = global::System.Runtime.Intrinsics.X86.Avx.Shuffle(t5, t7, 0x44), u7 = global::System.Runtime.Intrinsics.X86.Avx.Shuffle(t5, t7, 0xEE);
+        global::System.Runtime.Intrinsics.X86.Avx.Permute2x128(u0, u4, 0x20).StoreUnsafe(ref dst, 0); global::System.Runtime.Intrinsics.X86.Avx.Permute2x128(u1, u5, 0x20).StoreUnsafe(ref dst, (nuint)ldd);
+        global::System.Runtime.Intrinsics.X86.Avx.Permute2x128(u2, u6, 0x20).StoreUnsafe(ref dst, (nuint)(2 * ldd)); global::System.Runtime.Intrinsics.X86.Avx.Permute2x128(u3, u7, 0x20).StoreUnsafe(ref dst, (nuint)(3 * ldd));
+        global::System.Runtime.Intrinsics.X86.Avx.Permute2x128(u0, u4, 0x31).StoreUnsafe(ref dst, (nuint)(4 * ldd)); global::System.Runtime.Intrinsics.X86.Avx.Permute2x128(u1, u5, 0x31).StoreUnsafe(ref dst, (nuint)(5 * ldd));
+        global::System.Runtime.Intrinsics.X86.Avx.Permute2x128(u2, u6, 0x31).StoreUnsafe(ref dst, (nuint)(6 * ldd)); global::System.Runtime.Intrinsics.X86.Avx.Permute2x128(u3, u7, 0x31).StoreUnsafe(ref dst, (nuint)(7 * ldd));
     }
 
     /// <summary>Conv2D1 ∂E/∂col, one sample: col[k, p] = Σ_f w[f, k]·δ[f, p] for window values m0 ≤ k &lt; m1 and positions n0 ≤ p &lt; n1 (32 filters).</summary>

@@ -127,6 +127,7 @@ internal sealed partial class Conv2DEmitter
         int V = GemmEmitter.Lanes(c), P = OH * OW, taps = KH * KW;
         string T = c.T, vec = $"Vector256<{T}>";
         bool bias = l.BiasCount > 0;
+        var relu = FusedReLU(c, l);
         PaddedInput(w, c, l);
         if (Method(c, l) == ConvMethod.DirectRows)
         {
@@ -135,6 +136,8 @@ internal sealed partial class Conv2DEmitter
             w.Line($"ref {T} ws = ref _p[{l.WeightOffset}];");
             if (bias) w.Line($"ref {T} bs = ref _p[{l.BiasOffset}];");
             w.Line($"ref {T} ys = ref {EmitContext.A(l.Index + 1)}[n * {l.OutputSize}];");
+            if (relu is not null)
+                w.Line($"ref {T} zs = ref {EmitContext.A(relu.Index + 1)}[n * {l.OutputSize}];   // layer {relu.Index}, ReLU, fused: z = max(y, 0) stored with y (Vector256.Max, the IEEE maximum TensorPrimitives.Max computes)");
             w.Open($"for (int oy = 0; oy < {OH}; oy++)");
             foreach (var chunk in Chunks(offsets, 4))
             {
@@ -165,6 +168,9 @@ internal sealed partial class Conv2DEmitter
                     w.Close();
                     for (int f = 0; f < mf; f++)
                         w.Line(string.Join(" ", Enumerable.Range(0, nc).Select(j => $"a{f}_{j}.StoreUnsafe(ref ys, (nuint)((f0 + {f}) * {P} + oy * {OW} + {chunk[j]}));")));
+                    if (relu is not null)
+                        for (int f = 0; f < mf; f++)
+                            w.Line(string.Join(" ", Enumerable.Range(0, nc).Select(j => $"Vector256.Max(a{f}_{j}, {vec}.Zero).StoreUnsafe(ref zs, (nuint)((f0 + {f}) * {P} + oy * {OW} + {chunk[j]}));")));
                     w.Close();
                     f0 += mf * count;
                 }
@@ -219,7 +225,7 @@ internal sealed partial class Conv2DEmitter
         }
         w.Close();
         w.Line($"ref {T} ys = ref {EmitContext.A(l.Index + 1)}[n * {l.OutputSize}];");
-        w.Line($"for (int f = 0; f < {F}; f++) for (int p = 0; p < {P}; p++) Unsafe.Add(ref ys, f * {P} + p) = Unsafe.Add(ref yts, p * {F} + f);");
+        Transpose(w, c, "yts", "ys", rows: P, cols: F);
     }
 
     /// <summary>∂E/∂W of one sample n (in a part method), added to the part's sums: per lane in _gvec (rows form) or
@@ -347,6 +353,53 @@ internal sealed partial class Conv2DEmitter
         int V = GemmEmitter.Lanes(c);
         w.Line($"ref {c.T} lanes = ref _gvec{l.Index}[part * {l.WeightCount * V}];");
         w.Line($"for (int k = 0; k < {l.WeightCount}; k++) sum[k] = Vector256.Sum(Load(ref lanes, k * {V}));");
+    }
+
+    /// <summary>Writes dst[j, i] = src[i, j] for a rows × cols matrix (src rows contiguous, dst rows of length rows):
+    /// 8×8 blocks in registers (float), the rest value by value.</summary>
+    internal static void Transpose(CodeWriter w, EmitContext c, string src, string dst, int rows, int cols)
+    {
+        if (c.Plan.Spec.IsDouble || rows < 8 || cols < 8)
+        {
+            w.Line($"for (int j = 0; j < {cols}; j++) for (int i = 0; i < {rows}; i++) Unsafe.Add(ref {dst}, j * {rows} + i) = Unsafe.Add(ref {src}, i * {cols} + j);");
+            return;
+        }
+        int rb = rows / 8 * 8, cb = cols / 8 * 8;
+        w.Line($"for (int i = 0; i < {rb}; i += 8) for (int j = 0; j < {cb}; j += 8) Transpose8x8(ref Unsafe.Add(ref {src}, i * {cols} + j), {cols}, ref Unsafe.Add(ref {dst}, j * {rows} + i), {rows});");
+        if (rb < rows)
+            w.Line($"for (int j = 0; j < {cols}; j++) for (int i = {rb}; i < {rows}; i++) Unsafe.Add(ref {dst}, j * {rows} + i) = Unsafe.Add(ref {src}, i * {cols} + j);");
+        if (cb < cols)
+            w.Line($"for (int j = {cb}; j < {cols}; j++) for (int i = 0; i < {rb}; i++) Unsafe.Add(ref {dst}, j * {rows} + i) = Unsafe.Add(ref {src}, i * {cols} + j);");
+    }
+
+    /// <summary>Whether the network needs <c>Transpose8x8</c> (a float filters-form convolution).</summary>
+    internal static bool NeedsTranspose8x8(EmitContext c) => !c.Plan.Spec.IsDouble &&
+        c.Plan.Layers.Any(l => l.Kind == LayerKind.Conv2D && Method(c, l) == ConvMethod.DirectFilters && l.OutH * l.OutW >= 8);
+
+    /// <summary>The 8×8 float transpose: the standard AVX sequence (unpack pairs of rows, shuffle pairs of pairs,
+    /// swap 128-bit halves), value by value where AVX is missing.</summary>
+    internal static void Transpose8x8Helper(CodeWriter w)
+    {
+        string avx = "global::System.Runtime.Intrinsics.X86.Avx";
+        w.Line("/// <summary>dst[j·ldd + i] = src[i·lds + j] for i, j &lt; 8: an 8×8 block transposed in registers.</summary>");
+        w.Line("[MethodImpl(MethodImplOptions.AggressiveInlining)]");
+        w.Open("private static void Transpose8x8(ref float src, nint lds, ref float dst, nint ldd)");
+        w.Open($"if (!{avx}.IsSupported)");
+        w.Line("for (int i = 0; i < 8; i++) for (int j = 0; j < 8; j++) Unsafe.Add(ref dst, j * ldd + i) = Unsafe.Add(ref src, i * lds + j);");
+        w.Line("return;");
+        w.Close();
+        w.Line("Vector256<float> r0 = Load(ref src, 0), r1 = Load(ref src, lds), r2 = Load(ref src, 2 * lds), r3 = Load(ref src, 3 * lds);");
+        w.Line("Vector256<float> r4 = Load(ref src, 4 * lds), r5 = Load(ref src, 5 * lds), r6 = Load(ref src, 6 * lds), r7 = Load(ref src, 7 * lds);");
+        w.Line($"Vector256<float> t0 = {avx}.UnpackLow(r0, r1), t1 = {avx}.UnpackHigh(r0, r1), t2 = {avx}.UnpackLow(r2, r3), t3 = {avx}.UnpackHigh(r2, r3);");
+        w.Line($"Vector256<float> t4 = {avx}.UnpackLow(r4, r5), t5 = {avx}.UnpackHigh(r4, r5), t6 = {avx}.UnpackLow(r6, r7), t7 = {avx}.UnpackHigh(r6, r7);");
+        w.Line($"Vector256<float> u0 = {avx}.Shuffle(t0, t2, 0x44), u1 = {avx}.Shuffle(t0, t2, 0xEE), u2 = {avx}.Shuffle(t1, t3, 0x44), u3 = {avx}.Shuffle(t1, t3, 0xEE);");
+        w.Line($"Vector256<float> u4 = {avx}.Shuffle(t4, t6, 0x44), u5 = {avx}.Shuffle(t4, t6, 0xEE), u6 = {avx}.Shuffle(t5, t7, 0x44), u7 = {avx}.Shuffle(t5, t7, 0xEE);");
+        w.Line($"{avx}.Permute2x128(u0, u4, 0x20).StoreUnsafe(ref dst, 0); {avx}.Permute2x128(u1, u5, 0x20).StoreUnsafe(ref dst, (nuint)ldd);");
+        w.Line($"{avx}.Permute2x128(u2, u6, 0x20).StoreUnsafe(ref dst, (nuint)(2 * ldd)); {avx}.Permute2x128(u3, u7, 0x20).StoreUnsafe(ref dst, (nuint)(3 * ldd));");
+        w.Line($"{avx}.Permute2x128(u0, u4, 0x31).StoreUnsafe(ref dst, (nuint)(4 * ldd)); {avx}.Permute2x128(u1, u5, 0x31).StoreUnsafe(ref dst, (nuint)(5 * ldd));");
+        w.Line($"{avx}.Permute2x128(u2, u6, 0x31).StoreUnsafe(ref dst, (nuint)(6 * ldd)); {avx}.Permute2x128(u3, u7, 0x31).StoreUnsafe(ref dst, (nuint)(7 * ldd));");
+        w.Close();
+        w.Line();
     }
 
     /// <summary><paramref name="items"/> in consecutive chunks of at most <paramref name="max"/>, as even as possible.</summary>

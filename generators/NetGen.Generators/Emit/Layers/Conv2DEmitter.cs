@@ -1,3 +1,4 @@
+using System.Linq;
 using NetGen.Generators.Model;
 
 namespace NetGen.Generators.Emit.Layers;
@@ -232,7 +233,7 @@ internal sealed partial class Conv2DEmitter : LayerEmitter
             Im2Col(w, c, l, scatter: false, "columns");
             w.Line($"{l.PascalName}Forward(ref _p[{l.WeightOffset}], ref columns, ref {EmitContext.A(l.Index + 1)}[n * {outSize}]{(l.BiasCount > 0 ? $", ref _p[{l.BiasOffset}]" : "")}, 0, {F}, 0, {P});");
         }
-        if (FusedReLU(c, l) is { } relu)
+        if (FusedReLU(c, l) is { } relu && Method(c, l) != ConvMethod.DirectRows)   // (the rows form stores max(y, 0) itself)
             w.Line($"{c.Tp}.Max<{c.T}>({EmitContext.A(l.Index + 1)}.AsSpan(n * {outSize}, {outSize}), {c.Lit(0)}, {EmitContext.A(relu.Index + 1)}.AsSpan(n * {outSize}, {outSize}));   // layer {relu.Index}, ReLU, fused");
         w.Close();
         w.Close();
@@ -274,7 +275,8 @@ internal sealed partial class Conv2DEmitter : LayerEmitter
             w.Line($"// δᵀ of the sample, [position × filter]; then gᵀ[k, f] += Σ_p col[k, p]·δᵀ[p, f]");
             w.Line($"ref {c.T} deltaT = ref _deltaT{l.Index}[part * {P * F}];");
             w.Line($"ref {c.T} delta = ref {EmitContext.D(l.Index + 1)}[n * {outSize}];");
-            w.Line($"for (int f = 0; f < {F}; f++) for (int p = 0; p < {P}; p++) Unsafe.Add(ref deltaT, p * {F} + f) = Unsafe.Add(ref delta, f * {P} + p);");
+            if (direct) Transpose(w, c, "delta", "deltaT", rows: F, cols: P);
+            else w.Line($"for (int f = 0; f < {F}; f++) for (int p = 0; p < {P}; p++) Unsafe.Add(ref deltaT, p * {F} + f) = Unsafe.Add(ref delta, f * {P} + p);");
             if (direct) DirectWeightGradient(w, c, l);
             else w.Line($"{l.PascalName}WeightGradient(ref columns, ref deltaT, ref sum[0], 0, {k}, 0, {F});");
         }
@@ -304,6 +306,8 @@ internal sealed partial class Conv2DEmitter : LayerEmitter
         int P = l.OutH * l.OutW, k = K(l), F = l.OutC;
         string name = l.PascalName;
         PartMethods(w, c, l);
+        if (NeedsTranspose8x8(c) && c.Plan.Layers.First(x => x.Kind == LayerKind.Conv2D && Method(c, x) == ConvMethod.DirectFilters) == l)
+            Transpose8x8Helper(w);
         if (!Direct(c, l))   // the direct forms write their products inline in the part methods
         {
             int mr = System.Math.Min(F, 8);
