@@ -160,12 +160,12 @@ _____________________________________________________________________
         _a11 = new float[maxBatch * 84]; _d11 = new float[maxBatch * 84];
         _a12 = new float[maxBatch * 10]; _d12 = new float[maxBatch * 10];
         _a13 = new float[maxBatch * 10]; _d13 = new float[maxBatch * 10];
-        _col0 = new float[19600 * global::System.Environment.ProcessorCount];
+        _col0 = new float[19600 * global::System.Environment.ProcessorCount + 16];   // (a vector of slack at each end: col2im by rows reads past a part's columns, then masks those lanes)
         _gsum0 = new float[156 * global::System.Environment.ProcessorCount];
         _xpad0 = new float[1024 * global::System.Environment.ProcessorCount];
         _gvec0 = new float[1200 * global::System.Environment.ProcessorCount];
         _argmax2 = new int[maxBatch * 1176];
-        _col3 = new float[15000 * global::System.Environment.ProcessorCount];
+        _col3 = new float[15000 * global::System.Environment.ProcessorCount + 16];   // (a vector of slack at each end: col2im by rows reads past a part's columns, then masks those lanes)
         _gsum3 = new float[2416 * global::System.Environment.ProcessorCount];
         _wT3 = new float[2400];
         _yT3 = new float[1600 * global::System.Environment.ProcessorCount];
@@ -861,7 +861,7 @@ _____________________________________________________________________
         _gvec0.AsSpan(part * 1200, 1200).Clear();
         for (int n = n0; n < n1; n++)
         {
-            ref float work = ref _col0[part * 19600];
+            ref float work = ref _col0[8 + part * 19600];
             ref float xs = ref _xpad0[part * 1024];   // the sample's input inside a zero border of 2×2: 1×32×32
             for (int ch = 0; ch < 1; ch++) for (int iy = 0; iy < 28; iy++) _a0.AsSpan(n * 784 + ch * 784 + iy * 28, 28).CopyTo(_xpad0.AsSpan(part * 1024 + ch * 1024 + (iy + 2) * 32 + 2, 28));
             // layer 1, ReLU backward, fused: δ = x > 0 ? ∂E/∂y : 0 for this sample
@@ -1065,34 +1065,45 @@ _____________________________________________________________________
             {
                 // ∂E/∂col into the thread's column buffer, then col2im adds every window's share back into ∂E/∂x.
                 Conv2D1ColumnGradient(ref _p[0], ref _d1[n * 4704], ref work, 0, 25, 0, 784);
-                global::System.Span<float> dx = _d0.AsSpan(n * 784, 784);
-                dx.Clear();
-                // col2im: ∂E/∂x[c, iy, ix] += ∂E/∂col[k, p] for every window position that read x[c, iy, ix]
+                // col2im by input rows (vectors at ix = 0, 8, 16, 20): ∂E/∂x[c, iy, ix] = Σ_(u, v) ∂E/∂col[(c, u, v), (iy + 2 − u)·28 + ix + 2 − v] over the windows inside
+                ref float dxs = ref _d0[n * 784];
+                Vector256<float> m0_0 = Vector256.Create(-1, -1, -1, -1, -1, -1, -1, -1).AsSingle();
+                Vector256<float> m0_1 = Vector256.Create(-1, -1, -1, -1, -1, -1, -1, -1).AsSingle();
+                Vector256<float> m0_2 = Vector256.Create(-1, -1, -1, -1, -1, -1, -1, -1).AsSingle();
+                Vector256<float> m0_3 = Vector256.Create(0, -1, -1, -1, -1, -1, -1, -1).AsSingle();
+                Vector256<float> m0_4 = Vector256.Create(0, 0, -1, -1, -1, -1, -1, -1).AsSingle();
+                Vector256<float> m1_0 = Vector256.Create(-1, -1, -1, -1, -1, -1, -1, -1).AsSingle();
+                Vector256<float> m1_1 = Vector256.Create(-1, -1, -1, -1, -1, -1, -1, -1).AsSingle();
+                Vector256<float> m1_2 = Vector256.Create(-1, -1, -1, -1, -1, -1, -1, -1).AsSingle();
+                Vector256<float> m1_3 = Vector256.Create(-1, -1, -1, -1, -1, -1, -1, -1).AsSingle();
+                Vector256<float> m1_4 = Vector256.Create(-1, -1, -1, -1, -1, -1, -1, -1).AsSingle();
+                Vector256<float> m2_0 = Vector256.Create(-1, -1, -1, -1, -1, -1, -1, -1).AsSingle();
+                Vector256<float> m2_1 = Vector256.Create(-1, -1, -1, -1, -1, -1, -1, -1).AsSingle();
+                Vector256<float> m2_2 = Vector256.Create(-1, -1, -1, -1, -1, -1, -1, -1).AsSingle();
+                Vector256<float> m2_3 = Vector256.Create(-1, -1, -1, -1, -1, -1, -1, -1).AsSingle();
+                Vector256<float> m2_4 = Vector256.Create(-1, -1, -1, -1, -1, -1, -1, -1).AsSingle();
+                Vector256<float> m3_0 = Vector256.Create(-1, -1, -1, -1, -1, -1, 0, 0).AsSingle();
+                Vector256<float> m3_1 = Vector256.Create(-1, -1, -1, -1, -1, -1, -1, 0).AsSingle();
+                Vector256<float> m3_2 = Vector256.Create(-1, -1, -1, -1, -1, -1, -1, -1).AsSingle();
+                Vector256<float> m3_3 = Vector256.Create(-1, -1, -1, -1, -1, -1, -1, -1).AsSingle();
+                Vector256<float> m3_4 = Vector256.Create(-1, -1, -1, -1, -1, -1, -1, -1).AsSingle();
+                for (int ch = 0; ch < 1; ch++)
                 {
-                    ref float cols = ref work;
-                    ref float image = ref dx[0];
-                    for (int ch = 0; ch < 1; ch++)
+                    ref float cc = ref Unsafe.Add(ref work, ch * 19600);
+                    for (int iy = 0; iy < 28; iy++)
                     {
-                        for (int u = 0; u < 5; u++)
+                        Vector256<float> s0 = Vector256<float>.Zero; Vector256<float> s1 = Vector256<float>.Zero; Vector256<float> s2 = Vector256<float>.Zero; Vector256<float> s3 = Vector256<float>.Zero;
+                        int u0 = global::System.Math.Max(0, iy + -25), u1 = global::System.Math.Min(4, iy + 2);   // the u whose window row oy = iy + 2 − u is inside
+                        for (int u = u0; u <= u1; u++)
                         {
-                            for (int v = 0; v < 5; v++)
-                            {
-                                ref float row = ref Unsafe.Add(ref cols, ((ch * 5 + u) * 5 + v) * 784);
-                                int lo = global::System.Math.Max(0, 2 - v), hi = global::System.Math.Min(28, 30 - v);   // the columns ox whose ix = ox + v − 2 is inside
-                                for (int oy = 0; oy < 28; oy++)
-                                {
-                                    int iy = oy * 1 + u - 2;
-                                    ref float at = ref Unsafe.Add(ref row, oy * 28);
-                                    if ((uint)iy >= 28u) continue;
-                                    ref float line = ref Unsafe.Add(ref image, ch * 784 + iy * 28 + v - 2);   // line[ox·S] is x[ch, iy, ox·S + v − P]
-                                    {
-                                        int ox = lo;
-                                        for (; ox + 8 <= hi; ox += 8) (Load(ref line, ox) + Load(ref at, ox)).StoreUnsafe(ref line, (nuint)ox);
-                                        for (; ox < hi; ox++) Unsafe.Add(ref line, ox) += Unsafe.Add(ref at, ox);
-                                    }
-                                }
-                            }
+                            ref float cr = ref Unsafe.Add(ref cc, u * 3920 + (iy + 2 - u) * 28);   // row oy of ∂E/∂col[(c, u, 0), ·]
+                            s0 += Vector256.LoadUnsafe(ref Unsafe.Add(ref cr, 2)) & m0_0; s1 += Vector256.LoadUnsafe(ref Unsafe.Add(ref cr, 10)) & m1_0; s2 += Vector256.LoadUnsafe(ref Unsafe.Add(ref cr, 18)) & m2_0; s3 += Vector256.LoadUnsafe(ref Unsafe.Add(ref cr, 22)) & m3_0;
+                            s0 += Vector256.LoadUnsafe(ref Unsafe.Add(ref cr, 785)) & m0_1; s1 += Vector256.LoadUnsafe(ref Unsafe.Add(ref cr, 793)) & m1_1; s2 += Vector256.LoadUnsafe(ref Unsafe.Add(ref cr, 801)) & m2_1; s3 += Vector256.LoadUnsafe(ref Unsafe.Add(ref cr, 805)) & m3_1;
+                            s0 += Vector256.LoadUnsafe(ref Unsafe.Add(ref cr, 1568)) & m0_2; s1 += Vector256.LoadUnsafe(ref Unsafe.Add(ref cr, 1576)) & m1_2; s2 += Vector256.LoadUnsafe(ref Unsafe.Add(ref cr, 1584)) & m2_2; s3 += Vector256.LoadUnsafe(ref Unsafe.Add(ref cr, 1588)) & m3_2;
+                            s0 += Vector256.LoadUnsafe(ref Unsafe.Add(ref cr, 2351)) & m0_3; s1 += Vector256.LoadUnsafe(ref Unsafe.Add(ref cr, 2359)) & m1_3; s2 += Vector256.LoadUnsafe(ref Unsafe.Add(ref cr, 2367)) & m2_3; s3 += Vector256.LoadUnsafe(ref Unsafe.Add(ref cr, 2371)) & m3_3;
+                            s0 += Vector256.LoadUnsafe(ref Unsafe.Add(ref cr, 3134)) & m0_4; s1 += Vector256.LoadUnsafe(ref Unsafe.Add(ref cr, 3142)) & m1_4; s2 += Vector256.LoadUnsafe(ref Unsafe.Add(ref cr, 3150)) & m2_4; s3 += Vector256.LoadUnsafe(ref Unsafe.Add(ref cr, 3154)) & m3_4;
                         }
+                        s0.StoreUnsafe(ref dxs, (nuint)(ch * 784 + iy * 28 + 0)); s1.StoreUnsafe(ref dxs, (nuint)(ch * 784 + iy * 28 + 8)); s2.StoreUnsafe(ref dxs, (nuint)(ch * 784 + iy * 28 + 16)); s3.StoreUnsafe(ref dxs, (nuint)(ch * 784 + iy * 28 + 20));
                     }
                 }
             }
@@ -1212,7 +1223,7 @@ _____________________________________________________________________
         sum.Clear();
         for (int n = n0; n < n1; n++)
         {
-            ref float work = ref _col3[part * 15000];
+            ref float work = ref _col3[8 + part * 15000];
             ref float xs = ref _a3[n * 1176];   // no padding: the input is read in place
             // layer 4, ReLU backward, fused: δ = x > 0 ? ∂E/∂y : 0 for this sample
             {
@@ -1329,34 +1340,35 @@ _____________________________________________________________________
             for (int f = 0; f < 16; f++) sum[2400 + f] += global::System.Numerics.Tensors.TensorPrimitives.Sum<float>(_d4.AsSpan(n * 1600 + f * 100, 100));
             // ∂E/∂col into the thread's column buffer, then col2im adds every window's share back into ∂E/∂x.
             Conv2D2ColumnGradient(ref _p[156], ref _d4[n * 1600], ref work, 0, 150, 0, 100);
-            global::System.Span<float> dx = _d3.AsSpan(n * 1176, 1176);
-            dx.Clear();
-            // col2im: ∂E/∂x[c, iy, ix] += ∂E/∂col[k, p] for every window position that read x[c, iy, ix]
+            // col2im by input rows (vectors at ix = 0, 6): ∂E/∂x[c, iy, ix] = Σ_(u, v) ∂E/∂col[(c, u, v), (iy + 0 − u)·10 + ix + 0 − v] over the windows inside
+            ref float dxs = ref _d3[n * 1176];
+            Vector256<float> m0_0 = Vector256.Create(-1, -1, -1, -1, -1, -1, -1, -1).AsSingle();
+            Vector256<float> m0_1 = Vector256.Create(0, -1, -1, -1, -1, -1, -1, -1).AsSingle();
+            Vector256<float> m0_2 = Vector256.Create(0, 0, -1, -1, -1, -1, -1, -1).AsSingle();
+            Vector256<float> m0_3 = Vector256.Create(0, 0, 0, -1, -1, -1, -1, -1).AsSingle();
+            Vector256<float> m0_4 = Vector256.Create(0, 0, 0, 0, -1, -1, -1, -1).AsSingle();
+            Vector256<float> m1_0 = Vector256.Create(-1, -1, -1, -1, 0, 0, 0, 0).AsSingle();
+            Vector256<float> m1_1 = Vector256.Create(-1, -1, -1, -1, -1, 0, 0, 0).AsSingle();
+            Vector256<float> m1_2 = Vector256.Create(-1, -1, -1, -1, -1, -1, 0, 0).AsSingle();
+            Vector256<float> m1_3 = Vector256.Create(-1, -1, -1, -1, -1, -1, -1, 0).AsSingle();
+            Vector256<float> m1_4 = Vector256.Create(-1, -1, -1, -1, -1, -1, -1, -1).AsSingle();
+            for (int ch = 0; ch < 6; ch++)
             {
-                ref float cols = ref work;
-                ref float image = ref dx[0];
-                for (int ch = 0; ch < 6; ch++)
+                ref float cc = ref Unsafe.Add(ref work, ch * 2500);
+                for (int iy = 0; iy < 14; iy++)
                 {
-                    for (int u = 0; u < 5; u++)
+                    Vector256<float> s0 = Vector256<float>.Zero; Vector256<float> s1 = Vector256<float>.Zero;
+                    int u0 = global::System.Math.Max(0, iy + -9), u1 = global::System.Math.Min(4, iy + 0);   // the u whose window row oy = iy + 0 − u is inside
+                    for (int u = u0; u <= u1; u++)
                     {
-                        for (int v = 0; v < 5; v++)
-                        {
-                            ref float row = ref Unsafe.Add(ref cols, ((ch * 5 + u) * 5 + v) * 100);
-                            int lo = global::System.Math.Max(0, 0 - v), hi = global::System.Math.Min(10, 14 - v);   // the columns ox whose ix = ox + v − 0 is inside
-                            for (int oy = 0; oy < 10; oy++)
-                            {
-                                int iy = oy * 1 + u - 0;
-                                ref float at = ref Unsafe.Add(ref row, oy * 10);
-                                if ((uint)iy >= 14u) continue;
-                                ref float line = ref Unsafe.Add(ref image, ch * 196 + iy * 14 + v - 0);   // line[ox·S] is x[ch, iy, ox·S + v − P]
-                                {
-                                    int ox = lo;
-                                    for (; ox + 8 <= hi; ox += 8) (Load(ref line, ox) + Load(ref at, ox)).StoreUnsafe(ref line, (nuint)ox);
-                                    for (; ox < hi; ox++) Unsafe.Add(ref line, ox) += Unsafe.Add(ref at, ox);
-                                }
-                            }
-                        }
+                        ref float cr = ref Unsafe.Add(ref cc, u * 500 + (iy + 0 - u) * 10);   // row oy of ∂E/∂col[(c, u, 0), ·]
+                        s0 += Vector256.LoadUnsafe(ref Unsafe.Add(ref cr, 0)) & m0_0; s1 += Vector256.LoadUnsafe(ref Unsafe.Add(ref cr, 6)) & m1_0;
+                        s0 += Vector256.LoadUnsafe(ref Unsafe.Add(ref cr, 99)) & m0_1; s1 += Vector256.LoadUnsafe(ref Unsafe.Add(ref cr, 105)) & m1_1;
+                        s0 += Vector256.LoadUnsafe(ref Unsafe.Add(ref cr, 198)) & m0_2; s1 += Vector256.LoadUnsafe(ref Unsafe.Add(ref cr, 204)) & m1_2;
+                        s0 += Vector256.LoadUnsafe(ref Unsafe.Add(ref cr, 297)) & m0_3; s1 += Vector256.LoadUnsafe(ref Unsafe.Add(ref cr, 303)) & m1_3;
+                        s0 += Vector256.LoadUnsafe(ref Unsafe.Add(ref cr, 396)) & m0_4; s1 += Vector256.LoadUnsafe(ref Unsafe.Add(ref cr, 402)) & m1_4;
                     }
+                    s0.StoreUnsafe(ref dxs, (nuint)(ch * 196 + iy * 14 + 0)); s1.StoreUnsafe(ref dxs, (nuint)(ch * 196 + iy * 14 + 6));
                 }
             }
         }

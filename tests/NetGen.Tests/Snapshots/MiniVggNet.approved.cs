@@ -245,13 +245,13 @@ _________________________________________________________________________
         _a21 = new float[maxBatch * 512]; _d21 = new float[maxBatch * 512];
         _a22 = new float[maxBatch * 10]; _d22 = new float[maxBatch * 10];
         _a23 = new float[maxBatch * 10]; _d23 = new float[maxBatch * 10];
-        _col0 = new float[7056 * global::System.Environment.ProcessorCount];
+        _col0 = new float[7056 * global::System.Environment.ProcessorCount + 16];   // (a vector of slack at each end: col2im by rows reads past a part's columns, then masks those lanes)
         _gsum0 = new float[320 * global::System.Environment.ProcessorCount];
         _xpad0 = new float[900 * global::System.Environment.ProcessorCount];
         _wT0 = new float[288];
         _yT0 = new float[25088 * global::System.Environment.ProcessorCount];
         _deltaT0 = new float[25088 * global::System.Environment.ProcessorCount];
-        _col3 = new float[225792 * global::System.Environment.ProcessorCount];
+        _col3 = new float[225792 * global::System.Environment.ProcessorCount + 16];   // (a vector of slack at each end: col2im by rows reads past a part's columns, then masks those lanes)
         _gsum3 = new float[9248 * global::System.Environment.ProcessorCount];
         _xpad3 = new float[28800 * global::System.Environment.ProcessorCount];
         _wT3 = new float[9216];
@@ -259,13 +259,13 @@ _________________________________________________________________________
         _deltaT3 = new float[25088 * global::System.Environment.ProcessorCount];
         _argmax6 = new int[maxBatch * 6272];
         _mask7 = new float[maxBatch * 6272];
-        _col8 = new float[56448 * global::System.Environment.ProcessorCount];
+        _col8 = new float[56448 * global::System.Environment.ProcessorCount + 16];   // (a vector of slack at each end: col2im by rows reads past a part's columns, then masks those lanes)
         _gsum8 = new float[18496 * global::System.Environment.ProcessorCount];
         _xpad8 = new float[8192 * global::System.Environment.ProcessorCount];
         _wT8 = new float[18432];
         _yT8 = new float[12544 * global::System.Environment.ProcessorCount];
         _deltaT8 = new float[12544 * global::System.Environment.ProcessorCount];
-        _col11 = new float[112896 * global::System.Environment.ProcessorCount];
+        _col11 = new float[112896 * global::System.Environment.ProcessorCount + 16];   // (a vector of slack at each end: col2im by rows reads past a part's columns, then masks those lanes)
         _gsum11 = new float[36928 * global::System.Environment.ProcessorCount];
         _xpad11 = new float[16384 * global::System.Environment.ProcessorCount];
         _wT11 = new float[36864];
@@ -1388,7 +1388,7 @@ _________________________________________________________________________
         sum.Clear();
         for (int n = n0; n < n1; n++)
         {
-            ref float work = ref _col0[part * 7056];
+            ref float work = ref _col0[8 + part * 7056];
             ref float xs = ref _xpad0[part * 900];   // the sample's input inside a zero border of 1×1: 1×30×30
             for (int ch = 0; ch < 1; ch++) for (int iy = 0; iy < 28; iy++) _a0.AsSpan(n * 784 + ch * 784 + iy * 28, 28).CopyTo(_xpad0.AsSpan(part * 900 + ch * 900 + (iy + 1) * 30 + 1, 28));
             // layer 1, ReLU backward, fused: δ = x > 0 ? ∂E/∂y : 0 for this sample
@@ -1461,34 +1461,35 @@ _________________________________________________________________________
             {
                 // ∂E/∂col into the thread's column buffer, then col2im adds every window's share back into ∂E/∂x.
                 Conv2D1ColumnGradient(ref _p[0], ref _d1[n * 25088], ref work, 0, 9, 0, 784);
-                global::System.Span<float> dx = _d0.AsSpan(n * 784, 784);
-                dx.Clear();
-                // col2im: ∂E/∂x[c, iy, ix] += ∂E/∂col[k, p] for every window position that read x[c, iy, ix]
+                // col2im by input rows (vectors at ix = 0, 8, 16, 20): ∂E/∂x[c, iy, ix] = Σ_(u, v) ∂E/∂col[(c, u, v), (iy + 1 − u)·28 + ix + 1 − v] over the windows inside
+                ref float dxs = ref _d0[n * 784];
+                Vector256<float> m0_0 = Vector256.Create(-1, -1, -1, -1, -1, -1, -1, -1).AsSingle();
+                Vector256<float> m0_1 = Vector256.Create(-1, -1, -1, -1, -1, -1, -1, -1).AsSingle();
+                Vector256<float> m0_2 = Vector256.Create(0, -1, -1, -1, -1, -1, -1, -1).AsSingle();
+                Vector256<float> m1_0 = Vector256.Create(-1, -1, -1, -1, -1, -1, -1, -1).AsSingle();
+                Vector256<float> m1_1 = Vector256.Create(-1, -1, -1, -1, -1, -1, -1, -1).AsSingle();
+                Vector256<float> m1_2 = Vector256.Create(-1, -1, -1, -1, -1, -1, -1, -1).AsSingle();
+                Vector256<float> m2_0 = Vector256.Create(-1, -1, -1, -1, -1, -1, -1, -1).AsSingle();
+                Vector256<float> m2_1 = Vector256.Create(-1, -1, -1, -1, -1, -1, -1, -1).AsSingle();
+                Vector256<float> m2_2 = Vector256.Create(-1, -1, -1, -1, -1, -1, -1, -1).AsSingle();
+                Vector256<float> m3_0 = Vector256.Create(-1, -1, -1, -1, -1, -1, -1, 0).AsSingle();
+                Vector256<float> m3_1 = Vector256.Create(-1, -1, -1, -1, -1, -1, -1, -1).AsSingle();
+                Vector256<float> m3_2 = Vector256.Create(-1, -1, -1, -1, -1, -1, -1, -1).AsSingle();
+                for (int ch = 0; ch < 1; ch++)
                 {
-                    ref float cols = ref work;
-                    ref float image = ref dx[0];
-                    for (int ch = 0; ch < 1; ch++)
+                    ref float cc = ref Unsafe.Add(ref work, ch * 7056);
+                    for (int iy = 0; iy < 28; iy++)
                     {
-                        for (int u = 0; u < 3; u++)
+                        Vector256<float> s0 = Vector256<float>.Zero; Vector256<float> s1 = Vector256<float>.Zero; Vector256<float> s2 = Vector256<float>.Zero; Vector256<float> s3 = Vector256<float>.Zero;
+                        int u0 = global::System.Math.Max(0, iy + -26), u1 = global::System.Math.Min(2, iy + 1);   // the u whose window row oy = iy + 1 − u is inside
+                        for (int u = u0; u <= u1; u++)
                         {
-                            for (int v = 0; v < 3; v++)
-                            {
-                                ref float row = ref Unsafe.Add(ref cols, ((ch * 3 + u) * 3 + v) * 784);
-                                int lo = global::System.Math.Max(0, 1 - v), hi = global::System.Math.Min(28, 29 - v);   // the columns ox whose ix = ox + v − 1 is inside
-                                for (int oy = 0; oy < 28; oy++)
-                                {
-                                    int iy = oy * 1 + u - 1;
-                                    ref float at = ref Unsafe.Add(ref row, oy * 28);
-                                    if ((uint)iy >= 28u) continue;
-                                    ref float line = ref Unsafe.Add(ref image, ch * 784 + iy * 28 + v - 1);   // line[ox·S] is x[ch, iy, ox·S + v − P]
-                                    {
-                                        int ox = lo;
-                                        for (; ox + 8 <= hi; ox += 8) (Load(ref line, ox) + Load(ref at, ox)).StoreUnsafe(ref line, (nuint)ox);
-                                        for (; ox < hi; ox++) Unsafe.Add(ref line, ox) += Unsafe.Add(ref at, ox);
-                                    }
-                                }
-                            }
+                            ref float cr = ref Unsafe.Add(ref cc, u * 2352 + (iy + 1 - u) * 28);   // row oy of ∂E/∂col[(c, u, 0), ·]
+                            s0 += Vector256.LoadUnsafe(ref Unsafe.Add(ref cr, 1)) & m0_0; s1 += Vector256.LoadUnsafe(ref Unsafe.Add(ref cr, 9)) & m1_0; s2 += Vector256.LoadUnsafe(ref Unsafe.Add(ref cr, 17)) & m2_0; s3 += Vector256.LoadUnsafe(ref Unsafe.Add(ref cr, 21)) & m3_0;
+                            s0 += Vector256.LoadUnsafe(ref Unsafe.Add(ref cr, 784)) & m0_1; s1 += Vector256.LoadUnsafe(ref Unsafe.Add(ref cr, 792)) & m1_1; s2 += Vector256.LoadUnsafe(ref Unsafe.Add(ref cr, 800)) & m2_1; s3 += Vector256.LoadUnsafe(ref Unsafe.Add(ref cr, 804)) & m3_1;
+                            s0 += Vector256.LoadUnsafe(ref Unsafe.Add(ref cr, 1567)) & m0_2; s1 += Vector256.LoadUnsafe(ref Unsafe.Add(ref cr, 1575)) & m1_2; s2 += Vector256.LoadUnsafe(ref Unsafe.Add(ref cr, 1583)) & m2_2; s3 += Vector256.LoadUnsafe(ref Unsafe.Add(ref cr, 1587)) & m3_2;
                         }
+                        s0.StoreUnsafe(ref dxs, (nuint)(ch * 784 + iy * 28 + 0)); s1.StoreUnsafe(ref dxs, (nuint)(ch * 784 + iy * 28 + 8)); s2.StoreUnsafe(ref dxs, (nuint)(ch * 784 + iy * 28 + 16)); s3.StoreUnsafe(ref dxs, (nuint)(ch * 784 + iy * 28 + 20));
                     }
                 }
             }
@@ -1719,7 +1720,7 @@ _________________________________________________________________________
         sum.Clear();
         for (int n = n0; n < n1; n++)
         {
-            ref float work = ref _col3[part * 225792];
+            ref float work = ref _col3[8 + part * 225792];
             ref float xs = ref _xpad3[part * 28800];   // the sample's input inside a zero border of 1×1: 32×30×30
             for (int ch = 0; ch < 32; ch++) for (int iy = 0; iy < 28; iy++) _a3.AsSpan(n * 25088 + ch * 784 + iy * 28, 28).CopyTo(_xpad3.AsSpan(part * 28800 + ch * 900 + (iy + 1) * 30 + 1, 28));
             // layer 4, ReLU backward, fused: δ = x > 0 ? ∂E/∂y : 0 for this sample
@@ -1790,34 +1791,35 @@ _________________________________________________________________________
             for (int f = 0; f < 32; f++) sum[9216 + f] += global::System.Numerics.Tensors.TensorPrimitives.Sum<float>(_d4.AsSpan(n * 25088 + f * 784, 784));
             // ∂E/∂col into the thread's column buffer, then col2im adds every window's share back into ∂E/∂x.
             Conv2D2ColumnGradient(ref _p[384], ref _d4[n * 25088], ref work, 0, 288, 0, 784);
-            global::System.Span<float> dx = _d3.AsSpan(n * 25088, 25088);
-            dx.Clear();
-            // col2im: ∂E/∂x[c, iy, ix] += ∂E/∂col[k, p] for every window position that read x[c, iy, ix]
+            // col2im by input rows (vectors at ix = 0, 8, 16, 20): ∂E/∂x[c, iy, ix] = Σ_(u, v) ∂E/∂col[(c, u, v), (iy + 1 − u)·28 + ix + 1 − v] over the windows inside
+            ref float dxs = ref _d3[n * 25088];
+            Vector256<float> m0_0 = Vector256.Create(-1, -1, -1, -1, -1, -1, -1, -1).AsSingle();
+            Vector256<float> m0_1 = Vector256.Create(-1, -1, -1, -1, -1, -1, -1, -1).AsSingle();
+            Vector256<float> m0_2 = Vector256.Create(0, -1, -1, -1, -1, -1, -1, -1).AsSingle();
+            Vector256<float> m1_0 = Vector256.Create(-1, -1, -1, -1, -1, -1, -1, -1).AsSingle();
+            Vector256<float> m1_1 = Vector256.Create(-1, -1, -1, -1, -1, -1, -1, -1).AsSingle();
+            Vector256<float> m1_2 = Vector256.Create(-1, -1, -1, -1, -1, -1, -1, -1).AsSingle();
+            Vector256<float> m2_0 = Vector256.Create(-1, -1, -1, -1, -1, -1, -1, -1).AsSingle();
+            Vector256<float> m2_1 = Vector256.Create(-1, -1, -1, -1, -1, -1, -1, -1).AsSingle();
+            Vector256<float> m2_2 = Vector256.Create(-1, -1, -1, -1, -1, -1, -1, -1).AsSingle();
+            Vector256<float> m3_0 = Vector256.Create(-1, -1, -1, -1, -1, -1, -1, 0).AsSingle();
+            Vector256<float> m3_1 = Vector256.Create(-1, -1, -1, -1, -1, -1, -1, -1).AsSingle();
+            Vector256<float> m3_2 = Vector256.Create(-1, -1, -1, -1, -1, -1, -1, -1).AsSingle();
+            for (int ch = 0; ch < 32; ch++)
             {
-                ref float cols = ref work;
-                ref float image = ref dx[0];
-                for (int ch = 0; ch < 32; ch++)
+                ref float cc = ref Unsafe.Add(ref work, ch * 7056);
+                for (int iy = 0; iy < 28; iy++)
                 {
-                    for (int u = 0; u < 3; u++)
+                    Vector256<float> s0 = Vector256<float>.Zero; Vector256<float> s1 = Vector256<float>.Zero; Vector256<float> s2 = Vector256<float>.Zero; Vector256<float> s3 = Vector256<float>.Zero;
+                    int u0 = global::System.Math.Max(0, iy + -26), u1 = global::System.Math.Min(2, iy + 1);   // the u whose window row oy = iy + 1 − u is inside
+                    for (int u = u0; u <= u1; u++)
                     {
-                        for (int v = 0; v < 3; v++)
-                        {
-                            ref float row = ref Unsafe.Add(ref cols, ((ch * 3 + u) * 3 + v) * 784);
-                            int lo = global::System.Math.Max(0, 1 - v), hi = global::System.Math.Min(28, 29 - v);   // the columns ox whose ix = ox + v − 1 is inside
-                            for (int oy = 0; oy < 28; oy++)
-                            {
-                                int iy = oy * 1 + u - 1;
-                                ref float at = ref Unsafe.Add(ref row, oy * 28);
-                                if ((uint)iy >= 28u) continue;
-                                ref float line = ref Unsafe.Add(ref image, ch * 784 + iy * 28 + v - 1);   // line[ox·S] is x[ch, iy, ox·S + v − P]
-                                {
-                                    int ox = lo;
-                                    for (; ox + 8 <= hi; ox += 8) (Load(ref line, ox) + Load(ref at, ox)).StoreUnsafe(ref line, (nuint)ox);
-                                    for (; ox < hi; ox++) Unsafe.Add(ref line, ox) += Unsafe.Add(ref at, ox);
-                                }
-                            }
-                        }
+                        ref float cr = ref Unsafe.Add(ref cc, u * 2352 + (iy + 1 - u) * 28);   // row oy of ∂E/∂col[(c, u, 0), ·]
+                        s0 += Vector256.LoadUnsafe(ref Unsafe.Add(ref cr, 1)) & m0_0; s1 += Vector256.LoadUnsafe(ref Unsafe.Add(ref cr, 9)) & m1_0; s2 += Vector256.LoadUnsafe(ref Unsafe.Add(ref cr, 17)) & m2_0; s3 += Vector256.LoadUnsafe(ref Unsafe.Add(ref cr, 21)) & m3_0;
+                        s0 += Vector256.LoadUnsafe(ref Unsafe.Add(ref cr, 784)) & m0_1; s1 += Vector256.LoadUnsafe(ref Unsafe.Add(ref cr, 792)) & m1_1; s2 += Vector256.LoadUnsafe(ref Unsafe.Add(ref cr, 800)) & m2_1; s3 += Vector256.LoadUnsafe(ref Unsafe.Add(ref cr, 804)) & m3_1;
+                        s0 += Vector256.LoadUnsafe(ref Unsafe.Add(ref cr, 1567)) & m0_2; s1 += Vector256.LoadUnsafe(ref Unsafe.Add(ref cr, 1575)) & m1_2; s2 += Vector256.LoadUnsafe(ref Unsafe.Add(ref cr, 1583)) & m2_2; s3 += Vector256.LoadUnsafe(ref Unsafe.Add(ref cr, 1587)) & m3_2;
                     }
+                    s0.StoreUnsafe(ref dxs, (nuint)(ch * 784 + iy * 28 + 0)); s1.StoreUnsafe(ref dxs, (nuint)(ch * 784 + iy * 28 + 8)); s2.StoreUnsafe(ref dxs, (nuint)(ch * 784 + iy * 28 + 16)); s3.StoreUnsafe(ref dxs, (nuint)(ch * 784 + iy * 28 + 20));
                 }
             }
         }
@@ -1961,7 +1963,7 @@ _________________________________________________________________________
         sum.Clear();
         for (int n = n0; n < n1; n++)
         {
-            ref float work = ref _col8[part * 56448];
+            ref float work = ref _col8[8 + part * 56448];
             ref float xs = ref _xpad8[part * 8192];   // the sample's input inside a zero border of 1×1: 32×16×16
             for (int ch = 0; ch < 32; ch++) for (int iy = 0; iy < 14; iy++) _a8.AsSpan(n * 6272 + ch * 196 + iy * 14, 14).CopyTo(_xpad8.AsSpan(part * 8192 + ch * 256 + (iy + 1) * 16 + 1, 14));
             // layer 9, ReLU backward, fused: δ = x > 0 ? ∂E/∂y : 0 for this sample
@@ -2033,34 +2035,29 @@ _________________________________________________________________________
             for (int f = 0; f < 64; f++) sum[18432 + f] += global::System.Numerics.Tensors.TensorPrimitives.Sum<float>(_d9.AsSpan(n * 12544 + f * 196, 196));
             // ∂E/∂col into the thread's column buffer, then col2im adds every window's share back into ∂E/∂x.
             Conv2D3ColumnGradient(ref _p[9696], ref _d9[n * 12544], ref work, 0, 288, 0, 196);
-            global::System.Span<float> dx = _d8.AsSpan(n * 6272, 6272);
-            dx.Clear();
-            // col2im: ∂E/∂x[c, iy, ix] += ∂E/∂col[k, p] for every window position that read x[c, iy, ix]
+            // col2im by input rows (vectors at ix = 0, 6): ∂E/∂x[c, iy, ix] = Σ_(u, v) ∂E/∂col[(c, u, v), (iy + 1 − u)·14 + ix + 1 − v] over the windows inside
+            ref float dxs = ref _d8[n * 6272];
+            Vector256<float> m0_0 = Vector256.Create(-1, -1, -1, -1, -1, -1, -1, -1).AsSingle();
+            Vector256<float> m0_1 = Vector256.Create(-1, -1, -1, -1, -1, -1, -1, -1).AsSingle();
+            Vector256<float> m0_2 = Vector256.Create(0, -1, -1, -1, -1, -1, -1, -1).AsSingle();
+            Vector256<float> m1_0 = Vector256.Create(-1, -1, -1, -1, -1, -1, -1, 0).AsSingle();
+            Vector256<float> m1_1 = Vector256.Create(-1, -1, -1, -1, -1, -1, -1, -1).AsSingle();
+            Vector256<float> m1_2 = Vector256.Create(-1, -1, -1, -1, -1, -1, -1, -1).AsSingle();
+            for (int ch = 0; ch < 32; ch++)
             {
-                ref float cols = ref work;
-                ref float image = ref dx[0];
-                for (int ch = 0; ch < 32; ch++)
+                ref float cc = ref Unsafe.Add(ref work, ch * 1764);
+                for (int iy = 0; iy < 14; iy++)
                 {
-                    for (int u = 0; u < 3; u++)
+                    Vector256<float> s0 = Vector256<float>.Zero; Vector256<float> s1 = Vector256<float>.Zero;
+                    int u0 = global::System.Math.Max(0, iy + -12), u1 = global::System.Math.Min(2, iy + 1);   // the u whose window row oy = iy + 1 − u is inside
+                    for (int u = u0; u <= u1; u++)
                     {
-                        for (int v = 0; v < 3; v++)
-                        {
-                            ref float row = ref Unsafe.Add(ref cols, ((ch * 3 + u) * 3 + v) * 196);
-                            int lo = global::System.Math.Max(0, 1 - v), hi = global::System.Math.Min(14, 15 - v);   // the columns ox whose ix = ox + v − 1 is inside
-                            for (int oy = 0; oy < 14; oy++)
-                            {
-                                int iy = oy * 1 + u - 1;
-                                ref float at = ref Unsafe.Add(ref row, oy * 14);
-                                if ((uint)iy >= 14u) continue;
-                                ref float line = ref Unsafe.Add(ref image, ch * 196 + iy * 14 + v - 1);   // line[ox·S] is x[ch, iy, ox·S + v − P]
-                                {
-                                    int ox = lo;
-                                    for (; ox + 8 <= hi; ox += 8) (Load(ref line, ox) + Load(ref at, ox)).StoreUnsafe(ref line, (nuint)ox);
-                                    for (; ox < hi; ox++) Unsafe.Add(ref line, ox) += Unsafe.Add(ref at, ox);
-                                }
-                            }
-                        }
+                        ref float cr = ref Unsafe.Add(ref cc, u * 588 + (iy + 1 - u) * 14);   // row oy of ∂E/∂col[(c, u, 0), ·]
+                        s0 += Vector256.LoadUnsafe(ref Unsafe.Add(ref cr, 1)) & m0_0; s1 += Vector256.LoadUnsafe(ref Unsafe.Add(ref cr, 7)) & m1_0;
+                        s0 += Vector256.LoadUnsafe(ref Unsafe.Add(ref cr, 196)) & m0_1; s1 += Vector256.LoadUnsafe(ref Unsafe.Add(ref cr, 202)) & m1_1;
+                        s0 += Vector256.LoadUnsafe(ref Unsafe.Add(ref cr, 391)) & m0_2; s1 += Vector256.LoadUnsafe(ref Unsafe.Add(ref cr, 397)) & m1_2;
                     }
+                    s0.StoreUnsafe(ref dxs, (nuint)(ch * 196 + iy * 14 + 0)); s1.StoreUnsafe(ref dxs, (nuint)(ch * 196 + iy * 14 + 6));
                 }
             }
         }
@@ -2205,7 +2202,7 @@ _________________________________________________________________________
         sum.Clear();
         for (int n = n0; n < n1; n++)
         {
-            ref float work = ref _col11[part * 112896];
+            ref float work = ref _col11[8 + part * 112896];
             ref float xs = ref _xpad11[part * 16384];   // the sample's input inside a zero border of 1×1: 64×16×16
             for (int ch = 0; ch < 64; ch++) for (int iy = 0; iy < 14; iy++) _a11.AsSpan(n * 12544 + ch * 196 + iy * 14, 14).CopyTo(_xpad11.AsSpan(part * 16384 + ch * 256 + (iy + 1) * 16 + 1, 14));
             // layer 12, ReLU backward, fused: δ = x > 0 ? ∂E/∂y : 0 for this sample
@@ -2277,34 +2274,29 @@ _________________________________________________________________________
             for (int f = 0; f < 64; f++) sum[36864 + f] += global::System.Numerics.Tensors.TensorPrimitives.Sum<float>(_d12.AsSpan(n * 12544 + f * 196, 196));
             // ∂E/∂col into the thread's column buffer, then col2im adds every window's share back into ∂E/∂x.
             Conv2D4ColumnGradient(ref _p[28320], ref _d12[n * 12544], ref work, 0, 576, 0, 196);
-            global::System.Span<float> dx = _d11.AsSpan(n * 12544, 12544);
-            dx.Clear();
-            // col2im: ∂E/∂x[c, iy, ix] += ∂E/∂col[k, p] for every window position that read x[c, iy, ix]
+            // col2im by input rows (vectors at ix = 0, 6): ∂E/∂x[c, iy, ix] = Σ_(u, v) ∂E/∂col[(c, u, v), (iy + 1 − u)·14 + ix + 1 − v] over the windows inside
+            ref float dxs = ref _d11[n * 12544];
+            Vector256<float> m0_0 = Vector256.Create(-1, -1, -1, -1, -1, -1, -1, -1).AsSingle();
+            Vector256<float> m0_1 = Vector256.Create(-1, -1, -1, -1, -1, -1, -1, -1).AsSingle();
+            Vector256<float> m0_2 = Vector256.Create(0, -1, -1, -1, -1, -1, -1, -1).AsSingle();
+            Vector256<float> m1_0 = Vector256.Create(-1, -1, -1, -1, -1, -1, -1, 0).AsSingle();
+            Vector256<float> m1_1 = Vector256.Create(-1, -1, -1, -1, -1, -1, -1, -1).AsSingle();
+            Vector256<float> m1_2 = Vector256.Create(-1, -1, -1, -1, -1, -1, -1, -1).AsSingle();
+            for (int ch = 0; ch < 64; ch++)
             {
-                ref float cols = ref work;
-                ref float image = ref dx[0];
-                for (int ch = 0; ch < 64; ch++)
+                ref float cc = ref Unsafe.Add(ref work, ch * 1764);
+                for (int iy = 0; iy < 14; iy++)
                 {
-                    for (int u = 0; u < 3; u++)
+                    Vector256<float> s0 = Vector256<float>.Zero; Vector256<float> s1 = Vector256<float>.Zero;
+                    int u0 = global::System.Math.Max(0, iy + -12), u1 = global::System.Math.Min(2, iy + 1);   // the u whose window row oy = iy + 1 − u is inside
+                    for (int u = u0; u <= u1; u++)
                     {
-                        for (int v = 0; v < 3; v++)
-                        {
-                            ref float row = ref Unsafe.Add(ref cols, ((ch * 3 + u) * 3 + v) * 196);
-                            int lo = global::System.Math.Max(0, 1 - v), hi = global::System.Math.Min(14, 15 - v);   // the columns ox whose ix = ox + v − 1 is inside
-                            for (int oy = 0; oy < 14; oy++)
-                            {
-                                int iy = oy * 1 + u - 1;
-                                ref float at = ref Unsafe.Add(ref row, oy * 14);
-                                if ((uint)iy >= 14u) continue;
-                                ref float line = ref Unsafe.Add(ref image, ch * 196 + iy * 14 + v - 1);   // line[ox·S] is x[ch, iy, ox·S + v − P]
-                                {
-                                    int ox = lo;
-                                    for (; ox + 8 <= hi; ox += 8) (Load(ref line, ox) + Load(ref at, ox)).StoreUnsafe(ref line, (nuint)ox);
-                                    for (; ox < hi; ox++) Unsafe.Add(ref line, ox) += Unsafe.Add(ref at, ox);
-                                }
-                            }
-                        }
+                        ref float cr = ref Unsafe.Add(ref cc, u * 588 + (iy + 1 - u) * 14);   // row oy of ∂E/∂col[(c, u, 0), ·]
+                        s0 += Vector256.LoadUnsafe(ref Unsafe.Add(ref cr, 1)) & m0_0; s1 += Vector256.LoadUnsafe(ref Unsafe.Add(ref cr, 7)) & m1_0;
+                        s0 += Vector256.LoadUnsafe(ref Unsafe.Add(ref cr, 196)) & m0_1; s1 += Vector256.LoadUnsafe(ref Unsafe.Add(ref cr, 202)) & m1_1;
+                        s0 += Vector256.LoadUnsafe(ref Unsafe.Add(ref cr, 391)) & m0_2; s1 += Vector256.LoadUnsafe(ref Unsafe.Add(ref cr, 397)) & m1_2;
                     }
+                    s0.StoreUnsafe(ref dxs, (nuint)(ch * 196 + iy * 14 + 0)); s1.StoreUnsafe(ref dxs, (nuint)(ch * 196 + iy * 14 + 6));
                 }
             }
         }

@@ -107,7 +107,7 @@ ___________________________________________________________________
         _a3 = _a2; _d3 = _d2;   // Flatten: the same memory, read as a vector
         _a4 = new float[maxBatch * 10]; _d4 = new float[maxBatch * 10];
         _a5 = new float[maxBatch * 10]; _d5 = new float[maxBatch * 10];
-        _col0 = new float[7056 * global::System.Environment.ProcessorCount];
+        _col0 = new float[7056 * global::System.Environment.ProcessorCount + 16];   // (a vector of slack at each end: col2im by rows reads past a part's columns, then masks those lanes)
         _gsum0 = new float[320 * global::System.Environment.ProcessorCount];
         _xpad0 = new float[900 * global::System.Environment.ProcessorCount];
         _wT0 = new float[288];
@@ -578,7 +578,7 @@ ___________________________________________________________________
         sum.Clear();
         for (int n = n0; n < n1; n++)
         {
-            ref float work = ref _col0[part * 7056];
+            ref float work = ref _col0[8 + part * 7056];
             ref float xs = ref _xpad0[part * 900];   // the sample's input inside a zero border of 1×1: 1×30×30
             for (int ch = 0; ch < 1; ch++) for (int iy = 0; iy < 28; iy++) _a0.AsSpan(n * 784 + ch * 784 + iy * 28, 28).CopyTo(_xpad0.AsSpan(part * 900 + ch * 900 + (iy + 1) * 30 + 1, 28));
             // layer 1, ReLU backward, fused: δ = x > 0 ? ∂E/∂y : 0 for this sample
@@ -651,34 +651,35 @@ ___________________________________________________________________
             {
                 // ∂E/∂col into the thread's column buffer, then col2im adds every window's share back into ∂E/∂x.
                 Conv2D1ColumnGradient(ref _p[0], ref _d1[n * 25088], ref work, 0, 9, 0, 784);
-                global::System.Span<float> dx = _d0.AsSpan(n * 784, 784);
-                dx.Clear();
-                // col2im: ∂E/∂x[c, iy, ix] += ∂E/∂col[k, p] for every window position that read x[c, iy, ix]
+                // col2im by input rows (vectors at ix = 0, 8, 16, 20): ∂E/∂x[c, iy, ix] = Σ_(u, v) ∂E/∂col[(c, u, v), (iy + 1 − u)·28 + ix + 1 − v] over the windows inside
+                ref float dxs = ref _d0[n * 784];
+                Vector256<float> m0_0 = Vector256.Create(-1, -1, -1, -1, -1, -1, -1, -1).AsSingle();
+                Vector256<float> m0_1 = Vector256.Create(-1, -1, -1, -1, -1, -1, -1, -1).AsSingle();
+                Vector256<float> m0_2 = Vector256.Create(0, -1, -1, -1, -1, -1, -1, -1).AsSingle();
+                Vector256<float> m1_0 = Vector256.Create(-1, -1, -1, -1, -1, -1, -1, -1).AsSingle();
+                Vector256<float> m1_1 = Vector256.Create(-1, -1, -1, -1, -1, -1, -1, -1).AsSingle();
+                Vector256<float> m1_2 = Vector256.Create(-1, -1, -1, -1, -1, -1, -1, -1).AsSingle();
+                Vector256<float> m2_0 = Vector256.Create(-1, -1, -1, -1, -1, -1, -1, -1).AsSingle();
+                Vector256<float> m2_1 = Vector256.Create(-1, -1, -1, -1, -1, -1, -1, -1).AsSingle();
+                Vector256<float> m2_2 = Vector256.Create(-1, -1, -1, -1, -1, -1, -1, -1).AsSingle();
+                Vector256<float> m3_0 = Vector256.Create(-1, -1, -1, -1, -1, -1, -1, 0).AsSingle();
+                Vector256<float> m3_1 = Vector256.Create(-1, -1, -1, -1, -1, -1, -1, -1).AsSingle();
+                Vector256<float> m3_2 = Vector256.Create(-1, -1, -1, -1, -1, -1, -1, -1).AsSingle();
+                for (int ch = 0; ch < 1; ch++)
                 {
-                    ref float cols = ref work;
-                    ref float image = ref dx[0];
-                    for (int ch = 0; ch < 1; ch++)
+                    ref float cc = ref Unsafe.Add(ref work, ch * 7056);
+                    for (int iy = 0; iy < 28; iy++)
                     {
-                        for (int u = 0; u < 3; u++)
+                        Vector256<float> s0 = Vector256<float>.Zero; Vector256<float> s1 = Vector256<float>.Zero; Vector256<float> s2 = Vector256<float>.Zero; Vector256<float> s3 = Vector256<float>.Zero;
+                        int u0 = global::System.Math.Max(0, iy + -26), u1 = global::System.Math.Min(2, iy + 1);   // the u whose window row oy = iy + 1 − u is inside
+                        for (int u = u0; u <= u1; u++)
                         {
-                            for (int v = 0; v < 3; v++)
-                            {
-                                ref float row = ref Unsafe.Add(ref cols, ((ch * 3 + u) * 3 + v) * 784);
-                                int lo = global::System.Math.Max(0, 1 - v), hi = global::System.Math.Min(28, 29 - v);   // the columns ox whose ix = ox + v − 1 is inside
-                                for (int oy = 0; oy < 28; oy++)
-                                {
-                                    int iy = oy * 1 + u - 1;
-                                    ref float at = ref Unsafe.Add(ref row, oy * 28);
-                                    if ((uint)iy >= 28u) continue;
-                                    ref float line = ref Unsafe.Add(ref image, ch * 784 + iy * 28 + v - 1);   // line[ox·S] is x[ch, iy, ox·S + v − P]
-                                    {
-                                        int ox = lo;
-                                        for (; ox + 8 <= hi; ox += 8) (Load(ref line, ox) + Load(ref at, ox)).StoreUnsafe(ref line, (nuint)ox);
-                                        for (; ox < hi; ox++) Unsafe.Add(ref line, ox) += Unsafe.Add(ref at, ox);
-                                    }
-                                }
-                            }
+                            ref float cr = ref Unsafe.Add(ref cc, u * 2352 + (iy + 1 - u) * 28);   // row oy of ∂E/∂col[(c, u, 0), ·]
+                            s0 += Vector256.LoadUnsafe(ref Unsafe.Add(ref cr, 1)) & m0_0; s1 += Vector256.LoadUnsafe(ref Unsafe.Add(ref cr, 9)) & m1_0; s2 += Vector256.LoadUnsafe(ref Unsafe.Add(ref cr, 17)) & m2_0; s3 += Vector256.LoadUnsafe(ref Unsafe.Add(ref cr, 21)) & m3_0;
+                            s0 += Vector256.LoadUnsafe(ref Unsafe.Add(ref cr, 784)) & m0_1; s1 += Vector256.LoadUnsafe(ref Unsafe.Add(ref cr, 792)) & m1_1; s2 += Vector256.LoadUnsafe(ref Unsafe.Add(ref cr, 800)) & m2_1; s3 += Vector256.LoadUnsafe(ref Unsafe.Add(ref cr, 804)) & m3_1;
+                            s0 += Vector256.LoadUnsafe(ref Unsafe.Add(ref cr, 1567)) & m0_2; s1 += Vector256.LoadUnsafe(ref Unsafe.Add(ref cr, 1575)) & m1_2; s2 += Vector256.LoadUnsafe(ref Unsafe.Add(ref cr, 1583)) & m2_2; s3 += Vector256.LoadUnsafe(ref Unsafe.Add(ref cr, 1587)) & m3_2;
                         }
+                        s0.StoreUnsafe(ref dxs, (nuint)(ch * 784 + iy * 28 + 0)); s1.StoreUnsafe(ref dxs, (nuint)(ch * 784 + iy * 28 + 8)); s2.StoreUnsafe(ref dxs, (nuint)(ch * 784 + iy * 28 + 16)); s3.StoreUnsafe(ref dxs, (nuint)(ch * 784 + iy * 28 + 20));
                     }
                 }
             }

@@ -36,7 +36,7 @@ internal sealed partial class Conv2DEmitter : LayerEmitter
 
     public override void Allocate(CodeWriter w, EmitContext c, LayerPlan layer)
     {
-        w.Line($"_col{layer.Index} = new {c.T}[{layer.OutH * layer.OutW * K(layer)} * global::System.Environment.ProcessorCount];");
+        w.Line($"_col{layer.Index} = new {c.T}[{layer.OutH * layer.OutW * K(layer)} * global::System.Environment.ProcessorCount + {2 * GemmEmitter.Lanes(c)}];   // (a vector of slack at each end: col2im by rows reads past a part's columns, then masks those lanes)");
         w.Line($"_gsum{layer.Index} = new {c.T}[{layer.ParameterCount} * global::System.Environment.ProcessorCount];");
         int size = layer.OutH * layer.OutW * K(layer);
         if (Direct(c, layer))
@@ -248,7 +248,7 @@ internal sealed partial class Conv2DEmitter : LayerEmitter
             w.Line($"_gvec{l.Index}.AsSpan(part * {l.WeightCount * GemmEmitter.Lanes(c)}, {l.WeightCount * GemmEmitter.Lanes(c)}).Clear();");
         if (!direct) w.Line($"bool cache = _colBatch{l.Index}.Length > 0 && _columnsKept;   // the forward pass kept every sample's columns");
         w.Open("for (int n = n0; n < n1; n++)");
-        w.Line($"ref {c.T} work = ref _col{l.Index}[part * {P * k}];");
+        w.Line($"ref {c.T} work = ref _col{l.Index}[{GemmEmitter.Lanes(c)} + part * {P * k}];");
         if (direct)
             PaddedInput(w, c, l);
         else
@@ -289,9 +289,14 @@ internal sealed partial class Conv2DEmitter : LayerEmitter
         if (l.Index == 0) w.Open("if (_inputGradient)");
         w.Line("// ∂E/∂col into the thread's column buffer, then col2im adds every window's share back into ∂E/∂x.");
         w.Line($"{l.PascalName}ColumnGradient(ref _p[{l.WeightOffset}], ref {EmitContext.D(l.Index + 1)}[n * {outSize}], ref work, 0, {k}, 0, {P});");
-        w.Line($"global::System.Span<{c.T}> dx = {EmitContext.D(l.Index)}.AsSpan(n * {inSize}, {inSize});");
-        w.Line("dx.Clear();");
-        Im2Col(w, c, l, scatter: true, "work");
+        if (Col2ImByRows(c, l))
+            Col2ImRows(w, c, l);
+        else
+        {
+            w.Line($"global::System.Span<{c.T}> dx = {EmitContext.D(l.Index)}.AsSpan(n * {inSize}, {inSize});");
+            w.Line("dx.Clear();");
+            Im2Col(w, c, l, scatter: true, "work");
+        }
         if (l.Index == 0) w.Close();
         w.Close();
         if (Method(c, l) == ConvMethod.DirectRows) DirectLaneSums(w, c, l);
