@@ -82,11 +82,13 @@ internal sealed class PoolEmitter : LayerEmitter
         bool max = l.Kind == LayerKind.MaxPool;
         int C = l.InC, H = l.InH, W = l.InW, OH = l.OutH, OW = l.OutW, K = l.KernelH, S = l.Stride;
         if (l.Index == 0) w.Open("if (inputGradient)");
-        w.Line($"// Layer {l.Index}: {l.PascalName} backward: " + (max ? "route ∂E/∂y to each window's arg-max" : $"share ∂E/∂y equally, 1/{K * K} to each input of the window"));
+        var relu = l.Index >= 2 && Conv2DEmitter.FusedReLUPool(c, c.Plan.Layers[l.Index - 2]) == l ? c.Plan.Layers[l.Index - 1] : null;
+        w.Line($"// Layer {l.Index}: {l.PascalName} backward: " + (max ? "route ∂E/∂y to each window's arg-max" : $"share ∂E/∂y equally, 1/{K * K} to each input of the window") +
+               (relu is null ? "" : $"; with layer {relu.Index}'s ReLU backward (x > 0 at the arg-max exactly when the window's maximum y > 0), written to ∂E/∂ of the ReLU's input"));
         w.Open("for (int n = 0; n < batch; n++)");
         if (max && VectorMaxTiles(c, l))
         {
-            VectorMaxBackward(w, c, l);
+            VectorMaxBackward(w, c, l, relu);
             w.Close();
             if (l.Index == 0) w.Close();
             return;
@@ -119,7 +121,7 @@ internal sealed class PoolEmitter : LayerEmitter
 
     /// <summary>2×2 max pooling, stride 2, float, windows tiling the input (even height and width) at least 8 values
     /// across: the vector backward pass.</summary>
-    private static bool VectorMaxTiles(EmitContext c, LayerPlan l) =>
+    internal static bool VectorMaxTiles(EmitContext c, LayerPlan l) =>
         c.T == "float" && l.KernelH == 2 && l.KernelW == 2 && l.Stride == 2 && l.InH == 2 * l.OutH && l.InW == 2 * l.OutW && l.InW >= 8;
 
     private const string Vec = "global::System.Runtime.Intrinsics.Vector256", Vec128 = "global::System.Runtime.Intrinsics.Vector128";
@@ -169,7 +171,11 @@ internal sealed class PoolEmitter : LayerEmitter
     /// <summary>Windows that tile the input (no overlap, no leftover row or column): every input value is written once,
     /// ∂E/∂y of its window where it was the arg-max and 0 elsewhere, eight inputs of a row at a time (the four windows'
     /// ∂E/∂y and arg-max each loaded once and duplicated into adjacent lanes), so there is no clearing and no scatter. (∂E/∂y + 0 is the scalar kernel's 0 + ∂E/∂y: −0 becomes +0 as there.)</summary>
-    private static void VectorMaxBackward(CodeWriter w, EmitContext c, LayerPlan l)
+    /// <remarks>With <paramref name="relu"/> (the ReLU before this layer, whose convolution runs it): ∂E/∂ of the ReLU's input
+    /// directly, ∂E/∂y routed to the arg-max only where the window's maximum is positive. The ReLU's output is
+    /// max(x, 0), so its maximum is positive exactly when x at the arg-max is, and every value equals ReLU backward
+    /// applied to this layer's result; the pass over the ReLU's input and this layer's ∂E/∂x is saved.</remarks>
+    private static void VectorMaxBackward(CodeWriter w, EmitContext c, LayerPlan l, LayerPlan? relu)
     {
         int C = l.InC, H = l.InH, W = l.InW, OW = l.OutW;
         // Blocks at 0, 8, 16, … (a loop when there are more than two), then one ending at W (even: W = 2·OW).
@@ -177,8 +183,9 @@ internal sealed class PoolEmitter : LayerEmitter
         if (W / 8 > 2) starts.Add("s"); else for (int s = 0; s + 8 <= W; s += 8) starts.Add(s.ToString());
         if (W % 8 != 0) starts.Add((W - 8).ToString());
         w.Line($"ref {c.T} dyr = ref {EmitContext.D(l.Index + 1)}[n * {l.OutputSize}];");
-        w.Line($"ref {c.T} dxr = ref {EmitContext.D(l.Index)}[n * {l.InputSize}];");
+        w.Line($"ref {c.T} dxr = ref {EmitContext.D(relu?.Index ?? l.Index)}[n * {l.InputSize}];");
         w.Line($"ref int argr = ref _argmax{l.Index}[n * {l.OutputSize}];");
+        if (relu is not null) w.Line($"ref {c.T} yr = ref {EmitContext.A(l.Index + 1)}[n * {l.OutputSize}];");
         w.Line($"{Vec}<int> twice = {Vec}.Create(0, 0, 1, 1, 2, 2, 3, 3), lanes = {Vec}.Create(0, 1, 2, 3, 4, 5, 6, 7);");
         w.Open($"for (int ch = 0; ch < {C}; ch++)");
         w.Open($"for (int iy = 0; iy < {H}; iy++)");
@@ -188,6 +195,7 @@ internal sealed class PoolEmitter : LayerEmitter
             string half = s == "s" ? "(s >> 1)" : (int.Parse(s) / 2).ToString();
             w.Line((s == "s" ? $"for (int s = 0; s <= {W - 8}; s += 8) " : "") +
                    $"{{ {Vec}<float> g = {Vec}.Shuffle({Vec128}.ToVector256Unsafe({Vec128}.LoadUnsafe(ref dyr, (nuint)(o + {half}))), twice) + {Vec}<float>.Zero; " +
+                   (relu is null ? "" : $"g = {Vec}.ConditionalSelect({Vec}.GreaterThan({Vec}.Shuffle({Vec128}.ToVector256Unsafe({Vec128}.LoadUnsafe(ref yr, (nuint)(o + {half}))), twice), {Vec}<float>.Zero), g, {Vec}<float>.Zero); ") +
                    $"{Vec}<int> win = {Vec}.Shuffle({Vec128}.ToVector256Unsafe({Vec128}.LoadUnsafe(ref argr, (nuint)(o + {half}))), twice); " +
                    $"{Vec}.StoreUnsafe({Vec}.ConditionalSelect({Vec}.AsSingle({Vec}.Equals(win, {Vec}.Create(row + {s}) + lanes)), g, {Vec}<float>.Zero), ref dxr, (nuint)(row + {s})); }}");
         }
