@@ -150,7 +150,7 @@ internal static class NetworkEmitter
         w.Line($"private readonly {t}[] _target;   // scratch for one-hot targets");
         if (c.FusedSgd) w.Line($"private {t} _sgdRate;   // −η of the running fused plain-SGD step (TrainStep with a plain Sgd), read by the kernels");
         w.Line("private int _batch;   // samples in the last forward pass");
-        if (plan.Layers.Any(l => l.Kind == LayerKind.Conv2D))
+        if (plan.Layers.Any(l => l.Kind == LayerKind.Conv2D && Layers.Conv2DEmitter.Method(c, l) == Layers.Conv2DEmitter.ConvMethod.Im2Col))
             w.Line("private bool _columnsKept;   // whether the last forward pass kept the convolutions' im2col columns (a training pass)");
         if (plan.Layers.Length > 0 && plan.Layers[0].Kind == LayerKind.Conv2D)
             w.Line("private bool _inputGradient;   // whether the running backward pass wants ∂E/∂input (read by the first layer's threads)");
@@ -222,7 +222,7 @@ internal static class NetworkEmitter
         w.Line("_batch = batch;");
         if (plan.Layers.Any(l => l.Kind == LayerKind.BatchNorm)) w.Line("_trainingPass = Training;");
         if (plan.Layers.Any(l => l.Kind == LayerKind.Dropout)) w.Line("if (Training) _dropoutPass++;");
-        if (plan.Layers.Any(l => l.Kind == LayerKind.Conv2D)) w.Line("_columnsKept = Training;");
+        if (plan.Layers.Any(l => l.Kind == LayerKind.Conv2D && Layers.Conv2DEmitter.Method(c, l) == Layers.Conv2DEmitter.ConvMethod.Im2Col)) w.Line("_columnsKept = Training;");
         foreach (var layer in plan.Layers)
         {
             w.Line();

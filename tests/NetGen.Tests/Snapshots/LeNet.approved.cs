@@ -137,7 +137,6 @@ _____________________________________________________________________
     private readonly float[] _target;   // scratch for one-hot targets
     private float _sgdRate;   // −η of the running fused plain-SGD step (TrainStep with a plain Sgd), read by the kernels
     private int _batch;   // samples in the last forward pass
-    private bool _columnsKept;   // whether the last forward pass kept the convolutions' im2col columns (a training pass)
     private bool _inputGradient;   // whether the running backward pass wants ∂E/∂input (read by the first layer's threads)
 
     /// <summary>Allocates the network's buffers for batches of up to <paramref name="maxBatch"/> samples and
@@ -283,7 +282,6 @@ _____________________________________________________________________
         global::NetGen.Guard.BatchSpan(input.Length, batch, 784, nameof(input));
         input.CopyTo(_a0);
         _batch = batch;
-        _columnsKept = Training;
 
         // Layer 0: Conv2D1 (1×28×28 → 6×28×28, kernel 5×5, stride 1, padding 2,2):
         // y[f, oy, ox] = Σ_(c,u,v) w[f, c, u, v]·x[c, oy + u − 2, ox + v − 2] + b[f], direct (rows form); threads split the samples

@@ -212,7 +212,6 @@ _________________________________________________________________________
     private readonly int _scratchPart;
     private readonly float[] _target;   // scratch for one-hot targets
     private int _batch;   // samples in the last forward pass
-    private bool _columnsKept;   // whether the last forward pass kept the convolutions' im2col columns (a training pass)
     private bool _inputGradient;   // whether the running backward pass wants ∂E/∂input (read by the first layer's threads)
 
     /// <summary>Allocates the network's buffers for batches of up to <paramref name="maxBatch"/> samples and
@@ -516,7 +515,6 @@ _________________________________________________________________________
         _batch = batch;
         _trainingPass = Training;
         if (Training) _dropoutPass++;
-        _columnsKept = Training;
 
         // Layer 0: Conv2D1 (1×28×28 → 32×28×28, kernel 3×3, stride 1, padding 1,1):
         // y[f, oy, ox] = Σ_(c,u,v) w[f, c, u, v]·x[c, oy + u − 1, ox + v − 1] + b[f], direct (filters form); threads split the samples

@@ -92,7 +92,6 @@ ___________________________________________________________________
     private readonly float[] _target;   // scratch for one-hot targets
     private float _sgdRate;   // −η of the running fused plain-SGD step (TrainStep with a plain Sgd), read by the kernels
     private int _batch;   // samples in the last forward pass
-    private bool _columnsKept;   // whether the last forward pass kept the convolutions' im2col columns (a training pass)
     private bool _inputGradient;   // whether the running backward pass wants ∂E/∂input (read by the first layer's threads)
 
     /// <summary>Allocates the network's buffers for batches of up to <paramref name="maxBatch"/> samples and
@@ -176,7 +175,6 @@ ___________________________________________________________________
         global::NetGen.Guard.BatchSpan(input.Length, batch, 784, nameof(input));
         input.CopyTo(_a0);
         _batch = batch;
-        _columnsKept = Training;
 
         // Layer 0: Conv2D1 (1×28×28 → 32×28×28, kernel 3×3, stride 1, padding 1,1):
         // y[f, oy, ox] = Σ_(c,u,v) w[f, c, u, v]·x[c, oy + u − 1, ox + v − 1] + b[f], direct (filters form); threads split the samples

@@ -11,9 +11,10 @@ namespace NetGen.Generators.Emit.Layers;
 /// Forward   y[f, p] = Σ_k w[f, k]·col[k, p] + b[f]           (a register-blocked product: filters × positions)
 /// Backward  ∂E/∂w[f, k] += Σ_p δ[f, p]·col[k, p]   ∂E/∂b[f] += Σ_p δ[f, p]
 ///           ∂E/∂col[k, p] = Σ_f w[f, k]·δ[f, p], scattered back to ∂E/∂x (col2im: overlapping windows add up)
-/// A column buffer holds one sample (C·KH·KW rows × OH·OW positions) per thread; a training forward pass also keeps every
-/// sample's columns for the backward pass when they fit in 4M values (else backward recomputes them). Rows are
-/// contiguous along the positions, which is the layout y[f, ·] has, so the products need no transposes.
+/// A column buffer holds one sample (C·KH·KW rows × OH·OW positions) per thread; a strided layer's training forward
+/// pass also keeps every sample's columns for the backward pass when they fit in 4M values (else backward recomputes
+/// them). Rows are contiguous along the positions, which is the layout y[f, ·] has, so the products need no
+/// transposes. Stride-1 layers scatter ∂E/∂col back by input rows (Col2ImRows), summing in registers.
 /// </summary>
 internal sealed partial class Conv2DEmitter : LayerEmitter
 {
