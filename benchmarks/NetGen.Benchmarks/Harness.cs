@@ -30,9 +30,6 @@ public static class Harness
 
         var samples = new double[policy.Samples];
         var cpu = new double[policy.Samples];
-        // Bytes allocated by this thread (as BenchmarkDotNet's MemoryDiagnoser counts): the JIT's background
-        // compilations are not the step's. Worker threads allocate nothing by construction.
-        long allocated = GC.GetAllocatedBytesForCurrentThread();
         for (int s = 0; s < samples.Length; s++)
         {
             double cpu0 = ThreadCpu.Seconds();
@@ -41,10 +38,17 @@ public static class Harness
             samples[s] = Stopwatch.GetElapsedTime(start).TotalSeconds / n;
             cpu[s] = (ThreadCpu.Seconds() - cpu0) / n;
         }
+        // Bytes allocated by this thread (as BenchmarkDotNet's MemoryDiagnoser counts) over as many more calls as one
+        // sample, after the timed ones: by then the tiered JIT has replaced every loop's on-stack-replacement code
+        // (those transitions allocate a little on the calling thread, and on a loaded machine the background
+        // compiler can still be at it during the short quick-mode warm-up). Worker threads allocate nothing by
+        // construction.
+        long allocated = GC.GetAllocatedBytesForCurrentThread();
+        for (int i = 0; i < n; i++) step();
         allocated = GC.GetAllocatedBytesForCurrentThread() - allocated;
         Array.Sort(samples);
         Array.Sort(cpu);
-        return new Measurement(samples[samples.Length / 2], samples[0], allocated / ((long)n * samples.Length), n, cpu[cpu.Length / 2]);
+        return new Measurement(samples[samples.Length / 2], samples[0], allocated / n, n, cpu[cpu.Length / 2]);
     }
 
     /// <summary>Workload 5: one warm-up call on a short run, then <paramref name="samples"/> timed epochs.</summary>
