@@ -28,7 +28,9 @@ internal sealed partial class Conv2DEmitter
     internal enum ConvMethod { Im2Col, DirectRows, DirectFilters }
 
     /// <summary>
-    /// Stride 1 only (a strided layer's taps are not contiguous along a row). Rows needs a row of at least one vector;
+    /// Stride 1 only (a strided layer's taps are not contiguous along a row), and rows of at most 8 vectors and at most
+    /// 16 vectors of filters: the forms unroll a row's vectors and a block's taps, and wider layers (VGG's 224-wide
+    /// ones) would make methods the JIT compiles without optimisation. Rows needs a row of at least one vector;
     /// Filters needs whole vectors of filters. Rows is taken when its lane use (OW / (V·⌈OW/V⌉)) is at least Filters'
     /// (1 when F is a multiple of V), so Filters serves ragged rows only.
     /// </summary>
@@ -36,6 +38,7 @@ internal sealed partial class Conv2DEmitter
     {
         int V = GemmEmitter.Lanes(c);
         if (l.Stride != 1 || l.OutH != l.InH + 2 * l.PadH - l.KernelH + 1 || l.OutW != l.InW + 2 * l.PadW - l.KernelW + 1) return ConvMethod.Im2Col;
+        if (l.OutW > 8 * V || l.OutC > 16 * V) return ConvMethod.Im2Col;   // the unrolled blocks would grow past what the JIT optimises (≈ 60 KB of IL per method)
         bool rowsFit = l.OutW >= V, filtersFit = l.OutC % V == 0;
         bool raggedRows = l.OutW % V != 0;
         if (filtersFit && (!rowsFit || raggedRows)) return ConvMethod.DirectFilters;
