@@ -39,10 +39,9 @@ public static class Harness
             cpu[s] = (ThreadCpu.Seconds() - cpu0) / n;
         }
         // Bytes allocated by this thread (as BenchmarkDotNet's MemoryDiagnoser counts) over as many more calls as one
-        // sample, after the timed ones: by then the tiered JIT has replaced every loop's on-stack-replacement code
-        // (those transitions allocate a little on the calling thread, and on a loaded machine the background
-        // compiler can still be at it during the short quick-mode warm-up). Worker threads allocate nothing by
-        // construction.
+        // sample, after the timed ones, so that one-time work that a short warm-up on a loaded machine can leave for
+        // the first samples (the runtime's lazy initialisation, tiering transitions) is not counted as the step's. A
+        // step that allocates shows here as in the timed samples. Worker threads allocate nothing by construction.
         long allocated = GC.GetAllocatedBytesForCurrentThread();
         for (int i = 0; i < n; i++) step();
         allocated = GC.GetAllocatedBytesForCurrentThread() - allocated;
