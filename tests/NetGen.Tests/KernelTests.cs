@@ -129,6 +129,25 @@ public class KernelTests
         }
         Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
     }
+
+    /// <summary>The parameter and gradient buffers come from NetGen.AlignedArray: ordinary zeroed arrays of the
+    /// requested length, pinned, nudged onto a 64-byte boundary (a best effort, so only counted here: most of a
+    /// series of MLP-sized allocations must land on one).</summary>
+    [Fact]
+    public void AlignedArrays_AreZeroedAndMostlyStartOnACacheLine()
+    {
+        int aligned = 0;
+        for (int k = 0; k < 10; k++)
+        {
+            float[] a = AlignedArray.Allocate<float>(79_510 + k);
+            Assert.Equal(79_510 + k, a.Length);
+            Assert.All(a, v => Assert.Equal(0f, v));
+            nuint address = (nuint)System.Runtime.CompilerServices.Unsafe.ByteOffset(ref System.Runtime.CompilerServices.Unsafe.NullRef<float>(), ref a[0]);
+            if (address % 64 == 0) aligned++;
+        }
+        Assert.True(aligned >= 8, $"{aligned} of 10 arrays start on a cache line");
+        Assert.Empty(AlignedArray.Allocate<double>(0));
+    }
 }
 
 [Collection(nameof(ThreadsCollection))]

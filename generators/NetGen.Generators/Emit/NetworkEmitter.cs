@@ -122,8 +122,9 @@ internal static class NetworkEmitter
 
         // ---- Buffers ------------------------------------------------------------------------------------------
         w.Line("// Every buffer is allocated once, here; no pass allocates.");
-        w.Line($"private readonly {t}[] _p = new {t}[{plan.ParameterCount}];   // parameters: for each layer, weights [out × in] then bias");
-        w.Line($"private readonly {t}[] _g = new {t}[{plan.ParameterCount}];   // ∂E/∂parameters, same layout");
+        // On a cache line (NetGen.AlignedArray): the kernels' 32-byte vectors then never straddle two lines.
+        w.Line($"private readonly {t}[] _p = global::NetGen.AlignedArray.Allocate<{t}>({plan.ParameterCount});   // parameters: for each layer, weights [out × in] then bias; cache-line aligned");
+        w.Line($"private readonly {t}[] _g = global::NetGen.AlignedArray.Allocate<{t}>({plan.ParameterCount});   // ∂E/∂parameters, same layout");
         for (int k = 0; k <= L; k++)
         {
             int size = k == 0 ? plan.InputSize : plan.Layers[k - 1].OutputSize;

@@ -68,8 +68,8 @@ __________________________________________________________________
     static string global::NetGen.INetworkType.Summary => Summary;
 
     // Every buffer is allocated once, here; no pass allocates.
-    private readonly float[] _p = new float[2410];   // parameters: for each layer, weights [out × in] then bias
-    private readonly float[] _g = new float[2410];   // ∂E/∂parameters, same layout
+    private readonly float[] _p = global::NetGen.AlignedArray.Allocate<float>(2410);   // parameters: for each layer, weights [out × in] then bias; cache-line aligned
+    private readonly float[] _g = global::NetGen.AlignedArray.Allocate<float>(2410);   // ∂E/∂parameters, same layout
     private readonly float[] _a0, _d0;   // the input and ∂E/∂ of it, maxBatch × 64
     private readonly float[] _a1, _d1;   // output of layer 0 (Dense1) and ∂E/∂ of it, maxBatch × 32
     private readonly float[] _a2, _d2;   // output of layer 1 (ReLU1) and ∂E/∂ of it, maxBatch × 32
