@@ -144,8 +144,8 @@ _________________________________________________________________________
     static string global::NetGen.INetworkType.Summary => Summary;
 
     // Every buffer is allocated once, here; no pass allocates.
-    private readonly float[] _p = new float[1677674];   // parameters: for each layer, weights [out × in] then bias
-    private readonly float[] _g = new float[1677674];   // ∂E/∂parameters, same layout
+    private readonly float[] _p = global::NetGen.AlignedArray.Allocate<float>(1677674);   // parameters: for each layer, weights [out × in] then bias; cache-line aligned
+    private readonly float[] _g = global::NetGen.AlignedArray.Allocate<float>(1677674);   // ∂E/∂parameters, same layout
     private readonly float[] _a0, _d0;   // the input and ∂E/∂ of it, maxBatch × 784
     private readonly float[] _a1, _d1;   // output of layer 0 (Conv2D1) and ∂E/∂ of it, maxBatch × 25088
     private readonly float[] _a2, _d2;   // output of layer 1 (ReLU1) and ∂E/∂ of it, maxBatch × 25088

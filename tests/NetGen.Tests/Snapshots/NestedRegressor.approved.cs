@@ -70,8 +70,8 @@ _____________________________________________________________________
             static string global::NetGen.INetworkType.Summary => Summary;
 
             // Every buffer is allocated once, here; no pass allocates.
-            private readonly float[] _p = new float[11];   // parameters: for each layer, weights [out × in] then bias
-            private readonly float[] _g = new float[11];   // ∂E/∂parameters, same layout
+            private readonly float[] _p = global::NetGen.AlignedArray.Allocate<float>(11);   // parameters: for each layer, weights [out × in] then bias; cache-line aligned
+            private readonly float[] _g = global::NetGen.AlignedArray.Allocate<float>(11);   // ∂E/∂parameters, same layout
             private readonly float[] _a0, _d0;   // the input and ∂E/∂ of it, maxBatch × 3
             private readonly float[] _a1, _d1;   // output of layer 0 (Dense1) and ∂E/∂ of it, maxBatch × 2
             private readonly float[] _a2, _d2;   // output of layer 1 (LeakyReLU1) and ∂E/∂ of it, maxBatch × 2

@@ -58,8 +58,8 @@ __________________________________________________________________
     static string global::NetGen.INetworkType.Summary => Summary;
 
     // Every buffer is allocated once, here; no pass allocates.
-    private readonly double[] _p = new double[3];   // parameters: for each layer, weights [out × in] then bias
-    private readonly double[] _g = new double[3];   // ∂E/∂parameters, same layout
+    private readonly double[] _p = global::NetGen.AlignedArray.Allocate<double>(3);   // parameters: for each layer, weights [out × in] then bias; cache-line aligned
+    private readonly double[] _g = global::NetGen.AlignedArray.Allocate<double>(3);   // ∂E/∂parameters, same layout
     private readonly double[] _a0, _d0;   // the input and ∂E/∂ of it, maxBatch × 2
     private readonly double[] _a1, _d1;   // output of layer 0 (Dense1) and ∂E/∂ of it, maxBatch × 1
     private readonly double[] _a2, _d2;   // output of layer 1 (Step1) and ∂E/∂ of it, maxBatch × 1
