@@ -19,23 +19,6 @@ public partial class FusableDoubleMlp;
 [Dense(7)]
 public partial class PenalisedDoubleMlp;
 
-/// <summary>An input of whole vectors (24 floats): a batch-1 TrainStep leaves the first layer's weight step pending and
-/// the next forward pass applies it as it reads the weights (the generated ApplyDeferredStep); 13 units use the
-/// deferred kernel's 8-, 4- and 1-unit blocks.</summary>
-[Network(Loss = LossFunction.CrossEntropy)]
-[Input(24)]
-[Dense(13), Sigmoid]
-[Dense(5), Softmax]
-public partial class DeferredStepMlp;
-
-/// <summary>The deferred first-layer step in double precision (12 inputs: three 4-lane vectors; 9 units: 8 + 1). No
-/// unrolling: every layer is computed by kernels, so TrainStep fuses.</summary>
-[Network(Loss = LossFunction.MeanSquaredError, Precision = Precision.Double, UnrollThreshold = 0)]
-[Input(12)]
-[Dense(9), Tanh]
-[Dense(3)]
-public partial class DeferredStepDoubleMlp;
-
 /// <summary>
 /// TrainStep with a plain <see cref="Sgd"/> applies θ ← θ − η·∂E/∂θ inside the backward pass (the fused step). It must
 /// give what the unfused path gives — ZeroGradients, Forward, Loss, Backward, optimizer.Step — on Dense and Conv2D
@@ -146,49 +129,6 @@ public class FusedSgdTests
     [InlineData(8, 2)]
     public void LeNet_FusedStepEqualsUnfused(int batch, int threads) =>
         AssertSame<float>(nameof(LeNet), () => new LeNet(batch, seed: 6), batch, labels: true, threads);
-
-    [Theory]
-    [InlineData(1, 1)]
-    [InlineData(1, 2)]
-    [InlineData(3, 1)]   // batch 3: the step is applied in the backward pass, as for any other network
-    public void DeferredFirstLayer_FusedStepEqualsUnfused(int batch, int threads) =>
-        AssertSame<float>(nameof(DeferredStepMlp), () => new DeferredStepMlp(batch, seed: 10), batch, labels: true, threads);
-
-    [Fact]
-    public void DeferredFirstLayerDouble_FusedStepEqualsUnfused() =>
-        AssertSame<double>(nameof(DeferredStepDoubleMlp), () => new DeferredStepDoubleMlp(1, seed: 11), 1, labels: false, threads: 1);
-
-    /// <summary>After a batch-1 TrainStep the first layer's weight step is pending; whatever reads the weights sees it
-    /// applied: the layer's view, a forward pass at another batch size, a backward pass without a forward pass, and a
-    /// step with another optimiser. The reference steps the same network unfused (applied at once).</summary>
-    [Fact]
-    public void DeferredStep_IsSeenByEveryReaderOfTheWeights()
-    {
-        float[] x = Data<float>(2 * DeferredStepMlp.InputSize, 12);
-        float[] one = x[..DeferredStepMlp.InputSize];
-        int[] labels = [2];
-        DeferredStepMlp Stepped(bool fused)
-        {
-            var net = new DeferredStepMlp(2, seed: 13);
-            net.TrainStep(one, labels, new Sgd(0.5) { FuseIntoBackward = fused });
-            return net;
-        }
-
-        Assert.Equal(Stepped(false).Dense1Weights.ToArray(), Stepped(true).Dense1Weights.ToArray());
-        Assert.Equal(Stepped(false).Forward(x, 2).ToArray(), Stepped(true).Forward(x, 2).ToArray());
-
-        float[] outputGradient = Data<float>(DeferredStepMlp.OutputSize, 14);
-        float[] expected = new float[DeferredStepMlp.InputSize], actual = new float[DeferredStepMlp.InputSize];
-        Stepped(false).Backward(outputGradient, expected);
-        Stepped(true).Backward(outputGradient, actual);
-        Assert.Contains(expected, g => g != 0);
-        Assert.Equal(expected, actual);
-
-        DeferredStepMlp adamReference = Stepped(false), adamStepped = Stepped(true);
-        adamReference.TrainStep(x, [1, 4], new Adam(0.01), 2);
-        adamStepped.TrainStep(x, [1, 4], new Adam(0.01), 2);
-        Assert.Equal(adamReference.Parameters.ToArray(), adamStepped.Parameters.ToArray());
-    }
 
     [Fact]
     public void FusedStep_LeavesTheGradientsAsTheyWere()

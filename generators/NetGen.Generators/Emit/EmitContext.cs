@@ -47,11 +47,4 @@ internal sealed class EmitContext
         Plan.Layers.Any(l => l.ParameterCount > 0)
         && Plan.Layers.All(l => l.ParameterCount == 0 || Layers.LayerEmitter.For(l.Kind).CanDescend(this, l))
         && Plan.Layers.All(l => l.Spec.L1 == 0 && l.Spec.L2 == 0);
-
-    /// <summary>The first layer, when TrainStep at batch 1 with a plain <c>Sgd</c> defers its weight step to the next
-    /// forward pass (see the generated <c>ApplyDeferredStep</c>): a Dense layer computed by kernels whose input is
-    /// a whole number of vectors (its forward dot products then have no masked last vector); else null.</summary>
-    public LayerPlan? DeferredStepLayer =>
-        FusedSgd && !Plan.Explainable && Plan.Layers.Length > 0 && Plan.Layers[0] is { Kind: LayerKind.Dense } first
-        && !IsUnrolled(first) && first.InputSize % Layers.GemmEmitter.Lanes(this) == 0 ? first : null;
 }

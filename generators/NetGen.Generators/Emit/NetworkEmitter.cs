@@ -150,14 +150,6 @@ internal static class NetworkEmitter
         }
         w.Line($"private readonly {t}[] _target;   // scratch for one-hot targets");
         if (c.FusedSgd) w.Line($"private {t} _sgdRate;   // −η of the running fused plain-SGD step (TrainStep with a plain Sgd), read by the kernels");
-        if (c.DeferredStepLayer is { } deferred)
-        {
-            w.Line($"// {deferred.PascalName}'s weight step of the last batch-1 TrainStep when it is still pending (see ApplyDeferredStep): the step's input x,");
-            w.Line("// its δ = ∂E/∂net and −η");
-            w.Line($"private readonly {t}[] _deferredX = new {t}[{deferred.InputSize}], _deferredDelta = new {t}[{deferred.OutputSize}];");
-            w.Line($"private {t} _deferredRate;");
-            w.Line("private bool _deferred;");
-        }
         w.Line("private int _batch;   // samples in the last forward pass");
         if (plan.Layers.Any(l => l.Kind == LayerKind.Conv2D && Layers.Conv2DEmitter.Method(c, l) == Layers.Conv2DEmitter.ConvMethod.Im2Col))
             w.Line("private bool _columnsKept;   // whether the last forward pass kept the convolutions' im2col columns (a training pass)");
@@ -199,9 +191,7 @@ internal static class NetworkEmitter
         w.Line("/// <inheritdoc/>");
         w.Line("public bool Training { get; set; } = true;");
         w.Line("/// <inheritdoc/>");
-        w.Line(c.DeferredStepLayer is null
-            ? $"public global::System.Span<{t}> Parameters => _p;"
-            : $"public global::System.Span<{t}> Parameters {{ get {{ ApplyDeferredStep(); return _p; }} }}   // with a pending step applied");
+        w.Line($"public global::System.Span<{t}> Parameters => _p;");
         w.Line("/// <inheritdoc/>");
         w.Line($"public global::System.Span<{t}> Gradients => _g;");
         w.Line("/// <inheritdoc/>");
@@ -229,7 +219,6 @@ internal static class NetworkEmitter
         w.Open($"public global::System.ReadOnlySpan<{t}> Forward(global::System.ReadOnlySpan<{t}> input, int batch = 1)");
         w.Line($"global::NetGen.Guard.Batch(batch, MaxBatch, \"{name}\");");
         w.Line($"global::NetGen.Guard.BatchSpan(input.Length, batch, {plan.InputSize}, nameof(input));");
-        if (c.DeferredStepLayer is not null) w.Line("if (batch != 1) ApplyDeferredStep();   // a pending step is folded into the first layer's pass at batch 1 only");
         w.Line($"input.CopyTo({EmitContext.A(0)});");
         w.Line("_batch = batch;");
         if (plan.Layers.Any(l => l.Kind == LayerKind.BatchNorm)) w.Line("_trainingPass = Training;");
@@ -244,7 +233,6 @@ internal static class NetworkEmitter
         w.Close();
         w.Line();
 
-        if (c.DeferredStepLayer is { } layer0) EmitDeferredStep(w, c, layer0);
         EmitLoss(w, c);
         EmitBackward(w, c);
         EmitTraining(w, c);
@@ -264,26 +252,6 @@ internal static class NetworkEmitter
         }
         if (plan.Explainable) ExplainEmitter.Emit(w, c);
         w.Close();
-    }
-
-    /// <summary>The first Dense layer's deferred plain-SGD weight step (<see cref="EmitContext.DeferredStepLayer"/>).</summary>
-    private static void EmitDeferredStep(CodeWriter w, EmitContext c, LayerPlan layer)
-    {
-        string name = layer.PascalName;
-        w.Line($"/// <summary>Applies {name}'s pending weight step, if any: W ← W + rate·δ·xᵀ with the x, δ and rate (−η) of the last batch-1");
-        w.Line("/// TrainStep. At batch 1 that step is a read-modify-write of every weight and the next forward pass reads every weight");
-        w.Line($"/// again; both are bound by moving W between L1 and L2, so TrainStep leaves {name}'s weight step pending and the next");
-        w.Line($"/// batch-1 forward pass applies it row by row as it reads the rows ({name}ForwardDeferred): one pass over W instead of two");
-        w.Line("/// (MLP 784-100-10 batch-1 step 9.2–9.4 → 7.3–7.6 µs best, back to back on a loaded machine). Every weight gets the same arithmetic as the step applied at");
-        w.Line("/// once, so the results are the same bits. Whatever else reads or writes the weights applies it first: Parameters,");
-        w.Line($"/// {name}Weights, a forward pass at another batch size and the backward pass. A span taken from them before a TrainStep sees");
-        w.Line("/// the step once one of these has run.</summary>");
-        w.Open("private void ApplyDeferredStep()");
-        w.Line("if (!_deferred) return;");
-        w.Line("_deferred = false;");
-        w.Line($"{name}WeightDescent(ref _deferredDelta[0], ref _deferredX[0], ref _p[{layer.WeightOffset}], ref _deferredRate, 0, {layer.OutputSize}, 0, {layer.InputSize}, 1, ref _scratch[0]);");
-        w.Close();
-        w.Line();
     }
 
     /// <summary>max(a, b, …) as nested Math.Max calls.</summary>
@@ -437,7 +405,6 @@ internal static class NetworkEmitter
                (c.FusedSgd ? " With <paramref name=\"descend\"/>, applies the plain-SGD step θ ← θ + _sgdRate·∂E/∂θ instead of adding ∂E/∂θ into the gradients." : "") + "</summary>");
         w.Open(c.FusedSgd ? "private void BackwardFrom(int start, bool inputGradient, bool descend = false)" : "private void BackwardFrom(int start, bool inputGradient)");
         w.Line("int batch = _batch;");
-        if (c.DeferredStepLayer is not null) w.Line("ApplyDeferredStep();   // the weights as the last step left them (a Backward without a Forward after a TrainStep)");
         if (plan.Layers.Length > 0 && plan.Layers[0].Kind == LayerKind.Conv2D) w.Line("_inputGradient = inputGradient;");
         for (int i = plan.Layers.Length - 1; i >= 0; i--)
         {
@@ -525,13 +492,7 @@ internal static class NetworkEmitter
             w.Line("/// <summary>One step: forward, loss, backward, update; returns the loss before the update. With a plain <see cref=\"global::NetGen.Sgd\"/>");
             w.Line("/// (<see cref=\"global::NetGen.Sgd.FuseIntoBackward\"/>) the update θ ← θ − η·∂E/∂θ is applied inside the backward pass, where each");
             w.Line("/// gradient is formed, and <see cref=\"Gradients\"/> is neither zeroed nor written (it keeps what it held before the step); with");
-            if (c.DeferredStepLayer is { } deferred)
-            {
-                w.Line("/// any other optimiser the gradients are zeroed, backpropagated into <see cref=\"Gradients\"/> and passed to <c>optimizer.Step</c>.");
-                w.Line($"/// At batch 1 the fused step leaves {deferred.PascalName}'s weight step to the next forward pass, which applies it as it reads the");
-                w.Line($"/// weights (see ApplyDeferredStep); <see cref=\"Parameters\"/>, <see cref=\"{deferred.PascalName}Weights\"/> and the backward pass apply it first.</summary>");
-            }
-            else w.Line("/// any other optimiser the gradients are zeroed, backpropagated into <see cref=\"Gradients\"/> and passed to <c>optimizer.Step</c>.</summary>");
+            w.Line("/// any other optimiser the gradients are zeroed, backpropagated into <see cref=\"Gradients\"/> and passed to <c>optimizer.Step</c>.</summary>");
             w.Open($"public {t} TrainStep(global::System.ReadOnlySpan<{t}> input, {type} {arg}, global::NetGen.IOptimizer optimizer, int batch = 1)");
             w.Line("global::System.ArgumentNullException.ThrowIfNull(optimizer);");
             w.Line("Forward(input, batch);");

@@ -80,11 +80,6 @@ __________________________________________________________________
     private readonly int _scratchPart;
     private readonly float[] _target;   // scratch for one-hot targets
     private float _sgdRate;   // −η of the running fused plain-SGD step (TrainStep with a plain Sgd), read by the kernels
-    // Dense1's weight step of the last batch-1 TrainStep when it is still pending (see ApplyDeferredStep): the step's input x,
-    // its δ = ∂E/∂net and −η
-    private readonly float[] _deferredX = new float[64], _deferredDelta = new float[32];
-    private float _deferredRate;
-    private bool _deferred;
     private int _batch;   // samples in the last forward pass
 
     /// <summary>Allocates the network's buffers for batches of up to <paramref name="maxBatch"/> samples and
@@ -111,7 +106,7 @@ __________________________________________________________________
     /// <inheritdoc/>
     public bool Training { get; set; } = true;
     /// <inheritdoc/>
-    public global::System.Span<float> Parameters { get { ApplyDeferredStep(); return _p; } }   // with a pending step applied
+    public global::System.Span<float> Parameters => _p;
     /// <inheritdoc/>
     public global::System.Span<float> Gradients => _g;
     /// <inheritdoc/>
@@ -127,7 +122,7 @@ __________________________________________________________________
     /// <inheritdoc/>
     public global::System.Span<float> State => _s;
     /// <summary>Dense1 weights, [32 × 64]: element (j, i) connects input i to unit j, row-major.</summary>
-    public global::System.Span<float> Dense1Weights { get { ApplyDeferredStep(); return _p.AsSpan(0, 2048); } }   // with a pending step applied
+    public global::System.Span<float> Dense1Weights => _p.AsSpan(0, 2048);
     /// <summary>∂E/∂ of <see cref="Dense1Weights"/>.</summary>
     public global::System.Span<float> Dense1WeightsGradient => _g.AsSpan(0, 2048);
     /// <summary>Dense1 bias, 32 values.</summary>
@@ -157,13 +152,11 @@ __________________________________________________________________
     {
         global::NetGen.Guard.Batch(batch, MaxBatch, "DigitsMlp");
         global::NetGen.Guard.BatchSpan(input.Length, batch, 64, nameof(input));
-        if (batch != 1) ApplyDeferredStep();   // a pending step is folded into the first layer's pass at batch 1 only
         input.CopyTo(_a0);
         _batch = batch;
 
         // Layer 0: Dense1 (64 → 32): y = x·Wᵀ + b over the whole batch, register-blocked; threads split the units
         global::NetGen.Parallelism.Run(this, 0, global::NetGen.Parallelism.PartsFor((long)batch * 2048));
-        _deferred = false;   // a pending weight step was applied by this pass (batch 1: the threads' unit ranges)
 
         // Layer 1: ReLU over 32 values per sample
         for (int k = 0; k < batch * 32; k++) _a2[k] = _a1[k] > 0f ? _a1[k] : 0f;
@@ -183,21 +176,6 @@ __________________________________________________________________
             for (int j = 0; j < 10; j++) y[j] /= sum;
         }
         return _a4.AsSpan(0, batch * 10);
-    }
-
-    /// <summary>Applies Dense1's pending weight step, if any: W ← W + rate·δ·xᵀ with the x, δ and rate (−η) of the last batch-1
-    /// TrainStep. At batch 1 that step is a read-modify-write of every weight and the next forward pass reads every weight
-    /// again; both are bound by moving W between L1 and L2, so TrainStep leaves Dense1's weight step pending and the next
-    /// batch-1 forward pass applies it row by row as it reads the rows (Dense1ForwardDeferred): one pass over W instead of two
-    /// (MLP 784-100-10 batch-1 step 9.2–9.4 → 7.3–7.6 µs best, back to back on a loaded machine). Every weight gets the same arithmetic as the step applied at
-    /// once, so the results are the same bits. Whatever else reads or writes the weights applies it first: Parameters,
-    /// Dense1Weights, a forward pass at another batch size and the backward pass. A span taken from them before a TrainStep sees
-    /// the step once one of these has run.</summary>
-    private void ApplyDeferredStep()
-    {
-        if (!_deferred) return;
-        _deferred = false;
-        Dense1WeightDescent(ref _deferredDelta[0], ref _deferredX[0], ref _p[0], ref _deferredRate, 0, 32, 0, 64, 1, ref _scratch[0]);
     }
 
     /// <summary>The loss of the last forward pass: E = −Σⱼ tⱼ log pⱼ with p = softmax(z), computed from the logits z (fused: ∂E/∂z = p − t), averaged over the batch.</summary>
@@ -254,7 +232,6 @@ __________________________________________________________________
     private void BackwardFrom(int start, bool inputGradient, bool descend = false)
     {
         int batch = _batch;
-        ApplyDeferredStep();   // the weights as the last step left them (a Backward without a Forward after a TrainStep)
 
         if (start > 3)
         {
@@ -325,14 +302,7 @@ __________________________________________________________________
                 {
                     global::NetGen.Parallelism.Run(this, 2, global::NetGen.Parallelism.PartsFor((long)batch * 2048));
                 }
-                if (batch == 1)
-                {
-                    // Left pending (see ApplyDeferredStep): the next forward pass applies it as it reads the weights
-                    _a0.AsSpan(0, 64).CopyTo(_deferredX); _d1.AsSpan(0, 32).CopyTo(_deferredDelta);
-                    _deferredRate = _sgdRate;
-                    _deferred = true;
-                }
-                else global::NetGen.Parallelism.Run(this, 3, global::NetGen.Parallelism.PartsFor((long)batch * 2048));
+                global::NetGen.Parallelism.Run(this, 3, global::NetGen.Parallelism.PartsFor((long)batch * 2048));
                 {
                     // b[j] ← b[j] + (−η)·Σₙ δ[n, j], summed in sample order as Backward sums ∂E/∂b
                     ref float delta = ref _d1[0], bias = ref _p[2048];
@@ -368,9 +338,7 @@ __________________________________________________________________
     /// <summary>One step: forward, loss, backward, update; returns the loss before the update. With a plain <see cref="global::NetGen.Sgd"/>
     /// (<see cref="global::NetGen.Sgd.FuseIntoBackward"/>) the update θ ← θ − η·∂E/∂θ is applied inside the backward pass, where each
     /// gradient is formed, and <see cref="Gradients"/> is neither zeroed nor written (it keeps what it held before the step); with
-    /// any other optimiser the gradients are zeroed, backpropagated into <see cref="Gradients"/> and passed to <c>optimizer.Step</c>.
-    /// At batch 1 the fused step leaves Dense1's weight step to the next forward pass, which applies it as it reads the
-    /// weights (see ApplyDeferredStep); <see cref="Parameters"/>, <see cref="Dense1Weights"/> and the backward pass apply it first.</summary>
+    /// any other optimiser the gradients are zeroed, backpropagated into <see cref="Gradients"/> and passed to <c>optimizer.Step</c>.</summary>
     public float TrainStep(global::System.ReadOnlySpan<float> input, global::System.ReadOnlySpan<float> target, global::NetGen.IOptimizer optimizer, int batch = 1)
     {
         global::System.ArgumentNullException.ThrowIfNull(optimizer);
@@ -390,9 +358,7 @@ __________________________________________________________________
     /// <summary>One step: forward, loss, backward, update; returns the loss before the update. With a plain <see cref="global::NetGen.Sgd"/>
     /// (<see cref="global::NetGen.Sgd.FuseIntoBackward"/>) the update θ ← θ − η·∂E/∂θ is applied inside the backward pass, where each
     /// gradient is formed, and <see cref="Gradients"/> is neither zeroed nor written (it keeps what it held before the step); with
-    /// any other optimiser the gradients are zeroed, backpropagated into <see cref="Gradients"/> and passed to <c>optimizer.Step</c>.
-    /// At batch 1 the fused step leaves Dense1's weight step to the next forward pass, which applies it as it reads the
-    /// weights (see ApplyDeferredStep); <see cref="Parameters"/>, <see cref="Dense1Weights"/> and the backward pass apply it first.</summary>
+    /// any other optimiser the gradients are zeroed, backpropagated into <see cref="Gradients"/> and passed to <c>optimizer.Step</c>.</summary>
     public float TrainStep(global::System.ReadOnlySpan<float> input, global::System.ReadOnlySpan<int> labels, global::NetGen.IOptimizer optimizer, int batch = 1)
     {
         global::System.ArgumentNullException.ThrowIfNull(optimizer);
@@ -427,45 +393,6 @@ __________________________________________________________________
             int n = n0;
             for (; n + 8 <= n1; n += 8) DotBlock1x8(ref Unsafe.Add(ref x, m * 64), 64, ref Unsafe.Add(ref w, n * 64), 64, 64, ref Unsafe.Add(ref y, m * 32 + n), 32, 1, KernelBiasByColumn, ref Unsafe.Add(ref bias, n));
         }
-    }
-
-    /// <summary>Dense1Forward for one sample with a pending plain-SGD step on w: w[j, i] += rate·(delta[j]·xold[i]) is applied to each
-    /// vector of w as it is read (and stored back), then the dot products run as in Dense1Forward, units n0 ≤ j &lt; n1.</summary>
-    private static void Dense1ForwardDeferred(ref float x, ref float w, ref float y, ref float bias, ref float delta, ref float xold, float rate, int n0, int n1)
-    {
-        int n = n0;
-        for (; n + 8 <= n1; n += 8) DeferredDotBlock1x8(ref x, ref Unsafe.Add(ref w, n * 64), 64, 64, ref Unsafe.Add(ref y, n), 1, KernelBiasByColumn, ref Unsafe.Add(ref bias, n), ref Unsafe.Add(ref delta, n), ref xold, rate);
-    }
-
-    /// <summary>DotBlock1x8 for one sample, first stepping each vector of B it reads: B[j, k..k+8) += rate·(delta[j]·xold[k..k+8)),
-    /// the product by an FMA onto zero as in the Descend blocks, stored back before it is used.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void DeferredDotBlock1x8(ref float a, ref float b, nint ldb, int length, ref float c, nint cstep, int mode, ref float bias, ref float delta, ref float xold, float rate)
-    {
-        Vector256<float> s00 = default, s01 = default, s02 = default, s03 = default, s04 = default, s05 = default, s06 = default, s07 = default;
-        Vector256<float> x0, u, y, step = Vector256.Create(rate), zero = Vector256<float>.Zero;
-        for (nint k = 0; k < length; k += 8)
-        {
-            x0 = Load(ref a, k);
-            u = Load(ref xold, k);
-            y = Load(ref b, k) + step * Fma(Vector256.Create(Unsafe.Add(ref delta, 0)), u, zero); y.StoreUnsafe(ref b, (nuint)(k)); s00 = Fma(x0, y, s00);
-            y = Load(ref b, ldb + k) + step * Fma(Vector256.Create(Unsafe.Add(ref delta, 1)), u, zero); y.StoreUnsafe(ref b, (nuint)(ldb + k)); s01 = Fma(x0, y, s01);
-            y = Load(ref b, 2 * ldb + k) + step * Fma(Vector256.Create(Unsafe.Add(ref delta, 2)), u, zero); y.StoreUnsafe(ref b, (nuint)(2 * ldb + k)); s02 = Fma(x0, y, s02);
-            y = Load(ref b, 3 * ldb + k) + step * Fma(Vector256.Create(Unsafe.Add(ref delta, 3)), u, zero); y.StoreUnsafe(ref b, (nuint)(3 * ldb + k)); s03 = Fma(x0, y, s03);
-            y = Load(ref b, 4 * ldb + k) + step * Fma(Vector256.Create(Unsafe.Add(ref delta, 4)), u, zero); y.StoreUnsafe(ref b, (nuint)(4 * ldb + k)); s04 = Fma(x0, y, s04);
-            y = Load(ref b, 5 * ldb + k) + step * Fma(Vector256.Create(Unsafe.Add(ref delta, 5)), u, zero); y.StoreUnsafe(ref b, (nuint)(5 * ldb + k)); s05 = Fma(x0, y, s05);
-            y = Load(ref b, 6 * ldb + k) + step * Fma(Vector256.Create(Unsafe.Add(ref delta, 6)), u, zero); y.StoreUnsafe(ref b, (nuint)(6 * ldb + k)); s06 = Fma(x0, y, s06);
-            y = Load(ref b, 7 * ldb + k) + step * Fma(Vector256.Create(Unsafe.Add(ref delta, 7)), u, zero); y.StoreUnsafe(ref b, (nuint)(7 * ldb + k)); s07 = Fma(x0, y, s07);
-        }
-        float sum;
-        sum = Vector256.Sum(s00); Unsafe.Add(ref c, 0) = mode == KernelBiasByColumn ? sum + Unsafe.Add(ref bias, 0) : sum;
-        sum = Vector256.Sum(s01); Unsafe.Add(ref c, cstep) = mode == KernelBiasByColumn ? sum + Unsafe.Add(ref bias, 1) : sum;
-        sum = Vector256.Sum(s02); Unsafe.Add(ref c, 2 * cstep) = mode == KernelBiasByColumn ? sum + Unsafe.Add(ref bias, 2) : sum;
-        sum = Vector256.Sum(s03); Unsafe.Add(ref c, 3 * cstep) = mode == KernelBiasByColumn ? sum + Unsafe.Add(ref bias, 3) : sum;
-        sum = Vector256.Sum(s04); Unsafe.Add(ref c, 4 * cstep) = mode == KernelBiasByColumn ? sum + Unsafe.Add(ref bias, 4) : sum;
-        sum = Vector256.Sum(s05); Unsafe.Add(ref c, 5 * cstep) = mode == KernelBiasByColumn ? sum + Unsafe.Add(ref bias, 5) : sum;
-        sum = Vector256.Sum(s06); Unsafe.Add(ref c, 6 * cstep) = mode == KernelBiasByColumn ? sum + Unsafe.Add(ref bias, 6) : sum;
-        sum = Vector256.Sum(s07); Unsafe.Add(ref c, 7 * cstep) = mode == KernelBiasByColumn ? sum + Unsafe.Add(ref bias, 7) : sum;
     }
 
     /// <summary>Dense1 ∂E/∂W: g[j, i] += Σₙ δ[n, j]·x[n, i] over the batch, for units m0 ≤ j &lt; m1 and inputs n0 ≤ i &lt; n1.</summary>
@@ -1443,8 +1370,7 @@ __________________________________________________________________
             case 0:   // Dense1 forward: a range of units
             {
                 (int j0, int j1) = global::NetGen.Parallelism.Range(32, parts, part, 8);
-                if (_deferred) Dense1ForwardDeferred(ref _a0[0], ref _p[0], ref _a1[0], ref _p[2048], ref _deferredDelta[0], ref _deferredX[0], _deferredRate, j0, j1);   // batch 1 (Forward applied any pending step otherwise)
-                else Dense1Forward(ref _a0[0], ref _p[0], ref _a1[0], ref _p[2048], 0, _batch, j0, j1);
+                Dense1Forward(ref _a0[0], ref _p[0], ref _a1[0], ref _p[2048], 0, _batch, j0, j1);
                 break;
             }
             case 1:   // Dense1 ∂E/∂W: a range of units

@@ -61,7 +61,6 @@ internal sealed class DenseEmitter : LayerEmitter
 
         w.Line($"// Layer {layer.Index}: {layer.PascalName} ({@in} → {@out}): y = x·Wᵀ + b over the whole batch, register-blocked; threads split the units");
         w.Line($"global::NetGen.Parallelism.Run(this, {Op(layer, 0)}, global::NetGen.Parallelism.PartsFor((long)batch * {(long)@in * @out}));");
-        if (c.DeferredStepLayer == layer) w.Line("_deferred = false;   // a pending weight step was applied by this pass (batch 1: the threads' unit ranges)");
     }
 
     public override void Backward(CodeWriter w, EmitContext c, LayerPlan layer)
@@ -120,17 +119,7 @@ internal sealed class DenseEmitter : LayerEmitter
         if (layer.Index == 0) w.Open("if (inputGradient)");
         w.Line($"global::NetGen.Parallelism.Run(this, {Op(layer, 2)}, global::NetGen.Parallelism.PartsFor((long)batch * {(long)@in * @out}));");
         if (layer.Index == 0) w.Close();
-        if (c.DeferredStepLayer == layer)
-        {
-            w.Open("if (batch == 1)");
-            w.Line("// Left pending (see ApplyDeferredStep): the next forward pass applies it as it reads the weights");
-            w.Line($"{A(layer.Index)}.AsSpan(0, {@in}).CopyTo(_deferredX); {D(layer.Index + 1)}.AsSpan(0, {@out}).CopyTo(_deferredDelta);");
-            w.Line("_deferredRate = _sgdRate;");
-            w.Line("_deferred = true;");
-            w.Close();
-            w.Line($"else global::NetGen.Parallelism.Run(this, {Op(layer, 3)}, global::NetGen.Parallelism.PartsFor((long)batch * {(long)@in * @out}));");
-        }
-        else w.Line($"global::NetGen.Parallelism.Run(this, {Op(layer, 3)}, global::NetGen.Parallelism.PartsFor((long)batch * {(long)@in * @out}));");
+        w.Line($"global::NetGen.Parallelism.Run(this, {Op(layer, 3)}, global::NetGen.Parallelism.PartsFor((long)batch * {(long)@in * @out}));");
         if (!trainBias) return;
         w.Open("");
         w.Line($"// b[j] ← b[j] + (−η)·Σₙ δ[n, j], summed in sample order as Backward sums ∂E/∂b");
@@ -162,10 +151,7 @@ internal sealed class DenseEmitter : LayerEmitter
         string scratch = "ref _scratch[part * _scratchPart]";
         w.Open($"case {Op(layer, 0)}:   // {layer.PascalName} forward: a range of units");
         w.Line($"(int j0, int j1) = global::NetGen.Parallelism.Range({@out}, parts, part, 8);");
-        if (c.DeferredStepLayer == layer)
-            w.Line($"if (_deferred) {layer.PascalName}ForwardDeferred(ref {A(layer.Index)}[0], ref _p[{layer.WeightOffset}], ref {A(layer.Index + 1)}[0]{(layer.BiasCount > 0 ? $", ref _p[{layer.BiasOffset}]" : "")}, " +
-                   "ref _deferredDelta[0], ref _deferredX[0], _deferredRate, j0, j1);   // batch 1 (Forward applied any pending step otherwise)");
-        w.Line($"{(c.DeferredStepLayer == layer ? "else " : "")}{layer.PascalName}Forward(ref {A(layer.Index)}[0], ref _p[{layer.WeightOffset}], ref {A(layer.Index + 1)}[0]{(layer.BiasCount > 0 ? $", ref _p[{layer.BiasOffset}]" : "")}, 0, _batch, j0, j1);");
+        w.Line($"{layer.PascalName}Forward(ref {A(layer.Index)}[0], ref _p[{layer.WeightOffset}], ref {A(layer.Index + 1)}[0]{(layer.BiasCount > 0 ? $", ref _p[{layer.BiasOffset}]" : "")}, 0, _batch, j0, j1);");
         w.Line("break;");
         w.Close();
         w.Open($"case {Op(layer, 1)}:   // {layer.PascalName} ∂E/∂W: a range of units");
@@ -197,7 +183,7 @@ internal sealed class DenseEmitter : LayerEmitter
         if (c.IsUnrolled(layer)) return;
         int @in = layer.InputSize, @out = layer.OutputSize;
         string name = layer.PascalName;
-        var forward = new GemmEmitter.Product
+        GemmEmitter.Dot(w, c, new GemmEmitter.Product
         {
             Method = name + "Forward",
             Summary = $"{name} forward: y[n, j] = Σᵢ x[n, i]·w[j, i]{(layer.BiasCount > 0 ? " + b[j]" : "")} for samples m0 ≤ n &lt; m1 and units n0 ≤ j &lt; n1 ({@in} inputs, {@out} units).",
@@ -205,9 +191,7 @@ internal sealed class DenseEmitter : LayerEmitter
             LdA = @in, LdB = @in, LdC = @out,
             Mode = layer.BiasCount > 0 ? GemmEmitter.Mode.AssignBiasByColumn : GemmEmitter.Mode.Assign,
             MR = 4, NV = 4,
-        };
-        GemmEmitter.Dot(w, c, forward);
-        if (c.DeferredStepLayer == layer) GemmEmitter.DeferredDot(w, c, forward);
+        });
         GemmEmitter.Broadcast(w, c, new GemmEmitter.Product
         {
             Method = name + "WeightGradient",

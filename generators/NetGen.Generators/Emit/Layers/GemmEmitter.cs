@@ -323,63 +323,6 @@ internal static class GemmEmitter
         w.Line();
     }
 
-    /// <summary>Writes <c>{Method}Deferred</c>: the dot kernel for one sample (row 0) that first applies a pending plain-SGD
-    /// step to B, B[j, k] += rate·(delta[j]·xold[k]), to each vector of B as it reads it, stores it back and uses it (see
-    /// the generated ApplyDeferredStep). The blocks, their order and every dot product's summation are those of the dot
-    /// kernel's one-row path, and every B value gets the arithmetic of a one-step Descend block, so the results are the
-    /// bits of the step followed by the plain kernel. K must be a whole number of vectors: a masked last vector would
-    /// step some values twice.</summary>
-    public static void DeferredDot(CodeWriter w, EmitContext c, Product p)
-    {
-        int V = Lanes(c), cols = System.Math.Max(p.NV, 8);
-        string T = c.T;
-        w.Line($"/// <summary>{p.Method} for one sample with a pending plain-SGD step on {p.BName}: {p.BName}[j, i] += rate·(delta[j]·xold[i]) is applied to each");
-        w.Line($"/// vector of {p.BName} as it is read (and stored back), then the dot products run as in {p.Method}, units n0 ≤ j &lt; n1.</summary>");
-        w.Open($"private static void {p.Method}Deferred(ref {T} {p.AName}, ref {T} {p.BName}, ref {T} {p.CName}{(HasBias(p) ? $", ref {T} bias" : "")}, ref {T} delta, ref {T} xold, {T} rate, int n0, int n1)");
-        string Call(int nc) =>
-            $"DeferredDotBlock1x{nc}(ref {p.AName}, ref Unsafe.Add(ref {p.BName}, {Times("n", p.LdB)}), {p.LdB}, {p.K}, ref Unsafe.Add(ref {p.CName}, {Times("n", p.CStepN)}), {p.CStepN}, " +
-            $"{ModeNames[(int)p.Mode]}, {BiasArgument(p)}, ref Unsafe.Add(ref delta, n), ref xold, rate);";
-        var widths = new List<int>();
-        w.Line("int n = n0;");
-        if (p.N >= cols) { w.Line($"for (; n + {cols} <= n1; n += {cols}) {Call(cols)}"); widths.Add(cols); }
-        if (cols == 8 && p.N % 8 >= 4) { w.Line($"for (; n + 4 <= n1; n += 4) {Call(4)}"); widths.Add(4); }
-        bool singles = cols == 8 ? p.N % 8 % 4 != 0 : cols > 1 && p.N % cols != 0;
-        if (singles) { w.Line($"for (; n < n1; n++) {Call(1)}"); widths.Add(1); }
-        w.Close();
-        w.Line();
-        foreach (int nc in widths) DeferredDotBlock(w, c, nc);
-    }
-
-    /// <summary>DotBlock1x{nc} (<see cref="DotBlock"/>) with the pending step applied to each B vector it reads.</summary>
-    private static void DeferredDotBlock(CodeWriter w, EmitContext c, int nc)
-    {
-        int V = Lanes(c);
-        string vec = Vec(c), T = c.T;
-        w.Line($"/// <summary>DotBlock1x{nc} for one sample, first stepping each vector of B it reads: B[j, k..k+{V}) += rate·(delta[j]·xold[k..k+{V})),");
-        w.Line("/// the product by an FMA onto zero as in the Descend blocks, stored back before it is used.</summary>");
-        w.Line("[MethodImpl(MethodImplOptions.AggressiveInlining)]");
-        w.Open($"private static void DeferredDotBlock1x{nc}(ref {T} a, ref {T} b, nint ldb, int length, ref {T} c, nint cstep, int mode, ref {T} bias, ref {T} delta, ref {T} xold, {T} rate)");
-        w.Line($"{vec} {string.Join(", ", Enumerable.Range(0, nc).Select(j => $"s0{j} = default"))};");
-        w.Line($"{vec} x0, u, y, step = Vector256.Create(rate), zero = {vec}.Zero;");
-        w.Open($"for (nint k = 0; k < length; k += {V})");
-        w.Line("x0 = Load(ref a, k);");
-        w.Line("u = Load(ref xold, k);");
-        for (int j = 0; j < nc; j++)
-        {
-            string at = At(j, "ldb", "k");
-            w.Line($"y = Load(ref b, {at}) + step * Fma(Vector256.Create(Unsafe.Add(ref delta, {j})), u, zero); y.StoreUnsafe(ref b, (nuint)({at})); s0{j} = Fma(x0, y, s0{j});");
-        }
-        w.Close();
-        w.Line($"{T} sum;");
-        for (int j = 0; j < nc; j++)
-        {
-            string at = $"Unsafe.Add(ref c, {(j == 0 ? "0" : j == 1 ? "cstep" : $"{j} * cstep")})";
-            w.Line($"sum = Vector256.Sum(s0{j}); {at} = mode == KernelBiasByColumn ? sum + Unsafe.Add(ref bias, {j}) : sum;");
-        }
-        w.Close();
-        w.Line();
-    }
-
     private static void DotColumns(CodeWriter w, EmitContext c, Product p, int rows, int cols)
     {
         string Call(int nc)

@@ -79,9 +79,7 @@ internal abstract class LayerEmitter
         if (layer.ParameterCount == 0) return;
         string t = c.T;
         w.Line($"/// <summary>{layer.PascalName} weights, {WeightLayout(layer)} row-major.</summary>");
-        w.Line(c.DeferredStepLayer == layer
-            ? $"public global::System.Span<{t}> {layer.PascalName}Weights {{ get {{ ApplyDeferredStep(); return _p.AsSpan({layer.WeightOffset}, {layer.WeightCount}); }} }}   // with a pending step applied"
-            : $"public global::System.Span<{t}> {layer.PascalName}Weights => _p.AsSpan({layer.WeightOffset}, {layer.WeightCount});");
+        w.Line($"public global::System.Span<{t}> {layer.PascalName}Weights => _p.AsSpan({layer.WeightOffset}, {layer.WeightCount});");
         w.Line($"/// <summary>∂E/∂ of <see cref=\"{layer.PascalName}Weights\"/>.</summary>");
         w.Line($"public global::System.Span<{t}> {layer.PascalName}WeightsGradient => _g.AsSpan({layer.WeightOffset}, {layer.WeightCount});");
         if (layer.BiasCount == 0) return;
