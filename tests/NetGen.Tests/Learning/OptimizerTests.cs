@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using NetGen.Tests.Infrastructure;
 using NetGen.Tests.Oracle;
 using Xunit.Abstractions;
 
@@ -204,9 +205,7 @@ public sealed class OptimizerTests(ITestOutputHelper output)
             var g = new float[1000];
             for (int i = 0; i < g.Length; i++) g[i] = MathF.Sin(i);
             for (int k = 0; k < 5; k++) optimizer.Step<float>(p, g);   // allocates the state; warms the JIT
-            long before = GC.GetAllocatedBytesForCurrentThread();
-            for (int k = 0; k < 100; k++) optimizer.Step<float>(p, g);
-            long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+            long allocated = Allocations.Steady(() => optimizer.Step<float>(p, g), 100);
             Assert.True(allocated == 0, $"{c.Name}: {allocated} bytes allocated in 100 steps");
         }
     }
