@@ -625,24 +625,7 @@ _____________________________________________________________________
 
         if (start > 5)
         {
-            // Layer 5: MaxPool2 backward: route ∂E/∂y to each window's arg-max; with layer 4's ReLU backward (x > 0 at the arg-max exactly when the window's maximum y > 0), written to ∂E/∂ of the ReLU's input
-            for (int n = 0; n < batch; n++)
-            {
-                ref float dyr = ref _d6[n * 400];
-                ref float dxr = ref _d4[n * 1600];
-                ref int argr = ref _argmax5[n * 400];
-                ref float yr = ref _a6[n * 400];
-                global::System.Runtime.Intrinsics.Vector256<int> twice = global::System.Runtime.Intrinsics.Vector256.Create(0, 0, 1, 1, 2, 2, 3, 3), lanes = global::System.Runtime.Intrinsics.Vector256.Create(0, 1, 2, 3, 4, 5, 6, 7);
-                for (int ch = 0; ch < 16; ch++)
-                {
-                    for (int iy = 0; iy < 10; iy++)
-                    {
-                        int row = ch * 100 + iy * 10, o = ch * 25 + (iy >> 1) * 5;
-                        { global::System.Runtime.Intrinsics.Vector256<float> g = global::System.Runtime.Intrinsics.Vector256.Shuffle(global::System.Runtime.Intrinsics.Vector128.ToVector256Unsafe(global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref dyr, (nuint)(o + 0))), twice) + global::System.Runtime.Intrinsics.Vector256<float>.Zero; g = global::System.Runtime.Intrinsics.Vector256.ConditionalSelect(global::System.Runtime.Intrinsics.Vector256.GreaterThan(global::System.Runtime.Intrinsics.Vector256.Shuffle(global::System.Runtime.Intrinsics.Vector128.ToVector256Unsafe(global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref yr, (nuint)(o + 0))), twice), global::System.Runtime.Intrinsics.Vector256<float>.Zero), g, global::System.Runtime.Intrinsics.Vector256<float>.Zero); global::System.Runtime.Intrinsics.Vector256<int> win = global::System.Runtime.Intrinsics.Vector256.Shuffle(global::System.Runtime.Intrinsics.Vector128.ToVector256Unsafe(global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref argr, (nuint)(o + 0))), twice); global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::System.Runtime.Intrinsics.Vector256.ConditionalSelect(global::System.Runtime.Intrinsics.Vector256.AsSingle(global::System.Runtime.Intrinsics.Vector256.Equals(win, global::System.Runtime.Intrinsics.Vector256.Create(row + 0) + lanes)), g, global::System.Runtime.Intrinsics.Vector256<float>.Zero), ref dxr, (nuint)(row + 0)); }
-                        { global::System.Runtime.Intrinsics.Vector256<float> g = global::System.Runtime.Intrinsics.Vector256.Shuffle(global::System.Runtime.Intrinsics.Vector128.ToVector256Unsafe(global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref dyr, (nuint)(o + 1))), twice) + global::System.Runtime.Intrinsics.Vector256<float>.Zero; g = global::System.Runtime.Intrinsics.Vector256.ConditionalSelect(global::System.Runtime.Intrinsics.Vector256.GreaterThan(global::System.Runtime.Intrinsics.Vector256.Shuffle(global::System.Runtime.Intrinsics.Vector128.ToVector256Unsafe(global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref yr, (nuint)(o + 1))), twice), global::System.Runtime.Intrinsics.Vector256<float>.Zero), g, global::System.Runtime.Intrinsics.Vector256<float>.Zero); global::System.Runtime.Intrinsics.Vector256<int> win = global::System.Runtime.Intrinsics.Vector256.Shuffle(global::System.Runtime.Intrinsics.Vector128.ToVector256Unsafe(global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref argr, (nuint)(o + 1))), twice); global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::System.Runtime.Intrinsics.Vector256.ConditionalSelect(global::System.Runtime.Intrinsics.Vector256.AsSingle(global::System.Runtime.Intrinsics.Vector256.Equals(win, global::System.Runtime.Intrinsics.Vector256.Create(row + 2) + lanes)), g, global::System.Runtime.Intrinsics.Vector256<float>.Zero), ref dxr, (nuint)(row + 2)); }
-                    }
-                }
-            }
+            // Layer 5: MaxPool2 backward: computed by layer 3's per-sample parts with layer 4's ReLU backward (fused)
         }
 
         if (start > 4)
@@ -682,24 +665,7 @@ _____________________________________________________________________
 
         if (start > 2)
         {
-            // Layer 2: MaxPool1 backward: route ∂E/∂y to each window's arg-max; with layer 1's ReLU backward (x > 0 at the arg-max exactly when the window's maximum y > 0), written to ∂E/∂ of the ReLU's input
-            for (int n = 0; n < batch; n++)
-            {
-                ref float dyr = ref _d3[n * 1176];
-                ref float dxr = ref _d1[n * 4704];
-                ref int argr = ref _argmax2[n * 1176];
-                ref float yr = ref _a3[n * 1176];
-                global::System.Runtime.Intrinsics.Vector256<int> twice = global::System.Runtime.Intrinsics.Vector256.Create(0, 0, 1, 1, 2, 2, 3, 3), lanes = global::System.Runtime.Intrinsics.Vector256.Create(0, 1, 2, 3, 4, 5, 6, 7);
-                for (int ch = 0; ch < 6; ch++)
-                {
-                    for (int iy = 0; iy < 28; iy++)
-                    {
-                        int row = ch * 784 + iy * 28, o = ch * 196 + (iy >> 1) * 14;
-                        for (int s = 0; s <= 20; s += 8) { global::System.Runtime.Intrinsics.Vector256<float> g = global::System.Runtime.Intrinsics.Vector256.Shuffle(global::System.Runtime.Intrinsics.Vector128.ToVector256Unsafe(global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref dyr, (nuint)(o + (s >> 1)))), twice) + global::System.Runtime.Intrinsics.Vector256<float>.Zero; g = global::System.Runtime.Intrinsics.Vector256.ConditionalSelect(global::System.Runtime.Intrinsics.Vector256.GreaterThan(global::System.Runtime.Intrinsics.Vector256.Shuffle(global::System.Runtime.Intrinsics.Vector128.ToVector256Unsafe(global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref yr, (nuint)(o + (s >> 1)))), twice), global::System.Runtime.Intrinsics.Vector256<float>.Zero), g, global::System.Runtime.Intrinsics.Vector256<float>.Zero); global::System.Runtime.Intrinsics.Vector256<int> win = global::System.Runtime.Intrinsics.Vector256.Shuffle(global::System.Runtime.Intrinsics.Vector128.ToVector256Unsafe(global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref argr, (nuint)(o + (s >> 1)))), twice); global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::System.Runtime.Intrinsics.Vector256.ConditionalSelect(global::System.Runtime.Intrinsics.Vector256.AsSingle(global::System.Runtime.Intrinsics.Vector256.Equals(win, global::System.Runtime.Intrinsics.Vector256.Create(row + s) + lanes)), g, global::System.Runtime.Intrinsics.Vector256<float>.Zero), ref dxr, (nuint)(row + s)); }
-                        { global::System.Runtime.Intrinsics.Vector256<float> g = global::System.Runtime.Intrinsics.Vector256.Shuffle(global::System.Runtime.Intrinsics.Vector128.ToVector256Unsafe(global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref dyr, (nuint)(o + 10))), twice) + global::System.Runtime.Intrinsics.Vector256<float>.Zero; g = global::System.Runtime.Intrinsics.Vector256.ConditionalSelect(global::System.Runtime.Intrinsics.Vector256.GreaterThan(global::System.Runtime.Intrinsics.Vector256.Shuffle(global::System.Runtime.Intrinsics.Vector128.ToVector256Unsafe(global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref yr, (nuint)(o + 10))), twice), global::System.Runtime.Intrinsics.Vector256<float>.Zero), g, global::System.Runtime.Intrinsics.Vector256<float>.Zero); global::System.Runtime.Intrinsics.Vector256<int> win = global::System.Runtime.Intrinsics.Vector256.Shuffle(global::System.Runtime.Intrinsics.Vector128.ToVector256Unsafe(global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref argr, (nuint)(o + 10))), twice); global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::System.Runtime.Intrinsics.Vector256.ConditionalSelect(global::System.Runtime.Intrinsics.Vector256.AsSingle(global::System.Runtime.Intrinsics.Vector256.Equals(win, global::System.Runtime.Intrinsics.Vector256.Create(row + 20) + lanes)), g, global::System.Runtime.Intrinsics.Vector256<float>.Zero), ref dxr, (nuint)(row + 20)); }
-                    }
-                }
-            }
+            // Layer 2: MaxPool1 backward: computed by layer 0's per-sample parts with layer 1's ReLU backward (fused)
         }
 
         if (start > 1)
@@ -864,7 +830,23 @@ _____________________________________________________________________
             ref float work = ref _col0[8 + part * 19600];
             ref float xs = ref _xpad0[part * 1024];   // the sample's input inside a zero border of 2×2: 1×32×32
             for (int ch = 0; ch < 1; ch++) for (int iy = 0; iy < 28; iy++) _a0.AsSpan(n * 784 + ch * 784 + iy * 28, 28).CopyTo(_xpad0.AsSpan(part * 1024 + ch * 1024 + (iy + 2) * 32 + 2, 28));
-            // layer 1, ReLU backward: done by layer 2's backward (max pooling), which wrote δ = ∂E/∂ of this layer's output
+            // layers 2 and 1, max pooling and ReLU backward, fused: δ = ∂E/∂ of this layer's output for this sample, formed while it stays in L1
+            {
+                ref float dyr = ref _d3[n * 1176];
+                ref float dxr = ref _d1[n * 4704];
+                ref int argr = ref _argmax2[n * 1176];
+                ref float yr = ref _a3[n * 1176];
+                global::System.Runtime.Intrinsics.Vector256<int> twice = global::System.Runtime.Intrinsics.Vector256.Create(0, 0, 1, 1, 2, 2, 3, 3), positions = global::System.Runtime.Intrinsics.Vector256.Create(0, 1, 2, 3, 4, 5, 6, 7);
+                for (int ch = 0; ch < 6; ch++)
+                {
+                    for (int oy = 0; oy < 14; oy++)
+                    {
+                        int row = ch * 784 + oy * 56, o = ch * 196 + oy * 14;   // the window row's two input rows start at row and row + 28
+                        for (int s = 0; s <= 20; s += 8) { global::System.Runtime.Intrinsics.Vector256<float> g = global::System.Runtime.Intrinsics.Vector256.Shuffle(global::System.Runtime.Intrinsics.Vector128.ToVector256Unsafe(global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref dyr, (nuint)(o + (s >> 1)))), twice) + global::System.Runtime.Intrinsics.Vector256<float>.Zero; g = global::System.Runtime.Intrinsics.Vector256.ConditionalSelect(global::System.Runtime.Intrinsics.Vector256.GreaterThan(global::System.Runtime.Intrinsics.Vector256.Shuffle(global::System.Runtime.Intrinsics.Vector128.ToVector256Unsafe(global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref yr, (nuint)(o + (s >> 1)))), twice), global::System.Runtime.Intrinsics.Vector256<float>.Zero), g, global::System.Runtime.Intrinsics.Vector256<float>.Zero); global::System.Runtime.Intrinsics.Vector256<int> win = global::System.Runtime.Intrinsics.Vector256.Shuffle(global::System.Runtime.Intrinsics.Vector128.ToVector256Unsafe(global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref argr, (nuint)(o + (s >> 1)))), twice), at = global::System.Runtime.Intrinsics.Vector256.Create(row + s) + positions; global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::System.Runtime.Intrinsics.Vector256.ConditionalSelect(global::System.Runtime.Intrinsics.Vector256.AsSingle(global::System.Runtime.Intrinsics.Vector256.Equals(win, at)), g, global::System.Runtime.Intrinsics.Vector256<float>.Zero), ref dxr, (nuint)(row + s)); global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::System.Runtime.Intrinsics.Vector256.ConditionalSelect(global::System.Runtime.Intrinsics.Vector256.AsSingle(global::System.Runtime.Intrinsics.Vector256.Equals(win, at + global::System.Runtime.Intrinsics.Vector256.Create(28))), g, global::System.Runtime.Intrinsics.Vector256<float>.Zero), ref dxr, (nuint)(row + 28 + s)); }
+                        { global::System.Runtime.Intrinsics.Vector256<float> g = global::System.Runtime.Intrinsics.Vector256.Shuffle(global::System.Runtime.Intrinsics.Vector128.ToVector256Unsafe(global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref dyr, (nuint)(o + 10))), twice) + global::System.Runtime.Intrinsics.Vector256<float>.Zero; g = global::System.Runtime.Intrinsics.Vector256.ConditionalSelect(global::System.Runtime.Intrinsics.Vector256.GreaterThan(global::System.Runtime.Intrinsics.Vector256.Shuffle(global::System.Runtime.Intrinsics.Vector128.ToVector256Unsafe(global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref yr, (nuint)(o + 10))), twice), global::System.Runtime.Intrinsics.Vector256<float>.Zero), g, global::System.Runtime.Intrinsics.Vector256<float>.Zero); global::System.Runtime.Intrinsics.Vector256<int> win = global::System.Runtime.Intrinsics.Vector256.Shuffle(global::System.Runtime.Intrinsics.Vector128.ToVector256Unsafe(global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref argr, (nuint)(o + 10))), twice), at = global::System.Runtime.Intrinsics.Vector256.Create(row + 20) + positions; global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::System.Runtime.Intrinsics.Vector256.ConditionalSelect(global::System.Runtime.Intrinsics.Vector256.AsSingle(global::System.Runtime.Intrinsics.Vector256.Equals(win, at)), g, global::System.Runtime.Intrinsics.Vector256<float>.Zero), ref dxr, (nuint)(row + 20)); global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::System.Runtime.Intrinsics.Vector256.ConditionalSelect(global::System.Runtime.Intrinsics.Vector256.AsSingle(global::System.Runtime.Intrinsics.Vector256.Equals(win, at + global::System.Runtime.Intrinsics.Vector256.Create(28))), g, global::System.Runtime.Intrinsics.Vector256<float>.Zero), ref dxr, (nuint)(row + 28 + 20)); }
+                    }
+                }
+            }
             // ∂E/∂w[f, c, u, v] += Σ δ[f, oy, ox..]·x[c, oy + u, ox + v..] in vectors at ox = 0, 8, 16, 20 (the last one's first 4 lanes masked: the vector before summed them); sums per lane in _gvec
             ref float ds = ref _d1[n * 4704];
             Vector256<float> tail = Vector256.GreaterThanOrEqual(Vector256<int>.Indices, Vector256.Create(4)).AsSingle();
@@ -1219,7 +1201,23 @@ _____________________________________________________________________
         {
             ref float work = ref _col3[8 + part * 15000];
             ref float xs = ref _a3[n * 1176];   // no padding: the input is read in place
-            // layer 4, ReLU backward: done by layer 5's backward (max pooling), which wrote δ = ∂E/∂ of this layer's output
+            // layers 5 and 4, max pooling and ReLU backward, fused: δ = ∂E/∂ of this layer's output for this sample, formed while it stays in L1
+            {
+                ref float dyr = ref _d6[n * 400];
+                ref float dxr = ref _d4[n * 1600];
+                ref int argr = ref _argmax5[n * 400];
+                ref float yr = ref _a6[n * 400];
+                global::System.Runtime.Intrinsics.Vector256<int> twice = global::System.Runtime.Intrinsics.Vector256.Create(0, 0, 1, 1, 2, 2, 3, 3), positions = global::System.Runtime.Intrinsics.Vector256.Create(0, 1, 2, 3, 4, 5, 6, 7);
+                for (int ch = 0; ch < 16; ch++)
+                {
+                    for (int oy = 0; oy < 5; oy++)
+                    {
+                        int row = ch * 100 + oy * 20, o = ch * 25 + oy * 5;   // the window row's two input rows start at row and row + 10
+                        { global::System.Runtime.Intrinsics.Vector256<float> g = global::System.Runtime.Intrinsics.Vector256.Shuffle(global::System.Runtime.Intrinsics.Vector128.ToVector256Unsafe(global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref dyr, (nuint)(o + 0))), twice) + global::System.Runtime.Intrinsics.Vector256<float>.Zero; g = global::System.Runtime.Intrinsics.Vector256.ConditionalSelect(global::System.Runtime.Intrinsics.Vector256.GreaterThan(global::System.Runtime.Intrinsics.Vector256.Shuffle(global::System.Runtime.Intrinsics.Vector128.ToVector256Unsafe(global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref yr, (nuint)(o + 0))), twice), global::System.Runtime.Intrinsics.Vector256<float>.Zero), g, global::System.Runtime.Intrinsics.Vector256<float>.Zero); global::System.Runtime.Intrinsics.Vector256<int> win = global::System.Runtime.Intrinsics.Vector256.Shuffle(global::System.Runtime.Intrinsics.Vector128.ToVector256Unsafe(global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref argr, (nuint)(o + 0))), twice), at = global::System.Runtime.Intrinsics.Vector256.Create(row + 0) + positions; global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::System.Runtime.Intrinsics.Vector256.ConditionalSelect(global::System.Runtime.Intrinsics.Vector256.AsSingle(global::System.Runtime.Intrinsics.Vector256.Equals(win, at)), g, global::System.Runtime.Intrinsics.Vector256<float>.Zero), ref dxr, (nuint)(row + 0)); global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::System.Runtime.Intrinsics.Vector256.ConditionalSelect(global::System.Runtime.Intrinsics.Vector256.AsSingle(global::System.Runtime.Intrinsics.Vector256.Equals(win, at + global::System.Runtime.Intrinsics.Vector256.Create(10))), g, global::System.Runtime.Intrinsics.Vector256<float>.Zero), ref dxr, (nuint)(row + 10 + 0)); }
+                        { global::System.Runtime.Intrinsics.Vector256<float> g = global::System.Runtime.Intrinsics.Vector256.Shuffle(global::System.Runtime.Intrinsics.Vector128.ToVector256Unsafe(global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref dyr, (nuint)(o + 1))), twice) + global::System.Runtime.Intrinsics.Vector256<float>.Zero; g = global::System.Runtime.Intrinsics.Vector256.ConditionalSelect(global::System.Runtime.Intrinsics.Vector256.GreaterThan(global::System.Runtime.Intrinsics.Vector256.Shuffle(global::System.Runtime.Intrinsics.Vector128.ToVector256Unsafe(global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref yr, (nuint)(o + 1))), twice), global::System.Runtime.Intrinsics.Vector256<float>.Zero), g, global::System.Runtime.Intrinsics.Vector256<float>.Zero); global::System.Runtime.Intrinsics.Vector256<int> win = global::System.Runtime.Intrinsics.Vector256.Shuffle(global::System.Runtime.Intrinsics.Vector128.ToVector256Unsafe(global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref argr, (nuint)(o + 1))), twice), at = global::System.Runtime.Intrinsics.Vector256.Create(row + 2) + positions; global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::System.Runtime.Intrinsics.Vector256.ConditionalSelect(global::System.Runtime.Intrinsics.Vector256.AsSingle(global::System.Runtime.Intrinsics.Vector256.Equals(win, at)), g, global::System.Runtime.Intrinsics.Vector256<float>.Zero), ref dxr, (nuint)(row + 2)); global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::System.Runtime.Intrinsics.Vector256.ConditionalSelect(global::System.Runtime.Intrinsics.Vector256.AsSingle(global::System.Runtime.Intrinsics.Vector256.Equals(win, at + global::System.Runtime.Intrinsics.Vector256.Create(10))), g, global::System.Runtime.Intrinsics.Vector256<float>.Zero), ref dxr, (nuint)(row + 10 + 2)); }
+                    }
+                }
+            }
             // δᵀ of the sample, [position × filter]; then gᵀ[k, f] += Σ_p col[k, p]·δᵀ[p, f]
             ref float deltaT = ref _deltaT3[part * 1600];
             ref float delta = ref _d4[n * 1600];

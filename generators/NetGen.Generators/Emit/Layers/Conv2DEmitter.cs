@@ -90,8 +90,9 @@ internal sealed partial class Conv2DEmitter : LayerEmitter
     /// <summary>
     /// The 2×2 max pooling after <see cref="FusedReLU"/> whose vector backward pass also applies the ReLU backward
     /// (PoolEmitter: it writes ∂E/∂ of the ReLU's input, masked by the window maximum's sign), or null. The
-    /// convolution's backward part then reads its δ as it is instead of forming it from the ReLU's input: one pass over
-    /// the convolution's output and the pool's ∂E/∂x fewer (LeNet's conv1: 1.2 MB each at batch 64).
+    /// convolution's backward part runs that pass for each of its samples just before reading the sample's δ, instead
+    /// of forming δ from the ReLU's input: one pass over the convolution's output and the pool's ∂E/∂x fewer, and δ is
+    /// written and read while it is in L1 (LeNet's conv1: 1.2 MB at batch 64, more than L2, written once).
     /// </summary>
     public static LayerPlan? FusedReLUPool(EmitContext c, LayerPlan l)
     {
@@ -276,7 +277,11 @@ internal sealed partial class Conv2DEmitter : LayerEmitter
             w.Close();
         }
         if (FusedReLUPool(c, l) is { } pool)
-            w.Line($"// layer {pool.Index - 1}, ReLU backward: done by layer {pool.Index}'s backward (max pooling), which wrote δ = ∂E/∂ of this layer's output");
+        {
+            w.Open($"// layers {pool.Index} and {pool.Index - 1}, max pooling and ReLU backward, fused: δ = ∂E/∂ of this layer's output for this sample, formed while it stays in L1");
+            PoolEmitter.VectorMaxBackward(w, c, pool, c.Plan.Layers[pool.Index - 1]);
+            w.Close();
+        }
         else if (FusedReLU(c, l) is { } fused)
         {
             string vec = "global::System.Runtime.Intrinsics.Vector256", zero = $"{vec}<{c.T}>.Zero";

@@ -81,14 +81,17 @@ internal sealed class PoolEmitter : LayerEmitter
     {
         bool max = l.Kind == LayerKind.MaxPool;
         int C = l.InC, H = l.InH, W = l.InW, OH = l.OutH, OW = l.OutW, K = l.KernelH, S = l.Stride;
+        if (l.Index >= 2 && Conv2DEmitter.FusedReLUPool(c, c.Plan.Layers[l.Index - 2]) == l)
+        {
+            w.Line($"// Layer {l.Index}: {l.PascalName} backward: computed by layer {l.Index - 2}'s per-sample parts with layer {l.Index - 1}'s ReLU backward (fused)");
+            return;
+        }
         if (l.Index == 0) w.Open("if (inputGradient)");
-        var relu = l.Index >= 2 && Conv2DEmitter.FusedReLUPool(c, c.Plan.Layers[l.Index - 2]) == l ? c.Plan.Layers[l.Index - 1] : null;
-        w.Line($"// Layer {l.Index}: {l.PascalName} backward: " + (max ? "route ∂E/∂y to each window's arg-max" : $"share ∂E/∂y equally, 1/{K * K} to each input of the window") +
-               (relu is null ? "" : $"; with layer {relu.Index}'s ReLU backward (x > 0 at the arg-max exactly when the window's maximum y > 0), written to ∂E/∂ of the ReLU's input"));
+        w.Line($"// Layer {l.Index}: {l.PascalName} backward: " + (max ? "route ∂E/∂y to each window's arg-max" : $"share ∂E/∂y equally, 1/{K * K} to each input of the window"));
         w.Open("for (int n = 0; n < batch; n++)");
         if (max && VectorMaxTiles(c, l))
         {
-            VectorMaxBackward(w, c, l, relu);
+            VectorMaxBackward(w, c, l, relu: null);
             w.Close();
             if (l.Index == 0) w.Close();
             return;
@@ -169,13 +172,14 @@ internal sealed class PoolEmitter : LayerEmitter
     }
 
     /// <summary>Windows that tile the input (no overlap, no leftover row or column): every input value is written once,
-    /// ∂E/∂y of its window where it was the arg-max and 0 elsewhere, eight inputs of a row at a time (the four windows'
-    /// ∂E/∂y and arg-max each loaded once and duplicated into adjacent lanes), so there is no clearing and no scatter. (∂E/∂y + 0 is the scalar kernel's 0 + ∂E/∂y: −0 becomes +0 as there.)</summary>
+    /// ∂E/∂y of its window where it was the arg-max and 0 elsewhere, eight inputs of each of a window row's two input rows at
+    /// a time (the four windows' ∂E/∂y and arg-max loaded and duplicated into adjacent lanes once for both rows), so there
+    /// is no clearing and no scatter. (∂E/∂y + 0 is the scalar kernel's 0 + ∂E/∂y: −0 becomes +0 as there.)</summary>
     /// <remarks>With <paramref name="relu"/> (the ReLU before this layer, whose convolution runs it): ∂E/∂ of the ReLU's input
     /// directly, ∂E/∂y routed to the arg-max only where the window's maximum is positive. The ReLU's output is
     /// max(x, 0), so its maximum is positive exactly when x at the arg-max is, and every value equals ReLU backward
     /// applied to this layer's result; the pass over the ReLU's input and this layer's ∂E/∂x is saved.</remarks>
-    private static void VectorMaxBackward(CodeWriter w, EmitContext c, LayerPlan l, LayerPlan? relu)
+    internal static void VectorMaxBackward(CodeWriter w, EmitContext c, LayerPlan l, LayerPlan? relu)
     {
         int C = l.InC, H = l.InH, W = l.InW, OW = l.OutW;
         // Blocks at 0, 8, 16, … (a loop when there are more than two), then one ending at W (even: W = 2·OW).
@@ -186,18 +190,19 @@ internal sealed class PoolEmitter : LayerEmitter
         w.Line($"ref {c.T} dxr = ref {EmitContext.D(relu?.Index ?? l.Index)}[n * {l.InputSize}];");
         w.Line($"ref int argr = ref _argmax{l.Index}[n * {l.OutputSize}];");
         if (relu is not null) w.Line($"ref {c.T} yr = ref {EmitContext.A(l.Index + 1)}[n * {l.OutputSize}];");
-        w.Line($"{Vec}<int> twice = {Vec}.Create(0, 0, 1, 1, 2, 2, 3, 3), lanes = {Vec}.Create(0, 1, 2, 3, 4, 5, 6, 7);");
+        w.Line($"{Vec}<int> twice = {Vec}.Create(0, 0, 1, 1, 2, 2, 3, 3), positions = {Vec}.Create(0, 1, 2, 3, 4, 5, 6, 7);");
         w.Open($"for (int ch = 0; ch < {C}; ch++)");
-        w.Open($"for (int iy = 0; iy < {H}; iy++)");
-        w.Line($"int row = ch * {H * W} + iy * {W}, o = ch * {l.OutH * OW} + (iy >> 1) * {OW};");
+        w.Open($"for (int oy = 0; oy < {l.OutH}; oy++)");
+        w.Line($"int row = ch * {H * W} + oy * {2 * W}, o = ch * {l.OutH * OW} + oy * {OW};   // the window row's two input rows start at row and row + {W}");
         foreach (string s in starts)
         {
             string half = s == "s" ? "(s >> 1)" : (int.Parse(s) / 2).ToString();
             w.Line((s == "s" ? $"for (int s = 0; s <= {W - 8}; s += 8) " : "") +
                    $"{{ {Vec}<float> g = {Vec}.Shuffle({Vec128}.ToVector256Unsafe({Vec128}.LoadUnsafe(ref dyr, (nuint)(o + {half}))), twice) + {Vec}<float>.Zero; " +
                    (relu is null ? "" : $"g = {Vec}.ConditionalSelect({Vec}.GreaterThan({Vec}.Shuffle({Vec128}.ToVector256Unsafe({Vec128}.LoadUnsafe(ref yr, (nuint)(o + {half}))), twice), {Vec}<float>.Zero), g, {Vec}<float>.Zero); ") +
-                   $"{Vec}<int> win = {Vec}.Shuffle({Vec128}.ToVector256Unsafe({Vec128}.LoadUnsafe(ref argr, (nuint)(o + {half}))), twice); " +
-                   $"{Vec}.StoreUnsafe({Vec}.ConditionalSelect({Vec}.AsSingle({Vec}.Equals(win, {Vec}.Create(row + {s}) + lanes)), g, {Vec}<float>.Zero), ref dxr, (nuint)(row + {s})); }}");
+                   $"{Vec}<int> win = {Vec}.Shuffle({Vec128}.ToVector256Unsafe({Vec128}.LoadUnsafe(ref argr, (nuint)(o + {half}))), twice), at = {Vec}.Create(row + {s}) + positions; " +
+                   $"{Vec}.StoreUnsafe({Vec}.ConditionalSelect({Vec}.AsSingle({Vec}.Equals(win, at)), g, {Vec}<float>.Zero), ref dxr, (nuint)(row + {s})); " +
+                   $"{Vec}.StoreUnsafe({Vec}.ConditionalSelect({Vec}.AsSingle({Vec}.Equals(win, at + {Vec}.Create({W}))), g, {Vec}<float>.Zero), ref dxr, (nuint)(row + {W} + {s})); }}");
         }
         w.Close(); w.Close();
     }
