@@ -7,8 +7,9 @@ namespace NetGen;
 /// forward and backward) into <see cref="MaxThreads"/> parts on a small pool of persistent worker threads: no task
 /// is created and nothing is allocated per step. Dense layers split units or inputs, so every value is computed by
 /// one thread in the same order as on one thread: bit-identical whatever the thread count. Conv2D layers split the
-/// samples of a batch; each thread sums its samples' weight gradients, and the sums are added in thread order, so a
-/// given thread count always gives the same result, and different thread counts differ only in rounding.
+/// samples of a batch; each part sums its samples' weight gradients, and the sums are added in part order, so a
+/// given thread count always gives the same result (whichever thread runs which part), and different thread counts
+/// differ only in rounding.
 /// </summary>
 /// <remarks>
 /// The default is 1 (everything on the calling thread). Set it once, before training, e.g. to
@@ -58,8 +59,9 @@ public static class Parallelism
     }
 
     /// <summary>Runs parts 0 … <paramref name="parts"/> − 1 of operation <paramref name="op"/> of
-    /// <paramref name="kernel"/>: part 0 on the calling thread, the others on the worker threads, and returns when
-    /// all are done. When another thread is using the workers, every part runs on the calling thread.</summary>
+    /// <paramref name="kernel"/> on the calling thread and <paramref name="parts"/> − 1 worker threads, each taking the
+    /// next part not yet taken, and returns when all are done. When another thread is using the workers, every part
+    /// runs on the calling thread.</summary>
     [EditorBrowsable(EditorBrowsableState.Never)]
     public static void Run(IParallelKernel kernel, int op, int parts)
     {
@@ -80,15 +82,27 @@ public interface IParallelKernel
 
 /// <summary>
 /// Persistent worker threads, started on first use and kept (background threads, so they never keep the process
-/// alive). A worker spins briefly after its part, so the next kernel of the same step finds it awake, then blocks.
-/// One caller at a time: a second concurrent caller runs its parts inline instead of waiting.
+/// alive). The caller and the woken workers claim the parts from a shared counter, so a worker that is slow to
+/// start (blocked, or its core busy with another process) leaves its part to the caller instead of making it wait:
+/// the split is never much slower than one thread. A part is a fixed slice of the work with its own buffers, so the
+/// results do not depend on which thread runs it. A worker spins briefly after its parts, so the next kernel of the
+/// same step finds it awake, then blocks. One caller at a time: a second concurrent caller runs its parts inline.
 /// </summary>
 internal static class WorkerPool
 {
     private static readonly object s_gate = new();
     private static Worker[] s_workers = [];
     private static int s_busy;
-    private static int s_pending;
+
+    // The running operation: its kernel, op and part count are written before s_state publishes it. s_state packs
+    // a generation (bits 32–63), the part count (bits 16–31) and the next part to claim (bits 0–15): a claim is a
+    // compare-and-swap on the whole word, so a thread holding a stale word (an earlier operation, all of whose parts
+    // were claimed) can never claim, and a successful claim proves that the fields it read belong to that operation
+    // (they change only after every part of it is done).
+    private static IParallelKernel? s_kernel;
+    private static int s_op;
+    private static long s_state;
+    private static int s_done;
     private static Exception? s_error;
 
     public static bool TryRun(IParallelKernel kernel, int op, int parts)
@@ -99,19 +113,39 @@ internal static class WorkerPool
             var workers = s_workers;
             if (workers.Length < parts - 1) workers = Grow(parts - 1);
             s_error = null;
-            Volatile.Write(ref s_pending, parts - 1);
-            for (int w = 0; w < parts - 1; w++) workers[w].Start(kernel, op, w + 1, parts);
-            Exception? mine = null;
-            try { kernel.RunPart(op, 0, parts); }
-            catch (Exception e) { mine = e; }
+            s_kernel = kernel;
+            s_op = op;
+            s_done = 0;
+            long generation = (Volatile.Read(ref s_state) >> 32) + 1;
+            Volatile.Write(ref s_state, (generation << 32) | ((long)parts << 16));   // publishes the fields above
+            for (int w = 0; w < parts - 1; w++) workers[w].Wake();
+            ClaimParts();
             var spin = new SpinWait();
-            while (Volatile.Read(ref s_pending) != 0) spin.SpinOnce(sleep1Threshold: -1);
-            if ((mine ?? s_error) is { } error) System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(error);
+            while (Volatile.Read(ref s_done) != parts) spin.SpinOnce(sleep1Threshold: -1);
+            s_kernel = null;
+            if (s_error is { } error) System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(error);
             return true;
         }
         finally
         {
             Volatile.Write(ref s_busy, 0);
+        }
+    }
+
+    /// <summary>Runs parts of the published operation until none is left to claim. Every claimed part is counted done,
+    /// even when it throws (the first exception is kept for the caller), so the caller never waits forever.</summary>
+    private static void ClaimParts()
+    {
+        while (true)
+        {
+            long state = Volatile.Read(ref s_state);
+            var kernel = s_kernel;
+            int op = s_op, parts = (int)(state >> 16) & 0xFFFF, part = (int)state & 0xFFFF;
+            if (part >= parts || kernel is null) return;
+            if (Interlocked.CompareExchange(ref s_state, state + 1, state) != state) continue;
+            try { kernel.RunPart(op, part, parts); }
+            catch (Exception e) { Interlocked.CompareExchange(ref s_error, e, null); }
+            Interlocked.Increment(ref s_done);
         }
     }
 
@@ -132,8 +166,6 @@ internal static class WorkerPool
     {
         // ManualResetEventSlim spins before it blocks: a kernel that follows within microseconds finds the worker awake.
         private readonly ManualResetEventSlim _go = new(false, spinCount: 2000);
-        private IParallelKernel? _kernel;
-        private int _op, _part, _parts;
 
         public Worker(int index)
         {
@@ -141,22 +173,15 @@ internal static class WorkerPool
             thread.Start();
         }
 
-        public void Start(IParallelKernel kernel, int op, int part, int parts)
-        {
-            _kernel = kernel; _op = op; _part = part; _parts = parts;
-            _go.Set();
-        }
+        public void Wake() => _go.Set();
 
         private void Loop()
         {
             while (true)
             {
                 _go.Wait();
-                _go.Reset();
-                try { _kernel!.RunPart(_op, _part, _parts); }
-                catch (Exception e) { Interlocked.CompareExchange(ref s_error, e, null); }
-                _kernel = null;
-                Interlocked.Decrement(ref s_pending);
+                _go.Reset();   // before reading the state: a wake for a later operation is then either seen now or kept set
+                ClaimParts();
             }
         }
     }

@@ -204,3 +204,69 @@ public class KernelBufferAlignmentTests
         Assert.Empty(AlignedArray.Allocate<double>(0));
     }
 }
+
+/// <summary>Parallelism.Run's worker pool: the calling thread and the workers claim parts from a shared counter.</summary>
+[Collection(nameof(ThreadsCollection))]
+public class WorkerPoolTests
+{
+    /// <summary>Records which thread ran each part of each call; a part can be made to throw once.</summary>
+    private sealed class Recorder(int calls, int parts) : IParallelKernel
+    {
+        public readonly int[,] Runs = new int[calls, parts];
+        public readonly int[,] Threads = new int[calls, parts];
+        public int Call, ThrowAtPart = -1;
+
+        public void RunPart(int op, int part, int parts)
+        {
+            Assert.Equal(7, op);
+            Interlocked.Increment(ref Runs[Call, part]);
+            Threads[Call, part] = Environment.CurrentManagedThreadId;
+            if (part == ThrowAtPart) throw new InvalidOperationException("part " + part);
+        }
+    }
+
+    [Fact]
+    public void EveryPartRunsExactlyOnce_WhicheverThreadTakesIt()
+    {
+        const int Calls = 3000;
+        foreach (int parts in new[] { 2, 3, 4 })
+        {
+            var kernel = new Recorder(Calls, parts);
+            for (kernel.Call = 0; kernel.Call < Calls; kernel.Call++) Parallelism.Run(kernel, 7, parts);
+            for (int c = 0; c < Calls; c++)
+                for (int p = 0; p < parts; p++)
+                    Assert.True(kernel.Runs[c, p] == 1, $"{parts} parts, call {c}: part {p} ran {kernel.Runs[c, p]} times");
+        }
+    }
+
+    /// <summary>A worker that is slow to start (here: blocked, after the pause has outlasted its spinning) leaves its part
+    /// to the caller, which runs it instead of waiting for the worker to be scheduled. Waking a blocked thread takes
+    /// microseconds; the caller's own part takes nanoseconds, so it finds the second part unclaimed.</summary>
+    [Fact]
+    public void ACallerWhoseWorkerIsAsleep_RunsTheWorkersPartItself()
+    {
+        const int Calls = 20;
+        var kernel = new Recorder(Calls, 2);
+        int caller = Environment.CurrentManagedThreadId, both = 0;
+        for (kernel.Call = 0; kernel.Call < Calls; kernel.Call++)
+        {
+            Thread.Sleep(20);   // the worker stops spinning and blocks
+            Parallelism.Run(kernel, 7, 2);
+            if (kernel.Threads[kernel.Call, 0] == caller && kernel.Threads[kernel.Call, 1] == caller) both++;
+        }
+        Assert.True(both > 0, "the caller never took the sleeping worker's part");
+    }
+
+    [Fact]
+    public void AnExceptionInAPart_ReachesTheCaller_AndThePoolStillWorks()
+    {
+        var kernel = new Recorder(2, 2) { ThrowAtPart = 1 };
+        var error = Assert.Throws<InvalidOperationException>(() => Parallelism.Run(kernel, 7, 2));
+        Assert.Equal("part 1", error.Message);
+        kernel.ThrowAtPart = -1;
+        kernel.Call = 1;
+        Parallelism.Run(kernel, 7, 2);
+        Assert.Equal(1, kernel.Runs[1, 0]);
+        Assert.Equal(1, kernel.Runs[1, 1]);
+    }
+}
