@@ -289,45 +289,7 @@ _____________________________________________________________________
 
         // Layer 1: ReLU: computed by layer 0's per-sample parts (fused)
 
-        // Layer 2: MaxPool1 2×2, stride 2 (6×28×28 → 6×14×14): y = max of each window
-        for (int n = 0; n < batch; n++)
-        {
-            ref float x = ref _a2[n * 4704];
-            ref float y = ref _a3[n * 1176];
-            ref int arg = ref _argmax2[n * 1176];
-            global::System.Runtime.Intrinsics.Vector256<int> split = global::System.Runtime.Intrinsics.Vector256.Create(0, 2, 4, 6, 1, 3, 5, 7);
-            global::System.Runtime.Intrinsics.Vector256<int> columns = global::System.Runtime.Intrinsics.Vector256.Create(0, 2, 4, 6, 8, 10, 12, 14);
-            for (int ch = 0; ch < 6; ch++)
-            {
-                for (int oy = 0; oy < 14; oy++)
-                {
-                    {
-                        int first = ch * 784 + oy * 56 + 0, o = ch * 196 + oy * 14 + 0;
-                        global::System.Runtime.Intrinsics.Vector256<float> a, b;
-                        a = global::System.Runtime.Intrinsics.Vector256.Shuffle(global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref x, (nuint)(first + 0)), split); b = global::System.Runtime.Intrinsics.Vector256.Shuffle(global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref x, (nuint)(first + 8)), split); global::System.Runtime.Intrinsics.Vector256<float> m = global::System.Runtime.Intrinsics.Vector256.Create(global::System.Runtime.Intrinsics.Vector256.GetLower(a), global::System.Runtime.Intrinsics.Vector256.GetLower(b)), right = global::System.Runtime.Intrinsics.Vector256.Create(global::System.Runtime.Intrinsics.Vector256.GetUpper(a), global::System.Runtime.Intrinsics.Vector256.GetUpper(b));
-                        a = global::System.Runtime.Intrinsics.Vector256.Shuffle(global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref x, (nuint)(first + 28)), split); b = global::System.Runtime.Intrinsics.Vector256.Shuffle(global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref x, (nuint)(first + 36)), split); global::System.Runtime.Intrinsics.Vector256<float> below = global::System.Runtime.Intrinsics.Vector256.Create(global::System.Runtime.Intrinsics.Vector256.GetLower(a), global::System.Runtime.Intrinsics.Vector256.GetLower(b)), belowRight = global::System.Runtime.Intrinsics.Vector256.Create(global::System.Runtime.Intrinsics.Vector256.GetUpper(a), global::System.Runtime.Intrinsics.Vector256.GetUpper(b));
-                        global::System.Runtime.Intrinsics.Vector256<int> at = global::System.Runtime.Intrinsics.Vector256.Create(first) + columns, best = at;
-                        global::System.Runtime.Intrinsics.Vector256<float> above = global::System.Runtime.Intrinsics.Vector256.GreaterThan(right, m); m = global::System.Runtime.Intrinsics.Vector256.ConditionalSelect(above, right, m); best = global::System.Runtime.Intrinsics.Vector256.ConditionalSelect(global::System.Runtime.Intrinsics.Vector256.AsInt32(above), at + global::System.Runtime.Intrinsics.Vector256.Create(1), best);
-                        above = global::System.Runtime.Intrinsics.Vector256.GreaterThan(below, m); m = global::System.Runtime.Intrinsics.Vector256.ConditionalSelect(above, below, m); best = global::System.Runtime.Intrinsics.Vector256.ConditionalSelect(global::System.Runtime.Intrinsics.Vector256.AsInt32(above), at + global::System.Runtime.Intrinsics.Vector256.Create(28), best);
-                        above = global::System.Runtime.Intrinsics.Vector256.GreaterThan(belowRight, m); m = global::System.Runtime.Intrinsics.Vector256.ConditionalSelect(above, belowRight, m); best = global::System.Runtime.Intrinsics.Vector256.ConditionalSelect(global::System.Runtime.Intrinsics.Vector256.AsInt32(above), at + global::System.Runtime.Intrinsics.Vector256.Create(29), best);
-                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(m, ref y, (nuint)o);
-                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(best, ref arg, (nuint)o);
-                    }
-                    {
-                        int first = ch * 784 + oy * 56 + 12, o = ch * 196 + oy * 14 + 6;
-                        global::System.Runtime.Intrinsics.Vector256<float> a, b;
-                        a = global::System.Runtime.Intrinsics.Vector256.Shuffle(global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref x, (nuint)(first + 0)), split); b = global::System.Runtime.Intrinsics.Vector256.Shuffle(global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref x, (nuint)(first + 8)), split); global::System.Runtime.Intrinsics.Vector256<float> m = global::System.Runtime.Intrinsics.Vector256.Create(global::System.Runtime.Intrinsics.Vector256.GetLower(a), global::System.Runtime.Intrinsics.Vector256.GetLower(b)), right = global::System.Runtime.Intrinsics.Vector256.Create(global::System.Runtime.Intrinsics.Vector256.GetUpper(a), global::System.Runtime.Intrinsics.Vector256.GetUpper(b));
-                        a = global::System.Runtime.Intrinsics.Vector256.Shuffle(global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref x, (nuint)(first + 28)), split); b = global::System.Runtime.Intrinsics.Vector256.Shuffle(global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref x, (nuint)(first + 36)), split); global::System.Runtime.Intrinsics.Vector256<float> below = global::System.Runtime.Intrinsics.Vector256.Create(global::System.Runtime.Intrinsics.Vector256.GetLower(a), global::System.Runtime.Intrinsics.Vector256.GetLower(b)), belowRight = global::System.Runtime.Intrinsics.Vector256.Create(global::System.Runtime.Intrinsics.Vector256.GetUpper(a), global::System.Runtime.Intrinsics.Vector256.GetUpper(b));
-                        global::System.Runtime.Intrinsics.Vector256<int> at = global::System.Runtime.Intrinsics.Vector256.Create(first) + columns, best = at;
-                        global::System.Runtime.Intrinsics.Vector256<float> above = global::System.Runtime.Intrinsics.Vector256.GreaterThan(right, m); m = global::System.Runtime.Intrinsics.Vector256.ConditionalSelect(above, right, m); best = global::System.Runtime.Intrinsics.Vector256.ConditionalSelect(global::System.Runtime.Intrinsics.Vector256.AsInt32(above), at + global::System.Runtime.Intrinsics.Vector256.Create(1), best);
-                        above = global::System.Runtime.Intrinsics.Vector256.GreaterThan(below, m); m = global::System.Runtime.Intrinsics.Vector256.ConditionalSelect(above, below, m); best = global::System.Runtime.Intrinsics.Vector256.ConditionalSelect(global::System.Runtime.Intrinsics.Vector256.AsInt32(above), at + global::System.Runtime.Intrinsics.Vector256.Create(28), best);
-                        above = global::System.Runtime.Intrinsics.Vector256.GreaterThan(belowRight, m); m = global::System.Runtime.Intrinsics.Vector256.ConditionalSelect(above, belowRight, m); best = global::System.Runtime.Intrinsics.Vector256.ConditionalSelect(global::System.Runtime.Intrinsics.Vector256.AsInt32(above), at + global::System.Runtime.Intrinsics.Vector256.Create(29), best);
-                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(m, ref y, (nuint)o);
-                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(best, ref arg, (nuint)o);
-                    }
-                }
-            }
-        }
+        // Layer 2: MaxPool1 2×2, stride 2 (6×28×28 → 6×14×14): computed by layer 0's per-sample parts (fused)
 
         // Layer 3: Conv2D2 (6×14×14 → 16×10×10, kernel 5×5, stride 1, padding 0,0):
         // y[f, oy, ox] = Σ_(c,u,v) w[f, c, u, v]·x[c, oy + u − 0, ox + v − 0] + b[f], direct (filters form); threads split the samples
@@ -336,45 +298,7 @@ _____________________________________________________________________
 
         // Layer 4: ReLU: computed by layer 3's per-sample parts (fused)
 
-        // Layer 5: MaxPool2 2×2, stride 2 (16×10×10 → 16×5×5): y = max of each window
-        for (int n = 0; n < batch; n++)
-        {
-            ref float x = ref _a5[n * 1600];
-            ref float y = ref _a6[n * 400];
-            ref int arg = ref _argmax5[n * 400];
-            global::System.Runtime.Intrinsics.Vector256<int> split = global::System.Runtime.Intrinsics.Vector256.Create(0, 2, 4, 6, 1, 3, 5, 7);
-            global::System.Runtime.Intrinsics.Vector128<int> columns = global::System.Runtime.Intrinsics.Vector128.Create(0, 2, 4, 6);
-            for (int ch = 0; ch < 16; ch++)
-            {
-                for (int oy = 0; oy < 5; oy++)
-                {
-                    {
-                        int first = ch * 100 + oy * 20 + 0, o = ch * 25 + oy * 5 + 0;
-                        global::System.Runtime.Intrinsics.Vector256<float> a;
-                        a = global::System.Runtime.Intrinsics.Vector256.Shuffle(global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref x, (nuint)(first + 0)), split); global::System.Runtime.Intrinsics.Vector128<float> m = global::System.Runtime.Intrinsics.Vector256.GetLower(a), right = global::System.Runtime.Intrinsics.Vector256.GetUpper(a);
-                        a = global::System.Runtime.Intrinsics.Vector256.Shuffle(global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref x, (nuint)(first + 10)), split); global::System.Runtime.Intrinsics.Vector128<float> below = global::System.Runtime.Intrinsics.Vector256.GetLower(a), belowRight = global::System.Runtime.Intrinsics.Vector256.GetUpper(a);
-                        global::System.Runtime.Intrinsics.Vector128<int> at = global::System.Runtime.Intrinsics.Vector128.Create(first) + columns, best = at;
-                        global::System.Runtime.Intrinsics.Vector128<float> above = global::System.Runtime.Intrinsics.Vector128.GreaterThan(right, m); m = global::System.Runtime.Intrinsics.Vector128.ConditionalSelect(above, right, m); best = global::System.Runtime.Intrinsics.Vector128.ConditionalSelect(global::System.Runtime.Intrinsics.Vector128.AsInt32(above), at + global::System.Runtime.Intrinsics.Vector128.Create(1), best);
-                        above = global::System.Runtime.Intrinsics.Vector128.GreaterThan(below, m); m = global::System.Runtime.Intrinsics.Vector128.ConditionalSelect(above, below, m); best = global::System.Runtime.Intrinsics.Vector128.ConditionalSelect(global::System.Runtime.Intrinsics.Vector128.AsInt32(above), at + global::System.Runtime.Intrinsics.Vector128.Create(10), best);
-                        above = global::System.Runtime.Intrinsics.Vector128.GreaterThan(belowRight, m); m = global::System.Runtime.Intrinsics.Vector128.ConditionalSelect(above, belowRight, m); best = global::System.Runtime.Intrinsics.Vector128.ConditionalSelect(global::System.Runtime.Intrinsics.Vector128.AsInt32(above), at + global::System.Runtime.Intrinsics.Vector128.Create(11), best);
-                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(m, ref y, (nuint)o);
-                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(best, ref arg, (nuint)o);
-                    }
-                    {
-                        int first = ch * 100 + oy * 20 + 2, o = ch * 25 + oy * 5 + 1;
-                        global::System.Runtime.Intrinsics.Vector256<float> a;
-                        a = global::System.Runtime.Intrinsics.Vector256.Shuffle(global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref x, (nuint)(first + 0)), split); global::System.Runtime.Intrinsics.Vector128<float> m = global::System.Runtime.Intrinsics.Vector256.GetLower(a), right = global::System.Runtime.Intrinsics.Vector256.GetUpper(a);
-                        a = global::System.Runtime.Intrinsics.Vector256.Shuffle(global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref x, (nuint)(first + 10)), split); global::System.Runtime.Intrinsics.Vector128<float> below = global::System.Runtime.Intrinsics.Vector256.GetLower(a), belowRight = global::System.Runtime.Intrinsics.Vector256.GetUpper(a);
-                        global::System.Runtime.Intrinsics.Vector128<int> at = global::System.Runtime.Intrinsics.Vector128.Create(first) + columns, best = at;
-                        global::System.Runtime.Intrinsics.Vector128<float> above = global::System.Runtime.Intrinsics.Vector128.GreaterThan(right, m); m = global::System.Runtime.Intrinsics.Vector128.ConditionalSelect(above, right, m); best = global::System.Runtime.Intrinsics.Vector128.ConditionalSelect(global::System.Runtime.Intrinsics.Vector128.AsInt32(above), at + global::System.Runtime.Intrinsics.Vector128.Create(1), best);
-                        above = global::System.Runtime.Intrinsics.Vector128.GreaterThan(below, m); m = global::System.Runtime.Intrinsics.Vector128.ConditionalSelect(above, below, m); best = global::System.Runtime.Intrinsics.Vector128.ConditionalSelect(global::System.Runtime.Intrinsics.Vector128.AsInt32(above), at + global::System.Runtime.Intrinsics.Vector128.Create(10), best);
-                        above = global::System.Runtime.Intrinsics.Vector128.GreaterThan(belowRight, m); m = global::System.Runtime.Intrinsics.Vector128.ConditionalSelect(above, belowRight, m); best = global::System.Runtime.Intrinsics.Vector128.ConditionalSelect(global::System.Runtime.Intrinsics.Vector128.AsInt32(above), at + global::System.Runtime.Intrinsics.Vector128.Create(11), best);
-                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(m, ref y, (nuint)o);
-                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(best, ref arg, (nuint)o);
-                    }
-                }
-            }
-        }
+        // Layer 5: MaxPool2 2×2, stride 2 (16×10×10 → 16×5×5): computed by layer 3's per-sample parts (fused)
 
         // Layer 6: Flatten (None, 16, 5, 5) → (None, 400): a view, _a7 is _a6
 
@@ -814,6 +738,44 @@ _____________________________________________________________________
                     Vector256.Max(a5_0, Vector256<float>.Zero).StoreUnsafe(ref zs, (nuint)((f0 + 5) * 784 + oy * 28 + 0)); Vector256.Max(a5_1, Vector256<float>.Zero).StoreUnsafe(ref zs, (nuint)((f0 + 5) * 784 + oy * 28 + 8)); Vector256.Max(a5_2, Vector256<float>.Zero).StoreUnsafe(ref zs, (nuint)((f0 + 5) * 784 + oy * 28 + 16)); Vector256.Max(a5_3, Vector256<float>.Zero).StoreUnsafe(ref zs, (nuint)((f0 + 5) * 784 + oy * 28 + 20));
                 }
             }
+            // layer 2, max pooling, fused: this sample's windows while the ReLU's output is in L1
+            {
+                ref float xr = ref _a2[n * 4704];
+                ref float yr = ref _a3[n * 1176];
+                ref int argr = ref _argmax2[n * 1176];
+                global::System.Runtime.Intrinsics.Vector256<int> evenOdd = global::System.Runtime.Intrinsics.Vector256.Create(0, 2, 4, 6, 1, 3, 5, 7);
+                global::System.Runtime.Intrinsics.Vector256<int> windowColumns = global::System.Runtime.Intrinsics.Vector256.Create(0, 2, 4, 6, 8, 10, 12, 14);
+                for (int ch = 0; ch < 6; ch++)
+                {
+                    for (int oy = 0; oy < 14; oy++)
+                    {
+                        {
+                            int first = ch * 784 + oy * 56 + 0, o = ch * 196 + oy * 14 + 0;
+                            global::System.Runtime.Intrinsics.Vector256<float> a, b;
+                            a = global::System.Runtime.Intrinsics.Vector256.Shuffle(global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref xr, (nuint)(first + 0)), evenOdd); b = global::System.Runtime.Intrinsics.Vector256.Shuffle(global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref xr, (nuint)(first + 8)), evenOdd); global::System.Runtime.Intrinsics.Vector256<float> m = global::System.Runtime.Intrinsics.Vector256.Create(global::System.Runtime.Intrinsics.Vector256.GetLower(a), global::System.Runtime.Intrinsics.Vector256.GetLower(b)), right = global::System.Runtime.Intrinsics.Vector256.Create(global::System.Runtime.Intrinsics.Vector256.GetUpper(a), global::System.Runtime.Intrinsics.Vector256.GetUpper(b));
+                            a = global::System.Runtime.Intrinsics.Vector256.Shuffle(global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref xr, (nuint)(first + 28)), evenOdd); b = global::System.Runtime.Intrinsics.Vector256.Shuffle(global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref xr, (nuint)(first + 36)), evenOdd); global::System.Runtime.Intrinsics.Vector256<float> below = global::System.Runtime.Intrinsics.Vector256.Create(global::System.Runtime.Intrinsics.Vector256.GetLower(a), global::System.Runtime.Intrinsics.Vector256.GetLower(b)), belowRight = global::System.Runtime.Intrinsics.Vector256.Create(global::System.Runtime.Intrinsics.Vector256.GetUpper(a), global::System.Runtime.Intrinsics.Vector256.GetUpper(b));
+                            global::System.Runtime.Intrinsics.Vector256<int> at = global::System.Runtime.Intrinsics.Vector256.Create(first) + windowColumns, best = at;
+                            global::System.Runtime.Intrinsics.Vector256<float> above = global::System.Runtime.Intrinsics.Vector256.GreaterThan(right, m); m = global::System.Runtime.Intrinsics.Vector256.ConditionalSelect(above, right, m); best = global::System.Runtime.Intrinsics.Vector256.ConditionalSelect(global::System.Runtime.Intrinsics.Vector256.AsInt32(above), at + global::System.Runtime.Intrinsics.Vector256.Create(1), best);
+                            above = global::System.Runtime.Intrinsics.Vector256.GreaterThan(below, m); m = global::System.Runtime.Intrinsics.Vector256.ConditionalSelect(above, below, m); best = global::System.Runtime.Intrinsics.Vector256.ConditionalSelect(global::System.Runtime.Intrinsics.Vector256.AsInt32(above), at + global::System.Runtime.Intrinsics.Vector256.Create(28), best);
+                            above = global::System.Runtime.Intrinsics.Vector256.GreaterThan(belowRight, m); m = global::System.Runtime.Intrinsics.Vector256.ConditionalSelect(above, belowRight, m); best = global::System.Runtime.Intrinsics.Vector256.ConditionalSelect(global::System.Runtime.Intrinsics.Vector256.AsInt32(above), at + global::System.Runtime.Intrinsics.Vector256.Create(29), best);
+                            global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(m, ref yr, (nuint)o);
+                            global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(best, ref argr, (nuint)o);
+                        }
+                        {
+                            int first = ch * 784 + oy * 56 + 12, o = ch * 196 + oy * 14 + 6;
+                            global::System.Runtime.Intrinsics.Vector256<float> a, b;
+                            a = global::System.Runtime.Intrinsics.Vector256.Shuffle(global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref xr, (nuint)(first + 0)), evenOdd); b = global::System.Runtime.Intrinsics.Vector256.Shuffle(global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref xr, (nuint)(first + 8)), evenOdd); global::System.Runtime.Intrinsics.Vector256<float> m = global::System.Runtime.Intrinsics.Vector256.Create(global::System.Runtime.Intrinsics.Vector256.GetLower(a), global::System.Runtime.Intrinsics.Vector256.GetLower(b)), right = global::System.Runtime.Intrinsics.Vector256.Create(global::System.Runtime.Intrinsics.Vector256.GetUpper(a), global::System.Runtime.Intrinsics.Vector256.GetUpper(b));
+                            a = global::System.Runtime.Intrinsics.Vector256.Shuffle(global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref xr, (nuint)(first + 28)), evenOdd); b = global::System.Runtime.Intrinsics.Vector256.Shuffle(global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref xr, (nuint)(first + 36)), evenOdd); global::System.Runtime.Intrinsics.Vector256<float> below = global::System.Runtime.Intrinsics.Vector256.Create(global::System.Runtime.Intrinsics.Vector256.GetLower(a), global::System.Runtime.Intrinsics.Vector256.GetLower(b)), belowRight = global::System.Runtime.Intrinsics.Vector256.Create(global::System.Runtime.Intrinsics.Vector256.GetUpper(a), global::System.Runtime.Intrinsics.Vector256.GetUpper(b));
+                            global::System.Runtime.Intrinsics.Vector256<int> at = global::System.Runtime.Intrinsics.Vector256.Create(first) + windowColumns, best = at;
+                            global::System.Runtime.Intrinsics.Vector256<float> above = global::System.Runtime.Intrinsics.Vector256.GreaterThan(right, m); m = global::System.Runtime.Intrinsics.Vector256.ConditionalSelect(above, right, m); best = global::System.Runtime.Intrinsics.Vector256.ConditionalSelect(global::System.Runtime.Intrinsics.Vector256.AsInt32(above), at + global::System.Runtime.Intrinsics.Vector256.Create(1), best);
+                            above = global::System.Runtime.Intrinsics.Vector256.GreaterThan(below, m); m = global::System.Runtime.Intrinsics.Vector256.ConditionalSelect(above, below, m); best = global::System.Runtime.Intrinsics.Vector256.ConditionalSelect(global::System.Runtime.Intrinsics.Vector256.AsInt32(above), at + global::System.Runtime.Intrinsics.Vector256.Create(28), best);
+                            above = global::System.Runtime.Intrinsics.Vector256.GreaterThan(belowRight, m); m = global::System.Runtime.Intrinsics.Vector256.ConditionalSelect(above, belowRight, m); best = global::System.Runtime.Intrinsics.Vector256.ConditionalSelect(global::System.Runtime.Intrinsics.Vector256.AsInt32(above), at + global::System.Runtime.Intrinsics.Vector256.Create(29), best);
+                            global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(m, ref yr, (nuint)o);
+                            global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(best, ref argr, (nuint)o);
+                        }
+                    }
+                }
+            }
         }
     }
 
@@ -1187,6 +1149,44 @@ _____________________________________________________________________
             for (int i = 0; i < 96; i += 8) for (int j = 0; j < 16; j += 8) Transpose8x8(ref Unsafe.Add(ref yts, i * 16 + j), 16, ref Unsafe.Add(ref ys, j * 100 + i), 100);
             for (int j = 0; j < 16; j++) for (int i = 96; i < 100; i++) Unsafe.Add(ref ys, j * 100 + i) = Unsafe.Add(ref yts, i * 16 + j);
             global::System.Numerics.Tensors.TensorPrimitives.Max<float>(_a4.AsSpan(n * 1600, 1600), 0f, _a5.AsSpan(n * 1600, 1600));   // layer 4, ReLU, fused
+            // layer 5, max pooling, fused: this sample's windows while the ReLU's output is in L1
+            {
+                ref float xr = ref _a5[n * 1600];
+                ref float yr = ref _a6[n * 400];
+                ref int argr = ref _argmax5[n * 400];
+                global::System.Runtime.Intrinsics.Vector256<int> evenOdd = global::System.Runtime.Intrinsics.Vector256.Create(0, 2, 4, 6, 1, 3, 5, 7);
+                global::System.Runtime.Intrinsics.Vector128<int> windowColumns = global::System.Runtime.Intrinsics.Vector128.Create(0, 2, 4, 6);
+                for (int ch = 0; ch < 16; ch++)
+                {
+                    for (int oy = 0; oy < 5; oy++)
+                    {
+                        {
+                            int first = ch * 100 + oy * 20 + 0, o = ch * 25 + oy * 5 + 0;
+                            global::System.Runtime.Intrinsics.Vector256<float> a;
+                            a = global::System.Runtime.Intrinsics.Vector256.Shuffle(global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref xr, (nuint)(first + 0)), evenOdd); global::System.Runtime.Intrinsics.Vector128<float> m = global::System.Runtime.Intrinsics.Vector256.GetLower(a), right = global::System.Runtime.Intrinsics.Vector256.GetUpper(a);
+                            a = global::System.Runtime.Intrinsics.Vector256.Shuffle(global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref xr, (nuint)(first + 10)), evenOdd); global::System.Runtime.Intrinsics.Vector128<float> below = global::System.Runtime.Intrinsics.Vector256.GetLower(a), belowRight = global::System.Runtime.Intrinsics.Vector256.GetUpper(a);
+                            global::System.Runtime.Intrinsics.Vector128<int> at = global::System.Runtime.Intrinsics.Vector128.Create(first) + windowColumns, best = at;
+                            global::System.Runtime.Intrinsics.Vector128<float> above = global::System.Runtime.Intrinsics.Vector128.GreaterThan(right, m); m = global::System.Runtime.Intrinsics.Vector128.ConditionalSelect(above, right, m); best = global::System.Runtime.Intrinsics.Vector128.ConditionalSelect(global::System.Runtime.Intrinsics.Vector128.AsInt32(above), at + global::System.Runtime.Intrinsics.Vector128.Create(1), best);
+                            above = global::System.Runtime.Intrinsics.Vector128.GreaterThan(below, m); m = global::System.Runtime.Intrinsics.Vector128.ConditionalSelect(above, below, m); best = global::System.Runtime.Intrinsics.Vector128.ConditionalSelect(global::System.Runtime.Intrinsics.Vector128.AsInt32(above), at + global::System.Runtime.Intrinsics.Vector128.Create(10), best);
+                            above = global::System.Runtime.Intrinsics.Vector128.GreaterThan(belowRight, m); m = global::System.Runtime.Intrinsics.Vector128.ConditionalSelect(above, belowRight, m); best = global::System.Runtime.Intrinsics.Vector128.ConditionalSelect(global::System.Runtime.Intrinsics.Vector128.AsInt32(above), at + global::System.Runtime.Intrinsics.Vector128.Create(11), best);
+                            global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(m, ref yr, (nuint)o);
+                            global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(best, ref argr, (nuint)o);
+                        }
+                        {
+                            int first = ch * 100 + oy * 20 + 2, o = ch * 25 + oy * 5 + 1;
+                            global::System.Runtime.Intrinsics.Vector256<float> a;
+                            a = global::System.Runtime.Intrinsics.Vector256.Shuffle(global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref xr, (nuint)(first + 0)), evenOdd); global::System.Runtime.Intrinsics.Vector128<float> m = global::System.Runtime.Intrinsics.Vector256.GetLower(a), right = global::System.Runtime.Intrinsics.Vector256.GetUpper(a);
+                            a = global::System.Runtime.Intrinsics.Vector256.Shuffle(global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref xr, (nuint)(first + 10)), evenOdd); global::System.Runtime.Intrinsics.Vector128<float> below = global::System.Runtime.Intrinsics.Vector256.GetLower(a), belowRight = global::System.Runtime.Intrinsics.Vector256.GetUpper(a);
+                            global::System.Runtime.Intrinsics.Vector128<int> at = global::System.Runtime.Intrinsics.Vector128.Create(first) + windowColumns, best = at;
+                            global::System.Runtime.Intrinsics.Vector128<float> above = global::System.Runtime.Intrinsics.Vector128.GreaterThan(right, m); m = global::System.Runtime.Intrinsics.Vector128.ConditionalSelect(above, right, m); best = global::System.Runtime.Intrinsics.Vector128.ConditionalSelect(global::System.Runtime.Intrinsics.Vector128.AsInt32(above), at + global::System.Runtime.Intrinsics.Vector128.Create(1), best);
+                            above = global::System.Runtime.Intrinsics.Vector128.GreaterThan(below, m); m = global::System.Runtime.Intrinsics.Vector128.ConditionalSelect(above, below, m); best = global::System.Runtime.Intrinsics.Vector128.ConditionalSelect(global::System.Runtime.Intrinsics.Vector128.AsInt32(above), at + global::System.Runtime.Intrinsics.Vector128.Create(10), best);
+                            above = global::System.Runtime.Intrinsics.Vector128.GreaterThan(belowRight, m); m = global::System.Runtime.Intrinsics.Vector128.ConditionalSelect(above, belowRight, m); best = global::System.Runtime.Intrinsics.Vector128.ConditionalSelect(global::System.Runtime.Intrinsics.Vector128.AsInt32(above), at + global::System.Runtime.Intrinsics.Vector128.Create(11), best);
+                            global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(m, ref yr, (nuint)o);
+                            global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(best, ref argr, (nuint)o);
+                        }
+                    }
+                }
+            }
         }
     }
 

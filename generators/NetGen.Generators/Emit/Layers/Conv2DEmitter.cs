@@ -90,7 +90,8 @@ internal sealed partial class Conv2DEmitter : LayerEmitter
     /// <summary>
     /// The 2×2 max pooling after <see cref="FusedReLU"/> whose vector backward pass also applies the ReLU backward
     /// (PoolEmitter: it writes ∂E/∂ of the ReLU's input, masked by the window maximum's sign), or null. The
-    /// convolution's backward part runs that pass for each of its samples just before reading the sample's δ, instead
+    /// convolution's forward part pools each sample right after computing it, and its backward part runs the pooling's
+    /// backward pass for each of its samples just before reading the sample's δ, instead
     /// of forming δ from the ReLU's input: one pass over the convolution's output and the pool's ∂E/∂x fewer, and δ is
     /// written and read while it is in L1 (LeNet's conv1: 1.2 MB at batch 64, more than L2, written once).
     /// </summary>
@@ -252,6 +253,12 @@ internal sealed partial class Conv2DEmitter : LayerEmitter
         }
         if (FusedReLU(c, l) is { } relu && Method(c, l) != ConvMethod.DirectRows)   // (the rows form stores max(y, 0) itself)
             w.Line($"{c.Tp}.Max<{c.T}>({EmitContext.A(l.Index + 1)}.AsSpan(n * {outSize}, {outSize}), {c.Lit(0)}, {EmitContext.A(relu.Index + 1)}.AsSpan(n * {outSize}, {outSize}));   // layer {relu.Index}, ReLU, fused");
+        if (FusedReLUPool(c, l) is { } forwardPool)
+        {
+            w.Open($"// layer {forwardPool.Index}, max pooling, fused: this sample's windows while the ReLU's output is in L1");
+            PoolEmitter.VectorMaxForward(w, c, forwardPool);
+            w.Close();
+        }
         w.Close();
         w.Close();
         w.Line();

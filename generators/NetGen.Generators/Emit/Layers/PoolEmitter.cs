@@ -29,17 +29,22 @@ internal sealed class PoolEmitter : LayerEmitter
     {
         bool max = l.Kind == LayerKind.MaxPool;
         int C = l.InC, H = l.InH, W = l.InW, OH = l.OutH, OW = l.OutW, K = l.KernelH, S = l.Stride;
+        if (l.Index >= 2 && Conv2DEmitter.FusedReLUPool(c, c.Plan.Layers[l.Index - 2]) == l)
+        {
+            w.Line($"// Layer {l.Index}: {l.PascalName} {K}×{K}, stride {S} ({C}×{H}×{W} → {C}×{OH}×{OW}): computed by layer {l.Index - 2}'s per-sample parts (fused)");
+            return;
+        }
         w.Line($"// Layer {l.Index}: {l.PascalName} {K}×{K}, stride {S} ({C}×{H}×{W} → {C}×{OH}×{OW}): y = {(max ? "max" : "mean")} of each window");
         w.Open("for (int n = 0; n < batch; n++)");
-        w.Line($"ref {c.T} x = ref {EmitContext.A(l.Index)}[n * {l.InputSize}];");
-        w.Line($"ref {c.T} y = ref {EmitContext.A(l.Index + 1)}[n * {l.OutputSize}];");
-        if (max) w.Line($"ref int arg = ref _argmax{l.Index}[n * {l.OutputSize}];");
         if (max && VectorMax2x2(c, l))
         {
             VectorMaxForward(w, c, l);
             w.Close();
             return;
         }
+        w.Line($"ref {c.T} x = ref {EmitContext.A(l.Index)}[n * {l.InputSize}];");
+        w.Line($"ref {c.T} y = ref {EmitContext.A(l.Index + 1)}[n * {l.OutputSize}];");
+        if (max) w.Line($"ref int arg = ref _argmax{l.Index}[n * {l.OutputSize}];");
         w.Open($"for (int ch = 0; ch < {C}; ch++)");
         w.Open($"for (int oy = 0; oy < {OH}; oy++)");
         w.Open($"for (int ox = 0; ox < {OW}; ox++)");
@@ -134,22 +139,25 @@ internal sealed class PoolEmitter : LayerEmitter
     /// scanned in the scalar order (x[0], x[1], x[W], x[W+1]) with y = x &gt; m ? x : m and the arg-max moved on the
     /// same comparison: the scalar kernel's results exactly. The last block of a row overlaps the one before it and
     /// recomputes the same values.</summary>
-    private static void VectorMaxForward(CodeWriter w, EmitContext c, LayerPlan l)
+    internal static void VectorMaxForward(CodeWriter w, EmitContext c, LayerPlan l)
     {
         int C = l.InC, H = l.InH, W = l.InW, OH = l.OutH, OW = l.OutW;
+        w.Line($"ref {c.T} xr = ref {EmitContext.A(l.Index)}[n * {l.InputSize}];");
+        w.Line($"ref {c.T} yr = ref {EmitContext.A(l.Index + 1)}[n * {l.OutputSize}];");
+        w.Line($"ref int argr = ref _argmax{l.Index}[n * {l.OutputSize}];");
         int L = OW >= 8 ? 8 : 4;
         string V = L == 8 ? Vec : Vec128;
         // Blocks at 0, L, 2L, … (a loop when there are more than two), then one ending at OW when L does not divide it.
         var starts = new System.Collections.Generic.List<string>();
         if (OW / L > 2) starts.Add("s"); else for (int s = 0; s + L <= OW; s += L) starts.Add(s.ToString());
         if (OW % L != 0) starts.Add((OW - L).ToString());
-        w.Line($"{Vec}<int> split = {Vec}.Create(0, 2, 4, 6, 1, 3, 5, 7);");
-        w.Line(L == 8 ? $"{V}<int> columns = {V}.Create(0, 2, 4, 6, 8, 10, 12, 14);" : $"{V}<int> columns = {V}.Create(0, 2, 4, 6);");
+        w.Line($"{Vec}<int> evenOdd = {Vec}.Create(0, 2, 4, 6, 1, 3, 5, 7);");
+        w.Line(L == 8 ? $"{V}<int> windowColumns = {V}.Create(0, 2, 4, 6, 8, 10, 12, 14);" : $"{V}<int> windowColumns = {V}.Create(0, 2, 4, 6);");
         // Even and odd columns of a row's 2·L values starting at an offset from first.
         string Halves(string even, string odd, int offset) => L == 8
-            ? $"a = {Vec}.Shuffle({Vec}.LoadUnsafe(ref x, (nuint)(first + {offset})), split); b = {Vec}.Shuffle({Vec}.LoadUnsafe(ref x, (nuint)(first + {offset + 8})), split); " +
+            ? $"a = {Vec}.Shuffle({Vec}.LoadUnsafe(ref xr, (nuint)(first + {offset})), evenOdd); b = {Vec}.Shuffle({Vec}.LoadUnsafe(ref xr, (nuint)(first + {offset + 8})), evenOdd); " +
               $"{V}<float> {even} = {Vec}.Create({Vec}.GetLower(a), {Vec}.GetLower(b)), {odd} = {Vec}.Create({Vec}.GetUpper(a), {Vec}.GetUpper(b));"
-            : $"a = {Vec}.Shuffle({Vec}.LoadUnsafe(ref x, (nuint)(first + {offset})), split); " +
+            : $"a = {Vec}.Shuffle({Vec}.LoadUnsafe(ref xr, (nuint)(first + {offset})), evenOdd); " +
               $"{V}<float> {even} = {Vec}.GetLower(a), {odd} = {Vec}.GetUpper(a);";
         w.Open($"for (int ch = 0; ch < {C}; ch++)");
         w.Open($"for (int oy = 0; oy < {OH}; oy++)");
@@ -160,12 +168,12 @@ internal sealed class PoolEmitter : LayerEmitter
             w.Line(L == 8 ? $"{Vec}<float> a, b;" : $"{Vec}<float> a;");
             w.Line(Halves("m", "right", 0));
             w.Line(Halves("below", "belowRight", W));
-            w.Line($"{V}<int> at = {V}.Create(first) + columns, best = at;");
+            w.Line($"{V}<int> at = {V}.Create(first) + windowColumns, best = at;");
             w.Line($"{V}<float> above = {V}.GreaterThan(right, m); m = {V}.ConditionalSelect(above, right, m); best = {V}.ConditionalSelect({V}.AsInt32(above), at + {V}.Create(1), best);");
             w.Line($"above = {V}.GreaterThan(below, m); m = {V}.ConditionalSelect(above, below, m); best = {V}.ConditionalSelect({V}.AsInt32(above), at + {V}.Create({W}), best);");
             w.Line($"above = {V}.GreaterThan(belowRight, m); m = {V}.ConditionalSelect(above, belowRight, m); best = {V}.ConditionalSelect({V}.AsInt32(above), at + {V}.Create({W + 1}), best);");
-            w.Line($"{V}.StoreUnsafe(m, ref y, (nuint)o);");
-            w.Line($"{V}.StoreUnsafe(best, ref arg, (nuint)o);");
+            w.Line($"{V}.StoreUnsafe(m, ref yr, (nuint)o);");
+            w.Line($"{V}.StoreUnsafe(best, ref argr, (nuint)o);");
             w.Close();
         }
         w.Close(); w.Close();
