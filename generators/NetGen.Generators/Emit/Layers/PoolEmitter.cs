@@ -29,7 +29,7 @@ internal sealed class PoolEmitter : LayerEmitter
     {
         bool max = l.Kind == LayerKind.MaxPool;
         int C = l.InC, H = l.InH, W = l.InW, OH = l.OutH, OW = l.OutW, K = l.KernelH, S = l.Stride;
-        if (l.Index >= 2 && Conv2DEmitter.FusedReLUPool(c, c.Plan.Layers[l.Index - 2]) == l)
+        if (FusedIntoConv(c, l))
         {
             w.Line($"// Layer {l.Index}: {l.PascalName} {K}×{K}, stride {S} ({C}×{H}×{W} → {C}×{OH}×{OW}): computed by layer {l.Index - 2}'s per-sample parts (fused)");
             return;
@@ -86,7 +86,7 @@ internal sealed class PoolEmitter : LayerEmitter
     {
         bool max = l.Kind == LayerKind.MaxPool;
         int C = l.InC, H = l.InH, W = l.InW, OH = l.OutH, OW = l.OutW, K = l.KernelH, S = l.Stride;
-        if (l.Index >= 2 && Conv2DEmitter.FusedReLUPool(c, c.Plan.Layers[l.Index - 2]) == l)
+        if (FusedIntoConv(c, l))
         {
             w.Line($"// Layer {l.Index}: {l.PascalName} backward: computed by layer {l.Index - 2}'s per-sample parts with layer {l.Index - 1}'s ReLU backward (fused)");
             return;
@@ -122,6 +122,11 @@ internal sealed class PoolEmitter : LayerEmitter
         w.Close();
         if (l.Index == 0) w.Close();
     }
+
+    /// <summary>Whether the Conv2D layer two before this one (with the ReLU between) runs this layer's passes sample by
+    /// sample (Conv2DEmitter.FusedReLUPool).</summary>
+    private static bool FusedIntoConv(EmitContext c, LayerPlan l) =>
+        l.Index >= 2 && Conv2DEmitter.FusedReLUPool(c, c.Plan.Layers[l.Index - 2]) == l;
 
     /// <summary>2×2 max pooling, stride 2, float, at least 4 windows across: the vector forward pass.</summary>
     private static bool VectorMax2x2(EmitContext c, LayerPlan l) =>
