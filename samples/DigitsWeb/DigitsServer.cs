@@ -39,8 +39,10 @@ public static class DigitsServer
         string page = ReadResource("index.html");
 
         app.MapGet("/", () => Results.Content(page, "text/html; charset=utf-8"));
+        app.MapGet("/favicon.ico", () => Results.NoContent());
         app.MapGet("/api/info", () => Results.Json(new Dictionary<string, string> { ["network"] = nameof(DigitsLeNet), ["weights"] = model.Source }));
-        app.MapPost("/api/classify", (HttpContext context) => Classify(context, model));
+        // A handler, not a RequestDelegate: the IResult it returns is what is written.
+        app.MapPost("/api/classify", (Delegate)((HttpContext context) => Classify(context, model)));
         return app;
     }
 
