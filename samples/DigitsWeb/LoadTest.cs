@@ -9,7 +9,7 @@ namespace DigitsWeb;
 /// <summary>
 /// A bounded load test on loopback: starts the server in this process on 127.0.0.1 (a free port), then N clients each
 /// post real MNIST digits back to back for the given time. Prints requests per second, p50/p90/p99 latency, the error
-/// count and the process's managed heap and working set at the start, half-way and the end (to see that memory stays
+/// count and the process's managed heap and working set at the start, five times during the run and at the end (to see that memory stays
 /// flat). Exit code 1 when any request failed.
 /// </summary>
 public static class LoadTest
@@ -42,7 +42,15 @@ public static class LoadTest
             int errors = 0;
             var clock = Stopwatch.StartNew();
             var end = TimeSpan.FromSeconds(seconds);
-            var half = Task.Delay(TimeSpan.FromSeconds(seconds / 2.0)).ContinueWith(_ => { lock (memory) memory.Add(Memory("half-way")); }, TaskScheduler.Default);
+            // Six samples of the live heap (after a full collection) and the working set while the load runs.
+            var sampler = Task.Run(async () =>
+            {
+                for (int k = 1; k <= 5; k++)
+                {
+                    await Task.Delay(TimeSpan.FromSeconds(seconds / 6.0));
+                    lock (memory) memory.Add(Memory($"{clock.Elapsed.TotalSeconds:F0} s"));
+                }
+            });
             await Task.WhenAll(Enumerable.Range(0, clients).Select(c => Task.Run(async () =>
             {
                 var mine = latencies[c] = new List<double>(1 << 16);
@@ -56,7 +64,7 @@ public static class LoadTest
                 }
             })));
             double elapsed = clock.Elapsed.TotalSeconds;
-            await half;
+            await sampler;
             memory.Add(Memory("end"));
             var all = latencies.SelectMany(l => l).Order().ToArray();
             double P(double q) => all[Math.Min(all.Length - 1, (int)(q * all.Length))];
@@ -92,7 +100,7 @@ public static class LoadTest
     {
         using var process = Process.GetCurrentProcess();
         return string.Create(CultureInfo.InvariantCulture,
-            $"memory {when,-9}: managed heap {GC.GetTotalMemory(false) / 1048576.0,6:F1} MiB, working set {process.WorkingSet64 / 1048576.0,6:F1} MiB, gen2 collections {GC.CollectionCount(2)}");
+            $"memory {when,-6}: live managed heap {GC.GetTotalMemory(forceFullCollection: true) / 1048576.0,6:F1} MiB, working set {process.WorkingSet64 / 1048576.0,6:F1} MiB, gen2 collections {GC.CollectionCount(2)}");
     }
 
     private static int Option(string[] args, string name, int fallback)

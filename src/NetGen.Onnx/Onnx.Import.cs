@@ -133,11 +133,55 @@ public static partial class Onnx
             throw Bad(file, $"it has {used.Count} weight initialisers, {networkName} has {tensors.Count} tensors; {first}");
         }
 
+        CheckWindows(network, graph, file, networkName);
+
         parameters.CopyTo(network.Parameters);
         state.CopyTo(network.State);
         long opset = model.OpsetImport.Where(o => string.IsNullOrEmpty(o.Domain) || o.Domain == "ai.onnx").Select(o => o.Version).DefaultIfEmpty(0).Max();
         var metadata = model.MetadataProps.GroupBy(p => p.Key).ToDictionary(g => g.Key, g => g.Last().Value);
         return new OnnxModelInfo(model.ProducerName ?? "", model.ProducerVersion ?? "", opset, metadata, used.Count, converted);
+    }
+
+    /// <summary>The file's Conv, MaxPool and AveragePool nodes, in order, against the network's Conv2D and pooling
+    /// layers: same kernel, stride and padding, and an output of the same size — PyTorch's <c>ceil_mode=True</c> keeps a
+    /// partial window at the border where NetGen's <c>RoundDown</c> drops it, so it is accepted only where the windows
+    /// tile the input (both then give the same size).</summary>
+    private static void CheckWindows<T>(INetwork<T> network, P.GraphProto graph, string file, string networkName) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        var layers = network.Layers.Where(l => l.Kind is "Conv2D" or "MaxPool" or "AvgPool").ToList();
+        var nodes = graph.Node.Where(n => n.OpType is "Conv" or "MaxPool" or "AveragePool").ToList();
+        for (int i = 0; i < Math.Min(layers.Count, nodes.Count); i++)
+        {
+            var (layer, node) = (layers[i], nodes[i]);
+            string expectedOp = layer.Kind switch { "Conv2D" => "Conv", "MaxPool" => "MaxPool", _ => "AveragePool" };
+            string where = $"node {node.OpType} '{node.Name}' (window operator #{i + 1})";
+            if (node.OpType != expectedOp)
+                throw Bad(file, $"{where} stands where {networkName} has {layer.Name} ({layer.Kind}, ONNX {expectedOp})");
+            long[] Ints(string name, params long[] fallback) => node.Attribute.FirstOrDefault(a => a.Name == name)?.Ints.ToArray() is { Length: > 0 } v ? v : fallback;
+            long Int(string name, long fallback) => node.Attribute.FirstOrDefault(a => a.Name == name) is { } a ? a.I : fallback;
+            string autoPad = node.Attribute.FirstOrDefault(a => a.Name == "auto_pad")?.S.ToStringUtf8() ?? "NOTSET";
+            int kh = (int)layer.Option("KernelHeight"), kw = (int)layer.Option("KernelWidth"), s = (int)layer.Option("Stride");
+            int ph = (int)layer.Option("PadHeight"), pw = (int)layer.Option("PadWidth");
+            if (s <= 0) s = kh;
+            long[] kernel = Ints("kernel_shape", kh, kw), strides = Ints("strides", 1, 1), pads = Ints("pads", 0, 0, 0, 0);
+            if (autoPad is not ("NOTSET" or "" or "VALID"))
+                throw Bad(file, $"{where} uses auto_pad={autoPad}; {networkName}'s {layer.Name} has explicit padding {ph}×{pw}");
+            if (kernel.Length != 2 || kernel[0] != kh || kernel[1] != kw)
+                throw Bad(file, $"{where} has kernel [{string.Join(", ", kernel)}], {networkName}'s {layer.Name} has {kh}×{kw}");
+            if (strides.Length != 2 || strides[0] != s || strides[1] != s)
+                throw Bad(file, $"{where} has strides [{string.Join(", ", strides)}], {networkName}'s {layer.Name} has stride {s}");
+            if (pads.Length != 4 || pads[0] != ph || pads[2] != ph || pads[1] != pw || pads[3] != pw)
+                throw Bad(file, $"{where} has pads [{string.Join(", ", pads)}], {networkName}'s {layer.Name} pads {ph} rows and {pw} columns on each side");
+            if (Int("ceil_mode", 0) != 0)
+            {
+                int h = layer.InputShape[1] + 2 * ph - kh, w = layer.InputShape[2] + 2 * pw - kw;
+                if (h % s != 0 || w % s != 0)
+                    throw Bad(file, $"{where} has ceil_mode=1 and its windows do not tile the {layer.InputShape[1]}×{layer.InputShape[2]} input: it keeps a partial window that "
+                        + $"{networkName}'s {layer.Name} (RoundDown) drops; export with ceil_mode=False");
+            }
+        }
+        if (layers.Count != nodes.Count)
+            throw Bad(file, $"it has {nodes.Count} convolution and pooling operators, {networkName} has {layers.Count} ({string.Join(", ", layers.Select(l => l.Name))})");
     }
 
     private static IEnumerable<long> Squeeze(long[] shape) => shape.SkipWhile(d => d == 1).DefaultIfEmpty(1);

@@ -43,6 +43,13 @@ public sealed class OnnxExportTests(ITestOutputHelper log)
         }
         log.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{group}: {count} networks, largest relative difference {worst:E2}"));
         Assert.True(count >= (group == "random" ? 20 : 5), $"only {count} {group} networks");
+        if (group == "random")
+        {
+            // The random networks cover every layer kind, activation and window option the export maps.
+            foreach (string feature in new[] { "[Conv2D(", "[MaxPool(", "[AvgPool(", "[Flatten]", "[BatchNorm", "[Dropout(", "[Step]", "[Sigmoid]", "Tanh]", "[ReLU]",
+                "LeakyReLU(", "Softmax]", "Identity]", "RoundDown = true", "Bias = false", "Padding.Same", "Padding = 1", "KernelHeight =", "Stride = 2", "Precision.Double" })
+                Assert.True(ExportCases.Declarations.Contains(feature, StringComparison.Ordinal), $"no random network has {feature}:\n{ExportCases.Declarations}");
+        }
         Assert.True(failures.Count == 0, string.Join("\n", failures) + (group == "random" ? "\n" + ExportCases.Declarations : ""));
     }
 

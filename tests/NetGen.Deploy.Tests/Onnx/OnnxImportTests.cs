@@ -1,7 +1,9 @@
 using System.Globalization;
 using System.Text.Json;
 using NetGen.Deploy.Tests.Infrastructure;
+using Google.Protobuf;
 using Xunit.Abstractions;
+using P = global::Onnx;
 using LeNet = NetGen.Tests.Networks.LeNet;
 
 namespace NetGen.Deploy.Tests.Onnx;
@@ -51,6 +53,29 @@ public sealed class OnnxImportTests(ITestOutputHelper log)
         var lenet = new LeNet();
         var other = Assert.Throws<InvalidDataException>(() => NetGen.Onnx.LoadWeights(lenet, mlp));
         Assert.Contains("its input 'input' has 64 values per sample", other.Message);
+    }
+
+    [Fact]
+    public void PoolingWindowsAreCheckedAndCeilModeIsAcceptedOnlyWhereTheWindowsTile()
+    {
+        var source = new LeNet();
+        var model = P.ModelProto.Parser.ParseFrom(NetGen.Onnx.ToBytes(source));
+        var pool = model.Graph.Node.First(n => n.OpType == "MaxPool");
+        // LeNet's pools tile their inputs (28 -> 14, 10 -> 5): ceil_mode = 1 (PyTorch's ceil_mode=True) gives the same.
+        pool.Attribute.Single(a => a.Name == "ceil_mode").I = 1;
+        string tiled = Temp("ceil.onnx");
+        File.WriteAllBytes(tiled, P.ModelProto.Parser.ParseFrom(model.ToByteArray()).ToByteArray());
+        NetGen.Onnx.LoadWeights(new LeNet(), tiled);
+
+        pool.Attribute.Single(a => a.Name == "kernel_shape").Ints[0] = 3;
+        string other = Temp("kernel3.onnx");
+        File.WriteAllBytes(other, model.ToByteArray());
+        var net = new LeNet(seed: 5);
+        float[] before = net.Parameters.ToArray();
+        var e = Assert.Throws<InvalidDataException>(() => NetGen.Onnx.LoadWeights(net, other));
+        log.WriteLine(e.Message);
+        Assert.Contains("has kernel [3, 2], LeNet's MaxPool1 has 2×2", e.Message);
+        Assert.Equal(before, net.Parameters.ToArray());
     }
 
     [Fact]
