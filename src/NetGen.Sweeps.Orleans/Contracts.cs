@@ -102,6 +102,6 @@ public sealed record StudyStatus(
     [property: Id(2)] int Recorded,
     [property: Id(3)] List<int> Running,
     [property: Id(4)] List<TrialResult> NewResults,
-    [property: Id(5)] int Requeued,
+    [property: Id(5)] List<int> Requeued,
     [property: Id(6)] int DuplicatesIgnored,
-    [property: Id(7)] Dictionary<string, int> LeasesBySilo);
+    [property: Id(7)] Dictionary<string, List<int>> RunningBySilo);

@@ -20,7 +20,8 @@ internal sealed class StudyGrain(SweepCatalog catalog, IClusterMembershipService
     private readonly SortedSet<int> _pending = [];
     private readonly Dictionary<int, LeaseInfo> _leases = [];
     private readonly List<TrialRecord> _recorded = [];
-    private int _requeued, _duplicates;
+    private readonly List<int> _requeued = [];
+    private int _duplicates;
     private IGrainTimer? _timer;
 
     public Task Start(string fingerprint)
@@ -93,7 +94,7 @@ internal sealed class StudyGrain(SweepCatalog catalog, IClusterMembershipService
         {
             _leases.Remove(number);
             _pending.Add(number);
-            _requeued++;
+            _requeued.Add(number);
         }
         return Task.CompletedTask;
     }
@@ -101,12 +102,12 @@ internal sealed class StudyGrain(SweepCatalog catalog, IClusterMembershipService
     public Task<StudyStatus> Status(int known)
     {
         if (_sweep is null)
-            return Task.FromResult(new StudyStatus(false, false, 0, [], [], 0, 0, []));
+            return Task.FromResult(new StudyStatus(false, false, 0, [], [], [], 0, []));
         RequeueDeadSilos();
         var fresh = _recorded.Skip(Math.Max(0, known)).Select(TrialResult.From).ToList();
-        var bySilo = _leases.Values.GroupBy(l => l.Silo.ToString()).ToDictionary(g => g.Key, g => g.Count());
+        var bySilo = _leases.GroupBy(l => l.Value.Silo.ToString()).ToDictionary(g => g.Key, g => g.Select(l => l.Key).Order().ToList());
         bool finished = _pending.Count == 0 && _leases.Count == 0;
-        return Task.FromResult(new StudyStatus(true, finished, _recorded.Count, _leases.Keys.Order().ToList(), fresh, _requeued, _duplicates, bySilo));
+        return Task.FromResult(new StudyStatus(true, finished, _recorded.Count, _leases.Keys.Order().ToList(), fresh, _requeued.ToList(), _duplicates, bySilo));
     }
 
     public Task<string> Host() => Task.FromResult(silo.SiloAddress.ToString());
@@ -128,7 +129,7 @@ internal sealed class StudyGrain(SweepCatalog catalog, IClusterMembershipService
             if (snapshot.GetSiloStatus(lease.Silo) != SiloStatus.Dead) continue;
             _leases.Remove(number);
             _pending.Add(number);
-            _requeued++;
+            _requeued.Add(number);
         }
     }
 }
