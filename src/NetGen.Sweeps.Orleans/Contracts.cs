@@ -104,4 +104,5 @@ public sealed record StudyStatus(
     [property: Id(4)] List<TrialResult> NewResults,
     [property: Id(5)] List<int> Requeued,
     [property: Id(6)] int DuplicatesIgnored,
-    [property: Id(7)] Dictionary<string, List<int>> RunningBySilo);
+    [property: Id(7)] Dictionary<string, List<int>> RunningBySilo,
+    [property: Id(8)] Dictionary<int, int> EpochsReported);

@@ -12,7 +12,10 @@ namespace NetGen.Sweeps.Orleans;
 /// </summary>
 internal sealed class StudyGrain(SweepCatalog catalog, IClusterMembershipService membership, ILocalSiloDetails silo) : Grain, IStudyGrain
 {
-    private sealed record LeaseInfo(Guid Id, SiloAddress Silo, string Worker);
+    private sealed record LeaseInfo(Guid Id, SiloAddress Silo, string Worker)
+    {
+        public int Epoch { get; set; }
+    }
 
     private Sweep? _sweep;
     private StudyFile? _file;
@@ -67,6 +70,7 @@ internal sealed class StudyGrain(SweepCatalog catalog, IClusterMembershipService
     {
         if (_sweep is null || _file!.Contains(number) || !_leases.TryGetValue(number, out var info) || info.Id != lease)
             return Task.FromResult(ReportAnswer.Revoked);
+        info.Epoch = epoch;
         bool prune = _rungs?.ShouldPrune(number, previousEpoch, epoch, value) ?? false;
         return Task.FromResult(prune ? ReportAnswer.Prune : ReportAnswer.Continue);
     }
@@ -102,12 +106,13 @@ internal sealed class StudyGrain(SweepCatalog catalog, IClusterMembershipService
     public Task<StudyStatus> Status(int known)
     {
         if (_sweep is null)
-            return Task.FromResult(new StudyStatus(false, false, 0, [], [], [], 0, []));
+            return Task.FromResult(new StudyStatus(false, false, 0, [], [], [], 0, [], []));
         RequeueDeadSilos();
         var fresh = _recorded.Skip(Math.Max(0, known)).Select(TrialResult.From).ToList();
         var bySilo = _leases.GroupBy(l => l.Value.Silo.ToString()).ToDictionary(g => g.Key, g => g.Select(l => l.Key).Order().ToList());
         bool finished = _pending.Count == 0 && _leases.Count == 0;
-        return Task.FromResult(new StudyStatus(true, finished, _recorded.Count, _leases.Keys.Order().ToList(), fresh, _requeued.ToList(), _duplicates, bySilo));
+        return Task.FromResult(new StudyStatus(true, finished, _recorded.Count, _leases.Keys.Order().ToList(), fresh, _requeued.ToList(), _duplicates, bySilo,
+            _leases.ToDictionary(l => l.Key, l => l.Value.Epoch)));
     }
 
     public Task<string> Host() => Task.FromResult(silo.SiloAddress.ToString());
