@@ -94,7 +94,9 @@ public sealed record TrialResult(
     };
 }
 
-/// <summary>A study's progress as its grain sees it.</summary>
+/// <summary>A study's progress as its grain sees it: <see cref="Requeued"/> lists every trial put back in the queue
+/// (by a worker handing it back as its silo shut down, or because membership declared its silo dead: counted in
+/// <see cref="RequeuedFromDeadSilos"/>); <see cref="DuplicatesIgnored"/> counts results for trials already recorded.</summary>
 [GenerateSerializer, Immutable, Alias("NetGen.Sweeps.StudyStatus")]
 public sealed record StudyStatus(
     [property: Id(0)] bool Started,
@@ -103,6 +105,7 @@ public sealed record StudyStatus(
     [property: Id(3)] List<int> Running,
     [property: Id(4)] List<TrialResult> NewResults,
     [property: Id(5)] List<int> Requeued,
-    [property: Id(6)] int DuplicatesIgnored,
-    [property: Id(7)] Dictionary<string, List<int>> RunningBySilo,
-    [property: Id(8)] Dictionary<int, int> EpochsReported);
+    [property: Id(6)] int RequeuedFromDeadSilos,
+    [property: Id(7)] int DuplicatesIgnored,
+    [property: Id(8)] Dictionary<string, List<int>> RunningBySilo,
+    [property: Id(9)] Dictionary<int, int> EpochsReported);

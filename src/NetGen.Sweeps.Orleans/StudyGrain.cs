@@ -24,7 +24,7 @@ internal sealed class StudyGrain(SweepCatalog catalog, IClusterMembershipService
     private readonly Dictionary<int, LeaseInfo> _leases = [];
     private readonly List<TrialRecord> _recorded = [];
     private readonly List<int> _requeued = [];
-    private int _duplicates;
+    private int _duplicates, _requeuedDead;
     private IGrainTimer? _timer;
 
     public Task Start(string fingerprint)
@@ -106,12 +106,12 @@ internal sealed class StudyGrain(SweepCatalog catalog, IClusterMembershipService
     public Task<StudyStatus> Status(int known)
     {
         if (_sweep is null)
-            return Task.FromResult(new StudyStatus(false, false, 0, [], [], [], 0, [], []));
+            return Task.FromResult(new StudyStatus(false, false, 0, [], [], [], 0, 0, [], []));
         RequeueDeadSilos();
         var fresh = _recorded.Skip(Math.Max(0, known)).Select(TrialResult.From).ToList();
         var bySilo = _leases.GroupBy(l => l.Value.Silo.ToString()).ToDictionary(g => g.Key, g => g.Select(l => l.Key).Order().ToList());
         bool finished = _pending.Count == 0 && _leases.Count == 0;
-        return Task.FromResult(new StudyStatus(true, finished, _recorded.Count, _leases.Keys.Order().ToList(), fresh, _requeued.ToList(), _duplicates, bySilo,
+        return Task.FromResult(new StudyStatus(true, finished, _recorded.Count, _leases.Keys.Order().ToList(), fresh, _requeued.ToList(), _requeuedDead, _duplicates, bySilo,
             _leases.ToDictionary(l => l.Key, l => l.Value.Epoch)));
     }
 
@@ -135,6 +135,7 @@ internal sealed class StudyGrain(SweepCatalog catalog, IClusterMembershipService
             _leases.Remove(number);
             _pending.Add(number);
             _requeued.Add(number);
+            _requeuedDead++;
         }
     }
 }

@@ -53,7 +53,12 @@ public sealed class StudyFile : IDisposable
         string full = System.IO.Path.GetFullPath(path);
         string? directory = System.IO.Path.GetDirectoryName(full);
         if (directory is not null) Directory.CreateDirectory(directory);
-        var stream = new FileStream(full, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.Read);
+        FileStream stream;
+        try { stream = new FileStream(full, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.Read); }
+        catch (IOException e) when (e is not FileNotFoundException and not DirectoryNotFoundException)
+        {
+            throw new IOException($"Cannot open the study file {full} ({e.Message}); is the same sweep already running in another process? One process writes a study at a time.", e);
+        }
         var file = new StudyFile(full, stream);
         try
         {

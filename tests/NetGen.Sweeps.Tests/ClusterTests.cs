@@ -96,7 +96,7 @@ public sealed class ClusterTests(ITestOutputHelper output) : IDisposable
 
             var results = await run.WaitAsync(TimeSpan.FromSeconds(120));
             var final = await study.Status(int.MaxValue);
-            output.WriteLine($"finished {killedAt.Elapsed.TotalSeconds:0.0} s after the kill; {final.Requeued.Count} trial(s) re-queued ({string.Join(", ", final.Requeued)}), {final.DuplicatesIgnored} duplicate result(s) ignored; {results.Complete} complete, {results.Pruned} pruned; total {clock.Elapsed.TotalSeconds:0.0} s");
+            output.WriteLine($"finished {killedAt.Elapsed.TotalSeconds:0.0} s after the kill; {final.Requeued.Count} trial(s) re-queued ({string.Join(", ", final.Requeued)}; {final.RequeuedFromDeadSilos} on membership's dead-silo verdict, the rest handed back by the stopping silo), {final.DuplicatesIgnored} duplicate result(s) ignored; {results.Complete} complete, {results.Pruned} pruned; total {clock.Elapsed.TotalSeconds:0.0} s");
 
             // Every trial recorded exactly once, in the result and in the study file.
             Assert.Equal(Enumerable.Range(0, ClusterSweeps.SyntheticTrials), results.Trials.Select(t => t.Number));

@@ -206,6 +206,29 @@ public sealed class StudyFileTests : IDisposable
     }
 
     [Fact]
+    public void ATrialIsRecordedOnceHoweverOftenItsResultArrives()
+    {
+        string path = Path.Combine(_dir, "once.jsonl");
+        var sweep = Synthetic.Sweep("once", trials: 3);
+        TrialRecord Record(double value) => new()
+        {
+            Number = 1, State = TrialState.Complete, Parameters = sweep.Parameters(1), Value = value,
+            Curve = [new Dictionary<string, double> { ["val_loss"] = value }],
+        };
+        using (var file = StudyFile.Open(path, sweep.Name, sweep.Fingerprint, sweep.Parameters))
+        {
+            Assert.True(file.Append(Record(0.5)));
+            Assert.False(file.Append(Record(0.7)));   // e.g. from a worker whose silo was declared dead, finishing anyway
+        }
+        using (var reopened = StudyFile.Open(path, sweep.Name, sweep.Fingerprint, sweep.Parameters))
+        {
+            Assert.False(reopened.Append(Record(0.9)));
+            Assert.Equal(0.5, Assert.Single(reopened.Records).Value);
+        }
+        Assert.Equal(2, File.ReadAllLines(path).Length);
+    }
+
+    [Fact]
     public async Task AFileOfAnotherSweepIsRefused()
     {
         string path = Path.Combine(_dir, "other.jsonl");
