@@ -36,7 +36,7 @@ public readonly record struct Box(float X1, float Y1, float X2, float Y2)
 }
 
 /// <summary>A detected (or ground-truth) object: its box, class and score (1 for ground truth).</summary>
-public readonly record struct Detection(Box Box, int Class, float Score);
+public readonly record struct DetectedBox(Box Box, int Class, float Score);
 
 /// <summary>Overlap measures between boxes, computed in single precision in torchvision's order of operations so the
 /// results are the same floats as <c>torchvision.ops.box_iou</c>.</summary>

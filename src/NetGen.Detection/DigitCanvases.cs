@@ -40,7 +40,7 @@ public static class DigitCanvases
         var features = new float[count * Size * Size];
         var targets = new float[count * MaxObjects * DetectionTargets.Fields];
         var scaled = new float[32 * 32];
-        var objects = new List<Detection>(MaxObjects);
+        var objects = new List<DetectedBox>(MaxObjects);
         for (int n = 0; n < count; n++)
         {
             var canvas = features.AsSpan(n * Size * Size, Size * Size);
@@ -63,7 +63,7 @@ public static class DigitCanvases
                             ref float p = ref canvas[(y + yy) * Size + x + xx];
                             p = MathF.Max(p, scaled[yy * s + xx]);
                         }
-                    objects.Add(new Detection(box, digits.Labels[index], 1));
+                    objects.Add(new DetectedBox(box, digits.Labels[index], 1));
                     break;
                 }
             }
@@ -73,9 +73,9 @@ public static class DigitCanvases
     }
 
     /// <summary>The ground-truth objects of canvas <paramref name="index"/>.</summary>
-    public static List<Detection> Truth(Dataset<float> data, int index)
+    public static List<DetectedBox> Truth(Dataset<float> data, int index)
     {
-        var list = new List<Detection>();
+        var list = new List<DetectedBox>();
         DetectionTargets.Read(data.Targets.Slice(index * data.TargetSize, data.TargetSize), list);
         return list;
     }

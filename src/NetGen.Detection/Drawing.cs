@@ -87,7 +87,7 @@ public static class Drawing
 
     /// <summary>Draws ground truth (white, dashed) and detections (class colour, "class score" label) on an image of a
     /// canvas (any enlargement); boxes in [0, 1].</summary>
-    public static void DrawDetections(Image image, IEnumerable<Detection> detections, IEnumerable<Detection> truth, IReadOnlyList<string>? classNames = null)
+    public static void DrawDetections(Image image, IEnumerable<DetectedBox> detections, IEnumerable<DetectedBox> truth, IReadOnlyList<string>? classNames = null)
     {
         float sx = image.Width, sy = image.Height;
         foreach (var g in truth) DrawBox(image, g.Box.Scale(sx, sy), (255, 255, 255), 1, dashed: true);

@@ -13,8 +13,8 @@ namespace NetGen.Detection;
 /// </summary>
 public sealed class DetectionEvaluator
 {
-    private readonly List<(int Image, Detection D)> _detections = [];
-    private readonly List<List<Detection>> _truth = [];
+    private readonly List<(int Image, DetectedBox D)> _detections = [];
+    private readonly List<List<DetectedBox>> _truth = [];
 
     /// <summary>An evaluator for classes 0 … <paramref name="classes"/> − 1.</summary>
     public DetectionEvaluator(int classes)
@@ -33,7 +33,7 @@ public sealed class DetectionEvaluator
     public void Clear() { _detections.Clear(); _truth.Clear(); }
 
     /// <summary>Adds one image: its detections and its ground-truth objects.</summary>
-    public void Add(IEnumerable<Detection> detections, IEnumerable<Detection> truth)
+    public void Add(IEnumerable<DetectedBox> detections, IEnumerable<DetectedBox> truth)
     {
         ArgumentNullException.ThrowIfNull(detections);
         ArgumentNullException.ThrowIfNull(truth);
@@ -134,7 +134,7 @@ public sealed class DetectionEvaluator
 }
 
 /// <summary>Decodes one image's network output into detections (boxes in [0, 1]).</summary>
-public delegate List<Detection> DetectionDecoder(ReadOnlySpan<float> output);
+public delegate List<DetectedBox> DetectionDecoder(ReadOnlySpan<float> output);
 
 /// <summary>
 /// Mean average precision as a metric over outputs and targets (<see cref="IOutputMetric{T}"/>) for
@@ -146,7 +146,7 @@ public sealed class MeanAveragePrecision : IOutputMetric<float>
 {
     private readonly DetectionDecoder _decoder;
     private readonly DetectionEvaluator _evaluator;
-    private readonly List<Detection> _truth = [];
+    private readonly List<DetectedBox> _truth = [];
     private readonly bool _coco;
 
     /// <summary>mAP@0.5 (or COCO-style with <paramref name="coco"/>) of <paramref name="classes"/> classes.</summary>

@@ -57,7 +57,7 @@ public static class Nms
     /// <summary>The post-processing of a detector: drops detections scoring below <paramref name="scoreThreshold"/>,
     /// runs NMS per class (or across classes with <paramref name="classAgnostic"/>), and keeps at most
     /// <paramref name="topK"/> by descending score (0 for no limit).</summary>
-    public static List<Detection> Select(IReadOnlyList<Detection> detections, double iouThreshold = 0.5, float scoreThreshold = 0.01f,
+    public static List<DetectedBox> Select(IReadOnlyList<DetectedBox> detections, double iouThreshold = 0.5, float scoreThreshold = 0.01f,
         int topK = 100, bool classAgnostic = false)
     {
         ArgumentNullException.ThrowIfNull(detections);
@@ -68,7 +68,7 @@ public static class Nms
         int[] kept = classAgnostic
             ? Apply(boxes, scores, iouThreshold)
             : Batched(boxes, scores, candidates.Select(d => d.Class).ToArray(), iouThreshold);
-        var result = new List<Detection>(kept.Length);
+        var result = new List<DetectedBox>(kept.Length);
         foreach (int k in kept)
         {
             if (topK > 0 && result.Count == topK) break;

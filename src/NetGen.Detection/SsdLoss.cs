@@ -183,10 +183,10 @@ public sealed class SsdLoss : ILoss<float>
 
     /// <summary>Decodes one image's output into detections (boxes in [0, 1]): per anchor, the object class with the
     /// largest softmax probability, kept when ≥ <paramref name="scoreThreshold"/>; then per-class NMS.</summary>
-    public List<Detection> Decode(ReadOnlySpan<float> output, float scoreThreshold = 0.01f, double iouThreshold = 0.45, int topK = 100)
+    public List<DetectedBox> Decode(ReadOnlySpan<float> output, float scoreThreshold = 0.01f, double iouThreshold = 0.45, int topK = 100)
     {
         if (output.Length != OutputSize) throw new ArgumentException($"One image's output has {OutputSize} values, not {output.Length}.", nameof(output));
-        var raw = new List<Detection>();
+        var raw = new List<DetectedBox>();
         for (int a = 0; a < Anchors.Count; a++)
         {
             float lse = LogSumExp(output, a);
@@ -195,7 +195,7 @@ public sealed class SsdLoss : ILoss<float>
             float p = MathF.Exp(output[OutputIndex(a, 4 + best)] - lse);
             if (p < scoreThreshold) continue;
             var box = Anchors.Decode(output[OutputIndex(a, 0)], output[OutputIndex(a, 1)], output[OutputIndex(a, 2)], output[OutputIndex(a, 3)], a);
-            raw.Add(new Detection(box, best - 1, p));
+            raw.Add(new DetectedBox(box, best - 1, p));
         }
         return Nms.Select(raw, iouThreshold, scoreThreshold, topK);
     }

@@ -11,7 +11,7 @@ public static class DetectionTargets
     public const int Fields = 5;
 
     /// <summary>Writes <paramref name="objects"/> (boxes in [0, 1]) into one image's target rows, padding with class −1.</summary>
-    public static void Write(IReadOnlyList<Detection> objects, Span<float> target)
+    public static void Write(IReadOnlyList<DetectedBox> objects, Span<float> target)
     {
         if (target.Length % Fields != 0 || objects.Count > target.Length / Fields)
             throw new ArgumentException($"{objects.Count} objects do not fit {target.Length} target values ({Fields} per object).", nameof(target));
@@ -27,12 +27,12 @@ public static class DetectionTargets
     }
 
     /// <summary>The objects of one image's target rows (class ≥ 0), appended to <paramref name="into"/> with score 1.</summary>
-    public static void Read(ReadOnlySpan<float> target, List<Detection> into)
+    public static void Read(ReadOnlySpan<float> target, List<DetectedBox> into)
     {
         for (int i = 0; i + Fields <= target.Length; i += Fields)
         {
             if (target[i] < 0) continue;
-            into.Add(new Detection(new Box(target[i + 1], target[i + 2], target[i + 3], target[i + 4]), (int)target[i], 1));
+            into.Add(new DetectedBox(new Box(target[i + 1], target[i + 2], target[i + 3], target[i + 4]), (int)target[i], 1));
         }
     }
 }

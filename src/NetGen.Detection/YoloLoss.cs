@@ -169,11 +169,11 @@ public sealed class YoloLoss : ILoss<float>
 
     /// <summary>Decodes one image's output into detections (boxes in [0, 1]): per slot, the class with the largest
     /// σ(objectness)·softmax(class) score, kept when it is ≥ <paramref name="scoreThreshold"/>; then per-class NMS.</summary>
-    public List<Detection> Decode(ReadOnlySpan<float> output, float scoreThreshold = 0.01f, double iouThreshold = 0.45, int topK = 100)
+    public List<DetectedBox> Decode(ReadOnlySpan<float> output, float scoreThreshold = 0.01f, double iouThreshold = 0.45, int topK = 100)
     {
         if (output.Length != OutputSize) throw new ArgumentException($"One image's output has {OutputSize} values, not {output.Length}.", nameof(output));
         int s2 = Grid * Grid, fields = 5 + Classes;
-        var raw = new List<Detection>();
+        var raw = new List<DetectedBox>();
         for (int row = 0; row < Grid; row++)
             for (int col = 0; col < Grid; col++)
                 for (int b = 0; b < BoxesPerCell; b++)
@@ -190,7 +190,7 @@ public sealed class YoloLoss : ILoss<float>
                     var (aw, ah) = Anchors[b];
                     float cx = (col + Sigmoid(output[baseIndex])) / Grid, cy = (row + Sigmoid(output[baseIndex + s2])) / Grid;
                     float w = aw * MathF.Exp(MathF.Min(output[baseIndex + 2 * s2], 5)), h = ah * MathF.Exp(MathF.Min(output[baseIndex + 3 * s2], 5));
-                    raw.Add(new Detection(Box.FromCenter(cx, cy, w, h), best, score));
+                    raw.Add(new DetectedBox(Box.FromCenter(cx, cy, w, h), best, score));
                 }
         return Nms.Select(raw, iouThreshold, scoreThreshold, topK);
     }
