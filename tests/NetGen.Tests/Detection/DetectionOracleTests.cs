@@ -211,11 +211,20 @@ public class DetectionOracleTests(ITestOutputHelper output)
             var expected = results[k].GetProperty("nms").EnumerateArray().Select(e => e.GetInt32()).ToArray();
             var expectedBatched = results[k].GetProperty("batched").EnumerateArray().Select(e => e.GetInt32()).ToArray();
             Assert.True(expected.SequenceEqual(Nms.Apply(boxes, scores, threshold)), $"nms case {k} ({boxes.Length} boxes, IoU {threshold}): torchvision [{string.Join(",", expected)}], NetGen [{string.Join(",", Nms.Apply(boxes, scores, threshold))}]");
-            Assert.True(expectedBatched.SequenceEqual(Nms.Batched(boxes, scores, classes, threshold)), $"batched_nms case {k}: torchvision [{string.Join(",", expectedBatched)}], NetGen [{string.Join(",", Nms.Batched(boxes, scores, classes, threshold))}]");
+            var batched = Nms.Batched(boxes, scores, classes, threshold);
+            if (boxes.Length > 1000)
+            {
+                // Above 1,000 boxes torchvision orders the kept boxes with an unstable torch.sort, so tied scores may come
+                // in any order: the kept set must be equal, and NetGen's order is by descending score, ties by index.
+                Assert.True(expectedBatched.Order().SequenceEqual(batched.Order()), $"batched_nms case {k}: the kept sets differ");
+                for (int i = 1; i < batched.Length; i++)
+                    Assert.True(scores[batched[i - 1]] > scores[batched[i]] || (scores[batched[i - 1]] == scores[batched[i]] && batched[i - 1] < batched[i]));
+            }
+            else Assert.True(expectedBatched.SequenceEqual(batched), $"batched_nms case {k}: torchvision [{string.Join(",", expectedBatched)}], NetGen [{string.Join(",", batched)}]");
             kept += expected.Length;
             if (boxes.Length > 1000) large++;
         }
-        output.WriteLine($"nms and batched_nms: {Cases} cases ({large} above 1,000 boxes), {kept} kept indices, all identical to torchvision {torch.RootElement.GetProperty("torchvision").GetString()}");
+        output.WriteLine($"nms and batched_nms: {Cases} cases ({large} above 1,000 boxes), {kept} kept indices, identical to torchvision (batched above 1,000 boxes: the same set) {torch.RootElement.GetProperty("torchvision").GetString()}");
     }
 
     [TorchFact]
