@@ -150,6 +150,10 @@ internal static class NetworkParser
             "Flatten" => LayerKind.Flatten,
             "BatchNorm" => LayerKind.BatchNorm,
             "Dropout" => LayerKind.Dropout,
+            "Reshape" => LayerKind.Reshape,
+            "Upsample2D" => LayerKind.Upsample2D,
+            "Conv2DTranspose" => LayerKind.Conv2DTranspose,
+            "Sampling" => LayerKind.Sampling,
             _ => LayerKind.Unknown,
         };
         // A constructor that did not bind (wrong arguments) leaves nothing to read.
@@ -169,10 +173,15 @@ internal static class NetworkParser
 
         var spec = new LayerSpec(kind, name, new EquatableArray<int>(sizes))
         {
-            Stride = kind == LayerKind.Conv2D ? 1 : 0,
+            Stride = kind is LayerKind.Conv2D or LayerKind.Conv2DTranspose ? 1 : 0,
         };
         if (number is double n)
-            spec = kind == LayerKind.Dropout ? spec with { Rate = n } : spec with { Alpha = n };
+            spec = kind switch
+            {
+                LayerKind.Dropout => spec with { Rate = n },
+                LayerKind.Sampling => spec with { Beta = n },
+                _ => spec with { Alpha = n },
+            };
         foreach (var arg in attribute.NamedArguments)
         {
             object? v = arg.Value.Value;
@@ -190,6 +199,9 @@ internal static class NetworkParser
                 ("Epsilon", double d) => spec with { Epsilon = d },
                 ("L1", double d) => spec with { L1 = d },
                 ("L2", double d) => spec with { L2 = d },
+                ("OutputPadding", int k) => spec with { OutputPadding = k },
+                ("Mode", int m) => spec with { Mode = m },
+                ("OutputSize", int o) => spec with { RequestedOutput = o },
                 _ => spec,
             };
         }

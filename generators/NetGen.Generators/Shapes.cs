@@ -68,6 +68,8 @@ internal static class Shapes
         LayerKind.MaxPool => "max_pooling2d",
         LayerKind.AvgPool => "average_pooling2d",
         LayerKind.BatchNorm => "batch_normalization",
+        LayerKind.Conv2DTranspose => "conv2d_transpose",
+        LayerKind.Upsample2D => "up_sampling2d",
         _ => kind.ToString().ToLowerInvariant(),
     };
 
@@ -140,6 +142,19 @@ internal static class Shapes
                 case LayerKind.Flatten:
                     outShape = ImmutableArray.Create(Size(shape));
                     break;
+                case LayerKind.Reshape:
+                    outShape = InferReshape(layer, i, shape, found);
+                    break;
+                case LayerKind.Upsample2D:
+                    outShape = InferUpsample(layer, i, shape, found);
+                    break;
+                case LayerKind.Conv2DTranspose:
+                    outShape = InferTransposed(layer, i, shape, found, out var transposed);
+                    spatial[planned.Count] = transposed;
+                    break;
+                case LayerKind.Sampling:
+                    outShape = InferSampling(layer, i, shape, found);
+                    break;
                 case LayerKind.BatchNorm:
                     if (shape.Length != 1 && shape.Length != 3)
                         found.Add(new("NG0011", $"[BatchNorm] normalises per feature of a vector or per channel of a (C, H, W) tensor, but it is fed {FormatShape(shape)}.", i));
@@ -177,6 +192,7 @@ internal static class Shapes
                 offset += (long)plan.WeightCount + plan.BiasCount;
                 trainable += plan.TrainableCount;
             }
+            if (layer.Kind == LayerKind.Upsample2D) plan.Stride = layer.Sizes.Count > 0 ? layer.Sizes[0] : 1;
             if (spatial.TryGetValue(plan.Index, out var win))
             {
                 plan.KernelH = win.KH; plan.KernelW = win.KW; plan.Stride = win.Stride; plan.PadH = win.PH; plan.PadW = win.PW;
@@ -185,6 +201,16 @@ internal static class Shapes
             {
                 plan.WeightOffset = (int)Math.Min(offset, int.MaxValue);
                 plan.WeightCount = (int)Math.Min((long)outShape[0] * shape[0] * plan.KernelH * plan.KernelW, int.MaxValue);
+                plan.BiasOffset = plan.WeightOffset + plan.WeightCount;
+                plan.BiasCount = layer.Bias ? outShape[0] : 0;
+                offset += (long)plan.WeightCount + plan.BiasCount;
+                trainable += plan.TrainableCount;
+            }
+            if (layer.Kind == LayerKind.Conv2DTranspose && shape.Length == 3 && outShape.Length == 3)
+            {
+                // Weights [C_in, F, kh, kw] as nn.ConvTranspose2d stores them, then the bias [F].
+                plan.WeightOffset = (int)Math.Min(offset, int.MaxValue);
+                plan.WeightCount = (int)Math.Min((long)shape[0] * outShape[0] * plan.KernelH * plan.KernelW, int.MaxValue);
                 plan.BiasOffset = plan.WeightOffset + plan.WeightCount;
                 plan.BiasCount = layer.Bias ? outShape[0] : 0;
                 offset += (long)plan.WeightCount + plan.BiasCount;
@@ -306,6 +332,181 @@ internal static class Shapes
         }
     }
 
+    /// <summary>[Reshape(…)]: the same number of values in another shape (a view).</summary>
+    private static ImmutableArray<int> InferReshape(LayerSpec layer, int index, ImmutableArray<int> shape, List<ShapeProblem> found)
+    {
+        var target = ImmutableArray.CreateRange(layer.Sizes);
+        string written = $"[Reshape({string.Join(", ", target)})]";
+        if (target.Length == 0 || target.Length > 3 || target.Any(d => d <= 0))
+        {
+            found.Add(new("NG0004", $"{written}: give 1 to 3 positive dimensions, a vector (e.g. [Reshape(784)]) or (C, H, W) (e.g. [Reshape(128, 7, 7)]).", index)
+                { Argument = target.Length == 0 || target.Length > 3 ? null : "shape[" + target.IndexOf(target.First(d => d <= 0)) + "]" });
+            return shape;
+        }
+        long want = target.Aggregate(1L, (a, d) => a * d);
+        int have = Size(shape);
+        if (want != have)
+        {
+            string hint = target.Length == 3 && have % (target[1] * target[2]) == 0
+                ? $" (e.g. [Reshape({have / (target[1] * target[2])}, {target[1]}, {target[2]})])"
+                : "";
+            found.Add(new("NG0060", $"{written} holds {want} values per sample but is fed {FormatShape(shape)}, {have} values: a reshape keeps every value. Make the layer before it produce {want} values (e.g. [Dense({want})]), or reshape to a shape of {have} values{hint}.", index));
+            return target;
+        }
+        return target;
+    }
+
+    /// <summary>[Upsample2D(factor)]: (C, H, W) → (C, H·factor, W·factor); the factor is kept in the plan's stride.</summary>
+    private static ImmutableArray<int> InferUpsample(LayerSpec layer, int index, ImmutableArray<int> shape, List<ShapeProblem> found)
+    {
+        int factor = layer.Sizes.Count > 0 ? layer.Sizes[0] : 0;
+        if (factor < 1 || factor > 64)
+            found.Add(new("NG0004", $"[Upsample2D({factor})]: the factor must be an integer from 1 to 64, e.g. [Upsample2D(2)].", index) { Argument = "factor" });
+        if (layer.Mode is not (0 or 1))
+            found.Add(new("NG0005", $"[Upsample2D] Mode = {layer.Mode} is not an UpsampleMode: use UpsampleMode.Nearest or UpsampleMode.Bilinear.", index) { Argument = "Mode" });
+        if (shape.Length != 3)
+        {
+            found.Add(new("NG0011", $"[Upsample2D] enlarges (C, H, W) images but is fed {FormatShape(shape)}: put [Reshape(C, H, W)] before it.", index)
+                { Fixes = Size(shape) % 49 == 0 ? ImmutableArray.Create(new ShapeFix($"Insert [Reshape({Size(shape) / 49}, 7, 7)] before [Upsample2D]", $"insert-before:Reshape({Size(shape) / 49}, 7, 7)")) : ImmutableArray<ShapeFix>.Empty });
+            return shape;
+        }
+        if (factor < 1 || factor > 64) return shape;
+        long h = (long)shape[1] * factor, w = (long)shape[2] * factor;
+        if (h * w * shape[0] > MaxValuesPerSample)
+        {
+            found.Add(new("NG0004", $"[Upsample2D({factor})] would make {shape[0]}×{h}×{w} values per sample, more than {MaxValuesPerSample}.", index) { Argument = "factor" });
+            return shape;
+        }
+        return ImmutableArray.Create(shape[0], (int)h, (int)w);
+    }
+
+    /// <summary>The output length of a transposed convolution on one axis: (in − 1)·s − 2p + k + op.</summary>
+    internal static long TransposedOutput(int input, int k, int stride, int pad, int outputPadding) =>
+        (long)(input - 1) * stride - 2L * pad + k + outputPadding;
+
+    /// <summary>The (padding, output padding) with 0 ≤ op &lt; s and 0 ≤ p &lt; k that give <paramref name="want"/>, smallest
+    /// padding first; null when none does.</summary>
+    internal static (int Pad, int OutputPadding)? TransposedPaddingFor(int input, int k, int stride, long want)
+    {
+        for (int p = 0; p < Math.Max(k, 1); p++)
+        {
+            long op = want - TransposedOutput(input, k, stride, p, 0);
+            if (op >= 0 && op < stride) return (p, (int)op);
+        }
+        return null;
+    }
+
+    /// <summary>Every output length a transposed convolution can reach with 0 ≤ p &lt; k and 0 ≤ op &lt; s, with the
+    /// settings that give it, largest first.</summary>
+    internal static List<(long Size, int Pad, int OutputPadding)> TransposedOptions(int input, int k, int stride)
+    {
+        var options = new List<(long, int, int)>();
+        for (int p = 0; p < Math.Max(k, 1); p++)
+            for (int op = 0; op < stride && op < 64; op++)
+            {
+                long size = TransposedOutput(input, k, stride, p, op);
+                if (size > 0 && !options.Any(o => o.Item1 == size)) options.Add((size, p, op));
+            }
+        return options.OrderByDescending(o => o.Item1).ToList();
+    }
+
+    /// <summary>[Conv2DTranspose(filters, …)] over (C, H, W): (F, (H − 1)·s − 2p + k + op, …), with the padding and
+    /// output padding given, or chosen for Padding.Same (output H·s) or a requested OutputSize.</summary>
+    private static ImmutableArray<int> InferTransposed(LayerSpec layer, int index, ImmutableArray<int> shape, List<ShapeProblem> found,
+        out (int KH, int KW, int Stride, int PH, int PW) window)
+    {
+        int filters = layer.Sizes.Count > 0 ? layer.Sizes[0] : 0;
+        int k = layer.Kernel, s = layer.Stride, pad = layer.Padding, op = layer.OutputPadding;
+        window = (k, k, s, 0, 0);
+        bool bad = false;
+        if (filters <= 0 || filters > MaxValuesPerSample)
+        { found.Add(new("NG0004", $"[Conv2DTranspose({filters})]: the number of filters must be a positive integer, e.g. [Conv2DTranspose(64)].", index) { Argument = "filters" }); bad = true; }
+        if (k <= 0 || k > 4096)
+        { found.Add(new("NG0004", $"[Conv2DTranspose]: Kernel = {k} must be a positive integer no larger than 4096, e.g. Kernel = 4.", index) { Argument = "Kernel" }); bad = true; }
+        if (s <= 0 || s > 64)
+        { found.Add(new("NG0004", $"[Conv2DTranspose]: Stride = {s} must be an integer from 1 to 64, e.g. Stride = 2.", index) { Argument = "Stride" }); bad = true; }
+        if (pad < -1)
+        { found.Add(new("NG0004", $"[Conv2DTranspose]: Padding = {pad} must be zero or positive, or Padding.Same.", index) { Argument = "Padding" }); bad = true; }
+        if (layer.RequestedOutput < 0)
+        { found.Add(new("NG0004", $"[Conv2DTranspose]: OutputSize = {layer.RequestedOutput} must be positive (or 0 to derive it from the padding).", index) { Argument = "OutputSize" }); bad = true; }
+        if (shape.Length != 3)
+        {
+            found.Add(new("NG0011", $"[Conv2DTranspose] needs a (C, H, W) input but is fed {FormatShape(shape)}: put [Reshape(C, H, W)] before it, e.g. [Reshape({Math.Max(Size(shape) / 49, 1)}, 7, 7)] after a Dense layer of {Math.Max(Size(shape) / 49, 1) * 49} units.", index));
+            return ImmutableArray.Create(Math.Max(filters, 1), 1, 1);
+        }
+        if (bad) return ImmutableArray.Create(Math.Max(filters, 1), 1, 1);
+        if (s > 1 && op >= s || op < 0 || (s == 1 && op != 0))
+        {
+            var fixes = ImmutableArray.CreateBuilder<ShapeFix>();
+            var sizes = new List<string>();
+            for (int o = 0; o < s; o++)
+            {
+                long size = TransposedOutput(shape[1], k, s, Math.Max(pad, 0), o);
+                if (size <= 0) continue;
+                sizes.Add($"OutputPadding = {o} (output {size})");
+                fixes.Add(new($"Set OutputPadding = {o} (output {size}×{TransposedOutput(shape[2], k, s, Math.Max(pad, 0), o)})", $"set:OutputPadding={o}"));
+            }
+            found.Add(new("NG0061", $"[Conv2DTranspose] OutputPadding = {op} must be at least 0 and smaller than the stride {s} (as nn.ConvTranspose2d requires): it only picks between the {s} output sizes a stride-{s} convolution maps back to the same input size. Use {(sizes.Count > 0 ? string.Join(" or ", sizes) : "OutputPadding = 0")}.", index)
+                { Argument = "OutputPadding", Fixes = fixes.ToImmutable() });
+            return ImmutableArray.Create(filters, 1, 1);
+        }
+        int[] outputs = new int[2], pads = new int[2];
+        for (int axis = 0; axis < 2; axis++)
+        {
+            int input = shape[1 + axis];
+            long want = pad == -1 ? (long)input * s : layer.RequestedOutput;
+            int p = pad == -1 ? 0 : pad, o = op;
+            if (want > 0)
+            {
+                if (TransposedPaddingFor(input, k, s, want) is { } chosen) { p = chosen.Pad; o = chosen.OutputPadding; }
+                else
+                {
+                    var options = TransposedOptions(input, k, s);
+                    string asked = pad == -1 ? $"Padding.Same asks for {input}·{s} = {want}" : $"OutputSize = {want}";
+                    var fixes = ImmutableArray.CreateBuilder<ShapeFix>();
+                    foreach (var option in options.OrderBy(x => Math.Abs(x.Size - want)).Take(4))
+                        fixes.Add(new($"Set Padding = {option.Pad}, OutputPadding = {option.OutputPadding} (output {option.Size})",
+                            (layer.RequestedOutput > 0 ? "set:OutputSize=0;" : "") + $"set:Padding={option.Pad};set:OutputPadding={option.OutputPadding}"));
+                    found.Add(new("NG0062", $"[Conv2DTranspose] {asked} on an input of {input}, but no padding gives it with kernel {k} and stride {s}: the output is ({input} − 1)·{s} − 2·Padding + {k} + OutputPadding with 0 ≤ OutputPadding < {s}. Sizes that work: {string.Join(", ", options.Take(8).Select(x => $"{x.Size} (Padding = {x.Pad}, OutputPadding = {x.OutputPadding})"))}.", index)
+                        { Argument = pad == -1 ? "Padding" : "OutputSize", Fixes = fixes.ToImmutable() });
+                    return ImmutableArray.Create(filters, 1, 1);
+                }
+            }
+            long size = TransposedOutput(input, k, s, p, o);
+            if (size <= 0 || size > 65536)
+            {
+                var options = TransposedOptions(input, k, s);
+                found.Add(new("NG0062", $"[Conv2DTranspose] on an input of {input} gives ({input} − 1)·{s} − 2·{p} + {k} + {o} = {size} rows: {(size <= 0 ? "the padding removes the whole output" : "too large")}. Sizes that work: {string.Join(", ", options.Take(8).Select(x => $"{x.Size} (Padding = {x.Pad}, OutputPadding = {x.OutputPadding})"))}.", index)
+                    { Argument = "Padding", Fixes = options.Take(4).Select(x => new ShapeFix($"Set Padding = {x.Pad}, OutputPadding = {x.OutputPadding} (output {x.Size})", $"set:Padding={x.Pad};set:OutputPadding={x.OutputPadding}")).ToImmutableArray() });
+                return ImmutableArray.Create(filters, 1, 1);
+            }
+            outputs[axis] = (int)size;
+            pads[axis] = p;
+        }
+        if ((long)filters * outputs[0] * outputs[1] > MaxValuesPerSample)
+        {
+            found.Add(new("NG0004", $"[Conv2DTranspose({filters})] would make {filters}×{outputs[0]}×{outputs[1]} values per sample, more than {MaxValuesPerSample}.", index) { Argument = "filters" });
+            return ImmutableArray.Create(filters, 1, 1);
+        }
+        window = (k, k, s, pads[0], pads[1]);
+        return ImmutableArray.Create(filters, outputs[0], outputs[1]);
+    }
+
+    /// <summary>[Sampling]: a vector of 2·L values (μ then log σ²) → L values.</summary>
+    private static ImmutableArray<int> InferSampling(LayerSpec layer, int index, ImmutableArray<int> shape, List<ShapeProblem> found)
+    {
+        if (!(layer.Beta >= 0) || double.IsInfinity(layer.Beta))
+            found.Add(new("NG0004", $"[Sampling({layer.Beta})]: β weighs the KL term and must be a finite number ≥ 0, e.g. [Sampling(1.0)].", index) { Argument = "beta" });
+        int size = Size(shape);
+        if (shape.Length != 1 || size % 2 != 0)
+        {
+            int units = shape.Length == 1 ? size + 1 : Math.Max(2, size / 2 * 2);
+            found.Add(new("NG0063", $"[Sampling] reads μ and log σ² as the two halves of a vector of 2·L values, but is fed {FormatShape(shape)}: {(shape.Length != 1 ? "flatten it and " : "")}give the layer before it an even number of units, e.g. [Dense({units})] for L = {units / 2}.", index));
+            return ImmutableArray.Create(Math.Max(size / 2, 1));
+        }
+        return ImmutableArray.Create(size / 2);
+    }
+
     /// <summary>Output length of windows of <paramref name="k"/> moved by <paramref name="stride"/> over
     /// input + 2·pad values, or −1 when they do not fit, or do not tile and <paramref name="roundDown"/> is false.</summary>
     internal static int WindowOutput(int input, int k, int stride, int pad, bool roundDown)
@@ -420,6 +621,9 @@ internal static class Shapes
         return fixes.ToImmutable();
     }
 
+    /// <summary>The binary cross-entropies (mean, or summed per sample), which read probabilities and fuse with a final Sigmoid.</summary>
+    public static bool IsBinaryCrossEntropy(LossKind loss) => loss is LossKind.BinaryCrossEntropy or LossKind.BinaryCrossEntropySummed;
+
     private static bool IsSquaredOrAbsolute(LossKind loss) => loss is LossKind.HalfSquaredError or LossKind.MeanSquaredError
         or LossKind.SumSquaredError or LossKind.MeanAbsoluteError or LossKind.SumAbsoluteError;
 
@@ -443,7 +647,7 @@ internal static class Shapes
                     found.Add(new("NG0021", $"[{name}] directly follows [{layers[previous].AttributeName}]: two activations in a row apply one non-linearity to the other's output; keep one.", i, IsWarning: true)
                         { Fixes = ImmutableArray.Create(new ShapeFix($"Remove [{name}]", "remove")) });
             }
-            if (kind is LayerKind.Dense or LayerKind.Conv2D) weighted = true;
+            if (kind is LayerKind.Dense or LayerKind.Conv2D or LayerKind.Conv2DTranspose) weighted = true;
             previous = last = i;
         }
         if (last < 0) return;
@@ -480,17 +684,17 @@ internal static class Shapes
         }
         else if (lastKind == LayerKind.Softmax)
         {
-            string why = spec.Loss == LossKind.BinaryCrossEntropy
+            string why = IsBinaryCrossEntropy(spec.Loss)
                 ? "BinaryCrossEntropy reads each output as an independent probability, while Softmax makes the outputs compete and sum to 1"
                 : IsSquaredOrAbsolute(spec.Loss)
                     ? $"with {loss} the gradient through Softmax vanishes as soon as it saturates, which is why Softmax is paired with cross-entropy"
                     : $"{loss} expects raw class scores, and Softmax squashes them into (0, 1) so every margin is below 1";
             var fixes = ImmutableArray.CreateBuilder<ShapeFix>();
             fixes.Add(new ShapeFix("Use Loss = LossFunction.CrossEntropy", "net:Loss=LossFunction.CrossEntropy"));
-            fixes.Add(spec.Loss == LossKind.BinaryCrossEntropy ? new ShapeFix("Replace [Softmax] with [Sigmoid]", "replace:Sigmoid") : new ShapeFix("Remove [Softmax]", "remove"));
+            fixes.Add(IsBinaryCrossEntropy(spec.Loss) ? new ShapeFix("Replace [Softmax] with [Sigmoid]", "replace:Sigmoid") : new ShapeFix("Remove [Softmax]", "remove"));
             found.Add(new("NG0024", $"[Softmax] does not fit Loss = {loss}: {why}.", last, IsWarning: true) { Related = "Loss", Fixes = fixes.ToImmutable() });
         }
-        else if (spec.Loss == LossKind.BinaryCrossEntropy && lastKind != LayerKind.Sigmoid)
+        else if (IsBinaryCrossEntropy(spec.Loss) && lastKind != LayerKind.Sigmoid)
         {
             found.Add(new("NG0025", $"Loss = BinaryCrossEntropy needs each output to be a probability in (0, 1), but the last layer is [{lastName}]: end with [Sigmoid].", last, IsWarning: true)
                 { Related = "Loss", Fixes = ImmutableArray.Create(new ShapeFix(addTitle("Sigmoid"), add("Sigmoid"))) });
@@ -537,6 +741,9 @@ internal static class Shapes
     {
         LayerKind.Conv2D => $"Conv2D {l.KernelH}×{l.KernelW}" + (l.Stride != 1 ? $" /{l.Stride}" : "") + (l.PadH != 0 || l.PadW != 0 ? $" pad {l.PadH}" + (l.PadW != l.PadH ? $",{l.PadW}" : "") : ""),
         LayerKind.MaxPool or LayerKind.AvgPool => $"{l.Kind} {l.KernelH}×{l.KernelW}" + (l.Stride != l.KernelH ? $" /{l.Stride}" : ""),
+        LayerKind.Conv2DTranspose => $"Conv2DTranspose {l.KernelH}×{l.KernelW}" + (l.Stride != 1 ? $" /{l.Stride}" : "") + (l.PadH != 0 || l.PadW != 0 ? $" pad {l.PadH}" + (l.PadW != l.PadH ? $",{l.PadW}" : "") : ""),
+        LayerKind.Upsample2D => $"Upsample2D ×{l.Stride}" + (l.Spec.Mode == 1 ? " bilinear" : ""),
+        LayerKind.Sampling => "Sampling" + (l.Spec.Beta != 1 ? " β " + l.Spec.Beta.ToString("R", CultureInfo.InvariantCulture) : ""),
         LayerKind.Dropout => "Dropout " + l.Spec.Rate.ToString("R", CultureInfo.InvariantCulture),
         LayerKind.LeakyReLU => "LeakyReLU " + l.Spec.Alpha.ToString("R", CultureInfo.InvariantCulture),
         _ => l.Kind.ToString(),

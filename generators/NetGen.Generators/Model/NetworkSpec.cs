@@ -22,6 +22,10 @@ internal enum LayerKind
     Flatten,
     BatchNorm,
     Dropout,
+    Reshape,
+    Upsample2D,
+    Conv2DTranspose,
+    Sampling,
 }
 
 /// <summary>Mirrors <c>NetGen.LossFunction</c> (same numeric values).</summary>
@@ -36,6 +40,7 @@ internal enum LossKind
     SumAbsoluteError,
     MulticlassHinge,
     MulticlassSquaredHinge,
+    BinaryCrossEntropySummed,
 }
 
 /// <summary>One layer attribute as written. Values the user did not set keep the attribute's defaults.</summary>
@@ -81,6 +86,18 @@ internal sealed record LayerSpec(LayerKind Kind, string AttributeName, Equatable
     public double L1 { get; init; }
 
     public double L2 { get; init; }
+
+    /// <summary>Conv2DTranspose's output padding.</summary>
+    public int OutputPadding { get; init; }
+
+    /// <summary>Conv2DTranspose's requested output size (0: derived from the padding).</summary>
+    public int RequestedOutput { get; init; }
+
+    /// <summary>Sampling's β.</summary>
+    public double Beta { get; init; } = 1.0;
+
+    /// <summary>Upsample2D's mode (NetGen.UpsampleMode: 0 nearest, 1 bilinear).</summary>
+    public int Mode { get; init; }
 }
 // No source positions are kept: an edit above a network would shift them and defeat caching. The analyzers map a
 // problem's layer index back to the attribute themselves.

@@ -113,6 +113,10 @@ internal abstract class LayerEmitter
         LayerKind.Flatten => FlattenEmitter.Instance,
         LayerKind.BatchNorm => BatchNormEmitter.Instance,
         LayerKind.Dropout => DropoutEmitter.Instance,
+        LayerKind.Reshape => ReshapeEmitter.Instance,
+        LayerKind.Upsample2D => Upsample2DEmitter.Instance,
+        LayerKind.Conv2DTranspose => Conv2DTransposeEmitter.Instance,
+        LayerKind.Sampling => SamplingEmitter.Instance,
         _ => ActivationEmitter.Instance,
     };
 }
