@@ -718,7 +718,7 @@ internal static class Shapes
         var sb = new StringBuilder();
         string loss = plan.Spec.Loss.ToString();
         sb.Append("Network: \"").Append(plan.Spec.ClassName).Append("\" (").Append(plan.ElementType).Append(", loss: ").Append(loss)
-          .Append(plan.FusedSoftmaxCrossEntropy ? ", fused with Softmax" : "").Append(")\n");
+          .Append(plan.FusedSoftmaxCrossEntropy ? ", fused with Softmax" : plan.FusedSigmoidBinaryCrossEntropy ? ", fused with Sigmoid" : "").Append(")\n");
         sb.Append('_', width).Append('\n');
         sb.Append(' ').Append("Layer (type)".PadRight(w1)).Append("Output Shape".PadRight(w2)).Append("Param #").Append('\n');
         sb.Append('=', width).Append('\n');
