@@ -118,10 +118,10 @@ public sealed class GenerativeGradientCheckTests(ITestOutputHelper output)
         again.Forward(x, 2);
         Assert.Equal(first, again.Sampling1Epsilon.ToArray());                        // same seed, same noise
         double mean = first.Average(), variance = first.Select(e => (e - mean) * (e - mean)).Average();
-        var many = new double[4000];
-        for (int k = 0; k < 1000; k++) { again.Forward(x, 2); again.Sampling1Epsilon.CopyTo(many.AsSpan(k % 1000 * 4, 4)); }
-        Assert.InRange(many.Average(), -0.06, 0.06);                                   // N(0, 1): 4,000 draws
-        Assert.InRange(many.Select(e => e * e).Average(), 0.92, 1.08);
+        var many = new double[6000];
+        for (int k = 0; k < 1000; k++) { again.Forward(x, 2); again.Sampling1Epsilon.CopyTo(many.AsSpan(k * 6, 6)); }
+        Assert.InRange(many.Average(), -0.06, 0.06);                                   // N(0, 1): 6,000 draws (σ of the mean 0.013)
+        Assert.InRange(many.Select(e => e * e).Average(), 0.93, 1.07);
         net.Training = false;
         net.Forward(x, 2);
         Assert.All(net.Sampling1Epsilon.ToArray(), e => Assert.Equal(0, e));          // inference: z = μ
