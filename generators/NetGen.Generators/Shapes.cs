@@ -8,13 +8,17 @@ using NetGen.Generators.Model;
 
 namespace NetGen.Generators;
 
-/// <summary>A problem with a declaration, found by shape inference. The analyzers report these with stable IDs.</summary>
-/// <param name="Id">The diagnostic ID, NG0001 …</param>
+/// <summary>A problem with a declaration, found by shape inference. The analyzers report it with its descriptor.</summary>
+/// <param name="Descriptor">The diagnostic (<see cref="Descriptors"/>): its ID, title and severity.</param>
 /// <param name="Message">What is wrong, with the numbers, and the fix.</param>
 /// <param name="LayerIndex">Index into <see cref="NetworkSpec.Layers"/>, or −1 for the whole declaration.</param>
-/// <param name="IsWarning">A warning (or information) does not stop code generation.</param>
-internal sealed record ShapeProblem(string Id, string Message, int LayerIndex, bool IsWarning = false)
+internal sealed record ShapeProblem(Microsoft.CodeAnalysis.DiagnosticDescriptor Descriptor, string Message, int LayerIndex)
 {
+    public string Id => Descriptor.Id;
+
+    /// <summary>A warning (or information) does not stop code generation.</summary>
+    public bool IsWarning => Descriptor.DefaultSeverity != Microsoft.CodeAnalysis.DiagnosticSeverity.Error;
+
     /// <summary>The argument the problem is about, for the diagnostic's location: a named argument ("Stride"), a
     /// constructor parameter ("units"), or an element of a params array ("shape[1]"); several separated by '|' are
     /// tried in order and the first one written is used. Null: the whole attribute. With <see cref="LayerIndex"/> −1, an
@@ -55,23 +59,7 @@ internal static class Shapes
         return size > int.MaxValue ? int.MaxValue : (int)size;
     }
 
-    public static bool IsSpatial(LayerKind kind) => kind is LayerKind.Conv2D or LayerKind.MaxPool or LayerKind.AvgPool;
-
-    public static bool IsActivation(LayerKind kind) => kind is LayerKind.Step or LayerKind.Sigmoid or LayerKind.Tanh
-        or LayerKind.ReLU or LayerKind.LeakyReLU or LayerKind.Softmax or LayerKind.Identity;
-
-    public static string SnakeName(LayerKind kind) => kind switch
-    {
-        LayerKind.ReLU => "re_lu",
-        LayerKind.LeakyReLU => "leaky_re_lu",
-        LayerKind.Conv2D => "conv2d",
-        LayerKind.MaxPool => "max_pooling2d",
-        LayerKind.AvgPool => "average_pooling2d",
-        LayerKind.BatchNorm => "batch_normalization",
-        LayerKind.Conv2DTranspose => "conv2d_transpose",
-        LayerKind.Upsample2D => "up_sampling2d",
-        _ => kind.ToString().ToLowerInvariant(),
-    };
+    public static bool IsActivation(LayerKind kind) => kind is not (LayerKind.Unknown or LayerKind.Input) && LayerCatalog.Of(kind).IsActivation;
 
     public static string FormatShape(ImmutableArray<int> shape) => "(None, " + string.Join(", ", shape) + ")";
 
@@ -84,13 +72,13 @@ internal static class Shapes
         for (int i = 0; i < layers.Count; i++)
         {
             if (layers[i].Kind != LayerKind.Input) continue;
-            if (inputAt >= 0) found.Add(new("NG0002", "[Input] appears more than once: a network has exactly one input; remove the extra [Input].", i));
+            if (inputAt >= 0) found.Add(new(Descriptors.RepeatedInput, "[Input] appears more than once: a network has exactly one input; remove the extra [Input].", i));
             else inputAt = i;
         }
         if (inputAt < 0)
-            found.Add(new("NG0001", $"{spec.ClassName} has no [Input(...)] attribute: add one before the first layer, e.g. [Input(784)] or [Input(1, 28, 28)].", -1));
+            found.Add(new(Descriptors.NoInput, $"{spec.ClassName} has no [Input(...)] attribute: add one before the first layer, e.g. [Input(784)] or [Input(1, 28, 28)].", -1));
         else if (inputAt != 0)
-            found.Add(new("NG0003", $"[Input] must be the first layer attribute of {spec.ClassName}; move it above [{layers[0].AttributeName}].", inputAt));
+            found.Add(new(Descriptors.InputNotFirst, $"[Input] must be the first layer attribute of {spec.ClassName}; move it above [{layers[0].AttributeName}].", inputAt));
 
         var planned = ImmutableArray.CreateBuilder<LayerPlan>();
         var kindCounts = new Dictionary<LayerKind, int>();
@@ -98,150 +86,72 @@ internal static class Shapes
         ImmutableArray<int> inputShape = ImmutableArray<int>.Empty;
         if (inputAt >= 0)
         {
-            inputShape = ImmutableArray.CreateRange(layers[inputAt].Sizes);
+            inputShape = InputLayer.ShapeOf(layers[inputAt]);
             if (inputShape.Length == 0 || inputShape.Any(d => d <= 0))
-                found.Add(new("NG0004", $"[Input({string.Join(", ", inputShape)})]: every dimension must be a positive integer, e.g. [Input(784)].", inputAt)
+                found.Add(new(Descriptors.BadSize, $"[Input({string.Join(", ", inputShape)})]: every dimension must be a positive integer, e.g. [Input(784)].", inputAt)
                     { Argument = inputShape.Length == 0 ? null : "shape[" + inputShape.IndexOf(inputShape.First(d => d <= 0)) + "]" });
             else if ((long)inputShape.Aggregate(1L, (a, d) => a * d) > MaxValuesPerSample)
-                found.Add(new("NG0004", $"[Input({string.Join(", ", inputShape)})] holds more than {MaxValuesPerSample} values per sample; check the dimensions.", inputAt));
+                found.Add(new(Descriptors.BadSize, $"[Input({string.Join(", ", inputShape)})] holds more than {MaxValuesPerSample} values per sample; check the dimensions.", inputAt));
             shape = inputShape;
         }
 
         long offset = 0, trainable = 0;
         int state = 0;
-        var spatial = new Dictionary<int, (int KH, int KW, int Stride, int PH, int PW)>();
+        var layout = Layout.Declared(shape);
         for (int i = 0; i < layers.Count; i++)
         {
             var layer = layers[i];
             if (layer.Kind == LayerKind.Input) continue;
             if (layer.Kind == LayerKind.Unknown)
             {
-                found.Add(new("NG0005", $"[{layer.AttributeName}] could not be read: check its arguments against the attribute's constructor.", i));
+                found.Add(new(Descriptors.CannotHonour, $"[{layer.AttributeName}] could not be read: check its arguments against the attribute's constructor.", i));
                 continue;
             }
             kindCounts.TryGetValue(layer.Kind, out int count);
             kindCounts[layer.Kind] = ++count;
-            ImmutableArray<int> outShape = shape;
-            switch (layer.Kind)
-            {
-                case LayerKind.Dense:
-                    int units = layer.Sizes.Count > 0 ? layer.Sizes[0] : 0;
-                    if (units <= 0 || units > MaxValuesPerSample)
-                        found.Add(new("NG0004", $"[Dense({units})]: the number of units must be a positive integer{(units > MaxValuesPerSample ? $" no larger than {MaxValuesPerSample}" : "")}, e.g. [Dense(10)].", i) { Argument = "units" });
-                    if (shape.Length > 1)
-                        found.Add(new("NG0010", $"[Dense({units})] is fed a {shape.Length}-D tensor {FormatShape(shape)}: add [Flatten] before it to read its {Size(shape)} values as a vector.", i)
-                            { Fixes = ImmutableArray.Create(new ShapeFix("Insert [Flatten] before [Dense]", "insert-before:Flatten")) });
-                    outShape = ImmutableArray.Create(units);
-                    break;
-                case LayerKind.Conv2D:
-                case LayerKind.MaxPool:
-                case LayerKind.AvgPool:
-                    outShape = InferSpatial(layer, i, shape, found, out var window);
-                    spatial[planned.Count] = window;
-                    break;
-                case LayerKind.Flatten:
-                    outShape = ImmutableArray.Create(Size(shape));
-                    break;
-                case LayerKind.Reshape:
-                    outShape = InferReshape(layer, i, shape, found);
-                    break;
-                case LayerKind.Upsample2D:
-                    outShape = InferUpsample(layer, i, shape, found);
-                    break;
-                case LayerKind.Conv2DTranspose:
-                    outShape = InferTransposed(layer, i, shape, found, out var transposed);
-                    spatial[planned.Count] = transposed;
-                    break;
-                case LayerKind.Sampling:
-                    outShape = InferSampling(layer, i, shape, found);
-                    break;
-                case LayerKind.BatchNorm:
-                    if (shape.Length != 1 && shape.Length != 3)
-                        found.Add(new("NG0011", $"[BatchNorm] normalises per feature of a vector or per channel of a (C, H, W) tensor, but it is fed {FormatShape(shape)}.", i));
-                    if (!(layer.Momentum >= 0 && layer.Momentum <= 1))
-                        found.Add(new("NG0004", $"[BatchNorm(Momentum = {layer.Momentum})]: the momentum must be in [0, 1], e.g. 0.1.", i) { Argument = "Momentum" });
-                    if (!(layer.Epsilon > 0) || double.IsInfinity(layer.Epsilon))
-                        found.Add(new("NG0004", $"[BatchNorm(Epsilon = {layer.Epsilon})]: ε must be a small positive number, e.g. 1e-5.", i) { Argument = "Epsilon" });
-                    break;
-                case LayerKind.Dropout:
-                    if (!(layer.Rate >= 0 && layer.Rate < 1))
-                        found.Add(new("NG0004", $"[Dropout({layer.Rate})]: the rate is the probability of dropping a value and must be in [0, 1), e.g. 0.5.", i) { Argument = "rate" });
-                    break;
-                case LayerKind.Softmax:
-                    if (i != layers.Count - 1)
-                        found.Add(new("NG0020", $"[Softmax] must be the last layer, but [{layers[layers.Count - 1].AttributeName}] follows it: it turns scores into class probabilities; use ReLU, Tanh or Sigmoid between layers.", i)
-                            { Fixes = ImmutableArray.Create(new ShapeFix("Replace [Softmax] with [ReLU]", "replace:ReLU"), new ShapeFix("Remove [Softmax]", "remove")) });
-                    break;
-                case LayerKind.LeakyReLU:
-                    if (double.IsNaN(layer.Alpha) || double.IsInfinity(layer.Alpha))
-                        found.Add(new("NG0005", "[LeakyReLU] needs a finite slope, e.g. [LeakyReLU(0.01)].", i) { Argument = "alpha" });
-                    break;
-            }
+            var definition = LayerCatalog.Of(layer.Kind);
+            var rule = new LayerRule(spec, i, layout, found);
+            Layout output = definition.Infer(rule);
             if (!(layer.L1 >= 0) || !(layer.L2 >= 0) || double.IsInfinity(layer.L1) || double.IsInfinity(layer.L2))
-                found.Add(new("NG0004", $"[{layer.AttributeName}(L1 = {layer.L1}, L2 = {layer.L2})]: penalties must be zero or small positive numbers, e.g. L2 = 1e-4.", i)
+                found.Add(new(Descriptors.BadSize, $"[{layer.AttributeName}(L1 = {layer.L1}, L2 = {layer.L2})]: penalties must be zero or small positive numbers, e.g. L2 = 1e-4.", i)
                     { Argument = !(layer.L1 >= 0) || double.IsInfinity(layer.L1) ? "L1" : "L2" });
-            else if ((layer.L1 > 0 || layer.L2 > 0) && layer.Kind is not (LayerKind.Dense or LayerKind.Conv2D))
-                found.Add(new("NG0005", $"[{layer.AttributeName}] has no weights to regularise: put L1/L2 on a Dense or Conv2D layer.", i) { Argument = layer.L1 > 0 ? "L1" : "L2" });
-            var plan = new LayerPlan(layer, planned.Count, count, shape, outShape);
-            if (layer.Kind == LayerKind.Dense)
+            var plan = new LayerPlan(layer, planned.Count, count, layout, output)
             {
-                plan.WeightOffset = (int)Math.Min(offset, int.MaxValue);
-                plan.WeightCount = (int)Math.Min((long)plan.InputSize * plan.OutputSize, int.MaxValue);
-                plan.BiasOffset = plan.WeightOffset + plan.WeightCount;
-                plan.BiasCount = layer.Bias ? plan.OutputSize : 0;
-                offset += (long)plan.WeightCount + plan.BiasCount;
-                trainable += plan.TrainableCount;
-            }
-            if (layer.Kind == LayerKind.Upsample2D) plan.Stride = layer.Sizes.Count > 0 ? layer.Sizes[0] : 1;
-            if (spatial.TryGetValue(plan.Index, out var win))
+                KernelH = rule.Window.KH, KernelW = rule.Window.KW, Stride = rule.Window.Stride, PadH = rule.Window.PH, PadW = rule.Window.PW,
+            };
+            // The layer's named tensors, placed one after another in Parameters or State.
+            var parameters = ImmutableArray.CreateBuilder<PlacedSlot>();
+            var states = ImmutableArray.CreateBuilder<PlacedSlot>();
+            foreach (var slot in definition.Slots(plan))
             {
-                plan.KernelH = win.KH; plan.KernelW = win.KW; plan.Stride = win.Stride; plan.PadH = win.PH; plan.PadW = win.PW;
+                if (slot.State)
+                {
+                    states.Add(new PlacedSlot(slot, state));
+                    state += slot.Count;
+                }
+                else
+                {
+                    parameters.Add(new PlacedSlot(slot, (int)Math.Min(offset, int.MaxValue)));
+                    offset += slot.Count;
+                    if (slot.Trainable) trainable += slot.Count;
+                }
             }
-            if (layer.Kind == LayerKind.Conv2D && shape.Length == 3 && outShape.Length == 3)
-            {
-                plan.WeightOffset = (int)Math.Min(offset, int.MaxValue);
-                plan.WeightCount = (int)Math.Min((long)outShape[0] * shape[0] * plan.KernelH * plan.KernelW, int.MaxValue);
-                plan.BiasOffset = plan.WeightOffset + plan.WeightCount;
-                plan.BiasCount = layer.Bias ? outShape[0] : 0;
-                offset += (long)plan.WeightCount + plan.BiasCount;
-                trainable += plan.TrainableCount;
-            }
-            if (layer.Kind == LayerKind.Conv2DTranspose && shape.Length == 3 && outShape.Length == 3)
-            {
-                // Weights [C_in, F, kh, kw] as nn.ConvTranspose2d stores them, then the bias [F].
-                plan.WeightOffset = (int)Math.Min(offset, int.MaxValue);
-                plan.WeightCount = (int)Math.Min((long)shape[0] * outShape[0] * plan.KernelH * plan.KernelW, int.MaxValue);
-                plan.BiasOffset = plan.WeightOffset + plan.WeightCount;
-                plan.BiasCount = layer.Bias ? outShape[0] : 0;
-                offset += (long)plan.WeightCount + plan.BiasCount;
-                trainable += plan.TrainableCount;
-            }
-            if (layer.Kind == LayerKind.BatchNorm)
-            {
-                int channels = shape.Length == 3 ? shape[0] : Size(shape);
-                plan.WeightOffset = (int)Math.Min(offset, int.MaxValue);   // γ
-                plan.WeightCount = channels;
-                plan.BiasOffset = plan.WeightOffset + channels;              // β
-                plan.BiasCount = channels;
-                offset += 2L * channels;
-                trainable += 2L * channels;
-                plan.StateOffset = state;                                    // running mean, running variance
-                plan.StateCount = 2 * channels;
-                state += 2 * channels;
-            }
+            plan.Parameters = parameters.ToImmutable();
+            plan.States = states.ToImmutable();
             planned.Add(plan);
-            shape = outShape;
+            shape = output.Shape;
+            layout = output;
         }
         if (planned.Count == 0 && inputAt >= 0 && !layers.Any(l => l.Kind == LayerKind.Unknown))
-            found.Add(new("NG0006", $"{spec.ClassName} has an input but no layers: add at least one, e.g. [Dense(10)].", -1));
-        if (offset > int.MaxValue / 2 && !found.Any(p => p.Id == "NG0004"))
-            found.Add(new("NG0004", $"{spec.ClassName} would have {offset} parameters, more than one buffer can hold; make the layers smaller.", -1));
+            found.Add(new(Descriptors.NoLayers, $"{spec.ClassName} has an input but no layers: add at least one, e.g. [Dense(10)].", -1));
+        if (offset > int.MaxValue / 2 && !found.Any(p => p.Descriptor == Descriptors.BadSize))
+            found.Add(new(Descriptors.BadSize, $"{spec.ClassName} would have {offset} parameters, more than one buffer can hold; make the layers smaller.", -1));
         if (spec.UnrollThreshold < 0 || spec.UnrollThreshold > MaxUnrollThreshold)
-            found.Add(new("NG0005", $"UnrollThreshold = {spec.UnrollThreshold} must be between 0 (no unrolling) and {MaxUnrollThreshold}: unrolled code grows with the square of a layer's width.", -1) { Argument = "UnrollThreshold" });
+            found.Add(new(Descriptors.CannotHonour, $"UnrollThreshold = {spec.UnrollThreshold} must be between 0 (no unrolling) and {MaxUnrollThreshold}: unrolled code grows with the square of a layer's width.", -1) { Argument = "UnrollThreshold" });
         if (!Enum.IsDefined(typeof(LossKind), spec.Loss))
-            found.Add(new("NG0005", $"Loss = {(int)spec.Loss} is not a LossFunction: use one of {string.Join(", ", Enum.GetNames(typeof(LossKind)))}.", -1) { Argument = "Loss" });
+            found.Add(new(Descriptors.CannotHonour, $"Loss = {(int)spec.Loss} is not a LossFunction: use one of {string.Join(", ", Enum.GetNames(typeof(LossKind)))}.", -1) { Argument = "Loss" });
         if (spec.Precision is not (0 or 1))
-            found.Add(new("NG0005", $"Precision = {spec.Precision} is not a Precision: use Precision.Single or Precision.Double.", -1) { Argument = "Precision" });
+            found.Add(new(Descriptors.CannotHonour, $"Precision = {spec.Precision} is not a Precision: use Precision.Single or Precision.Double.", -1) { Argument = "Precision" });
         if (planned.Count > 0 && Enum.IsDefined(typeof(LossKind), spec.Loss))
             CheckActivationsAndLoss(spec, Size(shape), found);
 
@@ -254,36 +164,49 @@ internal static class Shapes
         return result;
     }
 
-    /// <summary>Output shape of a convolution or pooling window over a (C, H, W) input; records problems.</summary>
-    private static ImmutableArray<int> InferSpatial(LayerSpec layer, int index, ImmutableArray<int> shape, List<ShapeProblem> found,
-        out (int KH, int KW, int Stride, int PH, int PW) window)
+    /// <summary>A convolution's or pooling's window as declared: kernel (or pool size), stride, padding.</summary>
+    internal readonly record struct Window(bool Conv, string Name, int Size, int KernelHeight, int KernelWidth, int Stride, int Padding,
+        bool RoundDown, bool ExplicitKernel, bool StrideWritten);
+
+    /// <summary>The window of a Conv2D, MaxPool or AvgPool layer: a pool's stride 0 is its size.</summary>
+    internal static Window WindowOf(LayerSpec layer) => layer.Options switch
     {
-        bool conv = layer.Kind == LayerKind.Conv2D;
-        string name = conv ? "Conv2D" : layer.Kind.ToString();
-        int size = layer.Sizes.Count > 0 ? layer.Sizes[0] : 0;
-        int kh = conv ? (layer.KernelHeight > 0 ? layer.KernelHeight : layer.Kernel) : size;
-        int kw = conv ? (layer.KernelWidth > 0 ? layer.KernelWidth : layer.Kernel) : size;
-        int stride = conv ? layer.Stride : (layer.Stride > 0 ? layer.Stride : size);
-        window = (kh, kw, stride, 0, 0);
-        int channels = conv ? size : (shape.Length == 3 ? shape[0] : 0);
+        Conv2DOptions c => new Window(true, "Conv2D", c.Filters, c.ResolvedKernelHeight, c.ResolvedKernelWidth, c.Stride, c.Padding, c.RoundDown,
+            c.KernelHeight > 0 || c.KernelWidth > 0, true),
+        PoolOptions p => new Window(false, layer.Kind.ToString(), p.Size, p.Size, p.Size, p.Stride > 0 ? p.Stride : p.Size, 0, p.RoundDown, false, p.Stride != 0),
+        _ => new Window(false, layer.AttributeName, 0, 0, 0, 0, 0, false, false, false),
+    };
+
+    /// <summary>The shape rule of a window over an image: Image(C, H, W) → Image(filters or C, OH, OW); records problems.</summary>
+    internal static Layout InferWindow(LayerRule rule, Window window)
+    {
+        var found = rule.Found;
+        int index = rule.Index;
+        var shape = rule.Input.Shape;
+        bool conv = window.Conv;
+        string name = window.Name;
+        int size = window.Size;
+        int kh = window.KernelHeight, kw = window.KernelWidth, stride = window.Stride;
+        rule.Window = (kh, kw, stride, 0, 0);
+        int channels = conv ? size : (rule.Input.IsImage ? rule.Input.Channels : 0);
         string windowArgument = conv ? (kh <= 0 || kh > 4096 ? "KernelHeight|Kernel" : "KernelWidth|Kernel") : "size";
         if (conv && (channels <= 0 || channels > MaxValuesPerSample))
-            found.Add(new("NG0004", $"[Conv2D({channels})]: the number of filters must be a positive integer, e.g. [Conv2D(32)].", index) { Argument = "filters" });
+            found.Add(new(Descriptors.BadSize, $"[Conv2D({channels})]: the number of filters must be a positive integer, e.g. [Conv2D(32)].", index) { Argument = "filters" });
         bool badWindow = kh <= 0 || kw <= 0 || kh > 4096 || kw > 4096;
         if (badWindow)
-            found.Add(new("NG0004", $"[{name}]: the window {kh}×{kw} must be positive and at most 4096, e.g. {(conv ? "Kernel = 3" : $"[{name}(2)]")}.", index) { Argument = windowArgument });
+            found.Add(new(Descriptors.BadSize, $"[{name}]: the window {kh}×{kw} must be positive and at most 4096, e.g. {(conv ? "Kernel = 3" : $"[{name}(2)]")}.", index) { Argument = windowArgument });
         // A pool's stride defaults to its size: a bad size is reported once, on the size.
-        if ((stride <= 0 || stride > 4096) && (conv || layer.Stride != 0 || !badWindow))
-            found.Add(new("NG0004", $"[{name}]: Stride = {stride} must be a positive integer no larger than 4096.", index) { Argument = "Stride" });
-        if (conv && layer.Padding < -1)
-            found.Add(new("NG0004", $"[Conv2D]: Padding = {layer.Padding} must be zero or positive, or Padding.Same.", index) { Argument = "Padding" });
-        if (shape.Length != 3)
+        if ((stride <= 0 || stride > 4096) && (conv || window.StrideWritten || !badWindow))
+            found.Add(new(Descriptors.BadSize, $"[{name}]: Stride = {stride} must be a positive integer no larger than 4096.", index) { Argument = "Stride" });
+        if (conv && window.Padding < -1)
+            found.Add(new(Descriptors.BadSize, $"[Conv2D]: Padding = {window.Padding} must be zero or positive, or Padding.Same.", index) { Argument = "Padding" });
+        if (!rule.Input.IsImage)
         {
-            found.Add(new("NG0011", $"[{name}] needs a (C, H, W) input but is fed {FormatShape(shape)}: declare the input as [Input(channels, height, width)], or remove [Flatten] before it.", index));
-            return ImmutableArray.Create(Math.Max(channels, 1), 1, 1);
+            found.Add(new(Descriptors.WrongRank, $"[{name}] needs a (C, H, W) input but is fed {FormatShape(shape)}: declare the input as [Input(channels, height, width)], or remove [Flatten] before it.", index));
+            return Layout.Image(Math.Max(channels, 1), 1, 1);
         }
-        if (badWindow || stride <= 0 || stride > 4096 || (conv && layer.Padding < -1) || (conv && channels <= 0))
-            return ImmutableArray.Create(Math.Max(channels, 1), 1, 1);
+        if (badWindow || stride <= 0 || stride > 4096 || (conv && window.Padding < -1) || (conv && channels <= 0))
+            return Layout.Image(Math.Max(channels, 1), 1, 1);
 
         // A square window over a square input: one message for both axes, not the same one twice.
         bool square = shape[1] == shape[2] && kh == kw;
@@ -291,17 +214,17 @@ internal static class Shapes
         int outH = Axis(square ? "height and width" : "height", shape[1], kh, "KernelHeight|Kernel", out int ph);
         int pw = ph, outW = outH;
         if (!square) outW = Axis("width", shape[2], kw, "KernelWidth|Kernel", out pw);
-        window = (kh, kw, stride, ph, pw);
+        rule.Window = (kh, kw, stride, ph, pw);
         if (stride > kh || stride > kw)
-            found.Add(new("NG0016", $"[{name}] Stride = {stride} is larger than the window {kh}×{kw}: {stride - Math.Min(kh, kw)} row(s) or column(s) between windows are never read.", index, IsWarning: true)
+            found.Add(new(Descriptors.StrideSkips, $"[{name}] Stride = {stride} is larger than the window {kh}×{kw}: {stride - Math.Min(kh, kw)} row(s) or column(s) between windows are never read.", index)
                 { Argument = conv ? "Stride" : "Stride|size" });
         for (int p = before; p < found.Count; p++)
-            if (found[p].Id is "NG0012" or "NG0013" or "NG0014") found[p] = found[p] with { Fixes = WindowFixes(layer, shape) };
-        return ImmutableArray.Create(channels, Math.Max(outH, 1), Math.Max(outW, 1));
+            if (found[p].Descriptor == Descriptors.WindowTooLarge || found[p].Descriptor == Descriptors.SameNotSymmetric || found[p].Descriptor == Descriptors.DoesNotTile) found[p] = found[p] with { Fixes = WindowFixes(window, shape) };
+        return Layout.Image(channels, Math.Max(outH, 1), Math.Max(outW, 1));
 
         int Axis(string axis, int input, int k, string kernelArgument, out int pad)
         {
-            pad = conv ? layer.Padding : 0;
+            pad = conv ? window.Padding : 0;
             if (pad == -1)
             {
                 // Same: output ⌈input / stride⌉, padded equally on both sides.
@@ -309,7 +232,7 @@ internal static class Shapes
                 int total = Math.Max(0, (want - 1) * stride + k - input);
                 if (total % 2 != 0)
                 {
-                    found.Add(new("NG0013", $"[Conv2D] Padding.Same on the {axis} ({input}, kernel {k}, stride {stride}) needs {total} padding in all, which cannot be split equally between both borders: use an odd kernel or give Padding as a number.", index) { Argument = "Padding" });
+                    found.Add(new(Descriptors.SameNotSymmetric, $"[Conv2D] Padding.Same on the {axis} ({input}, kernel {k}, stride {stride}) needs {total} padding in all, which cannot be split equally between both borders: use an odd kernel or give Padding as a number.", index) { Argument = "Padding" });
                     pad = 0;
                     return 1;
                 }
@@ -318,67 +241,135 @@ internal static class Shapes
             long padded = (long)input + 2L * pad;
             if (padded < k)
             {
-                found.Add(new("NG0012", $"[{name}] window {k} is larger than the {(pad > 0 ? "padded " : "")}input {axis} {padded}: use a smaller {(conv ? "kernel" : "window")}{(conv ? " or more padding" : "")}.", index)
+                found.Add(new(Descriptors.WindowTooLarge, $"[{name}] window {k} is larger than the {(pad > 0 ? "padded " : "")}input {axis} {padded}: use a smaller {(conv ? "kernel" : "window")}{(conv ? " or more padding" : "")}.", index)
                     { Argument = conv ? kernelArgument : "size" });
                 return 1;
             }
             if (conv && pad >= k)
-                found.Add(new("NG0015", $"[Conv2D] padding {pad} is not smaller than the kernel {k} on the {axis}: some outputs see only padding.", index, IsWarning: true) { Argument = "Padding" });
+                found.Add(new(Descriptors.PaddingNotSmaller, $"[Conv2D] padding {pad} is not smaller than the kernel {k} on the {axis}: some outputs see only padding.", index) { Argument = "Padding" });
             long span = padded - k;
-            if (span % stride != 0 && !layer.RoundDown)
-                found.Add(new("NG0014", NotTilingMessage(name, conv, axis, input, k, stride, pad, layer), index)
+            if (span % stride != 0 && !window.RoundDown)
+                found.Add(new(Descriptors.DoesNotTile, NotTilingMessage(name, conv, axis, input, k, stride, pad, window), index)
                     { Argument = conv ? "Stride|Padding|" + kernelArgument : "Stride|size" });
             return (int)Math.Min(span / stride + 1, MaxValuesPerSample);
         }
     }
 
-    /// <summary>[Reshape(…)]: the same number of values in another shape (a view).</summary>
-    private static ImmutableArray<int> InferReshape(LayerSpec layer, int index, ImmutableArray<int> shape, List<ShapeProblem> found)
+    /// <summary>Output length of windows of <paramref name="k"/> moved by <paramref name="stride"/> over
+    /// input + 2·pad values, or −1 when they do not fit, or do not tile and <paramref name="roundDown"/> is false.</summary>
+    internal static int WindowOutput(int input, int k, int stride, int pad, bool roundDown)
     {
-        var target = ImmutableArray.CreateRange(layer.Sizes);
-        string written = $"[Reshape({string.Join(", ", target)})]";
-        if (target.Length == 0 || target.Length > 3 || target.Any(d => d <= 0))
-        {
-            found.Add(new("NG0004", $"{written}: give 1 to 3 positive dimensions, a vector (e.g. [Reshape(784)]) or (C, H, W) (e.g. [Reshape(128, 7, 7)]).", index)
-                { Argument = target.Length == 0 || target.Length > 3 ? null : "shape[" + target.IndexOf(target.First(d => d <= 0)) + "]" });
-            return shape;
-        }
-        long want = target.Aggregate(1L, (a, d) => a * d);
-        int have = Size(shape);
-        if (want != have)
-        {
-            string hint = target.Length == 3 && have % (target[1] * target[2]) == 0
-                ? $" (e.g. [Reshape({have / (target[1] * target[2])}, {target[1]}, {target[2]})])"
-                : "";
-            found.Add(new("NG0060", $"{written} holds {want} values per sample but is fed {FormatShape(shape)}, {have} values: a reshape keeps every value. Make the layer before it produce {want} values (e.g. [Dense({want})]), or reshape to a shape of {have} values{hint}.", index));
-            return target;
-        }
-        return target;
+        if (k <= 0 || stride <= 0 || pad < 0) return -1;
+        long padded = (long)input + 2L * pad;
+        if (padded < k) return -1;
+        long span = padded - k;
+        if (span % stride != 0 && !roundDown) return -1;
+        return (int)Math.Min(span / stride + 1, MaxValuesPerSample);
     }
 
-    /// <summary>[Upsample2D(factor)]: (C, H, W) → (C, H·factor, W·factor); the factor is kept in the plan's stride.</summary>
-    private static ImmutableArray<int> InferUpsample(LayerSpec layer, int index, ImmutableArray<int> shape, List<ShapeProblem> found)
+    /// <summary>The padding on each border that Padding.Same gives, or −1 when it cannot be split equally.</summary>
+    internal static int SamePadding(int input, int k, int stride)
     {
-        int factor = layer.Sizes.Count > 0 ? layer.Sizes[0] : 0;
-        if (factor < 1 || factor > 64)
-            found.Add(new("NG0004", $"[Upsample2D({factor})]: the factor must be an integer from 1 to 64, e.g. [Upsample2D(2)].", index) { Argument = "factor" });
-        if (layer.Mode is not (0 or 1))
-            found.Add(new("NG0005", $"[Upsample2D] Mode = {layer.Mode} is not an UpsampleMode: use UpsampleMode.Nearest or UpsampleMode.Bilinear.", index) { Argument = "Mode" });
-        if (shape.Length != 3)
-        {
-            found.Add(new("NG0011", $"[Upsample2D] enlarges (C, H, W) images but is fed {FormatShape(shape)}: put [Reshape(C, H, W)] before it.", index)
-                { Fixes = Size(shape) % 49 == 0 ? ImmutableArray.Create(new ShapeFix($"Insert [Reshape({Size(shape) / 49}, 7, 7)] before [Upsample2D]", $"insert-before:Reshape({Size(shape) / 49}, 7, 7)")) : ImmutableArray<ShapeFix>.Empty });
-            return shape;
-        }
-        if (factor < 1 || factor > 64) return shape;
-        long h = (long)shape[1] * factor, w = (long)shape[2] * factor;
-        if (h * w * shape[0] > MaxValuesPerSample)
-        {
-            found.Add(new("NG0004", $"[Upsample2D({factor})] would make {shape[0]}×{h}×{w} values per sample, more than {MaxValuesPerSample}.", index) { Argument = "factor" });
-            return shape;
-        }
-        return ImmutableArray.Create(shape[0], (int)h, (int)w);
+        int want = (input + stride - 1) / stride;
+        int total = Math.Max(0, (want - 1) * stride + k - input);
+        return total % 2 == 0 ? total / 2 : -1;
     }
+
+    private static string NotTilingMessage(string name, bool conv, string axis, int input, int k, int stride, int pad, Window window)
+    {
+        long span = (long)input + 2L * pad - k;
+        var sb = new StringBuilder();
+        sb.Append($"[{name}] does not tile the input {axis}: ({input} + 2·{pad} − {k}) / {stride} + 1 = {span}/{stride} + 1 is not an integer.");
+        var options = new List<string>();
+        if (conv)
+        {
+            var paddings = Enumerable.Range(0, Math.Min(k, 64) + 1).Select(p => (p, o: WindowOutput(input, k, stride, p, false))).Where(x => x.o > 0).Take(8).ToList();
+            if (paddings.Count > 0)
+                options.Add((paddings.Count == 1 ? "padding " : "paddings ") + string.Join(", ", paddings.Select(x => $"{x.p} (output {x.o})")));
+            else if (stride % 2 == 0 && (input - k) % 2 != 0)
+                sb.Append($" No padding P works: {input} + 2·P − {k} is odd for every P, and the stride {stride} is even.");
+        }
+        var strides = Enumerable.Range(Math.Max(stride - 64, 1), Math.Max(Math.Min(stride - 1, 64), 0)).Reverse()
+            .Select(s => (s, o: WindowOutput(input, k, s, pad, false))).Where(x => x.o > 0).Take(2).ToList();
+        if (strides.Count > 0) options.Add(string.Join(" or ", strides.Select(x => $"Stride = {x.s} (output {x.o})")));
+        if (conv && !window.ExplicitKernel && !options.Any(o => o.StartsWith("padding", StringComparison.Ordinal)))
+        {
+            foreach (int k2 in new[] { k - 1, k + 1 })
+            {
+                if (k2 < 1) continue;
+                int p2 = Enumerable.Range(0, k2).Where(p => WindowOutput(input, k2, stride, p, false) > 0).DefaultIfEmpty(-1).First();
+                if (p2 >= 0) options.Add($"Kernel = {k2} with Padding = {p2} (output {WindowOutput(input, k2, stride, p2, false)})");
+            }
+        }
+        options.Add($"RoundDown = true to drop the last {span % stride} row(s) as PyTorch does (output {span / stride + 1})");
+        sb.Append(" Use ").Append(string.Join("; or ", options)).Append('.');
+        return sb.ToString();
+    }
+
+    /// <summary>The edits that make a window tile both axes of <paramref name="shape"/>: each padding (labelled with
+    /// the output it gives), Padding.Same, each stride, a kernel one smaller or larger, RoundDown.</summary>
+    internal static ImmutableArray<ShapeFix> WindowFixes(LayerSpec layer, ImmutableArray<int> shape) => WindowFixes(WindowOf(layer), shape);
+
+    private static ImmutableArray<ShapeFix> WindowFixes(Window window, ImmutableArray<int> shape)
+    {
+        var fixes = ImmutableArray.CreateBuilder<ShapeFix>();
+        if (shape.Length != 3) return fixes.ToImmutable();
+        bool conv = window.Conv;
+        int kh = window.KernelHeight, kw = window.KernelWidth, stride = window.Stride;
+        int h = shape[1], w = shape[2];
+        if (kh <= 0 || kw <= 0 || stride <= 0) return fixes.ToImmutable();
+        int pad = conv ? window.Padding : 0;
+
+        (int H, int W) Output(int k1, int k2, int s, int p, bool roundDown)
+        {
+            int ph = p, pw = p;
+            if (p == -1) { ph = SamePadding(h, k1, s); pw = SamePadding(w, k2, s); if (ph < 0 || pw < 0) return (-1, -1); }
+            return (WindowOutput(h, k1, s, ph, roundDown), WindowOutput(w, k2, s, pw, roundDown));
+        }
+        static bool Ok((int H, int W) o) => o.H > 0 && o.W > 0;
+        string Label((int H, int W) o) => $"output {o.H}×{o.W}";
+
+        bool tiles = Ok(Output(kh, kw, stride, pad, false));
+        if (conv)
+        {
+            for (int p = 0; p <= Math.Max(kh, kw) && fixes.Count < 8; p++)
+            {
+                if (p == pad) continue;
+                var o = Output(kh, kw, stride, p, false);
+                if (Ok(o)) fixes.Add(new($"Set Padding = {p} ({Label(o)}{(p >= Math.Min(kh, kw) ? ", padding not smaller than the kernel" : "")})", $"set:Padding={p}"));
+            }
+            if (pad != -1 && Ok(Output(kh, kw, stride, -1, false)))
+                fixes.Add(new($"Set Padding = Padding.Same ({Label(Output(kh, kw, stride, -1, false))})", "set:Padding=Padding.Same"));
+        }
+        if (!tiles)
+        {
+            for (int s = stride - 1, offered = 0; s >= 1 && offered < 4; s--)
+            {
+                var o = Output(kh, kw, s, pad, false);
+                if (Ok(o)) { fixes.Add(new($"Set Stride = {s} ({Label(o)})", $"set:Stride={s}")); offered++; }
+            }
+            if (conv && !window.ExplicitKernel && !fixes.Any(f => f.Operations.StartsWith("set:Padding", StringComparison.Ordinal)))
+            {
+                foreach (int k2 in new[] { kh - 1, kh + 1 })
+                {
+                    if (k2 < 1) continue;
+                    for (int p = 0; p < k2; p++)
+                    {
+                        var o = Output(k2, k2, stride, p, false);
+                        if (!Ok(o)) continue;
+                        fixes.Add(new($"Set Kernel = {k2}, Padding = {p} ({Label(o)})", $"set:Kernel={k2};set:Padding={p}"));
+                        break;
+                    }
+                }
+            }
+            var floor = Output(kh, kw, stride, pad, true);
+            if (Ok(floor)) fixes.Add(new($"Set RoundDown = true ({Label(floor)}, the border dropped as PyTorch does)", "set:RoundDown=true"));
+        }
+        return fixes.ToImmutable();
+    }
+
+    /// <summary>The binary cross-entropies (mean, or summed per sample), which read probabilities and fuse with a final Sigmoid.</summary>
+    public static bool IsBinaryCrossEntropy(LossKind loss) => loss is LossKind.BinaryCrossEntropy or LossKind.BinaryCrossEntropySummed;
 
     /// <summary>The output length of a transposed convolution on one axis: (in − 1)·s − 2p + k + op.</summary>
     internal static long TransposedOutput(int input, int k, int stride, int pad, int outputPadding) =>
@@ -410,220 +401,6 @@ internal static class Shapes
         return options.OrderByDescending(o => o.Item1).ToList();
     }
 
-    /// <summary>[Conv2DTranspose(filters, …)] over (C, H, W): (F, (H − 1)·s − 2p + k + op, …), with the padding and
-    /// output padding given, or chosen for Padding.Same (output H·s) or a requested OutputSize.</summary>
-    private static ImmutableArray<int> InferTransposed(LayerSpec layer, int index, ImmutableArray<int> shape, List<ShapeProblem> found,
-        out (int KH, int KW, int Stride, int PH, int PW) window)
-    {
-        int filters = layer.Sizes.Count > 0 ? layer.Sizes[0] : 0;
-        int k = layer.Kernel, s = layer.Stride, pad = layer.Padding, op = layer.OutputPadding;
-        window = (k, k, s, 0, 0);
-        bool bad = false;
-        if (filters <= 0 || filters > MaxValuesPerSample)
-        { found.Add(new("NG0004", $"[Conv2DTranspose({filters})]: the number of filters must be a positive integer, e.g. [Conv2DTranspose(64)].", index) { Argument = "filters" }); bad = true; }
-        if (k <= 0 || k > 4096)
-        { found.Add(new("NG0004", $"[Conv2DTranspose]: Kernel = {k} must be a positive integer no larger than 4096, e.g. Kernel = 4.", index) { Argument = "Kernel" }); bad = true; }
-        if (s <= 0 || s > 64)
-        { found.Add(new("NG0004", $"[Conv2DTranspose]: Stride = {s} must be an integer from 1 to 64, e.g. Stride = 2.", index) { Argument = "Stride" }); bad = true; }
-        if (pad < -1)
-        { found.Add(new("NG0004", $"[Conv2DTranspose]: Padding = {pad} must be zero or positive, or Padding.Same.", index) { Argument = "Padding" }); bad = true; }
-        if (layer.RequestedOutput < 0)
-        { found.Add(new("NG0004", $"[Conv2DTranspose]: OutputSize = {layer.RequestedOutput} must be positive (or 0 to derive it from the padding).", index) { Argument = "OutputSize" }); bad = true; }
-        if (shape.Length != 3)
-        {
-            found.Add(new("NG0011", $"[Conv2DTranspose] needs a (C, H, W) input but is fed {FormatShape(shape)}: put [Reshape(C, H, W)] before it, e.g. [Reshape({Math.Max(Size(shape) / 49, 1)}, 7, 7)] after a Dense layer of {Math.Max(Size(shape) / 49, 1) * 49} units.", index));
-            return ImmutableArray.Create(Math.Max(filters, 1), 1, 1);
-        }
-        if (bad) return ImmutableArray.Create(Math.Max(filters, 1), 1, 1);
-        if (s > 1 && op >= s || op < 0 || (s == 1 && op != 0))
-        {
-            var fixes = ImmutableArray.CreateBuilder<ShapeFix>();
-            var sizes = new List<string>();
-            for (int o = 0; o < s; o++)
-            {
-                long size = TransposedOutput(shape[1], k, s, Math.Max(pad, 0), o);
-                if (size <= 0) continue;
-                sizes.Add($"OutputPadding = {o} (output {size})");
-                fixes.Add(new($"Set OutputPadding = {o} (output {size}×{TransposedOutput(shape[2], k, s, Math.Max(pad, 0), o)})", $"set:OutputPadding={o}"));
-            }
-            found.Add(new("NG0061", $"[Conv2DTranspose] OutputPadding = {op} must be at least 0 and smaller than the stride {s} (as nn.ConvTranspose2d requires): it only picks between the {s} output sizes a stride-{s} convolution maps back to the same input size. Use {(sizes.Count > 0 ? string.Join(" or ", sizes) : "OutputPadding = 0")}.", index)
-                { Argument = "OutputPadding", Fixes = fixes.ToImmutable() });
-            return ImmutableArray.Create(filters, 1, 1);
-        }
-        int[] outputs = new int[2], pads = new int[2];
-        for (int axis = 0; axis < 2; axis++)
-        {
-            int input = shape[1 + axis];
-            long want = pad == -1 ? (long)input * s : layer.RequestedOutput;
-            int p = pad == -1 ? 0 : pad, o = op;
-            if (want > 0)
-            {
-                if (TransposedPaddingFor(input, k, s, want) is { } chosen) { p = chosen.Pad; o = chosen.OutputPadding; }
-                else
-                {
-                    var options = TransposedOptions(input, k, s);
-                    string asked = pad == -1 ? $"Padding.Same asks for {input}·{s} = {want}" : $"OutputSize = {want}";
-                    var fixes = ImmutableArray.CreateBuilder<ShapeFix>();
-                    foreach (var option in options.OrderBy(x => Math.Abs(x.Size - want)).Take(4))
-                        fixes.Add(new($"Set Padding = {option.Pad}, OutputPadding = {option.OutputPadding} (output {option.Size})",
-                            (layer.RequestedOutput > 0 ? "set:OutputSize=0;" : "") + $"set:Padding={option.Pad};set:OutputPadding={option.OutputPadding}"));
-                    found.Add(new("NG0062", $"[Conv2DTranspose] {asked} on an input of {input}, but no padding gives it with kernel {k} and stride {s}: the output is ({input} − 1)·{s} − 2·Padding + {k} + OutputPadding with 0 ≤ OutputPadding < {s}. Sizes that work: {string.Join(", ", options.Take(8).Select(x => $"{x.Size} (Padding = {x.Pad}, OutputPadding = {x.OutputPadding})"))}.", index)
-                        { Argument = pad == -1 ? "Padding" : "OutputSize", Fixes = fixes.ToImmutable() });
-                    return ImmutableArray.Create(filters, 1, 1);
-                }
-            }
-            long size = TransposedOutput(input, k, s, p, o);
-            if (size <= 0 || size > 65536)
-            {
-                var options = TransposedOptions(input, k, s);
-                found.Add(new("NG0062", $"[Conv2DTranspose] on an input of {input} gives ({input} − 1)·{s} − 2·{p} + {k} + {o} = {size} rows: {(size <= 0 ? "the padding removes the whole output" : "too large")}. Sizes that work: {string.Join(", ", options.Take(8).Select(x => $"{x.Size} (Padding = {x.Pad}, OutputPadding = {x.OutputPadding})"))}.", index)
-                    { Argument = "Padding", Fixes = options.Take(4).Select(x => new ShapeFix($"Set Padding = {x.Pad}, OutputPadding = {x.OutputPadding} (output {x.Size})", $"set:Padding={x.Pad};set:OutputPadding={x.OutputPadding}")).ToImmutableArray() });
-                return ImmutableArray.Create(filters, 1, 1);
-            }
-            outputs[axis] = (int)size;
-            pads[axis] = p;
-        }
-        if ((long)filters * outputs[0] * outputs[1] > MaxValuesPerSample)
-        {
-            found.Add(new("NG0004", $"[Conv2DTranspose({filters})] would make {filters}×{outputs[0]}×{outputs[1]} values per sample, more than {MaxValuesPerSample}.", index) { Argument = "filters" });
-            return ImmutableArray.Create(filters, 1, 1);
-        }
-        window = (k, k, s, pads[0], pads[1]);
-        return ImmutableArray.Create(filters, outputs[0], outputs[1]);
-    }
-
-    /// <summary>[Sampling]: a vector of 2·L values (μ then log σ²) → L values.</summary>
-    private static ImmutableArray<int> InferSampling(LayerSpec layer, int index, ImmutableArray<int> shape, List<ShapeProblem> found)
-    {
-        if (!(layer.Beta >= 0) || double.IsInfinity(layer.Beta))
-            found.Add(new("NG0004", $"[Sampling({layer.Beta})]: β weighs the KL term and must be a finite number ≥ 0, e.g. [Sampling(1.0)].", index) { Argument = "beta" });
-        int size = Size(shape);
-        if (shape.Length != 1 || size % 2 != 0)
-        {
-            int units = shape.Length == 1 ? size + 1 : Math.Max(2, size / 2 * 2);
-            found.Add(new("NG0063", $"[Sampling] reads μ and log σ² as the two halves of a vector of 2·L values, but is fed {FormatShape(shape)}: {(shape.Length != 1 ? "flatten it and " : "")}give the layer before it an even number of units, e.g. [Dense({units})] for L = {units / 2}.", index));
-            return ImmutableArray.Create(Math.Max(size / 2, 1));
-        }
-        return ImmutableArray.Create(size / 2);
-    }
-
-    /// <summary>Output length of windows of <paramref name="k"/> moved by <paramref name="stride"/> over
-    /// input + 2·pad values, or −1 when they do not fit, or do not tile and <paramref name="roundDown"/> is false.</summary>
-    internal static int WindowOutput(int input, int k, int stride, int pad, bool roundDown)
-    {
-        if (k <= 0 || stride <= 0 || pad < 0) return -1;
-        long padded = (long)input + 2L * pad;
-        if (padded < k) return -1;
-        long span = padded - k;
-        if (span % stride != 0 && !roundDown) return -1;
-        return (int)Math.Min(span / stride + 1, MaxValuesPerSample);
-    }
-
-    /// <summary>The padding on each border that Padding.Same gives, or −1 when it cannot be split equally.</summary>
-    internal static int SamePadding(int input, int k, int stride)
-    {
-        int want = (input + stride - 1) / stride;
-        int total = Math.Max(0, (want - 1) * stride + k - input);
-        return total % 2 == 0 ? total / 2 : -1;
-    }
-
-    private static string NotTilingMessage(string name, bool conv, string axis, int input, int k, int stride, int pad, LayerSpec layer)
-    {
-        long span = (long)input + 2L * pad - k;
-        var sb = new StringBuilder();
-        sb.Append($"[{name}] does not tile the input {axis}: ({input} + 2·{pad} − {k}) / {stride} + 1 = {span}/{stride} + 1 is not an integer.");
-        var options = new List<string>();
-        if (conv)
-        {
-            var paddings = Enumerable.Range(0, Math.Min(k, 64) + 1).Select(p => (p, o: WindowOutput(input, k, stride, p, false))).Where(x => x.o > 0).Take(8).ToList();
-            if (paddings.Count > 0)
-                options.Add((paddings.Count == 1 ? "padding " : "paddings ") + string.Join(", ", paddings.Select(x => $"{x.p} (output {x.o})")));
-            else if (stride % 2 == 0 && (input - k) % 2 != 0)
-                sb.Append($" No padding P works: {input} + 2·P − {k} is odd for every P, and the stride {stride} is even.");
-        }
-        var strides = Enumerable.Range(Math.Max(stride - 64, 1), Math.Max(Math.Min(stride - 1, 64), 0)).Reverse()
-            .Select(s => (s, o: WindowOutput(input, k, s, pad, false))).Where(x => x.o > 0).Take(2).ToList();
-        if (strides.Count > 0) options.Add(string.Join(" or ", strides.Select(x => $"Stride = {x.s} (output {x.o})")));
-        if (conv && layer.KernelHeight <= 0 && layer.KernelWidth <= 0 && !options.Any(o => o.StartsWith("padding", StringComparison.Ordinal)))
-        {
-            foreach (int k2 in new[] { k - 1, k + 1 })
-            {
-                if (k2 < 1) continue;
-                int p2 = Enumerable.Range(0, k2).Where(p => WindowOutput(input, k2, stride, p, false) > 0).DefaultIfEmpty(-1).First();
-                if (p2 >= 0) options.Add($"Kernel = {k2} with Padding = {p2} (output {WindowOutput(input, k2, stride, p2, false)})");
-            }
-        }
-        options.Add($"RoundDown = true to drop the last {span % stride} row(s) as PyTorch does (output {span / stride + 1})");
-        sb.Append(" Use ").Append(string.Join("; or ", options)).Append('.');
-        return sb.ToString();
-    }
-
-    /// <summary>The edits that make a window tile both axes of <paramref name="shape"/>: each padding (labelled with
-    /// the output it gives), Padding.Same, each stride, a kernel one smaller or larger, RoundDown.</summary>
-    internal static ImmutableArray<ShapeFix> WindowFixes(LayerSpec layer, ImmutableArray<int> shape)
-    {
-        var fixes = ImmutableArray.CreateBuilder<ShapeFix>();
-        if (shape.Length != 3) return fixes.ToImmutable();
-        bool conv = layer.Kind == LayerKind.Conv2D;
-        int size = layer.Sizes.Count > 0 ? layer.Sizes[0] : 0;
-        int kh = conv ? (layer.KernelHeight > 0 ? layer.KernelHeight : layer.Kernel) : size;
-        int kw = conv ? (layer.KernelWidth > 0 ? layer.KernelWidth : layer.Kernel) : size;
-        int stride = conv ? layer.Stride : (layer.Stride > 0 ? layer.Stride : size);
-        int h = shape[1], w = shape[2];
-        if (kh <= 0 || kw <= 0 || stride <= 0) return fixes.ToImmutable();
-        int pad = conv ? layer.Padding : 0;
-
-        (int H, int W) Output(int k1, int k2, int s, int p, bool roundDown)
-        {
-            int ph = p, pw = p;
-            if (p == -1) { ph = SamePadding(h, k1, s); pw = SamePadding(w, k2, s); if (ph < 0 || pw < 0) return (-1, -1); }
-            return (WindowOutput(h, k1, s, ph, roundDown), WindowOutput(w, k2, s, pw, roundDown));
-        }
-        static bool Ok((int H, int W) o) => o.H > 0 && o.W > 0;
-        string Label((int H, int W) o) => $"output {o.H}×{o.W}";
-
-        bool tiles = Ok(Output(kh, kw, stride, pad, false));
-        if (conv)
-        {
-            for (int p = 0; p <= Math.Max(kh, kw) && fixes.Count < 8; p++)
-            {
-                if (p == pad) continue;
-                var o = Output(kh, kw, stride, p, false);
-                if (Ok(o)) fixes.Add(new($"Set Padding = {p} ({Label(o)}{(p >= Math.Min(kh, kw) ? ", padding not smaller than the kernel" : "")})", $"set:Padding={p}"));
-            }
-            if (pad != -1 && Ok(Output(kh, kw, stride, -1, false)))
-                fixes.Add(new($"Set Padding = Padding.Same ({Label(Output(kh, kw, stride, -1, false))})", "set:Padding=Padding.Same"));
-        }
-        if (!tiles)
-        {
-            for (int s = stride - 1, offered = 0; s >= 1 && offered < 4; s--)
-            {
-                var o = Output(kh, kw, s, pad, false);
-                if (Ok(o)) { fixes.Add(new($"Set Stride = {s} ({Label(o)})", $"set:Stride={s}")); offered++; }
-            }
-            if (conv && layer.KernelHeight <= 0 && layer.KernelWidth <= 0 && !fixes.Any(f => f.Operations.StartsWith("set:Padding", StringComparison.Ordinal)))
-            {
-                foreach (int k2 in new[] { kh - 1, kh + 1 })
-                {
-                    if (k2 < 1) continue;
-                    for (int p = 0; p < k2; p++)
-                    {
-                        var o = Output(k2, k2, stride, p, false);
-                        if (!Ok(o)) continue;
-                        fixes.Add(new($"Set Kernel = {k2}, Padding = {p} ({Label(o)})", $"set:Kernel={k2};set:Padding={p}"));
-                        break;
-                    }
-                }
-            }
-            var floor = Output(kh, kw, stride, pad, true);
-            if (Ok(floor)) fixes.Add(new($"Set RoundDown = true ({Label(floor)}, the border dropped as PyTorch does)", "set:RoundDown=true"));
-        }
-        return fixes.ToImmutable();
-    }
-
-    /// <summary>The binary cross-entropies (mean, or summed per sample), which read probabilities and fuse with a final Sigmoid.</summary>
-    public static bool IsBinaryCrossEntropy(LossKind loss) => loss is LossKind.BinaryCrossEntropy or LossKind.BinaryCrossEntropySummed;
-
     private static bool IsSquaredOrAbsolute(LossKind loss) => loss is LossKind.HalfSquaredError or LossKind.MeanSquaredError
         or LossKind.SumSquaredError or LossKind.MeanAbsoluteError or LossKind.SumAbsoluteError;
 
@@ -641,10 +418,10 @@ internal static class Shapes
             if (IsActivation(kind))
             {
                 if (!weighted)
-                    found.Add(new("NG0022", $"[{name}] comes before any Dense or Conv2D layer, so it is applied to the raw input: put it after a layer, or remove it.", i, IsWarning: true)
+                    found.Add(new(Descriptors.ActivationFirst, $"[{name}] comes before any Dense or Conv2D layer, so it is applied to the raw input: put it after a layer, or remove it.", i)
                         { Fixes = ImmutableArray.Create(new ShapeFix($"Remove [{name}]", "remove")) });
                 else if (previous >= 0 && IsActivation(layers[previous].Kind))
-                    found.Add(new("NG0021", $"[{name}] directly follows [{layers[previous].AttributeName}]: two activations in a row apply one non-linearity to the other's output; keep one.", i, IsWarning: true)
+                    found.Add(new(Descriptors.TwoActivations, $"[{name}] directly follows [{layers[previous].AttributeName}]: two activations in a row apply one non-linearity to the other's output; keep one.", i)
                         { Fixes = ImmutableArray.Create(new ShapeFix($"Remove [{name}]", "remove")) });
             }
             if (kind is LayerKind.Dense or LayerKind.Conv2D or LayerKind.Conv2DTranspose) weighted = true;
@@ -670,16 +447,16 @@ internal static class Shapes
             string message = lastKind == LayerKind.Softmax
                 ? "[Softmax] over a single output is always 1: its gradient is zero and nothing trains. For a yes/no output use [Sigmoid] with Loss = LossFunction.BinaryCrossEntropy."
                 : "Loss = CrossEntropy over a single output: the softmax of one value is always 1, so the loss is 0 and nothing trains. For a yes/no output use [Sigmoid] with Loss = LossFunction.BinaryCrossEntropy; for a number, Loss = LossFunction.MeanSquaredError.";
-            found.Add(new("NG0026", message, last, IsWarning: true) { Related = "Loss", Fixes = fixes.ToImmutable() });
+            found.Add(new(Descriptors.SoftmaxOverOneUnit, message, last) { Related = "Loss", Fixes = fixes.ToImmutable() });
         }
         else if (spec.Loss == LossKind.CrossEntropy)
         {
             if (lastKind == LayerKind.Softmax) return;   // the fused softmax + cross-entropy: gradient p − t
             if (activation)
-                found.Add(new("NG0027", $"Loss = CrossEntropy reads the outputs of [{lastName}] as logits and applies softmax to them: a squashed score makes a poor logit. End with [Softmax], or with no activation.", last, IsWarning: true)
+                found.Add(new(Descriptors.CrossEntropyAfterActivation, $"Loss = CrossEntropy reads the outputs of [{lastName}] as logits and applies softmax to them: a squashed score makes a poor logit. End with [Softmax], or with no activation.", last)
                     { Related = "Loss", Fixes = ImmutableArray.Create(new ShapeFix($"Replace [{lastName}] with [Softmax]", "replace:Softmax"), new ShapeFix($"Remove [{lastName}]", "remove")) });
             else
-                found.Add(new("NG0023", $"Loss = CrossEntropy with no [Softmax] after [{lastName}]: the {outputSize} outputs are logits and the loss applies softmax itself (the fused log-softmax form, as PyTorch's CrossEntropyLoss). Forward returns logits; add [Softmax] for probabilities — training is the same either way.", last, IsWarning: true)
+                found.Add(new(Descriptors.FusedCrossEntropy, $"Loss = CrossEntropy with no [Softmax] after [{lastName}]: the {outputSize} outputs are logits and the loss applies softmax itself (the fused log-softmax form, as PyTorch's CrossEntropyLoss). Forward returns logits; add [Softmax] for probabilities — training is the same either way.", last)
                     { Related = "Loss", Fixes = ImmutableArray.Create(new ShapeFix(addTitle("Softmax"), add("Softmax"))) });
         }
         else if (lastKind == LayerKind.Softmax)
@@ -692,11 +469,11 @@ internal static class Shapes
             var fixes = ImmutableArray.CreateBuilder<ShapeFix>();
             fixes.Add(new ShapeFix("Use Loss = LossFunction.CrossEntropy", "net:Loss=LossFunction.CrossEntropy"));
             fixes.Add(IsBinaryCrossEntropy(spec.Loss) ? new ShapeFix("Replace [Softmax] with [Sigmoid]", "replace:Sigmoid") : new ShapeFix("Remove [Softmax]", "remove"));
-            found.Add(new("NG0024", $"[Softmax] does not fit Loss = {loss}: {why}.", last, IsWarning: true) { Related = "Loss", Fixes = fixes.ToImmutable() });
+            found.Add(new(Descriptors.SoftmaxLossMismatch, $"[Softmax] does not fit Loss = {loss}: {why}.", last) { Related = "Loss", Fixes = fixes.ToImmutable() });
         }
         else if (IsBinaryCrossEntropy(spec.Loss) && lastKind != LayerKind.Sigmoid)
         {
-            found.Add(new("NG0025", $"Loss = BinaryCrossEntropy needs each output to be a probability in (0, 1), but the last layer is [{lastName}]: end with [Sigmoid].", last, IsWarning: true)
+            found.Add(new(Descriptors.BinaryCrossEntropyWithoutSigmoid, $"Loss = BinaryCrossEntropy needs each output to be a probability in (0, 1), but the last layer is [{lastName}]: end with [Sigmoid].", last)
                 { Related = "Loss", Fixes = ImmutableArray.Create(new ShapeFix(addTitle("Sigmoid"), add("Sigmoid"))) });
         }
     }
@@ -737,15 +514,5 @@ internal static class Shapes
         return sb.ToString();
     }
 
-    private static string LayerTitle(LayerPlan l) => l.Kind switch
-    {
-        LayerKind.Conv2D => $"Conv2D {l.KernelH}×{l.KernelW}" + (l.Stride != 1 ? $" /{l.Stride}" : "") + (l.PadH != 0 || l.PadW != 0 ? $" pad {l.PadH}" + (l.PadW != l.PadH ? $",{l.PadW}" : "") : ""),
-        LayerKind.MaxPool or LayerKind.AvgPool => $"{l.Kind} {l.KernelH}×{l.KernelW}" + (l.Stride != l.KernelH ? $" /{l.Stride}" : ""),
-        LayerKind.Conv2DTranspose => $"Conv2DTranspose {l.KernelH}×{l.KernelW}" + (l.Stride != 1 ? $" /{l.Stride}" : "") + (l.PadH != 0 || l.PadW != 0 ? $" pad {l.PadH}" + (l.PadW != l.PadH ? $",{l.PadW}" : "") : ""),
-        LayerKind.Upsample2D => $"Upsample2D ×{l.Stride}" + (l.Spec.Mode == 1 ? " bilinear" : ""),
-        LayerKind.Sampling => "Sampling" + (l.Spec.Beta != 1 ? " β " + l.Spec.Beta.ToString("R", CultureInfo.InvariantCulture) : ""),
-        LayerKind.Dropout => "Dropout " + l.Spec.Rate.ToString("R", CultureInfo.InvariantCulture),
-        LayerKind.LeakyReLU => "LeakyReLU " + l.Spec.Alpha.ToString("R", CultureInfo.InvariantCulture),
-        _ => l.Kind.ToString(),
-    };
+    private static string LayerTitle(LayerPlan l) => l.Definition.Title(l);
 }

@@ -13,11 +13,9 @@ public static class Gan
     {
         var generator = new DcganGenerator(BatchSize, seed);
         var discriminator = new DcganDiscriminator(BatchSize, seed + 1);
-        TorchInit.AllLayers(generator, seed + 30);       // PyTorch's default initialisation, as the reference run
-        TorchInit.AllLayers(discriminator, seed + 31);
         var step = new GanStep<float>(generator, discriminator, new Adam(2e-4, beta1: 0.5), new Adam(2e-4, beta1: 0.5), seed: seed + 2);
         log.WriteLine($"DCGAN: generator Dense(6272) → BatchNorm → ReLU → (128, 7, 7) → Conv2DTranspose ×2 → Sigmoid ({DcganGenerator.ParameterCount:N0} parameters), " +
-            $"discriminator 2 strided Conv2D + LeakyReLU(0.2) → Dense(1) ({DcganDiscriminator.ParameterCount:N0}); PyTorch's default initialisation; Adam 2e-4, β₁ = 0.5, batch {BatchSize}, {epochs} epochs");
+            $"discriminator 2 strided Conv2D + LeakyReLU(0.2) → Dense(1) ({DcganDiscriminator.ParameterCount:N0}); Adam 2e-4, β₁ = 0.5, batch {BatchSize}, {epochs} epochs");
 
         // A fixed latent batch: the same 64 points drawn after every epoch show the generator's progress.
         var fixedZ = new float[64 * Latent];

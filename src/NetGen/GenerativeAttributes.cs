@@ -1,4 +1,11 @@
+#if NETGEN_GENERATOR
+// Also compiled into the generator and the analyzers (as Attributes.cs is): the defaults below are the generator's.
+using System;
+
+namespace NetGen.Generators.Declared;
+#else
 namespace NetGen;
+#endif
 
 /// <summary>
 /// Reads the tensor flowing in with another shape of the same number of values: <c>[Reshape(128, 7, 7)]</c> after a

@@ -30,26 +30,6 @@ internal sealed class Conv2DTransposeEmitter : LayerEmitter
     public override void Allocate(CodeWriter w, EmitContext c, LayerPlan l)
         => w.Line($"_colT{l.Index} = new {c.T}[{(long)P(l) * J(l)}];");
 
-    public override void Views(CodeWriter w, EmitContext c, LayerPlan l)
-    {
-        string t = c.T;
-        w.Line($"/// <summary>{l.PascalName} weights, [{l.InC} input channels × {l.OutC} filters × {l.KernelH} × {l.KernelW}] row-major (nn.ConvTranspose2d's layout).</summary>");
-        w.Line($"public global::System.Span<{t}> {l.PascalName}Weights => _p.AsSpan({l.WeightOffset}, {l.WeightCount});");
-        w.Line($"/// <summary>∂E/∂ of <see cref=\"{l.PascalName}Weights\"/>.</summary>");
-        w.Line($"public global::System.Span<{t}> {l.PascalName}WeightsGradient => _g.AsSpan({l.WeightOffset}, {l.WeightCount});");
-        if (l.BiasCount == 0) return;
-        w.Line($"/// <summary>{l.PascalName} bias, {l.BiasCount} values.</summary>");
-        w.Line($"public global::System.Span<{t}> {l.PascalName}Bias => _p.AsSpan({l.BiasOffset}, {l.BiasCount});");
-        w.Line($"/// <summary>∂E/∂ of <see cref=\"{l.PascalName}Bias\"/>.</summary>");
-        w.Line($"public global::System.Span<{t}> {l.PascalName}BiasGradient => _g.AsSpan({l.BiasOffset}, {l.BiasCount});");
-    }
-
-    public override System.Collections.Generic.IEnumerable<(string Name, bool State, int Offset, int[] Shape)> Tensors(LayerPlan l)
-    {
-        yield return (l.PascalName + "Weights", false, l.WeightOffset, new[] { l.InC, l.OutC, l.KernelH, l.KernelW });
-        if (l.BiasCount > 0) yield return (l.PascalName + "Bias", false, l.BiasOffset, new[] { l.BiasCount });
-    }
-
     /// <summary>Loops over every (input position, filter, u, v) whose output position is inside, with <c>at</c> the
     /// output offset within the sample and <c>j</c> the column of colᵀ; <paramref name="body"/> writes the statement.</summary>
     private static void Positions(CodeWriter w, LayerPlan l, string body)
@@ -100,7 +80,7 @@ internal sealed class Conv2DTransposeEmitter : LayerEmitter
     {
         int C = l.InC, F = l.OutC, inSize = l.InputSize, outSize = l.OutputSize, Pn = P(l), Jn = J(l), planeOut = l.OutH * l.OutW;
         string t = c.T, x = EmitContext.A(l.Index), dy = EmitContext.D(l.Index + 1), dx = EmitContext.D(l.Index), col = "_colT" + l.Index;
-        bool trainBias = l.BiasCount > 0 && l.Spec.TrainBias;
+        bool trainBias = l.BiasCount > 0 && l.TrainBias;
         w.Line($"// Layer {l.Index}: {l.PascalName} backward: dcolᵀ = im2col(∂E/∂y); ∂E/∂w[c, ·] += Σ_p x[c, p]·dcolᵀ[p, ·]; ∂E/∂x[c, p] = w[c, ·]·dcolᵀ[p, ·]{(trainBias ? "; ∂E/∂b[f] += Σ ∂E/∂y[f, ·]" : "")}");
         w.Line(l.Index == 0 ? "bool wantInput = inputGradient;" : "const bool wantInput = true;");
         w.Open("for (int n = 0; n < batch; n++)");

@@ -26,8 +26,8 @@ internal sealed class SamplingEmitter : LayerEmitter
     public override void Views(CodeWriter w, EmitContext c, LayerPlan l)
     {
         string t = c.T, name = l.PascalName;
-        w.Line($"/// <summary>{name}: β, the weight of KL(N(μ, σ²) ‖ N(0, 1)) in the loss (declared {l.Spec.Beta.ToString("R", System.Globalization.CultureInfo.InvariantCulture)}); set it between steps for a β-VAE or KL annealing.</summary>");
-        w.Line($"public {t} {name}Beta {{ get; set; }} = {c.Lit(l.Spec.Beta)};");
+        w.Line($"/// <summary>{name}: β, the weight of KL(N(μ, σ²) ‖ N(0, 1)) in the loss (declared {((SamplingOptions)l.Spec.Options).Beta.ToString("R", System.Globalization.CultureInfo.InvariantCulture)}); set it between steps for a β-VAE or KL annealing.</summary>");
+        w.Line($"public {t} {name}Beta {{ get; set; }} = {c.Lit(((SamplingOptions)l.Spec.Options).Beta)};");
         w.Line($"/// <summary>{name}: whether inference passes (Training = false) also sample z = μ + σ·ε instead of returning z = μ.</summary>");
         w.Line($"public bool {name}SampleInInference {{ get; set; }}");
         w.Line($"/// <summary>{name}: KL(N(μ, σ²) ‖ N(0, 1)) of the last forward pass, summed over the {l.OutputSize} latent values and averaged over the batch (without β).</summary>");

@@ -14,7 +14,7 @@ internal sealed class Upsample2DEmitter : LayerEmitter
 {
     public static readonly Upsample2DEmitter Instance = new();
 
-    private static bool Bilinear(LayerPlan l) => l.Spec.Mode == 1;
+    private static bool Bilinear(LayerPlan l) => ((Upsample2DOptions)l.Spec.Options).Mode == 1;
 
     public override void Forward(CodeWriter w, EmitContext c, LayerPlan l)
     {
