@@ -42,7 +42,7 @@ internal static class GpuNetworkEmitter
     internal static string? Unsupported(NetworkPlan plan)
     {
         foreach (var l in plan.Layers)
-            if (l.Kind is LayerKind.Reshape or LayerKind.Upsample2D or LayerKind.Conv2DTranspose or LayerKind.Sampling)
+            if (!l.Definition.Gpu)
                 return $"{plan.Spec.ClassName} has no GPU variant: [{l.Spec.AttributeName}] ({l.PascalName}) has CPU kernels only in this version of NetGen. Train it on the CPU: new {plan.Spec.ClassName}(maxBatch, seed).";
         if (plan.Spec.Loss == LossKind.BinaryCrossEntropySummed)
             return $"{plan.Spec.ClassName} has no GPU variant: Loss = BinaryCrossEntropySummed has no GPU kernel in this version of NetGen. Train it on the CPU, or use Loss = LossFunction.BinaryCrossEntropy on the GPU.";
