@@ -47,6 +47,12 @@ internal static class Descriptors
     public static readonly DiagnosticDescriptor SoftmaxOverOneUnit = D("NG0026", "Softmax or cross-entropy over a single output", DiagnosticSeverity.Warning);
     public static readonly DiagnosticDescriptor CrossEntropyAfterActivation = D("NG0027", "Cross-entropy after an activation other than Softmax", DiagnosticSeverity.Warning);
 
+    // ---- Generative layers (Reshape, Conv2DTranspose, Sampling) ------------------------------------------------------
+    public static readonly DiagnosticDescriptor ReshapeSizeMismatch = D("NG0060", "Reshape does not keep the number of values", DiagnosticSeverity.Error);
+    public static readonly DiagnosticDescriptor OutputPaddingNotBelowStride = D("NG0061", "Conv2DTranspose output padding not smaller than the stride", DiagnosticSeverity.Error);
+    public static readonly DiagnosticDescriptor TransposedOutputUnreachable = D("NG0062", "Conv2DTranspose output size that no padding gives", DiagnosticSeverity.Error);
+    public static readonly DiagnosticDescriptor SamplingNeedsEvenVector = D("NG0063", "Sampling fed something other than a vector of 2·L values", DiagnosticSeverity.Error);
+
     // ---- The declaration --------------------------------------------------------------------------------------------
     public static readonly DiagnosticDescriptor NotPartial = D("NG0030", "Network class is not partial", DiagnosticSeverity.Error);
     public static readonly DiagnosticDescriptor Static = D("NG0031", "Network class is static", DiagnosticSeverity.Error);

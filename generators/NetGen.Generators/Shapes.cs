@@ -368,6 +368,39 @@ internal static class Shapes
         return fixes.ToImmutable();
     }
 
+    /// <summary>The binary cross-entropies (mean, or summed per sample), which read probabilities and fuse with a final Sigmoid.</summary>
+    public static bool IsBinaryCrossEntropy(LossKind loss) => loss is LossKind.BinaryCrossEntropy or LossKind.BinaryCrossEntropySummed;
+
+    /// <summary>The output length of a transposed convolution on one axis: (in − 1)·s − 2p + k + op.</summary>
+    internal static long TransposedOutput(int input, int k, int stride, int pad, int outputPadding) =>
+        (long)(input - 1) * stride - 2L * pad + k + outputPadding;
+
+    /// <summary>The (padding, output padding) with 0 ≤ op &lt; s and 0 ≤ p &lt; k that give <paramref name="want"/>, smallest
+    /// padding first; null when none does.</summary>
+    internal static (int Pad, int OutputPadding)? TransposedPaddingFor(int input, int k, int stride, long want)
+    {
+        for (int p = 0; p < Math.Max(k, 1); p++)
+        {
+            long op = want - TransposedOutput(input, k, stride, p, 0);
+            if (op >= 0 && op < stride) return (p, (int)op);
+        }
+        return null;
+    }
+
+    /// <summary>Every output length a transposed convolution can reach with 0 ≤ p &lt; k and 0 ≤ op &lt; s, with the
+    /// settings that give it, largest first.</summary>
+    internal static List<(long Size, int Pad, int OutputPadding)> TransposedOptions(int input, int k, int stride)
+    {
+        var options = new List<(long, int, int)>();
+        for (int p = 0; p < Math.Max(k, 1); p++)
+            for (int op = 0; op < stride && op < 64; op++)
+            {
+                long size = TransposedOutput(input, k, stride, p, op);
+                if (size > 0 && !options.Any(o => o.Item1 == size)) options.Add((size, p, op));
+            }
+        return options.OrderByDescending(o => o.Item1).ToList();
+    }
+
     private static bool IsSquaredOrAbsolute(LossKind loss) => loss is LossKind.HalfSquaredError or LossKind.MeanSquaredError
         or LossKind.SumSquaredError or LossKind.MeanAbsoluteError or LossKind.SumAbsoluteError;
 
@@ -391,7 +424,7 @@ internal static class Shapes
                     found.Add(new(Descriptors.TwoActivations, $"[{name}] directly follows [{layers[previous].AttributeName}]: two activations in a row apply one non-linearity to the other's output; keep one.", i)
                         { Fixes = ImmutableArray.Create(new ShapeFix($"Remove [{name}]", "remove")) });
             }
-            if (kind is LayerKind.Dense or LayerKind.Conv2D) weighted = true;
+            if (kind is LayerKind.Dense or LayerKind.Conv2D or LayerKind.Conv2DTranspose) weighted = true;
             previous = last = i;
         }
         if (last < 0) return;
@@ -428,17 +461,17 @@ internal static class Shapes
         }
         else if (lastKind == LayerKind.Softmax)
         {
-            string why = spec.Loss == LossKind.BinaryCrossEntropy
+            string why = IsBinaryCrossEntropy(spec.Loss)
                 ? "BinaryCrossEntropy reads each output as an independent probability, while Softmax makes the outputs compete and sum to 1"
                 : IsSquaredOrAbsolute(spec.Loss)
                     ? $"with {loss} the gradient through Softmax vanishes as soon as it saturates, which is why Softmax is paired with cross-entropy"
                     : $"{loss} expects raw class scores, and Softmax squashes them into (0, 1) so every margin is below 1";
             var fixes = ImmutableArray.CreateBuilder<ShapeFix>();
             fixes.Add(new ShapeFix("Use Loss = LossFunction.CrossEntropy", "net:Loss=LossFunction.CrossEntropy"));
-            fixes.Add(spec.Loss == LossKind.BinaryCrossEntropy ? new ShapeFix("Replace [Softmax] with [Sigmoid]", "replace:Sigmoid") : new ShapeFix("Remove [Softmax]", "remove"));
+            fixes.Add(IsBinaryCrossEntropy(spec.Loss) ? new ShapeFix("Replace [Softmax] with [Sigmoid]", "replace:Sigmoid") : new ShapeFix("Remove [Softmax]", "remove"));
             found.Add(new(Descriptors.SoftmaxLossMismatch, $"[Softmax] does not fit Loss = {loss}: {why}.", last) { Related = "Loss", Fixes = fixes.ToImmutable() });
         }
-        else if (spec.Loss == LossKind.BinaryCrossEntropy && lastKind != LayerKind.Sigmoid)
+        else if (IsBinaryCrossEntropy(spec.Loss) && lastKind != LayerKind.Sigmoid)
         {
             found.Add(new(Descriptors.BinaryCrossEntropyWithoutSigmoid, $"Loss = BinaryCrossEntropy needs each output to be a probability in (0, 1), but the last layer is [{lastName}]: end with [Sigmoid].", last)
                 { Related = "Loss", Fixes = ImmutableArray.Create(new ShapeFix(addTitle("Sigmoid"), add("Sigmoid"))) });
@@ -462,7 +495,7 @@ internal static class Shapes
         var sb = new StringBuilder();
         string loss = plan.Spec.Loss.ToString();
         sb.Append("Network: \"").Append(plan.Spec.ClassName).Append("\" (").Append(plan.ElementType).Append(", loss: ").Append(loss)
-          .Append(plan.FusedSoftmaxCrossEntropy ? ", fused with Softmax" : "").Append(")\n");
+          .Append(plan.FusedSoftmaxCrossEntropy ? ", fused with Softmax" : plan.FusedSigmoidBinaryCrossEntropy ? ", fused with Sigmoid" : "").Append(")\n");
         sb.Append('_', width).Append('\n');
         sb.Append(' ').Append("Layer (type)".PadRight(w1)).Append("Output Shape".PadRight(w2)).Append("Param #").Append('\n');
         sb.Append('=', width).Append('\n');

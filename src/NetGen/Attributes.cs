@@ -20,7 +20,10 @@ public enum LossFunction
     /// <summary>−Σⱼ tⱼ log pⱼ, averaged over the batch. Fused with a final Softmax (gradient p − t); without one the
     /// network's output is read as logits and the softmax is applied inside the loss (PyTorch <c>CrossEntropyLoss</c>).</summary>
     CrossEntropy,
-    /// <summary>Mean over every output and sample of −[t log p + (1 − t) log(1 − p)] (PyTorch <c>BCELoss()</c>; logs clamped at −100 as PyTorch does).</summary>
+    /// <summary>Mean over every output and sample of −[t log p + (1 − t) log(1 − p)] (PyTorch <c>BCELoss()</c>; logs clamped at −100 as PyTorch does).
+    /// Fused with a final Sigmoid: the loss is computed from the sigmoid's input z as max(z, 0) − t·z + log(1 + e^−|z|)
+    /// and ∂E/∂z = (σ(z) − t)/count, numerically stable for any z (PyTorch <c>BCEWithLogitsLoss()</c>); Sigmoid's own
+    /// backward is skipped.</summary>
     BinaryCrossEntropy,
     /// <summary>Mean over every output and sample of |t − o| (PyTorch <c>L1Loss()</c>).</summary>
     MeanAbsoluteError,
@@ -38,6 +41,11 @@ public enum LossFunction
 
     /// <summary>As <see cref="MulticlassHinge"/> with each margin squared: Σ_{j≠y} max(0, s_j − s_y + 1)².</summary>
     MulticlassSquaredHinge,
+
+    /// <summary>As <see cref="BinaryCrossEntropy"/>, summed over each sample's outputs and averaged over the batch: the
+    /// reconstruction term of a VAE in nats per sample (PyTorch <c>BCELoss(reduction="sum")</c> divided by the batch
+    /// size). Fused with a final Sigmoid in the same way.</summary>
+    BinaryCrossEntropySummed,
 }
 
 /// <summary>The floating-point type a network computes in.</summary>

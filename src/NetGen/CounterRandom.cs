@@ -24,6 +24,15 @@ public static class CounterRandom
     /// the same answer on every device.</summary>
     public static float Uniform(ulong key, ulong counter) => (Bits(key, counter) >> 40) * (1.0f / 16777216.0f);
 
+    /// <summary>A standard normal value for <paramref name="counter"/> in the stream <paramref name="key"/> (Box–Muller
+    /// on two 53-bit uniforms drawn at counters 2·counter and 2·counter + 1): a VAE Sampling layer's ε.</summary>
+    public static double Normal(ulong key, ulong counter)
+    {
+        double u1 = ((Bits(key, 2 * counter) >> 11) + 1) * (1.0 / 9007199254740992.0);   // (0, 1]: the log is finite
+        double u2 = (Bits(key, 2 * counter + 1) >> 11) * (1.0 / 9007199254740992.0);
+        return Math.Sqrt(-2.0 * Math.Log(u1)) * Math.Cos(2.0 * Math.PI * u2);
+    }
+
     /// <summary>The stream key of one dropout layer's masks in one training pass: a function of the network's seed,
     /// the layer's position and the pass number.</summary>
     public static ulong Key(long seed, int layer, long pass) => Bits(Bits((ulong)seed, (ulong)layer), (ulong)pass);

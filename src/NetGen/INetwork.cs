@@ -74,7 +74,21 @@ public interface INetwork<T> where T : unmanaged, IFloatingPointIeee754<T>
     /// <summary>Backpropagates a gradient given with respect to the output of the last forward pass (for composing
     /// networks: a GAN, a VAE), adding into <see cref="Gradients"/> and writing ∂E/∂input into
     /// <paramref name="inputGradient"/> (batch × InputSize values; pass an empty span to skip it).</summary>
+    /// <remarks>The rule for the network's own loss terms: <see cref="Loss(ReadOnlySpan{T})"/> includes the terms
+    /// the network adds to any loss by itself — L1/L2 weight penalties and a Sampling layer's β·KL — and every Backward
+    /// overload, this one included, adds their gradients. <paramref name="outputGradient"/> is the gradient of the
+    /// <em>other</em> terms only (those computed outside the network), so glue code never adds penalties itself and
+    /// never drops them. The total objective is then E = E_outside(output) + E_own(θ, input).</remarks>
     void Backward(ReadOnlySpan<T> outputGradient, Span<T> inputGradient);
+
+    /// <summary>Backpropagates the network's own loss against <paramref name="target"/> (as
+    /// <see cref="Backward(ReadOnlySpan{T})"/>, adding ∂E/∂θ into <see cref="Gradients"/>) and also writes ∂E/∂input
+    /// into <paramref name="inputGradient"/> (batch × InputSize values). A GAN's generator step runs the discriminator's
+    /// loss back to the generated images this way; a VAE's decoder hands ∂E/∂z to its encoder.</summary>
+    /// <remarks>Not an overload of <c>Backward</c>: <c>Backward(target, inputGradient)</c> would have the same
+    /// parameter types as <see cref="Backward(ReadOnlySpan{T}, Span{T})"/>.</remarks>
+    void BackwardFromTarget(ReadOnlySpan<T> target, Span<T> inputGradient) =>
+        throw new NotSupportedException($"{GetType().Name} does not implement BackwardFromTarget; generated networks do.");
 
     /// <summary>Sets every gradient to zero.</summary>
     void ZeroGradients();

@@ -57,6 +57,88 @@ public static class Losses
         }
     }
 
+    /// <summary>E = Σ over all values of −[t log p + (1 − t) log(1 − p)], divided by the batch size (each log clamped at
+    /// −100): binary cross-entropy summed over each sample's outputs, averaged over the batch (a VAE's reconstruction
+    /// term in nats per sample).</summary>
+    public static T BinaryCrossEntropySummed<T>(ReadOnlySpan<T> output, ReadOnlySpan<T> target, int batch) where T : unmanaged, IFloatingPointIeee754<T>
+        => BinaryCrossEntropy(output, target) * T.CreateChecked(output.Length) / T.CreateChecked(batch);
+
+    /// <summary>∂E/∂p = (p − t) / max(p(1 − p), 1e−12) / n.</summary>
+    public static void BinaryCrossEntropySummedGradient<T>(ReadOnlySpan<T> output, ReadOnlySpan<T> target, int batch, Span<T> gradient) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        T eps = T.CreateChecked(1e-12), scale = T.One / T.CreateChecked(batch);
+        for (int i = 0; i < output.Length; i++)
+        {
+            T p = output[i];
+            gradient[i] = (p - target[i]) / T.Max(p * (T.One - p), eps) * scale;
+        }
+    }
+
+    /// <summary>Binary cross-entropy of σ(z) against t from the logits z, Σ over all values divided by
+    /// <paramref name="divisor"/> (the value count for a mean, the batch size for a per-sample sum): each term is
+    /// max(z, 0) − t·z + log(1 + e^−|z|), which never overflows and never takes the log of 0 (PyTorch
+    /// <c>BCEWithLogitsLoss()</c>).</summary>
+    public static T BinaryCrossEntropyWithLogits<T>(ReadOnlySpan<T> logits, ReadOnlySpan<T> target, int divisor) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        Guard.SameLength(logits.Length, target.Length, nameof(target));
+        T sum = T.Zero;
+        for (int i = 0; i < logits.Length; i++)
+        {
+            T z = logits[i];
+            sum += T.Max(z, T.Zero) - target[i] * z + T.Log(T.One + T.Exp(-T.Abs(z)));
+        }
+        return sum / T.CreateChecked(divisor);
+    }
+
+    /// <summary>∂E/∂z = (σ(z) − t) / divisor, with σ computed without overflow.</summary>
+    public static void BinaryCrossEntropyWithLogitsGradient<T>(ReadOnlySpan<T> logits, ReadOnlySpan<T> target, int divisor, Span<T> gradient) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        T scale = T.One / T.CreateChecked(divisor);
+        for (int i = 0; i < logits.Length; i++)
+        {
+            T z = logits[i];
+            T e = T.Exp(-T.Abs(z));
+            T p = z >= T.Zero ? T.One / (T.One + e) : e / (T.One + e);
+            gradient[i] = (p - target[i]) * scale;
+        }
+    }
+
+    /// <summary>The VAE's KL term for a batch of (μ, log σ²) rows (2·L values per sample: μ first, then log σ²):
+    /// KL(N(μ, σ²) ‖ N(0, 1)) = −½ Σⱼ (1 + log σ²ⱼ − μⱼ² − σ²ⱼ), summed over the L latent values, averaged over the
+    /// batch.</summary>
+    public static T GaussianKL<T>(ReadOnlySpan<T> meanLogVariance, int batch, int latent) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        Guard.SameLength(meanLogVariance.Length, batch * 2 * latent, nameof(meanLogVariance));
+        T sum = T.Zero;
+        for (int n = 0; n < batch; n++)
+        {
+            var row = meanLogVariance.Slice(n * 2 * latent, 2 * latent);
+            for (int j = 0; j < latent; j++)
+            {
+                T mu = row[j], logVar = row[latent + j];
+                sum += T.One + logVar - mu * mu - T.Exp(logVar);
+            }
+        }
+        return -sum / T.CreateChecked(2 * batch);
+    }
+
+    /// <summary>Adds β times the gradient of <see cref="GaussianKL{T}"/> into <paramref name="gradient"/>:
+    /// ∂/∂μ = β·μ/n, ∂/∂log σ² = β·½(σ² − 1)/n.</summary>
+    public static void AddGaussianKLGradient<T>(ReadOnlySpan<T> meanLogVariance, int batch, int latent, T beta, Span<T> gradient) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        Guard.SameLength(meanLogVariance.Length, batch * 2 * latent, nameof(meanLogVariance));
+        T scale = beta / T.CreateChecked(batch), half = T.CreateChecked(0.5);
+        for (int n = 0; n < batch; n++)
+        {
+            int at = n * 2 * latent;
+            for (int j = 0; j < latent; j++)
+            {
+                gradient[at + j] += scale * meanLogVariance[at + j];
+                gradient[at + latent + j] += scale * half * (T.Exp(meanLogVariance[at + latent + j]) - T.One);
+            }
+        }
+    }
+
     /// <summary>Cross-entropy of softmax(z) against targets t, from the logits z, averaged over the batch:
     /// E = (1/n) Σ_samples −Σⱼ tⱼ log softmax(z)ⱼ, computed stably as Σⱼ tⱼ (logsumexp(z) − zⱼ)
     /// (PyTorch <c>CrossEntropyLoss()</c>, which also takes logits).</summary>

@@ -207,6 +207,88 @@ public abstract class Optimizer : IOptimizer
         }
     }
 
+    /// <summary>
+    /// One update of every network in <paramref name="group"/>, as one optimiser over their parameters taken together
+    /// (PyTorch's <c>torch.optim.Adam(list(encoder.parameters()) + list(decoder.parameters()))</c>): the state vectors
+    /// cover the concatenation of the networks' parameters in the group's order, <see cref="Iterations"/> counts one step
+    /// for the whole group (so Adam's bias correction is the same for every network), and <see cref="ClipNorm"/> clips by
+    /// the norm of all the group's gradients together (<c>clip_grad_norm_</c> over the parameter list). Allocation-free
+    /// after the first step; an optimiser used on a group belongs to that group (the parameter count is checked).
+    /// </summary>
+    public void StepGroup<T>(ParameterGroup<T> group) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        ArgumentNullException.ThrowIfNull(group);
+        int total = group.ParameterCount;
+        EnsureState<T>(total);
+        bool clip = _clipValue is not null || _clipNorm is not null;
+        if (clip)
+        {
+            _clipped ??= new T[total];
+            Span<T> c = (T[])_clipped;
+            int at = 0;
+            foreach (var net in group.Networks)
+            {
+                net.Gradients.CopyTo(c[at..]);
+                at += net.Gradients.Length;
+            }
+            if (_clipValue is double v)
+            {
+                T limit = T.CreateChecked(v);
+                TensorPrimitives.Min(c, limit, c);
+                TensorPrimitives.Max(c, -limit, c);
+            }
+            if (_clipNorm is double maxNorm)
+            {
+                double norm = double.CreateChecked(TensorPrimitives.Norm<T>(c));
+                double coefficient = maxNorm / (norm + 1e-6);
+                if (coefficient < 1) TensorPrimitives.Multiply(c, T.CreateChecked(coefficient), c);
+            }
+        }
+        Iterations++;
+        if (!UpdatesElementwise)
+        {
+            // One call over every parameter: gather them into the group's scratch, update, scatter back.
+            var all = group.Scratch(2);
+            Span<T> p = all.Slice(0, total), g = all.Slice(total, total);
+            int at = 0;
+            foreach (var net in group.Networks)
+            {
+                net.Parameters.CopyTo(p[at..]);
+                if (!clip) net.Gradients.CopyTo(g[at..]);
+                at += net.Parameters.Length;
+            }
+            Update(p, clip ? ((T[])_clipped!).AsSpan(0, total) : g, Iterations);
+            at = 0;
+            foreach (var net in group.Networks)
+            {
+                p.Slice(at, net.Parameters.Length).CopyTo(net.Parameters);
+                at += net.Parameters.Length;
+            }
+            return;
+        }
+        try
+        {
+            int offset = 0;
+            foreach (var net in group.Networks)
+            {
+                Span<T> parameters = net.Parameters;
+                ReadOnlySpan<T> gradients = clip ? ((T[])_clipped!).AsSpan(offset, parameters.Length) : net.Gradients;
+                for (int i = 0; i < parameters.Length; i += ChunkLength)
+                {
+                    _chunkStart = offset + i;
+                    _chunkLength = Math.Min(ChunkLength, parameters.Length - i);
+                    Update(parameters.Slice(i, _chunkLength), gradients.Slice(i, _chunkLength), Iterations);
+                }
+                offset += parameters.Length;
+            }
+        }
+        finally
+        {
+            _chunkStart = 0;
+            _chunkLength = _length;
+        }
+    }
+
     /// <summary>Counts a step the caller applies itself (a generated network's fused plain-SGD step, see
     /// <see cref="Sgd.TryBeginFusedStep{T}"/>), with the same checks of the parameter count and element type as
     /// <see cref="Step{T}"/>.</summary>

@@ -285,6 +285,99 @@ public static class Trainer
     }
 
     /// <summary>
+    /// Runs a user-defined <paramref name="step"/> (a GAN's <see cref="GanStep{T}"/>, a VAE split into two networks …)
+    /// over <paramref name="train"/> for <paramref name="epochs"/> epochs, as Keras' <c>fit</c> with an overridden
+    /// <c>train_step</c> (named FitWith rather than overloading Fit, so that <c>&lt;see cref="Trainer.Fit"/&gt;</c> stays
+    /// unambiguous): the batches are the ones the one-network Fit would visit with the same seed, the progress
+    /// line shows each of the step's <see cref="ITrainingStep{T}.LossNames"/> (means over the epoch so far, each step
+    /// weighted by its batch size), and the History holds one series per name. The step's networks are put in
+    /// training mode before each epoch. A value that becomes NaN or infinite stops training with an error naming the
+    /// epoch, the step and the value.
+    /// </summary>
+    /// <param name="step">The training step.</param>
+    /// <param name="train">The training set (its features are the step's input).</param>
+    /// <param name="epochs">Passes over the training set, at least 1.</param>
+    /// <param name="batchSize">Samples per step, from 1 to every network's <see cref="INetwork{T}.MaxBatch"/>.</param>
+    /// <param name="seed">Seeds the shuffling.</param>
+    /// <param name="log">Where progress goes; null for none.</param>
+    /// <param name="callbacks">Hooks called around the training, epochs and batches.</param>
+    /// <param name="verbose">0 silent, 1 a progress bar (one line per epoch when not on a console), 2 one line per epoch.</param>
+    /// <param name="shuffle">Shuffle the training samples each epoch.</param>
+    public static History FitWith<T>(ITrainingStep<T> step, Dataset<T> train, int epochs, int batchSize, int seed = 0, TextWriter? log = null,
+        IEnumerable<ICallback>? callbacks = null, int verbose = 1, bool shuffle = true) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        ArgumentNullException.ThrowIfNull(step);
+        ArgumentNullException.ThrowIfNull(train);
+        if (epochs < 1)
+            throw new ArgumentOutOfRangeException(nameof(epochs), epochs, $"Train for at least 1 epoch; {epochs} were asked for.");
+        if (verbose is < 0 or > 2)
+            throw new ArgumentOutOfRangeException(nameof(verbose), verbose, "verbose is 0 (silent), 1 (progress bar) or 2 (one line per epoch).");
+        if (train.Count == 0)
+            throw new ArgumentException("The training set has no samples: pass a data set with at least one sample.", nameof(train));
+        var names = step.LossNames;
+        if (names is null || names.Count == 0 || step.Networks is null || step.Networks.Count == 0 || step.Optimizers is null || step.Optimizers.Count == 0)
+            throw new ArgumentException($"{step.GetType().Name} must name at least one loss, one network and one optimiser.", nameof(step));
+        foreach (var net in step.Networks) CheckBatchSize(net, batchSize, nameof(batchSize));
+        var callbackList = callbacks?.ToList() ?? [];
+        if (callbackList.Any(c => c is null)) throw new ArgumentException("A callback is null.", nameof(callbacks));
+        if (log is not null && verbose > 0 && !callbackList.Any(c => c is ProgressLogger))
+            callbackList.Insert(0, new ProgressLogger(log, verbose));
+
+        int count = train.Count, featureSize = train.FeatureSize;
+        int steps = (count + batchSize - 1) / batchSize;
+        var order = new int[count];
+        var input = new T[batchSize * featureSize];
+        var labels = new int[batchSize];
+        T[] targets = train.HasLabels ? [] : new T[batchSize * train.TargetSize];
+        var losses = new double[names.Count];
+        var sums = new double[names.Count];
+        var history = new History();
+        var context = new StepTrainingContext<T>(step, epochs, steps, batchSize, count, history, log);
+        var batchLogs = new Logs();
+        foreach (var name in names) batchLogs.Set(name, 0);
+
+        foreach (var callback in callbackList) callback.OnTrainBegin(context);
+        IReadOnlyDictionary<string, double> epochLogs = new Logs();
+        for (int epoch = 0; epoch < epochs && !context.StopTraining; epoch++)
+        {
+            context.Epoch = epoch;
+            foreach (var net in step.Networks) net.Training = true;
+            foreach (var callback in callbackList) callback.OnEpochBegin(context, epoch);
+            double? learningRate = (step.Optimizers[0] as Optimizer)?.LearningRate;
+            EpochOrder(order, seed, epoch, shuffle);
+            Array.Clear(sums);
+            long seen = 0;
+            for (int s = 0; s < steps; s++)
+            {
+                foreach (var callback in callbackList) callback.OnBatchBegin(context, s);
+                int start = s * batchSize, n = Math.Min(batchSize, count - start);
+                Gather(train, order.AsSpan(start, n), input, labels, targets);
+                step.Step(input.AsSpan(0, n * featureSize), train.HasLabels ? labels.AsSpan(0, n) : [], n, losses);
+                seen += n;
+                for (int k = 0; k < losses.Length; k++)
+                {
+                    if (!double.IsFinite(losses[k]) && !context.StopTraining)
+                        throw new InvalidOperationException(
+                            $"Training diverged: {names[k]} became {losses[k]} at epoch {epoch + 1}/{epochs}, step {s + 1}/{steps} (batch of {n} samples). " +
+                            "Lower the learning rates (e.g. by a factor of 10), and check the data for NaN or very large values.");
+                    sums[k] += losses[k] * n;
+                    batchLogs.SetAt(k, sums[k] / seen);
+                }
+                foreach (var callback in callbackList) callback.OnBatchEnd(context, s, batchLogs);
+                if (context.StopTraining) break;
+            }
+            var logs = new Logs();
+            for (int k = 0; k < names.Count; k++) logs.Set(names[k], sums[k] / Math.Max(seen, 1));
+            if (learningRate is double lr) logs.Set("learning_rate", lr);
+            history.Append(logs);
+            epochLogs = logs;
+            foreach (var callback in callbackList) callback.OnEpochEnd(context, epoch, logs);
+        }
+        foreach (var callback in callbackList) callback.OnTrainEnd(context, epochLogs);
+        return history;
+    }
+
+    /// <summary>
     /// Runs <paramref name="network"/> over <paramref name="data"/> in inference mode, in order, and returns the mean
     /// loss per sample and the accuracy. Accuracy is the fraction of samples whose output is right: for a labelled
     /// set, the index of the largest output equals the label (with a single output and two classes: output ≥ 0.5

@@ -14,7 +14,7 @@ internal static class GpuLossEmitter
     {
         var c = g.C;
         var plan = c.Plan;
-        int O = plan.OutputSize, lossIn = plan.LossInputBuffer;
+        int O = plan.OutputSize, lossIn = plan.GpuLossInputBuffer;
         string t = c.T, one = c.Lit(1), zero = c.Lit(0);
         var kind = plan.Spec.Loss;
         var parameters = new[] { g.V("o"), g.V("target"), g.V("terms"), ("int", "batch") };

@@ -28,6 +28,7 @@ internal static class GpuNetworkEmitter
         foreach (var outer in spec.ContainingTypes) w.Open(outer);
         w.Open($"partial class {NetworkParser.Escape(spec.ClassName)}");
         if (plan is null) EmitInvalid(w, spec);
+        else if (Unsupported(plan) is { } reason) EmitInvalid(w, spec, reason);
         else EmitGpuClass(w, new EmitContext(plan));
         w.Close();
         foreach (var _ in spec.ContainingTypes) w.Close();
@@ -36,13 +37,33 @@ internal static class GpuNetworkEmitter
 
     /// <summary>An invalid declaration's GPU class: the API surface, so code using it compiles and the user sees the NG
     /// diagnostic; constructing it throws the CPU stub's message (its base constructor builds the CPU network).</summary>
-    private static void EmitInvalid(CodeWriter w, NetworkSpec spec)
+    /// <summary>Why the GPU variant of a valid network cannot be generated yet (a layer or loss without GPU kernels),
+    /// or null. Such a network still gets its Gpu class, whose constructor throws this reason.</summary>
+    internal static string? Unsupported(NetworkPlan plan)
+    {
+        foreach (var l in plan.Layers)
+            if (!l.Definition.Gpu)
+                return $"{plan.Spec.ClassName} has no GPU variant: [{l.Spec.AttributeName}] ({l.PascalName}) has CPU kernels only in this version of NetGen. Train it on the CPU: new {plan.Spec.ClassName}(maxBatch, seed).";
+        if (plan.Spec.Loss == LossKind.BinaryCrossEntropySummed)
+            return $"{plan.Spec.ClassName} has no GPU variant: Loss = BinaryCrossEntropySummed has no GPU kernel in this version of NetGen. Train it on the CPU, or use Loss = LossFunction.BinaryCrossEntropy on the GPU.";
+        return null;
+    }
+
+    private static void EmitInvalid(CodeWriter w, NetworkSpec spec, string? reason = null)
     {
         string t = spec.IsDouble ? "double" : "float", id = NetworkParser.Escape(spec.ClassName), v = $"ArrayView<{t}>";
-        w.Line("/// <summary>Not generated: the declaration is invalid (see the NetGen diagnostics). Constructing it throws.</summary>");
+        w.Line(reason is null
+            ? "/// <summary>Not generated: the declaration is invalid (see the NetGen diagnostics). Constructing it throws.</summary>"
+            : "/// <summary>Not generated: " + CodeWriter.XmlEscape(reason) + " Constructing it throws.</summary>");
         w.Open($"public sealed class Gpu : global::NetGen.Gpu.GpuNetwork<{t}>");
-        w.Line($"public Gpu(global::NetGen.Gpu.GpuDevice device, int maxBatch = 1, int seed = 42) : base(device, new {id}(1, seed), maxBatch) {{ }}");
-        w.Line("private static global::System.InvalidOperationException Invalid() => new(\"" + spec.ClassName + " is not a valid network: see the NetGen diagnostics.\");");
+        if (reason is null)
+            w.Line($"public Gpu(global::NetGen.Gpu.GpuDevice device, int maxBatch = 1, int seed = 42) : base(device, new {id}(1, seed), maxBatch) {{ }}");
+        else
+        {
+            w.Line($"public Gpu(global::NetGen.Gpu.GpuDevice device, int maxBatch = 1, int seed = 42) : base(device, Unsupported(), maxBatch) {{ }}");
+            w.Line($"private static global::NetGen.INetwork<{t}> Unsupported() => throw Invalid();");
+        }
+        w.Line("private static global::System.InvalidOperationException Invalid() => new(" + CodeWriter.StringLiteral(reason ?? spec.ClassName + " is not a valid network: see the NetGen diagnostics.") + ");");
         foreach (var view in new[] { "InputView", "OutputView", "OutputGradientView", "InputGradientView" })
             w.Line($"protected override {v} {view} => throw Invalid();");
         w.Line("protected override void RunForward(int batch, bool training) => throw Invalid();");
@@ -174,7 +195,7 @@ internal static class GpuNetworkEmitter
         w.Line("/// <inheritdoc/>");
         w.Open("protected override void RunBackwardFromLoss(int batch)");
         w.Line(lossGradient);
-        w.Line($"BackwardFrom({plan.LossInputBuffer}, batch, inputGradient: false);");
+        w.Line($"BackwardFrom({plan.GpuLossInputBuffer}, batch, inputGradient: false);");
         Append(w, penaltyGradient);
         w.Close();
         w.Line();

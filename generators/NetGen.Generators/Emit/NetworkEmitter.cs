@@ -79,6 +79,7 @@ internal static class NetworkEmitter
         w.Line($"public void Backward(global::System.ReadOnlySpan<{t}> target) => throw Invalid();");
         w.Line($"public void Backward(global::System.ReadOnlySpan<int> labels) => throw Invalid();");
         w.Line($"public void Backward(global::System.ReadOnlySpan<{t}> outputGradient, global::System.Span<{t}> inputGradient) => throw Invalid();");
+        w.Line($"public void BackwardFromTarget(global::System.ReadOnlySpan<{t}> target, global::System.Span<{t}> inputGradient) => throw Invalid();");
         w.Line("public void ZeroGradients() => throw Invalid();");
         w.Line($"public {t} TrainStep(global::System.ReadOnlySpan<{t}> input, global::System.ReadOnlySpan<{t}> target, global::NetGen.IOptimizer optimizer, int batch = 1) => throw Invalid();");
         w.Line($"public {t} TrainStep(global::System.ReadOnlySpan<{t}> input, global::System.ReadOnlySpan<int> labels, global::NetGen.IOptimizer optimizer, int batch = 1) => throw Invalid();");
@@ -136,9 +137,9 @@ internal static class NetworkEmitter
             ? $"private readonly {t}[] _s = new {t}[{plan.StateCount}];   // non-trainable state (batch-norm running statistics)"
             : $"private readonly {t}[] _s = global::System.Array.Empty<{t}>();   // no non-trainable state");
         foreach (var layer in plan.Layers) LayerEmitter.For(layer.Kind).Fields(w, c, layer);
-        if (plan.Layers.Any(l => l.Kind == LayerKind.Dropout))
+        if (plan.Layers.Any(l => l.Kind is LayerKind.Dropout or LayerKind.Sampling))
         {
-            w.Line("private readonly long _seed;   // dropout masks: CounterRandom.Key(seed, layer, pass)");
+            w.Line("private readonly long _seed;   // dropout masks and sampling noise: CounterRandom.Key(seed, layer, pass)");
             w.Line("private long _dropoutPass;   // training forward passes so far: each draws new masks");
         }
         if (plan.Layers.Any(l => l.Kind == LayerKind.BatchNorm))
@@ -167,8 +168,8 @@ internal static class NetworkEmitter
         for (int k = 0; k <= L; k++)
         {
             int size = k == 0 ? plan.InputSize : plan.Layers[k - 1].OutputSize;
-            if (k > 0 && plan.Layers[k - 1].Kind == LayerKind.Flatten)
-                w.Line($"{EmitContext.A(k)} = {EmitContext.A(k - 1)}; {EmitContext.D(k)} = {EmitContext.D(k - 1)};   // Flatten: the same memory, read as a vector");
+            if (k > 0 && plan.Layers[k - 1].Kind is LayerKind.Flatten or LayerKind.Reshape)
+                w.Line($"{EmitContext.A(k)} = {EmitContext.A(k - 1)}; {EmitContext.D(k)} = {EmitContext.D(k - 1)};   // {plan.Layers[k - 1].Kind}: the same memory, read with another shape");
             else
                 w.Line($"{EmitContext.A(k)} = new {t}[maxBatch * {size}]; {EmitContext.D(k)} = new {t}[maxBatch * {size}];");
         }
@@ -180,8 +181,8 @@ internal static class NetworkEmitter
         }
         w.Line($"_target = new {t}[maxBatch * {plan.OutputSize}];");
         w.Line("var random = new global::NetGen.SeededRandom(seed);");
-        if (plan.Layers.Any(l => l.Kind == LayerKind.Dropout))
-            w.Line("_seed = seed;   // dropout masks are counter-based (NetGen.CounterRandom): the GPU variant draws the same ones");
+        if (plan.Layers.Any(l => l.Kind is LayerKind.Dropout or LayerKind.Sampling))
+            w.Line("_seed = seed;   // dropout masks (and sampling noise) are counter-based (NetGen.CounterRandom): the GPU variant draws the same ones");
         foreach (var layer in plan.Layers) LayerEmitter.For(layer.Kind).Initialize(w, c, layer);
         w.Close();
         w.Line();
@@ -224,7 +225,7 @@ internal static class NetworkEmitter
         w.Line($"input.CopyTo({EmitContext.A(0)});");
         w.Line("_batch = batch;");
         if (plan.Layers.Any(l => l.Kind == LayerKind.BatchNorm)) w.Line("_trainingPass = Training;");
-        if (plan.Layers.Any(l => l.Kind == LayerKind.Dropout)) w.Line("if (Training) _dropoutPass++;");
+        if (plan.Layers.Any(l => l.Kind is LayerKind.Dropout or LayerKind.Sampling)) w.Line("if (Training) _dropoutPass++;");
         if (plan.Layers.Any(l => l.Kind == LayerKind.Conv2D && Layers.Conv2DEmitter.Method(c, l) == Layers.Conv2DEmitter.ConvMethod.Im2Col)) w.Line("_columnsKept = Training;");
         foreach (var layer in plan.Layers)
         {
@@ -309,10 +310,23 @@ internal static class NetworkEmitter
                 value = $"global::NetGen.Losses.MeanAbsoluteError<{t}>({input}, target)";
                 gradient = $"global::NetGen.Losses.MeanAbsoluteErrorGradient<{t}>({input}, target, {EmitContext.D(lossIn)})";
                 break;
+            case LossKind.BinaryCrossEntropy when plan.FusedSigmoidBinaryCrossEntropy:
+            case LossKind.BinaryCrossEntropySummed when plan.FusedSigmoidBinaryCrossEntropy:
+                string divisor = plan.Spec.Loss == LossKind.BinaryCrossEntropy ? $"_batch * {plan.OutputSize}" : "_batch";
+                what = (plan.Spec.Loss == LossKind.BinaryCrossEntropy ? "E = mean over every output and sample" : "E = Σ over each sample's outputs, averaged over the batch,")
+                    + " of −[t log p + (1 − t) log(1 − p)] with p = σ(z), computed from the logits z as max(z, 0) − t·z + log(1 + e^−|z|) (fused with Sigmoid: ∂E/∂z = σ(z) − t, as nn.BCEWithLogitsLoss)";
+                value = $"global::NetGen.Losses.BinaryCrossEntropyWithLogits<{t}>({input}, target, {divisor})";
+                gradient = $"global::NetGen.Losses.BinaryCrossEntropyWithLogitsGradient<{t}>({input}, target, {divisor}, {EmitContext.D(lossIn)})";
+                break;
             case LossKind.BinaryCrossEntropy:
                 what = "E = mean of −[t log p + (1 − t) log(1 − p)] over every output and sample";
                 value = $"global::NetGen.Losses.BinaryCrossEntropy<{t}>({input}, target)";
                 gradient = $"global::NetGen.Losses.BinaryCrossEntropyGradient<{t}>({input}, target, {EmitContext.D(lossIn)})";
+                break;
+            case LossKind.BinaryCrossEntropySummed:
+                what = "E = Σ over each sample's outputs of −[t log p + (1 − t) log(1 − p)], averaged over the batch";
+                value = $"global::NetGen.Losses.BinaryCrossEntropySummed<{t}>({input}, target, _batch)";
+                gradient = $"global::NetGen.Losses.BinaryCrossEntropySummedGradient<{t}>({input}, target, _batch, {EmitContext.D(lossIn)})";
                 break;
             case LossKind.SumSquaredError:
                 what = "E = Σ of (t − o)² over every output and sample";
@@ -341,12 +355,15 @@ internal static class NetworkEmitter
         }
 
         var regularized = plan.Layers.Where(l => l.L1 > 0 || l.L2 > 0).ToList();
+        var sampling = plan.Layers.Where(l => l.Kind == LayerKind.Sampling).ToList();
         if (regularized.Count > 0) what += ", plus the layers' L1/L2 weight penalties";
+        if (sampling.Count > 0) what += ", plus β·KL(N(μ, σ²) ‖ N(0, 1)) of the Sampling layer" + (sampling.Count > 1 ? "s" : "") + " (summed over the latent values, averaged over the batch)";
         w.Line($"/// <summary>The loss of the last forward pass: {what}.</summary>");
         w.Open($"public {t} Loss(global::System.ReadOnlySpan<{t}> target)");
         w.Line($"global::NetGen.Guard.ForwardDone(_batch, \"{name}\");");
         w.Line($"global::NetGen.Guard.BatchSpan(target.Length, _batch, {plan.OutputSize}, nameof(target));");
-        w.Line(regularized.Count > 0 ? $"return {value} + RegularizationLoss();" : $"return {value};");
+        string own = (regularized.Count > 0 ? " + RegularizationLoss()" : "") + string.Concat(sampling.Select(l => $" + {l.PascalName}Beta * {l.PascalName}KL"));
+        w.Line($"return {value}{own};");
         w.Close();
         w.Line();
         if (regularized.Count > 0) EmitRegularization(w, c, regularized);
@@ -364,9 +381,20 @@ internal static class NetworkEmitter
         w.Open($"public void Backward(global::System.ReadOnlySpan<{t}> target)");
         w.Line($"global::NetGen.Guard.ForwardDone(_batch, \"{name}\");");
         w.Line($"global::NetGen.Guard.BatchSpan(target.Length, _batch, {plan.OutputSize}, nameof(target));");
-        w.Line($"{gradient};" + (plan.FusedSoftmaxCrossEntropy ? "   // ∂E/∂logits = (p − t)/n: Softmax's own backward is skipped" : ""));
+        w.Line($"{gradient};" + (plan.FusedSoftmaxCrossEntropy ? "   // ∂E/∂logits = (p − t)/n: Softmax's own backward is skipped" : plan.FusedSigmoidBinaryCrossEntropy ? "   // ∂E/∂z = (σ(z) − t)/divisor: Sigmoid's own backward is skipped" : ""));
         w.Line($"BackwardFrom({lossIn}, inputGradient: false);");
         if (regularized.Count > 0) w.Line("AddRegularizationGradients();");
+        w.Close();
+        w.Line();
+        w.Line("/// <inheritdoc/>");
+        w.Open($"public void BackwardFromTarget(global::System.ReadOnlySpan<{t}> target, global::System.Span<{t}> inputGradient)");
+        w.Line($"global::NetGen.Guard.ForwardDone(_batch, \"{name}\");");
+        w.Line($"global::NetGen.Guard.BatchSpan(target.Length, _batch, {plan.OutputSize}, nameof(target));");
+        w.Line($"global::NetGen.Guard.BatchSpan(inputGradient.Length, _batch, {plan.InputSize}, nameof(inputGradient));");
+        w.Line($"{gradient};");
+        w.Line($"BackwardFrom({lossIn}, inputGradient: true);");
+        if (regularized.Count > 0) w.Line("AddRegularizationGradients();");
+        w.Line($"{EmitContext.D(0)}.AsSpan(0, inputGradient.Length).CopyTo(inputGradient);");
         w.Close();
         w.Line();
         if (c.FusedSgd)
@@ -389,6 +417,7 @@ internal static class NetworkEmitter
         w.Line($"if (!inputGradient.IsEmpty) global::NetGen.Guard.BatchSpan(inputGradient.Length, _batch, {plan.InputSize}, nameof(inputGradient));");
         w.Line($"outputGradient.CopyTo({EmitContext.D(L)});");
         w.Line($"BackwardFrom({L}, inputGradient: !inputGradient.IsEmpty);");
+        if (regularized.Count > 0) w.Line("AddRegularizationGradients();   // the network's own loss terms are part of every backward pass (see INetwork.Backward)");
         w.Line($"if (!inputGradient.IsEmpty) {EmitContext.D(0)}.AsSpan(0, inputGradient.Length).CopyTo(inputGradient);");
         w.Close();
         w.Line();
@@ -410,9 +439,9 @@ internal static class NetworkEmitter
         w.Line("return penalty;");
         w.Close();
         w.Line();
-        w.Line("/// <summary>Adds the penalties' gradient λ₁·sign(w) + 2λ₂·w into <see cref=\"Gradients\"/>. <c>Backward(target)</c> calls it;");
-        w.Line("/// call it yourself after <c>Backward(outputGradient, inputGradient)</c> when composing networks.</summary>");
-        w.Open("public void AddRegularizationGradients()");
+        w.Line("/// <summary>Adds the penalties' gradient λ₁·sign(w) + 2λ₂·w into the gradient buffer. Every <c>Backward</c> overload calls it,");
+        w.Line("/// <c>Backward(outputGradient, inputGradient)</c> included.</summary>");
+        w.Open("private void AddRegularizationGradients()");
         foreach (var l in layers)
         {
             w.Open($"for (int k = 0; k < {l.WeightCount}; k++)");

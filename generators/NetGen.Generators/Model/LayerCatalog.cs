@@ -26,6 +26,10 @@ internal enum LayerKind
     Flatten,
     BatchNorm,
     Dropout,
+    Reshape,
+    Upsample2D,
+    Conv2DTranspose,
+    Sampling,
 }
 
 /// <summary>
@@ -42,6 +46,10 @@ internal enum LayerKind
 /// <item><term>Dropout</term><description>Rate</description></item>
 /// <item><term>LeakyReLU</term><description>Alpha</description></item>
 /// <item><term>Step, Sigmoid, Tanh, ReLU, Softmax, Identity, Flatten</term><description>none</description></item>
+/// <item><term>Reshape</term><description>none (the shape is the output layout)</description></item>
+/// <item><term>Upsample2D</term><description>Factor, Mode (0 nearest, 1 bilinear)</description></item>
+/// <item><term>Conv2DTranspose</term><description>Filters, KernelHeight, KernelWidth, Stride, PadHeight, PadWidth, OutputPaddingHeight, OutputPaddingWidth, Bias (paddings resolved from Padding.Same or OutputSize)</description></item>
+/// <item><term>Sampling</term><description>Beta</description></item>
 /// </list>
 /// </summary>
 internal static class LayerCatalog
@@ -65,6 +73,10 @@ internal static class LayerCatalog
         LayerKind.Flatten => FlattenLayer.Instance,
         LayerKind.BatchNorm => BatchNormLayer.Instance,
         LayerKind.Dropout => DropoutLayer.Instance,
+        LayerKind.Reshape => ReshapeLayer.Instance,
+        LayerKind.Upsample2D => Upsample2DLayer.Instance,
+        LayerKind.Conv2DTranspose => Conv2DTransposeLayer.Instance,
+        LayerKind.Sampling => SamplingLayer.Instance,
         LayerKind.Unknown => throw new InvalidOperationException("A layer that could not be read has no definition; shape inference reports it (NG0005) before anything asks."),
     };
 #pragma warning restore CS8524

@@ -106,7 +106,12 @@ internal sealed class LayerPlan
     public int TrainableCount => Parameters.Where(s => s.Slot.Trainable).Sum(s => s.Count);
 
     /// <summary>Multiply-adds per sample in the forward pass (what decides unrolling for Dense).</summary>
-    public long MultiplyAdds => Kind == LayerKind.Conv2D ? (long)WeightCount * OutH * OutW : WeightCount;
+    public long MultiplyAdds => Kind switch
+    {
+        LayerKind.Conv2D => (long)WeightCount * OutH * OutW,
+        LayerKind.Conv2DTranspose => (long)WeightCount * InH * InW,
+        _ => WeightCount,
+    };
 
     /// <summary>The name used in <c>Summary</c> and for parameter views, e.g. "dense_1" / "Dense1".</summary>
     public string SnakeName => Definition.SnakeName + "_" + KindIndex;
@@ -147,14 +152,22 @@ internal sealed class NetworkPlan
     public int StateCount { get; set; }
 
     /// <summary>Whether any layer behaves differently in training and inference.</summary>
-    public bool HasTrainingMode => Layers.Any(l => l.Kind is LayerKind.BatchNorm or LayerKind.Dropout);
+    public bool HasTrainingMode => Layers.Any(l => l.Kind is LayerKind.BatchNorm or LayerKind.Dropout or LayerKind.Sampling);
 
     /// <summary>Cross-entropy after a final Softmax: the loss takes the softmax's input (the logits) and its gradient
     /// with respect to them is p − t, so the Softmax layer's own backward is skipped.</summary>
     public bool FusedSoftmaxCrossEntropy => Spec.Loss == LossKind.CrossEntropy && Layers.Length > 0 && Layers[Layers.Length - 1].Kind == LayerKind.Softmax;
 
+    /// <summary>Binary cross-entropy (mean or summed) after a final Sigmoid: the loss takes the sigmoid's input z and is
+    /// computed as max(z, 0) − t·z + log(1 + e^−|z|) (nn.BCEWithLogitsLoss), its gradient σ(z) − t; Sigmoid's own
+    /// backward is skipped. CPU only: the GPU variant keeps the loss on the probabilities (the same values).</summary>
+    public bool FusedSigmoidBinaryCrossEntropy => Shapes.IsBinaryCrossEntropy(Spec.Loss) && Layers.Length > 0 && Layers[Layers.Length - 1].Kind == LayerKind.Sigmoid;
+
     /// <summary>The buffer the loss reads: a{L} normally, a{L−1} (the logits) when fused.</summary>
-    public int LossInputBuffer => FusedSoftmaxCrossEntropy ? Layers.Length - 1 : Layers.Length;
+    public int LossInputBuffer => FusedSoftmaxCrossEntropy || FusedSigmoidBinaryCrossEntropy ? Layers.Length - 1 : Layers.Length;
+
+    /// <summary>The buffer the GPU variant's loss reads (only the softmax is fused there).</summary>
+    public int GpuLossInputBuffer => FusedSoftmaxCrossEntropy ? Layers.Length - 1 : Layers.Length;
 
     /// <summary>Small enough that every layer is unrolled: <c>Explain</c> is emitted.</summary>
     public bool Explainable { get; set; }

@@ -15,6 +15,7 @@ internal enum LossKind
     SumAbsoluteError,
     MulticlassHinge,
     MulticlassSquaredHinge,
+    BinaryCrossEntropySummed,
 }
 
 /// <summary>One layer attribute as written: its kind and its options, read from its own attribute type (see

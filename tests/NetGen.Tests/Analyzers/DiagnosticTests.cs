@@ -94,6 +94,14 @@ public class DiagnosticTests
             [U + "[Network][Input(2)][Dense(3)][ReLU][Dense(2), Softmax] public partial class Net;", U + "[System.Obsolete] public partial class Net;"], "NG0035"),
         ["NG0036 layers without network"] = ([U + "[{|NG0036:Input(2)|}][Dense(2), Softmax] public partial class Net;"],
             [U + "[System.Serializable] public partial class Net;"], "NG0036"),
+        ["NG0060 reshape size"] = ([U + "[Network(Loss = LossFunction.MeanSquaredError)][Input(10)][{|NG0060:Reshape(2, 2, 2)|}] public partial class Net;"],
+            [U + "[Network(Loss = LossFunction.MeanSquaredError)][Input(8)][Reshape(2, 2, 2)] public partial class Net;"], "NG0060"),
+        ["NG0061 output padding"] = ([U + "[Network(Loss = LossFunction.MeanSquaredError)][Input(2, 3, 3)][Conv2DTranspose(2, Kernel = 3, Stride = 2, {|NG0061:OutputPadding = 2|})] public partial class Net;"],
+            [U + "[Network(Loss = LossFunction.MeanSquaredError)][Input(2, 3, 3)][Conv2DTranspose(2, Kernel = 3, Stride = 2, OutputPadding = 1)] public partial class Net;"], "NG0061"),
+        ["NG0062 unreachable output size"] = ([U + "[Network(Loss = LossFunction.MeanSquaredError)][Input(2, 7, 7)][Conv2DTranspose(2, Kernel = 4, Stride = 2, {|NG0062:OutputSize = 20|})] public partial class Net;"],
+            [U + "[Network(Loss = LossFunction.MeanSquaredError)][Input(2, 7, 7)][Conv2DTranspose(2, Kernel = 4, Stride = 2, OutputSize = 14)] public partial class Net;"], "NG0062"),
+        ["NG0063 sampling odd"] = ([U + "[Network(Loss = LossFunction.MeanSquaredError)][Input(4)][Dense(5)][{|NG0063:Sampling|}] public partial class Net;"],
+            [U + "[Network(Loss = LossFunction.MeanSquaredError)][Input(4)][Dense(6)][Sampling] public partial class Net;"], "NG0063"),
     };
 
     public static TheoryData<string> Names => new(Cases.Keys);
@@ -146,7 +154,8 @@ public class DiagnosticTests
         var (failing, _, _) = Cases[name];
         var result = await AnalyzerHarness.RunAsync([.. failing.Select(m => AnalyzerHarness.Parse(m).Source)]);
         bool stub = result.Generator.GeneratedTrees.Any(t => t.ToString().Contains("is not a valid network", StringComparison.Ordinal));
-        bool shapeError = result.NetGen.Any(d => d.Severity == DiagnosticSeverity.Error && string.CompareOrdinal(d.Id, "NG0030") < 0);
+        // Declaration problems (NG0030–NG0039) stop generation by other means; every other error ID is a shape error.
+        bool shapeError = result.NetGen.Any(d => d.Severity == DiagnosticSeverity.Error && !(string.CompareOrdinal(d.Id, "NG0030") >= 0 && string.CompareOrdinal(d.Id, "NG0040") < 0));
         Assert.Equal(shapeError, stub);
     }
 

@@ -215,6 +215,17 @@ __________________________________________________________________
         BackwardFrom(3, inputGradient: false);
     }
 
+    /// <inheritdoc/>
+    public void BackwardFromTarget(global::System.ReadOnlySpan<float> target, global::System.Span<float> inputGradient)
+    {
+        global::NetGen.Guard.ForwardDone(_batch, "DigitsMlp");
+        global::NetGen.Guard.BatchSpan(target.Length, _batch, 10, nameof(target));
+        global::NetGen.Guard.BatchSpan(inputGradient.Length, _batch, 64, nameof(inputGradient));
+        global::NetGen.Losses.CrossEntropyWithLogitsGradient<float>(_a3.AsSpan(0, _batch * 10), target, _batch, _d3);
+        BackwardFrom(3, inputGradient: true);
+        _d0.AsSpan(0, inputGradient.Length).CopyTo(inputGradient);
+    }
+
     /// <summary>Backpropagates the loss of the last forward pass against <paramref name="target"/> and applies the plain-SGD step
     /// θ ← θ + _sgdRate·∂E/∂θ where each gradient is formed; <see cref="Gradients"/> is not touched.</summary>
     private void FusedSgdBackward(global::System.ReadOnlySpan<float> target)

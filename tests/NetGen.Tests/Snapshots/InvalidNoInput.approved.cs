@@ -36,6 +36,7 @@ partial class NoInput : global::NetGen.INetwork<float>, global::NetGen.INetworkT
     public void Backward(global::System.ReadOnlySpan<float> target) => throw Invalid();
     public void Backward(global::System.ReadOnlySpan<int> labels) => throw Invalid();
     public void Backward(global::System.ReadOnlySpan<float> outputGradient, global::System.Span<float> inputGradient) => throw Invalid();
+    public void BackwardFromTarget(global::System.ReadOnlySpan<float> target, global::System.Span<float> inputGradient) => throw Invalid();
     public void ZeroGradients() => throw Invalid();
     public float TrainStep(global::System.ReadOnlySpan<float> input, global::System.ReadOnlySpan<float> target, global::NetGen.IOptimizer optimizer, int batch = 1) => throw Invalid();
     public float TrainStep(global::System.ReadOnlySpan<float> input, global::System.ReadOnlySpan<int> labels, global::NetGen.IOptimizer optimizer, int batch = 1) => throw Invalid();

@@ -152,7 +152,7 @@ _____________________________________________________________________
         _a4 = new float[maxBatch * 1600]; _d4 = new float[maxBatch * 1600];
         _a5 = new float[maxBatch * 1600]; _d5 = new float[maxBatch * 1600];
         _a6 = new float[maxBatch * 400]; _d6 = new float[maxBatch * 400];
-        _a7 = _a6; _d7 = _d6;   // Flatten: the same memory, read as a vector
+        _a7 = _a6; _d7 = _d6;   // Flatten: the same memory, read with another shape
         _a8 = new float[maxBatch * 120]; _d8 = new float[maxBatch * 120];
         _a9 = new float[maxBatch * 120]; _d9 = new float[maxBatch * 120];
         _a10 = new float[maxBatch * 84]; _d10 = new float[maxBatch * 84];
@@ -375,6 +375,17 @@ _____________________________________________________________________
         global::NetGen.Guard.BatchSpan(target.Length, _batch, 10, nameof(target));
         global::NetGen.Losses.CrossEntropyWithLogitsGradient<float>(_a12.AsSpan(0, _batch * 10), target, _batch, _d12);   // ∂E/∂logits = (p − t)/n: Softmax's own backward is skipped
         BackwardFrom(12, inputGradient: false);
+    }
+
+    /// <inheritdoc/>
+    public void BackwardFromTarget(global::System.ReadOnlySpan<float> target, global::System.Span<float> inputGradient)
+    {
+        global::NetGen.Guard.ForwardDone(_batch, "LeNet");
+        global::NetGen.Guard.BatchSpan(target.Length, _batch, 10, nameof(target));
+        global::NetGen.Guard.BatchSpan(inputGradient.Length, _batch, 784, nameof(inputGradient));
+        global::NetGen.Losses.CrossEntropyWithLogitsGradient<float>(_a12.AsSpan(0, _batch * 10), target, _batch, _d12);
+        BackwardFrom(12, inputGradient: true);
+        _d0.AsSpan(0, inputGradient.Length).CopyTo(inputGradient);
     }
 
     /// <summary>Backpropagates the loss of the last forward pass against <paramref name="target"/> and applies the plain-SGD step

@@ -205,7 +205,7 @@ _________________________________________________________________________
     private readonly float[] _mask15;   // Dropout2: 0 or 1/(1 − rate) per value of the last forward pass
     private readonly float[] _mean19 = new float[512], _invStd19 = new float[512];   // BatchNorm5: μ and 1/√(σ² + ε) of the last forward pass
     private readonly float[] _mask20;   // Dropout3: 0 or 1/(1 − rate) per value of the last forward pass
-    private readonly long _seed;   // dropout masks: CounterRandom.Key(seed, layer, pass)
+    private readonly long _seed;   // dropout masks and sampling noise: CounterRandom.Key(seed, layer, pass)
     private long _dropoutPass;   // training forward passes so far: each draws new masks
     private bool _trainingPass;   // whether the last forward pass used batch statistics
     private readonly float[] _scratch;   // the kernels' packed panels: one region of _scratchPart values per thread
@@ -237,7 +237,7 @@ _________________________________________________________________________
         _a14 = new float[maxBatch * 12544]; _d14 = new float[maxBatch * 12544];
         _a15 = new float[maxBatch * 3136]; _d15 = new float[maxBatch * 3136];
         _a16 = new float[maxBatch * 3136]; _d16 = new float[maxBatch * 3136];
-        _a17 = _a16; _d17 = _d16;   // Flatten: the same memory, read as a vector
+        _a17 = _a16; _d17 = _d16;   // Flatten: the same memory, read with another shape
         _a18 = new float[maxBatch * 512]; _d18 = new float[maxBatch * 512];
         _a19 = new float[maxBatch * 512]; _d19 = new float[maxBatch * 512];
         _a20 = new float[maxBatch * 512]; _d20 = new float[maxBatch * 512];
@@ -277,7 +277,7 @@ _________________________________________________________________________
         _scratch = new float[_scratchPart * global::System.Environment.ProcessorCount];
         _target = new float[maxBatch * 10];
         var random = new global::NetGen.SeededRandom(seed);
-        _seed = seed;   // dropout masks are counter-based (NetGen.CounterRandom): the GPU variant draws the same ones
+        _seed = seed;   // dropout masks (and sampling noise) are counter-based (NetGen.CounterRandom): the GPU variant draws the same ones
         global::NetGen.Init.HeUniform<float>(_p.AsSpan(0, 288), fanIn: 9, random);   // Conv2D1: He, followed by ReLU
         _p.AsSpan(320, 32).Fill(1f);   // BatchNorm1: γ = 1, β = 0
         _s.AsSpan(32, 32).Fill(1f);   // BatchNorm1: running mean 0, running variance 1
@@ -870,6 +870,17 @@ _________________________________________________________________________
         global::NetGen.Guard.BatchSpan(target.Length, _batch, 10, nameof(target));
         global::NetGen.Losses.CrossEntropyWithLogitsGradient<float>(_a22.AsSpan(0, _batch * 10), target, _batch, _d22);   // ∂E/∂logits = (p − t)/n: Softmax's own backward is skipped
         BackwardFrom(22, inputGradient: false);
+    }
+
+    /// <inheritdoc/>
+    public void BackwardFromTarget(global::System.ReadOnlySpan<float> target, global::System.Span<float> inputGradient)
+    {
+        global::NetGen.Guard.ForwardDone(_batch, "MiniVggNet");
+        global::NetGen.Guard.BatchSpan(target.Length, _batch, 10, nameof(target));
+        global::NetGen.Guard.BatchSpan(inputGradient.Length, _batch, 784, nameof(inputGradient));
+        global::NetGen.Losses.CrossEntropyWithLogitsGradient<float>(_a22.AsSpan(0, _batch * 10), target, _batch, _d22);
+        BackwardFrom(22, inputGradient: true);
+        _d0.AsSpan(0, inputGradient.Length).CopyTo(inputGradient);
     }
 
     /// <summary>As <see cref="Backward(global::System.ReadOnlySpan{float})"/>, with class indices as targets.</summary>

@@ -212,6 +212,17 @@ _____________________________________________________________________
                 BackwardFrom(4, inputGradient: false);
             }
 
+            /// <inheritdoc/>
+            public void BackwardFromTarget(global::System.ReadOnlySpan<float> target, global::System.Span<float> inputGradient)
+            {
+                global::NetGen.Guard.ForwardDone(_batch, "Regressor");
+                global::NetGen.Guard.BatchSpan(target.Length, _batch, 1, nameof(target));
+                global::NetGen.Guard.BatchSpan(inputGradient.Length, _batch, 3, nameof(inputGradient));
+                global::NetGen.Losses.MeanSquaredErrorGradient<float>(_a4.AsSpan(0, _batch * 1), target, _d4);
+                BackwardFrom(4, inputGradient: true);
+                _d0.AsSpan(0, inputGradient.Length).CopyTo(inputGradient);
+            }
+
             /// <summary>As <see cref="Backward(global::System.ReadOnlySpan{float})"/>, with class indices as targets.</summary>
             public void Backward(global::System.ReadOnlySpan<int> labels) => Backward(OneHot(labels));
 

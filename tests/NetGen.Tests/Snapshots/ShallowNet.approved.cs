@@ -103,7 +103,7 @@ ___________________________________________________________________
         _a0 = new float[maxBatch * 784]; _d0 = new float[maxBatch * 784];
         _a1 = new float[maxBatch * 25088]; _d1 = new float[maxBatch * 25088];
         _a2 = new float[maxBatch * 25088]; _d2 = new float[maxBatch * 25088];
-        _a3 = _a2; _d3 = _d2;   // Flatten: the same memory, read as a vector
+        _a3 = _a2; _d3 = _d2;   // Flatten: the same memory, read with another shape
         _a4 = new float[maxBatch * 10]; _d4 = new float[maxBatch * 10];
         _a5 = new float[maxBatch * 10]; _d5 = new float[maxBatch * 10];
         _col0 = new float[7056 * global::System.Environment.ProcessorCount + 16];   // (a vector of slack at each end: col2im by rows reads past a part's columns, then masks those lanes)
@@ -238,6 +238,17 @@ ___________________________________________________________________
         global::NetGen.Guard.BatchSpan(target.Length, _batch, 10, nameof(target));
         global::NetGen.Losses.CrossEntropyWithLogitsGradient<float>(_a4.AsSpan(0, _batch * 10), target, _batch, _d4);   // ∂E/∂logits = (p − t)/n: Softmax's own backward is skipped
         BackwardFrom(4, inputGradient: false);
+    }
+
+    /// <inheritdoc/>
+    public void BackwardFromTarget(global::System.ReadOnlySpan<float> target, global::System.Span<float> inputGradient)
+    {
+        global::NetGen.Guard.ForwardDone(_batch, "ShallowNet");
+        global::NetGen.Guard.BatchSpan(target.Length, _batch, 10, nameof(target));
+        global::NetGen.Guard.BatchSpan(inputGradient.Length, _batch, 784, nameof(inputGradient));
+        global::NetGen.Losses.CrossEntropyWithLogitsGradient<float>(_a4.AsSpan(0, _batch * 10), target, _batch, _d4);
+        BackwardFrom(4, inputGradient: true);
+        _d0.AsSpan(0, inputGradient.Length).CopyTo(inputGradient);
     }
 
     /// <summary>Backpropagates the loss of the last forward pass against <paramref name="target"/> and applies the plain-SGD step

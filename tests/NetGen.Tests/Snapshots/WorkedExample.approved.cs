@@ -209,6 +209,17 @@ __________________________________________________________________
         BackwardFrom(4, inputGradient: false);
     }
 
+    /// <inheritdoc/>
+    public void BackwardFromTarget(global::System.ReadOnlySpan<double> target, global::System.Span<double> inputGradient)
+    {
+        global::NetGen.Guard.ForwardDone(_batch, "WorkedExample");
+        global::NetGen.Guard.BatchSpan(target.Length, _batch, 2, nameof(target));
+        global::NetGen.Guard.BatchSpan(inputGradient.Length, _batch, 2, nameof(inputGradient));
+        global::NetGen.Losses.HalfSquaredErrorGradient<double>(_a4.AsSpan(0, _batch * 2), target, _batch, _d4);
+        BackwardFrom(4, inputGradient: true);
+        _d0.AsSpan(0, inputGradient.Length).CopyTo(inputGradient);
+    }
+
     /// <summary>As <see cref="Backward(global::System.ReadOnlySpan{double})"/>, with class indices as targets.</summary>
     public void Backward(global::System.ReadOnlySpan<int> labels) => Backward(OneHot(labels));
 

@@ -8,7 +8,7 @@ namespace Lecture;
 /// <summary>Neural network <c>XorNet</c>, compiled by NetGen from its layer attributes.</summary>
 /// <remarks>
 /// <code>
-/// Network: "XorNet" (double, loss: BinaryCrossEntropy)
+/// Network: "XorNet" (double, loss: BinaryCrossEntropy, fused with Sigmoid)
 /// __________________________________________________________________
 ///  Layer (type)                Output Shape              Param #
 /// ==================================================================
@@ -37,7 +37,7 @@ partial class XorNet : global::NetGen.INetwork<double>, global::NetGen.INetworkT
     /// <summary>Number of parameters in <see cref="Parameters"/>.</summary>
     public const long ParameterCount = 17;
     /// <summary>A Keras-style table of the layers, output shapes and parameter counts.</summary>
-    public const string Summary = @"Network: ""XorNet"" (double, loss: BinaryCrossEntropy)
+    public const string Summary = @"Network: ""XorNet"" (double, loss: BinaryCrossEntropy, fused with Sigmoid)
 __________________________________________________________________
  Layer (type)                Output Shape              Param #
 ==================================================================
@@ -182,12 +182,12 @@ __________________________________________________________________
         return _a4.AsSpan(0, batch * 1);
     }
 
-    /// <summary>The loss of the last forward pass: E = mean of −[t log p + (1 − t) log(1 − p)] over every output and sample.</summary>
+    /// <summary>The loss of the last forward pass: E = mean over every output and sample of −[t log p + (1 − t) log(1 − p)] with p = σ(z), computed from the logits z as max(z, 0) − t·z + log(1 + e^−|z|) (fused with Sigmoid: ∂E/∂z = σ(z) − t, as nn.BCEWithLogitsLoss).</summary>
     public double Loss(global::System.ReadOnlySpan<double> target)
     {
         global::NetGen.Guard.ForwardDone(_batch, "XorNet");
         global::NetGen.Guard.BatchSpan(target.Length, _batch, 1, nameof(target));
-        return global::NetGen.Losses.BinaryCrossEntropy<double>(_a4.AsSpan(0, _batch * 1), target);
+        return global::NetGen.Losses.BinaryCrossEntropyWithLogits<double>(_a3.AsSpan(0, _batch * 1), target, _batch * 1);
     }
 
     /// <summary>The loss of the last forward pass against class indices (read as one-hot targets).</summary>
@@ -206,8 +206,19 @@ __________________________________________________________________
     {
         global::NetGen.Guard.ForwardDone(_batch, "XorNet");
         global::NetGen.Guard.BatchSpan(target.Length, _batch, 1, nameof(target));
-        global::NetGen.Losses.BinaryCrossEntropyGradient<double>(_a4.AsSpan(0, _batch * 1), target, _d4);
-        BackwardFrom(4, inputGradient: false);
+        global::NetGen.Losses.BinaryCrossEntropyWithLogitsGradient<double>(_a3.AsSpan(0, _batch * 1), target, _batch * 1, _d3);   // ∂E/∂z = (σ(z) − t)/divisor: Sigmoid's own backward is skipped
+        BackwardFrom(3, inputGradient: false);
+    }
+
+    /// <inheritdoc/>
+    public void BackwardFromTarget(global::System.ReadOnlySpan<double> target, global::System.Span<double> inputGradient)
+    {
+        global::NetGen.Guard.ForwardDone(_batch, "XorNet");
+        global::NetGen.Guard.BatchSpan(target.Length, _batch, 1, nameof(target));
+        global::NetGen.Guard.BatchSpan(inputGradient.Length, _batch, 2, nameof(inputGradient));
+        global::NetGen.Losses.BinaryCrossEntropyWithLogitsGradient<double>(_a3.AsSpan(0, _batch * 1), target, _batch * 1, _d3);
+        BackwardFrom(3, inputGradient: true);
+        _d0.AsSpan(0, inputGradient.Length).CopyTo(inputGradient);
     }
 
     /// <summary>As <see cref="Backward(global::System.ReadOnlySpan{double})"/>, with class indices as targets.</summary>

@@ -1,0 +1,108 @@
+using System.Globalization;
+using NetGen;
+using NetGen.Statistics;
+
+namespace Module6.Generative;
+
+/// <summary>The `gan` subcommand: a DCGAN on the 8,000 training digits, judged by a LeNet trained on the same digits.</summary>
+public static class Gan
+{
+    public const int DefaultEpochs = 8, BatchSize = 64, Latent = 100, Judged = 1000;
+
+    public static void Run(TextWriter log, int epochs, string output, int seed = 1)
+    {
+        var generator = new DcganGenerator(BatchSize, seed);
+        var discriminator = new DcganDiscriminator(BatchSize, seed + 1);
+        var step = new GanStep<float>(generator, discriminator, new Adam(2e-4, beta1: 0.5), new Adam(2e-4, beta1: 0.5), seed: seed + 2);
+        log.WriteLine($"DCGAN: generator Dense(6272) → BatchNorm → ReLU → (128, 7, 7) → Conv2DTranspose ×2 → Sigmoid ({DcganGenerator.ParameterCount:N0} parameters), " +
+            $"discriminator 2 strided Conv2D + LeakyReLU(0.2) → Dense(1) ({DcganDiscriminator.ParameterCount:N0}); Adam 2e-4, β₁ = 0.5, batch {BatchSize}, {epochs} epochs");
+
+        // A fixed latent batch: the same 64 points drawn after every epoch show the generator's progress.
+        var fixedZ = new float[64 * Latent];
+        var random = new SeededRandom(seed + 3);
+        for (int i = 0; i < fixedZ.Length; i++) fixedZ[i] = (float)random.NextGaussian();
+        var images = new float[64 * Digits.Pixels];
+        var sampleGrid = new SampleGrid(generator, fixedZ, images, output, log);
+        var history = Trainer.FitWith(step, Digits.Train, epochs, BatchSize, seed: seed, log: log, verbose: 2, callbacks: [sampleGrid]);
+        for (int e = 0; e < history.Epochs; e++)
+            log.WriteLine(string.Create(CultureInfo.InvariantCulture, $"epoch {e + 1}: d_loss {history["d_loss"][e]:F4}, g_loss {history["g_loss"][e]:F4}"));
+
+        Judge(log, generator, seed);
+    }
+
+    /// <summary>Writes gan-epoch-NN.png (64 samples from the fixed latent batch) after every epoch.</summary>
+    private sealed class SampleGrid(DcganGenerator generator, float[] z, float[] images, string output, TextWriter log) : ICallback
+    {
+        public void OnEpochEnd(TrainingContext context, int epoch, IReadOnlyDictionary<string, double> logs)
+        {
+            generator.Training = false;
+            generator.Forward(z, 64).CopyTo(images);
+            generator.Training = true;
+            string path = Grids.Save(Path.Combine(output, $"gan-epoch-{epoch + 1:00}.png"), images, 8, 8);
+            log.WriteLine("wrote " + Grids.Describe(path));
+        }
+    }
+
+    /// <summary>Trains LeNet on the same 8,000 digits and judges 1,000 generated digits against 1,000 real test digits.</summary>
+    private static void Judge(TextWriter log, DcganGenerator generator, int seed)
+    {
+        const int LeNetEpochs = 6;
+        var lenet = new LeNet(BatchSize, seed + 5);
+        log.WriteLine($"The judge: LeNet-5 trained on the same {Digits.TrainCount:N0} digits (Adam 1e-3, {LeNetEpochs} epochs)");
+        Trainer.Fit(lenet, Digits.Train, LeNetEpochs, BatchSize, new Adam(1e-3), seed: seed, log: log, verbose: 2);
+        var (_, accuracy) = Trainer.Evaluate(lenet, Digits.Test, BatchSize);
+        log.WriteLine(string.Create(CultureInfo.InvariantCulture, $"LeNet test accuracy: {accuracy:F3}"));
+
+        // 1,000 generated digits (inference mode: BatchNorm's running statistics) and the first 1,000 real test digits.
+        generator.Training = false;
+        var random = new SeededRandom(seed + 11);
+        var generated = new float[Judged * Digits.Pixels];
+        var z = new float[BatchSize * Latent];
+        for (int start = 0; start < Judged; start += BatchSize)
+        {
+            int n = Math.Min(BatchSize, Judged - start);
+            for (int i = 0; i < n * Latent; i++) z[i] = (float)random.NextGaussian();
+            generator.Forward(z.AsSpan(0, n * Latent), n).CopyTo(generated.AsSpan(start * Digits.Pixels));
+        }
+        var real = Digits.Test.AllFeatures[..(Judged * Digits.Pixels)].ToArray();
+        var realOther = Digits.Test.AllFeatures.Slice(Judged * Digits.Pixels, Judged * Digits.Pixels).ToArray();
+
+        var (genTop, genShares, genFeatures) = Classify(lenet, generated);
+        var (realTop, realShares, realFeatures) = Classify(lenet, real);
+        var (_, _, otherFeatures) = Classify(lenet, realOther);
+        log.WriteLine(string.Create(CultureInfo.InvariantCulture, $"real test digits: mean top probability {realTop:F3}, class shares {Shares(realShares)}"));
+        log.WriteLine(string.Create(CultureInfo.InvariantCulture, $"generated digits: class shares {Shares(genShares)}"));
+        log.WriteLine(string.Create(CultureInfo.InvariantCulture, $"gan mean top probability: {genTop:F3}"));
+        log.WriteLine(string.Create(CultureInfo.InvariantCulture, $"gan largest class share: {genShares.Max():F3}"));
+        double fid = FrechetDistance.Compute(genFeatures, realFeatures, 84);
+        double floor = FrechetDistance.Compute(otherFeatures, realFeatures, 84);
+        log.WriteLine(string.Create(CultureInfo.InvariantCulture, $"Fréchet distance (LeNet 84-unit features), 1,000 generated vs 1,000 real test digits: {fid:F2}; real vs real (test digits 1,001-2,000 vs 1-1,000): {floor:F2}"));
+    }
+
+    private static string Shares(double[] shares) => string.Join(" ", shares.Select((s, c) => string.Create(CultureInfo.InvariantCulture, $"{c}:{s:P1}")));
+
+    /// <summary>Mean top probability, share of each predicted class, and the 84-unit features (the ReLU after Dense(84)).</summary>
+    private static (double Top, double[] Shares, float[] Features) Classify(LeNet lenet, float[] images)
+    {
+        lenet.Training = false;
+        int count = images.Length / Digits.Pixels;
+        var features = new float[count * 84];
+        var counts = new int[10];
+        double top = 0;
+        for (int start = 0; start < count; start += BatchSize)
+        {
+            int n = Math.Min(BatchSize, count - start);
+            var p = lenet.Forward(images.AsSpan(start * Digits.Pixels, n * Digits.Pixels), n);
+            for (int k = 0; k < n; k++)
+            {
+                var row = p.Slice(k * 10, 10);
+                int best = 0;
+                for (int c = 1; c < 10; c++) if (row[c] > row[best]) best = c;
+                counts[best]++;
+                top += row[best];
+            }
+            lenet.ReLU4Output.CopyTo(features.AsSpan(start * 84));
+        }
+        return (top / count, counts.Select(c => (double)c / count).ToArray(), features);
+    }
+}

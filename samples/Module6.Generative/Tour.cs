@@ -1,0 +1,18 @@
+namespace Module6.Generative;
+
+/// <summary>The tour: each part with fewer epochs than its subcommand (stated as it runs).</summary>
+public static class Tour
+{
+    public const int AutoencoderEpochs = 3, VaeEpochs = 5, GanEpochs = 2;
+
+    public static void Run(TextWriter log, string output)
+    {
+        log.WriteLine($"Module 6 tour: autoencoder {AutoencoderEpochs} epochs (subcommand: {Autoencoders.DefaultEpochs}), VAE L = 2 {VaeEpochs} epochs (subcommand: {Vae.DefaultEpochs}), DCGAN {GanEpochs} epochs (subcommand: {Gan.DefaultEpochs}).");
+        log.WriteLine();
+        Autoencoders.Run(log, AutoencoderEpochs, denoise: false, convolutionalOnly: false, output);
+        log.WriteLine();
+        Vae.Run(log, 2, VaeEpochs, output);
+        log.WriteLine();
+        Gan.Run(log, GanEpochs, output);
+    }
+}

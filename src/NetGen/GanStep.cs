@@ -1,0 +1,144 @@
+using System.Numerics;
+
+namespace NetGen;
+
+/// <summary>
+/// The training step of a GAN (as PyTorch's DCGAN example): a generator G maps latent vectors z ~ N(0, I) to samples,
+/// a discriminator D maps a sample to one logit (declared with <c>[Dense(1), Sigmoid]</c> and
+/// <c>Loss = LossFunction.BinaryCrossEntropy</c>, which NetGen fuses into the stable BCE-with-logits form). Each step:
+/// <list type="number">
+/// <item>fake = G(z) for a fresh z of the batch size;</item>
+/// <item>the discriminator step: d_loss = BCE(D(real), 1) + BCE(D(fake), 0), both gradients summed, one step of the
+/// discriminator's optimiser (G is not touched);</item>
+/// <item>the generator step through the now updated, frozen discriminator: g_loss = BCE(D(fake), 1) (the
+/// non-saturating loss); ∂g_loss/∂fake comes from <see cref="INetwork{T}.BackwardFromTarget"/> of D, G
+/// backpropagates it, and only the generator's optimiser steps (D's gradients are discarded: they are zeroed
+/// before D's next step).</item>
+/// </list>
+/// Use it with <see cref="Trainer.FitWith{T}(ITrainingStep{T}, Dataset{T}, int, int, int, TextWriter?, IEnumerable{ICallback}?, int, bool)"/>
+/// for the Keras progress line and a History with "d_loss" and "g_loss", or call <see cref="TrainStep"/> yourself.
+/// Allocation-free after construction.
+/// </summary>
+public sealed class GanStep<T> : ITrainingStep<T> where T : unmanaged, IFloatingPointIeee754<T>
+{
+    private static readonly string[] Names = ["d_loss", "g_loss"];
+    private readonly INetwork<T> _generator, _discriminator;
+    private readonly IOptimizer _generatorOptimizer, _discriminatorOptimizer;
+    private readonly SeededRandom _random;
+    private readonly T[] _noise, _fake, _fakeGradient, _ones, _zeros;
+
+    /// <summary>Creates the step.</summary>
+    /// <param name="generator">G: latent vectors (its InputSize is the latent size) to samples.</param>
+    /// <param name="discriminator">D: samples (InputSize = G's OutputSize) to one value, trained with binary cross-entropy.</param>
+    /// <param name="generatorOptimizer">Steps G's parameters (e.g. <c>new Adam(2e-4, beta1: 0.5)</c>).</param>
+    /// <param name="discriminatorOptimizer">Steps D's parameters; a different object from <paramref name="generatorOptimizer"/>.</param>
+    /// <param name="seed">Seeds the latent vectors.</param>
+    /// <param name="realLabel">The target for real samples: 1, or e.g. 0.9 for one-sided label smoothing.</param>
+    public GanStep(INetwork<T> generator, INetwork<T> discriminator, IOptimizer generatorOptimizer, IOptimizer discriminatorOptimizer,
+        int seed = 0, double realLabel = 1.0)
+    {
+        _generator = generator ?? throw new ArgumentNullException(nameof(generator));
+        _discriminator = discriminator ?? throw new ArgumentNullException(nameof(discriminator));
+        _generatorOptimizer = generatorOptimizer ?? throw new ArgumentNullException(nameof(generatorOptimizer));
+        _discriminatorOptimizer = discriminatorOptimizer ?? throw new ArgumentNullException(nameof(discriminatorOptimizer));
+        if (ReferenceEquals(generatorOptimizer, discriminatorOptimizer))
+            throw new ArgumentException("The generator and the discriminator need two optimiser objects: an optimiser keeps state for one set of parameters.", nameof(discriminatorOptimizer));
+        if (ReferenceEquals(generator, discriminator))
+            throw new ArgumentException("The generator and the discriminator must be two networks.", nameof(discriminator));
+        if (generator.OutputSize != discriminator.InputSize)
+            throw new ArgumentException($"The generator makes samples of {generator.OutputSize} values but the discriminator reads {discriminator.InputSize}: give them the same sample shape.", nameof(discriminator));
+        if (discriminator.OutputSize != 1)
+            throw new ArgumentException($"The discriminator has {discriminator.OutputSize} outputs; a GAN's discriminator has one (end it with [Dense(1), Sigmoid] and Loss = LossFunction.BinaryCrossEntropy).", nameof(discriminator));
+        if (!(realLabel > 0 && realLabel <= 1))
+            throw new ArgumentOutOfRangeException(nameof(realLabel), realLabel, "The real label is in (0, 1], e.g. 1 or 0.9.");
+        MaxBatch = Math.Min(generator.MaxBatch, discriminator.MaxBatch);
+        _random = new SeededRandom(seed);
+        _noise = new T[MaxBatch * generator.InputSize];
+        _fake = new T[MaxBatch * generator.OutputSize];
+        _fakeGradient = new T[MaxBatch * generator.OutputSize];
+        _ones = new T[MaxBatch];
+        _zeros = new T[MaxBatch];
+        Array.Fill(_ones, T.CreateChecked(realLabel));
+        Networks = [generator, discriminator];
+        Optimizers = [generatorOptimizer, discriminatorOptimizer];
+    }
+
+    /// <summary>The largest batch (the smaller of the two networks' MaxBatch).</summary>
+    public int MaxBatch { get; }
+
+    /// <summary>The latent size (the generator's InputSize).</summary>
+    public int LatentSize => _generator.InputSize;
+
+    /// <inheritdoc/>
+    public IReadOnlyList<string> LossNames => Names;
+
+    /// <inheritdoc/>
+    public IReadOnlyList<INetwork<T>> Networks { get; }
+
+    /// <inheritdoc/>
+    public IReadOnlyList<IOptimizer> Optimizers { get; }
+
+    /// <summary>The mean of D(real) (probability) and of D(G(z)) in the last step's discriminator update.</summary>
+    public (double Real, double Fake) LastScores { get; private set; }
+
+    /// <summary>Fills <paramref name="destination"/> with independent N(0, 1) values from the step's generator.</summary>
+    public void SampleLatent(Span<T> destination)
+    {
+        for (int i = 0; i < destination.Length; i++) destination[i] = T.CreateChecked(_random.NextGaussian());
+    }
+
+    void ITrainingStep<T>.Step(ReadOnlySpan<T> input, ReadOnlySpan<int> labels, int batch, Span<double> losses)
+    {
+        var (d, g) = TrainStep(input, batch);
+        losses[0] = double.CreateChecked(d);
+        losses[1] = double.CreateChecked(g);
+    }
+
+    /// <summary>One discriminator step and one generator step on <paramref name="batch"/> real samples; returns the
+    /// two losses, each measured before its update.</summary>
+    public (T DiscriminatorLoss, T GeneratorLoss) TrainStep(ReadOnlySpan<T> real, int batch)
+    {
+        if (batch < 1 || batch > MaxBatch)
+            throw new ArgumentOutOfRangeException(nameof(batch), batch, $"The batch must be from 1 to {MaxBatch} (the networks' MaxBatch).");
+        int sampleSize = _generator.OutputSize;
+        Guard.BatchSpan(real.Length, batch, sampleSize, nameof(real));
+        ReadOnlySpan<T> ones = _ones.AsSpan(0, batch), zeros = _zeros.AsSpan(0, batch);
+        Span<T> noise = _noise.AsSpan(0, batch * _generator.InputSize), fake = _fake.AsSpan(0, batch * sampleSize);
+
+        // 1. fake = G(z)
+        _generator.Training = true;
+        _discriminator.Training = true;
+        SampleLatent(noise);
+        _generator.Forward(noise, batch).CopyTo(fake);
+
+        // 2. The discriminator: real → 1, fake → 0; gradients of both terms summed, one step.
+        _discriminator.ZeroGradients();
+        _discriminator.Forward(real, batch);
+        T realLoss = _discriminator.Loss(ones);
+        double realScore = Mean(_discriminator.Output);
+        _discriminator.Backward(ones);
+        _discriminator.Forward(fake, batch);
+        T fakeLoss = _discriminator.Loss(zeros);
+        double fakeScore = Mean(_discriminator.Output);
+        _discriminator.Backward(zeros);
+        _discriminatorOptimizer.Step<T>(_discriminator.Parameters, _discriminator.Gradients);
+        LastScores = (realScore, fakeScore);
+
+        // 3. The generator through the frozen discriminator: fake → 1; only G steps.
+        _generator.ZeroGradients();
+        _discriminator.Forward(fake, batch);
+        T generatorLoss = _discriminator.Loss(ones);
+        Span<T> fakeGradient = _fakeGradient.AsSpan(0, batch * sampleSize);
+        _discriminator.BackwardFromTarget(ones, fakeGradient);
+        _generator.Backward(fakeGradient, []);
+        _generatorOptimizer.Step<T>(_generator.Parameters, _generator.Gradients);
+        return (realLoss + fakeLoss, generatorLoss);
+    }
+
+    private static double Mean(ReadOnlySpan<T> values)
+    {
+        double sum = 0;
+        foreach (var v in values) sum += double.CreateChecked(v);
+        return sum / values.Length;
+    }
+}
