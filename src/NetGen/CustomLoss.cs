@@ -124,9 +124,9 @@ public sealed class BuiltInLoss<T> : ILoss<T> where T : unmanaged, IFloatingPoin
 /// loss, the generated <c>Backward(outputGradient, inputGradient)</c>, the optimiser's step.
 /// </summary>
 /// <remarks>
-/// Weight penalties declared on layers (L1/L2) are included as on the generated path: a network that has them (its
-/// generated <c>RegularizationLoss()</c> and <c>AddRegularizationGradients()</c>) gets the penalty added to the value
-/// and its gradient added after the backward pass. The fused plain-SGD step is not used on this path (the result is the
+/// Weight penalties declared on layers (L1/L2) are included as on the generated path: the generated
+/// <c>Backward(outputGradient, inputGradient)</c> adds their gradient itself (every backward pass does), and a network
+/// that has them (its generated <c>RegularizationLoss()</c>) gets the penalty added to the value here. The fused plain-SGD step is not used on this path (the result is the
 /// same numbers as the unfused step). The ∂E/∂output buffer is allocated once per network, on its first step.
 /// </remarks>
 public static class NetworkLoss
@@ -176,11 +176,8 @@ public static class NetworkLoss
         Span<T> gradient = Scratch<T>.For(network).AsSpan(0, output.Length);
         T value = loss.ValueAndGradient(output, target, batch, gradient);
         network.Backward(gradient, inputGradient);
-        var penalty = Penalties<T>.For(network);
-        if (penalty is null) return value;
-        value += penalty.Value.Loss(network);
-        penalty.Value.AddGradients(network);
-        return value;
+        var penalty = Penalties<T>.For(network);   // its gradient was added by the generated backward pass
+        return penalty is null ? value : value + penalty.Value.Loss(network);
     }
 
     private static ReadOnlySpan<T> Outputs<T>(INetwork<T> network, int batch) where T : unmanaged, IFloatingPointIeee754<T>
@@ -215,12 +212,10 @@ public static class NetworkLoss
             Buffers.GetValue(network, n => new T[(long)n.MaxBatch * n.OutputSize]);
     }
 
-    /// <summary>The generated penalty methods of a network type that declares L1/L2 penalties, as delegates.</summary>
-    private readonly record struct Penalty<T>(Func<object, T> LossOf, Action<object> AddGradientsOf) where T : unmanaged, IFloatingPointIeee754<T>
+    /// <summary>The generated penalty value of a network type that declares L1/L2 penalties, as a delegate.</summary>
+    private readonly record struct Penalty<T>(Func<object, T> LossOf) where T : unmanaged, IFloatingPointIeee754<T>
     {
         public T Loss(object network) => LossOf(network);
-
-        public void AddGradients(object network) => AddGradientsOf(network);
     }
 
     private static class Penalties<T> where T : unmanaged, IFloatingPointIeee754<T>
@@ -231,9 +226,8 @@ public static class NetworkLoss
             ByType.GetValue(network.GetType(), static type =>
             {
                 var loss = type.GetMethod("RegularizationLoss", BindingFlags.Public | BindingFlags.Instance, Type.EmptyTypes);
-                var add = type.GetMethod("AddRegularizationGradients", BindingFlags.Public | BindingFlags.Instance, Type.EmptyTypes);
-                if (loss is null || add is null || loss.ReturnType != typeof(T)) return new StrongBox<Penalty<T>?>(null);
-                return new StrongBox<Penalty<T>?>(new Penalty<T>(n => (T)loss.Invoke(n, null)!, n => add.Invoke(n, null)));
+                if (loss is null || loss.ReturnType != typeof(T)) return new StrongBox<Penalty<T>?>(null);
+                return new StrongBox<Penalty<T>?>(new Penalty<T>(n => (T)loss.Invoke(n, null)!));
             }).Value;
     }
 }
