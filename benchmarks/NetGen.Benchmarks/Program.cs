@@ -191,6 +191,9 @@ return 0;
 static int Smoke()
 {
     int failures = 0;
+    // Which kernels ran: the generated kernels hand over to their Vector512 twins where it is accelerated (a test runs
+    // --smoke again with AVX-512 disabled and compares the two paths).
+    Console.WriteLine($"smoke vector512 {(System.Runtime.Intrinsics.Vector512.IsHardwareAccelerated ? "accelerated" : "not accelerated")}");
     foreach (var name in Workloads.StepNames)
     {
         double[] results = new double[2];
