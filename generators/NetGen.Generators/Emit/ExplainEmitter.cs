@@ -73,7 +73,7 @@ internal static class ExplainEmitter
                     string wName = names.Weight(d, j, i);
                     w.Line($"writer.WriteLine($\"  {wName}⁺ = {wName} - η·∂E_total/∂{wName} = {{F(_p[{p}])}} - {{F(learningRate)}}·{{P(_g[{p}])}} = {{F(_p[{p}] - learningRate * _g[{p}])}}\");");
                 }
-            if (d.BiasCount > 0 && d.Spec.TrainBias)
+            if (d.BiasCount > 0 && d.TrainBias)
                 for (int j = 0; j < d.OutputSize; j++)
                 {
                     int p = d.BiasOffset + j;
@@ -224,7 +224,7 @@ internal static class ExplainEmitter
                         LayerKind.Sigmoid => $"(double){outAct}[{j}] * (1 - (double){outAct}[{j}])",
                         LayerKind.Tanh => $"1 - (double){outAct}[{j}] * {outAct}[{j}]",
                         LayerKind.ReLU => $"({net}[{j}] > 0 ? 1.0 : 0.0)",
-                        LayerKind.LeakyReLU => $"({net}[{j}] > 0 ? 1.0 : {CodeWriter.Literal(act.Spec.Alpha, true)})",
+                        LayerKind.LeakyReLU => $"({net}[{j}] > 0 ? 1.0 : {CodeWriter.Literal(act.Alpha, true)})",
                         _ => "1.0",
                     };
                     w.Line($"double dOut{d.Index}_{j} = {derivValue};");
@@ -244,7 +244,7 @@ internal static class ExplainEmitter
                     else
                         w.Line($"writer.WriteLine($\"  ∂{e}/∂{wName} = δ_{o} · {inputs[i]} = {{P({netDelta}[{j}])}} · {{P({x})}} = {{F({g})}}\");");
                 }
-                if (d.BiasCount > 0 && d.Spec.TrainBias)
+                if (d.BiasCount > 0 && d.TrainBias)
                     w.Line($"writer.WriteLine($\"  ∂{e}/∂b_{o} = δ_{o} = {{F(_g[{d.BiasOffset + j}])}}\");");
             }
         }

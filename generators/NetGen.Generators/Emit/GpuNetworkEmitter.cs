@@ -85,7 +85,7 @@ internal static class GpuNetworkEmitter
 
         var penalty = g.Host = new CodeWriter();
         var penaltyGradient = new CodeWriter();
-        var regularized = plan.Layers.Where(l => l.Spec.L1 > 0 || l.Spec.L2 > 0).ToList();
+        var regularized = plan.Layers.Where(l => l.L1 > 0 || l.L2 > 0).ToList();
         if (regularized.Count > 0) GpuOptimizerEmitter.Penalty(g, regularized, penalty, penaltyGradient);
 
         var update = g.Host = new CodeWriter();

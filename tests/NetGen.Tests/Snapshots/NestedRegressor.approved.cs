@@ -143,6 +143,15 @@ _____________________________________________________________________
             ];
             /// <inheritdoc/>
             public global::System.Collections.Generic.IReadOnlyList<global::NetGen.TensorInfo> Tensors => s_tensors;
+            private static readonly global::NetGen.LayerInfo[] s_layers =
+            [
+                new("Dense", "Dense1", [3], [2], new global::System.Collections.ObjectModel.ReadOnlyDictionary<string, double>(new global::System.Collections.Generic.Dictionary<string, double> { ["Units"] = 2, ["Bias"] = 1, ["TrainBias"] = 1, ["L1"] = 0, ["L2"] = 0 }), [s_tensors[0], s_tensors[1]]),
+                new("LeakyReLU", "LeakyReLU1", [2], [2], new global::System.Collections.ObjectModel.ReadOnlyDictionary<string, double>(new global::System.Collections.Generic.Dictionary<string, double> { ["Alpha"] = 0.2 }), []),
+                new("Dense", "Dense2", [2], [1], new global::System.Collections.ObjectModel.ReadOnlyDictionary<string, double>(new global::System.Collections.Generic.Dictionary<string, double> { ["Units"] = 1, ["Bias"] = 1, ["TrainBias"] = 1, ["L1"] = 0, ["L2"] = 0 }), [s_tensors[2], s_tensors[3]]),
+                new("Identity", "Identity1", [1], [1], global::System.Collections.ObjectModel.ReadOnlyDictionary<string, double>.Empty, []),
+            ];
+            /// <inheritdoc/>
+            public global::System.Collections.Generic.IReadOnlyList<global::NetGen.LayerInfo> Layers => s_layers;
 
             /// <inheritdoc/>
             public global::System.ReadOnlySpan<float> Forward(global::System.ReadOnlySpan<float> input, int batch = 1)
