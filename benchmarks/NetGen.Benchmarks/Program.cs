@@ -8,12 +8,13 @@ using NetGen.Benchmarks;
 //   --quick        the whole suite in under 3 minutes (Stopwatch medians, same policy as the PyTorch peer)
 //   (no option)    the reference: BenchmarkDotNet (MemoryDiagnoser) for every NetGen workload, then the peer with the
 //                  full policy; ratios use BenchmarkDotNet's medians
-//   --threads 1,2  thread counts (default 1 and 2)     --no-torch   skip the peer     --build-time   workload 6's builds
+//   --threads 1,2  thread counts (default 1 and 2)     --no-torch   skip the peers    --build-time   workload 6's builds
+//   --no-ort       skip ONNX Runtime (the inference peer; its models are exported with PyTorch, so --no-torch skips it too)
 //   --only NAME    one workload (repeatable)            --bdn ARGS   pass the rest to BenchmarkDotNet (full mode only)
 //   --profile      where the GEMM layer's, the MLP's and LeNet-5's time goes (per pass and per layer)
 //   --smoke        CI's check that the suite starts and its workloads give the same results at 1 and 2 threads
 CultureInfo.CurrentCulture = CultureInfo.InvariantCulture;
-bool quick = args.Contains("--quick"), noTorch = args.Contains("--no-torch"), buildTime = args.Contains("--build-time");
+bool quick = args.Contains("--quick"), noTorch = args.Contains("--no-torch"), noOrt = args.Contains("--no-ort"), buildTime = args.Contains("--build-time");
 int[] threadCounts = [1, 2];
 var only = new List<string>();
 for (int i = 0; i < args.Length - 1; i++)
@@ -35,6 +36,9 @@ Console.WriteLine($"NetGen benchmarks ({(quick ? "quick" : "full")}): {Environme
 
 var (python, torchReason) = noTorch ? (null, "--no-torch given") : TorchPeer.Find();
 if (python is null) Console.WriteLine($"skip pytorch: {torchReason}; NetGen is measured alone and no ratio is printed");
+var (ortPeer, ortReason) = noOrt ? (null, "--no-ort given") : OrtPeer.Create(python, stepNames);
+if (ortPeer is null) Console.WriteLine($"skip onnxruntime: {ortReason}");
+else Console.WriteLine($"peer onnxruntime {typeof(Microsoft.ML.OnnxRuntime.InferenceSession).Assembly.GetName().Version}: models exported by PyTorch's exporter from NetGen's weights; ORT_ENABLE_ALL, IOBinding over pinned buffers; 1t = 1 intra-op thread, 2t = ONNX Runtime's default threads");
 
 // ---- Peak ------------------------------------------------------------------------------------------------------
 var peaks = new Dictionary<int, double>();
@@ -48,6 +52,7 @@ foreach (int t in threadCounts)
 // ---- NetGen and PyTorch, thread count by thread count ------------------------------------------------------------
 var netgen = new Dictionary<(string, int), Measurement>();
 var torch = new Dictionary<(string, int), double>();
+var ort = new Dictionary<(string, int), Measurement>();
 var (epochData, epochSource) = epoch ? Workloads.EpochData() : (null, "");
 Dictionary<(string, int), double>? bdnMedians = quick ? null : BdnSuite.Run(stepNames, threadCounts, args);
 foreach (int t in threadCounts)
@@ -60,6 +65,16 @@ foreach (int t in threadCounts)
         if (bdnMedians is not null && bdnMedians.TryGetValue((name, t), out double median)) m = m with { MedianSeconds = median };
         netgen[(name, t)] = m;
         Console.WriteLine($"time {name} {t}t netgen = {Harness.Time(m.MedianSeconds)} (min {Harness.Time(m.MinSeconds)}, thread cpu {Harness.Time(m.CpuSeconds)}, {m.CallsPerSample} calls/sample)");
+        if (ortPeer is not null && OrtPeer.IsInference(name))
+        {
+            // Interleaved: ONNX Runtime right after NetGen on the same workload, so both meet the same moment's load.
+            using var session = ortPeer.Open(name, t == 1 ? 1 : t == 2 ? 0 : t);
+            var o = Harness.Measure(session.Step, policy);
+            ort[(name, t)] = o;
+            Console.WriteLine($"time {name} {t}t ort = {Harness.Time(o.MedianSeconds)} (min {Harness.Time(o.MinSeconds)}, thread cpu {Harness.Time(o.CpuSeconds)}, {o.AllocatedBytesPerCall} B/call)");
+            if (t == threadCounts[0])
+                Console.WriteLine($"check {name} ort vs netgen: max |difference| of the outputs = {OrtPeer.MaxDifference(name, session.Output):G3}");
+        }
     }
     if (epoch && quick && t > 1)
         Console.WriteLine($"skip {Workloads.EpochName} {t}t: quick mode times the epoch at 1 thread only (both sides); the full run times every thread count");
@@ -96,6 +111,8 @@ foreach (int t in threadCounts)
             Console.WriteLine($"ratio {name} {t}t pytorch/netgen = {p / m.MedianSeconds:F2}   (netgen {Harness.Time(m.MedianSeconds)}, pytorch {Harness.Time(p)})");
         else
             Console.WriteLine($"skip ratio {name} {t}t: PyTorch not measured ({torchReason})");
+        if (ort.TryGetValue((name, t), out var o))
+            Console.WriteLine($"ratio {name} {t}t ort/netgen = {o.MedianSeconds / m.MedianSeconds:F2}   (netgen {Harness.Time(m.MedianSeconds)}, ort {Harness.Time(o.MedianSeconds)}{(t == 1 ? ", 1 thread" : ", default threads")})");
     }
 foreach (int t in threadCounts)
 {
@@ -108,6 +125,7 @@ foreach (int t in threadCounts)
     foreach (var name in stepNames.Concat(epoch ? [Workloads.EpochName] : []))
         if (netgen.TryGetValue((name, t), out var a))
             Console.WriteLine($"alloc {name} {t}t netgen = {a.AllocatedBytesPerCall} B/call{(name == Workloads.EpochName ? " (the epoch: Trainer.Fit's per-epoch bookkeeping, not the steps)" : "")}");
+ortPeer?.Dispose();
 
 // ---- Targets (issue 6), from the 1-thread medians ---------------------------------------------------------------------
 void Target(string name, double minimum, string what)
@@ -122,6 +140,14 @@ Target("lenet-infer-b1", 5, "LeNet inference at batch 1");
 Target("mlp-train-b32", 2, "MLP training at batch 32");
 Target("mlp-train-b128", 1.3, "MLP training at batch 128");
 Target("lenet-train-b64", 3, "LeNet training at batch 64");
+// Issue 17: inference against ONNX Runtime, 1 thread against 1 thread, and NetGen's 2 threads against ORT's default.
+foreach (int t in new[] { 1, 2 })
+    foreach (var name in stepNames.Where(OrtPeer.IsInference))
+        if (netgen.TryGetValue((name, t), out var m) && ort.TryGetValue((name, t), out var o))
+        {
+            double r = o.MedianSeconds / m.MedianSeconds;
+            Console.WriteLine($"target {name} {(t == 1 ? "vs ONNX Runtime at 1 thread" : "at 2 threads vs ONNX Runtime's default threads")}: {r:F2} (≥ 1) {(r >= 1 ? "met" : "NOT met")}");
+        }
 if (netgen.TryGetValue(("gemm1024-fwdbwd-b256", 1), out var gemm1))
 {
     double share = Workloads.GemmFlops / gemm1.MedianSeconds / 1e9 / peaks[1];
@@ -165,6 +191,9 @@ return 0;
 static int Smoke()
 {
     int failures = 0;
+    // Which kernels ran: the generated kernels hand over to their Vector512 twins where it is accelerated (a test runs
+    // --smoke again with AVX-512 disabled and compares the two paths).
+    Console.WriteLine($"smoke vector512 {(System.Runtime.Intrinsics.Vector512.IsHardwareAccelerated ? "accelerated" : "not accelerated")}");
     foreach (var name in Workloads.StepNames)
     {
         double[] results = new double[2];

@@ -37,6 +37,9 @@ internal sealed class EmitContext
     /// collected while the kernels are written and written once after them.</summary>
     public System.Collections.Generic.HashSet<(bool Dot, int Rows, int Width)> KernelBlocks { get; } = new();
 
+    /// <summary>The same for the kernels' Vector512 twins (GemmEmitter).</summary>
+    public System.Collections.Generic.HashSet<(bool Dot, int Rows, int Width)> KernelBlocks512 { get; } = new();
+
     public bool IsUnrolled(LayerPlan layer) => Shapes.IsUnrolled(Plan, layer);
 
     /// <summary>Whether TrainStep can fuse a plain-SGD update into the backward pass: the network has parameters,

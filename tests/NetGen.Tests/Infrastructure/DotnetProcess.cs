@@ -8,7 +8,13 @@ internal static class DotnetProcess
     /// <summary>Runs <c>dotnet <paramref name="assembly"/> <paramref name="arguments"/></c> with the host that runs the
     /// tests, without the environment variables named in <paramref name="unset"/>, and returns its exit code and output.
     /// A run longer than <paramref name="timeout"/> is killed and reported with what it printed.</summary>
-    public static (int ExitCode, string Stdout, string Stderr) Run(string assembly, IEnumerable<string> arguments, TimeSpan timeout, params string[] unset)
+    public static (int ExitCode, string Stdout, string Stderr) Run(string assembly, IEnumerable<string> arguments, TimeSpan timeout, params string[] unset) =>
+        Run(assembly, arguments, timeout, new Dictionary<string, string>(), unset);
+
+    /// <summary>As <see cref="Run(string, IEnumerable{string}, TimeSpan, string[])"/>, with the variables in
+    /// <paramref name="environment"/> set (e.g. <c>DOTNET_EnableAVX512=0</c>).</summary>
+    public static (int ExitCode, string Stdout, string Stderr) Run(string assembly, IEnumerable<string> arguments, TimeSpan timeout,
+        IReadOnlyDictionary<string, string> environment, params string[] unset)
     {
         var start = new ProcessStartInfo(Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } host ? host : "dotnet")
         {
@@ -19,6 +25,7 @@ internal static class DotnetProcess
         start.ArgumentList.Add(assembly);
         foreach (string argument in arguments) start.ArgumentList.Add(argument);
         foreach (string variable in unset) start.Environment.Remove(variable);
+        foreach (var (variable, value) in environment) start.Environment[variable] = value;
         using var process = Process.Start(start) ?? throw new InvalidOperationException("could not start dotnet");
         var stdout = process.StandardOutput.ReadToEndAsync();
         var stderr = process.StandardError.ReadToEndAsync();

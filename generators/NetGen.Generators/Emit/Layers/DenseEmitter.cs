@@ -160,7 +160,7 @@ internal sealed class DenseEmitter : LayerEmitter
         w.Line("break;");
         w.Close();
         w.Open($"case {Op(layer, 2)}:   // {layer.PascalName} ∂E/∂x: a range of inputs");
-        w.Line($"(int i0, int i1) = global::NetGen.Parallelism.Range({@in}, parts, part, {3 * V});");
+        w.Line($"(int i0, int i1) = global::NetGen.Parallelism.Range({@in}, parts, part, {6 * V});   // whole strips of the Vector512 kernel's 3 vectors");
         w.Line($"{layer.PascalName}InputGradient(ref {D(layer.Index + 1)}[0], ref _p[{layer.WeightOffset}], ref {D(layer.Index)}[0], 0, _batch, i0, i1, {scratch});");
         w.Line("break;");
         w.Close();
@@ -174,9 +174,10 @@ internal sealed class DenseEmitter : LayerEmitter
 
     public override bool HasKernels(EmitContext c, LayerPlan layer) => !c.IsUnrolled(layer);
 
-    /// <summary>One packed panel of x (∂E/∂W: maxBatch rows) or of W (∂E/∂x: one row per unit), 3 vectors wide.</summary>
+    /// <summary>One packed panel of x (∂E/∂W: maxBatch rows) or of W (∂E/∂x: one row per unit), 3 vectors wide (of the
+    /// Vector512 kernels: 3 × 16 floats).</summary>
     public override string? ScratchSize(EmitContext c, LayerPlan layer) => c.IsUnrolled(layer) ? null
-        : $"global::System.Math.Max(maxBatch, {layer.OutputSize}) * {3 * GemmEmitter.Lanes(c)}";
+        : $"global::System.Math.Max(maxBatch, {layer.OutputSize}) * {6 * GemmEmitter.Lanes(c)}";
 
     public override void Kernels(CodeWriter w, EmitContext c, LayerPlan layer)
     {

@@ -16,8 +16,13 @@ namespace NetGen.Generators.Emit.Layers;
 /// <item><b>Dot</b> (C[m, n] = Σ_k A[m, k]·B[n, k], A and B contiguous along k): a block of R × NC dot products,
 /// one vector accumulator each, summed across lanes at the end.</item>
 /// </list>
-/// Vectors are <c>Vector256</c> (8 floats or 4 doubles): on this generation of x64 (AMD Zen 4) a 512-bit FMA issues
-/// as two 256-bit halves, so Vector512 adds no throughput (the benchmark suite measures both widths' FMA peak).
+/// Vectors are <c>Vector256</c> (8 floats or 4 doubles), and every kernel wide enough for it has a <c>Vector512</c> twin
+/// (<c>…512</c>: 16 floats or 8 doubles, the same block shapes) that it hands over to when
+/// <c>Vector512.IsHardwareAccelerated</c>. The JIT folds that test, so a CPU with full-width 512-bit FMAs (AMD Zen 5)
+/// runs only the wide code and one without AVX-512 (or run with <c>DOTNET_EnableAVX512F=0</c>) only today's. A broadcast
+/// product gives the same bits on both paths (each value is one FMA chain over k, in order, whatever the width); a
+/// dot product sums its lanes in another grouping (k mod 16 rather than k mod 8, then across the lanes), so the two
+/// paths differ by summation order only.
 /// Ragged edges use a last vector that overlaps the previous one and keeps only its new lanes (broadcast), or a
 /// last vector whose already-summed lanes are masked off (dot), so every size of at least one vector stays
 /// vectorised. Every output value is summed by one thread in a fixed order: splitting rows or columns across
@@ -46,16 +51,49 @@ internal static class GemmEmitter
         public int LdC, CStepN = 1;   // C[m, n] at c[m·LdC + n·CStepN]     (broadcast: CStepN = 1)
         public Mode Mode;
         public int MR = 4, NV = 3;    // broadcast: MR rows × NV vectors;  dot: MR rows × NV columns
-        public bool Pack = true;      // broadcast: copy B's strips into a contiguous panel first (when 8 rows or more reuse it)
+        public bool Pack = true;
+        public bool Wide;             // the Vector512 twin (written by Broadcast/Dot themselves)      // broadcast: copy B's strips into a contiguous panel first (when 8 rows or more reuse it)
         public int? M;                // the row count, when known (row ranges then start at multiples of MR): only the blocks M needs are written
         public int RowOrderSteps;     // broadcast with a runtime K: at most this many steps walk C row block by row block, B in place (see Broadcast)
-        // Column ranges are the whole of N or split at multiples of the widest block (broadcast: NV vectors; dot: 8
-        // columns), so only the narrower blocks that N's remainder needs are written.
+        // Column ranges are the whole of N or split at multiples of the widest block (broadcast: NV vectors of the
+        // wide path, 2·NV·Lanes; dot: 8 columns), so only the narrower blocks that N's remainder needs are written.
+
+        public Product Widened()
+        {
+            var wide = (Product)MemberwiseClone();
+            wide.Method += "512";
+            wide.Wide = true;
+            return wide;
+        }
     }
 
     public static int Lanes(EmitContext c) => c.Plan.Spec.IsDouble ? 4 : 8;
 
-    private static string Vec(EmitContext c) => $"Vector256<{c.T}>";
+    /// <summary>The lanes of the product's vectors: <see cref="Lanes(EmitContext)"/>, twice that in the Vector512 twin.</summary>
+    private static int Lanes(EmitContext c, Product p) => p.Wide ? 2 * Lanes(c) : Lanes(c);
+
+    private static string VN(bool wide) => wide ? "Vector512" : "Vector256";
+
+    private static string Vec(EmitContext c, bool wide) => $"{VN(wide)}<{c.T}>";
+
+    private static string Ld(bool wide) => wide ? "Load512" : "Load";
+
+    private static string BlockName(bool dot, int rows, int width, bool wide) => $"{(dot ? "Dot" : "Broadcast")}{(wide ? "512" : "")}Block{rows}x{width}";
+
+    /// <summary>Whether the product gets a Vector512 twin: it has a wide vector of columns (broadcast) or of k (dot).</summary>
+    private static bool HasWide(EmitContext c, Product p, bool dot) => (dot ? p.K : p.N) >= 2 * Lanes(c);
+
+    /// <summary>The 256-bit kernel's first statement when it has a twin: hand over to it where Vector512 is accelerated
+    /// (a JIT-time constant, so the branch and the other path's code disappear).</summary>
+    private static void HandOver(CodeWriter w, EmitContext c, Product p, bool dot)
+    {
+        if (p.Wide) return;
+        w.Open("if (Vector512.IsHardwareAccelerated)   // a JIT-time constant: full-width AVX-512 runs the Vector512 twin");
+        w.Line($"{p.Method}512(ref {p.AName}, ref {p.BName}, ref {p.CName}{(HasBias(p) ? ", ref bias" : p.Mode == Mode.Descend ? ", ref rate" : "")}, m0, m1, n0, n1" +
+               $"{(p.KRuntime is null ? "" : ", " + p.KRuntime)}{(p.Pack && !dot ? ", ref scratch" : "")});");
+        w.Line("return;");
+        w.Close();
+    }
 
     private static string KCount(Product p) => p.KRuntime ?? p.K.ToString(System.Globalization.CultureInfo.InvariantCulture);
 
@@ -82,10 +120,18 @@ internal static class GemmEmitter
     // Broadcast kernel: C[m, n] (+)= Σ_k A[m, k]·B[k, n]
     // ---------------------------------------------------------------------------------------------------------------
 
-    /// <summary>Writes the broadcast kernel. Columns n0/n1 must be multiples of NV vectors, or N.</summary>
+    /// <summary>Writes the broadcast kernel, and its Vector512 twin when N has a wide vector. Columns n0/n1 must be
+    /// multiples of 2·NV·Lanes (NV wide vectors), or N.</summary>
     public static void Broadcast(CodeWriter w, EmitContext c, Product p)
     {
-        int V = Lanes(c);
+        bool wide = HasWide(c, p, dot: false);
+        BroadcastKernel(w, c, p, wide);
+        if (wide) BroadcastKernel(w, c, p.Widened(), false);
+    }
+
+    private static void BroadcastKernel(CodeWriter w, EmitContext c, Product p, bool twin)
+    {
+        int V = Lanes(c, p);
         w.Line($"/// <summary>{p.Summary}</summary>");
         w.Line($"/// <remarks>Rows m0 ≤ m &lt; m1, columns n0 ≤ n &lt; n1 (multiples of {p.NV * V}, or {p.N}). For each strip of {p.NV * V} columns" + (p.Pack ? ", B's strip is" : ","));
         if (p.Pack)
@@ -96,6 +142,7 @@ internal static class GemmEmitter
         w.Line($"/// {(p.Pack ? "then " : "")}register blocks of {p.MR} rows × {p.NV * V} columns run over it, {KCount(p)} steps each." +
                (p.KRuntime is not null && p.RowOrderSteps > 0 && p.N >= V ? $" With {p.KRuntime} ≤ {p.RowOrderSteps}, {p.Method}ByRows instead." : "") + "</remarks>");
         w.Open($"private static void {p.Method}({Params(p, c)}{(p.Pack ? $", ref {c.T} scratch" : "")})");
+        if (twin) HandOver(w, c, p, dot: false);
         if (p.N < V)
         {
             ScalarBroadcast(w, c, p);
@@ -161,18 +208,18 @@ internal static class GemmEmitter
     /// row without the step loop, the block calls or the per-block bookkeeping of the general blocks.</summary>
     private static void OneStepDescent(CodeWriter w, EmitContext c, Product p)
     {
-        int V = Lanes(c);
-        string vec = Vec(c);
+        int V = Lanes(c, p);
+        string vec = Vec(c, p.Wide), load = Ld(p.Wide);
         string Update(string at) =>
-            $"(Load(ref row, {at}) + step * Fma(av, Load(ref {p.BName}, {at}), zero)).StoreUnsafe(ref row, (nuint)({at}));";
+            $"({load}(ref row, {at}) + step * Fma(av, {load}(ref {p.BName}, {at}), zero)).StoreUnsafe(ref row, (nuint)({at}));";
         w.Open($"if ({p.KRuntime} == 1)");
         w.Line("// One step (one sample): each row of C is one read-modify-write stream, C[m, n] += rate·(A[m, 0]·B[0, n]) two vectors");
         w.Line("// at a time. The update is bound by moving C between L1 and L2 (it does not fit L1), so the general blocks' step loop,");
         w.Line("// calls and six live accumulators only cost: measured on the MLP's 784 × 100 fused update, 6.1 → 5.6 µs. The arithmetic is");
         w.Line("// the blocks': the product formed by an FMA onto zero, then added to C times rate, so the results are the same bits.");
-        w.Line($"{vec} step = Vector256.Create(rate), zero = {vec}.Zero;");
+        w.Line($"{vec} step = {VN(p.Wide)}.Create(rate), zero = {vec}.Zero;");
         w.Open("for (int m = m0; m < m1; m++)");
-        w.Line($"{vec} av = Vector256.Create(Unsafe.Add(ref {p.AName}, {Times("m", p.LdA)}));");
+        w.Line($"{vec} av = {VN(p.Wide)}.Create(Unsafe.Add(ref {p.AName}, {Times("m", p.LdA)}));");
         w.Line($"ref {c.T} row = ref Unsafe.Add(ref {p.CName}, {Times("m", p.LdC)});");
         w.Line("nint n = n0;");
         if (p.N >= 2 * V)
@@ -198,15 +245,15 @@ internal static class GemmEmitter
     /// <summary>A call of the broadcast block of rows × nv vectors at row m and column n, B read in place.</summary>
     private static string BlockCall(EmitContext c, Product p, int rows, int nv, int tail)
     {
-        c.KernelBlocks.Add((false, rows, nv));
-        return $"BroadcastBlock{rows}x{nv}(ref Unsafe.Add(ref {p.AName}, {Times("m", p.LdA)}), {p.LdA}, {p.AStepK}, ref Unsafe.Add(ref {p.BName}, n), {p.LdB}, " +
+        Blocks(c, p.Wide).Add((false, rows, nv));
+        return $"{BlockName(false, rows, nv, p.Wide)}(ref Unsafe.Add(ref {p.AName}, {Times("m", p.LdA)}), {p.LdA}, {p.AStepK}, ref Unsafe.Add(ref {p.BName}, n), {p.LdB}, " +
                $"ref Unsafe.Add(ref {p.CName}, {Times("m", p.LdC)} + n), {p.LdC}, {KCount(p)}, {ModeNames[(int)p.Mode]}, {BiasArgument(p)}, {tail});";
     }
 
     /// <summary>Row order: the blocks of one row block (rows m .. m + rows) across the columns n0..n1.</summary>
     private static void RowBlockColumns(CodeWriter w, EmitContext c, Product p, int rows)
     {
-        int V = Lanes(c);
+        int V = Lanes(c, p);
         string Call(int nv, int tail) => BlockCall(c, p, rows, nv, tail);
         int nv = RowOrderVectors;
         w.Line("int n = n0;");
@@ -223,7 +270,7 @@ internal static class GemmEmitter
 
     private static void Strip(CodeWriter w, EmitContext c, Product p, int nv, int tail)
     {
-        int V = Lanes(c), width = nv * V;
+        int V = Lanes(c, p), width = nv * V;
         w.Line($"ref {c.T} panel = ref Unsafe.Add(ref {p.BName}, n);");
         w.Line($"nint ldb = {p.LdB};");
         if (p.Pack)
@@ -232,7 +279,7 @@ internal static class GemmEmitter
             w.Open($"for (int k = 0; k < {KCount(p)}; k++)");
             w.Line($"ref {c.T} from = ref Unsafe.Add(ref panel, k * {p.LdB});");
             w.Line($"ref {c.T} to = ref Unsafe.Add(ref scratch, k * {width});");
-            w.Line(string.Join(" ", Enumerable.Range(0, nv).Select(v => $"Load(ref from, {v * V}).StoreUnsafe(ref to, {v * V});")));
+            w.Line(string.Join(" ", Enumerable.Range(0, nv).Select(v => $"{Ld(p.Wide)}(ref from, {v * V}).StoreUnsafe(ref to, {v * V});")));
             w.Close();
             w.Line("panel = ref scratch;");
             w.Line($"ldb = {width};");
@@ -241,8 +288,8 @@ internal static class GemmEmitter
         w.Line("int m = m0;");
         string Call(int rows)
         {
-            string method = $"BroadcastBlock{rows}x{nv}";
-            c.KernelBlocks.Add((false, rows, nv));
+            string method = BlockName(false, rows, nv, p.Wide);
+            Blocks(c, p.Wide).Add((false, rows, nv));
             return $"{method}(ref Unsafe.Add(ref {p.AName}, {Times("m", p.LdA)}), {p.LdA}, {p.AStepK}, ref panel, ldb, ref Unsafe.Add(ref {p.CName}, {Times("m", p.LdC)} + n), {p.LdC}, " +
                    $"{KCount(p)}, {ModeNames[(int)p.Mode]}, {BiasArgument(p)}, {tail});";
         }
@@ -277,14 +324,23 @@ internal static class GemmEmitter
     // Dot kernel: C[m, n] (+)= Σ_k A[m, k]·B[n, k]
     // ---------------------------------------------------------------------------------------------------------------
 
-    /// <summary>Writes the dot kernel (NV is the number of B rows per block).</summary>
+    /// <summary>Writes the dot kernel (NV is the number of B rows per block), and its Vector512 twin when K has a wide
+    /// vector.</summary>
     public static void Dot(CodeWriter w, EmitContext c, Product p)
     {
-        int V = Lanes(c);
+        bool wide = HasWide(c, p, dot: true);
+        DotKernel(w, c, p, wide);
+        if (wide) DotKernel(w, c, p.Widened(), false);
+    }
+
+    private static void DotKernel(CodeWriter w, EmitContext c, Product p, bool twin)
+    {
+        int V = Lanes(c, p);
         w.Line($"/// <summary>{p.Summary}</summary>");
         w.Line($"/// <remarks>Rows m0 ≤ m &lt; m1, columns n0 ≤ n &lt; n1. Register blocks of {p.MR} × {p.NV} dot products of length {p.K}, one");
         w.Line($"/// {V}-lane accumulator each, summed across lanes at the end.</remarks>");
         w.Open($"private static void {p.Method}({Params(p, c)})");
+        if (twin) HandOver(w, c, p, dot: true);
         if (p.K < V)
         {
             w.Open("for (int m = m0; m < m1; m++)");
@@ -327,8 +383,8 @@ internal static class GemmEmitter
     {
         string Call(int nc)
         {
-            c.KernelBlocks.Add((true, rows, nc));
-            return $"DotBlock{rows}x{nc}(ref Unsafe.Add(ref {p.AName}, {Times("m", p.LdA)}), {p.LdA}, ref Unsafe.Add(ref {p.BName}, {Times("n", p.LdB)}), {p.LdB}, {p.K}, " +
+            Blocks(c, p.Wide).Add((true, rows, nc));
+            return $"{BlockName(true, rows, nc, p.Wide)}(ref Unsafe.Add(ref {p.AName}, {Times("m", p.LdA)}), {p.LdA}, ref Unsafe.Add(ref {p.BName}, {Times("n", p.LdB)}), {p.LdB}, {p.K}, " +
                    $"ref Unsafe.Add(ref {p.CName}, {Times("m", p.LdC)} + {Times("n", p.CStepN)}), {p.LdC}, {p.CStepN}, {ModeNames[(int)p.Mode]}, {BiasArgument(p)});";
         }
         w.Line("int n = n0;");
@@ -345,7 +401,7 @@ internal static class GemmEmitter
     /// <summary>Writes the mode constants, Fma, Load, TailMask and every block method the kernels call.</summary>
     public static void Helpers(CodeWriter w, EmitContext c)
     {
-        string v = Vec(c), T = c.T;
+        string v = Vec(c, false), T = c.T;
         int V = Lanes(c);
         w.Line("// How a block writes C (the kernels pass these as constants; the JIT folds the tests away).");
         w.Line("private const int KernelAssign = 0, KernelAccumulate = 1, KernelBiasByRow = 2, KernelBiasByColumn = 3, KernelDescend = 4;");
@@ -358,45 +414,65 @@ internal static class GemmEmitter
         w.Line("[MethodImpl(MethodImplOptions.AggressiveInlining)]");
         w.Line($"private static {v} Load(ref {T} at, nint i) => Vector256.LoadUnsafe(ref at, (nuint)i);");
         w.Line();
-        foreach (var (dot, rows, width) in c.KernelBlocks.OrderBy(b => b.Dot).ThenByDescending(b => b.Rows).ThenByDescending(b => b.Width))
+        foreach (bool wide in new[] { false, true })
         {
-            if (dot) DotBlock(w, c, rows, width);
-            else BroadcastBlock(w, c, rows, width);
-            w.Line();
-        }
-        if (c.KernelBlocks.Any(b => b.Dot))
-        {
-            string indices = c.Plan.Spec.IsDouble ? "Vector256<long>.Indices, Vector256.Create((long)" : "Vector256<int>.Indices, Vector256.Create(";
-            w.Line($"/// <summary>A mask keeping the last <paramref name=\"keep\"/> of the {V} lanes.</summary>");
-            w.Line("[MethodImpl(MethodImplOptions.AggressiveInlining)]");
-            w.Line($"private static {v} TailMask(int keep) => Vector256.GreaterThanOrEqual({indices}({V} - keep))).As{(c.Plan.Spec.IsDouble ? "Double" : "Single")}();");
-            w.Line();
+            var blocks = Blocks(c, wide);
+            if (wide && blocks.Count > 0)
+            {
+                string vw = Vec(c, true);
+                w.Line("// The Vector512 twins' helpers and blocks (run only where Vector512.IsHardwareAccelerated).");
+                w.Line("[MethodImpl(MethodImplOptions.AggressiveInlining)]");
+                w.Line($"private static {vw} Fma({vw} a, {vw} b, {vw} c) => Vector512.FusedMultiplyAdd(a, b, c);");
+                w.Line();
+                w.Line("[MethodImpl(MethodImplOptions.AggressiveInlining)]");
+                w.Line($"private static {vw} Load512(ref {T} at, nint i) => Vector512.LoadUnsafe(ref at, (nuint)i);");
+                w.Line();
+            }
+            foreach (var (dot, rows, width) in blocks.OrderBy(b => b.Dot).ThenByDescending(b => b.Rows).ThenByDescending(b => b.Width))
+            {
+                if (dot) DotBlock(w, c, rows, width, wide);
+                else BroadcastBlock(w, c, rows, width, wide);
+                w.Line();
+            }
+            if (blocks.Any(b => b.Dot))
+            {
+                int lanes = wide ? 2 * V : V;
+                string vn = VN(wide);
+                string indices = c.Plan.Spec.IsDouble ? $"{vn}<long>.Indices, {vn}.Create((long)" : $"{vn}<int>.Indices, {vn}.Create(";
+                w.Line($"/// <summary>A mask keeping the last <paramref name=\"keep\"/> of the {lanes} lanes.</summary>");
+                w.Line("[MethodImpl(MethodImplOptions.AggressiveInlining)]");
+                w.Line($"private static {Vec(c, wide)} TailMask{(wide ? "512" : "")}(int keep) => {vn}.GreaterThanOrEqual({indices}({lanes} - keep))).As{(c.Plan.Spec.IsDouble ? "Double" : "Single")}();");
+                w.Line();
+            }
         }
     }
 
-    private static void BroadcastBlock(CodeWriter w, EmitContext c, int rows, int nv)
+    /// <summary>The block methods used so far, of the 256-bit kernels or of their Vector512 twins.</summary>
+    private static System.Collections.Generic.HashSet<(bool Dot, int Rows, int Width)> Blocks(EmitContext c, bool wide) => wide ? c.KernelBlocks512 : c.KernelBlocks;
+
+    private static void BroadcastBlock(CodeWriter w, EmitContext c, int rows, int nv, bool wide)
     {
-        int V = Lanes(c), width = nv * V;
-        string vec = Vec(c), T = c.T;
+        int V = wide ? 2 * Lanes(c) : Lanes(c), width = nv * V;
+        string vec = Vec(c, wide), T = c.T, vn = VN(wide), load = Ld(wide);
         var all = Enumerable.Range(0, rows).SelectMany(r => Enumerable.Range(0, nv).Select(j => $"c{r}{j}")).ToList();
         w.Line($"/// <summary>One register block of {rows} × {width}: C[r, 0..{width}) = init + Σ_k A[r, k]·B[k, 0..{width}) for r &lt; {rows}, with A[r, k] at");
         w.Line($"/// a[r·lda + k·astep], B's row k at b[k·ldb], C's row r at c[r·ldc]; init is 0, C itself (KernelAccumulate), bias[r] or");
         w.Line($"/// bias[0..{width}); KernelDescend writes C + bias·(the product) instead (bias is −η: a plain-SGD step). With tail &gt; 0 (a block");
         w.Line("/// of one vector) only the last tail lanes are written.</summary>");
         w.Line("[MethodImpl(MethodImplOptions.AggressiveInlining)]");
-        w.Open($"private static void BroadcastBlock{rows}x{nv}(ref {T} a, nint lda, nint astep, ref {T} b, nint ldb, ref {T} c, nint ldc, int steps, int mode, ref {T} bias, int tail)");
+        w.Open($"private static void {BlockName(false, rows, nv, wide)}(ref {T} a, nint lda, nint astep, ref {T} b, nint ldb, ref {T} c, nint ldc, int steps, int mode, ref {T} bias, int tail)");
         // Few locals on purpose: the JIT does not inline a method with more than 32 IL locals, and an 8 × 3 block has 24
         // accumulators already; rows are addressed from a and c directly (the strides are literals once inlined).
         string C(int r, int j) => Offset(r, "ldc", j * V);
         w.Line($"{vec} {string.Join(", ", all)};");
         w.Open("if (tail == 0 && mode == KernelAccumulate)");
-        for (int r = 0; r < rows; r++) w.Line(string.Join(" ", Enumerable.Range(0, nv).Select(j => $"c{r}{j} = Load(ref c, {C(r, j)});")));
+        for (int r = 0; r < rows; r++) w.Line(string.Join(" ", Enumerable.Range(0, nv).Select(j => $"c{r}{j} = {load}(ref c, {C(r, j)});")));
         w.Close();
         w.Open("else if (tail == 0 && mode == KernelBiasByRow)");
-        for (int r = 0; r < rows; r++) w.Line($"c{r}0 = Vector256.Create(Unsafe.Add(ref bias, {r}));" + string.Concat(Enumerable.Range(1, nv - 1).Select(j => $" c{r}{j} = c{r}0;")));
+        for (int r = 0; r < rows; r++) w.Line($"c{r}0 = {vn}.Create(Unsafe.Add(ref bias, {r}));" + string.Concat(Enumerable.Range(1, nv - 1).Select(j => $" c{r}{j} = c{r}0;")));
         w.Close();
         w.Open("else if (tail == 0 && mode == KernelBiasByColumn)");
-        w.Line(string.Join(" ", Enumerable.Range(0, nv).Select(j => $"c0{j} = Load(ref bias, {j * V});")));
+        w.Line(string.Join(" ", Enumerable.Range(0, nv).Select(j => $"c0{j} = {load}(ref bias, {j * V});")));
         for (int r = 1; r < rows; r++) w.Line(string.Join(" ", Enumerable.Range(0, nv).Select(j => $"c{r}{j} = c0{j};")));
         w.Close();
         w.Open("else");
@@ -407,17 +483,17 @@ internal static class GemmEmitter
         bool walk = rows == 1;
         if (walk) w.Line($"ref {T} bk = ref b;");
         w.Open(walk ? "for (nint k = 0; k < steps; k++, bk = ref Unsafe.Add(ref bk, ldb))" : "for (nint k = 0; k < steps; k++)");
-        w.Line($"{vec} " + string.Join(", ", Enumerable.Range(0, nv).Select(j => walk ? $"b{j} = Load(ref bk, {j * V})" : $"b{j} = Load(ref b, k * ldb{(j == 0 ? "" : $" + {j * V}")})")) + ";");
+        w.Line($"{vec} " + string.Join(", ", Enumerable.Range(0, nv).Select(j => walk ? $"b{j} = {load}(ref bk, {j * V})" : $"b{j} = {load}(ref b, k * ldb{(j == 0 ? "" : $" + {j * V}")})")) + ";");
         w.Line($"{vec} ak;");
         for (int r = 0; r < rows; r++)
         {
-            w.Line($"ak = Vector256.Create(Unsafe.Add(ref a, {Offset(r, "lda", 0)} + k * astep));");
+            w.Line($"ak = {vn}.Create(Unsafe.Add(ref a, {Offset(r, "lda", 0)} + k * astep));");
             w.Line(string.Join(" ", Enumerable.Range(0, nv).Select(j => $"c{r}{j} = Fma(ak, b{j}, c{r}{j});")));
         }
         w.Close();
         w.Open("if (tail == 0 && mode == KernelDescend)");
-        w.Line($"{vec} rate = Vector256.Create(bias);   // read once: a store to C could alias it");
-        for (int r = 0; r < rows; r++) w.Line(string.Join(" ", Enumerable.Range(0, nv).Select(j => $"(Load(ref c, {C(r, j)}) + rate * c{r}{j}).StoreUnsafe(ref c, (nuint)({C(r, j)}));")));
+        w.Line($"{vec} rate = {vn}.Create(bias);   // read once: a store to C could alias it");
+        for (int r = 0; r < rows; r++) w.Line(string.Join(" ", Enumerable.Range(0, nv).Select(j => $"({load}(ref c, {C(r, j)}) + rate * c{r}{j}).StoreUnsafe(ref c, (nuint)({C(r, j)}));")));
         w.Close();
         w.Open("else if (tail == 0)");
         for (int r = 0; r < rows; r++) w.Line(string.Join(" ", Enumerable.Range(0, nv).Select(j => $"c{r}{j}.StoreUnsafe(ref c, (nuint)({C(r, j)}));")));
@@ -443,25 +519,25 @@ internal static class GemmEmitter
     /// <summary>"r * ld + k", or k for row 0.</summary>
     private static string At(int r, string ld, string k) => r == 0 ? k : $"{Offset(r, ld, 0)} + {k}";
 
-    private static void DotBlock(CodeWriter w, EmitContext c, int rows, int nc)
+    private static void DotBlock(CodeWriter w, EmitContext c, int rows, int nc, bool wide)
     {
-        int V = Lanes(c);
-        string vec = Vec(c), T = c.T;
+        int V = wide ? 2 * Lanes(c) : Lanes(c);
+        string vec = Vec(c, wide), T = c.T, load = Ld(wide);
         w.Line($"/// <summary>One register block of {rows} × {nc} dot products of length <paramref name=\"length\"/> (at least {V}): C[r, j] = Σ_k A[r, k]·B[j, k],");
         w.Line("/// with A's row r at a[r·lda], B's row j at b[j·ldb], C[r, j] at c[r·ldc + j·cstep], stored as the mode says (bias[r] or bias[j];");
         w.Line("/// KernelDescend: C + bias·sum, bias being −η).</summary>");
         w.Line("[MethodImpl(MethodImplOptions.AggressiveInlining)]");
-        w.Open($"private static void DotBlock{rows}x{nc}(ref {T} a, nint lda, ref {T} b, nint ldb, int length, ref {T} c, nint ldc, nint cstep, int mode, ref {T} bias)");
+        w.Open($"private static void {BlockName(true, rows, nc, wide)}(ref {T} a, nint lda, ref {T} b, nint ldb, int length, ref {T} c, nint ldc, nint cstep, int mode, ref {T} bias)");
         // Few locals (see BroadcastBlock): rows and columns addressed from a and b directly, one B vector at a time.
         var acc = Enumerable.Range(0, rows).SelectMany(r => Enumerable.Range(0, nc).Select(j => $"s{r}{j} = default")).ToList();
         w.Line($"{vec} {string.Join(", ", acc)};");
         w.Line($"{vec} {string.Join(", ", Enumerable.Range(0, rows).Select(r => $"x{r}"))}, y;");
         void Step(string k, string mask)
         {
-            w.Line(string.Join(" ", Enumerable.Range(0, rows).Select(r => $"x{r} = Load(ref a, {At(r, "lda", k)}){mask};")));
+            w.Line(string.Join(" ", Enumerable.Range(0, rows).Select(r => $"x{r} = {load}(ref a, {At(r, "lda", k)}){mask};")));
             for (int j = 0; j < nc; j++)
             {
-                w.Line($"y = Load(ref b, {At(j, "ldb", k)});");
+                w.Line($"y = {load}(ref b, {At(j, "ldb", k)});");
                 w.Line(string.Join(" ", Enumerable.Range(0, rows).Select(r => $"s{r}{j} = Fma(x{r}, y, s{r}{j});")));
             }
         }
@@ -471,14 +547,14 @@ internal static class GemmEmitter
         w.Close();
         w.Open($"if (full < length)   // the last length % {V} values: a vector ending at length, its lanes already summed masked off");
         w.Line($"full = length - {V};");
-        Step("full", $" & TailMask(length % {V})");
+        Step("full", $" & TailMask{(wide ? "512" : "")}(length % {V})");
         w.Close();
         w.Line($"{T} sum;");
         for (int r = 0; r < rows; r++)
             for (int j = 0; j < nc; j++)
             {
                 string at = $"Unsafe.Add(ref c, {(r == 0 ? "" : r == 1 ? "ldc + " : $"{r} * ldc + ")}{(j == 0 ? "0" : j == 1 ? "cstep" : $"{j} * cstep")})";
-                w.Line($"sum = Vector256.Sum(s{r}{j}); {at} = mode == KernelAccumulate ? {at} + sum : mode == KernelDescend ? {at} + bias * sum : mode == KernelBiasByRow ? sum + Unsafe.Add(ref bias, {r}) : mode == KernelBiasByColumn ? sum + Unsafe.Add(ref bias, {j}) : sum;");
+                w.Line($"sum = {VN(wide)}.Sum(s{r}{j}); {at} = mode == KernelAccumulate ? {at} + sum : mode == KernelDescend ? {at} + bias * sum : mode == KernelBiasByRow ? sum + Unsafe.Add(ref bias, {r}) : mode == KernelBiasByColumn ? sum + Unsafe.Add(ref bias, {j}) : sum;");
             }
         w.Close();
     }
