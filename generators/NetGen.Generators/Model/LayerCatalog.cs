@@ -26,6 +26,7 @@ internal enum LayerKind
     Flatten,
     BatchNorm,
     Dropout,
+    ELU,
 }
 
 /// <summary>
@@ -40,7 +41,7 @@ internal enum LayerKind
 /// <item><term>MaxPool, AvgPool</term><description>Size, KernelHeight, KernelWidth, Stride (resolved: the size when 0), PadHeight, PadWidth (0), RoundDown</description></item>
 /// <item><term>BatchNorm</term><description>Momentum, Epsilon</description></item>
 /// <item><term>Dropout</term><description>Rate</description></item>
-/// <item><term>LeakyReLU</term><description>Alpha</description></item>
+/// <item><term>LeakyReLU, ELU</term><description>Alpha</description></item>
 /// <item><term>Step, Sigmoid, Tanh, ReLU, Softmax, Identity, Flatten</term><description>none</description></item>
 /// </list>
 /// </summary>
@@ -65,6 +66,7 @@ internal static class LayerCatalog
         LayerKind.Flatten => FlattenLayer.Instance,
         LayerKind.BatchNorm => BatchNormLayer.Instance,
         LayerKind.Dropout => DropoutLayer.Instance,
+        LayerKind.ELU => ActivationLayer.ELU,
         LayerKind.Unknown => throw new InvalidOperationException("A layer that could not be read has no definition; shape inference reports it (NG0005) before anything asks."),
     };
 #pragma warning restore CS8524
