@@ -92,11 +92,11 @@ internal abstract record Expr
             _ => Math.Log(f.A.Evaluate(variable)),
         },
         Call2 f => Math.Max(f.A.Evaluate(variable), f.B.Evaluate(variable)),
-        Cond c => Compare(c.Compare, c.Left.Evaluate(variable), c.Right.Evaluate(variable)) ? c.Then.Evaluate(variable) : c.Else.Evaluate(variable),
+        Cond c => Holds(c.Compare, c.Left.Evaluate(variable), c.Right.Evaluate(variable)) ? c.Then.Evaluate(variable) : c.Else.Evaluate(variable),
         _ => throw new InvalidOperationException("Unknown expression " + GetType().Name),
     };
 
-    private static bool Compare(string op, double l, double r) => op switch { ">" => l > r, ">=" => l >= r, _ => l < r };
+    private static bool Holds(string op, double l, double r) => op switch { ">" => l > r, ">=" => l >= r, _ => l < r };
 
     /// <summary>Whether the tree reads variable <paramref name="name"/>.</summary>
     public bool Reads(string name) => this switch
