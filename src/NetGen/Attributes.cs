@@ -132,6 +132,15 @@ public sealed class LeakyReLUAttribute(double alpha = 0.01) : LayerAttribute
     public double Alpha { get; } = alpha;
 }
 
+/// <summary>The exponential linear unit (PyTorch's <c>nn.ELU</c>): x when x &gt; 0, else α(eˣ − 1). Smooth at 0 for
+/// α = 1; negative outputs saturate at −α.</summary>
+[AttributeUsage(AttributeTargets.Class, Inherited = false, AllowMultiple = true)]
+public sealed class ELUAttribute(double alpha = 1.0) : LayerAttribute
+{
+    /// <summary>The value negative inputs saturate to is −α. Default 1.0 (PyTorch's default).</summary>
+    public double Alpha { get; } = alpha;
+}
+
 /// <summary>softmax(x)ⱼ = e^xⱼ / Σₖ e^xₖ over the features of each sample.</summary>
 [AttributeUsage(AttributeTargets.Class, Inherited = false, AllowMultiple = true)]
 public sealed class SoftmaxAttribute : LayerAttribute;

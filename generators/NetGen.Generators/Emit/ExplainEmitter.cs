@@ -1,5 +1,6 @@
 using System.Collections.Generic;
 using System.Linq;
+using NetGen.Generators.Emit.Layers;
 using NetGen.Generators.Model;
 
 namespace NetGen.Generators.Emit;
@@ -153,16 +154,9 @@ internal static class ExplainEmitter
             for (int j = 0; j < d.OutputSize; j++)
             {
                 string outVal = act is null ? $"{netBuf}[{j}]" : $"{EmitContext.A(act.Index + 1)}[{j}]";
-                string formula = act?.Kind switch
-                {
-                    LayerKind.Sigmoid => $"σ(net_{n[j]}) = 1/(1 + e^(-{{P({netBuf}[{j}])}}))",
-                    LayerKind.Tanh => $"tanh(net_{n[j]}) = tanh({{F({netBuf}[{j}])}})",
-                    LayerKind.ReLU => $"max(0, net_{n[j]}) = max(0, {{F({netBuf}[{j}])}})",
-                    LayerKind.LeakyReLU => $"leaky_relu(net_{n[j]}) = leaky_relu({{F({netBuf}[{j}])}})",
-                    LayerKind.Step => $"step(net_{n[j]}) = step({{F({netBuf}[{j}])}})",
-                    LayerKind.Softmax => $"e^net_{n[j]} / Σₖ e^net_k",
-                    _ => $"net_{n[j]}",
-                };
+                string formula = act is null ? $"net_{n[j]}"
+                    : act.Kind == LayerKind.Softmax ? $"e^net_{n[j]} / Σₖ e^net_k"
+                    : ActivationEmitter.Formula(act).Lecture($"net_{n[j]}", $"{{F({netBuf}[{j}])}}", $"{{P({netBuf}[{j}])}}");
                 w.Line($"writer.WriteLine($\"  out_{n[j]} = {formula} = {{F({outVal})}}\");");
             }
         }
@@ -210,23 +204,11 @@ internal static class ExplainEmitter
                 }
                 if (chain)
                 {
-                    string deriv = act!.Kind switch
-                    {
-                        LayerKind.Sigmoid => $"out_{o}·(1 - out_{o})",
-                        LayerKind.Tanh => $"1 - out_{o}²",
-                        LayerKind.ReLU => $"net_{o} > 0 ? 1 : 0",
-                        LayerKind.LeakyReLU => $"net_{o} > 0 ? 1 : α",
-                        LayerKind.Step => "1 (straight-through)",
-                        _ => "1",
-                    };
-                    string derivValue = act.Kind switch
-                    {
-                        LayerKind.Sigmoid => $"(double){outAct}[{j}] * (1 - (double){outAct}[{j}])",
-                        LayerKind.Tanh => $"1 - (double){outAct}[{j}] * {outAct}[{j}]",
-                        LayerKind.ReLU => $"({net}[{j}] > 0 ? 1.0 : 0.0)",
-                        LayerKind.LeakyReLU => $"({net}[{j}] > 0 ? 1.0 : {CodeWriter.Literal(act.Alpha, true)})",
-                        _ => "1.0",
-                    };
+                    var formulaOf = ActivationEmitter.Formula(act!);
+                    string deriv = formulaOf.LectureDerivative(o);
+                    // ∂out/∂net evaluated in double from the activation's own derivative formula.
+                    string derivValue = formulaOf.Derivative.Scalar(v => v switch { "x" => $"{net}[{j}]", "y" => $"(double){outAct}[{j}]", _ => CodeWriter.Literal(act!.Alpha, true) },
+                        Expr.ExplainLiteral, "global::System.Math", operand: true);
                     w.Line($"double dOut{d.Index}_{j} = {derivValue};");
                     w.Line($"writer.WriteLine($\"  ∂out_{o}/∂net_{o} = {deriv} = {{F(dOut{d.Index}_{j})}}\");");
                 }

@@ -74,28 +74,14 @@ internal static class GpuLossEmitter
                 });
                 break;
             default:
-                // Element-wise losses: term per value, summed per sample; gradient per value.
-                string scale = kind switch
-                {
-                    LossKind.HalfSquaredError => $"({c.Lit(2)} * batch)",
-                    LossKind.SumSquaredError or LossKind.SumAbsoluteError => one,
-                    _ => $"(batch * {O})",
-                };
-                string value = kind switch
-                {
-                    LossKind.MeanAbsoluteError or LossKind.SumAbsoluteError => $"{c.Math}.Abs(target[at] - o[at])",
-                    LossKind.BinaryCrossEntropy => $"-(target[at] * {c.Math}.Max({c.Math}.Log(o[at]), {c.Lit(-100)}) + ({one} - target[at]) * {c.Math}.Max({c.Math}.Log({one} - o[at]), {c.Lit(-100)}))",
-                    _ => "(target[at] - o[at]) * (target[at] - o[at])",
-                };
-                string gradient = kind switch
-                {
-                    LossKind.HalfSquaredError => "(o[i] - target[i]) / batch",
-                    LossKind.MeanSquaredError => $"{c.Lit(2)} * (o[i] - target[i]) / (batch * {O})",
-                    LossKind.SumSquaredError => $"{c.Lit(2)} * (o[i] - target[i])",
-                    LossKind.MeanAbsoluteError => $"(o[i] > target[i] ? {one} : o[i] < target[i] ? -{one} : {zero}) / (batch * {O})",
-                    LossKind.SumAbsoluteError => $"(o[i] > target[i] ? {one} : o[i] < target[i] ? -{one} : {zero})",
-                    _ => $"(o[i] - target[i]) / {c.Math}.Max(o[i] * ({one} - o[i]), {c.Lit(1e-12)}) / (batch * {O})",   // binary cross-entropy
-                };
+                // Element-wise losses: term per value, summed per sample; gradient per value; all printed from the
+                // loss's formula (LossFormula, which NetGen.Losses is tested against).
+                var formula = LossFormula.Of(kind)!;
+                string Var(string name, string at) => name switch { "o" => $"o[{at}]", "t" => $"target[{at}]", "n" => O.ToString(System.Globalization.CultureInfo.InvariantCulture), _ => name };
+                string scale = formula.Divisor.Scalar(v => Var(v, "at"), c.Lit, c.Math, operand: true);
+                if (formula.Divisor is Expr.Bin) scale = "(" + scale + ")";
+                string value = formula.Value.Scalar(v => Var(v, "at"), c.Lit, c.Math);
+                string gradient = formula.Gradient.Scalar(v => Var(v, "i"), c.Lit, c.Math, operand: true);
                 termsField = g.Kernel("LossTerms", $"Sample i's share of the {kind} loss: Σⱼ over its values / {scale.Trim('(', ')')}", parameters, w =>
                 {
                     w.Line($"{t} sum = {zero};");

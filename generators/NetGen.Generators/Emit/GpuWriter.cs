@@ -77,17 +77,10 @@ internal sealed class GpuWriter
     /// <summary>(type, name) of a view parameter.</summary>
     public (string, string) V(string name) => (View, name);
 
-    /// <summary>The element-wise activation <paramref name="kind"/> applied to <paramref name="x"/> (an expression
-    /// read once per use, so pass a local).</summary>
-    public string Activation(LayerKind kind, double alpha, string x) => kind switch
-    {
-        LayerKind.Step => $"({x} >= {C.Lit(0)} ? {C.Lit(1)} : {C.Lit(0)})",
-        LayerKind.Sigmoid => $"{C.Lit(1)} / ({C.Lit(1)} + {C.Math}.Exp(-{x}))",
-        LayerKind.Tanh => $"{C.Math}.Tanh({x})",
-        LayerKind.ReLU => $"({x} > {C.Lit(0)} ? {x} : {C.Lit(0)})",
-        LayerKind.LeakyReLU => $"({x} >= {C.Lit(0)} ? {x} : {C.Lit(alpha)} * {x})",
-        _ => x,
-    };
+    /// <summary>The element-wise activation <paramref name="layer"/> applied to <paramref name="x"/> (an expression
+    /// read once per use, so pass a local), printed from its formula.</summary>
+    public string Activation(LayerPlan layer, string x) =>
+        Layers.ActivationEmitter.Scalar(C, Layers.ActivationEmitter.Formula(layer).Forward, layer, x, "", "", operand: true);
 
     /// <summary>The element-wise activation that directly follows <paramref name="layer"/> (a Dense or Conv2D) and is
     /// fused into its forward kernel, or null.</summary>

@@ -30,6 +30,7 @@ internal enum LayerKind
     Upsample2D,
     Conv2DTranspose,
     Sampling,
+    ELU,
 }
 
 /// <summary>
@@ -44,7 +45,7 @@ internal enum LayerKind
 /// <item><term>MaxPool, AvgPool</term><description>Size, KernelHeight, KernelWidth, Stride (resolved: the size when 0), PadHeight, PadWidth (0), RoundDown</description></item>
 /// <item><term>BatchNorm</term><description>Momentum, Epsilon</description></item>
 /// <item><term>Dropout</term><description>Rate</description></item>
-/// <item><term>LeakyReLU</term><description>Alpha</description></item>
+/// <item><term>LeakyReLU, ELU</term><description>Alpha</description></item>
 /// <item><term>Step, Sigmoid, Tanh, ReLU, Softmax, Identity, Flatten</term><description>none</description></item>
 /// <item><term>Reshape</term><description>none (the shape is the output layout)</description></item>
 /// <item><term>Upsample2D</term><description>Factor, Mode (0 nearest, 1 bilinear)</description></item>
@@ -77,6 +78,7 @@ internal static class LayerCatalog
         LayerKind.Upsample2D => Upsample2DLayer.Instance,
         LayerKind.Conv2DTranspose => Conv2DTransposeLayer.Instance,
         LayerKind.Sampling => SamplingLayer.Instance,
+        LayerKind.ELU => ActivationLayer.ELU,
         LayerKind.Unknown => throw new InvalidOperationException("A layer that could not be read has no definition; shape inference reports it (NG0005) before anything asks."),
     };
 #pragma warning restore CS8524

@@ -82,13 +82,13 @@ public sealed class TorchOracleTests(ITestOutputHelper output)
 {
     private const string Namespace = "NetGen.Tests.TorchOracle";
     private const long Seed = 20_240_917;
-    private const int Count = 30;
+    private const int Count = 35;
     private const double Tolerance = 1e-9;
 
-    private static readonly DenseAct[] OutputActivations = [DenseAct.Sigmoid, DenseAct.Tanh, DenseAct.ReLU, DenseAct.LeakyReLU, DenseAct.Softmax, DenseAct.Identity];
-    private static readonly DenseAct[] HiddenActivations = [DenseAct.Sigmoid, DenseAct.Tanh, DenseAct.ReLU, DenseAct.LeakyReLU, DenseAct.Identity];
+    private static readonly DenseAct[] OutputActivations = [DenseAct.Sigmoid, DenseAct.Tanh, DenseAct.ReLU, DenseAct.LeakyReLU, DenseAct.Softmax, DenseAct.Identity, DenseAct.ELU];
+    private static readonly DenseAct[] HiddenActivations = [DenseAct.Sigmoid, DenseAct.Tanh, DenseAct.ReLU, DenseAct.LeakyReLU, DenseAct.Identity, DenseAct.ELU];
 
-    /// <summary>Network i has loss i mod 5 and ends in activation (i / 5) mod 6, so the first 30 cover every pair; the
+    /// <summary>Network i has loss i mod 5 and ends in activation (i / 5) mod 7, so the first 35 cover every pair; the
     /// rest is random: depth 1–4, widths 1–12, hidden activations (or none), layers without or with held bias,
     /// unroll threshold, batch 1–6.</summary>
     internal static List<(DenseNetSpec Spec, int Batch)> RandomNetworks()
@@ -270,6 +270,7 @@ public sealed class TorchOracleTests(ITestOutputHelper output)
                 {
                     DenseAct.LeakyReLU => new() { ["type"] = "leaky_relu", ["alpha"] = DenseNetSpec.LeakyAlpha },
                     DenseAct.ReLU => new() { ["type"] = "relu" },
+                    DenseAct.ELU => new() { ["type"] = "elu", ["alpha"] = 1.0 },
                     DenseAct.Step => throw new NotSupportedException("Step is not differentiable; the oracle does not model it"),
                     _ => new() { ["type"] = act.ToString().ToLowerInvariant() },
                 });

@@ -271,7 +271,7 @@ __________________________________________________________________
         writer.WriteLine($"  E_total = E_o1 = {F(loss)}");
         writer.WriteLine("Backward pass");
         writer.WriteLine($"  ∂E_total/∂out_o1 = -(target_o1 - out_o1) = -({F(t[0])} - {F(_a2[0])}) = {F(_d2[0])}");
-        double dOut0_0 = 1.0;
+        double dOut0_0 = 1;
         writer.WriteLine($"  ∂out_o1/∂net_o1 = 1 (straight-through) = {F(dOut0_0)}");
         writer.WriteLine($"  ∂E_total/∂w1 = ∂E_total/∂out_o1 · ∂out_o1/∂net_o1 · ∂net_o1/∂w1 = {P(_d2[0])} · {P(dOut0_0)} · {P(_a0[0])} = {F(_g[0])}");
         writer.WriteLine($"  ∂E_total/∂w2 = ∂E_total/∂out_o1 · ∂out_o1/∂net_o1 · ∂net_o1/∂w2 = {P(_d2[0])} · {P(dOut0_0)} · {P(_a0[1])} = {F(_g[1])}");

@@ -413,7 +413,7 @@ internal sealed partial class Conv2DEmitter : LayerEmitter
             w.Line($"if (ix >= 0 && ix < {W}) Accumulate(ref sum, ref carry, p[{l.WeightOffset} + ((f * {C} + ch) * {KH} + u) * {KW} + v] * x[n * {C * H * W} + ch * {H * W} + iy * {W} + ix]);");
             w.Close(); w.Close(); w.Close();
             w.Line("y[i] = sum;");
-            if (act is not null) w.Line($"z[i] = {g.Activation(act.Kind, act.Alpha, "sum")};");
+            if (act is not null) w.Line($"z[i] = {g.Activation(act, "sum")};");
         });
         g.Host.Line($"// Layer {l.Index}: {l.PascalName} ({C}×{H}×{W} → {F}×{OH}×{OW}, kernel {KH}×{KW}, stride {S}, padding {l.PadH},{l.PadW}), direct{(act is null ? "" : $", {act.Kind} fused")}");
         if (act is null) g.Launch(field, $"batch * {l.OutputSize}", GpuWriter.A(l.Index), "P", GpuWriter.A(l.Index + 1));

@@ -248,7 +248,7 @@ internal sealed class DenseEmitter : LayerEmitter
             w.Line($"{t} sum = {(layer.BiasCount > 0 ? $"p[{layer.BiasOffset} + j]" : c.Lit(0))}, carry = {c.Lit(0)};");
             w.Line($"for (int k = 0; k < {@in}; k++) Accumulate(ref sum, ref carry, p[row + k] * x[xo + k]);");
             w.Line("y[i] = sum;");
-            if (act is not null) w.Line($"z[i] = {g.Activation(act.Kind, act.Alpha, "sum")};");
+            if (act is not null) w.Line($"z[i] = {g.Activation(act, "sum")};");
         });
         g.Host.Line($"// Layer {layer.Index}: {name} ({@in} → {@out}){(act is null ? "" : $" with layer {act.Index}'s {act.Kind} fused: one thread per output value")}");
         if (act is null) g.Launch(field, $"batch * {@out}", GpuWriter.A(layer.Index), "P", GpuWriter.A(layer.Index + 1));

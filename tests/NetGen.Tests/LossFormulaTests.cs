@@ -1,0 +1,64 @@
+using NetGen.Generators.Model;
+
+namespace NetGen.Tests;
+
+/// <summary>The element-wise losses are written once (<see cref="LossFormula"/>); the GPU kernels are printed from those
+/// trees and the CPU calls <see cref="Losses"/>. These tests evaluate each tree on random outputs and targets and
+/// require the same loss and gradient as <see cref="Losses"/>, in double.</summary>
+public class LossFormulaTests
+{
+    private delegate double Value(double[] o, double[] t, int batch);
+
+    private delegate void Gradient(double[] o, double[] t, int batch, double[] d);
+
+    public static TheoryData<string> Names => new(["HalfSquaredError", "MeanSquaredError", "SumSquaredError", "MeanAbsoluteError", "SumAbsoluteError", "BinaryCrossEntropy"]);
+
+    private static (LossFormula, Value, Gradient) Case(string name) => name switch
+    {
+        "HalfSquaredError" => (LossFormula.HalfSquaredError, (o, t, b) => Losses.HalfSquaredError<double>(o, t, b), (o, t, b, d) => Losses.HalfSquaredErrorGradient<double>(o, t, b, d)),
+        "MeanSquaredError" => (LossFormula.MeanSquaredError, (o, t, b) => Losses.MeanSquaredError<double>(o, t), (o, t, b, d) => Losses.MeanSquaredErrorGradient<double>(o, t, d)),
+        "SumSquaredError" => (LossFormula.SumSquaredError, (o, t, b) => Losses.SumSquaredError<double>(o, t), (o, t, b, d) => Losses.SumSquaredErrorGradient<double>(o, t, d)),
+        "MeanAbsoluteError" => (LossFormula.MeanAbsoluteError, (o, t, b) => Losses.MeanAbsoluteError<double>(o, t), (o, t, b, d) => Losses.MeanAbsoluteErrorGradient<double>(o, t, d)),
+        "SumAbsoluteError" => (LossFormula.SumAbsoluteError, (o, t, b) => Losses.SumAbsoluteError<double>(o, t), (o, t, b, d) => Losses.SumAbsoluteErrorGradient<double>(o, t, d)),
+        _ => (LossFormula.BinaryCrossEntropy, (o, t, b) => Losses.BinaryCrossEntropy<double>(o, t), (o, t, b, d) => Losses.BinaryCrossEntropyGradient<double>(o, t, d)),
+    };
+
+    [Theory]
+    [MemberData(nameof(Names))]
+    public void FormulaAgreesWithTheRuntimeLoss(string name)
+    {
+        var (formula, value, gradient) = Case(name);
+        var random = new SeededRandom(11);
+        const int batch = 3, n = 4;
+        var o = new double[batch * n];
+        var t = new double[batch * n];
+        for (int k = 0; k < o.Length; k++)
+        {
+            // Probabilities for BCE (outputs inside (0, 1), targets anywhere in [0, 1]); any numbers otherwise.
+            o[k] = name == "BinaryCrossEntropy" ? 0.05 + 0.9 * random.NextDouble() : 4 * random.NextDouble() - 2;
+            t[k] = name == "BinaryCrossEntropy" ? random.NextDouble() : 4 * random.NextDouble() - 2;
+        }
+        o[1] = t[1];   // |t − o| at its kink: the sign is 0 on both sides
+        double Env(string v, int k) => v switch { "o" => o[k], "t" => t[k], "batch" => batch, "n" => n, _ => double.NaN };
+
+        double sum = 0;
+        for (int k = 0; k < o.Length; k++) sum += formula.Value.Evaluate(v => Env(v, k));
+        double expected = value(o, t, batch);
+        Assert.True(Math.Abs(sum / formula.Divisor.Evaluate(v => Env(v, 0)) - expected) <= 1e-12 * Math.Max(1, Math.Abs(expected)),
+            $"{name}: formula {sum / formula.Divisor.Evaluate(v => Env(v, 0))}, Losses {expected}");
+
+        var d = new double[o.Length];
+        gradient(o, t, batch, d);
+        for (int k = 0; k < o.Length; k++)
+            Assert.True(Math.Abs(formula.Gradient.Evaluate(v => Env(v, k)) - d[k]) <= 1e-12 * Math.Max(1, Math.Abs(d[k])),
+                $"{name} gradient {k}: formula {formula.Gradient.Evaluate(v => Env(v, k))}, Losses {d[k]}");
+    }
+
+    [Fact]
+    public void EveryElementwiseLossHasAFormula()
+    {
+        foreach (var kind in new[] { LossKind.HalfSquaredError, LossKind.MeanSquaredError, LossKind.SumSquaredError, LossKind.MeanAbsoluteError, LossKind.SumAbsoluteError, LossKind.BinaryCrossEntropy })
+            Assert.NotNull(LossFormula.Of(kind));
+        Assert.Null(LossFormula.Of(LossKind.CrossEntropy));   // row-wise: GpuLossEmitter's log-sum-exp kernel
+    }
+}
