@@ -150,6 +150,10 @@ internal static class NetworkParser
             "Flatten" => LayerKind.Flatten,
             "BatchNorm" => LayerKind.BatchNorm,
             "Dropout" => LayerKind.Dropout,
+            "SimpleRNN" => LayerKind.SimpleRNN,
+            "GRU" => LayerKind.GRU,
+            "LSTM" => LayerKind.LSTM,
+            "Embedding" => LayerKind.Embedding,
             _ => LayerKind.Unknown,
         };
         // A constructor that did not bind (wrong arguments) leaves nothing to read.
@@ -190,6 +194,9 @@ internal static class NetworkParser
                 ("Epsilon", double d) => spec with { Epsilon = d },
                 ("L1", double d) => spec with { L1 = d },
                 ("L2", double d) => spec with { L2 = d },
+                ("ReturnSequences", bool b) => spec with { ReturnSequences = b },
+                ("Bidirectional", bool b) => spec with { Bidirectional = b },
+                ("Activation", int a) => spec with { RecurrentActivation = a },
                 _ => spec,
             };
         }

@@ -68,6 +68,7 @@ internal static class Shapes
         LayerKind.MaxPool => "max_pooling2d",
         LayerKind.AvgPool => "average_pooling2d",
         LayerKind.BatchNorm => "batch_normalization",
+        LayerKind.SimpleRNN => "simple_rnn",
         _ => kind.ToString().ToLowerInvariant(),
     };
 
@@ -108,6 +109,7 @@ internal static class Shapes
         long offset = 0, trainable = 0;
         int state = 0;
         var spatial = new Dictionary<int, (int KH, int KW, int Stride, int PH, int PW)>();
+        int previousSpec = -1;   // the spec index of the last planned layer
         for (int i = 0; i < layers.Count; i++)
         {
             var layer = layers[i];
@@ -126,6 +128,12 @@ internal static class Shapes
                     int units = layer.Sizes.Count > 0 ? layer.Sizes[0] : 0;
                     if (units <= 0 || units > MaxValuesPerSample)
                         found.Add(new("NG0004", $"[Dense({units})]: the number of units must be a positive integer{(units > MaxValuesPerSample ? $" no larger than {MaxValuesPerSample}" : "")}, e.g. [Dense(10)].", i) { Argument = "units" });
+                    if (shape.Length == 2)
+                    {
+                        // A sequence (T, F): the same Dense at every step (Keras' semantics), output (T, units).
+                        outShape = ImmutableArray.Create(shape[0], units);
+                        break;
+                    }
                     if (shape.Length > 1)
                         found.Add(new("NG0010", $"[Dense({units})] is fed a {shape.Length}-D tensor {FormatShape(shape)}: add [Flatten] before it to read its {Size(shape)} values as a vector.", i)
                             { Fixes = ImmutableArray.Create(new ShapeFix("Insert [Flatten] before [Dense]", "insert-before:Flatten")) });
@@ -139,6 +147,14 @@ internal static class Shapes
                     break;
                 case LayerKind.Flatten:
                     outShape = ImmutableArray.Create(Size(shape));
+                    break;
+                case LayerKind.SimpleRNN:
+                case LayerKind.GRU:
+                case LayerKind.LSTM:
+                    outShape = InferRecurrent(layer, i, shape, previousSpec >= 0 ? layers[previousSpec] : null, previousSpec, found);
+                    break;
+                case LayerKind.Embedding:
+                    outShape = InferEmbedding(layer, i, shape, planned.Count, found);
                     break;
                 case LayerKind.BatchNorm:
                     if (shape.Length != 1 && shape.Length != 3)
@@ -171,9 +187,11 @@ internal static class Shapes
             if (layer.Kind == LayerKind.Dense)
             {
                 plan.WeightOffset = (int)Math.Min(offset, int.MaxValue);
-                plan.WeightCount = (int)Math.Min((long)plan.InputSize * plan.OutputSize, int.MaxValue);
+                plan.WeightCount = plan.IsSequence
+                    ? (int)Math.Min((long)shape[1] * plan.OutputFeatures, int.MaxValue)
+                    : (int)Math.Min((long)plan.InputSize * plan.OutputSize, int.MaxValue);
                 plan.BiasOffset = plan.WeightOffset + plan.WeightCount;
-                plan.BiasCount = layer.Bias ? plan.OutputSize : 0;
+                plan.BiasCount = layer.Bias ? plan.OutputFeatures : 0;
                 offset += (long)plan.WeightCount + plan.BiasCount;
                 trainable += plan.TrainableCount;
             }
@@ -190,6 +208,16 @@ internal static class Shapes
                 offset += (long)plan.WeightCount + plan.BiasCount;
                 trainable += plan.TrainableCount;
             }
+            if ((plan.IsRecurrent && shape.Length == 2 && outShape.Length > 0) || (layer.Kind == LayerKind.Embedding && outShape.Length == 2))
+            {
+                // Recurrent: per direction weight_ih [G·H × F], weight_hh [G·H × H], bias_ih [G·H], bias_hh [G·H] (PyTorch's
+                // parameters() order), all in one block; Embedding: the table [vocabulary × dimension].
+                long count2 = plan.IsRecurrent ? RecurrentParameterCount(layer, shape[1]) : (long)layer.Sizes[0] * layer.Sizes[1];
+                plan.WeightOffset = (int)Math.Min(offset, int.MaxValue);
+                plan.WeightCount = (int)Math.Min(count2, int.MaxValue);
+                offset += count2;
+                trainable += count2;
+            }
             if (layer.Kind == LayerKind.BatchNorm)
             {
                 int channels = shape.Length == 3 ? shape[0] : Size(shape);
@@ -204,6 +232,7 @@ internal static class Shapes
                 state += 2 * channels;
             }
             planned.Add(plan);
+            previousSpec = i;
             shape = outShape;
         }
         if (planned.Count == 0 && inputAt >= 0 && !layers.Any(l => l.Kind == LayerKind.Unknown))
@@ -223,9 +252,71 @@ internal static class Shapes
         if (found.Any(p => !p.IsWarning)) return null;
 
         var result = new NetworkPlan(spec, inputShape, planned.ToImmutable()) { ParameterCount = offset, TrainableCount = trainable, StateCount = state };
-        result.Explainable = result.Layers.Any(l => l.Kind == LayerKind.Dense)
+        result.Explainable = !result.HasSequenceLayers && result.Layers.All(l => !l.IsSequence)
+            && result.Layers.Any(l => l.Kind == LayerKind.Dense)
             && result.Layers.All(l => l.Kind == LayerKind.Dense ? IsUnrolled(result, l) : l.IsActivation);
         return result;
+    }
+
+    /// <summary>Gates per cell: 1 (SimpleRNN), 3 (GRU: r, z, n), 4 (LSTM: i, f, g, o).</summary>
+    public static int Gates(LayerKind kind) => kind switch { LayerKind.GRU => 3, LayerKind.LSTM => 4, _ => 1 };
+
+    /// <summary>Parameters of a recurrent layer over F features: per direction G·H·F + G·H·H + 2·G·H.</summary>
+    public static long RecurrentParameterCount(LayerSpec layer, int features)
+    {
+        long h = layer.Sizes.Count > 0 ? layer.Sizes[0] : 0, g = Gates(layer.Kind);
+        return (layer.Bidirectional ? 2 : 1) * (g * h * features + g * h * h + 2 * g * h);
+    }
+
+    /// <summary>Output shape of SimpleRNN, GRU or LSTM over a sequence (T, F); records problems.</summary>
+    private static ImmutableArray<int> InferRecurrent(LayerSpec layer, int index, ImmutableArray<int> shape, LayerSpec? previous, int previousIndex, List<ShapeProblem> found)
+    {
+        string name = layer.AttributeName;
+        int units = layer.Sizes.Count > 0 ? layer.Sizes[0] : 0;
+        int directions = layer.Bidirectional ? 2 : 1;
+        if (units <= 0 || units > (1 << 16))
+            found.Add(new("NG0004", $"[{name}({units})]: the number of units must be a positive integer{(units > 0 ? " no larger than 65536" : "")}, e.g. [{name}(64)].", index) { Argument = "units" });
+        if (layer.Kind == LayerKind.SimpleRNN && layer.RecurrentActivation is not (0 or 1))
+            found.Add(new("NG0005", $"[SimpleRNN(Activation = {layer.RecurrentActivation})] is not a RecurrentActivation: use RecurrentActivation.Tanh or RecurrentActivation.ReLU.", index) { Argument = "Activation" });
+        if (shape.Length != 2)
+        {
+            if (previous is not null && previous.Kind is LayerKind.SimpleRNN or LayerKind.GRU or LayerKind.LSTM && !previous.ReturnSequences)
+                found.Add(new("NG0051", $"[{previous.AttributeName}] feeds [{name}], which reads a sequence, but it returns only its last step {FormatShape(shape)}: set ReturnSequences = true on it to pass every step on.", previousIndex)
+                    { Fixes = ImmutableArray.Create(new ShapeFix($"Set ReturnSequences = true on [{previous.AttributeName}]", "set:ReturnSequences=true")) });
+            else
+            {
+                string suggestion = shape.Length == 1
+                    ? $" To read the {shape[0]} values as {shape[0]} steps of one feature declare [Input({shape[0]}, 1)]" + RowSuggestion(shape[0]) + "."
+                    : shape.Length == 3 ? $" To read each of the {shape[1]} rows of a ({string.Join(", ", shape)}) image as a step declare [Input({shape[1]}, {shape[0] * shape[2]})]." : "";
+                found.Add(new("NG0050", $"[{name}] reads a sequence (T steps × F features), but it is fed {FormatShape(shape)}.{suggestion} A sequence input is [Input(T, F)], e.g. [Input(28, 28)] for an image read row by row.", index));
+            }
+            return ImmutableArray.Create(directions * Math.Max(units, 0));
+        }
+        int h = directions * Math.Max(units, 0);
+        return layer.ReturnSequences ? ImmutableArray.Create(shape[0], h) : ImmutableArray.Create(h);
+    }
+
+    /// <summary>", or [Input(R, C)] to read it as R rows of C values" for the most square factorisation.</summary>
+    private static string RowSuggestion(int n)
+    {
+        int best = 0;
+        for (int r = 2; (long)r * r <= n; r++) if (n % r == 0) best = r;
+        return best > 0 ? $", or [Input({n / best}, {best})] to read it as {n / best} steps of {best} values" : "";
+    }
+
+    /// <summary>Output shape of Embedding over T ids; records problems.</summary>
+    private static ImmutableArray<int> InferEmbedding(LayerSpec layer, int index, ImmutableArray<int> shape, int position, List<ShapeProblem> found)
+    {
+        int vocabulary = layer.Sizes.Count > 0 ? layer.Sizes[0] : 0, dimension = layer.Sizes.Count > 1 ? layer.Sizes[1] : 0;
+        if (vocabulary <= 0 || vocabulary > (1 << 24))
+            found.Add(new("NG0004", $"[Embedding({vocabulary}, {dimension})]: the vocabulary must be a positive number of ids{(vocabulary > 0 ? " no larger than 16777216 (ids travel as exact float values)" : "")}, e.g. [Embedding(30, 16)].", index) { Argument = "vocabulary" });
+        if (dimension <= 0 || dimension > (1 << 16))
+            found.Add(new("NG0004", $"[Embedding({vocabulary}, {dimension})]: the dimension must be a positive integer, e.g. [Embedding({Math.Max(vocabulary, 1)}, 16)].", index) { Argument = "dimension" });
+        if (position != 0)
+            found.Add(new("NG0052", $"[Embedding({vocabulary}, {dimension})] must be the first layer, right after [Input(T)]: it looks up token ids, which only the input holds. Move it up, or remove it.", index));
+        else if (shape.Length != 1)
+            found.Add(new("NG0052", $"[Embedding({vocabulary}, {dimension})] reads T token ids per sample, but the input is {FormatShape(shape)}: declare [Input(T)], one id per step, e.g. [Input({(shape.Length > 0 ? shape[0] : 20)})].", index));
+        return ImmutableArray.Create(shape.Length > 0 ? shape[0] : 1, Math.Max(dimension, 0));
     }
 
     /// <summary>Output shape of a convolution or pooling window over a (C, H, W) input; records problems.</summary>
@@ -443,7 +534,7 @@ internal static class Shapes
                     found.Add(new("NG0021", $"[{name}] directly follows [{layers[previous].AttributeName}]: two activations in a row apply one non-linearity to the other's output; keep one.", i, IsWarning: true)
                         { Fixes = ImmutableArray.Create(new ShapeFix($"Remove [{name}]", "remove")) });
             }
-            if (kind is LayerKind.Dense or LayerKind.Conv2D) weighted = true;
+            if (kind is LayerKind.Dense or LayerKind.Conv2D or LayerKind.SimpleRNN or LayerKind.GRU or LayerKind.LSTM or LayerKind.Embedding) weighted = true;
             previous = last = i;
         }
         if (last < 0) return;
@@ -539,6 +630,9 @@ internal static class Shapes
         LayerKind.MaxPool or LayerKind.AvgPool => $"{l.Kind} {l.KernelH}×{l.KernelW}" + (l.Stride != l.KernelH ? $" /{l.Stride}" : ""),
         LayerKind.Dropout => "Dropout " + l.Spec.Rate.ToString("R", CultureInfo.InvariantCulture),
         LayerKind.LeakyReLU => "LeakyReLU " + l.Spec.Alpha.ToString("R", CultureInfo.InvariantCulture),
+        LayerKind.SimpleRNN or LayerKind.GRU or LayerKind.LSTM => (l.Spec.Bidirectional ? "Bidirectional " : "") + l.Kind
+            + (l.Kind == LayerKind.SimpleRNN && l.Spec.RecurrentActivation == 1 ? " ReLU" : "") + (l.Spec.ReturnSequences ? ", sequences" : ""),
+        LayerKind.Dense when l.IsSequence => "Dense, per step",
         _ => l.Kind.ToString(),
     };
 }

@@ -27,7 +27,10 @@ internal static class GpuNetworkEmitter
         if (spec.Namespace is not null) { w.Line($"namespace {spec.Namespace};"); w.Line(); }
         foreach (var outer in spec.ContainingTypes) w.Open(outer);
         w.Open($"partial class {NetworkParser.Escape(spec.ClassName)}");
+        var cpuOnly = plan?.Layers.FirstOrDefault(l => l.IsRecurrent || l.Kind == LayerKind.Embedding || (l.Kind == LayerKind.Dense && l.IsSequence));
         if (plan is null) EmitInvalid(w, spec);
+        else if (cpuOnly is not null)
+            EmitInvalid(w, spec, $"{spec.ClassName} has no GPU variant: [{cpuOnly.Spec.AttributeName}] ({cpuOnly.PascalName}) runs on the CPU only; recurrent layers, Embedding and per-step Dense have no ILGPU kernels yet. Train the CPU network.");
         else EmitGpuClass(w, new EmitContext(plan));
         w.Close();
         foreach (var _ in spec.ContainingTypes) w.Close();
@@ -36,13 +39,24 @@ internal static class GpuNetworkEmitter
 
     /// <summary>An invalid declaration's GPU class: the API surface, so code using it compiles and the user sees the NG
     /// diagnostic; constructing it throws the CPU stub's message (its base constructor builds the CPU network).</summary>
-    private static void EmitInvalid(CodeWriter w, NetworkSpec spec)
+    private static void EmitInvalid(CodeWriter w, NetworkSpec spec, string? why = null)
     {
         string t = spec.IsDouble ? "double" : "float", id = NetworkParser.Escape(spec.ClassName), v = $"ArrayView<{t}>";
-        w.Line("/// <summary>Not generated: the declaration is invalid (see the NetGen diagnostics). Constructing it throws.</summary>");
-        w.Open($"public sealed class Gpu : global::NetGen.Gpu.GpuNetwork<{t}>");
-        w.Line($"public Gpu(global::NetGen.Gpu.GpuDevice device, int maxBatch = 1, int seed = 42) : base(device, new {id}(1, seed), maxBatch) {{ }}");
-        w.Line("private static global::System.InvalidOperationException Invalid() => new(\"" + spec.ClassName + " is not a valid network: see the NetGen diagnostics.\");");
+        if (why is null)
+        {
+            w.Line("/// <summary>Not generated: the declaration is invalid (see the NetGen diagnostics). Constructing it throws.</summary>");
+            w.Open($"public sealed class Gpu : global::NetGen.Gpu.GpuNetwork<{t}>");
+            w.Line($"public Gpu(global::NetGen.Gpu.GpuDevice device, int maxBatch = 1, int seed = 42) : base(device, new {id}(1, seed), maxBatch) {{ }}");
+            w.Line("private static global::System.InvalidOperationException Invalid() => new(\"" + spec.ClassName + " is not a valid network: see the NetGen diagnostics.\");");
+        }
+        else
+        {
+            w.Line("/// <summary>Not generated: " + CodeWriter.XmlEscape(why) + " Constructing it throws.</summary>");
+            w.Open($"public sealed class Gpu : global::NetGen.Gpu.GpuNetwork<{t}>");
+            w.Line($"public Gpu(global::NetGen.Gpu.GpuDevice device, int maxBatch = 1, int seed = 42) : base(device, Refuse(), maxBatch) {{ }}");
+            w.Line($"private static {id} Refuse() => throw new global::System.NotSupportedException({CodeWriter.StringLiteral(why)});");
+            w.Line($"private static global::System.NotSupportedException Invalid() => new({CodeWriter.StringLiteral(why)});");
+        }
         foreach (var view in new[] { "InputView", "OutputView", "OutputGradientView", "InputGradientView" })
             w.Line($"protected override {v} {view} => throw Invalid();");
         w.Line("protected override void RunForward(int batch, bool training) => throw Invalid();");
@@ -67,7 +81,7 @@ internal static class GpuNetworkEmitter
         foreach (var layer in plan.Layers)
         {
             forward.Line();
-            LayerEmitter.For(layer.Kind).GpuForward(g, layer);
+            LayerEmitter.For(layer).GpuForward(g, layer);
         }
 
         var backward = g.Host = new CodeWriter();
@@ -76,7 +90,7 @@ internal static class GpuNetworkEmitter
             var layer = plan.Layers[i];
             backward.Line();
             backward.Open($"if (start > {i})");
-            LayerEmitter.For(layer.Kind).GpuBackward(g, layer);
+            LayerEmitter.For(layer).GpuBackward(g, layer);
             backward.Close();
         }
 

@@ -22,6 +22,10 @@ internal enum LayerKind
     Flatten,
     BatchNorm,
     Dropout,
+    SimpleRNN,
+    GRU,
+    LSTM,
+    Embedding,
 }
 
 /// <summary>Mirrors <c>NetGen.LossFunction</c> (same numeric values).</summary>
@@ -81,6 +85,15 @@ internal sealed record LayerSpec(LayerKind Kind, string AttributeName, Equatable
     public double L1 { get; init; }
 
     public double L2 { get; init; }
+
+    /// <summary>A recurrent layer outputs every step (T, H) instead of the last step's state (H).</summary>
+    public bool ReturnSequences { get; init; }
+
+    /// <summary>A recurrent layer also runs a reverse pass and concatenates both directions.</summary>
+    public bool Bidirectional { get; init; }
+
+    /// <summary>SimpleRNN's non-linearity: NetGen.RecurrentActivation as written (0 tanh, 1 ReLU).</summary>
+    public int RecurrentActivation { get; init; }
 }
 // No source positions are kept: an edit above a network would shift them and defeat caching. The analyzers map a
 // problem's layer index back to the attribute themselves.

@@ -104,9 +104,12 @@ internal abstract class LayerEmitter
         ? $"[{layer.OutC} filters × {layer.InC} channels × {layer.KernelH} × {layer.KernelW}]"
         : $"[{layer.OutputSize} × {layer.InputSize}]: element (j, i) connects input i to unit j,";
 
-    public static LayerEmitter For(LayerKind kind) => kind switch
+    public static LayerEmitter For(LayerPlan layer) => layer.Kind switch
     {
+        LayerKind.Dense when layer.IsSequence => SequenceDenseEmitter.Instance,
         LayerKind.Dense => DenseEmitter.Instance,
+        LayerKind.SimpleRNN or LayerKind.GRU or LayerKind.LSTM => RecurrentEmitter.Instance,
+        LayerKind.Embedding => EmbeddingEmitter.Instance,
         LayerKind.Softmax => SoftmaxEmitter.Instance,
         LayerKind.Conv2D => Conv2DEmitter.Instance,
         LayerKind.MaxPool or LayerKind.AvgPool => PoolEmitter.Instance,
