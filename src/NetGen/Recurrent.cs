@@ -340,6 +340,62 @@ public sealed class RecurrentLayer<T> where T : unmanaged, IFloatingPointIeee754
         }
     }
 
+    /// <summary>
+    /// The lecture's unrolled picture of a small SimpleRNN in numbers, for sample 0 of the last forward and backward
+    /// passes: each step's h_t = f(W_xh·x_t + b_ih + W_hh·h_(t−1) + b_hh), unit by unit with every product, then the
+    /// backward pass through time: ∂E/∂h_t, δ_t = ∂E/∂h_t ⊙ f′, ∂E/∂h_(t−1) = W_hhᵀ·δ_t, and the summed weight
+    /// gradients. Generated networks made of one SimpleRNN call it from their <c>Explain</c>.
+    /// </summary>
+    public void Explain(ReadOnlySpan<T> parameters, ReadOnlySpan<T> gradients, ReadOnlySpan<T> input, TextWriter writer)
+    {
+        ArgumentNullException.ThrowIfNull(writer);
+        if (_cell is not (RecurrentCell.SimpleTanh or RecurrentCell.SimpleReLU) || _dirs != 1)
+            throw new InvalidOperationException("Explain prints the unrolled SimpleRNN of the lecture: one direction, tanh or ReLU.");
+        int steps = _lastSteps;
+        string f = _cell == RecurrentCell.SimpleTanh ? "tanh" : "relu";
+        static string N(T v) => double.CreateChecked(v).ToString("0.######", System.Globalization.CultureInfo.InvariantCulture);
+        var wih = parameters.Slice(0, _h * _in);
+        var whh = parameters.Slice(_h * _in, _h * _h);
+        var bih = parameters.Slice(_h * (_in + _h), _h);
+        var bhh = parameters.Slice(_h * (_in + _h) + _h, _h);
+        writer.WriteLine($"Forward, unrolled over {steps} steps: h_t = {f}(W_xh·x_t + b_ih + W_hh·h_(t−1) + b_hh), h_0 = 0");
+        for (int t = 0; t < steps; t++)
+        {
+            var x = input.Slice(t * _in, _in);
+            var hp = State(_states[0], 0, t, steps);
+            var hn = State(_states[0], 0, t + 1, steps);
+            writer.WriteLine($"  t = {t + 1}: x_{t + 1} = [{string.Join(", ", x.ToArray().Select(N))}]");
+            for (int j = 0; j < _h; j++)
+            {
+                var terms = new List<string>();
+                var numbers = new List<string>();
+                T a = bih[j] + bhh[j];
+                for (int k = 0; k < _in; k++) { terms.Add($"W_xh[{j + 1},{k + 1}]·x_{t + 1}[{k + 1}]"); numbers.Add($"{N(wih[j * _in + k])}·{N(x[k])}"); a += wih[j * _in + k] * x[k]; }
+                terms.Add($"b_ih[{j + 1}]"); numbers.Add(N(bih[j]));
+                for (int k = 0; k < _h; k++) { terms.Add($"W_hh[{j + 1},{k + 1}]·h_{t}[{k + 1}]"); numbers.Add($"{N(whh[j * _h + k])}·{N(hp[k])}"); a += whh[j * _h + k] * hp[k]; }
+                terms.Add($"b_hh[{j + 1}]"); numbers.Add(N(bhh[j]));
+                writer.WriteLine($"    a_{t + 1}[{j + 1}] = {string.Join(" + ", terms)}");
+                writer.WriteLine($"           = {string.Join(" + ", numbers)} = {N(a)}");
+                writer.WriteLine($"    h_{t + 1}[{j + 1}] = {f}({N(a)}) = {N(hn[j])}");
+            }
+        }
+        writer.WriteLine($"Backward through time: δ_t = ∂E/∂h_t ⊙ {f}′(a_t){(_cell == RecurrentCell.SimpleTanh ? " = ∂E/∂h_t ⊙ (1 − h_t²)" : "")}, ∂E/∂h_(t−1) = W_hhᵀ·δ_t");
+        var dh = _hiddenGradient[0];
+        var da = _dIn;
+        for (int t = steps - 1; t >= 0; t--)
+        {
+            var d = dh.AsSpan(t * _h, _h);
+            var delta = da.AsSpan(t * _gh, _h);
+            writer.WriteLine($"  ∂E/∂h_{t + 1} = [{string.Join(", ", d.ToArray().Select(N))}]" + (t == steps - 1 ? "   (from the loss)" : $"   (= W_hhᵀ·δ_{t + 2})"));
+            writer.WriteLine($"  δ_{t + 1}     = [{string.Join(", ", delta.ToArray().Select(N))}]");
+        }
+        var gw = gradients.Slice(0, _h * _in);
+        var gh = gradients.Slice(_h * _in, _h * _h);
+        var gb = gradients.Slice(_h * (_in + _h), _h);
+        writer.WriteLine($"Summed over the steps: ∂E/∂W_xh = Σ_t δ_t·x_tᵀ = [{string.Join(", ", gw.ToArray().Select(N))}],");
+        writer.WriteLine($"  ∂E/∂W_hh = Σ_t δ_t·h_(t−1)ᵀ = [{string.Join(", ", gh.ToArray().Select(N))}] (row-major), ∂E/∂b_ih = ∂E/∂b_hh = Σ_t δ_t = [{string.Join(", ", gb.ToArray().Select(N))}]");
+    }
+
     /// <summary>gradient[j, k] += Σ_r delta[r, j]·x[r, k] for G·H rows j and <paramref name="width"/> columns k: formed as
     /// its transpose (rows of G·H, so each term is one vector multiply-add), then added into the [G·H × width] gradient.
     /// With <paramref name="stepRows"/> x is the states buffer and row r = (n, t) reads h_(t−1) of direction <paramref name="direction"/>.</summary>

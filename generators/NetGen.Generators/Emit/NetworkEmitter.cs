@@ -241,6 +241,23 @@ internal static class NetworkEmitter
         w.Line();
 
         if (plan.HasSequenceLayers) EmitStep(w, c);
+        if (plan.Layers.Length == 1 && plan.Layers[0].Kind == LayerKind.SimpleRNN && !plan.Layers[0].Spec.Bidirectional && plan.InputSize <= 64 && plan.Layers[0].Spec.Sizes[0] <= 8)
+        {
+            var rnn = plan.Layers[0];
+            w.Line("/// <summary>The lecture's unrolled RNN in numbers for one sequence: forward step by step, the loss against");
+            w.Line("/// <paramref name=\"target\"/>, and the backward pass through time with each ∂E/∂h_t (it runs Forward, Loss and Backward;");
+            w.Line("/// <see cref=\"Gradients\"/> holds this sequence's gradient afterwards).</summary>");
+            w.Open($"public void Explain(global::System.ReadOnlySpan<{t}> input, global::System.ReadOnlySpan<{t}> target, global::System.IO.TextWriter writer)");
+            w.Line("global::System.ArgumentNullException.ThrowIfNull(writer);");
+            w.Line("Forward(input, 1);");
+            w.Line($"{t} loss = Loss(target);");
+            w.Line("ZeroGradients();");
+            w.Line("Backward(target);");
+            w.Line($"{Layers.RecurrentEmitter.Field(rnn)}.Explain(_p.AsSpan({rnn.WeightOffset}, {rnn.WeightCount}), _g.AsSpan({rnn.WeightOffset}, {rnn.WeightCount}), input, writer);");
+            w.Line("writer.WriteLine(\"E = \" + loss.ToString(\"0.######\", global::System.Globalization.CultureInfo.InvariantCulture) + \" (" + plan.Spec.Loss + " of the last step's h against the target)\");");
+            w.Close();
+            w.Line();
+        }
         EmitLoss(w, c);
         EmitBackward(w, c);
         EmitTraining(w, c);
