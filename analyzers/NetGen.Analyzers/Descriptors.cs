@@ -46,6 +46,11 @@ public static class Descriptors
     public static readonly DiagnosticDescriptor SoftmaxOverOneUnit = D("NG0026", "Softmax or cross-entropy over a single output", DiagnosticSeverity.Warning);
     public static readonly DiagnosticDescriptor CrossEntropyAfterActivation = D("NG0027", "Cross-entropy after an activation other than Softmax", DiagnosticSeverity.Warning);
 
+    // ---- Sequences ---------------------------------------------------------------------------------------------------
+    public static readonly DiagnosticDescriptor RecurrentNeedsSequence = D("NG0050", "Recurrent layer fed a tensor that is not a sequence", DiagnosticSeverity.Error);
+    public static readonly DiagnosticDescriptor RecurrentReturnsLastStep = D("NG0051", "Recurrent layer feeds another without ReturnSequences", DiagnosticSeverity.Error);
+    public static readonly DiagnosticDescriptor EmbeddingNotFirst = D("NG0052", "Embedding is not the first layer after [Input(T)]", DiagnosticSeverity.Error);
+
     // ---- The declaration --------------------------------------------------------------------------------------------
     public static readonly DiagnosticDescriptor NotPartial = D("NG0030", "Network class is not partial", DiagnosticSeverity.Error);
     public static readonly DiagnosticDescriptor Static = D("NG0031", "Network class is static", DiagnosticSeverity.Error);

@@ -24,7 +24,7 @@ public sealed class NetworkCodeFixProvider : CodeFixProvider
 {
     /// <inheritdoc />
     public override ImmutableArray<string> FixableDiagnosticIds { get; } = ImmutableArray.Create(
-        "NG0010", "NG0012", "NG0013", "NG0014", "NG0020", "NG0021", "NG0022", "NG0023", "NG0024",
+        "NG0010", "NG0051", "NG0012", "NG0013", "NG0014", "NG0020", "NG0021", "NG0022", "NG0023", "NG0024",
         "NG0025", "NG0026", "NG0027", "NG0030", "NG0035", "NG0036");
 
     /// <inheritdoc />

@@ -8,7 +8,7 @@ namespace Module5.Sequences;
 /// The adding problem (Hochreiter &amp; Schmidhuber): T = 50 steps of (value in [0, 1], marker); exactly one marker in
 /// each half; the target is the sum of the two marked values. Predicting the mean (1) gives MSE 1/6 ≈ 0.167.
 /// </summary>
-internal static class Adding
+public static class Adding
 {
     public const int Steps = 50;
 

@@ -6,7 +6,7 @@ using NetGen.Data;
 namespace Module5.Sequences;
 
 /// <summary>MNIST read row by row: 28 steps of 28 pixels, SimpleRNN vs GRU vs LSTM (128 units, Adam 1e−3, batch 64).</summary>
-internal static class RowMnist
+public static class RowMnist
 {
     public const int DefaultEpochs = 12;
 

@@ -2,7 +2,7 @@ namespace Module5.Sequences;
 
 /// <summary>The module in a few minutes: the unrolled RNN, vanishing gradients, a shortened adding problem, the
 /// row-by-row LSTM on part of MNIST, and a short character model with sampled words.</summary>
-internal static class Tour
+public static class Tour
 {
     public static void Run(TextWriter output, string imageDirectory)
     {

@@ -7,7 +7,7 @@ namespace Module5.Sequences;
 /// Gradients through time at initialisation: for a T = 50 sequence, ‖∂E/∂h_t‖ for t = 50 … 1 for SimpleRNN, GRU and
 /// LSTM (E = g·h_50 for a random unit vector g per sequence, so ‖∂E/∂h_50‖ = 1), averaged over 64 sequences.
 /// </summary>
-internal static class Vanishing
+public static class Vanishing
 {
     public const int Steps = 50;
     private const int Batch = 64;

@@ -36,7 +36,7 @@ public static class CharModel
 /// trained to predict the next character; held-out bits per character against count-based n-gram baselines, and words
 /// sampled one character at a time with the stateful step API.
 /// </summary>
-internal static class Words
+public static class Words
 {
     public sealed record Result(double NetworkBits, double Unigram, double Bigram, double Trigram, double NovelShare05, double NovelShare10);
 
@@ -170,7 +170,7 @@ internal static class Words
 /// <summary>Character n-gram counts (n ≤ 3) over words padded with start symbols, with Witten–Bell interpolation:
 /// p(c | h) = (C(h c) + N₁₊(h ·)·p(c | h′)) / (C(h) + N₁₊(h ·)), h′ the history without its oldest symbol, down to an
 /// add-one unigram over the 27 predicted symbols (a–z and the end).</summary>
-internal sealed class NGrams
+public sealed class NGrams
 {
     private readonly Dictionary<string, Dictionary<int, int>> _counts = new();
 

@@ -72,7 +72,7 @@ public sealed class RecurrentLayer<T> where T : unmanaged, IFloatingPointIeee754
         _dHh = cell == RecurrentCell.Gru ? new T[maxBatch * steps * _gh] : _dIn;
         _dhNext = new T[maxBatch * _h];
         _dcNext = new T[maxBatch * _h];
-        _rowH = new T[_gh];
+        _rowH = new T[maxBatch * _gh];
         _weightT = new T[Math.Max(_in, _h) * _gh];
     }
 
@@ -144,14 +144,8 @@ public sealed class RecurrentLayer<T> where T : unmanaged, IFloatingPointIeee754
             Transpose(whh, _gh, _h, _hhT);
             var gates = _gates[d];
             // Input products of every sample and step at once: gates[r, 0..G·H) = b_ih + Σ_k x[r, k]·W_ihᵀ[k, :].
-            for (int r = 0; r < batch * steps; r++)
-            {
-                var row = gates.AsSpan(r * _gs, _gh);
-                bih.CopyTo(row);
-                var x = input.Slice(r * _in, _in);
-                for (int k = 0; k < _in; k++)
-                    if (x[k] != T.Zero) TensorPrimitives.MultiplyAdd(_inT.AsSpan(k * _gh, _gh), x[k], row, row);
-            }
+            for (int r = 0; r < batch * steps; r++) bih.CopyTo(gates.AsSpan(r * _gs, _gh));
+            RecurrentGemm.Multiply<T>(batch * steps, _gh, _in, input, 0, _in, 1, _inT, _gh, gates, _gs, accumulate: true);
             var states = _states[d];
             var cells = _cells[d];
             for (int n = 0; n < batch; n++)
@@ -167,16 +161,15 @@ public sealed class RecurrentLayer<T> where T : unmanaged, IFloatingPointIeee754
             for (int s = 0; s < steps; s++)
             {
                 int t = d == 0 ? s : steps - 1 - s;
+                // a = b_hh + h_(t−1)·W_hhᵀ for every sample: the step's only sequential product
+                for (int n = 0; n < batch; n++) bhh.CopyTo(_rowH.AsSpan(n * _gh, _gh));
+                RecurrentGemm.Multiply<T>(batch, _gh, _h, states, s * _h, (steps + 1) * _h, 1, _hhT, _gh, _rowH, _gh, accumulate: true);
                 for (int n = 0; n < batch; n++)
                 {
                     var g = gates.AsSpan((n * steps + t) * _gs, _gs);
                     var hp = State(states, n, s, steps);
                     var hn = State(states, n, s + 1, steps);
-                    // a = b_hh + h_(t−1)·W_hhᵀ, the step's only sequential product
-                    var a = _rowH.AsSpan();
-                    bhh.CopyTo(a);
-                    for (int k = 0; k < _h; k++)
-                        if (hp[k] != T.Zero) TensorPrimitives.MultiplyAdd(_hhT.AsSpan(k * _gh, _gh), hp[k], a, a);
+                    var a = _rowH.AsSpan(n * _gh, _gh);
                     switch (_cell)
                     {
                         case RecurrentCell.SimpleTanh:
@@ -247,7 +240,6 @@ public sealed class RecurrentLayer<T> where T : unmanaged, IFloatingPointIeee754
             var gp = gradients.Slice(d * DirectionBlock, DirectionBlock);
             var wih = p.Slice(0, _gh * _in);
             var whh = p.Slice(_gh * _in, _gh * _h);
-            Transpose(whh, _gh, _h, _hhT);
             var gates = _gates[d]; var states = _states[d]; var cells = _cells[d]; var dhAll = _hiddenGradient[d];
             Array.Clear(_dhNext, 0, batch * _h);
             Array.Clear(_dcNext, 0, batch * _h);
@@ -305,14 +297,18 @@ public sealed class RecurrentLayer<T> where T : unmanaged, IFloatingPointIeee754
                             }
                             break;
                     }
-                    // δh_(t−1) = δa_hh·W_hh (+ δh ⊙ z for a GRU): one dot product per unit over W_hhᵀ's rows
-                    var source = _cell == RecurrentCell.Gru ? dah : da;
-                    for (int k = 0; k < _h; k++)
-                    {
-                        T sum = TensorPrimitives.Dot<T>(source, _hhT.AsSpan(k * _gh, _gh));
-                        next[k] = _cell == RecurrentCell.Gru ? sum + dhT[k] * g[_h + k] : sum;
-                    }
                 }
+                // δh_(t−1) = δa_hh·W_hh for every sample (+ δh ⊙ z for a GRU)
+                RecurrentGemm.Multiply<T>(batch, _h, _gh, _dHh, t * _gh, steps * _gh, 1, whh, _h, _dhNext, _h, accumulate: false);
+                if (_cell == RecurrentCell.Gru)
+                    for (int n = 0; n < batch; n++)
+                    {
+                        int r = n * steps + t;
+                        var dhT = dhAll.AsSpan(r * _h, _h);
+                        var g = gates.AsSpan(r * _gs, _gs);
+                        var next = _dhNext.AsSpan(n * _h, _h);
+                        for (int k = 0; k < _h; k++) next[k] += dhT[k] * g[_h + k];
+                    }
             }
             int rows = batch * steps;
             // ∂E/∂W_ih += δa_ihᵀ·x over every sample and step (formed transposed, [F × G·H], then added in place)
@@ -326,17 +322,9 @@ public sealed class RecurrentLayer<T> where T : unmanaged, IFloatingPointIeee754
                 TensorPrimitives.Add(gbih, _dIn.AsSpan(r * _gh, _gh), gbih);
                 TensorPrimitives.Add(gbhh, _dHh.AsSpan(r * _gh, _gh), gbhh);
             }
+            // ∂E/∂x += δa_ih·W_ih (both directions add into it)
             if (!inputGradient.IsEmpty)
-            {
-                // ∂E/∂x = δa_ih·W_ih: dot products over W_ihᵀ's rows
-                Transpose(wih, _gh, _in, _inT);
-                for (int r = 0; r < rows; r++)
-                {
-                    var da = _dIn.AsSpan(r * _gh, _gh);
-                    var dx = inputGradient.Slice(r * _in, _in);
-                    for (int k = 0; k < _in; k++) dx[k] += TensorPrimitives.Dot<T>(da, _inT.AsSpan(k * _gh, _gh));
-                }
-            }
+                RecurrentGemm.Multiply<T>(rows, _in, _gh, _dIn, 0, _gh, 1, wih, _in, inputGradient, _in, accumulate: true);
         }
     }
 
@@ -403,20 +391,16 @@ public sealed class RecurrentLayer<T> where T : unmanaged, IFloatingPointIeee754
     {
         var acc = _weightT.AsSpan(0, width * _gh);
         acc.Clear();
-        for (int r = 0; r < rows; r++)
+        if (stepRows)
         {
-            ReadOnlySpan<T> xr;
-            if (stepRows)
+            // Per sample: acc[k, :] += Σ_t h_(t−1)[k]·δ[t, :], h_(t−1) read from the slot before step t in processing order.
+            for (int n = 0; n < rows / steps; n++)
             {
-                int n = r / steps, t = r - n * steps;
-                int s = direction == 0 ? t : steps - 1 - t;   // the slot holding h before step t in processing order
-                xr = _states[direction].AsSpan((n * (steps + 1) + s) * _h, _h);
+                int at = n * (steps + 1) * _h + (direction == 0 ? 0 : (steps - 1) * _h);
+                RecurrentGemm.Multiply<T>(width, _gh, steps, _states[direction], at, 1, direction == 0 ? _h : -_h, delta.AsSpan(n * steps * _gh, steps * _gh), _gh, acc, _gh, accumulate: true);
             }
-            else xr = x.Slice(r * width, width);
-            var dr = delta.AsSpan(r * _gh, _gh);
-            for (int k = 0; k < width; k++)
-                if (xr[k] != T.Zero) TensorPrimitives.MultiplyAdd(dr, xr[k], acc.Slice(k * _gh, _gh), acc.Slice(k * _gh, _gh));
         }
+        else RecurrentGemm.Multiply<T>(width, _gh, rows, x, 0, 1, width, delta, _gh, acc, _gh, accumulate: true);
         for (int j = 0; j < _gh; j++)
         {
             var row = gradient.Slice(j * width, width);
