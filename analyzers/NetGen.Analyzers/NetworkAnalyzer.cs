@@ -80,8 +80,7 @@ public sealed class NetworkAnalyzer : DiagnosticAnalyzer
         foreach (var problem in problems)
         {
             ct.ThrowIfCancellationRequested();
-            var descriptor = Descriptors.Find(problem.Id);
-            if (descriptor is null) continue;
+            var descriptor = problem.Descriptor;
             AttributeSyntax? attribute = problem.LayerIndex >= 0 && problem.LayerIndex < layers.Count ? Syntax(layers[problem.LayerIndex], ct) : null;
             Location location;
             if (attribute is not null)
@@ -160,14 +159,12 @@ public sealed class NetworkAnalyzer : DiagnosticAnalyzer
 
     /// <summary>NG0030–NG0034: the parser says why nothing can be added to the class; report it on the declaration
     /// that causes it (the one without 'partial', possibly an enclosing type's).</summary>
-    private static void ReportClassProblem(SymbolAnalysisContext context, INamedTypeSymbol type, TypeDeclarationSyntax? declaration, string problem)
+    private static void ReportClassProblem(SymbolAnalysisContext context, INamedTypeSymbol type, TypeDeclarationSyntax? declaration, ClassProblem problem)
     {
-        int colon = problem.IndexOf(':');
-        string id = colon > 0 ? problem.Substring(0, colon) : "NG0005";
-        string message = colon > 0 ? problem.Substring(colon + 1).Trim() : problem;
-        var descriptor = Descriptors.Find(id) ?? Descriptors.CannotHonour;
+        var descriptor = problem.Descriptor;
+        string message = problem.Message;
         Location? location = null;
-        if (id == "NG0030")
+        if (descriptor == Descriptors.NotPartial)
         {
             for (INamedTypeSymbol? t = type; t is not null && location is null; t = t.ContainingType)
                 foreach (var r in t.DeclaringSyntaxReferences)
@@ -177,7 +174,7 @@ public sealed class NetworkAnalyzer : DiagnosticAnalyzer
                         break;
                     }
         }
-        else if (id == "NG0033")
+        else if (descriptor == Descriptors.NestedInGeneric)
         {
             for (var outer = type.ContainingType; outer is not null && location is null; outer = outer.ContainingType)
                 if (outer.TypeParameters.Length > 0)

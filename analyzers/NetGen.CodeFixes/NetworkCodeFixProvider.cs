@@ -23,9 +23,13 @@ namespace NetGen.CodeFixes;
 public sealed class NetworkCodeFixProvider : CodeFixProvider
 {
     /// <inheritdoc />
-    public override ImmutableArray<string> FixableDiagnosticIds { get; } = ImmutableArray.Create(
-        "NG0010", "NG0051", "NG0012", "NG0013", "NG0014", "NG0020", "NG0021", "NG0022", "NG0023", "NG0024",
-        "NG0025", "NG0026", "NG0027", "NG0030", "NG0035", "NG0036");
+    public override ImmutableArray<string> FixableDiagnosticIds { get; } = ImmutableArray.CreateRange(new[]
+    {
+        Descriptors.DenseNeedsFlatten, Descriptors.RecurrentReturnsLastStep, Descriptors.WindowTooLarge, Descriptors.SameNotSymmetric, Descriptors.DoesNotTile,
+        Descriptors.SoftmaxNotLast, Descriptors.TwoActivations, Descriptors.ActivationFirst, Descriptors.FusedCrossEntropy,
+        Descriptors.SoftmaxLossMismatch, Descriptors.BinaryCrossEntropyWithoutSigmoid, Descriptors.SoftmaxOverOneUnit,
+        Descriptors.CrossEntropyAfterActivation, Descriptors.NotPartial, Descriptors.LayersOnSeveralDeclarations, Descriptors.LayersWithoutNetwork,
+    }.Select(d => d.Id));
 
     /// <inheritdoc />
     public override FixAllProvider? GetFixAllProvider() => null;   // each fix is a choice between numbers
@@ -37,22 +41,17 @@ public sealed class NetworkCodeFixProvider : CodeFixProvider
         if (root is null) return;
         foreach (var diagnostic in context.Diagnostics)
         {
-            switch (diagnostic.Id)
+            if (diagnostic.Id == Descriptors.NotPartial.Id)
+                RegisterMakePartial(context, diagnostic);
+            else if (diagnostic.Id == Descriptors.LayersOnSeveralDeclarations.Id)
+                RegisterMoveLayers(context, root, diagnostic);
+            else if (diagnostic.Id == Descriptors.LayersWithoutNetwork.Id)
             {
-                case "NG0030":
-                    RegisterMakePartial(context, diagnostic);
-                    break;
-                case "NG0035":
-                    RegisterMoveLayers(context, root, diagnostic);
-                    break;
-                case "NG0036":
-                    if (root.FindNode(diagnostic.Location.SourceSpan).FirstAncestorOrSelf<AttributeSyntax>() is { Parent.Parent: TypeDeclarationSyntax d })
-                        context.RegisterCodeFix(CodeAction.Create("Add [Network]", ct => AddNetworkAsync(context.Document.Project.Solution, d, ct), "NG0036"), diagnostic);
-                    break;
-                default:
-                    RegisterShapeFixes(context, diagnostic);
-                    break;
+                if (root.FindNode(diagnostic.Location.SourceSpan).FirstAncestorOrSelf<AttributeSyntax>() is { Parent.Parent: TypeDeclarationSyntax d })
+                    context.RegisterCodeFix(CodeAction.Create("Add [Network]", ct => AddNetworkAsync(context.Document.Project.Solution, d, ct), "NG0036"), diagnostic);
             }
+            else
+                RegisterShapeFixes(context, diagnostic);
         }
     }
 

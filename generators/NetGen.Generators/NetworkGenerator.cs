@@ -69,7 +69,7 @@ public sealed partial class NetworkGenerator : IIncrementalGenerator
     {
         if (file.Source.Length > 0) ctx.AddSource(file.HintName, file.Source);
         if (file.InternalError is not null)
-            ctx.ReportDiagnostic(Diagnostic.Create(InternalError, Location.None, file.HintName, file.InternalError));
+            ctx.ReportDiagnostic(Diagnostic.Create(Descriptors.InternalError, Location.None, file.HintName, file.InternalError));
     }
 
     /// <summary>Emits a network's source. A generator must never throw: an exception here is a NetGen bug, reported
@@ -86,14 +86,6 @@ public sealed partial class NetworkGenerator : IIncrementalGenerator
             return new GeneratedFile(hint, "", e.GetType().Name + ": " + e.Message);
         }
     }
-
-    private static readonly DiagnosticDescriptor InternalError = new(
-        id: "NG9999",
-        title: "NetGen generator internal error",
-        messageFormat: "NetGen failed to generate {0}: {1}. This is a bug in NetGen; please report it with the declaration.",
-        category: "NetGen",
-        defaultSeverity: DiagnosticSeverity.Error,
-        isEnabledByDefault: true);
 }
 
 /// <summary>The emit step's output: equatable, so an unchanged network re-adds nothing.</summary>

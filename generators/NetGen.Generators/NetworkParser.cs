@@ -46,21 +46,11 @@ internal static class NetworkParser
     public static NetworkSpec Parse(INamedTypeSymbol type, CancellationToken ct)
     {
         var network = type.GetAttributes().FirstOrDefault(a => a.AttributeClass?.ToDisplayString() == NetworkAttributeName);
-        LossKind loss = LossKind.CrossEntropy;
-        int precision = 0;
-        int unroll = 64;
-        if (network is not null)
-        {
-            foreach (var arg in network.NamedArguments)
-            {
-                switch (arg.Key)
-                {
-                    case "Loss" when arg.Value.Value is int l: loss = (LossKind)l; break;
-                    case "Precision" when arg.Value.Value is int p: precision = p; break;
-                    case "UnrollThreshold" when arg.Value.Value is int u: unroll = u; break;
-                }
-            }
-        }
+        // The [Network] object as the declaration builds it: unset options keep NetworkAttribute's defaults.
+        var options = (network is null ? null : AttributeReader.Create<Declared.NetworkAttribute>(network)) ?? new Declared.NetworkAttribute();
+        var loss = (LossKind)(int)options.Loss;
+        int precision = (int)options.Precision;
+        int unroll = options.UnrollThreshold;
 
         // Attributes of one declaration come back in source order; across partial declarations they follow
         // file order, which is why the analyzers insist that layers sit on one declaration.
@@ -83,7 +73,7 @@ internal static class NetworkParser
         string fileName = string.Join(".", namespaces.Concat(EnumerateContainingNames(type)));
 
         return new NetworkSpec(ns, type.Name, new EquatableArray<string>(containing), fileName, loss, precision, unroll,
-            new EquatableArray<LayerSpec>(layers), ClassProblem(type));
+            new EquatableArray<LayerSpec>(layers), FindClassProblem(type));
     }
 
     private static IEnumerable<string> EnumerateContainingNames(INamedTypeSymbol type)
@@ -103,21 +93,21 @@ internal static class NetworkParser
     };
 
     /// <summary>Why no code can be emitted onto this class, or null.</summary>
-    private static string? ClassProblem(INamedTypeSymbol type)
+    private static ClassProblem? FindClassProblem(INamedTypeSymbol type)
     {
         if (type.TypeKind != TypeKind.Class || type.IsRecord)
-            return $"NG0034: {type.Name} must be a class to be a network: write 'partial class {type.Name}'.";
+            return new(Descriptors.NotAClass, $"{type.Name} must be a class to be a network: write 'partial class {type.Name}'.");
         foreach (var reference in type.DeclaringSyntaxReferences)
             if (reference.GetSyntax() is TypeDeclarationSyntax c && !c.Modifiers.Any(SyntaxKind.PartialKeyword))
-                return $"NG0030: {type.Name} must be declared partial so NetGen can add the generated members: write 'partial class {type.Name}'.";
-        if (type.IsStatic) return $"NG0031: {type.Name} is static, but a network is an object with buffers: remove 'static'.";
-        if (type.TypeParameters.Length > 0) return $"NG0032: {type.Name} is generic; a network's shapes are fixed at compile time: remove the type parameters.";
+                return new(Descriptors.NotPartial, $"{type.Name} must be declared partial so NetGen can add the generated members: write 'partial class {type.Name}'.");
+        if (type.IsStatic) return new(Descriptors.Static, $"{type.Name} is static, but a network is an object with buffers: remove 'static'.");
+        if (type.TypeParameters.Length > 0) return new(Descriptors.Generic, $"{type.Name} is generic; a network's shapes are fixed at compile time: remove the type parameters.");
         for (var outer = type.ContainingType; outer is not null; outer = outer.ContainingType)
         {
-            if (outer.TypeParameters.Length > 0) return $"NG0033: {type.Name} is nested in the generic type {outer.Name}: move it out.";
+            if (outer.TypeParameters.Length > 0) return new(Descriptors.NestedInGeneric, $"{type.Name} is nested in the generic type {outer.Name}: move it out.");
             foreach (var reference in outer.DeclaringSyntaxReferences)
                 if (reference.GetSyntax() is TypeDeclarationSyntax d && !d.Modifiers.Any(SyntaxKind.PartialKeyword))
-                    return $"NG0030: {type.Name} is nested in {outer.Name}, which must be partial too.";
+                    return new(Descriptors.NotPartial, $"{type.Name} is nested in {outer.Name}, which must be partial too.");
         }
         return null;
     }
@@ -129,77 +119,17 @@ internal static class NetworkParser
         return false;
     }
 
+    /// <summary>A layer attribute → its kind (by the attribute's name, found in <see cref="LayerCatalog"/>) and its
+    /// options, read by the kind's definition from the attribute object the declaration builds. What cannot be read is
+    /// an <see cref="LayerKind.Unknown"/> layer (NG0005).</summary>
     private static LayerSpec ParseLayer(AttributeData attribute)
     {
         string name = attribute.AttributeClass!.Name;
         if (name.EndsWith("Attribute", StringComparison.Ordinal)) name = name.Substring(0, name.Length - "Attribute".Length);
-        var kind = name switch
-        {
-            "Input" => LayerKind.Input,
-            "Dense" => LayerKind.Dense,
-            "Step" => LayerKind.Step,
-            "Sigmoid" => LayerKind.Sigmoid,
-            "Tanh" => LayerKind.Tanh,
-            "ReLU" => LayerKind.ReLU,
-            "LeakyReLU" => LayerKind.LeakyReLU,
-            "Softmax" => LayerKind.Softmax,
-            "Identity" => LayerKind.Identity,
-            "Conv2D" => LayerKind.Conv2D,
-            "MaxPool" => LayerKind.MaxPool,
-            "AvgPool" => LayerKind.AvgPool,
-            "Flatten" => LayerKind.Flatten,
-            "BatchNorm" => LayerKind.BatchNorm,
-            "Dropout" => LayerKind.Dropout,
-            "SimpleRNN" => LayerKind.SimpleRNN,
-            "GRU" => LayerKind.GRU,
-            "LSTM" => LayerKind.LSTM,
-            "Embedding" => LayerKind.Embedding,
-            _ => LayerKind.Unknown,
-        };
         // A constructor that did not bind (wrong arguments) leaves nothing to read.
-        if (attribute.AttributeConstructor is null) kind = LayerKind.Unknown;
-
-        var sizes = new List<int>();
-        double? number = null;
-        foreach (var arg in attribute.ConstructorArguments)
-        {
-            if (arg.Kind == TypedConstantKind.Array)
-            {
-                foreach (var v in arg.Values) if (v.Value is int i) sizes.Add(i);
-            }
-            else if (arg.Value is int i) sizes.Add(i);
-            else if (arg.Value is double d) number = d;
-        }
-
-        var spec = new LayerSpec(kind, name, new EquatableArray<int>(sizes))
-        {
-            Stride = kind == LayerKind.Conv2D ? 1 : 0,
-        };
-        if (number is double n)
-            spec = kind == LayerKind.Dropout ? spec with { Rate = n } : spec with { Alpha = n };
-        foreach (var arg in attribute.NamedArguments)
-        {
-            object? v = arg.Value.Value;
-            spec = (arg.Key, v) switch
-            {
-                ("Bias", bool b) => spec with { Bias = b },
-                ("TrainBias", bool b) => spec with { TrainBias = b },
-                ("Kernel", int k) => spec with { Kernel = k },
-                ("KernelHeight", int k) => spec with { KernelHeight = k },
-                ("KernelWidth", int k) => spec with { KernelWidth = k },
-                ("Stride", int k) => spec with { Stride = k },
-                ("Padding", int k) => spec with { Padding = k },
-                ("RoundDown", bool b) => spec with { RoundDown = b },
-                ("Momentum", double d) => spec with { Momentum = d },
-                ("Epsilon", double d) => spec with { Epsilon = d },
-                ("L1", double d) => spec with { L1 = d },
-                ("L2", double d) => spec with { L2 = d },
-                ("ReturnSequences", bool b) => spec with { ReturnSequences = b },
-                ("Bidirectional", bool b) => spec with { Bidirectional = b },
-                ("Activation", int a) => spec with { RecurrentActivation = a },
-                _ => spec,
-            };
-        }
-        return spec with { TrainBias = spec.TrainBias && spec.Bias };
+        if (attribute.AttributeConstructor is not null && LayerCatalog.ForAttribute(name) is { } definition
+            && definition.Read(attribute) is { } options)
+            return new LayerSpec(definition.Kind, name, options);
+        return new LayerSpec(LayerKind.Unknown, name, NoOptions.Instance);
     }
 }

@@ -8,13 +8,17 @@ using NetGen.Generators.Model;
 
 namespace NetGen.Generators;
 
-/// <summary>A problem with a declaration, found by shape inference. The analyzers report these with stable IDs.</summary>
-/// <param name="Id">The diagnostic ID, NG0001 …</param>
+/// <summary>A problem with a declaration, found by shape inference. The analyzers report it with its descriptor.</summary>
+/// <param name="Descriptor">The diagnostic (<see cref="Descriptors"/>): its ID, title and severity.</param>
 /// <param name="Message">What is wrong, with the numbers, and the fix.</param>
 /// <param name="LayerIndex">Index into <see cref="NetworkSpec.Layers"/>, or −1 for the whole declaration.</param>
-/// <param name="IsWarning">A warning (or information) does not stop code generation.</param>
-internal sealed record ShapeProblem(string Id, string Message, int LayerIndex, bool IsWarning = false)
+internal sealed record ShapeProblem(Microsoft.CodeAnalysis.DiagnosticDescriptor Descriptor, string Message, int LayerIndex)
 {
+    public string Id => Descriptor.Id;
+
+    /// <summary>A warning (or information) does not stop code generation.</summary>
+    public bool IsWarning => Descriptor.DefaultSeverity != Microsoft.CodeAnalysis.DiagnosticSeverity.Error;
+
     /// <summary>The argument the problem is about, for the diagnostic's location: a named argument ("Stride"), a
     /// constructor parameter ("units"), or an element of a params array ("shape[1]"); several separated by '|' are
     /// tried in order and the first one written is used. Null: the whole attribute. With <see cref="LayerIndex"/> −1, an
@@ -55,24 +59,12 @@ internal static class Shapes
         return size > int.MaxValue ? int.MaxValue : (int)size;
     }
 
-    public static bool IsSpatial(LayerKind kind) => kind is LayerKind.Conv2D or LayerKind.MaxPool or LayerKind.AvgPool;
-
-    public static bool IsActivation(LayerKind kind) => kind is LayerKind.Step or LayerKind.Sigmoid or LayerKind.Tanh
-        or LayerKind.ReLU or LayerKind.LeakyReLU or LayerKind.Softmax or LayerKind.Identity;
-
-    public static string SnakeName(LayerKind kind) => kind switch
-    {
-        LayerKind.ReLU => "re_lu",
-        LayerKind.LeakyReLU => "leaky_re_lu",
-        LayerKind.Conv2D => "conv2d",
-        LayerKind.MaxPool => "max_pooling2d",
-        LayerKind.AvgPool => "average_pooling2d",
-        LayerKind.BatchNorm => "batch_normalization",
-        LayerKind.SimpleRNN => "simple_rnn",
-        _ => kind.ToString().ToLowerInvariant(),
-    };
+    public static bool IsActivation(LayerKind kind) => kind is not (LayerKind.Unknown or LayerKind.Input) && LayerCatalog.Of(kind).IsActivation;
 
     public static string FormatShape(ImmutableArray<int> shape) => "(None, " + string.Join(", ", shape) + ")";
+
+    /// <summary>Gates per recurrent cell: 1 (SimpleRNN), 3 (GRU: r, z, n), 4 (LSTM: i, f, g, o).</summary>
+    public static int Gates(LayerKind kind) => kind switch { LayerKind.GRU => 3, LayerKind.LSTM => 4, _ => 1 };
 
     /// <summary>Infers shapes and the parameter layout. Returns a plan, or null with the problems that prevent one.</summary>
     public static NetworkPlan? Infer(NetworkSpec spec, out ImmutableArray<ShapeProblem> problems)
@@ -83,13 +75,13 @@ internal static class Shapes
         for (int i = 0; i < layers.Count; i++)
         {
             if (layers[i].Kind != LayerKind.Input) continue;
-            if (inputAt >= 0) found.Add(new("NG0002", "[Input] appears more than once: a network has exactly one input; remove the extra [Input].", i));
+            if (inputAt >= 0) found.Add(new(Descriptors.RepeatedInput, "[Input] appears more than once: a network has exactly one input; remove the extra [Input].", i));
             else inputAt = i;
         }
         if (inputAt < 0)
-            found.Add(new("NG0001", $"{spec.ClassName} has no [Input(...)] attribute: add one before the first layer, e.g. [Input(784)] or [Input(1, 28, 28)].", -1));
+            found.Add(new(Descriptors.NoInput, $"{spec.ClassName} has no [Input(...)] attribute: add one before the first layer, e.g. [Input(784)] or [Input(1, 28, 28)].", -1));
         else if (inputAt != 0)
-            found.Add(new("NG0003", $"[Input] must be the first layer attribute of {spec.ClassName}; move it above [{layers[0].AttributeName}].", inputAt));
+            found.Add(new(Descriptors.InputNotFirst, $"[Input] must be the first layer attribute of {spec.ClassName}; move it above [{layers[0].AttributeName}].", inputAt));
 
         var planned = ImmutableArray.CreateBuilder<LayerPlan>();
         var kindCounts = new Dictionary<LayerKind, int>();
@@ -97,154 +89,72 @@ internal static class Shapes
         ImmutableArray<int> inputShape = ImmutableArray<int>.Empty;
         if (inputAt >= 0)
         {
-            inputShape = ImmutableArray.CreateRange(layers[inputAt].Sizes);
+            inputShape = InputLayer.ShapeOf(layers[inputAt]);
             if (inputShape.Length == 0 || inputShape.Any(d => d <= 0))
-                found.Add(new("NG0004", $"[Input({string.Join(", ", inputShape)})]: every dimension must be a positive integer, e.g. [Input(784)].", inputAt)
+                found.Add(new(Descriptors.BadSize, $"[Input({string.Join(", ", inputShape)})]: every dimension must be a positive integer, e.g. [Input(784)].", inputAt)
                     { Argument = inputShape.Length == 0 ? null : "shape[" + inputShape.IndexOf(inputShape.First(d => d <= 0)) + "]" });
             else if ((long)inputShape.Aggregate(1L, (a, d) => a * d) > MaxValuesPerSample)
-                found.Add(new("NG0004", $"[Input({string.Join(", ", inputShape)})] holds more than {MaxValuesPerSample} values per sample; check the dimensions.", inputAt));
+                found.Add(new(Descriptors.BadSize, $"[Input({string.Join(", ", inputShape)})] holds more than {MaxValuesPerSample} values per sample; check the dimensions.", inputAt));
             shape = inputShape;
         }
 
         long offset = 0, trainable = 0;
         int state = 0;
-        var spatial = new Dictionary<int, (int KH, int KW, int Stride, int PH, int PW)>();
-        int previousSpec = -1;   // the spec index of the last planned layer
+        var layout = Layout.Declared(shape);
         for (int i = 0; i < layers.Count; i++)
         {
             var layer = layers[i];
             if (layer.Kind == LayerKind.Input) continue;
             if (layer.Kind == LayerKind.Unknown)
             {
-                found.Add(new("NG0005", $"[{layer.AttributeName}] could not be read: check its arguments against the attribute's constructor.", i));
+                found.Add(new(Descriptors.CannotHonour, $"[{layer.AttributeName}] could not be read: check its arguments against the attribute's constructor.", i));
                 continue;
             }
             kindCounts.TryGetValue(layer.Kind, out int count);
             kindCounts[layer.Kind] = ++count;
-            ImmutableArray<int> outShape = shape;
-            switch (layer.Kind)
-            {
-                case LayerKind.Dense:
-                    int units = layer.Sizes.Count > 0 ? layer.Sizes[0] : 0;
-                    if (units <= 0 || units > MaxValuesPerSample)
-                        found.Add(new("NG0004", $"[Dense({units})]: the number of units must be a positive integer{(units > MaxValuesPerSample ? $" no larger than {MaxValuesPerSample}" : "")}, e.g. [Dense(10)].", i) { Argument = "units" });
-                    if (shape.Length == 2)
-                    {
-                        // A sequence (T, F): the same Dense at every step (Keras' semantics), output (T, units).
-                        outShape = ImmutableArray.Create(shape[0], units);
-                        break;
-                    }
-                    if (shape.Length > 1)
-                        found.Add(new("NG0010", $"[Dense({units})] is fed a {shape.Length}-D tensor {FormatShape(shape)}: add [Flatten] before it to read its {Size(shape)} values as a vector.", i)
-                            { Fixes = ImmutableArray.Create(new ShapeFix("Insert [Flatten] before [Dense]", "insert-before:Flatten")) });
-                    outShape = ImmutableArray.Create(units);
-                    break;
-                case LayerKind.Conv2D:
-                case LayerKind.MaxPool:
-                case LayerKind.AvgPool:
-                    outShape = InferSpatial(layer, i, shape, found, out var window);
-                    spatial[planned.Count] = window;
-                    break;
-                case LayerKind.Flatten:
-                    outShape = ImmutableArray.Create(Size(shape));
-                    break;
-                case LayerKind.SimpleRNN:
-                case LayerKind.GRU:
-                case LayerKind.LSTM:
-                    outShape = InferRecurrent(layer, i, shape, previousSpec >= 0 ? layers[previousSpec] : null, previousSpec, found);
-                    break;
-                case LayerKind.Embedding:
-                    outShape = InferEmbedding(layer, i, shape, planned.Count, found);
-                    break;
-                case LayerKind.BatchNorm:
-                    if (shape.Length != 1 && shape.Length != 3)
-                        found.Add(new("NG0011", $"[BatchNorm] normalises per feature of a vector or per channel of a (C, H, W) tensor, but it is fed {FormatShape(shape)}.", i));
-                    if (!(layer.Momentum >= 0 && layer.Momentum <= 1))
-                        found.Add(new("NG0004", $"[BatchNorm(Momentum = {layer.Momentum})]: the momentum must be in [0, 1], e.g. 0.1.", i) { Argument = "Momentum" });
-                    if (!(layer.Epsilon > 0) || double.IsInfinity(layer.Epsilon))
-                        found.Add(new("NG0004", $"[BatchNorm(Epsilon = {layer.Epsilon})]: ε must be a small positive number, e.g. 1e-5.", i) { Argument = "Epsilon" });
-                    break;
-                case LayerKind.Dropout:
-                    if (!(layer.Rate >= 0 && layer.Rate < 1))
-                        found.Add(new("NG0004", $"[Dropout({layer.Rate})]: the rate is the probability of dropping a value and must be in [0, 1), e.g. 0.5.", i) { Argument = "rate" });
-                    break;
-                case LayerKind.Softmax:
-                    if (i != layers.Count - 1)
-                        found.Add(new("NG0020", $"[Softmax] must be the last layer, but [{layers[layers.Count - 1].AttributeName}] follows it: it turns scores into class probabilities; use ReLU, Tanh or Sigmoid between layers.", i)
-                            { Fixes = ImmutableArray.Create(new ShapeFix("Replace [Softmax] with [ReLU]", "replace:ReLU"), new ShapeFix("Remove [Softmax]", "remove")) });
-                    break;
-                case LayerKind.LeakyReLU:
-                    if (double.IsNaN(layer.Alpha) || double.IsInfinity(layer.Alpha))
-                        found.Add(new("NG0005", "[LeakyReLU] needs a finite slope, e.g. [LeakyReLU(0.01)].", i) { Argument = "alpha" });
-                    break;
-            }
+            var definition = LayerCatalog.Of(layer.Kind);
+            var rule = new LayerRule(spec, i, layout, found);
+            Layout output = definition.Infer(rule);
             if (!(layer.L1 >= 0) || !(layer.L2 >= 0) || double.IsInfinity(layer.L1) || double.IsInfinity(layer.L2))
-                found.Add(new("NG0004", $"[{layer.AttributeName}(L1 = {layer.L1}, L2 = {layer.L2})]: penalties must be zero or small positive numbers, e.g. L2 = 1e-4.", i)
+                found.Add(new(Descriptors.BadSize, $"[{layer.AttributeName}(L1 = {layer.L1}, L2 = {layer.L2})]: penalties must be zero or small positive numbers, e.g. L2 = 1e-4.", i)
                     { Argument = !(layer.L1 >= 0) || double.IsInfinity(layer.L1) ? "L1" : "L2" });
-            else if ((layer.L1 > 0 || layer.L2 > 0) && layer.Kind is not (LayerKind.Dense or LayerKind.Conv2D))
-                found.Add(new("NG0005", $"[{layer.AttributeName}] has no weights to regularise: put L1/L2 on a Dense or Conv2D layer.", i) { Argument = layer.L1 > 0 ? "L1" : "L2" });
-            var plan = new LayerPlan(layer, planned.Count, count, shape, outShape);
-            if (layer.Kind == LayerKind.Dense)
+            var plan = new LayerPlan(layer, planned.Count, count, layout, output)
             {
-                plan.WeightOffset = (int)Math.Min(offset, int.MaxValue);
-                plan.WeightCount = plan.IsSequence
-                    ? (int)Math.Min((long)shape[1] * plan.OutputFeatures, int.MaxValue)
-                    : (int)Math.Min((long)plan.InputSize * plan.OutputSize, int.MaxValue);
-                plan.BiasOffset = plan.WeightOffset + plan.WeightCount;
-                plan.BiasCount = layer.Bias ? plan.OutputFeatures : 0;
-                offset += (long)plan.WeightCount + plan.BiasCount;
-                trainable += plan.TrainableCount;
-            }
-            if (spatial.TryGetValue(plan.Index, out var win))
+                KernelH = rule.Window.KH, KernelW = rule.Window.KW, Stride = rule.Window.Stride, PadH = rule.Window.PH, PadW = rule.Window.PW,
+            };
+            // The layer's named tensors, placed one after another in Parameters or State.
+            var parameters = ImmutableArray.CreateBuilder<PlacedSlot>();
+            var states = ImmutableArray.CreateBuilder<PlacedSlot>();
+            foreach (var slot in definition.Slots(plan))
             {
-                plan.KernelH = win.KH; plan.KernelW = win.KW; plan.Stride = win.Stride; plan.PadH = win.PH; plan.PadW = win.PW;
+                if (slot.State)
+                {
+                    states.Add(new PlacedSlot(slot, state));
+                    state += slot.Count;
+                }
+                else
+                {
+                    parameters.Add(new PlacedSlot(slot, (int)Math.Min(offset, int.MaxValue)));
+                    offset += slot.Count;
+                    if (slot.Trainable) trainable += slot.Count;
+                }
             }
-            if (layer.Kind == LayerKind.Conv2D && shape.Length == 3 && outShape.Length == 3)
-            {
-                plan.WeightOffset = (int)Math.Min(offset, int.MaxValue);
-                plan.WeightCount = (int)Math.Min((long)outShape[0] * shape[0] * plan.KernelH * plan.KernelW, int.MaxValue);
-                plan.BiasOffset = plan.WeightOffset + plan.WeightCount;
-                plan.BiasCount = layer.Bias ? outShape[0] : 0;
-                offset += (long)plan.WeightCount + plan.BiasCount;
-                trainable += plan.TrainableCount;
-            }
-            if ((plan.IsRecurrent && shape.Length == 2 && outShape.Length > 0) || (layer.Kind == LayerKind.Embedding && outShape.Length == 2))
-            {
-                // Recurrent: per direction weight_ih [G·H × F], weight_hh [G·H × H], bias_ih [G·H], bias_hh [G·H] (PyTorch's
-                // parameters() order), all in one block; Embedding: the table [vocabulary × dimension].
-                long count2 = plan.IsRecurrent ? RecurrentParameterCount(layer, shape[1]) : (long)layer.Sizes[0] * layer.Sizes[1];
-                plan.WeightOffset = (int)Math.Min(offset, int.MaxValue);
-                plan.WeightCount = (int)Math.Min(count2, int.MaxValue);
-                offset += count2;
-                trainable += count2;
-            }
-            if (layer.Kind == LayerKind.BatchNorm)
-            {
-                int channels = shape.Length == 3 ? shape[0] : Size(shape);
-                plan.WeightOffset = (int)Math.Min(offset, int.MaxValue);   // γ
-                plan.WeightCount = channels;
-                plan.BiasOffset = plan.WeightOffset + channels;              // β
-                plan.BiasCount = channels;
-                offset += 2L * channels;
-                trainable += 2L * channels;
-                plan.StateOffset = state;                                    // running mean, running variance
-                plan.StateCount = 2 * channels;
-                state += 2 * channels;
-            }
+            plan.Parameters = parameters.ToImmutable();
+            plan.States = states.ToImmutable();
             planned.Add(plan);
-            previousSpec = i;
-            shape = outShape;
+            shape = output.Shape;
+            layout = output;
         }
         if (planned.Count == 0 && inputAt >= 0 && !layers.Any(l => l.Kind == LayerKind.Unknown))
-            found.Add(new("NG0006", $"{spec.ClassName} has an input but no layers: add at least one, e.g. [Dense(10)].", -1));
-        if (offset > int.MaxValue / 2 && !found.Any(p => p.Id == "NG0004"))
-            found.Add(new("NG0004", $"{spec.ClassName} would have {offset} parameters, more than one buffer can hold; make the layers smaller.", -1));
+            found.Add(new(Descriptors.NoLayers, $"{spec.ClassName} has an input but no layers: add at least one, e.g. [Dense(10)].", -1));
+        if (offset > int.MaxValue / 2 && !found.Any(p => p.Descriptor == Descriptors.BadSize))
+            found.Add(new(Descriptors.BadSize, $"{spec.ClassName} would have {offset} parameters, more than one buffer can hold; make the layers smaller.", -1));
         if (spec.UnrollThreshold < 0 || spec.UnrollThreshold > MaxUnrollThreshold)
-            found.Add(new("NG0005", $"UnrollThreshold = {spec.UnrollThreshold} must be between 0 (no unrolling) and {MaxUnrollThreshold}: unrolled code grows with the square of a layer's width.", -1) { Argument = "UnrollThreshold" });
+            found.Add(new(Descriptors.CannotHonour, $"UnrollThreshold = {spec.UnrollThreshold} must be between 0 (no unrolling) and {MaxUnrollThreshold}: unrolled code grows with the square of a layer's width.", -1) { Argument = "UnrollThreshold" });
         if (!Enum.IsDefined(typeof(LossKind), spec.Loss))
-            found.Add(new("NG0005", $"Loss = {(int)spec.Loss} is not a LossFunction: use one of {string.Join(", ", Enum.GetNames(typeof(LossKind)))}.", -1) { Argument = "Loss" });
+            found.Add(new(Descriptors.CannotHonour, $"Loss = {(int)spec.Loss} is not a LossFunction: use one of {string.Join(", ", Enum.GetNames(typeof(LossKind)))}.", -1) { Argument = "Loss" });
         if (spec.Precision is not (0 or 1))
-            found.Add(new("NG0005", $"Precision = {spec.Precision} is not a Precision: use Precision.Single or Precision.Double.", -1) { Argument = "Precision" });
+            found.Add(new(Descriptors.CannotHonour, $"Precision = {spec.Precision} is not a Precision: use Precision.Single or Precision.Double.", -1) { Argument = "Precision" });
         if (planned.Count > 0 && Enum.IsDefined(typeof(LossKind), spec.Loss))
             CheckActivationsAndLoss(spec, Size(shape), found);
 
@@ -258,97 +168,49 @@ internal static class Shapes
         return result;
     }
 
-    /// <summary>Gates per cell: 1 (SimpleRNN), 3 (GRU: r, z, n), 4 (LSTM: i, f, g, o).</summary>
-    public static int Gates(LayerKind kind) => kind switch { LayerKind.GRU => 3, LayerKind.LSTM => 4, _ => 1 };
+    /// <summary>A convolution's or pooling's window as declared: kernel (or pool size), stride, padding.</summary>
+    internal readonly record struct Window(bool Conv, string Name, int Size, int KernelHeight, int KernelWidth, int Stride, int Padding,
+        bool RoundDown, bool ExplicitKernel, bool StrideWritten);
 
-    /// <summary>Parameters of a recurrent layer over F features: per direction G·H·F + G·H·H + 2·G·H.</summary>
-    public static long RecurrentParameterCount(LayerSpec layer, int features)
+    /// <summary>The window of a Conv2D, MaxPool or AvgPool layer: a pool's stride 0 is its size.</summary>
+    internal static Window WindowOf(LayerSpec layer) => layer.Options switch
     {
-        long h = layer.Sizes.Count > 0 ? layer.Sizes[0] : 0, g = Gates(layer.Kind);
-        return (layer.Bidirectional ? 2 : 1) * (g * h * features + g * h * h + 2 * g * h);
-    }
+        Conv2DOptions c => new Window(true, "Conv2D", c.Filters, c.ResolvedKernelHeight, c.ResolvedKernelWidth, c.Stride, c.Padding, c.RoundDown,
+            c.KernelHeight > 0 || c.KernelWidth > 0, true),
+        PoolOptions p => new Window(false, layer.Kind.ToString(), p.Size, p.Size, p.Size, p.Stride > 0 ? p.Stride : p.Size, 0, p.RoundDown, false, p.Stride != 0),
+        _ => new Window(false, layer.AttributeName, 0, 0, 0, 0, 0, false, false, false),
+    };
 
-    /// <summary>Output shape of SimpleRNN, GRU or LSTM over a sequence (T, F); records problems.</summary>
-    private static ImmutableArray<int> InferRecurrent(LayerSpec layer, int index, ImmutableArray<int> shape, LayerSpec? previous, int previousIndex, List<ShapeProblem> found)
+    /// <summary>The shape rule of a window over an image: Image(C, H, W) → Image(filters or C, OH, OW); records problems.</summary>
+    internal static Layout InferWindow(LayerRule rule, Window window)
     {
-        string name = layer.AttributeName;
-        int units = layer.Sizes.Count > 0 ? layer.Sizes[0] : 0;
-        int directions = layer.Bidirectional ? 2 : 1;
-        if (units <= 0 || units > (1 << 16))
-            found.Add(new("NG0004", $"[{name}({units})]: the number of units must be a positive integer{(units > 0 ? " no larger than 65536" : "")}, e.g. [{name}(64)].", index) { Argument = "units" });
-        if (layer.Kind == LayerKind.SimpleRNN && layer.RecurrentActivation is not (0 or 1))
-            found.Add(new("NG0005", $"[SimpleRNN(Activation = {layer.RecurrentActivation})] is not a RecurrentActivation: use RecurrentActivation.Tanh or RecurrentActivation.ReLU.", index) { Argument = "Activation" });
-        if (shape.Length != 2)
-        {
-            if (previous is not null && previous.Kind is LayerKind.SimpleRNN or LayerKind.GRU or LayerKind.LSTM && !previous.ReturnSequences)
-                found.Add(new("NG0051", $"[{previous.AttributeName}] feeds [{name}], which reads a sequence, but it returns only its last step {FormatShape(shape)}: set ReturnSequences = true on it to pass every step on.", previousIndex)
-                    { Fixes = ImmutableArray.Create(new ShapeFix($"Set ReturnSequences = true on [{previous.AttributeName}]", "set:ReturnSequences=true")) });
-            else
-            {
-                string suggestion = shape.Length == 1
-                    ? $" To read the {shape[0]} values as {shape[0]} steps of one feature declare [Input({shape[0]}, 1)]" + RowSuggestion(shape[0]) + "."
-                    : shape.Length == 3 ? $" To read each of the {shape[1]} rows of a ({string.Join(", ", shape)}) image as a step declare [Input({shape[1]}, {shape[0] * shape[2]})]." : "";
-                found.Add(new("NG0050", $"[{name}] reads a sequence (T steps × F features), but it is fed {FormatShape(shape)}.{suggestion} A sequence input is [Input(T, F)], e.g. [Input(28, 28)] for an image read row by row.", index));
-            }
-            return ImmutableArray.Create(directions * Math.Max(units, 0));
-        }
-        int h = directions * Math.Max(units, 0);
-        return layer.ReturnSequences ? ImmutableArray.Create(shape[0], h) : ImmutableArray.Create(h);
-    }
-
-    /// <summary>", or [Input(R, C)] to read it as R rows of C values" for the most square factorisation.</summary>
-    private static string RowSuggestion(int n)
-    {
-        int best = 0;
-        for (int r = 2; (long)r * r <= n; r++) if (n % r == 0) best = r;
-        return best > 0 ? $", or [Input({n / best}, {best})] to read it as {n / best} steps of {best} values" : "";
-    }
-
-    /// <summary>Output shape of Embedding over T ids; records problems.</summary>
-    private static ImmutableArray<int> InferEmbedding(LayerSpec layer, int index, ImmutableArray<int> shape, int position, List<ShapeProblem> found)
-    {
-        int vocabulary = layer.Sizes.Count > 0 ? layer.Sizes[0] : 0, dimension = layer.Sizes.Count > 1 ? layer.Sizes[1] : 0;
-        if (vocabulary <= 0 || vocabulary > (1 << 24))
-            found.Add(new("NG0004", $"[Embedding({vocabulary}, {dimension})]: the vocabulary must be a positive number of ids{(vocabulary > 0 ? " no larger than 16777216 (ids travel as exact float values)" : "")}, e.g. [Embedding(30, 16)].", index) { Argument = "vocabulary" });
-        if (dimension <= 0 || dimension > (1 << 16))
-            found.Add(new("NG0004", $"[Embedding({vocabulary}, {dimension})]: the dimension must be a positive integer, e.g. [Embedding({Math.Max(vocabulary, 1)}, 16)].", index) { Argument = "dimension" });
-        if (position != 0)
-            found.Add(new("NG0052", $"[Embedding({vocabulary}, {dimension})] must be the first layer, right after [Input(T)]: it looks up token ids, which only the input holds. Move it up, or remove it.", index));
-        else if (shape.Length != 1)
-            found.Add(new("NG0052", $"[Embedding({vocabulary}, {dimension})] reads T token ids per sample, but the input is {FormatShape(shape)}: declare [Input(T)], one id per step, e.g. [Input({(shape.Length > 0 ? shape[0] : 20)})].", index));
-        return ImmutableArray.Create(shape.Length > 0 ? shape[0] : 1, Math.Max(dimension, 0));
-    }
-
-    /// <summary>Output shape of a convolution or pooling window over a (C, H, W) input; records problems.</summary>
-    private static ImmutableArray<int> InferSpatial(LayerSpec layer, int index, ImmutableArray<int> shape, List<ShapeProblem> found,
-        out (int KH, int KW, int Stride, int PH, int PW) window)
-    {
-        bool conv = layer.Kind == LayerKind.Conv2D;
-        string name = conv ? "Conv2D" : layer.Kind.ToString();
-        int size = layer.Sizes.Count > 0 ? layer.Sizes[0] : 0;
-        int kh = conv ? (layer.KernelHeight > 0 ? layer.KernelHeight : layer.Kernel) : size;
-        int kw = conv ? (layer.KernelWidth > 0 ? layer.KernelWidth : layer.Kernel) : size;
-        int stride = conv ? layer.Stride : (layer.Stride > 0 ? layer.Stride : size);
-        window = (kh, kw, stride, 0, 0);
-        int channels = conv ? size : (shape.Length == 3 ? shape[0] : 0);
+        var found = rule.Found;
+        int index = rule.Index;
+        var shape = rule.Input.Shape;
+        bool conv = window.Conv;
+        string name = window.Name;
+        int size = window.Size;
+        int kh = window.KernelHeight, kw = window.KernelWidth, stride = window.Stride;
+        rule.Window = (kh, kw, stride, 0, 0);
+        int channels = conv ? size : (rule.Input.IsImage ? rule.Input.Channels : 0);
         string windowArgument = conv ? (kh <= 0 || kh > 4096 ? "KernelHeight|Kernel" : "KernelWidth|Kernel") : "size";
         if (conv && (channels <= 0 || channels > MaxValuesPerSample))
-            found.Add(new("NG0004", $"[Conv2D({channels})]: the number of filters must be a positive integer, e.g. [Conv2D(32)].", index) { Argument = "filters" });
+            found.Add(new(Descriptors.BadSize, $"[Conv2D({channels})]: the number of filters must be a positive integer, e.g. [Conv2D(32)].", index) { Argument = "filters" });
         bool badWindow = kh <= 0 || kw <= 0 || kh > 4096 || kw > 4096;
         if (badWindow)
-            found.Add(new("NG0004", $"[{name}]: the window {kh}×{kw} must be positive and at most 4096, e.g. {(conv ? "Kernel = 3" : $"[{name}(2)]")}.", index) { Argument = windowArgument });
+            found.Add(new(Descriptors.BadSize, $"[{name}]: the window {kh}×{kw} must be positive and at most 4096, e.g. {(conv ? "Kernel = 3" : $"[{name}(2)]")}.", index) { Argument = windowArgument });
         // A pool's stride defaults to its size: a bad size is reported once, on the size.
-        if ((stride <= 0 || stride > 4096) && (conv || layer.Stride != 0 || !badWindow))
-            found.Add(new("NG0004", $"[{name}]: Stride = {stride} must be a positive integer no larger than 4096.", index) { Argument = "Stride" });
-        if (conv && layer.Padding < -1)
-            found.Add(new("NG0004", $"[Conv2D]: Padding = {layer.Padding} must be zero or positive, or Padding.Same.", index) { Argument = "Padding" });
-        if (shape.Length != 3)
+        if ((stride <= 0 || stride > 4096) && (conv || window.StrideWritten || !badWindow))
+            found.Add(new(Descriptors.BadSize, $"[{name}]: Stride = {stride} must be a positive integer no larger than 4096.", index) { Argument = "Stride" });
+        if (conv && window.Padding < -1)
+            found.Add(new(Descriptors.BadSize, $"[Conv2D]: Padding = {window.Padding} must be zero or positive, or Padding.Same.", index) { Argument = "Padding" });
+        if (!rule.Input.IsImage)
         {
-            found.Add(new("NG0011", $"[{name}] needs a (C, H, W) input but is fed {FormatShape(shape)}: declare the input as [Input(channels, height, width)], or remove [Flatten] before it.", index));
-            return ImmutableArray.Create(Math.Max(channels, 1), 1, 1);
+            found.Add(new(Descriptors.WrongRank, $"[{name}] needs a (C, H, W) input but is fed {FormatShape(shape)}: declare the input as [Input(channels, height, width)], or remove [Flatten] before it.", index));
+            return Layout.Image(Math.Max(channels, 1), 1, 1);
         }
-        if (badWindow || stride <= 0 || stride > 4096 || (conv && layer.Padding < -1) || (conv && channels <= 0))
-            return ImmutableArray.Create(Math.Max(channels, 1), 1, 1);
+        if (badWindow || stride <= 0 || stride > 4096 || (conv && window.Padding < -1) || (conv && channels <= 0))
+            return Layout.Image(Math.Max(channels, 1), 1, 1);
 
         // A square window over a square input: one message for both axes, not the same one twice.
         bool square = shape[1] == shape[2] && kh == kw;
@@ -356,17 +218,17 @@ internal static class Shapes
         int outH = Axis(square ? "height and width" : "height", shape[1], kh, "KernelHeight|Kernel", out int ph);
         int pw = ph, outW = outH;
         if (!square) outW = Axis("width", shape[2], kw, "KernelWidth|Kernel", out pw);
-        window = (kh, kw, stride, ph, pw);
+        rule.Window = (kh, kw, stride, ph, pw);
         if (stride > kh || stride > kw)
-            found.Add(new("NG0016", $"[{name}] Stride = {stride} is larger than the window {kh}×{kw}: {stride - Math.Min(kh, kw)} row(s) or column(s) between windows are never read.", index, IsWarning: true)
+            found.Add(new(Descriptors.StrideSkips, $"[{name}] Stride = {stride} is larger than the window {kh}×{kw}: {stride - Math.Min(kh, kw)} row(s) or column(s) between windows are never read.", index)
                 { Argument = conv ? "Stride" : "Stride|size" });
         for (int p = before; p < found.Count; p++)
-            if (found[p].Id is "NG0012" or "NG0013" or "NG0014") found[p] = found[p] with { Fixes = WindowFixes(layer, shape) };
-        return ImmutableArray.Create(channels, Math.Max(outH, 1), Math.Max(outW, 1));
+            if (found[p].Descriptor == Descriptors.WindowTooLarge || found[p].Descriptor == Descriptors.SameNotSymmetric || found[p].Descriptor == Descriptors.DoesNotTile) found[p] = found[p] with { Fixes = WindowFixes(window, shape) };
+        return Layout.Image(channels, Math.Max(outH, 1), Math.Max(outW, 1));
 
         int Axis(string axis, int input, int k, string kernelArgument, out int pad)
         {
-            pad = conv ? layer.Padding : 0;
+            pad = conv ? window.Padding : 0;
             if (pad == -1)
             {
                 // Same: output ⌈input / stride⌉, padded equally on both sides.
@@ -374,7 +236,7 @@ internal static class Shapes
                 int total = Math.Max(0, (want - 1) * stride + k - input);
                 if (total % 2 != 0)
                 {
-                    found.Add(new("NG0013", $"[Conv2D] Padding.Same on the {axis} ({input}, kernel {k}, stride {stride}) needs {total} padding in all, which cannot be split equally between both borders: use an odd kernel or give Padding as a number.", index) { Argument = "Padding" });
+                    found.Add(new(Descriptors.SameNotSymmetric, $"[Conv2D] Padding.Same on the {axis} ({input}, kernel {k}, stride {stride}) needs {total} padding in all, which cannot be split equally between both borders: use an odd kernel or give Padding as a number.", index) { Argument = "Padding" });
                     pad = 0;
                     return 1;
                 }
@@ -383,15 +245,15 @@ internal static class Shapes
             long padded = (long)input + 2L * pad;
             if (padded < k)
             {
-                found.Add(new("NG0012", $"[{name}] window {k} is larger than the {(pad > 0 ? "padded " : "")}input {axis} {padded}: use a smaller {(conv ? "kernel" : "window")}{(conv ? " or more padding" : "")}.", index)
+                found.Add(new(Descriptors.WindowTooLarge, $"[{name}] window {k} is larger than the {(pad > 0 ? "padded " : "")}input {axis} {padded}: use a smaller {(conv ? "kernel" : "window")}{(conv ? " or more padding" : "")}.", index)
                     { Argument = conv ? kernelArgument : "size" });
                 return 1;
             }
             if (conv && pad >= k)
-                found.Add(new("NG0015", $"[Conv2D] padding {pad} is not smaller than the kernel {k} on the {axis}: some outputs see only padding.", index, IsWarning: true) { Argument = "Padding" });
+                found.Add(new(Descriptors.PaddingNotSmaller, $"[Conv2D] padding {pad} is not smaller than the kernel {k} on the {axis}: some outputs see only padding.", index) { Argument = "Padding" });
             long span = padded - k;
-            if (span % stride != 0 && !layer.RoundDown)
-                found.Add(new("NG0014", NotTilingMessage(name, conv, axis, input, k, stride, pad, layer), index)
+            if (span % stride != 0 && !window.RoundDown)
+                found.Add(new(Descriptors.DoesNotTile, NotTilingMessage(name, conv, axis, input, k, stride, pad, window), index)
                     { Argument = conv ? "Stride|Padding|" + kernelArgument : "Stride|size" });
             return (int)Math.Min(span / stride + 1, MaxValuesPerSample);
         }
@@ -417,7 +279,7 @@ internal static class Shapes
         return total % 2 == 0 ? total / 2 : -1;
     }
 
-    private static string NotTilingMessage(string name, bool conv, string axis, int input, int k, int stride, int pad, LayerSpec layer)
+    private static string NotTilingMessage(string name, bool conv, string axis, int input, int k, int stride, int pad, Window window)
     {
         long span = (long)input + 2L * pad - k;
         var sb = new StringBuilder();
@@ -434,7 +296,7 @@ internal static class Shapes
         var strides = Enumerable.Range(Math.Max(stride - 64, 1), Math.Max(Math.Min(stride - 1, 64), 0)).Reverse()
             .Select(s => (s, o: WindowOutput(input, k, s, pad, false))).Where(x => x.o > 0).Take(2).ToList();
         if (strides.Count > 0) options.Add(string.Join(" or ", strides.Select(x => $"Stride = {x.s} (output {x.o})")));
-        if (conv && layer.KernelHeight <= 0 && layer.KernelWidth <= 0 && !options.Any(o => o.StartsWith("padding", StringComparison.Ordinal)))
+        if (conv && !window.ExplicitKernel && !options.Any(o => o.StartsWith("padding", StringComparison.Ordinal)))
         {
             foreach (int k2 in new[] { k - 1, k + 1 })
             {
@@ -450,18 +312,17 @@ internal static class Shapes
 
     /// <summary>The edits that make a window tile both axes of <paramref name="shape"/>: each padding (labelled with
     /// the output it gives), Padding.Same, each stride, a kernel one smaller or larger, RoundDown.</summary>
-    internal static ImmutableArray<ShapeFix> WindowFixes(LayerSpec layer, ImmutableArray<int> shape)
+    internal static ImmutableArray<ShapeFix> WindowFixes(LayerSpec layer, ImmutableArray<int> shape) => WindowFixes(WindowOf(layer), shape);
+
+    private static ImmutableArray<ShapeFix> WindowFixes(Window window, ImmutableArray<int> shape)
     {
         var fixes = ImmutableArray.CreateBuilder<ShapeFix>();
         if (shape.Length != 3) return fixes.ToImmutable();
-        bool conv = layer.Kind == LayerKind.Conv2D;
-        int size = layer.Sizes.Count > 0 ? layer.Sizes[0] : 0;
-        int kh = conv ? (layer.KernelHeight > 0 ? layer.KernelHeight : layer.Kernel) : size;
-        int kw = conv ? (layer.KernelWidth > 0 ? layer.KernelWidth : layer.Kernel) : size;
-        int stride = conv ? layer.Stride : (layer.Stride > 0 ? layer.Stride : size);
+        bool conv = window.Conv;
+        int kh = window.KernelHeight, kw = window.KernelWidth, stride = window.Stride;
         int h = shape[1], w = shape[2];
         if (kh <= 0 || kw <= 0 || stride <= 0) return fixes.ToImmutable();
-        int pad = conv ? layer.Padding : 0;
+        int pad = conv ? window.Padding : 0;
 
         (int H, int W) Output(int k1, int k2, int s, int p, bool roundDown)
         {
@@ -491,7 +352,7 @@ internal static class Shapes
                 var o = Output(kh, kw, s, pad, false);
                 if (Ok(o)) { fixes.Add(new($"Set Stride = {s} ({Label(o)})", $"set:Stride={s}")); offered++; }
             }
-            if (conv && layer.KernelHeight <= 0 && layer.KernelWidth <= 0 && !fixes.Any(f => f.Operations.StartsWith("set:Padding", StringComparison.Ordinal)))
+            if (conv && !window.ExplicitKernel && !fixes.Any(f => f.Operations.StartsWith("set:Padding", StringComparison.Ordinal)))
             {
                 foreach (int k2 in new[] { kh - 1, kh + 1 })
                 {
@@ -528,10 +389,10 @@ internal static class Shapes
             if (IsActivation(kind))
             {
                 if (!weighted)
-                    found.Add(new("NG0022", $"[{name}] comes before any Dense or Conv2D layer, so it is applied to the raw input: put it after a layer, or remove it.", i, IsWarning: true)
+                    found.Add(new(Descriptors.ActivationFirst, $"[{name}] comes before any Dense or Conv2D layer, so it is applied to the raw input: put it after a layer, or remove it.", i)
                         { Fixes = ImmutableArray.Create(new ShapeFix($"Remove [{name}]", "remove")) });
                 else if (previous >= 0 && IsActivation(layers[previous].Kind))
-                    found.Add(new("NG0021", $"[{name}] directly follows [{layers[previous].AttributeName}]: two activations in a row apply one non-linearity to the other's output; keep one.", i, IsWarning: true)
+                    found.Add(new(Descriptors.TwoActivations, $"[{name}] directly follows [{layers[previous].AttributeName}]: two activations in a row apply one non-linearity to the other's output; keep one.", i)
                         { Fixes = ImmutableArray.Create(new ShapeFix($"Remove [{name}]", "remove")) });
             }
             if (kind is LayerKind.Dense or LayerKind.Conv2D or LayerKind.SimpleRNN or LayerKind.GRU or LayerKind.LSTM or LayerKind.Embedding) weighted = true;
@@ -557,16 +418,16 @@ internal static class Shapes
             string message = lastKind == LayerKind.Softmax
                 ? "[Softmax] over a single output is always 1: its gradient is zero and nothing trains. For a yes/no output use [Sigmoid] with Loss = LossFunction.BinaryCrossEntropy."
                 : "Loss = CrossEntropy over a single output: the softmax of one value is always 1, so the loss is 0 and nothing trains. For a yes/no output use [Sigmoid] with Loss = LossFunction.BinaryCrossEntropy; for a number, Loss = LossFunction.MeanSquaredError.";
-            found.Add(new("NG0026", message, last, IsWarning: true) { Related = "Loss", Fixes = fixes.ToImmutable() });
+            found.Add(new(Descriptors.SoftmaxOverOneUnit, message, last) { Related = "Loss", Fixes = fixes.ToImmutable() });
         }
         else if (spec.Loss == LossKind.CrossEntropy)
         {
             if (lastKind == LayerKind.Softmax) return;   // the fused softmax + cross-entropy: gradient p − t
             if (activation)
-                found.Add(new("NG0027", $"Loss = CrossEntropy reads the outputs of [{lastName}] as logits and applies softmax to them: a squashed score makes a poor logit. End with [Softmax], or with no activation.", last, IsWarning: true)
+                found.Add(new(Descriptors.CrossEntropyAfterActivation, $"Loss = CrossEntropy reads the outputs of [{lastName}] as logits and applies softmax to them: a squashed score makes a poor logit. End with [Softmax], or with no activation.", last)
                     { Related = "Loss", Fixes = ImmutableArray.Create(new ShapeFix($"Replace [{lastName}] with [Softmax]", "replace:Softmax"), new ShapeFix($"Remove [{lastName}]", "remove")) });
             else
-                found.Add(new("NG0023", $"Loss = CrossEntropy with no [Softmax] after [{lastName}]: the {outputSize} outputs are logits and the loss applies softmax itself (the fused log-softmax form, as PyTorch's CrossEntropyLoss). Forward returns logits; add [Softmax] for probabilities — training is the same either way.", last, IsWarning: true)
+                found.Add(new(Descriptors.FusedCrossEntropy, $"Loss = CrossEntropy with no [Softmax] after [{lastName}]: the {outputSize} outputs are logits and the loss applies softmax itself (the fused log-softmax form, as PyTorch's CrossEntropyLoss). Forward returns logits; add [Softmax] for probabilities — training is the same either way.", last)
                     { Related = "Loss", Fixes = ImmutableArray.Create(new ShapeFix(addTitle("Softmax"), add("Softmax"))) });
         }
         else if (lastKind == LayerKind.Softmax)
@@ -579,11 +440,11 @@ internal static class Shapes
             var fixes = ImmutableArray.CreateBuilder<ShapeFix>();
             fixes.Add(new ShapeFix("Use Loss = LossFunction.CrossEntropy", "net:Loss=LossFunction.CrossEntropy"));
             fixes.Add(spec.Loss == LossKind.BinaryCrossEntropy ? new ShapeFix("Replace [Softmax] with [Sigmoid]", "replace:Sigmoid") : new ShapeFix("Remove [Softmax]", "remove"));
-            found.Add(new("NG0024", $"[Softmax] does not fit Loss = {loss}: {why}.", last, IsWarning: true) { Related = "Loss", Fixes = fixes.ToImmutable() });
+            found.Add(new(Descriptors.SoftmaxLossMismatch, $"[Softmax] does not fit Loss = {loss}: {why}.", last) { Related = "Loss", Fixes = fixes.ToImmutable() });
         }
         else if (spec.Loss == LossKind.BinaryCrossEntropy && lastKind != LayerKind.Sigmoid)
         {
-            found.Add(new("NG0025", $"Loss = BinaryCrossEntropy needs each output to be a probability in (0, 1), but the last layer is [{lastName}]: end with [Sigmoid].", last, IsWarning: true)
+            found.Add(new(Descriptors.BinaryCrossEntropyWithoutSigmoid, $"Loss = BinaryCrossEntropy needs each output to be a probability in (0, 1), but the last layer is [{lastName}]: end with [Sigmoid].", last)
                 { Related = "Loss", Fixes = ImmutableArray.Create(new ShapeFix(addTitle("Sigmoid"), add("Sigmoid"))) });
         }
     }
@@ -624,15 +485,5 @@ internal static class Shapes
         return sb.ToString();
     }
 
-    private static string LayerTitle(LayerPlan l) => l.Kind switch
-    {
-        LayerKind.Conv2D => $"Conv2D {l.KernelH}×{l.KernelW}" + (l.Stride != 1 ? $" /{l.Stride}" : "") + (l.PadH != 0 || l.PadW != 0 ? $" pad {l.PadH}" + (l.PadW != l.PadH ? $",{l.PadW}" : "") : ""),
-        LayerKind.MaxPool or LayerKind.AvgPool => $"{l.Kind} {l.KernelH}×{l.KernelW}" + (l.Stride != l.KernelH ? $" /{l.Stride}" : ""),
-        LayerKind.Dropout => "Dropout " + l.Spec.Rate.ToString("R", CultureInfo.InvariantCulture),
-        LayerKind.LeakyReLU => "LeakyReLU " + l.Spec.Alpha.ToString("R", CultureInfo.InvariantCulture),
-        LayerKind.SimpleRNN or LayerKind.GRU or LayerKind.LSTM => (l.Spec.Bidirectional ? "Bidirectional " : "") + l.Kind
-            + (l.Kind == LayerKind.SimpleRNN && l.Spec.RecurrentActivation == 1 ? " ReLU" : "") + (l.Spec.ReturnSequences ? ", sequences" : ""),
-        LayerKind.Dense when l.IsSequence => "Dense, per step",
-        _ => l.Kind.ToString(),
-    };
+    private static string LayerTitle(LayerPlan l) => l.Definition.Title(l);
 }

@@ -20,6 +20,13 @@ public partial class WorkedExample;
 [Dense(1), Step]
 public partial class Perceptron;
 
+/// <summary>cs231n's sigmoid neuron f(w, x) = σ(w0·x0 + w1·x1 + w2): one Dense unit (weights w0, w1, bias w2) and a
+/// sigmoid. The graph walkthrough backpropagates a given upstream gradient of 1 through it, so the loss is never used.</summary>
+[Network(Loss = LossFunction.HalfSquaredError, Precision = Precision.Double)]
+[Input(2)]
+[Dense(1), Sigmoid]
+public partial class SigmoidNeuron;
+
 /// <summary>A 2-4-1 sigmoid MLP: the hidden layer bends the decision boundary, which XOR needs.</summary>
 [Network(Loss = LossFunction.HalfSquaredError, Precision = Precision.Double)]
 [Input(2)]

@@ -13,6 +13,9 @@ var backprop = new Command("backprop", "The lecture's 2-2-2 worked example: forw
 backprop.SetAction(_ => Tour.Backprop(Console.Out));
 
 var device = SampleDevice.CreateOption();
+var graph = new Command("graph", "Backpropagation on cs231n's computational graphs: (x + y)·z in plain C#, then the sigmoid neuron as a generated network, printed by Explain.");
+graph.SetAction(_ => { Tour.Graph(Console.Out); });
+
 var xor = new Command("xor", "A 2-4-1 sigmoid MLP learns XOR.") { device };
 xor.SetAction(r => SampleDevice.Run(r.GetValue(device)!, gpu => Tour.Xor(Console.Out, device: gpu) ? 0 : 1));
 
@@ -27,6 +30,7 @@ image.SetAction(r => RunImage(r.GetValue(file), r.GetValue(output)!));
 
 root.Subcommands.Add(perceptron);
 root.Subcommands.Add(backprop);
+root.Subcommands.Add(graph);
 root.Subcommands.Add(xor);
 root.Subcommands.Add(digits);
 root.Subcommands.Add(image);
@@ -35,6 +39,7 @@ root.SetAction(r => SampleDevice.Run(r.GetValue(device)!, gpu =>
 {
     Tour.Perceptrons(Console.Out);
     Tour.Backprop(Console.Out, explain: false);
+    Tour.Graph(Console.Out);
     Tour.Xor(Console.Out, device: gpu);
     Tour.Digits(Console.Out, device: gpu);
     return RunImage(null, new DirectoryInfo("module1-images"));

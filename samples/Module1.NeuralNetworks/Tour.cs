@@ -3,6 +3,7 @@ using NetGen;
 using NetGen.Data;
 using NetGen.Gpu;
 using NetGen.Samples;
+using static System.FormattableString;
 
 namespace Module1.NeuralNetworks;
 
@@ -14,6 +15,7 @@ public static class Tour
     /// <summary>The perceptron learns AND and OR with Rosenblatt's rule, and cannot learn XOR. Returns which reached 4/4.</summary>
     public static (bool And, bool Or, bool Xor) Perceptrons(TextWriter o, int epochs = 12, double learningRate = 0.1)
     {
+        AndByHand(o);
         o.WriteLine("== Perceptron: y = step(w1·x1 + w2·x2 + b), rule w ← w + α(d − y)x, α = " + learningRate);
         bool and = Train("AND", [0, 0, 0, 1]);
         bool or = Train("OR", [0, 1, 1, 1]);
@@ -47,6 +49,85 @@ public static class Tour
             return false;
         }
     }
+
+    /// <summary>The lecture's AND perceptron with chosen weights w = (1, 1), b = −1.5, set through the generated
+    /// network's weight views: each input's net value and step output. Returns both, input by input.</summary>
+    public static (double[] Net, double[] Output) AndByHand(TextWriter o)
+    {
+        var p = new Perceptron();
+        p.Dense1Weights[0] = 1;      // w1
+        p.Dense1Weights[1] = 1;      // w2
+        p.Dense1Bias[0] = -1.5;      // b
+        double w1 = p.Dense1Weights[0], w2 = p.Dense1Weights[1], b = p.Dense1Bias[0];
+        o.WriteLine($"== Perceptron with chosen weights: AND as y = step(w1·x1 + w2·x2 + b), w = ({F(w1)}, {F(w2)}), b = {F(b)}, nothing learned");
+        double[] net = new double[4], output = new double[4];
+        for (int i = 0; i < 4; i++)
+        {
+            double[] x = Inputs[i];
+            output[i] = p.Forward(x)[0];
+            net[i] = p.Dense1Output[0];   // the Dense layer's output view: the net value before the step
+            o.WriteLine($"  x = ({F(x[0])}, {F(x[1])}): net = {F(w1)}·{F(x[0])} + {F(w2)}·{F(x[1])} + {P(b)} = {F(net[i])}, y = step({F(net[i])}) = {F(output[i])}");
+        }
+        o.WriteLine($"  outputs {string.Join(" ", output.Select(F))}: AND. The line x1 + x2 = 1.5 puts (1, 1) alone on the side where net ≥ 0.");
+        o.WriteLine();
+        return (net, output);
+    }
+
+    /// <summary>What <see cref="Graph"/> computed.</summary>
+    /// <param name="F">f = (x + y)·z at x = −2, y = 5, z = −4.</param>
+    /// <param name="Dx">∂f/∂x, ∂f/∂y, ∂f/∂z by the chain rule.</param>
+    /// <param name="Dy">∂f/∂y.</param>
+    /// <param name="Dz">∂f/∂z.</param>
+    /// <param name="Output">σ(w0·x0 + w1·x1 + w2) of the generated sigmoid neuron.</param>
+    /// <param name="InputGradient">∂f/∂x0, ∂f/∂x1 from the network's Backward with ∂f/∂out = 1.</param>
+    /// <param name="WeightGradient">∂f/∂w0, ∂f/∂w1, ∂f/∂w2 (the bias) from its gradient views.</param>
+    public sealed record GraphResult(double F, double Dx, double Dy, double Dz, double Output, double[] InputGradient, double[] WeightGradient);
+
+    /// <summary>Backpropagation on cs231n's computational graphs: (x + y)·z by hand in plain C#, then the sigmoid neuron
+    /// as a generated network whose <c>Explain</c> backpropagates an upstream gradient of 1.</summary>
+    public static GraphResult Graph(TextWriter o)
+    {
+        // (x + y)·z: two gates and no layers. The chain rule is all there is, so it is written out by hand here.
+        double x = -2, y = 5, z = -4;
+        o.WriteLine($"== Backpropagation on a computational graph: f(x, y, z) = (x + y)·z at x = {F(x)}, y = {F(y)}, z = {F(z)}");
+        o.WriteLine("A graph of two gates and no layers, so plain C#: this is the chain rule before there are layers to generate.");
+        double q = x + y, f = q * z;                      // forward, gate by gate
+        o.WriteLine($"  forward:  q = x + y = {F(x)} + {F(y)} = {F(q)};  f = q·z = {F(q)}·{P(z)} = {F(f)}");
+        double dfdf = 1;                                  // backward from the output: ∂f/∂f = 1
+        double dfdq = z * dfdf, dfdz = q * dfdf;          // multiply gate: each input gets the other input times the upstream gradient
+        double dfdx = 1 * dfdq, dfdy = 1 * dfdq;          // add gate: ∂q/∂x = ∂q/∂y = 1, the upstream gradient passes to both
+        o.WriteLine($"  backward: ∂f/∂f = {F(dfdf)}");
+        o.WriteLine($"            ∂f/∂q = z = {F(dfdq)},  ∂f/∂z = q = {F(dfdz)}   (the multiply gate swaps its inputs)");
+        o.WriteLine($"            ∂f/∂x = ∂f/∂q·∂q/∂x = {P(dfdq)}·1 = {F(dfdx)},  ∂f/∂y = ∂f/∂q·∂q/∂y = {P(dfdq)}·1 = {F(dfdy)}   (the add gate distributes the gradient)");
+        o.WriteLine();
+
+        // The sigmoid neuron: a layer, so NetGen generates its forward and backward and Explain prints them.
+        double[] w = [2, -3, -3], input = [-1, -2];
+        o.WriteLine($"== The sigmoid neuron f(w, x) = σ(w0·x0 + w1·x1 + w2) at w = ({F(w[0])}, {F(w[1])}, {F(w[2])}), x = ({F(input[0])}, {F(input[1])}): a generated [Input(2)] [Dense(1), Sigmoid] network");
+        var neuron = new SigmoidNeuron();
+        w.AsSpan(0, 2).CopyTo(neuron.Dense1Weights);      // w0, w1
+        neuron.Dense1Bias[0] = w[2];                      // w2
+        o.WriteLine("NetGen's names: inputs i1, i2 are x0, x1; weights w1, w2 are w0, w1; the bias b_o1 is w2. SigmoidNeuron.Explain with ∂f/∂out = 1:");
+        neuron.Explain(input, o, outputGradient: [1.0]);
+
+        // The same numbers through the public API, rounded as the slide rounds them.
+        neuron.ZeroGradients();
+        double output = neuron.Forward(input)[0];
+        var inputGradient = new double[2];
+        neuron.Backward([1.0], inputGradient);
+        double[] weightGradient = [neuron.Dense1WeightsGradient[0], neuron.Dense1WeightsGradient[1], neuron.Dense1BiasGradient[0]];
+        o.WriteLine("In the slide's notation, to two decimals (Forward, then Backward(outputGradient: [1], inputGradient) and the gradient views):");
+        o.WriteLine(Invariant($"  output σ = {output:0.00}, local gradient (1 − σ)σ = {(1 - output) * output:0.00}"));
+        o.WriteLine(Invariant($"  ∂f/∂x0 = {inputGradient[0]:0.00} (the slide rounds to 0.4), ∂f/∂w0 = {weightGradient[0]:0.00}"));
+        o.WriteLine(Invariant($"  ∂f/∂x1 = {inputGradient[1]:0.00}, ∂f/∂w1 = {weightGradient[1]:0.00}"));
+        o.WriteLine(Invariant($"  ∂f/∂w2 = {weightGradient[2]:0.00}"));
+        o.WriteLine();
+        return new GraphResult(f, dfdx, dfdy, dfdz, output, inputGradient, weightGradient);
+    }
+
+    private static string F(double value) => Explanation.F(value);
+
+    private static string P(double value) => Explanation.P(value);
 
     /// <summary>The lecture's worked example: forward pass, E_total, one backprop step, the chain rule printed.</summary>
     public static void Backprop(TextWriter o, bool explain = true)

@@ -11,7 +11,8 @@ namespace Module2.Optimization;
 /// <param name="Probabilities">softmax(s).</param>
 /// <param name="CrossEntropy">−ln p_cat, as the generated network computes it.</param>
 /// <param name="HingeAfterStep">The hinge loss after one SGD step on it.</param>
-public sealed record HandResult(double[] Scores, double[] HingeTerms, double Hinge, double[] Probabilities, double CrossEntropy, double HingeAfterStep);
+/// <param name="GivenCrossEntropy">The lecture's cross-entropy on given probabilities (0.2, 0.3, 0.5), class 1, by <see cref="NetGen.Losses.CrossEntropy{T}"/>.</param>
+public sealed record HandResult(double[] Scores, double[] HingeTerms, double Hinge, double[] Probabilities, double CrossEntropy, double HingeAfterStep, double GivenCrossEntropy);
 
 /// <summary>One linear classifier trained on the digits.</summary>
 /// <param name="Name">"SVM (hinge)" or "softmax (cross-entropy)".</param>
@@ -93,6 +94,7 @@ public static class LinearClassifier
             o.WriteLine(Invariant($"  e^s_{Classes[c],-4} = e^{scores[c]:0.0000} = {Math.Exp(scores[c]),8:0.0000}   p_{Classes[c],-4} = {Math.Exp(scores[c]):0.0000} / {sum:0.0000} = {p[c]:0.0000}"));
         o.WriteLine(Invariant($"  L_CE = −ln {p[TrueClass]:0.0000} = {crossEntropy:0.0000}   (HandSoftmax.Loss)"));
         o.WriteLine("  The SVM only asks the right score to beat the others by a margin of 1; cross-entropy wants p_cat → 1 and is never 0.");
+        double given = GivenProbabilities(o, crossEntropy);
 
         // The weights: one gradient step on the hinge loss. ∂L/∂s_car = 1, ∂L/∂s_cat = −1 (frog's term is 0), so
         // W_car moves by −ηx and W_cat by +ηx (biases by ∓η): each score moves by η(|x|² + 1).
@@ -104,7 +106,25 @@ public static class LinearClassifier
         o.WriteLine(Invariant($"Learning the weights: one SGD step (η = {eta}) on the hinge loss adds ηx to W_cat and subtracts it from W_car (biases ±η);"));
         o.WriteLine(Invariant($"  s_cat rises and s_car falls by η(|x|² + 1) = {move:0.0000}, so L_hinge goes {hinge:0.0000} → {after:0.0000}"));
         o.WriteLine();
-        return new HandResult(scores, hingeTerms, hinge, p, crossEntropy, after);
+        return new HandResult(scores, hingeTerms, hinge, p, crossEntropy, after, given);
+    }
+
+    /// <summary>The lecture's cross-entropy on given probabilities: p = (0.2, 0.3, 0.5), target class 1, by
+    /// <see cref="Losses.CrossEntropy{T}"/>; then natural against base-10 logarithms on the cat's loss
+    /// <paramref name="catCrossEntropy"/>. Returns the loss.</summary>
+    private static double GivenProbabilities(TextWriter o, double catCrossEntropy)
+    {
+        double[] p = [0.2, 0.3, 0.5];
+        const int label = 1;
+        var t = new double[3];
+        Losses.OneHot<double>([label], 3, t);
+        double loss = Losses.CrossEntropy<double>(p, t, batch: 1);
+        o.WriteLine(Invariant($"Cross-entropy on given probabilities: p = ({Join(p)}), target class {label}, t = ({string.Join(", ", t.Select(v => v.ToString(System.Globalization.CultureInfo.InvariantCulture)))})"));
+        var symbols = Enumerable.Range(0, 3).Select(j => Invariant($"{t[j]}·ln {p[j]}"));
+        var numbers = Enumerable.Range(0, 3).Select(j => Invariant($"{t[j]}·({Math.Log(p[j]):0.000})"));
+        o.WriteLine(Invariant($"  E = −({string.Join(" + ", symbols)}) = −({string.Join(" + ", numbers)}) = {loss:0.000}   (Losses.CrossEntropy; the lecture rounds to {loss:0.00})"));
+        o.WriteLine(Invariant($"  These are natural logarithms, as in PyTorch and Keras; the cs231n notes use log₁₀ and print {catCrossEntropy / Math.Log(10):0.00} for the cat above, the same loss divided by ln 10 ({catCrossEntropy:0.00} / {Math.Log(10):0.000})."));
+        return loss;
     }
 
     /// <summary>Both linear classifiers trained on the same digits with the same optimiser; their test accuracies and

@@ -1,4 +1,12 @@
+#if NETGEN_GENERATOR
+// This file is also compiled into the generator and the analyzers, which build these attributes from a declaration
+// (NetworkParser): every default written below is the one the generator uses. It is the only place defaults live.
+using System;
+
+namespace NetGen.Generators.Declared;
+#else
 namespace NetGen;
+#endif
 
 /// <summary>The loss a network is trained with. Batch reduction is stated per member.</summary>
 /// <remarks>Named LossFunction, not Loss: attribute arguments on a network class bind in the class's scope, where

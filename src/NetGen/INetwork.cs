@@ -47,6 +47,11 @@ public interface INetwork<T> where T : unmanaged, IFloatingPointIeee754<T>
     /// <summary>Every named tensor in <see cref="Parameters"/> and <see cref="State"/>, in buffer order.</summary>
     IReadOnlyList<TensorInfo> Tensors { get; }
 
+    /// <summary>The layers in order (Input excluded), as a constant description written by the generator from its layer
+    /// catalog: kind, name, input and output shapes, resolved options and the layer's tensors. Exporters (ONNX) and
+    /// tools read it instead of the prose <see cref="Summary"/>.</summary>
+    IReadOnlyList<LayerInfo> Layers { get; }
+
     /// <summary>The output of the last <see cref="Forward"/>: batch × OutputSize values.</summary>
     ReadOnlySpan<T> Output { get; }
 

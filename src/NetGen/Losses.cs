@@ -90,6 +90,39 @@ public static class Losses
         }
     }
 
+    /// <summary>Cross-entropy of given probabilities p (each row a distribution, e.g. a softmax's output) against targets
+    /// t, averaged over the batch: E = (1/n) Σ_samples −Σⱼ tⱼ ln pⱼ, each log clamped at −100 as in
+    /// <see cref="BinaryCrossEntropy{T}"/>, so p = 0 gives a large finite loss rather than infinity (Keras
+    /// <c>categorical_crossentropy</c> on probabilities; PyTorch <c>NLLLoss</c> of <c>log p</c>). Natural logarithms: for
+    /// one-hot t it is −ln p_class. From scores use <see cref="CrossEntropyWithLogits{T}"/>, which never takes the log of a
+    /// probability rounded to 0.</summary>
+    public static T CrossEntropy<T>(ReadOnlySpan<T> probabilities, ReadOnlySpan<T> target, int batch) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        CheckRows(probabilities.Length, target.Length, batch, nameof(probabilities));
+        T floor = T.CreateChecked(-100), sum = T.Zero;
+        for (int i = 0; i < probabilities.Length; i++) sum -= target[i] * T.Max(T.Log(probabilities[i]), floor);
+        return sum / T.CreateChecked(batch);
+    }
+
+    /// <summary>∂E/∂pⱼ = −tⱼ / (max(pⱼ, 1e−12) · n), the gradient of <see cref="CrossEntropy{T}"/>.</summary>
+    public static void CrossEntropyGradient<T>(ReadOnlySpan<T> probabilities, ReadOnlySpan<T> target, int batch, Span<T> gradient) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        CheckRows(probabilities.Length, target.Length, batch, nameof(probabilities));
+        if (gradient.Length < probabilities.Length)
+            throw new ArgumentException($"gradient has {gradient.Length} values but the probabilities have {probabilities.Length}: pass a span at least as long.", nameof(gradient));
+        T eps = T.CreateChecked(1e-12), scale = T.One / T.CreateChecked(batch);
+        for (int i = 0; i < probabilities.Length; i++) gradient[i] = -target[i] / T.Max(probabilities[i], eps) * scale;
+    }
+
+    /// <summary>Throws unless there are as many targets as values and the batch divides them into rows.</summary>
+    private static void CheckRows(int values, int targets, int batch, string name)
+    {
+        if (batch < 1 || values % batch != 0 || values == 0)
+            throw new ArgumentException($"{name} has {values} values, which is not {batch} (batch) rows of at least one class: pass batch × classes values and the batch they hold.", name);
+        if (targets != values)
+            throw new ArgumentException($"target has {targets} values but {name} has {values}: pass one target per value (one-hot rows for class labels, see OneHot).", "target");
+    }
+
     /// <summary>log Σ e^zⱼ, shifted by max z so no exponential overflows.</summary>
     public static T LogSumExp<T>(ReadOnlySpan<T> z) where T : unmanaged, IFloatingPointIeee754<T>
     {

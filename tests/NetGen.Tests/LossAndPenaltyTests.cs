@@ -80,6 +80,60 @@ public class LossAndPenaltyTests
     }
 
     [Fact]
+    public void CrossEntropyOnProbabilitiesMatchesTheLectureAndTheLogitsForm()
+    {
+        // The lecture: E = −(0·ln 0.2 + 1·ln 0.3 + 0·ln 0.5) = 1.204.
+        double[] p = [0.2, 0.3, 0.5], t = [0, 1, 0];
+        Assert.Equal(1.2039728043, Losses.CrossEntropy<double>(p, t, 1), 10);
+
+        // On softmax(z) it is CrossEntropyWithLogits(z), averaged over the batch; soft targets weight each log.
+        double[] z = [3.2, 5.1, -1.7, 0.5, -0.25, 1.0], soft = [1, 0, 0, 0.2, 0.3, 0.5];
+        var probabilities = new double[6];
+        for (int n = 0; n < 2; n++)
+        {
+            double lse = Losses.LogSumExp<double>(z.AsSpan(n * 3, 3));
+            for (int j = 0; j < 3; j++) probabilities[n * 3 + j] = Math.Exp(z[n * 3 + j] - lse);
+        }
+        Assert.Equal(Losses.CrossEntropyWithLogits<double>(z, soft, 2), Losses.CrossEntropy<double>(probabilities, soft, 2), 12);
+
+        // Gradient: central differences on the probabilities (each moved alone).
+        var g = new double[6];
+        Losses.CrossEntropyGradient<double>(probabilities, soft, 2, g);
+        const double h = 1e-7;
+        for (int i = 0; i < 6; i++)
+        {
+            double keep = probabilities[i];
+            probabilities[i] = keep + h; double up = Losses.CrossEntropy<double>(probabilities, soft, 2);
+            probabilities[i] = keep - h; double down = Losses.CrossEntropy<double>(probabilities, soft, 2);
+            probabilities[i] = keep;
+            Assert.Equal((up - down) / (2 * h), g[i], 5);
+        }
+        // ∂E/∂p = −t/p: only the target class's probability is pushed, by −1/0.3.
+        Assert.Equal([0.0, -1 / 0.3, 0.0], Gradient(p, t));
+    }
+
+    [Fact]
+    public void CrossEntropyOnProbabilitiesIsFiniteAtZeroKeepsNaNAndRejectsWrongLengths()
+    {
+        // ln 0 is clamped at −100 (as BCELoss), so a confident wrong answer costs 100, not infinity.
+        Assert.Equal(100.0, Losses.CrossEntropy<double>([0.0, 1.0], [1.0, 0.0], 1));
+        Assert.True(double.IsNaN(Losses.CrossEntropy<double>([double.NaN, 1.0], [0.0, 1.0], 1)), "a NaN probability must not vanish");
+        var length = Assert.Throws<ArgumentException>(() => Losses.CrossEntropy<double>([0.2, 0.3, 0.5], [0.0, 1.0], 1));
+        Assert.Contains("target has 2 values but probabilities has 3", length.Message);
+        var rows = Assert.Throws<ArgumentException>(() => Losses.CrossEntropy<double>([0.2, 0.3, 0.5], [0.0, 1.0, 0.0], 2));
+        Assert.Contains("probabilities has 3 values, which is not 2 (batch) rows", rows.Message);
+        var gradient = Assert.Throws<ArgumentException>(() => Losses.CrossEntropyGradient<double>([0.2, 0.3, 0.5], [0.0, 1.0, 0.0], 1, new double[2]));
+        Assert.Contains("gradient has 2 values", gradient.Message);
+    }
+
+    private static double[] Gradient(double[] p, double[] t)
+    {
+        var g = new double[p.Length];
+        Losses.CrossEntropyGradient<double>(p, t, 1, g);
+        return g;
+    }
+
+    [Fact]
     public void PenaltiesEnterTheLossExactly()
     {
         var net = GeneratorHarness.Create<double>(Compiled.Value, "Penalties.RegularizedRegressor", 1);

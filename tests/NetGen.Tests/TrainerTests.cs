@@ -33,6 +33,7 @@ internal sealed class HandSoftmaxRegression : INetwork<double>
     public Span<double> Gradients => _gradients;
     public Span<double> State => Span<double>.Empty;
     public IReadOnlyList<TensorInfo> Tensors => [new("Weights", TensorBuffer.Parameters, 0, [Out, In]), new("Bias", TensorBuffer.Parameters, In * Out, [Out])];
+    public IReadOnlyList<LayerInfo> Layers => [];
     public ReadOnlySpan<double> Output => _output.AsSpan(0, _batch * Out);
 
     public ReadOnlySpan<double> Forward(ReadOnlySpan<double> input, int batch = 1)
@@ -356,6 +357,7 @@ internal sealed class HandIdentity(int maxBatch) : INetwork<double>
     public Span<double> Gradients => [];
     public Span<double> State => Span<double>.Empty;
     public IReadOnlyList<TensorInfo> Tensors => [];
+    public IReadOnlyList<LayerInfo> Layers => [];
     public ReadOnlySpan<double> Output => _output.AsSpan(0, _batch);
 
     public ReadOnlySpan<double> Forward(ReadOnlySpan<double> input, int batch = 1)

@@ -46,5 +46,5 @@ internal sealed class EmitContext
     public bool FusedSgd =>
         Plan.Layers.Any(l => l.ParameterCount > 0)
         && Plan.Layers.All(l => l.ParameterCount == 0 || Layers.LayerEmitter.For(l).CanDescend(this, l))
-        && Plan.Layers.All(l => l.Spec.L1 == 0 && l.Spec.L2 == 0);
+        && Plan.Layers.All(l => l.L1 == 0 && l.L2 == 0);
 }

@@ -27,7 +27,7 @@ internal static class GpuNetworkEmitter
         if (spec.Namespace is not null) { w.Line($"namespace {spec.Namespace};"); w.Line(); }
         foreach (var outer in spec.ContainingTypes) w.Open(outer);
         w.Open($"partial class {NetworkParser.Escape(spec.ClassName)}");
-        var cpuOnly = plan?.Layers.FirstOrDefault(l => l.IsRecurrent || l.Kind == LayerKind.Embedding || (l.Kind == LayerKind.Dense && l.IsSequence));
+        var cpuOnly = plan?.Layers.FirstOrDefault(l => !l.Definition.Gpu || l.IsSequence);
         if (plan is null) EmitInvalid(w, spec);
         else if (cpuOnly is not null)
             EmitInvalid(w, spec, $"{spec.ClassName} has no GPU variant: [{cpuOnly.Spec.AttributeName}] ({cpuOnly.PascalName}) runs on the CPU only; recurrent layers, Embedding and per-step Dense have no ILGPU kernels yet. Train the CPU network.");
@@ -99,7 +99,7 @@ internal static class GpuNetworkEmitter
 
         var penalty = g.Host = new CodeWriter();
         var penaltyGradient = new CodeWriter();
-        var regularized = plan.Layers.Where(l => l.Spec.L1 > 0 || l.Spec.L2 > 0).ToList();
+        var regularized = plan.Layers.Where(l => l.L1 > 0 || l.L2 > 0).ToList();
         if (regularized.Count > 0) GpuOptimizerEmitter.Penalty(g, regularized, penalty, penaltyGradient);
 
         var update = g.Host = new CodeWriter();

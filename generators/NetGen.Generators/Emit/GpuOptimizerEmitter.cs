@@ -126,8 +126,8 @@ internal static class GpuOptimizerEmitter
             {
                 w.Open($"for (int k = i; k < {l.WeightCount}; k += {parts})   // {l.PascalName}");
                 w.Line($"{t} weight = p[{l.WeightOffset} + k];");
-                if (l.Spec.L1 > 0) w.Line($"sum += {c.Lit(l.Spec.L1)} * {c.Math}.Abs(weight);");
-                if (l.Spec.L2 > 0) w.Line($"sum += {c.Lit(l.Spec.L2)} * weight * weight;");
+                if (l.L1 > 0) w.Line($"sum += {c.Lit(l.L1)} * {c.Math}.Abs(weight);");
+                if (l.L2 > 0) w.Line($"sum += {c.Lit(l.L2)} * weight * weight;");
                 w.Close();
             }
             w.Line("partials[i] = sum;");
@@ -137,8 +137,8 @@ internal static class GpuOptimizerEmitter
         foreach (var l in layers)
         {
             var terms = new List<string>();
-            if (l.Spec.L1 > 0) terms.Add($"{c.Lit(l.Spec.L1)} * (weight > {zero} ? {one} : weight < {zero} ? -{one} : {zero})");
-            if (l.Spec.L2 > 0) terms.Add($"{c.Lit(2 * l.Spec.L2)} * weight");
+            if (l.L1 > 0) terms.Add($"{c.Lit(l.L1)} * (weight > {zero} ? {one} : weight < {zero} ? -{one} : {zero})");
+            if (l.L2 > 0) terms.Add($"{c.Lit(2 * l.L2)} * weight");
             string field = g.Kernel($"{l.PascalName}PenaltyGradient", $"{l.PascalName}: ∂E_reg/∂w for weight i", new[] { g.V("p"), g.V("grad") }, w =>
             {
                 w.Line($"{t} weight = p[{l.WeightOffset} + i];");

@@ -71,6 +71,7 @@ internal static class NetworkEmitter
         w.Line($"public global::System.Span<{t}> Gradients => throw Invalid();");
         w.Line($"public global::System.Span<{t}> State => throw Invalid();");
         w.Line("public global::System.Collections.Generic.IReadOnlyList<global::NetGen.TensorInfo> Tensors => throw Invalid();");
+        w.Line("public global::System.Collections.Generic.IReadOnlyList<global::NetGen.LayerInfo> Layers => throw Invalid();");
         w.Line($"public global::System.ReadOnlySpan<{t}> Output => throw Invalid();");
         w.Line($"public global::System.ReadOnlySpan<{t}> Forward(global::System.ReadOnlySpan<{t}> input, int batch = 1) => throw Invalid();");
         w.Line($"public {t} Loss(global::System.ReadOnlySpan<{t}> target) => throw Invalid();");
@@ -210,7 +211,7 @@ internal static class NetworkEmitter
         w.Line("/// <inheritdoc/>");
         w.Line($"public global::System.Span<{t}> State => _s;");
         foreach (var layer in plan.Layers) LayerEmitter.For(layer).Views(w, c, layer);
-        var tensors = plan.Layers.SelectMany(l => LayerEmitter.For(l).Tensors(l)).ToList();
+        var tensors = plan.Layers.SelectMany(l => LayerEmitter.Tensors(l)).ToList();
         w.Line("private static readonly global::NetGen.TensorInfo[] s_tensors =");
         w.Line("[");
         foreach (var (tname, state, offset, shape) in tensors)
@@ -218,6 +219,7 @@ internal static class NetworkEmitter
         w.Line("];");
         w.Line("/// <inheritdoc/>");
         w.Line("public global::System.Collections.Generic.IReadOnlyList<global::NetGen.TensorInfo> Tensors => s_tensors;");
+        EmitLayerInfo(w, plan, tensors.Select(x => x.Name).ToList());
         w.Line();
 
         // ---- Forward ------------------------------------------------------------------------------------------
@@ -241,7 +243,7 @@ internal static class NetworkEmitter
         w.Line();
 
         if (plan.HasSequenceLayers) EmitStep(w, c);
-        if (plan.Layers.Length == 1 && plan.Layers[0].Kind == LayerKind.SimpleRNN && !plan.Layers[0].Spec.Bidirectional && plan.InputSize <= 64 && plan.Layers[0].Spec.Sizes[0] <= 8)
+        if (plan.Layers.Length == 1 && plan.Layers[0].Kind == LayerKind.SimpleRNN && !plan.Layers[0].Options<RecurrentOptions>().Bidirectional && plan.InputSize <= 64 && plan.Layers[0].Options<RecurrentOptions>().Units <= 8)
         {
             var rnn = plan.Layers[0];
             w.Line("/// <summary>The lecture's unrolled RNN in numbers for one sequence: forward step by step, the loss against");
@@ -253,7 +255,7 @@ internal static class NetworkEmitter
             w.Line($"{t} loss = Loss(target);");
             w.Line("ZeroGradients();");
             w.Line("Backward(target);");
-            w.Line($"{Layers.RecurrentEmitter.Field(rnn)}.Explain(_p.AsSpan({rnn.WeightOffset}, {rnn.WeightCount}), _g.AsSpan({rnn.WeightOffset}, {rnn.WeightCount}), input, writer);");
+            w.Line($"{Layers.RecurrentEmitter.Field(rnn)}.Explain(_p.AsSpan({rnn.WeightOffset}, {rnn.ParameterCount}), _g.AsSpan({rnn.WeightOffset}, {rnn.ParameterCount}), input, writer);");
             w.Line("writer.WriteLine(\"E = \" + loss.ToString(\"0.######\", global::System.Globalization.CultureInfo.InvariantCulture) + \" (" + plan.Spec.Loss + " of the last step's h against the target)\");");
             w.Close();
             w.Line();
@@ -292,7 +294,7 @@ internal static class NetworkEmitter
         var last = plan.Layers[plan.Layers.Length - 1];
         int stepOut = last.OutputsSequence ? last.OutputFeatures : plan.OutputSize;
         var recurrent = plan.Layers.Where(l => l.IsRecurrent).ToList();
-        var bidirectional = recurrent.FirstOrDefault(l => l.Spec.Bidirectional);
+        var bidirectional = recurrent.FirstOrDefault(l => l.Options<RecurrentOptions>().Bidirectional);
         w.Line($"/// <summary>Values per sample that <see cref=\"Step\"/> reads: one step of the input.</summary>");
         w.Line($"public const int StepInputSize = {stepIn};");
         w.Line($"/// <summary>Values per sample that <see cref=\"Step\"/> returns: {(last.OutputsSequence ? "one step of the output" : "the output after the step")}.</summary>");
@@ -343,6 +345,31 @@ internal static class NetworkEmitter
         w.Close();
         w.Line();
     }
+
+    /// <summary>The constant layer description (<c>INetwork&lt;T&gt;.Layers</c>) from the catalog: kind, name, shapes in
+    /// each layer's layout, resolved options by attribute property name, and the layer's slots as entries of s_tensors
+    /// (declared above it, so initialised first).</summary>
+    private static void EmitLayerInfo(CodeWriter w, NetworkPlan plan, System.Collections.Generic.List<string> tensorNames)
+    {
+        w.Line("private static readonly global::NetGen.LayerInfo[] s_layers =");
+        w.Line("[");
+        foreach (var l in plan.Layers)
+        {
+            var options = l.Definition.Info(l).Select(o => $"[\"{o.Name}\"] = {Number(o.Value)}").ToList();
+            string dictionary = options.Count == 0
+                ? "global::System.Collections.ObjectModel.ReadOnlyDictionary<string, double>.Empty"
+                : "new global::System.Collections.ObjectModel.ReadOnlyDictionary<string, double>(new global::System.Collections.Generic.Dictionary<string, double> { " + string.Join(", ", options) + " })";
+            var slots = LayerEmitter.Tensors(l).Select(x => $"s_tensors[{tensorNames.IndexOf(x.Name)}]");
+            w.Line($"    new(\"{l.Kind}\", \"{l.PascalName}\", [{string.Join(", ", l.InputShape)}], [{string.Join(", ", l.OutputShape)}], {dictionary}, [{string.Join(", ", slots)}]),");
+        }
+        w.Line("];");
+        w.Line("/// <inheritdoc/>");
+        w.Line("public global::System.Collections.Generic.IReadOnlyList<global::NetGen.LayerInfo> Layers => s_layers;");
+    }
+
+    /// <summary>A double as C# source: integers without a fraction, others round-trip.</summary>
+    private static string Number(double value) =>
+        value == System.Math.Floor(value) && System.Math.Abs(value) < 1e15 ? ((long)value).ToString(System.Globalization.CultureInfo.InvariantCulture) : CodeWriter.Literal(value, true);
 
     /// <summary>max(a, b, …) as nested Math.Max calls.</summary>
     private static string Max(System.Collections.Generic.List<string> values) =>
@@ -405,7 +432,7 @@ internal static class NetworkEmitter
                 break;
         }
 
-        var regularized = plan.Layers.Where(l => l.Spec.L1 > 0 || l.Spec.L2 > 0).ToList();
+        var regularized = plan.Layers.Where(l => l.L1 > 0 || l.L2 > 0).ToList();
         if (regularized.Count > 0) what += ", plus the layers' L1/L2 weight penalties";
         w.Line($"/// <summary>The loss of the last forward pass: {what}.</summary>");
         w.Open($"public {t} Loss(global::System.ReadOnlySpan<{t}> target)");
@@ -469,8 +496,8 @@ internal static class NetworkEmitter
         foreach (var l in layers)
         {
             string span = $"_p.AsSpan({l.WeightOffset}, {l.WeightCount})";
-            if (l.Spec.L1 > 0) w.Line($"penalty += {c.Lit(l.Spec.L1)} * {c.Tp}.SumOfMagnitudes<{t}>({span});   // {l.PascalName}: L1");
-            if (l.Spec.L2 > 0) w.Line($"penalty += {c.Lit(l.Spec.L2)} * {c.Tp}.SumOfSquares<{t}>({span});   // {l.PascalName}: L2");
+            if (l.L1 > 0) w.Line($"penalty += {c.Lit(l.L1)} * {c.Tp}.SumOfMagnitudes<{t}>({span});   // {l.PascalName}: L1");
+            if (l.L2 > 0) w.Line($"penalty += {c.Lit(l.L2)} * {c.Tp}.SumOfSquares<{t}>({span});   // {l.PascalName}: L2");
         }
         w.Line("return penalty;");
         w.Close();
@@ -482,8 +509,8 @@ internal static class NetworkEmitter
         {
             w.Open($"for (int k = 0; k < {l.WeightCount}; k++)");
             w.Line($"{t} weight = _p[{l.WeightOffset} + k];");
-            if (l.Spec.L1 > 0) w.Line($"_g[{l.WeightOffset} + k] += {c.Lit(l.Spec.L1)} * {t}.Sign(weight);   // {l.PascalName}: L1");
-            if (l.Spec.L2 > 0) w.Line($"_g[{l.WeightOffset} + k] += {c.Lit(2 * l.Spec.L2)} * weight;   // {l.PascalName}: L2");
+            if (l.L1 > 0) w.Line($"_g[{l.WeightOffset} + k] += {c.Lit(l.L1)} * {t}.Sign(weight);   // {l.PascalName}: L1");
+            if (l.L2 > 0) w.Line($"_g[{l.WeightOffset} + k] += {c.Lit(2 * l.L2)} * weight;   // {l.PascalName}: L2");
             w.Close();
         }
         w.Close();
@@ -547,9 +574,9 @@ internal static class NetworkEmitter
         HeldField(w, c);
     }
 
-    /// <summary>The biases held with <c>TrainBias = false</c>: (offset, count) in the parameter buffer.</summary>
+    /// <summary>The parameter slots that are not trainable (biases held with <c>TrainBias = false</c>): (offset, count).</summary>
     public static System.Collections.Generic.List<(int Offset, int Count)> HeldBiases(NetworkPlan plan) =>
-        plan.Layers.Where(l => l.BiasCount > 0 && !l.Spec.TrainBias).Select(l => (l.BiasOffset, l.BiasCount)).ToList();
+        plan.Layers.SelectMany(l => l.Parameters).Where(p => !p.Slot.Trainable).Select(p => (p.Offset, p.Count)).ToList();
 
     private static void HeldField(CodeWriter w, EmitContext c)
     {

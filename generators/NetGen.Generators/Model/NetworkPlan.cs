@@ -3,23 +3,29 @@ using System.Linq;
 
 namespace NetGen.Generators.Model;
 
-/// <summary>A layer after shape inference: its shapes, and where its parameters sit in the flat buffer.</summary>
+/// <summary>A layer after shape inference: its layouts, its window, and its parameter slots placed in the buffers.</summary>
 internal sealed class LayerPlan
 {
-    public LayerPlan(LayerSpec spec, int index, int kindIndex, ImmutableArray<int> inputShape, ImmutableArray<int> outputShape)
+    public LayerPlan(LayerSpec spec, int index, int kindIndex, Layout input, Layout output)
     {
         Spec = spec;
         Index = index;
         KindIndex = kindIndex;
-        InputShape = inputShape;
-        OutputShape = outputShape;
-        InputSize = Shapes.Size(inputShape);
-        OutputSize = Shapes.Size(outputShape);
+        InputLayout = input;
+        OutputLayout = output;
+        InputSize = input.Size;
+        OutputSize = output.Size;
     }
 
     public LayerSpec Spec { get; }
 
     public LayerKind Kind => Spec.Kind;
+
+    /// <summary>The kind's catalog entry.</summary>
+    public LayerDefinition Definition => LayerCatalog.Of(Spec.Kind);
+
+    /// <summary>The kind's options (<see cref="DenseOptions"/> …).</summary>
+    public T Options<T>() where T : LayerOptions => (T)Spec.Options;
 
     /// <summary>Position among the network's layers (Input excluded), 0-based. Layer i reads buffer a{i}, writes a{i+1}.</summary>
     public int Index { get; }
@@ -27,22 +33,44 @@ internal sealed class LayerPlan
     /// <summary>1-based count among layers of the same kind: Dense1, Dense2 …</summary>
     public int KindIndex { get; }
 
-    public ImmutableArray<int> InputShape { get; }
+    public Layout InputLayout { get; }
 
-    public ImmutableArray<int> OutputShape { get; }
+    public Layout OutputLayout { get; }
+
+    public ImmutableArray<int> InputShape => InputLayout.Shape;
+
+    public ImmutableArray<int> OutputShape => OutputLayout.Shape;
 
     public int InputSize { get; }
 
     public int OutputSize { get; }
 
-    /// <summary>Offset of the weights in the flat parameter buffer.</summary>
-    public int WeightOffset { get; set; }
+    /// <summary>The layer's tensors in Parameters (slot order), placed.</summary>
+    public ImmutableArray<PlacedSlot> Parameters { get; set; } = ImmutableArray<PlacedSlot>.Empty;
 
-    public int WeightCount { get; set; }
+    /// <summary>The layer's tensors in State, placed.</summary>
+    public ImmutableArray<PlacedSlot> States { get; set; } = ImmutableArray<PlacedSlot>.Empty;
 
-    public int BiasOffset { get; set; }
+    /// <summary>The first parameter slot (Dense/Conv2D weights, BatchNorm γ): offset and length.</summary>
+    public int WeightOffset => Parameters.Length > 0 ? Parameters[0].Offset : 0;
 
-    public int BiasCount { get; set; }
+    public int WeightCount => Parameters.Length > 0 ? Parameters[0].Count : 0;
+
+    /// <summary>The second parameter slot (a bias, BatchNorm β); with none, count 0 just after the weights.</summary>
+    public int BiasOffset => Parameters.Length > 1 ? Parameters[1].Offset : WeightOffset + WeightCount;
+
+    public int BiasCount => Parameters.Length > 1 ? Parameters[1].Count : 0;
+
+    /// <summary>Whether the bias (second slot) is learned; false when it is held (TrainBias = false).</summary>
+    public bool TrainBias => Parameters.Length < 2 || Parameters[1].Slot.Trainable;
+
+    /// <summary>L1/L2 penalties on the weights.</summary>
+    public double L1 => Spec.L1;
+
+    public double L2 => Spec.L2;
+
+    /// <summary>An activation's α (LeakyReLU), else 0.</summary>
+    public double Alpha => Spec.Options is AlphaOptions a ? a.Alpha : 0;
 
     /// <summary>Kernel or pooling window (height, width), stride and resolved padding, for Conv2D and pooling.</summary>
     public int KernelH { get; set; }
@@ -55,37 +83,37 @@ internal sealed class LayerPlan
 
     public int PadW { get; set; }
 
-    /// <summary>Input (C, H, W) and output (C, H, W) of a spatial layer; for BatchNorm after Dense, (F, 1, 1).</summary>
-    public int InC => InputShape.Length == 3 ? InputShape[0] : InputSize;
+    /// <summary>Input (C, H, W) and output (C, H, W) of a spatial layer; for a vector (BatchNorm after Dense), (F, 1, 1).</summary>
+    public int InC => InputLayout.IsImage ? InputLayout.Channels : InputSize;
 
-    public int InH => InputShape.Length == 3 ? InputShape[1] : 1;
+    public int InH => InputLayout.IsImage ? InputLayout.Height : 1;
 
-    public int InW => InputShape.Length == 3 ? InputShape[2] : 1;
+    public int InW => InputLayout.IsImage ? InputLayout.Width : 1;
 
-    public int OutC => OutputShape.Length == 3 ? OutputShape[0] : OutputSize;
+    public int OutC => OutputLayout.IsImage ? OutputLayout.Channels : OutputSize;
 
-    public int OutH => OutputShape.Length == 3 ? OutputShape[1] : 1;
+    public int OutH => OutputLayout.IsImage ? OutputLayout.Height : 1;
 
-    public int OutW => OutputShape.Length == 3 ? OutputShape[2] : 1;
+    public int OutW => OutputLayout.IsImage ? OutputLayout.Width : 1;
 
     /// <summary>Offset and length of this layer's non-trainable state (BatchNorm: running mean then running variance).</summary>
-    public int StateOffset { get; set; }
+    public int StateOffset => States.Length > 0 ? States[0].Offset : 0;
 
-    public int StateCount { get; set; }
+    public int StateCount => States.Sum(s => s.Count);
 
-    public int ParameterCount => WeightCount + BiasCount;
+    public int ParameterCount => Parameters.Sum(s => s.Count);
 
-    public int TrainableCount => WeightCount + (Spec.TrainBias ? BiasCount : 0);
+    public int TrainableCount => Parameters.Where(s => s.Slot.Trainable).Sum(s => s.Count);
 
     /// <summary>Multiply-adds per sample in the forward pass (what decides unrolling for Dense).</summary>
     public long MultiplyAdds => Kind == LayerKind.Conv2D ? (long)WeightCount * OutH * OutW : WeightCount;
 
     /// <summary>The name used in <c>Summary</c> and for parameter views, e.g. "dense_1" / "Dense1".</summary>
-    public string SnakeName => Shapes.SnakeName(Kind) + "_" + KindIndex;
+    public string SnakeName => Definition.SnakeName + "_" + KindIndex;
 
     public string PascalName => Kind + (KindIndex).ToString();
 
-    public bool IsActivation => Shapes.IsActivation(Kind);
+    public bool IsActivation => Definition.IsActivation;
 
     /// <summary>Whether the layer reads a sequence (T, F) and works step by step (a recurrent layer, or a Dense or
     /// Softmax applied at every step).</summary>

@@ -3,31 +3,6 @@ namespace NetGen.Generators.Model;
 // The parser's output: what the user declared, as plain values. Never an ISymbol, SyntaxNode or Compilation, so the
 // incremental pipeline can compare two runs and skip emitting when nothing about a network changed.
 
-/// <summary>Layer kinds the DSL knows. New kinds (Conv2D, pooling, recurrent …) are added here and in <see cref="Shapes"/>.</summary>
-internal enum LayerKind
-{
-    Unknown,
-    Input,
-    Dense,
-    Step,
-    Sigmoid,
-    Tanh,
-    ReLU,
-    LeakyReLU,
-    Softmax,
-    Identity,
-    Conv2D,
-    MaxPool,
-    AvgPool,
-    Flatten,
-    BatchNorm,
-    Dropout,
-    SimpleRNN,
-    GRU,
-    LSTM,
-    Embedding,
-}
-
 /// <summary>Mirrors <c>NetGen.LossFunction</c> (same numeric values).</summary>
 internal enum LossKind
 {
@@ -42,59 +17,27 @@ internal enum LossKind
     MulticlassSquaredHinge,
 }
 
-/// <summary>One layer attribute as written. Values the user did not set keep the attribute's defaults.</summary>
+/// <summary>One layer attribute as written: its kind and its options, read from its own attribute type (see
+/// <see cref="LayerCatalog"/>); values the user did not set are the attribute class's defaults.</summary>
 /// <param name="Kind">The layer kind, <see cref="LayerKind.Unknown"/> when the attribute could not be read.</param>
 /// <param name="AttributeName">The attribute as the user wrote it (for messages), e.g. "Dense".</param>
-/// <param name="Sizes">Integer constructor arguments: the Input shape, Dense's units, Conv2D's filters, a pool's size.</param>
-internal sealed record LayerSpec(LayerKind Kind, string AttributeName, EquatableArray<int> Sizes)
+/// <param name="Options">The kind's option record (<see cref="DenseOptions"/> …); <see cref="NoOptions"/> for none.</param>
+internal sealed record LayerSpec(LayerKind Kind, string AttributeName, LayerOptions Options)
 {
-    /// <summary>LeakyReLU's slope.</summary>
-    public double Alpha { get; init; } = 0.01;
+    public LayerDefinition Definition => LayerCatalog.Of(Kind);
 
-    /// <summary>Whether a Dense/Conv2D layer has a bias.</summary>
-    public bool Bias { get; init; } = true;
+    /// <summary>The L1/L2 penalties on the layer's weights (0 for kinds without weights).</summary>
+    public double L1 => Options is IWeightPenalties p ? p.L1 : 0;
 
-    /// <summary>Whether that bias is learned.</summary>
-    public bool TrainBias { get; init; } = true;
-
-    /// <summary>Conv2D's square kernel size; KernelHeight/KernelWidth override it when positive.</summary>
-    public int Kernel { get; init; } = 3;
-
-    public int KernelHeight { get; init; }
-
-    public int KernelWidth { get; init; }
-
-    /// <summary>Conv2D's stride (default 1); a pool's stride (0 = its size).</summary>
-    public int Stride { get; init; }
-
-    /// <summary>Conv2D's padding: a number, or −1 for Same.</summary>
-    public int Padding { get; init; }
-
-    /// <summary>Floor a window that does not tile instead of rejecting it.</summary>
-    public bool RoundDown { get; init; }
-
-    /// <summary>Dropout's rate.</summary>
-    public double Rate { get; init; }
-
-    /// <summary>BatchNorm's momentum and ε.</summary>
-    public double Momentum { get; init; } = 0.1;
-
-    public double Epsilon { get; init; } = 1e-5;
-
-    /// <summary>L1 and L2 penalties on the layer's weights.</summary>
-    public double L1 { get; init; }
-
-    public double L2 { get; init; }
-
-    /// <summary>A recurrent layer outputs every step (T, H) instead of the last step's state (H).</summary>
-    public bool ReturnSequences { get; init; }
-
-    /// <summary>A recurrent layer also runs a reverse pass and concatenates both directions.</summary>
-    public bool Bidirectional { get; init; }
-
-    /// <summary>SimpleRNN's non-linearity: NetGen.RecurrentActivation as written (0 tanh, 1 ReLU).</summary>
-    public int RecurrentActivation { get; init; }
+    public double L2 => Options is IWeightPenalties p ? p.L2 : 0;
 }
+
+/// <summary>Why no code can be emitted onto a class at all (NG0030–NG0034), with the descriptor the analyzers report.</summary>
+internal sealed record ClassProblem(Microsoft.CodeAnalysis.DiagnosticDescriptor Descriptor, string Message)
+{
+    public override string ToString() => Descriptor.Id + ": " + Message;
+}
+
 // No source positions are kept: an edit above a network would shift them and defeat caching. The analyzers map a
 // problem's layer index back to the attribute themselves.
 
@@ -117,7 +60,7 @@ internal sealed record NetworkSpec(
     int Precision,
     int UnrollThreshold,
     EquatableArray<LayerSpec> Layers,
-    string? ClassProblem)
+    ClassProblem? ClassProblem)
 {
     public bool IsDouble => Precision == 1;
 }

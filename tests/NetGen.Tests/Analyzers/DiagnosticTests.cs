@@ -1,5 +1,6 @@
 using Microsoft.CodeAnalysis;
 using NetGen.Analyzers;
+using NetGen.Generators;
 
 namespace NetGen.Tests.Analyzers;
 

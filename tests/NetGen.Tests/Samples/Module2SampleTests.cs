@@ -63,6 +63,9 @@ public class Module2SampleTests(Module2TourFixture tour) : IClassFixture<Module2
         Assert.Equal(0.1299825390, hand.Probabilities[0], 9);
         // One SGD step (η = 0.1) moves s_cat up and s_car down by η(|x|² + 1) = 0.725: 2.9 − 2·0.725 = 1.45.
         Assert.Equal(1.45, hand.HingeAfterStep, 12);
+        // E = −ln 0.3 for p = (0.2, 0.3, 0.5) and class 1.
+        Assert.Equal(-Math.Log(0.3), hand.GivenCrossEntropy, 15);
+        Assert.Equal(0.89, Math.Round(hand.CrossEntropy / Math.Log(10), 2));
 
         foreach (var line in new[]
                  {
@@ -77,6 +80,10 @@ public class Module2SampleTests(Module2TourFixture tour) : IClassFixture<Module2
                      "p_frog = 0.1827 / 188.7371 = 0.0010",
                      "L_CE = −ln 0.1300 = 2.0404",
                      "η(|x|² + 1) = 0.7250, so L_hinge goes 2.9000 → 1.4500",
+                     // The lecture's cross-entropy on given probabilities, and log₁₀ against ln on the cat.
+                     "Cross-entropy on given probabilities: p = (0.2, 0.3, 0.5), target class 1, t = (0, 1, 0)",
+                     "E = −(0·ln 0.2 + 1·ln 0.3 + 0·ln 0.5) = −(0·(-1.609) + 1·(-1.204) + 0·(-0.693)) = 1.204   (Losses.CrossEntropy; the lecture rounds to 1.20)",
+                     "the cs231n notes use log₁₀ and print 0.89 for the cat above, the same loss divided by ln 10 (2.04 / 2.303).",
                  })
             Assert.Contains(line, s);
     }

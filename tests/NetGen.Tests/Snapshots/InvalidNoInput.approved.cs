@@ -28,6 +28,7 @@ partial class NoInput : global::NetGen.INetwork<float>, global::NetGen.INetworkT
     public global::System.Span<float> Gradients => throw Invalid();
     public global::System.Span<float> State => throw Invalid();
     public global::System.Collections.Generic.IReadOnlyList<global::NetGen.TensorInfo> Tensors => throw Invalid();
+    public global::System.Collections.Generic.IReadOnlyList<global::NetGen.LayerInfo> Layers => throw Invalid();
     public global::System.ReadOnlySpan<float> Output => throw Invalid();
     public global::System.ReadOnlySpan<float> Forward(global::System.ReadOnlySpan<float> input, int batch = 1) => throw Invalid();
     public float Loss(global::System.ReadOnlySpan<float> target) => throw Invalid();

@@ -274,6 +274,24 @@ _____________________________________________________________________
     ];
     /// <inheritdoc/>
     public global::System.Collections.Generic.IReadOnlyList<global::NetGen.TensorInfo> Tensors => s_tensors;
+    private static readonly global::NetGen.LayerInfo[] s_layers =
+    [
+        new("Conv2D", "Conv2D1", [1, 28, 28], [6, 28, 28], new global::System.Collections.ObjectModel.ReadOnlyDictionary<string, double>(new global::System.Collections.Generic.Dictionary<string, double> { ["Filters"] = 6, ["KernelHeight"] = 5, ["KernelWidth"] = 5, ["Stride"] = 1, ["PadHeight"] = 2, ["PadWidth"] = 2, ["RoundDown"] = 0, ["Bias"] = 1, ["TrainBias"] = 1, ["L1"] = 0, ["L2"] = 0 }), [s_tensors[0], s_tensors[1]]),
+        new("ReLU", "ReLU1", [6, 28, 28], [6, 28, 28], global::System.Collections.ObjectModel.ReadOnlyDictionary<string, double>.Empty, []),
+        new("MaxPool", "MaxPool1", [6, 28, 28], [6, 14, 14], new global::System.Collections.ObjectModel.ReadOnlyDictionary<string, double>(new global::System.Collections.Generic.Dictionary<string, double> { ["Size"] = 2, ["KernelHeight"] = 2, ["KernelWidth"] = 2, ["Stride"] = 2, ["PadHeight"] = 0, ["PadWidth"] = 0, ["RoundDown"] = 0 }), []),
+        new("Conv2D", "Conv2D2", [6, 14, 14], [16, 10, 10], new global::System.Collections.ObjectModel.ReadOnlyDictionary<string, double>(new global::System.Collections.Generic.Dictionary<string, double> { ["Filters"] = 16, ["KernelHeight"] = 5, ["KernelWidth"] = 5, ["Stride"] = 1, ["PadHeight"] = 0, ["PadWidth"] = 0, ["RoundDown"] = 0, ["Bias"] = 1, ["TrainBias"] = 1, ["L1"] = 0, ["L2"] = 0 }), [s_tensors[2], s_tensors[3]]),
+        new("ReLU", "ReLU2", [16, 10, 10], [16, 10, 10], global::System.Collections.ObjectModel.ReadOnlyDictionary<string, double>.Empty, []),
+        new("MaxPool", "MaxPool2", [16, 10, 10], [16, 5, 5], new global::System.Collections.ObjectModel.ReadOnlyDictionary<string, double>(new global::System.Collections.Generic.Dictionary<string, double> { ["Size"] = 2, ["KernelHeight"] = 2, ["KernelWidth"] = 2, ["Stride"] = 2, ["PadHeight"] = 0, ["PadWidth"] = 0, ["RoundDown"] = 0 }), []),
+        new("Flatten", "Flatten1", [16, 5, 5], [400], global::System.Collections.ObjectModel.ReadOnlyDictionary<string, double>.Empty, []),
+        new("Dense", "Dense1", [400], [120], new global::System.Collections.ObjectModel.ReadOnlyDictionary<string, double>(new global::System.Collections.Generic.Dictionary<string, double> { ["Units"] = 120, ["Bias"] = 1, ["TrainBias"] = 1, ["L1"] = 0, ["L2"] = 0 }), [s_tensors[4], s_tensors[5]]),
+        new("ReLU", "ReLU3", [120], [120], global::System.Collections.ObjectModel.ReadOnlyDictionary<string, double>.Empty, []),
+        new("Dense", "Dense2", [120], [84], new global::System.Collections.ObjectModel.ReadOnlyDictionary<string, double>(new global::System.Collections.Generic.Dictionary<string, double> { ["Units"] = 84, ["Bias"] = 1, ["TrainBias"] = 1, ["L1"] = 0, ["L2"] = 0 }), [s_tensors[6], s_tensors[7]]),
+        new("ReLU", "ReLU4", [84], [84], global::System.Collections.ObjectModel.ReadOnlyDictionary<string, double>.Empty, []),
+        new("Dense", "Dense3", [84], [10], new global::System.Collections.ObjectModel.ReadOnlyDictionary<string, double>(new global::System.Collections.Generic.Dictionary<string, double> { ["Units"] = 10, ["Bias"] = 1, ["TrainBias"] = 1, ["L1"] = 0, ["L2"] = 0 }), [s_tensors[8], s_tensors[9]]),
+        new("Softmax", "Softmax1", [10], [10], global::System.Collections.ObjectModel.ReadOnlyDictionary<string, double>.Empty, []),
+    ];
+    /// <inheritdoc/>
+    public global::System.Collections.Generic.IReadOnlyList<global::NetGen.LayerInfo> Layers => s_layers;
 
     /// <inheritdoc/>
     public global::System.ReadOnlySpan<float> Forward(global::System.ReadOnlySpan<float> input, int batch = 1)

@@ -505,6 +505,34 @@ _________________________________________________________________________
     ];
     /// <inheritdoc/>
     public global::System.Collections.Generic.IReadOnlyList<global::NetGen.TensorInfo> Tensors => s_tensors;
+    private static readonly global::NetGen.LayerInfo[] s_layers =
+    [
+        new("Conv2D", "Conv2D1", [1, 28, 28], [32, 28, 28], new global::System.Collections.ObjectModel.ReadOnlyDictionary<string, double>(new global::System.Collections.Generic.Dictionary<string, double> { ["Filters"] = 32, ["KernelHeight"] = 3, ["KernelWidth"] = 3, ["Stride"] = 1, ["PadHeight"] = 1, ["PadWidth"] = 1, ["RoundDown"] = 0, ["Bias"] = 1, ["TrainBias"] = 1, ["L1"] = 0, ["L2"] = 0 }), [s_tensors[0], s_tensors[1]]),
+        new("ReLU", "ReLU1", [32, 28, 28], [32, 28, 28], global::System.Collections.ObjectModel.ReadOnlyDictionary<string, double>.Empty, []),
+        new("BatchNorm", "BatchNorm1", [32, 28, 28], [32, 28, 28], new global::System.Collections.ObjectModel.ReadOnlyDictionary<string, double>(new global::System.Collections.Generic.Dictionary<string, double> { ["Momentum"] = 0.1, ["Epsilon"] = 1E-05 }), [s_tensors[2], s_tensors[3], s_tensors[4], s_tensors[5]]),
+        new("Conv2D", "Conv2D2", [32, 28, 28], [32, 28, 28], new global::System.Collections.ObjectModel.ReadOnlyDictionary<string, double>(new global::System.Collections.Generic.Dictionary<string, double> { ["Filters"] = 32, ["KernelHeight"] = 3, ["KernelWidth"] = 3, ["Stride"] = 1, ["PadHeight"] = 1, ["PadWidth"] = 1, ["RoundDown"] = 0, ["Bias"] = 1, ["TrainBias"] = 1, ["L1"] = 0, ["L2"] = 0 }), [s_tensors[6], s_tensors[7]]),
+        new("ReLU", "ReLU2", [32, 28, 28], [32, 28, 28], global::System.Collections.ObjectModel.ReadOnlyDictionary<string, double>.Empty, []),
+        new("BatchNorm", "BatchNorm2", [32, 28, 28], [32, 28, 28], new global::System.Collections.ObjectModel.ReadOnlyDictionary<string, double>(new global::System.Collections.Generic.Dictionary<string, double> { ["Momentum"] = 0.1, ["Epsilon"] = 1E-05 }), [s_tensors[8], s_tensors[9], s_tensors[10], s_tensors[11]]),
+        new("MaxPool", "MaxPool1", [32, 28, 28], [32, 14, 14], new global::System.Collections.ObjectModel.ReadOnlyDictionary<string, double>(new global::System.Collections.Generic.Dictionary<string, double> { ["Size"] = 2, ["KernelHeight"] = 2, ["KernelWidth"] = 2, ["Stride"] = 2, ["PadHeight"] = 0, ["PadWidth"] = 0, ["RoundDown"] = 0 }), []),
+        new("Dropout", "Dropout1", [32, 14, 14], [32, 14, 14], new global::System.Collections.ObjectModel.ReadOnlyDictionary<string, double>(new global::System.Collections.Generic.Dictionary<string, double> { ["Rate"] = 0.25 }), []),
+        new("Conv2D", "Conv2D3", [32, 14, 14], [64, 14, 14], new global::System.Collections.ObjectModel.ReadOnlyDictionary<string, double>(new global::System.Collections.Generic.Dictionary<string, double> { ["Filters"] = 64, ["KernelHeight"] = 3, ["KernelWidth"] = 3, ["Stride"] = 1, ["PadHeight"] = 1, ["PadWidth"] = 1, ["RoundDown"] = 0, ["Bias"] = 1, ["TrainBias"] = 1, ["L1"] = 0, ["L2"] = 0 }), [s_tensors[12], s_tensors[13]]),
+        new("ReLU", "ReLU3", [64, 14, 14], [64, 14, 14], global::System.Collections.ObjectModel.ReadOnlyDictionary<string, double>.Empty, []),
+        new("BatchNorm", "BatchNorm3", [64, 14, 14], [64, 14, 14], new global::System.Collections.ObjectModel.ReadOnlyDictionary<string, double>(new global::System.Collections.Generic.Dictionary<string, double> { ["Momentum"] = 0.1, ["Epsilon"] = 1E-05 }), [s_tensors[14], s_tensors[15], s_tensors[16], s_tensors[17]]),
+        new("Conv2D", "Conv2D4", [64, 14, 14], [64, 14, 14], new global::System.Collections.ObjectModel.ReadOnlyDictionary<string, double>(new global::System.Collections.Generic.Dictionary<string, double> { ["Filters"] = 64, ["KernelHeight"] = 3, ["KernelWidth"] = 3, ["Stride"] = 1, ["PadHeight"] = 1, ["PadWidth"] = 1, ["RoundDown"] = 0, ["Bias"] = 1, ["TrainBias"] = 1, ["L1"] = 0, ["L2"] = 0 }), [s_tensors[18], s_tensors[19]]),
+        new("ReLU", "ReLU4", [64, 14, 14], [64, 14, 14], global::System.Collections.ObjectModel.ReadOnlyDictionary<string, double>.Empty, []),
+        new("BatchNorm", "BatchNorm4", [64, 14, 14], [64, 14, 14], new global::System.Collections.ObjectModel.ReadOnlyDictionary<string, double>(new global::System.Collections.Generic.Dictionary<string, double> { ["Momentum"] = 0.1, ["Epsilon"] = 1E-05 }), [s_tensors[20], s_tensors[21], s_tensors[22], s_tensors[23]]),
+        new("MaxPool", "MaxPool2", [64, 14, 14], [64, 7, 7], new global::System.Collections.ObjectModel.ReadOnlyDictionary<string, double>(new global::System.Collections.Generic.Dictionary<string, double> { ["Size"] = 2, ["KernelHeight"] = 2, ["KernelWidth"] = 2, ["Stride"] = 2, ["PadHeight"] = 0, ["PadWidth"] = 0, ["RoundDown"] = 0 }), []),
+        new("Dropout", "Dropout2", [64, 7, 7], [64, 7, 7], new global::System.Collections.ObjectModel.ReadOnlyDictionary<string, double>(new global::System.Collections.Generic.Dictionary<string, double> { ["Rate"] = 0.25 }), []),
+        new("Flatten", "Flatten1", [64, 7, 7], [3136], global::System.Collections.ObjectModel.ReadOnlyDictionary<string, double>.Empty, []),
+        new("Dense", "Dense1", [3136], [512], new global::System.Collections.ObjectModel.ReadOnlyDictionary<string, double>(new global::System.Collections.Generic.Dictionary<string, double> { ["Units"] = 512, ["Bias"] = 1, ["TrainBias"] = 1, ["L1"] = 0, ["L2"] = 0 }), [s_tensors[24], s_tensors[25]]),
+        new("ReLU", "ReLU5", [512], [512], global::System.Collections.ObjectModel.ReadOnlyDictionary<string, double>.Empty, []),
+        new("BatchNorm", "BatchNorm5", [512], [512], new global::System.Collections.ObjectModel.ReadOnlyDictionary<string, double>(new global::System.Collections.Generic.Dictionary<string, double> { ["Momentum"] = 0.1, ["Epsilon"] = 1E-05 }), [s_tensors[26], s_tensors[27], s_tensors[28], s_tensors[29]]),
+        new("Dropout", "Dropout3", [512], [512], new global::System.Collections.ObjectModel.ReadOnlyDictionary<string, double>(new global::System.Collections.Generic.Dictionary<string, double> { ["Rate"] = 0.5 }), []),
+        new("Dense", "Dense2", [512], [10], new global::System.Collections.ObjectModel.ReadOnlyDictionary<string, double>(new global::System.Collections.Generic.Dictionary<string, double> { ["Units"] = 10, ["Bias"] = 1, ["TrainBias"] = 1, ["L1"] = 0, ["L2"] = 0 }), [s_tensors[30], s_tensors[31]]),
+        new("Softmax", "Softmax1", [10], [10], global::System.Collections.ObjectModel.ReadOnlyDictionary<string, double>.Empty, []),
+    ];
+    /// <inheritdoc/>
+    public global::System.Collections.Generic.IReadOnlyList<global::NetGen.LayerInfo> Layers => s_layers;
 
     /// <inheritdoc/>
     public global::System.ReadOnlySpan<float> Forward(global::System.ReadOnlySpan<float> input, int batch = 1)

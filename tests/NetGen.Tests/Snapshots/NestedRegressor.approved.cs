@@ -143,6 +143,15 @@ _____________________________________________________________________
             ];
             /// <inheritdoc/>
             public global::System.Collections.Generic.IReadOnlyList<global::NetGen.TensorInfo> Tensors => s_tensors;
+            private static readonly global::NetGen.LayerInfo[] s_layers =
+            [
+                new("Dense", "Dense1", [3], [2], new global::System.Collections.ObjectModel.ReadOnlyDictionary<string, double>(new global::System.Collections.Generic.Dictionary<string, double> { ["Units"] = 2, ["Bias"] = 1, ["TrainBias"] = 1, ["L1"] = 0, ["L2"] = 0 }), [s_tensors[0], s_tensors[1]]),
+                new("LeakyReLU", "LeakyReLU1", [2], [2], new global::System.Collections.ObjectModel.ReadOnlyDictionary<string, double>(new global::System.Collections.Generic.Dictionary<string, double> { ["Alpha"] = 0.2 }), []),
+                new("Dense", "Dense2", [2], [1], new global::System.Collections.ObjectModel.ReadOnlyDictionary<string, double>(new global::System.Collections.Generic.Dictionary<string, double> { ["Units"] = 1, ["Bias"] = 1, ["TrainBias"] = 1, ["L1"] = 0, ["L2"] = 0 }), [s_tensors[2], s_tensors[3]]),
+                new("Identity", "Identity1", [1], [1], global::System.Collections.ObjectModel.ReadOnlyDictionary<string, double>.Empty, []),
+            ];
+            /// <inheritdoc/>
+            public global::System.Collections.Generic.IReadOnlyList<global::NetGen.LayerInfo> Layers => s_layers;
 
             /// <inheritdoc/>
             public global::System.ReadOnlySpan<float> Forward(global::System.ReadOnlySpan<float> input, int batch = 1)
@@ -360,6 +369,52 @@ _____________________________________________________________________
                     writer.WriteLine($"  w8⁺ = w8 - η·∂E_total/∂w8 = {F(_p[9])} - {F(learningRate)}·{P(_g[9])} = {F(_p[9] - learningRate * _g[9])}");
                     writer.WriteLine($"  b_o1⁺ = b_o1 - η·∂E_total/∂b_o1 = {F(_p[10])} - {F(learningRate)}·{P(_g[10])} = {F(_p[10] - learningRate * _g[10])}");
                 }
+            }
+
+            /// <summary>Runs one sample forward, then backward from a given upstream gradient ∂f/∂out instead of a loss, and
+            /// prints every step as the lecture's circuit diagrams do: each net input and activation, each local gradient,
+            /// every ∂f/∂w and ∂f/∂b by the chain rule, and ∂f/∂ of each input. With <paramref name="outputGradient"/> = 1 the
+            /// network's output is f itself. Leaves this sample's gradients in <see cref="Gradients"/>.</summary>
+            public void Explain(global::System.ReadOnlySpan<float> input, global::System.IO.TextWriter writer, global::System.ReadOnlySpan<float> outputGradient)
+            {
+                global::System.ArgumentNullException.ThrowIfNull(writer);
+                static string F(double v) => global::NetGen.Explanation.F(v);
+                static string P(double v) => global::NetGen.Explanation.P(v);
+                ZeroGradients();
+                Forward(input, 1);
+                var inputGradient = new float[InputSize];
+                Backward(outputGradient, inputGradient);
+                writer.WriteLine("Forward pass");
+                writer.WriteLine($"  net_h1 = w1·i1 + w2·i2 + w3·i3 + b_h1·1 = {P(_p[0])}·{P(_a0[0])} + {P(_p[1])}·{P(_a0[1])} + {P(_p[2])}·{P(_a0[2])} + {P(_p[6])}·1 = {F(_a1[0])}");
+                writer.WriteLine($"  net_h2 = w4·i1 + w5·i2 + w6·i3 + b_h2·1 = {P(_p[3])}·{P(_a0[0])} + {P(_p[4])}·{P(_a0[1])} + {P(_p[5])}·{P(_a0[2])} + {P(_p[7])}·1 = {F(_a1[1])}");
+                writer.WriteLine($"  out_h1 = leaky_relu(net_h1) = leaky_relu({F(_a1[0])}) = {F(_a2[0])}");
+                writer.WriteLine($"  out_h2 = leaky_relu(net_h2) = leaky_relu({F(_a1[1])}) = {F(_a2[1])}");
+                writer.WriteLine($"  net_o1 = w7·out_h1 + w8·out_h2 + b_o1·1 = {P(_p[8])}·{P(_a2[0])} + {P(_p[9])}·{P(_a2[1])} + {P(_p[10])}·1 = {F(_a3[0])}");
+                writer.WriteLine($"  out_o1 = net_o1 = {F(_a4[0])}");
+                writer.WriteLine("Backward pass, from the given upstream gradient ∂f/∂out");
+                writer.WriteLine($"  ∂f/∂out_o1 = {F(_d4[0])}   (given)");
+                double dOut2_0 = 1.0;
+                writer.WriteLine($"  ∂out_o1/∂net_o1 = 1 = {F(dOut2_0)}");
+                writer.WriteLine($"  ∂f/∂w7 = ∂f/∂out_o1 · ∂out_o1/∂net_o1 · ∂net_o1/∂w7 = {P(_d4[0])} · {P(dOut2_0)} · {P(_a2[0])} = {F(_g[8])}");
+                writer.WriteLine($"  ∂f/∂w8 = ∂f/∂out_o1 · ∂out_o1/∂net_o1 · ∂net_o1/∂w8 = {P(_d4[0])} · {P(dOut2_0)} · {P(_a2[1])} = {F(_g[9])}");
+                writer.WriteLine($"  ∂f/∂b_o1 = δ_o1 = {F(_g[10])}");
+                writer.WriteLine($"  ∂f/∂out_h1 = δ_o1·w7 = {P(_d3[0])}·{P(_p[8])} = {F(_d2[0])}");
+                double dOut0_0 = (_a1[0] > 0 ? 1.0 : 0.2);
+                writer.WriteLine($"  ∂out_h1/∂net_h1 = net_h1 > 0 ? 1 : α = {F(dOut0_0)}");
+                writer.WriteLine($"  ∂f/∂w1 = ∂f/∂out_h1 · ∂out_h1/∂net_h1 · ∂net_h1/∂w1 = {P(_d2[0])} · {P(dOut0_0)} · {P(_a0[0])} = {F(_g[0])}");
+                writer.WriteLine($"  ∂f/∂w2 = ∂f/∂out_h1 · ∂out_h1/∂net_h1 · ∂net_h1/∂w2 = {P(_d2[0])} · {P(dOut0_0)} · {P(_a0[1])} = {F(_g[1])}");
+                writer.WriteLine($"  ∂f/∂w3 = ∂f/∂out_h1 · ∂out_h1/∂net_h1 · ∂net_h1/∂w3 = {P(_d2[0])} · {P(dOut0_0)} · {P(_a0[2])} = {F(_g[2])}");
+                writer.WriteLine($"  ∂f/∂b_h1 = δ_h1 = {F(_g[6])}");
+                writer.WriteLine($"  ∂f/∂out_h2 = δ_o1·w8 = {P(_d3[0])}·{P(_p[9])} = {F(_d2[1])}");
+                double dOut0_1 = (_a1[1] > 0 ? 1.0 : 0.2);
+                writer.WriteLine($"  ∂out_h2/∂net_h2 = net_h2 > 0 ? 1 : α = {F(dOut0_1)}");
+                writer.WriteLine($"  ∂f/∂w4 = ∂f/∂out_h2 · ∂out_h2/∂net_h2 · ∂net_h2/∂w4 = {P(_d2[1])} · {P(dOut0_1)} · {P(_a0[0])} = {F(_g[3])}");
+                writer.WriteLine($"  ∂f/∂w5 = ∂f/∂out_h2 · ∂out_h2/∂net_h2 · ∂net_h2/∂w5 = {P(_d2[1])} · {P(dOut0_1)} · {P(_a0[1])} = {F(_g[4])}");
+                writer.WriteLine($"  ∂f/∂w6 = ∂f/∂out_h2 · ∂out_h2/∂net_h2 · ∂net_h2/∂w6 = {P(_d2[1])} · {P(dOut0_1)} · {P(_a0[2])} = {F(_g[5])}");
+                writer.WriteLine($"  ∂f/∂b_h2 = δ_h2 = {F(_g[7])}");
+                writer.WriteLine($"  ∂f/∂i1 = δ_h1·w1 + δ_h2·w4 = {P(_d1[0])}·{P(_p[0])} + {P(_d1[1])}·{P(_p[3])} = {F(inputGradient[0])}");
+                writer.WriteLine($"  ∂f/∂i2 = δ_h1·w2 + δ_h2·w5 = {P(_d1[0])}·{P(_p[1])} + {P(_d1[1])}·{P(_p[4])} = {F(inputGradient[1])}");
+                writer.WriteLine($"  ∂f/∂i3 = δ_h1·w3 + δ_h2·w6 = {P(_d1[0])}·{P(_p[2])} + {P(_d1[1])}·{P(_p[5])} = {F(inputGradient[2])}");
             }
 
         }

@@ -112,6 +112,13 @@ __________________________________________________________________
     ];
     /// <inheritdoc/>
     public global::System.Collections.Generic.IReadOnlyList<global::NetGen.TensorInfo> Tensors => s_tensors;
+    private static readonly global::NetGen.LayerInfo[] s_layers =
+    [
+        new("Dense", "Dense1", [2], [1], new global::System.Collections.ObjectModel.ReadOnlyDictionary<string, double>(new global::System.Collections.Generic.Dictionary<string, double> { ["Units"] = 1, ["Bias"] = 1, ["TrainBias"] = 1, ["L1"] = 0, ["L2"] = 0 }), [s_tensors[0], s_tensors[1]]),
+        new("Step", "Step1", [1], [1], global::System.Collections.ObjectModel.ReadOnlyDictionary<string, double>.Empty, []),
+    ];
+    /// <inheritdoc/>
+    public global::System.Collections.Generic.IReadOnlyList<global::NetGen.LayerInfo> Layers => s_layers;
 
     /// <inheritdoc/>
     public global::System.ReadOnlySpan<double> Forward(global::System.ReadOnlySpan<double> input, int batch = 1)
@@ -265,6 +272,33 @@ __________________________________________________________________
             writer.WriteLine($"  w2⁺ = w2 - η·∂E_total/∂w2 = {F(_p[1])} - {F(learningRate)}·{P(_g[1])} = {F(_p[1] - learningRate * _g[1])}");
             writer.WriteLine($"  b_o1⁺ = b_o1 - η·∂E_total/∂b_o1 = {F(_p[2])} - {F(learningRate)}·{P(_g[2])} = {F(_p[2] - learningRate * _g[2])}");
         }
+    }
+
+    /// <summary>Runs one sample forward, then backward from a given upstream gradient ∂f/∂out instead of a loss, and
+    /// prints every step as the lecture's circuit diagrams do: each net input and activation, each local gradient,
+    /// every ∂f/∂w and ∂f/∂b by the chain rule, and ∂f/∂ of each input. With <paramref name="outputGradient"/> = 1 the
+    /// network's output is f itself. Leaves this sample's gradients in <see cref="Gradients"/>.</summary>
+    public void Explain(global::System.ReadOnlySpan<double> input, global::System.IO.TextWriter writer, global::System.ReadOnlySpan<double> outputGradient)
+    {
+        global::System.ArgumentNullException.ThrowIfNull(writer);
+        static string F(double v) => global::NetGen.Explanation.F(v);
+        static string P(double v) => global::NetGen.Explanation.P(v);
+        ZeroGradients();
+        Forward(input, 1);
+        var inputGradient = new double[InputSize];
+        Backward(outputGradient, inputGradient);
+        writer.WriteLine("Forward pass");
+        writer.WriteLine($"  net_o1 = w1·i1 + w2·i2 + b_o1·1 = {P(_p[0])}·{P(_a0[0])} + {P(_p[1])}·{P(_a0[1])} + {P(_p[2])}·1 = {F(_a1[0])}");
+        writer.WriteLine($"  out_o1 = step(net_o1) = step({F(_a1[0])}) = {F(_a2[0])}");
+        writer.WriteLine("Backward pass, from the given upstream gradient ∂f/∂out");
+        writer.WriteLine($"  ∂f/∂out_o1 = {F(_d2[0])}   (given)");
+        double dOut0_0 = 1.0;
+        writer.WriteLine($"  ∂out_o1/∂net_o1 = 1 (straight-through) = {F(dOut0_0)}");
+        writer.WriteLine($"  ∂f/∂w1 = ∂f/∂out_o1 · ∂out_o1/∂net_o1 · ∂net_o1/∂w1 = {P(_d2[0])} · {P(dOut0_0)} · {P(_a0[0])} = {F(_g[0])}");
+        writer.WriteLine($"  ∂f/∂w2 = ∂f/∂out_o1 · ∂out_o1/∂net_o1 · ∂net_o1/∂w2 = {P(_d2[0])} · {P(dOut0_0)} · {P(_a0[1])} = {F(_g[1])}");
+        writer.WriteLine($"  ∂f/∂b_o1 = δ_o1 = {F(_g[2])}");
+        writer.WriteLine($"  ∂f/∂i1 = δ_o1·w1 = {P(_d1[0])}·{P(_p[0])} = {F(inputGradient[0])}");
+        writer.WriteLine($"  ∂f/∂i2 = δ_o1·w2 = {P(_d1[0])}·{P(_p[1])} = {F(inputGradient[1])}");
     }
 
 }

@@ -139,6 +139,15 @@ __________________________________________________________________
     ];
     /// <inheritdoc/>
     public global::System.Collections.Generic.IReadOnlyList<global::NetGen.TensorInfo> Tensors => s_tensors;
+    private static readonly global::NetGen.LayerInfo[] s_layers =
+    [
+        new("Dense", "Dense1", [2], [2], new global::System.Collections.ObjectModel.ReadOnlyDictionary<string, double>(new global::System.Collections.Generic.Dictionary<string, double> { ["Units"] = 2, ["Bias"] = 1, ["TrainBias"] = 0, ["L1"] = 0, ["L2"] = 0 }), [s_tensors[0], s_tensors[1]]),
+        new("Sigmoid", "Sigmoid1", [2], [2], global::System.Collections.ObjectModel.ReadOnlyDictionary<string, double>.Empty, []),
+        new("Dense", "Dense2", [2], [2], new global::System.Collections.ObjectModel.ReadOnlyDictionary<string, double>(new global::System.Collections.Generic.Dictionary<string, double> { ["Units"] = 2, ["Bias"] = 1, ["TrainBias"] = 0, ["L1"] = 0, ["L2"] = 0 }), [s_tensors[2], s_tensors[3]]),
+        new("Sigmoid", "Sigmoid2", [2], [2], global::System.Collections.ObjectModel.ReadOnlyDictionary<string, double>.Empty, []),
+    ];
+    /// <inheritdoc/>
+    public global::System.Collections.Generic.IReadOnlyList<global::NetGen.LayerInfo> Layers => s_layers;
 
     /// <inheritdoc/>
     public global::System.ReadOnlySpan<double> Forward(global::System.ReadOnlySpan<double> input, int batch = 1)
@@ -367,6 +376,53 @@ __________________________________________________________________
             writer.WriteLine($"  w7⁺ = w7 - η·∂E_total/∂w7 = {F(_p[8])} - {F(learningRate)}·{P(_g[8])} = {F(_p[8] - learningRate * _g[8])}");
             writer.WriteLine($"  w8⁺ = w8 - η·∂E_total/∂w8 = {F(_p[9])} - {F(learningRate)}·{P(_g[9])} = {F(_p[9] - learningRate * _g[9])}");
         }
+    }
+
+    /// <summary>Runs one sample forward, then backward from a given upstream gradient ∂f/∂out instead of a loss, and
+    /// prints every step as the lecture's circuit diagrams do: each net input and activation, each local gradient,
+    /// every ∂f/∂w and ∂f/∂b by the chain rule, and ∂f/∂ of each input. With <paramref name="outputGradient"/> = 1 the
+    /// network's output is f itself. Leaves this sample's gradients in <see cref="Gradients"/>.</summary>
+    public void Explain(global::System.ReadOnlySpan<double> input, global::System.IO.TextWriter writer, global::System.ReadOnlySpan<double> outputGradient)
+    {
+        global::System.ArgumentNullException.ThrowIfNull(writer);
+        static string F(double v) => global::NetGen.Explanation.F(v);
+        static string P(double v) => global::NetGen.Explanation.P(v);
+        ZeroGradients();
+        Forward(input, 1);
+        var inputGradient = new double[InputSize];
+        Backward(outputGradient, inputGradient);
+        writer.WriteLine("Forward pass");
+        writer.WriteLine($"  net_h1 = w1·i1 + w2·i2 + b_h1·1 = {P(_p[0])}·{P(_a0[0])} + {P(_p[1])}·{P(_a0[1])} + {P(_p[4])}·1 = {F(_a1[0])}");
+        writer.WriteLine($"  net_h2 = w3·i1 + w4·i2 + b_h2·1 = {P(_p[2])}·{P(_a0[0])} + {P(_p[3])}·{P(_a0[1])} + {P(_p[5])}·1 = {F(_a1[1])}");
+        writer.WriteLine($"  out_h1 = σ(net_h1) = 1/(1 + e^(-{P(_a1[0])})) = {F(_a2[0])}");
+        writer.WriteLine($"  out_h2 = σ(net_h2) = 1/(1 + e^(-{P(_a1[1])})) = {F(_a2[1])}");
+        writer.WriteLine($"  net_o1 = w5·out_h1 + w6·out_h2 + b_o1·1 = {P(_p[6])}·{P(_a2[0])} + {P(_p[7])}·{P(_a2[1])} + {P(_p[10])}·1 = {F(_a3[0])}");
+        writer.WriteLine($"  net_o2 = w7·out_h1 + w8·out_h2 + b_o2·1 = {P(_p[8])}·{P(_a2[0])} + {P(_p[9])}·{P(_a2[1])} + {P(_p[11])}·1 = {F(_a3[1])}");
+        writer.WriteLine($"  out_o1 = σ(net_o1) = 1/(1 + e^(-{P(_a3[0])})) = {F(_a4[0])}");
+        writer.WriteLine($"  out_o2 = σ(net_o2) = 1/(1 + e^(-{P(_a3[1])})) = {F(_a4[1])}");
+        writer.WriteLine("Backward pass, from the given upstream gradient ∂f/∂out");
+        writer.WriteLine($"  ∂f/∂out_o1 = {F(_d4[0])}   (given)");
+        double dOut2_0 = (double)_a4[0] * (1 - (double)_a4[0]);
+        writer.WriteLine($"  ∂out_o1/∂net_o1 = out_o1·(1 - out_o1) = {F(dOut2_0)}");
+        writer.WriteLine($"  ∂f/∂w5 = ∂f/∂out_o1 · ∂out_o1/∂net_o1 · ∂net_o1/∂w5 = {P(_d4[0])} · {P(dOut2_0)} · {P(_a2[0])} = {F(_g[6])}");
+        writer.WriteLine($"  ∂f/∂w6 = ∂f/∂out_o1 · ∂out_o1/∂net_o1 · ∂net_o1/∂w6 = {P(_d4[0])} · {P(dOut2_0)} · {P(_a2[1])} = {F(_g[7])}");
+        writer.WriteLine($"  ∂f/∂out_o2 = {F(_d4[1])}   (given)");
+        double dOut2_1 = (double)_a4[1] * (1 - (double)_a4[1]);
+        writer.WriteLine($"  ∂out_o2/∂net_o2 = out_o2·(1 - out_o2) = {F(dOut2_1)}");
+        writer.WriteLine($"  ∂f/∂w7 = ∂f/∂out_o2 · ∂out_o2/∂net_o2 · ∂net_o2/∂w7 = {P(_d4[1])} · {P(dOut2_1)} · {P(_a2[0])} = {F(_g[8])}");
+        writer.WriteLine($"  ∂f/∂w8 = ∂f/∂out_o2 · ∂out_o2/∂net_o2 · ∂net_o2/∂w8 = {P(_d4[1])} · {P(dOut2_1)} · {P(_a2[1])} = {F(_g[9])}");
+        writer.WriteLine($"  ∂f/∂out_h1 = δ_o1·w5 + δ_o2·w7 = {P(_d3[0])}·{P(_p[6])} + {P(_d3[1])}·{P(_p[8])} = {F(_d2[0])}");
+        double dOut0_0 = (double)_a2[0] * (1 - (double)_a2[0]);
+        writer.WriteLine($"  ∂out_h1/∂net_h1 = out_h1·(1 - out_h1) = {F(dOut0_0)}");
+        writer.WriteLine($"  ∂f/∂w1 = ∂f/∂out_h1 · ∂out_h1/∂net_h1 · ∂net_h1/∂w1 = {P(_d2[0])} · {P(dOut0_0)} · {P(_a0[0])} = {F(_g[0])}");
+        writer.WriteLine($"  ∂f/∂w2 = ∂f/∂out_h1 · ∂out_h1/∂net_h1 · ∂net_h1/∂w2 = {P(_d2[0])} · {P(dOut0_0)} · {P(_a0[1])} = {F(_g[1])}");
+        writer.WriteLine($"  ∂f/∂out_h2 = δ_o1·w6 + δ_o2·w8 = {P(_d3[0])}·{P(_p[7])} + {P(_d3[1])}·{P(_p[9])} = {F(_d2[1])}");
+        double dOut0_1 = (double)_a2[1] * (1 - (double)_a2[1]);
+        writer.WriteLine($"  ∂out_h2/∂net_h2 = out_h2·(1 - out_h2) = {F(dOut0_1)}");
+        writer.WriteLine($"  ∂f/∂w3 = ∂f/∂out_h2 · ∂out_h2/∂net_h2 · ∂net_h2/∂w3 = {P(_d2[1])} · {P(dOut0_1)} · {P(_a0[0])} = {F(_g[2])}");
+        writer.WriteLine($"  ∂f/∂w4 = ∂f/∂out_h2 · ∂out_h2/∂net_h2 · ∂net_h2/∂w4 = {P(_d2[1])} · {P(dOut0_1)} · {P(_a0[1])} = {F(_g[3])}");
+        writer.WriteLine($"  ∂f/∂i1 = δ_h1·w1 + δ_h2·w3 = {P(_d1[0])}·{P(_p[0])} + {P(_d1[1])}·{P(_p[2])} = {F(inputGradient[0])}");
+        writer.WriteLine($"  ∂f/∂i2 = δ_h1·w2 + δ_h2·w4 = {P(_d1[0])}·{P(_p[1])} + {P(_d1[1])}·{P(_p[3])} = {F(inputGradient[1])}");
     }
 
 }

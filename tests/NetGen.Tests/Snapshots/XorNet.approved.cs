@@ -139,6 +139,15 @@ __________________________________________________________________
     ];
     /// <inheritdoc/>
     public global::System.Collections.Generic.IReadOnlyList<global::NetGen.TensorInfo> Tensors => s_tensors;
+    private static readonly global::NetGen.LayerInfo[] s_layers =
+    [
+        new("Dense", "Dense1", [2], [4], new global::System.Collections.ObjectModel.ReadOnlyDictionary<string, double>(new global::System.Collections.Generic.Dictionary<string, double> { ["Units"] = 4, ["Bias"] = 1, ["TrainBias"] = 1, ["L1"] = 0, ["L2"] = 0 }), [s_tensors[0], s_tensors[1]]),
+        new("Tanh", "Tanh1", [4], [4], global::System.Collections.ObjectModel.ReadOnlyDictionary<string, double>.Empty, []),
+        new("Dense", "Dense2", [4], [1], new global::System.Collections.ObjectModel.ReadOnlyDictionary<string, double>(new global::System.Collections.Generic.Dictionary<string, double> { ["Units"] = 1, ["Bias"] = 1, ["TrainBias"] = 1, ["L1"] = 0, ["L2"] = 0 }), [s_tensors[2], s_tensors[3]]),
+        new("Sigmoid", "Sigmoid1", [1], [1], global::System.Collections.ObjectModel.ReadOnlyDictionary<string, double>.Empty, []),
+    ];
+    /// <inheritdoc/>
+    public global::System.Collections.Generic.IReadOnlyList<global::NetGen.LayerInfo> Layers => s_layers;
 
     /// <inheritdoc/>
     public global::System.ReadOnlySpan<double> Forward(global::System.ReadOnlySpan<double> input, int batch = 1)
@@ -389,6 +398,67 @@ __________________________________________________________________
             writer.WriteLine($"  w12⁺ = w12 - η·∂E_total/∂w12 = {F(_p[15])} - {F(learningRate)}·{P(_g[15])} = {F(_p[15] - learningRate * _g[15])}");
             writer.WriteLine($"  b_o1⁺ = b_o1 - η·∂E_total/∂b_o1 = {F(_p[16])} - {F(learningRate)}·{P(_g[16])} = {F(_p[16] - learningRate * _g[16])}");
         }
+    }
+
+    /// <summary>Runs one sample forward, then backward from a given upstream gradient ∂f/∂out instead of a loss, and
+    /// prints every step as the lecture's circuit diagrams do: each net input and activation, each local gradient,
+    /// every ∂f/∂w and ∂f/∂b by the chain rule, and ∂f/∂ of each input. With <paramref name="outputGradient"/> = 1 the
+    /// network's output is f itself. Leaves this sample's gradients in <see cref="Gradients"/>.</summary>
+    public void Explain(global::System.ReadOnlySpan<double> input, global::System.IO.TextWriter writer, global::System.ReadOnlySpan<double> outputGradient)
+    {
+        global::System.ArgumentNullException.ThrowIfNull(writer);
+        static string F(double v) => global::NetGen.Explanation.F(v);
+        static string P(double v) => global::NetGen.Explanation.P(v);
+        ZeroGradients();
+        Forward(input, 1);
+        var inputGradient = new double[InputSize];
+        Backward(outputGradient, inputGradient);
+        writer.WriteLine("Forward pass");
+        writer.WriteLine($"  net_h1 = w1·i1 + w2·i2 + b_h1·1 = {P(_p[0])}·{P(_a0[0])} + {P(_p[1])}·{P(_a0[1])} + {P(_p[8])}·1 = {F(_a1[0])}");
+        writer.WriteLine($"  net_h2 = w3·i1 + w4·i2 + b_h2·1 = {P(_p[2])}·{P(_a0[0])} + {P(_p[3])}·{P(_a0[1])} + {P(_p[9])}·1 = {F(_a1[1])}");
+        writer.WriteLine($"  net_h3 = w5·i1 + w6·i2 + b_h3·1 = {P(_p[4])}·{P(_a0[0])} + {P(_p[5])}·{P(_a0[1])} + {P(_p[10])}·1 = {F(_a1[2])}");
+        writer.WriteLine($"  net_h4 = w7·i1 + w8·i2 + b_h4·1 = {P(_p[6])}·{P(_a0[0])} + {P(_p[7])}·{P(_a0[1])} + {P(_p[11])}·1 = {F(_a1[3])}");
+        writer.WriteLine($"  out_h1 = tanh(net_h1) = tanh({F(_a1[0])}) = {F(_a2[0])}");
+        writer.WriteLine($"  out_h2 = tanh(net_h2) = tanh({F(_a1[1])}) = {F(_a2[1])}");
+        writer.WriteLine($"  out_h3 = tanh(net_h3) = tanh({F(_a1[2])}) = {F(_a2[2])}");
+        writer.WriteLine($"  out_h4 = tanh(net_h4) = tanh({F(_a1[3])}) = {F(_a2[3])}");
+        writer.WriteLine($"  net_o1 = w9·out_h1 + w10·out_h2 + w11·out_h3 + w12·out_h4 + b_o1·1 = {P(_p[12])}·{P(_a2[0])} + {P(_p[13])}·{P(_a2[1])} + {P(_p[14])}·{P(_a2[2])} + {P(_p[15])}·{P(_a2[3])} + {P(_p[16])}·1 = {F(_a3[0])}");
+        writer.WriteLine($"  out_o1 = σ(net_o1) = 1/(1 + e^(-{P(_a3[0])})) = {F(_a4[0])}");
+        writer.WriteLine("Backward pass, from the given upstream gradient ∂f/∂out");
+        writer.WriteLine($"  ∂f/∂out_o1 = {F(_d4[0])}   (given)");
+        double dOut2_0 = (double)_a4[0] * (1 - (double)_a4[0]);
+        writer.WriteLine($"  ∂out_o1/∂net_o1 = out_o1·(1 - out_o1) = {F(dOut2_0)}");
+        writer.WriteLine($"  ∂f/∂w9 = ∂f/∂out_o1 · ∂out_o1/∂net_o1 · ∂net_o1/∂w9 = {P(_d4[0])} · {P(dOut2_0)} · {P(_a2[0])} = {F(_g[12])}");
+        writer.WriteLine($"  ∂f/∂w10 = ∂f/∂out_o1 · ∂out_o1/∂net_o1 · ∂net_o1/∂w10 = {P(_d4[0])} · {P(dOut2_0)} · {P(_a2[1])} = {F(_g[13])}");
+        writer.WriteLine($"  ∂f/∂w11 = ∂f/∂out_o1 · ∂out_o1/∂net_o1 · ∂net_o1/∂w11 = {P(_d4[0])} · {P(dOut2_0)} · {P(_a2[2])} = {F(_g[14])}");
+        writer.WriteLine($"  ∂f/∂w12 = ∂f/∂out_o1 · ∂out_o1/∂net_o1 · ∂net_o1/∂w12 = {P(_d4[0])} · {P(dOut2_0)} · {P(_a2[3])} = {F(_g[15])}");
+        writer.WriteLine($"  ∂f/∂b_o1 = δ_o1 = {F(_g[16])}");
+        writer.WriteLine($"  ∂f/∂out_h1 = δ_o1·w9 = {P(_d3[0])}·{P(_p[12])} = {F(_d2[0])}");
+        double dOut0_0 = 1 - (double)_a2[0] * _a2[0];
+        writer.WriteLine($"  ∂out_h1/∂net_h1 = 1 - out_h1² = {F(dOut0_0)}");
+        writer.WriteLine($"  ∂f/∂w1 = ∂f/∂out_h1 · ∂out_h1/∂net_h1 · ∂net_h1/∂w1 = {P(_d2[0])} · {P(dOut0_0)} · {P(_a0[0])} = {F(_g[0])}");
+        writer.WriteLine($"  ∂f/∂w2 = ∂f/∂out_h1 · ∂out_h1/∂net_h1 · ∂net_h1/∂w2 = {P(_d2[0])} · {P(dOut0_0)} · {P(_a0[1])} = {F(_g[1])}");
+        writer.WriteLine($"  ∂f/∂b_h1 = δ_h1 = {F(_g[8])}");
+        writer.WriteLine($"  ∂f/∂out_h2 = δ_o1·w10 = {P(_d3[0])}·{P(_p[13])} = {F(_d2[1])}");
+        double dOut0_1 = 1 - (double)_a2[1] * _a2[1];
+        writer.WriteLine($"  ∂out_h2/∂net_h2 = 1 - out_h2² = {F(dOut0_1)}");
+        writer.WriteLine($"  ∂f/∂w3 = ∂f/∂out_h2 · ∂out_h2/∂net_h2 · ∂net_h2/∂w3 = {P(_d2[1])} · {P(dOut0_1)} · {P(_a0[0])} = {F(_g[2])}");
+        writer.WriteLine($"  ∂f/∂w4 = ∂f/∂out_h2 · ∂out_h2/∂net_h2 · ∂net_h2/∂w4 = {P(_d2[1])} · {P(dOut0_1)} · {P(_a0[1])} = {F(_g[3])}");
+        writer.WriteLine($"  ∂f/∂b_h2 = δ_h2 = {F(_g[9])}");
+        writer.WriteLine($"  ∂f/∂out_h3 = δ_o1·w11 = {P(_d3[0])}·{P(_p[14])} = {F(_d2[2])}");
+        double dOut0_2 = 1 - (double)_a2[2] * _a2[2];
+        writer.WriteLine($"  ∂out_h3/∂net_h3 = 1 - out_h3² = {F(dOut0_2)}");
+        writer.WriteLine($"  ∂f/∂w5 = ∂f/∂out_h3 · ∂out_h3/∂net_h3 · ∂net_h3/∂w5 = {P(_d2[2])} · {P(dOut0_2)} · {P(_a0[0])} = {F(_g[4])}");
+        writer.WriteLine($"  ∂f/∂w6 = ∂f/∂out_h3 · ∂out_h3/∂net_h3 · ∂net_h3/∂w6 = {P(_d2[2])} · {P(dOut0_2)} · {P(_a0[1])} = {F(_g[5])}");
+        writer.WriteLine($"  ∂f/∂b_h3 = δ_h3 = {F(_g[10])}");
+        writer.WriteLine($"  ∂f/∂out_h4 = δ_o1·w12 = {P(_d3[0])}·{P(_p[15])} = {F(_d2[3])}");
+        double dOut0_3 = 1 - (double)_a2[3] * _a2[3];
+        writer.WriteLine($"  ∂out_h4/∂net_h4 = 1 - out_h4² = {F(dOut0_3)}");
+        writer.WriteLine($"  ∂f/∂w7 = ∂f/∂out_h4 · ∂out_h4/∂net_h4 · ∂net_h4/∂w7 = {P(_d2[3])} · {P(dOut0_3)} · {P(_a0[0])} = {F(_g[6])}");
+        writer.WriteLine($"  ∂f/∂w8 = ∂f/∂out_h4 · ∂out_h4/∂net_h4 · ∂net_h4/∂w8 = {P(_d2[3])} · {P(dOut0_3)} · {P(_a0[1])} = {F(_g[7])}");
+        writer.WriteLine($"  ∂f/∂b_h4 = δ_h4 = {F(_g[11])}");
+        writer.WriteLine($"  ∂f/∂i1 = δ_h1·w1 + δ_h2·w3 + δ_h3·w5 + δ_h4·w7 = {P(_d1[0])}·{P(_p[0])} + {P(_d1[1])}·{P(_p[2])} + {P(_d1[2])}·{P(_p[4])} + {P(_d1[3])}·{P(_p[6])} = {F(inputGradient[0])}");
+        writer.WriteLine($"  ∂f/∂i2 = δ_h1·w2 + δ_h2·w4 + δ_h3·w6 + δ_h4·w8 = {P(_d1[0])}·{P(_p[1])} + {P(_d1[1])}·{P(_p[3])} + {P(_d1[2])}·{P(_p[5])} + {P(_d1[3])}·{P(_p[7])} = {F(inputGradient[1])}");
     }
 
 }

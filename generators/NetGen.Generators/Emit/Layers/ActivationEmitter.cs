@@ -50,7 +50,7 @@ internal sealed class ActivationEmitter : LayerEmitter
             LayerKind.Sigmoid => $"{y}[k] = {c.Lit(1)} / ({c.Lit(1)} + {c.Math}.Exp(-{x}[k]));",
             LayerKind.Tanh => $"{y}[k] = {c.Math}.Tanh({x}[k]);",
             LayerKind.ReLU => $"{y}[k] = {x}[k] > {c.Lit(0)} ? {x}[k] : {c.Lit(0)};",
-            LayerKind.LeakyReLU => $"{y}[k] = {x}[k] >= {c.Lit(0)} ? {x}[k] : {c.Lit(layer.Spec.Alpha)} * {x}[k];",
+            LayerKind.LeakyReLU => $"{y}[k] = {x}[k] >= {c.Lit(0)} ? {x}[k] : {c.Lit(layer.Alpha)} * {x}[k];",
             _ => throw new System.NotSupportedException("No element-wise forward for " + layer.Kind),
         };
         w.Line($"for (int k = 0; k < {count}; k++) {body}");
@@ -72,7 +72,7 @@ internal sealed class ActivationEmitter : LayerEmitter
             LayerKind.Sigmoid => $"{dx}[k] = {dy}[k] * {y}[k] * ({c.Lit(1)} - {y}[k]);",
             LayerKind.Tanh => $"{dx}[k] = {dy}[k] * ({c.Lit(1)} - {y}[k] * {y}[k]);",
             LayerKind.ReLU => $"{dx}[k] = {x}[k] > {c.Lit(0)} ? {dy}[k] : {c.Lit(0)};",
-            LayerKind.LeakyReLU => $"{dx}[k] = {x}[k] > {c.Lit(0)} ? {dy}[k] : {c.Lit(layer.Spec.Alpha)} * {dy}[k];",
+            LayerKind.LeakyReLU => $"{dx}[k] = {x}[k] > {c.Lit(0)} ? {dy}[k] : {c.Lit(layer.Alpha)} * {dy}[k];",
             _ => null,
         };
         string what = layer.Kind switch
@@ -86,7 +86,7 @@ internal sealed class ActivationEmitter : LayerEmitter
         };
         if (layer.Index == 0) w.Open("if (inputGradient)");
         w.Line($"// Layer {layer.Index}: {layer.Kind} backward: {what}");
-        string? vector = VectorBackward(c, layer.Kind, layer.Spec.Alpha);
+        string? vector = VectorBackward(c, layer.Kind, layer.Alpha);
         if (body is not null && vector is not null && size > c.Plan.Spec.UnrollThreshold)
         {
             // Large tensors: one vector of lanes at a time, then the remainder one by one (no bounds checks).
@@ -122,7 +122,7 @@ internal sealed class ActivationEmitter : LayerEmitter
             new[] { g.V("x"), g.V("y") }, w =>
         {
             w.Line($"{g.T} v = x[i];");
-            w.Line($"y[i] = {g.Activation(layer.Kind, layer.Spec.Alpha, "v")};");
+            w.Line($"y[i] = {g.Activation(layer.Kind, layer.Alpha, "v")};");
         });
         g.Host.Line($"// Layer {layer.Index}: {layer.Kind} over {layer.OutputSize} values per sample");
         g.Launch(field, $"batch * {layer.OutputSize}", GpuWriter.A(layer.Index), GpuWriter.A(layer.Index + 1));
@@ -137,7 +137,7 @@ internal sealed class ActivationEmitter : LayerEmitter
             LayerKind.Sigmoid => $"{dy} * {y} * ({one} - {y})",
             LayerKind.Tanh => $"{dy} * ({one} - {y} * {y})",
             LayerKind.ReLU => $"{x} > {zero} ? {dy} : {zero}",
-            LayerKind.LeakyReLU => $"{x} > {zero} ? {dy} : {c.Lit(layer.Spec.Alpha)} * {dy}",
+            LayerKind.LeakyReLU => $"{x} > {zero} ? {dy} : {c.Lit(layer.Alpha)} * {dy}",
             _ => dy,   // Identity; Step is straight-through
         };
         string what = layer.Kind switch

@@ -15,9 +15,9 @@ internal sealed class BatchNormEmitter : LayerEmitter
 {
     public static readonly BatchNormEmitter Instance = new();
 
-    private static int Channels(LayerPlan l) => l.InputShape.Length == 3 ? l.InputShape[0] : l.InputSize;
+    private static int Channels(LayerPlan l) => BatchNormLayer.Channels(l);
 
-    private static int Spatial(LayerPlan l) => l.InputShape.Length == 3 ? l.InputShape[1] * l.InputShape[2] : 1;
+    private static int Spatial(LayerPlan l) => l.InputLayout.IsImage ? l.InputLayout.Height * l.InputLayout.Width : 1;
 
     public override void Initialize(CodeWriter w, EmitContext c, LayerPlan l)
     {
@@ -29,38 +29,11 @@ internal sealed class BatchNormEmitter : LayerEmitter
     public override void Fields(CodeWriter w, EmitContext c, LayerPlan l)
         => w.Line($"private readonly {c.T}[] _mean{l.Index} = new {c.T}[{Channels(l)}], _invStd{l.Index} = new {c.T}[{Channels(l)}];   // {l.PascalName}: μ and 1/√(σ² + ε) of the last forward pass");
 
-    public override void Views(CodeWriter w, EmitContext c, LayerPlan l)
-    {
-        int C = Channels(l);
-        string t = c.T;
-        w.Line($"/// <summary>{l.PascalName} scale γ, one per channel.</summary>");
-        w.Line($"public global::System.Span<{t}> {l.PascalName}Gamma => _p.AsSpan({l.WeightOffset}, {C});");
-        w.Line($"/// <summary>{l.PascalName} shift β, one per channel.</summary>");
-        w.Line($"public global::System.Span<{t}> {l.PascalName}Beta => _p.AsSpan({l.BiasOffset}, {C});");
-        w.Line($"/// <summary>∂E/∂ of <see cref=\"{l.PascalName}Gamma\"/>.</summary>");
-        w.Line($"public global::System.Span<{t}> {l.PascalName}GammaGradient => _g.AsSpan({l.WeightOffset}, {C});");
-        w.Line($"/// <summary>∂E/∂ of <see cref=\"{l.PascalName}Beta\"/>.</summary>");
-        w.Line($"public global::System.Span<{t}> {l.PascalName}BetaGradient => _g.AsSpan({l.BiasOffset}, {C});");
-        w.Line($"/// <summary>{l.PascalName} running mean (non-trainable state).</summary>");
-        w.Line($"public global::System.Span<{t}> {l.PascalName}RunningMean => _s.AsSpan({l.StateOffset}, {C});");
-        w.Line($"/// <summary>{l.PascalName} running variance (non-trainable state).</summary>");
-        w.Line($"public global::System.Span<{t}> {l.PascalName}RunningVariance => _s.AsSpan({l.StateOffset + C}, {C});");
-    }
-
-    public override System.Collections.Generic.IEnumerable<(string Name, bool State, int Offset, int[] Shape)> Tensors(LayerPlan l)
-    {
-        int C = Channels(l);
-        yield return (l.PascalName + "Gamma", false, l.WeightOffset, new[] { C });
-        yield return (l.PascalName + "Beta", false, l.BiasOffset, new[] { C });
-        yield return (l.PascalName + "RunningMean", true, l.StateOffset, new[] { C });
-        yield return (l.PascalName + "RunningVariance", true, l.StateOffset + C, new[] { C });
-    }
-
     public override void Forward(CodeWriter w, EmitContext c, LayerPlan l)
     {
         int C = Channels(l), S = Spatial(l), CS = C * S;
         string x = EmitContext.A(l.Index), y = EmitContext.A(l.Index + 1), t = c.T;
-        string mom = c.Lit(l.Spec.Momentum), eps = c.Lit(l.Spec.Epsilon);
+        string mom = c.Lit(l.Options<BatchNormOptions>().Momentum), eps = c.Lit(l.Options<BatchNormOptions>().Epsilon);
         w.Line($"// Layer {l.Index}: {l.PascalName} over {C} {(S > 1 ? "channels" : "features")}: y = γ·(x − μ)/√(σ² + ε) + β, batch statistics in training, running ones in inference");
         w.Open("");
         w.Line($"int m = batch * {S};");
@@ -155,7 +128,7 @@ internal sealed class BatchNormEmitter : LayerEmitter
     {
         var c = g.C;
         int C = Channels(l), S = Spatial(l), CS = C * S;
-        string t = c.T, mom = c.Lit(l.Spec.Momentum), eps = c.Lit(l.Spec.Epsilon), one = c.Lit(1);
+        string t = c.T, mom = c.Lit(l.Options<BatchNormOptions>().Momentum), eps = c.Lit(l.Options<BatchNormOptions>().Epsilon), one = c.Lit(1);
         string stats = g.Buffer("_stats" + l.Index, Str(2 * C), $"{l.PascalName}: μ then 1/√(σ² + ε) per channel of the last forward pass");
         g.Buffer("_sums" + l.Index, Str(2 * C), $"{l.PascalName}: Σ ∂E/∂y then Σ ∂E/∂y·x̂ per channel of the last backward pass");
         string partials = g.Buffer("_partials" + l.Index, Str(2 * C * Groups), $"{l.PascalName}: {Groups} partial sums per channel (two sets)");
@@ -169,7 +142,7 @@ internal sealed class BatchNormEmitter : LayerEmitter
         string squares = PartialKernel(g, l, "Squares", "(x − μ)²", "(x[at] - mean) * (x[at] - mean)", new[] { g.V("x"), g.V("stats"), g.V("partials"), ("int", "batch") },
             locals: $"{t} mean = stats[ch];");
         string statistics = g.Kernel(l.PascalName + "Statistics",
-            $"{l.PascalName}, one thread per channel i: in training σ² = Σ partials / m (biased; the running statistics move by {l.Spec.Momentum}, with the unbiased m/(m − 1)·σ²); in inference μ and σ² are the running ones. Writes 1/√(σ² + ε)",
+            $"{l.PascalName}, one thread per channel i: in training σ² = Σ partials / m (biased; the running statistics move by {l.Options<BatchNormOptions>().Momentum}, with the unbiased m/(m − 1)·σ²); in inference μ and σ² are the running ones. Writes 1/√(σ² + ε)",
             new[] { g.V("partials"), g.V("s"), g.V("stats"), ("int", "batch"), ("int", "training") }, w =>
         {
             w.Open("if (training != 0)");

@@ -183,7 +183,7 @@ internal sealed partial class Conv2DEmitter : LayerEmitter
 
     public override void Backward(CodeWriter w, EmitContext c, LayerPlan l)
     {
-        bool trainBias = l.BiasCount > 0 && l.Spec.TrainBias;
+        bool trainBias = l.BiasCount > 0 && l.TrainBias;
         w.Line($"// Layer {l.Index}: {l.PascalName} backward: ∂E/∂w[f] += Σ_p δ[f, p]·col[·, p]{(trainBias ? ", ∂E/∂b[f] += Σ_p δ[f, p]" : "")}, ∂E/∂x = col2im(Σ_f w[f]·δ[f, p]);");
         w.Line("// threads split the samples, each summing its samples' ∂E/∂w, ∂E/∂b; the sums are added in thread order");
         w.Line($"int parts = global::NetGen.Parallelism.PartsFor((long)batch * {2 * l.MultiplyAdds}, batch);");
@@ -206,7 +206,7 @@ internal sealed partial class Conv2DEmitter : LayerEmitter
 
     public override void DescendBackward(CodeWriter w, EmitContext c, LayerPlan l)
     {
-        bool trainBias = l.BiasCount > 0 && l.Spec.TrainBias;
+        bool trainBias = l.BiasCount > 0 && l.TrainBias;
         int pc = l.ParameterCount;
         w.Line($"// Layer {l.Index}: {l.PascalName} backward fused with the plain-SGD step: the threads' parts compute ∂E/∂x (with the weights from");
         w.Line($"// before the step) and their samples' ∂E/∂w{(trainBias ? ", ∂E/∂b" : "")} sums, added in part order as Backward adds them; then w ← w − η·Σ{(trainBias ? ", b ← b − η·Σ" : "")}");
@@ -235,7 +235,7 @@ internal sealed partial class Conv2DEmitter : LayerEmitter
     private static void PartMethods(CodeWriter w, EmitContext c, LayerPlan l)
     {
         int inSize = l.InputSize, outSize = l.OutputSize, P = l.OutH * l.OutW, k = K(l), F = l.OutC;
-        bool trainBias = l.BiasCount > 0 && l.Spec.TrainBias;
+        bool trainBias = l.BiasCount > 0 && l.TrainBias;
         w.Line($"/// <summary>{l.PascalName} forward for part <paramref name=\"part\"/> of <paramref name=\"parts\"/> of the batch's samples.</summary>");
         w.Open($"private void {l.PascalName}ForwardPart(int part, int parts)");
         w.Line("(int n0, int n1) = global::NetGen.Parallelism.Range(_batch, parts, part);");
@@ -413,7 +413,7 @@ internal sealed partial class Conv2DEmitter : LayerEmitter
             w.Line($"if (ix >= 0 && ix < {W}) Accumulate(ref sum, ref carry, p[{l.WeightOffset} + ((f * {C} + ch) * {KH} + u) * {KW} + v] * x[n * {C * H * W} + ch * {H * W} + iy * {W} + ix]);");
             w.Close(); w.Close(); w.Close();
             w.Line("y[i] = sum;");
-            if (act is not null) w.Line($"z[i] = {g.Activation(act.Kind, act.Spec.Alpha, "sum")};");
+            if (act is not null) w.Line($"z[i] = {g.Activation(act.Kind, act.Alpha, "sum")};");
         });
         g.Host.Line($"// Layer {l.Index}: {l.PascalName} ({C}×{H}×{W} → {F}×{OH}×{OW}, kernel {KH}×{KW}, stride {S}, padding {l.PadH},{l.PadW}), direct{(act is null ? "" : $", {act.Kind} fused")}");
         if (act is null) g.Launch(field, $"batch * {l.OutputSize}", GpuWriter.A(l.Index), "P", GpuWriter.A(l.Index + 1));
@@ -424,7 +424,7 @@ internal sealed partial class Conv2DEmitter : LayerEmitter
     {
         var c = g.C;
         int C = l.InC, H = l.InH, W = l.InW, F = l.OutC, OH = l.OutH, OW = l.OutW, KH = l.KernelH, KW = l.KernelW, S = l.Stride, P = OH * OW;
-        bool trainBias = l.BiasCount > 0 && l.Spec.TrainBias;
+        bool trainBias = l.BiasCount > 0 && l.TrainBias;
         int weights = l.WeightCount;
         string t = c.T;
         // ∂E/∂w sums batch × positions terms per weight: one thread per weight would leave a GPU with a few hundred

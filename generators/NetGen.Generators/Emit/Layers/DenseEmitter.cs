@@ -66,7 +66,7 @@ internal sealed class DenseEmitter : LayerEmitter
     public override void Backward(CodeWriter w, EmitContext c, LayerPlan layer)
     {
         int @in = layer.InputSize, @out = layer.OutputSize;
-        bool trainBias = layer.BiasCount > 0 && layer.Spec.TrainBias;
+        bool trainBias = layer.BiasCount > 0 && layer.TrainBias;
         // The first layer's ∂E/∂x is only needed when the caller asked for the input gradient.
         string? guard = layer.Index == 0 ? "if (inputGradient)" : null;
         if (c.IsUnrolled(layer))
@@ -113,7 +113,7 @@ internal sealed class DenseEmitter : LayerEmitter
     public override void DescendBackward(CodeWriter w, EmitContext c, LayerPlan layer)
     {
         int @in = layer.InputSize, @out = layer.OutputSize, V = GemmEmitter.Lanes(c);
-        bool trainBias = layer.BiasCount > 0 && layer.Spec.TrainBias;
+        bool trainBias = layer.BiasCount > 0 && layer.TrainBias;
         w.Line($"// Layer {layer.Index}: {layer.PascalName} backward fused with the plain-SGD step: {(layer.Index == 0 ? "(when asked for) " : "")}∂E/∂x = δ·W first, with the weights from before the step;");
         w.Line($"// then W ← W − η·δᵀ·x{(trainBias ? " and b ← b − η·Σₙ δ" : "")} where the products are formed (∂E/∂W is never stored)");
         if (layer.Index == 0) w.Open("if (inputGradient)");
@@ -247,7 +247,7 @@ internal sealed class DenseEmitter : LayerEmitter
             w.Line($"{t} sum = {(layer.BiasCount > 0 ? $"p[{layer.BiasOffset} + j]" : c.Lit(0))}, carry = {c.Lit(0)};");
             w.Line($"for (int k = 0; k < {@in}; k++) Accumulate(ref sum, ref carry, p[row + k] * x[xo + k]);");
             w.Line("y[i] = sum;");
-            if (act is not null) w.Line($"z[i] = {g.Activation(act.Kind, act.Spec.Alpha, "sum")};");
+            if (act is not null) w.Line($"z[i] = {g.Activation(act.Kind, act.Alpha, "sum")};");
         });
         g.Host.Line($"// Layer {layer.Index}: {name} ({@in} → {@out}){(act is null ? "" : $" with layer {act.Index}'s {act.Kind} fused: one thread per output value")}");
         if (act is null) g.Launch(field, $"batch * {@out}", GpuWriter.A(layer.Index), "P", GpuWriter.A(layer.Index + 1));
@@ -258,7 +258,7 @@ internal sealed class DenseEmitter : LayerEmitter
     {
         var c = g.C;
         int @in = layer.InputSize, @out = layer.OutputSize, W = layer.WeightOffset;
-        bool trainBias = layer.BiasCount > 0 && layer.Spec.TrainBias;
+        bool trainBias = layer.BiasCount > 0 && layer.TrainBias;
         string name = layer.PascalName, t = c.T;
         int count = @out * @in + (trainBias ? @out : 0);
         string weights = g.Kernel(name + "WeightGradient",

@@ -26,7 +26,7 @@ internal sealed class DropoutEmitter : LayerEmitter
 
     public override void Forward(CodeWriter w, EmitContext c, LayerPlan l)
     {
-        double rate = l.Spec.Rate;
+        double rate = l.Options<DropoutOptions>().Rate;
         string x = EmitContext.A(l.Index), y = EmitContext.A(l.Index + 1), mask = "_mask" + l.Index, count = $"batch * {l.OutputSize}";
         w.Line($"// Layer {l.Index}: {l.PascalName}, rate {rate}: in training y = x·mask, mask = 0 (p = {rate}) or 1/(1 − {rate}); in inference y = x");
         w.Open("if (Training)");
@@ -51,7 +51,7 @@ internal sealed class DropoutEmitter : LayerEmitter
     public override void GpuForward(GpuWriter g, LayerPlan l)
     {
         var c = g.C;
-        double rate = l.Spec.Rate;
+        double rate = l.Options<DropoutOptions>().Rate;
         string mask = g.Buffer("_mask" + l.Index, $"(long)maxBatch * {l.OutputSize}", $"{l.PascalName}: 0 or 1/(1 − rate) per value of the last forward pass");
         string field = g.Kernel(l.PascalName + "Forward",
             $"{l.PascalName} forward for value i: mask = 0 when CounterRandom.Uniform(key, i) < {rate} (the CPU's draw), else 1/(1 − {rate}); all 1 in inference; y = x·mask",

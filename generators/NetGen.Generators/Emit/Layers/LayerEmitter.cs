@@ -73,49 +73,42 @@ internal abstract class LayerEmitter
     /// <c>maxBatch</c> is in scope; null for none. The network allocates the largest, once per thread.</summary>
     public virtual string? ScratchSize(EmitContext c, LayerPlan layer) => null;
 
-    /// <summary>Named public views of the layer's parameters and state.</summary>
+    /// <summary>Named public views of the layer's parameter slots (each with its gradient) and state slots.</summary>
     public virtual void Views(CodeWriter w, EmitContext c, LayerPlan layer)
     {
-        if (layer.ParameterCount == 0) return;
         string t = c.T;
-        w.Line($"/// <summary>{layer.PascalName} weights, {WeightLayout(layer)} row-major.</summary>");
-        w.Line($"public global::System.Span<{t}> {layer.PascalName}Weights => _p.AsSpan({layer.WeightOffset}, {layer.WeightCount});");
-        w.Line($"/// <summary>∂E/∂ of <see cref=\"{layer.PascalName}Weights\"/>.</summary>");
-        w.Line($"public global::System.Span<{t}> {layer.PascalName}WeightsGradient => _g.AsSpan({layer.WeightOffset}, {layer.WeightCount});");
-        if (layer.BiasCount == 0) return;
-        w.Line($"/// <summary>{layer.PascalName} bias, {layer.BiasCount} values{(layer.Spec.TrainBias ? "" : " (held: TrainBias = false)")}.</summary>");
-        w.Line($"public global::System.Span<{t}> {layer.PascalName}Bias => _p.AsSpan({layer.BiasOffset}, {layer.BiasCount});");
-        w.Line($"/// <summary>∂E/∂ of <see cref=\"{layer.PascalName}Bias\"/>.</summary>");
-        w.Line($"public global::System.Span<{t}> {layer.PascalName}BiasGradient => _g.AsSpan({layer.BiasOffset}, {layer.BiasCount});");
+        bool last = layer.Definition.GradientViewsLast;
+        foreach (var p in layer.Parameters)
+        {
+            w.Line($"/// <summary>{layer.PascalName} {p.Slot.Description}</summary>");
+            w.Line($"public global::System.Span<{t}> {layer.PascalName}{p.Name} => _p.AsSpan({p.Offset}, {p.Count});");
+            if (!last) GradientView(p);
+        }
+        if (last) foreach (var p in layer.Parameters) GradientView(p);
+        foreach (var s in layer.States)
+        {
+            w.Line($"/// <summary>{layer.PascalName} {s.Slot.Description}</summary>");
+            w.Line($"public global::System.Span<{t}> {layer.PascalName}{s.Name} => _s.AsSpan({s.Offset}, {s.Count});");
+        }
+
+        void GradientView(PlacedSlot p)
+        {
+            w.Line($"/// <summary>∂E/∂ of <see cref=\"{layer.PascalName}{p.Name}\"/>.</summary>");
+            w.Line($"public global::System.Span<{t}> {layer.PascalName}{p.Name}Gradient => _g.AsSpan({p.Offset}, {p.Count});");
+        }
     }
 
-    /// <summary>The layer's named tensors (view name, in State?, offset, shape), matching <see cref="Views"/>.</summary>
-    public virtual System.Collections.Generic.IEnumerable<(string Name, bool State, int Offset, int[] Shape)> Tensors(LayerPlan layer)
+    /// <summary>The layer's named tensors (view name, in State?, offset, shape), from its slots: parameters, then state.</summary>
+    public static System.Collections.Generic.IEnumerable<(string Name, bool State, int Offset, int[] Shape)> Tensors(LayerPlan layer)
     {
-        if (layer.ParameterCount == 0) yield break;
-        int[] weightShape = layer.Kind == LayerKind.Conv2D
-            ? new[] { layer.OutC, layer.InC, layer.KernelH, layer.KernelW }
-            : new[] { layer.OutputSize, layer.InputSize };
-        yield return (layer.PascalName + "Weights", false, layer.WeightOffset, weightShape);
-        if (layer.BiasCount > 0) yield return (layer.PascalName + "Bias", false, layer.BiasOffset, new[] { layer.BiasCount });
+        foreach (var p in layer.Parameters) yield return (layer.PascalName + p.Name, false, p.Offset, System.Linq.Enumerable.ToArray(p.Slot.Shape));
+        foreach (var s in layer.States) yield return (layer.PascalName + s.Name, true, s.Offset, System.Linq.Enumerable.ToArray(s.Slot.Shape));
     }
 
-    private static string WeightLayout(LayerPlan layer) => layer.Kind == LayerKind.Conv2D
-        ? $"[{layer.OutC} filters × {layer.InC} channels × {layer.KernelH} × {layer.KernelW}]"
-        : $"[{layer.OutputSize} × {layer.InputSize}]: element (j, i) connects input i to unit j,";
+    /// <summary>The kind's emitter, from the layer catalog (no fall-through: every kind names its own).</summary>
+    public static LayerEmitter For(LayerKind kind) => LayerCatalog.Of(kind).Emitter;
 
-    public static LayerEmitter For(LayerPlan layer) => layer.Kind switch
-    {
-        LayerKind.Dense when layer.IsSequence => SequenceDenseEmitter.Instance,
-        LayerKind.Dense => DenseEmitter.Instance,
-        LayerKind.SimpleRNN or LayerKind.GRU or LayerKind.LSTM => RecurrentEmitter.Instance,
-        LayerKind.Embedding => EmbeddingEmitter.Instance,
-        LayerKind.Softmax => SoftmaxEmitter.Instance,
-        LayerKind.Conv2D => Conv2DEmitter.Instance,
-        LayerKind.MaxPool or LayerKind.AvgPool => PoolEmitter.Instance,
-        LayerKind.Flatten => FlattenEmitter.Instance,
-        LayerKind.BatchNorm => BatchNormEmitter.Instance,
-        LayerKind.Dropout => DropoutEmitter.Instance,
-        _ => ActivationEmitter.Instance,
-    };
+    /// <summary>The layer's emitter: the catalog's, except that a Dense fed a sequence is applied at every step.</summary>
+    public static LayerEmitter For(LayerPlan layer) =>
+        layer.Kind == LayerKind.Dense && layer.IsSequence ? SequenceDenseEmitter.Instance : For(layer.Kind);
 }

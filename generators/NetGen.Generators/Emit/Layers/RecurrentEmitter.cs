@@ -1,4 +1,3 @@
-using System.Collections.Generic;
 using NetGen.Generators.Model;
 
 namespace NetGen.Generators.Emit.Layers;
@@ -23,21 +22,23 @@ internal sealed class RecurrentEmitter : LayerEmitter
     {
         LayerKind.LSTM => "Lstm",
         LayerKind.GRU => "Gru",
-        _ => layer.Spec.RecurrentActivation == 1 ? "SimpleReLU" : "SimpleTanh",
+        _ => O(layer).Activation == 1 ? "SimpleReLU" : "SimpleTanh",
     };
 
-    private static int Units(LayerPlan layer) => layer.Spec.Sizes[0];
+    private static RecurrentOptions O(LayerPlan layer) => layer.Options<RecurrentOptions>();
+
+    private static int Units(LayerPlan layer) => O(layer).Units;
 
     private static int Features(LayerPlan layer) => layer.InputShape[1];
 
-    private static string Params(LayerPlan layer) => $"_p.AsSpan({layer.WeightOffset}, {layer.WeightCount})";
+    private static string Params(LayerPlan layer) => $"_p.AsSpan({layer.WeightOffset}, {layer.ParameterCount})";
 
     public override void Fields(CodeWriter w, EmitContext c, LayerPlan layer)
         => w.Line($"private readonly global::NetGen.RecurrentLayer<{c.T}> {Field(layer)};   // {layer.PascalName}: per-step gates and states (BPTT), the carried state of Step");
 
     public override void Allocate(CodeWriter w, EmitContext c, LayerPlan layer)
         => w.Line($"{Field(layer)} = new global::NetGen.RecurrentLayer<{c.T}>(global::NetGen.RecurrentCell.{Cell(layer)}, inputSize: {Features(layer)}, units: {Units(layer)}, " +
-                  $"steps: {layer.InputShape[0]}, bidirectional: {(layer.Spec.Bidirectional ? "true" : "false")}, returnSequences: {(layer.Spec.ReturnSequences ? "true" : "false")}, maxBatch);");
+                  $"steps: {layer.InputShape[0]}, bidirectional: {(O(layer).Bidirectional ? "true" : "false")}, returnSequences: {(O(layer).ReturnSequences ? "true" : "false")}, maxBatch);");
 
     public override void Initialize(CodeWriter w, EmitContext c, LayerPlan layer)
         => w.Line($"{Field(layer)}.Initialize({Params(layer)}, random);   // {layer.PascalName}: uniform ±1/√{Units(layer)} (PyTorch's)");
@@ -45,7 +46,7 @@ internal sealed class RecurrentEmitter : LayerEmitter
     public override void Forward(CodeWriter w, EmitContext c, LayerPlan layer)
     {
         int f = Features(layer);
-        w.Line($"// Layer {layer.Index}: {layer.PascalName} ({layer.InputShape[0]} steps × {f} → {Units(layer)} units{(layer.Spec.Bidirectional ? " × 2 directions" : "")}): " +
+        w.Line($"// Layer {layer.Index}: {layer.PascalName} ({layer.InputShape[0]} steps × {f} → {Units(layer)} units{(O(layer).Bidirectional ? " × 2 directions" : "")}): " +
                "x_t·W_ihᵀ + b_ih for every step at once, then h_(t−1)·W_hhᵀ + b_hh and the gates step by step");
         w.Line($"{Field(layer)}.Forward({Params(layer)}, {EmitContext.A(layer.Index)}.AsSpan(0, batch * _steps * {f}), {EmitContext.A(layer.Index + 1)}, batch, _steps, carry: _stepping);");
     }
@@ -56,49 +57,16 @@ internal sealed class RecurrentEmitter : LayerEmitter
         string dx = $"{EmitContext.D(layer.Index)}.AsSpan(0, batch * {layer.InputShape[0] * f})";
         if (layer.Index == 0) dx = $"inputGradient ? {dx} : default";
         w.Line($"// Layer {layer.Index}: {layer.PascalName} backward through time: δ per step from the last to the first, then ∂E/∂W_ih, ∂E/∂W_hh, ∂E/∂b and ∂E/∂x over every step");
-        w.Line($"{Field(layer)}.Backward({Params(layer)}, _g.AsSpan({layer.WeightOffset}, {layer.WeightCount}), {EmitContext.A(layer.Index)}.AsSpan(0, batch * {layer.InputShape[0] * f}), " +
+        w.Line($"{Field(layer)}.Backward({Params(layer)}, _g.AsSpan({layer.WeightOffset}, {layer.ParameterCount}), {EmitContext.A(layer.Index)}.AsSpan(0, batch * {layer.InputShape[0] * f}), " +
                $"{EmitContext.D(layer.Index + 1)}.AsSpan(0, batch * {layer.OutputSize}), {dx}, batch);");
     }
 
     public override void Views(CodeWriter w, EmitContext c, LayerPlan layer)
     {
-        string t = c.T;
-        foreach (var (name, _, offset, shape) in Tensors(layer))
-        {
-            int count = 1;
-            foreach (int d in shape) count *= d;
-            w.Line($"/// <summary>{layer.PascalName}'s {PyTorchName(name, layer)} ({string.Join(" × ", shape)}), PyTorch's layout.</summary>");
-            w.Line($"public global::System.Span<{t}> {name} => _p.AsSpan({offset}, {count});");
-            w.Line($"/// <summary>∂E/∂ of <see cref=\"{name}\"/>.</summary>");
-            w.Line($"public global::System.Span<{t}> {name}Gradient => _g.AsSpan({offset}, {count});");
-        }
+        base.Views(w, c, layer);
         w.Line($"/// <summary>{layer.PascalName}'s step loops and per-step buffers: the hidden states of the last forward pass");
         w.Line("/// (<c>CopyHidden</c>), ∂E/∂h_t of the last backward pass (<c>HiddenGradient</c>), the carried state of <c>Step</c>.</summary>");
-        w.Line($"public global::NetGen.RecurrentLayer<{t}> {layer.PascalName}Layer => {Field(layer)};");
-    }
-
-    private static string PyTorchName(string view, LayerPlan layer)
-    {
-        string rest = view.Substring(layer.PascalName.Length);
-        bool reverse = rest.EndsWith("Reverse", System.StringComparison.Ordinal);
-        if (reverse) rest = rest.Substring(0, rest.Length - "Reverse".Length);
-        string name = rest switch { "WeightIh" => "weight_ih_l0", "WeightHh" => "weight_hh_l0", "BiasIh" => "bias_ih_l0", _ => "bias_hh_l0" };
-        return name + (reverse ? "_reverse" : "");
-    }
-
-    public override IEnumerable<(string Name, bool State, int Offset, int[] Shape)> Tensors(LayerPlan layer)
-    {
-        int h = Units(layer), g = Shapes.Gates(layer.Kind) * h, f = Features(layer);
-        int block = g * f + g * h + 2 * g;
-        for (int d = 0; d < (layer.Spec.Bidirectional ? 2 : 1); d++)
-        {
-            string suffix = d == 1 ? "Reverse" : "";
-            int at = layer.WeightOffset + d * block;
-            yield return (layer.PascalName + "WeightIh" + suffix, false, at, new[] { g, f });
-            yield return (layer.PascalName + "WeightHh" + suffix, false, at + g * f, new[] { g, h });
-            yield return (layer.PascalName + "BiasIh" + suffix, false, at + g * f + g * h, new[] { g });
-            yield return (layer.PascalName + "BiasHh" + suffix, false, at + g * f + g * h + g, new[] { g });
-        }
+        w.Line($"public global::NetGen.RecurrentLayer<{c.T}> {layer.PascalName}Layer => {Field(layer)};");
     }
 
     public override void GpuForward(GpuWriter g, LayerPlan layer) => throw new System.InvalidOperationException(layer.Kind + " has no GPU kernels: the network's Gpu class is emitted CPU-only.");
@@ -120,30 +88,18 @@ internal sealed class EmbeddingEmitter : LayerEmitter
 
     public override void Forward(CodeWriter w, EmitContext c, LayerPlan layer)
     {
-        int v = layer.Spec.Sizes[0], d = layer.Spec.Sizes[1];
+        var o = layer.Options<EmbeddingOptions>();
+        int v = o.Vocabulary, d = o.Dimension;
         w.Line($"// Layer {layer.Index}: {layer.PascalName}: y[t] = table[id_t], {v} ids × {d} values (ids are exact integers in the input)");
         w.Line($"global::NetGen.SequenceLayers.EmbeddingForward<{c.T}>(_p.AsSpan({layer.WeightOffset}, {layer.WeightCount}), {EmitContext.A(layer.Index)}, {EmitContext.A(layer.Index + 1)}, batch * _steps, _steps, {v}, {d}, \"{c.Plan.Spec.ClassName}\");");
     }
 
     public override void Backward(CodeWriter w, EmitContext c, LayerPlan layer)
     {
-        int d = layer.Spec.Sizes[1];
+        int d = layer.Options<EmbeddingOptions>().Dimension;
         w.Line($"// Layer {layer.Index}: {layer.PascalName} backward: ∂E/∂table[id_t] += ∂E/∂y[t]; ids have no gradient");
         w.Line($"global::NetGen.SequenceLayers.EmbeddingBackward<{c.T}>({EmitContext.A(layer.Index)}, {EmitContext.D(layer.Index + 1)}, _g.AsSpan({layer.WeightOffset}, {layer.WeightCount}), batch * {layer.InputSize}, {d});");
         if (layer.Index == 0) w.Line($"if (inputGradient) global::System.Array.Clear({EmitContext.D(layer.Index)}, 0, batch * {layer.InputSize});");
-    }
-
-    public override void Views(CodeWriter w, EmitContext c, LayerPlan layer)
-    {
-        w.Line($"/// <summary>{layer.PascalName}'s table, [{layer.Spec.Sizes[0]} ids × {layer.Spec.Sizes[1]}] row-major (PyTorch's nn.Embedding.weight).</summary>");
-        w.Line($"public global::System.Span<{c.T}> {layer.PascalName}Weights => _p.AsSpan({layer.WeightOffset}, {layer.WeightCount});");
-        w.Line($"/// <summary>∂E/∂ of <see cref=\"{layer.PascalName}Weights\"/>.</summary>");
-        w.Line($"public global::System.Span<{c.T}> {layer.PascalName}WeightsGradient => _g.AsSpan({layer.WeightOffset}, {layer.WeightCount});");
-    }
-
-    public override IEnumerable<(string Name, bool State, int Offset, int[] Shape)> Tensors(LayerPlan layer)
-    {
-        yield return (layer.PascalName + "Weights", false, layer.WeightOffset, new[] { layer.Spec.Sizes[0], layer.Spec.Sizes[1] });
     }
 
     public override void GpuForward(GpuWriter g, LayerPlan layer) => throw new System.InvalidOperationException("Embedding has no GPU kernels: the network's Gpu class is emitted CPU-only.");
@@ -176,32 +132,12 @@ internal sealed class SequenceDenseEmitter : LayerEmitter
 
     public override void Backward(CodeWriter w, EmitContext c, LayerPlan layer)
     {
-        string bias = layer.BiasCount > 0 && layer.Spec.TrainBias ? Bias(layer, "_g") : "default";
+        string bias = layer.BiasCount > 0 && layer.TrainBias ? Bias(layer, "_g") : "default";
         string dx = $"{EmitContext.D(layer.Index)}";
         if (layer.Index == 0) dx = $"inputGradient ? {dx} : default";
         w.Line($"// Layer {layer.Index}: {layer.PascalName} backward at every step: ∂E/∂W += Σ_t δ[t]·x[t]ᵀ, ∂E/∂b += Σ_t δ[t], ∂E/∂x[t] = Wᵀ·δ[t]");
         w.Line($"global::NetGen.SequenceLayers.DenseBackward<{c.T}>(_p.AsSpan({layer.WeightOffset}, {layer.WeightCount}), _g.AsSpan({layer.WeightOffset}, {layer.WeightCount}), {bias}, " +
                $"{EmitContext.A(layer.Index)}, {EmitContext.D(layer.Index + 1)}, {dx}, batch * {layer.InputShape[0]}, {In(layer)}, {Out(layer)});");
-    }
-
-    public override void Views(CodeWriter w, EmitContext c, LayerPlan layer)
-    {
-        string t = c.T;
-        w.Line($"/// <summary>{layer.PascalName} weights, [{Out(layer)} × {In(layer)}] row-major, applied at every step.</summary>");
-        w.Line($"public global::System.Span<{t}> {layer.PascalName}Weights => _p.AsSpan({layer.WeightOffset}, {layer.WeightCount});");
-        w.Line($"/// <summary>∂E/∂ of <see cref=\"{layer.PascalName}Weights\"/>.</summary>");
-        w.Line($"public global::System.Span<{t}> {layer.PascalName}WeightsGradient => _g.AsSpan({layer.WeightOffset}, {layer.WeightCount});");
-        if (layer.BiasCount == 0) return;
-        w.Line($"/// <summary>{layer.PascalName} bias, {layer.BiasCount} values.</summary>");
-        w.Line($"public global::System.Span<{t}> {layer.PascalName}Bias => _p.AsSpan({layer.BiasOffset}, {layer.BiasCount});");
-        w.Line($"/// <summary>∂E/∂ of <see cref=\"{layer.PascalName}Bias\"/>.</summary>");
-        w.Line($"public global::System.Span<{t}> {layer.PascalName}BiasGradient => _g.AsSpan({layer.BiasOffset}, {layer.BiasCount});");
-    }
-
-    public override IEnumerable<(string Name, bool State, int Offset, int[] Shape)> Tensors(LayerPlan layer)
-    {
-        yield return (layer.PascalName + "Weights", false, layer.WeightOffset, new[] { Out(layer), In(layer) });
-        if (layer.BiasCount > 0) yield return (layer.PascalName + "Bias", false, layer.BiasOffset, new[] { layer.BiasCount });
     }
 
     public override void GpuForward(GpuWriter g, LayerPlan layer) => throw new System.InvalidOperationException("A Dense layer over a sequence has no GPU kernels: the network's Gpu class is emitted CPU-only.");

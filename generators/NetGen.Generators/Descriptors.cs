@@ -1,13 +1,14 @@
-using System.Collections.Generic;
 using System.Collections.Immutable;
 using System.Linq;
 using Microsoft.CodeAnalysis;
 
-namespace NetGen.Analyzers;
+namespace NetGen.Generators;
 
 /// <summary>Every NetGen diagnostic: a stable ID, a title, a severity and a help link into docs/diagnostics.md. Messages
-/// come from the rules themselves (shape inference and the declaration checks) and carry the numbers.</summary>
-public static class Descriptors
+/// come from the rules themselves (shape inference and the declaration checks) and carry the numbers. Compiled into the
+/// generator and the analyzers from this one file: a rule names its descriptor object (<c>Descriptors.DoesNotTile</c>),
+/// never an ID string, so an unknown ID cannot compile and the analyzer reports exactly the descriptor the rule chose.</summary>
+internal static class Descriptors
 {
     /// <summary>Where each ID is documented: docs/diagnostics.md, one section per ID (anchor = lower-case ID).</summary>
     public const string HelpBase = "docs/diagnostics.md#";
@@ -59,17 +60,22 @@ public static class Descriptors
     public static readonly DiagnosticDescriptor NotAClass = D("NG0034", "Network is not a class", DiagnosticSeverity.Error);
     public static readonly DiagnosticDescriptor LayersOnSeveralDeclarations = D("NG0035", "Layer attributes on more than one partial declaration", DiagnosticSeverity.Error);
     public static readonly DiagnosticDescriptor LayersWithoutNetwork = D("NG0036", "Layer attributes on a class without [Network]", DiagnosticSeverity.Warning);
+
+    // ---- NetGen itself -----------------------------------------------------------------------------------------------
+    /// <summary>NG9999: the generator threw (a NetGen bug); reported by the generator, never by the analyzers.</summary>
+    public static readonly DiagnosticDescriptor InternalError = new(
+        id: "NG9999",
+        title: "NetGen generator internal error",
+        messageFormat: "NetGen failed to generate {0}: {1}. This is a bug in NetGen; please report it with the declaration.",
+        category: Category,
+        defaultSeverity: DiagnosticSeverity.Error,
+        isEnabledByDefault: true);
 #pragma warning restore CS1591
 
-    /// <summary>Every descriptor, in ID order.</summary>
+    /// <summary>Every descriptor the analyzers report (all but <see cref="InternalError"/>), in ID order.</summary>
     public static readonly ImmutableArray<DiagnosticDescriptor> All = typeof(Descriptors).GetFields()
-        .Where(f => f.FieldType == typeof(DiagnosticDescriptor))
+        .Where(f => f.FieldType == typeof(DiagnosticDescriptor) && f.Name != nameof(InternalError))
         .Select(f => (DiagnosticDescriptor)f.GetValue(null)!)
         .OrderBy(d => d.Id, System.StringComparer.Ordinal)
         .ToImmutableArray();
-
-    private static readonly Dictionary<string, DiagnosticDescriptor> ById = All.ToDictionary(d => d.Id);
-
-    /// <summary>The descriptor of an ID, or null for an ID NetGen does not know.</summary>
-    public static DiagnosticDescriptor? Find(string id) => ById.TryGetValue(id, out var d) ? d : null;
 }
