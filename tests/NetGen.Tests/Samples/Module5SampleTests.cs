@@ -81,7 +81,8 @@ public class Module5SampleTests
     public void RowLstmLearnsMnistRowByRow()
     {
         var text = new StringWriter();
-        var results = RowMnist.Run(text, ["LSTM"], epochs: 1, trainCount: 2000, testCount: 500);
+        // 141 steps of 64 (the full run, 12 epochs on 8,000 images, reaches ≥ 0.95; see docs/sequences.md).
+        var results = RowMnist.Run(text, ["LSTM"], epochs: 3, trainCount: 3000, testCount: 500);
         Assert.True(results[0].TestAccuracy > 0.5, $"accuracy {results[0].TestAccuracy}");
         Assert.EndsWith($"test accuracy: {results[0].TestAccuracy.ToString("0.000", System.Globalization.CultureInfo.InvariantCulture)}", text.ToString().TrimEnd());
     }
