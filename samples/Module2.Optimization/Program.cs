@@ -29,6 +29,7 @@ root.Subcommands.Add(linear);
 root.Subcommands.Add(optimizers);
 root.Subcommands.Add(learningRate);
 root.Subcommands.Add(regularization);
+root.Subcommands.Add(HyperparameterSweep.Command());
 root.SetAction(r => WithOutput(r.GetValue(tourOutput)!, dir => Tour.Run(Console.Out, dir)));
 return root.Parse(args).Invoke();
 

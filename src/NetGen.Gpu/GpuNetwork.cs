@@ -45,6 +45,7 @@ public abstract class GpuNetwork<T> : IDisposable where T : unmanaged, IFloating
     {
         ArgumentNullException.ThrowIfNull(device);
         ArgumentNullException.ThrowIfNull(initial);
+        device.ThrowIfDisposed(initial.GetType().Name + ".Gpu");
         if (maxBatch < 1)
             throw new ArgumentOutOfRangeException(nameof(maxBatch), maxBatch, "maxBatch must be at least 1: it is the largest batch Forward will be given.");
         Device = device;
@@ -328,6 +329,28 @@ public abstract class GpuNetwork<T> : IDisposable where T : unmanaged, IFloating
         Step(optimizer);
     }
 
+    /// <summary>One step with a custom loss (<see cref="ILoss{T}"/>): zero the gradients, forward on the device, the
+    /// output copied back, ∂E/∂output formed by <paramref name="loss"/> on the host and uploaded, backward and update on
+    /// the device. Returns the loss before the update. Two host round trips per step (the output and its gradient), so a
+    /// loss written for the host runs unchanged. Not for networks with weight penalties (they would be left out).</summary>
+    public T TrainStep(ReadOnlySpan<T> input, ReadOnlySpan<T> target, ILoss<T> loss, Optimizer optimizer, int batch = 1)
+    {
+        ArgumentNullException.ThrowIfNull(loss);
+        ArgumentNullException.ThrowIfNull(optimizer);
+        if (HasPenalty)
+            throw new NotSupportedException($"{_name} declares L1/L2 weight penalties, which the custom-loss path on the GPU does not add: train it on the CPU (NetworkLoss.TrainStep), or add the penalty to the loss.");
+        ZeroGradients();
+        var output = Forward(input, batch);
+        _lossGradient ??= new T[(long)MaxBatch * OutputSize];
+        var gradient = _lossGradient.AsSpan(0, output.Length);
+        T value = loss.ValueAndGradient(output, target, batch, gradient);
+        Backward(gradient, []);
+        Step(optimizer);
+        return value;
+    }
+
+    private T[]? _lossGradient;
+
     /// <summary>Computes the weight penalties of the parameters before the update on the device, so <see cref="Loss()"/>
     /// after the step gives the CPU TrainStep's loss (data term and penalty, both before the update).</summary>
     private void KeepPenalty()
@@ -514,14 +537,21 @@ public abstract class GpuNetwork<T> : IDisposable where T : unmanaged, IFloating
         Accelerator.Synchronize();
     }
 
-    private void ThrowIfDisposed() => ObjectDisposedException.ThrowIf(_disposed, this);
+    private void ThrowIfDisposed()
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        Device.ThrowIfDisposed(_name);
+    }
 
     /// <summary>Releases every device buffer of the network.</summary>
     public void Dispose()
     {
         if (_disposed) return;
         _disposed = true;
-        foreach (var buffer in _buffers) buffer.Dispose();
+        // A disposed device has already released every buffer allocated on it; disposing them again would touch a
+        // dead accelerator.
+        if (!Device.IsDisposed)
+            foreach (var buffer in _buffers) buffer.Dispose();
         _buffers.Clear();
         GC.SuppressFinalize(this);
     }

@@ -78,6 +78,23 @@ public sealed class History
 /// <summary>The mini-batch training loop over a <see cref="Dataset{T}"/>, with Keras' <c>fit()</c> semantics.</summary>
 public static class Trainer
 {
+    /// <summary>The divergence error. It says what the weights now are: those of the last good step when this step's
+    /// update was not applied (the generated TrainStep does not update after a non-finite loss, and an
+    /// <see cref="Optimizer"/> skips a step with a non-finite gradient), which it checks rather than assumes.</summary>
+    private static InvalidOperationException Diverged<T>(INetwork<T> network, bool skipped, double loss, int epoch, int epochs, int step, int steps, int n)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        int k = System.Numerics.Tensors.TensorPrimitives.IndexOfMaxMagnitude<T>(network.Parameters);
+        bool finite = k < 0 || T.IsFinite(network.Parameters[k]);
+        string weights = finite
+            ? $"The network's weights are those of the last good step ({(step > 0 ? $"step {step} of epoch {epoch + 1}" : epoch > 0 ? $"the last step of epoch {epoch}" : "the initial weights")}): this step's update was not applied."
+            : "The update of this step was already applied and some weights are no longer finite: reload the last checkpoint.";
+        return new InvalidOperationException(
+            $"Training diverged: {(skipped ? $"the gradients became NaN or infinite (the loss was {loss.ToString(CultureInfo.InvariantCulture)})" : $"the loss became {loss.ToString(CultureInfo.InvariantCulture)}")} at epoch {epoch + 1}/{epochs}, step {step + 1}/{steps} (batch of {n} samples). {weights} " +
+            "Lower the learning rate (e.g. by a factor of 10), and check the data for NaN or very large values (scale features to about [0, 1]). " +
+            "Checkpoints already saved are intact.");
+    }
+
     /// <summary>
     /// Trains <paramref name="network"/> for <paramref name="epochs"/> passes over <paramref name="train"/>, as Keras'
     /// <c>model.fit</c>. Full-batch, stochastic (batch 1) and mini-batch gradient descent are batch sizes. Each epoch
@@ -91,9 +108,11 @@ public static class Trainer
     /// the order given, after the progress display (<see cref="ProgressLogger"/>).
     /// </para>
     /// <para>
-    /// A loss that becomes NaN or infinite stops training with an error naming the epoch and step, unless a callback
-    /// (<see cref="TerminateOnNaN"/>) stops training at that batch; checkpoints already written are complete files
-    /// (they are written atomically).
+    /// A loss that becomes NaN or infinite (or a step an <see cref="Optimizer"/> skipped for a NaN or infinite
+    /// gradient, see <see cref="Optimizer.LastStepSkipped"/>) stops training with an error naming the epoch and step
+    /// and saying whether the weights are still those of the last good step (they are when the step's update was not
+    /// applied, which the error checks), unless a callback (<see cref="TerminateOnNaN"/>) stops training at that
+    /// batch; checkpoints already written are complete files (they are written atomically).
     /// </para>
     /// </summary>
     /// <param name="network">The network; it is left in training mode.</param>
@@ -114,12 +133,18 @@ public static class Trainer
     /// <param name="metrics">Extra metrics logged by name for training and validation (accuracy is always logged).</param>
     /// <param name="augment">Transforms each training mini-batch (a copy) before its step, e.g. an
     /// <see cref="ImageAugmentation{T}"/>; never applied to validation data.</param>
+    /// <param name="loss">A custom loss (<see cref="ILoss{T}"/>) trained and reported instead of the network's declared
+    /// one; the data set's targets then have <see cref="ILoss{T}.TargetSize"/> values per sample (a labelled set is read
+    /// as one-hot targets). Accuracy is logged only when the targets have one value per output.</param>
+    /// <param name="outputMetrics">Metrics over outputs and targets (e.g. a detector's mAP), logged by name for training
+    /// (unless <see cref="IOutputMetric{T}.OnTraining"/> is false) and validation.</param>
     /// <exception cref="ArgumentException">An argument is out of range or the data does not fit the network.</exception>
     /// <exception cref="InvalidOperationException">The loss became NaN or infinite (training diverged).</exception>
     public static History Fit<T>(INetwork<T> network, Dataset<T> train, int epochs, int batchSize, IOptimizer optimizer,
         int seed = 0, TextWriter? log = null, Dataset<T>? validation = null, double validationSplit = 0,
         IEnumerable<ICallback>? callbacks = null, int verbose = 1, bool shuffle = true, IEnumerable<IMetric>? metrics = null,
-        IAugmentation<T>? augment = null) where T : unmanaged, IFloatingPointIeee754<T>
+        IAugmentation<T>? augment = null, ILoss<T>? loss = null, IEnumerable<IOutputMetric<T>>? outputMetrics = null)
+        where T : unmanaged, IFloatingPointIeee754<T>
     {
         ArgumentNullException.ThrowIfNull(network);
         ArgumentNullException.ThrowIfNull(train);
@@ -131,7 +156,7 @@ public static class Trainer
             throw new ArgumentOutOfRangeException(nameof(verbose), verbose, "verbose is 0 (silent), 1 (progress bar) or 2 (one line per epoch).");
         if (train.Count == 0)
             throw new ArgumentException("The training set has no samples: pass a data set with at least one sample.", nameof(train));
-        int outputSize = CheckFits(network, train, nameof(train));
+        int outputSize = CheckFits(network, train, nameof(train), loss);
 
         int count = train.Count;
         if (validationSplit != 0)
@@ -156,10 +181,12 @@ public static class Trainer
                 throw new ArgumentException(
                     $"The validation set ({Describe(validation)}) does not match the training set ({Describe(train)}): " +
                     "split both from the same data, e.g. with Dataset.Split.", nameof(validation));
-            CheckFits(network, validation, nameof(validation));
+            CheckFits(network, validation, nameof(validation), loss);
         }
 
-        var metricList = BuildMetrics(metrics);
+        bool classTargets = loss is null || loss.TargetSize(outputSize) == outputSize;
+        var metricList = BuildMetrics(metrics, classTargets);
+        var outputMetricList = BuildOutputMetrics(outputMetrics, metricList);
         var callbackList = callbacks?.ToList() ?? [];
         if (callbackList.Any(c => c is null)) throw new ArgumentException("A callback is null.", nameof(callbacks));
         if (log is not null && verbose > 0 && !callbackList.Any(c => c is ProgressLogger))
@@ -170,7 +197,7 @@ public static class Trainer
         var order = new int[count];
         var input = new T[batchSize * featureSize];
         var labels = new int[batchSize];
-        T[] targets = train.HasLabels ? [] : new T[batchSize * targetSize];
+        T[] targets = train.HasLabels && loss is null ? [] : new T[batchSize * (loss is null ? targetSize : loss.TargetSize(outputSize))];
         var history = new History();
         var context = new TrainingContext<T>(network, optimizer, epochs, steps, batchSize, count, validation?.Count ?? 0, history, log);
         var augmentRandom = augment is null ? null : new SeededRandom(seed ^ 0x5A17_AD6E);
@@ -182,6 +209,7 @@ public static class Trainer
             batchLogs = new Logs();
             batchLogs.Set("loss", 0);
             foreach (var m in metricList) batchLogs.Set(m.Name, 0);
+            foreach (var m in outputMetricList) if (m.OnTraining) batchLogs.Set(m.Name, 0);
         }
 
         foreach (var callback in callbackList) callback.OnTrainBegin(context);
@@ -194,6 +222,7 @@ public static class Trainer
             double? learningRate = (optimizer as Optimizer)?.LearningRate;
             EpochOrder(order, seed, epoch, shuffle);
             foreach (var m in metricList) m.Reset();
+            foreach (var m in outputMetricList) m.Reset();
             double lossSum = 0;
             long seen = 0;
             for (int step = 0; step < steps; step++)
@@ -203,36 +232,46 @@ public static class Trainer
                 Gather(train, order.AsSpan(start, n), input, labels, targets);
                 Span<T> x = input.AsSpan(0, n * featureSize);
                 augment?.Apply(x, n, augmentRandom!);
-                T loss = train.HasLabels
-                    ? network.TrainStep(x, labels.AsSpan(0, n), optimizer, n)
-                    : network.TrainStep(x, targets.AsSpan(0, n * targetSize), optimizer, n);
-                lossSum += double.CreateChecked(loss) * n;
+                if (loss is not null && train.HasLabels) Losses.OneHot<T>(labels.AsSpan(0, n), outputSize, targets);
+                int lossTargetSize = loss is null ? targetSize : loss.TargetSize(outputSize);
+                T stepValue = loss is not null
+                    ? network.TrainStep(x, targets.AsSpan(0, n * lossTargetSize), loss, optimizer, n)
+                    : train.HasLabels
+                        ? network.TrainStep(x, labels.AsSpan(0, n), optimizer, n)
+                        : network.TrainStep(x, targets.AsSpan(0, n * targetSize), optimizer, n);
+                // A step the optimiser skipped for a NaN or infinite gradient diverged, whatever its loss says.
+                bool skipped = optimizer is Optimizer { LastStepSkipped: true };
+                double stepLoss = double.CreateChecked(stepValue);
+                if (skipped) stepValue = T.NaN;
+                lossSum += double.CreateChecked(stepValue) * n;
                 seen += n;
                 ReadOnlySpan<T> output = network.Output[..(n * outputSize)];
-                if (!train.HasLabels) TargetClasses<T>(targets.AsSpan(0, n * targetSize), targetSize, labels.AsSpan(0, n));
+                if (!train.HasLabels && classTargets) TargetClasses<T>(targets.AsSpan(0, n * targetSize), targetSize, labels.AsSpan(0, n));
                 foreach (var m in metricList) m.Update(output, outputSize, labels.AsSpan(0, n));
+                foreach (var m in outputMetricList) if (m.OnTraining) m.Update(output, targets.AsSpan(0, n * lossTargetSize), n);
                 if (batchLogs is not null)
                 {
                     batchLogs.SetAt(0, lossSum / seen);
                     for (int k = 0; k < metricList.Count; k++) batchLogs.SetAt(k + 1, metricList[k].Result);
+                    int slot = metricList.Count + 1;
+                    foreach (var m in outputMetricList) if (m.OnTraining) batchLogs.SetAt(slot++, m.Result);
                     foreach (var callback in callbackList) callback.OnBatchEnd(context, step, batchLogs);
                 }
-                if (!T.IsFinite(loss) && !context.StopTraining)
-                    throw new InvalidOperationException(
-                        $"Training diverged: the loss became {loss} at epoch {epoch + 1}/{epochs}, step {step + 1}/{steps} (batch of {n} samples). " +
-                        "Lower the learning rate (e.g. by a factor of 10), and check the data for NaN or very large values (scale features to about [0, 1]). " +
-                        "Checkpoints already saved are intact.");
+                if (!T.IsFinite(stepValue) && !context.StopTraining)
+                    throw Diverged(network, skipped, stepLoss, epoch, epochs, step, steps, n);
                 if (context.StopTraining) break;
             }
 
             var logs = new Logs();
             logs.Set("loss", lossSum / seen);
             foreach (var m in metricList) logs.Set(m.Name, m.Result);
+            foreach (var m in outputMetricList) if (m.OnTraining) logs.Set(m.Name, m.Result);
             if (validation is not null)
             {
-                double valLoss = EvaluateCore(network, validation, batchSize, outputSize, metricList, labels);
+                double valLoss = EvaluateCore(network, validation, batchSize, outputSize, metricList, labels, loss, outputMetricList, targets);
                 logs.Set("val_loss", valLoss);
                 foreach (var m in metricList) logs.Set("val_" + m.Name, m.Result);
+                foreach (var m in outputMetricList) logs.Set("val_" + m.Name, m.Result);
                 network.Training = true;
             }
             if (learningRate is double lr) logs.Set("learning_rate", lr);
@@ -284,8 +323,8 @@ public static class Trainer
         bool training = network.Training;
         try
         {
-            int outputSize = CheckFits(network, data, nameof(data));
-            double loss = EvaluateCore(network, data, batchSize, outputSize, metricList, new int[batchSize]);
+            int outputSize = CheckFits(network, data, nameof(data), null);
+            double loss = EvaluateCore<T>(network, data, batchSize, outputSize, metricList, new int[batchSize], null, [], []);
             var result = new Logs();
             result.Set("loss", loss);
             foreach (var m in metricList) result.Set(m.Name, m.Result);
@@ -294,12 +333,66 @@ public static class Trainer
         finally { network.Training = training; }
     }
 
-    /// <summary>Accuracy first, then the extra metrics (an explicit accuracy is not repeated); names must be unique.</summary>
-    private static List<IMetric> BuildMetrics(IEnumerable<IMetric>? metrics)
+    /// <summary>As the other overloads, with a custom <paramref name="loss"/> (null for the network's declared one) and
+    /// metrics over outputs and targets: returns "loss", "accuracy" (when the targets have one value per output), and
+    /// each output metric by name.</summary>
+    /// <param name="network">The network.</param>
+    /// <param name="data">The samples to evaluate.</param>
+    /// <param name="loss">The loss, or null for the network's own.</param>
+    /// <param name="outputMetrics">Metrics over outputs and targets.</param>
+    /// <param name="batchSize">Samples per forward pass; 0 for <see cref="INetwork{T}.MaxBatch"/>.</param>
+    public static IReadOnlyDictionary<string, double> Evaluate<T>(INetwork<T> network, Dataset<T> data, ILoss<T>? loss, IEnumerable<IOutputMetric<T>> outputMetrics, int batchSize = 0)
+        where T : unmanaged, IFloatingPointIeee754<T>
     {
-        var list = new List<IMetric> { Metrics.Accuracy() };
+        ArgumentNullException.ThrowIfNull(network);
+        ArgumentNullException.ThrowIfNull(data);
+        ArgumentNullException.ThrowIfNull(outputMetrics);
+        if (batchSize == 0) batchSize = network.MaxBatch;
+        CheckBatchSize(network, batchSize, nameof(batchSize));
+        if (data.Count == 0)
+            throw new ArgumentException("The data set has no samples: pass one with at least one sample.", nameof(data));
+        bool training = network.Training;
+        try
+        {
+            int outputSize = CheckFits(network, data, nameof(data), loss);
+            var metricList = BuildMetrics([], loss is null || loss.TargetSize(outputSize) == outputSize);
+            var outputMetricList = BuildOutputMetrics(outputMetrics, metricList);
+            var targets = new T[batchSize * (loss is null ? data.TargetSize : loss.TargetSize(outputSize))];
+            double value = EvaluateCore(network, data, batchSize, outputSize, metricList, new int[batchSize], loss, outputMetricList, targets);
+            var result = new Logs();
+            result.Set("loss", value);
+            foreach (var m in metricList) result.Set(m.Name, m.Result);
+            foreach (var m in outputMetricList) result.Set(m.Name, m.Result);
+            return result;
+        }
+        finally { network.Training = training; }
+    }
+
+    /// <summary>The output metrics; names unique among themselves and the label metrics.</summary>
+    private static List<IOutputMetric<T>> BuildOutputMetrics<T>(IEnumerable<IOutputMetric<T>>? metrics, List<IMetric> labelMetrics)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        var list = new List<IOutputMetric<T>>();
         foreach (var m in metrics ?? [])
         {
+            ArgumentNullException.ThrowIfNull(m, nameof(metrics));
+            if (m.Name is "loss" or "learning_rate" || m.Name.StartsWith("val_", StringComparison.Ordinal) ||
+                labelMetrics.Any(o => o.Name == m.Name) || list.Any(o => o.Name == m.Name))
+                throw new ArgumentException($"Two metrics, or a metric and a logged value, are named '{m.Name}': give each metric a unique name.", nameof(metrics));
+            list.Add(m);
+        }
+        return list;
+    }
+
+    /// <summary>Accuracy first, then the extra metrics (an explicit accuracy is not repeated); names must be unique.</summary>
+    private static List<IMetric> BuildMetrics(IEnumerable<IMetric>? metrics, bool classTargets = true)
+    {
+        var list = classTargets ? new List<IMetric> { Metrics.Accuracy() } : [];
+        foreach (var m in metrics ?? [])
+        {
+            if (!classTargets)
+                throw new ArgumentException(
+                    $"The metric '{m?.Name}' reads class labels, but the loss's targets do not have one value per output: pass it as an output metric (IOutputMetric) instead.", nameof(metrics));
             ArgumentNullException.ThrowIfNull(m, nameof(metrics));
             if (m.Name == "accuracy" && m is AccuracyMetric) continue;
             if (m.Name is "loss" or "learning_rate" || m.Name.StartsWith("val_", StringComparison.Ordinal) || list.Any(o => o.Name == m.Name))
@@ -345,18 +438,45 @@ public static class Trainer
     {
         var features = data.AllFeatures.Slice(start * data.FeatureSize, length * data.FeatureSize).ToArray();
         return data.HasLabels
-            ? new Dataset<T>(features, data.FeatureSize, data.Labels.Slice(start, length).ToArray(), data.Classes)
-            : new Dataset<T>(features, data.FeatureSize, data.Targets.Slice(start * data.TargetSize, length * data.TargetSize).ToArray(), data.TargetSize);
+            ? new Dataset<T>(features, data.FeatureSize, data.Labels.Slice(start, length).ToArray(), data.Classes, data.AllowsNonFinite)
+            : new Dataset<T>(features, data.FeatureSize, data.Targets.Slice(start * data.TargetSize, length * data.TargetSize).ToArray(), data.TargetSize, data.AllowsNonFinite);
     }
 
     /// <summary>The mean loss over <paramref name="data"/> in inference mode; <paramref name="metrics"/> are reset and
     /// hold the data set's values afterwards. <paramref name="labels"/> is scratch of at least batchSize.</summary>
-    private static double EvaluateCore<T>(INetwork<T> network, Dataset<T> data, int batchSize, int outputSize, List<IMetric> metrics, int[] labels)
+    private static double EvaluateCore<T>(INetwork<T> network, Dataset<T> data, int batchSize, int outputSize, List<IMetric> metrics, int[] labels,
+        ILoss<T>? customLoss, List<IOutputMetric<T>> outputMetrics, T[] targetScratch)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         network.Training = false;
         foreach (var m in metrics) m.Reset();
+        foreach (var m in outputMetrics) m.Reset();
         int count = data.Count, featureSize = data.FeatureSize, targetSize = data.TargetSize;
+        if (customLoss is not null || outputMetrics.Count > 0)
+        {
+            double sum = 0;
+            for (int start = 0; start < count; start += batchSize)
+            {
+                int n = Math.Min(batchSize, count - start);
+                ReadOnlySpan<T> output = network.Forward(data.AllFeatures.Slice(start * featureSize, n * featureSize), n)[..(n * outputSize)];
+                ReadOnlySpan<T> targets;
+                if (data.HasLabels)
+                {
+                    Losses.OneHot<T>(data.Labels.Slice(start, n), outputSize, targetScratch);
+                    targets = targetScratch.AsSpan(0, n * outputSize);
+                    data.Labels.Slice(start, n).CopyTo(labels);
+                }
+                else
+                {
+                    targets = data.Targets.Slice(start * targetSize, n * targetSize);
+                    if (metrics.Count > 0) TargetClasses(targets, targetSize, labels.AsSpan(0, n));
+                }
+                sum += double.CreateChecked(customLoss is null ? network.Loss(targets) : network.Loss(customLoss, targets, n)) * n;
+                foreach (var m in metrics) m.Update(output, outputSize, labels.AsSpan(0, n));
+                foreach (var m in outputMetrics) m.Update(output, targets, n);
+            }
+            return sum / count;
+        }
         double lossSum = 0;
         // Samples are taken in order, so each batch is a contiguous slice of the data set: nothing is copied.
         for (int start = 0; start < count; start += batchSize)
@@ -391,7 +511,7 @@ public static class Trainer
 
     /// <summary>Checks that <paramref name="data"/> fits the network's input and output sizes, and returns the
     /// network's output size.</summary>
-    private static int CheckFits<T>(INetwork<T> network, Dataset<T> data, string name) where T : unmanaged, IFloatingPointIeee754<T>
+    private static int CheckFits<T>(INetwork<T> network, Dataset<T> data, string name, ILoss<T>? loss) where T : unmanaged, IFloatingPointIeee754<T>
     {
         string netName = network.GetType().Name;
         string set = name switch { "train" => "training set", "validation" => "validation set", _ => "data set" };
@@ -400,7 +520,15 @@ public static class Trainer
             throw new ArgumentException(
                 $"The {set} has {data.FeatureSize} features per sample, but {netName} takes {network.InputSize} inputs per sample: " +
                 "give the network an input of that size, or reshape the data set to the network's input size.", name);
-        if (data.HasLabels)
+        if (loss is not null)
+        {
+            int wanted = loss.TargetSize(outputSize);
+            if (data.HasLabels ? wanted != outputSize || (outputSize != data.Classes) : wanted != data.TargetSize)
+                throw new ArgumentException(
+                    $"The {set} has {(data.HasLabels ? $"labels of {data.Classes} classes" : $"{data.TargetSize} target values per sample")}, but the loss {loss.Name} " +
+                    $"takes {wanted} target values per sample for {netName}'s {outputSize} outputs: build the data set with {wanted} target values per sample.", name);
+        }
+        else if (data.HasLabels)
         {
             if (outputSize != data.Classes && !(outputSize == 1 && data.Classes == 2))
                 throw new ArgumentException(

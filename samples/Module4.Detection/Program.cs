@@ -1,0 +1,48 @@
+using System.CommandLine;
+using Module4.ObjectDetection;
+
+// Module 4: object detection. `dotnet run --project samples/Module4.Detection` runs the tour; a subcommand runs one part.
+var root = new RootCommand("NetGen course, module 4: object detection — IoU, NMS, anchors, and R-CNN vs YOLO vs SSD on digits-on-a-canvas images. Without a subcommand: a short tour.");
+var output = new Option<DirectoryInfo>("--output") { Description = "Where to write the PNGs.", DefaultValueFactory = _ => new DirectoryInfo("module4-images") };
+
+var boxes = new Command("boxes", "IoU by hand on the lecture's examples, NMS before and after on a crowded example, and an SSD feature map's default boxes drawn on a canvas.") { output };
+boxes.SetAction(r => { BoxesLesson.Run(Console.Out, r.GetValue(output)!.FullName); return 0; });
+
+var model = new Option<string>("--model", "-m") { Description = "The detector to train.", DefaultValueFactory = _ => "yolo" };
+model.AcceptOnlyFromAmong("rcnn", "yolo", "ssd");
+var epochs = new Option<int?>("--epochs") { Description = "Training epochs (default: rcnn 6, yolo 15, ssd 15)." };
+var trainCount = new Option<int>("--train-canvases") { Description = "Training canvases, generated from a seed.", DefaultValueFactory = _ => 10_000 };
+var testCount = new Option<int>("--test-canvases") { Description = "Test canvases (from unseen digits).", DefaultValueFactory = _ => 1_000 };
+var seed = new Option<int>("--seed") { Description = "Seeds the weights and the shuffling.", DefaultValueFactory = _ => 1 };
+var train = new Command("train", "Trains one detector, prints the loss and validation mAP@0.5 per epoch, the test mAP@0.5 and mAP@[.5:.95], and draws eight test canvases with detections and ground truth.")
+{
+    model, epochs, trainCount, testCount, seed, output,
+};
+train.SetAction(r => Run(() => Lessons.Train(Console.Out, r.GetValue(model)!, r.GetValue(epochs), r.GetValue(trainCount), r.GetValue(testCount), r.GetValue(seed), r.GetValue(output)!.FullName)));
+
+var compare = new Command("compare", "Trains all three detectors with their defaults and prints mAP@0.5, mAP@[.5:.95], ms per image at batch 1, parameters and training seconds, and who wins what.")
+{
+    trainCount, testCount, seed, output,
+};
+compare.SetAction(r => Run(() => Lessons.Compare(Console.Out, r.GetValue(trainCount), r.GetValue(testCount), r.GetValue(seed), r.GetValue(output)!.FullName)));
+
+root.Subcommands.Add(boxes);
+root.Subcommands.Add(train);
+root.Subcommands.Add(compare);
+root.Options.Add(output);
+root.SetAction(r => Run(() => Lessons.Tour(Console.Out, r.GetValue(output)!.FullName)));
+return root.Parse(args).Invoke();
+
+static int Run(Action action)
+{
+    try
+    {
+        action();
+        return 0;
+    }
+    catch (Exception e) when (e is ArgumentException or InvalidOperationException)
+    {
+        Console.Error.WriteLine(e.Message);
+        return 2;
+    }
+}
