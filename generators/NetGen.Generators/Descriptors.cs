@@ -53,6 +53,11 @@ internal static class Descriptors
     public static readonly DiagnosticDescriptor TransposedOutputUnreachable = D("NG0062", "Conv2DTranspose output size that no padding gives", DiagnosticSeverity.Error);
     public static readonly DiagnosticDescriptor SamplingNeedsEvenVector = D("NG0063", "Sampling fed something other than a vector of 2·L values", DiagnosticSeverity.Error);
 
+    // ---- Sequences ---------------------------------------------------------------------------------------------------
+    public static readonly DiagnosticDescriptor RecurrentNeedsSequence = D("NG0050", "Recurrent layer fed a tensor that is not a sequence", DiagnosticSeverity.Error);
+    public static readonly DiagnosticDescriptor RecurrentReturnsLastStep = D("NG0051", "Recurrent layer feeds another without ReturnSequences", DiagnosticSeverity.Error);
+    public static readonly DiagnosticDescriptor EmbeddingNotFirst = D("NG0052", "Embedding is not the first layer after [Input(T)]", DiagnosticSeverity.Error);
+
     // ---- The declaration --------------------------------------------------------------------------------------------
     public static readonly DiagnosticDescriptor NotPartial = D("NG0030", "Network class is not partial", DiagnosticSeverity.Error);
     public static readonly DiagnosticDescriptor Static = D("NG0031", "Network class is static", DiagnosticSeverity.Error);

@@ -63,6 +63,9 @@ internal static class Shapes
 
     public static string FormatShape(ImmutableArray<int> shape) => "(None, " + string.Join(", ", shape) + ")";
 
+    /// <summary>Gates per recurrent cell: 1 (SimpleRNN), 3 (GRU: r, z, n), 4 (LSTM: i, f, g, o).</summary>
+    public static int Gates(LayerKind kind) => kind switch { LayerKind.GRU => 3, LayerKind.LSTM => 4, _ => 1 };
+
     /// <summary>Infers shapes and the parameter layout. Returns a plan, or null with the problems that prevent one.</summary>
     public static NetworkPlan? Infer(NetworkSpec spec, out ImmutableArray<ShapeProblem> problems)
     {
@@ -159,7 +162,8 @@ internal static class Shapes
         if (found.Any(p => !p.IsWarning)) return null;
 
         var result = new NetworkPlan(spec, inputShape, planned.ToImmutable()) { ParameterCount = offset, TrainableCount = trainable, StateCount = state };
-        result.Explainable = result.Layers.Any(l => l.Kind == LayerKind.Dense)
+        result.Explainable = !result.HasSequenceLayers && result.Layers.All(l => !l.IsSequence)
+            && result.Layers.Any(l => l.Kind == LayerKind.Dense)
             && result.Layers.All(l => l.Kind == LayerKind.Dense ? IsUnrolled(result, l) : l.IsActivation);
         return result;
     }
@@ -424,7 +428,7 @@ internal static class Shapes
                     found.Add(new(Descriptors.TwoActivations, $"[{name}] directly follows [{layers[previous].AttributeName}]: two activations in a row apply one non-linearity to the other's output; keep one.", i)
                         { Fixes = ImmutableArray.Create(new ShapeFix($"Remove [{name}]", "remove")) });
             }
-            if (kind is LayerKind.Dense or LayerKind.Conv2D or LayerKind.Conv2DTranspose) weighted = true;
+            if (kind is LayerKind.Dense or LayerKind.Conv2D or LayerKind.Conv2DTranspose or LayerKind.SimpleRNN or LayerKind.GRU or LayerKind.LSTM or LayerKind.Embedding) weighted = true;
             previous = last = i;
         }
         if (last < 0) return;

@@ -17,6 +17,8 @@ public static class Datasets
     private const string DigitsResource = "NetGen.Data.uci-digits-8x8.csv.gz";
     private const string MnistImagesResource = "NetGen.Data.mnist-10k-images-idx3-ubyte.gz";
     private const string MnistLabelsResource = "NetGen.Data.mnist-10k-labels-idx1-ubyte.gz";
+    private const string WordsResource = "NetGen.Data.scowl-words-lowercase.txt.gz";
+    private const string WordsNoticeResource = "NetGen.Data.scowl-words-COPYRIGHT.txt";
     private const int DigitsPixels = 64;
     private const int MnistSampleCount = 10000;
 
@@ -54,6 +56,28 @@ public static class Datasets
         using (var s = OpenResource(MnistImagesResource)) images = Idx.Read(s, "embedded resource " + MnistImagesResource);
         using (var s = OpenResource(MnistLabelsResource)) labels = Idx.Read(s, "embedded resource " + MnistLabelsResource);
         return Idx.ToDataset<T>(images, labels, count);
+    }
+
+    /// <summary>
+    /// 63,875 English words, lowercase a–z only, one string each, in the order of the source list: SCOWL (Spell Checker
+    /// Oriented Word Lists, Kevin Atkinson) as Debian's <c>wamerican</c> package ships it, embedded in this assembly
+    /// with its copyright and permission notice (<see cref="EnglishWordsNotice"/>; see data/README.md).
+    /// </summary>
+    public static string[] EnglishWords()
+    {
+        using var gzip = new GZipStream(OpenResource(WordsResource), CompressionMode.Decompress);
+        using var reader = new StreamReader(gzip);
+        var words = new List<string>(64000);
+        while (reader.ReadLine() is { } line)
+            if (line.Length > 0) words.Add(line);
+        return [.. words];
+    }
+
+    /// <summary>The SCOWL copyright and permission notice that must accompany <see cref="EnglishWords"/>.</summary>
+    public static string EnglishWordsNotice()
+    {
+        using var reader = new StreamReader(OpenResource(WordsNoticeResource));
+        return reader.ReadToEnd();
     }
 
     /// <summary>

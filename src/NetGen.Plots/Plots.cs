@@ -72,6 +72,55 @@ public static class Plots
         WriteAtomically(path, plot.GetImage(width, height));
     }
 
+    /// <summary>
+    /// Saves several named series (x, y) on one chart, one colour each; with <paramref name="logY"/> the y axis is
+    /// logarithmic (values are plotted as log₁₀ with decade ticks labelled 10ⁿ; values ≤ 0 are left out). Use it for
+    /// quantities that span decades, such as ‖∂E/∂h_t‖ through time.
+    /// </summary>
+    /// <param name="series">Series name → x and y values of equal length.</param>
+    /// <param name="path">The PNG file to write (replaced if it exists).</param>
+    /// <param name="title">The chart title.</param>
+    /// <param name="xLabel">The x axis label.</param>
+    /// <param name="yLabel">The y axis label.</param>
+    /// <param name="logY">A logarithmic y axis.</param>
+    /// <param name="width">Image width in pixels.</param>
+    /// <param name="height">Image height in pixels.</param>
+    public static void SaveSeries(IReadOnlyDictionary<string, (double[] X, double[] Y)> series, string path, string title, string xLabel, string yLabel,
+        bool logY = false, int width = 800, int height = 500)
+    {
+        ArgumentNullException.ThrowIfNull(series);
+        CheckArguments(path, width, height);
+        if (series.Count == 0) throw new ArgumentException("Give at least one series to plot.", nameof(series));
+        var plot = new Plot();
+        var palette = new ScottPlot.Palettes.Category10();
+        int i = 0;
+        foreach (var (name, (xs, ys)) in series)
+        {
+            if (xs.Length != ys.Length) throw new ArgumentException($"Series '{name}' has {xs.Length} x values and {ys.Length} y values: give one y per x.", nameof(series));
+            var keep = Enumerable.Range(0, xs.Length).Where(k => !logY || ys[k] > 0).ToArray();
+            var scatter = plot.Add.Scatter(keep.Select(k => xs[k]).ToArray(), keep.Select(k => logY ? Math.Log10(ys[k]) : ys[k]).ToArray(), palette.GetColor(i++));
+            scatter.LegendText = name;
+            scatter.LineWidth = 2;
+            scatter.MarkerSize = keep.Length <= 60 ? 5 : 0;
+        }
+        if (logY)
+        {
+            var ticks = new ScottPlot.TickGenerators.NumericAutomatic
+            {
+                LabelFormatter = y => Math.Abs(y - Math.Round(y)) < 1e-9 ? $"1e{Math.Round(y):0}" : "",
+                MinorTickGenerator = new ScottPlot.TickGenerators.LogMinorTickGenerator(),
+                IntegerTicksOnly = true,
+            };
+            plot.Axes.Left.TickGenerator = ticks;
+        }
+        plot.Title(title);
+        plot.XLabel(xLabel);
+        plot.YLabel(yLabel);
+        plot.ShowLegend(Alignment.LowerRight);
+        plot.Axes.AutoScale();
+        WriteAtomically(path, plot.GetImage(width, height));
+    }
+
     private static void Panel(Plot plot, History history, string metric, string title)
     {
         AddLine(plot, history[metric], "training", Colors.C0, dashed: false);

@@ -256,3 +256,94 @@ public sealed class DropoutAttribute(double rate) : LayerAttribute
     /// <summary>The probability of dropping a value, in [0, 1).</summary>
     public double Rate { get; } = rate;
 }
+
+/// <summary>The non-linearity of a <see cref="SimpleRNNAttribute"/>: h_t = f(W_ih·x_t + b_ih + W_hh·h_(t−1) + b_hh).</summary>
+public enum RecurrentActivation
+{
+    /// <summary>tanh (the default, PyTorch's <c>nonlinearity="tanh"</c>).</summary>
+    Tanh,
+    /// <summary>max(0, x) (PyTorch's <c>nonlinearity="relu"</c>).</summary>
+    ReLU,
+}
+
+/// <summary>
+/// An Elman recurrent layer over a sequence (T, F): h_t = tanh(W_ih·x_t + b_ih + W_hh·h_(t−1) + b_hh), h_0 = 0.
+/// Parameters in PyTorch's <c>nn.RNN</c> layout and <c>parameters()</c> order: weight_ih [H × F], weight_hh [H × H],
+/// bias_ih [H], bias_hh [H], then the same with <c>_reverse</c> when <see cref="Bidirectional"/>; initialised
+/// uniform in ±1/√H as PyTorch does. Output: the last step's h, (H) — or every step's, (T, H) with
+/// <see cref="ReturnSequences"/>; twice as wide when bidirectional (forward then reverse, as PyTorch concatenates).
+/// </summary>
+[AttributeUsage(AttributeTargets.Class, Inherited = false, AllowMultiple = true)]
+public sealed class SimpleRNNAttribute(int units) : LayerAttribute
+{
+    /// <summary>H, the size of the hidden state.</summary>
+    public int Units { get; } = units;
+
+    /// <summary>Output every step's hidden state (T, H) instead of the last step's (H): needed to stack a second
+    /// recurrent layer or to apply a Dense at every step. Default false (Keras' <c>return_sequences</c>).</summary>
+    public bool ReturnSequences { get; set; }
+
+    /// <summary>Also run a second, independent layer from the last step to the first and concatenate its states.
+    /// Without <see cref="ReturnSequences"/> the output is [h_T of the forward pass, h_1 of the reverse pass] (each
+    /// direction's final state, as Keras' <c>Bidirectional</c> and PyTorch's <c>h_n</c>). Default false.</summary>
+    public bool Bidirectional { get; set; }
+
+    /// <summary>The non-linearity. Default <see cref="RecurrentActivation.Tanh"/>.</summary>
+    public RecurrentActivation Activation { get; set; }
+}
+
+/// <summary>
+/// A gated recurrent unit over a sequence (T, F), PyTorch's <c>nn.GRU</c> (Keras' <c>reset_after=True</c>):
+/// r = σ(W_ir·x + b_ir + W_hr·h + b_hr), z = σ(W_iz·x + b_iz + W_hz·h + b_hz),
+/// n = tanh(W_in·x + b_in + r ⊙ (W_hn·h + b_hn)), h' = (1 − z) ⊙ n + z ⊙ h.
+/// Parameters: weight_ih [3H × F] (rows r, z, n), weight_hh [3H × H], bias_ih [3H], bias_hh [3H], then the
+/// <c>_reverse</c> set when bidirectional; uniform ±1/√H.
+/// </summary>
+[AttributeUsage(AttributeTargets.Class, Inherited = false, AllowMultiple = true)]
+public sealed class GRUAttribute(int units) : LayerAttribute
+{
+    /// <summary>H, the size of the hidden state.</summary>
+    public int Units { get; } = units;
+
+    /// <inheritdoc cref="SimpleRNNAttribute.ReturnSequences"/>
+    public bool ReturnSequences { get; set; }
+
+    /// <inheritdoc cref="SimpleRNNAttribute.Bidirectional"/>
+    public bool Bidirectional { get; set; }
+}
+
+/// <summary>
+/// A long short-term memory layer over a sequence (T, F), PyTorch's <c>nn.LSTM</c>: gates in the order i, f, g, o,
+/// i = σ(·), f = σ(·), g = tanh(·), o = σ(·) of W_ih·x + b_ih + W_hh·h + b_hh; c' = f ⊙ c + i ⊙ g, h' = o ⊙ tanh(c').
+/// Parameters: weight_ih [4H × F], weight_hh [4H × H], bias_ih [4H], bias_hh [4H], then the <c>_reverse</c> set
+/// when bidirectional; uniform ±1/√H (PyTorch's; the forget-gate bias starts at 0 as there).
+/// </summary>
+[AttributeUsage(AttributeTargets.Class, Inherited = false, AllowMultiple = true)]
+public sealed class LSTMAttribute(int units) : LayerAttribute
+{
+    /// <summary>H, the size of the hidden and cell states.</summary>
+    public int Units { get; } = units;
+
+    /// <inheritdoc cref="SimpleRNNAttribute.ReturnSequences"/>
+    public bool ReturnSequences { get; set; }
+
+    /// <inheritdoc cref="SimpleRNNAttribute.Bidirectional"/>
+    public bool Bidirectional { get; set; }
+}
+
+/// <summary>
+/// A lookup table from token ids to vectors, the first layer of a network on token sequences: <c>[Input(T)]</c>
+/// holds T ids per sample, the output is (T, dimension). Ids travel in the network's float buffers as exact
+/// integer values (0, 1, 2 … vocabulary − 1); a value that is not an integer in that range is rejected by
+/// <c>Forward</c> with the sample, step and value. The table is stored [vocabulary × dimension] (PyTorch's
+/// <c>nn.Embedding.weight</c>) and initialised from N(0, 1) as PyTorch does. Ids have no gradient: ∂E/∂input is 0.
+/// </summary>
+[AttributeUsage(AttributeTargets.Class, Inherited = false, AllowMultiple = true)]
+public sealed class EmbeddingAttribute(int vocabulary, int dimension) : LayerAttribute
+{
+    /// <summary>The number of distinct ids.</summary>
+    public int Vocabulary { get; } = vocabulary;
+
+    /// <summary>The size of each id's vector.</summary>
+    public int Dimension { get; } = dimension;
+}

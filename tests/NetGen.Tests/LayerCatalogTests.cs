@@ -79,8 +79,7 @@ public class LayerCatalogTests
     [Fact]
     public void TwoDimensionalInputIsASequence()
     {
-        // [Input(T, F)] reads as T steps of F features: Flatten makes a vector of T·F values; a Dense fed the sequence
-        // directly is told so (Dense per step arrives with the recurrent layers).
+        // [Input(T, F)] reads as T steps of F features: Flatten makes a vector of T·F values.
         var type = GeneratorHarness.CompileAndLoad("""
             using NetGen;
             [Network(Loss = LossFunction.MeanSquaredError)]
@@ -94,9 +93,11 @@ public class LayerCatalogTests
         Assert.Equal([4, 3], net.Layers[0].InputShape);
         Assert.Equal([12], net.Layers[0].OutputShape);
 
-        var (result, _) = GeneratorHarness.Run("using NetGen; [Network][Input(4, 3)][Dense(2)] public partial class Bad;");
-        string stub = result.GeneratedTrees.Single().ToString();
-        Assert.Contains("NG0010: [Dense(2)] is fed a sequence of 4 steps × 3 features (None, 4, 3): add [Flatten]", stub);
+        // A Dense fed the sequence directly is applied at every step (Keras): (4, 3) → (4, 2), weights [2 × 3].
+        var perStep = (INetwork<float>)Activator.CreateInstance(GeneratorHarness.CompileAndLoad(
+            "using NetGen; [Network(Loss = LossFunction.MeanSquaredError)][Input(4, 3)][Dense(2)] public partial class PerStep;").GetType("PerStep")!, 1, 42)!;
+        Assert.Equal([4, 2], perStep.Layers[0].OutputShape);
+        Assert.Equal(8, perStep.Parameters.Length);
     }
 
     [Fact]
@@ -105,9 +106,10 @@ public class LayerCatalogTests
         foreach (var d in LayerCatalog.All.Where(d => d.Kind != LayerKind.Input))
         {
             Assert.NotNull(d.Emitter);
-            // The generative kinds have CPU kernels only (their networks' Gpu class throws, naming the layer); every
-            // other kind has GPU kernels. A kind that gains kernels leaves this list.
-            bool cpuOnly = d.Kind is LayerKind.Reshape or LayerKind.Upsample2D or LayerKind.Conv2DTranspose or LayerKind.Sampling;
+            // The generative and sequence kinds have CPU kernels only (their networks' Gpu class throws, naming the
+            // layer); every other kind has GPU kernels. A kind that gains kernels leaves this list.
+            bool cpuOnly = d.Kind is LayerKind.Reshape or LayerKind.Upsample2D or LayerKind.Conv2DTranspose or LayerKind.Sampling
+                or LayerKind.SimpleRNN or LayerKind.GRU or LayerKind.LSTM or LayerKind.Embedding;
             Assert.Equal(!cpuOnly, d.Gpu);
         }
         Assert.NotSame(LayerCatalog.Of(LayerKind.Dense).Emitter, LayerCatalog.Of(LayerKind.ReLU).Emitter);

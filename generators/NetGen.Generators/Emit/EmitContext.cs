@@ -48,6 +48,6 @@ internal sealed class EmitContext
     /// penalty (whose gradient is added to the whole gradient buffer afterwards).</summary>
     public bool FusedSgd =>
         Plan.Layers.Any(l => l.ParameterCount > 0)
-        && Plan.Layers.All(l => l.ParameterCount == 0 || Layers.LayerEmitter.For(l.Kind).CanDescend(this, l))
+        && Plan.Layers.All(l => l.ParameterCount == 0 || Layers.LayerEmitter.For(l).CanDescend(this, l))
         && Plan.Layers.All(l => l.L1 == 0 && l.L2 == 0);
 }

@@ -42,8 +42,8 @@ internal static class GpuNetworkEmitter
     internal static string? Unsupported(NetworkPlan plan)
     {
         foreach (var l in plan.Layers)
-            if (!l.Definition.Gpu)
-                return $"{plan.Spec.ClassName} has no GPU variant: [{l.Spec.AttributeName}] ({l.PascalName}) has CPU kernels only in this version of NetGen. Train it on the CPU: new {plan.Spec.ClassName}(maxBatch, seed).";
+            if (!l.Definition.Gpu || l.IsSequence)
+                return $"{plan.Spec.ClassName} has no GPU variant: [{l.Spec.AttributeName}] ({l.PascalName}) has CPU kernels only in this version of NetGen (recurrent layers, Embedding, per-step Dense and the generative layers have no ILGPU kernels yet). Train it on the CPU: new {plan.Spec.ClassName}(maxBatch, seed).";
         if (plan.Spec.Loss == LossKind.BinaryCrossEntropySummed)
             return $"{plan.Spec.ClassName} has no GPU variant: Loss = BinaryCrossEntropySummed has no GPU kernel in this version of NetGen. Train it on the CPU, or use Loss = LossFunction.BinaryCrossEntropy on the GPU.";
         return null;
@@ -88,7 +88,7 @@ internal static class GpuNetworkEmitter
         foreach (var layer in plan.Layers)
         {
             forward.Line();
-            LayerEmitter.For(layer.Kind).GpuForward(g, layer);
+            LayerEmitter.For(layer).GpuForward(g, layer);
         }
 
         var backward = g.Host = new CodeWriter();
@@ -97,7 +97,7 @@ internal static class GpuNetworkEmitter
             var layer = plan.Layers[i];
             backward.Line();
             backward.Open($"if (start > {i})");
-            LayerEmitter.For(layer.Kind).GpuBackward(g, layer);
+            LayerEmitter.For(layer).GpuBackward(g, layer);
             backward.Close();
         }
 

@@ -27,7 +27,7 @@ internal static class NetworkEmitter
         }
 
         var plan = Shapes.Infer(spec, out var problems);
-        if (plan is not null && plan.Layers.Any(l => LayerEmitter.For(l.Kind).HasKernels(new EmitContext(plan), l)))
+        if (plan is not null && plan.Layers.Any(l => LayerEmitter.For(l).HasKernels(new EmitContext(plan), l)))
         {
             w.Line("using System.Runtime.CompilerServices;   // Unsafe: the kernels index without bounds checks (every size is a literal)");
             w.Line("using System.Runtime.Intrinsics;   // Vector256");
@@ -100,7 +100,7 @@ internal static class NetworkEmitter
         foreach (var line in summary.TrimEnd('\n').Split('\n')) w.Line("/// " + CodeWriter.XmlEscape(line));
         w.Line("/// </code>");
         w.Line("/// </remarks>");
-        bool kernels = plan.Layers.Any(l => LayerEmitter.For(l.Kind).HasKernels(c, l));
+        bool kernels = plan.Layers.Any(l => LayerEmitter.For(l).HasKernels(c, l));
         w.Open($"partial class {id} : {net}, global::NetGen.INetworkType" + (kernels ? ", global::NetGen.IParallelKernel" : ""));
 
         // ---- Shapes and summary -------------------------------------------------------------------------------
@@ -136,7 +136,7 @@ internal static class NetworkEmitter
         w.Line(plan.StateCount > 0
             ? $"private readonly {t}[] _s = new {t}[{plan.StateCount}];   // non-trainable state (batch-norm running statistics)"
             : $"private readonly {t}[] _s = global::System.Array.Empty<{t}>();   // no non-trainable state");
-        foreach (var layer in plan.Layers) LayerEmitter.For(layer.Kind).Fields(w, c, layer);
+        foreach (var layer in plan.Layers) LayerEmitter.For(layer).Fields(w, c, layer);
         if (plan.Layers.Any(l => l.Kind is LayerKind.Dropout or LayerKind.Sampling))
         {
             w.Line("private readonly long _seed;   // dropout masks and sampling noise: CounterRandom.Key(seed, layer, pass)");
@@ -144,7 +144,7 @@ internal static class NetworkEmitter
         }
         if (plan.Layers.Any(l => l.Kind == LayerKind.BatchNorm))
             w.Line("private bool _trainingPass;   // whether the last forward pass used batch statistics");
-        var scratch = plan.Layers.Select(l => LayerEmitter.For(l.Kind).ScratchSize(c, l)).Where(e => e is not null).Distinct().ToList();
+        var scratch = plan.Layers.Select(l => LayerEmitter.For(l).ScratchSize(c, l)).Where(e => e is not null).Distinct().ToList();
         if (scratch.Count > 0)
         {
             w.Line($"private readonly {t}[] _scratch;   // the kernels' packed panels: one region of _scratchPart values per thread");
@@ -153,6 +153,12 @@ internal static class NetworkEmitter
         w.Line($"private readonly {t}[] _target;   // scratch for one-hot targets");
         if (c.FusedSgd) w.Line($"private {t} _sgdRate;   // −η of the running fused plain-SGD step (TrainStep with a plain Sgd), read by the kernels");
         w.Line("private int _batch;   // samples in the last forward pass");
+        bool sequence = plan.SequenceSteps > 0;
+        if (sequence)
+        {
+            w.Line($"private int _steps = {plan.SequenceSteps};   // steps the sequence layers run: {plan.SequenceSteps} in Forward, 1 in Step");
+            w.Line("private bool _stepping;   // whether the running pass is a stateful Step (the recurrent layers start from, and keep, their carried state)");
+        }
         if (plan.Layers.Any(l => l.Kind == LayerKind.Conv2D && Layers.Conv2DEmitter.Method(c, l) == Layers.Conv2DEmitter.ConvMethod.Im2Col))
             w.Line("private bool _columnsKept;   // whether the last forward pass kept the convolutions' im2col columns (a training pass)");
         if (plan.Layers.Length > 0 && plan.Layers[0].Kind == LayerKind.Conv2D)
@@ -173,7 +179,7 @@ internal static class NetworkEmitter
             else
                 w.Line($"{EmitContext.A(k)} = new {t}[maxBatch * {size}]; {EmitContext.D(k)} = new {t}[maxBatch * {size}];");
         }
-        foreach (var layer in plan.Layers) LayerEmitter.For(layer.Kind).Allocate(w, c, layer);
+        foreach (var layer in plan.Layers) LayerEmitter.For(layer).Allocate(w, c, layer);
         if (scratch.Count > 0)
         {
             w.Line($"_scratchPart = {Max(scratch.Select(e => e!).ToList())};");
@@ -183,7 +189,7 @@ internal static class NetworkEmitter
         w.Line("var random = new global::NetGen.SeededRandom(seed);");
         if (plan.Layers.Any(l => l.Kind is LayerKind.Dropout or LayerKind.Sampling))
             w.Line("_seed = seed;   // dropout masks (and sampling noise) are counter-based (NetGen.CounterRandom): the GPU variant draws the same ones");
-        foreach (var layer in plan.Layers) LayerEmitter.For(layer.Kind).Initialize(w, c, layer);
+        foreach (var layer in plan.Layers) LayerEmitter.For(layer).Initialize(w, c, layer);
         w.Close();
         w.Line();
 
@@ -205,7 +211,7 @@ internal static class NetworkEmitter
         }
         w.Line("/// <inheritdoc/>");
         w.Line($"public global::System.Span<{t}> State => _s;");
-        foreach (var layer in plan.Layers) LayerEmitter.For(layer.Kind).Views(w, c, layer);
+        foreach (var layer in plan.Layers) LayerEmitter.For(layer).Views(w, c, layer);
         var tensors = plan.Layers.SelectMany(l => LayerEmitter.Tensors(l)).ToList();
         w.Line("private static readonly global::NetGen.TensorInfo[] s_tensors =");
         w.Line("[");
@@ -224,37 +230,121 @@ internal static class NetworkEmitter
         w.Line($"global::NetGen.Guard.BatchSpan(input.Length, batch, {plan.InputSize}, nameof(input));");
         w.Line($"input.CopyTo({EmitContext.A(0)});");
         w.Line("_batch = batch;");
+        if (plan.SequenceSteps > 0) w.Line($"_steps = {plan.SequenceSteps};");
         if (plan.Layers.Any(l => l.Kind == LayerKind.BatchNorm)) w.Line("_trainingPass = Training;");
         if (plan.Layers.Any(l => l.Kind is LayerKind.Dropout or LayerKind.Sampling)) w.Line("if (Training) _dropoutPass++;");
         if (plan.Layers.Any(l => l.Kind == LayerKind.Conv2D && Layers.Conv2DEmitter.Method(c, l) == Layers.Conv2DEmitter.ConvMethod.Im2Col)) w.Line("_columnsKept = Training;");
         foreach (var layer in plan.Layers)
         {
             w.Line();
-            LayerEmitter.For(layer.Kind).Forward(w, c, layer);
+            LayerEmitter.For(layer).Forward(w, c, layer);
         }
         w.Line($"return {EmitContext.A(L)}.AsSpan(0, batch * {plan.OutputSize});");
         w.Close();
         w.Line();
 
+        if (plan.HasSequenceLayers) EmitStep(w, c);
+        if (plan.Layers.Length == 1 && plan.Layers[0].Kind == LayerKind.SimpleRNN && !plan.Layers[0].Options<RecurrentOptions>().Bidirectional && plan.InputSize <= 64 && plan.Layers[0].Options<RecurrentOptions>().Units <= 8)
+        {
+            var rnn = plan.Layers[0];
+            w.Line("/// <summary>The lecture's unrolled RNN in numbers for one sequence: forward step by step, the loss against");
+            w.Line("/// <paramref name=\"target\"/>, and the backward pass through time with each ∂E/∂h_t (it runs Forward, Loss and Backward;");
+            w.Line("/// <see cref=\"Gradients\"/> holds this sequence's gradient afterwards).</summary>");
+            w.Open($"public void Explain(global::System.ReadOnlySpan<{t}> input, global::System.ReadOnlySpan<{t}> target, global::System.IO.TextWriter writer)");
+            w.Line("global::System.ArgumentNullException.ThrowIfNull(writer);");
+            w.Line("Forward(input, 1);");
+            w.Line($"{t} loss = Loss(target);");
+            w.Line("ZeroGradients();");
+            w.Line("Backward(target);");
+            w.Line($"{Layers.RecurrentEmitter.Field(rnn)}.Explain(_p.AsSpan({rnn.WeightOffset}, {rnn.ParameterCount}), _g.AsSpan({rnn.WeightOffset}, {rnn.ParameterCount}), input, writer);");
+            w.Line("writer.WriteLine(\"E = \" + loss.ToString(\"0.######\", global::System.Globalization.CultureInfo.InvariantCulture) + \" (" + plan.Spec.Loss + " of the last step's h against the target)\");");
+            w.Close();
+            w.Line();
+        }
         EmitLoss(w, c);
         EmitBackward(w, c);
         EmitTraining(w, c);
-        if (plan.Layers.Any(l => LayerEmitter.For(l.Kind).HasKernels(c, l)))
+        if (plan.Layers.Any(l => LayerEmitter.For(l).HasKernels(c, l)))
         {
             w.Line("// ---- Kernels: register-blocked products with literal sizes (see each summary) ----");
             w.Line();
-            foreach (var layer in plan.Layers) LayerEmitter.For(layer.Kind).Kernels(w, c, layer);
+            foreach (var layer in plan.Layers) LayerEmitter.For(layer).Kernels(w, c, layer);
             GemmEmitter.Helpers(w, c);
             w.Line("/// <summary>Runs one part of a split kernel (called by <see cref=\"global::NetGen.Parallelism.Run\"/> on this thread and the workers).</summary>");
             w.Open("void global::NetGen.IParallelKernel.RunPart(int op, int part, int parts)");
             w.Open("switch (op)");
-            foreach (var layer in plan.Layers) LayerEmitter.For(layer.Kind).ParallelCases(w, c, layer);
+            foreach (var layer in plan.Layers) LayerEmitter.For(layer).ParallelCases(w, c, layer);
             w.Close();
             w.Close();
             w.Line();
         }
         if (plan.Explainable) ExplainEmitter.Emit(w, c);
         w.Close();
+    }
+
+    /// <summary>The stateful step API of a network with recurrent layers: <c>Step</c> feeds one time step per sample and
+    /// carries each recurrent layer's (h, c) to the next call (Keras' <c>stateful=True</c>, PyTorch passing (h, c)
+    /// back in); <c>ResetState</c> starts new sequences. Inference only: dropout is off and batch normalisation uses
+    /// its running statistics during a step; Loss and Backward refer to <c>Forward</c> passes.</summary>
+    private static void EmitStep(CodeWriter w, EmitContext c)
+    {
+        var plan = c.Plan;
+        string t = c.T, name = plan.Spec.ClassName;
+        int steps = plan.SequenceSteps;
+        int stepIn = plan.InputSize / steps;
+        var last = plan.Layers[plan.Layers.Length - 1];
+        int stepOut = last.OutputsSequence ? last.OutputFeatures : plan.OutputSize;
+        var recurrent = plan.Layers.Where(l => l.IsRecurrent).ToList();
+        var bidirectional = recurrent.FirstOrDefault(l => l.Options<RecurrentOptions>().Bidirectional);
+        w.Line($"/// <summary>Values per sample that <see cref=\"Step\"/> reads: one step of the input.</summary>");
+        w.Line($"public const int StepInputSize = {stepIn};");
+        w.Line($"/// <summary>Values per sample that <see cref=\"Step\"/> returns: {(last.OutputsSequence ? "one step of the output" : "the output after the step")}.</summary>");
+        w.Line($"public const int StepOutputSize = {stepOut};");
+        w.Line();
+        w.Line("/// <summary>Feeds one time step (batch × StepInputSize values) and returns that step's output (batch × StepOutputSize), continuing");
+        w.Line("/// from the state the previous <c>Step</c> left in the recurrent layers (zero after construction or <see cref=\"ResetState\"/>): a");
+        w.Line("/// sequence fed step by step gives the outputs <c>Forward</c> gives on the whole sequence, without re-running the prefix.");
+        w.Line("/// Inference only (dropout off, batch-norm running statistics); the result is a view, valid until the next call.</summary>");
+        w.Open($"public global::System.ReadOnlySpan<{t}> Step(global::System.ReadOnlySpan<{t}> input, int batch = 1)");
+        if (bidirectional is not null)
+        {
+            w.Line($"throw new global::System.InvalidOperationException(\"{name}: {bidirectional.PascalName} is bidirectional, so its reverse direction needs the whole sequence: Step cannot feed one step at a time. Use Forward.\");");
+            w.Close();
+        }
+        else
+        {
+            w.Line($"global::NetGen.Guard.Batch(batch, MaxBatch, \"{name}\");");
+            w.Line($"global::NetGen.Guard.BatchSpan(input.Length, batch, {stepIn}, nameof(input));");
+            w.Line($"input.CopyTo({EmitContext.A(0)});");
+            w.Line("bool training = Training;");
+            w.Line("Training = false;");
+            w.Line("_batch = batch;");
+            w.Line("_steps = 1;");
+            w.Line("_stepping = true;");
+            if (plan.Layers.Any(l => l.Kind == LayerKind.BatchNorm)) w.Line("_trainingPass = false;");
+            if (plan.Layers.Any(l => l.Kind == LayerKind.Conv2D && Layers.Conv2DEmitter.Method(c, l) == Layers.Conv2DEmitter.ConvMethod.Im2Col)) w.Line("_columnsKept = false;");
+            w.Open("try");
+            foreach (var layer in plan.Layers)
+            {
+                w.Line();
+                LayerEmitter.For(layer).Forward(w, c, layer);
+            }
+            w.Close();
+            w.Open("finally");
+            w.Line("Training = training;");
+            w.Line($"_steps = {steps};");
+            w.Line("_stepping = false;");
+            w.Line("_batch = 0;   // Loss and Backward refer to a whole-sequence Forward");
+            w.Close();
+            w.Line($"return {EmitContext.A(plan.Layers.Length)}.AsSpan(0, batch * {stepOut});");
+            w.Close();
+        }
+        w.Line();
+        w.Line("/// <summary>Sets every recurrent layer's carried state (h, and c for an LSTM) to zero: the next <see cref=\"Step\"/> starts new sequences.</summary>");
+        w.Open("public void ResetState()");
+        foreach (var l in recurrent) w.Line($"{Layers.RecurrentEmitter.Field(l)}.ResetState();");
+        w.Close();
+        w.Line();
     }
 
     /// <summary>The constant layer description (<c>INetwork&lt;T&gt;.Layers</c>) from the catalog: kind, name, shapes in
@@ -292,13 +382,15 @@ internal static class NetworkEmitter
         string t = c.T, name = plan.Spec.ClassName;
         int L = plan.Layers.Length, lossIn = plan.LossInputBuffer;
         string input = $"{EmitContext.A(lossIn)}.AsSpan(0, _batch * {plan.OutputSize})";
+        // A sequence output: every step is a row of the loss (PyTorch's losses over (N·T, C), Keras' per-step loss).
+        string rows = plan.LossRowsPerSample > 1 ? $"_batch * {plan.LossRowsPerSample}" : "_batch";
         string value, gradient, what;
         switch (plan.Spec.Loss)
         {
             case LossKind.HalfSquaredError:
                 what = "E = Σⱼ ½(tⱼ − oⱼ)², averaged over the batch";
-                value = $"global::NetGen.Losses.HalfSquaredError<{t}>({input}, target, _batch)";
-                gradient = $"global::NetGen.Losses.HalfSquaredErrorGradient<{t}>({input}, target, _batch, {EmitContext.D(lossIn)})";
+                value = $"global::NetGen.Losses.HalfSquaredError<{t}>({input}, target, {rows})";
+                gradient = $"global::NetGen.Losses.HalfSquaredErrorGradient<{t}>({input}, target, {rows}, {EmitContext.D(lossIn)})";
                 break;
             case LossKind.MeanSquaredError:
                 what = "E = mean of (t − o)² over every output and sample";
@@ -342,15 +434,15 @@ internal static class NetworkEmitter
             case LossKind.MulticlassSquaredHinge:
                 bool squared = plan.Spec.Loss == LossKind.MulticlassSquaredHinge;
                 what = $"the multiclass SVM loss Σ_(j≠y) max(0, s_j − s_y + 1){(squared ? "²" : "")} on the scores, averaged over the batch";
-                value = $"global::NetGen.Losses.MulticlassHinge<{t}>({input}, target, _batch, squared: {(squared ? "true" : "false")})";
-                gradient = $"global::NetGen.Losses.MulticlassHingeGradient<{t}>({input}, target, _batch, {EmitContext.D(lossIn)}, squared: {(squared ? "true" : "false")})";
+                value = $"global::NetGen.Losses.MulticlassHinge<{t}>({input}, target, {rows}, squared: {(squared ? "true" : "false")})";
+                gradient = $"global::NetGen.Losses.MulticlassHingeGradient<{t}>({input}, target, {rows}, {EmitContext.D(lossIn)}, squared: {(squared ? "true" : "false")})";
                 break;
             default:
                 what = plan.FusedSoftmaxCrossEntropy
                     ? "E = −Σⱼ tⱼ log pⱼ with p = softmax(z), computed from the logits z (fused: ∂E/∂z = p − t), averaged over the batch"
                     : "E = −Σⱼ tⱼ log softmax(o)ⱼ: the outputs are read as logits, averaged over the batch";
-                value = $"global::NetGen.Losses.CrossEntropyWithLogits<{t}>({input}, target, _batch)";
-                gradient = $"global::NetGen.Losses.CrossEntropyWithLogitsGradient<{t}>({input}, target, _batch, {EmitContext.D(lossIn)})";
+                value = $"global::NetGen.Losses.CrossEntropyWithLogits<{t}>({input}, target, {rows})";
+                gradient = $"global::NetGen.Losses.CrossEntropyWithLogitsGradient<{t}>({input}, target, {rows}, {EmitContext.D(lossIn)})";
                 break;
         }
 
@@ -372,8 +464,8 @@ internal static class NetworkEmitter
         w.Line();
         w.Open($"private global::System.ReadOnlySpan<{t}> OneHot(global::System.ReadOnlySpan<int> labels)");
         w.Line($"global::NetGen.Guard.ForwardDone(_batch, \"{name}\");");
-        w.Line($"global::NetGen.Guard.Labels(labels, _batch, {plan.OutputSize}, nameof(labels));");
-        w.Line($"global::NetGen.Losses.OneHot<{t}>(labels, {plan.OutputSize}, _target);");
+        w.Line($"global::NetGen.Guard.Labels(labels, {rows}, {plan.LossRowSize}, nameof(labels));" + (plan.LossRowsPerSample > 1 ? $"   // one label per step: batch × {plan.LossRowsPerSample}" : ""));
+        w.Line($"global::NetGen.Losses.OneHot<{t}>(labels, {plan.LossRowSize}, _target);");
         w.Line($"return _target.AsSpan(0, _batch * {plan.OutputSize});");
         w.Close();
         w.Line();
@@ -470,13 +562,13 @@ internal static class NetworkEmitter
             if (c.FusedSgd && layer.ParameterCount > 0)
             {
                 w.Open("if (descend)");
-                LayerEmitter.For(layer.Kind).DescendBackward(w, c, layer);
+                LayerEmitter.For(layer).DescendBackward(w, c, layer);
                 w.Close();
                 w.Open("else");
-                LayerEmitter.For(layer.Kind).Backward(w, c, layer);
+                LayerEmitter.For(layer).Backward(w, c, layer);
                 w.Close();
             }
-            else LayerEmitter.For(layer.Kind).Backward(w, c, layer);
+            else LayerEmitter.For(layer).Backward(w, c, layer);
             w.Close();
         }
         w.Close();

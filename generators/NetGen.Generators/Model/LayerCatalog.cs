@@ -31,6 +31,10 @@ internal enum LayerKind
     Conv2DTranspose,
     Sampling,
     ELU,
+    SimpleRNN,
+    GRU,
+    LSTM,
+    Embedding,
 }
 
 /// <summary>
@@ -46,6 +50,8 @@ internal enum LayerKind
 /// <item><term>BatchNorm</term><description>Momentum, Epsilon</description></item>
 /// <item><term>Dropout</term><description>Rate</description></item>
 /// <item><term>LeakyReLU, ELU</term><description>Alpha</description></item>
+/// <item><term>SimpleRNN, GRU, LSTM</term><description>Units, ReturnSequences, Bidirectional, Activation (SimpleRNN: 0 tanh, 1 ReLU)</description></item>
+/// <item><term>Embedding</term><description>Vocabulary, Dimension</description></item>
 /// <item><term>Step, Sigmoid, Tanh, ReLU, Softmax, Identity, Flatten</term><description>none</description></item>
 /// <item><term>Reshape</term><description>none (the shape is the output layout)</description></item>
 /// <item><term>Upsample2D</term><description>Factor, Mode (0 nearest, 1 bilinear)</description></item>
@@ -79,6 +85,10 @@ internal static class LayerCatalog
         LayerKind.Conv2DTranspose => Conv2DTransposeLayer.Instance,
         LayerKind.Sampling => SamplingLayer.Instance,
         LayerKind.ELU => ActivationLayer.ELU,
+        LayerKind.SimpleRNN => SimpleRnnLayer.Instance,
+        LayerKind.GRU => GruLayer.Instance,
+        LayerKind.LSTM => LstmLayer.Instance,
+        LayerKind.Embedding => EmbeddingLayer.Instance,
         LayerKind.Unknown => throw new InvalidOperationException("A layer that could not be read has no definition; shape inference reports it (NG0005) before anything asks."),
     };
 #pragma warning restore CS8524

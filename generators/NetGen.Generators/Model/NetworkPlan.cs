@@ -119,6 +119,19 @@ internal sealed class LayerPlan
     public string PascalName => Kind + (KindIndex).ToString();
 
     public bool IsActivation => Definition.IsActivation;
+
+    /// <summary>Whether the layer reads a sequence (T, F) and works step by step (a recurrent layer, or a Dense or
+    /// Softmax applied at every step).</summary>
+    public bool IsSequence => InputShape.Length == 2;
+
+    /// <summary>Whether the layer outputs a sequence (T, F).</summary>
+    public bool OutputsSequence => OutputShape.Length == 2;
+
+    /// <summary>The last dimension of the output: the features of each step of a sequence, else the output size.</summary>
+    public int OutputFeatures => OutputShape.Length == 2 ? OutputShape[1] : OutputSize;
+
+    /// <summary>Whether the layer is SimpleRNN, GRU or LSTM.</summary>
+    public bool IsRecurrent => Kind is LayerKind.SimpleRNN or LayerKind.GRU or LayerKind.LSTM;
 }
 
 /// <summary>A whole network after shape inference: everything the emitters need, computed once.</summary>
@@ -173,4 +186,17 @@ internal sealed class NetworkPlan
     public bool Explainable { get; set; }
 
     public string ElementType => Spec.IsDouble ? "double" : "float";
+
+    /// <summary>Steps of the sequence layers (recurrent, Embedding, per-step Dense), 0 when there are none.</summary>
+    public int SequenceSteps => Layers.Where(l => l.IsSequence || l.Kind == LayerKind.Embedding).Select(l => l.Kind == LayerKind.Embedding ? l.InputSize : l.InputShape[0]).FirstOrDefault();
+
+    /// <summary>Whether the network has a recurrent or Embedding layer (and so the step API and the per-step buffers).</summary>
+    public bool HasSequenceLayers => Layers.Any(l => l.IsRecurrent || l.Kind == LayerKind.Embedding);
+
+    /// <summary>Rows the loss sees per sample: the steps of a sequence output (every step is a sample of the loss, as
+    /// Keras and PyTorch's losses over (N·T, C) count them), else 1.</summary>
+    public int LossRowsPerSample => OutputShape.Length == 2 ? OutputShape[0] : 1;
+
+    /// <summary>Values per loss row: the classes of a step of a sequence output, else the output size.</summary>
+    public int LossRowSize => OutputShape.Length == 2 ? OutputShape[1] : OutputSize;
 }

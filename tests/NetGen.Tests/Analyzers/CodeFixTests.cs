@@ -14,6 +14,9 @@ public class CodeFixTests
         ["insert Flatten (own line)"] = (
             [U + "[Network]\n[Input(1, 4, 4)]\n[Dense(3), Softmax]\npublic partial class Net;"], "NG0010", "Insert [Flatten] before [Dense]",
             [U + "[Network]\n[Input(1, 4, 4)]\n[Flatten]\n[Dense(3), Softmax]\npublic partial class Net;"]),
+        ["set ReturnSequences on the earlier recurrent layer"] = (
+            [U + "[Network][Input(5, 3)][LSTM(8)][GRU(4)][Dense(2), Softmax] public partial class Net;"], "NG0051", "Set ReturnSequences = true on [LSTM]",
+            [U + "[Network][Input(5, 3)][LSTM(8, ReturnSequences = true)][GRU(4)][Dense(2), Softmax] public partial class Net;"]),
         ["insert Flatten (inside a list)"] = (
             [U + "[Network][Input(1, 6, 6)][Conv2D(2), ReLU, Dense(3), Softmax] public partial class Net;"], "NG0010", "Insert [Flatten] before [Dense]",
             [U + "[Network][Input(1, 6, 6)][Conv2D(2), ReLU, Flatten, Dense(3), Softmax] public partial class Net;"]),

@@ -92,6 +92,12 @@ public class DiagnosticTests
         ["NG0035 layers on two declarations"] = (
             [U + "[Network][Input(2)][Dense(3)] public partial class Net;", U + "[{|NG0035:ReLU|}][Dense(2), Softmax] public partial class Net;"],
             [U + "[Network][Input(2)][Dense(3)][ReLU][Dense(2), Softmax] public partial class Net;", U + "[System.Obsolete] public partial class Net;"], "NG0035"),
+        ["NG0050 recurrent over a vector"] = ([U + "[Network][Input(784)][{|NG0050:LSTM(8)|}][Dense(10), Softmax] public partial class Net;"],
+            [U + "[Network][Input(28, 28)][LSTM(8)][Dense(10), Softmax] public partial class Net;"], "NG0050"),
+        ["NG0051 stacked without sequences"] = ([U + "[Network][Input(5, 3)][{|NG0051:LSTM(8)|}][GRU(4)][Dense(2), Softmax] public partial class Net;"],
+            [U + "[Network][Input(5, 3)][LSTM(8, ReturnSequences = true)][GRU(4)][Dense(2), Softmax] public partial class Net;"], "NG0051"),
+        ["NG0052 embedding not first"] = ([U + "[Network][Input(6)][Dense(4)][{|NG0052:Embedding(10, 3)|}][LSTM(4)][Dense(2), Softmax] public partial class Net;"],
+            [U + "[Network][Input(6)][Embedding(10, 3)][LSTM(4)][Dense(2), Softmax] public partial class Net;"], "NG0052"),
         ["NG0036 layers without network"] = ([U + "[{|NG0036:Input(2)|}][Dense(2), Softmax] public partial class Net;"],
             [U + "[System.Serializable] public partial class Net;"], "NG0036"),
         ["NG0060 reshape size"] = ([U + "[Network(Loss = LossFunction.MeanSquaredError)][Input(10)][{|NG0060:Reshape(2, 2, 2)|}] public partial class Net;"],

@@ -107,4 +107,8 @@ internal abstract class LayerEmitter
 
     /// <summary>The kind's emitter, from the layer catalog (no fall-through: every kind names its own).</summary>
     public static LayerEmitter For(LayerKind kind) => LayerCatalog.Of(kind).Emitter;
+
+    /// <summary>The layer's emitter: the catalog's, except that a Dense fed a sequence is applied at every step.</summary>
+    public static LayerEmitter For(LayerPlan layer) =>
+        layer.Kind == LayerKind.Dense && layer.IsSequence ? SequenceDenseEmitter.Instance : For(layer.Kind);
 }

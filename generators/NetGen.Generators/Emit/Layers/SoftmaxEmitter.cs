@@ -14,9 +14,9 @@ internal sealed class SoftmaxEmitter : LayerEmitter
 
     public override void Forward(CodeWriter w, EmitContext c, LayerPlan layer)
     {
-        int size = layer.OutputSize;
-        w.Line($"// Layer {layer.Index}: Softmax over {size} values per sample: yⱼ = e^(xⱼ − max x) / Σₖ e^(xₖ − max x)");
-        w.Open("for (int n = 0; n < batch; n++)");
+        int size = layer.OutputFeatures, rows = layer.OutputSize / size;
+        w.Line($"// Layer {layer.Index}: Softmax over {size} values per {(rows > 1 ? "step" : "sample")}: yⱼ = e^(xⱼ − max x) / Σₖ e^(xₖ − max x)");
+        w.Open(rows > 1 ? $"for (int n = 0; n < batch * {rows}; n++)" : "for (int n = 0; n < batch; n++)");
         w.Line($"global::System.ReadOnlySpan<{c.T}> x = {EmitContext.A(layer.Index)}.AsSpan(n * {size}, {size});");
         w.Line($"global::System.Span<{c.T}> y = {EmitContext.A(layer.Index + 1)}.AsSpan(n * {size}, {size});");
         w.Line($"{c.T} max = x[0];");
@@ -29,10 +29,10 @@ internal sealed class SoftmaxEmitter : LayerEmitter
 
     public override void Backward(CodeWriter w, EmitContext c, LayerPlan layer)
     {
-        int size = layer.OutputSize;
+        int size = layer.OutputFeatures, rows = layer.OutputSize / size;
         if (layer.Index == 0) w.Open("if (inputGradient)");
         w.Line($"// Layer {layer.Index}: Softmax backward: ∂E/∂xⱼ = yⱼ·(∂E/∂yⱼ − Σₖ ∂E/∂yₖ·yₖ)");
-        w.Open("for (int n = 0; n < batch; n++)");
+        w.Open(rows > 1 ? $"for (int n = 0; n < batch * {rows}; n++)" : "for (int n = 0; n < batch; n++)");
         w.Line($"global::System.ReadOnlySpan<{c.T}> y = {EmitContext.A(layer.Index + 1)}.AsSpan(n * {size}, {size});");
         w.Line($"global::System.ReadOnlySpan<{c.T}> dy = {EmitContext.D(layer.Index + 1)}.AsSpan(n * {size}, {size});");
         w.Line($"global::System.Span<{c.T}> dx = {EmitContext.D(layer.Index)}.AsSpan(n * {size}, {size});");

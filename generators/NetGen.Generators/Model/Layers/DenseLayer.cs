@@ -21,7 +21,7 @@ internal sealed class DenseLayer : LayerDefinition<DenseAttribute>
     protected override LayerOptions Options(DenseAttribute a) => new DenseOptions(a.Units, a.Bias, a.TrainBias && a.Bias, a.L1, a.L2);
 
     /// <summary>Vector(F) → Vector(units). A sequence or image must be flattened first (Dense per step of a sequence
-    /// comes with the recurrent layers).</summary>
+    /// is applied at every step: Sequence(T, F) → Sequence(T, units)).</summary>
     public override Layout Infer(LayerRule rule)
     {
         var o = (DenseOptions)rule.Layer.Options;
@@ -29,6 +29,8 @@ internal sealed class DenseLayer : LayerDefinition<DenseAttribute>
         if (units <= 0 || units > Shapes.MaxValuesPerSample)
             rule.Report(Descriptors.BadSize, $"[Dense({units})]: the number of units must be a positive integer{(units > Shapes.MaxValuesPerSample ? $" no larger than {Shapes.MaxValuesPerSample}" : "")}, e.g. [Dense(10)].", "units");
         var input = rule.Input;
+        // A sequence (T, F): the same Dense at every step (Keras' semantics), output (T, units).
+        if (input.IsSequence) return Layout.Sequence(input.Steps, System.Math.Max(units, 1));
         if (!input.IsVector && input.Shape.Length > 0)   // (no input at all is NG0001)
         {
             string fed = input.IsSequence
@@ -43,11 +45,14 @@ internal sealed class DenseLayer : LayerDefinition<DenseAttribute>
     public override IEnumerable<ParameterSlot> Slots(LayerPlan l)
     {
         var o = (DenseOptions)l.Spec.Options;
-        yield return new("Weights", ImmutableArray.Create(l.OutputSize, l.InputSize), SlotInit.GlorotOrHe, true, false,
-            $"weights, [{l.OutputSize} × {l.InputSize}]: element (j, i) connects input i to unit j, row-major.");
+        // After a sequence the layer is applied at every step: [units × F].
+        int outputs = l.OutputLayout.IsSequence ? l.OutputLayout.Features : l.OutputSize;
+        int inputs = l.InputLayout.IsSequence ? l.InputLayout.Features : l.InputSize;
+        yield return new("Weights", ImmutableArray.Create(outputs, inputs), SlotInit.GlorotOrHe, true, false,
+            $"weights, [{outputs} × {inputs}]: element (j, i) connects input i to unit j, row-major{(l.InputLayout.IsSequence ? ", applied at every step" : "")}.");
         if (o.Bias)
-            yield return new("Bias", ImmutableArray.Create(l.OutputSize), SlotInit.Zeros, o.TrainBias, false,
-                $"bias, {l.OutputSize} values{(o.TrainBias ? "" : " (held: TrainBias = false)")}.");
+            yield return new("Bias", ImmutableArray.Create(outputs), SlotInit.Zeros, o.TrainBias, false,
+                $"bias, {outputs} values{(o.TrainBias ? "" : " (held: TrainBias = false)")}.");
     }
 
     public override IEnumerable<(string Name, double Value)> Info(LayerPlan l)

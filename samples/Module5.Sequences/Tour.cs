@@ -1,0 +1,18 @@
+namespace Module5.Sequences;
+
+/// <summary>The module in a few minutes: the unrolled RNN, vanishing gradients, a shortened adding problem, the
+/// row-by-row LSTM on part of MNIST, and a short character model with sampled words.</summary>
+public static class Tour
+{
+    public static void Run(TextWriter output, string imageDirectory)
+    {
+        output.WriteLine("NetGen, module 5: recurrent networks (the full runs: the vanishing, adding, mnist and words subcommands)");
+        output.WriteLine();
+        Vanishing.Unrolled(output);
+        Vanishing.Run(output, imageDirectory);
+        Adding.Run(output, steps: 1000, batch: 64, learningRate: 3e-3, models: ["SimpleRNN", "LSTM"]);
+        RowMnist.Run(output, ["LSTM"], epochs: 2, trainCount: 4000, testCount: 2000);
+        output.WriteLine();
+        Words.Run(output, "lstm", epochs: 1, limit: 20000);
+    }
+}

@@ -1,0 +1,495 @@
+using System.Numerics;
+using System.Numerics.Tensors;
+
+namespace NetGen;
+
+/// <summary>The cell of a <see cref="RecurrentLayer{T}"/>.</summary>
+public enum RecurrentCell
+{
+    /// <summary>Elman: h' = tanh(a), a = W_ih·x + b_ih + W_hh·h + b_hh (PyTorch <c>nn.RNN</c>).</summary>
+    SimpleTanh,
+    /// <summary>Elman with ReLU: h' = max(0, a) (PyTorch <c>nn.RNN(nonlinearity="relu")</c>).</summary>
+    SimpleReLU,
+    /// <summary>PyTorch's <c>nn.GRU</c>: gates r, z, n; the reset gate multiplies (W_hn·h + b_hn).</summary>
+    Gru,
+    /// <summary>PyTorch's <c>nn.LSTM</c>: gates i, f, g, o.</summary>
+    Lstm,
+}
+
+/// <summary>
+/// The step loops of a recurrent layer (SimpleRNN, GRU, LSTM; one or two directions) and its per-step states, which
+/// back-propagation through time reads. Generated networks own one per recurrent layer, constructed with the layer's
+/// literal sizes, and pass it their parameter, gradient and activation buffers.
+/// <para>Layout, per direction (then the reverse direction's block, as PyTorch's <c>parameters()</c>): weight_ih
+/// [G·H × F], weight_hh [G·H × H], bias_ih [G·H], bias_hh [G·H], G = 1 (SimpleRNN), 3 (GRU: r, z, n) or 4 (LSTM: i,
+/// f, g, o). Sequences are [sample][step][feature], row-major.</para>
+/// <para>Forward: the input products x_t·W_ihᵀ + b_ih of every sample and step are one product over batch × T rows;
+/// only h_(t−1)·W_hhᵀ runs step by step. Backward (BPTT), per direction from the last step to the first:</para>
+/// <code>
+/// δh_t = ∂E/∂y_t + δh from step t+1
+/// SimpleRNN  δa = δh ⊙ f′(a)                                       δh_(t−1) = δa·W_hh
+/// LSTM       δc = δc_(t+1) + δh ⊙ o ⊙ (1 − tanh²c_t);  δi = δc ⊙ g · i(1 − i), δf = δc ⊙ c_(t−1) · f(1 − f),
+///            δg = δc ⊙ i · (1 − g²), δo = δh ⊙ tanh c_t · o(1 − o);  δc_(t−1) = δc ⊙ f;  δh_(t−1) = δa·W_hh
+/// GRU        δn = δh ⊙ (1 − z) · (1 − n²), δz = δh ⊙ (h_(t−1) − n) · z(1 − z), δr = δn ⊙ (W_hn·h + b_hn) · r(1 − r);
+///            δa_ih = [δr, δz, δn], δa_hh = [δr, δz, δn ⊙ r];  δh_(t−1) = δh ⊙ z + δa_hh·W_hh
+/// then, as one product each over every sample and step: ∂E/∂W_ih += δa_ihᵀ·x, ∂E/∂W_hh += δa_hhᵀ·h_(t−1),
+/// ∂E/∂b_ih += Σ δa_ih, ∂E/∂b_hh += Σ δa_hh, ∂E/∂x = δa_ih·W_ih.
+/// </code>
+/// </summary>
+public sealed class RecurrentLayer<T> where T : unmanaged, IFloatingPointIeee754<T>
+{
+    private readonly RecurrentCell _cell;
+    private readonly int _in, _h, _steps, _dirs, _g, _gh, _gs, _maxBatch;
+    private readonly bool _returnSequences;
+    private readonly T[][] _gates, _states, _cells, _hiddenGradient, _carryH, _carryC;
+    private readonly T[] _inT, _hhT, _dIn, _dHh, _dhNext, _dcNext, _rowH, _weightT;
+    private int _lastSteps, _lastBatch;
+
+    /// <summary>Allocates the layer's buffers for up to <paramref name="maxBatch"/> samples of <paramref name="steps"/> steps.</summary>
+    public RecurrentLayer(RecurrentCell cell, int inputSize, int units, int steps, bool bidirectional, bool returnSequences, int maxBatch)
+    {
+        if (inputSize < 1 || units < 1 || steps < 1 || maxBatch < 1)
+            throw new ArgumentOutOfRangeException(nameof(units), "inputSize, units, steps and maxBatch must be positive.");
+        _cell = cell; _in = inputSize; _h = units; _steps = steps; _dirs = bidirectional ? 2 : 1; _returnSequences = returnSequences;
+        _maxBatch = maxBatch;
+        _g = cell switch { RecurrentCell.Gru => 3, RecurrentCell.Lstm => 4, _ => 1 };
+        _gh = _g * _h;
+        _gs = cell == RecurrentCell.Gru ? 4 * _h : _gh;   // GRU keeps W_hn·h + b_hn beside r, z, n
+        _gates = new T[_dirs][]; _states = new T[_dirs][]; _cells = new T[_dirs][]; _hiddenGradient = new T[_dirs][];
+        _carryH = new T[_dirs][]; _carryC = new T[_dirs][];
+        for (int d = 0; d < _dirs; d++)
+        {
+            _gates[d] = new T[maxBatch * steps * _gs];
+            _states[d] = new T[maxBatch * (steps + 1) * _h];
+            _cells[d] = cell == RecurrentCell.Lstm ? new T[maxBatch * (steps + 1) * _h] : [];
+            _hiddenGradient[d] = new T[maxBatch * steps * _h];
+            _carryH[d] = new T[maxBatch * _h];
+            _carryC[d] = cell == RecurrentCell.Lstm ? new T[maxBatch * _h] : [];
+        }
+        _inT = new T[_in * _gh];
+        _hhT = new T[_h * _gh];
+        _dIn = new T[maxBatch * steps * _gh];
+        _dHh = cell == RecurrentCell.Gru ? new T[maxBatch * steps * _gh] : _dIn;
+        _dhNext = new T[maxBatch * _h];
+        _dcNext = new T[maxBatch * _h];
+        _rowH = new T[maxBatch * _gh];
+        _weightT = new T[Math.Max(_in, _h) * _gh];
+    }
+
+    /// <summary>Parameters of the layer: per direction G·H·F + G·H·H + 2·G·H.</summary>
+    public int ParameterCount => _dirs * DirectionBlock;
+
+    private int DirectionBlock => _gh * _in + _gh * _h + 2 * _gh;
+
+    /// <summary>Values per sample of the output.</summary>
+    public int OutputSize => _returnSequences ? _steps * _dirs * _h : _dirs * _h;
+
+    /// <summary>PyTorch's initialisation: every weight and bias uniform in ±1/√H.</summary>
+    public void Initialize(Span<T> parameters, SeededRandom random)
+    {
+        Guard.SameLength(ParameterCount, parameters.Length, nameof(parameters));
+        Init.Uniform(parameters, 1.0 / Math.Sqrt(_h), random);
+    }
+
+    /// <summary>The hidden state h_t of direction <paramref name="direction"/> after step t of the last forward pass,
+    /// [sample][step t][unit] for the steps in input order (the reverse direction's h_t has read steps t … T).</summary>
+    public void CopyHidden(int direction, Span<T> destination)
+    {
+        int steps = _lastSteps, batch = _lastBatch;
+        Guard.SameLength(batch * steps * _h, destination.Length, nameof(destination));
+        for (int n = 0; n < batch; n++)
+            for (int t = 0; t < steps; t++)
+                State(_states[direction], n, Slot(direction, t, steps), steps).CopyTo(destination.Slice((n * steps + t) * _h, _h));
+    }
+
+    /// <summary>∂E/∂h_t of direction <paramref name="direction"/> from the last backward pass — the gradient reaching
+    /// the hidden state of step t from the output and through every later step — as [sample][step t][unit].</summary>
+    public ReadOnlySpan<T> HiddenGradient(int direction) => _hiddenGradient[direction].AsSpan(0, _lastBatch * _lastSteps * _h);
+
+    /// <summary>Sets the carried state (h, and c for an LSTM) of every sample to zero: the next <c>Step</c> starts a new sequence.</summary>
+    public void ResetState()
+    {
+        for (int d = 0; d < _dirs; d++) { Array.Clear(_carryH[d]); Array.Clear(_carryC[d]); }
+    }
+
+    /// <summary>The carried hidden state of direction 0 (batch × H), read and written by steps with <c>carry</c>.</summary>
+    public Span<T> CarriedHidden => _carryH[0];
+
+    /// <summary>The carried cell state of an LSTM (batch × H); empty for other cells.</summary>
+    public Span<T> CarriedCell => _carryC[0];
+
+    private int Slot(int direction, int t, int steps) => direction == 0 ? t + 1 : steps - t;
+
+    private Span<T> State(T[] states, int n, int slot, int steps) => states.AsSpan((n * (steps + 1) + slot) * _h, _h);
+
+    /// <summary>Runs the layer over <paramref name="steps"/> steps of each sample. Without <paramref name="carry"/> the
+    /// state starts at zero (a fresh sequence) and the carried state is left alone; with it the state starts from,
+    /// and ends in, the carried state (a stateful step).</summary>
+    public void Forward(ReadOnlySpan<T> parameters, ReadOnlySpan<T> input, Span<T> output, int batch, int steps, bool carry)
+    {
+        if ((uint)(steps - 1) >= (uint)_steps) throw new ArgumentOutOfRangeException(nameof(steps), steps, $"steps must be 1 to {_steps}.");
+        if (carry && _dirs == 2)
+            throw new InvalidOperationException("A bidirectional layer cannot run step by step: its reverse direction reads the sequence from the end. Use Forward on whole sequences.");
+        Guard.SameLength(ParameterCount, parameters.Length, nameof(parameters));
+        int dh = _dirs * _h;
+        _lastSteps = steps; _lastBatch = batch;
+        for (int d = 0; d < _dirs; d++)
+        {
+            var p = parameters.Slice(d * DirectionBlock, DirectionBlock);
+            var wih = p.Slice(0, _gh * _in);
+            var whh = p.Slice(_gh * _in, _gh * _h);
+            var bih = p.Slice(_gh * (_in + _h), _gh);
+            var bhh = p.Slice(_gh * (_in + _h) + _gh, _gh);
+            Transpose(wih, _gh, _in, _inT);
+            Transpose(whh, _gh, _h, _hhT);
+            var gates = _gates[d];
+            // Input products of every sample and step at once: gates[r, 0..G·H) = b_ih + Σ_k x[r, k]·W_ihᵀ[k, :].
+            for (int r = 0; r < batch * steps; r++) bih.CopyTo(gates.AsSpan(r * _gs, _gh));
+            RecurrentGemm.Multiply<T>(batch * steps, _gh, _in, input, 0, _in, 1, _inT, _gh, gates, _gs, accumulate: true);
+            var states = _states[d];
+            var cells = _cells[d];
+            for (int n = 0; n < batch; n++)
+            {
+                var h0 = State(states, n, 0, steps);
+                if (carry) _carryH[d].AsSpan(n * _h, _h).CopyTo(h0); else h0.Clear();
+                if (_cell == RecurrentCell.Lstm)
+                {
+                    var c0 = State(cells, n, 0, steps);
+                    if (carry) _carryC[d].AsSpan(n * _h, _h).CopyTo(c0); else c0.Clear();
+                }
+            }
+            for (int s = 0; s < steps; s++)
+            {
+                int t = d == 0 ? s : steps - 1 - s;
+                // a = b_hh + h_(t−1)·W_hhᵀ for every sample: the step's only sequential product
+                for (int n = 0; n < batch; n++) bhh.CopyTo(_rowH.AsSpan(n * _gh, _gh));
+                RecurrentGemm.Multiply<T>(batch, _gh, _h, states, s * _h, (steps + 1) * _h, 1, _hhT, _gh, _rowH, _gh, accumulate: true);
+                for (int n = 0; n < batch; n++)
+                {
+                    var g = gates.AsSpan((n * steps + t) * _gs, _gs);
+                    var hp = State(states, n, s, steps);
+                    var hn = State(states, n, s + 1, steps);
+                    var a = _rowH.AsSpan(n * _gh, _gh);
+                    switch (_cell)
+                    {
+                        case RecurrentCell.SimpleTanh:
+                            TensorPrimitives.Add(g.Slice(0, _h), a, g.Slice(0, _h));
+                            TensorPrimitives.Tanh(g.Slice(0, _h), hn);
+                            break;
+                        case RecurrentCell.SimpleReLU:
+                            TensorPrimitives.Add(g.Slice(0, _h), a, g.Slice(0, _h));
+                            TensorPrimitives.Max(g.Slice(0, _h), T.Zero, hn);
+                            break;
+                        case RecurrentCell.Lstm:
+                        {
+                            TensorPrimitives.Add(g, a, g);
+                            var i = g.Slice(0, _h); var f = g.Slice(_h, _h); var gg = g.Slice(2 * _h, _h); var o = g.Slice(3 * _h, _h);
+                            TensorPrimitives.Sigmoid(g.Slice(0, 2 * _h), g.Slice(0, 2 * _h));
+                            TensorPrimitives.Tanh(gg, gg);
+                            TensorPrimitives.Sigmoid(o, o);
+                            var cp = State(cells, n, s, steps);
+                            var cn = State(cells, n, s + 1, steps);
+                            for (int j = 0; j < _h; j++) cn[j] = f[j] * cp[j] + i[j] * gg[j];   // c' = f ⊙ c + i ⊙ g
+                            TensorPrimitives.Tanh(cn, hn);
+                            TensorPrimitives.Multiply(hn, o, hn);                              // h' = o ⊙ tanh c'
+                            break;
+                        }
+                        case RecurrentCell.Gru:
+                        {
+                            var rz = g.Slice(0, 2 * _h);
+                            TensorPrimitives.Add(rz, a.Slice(0, 2 * _h), rz);
+                            TensorPrimitives.Sigmoid(rz, rz);                                   // r, z
+                            var r = g.Slice(0, _h); var z = g.Slice(_h, _h); var nn = g.Slice(2 * _h, _h); var hhn = g.Slice(3 * _h, _h);
+                            a.Slice(2 * _h, _h).CopyTo(hhn);                                    // W_hn·h + b_hn, kept for the backward pass
+                            for (int j = 0; j < _h; j++) nn[j] += r[j] * hhn[j];
+                            TensorPrimitives.Tanh(nn, nn);                                      // n = tanh(W_in·x + b_in + r ⊙ (W_hn·h + b_hn))
+                            for (int j = 0; j < _h; j++) hn[j] = (T.One - z[j]) * nn[j] + z[j] * hp[j];   // h' = (1 − z) ⊙ n + z ⊙ h
+                            break;
+                        }
+                    }
+                }
+            }
+            // The output: every step's h (forward then reverse in each step's row), or each direction's final state.
+            for (int n = 0; n < batch; n++)
+            {
+                if (_returnSequences)
+                    for (int t = 0; t < steps; t++)
+                        State(states, n, Slot(d, t, steps), steps).CopyTo(output.Slice((n * steps + t) * dh + d * _h, _h));
+                else
+                    State(states, n, steps, steps).CopyTo(output.Slice(n * dh + d * _h, _h));
+                if (carry)
+                {
+                    State(states, n, steps, steps).CopyTo(_carryH[d].AsSpan(n * _h, _h));
+                    if (_cell == RecurrentCell.Lstm) State(cells, n, steps, steps).CopyTo(_carryC[d].AsSpan(n * _h, _h));
+                }
+            }
+        }
+    }
+
+    /// <summary>Back-propagation through time over the last forward pass: adds ∂E/∂θ into <paramref name="gradients"/>
+    /// and, unless <paramref name="inputGradient"/> is empty, writes ∂E/∂x there.</summary>
+    public void Backward(ReadOnlySpan<T> parameters, Span<T> gradients, ReadOnlySpan<T> input, ReadOnlySpan<T> outputGradient, Span<T> inputGradient, int batch)
+    {
+        int steps = _lastSteps, dh = _dirs * _h;
+        if (batch != _lastBatch || steps != _steps)
+            throw new InvalidOperationException("Backward needs a whole-sequence forward pass of the same batch just before it (a stateful Step is inference only).");
+        if (!inputGradient.IsEmpty) inputGradient.Slice(0, batch * steps * _in).Clear();
+        for (int d = 0; d < _dirs; d++)
+        {
+            var p = parameters.Slice(d * DirectionBlock, DirectionBlock);
+            var gp = gradients.Slice(d * DirectionBlock, DirectionBlock);
+            var wih = p.Slice(0, _gh * _in);
+            var whh = p.Slice(_gh * _in, _gh * _h);
+            var gates = _gates[d]; var states = _states[d]; var cells = _cells[d]; var dhAll = _hiddenGradient[d];
+            Array.Clear(_dhNext, 0, batch * _h);
+            Array.Clear(_dcNext, 0, batch * _h);
+            for (int s = steps - 1; s >= 0; s--)
+            {
+                int t = d == 0 ? s : steps - 1 - s;
+                for (int n = 0; n < batch; n++)
+                {
+                    int r = n * steps + t;
+                    var dhT = dhAll.AsSpan(r * _h, _h);
+                    var next = _dhNext.AsSpan(n * _h, _h);
+                    // δh_t = ∂E/∂y_t (this step's output, or the last step's) + δh through step t+1
+                    if (_returnSequences) TensorPrimitives.Add(next, outputGradient.Slice(r * dh + d * _h, _h), dhT);
+                    else if (s == steps - 1) TensorPrimitives.Add(next, outputGradient.Slice(n * dh + d * _h, _h), dhT);
+                    else next.CopyTo(dhT);
+                    var g = gates.AsSpan(r * _gs, _gs);
+                    var hn = State(states, n, s + 1, steps);
+                    var hp = State(states, n, s, steps);
+                    var da = _dIn.AsSpan(r * _gh, _gh);
+                    var dah = _dHh.AsSpan(r * _gh, _gh);
+                    switch (_cell)
+                    {
+                        case RecurrentCell.SimpleTanh:
+                            for (int j = 0; j < _h; j++) da[j] = dhT[j] * (T.One - hn[j] * hn[j]);
+                            break;
+                        case RecurrentCell.SimpleReLU:
+                            for (int j = 0; j < _h; j++) da[j] = hn[j] > T.Zero ? dhT[j] : T.Zero;
+                            break;
+                        case RecurrentCell.Lstm:
+                        {
+                            var cn = State(cells, n, s + 1, steps); var cp = State(cells, n, s, steps);
+                            var dc = _dcNext.AsSpan(n * _h, _h);
+                            for (int j = 0; j < _h; j++)
+                            {
+                                T i = g[j], f = g[_h + j], gg = g[2 * _h + j], o = g[3 * _h + j];
+                                T tc = T.Tanh(cn[j]);
+                                T dcj = dc[j] + dhT[j] * o * (T.One - tc * tc);
+                                da[j] = dcj * gg * i * (T.One - i);
+                                da[_h + j] = dcj * cp[j] * f * (T.One - f);
+                                da[2 * _h + j] = dcj * i * (T.One - gg * gg);
+                                da[3 * _h + j] = dhT[j] * tc * o * (T.One - o);
+                                dc[j] = dcj * f;
+                            }
+                            break;
+                        }
+                        case RecurrentCell.Gru:
+                            for (int j = 0; j < _h; j++)
+                            {
+                                T rr = g[j], z = g[_h + j], nn = g[2 * _h + j], hhn = g[3 * _h + j];
+                                T dan = dhT[j] * (T.One - z) * (T.One - nn * nn);
+                                T dar = dan * hhn * rr * (T.One - rr);
+                                T daz = dhT[j] * (hp[j] - nn) * z * (T.One - z);
+                                da[j] = dar; da[_h + j] = daz; da[2 * _h + j] = dan;
+                                dah[j] = dar; dah[_h + j] = daz; dah[2 * _h + j] = dan * rr;
+                            }
+                            break;
+                    }
+                }
+                // δh_(t−1) = δa_hh·W_hh for every sample (+ δh ⊙ z for a GRU)
+                RecurrentGemm.Multiply<T>(batch, _h, _gh, _dHh, t * _gh, steps * _gh, 1, whh, _h, _dhNext, _h, accumulate: false);
+                if (_cell == RecurrentCell.Gru)
+                    for (int n = 0; n < batch; n++)
+                    {
+                        int r = n * steps + t;
+                        var dhT = dhAll.AsSpan(r * _h, _h);
+                        var g = gates.AsSpan(r * _gs, _gs);
+                        var next = _dhNext.AsSpan(n * _h, _h);
+                        for (int k = 0; k < _h; k++) next[k] += dhT[k] * g[_h + k];
+                    }
+            }
+            int rows = batch * steps;
+            // ∂E/∂W_ih += δa_ihᵀ·x over every sample and step (formed transposed, [F × G·H], then added in place)
+            AccumulateProduct(_dIn, input, rows, _in, gp.Slice(0, _gh * _in), stepRows: false, steps);
+            // ∂E/∂W_hh += δa_hhᵀ·h_(t−1)
+            AccumulateProduct(_dHh, states, rows, _h, gp.Slice(_gh * _in, _gh * _h), stepRows: true, steps, d);
+            var gbih = gp.Slice(_gh * (_in + _h), _gh);
+            var gbhh = gp.Slice(_gh * (_in + _h) + _gh, _gh);
+            for (int r = 0; r < rows; r++)
+            {
+                TensorPrimitives.Add(gbih, _dIn.AsSpan(r * _gh, _gh), gbih);
+                TensorPrimitives.Add(gbhh, _dHh.AsSpan(r * _gh, _gh), gbhh);
+            }
+            // ∂E/∂x += δa_ih·W_ih (both directions add into it)
+            if (!inputGradient.IsEmpty)
+                RecurrentGemm.Multiply<T>(rows, _in, _gh, _dIn, 0, _gh, 1, wih, _in, inputGradient, _in, accumulate: true);
+        }
+    }
+
+    /// <summary>
+    /// The lecture's unrolled picture of a small SimpleRNN in numbers, for sample 0 of the last forward and backward
+    /// passes: each step's h_t = f(W_xh·x_t + b_ih + W_hh·h_(t−1) + b_hh), unit by unit with every product, then the
+    /// backward pass through time: ∂E/∂h_t, δ_t = ∂E/∂h_t ⊙ f′, ∂E/∂h_(t−1) = W_hhᵀ·δ_t, and the summed weight
+    /// gradients. Generated networks made of one SimpleRNN call it from their <c>Explain</c>.
+    /// </summary>
+    public void Explain(ReadOnlySpan<T> parameters, ReadOnlySpan<T> gradients, ReadOnlySpan<T> input, TextWriter writer)
+    {
+        ArgumentNullException.ThrowIfNull(writer);
+        if (_cell is not (RecurrentCell.SimpleTanh or RecurrentCell.SimpleReLU) || _dirs != 1)
+            throw new InvalidOperationException("Explain prints the unrolled SimpleRNN of the lecture: one direction, tanh or ReLU.");
+        int steps = _lastSteps;
+        string f = _cell == RecurrentCell.SimpleTanh ? "tanh" : "relu";
+        static string N(T v) => double.CreateChecked(v).ToString("0.######", System.Globalization.CultureInfo.InvariantCulture);
+        var wih = parameters.Slice(0, _h * _in);
+        var whh = parameters.Slice(_h * _in, _h * _h);
+        var bih = parameters.Slice(_h * (_in + _h), _h);
+        var bhh = parameters.Slice(_h * (_in + _h) + _h, _h);
+        writer.WriteLine($"Forward, unrolled over {steps} steps: h_t = {f}(W_xh·x_t + b_ih + W_hh·h_(t−1) + b_hh), h_0 = 0");
+        for (int t = 0; t < steps; t++)
+        {
+            var x = input.Slice(t * _in, _in);
+            var hp = State(_states[0], 0, t, steps);
+            var hn = State(_states[0], 0, t + 1, steps);
+            writer.WriteLine($"  t = {t + 1}: x_{t + 1} = [{string.Join(", ", x.ToArray().Select(N))}]");
+            for (int j = 0; j < _h; j++)
+            {
+                var terms = new List<string>();
+                var numbers = new List<string>();
+                T a = bih[j] + bhh[j];
+                for (int k = 0; k < _in; k++) { terms.Add($"W_xh[{j + 1},{k + 1}]·x_{t + 1}[{k + 1}]"); numbers.Add($"{N(wih[j * _in + k])}·{N(x[k])}"); a += wih[j * _in + k] * x[k]; }
+                terms.Add($"b_ih[{j + 1}]"); numbers.Add(N(bih[j]));
+                for (int k = 0; k < _h; k++) { terms.Add($"W_hh[{j + 1},{k + 1}]·h_{t}[{k + 1}]"); numbers.Add($"{N(whh[j * _h + k])}·{N(hp[k])}"); a += whh[j * _h + k] * hp[k]; }
+                terms.Add($"b_hh[{j + 1}]"); numbers.Add(N(bhh[j]));
+                writer.WriteLine($"    a_{t + 1}[{j + 1}] = {string.Join(" + ", terms)}");
+                writer.WriteLine($"           = {string.Join(" + ", numbers)} = {N(a)}");
+                writer.WriteLine($"    h_{t + 1}[{j + 1}] = {f}({N(a)}) = {N(hn[j])}");
+            }
+        }
+        writer.WriteLine($"Backward through time: δ_t = ∂E/∂h_t ⊙ {f}′(a_t){(_cell == RecurrentCell.SimpleTanh ? " = ∂E/∂h_t ⊙ (1 − h_t²)" : "")}, ∂E/∂h_(t−1) = W_hhᵀ·δ_t");
+        var dh = _hiddenGradient[0];
+        var da = _dIn;
+        for (int t = steps - 1; t >= 0; t--)
+        {
+            var d = dh.AsSpan(t * _h, _h);
+            var delta = da.AsSpan(t * _gh, _h);
+            writer.WriteLine($"  ∂E/∂h_{t + 1} = [{string.Join(", ", d.ToArray().Select(N))}]" + (t == steps - 1 ? "   (from the loss)" : $"   (= W_hhᵀ·δ_{t + 2})"));
+            writer.WriteLine($"  δ_{t + 1}     = [{string.Join(", ", delta.ToArray().Select(N))}]");
+        }
+        var gw = gradients.Slice(0, _h * _in);
+        var gh = gradients.Slice(_h * _in, _h * _h);
+        var gb = gradients.Slice(_h * (_in + _h), _h);
+        writer.WriteLine($"Summed over the steps: ∂E/∂W_xh = Σ_t δ_t·x_tᵀ = [{string.Join(", ", gw.ToArray().Select(N))}],");
+        writer.WriteLine($"  ∂E/∂W_hh = Σ_t δ_t·h_(t−1)ᵀ = [{string.Join(", ", gh.ToArray().Select(N))}] (row-major), ∂E/∂b_ih = ∂E/∂b_hh = Σ_t δ_t = [{string.Join(", ", gb.ToArray().Select(N))}]");
+    }
+
+    /// <summary>gradient[j, k] += Σ_r delta[r, j]·x[r, k] for G·H rows j and <paramref name="width"/> columns k: formed as
+    /// its transpose (rows of G·H, so each term is one vector multiply-add), then added into the [G·H × width] gradient.
+    /// With <paramref name="stepRows"/> x is the states buffer and row r = (n, t) reads h_(t−1) of direction <paramref name="direction"/>.</summary>
+    private void AccumulateProduct(T[] delta, ReadOnlySpan<T> x, int rows, int width, Span<T> gradient, bool stepRows, int steps, int direction = 0)
+    {
+        var acc = _weightT.AsSpan(0, width * _gh);
+        acc.Clear();
+        if (stepRows)
+        {
+            // Per sample: acc[k, :] += Σ_t h_(t−1)[k]·δ[t, :], h_(t−1) read from the slot before step t in processing order.
+            for (int n = 0; n < rows / steps; n++)
+            {
+                int at = n * (steps + 1) * _h + (direction == 0 ? 0 : (steps - 1) * _h);
+                RecurrentGemm.Multiply<T>(width, _gh, steps, _states[direction], at, 1, direction == 0 ? _h : -_h, delta.AsSpan(n * steps * _gh, steps * _gh), _gh, acc, _gh, accumulate: true);
+            }
+        }
+        else RecurrentGemm.Multiply<T>(width, _gh, rows, x, 0, 1, width, delta, _gh, acc, _gh, accumulate: true);
+        for (int j = 0; j < _gh; j++)
+        {
+            var row = gradient.Slice(j * width, width);
+            for (int k = 0; k < width; k++) row[k] += acc[k * _gh + j];
+        }
+    }
+
+    /// <summary>destination[k, j] = source[j, k] for a [rows × columns] source.</summary>
+    private static void Transpose(ReadOnlySpan<T> source, int rows, int columns, Span<T> destination)
+    {
+        for (int j = 0; j < rows; j++)
+        {
+            var row = source.Slice(j * columns, columns);
+            for (int k = 0; k < columns; k++) destination[k * rows + j] = row[k];
+        }
+    }
+}
+
+/// <summary>The per-step and token layers of sequence networks: Embedding and a Dense applied at every step.</summary>
+public static class SequenceLayers
+{
+    /// <summary>Embedding forward: y[r, :] = table[id_r, :] for <paramref name="rows"/> ids, each checked to be an exact
+    /// integer in [0, vocabulary).</summary>
+    public static void EmbeddingForward<T>(ReadOnlySpan<T> table, ReadOnlySpan<T> ids, Span<T> output, int rows, int steps, int vocabulary, int dimension, string network)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        for (int r = 0; r < rows; r++)
+        {
+            int id = TokenId(ids[r], vocabulary, r, steps, network);
+            table.Slice(id * dimension, dimension).CopyTo(output.Slice(r * dimension, dimension));
+        }
+    }
+
+    /// <summary>Embedding backward: ∂E/∂table[id_r, :] += ∂E/∂y[r, :]. Ids have no gradient.</summary>
+    public static void EmbeddingBackward<T>(ReadOnlySpan<T> ids, ReadOnlySpan<T> outputGradient, Span<T> tableGradient, int rows, int dimension)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        for (int r = 0; r < rows; r++)
+        {
+            int id = int.CreateTruncating(ids[r]);
+            var g = tableGradient.Slice(id * dimension, dimension);
+            TensorPrimitives.Add(g, outputGradient.Slice(r * dimension, dimension), g);
+        }
+    }
+
+    /// <summary>A token id read from the network's float input: it must be an exact integer in [0, vocabulary).</summary>
+    public static int TokenId<T>(T value, int vocabulary, int row, int steps, string network) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        if (!T.IsInteger(value) || value < T.Zero || value >= T.CreateChecked(vocabulary))
+            throw new ArgumentException(
+                $"{network}: the input at sample {row / steps}, step {row % steps} is {value}, which is not a token id: Embedding reads exact integers 0 to {vocabulary - 1} " +
+                "(write the id itself as the float value, e.g. 3f; not a one-hot vector or a scaled value).", "input");
+        return int.CreateTruncating(value);
+    }
+
+    /// <summary>Dense at every step: y[r, j] = Σ_i w[j, i]·x[r, i] + b[j] for <paramref name="rows"/> = batch × steps rows.</summary>
+    public static void DenseForward<T>(ReadOnlySpan<T> weights, ReadOnlySpan<T> bias, ReadOnlySpan<T> input, Span<T> output, int rows, int inputs, int units)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        for (int r = 0; r < rows; r++)
+        {
+            var x = input.Slice(r * inputs, inputs);
+            var y = output.Slice(r * units, units);
+            for (int j = 0; j < units; j++)
+                y[j] = TensorPrimitives.Dot<T>(weights.Slice(j * inputs, inputs), x) + (bias.IsEmpty ? T.Zero : bias[j]);
+        }
+    }
+
+    /// <summary>Dense at every step, backward: ∂E/∂w[j, :] += Σ_r δ[r, j]·x[r, :], ∂E/∂b += Σ_r δ[r, :], and (unless
+    /// <paramref name="inputGradient"/> is empty) ∂E/∂x[r, :] = Σ_j δ[r, j]·w[j, :].</summary>
+    public static void DenseBackward<T>(ReadOnlySpan<T> weights, Span<T> weightGradient, Span<T> biasGradient, ReadOnlySpan<T> input,
+        ReadOnlySpan<T> outputGradient, Span<T> inputGradient, int rows, int inputs, int units)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        for (int r = 0; r < rows; r++)
+        {
+            var x = input.Slice(r * inputs, inputs);
+            var dy = outputGradient.Slice(r * units, units);
+            if (!biasGradient.IsEmpty) TensorPrimitives.Add(biasGradient, dy, biasGradient);
+            for (int j = 0; j < units; j++)
+            {
+                var gw = weightGradient.Slice(j * inputs, inputs);
+                if (dy[j] != T.Zero) TensorPrimitives.MultiplyAdd(x, dy[j], gw, gw);
+            }
+            if (inputGradient.IsEmpty) continue;
+            var dx = inputGradient.Slice(r * inputs, inputs);
+            dx.Clear();
+            for (int j = 0; j < units; j++)
+                if (dy[j] != T.Zero) TensorPrimitives.MultiplyAdd(weights.Slice(j * inputs, inputs), dy[j], dx, dx);
+        }
+    }
+}
