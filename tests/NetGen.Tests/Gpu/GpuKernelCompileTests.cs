@@ -28,7 +28,11 @@ public sealed class GpuKernelCompileTests(ITestOutputHelper output)
     public static TheoryData<string> Networks()
     {
         var data = new TheoryData<string>();
-        foreach (var type in GpuClasses()) data.Add(type.DeclaringType!.FullName!);
+        // A network with a CPU-only layer gets a Gpu class that refuses to be built (its private Unsupported() throws,
+        // naming the layer; LayerCatalogTests lists those kinds): it has no kernels to compile.
+        foreach (var type in GpuClasses())
+            if (type.GetMethod("Unsupported", System.Reflection.BindingFlags.NonPublic | System.Reflection.BindingFlags.Static) is null)
+                data.Add(type.DeclaringType!.FullName!);
         return data;
     }
 

@@ -303,7 +303,7 @@ __________________________________________________________________
         writer.WriteLine($"  out_o1 = step(net_o1) = step({F(_a1[0])}) = {F(_a2[0])}");
         writer.WriteLine("Backward pass, from the given upstream gradient ∂f/∂out");
         writer.WriteLine($"  ∂f/∂out_o1 = {F(_d2[0])}   (given)");
-        double dOut0_0 = 1.0;
+        double dOut0_0 = 1;
         writer.WriteLine($"  ∂out_o1/∂net_o1 = 1 (straight-through) = {F(dOut0_0)}");
         writer.WriteLine($"  ∂f/∂w1 = ∂f/∂out_o1 · ∂out_o1/∂net_o1 · ∂net_o1/∂w1 = {P(_d2[0])} · {P(dOut0_0)} · {P(_a0[0])} = {F(_g[0])}");
         writer.WriteLine($"  ∂f/∂w2 = ∂f/∂out_o1 · ∂out_o1/∂net_o1 · ∂net_o1/∂w2 = {P(_d2[0])} · {P(dOut0_0)} · {P(_a0[1])} = {F(_g[1])}");
