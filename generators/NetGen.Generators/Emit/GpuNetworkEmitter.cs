@@ -200,10 +200,15 @@ internal static class GpuNetworkEmitter
         w.Close();
         w.Line();
         w.Line("/// <inheritdoc/>");
-        w.Open("protected override void RunBackwardFromOutput(int batch, bool inputGradient)");
-        w.Line($"BackwardFrom({L}, batch, inputGradient);");
-        Append(w, penaltyGradient);   // the network's own loss terms are part of every backward pass, as on the CPU
-        w.Close();
+        if (regularized.Count == 0)
+            w.Line($"protected override void RunBackwardFromOutput(int batch, bool inputGradient) => BackwardFrom({L}, batch, inputGradient);");
+        else
+        {
+            w.Open("protected override void RunBackwardFromOutput(int batch, bool inputGradient)");
+            w.Line($"BackwardFrom({L}, batch, inputGradient);");
+            Append(w, penaltyGradient);   // the network's own loss terms are part of every backward pass, as on the CPU
+            w.Close();
+        }
         w.Line();
         w.Line("/// <summary>Launches the backward kernels from d{start} (already holding ∂E/∂a{start}) down to the input.</summary>");
         w.Open("private void BackwardFrom(int start, int batch, bool inputGradient)");
