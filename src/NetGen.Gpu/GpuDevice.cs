@@ -48,25 +48,52 @@ public sealed class GpuDevice : IDisposable
     public const string EnvironmentVariable = "NETGEN_DEVICE";
 
     private readonly Context _context;
+    private readonly Accelerator _accelerator;
+    private readonly string _description;
 
     private GpuDevice(Context context, Accelerator accelerator, GpuDeviceKind kind)
     {
         _context = context;
-        Accelerator = accelerator;
+        _accelerator = accelerator;
         Kind = kind;
+        _description = $"{Describe(kind)}: {accelerator.Name}";
     }
 
     /// <summary>The ILGPU accelerator the kernels run on.</summary>
-    public Accelerator Accelerator { get; }
+    /// <exception cref="ObjectDisposedException">The device was disposed.</exception>
+    public Accelerator Accelerator
+    {
+        get
+        {
+            ThrowIfDisposed();
+            return _accelerator;
+        }
+    }
+
+    /// <summary>Whether <see cref="Dispose"/> was called. A network on a disposed device throws
+    /// <see cref="ObjectDisposedException"/> naming the device (its buffers went with the device).</summary>
+    public bool IsDisposed { get; private set; }
+
+    /// <summary>Throws <see cref="ObjectDisposedException"/> naming this device when it was disposed: ILGPU itself
+    /// reports "Unknown parent accelerator" and may then abort the process.</summary>
+    /// <param name="user">What was about to use the device (a network's name), for the message; null for none.</param>
+    public void ThrowIfDisposed(string? user = null)
+    {
+        if (IsDisposed)
+            throw new ObjectDisposedException(
+                $"GpuDevice ({_description})",
+                $"{(user is null ? "The" : user + " used the")} GPU device {_description} after it was disposed; its buffers and kernels went with it. " +
+                "Dispose a device after every network created on it (e.g. `using var device = …` before `using var net = …`), or create a new device and network.");
+    }
 
     /// <summary>The kind of accelerator actually created (never <see cref="GpuDeviceKind.Auto"/>).</summary>
     public GpuDeviceKind Kind { get; }
 
     /// <summary>The device's name, e.g. "NVIDIA GeForce RTX 4090" or "CPUAccelerator".</summary>
-    public string Name => Accelerator.Name;
+    public string Name => _accelerator.Name;
 
     /// <summary>Bytes of device memory (the CPU emulator reports no limit).</summary>
-    public long MemorySize => Accelerator.MemorySize;
+    public long MemorySize => _accelerator.MemorySize;
 
     /// <summary>Whether this is ILGPU's CPU emulator (slow; for tests).</summary>
     public bool IsEmulator => Kind == GpuDeviceKind.Cpu;
@@ -165,12 +192,16 @@ public sealed class GpuDevice : IDisposable
     public void Synchronize() => Accelerator.Synchronize();
 
     /// <inheritdoc/>
-    public override string ToString() => $"{Describe(Kind)}: {Name}";
+    public override string ToString() => _description;
 
-    /// <summary>Releases the accelerator and the context. Dispose the networks first.</summary>
+    /// <summary>Releases the accelerator and the context (with every buffer still allocated on it). Dispose the
+    /// networks first; a network used afterwards throws <see cref="ObjectDisposedException"/>. Calling it twice does
+    /// nothing.</summary>
     public void Dispose()
     {
-        Accelerator.Dispose();
+        if (IsDisposed) return;
+        IsDisposed = true;
+        _accelerator.Dispose();
         _context.Dispose();
     }
 }

@@ -45,6 +45,7 @@ public abstract class GpuNetwork<T> : IDisposable where T : unmanaged, IFloating
     {
         ArgumentNullException.ThrowIfNull(device);
         ArgumentNullException.ThrowIfNull(initial);
+        device.ThrowIfDisposed(initial.GetType().Name + ".Gpu");
         if (maxBatch < 1)
             throw new ArgumentOutOfRangeException(nameof(maxBatch), maxBatch, "maxBatch must be at least 1: it is the largest batch Forward will be given.");
         Device = device;
@@ -514,14 +515,21 @@ public abstract class GpuNetwork<T> : IDisposable where T : unmanaged, IFloating
         Accelerator.Synchronize();
     }
 
-    private void ThrowIfDisposed() => ObjectDisposedException.ThrowIf(_disposed, this);
+    private void ThrowIfDisposed()
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        Device.ThrowIfDisposed(_name);
+    }
 
     /// <summary>Releases every device buffer of the network.</summary>
     public void Dispose()
     {
         if (_disposed) return;
         _disposed = true;
-        foreach (var buffer in _buffers) buffer.Dispose();
+        // A disposed device has already released every buffer allocated on it; disposing them again would touch a
+        // dead accelerator.
+        if (!Device.IsDisposed)
+            foreach (var buffer in _buffers) buffer.Dispose();
         _buffers.Clear();
         GC.SuppressFinalize(this);
     }

@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Buffers.Binary;
 using System.Numerics;
 using System.Runtime.CompilerServices;
@@ -32,8 +33,14 @@ public sealed record CheckpointInfo(IReadOnlyDictionary<string, string> Metadata
 /// </summary>
 public static class Checkpoint
 {
-    /// <summary>Headers larger than this are rejected without being read (the safetensors library's own limit).</summary>
-    public const long MaxHeaderBytes = 100_000_000;
+    /// <summary>
+    /// Headers larger than this (16 MiB) are rejected without being read. A header entry takes about 100 bytes per
+    /// tensor (NetGen's largest reference network, MiniVGGNet, writes a header of under 4 KB), so the limit fits some
+    /// 150,000 tensors plus metadata, while a hostile header costs at most this much memory to read (the safetensors
+    /// library's own limit is 100 MB). Shapes are read up to 8 dimensions and data_offsets as exactly two numbers: a
+    /// longer array is rejected at its first extra element.
+    /// </summary>
+    public const long MaxHeaderBytes = 16 << 20;
 
     private const string MetadataKey = "__metadata__";
 
@@ -85,9 +92,13 @@ public static class Checkpoint
     /// <param name="network">The network; its parameters and state are replaced.</param>
     /// <param name="path">The safetensors file.</param>
     /// <returns>The metadata and element type found.</returns>
-    /// <exception cref="InvalidDataException">The file is not a valid safetensors file, or does not match the network
-    /// (the message names the first mismatched tensor).</exception>
-    public static CheckpointInfo Load<T>(INetwork<T> network, string path) where T : unmanaged, IFloatingPointIeee754<T>
+    /// <param name="allowNonFinite">Load NaN, infinite values and values beyond the network's precision (an F64 value
+    /// above float's 3.4e38 loaded into a float network) as they are. False (the default) rejects such a file naming
+    /// the tensor, the element and its value, and leaves the network untouched: a checkpoint of a diverged run is
+    /// rarely what was meant.</param>
+    /// <exception cref="InvalidDataException">The file is not a valid safetensors file, does not match the network
+    /// (the message names the first mismatched tensor), or holds a non-finite value.</exception>
+    public static CheckpointInfo Load<T>(INetwork<T> network, string path, bool allowNonFinite = false) where T : unmanaged, IFloatingPointIeee754<T>
     {
         ArgumentNullException.ThrowIfNull(network);
         ArgumentException.ThrowIfNullOrWhiteSpace(path);
@@ -113,7 +124,7 @@ public static class Checkpoint
         stream.ReadExactly(header);
         long dataLength = fileLength - 8 - (long)headerLength;
 
-        var (entries, metadata) = ParseHeader(name, header);
+        var (entries, metadata) = ParseHeader(name, header, tensors.Select(t => t.Name).ToHashSet(StringComparer.Ordinal));
         string fileDType = Match(name, entries, tensors, dataLength) ?? DTypeOf<T>(out _);
         int fileSize = fileDType == "F32" ? 4 : 8;
 
@@ -139,6 +150,7 @@ public static class Checkpoint
                     throw Bad(name, $"it ended while tensor '{tensor.Name}' was being read (truncated while loading?)");
                 }
                 ReadLittleEndian(bytes, fileSize, target.Slice(done, n));
+                if (!allowNonFinite) CheckFinite(name, tensor, done, bytes, fileSize, target.Slice(done, n));
             }
         }
         parameters.CopyTo(network.Parameters);
@@ -238,69 +250,180 @@ public static class Checkpoint
         return header;
     }
 
-    private static (Dictionary<string, Entry> Entries, IReadOnlyDictionary<string, string> Metadata) ParseHeader(string file, byte[] header)
+    /// <summary>Parses the header with a forward-only reader (no document is built, so memory stays within a small
+    /// multiple of the header's bytes), bounding every array and name as it goes. <paramref name="known"/>, when
+    /// given, holds the network's tensor names: an entry outside it stops the parse at once.</summary>
+    private static (Dictionary<string, Entry> Entries, IReadOnlyDictionary<string, string> Metadata) ParseHeader(string file, byte[] header, HashSet<string>? known = null)
     {
-        JsonDocument document;
+        var entries = new Dictionary<string, Entry>(StringComparer.Ordinal);
+        var metadata = new Dictionary<string, string>(StringComparer.Ordinal);
+        var reader = new Utf8JsonReader(header, new JsonReaderOptions { MaxDepth = 4 });
         try
         {
-            document = JsonDocument.Parse(header, new JsonDocumentOptions { MaxDepth = 8 });
+            Next(file, ref reader);
+            if (reader.TokenType != JsonTokenType.StartObject)
+                throw Bad(file, $"its header is a JSON {Kind(reader.TokenType)}, not an object");
+            while (true)
+            {
+                Next(file, ref reader);
+                if (reader.TokenType == JsonTokenType.EndObject) break;
+                string key = Text(file, ref reader);
+                Next(file, ref reader);
+                if (key == MetadataKey)
+                {
+                    if (reader.TokenType != JsonTokenType.StartObject)
+                        throw Bad(file, "its __metadata__ is not an object of strings");
+                    while (true)
+                    {
+                        Next(file, ref reader);
+                        if (reader.TokenType == JsonTokenType.EndObject) break;
+                        string m = Text(file, ref reader);
+                        Next(file, ref reader);
+                        metadata[m] = reader.TokenType == JsonTokenType.String
+                            ? Text(file, ref reader)
+                            : throw Bad(file, $"metadata '{Short(m)}' is a JSON {Kind(reader.TokenType)}, not a string");
+                    }
+                    continue;
+                }
+                if (known is not null && !known.Contains(key))
+                    throw Mismatch(file, $"it holds a tensor '{Short(key)}' (shape {PeekShape(reader)}) that the network does not have");
+                if (entries.ContainsKey(key))
+                    throw Bad(file, $"tensor '{Short(key)}' appears twice in the header");
+                entries[key] = ParseEntry(file, key, ref reader);
+            }
+            if (reader.Read())
+                throw Bad(file, $"its header has content after the JSON object, at byte {8 + reader.TokenStartIndex}");
         }
         catch (JsonException ex)
         {
-            throw Bad(file, $"its header is not valid JSON ({ex.Message})");
+            throw Bad(file, $"its header is not valid JSON (at byte {8 + reader.BytesConsumed}: {Short(ex.Message, 120)})");
         }
-        using (document)
+        return (entries, metadata);
+    }
+
+    /// <summary>The longest shape a tensor entry may declare (NetGen's tensors have at most 4 dimensions).</summary>
+    private const int MaxRank = 8;
+
+    private static Entry ParseEntry(string file, string name, ref Utf8JsonReader reader)
+    {
+        if (reader.TokenType != JsonTokenType.StartObject)
+            throw Bad(file, $"the header entry of tensor '{Short(name)}' is not an object");
+        string? dtype = null;
+        long[]? dims = null, be = null;
+        while (true)
         {
-            if (document.RootElement.ValueKind != JsonValueKind.Object)
-                throw Bad(file, $"its header is a JSON {document.RootElement.ValueKind}, not an object");
-            var entries = new Dictionary<string, Entry>(StringComparer.Ordinal);
-            var metadata = new Dictionary<string, string>(StringComparer.Ordinal);
-            foreach (var property in document.RootElement.EnumerateObject())
+            Next(file, ref reader);
+            if (reader.TokenType == JsonTokenType.EndObject) break;
+            string field = Text(file, ref reader);
+            Next(file, ref reader);
+            switch (field)
             {
-                if (property.Name == MetadataKey)
-                {
-                    if (property.Value.ValueKind != JsonValueKind.Object)
-                        throw Bad(file, "its __metadata__ is not an object of strings");
-                    foreach (var m in property.Value.EnumerateObject())
-                        metadata[m.Name] = m.Value.ValueKind == JsonValueKind.String
-                            ? m.Value.GetString()!
-                            : throw Bad(file, $"metadata '{m.Name}' is a JSON {m.Value.ValueKind}, not a string");
-                    continue;
-                }
-                if (entries.ContainsKey(property.Name))
-                    throw Bad(file, $"tensor '{property.Name}' appears twice in the header");
-                entries[property.Name] = ParseEntry(file, property.Name, property.Value);
+                case "dtype":
+                    dtype = reader.TokenType == JsonTokenType.String ? Text(file, ref reader) : throw Bad(file, $"tensor '{Short(name)}' has no \"dtype\" string");
+                    break;
+                case "shape":
+                    dims = Integers(file, ref reader, MaxRank, $"tensor '{Short(name)}' has a \"shape\" that is not an array of at most {MaxRank} sizes",
+                        v => $"tensor '{Short(name)}' has a shape entry {v} that is not a non-negative integer");
+                    break;
+                case "data_offsets":
+                    be = Integers(file, ref reader, 2, $"tensor '{Short(name)}' has no \"data_offsets\" pair [begin, end]",
+                        v => $"tensor '{Short(name)}' has a data offset {v} that is not a non-negative integer");
+                    break;
+                default:
+                    reader.Skip();   // a field this reader does not use; Skip reads forward without storing anything
+                    break;
             }
-            return (entries, metadata);
+        }
+        if (dtype is null)
+            throw Bad(file, $"tensor '{Short(name)}' has no \"dtype\" string");
+        if (dims is null)
+            throw Bad(file, $"tensor '{Short(name)}' has no \"shape\" array");
+        if (be is not { Length: 2 })
+            throw Bad(file, $"tensor '{Short(name)}' has no \"data_offsets\" pair [begin, end]");
+        if (be[1] < be[0])
+            throw Bad(file, $"tensor '{Short(name)}' has data_offsets [{be[0]}, {be[1]}] that end before they begin");
+        return new Entry(dtype, dims, be[0], be[1]);
+    }
+
+    /// <summary>An array of at most <paramref name="max"/> non-negative integers; a longer array is rejected at its
+    /// (max + 1)-th element, before anything more is read.</summary>
+    private static long[] Integers(string file, ref Utf8JsonReader reader, int max, string notArray, Func<string, string> badValue)
+    {
+        if (reader.TokenType != JsonTokenType.StartArray) throw Bad(file, notArray);
+        var values = new List<long>(max);
+        while (true)
+        {
+            Next(file, ref reader);
+            if (reader.TokenType == JsonTokenType.EndArray) return [.. values];
+            if (values.Count == max) throw Bad(file, notArray);
+            if (reader.TokenType != JsonTokenType.Number || !reader.TryGetInt64(out long v) || v < 0)
+                throw Bad(file, badValue(TokenText(reader)));
+            values.Add(v);
         }
     }
 
-    private static Entry ParseEntry(string file, string name, JsonElement e)
+    private static void Next(string file, ref Utf8JsonReader reader)
     {
-        if (e.ValueKind != JsonValueKind.Object)
-            throw Bad(file, $"the header entry of tensor '{name}' is not an object");
-        if (!e.TryGetProperty("dtype", out var dtype) || dtype.ValueKind != JsonValueKind.String)
-            throw Bad(file, $"tensor '{name}' has no \"dtype\" string");
-        if (!e.TryGetProperty("shape", out var shape) || shape.ValueKind != JsonValueKind.Array)
-            throw Bad(file, $"tensor '{name}' has no \"shape\" array");
-        if (!e.TryGetProperty("data_offsets", out var offsets) || offsets.ValueKind != JsonValueKind.Array || offsets.GetArrayLength() != 2)
-            throw Bad(file, $"tensor '{name}' has no \"data_offsets\" pair [begin, end]");
-        var dims = new long[shape.GetArrayLength()];
-        int i = 0;
-        foreach (var d in shape.EnumerateArray())
-            dims[i++] = d.ValueKind == JsonValueKind.Number && d.TryGetInt64(out long v) && v >= 0
-                ? v
-                : throw Bad(file, $"tensor '{name}' has a shape entry {d} that is not a non-negative integer");
-        long[] be = new long[2];
-        i = 0;
-        foreach (var o in offsets.EnumerateArray())
-            be[i++] = o.ValueKind == JsonValueKind.Number && o.TryGetInt64(out long v) && v >= 0
-                ? v
-                : throw Bad(file, $"tensor '{name}' has a data offset {o} that is not a non-negative integer");
-        if (be[1] < be[0])
-            throw Bad(file, $"tensor '{name}' has data_offsets [{be[0]}, {be[1]}] that end before they begin");
-        return new Entry(dtype.GetString()!, dims, be[0], be[1]);
+        if (!reader.Read()) throw Bad(file, $"its header is not valid JSON (it ends after {reader.BytesConsumed} bytes, inside a value)");
     }
+
+    /// <summary>The string (or property name) at the reader, as UTF-16; invalid UTF-8 or a lone surrogate (escaped
+    /// or not) is an InvalidDataException naming the byte offset in the file.</summary>
+    private static string Text(string file, ref Utf8JsonReader reader)
+    {
+        try
+        {
+            return reader.GetString()!;
+        }
+        catch (InvalidOperationException)
+        {
+            throw Bad(file, $"the header holds a string that is not valid UTF-8 (invalid bytes or a lone surrogate) at byte {8 + reader.TokenStartIndex} of the file");
+        }
+    }
+
+    private static string TokenText(Utf8JsonReader reader)
+    {
+        var span = reader.HasValueSequence ? reader.ValueSequence.ToArray() : reader.ValueSpan.ToArray();
+        string text = System.Text.Encoding.UTF8.GetString(span, 0, Math.Min(span.Length, 40));
+        return reader.TokenType == JsonTokenType.String ? $"\"{text}\"" : text;
+    }
+
+    /// <summary>The shape of an entry the reader is at, for a message, without moving the reader.</summary>
+    private static string PeekShape(Utf8JsonReader copy)
+    {
+        try
+        {
+            if (copy.TokenType != JsonTokenType.StartObject) return "?";
+            while (copy.Read() && copy.TokenType != JsonTokenType.EndObject)
+            {
+                bool isShape = copy.ValueTextEquals("shape");
+                copy.Read();
+                if (!isShape) { copy.Skip(); continue; }
+                if (copy.TokenType != JsonTokenType.StartArray) return "?";
+                var dims = new List<string>();
+                while (copy.Read() && copy.TokenType == JsonTokenType.Number && dims.Count <= MaxRank) dims.Add(TokenText(copy));
+                return "[" + string.Join(", ", dims.Take(MaxRank)) + (dims.Count > MaxRank ? ", …" : "") + "]";
+            }
+        }
+        catch (JsonException) { }
+        return "?";
+    }
+
+    private static string Kind(JsonTokenType token) => token switch
+    {
+        JsonTokenType.StartObject => "Object",
+        JsonTokenType.StartArray => "Array",
+        JsonTokenType.String => "String",
+        JsonTokenType.Number => "Number",
+        JsonTokenType.True => "True",
+        JsonTokenType.False => "False",
+        JsonTokenType.Null => "Null",
+        _ => token.ToString(),
+    };
+
+    /// <summary>A name from the file, cut to <paramref name="max"/> characters so that a hostile file cannot make a
+    /// message long.</summary>
+    private static string Short(string text, int max = 64) => text.Length <= max ? text : text[..max] + $"… ({text.Length} characters)";
 
     /// <summary>Checks the header against the network and the data section; returns the file's dtype (null when
     /// neither has a tensor).</summary>
@@ -350,6 +473,22 @@ public static class Checkpoint
         return dtype;
     }
 
+    /// <summary>Rejects the first NaN, infinity or value beyond <typeparamref name="T"/>'s range in a chunk just read.</summary>
+    private static void CheckFinite<T>(string file, TensorInfo tensor, int first, ReadOnlySpan<byte> bytes, int fileSize, ReadOnlySpan<T> values)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        // IndexOfMaxMagnitude returns the first NaN when there is one, else the largest magnitude (an infinity if any).
+        int k = System.Numerics.Tensors.TensorPrimitives.IndexOfMaxMagnitude(values);
+        if (k < 0 || T.IsFinite(values[k])) return;
+        double stored = fileSize == 4 ? BinaryPrimitives.ReadSingleLittleEndian(bytes.Slice(k * 4, 4)) : BinaryPrimitives.ReadDoubleLittleEndian(bytes.Slice(k * 8, 8));
+        string problem = double.IsFinite(stored)
+            ? $"is {stored.ToString("R", System.Globalization.CultureInfo.InvariantCulture)}, beyond the range of {typeof(T).Name} (±{(typeof(T) == typeof(float) ? float.MaxValue.ToString("R", System.Globalization.CultureInfo.InvariantCulture) : double.MaxValue.ToString("R", System.Globalization.CultureInfo.InvariantCulture))})"
+            : $"is {stored.ToString(System.Globalization.CultureInfo.InvariantCulture)}";
+        throw new InvalidDataException(
+            $"'{file}': value {first + k} of tensor '{tensor.Name}' {problem}; nothing was loaded. A checkpoint of a diverged run? " +
+            "Load an earlier checkpoint, or pass allowNonFinite: true to load it as it is.");
+    }
+
     private static string Shape(IEnumerable<int> shape) => "[" + string.Join(", ", shape) + "]";
 
     private static string Shape(IEnumerable<long> shape) => "[" + string.Join(", ", shape) + "]";
@@ -357,7 +496,7 @@ public static class Checkpoint
     private static string Names(IEnumerable<string> names)
     {
         var list = names.ToList();
-        return list.Count == 0 ? "no tensors" : string.Join(", ", list.Take(8).Select(n => $"'{n}'")) + (list.Count > 8 ? $" and {list.Count - 8} more" : "");
+        return list.Count == 0 ? "no tensors" : string.Join(", ", list.Take(8).Select(n => $"'{Short(n)}'")) + (list.Count > 8 ? $" and {list.Count - 8} more" : "");
     }
 
     private static void WriteLittleEndian<T>(Stream stream, ReadOnlySpan<T> values) where T : unmanaged, IFloatingPointIeee754<T>

@@ -117,26 +117,43 @@ public sealed class IdxArray
 public static class Idx
 {
     internal const string TypeList = "0x08 (unsigned byte), 0x09 (signed byte), 0x0B (int16), 0x0C (int32), 0x0D (float32), 0x0E (float64)";
-    private const int InitialChunk = 1 << 24;
+
+    /// <summary>
+    /// The largest data section <see cref="Read(string, long)"/> accepts by default: 256 MiB, room for every
+    /// MNIST-class data set (MNIST's and Fashion-MNIST's 60,000 training images are 47 MB, EMNIST Letters' 124,800
+    /// are 98 MB). A header that promises more is rejected before anything is allocated; pass a larger
+    /// <c>maxBytes</c> to read a bigger file (EMNIST ByClass' training images are 547 MB).
+    /// </summary>
+    public const long DefaultMaxBytes = 256L << 20;
+
+    /// <summary>Trailing bytes counted past the data before a file is rejected (the count in the message then says
+    /// "at least"), so that a stream that inflates without end is not read to its end.</summary>
+    private const int TrailingCountLimit = 1 << 20;
 
     /// <summary>Reads an IDX file, gzipped or not.</summary>
+    /// <param name="path">The file.</param>
+    /// <param name="maxBytes">The largest data section accepted (the header's shape × element size); a header that
+    /// promises more is rejected before any memory is allocated. The data is read straight into one array of exactly
+    /// that size, so memory is bounded by the data, whatever the compressed file inflates to.</param>
     /// <exception cref="InvalidDataException">The file is not a well-formed IDX file; the message names the file,
     /// what was expected and what was found.</exception>
-    public static IdxArray Read(string path)
+    public static IdxArray Read(string path, long maxBytes = DefaultMaxBytes)
     {
         ArgumentNullException.ThrowIfNull(path);
         using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16);
-        return Read(stream, path);
+        return Read(stream, path, maxBytes);
     }
 
     /// <summary>Reads an IDX array from <paramref name="stream"/> (gzipped or not) to its end; the stream is left open.</summary>
     /// <param name="stream">The stream to read.</param>
     /// <param name="sourceName">A file path or resource name to name in error messages (and in <see cref="IdxArray.Source"/>).</param>
+    /// <param name="maxBytes">The largest data section accepted; see <see cref="Read(string, long)"/>.</param>
     /// <exception cref="InvalidDataException">The data is not a well-formed IDX array; the message names the
     /// source, what was expected and what was found.</exception>
-    public static IdxArray Read(Stream stream, string? sourceName = null)
+    public static IdxArray Read(Stream stream, string? sourceName = null, long maxBytes = DefaultMaxBytes)
     {
         ArgumentNullException.ThrowIfNull(stream);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(maxBytes);
         string what = sourceName is null ? "IDX data" : $"IDX file '{sourceName}'";
         Span<byte> magic = stackalloc byte[2];
         int got = ReadFully(stream, magic);
@@ -144,17 +161,31 @@ public static class Idx
         var prefixed = new PrefixedStream(magic[..got].ToArray(), stream);
         if (got == 2 && magic[0] == 0x1F && magic[1] == 0x8B)
         {
-            using var gzip = new GZipStream(prefixed, CompressionMode.Decompress, leaveOpen: true);
-            try { return ReadRaw(gzip, what, sourceName, null, gzipped: true); }
-            catch (InvalidDataException ex) when (!ex.Message.StartsWith(what, StringComparison.Ordinal))
+            IdxArray array;
+            long inflated;
+            using (var gzip = new GZipStream(prefixed, CompressionMode.Decompress, leaveOpen: true))
             {
-                throw new InvalidDataException($"{what}: the gzip compression is corrupt ({ex.Message}). The file is damaged; download it again.", ex);
+                try { (array, inflated) = ReadRaw(gzip, what, sourceName, null, gzipped: true, maxBytes); }
+                catch (InvalidDataException ex) when (!ex.Message.StartsWith(what, StringComparison.Ordinal))
+                {
+                    throw new InvalidDataException($"{what}: the gzip compression is corrupt ({ex.Message}). The file is damaged; download it again.", ex);
+                }
             }
+            // GZipStream stops silently at bytes after a gzip member that do not start another member. Such bytes
+            // are either still unread, or were the last bytes it was given: then the gzip trailer's ISIZE (the last
+            // 4 bytes, the inflated size mod 2^32) does not match what was inflated.
+            bool unread = prefixed.ReadByte() >= 0;
+            if (unread || prefixed.Last4 is not { } isize || isize != (uint)inflated)
+                throw new InvalidDataException(
+                    $"{what}: there are bytes after the gzip data (the file continues past the end of its compressed stream). " +
+                    "The file is damaged or something was appended to it; download it again. (A file of several concatenated gzip members is " +
+                    "not read either: decompress it and gzip it again.)");
+            return array;
         }
-        return ReadRaw(prefixed, what, sourceName, rawLength, gzipped: false);
+        return ReadRaw(prefixed, what, sourceName, rawLength, gzipped: false, maxBytes).Array;
     }
 
-    private static IdxArray ReadRaw(Stream s, string what, string? sourceName, long? totalLength, bool gzipped)
+    private static (IdxArray Array, long Read) ReadRaw(Stream s, string what, string? sourceName, long? totalLength, bool gzipped, long maxBytes)
     {
         string content = gzipped ? "the decompressed data" : "the file";
         const string fix = "The file is incomplete or damaged; download it again.";
@@ -199,6 +230,10 @@ public static class Idx
             throw new InvalidDataException(
                 $"{what}: the header's shape {FormatShape(shape)} of {TypeName(type)} describes {bytes} bytes of data, more than one array can hold " +
                 $"({Array.MaxLength} bytes). The header is damaged or this is not an IDX file.");
+        if (bytes > maxBytes)
+            throw new InvalidDataException(
+                $"{what}: the header's shape {FormatShape(shape)} of {TypeName(type)} promises {bytes} bytes of data, more than the {maxBytes} allowed (maxBytes). " +
+                "If the file is genuine, pass a larger maxBytes to Idx.Read; otherwise it is damaged or not an IDX file.");
         int expected = (int)bytes;
         string promise = $"the header (shape {FormatShape(shape)}, {TypeName(type)}) promises {Plural(expected, "byte")} of data after the {headerLength}-byte header";
 
@@ -208,37 +243,28 @@ public static class Idx
             if (present < expected)
                 throw Truncated(what, promise, content, present, expected, fix);
             if (present > expected)
-                throw Trailing(what, promise, content, present, expected);
+                throw Trailing(what, promise, content, present, expected, atLeast: false);
         }
 
-        byte[] data = new byte[Math.Min(expected, InitialChunk)];
-        int filled = 0;
-        while (true)
-        {
-            int n = s.Read(data, filled, data.Length - filled);
-            if (n == 0) break;
-            filled += n;
-            if (filled == data.Length)
-            {
-                if (filled == expected) break;
-                Array.Resize(ref data, (int)Math.Min((long)data.Length * 2, expected));
-            }
-        }
+        // The destination is allocated once, at the size the header promises (checked against maxBytes above), and
+        // filled straight from the stream: memory is bounded by the data, however much the stream holds.
+        byte[] data = new byte[expected];
+        int filled = ReadFully(s, data);
         if (filled < expected)
             throw Truncated(what, promise, content, filled, expected, fix);
         long extra = 0;
-        byte[] scratch = new byte[8192];
-        for (int n; (n = s.Read(scratch, 0, scratch.Length)) > 0;) extra += n;
+        Span<byte> scratch = stackalloc byte[4096];
+        for (int n; extra < TrailingCountLimit && (n = s.Read(scratch)) > 0;) extra += n;
         if (extra > 0)
-            throw Trailing(what, promise, content, expected + extra, expected);
-        return new IdxArray(type, shape, data) { Source = sourceName };
+            throw Trailing(what, promise, content, expected + extra, expected, atLeast: extra >= TrailingCountLimit);
+        return (new IdxArray(type, shape, data) { Source = sourceName }, headerLength + (long)expected);
     }
 
     private static InvalidDataException Truncated(string what, string promise, string content, long present, int expected, string fix) =>
         new($"{what}: truncated data: {promise}, but {content} holds only {present} ({expected - present} missing). {fix}");
 
-    private static InvalidDataException Trailing(string what, string promise, string content, long present, int expected) =>
-        new($"{what}: {Plural(present - expected, "unexpected byte")} after the data: {promise}, but {content} holds {present}. " +
+    private static InvalidDataException Trailing(string what, string promise, string content, long present, int expected, bool atLeast) =>
+        new($"{what}: {(atLeast ? "at least " : "")}{Plural(present - expected, "unexpected byte")} after the data: {promise}, but {content} holds {(atLeast ? "at least " : "")}{present}. " +
             "The dimensions in the header do not match the data: the file is damaged or was written with the wrong shape.");
 
     /// <summary>Writes <paramref name="array"/> in IDX format, gzipped when <paramref name="gzip"/> is true.
@@ -383,6 +409,11 @@ public static class Idx
     private sealed class PrefixedStream(byte[] prefix, Stream inner) : Stream
     {
         private int _offset;
+        private uint _last4;
+        private long _delivered;
+
+        /// <summary>The last 4 bytes delivered, little-endian (a gzip trailer's ISIZE), or null before 4 were.</summary>
+        public uint? Last4 => _delivered >= 4 ? _last4 : null;
 
         public override bool CanRead => true;
         public override bool CanSeek => false;
@@ -399,9 +430,18 @@ public static class Idx
                 int n = Math.Min(buffer.Length, prefix.Length - _offset);
                 prefix.AsSpan(_offset, n).CopyTo(buffer);
                 _offset += n;
+                Track(buffer[..n]);
                 return n;
             }
-            return inner.Read(buffer);
+            int read = inner.Read(buffer);
+            Track(buffer[..read]);
+            return read;
+        }
+
+        private void Track(ReadOnlySpan<byte> bytes)
+        {
+            _delivered += bytes.Length;
+            foreach (byte b in bytes.Length > 4 ? bytes[^4..] : bytes) _last4 = (_last4 >> 8) | ((uint)b << 24);
         }
 
         public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();

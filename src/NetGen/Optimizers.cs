@@ -88,14 +88,28 @@ public abstract class Optimizer : IOptimizer
     }
 
     /// <summary>Steps taken since construction or the last <see cref="Reset"/> (PyTorch's <c>state["step"]</c>,
-    /// Keras' <c>optimizer.iterations</c>).</summary>
+    /// Keras' <c>optimizer.iterations</c>). A skipped step (see <see cref="LastStepSkipped"/>) is not counted.</summary>
     public long Iterations { get; private set; }
+
+    /// <summary>
+    /// Whether the last <see cref="Step{T}"/> was skipped because a gradient (after clipping) was NaN or infinite:
+    /// the parameters and the optimiser's state were left exactly as they were, and the step was not counted, as
+    /// PyTorch's <c>GradScaler</c> skips such steps. <c>Trainer.Fit</c> reports a skipped step as divergence; code
+    /// that calls <c>TrainStep</c> itself can read this after each step. (The check is one vectorised sum over the
+    /// gradients; an overflowing sum of finite gradients is confirmed element by element before a step is skipped.)
+    /// </summary>
+    public bool LastStepSkipped { get; private set; }
+
+    /// <summary>Steps skipped for a NaN or infinite gradient since construction or the last <see cref="Reset"/>.</summary>
+    public long SkippedSteps { get; private set; }
 
     /// <summary>Forgets the step count and every state vector, so the optimiser can start over, possibly on
     /// another network. The next step allocates the state again.</summary>
     public void Reset()
     {
         Iterations = 0;
+        SkippedSteps = 0;
+        LastStepSkipped = false;
         _elementType = null;
         _length = -1;
         _buffers = [];
@@ -161,6 +175,16 @@ public abstract class Optimizer : IOptimizer
             }
             g = c;
         }
+        // NaN never hides, and a diverging step changes nothing: a NaN or infinity anywhere makes the sum non-finite
+        // (a finite sum proves every gradient finite); a non-finite sum is confirmed element by element, since
+        // large finite gradients can overflow it.
+        if (!T.IsFinite(TensorPrimitives.Sum(g)) && !AllFinite(g))
+        {
+            LastStepSkipped = true;
+            SkippedSteps++;
+            return;
+        }
+        LastStepSkipped = false;
         Iterations++;
         if (!UpdatesElementwise)
         {
@@ -189,7 +213,15 @@ public abstract class Optimizer : IOptimizer
     private protected void CountFusedStep<T>(int length) where T : unmanaged, IFloatingPointIeee754<T>
     {
         EnsureState<T>(length);
+        LastStepSkipped = false;
         Iterations++;
+    }
+
+    private static bool AllFinite<T>(ReadOnlySpan<T> values) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        // IndexOfMaxMagnitude returns the first NaN if there is one, else the largest magnitude (∞ if there is one).
+        int k = TensorPrimitives.IndexOfMaxMagnitude(values);
+        return k < 0 || T.IsFinite(values[k]);
     }
 
     /// <summary>Counts a step taken elsewhere with this optimiser's settings (the GPU runtime applies the update on the

@@ -78,6 +78,23 @@ public sealed class History
 /// <summary>The mini-batch training loop over a <see cref="Dataset{T}"/>, with Keras' <c>fit()</c> semantics.</summary>
 public static class Trainer
 {
+    /// <summary>The divergence error. It says what the weights now are: those of the last good step when this step's
+    /// update was not applied (the generated TrainStep does not update after a non-finite loss, and an
+    /// <see cref="Optimizer"/> skips a step with a non-finite gradient), which it checks rather than assumes.</summary>
+    private static InvalidOperationException Diverged<T>(INetwork<T> network, bool skipped, double loss, int epoch, int epochs, int step, int steps, int n)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        int k = System.Numerics.Tensors.TensorPrimitives.IndexOfMaxMagnitude<T>(network.Parameters);
+        bool finite = k < 0 || T.IsFinite(network.Parameters[k]);
+        string weights = finite
+            ? $"The network's weights are those of the last good step ({(step > 0 ? $"step {step} of epoch {epoch + 1}" : epoch > 0 ? $"the last step of epoch {epoch}" : "the initial weights")}): this step's update was not applied."
+            : "The update of this step was already applied and some weights are no longer finite: reload the last checkpoint.";
+        return new InvalidOperationException(
+            $"Training diverged: {(skipped ? $"the gradients became NaN or infinite (the loss was {loss.ToString(CultureInfo.InvariantCulture)})" : $"the loss became {loss.ToString(CultureInfo.InvariantCulture)}")} at epoch {epoch + 1}/{epochs}, step {step + 1}/{steps} (batch of {n} samples). {weights} " +
+            "Lower the learning rate (e.g. by a factor of 10), and check the data for NaN or very large values (scale features to about [0, 1]). " +
+            "Checkpoints already saved are intact.");
+    }
+
     /// <summary>
     /// Trains <paramref name="network"/> for <paramref name="epochs"/> passes over <paramref name="train"/>, as Keras'
     /// <c>model.fit</c>. Full-batch, stochastic (batch 1) and mini-batch gradient descent are batch sizes. Each epoch
@@ -91,9 +108,11 @@ public static class Trainer
     /// the order given, after the progress display (<see cref="ProgressLogger"/>).
     /// </para>
     /// <para>
-    /// A loss that becomes NaN or infinite stops training with an error naming the epoch and step, unless a callback
-    /// (<see cref="TerminateOnNaN"/>) stops training at that batch; checkpoints already written are complete files
-    /// (they are written atomically).
+    /// A loss that becomes NaN or infinite (or a step an <see cref="Optimizer"/> skipped for a NaN or infinite
+    /// gradient, see <see cref="Optimizer.LastStepSkipped"/>) stops training with an error naming the epoch and step
+    /// and saying whether the weights are still those of the last good step (they are when the step's update was not
+    /// applied, which the error checks), unless a callback (<see cref="TerminateOnNaN"/>) stops training at that
+    /// batch; checkpoints already written are complete files (they are written atomically).
     /// </para>
     /// </summary>
     /// <param name="network">The network; it is left in training mode.</param>
@@ -206,6 +225,10 @@ public static class Trainer
                 T loss = train.HasLabels
                     ? network.TrainStep(x, labels.AsSpan(0, n), optimizer, n)
                     : network.TrainStep(x, targets.AsSpan(0, n * targetSize), optimizer, n);
+                // A step the optimiser skipped for a NaN or infinite gradient diverged, whatever its loss says.
+                bool skipped = optimizer is Optimizer { LastStepSkipped: true };
+                double stepLoss = double.CreateChecked(loss);
+                if (skipped) loss = T.NaN;
                 lossSum += double.CreateChecked(loss) * n;
                 seen += n;
                 ReadOnlySpan<T> output = network.Output[..(n * outputSize)];
@@ -218,10 +241,7 @@ public static class Trainer
                     foreach (var callback in callbackList) callback.OnBatchEnd(context, step, batchLogs);
                 }
                 if (!T.IsFinite(loss) && !context.StopTraining)
-                    throw new InvalidOperationException(
-                        $"Training diverged: the loss became {loss} at epoch {epoch + 1}/{epochs}, step {step + 1}/{steps} (batch of {n} samples). " +
-                        "Lower the learning rate (e.g. by a factor of 10), and check the data for NaN or very large values (scale features to about [0, 1]). " +
-                        "Checkpoints already saved are intact.");
+                    throw Diverged(network, skipped, stepLoss, epoch, epochs, step, steps, n);
                 if (context.StopTraining) break;
             }
 
@@ -345,8 +365,8 @@ public static class Trainer
     {
         var features = data.AllFeatures.Slice(start * data.FeatureSize, length * data.FeatureSize).ToArray();
         return data.HasLabels
-            ? new Dataset<T>(features, data.FeatureSize, data.Labels.Slice(start, length).ToArray(), data.Classes)
-            : new Dataset<T>(features, data.FeatureSize, data.Targets.Slice(start * data.TargetSize, length * data.TargetSize).ToArray(), data.TargetSize);
+            ? new Dataset<T>(features, data.FeatureSize, data.Labels.Slice(start, length).ToArray(), data.Classes, data.AllowsNonFinite)
+            : new Dataset<T>(features, data.FeatureSize, data.Targets.Slice(start * data.TargetSize, length * data.TargetSize).ToArray(), data.TargetSize, data.AllowsNonFinite);
     }
 
     /// <summary>The mean loss over <paramref name="data"/> in inference mode; <paramref name="metrics"/> are reset and
