@@ -22,7 +22,7 @@ public sealed class PackageFeed : IDisposable
     {
         Directory.CreateDirectory(Feed);
         string project = Path.Combine(DiagnosticTests.RepoRoot(), "src", "NetGen", "NetGen.csproj");
-        var (code, output) = Dotnet.Run(Root, $"pack \"{project}\" -c Release -o \"{Feed}\" -p:Version={Version}");
+        var (code, output) = Dotnet.Run(Root, $"pack \"{project}\" -c Release -o \"{Feed}\" -p:Version={Version} -p:MinVerVersionOverride={Version}");
         PackLog = output;
         if (code != 0) throw new InvalidOperationException("dotnet pack failed:\n" + output);
         // A NuGet.config for the apps: the local feed, plus nuget.org for System.Numerics.Tensors (and ILCompiler).

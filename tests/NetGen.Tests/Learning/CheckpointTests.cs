@@ -174,7 +174,7 @@ public sealed class CheckpointTests : IDisposable
     public static TheoryData<string, string, ulong?, string> BadFiles() => new()
     {
         // name, header, declared header length (null: the real one), expected message fragment
-        { "absurd length", ValidHeader, 1UL << 40, "more than the 100000000 allowed" },
+        { "absurd length", ValidHeader, 1UL << 40, "more than the 16777216 allowed" },
         { "length past the end", ValidHeader, 10_000, "only 236 bytes follow it" },
         { "malformed JSON", """{"Weights":{"dtype":"F64",""", null, "its header is not valid JSON" },
         { "not an object", "[1, 2, 3]", null, "its header is a JSON Array, not an object" },
