@@ -72,11 +72,33 @@ public sealed partial class NetworkGenerator : IIncrementalGenerator
             ctx.ReportDiagnostic(Diagnostic.Create(InternalError, Location.None, file.HintName, file.InternalError));
     }
 
+    /// <summary>
+    /// The generated file's hint name, unique by construction, case-insensitively (hint names are compared ignoring
+    /// case, so <c>Net</c> and <c>NET</c>, or namespaces <c>Models</c> and <c>models</c>, must not map to one name):
+    /// the dotted full name, a '-' (which no name contains), the positions of its upper-case letters as a hexadecimal
+    /// bit mask (lower-case digits), and 'g' for the GPU variant (not a hexadecimal digit): <c>App.Net-9.g.cs</c>,
+    /// <c>App.Net-9g.g.cs</c>. Two hint names equal ignoring case have the same name ignoring case, the same letters in
+    /// upper case, and the same variant, so they are one network's file.
+    /// </summary>
+    internal static string HintName(string fileName, bool gpu)
+    {
+        var mask = new System.Text.StringBuilder(fileName.Length / 4 + 2);
+        for (int start = 0; start < fileName.Length; start += 4)
+        {
+            int digit = 0;
+            for (int bit = 0; bit < 4 && start + bit < fileName.Length; bit++)
+                if (char.IsUpper(fileName[start + bit])) digit |= 1 << bit;
+            mask.Insert(0, "0123456789abcdef"[digit]);
+        }
+        string hex = mask.ToString().TrimStart('0');
+        return fileName + "-" + (hex.Length == 0 ? "0" : hex) + (gpu ? "g" : "") + ".g.cs";
+    }
+
     /// <summary>Emits a network's source. A generator must never throw: an exception here is a NetGen bug, reported
     /// as NG9999 instead of failing the user's build with an opaque CS8785.</summary>
     internal static GeneratedFile EmitSafely(NetworkSpec spec, bool gpu = false)
     {
-        string hint = spec.FileName + (gpu ? ".Gpu.g.cs" : ".g.cs");
+        string hint = HintName(spec.FileName, gpu);
         try
         {
             return new GeneratedFile(hint, gpu ? GpuNetworkEmitter.Emit(spec) : NetworkEmitter.Emit(spec), null);

@@ -84,7 +84,7 @@ internal sealed class GpuWriter
         LayerKind.Step => $"({x} >= {C.Lit(0)} ? {C.Lit(1)} : {C.Lit(0)})",
         LayerKind.Sigmoid => $"{C.Lit(1)} / ({C.Lit(1)} + {C.Math}.Exp(-{x}))",
         LayerKind.Tanh => $"{C.Math}.Tanh({x})",
-        LayerKind.ReLU => $"({x} > {C.Lit(0)} ? {x} : {C.Lit(0)})",
+        LayerKind.ReLU => $"(!({x} <= {C.Lit(0)}) ? {x} : {C.Lit(0)})",   // NaN stays NaN
         LayerKind.LeakyReLU => $"({x} >= {C.Lit(0)} ? {x} : {C.Lit(alpha)} * {x})",
         _ => x,
     };

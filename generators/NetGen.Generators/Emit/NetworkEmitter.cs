@@ -162,6 +162,30 @@ internal static class NetworkEmitter
         w.Line("/// initialises the weights from <paramref name=\"seed\"/> (the same seed gives bit-identical weights); biases start at zero.</summary>");
         w.Open($"public {id}(int maxBatch = 1, int seed = 42)");
         w.Line("if (maxBatch < 1) throw new global::System.ArgumentOutOfRangeException(nameof(maxBatch), maxBatch, \"maxBatch must be at least 1: it is the largest batch Forward will be given.\");");
+        // Every buffer that grows with maxBatch holds at most maxBatch × (the largest per-sample tensor) values: checked
+        // here in long arithmetic, so no allocation size and no generated index (n × size + i, below batch × size) can
+        // wrap an int.
+        {
+            var sizes = Enumerable.Range(0, L + 1).Select(k => (Size: (long)(k == 0 ? plan.InputSize : plan.Layers[k - 1].OutputSize), Name: k == 0 ? "the input" : plan.Layers[k - 1].PascalName + "'s output")).ToList();
+            var largest = sizes.OrderByDescending(x => x.Size).First();
+            w.Line($"const long largestPerSample = {largest.Size};   // {largest.Name}");
+            w.Open("if ((long)maxBatch * largestPerSample > global::System.Array.MaxLength)");
+            w.Line("throw new global::System.ArgumentOutOfRangeException(nameof(maxBatch), maxBatch, global::System.FormattableString.Invariant(");
+            w.Line($"    $\"maxBatch {{maxBatch:N0}} × {largest.Size.ToString("N0", System.Globalization.CultureInfo.InvariantCulture)} values per sample ({CodeWriter.XmlEscape(largest.Name).Replace("\"", "")}) = {{(long)maxBatch * largestPerSample:N0}} values exceeds the {{global::System.Array.MaxLength:N0}} one array can hold; the largest maxBatch for {plan.Spec.ClassName} is {{global::System.Array.MaxLength / largestPerSample:N0}}: train and infer in batches of at most that many samples.\"));");
+            w.Close();
+        }
+        if (scratch.Count > 0)
+        {
+            // The kernels' working memory per thread, in checked arithmetic: a layer too wide for it is a clear error, not a
+            // wrapped size (an OverflowException, or a negative length).
+            w.Open("try");
+            w.Line($"_scratchPart = checked({Max(scratch.Select(e => e!).ToList())});");
+            w.Line($"_scratch = new {t}[checked(_scratchPart * global::System.Environment.ProcessorCount)];");
+            w.Close();
+            w.Open("catch (global::System.OverflowException)");
+            w.Line($"throw new global::System.InvalidOperationException(global::System.FormattableString.Invariant($\"{plan.Spec.ClassName}'s kernels need more working memory per thread (for maxBatch {{maxBatch:N0}} on {{global::System.Environment.ProcessorCount}} threads) than one array can hold: a layer is too wide for NetGen's kernels. Make the widest layer smaller or use a smaller maxBatch.\"));");
+            w.Close();
+        }
         w.Line("MaxBatch = maxBatch;");
         for (int k = 0; k <= L; k++)
         {
@@ -172,11 +196,6 @@ internal static class NetworkEmitter
                 w.Line($"{EmitContext.A(k)} = new {t}[maxBatch * {size}]; {EmitContext.D(k)} = new {t}[maxBatch * {size}];");
         }
         foreach (var layer in plan.Layers) LayerEmitter.For(layer.Kind).Allocate(w, c, layer);
-        if (scratch.Count > 0)
-        {
-            w.Line($"_scratchPart = {Max(scratch.Select(e => e!).ToList())};");
-            w.Line($"_scratch = new {t}[_scratchPart * global::System.Environment.ProcessorCount];");
-        }
         w.Line($"_target = new {t}[maxBatch * {plan.OutputSize}];");
         w.Line("var random = new global::NetGen.SeededRandom(seed);");
         if (plan.Layers.Any(l => l.Kind == LayerKind.Dropout))
@@ -440,12 +459,14 @@ internal static class NetworkEmitter
         }
         foreach (var (type, arg) in new[] { ($"global::System.ReadOnlySpan<{t}>", "target"), ("global::System.ReadOnlySpan<int>", "labels") })
         {
-            w.Line("/// <summary>One step: zero the gradients, forward, backward, update. Returns the loss before the update.</summary>");
+            w.Line("/// <summary>One step: zero the gradients, forward, backward, update. Returns the loss before the update; when that loss is NaN or");
+            w.Line("/// infinite nothing is updated (the weights stay those of the last good step).</summary>");
             w.Open($"public {t} TrainStep(global::System.ReadOnlySpan<{t}> input, {type} {arg}, global::NetGen.IOptimizer optimizer, int batch = 1)");
             w.Line("global::System.ArgumentNullException.ThrowIfNull(optimizer);");
             w.Line("ZeroGradients();");
             w.Line("Forward(input, batch);");
             w.Line($"{t} loss = Loss({arg});");
+            w.Line($"if (!{t}.IsFinite(loss)) return loss;   // NaN or ∞ (bad data or a diverged run): no update, the weights stay those of the last good step");
             w.Line($"Backward({arg});");
             OptimizerStep(w, c);
             w.Line("return loss;");
@@ -492,11 +513,13 @@ internal static class NetworkEmitter
             w.Line("/// <summary>One step: forward, loss, backward, update; returns the loss before the update. With a plain <see cref=\"global::NetGen.Sgd\"/>");
             w.Line("/// (<see cref=\"global::NetGen.Sgd.FuseIntoBackward\"/>) the update θ ← θ − η·∂E/∂θ is applied inside the backward pass, where each");
             w.Line("/// gradient is formed, and <see cref=\"Gradients\"/> is neither zeroed nor written (it keeps what it held before the step); with");
-            w.Line("/// any other optimiser the gradients are zeroed, backpropagated into <see cref=\"Gradients\"/> and passed to <c>optimizer.Step</c>.</summary>");
+            w.Line("/// any other optimiser the gradients are zeroed, backpropagated into <see cref=\"Gradients\"/> and passed to <c>optimizer.Step</c>.");
+            w.Line("/// When the loss is NaN or infinite nothing is updated (the weights stay those of the last good step).</summary>");
             w.Open($"public {t} TrainStep(global::System.ReadOnlySpan<{t}> input, {type} {arg}, global::NetGen.IOptimizer optimizer, int batch = 1)");
             w.Line("global::System.ArgumentNullException.ThrowIfNull(optimizer);");
             w.Line("Forward(input, batch);");
             w.Line($"{t} loss = Loss({arg});");
+            w.Line($"if (!{t}.IsFinite(loss)) return loss;   // NaN or ∞ (bad data or a diverged run): no update, the weights stay those of the last good step");
             w.Open($"if (optimizer is global::NetGen.Sgd sgd && sgd.TryBeginFusedStep<{t}>(_p.Length, out _sgdRate))");
             w.Line($"FusedSgdBackward({targets});");
             w.Line("return loss;");

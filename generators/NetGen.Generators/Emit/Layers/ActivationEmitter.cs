@@ -49,7 +49,7 @@ internal sealed class ActivationEmitter : LayerEmitter
             LayerKind.Step => $"{y}[k] = {x}[k] >= {c.Lit(0)} ? {c.Lit(1)} : {c.Lit(0)};",
             LayerKind.Sigmoid => $"{y}[k] = {c.Lit(1)} / ({c.Lit(1)} + {c.Math}.Exp(-{x}[k]));",
             LayerKind.Tanh => $"{y}[k] = {c.Math}.Tanh({x}[k]);",
-            LayerKind.ReLU => $"{y}[k] = {x}[k] > {c.Lit(0)} ? {x}[k] : {c.Lit(0)};",
+            LayerKind.ReLU => $"{y}[k] = !({x}[k] <= {c.Lit(0)}) ? {x}[k] : {c.Lit(0)};",   // NaN stays NaN, as PyTorch's relu
             LayerKind.LeakyReLU => $"{y}[k] = {x}[k] >= {c.Lit(0)} ? {x}[k] : {c.Lit(layer.Spec.Alpha)} * {x}[k];",
             _ => throw new System.NotSupportedException("No element-wise forward for " + layer.Kind),
         };

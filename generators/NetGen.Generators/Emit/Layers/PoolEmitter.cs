@@ -57,14 +57,14 @@ internal sealed class PoolEmitter : LayerEmitter
         bool unroll = K * K <= 9;
         if (max)
         {
-            // Branch-free: comparisons on real data are not predictable. MaxNative(xv, m) is one maxss, (xv > m ? xv : m),
-            // exactly the comparison the arg-max takes.
+            // Branch-free: comparisons on real data are not predictable. A value is taken when it is above the maximum so
+            // far or NaN (xv != xv), so a NaN anywhere in the window is the result, as PyTorch's max_pool2d gives.
             w.Line($"int best = first; {c.T} m = {add}(ref x, first);");
             if (unroll)
                 foreach (int d in offsets.Skip(1))
-                    w.Line($"{{ {c.T} xv = {add}(ref x, first + {d}); best += (first + {d} - best) & -(xv > m ? 1 : 0); m = {c.T}.MaxNative(xv, m); }}");
+                    w.Line($"{{ {c.T} xv = {add}(ref x, first + {d}); bool above = xv > m || xv != xv; best += (first + {d} - best) & -(above ? 1 : 0); m = above ? xv : m; }}");
             else
-                w.Line($"for (int u = 0; u < {K}; u++) for (int v = 0; v < {K}; v++) {{ int at = first + u * {W} + v; {c.T} xv = {add}(ref x, at); bool above = xv > m; m = above ? xv : m; best = above ? at : best; }}");
+                w.Line($"for (int u = 0; u < {K}; u++) for (int v = 0; v < {K}; v++) {{ int at = first + u * {W} + v; {c.T} xv = {add}(ref x, at); bool above = xv > m || xv != xv; m = above ? xv : m; best = above ? at : best; }}");
             w.Line($"{add}(ref y, o) = m;");
             w.Line($"{add}(ref arg, o) = best;");
         }
@@ -174,9 +174,9 @@ internal sealed class PoolEmitter : LayerEmitter
             w.Line(Halves("m", "right", 0));
             w.Line(Halves("below", "belowRight", W));
             w.Line($"{V}<int> at = {V}.Create(first) + windowColumns, best = at;");
-            w.Line($"{V}<float> above = {V}.GreaterThan(right, m); m = {V}.ConditionalSelect(above, right, m); best = {V}.ConditionalSelect({V}.AsInt32(above), at + {V}.Create(1), best);");
-            w.Line($"above = {V}.GreaterThan(below, m); m = {V}.ConditionalSelect(above, below, m); best = {V}.ConditionalSelect({V}.AsInt32(above), at + {V}.Create({W}), best);");
-            w.Line($"above = {V}.GreaterThan(belowRight, m); m = {V}.ConditionalSelect(above, belowRight, m); best = {V}.ConditionalSelect({V}.AsInt32(above), at + {V}.Create({W + 1}), best);");
+            w.Line($"{V}<float> above = {V}.GreaterThan(right, m) | {V}.IsNaN(right); m = {V}.ConditionalSelect(above, right, m); best = {V}.ConditionalSelect({V}.AsInt32(above), at + {V}.Create(1), best);");
+            w.Line($"above = {V}.GreaterThan(below, m) | {V}.IsNaN(below); m = {V}.ConditionalSelect(above, below, m); best = {V}.ConditionalSelect({V}.AsInt32(above), at + {V}.Create({W}), best);");
+            w.Line($"above = {V}.GreaterThan(belowRight, m) | {V}.IsNaN(belowRight); m = {V}.ConditionalSelect(above, belowRight, m); best = {V}.ConditionalSelect({V}.AsInt32(above), at + {V}.Create({W + 1}), best);");
             w.Line($"{V}.StoreUnsafe(m, ref yr, (nuint)o);");
             w.Line($"{V}.StoreUnsafe(best, ref argr, (nuint)o);");
             w.Close();
@@ -237,7 +237,7 @@ internal sealed class PoolEmitter : LayerEmitter
             if (max)
             {
                 w.Line($"int best = first; {c.T} m = x[sample + first];");
-                w.Line($"for (int u = 0; u < {K}; u++) for (int v = 0; v < {K}; v++) {{ int at2 = first + u * {W} + v; if (x[sample + at2] > m) {{ m = x[sample + at2]; best = at2; }} }}");
+                w.Line($"for (int u = 0; u < {K}; u++) for (int v = 0; v < {K}; v++) {{ int at2 = first + u * {W} + v; if (x[sample + at2] > m || x[sample + at2] != x[sample + at2]) {{ m = x[sample + at2]; best = at2; }} }}");
                 w.Line("y[i] = m;");
                 w.Line("arg[i] = best;");
             }
