@@ -74,6 +74,7 @@ public sealed class NetworkAnalyzer : DiagnosticAnalyzer
         var spec = NetworkParser.Parse(type, ct);
 
         if (spec.ClassProblem is { } classProblem) ReportClassProblem(context, type, declaration, classProblem);
+        else ReportClashes(context, type);
         ReportLayersOnSeveralDeclarations(context, type, declaration, layers);
 
         Shapes.Infer(spec, out var problems);
@@ -186,6 +187,36 @@ public sealed class NetworkAnalyzer : DiagnosticAnalyzer
         location ??= declaration?.Identifier.GetLocation() ?? type.Locations.FirstOrDefault() ?? Location.None;
         context.ReportDiagnostic(Diagnostic.Create(descriptor, location, message));
     }
+
+    /// <summary>NG0037: a member the user wrote that has the name (and, for methods and constructors, the parameter
+    /// types) of a member NetGen generated into the same class, or a nested type declared both by the user and by the
+    /// generator (a network called Gpu nested in a network). Reported at the user's member, naming the generated one.</summary>
+    private static void ReportClashes(SymbolAnalysisContext context, INamedTypeSymbol type)
+    {
+        static bool Generated(SyntaxReference r) => r.SyntaxTree.FilePath.Contains("NetGen.Generators.NetworkGenerator");
+        var members = type.GetMembers();
+        var generated = members.Where(m => !m.IsImplicitlyDeclared && m.DeclaringSyntaxReferences.Any(Generated)).ToList();
+        if (generated.Count == 0) return;
+        foreach (var member in members)
+        {
+            if (member.IsImplicitlyDeclared) continue;
+            var mine = member.Locations.FirstOrDefault(l => l.IsInSource && !l.SourceTree!.FilePath.Contains("NetGen.Generators.NetworkGenerator"));
+            if (mine is null) continue;
+            ISymbol? clash = member.DeclaringSyntaxReferences.Any(Generated)
+                ? member
+                : generated.FirstOrDefault(g => g.Name == member.Name && SameSignature(member, g));
+            if (clash is null) continue;
+            string what = member is IMethodSymbol { MethodKind: MethodKind.Constructor }
+                ? $"a constructor ({string.Join(", ", ((IMethodSymbol)member).Parameters.Select(p => p.Type.ToDisplayString()))}) like the generated {type.Name}(int maxBatch, int seed)"
+                : $"'{member.Name}', a name NetGen generates for the network ({clash.Kind.ToString().ToLowerInvariant()} {clash.Name})";
+            context.ReportDiagnostic(Diagnostic.Create(Descriptors.ClashesWithGeneratedCode, mine,
+                $"{type.Name} declares {what}: the generated code cannot compile beside it. Rename your member (or move it out of the network class)."));
+        }
+    }
+
+    private static bool SameSignature(ISymbol a, ISymbol b) =>
+        a is not IMethodSymbol ma || b is not IMethodSymbol mb
+        || ma.Parameters.Select(p => p.Type).SequenceEqual(mb.Parameters.Select(p => p.Type), SymbolEqualityComparer.Default);
 
     /// <summary>NG0035: attribute order across partial declarations follows file order, so the layers must sit on one
     /// declaration. Reported on the first layer attribute of every declaration other than the one with [Network].</summary>

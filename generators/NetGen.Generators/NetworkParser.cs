@@ -102,6 +102,13 @@ internal static class NetworkParser
         _ => "class",
     };
 
+    /// <summary>The public members every generated network has (a class of one of these names cannot be a network).</summary>
+    private static readonly string[] GeneratedMemberNames =
+    [
+        "InputSize", "OutputSize", "ParameterCount", "Summary", "MaxBatch", "Training", "Parameters", "Gradients", "State", "Tensors",
+        "Output", "Forward", "Loss", "Backward", "ZeroGradients", "TrainStep", "Explain", "Layers",
+    ];
+
     /// <summary>Why no code can be emitted onto this class, or null.</summary>
     private static string? ClassProblem(INamedTypeSymbol type)
     {
@@ -112,6 +119,18 @@ internal static class NetworkParser
                 return $"NG0030: {type.Name} must be declared partial so NetGen can add the generated members: write 'partial class {type.Name}'.";
         if (type.IsStatic) return $"NG0031: {type.Name} is static, but a network is an object with buffers: remove 'static'.";
         if (type.TypeParameters.Length > 0) return $"NG0032: {type.Name} is generic; a network's shapes are fixed at compile time: remove the type parameters.";
+        if (System.Array.IndexOf(GeneratedMemberNames, type.Name) >= 0)
+            return $"NG0037: a network cannot be called {type.Name}: NetGen generates a member {type.Name}, and a member cannot have its class's name. Rename the class (e.g. {type.Name}Net).";
+        foreach (var reference in type.DeclaringSyntaxReferences)
+            if (reference.GetSyntax() is TypeDeclarationSyntax f && f.Modifiers.Any(SyntaxKind.FileKeyword))
+                return $"NG0037: {type.Name} is a file-local class ('file'): a generator cannot add members to it from another file. Remove 'file' (make it internal).";
+        if (type.BaseType is { SpecialType: not SpecialType.System_Object } baseType)
+        {
+            if (baseType.GetAttributes().Any(a => a.AttributeClass?.ToDisplayString() == NetworkAttributeName))
+                return $"NG0037: {type.Name} derives from the network {baseType.Name}, whose generated members it would hide: compose networks (hold a {baseType.Name} in a field) instead of deriving one from another.";
+            if (!baseType.InstanceConstructors.Any(c => c.Parameters.All(p => p.IsOptional || p.IsParams) && c.DeclaredAccessibility is not Accessibility.Private))
+                return $"NG0037: {type.Name}'s base class {baseType.Name} has no accessible parameterless constructor, which the generated constructor calls: add one to {baseType.Name}, or do not derive from it.";
+        }
         for (var outer = type.ContainingType; outer is not null; outer = outer.ContainingType)
         {
             if (outer.TypeParameters.Length > 0) return $"NG0033: {type.Name} is nested in the generic type {outer.Name}: move it out.";
@@ -161,7 +180,7 @@ internal static class NetworkParser
         {
             if (arg.Kind == TypedConstantKind.Array)
             {
-                foreach (var v in arg.Values) if (v.Value is int i) sizes.Add(i);
+                if (!arg.IsNull) foreach (var v in arg.Values) if (v.Value is int i) sizes.Add(i);   // [Input(null)]: no sizes (an NG error), not a crash
             }
             else if (arg.Value is int i) sizes.Add(i);
             else if (arg.Value is double d) number = d;

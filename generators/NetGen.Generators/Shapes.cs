@@ -48,11 +48,45 @@ internal static class Shapes
     /// <summary>Largest UnrollThreshold: beyond it straight-line code stops paying and source size explodes.</summary>
     public const int MaxUnrollThreshold = 4096;
 
+    private static string Count(long n) => n == long.MaxValue ? "more than 9.2e18" : n.ToString("N0", CultureInfo.InvariantCulture);
+
+    /// <summary>The options a layer's code uses as literals, by the argument name the diagnostic points at.</summary>
+    private static IEnumerable<(string Argument, double Value)> PrecisionOptions(LayerSpec layer)
+    {
+        if (layer.Kind == LayerKind.LeakyReLU) yield return ("alpha", layer.Alpha);
+        if (layer.Kind == LayerKind.BatchNorm) { yield return ("Epsilon", layer.Epsilon); yield return ("Momentum", layer.Momentum); }
+        if (layer.L1 != 0) yield return ("L1", layer.L1);
+        if (layer.L2 != 0) yield return ("L2", layer.L2);
+    }
+
+    /// <summary>Why a finite option cannot be written as a literal of the network's element type, or null.</summary>
+    internal static string? OutOfPrecision(double value, bool isDouble)
+    {
+        double twice = value * 2;
+        if (isDouble ? double.IsInfinity(twice) : float.IsInfinity((float)twice))
+            return $"it is beyond the range of a {(isDouble ? "double" : "float")} network (±{(isDouble ? "8.9e307" : "1.7e38")} for an option)";
+        if (value != 0 && !isDouble && (float)value == 0)
+            return "it rounds to 0 in a float network (below 1.4e-45)";
+        return null;
+    }
+
     public static int Size(ImmutableArray<int> shape)
     {
-        long size = 1;
-        foreach (int d in shape) size *= d;
+        long size = Product(shape);
         return size > int.MaxValue ? int.MaxValue : (int)size;
+    }
+
+    /// <summary>The number of values of a shape, saturating at long.MaxValue instead of wrapping (four dimensions of
+    /// 65,536 multiply to 2^64, which wrapped to 0); 0 when a dimension is not positive.</summary>
+    public static long Product(System.Collections.Generic.IEnumerable<int> shape)
+    {
+        long p = 1;
+        foreach (int d in shape)
+        {
+            if (d <= 0) return 0;
+            p = p > long.MaxValue / d ? long.MaxValue : p * d;
+        }
+        return p;
     }
 
     public static bool IsSpatial(LayerKind kind) => kind is LayerKind.Conv2D or LayerKind.MaxPool or LayerKind.AvgPool;
@@ -97,11 +131,14 @@ internal static class Shapes
         if (inputAt >= 0)
         {
             inputShape = ImmutableArray.CreateRange(layers[inputAt].Sizes);
-            if (inputShape.Length == 0 || inputShape.Any(d => d <= 0))
+            if (inputShape.Length == 0)
+                found.Add(new("NG0004", "[Input] needs its dimensions (null, default or an empty array was given): write them as arguments, e.g. [Input(784)] or [Input(1, 28, 28)].", inputAt)
+                    { Argument = "shape" });
+            else if (inputShape.Any(d => d <= 0))
                 found.Add(new("NG0004", $"[Input({string.Join(", ", inputShape)})]: every dimension must be a positive integer, e.g. [Input(784)].", inputAt)
-                    { Argument = inputShape.Length == 0 ? null : "shape[" + inputShape.IndexOf(inputShape.First(d => d <= 0)) + "]" });
-            else if ((long)inputShape.Aggregate(1L, (a, d) => a * d) > MaxValuesPerSample)
-                found.Add(new("NG0004", $"[Input({string.Join(", ", inputShape)})] holds more than {MaxValuesPerSample} values per sample; check the dimensions.", inputAt));
+                    { Argument = "shape[" + inputShape.IndexOf(inputShape.First(d => d <= 0)) + "]" });
+            else if (Product(inputShape) > MaxValuesPerSample)
+                found.Add(new("NG0004", $"[Input({string.Join(", ", inputShape)})] holds {Count(Product(inputShape))} values per sample, more than the {Count(MaxValuesPerSample)} NetGen allows per tensor; check the dimensions.", inputAt));
             shape = inputShape;
         }
 
@@ -167,6 +204,16 @@ internal static class Shapes
                     { Argument = !(layer.L1 >= 0) || double.IsInfinity(layer.L1) ? "L1" : "L2" });
             else if ((layer.L1 > 0 || layer.L2 > 0) && layer.Kind is not (LayerKind.Dense or LayerKind.Conv2D))
                 found.Add(new("NG0005", $"[{layer.AttributeName}] has no weights to regularise: put L1/L2 on a Dense or Conv2D layer.", i) { Argument = layer.L1 > 0 ? "L1" : "L2" });
+            // Every option the emitter writes as a literal (and twice it: 2·L2 in the penalty's gradient) must be a finite
+            // number of the network's element type, and must not round to 0 in it: else the generated code says Infinity
+            // (which does not compile) or silently computes something else.
+            foreach (var (argument, value) in PrecisionOptions(layer))
+                if (!double.IsNaN(value) && !double.IsInfinity(value) && OutOfPrecision(value, spec.IsDouble) is string why)
+                    found.Add(new("NG0004", $"[{layer.AttributeName}({argument} = {value.ToString("R", CultureInfo.InvariantCulture)})]: {why}; use a value well inside the range (e.g. {(argument == "Epsilon" ? "1e-5" : argument == "alpha" ? "0.01" : "1e-4")}).", i) { Argument = argument });
+            // Every tensor against the documented limit, in saturating long arithmetic (a convolution with Padding = 8192,
+            // or 2^26 filters, produced 806M values per sample unchecked).
+            if (Product(outShape) > MaxValuesPerSample && !found.Any(p => p.LayerIndex == i && p.Id == "NG0004"))
+                found.Add(new("NG0004", $"[{layer.AttributeName}] outputs {FormatShape(outShape)} = {Count(Product(outShape))} values per sample, more than the {Count(MaxValuesPerSample)} NetGen allows per tensor: make it smaller (fewer units or filters, less padding, a larger stride).", i));
             var plan = new LayerPlan(layer, planned.Count, count, shape, outShape);
             if (layer.Kind == LayerKind.Dense)
             {

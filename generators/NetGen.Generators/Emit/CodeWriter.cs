@@ -36,6 +36,12 @@ internal sealed class CodeWriter
     /// <summary>A C# literal of the element type.</summary>
     public static string Literal(double value, bool isDouble)
     {
+        // Non-finite values (which shape inference rejects) still print as C# that compiles, never as "Infinityf".
+        string type = isDouble ? "double" : "float";
+        double v = isDouble ? value : (float)value;
+        if (double.IsNaN(v)) return type + ".NaN";
+        if (double.IsPositiveInfinity(v)) return type + ".PositiveInfinity";
+        if (double.IsNegativeInfinity(v)) return type + ".NegativeInfinity";
         if (isDouble)
         {
             string s = value.ToString("R", CultureInfo.InvariantCulture);

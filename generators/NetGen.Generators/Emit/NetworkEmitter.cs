@@ -171,7 +171,7 @@ internal static class NetworkEmitter
             w.Line($"const long largestPerSample = {largest.Size};   // {largest.Name}");
             w.Open("if ((long)maxBatch * largestPerSample > global::System.Array.MaxLength)");
             w.Line("throw new global::System.ArgumentOutOfRangeException(nameof(maxBatch), maxBatch, global::System.FormattableString.Invariant(");
-            w.Line($"    $\"maxBatch {{maxBatch:N0}} × {largest.Size.ToString("N0", System.Globalization.CultureInfo.InvariantCulture)} values per sample ({CodeWriter.XmlEscape(largest.Name).Replace("\"", "")}) = {{(long)maxBatch * largestPerSample:N0}} values exceeds the {{global::System.Array.MaxLength:N0}} one array can hold; the largest maxBatch for {plan.Spec.ClassName} is {{global::System.Array.MaxLength / largestPerSample:N0}}: train and infer in batches of at most that many samples.\"));");
+            w.Line($"    $\"maxBatch {{maxBatch:N0}} × {largest.Size.ToString("N0", System.Globalization.CultureInfo.InvariantCulture)} values per sample ({CodeWriter.XmlEscape(largest.Name).Replace("\"", "")}) = {{(long)maxBatch * largestPerSample:N0}} values exceeds the {{(global::System.Array.MaxLength):N0}} one array can hold; the largest maxBatch for {plan.Spec.ClassName} is {{(global::System.Array.MaxLength / largestPerSample):N0}}: train and infer in batches of at most that many samples.\"));");
             w.Close();
         }
         if (scratch.Count > 0)
@@ -183,7 +183,7 @@ internal static class NetworkEmitter
             w.Line($"_scratch = new {t}[checked(_scratchPart * global::System.Environment.ProcessorCount)];");
             w.Close();
             w.Open("catch (global::System.OverflowException)");
-            w.Line($"throw new global::System.InvalidOperationException(global::System.FormattableString.Invariant($\"{plan.Spec.ClassName}'s kernels need more working memory per thread (for maxBatch {{maxBatch:N0}} on {{global::System.Environment.ProcessorCount}} threads) than one array can hold: a layer is too wide for NetGen's kernels. Make the widest layer smaller or use a smaller maxBatch.\"));");
+            w.Line($"throw new global::System.InvalidOperationException(global::System.FormattableString.Invariant($\"{plan.Spec.ClassName}'s kernels need more working memory per thread (for maxBatch {{maxBatch:N0}} on {{(global::System.Environment.ProcessorCount)}} threads) than one array can hold: a layer is too wide for NetGen's kernels. Make the widest layer smaller or use a smaller maxBatch.\"));");
             w.Close();
         }
         w.Line("MaxBatch = maxBatch;");

@@ -82,6 +82,12 @@ __________________________________________________________________
     public WorkedExample(int maxBatch = 1, int seed = 42)
     {
         if (maxBatch < 1) throw new global::System.ArgumentOutOfRangeException(nameof(maxBatch), maxBatch, "maxBatch must be at least 1: it is the largest batch Forward will be given.");
+        const long largestPerSample = 2;   // the input
+        if ((long)maxBatch * largestPerSample > global::System.Array.MaxLength)
+        {
+            throw new global::System.ArgumentOutOfRangeException(nameof(maxBatch), maxBatch, global::System.FormattableString.Invariant(
+                $"maxBatch {maxBatch:N0} × 2 values per sample (the input) = {(long)maxBatch * largestPerSample:N0} values exceeds the {(global::System.Array.MaxLength):N0} one array can hold; the largest maxBatch for WorkedExample is {(global::System.Array.MaxLength / largestPerSample):N0}: train and infer in batches of at most that many samples."));
+        }
         MaxBatch = maxBatch;
         _a0 = new double[maxBatch * 2]; _d0 = new double[maxBatch * 2];
         _a1 = new double[maxBatch * 2]; _d1 = new double[maxBatch * 2];
@@ -272,13 +278,15 @@ __________________________________________________________________
     /// <inheritdoc/>
     public void ZeroGradients() => global::System.Array.Clear(_g);
 
-    /// <summary>One step: zero the gradients, forward, backward, update. Returns the loss before the update.</summary>
+    /// <summary>One step: zero the gradients, forward, backward, update. Returns the loss before the update; when that loss is NaN or
+    /// infinite nothing is updated (the weights stay those of the last good step).</summary>
     public double TrainStep(global::System.ReadOnlySpan<double> input, global::System.ReadOnlySpan<double> target, global::NetGen.IOptimizer optimizer, int batch = 1)
     {
         global::System.ArgumentNullException.ThrowIfNull(optimizer);
         ZeroGradients();
         Forward(input, batch);
         double loss = Loss(target);
+        if (!double.IsFinite(loss)) return loss;   // NaN or ∞ (bad data or a diverged run): no update, the weights stay those of the last good step
         Backward(target);
         // Held biases (TrainBias = false) have no gradient, but weight decay would still move them: keep them as they are.
         _p.AsSpan(4, 2).CopyTo(_held.AsSpan(0, 2));
@@ -289,13 +297,15 @@ __________________________________________________________________
         return loss;
     }
 
-    /// <summary>One step: zero the gradients, forward, backward, update. Returns the loss before the update.</summary>
+    /// <summary>One step: zero the gradients, forward, backward, update. Returns the loss before the update; when that loss is NaN or
+    /// infinite nothing is updated (the weights stay those of the last good step).</summary>
     public double TrainStep(global::System.ReadOnlySpan<double> input, global::System.ReadOnlySpan<int> labels, global::NetGen.IOptimizer optimizer, int batch = 1)
     {
         global::System.ArgumentNullException.ThrowIfNull(optimizer);
         ZeroGradients();
         Forward(input, batch);
         double loss = Loss(labels);
+        if (!double.IsFinite(loss)) return loss;   // NaN or ∞ (bad data or a diverged run): no update, the weights stay those of the last good step
         Backward(labels);
         // Held biases (TrainBias = false) have no gradient, but weight decay would still move them: keep them as they are.
         _p.AsSpan(4, 2).CopyTo(_held.AsSpan(0, 2));

@@ -62,9 +62,9 @@ internal sealed class PoolEmitter : LayerEmitter
             w.Line($"int best = first; {c.T} m = {add}(ref x, first);");
             if (unroll)
                 foreach (int d in offsets.Skip(1))
-                    w.Line($"{{ {c.T} xv = {add}(ref x, first + {d}); bool above = xv > m || xv != xv; best += (first + {d} - best) & -(above ? 1 : 0); m = above ? xv : m; }}");
+                    w.Line($"{{ {c.T} xv = {add}(ref x, first + {d}); bool above = xv > m || {c.T}.IsNaN(xv); best += (first + {d} - best) & -(above ? 1 : 0); m = above ? xv : m; }}");
             else
-                w.Line($"for (int u = 0; u < {K}; u++) for (int v = 0; v < {K}; v++) {{ int at = first + u * {W} + v; {c.T} xv = {add}(ref x, at); bool above = xv > m || xv != xv; m = above ? xv : m; best = above ? at : best; }}");
+                w.Line($"for (int u = 0; u < {K}; u++) for (int v = 0; v < {K}; v++) {{ int at = first + u * {W} + v; {c.T} xv = {add}(ref x, at); bool above = xv > m || {c.T}.IsNaN(xv); m = above ? xv : m; best = above ? at : best; }}");
             w.Line($"{add}(ref y, o) = m;");
             w.Line($"{add}(ref arg, o) = best;");
         }
