@@ -103,32 +103,17 @@ public sealed class GenerativeTorchOracleTests(ITestOutputHelper output)
         expected.Add(VaeCase());
         expected.Add(GanCase());
 
-        string directory = Path.Combine(Path.GetTempPath(), "netgen-generative-oracle-" + Guid.NewGuid().ToString("N"));
-        Directory.CreateDirectory(directory);
-        try
+        using var document = TorchOracle.RunCases("torch_generative_oracle.py", expected.Select(e => e.Case), TimeSpan.FromSeconds(180));
+        var list = new List<(string, double, List<string>)>();
+        var torch = document.RootElement.GetProperty("results").EnumerateArray().ToList();
+        for (int i = 0; i < expected.Count; i++)
         {
-            string input = Path.Combine(directory, "cases.json"), results = Path.Combine(directory, "results.json");
-            File.WriteAllText(input, JsonSerializer.Serialize(new { cases = expected.Select(e => e.Case) }));
-            string script = Path.Combine(AppContext.BaseDirectory, "Oracle", "torch_generative_oracle.py");
-            var (exitCode, stdout, stderr, timedOut) = TorchOracle.Run(TorchOracle.Python!, [script, input, results], TimeSpan.FromSeconds(180));
-            if (timedOut) throw new TimeoutException("torch_generative_oracle.py did not finish within 180 s");
-            if (exitCode != 0) throw new InvalidOperationException($"torch_generative_oracle.py exited with {exitCode}:\n{stderr}\n{stdout}");
-            using var document = JsonDocument.Parse(File.ReadAllText(results));
-            var list = new List<(string, double, List<string>)>();
-            var torch = document.RootElement.GetProperty("results").EnumerateArray().ToList();
-            for (int i = 0; i < expected.Count; i++)
-            {
-                var failures = new List<string>();
-                expected[i].Verify(torch[i], failures);
-                list.Add(((string)expected[i].Case["name"], s_worst, failures));
-                s_worst = 0;
-            }
-            return (list, document.RootElement.GetProperty("torch").GetString()!);
+            var failures = new List<string>();
+            expected[i].Verify(torch[i], failures);
+            list.Add(((string)expected[i].Case["name"], s_worst, failures));
+            s_worst = 0;
         }
-        finally
-        {
-            Directory.Delete(directory, recursive: true);
-        }
+        return (list, document.RootElement.GetProperty("torch").GetString()!);
     }
 
     [ThreadStatic] private static double s_worst;

@@ -169,24 +169,9 @@ public sealed class CnnTorchOracleTests(ITestOutputHelper output)
             ["lr"] = LearningRate,
         }).ToArray();
 
-        string directory = Path.Combine(Path.GetTempPath(), "netgen-cnn-oracle-" + Guid.NewGuid().ToString("N"));
-        Directory.CreateDirectory(directory);
-        try
-        {
-            string input = Path.Combine(directory, "cases.json"), results = Path.Combine(directory, "results.json");
-            File.WriteAllText(input, JsonSerializer.Serialize(new { cases }));
-            string script = Path.Combine(AppContext.BaseDirectory, "Oracle", "torch_cnn_oracle.py");
-            var (exitCode, stdout, stderr, timedOut) = TorchOracle.Run(TorchOracle.Python!, [script, input, results], TimeSpan.FromSeconds(180));
-            if (timedOut) throw new TimeoutException("torch_cnn_oracle.py did not finish within 180 s");
-            if (exitCode != 0) throw new InvalidOperationException($"torch_cnn_oracle.py exited with {exitCode}:\n{stderr}\n{stdout}");
-            using var document = JsonDocument.Parse(File.ReadAllText(results));
-            var torch = document.RootElement.GetProperty("results").EnumerateArray().ToDictionary(e => e.GetProperty("name").GetString()!, e => e.Clone());
-            return new(runs, torch, document.RootElement.GetProperty("torch").GetString()!, netgenTime, clock.Elapsed - netgenTime);
-        }
-        finally
-        {
-            Directory.Delete(directory, recursive: true);
-        }
+        using var document = TorchOracle.RunCases("torch_cnn_oracle.py", cases, TimeSpan.FromSeconds(180));
+        var torch = document.RootElement.GetProperty("results").EnumerateArray().ToDictionary(e => e.GetProperty("name").GetString()!, e => e.Clone());
+        return new(runs, torch, document.RootElement.GetProperty("torch").GetString()!, netgenTime, clock.Elapsed - netgenTime);
     }
 
     /// <summary>One layer for the oracle, with the shapes and paddings the tests inferred (Padding.Same resolved).</summary>

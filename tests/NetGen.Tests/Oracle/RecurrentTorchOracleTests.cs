@@ -173,24 +173,9 @@ public sealed class RecurrentTorchOracleTests(ITestOutputHelper output)
             ["steps"] = AdamSteps,
             ["lr"] = LearningRate,
         }).ToArray();
-        string directory = Path.Combine(Path.GetTempPath(), "netgen-rnn-oracle-" + Guid.NewGuid().ToString("N"));
-        Directory.CreateDirectory(directory);
-        try
-        {
-            string input = Path.Combine(directory, "cases.json"), results = Path.Combine(directory, "results.json");
-            File.WriteAllText(input, JsonSerializer.Serialize(new { cases }));
-            string script = Path.Combine(AppContext.BaseDirectory, "Oracle", "torch_rnn_oracle.py");
-            var (exitCode, stdout, stderr, timedOut) = TorchOracle.Run(TorchOracle.Python!, [script, input, results], TimeSpan.FromSeconds(300));
-            if (timedOut) throw new TimeoutException("torch_rnn_oracle.py did not finish within 300 s");
-            if (exitCode != 0) throw new InvalidOperationException($"torch_rnn_oracle.py exited with {exitCode}:\n{stderr}\n{stdout}");
-            using var document = JsonDocument.Parse(File.ReadAllText(results));
-            var torch = document.RootElement.GetProperty("results").EnumerateArray().ToDictionary(e => e.GetProperty("name").GetString()!, e => e.Clone());
-            return new(runs, torch, document.RootElement.GetProperty("torch").GetString()!);
-        }
-        finally
-        {
-            Directory.Delete(directory, recursive: true);
-        }
+        using var document = TorchOracle.RunCases("torch_rnn_oracle.py", cases, TimeSpan.FromSeconds(300));
+        var torch = document.RootElement.GetProperty("results").EnumerateArray().ToDictionary(e => e.GetProperty("name").GetString()!, e => e.Clone());
+        return new(runs, torch, document.RootElement.GetProperty("torch").GetString()!);
     }
 
     private static NetGenRun RunNetGen(System.Reflection.Assembly assembly, SeqNet spec)

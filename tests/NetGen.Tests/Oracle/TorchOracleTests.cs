@@ -48,6 +48,30 @@ internal static class TorchOracle
         return null;
     }
 
+    /// <summary>Writes <paramref name="cases"/> as <c>{"cases": …}</c> to a temporary file, runs the oracle script
+    /// Oracle/<paramref name="scriptName"/> on it (arguments: cases file, results file) and returns the parsed results
+    /// file, which the caller disposes. The temporary folder is removed either way; a timeout or a non-zero exit throws
+    /// with the script's output.</summary>
+    public static JsonDocument RunCases(string scriptName, object cases, TimeSpan timeout)
+    {
+        string directory = Path.Combine(Path.GetTempPath(), "netgen-oracle-" + Guid.NewGuid().ToString("N"));
+        Directory.CreateDirectory(directory);
+        try
+        {
+            string input = Path.Combine(directory, "cases.json"), results = Path.Combine(directory, "results.json");
+            File.WriteAllText(input, JsonSerializer.Serialize(new { cases }));
+            string script = Path.Combine(AppContext.BaseDirectory, "Oracle", scriptName);
+            var (exitCode, stdout, stderr, timedOut) = Run(Python!, [script, input, results], timeout);
+            if (timedOut) throw new TimeoutException($"{scriptName} did not finish within {timeout.TotalSeconds:0} s");
+            if (exitCode != 0) throw new InvalidOperationException($"{scriptName} exited with {exitCode}:\n{stderr}\n{stdout}");
+            return JsonDocument.Parse(File.ReadAllText(results));
+        }
+        finally
+        {
+            Directory.Delete(directory, recursive: true);
+        }
+    }
+
     /// <summary>Runs a process with OMP_NUM_THREADS=1, killing it after <paramref name="timeout"/>.</summary>
     public static (int ExitCode, string Stdout, string Stderr, bool TimedOut) Run(string fileName, IEnumerable<string> arguments, TimeSpan timeout)
     {
