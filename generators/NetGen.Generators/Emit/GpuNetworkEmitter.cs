@@ -130,7 +130,8 @@ internal static class GpuNetworkEmitter
         foreach (var (field, type, _, comment) in g.Buffers)
             w.Line($"private readonly MemoryBuffer1D<{type}, Stride1D.Dense> {field};   // {comment}");
         if (plan.Layers.Any(l => l.Kind is LayerKind.Dropout or LayerKind.Sampling))
-            w.Line("private readonly long _seed;   // dropout masks and sampling noise: CounterRandom.Key(seed, layer, pass), as on the CPU");
+            w.Line("private readonly long _seed;   // " + (plan.Layers.Any(l => l.Kind == LayerKind.Sampling) ? "dropout masks and sampling noise" : "dropout masks")
+                + ": CounterRandom.Key(seed, layer, pass), as on the CPU");
         if (plan.Layers.Any(l => l.Kind == LayerKind.Dropout))
             w.Line("private long _dropoutPass;   // training forward passes so far");
         Append(w, g.Members);
@@ -150,7 +151,8 @@ internal static class GpuNetworkEmitter
         {
             int size = k == 0 ? plan.InputSize : plan.Layers[k - 1].OutputSize;
             if (k > 0 && plan.Layers[k - 1].Kind is LayerKind.Flatten or LayerKind.Reshape)
-                w.Line($"_a{k} = _a{k - 1}; _d{k} = _d{k - 1};   // {plan.Layers[k - 1].Kind}: the same memory, read with another shape");
+                w.Line($"_a{k} = _a{k - 1}; _d{k} = _d{k - 1};   // " + (plan.Layers[k - 1].Kind == LayerKind.Flatten
+                    ? "Flatten: the same memory, read as a vector" : "Reshape: the same memory, read with another shape"));
             else
                 w.Line($"_a{k} = Allocate<{t}>((long)maxBatch * {size}); _d{k} = Allocate<{t}>((long)maxBatch * {size});");
         }
