@@ -10,7 +10,7 @@ public static class Tour
         output.WriteLine();
         Vanishing.Unrolled(output);
         Vanishing.Run(output, imageDirectory);
-        Adding.Run(output, steps: 1000, batch: 64, learningRate: 3e-3, models: ["SimpleRNN", "LSTM"]);
+        Adding.Run(output, steps: 1000, batch: 64, learningRate: Adding.DefaultLearningRate, models: ["SimpleRNN", "LSTM"]);
         RowMnist.Run(output, ["LSTM"], epochs: 2, trainCount: 4000, testCount: 2000);
         output.WriteLine();
         Words.Run(output, "lstm", epochs: 1, limit: 20000);
