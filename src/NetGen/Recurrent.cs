@@ -412,13 +412,24 @@ public sealed class RecurrentLayer<T> where T : unmanaged, IFloatingPointIeee754
         }
     }
 
-    /// <summary>destination[k, j] = source[j, k] for a [rows × columns] source.</summary>
+    /// <summary>destination[k, j] = source[j, k] for a [rows × columns] source, in 16 × 16 tiles so that both the
+    /// rows read and the rows written stay in cache (a plain loop writes with a stride of a whole row; it cost about as
+    /// much as the products at batch 1).</summary>
     private static void Transpose(ReadOnlySpan<T> source, int rows, int columns, Span<T> destination)
     {
-        for (int j = 0; j < rows; j++)
+        const int Tile = 16;
+        for (int j0 = 0; j0 < rows; j0 += Tile)
         {
-            var row = source.Slice(j * columns, columns);
-            for (int k = 0; k < columns; k++) destination[k * rows + j] = row[k];
+            int j1 = Math.Min(j0 + Tile, rows);
+            for (int k0 = 0; k0 < columns; k0 += Tile)
+            {
+                int k1 = Math.Min(k0 + Tile, columns);
+                for (int j = j0; j < j1; j++)
+                {
+                    var row = source.Slice(j * columns, columns);
+                    for (int k = k0; k < k1; k++) destination[k * rows + j] = row[k];
+                }
+            }
         }
     }
 }
