@@ -157,9 +157,10 @@ internal static class NetworkEmitter
         if (sequence)
         {
             w.Line($"private int _steps = {plan.SequenceSteps};   // steps the sequence layers run: {plan.SequenceSteps} in Forward, 1 in Step");
-            // A bidirectional network never steps (Step throws): a field it never assigns would be CS0649, an error under TreatWarningsAsErrors.
-            w.Line(plan.Layers.Any(l => l.IsRecurrent && l.Options<RecurrentOptions>().Bidirectional)
-                ? "private const bool _stepping = false;   // a bidirectional layer cannot run step by step: every pass is a whole-sequence Forward"
+            // A network that never steps (no Step, or a Step that throws) would leave a _stepping field unassigned: CS0649, an
+            // error under TreatWarningsAsErrors.
+            w.Line(!plan.HasSequenceLayers || StepRefusal(plan) is not null
+                ? "private const bool _stepping = false;   // this network cannot run step by step: every pass is a whole-sequence Forward"
                 : "private bool _stepping;   // whether the running pass is a stateful Step (the recurrent layers start from, and keep, their carried state)");
         }
         if (plan.HasSequenceLayers) w.Line("private bool _afterStep;   // whether the last pass was a stateful Step (Loss and Backward then say so)");
@@ -300,7 +301,6 @@ internal static class NetworkEmitter
         var last = plan.Layers[plan.Layers.Length - 1];
         int stepOut = last.OutputsSequence ? last.OutputFeatures : plan.OutputSize;
         var recurrent = plan.Layers.Where(l => l.IsRecurrent).ToList();
-        var bidirectional = recurrent.FirstOrDefault(l => l.Options<RecurrentOptions>().Bidirectional);
         w.Line($"/// <summary>Values per sample that <see cref=\"Step\"/> reads: one step of the input.</summary>");
         w.Line($"public const int StepInputSize = {stepIn};");
         w.Line($"/// <summary>Values per sample that <see cref=\"Step\"/> returns: {(last.OutputsSequence ? "one step of the output" : "the output after the step")}.</summary>");
@@ -311,19 +311,9 @@ internal static class NetworkEmitter
         w.Line("/// sequence fed step by step gives the outputs <c>Forward</c> gives on the whole sequence, without re-running the prefix.");
         w.Line("/// Inference only (dropout off, batch-norm running statistics); the result is a view, valid until the next call.</summary>");
         w.Open($"public global::System.ReadOnlySpan<{t}> Step(global::System.ReadOnlySpan<{t}> input, int batch = 1)");
-        // Before the first recurrent (or Embedding) layer every layer must act on each step alone, so that one step of the
-        // input is one step where the sequence starts: per-step layers, or a Reshape(T, F) of the input itself.
-        var wholeSample = plan.Layers.TakeWhile(l => !l.IsRecurrent && l.Kind != LayerKind.Embedding)
-            .FirstOrDefault(l => !(l.IsSequence || (l.Kind == LayerKind.Reshape && l.Index == 0)));
-        if (bidirectional is not null)
+        if (StepRefusal(plan) is { } refusal)
         {
-            w.Line($"throw new global::System.InvalidOperationException(\"{name}: {bidirectional.PascalName} is bidirectional, so its reverse direction needs the whole sequence: Step cannot feed one step at a time. Use Forward.\");");
-            w.Close();
-        }
-        else if (wholeSample is not null || stepIn * steps != plan.InputSize)
-        {
-            string what = wholeSample is not null ? $"{wholeSample.PascalName} reads whole samples before the sequence starts" : "the input does not split into steps";
-            w.Line($"throw new global::System.InvalidOperationException(\"{name}: {what}, so Step cannot feed one time step of the input. Use Forward on whole samples.\");");
+            w.Line($"throw new global::System.InvalidOperationException(\"{name}: {refusal}\");");
             w.Close();
         }
         else
@@ -391,6 +381,22 @@ internal static class NetworkEmitter
     /// <summary>max(a, b, …) as nested Math.Max calls.</summary>
     private static string Max(System.Collections.Generic.List<string> values) =>
         values.Skip(1).Aggregate(values[0], (acc, v) => $"global::System.Math.Max({acc}, {v})");
+
+    /// <summary>Why <c>Step</c> cannot feed one time step of this network (it then throws with this reason), or null: a
+    /// bidirectional layer needs the whole sequence, and before the first recurrent (or Embedding) layer every layer
+    /// must act on each step alone — per-step layers, or a Reshape(T, F) of the input itself.</summary>
+    private static string? StepRefusal(NetworkPlan plan)
+    {
+        var bidirectional = plan.Layers.FirstOrDefault(l => l.IsRecurrent && l.Options<RecurrentOptions>().Bidirectional);
+        if (bidirectional is not null)
+            return $"{bidirectional.PascalName} is bidirectional, so its reverse direction needs the whole sequence: Step cannot feed one step at a time. Use Forward.";
+        var wholeSample = plan.Layers.TakeWhile(l => !l.IsRecurrent && l.Kind != LayerKind.Embedding)
+            .FirstOrDefault(l => !(l.IsSequence || (l.Kind == LayerKind.Reshape && l.Index == 0)));
+        int steps = plan.SequenceSteps;
+        if (wholeSample is not null || steps <= 0 || plan.InputSize % steps != 0)
+            return $"{(wholeSample is not null ? $"{wholeSample.PascalName} reads whole samples before the sequence starts" : "the input does not split into steps")}, so Step cannot feed one time step of the input. Use Forward on whole samples.";
+        return null;
+    }
 
     /// <summary>The check that a forward pass ran before Loss or Backward; a network with a Step API names a Step as the reason.</summary>
     private static string ForwardDone(NetworkPlan plan, string name) =>
