@@ -52,9 +52,16 @@ internal sealed class AttributeEdits
             case "insert-after": Insert(layer, layer.Span.End, ", " + argument); break;
             case "replace": Replace(layer, layer.Span, argument); break;
             case "remove": Remove(layer); break;
+            case "input": if (InputOf(layer) is { } input) Replace(input, input.Span, $"Input({argument})"); break;
+            case "input-after": if (InputOf(layer) is { } first) Insert(first, first.Span.End, ", " + argument); break;
             default: throw new InvalidOperationException("Unknown fix operation " + operation);
         }
     }
+
+    /// <summary>The [Input] attribute on the declaration that holds <paramref name="layer"/>, or null.</summary>
+    private static AttributeSyntax? InputOf(AttributeSyntax layer) =>
+        (layer.Parent?.Parent as MemberDeclarationSyntax)?.AttributeLists.SelectMany(l => l.Attributes)
+            .FirstOrDefault(a => a.Name.ToString() is "Input" or "InputAttribute" or "NetGen.Input" or "NetGen.InputAttribute" or "global::NetGen.Input" or "global::NetGen.InputAttribute");
 
     /// <summary>Sets <c>Name = Value</c>: replaces the value when the argument is written, else appends it.</summary>
     public void SetArgument(AttributeSyntax attribute, string assignment)

@@ -25,7 +25,7 @@ public sealed class NetworkCodeFixProvider : CodeFixProvider
     /// <inheritdoc />
     public override ImmutableArray<string> FixableDiagnosticIds { get; } = ImmutableArray.CreateRange(new[]
     {
-        Descriptors.DenseNeedsFlatten, Descriptors.RecurrentReturnsLastStep, Descriptors.WindowTooLarge, Descriptors.SameNotSymmetric, Descriptors.DoesNotTile,
+        Descriptors.DenseNeedsFlatten, Descriptors.RecurrentNeedsSequence, Descriptors.RecurrentReturnsLastStep, Descriptors.EmbeddingNotFirst, Descriptors.PerStepTargetMismatch, Descriptors.WindowTooLarge, Descriptors.SameNotSymmetric, Descriptors.DoesNotTile,
         Descriptors.SoftmaxNotLast, Descriptors.TwoActivations, Descriptors.ActivationFirst, Descriptors.FusedCrossEntropy,
         Descriptors.SoftmaxLossMismatch, Descriptors.BinaryCrossEntropyWithoutSigmoid, Descriptors.SoftmaxOverOneUnit,
         Descriptors.CrossEntropyAfterActivation, Descriptors.NotPartial, Descriptors.LayersOnSeveralDeclarations, Descriptors.LayersWithoutNetwork,

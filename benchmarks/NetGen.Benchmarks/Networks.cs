@@ -29,6 +29,28 @@ public partial class Mlp;
 [Dense(10), Softmax]
 public partial class LeNet;
 
+/// <summary>Issue 13's workloads: MNIST read row by row (28 steps of 28 pixels), 128 units, the last step's state →
+/// Dense 10, softmax + cross-entropy; SGD steps at batch 64 and LSTM inference at batch 1.</summary>
+[Network(Loss = LossFunction.CrossEntropy)]
+[Input(28, 28)]
+[LSTM(128)]
+[Dense(10), Softmax]
+public partial class RowLstm;
+
+/// <summary>As <see cref="RowLstm"/> with a GRU.</summary>
+[Network(Loss = LossFunction.CrossEntropy)]
+[Input(28, 28)]
+[GRU(128)]
+[Dense(10), Softmax]
+public partial class RowGru;
+
+/// <summary>As <see cref="RowLstm"/> with a SimpleRNN (tanh).</summary>
+[Network(Loss = LossFunction.CrossEntropy)]
+[Input(28, 28)]
+[SimpleRNN(128)]
+[Dense(10), Softmax]
+public partial class RowRnn;
+
 /// <summary>Workload 4: one GEMM-bound layer, Dense 1024 → 1024 (forward, then backward with the input gradient).</summary>
 [Network(Loss = LossFunction.MeanSquaredError)]
 [Input(1024)]

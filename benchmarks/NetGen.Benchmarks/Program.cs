@@ -140,6 +140,11 @@ Target("lenet-infer-b1", 5, "LeNet inference at batch 1");
 Target("mlp-train-b32", 2, "MLP training at batch 32");
 Target("mlp-train-b128", 1.3, "MLP training at batch 128");
 Target("lenet-train-b64", 3, "LeNet training at batch 64");
+// Issue 13: recurrent networks (MNIST row by row, 128 units, T = 28).
+Target("lstm-train-b64", 2, "LSTM training at batch 64");
+Target("gru-train-b64", 2, "GRU training at batch 64");
+Target("rnn-train-b64", 2, "SimpleRNN training at batch 64");
+Target("lstm-infer-b1", 10, "LSTM inference at batch 1");
 // Issue 17: inference against ONNX Runtime, 1 thread against 1 thread, and NetGen's 2 threads against ORT's default.
 foreach (int t in new[] { 1, 2 })
     foreach (var name in stepNames.Where(OrtPeer.IsInference))

@@ -21,6 +21,7 @@ public static class Workloads
         "lenet-train-b64", "lenet-infer-b1", "lenet-infer-b64",
         "gemm1024-fwdbwd-b256",
         "vae-train-b128", "dcgan-step-b64",
+        "lstm-train-b64", "gru-train-b64", "rnn-train-b64", "lstm-infer-b1",
     ];
 
     /// <summary>Workload 5: one epoch of LeNet-5 through Trainer.Fit.</summary>
@@ -43,6 +44,10 @@ public static class Workloads
         "gemm1024-fwdbwd-b256" => Gemm(name),
         "vae-train-b128" => VaeTrain(name),
         "dcgan-step-b64" => DcganStep(name),
+        "lstm-train-b64" => Train<RowLstm>(name, "LSTM 28→128 over 28 steps, last step → Dense 10, SGD step at batch 64", new RowLstm(64), 784, 10, 64),
+        "gru-train-b64" => Train<RowGru>(name, "GRU 28→128 over 28 steps, last step → Dense 10, SGD step at batch 64", new RowGru(64), 784, 10, 64),
+        "rnn-train-b64" => Train<RowRnn>(name, "SimpleRNN 28→128 over 28 steps, last step → Dense 10, SGD step at batch 64", new RowRnn(64), 784, 10, 64),
+        "lstm-infer-b1" => Infer<RowLstm>(name, "LSTM 28→128 over 28 steps, last step → Dense 10, inference at batch 1", new RowLstm(1), 784, 1),
         EpochName => Epoch(name),
         _ => throw new ArgumentException("Unknown workload " + name, nameof(name)),
     };

@@ -99,6 +99,20 @@ def dcgan_step(batch=64, latent=100):
         g_opt.step()
         return d_loss + g_loss
     return step
+class RowRecurrent(nn.Module):
+    """MNIST row by row: 28 steps of 28 pixels, 128 units, the last step's hidden state -> Linear 10 (as RowLstm …)."""
+
+    def __init__(self, cell):
+        super().__init__()
+        self.rnn = getattr(nn, cell)(28, 128, batch_first=True)
+        self.fc = nn.Linear(128, 10)
+
+    def forward(self, x):
+        out, _ = self.rnn(x)
+        return self.fc(out[:, -1])
+
+
+RECURRENT = {"lstm": "LSTM", "gru": "GRU", "rnn": "RNN"}
 
 
 def data(*shape):
@@ -158,6 +172,13 @@ def create(name):
         return vae_step()
     if name == "dcgan-step-b64":
         return dcgan_step()
+    cell = name.split("-")[0]
+    if cell in RECURRENT and "-train-b" in name:
+        b = int(name.split("-train-b")[1])
+        return train_step(RowRecurrent(RECURRENT[cell]), data(b, 28, 28), labels(b, 10), ce)
+    if cell in RECURRENT and "-infer-b" in name:
+        b = int(name.split("-infer-b")[1])
+        return infer_step(RowRecurrent(RECURRENT[cell]), data(b, 28, 28), True)
     if name == "gemm1024-fwdbwd-b256":
         layer = nn.Linear(1024, 1024)
         x = data(256, 1024).requires_grad_(True)

@@ -57,6 +57,7 @@ internal static class Descriptors
     public static readonly DiagnosticDescriptor RecurrentNeedsSequence = D("NG0050", "Recurrent layer fed a tensor that is not a sequence", DiagnosticSeverity.Error);
     public static readonly DiagnosticDescriptor RecurrentReturnsLastStep = D("NG0051", "Recurrent layer feeds another without ReturnSequences", DiagnosticSeverity.Error);
     public static readonly DiagnosticDescriptor EmbeddingNotFirst = D("NG0052", "Embedding is not the first layer after [Input(T)]", DiagnosticSeverity.Error);
+    public static readonly DiagnosticDescriptor PerStepTargetMismatch = D("NG0056", "Per-step loss whose targets cannot match one value per step", DiagnosticSeverity.Warning);
 
     // ---- The declaration --------------------------------------------------------------------------------------------
     public static readonly DiagnosticDescriptor NotPartial = D("NG0030", "Network class is not partial", DiagnosticSeverity.Error);

@@ -155,7 +155,7 @@ internal static class Shapes
             found.Add(new(Descriptors.CannotHonour, $"Loss = {(int)spec.Loss} is not a LossFunction: use one of {string.Join(", ", Enum.GetNames(typeof(LossKind)))}.", -1) { Argument = "Loss" });
         if (spec.Precision is not (0 or 1))
             found.Add(new(Descriptors.CannotHonour, $"Precision = {spec.Precision} is not a Precision: use Precision.Single or Precision.Double.", -1) { Argument = "Precision" });
-        if (planned.Count > 0 && Enum.IsDefined(typeof(LossKind), spec.Loss))
+        if (planned.Count > 0 && Enum.IsDefined(typeof(LossKind), spec.Loss) && !CheckPerStepLoss(spec, layout, found))
             CheckActivationsAndLoss(spec, Size(shape), found);
 
         problems = found.ToImmutableArray();
@@ -407,6 +407,39 @@ internal static class Shapes
 
     private static bool IsSquaredOrAbsolute(LossKind loss) => loss is LossKind.HalfSquaredError or LossKind.MeanSquaredError
         or LossKind.SumSquaredError or LossKind.MeanAbsoluteError or LossKind.SumAbsoluteError;
+
+    /// <summary>
+    /// A sequence output makes a per-step loss: one target row per step. A class loss (cross-entropy, the hinges) or a
+    /// Softmax over one value per step has a single class, so no target but class 0 can match it (NG0056); the fixes are
+    /// NG0026's, per step. True when it reported (the general activation/loss rules would then contradict it).
+    /// </summary>
+    private static bool CheckPerStepLoss(NetworkSpec spec, Layout output, List<ShapeProblem> found)
+    {
+        if (!output.IsSequence || output.Features != 1) return false;
+        int last = spec.Layers.Count - 1;
+        while (last >= 0 && spec.Layers[last].Kind is LayerKind.Input or LayerKind.Unknown) last--;
+        if (last < 0) return false;
+        var lastKind = spec.Layers[last].Kind;
+        bool classLoss = spec.Loss is LossKind.CrossEntropy or LossKind.MulticlassHinge or LossKind.MulticlassSquaredHinge;
+        if (lastKind != LayerKind.Softmax && !classLoss) return false;
+        string lastName = spec.Layers[last].AttributeName;
+        bool activation = IsActivation(lastKind) && lastKind != LayerKind.Identity;
+        var fixes = ImmutableArray.CreateBuilder<ShapeFix>();
+        if (lastKind == LayerKind.Sigmoid) fixes.Add(new ShapeFix("Use Loss = LossFunction.BinaryCrossEntropy", "net:Loss=LossFunction.BinaryCrossEntropy"));
+        else if (activation || lastKind == LayerKind.Identity)
+            fixes.Add(new ShapeFix($"Replace [{lastName}] with [Sigmoid] and use Loss = LossFunction.BinaryCrossEntropy", "replace:Sigmoid;net:Loss=LossFunction.BinaryCrossEntropy"));
+        else
+        {
+            fixes.Add(new ShapeFix($"Add [Sigmoid] after [{lastName}] and use Loss = LossFunction.BinaryCrossEntropy", "insert-after:Sigmoid;net:Loss=LossFunction.BinaryCrossEntropy"));
+            fixes.Add(new ShapeFix("Use Loss = LossFunction.MeanSquaredError (a number per step)", "net:Loss=LossFunction.MeanSquaredError"));
+        }
+        string what = lastKind == LayerKind.Softmax ? "[Softmax] over one value per step is always 1" : $"Loss = {spec.Loss} over one value per step has a single class";
+        found.Add(new(Descriptors.PerStepTargetMismatch,
+            $"The output is a sequence of {output.Steps} steps × 1 value, so the loss takes one target per step, and {what}: no per-step target but class 0 can match it, the loss stays constant and nothing trains. " +
+            "For a yes/no per step use [Sigmoid] with Loss = LossFunction.BinaryCrossEntropy; for a number, Loss = LossFunction.MeanSquaredError; for C classes per step end with [Dense(C)] (and [Softmax]).", last)
+            { Related = "Loss", Fixes = fixes.ToImmutable() });
+        return true;
+    }
 
     /// <summary>Rules about activations and the loss: none stops generation, each is a warning or a note.</summary>
     private static void CheckActivationsAndLoss(NetworkSpec spec, int outputSize, List<ShapeProblem> found)

@@ -15,8 +15,8 @@ vanishing.SetAction(r =>
 
 var models = new Option<string[]>("--models") { Description = "Which cells to train.", DefaultValueFactory = _ => ["SimpleRNN", "GRU", "LSTM"], AllowMultipleArgumentsPerToken = true };
 models.AcceptOnlyFromAmong("SimpleRNN", "GRU", "LSTM");
-var steps = new Option<int>("--steps") { Description = "Training steps per model.", DefaultValueFactory = _ => 2000 };
-var addingLr = new Option<double>("--lr") { Description = "Adam's learning rate.", DefaultValueFactory = _ => 3e-3 };
+var steps = new Option<int>("--steps") { Description = "Training steps per model.", DefaultValueFactory = _ => Adding.DefaultSteps };
+var addingLr = new Option<double>("--lr") { Description = "Adam's learning rate.", DefaultValueFactory = _ => Adding.DefaultLearningRate };
 var adding = new Command("adding", "The adding problem at T = 50: SimpleRNN, GRU and LSTM (32 units, Adam, clipping), test MSE every 500 steps and a table.") { models, steps, addingLr, seed };
 adding.SetAction(r => { Adding.Run(Console.Out, r.GetValue(steps), 64, r.GetValue(addingLr), r.GetValue(models)!, r.GetValue(seed)); });
 

@@ -15,7 +15,8 @@ namespace NetGen;
 [AttributeUsage(AttributeTargets.Class, Inherited = false, AllowMultiple = true)]
 public sealed class ReshapeAttribute(params int[] shape) : LayerAttribute
 {
-    /// <summary>The new shape of one sample: (C, H, W), or one number for a vector.</summary>
+    /// <summary>The new shape of one sample: (C, H, W), (T, F) for a sequence of T steps of F features (what a recurrent
+    /// layer reads: <c>[Reshape(28, 28)]</c> reads 784 values as 28 steps of 28), or one number for a vector.</summary>
     public int[] Shape { get; } = shape;
 }
 

@@ -41,10 +41,30 @@ public static class Guard
                     (classes == 1 ? " (a network with one output takes binary labels 0 and 1)." : "."));
     }
 
+    /// <summary>Checks class labels of a per-step loss (a sequence output): one label per step of every sample.</summary>
+    public static void Labels(ReadOnlySpan<int> labels, int batch, int steps, int classes, string name)
+    {
+        if (labels.Length != batch * steps)
+            throw new ArgumentException(
+                $"'{name}' has {labels.Length} labels but the output is a sequence, {batch} samples × {steps} steps: pass one class index per step " +
+                $"({batch * steps} labels, sample by sample). For one label per sample the last recurrent layer must return only its last step (ReturnSequences = false).", name);
+        Labels(labels, batch * steps, classes, name);
+    }
+
     /// <summary>Throws when no forward pass has run yet.</summary>
     public static void ForwardDone(int batch, string networkName)
     {
         if (batch == 0)
             throw new InvalidOperationException($"{networkName}: call Forward before Loss or Backward; they use the last forward pass.");
+    }
+
+    /// <summary>Throws when no whole-sequence forward pass has run since construction or the last stateful <c>Step</c>.</summary>
+    public static void ForwardDone(int batch, string networkName, bool afterStep)
+    {
+        if (batch == 0 && afterStep)
+            throw new InvalidOperationException(
+                $"{networkName}: the last pass was a stateful Step (one time step, inference only, for generation); Loss and Backward need a whole-sequence " +
+                "forward pass. Call Forward (or TrainStep) on whole sequences before Loss or Backward; Step leaves the carried state for the next Step.");
+        ForwardDone(batch, networkName);
     }
 }

@@ -70,6 +70,29 @@ internal static class RecurrentGemm
         {
             int a0 = aOffset + m * am;
             int j = 0;
+            // Four vectors of the row at once: four independent multiply-add chains (one chain waits on each FMA's
+            // latency; batch 1 runs here). Each element is summed over k in the same order as below.
+            for (; j + 4 * V <= N; j += 4 * V)
+            {
+                Vector<T> s0, s1, s2, s3;
+                if (accumulate)
+                {
+                    s0 = Load(ref C, m * ldc + j); s1 = Load(ref C, m * ldc + j + V);
+                    s2 = Load(ref C, m * ldc + j + 2 * V); s3 = Load(ref C, m * ldc + j + 3 * V);
+                }
+                else s0 = s1 = s2 = s3 = Vector<T>.Zero;
+                for (int k = 0; k < K; k++)
+                {
+                    var x = new Vector<T>(Unsafe.Add(ref A, a0 + k * ak));
+                    int bk = k * ldb + j;
+                    s0 = x * Load(ref B, bk) + s0;
+                    s1 = x * Load(ref B, bk + V) + s1;
+                    s2 = x * Load(ref B, bk + 2 * V) + s2;
+                    s3 = x * Load(ref B, bk + 3 * V) + s3;
+                }
+                Store(s0, ref C, m * ldc + j); Store(s1, ref C, m * ldc + j + V);
+                Store(s2, ref C, m * ldc + j + 2 * V); Store(s3, ref C, m * ldc + j + 3 * V);
+            }
             for (; j + V <= N; j += V)
             {
                 var acc = accumulate ? Load(ref C, m * ldc + j) : Vector<T>.Zero;

@@ -22,6 +22,8 @@ public sealed class RecurrentTests
         ("StackedPerStep", "[Network(Loss = LossFunction.CrossEntropy, Precision = Precision.Double)][Input(4, 2)][LSTM(3, ReturnSequences = true)][GRU(2, ReturnSequences = true, Bidirectional = true)][Dense(3)][Softmax]"),
         ("EmbeddingLstm", "[Network(Loss = LossFunction.CrossEntropy, Precision = Precision.Double)][Input(5)][Embedding(6, 3)][LSTM(4, ReturnSequences = true)][Dense(6)][Softmax]"),
         ("PerStepDenseTanh", "[Network(Loss = LossFunction.MeanAbsoluteError, Precision = Precision.Double)][Input(3, 4)][Dense(3)][Tanh][SimpleRNN(2)]"),
+        ("ReshapeGruSeq", "[Network(Loss = LossFunction.MeanSquaredError, Precision = Precision.Double)][Input(12)][Reshape(4, 3)][GRU(2, ReturnSequences = true)]"),
+        ("DenseReshapeRnn", "[Network(Loss = LossFunction.MeanSquaredError, Precision = Precision.Double)][Input(5)][Dense(12)][Reshape(4, 3)][SimpleRNN(2)]"),
     ];
 
     private static readonly Lazy<System.Reflection.Assembly> Compiled = new(() => GeneratorHarness.CompileAndLoad(
@@ -110,12 +112,13 @@ public sealed class RecurrentTests
     [Theory]
     [InlineData("EmbeddingLstm")]
     [InlineData("RnnReluSeq")]
+    [InlineData("ReshapeGruSeq")]
     public void StepByStepGivesTheForwardOutputs(string name)
     {
         const int batch = 3;
         dynamic net = Create(name, batch);
         var inet = (INetwork<double>)net;
-        int steps = name == "EmbeddingLstm" ? 5 : 3, stepIn = inet.InputSize / steps, stepOut = inet.OutputSize / steps;
+        int steps = name switch { "EmbeddingLstm" => 5, "ReshapeGruSeq" => 4, _ => 3 }, stepIn = inet.InputSize / steps, stepOut = inet.OutputSize / steps;
         var random = new SeededRandom(5);
         double[] x = Enumerable.Range(0, batch * inet.InputSize).Select(_ => name == "EmbeddingLstm" ? random.NextInt(6) : random.NextDouble(-1, 1)).ToArray();
         double[] whole = inet.Forward(x, batch).ToArray();
@@ -169,6 +172,48 @@ public sealed class RecurrentTests
         dynamic net = Create("StackedPerStep", 1);
         var e = Assert.Throws<InvalidOperationException>(() => StepOf(net, new double[2], 1));
         Assert.Contains("bidirectional", e.Message, StringComparison.Ordinal);
+    }
+
+    /// <summary>A layer that reads whole samples before the sequence starts (here Dense → Reshape(T, F)) makes one step of
+    /// the input meaningless: Step refuses with the layer's name instead of running on a slice.</summary>
+    [Fact]
+    public void StepRefusesWhenTheSequenceStartsAfterAWholeSampleLayer()
+    {
+        dynamic net = Create("DenseReshapeRnn", 1);
+        var e = Assert.Throws<InvalidOperationException>(() => StepOf(net, new double[1], 1));
+        Assert.Contains("Dense1 reads whole samples before the sequence starts", e.Message, StringComparison.Ordinal);
+    }
+
+    /// <summary>A per-step loss takes one label per step: one per sample is refused with both counts and the way to
+    /// one label per sample.</summary>
+    [Fact]
+    public void PerStepLabelsCountEveryStep()
+    {
+        var net = GeneratorHarness.Create<double>(Compiled.Value, Ns + ".EmbeddingLstm", maxBatch: 2, seed: 1);
+        net.Forward(new double[] { 0, 1, 2, 3, 4, 5, 4, 3, 2, 1 }, 2);
+        var e = Assert.Throws<ArgumentException>(() => net.Loss(new[] { 1, 2 }));
+        Assert.Contains("2 samples × 5 steps: pass one class index per step (10 labels", e.Message, StringComparison.Ordinal);
+        Assert.Contains("ReturnSequences = false", e.Message, StringComparison.Ordinal);
+        Assert.True(double.IsFinite(net.Loss(new[] { 1, 2, 3, 4, 5, 0, 1, 2, 3, 4 })));
+    }
+
+    /// <summary>After a stateful Step, Loss and Backward say that a Step was the last pass (not "call Forward" as if none
+    /// had run), and a whole-sequence Forward makes them work again.</summary>
+    [Fact]
+    public void LossAfterAStepNamesTheStep()
+    {
+        dynamic net = Create("LstmLast", 1);
+        var inet = (INetwork<double>)net;
+        double[] target = new double[inet.OutputSize];
+        var fresh = Assert.Throws<InvalidOperationException>(() => inet.Loss(target));
+        Assert.Contains("call Forward before Loss", fresh.Message, StringComparison.Ordinal);
+        StepOf(net, new double[3], 1);
+        var loss = Assert.Throws<InvalidOperationException>(() => inet.Loss(target));
+        Assert.Contains("the last pass was a stateful Step", loss.Message, StringComparison.Ordinal);
+        var backward = Assert.Throws<InvalidOperationException>(() => inet.Backward(target));
+        Assert.Contains("Call Forward (or TrainStep) on whole sequences", backward.Message, StringComparison.Ordinal);
+        inet.Forward(new double[inet.InputSize], 1);
+        Assert.True(double.IsFinite(inet.Loss(target)));
     }
 
     [Theory]

@@ -157,11 +157,13 @@ internal static class NetworkEmitter
         if (sequence)
         {
             w.Line($"private int _steps = {plan.SequenceSteps};   // steps the sequence layers run: {plan.SequenceSteps} in Forward, 1 in Step");
-            // A bidirectional network never steps (Step throws): a field it never assigns would be CS0649, an error under TreatWarningsAsErrors.
-            w.Line(plan.Layers.Any(l => l.IsRecurrent && l.Options<RecurrentOptions>().Bidirectional)
-                ? "private const bool _stepping = false;   // a bidirectional layer cannot run step by step: every pass is a whole-sequence Forward"
+            // A network that never steps (no Step, or a Step that throws) would leave a _stepping field unassigned: CS0649, an
+            // error under TreatWarningsAsErrors.
+            w.Line(!plan.HasSequenceLayers || StepRefusal(plan) is not null
+                ? "private const bool _stepping = false;   // this network cannot run step by step: every pass is a whole-sequence Forward"
                 : "private bool _stepping;   // whether the running pass is a stateful Step (the recurrent layers start from, and keep, their carried state)");
         }
+        if (plan.HasSequenceLayers) w.Line("private bool _afterStep;   // whether the last pass was a stateful Step (Loss and Backward then say so)");
         if (plan.Layers.Any(l => l.Kind == LayerKind.Conv2D && Layers.Conv2DEmitter.Method(c, l) == Layers.Conv2DEmitter.ConvMethod.Im2Col))
             w.Line("private bool _columnsKept;   // whether the last forward pass kept the convolutions' im2col columns (a training pass)");
         if (plan.Layers.Length > 0 && plan.Layers[0].Kind == LayerKind.Conv2D)
@@ -234,6 +236,7 @@ internal static class NetworkEmitter
         w.Line($"input.CopyTo({EmitContext.A(0)});");
         w.Line("_batch = batch;");
         if (plan.SequenceSteps > 0) w.Line($"_steps = {plan.SequenceSteps};");
+        if (plan.HasSequenceLayers) w.Line("_afterStep = false;");
         if (plan.Layers.Any(l => l.Kind == LayerKind.BatchNorm)) w.Line("_trainingPass = Training;");
         if (plan.Layers.Any(l => l.Kind is LayerKind.Dropout or LayerKind.Sampling)) w.Line("if (Training) _dropoutPass++;");
         if (plan.Layers.Any(l => l.Kind == LayerKind.Conv2D && Layers.Conv2DEmitter.Method(c, l) == Layers.Conv2DEmitter.ConvMethod.Im2Col)) w.Line("_columnsKept = Training;");
@@ -298,7 +301,6 @@ internal static class NetworkEmitter
         var last = plan.Layers[plan.Layers.Length - 1];
         int stepOut = last.OutputsSequence ? last.OutputFeatures : plan.OutputSize;
         var recurrent = plan.Layers.Where(l => l.IsRecurrent).ToList();
-        var bidirectional = recurrent.FirstOrDefault(l => l.Options<RecurrentOptions>().Bidirectional);
         w.Line($"/// <summary>Values per sample that <see cref=\"Step\"/> reads: one step of the input.</summary>");
         w.Line($"public const int StepInputSize = {stepIn};");
         w.Line($"/// <summary>Values per sample that <see cref=\"Step\"/> returns: {(last.OutputsSequence ? "one step of the output" : "the output after the step")}.</summary>");
@@ -309,9 +311,9 @@ internal static class NetworkEmitter
         w.Line("/// sequence fed step by step gives the outputs <c>Forward</c> gives on the whole sequence, without re-running the prefix.");
         w.Line("/// Inference only (dropout off, batch-norm running statistics); the result is a view, valid until the next call.</summary>");
         w.Open($"public global::System.ReadOnlySpan<{t}> Step(global::System.ReadOnlySpan<{t}> input, int batch = 1)");
-        if (bidirectional is not null)
+        if (StepRefusal(plan) is { } refusal)
         {
-            w.Line($"throw new global::System.InvalidOperationException(\"{name}: {bidirectional.PascalName} is bidirectional, so its reverse direction needs the whole sequence: Step cannot feed one step at a time. Use Forward.\");");
+            w.Line($"throw new global::System.InvalidOperationException(\"{name}: {refusal}\");");
             w.Close();
         }
         else
@@ -338,6 +340,7 @@ internal static class NetworkEmitter
             w.Line($"_steps = {steps};");
             w.Line("_stepping = false;");
             w.Line("_batch = 0;   // Loss and Backward refer to a whole-sequence Forward");
+            w.Line("_afterStep = true;");
             w.Close();
             w.Line($"return {EmitContext.A(plan.Layers.Length)}.AsSpan(0, batch * {stepOut});");
             w.Close();
@@ -378,6 +381,26 @@ internal static class NetworkEmitter
     /// <summary>max(a, b, …) as nested Math.Max calls.</summary>
     private static string Max(System.Collections.Generic.List<string> values) =>
         values.Skip(1).Aggregate(values[0], (acc, v) => $"global::System.Math.Max({acc}, {v})");
+
+    /// <summary>Why <c>Step</c> cannot feed one time step of this network (it then throws with this reason), or null: a
+    /// bidirectional layer needs the whole sequence, and before the first recurrent (or Embedding) layer every layer
+    /// must act on each step alone — per-step layers, or a Reshape(T, F) of the input itself.</summary>
+    private static string? StepRefusal(NetworkPlan plan)
+    {
+        var bidirectional = plan.Layers.FirstOrDefault(l => l.IsRecurrent && l.Options<RecurrentOptions>().Bidirectional);
+        if (bidirectional is not null)
+            return $"{bidirectional.PascalName} is bidirectional, so its reverse direction needs the whole sequence: Step cannot feed one step at a time. Use Forward.";
+        var wholeSample = plan.Layers.TakeWhile(l => !l.IsRecurrent && l.Kind != LayerKind.Embedding)
+            .FirstOrDefault(l => !(l.IsSequence || (l.Kind == LayerKind.Reshape && l.Index == 0)));
+        int steps = plan.SequenceSteps;
+        if (wholeSample is not null || steps <= 0 || plan.InputSize % steps != 0)
+            return $"{(wholeSample is not null ? $"{wholeSample.PascalName} reads whole samples before the sequence starts" : "the input does not split into steps")}, so Step cannot feed one time step of the input. Use Forward on whole samples.";
+        return null;
+    }
+
+    /// <summary>The check that a forward pass ran before Loss or Backward; a network with a Step API names a Step as the reason.</summary>
+    private static string ForwardDone(NetworkPlan plan, string name) =>
+        plan.HasSequenceLayers ? $"global::NetGen.Guard.ForwardDone(_batch, \"{name}\", _afterStep);" : $"global::NetGen.Guard.ForwardDone(_batch, \"{name}\");";
 
     private static void EmitLoss(CodeWriter w, EmitContext c)
     {
@@ -455,7 +478,7 @@ internal static class NetworkEmitter
         if (sampling.Count > 0) what += ", plus β·KL(N(μ, σ²) ‖ N(0, 1)) of the Sampling layer" + (sampling.Count > 1 ? "s" : "") + " (summed over the latent values, averaged over the batch)";
         w.Line($"/// <summary>The loss of the last forward pass: {what}.</summary>");
         w.Open($"public {t} Loss(global::System.ReadOnlySpan<{t}> target)");
-        w.Line($"global::NetGen.Guard.ForwardDone(_batch, \"{name}\");");
+        w.Line(ForwardDone(plan, name));
         w.Line($"global::NetGen.Guard.BatchSpan(target.Length, _batch, {plan.OutputSize}, nameof(target));");
         string own = (regularized.Count > 0 ? " + RegularizationLoss()" : "") + string.Concat(sampling.Select(l => $" + {l.PascalName}Beta * {l.PascalName}KL"));
         w.Line($"return {value}{own};");
@@ -466,15 +489,17 @@ internal static class NetworkEmitter
         w.Line($"public {t} Loss(global::System.ReadOnlySpan<int> labels) => Loss(OneHot(labels));");
         w.Line();
         w.Open($"private global::System.ReadOnlySpan<{t}> OneHot(global::System.ReadOnlySpan<int> labels)");
-        w.Line($"global::NetGen.Guard.ForwardDone(_batch, \"{name}\");");
-        w.Line($"global::NetGen.Guard.Labels(labels, {rows}, {plan.LossRowSize}, nameof(labels));" + (plan.LossRowsPerSample > 1 ? $"   // one label per step: batch × {plan.LossRowsPerSample}" : ""));
+        w.Line(ForwardDone(plan, name));
+        w.Line(plan.LossRowsPerSample > 1
+            ? $"global::NetGen.Guard.Labels(labels, _batch, {plan.LossRowsPerSample}, {plan.LossRowSize}, nameof(labels));   // one label per step: batch × {plan.LossRowsPerSample}"
+            : $"global::NetGen.Guard.Labels(labels, {rows}, {plan.LossRowSize}, nameof(labels));");
         w.Line($"global::NetGen.Losses.OneHot<{t}>(labels, {plan.LossRowSize}, _target);");
         w.Line($"return _target.AsSpan(0, _batch * {plan.OutputSize});");
         w.Close();
         w.Line();
         w.Line("/// <summary>Backpropagates the loss of the last forward pass, adding ∂E/∂θ into <see cref=\"Gradients\"/>.</summary>");
         w.Open($"public void Backward(global::System.ReadOnlySpan<{t}> target)");
-        w.Line($"global::NetGen.Guard.ForwardDone(_batch, \"{name}\");");
+        w.Line(ForwardDone(plan, name));
         w.Line($"global::NetGen.Guard.BatchSpan(target.Length, _batch, {plan.OutputSize}, nameof(target));");
         w.Line($"{gradient};" + (plan.FusedSoftmaxCrossEntropy ? "   // ∂E/∂logits = (p − t)/n: Softmax's own backward is skipped" : plan.FusedSigmoidBinaryCrossEntropy ? "   // ∂E/∂z = (σ(z) − t)/divisor: Sigmoid's own backward is skipped" : ""));
         w.Line($"BackwardFrom({lossIn}, inputGradient: false);");
@@ -483,7 +508,7 @@ internal static class NetworkEmitter
         w.Line();
         w.Line("/// <inheritdoc/>");
         w.Open($"public void BackwardFromTarget(global::System.ReadOnlySpan<{t}> target, global::System.Span<{t}> inputGradient)");
-        w.Line($"global::NetGen.Guard.ForwardDone(_batch, \"{name}\");");
+        w.Line(ForwardDone(plan, name));
         w.Line($"global::NetGen.Guard.BatchSpan(target.Length, _batch, {plan.OutputSize}, nameof(target));");
         w.Line($"global::NetGen.Guard.BatchSpan(inputGradient.Length, _batch, {plan.InputSize}, nameof(inputGradient));");
         w.Line($"{gradient};");
@@ -507,7 +532,7 @@ internal static class NetworkEmitter
         w.Line();
         w.Line("/// <inheritdoc/>");
         w.Open($"public void Backward(global::System.ReadOnlySpan<{t}> outputGradient, global::System.Span<{t}> inputGradient)");
-        w.Line($"global::NetGen.Guard.ForwardDone(_batch, \"{name}\");");
+        w.Line(ForwardDone(plan, name));
         w.Line($"global::NetGen.Guard.BatchSpan(outputGradient.Length, _batch, {plan.OutputSize}, nameof(outputGradient));");
         w.Line($"if (!inputGradient.IsEmpty) global::NetGen.Guard.BatchSpan(inputGradient.Length, _batch, {plan.InputSize}, nameof(inputGradient));");
         w.Line($"outputGradient.CopyTo({EmitContext.D(L)});");

@@ -17,6 +17,33 @@ public class CodeFixTests
         ["set ReturnSequences on the earlier recurrent layer"] = (
             [U + "[Network][Input(5, 3)][LSTM(8)][GRU(4)][Dense(2), Softmax] public partial class Net;"], "NG0051", "Set ReturnSequences = true on [LSTM]",
             [U + "[Network][Input(5, 3)][LSTM(8, ReturnSequences = true)][GRU(4)][Dense(2), Softmax] public partial class Net;"]),
+        ["recurrent over the input vector → declare a sequence input"] = (
+            [U + "[Network][Input(784)][LSTM(8)][Dense(10), Softmax] public partial class Net;"], "NG0050", "Declare [Input(28, 28)] (28 steps of 28)",
+            [U + "[Network][Input(28, 28)][LSTM(8)][Dense(10), Softmax] public partial class Net;"]),
+        ["recurrent over the input vector → one feature per step"] = (
+            [U + "[Network][Input(12)][GRU(4)][Dense(2), Softmax] public partial class Net;"], "NG0050", "Declare [Input(12, 1)] (12 steps of 1)",
+            [U + "[Network][Input(12, 1)][GRU(4)][Dense(2), Softmax] public partial class Net;"]),
+        ["recurrent over an image input → rows as steps"] = (
+            [U + "[Network]\n[Input(2, 6, 5)]\n[SimpleRNN(4)]\n[Dense(2), Softmax]\npublic partial class Net;"], "NG0050", "Declare [Input(6, 10)] (6 steps of 10)",
+            [U + "[Network]\n[Input(6, 10)]\n[SimpleRNN(4)]\n[Dense(2), Softmax]\npublic partial class Net;"]),
+        ["recurrent after a dense layer → reshape"] = (
+            [U + "[Network][Input(10)][Dense(12)][LSTM(4)][Dense(2), Softmax] public partial class Net;"], "NG0050", "Insert [Reshape(4, 3)] before [LSTM] (4 steps of 3)",
+            [U + "[Network][Input(10)][Dense(12)][Reshape(4, 3)][LSTM(4)][Dense(2), Softmax] public partial class Net;"]),
+        ["embedding after dense → moved first"] = (
+            [U + "[Network][Input(6)][Dense(4)][Embedding(10, 3)][LSTM(4)][Dense(2), Softmax] public partial class Net;"], "NG0052", "Move [Embedding(10, 3)] right after [Input(6)]",
+            [U + "[Network][Input(6), Embedding(10, 3)][Dense(4)][LSTM(4)][Dense(2), Softmax] public partial class Net;"]),
+        ["embedding over features → ids input"] = (
+            [U + "[Network][Input(20, 4)][Embedding(30, 8)][LSTM(4)][Dense(2), Softmax] public partial class Net;"], "NG0052", "Declare [Input(20)] (20 token ids)",
+            [U + "[Network][Input(20)][Embedding(30, 8)][LSTM(4)][Dense(2), Softmax] public partial class Net;"]),
+        ["per-step softmax over one value → sigmoid + BCE"] = (
+            [U + "[Network][Input(5, 3)][LSTM(4, ReturnSequences = true)][Dense(1), Softmax] public partial class Net;"], "NG0056", "Replace [Softmax] with [Sigmoid] and use Loss = LossFunction.BinaryCrossEntropy",
+            [U + "[Network(Loss = LossFunction.BinaryCrossEntropy)][Input(5, 3)][LSTM(4, ReturnSequences = true)][Dense(1), Sigmoid] public partial class Net;"]),
+        ["per-step cross-entropy over one value → regression"] = (
+            [U + "[Network][Input(5, 3)][GRU(4, ReturnSequences = true)][Dense(1)] public partial class Net;"], "NG0056", "Use Loss = LossFunction.MeanSquaredError (a number per step)",
+            [U + "[Network(Loss = LossFunction.MeanSquaredError)][Input(5, 3)][GRU(4, ReturnSequences = true)][Dense(1)] public partial class Net;"]),
+        ["per-step cross-entropy over one value → sigmoid + BCE"] = (
+            [U + "[Network][Input(5, 3)][GRU(4, ReturnSequences = true)][Dense(1)] public partial class Net;"], "NG0056", "Add [Sigmoid] after [Dense] and use Loss = LossFunction.BinaryCrossEntropy",
+            [U + "[Network(Loss = LossFunction.BinaryCrossEntropy)][Input(5, 3)][GRU(4, ReturnSequences = true)][Dense(1), Sigmoid] public partial class Net;"]),
         ["insert Flatten (inside a list)"] = (
             [U + "[Network][Input(1, 6, 6)][Conv2D(2), ReLU, Dense(3), Softmax] public partial class Net;"], "NG0010", "Insert [Flatten] before [Dense]",
             [U + "[Network][Input(1, 6, 6)][Conv2D(2), ReLU, Flatten, Dense(3), Softmax] public partial class Net;"]),

@@ -13,7 +13,7 @@ namespace NetGen.Generators.Model;
 /// <summary>[Reshape(dims)]: the new shape of one sample.</summary>
 internal sealed record ReshapeOptions(EquatableArray<int> Shape) : LayerOptions;
 
-/// <summary>[Reshape(C, H, W)] / [Reshape(n)]: any layout → Image or Vector of the same size, a view (no data moves).</summary>
+/// <summary>[Reshape(C, H, W)] / [Reshape(T, F)] / [Reshape(n)]: any layout → Image, Sequence or Vector of the same size, a view (no data moves).</summary>
 internal sealed class ReshapeLayer : LayerDefinition<ReshapeAttribute>
 {
     public static readonly ReshapeLayer Instance = new();
@@ -30,10 +30,10 @@ internal sealed class ReshapeLayer : LayerDefinition<ReshapeAttribute>
     {
         var target = ImmutableArray.CreateRange(((ReshapeOptions)rule.Layer.Options).Shape);
         string written = $"[Reshape({string.Join(", ", target)})]";
-        if (target.Length is 0 or 2 or > 3 || target.Any(d => d <= 0))
+        if (target.Length is 0 or > 3 || target.Any(d => d <= 0))
         {
-            rule.Report(Descriptors.BadSize, $"{written}: give one positive dimension for a vector (e.g. [Reshape(784)]) or three for (C, H, W) (e.g. [Reshape(128, 7, 7)]).",
-                target.Length is 0 or 2 or > 3 ? null : "shape[" + target.IndexOf(target.First(d => d <= 0)) + "]");
+            rule.Report(Descriptors.BadSize, $"{written}: give one positive dimension for a vector (e.g. [Reshape(784)]), two for a sequence of T steps × F features (e.g. [Reshape(28, 28)]) or three for (C, H, W) (e.g. [Reshape(128, 7, 7)]).",
+                target.Length is 0 or > 3 ? null : "shape[" + target.IndexOf(target.First(d => d <= 0)) + "]");
             return rule.Input;
         }
         long want = target.Aggregate(1L, (a, d) => a * d);
@@ -43,7 +43,7 @@ internal sealed class ReshapeLayer : LayerDefinition<ReshapeAttribute>
             string hint = target.Length == 3 && have % (target[1] * target[2]) == 0 ? $" (e.g. [Reshape({have / (target[1] * target[2])}, {target[1]}, {target[2]})])" : "";
             rule.Report(Descriptors.ReshapeSizeMismatch, $"{written} holds {want} values per sample but is fed {Shapes.FormatShape(rule.Input.Shape)}, {have} values: a reshape keeps every value. Make the layer before it produce {want} values (e.g. [Dense({want})]), or reshape to a shape of {have} values{hint}.");
         }
-        return target.Length == 1 ? Layout.Vector(target[0]) : Layout.Image(target[0], target[1], target[2]);
+        return target.Length switch { 1 => Layout.Vector(target[0]), 2 => Layout.Sequence(target[0], target[1]), _ => Layout.Image(target[0], target[1], target[2]) };
     }
 
     public override string Title(LayerPlan l) => "Reshape";

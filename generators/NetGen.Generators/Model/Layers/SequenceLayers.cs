@@ -1,5 +1,6 @@
 using System.Collections.Generic;
 using System.Collections.Immutable;
+using System.Linq;
 using NetGen.Generators.Declared;
 using NetGen.Generators.Emit.Layers;
 
@@ -50,11 +51,36 @@ internal abstract class RecurrentLayerDefinition<TAttribute> : LayerDefinition<T
                 string suggestion = input.IsVector
                     ? $" To read the {shape[0]} values as {shape[0]} steps of one feature declare [Input({shape[0]}, 1)]" + RowSuggestion(shape[0]) + "."
                     : input.IsImage ? $" To read each of the {shape[1]} rows of a ({string.Join(", ", shape)}) image as a step declare [Input({shape[1]}, {shape[0] * shape[2]})]." : "";
-                rule.Report(Descriptors.RecurrentNeedsSequence, $"[{name}] reads a sequence (T steps × F features), but it is fed {Shapes.FormatShape(shape)}.{suggestion} A sequence input is [Input(T, F)], e.g. [Input(28, 28)] for an image read row by row.");
+                bool fromInput = before is null;
+                string reshape = fromInput ? "" : " Or read the tensor as a sequence with [Reshape(T, F)] before it.";
+                rule.Found.Add(new(Descriptors.RecurrentNeedsSequence, $"[{name}] reads a sequence (T steps × F features), but it is fed {Shapes.FormatShape(shape)}.{suggestion} A sequence input is [Input(T, F)], e.g. [Input(28, 28)] for an image read row by row.{reshape}", rule.Index)
+                    { Fixes = SequenceFixes(shape, name, fromInput) });
             }
             return Layout.Vector(System.Math.Max(h, 1));
         }
         return o.ReturnSequences ? Layout.Sequence(input.Steps, System.Math.Max(h, 1)) : Layout.Vector(System.Math.Max(h, 1));
+    }
+
+    /// <summary>The (T, F) readings of a vector or image as a sequence — (n, 1) and the most square (n / r, r) for a
+    /// vector, each row a step for an image — as fixes: the input declared as that sequence when the recurrent layer
+    /// reads the input, else [Reshape(T, F)] inserted before it.</summary>
+    private static ImmutableArray<ShapeFix> SequenceFixes(ImmutableArray<int> shape, string name, bool fromInput)
+    {
+        var readings = new List<(int T, int F)>();
+        if (shape.Length == 1)
+        {
+            int n = shape[0], best = 0;
+            for (int r = 2; (long)r * r <= n; r++) if (n % r == 0) best = r;
+            if (best > 0) readings.Add((n / best, best));
+            readings.Add((n, 1));
+        }
+        else if (shape.Length == 3) readings.Add((shape[1], shape[0] * shape[2]));
+        var fixes = ImmutableArray.CreateBuilder<ShapeFix>();
+        foreach (var (t, f) in readings)
+            fixes.Add(fromInput
+                ? new ShapeFix($"Declare [Input({t}, {f})] ({t} steps of {f})", $"input:{t}, {f}")
+                : new ShapeFix($"Insert [Reshape({t}, {f})] before [{name}] ({t} steps of {f})", $"insert-before:Reshape({t}, {f})"));
+        return fixes.ToImmutable();
     }
 
     /// <summary>", or [Input(R, C)] to read it as R steps of C values" for the most square factorisation.</summary>
@@ -156,10 +182,18 @@ internal sealed class EmbeddingLayer : LayerDefinition<EmbeddingAttribute>
         for (int j = 0; j < rule.Index; j++)
             if (rule.Network.Layers[j].Kind != LayerKind.Input) first = false;
         var input = rule.Input;
+        var declared = rule.Network.Layers.FirstOrDefault(l => l.Kind == LayerKind.Input) is { } inputLayer ? InputLayer.ShapeOf(inputLayer) : ImmutableArray<int>.Empty;
         if (!first)
-            rule.Report(Descriptors.EmbeddingNotFirst, $"[Embedding({vocabulary}, {dimension})] must be the first layer, right after [Input(T)]: it looks up token ids, which only the input holds. Move it up, or remove it.");
+        {
+            // Moving it is a fix only when the input holds ids: [Input(T)].
+            var fixes = declared.Length == 1
+                ? ImmutableArray.Create(new ShapeFix($"Move [Embedding({vocabulary}, {dimension})] right after [Input({declared[0]})]", $"remove;input-after:Embedding({vocabulary}, {dimension})"))
+                : ImmutableArray<ShapeFix>.Empty;
+            rule.Found.Add(new(Descriptors.EmbeddingNotFirst, $"[Embedding({vocabulary}, {dimension})] must be the first layer, right after [Input(T)]: it looks up token ids, which only the input holds. Move it up, or remove it.", rule.Index) { Fixes = fixes });
+        }
         else if (!input.IsVector && input.Shape.Length > 0)
-            rule.Report(Descriptors.EmbeddingNotFirst, $"[Embedding({vocabulary}, {dimension})] reads T token ids per sample, but the input is {Shapes.FormatShape(input.Shape)}: declare [Input(T)], one id per step, e.g. [Input({input.Shape[0]})].");
+            rule.Found.Add(new(Descriptors.EmbeddingNotFirst, $"[Embedding({vocabulary}, {dimension})] reads T token ids per sample (exact integers), but the input is {Shapes.FormatShape(input.Shape)}, not one id per step: declare [Input(T)], e.g. [Input({input.Shape[0]})].", rule.Index)
+                { Fixes = ImmutableArray.Create(new ShapeFix($"Declare [Input({input.Shape[0]})] ({input.Shape[0]} token ids)", $"input:{input.Shape[0]}")) });
         return Layout.Sequence(input.Shape.Length > 0 ? input.Shape[0] : 1, System.Math.Max(dimension, 1));
     }
 
