@@ -14,6 +14,7 @@ internal static class GpuLossEmitter
     {
         var c = g.C;
         var plan = c.Plan;
+        if (plan.LossRowsPerSample > 1) return GpuSequenceEmitter.Loss(g, host, out accumulate);   // a per-step loss
         int O = plan.OutputSize, lossIn = plan.GpuLossInputBuffer;
         string t = c.T, one = c.Lit(1), zero = c.Lit(0);
         var kind = plan.Spec.Loss;

@@ -42,8 +42,8 @@ internal static class GpuNetworkEmitter
     internal static string? Unsupported(NetworkPlan plan)
     {
         foreach (var l in plan.Layers)
-            if (!l.Definition.Gpu || l.IsSequence)
-                return $"{plan.Spec.ClassName} has no GPU variant: [{l.Spec.AttributeName}] ({l.PascalName}) has CPU kernels only in this version of NetGen (recurrent layers, Embedding, per-step Dense and the generative layers have no ILGPU kernels yet). Train it on the CPU: new {plan.Spec.ClassName}(maxBatch, seed).";
+            if (!l.Definition.Gpu || (l.IsSequence && !GpuSequenceEmitter.Runs(l)))
+                return $"{plan.Spec.ClassName} has no GPU variant: [{l.Spec.AttributeName}] ({l.PascalName}){(l.IsSequence ? " over a sequence" : "")} has CPU kernels only in this version of NetGen (the generative layers, and over a sequence every layer but the recurrent ones, Dense, Softmax, Dropout and the activations, have no ILGPU kernels yet). Train it on the CPU: new {plan.Spec.ClassName}(maxBatch, seed).";
         if (plan.Spec.Loss == LossKind.BinaryCrossEntropySummed)
             return $"{plan.Spec.ClassName} has no GPU variant: Loss = BinaryCrossEntropySummed has no GPU kernel in this version of NetGen. Train it on the CPU, or use Loss = LossFunction.BinaryCrossEntropy on the GPU.";
         return null;
@@ -182,6 +182,7 @@ internal static class GpuNetworkEmitter
             w.Line($"/// <summary>The mask {layer.PascalName} applied in the last forward pass, read back (0 or 1/(1 − rate); all 1 in inference).</summary>");
             w.Line($"public {t}[] Get{layer.PascalName}Mask(int batch) => Download(_mask{layer.Index}.View, (long)batch * {layer.OutputSize});");
         }
+        GpuSequenceEmitter.Members(w, c);
         w.Line();
 
         // ---- Passes ---------------------------------------------------------------------------------------------
