@@ -74,6 +74,7 @@ public sealed class NetworkAnalyzer : DiagnosticAnalyzer
         var spec = NetworkParser.Parse(type, ct);
 
         if (spec.ClassProblem is { } classProblem) ReportClassProblem(context, type, declaration, classProblem);
+        else ReportClashes(context, type, declaration);
         ReportLayersOnSeveralDeclarations(context, type, declaration, layers);
 
         Shapes.Infer(spec, out var problems);
@@ -183,6 +184,101 @@ public sealed class NetworkAnalyzer : DiagnosticAnalyzer
         location ??= declaration?.Identifier.GetLocation() ?? type.Locations.FirstOrDefault() ?? Location.None;
         context.ReportDiagnostic(Diagnostic.Create(descriptor, location, message));
     }
+
+    private static bool IsGenerated(SyntaxTree? tree) => tree is not null && tree.FilePath.Contains("NetGen.Generators.NetworkGenerator");
+
+    /// <summary>NG0037: what the user wrote that the generated code cannot compile beside — a member with the name (and,
+    /// for methods and constructors, the parameter types) of a generated one, reported at the user's member; a
+    /// generated member with the class's own name (a network called like one of its views, or called Gpu with
+    /// NetGen.Gpu); a name the generated code uses (Unsafe, Vector256, ArrayView …) that in this class means
+    /// something the user declared (a type Unsafe in the network's namespace, a member called Unsafe).</summary>
+    private static void ReportClashes(SymbolAnalysisContext context, INamedTypeSymbol type, TypeDeclarationSyntax? declaration)
+    {
+        var ct = context.CancellationToken;
+        var members = type.GetMembers();
+        if (!members.Any(m => m.DeclaringSyntaxReferences.Any(r => IsGenerated(r.SyntaxTree)))) return;   // nothing generated (yet)
+        // Members only the generator declares; a nested network's own file declares its class (partial) too, which is no clash.
+        var generated = members.Where(m => !m.IsImplicitlyDeclared && m.DeclaringSyntaxReferences.Length > 0 && m.DeclaringSyntaxReferences.All(r => IsGenerated(r.SyntaxTree))).ToList();
+        Location classLocation = declaration?.Identifier.GetLocation() ?? type.Locations.FirstOrDefault() ?? Location.None;
+        var reportedMembers = new List<ISymbol>();
+        foreach (var member in members)
+        {
+            if (member.IsImplicitlyDeclared) continue;
+            var mine = member.Locations.FirstOrDefault(l => l.IsInSource && !IsGenerated(l.SourceTree));
+            if (mine is null) continue;
+            // A nested class of the user's merged with a generated one that is not partial (a network called Gpu nested
+            // in a network, beside the outer one's generated Gpu class), or a generated member of the same name.
+            bool merged = member is INamedTypeSymbol && member.DeclaringSyntaxReferences.Any(r => IsGenerated(r.SyntaxTree)
+                && r.GetSyntax(ct) is TypeDeclarationSyntax d && !d.Modifiers.Any(SyntaxKind.PartialKeyword));
+            var clash = merged ? member : generated.FirstOrDefault(g => g.Name == member.Name && !SymbolEqualityComparer.Default.Equals(g, member) && SameSignature(member, g));
+            if (clash is null) continue;
+            string what = member is IMethodSymbol { MethodKind: MethodKind.Constructor } constructor
+                ? $"a constructor ({string.Join(", ", constructor.Parameters.Select(p => p.Type.ToDisplayString()))}), as the generated {type.Name}(int maxBatch, int seed)"
+                : $"'{member.Name}', a name NetGen generates in the network ({Kind(clash)} {clash.Name})";
+            reportedMembers.Add(member);
+            context.ReportDiagnostic(Diagnostic.Create(Descriptors.ClashesWithGeneratedCode, mine,
+                $"{type.Name} declares {what}: the generated code cannot compile beside it. Rename your member, or move it out of the network class."));
+        }
+        if (generated.FirstOrDefault(g => g.Name == type.Name) is { } named)
+            context.ReportDiagnostic(Diagnostic.Create(Descriptors.ClashesWithGeneratedCode, classLocation,
+                $"NetGen generates a {Kind(named)} {named.Name} in {type.Name}, and a member cannot have its class's name: rename the class (e.g. {type.Name}Net)."));
+
+        // The names the generated code starts a type or member reference with, each bound once where it is used.
+        var trees = type.DeclaringSyntaxReferences.Select(r => r.SyntaxTree).Where(IsGenerated).Distinct().ToList();
+        var reported = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var tree in trees)
+        {
+            if (!context.Compilation.ContainsSyntaxTree(tree)) continue;
+            var firstUse = new Dictionary<string, SimpleNameSyntax>(StringComparer.Ordinal);
+            foreach (var node in tree.GetRoot(ct).DescendantNodes().OfType<SimpleNameSyntax>())
+            {
+                string name = node.Identifier.ValueText;
+                if (name.Length == 0 || !char.IsUpper(name[0]) || firstUse.ContainsKey(name)) continue;
+                bool leftmost = node.Parent switch
+                {
+                    MemberAccessExpressionSyntax m => m.Expression == node,
+                    QualifiedNameSyntax q => q.Left == node,
+                    AliasQualifiedNameSyntax => false,
+                    MemberBindingExpressionSyntax => false,
+                    NameEqualsSyntax or NameColonSyntax => false,
+                    _ => true,
+                };
+                if (leftmost) firstUse[name] = node;
+            }
+            if (firstUse.Count == 0) continue;
+            // The generated tree is not analyzed by semantic-model actions (generated code is excluded); binding a few
+            // names of it here, once per network, is the check.
+#pragma warning disable RS1030
+            var model = context.Compilation.GetSemanticModel(tree);
+#pragma warning restore RS1030
+            foreach (var use in firstUse)
+            {
+                string name = use.Key;
+                var node = use.Value;
+                ct.ThrowIfCancellationRequested();
+                if (reported.Contains(name)) continue;
+                var info = model.GetSymbolInfo(node, ct);
+                var symbol = info.Symbol ?? info.CandidateSymbols.FirstOrDefault();
+                if (symbol is null || symbol.DeclaringSyntaxReferences.Length == 0 || symbol.DeclaringSyntaxReferences.Any(r => IsGenerated(r.SyntaxTree))) continue;
+                if (symbol is IParameterSymbol or ILocalSymbol or IRangeVariableSymbol || reportedMembers.Any(m => SymbolEqualityComparer.Default.Equals(m, symbol))) continue;
+                reported.Add(name);
+                context.ReportDiagnostic(Diagnostic.Create(Descriptors.ClashesWithGeneratedCode, classLocation,
+                    $"The code NetGen generates for {type.Name} uses the name '{name}' (a .NET or NetGen type or member), but in {type.Name} it means your {Kind(symbol)} {symbol.ToDisplayString()}: rename it, or declare the network where it is not in scope (another namespace)."));
+            }
+        }
+    }
+
+    private static string Kind(ISymbol symbol) => symbol switch
+    {
+        INamedTypeSymbol t => t.TypeKind.ToString().ToLowerInvariant(),
+        INamespaceSymbol => "namespace",
+        IMethodSymbol => "method",
+        _ => symbol.Kind.ToString().ToLowerInvariant(),
+    };
+
+    private static bool SameSignature(ISymbol a, ISymbol b) =>
+        a is not IMethodSymbol ma || b is not IMethodSymbol mb
+        || ma.Parameters.Select(p => p.Type).SequenceEqual(mb.Parameters.Select(p => p.Type), SymbolEqualityComparer.Default);
 
     /// <summary>NG0035: attribute order across partial declarations follows file order, so the layers must sit on one
     /// declaration. Reported on the first layer attribute of every declaration other than the one with [Network].</summary>

@@ -67,6 +67,7 @@ internal static class Descriptors
     public static readonly DiagnosticDescriptor NotAClass = D("NG0034", "Network is not a class", DiagnosticSeverity.Error);
     public static readonly DiagnosticDescriptor LayersOnSeveralDeclarations = D("NG0035", "Layer attributes on more than one partial declaration", DiagnosticSeverity.Error);
     public static readonly DiagnosticDescriptor LayersWithoutNetwork = D("NG0036", "Layer attributes on a class without [Network]", DiagnosticSeverity.Warning);
+    public static readonly DiagnosticDescriptor ClashesWithGeneratedCode = D("NG0037", "The class clashes with the code NetGen generates", DiagnosticSeverity.Error);
 
     // ---- NetGen itself -----------------------------------------------------------------------------------------------
     /// <summary>NG9999: the generator threw (a NetGen bug); reported by the generator, never by the analyzers.</summary>

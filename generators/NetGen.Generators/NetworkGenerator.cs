@@ -72,11 +72,44 @@ public sealed partial class NetworkGenerator : IIncrementalGenerator
             ctx.ReportDiagnostic(Diagnostic.Create(Descriptors.InternalError, Location.None, file.HintName, file.InternalError));
     }
 
+    /// <summary>
+    /// The generated file's hint name, unique by construction even compared ignoring case (as hint names are: two
+    /// networks <c>Net</c> and <c>NET</c>, namespaces <c>Models</c> and <c>models</c>, or <c>namespace outer { Net }</c>
+    /// beside <c>class Outer { Net }</c> must not get one file name, or the generator fails with CS8785 and every
+    /// network of the project loses its code). From the full metadata name (<c>App.Outer+Net</c>: no two types share
+    /// it): every character but ASCII letters, digits, '_', '.', '+' and '`' is written as its code in lower-case
+    /// hexadecimal between braces (ASCII only, and injective: no name contains a brace); then '-' and the positions of
+    /// the upper-case letters
+    /// as a hexadecimal bit mask (lower-case digits); then 'g' for the GPU variant (not a hexadecimal digit):
+    /// <c>App.Outer+Net-211.g.cs</c>, <c>App.Outer+Net-211g.g.cs</c>. Two hint names equal ignoring case have the same
+    /// letters ignoring case and the same upper-case positions, so they are the same name, of the same variant.
+    /// </summary>
+    internal static string HintName(string fullName, bool gpu)
+    {
+        var name = new System.Text.StringBuilder(fullName.Length + 8);
+        foreach (char ch in fullName)
+        {
+            if (ch < 128 && (char.IsLetterOrDigit(ch) || ch is '_' or '.' or '+' or '`')) name.Append(ch);
+            else name.Append('{').Append(((int)ch).ToString("x4", System.Globalization.CultureInfo.InvariantCulture)).Append('}');
+        }
+        string ascii = name.ToString();
+        var mask = new System.Text.StringBuilder(ascii.Length / 4 + 2);
+        for (int start = 0; start < ascii.Length; start += 4)
+        {
+            int digit = 0;
+            for (int bit = 0; bit < 4 && start + bit < ascii.Length; bit++)
+                if (ascii[start + bit] is >= 'A' and <= 'Z') digit |= 1 << bit;
+            mask.Insert(0, "0123456789abcdef"[digit]);
+        }
+        string hex = mask.ToString().TrimStart('0');
+        return ascii + "-" + (hex.Length == 0 ? "0" : hex) + (gpu ? "g" : "") + ".g.cs";
+    }
+
     /// <summary>Emits a network's source. A generator must never throw: an exception here is a NetGen bug, reported
     /// as NG9999 instead of failing the user's build with an opaque CS8785.</summary>
     internal static GeneratedFile EmitSafely(NetworkSpec spec, bool gpu = false)
     {
-        string hint = spec.FileName + (gpu ? ".Gpu.g.cs" : ".g.cs");
+        string hint = HintName(spec.FileName, gpu);
         try
         {
             return new GeneratedFile(hint, gpu ? GpuNetworkEmitter.Emit(spec) : NetworkEmitter.Emit(spec), null);

@@ -69,8 +69,9 @@ internal static class NetworkParser
         var namespaces = new List<string>();
         for (var n = type.ContainingNamespace; n is { IsGlobalNamespace: false }; n = n.ContainingNamespace) namespaces.Insert(0, n.Name);
         string? ns = namespaces.Count > 0 ? string.Join(".", namespaces.Select(Escape)) : null;
-        // The hint name: unescaped, with each generic outer type's arity, so Outer<T>.Net and Outer.Net differ.
-        string fileName = string.Join(".", namespaces.Concat(EnumerateContainingNames(type)));
+        // The full metadata name (namespaces joined by '.', nested types by '+', a generic outer type's arity after '`'),
+        // which no two types of a compilation share; NetworkGenerator.HintName makes it a case-insensitively unique hint.
+        string fileName = (namespaces.Count > 0 ? string.Join(".", namespaces) + "." : "") + string.Join("+", EnumerateContainingNames(type));
 
         return new NetworkSpec(ns, type.Name, new EquatableArray<string>(containing), fileName, loss, precision, unroll,
             new EquatableArray<LayerSpec>(layers), FindClassProblem(type));
@@ -79,7 +80,7 @@ internal static class NetworkParser
     private static IEnumerable<string> EnumerateContainingNames(INamedTypeSymbol type)
     {
         var names = new List<string>();
-        for (INamedTypeSymbol? t = type; t is not null; t = t.ContainingType) names.Insert(0, t.Arity > 0 ? t.Name + "_" + t.Arity : t.Name);
+        for (INamedTypeSymbol? t = type; t is not null; t = t.ContainingType) names.Insert(0, t.Arity > 0 ? t.Name + "`" + t.Arity : t.Name);
         return names;
     }
 
@@ -91,6 +92,22 @@ internal static class NetworkParser
         { TypeKind: TypeKind.Interface } => "interface",
         _ => "class",
     };
+
+    /// <summary>Members every generated network has: a class of one of these names cannot be a network (a member
+    /// cannot have its class's name).</summary>
+    internal static readonly string[] GeneratedMemberNames =
+    [
+        "InputSize", "OutputSize", "ParameterCount", "Summary", "MaxBatch", "Training", "Parameters", "Gradients", "State", "Tensors",
+        "Layers", "Output", "Forward", "Loss", "Backward", "BackwardFromTarget", "ZeroGradients", "TrainStep", "Explain",
+    ];
+
+    /// <summary>.NET and ILGPU types the generated code names without <c>global::</c> (Unsafe.Add, Vector256&lt;T&gt;,
+    /// ArrayView&lt;T&gt; …): inside a class of one of these names the name would mean the class.</summary>
+    internal static readonly string[] TypesTheCodeNames =
+    [
+        "Unsafe", "Vector128", "Vector256", "Vector512", "MethodImpl", "MethodImplAttribute", "MethodImplOptions", "ArrayView", "Index1D",
+        "Stride1D", "MemoryBuffer1D", "Action", "ILGPU", "System",
+    ];
 
     /// <summary>Why no code can be emitted onto this class, or null.</summary>
     private static ClassProblem? FindClassProblem(INamedTypeSymbol type)
@@ -108,6 +125,22 @@ internal static class NetworkParser
             foreach (var reference in outer.DeclaringSyntaxReferences)
                 if (reference.GetSyntax() is TypeDeclarationSyntax d && !d.Modifiers.Any(SyntaxKind.PartialKeyword))
                     return new(Descriptors.NotPartial, $"{type.Name} is nested in {outer.Name}, which must be partial too.");
+        }
+        // NG0037: declarations the generated code cannot extend (nothing is generated for them).
+        for (INamedTypeSymbol? t = type; t is not null; t = t.ContainingType)
+            if (t.IsFileLocal)
+                return new(Descriptors.ClashesWithGeneratedCode, $"{type.Name} is{(SymbolEqualityComparer.Default.Equals(t, type) ? "" : $" nested in {t.Name}, which is")} a file-local class ('file'): a generator cannot add members to it from another file, so it would never be extended. Remove 'file' (make it internal).");
+        for (INamedTypeSymbol? t = type; t is not null; t = t.ContainingType)
+            if (Array.IndexOf(TypesTheCodeNames, t.Name) >= 0)
+                return new(Descriptors.ClashesWithGeneratedCode, $"{(SymbolEqualityComparer.Default.Equals(t, type) ? $"A network cannot be called {t.Name}" : $"{type.Name} cannot be nested in a class called {t.Name}")}: the code NetGen generates names the .NET type {t.Name}, which inside it would mean the class. Rename the class (e.g. {t.Name}Net).");
+        if (Array.IndexOf(GeneratedMemberNames, type.Name) >= 0)
+            return new(Descriptors.ClashesWithGeneratedCode, $"A network cannot be called {type.Name}: NetGen generates a member {type.Name}, and a member cannot have its class's name. Rename the class (e.g. {type.Name}Net).");
+        if (type.BaseType is { SpecialType: not SpecialType.System_Object } baseType)
+        {
+            if (baseType.GetAttributes().Any(a => a.AttributeClass?.ToDisplayString() == NetworkAttributeName))
+                return new(Descriptors.ClashesWithGeneratedCode, $"{type.Name} derives from the network {baseType.Name}, whose generated members its own would hide: compose networks (hold a {baseType.Name} in a field) instead of deriving one from another.");
+            if (!baseType.InstanceConstructors.Any(c => c.DeclaredAccessibility is not (Accessibility.Private or Accessibility.NotApplicable) && c.Parameters.All(p => p.IsOptional || p.IsParams)))
+                return new(Descriptors.ClashesWithGeneratedCode, $"{type.Name}'s base class {baseType.Name} has no accessible parameterless constructor, which the generated constructor {type.Name}(int maxBatch, int seed) calls: give {baseType.Name} one, or do not derive from it.");
         }
         return null;
     }

@@ -52,11 +52,42 @@ internal static class Shapes
     /// <summary>Largest UnrollThreshold: beyond it straight-line code stops paying and source size explodes.</summary>
     public const int MaxUnrollThreshold = 4096;
 
+    /// <summary>Values of a shape as an int, saturating at int.MaxValue (see <see cref="Product"/>).</summary>
     public static int Size(ImmutableArray<int> shape)
     {
-        long size = 1;
-        foreach (int d in shape) size *= d;
+        long size = Product(shape);
         return size > int.MaxValue ? int.MaxValue : (int)size;
+    }
+
+    /// <summary>The number of values of a shape, saturating at long.MaxValue instead of wrapping (four dimensions of
+    /// 65,536 multiply to 2^64, which wrapped to 0 and passed every size check); 0 when a dimension is not positive.</summary>
+    public static long Product(IEnumerable<int> shape) => Product(shape.Select(d => (long)d));
+
+    /// <summary>As <see cref="Product(IEnumerable{int})"/>, of long factors.</summary>
+    public static long Product(IEnumerable<long> shape)
+    {
+        long p = 1;
+        foreach (long d in shape)
+        {
+            if (d <= 0) return 0;
+            p = p > long.MaxValue / d ? long.MaxValue : p * d;
+        }
+        return p;
+    }
+
+    /// <summary>A count for a message: "4,294,967,296", or "more than 9.2e18" when it saturated.</summary>
+    internal static string Count(long n) => n == long.MaxValue ? "more than 9.2e18" : n.ToString("N0", CultureInfo.InvariantCulture);
+
+    /// <summary>Why a finite option cannot be written as a literal of the network's element type, or null: the code
+    /// uses it (and small multiples of it, such as 2·L2 in the penalty's gradient) as a literal, which must be a finite
+    /// number of that type, and a non-zero option must not round to 0 in it (it would silently compute something else).</summary>
+    internal static string? OutOfPrecision(double value, bool isDouble)
+    {
+        if (Math.Abs(value) > (isDouble ? double.MaxValue / 4 : float.MaxValue / 4.0))
+            return $"it is beyond what a {(isDouble ? "double" : "float")} network can compute with (at most ±{(isDouble ? "4.4e307" : "8.5e37")} for an option)";
+        if (value != 0 && !isDouble && (float)value == 0)
+            return "it rounds to 0 in a float network (below 1.4e-45): use a larger value, or Precision = Precision.Double";
+        return null;
     }
 
     public static bool IsActivation(LayerKind kind) => kind is not (LayerKind.Unknown or LayerKind.Input) && LayerCatalog.Of(kind).IsActivation;
@@ -90,11 +121,14 @@ internal static class Shapes
         if (inputAt >= 0)
         {
             inputShape = InputLayer.ShapeOf(layers[inputAt]);
-            if (inputShape.Length == 0 || inputShape.Any(d => d <= 0))
+            if (inputShape.Length == 0)
+                found.Add(new(Descriptors.BadSize, "[Input] needs the dimensions of one sample, but none were given (no arguments, null, default or an empty array): write them as arguments, e.g. [Input(784)] or [Input(1, 28, 28)].", inputAt)
+                    { Argument = "shape" });
+            else if (inputShape.Any(d => d <= 0))
                 found.Add(new(Descriptors.BadSize, $"[Input({string.Join(", ", inputShape)})]: every dimension must be a positive integer, e.g. [Input(784)].", inputAt)
-                    { Argument = inputShape.Length == 0 ? null : "shape[" + inputShape.IndexOf(inputShape.First(d => d <= 0)) + "]" });
-            else if ((long)inputShape.Aggregate(1L, (a, d) => a * d) > MaxValuesPerSample)
-                found.Add(new(Descriptors.BadSize, $"[Input({string.Join(", ", inputShape)})] holds more than {MaxValuesPerSample} values per sample; check the dimensions.", inputAt));
+                    { Argument = "shape[" + inputShape.IndexOf(inputShape.First(d => d <= 0)) + "]" });
+            else if (Product(inputShape) > MaxValuesPerSample)
+                found.Add(new(Descriptors.BadSize, $"[Input({string.Join(", ", inputShape)})] holds {string.Join(" × ", inputShape.Select(d => d.ToString("N0", CultureInfo.InvariantCulture)))} = {Count(Product(inputShape))} values per sample, more than the {Count(MaxValuesPerSample)} NetGen allows per tensor; check the dimensions.", inputAt));
             shape = inputShape;
         }
 
@@ -122,6 +156,27 @@ internal static class Shapes
             {
                 KernelH = rule.Window.KH, KernelW = rule.Window.KW, Stride = rule.Window.Stride, PadH = rule.Window.PH, PadW = rule.Window.PW,
             };
+            bool reported = found.Any(p => p.LayerIndex == i && !p.IsWarning);
+            // Every option the code writes as a literal must be a finite number of the network's element type
+            // (LeakyReLU(1e39) in a float network printed "Infinityf", which does not compile).
+            if (!reported)
+                foreach (var (option, value) in definition.Info(plan))
+                    if (!double.IsNaN(value) && !double.IsInfinity(value) && OutOfPrecision(value, spec.IsDouble) is string why)
+                    {
+                        found.Add(new(Descriptors.BadSize, $"[{layer.AttributeName}({option} = {value.ToString("R", CultureInfo.InvariantCulture)})]: {why}.", i)
+                            { Argument = option + "|" + char.ToLowerInvariant(option[0]) + option.Substring(1) });
+                        reported = true;
+                    }
+                    else if (double.IsNaN(value) || double.IsInfinity(value))
+                    {
+                        found.Add(new(Descriptors.BadSize, $"[{layer.AttributeName}({option} = {value.ToString(CultureInfo.InvariantCulture)})]: the option must be a finite number.", i)
+                            { Argument = option + "|" + char.ToLowerInvariant(option[0]) + option.Substring(1) });
+                        reported = true;
+                    }
+            // Every tensor against the documented limit, in saturating arithmetic (Conv2D with Padding = 8192, or 2^26
+            // filters, made 806M values per sample unchecked).
+            if (!reported && Product(output.Shape) > MaxValuesPerSample && !found.Any(p => p.Descriptor == Descriptors.BadSize))   // (one report per cause: not again after an input too large)
+                found.Add(new(Descriptors.BadSize, $"[{layer.AttributeName}] outputs {FormatShape(output.Shape)} = {Count(Product(output.Shape))} values per sample, more than the {Count(MaxValuesPerSample)} NetGen allows per tensor: make it smaller (fewer units or filters, less padding, a larger stride).", i));
             // The layer's named tensors, placed one after another in Parameters or State.
             var parameters = ImmutableArray.CreateBuilder<PlacedSlot>();
             var states = ImmutableArray.CreateBuilder<PlacedSlot>();

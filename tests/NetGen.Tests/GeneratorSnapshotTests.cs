@@ -199,7 +199,7 @@ public class GeneratorSnapshotTests
         // CS1701/CS1702 (ILGPU is built against an older System.Runtime) are off in every SDK project by default.
         var problems = output.GetDiagnostics().Where(d => d.Severity >= DiagnosticSeverity.Warning && d.Id is not ("CS1701" or "CS1702")).ToList();
         Assert.True(problems.Count == 0, string.Join("\n", problems));
-        var tree = Assert.Single(result.GeneratedTrees, t => Path.GetFileName(t.FilePath).EndsWith("." + className + ".Gpu.g.cs", StringComparison.Ordinal));
+        var tree = Assert.Single(result.GeneratedTrees, t => GeneratorHarness.IsFileOf(t.FilePath, className, gpu: true));
         Snapshot.Match(tree.GetText().ToString(), snapshot);
     }
 

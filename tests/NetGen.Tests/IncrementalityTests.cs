@@ -184,10 +184,10 @@ public class IncrementalityTests
     {
         // A CPU-only project (which may publish NativeAOT) gets no ILGPU code at all.
         var (_, cpuOnly) = Run(GeneratorHarness.CreateDriver(trackSteps: true), GeneratorHarness.CreateCompilation(NetworkFile, OtherFile));
-        Assert.DoesNotContain(cpuOnly.GeneratedSources, s => s.HintName.EndsWith(".Gpu.g.cs", StringComparison.Ordinal));
+        Assert.DoesNotContain(cpuOnly.GeneratedSources, s => GeneratorHarness.IsFileOf(s.HintName, "Net", gpu: true));
 
         var (_, withGpu) = Run(GeneratorHarness.CreateDriver(trackSteps: true), GeneratorHarness.CreateCompilation(gpu: true, NetworkFile, OtherFile));
-        var gpuFile = Assert.Single(withGpu.GeneratedSources, s => s.HintName == "Incremental.Net.Gpu.g.cs").SourceText.ToString();
+        var gpuFile = Assert.Single(withGpu.GeneratedSources, s => s.HintName == "Incremental.Net-1001g.g.cs").SourceText.ToString();
         Assert.Contains("public sealed class Gpu : global::NetGen.Gpu.GpuNetwork<float>", gpuFile);
         Assert.Equal(2, withGpu.GeneratedSources.Length);
     }
@@ -217,7 +217,7 @@ public class IncrementalityTests
 
         Assert.Contains(IncrementalStepRunReason.Modified, Reasons(result, NetworkGenerator.Steps.Emit));
         Assert.Contains(IncrementalStepRunReason.Modified, Reasons(result, NetworkGenerator.Steps.EmitGpu));
-        string gpu = Assert.Single(result.GeneratedSources, s => s.HintName == "Incremental.Net.Gpu.g.cs").SourceText.ToString();
+        string gpu = Assert.Single(result.GeneratedSources, s => s.HintName == "Incremental.Net-1001g.g.cs").SourceText.ToString();
         Assert.Contains("// maxBatch × 3", gpu);
     }
 
@@ -268,5 +268,5 @@ public class IncrementalityTests
     }
 
     private static string GeneratedSource(GeneratorRunResult result) =>
-        Assert.Single(result.GeneratedSources, s => s.HintName == "Incremental.Net.g.cs").SourceText.ToString();
+        Assert.Single(result.GeneratedSources, s => s.HintName == "Incremental.Net-1001.g.cs").SourceText.ToString();
 }

@@ -36,6 +36,13 @@ internal sealed class CodeWriter
     /// <summary>A C# literal of the element type.</summary>
     public static string Literal(double value, bool isDouble)
     {
+        // Shape inference rejects non-finite options; should one reach here, it still prints as C# that compiles
+        // (never as "Infinityf" or "NaN").
+        string type = isDouble ? "double" : "float";
+        double v = isDouble ? value : (float)value;
+        if (double.IsNaN(v)) return type + ".NaN";
+        if (double.IsPositiveInfinity(v)) return type + ".PositiveInfinity";
+        if (double.IsNegativeInfinity(v)) return type + ".NegativeInfinity";
         if (isDouble)
         {
             string s = value.ToString("R", CultureInfo.InvariantCulture);

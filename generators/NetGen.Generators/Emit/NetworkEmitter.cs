@@ -175,7 +175,12 @@ internal static class NetworkEmitter
         w.Line("/// initialises the weights from <paramref name=\"seed\"/> (the same seed gives bit-identical weights); biases start at zero.</summary>");
         w.Open($"public {id}(int maxBatch = 1, int seed = 42)");
         w.Line("if (maxBatch < 1) throw new global::System.ArgumentOutOfRangeException(nameof(maxBatch), maxBatch, \"maxBatch must be at least 1: it is the largest batch Forward will be given.\");");
+        EmitBufferSizeCheck(w, plan);
         w.Line("MaxBatch = maxBatch;");
+        // Every size below in checked arithmetic: a buffer too large for one array is a clear error, never a wrapped
+        // (smaller) array the unchecked kernels would write past.
+        w.Open("try");
+        w.Open("checked");
         for (int k = 0; k <= L; k++)
         {
             int size = k == 0 ? plan.InputSize : plan.Layers[k - 1].OutputSize;
@@ -191,6 +196,11 @@ internal static class NetworkEmitter
             w.Line($"_scratch = new {t}[_scratchPart * global::System.Environment.ProcessorCount];");
         }
         w.Line($"_target = new {t}[maxBatch * {plan.OutputSize}];");
+        w.Close();
+        w.Close();
+        w.Open("catch (global::System.OverflowException)");
+        w.Line($"throw new global::System.InvalidOperationException(global::System.FormattableString.Invariant($\"{spec.ClassName}'s kernels need more working memory (for maxBatch {{maxBatch:N0}} on {{(global::System.Environment.ProcessorCount)}} threads) than one array can hold: a layer is too wide for NetGen's kernels. Use a smaller maxBatch, or make the widest layer smaller.\"));");
+        w.Close();
         w.Line("var random = new global::NetGen.SeededRandom(seed);");
         if (plan.Layers.Any(l => l.Kind is LayerKind.Dropout or LayerKind.Sampling))
             w.Line("_seed = seed;   // dropout masks (and sampling noise) are counter-based (NetGen.CounterRandom): the GPU variant draws the same ones");
@@ -379,6 +389,22 @@ internal static class NetworkEmitter
         value == System.Math.Floor(value) && System.Math.Abs(value) < 1e15 ? ((long)value).ToString(System.Globalization.CultureInfo.InvariantCulture) : CodeWriter.Literal(value, true);
 
     /// <summary>max(a, b, …) as nested Math.Max calls.</summary>
+    /// <summary>Every buffer that grows with maxBatch holds at most maxBatch × the largest per-sample tensor: checked
+    /// in long arithmetic before anything is allocated, so no allocation size and no generated index (n × size + i,
+    /// below batch × size) can wrap an int, and the error names the largest maxBatch that fits.</summary>
+    private static void EmitBufferSizeCheck(CodeWriter w, NetworkPlan plan)
+    {
+        var largest = Enumerable.Range(0, plan.Layers.Length + 1)
+            .Select(k => (Size: (long)(k == 0 ? plan.InputSize : plan.Layers[k - 1].OutputSize), Name: k == 0 ? "the input" : plan.Layers[k - 1].PascalName + "'s output"))
+            .OrderByDescending(x => x.Size).First();
+        string size = largest.Size.ToString("N0", System.Globalization.CultureInfo.InvariantCulture);
+        w.Line($"const long largestPerSample = {largest.Size};   // {largest.Name}");
+        w.Open("if ((long)maxBatch * largestPerSample > global::System.Array.MaxLength)");
+        w.Line("throw new global::System.ArgumentOutOfRangeException(nameof(maxBatch), maxBatch, global::System.FormattableString.Invariant(");
+        w.Line($"    $\"maxBatch {{maxBatch:N0}} × {size} values per sample ({largest.Name}) = {{((long)maxBatch * largestPerSample):N0}} values exceeds the {{(global::System.Array.MaxLength):N0}} one array can hold; the largest maxBatch for {plan.Spec.ClassName} is {{(global::System.Array.MaxLength / largestPerSample):N0}}: train and infer in batches of at most that many samples.\"));");
+        w.Close();
+    }
+
     private static string Max(System.Collections.Generic.List<string> values) =>
         values.Skip(1).Aggregate(values[0], (acc, v) => $"global::System.Math.Max({acc}, {v})");
 
@@ -616,12 +642,14 @@ internal static class NetworkEmitter
         }
         foreach (var (type, arg) in new[] { ($"global::System.ReadOnlySpan<{t}>", "target"), ("global::System.ReadOnlySpan<int>", "labels") })
         {
-            w.Line("/// <summary>One step: zero the gradients, forward, backward, update. Returns the loss before the update.</summary>");
+            w.Line("/// <summary>One step: zero the gradients, forward, backward, update. Returns the loss before the update; when that loss is NaN or");
+            w.Line("/// infinite nothing is updated (the weights stay those of the last good step).</summary>");
             w.Open($"public {t} TrainStep(global::System.ReadOnlySpan<{t}> input, {type} {arg}, global::NetGen.IOptimizer optimizer, int batch = 1)");
             w.Line("global::System.ArgumentNullException.ThrowIfNull(optimizer);");
             w.Line("ZeroGradients();");
             w.Line("Forward(input, batch);");
             w.Line($"{t} loss = Loss({arg});");
+            w.Line($"if (!{t}.IsFinite(loss)) return loss;   // NaN or ∞ (bad data or a diverged run): no update, the weights stay those of the last good step");
             w.Line($"Backward({arg});");
             OptimizerStep(w, c);
             w.Line("return loss;");
@@ -668,11 +696,13 @@ internal static class NetworkEmitter
             w.Line("/// <summary>One step: forward, loss, backward, update; returns the loss before the update. With a plain <see cref=\"global::NetGen.Sgd\"/>");
             w.Line("/// (<see cref=\"global::NetGen.Sgd.FuseIntoBackward\"/>) the update θ ← θ − η·∂E/∂θ is applied inside the backward pass, where each");
             w.Line("/// gradient is formed, and <see cref=\"Gradients\"/> is neither zeroed nor written (it keeps what it held before the step); with");
-            w.Line("/// any other optimiser the gradients are zeroed, backpropagated into <see cref=\"Gradients\"/> and passed to <c>optimizer.Step</c>.</summary>");
+            w.Line("/// any other optimiser the gradients are zeroed, backpropagated into <see cref=\"Gradients\"/> and passed to <c>optimizer.Step</c>.");
+            w.Line("/// When the loss is NaN or infinite nothing is updated (the weights stay those of the last good step).</summary>");
             w.Open($"public {t} TrainStep(global::System.ReadOnlySpan<{t}> input, {type} {arg}, global::NetGen.IOptimizer optimizer, int batch = 1)");
             w.Line("global::System.ArgumentNullException.ThrowIfNull(optimizer);");
             w.Line("Forward(input, batch);");
             w.Line($"{t} loss = Loss({arg});");
+            w.Line($"if (!{t}.IsFinite(loss)) return loss;   // NaN or ∞ (bad data or a diverged run): no update, the weights stay those of the last good step");
             w.Open($"if (optimizer is global::NetGen.Sgd sgd && sgd.TryBeginFusedStep<{t}>(_p.Length, out _sgdRate))");
             w.Line($"FusedSgdBackward({targets});");
             w.Line("return loss;");

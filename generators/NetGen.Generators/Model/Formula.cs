@@ -38,6 +38,10 @@ internal abstract record Expr
     /// <summary>l &gt; r ? a : b.</summary>
     public static Expr IfGreater(Expr l, Expr r, Expr a, Expr b) => new Cond(l, ">", r, a, b);
 
+    /// <summary>l ≤ r ? a : b. With the positive case in the else branch a NaN takes it (NaN ≤ r is false): ReLU's
+    /// <c>x ≤ 0 ? 0 : x</c> gives relu(NaN) = NaN, as PyTorch does, where <c>x &gt; 0 ? x : 0</c> gave 0.</summary>
+    public static Expr IfLessOrEqual(Expr l, Expr r, Expr a, Expr b) => new Cond(l, "<=", r, a, b);
+
     /// <summary>l ≥ r ? a : b.</summary>
     public static Expr IfGreaterOrEqual(Expr l, Expr r, Expr a, Expr b) => new Cond(l, ">=", r, a, b);
 
@@ -96,7 +100,7 @@ internal abstract record Expr
         _ => throw new InvalidOperationException("Unknown expression " + GetType().Name),
     };
 
-    private static bool Holds(string op, double l, double r) => op switch { ">" => l > r, ">=" => l >= r, _ => l < r };
+    private static bool Holds(string op, double l, double r) => op switch { ">" => l > r, ">=" => l >= r, "<=" => l <= r, _ => l < r };
 
     /// <summary>Whether the tree reads variable <paramref name="name"/>.</summary>
     public bool Reads(string name) => this switch
@@ -172,7 +176,7 @@ internal abstract record Expr
                     break;
                 case Cond c:
                     string? cl = P(c.Left, 0), cr = P(c.Right, 0), ct = P(c.Then, 0), ce = P(c.Else, 0);
-                    string compare = c.Compare switch { ">" => "GreaterThan", ">=" => "GreaterThanOrEqual", _ => "LessThan" };
+                    string compare = c.Compare switch { ">" => "GreaterThan", ">=" => "GreaterThanOrEqual", "<=" => "LessThanOrEqual", _ => "LessThan" };
                     return cl is null || cr is null || ct is null || ce is null ? null : $"{vec}.ConditionalSelect({vec}.{compare}({cl}, {cr}), {ct}, {ce})";
                 default:
                     return null;

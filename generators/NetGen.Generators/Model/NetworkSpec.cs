@@ -46,7 +46,7 @@ internal sealed record ClassProblem(Microsoft.CodeAnalysis.DiagnosticDescriptor 
 /// <param name="Namespace">The containing namespace as written in C# (keywords escaped), null for the global namespace.</param>
 /// <param name="ClassName">The class name, unescaped (see <c>NetworkParser.Escape</c> for code).</param>
 /// <param name="ContainingTypes">Declarations of enclosing types, outermost first, e.g. "partial class Outer".</param>
-/// <param name="FileName">A hint-name-safe full name for the generated file.</param>
+/// <param name="FileName">The class's full metadata name (<c>App.Models.Outer+Net</c>), from which the generated file's hint name is made.</param>
 /// <param name="Loss">The training loss.</param>
 /// <param name="Precision">NetGen.Precision as written (0 single, 1 double; anything else is reported).</param>
 /// <param name="UnrollThreshold">Multiply-adds per sample at or below which a layer is emitted as straight-line code.</param>

@@ -92,6 +92,10 @@ public class DiagnosticTests
         ["NG0035 layers on two declarations"] = (
             [U + "[Network][Input(2)][Dense(3)] public partial class Net;", U + "[{|NG0035:ReLU|}][Dense(2), Softmax] public partial class Net;"],
             [U + "[Network][Input(2)][Dense(3)][ReLU][Dense(2), Softmax] public partial class Net;", U + "[System.Obsolete] public partial class Net;"], "NG0035"),
+        ["NG0037 member named like a generated one"] = ([U + "[Network][Input(2)][Dense(2), Softmax] public partial class Net { public int {|NG0037:Forward|}; }"],
+            [U + "[Network][Input(2)][Dense(2), Softmax] public partial class Net { public int ForwardCount; }"], "NG0037"),
+        ["NG0037 file-local class"] = ([U + "[Network][Input(2)][Dense(2), Softmax] file partial class {|NG0037:Net|};"],
+            [U + "[Network][Input(2)][Dense(2), Softmax] internal partial class Net;"], "NG0037"),
         ["NG0050 recurrent over a vector"] = ([U + "[Network][Input(784)][{|NG0050:LSTM(8)|}][Dense(10), Softmax] public partial class Net;"],
             [U + "[Network][Input(28, 28)][LSTM(8)][Dense(10), Softmax] public partial class Net;"], "NG0050"),
         ["NG0051 stacked without sequences"] = ([U + "[Network][Input(5, 3)][{|NG0051:LSTM(8)|}][GRU(4)][Dense(2), Softmax] public partial class Net;"],

@@ -74,8 +74,19 @@ internal static class GeneratorHarness
 
     /// <summary>The generated source for the network class named <paramref name="className"/>.</summary>
     public static string GeneratedSource(GeneratorDriverRunResult result, string className) =>
-        result.GeneratedTrees.Single(t => Path.GetFileName(t.FilePath).EndsWith("." + className + ".g.cs", StringComparison.Ordinal)
-                                          || Path.GetFileName(t.FilePath) == className + ".g.cs").GetText().ToString();
+        result.GeneratedTrees.Single(t => IsFileOf(t.FilePath, className, gpu: false)).GetText().ToString();
+
+    /// <summary>Whether <paramref name="path"/> is the generated file (CPU or GPU variant) of the network class
+    /// <paramref name="className"/> (hint names: the full metadata name, '-', a case mask, 'g' for the GPU variant).</summary>
+    public static bool IsFileOf(string path, string className, bool gpu)
+    {
+        string name = Path.GetFileName(path);
+        int dash = name.LastIndexOf('-');
+        if (dash < 0 || !name.EndsWith(".g.cs", StringComparison.Ordinal)) return false;
+        string full = name[..dash], tag = name[(dash + 1)..^".g.cs".Length];
+        return (full == className || full.EndsWith("." + className, StringComparison.Ordinal) || full.EndsWith("+" + className, StringComparison.Ordinal))
+               && tag.EndsWith('g') == gpu;
+    }
 
     /// <summary>Creates an instance of a generated network type through its (maxBatch, seed) constructor.</summary>
     public static INetwork<T> Create<T>(Assembly assembly, string typeName, int maxBatch, int seed = 42)

@@ -188,7 +188,7 @@ partial class DigitsMlp
             float sum = p[2048 + j], carry = 0f;
             for (int k = 0; k < 64; k++) Accumulate(ref sum, ref carry, p[row + k] * x[xo + k]);
             y[i] = sum;
-            z[i] = (sum > 0f ? sum : 0f);
+            z[i] = (sum <= 0f ? 0f : sum);
         }
 
         /// <summary>Dense2 forward for value i = (sample n, unit j): y = Σₖ w[j, k]·x[n, k] + b[j]</summary>

@@ -363,7 +363,7 @@ partial class LeNet
                 }
             }
             y[i] = sum;
-            z[i] = (sum > 0f ? sum : 0f);
+            z[i] = (sum <= 0f ? 0f : sum);
         }
 
         /// <summary>MaxPool1 forward for value i = (sample n, channel, oy, ox): the maximum (first on ties, remembered in arg) of the 2×2 window at (oy·2, ox·2)</summary>
@@ -372,7 +372,7 @@ partial class LeNet
             int n = i / 1176, ch = i / 196 - n * 6, at = i - (i / 196) * 196, oy = at / 14, ox = at - oy * 14;
             int sample = n * 4704, first = ch * 784 + oy * 56 + ox * 2;
             int best = first; float m = x[sample + first];
-            for (int u = 0; u < 2; u++) for (int v = 0; v < 2; v++) { int at2 = first + u * 28 + v; if (x[sample + at2] > m) { m = x[sample + at2]; best = at2; } }
+            for (int u = 0; u < 2; u++) for (int v = 0; v < 2; v++) { int at2 = first + u * 28 + v; float xv = x[sample + at2]; if (xv > m || float.IsNaN(xv)) { m = xv; best = at2; } }   // a NaN is the window's result, as in PyTorch
             y[i] = m;
             arg[i] = best;
         }
@@ -396,7 +396,7 @@ partial class LeNet
                 }
             }
             y[i] = sum;
-            z[i] = (sum > 0f ? sum : 0f);
+            z[i] = (sum <= 0f ? 0f : sum);
         }
 
         /// <summary>MaxPool2 forward for value i = (sample n, channel, oy, ox): the maximum (first on ties, remembered in arg) of the 2×2 window at (oy·2, ox·2)</summary>
@@ -405,7 +405,7 @@ partial class LeNet
             int n = i / 400, ch = i / 25 - n * 16, at = i - (i / 25) * 25, oy = at / 5, ox = at - oy * 5;
             int sample = n * 1600, first = ch * 100 + oy * 20 + ox * 2;
             int best = first; float m = x[sample + first];
-            for (int u = 0; u < 2; u++) for (int v = 0; v < 2; v++) { int at2 = first + u * 10 + v; if (x[sample + at2] > m) { m = x[sample + at2]; best = at2; } }
+            for (int u = 0; u < 2; u++) for (int v = 0; v < 2; v++) { int at2 = first + u * 10 + v; float xv = x[sample + at2]; if (xv > m || float.IsNaN(xv)) { m = xv; best = at2; } }   // a NaN is the window's result, as in PyTorch
             y[i] = m;
             arg[i] = best;
         }
@@ -417,7 +417,7 @@ partial class LeNet
             float sum = p[50572 + j], carry = 0f;
             for (int k = 0; k < 400; k++) Accumulate(ref sum, ref carry, p[row + k] * x[xo + k]);
             y[i] = sum;
-            z[i] = (sum > 0f ? sum : 0f);
+            z[i] = (sum <= 0f ? 0f : sum);
         }
 
         /// <summary>Dense2 forward for value i = (sample n, unit j): y = Σₖ w[j, k]·x[n, k] + b[j], and z = ReLU(y) for the fused layer 10 (ReLU4)</summary>
@@ -427,7 +427,7 @@ partial class LeNet
             float sum = p[60772 + j], carry = 0f;
             for (int k = 0; k < 120; k++) Accumulate(ref sum, ref carry, p[row + k] * x[xo + k]);
             y[i] = sum;
-            z[i] = (sum > 0f ? sum : 0f);
+            z[i] = (sum <= 0f ? 0f : sum);
         }
 
         /// <summary>Dense3 forward for value i = (sample n, unit j): y = Σₖ w[j, k]·x[n, k] + b[j]</summary>

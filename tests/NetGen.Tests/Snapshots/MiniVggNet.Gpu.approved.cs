@@ -713,7 +713,7 @@ partial class MiniVggNet
                 }
             }
             y[i] = sum;
-            z[i] = (sum > 0f ? sum : 0f);
+            z[i] = (sum <= 0f ? 0f : sum);
         }
 
         /// <summary>BatchNorm1, thread i = (channel, group): Σ x over the channel's values j ≡ group (mod 64), j &lt; batch·784</summary>
@@ -797,7 +797,7 @@ partial class MiniVggNet
                 }
             }
             y[i] = sum;
-            z[i] = (sum > 0f ? sum : 0f);
+            z[i] = (sum <= 0f ? 0f : sum);
         }
 
         /// <summary>BatchNorm2, thread i = (channel, group): Σ x over the channel's values j ≡ group (mod 64), j &lt; batch·784</summary>
@@ -868,7 +868,7 @@ partial class MiniVggNet
             int n = i / 6272, ch = i / 196 - n * 32, at = i - (i / 196) * 196, oy = at / 14, ox = at - oy * 14;
             int sample = n * 25088, first = ch * 784 + oy * 56 + ox * 2;
             int best = first; float m = x[sample + first];
-            for (int u = 0; u < 2; u++) for (int v = 0; v < 2; v++) { int at2 = first + u * 28 + v; if (x[sample + at2] > m) { m = x[sample + at2]; best = at2; } }
+            for (int u = 0; u < 2; u++) for (int v = 0; v < 2; v++) { int at2 = first + u * 28 + v; float xv = x[sample + at2]; if (xv > m || float.IsNaN(xv)) { m = xv; best = at2; } }   // a NaN is the window's result, as in PyTorch
             y[i] = m;
             arg[i] = best;
         }
@@ -900,7 +900,7 @@ partial class MiniVggNet
                 }
             }
             y[i] = sum;
-            z[i] = (sum > 0f ? sum : 0f);
+            z[i] = (sum <= 0f ? 0f : sum);
         }
 
         /// <summary>BatchNorm3, thread i = (channel, group): Σ x over the channel's values j ≡ group (mod 64), j &lt; batch·196</summary>
@@ -984,7 +984,7 @@ partial class MiniVggNet
                 }
             }
             y[i] = sum;
-            z[i] = (sum > 0f ? sum : 0f);
+            z[i] = (sum <= 0f ? 0f : sum);
         }
 
         /// <summary>BatchNorm4, thread i = (channel, group): Σ x over the channel's values j ≡ group (mod 64), j &lt; batch·196</summary>
@@ -1055,7 +1055,7 @@ partial class MiniVggNet
             int n = i / 3136, ch = i / 49 - n * 64, at = i - (i / 49) * 49, oy = at / 7, ox = at - oy * 7;
             int sample = n * 12544, first = ch * 196 + oy * 28 + ox * 2;
             int best = first; float m = x[sample + first];
-            for (int u = 0; u < 2; u++) for (int v = 0; v < 2; v++) { int at2 = first + u * 14 + v; if (x[sample + at2] > m) { m = x[sample + at2]; best = at2; } }
+            for (int u = 0; u < 2; u++) for (int v = 0; v < 2; v++) { int at2 = first + u * 14 + v; float xv = x[sample + at2]; if (xv > m || float.IsNaN(xv)) { m = xv; best = at2; } }   // a NaN is the window's result, as in PyTorch
             y[i] = m;
             arg[i] = best;
         }
@@ -1075,7 +1075,7 @@ partial class MiniVggNet
             float sum = p[1671008 + j], carry = 0f;
             for (int k = 0; k < 3136; k++) Accumulate(ref sum, ref carry, p[row + k] * x[xo + k]);
             y[i] = sum;
-            z[i] = (sum > 0f ? sum : 0f);
+            z[i] = (sum <= 0f ? 0f : sum);
         }
 
         /// <summary>BatchNorm5, thread i = (channel, group): Σ x over the channel's values j ≡ group (mod 64), j &lt; batch·1</summary>

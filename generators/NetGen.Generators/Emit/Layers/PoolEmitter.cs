@@ -57,14 +57,15 @@ internal sealed class PoolEmitter : LayerEmitter
         bool unroll = K * K <= 9;
         if (max)
         {
-            // Branch-free: comparisons on real data are not predictable. MaxNative(xv, m) is one maxss, (xv > m ? xv : m),
-            // exactly the comparison the arg-max takes.
+            // Branch-free: comparisons on real data are not predictable. A value is taken when it is above the maximum so
+            // far or NaN, so a NaN anywhere in the window is the result, as PyTorch's max_pool2d gives (its test is the
+            // same: val > max || isnan(val)); MaxNative's maxss kept or dropped it depending on its position.
             w.Line($"int best = first; {c.T} m = {add}(ref x, first);");
             if (unroll)
                 foreach (int d in offsets.Skip(1))
-                    w.Line($"{{ {c.T} xv = {add}(ref x, first + {d}); best += (first + {d} - best) & -(xv > m ? 1 : 0); m = {c.T}.MaxNative(xv, m); }}");
+                    w.Line($"{{ {c.T} xv = {add}(ref x, first + {d}); bool above = xv > m || {c.T}.IsNaN(xv); best += (first + {d} - best) & -(above ? 1 : 0); m = above ? xv : m; }}");
             else
-                w.Line($"for (int u = 0; u < {K}; u++) for (int v = 0; v < {K}; v++) {{ int at = first + u * {W} + v; {c.T} xv = {add}(ref x, at); bool above = xv > m; m = above ? xv : m; best = above ? at : best; }}");
+                w.Line($"for (int u = 0; u < {K}; u++) for (int v = 0; v < {K}; v++) {{ int at = first + u * {W} + v; {c.T} xv = {add}(ref x, at); bool above = xv > m || {c.T}.IsNaN(xv); m = above ? xv : m; best = above ? at : best; }}");
             w.Line($"{add}(ref y, o) = m;");
             w.Line($"{add}(ref arg, o) = best;");
         }
@@ -141,7 +142,7 @@ internal sealed class PoolEmitter : LayerEmitter
 
     /// <summary>Eight windows of one output row at a time (four, with Vector128, when the row has fewer than eight): each
     /// input row's values are split into even and odd columns (the windows' left and right values), then the window is
-    /// scanned in the scalar order (x[0], x[1], x[W], x[W+1]) with y = x &gt; m ? x : m and the arg-max moved on the
+    /// scanned in the scalar order (x[0], x[1], x[W], x[W+1]) with y = x &gt; m or x NaN ? x : m and the arg-max moved on the
     /// same comparison: the scalar kernel's results exactly. The last block of a row overlaps the one before it and
     /// recomputes the same values.</summary>
     internal static void VectorMaxForward(CodeWriter w, EmitContext c, LayerPlan l)
@@ -174,9 +175,9 @@ internal sealed class PoolEmitter : LayerEmitter
             w.Line(Halves("m", "right", 0));
             w.Line(Halves("below", "belowRight", W));
             w.Line($"{V}<int> at = {V}.Create(first) + windowColumns, best = at;");
-            w.Line($"{V}<float> above = {V}.GreaterThan(right, m); m = {V}.ConditionalSelect(above, right, m); best = {V}.ConditionalSelect({V}.AsInt32(above), at + {V}.Create(1), best);");
-            w.Line($"above = {V}.GreaterThan(below, m); m = {V}.ConditionalSelect(above, below, m); best = {V}.ConditionalSelect({V}.AsInt32(above), at + {V}.Create({W}), best);");
-            w.Line($"above = {V}.GreaterThan(belowRight, m); m = {V}.ConditionalSelect(above, belowRight, m); best = {V}.ConditionalSelect({V}.AsInt32(above), at + {V}.Create({W + 1}), best);");
+            w.Line($"{V}<float> above = {V}.GreaterThan(right, m) | {V}.IsNaN(right); m = {V}.ConditionalSelect(above, right, m); best = {V}.ConditionalSelect({V}.AsInt32(above), at + {V}.Create(1), best);");
+            w.Line($"above = {V}.GreaterThan(below, m) | {V}.IsNaN(below); m = {V}.ConditionalSelect(above, below, m); best = {V}.ConditionalSelect({V}.AsInt32(above), at + {V}.Create({W}), best);");
+            w.Line($"above = {V}.GreaterThan(belowRight, m) | {V}.IsNaN(belowRight); m = {V}.ConditionalSelect(above, belowRight, m); best = {V}.ConditionalSelect({V}.AsInt32(above), at + {V}.Create({W + 1}), best);");
             w.Line($"{V}.StoreUnsafe(m, ref yr, (nuint)o);");
             w.Line($"{V}.StoreUnsafe(best, ref argr, (nuint)o);");
             w.Close();
@@ -237,7 +238,7 @@ internal sealed class PoolEmitter : LayerEmitter
             if (max)
             {
                 w.Line($"int best = first; {c.T} m = x[sample + first];");
-                w.Line($"for (int u = 0; u < {K}; u++) for (int v = 0; v < {K}; v++) {{ int at2 = first + u * {W} + v; if (x[sample + at2] > m) {{ m = x[sample + at2]; best = at2; }} }}");
+                w.Line($"for (int u = 0; u < {K}; u++) for (int v = 0; v < {K}; v++) {{ int at2 = first + u * {W} + v; {c.T} xv = x[sample + at2]; if (xv > m || {c.T}.IsNaN(xv)) {{ m = xv; best = at2; }} }}   // a NaN is the window's result, as in PyTorch");
                 w.Line("y[i] = m;");
                 w.Line("arg[i] = best;");
             }

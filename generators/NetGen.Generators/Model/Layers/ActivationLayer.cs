@@ -27,8 +27,10 @@ internal abstract class ActivationLayer : LayerDefinition
         Expr.Tanh(X), Dy * (1 - Y * Y), 1 - Y * Y, "y = tanh x", "∂E/∂x = ∂E/∂y · (1 − y²)", "Tanh<{2}>({0}, {1})",
         (n, f, p) => $"tanh({n}) = tanh({f})", o => $"1 - out_{o}²"));
 
+    // Written x ≤ 0 ? 0 : x, so NaN stays NaN (relu(nan) is nan in PyTorch; x > 0 ? x : 0 hid it as 0). The
+    // library form, TensorPrimitives.Max(x, 0), is the IEEE maximum: NaN as well.
     public static readonly ActivationLayer ReLU = new Of<ReLUAttribute>(LayerKind.ReLU, "re_lu", "Relu", _ => NoOptions.Instance, new(
-        Expr.IfGreater(X, 0, X, 0), Expr.IfGreater(X, 0, Dy, 0), Expr.IfGreater(X, 0, 1, 0), "y = max(0, x)", "∂E/∂x = x > 0 ? ∂E/∂y : 0", "Max<{2}>({0}, {3}, {1})",
+        Expr.IfLessOrEqual(X, 0, 0, X), Expr.IfGreater(X, 0, Dy, 0), Expr.IfGreater(X, 0, 1, 0), "y = max(0, x)", "∂E/∂x = x > 0 ? ∂E/∂y : 0", "Max<{2}>({0}, {3}, {1})",
         (n, f, p) => $"max(0, {n}) = max(0, {f})", o => $"net_{o} > 0 ? 1 : 0"));
 
     public static readonly ActivationLayer LeakyReLU = new Of<LeakyReLUAttribute>(LayerKind.LeakyReLU, "leaky_re_lu", "LeakyRelu", a => new AlphaOptions(a.Alpha), new(

@@ -1,5 +1,6 @@
 using System.Collections.Generic;
 using System.Collections.Immutable;
+using System.Linq;
 using NetGen.Generators.Declared;
 using NetGen.Generators.Emit.Layers;
 
@@ -28,7 +29,24 @@ internal sealed class Conv2DLayer : LayerDefinition<Conv2DAttribute>
         new Conv2DOptions(a.Filters, a.Kernel, a.KernelHeight, a.KernelWidth, a.Stride, a.Padding, a.Bias, a.RoundDown, a.L1, a.L2);
 
     /// <summary>Image(C, H, W) → Image(filters, OH, OW), OH = (H + 2·P − KH)/S + 1 (see <see cref="Shapes.InferWindow"/>).</summary>
-    public override Layout Infer(LayerRule rule) => Shapes.InferWindow(rule, Shapes.WindowOf(rule.Layer));
+    public override Layout Infer(LayerRule rule)
+    {
+        int before = rule.Found.Count;
+        var output = Shapes.InferWindow(rule, Shapes.WindowOf(rule.Layer));
+        if (rule.Found.Skip(before).Any(p => !p.IsWarning) || !rule.Input.IsImage || Shapes.Product(output.Shape) > Shapes.MaxValuesPerSample)
+            return output;   // (an output beyond the limit is reported by shape inference, naming it)
+        // The kernels' per-sample working tensors count against the same limit as every tensor: the im2col columns
+        // (C·KH·KW × OH·OW) and the input inside its zero border (C × (H + 2·PH) × (W + 2·PW)).
+        var (kh, kw, _, ph, pw) = rule.Window;
+        int c = rule.Input.Channels;
+        long columns = Shapes.Product(new[] { c, kh, kw, output.Height, output.Width });
+        long padded = Shapes.Product(new[] { c, rule.Input.Height + 2L * ph, rule.Input.Width + 2L * pw });
+        if (columns > Shapes.MaxValuesPerSample)
+            rule.Report(Descriptors.BadSize, $"[Conv2D] unrolls each sample into {c}·{kh}·{kw} × {output.Height}·{output.Width} = {Shapes.Count(columns)} values (its im2col columns), more than the {Shapes.Count(Shapes.MaxValuesPerSample)} NetGen allows per tensor: use a smaller kernel, fewer input channels or a larger stride.", "Kernel|KernelHeight|KernelWidth");
+        else if (padded > Shapes.MaxValuesPerSample)
+            rule.Report(Descriptors.BadSize, $"[Conv2D] pads each sample to {c} × {rule.Input.Height + 2L * ph} × {rule.Input.Width + 2L * pw} = {Shapes.Count(padded)} values, more than the {Shapes.Count(Shapes.MaxValuesPerSample)} NetGen allows per tensor: use less padding.", "Padding");
+        return output;
+    }
 
     public override IEnumerable<ParameterSlot> Slots(LayerPlan l)
     {

@@ -185,9 +185,10 @@ internal sealed class Conv2DTransposeLayer : LayerDefinition<Conv2DTransposeAttr
             outputs[axis] = (int)outSize;
             pads[axis] = p;
         }
-        if ((long)filters * outputs[0] * outputs[1] > Shapes.MaxValuesPerSample)
+        if ((long)filters * outputs[0] * outputs[1] > Shapes.MaxValuesPerSample
+            || Shapes.Product(new[] { filters, k, k, shape[1], shape[2] }) > Shapes.MaxValuesPerSample)
         {
-            rule.Report(Descriptors.BadSize, $"[Conv2DTranspose({filters})] would make {filters}×{outputs[0]}×{outputs[1]} values per sample, more than {Shapes.MaxValuesPerSample}.", "filters");
+            rule.Report(Descriptors.BadSize, $"[Conv2DTranspose({filters})] would make {filters}×{outputs[0]}×{outputs[1]} values per sample (and {filters}·{k}·{k} × {shape[1]}·{shape[2]} columns), more than the {Shapes.Count(Shapes.MaxValuesPerSample)} NetGen allows per tensor.", "filters");
             return fallback;
         }
         rule.Window = (k, k, s, pads[0], pads[1]);

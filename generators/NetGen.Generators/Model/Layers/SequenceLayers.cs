@@ -58,6 +58,10 @@ internal abstract class RecurrentLayerDefinition<TAttribute> : LayerDefinition<T
             }
             return Layout.Vector(System.Math.Max(h, 1));
         }
+        // The gates of every step, kept for backpropagation through time, count against the limit of every tensor.
+        long gates = Shapes.Product(new[] { input.Steps, directions, Shapes.Gates(Kind), System.Math.Max(units, 1) });
+        if (units > 0 && gates > Shapes.MaxValuesPerSample)
+            rule.Report(Descriptors.BadSize, $"[{name}({units})] keeps {input.Steps} steps × {directions * Shapes.Gates(Kind)} gate(s) × {units} units = {Shapes.Count(gates)} values per sample for backpropagation through time, more than the {Shapes.Count(Shapes.MaxValuesPerSample)} NetGen allows per tensor: use fewer units or shorter sequences.", "units");
         return o.ReturnSequences ? Layout.Sequence(input.Steps, System.Math.Max(h, 1)) : Layout.Vector(System.Math.Max(h, 1));
     }
 
