@@ -233,7 +233,10 @@ public sealed class NetworkAnalyzer : DiagnosticAnalyzer
             foreach (var node in tree.GetRoot(ct).DescendantNodes().OfType<SimpleNameSyntax>())
             {
                 string name = node.Identifier.ValueText;
-                if (name.Length == 0 || !char.IsUpper(name[0]) || firstUse.ContainsKey(name)) continue;
+                // One use per name and number of type arguments: Vector256<float> and a bare Vector256 bind to
+                // different types, so a user's non-generic Vector256 is seen only at a non-generic use.
+                string key = node is GenericNameSyntax generic ? name + "`" + generic.TypeArgumentList.Arguments.Count.ToString(CultureInfo.InvariantCulture) : name;
+                if (name.Length == 0 || !char.IsUpper(name[0]) || firstUse.ContainsKey(key)) continue;
                 bool leftmost = node.Parent switch
                 {
                     MemberAccessExpressionSyntax m => m.Expression == node,
@@ -243,7 +246,7 @@ public sealed class NetworkAnalyzer : DiagnosticAnalyzer
                     NameEqualsSyntax or NameColonSyntax => false,
                     _ => true,
                 };
-                if (leftmost) firstUse[name] = node;
+                if (leftmost) firstUse[key] = node;
             }
             if (firstUse.Count == 0) continue;
             // The generated tree is not analyzed by semantic-model actions (generated code is excluded); binding a few
@@ -253,8 +256,8 @@ public sealed class NetworkAnalyzer : DiagnosticAnalyzer
 #pragma warning restore RS1030
             foreach (var use in firstUse)
             {
-                string name = use.Key;
                 var node = use.Value;
+                string name = node.Identifier.ValueText;
                 ct.ThrowIfCancellationRequested();
                 if (reported.Contains(name)) continue;
                 var info = model.GetSymbolInfo(node, ct);
