@@ -54,7 +54,7 @@ public sealed class ThreadingTests
     }
 
     [Fact]
-    public void SecondThreadInsideOneInstance_ThrowsNamingTheNetworkAndTheFix()
+    public async Task SecondThreadInsideOneInstance_ThrowsNamingTheNetworkAndTheFix()
     {
         var net = new ThreadedMlp(maxBatch: 2, seed: 1);
         var x = Inputs(2, ThreadedMlp.InputSize, 2);
@@ -75,19 +75,19 @@ public sealed class ThreadingTests
         Assert.Equal(before, net.Parameters.ToArray());
 
         parking.Release.Set();
-        Assert.True(float.IsFinite(trainer.Result));
+        Assert.True(float.IsFinite(await trainer));
         // Released: this thread can use the network now.
         Assert.Equal(ThreadedMlp.OutputSize, net.Forward(x.AsSpan(0, ThreadedMlp.InputSize)).Length);
     }
 
     [Fact]
-    public void AnExceptionInsideAPass_ReleasesTheGuard()
+    public async Task AnExceptionInsideAPass_ReleasesTheGuard()
     {
         var net = new ThreadedMlp(maxBatch: 1);
         Assert.Throws<ArgumentOutOfRangeException>(() => net.Forward(new float[2 * ThreadedMlp.InputSize], batch: 2));
         Assert.Throws<ArgumentException>(() => net.Forward(new float[3]));
         var other = Task.Run(() => net.Forward(new float[ThreadedMlp.InputSize]).Length);
-        Assert.Equal(ThreadedMlp.OutputSize, other.Result);
+        Assert.Equal(ThreadedMlp.OutputSize, await other);
     }
 
     [Fact]
