@@ -73,3 +73,38 @@ internal partial class LeNetReLU1;
 [Input(6, 28, 28)]
 [MaxPool(2)]
 internal partial class LeNetPool1;
+
+// The Module 6 networks (samples/Module6.Generative), for vae-train-b128 and dcgan-step-b64.
+
+/// <summary>VAE encoder, L = 16: 784 → 400 → (μ, log σ²) → z (the Sampling layer adds the KL term).</summary>
+[Network(Loss = LossFunction.SumSquaredError)]
+[Input(784)]
+[Dense(400), ReLU]
+[Dense(32)]
+[Sampling]
+public partial class VaeEncoder16;
+
+/// <summary>VAE decoder, L = 16: z → 400 → 784, binary cross-entropy summed over the pixels (fused with the Sigmoid).</summary>
+[Network(Loss = LossFunction.BinaryCrossEntropySummed)]
+[Input(16)]
+[Dense(400), ReLU]
+[Dense(784), Sigmoid]
+public partial class VaeDecoder16;
+
+/// <summary>DCGAN generator: z (100) → Dense → BatchNorm → ReLU → (128, 7, 7) → two stride-2 transposed convolutions.</summary>
+[Network(Loss = LossFunction.BinaryCrossEntropy)]
+[Input(100)]
+[Dense(128 * 7 * 7), BatchNorm, ReLU]
+[Reshape(128, 7, 7)]
+[Conv2DTranspose(64, Kernel = 4, Stride = 2, Padding = 1), BatchNorm, ReLU]
+[Conv2DTranspose(1, Kernel = 4, Stride = 2, Padding = 1), Sigmoid]
+public partial class DcganGenerator;
+
+/// <summary>DCGAN discriminator: two strided convolutions with LeakyReLU(0.2), one logit.</summary>
+[Network(Loss = LossFunction.BinaryCrossEntropy)]
+[Input(1, 28, 28)]
+[Conv2D(32, Kernel = 4, Stride = 2, Padding = 1), LeakyReLU(0.2)]
+[Conv2D(64, Kernel = 4, Stride = 2, Padding = 1), LeakyReLU(0.2)]
+[Flatten]
+[Dense(1), Sigmoid]
+public partial class DcganDiscriminator;

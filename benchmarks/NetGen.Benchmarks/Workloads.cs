@@ -20,6 +20,7 @@ public static class Workloads
         "mlp-train-b1", "mlp-train-b32", "mlp-train-b128", "mlp-infer-b1", "mlp-infer-b128",
         "lenet-train-b64", "lenet-infer-b1", "lenet-infer-b64",
         "gemm1024-fwdbwd-b256",
+        "vae-train-b128", "dcgan-step-b64",
     ];
 
     /// <summary>Workload 5: one epoch of LeNet-5 through Trainer.Fit.</summary>
@@ -40,6 +41,8 @@ public static class Workloads
         "lenet-infer-b1" => Infer<LeNet>(name, "LeNet-5, inference at batch 1", new LeNet(1), 784, 1),
         "lenet-infer-b64" => Infer<LeNet>(name, "LeNet-5, inference at batch 64", new LeNet(64), 784, 64),
         "gemm1024-fwdbwd-b256" => Gemm(name),
+        "vae-train-b128" => VaeTrain(name),
+        "dcgan-step-b64" => DcganStep(name),
         EpochName => Epoch(name),
         _ => throw new ArgumentException("Unknown workload " + name, nameof(name)),
     };
@@ -93,6 +96,43 @@ public static class Workloads
             net.Forward(x, 256);
             net.Backward(dy, dx);
         }, () => dx[^1]);
+    }
+
+    /// <summary>The Module 6 VAE (L = 16) at batch 128: encoder → sampling → decoder, −ELBO = BCE summed over the pixels
+    /// + KL, backward through both, one Adam step over both networks' parameters (a ParameterGroup). Pixels in [0, 1).</summary>
+    private static Workload VaeTrain(string name)
+    {
+        const int Batch = 128;
+        var encoder = new VaeEncoder16(Batch, 1);
+        var decoder = new VaeDecoder16(Batch, 2);
+        var group = new ParameterGroup<float>(encoder, decoder);
+        var adam = new Adam(1e-3);
+        float[] x = Data(Batch * 784, 1).Select(v => (v + 1) / 2).ToArray(), dz = new float[Batch * 16];
+        float loss = 0;
+        return new Workload(name, "VAE 784-400-2·16 → sampling → 16-400-784, BCE (summed) + KL, Adam step at batch 128", 0, () =>
+        {
+            group.ZeroGradients();
+            decoder.Forward(encoder.Forward(x, Batch), Batch);
+            loss = decoder.Loss(x) + encoder.Sampling1KL;
+            decoder.BackwardFromTarget(x, dz);
+            encoder.Backward(dz, []);
+            group.Step(adam);
+        }, () => loss);
+    }
+
+    /// <summary>The Module 6 DCGAN at batch 64: one GanStep (G(z); the discriminator's Adam step on real and fake; the
+    /// generator's Adam step through the updated discriminator).</summary>
+    private static Workload DcganStep(string name)
+    {
+        const int Batch = 64;
+        var gan = new GanStep<float>(new DcganGenerator(Batch, 1), new DcganDiscriminator(Batch, 2), new Adam(2e-4, beta1: 0.5), new Adam(2e-4, beta1: 0.5), seed: 3);
+        float[] real = Data(Batch * 784, 1).Select(v => (v + 1) / 2).ToArray();
+        double loss = 0;
+        return new Workload(name, "DCGAN (generator 778,305 parameters, discriminator 36,513): one discriminator + one generator Adam step at batch 64", 0, () =>
+        {
+            var (d, g) = gan.TrainStep(real, Batch);
+            loss = d + g;
+        }, () => loss);
     }
 
     /// <summary>Fashion-MNIST's 60,000 training images if installed, else random data of the same shape.</summary>

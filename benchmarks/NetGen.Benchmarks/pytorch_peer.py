@@ -46,6 +46,61 @@ def worked_example():
     return model
 
 
+class Sampling(nn.Module):
+    """z = mu + exp(logvar / 2) * eps over (mu, logvar) halves; keeps the KL term, as NetGen's [Sampling]."""
+
+    def forward(self, h):
+        mu, logvar = h.chunk(2, dim=1)
+        self.kl = -0.5 * torch.sum(1 + logvar - mu * mu - logvar.exp()) / h.shape[0]
+        return mu + torch.exp(0.5 * logvar) * torch.randn_like(mu)
+
+
+def vae_step(batch=128, latent=16):
+    """The Module 6 VAE: BCE-with-logits summed over the pixels / batch + KL, one Adam step over both halves."""
+    sampler = Sampling()
+    encoder = nn.Sequential(nn.Linear(784, 400), nn.ReLU(), nn.Linear(400, 2 * latent), sampler)
+    decoder = nn.Sequential(nn.Linear(latent, 400), nn.ReLU(), nn.Linear(400, 784))
+    opt = torch.optim.Adam(list(encoder.parameters()) + list(decoder.parameters()), lr=1e-3)
+    bce = nn.BCEWithLogitsLoss(reduction="sum")
+    x = (data(batch, 784) + 1) / 2
+
+    def step():
+        opt.zero_grad()
+        loss = bce(decoder(encoder(x)), x) / batch + sampler.kl
+        loss.backward()
+        opt.step()
+        return loss
+    return step
+
+
+def dcgan_step(batch=64, latent=100):
+    """The Module 6 DCGAN: the discriminator on real (1) and fake (0), then the generator through it (PyTorch's DCGAN
+    example's step, BCE on logits as NetGen fuses it)."""
+    g = nn.Sequential(nn.Linear(latent, 128 * 7 * 7), nn.BatchNorm1d(128 * 7 * 7), nn.ReLU(), nn.Unflatten(1, (128, 7, 7)),
+                      nn.ConvTranspose2d(128, 64, 4, 2, 1), nn.BatchNorm2d(64), nn.ReLU(),
+                      nn.ConvTranspose2d(64, 1, 4, 2, 1))
+    d = nn.Sequential(nn.Conv2d(1, 32, 4, 2, 1), nn.LeakyReLU(0.2), nn.Conv2d(32, 64, 4, 2, 1), nn.LeakyReLU(0.2),
+                      nn.Flatten(), nn.Linear(64 * 7 * 7, 1))
+    g_opt = torch.optim.Adam(g.parameters(), lr=2e-4, betas=(0.5, 0.999))
+    d_opt = torch.optim.Adam(d.parameters(), lr=2e-4, betas=(0.5, 0.999))
+    bce = nn.BCEWithLogitsLoss()
+    real = (data(batch, 1, 28, 28) + 1) / 2
+    ones, zeros = torch.ones(batch, 1), torch.zeros(batch, 1)
+
+    def step():
+        fake = torch.sigmoid(g(torch.randn(batch, latent)))
+        d_opt.zero_grad()
+        d_loss = bce(d(real), ones) + bce(d(fake.detach()), zeros)
+        d_loss.backward()
+        d_opt.step()
+        g_opt.zero_grad()
+        g_loss = bce(d(fake), ones)
+        g_loss.backward()
+        g_opt.step()
+        return d_loss + g_loss
+    return step
+
+
 def data(*shape):
     g = torch.Generator().manual_seed(1)
     return torch.rand(*shape, generator=g) * 2 - 1
@@ -99,6 +154,10 @@ def create(name):
     if name.startswith("lenet-infer-b"):
         b = int(name[len("lenet-infer-b"):])
         return infer_step(lenet(), data(b, 1, 28, 28), True)
+    if name == "vae-train-b128":
+        return vae_step()
+    if name == "dcgan-step-b64":
+        return dcgan_step()
     if name == "gemm1024-fwdbwd-b256":
         layer = nn.Linear(1024, 1024)
         x = data(256, 1024).requires_grad_(True)

@@ -148,6 +148,15 @@ public abstract class GpuNetwork<T> : IDisposable where T : unmanaged, IFloating
     /// <summary>Launches the backward kernels from d{L} (already on the device); d0 only when <paramref name="inputGradient"/>.</summary>
     protected abstract void RunBackwardFromOutput(int batch, bool inputGradient);
 
+    /// <summary>Checks an input batch on the host before it is uploaded (an Embedding's token ids, with the CPU network's
+    /// message); nothing by default.</summary>
+    protected virtual void CheckInput(ReadOnlySpan<T> input, int batch)
+    {
+    }
+
+    /// <summary>Class labels per sample: 1, or the steps of a sequence output (a per-step loss takes one label per step).</summary>
+    protected virtual int LabelsPerSample => 1;
+
     /// <summary>Whether any layer has an L1/L2 weight penalty.</summary>
     protected virtual bool HasPenalty => false;
 
@@ -197,6 +206,7 @@ public abstract class GpuNetwork<T> : IDisposable where T : unmanaged, IFloating
         ThrowIfDisposed();
         Guard.Batch(batch, MaxBatch, _name);
         Guard.BatchSpan(input.Length, batch, InputSize, nameof(input));
+        CheckInput(input, batch);
         InputView.SubView(0, input.Length).CopyFromCPU(input);
         _batch = batch;
         _targetBatch = -1;
@@ -466,8 +476,9 @@ public abstract class GpuNetwork<T> : IDisposable where T : unmanaged, IFloating
     {
         ThrowIfDisposed();
         Guard.ForwardDone(_batch, _name);
-        Guard.Labels(labels, _batch, OutputSize, nameof(labels));
-        Losses.OneHot<T>(labels, OutputSize, _hostTarget);
+        int rows = _batch * LabelsPerSample, classes = OutputSize / LabelsPerSample;
+        Guard.Labels(labels, rows, classes, nameof(labels));
+        Losses.OneHot<T>(labels, classes, _hostTarget);
         UploadTarget(_hostTarget.AsSpan(0, _batch * OutputSize));
     }
 

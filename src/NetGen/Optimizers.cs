@@ -226,7 +226,7 @@ public abstract class Optimizer : IOptimizer
             _clipped ??= new T[total];
             Span<T> c = (T[])_clipped;
             int at = 0;
-            foreach (var net in group.Networks)
+            foreach (var net in group.All)
             {
                 net.Gradients.CopyTo(c[at..]);
                 at += net.Gradients.Length;
@@ -251,7 +251,7 @@ public abstract class Optimizer : IOptimizer
             var all = group.Scratch(2);
             Span<T> p = all.Slice(0, total), g = all.Slice(total, total);
             int at = 0;
-            foreach (var net in group.Networks)
+            foreach (var net in group.All)
             {
                 net.Parameters.CopyTo(p[at..]);
                 if (!clip) net.Gradients.CopyTo(g[at..]);
@@ -259,7 +259,7 @@ public abstract class Optimizer : IOptimizer
             }
             Update(p, clip ? ((T[])_clipped!).AsSpan(0, total) : g, Iterations);
             at = 0;
-            foreach (var net in group.Networks)
+            foreach (var net in group.All)
             {
                 p.Slice(at, net.Parameters.Length).CopyTo(net.Parameters);
                 at += net.Parameters.Length;
@@ -269,7 +269,7 @@ public abstract class Optimizer : IOptimizer
         try
         {
             int offset = 0;
-            foreach (var net in group.Networks)
+            foreach (var net in group.All)
             {
                 Span<T> parameters = net.Parameters;
                 ReadOnlySpan<T> gradients = clip ? ((T[])_clipped!).AsSpan(offset, parameters.Length) : net.Gradients;

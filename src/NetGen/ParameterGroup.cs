@@ -35,7 +35,8 @@ public sealed class ParameterGroup<T> where T : unmanaged, IFloatingPointIeee754
                 if (ReferenceEquals(networks[k], networks[i]))
                     throw new ArgumentException($"Network {i} ({networks[i].GetType().Name}) is already in the group at position {k}: each network's parameters would be stepped twice.", nameof(networks));
         }
-        Networks = networks.ToArray();
+        All = networks.ToArray();
+        Networks = All;
         long total = Networks.Sum(n => (long)n.Parameters.Length);
         if (total > Array.MaxLength) throw new ArgumentException($"The group holds {total} parameters, more than one optimiser state vector can hold.", nameof(networks));
         ParameterCount = (int)total;
@@ -44,20 +45,23 @@ public sealed class ParameterGroup<T> where T : unmanaged, IFloatingPointIeee754
     /// <summary>The networks, in parameter order.</summary>
     public IReadOnlyList<INetwork<T>> Networks { get; }
 
+    /// <summary>The same as an array: a foreach over it allocates no enumerator (a step allocates nothing).</summary>
+    internal INetwork<T>[] All { get; }
+
     /// <summary>The total number of parameters.</summary>
     public int ParameterCount { get; }
 
     /// <summary>Zeros every network's gradients.</summary>
     public void ZeroGradients()
     {
-        foreach (var net in Networks) net.ZeroGradients();
+        foreach (var net in All) net.ZeroGradients();
     }
 
     /// <summary>The Euclidean norm of all the group's gradients together (what <see cref="Optimizer.ClipNorm"/> compares).</summary>
     public double GradientNorm()
     {
         double sum = 0;
-        foreach (var net in Networks)
+        foreach (var net in All)
         {
             double n = double.CreateChecked(System.Numerics.Tensors.TensorPrimitives.Norm<T>(net.Gradients));
             sum += n * n;
@@ -78,7 +82,7 @@ public sealed class ParameterGroup<T> where T : unmanaged, IFloatingPointIeee754
         }
         Span<T> all = Scratch(2), p = all[..ParameterCount], g = all.Slice(ParameterCount, ParameterCount);
         int at = 0;
-        foreach (var net in Networks)
+        foreach (var net in All)
         {
             net.Parameters.CopyTo(p[at..]);
             net.Gradients.CopyTo(g[at..]);
@@ -86,7 +90,7 @@ public sealed class ParameterGroup<T> where T : unmanaged, IFloatingPointIeee754
         }
         optimizer.Step<T>(p, g);
         at = 0;
-        foreach (var net in Networks)
+        foreach (var net in All)
         {
             p.Slice(at, net.Parameters.Length).CopyTo(net.Parameters);
             at += net.Parameters.Length;

@@ -25,6 +25,20 @@ public class GeneratorSnapshotTests
         public partial class WorkedExample;
         """;
 
+    private const string CharGru = """
+        using NetGen;
+
+        namespace Module5;
+
+        /// <summary>A small character model: Embedding → bidirectional GRU over every step → Dense at every step → Softmax.</summary>
+        [Network(Loss = LossFunction.CrossEntropy)]
+        [Input(6)]
+        [Embedding(10, 4)]
+        [GRU(5, ReturnSequences = true, Bidirectional = true)]
+        [Dense(10), Softmax]
+        public partial class CharGru;
+        """;
+
     private const string Perceptron = """
         using NetGen;
 
@@ -164,13 +178,15 @@ public class GeneratorSnapshotTests
     }
 
     /// <summary>The GPU variants (emitted when the project references NetGen.Gpu): an unrolled, a vectorised and a CNN
-    /// network, plus MiniVGGNet for batch-norm and dropout.</summary>
+    /// network, plus MiniVGGNet for batch-norm and dropout, and a sequence network (Embedding, a bidirectional GRU over
+    /// every step, a Dense and Softmax at every step, the per-step loss).</summary>
     public static TheoryData<string, string, string> GpuNetworks => new()
     {
         { "WorkedExample.Gpu", WorkedExample, "WorkedExample" },
         { "DigitsMlp.Gpu", Digits, "DigitsMlp" },
         { "LeNet.Gpu", LeNet, "LeNet" },
         { "MiniVggNet.Gpu", MiniVggNet, "MiniVggNet" },
+        { "CharGru.Gpu", CharGru, "CharGru" },
     };
 
     [Theory]

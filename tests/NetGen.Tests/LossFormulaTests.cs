@@ -11,7 +11,8 @@ public class LossFormulaTests
 
     private delegate void Gradient(double[] o, double[] t, int batch, double[] d);
 
-    public static TheoryData<string> Names => new(["HalfSquaredError", "MeanSquaredError", "SumSquaredError", "MeanAbsoluteError", "SumAbsoluteError", "BinaryCrossEntropy"]);
+    public static TheoryData<string> Names => new(["HalfSquaredError", "MeanSquaredError", "SumSquaredError", "MeanAbsoluteError", "SumAbsoluteError", "BinaryCrossEntropy",
+        "BinaryCrossEntropySummed", "BinaryCrossEntropyWithLogits", "BinaryCrossEntropySummedWithLogits"]);
 
     private static (LossFormula, Value, Gradient) Case(string name) => name switch
     {
@@ -20,6 +21,9 @@ public class LossFormulaTests
         "SumSquaredError" => (LossFormula.SumSquaredError, (o, t, b) => Losses.SumSquaredError<double>(o, t), (o, t, b, d) => Losses.SumSquaredErrorGradient<double>(o, t, d)),
         "MeanAbsoluteError" => (LossFormula.MeanAbsoluteError, (o, t, b) => Losses.MeanAbsoluteError<double>(o, t), (o, t, b, d) => Losses.MeanAbsoluteErrorGradient<double>(o, t, d)),
         "SumAbsoluteError" => (LossFormula.SumAbsoluteError, (o, t, b) => Losses.SumAbsoluteError<double>(o, t), (o, t, b, d) => Losses.SumAbsoluteErrorGradient<double>(o, t, d)),
+        "BinaryCrossEntropySummed" => (LossFormula.BinaryCrossEntropySummed, (o, t, b) => Losses.BinaryCrossEntropySummed<double>(o, t, b), (o, t, b, d) => Losses.BinaryCrossEntropySummedGradient<double>(o, t, b, d)),
+        "BinaryCrossEntropyWithLogits" => (LossFormula.BinaryCrossEntropyWithLogits, (o, t, b) => Losses.BinaryCrossEntropyWithLogits<double>(o, t, o.Length), (o, t, b, d) => Losses.BinaryCrossEntropyWithLogitsGradient<double>(o, t, o.Length, d)),
+        "BinaryCrossEntropySummedWithLogits" => (LossFormula.BinaryCrossEntropySummedWithLogits, (o, t, b) => Losses.BinaryCrossEntropyWithLogits<double>(o, t, b), (o, t, b, d) => Losses.BinaryCrossEntropyWithLogitsGradient<double>(o, t, b, d)),
         _ => (LossFormula.BinaryCrossEntropy, (o, t, b) => Losses.BinaryCrossEntropy<double>(o, t), (o, t, b, d) => Losses.BinaryCrossEntropyGradient<double>(o, t, d)),
     };
 
@@ -35,8 +39,10 @@ public class LossFormulaTests
         for (int k = 0; k < o.Length; k++)
         {
             // Probabilities for BCE (outputs inside (0, 1), targets anywhere in [0, 1]); any numbers otherwise.
-            o[k] = name == "BinaryCrossEntropy" ? 0.05 + 0.9 * random.NextDouble() : 4 * random.NextDouble() - 2;
-            t[k] = name == "BinaryCrossEntropy" ? random.NextDouble() : 4 * random.NextDouble() - 2;
+            // Probabilities for BCE on probabilities; logits over a wide range (both signs, saturated) from logits.
+            bool probabilities = name is "BinaryCrossEntropy" or "BinaryCrossEntropySummed", binary = name.StartsWith("BinaryCrossEntropy", StringComparison.Ordinal);
+            o[k] = probabilities ? 0.05 + 0.9 * random.NextDouble() : binary ? 60 * random.NextDouble() - 30 : 4 * random.NextDouble() - 2;
+            t[k] = binary ? random.NextDouble() : 4 * random.NextDouble() - 2;
         }
         o[1] = t[1];   // |t − o| at its kink: the sign is 0 on both sides
         double Env(string v, int k) => v switch { "o" => o[k], "t" => t[k], "batch" => batch, "n" => n, _ => double.NaN };
@@ -57,8 +63,11 @@ public class LossFormulaTests
     [Fact]
     public void EveryElementwiseLossHasAFormula()
     {
-        foreach (var kind in new[] { LossKind.HalfSquaredError, LossKind.MeanSquaredError, LossKind.SumSquaredError, LossKind.MeanAbsoluteError, LossKind.SumAbsoluteError, LossKind.BinaryCrossEntropy })
+        foreach (var kind in new[] { LossKind.HalfSquaredError, LossKind.MeanSquaredError, LossKind.SumSquaredError, LossKind.MeanAbsoluteError, LossKind.SumAbsoluteError, LossKind.BinaryCrossEntropy, LossKind.BinaryCrossEntropySummed })
             Assert.NotNull(LossFormula.Of(kind));
+        Assert.Same(LossFormula.BinaryCrossEntropyWithLogits, LossFormula.Of(LossKind.BinaryCrossEntropy, fromLogits: true));
+        Assert.Same(LossFormula.BinaryCrossEntropySummedWithLogits, LossFormula.Of(LossKind.BinaryCrossEntropySummed, fromLogits: true));
+        Assert.Same(LossFormula.MeanSquaredError, LossFormula.Of(LossKind.MeanSquaredError, fromLogits: true));
         Assert.Null(LossFormula.Of(LossKind.CrossEntropy));   // row-wise: GpuLossEmitter's log-sum-exp kernel
     }
 }

@@ -5,7 +5,7 @@ namespace NetGen.Tests;
 /// <summary>
 /// Central-difference gradient checks (double) for every sequence layer — SimpleRNN (tanh, ReLU), GRU, LSTM, one and two
 /// directions, every step or the last one out, stacked, Embedding, a Dense at every step, the per-step Softmax and
-/// loss — and the stateful step API, the Embedding id checks and the CPU-only GPU class.
+/// loss — and the stateful step API and the Embedding id checks (the GPU kernels: Gpu/GpuRecurrentTests).
 /// </summary>
 public sealed class RecurrentTests
 {

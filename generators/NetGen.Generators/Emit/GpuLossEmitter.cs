@@ -14,6 +14,7 @@ internal static class GpuLossEmitter
     {
         var c = g.C;
         var plan = c.Plan;
+        if (plan.LossRowsPerSample > 1) return GpuSequenceEmitter.Loss(g, host, out accumulate);   // a per-step loss
         int O = plan.OutputSize, lossIn = plan.GpuLossInputBuffer;
         string t = c.T, one = c.Lit(1), zero = c.Lit(0);
         var kind = plan.Spec.Loss;
@@ -76,7 +77,7 @@ internal static class GpuLossEmitter
             default:
                 // Element-wise losses: term per value, summed per sample; gradient per value; all printed from the
                 // loss's formula (LossFormula, which NetGen.Losses is tested against).
-                var formula = LossFormula.Of(kind)!;
+                var formula = LossFormula.Of(kind, plan.FusedSigmoidBinaryCrossEntropy)!;
                 string Var(string name, string at) => name switch { "o" => $"o[{at}]", "t" => $"target[{at}]", "n" => O.ToString(System.Globalization.CultureInfo.InvariantCulture), _ => name };
                 string scale = formula.Divisor.Scalar(v => Var(v, "at"), c.Lit, c.Math, operand: true);
                 if (formula.Divisor is Expr.Bin) scale = "(" + scale + ")";
@@ -103,9 +104,10 @@ internal static class GpuLossEmitter
             w.Line("sum[0] += total * batch;");
             w.Line("sum[1] += batch;");
         });
-        host.Line($"// Each sample's term of the loss ({kind}{(plan.FusedSoftmaxCrossEntropy ? ", from the logits: fused with Softmax" : "")}); the base class sums them");
+        host.Line($"// Each sample's term of the loss ({kind}{(plan.FusedSoftmaxCrossEntropy ? ", from the logits: fused with Softmax" : plan.FusedSigmoidBinaryCrossEntropy ? ", from the logits: fused with Sigmoid" : "")}); the base class sums them");
         host.Line($"{termsField}(batch, {GpuWriter.A(lossIn)}, Target, SampleLoss, batch);");
-        string comment = plan.FusedSoftmaxCrossEntropy ? "   // ∂E/∂logits = (p − t)/n: Softmax's own backward is skipped" : "";
+        string comment = plan.FusedSoftmaxCrossEntropy ? "   // ∂E/∂logits = (p − t)/n: Softmax's own backward is skipped"
+            : plan.FusedSigmoidBinaryCrossEntropy ? "   // ∂E/∂logits = (σ(z) − t)/divisor: Sigmoid's own backward is skipped" : "";
         return $"{gradientField}(batch * {O}, {GpuWriter.A(lossIn)}, Target, {GpuWriter.D(lossIn)}, batch);{comment}";
     }
 

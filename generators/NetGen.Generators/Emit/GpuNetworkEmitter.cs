@@ -42,10 +42,8 @@ internal static class GpuNetworkEmitter
     internal static string? Unsupported(NetworkPlan plan)
     {
         foreach (var l in plan.Layers)
-            if (!l.Definition.Gpu || l.IsSequence)
-                return $"{plan.Spec.ClassName} has no GPU variant: [{l.Spec.AttributeName}] ({l.PascalName}) has CPU kernels only in this version of NetGen (recurrent layers, Embedding, per-step Dense and the generative layers have no ILGPU kernels yet). Train it on the CPU: new {plan.Spec.ClassName}(maxBatch, seed).";
-        if (plan.Spec.Loss == LossKind.BinaryCrossEntropySummed)
-            return $"{plan.Spec.ClassName} has no GPU variant: Loss = BinaryCrossEntropySummed has no GPU kernel in this version of NetGen. Train it on the CPU, or use Loss = LossFunction.BinaryCrossEntropy on the GPU.";
+            if (!l.Definition.Gpu || (l.IsSequence && !GpuSequenceEmitter.Runs(l)))
+                return $"{plan.Spec.ClassName} has no GPU variant: [{l.Spec.AttributeName}] ({l.PascalName}){(l.IsSequence ? " over a sequence" : "")} has CPU kernels only in this version of NetGen (over a sequence every layer but the recurrent ones, Dense, Softmax, Dropout and the activations has no ILGPU kernels yet). Train it on the CPU: new {plan.Spec.ClassName}(maxBatch, seed).";
         return null;
     }
 
@@ -103,6 +101,7 @@ internal static class GpuNetworkEmitter
 
         var loss = g.Host = new CodeWriter();
         string lossGradient = GpuLossEmitter.Emit(g, loss, out string accumulate);
+        foreach (var layer in plan.Layers) LayerEmitter.For(layer).GpuLoss(g, layer);   // a layer's own loss term (Sampling's KL)
 
         var penalty = g.Host = new CodeWriter();
         var penaltyGradient = new CodeWriter();
@@ -130,11 +129,12 @@ internal static class GpuNetworkEmitter
         }
         foreach (var (field, type, _, comment) in g.Buffers)
             w.Line($"private readonly MemoryBuffer1D<{type}, Stride1D.Dense> {field};   // {comment}");
+        if (plan.Layers.Any(l => l.Kind is LayerKind.Dropout or LayerKind.Sampling))
+            w.Line("private readonly long _seed;   // " + (plan.Layers.Any(l => l.Kind == LayerKind.Sampling) ? "dropout masks and sampling noise" : "dropout masks")
+                + ": CounterRandom.Key(seed, layer, pass), as on the CPU");
         if (plan.Layers.Any(l => l.Kind == LayerKind.Dropout))
-        {
-            w.Line("private readonly long _seed;   // dropout masks: CounterRandom.Key(seed, layer, pass), as on the CPU");
             w.Line("private long _dropoutPass;   // training forward passes so far");
-        }
+        Append(w, g.Members);
         if (plan.Layers.Any(l => l.Kind == LayerKind.BatchNorm))
             w.Line("private bool _trainingPass;   // whether the last forward pass used batch statistics");
         w.Line();
@@ -150,14 +150,15 @@ internal static class GpuNetworkEmitter
         for (int k = 0; k <= L; k++)
         {
             int size = k == 0 ? plan.InputSize : plan.Layers[k - 1].OutputSize;
-            if (k > 0 && plan.Layers[k - 1].Kind == LayerKind.Flatten)
-                w.Line($"_a{k} = _a{k - 1}; _d{k} = _d{k - 1};   // Flatten: the same memory, read as a vector");
+            if (k > 0 && plan.Layers[k - 1].Kind is LayerKind.Flatten or LayerKind.Reshape)
+                w.Line($"_a{k} = _a{k - 1}; _d{k} = _d{k - 1};   // " + (plan.Layers[k - 1].Kind == LayerKind.Flatten
+                    ? "Flatten: the same memory, read as a vector" : "Reshape: the same memory, read with another shape"));
             else
                 w.Line($"_a{k} = Allocate<{t}>((long)maxBatch * {size}); _d{k} = Allocate<{t}>((long)maxBatch * {size});");
         }
         foreach (var (field, type, length, _) in g.Buffers)
             w.Line($"{field} = Allocate<{type}>({length});");
-        if (plan.Layers.Any(l => l.Kind == LayerKind.Dropout)) w.Line("_seed = seed;");
+        if (plan.Layers.Any(l => l.Kind is LayerKind.Dropout or LayerKind.Sampling)) w.Line("_seed = seed;");
         foreach (var (field, method, types) in g.LoadedKernels)
             w.Line($"{field} = Accelerator.LoadAutoGroupedStreamKernel<Index1D{string.Concat(types.Select(x => ", " + x))}>({method});");
         w.Close();
@@ -182,6 +183,7 @@ internal static class GpuNetworkEmitter
             w.Line($"/// <summary>The mask {layer.PascalName} applied in the last forward pass, read back (0 or 1/(1 − rate); all 1 in inference).</summary>");
             w.Line($"public {t}[] Get{layer.PascalName}Mask(int batch) => Download(_mask{layer.Index}.View, (long)batch * {layer.OutputSize});");
         }
+        GpuSequenceEmitter.Members(w, c);
         w.Line();
 
         // ---- Passes ---------------------------------------------------------------------------------------------

@@ -29,6 +29,9 @@ internal sealed class GpuWriter
     /// <summary>The host method being written (Forward, BackwardFrom …).</summary>
     public CodeWriter Host { get; set; } = new();
 
+    /// <summary>Members a layer adds to the GPU class (fields, properties: Sampling's β and draw count).</summary>
+    public CodeWriter Members { get; } = new();
+
     /// <summary>The kernels, written once each.</summary>
     public CodeWriter Kernels { get; } = new();
 

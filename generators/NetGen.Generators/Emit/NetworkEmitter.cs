@@ -159,7 +159,10 @@ internal static class NetworkEmitter
         if (sequence)
         {
             w.Line($"private int _steps = {plan.SequenceSteps};   // steps the sequence layers run: {plan.SequenceSteps} in Forward, 1 in Step");
-            w.Line("private bool _stepping;   // whether the running pass is a stateful Step (the recurrent layers start from, and keep, their carried state)");
+            // A bidirectional network never steps (Step throws): a field it never assigns would be CS0649, an error under TreatWarningsAsErrors.
+            w.Line(plan.Layers.Any(l => l.IsRecurrent && l.Options<RecurrentOptions>().Bidirectional)
+                ? "private const bool _stepping = false;   // a bidirectional layer cannot run step by step: every pass is a whole-sequence Forward"
+                : "private bool _stepping;   // whether the running pass is a stateful Step (the recurrent layers start from, and keep, their carried state)");
         }
         if (plan.Layers.Any(l => l.Kind == LayerKind.Conv2D && Layers.Conv2DEmitter.Method(c, l) == Layers.Conv2DEmitter.ConvMethod.Im2Col))
             w.Line("private bool _columnsKept;   // whether the last forward pass kept the convolutions' im2col columns (a training pass)");

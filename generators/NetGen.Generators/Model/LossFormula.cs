@@ -38,9 +38,36 @@ internal sealed record LossFormula(Expr Value, Expr Gradient, Expr Divisor)
         (O - T) / Expr.Max(O * (1 - O), 1e-12) / (Batch * N),
         Batch * N);
 
+    /// <summary>BinaryCrossEntropy summed over each sample's values, averaged over the batch (a VAE's reconstruction).</summary>
+    public static readonly LossFormula BinaryCrossEntropySummed = new(BinaryCrossEntropy.Value, (O - T) / Expr.Max(O * (1 - O), 1e-12) / Batch, Batch);
+
+    /// <summary>max(z, 0) − t·z + log(1 + e^−|z|): binary cross-entropy of σ(z) from the logit z, never overflowing.</summary>
+    private static readonly Expr WithLogits = Expr.Max(O, 0) - T * O + Expr.Log(1 + Expr.Exp(-Expr.Abs(O)));
+
+    /// <summary>σ(z) − t, with σ computed from e^−|z| on both sides (no overflow).</summary>
+    private static readonly Expr SigmoidMinusTarget =
+        Expr.IfGreaterOrEqual(O, 0, 1 / (1 + Expr.Exp(-Expr.Abs(O))), Expr.Exp(-Expr.Abs(O)) / (1 + Expr.Exp(-Expr.Abs(O)))) - T;
+
+    /// <summary>BinaryCrossEntropy fused with a final Sigmoid: o is the logit z (nn.BCEWithLogitsLoss).</summary>
+    public static readonly LossFormula BinaryCrossEntropyWithLogits = new(WithLogits, SigmoidMinusTarget / (Batch * N), Batch * N);
+
+    /// <summary>BinaryCrossEntropySummed fused with a final Sigmoid: o is the logit z.</summary>
+    public static readonly LossFormula BinaryCrossEntropySummedWithLogits = new(WithLogits, SigmoidMinusTarget / Batch, Batch);
+
+    /// <summary>The formula of an element-wise loss, or null for a row-wise one (cross-entropy, hinge). With
+    /// <paramref name="fromLogits"/> (a network whose binary cross-entropy is fused with its final Sigmoid) the
+    /// formula reads the Sigmoid's input.</summary>
+    public static LossFormula? Of(LossKind kind, bool fromLogits) => (kind, fromLogits) switch
+    {
+        (LossKind.BinaryCrossEntropy, true) => BinaryCrossEntropyWithLogits,
+        (LossKind.BinaryCrossEntropySummed, true) => BinaryCrossEntropySummedWithLogits,
+        _ => Of(kind),
+    };
+
     /// <summary>The formula of an element-wise loss, or null for a row-wise one (cross-entropy, hinge).</summary>
     public static LossFormula? Of(LossKind kind) => kind switch
     {
+        LossKind.BinaryCrossEntropySummed => BinaryCrossEntropySummed,
         LossKind.HalfSquaredError => HalfSquaredError,
         LossKind.MeanSquaredError => MeanSquaredError,
         LossKind.SumSquaredError => SumSquaredError,

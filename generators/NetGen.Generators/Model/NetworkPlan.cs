@@ -173,14 +173,14 @@ internal sealed class NetworkPlan
 
     /// <summary>Binary cross-entropy (mean or summed) after a final Sigmoid: the loss takes the sigmoid's input z and is
     /// computed as max(z, 0) − t·z + log(1 + e^−|z|) (nn.BCEWithLogitsLoss), its gradient σ(z) − t; Sigmoid's own
-    /// backward is skipped. CPU only: the GPU variant keeps the loss on the probabilities (the same values).</summary>
+    /// backward is skipped, on the CPU and on the GPU (LossFormula.BinaryCrossEntropyWithLogits).</summary>
     public bool FusedSigmoidBinaryCrossEntropy => Shapes.IsBinaryCrossEntropy(Spec.Loss) && Layers.Length > 0 && Layers[Layers.Length - 1].Kind == LayerKind.Sigmoid;
 
     /// <summary>The buffer the loss reads: a{L} normally, a{L−1} (the logits) when fused.</summary>
     public int LossInputBuffer => FusedSoftmaxCrossEntropy || FusedSigmoidBinaryCrossEntropy ? Layers.Length - 1 : Layers.Length;
 
-    /// <summary>The buffer the GPU variant's loss reads (only the softmax is fused there).</summary>
-    public int GpuLossInputBuffer => FusedSoftmaxCrossEntropy ? Layers.Length - 1 : Layers.Length;
+    /// <summary>The buffer the GPU variant's loss reads: the same as the CPU's (both fusions are written there too).</summary>
+    public int GpuLossInputBuffer => LossInputBuffer;
 
     /// <summary>Small enough that every layer is unrolled and <c>Explain</c> fits its size bound: <c>Explain</c> is emitted
     /// (decided by <see cref="CodeBudget"/>).</summary>

@@ -44,6 +44,17 @@ public sealed class GpuLayerTests(GpuFixture fixture, ITestOutputHelper output)
             "[Network(Loss = LossFunction.MeanSquaredError)]\n[Input(5)]\n[Dense(6), ELU]\n[Dense(80), Dropout(0.2), ELU(0.5)]\n[Dense(3)]"),
         ("DoubleDropoutNet", LossFunction.CrossEntropy, 3,
             "[Network(Loss = LossFunction.CrossEntropy, Precision = Precision.Double)]\n[Input(8)]\n[Dense(6), ReLU, Dropout(0.3)]\n[Dense(3), Softmax]"),
+        // The generative layers: nearest and bilinear upsampling (one of them first), transposed convolutions with
+        // output padding and without bias after a Reshape, Sampling (first, and inside with β ≠ 1) and both binary
+        // cross-entropies fused with their Sigmoid.
+        ("UpsampleNet", LossFunction.MeanSquaredError, 3,
+            "[Network(Loss = LossFunction.MeanSquaredError)]\n[Input(2, 3, 3)]\n[Upsample2D(2)]\n[Conv2D(2, Kernel = 3), Tanh]\n[Upsample2D(3, Mode = UpsampleMode.Bilinear)]\n[Flatten]\n[Dense(3)]"),
+        ("TransposeNet", LossFunction.BinaryCrossEntropy, 2,
+            "[Network(Loss = LossFunction.BinaryCrossEntropy)]\n[Input(6)]\n[Dense(8), BatchNorm, ReLU]\n[Reshape(2, 2, 2)]\n[Conv2DTranspose(3, Kernel = 3, Stride = 2, Padding = 1, OutputPadding = 1), ReLU]\n[Conv2DTranspose(1, Kernel = 2, Stride = 2, Bias = false), Sigmoid]"),
+        ("VaeNet", LossFunction.BinaryCrossEntropySummed, 3,
+            "[Network(Loss = LossFunction.BinaryCrossEntropySummed)]\n[Input(5)]\n[Dense(6), Tanh]\n[Sampling(0.5)]\n[Dense(4), Sigmoid]"),
+        ("SamplingFirstNet", LossFunction.MeanSquaredError, 4,
+            "[Network(Loss = LossFunction.MeanSquaredError)]\n[Input(4)]\n[Sampling]\n[Reshape(2)]\n[Dense(3)]"),
     ];
 
     /// <summary>Each network twice: in its own precision (float unless declared double) and as <c>{Name}Double</c>, the
@@ -208,8 +219,10 @@ public sealed class GpuLayerTests(GpuFixture fixture, ITestOutputHelper output)
         return result;
     }
 
+    /// <summary>Dropout masks and Sampling's ε: drawn from the same counter-based generator on both, compared bit for bit.</summary>
     private static string[] MaskViews(Type type) => type.GetProperties()
-        .Select(p => p.Name).Where(n => n.StartsWith("Dropout", StringComparison.Ordinal) && n.EndsWith("Mask", StringComparison.Ordinal)).ToArray();
+        .Select(p => p.Name).Where(n => (n.StartsWith("Dropout", StringComparison.Ordinal) && n.EndsWith("Mask", StringComparison.Ordinal))
+            || (n.StartsWith("Sampling", StringComparison.Ordinal) && n.EndsWith("Epsilon", StringComparison.Ordinal))).ToArray();
 
     private sealed class CpuRunner<T>(Type type, int seed) : IRunner where T : unmanaged, IFloatingPointIeee754<T>
     {

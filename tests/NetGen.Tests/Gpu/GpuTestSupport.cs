@@ -105,7 +105,7 @@ internal static class GpuCompare
                 case LossFunction.CrossEntropy or LossFunction.MulticlassHinge or LossFunction.MulticlassSquaredHinge:
                     row[random.NextInt(classes)] = T.One;
                     break;
-                case LossFunction.BinaryCrossEntropy:
+                case LossFunction.BinaryCrossEntropy or LossFunction.BinaryCrossEntropySummed:
                     for (int j = 0; j < classes; j++) row[j] = T.CreateChecked(random.NextDouble(0.05, 0.95));
                     break;
                 case LossFunction.MeanAbsoluteError or LossFunction.SumAbsoluteError:

@@ -25,6 +25,12 @@ internal abstract class LayerEmitter
     /// in scope; parameter gradients are added into the view <c>G</c>).</summary>
     public abstract void GpuBackward(GpuWriter g, LayerPlan layer);
 
+    /// <summary>GPU variant: adds the layer's own term to each sample's loss (<c>SampleLoss</c>, after the loss kernel
+    /// wrote it; <c>batch</c> in scope) — Sampling's β·KL. Nothing for most layers.</summary>
+    public virtual void GpuLoss(GpuWriter g, LayerPlan layer)
+    {
+    }
+
     /// <summary>Whether <see cref="DescendBackward"/> is written for the layer (layers with parameters only).</summary>
     public virtual bool CanDescend(EmitContext c, LayerPlan layer) => false;
 

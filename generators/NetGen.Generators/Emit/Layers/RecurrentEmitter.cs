@@ -12,7 +12,7 @@ namespace NetGen.Generators.Emit.Layers;
 /// <c>parameters()</c> order: weight_ih_l0 [G·H × F], weight_hh_l0 [G·H × H], bias_ih_l0, bias_hh_l0, then the
 /// <c>_reverse</c> set of a bidirectional layer.
 /// </summary>
-internal sealed class RecurrentEmitter : LayerEmitter
+internal sealed partial class RecurrentEmitter : LayerEmitter
 {
     public static readonly RecurrentEmitter Instance = new();
 
@@ -68,10 +68,6 @@ internal sealed class RecurrentEmitter : LayerEmitter
         w.Line("/// (<c>CopyHidden</c>), ∂E/∂h_t of the last backward pass (<c>HiddenGradient</c>), the carried state of <c>Step</c>.</summary>");
         w.Line($"public global::NetGen.RecurrentLayer<{c.T}> {layer.PascalName}Layer => {Field(layer)};");
     }
-
-    public override void GpuForward(GpuWriter g, LayerPlan layer) => throw new System.InvalidOperationException(layer.Kind + " has no GPU kernels: the network's Gpu class is emitted CPU-only.");
-
-    public override void GpuBackward(GpuWriter g, LayerPlan layer) => throw new System.InvalidOperationException(layer.Kind + " has no GPU kernels: the network's Gpu class is emitted CPU-only.");
 }
 
 /// <summary>
@@ -79,7 +75,7 @@ internal sealed class RecurrentEmitter : LayerEmitter
 /// below the vocabulary); backward ∂E/∂table[id_t] += ∂E/∂y[t]; ids have no gradient (∂E/∂input = 0). The table is
 /// [vocabulary × dimension], PyTorch's <c>nn.Embedding.weight</c>, initialised from N(0, 1) as there.
 /// </summary>
-internal sealed class EmbeddingEmitter : LayerEmitter
+internal sealed partial class EmbeddingEmitter : LayerEmitter
 {
     public static readonly EmbeddingEmitter Instance = new();
 
@@ -101,17 +97,13 @@ internal sealed class EmbeddingEmitter : LayerEmitter
         w.Line($"global::NetGen.SequenceLayers.EmbeddingBackward<{c.T}>({EmitContext.A(layer.Index)}, {EmitContext.D(layer.Index + 1)}, _g.AsSpan({layer.WeightOffset}, {layer.WeightCount}), batch * {layer.InputSize}, {d});");
         if (layer.Index == 0) w.Line($"if (inputGradient) global::System.Array.Clear({EmitContext.D(layer.Index)}, 0, batch * {layer.InputSize});");
     }
-
-    public override void GpuForward(GpuWriter g, LayerPlan layer) => throw new System.InvalidOperationException("Embedding has no GPU kernels: the network's Gpu class is emitted CPU-only.");
-
-    public override void GpuBackward(GpuWriter g, LayerPlan layer) => throw new System.InvalidOperationException("Embedding has no GPU kernels: the network's Gpu class is emitted CPU-only.");
 }
 
 /// <summary>
 /// Dense after a sequence (T, F): the same layer at every step (Keras' semantics, PyTorch's <c>Linear</c> on the last
 /// axis), y[t] = W·x[t] + b with W [units × F]. Backward: ∂E/∂W += Σ_t δ[t]·x[t]ᵀ, ∂E/∂b += Σ_t δ[t], ∂E/∂x[t] = Wᵀ·δ[t].
 /// </summary>
-internal sealed class SequenceDenseEmitter : LayerEmitter
+internal sealed partial class SequenceDenseEmitter : LayerEmitter
 {
     public static readonly SequenceDenseEmitter Instance = new();
 
@@ -139,8 +131,4 @@ internal sealed class SequenceDenseEmitter : LayerEmitter
         w.Line($"global::NetGen.SequenceLayers.DenseBackward<{c.T}>(_p.AsSpan({layer.WeightOffset}, {layer.WeightCount}), _g.AsSpan({layer.WeightOffset}, {layer.WeightCount}), {bias}, " +
                $"{EmitContext.A(layer.Index)}, {EmitContext.D(layer.Index + 1)}, {dx}, batch * {layer.InputShape[0]}, {In(layer)}, {Out(layer)});");
     }
-
-    public override void GpuForward(GpuWriter g, LayerPlan layer) => throw new System.InvalidOperationException("A Dense layer over a sequence has no GPU kernels: the network's Gpu class is emitted CPU-only.");
-
-    public override void GpuBackward(GpuWriter g, LayerPlan layer) => throw new System.InvalidOperationException("A Dense layer over a sequence has no GPU kernels: the network's Gpu class is emitted CPU-only.");
 }

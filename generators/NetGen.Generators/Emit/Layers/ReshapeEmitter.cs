@@ -5,7 +5,7 @@ namespace NetGen.Generators.Emit.Layers;
 /// <summary>
 /// Reshape: the same values read with another shape, e.g. a Dense layer's 6,272 units as (128, 7, 7). NCHW is flat in
 /// memory, so, as for Flatten, the layer's output buffer is its input buffer (and the same for the gradient): the
-/// network emitter aliases them and no code runs.
+/// network emitters (CPU and GPU) alias them and no code runs.
 /// </summary>
 internal sealed class ReshapeEmitter : LayerEmitter
 {
@@ -17,10 +17,9 @@ internal sealed class ReshapeEmitter : LayerEmitter
     public override void Backward(CodeWriter w, EmitContext c, LayerPlan layer)
         => w.Line($"// Layer {layer.Index}: {layer.PascalName} backward: nothing to do, {EmitContext.D(layer.Index)} is {EmitContext.D(layer.Index + 1)}");
 
-    public override void GpuForward(GpuWriter g, LayerPlan layer) => throw NoGpu(layer);
+    public override void GpuForward(GpuWriter g, LayerPlan layer)
+        => g.Host.Line($"// Layer {layer.Index}: {layer.PascalName} {Shapes.FormatShape(layer.InputShape)} → {Shapes.FormatShape(layer.OutputShape)}: a view, no kernel (_a{layer.Index + 1} is _a{layer.Index})");
 
-    public override void GpuBackward(GpuWriter g, LayerPlan layer) => throw NoGpu(layer);
-
-    /// <summary>Never reached: GpuNetworkEmitter.Unsupported turns such a network's Gpu class into one that throws.</summary>
-    internal static System.InvalidOperationException NoGpu(LayerPlan layer) => new(layer.Kind + " has no GPU kernels.");
+    public override void GpuBackward(GpuWriter g, LayerPlan layer)
+        => g.Host.Line($"// Layer {layer.Index}: {layer.PascalName} backward: nothing to do (_d{layer.Index} is _d{layer.Index + 1})");
 }

@@ -48,8 +48,10 @@ internal sealed class SoftmaxEmitter : LayerEmitter
     public override void GpuForward(GpuWriter g, LayerPlan layer)
     {
         var c = g.C;
-        int size = layer.OutputSize;
-        string field = g.Kernel(layer.PascalName + "Forward", $"Softmax of sample i (one thread per sample): yⱼ = e^(xⱼ − max x) / Σₖ e^(xₖ − max x)",
+        int size = layer.OutputFeatures, rows = layer.OutputSize / size;   // a softmax at every step of a sequence: one row per step
+        string field = g.Kernel(layer.PascalName + "Forward", rows > 1
+            ? $"Softmax of row i = (sample, step) (one thread per row): yⱼ = e^(xⱼ − max x) / Σₖ e^(xₖ − max x)"
+            : $"Softmax of sample i (one thread per sample): yⱼ = e^(xⱼ − max x) / Σₖ e^(xₖ − max x)",
             new[] { g.V("x"), g.V("y") }, w =>
         {
             w.Line($"int row = i * {size};");
@@ -59,14 +61,14 @@ internal sealed class SoftmaxEmitter : LayerEmitter
             w.Line($"for (int j = 0; j < {size}; j++) {{ {c.T} e = {c.Math}.Exp(x[row + j] - max); y[row + j] = e; sum += e; }}");
             w.Line($"for (int j = 0; j < {size}; j++) y[row + j] /= sum;");
         });
-        g.Host.Line($"// Layer {layer.Index}: Softmax over {size} values per sample");
-        g.Launch(field, "batch", GpuWriter.A(layer.Index), GpuWriter.A(layer.Index + 1));
+        g.Host.Line($"// Layer {layer.Index}: Softmax over {size} values per {(rows > 1 ? "step" : "sample")}");
+        g.Launch(field, rows > 1 ? $"batch * {rows}" : "batch", GpuWriter.A(layer.Index), GpuWriter.A(layer.Index + 1));
     }
 
     public override void GpuBackward(GpuWriter g, LayerPlan layer)
     {
         var c = g.C;
-        int size = layer.OutputSize;
+        int size = layer.OutputFeatures;
         string field = g.Kernel(layer.PascalName + "Backward", "Softmax backward for value i = (sample n, j): ∂E/∂xⱼ = yⱼ·(∂E/∂yⱼ − Σₖ ∂E/∂yₖ·yₖ)",
             new[] { g.V("y"), g.V("dy"), g.V("dx") }, w =>
         {
@@ -77,7 +79,7 @@ internal sealed class SoftmaxEmitter : LayerEmitter
         });
         if (layer.Index == 0) g.Host.Open("if (inputGradient)");
         g.Host.Line($"// Layer {layer.Index}: Softmax backward");
-        g.Launch(field, $"batch * {size}", GpuWriter.A(layer.Index + 1), GpuWriter.D(layer.Index + 1), GpuWriter.D(layer.Index));
+        g.Launch(field, $"batch * {layer.OutputSize}", GpuWriter.A(layer.Index + 1), GpuWriter.D(layer.Index + 1), GpuWriter.D(layer.Index));
         if (layer.Index == 0) g.Host.Close();
     }
 }

@@ -89,7 +89,70 @@ internal sealed class Upsample2DEmitter : LayerEmitter
         if (l.Index == 0) w.Close();
     }
 
-    public override void GpuForward(GpuWriter g, LayerPlan layer) => throw ReshapeEmitter.NoGpu(layer);
+    // ---- GPU (ILGPU): one thread per output value forward, one per input value backward (a gather, no atomics) ----
 
-    public override void GpuBackward(GpuWriter g, LayerPlan layer) => throw ReshapeEmitter.NoGpu(layer);
+    public override void GpuForward(GpuWriter g, LayerPlan l)
+    {
+        var c = g.C;
+        int H = l.InH, W = l.InW, f = l.Stride, OH = l.OutH, OW = l.OutW;
+        bool bilinear = Bilinear(l);
+        string field = g.Kernel(l.PascalName + "Forward",
+            bilinear
+                ? $"{l.PascalName} forward for value i = (plane, oy, ox): the bilinear mix of the four inputs around ((oy + ½)/{f} − ½, (ox + ½)/{f} − ½), clamped"
+                : $"{l.PascalName} forward for value i = (plane, oy, ox): y = x[plane, oy / {f}, ox / {f}]",
+            new[] { g.V("x"), g.V("y") }, w =>
+        {
+            w.Line($"int plane = i / {OH * OW}, at = i - plane * {OH * OW}, oy = at / {OW}, ox = at - oy * {OW}, src = plane * {H * W};");
+            if (!bilinear)
+            {
+                w.Line($"y[i] = x[src + oy / {f} * {W} + ox / {f}];");
+                return;
+            }
+            Axis(w, c, "oy", "y", H, f);
+            Axis(w, c, "ox", "x", W, f);
+            w.Line($"y[i] = ({c.Lit(1)} - ly) * (({c.Lit(1)} - lx) * x[src + y0 * {W} + x0] + lx * x[src + y0 * {W} + x1]) + ly * (({c.Lit(1)} - lx) * x[src + y1 * {W} + x0] + lx * x[src + y1 * {W} + x1]);");
+        });
+        g.Host.Line($"// Layer {l.Index}: {l.PascalName} ({l.InC}×{H}×{W} → {l.InC}×{OH}×{OW}, {(bilinear ? "bilinear" : "nearest")}, factor {f})");
+        g.Launch(field, $"batch * {l.OutputSize}", GpuWriter.A(l.Index), GpuWriter.A(l.Index + 1));
+    }
+
+    public override void GpuBackward(GpuWriter g, LayerPlan l)
+    {
+        var c = g.C;
+        int H = l.InH, W = l.InW, f = l.Stride, OH = l.OutH, OW = l.OutW;
+        bool bilinear = Bilinear(l);
+        string t = c.T;
+        string field = g.Kernel(l.PascalName + "Backward",
+            bilinear
+                ? $"{l.PascalName} backward for input value i = (plane, iy, ix): Σ of ∂E/∂y·weight over the outputs within {f} rows/columns whose four corners include (iy, ix)"
+                : $"{l.PascalName} backward for input value i = (plane, iy, ix): Σ of ∂E/∂y over its {f}×{f} block",
+            new[] { g.V("dy"), g.V("dx") }, w =>
+        {
+            w.Line($"int plane = i / {H * W}, at = i - plane * {H * W}, iy = at / {W}, ix = at - iy * {W}, src = plane * {OH * OW};");
+            w.Line($"{t} sum = {c.Lit(0)};");
+            if (!bilinear)
+            {
+                w.Line($"for (int oy = iy * {f}; oy < iy * {f} + {f}; oy++) for (int ox = ix * {f}; ox < ix * {f} + {f}; ox++) sum += dy[src + oy * {OW} + ox];");
+                w.Line("dx[i] = sum;");
+                return;
+            }
+            // Output row oy reads input rows y0 = ⌊s⌋ and y1 ≤ y0 + 1 with s ≈ (oy + ½)/f − ½: rows (iy − 1)·f ≤ oy < (iy + 2)·f cover every reader of iy.
+            w.Line($"int oyEnd = global::System.Math.Min({OH}, (iy + 2) * {f}), oxEnd = global::System.Math.Min({OW}, (ix + 2) * {f});");
+            w.Open($"for (int oy = global::System.Math.Max(0, (iy - 1) * {f}); oy < oyEnd; oy++)");
+            Axis(w, c, "oy", "y", H, f);
+            w.Line($"{t} wy = (y0 == iy ? {c.Lit(1)} - ly : {c.Lit(0)}) + (y1 == iy ? ly : {c.Lit(0)});");
+            w.Line($"if (wy == {c.Lit(0)}) continue;");
+            w.Open($"for (int ox = global::System.Math.Max(0, (ix - 1) * {f}); ox < oxEnd; ox++)");
+            Axis(w, c, "ox", "x", W, f);
+            w.Line($"{t} wx = (x0 == ix ? {c.Lit(1)} - lx : {c.Lit(0)}) + (x1 == ix ? lx : {c.Lit(0)});");
+            w.Line($"sum += wy * wx * dy[src + oy * {OW} + ox];");
+            w.Close();
+            w.Close();
+            w.Line("dx[i] = sum;");
+        });
+        if (l.Index == 0) g.Host.Open("if (inputGradient)");
+        g.Host.Line($"// Layer {l.Index}: {l.PascalName} backward: each input value gathers the gradient of the outputs computed from it");
+        g.Launch(field, $"batch * {l.InputSize}", GpuWriter.D(l.Index + 1), GpuWriter.D(l.Index));
+        if (l.Index == 0) g.Host.Close();
+    }
 }

@@ -18,7 +18,7 @@ internal sealed class ReshapeLayer : LayerDefinition<ReshapeAttribute>
 {
     public static readonly ReshapeLayer Instance = new();
 
-    private ReshapeLayer() : base(LayerKind.Reshape, "reshape", onnxOperator: "Reshape", gpu: false)
+    private ReshapeLayer() : base(LayerKind.Reshape, "reshape", onnxOperator: "Reshape")
     {
     }
 
@@ -57,7 +57,7 @@ internal sealed class Upsample2DLayer : LayerDefinition<Upsample2DAttribute>
 {
     public static readonly Upsample2DLayer Instance = new();
 
-    private Upsample2DLayer() : base(LayerKind.Upsample2D, "up_sampling2d", onnxOperator: "Resize", gpu: false)
+    private Upsample2DLayer() : base(LayerKind.Upsample2D, "up_sampling2d", onnxOperator: "Resize")
     {
     }
 
@@ -109,7 +109,7 @@ internal sealed class Conv2DTransposeLayer : LayerDefinition<Conv2DTransposeAttr
 {
     public static readonly Conv2DTransposeLayer Instance = new();
 
-    private Conv2DTransposeLayer() : base(LayerKind.Conv2DTranspose, "conv2d_transpose", onnxOperator: "ConvTranspose", gpu: false)
+    private Conv2DTransposeLayer() : base(LayerKind.Conv2DTranspose, "conv2d_transpose", onnxOperator: "ConvTranspose")
     {
     }
 
@@ -230,7 +230,7 @@ internal sealed class SamplingLayer : LayerDefinition<SamplingAttribute>
 {
     public static readonly SamplingLayer Instance = new();
 
-    private SamplingLayer() : base(LayerKind.Sampling, "sampling", onnxOperator: null, gpu: false)
+    private SamplingLayer() : base(LayerKind.Sampling, "sampling", onnxOperator: null)
     {
     }
 

@@ -19,7 +19,7 @@ internal sealed record EmbeddingOptions(int Vocabulary, int Dimension) : LayerOp
 /// </summary>
 internal abstract class RecurrentLayerDefinition<TAttribute> : LayerDefinition<TAttribute> where TAttribute : System.Attribute
 {
-    protected RecurrentLayerDefinition(LayerKind kind, string snakeName, string onnxOperator) : base(kind, snakeName, onnxOperator, gpu: false)
+    protected RecurrentLayerDefinition(LayerKind kind, string snakeName, string onnxOperator) : base(kind, snakeName, onnxOperator, gpu: true)
     {
     }
 
@@ -136,7 +136,7 @@ internal sealed class EmbeddingLayer : LayerDefinition<EmbeddingAttribute>
 {
     public static readonly EmbeddingLayer Instance = new();
 
-    private EmbeddingLayer() : base(LayerKind.Embedding, "embedding", onnxOperator: "Gather", gpu: false)
+    private EmbeddingLayer() : base(LayerKind.Embedding, "embedding", onnxOperator: "Gather", gpu: true)
     {
     }
 
