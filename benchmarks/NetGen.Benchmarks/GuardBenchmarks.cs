@@ -55,7 +55,7 @@ public class GuardBenchmarks
     {
         string generated = Generate(Declaration);
         string unguarded = Unguard(generated).Replace("GuardedExample", "UnguardedExample");
-        if (unguarded.Contains("SingleThreaded", StringComparison.Ordinal))
+        if (unguarded.Contains("global::NetGen.SingleThreaded.", StringComparison.Ordinal))
             throw new InvalidOperationException("The guard's generated lines changed: update GuardBenchmarks.Unguard.");
         var assembly = Compile(Declaration, generated, unguarded);
         _guarded = Create(assembly, "GuardedExample");
