@@ -13,6 +13,7 @@ using NetGen.Benchmarks;
 //   --only NAME    one workload (repeatable)            --bdn ARGS   pass the rest to BenchmarkDotNet (full mode only)
 //   --profile      where the GEMM layer's, the MLP's and LeNet-5's time goes (per pass and per layer)
 //   --smoke        CI's check that the suite starts and its workloads give the same results at 1 and 2 threads
+//   --guard        the single-thread guard's cost on the worked example's step (BenchmarkDotNet, guarded vs unguarded)
 CultureInfo.CurrentCulture = CultureInfo.InvariantCulture;
 bool quick = args.Contains("--quick"), noTorch = args.Contains("--no-torch"), noOrt = args.Contains("--no-ort"), buildTime = args.Contains("--build-time");
 int[] threadCounts = [1, 2];
@@ -27,6 +28,12 @@ int epochSamples = quick ? 1 : 3;
 var total = Stopwatch.StartNew();
 if (args.Contains("--profile")) { foreach (int t in threadCounts) Profile.Run(t); return 0; }
 if (args.Contains("--smoke")) return Smoke();
+if (args.Contains("--guard"))
+{
+    // The single-thread guard's cost on the worked example's step (docs/threading.md), under BenchmarkDotNet.
+    GuardBenchmarks.Run(args);
+    return 0;
+}
 string[] stepNames = only.Count > 0 ? Workloads.StepNames.Where(only.Contains).ToArray() : Workloads.StepNames;
 bool epoch = only.Count == 0 || only.Contains(Workloads.EpochName);
 

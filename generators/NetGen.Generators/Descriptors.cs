@@ -69,6 +69,10 @@ internal static class Descriptors
     public static readonly DiagnosticDescriptor LayersWithoutNetwork = D("NG0036", "Layer attributes on a class without [Network]", DiagnosticSeverity.Warning);
     public static readonly DiagnosticDescriptor ClashesWithGeneratedCode = D("NG0037", "The class clashes with the code NetGen generates", DiagnosticSeverity.Error);
 
+    // ---- Generated code size (Model/CodeBudget.cs) -------------------------------------------------------------------
+    public static readonly DiagnosticDescriptor UnrollingCapped = D("NG0048", "Unrolling capped by the network's code budget", DiagnosticSeverity.Warning);
+    public static readonly DiagnosticDescriptor ExplainNotGenerated = D("NG0049", "Explain not generated: the network is too large to print", DiagnosticSeverity.Warning);
+
     // ---- NetGen itself -----------------------------------------------------------------------------------------------
     /// <summary>NG9999: the generator threw (a NetGen bug); reported by the generator, never by the analyzers.</summary>
     public static readonly DiagnosticDescriptor InternalError = new(

@@ -213,13 +213,15 @@ internal static class Shapes
         if (planned.Count > 0 && Enum.IsDefined(typeof(LossKind), spec.Loss) && !CheckPerStepLoss(spec, layout, found))
             CheckActivationsAndLoss(spec, Size(shape), found);
 
-        problems = found.ToImmutableArray();
-        if (found.Any(p => !p.IsWarning)) return null;
+        if (found.Any(p => !p.IsWarning))
+        {
+            problems = found.ToImmutableArray();
+            return null;
+        }
 
         var result = new NetworkPlan(spec, inputShape, planned.ToImmutable()) { ParameterCount = offset, TrainableCount = trainable, StateCount = state };
-        result.Explainable = !result.HasSequenceLayers && result.Layers.All(l => !l.IsSequence)
-            && result.Layers.Any(l => l.Kind == LayerKind.Dense)
-            && result.Layers.All(l => l.Kind == LayerKind.Dense ? IsUnrolled(result, l) : l.IsActivation);
+        CodeBudget.Apply(result, found);   // which layers are unrolled, whether Explain is emitted (NG0048, NG0049)
+        problems = found.ToImmutableArray();
         return result;
     }
 
@@ -571,7 +573,7 @@ internal static class Shapes
     }
 
     /// <summary>Whether a Dense layer is emitted as straight-line code.</summary>
-    public static bool IsUnrolled(NetworkPlan plan, LayerPlan layer) => layer.MultiplyAdds <= plan.Spec.UnrollThreshold;
+    public static bool IsUnrolled(NetworkPlan plan, LayerPlan layer) => layer.Index < plan.Unrolled.Length && plan.Unrolled[layer.Index];
 
     /// <summary>The Keras-style summary table.</summary>
     public static string Summary(NetworkPlan plan)

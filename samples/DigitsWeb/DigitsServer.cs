@@ -146,13 +146,9 @@ public sealed class DigitModel
 
     public Prediction Predict(float[] pixels)
     {
-        if (!_pool.TryTake(out var net))
-        {
-            net = new DigitsLeNet(maxBatch: 1);
-            _prototype.Parameters.CopyTo(net.Parameters);
-            _prototype.State.CopyTo(net.State);
-            net.Training = false;
-        }
+        // One inference replica per concurrent request: it shares the prototype's parameters (no copy) and has its own
+        // buffers, so requests run Forward in parallel without a lock (docs/threading.md).
+        if (!_pool.TryTake(out var net)) net = _prototype.CreateInferenceReplica();
         try
         {
             float[] p = net.Forward(pixels).ToArray();

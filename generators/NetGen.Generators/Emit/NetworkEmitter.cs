@@ -66,6 +66,7 @@ internal static class NetworkEmitter
         w.Line($"static string global::NetGen.INetworkType.Summary => Summary;");
         w.Line($"public {NetworkParser.Escape(spec.ClassName)}(int maxBatch = 1, int seed = 42) => throw Invalid();");
         w.Line("public int MaxBatch => throw Invalid();");
+        w.Line($"public {NetworkParser.Escape(spec.ClassName)} CreateInferenceReplica(int maxBatch = 1) => throw Invalid();");
         w.Line("public bool Training { get => throw Invalid(); set => throw Invalid(); }");
         w.Line($"public global::System.Span<{t}> Parameters => throw Invalid();");
         w.Line($"public global::System.Span<{t}> Gradients => throw Invalid();");
@@ -153,6 +154,7 @@ internal static class NetworkEmitter
         w.Line($"private readonly {t}[] _target;   // scratch for one-hot targets");
         if (c.FusedSgd) w.Line($"private {t} _sgdRate;   // −η of the running fused plain-SGD step (TrainStep with a plain Sgd), read by the kernels");
         w.Line("private int _batch;   // samples in the last forward pass");
+        ThreadingEmitter.Fields(w);
         bool sequence = plan.SequenceSteps > 0;
         if (sequence)
         {
@@ -207,6 +209,7 @@ internal static class NetworkEmitter
         foreach (var layer in plan.Layers) LayerEmitter.For(layer).Initialize(w, c, layer);
         w.Close();
         w.Line();
+        ThreadingEmitter.Replica(w, c);
 
         // ---- Properties and views -----------------------------------------------------------------------------
         w.Line("/// <inheritdoc/>");
@@ -241,6 +244,8 @@ internal static class NetworkEmitter
         // ---- Forward ------------------------------------------------------------------------------------------
         w.Line("/// <inheritdoc/>");
         w.Open($"public global::System.ReadOnlySpan<{t}> Forward(global::System.ReadOnlySpan<{t}> input, int batch = 1)");
+        ThreadingEmitter.Enter(w, c, "Forward");
+        ThreadingEmitter.RefuseTrainingForward(w, c, "Forward");
         w.Line($"global::NetGen.Guard.Batch(batch, MaxBatch, \"{name}\");");
         w.Line($"global::NetGen.Guard.BatchSpan(input.Length, batch, {plan.InputSize}, nameof(input));");
         w.Line($"input.CopyTo({EmitContext.A(0)});");
@@ -256,6 +261,7 @@ internal static class NetworkEmitter
             LayerEmitter.For(layer).Forward(w, c, layer);
         }
         w.Line($"return {EmitContext.A(L)}.AsSpan(0, batch * {plan.OutputSize});");
+        ThreadingEmitter.Exit(w);
         w.Close();
         w.Line();
 
@@ -328,6 +334,7 @@ internal static class NetworkEmitter
         }
         else
         {
+            ThreadingEmitter.Enter(w, c, "Step");
             w.Line($"global::NetGen.Guard.Batch(batch, MaxBatch, \"{name}\");");
             w.Line($"global::NetGen.Guard.BatchSpan(input.Length, batch, {stepIn}, nameof(input));");
             w.Line($"input.CopyTo({EmitContext.A(0)});");
@@ -353,6 +360,7 @@ internal static class NetworkEmitter
             w.Line("_afterStep = true;");
             w.Close();
             w.Line($"return {EmitContext.A(plan.Layers.Length)}.AsSpan(0, batch * {stepOut});");
+            ThreadingEmitter.Exit(w);
             w.Close();
         }
         w.Line();
@@ -504,10 +512,12 @@ internal static class NetworkEmitter
         if (sampling.Count > 0) what += ", plus β·KL(N(μ, σ²) ‖ N(0, 1)) of the Sampling layer" + (sampling.Count > 1 ? "s" : "") + " (summed over the latent values, averaged over the batch)";
         w.Line($"/// <summary>The loss of the last forward pass: {what}.</summary>");
         w.Open($"public {t} Loss(global::System.ReadOnlySpan<{t}> target)");
+        ThreadingEmitter.Enter(w, c, "Loss");
         w.Line(ForwardDone(plan, name));
         w.Line($"global::NetGen.Guard.BatchSpan(target.Length, _batch, {plan.OutputSize}, nameof(target));");
         string own = (regularized.Count > 0 ? " + RegularizationLoss()" : "") + string.Concat(sampling.Select(l => $" + {l.PascalName}Beta * {l.PascalName}KL"));
         w.Line($"return {value}{own};");
+        ThreadingEmitter.Exit(w);
         w.Close();
         w.Line();
         if (regularized.Count > 0) EmitRegularization(w, c, regularized);
@@ -515,25 +525,30 @@ internal static class NetworkEmitter
         w.Line($"public {t} Loss(global::System.ReadOnlySpan<int> labels) => Loss(OneHot(labels));");
         w.Line();
         w.Open($"private global::System.ReadOnlySpan<{t}> OneHot(global::System.ReadOnlySpan<int> labels)");
+        ThreadingEmitter.Enter(w, c, "Loss");
         w.Line(ForwardDone(plan, name));
         w.Line(plan.LossRowsPerSample > 1
             ? $"global::NetGen.Guard.Labels(labels, _batch, {plan.LossRowsPerSample}, {plan.LossRowSize}, nameof(labels));   // one label per step: batch × {plan.LossRowsPerSample}"
             : $"global::NetGen.Guard.Labels(labels, {rows}, {plan.LossRowSize}, nameof(labels));");
         w.Line($"global::NetGen.Losses.OneHot<{t}>(labels, {plan.LossRowSize}, _target);");
         w.Line($"return _target.AsSpan(0, _batch * {plan.OutputSize});");
+        ThreadingEmitter.Exit(w);
         w.Close();
         w.Line();
         w.Line("/// <summary>Backpropagates the loss of the last forward pass, adding ∂E/∂θ into <see cref=\"Gradients\"/>.</summary>");
         w.Open($"public void Backward(global::System.ReadOnlySpan<{t}> target)");
+        ThreadingEmitter.Enter(w, c, "Backward", training: true);
         w.Line(ForwardDone(plan, name));
         w.Line($"global::NetGen.Guard.BatchSpan(target.Length, _batch, {plan.OutputSize}, nameof(target));");
         w.Line($"{gradient};" + (plan.FusedSoftmaxCrossEntropy ? "   // ∂E/∂logits = (p − t)/n: Softmax's own backward is skipped" : plan.FusedSigmoidBinaryCrossEntropy ? "   // ∂E/∂z = (σ(z) − t)/divisor: Sigmoid's own backward is skipped" : ""));
         w.Line($"BackwardFrom({lossIn}, inputGradient: false);");
         if (regularized.Count > 0) w.Line("AddRegularizationGradients();");
+        ThreadingEmitter.Exit(w);
         w.Close();
         w.Line();
         w.Line("/// <inheritdoc/>");
         w.Open($"public void BackwardFromTarget(global::System.ReadOnlySpan<{t}> target, global::System.Span<{t}> inputGradient)");
+        ThreadingEmitter.Enter(w, c, "BackwardFromTarget", training: true);
         w.Line(ForwardDone(plan, name));
         w.Line($"global::NetGen.Guard.BatchSpan(target.Length, _batch, {plan.OutputSize}, nameof(target));");
         w.Line($"global::NetGen.Guard.BatchSpan(inputGradient.Length, _batch, {plan.InputSize}, nameof(inputGradient));");
@@ -541,6 +556,7 @@ internal static class NetworkEmitter
         w.Line($"BackwardFrom({lossIn}, inputGradient: true);");
         if (regularized.Count > 0) w.Line("AddRegularizationGradients();");
         w.Line($"{EmitContext.D(0)}.AsSpan(0, inputGradient.Length).CopyTo(inputGradient);");
+        ThreadingEmitter.Exit(w);
         w.Close();
         w.Line();
         if (c.FusedSgd)
@@ -558,6 +574,7 @@ internal static class NetworkEmitter
         w.Line();
         w.Line("/// <inheritdoc/>");
         w.Open($"public void Backward(global::System.ReadOnlySpan<{t}> outputGradient, global::System.Span<{t}> inputGradient)");
+        ThreadingEmitter.Enter(w, c, "Backward", training: true);
         w.Line(ForwardDone(plan, name));
         w.Line($"global::NetGen.Guard.BatchSpan(outputGradient.Length, _batch, {plan.OutputSize}, nameof(outputGradient));");
         w.Line($"if (!inputGradient.IsEmpty) global::NetGen.Guard.BatchSpan(inputGradient.Length, _batch, {plan.InputSize}, nameof(inputGradient));");
@@ -565,6 +582,7 @@ internal static class NetworkEmitter
         w.Line($"BackwardFrom({L}, inputGradient: !inputGradient.IsEmpty);");
         if (regularized.Count > 0) w.Line("AddRegularizationGradients();   // the network's own loss terms are part of every backward pass (see INetwork.Backward)");
         w.Line($"if (!inputGradient.IsEmpty) {EmitContext.D(0)}.AsSpan(0, inputGradient.Length).CopyTo(inputGradient);");
+        ThreadingEmitter.Exit(w);
         w.Close();
         w.Line();
     }
@@ -633,7 +651,10 @@ internal static class NetworkEmitter
     {
         string t = c.T;
         w.Line("/// <inheritdoc/>");
-        w.Line("public void ZeroGradients() => global::System.Array.Clear(_g);");
+        w.Open("public void ZeroGradients()");
+        w.Line($"global::NetGen.SingleThreaded.RefuseTraining(_replica, \"{c.Plan.Spec.ClassName}\", \"ZeroGradients\");");
+        w.Line("global::System.Array.Clear(_g);");
+        w.Close();
         w.Line();
         if (c.FusedSgd)
         {
@@ -646,6 +667,7 @@ internal static class NetworkEmitter
             w.Line("/// infinite nothing is updated (the weights stay those of the last good step).</summary>");
             w.Open($"public {t} TrainStep(global::System.ReadOnlySpan<{t}> input, {type} {arg}, global::NetGen.IOptimizer optimizer, int batch = 1)");
             w.Line("global::System.ArgumentNullException.ThrowIfNull(optimizer);");
+            ThreadingEmitter.Enter(w, c, "TrainStep", training: true);
             w.Line("ZeroGradients();");
             w.Line("Forward(input, batch);");
             w.Line($"{t} loss = Loss({arg});");
@@ -653,6 +675,7 @@ internal static class NetworkEmitter
             w.Line($"Backward({arg});");
             OptimizerStep(w, c);
             w.Line("return loss;");
+            ThreadingEmitter.Exit(w);
             w.Close();
             w.Line();
         }
@@ -700,6 +723,7 @@ internal static class NetworkEmitter
             w.Line("/// When the loss is NaN or infinite nothing is updated (the weights stay those of the last good step).</summary>");
             w.Open($"public {t} TrainStep(global::System.ReadOnlySpan<{t}> input, {type} {arg}, global::NetGen.IOptimizer optimizer, int batch = 1)");
             w.Line("global::System.ArgumentNullException.ThrowIfNull(optimizer);");
+            ThreadingEmitter.Enter(w, c, "TrainStep", training: true);
             w.Line("Forward(input, batch);");
             w.Line($"{t} loss = Loss({arg});");
             w.Line($"if (!{t}.IsFinite(loss)) return loss;   // NaN or ∞ (bad data or a diverged run): no update, the weights stay those of the last good step");
@@ -711,6 +735,7 @@ internal static class NetworkEmitter
             w.Line($"Backward({arg});");
             OptimizerStep(w, c);
             w.Line("return loss;");
+            ThreadingEmitter.Exit(w);
             w.Close();
             w.Line();
         }

@@ -182,8 +182,13 @@ internal sealed class NetworkPlan
     /// <summary>The buffer the GPU variant's loss reads: the same as the CPU's (both fusions are written there too).</summary>
     public int GpuLossInputBuffer => LossInputBuffer;
 
-    /// <summary>Small enough that every layer is unrolled: <c>Explain</c> is emitted.</summary>
+    /// <summary>Small enough that every layer is unrolled and <c>Explain</c> fits its size bound: <c>Explain</c> is emitted
+    /// (decided by <see cref="CodeBudget"/>).</summary>
     public bool Explainable { get; set; }
+
+    /// <summary>Per layer: whether it is emitted as straight-line code (a Dense layer within UnrollThreshold and
+    /// within the network's <see cref="CodeBudget"/>).</summary>
+    public ImmutableArray<bool> Unrolled { get; set; } = ImmutableArray<bool>.Empty;
 
     public string ElementType => Spec.IsDouble ? "double" : "float";
 

@@ -81,40 +81,49 @@ __________________________________________________________________
     private readonly float[] _target;   // scratch for one-hot targets
     private float _sgdRate;   // −η of the running fused plain-SGD step (TrainStep with a plain Sgd), read by the kernels
     private int _batch;   // samples in the last forward pass
+    private int _owner;   // the managed thread id inside a public pass, 0 when none (NetGen.SingleThreaded: an instance is single-threaded)
+    private readonly bool _replica;   // an inference replica (CreateInferenceReplica): shares _p and _s with its source, never trains
 
     /// <summary>Allocates the network's buffers for batches of up to <paramref name="maxBatch"/> samples and
     /// initialises the weights from <paramref name="seed"/> (the same seed gives bit-identical weights); biases start at zero.</summary>
     public DigitsMlp(int maxBatch = 1, int seed = 42)
     {
         if (maxBatch < 1) throw new global::System.ArgumentOutOfRangeException(nameof(maxBatch), maxBatch, "maxBatch must be at least 1: it is the largest batch Forward will be given.");
-        const long largestPerSample = 64;   // the input
-        if ((long)maxBatch * largestPerSample > global::System.Array.MaxLength)
-        {
-            throw new global::System.ArgumentOutOfRangeException(nameof(maxBatch), maxBatch, global::System.FormattableString.Invariant(
-                $"maxBatch {maxBatch:N0} × 64 values per sample (the input) = {((long)maxBatch * largestPerSample):N0} values exceeds the {(global::System.Array.MaxLength):N0} one array can hold; the largest maxBatch for DigitsMlp is {(global::System.Array.MaxLength / largestPerSample):N0}: train and infer in batches of at most that many samples."));
-        }
         MaxBatch = maxBatch;
-        try
-        {
-            checked
-            {
-                _a0 = new float[maxBatch * 64]; _d0 = new float[maxBatch * 64];
-                _a1 = new float[maxBatch * 32]; _d1 = new float[maxBatch * 32];
-                _a2 = new float[maxBatch * 32]; _d2 = new float[maxBatch * 32];
-                _a3 = new float[maxBatch * 10]; _d3 = new float[maxBatch * 10];
-                _a4 = new float[maxBatch * 10]; _d4 = new float[maxBatch * 10];
-                _scratchPart = global::System.Math.Max(global::System.Math.Max(maxBatch, 32) * 48, global::System.Math.Max(maxBatch, 10) * 48);
-                _scratch = new float[_scratchPart * global::System.Environment.ProcessorCount];
-                _target = new float[maxBatch * 10];
-            }
-        }
-        catch (global::System.OverflowException)
-        {
-            throw new global::System.InvalidOperationException(global::System.FormattableString.Invariant($"DigitsMlp's kernels need more working memory (for maxBatch {maxBatch:N0} on {(global::System.Environment.ProcessorCount)} threads) than one array can hold: a layer is too wide for NetGen's kernels. Use a smaller maxBatch, or make the widest layer smaller."));
-        }
+        _a0 = new float[maxBatch * 64]; _d0 = new float[maxBatch * 64];
+        _a1 = new float[maxBatch * 32]; _d1 = new float[maxBatch * 32];
+        _a2 = new float[maxBatch * 32]; _d2 = new float[maxBatch * 32];
+        _a3 = new float[maxBatch * 10]; _d3 = new float[maxBatch * 10];
+        _a4 = new float[maxBatch * 10]; _d4 = new float[maxBatch * 10];
+        _scratchPart = global::System.Math.Max(global::System.Math.Max(maxBatch, 32) * 48, global::System.Math.Max(maxBatch, 10) * 48);
+        _scratch = new float[_scratchPart * global::System.Environment.ProcessorCount];
+        _target = new float[maxBatch * 10];
         var random = new global::NetGen.SeededRandom(seed);
         global::NetGen.Init.HeUniform<float>(_p.AsSpan(0, 2048), fanIn: 64, random);   // Dense1: He, followed by ReLU
         global::NetGen.Init.GlorotUniform<float>(_p.AsSpan(2080, 320), fanIn: 32, fanOut: 10, random);   // Dense2: Glorot, followed by Softmax
+    }
+
+    /// <summary>A network for parallel inference that shares this network's <see cref="Parameters"/> and <see cref="State"/>
+    /// (the same arrays, not copies) and has its own activations and scratch, for batches of up to <paramref name="maxBatch"/>
+    /// samples: one replica per thread (a pool of them in a web server) runs <c>Forward</c> concurrently with the others and gives
+    /// bit-identical outputs to this network. A replica is in inference mode (<c>Training = false</c>) and refuses every training
+    /// pass (Backward, TrainStep, ZeroGradients, Explain) with an InvalidOperationException; its <see cref="Gradients"/> is empty.
+    /// It sees every change to the shared parameters: do not train or load weights into this network while replicas run.</summary>
+    public DigitsMlp CreateInferenceReplica(int maxBatch = 1)
+    {
+        return new DigitsMlp(this, maxBatch);
+    }
+
+    /// <summary>The constructor of an inference replica: buffers for <paramref name="maxBatch"/> samples, then the source's
+    /// parameters and state in place of its own (the weights the chained constructor initialised are dropped).</summary>
+    private DigitsMlp(DigitsMlp source, int maxBatch) : this(maxBatch, 0)
+    {
+        global::System.ArgumentNullException.ThrowIfNull(source);
+        _p = source._p;
+        _s = source._s;
+        _g = global::System.Array.Empty<float>();   // a replica never trains
+        _replica = true;
+        Training = false;
     }
 
     /// <inheritdoc/>
@@ -175,40 +184,56 @@ __________________________________________________________________
     /// <inheritdoc/>
     public global::System.ReadOnlySpan<float> Forward(global::System.ReadOnlySpan<float> input, int batch = 1)
     {
-        global::NetGen.Guard.Batch(batch, MaxBatch, "DigitsMlp");
-        global::NetGen.Guard.BatchSpan(input.Length, batch, 64, nameof(input));
-        input.CopyTo(_a0);
-        _batch = batch;
-
-        // Layer 0: Dense1 (64 → 32): y = x·Wᵀ + b over the whole batch, register-blocked; threads split the units
-        global::NetGen.Parallelism.Run(this, 0, global::NetGen.Parallelism.PartsFor((long)batch * 2048));
-
-        // Layer 1: ReLU over 32 values per sample
-        for (int k = 0; k < batch * 32; k++) _a2[k] = _a1[k] <= 0f ? 0f : _a1[k];
-
-        // Layer 2: Dense2 (32 → 10): y = x·Wᵀ + b over the whole batch, register-blocked; threads split the units
-        global::NetGen.Parallelism.Run(this, 8, global::NetGen.Parallelism.PartsFor((long)batch * 320));
-
-        // Layer 3: Softmax over 10 values per sample: yⱼ = e^(xⱼ − max x) / Σₖ e^(xₖ − max x)
-        for (int n = 0; n < batch; n++)
+        bool entered = global::NetGen.SingleThreaded.Enter(ref _owner, "DigitsMlp", "Forward");
+        try
         {
-            global::System.ReadOnlySpan<float> x = _a3.AsSpan(n * 10, 10);
-            global::System.Span<float> y = _a4.AsSpan(n * 10, 10);
-            float max = x[0];
-            for (int j = 1; j < 10; j++) if (x[j] > max) max = x[j];
-            float sum = 0f;
-            for (int j = 0; j < 10; j++) { y[j] = global::System.MathF.Exp(x[j] - max); sum += y[j]; }
-            for (int j = 0; j < 10; j++) y[j] /= sum;
+            global::NetGen.Guard.Batch(batch, MaxBatch, "DigitsMlp");
+            global::NetGen.Guard.BatchSpan(input.Length, batch, 64, nameof(input));
+            input.CopyTo(_a0);
+            _batch = batch;
+
+            // Layer 0: Dense1 (64 → 32): y = x·Wᵀ + b over the whole batch, register-blocked; threads split the units
+            global::NetGen.Parallelism.Run(this, 0, global::NetGen.Parallelism.PartsFor((long)batch * 2048));
+
+            // Layer 1: ReLU over 32 values per sample
+            for (int k = 0; k < batch * 32; k++) _a2[k] = _a1[k] > 0f ? _a1[k] : 0f;
+
+            // Layer 2: Dense2 (32 → 10): y = x·Wᵀ + b over the whole batch, register-blocked; threads split the units
+            global::NetGen.Parallelism.Run(this, 8, global::NetGen.Parallelism.PartsFor((long)batch * 320));
+
+            // Layer 3: Softmax over 10 values per sample: yⱼ = e^(xⱼ − max x) / Σₖ e^(xₖ − max x)
+            for (int n = 0; n < batch; n++)
+            {
+                global::System.ReadOnlySpan<float> x = _a3.AsSpan(n * 10, 10);
+                global::System.Span<float> y = _a4.AsSpan(n * 10, 10);
+                float max = x[0];
+                for (int j = 1; j < 10; j++) if (x[j] > max) max = x[j];
+                float sum = 0f;
+                for (int j = 0; j < 10; j++) { y[j] = global::System.MathF.Exp(x[j] - max); sum += y[j]; }
+                for (int j = 0; j < 10; j++) y[j] /= sum;
+            }
+            return _a4.AsSpan(0, batch * 10);
         }
-        return _a4.AsSpan(0, batch * 10);
+        finally
+        {
+            if (entered) global::NetGen.SingleThreaded.Exit(ref _owner);
+        }
     }
 
     /// <summary>The loss of the last forward pass: E = −Σⱼ tⱼ log pⱼ with p = softmax(z), computed from the logits z (fused: ∂E/∂z = p − t), averaged over the batch.</summary>
     public float Loss(global::System.ReadOnlySpan<float> target)
     {
-        global::NetGen.Guard.ForwardDone(_batch, "DigitsMlp");
-        global::NetGen.Guard.BatchSpan(target.Length, _batch, 10, nameof(target));
-        return global::NetGen.Losses.CrossEntropyWithLogits<float>(_a3.AsSpan(0, _batch * 10), target, _batch);
+        bool entered = global::NetGen.SingleThreaded.Enter(ref _owner, "DigitsMlp", "Loss");
+        try
+        {
+            global::NetGen.Guard.ForwardDone(_batch, "DigitsMlp");
+            global::NetGen.Guard.BatchSpan(target.Length, _batch, 10, nameof(target));
+            return global::NetGen.Losses.CrossEntropyWithLogits<float>(_a3.AsSpan(0, _batch * 10), target, _batch);
+        }
+        finally
+        {
+            if (entered) global::NetGen.SingleThreaded.Exit(ref _owner);
+        }
     }
 
     /// <summary>The loss of the last forward pass against class indices (read as one-hot targets).</summary>
@@ -216,30 +241,54 @@ __________________________________________________________________
 
     private global::System.ReadOnlySpan<float> OneHot(global::System.ReadOnlySpan<int> labels)
     {
-        global::NetGen.Guard.ForwardDone(_batch, "DigitsMlp");
-        global::NetGen.Guard.Labels(labels, _batch, 10, nameof(labels));
-        global::NetGen.Losses.OneHot<float>(labels, 10, _target);
-        return _target.AsSpan(0, _batch * 10);
+        bool entered = global::NetGen.SingleThreaded.Enter(ref _owner, "DigitsMlp", "Loss");
+        try
+        {
+            global::NetGen.Guard.ForwardDone(_batch, "DigitsMlp");
+            global::NetGen.Guard.Labels(labels, _batch, 10, nameof(labels));
+            global::NetGen.Losses.OneHot<float>(labels, 10, _target);
+            return _target.AsSpan(0, _batch * 10);
+        }
+        finally
+        {
+            if (entered) global::NetGen.SingleThreaded.Exit(ref _owner);
+        }
     }
 
     /// <summary>Backpropagates the loss of the last forward pass, adding ∂E/∂θ into <see cref="Gradients"/>.</summary>
     public void Backward(global::System.ReadOnlySpan<float> target)
     {
-        global::NetGen.Guard.ForwardDone(_batch, "DigitsMlp");
-        global::NetGen.Guard.BatchSpan(target.Length, _batch, 10, nameof(target));
-        global::NetGen.Losses.CrossEntropyWithLogitsGradient<float>(_a3.AsSpan(0, _batch * 10), target, _batch, _d3);   // ∂E/∂logits = (p − t)/n: Softmax's own backward is skipped
-        BackwardFrom(3, inputGradient: false);
+        bool entered = global::NetGen.SingleThreaded.EnterTraining(ref _owner, _replica, "DigitsMlp", "Backward");
+        try
+        {
+            global::NetGen.Guard.ForwardDone(_batch, "DigitsMlp");
+            global::NetGen.Guard.BatchSpan(target.Length, _batch, 10, nameof(target));
+            global::NetGen.Losses.CrossEntropyWithLogitsGradient<float>(_a3.AsSpan(0, _batch * 10), target, _batch, _d3);   // ∂E/∂logits = (p − t)/n: Softmax's own backward is skipped
+            BackwardFrom(3, inputGradient: false);
+        }
+        finally
+        {
+            if (entered) global::NetGen.SingleThreaded.Exit(ref _owner);
+        }
     }
 
     /// <inheritdoc/>
     public void BackwardFromTarget(global::System.ReadOnlySpan<float> target, global::System.Span<float> inputGradient)
     {
-        global::NetGen.Guard.ForwardDone(_batch, "DigitsMlp");
-        global::NetGen.Guard.BatchSpan(target.Length, _batch, 10, nameof(target));
-        global::NetGen.Guard.BatchSpan(inputGradient.Length, _batch, 64, nameof(inputGradient));
-        global::NetGen.Losses.CrossEntropyWithLogitsGradient<float>(_a3.AsSpan(0, _batch * 10), target, _batch, _d3);
-        BackwardFrom(3, inputGradient: true);
-        _d0.AsSpan(0, inputGradient.Length).CopyTo(inputGradient);
+        bool entered = global::NetGen.SingleThreaded.EnterTraining(ref _owner, _replica, "DigitsMlp", "BackwardFromTarget");
+        try
+        {
+            global::NetGen.Guard.ForwardDone(_batch, "DigitsMlp");
+            global::NetGen.Guard.BatchSpan(target.Length, _batch, 10, nameof(target));
+            global::NetGen.Guard.BatchSpan(inputGradient.Length, _batch, 64, nameof(inputGradient));
+            global::NetGen.Losses.CrossEntropyWithLogitsGradient<float>(_a3.AsSpan(0, _batch * 10), target, _batch, _d3);
+            BackwardFrom(3, inputGradient: true);
+            _d0.AsSpan(0, inputGradient.Length).CopyTo(inputGradient);
+        }
+        finally
+        {
+            if (entered) global::NetGen.SingleThreaded.Exit(ref _owner);
+        }
     }
 
     /// <summary>Backpropagates the loss of the last forward pass against <paramref name="target"/> and applies the plain-SGD step
@@ -256,12 +305,20 @@ __________________________________________________________________
     /// <inheritdoc/>
     public void Backward(global::System.ReadOnlySpan<float> outputGradient, global::System.Span<float> inputGradient)
     {
-        global::NetGen.Guard.ForwardDone(_batch, "DigitsMlp");
-        global::NetGen.Guard.BatchSpan(outputGradient.Length, _batch, 10, nameof(outputGradient));
-        if (!inputGradient.IsEmpty) global::NetGen.Guard.BatchSpan(inputGradient.Length, _batch, 64, nameof(inputGradient));
-        outputGradient.CopyTo(_d4);
-        BackwardFrom(4, inputGradient: !inputGradient.IsEmpty);
-        if (!inputGradient.IsEmpty) _d0.AsSpan(0, inputGradient.Length).CopyTo(inputGradient);
+        bool entered = global::NetGen.SingleThreaded.EnterTraining(ref _owner, _replica, "DigitsMlp", "Backward");
+        try
+        {
+            global::NetGen.Guard.ForwardDone(_batch, "DigitsMlp");
+            global::NetGen.Guard.BatchSpan(outputGradient.Length, _batch, 10, nameof(outputGradient));
+            if (!inputGradient.IsEmpty) global::NetGen.Guard.BatchSpan(inputGradient.Length, _batch, 64, nameof(inputGradient));
+            outputGradient.CopyTo(_d4);
+            BackwardFrom(4, inputGradient: !inputGradient.IsEmpty);
+            if (!inputGradient.IsEmpty) _d0.AsSpan(0, inputGradient.Length).CopyTo(inputGradient);
+        }
+        finally
+        {
+            if (entered) global::NetGen.SingleThreaded.Exit(ref _owner);
+        }
     }
 
     /// <summary>Runs the backward pass from delta buffer d{start} (already holding ∂E/∂a{start}) down to the input. With <paramref name="descend"/>, applies the plain-SGD step θ ← θ + _sgdRate·∂E/∂θ instead of adding ∂E/∂θ into the gradients.</summary>
@@ -369,50 +426,66 @@ __________________________________________________________________
     }
 
     /// <inheritdoc/>
-    public void ZeroGradients() => global::System.Array.Clear(_g);
-
-    /// <summary>One step: forward, loss, backward, update; returns the loss before the update. With a plain <see cref="global::NetGen.Sgd"/>
-    /// (<see cref="global::NetGen.Sgd.FuseIntoBackward"/>) the update θ ← θ − η·∂E/∂θ is applied inside the backward pass, where each
-    /// gradient is formed, and <see cref="Gradients"/> is neither zeroed nor written (it keeps what it held before the step); with
-    /// any other optimiser the gradients are zeroed, backpropagated into <see cref="Gradients"/> and passed to <c>optimizer.Step</c>.
-    /// When the loss is NaN or infinite nothing is updated (the weights stay those of the last good step).</summary>
-    public float TrainStep(global::System.ReadOnlySpan<float> input, global::System.ReadOnlySpan<float> target, global::NetGen.IOptimizer optimizer, int batch = 1)
+    public void ZeroGradients()
     {
-        global::System.ArgumentNullException.ThrowIfNull(optimizer);
-        Forward(input, batch);
-        float loss = Loss(target);
-        if (!float.IsFinite(loss)) return loss;   // NaN or ∞ (bad data or a diverged run): no update, the weights stay those of the last good step
-        if (optimizer is global::NetGen.Sgd sgd && sgd.TryBeginFusedStep<float>(_p.Length, out _sgdRate))
-        {
-            FusedSgdBackward(target);
-            return loss;
-        }
-        ZeroGradients();
-        Backward(target);
-        optimizer.Step<float>(_p, _g);
-        return loss;
+        global::NetGen.SingleThreaded.RefuseTraining(_replica, "DigitsMlp", "ZeroGradients");
+        global::System.Array.Clear(_g);
     }
 
     /// <summary>One step: forward, loss, backward, update; returns the loss before the update. With a plain <see cref="global::NetGen.Sgd"/>
     /// (<see cref="global::NetGen.Sgd.FuseIntoBackward"/>) the update θ ← θ − η·∂E/∂θ is applied inside the backward pass, where each
     /// gradient is formed, and <see cref="Gradients"/> is neither zeroed nor written (it keeps what it held before the step); with
-    /// any other optimiser the gradients are zeroed, backpropagated into <see cref="Gradients"/> and passed to <c>optimizer.Step</c>.
-    /// When the loss is NaN or infinite nothing is updated (the weights stay those of the last good step).</summary>
+    /// any other optimiser the gradients are zeroed, backpropagated into <see cref="Gradients"/> and passed to <c>optimizer.Step</c>.</summary>
+    public float TrainStep(global::System.ReadOnlySpan<float> input, global::System.ReadOnlySpan<float> target, global::NetGen.IOptimizer optimizer, int batch = 1)
+    {
+        global::System.ArgumentNullException.ThrowIfNull(optimizer);
+        bool entered = global::NetGen.SingleThreaded.EnterTraining(ref _owner, _replica, "DigitsMlp", "TrainStep");
+        try
+        {
+            Forward(input, batch);
+            float loss = Loss(target);
+            if (optimizer is global::NetGen.Sgd sgd && sgd.TryBeginFusedStep<float>(_p.Length, out _sgdRate))
+            {
+                FusedSgdBackward(target);
+                return loss;
+            }
+            ZeroGradients();
+            Backward(target);
+            optimizer.Step<float>(_p, _g);
+            return loss;
+        }
+        finally
+        {
+            if (entered) global::NetGen.SingleThreaded.Exit(ref _owner);
+        }
+    }
+
+    /// <summary>One step: forward, loss, backward, update; returns the loss before the update. With a plain <see cref="global::NetGen.Sgd"/>
+    /// (<see cref="global::NetGen.Sgd.FuseIntoBackward"/>) the update θ ← θ − η·∂E/∂θ is applied inside the backward pass, where each
+    /// gradient is formed, and <see cref="Gradients"/> is neither zeroed nor written (it keeps what it held before the step); with
+    /// any other optimiser the gradients are zeroed, backpropagated into <see cref="Gradients"/> and passed to <c>optimizer.Step</c>.</summary>
     public float TrainStep(global::System.ReadOnlySpan<float> input, global::System.ReadOnlySpan<int> labels, global::NetGen.IOptimizer optimizer, int batch = 1)
     {
         global::System.ArgumentNullException.ThrowIfNull(optimizer);
-        Forward(input, batch);
-        float loss = Loss(labels);
-        if (!float.IsFinite(loss)) return loss;   // NaN or ∞ (bad data or a diverged run): no update, the weights stay those of the last good step
-        if (optimizer is global::NetGen.Sgd sgd && sgd.TryBeginFusedStep<float>(_p.Length, out _sgdRate))
+        bool entered = global::NetGen.SingleThreaded.EnterTraining(ref _owner, _replica, "DigitsMlp", "TrainStep");
+        try
         {
-            FusedSgdBackward(OneHot(labels));
+            Forward(input, batch);
+            float loss = Loss(labels);
+            if (optimizer is global::NetGen.Sgd sgd && sgd.TryBeginFusedStep<float>(_p.Length, out _sgdRate))
+            {
+                FusedSgdBackward(OneHot(labels));
+                return loss;
+            }
+            ZeroGradients();
+            Backward(labels);
+            optimizer.Step<float>(_p, _g);
             return loss;
         }
-        ZeroGradients();
-        Backward(labels);
-        optimizer.Step<float>(_p, _g);
-        return loss;
+        finally
+        {
+            if (entered) global::NetGen.SingleThreaded.Exit(ref _owner);
+        }
     }
 
     // ---- Kernels: register-blocked products with literal sizes (see each summary) ----

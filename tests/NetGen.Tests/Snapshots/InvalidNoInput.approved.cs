@@ -23,6 +23,7 @@ partial class NoInput : global::NetGen.INetwork<float>, global::NetGen.INetworkT
     static string global::NetGen.INetworkType.Summary => Summary;
     public NoInput(int maxBatch = 1, int seed = 42) => throw Invalid();
     public int MaxBatch => throw Invalid();
+    public NoInput CreateInferenceReplica(int maxBatch = 1) => throw Invalid();
     public bool Training { get => throw Invalid(); set => throw Invalid(); }
     public global::System.Span<float> Parameters => throw Invalid();
     public global::System.Span<float> Gradients => throw Invalid();

@@ -137,6 +137,8 @@ _____________________________________________________________________
     private readonly float[] _target;   // scratch for one-hot targets
     private float _sgdRate;   // −η of the running fused plain-SGD step (TrainStep with a plain Sgd), read by the kernels
     private int _batch;   // samples in the last forward pass
+    private int _owner;   // the managed thread id inside a public pass, 0 when none (NetGen.SingleThreaded: an instance is single-threaded)
+    private readonly bool _replica;   // an inference replica (CreateInferenceReplica): shares _p and _s with its source, never trains
     private bool _inputGradient;   // whether the running backward pass wants ∂E/∂input (read by the first layer's threads)
 
     /// <summary>Allocates the network's buffers for batches of up to <paramref name="maxBatch"/> samples and
@@ -144,57 +146,64 @@ _____________________________________________________________________
     public LeNet(int maxBatch = 1, int seed = 42)
     {
         if (maxBatch < 1) throw new global::System.ArgumentOutOfRangeException(nameof(maxBatch), maxBatch, "maxBatch must be at least 1: it is the largest batch Forward will be given.");
-        const long largestPerSample = 4704;   // Conv2D1's output
-        if ((long)maxBatch * largestPerSample > global::System.Array.MaxLength)
-        {
-            throw new global::System.ArgumentOutOfRangeException(nameof(maxBatch), maxBatch, global::System.FormattableString.Invariant(
-                $"maxBatch {maxBatch:N0} × 4,704 values per sample (Conv2D1's output) = {((long)maxBatch * largestPerSample):N0} values exceeds the {(global::System.Array.MaxLength):N0} one array can hold; the largest maxBatch for LeNet is {(global::System.Array.MaxLength / largestPerSample):N0}: train and infer in batches of at most that many samples."));
-        }
         MaxBatch = maxBatch;
-        try
-        {
-            checked
-            {
-                _a0 = new float[maxBatch * 784]; _d0 = new float[maxBatch * 784];
-                _a1 = new float[maxBatch * 4704]; _d1 = new float[maxBatch * 4704];
-                _a2 = new float[maxBatch * 4704]; _d2 = new float[maxBatch * 4704];
-                _a3 = new float[maxBatch * 1176]; _d3 = new float[maxBatch * 1176];
-                _a4 = new float[maxBatch * 1600]; _d4 = new float[maxBatch * 1600];
-                _a5 = new float[maxBatch * 1600]; _d5 = new float[maxBatch * 1600];
-                _a6 = new float[maxBatch * 400]; _d6 = new float[maxBatch * 400];
-                _a7 = _a6; _d7 = _d6;   // Flatten: the same memory, read with another shape
-                _a8 = new float[maxBatch * 120]; _d8 = new float[maxBatch * 120];
-                _a9 = new float[maxBatch * 120]; _d9 = new float[maxBatch * 120];
-                _a10 = new float[maxBatch * 84]; _d10 = new float[maxBatch * 84];
-                _a11 = new float[maxBatch * 84]; _d11 = new float[maxBatch * 84];
-                _a12 = new float[maxBatch * 10]; _d12 = new float[maxBatch * 10];
-                _a13 = new float[maxBatch * 10]; _d13 = new float[maxBatch * 10];
-                _col0 = new float[19600 * global::System.Environment.ProcessorCount + 16];   // (a vector of slack at each end: col2im by rows reads past a part's columns, then masks those lanes)
-                _gsum0 = new float[156 * global::System.Environment.ProcessorCount];
-                _xpad0 = new float[1024 * global::System.Environment.ProcessorCount];
-                _gvec0 = new float[1200 * global::System.Environment.ProcessorCount];
-                _argmax2 = new int[maxBatch * 1176];
-                _col3 = new float[15000 * global::System.Environment.ProcessorCount + 16];   // (a vector of slack at each end: col2im by rows reads past a part's columns, then masks those lanes)
-                _gsum3 = new float[2416 * global::System.Environment.ProcessorCount];
-                _wT3 = new float[2400];
-                _yT3 = new float[1600 * global::System.Environment.ProcessorCount];
-                _deltaT3 = new float[1600 * global::System.Environment.ProcessorCount];
-                _argmax5 = new int[maxBatch * 400];
-                _scratchPart = global::System.Math.Max(global::System.Math.Max(global::System.Math.Max(maxBatch, 120) * 48, global::System.Math.Max(maxBatch, 84) * 48), global::System.Math.Max(maxBatch, 10) * 48);
-                _scratch = new float[_scratchPart * global::System.Environment.ProcessorCount];
-                _target = new float[maxBatch * 10];
-            }
-        }
-        catch (global::System.OverflowException)
-        {
-            throw new global::System.InvalidOperationException(global::System.FormattableString.Invariant($"LeNet's kernels need more working memory (for maxBatch {maxBatch:N0} on {(global::System.Environment.ProcessorCount)} threads) than one array can hold: a layer is too wide for NetGen's kernels. Use a smaller maxBatch, or make the widest layer smaller."));
-        }
+        _a0 = new float[maxBatch * 784]; _d0 = new float[maxBatch * 784];
+        _a1 = new float[maxBatch * 4704]; _d1 = new float[maxBatch * 4704];
+        _a2 = new float[maxBatch * 4704]; _d2 = new float[maxBatch * 4704];
+        _a3 = new float[maxBatch * 1176]; _d3 = new float[maxBatch * 1176];
+        _a4 = new float[maxBatch * 1600]; _d4 = new float[maxBatch * 1600];
+        _a5 = new float[maxBatch * 1600]; _d5 = new float[maxBatch * 1600];
+        _a6 = new float[maxBatch * 400]; _d6 = new float[maxBatch * 400];
+        _a7 = _a6; _d7 = _d6;   // Flatten: the same memory, read with another shape
+        _a8 = new float[maxBatch * 120]; _d8 = new float[maxBatch * 120];
+        _a9 = new float[maxBatch * 120]; _d9 = new float[maxBatch * 120];
+        _a10 = new float[maxBatch * 84]; _d10 = new float[maxBatch * 84];
+        _a11 = new float[maxBatch * 84]; _d11 = new float[maxBatch * 84];
+        _a12 = new float[maxBatch * 10]; _d12 = new float[maxBatch * 10];
+        _a13 = new float[maxBatch * 10]; _d13 = new float[maxBatch * 10];
+        _col0 = new float[19600 * global::System.Environment.ProcessorCount + 16];   // (a vector of slack at each end: col2im by rows reads past a part's columns, then masks those lanes)
+        _gsum0 = new float[156 * global::System.Environment.ProcessorCount];
+        _xpad0 = new float[1024 * global::System.Environment.ProcessorCount];
+        _gvec0 = new float[1200 * global::System.Environment.ProcessorCount];
+        _argmax2 = new int[maxBatch * 1176];
+        _col3 = new float[15000 * global::System.Environment.ProcessorCount + 16];   // (a vector of slack at each end: col2im by rows reads past a part's columns, then masks those lanes)
+        _gsum3 = new float[2416 * global::System.Environment.ProcessorCount];
+        _wT3 = new float[2400];
+        _yT3 = new float[1600 * global::System.Environment.ProcessorCount];
+        _deltaT3 = new float[1600 * global::System.Environment.ProcessorCount];
+        _argmax5 = new int[maxBatch * 400];
+        _scratchPart = global::System.Math.Max(global::System.Math.Max(global::System.Math.Max(maxBatch, 120) * 48, global::System.Math.Max(maxBatch, 84) * 48), global::System.Math.Max(maxBatch, 10) * 48);
+        _scratch = new float[_scratchPart * global::System.Environment.ProcessorCount];
+        _target = new float[maxBatch * 10];
         var random = new global::NetGen.SeededRandom(seed);
         global::NetGen.Init.HeUniform<float>(_p.AsSpan(0, 150), fanIn: 25, random);   // Conv2D1: He, followed by ReLU
         global::NetGen.Init.HeUniform<float>(_p.AsSpan(156, 2400), fanIn: 150, random);   // Conv2D2: He, followed by ReLU
         global::NetGen.Init.HeUniform<float>(_p.AsSpan(2572, 48000), fanIn: 400, random);   // Dense1: He, followed by ReLU
         global::NetGen.Init.HeUniform<float>(_p.AsSpan(50692, 10080), fanIn: 120, random);   // Dense2: He, followed by ReLU
         global::NetGen.Init.GlorotUniform<float>(_p.AsSpan(60856, 840), fanIn: 84, fanOut: 10, random);   // Dense3: Glorot, followed by Softmax
+    }
+
+    /// <summary>A network for parallel inference that shares this network's <see cref="Parameters"/> and <see cref="State"/>
+    /// (the same arrays, not copies) and has its own activations and scratch, for batches of up to <paramref name="maxBatch"/>
+    /// samples: one replica per thread (a pool of them in a web server) runs <c>Forward</c> concurrently with the others and gives
+    /// bit-identical outputs to this network. A replica is in inference mode (<c>Training = false</c>) and refuses every training
+    /// pass (Backward, TrainStep, ZeroGradients, Explain) with an InvalidOperationException; its <see cref="Gradients"/> is empty.
+    /// It sees every change to the shared parameters: do not train or load weights into this network while replicas run.</summary>
+    public LeNet CreateInferenceReplica(int maxBatch = 1)
+    {
+        return new LeNet(this, maxBatch);
+    }
+
+    /// <summary>The constructor of an inference replica: buffers for <paramref name="maxBatch"/> samples, then the source's
+    /// parameters and state in place of its own (the weights the chained constructor initialised are dropped).</summary>
+    private LeNet(LeNet source, int maxBatch) : this(maxBatch, 0)
+    {
+        global::System.ArgumentNullException.ThrowIfNull(source);
+        _p = source._p;
+        _s = source._s;
+        _g = global::System.Array.Empty<float>();   // a replica never trains
+        _replica = true;
+        Training = false;
     }
 
     /// <inheritdoc/>
@@ -312,65 +321,81 @@ _____________________________________________________________________
     /// <inheritdoc/>
     public global::System.ReadOnlySpan<float> Forward(global::System.ReadOnlySpan<float> input, int batch = 1)
     {
-        global::NetGen.Guard.Batch(batch, MaxBatch, "LeNet");
-        global::NetGen.Guard.BatchSpan(input.Length, batch, 784, nameof(input));
-        input.CopyTo(_a0);
-        _batch = batch;
-
-        // Layer 0: Conv2D1 (1×28×28 → 6×28×28, kernel 5×5, stride 1, padding 2,2):
-        // y[f, oy, ox] = Σ_(c,u,v) w[f, c, u, v]·x[c, oy + u − 2, ox + v − 2] + b[f], direct (rows form); threads split the samples
-        global::NetGen.Parallelism.Run(this, 0, global::NetGen.Parallelism.PartsFor((long)batch * 117600, batch));
-
-        // Layer 1: ReLU: computed by layer 0's per-sample parts (fused)
-
-        // Layer 2: MaxPool1 2×2, stride 2 (6×28×28 → 6×14×14): computed by layer 0's per-sample parts (fused)
-
-        // Layer 3: Conv2D2 (6×14×14 → 16×10×10, kernel 5×5, stride 1, padding 0,0):
-        // y[f, oy, ox] = Σ_(c,u,v) w[f, c, u, v]·x[c, oy + u − 0, ox + v − 0] + b[f], direct (filters form); threads split the samples
-        for (int f = 0; f < 16; f++) for (int k = 0; k < 150; k++) _wT3[k * 16 + f] = _p[156 + f * 150 + k];   // wᵀ for the direct convolution
-        global::NetGen.Parallelism.Run(this, 12, global::NetGen.Parallelism.PartsFor((long)batch * 240000, batch));
-
-        // Layer 4: ReLU: computed by layer 3's per-sample parts (fused)
-
-        // Layer 5: MaxPool2 2×2, stride 2 (16×10×10 → 16×5×5): computed by layer 3's per-sample parts (fused)
-
-        // Layer 6: Flatten (None, 16, 5, 5) → (None, 400): a view, _a7 is _a6
-
-        // Layer 7: Dense1 (400 → 120): y = x·Wᵀ + b over the whole batch, register-blocked; threads split the units
-        global::NetGen.Parallelism.Run(this, 28, global::NetGen.Parallelism.PartsFor((long)batch * 48000));
-
-        // Layer 8: ReLU over 120 values per sample
-        global::System.Numerics.Tensors.TensorPrimitives.Max<float>(_a8.AsSpan(0, batch * 120), 0f, _a9.AsSpan(0, batch * 120));
-
-        // Layer 9: Dense2 (120 → 84): y = x·Wᵀ + b over the whole batch, register-blocked; threads split the units
-        global::NetGen.Parallelism.Run(this, 36, global::NetGen.Parallelism.PartsFor((long)batch * 10080));
-
-        // Layer 10: ReLU over 84 values per sample
-        global::System.Numerics.Tensors.TensorPrimitives.Max<float>(_a10.AsSpan(0, batch * 84), 0f, _a11.AsSpan(0, batch * 84));
-
-        // Layer 11: Dense3 (84 → 10): y = x·Wᵀ + b over the whole batch, register-blocked; threads split the units
-        global::NetGen.Parallelism.Run(this, 44, global::NetGen.Parallelism.PartsFor((long)batch * 840));
-
-        // Layer 12: Softmax over 10 values per sample: yⱼ = e^(xⱼ − max x) / Σₖ e^(xₖ − max x)
-        for (int n = 0; n < batch; n++)
+        bool entered = global::NetGen.SingleThreaded.Enter(ref _owner, "LeNet", "Forward");
+        try
         {
-            global::System.ReadOnlySpan<float> x = _a12.AsSpan(n * 10, 10);
-            global::System.Span<float> y = _a13.AsSpan(n * 10, 10);
-            float max = x[0];
-            for (int j = 1; j < 10; j++) if (x[j] > max) max = x[j];
-            float sum = 0f;
-            for (int j = 0; j < 10; j++) { y[j] = global::System.MathF.Exp(x[j] - max); sum += y[j]; }
-            for (int j = 0; j < 10; j++) y[j] /= sum;
+            global::NetGen.Guard.Batch(batch, MaxBatch, "LeNet");
+            global::NetGen.Guard.BatchSpan(input.Length, batch, 784, nameof(input));
+            input.CopyTo(_a0);
+            _batch = batch;
+
+            // Layer 0: Conv2D1 (1×28×28 → 6×28×28, kernel 5×5, stride 1, padding 2,2):
+            // y[f, oy, ox] = Σ_(c,u,v) w[f, c, u, v]·x[c, oy + u − 2, ox + v − 2] + b[f], direct (rows form); threads split the samples
+            global::NetGen.Parallelism.Run(this, 0, global::NetGen.Parallelism.PartsFor((long)batch * 117600, batch));
+
+            // Layer 1: ReLU: computed by layer 0's per-sample parts (fused)
+
+            // Layer 2: MaxPool1 2×2, stride 2 (6×28×28 → 6×14×14): computed by layer 0's per-sample parts (fused)
+
+            // Layer 3: Conv2D2 (6×14×14 → 16×10×10, kernel 5×5, stride 1, padding 0,0):
+            // y[f, oy, ox] = Σ_(c,u,v) w[f, c, u, v]·x[c, oy + u − 0, ox + v − 0] + b[f], direct (filters form); threads split the samples
+            for (int f = 0; f < 16; f++) for (int k = 0; k < 150; k++) _wT3[k * 16 + f] = _p[156 + f * 150 + k];   // wᵀ for the direct convolution
+            global::NetGen.Parallelism.Run(this, 12, global::NetGen.Parallelism.PartsFor((long)batch * 240000, batch));
+
+            // Layer 4: ReLU: computed by layer 3's per-sample parts (fused)
+
+            // Layer 5: MaxPool2 2×2, stride 2 (16×10×10 → 16×5×5): computed by layer 3's per-sample parts (fused)
+
+            // Layer 6: Flatten (None, 16, 5, 5) → (None, 400): a view, _a7 is _a6
+
+            // Layer 7: Dense1 (400 → 120): y = x·Wᵀ + b over the whole batch, register-blocked; threads split the units
+            global::NetGen.Parallelism.Run(this, 28, global::NetGen.Parallelism.PartsFor((long)batch * 48000));
+
+            // Layer 8: ReLU over 120 values per sample
+            global::System.Numerics.Tensors.TensorPrimitives.Max<float>(_a8.AsSpan(0, batch * 120), 0f, _a9.AsSpan(0, batch * 120));
+
+            // Layer 9: Dense2 (120 → 84): y = x·Wᵀ + b over the whole batch, register-blocked; threads split the units
+            global::NetGen.Parallelism.Run(this, 36, global::NetGen.Parallelism.PartsFor((long)batch * 10080));
+
+            // Layer 10: ReLU over 84 values per sample
+            global::System.Numerics.Tensors.TensorPrimitives.Max<float>(_a10.AsSpan(0, batch * 84), 0f, _a11.AsSpan(0, batch * 84));
+
+            // Layer 11: Dense3 (84 → 10): y = x·Wᵀ + b over the whole batch, register-blocked; threads split the units
+            global::NetGen.Parallelism.Run(this, 44, global::NetGen.Parallelism.PartsFor((long)batch * 840));
+
+            // Layer 12: Softmax over 10 values per sample: yⱼ = e^(xⱼ − max x) / Σₖ e^(xₖ − max x)
+            for (int n = 0; n < batch; n++)
+            {
+                global::System.ReadOnlySpan<float> x = _a12.AsSpan(n * 10, 10);
+                global::System.Span<float> y = _a13.AsSpan(n * 10, 10);
+                float max = x[0];
+                for (int j = 1; j < 10; j++) if (x[j] > max) max = x[j];
+                float sum = 0f;
+                for (int j = 0; j < 10; j++) { y[j] = global::System.MathF.Exp(x[j] - max); sum += y[j]; }
+                for (int j = 0; j < 10; j++) y[j] /= sum;
+            }
+            return _a13.AsSpan(0, batch * 10);
         }
-        return _a13.AsSpan(0, batch * 10);
+        finally
+        {
+            if (entered) global::NetGen.SingleThreaded.Exit(ref _owner);
+        }
     }
 
     /// <summary>The loss of the last forward pass: E = −Σⱼ tⱼ log pⱼ with p = softmax(z), computed from the logits z (fused: ∂E/∂z = p − t), averaged over the batch.</summary>
     public float Loss(global::System.ReadOnlySpan<float> target)
     {
-        global::NetGen.Guard.ForwardDone(_batch, "LeNet");
-        global::NetGen.Guard.BatchSpan(target.Length, _batch, 10, nameof(target));
-        return global::NetGen.Losses.CrossEntropyWithLogits<float>(_a12.AsSpan(0, _batch * 10), target, _batch);
+        bool entered = global::NetGen.SingleThreaded.Enter(ref _owner, "LeNet", "Loss");
+        try
+        {
+            global::NetGen.Guard.ForwardDone(_batch, "LeNet");
+            global::NetGen.Guard.BatchSpan(target.Length, _batch, 10, nameof(target));
+            return global::NetGen.Losses.CrossEntropyWithLogits<float>(_a12.AsSpan(0, _batch * 10), target, _batch);
+        }
+        finally
+        {
+            if (entered) global::NetGen.SingleThreaded.Exit(ref _owner);
+        }
     }
 
     /// <summary>The loss of the last forward pass against class indices (read as one-hot targets).</summary>
@@ -378,30 +403,54 @@ _____________________________________________________________________
 
     private global::System.ReadOnlySpan<float> OneHot(global::System.ReadOnlySpan<int> labels)
     {
-        global::NetGen.Guard.ForwardDone(_batch, "LeNet");
-        global::NetGen.Guard.Labels(labels, _batch, 10, nameof(labels));
-        global::NetGen.Losses.OneHot<float>(labels, 10, _target);
-        return _target.AsSpan(0, _batch * 10);
+        bool entered = global::NetGen.SingleThreaded.Enter(ref _owner, "LeNet", "Loss");
+        try
+        {
+            global::NetGen.Guard.ForwardDone(_batch, "LeNet");
+            global::NetGen.Guard.Labels(labels, _batch, 10, nameof(labels));
+            global::NetGen.Losses.OneHot<float>(labels, 10, _target);
+            return _target.AsSpan(0, _batch * 10);
+        }
+        finally
+        {
+            if (entered) global::NetGen.SingleThreaded.Exit(ref _owner);
+        }
     }
 
     /// <summary>Backpropagates the loss of the last forward pass, adding ∂E/∂θ into <see cref="Gradients"/>.</summary>
     public void Backward(global::System.ReadOnlySpan<float> target)
     {
-        global::NetGen.Guard.ForwardDone(_batch, "LeNet");
-        global::NetGen.Guard.BatchSpan(target.Length, _batch, 10, nameof(target));
-        global::NetGen.Losses.CrossEntropyWithLogitsGradient<float>(_a12.AsSpan(0, _batch * 10), target, _batch, _d12);   // ∂E/∂logits = (p − t)/n: Softmax's own backward is skipped
-        BackwardFrom(12, inputGradient: false);
+        bool entered = global::NetGen.SingleThreaded.EnterTraining(ref _owner, _replica, "LeNet", "Backward");
+        try
+        {
+            global::NetGen.Guard.ForwardDone(_batch, "LeNet");
+            global::NetGen.Guard.BatchSpan(target.Length, _batch, 10, nameof(target));
+            global::NetGen.Losses.CrossEntropyWithLogitsGradient<float>(_a12.AsSpan(0, _batch * 10), target, _batch, _d12);   // ∂E/∂logits = (p − t)/n: Softmax's own backward is skipped
+            BackwardFrom(12, inputGradient: false);
+        }
+        finally
+        {
+            if (entered) global::NetGen.SingleThreaded.Exit(ref _owner);
+        }
     }
 
     /// <inheritdoc/>
     public void BackwardFromTarget(global::System.ReadOnlySpan<float> target, global::System.Span<float> inputGradient)
     {
-        global::NetGen.Guard.ForwardDone(_batch, "LeNet");
-        global::NetGen.Guard.BatchSpan(target.Length, _batch, 10, nameof(target));
-        global::NetGen.Guard.BatchSpan(inputGradient.Length, _batch, 784, nameof(inputGradient));
-        global::NetGen.Losses.CrossEntropyWithLogitsGradient<float>(_a12.AsSpan(0, _batch * 10), target, _batch, _d12);
-        BackwardFrom(12, inputGradient: true);
-        _d0.AsSpan(0, inputGradient.Length).CopyTo(inputGradient);
+        bool entered = global::NetGen.SingleThreaded.EnterTraining(ref _owner, _replica, "LeNet", "BackwardFromTarget");
+        try
+        {
+            global::NetGen.Guard.ForwardDone(_batch, "LeNet");
+            global::NetGen.Guard.BatchSpan(target.Length, _batch, 10, nameof(target));
+            global::NetGen.Guard.BatchSpan(inputGradient.Length, _batch, 784, nameof(inputGradient));
+            global::NetGen.Losses.CrossEntropyWithLogitsGradient<float>(_a12.AsSpan(0, _batch * 10), target, _batch, _d12);
+            BackwardFrom(12, inputGradient: true);
+            _d0.AsSpan(0, inputGradient.Length).CopyTo(inputGradient);
+        }
+        finally
+        {
+            if (entered) global::NetGen.SingleThreaded.Exit(ref _owner);
+        }
     }
 
     /// <summary>Backpropagates the loss of the last forward pass against <paramref name="target"/> and applies the plain-SGD step
@@ -418,12 +467,20 @@ _____________________________________________________________________
     /// <inheritdoc/>
     public void Backward(global::System.ReadOnlySpan<float> outputGradient, global::System.Span<float> inputGradient)
     {
-        global::NetGen.Guard.ForwardDone(_batch, "LeNet");
-        global::NetGen.Guard.BatchSpan(outputGradient.Length, _batch, 10, nameof(outputGradient));
-        if (!inputGradient.IsEmpty) global::NetGen.Guard.BatchSpan(inputGradient.Length, _batch, 784, nameof(inputGradient));
-        outputGradient.CopyTo(_d13);
-        BackwardFrom(13, inputGradient: !inputGradient.IsEmpty);
-        if (!inputGradient.IsEmpty) _d0.AsSpan(0, inputGradient.Length).CopyTo(inputGradient);
+        bool entered = global::NetGen.SingleThreaded.EnterTraining(ref _owner, _replica, "LeNet", "Backward");
+        try
+        {
+            global::NetGen.Guard.ForwardDone(_batch, "LeNet");
+            global::NetGen.Guard.BatchSpan(outputGradient.Length, _batch, 10, nameof(outputGradient));
+            if (!inputGradient.IsEmpty) global::NetGen.Guard.BatchSpan(inputGradient.Length, _batch, 784, nameof(inputGradient));
+            outputGradient.CopyTo(_d13);
+            BackwardFrom(13, inputGradient: !inputGradient.IsEmpty);
+            if (!inputGradient.IsEmpty) _d0.AsSpan(0, inputGradient.Length).CopyTo(inputGradient);
+        }
+        finally
+        {
+            if (entered) global::NetGen.SingleThreaded.Exit(ref _owner);
+        }
     }
 
     /// <summary>Runs the backward pass from delta buffer d{start} (already holding ∂E/∂a{start}) down to the input. With <paramref name="descend"/>, applies the plain-SGD step θ ← θ + _sgdRate·∂E/∂θ instead of adding ∂E/∂θ into the gradients.</summary>
@@ -671,50 +728,66 @@ _____________________________________________________________________
     }
 
     /// <inheritdoc/>
-    public void ZeroGradients() => global::System.Array.Clear(_g);
-
-    /// <summary>One step: forward, loss, backward, update; returns the loss before the update. With a plain <see cref="global::NetGen.Sgd"/>
-    /// (<see cref="global::NetGen.Sgd.FuseIntoBackward"/>) the update θ ← θ − η·∂E/∂θ is applied inside the backward pass, where each
-    /// gradient is formed, and <see cref="Gradients"/> is neither zeroed nor written (it keeps what it held before the step); with
-    /// any other optimiser the gradients are zeroed, backpropagated into <see cref="Gradients"/> and passed to <c>optimizer.Step</c>.
-    /// When the loss is NaN or infinite nothing is updated (the weights stay those of the last good step).</summary>
-    public float TrainStep(global::System.ReadOnlySpan<float> input, global::System.ReadOnlySpan<float> target, global::NetGen.IOptimizer optimizer, int batch = 1)
+    public void ZeroGradients()
     {
-        global::System.ArgumentNullException.ThrowIfNull(optimizer);
-        Forward(input, batch);
-        float loss = Loss(target);
-        if (!float.IsFinite(loss)) return loss;   // NaN or ∞ (bad data or a diverged run): no update, the weights stay those of the last good step
-        if (optimizer is global::NetGen.Sgd sgd && sgd.TryBeginFusedStep<float>(_p.Length, out _sgdRate))
-        {
-            FusedSgdBackward(target);
-            return loss;
-        }
-        ZeroGradients();
-        Backward(target);
-        optimizer.Step<float>(_p, _g);
-        return loss;
+        global::NetGen.SingleThreaded.RefuseTraining(_replica, "LeNet", "ZeroGradients");
+        global::System.Array.Clear(_g);
     }
 
     /// <summary>One step: forward, loss, backward, update; returns the loss before the update. With a plain <see cref="global::NetGen.Sgd"/>
     /// (<see cref="global::NetGen.Sgd.FuseIntoBackward"/>) the update θ ← θ − η·∂E/∂θ is applied inside the backward pass, where each
     /// gradient is formed, and <see cref="Gradients"/> is neither zeroed nor written (it keeps what it held before the step); with
-    /// any other optimiser the gradients are zeroed, backpropagated into <see cref="Gradients"/> and passed to <c>optimizer.Step</c>.
-    /// When the loss is NaN or infinite nothing is updated (the weights stay those of the last good step).</summary>
+    /// any other optimiser the gradients are zeroed, backpropagated into <see cref="Gradients"/> and passed to <c>optimizer.Step</c>.</summary>
+    public float TrainStep(global::System.ReadOnlySpan<float> input, global::System.ReadOnlySpan<float> target, global::NetGen.IOptimizer optimizer, int batch = 1)
+    {
+        global::System.ArgumentNullException.ThrowIfNull(optimizer);
+        bool entered = global::NetGen.SingleThreaded.EnterTraining(ref _owner, _replica, "LeNet", "TrainStep");
+        try
+        {
+            Forward(input, batch);
+            float loss = Loss(target);
+            if (optimizer is global::NetGen.Sgd sgd && sgd.TryBeginFusedStep<float>(_p.Length, out _sgdRate))
+            {
+                FusedSgdBackward(target);
+                return loss;
+            }
+            ZeroGradients();
+            Backward(target);
+            optimizer.Step<float>(_p, _g);
+            return loss;
+        }
+        finally
+        {
+            if (entered) global::NetGen.SingleThreaded.Exit(ref _owner);
+        }
+    }
+
+    /// <summary>One step: forward, loss, backward, update; returns the loss before the update. With a plain <see cref="global::NetGen.Sgd"/>
+    /// (<see cref="global::NetGen.Sgd.FuseIntoBackward"/>) the update θ ← θ − η·∂E/∂θ is applied inside the backward pass, where each
+    /// gradient is formed, and <see cref="Gradients"/> is neither zeroed nor written (it keeps what it held before the step); with
+    /// any other optimiser the gradients are zeroed, backpropagated into <see cref="Gradients"/> and passed to <c>optimizer.Step</c>.</summary>
     public float TrainStep(global::System.ReadOnlySpan<float> input, global::System.ReadOnlySpan<int> labels, global::NetGen.IOptimizer optimizer, int batch = 1)
     {
         global::System.ArgumentNullException.ThrowIfNull(optimizer);
-        Forward(input, batch);
-        float loss = Loss(labels);
-        if (!float.IsFinite(loss)) return loss;   // NaN or ∞ (bad data or a diverged run): no update, the weights stay those of the last good step
-        if (optimizer is global::NetGen.Sgd sgd && sgd.TryBeginFusedStep<float>(_p.Length, out _sgdRate))
+        bool entered = global::NetGen.SingleThreaded.EnterTraining(ref _owner, _replica, "LeNet", "TrainStep");
+        try
         {
-            FusedSgdBackward(OneHot(labels));
+            Forward(input, batch);
+            float loss = Loss(labels);
+            if (optimizer is global::NetGen.Sgd sgd && sgd.TryBeginFusedStep<float>(_p.Length, out _sgdRate))
+            {
+                FusedSgdBackward(OneHot(labels));
+                return loss;
+            }
+            ZeroGradients();
+            Backward(labels);
+            optimizer.Step<float>(_p, _g);
             return loss;
         }
-        ZeroGradients();
-        Backward(labels);
-        optimizer.Step<float>(_p, _g);
-        return loss;
+        finally
+        {
+            if (entered) global::NetGen.SingleThreaded.Exit(ref _owner);
+        }
     }
 
     // ---- Kernels: register-blocked products with literal sizes (see each summary) ----
@@ -804,9 +877,9 @@ _____________________________________________________________________
                             a = global::System.Runtime.Intrinsics.Vector256.Shuffle(global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref xr, (nuint)(first + 0)), evenOdd); b = global::System.Runtime.Intrinsics.Vector256.Shuffle(global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref xr, (nuint)(first + 8)), evenOdd); global::System.Runtime.Intrinsics.Vector256<float> m = global::System.Runtime.Intrinsics.Vector256.Create(global::System.Runtime.Intrinsics.Vector256.GetLower(a), global::System.Runtime.Intrinsics.Vector256.GetLower(b)), right = global::System.Runtime.Intrinsics.Vector256.Create(global::System.Runtime.Intrinsics.Vector256.GetUpper(a), global::System.Runtime.Intrinsics.Vector256.GetUpper(b));
                             a = global::System.Runtime.Intrinsics.Vector256.Shuffle(global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref xr, (nuint)(first + 28)), evenOdd); b = global::System.Runtime.Intrinsics.Vector256.Shuffle(global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref xr, (nuint)(first + 36)), evenOdd); global::System.Runtime.Intrinsics.Vector256<float> below = global::System.Runtime.Intrinsics.Vector256.Create(global::System.Runtime.Intrinsics.Vector256.GetLower(a), global::System.Runtime.Intrinsics.Vector256.GetLower(b)), belowRight = global::System.Runtime.Intrinsics.Vector256.Create(global::System.Runtime.Intrinsics.Vector256.GetUpper(a), global::System.Runtime.Intrinsics.Vector256.GetUpper(b));
                             global::System.Runtime.Intrinsics.Vector256<int> at = global::System.Runtime.Intrinsics.Vector256.Create(first) + windowColumns, best = at;
-                            global::System.Runtime.Intrinsics.Vector256<float> above = global::System.Runtime.Intrinsics.Vector256.GreaterThan(right, m) | global::System.Runtime.Intrinsics.Vector256.IsNaN(right); m = global::System.Runtime.Intrinsics.Vector256.ConditionalSelect(above, right, m); best = global::System.Runtime.Intrinsics.Vector256.ConditionalSelect(global::System.Runtime.Intrinsics.Vector256.AsInt32(above), at + global::System.Runtime.Intrinsics.Vector256.Create(1), best);
-                            above = global::System.Runtime.Intrinsics.Vector256.GreaterThan(below, m) | global::System.Runtime.Intrinsics.Vector256.IsNaN(below); m = global::System.Runtime.Intrinsics.Vector256.ConditionalSelect(above, below, m); best = global::System.Runtime.Intrinsics.Vector256.ConditionalSelect(global::System.Runtime.Intrinsics.Vector256.AsInt32(above), at + global::System.Runtime.Intrinsics.Vector256.Create(28), best);
-                            above = global::System.Runtime.Intrinsics.Vector256.GreaterThan(belowRight, m) | global::System.Runtime.Intrinsics.Vector256.IsNaN(belowRight); m = global::System.Runtime.Intrinsics.Vector256.ConditionalSelect(above, belowRight, m); best = global::System.Runtime.Intrinsics.Vector256.ConditionalSelect(global::System.Runtime.Intrinsics.Vector256.AsInt32(above), at + global::System.Runtime.Intrinsics.Vector256.Create(29), best);
+                            global::System.Runtime.Intrinsics.Vector256<float> above = global::System.Runtime.Intrinsics.Vector256.GreaterThan(right, m); m = global::System.Runtime.Intrinsics.Vector256.ConditionalSelect(above, right, m); best = global::System.Runtime.Intrinsics.Vector256.ConditionalSelect(global::System.Runtime.Intrinsics.Vector256.AsInt32(above), at + global::System.Runtime.Intrinsics.Vector256.Create(1), best);
+                            above = global::System.Runtime.Intrinsics.Vector256.GreaterThan(below, m); m = global::System.Runtime.Intrinsics.Vector256.ConditionalSelect(above, below, m); best = global::System.Runtime.Intrinsics.Vector256.ConditionalSelect(global::System.Runtime.Intrinsics.Vector256.AsInt32(above), at + global::System.Runtime.Intrinsics.Vector256.Create(28), best);
+                            above = global::System.Runtime.Intrinsics.Vector256.GreaterThan(belowRight, m); m = global::System.Runtime.Intrinsics.Vector256.ConditionalSelect(above, belowRight, m); best = global::System.Runtime.Intrinsics.Vector256.ConditionalSelect(global::System.Runtime.Intrinsics.Vector256.AsInt32(above), at + global::System.Runtime.Intrinsics.Vector256.Create(29), best);
                             global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(m, ref yr, (nuint)o);
                             global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(best, ref argr, (nuint)o);
                         }
@@ -816,9 +889,9 @@ _____________________________________________________________________
                             a = global::System.Runtime.Intrinsics.Vector256.Shuffle(global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref xr, (nuint)(first + 0)), evenOdd); b = global::System.Runtime.Intrinsics.Vector256.Shuffle(global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref xr, (nuint)(first + 8)), evenOdd); global::System.Runtime.Intrinsics.Vector256<float> m = global::System.Runtime.Intrinsics.Vector256.Create(global::System.Runtime.Intrinsics.Vector256.GetLower(a), global::System.Runtime.Intrinsics.Vector256.GetLower(b)), right = global::System.Runtime.Intrinsics.Vector256.Create(global::System.Runtime.Intrinsics.Vector256.GetUpper(a), global::System.Runtime.Intrinsics.Vector256.GetUpper(b));
                             a = global::System.Runtime.Intrinsics.Vector256.Shuffle(global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref xr, (nuint)(first + 28)), evenOdd); b = global::System.Runtime.Intrinsics.Vector256.Shuffle(global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref xr, (nuint)(first + 36)), evenOdd); global::System.Runtime.Intrinsics.Vector256<float> below = global::System.Runtime.Intrinsics.Vector256.Create(global::System.Runtime.Intrinsics.Vector256.GetLower(a), global::System.Runtime.Intrinsics.Vector256.GetLower(b)), belowRight = global::System.Runtime.Intrinsics.Vector256.Create(global::System.Runtime.Intrinsics.Vector256.GetUpper(a), global::System.Runtime.Intrinsics.Vector256.GetUpper(b));
                             global::System.Runtime.Intrinsics.Vector256<int> at = global::System.Runtime.Intrinsics.Vector256.Create(first) + windowColumns, best = at;
-                            global::System.Runtime.Intrinsics.Vector256<float> above = global::System.Runtime.Intrinsics.Vector256.GreaterThan(right, m) | global::System.Runtime.Intrinsics.Vector256.IsNaN(right); m = global::System.Runtime.Intrinsics.Vector256.ConditionalSelect(above, right, m); best = global::System.Runtime.Intrinsics.Vector256.ConditionalSelect(global::System.Runtime.Intrinsics.Vector256.AsInt32(above), at + global::System.Runtime.Intrinsics.Vector256.Create(1), best);
-                            above = global::System.Runtime.Intrinsics.Vector256.GreaterThan(below, m) | global::System.Runtime.Intrinsics.Vector256.IsNaN(below); m = global::System.Runtime.Intrinsics.Vector256.ConditionalSelect(above, below, m); best = global::System.Runtime.Intrinsics.Vector256.ConditionalSelect(global::System.Runtime.Intrinsics.Vector256.AsInt32(above), at + global::System.Runtime.Intrinsics.Vector256.Create(28), best);
-                            above = global::System.Runtime.Intrinsics.Vector256.GreaterThan(belowRight, m) | global::System.Runtime.Intrinsics.Vector256.IsNaN(belowRight); m = global::System.Runtime.Intrinsics.Vector256.ConditionalSelect(above, belowRight, m); best = global::System.Runtime.Intrinsics.Vector256.ConditionalSelect(global::System.Runtime.Intrinsics.Vector256.AsInt32(above), at + global::System.Runtime.Intrinsics.Vector256.Create(29), best);
+                            global::System.Runtime.Intrinsics.Vector256<float> above = global::System.Runtime.Intrinsics.Vector256.GreaterThan(right, m); m = global::System.Runtime.Intrinsics.Vector256.ConditionalSelect(above, right, m); best = global::System.Runtime.Intrinsics.Vector256.ConditionalSelect(global::System.Runtime.Intrinsics.Vector256.AsInt32(above), at + global::System.Runtime.Intrinsics.Vector256.Create(1), best);
+                            above = global::System.Runtime.Intrinsics.Vector256.GreaterThan(below, m); m = global::System.Runtime.Intrinsics.Vector256.ConditionalSelect(above, below, m); best = global::System.Runtime.Intrinsics.Vector256.ConditionalSelect(global::System.Runtime.Intrinsics.Vector256.AsInt32(above), at + global::System.Runtime.Intrinsics.Vector256.Create(28), best);
+                            above = global::System.Runtime.Intrinsics.Vector256.GreaterThan(belowRight, m); m = global::System.Runtime.Intrinsics.Vector256.ConditionalSelect(above, belowRight, m); best = global::System.Runtime.Intrinsics.Vector256.ConditionalSelect(global::System.Runtime.Intrinsics.Vector256.AsInt32(above), at + global::System.Runtime.Intrinsics.Vector256.Create(29), best);
                             global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(m, ref yr, (nuint)o);
                             global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(best, ref argr, (nuint)o);
                         }
@@ -1244,9 +1317,9 @@ _____________________________________________________________________
                             a = global::System.Runtime.Intrinsics.Vector256.Shuffle(global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref xr, (nuint)(first + 0)), evenOdd); global::System.Runtime.Intrinsics.Vector128<float> m = global::System.Runtime.Intrinsics.Vector256.GetLower(a), right = global::System.Runtime.Intrinsics.Vector256.GetUpper(a);
                             a = global::System.Runtime.Intrinsics.Vector256.Shuffle(global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref xr, (nuint)(first + 10)), evenOdd); global::System.Runtime.Intrinsics.Vector128<float> below = global::System.Runtime.Intrinsics.Vector256.GetLower(a), belowRight = global::System.Runtime.Intrinsics.Vector256.GetUpper(a);
                             global::System.Runtime.Intrinsics.Vector128<int> at = global::System.Runtime.Intrinsics.Vector128.Create(first) + windowColumns, best = at;
-                            global::System.Runtime.Intrinsics.Vector128<float> above = global::System.Runtime.Intrinsics.Vector128.GreaterThan(right, m) | global::System.Runtime.Intrinsics.Vector128.IsNaN(right); m = global::System.Runtime.Intrinsics.Vector128.ConditionalSelect(above, right, m); best = global::System.Runtime.Intrinsics.Vector128.ConditionalSelect(global::System.Runtime.Intrinsics.Vector128.AsInt32(above), at + global::System.Runtime.Intrinsics.Vector128.Create(1), best);
-                            above = global::System.Runtime.Intrinsics.Vector128.GreaterThan(below, m) | global::System.Runtime.Intrinsics.Vector128.IsNaN(below); m = global::System.Runtime.Intrinsics.Vector128.ConditionalSelect(above, below, m); best = global::System.Runtime.Intrinsics.Vector128.ConditionalSelect(global::System.Runtime.Intrinsics.Vector128.AsInt32(above), at + global::System.Runtime.Intrinsics.Vector128.Create(10), best);
-                            above = global::System.Runtime.Intrinsics.Vector128.GreaterThan(belowRight, m) | global::System.Runtime.Intrinsics.Vector128.IsNaN(belowRight); m = global::System.Runtime.Intrinsics.Vector128.ConditionalSelect(above, belowRight, m); best = global::System.Runtime.Intrinsics.Vector128.ConditionalSelect(global::System.Runtime.Intrinsics.Vector128.AsInt32(above), at + global::System.Runtime.Intrinsics.Vector128.Create(11), best);
+                            global::System.Runtime.Intrinsics.Vector128<float> above = global::System.Runtime.Intrinsics.Vector128.GreaterThan(right, m); m = global::System.Runtime.Intrinsics.Vector128.ConditionalSelect(above, right, m); best = global::System.Runtime.Intrinsics.Vector128.ConditionalSelect(global::System.Runtime.Intrinsics.Vector128.AsInt32(above), at + global::System.Runtime.Intrinsics.Vector128.Create(1), best);
+                            above = global::System.Runtime.Intrinsics.Vector128.GreaterThan(below, m); m = global::System.Runtime.Intrinsics.Vector128.ConditionalSelect(above, below, m); best = global::System.Runtime.Intrinsics.Vector128.ConditionalSelect(global::System.Runtime.Intrinsics.Vector128.AsInt32(above), at + global::System.Runtime.Intrinsics.Vector128.Create(10), best);
+                            above = global::System.Runtime.Intrinsics.Vector128.GreaterThan(belowRight, m); m = global::System.Runtime.Intrinsics.Vector128.ConditionalSelect(above, belowRight, m); best = global::System.Runtime.Intrinsics.Vector128.ConditionalSelect(global::System.Runtime.Intrinsics.Vector128.AsInt32(above), at + global::System.Runtime.Intrinsics.Vector128.Create(11), best);
                             global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(m, ref yr, (nuint)o);
                             global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(best, ref argr, (nuint)o);
                         }
@@ -1256,9 +1329,9 @@ _____________________________________________________________________
                             a = global::System.Runtime.Intrinsics.Vector256.Shuffle(global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref xr, (nuint)(first + 0)), evenOdd); global::System.Runtime.Intrinsics.Vector128<float> m = global::System.Runtime.Intrinsics.Vector256.GetLower(a), right = global::System.Runtime.Intrinsics.Vector256.GetUpper(a);
                             a = global::System.Runtime.Intrinsics.Vector256.Shuffle(global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref xr, (nuint)(first + 10)), evenOdd); global::System.Runtime.Intrinsics.Vector128<float> below = global::System.Runtime.Intrinsics.Vector256.GetLower(a), belowRight = global::System.Runtime.Intrinsics.Vector256.GetUpper(a);
                             global::System.Runtime.Intrinsics.Vector128<int> at = global::System.Runtime.Intrinsics.Vector128.Create(first) + windowColumns, best = at;
-                            global::System.Runtime.Intrinsics.Vector128<float> above = global::System.Runtime.Intrinsics.Vector128.GreaterThan(right, m) | global::System.Runtime.Intrinsics.Vector128.IsNaN(right); m = global::System.Runtime.Intrinsics.Vector128.ConditionalSelect(above, right, m); best = global::System.Runtime.Intrinsics.Vector128.ConditionalSelect(global::System.Runtime.Intrinsics.Vector128.AsInt32(above), at + global::System.Runtime.Intrinsics.Vector128.Create(1), best);
-                            above = global::System.Runtime.Intrinsics.Vector128.GreaterThan(below, m) | global::System.Runtime.Intrinsics.Vector128.IsNaN(below); m = global::System.Runtime.Intrinsics.Vector128.ConditionalSelect(above, below, m); best = global::System.Runtime.Intrinsics.Vector128.ConditionalSelect(global::System.Runtime.Intrinsics.Vector128.AsInt32(above), at + global::System.Runtime.Intrinsics.Vector128.Create(10), best);
-                            above = global::System.Runtime.Intrinsics.Vector128.GreaterThan(belowRight, m) | global::System.Runtime.Intrinsics.Vector128.IsNaN(belowRight); m = global::System.Runtime.Intrinsics.Vector128.ConditionalSelect(above, belowRight, m); best = global::System.Runtime.Intrinsics.Vector128.ConditionalSelect(global::System.Runtime.Intrinsics.Vector128.AsInt32(above), at + global::System.Runtime.Intrinsics.Vector128.Create(11), best);
+                            global::System.Runtime.Intrinsics.Vector128<float> above = global::System.Runtime.Intrinsics.Vector128.GreaterThan(right, m); m = global::System.Runtime.Intrinsics.Vector128.ConditionalSelect(above, right, m); best = global::System.Runtime.Intrinsics.Vector128.ConditionalSelect(global::System.Runtime.Intrinsics.Vector128.AsInt32(above), at + global::System.Runtime.Intrinsics.Vector128.Create(1), best);
+                            above = global::System.Runtime.Intrinsics.Vector128.GreaterThan(below, m); m = global::System.Runtime.Intrinsics.Vector128.ConditionalSelect(above, below, m); best = global::System.Runtime.Intrinsics.Vector128.ConditionalSelect(global::System.Runtime.Intrinsics.Vector128.AsInt32(above), at + global::System.Runtime.Intrinsics.Vector128.Create(10), best);
+                            above = global::System.Runtime.Intrinsics.Vector128.GreaterThan(belowRight, m); m = global::System.Runtime.Intrinsics.Vector128.ConditionalSelect(above, belowRight, m); best = global::System.Runtime.Intrinsics.Vector128.ConditionalSelect(global::System.Runtime.Intrinsics.Vector128.AsInt32(above), at + global::System.Runtime.Intrinsics.Vector128.Create(11), best);
                             global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(m, ref yr, (nuint)o);
                             global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(best, ref argr, (nuint)o);
                         }

@@ -212,6 +212,8 @@ _________________________________________________________________________
     private readonly int _scratchPart;
     private readonly float[] _target;   // scratch for one-hot targets
     private int _batch;   // samples in the last forward pass
+    private int _owner;   // the managed thread id inside a public pass, 0 when none (NetGen.SingleThreaded: an instance is single-threaded)
+    private readonly bool _replica;   // an inference replica (CreateInferenceReplica): shares _p and _s with its source, never trains
     private bool _inputGradient;   // whether the running backward pass wants ∂E/∂input (read by the first layer's threads)
 
     /// <summary>Allocates the network's buffers for batches of up to <paramref name="maxBatch"/> samples and
@@ -219,79 +221,63 @@ _________________________________________________________________________
     public MiniVggNet(int maxBatch = 1, int seed = 42)
     {
         if (maxBatch < 1) throw new global::System.ArgumentOutOfRangeException(nameof(maxBatch), maxBatch, "maxBatch must be at least 1: it is the largest batch Forward will be given.");
-        const long largestPerSample = 25088;   // Conv2D1's output
-        if ((long)maxBatch * largestPerSample > global::System.Array.MaxLength)
-        {
-            throw new global::System.ArgumentOutOfRangeException(nameof(maxBatch), maxBatch, global::System.FormattableString.Invariant(
-                $"maxBatch {maxBatch:N0} × 25,088 values per sample (Conv2D1's output) = {((long)maxBatch * largestPerSample):N0} values exceeds the {(global::System.Array.MaxLength):N0} one array can hold; the largest maxBatch for MiniVggNet is {(global::System.Array.MaxLength / largestPerSample):N0}: train and infer in batches of at most that many samples."));
-        }
         MaxBatch = maxBatch;
-        try
-        {
-            checked
-            {
-                _a0 = new float[maxBatch * 784]; _d0 = new float[maxBatch * 784];
-                _a1 = new float[maxBatch * 25088]; _d1 = new float[maxBatch * 25088];
-                _a2 = new float[maxBatch * 25088]; _d2 = new float[maxBatch * 25088];
-                _a3 = new float[maxBatch * 25088]; _d3 = new float[maxBatch * 25088];
-                _a4 = new float[maxBatch * 25088]; _d4 = new float[maxBatch * 25088];
-                _a5 = new float[maxBatch * 25088]; _d5 = new float[maxBatch * 25088];
-                _a6 = new float[maxBatch * 25088]; _d6 = new float[maxBatch * 25088];
-                _a7 = new float[maxBatch * 6272]; _d7 = new float[maxBatch * 6272];
-                _a8 = new float[maxBatch * 6272]; _d8 = new float[maxBatch * 6272];
-                _a9 = new float[maxBatch * 12544]; _d9 = new float[maxBatch * 12544];
-                _a10 = new float[maxBatch * 12544]; _d10 = new float[maxBatch * 12544];
-                _a11 = new float[maxBatch * 12544]; _d11 = new float[maxBatch * 12544];
-                _a12 = new float[maxBatch * 12544]; _d12 = new float[maxBatch * 12544];
-                _a13 = new float[maxBatch * 12544]; _d13 = new float[maxBatch * 12544];
-                _a14 = new float[maxBatch * 12544]; _d14 = new float[maxBatch * 12544];
-                _a15 = new float[maxBatch * 3136]; _d15 = new float[maxBatch * 3136];
-                _a16 = new float[maxBatch * 3136]; _d16 = new float[maxBatch * 3136];
-                _a17 = _a16; _d17 = _d16;   // Flatten: the same memory, read with another shape
-                _a18 = new float[maxBatch * 512]; _d18 = new float[maxBatch * 512];
-                _a19 = new float[maxBatch * 512]; _d19 = new float[maxBatch * 512];
-                _a20 = new float[maxBatch * 512]; _d20 = new float[maxBatch * 512];
-                _a21 = new float[maxBatch * 512]; _d21 = new float[maxBatch * 512];
-                _a22 = new float[maxBatch * 10]; _d22 = new float[maxBatch * 10];
-                _a23 = new float[maxBatch * 10]; _d23 = new float[maxBatch * 10];
-                _col0 = new float[7056 * global::System.Environment.ProcessorCount + 16];   // (a vector of slack at each end: col2im by rows reads past a part's columns, then masks those lanes)
-                _gsum0 = new float[320 * global::System.Environment.ProcessorCount];
-                _xpad0 = new float[900 * global::System.Environment.ProcessorCount];
-                _wT0 = new float[288];
-                _yT0 = new float[25088 * global::System.Environment.ProcessorCount];
-                _deltaT0 = new float[25088 * global::System.Environment.ProcessorCount];
-                _col3 = new float[225792 * global::System.Environment.ProcessorCount + 16];   // (a vector of slack at each end: col2im by rows reads past a part's columns, then masks those lanes)
-                _gsum3 = new float[9248 * global::System.Environment.ProcessorCount];
-                _xpad3 = new float[28800 * global::System.Environment.ProcessorCount];
-                _wT3 = new float[9216];
-                _yT3 = new float[25088 * global::System.Environment.ProcessorCount];
-                _deltaT3 = new float[25088 * global::System.Environment.ProcessorCount];
-                _argmax6 = new int[maxBatch * 6272];
-                _mask7 = new float[maxBatch * 6272];
-                _col8 = new float[56448 * global::System.Environment.ProcessorCount + 16];   // (a vector of slack at each end: col2im by rows reads past a part's columns, then masks those lanes)
-                _gsum8 = new float[18496 * global::System.Environment.ProcessorCount];
-                _xpad8 = new float[8192 * global::System.Environment.ProcessorCount];
-                _wT8 = new float[18432];
-                _yT8 = new float[12544 * global::System.Environment.ProcessorCount];
-                _deltaT8 = new float[12544 * global::System.Environment.ProcessorCount];
-                _col11 = new float[112896 * global::System.Environment.ProcessorCount + 16];   // (a vector of slack at each end: col2im by rows reads past a part's columns, then masks those lanes)
-                _gsum11 = new float[36928 * global::System.Environment.ProcessorCount];
-                _xpad11 = new float[16384 * global::System.Environment.ProcessorCount];
-                _wT11 = new float[36864];
-                _yT11 = new float[12544 * global::System.Environment.ProcessorCount];
-                _deltaT11 = new float[12544 * global::System.Environment.ProcessorCount];
-                _argmax14 = new int[maxBatch * 3136];
-                _mask15 = new float[maxBatch * 3136];
-                _mask20 = new float[maxBatch * 512];
-                _scratchPart = global::System.Math.Max(global::System.Math.Max(maxBatch, 512) * 48, global::System.Math.Max(maxBatch, 10) * 48);
-                _scratch = new float[_scratchPart * global::System.Environment.ProcessorCount];
-                _target = new float[maxBatch * 10];
-            }
-        }
-        catch (global::System.OverflowException)
-        {
-            throw new global::System.InvalidOperationException(global::System.FormattableString.Invariant($"MiniVggNet's kernels need more working memory (for maxBatch {maxBatch:N0} on {(global::System.Environment.ProcessorCount)} threads) than one array can hold: a layer is too wide for NetGen's kernels. Use a smaller maxBatch, or make the widest layer smaller."));
-        }
+        _a0 = new float[maxBatch * 784]; _d0 = new float[maxBatch * 784];
+        _a1 = new float[maxBatch * 25088]; _d1 = new float[maxBatch * 25088];
+        _a2 = new float[maxBatch * 25088]; _d2 = new float[maxBatch * 25088];
+        _a3 = new float[maxBatch * 25088]; _d3 = new float[maxBatch * 25088];
+        _a4 = new float[maxBatch * 25088]; _d4 = new float[maxBatch * 25088];
+        _a5 = new float[maxBatch * 25088]; _d5 = new float[maxBatch * 25088];
+        _a6 = new float[maxBatch * 25088]; _d6 = new float[maxBatch * 25088];
+        _a7 = new float[maxBatch * 6272]; _d7 = new float[maxBatch * 6272];
+        _a8 = new float[maxBatch * 6272]; _d8 = new float[maxBatch * 6272];
+        _a9 = new float[maxBatch * 12544]; _d9 = new float[maxBatch * 12544];
+        _a10 = new float[maxBatch * 12544]; _d10 = new float[maxBatch * 12544];
+        _a11 = new float[maxBatch * 12544]; _d11 = new float[maxBatch * 12544];
+        _a12 = new float[maxBatch * 12544]; _d12 = new float[maxBatch * 12544];
+        _a13 = new float[maxBatch * 12544]; _d13 = new float[maxBatch * 12544];
+        _a14 = new float[maxBatch * 12544]; _d14 = new float[maxBatch * 12544];
+        _a15 = new float[maxBatch * 3136]; _d15 = new float[maxBatch * 3136];
+        _a16 = new float[maxBatch * 3136]; _d16 = new float[maxBatch * 3136];
+        _a17 = _a16; _d17 = _d16;   // Flatten: the same memory, read with another shape
+        _a18 = new float[maxBatch * 512]; _d18 = new float[maxBatch * 512];
+        _a19 = new float[maxBatch * 512]; _d19 = new float[maxBatch * 512];
+        _a20 = new float[maxBatch * 512]; _d20 = new float[maxBatch * 512];
+        _a21 = new float[maxBatch * 512]; _d21 = new float[maxBatch * 512];
+        _a22 = new float[maxBatch * 10]; _d22 = new float[maxBatch * 10];
+        _a23 = new float[maxBatch * 10]; _d23 = new float[maxBatch * 10];
+        _col0 = new float[7056 * global::System.Environment.ProcessorCount + 16];   // (a vector of slack at each end: col2im by rows reads past a part's columns, then masks those lanes)
+        _gsum0 = new float[320 * global::System.Environment.ProcessorCount];
+        _xpad0 = new float[900 * global::System.Environment.ProcessorCount];
+        _wT0 = new float[288];
+        _yT0 = new float[25088 * global::System.Environment.ProcessorCount];
+        _deltaT0 = new float[25088 * global::System.Environment.ProcessorCount];
+        _col3 = new float[225792 * global::System.Environment.ProcessorCount + 16];   // (a vector of slack at each end: col2im by rows reads past a part's columns, then masks those lanes)
+        _gsum3 = new float[9248 * global::System.Environment.ProcessorCount];
+        _xpad3 = new float[28800 * global::System.Environment.ProcessorCount];
+        _wT3 = new float[9216];
+        _yT3 = new float[25088 * global::System.Environment.ProcessorCount];
+        _deltaT3 = new float[25088 * global::System.Environment.ProcessorCount];
+        _argmax6 = new int[maxBatch * 6272];
+        _mask7 = new float[maxBatch * 6272];
+        _col8 = new float[56448 * global::System.Environment.ProcessorCount + 16];   // (a vector of slack at each end: col2im by rows reads past a part's columns, then masks those lanes)
+        _gsum8 = new float[18496 * global::System.Environment.ProcessorCount];
+        _xpad8 = new float[8192 * global::System.Environment.ProcessorCount];
+        _wT8 = new float[18432];
+        _yT8 = new float[12544 * global::System.Environment.ProcessorCount];
+        _deltaT8 = new float[12544 * global::System.Environment.ProcessorCount];
+        _col11 = new float[112896 * global::System.Environment.ProcessorCount + 16];   // (a vector of slack at each end: col2im by rows reads past a part's columns, then masks those lanes)
+        _gsum11 = new float[36928 * global::System.Environment.ProcessorCount];
+        _xpad11 = new float[16384 * global::System.Environment.ProcessorCount];
+        _wT11 = new float[36864];
+        _yT11 = new float[12544 * global::System.Environment.ProcessorCount];
+        _deltaT11 = new float[12544 * global::System.Environment.ProcessorCount];
+        _argmax14 = new int[maxBatch * 3136];
+        _mask15 = new float[maxBatch * 3136];
+        _mask20 = new float[maxBatch * 512];
+        _scratchPart = global::System.Math.Max(global::System.Math.Max(maxBatch, 512) * 48, global::System.Math.Max(maxBatch, 10) * 48);
+        _scratch = new float[_scratchPart * global::System.Environment.ProcessorCount];
+        _target = new float[maxBatch * 10];
         var random = new global::NetGen.SeededRandom(seed);
         _seed = seed;   // dropout masks (and sampling noise) are counter-based (NetGen.CounterRandom): the GPU variant draws the same ones
         global::NetGen.Init.HeUniform<float>(_p.AsSpan(0, 288), fanIn: 9, random);   // Conv2D1: He, followed by ReLU
@@ -310,6 +296,29 @@ _________________________________________________________________________
         _p.AsSpan(1671520, 512).Fill(1f);   // BatchNorm5: γ = 1, β = 0
         _s.AsSpan(896, 512).Fill(1f);   // BatchNorm5: running mean 0, running variance 1
         global::NetGen.Init.GlorotUniform<float>(_p.AsSpan(1672544, 5120), fanIn: 512, fanOut: 10, random);   // Dense2: Glorot, followed by Softmax
+    }
+
+    /// <summary>A network for parallel inference that shares this network's <see cref="Parameters"/> and <see cref="State"/>
+    /// (the same arrays, not copies) and has its own activations and scratch, for batches of up to <paramref name="maxBatch"/>
+    /// samples: one replica per thread (a pool of them in a web server) runs <c>Forward</c> concurrently with the others and gives
+    /// bit-identical outputs to this network. A replica is in inference mode (<c>Training = false</c>) and refuses every training
+    /// pass (Backward, TrainStep, ZeroGradients, Explain) with an InvalidOperationException; its <see cref="Gradients"/> is empty.
+    /// It sees every change to the shared parameters: do not train or load weights into this network while replicas run.</summary>
+    public MiniVggNet CreateInferenceReplica(int maxBatch = 1)
+    {
+        return new MiniVggNet(this, maxBatch);
+    }
+
+    /// <summary>The constructor of an inference replica: buffers for <paramref name="maxBatch"/> samples, then the source's
+    /// parameters and state in place of its own (the weights the chained constructor initialised are dropped).</summary>
+    private MiniVggNet(MiniVggNet source, int maxBatch) : this(maxBatch, 0)
+    {
+        global::System.ArgumentNullException.ThrowIfNull(source);
+        _p = source._p;
+        _s = source._s;
+        _g = global::System.Array.Empty<float>();   // a replica never trains
+        _replica = true;
+        Training = false;
     }
 
     /// <inheritdoc/>
@@ -553,319 +562,336 @@ _________________________________________________________________________
     /// <inheritdoc/>
     public global::System.ReadOnlySpan<float> Forward(global::System.ReadOnlySpan<float> input, int batch = 1)
     {
-        global::NetGen.Guard.Batch(batch, MaxBatch, "MiniVggNet");
-        global::NetGen.Guard.BatchSpan(input.Length, batch, 784, nameof(input));
-        input.CopyTo(_a0);
-        _batch = batch;
-        _trainingPass = Training;
-        if (Training) _dropoutPass++;
-
-        // Layer 0: Conv2D1 (1×28×28 → 32×28×28, kernel 3×3, stride 1, padding 1,1):
-        // y[f, oy, ox] = Σ_(c,u,v) w[f, c, u, v]·x[c, oy + u − 1, ox + v − 1] + b[f], direct (filters form); threads split the samples
-        for (int f = 0; f < 32; f++) for (int k = 0; k < 9; k++) _wT0[k * 32 + f] = _p[0 + f * 9 + k];   // wᵀ for the direct convolution
-        global::NetGen.Parallelism.Run(this, 0, global::NetGen.Parallelism.PartsFor((long)batch * 225792, batch));
-
-        // Layer 1: ReLU: computed by layer 0's per-sample parts (fused)
-
-        // Layer 2: BatchNorm1 over 32 channels: y = γ·(x − μ)/√(σ² + ε) + β, batch statistics in training, running ones in inference
+        bool entered = global::NetGen.SingleThreaded.Enter(ref _owner, "MiniVggNet", "Forward");
+        try
         {
-            int m = batch * 784;
-            for (int ch = 0; ch < 32; ch++)
+            if (Training) global::NetGen.SingleThreaded.RefuseTraining(_replica, "MiniVggNet", "Forward with Training = true");
+            global::NetGen.Guard.Batch(batch, MaxBatch, "MiniVggNet");
+            global::NetGen.Guard.BatchSpan(input.Length, batch, 784, nameof(input));
+            input.CopyTo(_a0);
+            _batch = batch;
+            _trainingPass = Training;
+            if (Training) _dropoutPass++;
+
+            // Layer 0: Conv2D1 (1×28×28 → 32×28×28, kernel 3×3, stride 1, padding 1,1):
+            // y[f, oy, ox] = Σ_(c,u,v) w[f, c, u, v]·x[c, oy + u − 1, ox + v − 1] + b[f], direct (filters form); threads split the samples
+            for (int f = 0; f < 32; f++) for (int k = 0; k < 9; k++) _wT0[k * 32 + f] = _p[0 + f * 9 + k];   // wᵀ for the direct convolution
+            global::NetGen.Parallelism.Run(this, 0, global::NetGen.Parallelism.PartsFor((long)batch * 225792, batch));
+
+            // Layer 1: ReLU: computed by layer 0's per-sample parts (fused)
+
+            // Layer 2: BatchNorm1 over 32 channels: y = γ·(x − μ)/√(σ² + ε) + β, batch statistics in training, running ones in inference
             {
-                float mean, invStd;
-                if (Training)
+                int m = batch * 784;
+                for (int ch = 0; ch < 32; ch++)
                 {
-                    double sum = 0, squares = 0;   // the statistics add batch × H × W values: summed in double, whatever the element type
-                    for (int n = 0; n < batch; n++) for (int s = 0; s < 784; s++) sum += _a2[n * 25088 + ch * 784 + s];
-                    mean = (float)(sum / m);
-                    for (int n = 0; n < batch; n++) for (int s = 0; s < 784; s++) { double e = _a2[n * 25088 + ch * 784 + s] - mean; squares += e * e; }
-                    float variance = (float)(squares / m);
-                    invStd = 1f / global::System.MathF.Sqrt(variance + 1E-05f);
-                    _s[0 + ch] = (1f - 0.1f) * _s[0 + ch] + 0.1f * mean;
-                    _s[32 + ch] = (1f - 0.1f) * _s[32 + ch] + 0.1f * (m > 1 ? variance * m / (m - 1) : variance);
-                }
-                else
-                {
-                    mean = _s[0 + ch];
-                    invStd = 1f / global::System.MathF.Sqrt(_s[32 + ch] + 1E-05f);
-                }
-                _mean2[ch] = mean; _invStd2[ch] = invStd;
-                float gamma = _p[320 + ch], beta = _p[352 + ch];
-                for (int n = 0; n < batch; n++) for (int s = 0; s < 784; s++) { int at = n * 25088 + ch * 784 + s; _a3[at] = gamma * (_a2[at] - mean) * invStd + beta; }
-            }
-        }
-
-        // Layer 3: Conv2D2 (32×28×28 → 32×28×28, kernel 3×3, stride 1, padding 1,1):
-        // y[f, oy, ox] = Σ_(c,u,v) w[f, c, u, v]·x[c, oy + u − 1, ox + v − 1] + b[f], direct (filters form); threads split the samples
-        for (int f = 0; f < 32; f++) for (int k = 0; k < 288; k++) _wT3[k * 32 + f] = _p[384 + f * 288 + k];   // wᵀ for the direct convolution
-        global::NetGen.Parallelism.Run(this, 12, global::NetGen.Parallelism.PartsFor((long)batch * 7225344, batch));
-
-        // Layer 4: ReLU: computed by layer 3's per-sample parts (fused)
-
-        // Layer 5: BatchNorm2 over 32 channels: y = γ·(x − μ)/√(σ² + ε) + β, batch statistics in training, running ones in inference
-        {
-            int m = batch * 784;
-            for (int ch = 0; ch < 32; ch++)
-            {
-                float mean, invStd;
-                if (Training)
-                {
-                    double sum = 0, squares = 0;   // the statistics add batch × H × W values: summed in double, whatever the element type
-                    for (int n = 0; n < batch; n++) for (int s = 0; s < 784; s++) sum += _a5[n * 25088 + ch * 784 + s];
-                    mean = (float)(sum / m);
-                    for (int n = 0; n < batch; n++) for (int s = 0; s < 784; s++) { double e = _a5[n * 25088 + ch * 784 + s] - mean; squares += e * e; }
-                    float variance = (float)(squares / m);
-                    invStd = 1f / global::System.MathF.Sqrt(variance + 1E-05f);
-                    _s[64 + ch] = (1f - 0.1f) * _s[64 + ch] + 0.1f * mean;
-                    _s[96 + ch] = (1f - 0.1f) * _s[96 + ch] + 0.1f * (m > 1 ? variance * m / (m - 1) : variance);
-                }
-                else
-                {
-                    mean = _s[64 + ch];
-                    invStd = 1f / global::System.MathF.Sqrt(_s[96 + ch] + 1E-05f);
-                }
-                _mean5[ch] = mean; _invStd5[ch] = invStd;
-                float gamma = _p[9632 + ch], beta = _p[9664 + ch];
-                for (int n = 0; n < batch; n++) for (int s = 0; s < 784; s++) { int at = n * 25088 + ch * 784 + s; _a6[at] = gamma * (_a5[at] - mean) * invStd + beta; }
-            }
-        }
-
-        // Layer 6: MaxPool1 2×2, stride 2 (32×28×28 → 32×14×14): y = max of each window
-        for (int n = 0; n < batch; n++)
-        {
-            ref float xr = ref _a6[n * 25088];
-            ref float yr = ref _a7[n * 6272];
-            ref int argr = ref _argmax6[n * 6272];
-            global::System.Runtime.Intrinsics.Vector256<int> evenOdd = global::System.Runtime.Intrinsics.Vector256.Create(0, 2, 4, 6, 1, 3, 5, 7);
-            global::System.Runtime.Intrinsics.Vector256<int> windowColumns = global::System.Runtime.Intrinsics.Vector256.Create(0, 2, 4, 6, 8, 10, 12, 14);
-            for (int ch = 0; ch < 32; ch++)
-            {
-                for (int oy = 0; oy < 14; oy++)
-                {
+                    float mean, invStd;
+                    if (Training)
                     {
-                        int first = ch * 784 + oy * 56 + 0, o = ch * 196 + oy * 14 + 0;
-                        global::System.Runtime.Intrinsics.Vector256<float> a, b;
-                        a = global::System.Runtime.Intrinsics.Vector256.Shuffle(global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref xr, (nuint)(first + 0)), evenOdd); b = global::System.Runtime.Intrinsics.Vector256.Shuffle(global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref xr, (nuint)(first + 8)), evenOdd); global::System.Runtime.Intrinsics.Vector256<float> m = global::System.Runtime.Intrinsics.Vector256.Create(global::System.Runtime.Intrinsics.Vector256.GetLower(a), global::System.Runtime.Intrinsics.Vector256.GetLower(b)), right = global::System.Runtime.Intrinsics.Vector256.Create(global::System.Runtime.Intrinsics.Vector256.GetUpper(a), global::System.Runtime.Intrinsics.Vector256.GetUpper(b));
-                        a = global::System.Runtime.Intrinsics.Vector256.Shuffle(global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref xr, (nuint)(first + 28)), evenOdd); b = global::System.Runtime.Intrinsics.Vector256.Shuffle(global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref xr, (nuint)(first + 36)), evenOdd); global::System.Runtime.Intrinsics.Vector256<float> below = global::System.Runtime.Intrinsics.Vector256.Create(global::System.Runtime.Intrinsics.Vector256.GetLower(a), global::System.Runtime.Intrinsics.Vector256.GetLower(b)), belowRight = global::System.Runtime.Intrinsics.Vector256.Create(global::System.Runtime.Intrinsics.Vector256.GetUpper(a), global::System.Runtime.Intrinsics.Vector256.GetUpper(b));
-                        global::System.Runtime.Intrinsics.Vector256<int> at = global::System.Runtime.Intrinsics.Vector256.Create(first) + windowColumns, best = at;
-                        global::System.Runtime.Intrinsics.Vector256<float> above = global::System.Runtime.Intrinsics.Vector256.GreaterThan(right, m) | global::System.Runtime.Intrinsics.Vector256.IsNaN(right); m = global::System.Runtime.Intrinsics.Vector256.ConditionalSelect(above, right, m); best = global::System.Runtime.Intrinsics.Vector256.ConditionalSelect(global::System.Runtime.Intrinsics.Vector256.AsInt32(above), at + global::System.Runtime.Intrinsics.Vector256.Create(1), best);
-                        above = global::System.Runtime.Intrinsics.Vector256.GreaterThan(below, m) | global::System.Runtime.Intrinsics.Vector256.IsNaN(below); m = global::System.Runtime.Intrinsics.Vector256.ConditionalSelect(above, below, m); best = global::System.Runtime.Intrinsics.Vector256.ConditionalSelect(global::System.Runtime.Intrinsics.Vector256.AsInt32(above), at + global::System.Runtime.Intrinsics.Vector256.Create(28), best);
-                        above = global::System.Runtime.Intrinsics.Vector256.GreaterThan(belowRight, m) | global::System.Runtime.Intrinsics.Vector256.IsNaN(belowRight); m = global::System.Runtime.Intrinsics.Vector256.ConditionalSelect(above, belowRight, m); best = global::System.Runtime.Intrinsics.Vector256.ConditionalSelect(global::System.Runtime.Intrinsics.Vector256.AsInt32(above), at + global::System.Runtime.Intrinsics.Vector256.Create(29), best);
-                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(m, ref yr, (nuint)o);
-                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(best, ref argr, (nuint)o);
+                        double sum = 0, squares = 0;   // the statistics add batch × H × W values: summed in double, whatever the element type
+                        for (int n = 0; n < batch; n++) for (int s = 0; s < 784; s++) sum += _a2[n * 25088 + ch * 784 + s];
+                        mean = (float)(sum / m);
+                        for (int n = 0; n < batch; n++) for (int s = 0; s < 784; s++) { double e = _a2[n * 25088 + ch * 784 + s] - mean; squares += e * e; }
+                        float variance = (float)(squares / m);
+                        invStd = 1f / global::System.MathF.Sqrt(variance + 1E-05f);
+                        _s[0 + ch] = (1f - 0.1f) * _s[0 + ch] + 0.1f * mean;
+                        _s[32 + ch] = (1f - 0.1f) * _s[32 + ch] + 0.1f * (m > 1 ? variance * m / (m - 1) : variance);
                     }
+                    else
                     {
-                        int first = ch * 784 + oy * 56 + 12, o = ch * 196 + oy * 14 + 6;
-                        global::System.Runtime.Intrinsics.Vector256<float> a, b;
-                        a = global::System.Runtime.Intrinsics.Vector256.Shuffle(global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref xr, (nuint)(first + 0)), evenOdd); b = global::System.Runtime.Intrinsics.Vector256.Shuffle(global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref xr, (nuint)(first + 8)), evenOdd); global::System.Runtime.Intrinsics.Vector256<float> m = global::System.Runtime.Intrinsics.Vector256.Create(global::System.Runtime.Intrinsics.Vector256.GetLower(a), global::System.Runtime.Intrinsics.Vector256.GetLower(b)), right = global::System.Runtime.Intrinsics.Vector256.Create(global::System.Runtime.Intrinsics.Vector256.GetUpper(a), global::System.Runtime.Intrinsics.Vector256.GetUpper(b));
-                        a = global::System.Runtime.Intrinsics.Vector256.Shuffle(global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref xr, (nuint)(first + 28)), evenOdd); b = global::System.Runtime.Intrinsics.Vector256.Shuffle(global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref xr, (nuint)(first + 36)), evenOdd); global::System.Runtime.Intrinsics.Vector256<float> below = global::System.Runtime.Intrinsics.Vector256.Create(global::System.Runtime.Intrinsics.Vector256.GetLower(a), global::System.Runtime.Intrinsics.Vector256.GetLower(b)), belowRight = global::System.Runtime.Intrinsics.Vector256.Create(global::System.Runtime.Intrinsics.Vector256.GetUpper(a), global::System.Runtime.Intrinsics.Vector256.GetUpper(b));
-                        global::System.Runtime.Intrinsics.Vector256<int> at = global::System.Runtime.Intrinsics.Vector256.Create(first) + windowColumns, best = at;
-                        global::System.Runtime.Intrinsics.Vector256<float> above = global::System.Runtime.Intrinsics.Vector256.GreaterThan(right, m) | global::System.Runtime.Intrinsics.Vector256.IsNaN(right); m = global::System.Runtime.Intrinsics.Vector256.ConditionalSelect(above, right, m); best = global::System.Runtime.Intrinsics.Vector256.ConditionalSelect(global::System.Runtime.Intrinsics.Vector256.AsInt32(above), at + global::System.Runtime.Intrinsics.Vector256.Create(1), best);
-                        above = global::System.Runtime.Intrinsics.Vector256.GreaterThan(below, m) | global::System.Runtime.Intrinsics.Vector256.IsNaN(below); m = global::System.Runtime.Intrinsics.Vector256.ConditionalSelect(above, below, m); best = global::System.Runtime.Intrinsics.Vector256.ConditionalSelect(global::System.Runtime.Intrinsics.Vector256.AsInt32(above), at + global::System.Runtime.Intrinsics.Vector256.Create(28), best);
-                        above = global::System.Runtime.Intrinsics.Vector256.GreaterThan(belowRight, m) | global::System.Runtime.Intrinsics.Vector256.IsNaN(belowRight); m = global::System.Runtime.Intrinsics.Vector256.ConditionalSelect(above, belowRight, m); best = global::System.Runtime.Intrinsics.Vector256.ConditionalSelect(global::System.Runtime.Intrinsics.Vector256.AsInt32(above), at + global::System.Runtime.Intrinsics.Vector256.Create(29), best);
-                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(m, ref yr, (nuint)o);
-                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(best, ref argr, (nuint)o);
+                        mean = _s[0 + ch];
+                        invStd = 1f / global::System.MathF.Sqrt(_s[32 + ch] + 1E-05f);
                     }
+                    _mean2[ch] = mean; _invStd2[ch] = invStd;
+                    float gamma = _p[320 + ch], beta = _p[352 + ch];
+                    for (int n = 0; n < batch; n++) for (int s = 0; s < 784; s++) { int at = n * 25088 + ch * 784 + s; _a3[at] = gamma * (_a2[at] - mean) * invStd + beta; }
                 }
             }
-        }
 
-        // Layer 7: Dropout1, rate 0.25: in training y = x·mask, mask = 0 (p = 0.25) or 1/(1 − 0.25); in inference y = x
-        if (Training)
-        {
-            ulong key = global::NetGen.CounterRandom.Key(_seed, 7, _dropoutPass);   // value k of the mask is a function of (key, k): the GPU kernel draws the same
-            for (int k = 0; k < batch * 6272; k++) _mask7[k] = global::NetGen.CounterRandom.Uniform(key, (ulong)k) < 0.25f ? 0f : 1.3333334f;
-        }
-        else _mask7.AsSpan(0, batch * 6272).Fill(1f);
-        global::System.Numerics.Tensors.TensorPrimitives.Multiply<float>(_a7.AsSpan(0, batch * 6272), _mask7.AsSpan(0, batch * 6272), _a8.AsSpan(0, batch * 6272));
+            // Layer 3: Conv2D2 (32×28×28 → 32×28×28, kernel 3×3, stride 1, padding 1,1):
+            // y[f, oy, ox] = Σ_(c,u,v) w[f, c, u, v]·x[c, oy + u − 1, ox + v − 1] + b[f], direct (filters form); threads split the samples
+            for (int f = 0; f < 32; f++) for (int k = 0; k < 288; k++) _wT3[k * 32 + f] = _p[384 + f * 288 + k];   // wᵀ for the direct convolution
+            global::NetGen.Parallelism.Run(this, 12, global::NetGen.Parallelism.PartsFor((long)batch * 7225344, batch));
 
-        // Layer 8: Conv2D3 (32×14×14 → 64×14×14, kernel 3×3, stride 1, padding 1,1):
-        // y[f, oy, ox] = Σ_(c,u,v) w[f, c, u, v]·x[c, oy + u − 1, ox + v − 1] + b[f], direct (filters form); threads split the samples
-        for (int f = 0; f < 64; f++) for (int k = 0; k < 288; k++) _wT8[k * 64 + f] = _p[9696 + f * 288 + k];   // wᵀ for the direct convolution
-        global::NetGen.Parallelism.Run(this, 32, global::NetGen.Parallelism.PartsFor((long)batch * 3612672, batch));
+            // Layer 4: ReLU: computed by layer 3's per-sample parts (fused)
 
-        // Layer 9: ReLU: computed by layer 8's per-sample parts (fused)
-
-        // Layer 10: BatchNorm3 over 64 channels: y = γ·(x − μ)/√(σ² + ε) + β, batch statistics in training, running ones in inference
-        {
-            int m = batch * 196;
-            for (int ch = 0; ch < 64; ch++)
+            // Layer 5: BatchNorm2 over 32 channels: y = γ·(x − μ)/√(σ² + ε) + β, batch statistics in training, running ones in inference
             {
-                float mean, invStd;
-                if (Training)
+                int m = batch * 784;
+                for (int ch = 0; ch < 32; ch++)
                 {
-                    double sum = 0, squares = 0;   // the statistics add batch × H × W values: summed in double, whatever the element type
-                    for (int n = 0; n < batch; n++) for (int s = 0; s < 196; s++) sum += _a10[n * 12544 + ch * 196 + s];
-                    mean = (float)(sum / m);
-                    for (int n = 0; n < batch; n++) for (int s = 0; s < 196; s++) { double e = _a10[n * 12544 + ch * 196 + s] - mean; squares += e * e; }
-                    float variance = (float)(squares / m);
-                    invStd = 1f / global::System.MathF.Sqrt(variance + 1E-05f);
-                    _s[128 + ch] = (1f - 0.1f) * _s[128 + ch] + 0.1f * mean;
-                    _s[192 + ch] = (1f - 0.1f) * _s[192 + ch] + 0.1f * (m > 1 ? variance * m / (m - 1) : variance);
-                }
-                else
-                {
-                    mean = _s[128 + ch];
-                    invStd = 1f / global::System.MathF.Sqrt(_s[192 + ch] + 1E-05f);
-                }
-                _mean10[ch] = mean; _invStd10[ch] = invStd;
-                float gamma = _p[28192 + ch], beta = _p[28256 + ch];
-                for (int n = 0; n < batch; n++) for (int s = 0; s < 196; s++) { int at = n * 12544 + ch * 196 + s; _a11[at] = gamma * (_a10[at] - mean) * invStd + beta; }
-            }
-        }
-
-        // Layer 11: Conv2D4 (64×14×14 → 64×14×14, kernel 3×3, stride 1, padding 1,1):
-        // y[f, oy, ox] = Σ_(c,u,v) w[f, c, u, v]·x[c, oy + u − 1, ox + v − 1] + b[f], direct (filters form); threads split the samples
-        for (int f = 0; f < 64; f++) for (int k = 0; k < 576; k++) _wT11[k * 64 + f] = _p[28320 + f * 576 + k];   // wᵀ for the direct convolution
-        global::NetGen.Parallelism.Run(this, 44, global::NetGen.Parallelism.PartsFor((long)batch * 7225344, batch));
-
-        // Layer 12: ReLU: computed by layer 11's per-sample parts (fused)
-
-        // Layer 13: BatchNorm4 over 64 channels: y = γ·(x − μ)/√(σ² + ε) + β, batch statistics in training, running ones in inference
-        {
-            int m = batch * 196;
-            for (int ch = 0; ch < 64; ch++)
-            {
-                float mean, invStd;
-                if (Training)
-                {
-                    double sum = 0, squares = 0;   // the statistics add batch × H × W values: summed in double, whatever the element type
-                    for (int n = 0; n < batch; n++) for (int s = 0; s < 196; s++) sum += _a13[n * 12544 + ch * 196 + s];
-                    mean = (float)(sum / m);
-                    for (int n = 0; n < batch; n++) for (int s = 0; s < 196; s++) { double e = _a13[n * 12544 + ch * 196 + s] - mean; squares += e * e; }
-                    float variance = (float)(squares / m);
-                    invStd = 1f / global::System.MathF.Sqrt(variance + 1E-05f);
-                    _s[256 + ch] = (1f - 0.1f) * _s[256 + ch] + 0.1f * mean;
-                    _s[320 + ch] = (1f - 0.1f) * _s[320 + ch] + 0.1f * (m > 1 ? variance * m / (m - 1) : variance);
-                }
-                else
-                {
-                    mean = _s[256 + ch];
-                    invStd = 1f / global::System.MathF.Sqrt(_s[320 + ch] + 1E-05f);
-                }
-                _mean13[ch] = mean; _invStd13[ch] = invStd;
-                float gamma = _p[65248 + ch], beta = _p[65312 + ch];
-                for (int n = 0; n < batch; n++) for (int s = 0; s < 196; s++) { int at = n * 12544 + ch * 196 + s; _a14[at] = gamma * (_a13[at] - mean) * invStd + beta; }
-            }
-        }
-
-        // Layer 14: MaxPool2 2×2, stride 2 (64×14×14 → 64×7×7): y = max of each window
-        for (int n = 0; n < batch; n++)
-        {
-            ref float xr = ref _a14[n * 12544];
-            ref float yr = ref _a15[n * 3136];
-            ref int argr = ref _argmax14[n * 3136];
-            global::System.Runtime.Intrinsics.Vector256<int> evenOdd = global::System.Runtime.Intrinsics.Vector256.Create(0, 2, 4, 6, 1, 3, 5, 7);
-            global::System.Runtime.Intrinsics.Vector128<int> windowColumns = global::System.Runtime.Intrinsics.Vector128.Create(0, 2, 4, 6);
-            for (int ch = 0; ch < 64; ch++)
-            {
-                for (int oy = 0; oy < 7; oy++)
-                {
+                    float mean, invStd;
+                    if (Training)
                     {
-                        int first = ch * 196 + oy * 28 + 0, o = ch * 49 + oy * 7 + 0;
-                        global::System.Runtime.Intrinsics.Vector256<float> a;
-                        a = global::System.Runtime.Intrinsics.Vector256.Shuffle(global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref xr, (nuint)(first + 0)), evenOdd); global::System.Runtime.Intrinsics.Vector128<float> m = global::System.Runtime.Intrinsics.Vector256.GetLower(a), right = global::System.Runtime.Intrinsics.Vector256.GetUpper(a);
-                        a = global::System.Runtime.Intrinsics.Vector256.Shuffle(global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref xr, (nuint)(first + 14)), evenOdd); global::System.Runtime.Intrinsics.Vector128<float> below = global::System.Runtime.Intrinsics.Vector256.GetLower(a), belowRight = global::System.Runtime.Intrinsics.Vector256.GetUpper(a);
-                        global::System.Runtime.Intrinsics.Vector128<int> at = global::System.Runtime.Intrinsics.Vector128.Create(first) + windowColumns, best = at;
-                        global::System.Runtime.Intrinsics.Vector128<float> above = global::System.Runtime.Intrinsics.Vector128.GreaterThan(right, m) | global::System.Runtime.Intrinsics.Vector128.IsNaN(right); m = global::System.Runtime.Intrinsics.Vector128.ConditionalSelect(above, right, m); best = global::System.Runtime.Intrinsics.Vector128.ConditionalSelect(global::System.Runtime.Intrinsics.Vector128.AsInt32(above), at + global::System.Runtime.Intrinsics.Vector128.Create(1), best);
-                        above = global::System.Runtime.Intrinsics.Vector128.GreaterThan(below, m) | global::System.Runtime.Intrinsics.Vector128.IsNaN(below); m = global::System.Runtime.Intrinsics.Vector128.ConditionalSelect(above, below, m); best = global::System.Runtime.Intrinsics.Vector128.ConditionalSelect(global::System.Runtime.Intrinsics.Vector128.AsInt32(above), at + global::System.Runtime.Intrinsics.Vector128.Create(14), best);
-                        above = global::System.Runtime.Intrinsics.Vector128.GreaterThan(belowRight, m) | global::System.Runtime.Intrinsics.Vector128.IsNaN(belowRight); m = global::System.Runtime.Intrinsics.Vector128.ConditionalSelect(above, belowRight, m); best = global::System.Runtime.Intrinsics.Vector128.ConditionalSelect(global::System.Runtime.Intrinsics.Vector128.AsInt32(above), at + global::System.Runtime.Intrinsics.Vector128.Create(15), best);
-                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(m, ref yr, (nuint)o);
-                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(best, ref argr, (nuint)o);
+                        double sum = 0, squares = 0;   // the statistics add batch × H × W values: summed in double, whatever the element type
+                        for (int n = 0; n < batch; n++) for (int s = 0; s < 784; s++) sum += _a5[n * 25088 + ch * 784 + s];
+                        mean = (float)(sum / m);
+                        for (int n = 0; n < batch; n++) for (int s = 0; s < 784; s++) { double e = _a5[n * 25088 + ch * 784 + s] - mean; squares += e * e; }
+                        float variance = (float)(squares / m);
+                        invStd = 1f / global::System.MathF.Sqrt(variance + 1E-05f);
+                        _s[64 + ch] = (1f - 0.1f) * _s[64 + ch] + 0.1f * mean;
+                        _s[96 + ch] = (1f - 0.1f) * _s[96 + ch] + 0.1f * (m > 1 ? variance * m / (m - 1) : variance);
                     }
+                    else
                     {
-                        int first = ch * 196 + oy * 28 + 6, o = ch * 49 + oy * 7 + 3;
-                        global::System.Runtime.Intrinsics.Vector256<float> a;
-                        a = global::System.Runtime.Intrinsics.Vector256.Shuffle(global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref xr, (nuint)(first + 0)), evenOdd); global::System.Runtime.Intrinsics.Vector128<float> m = global::System.Runtime.Intrinsics.Vector256.GetLower(a), right = global::System.Runtime.Intrinsics.Vector256.GetUpper(a);
-                        a = global::System.Runtime.Intrinsics.Vector256.Shuffle(global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref xr, (nuint)(first + 14)), evenOdd); global::System.Runtime.Intrinsics.Vector128<float> below = global::System.Runtime.Intrinsics.Vector256.GetLower(a), belowRight = global::System.Runtime.Intrinsics.Vector256.GetUpper(a);
-                        global::System.Runtime.Intrinsics.Vector128<int> at = global::System.Runtime.Intrinsics.Vector128.Create(first) + windowColumns, best = at;
-                        global::System.Runtime.Intrinsics.Vector128<float> above = global::System.Runtime.Intrinsics.Vector128.GreaterThan(right, m) | global::System.Runtime.Intrinsics.Vector128.IsNaN(right); m = global::System.Runtime.Intrinsics.Vector128.ConditionalSelect(above, right, m); best = global::System.Runtime.Intrinsics.Vector128.ConditionalSelect(global::System.Runtime.Intrinsics.Vector128.AsInt32(above), at + global::System.Runtime.Intrinsics.Vector128.Create(1), best);
-                        above = global::System.Runtime.Intrinsics.Vector128.GreaterThan(below, m) | global::System.Runtime.Intrinsics.Vector128.IsNaN(below); m = global::System.Runtime.Intrinsics.Vector128.ConditionalSelect(above, below, m); best = global::System.Runtime.Intrinsics.Vector128.ConditionalSelect(global::System.Runtime.Intrinsics.Vector128.AsInt32(above), at + global::System.Runtime.Intrinsics.Vector128.Create(14), best);
-                        above = global::System.Runtime.Intrinsics.Vector128.GreaterThan(belowRight, m) | global::System.Runtime.Intrinsics.Vector128.IsNaN(belowRight); m = global::System.Runtime.Intrinsics.Vector128.ConditionalSelect(above, belowRight, m); best = global::System.Runtime.Intrinsics.Vector128.ConditionalSelect(global::System.Runtime.Intrinsics.Vector128.AsInt32(above), at + global::System.Runtime.Intrinsics.Vector128.Create(15), best);
-                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(m, ref yr, (nuint)o);
-                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(best, ref argr, (nuint)o);
+                        mean = _s[64 + ch];
+                        invStd = 1f / global::System.MathF.Sqrt(_s[96 + ch] + 1E-05f);
+                    }
+                    _mean5[ch] = mean; _invStd5[ch] = invStd;
+                    float gamma = _p[9632 + ch], beta = _p[9664 + ch];
+                    for (int n = 0; n < batch; n++) for (int s = 0; s < 784; s++) { int at = n * 25088 + ch * 784 + s; _a6[at] = gamma * (_a5[at] - mean) * invStd + beta; }
+                }
+            }
+
+            // Layer 6: MaxPool1 2×2, stride 2 (32×28×28 → 32×14×14): y = max of each window
+            for (int n = 0; n < batch; n++)
+            {
+                ref float xr = ref _a6[n * 25088];
+                ref float yr = ref _a7[n * 6272];
+                ref int argr = ref _argmax6[n * 6272];
+                global::System.Runtime.Intrinsics.Vector256<int> evenOdd = global::System.Runtime.Intrinsics.Vector256.Create(0, 2, 4, 6, 1, 3, 5, 7);
+                global::System.Runtime.Intrinsics.Vector256<int> windowColumns = global::System.Runtime.Intrinsics.Vector256.Create(0, 2, 4, 6, 8, 10, 12, 14);
+                for (int ch = 0; ch < 32; ch++)
+                {
+                    for (int oy = 0; oy < 14; oy++)
+                    {
+                        {
+                            int first = ch * 784 + oy * 56 + 0, o = ch * 196 + oy * 14 + 0;
+                            global::System.Runtime.Intrinsics.Vector256<float> a, b;
+                            a = global::System.Runtime.Intrinsics.Vector256.Shuffle(global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref xr, (nuint)(first + 0)), evenOdd); b = global::System.Runtime.Intrinsics.Vector256.Shuffle(global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref xr, (nuint)(first + 8)), evenOdd); global::System.Runtime.Intrinsics.Vector256<float> m = global::System.Runtime.Intrinsics.Vector256.Create(global::System.Runtime.Intrinsics.Vector256.GetLower(a), global::System.Runtime.Intrinsics.Vector256.GetLower(b)), right = global::System.Runtime.Intrinsics.Vector256.Create(global::System.Runtime.Intrinsics.Vector256.GetUpper(a), global::System.Runtime.Intrinsics.Vector256.GetUpper(b));
+                            a = global::System.Runtime.Intrinsics.Vector256.Shuffle(global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref xr, (nuint)(first + 28)), evenOdd); b = global::System.Runtime.Intrinsics.Vector256.Shuffle(global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref xr, (nuint)(first + 36)), evenOdd); global::System.Runtime.Intrinsics.Vector256<float> below = global::System.Runtime.Intrinsics.Vector256.Create(global::System.Runtime.Intrinsics.Vector256.GetLower(a), global::System.Runtime.Intrinsics.Vector256.GetLower(b)), belowRight = global::System.Runtime.Intrinsics.Vector256.Create(global::System.Runtime.Intrinsics.Vector256.GetUpper(a), global::System.Runtime.Intrinsics.Vector256.GetUpper(b));
+                            global::System.Runtime.Intrinsics.Vector256<int> at = global::System.Runtime.Intrinsics.Vector256.Create(first) + windowColumns, best = at;
+                            global::System.Runtime.Intrinsics.Vector256<float> above = global::System.Runtime.Intrinsics.Vector256.GreaterThan(right, m); m = global::System.Runtime.Intrinsics.Vector256.ConditionalSelect(above, right, m); best = global::System.Runtime.Intrinsics.Vector256.ConditionalSelect(global::System.Runtime.Intrinsics.Vector256.AsInt32(above), at + global::System.Runtime.Intrinsics.Vector256.Create(1), best);
+                            above = global::System.Runtime.Intrinsics.Vector256.GreaterThan(below, m); m = global::System.Runtime.Intrinsics.Vector256.ConditionalSelect(above, below, m); best = global::System.Runtime.Intrinsics.Vector256.ConditionalSelect(global::System.Runtime.Intrinsics.Vector256.AsInt32(above), at + global::System.Runtime.Intrinsics.Vector256.Create(28), best);
+                            above = global::System.Runtime.Intrinsics.Vector256.GreaterThan(belowRight, m); m = global::System.Runtime.Intrinsics.Vector256.ConditionalSelect(above, belowRight, m); best = global::System.Runtime.Intrinsics.Vector256.ConditionalSelect(global::System.Runtime.Intrinsics.Vector256.AsInt32(above), at + global::System.Runtime.Intrinsics.Vector256.Create(29), best);
+                            global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(m, ref yr, (nuint)o);
+                            global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(best, ref argr, (nuint)o);
+                        }
+                        {
+                            int first = ch * 784 + oy * 56 + 12, o = ch * 196 + oy * 14 + 6;
+                            global::System.Runtime.Intrinsics.Vector256<float> a, b;
+                            a = global::System.Runtime.Intrinsics.Vector256.Shuffle(global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref xr, (nuint)(first + 0)), evenOdd); b = global::System.Runtime.Intrinsics.Vector256.Shuffle(global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref xr, (nuint)(first + 8)), evenOdd); global::System.Runtime.Intrinsics.Vector256<float> m = global::System.Runtime.Intrinsics.Vector256.Create(global::System.Runtime.Intrinsics.Vector256.GetLower(a), global::System.Runtime.Intrinsics.Vector256.GetLower(b)), right = global::System.Runtime.Intrinsics.Vector256.Create(global::System.Runtime.Intrinsics.Vector256.GetUpper(a), global::System.Runtime.Intrinsics.Vector256.GetUpper(b));
+                            a = global::System.Runtime.Intrinsics.Vector256.Shuffle(global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref xr, (nuint)(first + 28)), evenOdd); b = global::System.Runtime.Intrinsics.Vector256.Shuffle(global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref xr, (nuint)(first + 36)), evenOdd); global::System.Runtime.Intrinsics.Vector256<float> below = global::System.Runtime.Intrinsics.Vector256.Create(global::System.Runtime.Intrinsics.Vector256.GetLower(a), global::System.Runtime.Intrinsics.Vector256.GetLower(b)), belowRight = global::System.Runtime.Intrinsics.Vector256.Create(global::System.Runtime.Intrinsics.Vector256.GetUpper(a), global::System.Runtime.Intrinsics.Vector256.GetUpper(b));
+                            global::System.Runtime.Intrinsics.Vector256<int> at = global::System.Runtime.Intrinsics.Vector256.Create(first) + windowColumns, best = at;
+                            global::System.Runtime.Intrinsics.Vector256<float> above = global::System.Runtime.Intrinsics.Vector256.GreaterThan(right, m); m = global::System.Runtime.Intrinsics.Vector256.ConditionalSelect(above, right, m); best = global::System.Runtime.Intrinsics.Vector256.ConditionalSelect(global::System.Runtime.Intrinsics.Vector256.AsInt32(above), at + global::System.Runtime.Intrinsics.Vector256.Create(1), best);
+                            above = global::System.Runtime.Intrinsics.Vector256.GreaterThan(below, m); m = global::System.Runtime.Intrinsics.Vector256.ConditionalSelect(above, below, m); best = global::System.Runtime.Intrinsics.Vector256.ConditionalSelect(global::System.Runtime.Intrinsics.Vector256.AsInt32(above), at + global::System.Runtime.Intrinsics.Vector256.Create(28), best);
+                            above = global::System.Runtime.Intrinsics.Vector256.GreaterThan(belowRight, m); m = global::System.Runtime.Intrinsics.Vector256.ConditionalSelect(above, belowRight, m); best = global::System.Runtime.Intrinsics.Vector256.ConditionalSelect(global::System.Runtime.Intrinsics.Vector256.AsInt32(above), at + global::System.Runtime.Intrinsics.Vector256.Create(29), best);
+                            global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(m, ref yr, (nuint)o);
+                            global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(best, ref argr, (nuint)o);
+                        }
                     }
                 }
             }
-        }
 
-        // Layer 15: Dropout2, rate 0.25: in training y = x·mask, mask = 0 (p = 0.25) or 1/(1 − 0.25); in inference y = x
-        if (Training)
-        {
-            ulong key = global::NetGen.CounterRandom.Key(_seed, 15, _dropoutPass);   // value k of the mask is a function of (key, k): the GPU kernel draws the same
-            for (int k = 0; k < batch * 3136; k++) _mask15[k] = global::NetGen.CounterRandom.Uniform(key, (ulong)k) < 0.25f ? 0f : 1.3333334f;
-        }
-        else _mask15.AsSpan(0, batch * 3136).Fill(1f);
-        global::System.Numerics.Tensors.TensorPrimitives.Multiply<float>(_a15.AsSpan(0, batch * 3136), _mask15.AsSpan(0, batch * 3136), _a16.AsSpan(0, batch * 3136));
-
-        // Layer 16: Flatten (None, 64, 7, 7) → (None, 3136): a view, _a17 is _a16
-
-        // Layer 17: Dense1 (3136 → 512): y = x·Wᵀ + b over the whole batch, register-blocked; threads split the units
-        global::NetGen.Parallelism.Run(this, 68, global::NetGen.Parallelism.PartsFor((long)batch * 1605632));
-
-        // Layer 18: ReLU over 512 values per sample
-        global::System.Numerics.Tensors.TensorPrimitives.Max<float>(_a18.AsSpan(0, batch * 512), 0f, _a19.AsSpan(0, batch * 512));
-
-        // Layer 19: BatchNorm5 over 512 features: y = γ·(x − μ)/√(σ² + ε) + β, batch statistics in training, running ones in inference
-        {
-            int m = batch * 1;
-            for (int ch = 0; ch < 512; ch++)
+            // Layer 7: Dropout1, rate 0.25: in training y = x·mask, mask = 0 (p = 0.25) or 1/(1 − 0.25); in inference y = x
+            if (Training)
             {
-                float mean, invStd;
-                if (Training)
-                {
-                    double sum = 0, squares = 0;   // the statistics add batch × H × W values: summed in double, whatever the element type
-                    for (int n = 0; n < batch; n++) for (int s = 0; s < 1; s++) sum += _a19[n * 512 + ch * 1 + s];
-                    mean = (float)(sum / m);
-                    for (int n = 0; n < batch; n++) for (int s = 0; s < 1; s++) { double e = _a19[n * 512 + ch * 1 + s] - mean; squares += e * e; }
-                    float variance = (float)(squares / m);
-                    invStd = 1f / global::System.MathF.Sqrt(variance + 1E-05f);
-                    _s[384 + ch] = (1f - 0.1f) * _s[384 + ch] + 0.1f * mean;
-                    _s[896 + ch] = (1f - 0.1f) * _s[896 + ch] + 0.1f * (m > 1 ? variance * m / (m - 1) : variance);
-                }
-                else
-                {
-                    mean = _s[384 + ch];
-                    invStd = 1f / global::System.MathF.Sqrt(_s[896 + ch] + 1E-05f);
-                }
-                _mean19[ch] = mean; _invStd19[ch] = invStd;
-                float gamma = _p[1671520 + ch], beta = _p[1672032 + ch];
-                for (int n = 0; n < batch; n++) for (int s = 0; s < 1; s++) { int at = n * 512 + ch * 1 + s; _a20[at] = gamma * (_a19[at] - mean) * invStd + beta; }
+                ulong key = global::NetGen.CounterRandom.Key(_seed, 7, _dropoutPass);   // value k of the mask is a function of (key, k): the GPU kernel draws the same
+                for (int k = 0; k < batch * 6272; k++) _mask7[k] = global::NetGen.CounterRandom.Uniform(key, (ulong)k) < 0.25f ? 0f : 1.3333334f;
             }
-        }
+            else _mask7.AsSpan(0, batch * 6272).Fill(1f);
+            global::System.Numerics.Tensors.TensorPrimitives.Multiply<float>(_a7.AsSpan(0, batch * 6272), _mask7.AsSpan(0, batch * 6272), _a8.AsSpan(0, batch * 6272));
 
-        // Layer 20: Dropout3, rate 0.5: in training y = x·mask, mask = 0 (p = 0.5) or 1/(1 − 0.5); in inference y = x
-        if (Training)
+            // Layer 8: Conv2D3 (32×14×14 → 64×14×14, kernel 3×3, stride 1, padding 1,1):
+            // y[f, oy, ox] = Σ_(c,u,v) w[f, c, u, v]·x[c, oy + u − 1, ox + v − 1] + b[f], direct (filters form); threads split the samples
+            for (int f = 0; f < 64; f++) for (int k = 0; k < 288; k++) _wT8[k * 64 + f] = _p[9696 + f * 288 + k];   // wᵀ for the direct convolution
+            global::NetGen.Parallelism.Run(this, 32, global::NetGen.Parallelism.PartsFor((long)batch * 3612672, batch));
+
+            // Layer 9: ReLU: computed by layer 8's per-sample parts (fused)
+
+            // Layer 10: BatchNorm3 over 64 channels: y = γ·(x − μ)/√(σ² + ε) + β, batch statistics in training, running ones in inference
+            {
+                int m = batch * 196;
+                for (int ch = 0; ch < 64; ch++)
+                {
+                    float mean, invStd;
+                    if (Training)
+                    {
+                        double sum = 0, squares = 0;   // the statistics add batch × H × W values: summed in double, whatever the element type
+                        for (int n = 0; n < batch; n++) for (int s = 0; s < 196; s++) sum += _a10[n * 12544 + ch * 196 + s];
+                        mean = (float)(sum / m);
+                        for (int n = 0; n < batch; n++) for (int s = 0; s < 196; s++) { double e = _a10[n * 12544 + ch * 196 + s] - mean; squares += e * e; }
+                        float variance = (float)(squares / m);
+                        invStd = 1f / global::System.MathF.Sqrt(variance + 1E-05f);
+                        _s[128 + ch] = (1f - 0.1f) * _s[128 + ch] + 0.1f * mean;
+                        _s[192 + ch] = (1f - 0.1f) * _s[192 + ch] + 0.1f * (m > 1 ? variance * m / (m - 1) : variance);
+                    }
+                    else
+                    {
+                        mean = _s[128 + ch];
+                        invStd = 1f / global::System.MathF.Sqrt(_s[192 + ch] + 1E-05f);
+                    }
+                    _mean10[ch] = mean; _invStd10[ch] = invStd;
+                    float gamma = _p[28192 + ch], beta = _p[28256 + ch];
+                    for (int n = 0; n < batch; n++) for (int s = 0; s < 196; s++) { int at = n * 12544 + ch * 196 + s; _a11[at] = gamma * (_a10[at] - mean) * invStd + beta; }
+                }
+            }
+
+            // Layer 11: Conv2D4 (64×14×14 → 64×14×14, kernel 3×3, stride 1, padding 1,1):
+            // y[f, oy, ox] = Σ_(c,u,v) w[f, c, u, v]·x[c, oy + u − 1, ox + v − 1] + b[f], direct (filters form); threads split the samples
+            for (int f = 0; f < 64; f++) for (int k = 0; k < 576; k++) _wT11[k * 64 + f] = _p[28320 + f * 576 + k];   // wᵀ for the direct convolution
+            global::NetGen.Parallelism.Run(this, 44, global::NetGen.Parallelism.PartsFor((long)batch * 7225344, batch));
+
+            // Layer 12: ReLU: computed by layer 11's per-sample parts (fused)
+
+            // Layer 13: BatchNorm4 over 64 channels: y = γ·(x − μ)/√(σ² + ε) + β, batch statistics in training, running ones in inference
+            {
+                int m = batch * 196;
+                for (int ch = 0; ch < 64; ch++)
+                {
+                    float mean, invStd;
+                    if (Training)
+                    {
+                        double sum = 0, squares = 0;   // the statistics add batch × H × W values: summed in double, whatever the element type
+                        for (int n = 0; n < batch; n++) for (int s = 0; s < 196; s++) sum += _a13[n * 12544 + ch * 196 + s];
+                        mean = (float)(sum / m);
+                        for (int n = 0; n < batch; n++) for (int s = 0; s < 196; s++) { double e = _a13[n * 12544 + ch * 196 + s] - mean; squares += e * e; }
+                        float variance = (float)(squares / m);
+                        invStd = 1f / global::System.MathF.Sqrt(variance + 1E-05f);
+                        _s[256 + ch] = (1f - 0.1f) * _s[256 + ch] + 0.1f * mean;
+                        _s[320 + ch] = (1f - 0.1f) * _s[320 + ch] + 0.1f * (m > 1 ? variance * m / (m - 1) : variance);
+                    }
+                    else
+                    {
+                        mean = _s[256 + ch];
+                        invStd = 1f / global::System.MathF.Sqrt(_s[320 + ch] + 1E-05f);
+                    }
+                    _mean13[ch] = mean; _invStd13[ch] = invStd;
+                    float gamma = _p[65248 + ch], beta = _p[65312 + ch];
+                    for (int n = 0; n < batch; n++) for (int s = 0; s < 196; s++) { int at = n * 12544 + ch * 196 + s; _a14[at] = gamma * (_a13[at] - mean) * invStd + beta; }
+                }
+            }
+
+            // Layer 14: MaxPool2 2×2, stride 2 (64×14×14 → 64×7×7): y = max of each window
+            for (int n = 0; n < batch; n++)
+            {
+                ref float xr = ref _a14[n * 12544];
+                ref float yr = ref _a15[n * 3136];
+                ref int argr = ref _argmax14[n * 3136];
+                global::System.Runtime.Intrinsics.Vector256<int> evenOdd = global::System.Runtime.Intrinsics.Vector256.Create(0, 2, 4, 6, 1, 3, 5, 7);
+                global::System.Runtime.Intrinsics.Vector128<int> windowColumns = global::System.Runtime.Intrinsics.Vector128.Create(0, 2, 4, 6);
+                for (int ch = 0; ch < 64; ch++)
+                {
+                    for (int oy = 0; oy < 7; oy++)
+                    {
+                        {
+                            int first = ch * 196 + oy * 28 + 0, o = ch * 49 + oy * 7 + 0;
+                            global::System.Runtime.Intrinsics.Vector256<float> a;
+                            a = global::System.Runtime.Intrinsics.Vector256.Shuffle(global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref xr, (nuint)(first + 0)), evenOdd); global::System.Runtime.Intrinsics.Vector128<float> m = global::System.Runtime.Intrinsics.Vector256.GetLower(a), right = global::System.Runtime.Intrinsics.Vector256.GetUpper(a);
+                            a = global::System.Runtime.Intrinsics.Vector256.Shuffle(global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref xr, (nuint)(first + 14)), evenOdd); global::System.Runtime.Intrinsics.Vector128<float> below = global::System.Runtime.Intrinsics.Vector256.GetLower(a), belowRight = global::System.Runtime.Intrinsics.Vector256.GetUpper(a);
+                            global::System.Runtime.Intrinsics.Vector128<int> at = global::System.Runtime.Intrinsics.Vector128.Create(first) + windowColumns, best = at;
+                            global::System.Runtime.Intrinsics.Vector128<float> above = global::System.Runtime.Intrinsics.Vector128.GreaterThan(right, m); m = global::System.Runtime.Intrinsics.Vector128.ConditionalSelect(above, right, m); best = global::System.Runtime.Intrinsics.Vector128.ConditionalSelect(global::System.Runtime.Intrinsics.Vector128.AsInt32(above), at + global::System.Runtime.Intrinsics.Vector128.Create(1), best);
+                            above = global::System.Runtime.Intrinsics.Vector128.GreaterThan(below, m); m = global::System.Runtime.Intrinsics.Vector128.ConditionalSelect(above, below, m); best = global::System.Runtime.Intrinsics.Vector128.ConditionalSelect(global::System.Runtime.Intrinsics.Vector128.AsInt32(above), at + global::System.Runtime.Intrinsics.Vector128.Create(14), best);
+                            above = global::System.Runtime.Intrinsics.Vector128.GreaterThan(belowRight, m); m = global::System.Runtime.Intrinsics.Vector128.ConditionalSelect(above, belowRight, m); best = global::System.Runtime.Intrinsics.Vector128.ConditionalSelect(global::System.Runtime.Intrinsics.Vector128.AsInt32(above), at + global::System.Runtime.Intrinsics.Vector128.Create(15), best);
+                            global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(m, ref yr, (nuint)o);
+                            global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(best, ref argr, (nuint)o);
+                        }
+                        {
+                            int first = ch * 196 + oy * 28 + 6, o = ch * 49 + oy * 7 + 3;
+                            global::System.Runtime.Intrinsics.Vector256<float> a;
+                            a = global::System.Runtime.Intrinsics.Vector256.Shuffle(global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref xr, (nuint)(first + 0)), evenOdd); global::System.Runtime.Intrinsics.Vector128<float> m = global::System.Runtime.Intrinsics.Vector256.GetLower(a), right = global::System.Runtime.Intrinsics.Vector256.GetUpper(a);
+                            a = global::System.Runtime.Intrinsics.Vector256.Shuffle(global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref xr, (nuint)(first + 14)), evenOdd); global::System.Runtime.Intrinsics.Vector128<float> below = global::System.Runtime.Intrinsics.Vector256.GetLower(a), belowRight = global::System.Runtime.Intrinsics.Vector256.GetUpper(a);
+                            global::System.Runtime.Intrinsics.Vector128<int> at = global::System.Runtime.Intrinsics.Vector128.Create(first) + windowColumns, best = at;
+                            global::System.Runtime.Intrinsics.Vector128<float> above = global::System.Runtime.Intrinsics.Vector128.GreaterThan(right, m); m = global::System.Runtime.Intrinsics.Vector128.ConditionalSelect(above, right, m); best = global::System.Runtime.Intrinsics.Vector128.ConditionalSelect(global::System.Runtime.Intrinsics.Vector128.AsInt32(above), at + global::System.Runtime.Intrinsics.Vector128.Create(1), best);
+                            above = global::System.Runtime.Intrinsics.Vector128.GreaterThan(below, m); m = global::System.Runtime.Intrinsics.Vector128.ConditionalSelect(above, below, m); best = global::System.Runtime.Intrinsics.Vector128.ConditionalSelect(global::System.Runtime.Intrinsics.Vector128.AsInt32(above), at + global::System.Runtime.Intrinsics.Vector128.Create(14), best);
+                            above = global::System.Runtime.Intrinsics.Vector128.GreaterThan(belowRight, m); m = global::System.Runtime.Intrinsics.Vector128.ConditionalSelect(above, belowRight, m); best = global::System.Runtime.Intrinsics.Vector128.ConditionalSelect(global::System.Runtime.Intrinsics.Vector128.AsInt32(above), at + global::System.Runtime.Intrinsics.Vector128.Create(15), best);
+                            global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(m, ref yr, (nuint)o);
+                            global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(best, ref argr, (nuint)o);
+                        }
+                    }
+                }
+            }
+
+            // Layer 15: Dropout2, rate 0.25: in training y = x·mask, mask = 0 (p = 0.25) or 1/(1 − 0.25); in inference y = x
+            if (Training)
+            {
+                ulong key = global::NetGen.CounterRandom.Key(_seed, 15, _dropoutPass);   // value k of the mask is a function of (key, k): the GPU kernel draws the same
+                for (int k = 0; k < batch * 3136; k++) _mask15[k] = global::NetGen.CounterRandom.Uniform(key, (ulong)k) < 0.25f ? 0f : 1.3333334f;
+            }
+            else _mask15.AsSpan(0, batch * 3136).Fill(1f);
+            global::System.Numerics.Tensors.TensorPrimitives.Multiply<float>(_a15.AsSpan(0, batch * 3136), _mask15.AsSpan(0, batch * 3136), _a16.AsSpan(0, batch * 3136));
+
+            // Layer 16: Flatten (None, 64, 7, 7) → (None, 3136): a view, _a17 is _a16
+
+            // Layer 17: Dense1 (3136 → 512): y = x·Wᵀ + b over the whole batch, register-blocked; threads split the units
+            global::NetGen.Parallelism.Run(this, 68, global::NetGen.Parallelism.PartsFor((long)batch * 1605632));
+
+            // Layer 18: ReLU over 512 values per sample
+            global::System.Numerics.Tensors.TensorPrimitives.Max<float>(_a18.AsSpan(0, batch * 512), 0f, _a19.AsSpan(0, batch * 512));
+
+            // Layer 19: BatchNorm5 over 512 features: y = γ·(x − μ)/√(σ² + ε) + β, batch statistics in training, running ones in inference
+            {
+                int m = batch * 1;
+                for (int ch = 0; ch < 512; ch++)
+                {
+                    float mean, invStd;
+                    if (Training)
+                    {
+                        double sum = 0, squares = 0;   // the statistics add batch × H × W values: summed in double, whatever the element type
+                        for (int n = 0; n < batch; n++) for (int s = 0; s < 1; s++) sum += _a19[n * 512 + ch * 1 + s];
+                        mean = (float)(sum / m);
+                        for (int n = 0; n < batch; n++) for (int s = 0; s < 1; s++) { double e = _a19[n * 512 + ch * 1 + s] - mean; squares += e * e; }
+                        float variance = (float)(squares / m);
+                        invStd = 1f / global::System.MathF.Sqrt(variance + 1E-05f);
+                        _s[384 + ch] = (1f - 0.1f) * _s[384 + ch] + 0.1f * mean;
+                        _s[896 + ch] = (1f - 0.1f) * _s[896 + ch] + 0.1f * (m > 1 ? variance * m / (m - 1) : variance);
+                    }
+                    else
+                    {
+                        mean = _s[384 + ch];
+                        invStd = 1f / global::System.MathF.Sqrt(_s[896 + ch] + 1E-05f);
+                    }
+                    _mean19[ch] = mean; _invStd19[ch] = invStd;
+                    float gamma = _p[1671520 + ch], beta = _p[1672032 + ch];
+                    for (int n = 0; n < batch; n++) for (int s = 0; s < 1; s++) { int at = n * 512 + ch * 1 + s; _a20[at] = gamma * (_a19[at] - mean) * invStd + beta; }
+                }
+            }
+
+            // Layer 20: Dropout3, rate 0.5: in training y = x·mask, mask = 0 (p = 0.5) or 1/(1 − 0.5); in inference y = x
+            if (Training)
+            {
+                ulong key = global::NetGen.CounterRandom.Key(_seed, 20, _dropoutPass);   // value k of the mask is a function of (key, k): the GPU kernel draws the same
+                for (int k = 0; k < batch * 512; k++) _mask20[k] = global::NetGen.CounterRandom.Uniform(key, (ulong)k) < 0.5f ? 0f : 2f;
+            }
+            else _mask20.AsSpan(0, batch * 512).Fill(1f);
+            global::System.Numerics.Tensors.TensorPrimitives.Multiply<float>(_a20.AsSpan(0, batch * 512), _mask20.AsSpan(0, batch * 512), _a21.AsSpan(0, batch * 512));
+
+            // Layer 21: Dense2 (512 → 10): y = x·Wᵀ + b over the whole batch, register-blocked; threads split the units
+            global::NetGen.Parallelism.Run(this, 84, global::NetGen.Parallelism.PartsFor((long)batch * 5120));
+
+            // Layer 22: Softmax over 10 values per sample: yⱼ = e^(xⱼ − max x) / Σₖ e^(xₖ − max x)
+            for (int n = 0; n < batch; n++)
+            {
+                global::System.ReadOnlySpan<float> x = _a22.AsSpan(n * 10, 10);
+                global::System.Span<float> y = _a23.AsSpan(n * 10, 10);
+                float max = x[0];
+                for (int j = 1; j < 10; j++) if (x[j] > max) max = x[j];
+                float sum = 0f;
+                for (int j = 0; j < 10; j++) { y[j] = global::System.MathF.Exp(x[j] - max); sum += y[j]; }
+                for (int j = 0; j < 10; j++) y[j] /= sum;
+            }
+            return _a23.AsSpan(0, batch * 10);
+        }
+        finally
         {
-            ulong key = global::NetGen.CounterRandom.Key(_seed, 20, _dropoutPass);   // value k of the mask is a function of (key, k): the GPU kernel draws the same
-            for (int k = 0; k < batch * 512; k++) _mask20[k] = global::NetGen.CounterRandom.Uniform(key, (ulong)k) < 0.5f ? 0f : 2f;
+            if (entered) global::NetGen.SingleThreaded.Exit(ref _owner);
         }
-        else _mask20.AsSpan(0, batch * 512).Fill(1f);
-        global::System.Numerics.Tensors.TensorPrimitives.Multiply<float>(_a20.AsSpan(0, batch * 512), _mask20.AsSpan(0, batch * 512), _a21.AsSpan(0, batch * 512));
-
-        // Layer 21: Dense2 (512 → 10): y = x·Wᵀ + b over the whole batch, register-blocked; threads split the units
-        global::NetGen.Parallelism.Run(this, 84, global::NetGen.Parallelism.PartsFor((long)batch * 5120));
-
-        // Layer 22: Softmax over 10 values per sample: yⱼ = e^(xⱼ − max x) / Σₖ e^(xₖ − max x)
-        for (int n = 0; n < batch; n++)
-        {
-            global::System.ReadOnlySpan<float> x = _a22.AsSpan(n * 10, 10);
-            global::System.Span<float> y = _a23.AsSpan(n * 10, 10);
-            float max = x[0];
-            for (int j = 1; j < 10; j++) if (x[j] > max) max = x[j];
-            float sum = 0f;
-            for (int j = 0; j < 10; j++) { y[j] = global::System.MathF.Exp(x[j] - max); sum += y[j]; }
-            for (int j = 0; j < 10; j++) y[j] /= sum;
-        }
-        return _a23.AsSpan(0, batch * 10);
     }
 
     /// <summary>The loss of the last forward pass: E = −Σⱼ tⱼ log pⱼ with p = softmax(z), computed from the logits z (fused: ∂E/∂z = p − t), averaged over the batch.</summary>
     public float Loss(global::System.ReadOnlySpan<float> target)
     {
-        global::NetGen.Guard.ForwardDone(_batch, "MiniVggNet");
-        global::NetGen.Guard.BatchSpan(target.Length, _batch, 10, nameof(target));
-        return global::NetGen.Losses.CrossEntropyWithLogits<float>(_a22.AsSpan(0, _batch * 10), target, _batch);
+        bool entered = global::NetGen.SingleThreaded.Enter(ref _owner, "MiniVggNet", "Loss");
+        try
+        {
+            global::NetGen.Guard.ForwardDone(_batch, "MiniVggNet");
+            global::NetGen.Guard.BatchSpan(target.Length, _batch, 10, nameof(target));
+            return global::NetGen.Losses.CrossEntropyWithLogits<float>(_a22.AsSpan(0, _batch * 10), target, _batch);
+        }
+        finally
+        {
+            if (entered) global::NetGen.SingleThreaded.Exit(ref _owner);
+        }
     }
 
     /// <summary>The loss of the last forward pass against class indices (read as one-hot targets).</summary>
@@ -873,30 +899,54 @@ _________________________________________________________________________
 
     private global::System.ReadOnlySpan<float> OneHot(global::System.ReadOnlySpan<int> labels)
     {
-        global::NetGen.Guard.ForwardDone(_batch, "MiniVggNet");
-        global::NetGen.Guard.Labels(labels, _batch, 10, nameof(labels));
-        global::NetGen.Losses.OneHot<float>(labels, 10, _target);
-        return _target.AsSpan(0, _batch * 10);
+        bool entered = global::NetGen.SingleThreaded.Enter(ref _owner, "MiniVggNet", "Loss");
+        try
+        {
+            global::NetGen.Guard.ForwardDone(_batch, "MiniVggNet");
+            global::NetGen.Guard.Labels(labels, _batch, 10, nameof(labels));
+            global::NetGen.Losses.OneHot<float>(labels, 10, _target);
+            return _target.AsSpan(0, _batch * 10);
+        }
+        finally
+        {
+            if (entered) global::NetGen.SingleThreaded.Exit(ref _owner);
+        }
     }
 
     /// <summary>Backpropagates the loss of the last forward pass, adding ∂E/∂θ into <see cref="Gradients"/>.</summary>
     public void Backward(global::System.ReadOnlySpan<float> target)
     {
-        global::NetGen.Guard.ForwardDone(_batch, "MiniVggNet");
-        global::NetGen.Guard.BatchSpan(target.Length, _batch, 10, nameof(target));
-        global::NetGen.Losses.CrossEntropyWithLogitsGradient<float>(_a22.AsSpan(0, _batch * 10), target, _batch, _d22);   // ∂E/∂logits = (p − t)/n: Softmax's own backward is skipped
-        BackwardFrom(22, inputGradient: false);
+        bool entered = global::NetGen.SingleThreaded.EnterTraining(ref _owner, _replica, "MiniVggNet", "Backward");
+        try
+        {
+            global::NetGen.Guard.ForwardDone(_batch, "MiniVggNet");
+            global::NetGen.Guard.BatchSpan(target.Length, _batch, 10, nameof(target));
+            global::NetGen.Losses.CrossEntropyWithLogitsGradient<float>(_a22.AsSpan(0, _batch * 10), target, _batch, _d22);   // ∂E/∂logits = (p − t)/n: Softmax's own backward is skipped
+            BackwardFrom(22, inputGradient: false);
+        }
+        finally
+        {
+            if (entered) global::NetGen.SingleThreaded.Exit(ref _owner);
+        }
     }
 
     /// <inheritdoc/>
     public void BackwardFromTarget(global::System.ReadOnlySpan<float> target, global::System.Span<float> inputGradient)
     {
-        global::NetGen.Guard.ForwardDone(_batch, "MiniVggNet");
-        global::NetGen.Guard.BatchSpan(target.Length, _batch, 10, nameof(target));
-        global::NetGen.Guard.BatchSpan(inputGradient.Length, _batch, 784, nameof(inputGradient));
-        global::NetGen.Losses.CrossEntropyWithLogitsGradient<float>(_a22.AsSpan(0, _batch * 10), target, _batch, _d22);
-        BackwardFrom(22, inputGradient: true);
-        _d0.AsSpan(0, inputGradient.Length).CopyTo(inputGradient);
+        bool entered = global::NetGen.SingleThreaded.EnterTraining(ref _owner, _replica, "MiniVggNet", "BackwardFromTarget");
+        try
+        {
+            global::NetGen.Guard.ForwardDone(_batch, "MiniVggNet");
+            global::NetGen.Guard.BatchSpan(target.Length, _batch, 10, nameof(target));
+            global::NetGen.Guard.BatchSpan(inputGradient.Length, _batch, 784, nameof(inputGradient));
+            global::NetGen.Losses.CrossEntropyWithLogitsGradient<float>(_a22.AsSpan(0, _batch * 10), target, _batch, _d22);
+            BackwardFrom(22, inputGradient: true);
+            _d0.AsSpan(0, inputGradient.Length).CopyTo(inputGradient);
+        }
+        finally
+        {
+            if (entered) global::NetGen.SingleThreaded.Exit(ref _owner);
+        }
     }
 
     /// <summary>As <see cref="Backward(global::System.ReadOnlySpan{float})"/>, with class indices as targets.</summary>
@@ -905,12 +955,20 @@ _________________________________________________________________________
     /// <inheritdoc/>
     public void Backward(global::System.ReadOnlySpan<float> outputGradient, global::System.Span<float> inputGradient)
     {
-        global::NetGen.Guard.ForwardDone(_batch, "MiniVggNet");
-        global::NetGen.Guard.BatchSpan(outputGradient.Length, _batch, 10, nameof(outputGradient));
-        if (!inputGradient.IsEmpty) global::NetGen.Guard.BatchSpan(inputGradient.Length, _batch, 784, nameof(inputGradient));
-        outputGradient.CopyTo(_d23);
-        BackwardFrom(23, inputGradient: !inputGradient.IsEmpty);
-        if (!inputGradient.IsEmpty) _d0.AsSpan(0, inputGradient.Length).CopyTo(inputGradient);
+        bool entered = global::NetGen.SingleThreaded.EnterTraining(ref _owner, _replica, "MiniVggNet", "Backward");
+        try
+        {
+            global::NetGen.Guard.ForwardDone(_batch, "MiniVggNet");
+            global::NetGen.Guard.BatchSpan(outputGradient.Length, _batch, 10, nameof(outputGradient));
+            if (!inputGradient.IsEmpty) global::NetGen.Guard.BatchSpan(inputGradient.Length, _batch, 784, nameof(inputGradient));
+            outputGradient.CopyTo(_d23);
+            BackwardFrom(23, inputGradient: !inputGradient.IsEmpty);
+            if (!inputGradient.IsEmpty) _d0.AsSpan(0, inputGradient.Length).CopyTo(inputGradient);
+        }
+        finally
+        {
+            if (entered) global::NetGen.SingleThreaded.Exit(ref _owner);
+        }
     }
 
     /// <summary>Runs the backward pass from delta buffer d{start} (already holding ∂E/∂a{start}) down to the input.</summary>
@@ -1234,34 +1292,50 @@ _________________________________________________________________________
     }
 
     /// <inheritdoc/>
-    public void ZeroGradients() => global::System.Array.Clear(_g);
+    public void ZeroGradients()
+    {
+        global::NetGen.SingleThreaded.RefuseTraining(_replica, "MiniVggNet", "ZeroGradients");
+        global::System.Array.Clear(_g);
+    }
 
-    /// <summary>One step: zero the gradients, forward, backward, update. Returns the loss before the update; when that loss is NaN or
-    /// infinite nothing is updated (the weights stay those of the last good step).</summary>
+    /// <summary>One step: zero the gradients, forward, backward, update. Returns the loss before the update.</summary>
     public float TrainStep(global::System.ReadOnlySpan<float> input, global::System.ReadOnlySpan<float> target, global::NetGen.IOptimizer optimizer, int batch = 1)
     {
         global::System.ArgumentNullException.ThrowIfNull(optimizer);
-        ZeroGradients();
-        Forward(input, batch);
-        float loss = Loss(target);
-        if (!float.IsFinite(loss)) return loss;   // NaN or ∞ (bad data or a diverged run): no update, the weights stay those of the last good step
-        Backward(target);
-        optimizer.Step<float>(_p, _g);
-        return loss;
+        bool entered = global::NetGen.SingleThreaded.EnterTraining(ref _owner, _replica, "MiniVggNet", "TrainStep");
+        try
+        {
+            ZeroGradients();
+            Forward(input, batch);
+            float loss = Loss(target);
+            Backward(target);
+            optimizer.Step<float>(_p, _g);
+            return loss;
+        }
+        finally
+        {
+            if (entered) global::NetGen.SingleThreaded.Exit(ref _owner);
+        }
     }
 
-    /// <summary>One step: zero the gradients, forward, backward, update. Returns the loss before the update; when that loss is NaN or
-    /// infinite nothing is updated (the weights stay those of the last good step).</summary>
+    /// <summary>One step: zero the gradients, forward, backward, update. Returns the loss before the update.</summary>
     public float TrainStep(global::System.ReadOnlySpan<float> input, global::System.ReadOnlySpan<int> labels, global::NetGen.IOptimizer optimizer, int batch = 1)
     {
         global::System.ArgumentNullException.ThrowIfNull(optimizer);
-        ZeroGradients();
-        Forward(input, batch);
-        float loss = Loss(labels);
-        if (!float.IsFinite(loss)) return loss;   // NaN or ∞ (bad data or a diverged run): no update, the weights stay those of the last good step
-        Backward(labels);
-        optimizer.Step<float>(_p, _g);
-        return loss;
+        bool entered = global::NetGen.SingleThreaded.EnterTraining(ref _owner, _replica, "MiniVggNet", "TrainStep");
+        try
+        {
+            ZeroGradients();
+            Forward(input, batch);
+            float loss = Loss(labels);
+            Backward(labels);
+            optimizer.Step<float>(_p, _g);
+            return loss;
+        }
+        finally
+        {
+            if (entered) global::NetGen.SingleThreaded.Exit(ref _owner);
+        }
     }
 
     // ---- Kernels: register-blocked products with literal sizes (see each summary) ----

@@ -80,38 +80,47 @@ _____________________________________________________________________
             private readonly float[] _s = global::System.Array.Empty<float>();   // no non-trainable state
             private readonly float[] _target;   // scratch for one-hot targets
             private int _batch;   // samples in the last forward pass
+            private int _owner;   // the managed thread id inside a public pass, 0 when none (NetGen.SingleThreaded: an instance is single-threaded)
+            private readonly bool _replica;   // an inference replica (CreateInferenceReplica): shares _p and _s with its source, never trains
 
             /// <summary>Allocates the network's buffers for batches of up to <paramref name="maxBatch"/> samples and
             /// initialises the weights from <paramref name="seed"/> (the same seed gives bit-identical weights); biases start at zero.</summary>
             public Regressor(int maxBatch = 1, int seed = 42)
             {
                 if (maxBatch < 1) throw new global::System.ArgumentOutOfRangeException(nameof(maxBatch), maxBatch, "maxBatch must be at least 1: it is the largest batch Forward will be given.");
-                const long largestPerSample = 3;   // the input
-                if ((long)maxBatch * largestPerSample > global::System.Array.MaxLength)
-                {
-                    throw new global::System.ArgumentOutOfRangeException(nameof(maxBatch), maxBatch, global::System.FormattableString.Invariant(
-                        $"maxBatch {maxBatch:N0} × 3 values per sample (the input) = {((long)maxBatch * largestPerSample):N0} values exceeds the {(global::System.Array.MaxLength):N0} one array can hold; the largest maxBatch for Regressor is {(global::System.Array.MaxLength / largestPerSample):N0}: train and infer in batches of at most that many samples."));
-                }
                 MaxBatch = maxBatch;
-                try
-                {
-                    checked
-                    {
-                        _a0 = new float[maxBatch * 3]; _d0 = new float[maxBatch * 3];
-                        _a1 = new float[maxBatch * 2]; _d1 = new float[maxBatch * 2];
-                        _a2 = new float[maxBatch * 2]; _d2 = new float[maxBatch * 2];
-                        _a3 = new float[maxBatch * 1]; _d3 = new float[maxBatch * 1];
-                        _a4 = new float[maxBatch * 1]; _d4 = new float[maxBatch * 1];
-                        _target = new float[maxBatch * 1];
-                    }
-                }
-                catch (global::System.OverflowException)
-                {
-                    throw new global::System.InvalidOperationException(global::System.FormattableString.Invariant($"Regressor's kernels need more working memory (for maxBatch {maxBatch:N0} on {(global::System.Environment.ProcessorCount)} threads) than one array can hold: a layer is too wide for NetGen's kernels. Use a smaller maxBatch, or make the widest layer smaller."));
-                }
+                _a0 = new float[maxBatch * 3]; _d0 = new float[maxBatch * 3];
+                _a1 = new float[maxBatch * 2]; _d1 = new float[maxBatch * 2];
+                _a2 = new float[maxBatch * 2]; _d2 = new float[maxBatch * 2];
+                _a3 = new float[maxBatch * 1]; _d3 = new float[maxBatch * 1];
+                _a4 = new float[maxBatch * 1]; _d4 = new float[maxBatch * 1];
+                _target = new float[maxBatch * 1];
                 var random = new global::NetGen.SeededRandom(seed);
                 global::NetGen.Init.HeUniform<float>(_p.AsSpan(0, 6), fanIn: 3, random);   // Dense1: He, followed by LeakyReLU
                 global::NetGen.Init.GlorotUniform<float>(_p.AsSpan(8, 2), fanIn: 2, fanOut: 1, random);   // Dense2: Glorot, followed by Identity
+            }
+
+            /// <summary>A network for parallel inference that shares this network's <see cref="Parameters"/> and <see cref="State"/>
+            /// (the same arrays, not copies) and has its own activations and scratch, for batches of up to <paramref name="maxBatch"/>
+            /// samples: one replica per thread (a pool of them in a web server) runs <c>Forward</c> concurrently with the others and gives
+            /// bit-identical outputs to this network. A replica is in inference mode (<c>Training = false</c>) and refuses every training
+            /// pass (Backward, TrainStep, ZeroGradients, Explain) with an InvalidOperationException; its <see cref="Gradients"/> is empty.
+            /// It sees every change to the shared parameters: do not train or load weights into this network while replicas run.</summary>
+            public Regressor CreateInferenceReplica(int maxBatch = 1)
+            {
+                return new Regressor(this, maxBatch);
+            }
+
+            /// <summary>The constructor of an inference replica: buffers for <paramref name="maxBatch"/> samples, then the source's
+            /// parameters and state in place of its own (the weights the chained constructor initialised are dropped).</summary>
+            private Regressor(Regressor source, int maxBatch) : this(maxBatch, 0)
+            {
+                global::System.ArgumentNullException.ThrowIfNull(source);
+                _p = source._p;
+                _s = source._s;
+                _g = global::System.Array.Empty<float>();   // a replica never trains
+                _replica = true;
+                Training = false;
             }
 
             /// <inheritdoc/>
@@ -172,40 +181,56 @@ _____________________________________________________________________
             /// <inheritdoc/>
             public global::System.ReadOnlySpan<float> Forward(global::System.ReadOnlySpan<float> input, int batch = 1)
             {
-                global::NetGen.Guard.Batch(batch, MaxBatch, "Regressor");
-                global::NetGen.Guard.BatchSpan(input.Length, batch, 3, nameof(input));
-                input.CopyTo(_a0);
-                _batch = batch;
-
-                // Layer 0: Dense1 (3 → 2), unrolled: netⱼ = Σᵢ wⱼᵢ·xᵢ + bⱼ
-                for (int n = 0; n < batch; n++)
+                bool entered = global::NetGen.SingleThreaded.Enter(ref _owner, "Regressor", "Forward");
+                try
                 {
-                    int xo = n * 3, yo = n * 2;
-                    _a1[yo + 0] = _p[0] * _a0[xo + 0] + _p[1] * _a0[xo + 1] + _p[2] * _a0[xo + 2] + _p[6];   // net_h1 = w1·i1 + w2·i2 + w3·i3 + b_h1·1
-                    _a1[yo + 1] = _p[3] * _a0[xo + 0] + _p[4] * _a0[xo + 1] + _p[5] * _a0[xo + 2] + _p[7];   // net_h2 = w4·i1 + w5·i2 + w6·i3 + b_h2·1
+                    global::NetGen.Guard.Batch(batch, MaxBatch, "Regressor");
+                    global::NetGen.Guard.BatchSpan(input.Length, batch, 3, nameof(input));
+                    input.CopyTo(_a0);
+                    _batch = batch;
+
+                    // Layer 0: Dense1 (3 → 2), unrolled: netⱼ = Σᵢ wⱼᵢ·xᵢ + bⱼ
+                    for (int n = 0; n < batch; n++)
+                    {
+                        int xo = n * 3, yo = n * 2;
+                        _a1[yo + 0] = _p[0] * _a0[xo + 0] + _p[1] * _a0[xo + 1] + _p[2] * _a0[xo + 2] + _p[6];   // net_h1 = w1·i1 + w2·i2 + w3·i3 + b_h1·1
+                        _a1[yo + 1] = _p[3] * _a0[xo + 0] + _p[4] * _a0[xo + 1] + _p[5] * _a0[xo + 2] + _p[7];   // net_h2 = w4·i1 + w5·i2 + w6·i3 + b_h2·1
+                    }
+
+                    // Layer 1: LeakyReLU over 2 values per sample
+                    for (int k = 0; k < batch * 2; k++) _a2[k] = _a1[k] >= 0f ? _a1[k] : 0.2f * _a1[k];
+
+                    // Layer 2: Dense2 (2 → 1), unrolled: netⱼ = Σᵢ wⱼᵢ·xᵢ + bⱼ
+                    for (int n = 0; n < batch; n++)
+                    {
+                        int xo = n * 2, yo = n * 1;
+                        _a3[yo + 0] = _p[8] * _a2[xo + 0] + _p[9] * _a2[xo + 1] + _p[10];   // net_o1 = w7·out_h1 + w8·out_h2 + b_o1·1
+                    }
+
+                    // Layer 3: Identity over 1 values per sample
+                    _a3.AsSpan(0, batch * 1).CopyTo(_a4);
+                    return _a4.AsSpan(0, batch * 1);
                 }
-
-                // Layer 1: LeakyReLU over 2 values per sample
-                for (int k = 0; k < batch * 2; k++) _a2[k] = _a1[k] >= 0f ? _a1[k] : 0.2f * _a1[k];
-
-                // Layer 2: Dense2 (2 → 1), unrolled: netⱼ = Σᵢ wⱼᵢ·xᵢ + bⱼ
-                for (int n = 0; n < batch; n++)
+                finally
                 {
-                    int xo = n * 2, yo = n * 1;
-                    _a3[yo + 0] = _p[8] * _a2[xo + 0] + _p[9] * _a2[xo + 1] + _p[10];   // net_o1 = w7·out_h1 + w8·out_h2 + b_o1·1
+                    if (entered) global::NetGen.SingleThreaded.Exit(ref _owner);
                 }
-
-                // Layer 3: Identity over 1 values per sample
-                _a3.AsSpan(0, batch * 1).CopyTo(_a4);
-                return _a4.AsSpan(0, batch * 1);
             }
 
             /// <summary>The loss of the last forward pass: E = mean of (t − o)² over every output and sample.</summary>
             public float Loss(global::System.ReadOnlySpan<float> target)
             {
-                global::NetGen.Guard.ForwardDone(_batch, "Regressor");
-                global::NetGen.Guard.BatchSpan(target.Length, _batch, 1, nameof(target));
-                return global::NetGen.Losses.MeanSquaredError<float>(_a4.AsSpan(0, _batch * 1), target);
+                bool entered = global::NetGen.SingleThreaded.Enter(ref _owner, "Regressor", "Loss");
+                try
+                {
+                    global::NetGen.Guard.ForwardDone(_batch, "Regressor");
+                    global::NetGen.Guard.BatchSpan(target.Length, _batch, 1, nameof(target));
+                    return global::NetGen.Losses.MeanSquaredError<float>(_a4.AsSpan(0, _batch * 1), target);
+                }
+                finally
+                {
+                    if (entered) global::NetGen.SingleThreaded.Exit(ref _owner);
+                }
             }
 
             /// <summary>The loss of the last forward pass against class indices (read as one-hot targets).</summary>
@@ -213,30 +238,54 @@ _____________________________________________________________________
 
             private global::System.ReadOnlySpan<float> OneHot(global::System.ReadOnlySpan<int> labels)
             {
-                global::NetGen.Guard.ForwardDone(_batch, "Regressor");
-                global::NetGen.Guard.Labels(labels, _batch, 1, nameof(labels));
-                global::NetGen.Losses.OneHot<float>(labels, 1, _target);
-                return _target.AsSpan(0, _batch * 1);
+                bool entered = global::NetGen.SingleThreaded.Enter(ref _owner, "Regressor", "Loss");
+                try
+                {
+                    global::NetGen.Guard.ForwardDone(_batch, "Regressor");
+                    global::NetGen.Guard.Labels(labels, _batch, 1, nameof(labels));
+                    global::NetGen.Losses.OneHot<float>(labels, 1, _target);
+                    return _target.AsSpan(0, _batch * 1);
+                }
+                finally
+                {
+                    if (entered) global::NetGen.SingleThreaded.Exit(ref _owner);
+                }
             }
 
             /// <summary>Backpropagates the loss of the last forward pass, adding ∂E/∂θ into <see cref="Gradients"/>.</summary>
             public void Backward(global::System.ReadOnlySpan<float> target)
             {
-                global::NetGen.Guard.ForwardDone(_batch, "Regressor");
-                global::NetGen.Guard.BatchSpan(target.Length, _batch, 1, nameof(target));
-                global::NetGen.Losses.MeanSquaredErrorGradient<float>(_a4.AsSpan(0, _batch * 1), target, _d4);
-                BackwardFrom(4, inputGradient: false);
+                bool entered = global::NetGen.SingleThreaded.EnterTraining(ref _owner, _replica, "Regressor", "Backward");
+                try
+                {
+                    global::NetGen.Guard.ForwardDone(_batch, "Regressor");
+                    global::NetGen.Guard.BatchSpan(target.Length, _batch, 1, nameof(target));
+                    global::NetGen.Losses.MeanSquaredErrorGradient<float>(_a4.AsSpan(0, _batch * 1), target, _d4);
+                    BackwardFrom(4, inputGradient: false);
+                }
+                finally
+                {
+                    if (entered) global::NetGen.SingleThreaded.Exit(ref _owner);
+                }
             }
 
             /// <inheritdoc/>
             public void BackwardFromTarget(global::System.ReadOnlySpan<float> target, global::System.Span<float> inputGradient)
             {
-                global::NetGen.Guard.ForwardDone(_batch, "Regressor");
-                global::NetGen.Guard.BatchSpan(target.Length, _batch, 1, nameof(target));
-                global::NetGen.Guard.BatchSpan(inputGradient.Length, _batch, 3, nameof(inputGradient));
-                global::NetGen.Losses.MeanSquaredErrorGradient<float>(_a4.AsSpan(0, _batch * 1), target, _d4);
-                BackwardFrom(4, inputGradient: true);
-                _d0.AsSpan(0, inputGradient.Length).CopyTo(inputGradient);
+                bool entered = global::NetGen.SingleThreaded.EnterTraining(ref _owner, _replica, "Regressor", "BackwardFromTarget");
+                try
+                {
+                    global::NetGen.Guard.ForwardDone(_batch, "Regressor");
+                    global::NetGen.Guard.BatchSpan(target.Length, _batch, 1, nameof(target));
+                    global::NetGen.Guard.BatchSpan(inputGradient.Length, _batch, 3, nameof(inputGradient));
+                    global::NetGen.Losses.MeanSquaredErrorGradient<float>(_a4.AsSpan(0, _batch * 1), target, _d4);
+                    BackwardFrom(4, inputGradient: true);
+                    _d0.AsSpan(0, inputGradient.Length).CopyTo(inputGradient);
+                }
+                finally
+                {
+                    if (entered) global::NetGen.SingleThreaded.Exit(ref _owner);
+                }
             }
 
             /// <summary>As <see cref="Backward(global::System.ReadOnlySpan{float})"/>, with class indices as targets.</summary>
@@ -245,12 +294,20 @@ _____________________________________________________________________
             /// <inheritdoc/>
             public void Backward(global::System.ReadOnlySpan<float> outputGradient, global::System.Span<float> inputGradient)
             {
-                global::NetGen.Guard.ForwardDone(_batch, "Regressor");
-                global::NetGen.Guard.BatchSpan(outputGradient.Length, _batch, 1, nameof(outputGradient));
-                if (!inputGradient.IsEmpty) global::NetGen.Guard.BatchSpan(inputGradient.Length, _batch, 3, nameof(inputGradient));
-                outputGradient.CopyTo(_d4);
-                BackwardFrom(4, inputGradient: !inputGradient.IsEmpty);
-                if (!inputGradient.IsEmpty) _d0.AsSpan(0, inputGradient.Length).CopyTo(inputGradient);
+                bool entered = global::NetGen.SingleThreaded.EnterTraining(ref _owner, _replica, "Regressor", "Backward");
+                try
+                {
+                    global::NetGen.Guard.ForwardDone(_batch, "Regressor");
+                    global::NetGen.Guard.BatchSpan(outputGradient.Length, _batch, 1, nameof(outputGradient));
+                    if (!inputGradient.IsEmpty) global::NetGen.Guard.BatchSpan(inputGradient.Length, _batch, 3, nameof(inputGradient));
+                    outputGradient.CopyTo(_d4);
+                    BackwardFrom(4, inputGradient: !inputGradient.IsEmpty);
+                    if (!inputGradient.IsEmpty) _d0.AsSpan(0, inputGradient.Length).CopyTo(inputGradient);
+                }
+                finally
+                {
+                    if (entered) global::NetGen.SingleThreaded.Exit(ref _owner);
+                }
             }
 
             /// <summary>Runs the backward pass from delta buffer d{start} (already holding ∂E/∂a{start}) down to the input.</summary>
@@ -312,34 +369,50 @@ _____________________________________________________________________
             }
 
             /// <inheritdoc/>
-            public void ZeroGradients() => global::System.Array.Clear(_g);
+            public void ZeroGradients()
+            {
+                global::NetGen.SingleThreaded.RefuseTraining(_replica, "Regressor", "ZeroGradients");
+                global::System.Array.Clear(_g);
+            }
 
-            /// <summary>One step: zero the gradients, forward, backward, update. Returns the loss before the update; when that loss is NaN or
-            /// infinite nothing is updated (the weights stay those of the last good step).</summary>
+            /// <summary>One step: zero the gradients, forward, backward, update. Returns the loss before the update.</summary>
             public float TrainStep(global::System.ReadOnlySpan<float> input, global::System.ReadOnlySpan<float> target, global::NetGen.IOptimizer optimizer, int batch = 1)
             {
                 global::System.ArgumentNullException.ThrowIfNull(optimizer);
-                ZeroGradients();
-                Forward(input, batch);
-                float loss = Loss(target);
-                if (!float.IsFinite(loss)) return loss;   // NaN or ∞ (bad data or a diverged run): no update, the weights stay those of the last good step
-                Backward(target);
-                optimizer.Step<float>(_p, _g);
-                return loss;
+                bool entered = global::NetGen.SingleThreaded.EnterTraining(ref _owner, _replica, "Regressor", "TrainStep");
+                try
+                {
+                    ZeroGradients();
+                    Forward(input, batch);
+                    float loss = Loss(target);
+                    Backward(target);
+                    optimizer.Step<float>(_p, _g);
+                    return loss;
+                }
+                finally
+                {
+                    if (entered) global::NetGen.SingleThreaded.Exit(ref _owner);
+                }
             }
 
-            /// <summary>One step: zero the gradients, forward, backward, update. Returns the loss before the update; when that loss is NaN or
-            /// infinite nothing is updated (the weights stay those of the last good step).</summary>
+            /// <summary>One step: zero the gradients, forward, backward, update. Returns the loss before the update.</summary>
             public float TrainStep(global::System.ReadOnlySpan<float> input, global::System.ReadOnlySpan<int> labels, global::NetGen.IOptimizer optimizer, int batch = 1)
             {
                 global::System.ArgumentNullException.ThrowIfNull(optimizer);
-                ZeroGradients();
-                Forward(input, batch);
-                float loss = Loss(labels);
-                if (!float.IsFinite(loss)) return loss;   // NaN or ∞ (bad data or a diverged run): no update, the weights stay those of the last good step
-                Backward(labels);
-                optimizer.Step<float>(_p, _g);
-                return loss;
+                bool entered = global::NetGen.SingleThreaded.EnterTraining(ref _owner, _replica, "Regressor", "TrainStep");
+                try
+                {
+                    ZeroGradients();
+                    Forward(input, batch);
+                    float loss = Loss(labels);
+                    Backward(labels);
+                    optimizer.Step<float>(_p, _g);
+                    return loss;
+                }
+                finally
+                {
+                    if (entered) global::NetGen.SingleThreaded.Exit(ref _owner);
+                }
             }
 
             /// <summary>Runs one sample forward and backward and prints every step of the computation in the lecture's

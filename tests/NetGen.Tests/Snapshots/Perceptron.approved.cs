@@ -66,35 +66,44 @@ __________________________________________________________________
     private readonly double[] _s = global::System.Array.Empty<double>();   // no non-trainable state
     private readonly double[] _target;   // scratch for one-hot targets
     private int _batch;   // samples in the last forward pass
+    private int _owner;   // the managed thread id inside a public pass, 0 when none (NetGen.SingleThreaded: an instance is single-threaded)
+    private readonly bool _replica;   // an inference replica (CreateInferenceReplica): shares _p and _s with its source, never trains
 
     /// <summary>Allocates the network's buffers for batches of up to <paramref name="maxBatch"/> samples and
     /// initialises the weights from <paramref name="seed"/> (the same seed gives bit-identical weights); biases start at zero.</summary>
     public Perceptron(int maxBatch = 1, int seed = 42)
     {
         if (maxBatch < 1) throw new global::System.ArgumentOutOfRangeException(nameof(maxBatch), maxBatch, "maxBatch must be at least 1: it is the largest batch Forward will be given.");
-        const long largestPerSample = 2;   // the input
-        if ((long)maxBatch * largestPerSample > global::System.Array.MaxLength)
-        {
-            throw new global::System.ArgumentOutOfRangeException(nameof(maxBatch), maxBatch, global::System.FormattableString.Invariant(
-                $"maxBatch {maxBatch:N0} × 2 values per sample (the input) = {((long)maxBatch * largestPerSample):N0} values exceeds the {(global::System.Array.MaxLength):N0} one array can hold; the largest maxBatch for Perceptron is {(global::System.Array.MaxLength / largestPerSample):N0}: train and infer in batches of at most that many samples."));
-        }
         MaxBatch = maxBatch;
-        try
-        {
-            checked
-            {
-                _a0 = new double[maxBatch * 2]; _d0 = new double[maxBatch * 2];
-                _a1 = new double[maxBatch * 1]; _d1 = new double[maxBatch * 1];
-                _a2 = new double[maxBatch * 1]; _d2 = new double[maxBatch * 1];
-                _target = new double[maxBatch * 1];
-            }
-        }
-        catch (global::System.OverflowException)
-        {
-            throw new global::System.InvalidOperationException(global::System.FormattableString.Invariant($"Perceptron's kernels need more working memory (for maxBatch {maxBatch:N0} on {(global::System.Environment.ProcessorCount)} threads) than one array can hold: a layer is too wide for NetGen's kernels. Use a smaller maxBatch, or make the widest layer smaller."));
-        }
+        _a0 = new double[maxBatch * 2]; _d0 = new double[maxBatch * 2];
+        _a1 = new double[maxBatch * 1]; _d1 = new double[maxBatch * 1];
+        _a2 = new double[maxBatch * 1]; _d2 = new double[maxBatch * 1];
+        _target = new double[maxBatch * 1];
         var random = new global::NetGen.SeededRandom(seed);
         global::NetGen.Init.GlorotUniform<double>(_p.AsSpan(0, 2), fanIn: 2, fanOut: 1, random);   // Dense1: Glorot, followed by Step
+    }
+
+    /// <summary>A network for parallel inference that shares this network's <see cref="Parameters"/> and <see cref="State"/>
+    /// (the same arrays, not copies) and has its own activations and scratch, for batches of up to <paramref name="maxBatch"/>
+    /// samples: one replica per thread (a pool of them in a web server) runs <c>Forward</c> concurrently with the others and gives
+    /// bit-identical outputs to this network. A replica is in inference mode (<c>Training = false</c>) and refuses every training
+    /// pass (Backward, TrainStep, ZeroGradients, Explain) with an InvalidOperationException; its <see cref="Gradients"/> is empty.
+    /// It sees every change to the shared parameters: do not train or load weights into this network while replicas run.</summary>
+    public Perceptron CreateInferenceReplica(int maxBatch = 1)
+    {
+        return new Perceptron(this, maxBatch);
+    }
+
+    /// <summary>The constructor of an inference replica: buffers for <paramref name="maxBatch"/> samples, then the source's
+    /// parameters and state in place of its own (the weights the chained constructor initialised are dropped).</summary>
+    private Perceptron(Perceptron source, int maxBatch) : this(maxBatch, 0)
+    {
+        global::System.ArgumentNullException.ThrowIfNull(source);
+        _p = source._p;
+        _s = source._s;
+        _g = global::System.Array.Empty<double>();   // a replica never trains
+        _replica = true;
+        Training = false;
     }
 
     /// <inheritdoc/>
@@ -139,29 +148,45 @@ __________________________________________________________________
     /// <inheritdoc/>
     public global::System.ReadOnlySpan<double> Forward(global::System.ReadOnlySpan<double> input, int batch = 1)
     {
-        global::NetGen.Guard.Batch(batch, MaxBatch, "Perceptron");
-        global::NetGen.Guard.BatchSpan(input.Length, batch, 2, nameof(input));
-        input.CopyTo(_a0);
-        _batch = batch;
-
-        // Layer 0: Dense1 (2 → 1), unrolled: netⱼ = Σᵢ wⱼᵢ·xᵢ + bⱼ
-        for (int n = 0; n < batch; n++)
+        bool entered = global::NetGen.SingleThreaded.Enter(ref _owner, "Perceptron", "Forward");
+        try
         {
-            int xo = n * 2, yo = n * 1;
-            _a1[yo + 0] = _p[0] * _a0[xo + 0] + _p[1] * _a0[xo + 1] + _p[2];   // net_o1 = w1·i1 + w2·i2 + b_o1·1
-        }
+            global::NetGen.Guard.Batch(batch, MaxBatch, "Perceptron");
+            global::NetGen.Guard.BatchSpan(input.Length, batch, 2, nameof(input));
+            input.CopyTo(_a0);
+            _batch = batch;
 
-        // Layer 1: Step over 1 values per sample
-        for (int k = 0; k < batch * 1; k++) _a2[k] = _a1[k] >= 0.0 ? 1.0 : 0.0;
-        return _a2.AsSpan(0, batch * 1);
+            // Layer 0: Dense1 (2 → 1), unrolled: netⱼ = Σᵢ wⱼᵢ·xᵢ + bⱼ
+            for (int n = 0; n < batch; n++)
+            {
+                int xo = n * 2, yo = n * 1;
+                _a1[yo + 0] = _p[0] * _a0[xo + 0] + _p[1] * _a0[xo + 1] + _p[2];   // net_o1 = w1·i1 + w2·i2 + b_o1·1
+            }
+
+            // Layer 1: Step over 1 values per sample
+            for (int k = 0; k < batch * 1; k++) _a2[k] = _a1[k] >= 0.0 ? 1.0 : 0.0;
+            return _a2.AsSpan(0, batch * 1);
+        }
+        finally
+        {
+            if (entered) global::NetGen.SingleThreaded.Exit(ref _owner);
+        }
     }
 
     /// <summary>The loss of the last forward pass: E = Σⱼ ½(tⱼ − oⱼ)², averaged over the batch.</summary>
     public double Loss(global::System.ReadOnlySpan<double> target)
     {
-        global::NetGen.Guard.ForwardDone(_batch, "Perceptron");
-        global::NetGen.Guard.BatchSpan(target.Length, _batch, 1, nameof(target));
-        return global::NetGen.Losses.HalfSquaredError<double>(_a2.AsSpan(0, _batch * 1), target, _batch);
+        bool entered = global::NetGen.SingleThreaded.Enter(ref _owner, "Perceptron", "Loss");
+        try
+        {
+            global::NetGen.Guard.ForwardDone(_batch, "Perceptron");
+            global::NetGen.Guard.BatchSpan(target.Length, _batch, 1, nameof(target));
+            return global::NetGen.Losses.HalfSquaredError<double>(_a2.AsSpan(0, _batch * 1), target, _batch);
+        }
+        finally
+        {
+            if (entered) global::NetGen.SingleThreaded.Exit(ref _owner);
+        }
     }
 
     /// <summary>The loss of the last forward pass against class indices (read as one-hot targets).</summary>
@@ -169,30 +194,54 @@ __________________________________________________________________
 
     private global::System.ReadOnlySpan<double> OneHot(global::System.ReadOnlySpan<int> labels)
     {
-        global::NetGen.Guard.ForwardDone(_batch, "Perceptron");
-        global::NetGen.Guard.Labels(labels, _batch, 1, nameof(labels));
-        global::NetGen.Losses.OneHot<double>(labels, 1, _target);
-        return _target.AsSpan(0, _batch * 1);
+        bool entered = global::NetGen.SingleThreaded.Enter(ref _owner, "Perceptron", "Loss");
+        try
+        {
+            global::NetGen.Guard.ForwardDone(_batch, "Perceptron");
+            global::NetGen.Guard.Labels(labels, _batch, 1, nameof(labels));
+            global::NetGen.Losses.OneHot<double>(labels, 1, _target);
+            return _target.AsSpan(0, _batch * 1);
+        }
+        finally
+        {
+            if (entered) global::NetGen.SingleThreaded.Exit(ref _owner);
+        }
     }
 
     /// <summary>Backpropagates the loss of the last forward pass, adding ∂E/∂θ into <see cref="Gradients"/>.</summary>
     public void Backward(global::System.ReadOnlySpan<double> target)
     {
-        global::NetGen.Guard.ForwardDone(_batch, "Perceptron");
-        global::NetGen.Guard.BatchSpan(target.Length, _batch, 1, nameof(target));
-        global::NetGen.Losses.HalfSquaredErrorGradient<double>(_a2.AsSpan(0, _batch * 1), target, _batch, _d2);
-        BackwardFrom(2, inputGradient: false);
+        bool entered = global::NetGen.SingleThreaded.EnterTraining(ref _owner, _replica, "Perceptron", "Backward");
+        try
+        {
+            global::NetGen.Guard.ForwardDone(_batch, "Perceptron");
+            global::NetGen.Guard.BatchSpan(target.Length, _batch, 1, nameof(target));
+            global::NetGen.Losses.HalfSquaredErrorGradient<double>(_a2.AsSpan(0, _batch * 1), target, _batch, _d2);
+            BackwardFrom(2, inputGradient: false);
+        }
+        finally
+        {
+            if (entered) global::NetGen.SingleThreaded.Exit(ref _owner);
+        }
     }
 
     /// <inheritdoc/>
     public void BackwardFromTarget(global::System.ReadOnlySpan<double> target, global::System.Span<double> inputGradient)
     {
-        global::NetGen.Guard.ForwardDone(_batch, "Perceptron");
-        global::NetGen.Guard.BatchSpan(target.Length, _batch, 1, nameof(target));
-        global::NetGen.Guard.BatchSpan(inputGradient.Length, _batch, 2, nameof(inputGradient));
-        global::NetGen.Losses.HalfSquaredErrorGradient<double>(_a2.AsSpan(0, _batch * 1), target, _batch, _d2);
-        BackwardFrom(2, inputGradient: true);
-        _d0.AsSpan(0, inputGradient.Length).CopyTo(inputGradient);
+        bool entered = global::NetGen.SingleThreaded.EnterTraining(ref _owner, _replica, "Perceptron", "BackwardFromTarget");
+        try
+        {
+            global::NetGen.Guard.ForwardDone(_batch, "Perceptron");
+            global::NetGen.Guard.BatchSpan(target.Length, _batch, 1, nameof(target));
+            global::NetGen.Guard.BatchSpan(inputGradient.Length, _batch, 2, nameof(inputGradient));
+            global::NetGen.Losses.HalfSquaredErrorGradient<double>(_a2.AsSpan(0, _batch * 1), target, _batch, _d2);
+            BackwardFrom(2, inputGradient: true);
+            _d0.AsSpan(0, inputGradient.Length).CopyTo(inputGradient);
+        }
+        finally
+        {
+            if (entered) global::NetGen.SingleThreaded.Exit(ref _owner);
+        }
     }
 
     /// <summary>As <see cref="Backward(global::System.ReadOnlySpan{double})"/>, with class indices as targets.</summary>
@@ -201,12 +250,20 @@ __________________________________________________________________
     /// <inheritdoc/>
     public void Backward(global::System.ReadOnlySpan<double> outputGradient, global::System.Span<double> inputGradient)
     {
-        global::NetGen.Guard.ForwardDone(_batch, "Perceptron");
-        global::NetGen.Guard.BatchSpan(outputGradient.Length, _batch, 1, nameof(outputGradient));
-        if (!inputGradient.IsEmpty) global::NetGen.Guard.BatchSpan(inputGradient.Length, _batch, 2, nameof(inputGradient));
-        outputGradient.CopyTo(_d2);
-        BackwardFrom(2, inputGradient: !inputGradient.IsEmpty);
-        if (!inputGradient.IsEmpty) _d0.AsSpan(0, inputGradient.Length).CopyTo(inputGradient);
+        bool entered = global::NetGen.SingleThreaded.EnterTraining(ref _owner, _replica, "Perceptron", "Backward");
+        try
+        {
+            global::NetGen.Guard.ForwardDone(_batch, "Perceptron");
+            global::NetGen.Guard.BatchSpan(outputGradient.Length, _batch, 1, nameof(outputGradient));
+            if (!inputGradient.IsEmpty) global::NetGen.Guard.BatchSpan(inputGradient.Length, _batch, 2, nameof(inputGradient));
+            outputGradient.CopyTo(_d2);
+            BackwardFrom(2, inputGradient: !inputGradient.IsEmpty);
+            if (!inputGradient.IsEmpty) _d0.AsSpan(0, inputGradient.Length).CopyTo(inputGradient);
+        }
+        finally
+        {
+            if (entered) global::NetGen.SingleThreaded.Exit(ref _owner);
+        }
     }
 
     /// <summary>Runs the backward pass from delta buffer d{start} (already holding ∂E/∂a{start}) down to the input.</summary>
@@ -240,34 +297,50 @@ __________________________________________________________________
     }
 
     /// <inheritdoc/>
-    public void ZeroGradients() => global::System.Array.Clear(_g);
+    public void ZeroGradients()
+    {
+        global::NetGen.SingleThreaded.RefuseTraining(_replica, "Perceptron", "ZeroGradients");
+        global::System.Array.Clear(_g);
+    }
 
-    /// <summary>One step: zero the gradients, forward, backward, update. Returns the loss before the update; when that loss is NaN or
-    /// infinite nothing is updated (the weights stay those of the last good step).</summary>
+    /// <summary>One step: zero the gradients, forward, backward, update. Returns the loss before the update.</summary>
     public double TrainStep(global::System.ReadOnlySpan<double> input, global::System.ReadOnlySpan<double> target, global::NetGen.IOptimizer optimizer, int batch = 1)
     {
         global::System.ArgumentNullException.ThrowIfNull(optimizer);
-        ZeroGradients();
-        Forward(input, batch);
-        double loss = Loss(target);
-        if (!double.IsFinite(loss)) return loss;   // NaN or ∞ (bad data or a diverged run): no update, the weights stay those of the last good step
-        Backward(target);
-        optimizer.Step<double>(_p, _g);
-        return loss;
+        bool entered = global::NetGen.SingleThreaded.EnterTraining(ref _owner, _replica, "Perceptron", "TrainStep");
+        try
+        {
+            ZeroGradients();
+            Forward(input, batch);
+            double loss = Loss(target);
+            Backward(target);
+            optimizer.Step<double>(_p, _g);
+            return loss;
+        }
+        finally
+        {
+            if (entered) global::NetGen.SingleThreaded.Exit(ref _owner);
+        }
     }
 
-    /// <summary>One step: zero the gradients, forward, backward, update. Returns the loss before the update; when that loss is NaN or
-    /// infinite nothing is updated (the weights stay those of the last good step).</summary>
+    /// <summary>One step: zero the gradients, forward, backward, update. Returns the loss before the update.</summary>
     public double TrainStep(global::System.ReadOnlySpan<double> input, global::System.ReadOnlySpan<int> labels, global::NetGen.IOptimizer optimizer, int batch = 1)
     {
         global::System.ArgumentNullException.ThrowIfNull(optimizer);
-        ZeroGradients();
-        Forward(input, batch);
-        double loss = Loss(labels);
-        if (!double.IsFinite(loss)) return loss;   // NaN or ∞ (bad data or a diverged run): no update, the weights stay those of the last good step
-        Backward(labels);
-        optimizer.Step<double>(_p, _g);
-        return loss;
+        bool entered = global::NetGen.SingleThreaded.EnterTraining(ref _owner, _replica, "Perceptron", "TrainStep");
+        try
+        {
+            ZeroGradients();
+            Forward(input, batch);
+            double loss = Loss(labels);
+            Backward(labels);
+            optimizer.Step<double>(_p, _g);
+            return loss;
+        }
+        finally
+        {
+            if (entered) global::NetGen.SingleThreaded.Exit(ref _owner);
+        }
     }
 
     /// <summary>Runs one sample forward and backward and prints every step of the computation in the lecture's

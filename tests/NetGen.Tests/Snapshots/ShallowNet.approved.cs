@@ -92,6 +92,8 @@ ___________________________________________________________________
     private readonly float[] _target;   // scratch for one-hot targets
     private float _sgdRate;   // −η of the running fused plain-SGD step (TrainStep with a plain Sgd), read by the kernels
     private int _batch;   // samples in the last forward pass
+    private int _owner;   // the managed thread id inside a public pass, 0 when none (NetGen.SingleThreaded: an instance is single-threaded)
+    private readonly bool _replica;   // an inference replica (CreateInferenceReplica): shares _p and _s with its source, never trains
     private bool _inputGradient;   // whether the running backward pass wants ∂E/∂input (read by the first layer's threads)
 
     /// <summary>Allocates the network's buffers for batches of up to <paramref name="maxBatch"/> samples and
@@ -99,41 +101,48 @@ ___________________________________________________________________
     public ShallowNet(int maxBatch = 1, int seed = 42)
     {
         if (maxBatch < 1) throw new global::System.ArgumentOutOfRangeException(nameof(maxBatch), maxBatch, "maxBatch must be at least 1: it is the largest batch Forward will be given.");
-        const long largestPerSample = 25088;   // Conv2D1's output
-        if ((long)maxBatch * largestPerSample > global::System.Array.MaxLength)
-        {
-            throw new global::System.ArgumentOutOfRangeException(nameof(maxBatch), maxBatch, global::System.FormattableString.Invariant(
-                $"maxBatch {maxBatch:N0} × 25,088 values per sample (Conv2D1's output) = {((long)maxBatch * largestPerSample):N0} values exceeds the {(global::System.Array.MaxLength):N0} one array can hold; the largest maxBatch for ShallowNet is {(global::System.Array.MaxLength / largestPerSample):N0}: train and infer in batches of at most that many samples."));
-        }
         MaxBatch = maxBatch;
-        try
-        {
-            checked
-            {
-                _a0 = new float[maxBatch * 784]; _d0 = new float[maxBatch * 784];
-                _a1 = new float[maxBatch * 25088]; _d1 = new float[maxBatch * 25088];
-                _a2 = new float[maxBatch * 25088]; _d2 = new float[maxBatch * 25088];
-                _a3 = _a2; _d3 = _d2;   // Flatten: the same memory, read with another shape
-                _a4 = new float[maxBatch * 10]; _d4 = new float[maxBatch * 10];
-                _a5 = new float[maxBatch * 10]; _d5 = new float[maxBatch * 10];
-                _col0 = new float[7056 * global::System.Environment.ProcessorCount + 16];   // (a vector of slack at each end: col2im by rows reads past a part's columns, then masks those lanes)
-                _gsum0 = new float[320 * global::System.Environment.ProcessorCount];
-                _xpad0 = new float[900 * global::System.Environment.ProcessorCount];
-                _wT0 = new float[288];
-                _yT0 = new float[25088 * global::System.Environment.ProcessorCount];
-                _deltaT0 = new float[25088 * global::System.Environment.ProcessorCount];
-                _scratchPart = global::System.Math.Max(maxBatch, 10) * 48;
-                _scratch = new float[_scratchPart * global::System.Environment.ProcessorCount];
-                _target = new float[maxBatch * 10];
-            }
-        }
-        catch (global::System.OverflowException)
-        {
-            throw new global::System.InvalidOperationException(global::System.FormattableString.Invariant($"ShallowNet's kernels need more working memory (for maxBatch {maxBatch:N0} on {(global::System.Environment.ProcessorCount)} threads) than one array can hold: a layer is too wide for NetGen's kernels. Use a smaller maxBatch, or make the widest layer smaller."));
-        }
+        _a0 = new float[maxBatch * 784]; _d0 = new float[maxBatch * 784];
+        _a1 = new float[maxBatch * 25088]; _d1 = new float[maxBatch * 25088];
+        _a2 = new float[maxBatch * 25088]; _d2 = new float[maxBatch * 25088];
+        _a3 = _a2; _d3 = _d2;   // Flatten: the same memory, read with another shape
+        _a4 = new float[maxBatch * 10]; _d4 = new float[maxBatch * 10];
+        _a5 = new float[maxBatch * 10]; _d5 = new float[maxBatch * 10];
+        _col0 = new float[7056 * global::System.Environment.ProcessorCount + 16];   // (a vector of slack at each end: col2im by rows reads past a part's columns, then masks those lanes)
+        _gsum0 = new float[320 * global::System.Environment.ProcessorCount];
+        _xpad0 = new float[900 * global::System.Environment.ProcessorCount];
+        _wT0 = new float[288];
+        _yT0 = new float[25088 * global::System.Environment.ProcessorCount];
+        _deltaT0 = new float[25088 * global::System.Environment.ProcessorCount];
+        _scratchPart = global::System.Math.Max(maxBatch, 10) * 48;
+        _scratch = new float[_scratchPart * global::System.Environment.ProcessorCount];
+        _target = new float[maxBatch * 10];
         var random = new global::NetGen.SeededRandom(seed);
         global::NetGen.Init.HeUniform<float>(_p.AsSpan(0, 288), fanIn: 9, random);   // Conv2D1: He, followed by ReLU
         global::NetGen.Init.GlorotUniform<float>(_p.AsSpan(320, 250880), fanIn: 25088, fanOut: 10, random);   // Dense1: Glorot, followed by Softmax
+    }
+
+    /// <summary>A network for parallel inference that shares this network's <see cref="Parameters"/> and <see cref="State"/>
+    /// (the same arrays, not copies) and has its own activations and scratch, for batches of up to <paramref name="maxBatch"/>
+    /// samples: one replica per thread (a pool of them in a web server) runs <c>Forward</c> concurrently with the others and gives
+    /// bit-identical outputs to this network. A replica is in inference mode (<c>Training = false</c>) and refuses every training
+    /// pass (Backward, TrainStep, ZeroGradients, Explain) with an InvalidOperationException; its <see cref="Gradients"/> is empty.
+    /// It sees every change to the shared parameters: do not train or load weights into this network while replicas run.</summary>
+    public ShallowNet CreateInferenceReplica(int maxBatch = 1)
+    {
+        return new ShallowNet(this, maxBatch);
+    }
+
+    /// <summary>The constructor of an inference replica: buffers for <paramref name="maxBatch"/> samples, then the source's
+    /// parameters and state in place of its own (the weights the chained constructor initialised are dropped).</summary>
+    private ShallowNet(ShallowNet source, int maxBatch) : this(maxBatch, 0)
+    {
+        global::System.ArgumentNullException.ThrowIfNull(source);
+        _p = source._p;
+        _s = source._s;
+        _g = global::System.Array.Empty<float>();   // a replica never trains
+        _replica = true;
+        Training = false;
     }
 
     /// <inheritdoc/>
@@ -197,43 +206,59 @@ ___________________________________________________________________
     /// <inheritdoc/>
     public global::System.ReadOnlySpan<float> Forward(global::System.ReadOnlySpan<float> input, int batch = 1)
     {
-        global::NetGen.Guard.Batch(batch, MaxBatch, "ShallowNet");
-        global::NetGen.Guard.BatchSpan(input.Length, batch, 784, nameof(input));
-        input.CopyTo(_a0);
-        _batch = batch;
-
-        // Layer 0: Conv2D1 (1×28×28 → 32×28×28, kernel 3×3, stride 1, padding 1,1):
-        // y[f, oy, ox] = Σ_(c,u,v) w[f, c, u, v]·x[c, oy + u − 1, ox + v − 1] + b[f], direct (filters form); threads split the samples
-        for (int f = 0; f < 32; f++) for (int k = 0; k < 9; k++) _wT0[k * 32 + f] = _p[0 + f * 9 + k];   // wᵀ for the direct convolution
-        global::NetGen.Parallelism.Run(this, 0, global::NetGen.Parallelism.PartsFor((long)batch * 225792, batch));
-
-        // Layer 1: ReLU: computed by layer 0's per-sample parts (fused)
-
-        // Layer 2: Flatten (None, 32, 28, 28) → (None, 25088): a view, _a3 is _a2
-
-        // Layer 3: Dense1 (25088 → 10): y = x·Wᵀ + b over the whole batch, register-blocked; threads split the units
-        global::NetGen.Parallelism.Run(this, 12, global::NetGen.Parallelism.PartsFor((long)batch * 250880));
-
-        // Layer 4: Softmax over 10 values per sample: yⱼ = e^(xⱼ − max x) / Σₖ e^(xₖ − max x)
-        for (int n = 0; n < batch; n++)
+        bool entered = global::NetGen.SingleThreaded.Enter(ref _owner, "ShallowNet", "Forward");
+        try
         {
-            global::System.ReadOnlySpan<float> x = _a4.AsSpan(n * 10, 10);
-            global::System.Span<float> y = _a5.AsSpan(n * 10, 10);
-            float max = x[0];
-            for (int j = 1; j < 10; j++) if (x[j] > max) max = x[j];
-            float sum = 0f;
-            for (int j = 0; j < 10; j++) { y[j] = global::System.MathF.Exp(x[j] - max); sum += y[j]; }
-            for (int j = 0; j < 10; j++) y[j] /= sum;
+            global::NetGen.Guard.Batch(batch, MaxBatch, "ShallowNet");
+            global::NetGen.Guard.BatchSpan(input.Length, batch, 784, nameof(input));
+            input.CopyTo(_a0);
+            _batch = batch;
+
+            // Layer 0: Conv2D1 (1×28×28 → 32×28×28, kernel 3×3, stride 1, padding 1,1):
+            // y[f, oy, ox] = Σ_(c,u,v) w[f, c, u, v]·x[c, oy + u − 1, ox + v − 1] + b[f], direct (filters form); threads split the samples
+            for (int f = 0; f < 32; f++) for (int k = 0; k < 9; k++) _wT0[k * 32 + f] = _p[0 + f * 9 + k];   // wᵀ for the direct convolution
+            global::NetGen.Parallelism.Run(this, 0, global::NetGen.Parallelism.PartsFor((long)batch * 225792, batch));
+
+            // Layer 1: ReLU: computed by layer 0's per-sample parts (fused)
+
+            // Layer 2: Flatten (None, 32, 28, 28) → (None, 25088): a view, _a3 is _a2
+
+            // Layer 3: Dense1 (25088 → 10): y = x·Wᵀ + b over the whole batch, register-blocked; threads split the units
+            global::NetGen.Parallelism.Run(this, 12, global::NetGen.Parallelism.PartsFor((long)batch * 250880));
+
+            // Layer 4: Softmax over 10 values per sample: yⱼ = e^(xⱼ − max x) / Σₖ e^(xₖ − max x)
+            for (int n = 0; n < batch; n++)
+            {
+                global::System.ReadOnlySpan<float> x = _a4.AsSpan(n * 10, 10);
+                global::System.Span<float> y = _a5.AsSpan(n * 10, 10);
+                float max = x[0];
+                for (int j = 1; j < 10; j++) if (x[j] > max) max = x[j];
+                float sum = 0f;
+                for (int j = 0; j < 10; j++) { y[j] = global::System.MathF.Exp(x[j] - max); sum += y[j]; }
+                for (int j = 0; j < 10; j++) y[j] /= sum;
+            }
+            return _a5.AsSpan(0, batch * 10);
         }
-        return _a5.AsSpan(0, batch * 10);
+        finally
+        {
+            if (entered) global::NetGen.SingleThreaded.Exit(ref _owner);
+        }
     }
 
     /// <summary>The loss of the last forward pass: E = −Σⱼ tⱼ log pⱼ with p = softmax(z), computed from the logits z (fused: ∂E/∂z = p − t), averaged over the batch.</summary>
     public float Loss(global::System.ReadOnlySpan<float> target)
     {
-        global::NetGen.Guard.ForwardDone(_batch, "ShallowNet");
-        global::NetGen.Guard.BatchSpan(target.Length, _batch, 10, nameof(target));
-        return global::NetGen.Losses.CrossEntropyWithLogits<float>(_a4.AsSpan(0, _batch * 10), target, _batch);
+        bool entered = global::NetGen.SingleThreaded.Enter(ref _owner, "ShallowNet", "Loss");
+        try
+        {
+            global::NetGen.Guard.ForwardDone(_batch, "ShallowNet");
+            global::NetGen.Guard.BatchSpan(target.Length, _batch, 10, nameof(target));
+            return global::NetGen.Losses.CrossEntropyWithLogits<float>(_a4.AsSpan(0, _batch * 10), target, _batch);
+        }
+        finally
+        {
+            if (entered) global::NetGen.SingleThreaded.Exit(ref _owner);
+        }
     }
 
     /// <summary>The loss of the last forward pass against class indices (read as one-hot targets).</summary>
@@ -241,30 +266,54 @@ ___________________________________________________________________
 
     private global::System.ReadOnlySpan<float> OneHot(global::System.ReadOnlySpan<int> labels)
     {
-        global::NetGen.Guard.ForwardDone(_batch, "ShallowNet");
-        global::NetGen.Guard.Labels(labels, _batch, 10, nameof(labels));
-        global::NetGen.Losses.OneHot<float>(labels, 10, _target);
-        return _target.AsSpan(0, _batch * 10);
+        bool entered = global::NetGen.SingleThreaded.Enter(ref _owner, "ShallowNet", "Loss");
+        try
+        {
+            global::NetGen.Guard.ForwardDone(_batch, "ShallowNet");
+            global::NetGen.Guard.Labels(labels, _batch, 10, nameof(labels));
+            global::NetGen.Losses.OneHot<float>(labels, 10, _target);
+            return _target.AsSpan(0, _batch * 10);
+        }
+        finally
+        {
+            if (entered) global::NetGen.SingleThreaded.Exit(ref _owner);
+        }
     }
 
     /// <summary>Backpropagates the loss of the last forward pass, adding ∂E/∂θ into <see cref="Gradients"/>.</summary>
     public void Backward(global::System.ReadOnlySpan<float> target)
     {
-        global::NetGen.Guard.ForwardDone(_batch, "ShallowNet");
-        global::NetGen.Guard.BatchSpan(target.Length, _batch, 10, nameof(target));
-        global::NetGen.Losses.CrossEntropyWithLogitsGradient<float>(_a4.AsSpan(0, _batch * 10), target, _batch, _d4);   // ∂E/∂logits = (p − t)/n: Softmax's own backward is skipped
-        BackwardFrom(4, inputGradient: false);
+        bool entered = global::NetGen.SingleThreaded.EnterTraining(ref _owner, _replica, "ShallowNet", "Backward");
+        try
+        {
+            global::NetGen.Guard.ForwardDone(_batch, "ShallowNet");
+            global::NetGen.Guard.BatchSpan(target.Length, _batch, 10, nameof(target));
+            global::NetGen.Losses.CrossEntropyWithLogitsGradient<float>(_a4.AsSpan(0, _batch * 10), target, _batch, _d4);   // ∂E/∂logits = (p − t)/n: Softmax's own backward is skipped
+            BackwardFrom(4, inputGradient: false);
+        }
+        finally
+        {
+            if (entered) global::NetGen.SingleThreaded.Exit(ref _owner);
+        }
     }
 
     /// <inheritdoc/>
     public void BackwardFromTarget(global::System.ReadOnlySpan<float> target, global::System.Span<float> inputGradient)
     {
-        global::NetGen.Guard.ForwardDone(_batch, "ShallowNet");
-        global::NetGen.Guard.BatchSpan(target.Length, _batch, 10, nameof(target));
-        global::NetGen.Guard.BatchSpan(inputGradient.Length, _batch, 784, nameof(inputGradient));
-        global::NetGen.Losses.CrossEntropyWithLogitsGradient<float>(_a4.AsSpan(0, _batch * 10), target, _batch, _d4);
-        BackwardFrom(4, inputGradient: true);
-        _d0.AsSpan(0, inputGradient.Length).CopyTo(inputGradient);
+        bool entered = global::NetGen.SingleThreaded.EnterTraining(ref _owner, _replica, "ShallowNet", "BackwardFromTarget");
+        try
+        {
+            global::NetGen.Guard.ForwardDone(_batch, "ShallowNet");
+            global::NetGen.Guard.BatchSpan(target.Length, _batch, 10, nameof(target));
+            global::NetGen.Guard.BatchSpan(inputGradient.Length, _batch, 784, nameof(inputGradient));
+            global::NetGen.Losses.CrossEntropyWithLogitsGradient<float>(_a4.AsSpan(0, _batch * 10), target, _batch, _d4);
+            BackwardFrom(4, inputGradient: true);
+            _d0.AsSpan(0, inputGradient.Length).CopyTo(inputGradient);
+        }
+        finally
+        {
+            if (entered) global::NetGen.SingleThreaded.Exit(ref _owner);
+        }
     }
 
     /// <summary>Backpropagates the loss of the last forward pass against <paramref name="target"/> and applies the plain-SGD step
@@ -281,12 +330,20 @@ ___________________________________________________________________
     /// <inheritdoc/>
     public void Backward(global::System.ReadOnlySpan<float> outputGradient, global::System.Span<float> inputGradient)
     {
-        global::NetGen.Guard.ForwardDone(_batch, "ShallowNet");
-        global::NetGen.Guard.BatchSpan(outputGradient.Length, _batch, 10, nameof(outputGradient));
-        if (!inputGradient.IsEmpty) global::NetGen.Guard.BatchSpan(inputGradient.Length, _batch, 784, nameof(inputGradient));
-        outputGradient.CopyTo(_d5);
-        BackwardFrom(5, inputGradient: !inputGradient.IsEmpty);
-        if (!inputGradient.IsEmpty) _d0.AsSpan(0, inputGradient.Length).CopyTo(inputGradient);
+        bool entered = global::NetGen.SingleThreaded.EnterTraining(ref _owner, _replica, "ShallowNet", "Backward");
+        try
+        {
+            global::NetGen.Guard.ForwardDone(_batch, "ShallowNet");
+            global::NetGen.Guard.BatchSpan(outputGradient.Length, _batch, 10, nameof(outputGradient));
+            if (!inputGradient.IsEmpty) global::NetGen.Guard.BatchSpan(inputGradient.Length, _batch, 784, nameof(inputGradient));
+            outputGradient.CopyTo(_d5);
+            BackwardFrom(5, inputGradient: !inputGradient.IsEmpty);
+            if (!inputGradient.IsEmpty) _d0.AsSpan(0, inputGradient.Length).CopyTo(inputGradient);
+        }
+        finally
+        {
+            if (entered) global::NetGen.SingleThreaded.Exit(ref _owner);
+        }
     }
 
     /// <summary>Runs the backward pass from delta buffer d{start} (already holding ∂E/∂a{start}) down to the input. With <paramref name="descend"/>, applies the plain-SGD step θ ← θ + _sgdRate·∂E/∂θ instead of adding ∂E/∂θ into the gradients.</summary>
@@ -390,50 +447,66 @@ ___________________________________________________________________
     }
 
     /// <inheritdoc/>
-    public void ZeroGradients() => global::System.Array.Clear(_g);
-
-    /// <summary>One step: forward, loss, backward, update; returns the loss before the update. With a plain <see cref="global::NetGen.Sgd"/>
-    /// (<see cref="global::NetGen.Sgd.FuseIntoBackward"/>) the update θ ← θ − η·∂E/∂θ is applied inside the backward pass, where each
-    /// gradient is formed, and <see cref="Gradients"/> is neither zeroed nor written (it keeps what it held before the step); with
-    /// any other optimiser the gradients are zeroed, backpropagated into <see cref="Gradients"/> and passed to <c>optimizer.Step</c>.
-    /// When the loss is NaN or infinite nothing is updated (the weights stay those of the last good step).</summary>
-    public float TrainStep(global::System.ReadOnlySpan<float> input, global::System.ReadOnlySpan<float> target, global::NetGen.IOptimizer optimizer, int batch = 1)
+    public void ZeroGradients()
     {
-        global::System.ArgumentNullException.ThrowIfNull(optimizer);
-        Forward(input, batch);
-        float loss = Loss(target);
-        if (!float.IsFinite(loss)) return loss;   // NaN or ∞ (bad data or a diverged run): no update, the weights stay those of the last good step
-        if (optimizer is global::NetGen.Sgd sgd && sgd.TryBeginFusedStep<float>(_p.Length, out _sgdRate))
-        {
-            FusedSgdBackward(target);
-            return loss;
-        }
-        ZeroGradients();
-        Backward(target);
-        optimizer.Step<float>(_p, _g);
-        return loss;
+        global::NetGen.SingleThreaded.RefuseTraining(_replica, "ShallowNet", "ZeroGradients");
+        global::System.Array.Clear(_g);
     }
 
     /// <summary>One step: forward, loss, backward, update; returns the loss before the update. With a plain <see cref="global::NetGen.Sgd"/>
     /// (<see cref="global::NetGen.Sgd.FuseIntoBackward"/>) the update θ ← θ − η·∂E/∂θ is applied inside the backward pass, where each
     /// gradient is formed, and <see cref="Gradients"/> is neither zeroed nor written (it keeps what it held before the step); with
-    /// any other optimiser the gradients are zeroed, backpropagated into <see cref="Gradients"/> and passed to <c>optimizer.Step</c>.
-    /// When the loss is NaN or infinite nothing is updated (the weights stay those of the last good step).</summary>
+    /// any other optimiser the gradients are zeroed, backpropagated into <see cref="Gradients"/> and passed to <c>optimizer.Step</c>.</summary>
+    public float TrainStep(global::System.ReadOnlySpan<float> input, global::System.ReadOnlySpan<float> target, global::NetGen.IOptimizer optimizer, int batch = 1)
+    {
+        global::System.ArgumentNullException.ThrowIfNull(optimizer);
+        bool entered = global::NetGen.SingleThreaded.EnterTraining(ref _owner, _replica, "ShallowNet", "TrainStep");
+        try
+        {
+            Forward(input, batch);
+            float loss = Loss(target);
+            if (optimizer is global::NetGen.Sgd sgd && sgd.TryBeginFusedStep<float>(_p.Length, out _sgdRate))
+            {
+                FusedSgdBackward(target);
+                return loss;
+            }
+            ZeroGradients();
+            Backward(target);
+            optimizer.Step<float>(_p, _g);
+            return loss;
+        }
+        finally
+        {
+            if (entered) global::NetGen.SingleThreaded.Exit(ref _owner);
+        }
+    }
+
+    /// <summary>One step: forward, loss, backward, update; returns the loss before the update. With a plain <see cref="global::NetGen.Sgd"/>
+    /// (<see cref="global::NetGen.Sgd.FuseIntoBackward"/>) the update θ ← θ − η·∂E/∂θ is applied inside the backward pass, where each
+    /// gradient is formed, and <see cref="Gradients"/> is neither zeroed nor written (it keeps what it held before the step); with
+    /// any other optimiser the gradients are zeroed, backpropagated into <see cref="Gradients"/> and passed to <c>optimizer.Step</c>.</summary>
     public float TrainStep(global::System.ReadOnlySpan<float> input, global::System.ReadOnlySpan<int> labels, global::NetGen.IOptimizer optimizer, int batch = 1)
     {
         global::System.ArgumentNullException.ThrowIfNull(optimizer);
-        Forward(input, batch);
-        float loss = Loss(labels);
-        if (!float.IsFinite(loss)) return loss;   // NaN or ∞ (bad data or a diverged run): no update, the weights stay those of the last good step
-        if (optimizer is global::NetGen.Sgd sgd && sgd.TryBeginFusedStep<float>(_p.Length, out _sgdRate))
+        bool entered = global::NetGen.SingleThreaded.EnterTraining(ref _owner, _replica, "ShallowNet", "TrainStep");
+        try
         {
-            FusedSgdBackward(OneHot(labels));
+            Forward(input, batch);
+            float loss = Loss(labels);
+            if (optimizer is global::NetGen.Sgd sgd && sgd.TryBeginFusedStep<float>(_p.Length, out _sgdRate))
+            {
+                FusedSgdBackward(OneHot(labels));
+                return loss;
+            }
+            ZeroGradients();
+            Backward(labels);
+            optimizer.Step<float>(_p, _g);
             return loss;
         }
-        ZeroGradients();
-        Backward(labels);
-        optimizer.Step<float>(_p, _g);
-        return loss;
+        finally
+        {
+            if (entered) global::NetGen.SingleThreaded.Exit(ref _owner);
+        }
     }
 
     // ---- Kernels: register-blocked products with literal sizes (see each summary) ----

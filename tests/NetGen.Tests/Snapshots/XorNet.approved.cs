@@ -76,38 +76,47 @@ __________________________________________________________________
     private readonly double[] _s = global::System.Array.Empty<double>();   // no non-trainable state
     private readonly double[] _target;   // scratch for one-hot targets
     private int _batch;   // samples in the last forward pass
+    private int _owner;   // the managed thread id inside a public pass, 0 when none (NetGen.SingleThreaded: an instance is single-threaded)
+    private readonly bool _replica;   // an inference replica (CreateInferenceReplica): shares _p and _s with its source, never trains
 
     /// <summary>Allocates the network's buffers for batches of up to <paramref name="maxBatch"/> samples and
     /// initialises the weights from <paramref name="seed"/> (the same seed gives bit-identical weights); biases start at zero.</summary>
     public XorNet(int maxBatch = 1, int seed = 42)
     {
         if (maxBatch < 1) throw new global::System.ArgumentOutOfRangeException(nameof(maxBatch), maxBatch, "maxBatch must be at least 1: it is the largest batch Forward will be given.");
-        const long largestPerSample = 4;   // Dense1's output
-        if ((long)maxBatch * largestPerSample > global::System.Array.MaxLength)
-        {
-            throw new global::System.ArgumentOutOfRangeException(nameof(maxBatch), maxBatch, global::System.FormattableString.Invariant(
-                $"maxBatch {maxBatch:N0} × 4 values per sample (Dense1's output) = {((long)maxBatch * largestPerSample):N0} values exceeds the {(global::System.Array.MaxLength):N0} one array can hold; the largest maxBatch for XorNet is {(global::System.Array.MaxLength / largestPerSample):N0}: train and infer in batches of at most that many samples."));
-        }
         MaxBatch = maxBatch;
-        try
-        {
-            checked
-            {
-                _a0 = new double[maxBatch * 2]; _d0 = new double[maxBatch * 2];
-                _a1 = new double[maxBatch * 4]; _d1 = new double[maxBatch * 4];
-                _a2 = new double[maxBatch * 4]; _d2 = new double[maxBatch * 4];
-                _a3 = new double[maxBatch * 1]; _d3 = new double[maxBatch * 1];
-                _a4 = new double[maxBatch * 1]; _d4 = new double[maxBatch * 1];
-                _target = new double[maxBatch * 1];
-            }
-        }
-        catch (global::System.OverflowException)
-        {
-            throw new global::System.InvalidOperationException(global::System.FormattableString.Invariant($"XorNet's kernels need more working memory (for maxBatch {maxBatch:N0} on {(global::System.Environment.ProcessorCount)} threads) than one array can hold: a layer is too wide for NetGen's kernels. Use a smaller maxBatch, or make the widest layer smaller."));
-        }
+        _a0 = new double[maxBatch * 2]; _d0 = new double[maxBatch * 2];
+        _a1 = new double[maxBatch * 4]; _d1 = new double[maxBatch * 4];
+        _a2 = new double[maxBatch * 4]; _d2 = new double[maxBatch * 4];
+        _a3 = new double[maxBatch * 1]; _d3 = new double[maxBatch * 1];
+        _a4 = new double[maxBatch * 1]; _d4 = new double[maxBatch * 1];
+        _target = new double[maxBatch * 1];
         var random = new global::NetGen.SeededRandom(seed);
         global::NetGen.Init.GlorotUniform<double>(_p.AsSpan(0, 8), fanIn: 2, fanOut: 4, random);   // Dense1: Glorot, followed by Tanh
         global::NetGen.Init.GlorotUniform<double>(_p.AsSpan(12, 4), fanIn: 4, fanOut: 1, random);   // Dense2: Glorot, followed by Sigmoid
+    }
+
+    /// <summary>A network for parallel inference that shares this network's <see cref="Parameters"/> and <see cref="State"/>
+    /// (the same arrays, not copies) and has its own activations and scratch, for batches of up to <paramref name="maxBatch"/>
+    /// samples: one replica per thread (a pool of them in a web server) runs <c>Forward</c> concurrently with the others and gives
+    /// bit-identical outputs to this network. A replica is in inference mode (<c>Training = false</c>) and refuses every training
+    /// pass (Backward, TrainStep, ZeroGradients, Explain) with an InvalidOperationException; its <see cref="Gradients"/> is empty.
+    /// It sees every change to the shared parameters: do not train or load weights into this network while replicas run.</summary>
+    public XorNet CreateInferenceReplica(int maxBatch = 1)
+    {
+        return new XorNet(this, maxBatch);
+    }
+
+    /// <summary>The constructor of an inference replica: buffers for <paramref name="maxBatch"/> samples, then the source's
+    /// parameters and state in place of its own (the weights the chained constructor initialised are dropped).</summary>
+    private XorNet(XorNet source, int maxBatch) : this(maxBatch, 0)
+    {
+        global::System.ArgumentNullException.ThrowIfNull(source);
+        _p = source._p;
+        _s = source._s;
+        _g = global::System.Array.Empty<double>();   // a replica never trains
+        _replica = true;
+        Training = false;
     }
 
     /// <inheritdoc/>
@@ -168,42 +177,58 @@ __________________________________________________________________
     /// <inheritdoc/>
     public global::System.ReadOnlySpan<double> Forward(global::System.ReadOnlySpan<double> input, int batch = 1)
     {
-        global::NetGen.Guard.Batch(batch, MaxBatch, "XorNet");
-        global::NetGen.Guard.BatchSpan(input.Length, batch, 2, nameof(input));
-        input.CopyTo(_a0);
-        _batch = batch;
-
-        // Layer 0: Dense1 (2 → 4), unrolled: netⱼ = Σᵢ wⱼᵢ·xᵢ + bⱼ
-        for (int n = 0; n < batch; n++)
+        bool entered = global::NetGen.SingleThreaded.Enter(ref _owner, "XorNet", "Forward");
+        try
         {
-            int xo = n * 2, yo = n * 4;
-            _a1[yo + 0] = _p[0] * _a0[xo + 0] + _p[1] * _a0[xo + 1] + _p[8];   // net_h1 = w1·i1 + w2·i2 + b_h1·1
-            _a1[yo + 1] = _p[2] * _a0[xo + 0] + _p[3] * _a0[xo + 1] + _p[9];   // net_h2 = w3·i1 + w4·i2 + b_h2·1
-            _a1[yo + 2] = _p[4] * _a0[xo + 0] + _p[5] * _a0[xo + 1] + _p[10];   // net_h3 = w5·i1 + w6·i2 + b_h3·1
-            _a1[yo + 3] = _p[6] * _a0[xo + 0] + _p[7] * _a0[xo + 1] + _p[11];   // net_h4 = w7·i1 + w8·i2 + b_h4·1
+            global::NetGen.Guard.Batch(batch, MaxBatch, "XorNet");
+            global::NetGen.Guard.BatchSpan(input.Length, batch, 2, nameof(input));
+            input.CopyTo(_a0);
+            _batch = batch;
+
+            // Layer 0: Dense1 (2 → 4), unrolled: netⱼ = Σᵢ wⱼᵢ·xᵢ + bⱼ
+            for (int n = 0; n < batch; n++)
+            {
+                int xo = n * 2, yo = n * 4;
+                _a1[yo + 0] = _p[0] * _a0[xo + 0] + _p[1] * _a0[xo + 1] + _p[8];   // net_h1 = w1·i1 + w2·i2 + b_h1·1
+                _a1[yo + 1] = _p[2] * _a0[xo + 0] + _p[3] * _a0[xo + 1] + _p[9];   // net_h2 = w3·i1 + w4·i2 + b_h2·1
+                _a1[yo + 2] = _p[4] * _a0[xo + 0] + _p[5] * _a0[xo + 1] + _p[10];   // net_h3 = w5·i1 + w6·i2 + b_h3·1
+                _a1[yo + 3] = _p[6] * _a0[xo + 0] + _p[7] * _a0[xo + 1] + _p[11];   // net_h4 = w7·i1 + w8·i2 + b_h4·1
+            }
+
+            // Layer 1: Tanh over 4 values per sample
+            for (int k = 0; k < batch * 4; k++) _a2[k] = global::System.Math.Tanh(_a1[k]);
+
+            // Layer 2: Dense2 (4 → 1), unrolled: netⱼ = Σᵢ wⱼᵢ·xᵢ + bⱼ
+            for (int n = 0; n < batch; n++)
+            {
+                int xo = n * 4, yo = n * 1;
+                _a3[yo + 0] = _p[12] * _a2[xo + 0] + _p[13] * _a2[xo + 1] + _p[14] * _a2[xo + 2] + _p[15] * _a2[xo + 3] + _p[16];   // net_o1 = w9·out_h1 + w10·out_h2 + w11·out_h3 + w12·out_h4 + b_o1·1
+            }
+
+            // Layer 3: Sigmoid over 1 values per sample
+            for (int k = 0; k < batch * 1; k++) _a4[k] = 1.0 / (1.0 + global::System.Math.Exp(-_a3[k]));
+            return _a4.AsSpan(0, batch * 1);
         }
-
-        // Layer 1: Tanh over 4 values per sample
-        for (int k = 0; k < batch * 4; k++) _a2[k] = global::System.Math.Tanh(_a1[k]);
-
-        // Layer 2: Dense2 (4 → 1), unrolled: netⱼ = Σᵢ wⱼᵢ·xᵢ + bⱼ
-        for (int n = 0; n < batch; n++)
+        finally
         {
-            int xo = n * 4, yo = n * 1;
-            _a3[yo + 0] = _p[12] * _a2[xo + 0] + _p[13] * _a2[xo + 1] + _p[14] * _a2[xo + 2] + _p[15] * _a2[xo + 3] + _p[16];   // net_o1 = w9·out_h1 + w10·out_h2 + w11·out_h3 + w12·out_h4 + b_o1·1
+            if (entered) global::NetGen.SingleThreaded.Exit(ref _owner);
         }
-
-        // Layer 3: Sigmoid over 1 values per sample
-        for (int k = 0; k < batch * 1; k++) _a4[k] = 1.0 / (1.0 + global::System.Math.Exp(-_a3[k]));
-        return _a4.AsSpan(0, batch * 1);
     }
 
     /// <summary>The loss of the last forward pass: E = mean over every output and sample of −[t log p + (1 − t) log(1 − p)] with p = σ(z), computed from the logits z as max(z, 0) − t·z + log(1 + e^−|z|) (fused with Sigmoid: ∂E/∂z = σ(z) − t, as nn.BCEWithLogitsLoss).</summary>
     public double Loss(global::System.ReadOnlySpan<double> target)
     {
-        global::NetGen.Guard.ForwardDone(_batch, "XorNet");
-        global::NetGen.Guard.BatchSpan(target.Length, _batch, 1, nameof(target));
-        return global::NetGen.Losses.BinaryCrossEntropyWithLogits<double>(_a3.AsSpan(0, _batch * 1), target, _batch * 1);
+        bool entered = global::NetGen.SingleThreaded.Enter(ref _owner, "XorNet", "Loss");
+        try
+        {
+            global::NetGen.Guard.ForwardDone(_batch, "XorNet");
+            global::NetGen.Guard.BatchSpan(target.Length, _batch, 1, nameof(target));
+            return global::NetGen.Losses.BinaryCrossEntropyWithLogits<double>(_a3.AsSpan(0, _batch * 1), target, _batch * 1);
+        }
+        finally
+        {
+            if (entered) global::NetGen.SingleThreaded.Exit(ref _owner);
+        }
     }
 
     /// <summary>The loss of the last forward pass against class indices (read as one-hot targets).</summary>
@@ -211,30 +236,54 @@ __________________________________________________________________
 
     private global::System.ReadOnlySpan<double> OneHot(global::System.ReadOnlySpan<int> labels)
     {
-        global::NetGen.Guard.ForwardDone(_batch, "XorNet");
-        global::NetGen.Guard.Labels(labels, _batch, 1, nameof(labels));
-        global::NetGen.Losses.OneHot<double>(labels, 1, _target);
-        return _target.AsSpan(0, _batch * 1);
+        bool entered = global::NetGen.SingleThreaded.Enter(ref _owner, "XorNet", "Loss");
+        try
+        {
+            global::NetGen.Guard.ForwardDone(_batch, "XorNet");
+            global::NetGen.Guard.Labels(labels, _batch, 1, nameof(labels));
+            global::NetGen.Losses.OneHot<double>(labels, 1, _target);
+            return _target.AsSpan(0, _batch * 1);
+        }
+        finally
+        {
+            if (entered) global::NetGen.SingleThreaded.Exit(ref _owner);
+        }
     }
 
     /// <summary>Backpropagates the loss of the last forward pass, adding ∂E/∂θ into <see cref="Gradients"/>.</summary>
     public void Backward(global::System.ReadOnlySpan<double> target)
     {
-        global::NetGen.Guard.ForwardDone(_batch, "XorNet");
-        global::NetGen.Guard.BatchSpan(target.Length, _batch, 1, nameof(target));
-        global::NetGen.Losses.BinaryCrossEntropyWithLogitsGradient<double>(_a3.AsSpan(0, _batch * 1), target, _batch * 1, _d3);   // ∂E/∂z = (σ(z) − t)/divisor: Sigmoid's own backward is skipped
-        BackwardFrom(3, inputGradient: false);
+        bool entered = global::NetGen.SingleThreaded.EnterTraining(ref _owner, _replica, "XorNet", "Backward");
+        try
+        {
+            global::NetGen.Guard.ForwardDone(_batch, "XorNet");
+            global::NetGen.Guard.BatchSpan(target.Length, _batch, 1, nameof(target));
+            global::NetGen.Losses.BinaryCrossEntropyWithLogitsGradient<double>(_a3.AsSpan(0, _batch * 1), target, _batch * 1, _d3);   // ∂E/∂z = (σ(z) − t)/divisor: Sigmoid's own backward is skipped
+            BackwardFrom(3, inputGradient: false);
+        }
+        finally
+        {
+            if (entered) global::NetGen.SingleThreaded.Exit(ref _owner);
+        }
     }
 
     /// <inheritdoc/>
     public void BackwardFromTarget(global::System.ReadOnlySpan<double> target, global::System.Span<double> inputGradient)
     {
-        global::NetGen.Guard.ForwardDone(_batch, "XorNet");
-        global::NetGen.Guard.BatchSpan(target.Length, _batch, 1, nameof(target));
-        global::NetGen.Guard.BatchSpan(inputGradient.Length, _batch, 2, nameof(inputGradient));
-        global::NetGen.Losses.BinaryCrossEntropyWithLogitsGradient<double>(_a3.AsSpan(0, _batch * 1), target, _batch * 1, _d3);
-        BackwardFrom(3, inputGradient: true);
-        _d0.AsSpan(0, inputGradient.Length).CopyTo(inputGradient);
+        bool entered = global::NetGen.SingleThreaded.EnterTraining(ref _owner, _replica, "XorNet", "BackwardFromTarget");
+        try
+        {
+            global::NetGen.Guard.ForwardDone(_batch, "XorNet");
+            global::NetGen.Guard.BatchSpan(target.Length, _batch, 1, nameof(target));
+            global::NetGen.Guard.BatchSpan(inputGradient.Length, _batch, 2, nameof(inputGradient));
+            global::NetGen.Losses.BinaryCrossEntropyWithLogitsGradient<double>(_a3.AsSpan(0, _batch * 1), target, _batch * 1, _d3);
+            BackwardFrom(3, inputGradient: true);
+            _d0.AsSpan(0, inputGradient.Length).CopyTo(inputGradient);
+        }
+        finally
+        {
+            if (entered) global::NetGen.SingleThreaded.Exit(ref _owner);
+        }
     }
 
     /// <summary>As <see cref="Backward(global::System.ReadOnlySpan{double})"/>, with class indices as targets.</summary>
@@ -243,12 +292,20 @@ __________________________________________________________________
     /// <inheritdoc/>
     public void Backward(global::System.ReadOnlySpan<double> outputGradient, global::System.Span<double> inputGradient)
     {
-        global::NetGen.Guard.ForwardDone(_batch, "XorNet");
-        global::NetGen.Guard.BatchSpan(outputGradient.Length, _batch, 1, nameof(outputGradient));
-        if (!inputGradient.IsEmpty) global::NetGen.Guard.BatchSpan(inputGradient.Length, _batch, 2, nameof(inputGradient));
-        outputGradient.CopyTo(_d4);
-        BackwardFrom(4, inputGradient: !inputGradient.IsEmpty);
-        if (!inputGradient.IsEmpty) _d0.AsSpan(0, inputGradient.Length).CopyTo(inputGradient);
+        bool entered = global::NetGen.SingleThreaded.EnterTraining(ref _owner, _replica, "XorNet", "Backward");
+        try
+        {
+            global::NetGen.Guard.ForwardDone(_batch, "XorNet");
+            global::NetGen.Guard.BatchSpan(outputGradient.Length, _batch, 1, nameof(outputGradient));
+            if (!inputGradient.IsEmpty) global::NetGen.Guard.BatchSpan(inputGradient.Length, _batch, 2, nameof(inputGradient));
+            outputGradient.CopyTo(_d4);
+            BackwardFrom(4, inputGradient: !inputGradient.IsEmpty);
+            if (!inputGradient.IsEmpty) _d0.AsSpan(0, inputGradient.Length).CopyTo(inputGradient);
+        }
+        finally
+        {
+            if (entered) global::NetGen.SingleThreaded.Exit(ref _owner);
+        }
     }
 
     /// <summary>Runs the backward pass from delta buffer d{start} (already holding ∂E/∂a{start}) down to the input.</summary>
@@ -319,34 +376,50 @@ __________________________________________________________________
     }
 
     /// <inheritdoc/>
-    public void ZeroGradients() => global::System.Array.Clear(_g);
+    public void ZeroGradients()
+    {
+        global::NetGen.SingleThreaded.RefuseTraining(_replica, "XorNet", "ZeroGradients");
+        global::System.Array.Clear(_g);
+    }
 
-    /// <summary>One step: zero the gradients, forward, backward, update. Returns the loss before the update; when that loss is NaN or
-    /// infinite nothing is updated (the weights stay those of the last good step).</summary>
+    /// <summary>One step: zero the gradients, forward, backward, update. Returns the loss before the update.</summary>
     public double TrainStep(global::System.ReadOnlySpan<double> input, global::System.ReadOnlySpan<double> target, global::NetGen.IOptimizer optimizer, int batch = 1)
     {
         global::System.ArgumentNullException.ThrowIfNull(optimizer);
-        ZeroGradients();
-        Forward(input, batch);
-        double loss = Loss(target);
-        if (!double.IsFinite(loss)) return loss;   // NaN or ∞ (bad data or a diverged run): no update, the weights stay those of the last good step
-        Backward(target);
-        optimizer.Step<double>(_p, _g);
-        return loss;
+        bool entered = global::NetGen.SingleThreaded.EnterTraining(ref _owner, _replica, "XorNet", "TrainStep");
+        try
+        {
+            ZeroGradients();
+            Forward(input, batch);
+            double loss = Loss(target);
+            Backward(target);
+            optimizer.Step<double>(_p, _g);
+            return loss;
+        }
+        finally
+        {
+            if (entered) global::NetGen.SingleThreaded.Exit(ref _owner);
+        }
     }
 
-    /// <summary>One step: zero the gradients, forward, backward, update. Returns the loss before the update; when that loss is NaN or
-    /// infinite nothing is updated (the weights stay those of the last good step).</summary>
+    /// <summary>One step: zero the gradients, forward, backward, update. Returns the loss before the update.</summary>
     public double TrainStep(global::System.ReadOnlySpan<double> input, global::System.ReadOnlySpan<int> labels, global::NetGen.IOptimizer optimizer, int batch = 1)
     {
         global::System.ArgumentNullException.ThrowIfNull(optimizer);
-        ZeroGradients();
-        Forward(input, batch);
-        double loss = Loss(labels);
-        if (!double.IsFinite(loss)) return loss;   // NaN or ∞ (bad data or a diverged run): no update, the weights stay those of the last good step
-        Backward(labels);
-        optimizer.Step<double>(_p, _g);
-        return loss;
+        bool entered = global::NetGen.SingleThreaded.EnterTraining(ref _owner, _replica, "XorNet", "TrainStep");
+        try
+        {
+            ZeroGradients();
+            Forward(input, batch);
+            double loss = Loss(labels);
+            Backward(labels);
+            optimizer.Step<double>(_p, _g);
+            return loss;
+        }
+        finally
+        {
+            if (entered) global::NetGen.SingleThreaded.Exit(ref _owner);
+        }
     }
 
     /// <summary>Runs one sample forward and backward and prints every step of the computation in the lecture's
