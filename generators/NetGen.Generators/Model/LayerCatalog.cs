@@ -35,6 +35,7 @@ internal enum LayerKind
     GRU,
     LSTM,
     Embedding,
+    SiLU,
 }
 
 /// <summary>
@@ -52,7 +53,7 @@ internal enum LayerKind
 /// <item><term>LeakyReLU, ELU</term><description>Alpha</description></item>
 /// <item><term>SimpleRNN, GRU, LSTM</term><description>Units, ReturnSequences, Bidirectional, Activation (SimpleRNN: 0 tanh, 1 ReLU)</description></item>
 /// <item><term>Embedding</term><description>Vocabulary, Dimension</description></item>
-/// <item><term>Step, Sigmoid, Tanh, ReLU, Softmax, Identity, Flatten</term><description>none</description></item>
+/// <item><term>Step, Sigmoid, Tanh, ReLU, SiLU, Softmax, Identity, Flatten</term><description>none</description></item>
 /// <item><term>Reshape</term><description>none (the shape is the output layout)</description></item>
 /// <item><term>Upsample2D</term><description>Factor, Mode (0 nearest, 1 bilinear)</description></item>
 /// <item><term>Conv2DTranspose</term><description>Filters, KernelHeight, KernelWidth, Stride, PadHeight, PadWidth, OutputPaddingHeight, OutputPaddingWidth, Bias (paddings resolved from Padding.Same or OutputSize)</description></item>
@@ -89,6 +90,7 @@ internal static class LayerCatalog
         LayerKind.GRU => GruLayer.Instance,
         LayerKind.LSTM => LstmLayer.Instance,
         LayerKind.Embedding => EmbeddingLayer.Instance,
+        LayerKind.SiLU => ActivationLayer.SiLU,
         LayerKind.Unknown => throw new InvalidOperationException("A layer that could not be read has no definition; shape inference reports it (NG0005) before anything asks."),
     };
 #pragma warning restore CS8524

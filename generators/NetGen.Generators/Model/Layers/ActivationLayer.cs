@@ -39,6 +39,13 @@ internal abstract class ActivationLayer : LayerDefinition
         Expr.IfGreater(X, 0, X, A * (Expr.Exp(X) - 1)), Expr.IfGreater(X, 0, Dy, Dy * (Y + A)), Expr.IfGreater(X, 0, 1, Y + A), "y = x > 0 ? x : α(eˣ − 1)", "∂E/∂x = x > 0 ? ∂E/∂y : ∂E/∂y·(y + α)", null,
         (n, f, p) => $"elu({n}) = elu({f})", o => $"net_{o} > 0 ? 1 : out_{o} + α"));
 
+    // y = x·σ(x); dy/dx = σ + x·σ(1 − σ) = y + σ(1 − y), with σ = 1/(1 + e^−x) recomputed from x.
+    private static readonly Expr Sigma = 1 / (1 + Expr.Exp(-X));
+
+    public static readonly ActivationLayer SiLU = new Of<SiLUAttribute>(LayerKind.SiLU, "silu", "Mul", _ => NoOptions.Instance, new(
+        X * Sigma, Dy * (Y + Sigma * (1 - Y)), Y + Sigma * (1 - Y), "y = x·σ(x)", "∂E/∂x = ∂E/∂y · (y + σ(x)(1 − y))", null,
+        (n, f, p) => $"silu({n}) = {p}/(1 + e^(-{p}))", o => $"out_{o} + σ(net_{o})·(1 - out_{o})"));
+
     public static readonly ActivationLayer Identity = new Of<IdentityAttribute>(LayerKind.Identity, "identity", "Identity", _ => NoOptions.Instance, new(
         X, Dy, 1, "y = x", "∂E/∂x = ∂E/∂y", null, (n, f, p) => n, _ => "1"));
 
