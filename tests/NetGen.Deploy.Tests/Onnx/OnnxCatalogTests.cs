@@ -27,6 +27,7 @@ public sealed class OnnxCatalogTests
             "Flatten" => "[Input(2, 4, 4)] [Flatten] [Dense(2)]",
             "BatchNorm" => "[Input(6)] [Dense(4)] [BatchNorm] [Dense(2)]",
             "Dropout" => "[Input(6)] [Dense(4)] [Dropout(0.5)] [Dense(2)]",
+            "Softmax" => "[Input(6)] [Dense(3)] [Softmax]",   // (the last layer: NG0020)
             _ when definition.IsActivation => $"[Input(6)] [Dense(4)] [{kind}] [Dense(2)]",
             _ => null,
         };
