@@ -27,7 +27,7 @@ public sealed record OnnxModelInfo(string ProducerName, string ProducerVersion, 
 /// kind in <see cref="Mappings"/> — Dense → Gemm, Conv2D → Conv, MaxPool/AvgPool → MaxPool/AveragePool (NetGen's
 /// windows never overhang, and <c>RoundDown</c> drops the border as ONNX's default <c>ceil_mode = 0</c> does, so no
 /// pads), Flatten → Flatten, BatchNorm → BatchNormalization with the running statistics, Dropout → nothing (inference),
-/// Step → GreaterOrEqual + Cast, Sigmoid, Tanh, ReLU → Relu, LeakyReLU, ELU → Elu, Softmax (over all of a sample's
+/// Step → GreaterOrEqual + Cast, Sigmoid, Tanh, ReLU → Relu, LeakyReLU, ELU → Elu, SiLU → Mul(x, Sigmoid(x)), Softmax (over all of a sample's
 /// values, as NetGen's), Identity. A layer kind without a mapping is reported by name, never skipped.
 /// </para>
 /// <para>The protobuf messages are ONNX's own <c>onnx.proto</c> compiled at build time (Google.Protobuf).</para>
@@ -213,6 +213,7 @@ public static partial class Onnx
         ["ReLU"] = c => c.Graph.Node("Relu", [c.Input], c.Output),
         ["LeakyReLU"] = c => c.Graph.Node("LeakyRelu", [c.Input], c.Output, Attr.Float("alpha", c.Layer.Option("Alpha", 0.01))),
         ["ELU"] = c => c.Graph.Node("Elu", [c.Input], c.Output, Attr.Float("alpha", c.Layer.Option("Alpha", 1.0))),
+        ["SiLU"] = c => c.Graph.Node("Mul", [c.Input, c.Graph.Node("Sigmoid", [c.Input], c.Output + "_sigmoid")], c.Output),   // x·σ(x): opset 17 has no SiLU
         ["Softmax"] = Softmax,
         ["Identity"] = c => c.Graph.Node("Identity", [c.Input], c.Output),
     };

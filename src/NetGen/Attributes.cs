@@ -141,6 +141,11 @@ public sealed class ELUAttribute(double alpha = 1.0) : LayerAttribute
     public double Alpha { get; } = alpha;
 }
 
+/// <summary>The sigmoid linear unit, or Swish (PyTorch's <c>nn.SiLU</c>, Keras' <c>swish</c>): x·σ(x) = x / (1 + e^−x).
+/// Smooth, unbounded above, with a small negative dip (minimum ≈ −0.278 at x ≈ −1.278).</summary>
+[AttributeUsage(AttributeTargets.Class, Inherited = false, AllowMultiple = true)]
+public sealed class SiLUAttribute : LayerAttribute;
+
 /// <summary>softmax(x)ⱼ = e^xⱼ / Σₖ e^xₖ over the features of each sample.</summary>
 [AttributeUsage(AttributeTargets.Class, Inherited = false, AllowMultiple = true)]
 public sealed class SoftmaxAttribute : LayerAttribute;

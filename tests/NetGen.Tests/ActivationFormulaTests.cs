@@ -41,6 +41,22 @@ public class ActivationFormulaTests
     }
 
     [Fact]
+    public void SiluIsPyTorchsDefinition()
+    {
+        // torch.nn.SiLU: x * sigmoid(x); its derivative sigmoid(x) * (1 + x * (1 - sigmoid(x))).
+        var f = ActivationLayer.SiLU.Formula;
+        foreach (double x in Points)
+        {
+            double s = 1 / (1 + Math.Exp(-x)), y = f.Forward.Evaluate(x);
+            Assert.Equal(x * s, y, 15);
+            Assert.Equal(s * (1 + x * (1 - s)), f.Derivative.Evaluate(x, y), 14);
+        }
+        // Every form exists: the vector backward (the CPU's large layers) and no TensorPrimitives forward (a scalar loop).
+        Assert.NotNull(f.Backward.Vector("float", a => a.ToString(System.Globalization.CultureInfo.InvariantCulture) + "f", () => 0));
+        Assert.Null(f.Library);
+    }
+
+    [Fact]
     public void EveryBackendIsPrintedFromTheFormula()
     {
         // The scalar printer writes what the CPU loop, the fused kernels and the GPU kernels compile; the vector printer

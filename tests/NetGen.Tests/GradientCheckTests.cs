@@ -7,7 +7,7 @@ using Xunit.Abstractions;
 namespace NetGen.Tests;
 
 /// <summary>An activation in a test network's declaration.</summary>
-internal enum DenseAct { Sigmoid, Tanh, ReLU, LeakyReLU, Softmax, Identity, Step, ELU }
+internal enum DenseAct { Sigmoid, Tanh, ReLU, LeakyReLU, Softmax, Identity, Step, ELU, SiLU }
 
 /// <summary>One [Dense(units)] and the activations that follow it, in order.</summary>
 internal sealed record DenseLayerSpec(int Units, DenseAct[] Activations, bool Bias = true, bool TrainBias = true);
@@ -137,6 +137,7 @@ internal sealed record DenseNetSpec(string Name, LossFunction Loss, int Inputs, 
                         DenseAct.LeakyReLU => z[j] >= 0 ? z[j] : LeakyAlpha * z[j],
                         DenseAct.Step => z[j] >= 0 ? 1 : 0,
                         DenseAct.ELU => z[j] > 0 ? z[j] : Math.Exp(z[j]) - 1,   // PyTorch's nn.ELU, α = 1 (the default)
+                        DenseAct.SiLU => z[j] / (1 + Math.Exp(-z[j])),   // PyTorch's nn.SiLU
                         _ => z[j],
                     };
                 return;
@@ -171,7 +172,7 @@ internal static class GradientCheckNetworks
 
     public static readonly int[] BatchSizes = [1, 3, 5];
 
-    public static readonly DenseAct[] Activations = [DenseAct.Sigmoid, DenseAct.Tanh, DenseAct.ReLU, DenseAct.LeakyReLU, DenseAct.Softmax, DenseAct.Identity, DenseAct.ELU];
+    public static readonly DenseAct[] Activations = [DenseAct.Sigmoid, DenseAct.Tanh, DenseAct.ReLU, DenseAct.LeakyReLU, DenseAct.Softmax, DenseAct.Identity, DenseAct.ELU, DenseAct.SiLU];
 
     public static readonly LossFunction[] Losses =
         [LossFunction.HalfSquaredError, LossFunction.MeanSquaredError, LossFunction.CrossEntropy, LossFunction.BinaryCrossEntropy, LossFunction.MeanAbsoluteError];

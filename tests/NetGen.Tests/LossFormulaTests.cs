@@ -2,9 +2,9 @@ using NetGen.Generators.Model;
 
 namespace NetGen.Tests;
 
-/// <summary>The element-wise losses are written once (<see cref="LossFormula"/>); the GPU kernels are printed from those
-/// trees and the CPU calls <see cref="Losses"/>. These tests evaluate each tree on random outputs and targets and
-/// require the same loss and gradient as <see cref="Losses"/>, in double.</summary>
+/// <summary>Every loss is written once (<see cref="LossFormula"/>); the GPU kernels are printed from those trees and the
+/// CPU calls <see cref="Losses"/>. These tests evaluate each tree on random outputs and targets (element by element, or
+/// row by row for cross-entropy and the hinges) and require the same loss and gradient as <see cref="Losses"/>, in double.</summary>
 public class LossFormulaTests
 {
     private delegate double Value(double[] o, double[] t, int batch);
@@ -13,6 +13,8 @@ public class LossFormulaTests
 
     public static TheoryData<string> Names => new(["HalfSquaredError", "MeanSquaredError", "SumSquaredError", "MeanAbsoluteError", "SumAbsoluteError", "BinaryCrossEntropy",
         "BinaryCrossEntropySummed", "BinaryCrossEntropyWithLogits", "BinaryCrossEntropySummedWithLogits"]);
+
+    public static TheoryData<string> RowNames => new(["CrossEntropy", "MulticlassHinge", "MulticlassSquaredHinge"]);
 
     private static (LossFormula, Value, Gradient) Case(string name) => name switch
     {
@@ -24,6 +26,9 @@ public class LossFormulaTests
         "BinaryCrossEntropySummed" => (LossFormula.BinaryCrossEntropySummed, (o, t, b) => Losses.BinaryCrossEntropySummed<double>(o, t, b), (o, t, b, d) => Losses.BinaryCrossEntropySummedGradient<double>(o, t, b, d)),
         "BinaryCrossEntropyWithLogits" => (LossFormula.BinaryCrossEntropyWithLogits, (o, t, b) => Losses.BinaryCrossEntropyWithLogits<double>(o, t, o.Length), (o, t, b, d) => Losses.BinaryCrossEntropyWithLogitsGradient<double>(o, t, o.Length, d)),
         "BinaryCrossEntropySummedWithLogits" => (LossFormula.BinaryCrossEntropySummedWithLogits, (o, t, b) => Losses.BinaryCrossEntropyWithLogits<double>(o, t, b), (o, t, b, d) => Losses.BinaryCrossEntropyWithLogitsGradient<double>(o, t, b, d)),
+        "CrossEntropy" => (LossFormula.CrossEntropy, (o, t, b) => Losses.CrossEntropyWithLogits<double>(o, t, b), (o, t, b, d) => Losses.CrossEntropyWithLogitsGradient<double>(o, t, b, d)),
+        "MulticlassHinge" => (LossFormula.MulticlassHinge, (o, t, b) => Losses.MulticlassHinge<double>(o, t, b), (o, t, b, d) => Losses.MulticlassHingeGradient<double>(o, t, b, d)),
+        "MulticlassSquaredHinge" => (LossFormula.MulticlassSquaredHinge, (o, t, b) => Losses.MulticlassHinge<double>(o, t, b, squared: true), (o, t, b, d) => Losses.MulticlassHingeGradient<double>(o, t, b, d, squared: true)),
         _ => (LossFormula.BinaryCrossEntropy, (o, t, b) => Losses.BinaryCrossEntropy<double>(o, t), (o, t, b, d) => Losses.BinaryCrossEntropyGradient<double>(o, t, d)),
     };
 
@@ -60,14 +65,56 @@ public class LossFormulaTests
                 $"{name} gradient {k}: formula {formula.Gradient.Evaluate(v => Env(v, k))}, Losses {d[k]}");
     }
 
-    [Fact]
-    public void EveryElementwiseLossHasAFormula()
+    /// <summary>Cross-entropy from the logits and the multiclass hinges: the row's term (its reductions and named values
+    /// evaluated from the tree) and the gradient of every value, against Losses, with soft targets for cross-entropy and
+    /// one-hot targets (and a tie, which takes the first class) for the hinges; some margins exactly 0.</summary>
+    [Theory]
+    [MemberData(nameof(RowNames))]
+    public void RowFormulaAgreesWithTheRuntimeLoss(string name)
     {
-        foreach (var kind in new[] { LossKind.HalfSquaredError, LossKind.MeanSquaredError, LossKind.SumSquaredError, LossKind.MeanAbsoluteError, LossKind.SumAbsoluteError, LossKind.BinaryCrossEntropy, LossKind.BinaryCrossEntropySummed })
-            Assert.NotNull(LossFormula.Of(kind));
+        var (formula, value, gradient) = Case(name);
+        Assert.True(formula.RowWise);
+        var random = new SeededRandom(13);
+        const int batch = 4, n = 5;
+        var o = new double[batch * n];
+        var t = new double[batch * n];
+        for (int k = 0; k < o.Length; k++) o[k] = 4 * random.NextDouble() - 2;
+        for (int r = 0; r < batch; r++)
+        {
+            if (name == "CrossEntropy")
+                for (int j = 0; j < n; j++) t[r * n + j] = random.NextDouble();   // soft targets, not summing to 1
+            else
+                t[r * n + random.NextInt(n)] = 1;
+        }
+        t[3 * n + 1] = t[3 * n + 4] = 1;   // a tie in the last row: class 1 (the first) is the target
+        o[2] = o[0] - 1;   // a margin of exactly 0 in the first row (j = 2 against y = 0 when row 0's class is 0)
+
+        double sum = 0;
+        for (int r = 0; r < batch; r++)
+            sum += formula.EvaluateRow(formula.Value, v => v switch { "batch" => batch, "n" => n, _ => double.NaN }, (a, k) => (a == "o" ? o : t)[r * n + k]);
+        double divisor = formula.Divisor.Evaluate(v => v == "batch" ? batch : double.NaN);
+        double expected = value(o, t, batch);
+        Assert.True(Math.Abs(sum / divisor - expected) <= 1e-12 * Math.Max(1, Math.Abs(expected)), $"{name}: formula {sum / divisor}, Losses {expected}");
+
+        var d = new double[o.Length];
+        gradient(o, t, batch, d);
+        for (int r = 0; r < batch; r++)
+            for (int j = 0; j < n; j++)
+            {
+                int row = r, self = j;
+                double g = formula.EvaluateRow(formula.Gradient, v => v switch { "batch" => batch, "n" => n, "j" => self, _ => double.NaN }, (a, k) => (a == "o" ? o : t)[row * n + k]);
+                Assert.True(Math.Abs(g - d[r * n + j]) <= 1e-12 * Math.Max(1, Math.Abs(d[r * n + j])), $"{name} gradient ({r}, {j}): formula {g}, Losses {d[r * n + j]}");
+            }
+    }
+
+    [Fact]
+    public void EveryLossHasAFormula_AndOnlyTheRowLossesAreRowWise()
+    {
+        // LossFormula.Of has no default arm (a new LossKind without a formula does not compile); this pins which are row-wise.
+        foreach (var kind in Enum.GetValues<LossKind>())
+            Assert.Equal(kind is LossKind.CrossEntropy or LossKind.MulticlassHinge or LossKind.MulticlassSquaredHinge, LossFormula.Of(kind).RowWise);
         Assert.Same(LossFormula.BinaryCrossEntropyWithLogits, LossFormula.Of(LossKind.BinaryCrossEntropy, fromLogits: true));
         Assert.Same(LossFormula.BinaryCrossEntropySummedWithLogits, LossFormula.Of(LossKind.BinaryCrossEntropySummed, fromLogits: true));
         Assert.Same(LossFormula.MeanSquaredError, LossFormula.Of(LossKind.MeanSquaredError, fromLogits: true));
-        Assert.Null(LossFormula.Of(LossKind.CrossEntropy));   // row-wise: GpuLossEmitter's log-sum-exp kernel
     }
 }

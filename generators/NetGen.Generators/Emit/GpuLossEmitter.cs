@@ -1,3 +1,4 @@
+using System.Linq;
 using NetGen.Generators.Model;
 
 namespace NetGen.Generators.Emit;
@@ -16,84 +17,52 @@ internal static class GpuLossEmitter
         var plan = c.Plan;
         if (plan.LossRowsPerSample > 1) return GpuSequenceEmitter.Loss(g, host, out accumulate);   // a per-step loss
         int O = plan.OutputSize, lossIn = plan.GpuLossInputBuffer;
-        string t = c.T, one = c.Lit(1), zero = c.Lit(0);
+        string t = c.T, zero = c.Lit(0);
         var kind = plan.Spec.Loss;
         var parameters = new[] { g.V("o"), g.V("target"), g.V("terms"), ("int", "batch") };
         var gradientParameters = new[] { g.V("o"), g.V("target"), g.V("d"), ("int", "batch") };
         string termsField, gradientField;
-        switch (kind)
+        // Every loss is printed from its formula (LossFormula, which NetGen.Losses is tested against).
+        var formula = LossFormula.Of(kind, plan.FusedSigmoidBinaryCrossEntropy);
+        if (formula.RowWise)
         {
-            case LossKind.CrossEntropy:
-                termsField = g.Kernel("LossTerms", $"Sample i's cross-entropy from the logits z: Σⱼ tⱼ·(log Σₖ e^zₖ − zⱼ) / batch", parameters, w =>
-                {
-                    LogSumExp(w, c, O);
-                    w.Line($"{t} sum = {zero};");
-                    w.Line($"for (int j = 0; j < {O}; j++) sum += target[row + j] * (lse - o[row + j]);");
-                    w.Line("terms[i] = sum / batch;");
-                });
-                gradientField = g.Kernel("LossGradient", "∂E/∂zⱼ = (softmax(z)ⱼ·Σₖtₖ − tⱼ) / batch for value i (sample n, class j); the row's log-sum-exp is recomputed per thread", gradientParameters, w =>
-                {
-                    w.Line($"int n = i / {O};");
-                    LogSumExp(w, c, O, rowOf: "n");
-                    w.Line($"{t} mass = {zero};");
-                    w.Line($"for (int k = 0; k < {O}; k++) mass += target[row + k];");
-                    w.Line($"d[i] = ({c.Math}.Exp(o[i] - lse) * mass - target[i]) / batch;");
-                });
-                break;
-            case LossKind.MulticlassHinge:
-            case LossKind.MulticlassSquaredHinge:
-                bool squared = kind == LossKind.MulticlassSquaredHinge;
-                string term = squared ? "margin * margin" : "margin";
-                termsField = g.Kernel("LossTerms", $"Sample i's multiclass SVM loss Σ_(j≠y) max(0, s_j − s_y + 1){(squared ? "²" : "")} / batch, y the target's arg-max", parameters, w =>
-                {
-                    w.Line($"int row = i * {O};");
-                    ArgMax(w, c, O);
-                    w.Line($"{t} sum = {zero};");
-                    w.Open($"for (int j = 0; j < {O}; j++)");
-                    w.Line($"{t} margin = o[row + j] - o[row + y] + {one};");
-                    w.Line($"if (j != y && margin > {zero}) sum += {term};");
-                    w.Close();
-                    w.Line("terms[i] = sum / batch;");
-                });
-                string d = squared ? $"{c.Lit(2)} * margin" : one;
-                gradientField = g.Kernel("LossGradient", $"∂E/∂s for value i (sample n, class j): {(squared ? "2·margin" : "1")}/batch where the margin s_j − s_y + 1 is positive, minus their sum at j = y", gradientParameters, w =>
-                {
-                    w.Line($"int n = i / {O}, j = i - n * {O}, row = n * {O};");
-                    ArgMax(w, c, O);
-                    w.Open("if (j != y)");
-                    w.Line($"{t} margin = o[i] - o[row + y] + {one};");
-                    w.Line($"d[i] = margin > {zero} ? {d} / batch : {zero};");
-                    w.Close();
-                    w.Open("else");
-                    w.Line($"{t} sum = {zero};");
-                    w.Open($"for (int k = 0; k < {O}; k++)");
-                    w.Line($"{t} margin = o[row + k] - o[row + y] + {one};");
-                    w.Line($"if (k != y && margin > {zero}) sum += {d};");
-                    w.Close();
-                    w.Line("d[i] = -sum / batch;");
-                    w.Close();
-                });
-                break;
-            default:
-                // Element-wise losses: term per value, summed per sample; gradient per value; all printed from the
-                // loss's formula (LossFormula, which NetGen.Losses is tested against).
-                var formula = LossFormula.Of(kind, plan.FusedSigmoidBinaryCrossEntropy)!;
-                string Var(string name, string at) => name switch { "o" => $"o[{at}]", "t" => $"target[{at}]", "n" => O.ToString(System.Globalization.CultureInfo.InvariantCulture), _ => name };
-                string scale = formula.Divisor.Scalar(v => Var(v, "at"), c.Lit, c.Math, operand: true);
-                if (formula.Divisor is Expr.Bin) scale = "(" + scale + ")";
-                string value = formula.Value.Scalar(v => Var(v, "at"), c.Lit, c.Math);
-                string gradient = formula.Gradient.Scalar(v => Var(v, "i"), c.Lit, c.Math, operand: true);
-                termsField = g.Kernel("LossTerms", $"Sample i's share of the {kind} loss: Σⱼ over its values / {scale.Trim('(', ')')}", parameters, w =>
-                {
-                    w.Line($"{t} sum = {zero};");
-                    w.Open($"for (int j = 0; j < {O}; j++)");
-                    w.Line($"int at = i * {O} + j;");
-                    w.Line($"sum += {value};");
-                    w.Close();
-                    w.Line($"terms[i] = sum / {scale};");
-                });
-                gradientField = g.Kernel("LossGradient", $"∂E/∂o for value i: {gradient}", gradientParameters, w => w.Line($"d[i] = {gradient};"));
-                break;
+            // Row-wise: one thread per sample for the term, one per value for the gradient; the row's named values
+            // (log-sum-exp, arg-max …) are loops before the expression that reads them.
+            termsField = g.Kernel("LossTerms", "Sample i's " + formula.TermWords, parameters, w =>
+            {
+                w.Line($"int row = i * {O};");
+                foreach (var (name, value) in formula.LocalsFor(formula.Value)) RowLocal(w, c, O, name, value, self: null);
+                RowLocal(w, c, O, "sum", formula.Value, self: null);
+                w.Line($"terms[i] = sum / {Row(c, O, formula.Divisor, null, operand: true)};");
+            });
+            gradientField = g.Kernel("LossGradient", formula.GradientWords ?? formula.Gradient.ToString(), gradientParameters, w =>
+            {
+                w.Line($"int n = i / {O};");
+                w.Line($"int row = n * {O};");
+                // j as a number (j ≠ y); as an element's index it is printed o[i].
+                if (formula.Gradient.Reads("j", asIndex: false) || formula.LocalsFor(formula.Gradient).Any(l => l.Value.Reads("j", asIndex: false))) w.Line("int j = i - row;");
+                foreach (var (name, value) in formula.LocalsFor(formula.Gradient)) RowLocal(w, c, O, name, value, self: "j");
+                w.Line($"d[i] = {Row(c, O, formula.Gradient, "j")};");
+            });
+        }
+        else
+        {
+            // Element-wise losses: term per value, summed per sample; gradient per value.
+            string Var(string name, string at) => name switch { "o" => $"o[{at}]", "t" => $"target[{at}]", "n" => O.ToString(System.Globalization.CultureInfo.InvariantCulture), _ => name };
+            string scale = formula.Divisor.Scalar(v => Var(v, "at"), c.Lit, c.Math, operand: true);
+            if (formula.Divisor is Expr.Bin) scale = "(" + scale + ")";
+            string value = formula.Value.Scalar(v => Var(v, "at"), c.Lit, c.Math);
+            string gradient = formula.Gradient.Scalar(v => Var(v, "i"), c.Lit, c.Math, operand: true);
+            termsField = g.Kernel("LossTerms", $"Sample i's share of the {kind} loss: Σⱼ over its values / {scale.Trim('(', ')')}", parameters, w =>
+            {
+                w.Line($"{t} sum = {zero};");
+                w.Open($"for (int j = 0; j < {O}; j++)");
+                w.Line($"int at = i * {O} + j;");
+                w.Line($"sum += {value};");
+                w.Close();
+                w.Line($"terms[i] = sum / {scale};");
+            });
+            gradientField = g.Kernel("LossGradient", $"∂E/∂o for value i: {gradient}", gradientParameters, w => w.Line($"d[i] = {gradient};"));
         }
         accumulate = g.Kernel("LossAccumulate", "One thread: sum[0] += batch × the batch's loss (its terms, plus the weight penalties' partial sums when asked); sum[1] += batch, so the mean is per sample, as Trainer.Fit's",
             new[] { g.V("terms"), g.V("penalty"), g.V("sum"), ("int", "batch"), ("int", "withPenalty") }, w =>
@@ -111,22 +80,45 @@ internal static class GpuLossEmitter
         return $"{gradientField}(batch * {O}, {GpuWriter.A(lossIn)}, Target, {GpuWriter.D(lossIn)}, batch);{comment}";
     }
 
-    /// <summary>Declares row and lse = log Σₖ e^(o[row + k]) of sample <paramref name="rowOf"/>, shifted by the maximum.</summary>
-    private static void LogSumExp(CodeWriter w, EmitContext c, int O, string rowOf = "i")
+    /// <summary>A row-wise formula's expression as C#: element k of the row is o[row + k] (target[…] for t), the value's own
+    /// element (index <paramref name="self"/>) o[i]; n is the row length; other names are locals of the kernel.
+    /// <paramref name="rename"/> substitutes an index (a reduction's first element, the arg-max's current best).</summary>
+    private static string Row(EmitContext c, int O, Expr e, string? self, bool operand = false, (string From, string To)? rename = null) =>
+        e.Scalar(name =>
+        {
+            int bracket = name.IndexOf('[');
+            if (bracket < 0) return name == "n" ? O.ToString(System.Globalization.CultureInfo.InvariantCulture) : name;
+            string array = name.Substring(0, bracket) == "o" ? "o" : "target", index = name.Substring(bracket + 1, name.Length - bracket - 2);
+            if (rename is { } r && index == r.From) index = r.To;
+            return index == self ? $"{array}[i]" : index == "0" ? $"{array}[row]" : $"{array}[row + {index}]";
+        }, c.Lit, c.Math, operand);
+
+    /// <summary>Declares local <paramref name="name"/> = <paramref name="value"/> for the row starting at <c>row</c>: a
+    /// reduction as a loop over the row (Max and ArgMax start from its first element; ArgMax keeps the first on ties, as
+    /// the CPU), any other value as one expression.</summary>
+    private static void RowLocal(CodeWriter w, EmitContext c, int O, string name, Expr value, string? self)
     {
         string t = c.T;
-        w.Line($"int row = {rowOf} * {O};");
-        w.Line($"{t} max = o[row];");
-        w.Line($"for (int k = 1; k < {O}; k++) max = {c.Math}.Max(max, o[row + k]);");
-        w.Line($"{t} exps = {c.Lit(0)};");
-        w.Line($"for (int k = 0; k < {O}; k++) exps += {c.Math}.Exp(o[row + k] - max);");
-        w.Line($"{t} lse = max + {c.Math}.Log(exps);");
-    }
-
-    /// <summary>Declares y, the arg-max of the target row starting at <c>row</c> (the first on ties, as on the CPU).</summary>
-    private static void ArgMax(CodeWriter w, EmitContext c, int O)
-    {
-        w.Line("int y = 0;");
-        w.Line($"for (int k = 1; k < {O}; k++) if (target[row + k] > target[row + y]) y = k;");
+        if (value is not Expr.Reduce r)
+        {
+            w.Line($"{t} {name} = {Row(c, O, value, self)};");
+            return;
+        }
+        string k = r.Index, body = Row(c, O, r.Body, self);
+        switch (r.Op)
+        {
+            case "ArgMax":
+                w.Line($"int {name} = 0;");
+                w.Line($"for (int {k} = 1; {k} < {O}; {k}++) if ({body} > {Row(c, O, r.Body, self, rename: (k, name))}) {name} = {k};");
+                break;
+            case "Max":
+                w.Line($"{t} {name} = {Row(c, O, r.Body, self, rename: (k, "0"))};");
+                w.Line($"for (int {k} = 1; {k} < {O}; {k}++) {name} = {c.Math}.Max({name}, {body});");
+                break;
+            default:
+                w.Line($"{t} {name} = {c.Lit(0)};");
+                w.Line($"for (int {k} = 0; {k} < {O}; {k}++) {name} += {body};");
+                break;
+        }
     }
 }

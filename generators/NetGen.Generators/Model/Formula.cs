@@ -45,6 +45,22 @@ internal abstract record Expr
     /// <summary>l ≥ r ? a : b.</summary>
     public static Expr IfGreaterOrEqual(Expr l, Expr r, Expr a, Expr b) => new Cond(l, ">=", r, a, b);
 
+    /// <summary>l ≠ r ? a : b (for indices: j ≠ y).</summary>
+    public static Expr IfNotEqual(Expr l, Expr r, Expr a, Expr b) => new Cond(l, "!=", r, a, b);
+
+    /// <summary>Element <paramref name="index"/> of the sample's row of <paramref name="array"/> (a row-wise loss's
+    /// o[j], t[k], o[y]).</summary>
+    public static Expr At(string array, string index) => new Elem(array, index);
+
+    /// <summary>Σ over <paramref name="index"/> = 0 … n − 1 of <paramref name="body"/>.</summary>
+    public static Expr Sum(string index, Expr body) => new Reduce("Sum", index, body);
+
+    /// <summary>The maximum over <paramref name="index"/> of <paramref name="body"/>.</summary>
+    public static Expr MaxOver(string index, Expr body) => new Reduce("Max", index, body);
+
+    /// <summary>The first <paramref name="index"/> at which <paramref name="body"/> is largest (an index, not a value).</summary>
+    public static Expr ArgMax(string index, Expr body) => new Reduce("ArgMax", index, body);
+
     public static Expr operator +(Expr a, Expr b) => new Bin('+', a, b);
 
     public static Expr operator -(Expr a, Expr b) => new Bin('-', a, b);
@@ -71,46 +87,84 @@ internal abstract record Expr
 
     internal sealed record Cond(Expr Left, string Compare, Expr Right, Expr Then, Expr Else) : Expr;
 
+    /// <summary>Element <see cref="Index"/> (an index variable) of a row.</summary>
+    internal sealed record Elem(string Array, string Index) : Expr;
+
+    /// <summary>A reduction over a row: "Sum", "Max" or "ArgMax" of <see cref="Body"/> for <see cref="Index"/> = 0 … n − 1.
+    /// The printers write it as a loop before the expression that reads it (a named local of the formula).</summary>
+    internal sealed record Reduce(string Op, string Index, Expr Body) : Expr;
+
     /// <summary>The value, for tests: <paramref name="x"/>, <paramref name="y"/>, <paramref name="dy"/>, α.</summary>
     public double Evaluate(double x, double y = double.NaN, double dy = double.NaN, double alpha = double.NaN) =>
         Evaluate(name => name switch { "x" => x, "y" => y, "dy" => dy, _ => alpha });
 
     /// <summary>The value with every variable read from <paramref name="variable"/>, in double.</summary>
-    public double Evaluate(Func<string, double> variable) => this switch
+    public double Evaluate(Func<string, double> variable) =>
+        Evaluate(variable, (array, _) => throw new InvalidOperationException("No row to read " + array + " from."));
+
+    /// <summary>The value with every variable read from <paramref name="variable"/> and element k of a row from
+    /// <paramref name="element"/>(array, k), in double; a reduction runs its index over 0 … variable("n") − 1.</summary>
+    public double Evaluate(Func<string, double> variable, Func<string, int, double> element) => this switch
+    {
+        Elem e => element(e.Array, (int)variable(e.Index)),
+        Reduce r => EvaluateReduce(r, variable, element),
+        _ => EvaluateNode(variable, element),
+    };
+
+    private static double EvaluateReduce(Reduce r, Func<string, double> variable, Func<string, int, double> element)
+    {
+        int n = (int)variable("n");
+        double At(int k) => r.Body.Evaluate(name => name == r.Index ? k : variable(name), element);
+        double result = r.Op == "Sum" ? 0 : At(0);
+        int best = 0;
+        for (int k = r.Op == "Sum" ? 0 : 1; k < n; k++)
+        {
+            double v = At(k);
+            if (r.Op == "Sum") result += v;
+            else if (r.Op == "Max") result = Math.Max(result, v);
+            else if (v > result) { result = v; best = k; }
+        }
+        return r.Op == "ArgMax" ? best : result;
+    }
+
+    private double EvaluateNode(Func<string, double> variable, Func<string, int, double> element) => this switch
     {
         Var v => variable(v.Name),
         Const k => k.Value,
-        Neg n => -n.A.Evaluate(variable),
+        Neg n => -n.A.Evaluate(variable, element),
         Bin b => b.Op switch
         {
-            '+' => b.A.Evaluate(variable) + b.B.Evaluate(variable),
-            '-' => b.A.Evaluate(variable) - b.B.Evaluate(variable),
-            '*' => b.A.Evaluate(variable) * b.B.Evaluate(variable),
-            _ => b.A.Evaluate(variable) / b.B.Evaluate(variable),
+            '+' => b.A.Evaluate(variable, element) + b.B.Evaluate(variable, element),
+            '-' => b.A.Evaluate(variable, element) - b.B.Evaluate(variable, element),
+            '*' => b.A.Evaluate(variable, element) * b.B.Evaluate(variable, element),
+            _ => b.A.Evaluate(variable, element) / b.B.Evaluate(variable, element),
         },
         Call f => f.Function switch
         {
-            "Exp" => Math.Exp(f.A.Evaluate(variable)),
-            "Tanh" => Math.Tanh(f.A.Evaluate(variable)),
-            "Abs" => Math.Abs(f.A.Evaluate(variable)),
-            _ => Math.Log(f.A.Evaluate(variable)),
+            "Exp" => Math.Exp(f.A.Evaluate(variable, element)),
+            "Tanh" => Math.Tanh(f.A.Evaluate(variable, element)),
+            "Abs" => Math.Abs(f.A.Evaluate(variable, element)),
+            _ => Math.Log(f.A.Evaluate(variable, element)),
         },
-        Call2 f => Math.Max(f.A.Evaluate(variable), f.B.Evaluate(variable)),
-        Cond c => Holds(c.Compare, c.Left.Evaluate(variable), c.Right.Evaluate(variable)) ? c.Then.Evaluate(variable) : c.Else.Evaluate(variable),
+        Call2 f => Math.Max(f.A.Evaluate(variable, element), f.B.Evaluate(variable, element)),
+        Cond c => Holds(c.Compare, c.Left.Evaluate(variable, element), c.Right.Evaluate(variable, element)) ? c.Then.Evaluate(variable, element) : c.Else.Evaluate(variable, element),
         _ => throw new InvalidOperationException("Unknown expression " + GetType().Name),
     };
 
-    private static bool Holds(string op, double l, double r) => op switch { ">" => l > r, ">=" => l >= r, "<=" => l <= r, _ => l < r };
+    private static bool Holds(string op, double l, double r) => op switch { ">" => l > r, ">=" => l >= r, "<=" => l <= r, "!=" => l != r, _ => l < r };
 
-    /// <summary>Whether the tree reads variable <paramref name="name"/>.</summary>
-    public bool Reads(string name) => this switch
+    /// <summary>Whether the tree reads variable <paramref name="name"/> (with <paramref name="asIndex"/>, also as the
+    /// index of a row's element).</summary>
+    public bool Reads(string name, bool asIndex = true) => this switch
     {
         Var v => v.Name == name,
-        Neg n => n.A.Reads(name),
-        Bin b => b.A.Reads(name) || b.B.Reads(name),
-        Call f => f.A.Reads(name),
-        Call2 f => f.A.Reads(name) || f.B.Reads(name),
-        Cond c => c.Left.Reads(name) || c.Right.Reads(name) || c.Then.Reads(name) || c.Else.Reads(name),
+        Neg n => n.A.Reads(name, asIndex),
+        Bin b => b.A.Reads(name, asIndex) || b.B.Reads(name, asIndex),
+        Call f => f.A.Reads(name, asIndex),
+        Call2 f => f.A.Reads(name, asIndex) || f.B.Reads(name, asIndex),
+        Cond c => c.Left.Reads(name, asIndex) || c.Right.Reads(name, asIndex) || c.Then.Reads(name, asIndex) || c.Else.Reads(name, asIndex),
+        Elem e => asIndex && e.Index == name,
+        Reduce r => r.Index != name && r.Body.Reads(name, asIndex),
         _ => false,
     };
 
@@ -141,24 +195,26 @@ internal abstract record Expr
             Call2 f => $"{math}.{f.Function}({Print(f.A, v, lit, math, 0)}, {Print(f.B, v, lit, math, 0)})",
             // The conditional operator is right-associative: a conditional in the else branch needs no parentheses.
             Cond c => $"{Print(c.Left, v, lit, math, 1)} {c.Compare} {Print(c.Right, v, lit, math, 1)} ? {Print(c.Then, v, lit, math, 1)} : {Print(c.Else, v, lit, math, 0)}",
-            _ => throw new InvalidOperationException("Unknown expression " + e.GetType().Name),
+            // An element is named to the caller as "array[index]"; a reduction is a local the caller declared first.
+            Elem x => v(x.Array + "[" + x.Index + "]"),
+            _ => throw new InvalidOperationException("Cannot print " + e.GetType().Name + " inline (a reduction is printed as a loop)"),
         };
         return Precedence(e) < context ? "(" + s + ")" : s;
     }
 
-    /// <summary>Vector256 C# over locals xv, yv, dyv, or null when a function has no Vector256 form (tanh). Constants
+    /// <summary>Vector256 C# over locals xv, yv, dyv (or what <paramref name="variable"/> names them), or null when a function has no Vector256 form (tanh). Constants
     /// are broadcast (<c>Vector256.Create</c>, zero as <c>Vector256&lt;T&gt;.Zero</c>) and written as the right operand
     /// of a product; a conditional is <c>ConditionalSelect</c> over the comparison's mask.</summary>
-    public string? Vector(string elementType, Func<double, string> literal, Func<double> alpha)
+    public string? Vector(string elementType, Func<double, string> literal, Func<double> alpha, Func<string, string>? variable = null,
+        string vec = "global::System.Runtime.Intrinsics.Vector256")
     {
-        const string vec = "global::System.Runtime.Intrinsics.Vector256";
         string? P(Expr e, int context)
         {
             string? s;
             switch (e)
             {
                 case Var x:
-                    s = x.Name == "alpha" ? $"{vec}.Create({literal(alpha())})" : x.Name + "v";
+                    s = x.Name == "alpha" ? $"{vec}.Create({literal(alpha())})" : variable?.Invoke(x.Name) ?? x.Name + "v";
                     break;
                 case Const k:
                     s = k.Value == 0 ? $"{vec}<{elementType}>.Zero" : $"{vec}.Create({literal(k.Value)})";

@@ -35,6 +35,7 @@ internal enum LayerKind
     GRU,
     LSTM,
     Embedding,
+    SiLU,
 }
 
 /// <summary>
@@ -52,7 +53,7 @@ internal enum LayerKind
 /// <item><term>LeakyReLU, ELU</term><description>Alpha</description></item>
 /// <item><term>SimpleRNN, GRU, LSTM</term><description>Units, ReturnSequences, Bidirectional, Activation (SimpleRNN: 0 tanh, 1 ReLU)</description></item>
 /// <item><term>Embedding</term><description>Vocabulary, Dimension</description></item>
-/// <item><term>Step, Sigmoid, Tanh, ReLU, Softmax, Identity, Flatten</term><description>none</description></item>
+/// <item><term>Step, Sigmoid, Tanh, ReLU, SiLU, Softmax, Identity, Flatten</term><description>none</description></item>
 /// <item><term>Reshape</term><description>none (the shape is the output layout)</description></item>
 /// <item><term>Upsample2D</term><description>Factor, Mode (0 nearest, 1 bilinear)</description></item>
 /// <item><term>Conv2DTranspose</term><description>Filters, KernelHeight, KernelWidth, Stride, PadHeight, PadWidth, OutputPaddingHeight, OutputPaddingWidth, Bias (paddings resolved from Padding.Same or OutputSize)</description></item>
@@ -89,6 +90,7 @@ internal static class LayerCatalog
         LayerKind.GRU => GruLayer.Instance,
         LayerKind.LSTM => LstmLayer.Instance,
         LayerKind.Embedding => EmbeddingLayer.Instance,
+        LayerKind.SiLU => ActivationLayer.SiLU,
         LayerKind.Unknown => throw new InvalidOperationException("A layer that could not be read has no definition; shape inference reports it (NG0005) before anything asks."),
     };
 #pragma warning restore CS8524
@@ -121,13 +123,33 @@ internal interface IWeightPenalties
     double L2 { get; }
 }
 
-/// <summary>How a parameter slot starts.</summary>
-internal enum SlotInit
+/// <summary>How a parameter slot starts: the only place a layer states its initialisation (the constructor's code is
+/// written from it, <c>ParameterInit</c>).</summary>
+internal abstract record SlotInit
 {
-    /// <summary>Glorot uniform, or He uniform when a ReLU-family activation follows (the layer's emitter decides).</summary>
-    GlorotOrHe,
-    Zeros,
-    Ones,
+    /// <summary>All 0 (the buffers start cleared: nothing is written).</summary>
+    public static readonly SlotInit Zeros = new Fill(0);
+
+    /// <summary>All 1 (BatchNorm's γ and running variance).</summary>
+    public static readonly SlotInit Ones = new Fill(1);
+
+    /// <summary>N(0, 1) (PyTorch's nn.Embedding).</summary>
+    public static readonly SlotInit StandardNormal = new Normal();
+
+    /// <summary>Glorot uniform U(±√(6/(fanIn + fanOut))), or He uniform U(±√(6/fanIn)) when an activation that asks for
+    /// it (<c>ActivationLayer.HeInit</c>: ReLU, LeakyReLU) follows the layer through BatchNorm/Dropout/pooling.</summary>
+    public static SlotInit GlorotOrHe(int fanIn, int fanOut) => new Fans(fanIn, fanOut);
+
+    /// <summary>U(±1/√<paramref name="units"/>) (PyTorch's recurrent layers).</summary>
+    public static SlotInit UniformInverseSqrt(int units) => new InverseSqrtUniform(units);
+
+    internal sealed record Fill(double Value) : SlotInit;
+
+    internal sealed record Normal : SlotInit;
+
+    internal sealed record Fans(int FanIn, int FanOut) : SlotInit;
+
+    internal sealed record InverseSqrtUniform(int Units) : SlotInit;
 }
 
 /// <summary>One named tensor a layer declares: its view is <c>{LayerName}{Name}</c>, it sits in Parameters (trainable
@@ -202,7 +224,9 @@ internal abstract class LayerDefinition
     /// <summary>The Keras-style name in Summary ("dense", "conv2d", "re_lu").</summary>
     public string SnakeName { get; }
 
-    /// <summary>The ONNX operator the layer exports as (null: none, e.g. Flatten is a Reshape the exporter writes).</summary>
+    /// <summary>The ONNX operator the layer exports as, among the nodes the exporter writes for it (Step: GreaterOrEqual,
+    /// then a Cast); null: no node (Dropout is the identity in inference; Input, Sampling). NetGen.Onnx's own mapping
+    /// list is tied to this by OnnxCatalogTests (NetGen.Deploy.Tests).</summary>
     public string? OnnxOperator { get; }
 
     /// <summary>Whether the GPU backend has kernels for it (every kind so far).</summary>

@@ -1,17 +1,27 @@
+using System;
+using System.Collections.Generic;
+using System.Collections.Immutable;
+using System.Linq;
+
 namespace NetGen.Generators.Model;
 
 /// <summary>
-/// An element-wise loss written once: the term of each value, its gradient, and what the sum is divided by. The GPU's
-/// loss kernels are printed from it (GpuLossEmitter); the CPU calls <c>NetGen.Losses</c>, and a test evaluates these
-/// trees against <c>Losses</c> on random values, so the two cannot drift apart. Variables: o (the output), t (the
-/// target), batch (samples) and n (values per sample, printed as a literal). Cross-entropy and the multiclass hinge
-/// losses are row-wise (a log-sum-exp, an arg-max per sample) and are written as kernels in GpuLossEmitter.
+/// A loss written once: the term, its gradient and what the sum of the terms is divided by, as expression trees. The
+/// GPU's loss kernels are printed from it (GpuLossEmitter); the CPU calls <c>NetGen.Losses</c>, and LossFormulaTests
+/// evaluate every formula against <c>Losses</c> on random values, so the two cannot drift apart.
+/// <para>Element-wise losses: the term of each value (variables o, t, batch and n, the values per sample, printed as
+/// a literal). Row-wise losses (<see cref="RowWise"/>: cross-entropy from the logits, the multiclass hinges): the term
+/// of each sample's row, reading its elements (<c>Expr.At("o", "j")</c>) through reductions over the row
+/// (<c>Expr.Sum</c>, <c>MaxOver</c>, <c>ArgMax</c>) and the named <see cref="Locals"/> (each a reduction or a value
+/// of them: the log-sum-exp, the target's arg-max); the gradient is that of value j of the row.</para>
 /// </summary>
-/// <param name="Value">The term of one value, summed over every value of the batch.</param>
-/// <param name="Gradient">∂E/∂o of one value (the division included).</param>
+/// <param name="Value">The term of one value (element-wise), or Σ over j of the row's terms (row-wise).</param>
+/// <param name="Gradient">∂E/∂o of one value (the division included); row-wise: of value j.</param>
 /// <param name="Divisor">What the sum of the terms is divided by (2·batch for ½ Σ averaged over samples, batch·n for
-/// a mean over values, 1 for a sum).</param>
-internal sealed record LossFormula(Expr Value, Expr Gradient, Expr Divisor)
+/// a mean over values, batch for a per-sample sum averaged over the batch, 1 for a sum).</param>
+/// <param name="TermWords">The term kernel's description, e.g. "Σⱼ tⱼ·(log Σₖ e^zₖ − zⱼ) / batch".</param>
+/// <param name="GradientWords">The gradient kernel's description; null: the printed gradient itself.</param>
+internal sealed record LossFormula(Expr Value, Expr Gradient, Expr Divisor, string? TermWords = null, string? GradientWords = null)
 {
     private static readonly Expr O = Expr.V("o"), T = Expr.V("t"), Batch = Expr.V("batch"), N = Expr.V("n");
 
@@ -21,6 +31,12 @@ internal sealed record LossFormula(Expr Value, Expr Gradient, Expr Divisor)
 
     /// <summary>sign(o − t): 1, −1 or 0.</summary>
     private static readonly Expr Sign = Expr.IfGreater(O, T, 1, Expr.IfLess(O, T, -1, 0));
+
+    /// <summary>The row's named values, in the order a kernel computes them (each may read the ones before it).</summary>
+    public ImmutableArray<(string Name, Expr Value)> Locals { get; init; } = ImmutableArray<(string, Expr)>.Empty;
+
+    /// <summary>Whether the term is a sample's row (reductions over it) rather than one value.</summary>
+    public bool RowWise { get; init; }
 
     public static readonly LossFormula HalfSquaredError = new(Squared, (O - T) / Batch, 2 * Batch);
 
@@ -32,14 +48,15 @@ internal sealed record LossFormula(Expr Value, Expr Gradient, Expr Divisor)
 
     public static readonly LossFormula SumAbsoluteError = new(Absolute, Sign, 1);
 
-    /// <summary>Logs clamped at −100 and the gradient's denominator at 1e−12, as PyTorch's BCELoss.</summary>
-    public static readonly LossFormula BinaryCrossEntropy = new(
-        -(T * Expr.Max(Expr.Log(O), -100) + (1 - T) * Expr.Max(Expr.Log(1 - O), -100)),
-        (O - T) / Expr.Max(O * (1 - O), 1e-12) / (Batch * N),
-        Batch * N);
+    private static readonly Expr BceTerm = -(T * Expr.Max(Expr.Log(O), -100) + (1 - T) * Expr.Max(Expr.Log(1 - O), -100));
 
-    /// <summary>BinaryCrossEntropy summed over each sample's values, averaged over the batch (a VAE's reconstruction).</summary>
-    public static readonly LossFormula BinaryCrossEntropySummed = new(BinaryCrossEntropy.Value, (O - T) / Expr.Max(O * (1 - O), 1e-12) / Batch, Batch);
+    private static readonly Expr BceSlope = (O - T) / Expr.Max(O * (1 - O), 1e-12);
+
+    /// <summary>Logs clamped at −100 and the gradient's denominator at 1e−12, as PyTorch's BCELoss.</summary>
+    public static readonly LossFormula BinaryCrossEntropy = new(BceTerm, BceSlope / (Batch * N), Batch * N);
+
+    /// <summary>The same terms summed over each sample's values and averaged over the batch.</summary>
+    public static readonly LossFormula BinaryCrossEntropySummed = new(BceTerm, BceSlope / Batch, Batch);
 
     /// <summary>max(z, 0) − t·z + log(1 + e^−|z|): binary cross-entropy of σ(z) from the logit z, never overflowing.</summary>
     private static readonly Expr WithLogits = Expr.Max(O, 0) - T * O + Expr.Log(1 + Expr.Exp(-Expr.Abs(O)));
@@ -54,26 +71,111 @@ internal sealed record LossFormula(Expr Value, Expr Gradient, Expr Divisor)
     /// <summary>BinaryCrossEntropySummed fused with a final Sigmoid: o is the logit z.</summary>
     public static readonly LossFormula BinaryCrossEntropySummedWithLogits = new(WithLogits, SigmoidMinusTarget / Batch, Batch);
 
-    /// <summary>The formula of an element-wise loss, or null for a row-wise one (cross-entropy, hinge). With
-    /// <paramref name="fromLogits"/> (a network whose binary cross-entropy is fused with its final Sigmoid) the
-    /// formula reads the Sigmoid's input.</summary>
-    public static LossFormula? Of(LossKind kind, bool fromLogits) => (kind, fromLogits) switch
+    // ---- Row-wise ------------------------------------------------------------------------------------------------
+
+    private static Expr Oj(string j) => Expr.At("o", j);
+
+    private static Expr Tj(string j) => Expr.At("t", j);
+
+    private static readonly Expr Lse = Expr.V("lse"), Mass = Expr.V("mass"), Y = Expr.V("y"), J = Expr.V("j");
+
+    /// <summary>Cross-entropy of softmax(z) from the logits z (the outputs, or Softmax's input when fused with it):
+    /// Σⱼ tⱼ·(lse − zⱼ) with lse = log Σₖ e^zₖ shifted by the row's maximum; ∂E/∂zⱼ = (e^(zⱼ − lse)·Σₖtₖ − tⱼ)/batch,
+    /// (p − t)/batch for one-hot targets.</summary>
+    public static readonly LossFormula CrossEntropy = new(
+        Expr.Sum("j", Tj("j") * (Lse - Oj("j"))),
+        (Expr.Exp(Oj("j") - Lse) * Mass - Tj("j")) / Batch,
+        Batch,
+        "cross-entropy from the logits z: Σⱼ tⱼ·(log Σₖ e^zₖ − zⱼ) / batch",
+        "∂E/∂zⱼ = (softmax(z)ⱼ·Σₖtₖ − tⱼ) / batch for value i (sample n, class j); the row's log-sum-exp is recomputed per thread")
     {
-        (LossKind.BinaryCrossEntropy, true) => BinaryCrossEntropyWithLogits,
-        (LossKind.BinaryCrossEntropySummed, true) => BinaryCrossEntropySummedWithLogits,
-        _ => Of(kind),
+        RowWise = true,
+        Locals = ImmutableArray.Create<(string, Expr)>(
+            ("max", Expr.MaxOver("k", Oj("k"))),
+            ("exps", Expr.Sum("k", Expr.Exp(Oj("k") - Expr.V("max")))),
+            ("lse", Expr.V("max") + Expr.Log(Expr.V("exps"))),
+            ("mass", Expr.Sum("k", Tj("k")))),
     };
 
-    /// <summary>The formula of an element-wise loss, or null for a row-wise one (cross-entropy, hinge).</summary>
-    public static LossFormula? Of(LossKind kind) => kind switch
+    public static readonly LossFormula MulticlassHinge = Hinge(squared: false);
+
+    public static readonly LossFormula MulticlassSquaredHinge = Hinge(squared: true);
+
+    /// <summary>The multiclass SVM loss Σ_(j≠y) max(0, s_j − s_y + 1) (squared: its square), y the target's arg-max (the
+    /// first on ties); ∂E/∂s_j = m_j/batch where the margin is positive and ∂E/∂s_y = −Σ_(k≠y) m_k/batch, with m = 1
+    /// (hinge) or 2·margin (squared hinge).</summary>
+    private static LossFormula Hinge(bool squared)
     {
-        LossKind.BinaryCrossEntropySummed => BinaryCrossEntropySummed,
+        Expr Margin(string j) => Oj(j) - Oj("y") + 1;
+        Expr Term(string j) => squared ? Expr.Max(Margin(j), 0) * Expr.Max(Margin(j), 0) : Expr.Max(Margin(j), 0);
+        Expr Slope(string j) => Expr.IfGreater(Margin(j), 0, squared ? 2 * Margin(j) : 1, 0);
+        string power = squared ? "²" : "";
+        return new LossFormula(
+            Expr.Sum("j", Expr.IfNotEqual(J, Y, Term("j"), 0)),
+            Expr.IfNotEqual(J, Y, Slope("j"), -Expr.V("pushed")) / Batch,
+            Batch,
+            $"multiclass SVM loss Σ_(j≠y) max(0, s_j − s_y + 1){power} / batch, y the target's arg-max",
+            $"∂E/∂s for value i (sample n, class j): {(squared ? "2·margin" : "1")}/batch where the margin s_j − s_y + 1 is positive, minus their sum at j = y")
+        {
+            RowWise = true,
+            Locals = ImmutableArray.Create<(string, Expr)>(
+                ("y", Expr.ArgMax("k", Tj("k"))),
+                ("pushed", Expr.Sum("k", Expr.IfNotEqual(Expr.V("k"), Y, Slope("k"), 0)))),
+        };
+    }
+
+    /// <summary>The formula of a loss. No default arm: a new <see cref="LossKind"/> without a formula does not compile
+    /// (CS8509; an unnamed value, CS8524, is a bug and throws).</summary>
+#pragma warning disable CS8524
+    public static LossFormula Of(LossKind kind) => kind switch
+    {
         LossKind.HalfSquaredError => HalfSquaredError,
         LossKind.MeanSquaredError => MeanSquaredError,
         LossKind.SumSquaredError => SumSquaredError,
         LossKind.MeanAbsoluteError => MeanAbsoluteError,
         LossKind.SumAbsoluteError => SumAbsoluteError,
         LossKind.BinaryCrossEntropy => BinaryCrossEntropy,
-        _ => null,
+        LossKind.BinaryCrossEntropySummed => BinaryCrossEntropySummed,
+        LossKind.CrossEntropy => CrossEntropy,
+        LossKind.MulticlassHinge => MulticlassHinge,
+        LossKind.MulticlassSquaredHinge => MulticlassSquaredHinge,
     };
+#pragma warning restore CS8524
+
+    /// <summary>The formula of a loss; with <paramref name="fromLogits"/> (a network whose binary cross-entropy is fused
+    /// with its final Sigmoid) the formula reads the Sigmoid's input.</summary>
+    public static LossFormula Of(LossKind kind, bool fromLogits) => (kind, fromLogits) switch
+    {
+        (LossKind.BinaryCrossEntropy, true) => BinaryCrossEntropyWithLogits,
+        (LossKind.BinaryCrossEntropySummed, true) => BinaryCrossEntropySummedWithLogits,
+        _ => Of(kind),
+    };
+
+    /// <summary>The locals <paramref name="e"/> reads, with the ones they read, in <see cref="Locals"/> order.</summary>
+    public IEnumerable<(string Name, Expr Value)> LocalsFor(Expr e)
+    {
+        var needed = new HashSet<string>();
+        void Visit(Expr x)
+        {
+            foreach (var (name, value) in Locals)
+                if (!needed.Contains(name) && x.Reads(name)) { needed.Add(name); Visit(value); }
+        }
+        Visit(e);
+        return Locals.Where(l => needed.Contains(l.Name));
+    }
+
+    /// <summary>Evaluates <paramref name="e"/> over one row (for tests): <paramref name="row"/>(array, k) reads its
+    /// elements, <paramref name="variable"/> batch, n and j; the locals are computed from their formulas.</summary>
+    public double EvaluateRow(Expr e, Func<string, double> variable, Func<string, int, double> row)
+    {
+        var values = new Dictionary<string, double>();
+        double Read(string name)
+        {
+            if (values.TryGetValue(name, out double v)) return v;
+            foreach (var (local, value) in Locals)
+                if (local == name) return values[name] = value.Evaluate(Read, row);
+            return variable(name);
+        }
+        return e.Evaluate(Read, row);
+    }
 }

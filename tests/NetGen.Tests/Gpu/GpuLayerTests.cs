@@ -42,6 +42,8 @@ public sealed class GpuLayerTests(GpuFixture fixture, ITestOutputHelper output)
             "[Network(Loss = LossFunction.HalfSquaredError)]\n[Input(2, 6, 6)]\n[MaxPool(2)]\n[Conv2D(2, KernelHeight = 1, KernelWidth = 2, Padding = 1), Tanh]\n[Flatten]\n[Dropout(0.3)]\n[Dense(3)]"),
         ("EluNet", LossFunction.MeanSquaredError, 3,
             "[Network(Loss = LossFunction.MeanSquaredError)]\n[Input(5)]\n[Dense(6), ELU]\n[Dense(80), Dropout(0.2), ELU(0.5)]\n[Dense(3)]"),
+        ("SiluNet", LossFunction.MeanSquaredError, 3,
+            "[Network(Loss = LossFunction.MeanSquaredError)]\n[Input(5)]\n[Dense(6), SiLU]\n[Dense(80), SiLU]\n[Dense(3)]"),
         ("DoubleDropoutNet", LossFunction.CrossEntropy, 3,
             "[Network(Loss = LossFunction.CrossEntropy, Precision = Precision.Double)]\n[Input(8)]\n[Dense(6), ReLU, Dropout(0.3)]\n[Dense(3), Softmax]"),
         // The generative layers: nearest and bilinear upsampling (one of them first), transposed convolutions with

@@ -6,7 +6,7 @@ Usage: torch_oracle.py CASES.json RESULTS.json
 CASES.json (written by TorchOracleTests.cs) holds {"cases": [case, ...]}, each case:
   name, loss (a NetGen LossFunction name), batch, inputSize, fusedSoftmax (cross-entropy after a final Softmax),
   layers: [{"type": "dense", "in", "out", "bias", "trainBias"} | {"type": "sigmoid" | "tanh" | "relu" | "softmax" |
-           "identity"} | {"type": "leaky_relu" | "elu", "alpha"}],
+           "identity" | "silu"} | {"type": "leaky_relu" | "elu", "alpha"}],
   params (NetGen's flat buffer: per Dense layer the weights [out x in] row-major, as nn.Linear stores them, then the
   bias), input, target, outputGradient (all row-major, batch x features), and NetGen's own results under "expected".
 
@@ -74,6 +74,8 @@ def forward(case, linears, x):
             h = F.leaky_relu(h, negative_slope=layer["alpha"])
         elif kind == "elu":
             h = F.elu(h, alpha=layer["alpha"])
+        elif kind == "silu":
+            h = F.silu(h)
         elif kind == "softmax":
             logits = h
             h = F.softmax(h, dim=1)

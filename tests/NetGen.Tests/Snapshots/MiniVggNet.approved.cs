@@ -281,20 +281,20 @@ _________________________________________________________________________
         var random = new global::NetGen.SeededRandom(seed);
         _seed = seed;   // dropout masks (and sampling noise) are counter-based (NetGen.CounterRandom): the GPU variant draws the same ones
         global::NetGen.Init.HeUniform<float>(_p.AsSpan(0, 288), fanIn: 9, random);   // Conv2D1: He, followed by ReLU
-        _p.AsSpan(320, 32).Fill(1f);   // BatchNorm1: γ = 1, β = 0
-        _s.AsSpan(32, 32).Fill(1f);   // BatchNorm1: running mean 0, running variance 1
+        _p.AsSpan(320, 32).Fill(1f);   // BatchNorm1Gamma = 1
+        _s.AsSpan(32, 32).Fill(1f);   // BatchNorm1RunningVariance = 1
         global::NetGen.Init.HeUniform<float>(_p.AsSpan(384, 9216), fanIn: 288, random);   // Conv2D2: He, followed by ReLU
-        _p.AsSpan(9632, 32).Fill(1f);   // BatchNorm2: γ = 1, β = 0
-        _s.AsSpan(96, 32).Fill(1f);   // BatchNorm2: running mean 0, running variance 1
+        _p.AsSpan(9632, 32).Fill(1f);   // BatchNorm2Gamma = 1
+        _s.AsSpan(96, 32).Fill(1f);   // BatchNorm2RunningVariance = 1
         global::NetGen.Init.HeUniform<float>(_p.AsSpan(9696, 18432), fanIn: 288, random);   // Conv2D3: He, followed by ReLU
-        _p.AsSpan(28192, 64).Fill(1f);   // BatchNorm3: γ = 1, β = 0
-        _s.AsSpan(192, 64).Fill(1f);   // BatchNorm3: running mean 0, running variance 1
+        _p.AsSpan(28192, 64).Fill(1f);   // BatchNorm3Gamma = 1
+        _s.AsSpan(192, 64).Fill(1f);   // BatchNorm3RunningVariance = 1
         global::NetGen.Init.HeUniform<float>(_p.AsSpan(28320, 36864), fanIn: 576, random);   // Conv2D4: He, followed by ReLU
-        _p.AsSpan(65248, 64).Fill(1f);   // BatchNorm4: γ = 1, β = 0
-        _s.AsSpan(320, 64).Fill(1f);   // BatchNorm4: running mean 0, running variance 1
+        _p.AsSpan(65248, 64).Fill(1f);   // BatchNorm4Gamma = 1
+        _s.AsSpan(320, 64).Fill(1f);   // BatchNorm4RunningVariance = 1
         global::NetGen.Init.HeUniform<float>(_p.AsSpan(65376, 1605632), fanIn: 3136, random);   // Dense1: He, followed by ReLU
-        _p.AsSpan(1671520, 512).Fill(1f);   // BatchNorm5: γ = 1, β = 0
-        _s.AsSpan(896, 512).Fill(1f);   // BatchNorm5: running mean 0, running variance 1
+        _p.AsSpan(1671520, 512).Fill(1f);   // BatchNorm5Gamma = 1
+        _s.AsSpan(896, 512).Fill(1f);   // BatchNorm5RunningVariance = 1
         global::NetGen.Init.GlorotUniform<float>(_p.AsSpan(1672544, 5120), fanIn: 512, fanOut: 10, random);   // Dense2: Glorot, followed by Softmax
     }
 

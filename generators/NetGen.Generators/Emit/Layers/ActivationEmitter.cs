@@ -20,6 +20,19 @@ internal sealed class ActivationEmitter : LayerEmitter
     public static string Scalar(EmitContext c, Expr e, LayerPlan layer, string x, string y, string dy, bool operand = false) =>
         e.Scalar(v => v switch { "x" => x, "y" => y, "dy" => dy, _ => c.Lit(layer.Alpha) }, c.Lit, c.Math, operand);
 
+    /// <summary>The forward pass over a whole span with the formula's TensorPrimitives kernel
+    /// (<see cref="ActivationFormula.Library"/>), or null when it has none.</summary>
+    public static string? LibraryForward(EmitContext c, LayerPlan layer, string x, string y)
+    {
+        var f = Formula(layer);
+        return f.Library is null ? null
+            : $"{c.Tp}." + string.Format(System.Globalization.CultureInfo.InvariantCulture, f.Library, x, y, c.T, c.Lit(0));
+    }
+
+    /// <summary>The formula as Vector256 C# with x, y, dy bound to the given vector expressions (null: no vector form).</summary>
+    public static string? Vector(EmitContext c, Expr e, LayerPlan layer, string x, string y, string dy, string vec = "global::System.Runtime.Intrinsics.Vector256") =>
+        e.Vector(c.T, c.Lit, () => layer.Alpha, v => v switch { "x" => x, "y" => y, _ => dy }, vec);
+
     public override void Forward(CodeWriter w, EmitContext c, LayerPlan layer)
     {
         int size = layer.OutputSize;
@@ -39,9 +52,9 @@ internal sealed class ActivationEmitter : LayerEmitter
             w.Line($"{x}.AsSpan(0, {count}).CopyTo({y});");
             return;
         }
-        if (vector && f.Library is not null)
+        if (vector && LibraryForward(c, layer, $"{x}.AsSpan(0, {count})", $"{y}.AsSpan(0, {count})") is { } library)
         {
-            w.Line($"{c.Tp}." + string.Format(System.Globalization.CultureInfo.InvariantCulture, f.Library, $"{x}.AsSpan(0, {count})", $"{y}.AsSpan(0, {count})", c.T, c.Lit(0)) + ";");
+            w.Line(library + ";");
             return;
         }
         w.Line($"for (int k = 0; k < {count}; k++) {y}[k] = {Scalar(c, f.Forward, layer, $"{x}[k]", $"{y}[k]", "")};");
@@ -117,7 +130,8 @@ internal sealed class ActivationEmitter : LayerEmitter
         if (layer.Index == 0) g.Host.Close();
     }
 
-    /// <summary>Whether a Conv2D layer before this one runs its passes sample by sample (Conv2DEmitter.FusedReLU).</summary>
+    /// <summary>Whether a Conv2D layer before this one runs its passes sample by sample (Conv2DEmitter.FusedReLU), printing
+    /// this formula there (<see cref="LibraryForward"/>, <see cref="Vector"/>, <see cref="Scalar"/>).</summary>
     private static bool FusedIntoConv(EmitContext c, LayerPlan layer) =>
         layer.Index > 0 && Conv2DEmitter.FusedReLU(c, c.Plan.Layers[layer.Index - 1]) == layer;
 }

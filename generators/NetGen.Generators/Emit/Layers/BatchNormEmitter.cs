@@ -19,13 +19,6 @@ internal sealed class BatchNormEmitter : LayerEmitter
 
     private static int Spatial(LayerPlan l) => l.InputLayout.IsImage ? l.InputLayout.Height * l.InputLayout.Width : 1;
 
-    public override void Initialize(CodeWriter w, EmitContext c, LayerPlan l)
-    {
-        int C = Channels(l);
-        w.Line($"_p.AsSpan({l.WeightOffset}, {C}).Fill({c.Lit(1)});   // {l.PascalName}: γ = 1, β = 0");
-        w.Line($"_s.AsSpan({l.StateOffset + C}, {C}).Fill({c.Lit(1)});   // {l.PascalName}: running mean 0, running variance 1");
-    }
-
     public override void Fields(CodeWriter w, EmitContext c, LayerPlan l)
         => w.Line($"private readonly {c.T}[] _mean{l.Index} = new {c.T}[{Channels(l)}], _invStd{l.Index} = new {c.T}[{Channels(l)}];   // {l.PascalName}: μ and 1/√(σ² + ε) of the last forward pass");
 

@@ -140,7 +140,7 @@ internal sealed partial class Conv2DEmitter
             if (bias) w.Line($"ref {T} bs = ref _p[{l.BiasOffset}];");
             w.Line($"ref {T} ys = ref {EmitContext.A(l.Index + 1)}[n * {l.OutputSize}];");
             if (relu is not null)
-                w.Line($"ref {T} zs = ref {EmitContext.A(relu.Index + 1)}[n * {l.OutputSize}];   // layer {relu.Index}, ReLU, fused: z = max(y, 0) stored with y (Vector256.Max, the IEEE maximum TensorPrimitives.Max computes)");
+                w.Line($"ref {T} zs = ref {EmitContext.A(relu.Index + 1)}[n * {l.OutputSize}];   // layer {relu.Index}, {relu.Kind}, fused: z stored with y, its formula's vector form ({ActivationEmitter.Formula(relu).Words})");
             w.Open($"for (int oy = 0; oy < {OH}; oy++)");
             foreach (var chunk in Chunks(offsets, 4))
             {
@@ -173,7 +173,7 @@ internal sealed partial class Conv2DEmitter
                         w.Line(string.Join(" ", Enumerable.Range(0, nc).Select(j => $"a{f}_{j}.StoreUnsafe(ref ys, (nuint)((f0 + {f}) * {P} + oy * {OW} + {chunk[j]}));")));
                     if (relu is not null)
                         for (int f = 0; f < mf; f++)
-                            w.Line(string.Join(" ", Enumerable.Range(0, nc).Select(j => $"Vector256.Max(a{f}_{j}, {vec}.Zero).StoreUnsafe(ref zs, (nuint)((f0 + {f}) * {P} + oy * {OW} + {chunk[j]}));")));
+                            w.Line(string.Join(" ", Enumerable.Range(0, nc).Select(j => $"{ActivationEmitter.Vector(c, ActivationEmitter.Formula(relu).Forward, relu, $"a{f}_{j}", "", "", "Vector256")}.StoreUnsafe(ref zs, (nuint)((f0 + {f}) * {P} + oy * {OW} + {chunk[j]}));")));
                     w.Close();
                     f0 += mf * count;
                 }

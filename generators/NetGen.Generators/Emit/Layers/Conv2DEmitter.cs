@@ -20,9 +20,6 @@ internal sealed partial class Conv2DEmitter : LayerEmitter
 {
     public static readonly Conv2DEmitter Instance = new();
 
-    public override void Initialize(CodeWriter w, EmitContext c, LayerPlan layer) => DenseEmitter.InitializeWeights(w, c, layer,
-        fanIn: layer.InC * layer.KernelH * layer.KernelW, fanOut: layer.OutC * layer.KernelH * layer.KernelW);
-
     public override void Fields(CodeWriter w, EmitContext c, LayerPlan layer)
     {
         w.Line($"private readonly {c.T}[] _col{layer.Index};   // {layer.PascalName} im2col buffer, one sample ({K(layer)} window values × {layer.OutH * layer.OutW} positions) per thread");
@@ -83,6 +80,9 @@ internal sealed partial class Conv2DEmitter : LayerEmitter
         if (l.Kind != LayerKind.Conv2D || l.Index + 1 >= plan.Layers.Length) return null;
         var next = plan.Layers[l.Index + 1];
         if (next.Kind != LayerKind.ReLU || next.OutputSize <= plan.Spec.UnrollThreshold) return null;
+        // Printed from the activation's formula: its TensorPrimitives forward, its vector forward (rows form) and backward.
+        var f = ActivationEmitter.Formula(next);
+        if (f.Library is null || ActivationEmitter.Vector(c, f.Forward, next, "x", "y", "dy") is null || ActivationEmitter.Vector(c, f.Backward, next, "x", "y", "dy") is null) return null;
         if (plan.LossInputBuffer == next.Index || plan.Layers.Length == next.Index) return null;
         return next;
     }
@@ -251,8 +251,8 @@ internal sealed partial class Conv2DEmitter : LayerEmitter
             Im2Col(w, c, l, scatter: false, "columns");
             w.Line($"{l.PascalName}Forward(ref _p[{l.WeightOffset}], ref columns, ref {EmitContext.A(l.Index + 1)}[n * {outSize}]{(l.BiasCount > 0 ? $", ref _p[{l.BiasOffset}]" : "")}, 0, {F}, 0, {P});");
         }
-        if (FusedReLU(c, l) is { } relu && Method(c, l) != ConvMethod.DirectRows)   // (the rows form stores max(y, 0) itself)
-            w.Line($"{c.Tp}.Max<{c.T}>({EmitContext.A(l.Index + 1)}.AsSpan(n * {outSize}, {outSize}), {c.Lit(0)}, {EmitContext.A(relu.Index + 1)}.AsSpan(n * {outSize}, {outSize}));   // layer {relu.Index}, ReLU, fused");
+        if (FusedReLU(c, l) is { } relu && Method(c, l) != ConvMethod.DirectRows)   // (the rows form stores the activation itself)
+            w.Line(ActivationEmitter.LibraryForward(c, relu, $"{EmitContext.A(l.Index + 1)}.AsSpan(n * {outSize}, {outSize})", $"{EmitContext.A(relu.Index + 1)}.AsSpan(n * {outSize}, {outSize})") + $";   // layer {relu.Index}, {relu.Kind}, fused");
         if (FusedReLUPool(c, l) is { } forwardPool)
         {
             w.Open($"// layer {forwardPool.Index}, max pooling, fused: this sample's windows while the ReLU's output is in L1");
@@ -291,13 +291,16 @@ internal sealed partial class Conv2DEmitter : LayerEmitter
         }
         else if (FusedReLU(c, l) is { } fused)
         {
-            string vec = "global::System.Runtime.Intrinsics.Vector256", zero = $"{vec}<{c.T}>.Zero";
-            w.Open($"// layer {fused.Index}, ReLU backward, fused: δ = x > 0 ? ∂E/∂y : 0 for this sample");
+            string vec = "global::System.Runtime.Intrinsics.Vector256";
+            var formula = ActivationEmitter.Formula(fused);
+            string Load(string r) => $"{vec}.LoadUnsafe(ref {r}, (nuint)k)";
+            w.Open($"// layer {fused.Index}, {fused.Kind} backward, fused: {formula.BackwardWords.Replace("∂E/∂x = ", "δ = ")} for this sample");
             w.Line($"ref {c.T} rx = ref {EmitContext.A(l.Index + 1)}[n * {outSize}], rdy = ref {EmitContext.D(fused.Index + 1)}[n * {outSize}], rdx = ref {EmitContext.D(l.Index + 1)}[n * {outSize}];");
+            if (formula.Backward.Reads("y")) w.Line($"ref {c.T} ry = ref {EmitContext.A(fused.Index + 1)}[n * {outSize}];");
             w.Line("int k = 0;");
             w.Line($"for (; k + {vec}<{c.T}>.Count <= {outSize}; k += {vec}<{c.T}>.Count) " +
-                   $"{vec}.StoreUnsafe({vec}.ConditionalSelect({vec}.GreaterThan({vec}.LoadUnsafe(ref rx, (nuint)k), {zero}), {vec}.LoadUnsafe(ref rdy, (nuint)k), {zero}), ref rdx, (nuint)k);");
-            w.Line($"for (; k < {outSize}; k++) Unsafe.Add(ref rdx, k) = Unsafe.Add(ref rx, k) > {c.Lit(0)} ? Unsafe.Add(ref rdy, k) : {c.Lit(0)};");
+                   $"{vec}.StoreUnsafe({ActivationEmitter.Vector(c, formula.Backward, fused, Load("rx"), Load("ry"), Load("rdy"))}, ref rdx, (nuint)k);");
+            w.Line($"for (; k < {outSize}; k++) Unsafe.Add(ref rdx, k) = {ActivationEmitter.Scalar(c, formula.Backward, fused, "Unsafe.Add(ref rx, k)", "Unsafe.Add(ref ry, k)", "Unsafe.Add(ref rdy, k)")};");
             w.Close();
         }
         if (Transposed(c, l))

@@ -21,10 +21,6 @@ internal sealed class Conv2DTransposeEmitter : LayerEmitter
 
     private static int P(LayerPlan l) => l.InH * l.InW;
 
-    public override void Initialize(CodeWriter w, EmitContext c, LayerPlan l) => DenseEmitter.InitializeWeights(w, c, l,
-        // Each output value sums about C·K²/S² products (a stride-S transposed convolution spreads every input over S² positions).
-        fanIn: System.Math.Max(1, l.InC * l.KernelH * l.KernelW / (l.Stride * l.Stride)), fanOut: l.OutC * l.KernelH * l.KernelW);
-
     public override void Fields(CodeWriter w, EmitContext c, LayerPlan l)
         => w.Line($"private readonly {c.T}[] _colT{l.Index};   // {l.PascalName}: one sample's colᵀ or dcolᵀ, {P(l)} input positions × {J(l)} (filter, u, v)");
 

@@ -15,27 +15,6 @@ internal sealed class DenseEmitter : LayerEmitter
 {
     public static readonly DenseEmitter Instance = new();
 
-    public override void Initialize(CodeWriter w, EmitContext c, LayerPlan layer)
-        => InitializeWeights(w, c, layer, fanIn: layer.InputSize, fanOut: layer.OutputSize);
-
-    /// <summary>He init when a ReLU-family activation follows the layer (through BatchNorm/Dropout), Glorot otherwise.</summary>
-    public static void InitializeWeights(CodeWriter w, EmitContext c, LayerPlan layer, int fanIn, int fanOut)
-    {
-        var next = LayerKind.Identity;
-        for (int k = layer.Index + 1; k < c.Plan.Layers.Length; k++)
-        {
-            var kind = c.Plan.Layers[k].Kind;
-            if (kind is LayerKind.BatchNorm or LayerKind.Dropout or LayerKind.MaxPool or LayerKind.AvgPool) continue;
-            if (Shapes.IsActivation(kind)) next = kind;
-            break;
-        }
-        bool he = next is LayerKind.ReLU or LayerKind.LeakyReLU;
-        string span = $"_p.AsSpan({layer.WeightOffset}, {layer.WeightCount})";
-        w.Line(he
-            ? $"global::NetGen.Init.HeUniform<{c.T}>({span}, fanIn: {fanIn}, random);   // {layer.PascalName}: He, followed by {next}"
-            : $"global::NetGen.Init.GlorotUniform<{c.T}>({span}, fanIn: {fanIn}, fanOut: {fanOut}, random);   // {layer.PascalName}: Glorot, followed by {next}");
-    }
-
     public override void Forward(CodeWriter w, EmitContext c, LayerPlan layer)
     {
         int @in = layer.InputSize, @out = layer.OutputSize;

@@ -41,10 +41,9 @@ internal abstract class LayerEmitter
     public virtual void DescendBackward(CodeWriter w, EmitContext c, LayerPlan layer) =>
         throw new System.InvalidOperationException(layer.Kind + " has no fused SGD backward pass.");
 
-    /// <summary>Initialises the layer's parameters in the constructor (nothing for parameter-free layers).</summary>
-    public virtual void Initialize(CodeWriter w, EmitContext c, LayerPlan layer)
-    {
-    }
+    /// <summary>Initialises the layer's parameters and state in the constructor, from each slot's declared initialiser
+    /// (<see cref="ParameterInit"/>; not overridable: the slot is the only place a layer states it).</summary>
+    public void Initialize(CodeWriter w, EmitContext c, LayerPlan layer) => ParameterInit.Write(w, c, layer);
 
     /// <summary>Declares the layer's scratch buffers (fields), if any.</summary>
     public virtual void Fields(CodeWriter w, EmitContext c, LayerPlan layer)

@@ -213,7 +213,8 @@ internal sealed class PoolEmitter : LayerEmitter
             string half = s == "s" ? "(s >> 1)" : (int.Parse(s) / 2).ToString();
             w.Line((s == "s" ? $"for (int s = 0; s <= {W - 8}; s += 8) " : "") +
                    $"{{ {Vec}<float> g = {Vec}.Shuffle({Vec128}.ToVector256Unsafe({Vec128}.LoadUnsafe(ref dyr, (nuint)(o + {half}))), twice) + {Vec}<float>.Zero; " +
-                   (relu is null ? "" : $"g = {Vec}.ConditionalSelect({Vec}.GreaterThan({Vec}.Shuffle({Vec128}.ToVector256Unsafe({Vec128}.LoadUnsafe(ref yr, (nuint)(o + {half}))), twice), {Vec}<float>.Zero), g, {Vec}<float>.Zero); ") +
+                   // ReLU backward from its formula, with x's sign read from the window's maximum of y = max(x, 0).
+                   (relu is null ? "" : $"g = {ActivationEmitter.Vector(c, ActivationEmitter.Formula(relu).Backward, relu, $"{Vec}.Shuffle({Vec128}.ToVector256Unsafe({Vec128}.LoadUnsafe(ref yr, (nuint)(o + {half}))), twice)", "", "g", Vec)}; ") +
                    $"{Vec}<int> win = {Vec}.Shuffle({Vec128}.ToVector256Unsafe({Vec128}.LoadUnsafe(ref argr, (nuint)(o + {half}))), twice), at = {Vec}.Create(row + {s}) + positions; " +
                    $"{Vec}.StoreUnsafe({Vec}.ConditionalSelect({Vec}.AsSingle({Vec}.Equals(win, at)), g, {Vec}<float>.Zero), ref dxr, (nuint)(row + {s})); " +
                    $"{Vec}.StoreUnsafe({Vec}.ConditionalSelect({Vec}.AsSingle({Vec}.Equals(win, at + {Vec}.Create({W}))), g, {Vec}<float>.Zero), ref dxr, (nuint)(row + {W} + {s})); }}");

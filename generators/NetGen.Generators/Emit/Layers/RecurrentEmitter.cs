@@ -40,9 +40,6 @@ internal sealed partial class RecurrentEmitter : LayerEmitter
         => w.Line($"{Field(layer)} = new global::NetGen.RecurrentLayer<{c.T}>(global::NetGen.RecurrentCell.{Cell(layer)}, inputSize: {Features(layer)}, units: {Units(layer)}, " +
                   $"steps: {layer.InputShape[0]}, bidirectional: {(O(layer).Bidirectional ? "true" : "false")}, returnSequences: {(O(layer).ReturnSequences ? "true" : "false")}, maxBatch);");
 
-    public override void Initialize(CodeWriter w, EmitContext c, LayerPlan layer)
-        => w.Line($"{Field(layer)}.Initialize({Params(layer)}, random);   // {layer.PascalName}: uniform ±1/√{Units(layer)} (PyTorch's)");
-
     public override void Forward(CodeWriter w, EmitContext c, LayerPlan layer)
     {
         int f = Features(layer);
@@ -79,9 +76,6 @@ internal sealed partial class EmbeddingEmitter : LayerEmitter
 {
     public static readonly EmbeddingEmitter Instance = new();
 
-    public override void Initialize(CodeWriter w, EmitContext c, LayerPlan layer)
-        => w.Line($"for (int k = 0; k < {layer.WeightCount}; k++) _p[{layer.WeightOffset} + k] = ({c.T})random.NextGaussian();   // {layer.PascalName}: N(0, 1), PyTorch's");
-
     public override void Forward(CodeWriter w, EmitContext c, LayerPlan layer)
     {
         var o = layer.Options<EmbeddingOptions>();
@@ -110,9 +104,6 @@ internal sealed partial class SequenceDenseEmitter : LayerEmitter
     private static int In(LayerPlan l) => l.InputShape[1];
 
     private static int Out(LayerPlan l) => l.OutputShape[1];
-
-    public override void Initialize(CodeWriter w, EmitContext c, LayerPlan layer)
-        => DenseEmitter.InitializeWeights(w, c, layer, fanIn: In(layer), fanOut: Out(layer));
 
     private static string Bias(LayerPlan l, string buffer) => l.BiasCount > 0 ? $"{buffer}.AsSpan({l.BiasOffset}, {l.BiasCount})" : "default";
 

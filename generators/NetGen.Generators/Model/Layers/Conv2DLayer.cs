@@ -53,7 +53,7 @@ internal sealed class Conv2DLayer : LayerDefinition<Conv2DAttribute>
         if (!l.InputLayout.IsImage || !l.OutputLayout.IsImage) yield break;
         var o = (Conv2DOptions)l.Spec.Options;
         int f = l.OutC, c = l.InC;
-        yield return new("Weights", ImmutableArray.Create(f, c, l.KernelH, l.KernelW), SlotInit.GlorotOrHe, true, false,
+        yield return new("Weights", ImmutableArray.Create(f, c, l.KernelH, l.KernelW), SlotInit.GlorotOrHe(c * l.KernelH * l.KernelW, f * l.KernelH * l.KernelW), true, false,
             $"weights, [{f} filters × {c} channels × {l.KernelH} × {l.KernelW}] row-major.");
         if (o.Bias) yield return new("Bias", ImmutableArray.Create(f), SlotInit.Zeros, true, false, $"bias, {f} values.");
     }

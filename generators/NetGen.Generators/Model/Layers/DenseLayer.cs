@@ -48,7 +48,7 @@ internal sealed class DenseLayer : LayerDefinition<DenseAttribute>
         // After a sequence the layer is applied at every step: [units × F].
         int outputs = l.OutputLayout.IsSequence ? l.OutputLayout.Features : l.OutputSize;
         int inputs = l.InputLayout.IsSequence ? l.InputLayout.Features : l.InputSize;
-        yield return new("Weights", ImmutableArray.Create(outputs, inputs), SlotInit.GlorotOrHe, true, false,
+        yield return new("Weights", ImmutableArray.Create(outputs, inputs), SlotInit.GlorotOrHe(inputs, outputs), true, false,
             $"weights, [{outputs} × {inputs}]: element (j, i) connects input i to unit j, row-major{(l.InputLayout.IsSequence ? ", applied at every step" : "")}.");
         if (o.Bias)
             yield return new("Bias", ImmutableArray.Create(outputs), SlotInit.Zeros, o.TrainBias, false,

@@ -200,7 +200,9 @@ internal sealed class Conv2DTransposeLayer : LayerDefinition<Conv2DTransposeAttr
         if (!l.InputLayout.IsImage || !l.OutputLayout.IsImage) yield break;
         var o = (Conv2DTransposeOptions)l.Spec.Options;
         int c = l.InC, f = l.OutC;
-        yield return new("Weights", ImmutableArray.Create(c, f, l.KernelH, l.KernelW), SlotInit.GlorotOrHe, true, false,
+        // Each output value sums about C·K²/S² products (a stride-S transposed convolution spreads every input over S² positions).
+        var init = SlotInit.GlorotOrHe(System.Math.Max(1, c * l.KernelH * l.KernelW / (l.Stride * l.Stride)), f * l.KernelH * l.KernelW);
+        yield return new("Weights", ImmutableArray.Create(c, f, l.KernelH, l.KernelW), init, true, false,
             $"weights, [{c} input channels × {f} filters × {l.KernelH} × {l.KernelW}] row-major (nn.ConvTranspose2d's layout).");
         if (o.Bias) yield return new("Bias", ImmutableArray.Create(f), SlotInit.Zeros, true, false, $"bias, {f} values.");
     }

@@ -104,10 +104,10 @@ internal abstract class RecurrentLayerDefinition<TAttribute> : LayerDefinition<T
         for (int d = 0; d < (o.Bidirectional ? 2 : 1); d++)
         {
             string suffix = d == 1 ? "Reverse" : "", torch = d == 1 ? "_reverse" : "";
-            yield return new("WeightIh" + suffix, ImmutableArray.Create(g, f), SlotInit.GlorotOrHe, true, false, $"weight_ih_l0{torch}, [{g} × {f}] ({gates}, {h} rows each), PyTorch's layout.");
-            yield return new("WeightHh" + suffix, ImmutableArray.Create(g, h), SlotInit.GlorotOrHe, true, false, $"weight_hh_l0{torch}, [{g} × {h}] ({gates}), PyTorch's layout.");
-            yield return new("BiasIh" + suffix, ImmutableArray.Create(g), SlotInit.GlorotOrHe, true, false, $"bias_ih_l0{torch}, {g} values.");
-            yield return new("BiasHh" + suffix, ImmutableArray.Create(g), SlotInit.GlorotOrHe, true, false, $"bias_hh_l0{torch}, {g} values.");
+            yield return new("WeightIh" + suffix, ImmutableArray.Create(g, f), SlotInit.UniformInverseSqrt(h), true, false, $"weight_ih_l0{torch}, [{g} × {f}] ({gates}, {h} rows each), PyTorch's layout.");
+            yield return new("WeightHh" + suffix, ImmutableArray.Create(g, h), SlotInit.UniformInverseSqrt(h), true, false, $"weight_hh_l0{torch}, [{g} × {h}] ({gates}), PyTorch's layout.");
+            yield return new("BiasIh" + suffix, ImmutableArray.Create(g), SlotInit.UniformInverseSqrt(h), true, false, $"bias_ih_l0{torch}, {g} values.");
+            yield return new("BiasHh" + suffix, ImmutableArray.Create(g), SlotInit.UniformInverseSqrt(h), true, false, $"bias_hh_l0{torch}, {g} values.");
         }
     }
 
@@ -205,7 +205,7 @@ internal sealed class EmbeddingLayer : LayerDefinition<EmbeddingAttribute>
     {
         var o = (EmbeddingOptions)l.Spec.Options;
         if (o.Vocabulary > 0 && o.Dimension > 0)
-            yield return new("Weights", ImmutableArray.Create(o.Vocabulary, o.Dimension), SlotInit.GlorotOrHe, true, false,
+            yield return new("Weights", ImmutableArray.Create(o.Vocabulary, o.Dimension), SlotInit.StandardNormal, true, false,
                 $"table, [{o.Vocabulary} ids × {o.Dimension}] row-major (PyTorch's nn.Embedding.weight).");
     }
 

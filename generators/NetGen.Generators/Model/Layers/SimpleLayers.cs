@@ -79,7 +79,7 @@ internal sealed class DropoutLayer : LayerDefinition<DropoutAttribute>
 {
     public static readonly DropoutLayer Instance = new();
 
-    private DropoutLayer() : base(LayerKind.Dropout, "dropout", onnxOperator: "Dropout")
+    private DropoutLayer() : base(LayerKind.Dropout, "dropout", onnxOperator: null)   // inference: the identity, no node
     {
     }
 
