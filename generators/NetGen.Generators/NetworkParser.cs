@@ -73,7 +73,11 @@ internal static class NetworkParser
         string fileName = string.Join(".", namespaces.Concat(EnumerateContainingNames(type)));
 
         return new NetworkSpec(ns, type.Name, new EquatableArray<string>(containing), fileName, loss, precision, unroll,
-            new EquatableArray<LayerSpec>(layers), FindClassProblem(type));
+            new EquatableArray<LayerSpec>(layers), FindClassProblem(type))
+        {
+            Head = options.Head == Declared.DetectionHead.None ? null
+                : new DetectionHeadSpec((int)options.Head, options.BoxesPerCell, options.Classes, options.Grid),
+        };
     }
 
     private static IEnumerable<string> EnumerateContainingNames(INamedTypeSymbol type)

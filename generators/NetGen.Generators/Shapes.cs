@@ -157,6 +157,7 @@ internal static class Shapes
             found.Add(new(Descriptors.CannotHonour, $"Precision = {spec.Precision} is not a Precision: use Precision.Single or Precision.Double.", -1) { Argument = "Precision" });
         if (planned.Count > 0 && Enum.IsDefined(typeof(LossKind), spec.Loss))
             CheckActivationsAndLoss(spec, Size(shape), found);
+        if (planned.Count > 0) DetectionHeadRules.Check(spec, shape, found);
 
         problems = found.ToImmutableArray();
         if (found.Any(p => !p.IsWarning)) return null;
