@@ -37,7 +37,7 @@ public class Module4SampleTests
             var log = new StringWriter();
             var (map50, map, seconds, _) = Lessons.Train(log, "yolo", 1, 64, 20, 1, images, shift: 16, checkpointDirectory: checkpoints);
             string trained = log.ToString();
-            Assert.Matches(new Regex(@"^Epoch 1/1 - .* - loss: \d+\.\d{4} - val_loss: \d+\.\d{4} - val_map50: \d\.\d{4}\r?$", RegexOptions.Multiline), trained);
+            Assert.True(Regex.IsMatch(trained, @"^Epoch 1/1 - .*loss: .*val_map50: \d\.\d{4}", RegexOptions.Multiline), trained);
             var line50 = Regex.Match(trained, @"^test mAP@0\.5: (\d\.\d{3})\r?$", RegexOptions.Multiline);
             Assert.True(line50.Success, trained);
             Assert.Equal(map50.ToString("0.000", CultureInfo.InvariantCulture), line50.Groups[1].Value);
