@@ -28,7 +28,8 @@ public sealed class NetworkCodeFixProvider : CodeFixProvider
         Descriptors.DenseNeedsFlatten, Descriptors.RecurrentNeedsSequence, Descriptors.RecurrentReturnsLastStep, Descriptors.EmbeddingNotFirst, Descriptors.PerStepTargetMismatch, Descriptors.WindowTooLarge, Descriptors.SameNotSymmetric, Descriptors.DoesNotTile,
         Descriptors.SoftmaxNotLast, Descriptors.TwoActivations, Descriptors.ActivationFirst, Descriptors.FusedCrossEntropy,
         Descriptors.SoftmaxLossMismatch, Descriptors.BinaryCrossEntropyWithoutSigmoid, Descriptors.SoftmaxOverOneUnit,
-        Descriptors.CrossEntropyAfterActivation, Descriptors.NotPartial, Descriptors.LayersOnSeveralDeclarations, Descriptors.LayersWithoutNetwork,
+        Descriptors.CrossEntropyAfterActivation, Descriptors.DetectionHeadChannels, Descriptors.DetectionGridMismatch, Descriptors.DetectionHeadActivation,
+        Descriptors.NotPartial, Descriptors.LayersOnSeveralDeclarations, Descriptors.LayersWithoutNetwork,
     }.Select(d => d.Id));
 
     /// <inheritdoc />

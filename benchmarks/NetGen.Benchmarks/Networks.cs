@@ -130,3 +130,15 @@ public partial class DcganGenerator;
 [Flatten]
 [Dense(1), Sigmoid]
 public partial class DcganDiscriminator;
+/// <summary>Workload 7 (detection): the Module 4 sample's YOLO network, a 64×64 canvas to an 8×8 grid of 2 anchor
+/// boxes × (5 + 10 classes) = 30 channels, trained with NetGen.Detection's YoloLoss (pytorch_peer.py: the same layers
+/// and the same loss written in torch).</summary>
+[Network(Loss = LossFunction.MeanSquaredError, Head = DetectionHead.Yolo, BoxesPerCell = 2, Classes = 10, Grid = 8)]
+[Input(1, 64, 64)]
+[Conv2D(16, Kernel = 3, Padding = Padding.Same), BatchNorm, ReLU, MaxPool(2)]
+[Conv2D(32, Kernel = 3, Padding = Padding.Same), BatchNorm, ReLU, MaxPool(2)]
+[Conv2D(64, Kernel = 3, Padding = Padding.Same), BatchNorm, ReLU, MaxPool(2)]
+[Conv2D(128, Kernel = 3, Padding = Padding.Same), BatchNorm, ReLU]
+[Conv2D(128, Kernel = 3, Padding = Padding.Same), BatchNorm, ReLU]
+[Conv2D(30, Kernel = 1)]
+public partial class Yolo;

@@ -22,6 +22,7 @@ public static class Workloads
         "gemm1024-fwdbwd-b256",
         "vae-train-b128", "dcgan-step-b64",
         "lstm-train-b64", "gru-train-b64", "rnn-train-b64", "lstm-infer-b1",
+        "yolo-train-b32", "yolo-infer-b1", "nms-1000",
     ];
 
     /// <summary>Workload 5: one epoch of LeNet-5 through Trainer.Fit.</summary>
@@ -48,6 +49,9 @@ public static class Workloads
         "gru-train-b64" => Train<RowGru>(name, "GRU 28→128 over 28 steps, last step → Dense 10, SGD step at batch 64", new RowGru(64), 784, 10, 64),
         "rnn-train-b64" => Train<RowRnn>(name, "SimpleRNN 28→128 over 28 steps, last step → Dense 10, SGD step at batch 64", new RowRnn(64), 784, 10, 64),
         "lstm-infer-b1" => Infer<RowLstm>(name, "LSTM 28→128 over 28 steps, last step → Dense 10, inference at batch 1", new RowLstm(1), 784, 1),
+        "yolo-train-b32" => YoloTrain(name, 32),
+        "yolo-infer-b1" => Infer<Yolo>(name, "Module 4's YOLO network (64×64 → 8×8×30), inference at batch 1", new Yolo(1), 64 * 64, 1),
+        "nms-1000" => NmsWorkload(name, 1000),
         EpochName => Epoch(name),
         _ => throw new ArgumentException("Unknown workload " + name, nameof(name)),
     };
@@ -138,6 +142,73 @@ public static class Workloads
             var (d, g) = gan.TrainStep(real, Batch);
             loss = d + g;
         }, () => loss);
+    /// <summary>A linear congruential generator (Numerical Recipes' constants) that pytorch_peer.py repeats exactly, so
+    /// both sides get the same boxes: values in [0, 1).</summary>
+    public static double[] Lcg(int count, uint seed)
+    {
+        var values = new double[count];
+        uint x = seed;
+        for (int i = 0; i < count; i++)
+        {
+            x = unchecked(1664525u * x + 1013904223u);
+            values[i] = x / 4294967296.0;
+        }
+        return values;
+    }
+
+    /// <summary>Detection targets for <paramref name="batch"/> canvases from <see cref="Lcg"/>: 1–3 digits each, sides
+    /// 0.2–0.5 of the canvas (as pytorch_peer.py's yolo_targets).</summary>
+    public static float[] YoloTargets(int batch)
+    {
+        var u = Lcg(batch * 3 * 5, 7);
+        var t = new float[batch * 3 * 5];
+        for (int n = 0; n < batch; n++)
+        {
+            int objects = 1 + n % 3;
+            for (int o = 0; o < 3; o++)
+            {
+                int f = (n * 3 + o) * 5;
+                if (o >= objects) { t[f] = -1; continue; }
+                float w = (float)(0.2 + 0.3 * u[f + 1]), h = (float)(0.2 + 0.3 * u[f + 2]);
+                float x1 = (float)((1 - w) * u[f + 3]), y1 = (float)((1 - h) * u[f + 4]);
+                (t[f], t[f + 1], t[f + 2], t[f + 3], t[f + 4]) = ((int)(u[f] * 10), x1, y1, x1 + w, y1 + h);
+            }
+        }
+        return t;
+    }
+
+    private static Workload YoloTrain(string name, int batch)
+    {
+        var net = new Yolo(batch);
+        var loss = new NetGen.Detection.YoloLoss(grid: 8, boxesPerCell: 2, classes: 10, maxObjects: 3, anchors: [(0.12f, 0.25f), (0.25f, 0.3f)]);
+        float[] x = Data(batch * 64 * 64, 1), target = YoloTargets(batch);
+        var optimizer = new Sgd(0.01);
+        float value = 0;
+        return new Workload(name, $"Module 4's YOLO network with YoloLoss (the custom-loss path), SGD step at batch {batch}", 0,
+            () => value = net.TrainStep(x, target, loss, optimizer, batch), () => value);
+    }
+
+    /// <summary>Boxes for the NMS workload from <see cref="Lcg"/>: corners in a 100×100 field, sides 5–30, scores in [0, 1).</summary>
+    public static (NetGen.Detection.Box[] Boxes, float[] Scores) NmsBoxes(int count)
+    {
+        var u = Lcg(count * 5, 11);
+        var boxes = new NetGen.Detection.Box[count];
+        var scores = new float[count];
+        for (int i = 0; i < count; i++)
+        {
+            float x1 = (float)(100 * u[5 * i]), y1 = (float)(100 * u[5 * i + 1]);
+            boxes[i] = new NetGen.Detection.Box(x1, y1, x1 + (float)(5 + 25 * u[5 * i + 2]), y1 + (float)(5 + 25 * u[5 * i + 3]));
+            scores[i] = (float)u[5 * i + 4];
+        }
+        return (boxes, scores);
+    }
+
+    private static Workload NmsWorkload(string name, int count)
+    {
+        var (boxes, scores) = NmsBoxes(count);
+        int kept = 0;
+        return new Workload(name, $"greedy NMS of {count} boxes at IoU 0.5 (torchvision.ops.nms)", 0,
+            () => kept = NetGen.Detection.Nms.Apply(boxes, scores, 0.5).Length, () => kept);
     }
 
     /// <summary>Fashion-MNIST's 60,000 training images if installed, else random data of the same shape.</summary>

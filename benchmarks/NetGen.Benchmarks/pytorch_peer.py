@@ -14,6 +14,7 @@ Prints one line per workload: "result NAME MEDIAN_SECONDS MIN_SECONDS", and an "
 
 import argparse
 import gzip
+import math
 import os
 import struct
 import sys
@@ -113,6 +114,98 @@ class RowRecurrent(nn.Module):
 
 
 RECURRENT = {"lstm": "LSTM", "gru": "GRU", "rnn": "RNN"}
+def yolo_net():
+    """Module 4's YOLO network (benchmarks' Networks.cs: Yolo)."""
+    layers, c = [], 1
+    for i, out in enumerate((16, 32, 64, 128, 128)):
+        layers += [nn.Conv2d(c, out, 3, padding=1), nn.BatchNorm2d(out), nn.ReLU()]
+        if i < 3:
+            layers.append(nn.MaxPool2d(2))
+        c = out
+    layers.append(nn.Conv2d(128, 30, 1))
+    return nn.Sequential(*layers)
+
+
+def lcg(count, seed):
+    """Workloads.Lcg: the same values in [0, 1)."""
+    x, values = seed, []
+    for _ in range(count):
+        x = (1664525 * x + 1013904223) % 4294967296
+        values.append(x / 4294967296.0)
+    return values
+
+
+def yolo_targets(batch):
+    """Workloads.YoloTargets: 1-3 objects per canvas as (class, x1, y1, x2, y2) rows, -1 for empty rows."""
+    u = lcg(batch * 15, 7)
+    rows = []
+    for n in range(batch):
+        objects = 1 + n % 3
+        for o in range(3):
+            f = (n * 3 + o) * 5
+            if o >= objects:
+                rows.append((-1, 0, 0, 0, 0))
+                continue
+            w, h = 0.2 + 0.3 * u[f + 1], 0.2 + 0.3 * u[f + 2]
+            x1, y1 = (1 - w) * u[f + 3], (1 - h) * u[f + 4]
+            rows.append((int(u[f] * 10), x1, y1, x1 + w, y1 + h))
+    return rows
+
+
+def yolo_assign(rows, batch, S=8, anchors=((0.12, 0.25), (0.25, 0.3))):
+    """YoloLoss's assignment (centre cell, free anchor of best shape IoU) as dense target tensors. Done once, outside
+    the timed step (NetGen assigns inside every step: this favours PyTorch)."""
+    B = len(anchors)
+    mask = torch.zeros(batch, B, S, S, dtype=torch.bool)
+    box = torch.zeros(batch, B, 4, S, S)
+    cls = torch.zeros(batch, B, S, S, dtype=torch.long)
+    for n in range(batch):
+        for o in range(3):
+            c, x1, y1, x2, y2 = rows[n * 3 + o]
+            if c < 0:
+                continue
+            w, h = x2 - x1, y2 - y1
+            col, r = min(max(int((x1 + x2) / 2 * S), 0), S - 1), min(max(int((y1 + y2) / 2 * S), 0), S - 1)
+            best, best_iou = -1, -1.0
+            for b, (aw, ah) in enumerate(anchors):
+                if mask[n, b, r, col]:
+                    continue
+                inter = min(aw, w) * min(ah, h)
+                iou = inter / (aw * ah + w * h - inter)
+                if iou > best_iou:
+                    best, best_iou = b, iou
+            if best < 0:
+                continue
+            aw, ah = anchors[best]
+            mask[n, best, r, col] = True
+            box[n, best, :, r, col] = torch.tensor([(x1 + x2) / 2 * S - col, (y1 + y2) / 2 * S - r, math.log(w / aw), math.log(h / ah)])
+            cls[n, best, r, col] = c
+    return mask, box, cls
+
+
+def yolo_loss(out, mask, box, cls, lambda_coord=5.0, lambda_noobj=0.5):
+    """NetGen.Detection.YoloLoss written in torch, vectorised: λ_coord·squared error of σ(tx), σ(ty), tw, th for the
+    responsible slots, BCE objectness (λ_noobj for empty slots), softmax cross-entropy of the class; mean over the batch."""
+    n, S = out.shape[0], out.shape[-1]
+    o = out.view(n, 2, 15, S, S)
+    m = mask.to(o.dtype)
+    xy = torch.sigmoid(o[:, :, 0:2])
+    coord = ((xy - box[:, :, 0:2]) ** 2).sum(2) + ((o[:, :, 2:4] - box[:, :, 2:4]) ** 2).sum(2)
+    to = o[:, :, 4]
+    objectness = nn.functional.softplus(-to) * m + lambda_noobj * nn.functional.softplus(to) * (1 - m)
+    ce = nn.functional.cross_entropy(o[:, :, 5:].reshape(n * 2, 10, S, S), cls.view(n * 2, S, S), reduction="none").view(n, 2, S, S)
+    return (lambda_coord * coord * m + objectness + ce * m).sum() / n
+
+
+def nms_boxes(count):
+    """Workloads.NmsBoxes: the same boxes and scores."""
+    u = lcg(count * 5, 11)
+    boxes, scores = [], []
+    for i in range(count):
+        x1, y1 = 100 * u[5 * i], 100 * u[5 * i + 1]
+        boxes.append((x1, y1, x1 + 5 + 25 * u[5 * i + 2], y1 + 5 + 25 * u[5 * i + 3]))
+        scores.append(u[5 * i + 4])
+    return torch.tensor(boxes, dtype=torch.float32), torch.tensor(scores, dtype=torch.float32)
 
 
 def data(*shape):
@@ -188,6 +281,26 @@ def create(name):
             y = layer(x)
             y.backward(dy)   # ∂W, ∂b and ∂x, as NetGen's Backward(outputGradient, inputGradient)
         return step
+    if name.startswith("yolo-train-b"):
+        b = int(name[len("yolo-train-b"):])
+        model, x = yolo_net(), data(b, 1, 64, 64)
+        mask, box, cls = yolo_assign(yolo_targets(b), b)
+        opt = torch.optim.SGD(model.parameters(), lr=0.01)
+
+        def step():
+            opt.zero_grad()
+            loss = yolo_loss(model(x), mask, box, cls)
+            loss.backward()
+            opt.step()
+            return loss
+        return step
+    if name.startswith("yolo-infer-b"):
+        b = int(name[len("yolo-infer-b"):])
+        return infer_step(yolo_net(), data(b, 1, 64, 64), False)
+    if name.startswith("nms-"):
+        import torchvision
+        boxes, scores = nms_boxes(int(name[len("nms-"):]))
+        return lambda: torchvision.ops.nms(boxes, scores, 0.5)
     raise SystemExit("unknown workload " + name)
 
 

@@ -53,6 +53,13 @@ internal static class Descriptors
     public static readonly DiagnosticDescriptor TransposedOutputUnreachable = D("NG0062", "Conv2DTranspose output size that no padding gives", DiagnosticSeverity.Error);
     public static readonly DiagnosticDescriptor SamplingNeedsEvenVector = D("NG0063", "Sampling fed something other than a vector of 2·L values", DiagnosticSeverity.Error);
 
+    // ---- Detection heads ([Network(Head = …)]) ------------------------------------------------------------------------
+    public static readonly DiagnosticDescriptor DetectionHeadSizes = D("NG0070", "Detection head without boxes per cell or classes", DiagnosticSeverity.Error);
+    public static readonly DiagnosticDescriptor DetectionHeadNotAMap = D("NG0071", "Detection head does not end in a (channels, grid, grid) map", DiagnosticSeverity.Error);
+    public static readonly DiagnosticDescriptor DetectionHeadChannels = D("NG0072", "Detection head's channels are not boxes per cell × (5 + classes)", DiagnosticSeverity.Error);
+    public static readonly DiagnosticDescriptor DetectionGridMismatch = D("NG0073", "Detection head's map does not fit the declared grid", DiagnosticSeverity.Error);
+    public static readonly DiagnosticDescriptor DetectionHeadActivation = D("NG0074", "Detection head ends in an activation", DiagnosticSeverity.Warning);
+
     // ---- Sequences ---------------------------------------------------------------------------------------------------
     public static readonly DiagnosticDescriptor RecurrentNeedsSequence = D("NG0050", "Recurrent layer fed a tensor that is not a sequence", DiagnosticSeverity.Error);
     public static readonly DiagnosticDescriptor RecurrentReturnsLastStep = D("NG0051", "Recurrent layer feeds another without ReturnSequences", DiagnosticSeverity.Error);

@@ -74,7 +74,11 @@ internal static class NetworkParser
         string fileName = (namespaces.Count > 0 ? string.Join(".", namespaces) + "." : "") + string.Join("+", EnumerateContainingNames(type));
 
         return new NetworkSpec(ns, type.Name, new EquatableArray<string>(containing), fileName, loss, precision, unroll,
-            new EquatableArray<LayerSpec>(layers), FindClassProblem(type));
+            new EquatableArray<LayerSpec>(layers), FindClassProblem(type))
+        {
+            Head = options.Head == Declared.DetectionHead.None ? null
+                : new DetectionHeadSpec((int)options.Head, options.BoxesPerCell, options.Classes, options.Grid),
+        };
     }
 
     private static IEnumerable<string> EnumerateContainingNames(INamedTypeSymbol type)

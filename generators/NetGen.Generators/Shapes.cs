@@ -212,6 +212,7 @@ internal static class Shapes
             found.Add(new(Descriptors.CannotHonour, $"Precision = {spec.Precision} is not a Precision: use Precision.Single or Precision.Double.", -1) { Argument = "Precision" });
         if (planned.Count > 0 && Enum.IsDefined(typeof(LossKind), spec.Loss) && !CheckPerStepLoss(spec, layout, found))
             CheckActivationsAndLoss(spec, Size(shape), found);
+        if (planned.Count > 0) DetectionHeadRules.Check(spec, shape, found);
 
         if (found.Any(p => !p.IsWarning))
         {

@@ -15,7 +15,38 @@ internal abstract class Detector
     /// <summary>Default epochs.</summary>
     public abstract int DefaultEpochs { get; }
 
-    public abstract void Train(Dataset<float> train, Dataset<float> validation, int epochs, int seed, TextWriter log);
+    /// <summary>Training: <paramref name="shift"/> is the canvas-shift augmentation's largest shift in pixels (0 = none).</summary>
+    public abstract void Train(Dataset<float> train, Dataset<float> validation, int epochs, int seed, int shift, TextWriter log);
+
+    /// <summary>The detector's networks with a file stem each (one checkpoint per network).</summary>
+    protected abstract IEnumerable<(string File, INetwork<float> Network)> Networks { get; }
+
+    private IEnumerable<(string Path, INetwork<float> Network)> Files(string directory) =>
+        Networks.Select(n => (Path.Combine(directory, n.File + ".safetensors"), n.Network));
+
+    /// <summary>Writes every network to <paramref name="directory"/> (atomically, one safetensors file each), with
+    /// <paramref name="metadata"/> (training settings and seconds) in each header. Returns the files.</summary>
+    public List<string> Save(string directory, IReadOnlyDictionary<string, string> metadata)
+    {
+        Directory.CreateDirectory(directory);
+        var files = new List<string>();
+        foreach (var (path, network) in Files(directory))
+        {
+            Checkpoint.Save(network, path, metadata);
+            files.Add(path);
+        }
+        return files;
+    }
+
+    /// <summary>Loads the networks saved by <see cref="Save"/>; returns the metadata, or null when a file is missing.</summary>
+    public IReadOnlyDictionary<string, string>? Load(string directory)
+    {
+        var files = Files(directory).ToList();
+        if (files.Any(f => !File.Exists(f.Path))) return null;
+        IReadOnlyDictionary<string, string>? metadata = null;
+        foreach (var (path, network) in files) metadata = Checkpoint.Load(network, path).Metadata;
+        return metadata;
+    }
 
     /// <summary>Detections (boxes in [0, 1]) for canvases start … start + count − 1 of <paramref name="data"/>.</summary>
     public abstract List<List<DetectedBox>> Detect(Dataset<float> data, int start, int count);
@@ -56,13 +87,16 @@ internal sealed class YoloDetector : Detector
 
     public override string Name => "yolo";
     public override long Parameters => YoloNet.ParameterCount;
-    public override int DefaultEpochs => 15;
+    public override int DefaultEpochs => 10;
 
-    public override void Train(Dataset<float> train, Dataset<float> validation, int epochs, int seed, TextWriter log)
+    protected override IEnumerable<(string File, INetwork<float> Network)> Networks => [("yolo", _net)];
+
+    public override void Train(Dataset<float> train, Dataset<float> validation, int epochs, int seed, int shift, TextWriter log)
     {
         var map = new MeanAveragePrecision(DigitCanvases.Classes, o => Loss.Decode(o));
+        var augment = shift > 0 ? new CanvasShift(DigitCanvases.Size, DigitCanvases.Size, DigitCanvases.MaxObjects, shift) : null;
         Trainer.Fit(_net, train, epochs, 32, new Adam(2e-3), seed: seed, log: log, verbose: 2, validation: validation,
-            loss: Loss, outputMetrics: [map], callbacks: [new LearningRateScheduler(new CosineAnnealing(epochs, 2e-5))]);
+            loss: Loss, outputMetrics: [map], augment: augment, callbacks: [new LearningRateScheduler(new CosineAnnealing(epochs, 2e-5))]);
     }
 
     public override List<List<DetectedBox>> Detect(Dataset<float> data, int start, int count)
@@ -106,7 +140,7 @@ internal sealed class SsdDetector : Detector
 
     public override string Name => "ssd";
     public override long Parameters => SsdBackbone.ParameterCount + SsdHead8.ParameterCount + SsdBranch4.ParameterCount;
-    public override int DefaultEpochs => 15;
+    public override int DefaultEpochs => 10;
 
     /// <summary>Forward through the three networks; the per-image output is [8×8 head | 4×4 head].</summary>
     private Span<float> Forward(ReadOnlySpan<float> input, int n)
@@ -123,8 +157,13 @@ internal sealed class SsdDetector : Detector
         return _output.AsSpan(0, n * (sa + sb));
     }
 
-    public override void Train(Dataset<float> train, Dataset<float> validation, int epochs, int seed, TextWriter log)
+    protected override IEnumerable<(string File, INetwork<float> Network)> Networks =>
+        [("ssd-backbone", _backbone), ("ssd-head8", _head8), ("ssd-branch4", _branch4)];
+
+    public override void Train(Dataset<float> train, Dataset<float> validation, int epochs, int seed, int shift, TextWriter log)
     {
+        var augment = shift > 0 ? new CanvasShift(DigitCanvases.Size, DigitCanvases.Size, DigitCanvases.MaxObjects, shift) : null;
+        var augmentRandom = new SeededRandom(seed ^ 0x5A17_AD6E);
         var optimizers = new[] { new Adam(2e-3), new Adam(2e-3), new Adam(2e-3) };
         var schedule = new CosineAnnealing(epochs, 2e-5);
         const int batch = 32;
@@ -148,6 +187,7 @@ internal sealed class SsdDetector : Detector
                     train.Features(order[start + k]).CopyTo(x.AsSpan(k * featureSize));
                     train.Target(order[start + k]).CopyTo(t.AsSpan(k * targetSize));
                 }
+                augment?.Apply(x.AsSpan(0, n * featureSize), t.AsSpan(0, n * targetSize), n, augmentRandom);
                 _backbone.ZeroGradients(); _head8.ZeroGradients(); _branch4.ZeroGradients();
                 var output = Forward(x.AsSpan(0, n * featureSize), n);
                 float loss = Loss.ValueAndGradient(output, t.AsSpan(0, n * targetSize), n, _gradient.AsSpan(0, output.Length));
@@ -290,7 +330,10 @@ internal sealed class RcnnDetector : Detector
         return new Dataset<float>(features.ToArray(), 784, labels.ToArray(), 11);
     }
 
-    public override void Train(Dataset<float> train, Dataset<float> validation, int epochs, int seed, TextWriter log)
+    protected override IEnumerable<(string File, INetwork<float> Network)> Networks => [("rcnn-lenet", _net)];
+
+    /// <summary>R-CNN trains on crops of proposals, not on canvases: <paramref name="shift"/> is not used.</summary>
+    public override void Train(Dataset<float> train, Dataset<float> validation, int epochs, int seed, int shift, TextWriter log)
     {
         var crops = Crops(train, Math.Min(train.Count, 4000), seed);
         log.WriteLine($"R-CNN training crops: {crops.Count:N0} from {Math.Min(train.Count, 4000):N0} canvases ({crops.Labels.ToArray().Count(l => l == Background):N0} background)");

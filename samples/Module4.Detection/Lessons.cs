@@ -26,16 +26,39 @@ internal static class Lessons
 
     private static string F3(double v) => v.ToString("0.000", CultureInfo.InvariantCulture);
 
-    public static (double Map50, double Map, double TrainSeconds, Detector Detector) Train(TextWriter log, string model, int? epochs, int trainCount, int testCount, int seed, string outputDirectory)
+    /// <summary>The default largest canvas shift (pixels) of the training augmentation.</summary>
+    public const int DefaultShift = 16;
+
+    public static (double Map50, double Map, double TrainSeconds, Detector Detector) Train(TextWriter log, string model, int? epochs, int trainCount, int testCount, int seed, string outputDirectory,
+        int shift = DefaultShift, string? checkpointDirectory = null)
     {
         var (train, validation, test) = Data(trainCount, testCount);
         var detector = Create(model, seed);
         int e = epochs ?? detector.DefaultEpochs;
         if (e < 1) throw new ArgumentException($"Train for at least 1 epoch; {e} were asked for.");
-        log.WriteLine($"{model}: {detector.Parameters:N0} parameters; {train.Count:N0} training canvases, {validation.Count} validation, {test.Count:N0} test; {e} epochs");
+        if (shift < 0 || shift >= DigitCanvases.Size) throw new ArgumentException($"--shift is a number of pixels from 0 to {DigitCanvases.Size - 1}; {shift} was given.");
+        string augmentation = model == "rcnn" ? "" : shift > 0 ? $"; canvas shifts up to ±{shift} px" : "; no augmentation";
+        log.WriteLine($"{model}: {detector.Parameters:N0} parameters; {train.Count:N0} training canvases, {validation.Count} validation, {test.Count:N0} test; {e} epochs{augmentation}");
         var watch = Stopwatch.StartNew();
-        detector.Train(train, validation, e, seed, log);
+        detector.Train(train, validation, e, seed, shift, log);
         double seconds = watch.Elapsed.TotalSeconds;
+        if (checkpointDirectory is not null)
+        {
+            var files = detector.Save(checkpointDirectory, new Dictionary<string, string>
+            {
+                ["model"] = model, ["epochs"] = e.ToString(CultureInfo.InvariantCulture), ["train_canvases"] = trainCount.ToString(CultureInfo.InvariantCulture),
+                ["seed"] = seed.ToString(CultureInfo.InvariantCulture), ["shift"] = shift.ToString(CultureInfo.InvariantCulture),
+                ["training_seconds"] = seconds.ToString("0.0", CultureInfo.InvariantCulture),
+            });
+            log.WriteLine($"saved {string.Join(", ", files.Select(Path.GetFileName))} to {checkpointDirectory} (`compare` loads them)");
+        }
+        var (map50, map) = Report(log, model, detector, test, outputDirectory);
+        return (map50, map, seconds, detector);
+    }
+
+    /// <summary>Test mAP lines and the two PNGs of a trained detector.</summary>
+    private static (double Map50, double Map) Report(TextWriter log, string model, Detector detector, Dataset<float> test, string outputDirectory)
+    {
         var evaluator = detector.Evaluate(test);
         double map50 = evaluator.MeanAveragePrecision(), map = evaluator.CocoMeanAveragePrecision();
         log.WriteLine($"test mAP@0.75: {F3(evaluator.MeanAveragePrecision(0.75))}");
@@ -47,7 +70,7 @@ internal static class Lessons
         string pr = Path.Combine(outputDirectory, $"{model}-pr-curves.png");
         Drawing.PrecisionRecallCurve(evaluator).SavePng(pr);
         log.WriteLine($"wrote {detections} (8 test canvases: detections in colour with class and score, ground truth dashed white) and {pr}");
-        return (map50, map, seconds, detector);
+        return (map50, map);
     }
 
     public static void DrawTestCanvases(Detector detector, Dataset<float> test, string path)
@@ -63,14 +86,31 @@ internal static class Lessons
         Drawing.Mosaic(images, 4).SavePng(path);
     }
 
-    public static void Compare(TextWriter log, int trainCount, int testCount, int seed, string outputDirectory)
+    /// <summary>Loads each detector from <paramref name="checkpointDirectory"/> (as `train` saved it), or trains it with
+    /// its defaults and saves it when its files are missing or <paramref name="retrain"/> is set; then evaluates all
+    /// three on the same test canvases.</summary>
+    public static void Compare(TextWriter log, int trainCount, int testCount, int seed, string outputDirectory, string checkpointDirectory, bool retrain)
     {
         var (_, _, test) = Data(1, testCount);
         var rows = new List<(string Model, double Map50, double Map, double Ms, long Params, double Seconds)>();
         foreach (string model in new[] { "rcnn", "yolo", "ssd" })
         {
             log.WriteLine($"--- {model} ---");
-            var (map50, map, seconds, detector) = Train(log, model, null, trainCount, testCount, seed, outputDirectory);
+            var detector = Create(model, seed);
+            var metadata = retrain ? null : detector.Load(checkpointDirectory);
+            double map50, map, seconds;
+            if (metadata is null)
+            {
+                log.WriteLine(retrain ? "training (--retrain)" : $"no checkpoint of {model} in {checkpointDirectory}: training it with the defaults");
+                (map50, map, seconds, detector) = Train(log, model, null, trainCount, testCount, seed, outputDirectory, checkpointDirectory: checkpointDirectory);
+            }
+            else
+            {
+                seconds = double.Parse(metadata.GetValueOrDefault("training_seconds", "NaN"), CultureInfo.InvariantCulture);
+                log.WriteLine($"loaded {model} from {checkpointDirectory}: {metadata.GetValueOrDefault("epochs", "?")} epochs on {metadata.GetValueOrDefault("train_canvases", "?")} canvases, " +
+                    $"shift {metadata.GetValueOrDefault("shift", "?")}, seed {metadata.GetValueOrDefault("seed", "?")}, {metadata.GetValueOrDefault("training_seconds", "?")} s of training");
+                (map50, map) = Report(log, model, detector, test, outputDirectory);
+            }
             rows.Add((model, map50, map, detector.MillisecondsPerImage(test), detector.Parameters, seconds));
         }
         log.WriteLine();

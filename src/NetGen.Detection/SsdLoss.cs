@@ -181,9 +181,11 @@ public sealed class SsdLoss : ILoss<float>
 
     private static float SmoothL1Gradient(float x) => MathF.Abs(x) < 1 ? x : MathF.Sign(x);
 
-    /// <summary>Decodes one image's output into detections (boxes in [0, 1]): per anchor, the object class with the
-    /// largest softmax probability, kept when ≥ <paramref name="scoreThreshold"/>; then per-class NMS.</summary>
-    public List<DetectedBox> Decode(ReadOnlySpan<float> output, float scoreThreshold = 0.01f, double iouThreshold = 0.45, int topK = 100)
+    /// <summary>Decodes one image's output into detections (boxes in [0, 1]): per anchor and object class, the softmax
+    /// probability, kept when ≥ <paramref name="scoreThreshold"/> (every class that passes, as torchvision's SSD
+    /// post-processing; <paramref name="bestClassOnly"/> keeps only each anchor's most likely object class); then
+    /// per-class NMS and the <paramref name="topK"/> highest scores.</summary>
+    public List<DetectedBox> Decode(ReadOnlySpan<float> output, float scoreThreshold = 0.01f, double iouThreshold = 0.45, int topK = 100, bool bestClassOnly = false)
     {
         if (output.Length != OutputSize) throw new ArgumentException($"One image's output has {OutputSize} values, not {output.Length}.", nameof(output));
         var raw = new List<DetectedBox>();
@@ -192,10 +194,14 @@ public sealed class SsdLoss : ILoss<float>
             float lse = LogSumExp(output, a);
             int best = 1;
             for (int c = 2; c <= Classes; c++) if (output[OutputIndex(a, 4 + c)] > output[OutputIndex(a, 4 + best)]) best = c;
-            float p = MathF.Exp(output[OutputIndex(a, 4 + best)] - lse);
-            if (p < scoreThreshold) continue;
+            if (MathF.Exp(output[OutputIndex(a, 4 + best)] - lse) < scoreThreshold) continue;   // not even the best class passes
             var box = Anchors.Decode(output[OutputIndex(a, 0)], output[OutputIndex(a, 1)], output[OutputIndex(a, 2)], output[OutputIndex(a, 3)], a);
-            raw.Add(new DetectedBox(box, best - 1, p));
+            for (int c = 1; c <= Classes; c++)
+            {
+                if (bestClassOnly && c != best) continue;
+                float p = MathF.Exp(output[OutputIndex(a, 4 + c)] - lse);
+                if (p >= scoreThreshold) raw.Add(new DetectedBox(box, c - 1, p));
+            }
         }
         return Nms.Select(raw, iouThreshold, scoreThreshold, topK);
     }

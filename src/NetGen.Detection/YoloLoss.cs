@@ -167,9 +167,12 @@ public sealed class YoloLoss : ILoss<float>
         return (float)(total / batch);
     }
 
-    /// <summary>Decodes one image's output into detections (boxes in [0, 1]): per slot, the class with the largest
-    /// σ(objectness)·softmax(class) score, kept when it is ≥ <paramref name="scoreThreshold"/>; then per-class NMS.</summary>
-    public List<DetectedBox> Decode(ReadOnlySpan<float> output, float scoreThreshold = 0.01f, double iouThreshold = 0.45, int topK = 100)
+    /// <summary>Decodes one image's output into detections (boxes in [0, 1]): per slot and class, the score
+    /// σ(objectness)·softmax(class), kept when it is ≥ <paramref name="scoreThreshold"/> (every class that passes, as
+    /// torchvision's detectors post-process, so a digit the head is unsure between two classes is found under both;
+    /// <paramref name="bestClassOnly"/> keeps only each slot's most likely class); then per-class NMS and the
+    /// <paramref name="topK"/> highest scores.</summary>
+    public List<DetectedBox> Decode(ReadOnlySpan<float> output, float scoreThreshold = 0.01f, double iouThreshold = 0.45, int topK = 100, bool bestClassOnly = false)
     {
         if (output.Length != OutputSize) throw new ArgumentException($"One image's output has {OutputSize} values, not {output.Length}.", nameof(output));
         int s2 = Grid * Grid, fields = 5 + Classes;
@@ -185,12 +188,17 @@ public sealed class YoloLoss : ILoss<float>
                     float max = float.NegativeInfinity, sum = 0;
                     for (int c = 0; c < Classes; c++) { float z = output[baseIndex + (5 + c) * s2]; if (z > max) { max = z; best = c; } }
                     for (int c = 0; c < Classes; c++) sum += MathF.Exp(output[baseIndex + (5 + c) * s2] - max);
-                    float score = objectness / sum;
-                    if (score < scoreThreshold) continue;
+                    if (objectness / sum < scoreThreshold) continue;   // not even the best class passes
                     var (aw, ah) = Anchors[b];
                     float cx = (col + Sigmoid(output[baseIndex])) / Grid, cy = (row + Sigmoid(output[baseIndex + s2])) / Grid;
                     float w = aw * MathF.Exp(MathF.Min(output[baseIndex + 2 * s2], 5)), h = ah * MathF.Exp(MathF.Min(output[baseIndex + 3 * s2], 5));
-                    raw.Add(new DetectedBox(Box.FromCenter(cx, cy, w, h), best, score));
+                    var box = Box.FromCenter(cx, cy, w, h);
+                    for (int c = 0; c < Classes; c++)
+                    {
+                        if (bestClassOnly && c != best) continue;
+                        float score = objectness * MathF.Exp(output[baseIndex + (5 + c) * s2] - max) / sum;
+                        if (score >= scoreThreshold) raw.Add(new DetectedBox(box, c, score));
+                    }
                 }
         return Nms.Select(raw, iouThreshold, scoreThreshold, topK);
     }

@@ -71,6 +71,35 @@ public sealed class NetworkAttribute : Attribute
     /// statement per neuron, that reads like the lecture's equations; larger layers become vectorised loops.
     /// Default 64.</summary>
     public int UnrollThreshold { get; set; } = 64;
+
+    /// <summary>The detection loss the network's output feeds, when it is a detector's grid head (its runtime loss,
+    /// e.g. <c>NetGen.Detection.YoloLoss</c>, is then given to TrainStep/Fit and the declared <see cref="Loss"/> is not
+    /// used). Declaring it lets the analyzers check the head against <see cref="BoxesPerCell"/>, <see cref="Classes"/> and
+    /// <see cref="Grid"/> (NG0070–NG0074). Default <see cref="DetectionHead.None"/>.</summary>
+    public DetectionHead Head { get; set; }
+
+    /// <summary>With <see cref="Head"/>: boxes (anchors, default boxes) per grid cell.</summary>
+    public int BoxesPerCell { get; set; }
+
+    /// <summary>With <see cref="Head"/>: object classes, without a background class.</summary>
+    public int Classes { get; set; }
+
+    /// <summary>With <see cref="Head"/>: cells per side of the head's output map; 0 for any.</summary>
+    public int Grid { get; set; }
+}
+
+/// <summary>A detector head's output layout, for <see cref="NetworkAttribute.Head"/>. Both lay out B·(5 + classes)
+/// channels over an S × S map, B boxes per cell.</summary>
+public enum DetectionHead
+{
+    /// <summary>Not a detection head.</summary>
+    None,
+
+    /// <summary>YOLO: per box (tx, ty, tw, th, objectness, class logits) — <c>NetGen.Detection.YoloLoss</c>.</summary>
+    Yolo,
+
+    /// <summary>SSD: per default box (4 encoded offsets, background logit, class logits) — <c>NetGen.Detection.SsdLoss</c>.</summary>
+    Ssd,
 }
 
 /// <summary>Base class of every layer attribute; the generator reads layers in attribute order.</summary>

@@ -14,6 +14,18 @@ public interface IAugmentation<T> where T : unmanaged, IFloatingPointIeee754<T>
 }
 
 /// <summary>
+/// An augmentation that moves the targets with the image (a detector's boxes when the canvas is shifted).
+/// <see cref="Trainer.Fit"/> calls this overload for a data set with target vectors, on copies of the batch's
+/// features and targets; never on validation data.
+/// </summary>
+public interface ITargetAugmentation<T> : IAugmentation<T> where T : unmanaged, IFloatingPointIeee754<T>
+{
+    /// <summary>Transforms the <paramref name="count"/> samples in <paramref name="batch"/> and their targets
+    /// (count × target size values) in place, drawing every random choice from <paramref name="random"/>.</summary>
+    void Apply(Span<T> batch, Span<T> targets, int count, SeededRandom random);
+}
+
+/// <summary>
 /// Random transformations of (C, H, W) images, each sample independently: a horizontal flip (probability ½),
 /// a translation by up to <see cref="MaxTranslation"/> pixels in x and y (zero fill), a rotation by up to
 /// <see cref="MaxRotationDegrees"/> (bilinear, zero fill) and a brightness shift by up to

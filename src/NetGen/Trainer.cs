@@ -132,7 +132,8 @@ public static class Trainer
     /// <param name="shuffle">Shuffle the training samples each epoch (else visit them in order).</param>
     /// <param name="metrics">Extra metrics logged by name for training and validation (accuracy is always logged).</param>
     /// <param name="augment">Transforms each training mini-batch (a copy) before its step, e.g. an
-    /// <see cref="ImageAugmentation{T}"/>; never applied to validation data.</param>
+    /// <see cref="ImageAugmentation{T}"/>; never applied to validation data. An <see cref="ITargetAugmentation{T}"/> also
+    /// gets the batch's targets (a copy) when the data set has target vectors.</param>
     /// <param name="loss">A custom loss (<see cref="ILoss{T}"/>) trained and reported instead of the network's declared
     /// one; the data set's targets then have <see cref="ILoss{T}.TargetSize"/> values per sample (a labelled set is read
     /// as one-hot targets). Accuracy is logged only when the targets have one value per output.</param>
@@ -231,9 +232,10 @@ public static class Trainer
                 int start = step * batchSize, n = Math.Min(batchSize, count - start);
                 Gather(train, order.AsSpan(start, n), input, labels, targets);
                 Span<T> x = input.AsSpan(0, n * featureSize);
-                augment?.Apply(x, n, augmentRandom!);
-                if (loss is not null && train.HasLabels) Losses.OneHot<T>(labels.AsSpan(0, n), outputSize, targets);
                 int lossTargetSize = loss is null ? targetSize : loss.TargetSize(outputSize);
+                if (augment is ITargetAugmentation<T> moving && !train.HasLabels) moving.Apply(x, targets.AsSpan(0, n * lossTargetSize), n, augmentRandom!);
+                else augment?.Apply(x, n, augmentRandom!);
+                if (loss is not null && train.HasLabels) Losses.OneHot<T>(labels.AsSpan(0, n), outputSize, targets);
                 T stepValue = loss is not null
                     ? network.TrainStep(x, targets.AsSpan(0, n * lossTargetSize), loss, optimizer, n)
                     : train.HasLabels

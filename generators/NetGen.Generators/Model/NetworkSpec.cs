@@ -64,4 +64,11 @@ internal sealed record NetworkSpec(
     ClassProblem? ClassProblem)
 {
     public bool IsDouble => Precision == 1;
+
+    /// <summary>The declared detection head (NetworkAttribute.Head and its sizes), or null for none.</summary>
+    public DetectionHeadSpec? Head { get; init; }
 }
+
+/// <summary>[Network(Head = DetectionHead.Yolo, BoxesPerCell = 2, Classes = 10, Grid = 8)] as plain values
+/// (Kind mirrors NetGen.DetectionHead: 1 Yolo, 2 Ssd).</summary>
+internal sealed record DetectionHeadSpec(int Kind, int BoxesPerCell, int Classes, int Grid);

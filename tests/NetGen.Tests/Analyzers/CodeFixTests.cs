@@ -83,6 +83,21 @@ public class CodeFixTests
         ["cross-entropy → add softmax"] = (
             [U + "[Network][Input(4)][Dense(4), ReLU][Dense(3)] public partial class Net;"], "NG0023", "Add [Softmax] after [Dense]",
             [U + "[Network][Input(4)][Dense(4), ReLU][Dense(3), Softmax] public partial class Net;"]),
+        ["detection head channels → a 1×1 head"] = (
+            [U + "[Network(Loss = LossFunction.MeanSquaredError, Head = DetectionHead.Yolo, BoxesPerCell = 2, Classes = 10)][Input(1, 8, 8)][Conv2D(15, Kernel = 1)] public partial class Net;"], "NG0072", "Add [Conv2D(30, Kernel = 1)] after [Conv2D]",
+            [U + "[Network(Loss = LossFunction.MeanSquaredError, Head = DetectionHead.Yolo, BoxesPerCell = 2, Classes = 10)][Input(1, 8, 8)][Conv2D(15, Kernel = 1), Conv2D(30, Kernel = 1)] public partial class Net;"]),
+        ["detection head channels → boxes per cell"] = (
+            [U + "[Network(Loss = LossFunction.MeanSquaredError, Head = DetectionHead.Yolo, BoxesPerCell = 2, Classes = 10)][Input(1, 8, 8)][Conv2D(15, Kernel = 1)] public partial class Net;"], "NG0072", "Set BoxesPerCell = 1 (15 = 1·(5 + 10))",
+            [U + "[Network(Loss = LossFunction.MeanSquaredError, Head = DetectionHead.Yolo, BoxesPerCell = 1, Classes = 10)][Input(1, 8, 8)][Conv2D(15, Kernel = 1)] public partial class Net;"]),
+        ["detection grid → the map's"] = (
+            [U + "[Network(Loss = LossFunction.MeanSquaredError, Head = DetectionHead.Yolo, BoxesPerCell = 1, Classes = 10, Grid = 4)][Input(1, 8, 8)][Conv2D(15, Kernel = 1)] public partial class Net;"], "NG0073", "Set Grid = 8",
+            [U + "[Network(Loss = LossFunction.MeanSquaredError, Head = DetectionHead.Yolo, BoxesPerCell = 1, Classes = 10, Grid = 8)][Input(1, 8, 8)][Conv2D(15, Kernel = 1)] public partial class Net;"]),
+        ["detection grid → pool"] = (
+            [U + "[Network(Loss = LossFunction.MeanSquaredError, Head = DetectionHead.Yolo, BoxesPerCell = 1, Classes = 10, Grid = 4)][Input(1, 8, 8)][Conv2D(15, Kernel = 1)] public partial class Net;"], "NG0073", "Add [MaxPool(2)] before [Conv2D]",
+            [U + "[Network(Loss = LossFunction.MeanSquaredError, Head = DetectionHead.Yolo, BoxesPerCell = 1, Classes = 10, Grid = 4)][Input(1, 8, 8)][MaxPool(2)][Conv2D(15, Kernel = 1)] public partial class Net;"]),
+        ["detection head activation → remove"] = (
+            [U + "[Network(Loss = LossFunction.MeanSquaredError, Head = DetectionHead.Yolo, BoxesPerCell = 1, Classes = 10)][Input(1, 8, 8)][Conv2D(15, Kernel = 1), Sigmoid] public partial class Net;"], "NG0074", "Remove [Sigmoid]",
+            [U + "[Network(Loss = LossFunction.MeanSquaredError, Head = DetectionHead.Yolo, BoxesPerCell = 1, Classes = 10)][Input(1, 8, 8)][Conv2D(15, Kernel = 1)] public partial class Net;"]),
         ["softmax with MSE → cross-entropy"] = (
             [U + "[Network(Loss = LossFunction.MeanSquaredError)][Input(4)][Dense(3), Softmax] public partial class Net;"], "NG0024", "Use Loss = LossFunction.CrossEntropy",
             [U + "[Network(Loss = LossFunction.CrossEntropy)][Input(4)][Dense(3), Softmax] public partial class Net;"]),

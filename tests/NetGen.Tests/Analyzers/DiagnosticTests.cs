@@ -124,6 +124,20 @@ public class DiagnosticTests
             [U + "[Network(Loss = LossFunction.MeanSquaredError)][Input(2, 7, 7)][Conv2DTranspose(2, Kernel = 4, Stride = 2, OutputSize = 14)] public partial class Net;"], "NG0062"),
         ["NG0063 sampling odd"] = ([U + "[Network(Loss = LossFunction.MeanSquaredError)][Input(4)][Dense(5)][{|NG0063:Sampling|}] public partial class Net;"],
             [U + "[Network(Loss = LossFunction.MeanSquaredError)][Input(4)][Dense(6)][Sampling] public partial class Net;"], "NG0063"),
+        ["NG0070 detection head without boxes"] = ([U + "[Network(Loss = LossFunction.MeanSquaredError, Head = DetectionHead.Yolo, {|NG0070:BoxesPerCell = 0|}, Classes = 10)][Input(1, 8, 8)][Conv2D(15, Kernel = 1)] public partial class Net;"],
+            [U + "[Network(Loss = LossFunction.MeanSquaredError, Head = DetectionHead.Yolo, BoxesPerCell = 1, Classes = 10)][Input(1, 8, 8)][Conv2D(15, Kernel = 1)] public partial class Net;"], "NG0070"),
+        ["NG0071 detection head ends in a vector"] = ([U + "[Network(Loss = LossFunction.MeanSquaredError, Head = DetectionHead.Yolo, BoxesPerCell = 1, Classes = 10)][Input(1, 8, 8)][Flatten][{|NG0071:Dense(15)|}] public partial class Net;"],
+            [U + "[Network(Loss = LossFunction.MeanSquaredError, Head = DetectionHead.Yolo, BoxesPerCell = 1, Classes = 10)][Input(1, 8, 8)][Conv2D(15, Kernel = 1)] public partial class Net;"], "NG0071"),
+        ["NG0072 detection head channels"] = ([U + "[Network(Loss = LossFunction.MeanSquaredError, Head = DetectionHead.Yolo, BoxesPerCell = 2, Classes = 10)][Input(1, 8, 8)][{|NG0072:Conv2D(15, Kernel = 1)|}] public partial class Net;"],
+            [U + "[Network(Loss = LossFunction.MeanSquaredError, Head = DetectionHead.Yolo, BoxesPerCell = 2, Classes = 10)][Input(1, 8, 8)][Conv2D(30, Kernel = 1)] public partial class Net;"], "NG0072"),
+        ["NG0072 ssd head channels"] = ([U + "[Network(Loss = LossFunction.MeanSquaredError, Head = DetectionHead.Ssd, BoxesPerCell = 3, Classes = 10)][Input(128, 8, 8)][{|NG0072:Conv2D(44, Kernel = 3, Padding = Padding.Same)|}] public partial class Net;"],
+            [U + "[Network(Loss = LossFunction.MeanSquaredError, Head = DetectionHead.Ssd, BoxesPerCell = 3, Classes = 10)][Input(128, 8, 8)][Conv2D(45, Kernel = 3, Padding = Padding.Same)] public partial class Net;"], "NG0072"),
+        ["NG0073 detection grid"] = ([U + "[Network(Loss = LossFunction.MeanSquaredError, Head = DetectionHead.Yolo, BoxesPerCell = 1, Classes = 10, Grid = 4)][Input(1, 8, 8)][{|NG0073:Conv2D(15, Kernel = 1)|}] public partial class Net;"],
+            [U + "[Network(Loss = LossFunction.MeanSquaredError, Head = DetectionHead.Yolo, BoxesPerCell = 1, Classes = 10, Grid = 8)][Input(1, 8, 8)][Conv2D(15, Kernel = 1)] public partial class Net;"], "NG0073"),
+        ["NG0073 detection grid not square"] = ([U + "[Network(Loss = LossFunction.MeanSquaredError, Head = DetectionHead.Yolo, BoxesPerCell = 1, Classes = 10)][Input(1, 8, 4)][{|NG0073:Conv2D(15, Kernel = 1)|}] public partial class Net;"],
+            [U + "[Network(Loss = LossFunction.MeanSquaredError, Head = DetectionHead.Yolo, BoxesPerCell = 1, Classes = 10)][Input(1, 4, 4)][Conv2D(15, Kernel = 1)] public partial class Net;"], "NG0073"),
+        ["NG0074 detection head activation"] = ([U + "[Network(Loss = LossFunction.MeanSquaredError, Head = DetectionHead.Yolo, BoxesPerCell = 1, Classes = 10)][Input(1, 8, 8)][Conv2D(15, Kernel = 1), {|NG0074:Sigmoid|}] public partial class Net;"],
+            [U + "[Network(Loss = LossFunction.MeanSquaredError, Head = DetectionHead.Yolo, BoxesPerCell = 1, Classes = 10)][Input(1, 8, 8)][Conv2D(15, Kernel = 1)] public partial class Net;"], "NG0074"),
     };
 
     public static TheoryData<string> Names => new(Cases.Keys);

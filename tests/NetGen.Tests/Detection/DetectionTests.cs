@@ -215,6 +215,96 @@ public class DetectionTests
     }
 
     [Fact]
+    public void CanvasShiftMovesInkAndBoxesTogetherAndKeepsBoxesInside()
+    {
+        var data = DigitCanvases.Generate(40, train: true);
+        var x = data.AllFeatures.ToArray();
+        var t = data.Targets.ToArray();
+        var shift = new CanvasShift(64, 64, DigitCanvases.MaxObjects, maxShift: 16);
+        var random = new SeededRandom(5);
+        int moved = 0, size = 64 * 64, rows = DigitCanvases.MaxObjects * DetectionTargets.Fields;
+        for (int n = 0; n < 40; n++)
+        {
+            var before = x.AsSpan(n * size, size).ToArray();
+            var boxesBefore = t.AsSpan(n * rows, rows).ToArray();
+            shift.Apply(x.AsSpan(n * size, size), t.AsSpan(n * rows, rows), 1, random);
+            var (dx, dy) = shift.LastShift;
+            Assert.InRange(dx, -16, 16);
+            Assert.InRange(dy, -16, 16);
+            if (dx != 0 || dy != 0) moved++;
+            // Every pixel is the source pixel (dx, dy) away, or 0 where the shift uncovered the border.
+            for (int py = 0; py < 64; py++)
+                for (int px = 0; px < 64; px++)
+                {
+                    int sx = px - dx, sy = py - dy;
+                    float expected = sx is >= 0 and < 64 && sy is >= 0 and < 64 ? before[sy * 64 + sx] : 0;
+                    Assert.Equal(expected, x[n * size + py * 64 + px]);
+                }
+            for (int o = 0; o < DigitCanvases.MaxObjects; o++)
+            {
+                int f = o * DetectionTargets.Fields;
+                Assert.Equal(boxesBefore[f], t[n * rows + f]);
+                if (boxesBefore[f] < 0) continue;
+                Assert.Equal(boxesBefore[f + 1] + dx / 64f, t[n * rows + f + 1], 6);
+                Assert.Equal(boxesBefore[f + 4] + dy / 64f, t[n * rows + f + 4], 6);
+                Assert.InRange(t[n * rows + f + 1], -1e-6f, 1f);
+                Assert.InRange(t[n * rows + f + 3], 0f, 1f + 1e-6f);
+                Assert.InRange(t[n * rows + f + 2], -1e-6f, 1f);
+                Assert.InRange(t[n * rows + f + 4], 0f, 1f + 1e-6f);
+            }
+        }
+        Assert.True(moved >= 30, $"only {moved} of 40 canvases moved");
+        // Without targets it refuses rather than leave the boxes behind.
+        var e = Assert.Throws<InvalidOperationException>(() => shift.Apply(x.AsSpan(0, size), 1, random));
+        Assert.Contains("needs the targets", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void FitGivesATargetAugmentationTheBatchTargets()
+    {
+        // A target augmentation that negates the images and records the targets it was handed: Fit passes each batch's
+        // targets (as in the data set, since this one leaves them unchanged) and never the data set itself.
+        var data = DigitCanvases.Generate(8, train: true);
+        var recorder = new RecordingAugmentation();
+        var net = new TinyYolo(maxBatch: 4, seed: 1);
+        var loss = new YoloLoss(grid: 4, boxesPerCell: 1, classes: 10, anchors: [(0.2f, 0.3f)]);
+        Trainer.Fit(net, data, 1, 4, new Sgd(0.001), verbose: 0, loss: loss, augment: recorder, shuffle: false);
+        Assert.Equal(2, recorder.Calls);
+        Assert.Equal(data.Targets.ToArray(), recorder.Seen.ToArray());
+        Assert.True(data.AllFeatures.ToArray().All(v => v >= 0), "the data set was changed");
+    }
+
+    private sealed class RecordingAugmentation : ITargetAugmentation<float>
+    {
+        public int Calls;
+        public readonly List<float> Seen = [];
+
+        public void Apply(Span<float> batch, int count, SeededRandom random) => throw new InvalidOperationException("Fit should pass the targets.");
+
+        public void Apply(Span<float> batch, Span<float> targets, int count, SeededRandom random)
+        {
+            Calls++;
+            Seen.AddRange(targets.ToArray());
+            for (int i = 0; i < batch.Length; i++) batch[i] = -batch[i];
+        }
+    }
+
+    [Fact]
+    public void DecodingKeepsEveryClassThatPasses()
+    {
+        // One 1×1 grid slot, 3 classes: objectness σ(2) ≈ 0.881, class logits (1, 0.9, −3) → softmax ≈ (0.516, 0.467, 0.0086).
+        var loss = new YoloLoss(grid: 1, boxesPerCell: 1, classes: 3, anchors: [(0.5f, 0.5f)]);
+        float[] output = [0, 0, 0, 0, 2, 1, 0.9f, -3];
+        var all = loss.Decode(output, scoreThreshold: 0.05f);
+        Assert.Equal([0, 1], all.Select(d => d.Class).ToArray());
+        float sum = MathF.Exp(1) + MathF.Exp(0.9f) + MathF.Exp(-3), objectness = 1 / (1 + MathF.Exp(-2));
+        Assert.Equal(objectness * MathF.Exp(1) / sum, all[0].Score, 5);
+        Assert.Equal(objectness * MathF.Exp(0.9f) / sum, all[1].Score, 5);
+        Assert.Equal(all[0].Box, all[1].Box);
+        Assert.Equal([0], loss.Decode(output, scoreThreshold: 0.05f, bestClassOnly: true).Select(d => d.Class).ToArray());
+    }
+
+    [Fact]
     public void DrawingWritesReadablePngs()
     {
         var data = DigitCanvases.Generate(2, train: false);

@@ -120,6 +120,37 @@ public sealed class GpuTrainingTests(GpuFixture fixture, ITestOutputHelper outpu
         Assert.Contains("batchSize", tooBig.Message, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public void GpuTrainerFitsWithACustomLossAsTrainerFitDoes()
+    {
+        // A loss object other than the declared cross-entropy (mean squared error of the softmax probabilities against
+        // one-hot targets) through both trainers: the same batches give the same epoch losses, validation and weights.
+        var (train, test) = Datasets.UciDigits<float>().Split(0.2, seed: 3);
+        var loss = new BuiltInLoss<float>(LossFunction.MeanSquaredError);
+        var cpu = new DigitsMlp(32, seed: 4);
+        using var gpu = new DigitsMlp.Gpu(Device, 32, seed: 4);
+        var history = Trainer.Fit(cpu, train, epochs: 2, batchSize: 32, new Sgd(0.5, momentum: 0.9), seed: 9, verbose: 0, validation: test, loss: loss);
+        var log = new StringWriter();
+        var gpuHistory = GpuTrainer.Fit(gpu, train, epochs: 2, batchSize: 32, new Sgd(0.5, momentum: 0.9), seed: 9, log, validation: test, loss: loss);
+        output.WriteLine(log.ToString());
+        Assert.Matches(@"^Epoch 2/2 - \d+\.\ds \d+(s|ms|us)/step - loss: \d\.\d{4} - val_loss: \d\.\d{4} - val_accuracy: \d\.\d{4}$",
+            log.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries)[^1].TrimEnd('\r'));
+        foreach (var key in new[] { "loss", "val_loss", "val_accuracy" })
+            for (int e = 0; e < 2; e++)
+                Assert.True(Math.Abs(history[key][e] - gpuHistory[key][e]) <= 1e-5 * history[key][e], $"epoch {e + 1} {key}: {history[key][e]} on the CPU, {gpuHistory[key][e]} on the GPU");
+        GpuCompare.Close<float>(cpu.Parameters, gpu.GetParameters(), "parameters after 2 epochs with the custom loss", GpuCompare.TrainingTolerance);
+        Assert.True(history["loss"][1] < history["loss"][0] && gpuHistory["val_accuracy"][1] > 0.8,
+            $"the custom loss should train: loss {history["loss"][0]} → {history["loss"][1]}, val_accuracy {gpuHistory["val_accuracy"][1]}");
+        // A declared-loss run from the same weights differs: the custom loss was the one trained.
+        using var declared = new DigitsMlp.Gpu(Device, 32, seed: 4);
+        var declaredHistory = GpuTrainer.Fit(declared, train, epochs: 1, batchSize: 32, new Sgd(0.5, momentum: 0.9), seed: 9);
+        Assert.True(Math.Abs(declaredHistory["loss"][0] - gpuHistory["loss"][0]) > 0.1, $"cross-entropy {declaredHistory["loss"][0]} vs squared error {gpuHistory["loss"][0]}");
+        // Targets the loss cannot read are refused with the sizes.
+        var wrong = new Dataset<float>(new float[4 * 64], 64, new float[4 * 3], 3);
+        var error = Assert.Throws<ArgumentException>(() => GpuTrainer.Fit(gpu, wrong, 1, 4, new Sgd(0.1), loss: loss));
+        Assert.Contains("3 target values per sample", error.Message, StringComparison.Ordinal);
+    }
+
     public static TheoryData<string> Optimizers() => new()
     {
         "sgd", "momentum", "nesterov+decay", "adagrad", "rmsprop", "rmsprop centred+momentum+decay", "adam", "adam amsgrad+decay",
