@@ -142,6 +142,8 @@ public static class Workloads
             var (d, g) = gan.TrainStep(real, Batch);
             loss = d + g;
         }, () => loss);
+    }
+
     /// <summary>A linear congruential generator (Numerical Recipes' constants) that pytorch_peer.py repeats exactly, so
     /// both sides get the same boxes: values in [0, 1).</summary>
     public static double[] Lcg(int count, uint seed)

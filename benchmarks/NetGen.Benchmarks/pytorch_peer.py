@@ -100,6 +100,8 @@ def dcgan_step(batch=64, latent=100):
         g_opt.step()
         return d_loss + g_loss
     return step
+
+
 class RowRecurrent(nn.Module):
     """MNIST row by row: 28 steps of 28 pixels, 128 units, the last step's hidden state -> Linear 10 (as RowLstm …)."""
 
@@ -114,6 +116,8 @@ class RowRecurrent(nn.Module):
 
 
 RECURRENT = {"lstm": "LSTM", "gru": "GRU", "rnn": "RNN"}
+
+
 def yolo_net():
     """Module 4's YOLO network (benchmarks' Networks.cs: Yolo)."""
     layers, c = [], 1
