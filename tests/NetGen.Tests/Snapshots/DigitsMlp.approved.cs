@@ -89,15 +89,31 @@ __________________________________________________________________
     public DigitsMlp(int maxBatch = 1, int seed = 42)
     {
         if (maxBatch < 1) throw new global::System.ArgumentOutOfRangeException(nameof(maxBatch), maxBatch, "maxBatch must be at least 1: it is the largest batch Forward will be given.");
+        const long largestPerSample = 64;   // the input
+        if ((long)maxBatch * largestPerSample > global::System.Array.MaxLength)
+        {
+            throw new global::System.ArgumentOutOfRangeException(nameof(maxBatch), maxBatch, global::System.FormattableString.Invariant(
+                $"maxBatch {maxBatch:N0} × 64 values per sample (the input) = {((long)maxBatch * largestPerSample):N0} values exceeds the {(global::System.Array.MaxLength):N0} one array can hold; the largest maxBatch for DigitsMlp is {(global::System.Array.MaxLength / largestPerSample):N0}: train and infer in batches of at most that many samples."));
+        }
         MaxBatch = maxBatch;
-        _a0 = new float[maxBatch * 64]; _d0 = new float[maxBatch * 64];
-        _a1 = new float[maxBatch * 32]; _d1 = new float[maxBatch * 32];
-        _a2 = new float[maxBatch * 32]; _d2 = new float[maxBatch * 32];
-        _a3 = new float[maxBatch * 10]; _d3 = new float[maxBatch * 10];
-        _a4 = new float[maxBatch * 10]; _d4 = new float[maxBatch * 10];
-        _scratchPart = global::System.Math.Max(global::System.Math.Max(maxBatch, 32) * 48, global::System.Math.Max(maxBatch, 10) * 48);
-        _scratch = new float[_scratchPart * global::System.Environment.ProcessorCount];
-        _target = new float[maxBatch * 10];
+        try
+        {
+            checked
+            {
+                _a0 = new float[maxBatch * 64]; _d0 = new float[maxBatch * 64];
+                _a1 = new float[maxBatch * 32]; _d1 = new float[maxBatch * 32];
+                _a2 = new float[maxBatch * 32]; _d2 = new float[maxBatch * 32];
+                _a3 = new float[maxBatch * 10]; _d3 = new float[maxBatch * 10];
+                _a4 = new float[maxBatch * 10]; _d4 = new float[maxBatch * 10];
+                _scratchPart = global::System.Math.Max(global::System.Math.Max(maxBatch, 32) * 48, global::System.Math.Max(maxBatch, 10) * 48);
+                _scratch = new float[_scratchPart * global::System.Environment.ProcessorCount];
+                _target = new float[maxBatch * 10];
+            }
+        }
+        catch (global::System.OverflowException)
+        {
+            throw new global::System.InvalidOperationException(global::System.FormattableString.Invariant($"DigitsMlp's kernels need more working memory (for maxBatch {maxBatch:N0} on {(global::System.Environment.ProcessorCount)} threads) than one array can hold: a layer is too wide for NetGen's kernels. Use a smaller maxBatch, or make the widest layer smaller."));
+        }
         var random = new global::NetGen.SeededRandom(seed);
         global::NetGen.Init.HeUniform<float>(_p.AsSpan(0, 2048), fanIn: 64, random);   // Dense1: He, followed by ReLU
         global::NetGen.Init.GlorotUniform<float>(_p.AsSpan(2080, 320), fanIn: 32, fanOut: 10, random);   // Dense2: Glorot, followed by Softmax
@@ -196,7 +212,7 @@ __________________________________________________________________
             global::NetGen.Parallelism.Run(this, 0, global::NetGen.Parallelism.PartsFor((long)batch * 2048));
 
             // Layer 1: ReLU over 32 values per sample
-            for (int k = 0; k < batch * 32; k++) _a2[k] = _a1[k] > 0f ? _a1[k] : 0f;
+            for (int k = 0; k < batch * 32; k++) _a2[k] = _a1[k] <= 0f ? 0f : _a1[k];
 
             // Layer 2: Dense2 (32 → 10): y = x·Wᵀ + b over the whole batch, register-blocked; threads split the units
             global::NetGen.Parallelism.Run(this, 8, global::NetGen.Parallelism.PartsFor((long)batch * 320));
@@ -435,7 +451,8 @@ __________________________________________________________________
     /// <summary>One step: forward, loss, backward, update; returns the loss before the update. With a plain <see cref="global::NetGen.Sgd"/>
     /// (<see cref="global::NetGen.Sgd.FuseIntoBackward"/>) the update θ ← θ − η·∂E/∂θ is applied inside the backward pass, where each
     /// gradient is formed, and <see cref="Gradients"/> is neither zeroed nor written (it keeps what it held before the step); with
-    /// any other optimiser the gradients are zeroed, backpropagated into <see cref="Gradients"/> and passed to <c>optimizer.Step</c>.</summary>
+    /// any other optimiser the gradients are zeroed, backpropagated into <see cref="Gradients"/> and passed to <c>optimizer.Step</c>.
+    /// When the loss is NaN or infinite nothing is updated (the weights stay those of the last good step).</summary>
     public float TrainStep(global::System.ReadOnlySpan<float> input, global::System.ReadOnlySpan<float> target, global::NetGen.IOptimizer optimizer, int batch = 1)
     {
         global::System.ArgumentNullException.ThrowIfNull(optimizer);
@@ -444,6 +461,7 @@ __________________________________________________________________
         {
             Forward(input, batch);
             float loss = Loss(target);
+            if (!float.IsFinite(loss)) return loss;   // NaN or ∞ (bad data or a diverged run): no update, the weights stay those of the last good step
             if (optimizer is global::NetGen.Sgd sgd && sgd.TryBeginFusedStep<float>(_p.Length, out _sgdRate))
             {
                 FusedSgdBackward(target);
@@ -463,7 +481,8 @@ __________________________________________________________________
     /// <summary>One step: forward, loss, backward, update; returns the loss before the update. With a plain <see cref="global::NetGen.Sgd"/>
     /// (<see cref="global::NetGen.Sgd.FuseIntoBackward"/>) the update θ ← θ − η·∂E/∂θ is applied inside the backward pass, where each
     /// gradient is formed, and <see cref="Gradients"/> is neither zeroed nor written (it keeps what it held before the step); with
-    /// any other optimiser the gradients are zeroed, backpropagated into <see cref="Gradients"/> and passed to <c>optimizer.Step</c>.</summary>
+    /// any other optimiser the gradients are zeroed, backpropagated into <see cref="Gradients"/> and passed to <c>optimizer.Step</c>.
+    /// When the loss is NaN or infinite nothing is updated (the weights stay those of the last good step).</summary>
     public float TrainStep(global::System.ReadOnlySpan<float> input, global::System.ReadOnlySpan<int> labels, global::NetGen.IOptimizer optimizer, int batch = 1)
     {
         global::System.ArgumentNullException.ThrowIfNull(optimizer);
@@ -472,6 +491,7 @@ __________________________________________________________________
         {
             Forward(input, batch);
             float loss = Loss(labels);
+            if (!float.IsFinite(loss)) return loss;   // NaN or ∞ (bad data or a diverged run): no update, the weights stay those of the last good step
             if (optimizer is global::NetGen.Sgd sgd && sgd.TryBeginFusedStep<float>(_p.Length, out _sgdRate))
             {
                 FusedSgdBackward(OneHot(labels));

@@ -146,35 +146,51 @@ _____________________________________________________________________
     public LeNet(int maxBatch = 1, int seed = 42)
     {
         if (maxBatch < 1) throw new global::System.ArgumentOutOfRangeException(nameof(maxBatch), maxBatch, "maxBatch must be at least 1: it is the largest batch Forward will be given.");
+        const long largestPerSample = 4704;   // Conv2D1's output
+        if ((long)maxBatch * largestPerSample > global::System.Array.MaxLength)
+        {
+            throw new global::System.ArgumentOutOfRangeException(nameof(maxBatch), maxBatch, global::System.FormattableString.Invariant(
+                $"maxBatch {maxBatch:N0} × 4,704 values per sample (Conv2D1's output) = {((long)maxBatch * largestPerSample):N0} values exceeds the {(global::System.Array.MaxLength):N0} one array can hold; the largest maxBatch for LeNet is {(global::System.Array.MaxLength / largestPerSample):N0}: train and infer in batches of at most that many samples."));
+        }
         MaxBatch = maxBatch;
-        _a0 = new float[maxBatch * 784]; _d0 = new float[maxBatch * 784];
-        _a1 = new float[maxBatch * 4704]; _d1 = new float[maxBatch * 4704];
-        _a2 = new float[maxBatch * 4704]; _d2 = new float[maxBatch * 4704];
-        _a3 = new float[maxBatch * 1176]; _d3 = new float[maxBatch * 1176];
-        _a4 = new float[maxBatch * 1600]; _d4 = new float[maxBatch * 1600];
-        _a5 = new float[maxBatch * 1600]; _d5 = new float[maxBatch * 1600];
-        _a6 = new float[maxBatch * 400]; _d6 = new float[maxBatch * 400];
-        _a7 = _a6; _d7 = _d6;   // Flatten: the same memory, read with another shape
-        _a8 = new float[maxBatch * 120]; _d8 = new float[maxBatch * 120];
-        _a9 = new float[maxBatch * 120]; _d9 = new float[maxBatch * 120];
-        _a10 = new float[maxBatch * 84]; _d10 = new float[maxBatch * 84];
-        _a11 = new float[maxBatch * 84]; _d11 = new float[maxBatch * 84];
-        _a12 = new float[maxBatch * 10]; _d12 = new float[maxBatch * 10];
-        _a13 = new float[maxBatch * 10]; _d13 = new float[maxBatch * 10];
-        _col0 = new float[19600 * global::System.Environment.ProcessorCount + 16];   // (a vector of slack at each end: col2im by rows reads past a part's columns, then masks those lanes)
-        _gsum0 = new float[156 * global::System.Environment.ProcessorCount];
-        _xpad0 = new float[1024 * global::System.Environment.ProcessorCount];
-        _gvec0 = new float[1200 * global::System.Environment.ProcessorCount];
-        _argmax2 = new int[maxBatch * 1176];
-        _col3 = new float[15000 * global::System.Environment.ProcessorCount + 16];   // (a vector of slack at each end: col2im by rows reads past a part's columns, then masks those lanes)
-        _gsum3 = new float[2416 * global::System.Environment.ProcessorCount];
-        _wT3 = new float[2400];
-        _yT3 = new float[1600 * global::System.Environment.ProcessorCount];
-        _deltaT3 = new float[1600 * global::System.Environment.ProcessorCount];
-        _argmax5 = new int[maxBatch * 400];
-        _scratchPart = global::System.Math.Max(global::System.Math.Max(global::System.Math.Max(maxBatch, 120) * 48, global::System.Math.Max(maxBatch, 84) * 48), global::System.Math.Max(maxBatch, 10) * 48);
-        _scratch = new float[_scratchPart * global::System.Environment.ProcessorCount];
-        _target = new float[maxBatch * 10];
+        try
+        {
+            checked
+            {
+                _a0 = new float[maxBatch * 784]; _d0 = new float[maxBatch * 784];
+                _a1 = new float[maxBatch * 4704]; _d1 = new float[maxBatch * 4704];
+                _a2 = new float[maxBatch * 4704]; _d2 = new float[maxBatch * 4704];
+                _a3 = new float[maxBatch * 1176]; _d3 = new float[maxBatch * 1176];
+                _a4 = new float[maxBatch * 1600]; _d4 = new float[maxBatch * 1600];
+                _a5 = new float[maxBatch * 1600]; _d5 = new float[maxBatch * 1600];
+                _a6 = new float[maxBatch * 400]; _d6 = new float[maxBatch * 400];
+                _a7 = _a6; _d7 = _d6;   // Flatten: the same memory, read with another shape
+                _a8 = new float[maxBatch * 120]; _d8 = new float[maxBatch * 120];
+                _a9 = new float[maxBatch * 120]; _d9 = new float[maxBatch * 120];
+                _a10 = new float[maxBatch * 84]; _d10 = new float[maxBatch * 84];
+                _a11 = new float[maxBatch * 84]; _d11 = new float[maxBatch * 84];
+                _a12 = new float[maxBatch * 10]; _d12 = new float[maxBatch * 10];
+                _a13 = new float[maxBatch * 10]; _d13 = new float[maxBatch * 10];
+                _col0 = new float[19600 * global::System.Environment.ProcessorCount + 16];   // (a vector of slack at each end: col2im by rows reads past a part's columns, then masks those lanes)
+                _gsum0 = new float[156 * global::System.Environment.ProcessorCount];
+                _xpad0 = new float[1024 * global::System.Environment.ProcessorCount];
+                _gvec0 = new float[1200 * global::System.Environment.ProcessorCount];
+                _argmax2 = new int[maxBatch * 1176];
+                _col3 = new float[15000 * global::System.Environment.ProcessorCount + 16];   // (a vector of slack at each end: col2im by rows reads past a part's columns, then masks those lanes)
+                _gsum3 = new float[2416 * global::System.Environment.ProcessorCount];
+                _wT3 = new float[2400];
+                _yT3 = new float[1600 * global::System.Environment.ProcessorCount];
+                _deltaT3 = new float[1600 * global::System.Environment.ProcessorCount];
+                _argmax5 = new int[maxBatch * 400];
+                _scratchPart = global::System.Math.Max(global::System.Math.Max(global::System.Math.Max(maxBatch, 120) * 48, global::System.Math.Max(maxBatch, 84) * 48), global::System.Math.Max(maxBatch, 10) * 48);
+                _scratch = new float[_scratchPart * global::System.Environment.ProcessorCount];
+                _target = new float[maxBatch * 10];
+            }
+        }
+        catch (global::System.OverflowException)
+        {
+            throw new global::System.InvalidOperationException(global::System.FormattableString.Invariant($"LeNet's kernels need more working memory (for maxBatch {maxBatch:N0} on {(global::System.Environment.ProcessorCount)} threads) than one array can hold: a layer is too wide for NetGen's kernels. Use a smaller maxBatch, or make the widest layer smaller."));
+        }
         var random = new global::NetGen.SeededRandom(seed);
         global::NetGen.Init.HeUniform<float>(_p.AsSpan(0, 150), fanIn: 25, random);   // Conv2D1: He, followed by ReLU
         global::NetGen.Init.HeUniform<float>(_p.AsSpan(156, 2400), fanIn: 150, random);   // Conv2D2: He, followed by ReLU
@@ -737,7 +753,8 @@ _____________________________________________________________________
     /// <summary>One step: forward, loss, backward, update; returns the loss before the update. With a plain <see cref="global::NetGen.Sgd"/>
     /// (<see cref="global::NetGen.Sgd.FuseIntoBackward"/>) the update θ ← θ − η·∂E/∂θ is applied inside the backward pass, where each
     /// gradient is formed, and <see cref="Gradients"/> is neither zeroed nor written (it keeps what it held before the step); with
-    /// any other optimiser the gradients are zeroed, backpropagated into <see cref="Gradients"/> and passed to <c>optimizer.Step</c>.</summary>
+    /// any other optimiser the gradients are zeroed, backpropagated into <see cref="Gradients"/> and passed to <c>optimizer.Step</c>.
+    /// When the loss is NaN or infinite nothing is updated (the weights stay those of the last good step).</summary>
     public float TrainStep(global::System.ReadOnlySpan<float> input, global::System.ReadOnlySpan<float> target, global::NetGen.IOptimizer optimizer, int batch = 1)
     {
         global::System.ArgumentNullException.ThrowIfNull(optimizer);
@@ -746,6 +763,7 @@ _____________________________________________________________________
         {
             Forward(input, batch);
             float loss = Loss(target);
+            if (!float.IsFinite(loss)) return loss;   // NaN or ∞ (bad data or a diverged run): no update, the weights stay those of the last good step
             if (optimizer is global::NetGen.Sgd sgd && sgd.TryBeginFusedStep<float>(_p.Length, out _sgdRate))
             {
                 FusedSgdBackward(target);
@@ -765,7 +783,8 @@ _____________________________________________________________________
     /// <summary>One step: forward, loss, backward, update; returns the loss before the update. With a plain <see cref="global::NetGen.Sgd"/>
     /// (<see cref="global::NetGen.Sgd.FuseIntoBackward"/>) the update θ ← θ − η·∂E/∂θ is applied inside the backward pass, where each
     /// gradient is formed, and <see cref="Gradients"/> is neither zeroed nor written (it keeps what it held before the step); with
-    /// any other optimiser the gradients are zeroed, backpropagated into <see cref="Gradients"/> and passed to <c>optimizer.Step</c>.</summary>
+    /// any other optimiser the gradients are zeroed, backpropagated into <see cref="Gradients"/> and passed to <c>optimizer.Step</c>.
+    /// When the loss is NaN or infinite nothing is updated (the weights stay those of the last good step).</summary>
     public float TrainStep(global::System.ReadOnlySpan<float> input, global::System.ReadOnlySpan<int> labels, global::NetGen.IOptimizer optimizer, int batch = 1)
     {
         global::System.ArgumentNullException.ThrowIfNull(optimizer);
@@ -774,6 +793,7 @@ _____________________________________________________________________
         {
             Forward(input, batch);
             float loss = Loss(labels);
+            if (!float.IsFinite(loss)) return loss;   // NaN or ∞ (bad data or a diverged run): no update, the weights stay those of the last good step
             if (optimizer is global::NetGen.Sgd sgd && sgd.TryBeginFusedStep<float>(_p.Length, out _sgdRate))
             {
                 FusedSgdBackward(OneHot(labels));
@@ -852,12 +872,12 @@ _____________________________________________________________________
                     a3_0.StoreUnsafe(ref ys, (nuint)((f0 + 3) * 784 + oy * 28 + 0)); a3_1.StoreUnsafe(ref ys, (nuint)((f0 + 3) * 784 + oy * 28 + 8)); a3_2.StoreUnsafe(ref ys, (nuint)((f0 + 3) * 784 + oy * 28 + 16)); a3_3.StoreUnsafe(ref ys, (nuint)((f0 + 3) * 784 + oy * 28 + 20));
                     a4_0.StoreUnsafe(ref ys, (nuint)((f0 + 4) * 784 + oy * 28 + 0)); a4_1.StoreUnsafe(ref ys, (nuint)((f0 + 4) * 784 + oy * 28 + 8)); a4_2.StoreUnsafe(ref ys, (nuint)((f0 + 4) * 784 + oy * 28 + 16)); a4_3.StoreUnsafe(ref ys, (nuint)((f0 + 4) * 784 + oy * 28 + 20));
                     a5_0.StoreUnsafe(ref ys, (nuint)((f0 + 5) * 784 + oy * 28 + 0)); a5_1.StoreUnsafe(ref ys, (nuint)((f0 + 5) * 784 + oy * 28 + 8)); a5_2.StoreUnsafe(ref ys, (nuint)((f0 + 5) * 784 + oy * 28 + 16)); a5_3.StoreUnsafe(ref ys, (nuint)((f0 + 5) * 784 + oy * 28 + 20));
-                    Vector256.ConditionalSelect(Vector256.GreaterThan(a0_0, Vector256<float>.Zero), a0_0, Vector256<float>.Zero).StoreUnsafe(ref zs, (nuint)((f0 + 0) * 784 + oy * 28 + 0)); Vector256.ConditionalSelect(Vector256.GreaterThan(a0_1, Vector256<float>.Zero), a0_1, Vector256<float>.Zero).StoreUnsafe(ref zs, (nuint)((f0 + 0) * 784 + oy * 28 + 8)); Vector256.ConditionalSelect(Vector256.GreaterThan(a0_2, Vector256<float>.Zero), a0_2, Vector256<float>.Zero).StoreUnsafe(ref zs, (nuint)((f0 + 0) * 784 + oy * 28 + 16)); Vector256.ConditionalSelect(Vector256.GreaterThan(a0_3, Vector256<float>.Zero), a0_3, Vector256<float>.Zero).StoreUnsafe(ref zs, (nuint)((f0 + 0) * 784 + oy * 28 + 20));
-                    Vector256.ConditionalSelect(Vector256.GreaterThan(a1_0, Vector256<float>.Zero), a1_0, Vector256<float>.Zero).StoreUnsafe(ref zs, (nuint)((f0 + 1) * 784 + oy * 28 + 0)); Vector256.ConditionalSelect(Vector256.GreaterThan(a1_1, Vector256<float>.Zero), a1_1, Vector256<float>.Zero).StoreUnsafe(ref zs, (nuint)((f0 + 1) * 784 + oy * 28 + 8)); Vector256.ConditionalSelect(Vector256.GreaterThan(a1_2, Vector256<float>.Zero), a1_2, Vector256<float>.Zero).StoreUnsafe(ref zs, (nuint)((f0 + 1) * 784 + oy * 28 + 16)); Vector256.ConditionalSelect(Vector256.GreaterThan(a1_3, Vector256<float>.Zero), a1_3, Vector256<float>.Zero).StoreUnsafe(ref zs, (nuint)((f0 + 1) * 784 + oy * 28 + 20));
-                    Vector256.ConditionalSelect(Vector256.GreaterThan(a2_0, Vector256<float>.Zero), a2_0, Vector256<float>.Zero).StoreUnsafe(ref zs, (nuint)((f0 + 2) * 784 + oy * 28 + 0)); Vector256.ConditionalSelect(Vector256.GreaterThan(a2_1, Vector256<float>.Zero), a2_1, Vector256<float>.Zero).StoreUnsafe(ref zs, (nuint)((f0 + 2) * 784 + oy * 28 + 8)); Vector256.ConditionalSelect(Vector256.GreaterThan(a2_2, Vector256<float>.Zero), a2_2, Vector256<float>.Zero).StoreUnsafe(ref zs, (nuint)((f0 + 2) * 784 + oy * 28 + 16)); Vector256.ConditionalSelect(Vector256.GreaterThan(a2_3, Vector256<float>.Zero), a2_3, Vector256<float>.Zero).StoreUnsafe(ref zs, (nuint)((f0 + 2) * 784 + oy * 28 + 20));
-                    Vector256.ConditionalSelect(Vector256.GreaterThan(a3_0, Vector256<float>.Zero), a3_0, Vector256<float>.Zero).StoreUnsafe(ref zs, (nuint)((f0 + 3) * 784 + oy * 28 + 0)); Vector256.ConditionalSelect(Vector256.GreaterThan(a3_1, Vector256<float>.Zero), a3_1, Vector256<float>.Zero).StoreUnsafe(ref zs, (nuint)((f0 + 3) * 784 + oy * 28 + 8)); Vector256.ConditionalSelect(Vector256.GreaterThan(a3_2, Vector256<float>.Zero), a3_2, Vector256<float>.Zero).StoreUnsafe(ref zs, (nuint)((f0 + 3) * 784 + oy * 28 + 16)); Vector256.ConditionalSelect(Vector256.GreaterThan(a3_3, Vector256<float>.Zero), a3_3, Vector256<float>.Zero).StoreUnsafe(ref zs, (nuint)((f0 + 3) * 784 + oy * 28 + 20));
-                    Vector256.ConditionalSelect(Vector256.GreaterThan(a4_0, Vector256<float>.Zero), a4_0, Vector256<float>.Zero).StoreUnsafe(ref zs, (nuint)((f0 + 4) * 784 + oy * 28 + 0)); Vector256.ConditionalSelect(Vector256.GreaterThan(a4_1, Vector256<float>.Zero), a4_1, Vector256<float>.Zero).StoreUnsafe(ref zs, (nuint)((f0 + 4) * 784 + oy * 28 + 8)); Vector256.ConditionalSelect(Vector256.GreaterThan(a4_2, Vector256<float>.Zero), a4_2, Vector256<float>.Zero).StoreUnsafe(ref zs, (nuint)((f0 + 4) * 784 + oy * 28 + 16)); Vector256.ConditionalSelect(Vector256.GreaterThan(a4_3, Vector256<float>.Zero), a4_3, Vector256<float>.Zero).StoreUnsafe(ref zs, (nuint)((f0 + 4) * 784 + oy * 28 + 20));
-                    Vector256.ConditionalSelect(Vector256.GreaterThan(a5_0, Vector256<float>.Zero), a5_0, Vector256<float>.Zero).StoreUnsafe(ref zs, (nuint)((f0 + 5) * 784 + oy * 28 + 0)); Vector256.ConditionalSelect(Vector256.GreaterThan(a5_1, Vector256<float>.Zero), a5_1, Vector256<float>.Zero).StoreUnsafe(ref zs, (nuint)((f0 + 5) * 784 + oy * 28 + 8)); Vector256.ConditionalSelect(Vector256.GreaterThan(a5_2, Vector256<float>.Zero), a5_2, Vector256<float>.Zero).StoreUnsafe(ref zs, (nuint)((f0 + 5) * 784 + oy * 28 + 16)); Vector256.ConditionalSelect(Vector256.GreaterThan(a5_3, Vector256<float>.Zero), a5_3, Vector256<float>.Zero).StoreUnsafe(ref zs, (nuint)((f0 + 5) * 784 + oy * 28 + 20));
+                    Vector256.ConditionalSelect(Vector256.LessThanOrEqual(a0_0, Vector256<float>.Zero), Vector256<float>.Zero, a0_0).StoreUnsafe(ref zs, (nuint)((f0 + 0) * 784 + oy * 28 + 0)); Vector256.ConditionalSelect(Vector256.LessThanOrEqual(a0_1, Vector256<float>.Zero), Vector256<float>.Zero, a0_1).StoreUnsafe(ref zs, (nuint)((f0 + 0) * 784 + oy * 28 + 8)); Vector256.ConditionalSelect(Vector256.LessThanOrEqual(a0_2, Vector256<float>.Zero), Vector256<float>.Zero, a0_2).StoreUnsafe(ref zs, (nuint)((f0 + 0) * 784 + oy * 28 + 16)); Vector256.ConditionalSelect(Vector256.LessThanOrEqual(a0_3, Vector256<float>.Zero), Vector256<float>.Zero, a0_3).StoreUnsafe(ref zs, (nuint)((f0 + 0) * 784 + oy * 28 + 20));
+                    Vector256.ConditionalSelect(Vector256.LessThanOrEqual(a1_0, Vector256<float>.Zero), Vector256<float>.Zero, a1_0).StoreUnsafe(ref zs, (nuint)((f0 + 1) * 784 + oy * 28 + 0)); Vector256.ConditionalSelect(Vector256.LessThanOrEqual(a1_1, Vector256<float>.Zero), Vector256<float>.Zero, a1_1).StoreUnsafe(ref zs, (nuint)((f0 + 1) * 784 + oy * 28 + 8)); Vector256.ConditionalSelect(Vector256.LessThanOrEqual(a1_2, Vector256<float>.Zero), Vector256<float>.Zero, a1_2).StoreUnsafe(ref zs, (nuint)((f0 + 1) * 784 + oy * 28 + 16)); Vector256.ConditionalSelect(Vector256.LessThanOrEqual(a1_3, Vector256<float>.Zero), Vector256<float>.Zero, a1_3).StoreUnsafe(ref zs, (nuint)((f0 + 1) * 784 + oy * 28 + 20));
+                    Vector256.ConditionalSelect(Vector256.LessThanOrEqual(a2_0, Vector256<float>.Zero), Vector256<float>.Zero, a2_0).StoreUnsafe(ref zs, (nuint)((f0 + 2) * 784 + oy * 28 + 0)); Vector256.ConditionalSelect(Vector256.LessThanOrEqual(a2_1, Vector256<float>.Zero), Vector256<float>.Zero, a2_1).StoreUnsafe(ref zs, (nuint)((f0 + 2) * 784 + oy * 28 + 8)); Vector256.ConditionalSelect(Vector256.LessThanOrEqual(a2_2, Vector256<float>.Zero), Vector256<float>.Zero, a2_2).StoreUnsafe(ref zs, (nuint)((f0 + 2) * 784 + oy * 28 + 16)); Vector256.ConditionalSelect(Vector256.LessThanOrEqual(a2_3, Vector256<float>.Zero), Vector256<float>.Zero, a2_3).StoreUnsafe(ref zs, (nuint)((f0 + 2) * 784 + oy * 28 + 20));
+                    Vector256.ConditionalSelect(Vector256.LessThanOrEqual(a3_0, Vector256<float>.Zero), Vector256<float>.Zero, a3_0).StoreUnsafe(ref zs, (nuint)((f0 + 3) * 784 + oy * 28 + 0)); Vector256.ConditionalSelect(Vector256.LessThanOrEqual(a3_1, Vector256<float>.Zero), Vector256<float>.Zero, a3_1).StoreUnsafe(ref zs, (nuint)((f0 + 3) * 784 + oy * 28 + 8)); Vector256.ConditionalSelect(Vector256.LessThanOrEqual(a3_2, Vector256<float>.Zero), Vector256<float>.Zero, a3_2).StoreUnsafe(ref zs, (nuint)((f0 + 3) * 784 + oy * 28 + 16)); Vector256.ConditionalSelect(Vector256.LessThanOrEqual(a3_3, Vector256<float>.Zero), Vector256<float>.Zero, a3_3).StoreUnsafe(ref zs, (nuint)((f0 + 3) * 784 + oy * 28 + 20));
+                    Vector256.ConditionalSelect(Vector256.LessThanOrEqual(a4_0, Vector256<float>.Zero), Vector256<float>.Zero, a4_0).StoreUnsafe(ref zs, (nuint)((f0 + 4) * 784 + oy * 28 + 0)); Vector256.ConditionalSelect(Vector256.LessThanOrEqual(a4_1, Vector256<float>.Zero), Vector256<float>.Zero, a4_1).StoreUnsafe(ref zs, (nuint)((f0 + 4) * 784 + oy * 28 + 8)); Vector256.ConditionalSelect(Vector256.LessThanOrEqual(a4_2, Vector256<float>.Zero), Vector256<float>.Zero, a4_2).StoreUnsafe(ref zs, (nuint)((f0 + 4) * 784 + oy * 28 + 16)); Vector256.ConditionalSelect(Vector256.LessThanOrEqual(a4_3, Vector256<float>.Zero), Vector256<float>.Zero, a4_3).StoreUnsafe(ref zs, (nuint)((f0 + 4) * 784 + oy * 28 + 20));
+                    Vector256.ConditionalSelect(Vector256.LessThanOrEqual(a5_0, Vector256<float>.Zero), Vector256<float>.Zero, a5_0).StoreUnsafe(ref zs, (nuint)((f0 + 5) * 784 + oy * 28 + 0)); Vector256.ConditionalSelect(Vector256.LessThanOrEqual(a5_1, Vector256<float>.Zero), Vector256<float>.Zero, a5_1).StoreUnsafe(ref zs, (nuint)((f0 + 5) * 784 + oy * 28 + 8)); Vector256.ConditionalSelect(Vector256.LessThanOrEqual(a5_2, Vector256<float>.Zero), Vector256<float>.Zero, a5_2).StoreUnsafe(ref zs, (nuint)((f0 + 5) * 784 + oy * 28 + 16)); Vector256.ConditionalSelect(Vector256.LessThanOrEqual(a5_3, Vector256<float>.Zero), Vector256<float>.Zero, a5_3).StoreUnsafe(ref zs, (nuint)((f0 + 5) * 784 + oy * 28 + 20));
                 }
             }
             // layer 2, max pooling, fused: this sample's windows while the ReLU's output is in L1
@@ -877,9 +897,9 @@ _____________________________________________________________________
                             a = global::System.Runtime.Intrinsics.Vector256.Shuffle(global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref xr, (nuint)(first + 0)), evenOdd); b = global::System.Runtime.Intrinsics.Vector256.Shuffle(global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref xr, (nuint)(first + 8)), evenOdd); global::System.Runtime.Intrinsics.Vector256<float> m = global::System.Runtime.Intrinsics.Vector256.Create(global::System.Runtime.Intrinsics.Vector256.GetLower(a), global::System.Runtime.Intrinsics.Vector256.GetLower(b)), right = global::System.Runtime.Intrinsics.Vector256.Create(global::System.Runtime.Intrinsics.Vector256.GetUpper(a), global::System.Runtime.Intrinsics.Vector256.GetUpper(b));
                             a = global::System.Runtime.Intrinsics.Vector256.Shuffle(global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref xr, (nuint)(first + 28)), evenOdd); b = global::System.Runtime.Intrinsics.Vector256.Shuffle(global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref xr, (nuint)(first + 36)), evenOdd); global::System.Runtime.Intrinsics.Vector256<float> below = global::System.Runtime.Intrinsics.Vector256.Create(global::System.Runtime.Intrinsics.Vector256.GetLower(a), global::System.Runtime.Intrinsics.Vector256.GetLower(b)), belowRight = global::System.Runtime.Intrinsics.Vector256.Create(global::System.Runtime.Intrinsics.Vector256.GetUpper(a), global::System.Runtime.Intrinsics.Vector256.GetUpper(b));
                             global::System.Runtime.Intrinsics.Vector256<int> at = global::System.Runtime.Intrinsics.Vector256.Create(first) + windowColumns, best = at;
-                            global::System.Runtime.Intrinsics.Vector256<float> above = global::System.Runtime.Intrinsics.Vector256.GreaterThan(right, m); m = global::System.Runtime.Intrinsics.Vector256.ConditionalSelect(above, right, m); best = global::System.Runtime.Intrinsics.Vector256.ConditionalSelect(global::System.Runtime.Intrinsics.Vector256.AsInt32(above), at + global::System.Runtime.Intrinsics.Vector256.Create(1), best);
-                            above = global::System.Runtime.Intrinsics.Vector256.GreaterThan(below, m); m = global::System.Runtime.Intrinsics.Vector256.ConditionalSelect(above, below, m); best = global::System.Runtime.Intrinsics.Vector256.ConditionalSelect(global::System.Runtime.Intrinsics.Vector256.AsInt32(above), at + global::System.Runtime.Intrinsics.Vector256.Create(28), best);
-                            above = global::System.Runtime.Intrinsics.Vector256.GreaterThan(belowRight, m); m = global::System.Runtime.Intrinsics.Vector256.ConditionalSelect(above, belowRight, m); best = global::System.Runtime.Intrinsics.Vector256.ConditionalSelect(global::System.Runtime.Intrinsics.Vector256.AsInt32(above), at + global::System.Runtime.Intrinsics.Vector256.Create(29), best);
+                            global::System.Runtime.Intrinsics.Vector256<float> above = global::System.Runtime.Intrinsics.Vector256.GreaterThan(right, m) | global::System.Runtime.Intrinsics.Vector256.IsNaN(right); m = global::System.Runtime.Intrinsics.Vector256.ConditionalSelect(above, right, m); best = global::System.Runtime.Intrinsics.Vector256.ConditionalSelect(global::System.Runtime.Intrinsics.Vector256.AsInt32(above), at + global::System.Runtime.Intrinsics.Vector256.Create(1), best);
+                            above = global::System.Runtime.Intrinsics.Vector256.GreaterThan(below, m) | global::System.Runtime.Intrinsics.Vector256.IsNaN(below); m = global::System.Runtime.Intrinsics.Vector256.ConditionalSelect(above, below, m); best = global::System.Runtime.Intrinsics.Vector256.ConditionalSelect(global::System.Runtime.Intrinsics.Vector256.AsInt32(above), at + global::System.Runtime.Intrinsics.Vector256.Create(28), best);
+                            above = global::System.Runtime.Intrinsics.Vector256.GreaterThan(belowRight, m) | global::System.Runtime.Intrinsics.Vector256.IsNaN(belowRight); m = global::System.Runtime.Intrinsics.Vector256.ConditionalSelect(above, belowRight, m); best = global::System.Runtime.Intrinsics.Vector256.ConditionalSelect(global::System.Runtime.Intrinsics.Vector256.AsInt32(above), at + global::System.Runtime.Intrinsics.Vector256.Create(29), best);
                             global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(m, ref yr, (nuint)o);
                             global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(best, ref argr, (nuint)o);
                         }
@@ -889,9 +909,9 @@ _____________________________________________________________________
                             a = global::System.Runtime.Intrinsics.Vector256.Shuffle(global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref xr, (nuint)(first + 0)), evenOdd); b = global::System.Runtime.Intrinsics.Vector256.Shuffle(global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref xr, (nuint)(first + 8)), evenOdd); global::System.Runtime.Intrinsics.Vector256<float> m = global::System.Runtime.Intrinsics.Vector256.Create(global::System.Runtime.Intrinsics.Vector256.GetLower(a), global::System.Runtime.Intrinsics.Vector256.GetLower(b)), right = global::System.Runtime.Intrinsics.Vector256.Create(global::System.Runtime.Intrinsics.Vector256.GetUpper(a), global::System.Runtime.Intrinsics.Vector256.GetUpper(b));
                             a = global::System.Runtime.Intrinsics.Vector256.Shuffle(global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref xr, (nuint)(first + 28)), evenOdd); b = global::System.Runtime.Intrinsics.Vector256.Shuffle(global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref xr, (nuint)(first + 36)), evenOdd); global::System.Runtime.Intrinsics.Vector256<float> below = global::System.Runtime.Intrinsics.Vector256.Create(global::System.Runtime.Intrinsics.Vector256.GetLower(a), global::System.Runtime.Intrinsics.Vector256.GetLower(b)), belowRight = global::System.Runtime.Intrinsics.Vector256.Create(global::System.Runtime.Intrinsics.Vector256.GetUpper(a), global::System.Runtime.Intrinsics.Vector256.GetUpper(b));
                             global::System.Runtime.Intrinsics.Vector256<int> at = global::System.Runtime.Intrinsics.Vector256.Create(first) + windowColumns, best = at;
-                            global::System.Runtime.Intrinsics.Vector256<float> above = global::System.Runtime.Intrinsics.Vector256.GreaterThan(right, m); m = global::System.Runtime.Intrinsics.Vector256.ConditionalSelect(above, right, m); best = global::System.Runtime.Intrinsics.Vector256.ConditionalSelect(global::System.Runtime.Intrinsics.Vector256.AsInt32(above), at + global::System.Runtime.Intrinsics.Vector256.Create(1), best);
-                            above = global::System.Runtime.Intrinsics.Vector256.GreaterThan(below, m); m = global::System.Runtime.Intrinsics.Vector256.ConditionalSelect(above, below, m); best = global::System.Runtime.Intrinsics.Vector256.ConditionalSelect(global::System.Runtime.Intrinsics.Vector256.AsInt32(above), at + global::System.Runtime.Intrinsics.Vector256.Create(28), best);
-                            above = global::System.Runtime.Intrinsics.Vector256.GreaterThan(belowRight, m); m = global::System.Runtime.Intrinsics.Vector256.ConditionalSelect(above, belowRight, m); best = global::System.Runtime.Intrinsics.Vector256.ConditionalSelect(global::System.Runtime.Intrinsics.Vector256.AsInt32(above), at + global::System.Runtime.Intrinsics.Vector256.Create(29), best);
+                            global::System.Runtime.Intrinsics.Vector256<float> above = global::System.Runtime.Intrinsics.Vector256.GreaterThan(right, m) | global::System.Runtime.Intrinsics.Vector256.IsNaN(right); m = global::System.Runtime.Intrinsics.Vector256.ConditionalSelect(above, right, m); best = global::System.Runtime.Intrinsics.Vector256.ConditionalSelect(global::System.Runtime.Intrinsics.Vector256.AsInt32(above), at + global::System.Runtime.Intrinsics.Vector256.Create(1), best);
+                            above = global::System.Runtime.Intrinsics.Vector256.GreaterThan(below, m) | global::System.Runtime.Intrinsics.Vector256.IsNaN(below); m = global::System.Runtime.Intrinsics.Vector256.ConditionalSelect(above, below, m); best = global::System.Runtime.Intrinsics.Vector256.ConditionalSelect(global::System.Runtime.Intrinsics.Vector256.AsInt32(above), at + global::System.Runtime.Intrinsics.Vector256.Create(28), best);
+                            above = global::System.Runtime.Intrinsics.Vector256.GreaterThan(belowRight, m) | global::System.Runtime.Intrinsics.Vector256.IsNaN(belowRight); m = global::System.Runtime.Intrinsics.Vector256.ConditionalSelect(above, belowRight, m); best = global::System.Runtime.Intrinsics.Vector256.ConditionalSelect(global::System.Runtime.Intrinsics.Vector256.AsInt32(above), at + global::System.Runtime.Intrinsics.Vector256.Create(29), best);
                             global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(m, ref yr, (nuint)o);
                             global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(best, ref argr, (nuint)o);
                         }
@@ -1317,9 +1337,9 @@ _____________________________________________________________________
                             a = global::System.Runtime.Intrinsics.Vector256.Shuffle(global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref xr, (nuint)(first + 0)), evenOdd); global::System.Runtime.Intrinsics.Vector128<float> m = global::System.Runtime.Intrinsics.Vector256.GetLower(a), right = global::System.Runtime.Intrinsics.Vector256.GetUpper(a);
                             a = global::System.Runtime.Intrinsics.Vector256.Shuffle(global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref xr, (nuint)(first + 10)), evenOdd); global::System.Runtime.Intrinsics.Vector128<float> below = global::System.Runtime.Intrinsics.Vector256.GetLower(a), belowRight = global::System.Runtime.Intrinsics.Vector256.GetUpper(a);
                             global::System.Runtime.Intrinsics.Vector128<int> at = global::System.Runtime.Intrinsics.Vector128.Create(first) + windowColumns, best = at;
-                            global::System.Runtime.Intrinsics.Vector128<float> above = global::System.Runtime.Intrinsics.Vector128.GreaterThan(right, m); m = global::System.Runtime.Intrinsics.Vector128.ConditionalSelect(above, right, m); best = global::System.Runtime.Intrinsics.Vector128.ConditionalSelect(global::System.Runtime.Intrinsics.Vector128.AsInt32(above), at + global::System.Runtime.Intrinsics.Vector128.Create(1), best);
-                            above = global::System.Runtime.Intrinsics.Vector128.GreaterThan(below, m); m = global::System.Runtime.Intrinsics.Vector128.ConditionalSelect(above, below, m); best = global::System.Runtime.Intrinsics.Vector128.ConditionalSelect(global::System.Runtime.Intrinsics.Vector128.AsInt32(above), at + global::System.Runtime.Intrinsics.Vector128.Create(10), best);
-                            above = global::System.Runtime.Intrinsics.Vector128.GreaterThan(belowRight, m); m = global::System.Runtime.Intrinsics.Vector128.ConditionalSelect(above, belowRight, m); best = global::System.Runtime.Intrinsics.Vector128.ConditionalSelect(global::System.Runtime.Intrinsics.Vector128.AsInt32(above), at + global::System.Runtime.Intrinsics.Vector128.Create(11), best);
+                            global::System.Runtime.Intrinsics.Vector128<float> above = global::System.Runtime.Intrinsics.Vector128.GreaterThan(right, m) | global::System.Runtime.Intrinsics.Vector128.IsNaN(right); m = global::System.Runtime.Intrinsics.Vector128.ConditionalSelect(above, right, m); best = global::System.Runtime.Intrinsics.Vector128.ConditionalSelect(global::System.Runtime.Intrinsics.Vector128.AsInt32(above), at + global::System.Runtime.Intrinsics.Vector128.Create(1), best);
+                            above = global::System.Runtime.Intrinsics.Vector128.GreaterThan(below, m) | global::System.Runtime.Intrinsics.Vector128.IsNaN(below); m = global::System.Runtime.Intrinsics.Vector128.ConditionalSelect(above, below, m); best = global::System.Runtime.Intrinsics.Vector128.ConditionalSelect(global::System.Runtime.Intrinsics.Vector128.AsInt32(above), at + global::System.Runtime.Intrinsics.Vector128.Create(10), best);
+                            above = global::System.Runtime.Intrinsics.Vector128.GreaterThan(belowRight, m) | global::System.Runtime.Intrinsics.Vector128.IsNaN(belowRight); m = global::System.Runtime.Intrinsics.Vector128.ConditionalSelect(above, belowRight, m); best = global::System.Runtime.Intrinsics.Vector128.ConditionalSelect(global::System.Runtime.Intrinsics.Vector128.AsInt32(above), at + global::System.Runtime.Intrinsics.Vector128.Create(11), best);
                             global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(m, ref yr, (nuint)o);
                             global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(best, ref argr, (nuint)o);
                         }
@@ -1329,9 +1349,9 @@ _____________________________________________________________________
                             a = global::System.Runtime.Intrinsics.Vector256.Shuffle(global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref xr, (nuint)(first + 0)), evenOdd); global::System.Runtime.Intrinsics.Vector128<float> m = global::System.Runtime.Intrinsics.Vector256.GetLower(a), right = global::System.Runtime.Intrinsics.Vector256.GetUpper(a);
                             a = global::System.Runtime.Intrinsics.Vector256.Shuffle(global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref xr, (nuint)(first + 10)), evenOdd); global::System.Runtime.Intrinsics.Vector128<float> below = global::System.Runtime.Intrinsics.Vector256.GetLower(a), belowRight = global::System.Runtime.Intrinsics.Vector256.GetUpper(a);
                             global::System.Runtime.Intrinsics.Vector128<int> at = global::System.Runtime.Intrinsics.Vector128.Create(first) + windowColumns, best = at;
-                            global::System.Runtime.Intrinsics.Vector128<float> above = global::System.Runtime.Intrinsics.Vector128.GreaterThan(right, m); m = global::System.Runtime.Intrinsics.Vector128.ConditionalSelect(above, right, m); best = global::System.Runtime.Intrinsics.Vector128.ConditionalSelect(global::System.Runtime.Intrinsics.Vector128.AsInt32(above), at + global::System.Runtime.Intrinsics.Vector128.Create(1), best);
-                            above = global::System.Runtime.Intrinsics.Vector128.GreaterThan(below, m); m = global::System.Runtime.Intrinsics.Vector128.ConditionalSelect(above, below, m); best = global::System.Runtime.Intrinsics.Vector128.ConditionalSelect(global::System.Runtime.Intrinsics.Vector128.AsInt32(above), at + global::System.Runtime.Intrinsics.Vector128.Create(10), best);
-                            above = global::System.Runtime.Intrinsics.Vector128.GreaterThan(belowRight, m); m = global::System.Runtime.Intrinsics.Vector128.ConditionalSelect(above, belowRight, m); best = global::System.Runtime.Intrinsics.Vector128.ConditionalSelect(global::System.Runtime.Intrinsics.Vector128.AsInt32(above), at + global::System.Runtime.Intrinsics.Vector128.Create(11), best);
+                            global::System.Runtime.Intrinsics.Vector128<float> above = global::System.Runtime.Intrinsics.Vector128.GreaterThan(right, m) | global::System.Runtime.Intrinsics.Vector128.IsNaN(right); m = global::System.Runtime.Intrinsics.Vector128.ConditionalSelect(above, right, m); best = global::System.Runtime.Intrinsics.Vector128.ConditionalSelect(global::System.Runtime.Intrinsics.Vector128.AsInt32(above), at + global::System.Runtime.Intrinsics.Vector128.Create(1), best);
+                            above = global::System.Runtime.Intrinsics.Vector128.GreaterThan(below, m) | global::System.Runtime.Intrinsics.Vector128.IsNaN(below); m = global::System.Runtime.Intrinsics.Vector128.ConditionalSelect(above, below, m); best = global::System.Runtime.Intrinsics.Vector128.ConditionalSelect(global::System.Runtime.Intrinsics.Vector128.AsInt32(above), at + global::System.Runtime.Intrinsics.Vector128.Create(10), best);
+                            above = global::System.Runtime.Intrinsics.Vector128.GreaterThan(belowRight, m) | global::System.Runtime.Intrinsics.Vector128.IsNaN(belowRight); m = global::System.Runtime.Intrinsics.Vector128.ConditionalSelect(above, belowRight, m); best = global::System.Runtime.Intrinsics.Vector128.ConditionalSelect(global::System.Runtime.Intrinsics.Vector128.AsInt32(above), at + global::System.Runtime.Intrinsics.Vector128.Create(11), best);
                             global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(m, ref yr, (nuint)o);
                             global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(best, ref argr, (nuint)o);
                         }

@@ -221,63 +221,79 @@ _________________________________________________________________________
     public MiniVggNet(int maxBatch = 1, int seed = 42)
     {
         if (maxBatch < 1) throw new global::System.ArgumentOutOfRangeException(nameof(maxBatch), maxBatch, "maxBatch must be at least 1: it is the largest batch Forward will be given.");
+        const long largestPerSample = 25088;   // Conv2D1's output
+        if ((long)maxBatch * largestPerSample > global::System.Array.MaxLength)
+        {
+            throw new global::System.ArgumentOutOfRangeException(nameof(maxBatch), maxBatch, global::System.FormattableString.Invariant(
+                $"maxBatch {maxBatch:N0} × 25,088 values per sample (Conv2D1's output) = {((long)maxBatch * largestPerSample):N0} values exceeds the {(global::System.Array.MaxLength):N0} one array can hold; the largest maxBatch for MiniVggNet is {(global::System.Array.MaxLength / largestPerSample):N0}: train and infer in batches of at most that many samples."));
+        }
         MaxBatch = maxBatch;
-        _a0 = new float[maxBatch * 784]; _d0 = new float[maxBatch * 784];
-        _a1 = new float[maxBatch * 25088]; _d1 = new float[maxBatch * 25088];
-        _a2 = new float[maxBatch * 25088]; _d2 = new float[maxBatch * 25088];
-        _a3 = new float[maxBatch * 25088]; _d3 = new float[maxBatch * 25088];
-        _a4 = new float[maxBatch * 25088]; _d4 = new float[maxBatch * 25088];
-        _a5 = new float[maxBatch * 25088]; _d5 = new float[maxBatch * 25088];
-        _a6 = new float[maxBatch * 25088]; _d6 = new float[maxBatch * 25088];
-        _a7 = new float[maxBatch * 6272]; _d7 = new float[maxBatch * 6272];
-        _a8 = new float[maxBatch * 6272]; _d8 = new float[maxBatch * 6272];
-        _a9 = new float[maxBatch * 12544]; _d9 = new float[maxBatch * 12544];
-        _a10 = new float[maxBatch * 12544]; _d10 = new float[maxBatch * 12544];
-        _a11 = new float[maxBatch * 12544]; _d11 = new float[maxBatch * 12544];
-        _a12 = new float[maxBatch * 12544]; _d12 = new float[maxBatch * 12544];
-        _a13 = new float[maxBatch * 12544]; _d13 = new float[maxBatch * 12544];
-        _a14 = new float[maxBatch * 12544]; _d14 = new float[maxBatch * 12544];
-        _a15 = new float[maxBatch * 3136]; _d15 = new float[maxBatch * 3136];
-        _a16 = new float[maxBatch * 3136]; _d16 = new float[maxBatch * 3136];
-        _a17 = _a16; _d17 = _d16;   // Flatten: the same memory, read with another shape
-        _a18 = new float[maxBatch * 512]; _d18 = new float[maxBatch * 512];
-        _a19 = new float[maxBatch * 512]; _d19 = new float[maxBatch * 512];
-        _a20 = new float[maxBatch * 512]; _d20 = new float[maxBatch * 512];
-        _a21 = new float[maxBatch * 512]; _d21 = new float[maxBatch * 512];
-        _a22 = new float[maxBatch * 10]; _d22 = new float[maxBatch * 10];
-        _a23 = new float[maxBatch * 10]; _d23 = new float[maxBatch * 10];
-        _col0 = new float[7056 * global::System.Environment.ProcessorCount + 16];   // (a vector of slack at each end: col2im by rows reads past a part's columns, then masks those lanes)
-        _gsum0 = new float[320 * global::System.Environment.ProcessorCount];
-        _xpad0 = new float[900 * global::System.Environment.ProcessorCount];
-        _wT0 = new float[288];
-        _yT0 = new float[25088 * global::System.Environment.ProcessorCount];
-        _deltaT0 = new float[25088 * global::System.Environment.ProcessorCount];
-        _col3 = new float[225792 * global::System.Environment.ProcessorCount + 16];   // (a vector of slack at each end: col2im by rows reads past a part's columns, then masks those lanes)
-        _gsum3 = new float[9248 * global::System.Environment.ProcessorCount];
-        _xpad3 = new float[28800 * global::System.Environment.ProcessorCount];
-        _wT3 = new float[9216];
-        _yT3 = new float[25088 * global::System.Environment.ProcessorCount];
-        _deltaT3 = new float[25088 * global::System.Environment.ProcessorCount];
-        _argmax6 = new int[maxBatch * 6272];
-        _mask7 = new float[maxBatch * 6272];
-        _col8 = new float[56448 * global::System.Environment.ProcessorCount + 16];   // (a vector of slack at each end: col2im by rows reads past a part's columns, then masks those lanes)
-        _gsum8 = new float[18496 * global::System.Environment.ProcessorCount];
-        _xpad8 = new float[8192 * global::System.Environment.ProcessorCount];
-        _wT8 = new float[18432];
-        _yT8 = new float[12544 * global::System.Environment.ProcessorCount];
-        _deltaT8 = new float[12544 * global::System.Environment.ProcessorCount];
-        _col11 = new float[112896 * global::System.Environment.ProcessorCount + 16];   // (a vector of slack at each end: col2im by rows reads past a part's columns, then masks those lanes)
-        _gsum11 = new float[36928 * global::System.Environment.ProcessorCount];
-        _xpad11 = new float[16384 * global::System.Environment.ProcessorCount];
-        _wT11 = new float[36864];
-        _yT11 = new float[12544 * global::System.Environment.ProcessorCount];
-        _deltaT11 = new float[12544 * global::System.Environment.ProcessorCount];
-        _argmax14 = new int[maxBatch * 3136];
-        _mask15 = new float[maxBatch * 3136];
-        _mask20 = new float[maxBatch * 512];
-        _scratchPart = global::System.Math.Max(global::System.Math.Max(maxBatch, 512) * 48, global::System.Math.Max(maxBatch, 10) * 48);
-        _scratch = new float[_scratchPart * global::System.Environment.ProcessorCount];
-        _target = new float[maxBatch * 10];
+        try
+        {
+            checked
+            {
+                _a0 = new float[maxBatch * 784]; _d0 = new float[maxBatch * 784];
+                _a1 = new float[maxBatch * 25088]; _d1 = new float[maxBatch * 25088];
+                _a2 = new float[maxBatch * 25088]; _d2 = new float[maxBatch * 25088];
+                _a3 = new float[maxBatch * 25088]; _d3 = new float[maxBatch * 25088];
+                _a4 = new float[maxBatch * 25088]; _d4 = new float[maxBatch * 25088];
+                _a5 = new float[maxBatch * 25088]; _d5 = new float[maxBatch * 25088];
+                _a6 = new float[maxBatch * 25088]; _d6 = new float[maxBatch * 25088];
+                _a7 = new float[maxBatch * 6272]; _d7 = new float[maxBatch * 6272];
+                _a8 = new float[maxBatch * 6272]; _d8 = new float[maxBatch * 6272];
+                _a9 = new float[maxBatch * 12544]; _d9 = new float[maxBatch * 12544];
+                _a10 = new float[maxBatch * 12544]; _d10 = new float[maxBatch * 12544];
+                _a11 = new float[maxBatch * 12544]; _d11 = new float[maxBatch * 12544];
+                _a12 = new float[maxBatch * 12544]; _d12 = new float[maxBatch * 12544];
+                _a13 = new float[maxBatch * 12544]; _d13 = new float[maxBatch * 12544];
+                _a14 = new float[maxBatch * 12544]; _d14 = new float[maxBatch * 12544];
+                _a15 = new float[maxBatch * 3136]; _d15 = new float[maxBatch * 3136];
+                _a16 = new float[maxBatch * 3136]; _d16 = new float[maxBatch * 3136];
+                _a17 = _a16; _d17 = _d16;   // Flatten: the same memory, read with another shape
+                _a18 = new float[maxBatch * 512]; _d18 = new float[maxBatch * 512];
+                _a19 = new float[maxBatch * 512]; _d19 = new float[maxBatch * 512];
+                _a20 = new float[maxBatch * 512]; _d20 = new float[maxBatch * 512];
+                _a21 = new float[maxBatch * 512]; _d21 = new float[maxBatch * 512];
+                _a22 = new float[maxBatch * 10]; _d22 = new float[maxBatch * 10];
+                _a23 = new float[maxBatch * 10]; _d23 = new float[maxBatch * 10];
+                _col0 = new float[7056 * global::System.Environment.ProcessorCount + 16];   // (a vector of slack at each end: col2im by rows reads past a part's columns, then masks those lanes)
+                _gsum0 = new float[320 * global::System.Environment.ProcessorCount];
+                _xpad0 = new float[900 * global::System.Environment.ProcessorCount];
+                _wT0 = new float[288];
+                _yT0 = new float[25088 * global::System.Environment.ProcessorCount];
+                _deltaT0 = new float[25088 * global::System.Environment.ProcessorCount];
+                _col3 = new float[225792 * global::System.Environment.ProcessorCount + 16];   // (a vector of slack at each end: col2im by rows reads past a part's columns, then masks those lanes)
+                _gsum3 = new float[9248 * global::System.Environment.ProcessorCount];
+                _xpad3 = new float[28800 * global::System.Environment.ProcessorCount];
+                _wT3 = new float[9216];
+                _yT3 = new float[25088 * global::System.Environment.ProcessorCount];
+                _deltaT3 = new float[25088 * global::System.Environment.ProcessorCount];
+                _argmax6 = new int[maxBatch * 6272];
+                _mask7 = new float[maxBatch * 6272];
+                _col8 = new float[56448 * global::System.Environment.ProcessorCount + 16];   // (a vector of slack at each end: col2im by rows reads past a part's columns, then masks those lanes)
+                _gsum8 = new float[18496 * global::System.Environment.ProcessorCount];
+                _xpad8 = new float[8192 * global::System.Environment.ProcessorCount];
+                _wT8 = new float[18432];
+                _yT8 = new float[12544 * global::System.Environment.ProcessorCount];
+                _deltaT8 = new float[12544 * global::System.Environment.ProcessorCount];
+                _col11 = new float[112896 * global::System.Environment.ProcessorCount + 16];   // (a vector of slack at each end: col2im by rows reads past a part's columns, then masks those lanes)
+                _gsum11 = new float[36928 * global::System.Environment.ProcessorCount];
+                _xpad11 = new float[16384 * global::System.Environment.ProcessorCount];
+                _wT11 = new float[36864];
+                _yT11 = new float[12544 * global::System.Environment.ProcessorCount];
+                _deltaT11 = new float[12544 * global::System.Environment.ProcessorCount];
+                _argmax14 = new int[maxBatch * 3136];
+                _mask15 = new float[maxBatch * 3136];
+                _mask20 = new float[maxBatch * 512];
+                _scratchPart = global::System.Math.Max(global::System.Math.Max(maxBatch, 512) * 48, global::System.Math.Max(maxBatch, 10) * 48);
+                _scratch = new float[_scratchPart * global::System.Environment.ProcessorCount];
+                _target = new float[maxBatch * 10];
+            }
+        }
+        catch (global::System.OverflowException)
+        {
+            throw new global::System.InvalidOperationException(global::System.FormattableString.Invariant($"MiniVggNet's kernels need more working memory (for maxBatch {maxBatch:N0} on {(global::System.Environment.ProcessorCount)} threads) than one array can hold: a layer is too wide for NetGen's kernels. Use a smaller maxBatch, or make the widest layer smaller."));
+        }
         var random = new global::NetGen.SeededRandom(seed);
         _seed = seed;   // dropout masks (and sampling noise) are counter-based (NetGen.CounterRandom): the GPU variant draws the same ones
         global::NetGen.Init.HeUniform<float>(_p.AsSpan(0, 288), fanIn: 9, random);   // Conv2D1: He, followed by ReLU
@@ -661,9 +677,9 @@ _________________________________________________________________________
                             a = global::System.Runtime.Intrinsics.Vector256.Shuffle(global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref xr, (nuint)(first + 0)), evenOdd); b = global::System.Runtime.Intrinsics.Vector256.Shuffle(global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref xr, (nuint)(first + 8)), evenOdd); global::System.Runtime.Intrinsics.Vector256<float> m = global::System.Runtime.Intrinsics.Vector256.Create(global::System.Runtime.Intrinsics.Vector256.GetLower(a), global::System.Runtime.Intrinsics.Vector256.GetLower(b)), right = global::System.Runtime.Intrinsics.Vector256.Create(global::System.Runtime.Intrinsics.Vector256.GetUpper(a), global::System.Runtime.Intrinsics.Vector256.GetUpper(b));
                             a = global::System.Runtime.Intrinsics.Vector256.Shuffle(global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref xr, (nuint)(first + 28)), evenOdd); b = global::System.Runtime.Intrinsics.Vector256.Shuffle(global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref xr, (nuint)(first + 36)), evenOdd); global::System.Runtime.Intrinsics.Vector256<float> below = global::System.Runtime.Intrinsics.Vector256.Create(global::System.Runtime.Intrinsics.Vector256.GetLower(a), global::System.Runtime.Intrinsics.Vector256.GetLower(b)), belowRight = global::System.Runtime.Intrinsics.Vector256.Create(global::System.Runtime.Intrinsics.Vector256.GetUpper(a), global::System.Runtime.Intrinsics.Vector256.GetUpper(b));
                             global::System.Runtime.Intrinsics.Vector256<int> at = global::System.Runtime.Intrinsics.Vector256.Create(first) + windowColumns, best = at;
-                            global::System.Runtime.Intrinsics.Vector256<float> above = global::System.Runtime.Intrinsics.Vector256.GreaterThan(right, m); m = global::System.Runtime.Intrinsics.Vector256.ConditionalSelect(above, right, m); best = global::System.Runtime.Intrinsics.Vector256.ConditionalSelect(global::System.Runtime.Intrinsics.Vector256.AsInt32(above), at + global::System.Runtime.Intrinsics.Vector256.Create(1), best);
-                            above = global::System.Runtime.Intrinsics.Vector256.GreaterThan(below, m); m = global::System.Runtime.Intrinsics.Vector256.ConditionalSelect(above, below, m); best = global::System.Runtime.Intrinsics.Vector256.ConditionalSelect(global::System.Runtime.Intrinsics.Vector256.AsInt32(above), at + global::System.Runtime.Intrinsics.Vector256.Create(28), best);
-                            above = global::System.Runtime.Intrinsics.Vector256.GreaterThan(belowRight, m); m = global::System.Runtime.Intrinsics.Vector256.ConditionalSelect(above, belowRight, m); best = global::System.Runtime.Intrinsics.Vector256.ConditionalSelect(global::System.Runtime.Intrinsics.Vector256.AsInt32(above), at + global::System.Runtime.Intrinsics.Vector256.Create(29), best);
+                            global::System.Runtime.Intrinsics.Vector256<float> above = global::System.Runtime.Intrinsics.Vector256.GreaterThan(right, m) | global::System.Runtime.Intrinsics.Vector256.IsNaN(right); m = global::System.Runtime.Intrinsics.Vector256.ConditionalSelect(above, right, m); best = global::System.Runtime.Intrinsics.Vector256.ConditionalSelect(global::System.Runtime.Intrinsics.Vector256.AsInt32(above), at + global::System.Runtime.Intrinsics.Vector256.Create(1), best);
+                            above = global::System.Runtime.Intrinsics.Vector256.GreaterThan(below, m) | global::System.Runtime.Intrinsics.Vector256.IsNaN(below); m = global::System.Runtime.Intrinsics.Vector256.ConditionalSelect(above, below, m); best = global::System.Runtime.Intrinsics.Vector256.ConditionalSelect(global::System.Runtime.Intrinsics.Vector256.AsInt32(above), at + global::System.Runtime.Intrinsics.Vector256.Create(28), best);
+                            above = global::System.Runtime.Intrinsics.Vector256.GreaterThan(belowRight, m) | global::System.Runtime.Intrinsics.Vector256.IsNaN(belowRight); m = global::System.Runtime.Intrinsics.Vector256.ConditionalSelect(above, belowRight, m); best = global::System.Runtime.Intrinsics.Vector256.ConditionalSelect(global::System.Runtime.Intrinsics.Vector256.AsInt32(above), at + global::System.Runtime.Intrinsics.Vector256.Create(29), best);
                             global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(m, ref yr, (nuint)o);
                             global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(best, ref argr, (nuint)o);
                         }
@@ -673,9 +689,9 @@ _________________________________________________________________________
                             a = global::System.Runtime.Intrinsics.Vector256.Shuffle(global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref xr, (nuint)(first + 0)), evenOdd); b = global::System.Runtime.Intrinsics.Vector256.Shuffle(global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref xr, (nuint)(first + 8)), evenOdd); global::System.Runtime.Intrinsics.Vector256<float> m = global::System.Runtime.Intrinsics.Vector256.Create(global::System.Runtime.Intrinsics.Vector256.GetLower(a), global::System.Runtime.Intrinsics.Vector256.GetLower(b)), right = global::System.Runtime.Intrinsics.Vector256.Create(global::System.Runtime.Intrinsics.Vector256.GetUpper(a), global::System.Runtime.Intrinsics.Vector256.GetUpper(b));
                             a = global::System.Runtime.Intrinsics.Vector256.Shuffle(global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref xr, (nuint)(first + 28)), evenOdd); b = global::System.Runtime.Intrinsics.Vector256.Shuffle(global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref xr, (nuint)(first + 36)), evenOdd); global::System.Runtime.Intrinsics.Vector256<float> below = global::System.Runtime.Intrinsics.Vector256.Create(global::System.Runtime.Intrinsics.Vector256.GetLower(a), global::System.Runtime.Intrinsics.Vector256.GetLower(b)), belowRight = global::System.Runtime.Intrinsics.Vector256.Create(global::System.Runtime.Intrinsics.Vector256.GetUpper(a), global::System.Runtime.Intrinsics.Vector256.GetUpper(b));
                             global::System.Runtime.Intrinsics.Vector256<int> at = global::System.Runtime.Intrinsics.Vector256.Create(first) + windowColumns, best = at;
-                            global::System.Runtime.Intrinsics.Vector256<float> above = global::System.Runtime.Intrinsics.Vector256.GreaterThan(right, m); m = global::System.Runtime.Intrinsics.Vector256.ConditionalSelect(above, right, m); best = global::System.Runtime.Intrinsics.Vector256.ConditionalSelect(global::System.Runtime.Intrinsics.Vector256.AsInt32(above), at + global::System.Runtime.Intrinsics.Vector256.Create(1), best);
-                            above = global::System.Runtime.Intrinsics.Vector256.GreaterThan(below, m); m = global::System.Runtime.Intrinsics.Vector256.ConditionalSelect(above, below, m); best = global::System.Runtime.Intrinsics.Vector256.ConditionalSelect(global::System.Runtime.Intrinsics.Vector256.AsInt32(above), at + global::System.Runtime.Intrinsics.Vector256.Create(28), best);
-                            above = global::System.Runtime.Intrinsics.Vector256.GreaterThan(belowRight, m); m = global::System.Runtime.Intrinsics.Vector256.ConditionalSelect(above, belowRight, m); best = global::System.Runtime.Intrinsics.Vector256.ConditionalSelect(global::System.Runtime.Intrinsics.Vector256.AsInt32(above), at + global::System.Runtime.Intrinsics.Vector256.Create(29), best);
+                            global::System.Runtime.Intrinsics.Vector256<float> above = global::System.Runtime.Intrinsics.Vector256.GreaterThan(right, m) | global::System.Runtime.Intrinsics.Vector256.IsNaN(right); m = global::System.Runtime.Intrinsics.Vector256.ConditionalSelect(above, right, m); best = global::System.Runtime.Intrinsics.Vector256.ConditionalSelect(global::System.Runtime.Intrinsics.Vector256.AsInt32(above), at + global::System.Runtime.Intrinsics.Vector256.Create(1), best);
+                            above = global::System.Runtime.Intrinsics.Vector256.GreaterThan(below, m) | global::System.Runtime.Intrinsics.Vector256.IsNaN(below); m = global::System.Runtime.Intrinsics.Vector256.ConditionalSelect(above, below, m); best = global::System.Runtime.Intrinsics.Vector256.ConditionalSelect(global::System.Runtime.Intrinsics.Vector256.AsInt32(above), at + global::System.Runtime.Intrinsics.Vector256.Create(28), best);
+                            above = global::System.Runtime.Intrinsics.Vector256.GreaterThan(belowRight, m) | global::System.Runtime.Intrinsics.Vector256.IsNaN(belowRight); m = global::System.Runtime.Intrinsics.Vector256.ConditionalSelect(above, belowRight, m); best = global::System.Runtime.Intrinsics.Vector256.ConditionalSelect(global::System.Runtime.Intrinsics.Vector256.AsInt32(above), at + global::System.Runtime.Intrinsics.Vector256.Create(29), best);
                             global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(m, ref yr, (nuint)o);
                             global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(best, ref argr, (nuint)o);
                         }
@@ -780,9 +796,9 @@ _________________________________________________________________________
                             a = global::System.Runtime.Intrinsics.Vector256.Shuffle(global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref xr, (nuint)(first + 0)), evenOdd); global::System.Runtime.Intrinsics.Vector128<float> m = global::System.Runtime.Intrinsics.Vector256.GetLower(a), right = global::System.Runtime.Intrinsics.Vector256.GetUpper(a);
                             a = global::System.Runtime.Intrinsics.Vector256.Shuffle(global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref xr, (nuint)(first + 14)), evenOdd); global::System.Runtime.Intrinsics.Vector128<float> below = global::System.Runtime.Intrinsics.Vector256.GetLower(a), belowRight = global::System.Runtime.Intrinsics.Vector256.GetUpper(a);
                             global::System.Runtime.Intrinsics.Vector128<int> at = global::System.Runtime.Intrinsics.Vector128.Create(first) + windowColumns, best = at;
-                            global::System.Runtime.Intrinsics.Vector128<float> above = global::System.Runtime.Intrinsics.Vector128.GreaterThan(right, m); m = global::System.Runtime.Intrinsics.Vector128.ConditionalSelect(above, right, m); best = global::System.Runtime.Intrinsics.Vector128.ConditionalSelect(global::System.Runtime.Intrinsics.Vector128.AsInt32(above), at + global::System.Runtime.Intrinsics.Vector128.Create(1), best);
-                            above = global::System.Runtime.Intrinsics.Vector128.GreaterThan(below, m); m = global::System.Runtime.Intrinsics.Vector128.ConditionalSelect(above, below, m); best = global::System.Runtime.Intrinsics.Vector128.ConditionalSelect(global::System.Runtime.Intrinsics.Vector128.AsInt32(above), at + global::System.Runtime.Intrinsics.Vector128.Create(14), best);
-                            above = global::System.Runtime.Intrinsics.Vector128.GreaterThan(belowRight, m); m = global::System.Runtime.Intrinsics.Vector128.ConditionalSelect(above, belowRight, m); best = global::System.Runtime.Intrinsics.Vector128.ConditionalSelect(global::System.Runtime.Intrinsics.Vector128.AsInt32(above), at + global::System.Runtime.Intrinsics.Vector128.Create(15), best);
+                            global::System.Runtime.Intrinsics.Vector128<float> above = global::System.Runtime.Intrinsics.Vector128.GreaterThan(right, m) | global::System.Runtime.Intrinsics.Vector128.IsNaN(right); m = global::System.Runtime.Intrinsics.Vector128.ConditionalSelect(above, right, m); best = global::System.Runtime.Intrinsics.Vector128.ConditionalSelect(global::System.Runtime.Intrinsics.Vector128.AsInt32(above), at + global::System.Runtime.Intrinsics.Vector128.Create(1), best);
+                            above = global::System.Runtime.Intrinsics.Vector128.GreaterThan(below, m) | global::System.Runtime.Intrinsics.Vector128.IsNaN(below); m = global::System.Runtime.Intrinsics.Vector128.ConditionalSelect(above, below, m); best = global::System.Runtime.Intrinsics.Vector128.ConditionalSelect(global::System.Runtime.Intrinsics.Vector128.AsInt32(above), at + global::System.Runtime.Intrinsics.Vector128.Create(14), best);
+                            above = global::System.Runtime.Intrinsics.Vector128.GreaterThan(belowRight, m) | global::System.Runtime.Intrinsics.Vector128.IsNaN(belowRight); m = global::System.Runtime.Intrinsics.Vector128.ConditionalSelect(above, belowRight, m); best = global::System.Runtime.Intrinsics.Vector128.ConditionalSelect(global::System.Runtime.Intrinsics.Vector128.AsInt32(above), at + global::System.Runtime.Intrinsics.Vector128.Create(15), best);
                             global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(m, ref yr, (nuint)o);
                             global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(best, ref argr, (nuint)o);
                         }
@@ -792,9 +808,9 @@ _________________________________________________________________________
                             a = global::System.Runtime.Intrinsics.Vector256.Shuffle(global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref xr, (nuint)(first + 0)), evenOdd); global::System.Runtime.Intrinsics.Vector128<float> m = global::System.Runtime.Intrinsics.Vector256.GetLower(a), right = global::System.Runtime.Intrinsics.Vector256.GetUpper(a);
                             a = global::System.Runtime.Intrinsics.Vector256.Shuffle(global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref xr, (nuint)(first + 14)), evenOdd); global::System.Runtime.Intrinsics.Vector128<float> below = global::System.Runtime.Intrinsics.Vector256.GetLower(a), belowRight = global::System.Runtime.Intrinsics.Vector256.GetUpper(a);
                             global::System.Runtime.Intrinsics.Vector128<int> at = global::System.Runtime.Intrinsics.Vector128.Create(first) + windowColumns, best = at;
-                            global::System.Runtime.Intrinsics.Vector128<float> above = global::System.Runtime.Intrinsics.Vector128.GreaterThan(right, m); m = global::System.Runtime.Intrinsics.Vector128.ConditionalSelect(above, right, m); best = global::System.Runtime.Intrinsics.Vector128.ConditionalSelect(global::System.Runtime.Intrinsics.Vector128.AsInt32(above), at + global::System.Runtime.Intrinsics.Vector128.Create(1), best);
-                            above = global::System.Runtime.Intrinsics.Vector128.GreaterThan(below, m); m = global::System.Runtime.Intrinsics.Vector128.ConditionalSelect(above, below, m); best = global::System.Runtime.Intrinsics.Vector128.ConditionalSelect(global::System.Runtime.Intrinsics.Vector128.AsInt32(above), at + global::System.Runtime.Intrinsics.Vector128.Create(14), best);
-                            above = global::System.Runtime.Intrinsics.Vector128.GreaterThan(belowRight, m); m = global::System.Runtime.Intrinsics.Vector128.ConditionalSelect(above, belowRight, m); best = global::System.Runtime.Intrinsics.Vector128.ConditionalSelect(global::System.Runtime.Intrinsics.Vector128.AsInt32(above), at + global::System.Runtime.Intrinsics.Vector128.Create(15), best);
+                            global::System.Runtime.Intrinsics.Vector128<float> above = global::System.Runtime.Intrinsics.Vector128.GreaterThan(right, m) | global::System.Runtime.Intrinsics.Vector128.IsNaN(right); m = global::System.Runtime.Intrinsics.Vector128.ConditionalSelect(above, right, m); best = global::System.Runtime.Intrinsics.Vector128.ConditionalSelect(global::System.Runtime.Intrinsics.Vector128.AsInt32(above), at + global::System.Runtime.Intrinsics.Vector128.Create(1), best);
+                            above = global::System.Runtime.Intrinsics.Vector128.GreaterThan(below, m) | global::System.Runtime.Intrinsics.Vector128.IsNaN(below); m = global::System.Runtime.Intrinsics.Vector128.ConditionalSelect(above, below, m); best = global::System.Runtime.Intrinsics.Vector128.ConditionalSelect(global::System.Runtime.Intrinsics.Vector128.AsInt32(above), at + global::System.Runtime.Intrinsics.Vector128.Create(14), best);
+                            above = global::System.Runtime.Intrinsics.Vector128.GreaterThan(belowRight, m) | global::System.Runtime.Intrinsics.Vector128.IsNaN(belowRight); m = global::System.Runtime.Intrinsics.Vector128.ConditionalSelect(above, belowRight, m); best = global::System.Runtime.Intrinsics.Vector128.ConditionalSelect(global::System.Runtime.Intrinsics.Vector128.AsInt32(above), at + global::System.Runtime.Intrinsics.Vector128.Create(15), best);
                             global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(m, ref yr, (nuint)o);
                             global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(best, ref argr, (nuint)o);
                         }
@@ -1298,7 +1314,8 @@ _________________________________________________________________________
         global::System.Array.Clear(_g);
     }
 
-    /// <summary>One step: zero the gradients, forward, backward, update. Returns the loss before the update.</summary>
+    /// <summary>One step: zero the gradients, forward, backward, update. Returns the loss before the update; when that loss is NaN or
+    /// infinite nothing is updated (the weights stay those of the last good step).</summary>
     public float TrainStep(global::System.ReadOnlySpan<float> input, global::System.ReadOnlySpan<float> target, global::NetGen.IOptimizer optimizer, int batch = 1)
     {
         global::System.ArgumentNullException.ThrowIfNull(optimizer);
@@ -1308,6 +1325,7 @@ _________________________________________________________________________
             ZeroGradients();
             Forward(input, batch);
             float loss = Loss(target);
+            if (!float.IsFinite(loss)) return loss;   // NaN or ∞ (bad data or a diverged run): no update, the weights stay those of the last good step
             Backward(target);
             optimizer.Step<float>(_p, _g);
             return loss;
@@ -1318,7 +1336,8 @@ _________________________________________________________________________
         }
     }
 
-    /// <summary>One step: zero the gradients, forward, backward, update. Returns the loss before the update.</summary>
+    /// <summary>One step: zero the gradients, forward, backward, update. Returns the loss before the update; when that loss is NaN or
+    /// infinite nothing is updated (the weights stay those of the last good step).</summary>
     public float TrainStep(global::System.ReadOnlySpan<float> input, global::System.ReadOnlySpan<int> labels, global::NetGen.IOptimizer optimizer, int batch = 1)
     {
         global::System.ArgumentNullException.ThrowIfNull(optimizer);
@@ -1328,6 +1347,7 @@ _________________________________________________________________________
             ZeroGradients();
             Forward(input, batch);
             float loss = Loss(labels);
+            if (!float.IsFinite(loss)) return loss;   // NaN or ∞ (bad data or a diverged run): no update, the weights stay those of the last good step
             Backward(labels);
             optimizer.Step<float>(_p, _g);
             return loss;

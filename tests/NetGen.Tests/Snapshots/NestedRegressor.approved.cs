@@ -88,13 +88,29 @@ _____________________________________________________________________
             public Regressor(int maxBatch = 1, int seed = 42)
             {
                 if (maxBatch < 1) throw new global::System.ArgumentOutOfRangeException(nameof(maxBatch), maxBatch, "maxBatch must be at least 1: it is the largest batch Forward will be given.");
+                const long largestPerSample = 3;   // the input
+                if ((long)maxBatch * largestPerSample > global::System.Array.MaxLength)
+                {
+                    throw new global::System.ArgumentOutOfRangeException(nameof(maxBatch), maxBatch, global::System.FormattableString.Invariant(
+                        $"maxBatch {maxBatch:N0} × 3 values per sample (the input) = {((long)maxBatch * largestPerSample):N0} values exceeds the {(global::System.Array.MaxLength):N0} one array can hold; the largest maxBatch for Regressor is {(global::System.Array.MaxLength / largestPerSample):N0}: train and infer in batches of at most that many samples."));
+                }
                 MaxBatch = maxBatch;
-                _a0 = new float[maxBatch * 3]; _d0 = new float[maxBatch * 3];
-                _a1 = new float[maxBatch * 2]; _d1 = new float[maxBatch * 2];
-                _a2 = new float[maxBatch * 2]; _d2 = new float[maxBatch * 2];
-                _a3 = new float[maxBatch * 1]; _d3 = new float[maxBatch * 1];
-                _a4 = new float[maxBatch * 1]; _d4 = new float[maxBatch * 1];
-                _target = new float[maxBatch * 1];
+                try
+                {
+                    checked
+                    {
+                        _a0 = new float[maxBatch * 3]; _d0 = new float[maxBatch * 3];
+                        _a1 = new float[maxBatch * 2]; _d1 = new float[maxBatch * 2];
+                        _a2 = new float[maxBatch * 2]; _d2 = new float[maxBatch * 2];
+                        _a3 = new float[maxBatch * 1]; _d3 = new float[maxBatch * 1];
+                        _a4 = new float[maxBatch * 1]; _d4 = new float[maxBatch * 1];
+                        _target = new float[maxBatch * 1];
+                    }
+                }
+                catch (global::System.OverflowException)
+                {
+                    throw new global::System.InvalidOperationException(global::System.FormattableString.Invariant($"Regressor's kernels need more working memory (for maxBatch {maxBatch:N0} on {(global::System.Environment.ProcessorCount)} threads) than one array can hold: a layer is too wide for NetGen's kernels. Use a smaller maxBatch, or make the widest layer smaller."));
+                }
                 var random = new global::NetGen.SeededRandom(seed);
                 global::NetGen.Init.HeUniform<float>(_p.AsSpan(0, 6), fanIn: 3, random);   // Dense1: He, followed by LeakyReLU
                 global::NetGen.Init.GlorotUniform<float>(_p.AsSpan(8, 2), fanIn: 2, fanOut: 1, random);   // Dense2: Glorot, followed by Identity
@@ -375,7 +391,8 @@ _____________________________________________________________________
                 global::System.Array.Clear(_g);
             }
 
-            /// <summary>One step: zero the gradients, forward, backward, update. Returns the loss before the update.</summary>
+            /// <summary>One step: zero the gradients, forward, backward, update. Returns the loss before the update; when that loss is NaN or
+            /// infinite nothing is updated (the weights stay those of the last good step).</summary>
             public float TrainStep(global::System.ReadOnlySpan<float> input, global::System.ReadOnlySpan<float> target, global::NetGen.IOptimizer optimizer, int batch = 1)
             {
                 global::System.ArgumentNullException.ThrowIfNull(optimizer);
@@ -385,6 +402,7 @@ _____________________________________________________________________
                     ZeroGradients();
                     Forward(input, batch);
                     float loss = Loss(target);
+                    if (!float.IsFinite(loss)) return loss;   // NaN or ∞ (bad data or a diverged run): no update, the weights stay those of the last good step
                     Backward(target);
                     optimizer.Step<float>(_p, _g);
                     return loss;
@@ -395,7 +413,8 @@ _____________________________________________________________________
                 }
             }
 
-            /// <summary>One step: zero the gradients, forward, backward, update. Returns the loss before the update.</summary>
+            /// <summary>One step: zero the gradients, forward, backward, update. Returns the loss before the update; when that loss is NaN or
+            /// infinite nothing is updated (the weights stay those of the last good step).</summary>
             public float TrainStep(global::System.ReadOnlySpan<float> input, global::System.ReadOnlySpan<int> labels, global::NetGen.IOptimizer optimizer, int batch = 1)
             {
                 global::System.ArgumentNullException.ThrowIfNull(optimizer);
@@ -405,6 +424,7 @@ _____________________________________________________________________
                     ZeroGradients();
                     Forward(input, batch);
                     float loss = Loss(labels);
+                    if (!float.IsFinite(loss)) return loss;   // NaN or ∞ (bad data or a diverged run): no update, the weights stay those of the last good step
                     Backward(labels);
                     optimizer.Step<float>(_p, _g);
                     return loss;

@@ -74,11 +74,27 @@ __________________________________________________________________
     public Perceptron(int maxBatch = 1, int seed = 42)
     {
         if (maxBatch < 1) throw new global::System.ArgumentOutOfRangeException(nameof(maxBatch), maxBatch, "maxBatch must be at least 1: it is the largest batch Forward will be given.");
+        const long largestPerSample = 2;   // the input
+        if ((long)maxBatch * largestPerSample > global::System.Array.MaxLength)
+        {
+            throw new global::System.ArgumentOutOfRangeException(nameof(maxBatch), maxBatch, global::System.FormattableString.Invariant(
+                $"maxBatch {maxBatch:N0} × 2 values per sample (the input) = {((long)maxBatch * largestPerSample):N0} values exceeds the {(global::System.Array.MaxLength):N0} one array can hold; the largest maxBatch for Perceptron is {(global::System.Array.MaxLength / largestPerSample):N0}: train and infer in batches of at most that many samples."));
+        }
         MaxBatch = maxBatch;
-        _a0 = new double[maxBatch * 2]; _d0 = new double[maxBatch * 2];
-        _a1 = new double[maxBatch * 1]; _d1 = new double[maxBatch * 1];
-        _a2 = new double[maxBatch * 1]; _d2 = new double[maxBatch * 1];
-        _target = new double[maxBatch * 1];
+        try
+        {
+            checked
+            {
+                _a0 = new double[maxBatch * 2]; _d0 = new double[maxBatch * 2];
+                _a1 = new double[maxBatch * 1]; _d1 = new double[maxBatch * 1];
+                _a2 = new double[maxBatch * 1]; _d2 = new double[maxBatch * 1];
+                _target = new double[maxBatch * 1];
+            }
+        }
+        catch (global::System.OverflowException)
+        {
+            throw new global::System.InvalidOperationException(global::System.FormattableString.Invariant($"Perceptron's kernels need more working memory (for maxBatch {maxBatch:N0} on {(global::System.Environment.ProcessorCount)} threads) than one array can hold: a layer is too wide for NetGen's kernels. Use a smaller maxBatch, or make the widest layer smaller."));
+        }
         var random = new global::NetGen.SeededRandom(seed);
         global::NetGen.Init.GlorotUniform<double>(_p.AsSpan(0, 2), fanIn: 2, fanOut: 1, random);   // Dense1: Glorot, followed by Step
     }
@@ -303,7 +319,8 @@ __________________________________________________________________
         global::System.Array.Clear(_g);
     }
 
-    /// <summary>One step: zero the gradients, forward, backward, update. Returns the loss before the update.</summary>
+    /// <summary>One step: zero the gradients, forward, backward, update. Returns the loss before the update; when that loss is NaN or
+    /// infinite nothing is updated (the weights stay those of the last good step).</summary>
     public double TrainStep(global::System.ReadOnlySpan<double> input, global::System.ReadOnlySpan<double> target, global::NetGen.IOptimizer optimizer, int batch = 1)
     {
         global::System.ArgumentNullException.ThrowIfNull(optimizer);
@@ -313,6 +330,7 @@ __________________________________________________________________
             ZeroGradients();
             Forward(input, batch);
             double loss = Loss(target);
+            if (!double.IsFinite(loss)) return loss;   // NaN or ∞ (bad data or a diverged run): no update, the weights stay those of the last good step
             Backward(target);
             optimizer.Step<double>(_p, _g);
             return loss;
@@ -323,7 +341,8 @@ __________________________________________________________________
         }
     }
 
-    /// <summary>One step: zero the gradients, forward, backward, update. Returns the loss before the update.</summary>
+    /// <summary>One step: zero the gradients, forward, backward, update. Returns the loss before the update; when that loss is NaN or
+    /// infinite nothing is updated (the weights stay those of the last good step).</summary>
     public double TrainStep(global::System.ReadOnlySpan<double> input, global::System.ReadOnlySpan<int> labels, global::NetGen.IOptimizer optimizer, int batch = 1)
     {
         global::System.ArgumentNullException.ThrowIfNull(optimizer);
@@ -333,6 +352,7 @@ __________________________________________________________________
             ZeroGradients();
             Forward(input, batch);
             double loss = Loss(labels);
+            if (!double.IsFinite(loss)) return loss;   // NaN or ∞ (bad data or a diverged run): no update, the weights stay those of the last good step
             Backward(labels);
             optimizer.Step<double>(_p, _g);
             return loss;

@@ -101,22 +101,38 @@ ___________________________________________________________________
     public ShallowNet(int maxBatch = 1, int seed = 42)
     {
         if (maxBatch < 1) throw new global::System.ArgumentOutOfRangeException(nameof(maxBatch), maxBatch, "maxBatch must be at least 1: it is the largest batch Forward will be given.");
+        const long largestPerSample = 25088;   // Conv2D1's output
+        if ((long)maxBatch * largestPerSample > global::System.Array.MaxLength)
+        {
+            throw new global::System.ArgumentOutOfRangeException(nameof(maxBatch), maxBatch, global::System.FormattableString.Invariant(
+                $"maxBatch {maxBatch:N0} × 25,088 values per sample (Conv2D1's output) = {((long)maxBatch * largestPerSample):N0} values exceeds the {(global::System.Array.MaxLength):N0} one array can hold; the largest maxBatch for ShallowNet is {(global::System.Array.MaxLength / largestPerSample):N0}: train and infer in batches of at most that many samples."));
+        }
         MaxBatch = maxBatch;
-        _a0 = new float[maxBatch * 784]; _d0 = new float[maxBatch * 784];
-        _a1 = new float[maxBatch * 25088]; _d1 = new float[maxBatch * 25088];
-        _a2 = new float[maxBatch * 25088]; _d2 = new float[maxBatch * 25088];
-        _a3 = _a2; _d3 = _d2;   // Flatten: the same memory, read with another shape
-        _a4 = new float[maxBatch * 10]; _d4 = new float[maxBatch * 10];
-        _a5 = new float[maxBatch * 10]; _d5 = new float[maxBatch * 10];
-        _col0 = new float[7056 * global::System.Environment.ProcessorCount + 16];   // (a vector of slack at each end: col2im by rows reads past a part's columns, then masks those lanes)
-        _gsum0 = new float[320 * global::System.Environment.ProcessorCount];
-        _xpad0 = new float[900 * global::System.Environment.ProcessorCount];
-        _wT0 = new float[288];
-        _yT0 = new float[25088 * global::System.Environment.ProcessorCount];
-        _deltaT0 = new float[25088 * global::System.Environment.ProcessorCount];
-        _scratchPart = global::System.Math.Max(maxBatch, 10) * 48;
-        _scratch = new float[_scratchPart * global::System.Environment.ProcessorCount];
-        _target = new float[maxBatch * 10];
+        try
+        {
+            checked
+            {
+                _a0 = new float[maxBatch * 784]; _d0 = new float[maxBatch * 784];
+                _a1 = new float[maxBatch * 25088]; _d1 = new float[maxBatch * 25088];
+                _a2 = new float[maxBatch * 25088]; _d2 = new float[maxBatch * 25088];
+                _a3 = _a2; _d3 = _d2;   // Flatten: the same memory, read with another shape
+                _a4 = new float[maxBatch * 10]; _d4 = new float[maxBatch * 10];
+                _a5 = new float[maxBatch * 10]; _d5 = new float[maxBatch * 10];
+                _col0 = new float[7056 * global::System.Environment.ProcessorCount + 16];   // (a vector of slack at each end: col2im by rows reads past a part's columns, then masks those lanes)
+                _gsum0 = new float[320 * global::System.Environment.ProcessorCount];
+                _xpad0 = new float[900 * global::System.Environment.ProcessorCount];
+                _wT0 = new float[288];
+                _yT0 = new float[25088 * global::System.Environment.ProcessorCount];
+                _deltaT0 = new float[25088 * global::System.Environment.ProcessorCount];
+                _scratchPart = global::System.Math.Max(maxBatch, 10) * 48;
+                _scratch = new float[_scratchPart * global::System.Environment.ProcessorCount];
+                _target = new float[maxBatch * 10];
+            }
+        }
+        catch (global::System.OverflowException)
+        {
+            throw new global::System.InvalidOperationException(global::System.FormattableString.Invariant($"ShallowNet's kernels need more working memory (for maxBatch {maxBatch:N0} on {(global::System.Environment.ProcessorCount)} threads) than one array can hold: a layer is too wide for NetGen's kernels. Use a smaller maxBatch, or make the widest layer smaller."));
+        }
         var random = new global::NetGen.SeededRandom(seed);
         global::NetGen.Init.HeUniform<float>(_p.AsSpan(0, 288), fanIn: 9, random);   // Conv2D1: He, followed by ReLU
         global::NetGen.Init.GlorotUniform<float>(_p.AsSpan(320, 250880), fanIn: 25088, fanOut: 10, random);   // Dense1: Glorot, followed by Softmax
@@ -456,7 +472,8 @@ ___________________________________________________________________
     /// <summary>One step: forward, loss, backward, update; returns the loss before the update. With a plain <see cref="global::NetGen.Sgd"/>
     /// (<see cref="global::NetGen.Sgd.FuseIntoBackward"/>) the update θ ← θ − η·∂E/∂θ is applied inside the backward pass, where each
     /// gradient is formed, and <see cref="Gradients"/> is neither zeroed nor written (it keeps what it held before the step); with
-    /// any other optimiser the gradients are zeroed, backpropagated into <see cref="Gradients"/> and passed to <c>optimizer.Step</c>.</summary>
+    /// any other optimiser the gradients are zeroed, backpropagated into <see cref="Gradients"/> and passed to <c>optimizer.Step</c>.
+    /// When the loss is NaN or infinite nothing is updated (the weights stay those of the last good step).</summary>
     public float TrainStep(global::System.ReadOnlySpan<float> input, global::System.ReadOnlySpan<float> target, global::NetGen.IOptimizer optimizer, int batch = 1)
     {
         global::System.ArgumentNullException.ThrowIfNull(optimizer);
@@ -465,6 +482,7 @@ ___________________________________________________________________
         {
             Forward(input, batch);
             float loss = Loss(target);
+            if (!float.IsFinite(loss)) return loss;   // NaN or ∞ (bad data or a diverged run): no update, the weights stay those of the last good step
             if (optimizer is global::NetGen.Sgd sgd && sgd.TryBeginFusedStep<float>(_p.Length, out _sgdRate))
             {
                 FusedSgdBackward(target);
@@ -484,7 +502,8 @@ ___________________________________________________________________
     /// <summary>One step: forward, loss, backward, update; returns the loss before the update. With a plain <see cref="global::NetGen.Sgd"/>
     /// (<see cref="global::NetGen.Sgd.FuseIntoBackward"/>) the update θ ← θ − η·∂E/∂θ is applied inside the backward pass, where each
     /// gradient is formed, and <see cref="Gradients"/> is neither zeroed nor written (it keeps what it held before the step); with
-    /// any other optimiser the gradients are zeroed, backpropagated into <see cref="Gradients"/> and passed to <c>optimizer.Step</c>.</summary>
+    /// any other optimiser the gradients are zeroed, backpropagated into <see cref="Gradients"/> and passed to <c>optimizer.Step</c>.
+    /// When the loss is NaN or infinite nothing is updated (the weights stay those of the last good step).</summary>
     public float TrainStep(global::System.ReadOnlySpan<float> input, global::System.ReadOnlySpan<int> labels, global::NetGen.IOptimizer optimizer, int batch = 1)
     {
         global::System.ArgumentNullException.ThrowIfNull(optimizer);
@@ -493,6 +512,7 @@ ___________________________________________________________________
         {
             Forward(input, batch);
             float loss = Loss(labels);
+            if (!float.IsFinite(loss)) return loss;   // NaN or ∞ (bad data or a diverged run): no update, the weights stay those of the last good step
             if (optimizer is global::NetGen.Sgd sgd && sgd.TryBeginFusedStep<float>(_p.Length, out _sgdRate))
             {
                 FusedSgdBackward(OneHot(labels));

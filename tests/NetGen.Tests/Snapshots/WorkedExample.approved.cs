@@ -84,13 +84,29 @@ __________________________________________________________________
     public WorkedExample(int maxBatch = 1, int seed = 42)
     {
         if (maxBatch < 1) throw new global::System.ArgumentOutOfRangeException(nameof(maxBatch), maxBatch, "maxBatch must be at least 1: it is the largest batch Forward will be given.");
+        const long largestPerSample = 2;   // the input
+        if ((long)maxBatch * largestPerSample > global::System.Array.MaxLength)
+        {
+            throw new global::System.ArgumentOutOfRangeException(nameof(maxBatch), maxBatch, global::System.FormattableString.Invariant(
+                $"maxBatch {maxBatch:N0} × 2 values per sample (the input) = {((long)maxBatch * largestPerSample):N0} values exceeds the {(global::System.Array.MaxLength):N0} one array can hold; the largest maxBatch for WorkedExample is {(global::System.Array.MaxLength / largestPerSample):N0}: train and infer in batches of at most that many samples."));
+        }
         MaxBatch = maxBatch;
-        _a0 = new double[maxBatch * 2]; _d0 = new double[maxBatch * 2];
-        _a1 = new double[maxBatch * 2]; _d1 = new double[maxBatch * 2];
-        _a2 = new double[maxBatch * 2]; _d2 = new double[maxBatch * 2];
-        _a3 = new double[maxBatch * 2]; _d3 = new double[maxBatch * 2];
-        _a4 = new double[maxBatch * 2]; _d4 = new double[maxBatch * 2];
-        _target = new double[maxBatch * 2];
+        try
+        {
+            checked
+            {
+                _a0 = new double[maxBatch * 2]; _d0 = new double[maxBatch * 2];
+                _a1 = new double[maxBatch * 2]; _d1 = new double[maxBatch * 2];
+                _a2 = new double[maxBatch * 2]; _d2 = new double[maxBatch * 2];
+                _a3 = new double[maxBatch * 2]; _d3 = new double[maxBatch * 2];
+                _a4 = new double[maxBatch * 2]; _d4 = new double[maxBatch * 2];
+                _target = new double[maxBatch * 2];
+            }
+        }
+        catch (global::System.OverflowException)
+        {
+            throw new global::System.InvalidOperationException(global::System.FormattableString.Invariant($"WorkedExample's kernels need more working memory (for maxBatch {maxBatch:N0} on {(global::System.Environment.ProcessorCount)} threads) than one array can hold: a layer is too wide for NetGen's kernels. Use a smaller maxBatch, or make the widest layer smaller."));
+        }
         var random = new global::NetGen.SeededRandom(seed);
         global::NetGen.Init.GlorotUniform<double>(_p.AsSpan(0, 4), fanIn: 2, fanOut: 2, random);   // Dense1: Glorot, followed by Sigmoid
         global::NetGen.Init.GlorotUniform<double>(_p.AsSpan(6, 4), fanIn: 2, fanOut: 2, random);   // Dense2: Glorot, followed by Sigmoid
@@ -369,7 +385,8 @@ __________________________________________________________________
         global::System.Array.Clear(_g);
     }
 
-    /// <summary>One step: zero the gradients, forward, backward, update. Returns the loss before the update.</summary>
+    /// <summary>One step: zero the gradients, forward, backward, update. Returns the loss before the update; when that loss is NaN or
+    /// infinite nothing is updated (the weights stay those of the last good step).</summary>
     public double TrainStep(global::System.ReadOnlySpan<double> input, global::System.ReadOnlySpan<double> target, global::NetGen.IOptimizer optimizer, int batch = 1)
     {
         global::System.ArgumentNullException.ThrowIfNull(optimizer);
@@ -379,6 +396,7 @@ __________________________________________________________________
             ZeroGradients();
             Forward(input, batch);
             double loss = Loss(target);
+            if (!double.IsFinite(loss)) return loss;   // NaN or ∞ (bad data or a diverged run): no update, the weights stay those of the last good step
             Backward(target);
             // Held biases (TrainBias = false) have no gradient, but weight decay would still move them: keep them as they are.
             _p.AsSpan(4, 2).CopyTo(_held.AsSpan(0, 2));
@@ -394,7 +412,8 @@ __________________________________________________________________
         }
     }
 
-    /// <summary>One step: zero the gradients, forward, backward, update. Returns the loss before the update.</summary>
+    /// <summary>One step: zero the gradients, forward, backward, update. Returns the loss before the update; when that loss is NaN or
+    /// infinite nothing is updated (the weights stay those of the last good step).</summary>
     public double TrainStep(global::System.ReadOnlySpan<double> input, global::System.ReadOnlySpan<int> labels, global::NetGen.IOptimizer optimizer, int batch = 1)
     {
         global::System.ArgumentNullException.ThrowIfNull(optimizer);
@@ -404,6 +423,7 @@ __________________________________________________________________
             ZeroGradients();
             Forward(input, batch);
             double loss = Loss(labels);
+            if (!double.IsFinite(loss)) return loss;   // NaN or ∞ (bad data or a diverged run): no update, the weights stay those of the last good step
             Backward(labels);
             // Held biases (TrainBias = false) have no gradient, but weight decay would still move them: keep them as they are.
             _p.AsSpan(4, 2).CopyTo(_held.AsSpan(0, 2));
