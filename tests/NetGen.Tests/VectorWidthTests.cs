@@ -33,7 +33,7 @@ public class VectorWidthTests(ITestOutputHelper output)
         var narrow = Smoke(suite, new Dictionary<string, string> { ["DOTNET_EnableAVX512"] = "0", ["DOTNET_EnableAVX512F"] = "0" });
         Assert.Contains("smoke vector512 accelerated", wide.Stdout, StringComparison.Ordinal);
         Assert.Contains("smoke vector512 not accelerated", narrow.Stdout, StringComparison.Ordinal);
-        Assert.Equal(10, wide.Results.Count);
+        Assert.Equal(NetGen.Benchmarks.Workloads.StepNames.Length, wide.Results.Count);   // every step workload ran
         Assert.Equal(wide.Results.Keys.Order(), narrow.Results.Keys.Order());
         foreach (var (name, w) in wide.Results)
         {

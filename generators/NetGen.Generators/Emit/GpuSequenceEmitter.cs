@@ -112,7 +112,7 @@ internal static class GpuSequenceEmitter
                 // Element-wise losses, from the same formulas as the other networks' kernels, with the loss's rows
                 // (batch × T) as its batch and a step's values as n: a mean over values divides by every value, a
                 // per-row loss (½ Σ, HalfSquaredError) by the rows, as the CPU's Losses does.
-                var formula = LossFormula.Of(kind)!;
+                var formula = LossFormula.Of(kind, plan.FusedSigmoidBinaryCrossEntropy);   // from the logits when fused with a final Sigmoid
                 string Var(string name, string at) => name switch
                 {
                     "o" => $"o[{at}]", "t" => $"target[{at}]", "n" => C.ToString(System.Globalization.CultureInfo.InvariantCulture), "batch" => rows, _ => name,
@@ -142,9 +142,10 @@ internal static class GpuSequenceEmitter
             w.Line("sum[0] += total * batch;");
             w.Line("sum[1] += batch;");
         });
-        host.Line($"// Each sample's term of the per-step loss ({kind} over {R} steps of {C} values{(plan.FusedSoftmaxCrossEntropy ? ", from the logits: fused with Softmax" : "")}); the base class sums them");
+        host.Line($"// Each sample's term of the per-step loss ({kind} over {R} steps of {C} values{(plan.FusedSoftmaxCrossEntropy ? ", from the logits: fused with Softmax" : plan.FusedSigmoidBinaryCrossEntropy ? ", from the logits: fused with Sigmoid" : "")}); the base class sums them");
         host.Line($"{termsField}(batch, {GpuWriter.A(lossIn)}, Target, SampleLoss, batch);");
-        string comment = plan.FusedSoftmaxCrossEntropy ? "   // ∂E/∂logits = (p − t)/(batch·T): Softmax's own backward is skipped" : "";
+        string comment = plan.FusedSoftmaxCrossEntropy ? "   // ∂E/∂logits = (p − t)/(batch·T): Softmax's own backward is skipped"
+            : plan.FusedSigmoidBinaryCrossEntropy ? "   // ∂E/∂logits = (σ(z) − t)/divisor: Sigmoid's own backward is skipped" : "";
         return $"{gradientField}(batch * {O}, {GpuWriter.A(lossIn)}, Target, {GpuWriter.D(lossIn)}, batch);{comment}";
     }
 
