@@ -50,7 +50,7 @@ public class LossFormulaTests
             t[k] = binary ? random.NextDouble() : 4 * random.NextDouble() - 2;
         }
         o[1] = t[1];   // |t − o| at its kink: the sign is 0 on both sides
-        double Env(string v, int k) => v switch { "o" => o[k], "t" => t[k], "batch" => batch, "n" => n, _ => double.NaN };
+        double Env(string v, int k) => v switch { "o" => o[k], "t" => t[k], "batch" or "rows" => batch, "n" => n, _ => double.NaN };
 
         double sum = 0;
         for (int k = 0; k < o.Length; k++) sum += formula.Value.Evaluate(v => Env(v, k));
@@ -91,8 +91,8 @@ public class LossFormulaTests
 
         double sum = 0;
         for (int r = 0; r < batch; r++)
-            sum += formula.EvaluateRow(formula.Value, v => v switch { "batch" => batch, "n" => n, _ => double.NaN }, (a, k) => (a == "o" ? o : t)[r * n + k]);
-        double divisor = formula.Divisor.Evaluate(v => v == "batch" ? batch : double.NaN);
+            sum += formula.EvaluateRow(formula.Value, v => v switch { "batch" or "rows" => batch, "n" => n, _ => double.NaN }, (a, k) => (a == "o" ? o : t)[r * n + k]);
+        double divisor = formula.Divisor.Evaluate(v => v is "batch" or "rows" ? batch : double.NaN);
         double expected = value(o, t, batch);
         Assert.True(Math.Abs(sum / divisor - expected) <= 1e-12 * Math.Max(1, Math.Abs(expected)), $"{name}: formula {sum / divisor}, Losses {expected}");
 
@@ -102,7 +102,7 @@ public class LossFormulaTests
             for (int j = 0; j < n; j++)
             {
                 int row = r, self = j;
-                double g = formula.EvaluateRow(formula.Gradient, v => v switch { "batch" => batch, "n" => n, "j" => self, _ => double.NaN }, (a, k) => (a == "o" ? o : t)[row * n + k]);
+                double g = formula.EvaluateRow(formula.Gradient, v => v switch { "batch" or "rows" => batch, "n" => n, "j" => self, _ => double.NaN }, (a, k) => (a == "o" ? o : t)[row * n + k]);
                 Assert.True(Math.Abs(g - d[r * n + j]) <= 1e-12 * Math.Max(1, Math.Abs(d[r * n + j])), $"{name} gradient ({r}, {j}): formula {g}, Losses {d[r * n + j]}");
             }
     }

@@ -9,21 +9,27 @@ namespace NetGen.Generators.Model;
 /// A loss written once: the term, its gradient and what the sum of the terms is divided by, as expression trees. The
 /// GPU's loss kernels are printed from it (GpuLossEmitter); the CPU calls <c>NetGen.Losses</c>, and LossFormulaTests
 /// evaluate every formula against <c>Losses</c> on random values, so the two cannot drift apart.
-/// <para>Element-wise losses: the term of each value (variables o, t, batch and n, the values per sample, printed as
-/// a literal). Row-wise losses (<see cref="RowWise"/>: cross-entropy from the logits, the multiclass hinges): the term
+/// <para>The loss is over rows: a sample's outputs are one row, or, for a sequence output (a per-step loss), each step's
+/// outputs are a row (PyTorch's losses over (N·T, C)). Variables: batch (the samples), rows (the loss's rows: batch, or
+/// batch × T) and n (the values per row, printed as a literal). A formula divides by what the CPU's <c>NetGen.Losses</c>
+/// call divides by: the rows for a mean per row (½ Σ, cross-entropy, the hinges), rows × n for a mean over every value,
+/// batch for a sum over each sample's values (BinaryCrossEntropySummed, even when the sample has T rows).</para>
+/// <para>Element-wise losses: the term of each value. Row-wise losses (<see cref="RowWise"/>: cross-entropy from the logits, the multiclass hinges): the term
 /// of each sample's row, reading its elements (<c>Expr.At("o", "j")</c>) through reductions over the row
 /// (<c>Expr.Sum</c>, <c>MaxOver</c>, <c>ArgMax</c>) and the named <see cref="Locals"/> (each a reduction or a value
 /// of them: the log-sum-exp, the target's arg-max); the gradient is that of value j of the row.</para>
 /// </summary>
 /// <param name="Value">The term of one value (element-wise), or Σ over j of the row's terms (row-wise).</param>
 /// <param name="Gradient">∂E/∂o of one value (the division included); row-wise: of value j.</param>
-/// <param name="Divisor">What the sum of the terms is divided by (2·batch for ½ Σ averaged over samples, batch·n for
-/// a mean over values, batch for a per-sample sum averaged over the batch, 1 for a sum).</param>
-/// <param name="TermWords">The term kernel's description, e.g. "Σⱼ tⱼ·(log Σₖ e^zₖ − zⱼ) / batch".</param>
-/// <param name="GradientWords">The gradient kernel's description; null: the printed gradient itself.</param>
+/// <param name="Divisor">What the sum of the terms is divided by (2·rows for ½ Σ averaged over rows, rows·n for a mean
+/// over values, batch for a per-sample sum averaged over the batch, 1 for a sum).</param>
+/// <param name="TermWords">The term kernel's description, {0} standing for the printed divisor, e.g.
+/// "Σⱼ tⱼ·(log Σₖ e^zₖ − zⱼ) / {0}".</param>
+/// <param name="GradientWords">The gradient kernel's description ({0} the divisor, {1} what a row is, e.g. "sample n");
+/// null: the printed gradient itself.</param>
 internal sealed record LossFormula(Expr Value, Expr Gradient, Expr Divisor, string? TermWords = null, string? GradientWords = null)
 {
-    private static readonly Expr O = Expr.V("o"), T = Expr.V("t"), Batch = Expr.V("batch"), N = Expr.V("n");
+    private static readonly Expr O = Expr.V("o"), T = Expr.V("t"), Batch = Expr.V("batch"), Rows = Expr.V("rows"), N = Expr.V("n");
 
     private static readonly Expr Squared = (T - O) * (T - O);
 
@@ -38,13 +44,13 @@ internal sealed record LossFormula(Expr Value, Expr Gradient, Expr Divisor, stri
     /// <summary>Whether the term is a sample's row (reductions over it) rather than one value.</summary>
     public bool RowWise { get; init; }
 
-    public static readonly LossFormula HalfSquaredError = new(Squared, (O - T) / Batch, 2 * Batch);
+    public static readonly LossFormula HalfSquaredError = new(Squared, (O - T) / Rows, 2 * Rows);
 
-    public static readonly LossFormula MeanSquaredError = new(Squared, 2 * (O - T) / (Batch * N), Batch * N);
+    public static readonly LossFormula MeanSquaredError = new(Squared, 2 * (O - T) / (Rows * N), Rows * N);
 
     public static readonly LossFormula SumSquaredError = new(Squared, 2 * (O - T), 1);
 
-    public static readonly LossFormula MeanAbsoluteError = new(Absolute, Sign / (Batch * N), Batch * N);
+    public static readonly LossFormula MeanAbsoluteError = new(Absolute, Sign / (Rows * N), Rows * N);
 
     public static readonly LossFormula SumAbsoluteError = new(Absolute, Sign, 1);
 
@@ -53,7 +59,7 @@ internal sealed record LossFormula(Expr Value, Expr Gradient, Expr Divisor, stri
     private static readonly Expr BceSlope = (O - T) / Expr.Max(O * (1 - O), 1e-12);
 
     /// <summary>Logs clamped at −100 and the gradient's denominator at 1e−12, as PyTorch's BCELoss.</summary>
-    public static readonly LossFormula BinaryCrossEntropy = new(BceTerm, BceSlope / (Batch * N), Batch * N);
+    public static readonly LossFormula BinaryCrossEntropy = new(BceTerm, BceSlope / (Rows * N), Rows * N);
 
     /// <summary>The same terms summed over each sample's values and averaged over the batch.</summary>
     public static readonly LossFormula BinaryCrossEntropySummed = new(BceTerm, BceSlope / Batch, Batch);
@@ -66,7 +72,7 @@ internal sealed record LossFormula(Expr Value, Expr Gradient, Expr Divisor, stri
         Expr.IfGreaterOrEqual(O, 0, 1 / (1 + Expr.Exp(-Expr.Abs(O))), Expr.Exp(-Expr.Abs(O)) / (1 + Expr.Exp(-Expr.Abs(O)))) - T;
 
     /// <summary>BinaryCrossEntropy fused with a final Sigmoid: o is the logit z (nn.BCEWithLogitsLoss).</summary>
-    public static readonly LossFormula BinaryCrossEntropyWithLogits = new(WithLogits, SigmoidMinusTarget / (Batch * N), Batch * N);
+    public static readonly LossFormula BinaryCrossEntropyWithLogits = new(WithLogits, SigmoidMinusTarget / (Rows * N), Rows * N);
 
     /// <summary>BinaryCrossEntropySummed fused with a final Sigmoid: o is the logit z.</summary>
     public static readonly LossFormula BinaryCrossEntropySummedWithLogits = new(WithLogits, SigmoidMinusTarget / Batch, Batch);
@@ -80,14 +86,14 @@ internal sealed record LossFormula(Expr Value, Expr Gradient, Expr Divisor, stri
     private static readonly Expr Lse = Expr.V("lse"), Mass = Expr.V("mass"), Y = Expr.V("y"), J = Expr.V("j");
 
     /// <summary>Cross-entropy of softmax(z) from the logits z (the outputs, or Softmax's input when fused with it):
-    /// Σⱼ tⱼ·(lse − zⱼ) with lse = log Σₖ e^zₖ shifted by the row's maximum; ∂E/∂zⱼ = (e^(zⱼ − lse)·Σₖtₖ − tⱼ)/batch,
-    /// (p − t)/batch for one-hot targets.</summary>
+    /// Σⱼ tⱼ·(lse − zⱼ) with lse = log Σₖ e^zₖ shifted by the row's maximum; ∂E/∂zⱼ = (e^(zⱼ − lse)·Σₖtₖ − tⱼ)/rows,
+    /// (p − t)/rows for one-hot targets.</summary>
     public static readonly LossFormula CrossEntropy = new(
         Expr.Sum("j", Tj("j") * (Lse - Oj("j"))),
-        (Expr.Exp(Oj("j") - Lse) * Mass - Tj("j")) / Batch,
-        Batch,
-        "cross-entropy from the logits z: Σⱼ tⱼ·(log Σₖ e^zₖ − zⱼ) / batch",
-        "∂E/∂zⱼ = (softmax(z)ⱼ·Σₖtₖ − tⱼ) / batch for value i (sample n, class j); the row's log-sum-exp is recomputed per thread")
+        (Expr.Exp(Oj("j") - Lse) * Mass - Tj("j")) / Rows,
+        Rows,
+        "cross-entropy from the logits z: Σⱼ tⱼ·(log Σₖ e^zₖ − zⱼ) / {0}",
+        "∂E/∂zⱼ = (softmax(z)ⱼ·Σₖtₖ − tⱼ) / {0} for value i ({1}, class j); the row's log-sum-exp is recomputed per thread")
     {
         RowWise = true,
         Locals = ImmutableArray.Create<(string, Expr)>(
@@ -102,7 +108,7 @@ internal sealed record LossFormula(Expr Value, Expr Gradient, Expr Divisor, stri
     public static readonly LossFormula MulticlassSquaredHinge = Hinge(squared: true);
 
     /// <summary>The multiclass SVM loss Σ_(j≠y) max(0, s_j − s_y + 1) (squared: its square), y the target's arg-max (the
-    /// first on ties); ∂E/∂s_j = m_j/batch where the margin is positive and ∂E/∂s_y = −Σ_(k≠y) m_k/batch, with m = 1
+    /// first on ties); ∂E/∂s_j = m_j/rows where the margin is positive and ∂E/∂s_y = −Σ_(k≠y) m_k/rows, with m = 1
     /// (hinge) or 2·margin (squared hinge).</summary>
     private static LossFormula Hinge(bool squared)
     {
@@ -112,10 +118,10 @@ internal sealed record LossFormula(Expr Value, Expr Gradient, Expr Divisor, stri
         string power = squared ? "²" : "";
         return new LossFormula(
             Expr.Sum("j", Expr.IfNotEqual(J, Y, Term("j"), 0)),
-            Expr.IfNotEqual(J, Y, Slope("j"), -Expr.V("pushed")) / Batch,
-            Batch,
-            $"multiclass SVM loss Σ_(j≠y) max(0, s_j − s_y + 1){power} / batch, y the target's arg-max",
-            $"∂E/∂s for value i (sample n, class j): {(squared ? "2·margin" : "1")}/batch where the margin s_j − s_y + 1 is positive, minus their sum at j = y")
+            Expr.IfNotEqual(J, Y, Slope("j"), -Expr.V("pushed")) / Rows,
+            Rows,
+            $"multiclass SVM loss Σ_(j≠y) max(0, s_j − s_y + 1){power} / {{0}}, y the target's arg-max",
+            $"∂E/∂s for value i ({{1}}, class j): {(squared ? "2·margin" : "1")}/{{0}} where the margin s_j − s_y + 1 is positive, minus their sum at j = y")
         {
             RowWise = true,
             Locals = ImmutableArray.Create<(string, Expr)>(
@@ -165,7 +171,7 @@ internal sealed record LossFormula(Expr Value, Expr Gradient, Expr Divisor, stri
     }
 
     /// <summary>Evaluates <paramref name="e"/> over one row (for tests): <paramref name="row"/>(array, k) reads its
-    /// elements, <paramref name="variable"/> batch, n and j; the locals are computed from their formulas.</summary>
+    /// elements, <paramref name="variable"/> batch, rows, n and j; the locals are computed from their formulas.</summary>
     public double EvaluateRow(Expr e, Func<string, double> variable, Func<string, int, double> row)
     {
         var values = new Dictionary<string, double>();

@@ -37,16 +37,30 @@ internal static class AnalyzerHarness
         return await AnalyzeAsync(output, generator);
     }
 
-    /// <summary>Runs the analyzers over a compilation that already holds the generated code. Without
-    /// <paramref name="compilerErrors"/> the compiler's own errors are not collected (the caller emits and reads them
-    /// there, binding every method once instead of twice).</summary>
+    /// <summary>Runs the analyzers over a compilation that already holds the generated code. With
+    /// <paramref name="compilerErrors"/> the compiler's errors come from the same pass (GetAllDiagnosticsAsync: the
+    /// compiler's diagnostics drive the analyzers' events, so every method is bound once, not once for the analyzers
+    /// and again for the errors); without, they are not collected (the caller emits and reads them there).</summary>
     public static async Task<Result> AnalyzeAsync(Compilation output, GeneratorDriverRunResult generator, bool compilerErrors = true)
     {
         var exceptions = new List<string>();
         var options = new CompilationWithAnalyzersOptions(new AnalyzerOptions([]), (e, analyzer, d) => { lock (exceptions) exceptions.Add(e.ToString()); },
             concurrentAnalysis: false, logAnalyzerExecutionTime: false);
-        var diagnostics = await output.WithAnalyzers(Analyzers, options).GetAnalyzerDiagnosticsAsync();
-        var errors = compilerErrors ? output.GetDiagnostics().Where(d => d.Severity == DiagnosticSeverity.Error).ToList() : [];
+        var withAnalyzers = output.WithAnalyzers(Analyzers, options);
+        ImmutableArray<Diagnostic> diagnostics;
+        List<Diagnostic> errors;
+        if (compilerErrors)
+        {
+            // The compiler's own diagnostics are CSxxxx; everything else came from the analyzers (NG…, AD0001).
+            var all = await withAnalyzers.GetAllDiagnosticsAsync();
+            diagnostics = all.Where(d => !d.Id.StartsWith("CS", StringComparison.Ordinal)).ToImmutableArray();
+            errors = all.Where(d => d.Id.StartsWith("CS", StringComparison.Ordinal) && d.Severity == DiagnosticSeverity.Error).ToList();
+        }
+        else
+        {
+            diagnostics = await withAnalyzers.GetAnalyzerDiagnosticsAsync();
+            errors = [];
+        }
         exceptions.AddRange(generator.Results.Where(r => r.Exception is not null).Select(r => "generator: " + r.Exception));
         exceptions.AddRange(generator.Diagnostics.Concat(diagnostics).Where(d => d.Id is "AD0001" or "CS8784" or "CS8785" or "NG9999").Select(d => d.ToString()));
         return new Result(diagnostics, errors, exceptions, output, generator);

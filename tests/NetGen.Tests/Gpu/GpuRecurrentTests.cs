@@ -48,6 +48,11 @@ public sealed class GpuRecurrentTests(GpuFixture fixture, ITestOutputHelper outp
             "[Network(Loss = LossFunction.BinaryCrossEntropy)]\n[Input(3, 2)]\n[SimpleRNN(3, ReturnSequences = true, Bidirectional = true)]\n[Dense(2), Sigmoid]"),
         ("EmbeddingGruDouble", LossFunction.CrossEntropy, 3,
             "[Network(Loss = LossFunction.CrossEntropy, Precision = Precision.Double)]\n[Input(4)]\n[Embedding(5, 2)]\n[GRU(3, ReturnSequences = true, Bidirectional = true)]\n[Dense(5), Softmax]"),
+        // Per-step binary cross-entropy summed over each sample's values: divided by the samples, not the rows (as the CPU).
+        ("PerStepSigmoidSummed", LossFunction.BinaryCrossEntropySummed, 2,
+            "[Network(Loss = LossFunction.BinaryCrossEntropySummed)]\n[Input(3, 2)]\n[SimpleRNN(3, ReturnSequences = true)]\n[Dense(2), Sigmoid]"),
+        ("PerStepPlainHinge", LossFunction.MulticlassHinge, 3,
+            "[Network(Loss = LossFunction.MulticlassHinge)]\n[Input(4, 2)]\n[LSTM(2, ReturnSequences = true)]\n[Dense(3)]"),
     ];
 
     /// <summary>Each network in its own precision and as <c>{Name}Double</c>, the float64 reference.</summary>

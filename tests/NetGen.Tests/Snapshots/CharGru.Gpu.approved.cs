@@ -372,7 +372,7 @@ partial class CharGru
             grad[0 + i] += sum;
         }
 
-        /// <summary>Sample i's cross-entropy over its 6 steps from the logits z: Σ_steps Σⱼ tⱼ·(log Σₖ e^zₖ − zⱼ) / (batch·6)</summary>
+        /// <summary>Sample i's cross-entropy from the logits z: Σⱼ tⱼ·(log Σₖ e^zₖ − zⱼ) / (batch * 6), over its 6 steps</summary>
         private static void LossTerms(Index1D i, ArrayView<float> o, ArrayView<float> target, ArrayView<float> terms, int batch)
         {
             float total = 0f;
@@ -384,15 +384,18 @@ partial class CharGru
                 float exps = 0f;
                 for (int k = 0; k < 10; k++) exps += global::System.MathF.Exp(o[row + k] - max);
                 float lse = max + global::System.MathF.Log(exps);
-                for (int j = 0; j < 10; j++) total += target[row + j] * (lse - o[row + j]);
+                float sum = 0f;
+                for (int j = 0; j < 10; j++) sum += target[row + j] * (lse - o[row + j]);
+                total += sum;
             }
             terms[i] = total / (batch * 6);
         }
 
-        /// <summary>∂E/∂zⱼ = (softmax(z)ⱼ·Σₖtₖ − tⱼ) / (batch·6) for value i (row = sample and step, class j); the row's log-sum-exp is recomputed per thread</summary>
+        /// <summary>∂E/∂zⱼ = (softmax(z)ⱼ·Σₖtₖ − tⱼ) / (batch * 6) for value i (row n = sample and step, class j); the row's log-sum-exp is recomputed per thread</summary>
         private static void LossGradient(Index1D i, ArrayView<float> o, ArrayView<float> target, ArrayView<float> d, int batch)
         {
-            int row = (i / 10) * 10;
+            int n = i / 10;
+            int row = n * 10;
             float max = o[row];
             for (int k = 1; k < 10; k++) max = global::System.MathF.Max(max, o[row + k]);
             float exps = 0f;
