@@ -22,7 +22,9 @@ namespace NetGen.Generators.Emit.Layers;
 /// runs only the wide code and one without AVX-512 (or run with <c>DOTNET_EnableAVX512F=0</c>) only today's. A broadcast
 /// product gives the same bits on both paths (each value is one FMA chain over k, in order, whatever the width); a
 /// dot product sums its lanes in another grouping (k mod 16 rather than k mod 8, then across the lanes), so the two
-/// paths differ by summation order only.
+/// paths differ by summation order only. A float dot product marked <see cref="Product.PackTransposed"/> (the Dense
+/// forward) gets a different twin: B transposed into packed panels and broadcast blocks over them, from
+/// <see cref="TransposedRows"/> rows on (see <c>TransposedKernel</c>).
 /// Ragged edges use a last vector that overlaps the previous one and keeps only its new lanes (broadcast), or a
 /// last vector whose already-summed lanes are masked off (dot), so every size of at least one vector stays
 /// vectorised. Every output value is summed by one thread in a fixed order: splitting rows or columns across
