@@ -40,6 +40,9 @@ internal sealed class EmitContext
     /// <summary>The same for the kernels' Vector512 twins (GemmEmitter).</summary>
     public System.Collections.Generic.HashSet<(bool Dot, int Rows, int Width)> KernelBlocks512 { get; } = new();
 
+    /// <summary>Whether a Vector512 twin packs transposed panels (GemmEmitter writes its Transpose16 helper then).</summary>
+    public bool Transposes { get; set; }
+
     public bool IsUnrolled(LayerPlan layer) => Shapes.IsUnrolled(Plan, layer);
 
     /// <summary>Whether TrainStep can fuse a plain-SGD update into the backward pass: the network has parameters,

@@ -105,7 +105,7 @@ __________________________________________________________________
                 _a2 = new float[maxBatch * 32]; _d2 = new float[maxBatch * 32];
                 _a3 = new float[maxBatch * 10]; _d3 = new float[maxBatch * 10];
                 _a4 = new float[maxBatch * 10]; _d4 = new float[maxBatch * 10];
-                _scratchPart = global::System.Math.Max(global::System.Math.Max(maxBatch, 32) * 48, global::System.Math.Max(maxBatch, 10) * 48);
+                _scratchPart = global::System.Math.Max(global::System.Math.Max(maxBatch, global::System.Runtime.Intrinsics.Vector512.IsHardwareAccelerated ? 64 : 32) * 48, global::System.Math.Max(maxBatch, 10) * 48);
                 _scratch = new float[_scratchPart * global::System.Environment.ProcessorCount];
                 _target = new float[maxBatch * 10];
             }
@@ -224,8 +224,14 @@ __________________________________________________________________
                 global::System.Span<float> y = _a4.AsSpan(n * 10, 10);
                 float max = x[0];
                 for (int j = 1; j < 10; j++) if (x[j] > max) max = x[j];
+                for (int j = 0; j < 10; j++) y[j] = x[j] - max;
+            }
+            global::System.Numerics.Tensors.TensorPrimitives.Exp<float>(_a4.AsSpan(0, batch * 10), _a4.AsSpan(0, batch * 10));
+            for (int n = 0; n < batch; n++)
+            {
+                global::System.Span<float> y = _a4.AsSpan(n * 10, 10);
                 float sum = 0f;
-                for (int j = 0; j < 10; j++) { y[j] = global::System.MathF.Exp(x[j] - max); sum += y[j]; }
+                for (int j = 0; j < 10; j++) sum += y[j];
                 for (int j = 0; j < 10; j++) y[j] /= sum;
             }
             return _a4.AsSpan(0, batch * 10);
@@ -513,11 +519,11 @@ __________________________________________________________________
     /// <summary>Dense1 forward: y[n, j] = Σᵢ x[n, i]·w[j, i] + b[j] for samples m0 ≤ n &lt; m1 and units n0 ≤ j &lt; n1 (64 inputs, 32 units).</summary>
     /// <remarks>Rows m0 ≤ m &lt; m1, columns n0 ≤ n &lt; n1. Register blocks of 4 × 4 dot products of length 64, one
     /// 8-lane accumulator each, summed across lanes at the end.</remarks>
-    private static void Dense1Forward(ref float x, ref float w, ref float y, ref float bias, int m0, int m1, int n0, int n1)
+    private static void Dense1Forward(ref float x, ref float w, ref float y, ref float bias, int m0, int m1, int n0, int n1, ref float scratch)
     {
         if (Vector512.IsHardwareAccelerated)   // a JIT-time constant: full-width AVX-512 runs the Vector512 twin
         {
-            Dense1Forward512(ref x, ref w, ref y, ref bias, m0, m1, n0, n1);
+            Dense1Forward512(ref x, ref w, ref y, ref bias, m0, m1, n0, n1, ref scratch);
             return;
         }
         int m = m0;
@@ -534,9 +540,35 @@ __________________________________________________________________
     }
 
     /// <summary>Dense1 forward: y[n, j] = Σᵢ x[n, i]·w[j, i] + b[j] for samples m0 ≤ n &lt; m1 and units n0 ≤ j &lt; n1 (64 inputs, 32 units).</summary>
+    /// <remarks>The Vector512 twin. From 48 rows on: for each strip of 48 (then 16) columns n, B's rows n … are transposed into
+    /// <c>scratch</c> as one 64 × 48 panel, then broadcast blocks of 8 rows × 48 columns run over it, 64 steps each
+    /// (columns n0/n1: multiples of 48, or 32). Fewer rows: Dense1Forward512Dot.</remarks>
+    private static void Dense1Forward512(ref float x, ref float w, ref float y, ref float bias, int m0, int m1, int n0, int n1, ref float scratch)
+    {
+        if (m1 - m0 < 48)   // packing would cost more than it saves
+        {
+            Dense1Forward512Dot(ref x, ref w, ref y, ref bias, m0, m1, n0, n1, ref scratch);
+            return;
+        }
+        int n = n0;
+        for (; n + 16 <= n1; n += 16)
+        {
+            // B's rows n … n + 16 as a 64 × 16 panel: panel[k, j] = B[n + j, k]
+            for (int j = 0; j < 16; j += 16)
+            {
+                ref float from = ref Unsafe.Add(ref w, (n + j) * 64);
+                for (int k = 0; k + 16 <= 64; k += 16) Transpose16(ref Unsafe.Add(ref from, k), 64, ref Unsafe.Add(ref scratch, k * 16 + j), 16);
+            }
+            int m = m0;
+            for (; m + 8 <= m1; m += 8) Broadcast512Block8x1(ref Unsafe.Add(ref x, m * 64), 64, 1, ref scratch, 16, ref Unsafe.Add(ref y, m * 32 + n), 32, 64, KernelBiasByColumn, ref Unsafe.Add(ref bias, n), 0);
+            for (; m < m1; m++) Broadcast512Block1x1(ref Unsafe.Add(ref x, m * 64), 64, 1, ref scratch, 16, ref Unsafe.Add(ref y, m * 32 + n), 32, 64, KernelBiasByColumn, ref Unsafe.Add(ref bias, n), 0);
+        }
+    }
+
+    /// <summary>Dense1 forward: y[n, j] = Σᵢ x[n, i]·w[j, i] + b[j] for samples m0 ≤ n &lt; m1 and units n0 ≤ j &lt; n1 (64 inputs, 32 units).</summary>
     /// <remarks>Rows m0 ≤ m &lt; m1, columns n0 ≤ n &lt; n1. Register blocks of 4 × 4 dot products of length 64, one
     /// 16-lane accumulator each, summed across lanes at the end.</remarks>
-    private static void Dense1Forward512(ref float x, ref float w, ref float y, ref float bias, int m0, int m1, int n0, int n1)
+    private static void Dense1Forward512Dot(ref float x, ref float w, ref float y, ref float bias, int m0, int m1, int n0, int n1, ref float scratch)
     {
         int m = m0;
         for (; m + 4 <= m1; m += 4)
@@ -963,11 +995,11 @@ __________________________________________________________________
     /// <summary>Dense2 forward: y[n, j] = Σᵢ x[n, i]·w[j, i] + b[j] for samples m0 ≤ n &lt; m1 and units n0 ≤ j &lt; n1 (32 inputs, 10 units).</summary>
     /// <remarks>Rows m0 ≤ m &lt; m1, columns n0 ≤ n &lt; n1. Register blocks of 4 × 4 dot products of length 32, one
     /// 8-lane accumulator each, summed across lanes at the end.</remarks>
-    private static void Dense2Forward(ref float x, ref float w, ref float y, ref float bias, int m0, int m1, int n0, int n1)
+    private static void Dense2Forward(ref float x, ref float w, ref float y, ref float bias, int m0, int m1, int n0, int n1, ref float scratch)
     {
         if (Vector512.IsHardwareAccelerated)   // a JIT-time constant: full-width AVX-512 runs the Vector512 twin
         {
-            Dense2Forward512(ref x, ref w, ref y, ref bias, m0, m1, n0, n1);
+            Dense2Forward512(ref x, ref w, ref y, ref bias, m0, m1, n0, n1, ref scratch);
             return;
         }
         int m = m0;
@@ -988,7 +1020,7 @@ __________________________________________________________________
     /// <summary>Dense2 forward: y[n, j] = Σᵢ x[n, i]·w[j, i] + b[j] for samples m0 ≤ n &lt; m1 and units n0 ≤ j &lt; n1 (32 inputs, 10 units).</summary>
     /// <remarks>Rows m0 ≤ m &lt; m1, columns n0 ≤ n &lt; n1. Register blocks of 4 × 4 dot products of length 32, one
     /// 16-lane accumulator each, summed across lanes at the end.</remarks>
-    private static void Dense2Forward512(ref float x, ref float w, ref float y, ref float bias, int m0, int m1, int n0, int n1)
+    private static void Dense2Forward512(ref float x, ref float w, ref float y, ref float bias, int m0, int m1, int n0, int n1, ref float scratch)
     {
         int m = m0;
         for (; m + 4 <= m1; m += 4)
@@ -1919,6 +1951,46 @@ __________________________________________________________________
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector512<float> Load512(ref float at, nint i) => Vector512.LoadUnsafe(ref at, (nuint)i);
 
+    /// <summary>dst[j·ldd + i] = src[i·lds + j] for i, j &lt; 16: a 16 × 16 block transposed in registers.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Transpose16(ref float src, nint lds, ref float dst, nint ldd)
+    {
+        Vector512<float> r0 = Load512(ref src, 0), r1 = Load512(ref src, lds), r2 = Load512(ref src, 2 * lds), r3 = Load512(ref src, 3 * lds), r4 = Load512(ref src, 4 * lds), r5 = Load512(ref src, 5 * lds), r6 = Load512(ref src, 6 * lds), r7 = Load512(ref src, 7 * lds), r8 = Load512(ref src, 8 * lds), r9 = Load512(ref src, 9 * lds), ra = Load512(ref src, 10 * lds), rb = Load512(ref src, 11 * lds), rc = Load512(ref src, 12 * lds), rd = Load512(ref src, 13 * lds), re = Load512(ref src, 14 * lds), rf = Load512(ref src, 15 * lds);
+        // lanes of rows 2i and 2i + 1 interleaved
+        Vector512<float> t0 = global::System.Runtime.Intrinsics.X86.Avx512F.UnpackLow(r0, r1), t1 = global::System.Runtime.Intrinsics.X86.Avx512F.UnpackHigh(r0, r1), t2 = global::System.Runtime.Intrinsics.X86.Avx512F.UnpackLow(r2, r3), t3 = global::System.Runtime.Intrinsics.X86.Avx512F.UnpackHigh(r2, r3), t4 = global::System.Runtime.Intrinsics.X86.Avx512F.UnpackLow(r4, r5), t5 = global::System.Runtime.Intrinsics.X86.Avx512F.UnpackHigh(r4, r5), t6 = global::System.Runtime.Intrinsics.X86.Avx512F.UnpackLow(r6, r7), t7 = global::System.Runtime.Intrinsics.X86.Avx512F.UnpackHigh(r6, r7), t8 = global::System.Runtime.Intrinsics.X86.Avx512F.UnpackLow(r8, r9), t9 = global::System.Runtime.Intrinsics.X86.Avx512F.UnpackHigh(r8, r9), ta = global::System.Runtime.Intrinsics.X86.Avx512F.UnpackLow(ra, rb), tb = global::System.Runtime.Intrinsics.X86.Avx512F.UnpackHigh(ra, rb), tc = global::System.Runtime.Intrinsics.X86.Avx512F.UnpackLow(rc, rd), td = global::System.Runtime.Intrinsics.X86.Avx512F.UnpackHigh(rc, rd), te = global::System.Runtime.Intrinsics.X86.Avx512F.UnpackLow(re, rf), tf = global::System.Runtime.Intrinsics.X86.Avx512F.UnpackHigh(re, rf);
+        // pairs of lanes of rows 4i … 4i + 3 interleaved
+        r0 = global::System.Runtime.Intrinsics.X86.Avx512F.UnpackLow(t0.AsDouble(), t2.AsDouble()).AsSingle(); r1 = global::System.Runtime.Intrinsics.X86.Avx512F.UnpackHigh(t0.AsDouble(), t2.AsDouble()).AsSingle(); r2 = global::System.Runtime.Intrinsics.X86.Avx512F.UnpackLow(t1.AsDouble(), t3.AsDouble()).AsSingle(); r3 = global::System.Runtime.Intrinsics.X86.Avx512F.UnpackHigh(t1.AsDouble(), t3.AsDouble()).AsSingle();
+        r4 = global::System.Runtime.Intrinsics.X86.Avx512F.UnpackLow(t4.AsDouble(), t6.AsDouble()).AsSingle(); r5 = global::System.Runtime.Intrinsics.X86.Avx512F.UnpackHigh(t4.AsDouble(), t6.AsDouble()).AsSingle(); r6 = global::System.Runtime.Intrinsics.X86.Avx512F.UnpackLow(t5.AsDouble(), t7.AsDouble()).AsSingle(); r7 = global::System.Runtime.Intrinsics.X86.Avx512F.UnpackHigh(t5.AsDouble(), t7.AsDouble()).AsSingle();
+        r8 = global::System.Runtime.Intrinsics.X86.Avx512F.UnpackLow(t8.AsDouble(), ta.AsDouble()).AsSingle(); r9 = global::System.Runtime.Intrinsics.X86.Avx512F.UnpackHigh(t8.AsDouble(), ta.AsDouble()).AsSingle(); ra = global::System.Runtime.Intrinsics.X86.Avx512F.UnpackLow(t9.AsDouble(), tb.AsDouble()).AsSingle(); rb = global::System.Runtime.Intrinsics.X86.Avx512F.UnpackHigh(t9.AsDouble(), tb.AsDouble()).AsSingle();
+        rc = global::System.Runtime.Intrinsics.X86.Avx512F.UnpackLow(tc.AsDouble(), te.AsDouble()).AsSingle(); rd = global::System.Runtime.Intrinsics.X86.Avx512F.UnpackHigh(tc.AsDouble(), te.AsDouble()).AsSingle(); re = global::System.Runtime.Intrinsics.X86.Avx512F.UnpackLow(td.AsDouble(), tf.AsDouble()).AsSingle(); rf = global::System.Runtime.Intrinsics.X86.Avx512F.UnpackHigh(td.AsDouble(), tf.AsDouble()).AsSingle();
+        // 128-bit quarters: rows 0-3 with 4-7, 8-11 with 12-15
+        t0 = global::System.Runtime.Intrinsics.X86.Avx512F.Shuffle4x128(r0, r4, 0x88); t4 = global::System.Runtime.Intrinsics.X86.Avx512F.Shuffle4x128(r0, r4, 0xDD);
+        t1 = global::System.Runtime.Intrinsics.X86.Avx512F.Shuffle4x128(r1, r5, 0x88); t5 = global::System.Runtime.Intrinsics.X86.Avx512F.Shuffle4x128(r1, r5, 0xDD);
+        t2 = global::System.Runtime.Intrinsics.X86.Avx512F.Shuffle4x128(r2, r6, 0x88); t6 = global::System.Runtime.Intrinsics.X86.Avx512F.Shuffle4x128(r2, r6, 0xDD);
+        t3 = global::System.Runtime.Intrinsics.X86.Avx512F.Shuffle4x128(r3, r7, 0x88); t7 = global::System.Runtime.Intrinsics.X86.Avx512F.Shuffle4x128(r3, r7, 0xDD);
+        t8 = global::System.Runtime.Intrinsics.X86.Avx512F.Shuffle4x128(r8, rc, 0x88); tc = global::System.Runtime.Intrinsics.X86.Avx512F.Shuffle4x128(r8, rc, 0xDD);
+        t9 = global::System.Runtime.Intrinsics.X86.Avx512F.Shuffle4x128(r9, rd, 0x88); td = global::System.Runtime.Intrinsics.X86.Avx512F.Shuffle4x128(r9, rd, 0xDD);
+        ta = global::System.Runtime.Intrinsics.X86.Avx512F.Shuffle4x128(ra, re, 0x88); te = global::System.Runtime.Intrinsics.X86.Avx512F.Shuffle4x128(ra, re, 0xDD);
+        tb = global::System.Runtime.Intrinsics.X86.Avx512F.Shuffle4x128(rb, rf, 0x88); tf = global::System.Runtime.Intrinsics.X86.Avx512F.Shuffle4x128(rb, rf, 0xDD);
+        // and once more across the two halves: column j complete
+        global::System.Runtime.Intrinsics.X86.Avx512F.Shuffle4x128(t0, t8, 0x88).StoreUnsafe(ref dst, (nuint)(0));
+        global::System.Runtime.Intrinsics.X86.Avx512F.Shuffle4x128(t1, t9, 0x88).StoreUnsafe(ref dst, (nuint)(ldd));
+        global::System.Runtime.Intrinsics.X86.Avx512F.Shuffle4x128(t2, ta, 0x88).StoreUnsafe(ref dst, (nuint)(2 * ldd));
+        global::System.Runtime.Intrinsics.X86.Avx512F.Shuffle4x128(t3, tb, 0x88).StoreUnsafe(ref dst, (nuint)(3 * ldd));
+        global::System.Runtime.Intrinsics.X86.Avx512F.Shuffle4x128(t4, tc, 0x88).StoreUnsafe(ref dst, (nuint)(4 * ldd));
+        global::System.Runtime.Intrinsics.X86.Avx512F.Shuffle4x128(t5, td, 0x88).StoreUnsafe(ref dst, (nuint)(5 * ldd));
+        global::System.Runtime.Intrinsics.X86.Avx512F.Shuffle4x128(t6, te, 0x88).StoreUnsafe(ref dst, (nuint)(6 * ldd));
+        global::System.Runtime.Intrinsics.X86.Avx512F.Shuffle4x128(t7, tf, 0x88).StoreUnsafe(ref dst, (nuint)(7 * ldd));
+        global::System.Runtime.Intrinsics.X86.Avx512F.Shuffle4x128(t0, t8, 0xDD).StoreUnsafe(ref dst, (nuint)(8 * ldd));
+        global::System.Runtime.Intrinsics.X86.Avx512F.Shuffle4x128(t1, t9, 0xDD).StoreUnsafe(ref dst, (nuint)(9 * ldd));
+        global::System.Runtime.Intrinsics.X86.Avx512F.Shuffle4x128(t2, ta, 0xDD).StoreUnsafe(ref dst, (nuint)(10 * ldd));
+        global::System.Runtime.Intrinsics.X86.Avx512F.Shuffle4x128(t3, tb, 0xDD).StoreUnsafe(ref dst, (nuint)(11 * ldd));
+        global::System.Runtime.Intrinsics.X86.Avx512F.Shuffle4x128(t4, tc, 0xDD).StoreUnsafe(ref dst, (nuint)(12 * ldd));
+        global::System.Runtime.Intrinsics.X86.Avx512F.Shuffle4x128(t5, td, 0xDD).StoreUnsafe(ref dst, (nuint)(13 * ldd));
+        global::System.Runtime.Intrinsics.X86.Avx512F.Shuffle4x128(t6, te, 0xDD).StoreUnsafe(ref dst, (nuint)(14 * ldd));
+        global::System.Runtime.Intrinsics.X86.Avx512F.Shuffle4x128(t7, tf, 0xDD).StoreUnsafe(ref dst, (nuint)(15 * ldd));
+    }
+
     /// <summary>One register block of 8 × 48: C[r, 0..48) = init + Σ_k A[r, k]·B[k, 0..48) for r &lt; 8, with A[r, k] at
     /// a[r·lda + k·astep], B's row k at b[k·ldb], C's row r at c[r·ldc]; init is 0, C itself (KernelAccumulate), bias[r] or
     /// bias[0..48); KernelDescend writes C + bias·(the product) instead (bias is −η: a plain-SGD step). With tail &gt; 0 (a block
@@ -2413,8 +2485,8 @@ __________________________________________________________________
         {
             case 0:   // Dense1 forward: a range of units
             {
-                (int j0, int j1) = global::NetGen.Parallelism.Range(32, parts, part, 8);
-                Dense1Forward(ref _a0[0], ref _p[0], ref _a1[0], ref _p[2048], 0, _batch, j0, j1);
+                (int j0, int j1) = global::NetGen.Parallelism.Range(32, parts, part, 48);   // whole strips of the Vector512 kernel's 3 vectors
+                Dense1Forward(ref _a0[0], ref _p[0], ref _a1[0], ref _p[2048], 0, _batch, j0, j1, ref _scratch[part * _scratchPart]);
                 break;
             }
             case 1:   // Dense1 ∂E/∂W: a range of units
@@ -2437,8 +2509,8 @@ __________________________________________________________________
             }
             case 8:   // Dense2 forward: a range of units
             {
-                (int j0, int j1) = global::NetGen.Parallelism.Range(10, parts, part, 8);
-                Dense2Forward(ref _a2[0], ref _p[2080], ref _a3[0], ref _p[2400], 0, _batch, j0, j1);
+                (int j0, int j1) = global::NetGen.Parallelism.Range(10, parts, part, 48);   // whole strips of the Vector512 kernel's 3 vectors
+                Dense2Forward(ref _a2[0], ref _p[2080], ref _a3[0], ref _p[2400], 0, _batch, j0, j1, ref _scratch[part * _scratchPart]);
                 break;
             }
             case 9:   // Dense2 ∂E/∂W: a range of units

@@ -249,8 +249,14 @@ ___________________________________________________________________
                 global::System.Span<float> y = _a5.AsSpan(n * 10, 10);
                 float max = x[0];
                 for (int j = 1; j < 10; j++) if (x[j] > max) max = x[j];
+                for (int j = 0; j < 10; j++) y[j] = x[j] - max;
+            }
+            global::System.Numerics.Tensors.TensorPrimitives.Exp<float>(_a5.AsSpan(0, batch * 10), _a5.AsSpan(0, batch * 10));
+            for (int n = 0; n < batch; n++)
+            {
+                global::System.Span<float> y = _a5.AsSpan(n * 10, 10);
                 float sum = 0f;
-                for (int j = 0; j < 10; j++) { y[j] = global::System.MathF.Exp(x[j] - max); sum += y[j]; }
+                for (int j = 0; j < 10; j++) sum += y[j];
                 for (int j = 0; j < 10; j++) y[j] /= sum;
             }
             return _a5.AsSpan(0, batch * 10);
@@ -895,11 +901,11 @@ ___________________________________________________________________
     /// <summary>Dense1 forward: y[n, j] = Σᵢ x[n, i]·w[j, i] + b[j] for samples m0 ≤ n &lt; m1 and units n0 ≤ j &lt; n1 (25088 inputs, 10 units).</summary>
     /// <remarks>Rows m0 ≤ m &lt; m1, columns n0 ≤ n &lt; n1. Register blocks of 4 × 4 dot products of length 25088, one
     /// 8-lane accumulator each, summed across lanes at the end.</remarks>
-    private static void Dense1Forward(ref float x, ref float w, ref float y, ref float bias, int m0, int m1, int n0, int n1)
+    private static void Dense1Forward(ref float x, ref float w, ref float y, ref float bias, int m0, int m1, int n0, int n1, ref float scratch)
     {
         if (Vector512.IsHardwareAccelerated)   // a JIT-time constant: full-width AVX-512 runs the Vector512 twin
         {
-            Dense1Forward512(ref x, ref w, ref y, ref bias, m0, m1, n0, n1);
+            Dense1Forward512(ref x, ref w, ref y, ref bias, m0, m1, n0, n1, ref scratch);
             return;
         }
         int m = m0;
@@ -920,7 +926,7 @@ ___________________________________________________________________
     /// <summary>Dense1 forward: y[n, j] = Σᵢ x[n, i]·w[j, i] + b[j] for samples m0 ≤ n &lt; m1 and units n0 ≤ j &lt; n1 (25088 inputs, 10 units).</summary>
     /// <remarks>Rows m0 ≤ m &lt; m1, columns n0 ≤ n &lt; n1. Register blocks of 4 × 4 dot products of length 25088, one
     /// 16-lane accumulator each, summed across lanes at the end.</remarks>
-    private static void Dense1Forward512(ref float x, ref float w, ref float y, ref float bias, int m0, int m1, int n0, int n1)
+    private static void Dense1Forward512(ref float x, ref float w, ref float y, ref float bias, int m0, int m1, int n0, int n1, ref float scratch)
     {
         int m = m0;
         for (; m + 4 <= m1; m += 4)
@@ -2459,8 +2465,8 @@ ___________________________________________________________________
             case 1: Conv2D1BackwardPart(part, parts); break;
             case 12:   // Dense1 forward: a range of units
             {
-                (int j0, int j1) = global::NetGen.Parallelism.Range(10, parts, part, 8);
-                Dense1Forward(ref _a3[0], ref _p[320], ref _a4[0], ref _p[251200], 0, _batch, j0, j1);
+                (int j0, int j1) = global::NetGen.Parallelism.Range(10, parts, part, 48);   // whole strips of the Vector512 kernel's 3 vectors
+                Dense1Forward(ref _a3[0], ref _p[320], ref _a4[0], ref _p[251200], 0, _batch, j0, j1, ref _scratch[part * _scratchPart]);
                 break;
             }
             case 13:   // Dense1 ∂E/∂W: a range of units

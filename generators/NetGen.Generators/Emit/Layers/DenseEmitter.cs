@@ -129,8 +129,8 @@ internal sealed class DenseEmitter : LayerEmitter
         int @in = layer.InputSize, @out = layer.OutputSize, V = GemmEmitter.Lanes(c);
         string scratch = "ref _scratch[part * _scratchPart]";
         w.Open($"case {Op(layer, 0)}:   // {layer.PascalName} forward: a range of units");
-        w.Line($"(int j0, int j1) = global::NetGen.Parallelism.Range({@out}, parts, part, 8);");
-        w.Line($"{layer.PascalName}Forward(ref {A(layer.Index)}[0], ref _p[{layer.WeightOffset}], ref {A(layer.Index + 1)}[0]{(layer.BiasCount > 0 ? $", ref _p[{layer.BiasOffset}]" : "")}, 0, _batch, j0, j1);");
+        w.Line($"(int j0, int j1) = global::NetGen.Parallelism.Range({@out}, parts, part, {6 * V});   // whole strips of the Vector512 kernel's 3 vectors");
+        w.Line($"{layer.PascalName}Forward(ref {A(layer.Index)}[0], ref _p[{layer.WeightOffset}], ref {A(layer.Index + 1)}[0]{(layer.BiasCount > 0 ? $", ref _p[{layer.BiasOffset}]" : "")}, 0, _batch, j0, j1, {scratch});");
         w.Line("break;");
         w.Close();
         w.Open($"case {Op(layer, 1)}:   // {layer.PascalName} ∂E/∂W: a range of units");
@@ -153,10 +153,13 @@ internal sealed class DenseEmitter : LayerEmitter
 
     public override bool HasKernels(EmitContext c, LayerPlan layer) => !c.IsUnrolled(layer);
 
-    /// <summary>One packed panel of x (∂E/∂W: maxBatch rows) or of W (∂E/∂x: one row per unit), 3 vectors wide (of the
+    /// <summary>One packed panel of x (∂E/∂W: maxBatch rows), of W (∂E/∂x: one row per unit) or of Wᵀ (the forward's
+    /// transposed Vector512 twin: one row per input, only where Vector512 is accelerated), 3 vectors wide (of the
     /// Vector512 kernels: 3 × 16 floats).</summary>
     public override string? ScratchSize(EmitContext c, LayerPlan layer) => c.IsUnrolled(layer) ? null
-        : $"global::System.Math.Max(maxBatch, {layer.OutputSize}) * {6 * GemmEmitter.Lanes(c)}";
+        : GemmEmitter.Transposes(c, layer.InputSize, layer.OutputSize) && layer.InputSize > layer.OutputSize
+            ? $"global::System.Math.Max(maxBatch, global::System.Runtime.Intrinsics.Vector512.IsHardwareAccelerated ? {layer.InputSize} : {layer.OutputSize}) * {6 * GemmEmitter.Lanes(c)}"
+            : $"global::System.Math.Max(maxBatch, {layer.OutputSize}) * {6 * GemmEmitter.Lanes(c)}";
 
     public override void Kernels(CodeWriter w, EmitContext c, LayerPlan layer)
     {
@@ -170,7 +173,7 @@ internal sealed class DenseEmitter : LayerEmitter
             N = @out, K = @in, AName = "x", BName = "w", CName = "y",
             LdA = @in, LdB = @in, LdC = @out,
             Mode = layer.BiasCount > 0 ? GemmEmitter.Mode.AssignBiasByColumn : GemmEmitter.Mode.Assign,
-            MR = 4, NV = 4,
+            MR = 4, NV = 4, PackTransposed = true,
         });
         GemmEmitter.Broadcast(w, c, new GemmEmitter.Product
         {

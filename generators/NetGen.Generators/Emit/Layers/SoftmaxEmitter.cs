@@ -16,13 +16,21 @@ internal sealed class SoftmaxEmitter : LayerEmitter
     {
         int size = layer.OutputFeatures, rows = layer.OutputSize / size;
         w.Line($"// Layer {layer.Index}: Softmax over {size} values per {(rows > 1 ? "step" : "sample")}: yⱼ = e^(xⱼ − max x) / Σₖ e^(xₖ − max x)");
-        w.Open(rows > 1 ? $"for (int n = 0; n < batch * {rows}; n++)" : "for (int n = 0; n < batch; n++)");
+        // Three passes, so the exponentials run vectorised over the whole batch (TensorPrimitives.Exp) rather than one
+        // scalar call each (MLP 784-100-10 at batch 128: 7.5 µs for the layer before, 3.5 µs after).
+        string count = rows > 1 ? $"batch * {rows}" : "batch";
+        w.Open($"for (int n = 0; n < {count}; n++)");
         w.Line($"global::System.ReadOnlySpan<{c.T}> x = {EmitContext.A(layer.Index)}.AsSpan(n * {size}, {size});");
         w.Line($"global::System.Span<{c.T}> y = {EmitContext.A(layer.Index + 1)}.AsSpan(n * {size}, {size});");
         w.Line($"{c.T} max = x[0];");
         w.Line($"for (int j = 1; j < {size}; j++) if (x[j] > max) max = x[j];");
+        w.Line($"for (int j = 0; j < {size}; j++) y[j] = x[j] - max;");
+        w.Close();
+        w.Line($"{c.Tp}.Exp<{c.T}>({EmitContext.A(layer.Index + 1)}.AsSpan(0, {count} * {size}), {EmitContext.A(layer.Index + 1)}.AsSpan(0, {count} * {size}));");
+        w.Open($"for (int n = 0; n < {count}; n++)");
+        w.Line($"global::System.Span<{c.T}> y = {EmitContext.A(layer.Index + 1)}.AsSpan(n * {size}, {size});");
         w.Line($"{c.T} sum = {c.Lit(0)};");
-        w.Line($"for (int j = 0; j < {size}; j++) {{ y[j] = {c.Math}.Exp(x[j] - max); sum += y[j]; }}");
+        w.Line($"for (int j = 0; j < {size}; j++) sum += y[j];");
         w.Line($"for (int j = 0; j < {size}; j++) y[j] /= sum;");
         w.Close();
     }
