@@ -1,5 +1,7 @@
 using System.Numerics;
 using System.Numerics.Tensors;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
 
 namespace NetGen;
 
@@ -42,7 +44,7 @@ public sealed class RecurrentLayer<T> where T : unmanaged, IFloatingPointIeee754
     private readonly int _in, _h, _steps, _dirs, _g, _gh, _gs, _maxBatch;
     private readonly bool _returnSequences;
     private readonly T[][] _gates, _states, _cells, _cellTanh, _hiddenGradient, _carryH, _carryC;
-    private readonly T[] _inT, _hhT, _dIn, _dHh, _dhNext, _dcNext, _rowH, _weightT;
+    private readonly T[] _inT, _hhT, _dIn, _dHh, _dhNext, _dcNext, _rowH, _weightT, _hPrev;
     private int _lastSteps, _lastBatch;
 
     /// <summary>Allocates the layer's buffers for up to <paramref name="maxBatch"/> samples of <paramref name="steps"/> steps.</summary>
@@ -74,7 +76,8 @@ public sealed class RecurrentLayer<T> where T : unmanaged, IFloatingPointIeee754
         _dhNext = new T[maxBatch * _h];
         _dcNext = new T[maxBatch * _h];
         _rowH = new T[maxBatch * _gh];
-        _weightT = new T[Math.Max(_in, _h) * _gh];
+        _weightT = new T[_in * _gh];
+        _hPrev = new T[maxBatch * steps * _h];
     }
 
     /// <summary>Parameters of the layer: per direction G·H·F + G·H·H + 2·G·H.</summary>
@@ -141,12 +144,20 @@ public sealed class RecurrentLayer<T> where T : unmanaged, IFloatingPointIeee754
             var whh = p.Slice(_gh * _in, _gh * _h);
             var bih = p.Slice(_gh * (_in + _h), _gh);
             var bhh = p.Slice(_gh * (_in + _h) + _gh, _gh);
-            Transpose(wih, _gh, _in, _inT);
-            Transpose(whh, _gh, _h, _hhT);
+            // Few rows (batch 1 or 2: inference, a stateful Step): dot products with the weights' rows in place, as
+            // PyTorch stores them. More: broadcast products, which read the weights transposed (copied here, on every
+            // pass, so that they always follow the parameters: nothing can go stale).
+            bool byRows = batch <= 2;
+            if (!byRows)
+            {
+                Transpose(wih, _gh, _in, _inT);
+                Transpose(whh, _gh, _h, _hhT);
+            }
             var gates = _gates[d];
             // Input products of every sample and step at once: gates[r, 0..G·H) = b_ih + Σ_k x[r, k]·W_ihᵀ[k, :].
             for (int r = 0; r < batch * steps; r++) bih.CopyTo(gates.AsSpan(r * _gs, _gh));
-            RecurrentGemm.Multiply<T>(batch * steps, _gh, _in, input, 0, _in, 1, _inT, _gh, gates, _gs, accumulate: true);
+            if (byRows) RecurrentGemm.MultiplyByRows<T>(batch * steps, _gh, _in, input, 0, _in, wih, gates, 0, _gs);
+            else RecurrentGemm.Multiply<T>(batch * steps, _gh, _in, input, 0, _in, 1, _inT, _gh, gates, _gs, accumulate: true);
             var states = _states[d];
             var cells = _cells[d];
             var cellTanh = _cellTanh[d];
@@ -165,7 +176,8 @@ public sealed class RecurrentLayer<T> where T : unmanaged, IFloatingPointIeee754
                 int t = d == 0 ? s : steps - 1 - s;
                 // a = b_hh + h_(t−1)·W_hhᵀ for every sample: the step's only sequential product
                 for (int n = 0; n < batch; n++) bhh.CopyTo(_rowH.AsSpan(n * _gh, _gh));
-                RecurrentGemm.Multiply<T>(batch, _gh, _h, states, s * _h, (steps + 1) * _h, 1, _hhT, _gh, _rowH, _gh, accumulate: true);
+                if (byRows) RecurrentGemm.MultiplyByRows<T>(batch, _gh, _h, states, s * _h, (steps + 1) * _h, whh, _rowH, 0, _gh);
+                else RecurrentGemm.Multiply<T>(batch, _gh, _h, states, s * _h, (steps + 1) * _h, 1, _hhT, _gh, _rowH, _gh, accumulate: true);
                 for (int n = 0; n < batch; n++)
                 {
                     var g = gates.AsSpan((n * steps + t) * _gs, _gs);
@@ -276,7 +288,7 @@ public sealed class RecurrentLayer<T> where T : unmanaged, IFloatingPointIeee754
                         {
                             var tcs = State(cellTanh, n, s + 1, steps); var cp = State(cells, n, s, steps);
                             var dc = _dcNext.AsSpan(n * _h, _h);
-                            for (int j = 0; j < _h; j++)
+                            for (int j = LstmCellBackward(g, tcs, cp, dhT, dc, da); j < _h; j++)   // the lanes left over, the same operations
                             {
                                 T i = g[j], f = g[_h + j], gg = g[2 * _h + j], o = g[3 * _h + j];
                                 T tc = tcs[j];
@@ -290,7 +302,7 @@ public sealed class RecurrentLayer<T> where T : unmanaged, IFloatingPointIeee754
                             break;
                         }
                         case RecurrentCell.Gru:
-                            for (int j = 0; j < _h; j++)
+                            for (int j = GruCellBackward(g, hp, dhT, da, dah); j < _h; j++)   // the lanes left over, the same operations
                             {
                                 T rr = g[j], z = g[_h + j], nn = g[2 * _h + j], hhn = g[3 * _h + j];
                                 T dan = dhT[j] * (T.One - z) * (T.One - nn * nn);
@@ -316,9 +328,13 @@ public sealed class RecurrentLayer<T> where T : unmanaged, IFloatingPointIeee754
             }
             int rows = batch * steps;
             // ∂E/∂W_ih += δa_ihᵀ·x over every sample and step (formed transposed, [F × G·H], then added in place)
-            AccumulateProduct(_dIn, input, rows, _in, gp.Slice(0, _gh * _in), stepRows: false, steps);
-            // ∂E/∂W_hh += δa_hhᵀ·h_(t−1)
-            AccumulateProduct(_dHh, states, rows, _h, gp.Slice(_gh * _in, _gh * _h), stepRows: true, steps, d);
+            AccumulateProduct(_dIn, input, rows, _in, gp.Slice(0, _gh * _in));
+            // ∂E/∂W_hh += δa_hhᵀ·h_(t−1): one product over every sample and step, h_(t−1) of each row (n, t) first
+            // gathered in row order (the state before step t in this direction's processing order).
+            for (int n = 0; n < batch; n++)
+                for (int t = 0; t < steps; t++)
+                    State(states, n, d == 0 ? t : steps - 1 - t, steps).CopyTo(_hPrev.AsSpan((n * steps + t) * _h, _h));
+            RecurrentGemm.Multiply<T>(_gh, _h, rows, _dHh, 0, 1, _gh, _hPrev, _h, gp.Slice(_gh * _in, _gh * _h), _h, accumulate: true);
             var gbih = gp.Slice(_gh * (_in + _h), _gh);
             var gbhh = gp.Slice(_gh * (_in + _h) + _gh, _gh);
             for (int r = 0; r < rows; r++)
@@ -388,28 +404,69 @@ public sealed class RecurrentLayer<T> where T : unmanaged, IFloatingPointIeee754
         writer.WriteLine($"  ∂E/∂W_hh = Σ_t δ_t·h_(t−1)ᵀ = [{string.Join(", ", gh.ToArray().Select(N))}] (row-major), ∂E/∂b_ih = ∂E/∂b_hh = Σ_t δ_t = [{string.Join(", ", gb.ToArray().Select(N))}]");
     }
 
-    /// <summary>gradient[j, k] += Σ_r delta[r, j]·x[r, k] for G·H rows j and <paramref name="width"/> columns k: formed as
-    /// its transpose (rows of G·H, so each term is one vector multiply-add), then added into the [G·H × width] gradient.
-    /// With <paramref name="stepRows"/> x is the states buffer and row r = (n, t) reads h_(t−1) of direction <paramref name="direction"/>.</summary>
-    private void AccumulateProduct(T[] delta, ReadOnlySpan<T> x, int rows, int width, Span<T> gradient, bool stepRows, int steps, int direction = 0)
+    /// <summary>gradient[j, k] += Σ_r delta[r, j]·x[r, k] for G·H rows j and <paramref name="width"/> columns k (the
+    /// input's features): formed as its transpose (rows of G·H, so each term is one vector multiply-add, where the
+    /// few features would leave the vectors mostly empty), then added into the [G·H × width] gradient.</summary>
+    private void AccumulateProduct(T[] delta, ReadOnlySpan<T> x, int rows, int width, Span<T> gradient)
     {
         var acc = _weightT.AsSpan(0, width * _gh);
-        acc.Clear();
-        if (stepRows)
-        {
-            // Per sample: acc[k, :] += Σ_t h_(t−1)[k]·δ[t, :], h_(t−1) read from the slot before step t in processing order.
-            for (int n = 0; n < rows / steps; n++)
-            {
-                int at = n * (steps + 1) * _h + (direction == 0 ? 0 : (steps - 1) * _h);
-                RecurrentGemm.Multiply<T>(width, _gh, steps, _states[direction], at, 1, direction == 0 ? _h : -_h, delta.AsSpan(n * steps * _gh, steps * _gh), _gh, acc, _gh, accumulate: true);
-            }
-        }
-        else RecurrentGemm.Multiply<T>(width, _gh, rows, x, 0, 1, width, delta, _gh, acc, _gh, accumulate: true);
+        RecurrentGemm.Multiply<T>(width, _gh, rows, x, 0, 1, width, delta, _gh, acc, _gh, accumulate: false);
         for (int j = 0; j < _gh; j++)
         {
             var row = gradient.Slice(j * width, width);
             for (int k = 0; k < width; k++) row[k] += acc[k * _gh + j];
         }
+    }
+
+    /// <summary>The LSTM cell's backward pass for the units that fill whole vectors (the equations in the class summary,
+    /// each operation as in the scalar loop that finishes the row, so every unit gets the same bits on either path):
+    /// writes δa = [δi, δf, δg, δo] and δc_(t−1) = δc ⊙ f, and returns the first unit left to the scalar loop.</summary>
+    private int LstmCellBackward(Span<T> g, Span<T> tcs, Span<T> cp, Span<T> dhT, Span<T> dc, Span<T> da)
+    {
+        if (!Vector512.IsHardwareAccelerated) return 0;
+        int V = Vector512<T>.Count, h = _h, j = 0;
+        var one = Vector512<T>.One;
+        ref T G = ref MemoryMarshal.GetReference(g); ref T TC = ref MemoryMarshal.GetReference(tcs); ref T CP = ref MemoryMarshal.GetReference(cp);
+        ref T DH = ref MemoryMarshal.GetReference(dhT); ref T DC = ref MemoryMarshal.GetReference(dc); ref T DA = ref MemoryMarshal.GetReference(da);
+        for (; j + V <= h; j += V)
+        {
+            nuint u = (nuint)j;
+            var i = Vector512.LoadUnsafe(ref G, u); var f = Vector512.LoadUnsafe(ref G, u + (nuint)h);
+            var gg = Vector512.LoadUnsafe(ref G, u + (nuint)(2 * h)); var o = Vector512.LoadUnsafe(ref G, u + (nuint)(3 * h));
+            var tc = Vector512.LoadUnsafe(ref TC, u);
+            var dh = Vector512.LoadUnsafe(ref DH, u);
+            var dcj = Vector512.LoadUnsafe(ref DC, u) + dh * o * (one - tc * tc);
+            (dcj * gg * i * (one - i)).StoreUnsafe(ref DA, u);
+            (dcj * Vector512.LoadUnsafe(ref CP, u) * f * (one - f)).StoreUnsafe(ref DA, u + (nuint)h);
+            (dcj * i * (one - gg * gg)).StoreUnsafe(ref DA, u + (nuint)(2 * h));
+            (dh * tc * o * (one - o)).StoreUnsafe(ref DA, u + (nuint)(3 * h));
+            (dcj * f).StoreUnsafe(ref DC, u);
+        }
+        return j;
+    }
+
+    /// <summary>The GRU cell's backward pass for the units that fill whole vectors (as <see cref="LstmCellBackward"/>):
+    /// writes δa_ih = [δr, δz, δn] and δa_hh = [δr, δz, δn ⊙ r], and returns the first unit left to the scalar loop.</summary>
+    private int GruCellBackward(Span<T> g, Span<T> hp, Span<T> dhT, Span<T> da, Span<T> dah)
+    {
+        if (!Vector512.IsHardwareAccelerated) return 0;
+        int V = Vector512<T>.Count, h = _h, j = 0;
+        var one = Vector512<T>.One;
+        ref T G = ref MemoryMarshal.GetReference(g); ref T HP = ref MemoryMarshal.GetReference(hp); ref T DH = ref MemoryMarshal.GetReference(dhT);
+        ref T DA = ref MemoryMarshal.GetReference(da); ref T DAH = ref MemoryMarshal.GetReference(dah);
+        for (; j + V <= h; j += V)
+        {
+            nuint u = (nuint)j;
+            var rr = Vector512.LoadUnsafe(ref G, u); var z = Vector512.LoadUnsafe(ref G, u + (nuint)h);
+            var nn = Vector512.LoadUnsafe(ref G, u + (nuint)(2 * h)); var hhn = Vector512.LoadUnsafe(ref G, u + (nuint)(3 * h));
+            var dh = Vector512.LoadUnsafe(ref DH, u);
+            var dan = dh * (one - z) * (one - nn * nn);
+            var dar = dan * hhn * rr * (one - rr);
+            var daz = dh * (Vector512.LoadUnsafe(ref HP, u) - nn) * z * (one - z);
+            dar.StoreUnsafe(ref DA, u); daz.StoreUnsafe(ref DA, u + (nuint)h); dan.StoreUnsafe(ref DA, u + (nuint)(2 * h));
+            dar.StoreUnsafe(ref DAH, u); daz.StoreUnsafe(ref DAH, u + (nuint)h); (dan * rr).StoreUnsafe(ref DAH, u + (nuint)(2 * h));
+        }
+        return j;
     }
 
     /// <summary>destination[k, j] = source[j, k] for a [rows × columns] source, in 16 × 16 tiles so that both the
