@@ -217,9 +217,9 @@ public sealed class RecurrentLayer<T> where T : unmanaged, IFloatingPointIeee754
                             TensorPrimitives.Sigmoid(rz, rz);                                   // r, z
                             var r = g.Slice(0, _h); var z = g.Slice(_h, _h); var nn = g.Slice(2 * _h, _h); var hhn = g.Slice(3 * _h, _h);
                             a.Slice(2 * _h, _h).CopyTo(hhn);                                    // W_hn·h + b_hn, kept for the backward pass
-                            for (int j = 0; j < _h; j++) nn[j] += r[j] * hhn[j];
+                            TensorPrimitives.MultiplyAdd(r, hhn, nn, nn);
                             TensorPrimitives.Tanh(nn, nn);                                      // n = tanh(W_in·x + b_in + r ⊙ (W_hn·h + b_hn))
-                            for (int j = 0; j < _h; j++) hn[j] = (T.One - z[j]) * nn[j] + z[j] * hp[j];   // h' = (1 − z) ⊙ n + z ⊙ h
+                            for (int j = GruBlend(z, nn, hp, hn); j < _h; j++) hn[j] = (T.One - z[j]) * nn[j] + z[j] * hp[j];   // h' = (1 − z) ⊙ n + z ⊙ h
                             break;
                         }
                     }
@@ -323,7 +323,7 @@ public sealed class RecurrentLayer<T> where T : unmanaged, IFloatingPointIeee754
                         var dhT = dhAll.AsSpan(r * _h, _h);
                         var g = gates.AsSpan(r * _gs, _gs);
                         var next = _dhNext.AsSpan(n * _h, _h);
-                        for (int k = 0; k < _h; k++) next[k] += dhT[k] * g[_h + k];
+                        TensorPrimitives.MultiplyAdd(dhT, g.Slice(_h, _h), next, next);
                     }
             }
             int rows = batch * steps;
@@ -441,6 +441,22 @@ public sealed class RecurrentLayer<T> where T : unmanaged, IFloatingPointIeee754
             (dcj * i * (one - gg * gg)).StoreUnsafe(ref DA, u + (nuint)(2 * h));
             (dh * tc * o * (one - o)).StoreUnsafe(ref DA, u + (nuint)(3 * h));
             (dcj * f).StoreUnsafe(ref DC, u);
+        }
+        return j;
+    }
+
+    /// <summary>h' = (1 − z) ⊙ n + z ⊙ h for the units that fill whole vectors (the operations of the scalar loop that
+    /// finishes the row); returns the first unit left to it.</summary>
+    private int GruBlend(Span<T> z, Span<T> nn, Span<T> hp, Span<T> hn)
+    {
+        if (!Vector512.IsHardwareAccelerated) return 0;
+        int V = Vector512<T>.Count, j = 0;
+        ref T Z = ref MemoryMarshal.GetReference(z); ref T N = ref MemoryMarshal.GetReference(nn);
+        ref T HP = ref MemoryMarshal.GetReference(hp); ref T HN = ref MemoryMarshal.GetReference(hn);
+        for (; j + V <= _h; j += V)
+        {
+            var zz = Vector512.LoadUnsafe(ref Z, (nuint)j);
+            ((Vector512<T>.One - zz) * Vector512.LoadUnsafe(ref N, (nuint)j) + zz * Vector512.LoadUnsafe(ref HP, (nuint)j)).StoreUnsafe(ref HN, (nuint)j);
         }
         return j;
     }
