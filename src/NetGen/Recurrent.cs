@@ -1,5 +1,7 @@
 using System.Numerics;
 using System.Numerics.Tensors;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
 
 namespace NetGen;
 
@@ -36,13 +38,13 @@ public enum RecurrentCell
 /// ∂E/∂b_ih += Σ δa_ih, ∂E/∂b_hh += Σ δa_hh, ∂E/∂x = δa_ih·W_ih.
 /// </code>
 /// </summary>
-public sealed class RecurrentLayer<T> where T : unmanaged, IFloatingPointIeee754<T>
+public sealed class RecurrentLayer<T> : IParallelKernel where T : unmanaged, IFloatingPointIeee754<T>
 {
     private readonly RecurrentCell _cell;
     private readonly int _in, _h, _steps, _dirs, _g, _gh, _gs, _maxBatch;
     private readonly bool _returnSequences;
     private readonly T[][] _gates, _states, _cells, _cellTanh, _hiddenGradient, _carryH, _carryC;
-    private readonly T[] _inT, _hhT, _dIn, _dHh, _dhNext, _dcNext, _rowH, _weightT;
+    private readonly T[] _inT, _hhT, _dIn, _dHh, _dhNext, _dcNext, _rowH, _weightT, _hPrev;
     private int _lastSteps, _lastBatch;
 
     /// <summary>Allocates the layer's buffers for up to <paramref name="maxBatch"/> samples of <paramref name="steps"/> steps.</summary>
@@ -74,7 +76,8 @@ public sealed class RecurrentLayer<T> where T : unmanaged, IFloatingPointIeee754
         _dhNext = new T[maxBatch * _h];
         _dcNext = new T[maxBatch * _h];
         _rowH = new T[maxBatch * _gh];
-        _weightT = new T[Math.Max(_in, _h) * _gh];
+        _weightT = new T[_in * _gh];
+        _hPrev = new T[maxBatch * steps * _h];
     }
 
     /// <summary>Parameters of the layer: per direction G·H·F + G·H·H + 2·G·H.</summary>
@@ -125,31 +128,38 @@ public sealed class RecurrentLayer<T> where T : unmanaged, IFloatingPointIeee754
 
     /// <summary>Runs the layer over <paramref name="steps"/> steps of each sample. Without <paramref name="carry"/> the
     /// state starts at zero (a fresh sequence) and the carried state is left alone; with it the state starts from,
-    /// and ends in, the carried state (a stateful step).</summary>
-    public void Forward(ReadOnlySpan<T> parameters, ReadOnlySpan<T> input, Span<T> output, int batch, int steps, bool carry)
+    /// and ends in, the carried state (a stateful step). Large products are split across
+    /// <see cref="Parallelism.MaxThreads"/> threads by rows (samples) or columns, every value computed by one thread
+    /// in one order: the same bits at any thread count.</summary>
+    public void Forward(ReadOnlyMemory<T> parameters, ReadOnlyMemory<T> input, Memory<T> output, int batch, int steps, bool carry)
     {
         if ((uint)(steps - 1) >= (uint)_steps) throw new ArgumentOutOfRangeException(nameof(steps), steps, $"steps must be 1 to {_steps}.");
+        if ((uint)(batch - 1) >= (uint)_maxBatch) throw new ArgumentOutOfRangeException(nameof(batch), batch, $"batch must be 1 to {_maxBatch}.");
         if (carry && _dirs == 2)
             throw new InvalidOperationException("A bidirectional layer cannot run step by step: its reverse direction reads the sequence from the end. Use Forward on whole sequences.");
         Guard.SameLength(ParameterCount, parameters.Length, nameof(parameters));
+        if (input.Length < batch * steps * _in) throw new ArgumentException($"input holds {input.Length} values; {batch} × {steps} steps × {_in} need {batch * steps * _in}.", nameof(input));
         int dh = _dirs * _h;
         _lastSteps = steps; _lastBatch = batch;
+        _xParams = parameters; _xInput = input; _xBatch = batch; _xSteps = steps;
+        // Few rows (batch 1 or 2: inference, a stateful Step): dot products with the weights' rows in place, as
+        // PyTorch stores them. More: broadcast products, which read the weights transposed (copied here, on every
+        // pass, so that they always follow the parameters: nothing can go stale).
+        _xByRows = batch <= 2;
+        var outputSpan = output.Span;
         for (int d = 0; d < _dirs; d++)
         {
-            var p = parameters.Slice(d * DirectionBlock, DirectionBlock);
-            var wih = p.Slice(0, _gh * _in);
-            var whh = p.Slice(_gh * _in, _gh * _h);
-            var bih = p.Slice(_gh * (_in + _h), _gh);
-            var bhh = p.Slice(_gh * (_in + _h) + _gh, _gh);
-            Transpose(wih, _gh, _in, _inT);
-            Transpose(whh, _gh, _h, _hhT);
-            var gates = _gates[d];
+            _xDir = d;
+            var p = parameters.Span.Slice(d * DirectionBlock, DirectionBlock);
+            if (!_xByRows)
+            {
+                Transpose(p.Slice(0, _gh * _in), _gh, _in, _inT);
+                Transpose(p.Slice(_gh * _in, _gh * _h), _gh, _h, _hhT);
+            }
             // Input products of every sample and step at once: gates[r, 0..G·H) = b_ih + Σ_k x[r, k]·W_ihᵀ[k, :].
-            for (int r = 0; r < batch * steps; r++) bih.CopyTo(gates.AsSpan(r * _gs, _gh));
-            RecurrentGemm.Multiply<T>(batch * steps, _gh, _in, input, 0, _in, 1, _inT, _gh, gates, _gs, accumulate: true);
+            Split(OpInput, (long)batch * steps * _gh * _in, batch * steps, 4);
             var states = _states[d];
             var cells = _cells[d];
-            var cellTanh = _cellTanh[d];
             for (int n = 0; n < batch; n++)
             {
                 var h0 = State(states, n, 0, steps);
@@ -162,65 +172,17 @@ public sealed class RecurrentLayer<T> where T : unmanaged, IFloatingPointIeee754
             }
             for (int s = 0; s < steps; s++)
             {
-                int t = d == 0 ? s : steps - 1 - s;
-                // a = b_hh + h_(t−1)·W_hhᵀ for every sample: the step's only sequential product
-                for (int n = 0; n < batch; n++) bhh.CopyTo(_rowH.AsSpan(n * _gh, _gh));
-                RecurrentGemm.Multiply<T>(batch, _gh, _h, states, s * _h, (steps + 1) * _h, 1, _hhT, _gh, _rowH, _gh, accumulate: true);
-                for (int n = 0; n < batch; n++)
-                {
-                    var g = gates.AsSpan((n * steps + t) * _gs, _gs);
-                    var hp = State(states, n, s, steps);
-                    var hn = State(states, n, s + 1, steps);
-                    var a = _rowH.AsSpan(n * _gh, _gh);
-                    switch (_cell)
-                    {
-                        case RecurrentCell.SimpleTanh:
-                            TensorPrimitives.Add(g.Slice(0, _h), a, g.Slice(0, _h));
-                            TensorPrimitives.Tanh(g.Slice(0, _h), hn);
-                            break;
-                        case RecurrentCell.SimpleReLU:
-                            TensorPrimitives.Add(g.Slice(0, _h), a, g.Slice(0, _h));
-                            TensorPrimitives.Max(g.Slice(0, _h), T.Zero, hn);
-                            break;
-                        case RecurrentCell.Lstm:
-                        {
-                            TensorPrimitives.Add(g, a, g);
-                            var i = g.Slice(0, _h); var f = g.Slice(_h, _h); var gg = g.Slice(2 * _h, _h); var o = g.Slice(3 * _h, _h);
-                            TensorPrimitives.Sigmoid(g.Slice(0, 2 * _h), g.Slice(0, 2 * _h));
-                            TensorPrimitives.Tanh(gg, gg);
-                            TensorPrimitives.Sigmoid(o, o);
-                            var cp = State(cells, n, s, steps);
-                            var cn = State(cells, n, s + 1, steps);
-                            TensorPrimitives.Multiply(f, cp, cn);
-                            TensorPrimitives.MultiplyAdd(i, gg, cn, cn);                        // c' = f ⊙ c + i ⊙ g
-                            var tc = State(cellTanh, n, s + 1, steps);
-                            TensorPrimitives.Tanh(cn, tc);
-                            TensorPrimitives.Multiply(tc, o, hn);                               // h' = o ⊙ tanh c'
-                            break;
-                        }
-                        case RecurrentCell.Gru:
-                        {
-                            var rz = g.Slice(0, 2 * _h);
-                            TensorPrimitives.Add(rz, a.Slice(0, 2 * _h), rz);
-                            TensorPrimitives.Sigmoid(rz, rz);                                   // r, z
-                            var r = g.Slice(0, _h); var z = g.Slice(_h, _h); var nn = g.Slice(2 * _h, _h); var hhn = g.Slice(3 * _h, _h);
-                            a.Slice(2 * _h, _h).CopyTo(hhn);                                    // W_hn·h + b_hn, kept for the backward pass
-                            for (int j = 0; j < _h; j++) nn[j] += r[j] * hhn[j];
-                            TensorPrimitives.Tanh(nn, nn);                                      // n = tanh(W_in·x + b_in + r ⊙ (W_hn·h + b_hn))
-                            for (int j = 0; j < _h; j++) hn[j] = (T.One - z[j]) * nn[j] + z[j] * hp[j];   // h' = (1 − z) ⊙ n + z ⊙ h
-                            break;
-                        }
-                    }
-                }
+                _xStep = s;
+                Split(OpStep, _xByRows ? 0 : (long)batch * _gh * _h, batch, 4);
             }
             // The output: every step's h (forward then reverse in each step's row), or each direction's final state.
             for (int n = 0; n < batch; n++)
             {
                 if (_returnSequences)
                     for (int t = 0; t < steps; t++)
-                        State(states, n, Slot(d, t, steps), steps).CopyTo(output.Slice((n * steps + t) * dh + d * _h, _h));
+                        State(states, n, Slot(d, t, steps), steps).CopyTo(outputSpan.Slice((n * steps + t) * dh + d * _h, _h));
                 else
-                    State(states, n, steps, steps).CopyTo(output.Slice(n * dh + d * _h, _h));
+                    State(states, n, steps, steps).CopyTo(outputSpan.Slice(n * dh + d * _h, _h));
                 if (carry)
                 {
                     State(states, n, steps, steps).CopyTo(_carryH[d].AsSpan(n * _h, _h));
@@ -228,97 +190,57 @@ public sealed class RecurrentLayer<T> where T : unmanaged, IFloatingPointIeee754
                 }
             }
         }
+        _xParams = default; _xInput = default;
     }
 
     /// <summary>Back-propagation through time over the last forward pass: adds ∂E/∂θ into <paramref name="gradients"/>
-    /// and, unless <paramref name="inputGradient"/> is empty, writes ∂E/∂x there.</summary>
-    public void Backward(ReadOnlySpan<T> parameters, Span<T> gradients, ReadOnlySpan<T> input, ReadOnlySpan<T> outputGradient, Span<T> inputGradient, int batch)
+    /// and, unless <paramref name="inputGradient"/> is empty, writes ∂E/∂x there. Split across threads as
+    /// <see cref="Forward"/>: the same bits at any thread count.</summary>
+    public void Backward(ReadOnlyMemory<T> parameters, Memory<T> gradients, ReadOnlyMemory<T> input, ReadOnlyMemory<T> outputGradient, Memory<T> inputGradient, int batch)
     {
-        int steps = _lastSteps, dh = _dirs * _h;
+        int steps = _lastSteps;
         if (batch != _lastBatch || steps != _steps)
             throw new InvalidOperationException("Backward needs a whole-sequence forward pass of the same batch just before it (a stateful Step is inference only).");
-        if (!inputGradient.IsEmpty) inputGradient.Slice(0, batch * steps * _in).Clear();
+        Guard.SameLength(ParameterCount, parameters.Length, nameof(parameters));
+        Guard.SameLength(ParameterCount, gradients.Length, nameof(gradients));
+        if (outputGradient.Length < batch * OutputSize) throw new ArgumentException($"outputGradient holds {outputGradient.Length} values; {batch} samples need {batch * OutputSize}.", nameof(outputGradient));
+        if (input.Length < batch * steps * _in) throw new ArgumentException($"input holds {input.Length} values; {batch} samples need {batch * steps * _in}.", nameof(input));
+        if (!inputGradient.IsEmpty)
+        {
+            if (inputGradient.Length < batch * steps * _in) throw new ArgumentException($"inputGradient holds {inputGradient.Length} values; {batch} samples need {batch * steps * _in}.", nameof(inputGradient));
+            inputGradient.Span.Slice(0, batch * steps * _in).Clear();
+        }
+        _xParams = parameters; _xGradients = gradients; _xInput = input; _xOutputGradient = outputGradient; _xInputGradient = inputGradient;
+        _xBatch = batch; _xSteps = steps;
+        int rows = batch * steps;
         for (int d = 0; d < _dirs; d++)
         {
-            var p = parameters.Slice(d * DirectionBlock, DirectionBlock);
-            var gp = gradients.Slice(d * DirectionBlock, DirectionBlock);
-            var wih = p.Slice(0, _gh * _in);
-            var whh = p.Slice(_gh * _in, _gh * _h);
-            var gates = _gates[d]; var states = _states[d]; var cells = _cells[d]; var cellTanh = _cellTanh[d]; var dhAll = _hiddenGradient[d];
+            _xDir = d;
             Array.Clear(_dhNext, 0, batch * _h);
             Array.Clear(_dcNext, 0, batch * _h);
             for (int s = steps - 1; s >= 0; s--)
             {
-                int t = d == 0 ? s : steps - 1 - s;
-                for (int n = 0; n < batch; n++)
-                {
-                    int r = n * steps + t;
-                    var dhT = dhAll.AsSpan(r * _h, _h);
-                    var next = _dhNext.AsSpan(n * _h, _h);
-                    // δh_t = ∂E/∂y_t (this step's output, or the last step's) + δh through step t+1
-                    if (_returnSequences) TensorPrimitives.Add(next, outputGradient.Slice(r * dh + d * _h, _h), dhT);
-                    else if (s == steps - 1) TensorPrimitives.Add(next, outputGradient.Slice(n * dh + d * _h, _h), dhT);
-                    else next.CopyTo(dhT);
-                    var g = gates.AsSpan(r * _gs, _gs);
-                    var hn = State(states, n, s + 1, steps);
-                    var hp = State(states, n, s, steps);
-                    var da = _dIn.AsSpan(r * _gh, _gh);
-                    var dah = _dHh.AsSpan(r * _gh, _gh);
-                    switch (_cell)
-                    {
-                        case RecurrentCell.SimpleTanh:
-                            for (int j = 0; j < _h; j++) da[j] = dhT[j] * (T.One - hn[j] * hn[j]);
-                            break;
-                        case RecurrentCell.SimpleReLU:
-                            for (int j = 0; j < _h; j++) da[j] = hn[j] > T.Zero ? dhT[j] : T.Zero;
-                            break;
-                        case RecurrentCell.Lstm:
-                        {
-                            var tcs = State(cellTanh, n, s + 1, steps); var cp = State(cells, n, s, steps);
-                            var dc = _dcNext.AsSpan(n * _h, _h);
-                            for (int j = 0; j < _h; j++)
-                            {
-                                T i = g[j], f = g[_h + j], gg = g[2 * _h + j], o = g[3 * _h + j];
-                                T tc = tcs[j];
-                                T dcj = dc[j] + dhT[j] * o * (T.One - tc * tc);
-                                da[j] = dcj * gg * i * (T.One - i);
-                                da[_h + j] = dcj * cp[j] * f * (T.One - f);
-                                da[2 * _h + j] = dcj * i * (T.One - gg * gg);
-                                da[3 * _h + j] = dhT[j] * tc * o * (T.One - o);
-                                dc[j] = dcj * f;
-                            }
-                            break;
-                        }
-                        case RecurrentCell.Gru:
-                            for (int j = 0; j < _h; j++)
-                            {
-                                T rr = g[j], z = g[_h + j], nn = g[2 * _h + j], hhn = g[3 * _h + j];
-                                T dan = dhT[j] * (T.One - z) * (T.One - nn * nn);
-                                T dar = dan * hhn * rr * (T.One - rr);
-                                T daz = dhT[j] * (hp[j] - nn) * z * (T.One - z);
-                                da[j] = dar; da[_h + j] = daz; da[2 * _h + j] = dan;
-                                dah[j] = dar; dah[_h + j] = daz; dah[2 * _h + j] = dan * rr;
-                            }
-                            break;
-                    }
-                }
-                // δh_(t−1) = δa_hh·W_hh for every sample (+ δh ⊙ z for a GRU)
-                RecurrentGemm.Multiply<T>(batch, _h, _gh, _dHh, t * _gh, steps * _gh, 1, whh, _h, _dhNext, _h, accumulate: false);
-                if (_cell == RecurrentCell.Gru)
-                    for (int n = 0; n < batch; n++)
-                    {
-                        int r = n * steps + t;
-                        var dhT = dhAll.AsSpan(r * _h, _h);
-                        var g = gates.AsSpan(r * _gs, _gs);
-                        var next = _dhNext.AsSpan(n * _h, _h);
-                        for (int k = 0; k < _h; k++) next[k] += dhT[k] * g[_h + k];
-                    }
+                _xStep = s;
+                Split(OpStepBack, (long)batch * _gh * _h, batch, 4);
             }
-            int rows = batch * steps;
-            // ∂E/∂W_ih += δa_ihᵀ·x over every sample and step (formed transposed, [F × G·H], then added in place)
-            AccumulateProduct(_dIn, input, rows, _in, gp.Slice(0, _gh * _in), stepRows: false, steps);
-            // ∂E/∂W_hh += δa_hhᵀ·h_(t−1)
-            AccumulateProduct(_dHh, states, rows, _h, gp.Slice(_gh * _in, _gh * _h), stepRows: true, steps, d);
+            // ∂E/∂W_ih += δa_ihᵀ·x over every sample and step: formed transposed, [F × G·H] (rows of G·H, so each
+            // term is one vector multiply-add, where the few features would leave the vectors mostly empty), split
+            // by columns, then added in place.
+            Split(OpWih, (long)rows * _gh * _in, _gh, 64);
+            var gp = gradients.Span.Slice(d * DirectionBlock, DirectionBlock);
+            var gw = gp.Slice(0, _gh * _in);
+            for (int j = 0; j < _gh; j++)
+            {
+                var row = gw.Slice(j * _in, _in);
+                for (int k = 0; k < _in; k++) row[k] += _weightT[k * _gh + j];
+            }
+            // ∂E/∂W_hh += δa_hhᵀ·h_(t−1): one product over every sample and step (split by rows of G·H), h_(t−1) of
+            // each row (n, t) first gathered in row order (the state before step t in this direction's processing order).
+            var states = _states[d];
+            for (int n = 0; n < batch; n++)
+                for (int t = 0; t < steps; t++)
+                    State(states, n, d == 0 ? t : steps - 1 - t, steps).CopyTo(_hPrev.AsSpan((n * steps + t) * _h, _h));
+            Split(OpWhh, (long)rows * _gh * _h, _gh, 4);
             var gbih = gp.Slice(_gh * (_in + _h), _gh);
             var gbhh = gp.Slice(_gh * (_in + _h) + _gh, _gh);
             for (int r = 0; r < rows; r++)
@@ -326,10 +248,201 @@ public sealed class RecurrentLayer<T> where T : unmanaged, IFloatingPointIeee754
                 TensorPrimitives.Add(gbih, _dIn.AsSpan(r * _gh, _gh), gbih);
                 TensorPrimitives.Add(gbhh, _dHh.AsSpan(r * _gh, _gh), gbhh);
             }
-            // ∂E/∂x += δa_ih·W_ih (both directions add into it)
-            if (!inputGradient.IsEmpty)
-                RecurrentGemm.Multiply<T>(rows, _in, _gh, _dIn, 0, _gh, 1, wih, _in, inputGradient, _in, accumulate: true);
+            // ∂E/∂x += δa_ih·W_ih (both directions add into it), split by rows
+            if (!inputGradient.IsEmpty) Split(OpInputGradient, (long)rows * _gh * _in, rows, 4);
         }
+        _xParams = default; _xGradients = default; _xInput = default; _xOutputGradient = default; _xInputGradient = default;
+    }
+
+    // ---- The split operations: the running pass's operands (fields, so that worker threads reach them) -----------
+
+    private const int OpInput = 0, OpStep = 1, OpStepBack = 2, OpWih = 3, OpWhh = 4, OpInputGradient = 5;
+    private ReadOnlyMemory<T> _xParams, _xInput, _xOutputGradient;
+    private Memory<T> _xGradients, _xInputGradient;
+    private int _xBatch, _xSteps, _xDir, _xStep, _xCount, _xAlign;
+    private bool _xByRows;
+
+    /// <summary>Runs operation <paramref name="op"/> over items [0, <paramref name="count"/>) (rows, samples or
+    /// columns), split into ranges of whole blocks of <paramref name="align"/> when <paramref name="multiplyAdds"/>
+    /// is worth it.</summary>
+    private void Split(int op, long multiplyAdds, int count, int align)
+    {
+        int parts = Parallelism.PartsFor(multiplyAdds, Math.Max(1, count / align));
+        if (parts <= 1) { RunRange(op, 0, count); return; }
+        _xCount = count; _xAlign = align;
+        Parallelism.Run(this, op, parts);
+    }
+
+    void IParallelKernel.RunPart(int op, int part, int parts)
+    {
+        var (start, end) = Parallelism.Range(_xCount, parts, part, _xAlign);
+        if (start < end) RunRange(op, start, end);
+    }
+
+    private void RunRange(int op, int a, int b)
+    {
+        int d = _xDir, steps = _xSteps;
+        var p = _xParams.Span.Slice(d * DirectionBlock, DirectionBlock);
+        var wih = p.Slice(0, _gh * _in);
+        var whh = p.Slice(_gh * _in, _gh * _h);
+        switch (op)
+        {
+            case OpInput:
+            {
+                var gates = _gates[d];
+                var bih = p.Slice(_gh * (_in + _h), _gh);
+                for (int r = a; r < b; r++) bih.CopyTo(gates.AsSpan(r * _gs, _gh));
+                if (_xByRows) RecurrentGemm.MultiplyByRows<T>(b - a, _gh, _in, _xInput.Span, a * _in, _in, wih, gates, a * _gs, _gs);
+                else RecurrentGemm.Multiply<T>(b - a, _gh, _in, _xInput.Span, a * _in, _in, 1, _inT, _gh, gates.AsSpan(a * _gs), _gs, accumulate: true);
+                break;
+            }
+            case OpStep:
+                ForwardStep(p, whh, a, b);
+                break;
+            case OpStepBack:
+                BackwardStep(whh, a, b);
+                break;
+            case OpWih:
+                RecurrentGemm.Multiply<T>(_in, b - a, _xBatch * steps, _xInput.Span, 0, 1, _in, _dIn.AsSpan(a), _gh, _weightT.AsSpan(a), _gh, accumulate: false);
+                break;
+            case OpWhh:
+            {
+                var gw = _xGradients.Span.Slice(d * DirectionBlock + _gh * _in, _gh * _h);
+                RecurrentGemm.Multiply<T>(b - a, _h, _xBatch * steps, _dHh, a, 1, _gh, _hPrev, _h, gw.Slice(a * _h), _h, accumulate: true);
+                break;
+            }
+            case OpInputGradient:
+                RecurrentGemm.Multiply<T>(b - a, _in, _gh, _dIn, a * _gh, _gh, 1, wih, _in, _xInputGradient.Span.Slice(a * _in), _in, accumulate: true);
+                break;
+        }
+    }
+
+    /// <summary>Forward step s (of direction d) for samples [n0, n1): a = b_hh + h_(t−1)·W_hhᵀ (the step's only
+    /// sequential product), then the cell.</summary>
+    private void ForwardStep(ReadOnlySpan<T> p, ReadOnlySpan<T> whh, int n0, int n1)
+    {
+        int d = _xDir, steps = _xSteps, s = _xStep, t = d == 0 ? s : steps - 1 - s;
+        var bhh = p.Slice(_gh * (_in + _h) + _gh, _gh);
+        var gates = _gates[d]; var states = _states[d]; var cells = _cells[d]; var cellTanh = _cellTanh[d];
+        for (int n = n0; n < n1; n++) bhh.CopyTo(_rowH.AsSpan(n * _gh, _gh));
+        if (_xByRows) RecurrentGemm.MultiplyByRows<T>(n1 - n0, _gh, _h, states, (n0 * (steps + 1) + s) * _h, (steps + 1) * _h, whh, _rowH, n0 * _gh, _gh);
+        else RecurrentGemm.Multiply<T>(n1 - n0, _gh, _h, states, (n0 * (steps + 1) + s) * _h, (steps + 1) * _h, 1, _hhT, _gh, _rowH.AsSpan(n0 * _gh), _gh, accumulate: true);
+        for (int n = n0; n < n1; n++)
+        {
+            var g = gates.AsSpan((n * steps + t) * _gs, _gs);
+            var hp = State(states, n, s, steps);
+            var hn = State(states, n, s + 1, steps);
+            var a = _rowH.AsSpan(n * _gh, _gh);
+            switch (_cell)
+            {
+                case RecurrentCell.SimpleTanh:
+                    TensorPrimitives.Add(g.Slice(0, _h), a, g.Slice(0, _h));
+                    TensorPrimitives.Tanh(g.Slice(0, _h), hn);
+                    break;
+                case RecurrentCell.SimpleReLU:
+                    TensorPrimitives.Add(g.Slice(0, _h), a, g.Slice(0, _h));
+                    TensorPrimitives.Max(g.Slice(0, _h), T.Zero, hn);
+                    break;
+                case RecurrentCell.Lstm:
+                {
+                    TensorPrimitives.Add(g, a, g);
+                    var i = g.Slice(0, _h); var f = g.Slice(_h, _h); var gg = g.Slice(2 * _h, _h); var o = g.Slice(3 * _h, _h);
+                    TensorPrimitives.Sigmoid(g.Slice(0, 2 * _h), g.Slice(0, 2 * _h));
+                    TensorPrimitives.Tanh(gg, gg);
+                    TensorPrimitives.Sigmoid(o, o);
+                    var cp = State(cells, n, s, steps);
+                    var cn = State(cells, n, s + 1, steps);
+                    TensorPrimitives.Multiply(f, cp, cn);
+                    TensorPrimitives.MultiplyAdd(i, gg, cn, cn);                        // c' = f ⊙ c + i ⊙ g
+                    var tc = State(cellTanh, n, s + 1, steps);
+                    TensorPrimitives.Tanh(cn, tc);
+                    TensorPrimitives.Multiply(tc, o, hn);                               // h' = o ⊙ tanh c'
+                    break;
+                }
+                case RecurrentCell.Gru:
+                {
+                    var rz = g.Slice(0, 2 * _h);
+                    TensorPrimitives.Add(rz, a.Slice(0, 2 * _h), rz);
+                    TensorPrimitives.Sigmoid(rz, rz);                                   // r, z
+                    var r = g.Slice(0, _h); var z = g.Slice(_h, _h); var nn = g.Slice(2 * _h, _h); var hhn = g.Slice(3 * _h, _h);
+                    a.Slice(2 * _h, _h).CopyTo(hhn);                                    // W_hn·h + b_hn, kept for the backward pass
+                    TensorPrimitives.MultiplyAdd(r, hhn, nn, nn);
+                    TensorPrimitives.Tanh(nn, nn);                                      // n = tanh(W_in·x + b_in + r ⊙ (W_hn·h + b_hn))
+                    for (int j = GruBlend(z, nn, hp, hn); j < _h; j++) hn[j] = (T.One - z[j]) * nn[j] + z[j] * hp[j];   // h' = (1 − z) ⊙ n + z ⊙ h
+                    break;
+                }
+            }
+        }
+    }
+
+    /// <summary>Backward step s (of direction d) for samples [n0, n1): δh_t, the cell's gate deltas, then
+    /// δh_(t−1) = δa_hh·W_hh (+ δh ⊙ z for a GRU).</summary>
+    private void BackwardStep(ReadOnlySpan<T> whh, int n0, int n1)
+    {
+        int d = _xDir, steps = _xSteps, s = _xStep, t = d == 0 ? s : steps - 1 - s, dh = _dirs * _h;
+        var outputGradient = _xOutputGradient.Span;
+        var gates = _gates[d]; var states = _states[d]; var cells = _cells[d]; var cellTanh = _cellTanh[d]; var dhAll = _hiddenGradient[d];
+        for (int n = n0; n < n1; n++)
+        {
+            int r = n * steps + t;
+            var dhT = dhAll.AsSpan(r * _h, _h);
+            var next = _dhNext.AsSpan(n * _h, _h);
+            // δh_t = ∂E/∂y_t (this step's output, or the last step's) + δh through step t+1
+            if (_returnSequences) TensorPrimitives.Add(next, outputGradient.Slice(r * dh + d * _h, _h), dhT);
+            else if (s == steps - 1) TensorPrimitives.Add(next, outputGradient.Slice(n * dh + d * _h, _h), dhT);
+            else next.CopyTo(dhT);
+            var g = gates.AsSpan(r * _gs, _gs);
+            var hn = State(states, n, s + 1, steps);
+            var hp = State(states, n, s, steps);
+            var da = _dIn.AsSpan(r * _gh, _gh);
+            var dah = _dHh.AsSpan(r * _gh, _gh);
+            switch (_cell)
+            {
+                case RecurrentCell.SimpleTanh:
+                    for (int j = 0; j < _h; j++) da[j] = dhT[j] * (T.One - hn[j] * hn[j]);
+                    break;
+                case RecurrentCell.SimpleReLU:
+                    for (int j = 0; j < _h; j++) da[j] = hn[j] > T.Zero ? dhT[j] : T.Zero;
+                    break;
+                case RecurrentCell.Lstm:
+                {
+                    var tcs = State(cellTanh, n, s + 1, steps); var cp = State(cells, n, s, steps);
+                    var dc = _dcNext.AsSpan(n * _h, _h);
+                    for (int j = LstmCellBackward(g, tcs, cp, dhT, dc, da); j < _h; j++)   // the lanes left over, the same operations
+                    {
+                        T i = g[j], f = g[_h + j], gg = g[2 * _h + j], o = g[3 * _h + j];
+                        T tc = tcs[j];
+                        T dcj = dc[j] + dhT[j] * o * (T.One - tc * tc);
+                        da[j] = dcj * gg * i * (T.One - i);
+                        da[_h + j] = dcj * cp[j] * f * (T.One - f);
+                        da[2 * _h + j] = dcj * i * (T.One - gg * gg);
+                        da[3 * _h + j] = dhT[j] * tc * o * (T.One - o);
+                        dc[j] = dcj * f;
+                    }
+                    break;
+                }
+                case RecurrentCell.Gru:
+                    for (int j = GruCellBackward(g, hp, dhT, da, dah); j < _h; j++)   // the lanes left over, the same operations
+                    {
+                        T rr = g[j], z = g[_h + j], nn = g[2 * _h + j], hhn = g[3 * _h + j];
+                        T dan = dhT[j] * (T.One - z) * (T.One - nn * nn);
+                        T dar = dan * hhn * rr * (T.One - rr);
+                        T daz = dhT[j] * (hp[j] - nn) * z * (T.One - z);
+                        da[j] = dar; da[_h + j] = daz; da[2 * _h + j] = dan;
+                        dah[j] = dar; dah[_h + j] = daz; dah[2 * _h + j] = dan * rr;
+                    }
+                    break;
+            }
+        }
+        // δh_(t−1) = δa_hh·W_hh for these samples (+ δh ⊙ z for a GRU)
+        RecurrentGemm.Multiply<T>(n1 - n0, _h, _gh, _dHh, (n0 * steps + t) * _gh, steps * _gh, 1, whh, _h, _dhNext.AsSpan(n0 * _h), _h, accumulate: false);
+        if (_cell == RecurrentCell.Gru)
+            for (int n = n0; n < n1; n++)
+            {
+                int r = n * steps + t;
+                var next = _dhNext.AsSpan(n * _h, _h);
+                TensorPrimitives.MultiplyAdd(dhAll.AsSpan(r * _h, _h), gates.AsSpan(r * _gs + _h, _h), next, next);
+            }
     }
 
     /// <summary>
@@ -388,28 +501,71 @@ public sealed class RecurrentLayer<T> where T : unmanaged, IFloatingPointIeee754
         writer.WriteLine($"  ∂E/∂W_hh = Σ_t δ_t·h_(t−1)ᵀ = [{string.Join(", ", gh.ToArray().Select(N))}] (row-major), ∂E/∂b_ih = ∂E/∂b_hh = Σ_t δ_t = [{string.Join(", ", gb.ToArray().Select(N))}]");
     }
 
-    /// <summary>gradient[j, k] += Σ_r delta[r, j]·x[r, k] for G·H rows j and <paramref name="width"/> columns k: formed as
-    /// its transpose (rows of G·H, so each term is one vector multiply-add), then added into the [G·H × width] gradient.
-    /// With <paramref name="stepRows"/> x is the states buffer and row r = (n, t) reads h_(t−1) of direction <paramref name="direction"/>.</summary>
-    private void AccumulateProduct(T[] delta, ReadOnlySpan<T> x, int rows, int width, Span<T> gradient, bool stepRows, int steps, int direction = 0)
+    /// <summary>The LSTM cell's backward pass for the units that fill whole vectors (the equations in the class summary,
+    /// each operation as in the scalar loop that finishes the row, so every unit gets the same bits on either path):
+    /// writes δa = [δi, δf, δg, δo] and δc_(t−1) = δc ⊙ f, and returns the first unit left to the scalar loop.</summary>
+    private int LstmCellBackward(Span<T> g, Span<T> tcs, Span<T> cp, Span<T> dhT, Span<T> dc, Span<T> da)
     {
-        var acc = _weightT.AsSpan(0, width * _gh);
-        acc.Clear();
-        if (stepRows)
+        if (!Vector512.IsHardwareAccelerated) return 0;
+        int V = Vector512<T>.Count, h = _h, j = 0;
+        var one = Vector512<T>.One;
+        ref T G = ref MemoryMarshal.GetReference(g); ref T TC = ref MemoryMarshal.GetReference(tcs); ref T CP = ref MemoryMarshal.GetReference(cp);
+        ref T DH = ref MemoryMarshal.GetReference(dhT); ref T DC = ref MemoryMarshal.GetReference(dc); ref T DA = ref MemoryMarshal.GetReference(da);
+        for (; j + V <= h; j += V)
         {
-            // Per sample: acc[k, :] += Σ_t h_(t−1)[k]·δ[t, :], h_(t−1) read from the slot before step t in processing order.
-            for (int n = 0; n < rows / steps; n++)
-            {
-                int at = n * (steps + 1) * _h + (direction == 0 ? 0 : (steps - 1) * _h);
-                RecurrentGemm.Multiply<T>(width, _gh, steps, _states[direction], at, 1, direction == 0 ? _h : -_h, delta.AsSpan(n * steps * _gh, steps * _gh), _gh, acc, _gh, accumulate: true);
-            }
+            nuint u = (nuint)j;
+            var i = Vector512.LoadUnsafe(ref G, u); var f = Vector512.LoadUnsafe(ref G, u + (nuint)h);
+            var gg = Vector512.LoadUnsafe(ref G, u + (nuint)(2 * h)); var o = Vector512.LoadUnsafe(ref G, u + (nuint)(3 * h));
+            var tc = Vector512.LoadUnsafe(ref TC, u);
+            var dh = Vector512.LoadUnsafe(ref DH, u);
+            var dcj = Vector512.LoadUnsafe(ref DC, u) + dh * o * (one - tc * tc);
+            (dcj * gg * i * (one - i)).StoreUnsafe(ref DA, u);
+            (dcj * Vector512.LoadUnsafe(ref CP, u) * f * (one - f)).StoreUnsafe(ref DA, u + (nuint)h);
+            (dcj * i * (one - gg * gg)).StoreUnsafe(ref DA, u + (nuint)(2 * h));
+            (dh * tc * o * (one - o)).StoreUnsafe(ref DA, u + (nuint)(3 * h));
+            (dcj * f).StoreUnsafe(ref DC, u);
         }
-        else RecurrentGemm.Multiply<T>(width, _gh, rows, x, 0, 1, width, delta, _gh, acc, _gh, accumulate: true);
-        for (int j = 0; j < _gh; j++)
+        return j;
+    }
+
+    /// <summary>h' = (1 − z) ⊙ n + z ⊙ h for the units that fill whole vectors (the operations of the scalar loop that
+    /// finishes the row); returns the first unit left to it.</summary>
+    private int GruBlend(Span<T> z, Span<T> nn, Span<T> hp, Span<T> hn)
+    {
+        if (!Vector512.IsHardwareAccelerated) return 0;
+        int V = Vector512<T>.Count, j = 0;
+        ref T Z = ref MemoryMarshal.GetReference(z); ref T N = ref MemoryMarshal.GetReference(nn);
+        ref T HP = ref MemoryMarshal.GetReference(hp); ref T HN = ref MemoryMarshal.GetReference(hn);
+        for (; j + V <= _h; j += V)
         {
-            var row = gradient.Slice(j * width, width);
-            for (int k = 0; k < width; k++) row[k] += acc[k * _gh + j];
+            var zz = Vector512.LoadUnsafe(ref Z, (nuint)j);
+            ((Vector512<T>.One - zz) * Vector512.LoadUnsafe(ref N, (nuint)j) + zz * Vector512.LoadUnsafe(ref HP, (nuint)j)).StoreUnsafe(ref HN, (nuint)j);
         }
+        return j;
+    }
+
+    /// <summary>The GRU cell's backward pass for the units that fill whole vectors (as <see cref="LstmCellBackward"/>):
+    /// writes δa_ih = [δr, δz, δn] and δa_hh = [δr, δz, δn ⊙ r], and returns the first unit left to the scalar loop.</summary>
+    private int GruCellBackward(Span<T> g, Span<T> hp, Span<T> dhT, Span<T> da, Span<T> dah)
+    {
+        if (!Vector512.IsHardwareAccelerated) return 0;
+        int V = Vector512<T>.Count, h = _h, j = 0;
+        var one = Vector512<T>.One;
+        ref T G = ref MemoryMarshal.GetReference(g); ref T HP = ref MemoryMarshal.GetReference(hp); ref T DH = ref MemoryMarshal.GetReference(dhT);
+        ref T DA = ref MemoryMarshal.GetReference(da); ref T DAH = ref MemoryMarshal.GetReference(dah);
+        for (; j + V <= h; j += V)
+        {
+            nuint u = (nuint)j;
+            var rr = Vector512.LoadUnsafe(ref G, u); var z = Vector512.LoadUnsafe(ref G, u + (nuint)h);
+            var nn = Vector512.LoadUnsafe(ref G, u + (nuint)(2 * h)); var hhn = Vector512.LoadUnsafe(ref G, u + (nuint)(3 * h));
+            var dh = Vector512.LoadUnsafe(ref DH, u);
+            var dan = dh * (one - z) * (one - nn * nn);
+            var dar = dan * hhn * rr * (one - rr);
+            var daz = dh * (Vector512.LoadUnsafe(ref HP, u) - nn) * z * (one - z);
+            dar.StoreUnsafe(ref DA, u); daz.StoreUnsafe(ref DA, u + (nuint)h); dan.StoreUnsafe(ref DA, u + (nuint)(2 * h));
+            dar.StoreUnsafe(ref DAH, u); daz.StoreUnsafe(ref DAH, u + (nuint)h); (dan * rr).StoreUnsafe(ref DAH, u + (nuint)(2 * h));
+        }
+        return j;
     }
 
     /// <summary>destination[k, j] = source[j, k] for a [rows × columns] source, in 16 × 16 tiles so that both the

@@ -31,7 +31,8 @@ internal sealed partial class RecurrentEmitter : LayerEmitter
 
     private static int Features(LayerPlan layer) => layer.InputShape[1];
 
-    private static string Params(LayerPlan layer) => $"_p.AsSpan({layer.WeightOffset}, {layer.ParameterCount})";
+    // Memory, not spans: the layer splits its products across threads, whose parts reach the buffers through fields.
+    private static string Params(LayerPlan layer) => $"_p.AsMemory({layer.WeightOffset}, {layer.ParameterCount})";
 
     public override void Fields(CodeWriter w, EmitContext c, LayerPlan layer)
         => w.Line($"private readonly global::NetGen.RecurrentLayer<{c.T}> {Field(layer)};   // {layer.PascalName}: per-step gates and states (BPTT), the carried state of Step");
@@ -45,17 +46,17 @@ internal sealed partial class RecurrentEmitter : LayerEmitter
         int f = Features(layer);
         w.Line($"// Layer {layer.Index}: {layer.PascalName} ({layer.InputShape[0]} steps × {f} → {Units(layer)} units{(O(layer).Bidirectional ? " × 2 directions" : "")}): " +
                "x_t·W_ihᵀ + b_ih for every step at once, then h_(t−1)·W_hhᵀ + b_hh and the gates step by step");
-        w.Line($"{Field(layer)}.Forward({Params(layer)}, {EmitContext.A(layer.Index)}.AsSpan(0, batch * _steps * {f}), {EmitContext.A(layer.Index + 1)}, batch, _steps, carry: _stepping);");
+        w.Line($"{Field(layer)}.Forward({Params(layer)}, {EmitContext.A(layer.Index)}.AsMemory(0, batch * _steps * {f}), {EmitContext.A(layer.Index + 1)}, batch, _steps, carry: _stepping);");
     }
 
     public override void Backward(CodeWriter w, EmitContext c, LayerPlan layer)
     {
         int f = Features(layer);
-        string dx = $"{EmitContext.D(layer.Index)}.AsSpan(0, batch * {layer.InputShape[0] * f})";
+        string dx = $"{EmitContext.D(layer.Index)}.AsMemory(0, batch * {layer.InputShape[0] * f})";
         if (layer.Index == 0) dx = $"inputGradient ? {dx} : default";
         w.Line($"// Layer {layer.Index}: {layer.PascalName} backward through time: δ per step from the last to the first, then ∂E/∂W_ih, ∂E/∂W_hh, ∂E/∂b and ∂E/∂x over every step");
-        w.Line($"{Field(layer)}.Backward({Params(layer)}, _g.AsSpan({layer.WeightOffset}, {layer.ParameterCount}), {EmitContext.A(layer.Index)}.AsSpan(0, batch * {layer.InputShape[0] * f}), " +
-               $"{EmitContext.D(layer.Index + 1)}.AsSpan(0, batch * {layer.OutputSize}), {dx}, batch);");
+        w.Line($"{Field(layer)}.Backward({Params(layer)}, _g.AsMemory({layer.WeightOffset}, {layer.ParameterCount}), {EmitContext.A(layer.Index)}.AsMemory(0, batch * {layer.InputShape[0] * f}), " +
+               $"{EmitContext.D(layer.Index + 1)}.AsMemory(0, batch * {layer.OutputSize}), {dx}, batch);");
     }
 
     public override void Views(CodeWriter w, EmitContext c, LayerPlan layer)
