@@ -22,7 +22,7 @@ public static class Gan
         Initialize(generator, discriminator, seed);
         var step = new GanStep<float>(generator, discriminator, new Adam(2e-4, beta1: 0.5), new Adam(2e-4, beta1: 0.5), seed: seed + 2, realLabel: RealLabel);
         log.WriteLine($"DCGAN: generator Dense(6272) → BatchNorm → ReLU → (128, 7, 7) → Conv2DTranspose ×2 → Sigmoid ({DcganGenerator.ParameterCount:N0} parameters), " +
-            $"discriminator 2 strided Conv2D + LeakyReLU(0.2) → Dense(1) ({DcganDiscriminator.ParameterCount:N0}); PyTorch's default initialisation; Adam 2e-4, β₁ = 0.5, real label {RealLabel}, batch {BatchSize}, {epochs} epochs");
+            $"discriminator 2 strided Conv2D + LeakyReLU(0.2) → Dense(1) ({DcganDiscriminator.ParameterCount:N0}); PyTorch's default initialisation; Adam 2e-4, β₁ = 0.5, real label {RealLabel}, batch {BatchSize}, {epochs} epoch{(epochs == 1 ? "" : "s")}");
 
         // A fixed latent batch: the same 64 points drawn after every epoch show the generator's progress.
         var fixedZ = new float[64 * Latent];
@@ -44,7 +44,9 @@ public static class Gan
     /// Dense, Conv2D and Conv2DTranspose weight, U(±1/√fan-in) biases; batch norm γ = 1, β = 0), as the reference run.
     /// NetGen's own He initialisation makes the discriminator about 2.4× larger at the start and it wins the first
     /// epochs (d_loss 0.21–0.26; 44.2 % of the samples judged a 2); from PyTorch's the losses stay balanced (d_loss
-    /// 0.53–1.26) and the largest class share is 40.3 % — still above the 25 % bar (docs/generative.md).</summary>
+    /// 0.53–1.26) and the largest class share is 37.4 % — still above the 25 % bar. The step itself equals PyTorch's
+    /// (replayed from the same weights and batches: losses agree to float rounding); PyTorch's own run of this recipe
+    /// gives 23.2 % with the same lean to 2 and 3 (docs/generative.md).</summary>
     public static void Initialize(DcganGenerator generator, DcganDiscriminator discriminator, int seed)
     {
         TorchInit.AllLayers(generator, seed + 30);
