@@ -15,8 +15,16 @@ internal abstract class Detector
     /// <summary>Default epochs.</summary>
     public abstract int DefaultEpochs { get; }
 
-    /// <summary>Training: <paramref name="shift"/> is the canvas-shift augmentation's largest shift in pixels (0 = none).</summary>
-    public abstract void Train(Dataset<float> train, Dataset<float> validation, int epochs, int seed, int shift, TextWriter log);
+    /// <summary>Training: <paramref name="shift"/> is the canvas-shift augmentation's largest shift in pixels (0 = none);
+    /// <paramref name="epochEnd"/>, if given, is called with the number of finished epochs after each one (the `train`
+    /// command saves a checkpoint there, so a run cut short still leaves the last epoch's weights).</summary>
+    public abstract void Train(Dataset<float> train, Dataset<float> validation, int epochs, int seed, int shift, TextWriter log, Action<int>? epochEnd = null);
+
+    /// <summary>Calls an action after each epoch of <see cref="Trainer.Fit"/>.</summary>
+    protected sealed class EpochEnd(Action<int> action) : ICallback
+    {
+        public void OnEpochEnd(TrainingContext context, int epoch, IReadOnlyDictionary<string, double> logs) => action(epoch + 1);
+    }
 
     /// <summary>The detector's networks with a file stem each (one checkpoint per network).</summary>
     protected abstract IEnumerable<(string File, INetwork<float> Network)> Networks { get; }
@@ -91,12 +99,13 @@ internal sealed class YoloDetector : Detector
 
     protected override IEnumerable<(string File, INetwork<float> Network)> Networks => [("yolo", _net)];
 
-    public override void Train(Dataset<float> train, Dataset<float> validation, int epochs, int seed, int shift, TextWriter log)
+    public override void Train(Dataset<float> train, Dataset<float> validation, int epochs, int seed, int shift, TextWriter log, Action<int>? epochEnd = null)
     {
         var map = new MeanAveragePrecision(DigitCanvases.Classes, o => Loss.Decode(o));
         var augment = shift > 0 ? new CanvasShift(DigitCanvases.Size, DigitCanvases.Size, DigitCanvases.MaxObjects, shift) : null;
         Trainer.Fit(_net, train, epochs, 32, new Adam(2e-3), seed: seed, log: log, verbose: 2, validation: validation,
-            loss: Loss, outputMetrics: [map], augment: augment, callbacks: [new LearningRateScheduler(new CosineAnnealing(epochs, 2e-5))]);
+            loss: Loss, outputMetrics: [map], augment: augment,
+            callbacks: epochEnd is null ? [new LearningRateScheduler(new CosineAnnealing(epochs, 2e-5))] : [new LearningRateScheduler(new CosineAnnealing(epochs, 2e-5)), new EpochEnd(epochEnd)]);
     }
 
     public override List<List<DetectedBox>> Detect(Dataset<float> data, int start, int count)
@@ -160,7 +169,7 @@ internal sealed class SsdDetector : Detector
     protected override IEnumerable<(string File, INetwork<float> Network)> Networks =>
         [("ssd-backbone", _backbone), ("ssd-head8", _head8), ("ssd-branch4", _branch4)];
 
-    public override void Train(Dataset<float> train, Dataset<float> validation, int epochs, int seed, int shift, TextWriter log)
+    public override void Train(Dataset<float> train, Dataset<float> validation, int epochs, int seed, int shift, TextWriter log, Action<int>? epochEnd = null)
     {
         var augment = shift > 0 ? new CanvasShift(DigitCanvases.Size, DigitCanvases.Size, DigitCanvases.MaxObjects, shift) : null;
         var augmentRandom = new SeededRandom(seed ^ 0x5A17_AD6E);
@@ -213,6 +222,7 @@ internal sealed class SsdDetector : Detector
             }
             double map = Evaluate(validation).MeanAveragePrecision();
             log.WriteLine($"Epoch {epoch + 1}/{epochs} - {watch.Elapsed.TotalSeconds:0.0}s - loss: {lossSum / count:0.0000} - val_map50: {F3(map)}");
+            epochEnd?.Invoke(epoch + 1);
         }
     }
 
@@ -333,7 +343,7 @@ internal sealed class RcnnDetector : Detector
     protected override IEnumerable<(string File, INetwork<float> Network)> Networks => [("rcnn-lenet", _net)];
 
     /// <summary>R-CNN trains on crops of proposals, not on canvases: <paramref name="shift"/> is not used.</summary>
-    public override void Train(Dataset<float> train, Dataset<float> validation, int epochs, int seed, int shift, TextWriter log)
+    public override void Train(Dataset<float> train, Dataset<float> validation, int epochs, int seed, int shift, TextWriter log, Action<int>? epochEnd = null)
     {
         var crops = Crops(train, Math.Min(train.Count, 4000), seed);
         log.WriteLine($"R-CNN training crops: {crops.Count:N0} from {Math.Min(train.Count, 4000):N0} canvases ({crops.Labels.ToArray().Count(l => l == Background):N0} background)");
@@ -344,6 +354,7 @@ internal sealed class RcnnDetector : Detector
             var h = Trainer.Fit(_net, crops, 1, 64, adam, seed: seed + epoch, verbose: 0);
             double map = Evaluate(validation, 200).MeanAveragePrecision();
             log.WriteLine($"Epoch {epoch + 1}/{epochs} - {watch.Elapsed.TotalSeconds:0.0}s - loss: {h.Loss[0]:0.0000} - accuracy: {h.Accuracy[0]:0.0000} - val_map50: {F3(map)} (200 canvases)");
+            epochEnd?.Invoke(epoch + 1);
         }
     }
 

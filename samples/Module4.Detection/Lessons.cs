@@ -40,18 +40,20 @@ internal static class Lessons
         string augmentation = model == "rcnn" ? "" : shift > 0 ? $"; canvas shifts up to ±{shift} px" : "; no augmentation";
         log.WriteLine($"{model}: {detector.Parameters:N0} parameters; {train.Count:N0} training canvases, {validation.Count} validation, {test.Count:N0} test; {e} epochs{augmentation}");
         var watch = Stopwatch.StartNew();
-        detector.Train(train, validation, e, seed, shift, log);
-        double seconds = watch.Elapsed.TotalSeconds;
-        if (checkpointDirectory is not null)
+        // A checkpoint after every epoch (each file written atomically), so a run cut short leaves its last finished
+        // epoch; the metadata says how many epochs of how many the weights have seen.
+        List<string>? files = null;
+        Action<int>? save = checkpointDirectory is null ? null : done => files = detector.Save(checkpointDirectory, new Dictionary<string, string>
         {
-            var files = detector.Save(checkpointDirectory, new Dictionary<string, string>
-            {
-                ["model"] = model, ["epochs"] = e.ToString(CultureInfo.InvariantCulture), ["train_canvases"] = trainCount.ToString(CultureInfo.InvariantCulture),
-                ["seed"] = seed.ToString(CultureInfo.InvariantCulture), ["shift"] = shift.ToString(CultureInfo.InvariantCulture),
-                ["training_seconds"] = seconds.ToString("0.0", CultureInfo.InvariantCulture),
-            });
-            log.WriteLine($"saved {string.Join(", ", files.Select(Path.GetFileName))} to {checkpointDirectory} (`compare` loads them)");
-        }
+            ["model"] = model, ["epochs"] = done.ToString(CultureInfo.InvariantCulture), ["planned_epochs"] = e.ToString(CultureInfo.InvariantCulture),
+            ["train_canvases"] = trainCount.ToString(CultureInfo.InvariantCulture),
+            ["seed"] = seed.ToString(CultureInfo.InvariantCulture), ["shift"] = shift.ToString(CultureInfo.InvariantCulture),
+            ["training_seconds"] = watch.Elapsed.TotalSeconds.ToString("0.0", CultureInfo.InvariantCulture),
+        });
+        detector.Train(train, validation, e, seed, shift, log, save);
+        double seconds = watch.Elapsed.TotalSeconds;
+        if (files is not null)
+            log.WriteLine($"saved {string.Join(", ", files.Select(Path.GetFileName))} to {checkpointDirectory} after each epoch (`compare` loads them)");
         var (map50, map) = Report(log, model, detector, test, outputDirectory);
         return (map50, map, seconds, detector);
     }
@@ -107,7 +109,9 @@ internal static class Lessons
             else
             {
                 seconds = double.Parse(metadata.GetValueOrDefault("training_seconds", "NaN"), CultureInfo.InvariantCulture);
-                log.WriteLine($"loaded {model} from {checkpointDirectory}: {metadata.GetValueOrDefault("epochs", "?")} epochs on {metadata.GetValueOrDefault("train_canvases", "?")} canvases, " +
+                string epochs = metadata.GetValueOrDefault("epochs", "?"), planned = metadata.GetValueOrDefault("planned_epochs", epochs);
+                if (planned != epochs) epochs += $" of {planned} (the training run stopped early; `train --model {model}` again for the rest)";
+                log.WriteLine($"loaded {model} from {checkpointDirectory}: {epochs} epochs on {metadata.GetValueOrDefault("train_canvases", "?")} canvases, " +
                     $"shift {metadata.GetValueOrDefault("shift", "?")}, seed {metadata.GetValueOrDefault("seed", "?")}, {metadata.GetValueOrDefault("training_seconds", "?")} s of training");
                 (map50, map) = Report(log, model, detector, test, outputDirectory);
             }

@@ -1,3 +1,5 @@
+using System.Buffers;
+
 namespace NetGen.Detection;
 
 /// <summary>
@@ -12,9 +14,37 @@ public static class Nms
     /// <exception cref="ArgumentException">The spans differ in length, or a score is NaN.</exception>
     public static int[] Apply(ReadOnlySpan<Box> boxes, ReadOnlySpan<float> scores, double iouThreshold)
     {
+        var kept = new int[boxes.Length];
+        int count = Apply(boxes, scores, iouThreshold, kept);
+        return count == kept.Length ? kept : kept.AsSpan(0, count).ToArray();
+    }
+
+    /// <summary>torchvision.ops.nms into <paramref name="kept"/>, without allocating: writes the indices of the kept
+    /// boxes by descending score and returns how many (scratch space comes from <see cref="ArrayPool{T}.Shared"/>).
+    /// The same indices as <see cref="Apply(ReadOnlySpan{Box}, ReadOnlySpan{float}, double)"/>.</summary>
+    /// <exception cref="ArgumentException">The spans differ in length, a score is NaN, or <paramref name="kept"/> is
+    /// shorter than <paramref name="boxes"/> (every box may be kept).</exception>
+    public static int Apply(ReadOnlySpan<Box> boxes, ReadOnlySpan<float> scores, double iouThreshold, Span<int> kept)
+    {
         Check(boxes.Length, scores, null, false);
-        var order = SortedByScore(scores);
-        return Greedy(boxes, order, iouThreshold);
+        if (kept.Length < boxes.Length)
+            throw new ArgumentException($"NMS may keep all {boxes.Length} boxes but the destination holds {kept.Length}: pass a span of at least {boxes.Length}.", nameof(kept));
+        int n = boxes.Length;
+        var keys = ArrayPool<ulong>.Shared.Rent(n);
+        var areas = ArrayPool<float>.Shared.Rent(n);
+        var suppressed = ArrayPool<bool>.Shared.Rent(n);
+        try
+        {
+            var order = keys.AsSpan(0, n);
+            SortByScore(scores, order);
+            return Greedy(boxes, order, areas.AsSpan(0, n), suppressed.AsSpan(0, n), iouThreshold, kept);
+        }
+        finally
+        {
+            ArrayPool<ulong>.Shared.Return(keys);
+            ArrayPool<float>.Shared.Return(areas);
+            ArrayPool<bool>.Shared.Return(suppressed);
+        }
     }
 
     /// <summary>torchvision.ops.batched_nms: NMS within each class (<paramref name="classes"/>) separately, the kept
@@ -91,34 +121,54 @@ public static class Nms
     /// <summary>Indices by descending score, ties in index order (a stable sort).</summary>
     private static int[] SortedByScore(ReadOnlySpan<float> scores)
     {
+        var keys = new ulong[scores.Length];
+        SortByScore(scores, keys);
         var order = new int[scores.Length];
-        for (int i = 0; i < order.Length; i++) order[i] = i;
-        var keys = scores.ToArray();
-        Array.Sort(order, Comparer<int>.Create((a, b) =>
-        {
-            int c = keys[b].CompareTo(keys[a]);
-            return c != 0 ? c : a.CompareTo(b);
-        }));
+        for (int i = 0; i < order.Length; i++) order[i] = (int)(uint)keys[i];
         return order;
+    }
+
+    /// <summary>Sorts without a comparer: each key is (the score's order-preserving bits, inverted so a larger score
+    /// sorts first) &lt;&lt; 32 | index, so equal scores fall back to index order exactly as a stable sort would; −0 is
+    /// read as +0 (they compare equal). The low 32 bits of each sorted key are the box index.</summary>
+    private static void SortByScore(ReadOnlySpan<float> scores, Span<ulong> keys)
+    {
+        for (int i = 0; i < scores.Length; i++)
+        {
+            uint bits = BitConverter.SingleToUInt32Bits(scores[i] + 0f);
+            uint ordered = (bits & 0x8000_0000u) != 0 ? ~bits : bits | 0x8000_0000u;
+            keys[i] = ((ulong)~ordered << 32) | (uint)i;
+        }
+        keys.Sort();
     }
 
     private static int[] Greedy(ReadOnlySpan<Box> boxes, int[] order, double iouThreshold)
     {
         int n = boxes.Length;
-        var areas = new float[n];
+        var keys = new ulong[n];
+        for (int i = 0; i < n; i++) keys[i] = (uint)order[i];
+        var kept = new int[n];
+        int count = Greedy(boxes, keys, new float[n], new bool[n], iouThreshold, kept);
+        return kept.AsSpan(0, count).ToArray();
+    }
+
+    /// <summary>Greedy suppression over boxes visited in <paramref name="order"/> (box index in each key's low 32
+    /// bits); writes the kept indices to <paramref name="kept"/> and returns their count.</summary>
+    private static int Greedy(ReadOnlySpan<Box> boxes, ReadOnlySpan<ulong> order, Span<float> areas, Span<bool> suppressed, double iouThreshold, Span<int> kept)
+    {
+        int n = boxes.Length, count = 0;
         for (int i = 0; i < n; i++) areas[i] = boxes[i].Area;
-        var suppressed = new bool[n];
-        var keep = new List<int>();
+        suppressed.Clear();
         for (int oi = 0; oi < n; oi++)
         {
-            int i = order[oi];
+            int i = (int)(uint)order[oi];
             if (suppressed[i]) continue;
-            keep.Add(i);
+            kept[count++] = i;
             var bi = boxes[i];
             float iarea = areas[i];
             for (int oj = oi + 1; oj < n; oj++)
             {
-                int j = order[oj];
+                int j = (int)(uint)order[oj];
                 if (suppressed[j]) continue;
                 var bj = boxes[j];
                 float xx1 = MathF.Max(bi.X1, bj.X1), yy1 = MathF.Max(bi.Y1, bj.Y1);
@@ -129,6 +179,6 @@ public static class Nms
                 if (ovr > iouThreshold) suppressed[j] = true;
             }
         }
-        return keep.ToArray();
+        return count;
     }
 }

@@ -36,6 +36,45 @@ public class DetectionTests
     }
 
     [Fact]
+    public void NmsIntoASpanKeepsTheSameIndicesWithoutAllocating()
+    {
+        // Ties (equal scores, and −0 beside +0, which compare equal) keep index order, as torchvision's stable sort;
+        // negative scores sort below positive ones.
+        Box[] boxes = [new(0, 0, 10, 10), new(50, 50, 60, 60), new(20, 20, 30, 30), new(0, 0, 10, 10), new(70, 70, 80, 80), new(1, 1, 11, 11)];
+        float[] scores = [0.5f, -0f, 0.5f, 0.5f, 0f, -2f];
+        var kept = new int[boxes.Length];
+        int count = Nms.Apply(boxes, scores, 0.5, kept);
+        Assert.Equal([0, 2, 1, 4], kept[..count]);
+        Assert.Equal(kept[..count], Nms.Apply(boxes, scores, 0.5));
+
+        var (many, manyScores) = RandomBoxes(1000, seed: 5);
+        var destination = new int[many.Length];
+        Nms.Apply(many, manyScores, 0.5, destination);   // warm the pool
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        int keptCount = Nms.Apply(many, manyScores, 0.5, destination);
+        long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+        Assert.Equal(0, allocated);
+        Assert.Equal(Nms.Apply(many, manyScores, 0.5), destination[..keptCount]);
+
+        var e = Assert.Throws<ArgumentException>(() => Nms.Apply(boxes, scores, 0.5, new int[3]));
+        Assert.Contains("at least 6", e.Message);
+    }
+
+    private static (Box[] Boxes, float[] Scores) RandomBoxes(int count, int seed)
+    {
+        var random = new Random(seed);
+        var boxes = new Box[count];
+        var scores = new float[count];
+        for (int i = 0; i < count; i++)
+        {
+            float x = 100 * random.NextSingle(), y = 100 * random.NextSingle();
+            boxes[i] = new Box(x, y, x + 5 + 25 * random.NextSingle(), y + 5 + 25 * random.NextSingle());
+            scores[i] = MathF.Round(random.NextSingle(), 2);   // rounded: many ties
+        }
+        return (boxes, scores);
+    }
+
+    [Fact]
     public void DefaultBoxesEncodeDecodeAndMatch()
     {
         var anchors = new DefaultBoxes([new FeatureMap(4, 0.3f, [1f, 0.5f]), new FeatureMap(2, 0.6f, [1f], ExtraScale: 0.8f)]);

@@ -67,4 +67,32 @@ public class Module4SampleTests
         }
         finally { if (Directory.Exists(dir)) Directory.Delete(dir, recursive: true); }
     }
+
+    /// <summary>A writer that fails when a line starting with <paramref name="prefix"/> is written: a run interrupted
+    /// just as its second epoch ends.</summary>
+    private sealed class InterruptingWriter(string prefix) : StringWriter
+    {
+        public override void WriteLine(string? value)
+        {
+            if (value is not null && value.StartsWith(prefix, StringComparison.Ordinal)) throw new OperationCanceledException("interrupted");
+            base.WriteLine(value);
+        }
+    }
+
+    [Fact]
+    public void TrainCheckpointsEveryEpochSoAnInterruptedRunLeavesItsLastEpoch()
+    {
+        string dir = Path.Combine(Path.GetTempPath(), $"netgen-m4-cut-{Environment.ProcessId}");
+        string images = Path.Combine(dir, "images"), checkpoints = Path.Combine(dir, "checkpoints");
+        try
+        {
+            Assert.Throws<OperationCanceledException>(() =>
+                Lessons.Train(new InterruptingWriter("Epoch 2/3"), "yolo", 3, 32, 8, 1, images, shift: 0, checkpointDirectory: checkpoints));
+            var metadata = Checkpoint.Load(new YoloNet(), Path.Combine(checkpoints, "yolo.safetensors")).Metadata;
+            Assert.Equal("1", metadata["epochs"]);
+            Assert.Equal("3", metadata["planned_epochs"]);
+            Assert.NotNull(Lessons.Create("yolo", 1).Load(checkpoints));   // what `compare` loads (and says is 1 of 3 epochs)
+        }
+        finally { if (Directory.Exists(dir)) Directory.Delete(dir, recursive: true); }
+    }
 }
