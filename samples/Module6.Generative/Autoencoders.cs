@@ -9,11 +9,16 @@ public static class Autoencoders
     public const int DefaultEpochs = 10, BatchSize = 128;
     public const double NoiseSigma = 0.5;
 
-    public static void Run(TextWriter log, int epochs, bool denoise, bool convolutionalOnly, string output, int seed = 1)
+    /// <summary>One trained autoencoder: its training history (loss per epoch) and its test reconstruction loss.</summary>
+    public sealed record Result(string Name, History History, double TestLoss);
+
+    public static IReadOnlyList<Result> Run(TextWriter log, int epochs, bool denoise, bool convolutionalOnly, string output, int seed = 1)
     {
+        var results = new List<Result>();
         if (!convolutionalOnly)
-            Train(log, new DenseAutoencoder(BatchSize, seed), "dense 784-128-32-128-784", "autoencoder-dense", epochs, denoise, output, seed);
-        Train(log, new ConvAutoencoder(BatchSize, seed), "convolutional (Conv/MaxPool → 8×7×7 → Conv2DTranspose, Upsample2D, Conv)", "autoencoder-conv", epochs, denoise, output, seed);
+            results.Add(Train(log, new DenseAutoencoder(BatchSize, seed), "dense 784-128-32-128-784", "autoencoder-dense", epochs, denoise, output, seed));
+        results.Add(Train(log, new ConvAutoencoder(BatchSize, seed), "convolutional (Conv/MaxPool → 8×7×7 → Conv2DTranspose, Upsample2D, Conv)", "autoencoder-conv", epochs, denoise, output, seed));
+        return results;
     }
 
     /// <summary>The images with Gaussian noise of σ = 0.5 added, clipped to [0, 1] (a fixed draw per seed).</summary>
@@ -25,14 +30,14 @@ public static class Autoencoders
         return noisy;
     }
 
-    private static void Train(TextWriter log, INetwork<float> net, string title, string file, int epochs, bool denoise, string output, int seed)
+    private static Result Train(TextWriter log, INetwork<float> net, string title, string file, int epochs, bool denoise, string output, int seed)
     {
         log.WriteLine($"{title} autoencoder{(denoise ? ", denoising (σ = 0.5)" : "")}: Adam 1e-3, batch {BatchSize}, {epochs} epochs, loss = binary cross-entropy summed over the pixels (nats per image)");
         var train = Digits.Train;
         var test = Digits.Test;
         var inputs = denoise ? Noisy(train.AllFeatures, seed + 7) : train.AllFeatures.ToArray();
         var data = new Dataset<float>(inputs, Digits.Pixels, train.AllFeatures.ToArray(), Digits.Pixels);
-        Trainer.Fit(net, data, epochs, BatchSize, new Adam(1e-3), seed: seed, log: log, verbose: 2);
+        var history = Trainer.Fit(net, data, epochs, BatchSize, new Adam(1e-3), seed: seed, log: log, verbose: 2);
 
         var testInputs = denoise ? Noisy(test.AllFeatures, seed + 8) : test.AllFeatures.ToArray();
         var (loss, _) = Trainer.Evaluate(net, new Dataset<float>(testInputs, Digits.Pixels, test.AllFeatures.ToArray(), Digits.Pixels), BatchSize);
@@ -49,5 +54,6 @@ public static class Autoencoders
         string path = Grids.Save(Path.Combine(output, file + (denoise ? "-denoise" : "") + ".png"), grid, denoise ? 3 : 2, Count);
         log.WriteLine("wrote " + Grids.Describe(path) + (denoise ? ": noisy, denoised, clean" : ": originals above reconstructions"));
         log.WriteLine();
+        return new Result(file, history, loss);
     }
 }

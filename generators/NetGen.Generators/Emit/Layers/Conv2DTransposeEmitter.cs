@@ -4,14 +4,18 @@ namespace NetGen.Generators.Emit.Layers;
 
 /// <summary>
 /// Conv2DTranspose over (C, H, W) → (F, OH, OW), OH = (H − 1)·S − 2P + K + OP, weights w[c, j] with j = (f, u, v)
-/// (PyTorch's [C_in, F, K, K]), one sample at a time. With p = (iy, ix) an input position:
+/// (PyTorch's [C_in, F, K, K]). With p = (iy, ix) an input position and P·J the size of one sample's columns:
 ///   colᵀ[p, j] = Σ_c x[c, p]·w[c, j]                                      (each input pixel's K×K×F contribution)
 /// Forward   y[f, iy·S − P + u, ix·S − P + v] += colᵀ[p, (f, u, v)], y starting at b[f]   (col2im; outside is cut off)
 /// Backward  dcolᵀ[p, (f, u, v)] = ∂E/∂y[f, iy·S − P + u, ix·S − P + v] (0 outside)  (im2col of ∂E/∂y)
-///           ∂E/∂w[c, j] += Σ_p x[c, p]·dcolᵀ[p, j]    ∂E/∂x[c, p] = Σ_j w[c, j]·dcolᵀ[p, j]    ∂E/∂b[f] += Σ ∂E/∂y[f, ·]
-/// The inner loops run over j, the F·K·K contiguous values of a weight row, as vector operations
-/// (TensorPrimitives): the transpose of Conv2D's im2col form. Single-threaded on the CPU; the GPU kernels gather
-/// (one thread per output value, per input value, per weight and sample group).
+///           ∂E/∂x[c, p] = Σ_j w[c, j]·dcolᵀ[p, j]    ∂E/∂w[c, j] += Σ_n Σ_p x[n, c, p]·dcolᵀ[n, p, j]    ∂E/∂b[f] += Σ ∂E/∂y[f, ·]
+/// The products are the register-blocked kernels of <see cref="GemmEmitter"/> with the layer's sizes as literals: colᵀ
+/// and ∂E/∂w broadcast along j (the F·K·K contiguous values of a weight row), ∂E/∂x a dot along j. Threads split the
+/// samples for the forward pass and ∂E/∂x, and the weight rows c for ∂E/∂w, each row summing every sample in order, so
+/// every value is computed by one thread in one order: the results are the same bits for any thread count.
+/// The backward pass keeps every sample's dcolᵀ for the weight gradient when the batch's fit in 4M values (else each
+/// thread re-forms them). The GPU kernels gather (one thread per output value, per input value, per weight and sample
+/// group).
 /// </summary>
 internal sealed class Conv2DTransposeEmitter : LayerEmitter
 {
@@ -21,84 +25,183 @@ internal sealed class Conv2DTransposeEmitter : LayerEmitter
 
     private static int P(LayerPlan l) => l.InH * l.InW;
 
+    /// <summary>Multiply-adds of one sample's colᵀ product (the same count for ∂E/∂x and for ∂E/∂w).</summary>
+    private static long Work(LayerPlan l) => (long)l.InC * J(l) * P(l);
+
+    /// <summary>The largest dcolᵀ cache (values) the backward pass keeps for the whole batch.</summary>
+    private const long ColumnCacheLimit = 1L << 22;
+
+    /// <summary>Rows of the weight-gradient product's register blocks (thread row ranges start at multiples of it).</summary>
+    private const int WeightRows = 8;
+
     public override void Fields(CodeWriter w, EmitContext c, LayerPlan l)
-        => w.Line($"private readonly {c.T}[] _colT{l.Index};   // {l.PascalName}: one sample's colᵀ or dcolᵀ, {P(l)} input positions × {J(l)} (filter, u, v)");
+    {
+        w.Line($"private readonly {c.T}[] _colT{l.Index};   // {l.PascalName}: colᵀ or dcolᵀ of one sample ({P(l)} input positions × {J(l)} (filter, u, v)) per thread");
+        w.Line($"private readonly {c.T}[] _colTBatch{l.Index};   // {l.PascalName}: every sample's dcolᵀ of the running backward pass (empty when too large)");
+        if (l.Index == 0) w.Line($"private bool _wantInput{l.Index};   // {l.PascalName}: whether the running backward pass wants ∂E/∂input");
+    }
 
     public override void Allocate(CodeWriter w, EmitContext c, LayerPlan l)
-        => w.Line($"_colT{l.Index} = new {c.T}[{(long)P(l) * J(l)}];");
-
-    /// <summary>Loops over every (input position, filter, u, v) whose output position is inside, with <c>at</c> the
-    /// output offset within the sample and <c>j</c> the column of colᵀ; <paramref name="body"/> writes the statement.</summary>
-    private static void Positions(CodeWriter w, LayerPlan l, string body)
     {
-        int H = l.InH, W = l.InW, K = l.KernelH, S = l.Stride, OH = l.OutH, OW = l.OutW;
-        w.Open($"for (int iy = 0; iy < {H}; iy++)");
-        w.Open($"for (int ix = 0; ix < {W}; ix++)");
-        w.Line($"int p = iy * {W} + ix;");
-        w.Open($"for (int f = 0; f < {l.OutC}; f++)");
-        w.Open($"for (int u = 0; u < {K}; u++)");
-        w.Line($"int oy = iy * {S} - {l.PadH} + u;");
-        w.Line($"if ((uint)oy >= {OH}u) continue;");
-        w.Open($"for (int v = 0; v < {K}; v++)");
-        w.Line($"int ox = ix * {S} - {l.PadW} + v;");
-        w.Line($"if ((uint)ox >= {OW}u) continue;");
-        w.Line($"int at = (f * {OH} + oy) * {OW} + ox, j = (f * {K} + u) * {K} + v;");
-        w.Line(body);
-        w.Close(); w.Close(); w.Close(); w.Close(); w.Close();
+        long size = (long)P(l) * J(l);
+        w.Line($"_colT{l.Index} = new {c.T}[{size} * global::System.Environment.ProcessorCount];");
+        w.Line($"_colTBatch{l.Index} = (long)maxBatch * {size} <= {ColumnCacheLimit} ? new {c.T}[maxBatch * {size}] : global::System.Array.Empty<{c.T}>();   // at most {ColumnCacheLimit / (1 << 20)}M values");
     }
+
+    public override bool HasKernels(EmitContext c, LayerPlan layer) => true;
 
     public override void Forward(CodeWriter w, EmitContext c, LayerPlan l)
     {
-        int C = l.InC, F = l.OutC, inSize = l.InputSize, outSize = l.OutputSize, Pn = P(l), Jn = J(l), planeOut = l.OutH * l.OutW;
-        string t = c.T, x = EmitContext.A(l.Index), y = EmitContext.A(l.Index + 1), col = "_colT" + l.Index;
-        w.Line($"// Layer {l.Index}: {l.PascalName} ({C}×{l.InH}×{l.InW} → {F}×{l.OutH}×{l.OutW}, kernel {l.KernelH}×{l.KernelW}, stride {l.Stride}, padding {l.PadH},{l.PadW}):");
-        w.Line($"// colᵀ[p, (f, u, v)] = Σ_c x[c, p]·w[c, f, u, v], then y[f, iy·{l.Stride} − {l.PadH} + u, ix·{l.Stride} − {l.PadW} + v] += colᵀ[(iy, ix), (f, u, v)]{(l.BiasCount > 0 ? " over y = b[f]" : "")}");
-        w.Open("for (int n = 0; n < batch; n++)");
-        w.Line($"global::System.ReadOnlySpan<{t}> xs = {x}.AsSpan(n * {inSize}, {inSize});");
-        w.Line($"global::System.Span<{t}> ys = {y}.AsSpan(n * {outSize}, {outSize});");
-        w.Line($"global::System.Span<{t}> cols = {col}.AsSpan(0, {(long)Pn * Jn});");
-        w.Line("cols.Clear();");
-        w.Open($"for (int p = 0; p < {Pn}; p++)");
-        w.Line($"global::System.Span<{t}> row = cols.Slice(p * {Jn}, {Jn});");
-        w.Open($"for (int ch = 0; ch < {C}; ch++)");
-        w.Line($"{t} xv = xs[ch * {Pn} + p];");
-        w.Line($"if (xv != {c.Lit(0)}) {c.Tp}.MultiplyAdd<{t}>(_p.AsSpan({l.WeightOffset} + ch * {Jn}, {Jn}), xv, row, row);   // zeros (after a ReLU) add nothing");
-        w.Close();
-        w.Close();
-        if (l.BiasCount > 0)
-            w.Line($"for (int f = 0; f < {F}; f++) ys.Slice(f * {planeOut}, {planeOut}).Fill(_p[{l.BiasOffset} + f]);");
-        else
-            w.Line("ys.Clear();");
-        Positions(w, l, "ys[at] += cols[p * " + Jn + " + j];");
-        w.Close();
+        w.Line($"// Layer {l.Index}: {l.PascalName} ({l.InC}×{l.InH}×{l.InW} → {l.OutC}×{l.OutH}×{l.OutW}, kernel {l.KernelH}×{l.KernelW}, stride {l.Stride}, padding {l.PadH},{l.PadW}):");
+        w.Line($"// colᵀ[p, (f, u, v)] = Σ_c x[c, p]·w[c, f, u, v], then y[f, iy·{l.Stride} − {l.PadH} + u, ix·{l.Stride} − {l.PadW} + v] += colᵀ[(iy, ix), (f, u, v)]{(l.BiasCount > 0 ? " over y = b[f]" : "")}; threads split the samples");
+        w.Line($"global::NetGen.Parallelism.Run(this, {Op(l, 0)}, global::NetGen.Parallelism.PartsFor((long)batch * {Work(l)}, batch));");
     }
 
     public override void Backward(CodeWriter w, EmitContext c, LayerPlan l)
     {
-        int C = l.InC, F = l.OutC, inSize = l.InputSize, outSize = l.OutputSize, Pn = P(l), Jn = J(l), planeOut = l.OutH * l.OutW;
-        string t = c.T, x = EmitContext.A(l.Index), dy = EmitContext.D(l.Index + 1), dx = EmitContext.D(l.Index), col = "_colT" + l.Index;
+        int F = l.OutC, outSize = l.OutputSize, planeOut = l.OutH * l.OutW;
         bool trainBias = l.BiasCount > 0 && l.TrainBias;
-        w.Line($"// Layer {l.Index}: {l.PascalName} backward: dcolᵀ = im2col(∂E/∂y); ∂E/∂w[c, ·] += Σ_p x[c, p]·dcolᵀ[p, ·]; ∂E/∂x[c, p] = w[c, ·]·dcolᵀ[p, ·]{(trainBias ? "; ∂E/∂b[f] += Σ ∂E/∂y[f, ·]" : "")}");
-        w.Line(l.Index == 0 ? "bool wantInput = inputGradient;" : "const bool wantInput = true;");
-        w.Open("for (int n = 0; n < batch; n++)");
-        w.Line($"global::System.ReadOnlySpan<{t}> xs = {x}.AsSpan(n * {inSize}, {inSize});");
-        w.Line($"global::System.ReadOnlySpan<{t}> dys = {dy}.AsSpan(n * {outSize}, {outSize});");
-        w.Line($"global::System.Span<{t}> cols = {col}.AsSpan(0, {(long)Pn * Jn});");
-        w.Line("cols.Clear();");
-        Positions(w, l, "cols[p * " + Jn + " + j] = dys[at];");
+        string dy = EmitContext.D(l.Index + 1);
+        w.Line($"// Layer {l.Index}: {l.PascalName} backward: dcolᵀ = im2col(∂E/∂y) and ∂E/∂x[c, p] = w[c, ·]·dcolᵀ[p, ·] (threads split the samples);");
+        w.Line($"// ∂E/∂w[c, ·] += Σ_n Σ_p x[n, c, p]·dcolᵀ[n, p, ·] (threads split the rows c){(trainBias ? "; ∂E/∂b[f] += Σ ∂E/∂y[f, ·]" : "")}");
+        w.Open("");
+        if (l.Index == 0) w.Line($"_wantInput{l.Index} = inputGradient;");
+        w.Line($"int parts = global::NetGen.Parallelism.PartsFor((long)batch * {Work(l)}, batch);");
+        if (l.Index == 0)   // the first layer: ∂E/∂input only when asked for; the dcolᵀ cache is worth filling on its own
+            w.Line($"if (_colTBatch{l.Index}.Length > 0 || _wantInput{l.Index}) global::NetGen.Parallelism.Run(this, {Op(l, 1)}, parts);");
+        else
+            w.Line($"global::NetGen.Parallelism.Run(this, {Op(l, 1)}, parts);");
+        w.Line($"global::NetGen.Parallelism.Run(this, {Op(l, 2)}, global::NetGen.Parallelism.PartsFor((long)batch * {Work(l)}, {(l.InC + WeightRows - 1) / WeightRows}));");
         if (trainBias)
-            w.Line($"for (int f = 0; f < {F}; f++) _g[{l.BiasOffset} + f] += {c.Tp}.Sum<{t}>(dys.Slice(f * {planeOut}, {planeOut}));");
-        w.Open($"for (int ch = 0; ch < {C}; ch++)");
-        w.Line($"global::System.Span<{t}> gw = _g.AsSpan({l.WeightOffset} + ch * {Jn}, {Jn});");
-        w.Line($"global::System.ReadOnlySpan<{t}> wr = _p.AsSpan({l.WeightOffset} + ch * {Jn}, {Jn});");
-        w.Open($"for (int p = 0; p < {Pn}; p++)");
-        w.Line($"global::System.ReadOnlySpan<{t}> row = cols.Slice(p * {Jn}, {Jn});");
-        w.Line($"{t} xv = xs[ch * {Pn} + p];");
-        w.Line($"if (xv != {c.Lit(0)}) {c.Tp}.MultiplyAdd<{t}>(row, xv, gw, gw);");
-        w.Line($"if (wantInput) {dx}[n * {inSize} + ch * {Pn} + p] = {c.Tp}.Dot<{t}>(wr, row);");
+            w.Line($"for (int n = 0; n < batch; n++) for (int f = 0; f < {F}; f++) _g[{l.BiasOffset} + f] += {c.Tp}.Sum<{c.T}>({dy}.AsSpan(n * {outSize} + f * {planeOut}, {planeOut}));");
+        w.Close();
+    }
+
+    public override void ParallelCases(CodeWriter w, EmitContext c, LayerPlan l)
+    {
+        w.Line($"case {Op(l, 0)}: {l.PascalName}ForwardPart(part, parts); break;");
+        w.Line($"case {Op(l, 1)}: {l.PascalName}InputGradientPart(part, parts); break;");
+        w.Line($"case {Op(l, 2)}: {l.PascalName}WeightGradientPart(part, parts); break;");
+    }
+
+    /// <summary>Writes the range of ix (or iy) whose output coordinate ix·S − pad + v lies in [0, outSize): [lo, hi).</summary>
+    private static void InsideRange(CodeWriter w, string lo, string hi, string offset, int stride, int inSize, int outSize, int pad)
+    {
+        // ix·S − pad + v ≥ 0 ⇔ ix ≥ ⌈(pad − v)/S⌉;  ix·S − pad + v ≤ outSize − 1 ⇔ ix ≤ ⌊(outSize − 1 + pad − v)/S⌋
+        w.Line($"int {lo} = {pad} - {offset} <= 0 ? 0 : ({pad} - {offset} + {stride - 1}) / {stride};");
+        w.Line($"int {hi} = {outSize - 1 + pad} - {offset} < 0 ? 0 : global::System.Math.Min({inSize}, ({outSize - 1 + pad} - {offset}) / {stride} + 1);");
+    }
+
+    public override void Kernels(CodeWriter w, EmitContext c, LayerPlan l)
+    {
+        int C = l.InC, H = l.InH, W = l.InW, F = l.OutC, K = l.KernelH, S = l.Stride, OH = l.OutH, OW = l.OutW, Pn = P(l), Jn = J(l);
+        int inSize = l.InputSize, outSize = l.OutputSize, planeOut = OH * OW;
+        string t = c.T, name = l.PascalName, x = EmitContext.A(l.Index), y = EmitContext.A(l.Index + 1), dy = EmitContext.D(l.Index + 1), dx = EmitContext.D(l.Index);
+        long size = (long)Pn * Jn;
+
+        // ---- forward: colᵀ product, then col2im ----
+        w.Line($"/// <summary>{name} forward for part <paramref name=\"part\"/> of <paramref name=\"parts\"/> of the batch's samples.</summary>");
+        w.Open($"private void {name}ForwardPart(int part, int parts)");
+        w.Line("(int n0, int n1) = global::NetGen.Parallelism.Range(_batch, parts, part);");
+        w.Line($"ref {t} colT = ref _colT{l.Index}[part * {size}];");
+        w.Open("for (int n = n0; n < n1; n++)");
+        w.Line($"{name}Columns(ref {x}[n * {inSize}], ref _p[{l.WeightOffset}], ref colT, 0, {Pn}, 0, {Jn});");
+        w.Line($"ref {t} ys = ref {y}[n * {outSize}];");
+        if (l.BiasCount > 0)
+            w.Line($"for (int f = 0; f < {F}; f++) global::System.Runtime.InteropServices.MemoryMarshal.CreateSpan(ref Unsafe.Add(ref ys, f * {planeOut}), {planeOut}).Fill(_p[{l.BiasOffset} + f]);");
+        else
+            w.Line($"global::System.Runtime.InteropServices.MemoryMarshal.CreateSpan(ref ys, {outSize}).Clear();");
+        w.Line("// col2im: each input position's K×K×F values land on its window of the output (overlapping windows add up)");
+        w.Open($"for (int iy = 0; iy < {H}; iy++)");
+        w.Open($"for (int ix = 0; ix < {W}; ix++)");
+        w.Line($"ref {t} row = ref Unsafe.Add(ref colT, (iy * {W} + ix) * {Jn});");
+        InsideRange(w, "u0", "u1", $"iy * {S}", 1, K, OH, l.PadH);
+        InsideRange(w, "v0", "v1", $"ix * {S}", 1, K, OW, l.PadW);
+        w.Open($"for (int f = 0; f < {F}; f++)");
+        w.Open("for (int u = u0; u < u1; u++)");
+        w.Line($"ref {t} line = ref Unsafe.Add(ref ys, (f * {OH} + iy * {S} - {l.PadH} + u) * {OW} + ix * {S} - {l.PadW});   // line[v] is y[f, oy, ox]");
+        w.Line($"ref {t} from = ref Unsafe.Add(ref row, (f * {K} + u) * {K});");
+        w.Line("for (int v = v0; v < v1; v++) Unsafe.Add(ref line, v) += Unsafe.Add(ref from, v);");
+        w.Close(); w.Close(); w.Close(); w.Close();
         w.Close();
         w.Close();
+        w.Line();
+
+        // ---- backward: im2col of ∂E/∂y (one sample) ----
+        w.Line($"/// <summary>{name}: dcolᵀ[p, (f, u, v)] = ∂E/∂y[f, iy·{S} − {l.PadH} + u, ix·{S} − {l.PadW} + v] of sample n (0 outside the output).</summary>");
+        w.Open($"private void {name}DeltaColumns(int n, ref {t} colT)");
+        w.Line($"ref {t} d = ref {dy}[n * {outSize}];");
+        w.Open($"for (int iy = 0; iy < {H}; iy++)");
+        w.Open($"for (int ix = 0; ix < {W}; ix++)");
+        w.Line($"ref {t} row = ref Unsafe.Add(ref colT, (iy * {W} + ix) * {Jn});");
+        InsideRange(w, "u0", "u1", $"iy * {S}", 1, K, OH, l.PadH);
+        InsideRange(w, "v0", "v1", $"ix * {S}", 1, K, OW, l.PadW);
+        w.Line($"if (u1 - u0 < {K} || v1 - v0 < {K}) global::System.Runtime.InteropServices.MemoryMarshal.CreateSpan(ref row, {Jn}).Clear();   // a window cut by the border");
+        w.Open($"for (int f = 0; f < {F}; f++)");
+        w.Open("for (int u = u0; u < u1; u++)");
+        w.Line($"ref {t} line = ref Unsafe.Add(ref d, (f * {OH} + iy * {S} - {l.PadH} + u) * {OW} + ix * {S} - {l.PadW});");
+        w.Line($"ref {t} to = ref Unsafe.Add(ref row, (f * {K} + u) * {K});");
+        w.Line("for (int v = v0; v < v1; v++) Unsafe.Add(ref to, v) = Unsafe.Add(ref line, v);");
+        w.Close(); w.Close(); w.Close(); w.Close();
         w.Close();
+        w.Line();
+
+        // ---- backward, threads over samples: dcolᵀ (kept for the weight gradient when it fits) and ∂E/∂x ----
+        w.Line($"/// <summary>{name} backward for part <paramref name=\"part\"/> of <paramref name=\"parts\"/> of the samples: their dcolᵀ (into the batch cache when");
+        w.Line("/// there is one) and their ∂E/∂x.</summary>");
+        w.Open($"private void {name}InputGradientPart(int part, int parts)");
+        w.Line("(int n0, int n1) = global::NetGen.Parallelism.Range(_batch, parts, part);");
+        w.Line($"bool cache = _colTBatch{l.Index}.Length > 0;");
+        w.Open("for (int n = n0; n < n1; n++)");
+        w.Line($"ref {t} colT = ref cache ? ref _colTBatch{l.Index}[n * {size}] : ref _colT{l.Index}[part * {size}];");
+        w.Line($"{name}DeltaColumns(n, ref colT);");
+        w.Line($"{(l.Index == 0 ? $"if (_wantInput{l.Index}) " : "")}{name}InputGradient(ref _p[{l.WeightOffset}], ref colT, ref {dx}[n * {inSize}], 0, {C}, 0, {Pn});");
+        w.Close();
+        w.Close();
+        w.Line();
+
+        // ---- backward, threads over weight rows: ∂E/∂w summed over every sample in order ----
+        w.Line($"/// <summary>{name} ∂E/∂w for the weight rows c of part <paramref name=\"part\"/> of <paramref name=\"parts\"/> (multiples of {WeightRows}), every");
+        w.Line("/// sample added in order: the same sums whatever the number of parts.</summary>");
+        w.Open($"private void {name}WeightGradientPart(int part, int parts)");
+        w.Line($"(int m0, int m1) = global::NetGen.Parallelism.Range({C}, parts, part, {WeightRows});");
+        w.Line("if (m0 >= m1) return;");
+        w.Line($"bool cache = _colTBatch{l.Index}.Length > 0;");
+        w.Open("for (int n = 0; n < _batch; n++)");
+        w.Line($"ref {t} colT = ref cache ? ref _colTBatch{l.Index}[n * {size}] : ref _colT{l.Index}[part * {size}];");
+        w.Line($"if (!cache) {name}DeltaColumns(n, ref colT);");
+        w.Line($"{name}WeightGradient(ref {x}[n * {inSize}], ref colT, ref _g[{l.WeightOffset}], m0, m1, 0, {Jn});");
+        w.Close();
+        w.Close();
+        w.Line();
+
+        GemmEmitter.Broadcast(w, c, new GemmEmitter.Product
+        {
+            Method = name + "Columns",
+            Summary = $"{name} forward, one sample: colᵀ[p, j] = Σ_c x[c, p]·w[c, j] for input positions m0 ≤ p &lt; m1 and j = (f, u, v) in n0 ≤ j &lt; n1 ({C} channels).",
+            N = Jn, K = C, AName = "x", BName = "w", CName = "colT",
+            LdA = 1, AStepK = Pn, LdB = Jn, LdC = Jn,
+            Mode = GemmEmitter.Mode.Assign,
+            MR = 8, NV = 3, Pack = false, M = Pn,
+        });
+        GemmEmitter.Dot(w, c, new GemmEmitter.Product
+        {
+            Method = name + "InputGradient",
+            Summary = $"{name} ∂E/∂x, one sample: dx[c, p] = Σ_j w[c, j]·dcolᵀ[p, j] for channels m0 ≤ c &lt; m1 and positions n0 ≤ p &lt; n1 ({Jn} values j).",
+            N = Pn, K = Jn, AName = "w", BName = "colT", CName = "dx",
+            LdA = Jn, LdB = Jn, LdC = Pn,
+            Mode = GemmEmitter.Mode.Assign,
+            MR = 4, NV = 4, M = C,
+        });
+        GemmEmitter.Broadcast(w, c, new GemmEmitter.Product
+        {
+            Method = name + "WeightGradient",
+            Summary = $"{name} ∂E/∂w, one sample: g[c, j] += Σ_p x[c, p]·dcolᵀ[p, j] for channels m0 ≤ c &lt; m1 and j in n0 ≤ j &lt; n1 ({Pn} positions).",
+            N = Jn, K = Pn, AName = "x", BName = "colT", CName = "g",
+            LdA = Pn, LdB = Jn, LdC = Jn,
+            Mode = GemmEmitter.Mode.Accumulate,
+            MR = WeightRows, NV = 3, Pack = false, M = C,
+        });
     }
 
     // ---- GPU (ILGPU) ------------------------------------------------------------------------------------------------
