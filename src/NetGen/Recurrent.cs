@@ -147,8 +147,8 @@ public sealed class RecurrentLayer<T> : IParallelKernel where T : unmanaged, IFl
         // stateful Step): dot products with the weights' rows in place, as PyTorch stores them. More: broadcast
         // products, which read the weights transposed (copied here, on every pass, so that they always follow the
         // parameters: nothing can go stale). The input product of a whole sequence at batch 1 (28 rows × 28 features
-        // in the benchmark) is a broadcast product: with so short a k the dot form's reduction across lanes cost 3×
-        // the transposed copy.
+        // in the benchmark) is a broadcast product: with so short a k the dot form's reduction across lanes costs
+        // about as much as the copy and the product together, and this way batch 1 gets the larger batches' bits.
         _xByRows = batch <= 2;
         _xInByRows = batch * steps < 8;
         var outputSpan = output.Span;
