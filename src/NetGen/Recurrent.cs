@@ -1,5 +1,6 @@
 using System.Numerics;
 using System.Numerics.Tensors;
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
 
@@ -142,20 +143,21 @@ public sealed class RecurrentLayer<T> : IParallelKernel where T : unmanaged, IFl
         int dh = _dirs * _h;
         _lastSteps = steps; _lastBatch = batch;
         _xParams = parameters; _xInput = input; _xBatch = batch; _xSteps = steps;
-        // Few rows (batch 1 or 2: inference, a stateful Step): dot products with the weights' rows in place, as
-        // PyTorch stores them. More: broadcast products, which read the weights transposed (copied here, on every
-        // pass, so that they always follow the parameters: nothing can go stale).
+        // Few rows (batch 1 or 2 for the step product; fewer than 8 samples × steps for the input product: a
+        // stateful Step): dot products with the weights' rows in place, as PyTorch stores them. More: broadcast
+        // products, which read the weights transposed (copied here, on every pass, so that they always follow the
+        // parameters: nothing can go stale). The input product of a whole sequence at batch 1 (28 rows × 28 features
+        // in the benchmark) is a broadcast product: with so short a k the dot form's reduction across lanes costs
+        // about as much as the copy and the product together, and this way batch 1 gets the larger batches' bits.
         _xByRows = batch <= 2;
+        _xInByRows = batch * steps < 8;
         var outputSpan = output.Span;
         for (int d = 0; d < _dirs; d++)
         {
             _xDir = d;
             var p = parameters.Span.Slice(d * DirectionBlock, DirectionBlock);
-            if (!_xByRows)
-            {
-                Transpose(p.Slice(0, _gh * _in), _gh, _in, _inT);
-                Transpose(p.Slice(_gh * _in, _gh * _h), _gh, _h, _hhT);
-            }
+            if (!_xInByRows) Transpose(p.Slice(0, _gh * _in), _gh, _in, _inT);
+            if (!_xByRows) Transpose(p.Slice(_gh * _in, _gh * _h), _gh, _h, _hhT);
             // Input products of every sample and step at once: gates[r, 0..G·H) = b_ih + Σ_k x[r, k]·W_ihᵀ[k, :].
             Split(OpInput, (long)batch * steps * _gh * _in, batch * steps, 4);
             var states = _states[d];
@@ -260,7 +262,7 @@ public sealed class RecurrentLayer<T> : IParallelKernel where T : unmanaged, IFl
     private ReadOnlyMemory<T> _xParams, _xInput, _xOutputGradient;
     private Memory<T> _xGradients, _xInputGradient;
     private int _xBatch, _xSteps, _xDir, _xStep, _xCount, _xAlign;
-    private bool _xByRows;
+    private bool _xByRows, _xInByRows;
 
     /// <summary>Runs operation <paramref name="op"/> over items [0, <paramref name="count"/>) (rows, samples or
     /// columns), split into ranges of whole blocks of <paramref name="align"/> when <paramref name="multiplyAdds"/>
@@ -292,7 +294,7 @@ public sealed class RecurrentLayer<T> : IParallelKernel where T : unmanaged, IFl
                 var gates = _gates[d];
                 var bih = p.Slice(_gh * (_in + _h), _gh);
                 for (int r = a; r < b; r++) bih.CopyTo(gates.AsSpan(r * _gs, _gh));
-                if (_xByRows) RecurrentGemm.MultiplyByRows<T>(b - a, _gh, _in, _xInput.Span, a * _in, _in, wih, gates, a * _gs, _gs);
+                if (_xInByRows) RecurrentGemm.MultiplyByRows<T>(b - a, _gh, _in, _xInput.Span, a * _in, _in, wih, gates, a * _gs, _gs);
                 else RecurrentGemm.Multiply<T>(b - a, _gh, _in, _xInput.Span, a * _in, _in, 1, _inT, _gh, gates.AsSpan(a * _gs), _gs, accumulate: true);
                 break;
             }
@@ -574,16 +576,21 @@ public sealed class RecurrentLayer<T> : IParallelKernel where T : unmanaged, IFl
     private static void Transpose(ReadOnlySpan<T> source, int rows, int columns, Span<T> destination)
     {
         const int Tile = 16;
+        if ((long)rows * columns > source.Length || (long)rows * columns > destination.Length)
+            throw new ArgumentOutOfRangeException(nameof(source), "The matrix is larger than the spans.");
+        ref T from = ref MemoryMarshal.GetReference(source);
+        ref T to = ref MemoryMarshal.GetReference(destination);
         for (int j0 = 0; j0 < rows; j0 += Tile)
         {
             int j1 = Math.Min(j0 + Tile, rows);
             for (int k0 = 0; k0 < columns; k0 += Tile)
             {
                 int k1 = Math.Min(k0 + Tile, columns);
-                for (int j = j0; j < j1; j++)
+                for (int k = k0; k < k1; k++)
                 {
-                    var row = source.Slice(j * columns, columns);
-                    for (int k = k0; k < k1; k++) destination[k * rows + j] = row[k];
+                    // A row of the destination tile: consecutive stores, reads down a column of the source tile.
+                    ref T d = ref Unsafe.Add(ref to, (nint)k * rows);
+                    for (int j = j0; j < j1; j++) Unsafe.Add(ref d, j) = Unsafe.Add(ref from, (nint)j * columns + k);
                 }
             }
         }

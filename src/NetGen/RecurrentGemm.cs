@@ -2,6 +2,7 @@ using System.Numerics;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 
 namespace NetGen;
 
@@ -14,11 +15,12 @@ namespace NetGen;
 /// loaded once per 4 rows; k runs in chunks of <see cref="KChunk"/> so that the B rows a chunk reads stay in cache.
 /// Every value of C is one fused multiply-add chain over k in order, starting from C (accumulate) or zero, whatever
 /// the vector width (512, 256, 128 bits or scalar, for the columns left over), the row block or the chunking: a
-/// product gives the same bits on every path, so splitting rows or columns across threads never changes a result.</item>
+/// product gives the same bits on every path, so splitting rows or columns across threads never changes a result.
+/// One kernel serves every width (<see cref="IWidth{TV, T}"/>: the JIT compiles it once per vector type).</item>
 /// <item><see cref="MultiplyByRows{T}"/> (dot): C[m, j] += Σ_k A[m, k]·W[j, k] with W row-major [N × K], as
 /// <c>nn.Linear</c> stores it: each value a dot product along k (vector lanes, then summed across them), with no
-/// transposed copy of W. Used where few rows (batch 1 or 2) make the broadcast form's transposed copy of the weights
-/// cost more than the product itself.</item>
+/// transposed copy of W, so nothing derived from the weights is ever kept between calls. Used where few rows (batch 1
+/// or 2: inference, the stateful step) make the broadcast form's transposed copy cost more than the product itself.</item>
 /// </list>
 /// </summary>
 internal static class RecurrentGemm
@@ -65,25 +67,21 @@ internal static class RecurrentGemm
 
     private readonly record struct Rows(int A0, int A1, int A2, int A3, int C0, int C1, int C2, int C3);
 
+    /// <summary>One block of 4 rows of C over a chunk of k: the widest vectors first (4 at a time at the widest
+    /// accelerated width, then one at a time), then narrower ones, then scalars for the columns left over.</summary>
     private static void Block<T>(ref T A, int ak, ref T B, int ldb, ref T C, Rows r, int N, int K, bool acc)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         int j = 0;
         if (Vector512.IsHardwareAccelerated)
         {
-            int V = Vector512<T>.Count;
-            for (; j + 4 * V <= N; j += 4 * V) Block4x4(ref A, ak, ref B, ldb, ref C, r, j, K, acc);
-            for (; j + V <= N; j += V) Block4x1(ref A, ak, ref B, ldb, ref C, r, j, K, acc);
+            j = Block4x4<T, Vector512<T>, W512<T>>(ref A, ak, ref B, ldb, ref C, r, j, N, K, acc);
+            j = Block4x1<T, Vector512<T>, W512<T>>(ref A, ak, ref B, ldb, ref C, r, j, N, K, acc);
         }
-        if (Vector256.IsHardwareAccelerated)
-        {
-            int V = Vector256<T>.Count;
-            if (!Vector512.IsHardwareAccelerated)
-                for (; j + 4 * V <= N; j += 4 * V) Block4x4x256(ref A, ak, ref B, ldb, ref C, r, j, K, acc);
-            for (; j + V <= N; j += V) Block4x1x256(ref A, ak, ref B, ldb, ref C, r, j, K, acc);
-        }
-        if (Vector128.IsHardwareAccelerated)
-            for (int V = Vector128<T>.Count; j + V <= N; j += V) Block4x1x128(ref A, ak, ref B, ldb, ref C, r, j, K, acc);
+        else if (Vector256.IsHardwareAccelerated)
+            j = Block4x4<T, Vector256<T>, W256<T>>(ref A, ak, ref B, ldb, ref C, r, j, N, K, acc);
+        if (Vector256.IsHardwareAccelerated) j = Block4x1<T, Vector256<T>, W256<T>>(ref A, ak, ref B, ldb, ref C, r, j, N, K, acc);
+        if (Vector128.IsHardwareAccelerated) j = Block4x1<T, Vector128<T>, W128<T>>(ref A, ak, ref B, ldb, ref C, r, j, N, K, acc);
         for (; j < N; j++)
         {
             T s0 = acc ? Unsafe.Add(ref C, r.C0 + j) : T.Zero, s1 = acc ? Unsafe.Add(ref C, r.C1 + j) : T.Zero;
@@ -102,135 +100,85 @@ internal static class RecurrentGemm
         }
     }
 
-    // 4 rows × 4 vectors (512-bit): 16 accumulators, 4 loads of B and 4 broadcasts of A per 16 multiply-adds.
+    /// <summary>4 rows × 4 vectors of C from column <paramref name="j"/> on, while 4 whole vectors fit: 16
+    /// accumulators, 4 loads of B and 4 broadcasts of A per 16 multiply-adds. Returns the first column left.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Block4x4<T>(ref T A, int ak, ref T B, int ldb, ref T C, Rows r, int j, int K, bool acc)
-        where T : unmanaged, IFloatingPointIeee754<T>
+    private static int Block4x4<T, TV, TW>(ref T A, int ak, ref T B, int ldb, ref T C, Rows r, int j, int N, int K, bool acc)
+        where T : unmanaged, IFloatingPointIeee754<T> where TV : struct where TW : struct, IWidth<TV, T>
     {
-        int V = Vector512<T>.Count;
-        Vector512<T> c00, c01, c02, c03, c10, c11, c12, c13, c20, c21, c22, c23, c30, c31, c32, c33;
-        if (acc)
+        int V = TW.Count;
+        for (; j + 4 * V <= N; j += 4 * V)
         {
-            c00 = L512(ref C, r.C0 + j); c01 = L512(ref C, r.C0 + j + V); c02 = L512(ref C, r.C0 + j + 2 * V); c03 = L512(ref C, r.C0 + j + 3 * V);
-            c10 = L512(ref C, r.C1 + j); c11 = L512(ref C, r.C1 + j + V); c12 = L512(ref C, r.C1 + j + 2 * V); c13 = L512(ref C, r.C1 + j + 3 * V);
-            c20 = L512(ref C, r.C2 + j); c21 = L512(ref C, r.C2 + j + V); c22 = L512(ref C, r.C2 + j + 2 * V); c23 = L512(ref C, r.C2 + j + 3 * V);
-            c30 = L512(ref C, r.C3 + j); c31 = L512(ref C, r.C3 + j + V); c32 = L512(ref C, r.C3 + j + 2 * V); c33 = L512(ref C, r.C3 + j + 3 * V);
+            TV c00, c01, c02, c03, c10, c11, c12, c13, c20, c21, c22, c23, c30, c31, c32, c33;
+            if (acc)
+            {
+                c00 = TW.Load(ref C, r.C0 + j); c01 = TW.Load(ref C, r.C0 + j + V); c02 = TW.Load(ref C, r.C0 + j + 2 * V); c03 = TW.Load(ref C, r.C0 + j + 3 * V);
+                c10 = TW.Load(ref C, r.C1 + j); c11 = TW.Load(ref C, r.C1 + j + V); c12 = TW.Load(ref C, r.C1 + j + 2 * V); c13 = TW.Load(ref C, r.C1 + j + 3 * V);
+                c20 = TW.Load(ref C, r.C2 + j); c21 = TW.Load(ref C, r.C2 + j + V); c22 = TW.Load(ref C, r.C2 + j + 2 * V); c23 = TW.Load(ref C, r.C2 + j + 3 * V);
+                c30 = TW.Load(ref C, r.C3 + j); c31 = TW.Load(ref C, r.C3 + j + V); c32 = TW.Load(ref C, r.C3 + j + 2 * V); c33 = TW.Load(ref C, r.C3 + j + 3 * V);
+            }
+            else c00 = c01 = c02 = c03 = c10 = c11 = c12 = c13 = c20 = c21 = c22 = c23 = c30 = c31 = c32 = c33 = TW.Zero;
+            for (int k = 0; k < K; k++)
+            {
+                int bk = k * ldb + j, o = k * ak;
+                var b0 = TW.Load(ref B, bk); var b1 = TW.Load(ref B, bk + V); var b2 = TW.Load(ref B, bk + 2 * V); var b3 = TW.Load(ref B, bk + 3 * V);
+                var x = TW.Broadcast(Unsafe.Add(ref A, r.A0 + o));
+                c00 = TW.Fma(x, b0, c00); c01 = TW.Fma(x, b1, c01); c02 = TW.Fma(x, b2, c02); c03 = TW.Fma(x, b3, c03);
+                x = TW.Broadcast(Unsafe.Add(ref A, r.A1 + o));
+                c10 = TW.Fma(x, b0, c10); c11 = TW.Fma(x, b1, c11); c12 = TW.Fma(x, b2, c12); c13 = TW.Fma(x, b3, c13);
+                x = TW.Broadcast(Unsafe.Add(ref A, r.A2 + o));
+                c20 = TW.Fma(x, b0, c20); c21 = TW.Fma(x, b1, c21); c22 = TW.Fma(x, b2, c22); c23 = TW.Fma(x, b3, c23);
+                x = TW.Broadcast(Unsafe.Add(ref A, r.A3 + o));
+                c30 = TW.Fma(x, b0, c30); c31 = TW.Fma(x, b1, c31); c32 = TW.Fma(x, b2, c32); c33 = TW.Fma(x, b3, c33);
+            }
+            // Last row first: a repeated row (the block's end) holds the same values as the row it repeats.
+            TW.Store(c30, ref C, r.C3 + j); TW.Store(c31, ref C, r.C3 + j + V); TW.Store(c32, ref C, r.C3 + j + 2 * V); TW.Store(c33, ref C, r.C3 + j + 3 * V);
+            TW.Store(c20, ref C, r.C2 + j); TW.Store(c21, ref C, r.C2 + j + V); TW.Store(c22, ref C, r.C2 + j + 2 * V); TW.Store(c23, ref C, r.C2 + j + 3 * V);
+            TW.Store(c10, ref C, r.C1 + j); TW.Store(c11, ref C, r.C1 + j + V); TW.Store(c12, ref C, r.C1 + j + 2 * V); TW.Store(c13, ref C, r.C1 + j + 3 * V);
+            TW.Store(c00, ref C, r.C0 + j); TW.Store(c01, ref C, r.C0 + j + V); TW.Store(c02, ref C, r.C0 + j + 2 * V); TW.Store(c03, ref C, r.C0 + j + 3 * V);
         }
-        else c00 = c01 = c02 = c03 = c10 = c11 = c12 = c13 = c20 = c21 = c22 = c23 = c30 = c31 = c32 = c33 = Vector512<T>.Zero;
-        for (int k = 0; k < K; k++)
-        {
-            int bk = k * ldb + j, o = k * ak;
-            var b0 = L512(ref B, bk); var b1 = L512(ref B, bk + V); var b2 = L512(ref B, bk + 2 * V); var b3 = L512(ref B, bk + 3 * V);
-            var x = Vector512.Create(Unsafe.Add(ref A, r.A0 + o));
-            c00 = Fma(x, b0, c00); c01 = Fma(x, b1, c01); c02 = Fma(x, b2, c02); c03 = Fma(x, b3, c03);
-            x = Vector512.Create(Unsafe.Add(ref A, r.A1 + o));
-            c10 = Fma(x, b0, c10); c11 = Fma(x, b1, c11); c12 = Fma(x, b2, c12); c13 = Fma(x, b3, c13);
-            x = Vector512.Create(Unsafe.Add(ref A, r.A2 + o));
-            c20 = Fma(x, b0, c20); c21 = Fma(x, b1, c21); c22 = Fma(x, b2, c22); c23 = Fma(x, b3, c23);
-            x = Vector512.Create(Unsafe.Add(ref A, r.A3 + o));
-            c30 = Fma(x, b0, c30); c31 = Fma(x, b1, c31); c32 = Fma(x, b2, c32); c33 = Fma(x, b3, c33);
-        }
-        // Last row first: a repeated row (the block's end) holds the same values as the row it repeats.
-        S512(c30, ref C, r.C3 + j); S512(c31, ref C, r.C3 + j + V); S512(c32, ref C, r.C3 + j + 2 * V); S512(c33, ref C, r.C3 + j + 3 * V);
-        S512(c20, ref C, r.C2 + j); S512(c21, ref C, r.C2 + j + V); S512(c22, ref C, r.C2 + j + 2 * V); S512(c23, ref C, r.C2 + j + 3 * V);
-        S512(c10, ref C, r.C1 + j); S512(c11, ref C, r.C1 + j + V); S512(c12, ref C, r.C1 + j + 2 * V); S512(c13, ref C, r.C1 + j + 3 * V);
-        S512(c00, ref C, r.C0 + j); S512(c01, ref C, r.C0 + j + V); S512(c02, ref C, r.C0 + j + 2 * V); S512(c03, ref C, r.C0 + j + 3 * V);
+        return j;
     }
 
+    /// <summary>4 rows × 1 vector of C from column <paramref name="j"/> on, while a whole vector fits. Returns the first column left.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Block4x1<T>(ref T A, int ak, ref T B, int ldb, ref T C, Rows r, int j, int K, bool acc)
-        where T : unmanaged, IFloatingPointIeee754<T>
+    private static int Block4x1<T, TV, TW>(ref T A, int ak, ref T B, int ldb, ref T C, Rows r, int j, int N, int K, bool acc)
+        where T : unmanaged, IFloatingPointIeee754<T> where TV : struct where TW : struct, IWidth<TV, T>
     {
-        Vector512<T> c0, c1, c2, c3;
-        if (acc) { c0 = L512(ref C, r.C0 + j); c1 = L512(ref C, r.C1 + j); c2 = L512(ref C, r.C2 + j); c3 = L512(ref C, r.C3 + j); }
-        else c0 = c1 = c2 = c3 = Vector512<T>.Zero;
-        for (int k = 0; k < K; k++)
+        int V = TW.Count;
+        for (; j + V <= N; j += V)
         {
-            var b0 = L512(ref B, k * ldb + j);
-            int o = k * ak;
-            c0 = Fma(Vector512.Create(Unsafe.Add(ref A, r.A0 + o)), b0, c0);
-            c1 = Fma(Vector512.Create(Unsafe.Add(ref A, r.A1 + o)), b0, c1);
-            c2 = Fma(Vector512.Create(Unsafe.Add(ref A, r.A2 + o)), b0, c2);
-            c3 = Fma(Vector512.Create(Unsafe.Add(ref A, r.A3 + o)), b0, c3);
+            TV c0, c1, c2, c3;
+            if (acc) { c0 = TW.Load(ref C, r.C0 + j); c1 = TW.Load(ref C, r.C1 + j); c2 = TW.Load(ref C, r.C2 + j); c3 = TW.Load(ref C, r.C3 + j); }
+            else c0 = c1 = c2 = c3 = TW.Zero;
+            for (int k = 0; k < K; k++)
+            {
+                var b0 = TW.Load(ref B, k * ldb + j);
+                int o = k * ak;
+                c0 = TW.Fma(TW.Broadcast(Unsafe.Add(ref A, r.A0 + o)), b0, c0);
+                c1 = TW.Fma(TW.Broadcast(Unsafe.Add(ref A, r.A1 + o)), b0, c1);
+                c2 = TW.Fma(TW.Broadcast(Unsafe.Add(ref A, r.A2 + o)), b0, c2);
+                c3 = TW.Fma(TW.Broadcast(Unsafe.Add(ref A, r.A3 + o)), b0, c3);
+            }
+            TW.Store(c3, ref C, r.C3 + j); TW.Store(c2, ref C, r.C2 + j); TW.Store(c1, ref C, r.C1 + j); TW.Store(c0, ref C, r.C0 + j);
         }
-        S512(c3, ref C, r.C3 + j); S512(c2, ref C, r.C2 + j); S512(c1, ref C, r.C1 + j); S512(c0, ref C, r.C0 + j);
-    }
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Block4x4x256<T>(ref T A, int ak, ref T B, int ldb, ref T C, Rows r, int j, int K, bool acc)
-        where T : unmanaged, IFloatingPointIeee754<T>
-    {
-        int V = Vector256<T>.Count;
-        Vector256<T> c00, c01, c02, c03, c10, c11, c12, c13, c20, c21, c22, c23, c30, c31, c32, c33;
-        if (acc)
-        {
-            c00 = L256(ref C, r.C0 + j); c01 = L256(ref C, r.C0 + j + V); c02 = L256(ref C, r.C0 + j + 2 * V); c03 = L256(ref C, r.C0 + j + 3 * V);
-            c10 = L256(ref C, r.C1 + j); c11 = L256(ref C, r.C1 + j + V); c12 = L256(ref C, r.C1 + j + 2 * V); c13 = L256(ref C, r.C1 + j + 3 * V);
-            c20 = L256(ref C, r.C2 + j); c21 = L256(ref C, r.C2 + j + V); c22 = L256(ref C, r.C2 + j + 2 * V); c23 = L256(ref C, r.C2 + j + 3 * V);
-            c30 = L256(ref C, r.C3 + j); c31 = L256(ref C, r.C3 + j + V); c32 = L256(ref C, r.C3 + j + 2 * V); c33 = L256(ref C, r.C3 + j + 3 * V);
-        }
-        else c00 = c01 = c02 = c03 = c10 = c11 = c12 = c13 = c20 = c21 = c22 = c23 = c30 = c31 = c32 = c33 = Vector256<T>.Zero;
-        for (int k = 0; k < K; k++)
-        {
-            int bk = k * ldb + j, o = k * ak;
-            var b0 = L256(ref B, bk); var b1 = L256(ref B, bk + V); var b2 = L256(ref B, bk + 2 * V); var b3 = L256(ref B, bk + 3 * V);
-            var x = Vector256.Create(Unsafe.Add(ref A, r.A0 + o));
-            c00 = Fma(x, b0, c00); c01 = Fma(x, b1, c01); c02 = Fma(x, b2, c02); c03 = Fma(x, b3, c03);
-            x = Vector256.Create(Unsafe.Add(ref A, r.A1 + o));
-            c10 = Fma(x, b0, c10); c11 = Fma(x, b1, c11); c12 = Fma(x, b2, c12); c13 = Fma(x, b3, c13);
-            x = Vector256.Create(Unsafe.Add(ref A, r.A2 + o));
-            c20 = Fma(x, b0, c20); c21 = Fma(x, b1, c21); c22 = Fma(x, b2, c22); c23 = Fma(x, b3, c23);
-            x = Vector256.Create(Unsafe.Add(ref A, r.A3 + o));
-            c30 = Fma(x, b0, c30); c31 = Fma(x, b1, c31); c32 = Fma(x, b2, c32); c33 = Fma(x, b3, c33);
-        }
-        S256(c30, ref C, r.C3 + j); S256(c31, ref C, r.C3 + j + V); S256(c32, ref C, r.C3 + j + 2 * V); S256(c33, ref C, r.C3 + j + 3 * V);
-        S256(c20, ref C, r.C2 + j); S256(c21, ref C, r.C2 + j + V); S256(c22, ref C, r.C2 + j + 2 * V); S256(c23, ref C, r.C2 + j + 3 * V);
-        S256(c10, ref C, r.C1 + j); S256(c11, ref C, r.C1 + j + V); S256(c12, ref C, r.C1 + j + 2 * V); S256(c13, ref C, r.C1 + j + 3 * V);
-        S256(c00, ref C, r.C0 + j); S256(c01, ref C, r.C0 + j + V); S256(c02, ref C, r.C0 + j + 2 * V); S256(c03, ref C, r.C0 + j + 3 * V);
-    }
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Block4x1x256<T>(ref T A, int ak, ref T B, int ldb, ref T C, Rows r, int j, int K, bool acc)
-        where T : unmanaged, IFloatingPointIeee754<T>
-    {
-        Vector256<T> c0, c1, c2, c3;
-        if (acc) { c0 = L256(ref C, r.C0 + j); c1 = L256(ref C, r.C1 + j); c2 = L256(ref C, r.C2 + j); c3 = L256(ref C, r.C3 + j); }
-        else c0 = c1 = c2 = c3 = Vector256<T>.Zero;
-        for (int k = 0; k < K; k++)
-        {
-            var b0 = L256(ref B, k * ldb + j);
-            int o = k * ak;
-            c0 = Fma(Vector256.Create(Unsafe.Add(ref A, r.A0 + o)), b0, c0);
-            c1 = Fma(Vector256.Create(Unsafe.Add(ref A, r.A1 + o)), b0, c1);
-            c2 = Fma(Vector256.Create(Unsafe.Add(ref A, r.A2 + o)), b0, c2);
-            c3 = Fma(Vector256.Create(Unsafe.Add(ref A, r.A3 + o)), b0, c3);
-        }
-        S256(c3, ref C, r.C3 + j); S256(c2, ref C, r.C2 + j); S256(c1, ref C, r.C1 + j); S256(c0, ref C, r.C0 + j);
-    }
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Block4x1x128<T>(ref T A, int ak, ref T B, int ldb, ref T C, Rows r, int j, int K, bool acc)
-        where T : unmanaged, IFloatingPointIeee754<T>
-    {
-        Vector128<T> c0, c1, c2, c3;
-        if (acc) { c0 = L128(ref C, r.C0 + j); c1 = L128(ref C, r.C1 + j); c2 = L128(ref C, r.C2 + j); c3 = L128(ref C, r.C3 + j); }
-        else c0 = c1 = c2 = c3 = Vector128<T>.Zero;
-        for (int k = 0; k < K; k++)
-        {
-            var b0 = L128(ref B, k * ldb + j);
-            int o = k * ak;
-            c0 = Fma(Vector128.Create(Unsafe.Add(ref A, r.A0 + o)), b0, c0);
-            c1 = Fma(Vector128.Create(Unsafe.Add(ref A, r.A1 + o)), b0, c1);
-            c2 = Fma(Vector128.Create(Unsafe.Add(ref A, r.A2 + o)), b0, c2);
-            c3 = Fma(Vector128.Create(Unsafe.Add(ref A, r.A3 + o)), b0, c3);
-        }
-        S128(c3, ref C, r.C3 + j); S128(c2, ref C, r.C2 + j); S128(c1, ref C, r.C1 + j); S128(c0, ref C, r.C0 + j);
+        return j;
     }
 
     /// <summary>
     /// C[cOffset + m·ldc + j] += Σ_k A[aOffset + m·lda + k]·W[j·K + k] for m &lt; M, j &lt; N: each value a dot product of
     /// a row of A with a row of W (row-major [N × K], the layout PyTorch stores a layer's weights in), so W is read in
-    /// place. Eight rows of W at a time share each vector of A; the lanes are summed at the end of each row.
+    /// place and nothing derived from it outlives the call.
+    /// <para>With AVX-512 (and K at least one vector, N at least 16): 16 rows of W at a time share each vector of A;
+    /// lane l of row j's accumulator sums the terms k ≡ l (mod lanes) in order of k (one fused multiply-add chain; a
+    /// K that is not a whole number of vectors ends with an overlapping vector whose lanes already summed are zeroed
+    /// in A's copy of it); the 16 accumulators are then reduced together by a tree of two-source permutes and adds —
+    /// lane l + lane l + lanes/2, then + lanes/4 … — into one vector of 16 sums (two of 8 in double), added to C. No
+    /// sum across a single vector's lanes, which cost as much as the products at batch 1. The 16-row blocks
+    /// run from row 0; a last block that would pass N ends at N instead and adds only the rows not done yet, so every
+    /// value is summed in the same order. Otherwise: per row, vectors of the widest accelerated width summed across
+    /// their lanes, or scalars.</para>
+    /// <para>W's 16 rows stay in the core's first-level cache while every row of A passes over them.</para>
     /// </summary>
     public static void MultiplyByRows<T>(int M, int N, int K, ReadOnlySpan<T> a, int aOffset, int lda, ReadOnlySpan<T> w, Span<T> c, int cOffset, int ldc)
         where T : unmanaged, IFloatingPointIeee754<T>
@@ -239,126 +187,239 @@ internal static class RecurrentGemm
         if (aOffset < 0 || (long)aOffset + (long)(M - 1) * lda + K > a.Length) throw new ArgumentOutOfRangeException(nameof(a), "A is too short.");
         if ((long)N * K > w.Length) throw new ArgumentOutOfRangeException(nameof(w), "W is too short.");
         if (cOffset < 0 || (long)cOffset + (long)(M - 1) * ldc + N > c.Length) throw new ArgumentOutOfRangeException(nameof(c), "C is too short.");
-        ref T A = ref MemoryMarshal.GetReference(a);
+        ref T A = ref Unsafe.Add(ref MemoryMarshal.GetReference(a), aOffset);
         ref T W = ref MemoryMarshal.GetReference(w);
-        ref T C = ref MemoryMarshal.GetReference(c);
-        int V = Vector512<T>.Count;
-        if (!Vector512.IsHardwareAccelerated || K < V)
-        {
+        ref T C = ref Unsafe.Add(ref MemoryMarshal.GetReference(c), cOffset);
+        if (Tree.Supported<T>() && K >= Vector512<T>.Count && N >= 16)
+            DotBlocks16(M, N, K, ref A, lda, ref W, ref C, ldc);
+        else if (Vector512.IsHardwareAccelerated && K >= Vector512<T>.Count)
+            DotRows<T, Vector512<T>, W512<T>>(M, N, K, ref A, lda, ref W, ref C, ldc);
+        else if (Vector256.IsHardwareAccelerated && K >= Vector256<T>.Count)
+            DotRows<T, Vector256<T>, W256<T>>(M, N, K, ref A, lda, ref W, ref C, ldc);
+        else
             for (int m = 0; m < M; m++)
                 for (int j = 0; j < N; j++)
                 {
                     T s = T.Zero;
-                    for (int k = 0; k < K; k++) s = T.FusedMultiplyAdd(Unsafe.Add(ref A, aOffset + m * lda + k), Unsafe.Add(ref W, j * K + k), s);
-                    Unsafe.Add(ref C, cOffset + m * ldc + j) += s;
+                    for (int k = 0; k < K; k++) s = T.FusedMultiplyAdd(Unsafe.Add(ref A, m * lda + k), Unsafe.Add(ref W, j * K + k), s);
+                    Unsafe.Add(ref C, m * ldc + j) += s;
                 }
-            return;
-        }
-        // K = full·V + rest: the last vector of a row starts at K − V and overlaps the one before; the lanes already
-        // summed are zeroed in A's copy of it (so that vector adds only k ≥ full·V).
+    }
+
+    /// <summary>The AVX-512 dot form (see <see cref="MultiplyByRows{T}"/>): blocks of 16 rows of W, each row's
+    /// accumulator one vector, reduced by <see cref="Tree"/>.</summary>
+    private static void DotBlocks16<T>(int M, int N, int K, ref T A, int lda, ref T W, ref T C, int ldc)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        int V = Vector512<T>.Count;
         int full = K / V, rest = K - full * V;
-        Vector512<T> keep = Vector512.GreaterThanOrEqual(Lanes<T>.Ramp, Vector512.Create(T.CreateTruncating(V - rest)));
-        for (int m = 0; m < M; m++)
+        // The last, overlapping vector of a row starts at K − V; its lanes below V − rest are zeroed in A's copy.
+        Vector512<T> keep = Vector512.GreaterThanOrEqual(Ramp<T>(), Vector512.Create(T.CreateTruncating(V - rest)));
+        nint stride = (nint)K * Unsafe.SizeOf<T>(), step = Vector512<byte>.Count, back = (nint)(rest - V) * Unsafe.SizeOf<T>();
+        for (int j0 = 0, done = 0; done < N; done = j0 + 16, j0 = Math.Min(j0 + 16, N - 16))
         {
-            ref T a0 = ref Unsafe.Add(ref A, aOffset + m * lda);
-            Vector512<T> last = rest == 0 ? Vector512<T>.Zero : Vector512.ConditionalSelect(keep, L512(ref a0, K - V), Vector512<T>.Zero);
-            ref T c0 = ref Unsafe.Add(ref C, cOffset + m * ldc);
-            int j = 0;
-            for (; j + 8 <= N; j += 8)
+            for (int m = 0; m < M; m++)
             {
-                ref T w0 = ref Unsafe.Add(ref W, j * K);
+                ref byte x = ref Unsafe.As<T, byte>(ref Unsafe.Add(ref A, m * lda));
+                // Six row pointers, three rows each (the row, + one row, + two rows: address arithmetic the loads fold in).
+                ref byte w0 = ref Unsafe.As<T, byte>(ref Unsafe.Add(ref W, (nint)j0 * K));
+                ref byte w3 = ref Unsafe.AddByteOffset(ref w0, 3 * stride), w6 = ref Unsafe.AddByteOffset(ref w0, 6 * stride);
+                ref byte w9 = ref Unsafe.AddByteOffset(ref w0, 9 * stride), w12 = ref Unsafe.AddByteOffset(ref w0, 12 * stride);
+                ref byte w15 = ref Unsafe.AddByteOffset(ref w0, 15 * stride);
                 Vector512<T> s0 = Vector512<T>.Zero, s1 = s0, s2 = s0, s3 = s0, s4 = s0, s5 = s0, s6 = s0, s7 = s0;
+                Vector512<T> s8 = s0, s9 = s0, s10 = s0, s11 = s0, s12 = s0, s13 = s0, s14 = s0, s15 = s0;
+                nint twice = 2 * stride;
                 for (int v = 0; v < full; v++)
                 {
-                    var x = L512(ref a0, v * V);
-                    int o = v * V;
-                    s0 = Fma(x, L512(ref w0, o), s0); s1 = Fma(x, L512(ref w0, K + o), s1);
-                    s2 = Fma(x, L512(ref w0, 2 * K + o), s2); s3 = Fma(x, L512(ref w0, 3 * K + o), s3);
-                    s4 = Fma(x, L512(ref w0, 4 * K + o), s4); s5 = Fma(x, L512(ref w0, 5 * K + o), s5);
-                    s6 = Fma(x, L512(ref w0, 6 * K + o), s6); s7 = Fma(x, L512(ref w0, 7 * K + o), s7);
+                    var xv = Ld<T>(ref x, 0);
+                    s0 = Fma(xv, Ld<T>(ref w0, 0), s0); s1 = Fma(xv, Ld<T>(ref w0, stride), s1); s2 = Fma(xv, Ld<T>(ref w0, twice), s2);
+                    s3 = Fma(xv, Ld<T>(ref w3, 0), s3); s4 = Fma(xv, Ld<T>(ref w3, stride), s4); s5 = Fma(xv, Ld<T>(ref w3, twice), s5);
+                    s6 = Fma(xv, Ld<T>(ref w6, 0), s6); s7 = Fma(xv, Ld<T>(ref w6, stride), s7); s8 = Fma(xv, Ld<T>(ref w6, twice), s8);
+                    s9 = Fma(xv, Ld<T>(ref w9, 0), s9); s10 = Fma(xv, Ld<T>(ref w9, stride), s10); s11 = Fma(xv, Ld<T>(ref w9, twice), s11);
+                    s12 = Fma(xv, Ld<T>(ref w12, 0), s12); s13 = Fma(xv, Ld<T>(ref w12, stride), s13); s14 = Fma(xv, Ld<T>(ref w12, twice), s14);
+                    s15 = Fma(xv, Ld<T>(ref w15, 0), s15);
+                    x = ref Unsafe.AddByteOffset(ref x, step);
+                    w0 = ref Unsafe.AddByteOffset(ref w0, step); w3 = ref Unsafe.AddByteOffset(ref w3, step); w6 = ref Unsafe.AddByteOffset(ref w6, step);
+                    w9 = ref Unsafe.AddByteOffset(ref w9, step); w12 = ref Unsafe.AddByteOffset(ref w12, step); w15 = ref Unsafe.AddByteOffset(ref w15, step);
                 }
                 if (rest != 0)
                 {
-                    int o = K - V;
-                    s0 = Fma(last, L512(ref w0, o), s0); s1 = Fma(last, L512(ref w0, K + o), s1);
-                    s2 = Fma(last, L512(ref w0, 2 * K + o), s2); s3 = Fma(last, L512(ref w0, 3 * K + o), s3);
-                    s4 = Fma(last, L512(ref w0, 4 * K + o), s4); s5 = Fma(last, L512(ref w0, 5 * K + o), s5);
-                    s6 = Fma(last, L512(ref w0, 6 * K + o), s6); s7 = Fma(last, L512(ref w0, 7 * K + o), s7);
+                    var xv = Vector512.ConditionalSelect(keep, Ld<T>(ref x, back), Vector512<T>.Zero);
+                    s0 = Fma(xv, Ld<T>(ref w0, back), s0); s1 = Fma(xv, Ld<T>(ref w0, stride + back), s1); s2 = Fma(xv, Ld<T>(ref w0, twice + back), s2);
+                    s3 = Fma(xv, Ld<T>(ref w3, back), s3); s4 = Fma(xv, Ld<T>(ref w3, stride + back), s4); s5 = Fma(xv, Ld<T>(ref w3, twice + back), s5);
+                    s6 = Fma(xv, Ld<T>(ref w6, back), s6); s7 = Fma(xv, Ld<T>(ref w6, stride + back), s7); s8 = Fma(xv, Ld<T>(ref w6, twice + back), s8);
+                    s9 = Fma(xv, Ld<T>(ref w9, back), s9); s10 = Fma(xv, Ld<T>(ref w9, stride + back), s10); s11 = Fma(xv, Ld<T>(ref w9, twice + back), s11);
+                    s12 = Fma(xv, Ld<T>(ref w12, back), s12); s13 = Fma(xv, Ld<T>(ref w12, stride + back), s13); s14 = Fma(xv, Ld<T>(ref w12, twice + back), s14);
+                    s15 = Fma(xv, Ld<T>(ref w15, back), s15);
                 }
-                Unsafe.Add(ref c0, j) += Vector512.Sum(s0); Unsafe.Add(ref c0, j + 1) += Vector512.Sum(s1);
-                Unsafe.Add(ref c0, j + 2) += Vector512.Sum(s2); Unsafe.Add(ref c0, j + 3) += Vector512.Sum(s3);
-                Unsafe.Add(ref c0, j + 4) += Vector512.Sum(s4); Unsafe.Add(ref c0, j + 5) += Vector512.Sum(s5);
-                Unsafe.Add(ref c0, j + 6) += Vector512.Sum(s6); Unsafe.Add(ref c0, j + 7) += Vector512.Sum(s7);
+                // The tree: rows (0, 1), (2, 3) …, then (0 … 3), (4 … 7) …, then (0 … 7), (8 … 15) [, then 0 … 15 in float].
+                var p0 = Tree.Pair(s0, s1, V); var p1 = Tree.Pair(s2, s3, V); var p2 = Tree.Pair(s4, s5, V); var p3 = Tree.Pair(s6, s7, V);
+                var p4 = Tree.Pair(s8, s9, V); var p5 = Tree.Pair(s10, s11, V); var p6 = Tree.Pair(s12, s13, V); var p7 = Tree.Pair(s14, s15, V);
+                var q0 = Tree.Pair(p0, p1, V / 2); var q1 = Tree.Pair(p2, p3, V / 2); var q2 = Tree.Pair(p4, p5, V / 2); var q3 = Tree.Pair(p6, p7, V / 2);
+                var r0 = Tree.Pair(q0, q1, V / 4); var r1 = Tree.Pair(q2, q3, V / 4);
+                ref T c0 = ref Unsafe.Add(ref C, m * ldc + j0);
+                int skip = done - j0;   // rows of this block an earlier block already added
+                if (V == 16) AddRows(Tree.Pair(r0, r1, 2), ref c0, skip);
+                else { AddRows(r0, ref c0, skip); AddRows(r1, ref Unsafe.Add(ref c0, 8), skip - 8); }
             }
-            for (; j < N; j++)
+        }
+    }
+
+    /// <summary>c[i] += sums[i] for the lanes i ≥ <paramref name="skip"/> (the others are left exactly as they are).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void AddRows<T>(Vector512<T> sums, ref T c, int skip) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        var old = Vector512.LoadUnsafe(ref c);
+        var sum = old + sums;
+        if (skip > 0) sum = Vector512.ConditionalSelect(Vector512.GreaterThanOrEqual(Ramp<T>(), Vector512.Create(T.CreateTruncating(skip))), sum, old);
+        sum.StoreUnsafe(ref c);
+    }
+
+    /// <summary>The dot form without the tree: per row of W, vectors of <typeparamref name="TV"/> along k, summed across
+    /// their lanes (K ≥ one vector; the last vector overlaps as in <see cref="DotBlocks16"/>).</summary>
+    private static void DotRows<T, TV, TW>(int M, int N, int K, ref T A, int lda, ref T W, ref T C, int ldc)
+        where T : unmanaged, IFloatingPointIeee754<T> where TV : struct where TW : struct, IWidth<TV, T>
+    {
+        int V = TW.Count, full = K / V, rest = K - full * V;
+        for (int m = 0; m < M; m++)
+        {
+            ref T a0 = ref Unsafe.Add(ref A, m * lda);
+            TV last = rest == 0 ? TW.Zero : TW.KeepFrom(TW.Load(ref a0, K - V), V - rest);
+            for (int j = 0; j < N; j++)
             {
                 ref T w0 = ref Unsafe.Add(ref W, j * K);
-                Vector512<T> s0 = Vector512<T>.Zero;
-                for (int v = 0; v < full; v++) s0 = Fma(L512(ref a0, v * V), L512(ref w0, v * V), s0);
-                if (rest != 0) s0 = Fma(last, L512(ref w0, K - V), s0);
-                Unsafe.Add(ref c0, j) += Vector512.Sum(s0);
+                TV s = TW.Zero;
+                for (int v = 0; v < full; v++) s = TW.Fma(TW.Load(ref a0, v * V), TW.Load(ref w0, v * V), s);
+                if (rest != 0) s = TW.Fma(last, TW.Load(ref w0, K - V), s);
+                Unsafe.Add(ref C, m * ldc + j) += TW.Sum(s);
             }
         }
     }
 
-    /// <summary>0, 1, 2, … in the lanes of a vector.</summary>
-    private static class Lanes<T> where T : unmanaged, IFloatingPointIeee754<T>
+    /// <summary>The reduction tree of <see cref="DotBlocks16"/>: AVX-512's two-source permutes, float or double.</summary>
+    private static class Tree
     {
-        public static readonly Vector512<T> Ramp = Create();
+        public static bool Supported<T>() => Avx512F.IsSupported && (typeof(T) == typeof(float) || typeof(T) == typeof(double));
 
-        private static Vector512<T> Create()
+        // Pair(x, y, w): x and y hold rows of w lanes each (x's rows, then y's); the result holds the same rows with
+        // w/2 lanes each (x's rows in the lower half, y's in the upper): lane i of a row + lane i + w/2. The permute
+        // indices are constants (index ≥ lanes: y's lane index − lanes), so no static state is read in the loops.
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static Vector512<T> Pair<T>(Vector512<T> x, Vector512<T> y, int w) where T : unmanaged
         {
-            Span<T> ramp = stackalloc T[Vector512<T>.Count];
-            for (int i = 0; i < ramp.Length; i++) ramp[i] = T.CreateTruncating(i);
-            return Vector512.Create<T>(ramp);
+            if (typeof(T) == typeof(float))
+            {
+                Vector512<int> lo, hi;
+                if (w == 16) { lo = Vector512.Create(0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23); hi = lo + Vector512.Create(8); }
+                else if (w == 8) { lo = Vector512.Create(0, 1, 2, 3, 8, 9, 10, 11, 16, 17, 18, 19, 24, 25, 26, 27); hi = lo + Vector512.Create(4); }
+                else if (w == 4) { lo = Vector512.Create(0, 1, 4, 5, 8, 9, 12, 13, 16, 17, 20, 21, 24, 25, 28, 29); hi = lo + Vector512.Create(2); }
+                else { lo = Vector512.Create(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30); hi = lo + Vector512<int>.One; }
+                var xs = x.AsSingle(); var ys = y.AsSingle();
+                return (Avx512F.PermuteVar16x32x2(xs, lo, ys) + Avx512F.PermuteVar16x32x2(xs, hi, ys)).As<float, T>();
+            }
+            else
+            {
+                Vector512<long> lo, hi;
+                if (w == 8) { lo = Vector512.Create(0L, 1, 2, 3, 8, 9, 10, 11); hi = lo + Vector512.Create(4L); }
+                else if (w == 4) { lo = Vector512.Create(0L, 1, 4, 5, 8, 9, 12, 13); hi = lo + Vector512.Create(2L); }
+                else { lo = Vector512.Create(0L, 2, 4, 6, 8, 10, 12, 14); hi = lo + Vector512<long>.One; }
+                var xd = x.AsDouble(); var yd = y.AsDouble();
+                return (Avx512F.PermuteVar8x64x2(xd, lo, yd) + Avx512F.PermuteVar8x64x2(xd, hi, yd)).As<double, T>();
+            }
         }
     }
 
+    /// <summary>0, 1, 2, … in the lanes of a vector (a constant once compiled).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector512<T> Fma<T>(Vector512<T> a, Vector512<T> b, Vector512<T> c) where T : unmanaged
+    private static Vector512<T> Ramp<T>() where T : unmanaged, IFloatingPointIeee754<T> => Vector512.CreateSequence(T.Zero, T.One);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<T> Ld<T>(ref byte source, nint byteOffset) where T : unmanaged =>
+        Unsafe.ReadUnaligned<Vector512<T>>(ref Unsafe.AddByteOffset(ref source, byteOffset));
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<T> Fma<T>(Vector512<T> a, Vector512<T> b, Vector512<T> c) where T : unmanaged, IFloatingPointIeee754<T> => W512<T>.Fma(a, b, c);
+
+    /// <summary>One vector width for the width-agnostic kernels: the JIT compiles a kernel once per width, with these
+    /// calls inlined to single instructions.</summary>
+    private interface IWidth<TV, T> where TV : struct where T : unmanaged, IFloatingPointIeee754<T>
     {
-        if (typeof(T) == typeof(float)) return Vector512.FusedMultiplyAdd(a.AsSingle(), b.AsSingle(), c.AsSingle()).As<float, T>();
-        if (typeof(T) == typeof(double)) return Vector512.FusedMultiplyAdd(a.AsDouble(), b.AsDouble(), c.AsDouble()).As<double, T>();
-        throw new NotSupportedException(typeof(T).Name);
+        static abstract int Count { get; }
+        static abstract TV Zero { get; }
+        static abstract TV Load(ref T source, int offset);
+        static abstract void Store(TV value, ref T destination, int offset);
+        static abstract TV Broadcast(T value);
+        /// <summary>a·b + c, rounded once.</summary>
+        static abstract TV Fma(TV a, TV b, TV c);
+        /// <summary>The sum of the lanes.</summary>
+        static abstract T Sum(TV value);
+        /// <summary>The lanes from <paramref name="first"/> on; zero below.</summary>
+        static abstract TV KeepFrom(TV value, int first);
     }
 
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector256<T> Fma<T>(Vector256<T> a, Vector256<T> b, Vector256<T> c) where T : unmanaged
+    private readonly struct W512<T> : IWidth<Vector512<T>, T> where T : unmanaged, IFloatingPointIeee754<T>
     {
-        if (typeof(T) == typeof(float)) return Vector256.FusedMultiplyAdd(a.AsSingle(), b.AsSingle(), c.AsSingle()).As<float, T>();
-        if (typeof(T) == typeof(double)) return Vector256.FusedMultiplyAdd(a.AsDouble(), b.AsDouble(), c.AsDouble()).As<double, T>();
-        throw new NotSupportedException(typeof(T).Name);
+        public static int Count => Vector512<T>.Count;
+        public static Vector512<T> Zero => Vector512<T>.Zero;
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static Vector512<T> Load(ref T source, int offset) => Vector512.LoadUnsafe(ref source, (nuint)offset);
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static void Store(Vector512<T> value, ref T destination, int offset) => value.StoreUnsafe(ref destination, (nuint)offset);
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static Vector512<T> Broadcast(T value) => Vector512.Create(value);
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static Vector512<T> Fma(Vector512<T> a, Vector512<T> b, Vector512<T> c)
+        {
+            if (typeof(T) == typeof(float)) return Vector512.FusedMultiplyAdd(a.AsSingle(), b.AsSingle(), c.AsSingle()).As<float, T>();
+            if (typeof(T) == typeof(double)) return Vector512.FusedMultiplyAdd(a.AsDouble(), b.AsDouble(), c.AsDouble()).As<double, T>();
+            throw new NotSupportedException(typeof(T).Name);
+        }
+        public static T Sum(Vector512<T> value) => Vector512.Sum(value);
+        public static Vector512<T> KeepFrom(Vector512<T> value, int first) =>
+            Vector512.ConditionalSelect(Vector512.GreaterThanOrEqual(Vector512.CreateSequence(T.Zero, T.One), Vector512.Create(T.CreateTruncating(first))), value, Vector512<T>.Zero);
     }
 
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector128<T> Fma<T>(Vector128<T> a, Vector128<T> b, Vector128<T> c) where T : unmanaged
+    private readonly struct W256<T> : IWidth<Vector256<T>, T> where T : unmanaged, IFloatingPointIeee754<T>
     {
-        if (typeof(T) == typeof(float)) return Vector128.FusedMultiplyAdd(a.AsSingle(), b.AsSingle(), c.AsSingle()).As<float, T>();
-        if (typeof(T) == typeof(double)) return Vector128.FusedMultiplyAdd(a.AsDouble(), b.AsDouble(), c.AsDouble()).As<double, T>();
-        throw new NotSupportedException(typeof(T).Name);
+        public static int Count => Vector256<T>.Count;
+        public static Vector256<T> Zero => Vector256<T>.Zero;
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static Vector256<T> Load(ref T source, int offset) => Vector256.LoadUnsafe(ref source, (nuint)offset);
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static void Store(Vector256<T> value, ref T destination, int offset) => value.StoreUnsafe(ref destination, (nuint)offset);
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static Vector256<T> Broadcast(T value) => Vector256.Create(value);
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static Vector256<T> Fma(Vector256<T> a, Vector256<T> b, Vector256<T> c)
+        {
+            if (typeof(T) == typeof(float)) return Vector256.FusedMultiplyAdd(a.AsSingle(), b.AsSingle(), c.AsSingle()).As<float, T>();
+            if (typeof(T) == typeof(double)) return Vector256.FusedMultiplyAdd(a.AsDouble(), b.AsDouble(), c.AsDouble()).As<double, T>();
+            throw new NotSupportedException(typeof(T).Name);
+        }
+        public static T Sum(Vector256<T> value) => Vector256.Sum(value);
+        public static Vector256<T> KeepFrom(Vector256<T> value, int first) =>
+            Vector256.ConditionalSelect(Vector256.GreaterThanOrEqual(Vector256.CreateSequence(T.Zero, T.One), Vector256.Create(T.CreateTruncating(first))), value, Vector256<T>.Zero);
     }
 
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector512<T> L512<T>(ref T source, int offset) where T : unmanaged =>
-        Unsafe.ReadUnaligned<Vector512<T>>(ref Unsafe.As<T, byte>(ref Unsafe.Add(ref source, offset)));
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void S512<T>(Vector512<T> value, ref T destination, int offset) where T : unmanaged =>
-        Unsafe.WriteUnaligned(ref Unsafe.As<T, byte>(ref Unsafe.Add(ref destination, offset)), value);
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector256<T> L256<T>(ref T source, int offset) where T : unmanaged =>
-        Unsafe.ReadUnaligned<Vector256<T>>(ref Unsafe.As<T, byte>(ref Unsafe.Add(ref source, offset)));
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void S256<T>(Vector256<T> value, ref T destination, int offset) where T : unmanaged =>
-        Unsafe.WriteUnaligned(ref Unsafe.As<T, byte>(ref Unsafe.Add(ref destination, offset)), value);
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector128<T> L128<T>(ref T source, int offset) where T : unmanaged =>
-        Unsafe.ReadUnaligned<Vector128<T>>(ref Unsafe.As<T, byte>(ref Unsafe.Add(ref source, offset)));
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void S128<T>(Vector128<T> value, ref T destination, int offset) where T : unmanaged =>
-        Unsafe.WriteUnaligned(ref Unsafe.As<T, byte>(ref Unsafe.Add(ref destination, offset)), value);
+    private readonly struct W128<T> : IWidth<Vector128<T>, T> where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        public static int Count => Vector128<T>.Count;
+        public static Vector128<T> Zero => Vector128<T>.Zero;
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static Vector128<T> Load(ref T source, int offset) => Vector128.LoadUnsafe(ref source, (nuint)offset);
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static void Store(Vector128<T> value, ref T destination, int offset) => value.StoreUnsafe(ref destination, (nuint)offset);
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static Vector128<T> Broadcast(T value) => Vector128.Create(value);
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static Vector128<T> Fma(Vector128<T> a, Vector128<T> b, Vector128<T> c)
+        {
+            if (typeof(T) == typeof(float)) return Vector128.FusedMultiplyAdd(a.AsSingle(), b.AsSingle(), c.AsSingle()).As<float, T>();
+            if (typeof(T) == typeof(double)) return Vector128.FusedMultiplyAdd(a.AsDouble(), b.AsDouble(), c.AsDouble()).As<double, T>();
+            throw new NotSupportedException(typeof(T).Name);
+        }
+        public static T Sum(Vector128<T> value) => Vector128.Sum(value);
+        public static Vector128<T> KeepFrom(Vector128<T> value, int first) =>
+            Vector128.ConditionalSelect(Vector128.GreaterThanOrEqual(Vector128.CreateSequence(T.Zero, T.One), Vector128.Create(T.CreateTruncating(first))), value, Vector128<T>.Zero);
+    }
 }
