@@ -1070,6 +1070,14 @@ _________________________________________________________________________
             {
                 ref float x = ref _a18[0], y = ref _a19[0], dy = ref _d19[0], dx = ref _d18[0];
                 int count = batch * 512, k = 0;
+                if (global::System.Runtime.Intrinsics.Vector512.IsHardwareAccelerated)
+                {
+                    for (; k + global::System.Runtime.Intrinsics.Vector512<float>.Count <= count; k += global::System.Runtime.Intrinsics.Vector512<float>.Count)
+                    {
+                        global::System.Runtime.Intrinsics.Vector512<float> xv = global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref x, (nuint)k), yv = global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref y, (nuint)k), dyv = global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref dy, (nuint)k);
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::System.Runtime.Intrinsics.Vector512.ConditionalSelect(global::System.Runtime.Intrinsics.Vector512.GreaterThan(xv, global::System.Runtime.Intrinsics.Vector512<float>.Zero), dyv, global::System.Runtime.Intrinsics.Vector512<float>.Zero), ref dx, (nuint)k);
+                    }
+                }
                 for (; k + global::System.Runtime.Intrinsics.Vector256<float>.Count <= count; k += global::System.Runtime.Intrinsics.Vector256<float>.Count)
                 {
                     global::System.Runtime.Intrinsics.Vector256<float> xv = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref x, (nuint)k), yv = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref y, (nuint)k), dyv = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref dy, (nuint)k);
