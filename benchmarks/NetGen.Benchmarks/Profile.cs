@@ -60,6 +60,31 @@ public static class Profile
         Layer("relu + maxpool 16×10×10", new LeNetReLUPool2(64), 1600, 400, inputGradient: true);
         Layer("dense 400-120-84-10 + softmax", new LeNetDense(64), 400, 10, inputGradient: true);
 
+        // The Module 6 VAE step (vae-train-b128), piece by piece.
+        var mlp128 = new Mlp(128);
+        float[] digits = Workloads.Data(128 * 784, 1);
+        mlp128.Training = false;
+        mlp128.Forward(digits, 128);
+        Report("mlp-b128 inference forward", () => mlp128.Forward(digits, 128), 2.0 * 128 * (784 * 100 + 100 * 10));
+        const int B = 128;
+        var encoder = new VaeEncoder16(B, 1);
+        var decoder = new VaeDecoder16(B, 2);
+        var group = new ParameterGroup<float>(encoder, decoder);
+        var adam = new Adam(1e-3);
+        float[] pixels = Workloads.Data(B * 784, 1).Select(v => (v + 1) / 2).ToArray(), dz = new float[B * 16];
+        decoder.Forward(encoder.Forward(pixels, B), B);
+        decoder.BackwardFromTarget(pixels, dz);
+        encoder.Backward(dz, []);
+        group.Step(adam);
+        Report("vae-b128 zero gradients", group.ZeroGradients);
+        Report("vae-b128 encoder forward (784-400-32, sampling)", () => encoder.Forward(pixels, B), 2.0 * B * (784 * 400 + 400 * 32));
+        var z = encoder.Output.ToArray();
+        Report("vae-b128 decoder forward (16-400-784)", () => decoder.Forward(z, B), 2.0 * B * (16 * 400 + 400 * 784));
+        Report("vae-b128 decoder loss (BCE on logits, summed)", () => decoder.Loss(pixels));
+        Report("vae-b128 decoder backward (with ∂z)", () => decoder.BackwardFromTarget(pixels, dz), 2.0 * B * (16 * 400 + 2 * 400 * 784));
+        Report("vae-b128 encoder backward (no ∂x)", () => encoder.Backward(dz, []), 2.0 * B * (784 * 400 + 2 * 400 * 32));
+        Report("vae-b128 adam step (group of 2)", () => group.Step(adam));
+
         void Layer<TNet>(string what, TNet net, int inSize, int outSize, bool inputGradient) where TNet : INetwork<float>
         {
             float[] input = Workloads.Data(64 * inSize, 1), gradient = Workloads.Data(64 * outSize, 2);

@@ -45,6 +45,14 @@ internal sealed class EmitContext
 
     public bool IsUnrolled(LayerPlan layer) => Shapes.IsUnrolled(Plan, layer);
 
+    /// <summary>Whether a Dense layer keeps its weights' packed panels between inference passes
+    /// (<see cref="Layers.DenseEmitter.CachesPanels"/>): the network then counts writes to its parameters in
+    /// <c>_weightsVersion</c> (the Parameters getter, the weight views, TrainStep).</summary>
+    public bool CachesPanels => Plan.Layers.Any(l => Layers.LayerEmitter.For(l) is Layers.DenseEmitter && Layers.DenseEmitter.CachesPanels(this, l));
+
+    /// <summary>The expression that marks the parameters as possibly written (see <see cref="CachesPanels"/>).</summary>
+    public const string TouchWeights = "_weightsVersion[0]++;";
+
     /// <summary>Whether TrainStep can fuse a plain-SGD update into the backward pass: the network has parameters,
     /// every layer that has any can apply the step where it computes the gradient
     /// (<see cref="Layers.LayerEmitter.CanDescend"/>: Dense computed by kernels, Conv2D), and no layer has an L1/L2

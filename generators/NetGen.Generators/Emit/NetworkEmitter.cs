@@ -154,6 +154,8 @@ internal static class NetworkEmitter
         w.Line($"private readonly {t}[] _target;   // scratch for one-hot targets");
         if (c.FusedSgd) w.Line($"private {t} _sgdRate;   // −η of the running fused plain-SGD step (TrainStep with a plain Sgd), read by the kernels");
         w.Line("private int _batch;   // samples in the last forward pass");
+        if (c.CachesPanels)
+            w.Line("private readonly long[] _weightsVersion = new long[1];   // bumped wherever _p may be written (Parameters, the weight views, TrainStep); shared with inference replicas");
         ThreadingEmitter.Fields(w);
         bool sequence = plan.SequenceSteps > 0;
         if (sequence)
@@ -217,7 +219,9 @@ internal static class NetworkEmitter
         w.Line("/// <inheritdoc/>");
         w.Line("public bool Training { get; set; } = true;");
         w.Line("/// <inheritdoc/>");
-        w.Line($"public global::System.Span<{t}> Parameters => _p;");
+        w.Line(c.CachesPanels
+            ? $"public global::System.Span<{t}> Parameters {{ get {{ {EmitContext.TouchWeights} return _p; }} }}   // a write may follow: the kept panels are repacked"
+            : $"public global::System.Span<{t}> Parameters => _p;");
         w.Line("/// <inheritdoc/>");
         w.Line($"public global::System.Span<{t}> Gradients => _g;");
         w.Line("/// <inheritdoc/>");
@@ -727,6 +731,7 @@ internal static class NetworkEmitter
             w.Line("Forward(input, batch);");
             w.Line($"{t} loss = Loss({arg});");
             w.Line($"if (!{t}.IsFinite(loss)) return loss;   // NaN or ∞ (bad data or a diverged run): no update, the weights stay those of the last good step");
+            if (c.CachesPanels) w.Line($"{EmitContext.TouchWeights}   // the update below writes _p");
             w.Open($"if (optimizer is global::NetGen.Sgd sgd && sgd.TryBeginFusedStep<{t}>(_p.Length, out _sgdRate))");
             w.Line($"FusedSgdBackward({targets});");
             w.Line("return loss;");

@@ -64,6 +64,7 @@ internal static class ThreadingEmitter
         w.Line("global::System.ArgumentNullException.ThrowIfNull(source);");
         w.Line("_p = source._p;");
         w.Line("_s = source._s;");
+        if (c.CachesPanels) w.Line("_weightsVersion = source._weightsVersion;   // a write to the shared parameters repacks every replica's kept panels");
         w.Line($"_g = global::System.Array.Empty<{t}>();   // a replica never trains");
         w.Line("_replica = true;");
         w.Line("Training = false;");

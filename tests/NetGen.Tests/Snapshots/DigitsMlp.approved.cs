@@ -76,11 +76,15 @@ __________________________________________________________________
     private readonly float[] _a3, _d3;   // output of layer 2 (Dense2) and ∂E/∂ of it, maxBatch × 10
     private readonly float[] _a4, _d4;   // output of layer 3 (Softmax1) and ∂E/∂ of it, maxBatch × 10
     private readonly float[] _s = global::System.Array.Empty<float>();   // no non-trainable state
+    private readonly float[] _panels0;   // layer 0 (Dense1): Wᵀ packed as the forward's Vector512 twin reads it, kept between inference passes (2048 values; empty without Vector512)
+    private long _panelsVersion0 = -1;   // the weights' version _panels0 was packed at
+    private int _panelMode0;   // this pass: 0 pack into scratch, 1 pack into _panels0, 2 reuse _panels0
     private readonly float[] _scratch;   // the kernels' packed panels: one region of _scratchPart values per thread
     private readonly int _scratchPart;
     private readonly float[] _target;   // scratch for one-hot targets
     private float _sgdRate;   // −η of the running fused plain-SGD step (TrainStep with a plain Sgd), read by the kernels
     private int _batch;   // samples in the last forward pass
+    private readonly long[] _weightsVersion = new long[1];   // bumped wherever _p may be written (Parameters, the weight views, TrainStep); shared with inference replicas
     private int _owner;   // the managed thread id inside a public pass, 0 when none (NetGen.SingleThreaded: an instance is single-threaded)
     private readonly bool _replica;   // an inference replica (CreateInferenceReplica): shares _p and _s with its source, never trains
 
@@ -105,6 +109,7 @@ __________________________________________________________________
                 _a2 = new float[maxBatch * 32]; _d2 = new float[maxBatch * 32];
                 _a3 = new float[maxBatch * 10]; _d3 = new float[maxBatch * 10];
                 _a4 = new float[maxBatch * 10]; _d4 = new float[maxBatch * 10];
+                _panels0 = global::System.Runtime.Intrinsics.Vector512.IsHardwareAccelerated ? new float[2048] : global::System.Array.Empty<float>();
                 _scratchPart = global::System.Math.Max(global::System.Math.Max(maxBatch, global::System.Runtime.Intrinsics.Vector512.IsHardwareAccelerated ? 64 : 32) * 48, global::System.Math.Max(maxBatch, 10) * 48);
                 _scratch = new float[_scratchPart * global::System.Environment.ProcessorCount];
                 _target = new float[maxBatch * 10];
@@ -137,6 +142,7 @@ __________________________________________________________________
         global::System.ArgumentNullException.ThrowIfNull(source);
         _p = source._p;
         _s = source._s;
+        _weightsVersion = source._weightsVersion;   // a write to the shared parameters repacks every replica's kept panels
         _g = global::System.Array.Empty<float>();   // a replica never trains
         _replica = true;
         Training = false;
@@ -147,7 +153,7 @@ __________________________________________________________________
     /// <inheritdoc/>
     public bool Training { get; set; } = true;
     /// <inheritdoc/>
-    public global::System.Span<float> Parameters => _p;
+    public global::System.Span<float> Parameters { get { _weightsVersion[0]++; return _p; } }   // a write may follow: the kept panels are repacked
     /// <inheritdoc/>
     public global::System.Span<float> Gradients => _g;
     /// <inheritdoc/>
@@ -163,19 +169,19 @@ __________________________________________________________________
     /// <inheritdoc/>
     public global::System.Span<float> State => _s;
     /// <summary>Dense1 weights, [32 × 64]: element (j, i) connects input i to unit j, row-major.</summary>
-    public global::System.Span<float> Dense1Weights => _p.AsSpan(0, 2048);
+    public global::System.Span<float> Dense1Weights { get { _weightsVersion[0]++; return _p.AsSpan(0, 2048); } }
     /// <summary>∂E/∂ of <see cref="Dense1Weights"/>.</summary>
     public global::System.Span<float> Dense1WeightsGradient => _g.AsSpan(0, 2048);
     /// <summary>Dense1 bias, 32 values.</summary>
-    public global::System.Span<float> Dense1Bias => _p.AsSpan(2048, 32);
+    public global::System.Span<float> Dense1Bias { get { _weightsVersion[0]++; return _p.AsSpan(2048, 32); } }
     /// <summary>∂E/∂ of <see cref="Dense1Bias"/>.</summary>
     public global::System.Span<float> Dense1BiasGradient => _g.AsSpan(2048, 32);
     /// <summary>Dense2 weights, [10 × 32]: element (j, i) connects input i to unit j, row-major.</summary>
-    public global::System.Span<float> Dense2Weights => _p.AsSpan(2080, 320);
+    public global::System.Span<float> Dense2Weights { get { _weightsVersion[0]++; return _p.AsSpan(2080, 320); } }
     /// <summary>∂E/∂ of <see cref="Dense2Weights"/>.</summary>
     public global::System.Span<float> Dense2WeightsGradient => _g.AsSpan(2080, 320);
     /// <summary>Dense2 bias, 10 values.</summary>
-    public global::System.Span<float> Dense2Bias => _p.AsSpan(2400, 10);
+    public global::System.Span<float> Dense2Bias { get { _weightsVersion[0]++; return _p.AsSpan(2400, 10); } }
     /// <summary>∂E/∂ of <see cref="Dense2Bias"/>.</summary>
     public global::System.Span<float> Dense2BiasGradient => _g.AsSpan(2400, 10);
     private static readonly global::NetGen.TensorInfo[] s_tensors =
@@ -209,7 +215,11 @@ __________________________________________________________________
             _batch = batch;
 
             // Layer 0: Dense1 (64 → 32): y = x·Wᵀ + b over the whole batch, register-blocked; threads split the units
+            // Inference mode, Vector512, 48 samples or more: W's transposed panels are packed into _panels0 once and reused while
+            // the weights' version (bumped by Parameters, the weight views and TrainStep) is the one they were packed at
+            _panelMode0 = Training || batch < 48 || !global::System.Runtime.Intrinsics.Vector512.IsHardwareAccelerated ? 0 : _panelsVersion0 == _weightsVersion[0] ? 2 : 1;
             global::NetGen.Parallelism.Run(this, 0, global::NetGen.Parallelism.PartsFor((long)batch * 2048));
+            if (_panelMode0 == 1) _panelsVersion0 = _weightsVersion[0];
 
             // Layer 1: ReLU over 32 values per sample
             for (int k = 0; k < batch * 32; k++) _a2[k] = _a1[k] <= 0f ? 0f : _a1[k];
@@ -468,6 +478,7 @@ __________________________________________________________________
             Forward(input, batch);
             float loss = Loss(target);
             if (!float.IsFinite(loss)) return loss;   // NaN or ∞ (bad data or a diverged run): no update, the weights stay those of the last good step
+            _weightsVersion[0]++;   // the update below writes _p
             if (optimizer is global::NetGen.Sgd sgd && sgd.TryBeginFusedStep<float>(_p.Length, out _sgdRate))
             {
                 FusedSgdBackward(target);
@@ -498,6 +509,7 @@ __________________________________________________________________
             Forward(input, batch);
             float loss = Loss(labels);
             if (!float.IsFinite(loss)) return loss;   // NaN or ∞ (bad data or a diverged run): no update, the weights stay those of the last good step
+            _weightsVersion[0]++;   // the update below writes _p
             if (optimizer is global::NetGen.Sgd sgd && sgd.TryBeginFusedStep<float>(_p.Length, out _sgdRate))
             {
                 FusedSgdBackward(OneHot(labels));
@@ -519,11 +531,11 @@ __________________________________________________________________
     /// <summary>Dense1 forward: y[n, j] = Σᵢ x[n, i]·w[j, i] + b[j] for samples m0 ≤ n &lt; m1 and units n0 ≤ j &lt; n1 (64 inputs, 32 units).</summary>
     /// <remarks>Rows m0 ≤ m &lt; m1, columns n0 ≤ n &lt; n1. Register blocks of 4 × 4 dot products of length 64, one
     /// 8-lane accumulator each, summed across lanes at the end.</remarks>
-    private static void Dense1Forward(ref float x, ref float w, ref float y, ref float bias, int m0, int m1, int n0, int n1, ref float scratch)
+    private static void Dense1Forward(ref float x, ref float w, ref float y, ref float bias, int m0, int m1, int n0, int n1, ref float scratch, ref float panels, int panelMode)
     {
         if (Vector512.IsHardwareAccelerated)   // a JIT-time constant: full-width AVX-512 runs the Vector512 twin
         {
-            Dense1Forward512(ref x, ref w, ref y, ref bias, m0, m1, n0, n1, ref scratch);
+            Dense1Forward512(ref x, ref w, ref y, ref bias, m0, m1, n0, n1, ref scratch, ref panels, panelMode);
             return;
         }
         int m = m0;
@@ -543,32 +555,37 @@ __________________________________________________________________
     /// <remarks>The Vector512 twin. From 48 rows on: for each strip of 48 (then 16) columns n, B's rows n … are transposed into
     /// <c>scratch</c> as one 64 × 48 panel, then broadcast blocks of 8 rows × 48 columns run over it, 64 steps each
     /// (columns n0/n1: multiples of 48, or 32). Fewer rows: Dense1Forward512Dot.</remarks>
-    private static void Dense1Forward512(ref float x, ref float w, ref float y, ref float bias, int m0, int m1, int n0, int n1, ref float scratch)
+    private static void Dense1Forward512(ref float x, ref float w, ref float y, ref float bias, int m0, int m1, int n0, int n1, ref float scratch, ref float panels, int panelMode)
     {
         if (m1 - m0 < 48)   // packing would cost more than it saves
         {
-            Dense1Forward512Dot(ref x, ref w, ref y, ref bias, m0, m1, n0, n1, ref scratch);
+            Dense1Forward512Dot(ref x, ref w, ref y, ref bias, m0, m1, n0, n1, ref scratch, ref panels, panelMode);
             return;
         }
         int n = n0;
         for (; n + 16 <= n1; n += 16)
         {
+            // the panel: in scratch (panelMode 0), or strip n of the kept panels at panels[n·64] (1: packed now, 2: packed by an earlier pass)
+            ref float panel = ref panelMode == 0 ? ref scratch : ref Unsafe.Add(ref panels, n * 64);
             // B's rows n … n + 16 as a 64 × 16 panel: panel[k, j] = B[n + j, k]
-            for (int j = 0; j < 16; j += 16)
+            if (panelMode != 2)
             {
-                ref float from = ref Unsafe.Add(ref w, (n + j) * 64);
-                for (int k = 0; k + 16 <= 64; k += 16) Transpose16(ref Unsafe.Add(ref from, k), 64, ref Unsafe.Add(ref scratch, k * 16 + j), 16);
+                for (int j = 0; j < 16; j += 16)
+                {
+                    ref float from = ref Unsafe.Add(ref w, (n + j) * 64);
+                    for (int k = 0; k + 16 <= 64; k += 16) Transpose16(ref Unsafe.Add(ref from, k), 64, ref Unsafe.Add(ref panel, k * 16 + j), 16);
+                }
             }
             int m = m0;
-            for (; m + 8 <= m1; m += 8) Broadcast512Block8x1(ref Unsafe.Add(ref x, m * 64), 64, 1, ref scratch, 16, ref Unsafe.Add(ref y, m * 32 + n), 32, 64, KernelBiasByColumn, ref Unsafe.Add(ref bias, n), 0);
-            for (; m < m1; m++) Broadcast512Block1x1(ref Unsafe.Add(ref x, m * 64), 64, 1, ref scratch, 16, ref Unsafe.Add(ref y, m * 32 + n), 32, 64, KernelBiasByColumn, ref Unsafe.Add(ref bias, n), 0);
+            for (; m + 8 <= m1; m += 8) Broadcast512Block8x1(ref Unsafe.Add(ref x, m * 64), 64, 1, ref panel, 16, ref Unsafe.Add(ref y, m * 32 + n), 32, 64, KernelBiasByColumn, ref Unsafe.Add(ref bias, n), 0);
+            for (; m < m1; m++) Broadcast512Block1x1(ref Unsafe.Add(ref x, m * 64), 64, 1, ref panel, 16, ref Unsafe.Add(ref y, m * 32 + n), 32, 64, KernelBiasByColumn, ref Unsafe.Add(ref bias, n), 0);
         }
     }
 
     /// <summary>Dense1 forward: y[n, j] = Σᵢ x[n, i]·w[j, i] + b[j] for samples m0 ≤ n &lt; m1 and units n0 ≤ j &lt; n1 (64 inputs, 32 units).</summary>
     /// <remarks>Rows m0 ≤ m &lt; m1, columns n0 ≤ n &lt; n1. Register blocks of 4 × 4 dot products of length 64, one
     /// 16-lane accumulator each, summed across lanes at the end.</remarks>
-    private static void Dense1Forward512Dot(ref float x, ref float w, ref float y, ref float bias, int m0, int m1, int n0, int n1, ref float scratch)
+    private static void Dense1Forward512Dot(ref float x, ref float w, ref float y, ref float bias, int m0, int m1, int n0, int n1, ref float scratch, ref float panels, int panelMode)
     {
         int m = m0;
         for (; m + 4 <= m1; m += 4)
@@ -2486,7 +2503,7 @@ __________________________________________________________________
             case 0:   // Dense1 forward: a range of units
             {
                 (int j0, int j1) = global::NetGen.Parallelism.Range(32, parts, part, 48);   // whole strips of the Vector512 kernel's 3 vectors
-                Dense1Forward(ref _a0[0], ref _p[0], ref _a1[0], ref _p[2048], 0, _batch, j0, j1, ref _scratch[part * _scratchPart]);
+                Dense1Forward(ref _a0[0], ref _p[0], ref _a1[0], ref _p[2048], 0, _batch, j0, j1, ref _scratch[part * _scratchPart], ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(_panels0), _panelMode0);
                 break;
             }
             case 1:   // Dense1 ∂E/∂W: a range of units

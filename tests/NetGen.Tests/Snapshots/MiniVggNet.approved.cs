@@ -203,6 +203,9 @@ _________________________________________________________________________
     private readonly float[] _mean13 = new float[64], _invStd13 = new float[64];   // BatchNorm4: μ and 1/√(σ² + ε) of the last forward pass
     private readonly int[] _argmax14;   // MaxPool2: index of each window's maximum in its input sample
     private readonly float[] _mask15;   // Dropout2: 0 or 1/(1 − rate) per value of the last forward pass
+    private readonly float[] _panels17;   // layer 17 (Dense1): Wᵀ packed as the forward's Vector512 twin reads it, kept between inference passes (1605632 values; empty without Vector512)
+    private long _panelsVersion17 = -1;   // the weights' version _panels17 was packed at
+    private int _panelMode17;   // this pass: 0 pack into scratch, 1 pack into _panels17, 2 reuse _panels17
     private readonly float[] _mean19 = new float[512], _invStd19 = new float[512];   // BatchNorm5: μ and 1/√(σ² + ε) of the last forward pass
     private readonly float[] _mask20;   // Dropout3: 0 or 1/(1 − rate) per value of the last forward pass
     private readonly long _seed;   // dropout masks and sampling noise: CounterRandom.Key(seed, layer, pass)
@@ -212,6 +215,7 @@ _________________________________________________________________________
     private readonly int _scratchPart;
     private readonly float[] _target;   // scratch for one-hot targets
     private int _batch;   // samples in the last forward pass
+    private readonly long[] _weightsVersion = new long[1];   // bumped wherever _p may be written (Parameters, the weight views, TrainStep); shared with inference replicas
     private int _owner;   // the managed thread id inside a public pass, 0 when none (NetGen.SingleThreaded: an instance is single-threaded)
     private readonly bool _replica;   // an inference replica (CreateInferenceReplica): shares _p and _s with its source, never trains
     private bool _inputGradient;   // whether the running backward pass wants ∂E/∂input (read by the first layer's threads)
@@ -284,6 +288,7 @@ _________________________________________________________________________
                 _deltaT11 = new float[12544 * global::System.Environment.ProcessorCount];
                 _argmax14 = new int[maxBatch * 3136];
                 _mask15 = new float[maxBatch * 3136];
+                _panels17 = global::System.Runtime.Intrinsics.Vector512.IsHardwareAccelerated ? new float[1605632] : global::System.Array.Empty<float>();
                 _mask20 = new float[maxBatch * 512];
                 _scratchPart = global::System.Math.Max(global::System.Math.Max(maxBatch, global::System.Runtime.Intrinsics.Vector512.IsHardwareAccelerated ? 3136 : 512) * 48, global::System.Math.Max(maxBatch, 10) * 48);
                 _scratch = new float[_scratchPart * global::System.Environment.ProcessorCount];
@@ -332,6 +337,7 @@ _________________________________________________________________________
         global::System.ArgumentNullException.ThrowIfNull(source);
         _p = source._p;
         _s = source._s;
+        _weightsVersion = source._weightsVersion;   // a write to the shared parameters repacks every replica's kept panels
         _g = global::System.Array.Empty<float>();   // a replica never trains
         _replica = true;
         Training = false;
@@ -342,7 +348,7 @@ _________________________________________________________________________
     /// <inheritdoc/>
     public bool Training { get; set; } = true;
     /// <inheritdoc/>
-    public global::System.Span<float> Parameters => _p;
+    public global::System.Span<float> Parameters { get { _weightsVersion[0]++; return _p; } }   // a write may follow: the kept panels are repacked
     /// <inheritdoc/>
     public global::System.Span<float> Gradients => _g;
     /// <inheritdoc/>
@@ -396,17 +402,17 @@ _________________________________________________________________________
     /// <inheritdoc/>
     public global::System.Span<float> State => _s;
     /// <summary>Conv2D1 weights, [32 filters × 1 channels × 3 × 3] row-major.</summary>
-    public global::System.Span<float> Conv2D1Weights => _p.AsSpan(0, 288);
+    public global::System.Span<float> Conv2D1Weights { get { _weightsVersion[0]++; return _p.AsSpan(0, 288); } }
     /// <summary>∂E/∂ of <see cref="Conv2D1Weights"/>.</summary>
     public global::System.Span<float> Conv2D1WeightsGradient => _g.AsSpan(0, 288);
     /// <summary>Conv2D1 bias, 32 values.</summary>
-    public global::System.Span<float> Conv2D1Bias => _p.AsSpan(288, 32);
+    public global::System.Span<float> Conv2D1Bias { get { _weightsVersion[0]++; return _p.AsSpan(288, 32); } }
     /// <summary>∂E/∂ of <see cref="Conv2D1Bias"/>.</summary>
     public global::System.Span<float> Conv2D1BiasGradient => _g.AsSpan(288, 32);
     /// <summary>BatchNorm1 scale γ, one per channel.</summary>
-    public global::System.Span<float> BatchNorm1Gamma => _p.AsSpan(320, 32);
+    public global::System.Span<float> BatchNorm1Gamma { get { _weightsVersion[0]++; return _p.AsSpan(320, 32); } }
     /// <summary>BatchNorm1 shift β, one per channel.</summary>
-    public global::System.Span<float> BatchNorm1Beta => _p.AsSpan(352, 32);
+    public global::System.Span<float> BatchNorm1Beta { get { _weightsVersion[0]++; return _p.AsSpan(352, 32); } }
     /// <summary>∂E/∂ of <see cref="BatchNorm1Gamma"/>.</summary>
     public global::System.Span<float> BatchNorm1GammaGradient => _g.AsSpan(320, 32);
     /// <summary>∂E/∂ of <see cref="BatchNorm1Beta"/>.</summary>
@@ -416,17 +422,17 @@ _________________________________________________________________________
     /// <summary>BatchNorm1 running variance (non-trainable state).</summary>
     public global::System.Span<float> BatchNorm1RunningVariance => _s.AsSpan(32, 32);
     /// <summary>Conv2D2 weights, [32 filters × 32 channels × 3 × 3] row-major.</summary>
-    public global::System.Span<float> Conv2D2Weights => _p.AsSpan(384, 9216);
+    public global::System.Span<float> Conv2D2Weights { get { _weightsVersion[0]++; return _p.AsSpan(384, 9216); } }
     /// <summary>∂E/∂ of <see cref="Conv2D2Weights"/>.</summary>
     public global::System.Span<float> Conv2D2WeightsGradient => _g.AsSpan(384, 9216);
     /// <summary>Conv2D2 bias, 32 values.</summary>
-    public global::System.Span<float> Conv2D2Bias => _p.AsSpan(9600, 32);
+    public global::System.Span<float> Conv2D2Bias { get { _weightsVersion[0]++; return _p.AsSpan(9600, 32); } }
     /// <summary>∂E/∂ of <see cref="Conv2D2Bias"/>.</summary>
     public global::System.Span<float> Conv2D2BiasGradient => _g.AsSpan(9600, 32);
     /// <summary>BatchNorm2 scale γ, one per channel.</summary>
-    public global::System.Span<float> BatchNorm2Gamma => _p.AsSpan(9632, 32);
+    public global::System.Span<float> BatchNorm2Gamma { get { _weightsVersion[0]++; return _p.AsSpan(9632, 32); } }
     /// <summary>BatchNorm2 shift β, one per channel.</summary>
-    public global::System.Span<float> BatchNorm2Beta => _p.AsSpan(9664, 32);
+    public global::System.Span<float> BatchNorm2Beta { get { _weightsVersion[0]++; return _p.AsSpan(9664, 32); } }
     /// <summary>∂E/∂ of <see cref="BatchNorm2Gamma"/>.</summary>
     public global::System.Span<float> BatchNorm2GammaGradient => _g.AsSpan(9632, 32);
     /// <summary>∂E/∂ of <see cref="BatchNorm2Beta"/>.</summary>
@@ -438,17 +444,17 @@ _________________________________________________________________________
     /// <summary>The mask Dropout1 applied in the last forward pass (0 or 1/(1 − rate); all 1 in inference).</summary>
     public global::System.ReadOnlySpan<float> Dropout1Mask => _mask7.AsSpan(0, _batch * 6272);
     /// <summary>Conv2D3 weights, [64 filters × 32 channels × 3 × 3] row-major.</summary>
-    public global::System.Span<float> Conv2D3Weights => _p.AsSpan(9696, 18432);
+    public global::System.Span<float> Conv2D3Weights { get { _weightsVersion[0]++; return _p.AsSpan(9696, 18432); } }
     /// <summary>∂E/∂ of <see cref="Conv2D3Weights"/>.</summary>
     public global::System.Span<float> Conv2D3WeightsGradient => _g.AsSpan(9696, 18432);
     /// <summary>Conv2D3 bias, 64 values.</summary>
-    public global::System.Span<float> Conv2D3Bias => _p.AsSpan(28128, 64);
+    public global::System.Span<float> Conv2D3Bias { get { _weightsVersion[0]++; return _p.AsSpan(28128, 64); } }
     /// <summary>∂E/∂ of <see cref="Conv2D3Bias"/>.</summary>
     public global::System.Span<float> Conv2D3BiasGradient => _g.AsSpan(28128, 64);
     /// <summary>BatchNorm3 scale γ, one per channel.</summary>
-    public global::System.Span<float> BatchNorm3Gamma => _p.AsSpan(28192, 64);
+    public global::System.Span<float> BatchNorm3Gamma { get { _weightsVersion[0]++; return _p.AsSpan(28192, 64); } }
     /// <summary>BatchNorm3 shift β, one per channel.</summary>
-    public global::System.Span<float> BatchNorm3Beta => _p.AsSpan(28256, 64);
+    public global::System.Span<float> BatchNorm3Beta { get { _weightsVersion[0]++; return _p.AsSpan(28256, 64); } }
     /// <summary>∂E/∂ of <see cref="BatchNorm3Gamma"/>.</summary>
     public global::System.Span<float> BatchNorm3GammaGradient => _g.AsSpan(28192, 64);
     /// <summary>∂E/∂ of <see cref="BatchNorm3Beta"/>.</summary>
@@ -458,17 +464,17 @@ _________________________________________________________________________
     /// <summary>BatchNorm3 running variance (non-trainable state).</summary>
     public global::System.Span<float> BatchNorm3RunningVariance => _s.AsSpan(192, 64);
     /// <summary>Conv2D4 weights, [64 filters × 64 channels × 3 × 3] row-major.</summary>
-    public global::System.Span<float> Conv2D4Weights => _p.AsSpan(28320, 36864);
+    public global::System.Span<float> Conv2D4Weights { get { _weightsVersion[0]++; return _p.AsSpan(28320, 36864); } }
     /// <summary>∂E/∂ of <see cref="Conv2D4Weights"/>.</summary>
     public global::System.Span<float> Conv2D4WeightsGradient => _g.AsSpan(28320, 36864);
     /// <summary>Conv2D4 bias, 64 values.</summary>
-    public global::System.Span<float> Conv2D4Bias => _p.AsSpan(65184, 64);
+    public global::System.Span<float> Conv2D4Bias { get { _weightsVersion[0]++; return _p.AsSpan(65184, 64); } }
     /// <summary>∂E/∂ of <see cref="Conv2D4Bias"/>.</summary>
     public global::System.Span<float> Conv2D4BiasGradient => _g.AsSpan(65184, 64);
     /// <summary>BatchNorm4 scale γ, one per channel.</summary>
-    public global::System.Span<float> BatchNorm4Gamma => _p.AsSpan(65248, 64);
+    public global::System.Span<float> BatchNorm4Gamma { get { _weightsVersion[0]++; return _p.AsSpan(65248, 64); } }
     /// <summary>BatchNorm4 shift β, one per channel.</summary>
-    public global::System.Span<float> BatchNorm4Beta => _p.AsSpan(65312, 64);
+    public global::System.Span<float> BatchNorm4Beta { get { _weightsVersion[0]++; return _p.AsSpan(65312, 64); } }
     /// <summary>∂E/∂ of <see cref="BatchNorm4Gamma"/>.</summary>
     public global::System.Span<float> BatchNorm4GammaGradient => _g.AsSpan(65248, 64);
     /// <summary>∂E/∂ of <see cref="BatchNorm4Beta"/>.</summary>
@@ -480,17 +486,17 @@ _________________________________________________________________________
     /// <summary>The mask Dropout2 applied in the last forward pass (0 or 1/(1 − rate); all 1 in inference).</summary>
     public global::System.ReadOnlySpan<float> Dropout2Mask => _mask15.AsSpan(0, _batch * 3136);
     /// <summary>Dense1 weights, [512 × 3136]: element (j, i) connects input i to unit j, row-major.</summary>
-    public global::System.Span<float> Dense1Weights => _p.AsSpan(65376, 1605632);
+    public global::System.Span<float> Dense1Weights { get { _weightsVersion[0]++; return _p.AsSpan(65376, 1605632); } }
     /// <summary>∂E/∂ of <see cref="Dense1Weights"/>.</summary>
     public global::System.Span<float> Dense1WeightsGradient => _g.AsSpan(65376, 1605632);
     /// <summary>Dense1 bias, 512 values.</summary>
-    public global::System.Span<float> Dense1Bias => _p.AsSpan(1671008, 512);
+    public global::System.Span<float> Dense1Bias { get { _weightsVersion[0]++; return _p.AsSpan(1671008, 512); } }
     /// <summary>∂E/∂ of <see cref="Dense1Bias"/>.</summary>
     public global::System.Span<float> Dense1BiasGradient => _g.AsSpan(1671008, 512);
     /// <summary>BatchNorm5 scale γ, one per channel.</summary>
-    public global::System.Span<float> BatchNorm5Gamma => _p.AsSpan(1671520, 512);
+    public global::System.Span<float> BatchNorm5Gamma { get { _weightsVersion[0]++; return _p.AsSpan(1671520, 512); } }
     /// <summary>BatchNorm5 shift β, one per channel.</summary>
-    public global::System.Span<float> BatchNorm5Beta => _p.AsSpan(1672032, 512);
+    public global::System.Span<float> BatchNorm5Beta { get { _weightsVersion[0]++; return _p.AsSpan(1672032, 512); } }
     /// <summary>∂E/∂ of <see cref="BatchNorm5Gamma"/>.</summary>
     public global::System.Span<float> BatchNorm5GammaGradient => _g.AsSpan(1671520, 512);
     /// <summary>∂E/∂ of <see cref="BatchNorm5Beta"/>.</summary>
@@ -502,11 +508,11 @@ _________________________________________________________________________
     /// <summary>The mask Dropout3 applied in the last forward pass (0 or 1/(1 − rate); all 1 in inference).</summary>
     public global::System.ReadOnlySpan<float> Dropout3Mask => _mask20.AsSpan(0, _batch * 512);
     /// <summary>Dense2 weights, [10 × 512]: element (j, i) connects input i to unit j, row-major.</summary>
-    public global::System.Span<float> Dense2Weights => _p.AsSpan(1672544, 5120);
+    public global::System.Span<float> Dense2Weights { get { _weightsVersion[0]++; return _p.AsSpan(1672544, 5120); } }
     /// <summary>∂E/∂ of <see cref="Dense2Weights"/>.</summary>
     public global::System.Span<float> Dense2WeightsGradient => _g.AsSpan(1672544, 5120);
     /// <summary>Dense2 bias, 10 values.</summary>
-    public global::System.Span<float> Dense2Bias => _p.AsSpan(1677664, 10);
+    public global::System.Span<float> Dense2Bias { get { _weightsVersion[0]++; return _p.AsSpan(1677664, 10); } }
     /// <summary>∂E/∂ of <see cref="Dense2Bias"/>.</summary>
     public global::System.Span<float> Dense2BiasGradient => _g.AsSpan(1677664, 10);
     private static readonly global::NetGen.TensorInfo[] s_tensors =
@@ -830,7 +836,11 @@ _________________________________________________________________________
             // Layer 16: Flatten (None, 64, 7, 7) → (None, 3136): a view, _a17 is _a16
 
             // Layer 17: Dense1 (3136 → 512): y = x·Wᵀ + b over the whole batch, register-blocked; threads split the units
+            // Inference mode, Vector512, 48 samples or more: W's transposed panels are packed into _panels17 once and reused while
+            // the weights' version (bumped by Parameters, the weight views and TrainStep) is the one they were packed at
+            _panelMode17 = Training || batch < 48 || !global::System.Runtime.Intrinsics.Vector512.IsHardwareAccelerated ? 0 : _panelsVersion17 == _weightsVersion[0] ? 2 : 1;
             global::NetGen.Parallelism.Run(this, 68, global::NetGen.Parallelism.PartsFor((long)batch * 1605632));
+            if (_panelMode17 == 1) _panelsVersion17 = _weightsVersion[0];
 
             // Layer 18: ReLU over 512 values per sample
             global::System.Numerics.Tensors.TensorPrimitives.Max<float>(_a18.AsSpan(0, batch * 512), 0f, _a19.AsSpan(0, batch * 512));
@@ -1060,6 +1070,14 @@ _________________________________________________________________________
             {
                 ref float x = ref _a18[0], y = ref _a19[0], dy = ref _d19[0], dx = ref _d18[0];
                 int count = batch * 512, k = 0;
+                if (global::System.Runtime.Intrinsics.Vector512.IsHardwareAccelerated)
+                {
+                    for (; k + global::System.Runtime.Intrinsics.Vector512<float>.Count <= count; k += global::System.Runtime.Intrinsics.Vector512<float>.Count)
+                    {
+                        global::System.Runtime.Intrinsics.Vector512<float> xv = global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref x, (nuint)k), yv = global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref y, (nuint)k), dyv = global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref dy, (nuint)k);
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::System.Runtime.Intrinsics.Vector512.ConditionalSelect(global::System.Runtime.Intrinsics.Vector512.GreaterThan(xv, global::System.Runtime.Intrinsics.Vector512<float>.Zero), dyv, global::System.Runtime.Intrinsics.Vector512<float>.Zero), ref dx, (nuint)k);
+                    }
+                }
                 for (; k + global::System.Runtime.Intrinsics.Vector256<float>.Count <= count; k += global::System.Runtime.Intrinsics.Vector256<float>.Count)
                 {
                     global::System.Runtime.Intrinsics.Vector256<float> xv = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref x, (nuint)k), yv = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref y, (nuint)k), dyv = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref dy, (nuint)k);
@@ -2597,11 +2615,11 @@ _________________________________________________________________________
     /// <summary>Dense1 forward: y[n, j] = Σᵢ x[n, i]·w[j, i] + b[j] for samples m0 ≤ n &lt; m1 and units n0 ≤ j &lt; n1 (3136 inputs, 512 units).</summary>
     /// <remarks>Rows m0 ≤ m &lt; m1, columns n0 ≤ n &lt; n1. Register blocks of 4 × 4 dot products of length 3136, one
     /// 8-lane accumulator each, summed across lanes at the end.</remarks>
-    private static void Dense1Forward(ref float x, ref float w, ref float y, ref float bias, int m0, int m1, int n0, int n1, ref float scratch)
+    private static void Dense1Forward(ref float x, ref float w, ref float y, ref float bias, int m0, int m1, int n0, int n1, ref float scratch, ref float panels, int panelMode)
     {
         if (Vector512.IsHardwareAccelerated)   // a JIT-time constant: full-width AVX-512 runs the Vector512 twin
         {
-            Dense1Forward512(ref x, ref w, ref y, ref bias, m0, m1, n0, n1, ref scratch);
+            Dense1Forward512(ref x, ref w, ref y, ref bias, m0, m1, n0, n1, ref scratch, ref panels, panelMode);
             return;
         }
         int m = m0;
@@ -2621,44 +2639,54 @@ _________________________________________________________________________
     /// <remarks>The Vector512 twin. From 48 rows on: for each strip of 48 (then 16) columns n, B's rows n … are transposed into
     /// <c>scratch</c> as one 3136 × 48 panel, then broadcast blocks of 8 rows × 48 columns run over it, 3136 steps each
     /// (columns n0/n1: multiples of 48, or 512). Fewer rows: Dense1Forward512Dot.</remarks>
-    private static void Dense1Forward512(ref float x, ref float w, ref float y, ref float bias, int m0, int m1, int n0, int n1, ref float scratch)
+    private static void Dense1Forward512(ref float x, ref float w, ref float y, ref float bias, int m0, int m1, int n0, int n1, ref float scratch, ref float panels, int panelMode)
     {
         if (m1 - m0 < 48)   // packing would cost more than it saves
         {
-            Dense1Forward512Dot(ref x, ref w, ref y, ref bias, m0, m1, n0, n1, ref scratch);
+            Dense1Forward512Dot(ref x, ref w, ref y, ref bias, m0, m1, n0, n1, ref scratch, ref panels, panelMode);
             return;
         }
         int n = n0;
         for (; n + 48 <= n1; n += 48)
         {
+            // the panel: in scratch (panelMode 0), or strip n of the kept panels at panels[n·3136] (1: packed now, 2: packed by an earlier pass)
+            ref float panel = ref panelMode == 0 ? ref scratch : ref Unsafe.Add(ref panels, n * 3136);
             // B's rows n … n + 48 as a 3136 × 48 panel: panel[k, j] = B[n + j, k]
-            for (int j = 0; j < 48; j += 16)
+            if (panelMode != 2)
             {
-                ref float from = ref Unsafe.Add(ref w, (n + j) * 3136);
-                for (int k = 0; k + 16 <= 3136; k += 16) Transpose16(ref Unsafe.Add(ref from, k), 3136, ref Unsafe.Add(ref scratch, k * 48 + j), 48);
+                for (int j = 0; j < 48; j += 16)
+                {
+                    ref float from = ref Unsafe.Add(ref w, (n + j) * 3136);
+                    for (int k = 0; k + 16 <= 3136; k += 16) Transpose16(ref Unsafe.Add(ref from, k), 3136, ref Unsafe.Add(ref panel, k * 48 + j), 48);
+                }
             }
             int m = m0;
-            for (; m + 8 <= m1; m += 8) Broadcast512Block8x3(ref Unsafe.Add(ref x, m * 3136), 3136, 1, ref scratch, 48, ref Unsafe.Add(ref y, m * 512 + n), 512, 3136, KernelBiasByColumn, ref Unsafe.Add(ref bias, n), 0);
-            for (; m < m1; m++) Broadcast512Block1x3(ref Unsafe.Add(ref x, m * 3136), 3136, 1, ref scratch, 48, ref Unsafe.Add(ref y, m * 512 + n), 512, 3136, KernelBiasByColumn, ref Unsafe.Add(ref bias, n), 0);
+            for (; m + 8 <= m1; m += 8) Broadcast512Block8x3(ref Unsafe.Add(ref x, m * 3136), 3136, 1, ref panel, 48, ref Unsafe.Add(ref y, m * 512 + n), 512, 3136, KernelBiasByColumn, ref Unsafe.Add(ref bias, n), 0);
+            for (; m < m1; m++) Broadcast512Block1x3(ref Unsafe.Add(ref x, m * 3136), 3136, 1, ref panel, 48, ref Unsafe.Add(ref y, m * 512 + n), 512, 3136, KernelBiasByColumn, ref Unsafe.Add(ref bias, n), 0);
         }
         for (; n + 16 <= n1; n += 16)
         {
+            // the panel: in scratch (panelMode 0), or strip n of the kept panels at panels[n·3136] (1: packed now, 2: packed by an earlier pass)
+            ref float panel = ref panelMode == 0 ? ref scratch : ref Unsafe.Add(ref panels, n * 3136);
             // B's rows n … n + 16 as a 3136 × 16 panel: panel[k, j] = B[n + j, k]
-            for (int j = 0; j < 16; j += 16)
+            if (panelMode != 2)
             {
-                ref float from = ref Unsafe.Add(ref w, (n + j) * 3136);
-                for (int k = 0; k + 16 <= 3136; k += 16) Transpose16(ref Unsafe.Add(ref from, k), 3136, ref Unsafe.Add(ref scratch, k * 16 + j), 16);
+                for (int j = 0; j < 16; j += 16)
+                {
+                    ref float from = ref Unsafe.Add(ref w, (n + j) * 3136);
+                    for (int k = 0; k + 16 <= 3136; k += 16) Transpose16(ref Unsafe.Add(ref from, k), 3136, ref Unsafe.Add(ref panel, k * 16 + j), 16);
+                }
             }
             int m = m0;
-            for (; m + 8 <= m1; m += 8) Broadcast512Block8x1(ref Unsafe.Add(ref x, m * 3136), 3136, 1, ref scratch, 16, ref Unsafe.Add(ref y, m * 512 + n), 512, 3136, KernelBiasByColumn, ref Unsafe.Add(ref bias, n), 0);
-            for (; m < m1; m++) Broadcast512Block1x1(ref Unsafe.Add(ref x, m * 3136), 3136, 1, ref scratch, 16, ref Unsafe.Add(ref y, m * 512 + n), 512, 3136, KernelBiasByColumn, ref Unsafe.Add(ref bias, n), 0);
+            for (; m + 8 <= m1; m += 8) Broadcast512Block8x1(ref Unsafe.Add(ref x, m * 3136), 3136, 1, ref panel, 16, ref Unsafe.Add(ref y, m * 512 + n), 512, 3136, KernelBiasByColumn, ref Unsafe.Add(ref bias, n), 0);
+            for (; m < m1; m++) Broadcast512Block1x1(ref Unsafe.Add(ref x, m * 3136), 3136, 1, ref panel, 16, ref Unsafe.Add(ref y, m * 512 + n), 512, 3136, KernelBiasByColumn, ref Unsafe.Add(ref bias, n), 0);
         }
     }
 
     /// <summary>Dense1 forward: y[n, j] = Σᵢ x[n, i]·w[j, i] + b[j] for samples m0 ≤ n &lt; m1 and units n0 ≤ j &lt; n1 (3136 inputs, 512 units).</summary>
     /// <remarks>Rows m0 ≤ m &lt; m1, columns n0 ≤ n &lt; n1. Register blocks of 4 × 4 dot products of length 3136, one
     /// 16-lane accumulator each, summed across lanes at the end.</remarks>
-    private static void Dense1Forward512Dot(ref float x, ref float w, ref float y, ref float bias, int m0, int m1, int n0, int n1, ref float scratch)
+    private static void Dense1Forward512Dot(ref float x, ref float w, ref float y, ref float bias, int m0, int m1, int n0, int n1, ref float scratch, ref float panels, int panelMode)
     {
         int m = m0;
         for (; m + 4 <= m1; m += 4)
@@ -4344,7 +4372,7 @@ _________________________________________________________________________
             case 68:   // Dense1 forward: a range of units
             {
                 (int j0, int j1) = global::NetGen.Parallelism.Range(512, parts, part, 48);   // whole strips of the Vector512 kernel's 3 vectors
-                Dense1Forward(ref _a17[0], ref _p[65376], ref _a18[0], ref _p[1671008], 0, _batch, j0, j1, ref _scratch[part * _scratchPart]);
+                Dense1Forward(ref _a17[0], ref _p[65376], ref _a18[0], ref _p[1671008], 0, _batch, j0, j1, ref _scratch[part * _scratchPart], ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(_panels17), _panelMode17);
                 break;
             }
             case 69:   // Dense1 ∂E/∂W: a range of units

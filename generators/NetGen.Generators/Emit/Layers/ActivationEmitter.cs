@@ -5,7 +5,7 @@ namespace NetGen.Generators.Emit.Layers;
 /// <summary>
 /// Element-wise activations over every value of the batch, whatever the tensor's layout. Nothing here knows a
 /// particular activation: each is one <see cref="ActivationFormula"/> in its catalog definition (ActivationLayer.cs),
-/// and this emitter prints it — the CPU's scalar loop, its Vector256 backward, the TensorPrimitives forward where the
+/// and this emitter prints it — the CPU's scalar loop, its Vector512/Vector256 backward, the TensorPrimitives forward where the
 /// library has one, and the GPU kernels (the fused Dense/Conv2D kernels print the same formula through
 /// <see cref="GpuWriter.Activation"/>). (At x = 0 ReLU and LeakyReLU take the left derivative, as PyTorch does.)
 /// </summary>
@@ -83,6 +83,18 @@ internal sealed class ActivationEmitter : LayerEmitter
             w.Open("");
             w.Line($"ref {c.T} x = ref {x}[0], y = ref {y}[0], dy = ref {dy}[0], dx = ref {dx}[0];");
             w.Line($"int count = {count}, k = 0;");
+            string wide = "global::System.Runtime.Intrinsics.Vector512";
+            if (f.Backward.Vector(c.T, c.Lit, () => layer.Alpha, vec: wide) is { } vector512)
+            {
+                // Where the JIT accelerates Vector512 (a JIT-time constant), 16 floats at a time first: the same formula
+                // lane by lane, so the same bits as the 256-bit loop.
+                w.Open($"if ({wide}.IsHardwareAccelerated)");
+                w.Open($"for (; k + {wide}<{c.T}>.Count <= count; k += {wide}<{c.T}>.Count)");
+                w.Line($"{wide}<{c.T}> xv = {wide}.LoadUnsafe(ref x, (nuint)k), yv = {wide}.LoadUnsafe(ref y, (nuint)k), dyv = {wide}.LoadUnsafe(ref dy, (nuint)k);");
+                w.Line($"{wide}.StoreUnsafe({vector512}, ref dx, (nuint)k);");
+                w.Close();
+                w.Close();
+            }
             w.Open($"for (; k + {vec}<{c.T}>.Count <= count; k += {vec}<{c.T}>.Count)");
             w.Line($"{vec}<{c.T}> xv = {vec}.LoadUnsafe(ref x, (nuint)k), yv = {vec}.LoadUnsafe(ref y, (nuint)k), dyv = {vec}.LoadUnsafe(ref dy, (nuint)k);");
             w.Line($"{vec}.StoreUnsafe({vector}, ref dx, (nuint)k);");

@@ -39,7 +39,41 @@ internal sealed class DenseEmitter : LayerEmitter
         }
 
         w.Line($"// Layer {layer.Index}: {layer.PascalName} ({@in} → {@out}): y = x·Wᵀ + b over the whole batch, register-blocked; threads split the units");
+        if (CachesPanels(c, layer))
+        {
+            int i = layer.Index;
+            w.Line($"// Inference mode, Vector512, {GemmEmitter.TransposedRows} samples or more: W's transposed panels are packed into _panels{i} once and reused while");
+            w.Line($"// the weights' version (bumped by Parameters, the weight views and TrainStep) is the one they were packed at");
+            w.Line($"_panelMode{i} = Training || batch < {GemmEmitter.TransposedRows} || !global::System.Runtime.Intrinsics.Vector512.IsHardwareAccelerated ? 0 : _panelsVersion{i} == _weightsVersion[0] ? 2 : 1;");
+        }
         w.Line($"global::NetGen.Parallelism.Run(this, {Op(layer, 0)}, global::NetGen.Parallelism.PartsFor((long)batch * {(long)@in * @out}));");
+        if (CachesPanels(c, layer)) w.Line($"if (_panelMode{layer.Index} == 1) _panelsVersion{layer.Index} = _weightsVersion[0];");
+    }
+
+    /// <summary>Whether the layer keeps W's packed panels between inference passes: a float layer computed by kernels whose
+    /// forward has the transposed Vector512 twin (<see cref="GemmEmitter.Transposes(EmitContext, int, int)"/>). Packing W
+    /// (K × N values through 16 × 16 transposes) costs about what 10 samples of the product do (784 → 100: 8.4 µs); in
+    /// inference the weights rarely change, so it is done once per weight version. Training passes pack into the
+    /// per-thread scratch as before (the weights change every step).</summary>
+    public static bool CachesPanels(EmitContext c, LayerPlan layer) =>
+        !layer.IsSequence && !c.IsUnrolled(layer) && GemmEmitter.Transposes(c, layer.InputSize, layer.OutputSize);
+
+    /// <summary>The kept panels: every whole vector of units (strips of 48, then 16), K values each.</summary>
+    private static int PanelValues(EmitContext c, LayerPlan layer) => layer.InputSize * (layer.OutputSize - layer.OutputSize % (2 * GemmEmitter.Lanes(c)));
+
+    public override void Fields(CodeWriter w, EmitContext c, LayerPlan layer)
+    {
+        if (!CachesPanels(c, layer)) return;
+        int i = layer.Index;
+        w.Line($"private readonly {c.T}[] _panels{i};   // layer {i} ({layer.PascalName}): Wᵀ packed as the forward's Vector512 twin reads it, kept between inference passes ({PanelValues(c, layer)} values; empty without Vector512)");
+        w.Line($"private long _panelsVersion{i} = -1;   // the weights' version _panels{i} was packed at");
+        w.Line($"private int _panelMode{i};   // this pass: 0 pack into scratch, 1 pack into _panels{i}, 2 reuse _panels{i}");
+    }
+
+    public override void Allocate(CodeWriter w, EmitContext c, LayerPlan layer)
+    {
+        if (!CachesPanels(c, layer)) return;
+        w.Line($"_panels{layer.Index} = global::System.Runtime.Intrinsics.Vector512.IsHardwareAccelerated ? new {c.T}[{PanelValues(c, layer)}] : global::System.Array.Empty<{c.T}>();");
     }
 
     public override void Backward(CodeWriter w, EmitContext c, LayerPlan layer)
@@ -130,7 +164,8 @@ internal sealed class DenseEmitter : LayerEmitter
         string scratch = "ref _scratch[part * _scratchPart]";
         w.Open($"case {Op(layer, 0)}:   // {layer.PascalName} forward: a range of units");
         w.Line($"(int j0, int j1) = global::NetGen.Parallelism.Range({@out}, parts, part, {6 * V});   // whole strips of the Vector512 kernel's 3 vectors");
-        w.Line($"{layer.PascalName}Forward(ref {A(layer.Index)}[0], ref _p[{layer.WeightOffset}], ref {A(layer.Index + 1)}[0]{(layer.BiasCount > 0 ? $", ref _p[{layer.BiasOffset}]" : "")}, 0, _batch, j0, j1, {scratch});");
+        w.Line($"{layer.PascalName}Forward(ref {A(layer.Index)}[0], ref _p[{layer.WeightOffset}], ref {A(layer.Index + 1)}[0]{(layer.BiasCount > 0 ? $", ref _p[{layer.BiasOffset}]" : "")}, 0, _batch, j0, j1, {scratch}" +
+               (CachesPanels(c, layer) ? $", ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(_panels{layer.Index}), _panelMode{layer.Index}" : "") + ");");
         w.Line("break;");
         w.Close();
         w.Open($"case {Op(layer, 1)}:   // {layer.PascalName} ∂E/∂W: a range of units");
@@ -173,7 +208,7 @@ internal sealed class DenseEmitter : LayerEmitter
             N = @out, K = @in, AName = "x", BName = "w", CName = "y",
             LdA = @in, LdB = @in, LdC = @out,
             Mode = layer.BiasCount > 0 ? GemmEmitter.Mode.AssignBiasByColumn : GemmEmitter.Mode.Assign,
-            MR = 4, NV = 4, PackTransposed = true,
+            MR = 4, NV = 4, PackTransposed = true, CachePanels = CachesPanels(c, layer),
         });
         GemmEmitter.Broadcast(w, c, new GemmEmitter.Product
         {

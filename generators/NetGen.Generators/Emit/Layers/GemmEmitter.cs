@@ -57,6 +57,8 @@ internal static class GemmEmitter
         public bool Wide;             // the Vector512 twin (written by Broadcast/Dot themselves)      // broadcast: copy B's strips into a contiguous panel first (when 8 rows or more reuse it)
         public int? M;                // the row count, when known (row ranges then start at multiples of MR): only the blocks M needs are written
         public int RowOrderSteps;     // broadcast with a runtime K: at most this many steps walk C row block by row block, B in place (see Broadcast)
+        public bool CachePanels;      // with PackTransposed: the kernels also take (ref panels, int panelMode): 0 packs into scratch, 1 packs
+                                      // into panels (strip n at panels[n·K], kept by the caller), 2 reuses panels as they are
         public bool PackTransposed;   // dot, float: the Vector512 twin transposes B into packed panels and runs broadcast blocks over them
                                       // from TransposedRows rows on (the kernels then take a scratch argument; see DotKernel)
         // Column ranges are the whole of N or split at multiples of the widest block (broadcast: NV vectors of the
@@ -94,7 +96,7 @@ internal static class GemmEmitter
         if (p.Wide) return;
         w.Open("if (Vector512.IsHardwareAccelerated)   // a JIT-time constant: full-width AVX-512 runs the Vector512 twin");
         w.Line($"{p.Method}512(ref {p.AName}, ref {p.BName}, ref {p.CName}{(HasBias(p) ? ", ref bias" : p.Mode == Mode.Descend ? ", ref rate" : "")}, m0, m1, n0, n1" +
-               $"{(p.KRuntime is null ? "" : ", " + p.KRuntime)}{((p.Pack && !dot) || (dot && p.PackTransposed) ? ", ref scratch" : "")});");
+               $"{(p.KRuntime is null ? "" : ", " + p.KRuntime)}{((p.Pack && !dot) || (dot && p.PackTransposed) ? ", ref scratch" : "")}{(dot && p.CachePanels ? ", ref panels, panelMode" : "")});");
         w.Line("return;");
         w.Close();
     }
@@ -108,7 +110,8 @@ internal static class GemmEmitter
 
     private static string Params(Product p, EmitContext c) =>
         $"ref {c.T} {p.AName}, ref {c.T} {p.BName}, ref {c.T} {p.CName}" + (HasBias(p) ? $", ref {c.T} bias" : p.Mode == Mode.Descend ? $", ref {c.T} rate" : "") +
-        ", int m0, int m1, int n0, int n1" + (p.KRuntime is null ? "" : ", int " + p.KRuntime) + (p.PackTransposed ? $", ref {c.T} scratch" : "");
+        ", int m0, int m1, int n0, int n1" + (p.KRuntime is null ? "" : ", int " + p.KRuntime) + (p.PackTransposed ? $", ref {c.T} scratch" : "") +
+        (p.CachePanels ? $", ref {c.T} panels, int panelMode" : "");
 
     /// <summary>The bias argument of a block call: the block's first bias value, the rate (Descend), or any reference
     /// when unused.</summary>
@@ -377,7 +380,7 @@ internal static class GemmEmitter
         w.Line($"/// (columns n0/n1: multiples of {3 * V}, or {p.N}){(p.N % V != 0 ? $"; the last {p.N % V} columns: {p.Method}Dot" : "")}. Fewer rows: {p.Method}Dot.</remarks>");
         w.Open($"private static void {p.Method}({Params(p, c)})");
         w.Open($"if (m1 - m0 < {TransposedRows})   // packing would cost more than it saves");
-        w.Line($"{p.Method}Dot(ref {p.AName}, ref {p.BName}, ref {p.CName}{(HasBias(p) ? ", ref bias" : p.Mode == Mode.Descend ? ", ref rate" : "")}, m0, m1, n0, n1, ref scratch);");
+        w.Line($"{p.Method}Dot(ref {p.AName}, ref {p.BName}, ref {p.CName}{(HasBias(p) ? ", ref bias" : p.Mode == Mode.Descend ? ", ref rate" : "")}, m0, m1, n0, n1, ref scratch{(p.CachePanels ? ", ref panels, panelMode" : "")});");
         w.Line("return;");
         w.Close();
         w.Line("int n = n0;");
@@ -398,7 +401,7 @@ internal static class GemmEmitter
             // A vector of which only the last N % 16 lanes are new would cost as much as 16 columns; dot blocks run
             // along k and cost only the columns they compute (Dense 784 → 100 at batch 128: 19 µs → about 5 µs).
             w.Open($"if (n < n1)   // the last {p.N % V} columns: dot blocks");
-            w.Line($"{p.Method}Dot(ref {p.AName}, ref {p.BName}, ref {p.CName}{(HasBias(p) ? ", ref bias" : p.Mode == Mode.Descend ? ", ref rate" : "")}, m0, m1, n, n1, ref scratch);");
+            w.Line($"{p.Method}Dot(ref {p.AName}, ref {p.BName}, ref {p.CName}{(HasBias(p) ? ", ref bias" : p.Mode == Mode.Descend ? ", ref rate" : "")}, m0, m1, n, n1, ref scratch{(p.CachePanels ? ", ref panels, panelMode" : "")});");
             w.Close();
         }
         w.Close();
@@ -409,17 +412,26 @@ internal static class GemmEmitter
     {
         int V = Lanes(c, p), width = nv * V, K = p.K;
         c.Transposes = true;
+        string panel = "scratch";
+        if (p.CachePanels)
+        {
+            panel = "panel";
+            w.Line($"// the panel: in scratch (panelMode 0), or strip n of the kept panels at panels[n·{K}] (1: packed now, 2: packed by an earlier pass)");
+            w.Line($"ref {c.T} panel = ref panelMode == 0 ? ref scratch : ref Unsafe.Add(ref panels, n * {K});");
+        }
         w.Line($"// B's rows n … n + {width} as a {K} × {width} panel: panel[k, j] = B[n + j, k]" + (K % V != 0 ? $" (the last {K % V} steps: a block ending at step {K}, overlapping the one before)" : ""));
+        if (p.CachePanels) w.Open("if (panelMode != 2)");
         w.Open($"for (int j = 0; j < {width}; j += {V})");
         w.Line($"ref {c.T} from = ref Unsafe.Add(ref {p.BName}, (n + j) * {p.LdB});");
-        w.Line($"for (int k = 0; k + {V} <= {K}; k += {V}) Transpose16(ref Unsafe.Add(ref from, k), {p.LdB}, ref Unsafe.Add(ref scratch, k * {width} + j), {width});");
-        if (K % V != 0) w.Line($"Transpose16(ref Unsafe.Add(ref from, {K - V}), {p.LdB}, ref Unsafe.Add(ref scratch, {(K - V) * width} + j), {width});");
+        w.Line($"for (int k = 0; k + {V} <= {K}; k += {V}) Transpose16(ref Unsafe.Add(ref from, k), {p.LdB}, ref Unsafe.Add(ref {panel}, k * {width} + j), {width});");
+        if (K % V != 0) w.Line($"Transpose16(ref Unsafe.Add(ref from, {K - V}), {p.LdB}, ref Unsafe.Add(ref {panel}, {(K - V) * width} + j), {width});");
         w.Close();
+        if (p.CachePanels) w.Close();
         w.Line("int m = m0;");
         string Call(int rows)
         {
             Blocks(c, true).Add((false, rows, nv));
-            return $"{BlockName(false, rows, nv, true)}(ref Unsafe.Add(ref {p.AName}, {Times("m", p.LdA)}), {p.LdA}, 1, ref scratch, {width}, ref Unsafe.Add(ref {p.CName}, {Times("m", p.LdC)} + n), {p.LdC}, " +
+            return $"{BlockName(false, rows, nv, true)}(ref Unsafe.Add(ref {p.AName}, {Times("m", p.LdA)}), {p.LdA}, 1, ref {panel}, {width}, ref Unsafe.Add(ref {p.CName}, {Times("m", p.LdC)} + n), {p.LdC}, " +
                    $"{K}, {ModeNames[(int)p.Mode]}, {BiasArgument(p)}, {tail});";
         }
         w.Line($"for (; m + 8 <= m1; m += 8) {Call(8)}");

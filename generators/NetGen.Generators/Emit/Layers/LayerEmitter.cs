@@ -86,7 +86,9 @@ internal abstract class LayerEmitter
         foreach (var p in layer.Parameters)
         {
             w.Line($"/// <summary>{layer.PascalName} {p.Slot.Description}</summary>");
-            w.Line($"public global::System.Span<{t}> {layer.PascalName}{p.Name} => _p.AsSpan({p.Offset}, {p.Count});");
+            w.Line(c.CachesPanels
+                ? $"public global::System.Span<{t}> {layer.PascalName}{p.Name} {{ get {{ {EmitContext.TouchWeights} return _p.AsSpan({p.Offset}, {p.Count}); }} }}"
+                : $"public global::System.Span<{t}> {layer.PascalName}{p.Name} => _p.AsSpan({p.Offset}, {p.Count});");
             if (!last) GradientView(p);
         }
         if (last) foreach (var p in layer.Parameters) GradientView(p);
