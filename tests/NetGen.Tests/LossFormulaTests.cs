@@ -2,9 +2,11 @@ using NetGen.Generators.Model;
 
 namespace NetGen.Tests;
 
-/// <summary>Every loss is written once (<see cref="LossFormula"/>); the GPU kernels are printed from those trees and the
-/// CPU calls <see cref="Losses"/>. These tests evaluate each tree on random outputs and targets (element by element, or
-/// row by row for cross-entropy and the hinges) and require the same loss and gradient as <see cref="Losses"/>, in double.</summary>
+/// <summary>Every loss is written once (<see cref="LossFormula"/>); the generated CPU code and the GPU kernels are printed
+/// from those trees, and <see cref="Losses"/> is the runtime's hand-written form (public, and BuiltInLoss's path). These
+/// tests evaluate each tree on random outputs and targets (element by element, or row by row for cross-entropy and the
+/// hinges) and require the same loss and gradient as <see cref="Losses"/>, in double; GeneratedLossTests compare the
+/// generated code itself with <see cref="Losses"/>.</summary>
 public class LossFormulaTests
 {
     private delegate double Value(double[] o, double[] t, int batch);
@@ -104,6 +106,43 @@ public class LossFormulaTests
                 int row = r, self = j;
                 double g = formula.EvaluateRow(formula.Gradient, v => v switch { "batch" or "rows" => batch, "n" => n, "j" => self, _ => double.NaN }, (a, k) => (a == "o" ? o : t)[row * n + k]);
                 Assert.True(Math.Abs(g - d[r * n + j]) <= 1e-12 * Math.Max(1, Math.Abs(d[r * n + j])), $"{name} gradient ({r}, {j}): formula {g}, Losses {d[r * n + j]}");
+            }
+    }
+
+    /// <summary>The Sampling layer's KL term (GaussianKLFormula, printed into the generated CPU and GPU code) against
+    /// Losses.GaussianKL and AddGaussianKLGradient: the value and β times the gradient, on random μ and log σ² (both signs,
+    /// a wide range of variances).</summary>
+    [Fact]
+    public void GaussianKLFormulaAgreesWithTheRuntimeKL()
+    {
+        var random = new SeededRandom(17);
+        const int batch = 3, latent = 4;
+        const double beta = 0.7;
+        var x = new double[batch * 2 * latent];
+        for (int k = 0; k < x.Length; k++) x[k] = random.NextDouble(-3, 3);
+        double Env(string v, double mu, double logVariance) => v switch { "mu" => mu, "logVariance" => logVariance, "batch" => batch, "beta" => beta, _ => double.NaN };
+
+        double sum = 0;
+        for (int n = 0; n < batch; n++)
+            for (int j = 0; j < latent; j++)
+            {
+                double mu = x[n * 2 * latent + j], lv = x[n * 2 * latent + latent + j];
+                sum += GaussianKLFormula.Term.Evaluate(v => Env(v, mu, lv));
+            }
+        double kl = sum / GaussianKLFormula.Divisor.Evaluate(v => Env(v, 0, 0)), expected = Losses.GaussianKL<double>(x, batch, latent);
+        Assert.True(Math.Abs(kl - expected) <= 1e-12 * Math.Max(1, Math.Abs(expected)), $"KL: formula {kl}, Losses {expected}");
+
+        var g = new double[x.Length];
+        Losses.AddGaussianKLGradient<double>(x, batch, latent, beta, g);
+        double scale = GaussianKLFormula.Scale.Evaluate(v => Env(v, 0, 0));
+        for (int n = 0; n < batch; n++)
+            for (int j = 0; j < latent; j++)
+            {
+                int m = n * 2 * latent + j;
+                double mu = x[m], lv = x[m + latent];
+                double dmu = scale * GaussianKLFormula.MeanGradient.Evaluate(v => Env(v, mu, lv)), dlv = scale * GaussianKLFormula.LogVarianceGradient.Evaluate(v => Env(v, mu, lv));
+                Assert.True(Math.Abs(dmu - g[m]) <= 1e-12 * Math.Max(1, Math.Abs(g[m])), $"∂/∂μ ({n}, {j}): formula {dmu}, Losses {g[m]}");
+                Assert.True(Math.Abs(dlv - g[m + latent]) <= 1e-12 * Math.Max(1, Math.Abs(g[m + latent])), $"∂/∂log σ² ({n}, {j}): formula {dlv}, Losses {g[m + latent]}");
             }
     }
 

@@ -4,11 +4,11 @@ using NetGen.Generators.Model;
 namespace NetGen.Generators.Emit;
 
 /// <summary>
-/// The loss on the GPU: a kernel writing each sample's term of the loss (scaled so the terms sum to the loss the CPU's
-/// <c>NetGen.Losses</c> computes) and a kernel writing ∂E/∂ of the loss input, both printed from the loss's
-/// <see cref="LossFormula"/>. The loss is over rows of n values: a sample's outputs, or, for a sequence output (a
-/// per-step loss), each of its T steps (rows = batch × T, as the CPU's <c>Losses</c> count them), with the formula's
-/// divisor (per row, per value or per sample) printed from the same variables. Cross-entropy after Softmax is fused as
+/// The loss on the GPU: a kernel writing each sample's term of the loss (scaled so the terms sum to the loss the
+/// generated CPU network computes) and a kernel writing ∂E/∂ of the loss input, both printed from the loss's
+/// <see cref="LossFormula"/> by <see cref="LossPrinter"/>, as the CPU's loss methods are (<see cref="LossEmitter"/>).
+/// The loss is over rows of n values: a sample's outputs, or, for a sequence output (a per-step loss), each of its T
+/// steps (rows = batch × T, as on the CPU), with the formula's divisor (per row, per value or per sample) printed from the same variables. Cross-entropy after Softmax is fused as
 /// on the CPU: it reads the logits and its gradient is (p − t)/rows, so Softmax's backward kernel is never launched.
 /// </summary>
 internal static class GpuLossEmitter
@@ -21,16 +21,15 @@ internal static class GpuLossEmitter
         // R rows of C values per sample (R = 1, C = O unless the output is a sequence).
         int R = plan.LossRowsPerSample, C = plan.LossRowSize, O = plan.OutputSize, lossIn = plan.GpuLossInputBuffer;
         bool perStep = R > 1;
-        var shape = new RowShape(C, perStep ? $"(batch * {R})" : "batch");
+        var shape = LossPrinter.RowShape.Of(plan);
         string t = c.T, zero = c.Lit(0);
         var kind = plan.Spec.Loss;
         var parameters = new[] { g.V("o"), g.V("target"), g.V("terms"), ("int", "batch") };
         var gradientParameters = new[] { g.V("o"), g.V("target"), g.V("d"), ("int", "batch") };
         string termsField, gradientField;
-        // Every loss is printed from its formula (LossFormula, which NetGen.Losses is tested against).
+        // Every loss is printed from its formula, as on the CPU (LossEmitter).
         var formula = LossFormula.Of(kind, plan.FusedSigmoidBinaryCrossEntropy);   // from the logits when fused with a final Sigmoid
-        string divisor = Row(c, shape, formula.Divisor, null, operand: true);
-        if (formula.Divisor is Expr.Bin) divisor = "(" + divisor + ")";
+        string divisor = LossPrinter.Divisor(c, shape, formula);
         if (formula.RowWise)
         {
             // Row-wise: one thread per sample for the term (a loop over its rows when it has several), one per value
@@ -46,8 +45,7 @@ internal static class GpuLossEmitter
                     w.Line($"int row = (i * {R} + step) * {C};");
                 }
                 else w.Line($"int row = i * {C};");
-                foreach (var (name, value) in formula.LocalsFor(formula.Value)) RowLocal(w, c, shape, name, value, self: null);
-                RowLocal(w, c, shape, "sum", formula.Value, self: null);
+                LossPrinter.RowTerm(w, c, shape, formula);
                 if (perStep)
                 {
                     w.Line("total += sum;");
@@ -63,16 +61,15 @@ internal static class GpuLossEmitter
                 w.Line($"int row = n * {C};");
                 // j as a number (j ≠ y); as an element's index it is printed o[i].
                 if (formula.Gradient.Reads("j", asIndex: false) || formula.LocalsFor(formula.Gradient).Any(l => l.Value.Reads("j", asIndex: false))) w.Line("int j = i - row;");
-                foreach (var (name, value) in formula.LocalsFor(formula.Gradient)) RowLocal(w, c, shape, name, value, self: "j");
-                w.Line($"d[i] = {Row(c, shape, formula.Gradient, "j")};");
+                foreach (var (name, value) in formula.LocalsFor(formula.Gradient)) LossPrinter.RowLocal(w, c, shape, name, value, self: "j");
+                w.Line($"d[i] = {LossPrinter.Row(c, shape, formula.Gradient, "j")};");
             });
         }
         else
         {
             // Element-wise losses: term per value, summed per sample (over all its rows); gradient per value.
-            string Var(string name, string at) => name switch { "o" => $"o[{at}]", "t" => $"target[{at}]", _ => shape.Name(name) };
-            string value = formula.Value.Scalar(v => Var(v, "at"), c.Lit, c.Math);
-            string gradient = formula.Gradient.Scalar(v => Var(v, "i"), c.Lit, c.Math, operand: true);
+            string value = LossPrinter.Element(c, shape, formula.Value, "at");
+            string gradient = LossPrinter.Element(c, shape, formula.Gradient, "i", operand: true);
             string steps = perStep ? $" over its {R} steps" : "";
             termsField = g.Kernel("LossTerms", $"Sample i's share of the {kind} loss{steps}: Σⱼ over its values / {(formula.Divisor is Expr.Bin ? divisor.Substring(1, divisor.Length - 2) : divisor)}", parameters, w =>
             {
@@ -102,60 +99,5 @@ internal static class GpuLossEmitter
         string comment = plan.FusedSoftmaxCrossEntropy ? (perStep ? "   // ∂E/∂logits = (p − t)/(batch·T): Softmax's own backward is skipped" : "   // ∂E/∂logits = (p − t)/n: Softmax's own backward is skipped")
             : plan.FusedSigmoidBinaryCrossEntropy ? "   // ∂E/∂logits = (σ(z) − t)/divisor: Sigmoid's own backward is skipped" : "";
         return $"{gradientField}(batch * {O}, {GpuWriter.A(lossIn)}, Target, {GpuWriter.D(lossIn)}, batch);{comment}";
-    }
-
-    /// <summary>The loss's rows as the kernels print them: <see cref="Size"/> values per row (the formula's n), and
-    /// <see cref="Rows"/>, the expression counting the batch's rows (its samples, or batch × T for a per-step loss).</summary>
-    private sealed record RowShape(int Size, string Rows)
-    {
-        /// <summary>A formula's scalar variable: n, rows and batch (the kernel's parameter); other names are locals.</summary>
-        public string Name(string name) => name switch
-        {
-            "n" => Size.ToString(System.Globalization.CultureInfo.InvariantCulture),
-            "rows" => Rows,
-            _ => name,
-        };
-    }
-
-    /// <summary>A row-wise formula's expression as C#: element k of the row is o[row + k] (target[…] for t), the value's own
-    /// element (index <paramref name="self"/>) o[i]; n is the row length; other names are locals of the kernel.
-    /// <paramref name="rename"/> substitutes an index (a reduction's first element, the arg-max's current best).</summary>
-    private static string Row(EmitContext c, RowShape shape, Expr e, string? self, bool operand = false, (string From, string To)? rename = null) =>
-        e.Scalar(name =>
-        {
-            int bracket = name.IndexOf('[');
-            if (bracket < 0) return shape.Name(name);
-            string array = name.Substring(0, bracket) == "o" ? "o" : "target", index = name.Substring(bracket + 1, name.Length - bracket - 2);
-            if (rename is { } r && index == r.From) index = r.To;
-            return index == self ? $"{array}[i]" : index == "0" ? $"{array}[row]" : $"{array}[row + {index}]";
-        }, c.Lit, c.Math, operand);
-
-    /// <summary>Declares local <paramref name="name"/> = <paramref name="value"/> for the row starting at <c>row</c>: a
-    /// reduction as a loop over the row (Max and ArgMax start from its first element; ArgMax keeps the first on ties, as
-    /// the CPU), any other value as one expression.</summary>
-    private static void RowLocal(CodeWriter w, EmitContext c, RowShape shape, string name, Expr value, string? self)
-    {
-        string t = c.T;
-        if (value is not Expr.Reduce r)
-        {
-            w.Line($"{t} {name} = {Row(c, shape, value, self)};");
-            return;
-        }
-        string k = r.Index, body = Row(c, shape, r.Body, self);
-        switch (r.Op)
-        {
-            case "ArgMax":
-                w.Line($"int {name} = 0;");
-                w.Line($"for (int {k} = 1; {k} < {shape.Size}; {k}++) if ({body} > {Row(c, shape, r.Body, self, rename: (k, name))}) {name} = {k};");
-                break;
-            case "Max":
-                w.Line($"{t} {name} = {Row(c, shape, r.Body, self, rename: (k, "0"))};");
-                w.Line($"for (int {k} = 1; {k} < {shape.Size}; {k}++) {name} = {c.Math}.Max({name}, {body});");
-                break;
-            default:
-                w.Line($"{t} {name} = {c.Lit(0)};");
-                w.Line($"for (int {k} = 0; {k} < {shape.Size}; {k}++) {name} += {body};");
-                break;
-        }
     }
 }

@@ -448,67 +448,10 @@ internal static class NetworkEmitter
         string input = $"{EmitContext.A(lossIn)}.AsSpan(0, _batch * {plan.OutputSize})";
         // A sequence output: every step is a row of the loss (PyTorch's losses over (N·T, C), Keras' per-step loss).
         string rows = plan.LossRowsPerSample > 1 ? $"_batch * {plan.LossRowsPerSample}" : "_batch";
-        string value, gradient, what;
-        switch (plan.Spec.Loss)
-        {
-            case LossKind.HalfSquaredError:
-                what = "E = Σⱼ ½(tⱼ − oⱼ)², averaged over the batch";
-                value = $"global::NetGen.Losses.HalfSquaredError<{t}>({input}, target, {rows})";
-                gradient = $"global::NetGen.Losses.HalfSquaredErrorGradient<{t}>({input}, target, {rows}, {EmitContext.D(lossIn)})";
-                break;
-            case LossKind.MeanSquaredError:
-                what = "E = mean of (t − o)² over every output and sample";
-                value = $"global::NetGen.Losses.MeanSquaredError<{t}>({input}, target)";
-                gradient = $"global::NetGen.Losses.MeanSquaredErrorGradient<{t}>({input}, target, {EmitContext.D(lossIn)})";
-                break;
-            case LossKind.MeanAbsoluteError:
-                what = "E = mean of |t − o| over every output and sample";
-                value = $"global::NetGen.Losses.MeanAbsoluteError<{t}>({input}, target)";
-                gradient = $"global::NetGen.Losses.MeanAbsoluteErrorGradient<{t}>({input}, target, {EmitContext.D(lossIn)})";
-                break;
-            case LossKind.BinaryCrossEntropy when plan.FusedSigmoidBinaryCrossEntropy:
-            case LossKind.BinaryCrossEntropySummed when plan.FusedSigmoidBinaryCrossEntropy:
-                string divisor = plan.Spec.Loss == LossKind.BinaryCrossEntropy ? $"_batch * {plan.OutputSize}" : "_batch";
-                what = (plan.Spec.Loss == LossKind.BinaryCrossEntropy ? "E = mean over every output and sample" : "E = Σ over each sample's outputs, averaged over the batch,")
-                    + " of −[t log p + (1 − t) log(1 − p)] with p = σ(z), computed from the logits z as max(z, 0) − t·z + log(1 + e^−|z|) (fused with Sigmoid: ∂E/∂z = σ(z) − t, as nn.BCEWithLogitsLoss)";
-                value = $"global::NetGen.Losses.BinaryCrossEntropyWithLogits<{t}>({input}, target, {divisor})";
-                gradient = $"global::NetGen.Losses.BinaryCrossEntropyWithLogitsGradient<{t}>({input}, target, {divisor}, {EmitContext.D(lossIn)})";
-                break;
-            case LossKind.BinaryCrossEntropy:
-                what = "E = mean of −[t log p + (1 − t) log(1 − p)] over every output and sample";
-                value = $"global::NetGen.Losses.BinaryCrossEntropy<{t}>({input}, target)";
-                gradient = $"global::NetGen.Losses.BinaryCrossEntropyGradient<{t}>({input}, target, {EmitContext.D(lossIn)})";
-                break;
-            case LossKind.BinaryCrossEntropySummed:
-                what = "E = Σ over each sample's outputs of −[t log p + (1 − t) log(1 − p)], averaged over the batch";
-                value = $"global::NetGen.Losses.BinaryCrossEntropySummed<{t}>({input}, target, _batch)";
-                gradient = $"global::NetGen.Losses.BinaryCrossEntropySummedGradient<{t}>({input}, target, _batch, {EmitContext.D(lossIn)})";
-                break;
-            case LossKind.SumSquaredError:
-                what = "E = Σ of (t − o)² over every output and sample";
-                value = $"global::NetGen.Losses.SumSquaredError<{t}>({input}, target)";
-                gradient = $"global::NetGen.Losses.SumSquaredErrorGradient<{t}>({input}, target, {EmitContext.D(lossIn)})";
-                break;
-            case LossKind.SumAbsoluteError:
-                what = "E = Σ of |t − o| over every output and sample";
-                value = $"global::NetGen.Losses.SumAbsoluteError<{t}>({input}, target)";
-                gradient = $"global::NetGen.Losses.SumAbsoluteErrorGradient<{t}>({input}, target, {EmitContext.D(lossIn)})";
-                break;
-            case LossKind.MulticlassHinge:
-            case LossKind.MulticlassSquaredHinge:
-                bool squared = plan.Spec.Loss == LossKind.MulticlassSquaredHinge;
-                what = $"the multiclass SVM loss Σ_(j≠y) max(0, s_j − s_y + 1){(squared ? "²" : "")} on the scores, averaged over the batch";
-                value = $"global::NetGen.Losses.MulticlassHinge<{t}>({input}, target, {rows}, squared: {(squared ? "true" : "false")})";
-                gradient = $"global::NetGen.Losses.MulticlassHingeGradient<{t}>({input}, target, {rows}, {EmitContext.D(lossIn)}, squared: {(squared ? "true" : "false")})";
-                break;
-            default:
-                what = plan.FusedSoftmaxCrossEntropy
-                    ? "E = −Σⱼ tⱼ log pⱼ with p = softmax(z), computed from the logits z (fused: ∂E/∂z = p − t), averaged over the batch"
-                    : "E = −Σⱼ tⱼ log softmax(o)ⱼ: the outputs are read as logits, averaged over the batch";
-                value = $"global::NetGen.Losses.CrossEntropyWithLogits<{t}>({input}, target, {rows})";
-                gradient = $"global::NetGen.Losses.CrossEntropyWithLogitsGradient<{t}>({input}, target, {rows}, {EmitContext.D(lossIn)})";
-                break;
-        }
+        // Both are printed from the loss's formula (LossEmitter, after this method), as the GPU's loss kernels are.
+        string value = $"{LossEmitter.Value}({input}, target, _batch)";
+        string gradient = $"{LossEmitter.Gradient}({input}, target, {EmitContext.D(lossIn)}, _batch)";
+        string what = LossEmitter.Words(plan);
 
         var regularized = plan.Layers.Where(l => l.L1 > 0 || l.L2 > 0).ToList();
         var sampling = plan.Layers.Where(l => l.Kind == LayerKind.Sampling).ToList();
@@ -589,6 +532,7 @@ internal static class NetworkEmitter
         ThreadingEmitter.Exit(w);
         w.Close();
         w.Line();
+        LossEmitter.Emit(w, c);
     }
 
     /// <summary>Weight penalties: E_reg = Σ_layers λ₁·Σ|w| + λ₂·Σw², and their gradient λ₁·sign(w) + 2λ₂·w.</summary>

@@ -7,8 +7,10 @@ namespace NetGen.Generators.Model;
 
 /// <summary>
 /// A loss written once: the term, its gradient and what the sum of the terms is divided by, as expression trees. The
-/// GPU's loss kernels are printed from it (GpuLossEmitter); the CPU calls <c>NetGen.Losses</c>, and LossFormulaTests
-/// evaluate every formula against <c>Losses</c> on random values, so the two cannot drift apart.
+/// generated CPU loss methods (LossEmitter) and the GPU's loss kernels (GpuLossEmitter) are printed from it by one
+/// printer (LossPrinter). The runtime's <c>NetGen.Losses</c> (public API, and the path of <c>BuiltInLoss</c> for custom
+/// losses) is a second, hand-written form of the same losses: LossFormulaTests evaluate every formula against it on
+/// random values, and GeneratedLossTests compare the generated code with it, so neither side can drift alone.
 /// <para>The loss is over rows: a sample's outputs are one row, or, for a sequence output (a per-step loss), each step's
 /// outputs are a row (PyTorch's losses over (N·T, C)). Variables: batch (the samples), rows (the loss's rows: batch, or
 /// batch × T) and n (the values per row, printed as a literal). A formula divides by what the CPU's <c>NetGen.Losses</c>
@@ -44,25 +46,31 @@ internal sealed record LossFormula(Expr Value, Expr Gradient, Expr Divisor, stri
     /// <summary>Whether the term is a sample's row (reductions over it) rather than one value.</summary>
     public bool RowWise { get; init; }
 
-    public static readonly LossFormula HalfSquaredError = new(Squared, (O - T) / Rows, 2 * Rows);
+    /// <summary>The loss in words for the generated <c>Loss</c>'s documentation, "E = …" (a row is a sample, or one step
+    /// of a sequence output).</summary>
+    public string Words { get; init; } = "";
 
-    public static readonly LossFormula MeanSquaredError = new(Squared, 2 * (O - T) / (Rows * N), Rows * N);
+    public static readonly LossFormula HalfSquaredError = new(Squared, (O - T) / Rows, 2 * Rows) { Words = "E = Σⱼ ½(tⱼ − oⱼ)², averaged over the rows" };
 
-    public static readonly LossFormula SumSquaredError = new(Squared, 2 * (O - T), 1);
+    public static readonly LossFormula MeanSquaredError = new(Squared, 2 * (O - T) / (Rows * N), Rows * N) { Words = "E = mean of (t − o)² over every output and row" };
 
-    public static readonly LossFormula MeanAbsoluteError = new(Absolute, Sign / (Rows * N), Rows * N);
+    public static readonly LossFormula SumSquaredError = new(Squared, 2 * (O - T), 1) { Words = "E = Σ of (t − o)² over every output and row" };
 
-    public static readonly LossFormula SumAbsoluteError = new(Absolute, Sign, 1);
+    public static readonly LossFormula MeanAbsoluteError = new(Absolute, Sign / (Rows * N), Rows * N) { Words = "E = mean of |t − o| over every output and row" };
+
+    public static readonly LossFormula SumAbsoluteError = new(Absolute, Sign, 1) { Words = "E = Σ of |t − o| over every output and row" };
 
     private static readonly Expr BceTerm = -(T * Expr.Max(Expr.Log(O), -100) + (1 - T) * Expr.Max(Expr.Log(1 - O), -100));
 
     private static readonly Expr BceSlope = (O - T) / Expr.Max(O * (1 - O), 1e-12);
 
     /// <summary>Logs clamped at −100 and the gradient's denominator at 1e−12, as PyTorch's BCELoss.</summary>
-    public static readonly LossFormula BinaryCrossEntropy = new(BceTerm, BceSlope / (Rows * N), Rows * N);
+    public static readonly LossFormula BinaryCrossEntropy = new(BceTerm, BceSlope / (Rows * N), Rows * N)
+    { Words = "E = mean of −[t log p + (1 − t) log(1 − p)] over every output and row (each log clamped at −100)" };
 
     /// <summary>The same terms summed over each sample's values and averaged over the batch.</summary>
-    public static readonly LossFormula BinaryCrossEntropySummed = new(BceTerm, BceSlope / Batch, Batch);
+    public static readonly LossFormula BinaryCrossEntropySummed = new(BceTerm, BceSlope / Batch, Batch)
+    { Words = "E = Σ over each sample's outputs of −[t log p + (1 − t) log(1 − p)] (each log clamped at −100), averaged over the batch" };
 
     /// <summary>max(z, 0) − t·z + log(1 + e^−|z|): binary cross-entropy of σ(z) from the logit z, never overflowing.</summary>
     private static readonly Expr WithLogits = Expr.Max(O, 0) - T * O + Expr.Log(1 + Expr.Exp(-Expr.Abs(O)));
@@ -72,10 +80,12 @@ internal sealed record LossFormula(Expr Value, Expr Gradient, Expr Divisor, stri
         Expr.IfGreaterOrEqual(O, 0, 1 / (1 + Expr.Exp(-Expr.Abs(O))), Expr.Exp(-Expr.Abs(O)) / (1 + Expr.Exp(-Expr.Abs(O)))) - T;
 
     /// <summary>BinaryCrossEntropy fused with a final Sigmoid: o is the logit z (nn.BCEWithLogitsLoss).</summary>
-    public static readonly LossFormula BinaryCrossEntropyWithLogits = new(WithLogits, SigmoidMinusTarget / (Rows * N), Rows * N);
+    public static readonly LossFormula BinaryCrossEntropyWithLogits = new(WithLogits, SigmoidMinusTarget / (Rows * N), Rows * N)
+    { Words = "E = mean over every output and row of −[t log p + (1 − t) log(1 − p)] with p = σ(z), computed from the logits z as max(z, 0) − t·z + log(1 + e^−|z|) (∂E/∂z = σ(z) − t, as nn.BCEWithLogitsLoss)" };
 
     /// <summary>BinaryCrossEntropySummed fused with a final Sigmoid: o is the logit z.</summary>
-    public static readonly LossFormula BinaryCrossEntropySummedWithLogits = new(WithLogits, SigmoidMinusTarget / Batch, Batch);
+    public static readonly LossFormula BinaryCrossEntropySummedWithLogits = new(WithLogits, SigmoidMinusTarget / Batch, Batch)
+    { Words = "E = Σ over each sample's outputs, averaged over the batch, of −[t log p + (1 − t) log(1 − p)] with p = σ(z), computed from the logits z as max(z, 0) − t·z + log(1 + e^−|z|) (∂E/∂z = σ(z) − t, as nn.BCEWithLogitsLoss)" };
 
     // ---- Row-wise ------------------------------------------------------------------------------------------------
 
@@ -96,6 +106,7 @@ internal sealed record LossFormula(Expr Value, Expr Gradient, Expr Divisor, stri
         "∂E/∂zⱼ = (softmax(z)ⱼ·Σₖtₖ − tⱼ) / {0} for value i ({1}, class j); the row's log-sum-exp is recomputed per thread")
     {
         RowWise = true,
+        Words = "E = −Σⱼ tⱼ log softmax(z)ⱼ from the logits z, as Σⱼ tⱼ·(log Σₖ e^zₖ − zⱼ) (∂E/∂z = p − t for one-hot t), averaged over the rows",
         Locals = ImmutableArray.Create<(string, Expr)>(
             ("max", Expr.MaxOver("k", Oj("k"))),
             ("exps", Expr.Sum("k", Expr.Exp(Oj("k") - Expr.V("max")))),
@@ -124,6 +135,7 @@ internal sealed record LossFormula(Expr Value, Expr Gradient, Expr Divisor, stri
             $"∂E/∂s for value i ({{1}}, class j): {(squared ? "2·margin" : "1")}/{{0}} where the margin s_j − s_y + 1 is positive, minus their sum at j = y")
         {
             RowWise = true,
+            Words = $"E = the multiclass SVM loss Σ_(j≠y) max(0, s_j − s_y + 1){power} on the scores, y the target's arg-max, averaged over the rows",
             Locals = ImmutableArray.Create<(string, Expr)>(
                 ("y", Expr.ArgMax("k", Tj("k"))),
                 ("pushed", Expr.Sum("k", Expr.IfNotEqual(Expr.V("k"), Y, Slope("k"), 0)))),
@@ -184,4 +196,38 @@ internal sealed record LossFormula(Expr Value, Expr Gradient, Expr Divisor, stri
         }
         return e.Evaluate(Read, row);
     }
+}
+
+/// <summary>
+/// The Sampling layer's own loss term, written once: KL(N(μ, σ²) ‖ N(0, 1)) = Σⱼ −½(1 + ℓⱼ − μⱼ² − e^ℓⱼ) over the latent
+/// values (ℓ = log σ²), averaged over the batch, and β times its gradient. SamplingEmitter prints the CPU's loops and the
+/// GPU's kernels from these trees; LossFormulaTests evaluate them against the runtime's <c>NetGen.Losses.GaussianKL</c>
+/// and <c>AddGaussianKLGradient</c>. Not a <see cref="LossFormula"/>: it reads two values per latent (μ, ℓ) and no
+/// target, and its gradient goes to two places and is added, not written.
+/// </summary>
+internal static class GaussianKLFormula
+{
+    private static readonly Expr Mu = Expr.V("mu"), LogVariance = Expr.V("logVariance");
+
+    /// <summary>One latent value's term, −(1 + ℓ − μ² − e^ℓ); KL = Σ terms / <see cref="Divisor"/>.</summary>
+    public static readonly Expr Term = -(1 + LogVariance - Mu * Mu - Expr.Exp(LogVariance));
+
+    /// <summary>2·batch: the ½ and the mean over the batch.</summary>
+    public static readonly Expr Divisor = 2 * Expr.V("batch");
+
+    /// <summary>β/batch, the factor of both gradients (β the layer's weight of KL in the loss).</summary>
+    public static readonly Expr Scale = Expr.V("beta") / Expr.V("batch");
+
+    /// <summary>∂(Σ terms/2)/∂μ = μ (times <see cref="Scale"/>).</summary>
+    public static readonly Expr MeanGradient = Mu;
+
+    /// <summary>∂(Σ terms/2)/∂ℓ = ½(e^ℓ − 1) (times <see cref="Scale"/>).</summary>
+    public static readonly Expr LogVarianceGradient = 0.5 * (Expr.Exp(LogVariance) - 1);
+
+    /// <summary>The formula in words, for comments.</summary>
+    public const string Words = "KL = −½ Σⱼ (1 + log σ²ⱼ − μⱼ² − σ²ⱼ) / batch; β·∂KL/∂μ = β·μ/batch, β·∂KL/∂log σ² = β·½(σ² − 1)/batch";
+
+    /// <summary>An expression as C# with μ and log σ² read from the locals mu and logVariance, β from <paramref name="beta"/>.</summary>
+    public static string Print(Expr e, Func<double, string> literal, string math, string beta = "beta") =>
+        e.Scalar(name => name == "beta" ? beta : name, literal, math, operand: true);
 }

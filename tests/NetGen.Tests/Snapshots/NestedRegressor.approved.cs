@@ -233,7 +233,7 @@ _____________________________________________________________________
                 }
             }
 
-            /// <summary>The loss of the last forward pass: E = mean of (t − o)² over every output and sample.</summary>
+            /// <summary>The loss of the last forward pass: E = mean of (t − o)² over every output and row; a row is a sample.</summary>
             public float Loss(global::System.ReadOnlySpan<float> target)
             {
                 bool entered = global::NetGen.SingleThreaded.Enter(ref _owner, "Regressor", "Loss");
@@ -241,7 +241,7 @@ _____________________________________________________________________
                 {
                     global::NetGen.Guard.ForwardDone(_batch, "Regressor");
                     global::NetGen.Guard.BatchSpan(target.Length, _batch, 1, nameof(target));
-                    return global::NetGen.Losses.MeanSquaredError<float>(_a4.AsSpan(0, _batch * 1), target);
+                    return LossValue(_a4.AsSpan(0, _batch * 1), target, _batch);
                 }
                 finally
                 {
@@ -276,7 +276,7 @@ _____________________________________________________________________
                 {
                     global::NetGen.Guard.ForwardDone(_batch, "Regressor");
                     global::NetGen.Guard.BatchSpan(target.Length, _batch, 1, nameof(target));
-                    global::NetGen.Losses.MeanSquaredErrorGradient<float>(_a4.AsSpan(0, _batch * 1), target, _d4);
+                    LossGradientInto(_a4.AsSpan(0, _batch * 1), target, _d4, _batch);
                     BackwardFrom(4, inputGradient: false);
                 }
                 finally
@@ -294,7 +294,7 @@ _____________________________________________________________________
                     global::NetGen.Guard.ForwardDone(_batch, "Regressor");
                     global::NetGen.Guard.BatchSpan(target.Length, _batch, 1, nameof(target));
                     global::NetGen.Guard.BatchSpan(inputGradient.Length, _batch, 3, nameof(inputGradient));
-                    global::NetGen.Losses.MeanSquaredErrorGradient<float>(_a4.AsSpan(0, _batch * 1), target, _d4);
+                    LossGradientInto(_a4.AsSpan(0, _batch * 1), target, _d4, _batch);
                     BackwardFrom(4, inputGradient: true);
                     _d0.AsSpan(0, inputGradient.Length).CopyTo(inputGradient);
                 }
@@ -324,6 +324,23 @@ _____________________________________________________________________
                 {
                     if (entered) global::NetGen.SingleThreaded.Exit(ref _owner);
                 }
+            }
+
+            // ---- The loss, printed from its formula (LossFormula.MeanSquaredError) as the GPU's loss kernels are -------------------
+            /// <summary>Σ over every value of the term (t - o) * (t - o), divided by rows * n.
+            /// o: the network's output, batch rows × 1 values; target: the same shape (in the formula's names: rows = batch, n = 1, t is the target).</summary>
+            private static float LossValue(global::System.ReadOnlySpan<float> o, global::System.ReadOnlySpan<float> target, int batch)
+            {
+                float sum = 0f;
+                for (int i = 0; i < o.Length; i++) sum += (target[i] - o[i]) * (target[i] - o[i]);
+                return sum / (batch * 1);
+            }
+
+            /// <summary>∂E/∂o written into d (the same shape as o): ∂E/∂o = 2 * (o - t) / (rows * n) for each value.
+            /// o: the network's output, batch rows × 1 values; target: the same shape (in the formula's names: rows = batch, n = 1, t is the target).</summary>
+            private static void LossGradientInto(global::System.ReadOnlySpan<float> o, global::System.ReadOnlySpan<float> target, global::System.Span<float> d, int batch)
+            {
+                for (int i = 0; i < o.Length; i++) d[i] = 2f * (o[i] - target[i]) / (batch * 1);
             }
 
             /// <summary>Runs the backward pass from delta buffer d{start} (already holding ∂E/∂a{start}) down to the input.</summary>

@@ -267,7 +267,7 @@ ___________________________________________________________________
         }
     }
 
-    /// <summary>The loss of the last forward pass: E = −Σⱼ tⱼ log pⱼ with p = softmax(z), computed from the logits z (fused: ∂E/∂z = p − t), averaged over the batch.</summary>
+    /// <summary>The loss of the last forward pass: E = −Σⱼ tⱼ log softmax(z)ⱼ from the logits z, as Σⱼ tⱼ·(log Σₖ e^zₖ − zⱼ) (∂E/∂z = p − t for one-hot t), averaged over the rows, fused with the final Softmax (Softmax's own backward is skipped); a row is a sample.</summary>
     public float Loss(global::System.ReadOnlySpan<float> target)
     {
         bool entered = global::NetGen.SingleThreaded.Enter(ref _owner, "ShallowNet", "Loss");
@@ -275,7 +275,7 @@ ___________________________________________________________________
         {
             global::NetGen.Guard.ForwardDone(_batch, "ShallowNet");
             global::NetGen.Guard.BatchSpan(target.Length, _batch, 10, nameof(target));
-            return global::NetGen.Losses.CrossEntropyWithLogits<float>(_a4.AsSpan(0, _batch * 10), target, _batch);
+            return LossValue(_a4.AsSpan(0, _batch * 10), target, _batch);
         }
         finally
         {
@@ -310,7 +310,7 @@ ___________________________________________________________________
         {
             global::NetGen.Guard.ForwardDone(_batch, "ShallowNet");
             global::NetGen.Guard.BatchSpan(target.Length, _batch, 10, nameof(target));
-            global::NetGen.Losses.CrossEntropyWithLogitsGradient<float>(_a4.AsSpan(0, _batch * 10), target, _batch, _d4);   // ∂E/∂logits = (p − t)/n: Softmax's own backward is skipped
+            LossGradientInto(_a4.AsSpan(0, _batch * 10), target, _d4, _batch);   // ∂E/∂logits = (p − t)/n: Softmax's own backward is skipped
             BackwardFrom(4, inputGradient: false);
         }
         finally
@@ -328,7 +328,7 @@ ___________________________________________________________________
             global::NetGen.Guard.ForwardDone(_batch, "ShallowNet");
             global::NetGen.Guard.BatchSpan(target.Length, _batch, 10, nameof(target));
             global::NetGen.Guard.BatchSpan(inputGradient.Length, _batch, 784, nameof(inputGradient));
-            global::NetGen.Losses.CrossEntropyWithLogitsGradient<float>(_a4.AsSpan(0, _batch * 10), target, _batch, _d4);
+            LossGradientInto(_a4.AsSpan(0, _batch * 10), target, _d4, _batch);
             BackwardFrom(4, inputGradient: true);
             _d0.AsSpan(0, inputGradient.Length).CopyTo(inputGradient);
         }
@@ -342,7 +342,7 @@ ___________________________________________________________________
     /// θ ← θ + _sgdRate·∂E/∂θ where each gradient is formed; <see cref="Gradients"/> is not touched.</summary>
     private void FusedSgdBackward(global::System.ReadOnlySpan<float> target)
     {
-        global::NetGen.Losses.CrossEntropyWithLogitsGradient<float>(_a4.AsSpan(0, _batch * 10), target, _batch, _d4);
+        LossGradientInto(_a4.AsSpan(0, _batch * 10), target, _d4, _batch);
         BackwardFrom(4, inputGradient: false, descend: true);
     }
 
@@ -365,6 +365,45 @@ ___________________________________________________________________
         finally
         {
             if (entered) global::NetGen.SingleThreaded.Exit(ref _owner);
+        }
+    }
+
+    // ---- The loss, printed from its formula (LossFormula.CrossEntropy) as the GPU's loss kernels are -------------------
+    /// <summary>Σ over the rows of the cross-entropy from the logits z: Σⱼ tⱼ·(log Σₖ e^zₖ − zⱼ) / rows.
+    /// o: the logits z (Dense1's output, the final Softmax's input), batch rows × 10 values; target: the same shape (in the formula's names: rows = batch, n = 10, t is the target).</summary>
+    private static float LossValue(global::System.ReadOnlySpan<float> o, global::System.ReadOnlySpan<float> target, int batch)
+    {
+        float total = 0f;
+        for (int r = 0; r < batch; r++)
+        {
+            int row = r * 10;
+            float max = o[row];
+            for (int k = 1; k < 10; k++) max = global::System.MathF.Max(max, o[row + k]);
+            float exps = 0f;
+            for (int k = 0; k < 10; k++) exps += global::System.MathF.Exp(o[row + k] - max);
+            float lse = max + global::System.MathF.Log(exps);
+            float sum = 0f;
+            for (int j = 0; j < 10; j++) sum += target[row + j] * (lse - o[row + j]);
+            total += sum;
+        }
+        return total / batch;
+    }
+
+    /// <summary>∂E/∂o written into d (the same shape as o): ∂E/∂o[j] = (Math.Exp(o[j] - lse) * mass - t[j]) / rows for value j of a row, the row's named values (max, exps, lse, mass) computed once per row.
+    /// o: the logits z (Dense1's output, the final Softmax's input), batch rows × 10 values; target: the same shape (in the formula's names: rows = batch, n = 10, t is the target).</summary>
+    private static void LossGradientInto(global::System.ReadOnlySpan<float> o, global::System.ReadOnlySpan<float> target, global::System.Span<float> d, int batch)
+    {
+        for (int r = 0; r < batch; r++)
+        {
+            int row = r * 10;
+            float max = o[row];
+            for (int k = 1; k < 10; k++) max = global::System.MathF.Max(max, o[row + k]);
+            float exps = 0f;
+            for (int k = 0; k < 10; k++) exps += global::System.MathF.Exp(o[row + k] - max);
+            float lse = max + global::System.MathF.Log(exps);
+            float mass = 0f;
+            for (int k = 0; k < 10; k++) mass += target[row + k];
+            for (int j = 0; j < 10; j++) d[row + j] = (global::System.MathF.Exp(o[row + j] - lse) * mass - target[row + j]) / batch;
         }
     }
 

@@ -230,7 +230,7 @@ __________________________________________________________________
         }
     }
 
-    /// <summary>The loss of the last forward pass: E = Σⱼ ½(tⱼ − oⱼ)², averaged over the batch.</summary>
+    /// <summary>The loss of the last forward pass: E = Σⱼ ½(tⱼ − oⱼ)², averaged over the rows; a row is a sample.</summary>
     public double Loss(global::System.ReadOnlySpan<double> target)
     {
         bool entered = global::NetGen.SingleThreaded.Enter(ref _owner, "WorkedExample", "Loss");
@@ -238,7 +238,7 @@ __________________________________________________________________
         {
             global::NetGen.Guard.ForwardDone(_batch, "WorkedExample");
             global::NetGen.Guard.BatchSpan(target.Length, _batch, 2, nameof(target));
-            return global::NetGen.Losses.HalfSquaredError<double>(_a4.AsSpan(0, _batch * 2), target, _batch);
+            return LossValue(_a4.AsSpan(0, _batch * 2), target, _batch);
         }
         finally
         {
@@ -273,7 +273,7 @@ __________________________________________________________________
         {
             global::NetGen.Guard.ForwardDone(_batch, "WorkedExample");
             global::NetGen.Guard.BatchSpan(target.Length, _batch, 2, nameof(target));
-            global::NetGen.Losses.HalfSquaredErrorGradient<double>(_a4.AsSpan(0, _batch * 2), target, _batch, _d4);
+            LossGradientInto(_a4.AsSpan(0, _batch * 2), target, _d4, _batch);
             BackwardFrom(4, inputGradient: false);
         }
         finally
@@ -291,7 +291,7 @@ __________________________________________________________________
             global::NetGen.Guard.ForwardDone(_batch, "WorkedExample");
             global::NetGen.Guard.BatchSpan(target.Length, _batch, 2, nameof(target));
             global::NetGen.Guard.BatchSpan(inputGradient.Length, _batch, 2, nameof(inputGradient));
-            global::NetGen.Losses.HalfSquaredErrorGradient<double>(_a4.AsSpan(0, _batch * 2), target, _batch, _d4);
+            LossGradientInto(_a4.AsSpan(0, _batch * 2), target, _d4, _batch);
             BackwardFrom(4, inputGradient: true);
             _d0.AsSpan(0, inputGradient.Length).CopyTo(inputGradient);
         }
@@ -321,6 +321,23 @@ __________________________________________________________________
         {
             if (entered) global::NetGen.SingleThreaded.Exit(ref _owner);
         }
+    }
+
+    // ---- The loss, printed from its formula (LossFormula.HalfSquaredError) as the GPU's loss kernels are -------------------
+    /// <summary>Σ over every value of the term (t - o) * (t - o), divided by 2 * rows.
+    /// o: the network's output, batch rows × 2 values; target: the same shape (in the formula's names: rows = batch, n = 2, t is the target).</summary>
+    private static double LossValue(global::System.ReadOnlySpan<double> o, global::System.ReadOnlySpan<double> target, int batch)
+    {
+        double sum = 0.0;
+        for (int i = 0; i < o.Length; i++) sum += (target[i] - o[i]) * (target[i] - o[i]);
+        return sum / (2.0 * batch);
+    }
+
+    /// <summary>∂E/∂o written into d (the same shape as o): ∂E/∂o = (o - t) / rows for each value.
+    /// o: the network's output, batch rows × 2 values; target: the same shape (in the formula's names: rows = batch, n = 2, t is the target).</summary>
+    private static void LossGradientInto(global::System.ReadOnlySpan<double> o, global::System.ReadOnlySpan<double> target, global::System.Span<double> d, int batch)
+    {
+        for (int i = 0; i < o.Length; i++) d[i] = (o[i] - target[i]) / batch;
     }
 
     /// <summary>Runs the backward pass from delta buffer d{start} (already holding ∂E/∂a{start}) down to the input.</summary>

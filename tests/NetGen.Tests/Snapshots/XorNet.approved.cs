@@ -231,7 +231,7 @@ __________________________________________________________________
         }
     }
 
-    /// <summary>The loss of the last forward pass: E = mean over every output and sample of −[t log p + (1 − t) log(1 − p)] with p = σ(z), computed from the logits z as max(z, 0) − t·z + log(1 + e^−|z|) (fused with Sigmoid: ∂E/∂z = σ(z) − t, as nn.BCEWithLogitsLoss).</summary>
+    /// <summary>The loss of the last forward pass: E = mean over every output and row of −[t log p + (1 − t) log(1 − p)] with p = σ(z), computed from the logits z as max(z, 0) − t·z + log(1 + e^−|z|) (∂E/∂z = σ(z) − t, as nn.BCEWithLogitsLoss), fused with the final Sigmoid (Sigmoid's own backward is skipped); a row is a sample.</summary>
     public double Loss(global::System.ReadOnlySpan<double> target)
     {
         bool entered = global::NetGen.SingleThreaded.Enter(ref _owner, "XorNet", "Loss");
@@ -239,7 +239,7 @@ __________________________________________________________________
         {
             global::NetGen.Guard.ForwardDone(_batch, "XorNet");
             global::NetGen.Guard.BatchSpan(target.Length, _batch, 1, nameof(target));
-            return global::NetGen.Losses.BinaryCrossEntropyWithLogits<double>(_a3.AsSpan(0, _batch * 1), target, _batch * 1);
+            return LossValue(_a3.AsSpan(0, _batch * 1), target, _batch);
         }
         finally
         {
@@ -274,7 +274,7 @@ __________________________________________________________________
         {
             global::NetGen.Guard.ForwardDone(_batch, "XorNet");
             global::NetGen.Guard.BatchSpan(target.Length, _batch, 1, nameof(target));
-            global::NetGen.Losses.BinaryCrossEntropyWithLogitsGradient<double>(_a3.AsSpan(0, _batch * 1), target, _batch * 1, _d3);   // ∂E/∂z = (σ(z) − t)/divisor: Sigmoid's own backward is skipped
+            LossGradientInto(_a3.AsSpan(0, _batch * 1), target, _d3, _batch);   // ∂E/∂z = (σ(z) − t)/divisor: Sigmoid's own backward is skipped
             BackwardFrom(3, inputGradient: false);
         }
         finally
@@ -292,7 +292,7 @@ __________________________________________________________________
             global::NetGen.Guard.ForwardDone(_batch, "XorNet");
             global::NetGen.Guard.BatchSpan(target.Length, _batch, 1, nameof(target));
             global::NetGen.Guard.BatchSpan(inputGradient.Length, _batch, 2, nameof(inputGradient));
-            global::NetGen.Losses.BinaryCrossEntropyWithLogitsGradient<double>(_a3.AsSpan(0, _batch * 1), target, _batch * 1, _d3);
+            LossGradientInto(_a3.AsSpan(0, _batch * 1), target, _d3, _batch);
             BackwardFrom(3, inputGradient: true);
             _d0.AsSpan(0, inputGradient.Length).CopyTo(inputGradient);
         }
@@ -322,6 +322,23 @@ __________________________________________________________________
         {
             if (entered) global::NetGen.SingleThreaded.Exit(ref _owner);
         }
+    }
+
+    // ---- The loss, printed from its formula (LossFormula.BinaryCrossEntropyWithLogits) as the GPU's loss kernels are -------------------
+    /// <summary>Σ over every value of the term Math.Max(o, 0) - t * o + Math.Log(1 + Math.Exp(-Math.Abs(o))), divided by rows * n.
+    /// o: the logits z (Dense2's output, the final Sigmoid's input), batch rows × 1 values; target: the same shape (in the formula's names: rows = batch, n = 1, t is the target).</summary>
+    private static double LossValue(global::System.ReadOnlySpan<double> o, global::System.ReadOnlySpan<double> target, int batch)
+    {
+        double sum = 0.0;
+        for (int i = 0; i < o.Length; i++) sum += global::System.Math.Max(o[i], 0.0) - target[i] * o[i] + global::System.Math.Log(1.0 + global::System.Math.Exp(-global::System.Math.Abs(o[i])));
+        return sum / (batch * 1);
+    }
+
+    /// <summary>∂E/∂o written into d (the same shape as o): ∂E/∂o = ((o &gt;= 0 ? 1 / (1 + Math.Exp(-Math.Abs(o))) : Math.Exp(-Math.Abs(o)) / (1 + Math.Exp(-Math.Abs(o)))) - t) / (rows * n) for each value.
+    /// o: the logits z (Dense2's output, the final Sigmoid's input), batch rows × 1 values; target: the same shape (in the formula's names: rows = batch, n = 1, t is the target).</summary>
+    private static void LossGradientInto(global::System.ReadOnlySpan<double> o, global::System.ReadOnlySpan<double> target, global::System.Span<double> d, int batch)
+    {
+        for (int i = 0; i < o.Length; i++) d[i] = ((o[i] >= 0.0 ? 1.0 / (1.0 + global::System.Math.Exp(-global::System.Math.Abs(o[i]))) : global::System.Math.Exp(-global::System.Math.Abs(o[i])) / (1.0 + global::System.Math.Exp(-global::System.Math.Abs(o[i])))) - target[i]) / (batch * 1);
     }
 
     /// <summary>Runs the backward pass from delta buffer d{start} (already holding ∂E/∂a{start}) down to the input.</summary>

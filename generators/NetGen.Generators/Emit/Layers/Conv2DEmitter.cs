@@ -390,8 +390,9 @@ internal sealed partial class Conv2DEmitter : LayerEmitter
         });
     }
 
-    /// <summary>The most sample groups a GPU weight gradient is split into (partials are Groups × parameters values).</summary>
-    private const int Groups = 16;
+    /// <summary>The most sample groups a GPU weight gradient is split into (partials are Groups × parameters values), for
+    /// Conv2D and Conv2DTranspose.</summary>
+    internal const int Groups = 16;
 
     // ---- GPU (ILGPU): direct convolution, one thread per output value, parameter or input value ----------------
 
@@ -427,54 +428,21 @@ internal sealed partial class Conv2DEmitter : LayerEmitter
     {
         var c = g.C;
         int C = l.InC, H = l.InH, W = l.InW, F = l.OutC, OH = l.OutH, OW = l.OutW, KH = l.KernelH, KW = l.KernelW, S = l.Stride, P = OH * OW;
-        bool trainBias = l.BiasCount > 0 && l.TrainBias;
-        int weights = l.WeightCount;
         string t = c.T;
-        // ∂E/∂w sums batch × positions terms per weight: one thread per weight would leave a GPU with a few hundred
-        // threads each running a chain of tens of thousands of additions. The batch is split into up to Groups sample
-        // groups: thread (group, weight) sums its samples into a partial, then one thread per weight adds the partials
-        // in group order (the result does not depend on the launch).
-        int count = weights + (trainBias ? F : 0);
-        string partials = g.Buffer("_wpartials" + l.Index, (Groups * count).ToString(System.Globalization.CultureInfo.InvariantCulture),
-            $"{l.PascalName}: ∂E/∂w and ∂E/∂b summed over each of up to {Groups} sample groups");
-        string weightField = g.Kernel(l.PascalName + "WeightGradientPartials",
-            $"{l.PascalName}, thread i = (group, k): the sum over samples n ≡ group (mod groups) and positions of δ[n, f, oy, ox]·x[n, c, oy·{S} + u − {l.PadH}, ox·{S} + v − {l.PadW}] " +
-            $"for weight k = (f, c, u, v) < {weights}" + (trainBias ? $", of δ[n, f, oy, ox] for bias k = {weights} + f" : ""),
-            new[] { g.V("x"), g.V("dy"), g.V("partials"), ("int", "batch"), ("int", "groups") }, w =>
-        {
-            w.Line($"int group = i / {count}, k = i - group * {count};");
-            w.Line($"{t} sum = {c.Lit(0)}, carry = {c.Lit(0)};");
-            if (trainBias)
+        var weightGradient = GpuWeightGradient(g, l, P,
+            $"the sum over samples n ≡ group (mod groups) and positions of δ[n, f, oy, ox]·x[n, c, oy·{S} + u − {l.PadH}, ox·{S} + v − {l.PadW}] for weight k = (f, c, u, v)",
+            "δ[n, f, oy, ox]", w =>
             {
-                w.Open($"if (k >= {weights})");
-                w.Line($"int filter = k - {weights};");
-                w.Line($"for (int n = group; n < batch; n += groups) for (int at = 0; at < {P}; at++) Accumulate(ref sum, ref carry, dy[(n * {F} + filter) * {P} + at]);");
-                w.Line("partials[i] = sum;");
-                w.Line("return;");
-                w.Close();
-            }
-            w.Line($"int f = k / {C * KH * KW}, ch = k / {KH * KW} - f * {C}, u = k / {KW} - k / {KH * KW} * {KH}, v = k - k / {KW} * {KW};");
-            w.Open("for (int n = group; n < batch; n += groups)");
-            w.Open($"for (int oy = 0; oy < {OH}; oy++)");
-            w.Line($"int iy = oy * {S} + u - {l.PadH};");
-            w.Line($"if (iy < 0 || iy >= {H}) continue;");
-            w.Open($"for (int ox = 0; ox < {OW}; ox++)");
-            w.Line($"int ix = ox * {S} + v - {l.PadW};");
-            w.Line($"if (ix >= 0 && ix < {W}) Accumulate(ref sum, ref carry, dy[(n * {F} + f) * {P} + oy * {OW} + ox] * x[n * {C * H * W} + ch * {H * W} + iy * {W} + ix]);");
-            w.Close(); w.Close(); w.Close();
-            w.Line("partials[i] = sum;");
-        });
-        string reduceField = g.Kernel(l.PascalName + "WeightGradient",
-            $"{l.PascalName} ∂E/∂w[k] (and ∂E/∂b) += the sum of the groups' partials for parameter k = i, in group order",
-            new[] { g.V("partials"), g.V("grad"), ("int", "groups") }, w =>
-        {
-            w.Line($"{t} sum = {c.Lit(0)}, carry = {c.Lit(0)};");
-            w.Line($"for (int group = 0; group < groups; group++) Accumulate(ref sum, ref carry, partials[group * {count} + i]);");
-            if (trainBias)
-                w.Line($"if (i >= {weights}) grad[{l.BiasOffset} + i - {weights}] += sum; else grad[{l.WeightOffset} + i] += sum;");
-            else
-                w.Line($"grad[{l.WeightOffset} + i] += sum;");
-        });
+                w.Line($"int f = k / {C * KH * KW}, ch = k / {KH * KW} - f * {C}, u = k / {KW} - k / {KH * KW} * {KH}, v = k - k / {KW} * {KW};");
+                w.Open("for (int n = group; n < batch; n += groups)");
+                w.Open($"for (int oy = 0; oy < {OH}; oy++)");
+                w.Line($"int iy = oy * {S} + u - {l.PadH};");
+                w.Line($"if (iy < 0 || iy >= {H}) continue;");
+                w.Open($"for (int ox = 0; ox < {OW}; ox++)");
+                w.Line($"int ix = ox * {S} + v - {l.PadW};");
+                w.Line($"if (ix >= 0 && ix < {W}) Accumulate(ref sum, ref carry, dy[(n * {F} + f) * {P} + oy * {OW} + ox] * x[n * {C * H * W} + ch * {H * W} + iy * {W} + ix]);");
+                w.Close(); w.Close(); w.Close();
+            });
         string inputField = g.Kernel(l.PascalName + "InputGradient",
             $"{l.PascalName} ∂E/∂x[n, c, iy, ix] = Σ over (f, u, v) with oy = (iy + {l.PadH} − u)/{S}, ox = (ix + {l.PadW} − v)/{S} whole and inside: w[f, c, u, v]·δ[n, f, oy, ox]",
             new[] { g.V("p"), g.V("dy"), g.V("dx") }, w =>
@@ -491,6 +459,66 @@ internal sealed partial class Conv2DEmitter : LayerEmitter
             w.Close(); w.Close();
             w.Line("dx[i] = sum;");
         });
+        GpuLaunchBackward(g, l, weightGradient, inputField);
+    }
+
+    /// <summary>The GPU's ∂E/∂w and ∂E/∂b of a convolution, shared by Conv2D and Conv2DTranspose (which differ only in the
+    /// terms a weight sums, <paramref name="weightTerms"/>). ∂E/∂w sums batch × positions terms per weight: one thread
+    /// per weight would leave a GPU with a few hundred threads each running a chain of tens of thousands of additions.
+    /// The batch is split into up to <see cref="Groups"/> sample groups: thread (group, k) sums its samples into a
+    /// partial (a bias k ≥ weights sums δ over the <paramref name="positions"/> output positions of its filter), then one
+    /// thread per parameter adds the partials in group order (the result does not depend on the launch).
+    /// <paramref name="weightTerms"/> writes the weight's loops, adding into sum (Kahan, with carry) for k, group, batch and
+    /// groups; <paramref name="biasDelta"/> names the δ a bias sums. Returns the two kernels' fields and the partials' buffer.</summary>
+    internal static (string Weight, string Reduce, string Partials) GpuWeightGradient(GpuWriter g, LayerPlan l, int positions, string weightWords,
+        string biasDelta, System.Action<CodeWriter> weightTerms)
+    {
+        var c = g.C;
+        int F = l.OutC, weights = l.WeightCount;
+        bool trainBias = l.BiasCount > 0 && l.TrainBias;
+        int count = weights + (trainBias ? F : 0);
+        string t = c.T;
+        string partials = g.Buffer("_wpartials" + l.Index, (Groups * count).ToString(System.Globalization.CultureInfo.InvariantCulture),
+            $"{l.PascalName}: ∂E/∂w and ∂E/∂b summed over each of up to {Groups} sample groups");
+        string weightField = g.Kernel(l.PascalName + "WeightGradientPartials",
+            $"{l.PascalName}, thread i = (group, k): {weightWords} < {weights}" + (trainBias ? $", of {biasDelta} for bias k = {weights} + f" : ""),
+            new[] { g.V("x"), g.V("dy"), g.V("partials"), ("int", "batch"), ("int", "groups") }, w =>
+        {
+            w.Line($"int group = i / {count}, k = i - group * {count};");
+            w.Line($"{t} sum = {c.Lit(0)}, carry = {c.Lit(0)};");
+            if (trainBias)
+            {
+                w.Open($"if (k >= {weights})");
+                w.Line($"int filter = k - {weights};");
+                w.Line($"for (int n = group; n < batch; n += groups) for (int at = 0; at < {positions}; at++) Accumulate(ref sum, ref carry, dy[(n * {F} + filter) * {positions} + at]);");
+                w.Line("partials[i] = sum;");
+                w.Line("return;");
+                w.Close();
+            }
+            weightTerms(w);
+            w.Line("partials[i] = sum;");
+        });
+        string reduceField = g.Kernel(l.PascalName + "WeightGradient",
+            $"{l.PascalName} ∂E/∂w[k] (and ∂E/∂b) += the sum of the groups' partials for parameter k = i, in group order",
+            new[] { g.V("partials"), g.V("grad"), ("int", "groups") }, w =>
+        {
+            w.Line($"{t} sum = {c.Lit(0)}, carry = {c.Lit(0)};");
+            w.Line($"for (int group = 0; group < groups; group++) Accumulate(ref sum, ref carry, partials[group * {count} + i]);");
+            if (trainBias)
+                w.Line($"if (i >= {weights}) grad[{l.BiasOffset} + i - {weights}] += sum; else grad[{l.WeightOffset} + i] += sum;");
+            else
+                w.Line($"grad[{l.WeightOffset} + i] += sum;");
+        });
+        return (weightField, reduceField, partials);
+    }
+
+    /// <summary>The host's launches of a convolution's GPU backward: ∂E/∂w and ∂E/∂b per sample group, their sum per
+    /// parameter, then ∂E/∂x (skipped for the first layer unless the input's gradient is asked for).</summary>
+    internal static void GpuLaunchBackward(GpuWriter g, LayerPlan l, (string Weight, string Reduce, string Partials) weightGradient, string inputField)
+    {
+        var (weightField, reduceField, partials) = weightGradient;
+        bool trainBias = l.BiasCount > 0 && l.TrainBias;
+        int count = l.WeightCount + (trainBias ? l.OutC : 0);
         g.Host.Line($"// Layer {l.Index}: {l.PascalName} backward: ∂E/∂w{(trainBias ? ", ∂E/∂b" : "")} (per sample group, then per parameter), ∂E/∂x (one thread per input value)");
         g.Host.Line($"int groups{l.Index} = global::System.Math.Min(batch, {Groups});");
         g.Launch(weightField, $"groups{l.Index} * {count}", GpuWriter.A(l.Index), GpuWriter.D(l.Index + 1), partials, "batch", $"groups{l.Index}");

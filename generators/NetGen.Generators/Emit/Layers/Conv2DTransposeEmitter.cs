@@ -207,10 +207,7 @@ internal sealed class Conv2DTransposeEmitter : LayerEmitter
     // ---- GPU (ILGPU) ------------------------------------------------------------------------------------------------
     // Gathers instead of the CPU's scatter (no atomics): output (f, oy, ox) sums the input positions iy with
     // iy·S − P + u = oy, i.e. u ≡ oy + P (mod S); ∂E/∂x is Conv2D's forward over ∂E/∂y; ∂E/∂w is summed per sample group,
-    // then per weight in group order, as Conv2D's.
-
-    /// <summary>Sample groups of the weight-gradient partials (as Conv2D's).</summary>
-    private const int Groups = 16;
+    // then per weight in group order, by Conv2D's code (Conv2DEmitter.GpuWeightGradient, only the terms differ).
 
     public override void GpuForward(GpuWriter g, LayerPlan l)
     {
@@ -240,49 +237,21 @@ internal sealed class Conv2DTransposeEmitter : LayerEmitter
     {
         var c = g.C;
         int C = l.InC, H = l.InH, W = l.InW, F = l.OutC, OH = l.OutH, OW = l.OutW, KH = l.KernelH, KW = l.KernelW, S = l.Stride, Po = OH * OW, Pi = H * W;
-        bool trainBias = l.BiasCount > 0 && l.TrainBias;
-        int weights = l.WeightCount, count = weights + (trainBias ? F : 0);
         string t = c.T;
-        string partials = g.Buffer("_wpartials" + l.Index, (Groups * count).ToString(System.Globalization.CultureInfo.InvariantCulture),
-            $"{l.PascalName}: ∂E/∂w and ∂E/∂b summed over each of up to {Groups} sample groups");
-        string weightField = g.Kernel(l.PascalName + "WeightGradientPartials",
-            $"{l.PascalName}, thread i = (group, k): the sum over samples n ≡ group (mod groups) and input positions of x[n, c, iy, ix]·δ[n, f, iy·{S} − {l.PadH} + u, ix·{S} − {l.PadW} + v] " +
-            $"for weight k = (c, f, u, v) < {weights}" + (trainBias ? $", of δ[n, f, ·] for bias k = {weights} + f" : ""),
-            new[] { g.V("x"), g.V("dy"), g.V("partials"), ("int", "batch"), ("int", "groups") }, w =>
-        {
-            w.Line($"int group = i / {count}, k = i - group * {count};");
-            w.Line($"{t} sum = {c.Lit(0)}, carry = {c.Lit(0)};");
-            if (trainBias)
+        var weightGradient = Conv2DEmitter.GpuWeightGradient(g, l, Po,
+            $"the sum over samples n ≡ group (mod groups) and input positions of x[n, c, iy, ix]·δ[n, f, iy·{S} − {l.PadH} + u, ix·{S} − {l.PadW} + v] for weight k = (c, f, u, v)",
+            "δ[n, f, ·]", w =>
             {
-                w.Open($"if (k >= {weights})");
-                w.Line($"int filter = k - {weights};");
-                w.Line($"for (int n = group; n < batch; n += groups) for (int at = 0; at < {Po}; at++) Accumulate(ref sum, ref carry, dy[(n * {F} + filter) * {Po} + at]);");
-                w.Line("partials[i] = sum;");
-                w.Line("return;");
-                w.Close();
-            }
-            w.Line($"int ch = k / {F * KH * KW}, f = k / {KH * KW} - ch * {F}, u = k / {KW} - k / {KH * KW} * {KH}, v = k - k / {KW} * {KW};");
-            w.Open("for (int n = group; n < batch; n += groups)");
-            w.Open($"for (int iy = 0; iy < {H}; iy++)");
-            w.Line($"int oy = iy * {S} - {l.PadH} + u;");
-            w.Line($"if (oy < 0 || oy >= {OH}) continue;");
-            w.Open($"for (int ix = 0; ix < {W}; ix++)");
-            w.Line($"int ox = ix * {S} - {l.PadW} + v;");
-            w.Line($"if (ox >= 0 && ox < {OW}) Accumulate(ref sum, ref carry, x[n * {C * Pi} + ch * {Pi} + iy * {W} + ix] * dy[(n * {F} + f) * {Po} + oy * {OW} + ox]);");
-            w.Close(); w.Close(); w.Close();
-            w.Line("partials[i] = sum;");
-        });
-        string reduceField = g.Kernel(l.PascalName + "WeightGradient",
-            $"{l.PascalName} ∂E/∂w[k] (and ∂E/∂b) += the sum of the groups' partials for parameter k = i, in group order",
-            new[] { g.V("partials"), g.V("grad"), ("int", "groups") }, w =>
-        {
-            w.Line($"{t} sum = {c.Lit(0)}, carry = {c.Lit(0)};");
-            w.Line($"for (int group = 0; group < groups; group++) Accumulate(ref sum, ref carry, partials[group * {count} + i]);");
-            if (trainBias)
-                w.Line($"if (i >= {weights}) grad[{l.BiasOffset} + i - {weights}] += sum; else grad[{l.WeightOffset} + i] += sum;");
-            else
-                w.Line($"grad[{l.WeightOffset} + i] += sum;");
-        });
+                w.Line($"int ch = k / {F * KH * KW}, f = k / {KH * KW} - ch * {F}, u = k / {KW} - k / {KH * KW} * {KH}, v = k - k / {KW} * {KW};");
+                w.Open("for (int n = group; n < batch; n += groups)");
+                w.Open($"for (int iy = 0; iy < {H}; iy++)");
+                w.Line($"int oy = iy * {S} - {l.PadH} + u;");
+                w.Line($"if (oy < 0 || oy >= {OH}) continue;");
+                w.Open($"for (int ix = 0; ix < {W}; ix++)");
+                w.Line($"int ox = ix * {S} - {l.PadW} + v;");
+                w.Line($"if (ox >= 0 && ox < {OW}) Accumulate(ref sum, ref carry, x[n * {C * Pi} + ch * {Pi} + iy * {W} + ix] * dy[(n * {F} + f) * {Po} + oy * {OW} + ox]);");
+                w.Close(); w.Close(); w.Close();
+            });
         string inputField = g.Kernel(l.PascalName + "InputGradient",
             $"{l.PascalName} ∂E/∂x[n, c, iy, ix] = Σ_(f,u,v) w[c, f, u, v]·δ[n, f, iy·{S} − {l.PadH} + u, ix·{S} − {l.PadW} + v] (inside the output)",
             new[] { g.V("p"), g.V("dy"), g.V("dx") }, w =>
@@ -299,12 +268,6 @@ internal sealed class Conv2DTransposeEmitter : LayerEmitter
             w.Close(); w.Close();
             w.Line("dx[i] = sum;");
         });
-        g.Host.Line($"// Layer {l.Index}: {l.PascalName} backward: ∂E/∂w{(trainBias ? ", ∂E/∂b" : "")} (per sample group, then per parameter), ∂E/∂x (one thread per input value)");
-        g.Host.Line($"int groups{l.Index} = global::System.Math.Min(batch, {Groups});");
-        g.Launch(weightField, $"groups{l.Index} * {count}", GpuWriter.A(l.Index), GpuWriter.D(l.Index + 1), partials, "batch", $"groups{l.Index}");
-        g.Launch(reduceField, count.ToString(System.Globalization.CultureInfo.InvariantCulture), partials, "G", $"groups{l.Index}");
-        if (l.Index == 0) g.Host.Open("if (inputGradient)");
-        g.Launch(inputField, $"batch * {l.InputSize}", "P", GpuWriter.D(l.Index + 1), GpuWriter.D(l.Index));
-        if (l.Index == 0) g.Host.Close();
+        Conv2DEmitter.GpuLaunchBackward(g, l, weightGradient, inputField);
     }
 }

@@ -7,7 +7,8 @@ namespace NetGen.Generators.Emit.Layers;
 /// Forward   z = μ + e^(ℓ/2)·ε, ε ~ N(0, 1) from NetGen.CounterRandom (keyed by seed, layer and draw; ε = 0, so z = μ,
 ///           in inference unless SampleInInference); KL = −½ Σⱼ (1 + ℓⱼ − μⱼ² − e^ℓⱼ) / n over the batch (kept for Loss)
 /// Backward  ∂E/∂μ = ∂E/∂z + β·μ/n      ∂E/∂ℓ = ∂E/∂z·ε·½e^(ℓ/2) + β·½(e^ℓ − 1)/n
-/// The KL term is the layer's own loss: Loss adds β·KL and every backward pass adds its gradient (on the GPU too).
+/// The KL term is the layer's own loss: Loss adds β·KL and every backward pass adds its gradient (on the GPU too), both
+/// printed from its formula (GaussianKLFormula) on the CPU and the GPU.
 /// </summary>
 internal sealed class SamplingEmitter : LayerEmitter
 {
@@ -52,7 +53,15 @@ internal sealed class SamplingEmitter : LayerEmitter
         w.Line($"{y}[k] = {x}[n * {2 * L} + j] + {c.Math}.Exp({c.Lit(0.5)} * {x}[n * {2 * L} + {L} + j]) * e;");
         w.Close();
         w.Close();
-        w.Line($"_kl{l.Index} = global::NetGen.Losses.GaussianKL<{t}>({x}.AsSpan(0, batch * {2 * L}), batch, {L});");
+        w.Line($"// {GaussianKLFormula.Words.Split(';')[0]} (GaussianKLFormula); {x} holds each sample's {L} μ, then its {L} log σ²");
+        w.Line($"{t} kl = {c.Lit(0)};");
+        w.Open("for (int n = 0; n < batch; n++)");
+        w.Open($"for (int j = 0; j < {L}; j++)");
+        w.Line($"{t} mu = {x}[n * {2 * L} + j], logVariance = {x}[n * {2 * L} + {L} + j];");
+        w.Line($"kl += {GaussianKLFormula.Print(GaussianKLFormula.Term, c.Lit, c.Math)};");
+        w.Close();
+        w.Close();
+        w.Line($"_kl{l.Index} = kl / ({GaussianKLFormula.Print(GaussianKLFormula.Divisor, c.Lit, c.Math)});");
         w.Close();
     }
 
@@ -61,16 +70,18 @@ internal sealed class SamplingEmitter : LayerEmitter
         int L = l.OutputSize;
         string t = c.T, x = EmitContext.A(l.Index), dy = EmitContext.D(l.Index + 1), dx = EmitContext.D(l.Index), eps = "_eps" + l.Index;
         if (l.Index == 0) w.Open("if (inputGradient)");
-        w.Line($"// Layer {l.Index}: {l.PascalName} backward: ∂E/∂μ = ∂E/∂z, ∂E/∂log σ² = ∂E/∂z·ε·½e^(log σ²/2), plus β·∂KL/∂(μ, log σ²)");
+        w.Line($"// Layer {l.Index}: {l.PascalName} backward: ∂E/∂μ = ∂E/∂z, ∂E/∂log σ² = ∂E/∂z·ε·½e^(log σ²/2), plus β·∂KL/∂(μ, log σ²) (GaussianKLFormula)");
+        w.Open("");
+        w.Line($"{t} scale = {GaussianKLFormula.Print(GaussianKLFormula.Scale, c.Lit, c.Math, l.PascalName + "Beta")};   // β/batch");
         w.Open("for (int n = 0; n < batch; n++)");
         w.Open($"for (int j = 0; j < {L}; j++)");
         w.Line($"int k = n * {L} + j, m = n * {2 * L} + j;");
-        w.Line($"{t} g = {dy}[k];");
-        w.Line($"{dx}[m] = g;");
-        w.Line($"{dx}[m + {L}] = g * {eps}[k] * {c.Lit(0.5)} * {c.Math}.Exp({c.Lit(0.5)} * {x}[m + {L}]);");
+        w.Line($"{t} g = {dy}[k], mu = {x}[m], logVariance = {x}[m + {L}];");
+        w.Line($"{dx}[m] = g + scale * {GaussianKLFormula.Print(GaussianKLFormula.MeanGradient, c.Lit, c.Math)};");
+        w.Line($"{dx}[m + {L}] = g * {eps}[k] * {c.Lit(0.5)} * {c.Math}.Exp({c.Lit(0.5)} * logVariance) + scale * {GaussianKLFormula.Print(GaussianKLFormula.LogVarianceGradient, c.Lit, c.Math)};");
         w.Close();
         w.Close();
-        w.Line($"global::NetGen.Losses.AddGaussianKLGradient<{t}>({x}.AsSpan(0, batch * {2 * L}), batch, {L}, {l.PascalName}Beta, {dx});");
+        w.Close();
         if (l.Index == 0) w.Close();
     }
 
@@ -116,9 +127,9 @@ internal sealed class SamplingEmitter : LayerEmitter
             new[] { g.V("x"), g.V("dy"), g.V("eps"), g.V("dx"), (t, "beta"), ("int", "batch") }, w =>
         {
             w.Line($"int n = i / {L}, j = i - n * {L}, m = n * {2 * L} + j;");
-            w.Line($"{t} scale = beta / batch, gz = dy[i], logVariance = x[m + {L}];");
-            w.Line($"dx[m] = gz + scale * x[m];");
-            w.Line($"dx[m + {L}] = gz * eps[i] * {c.Lit(0.5)} * {c.Math}.Exp({c.Lit(0.5)} * logVariance) + scale * {c.Lit(0.5)} * ({c.Math}.Exp(logVariance) - {c.Lit(1)});");
+            w.Line($"{t} scale = {GaussianKLFormula.Print(GaussianKLFormula.Scale, c.Lit, c.Math)}, gz = dy[i], mu = x[m], logVariance = x[m + {L}];");
+            w.Line($"dx[m] = gz + scale * {GaussianKLFormula.Print(GaussianKLFormula.MeanGradient, c.Lit, c.Math)};");
+            w.Line($"dx[m + {L}] = gz * eps[i] * {c.Lit(0.5)} * {c.Math}.Exp({c.Lit(0.5)} * logVariance) + scale * {GaussianKLFormula.Print(GaussianKLFormula.LogVarianceGradient, c.Lit, c.Math)};");
         });
         if (l.Index == 0) g.Host.Open("if (inputGradient)");
         g.Host.Line($"// Layer {l.Index}: {l.PascalName} backward, with β·∂KL/∂(μ, log σ²)");
@@ -138,9 +149,9 @@ internal sealed class SamplingEmitter : LayerEmitter
             w.Line($"{t} sum = {c.Lit(0)};");
             w.Open($"for (int j = 0; j < {L}; j++)");
             w.Line($"{t} mu = x[i * {2 * L} + j], logVariance = x[i * {2 * L} + {L} + j];");
-            w.Line($"sum += {c.Lit(1)} + logVariance - mu * mu - {c.Math}.Exp(logVariance);");
+            w.Line($"sum += {GaussianKLFormula.Print(GaussianKLFormula.Term, c.Lit, c.Math)};");
             w.Close();
-            w.Line($"terms[i] += beta * -sum / ({c.Lit(2)} * batch);");
+            w.Line($"terms[i] += beta * sum / ({GaussianKLFormula.Print(GaussianKLFormula.Divisor, c.Lit, c.Math)});");
         });
         g.Host.Line($"// {l.PascalName}'s β·KL, the layer's own loss term");
         g.Launch(field, "batch", GpuWriter.A(l.Index), "SampleLoss", $"{l.PascalName}Beta", "batch");
