@@ -15,6 +15,8 @@ namespace NetGen.Tests;
 [Network(Loss = LossFunction.BinaryCrossEntropySummed, Precision = Precision.Double)] [Input(4)] [Dense(4), Sigmoid] public partial class GenLossBceSummedLogits;
 [Network(Loss = LossFunction.CrossEntropy, Precision = Precision.Double)] [Input(4)] [Dense(4)] public partial class GenLossCe;
 [Network(Loss = LossFunction.CrossEntropy, Precision = Precision.Double)] [Input(4)] [Dense(4), Softmax] public partial class GenLossCeSoftmax;
+// A fused Softmax that is the only layer: the loss reads the network's input (a generator crash once).
+[Network(Loss = LossFunction.CrossEntropy, Precision = Precision.Double)] [Input(4)] [Softmax] public partial class GenLossCeSoftmaxOnly;
 [Network(Loss = LossFunction.MulticlassHinge, Precision = Precision.Double)] [Input(4)] [Dense(4)] public partial class GenLossHinge;
 [Network(Loss = LossFunction.MulticlassSquaredHinge, Precision = Precision.Double)] [Input(4)] [Dense(4)] public partial class GenLossSquaredHinge;
 // Per-step losses: a Dense at each of 3 steps, every step a row of the loss (rows = batch × 3).
@@ -40,7 +42,7 @@ public class GeneratedLossTests
     public static TheoryData<string> Double => new()
     {
         nameof(GenLossHalfSquared), nameof(GenLossMse), nameof(GenLossSse), nameof(GenLossMae), nameof(GenLossSae), nameof(GenLossBce),
-        nameof(GenLossBceSummed), nameof(GenLossBceLogits), nameof(GenLossBceSummedLogits), nameof(GenLossCe), nameof(GenLossCeSoftmax),
+        nameof(GenLossBceSummed), nameof(GenLossBceLogits), nameof(GenLossBceSummedLogits), nameof(GenLossCe), nameof(GenLossCeSoftmax), nameof(GenLossCeSoftmaxOnly),
         nameof(GenLossHinge), nameof(GenLossSquaredHinge), nameof(GenLossStepCe), nameof(GenLossStepHinge), nameof(GenLossStepHalfSquared),
         nameof(GenLossStepBceSummedLogits),
     };
@@ -74,6 +76,7 @@ public class GeneratedLossTests
             nameof(GenLossBceSummedLogits) => new GenLossBceSummedLogits(maxBatch: 6),
             nameof(GenLossCe) => new GenLossCe(maxBatch: 6),
             nameof(GenLossCeSoftmax) => new GenLossCeSoftmax(maxBatch: 6),
+            nameof(GenLossCeSoftmaxOnly) => new GenLossCeSoftmaxOnly(maxBatch: 6),
             nameof(GenLossHinge) => new GenLossHinge(maxBatch: 6),
             nameof(GenLossSquaredHinge) => new GenLossSquaredHinge(maxBatch: 6),
             nameof(GenLossStepCe) => new GenLossStepCe(maxBatch: 6),
@@ -99,7 +102,7 @@ public class GeneratedLossTests
             "BceSummed" => new(n, (o, t, b, r) => Losses.BinaryCrossEntropySummed(o, t, b), (o, t, b, r, d) => Losses.BinaryCrossEntropySummedGradient(o, t, b, d), "probabilities", false),
             "BceLogits" => new(n, (o, t, b, r) => Losses.BinaryCrossEntropyWithLogits(o, t, o.Length), (o, t, b, r, d) => Losses.BinaryCrossEntropyWithLogitsGradient(o, t, o.Length, d), "logits", false),
             "BceSummedLogits" => new(n, (o, t, b, r) => Losses.BinaryCrossEntropyWithLogits(o, t, b), (o, t, b, r, d) => Losses.BinaryCrossEntropyWithLogitsGradient(o, t, b, d), "logits", false),
-            "Ce" or "CeSoftmax" => new(n, (o, t, b, r) => Losses.CrossEntropyWithLogits(o, t, r), (o, t, b, r, d) => Losses.CrossEntropyWithLogitsGradient(o, t, r, d), "logits", false),
+            "Ce" or "CeSoftmax" or "CeSoftmaxOnly" => new(n, (o, t, b, r) => Losses.CrossEntropyWithLogits(o, t, r), (o, t, b, r, d) => Losses.CrossEntropyWithLogitsGradient(o, t, r, d), "logits", false),
             "Hinge" => new(n, (o, t, b, r) => Losses.MulticlassHinge(o, t, r), (o, t, b, r, d) => Losses.MulticlassHingeGradient(o, t, r, d), "any", true),
             "SquaredHinge" => new(n, (o, t, b, r) => Losses.MulticlassHinge(o, t, r, squared: true), (o, t, b, r, d) => Losses.MulticlassHingeGradient(o, t, r, d, squared: true), "any", true),
             _ => throw new ArgumentException(name),
@@ -123,10 +126,10 @@ public class GeneratedLossTests
         const int batch = 5;
         int size = net.InputSize, steps = name.Contains("Step", StringComparison.Ordinal) ? 3 : 1, classes = size / steps, rows = batch * steps;
         Assert.Equal(size, net.OutputSize);
-        // The identity: o = x (weights 1 on the diagonal, biases 0).
+        // The identity: o = x (weights 1 on the diagonal, biases 0; nothing to set without a Dense).
         net.Parameters.Clear();
-        var weights = net.Tensors.Single(x => x.Name.EndsWith("Weights", StringComparison.Ordinal));
-        for (int j = 0; j < classes; j++) net.Parameters[weights.Offset + j * classes + j] = T.One;
+        if (net.Tensors.SingleOrDefault(x => x.Name.EndsWith("Weights", StringComparison.Ordinal)) is { } weights)
+            for (int j = 0; j < classes; j++) net.Parameters[weights.Offset + j * classes + j] = T.One;
 
         var random = new SeededRandom(name.Length * 7919 + 17);
         var x = new T[batch * size];

@@ -39,7 +39,7 @@ internal static class LossEmitter
         int n = shape.Size, perSample = plan.LossRowsPerSample;
         string rows = perSample > 1 ? $"batch × {perSample} rows" : "batch rows";
         string o = plan.FusedSoftmaxCrossEntropy || plan.FusedSigmoidBinaryCrossEntropy
-            ? $"the logits z ({plan.Layers[plan.LossInputBuffer - 1].PascalName}'s output, the final {plan.Layers[plan.Layers.Length - 1].Kind}'s input)"
+            ? $"the logits z ({(plan.LossInputBuffer == 0 ? "the network's input" : plan.Layers[plan.LossInputBuffer - 1].PascalName + "'s output")}, the final {plan.Layers[plan.Layers.Length - 1].Kind}'s input)"
             : "the network's output";
         string buffers = $"o: {o}, {rows} × {n} values; target: the same shape (in the formula's names: rows = {(perSample > 1 ? $"batch × {perSample}" : "batch")}, n = {n}, t is the target)";
         string spans = $"global::System.ReadOnlySpan<{t}> o, global::System.ReadOnlySpan<{t}> target";
