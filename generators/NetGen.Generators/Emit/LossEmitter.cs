@@ -62,7 +62,9 @@ internal static class LossEmitter
         else
         {
             w.Line($"{t} sum = {c.Lit(0)};");
-            w.Line($"for (int i = 0; i < o.Length; i++) sum += {LossPrinter.Element(c, shape, formula.Value, "i")};");
+            w.Line("int i = 0;");
+            ElementVectors(w, c, shape, formula.Value, gradient: false);
+            w.Line($"for (; i < o.Length; i++) sum += {LossPrinter.Element(c, shape, formula.Value, "i")};");
             w.Line($"return sum / {divisor};");
         }
         w.Close();
@@ -94,9 +96,45 @@ internal static class LossEmitter
             else w.Line($"for (int j = 0; j < {n}; j++) d[row + j] = {gradient};");
             w.Close();
         }
-        else w.Line($"for (int i = 0; i < o.Length; i++) d[i] = {gradient};");
+        else
+        {
+            w.Line("int i = 0;");
+            ElementVectors(w, c, shape, formula.Gradient, gradient: true);
+            w.Line($"for (; i < o.Length; i++) d[i] = {gradient};");
+        }
         w.Close();
         w.Line();
+    }
+
+    /// <summary>An element-wise formula over whole vectors first: Vector512 where the JIT accelerates it, else Vector256
+    /// (the test folds at JIT time), the same expression tree printed over lanes (<see cref="Expr.Vector"/>); the
+    /// caller's scalar loop takes the last values. The value's lanes are summed into one accumulator and reduced lane by
+    /// lane in a fixed order (not Vector.Sum: a loss that moved by an ulp between the JIT's first and optimised compilation
+    /// of the method broke a finite-difference check), so the sum is rounded in another order than one by one, but the
+    /// same on every call for a given vector width.
+    /// Nothing when the formula has no vector form.</summary>
+    private static void ElementVectors(CodeWriter w, EmitContext c, LossPrinter.RowShape shape, Expr e, bool gradient)
+    {
+        string t = c.T, unsafeRef = "global::System.Runtime.InteropServices.MemoryMarshal.GetReference";
+        string[] widths = ["global::System.Runtime.Intrinsics.Vector512", "global::System.Runtime.Intrinsics.Vector256"];
+        if (widths.Any(vec => LossPrinter.ElementVector(c, shape, e, vec) is null)) return;
+        w.Line("// Whole vectors first (Vector512 where accelerated, else Vector256; the JIT keeps one branch): the same formula over");
+        w.Line("// lanes, unchecked loads and stores within o.Length (target and d sliced to it: a shorter one throws); the rest one by one.");
+        w.Line(gradient ? "target = target.Slice(0, o.Length); d = d.Slice(0, o.Length);" : "target = target.Slice(0, o.Length);");
+        w.Line($"ref {t} op = ref {unsafeRef}(o), tp = ref {unsafeRef}(target);");
+        if (gradient) w.Line($"ref {t} dp = ref {unsafeRef}(d);");
+        for (int k = 0; k < widths.Length; k++)
+        {
+            string vec = widths[k], body = LossPrinter.ElementVector(c, shape, e, vec)!;
+            w.Open($"{(k == 0 ? "if" : "else if")} ({vec}.IsHardwareAccelerated)");
+            if (!gradient) w.Line($"{vec}<{t}> acc = {vec}<{t}>.Zero;");
+            w.Open($"for (; i + {vec}<{t}>.Count <= o.Length; i += {vec}<{t}>.Count)");
+            w.Line($"{vec}<{t}> ov = {vec}.LoadUnsafe(ref op, (nuint)i), tv = {vec}.LoadUnsafe(ref tp, (nuint)i);");
+            w.Line(gradient ? $"{vec}.StoreUnsafe({body}, ref dp, (nuint)i);" : $"acc += {body};");
+            w.Close();
+            if (!gradient) w.Line($"for (int lane = 0; lane < {vec}<{t}>.Count; lane++) sum += acc[lane];   // lane by lane, an order fixed in the source");
+            w.Close();
+        }
     }
 
     /// <summary>The formula's name in LossFormula, for the comment that points to it.</summary>

@@ -38,6 +38,11 @@ internal static class LossPrinter
     public static string Element(EmitContext c, RowShape shape, Expr e, string at, bool operand = false) =>
         e.Scalar(name => name switch { "o" => $"o[{at}]", "t" => $"target[{at}]", _ => shape.Name(name) }, c.Lit, c.Math, operand);
 
+    /// <summary>An element-wise formula over whole vectors (<paramref name="vec"/>: Vector512 or Vector256): o and t are the
+    /// loaded lanes ov and tv, n, rows and batch broadcast; null when a function in it has no vector form.</summary>
+    public static string? ElementVector(EmitContext c, RowShape shape, Expr e, string vec) =>
+        e.Vector(c.T, c.Lit, () => 0, name => name switch { "o" => "ov", "t" => "tv", _ => $"{vec}.Create(({c.T})({shape.Name(name)}))" }, vec);
+
     /// <summary>A row-wise formula's expression as C#: element k of the row is o[row + k] (target[…] for t), the value's own
     /// element (index <paramref name="self"/>, the GPU's thread) o[i]; n is the row length; other names are locals.
     /// <paramref name="rename"/> substitutes an index (a reduction's first element, the arg-max's current best).</summary>

@@ -202,7 +202,8 @@ internal abstract record Expr
         return Precedence(e) < context ? "(" + s + ")" : s;
     }
 
-    /// <summary>Vector256 C# over locals xv, yv, dyv (or what <paramref name="variable"/> names them), or null when a function has no Vector256 form (tanh). Constants
+    /// <summary>Vector256 C# over locals xv, yv, dyv (or what <paramref name="variable"/> names them), or null when a function has no Vector256 form (tanh;
+    /// Exp, Log, Abs, Max and Min have one). Constants
     /// are broadcast (<c>Vector256.Create</c>, zero as <c>Vector256&lt;T&gt;.Zero</c>) and written as the right operand
     /// of a product; a conditional is <c>ConditionalSelect</c> over the comparison's mask.</summary>
     public string? Vector(string elementType, Func<double, string> literal, Func<double> alpha, Func<string, string>? variable = null,
@@ -227,8 +228,12 @@ internal abstract record Expr
                     string? ls = P(l, Precedence(b)), rs = P(r, Precedence(b) + 1);
                     s = ls is null || rs is null ? null : ls + " " + b.Op + " " + rs;
                     break;
-                case Call f when f.Function == "Exp":
-                    s = P(f.A, 0) is { } fa ? $"{vec}.Exp({fa})" : null;
+                case Call f when f.Function is "Exp" or "Log" or "Abs":
+                    s = P(f.A, 0) is { } fa ? $"{vec}.{f.Function}({fa})" : null;
+                    break;
+                case Call2 f when f.Function is "Max" or "Min":
+                    // Vector.Max/Min propagate a NaN operand, as Math.Max/Min do.
+                    s = P(f.A, 0) is { } f1 && P(f.B, 0) is { } f2 ? $"{vec}.{f.Function}({f1}, {f2})" : null;
                     break;
                 case Cond c:
                     string? cl = P(c.Left, 0), cr = P(c.Right, 0), ct = P(c.Then, 0), ce = P(c.Else, 0);

@@ -75,9 +75,10 @@ internal sealed record LossFormula(Expr Value, Expr Gradient, Expr Divisor, stri
     /// <summary>max(z, 0) − t·z + log(1 + e^−|z|): binary cross-entropy of σ(z) from the logit z, never overflowing.</summary>
     private static readonly Expr WithLogits = Expr.Max(O, 0) - T * O + Expr.Log(1 + Expr.Exp(-Expr.Abs(O)));
 
-    /// <summary>σ(z) − t, with σ computed from e^−|z| on both sides (no overflow).</summary>
-    private static readonly Expr SigmoidMinusTarget =
-        Expr.IfGreaterOrEqual(O, 0, 1 / (1 + Expr.Exp(-Expr.Abs(O))), Expr.Exp(-Expr.Abs(O)) / (1 + Expr.Exp(-Expr.Abs(O)))) - T;
+    /// <summary>σ(z) − t with σ(z) = 1 / (1 + e^−z): for a very negative z, e^−z overflows to ∞ and σ is 0 (the
+    /// true value is below the smallest normal number), never NaN; one exponential, so it vectorises (as
+    /// TensorPrimitives.Sigmoid computes it).</summary>
+    private static readonly Expr SigmoidMinusTarget = 1 / (1 + Expr.Exp(-O)) - T;
 
     /// <summary>BinaryCrossEntropy fused with a final Sigmoid: o is the logit z (nn.BCEWithLogitsLoss).</summary>
     public static readonly LossFormula BinaryCrossEntropyWithLogits = new(WithLogits, SigmoidMinusTarget / (Rows * N), Rows * N)

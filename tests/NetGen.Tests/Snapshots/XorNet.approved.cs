@@ -330,15 +330,62 @@ __________________________________________________________________
     private static double LossValue(global::System.ReadOnlySpan<double> o, global::System.ReadOnlySpan<double> target, int batch)
     {
         double sum = 0.0;
-        for (int i = 0; i < o.Length; i++) sum += global::System.Math.Max(o[i], 0.0) - target[i] * o[i] + global::System.Math.Log(1.0 + global::System.Math.Exp(-global::System.Math.Abs(o[i])));
+        int i = 0;
+        // Whole vectors first (Vector512 where accelerated, else Vector256; the JIT keeps one branch): the same formula over
+        // lanes, unchecked loads and stores within o.Length (target and d sliced to it: a shorter one throws); the rest one by one.
+        target = target.Slice(0, o.Length);
+        ref double op = ref global::System.Runtime.InteropServices.MemoryMarshal.GetReference(o), tp = ref global::System.Runtime.InteropServices.MemoryMarshal.GetReference(target);
+        if (global::System.Runtime.Intrinsics.Vector512.IsHardwareAccelerated)
+        {
+            global::System.Runtime.Intrinsics.Vector512<double> acc = global::System.Runtime.Intrinsics.Vector512<double>.Zero;
+            for (; i + global::System.Runtime.Intrinsics.Vector512<double>.Count <= o.Length; i += global::System.Runtime.Intrinsics.Vector512<double>.Count)
+            {
+                global::System.Runtime.Intrinsics.Vector512<double> ov = global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref op, (nuint)i), tv = global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref tp, (nuint)i);
+                acc += global::System.Runtime.Intrinsics.Vector512.Max(ov, global::System.Runtime.Intrinsics.Vector512<double>.Zero) - tv * ov + global::System.Runtime.Intrinsics.Vector512.Log(global::System.Runtime.Intrinsics.Vector512.Create(1.0) + global::System.Runtime.Intrinsics.Vector512.Exp(-global::System.Runtime.Intrinsics.Vector512.Abs(ov)));
+            }
+            for (int lane = 0; lane < global::System.Runtime.Intrinsics.Vector512<double>.Count; lane++) sum += acc[lane];   // lane by lane, an order fixed in the source
+        }
+        else if (global::System.Runtime.Intrinsics.Vector256.IsHardwareAccelerated)
+        {
+            global::System.Runtime.Intrinsics.Vector256<double> acc = global::System.Runtime.Intrinsics.Vector256<double>.Zero;
+            for (; i + global::System.Runtime.Intrinsics.Vector256<double>.Count <= o.Length; i += global::System.Runtime.Intrinsics.Vector256<double>.Count)
+            {
+                global::System.Runtime.Intrinsics.Vector256<double> ov = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref op, (nuint)i), tv = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref tp, (nuint)i);
+                acc += global::System.Runtime.Intrinsics.Vector256.Max(ov, global::System.Runtime.Intrinsics.Vector256<double>.Zero) - tv * ov + global::System.Runtime.Intrinsics.Vector256.Log(global::System.Runtime.Intrinsics.Vector256.Create(1.0) + global::System.Runtime.Intrinsics.Vector256.Exp(-global::System.Runtime.Intrinsics.Vector256.Abs(ov)));
+            }
+            for (int lane = 0; lane < global::System.Runtime.Intrinsics.Vector256<double>.Count; lane++) sum += acc[lane];   // lane by lane, an order fixed in the source
+        }
+        for (; i < o.Length; i++) sum += global::System.Math.Max(o[i], 0.0) - target[i] * o[i] + global::System.Math.Log(1.0 + global::System.Math.Exp(-global::System.Math.Abs(o[i])));
         return sum / (batch * 1);
     }
 
-    /// <summary>∂E/∂o written into d (the same shape as o): ∂E/∂o = ((o &gt;= 0 ? 1 / (1 + Math.Exp(-Math.Abs(o))) : Math.Exp(-Math.Abs(o)) / (1 + Math.Exp(-Math.Abs(o)))) - t) / (rows * n) for each value.
+    /// <summary>∂E/∂o written into d (the same shape as o): ∂E/∂o = (1 / (1 + Math.Exp(-o)) - t) / (rows * n) for each value.
     /// o: the logits z (Dense2's output, the final Sigmoid's input), batch rows × 1 values; target: the same shape (in the formula's names: rows = batch, n = 1, t is the target).</summary>
     private static void LossGradientInto(global::System.ReadOnlySpan<double> o, global::System.ReadOnlySpan<double> target, global::System.Span<double> d, int batch)
     {
-        for (int i = 0; i < o.Length; i++) d[i] = ((o[i] >= 0.0 ? 1.0 / (1.0 + global::System.Math.Exp(-global::System.Math.Abs(o[i]))) : global::System.Math.Exp(-global::System.Math.Abs(o[i])) / (1.0 + global::System.Math.Exp(-global::System.Math.Abs(o[i])))) - target[i]) / (batch * 1);
+        int i = 0;
+        // Whole vectors first (Vector512 where accelerated, else Vector256; the JIT keeps one branch): the same formula over
+        // lanes, unchecked loads and stores within o.Length (target and d sliced to it: a shorter one throws); the rest one by one.
+        target = target.Slice(0, o.Length); d = d.Slice(0, o.Length);
+        ref double op = ref global::System.Runtime.InteropServices.MemoryMarshal.GetReference(o), tp = ref global::System.Runtime.InteropServices.MemoryMarshal.GetReference(target);
+        ref double dp = ref global::System.Runtime.InteropServices.MemoryMarshal.GetReference(d);
+        if (global::System.Runtime.Intrinsics.Vector512.IsHardwareAccelerated)
+        {
+            for (; i + global::System.Runtime.Intrinsics.Vector512<double>.Count <= o.Length; i += global::System.Runtime.Intrinsics.Vector512<double>.Count)
+            {
+                global::System.Runtime.Intrinsics.Vector512<double> ov = global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref op, (nuint)i), tv = global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref tp, (nuint)i);
+                global::System.Runtime.Intrinsics.Vector512.StoreUnsafe((global::System.Runtime.Intrinsics.Vector512.Create(1.0) / (global::System.Runtime.Intrinsics.Vector512.Create(1.0) + global::System.Runtime.Intrinsics.Vector512.Exp(-ov)) - tv) / (global::System.Runtime.Intrinsics.Vector512.Create((double)(batch)) * global::System.Runtime.Intrinsics.Vector512.Create((double)(1))), ref dp, (nuint)i);
+            }
+        }
+        else if (global::System.Runtime.Intrinsics.Vector256.IsHardwareAccelerated)
+        {
+            for (; i + global::System.Runtime.Intrinsics.Vector256<double>.Count <= o.Length; i += global::System.Runtime.Intrinsics.Vector256<double>.Count)
+            {
+                global::System.Runtime.Intrinsics.Vector256<double> ov = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref op, (nuint)i), tv = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref tp, (nuint)i);
+                global::System.Runtime.Intrinsics.Vector256.StoreUnsafe((global::System.Runtime.Intrinsics.Vector256.Create(1.0) / (global::System.Runtime.Intrinsics.Vector256.Create(1.0) + global::System.Runtime.Intrinsics.Vector256.Exp(-ov)) - tv) / (global::System.Runtime.Intrinsics.Vector256.Create((double)(batch)) * global::System.Runtime.Intrinsics.Vector256.Create((double)(1))), ref dp, (nuint)i);
+            }
+        }
+        for (; i < o.Length; i++) d[i] = (1.0 / (1.0 + global::System.Math.Exp(-o[i])) - target[i]) / (batch * 1);
     }
 
     /// <summary>Runs the backward pass from delta buffer d{start} (already holding ∂E/∂a{start}) down to the input.</summary>
