@@ -70,6 +70,8 @@ foreach (int t in threadCounts)
         var workload = Workloads.Create(name);
         var m = Harness.Measure(workload.Step, policy);
         if (bdnMedians is not null && bdnMedians.TryGetValue((name, t), out double median)) m = m with { MedianSeconds = median };
+        else if (bdnMedians is not null)
+            Console.WriteLine($"note {name} {t}t: BenchmarkDotNet reported no result for this case (its build or run failed: see its log above); the NetGen median below is the Stopwatch harness's, not BenchmarkDotNet's");
         netgen[(name, t)] = m;
         Console.WriteLine($"time {name} {t}t netgen = {Harness.Time(m.MedianSeconds)} (min {Harness.Time(m.MinSeconds)}, thread cpu {Harness.Time(m.CpuSeconds)}, {m.CallsPerSample} calls/sample)");
         if (ortPeer is not null && OrtPeer.IsInference(name))
