@@ -116,8 +116,10 @@ internal static class LossEmitter
     private static void ElementVectors(CodeWriter w, EmitContext c, LossPrinter.RowShape shape, Expr e, bool gradient)
     {
         string t = c.T, unsafeRef = "global::System.Runtime.InteropServices.MemoryMarshal.GetReference";
-        string[] widths = ["global::System.Runtime.Intrinsics.Vector512", "global::System.Runtime.Intrinsics.Vector256"];
-        if (widths.Any(vec => LossPrinter.ElementVector(c, shape, e, vec) is null)) return;
+        // Each width's body printed once: none is written when a function in the formula has no vector form.
+        var widths = new[] { "global::System.Runtime.Intrinsics.Vector512", "global::System.Runtime.Intrinsics.Vector256" }
+            .Select(vec => (Vec: vec, Body: LossPrinter.ElementVector(c, shape, e, vec))).ToArray();
+        if (widths.Any(width => width.Body is null)) return;
         w.Line("// Whole vectors first (Vector512 where accelerated, else Vector256; the JIT keeps one branch): the same formula over");
         w.Line("// lanes, unchecked loads and stores within o.Length (target and d sliced to it: a shorter one throws); the rest one by one.");
         w.Line(gradient ? "target = target.Slice(0, o.Length); d = d.Slice(0, o.Length);" : "target = target.Slice(0, o.Length);");
@@ -125,7 +127,7 @@ internal static class LossEmitter
         if (gradient) w.Line($"ref {t} dp = ref {unsafeRef}(d);");
         for (int k = 0; k < widths.Length; k++)
         {
-            string vec = widths[k], body = LossPrinter.ElementVector(c, shape, e, vec)!;
+            var (vec, body) = widths[k];
             w.Open($"{(k == 0 ? "if" : "else if")} ({vec}.IsHardwareAccelerated)");
             if (!gradient) w.Line($"{vec}<{t}> acc = {vec}<{t}>.Zero;");
             w.Open($"for (; i + {vec}<{t}>.Count <= o.Length; i += {vec}<{t}>.Count)");
