@@ -605,15 +605,41 @@ _________________________________________________________________________
             // Layer 2: BatchNorm1 over 32 channels: y = γ·(x − μ)/√(σ² + ε) + β, batch statistics in training, running ones in inference
             {
                 int m = batch * 784;
+                ref float x = ref _a2[0], y = ref _a3[0];
                 for (int ch = 0; ch < 32; ch++)
                 {
                     float mean, invStd;
                     if (Training)
                     {
-                        double sum = 0, squares = 0;   // the statistics add batch × H × W values: summed in double, whatever the element type
-                        for (int n = 0; n < batch; n++) for (int s = 0; s < 784; s++) sum += _a2[n * 25088 + ch * 784 + s];
+                        // eight values of each sample's run of 784 at a time, in double; the lanes are added in order, then the last 0 values of the runs
+                        global::System.Runtime.Intrinsics.Vector256<double> sumLo = global::System.Runtime.Intrinsics.Vector256<double>.Zero, sumHi = global::System.Runtime.Intrinsics.Vector256<double>.Zero;
+                        double sumTail = 0;
+                        for (int n = 0; n < batch; n++)
+                        {
+                            int at = n * 25088 + ch * 784, s = 0;
+                            for (; s + 8 <= 784; s += 8)
+                            {
+                                global::System.Runtime.Intrinsics.Vector256<float> v = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref x, (nuint)(at + s));
+                                global::System.Runtime.Intrinsics.Vector256<double> lo = global::System.Runtime.Intrinsics.Vector256.WidenLower(v), hi = global::System.Runtime.Intrinsics.Vector256.WidenUpper(v);
+                                sumLo += lo; sumHi += hi;
+                            }
+                        }
+                        double sum = global::System.Runtime.Intrinsics.Vector256.Sum(sumLo + sumHi) + sumTail;
                         mean = (float)(sum / m);
-                        for (int n = 0; n < batch; n++) for (int s = 0; s < 784; s++) { double e = _a2[n * 25088 + ch * 784 + s] - mean; squares += e * e; }
+                        global::System.Runtime.Intrinsics.Vector256<float> meanv = global::System.Runtime.Intrinsics.Vector256.Create(mean);
+                        global::System.Runtime.Intrinsics.Vector256<double> squaresLo = global::System.Runtime.Intrinsics.Vector256<double>.Zero, squaresHi = global::System.Runtime.Intrinsics.Vector256<double>.Zero;
+                        double squaresTail = 0;
+                        for (int n = 0; n < batch; n++)
+                        {
+                            int at = n * 25088 + ch * 784, s = 0;
+                            for (; s + 8 <= 784; s += 8)
+                            {
+                                global::System.Runtime.Intrinsics.Vector256<float> v = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref x, (nuint)(at + s)) - meanv;
+                                global::System.Runtime.Intrinsics.Vector256<double> lo = global::System.Runtime.Intrinsics.Vector256.WidenLower(v), hi = global::System.Runtime.Intrinsics.Vector256.WidenUpper(v);
+                                squaresLo += lo * lo; squaresHi += hi * hi;
+                            }
+                        }
+                        double squares = global::System.Runtime.Intrinsics.Vector256.Sum(squaresLo + squaresHi) + squaresTail;
                         float variance = (float)(squares / m);
                         invStd = 1f / global::System.MathF.Sqrt(variance + 1E-05f);
                         _s[0 + ch] = (1f - 0.1f) * _s[0 + ch] + 0.1f * mean;
@@ -626,7 +652,12 @@ _________________________________________________________________________
                     }
                     _mean2[ch] = mean; _invStd2[ch] = invStd;
                     float gamma = _p[320 + ch], beta = _p[352 + ch];
-                    for (int n = 0; n < batch; n++) for (int s = 0; s < 784; s++) { int at = n * 25088 + ch * 784 + s; _a3[at] = gamma * (_a2[at] - mean) * invStd + beta; }
+                    global::System.Runtime.Intrinsics.Vector256<float> gv = global::System.Runtime.Intrinsics.Vector256.Create(gamma), mv = global::System.Runtime.Intrinsics.Vector256.Create(mean), iv = global::System.Runtime.Intrinsics.Vector256.Create(invStd), bv = global::System.Runtime.Intrinsics.Vector256.Create(beta);
+                    for (int n = 0; n < batch; n++)
+                    {
+                        int at = n * 25088 + ch * 784, s = 0;
+                        for (; s + 8 <= 784; s += 8) global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(gv * (global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref x, (nuint)(at + s)) - mv) * iv + bv, ref y, (nuint)(at + s));
+                    }
                 }
             }
 
@@ -640,15 +671,41 @@ _________________________________________________________________________
             // Layer 5: BatchNorm2 over 32 channels: y = γ·(x − μ)/√(σ² + ε) + β, batch statistics in training, running ones in inference
             {
                 int m = batch * 784;
+                ref float x = ref _a5[0], y = ref _a6[0];
                 for (int ch = 0; ch < 32; ch++)
                 {
                     float mean, invStd;
                     if (Training)
                     {
-                        double sum = 0, squares = 0;   // the statistics add batch × H × W values: summed in double, whatever the element type
-                        for (int n = 0; n < batch; n++) for (int s = 0; s < 784; s++) sum += _a5[n * 25088 + ch * 784 + s];
+                        // eight values of each sample's run of 784 at a time, in double; the lanes are added in order, then the last 0 values of the runs
+                        global::System.Runtime.Intrinsics.Vector256<double> sumLo = global::System.Runtime.Intrinsics.Vector256<double>.Zero, sumHi = global::System.Runtime.Intrinsics.Vector256<double>.Zero;
+                        double sumTail = 0;
+                        for (int n = 0; n < batch; n++)
+                        {
+                            int at = n * 25088 + ch * 784, s = 0;
+                            for (; s + 8 <= 784; s += 8)
+                            {
+                                global::System.Runtime.Intrinsics.Vector256<float> v = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref x, (nuint)(at + s));
+                                global::System.Runtime.Intrinsics.Vector256<double> lo = global::System.Runtime.Intrinsics.Vector256.WidenLower(v), hi = global::System.Runtime.Intrinsics.Vector256.WidenUpper(v);
+                                sumLo += lo; sumHi += hi;
+                            }
+                        }
+                        double sum = global::System.Runtime.Intrinsics.Vector256.Sum(sumLo + sumHi) + sumTail;
                         mean = (float)(sum / m);
-                        for (int n = 0; n < batch; n++) for (int s = 0; s < 784; s++) { double e = _a5[n * 25088 + ch * 784 + s] - mean; squares += e * e; }
+                        global::System.Runtime.Intrinsics.Vector256<float> meanv = global::System.Runtime.Intrinsics.Vector256.Create(mean);
+                        global::System.Runtime.Intrinsics.Vector256<double> squaresLo = global::System.Runtime.Intrinsics.Vector256<double>.Zero, squaresHi = global::System.Runtime.Intrinsics.Vector256<double>.Zero;
+                        double squaresTail = 0;
+                        for (int n = 0; n < batch; n++)
+                        {
+                            int at = n * 25088 + ch * 784, s = 0;
+                            for (; s + 8 <= 784; s += 8)
+                            {
+                                global::System.Runtime.Intrinsics.Vector256<float> v = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref x, (nuint)(at + s)) - meanv;
+                                global::System.Runtime.Intrinsics.Vector256<double> lo = global::System.Runtime.Intrinsics.Vector256.WidenLower(v), hi = global::System.Runtime.Intrinsics.Vector256.WidenUpper(v);
+                                squaresLo += lo * lo; squaresHi += hi * hi;
+                            }
+                        }
+                        double squares = global::System.Runtime.Intrinsics.Vector256.Sum(squaresLo + squaresHi) + squaresTail;
                         float variance = (float)(squares / m);
                         invStd = 1f / global::System.MathF.Sqrt(variance + 1E-05f);
                         _s[64 + ch] = (1f - 0.1f) * _s[64 + ch] + 0.1f * mean;
@@ -661,7 +718,12 @@ _________________________________________________________________________
                     }
                     _mean5[ch] = mean; _invStd5[ch] = invStd;
                     float gamma = _p[9632 + ch], beta = _p[9664 + ch];
-                    for (int n = 0; n < batch; n++) for (int s = 0; s < 784; s++) { int at = n * 25088 + ch * 784 + s; _a6[at] = gamma * (_a5[at] - mean) * invStd + beta; }
+                    global::System.Runtime.Intrinsics.Vector256<float> gv = global::System.Runtime.Intrinsics.Vector256.Create(gamma), mv = global::System.Runtime.Intrinsics.Vector256.Create(mean), iv = global::System.Runtime.Intrinsics.Vector256.Create(invStd), bv = global::System.Runtime.Intrinsics.Vector256.Create(beta);
+                    for (int n = 0; n < batch; n++)
+                    {
+                        int at = n * 25088 + ch * 784, s = 0;
+                        for (; s + 8 <= 784; s += 8) global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(gv * (global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref x, (nuint)(at + s)) - mv) * iv + bv, ref y, (nuint)(at + s));
+                    }
                 }
             }
 
@@ -724,15 +786,43 @@ _________________________________________________________________________
             // Layer 10: BatchNorm3 over 64 channels: y = γ·(x − μ)/√(σ² + ε) + β, batch statistics in training, running ones in inference
             {
                 int m = batch * 196;
+                ref float x = ref _a10[0], y = ref _a11[0];
                 for (int ch = 0; ch < 64; ch++)
                 {
                     float mean, invStd;
                     if (Training)
                     {
-                        double sum = 0, squares = 0;   // the statistics add batch × H × W values: summed in double, whatever the element type
-                        for (int n = 0; n < batch; n++) for (int s = 0; s < 196; s++) sum += _a10[n * 12544 + ch * 196 + s];
+                        // eight values of each sample's run of 196 at a time, in double; the lanes are added in order, then the last 4 values of the runs
+                        global::System.Runtime.Intrinsics.Vector256<double> sumLo = global::System.Runtime.Intrinsics.Vector256<double>.Zero, sumHi = global::System.Runtime.Intrinsics.Vector256<double>.Zero;
+                        double sumTail = 0;
+                        for (int n = 0; n < batch; n++)
+                        {
+                            int at = n * 12544 + ch * 196, s = 0;
+                            for (; s + 8 <= 196; s += 8)
+                            {
+                                global::System.Runtime.Intrinsics.Vector256<float> v = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref x, (nuint)(at + s));
+                                global::System.Runtime.Intrinsics.Vector256<double> lo = global::System.Runtime.Intrinsics.Vector256.WidenLower(v), hi = global::System.Runtime.Intrinsics.Vector256.WidenUpper(v);
+                                sumLo += lo; sumHi += hi;
+                            }
+                            for (; s < 196; s++) sumTail += global::System.Runtime.CompilerServices.Unsafe.Add(ref x, at + s);
+                        }
+                        double sum = global::System.Runtime.Intrinsics.Vector256.Sum(sumLo + sumHi) + sumTail;
                         mean = (float)(sum / m);
-                        for (int n = 0; n < batch; n++) for (int s = 0; s < 196; s++) { double e = _a10[n * 12544 + ch * 196 + s] - mean; squares += e * e; }
+                        global::System.Runtime.Intrinsics.Vector256<float> meanv = global::System.Runtime.Intrinsics.Vector256.Create(mean);
+                        global::System.Runtime.Intrinsics.Vector256<double> squaresLo = global::System.Runtime.Intrinsics.Vector256<double>.Zero, squaresHi = global::System.Runtime.Intrinsics.Vector256<double>.Zero;
+                        double squaresTail = 0;
+                        for (int n = 0; n < batch; n++)
+                        {
+                            int at = n * 12544 + ch * 196, s = 0;
+                            for (; s + 8 <= 196; s += 8)
+                            {
+                                global::System.Runtime.Intrinsics.Vector256<float> v = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref x, (nuint)(at + s)) - meanv;
+                                global::System.Runtime.Intrinsics.Vector256<double> lo = global::System.Runtime.Intrinsics.Vector256.WidenLower(v), hi = global::System.Runtime.Intrinsics.Vector256.WidenUpper(v);
+                                squaresLo += lo * lo; squaresHi += hi * hi;
+                            }
+                            for (; s < 196; s++) { double e = global::System.Runtime.CompilerServices.Unsafe.Add(ref x, at + s) - mean; squaresTail += e * e; }
+                        }
+                        double squares = global::System.Runtime.Intrinsics.Vector256.Sum(squaresLo + squaresHi) + squaresTail;
                         float variance = (float)(squares / m);
                         invStd = 1f / global::System.MathF.Sqrt(variance + 1E-05f);
                         _s[128 + ch] = (1f - 0.1f) * _s[128 + ch] + 0.1f * mean;
@@ -745,7 +835,13 @@ _________________________________________________________________________
                     }
                     _mean10[ch] = mean; _invStd10[ch] = invStd;
                     float gamma = _p[28192 + ch], beta = _p[28256 + ch];
-                    for (int n = 0; n < batch; n++) for (int s = 0; s < 196; s++) { int at = n * 12544 + ch * 196 + s; _a11[at] = gamma * (_a10[at] - mean) * invStd + beta; }
+                    global::System.Runtime.Intrinsics.Vector256<float> gv = global::System.Runtime.Intrinsics.Vector256.Create(gamma), mv = global::System.Runtime.Intrinsics.Vector256.Create(mean), iv = global::System.Runtime.Intrinsics.Vector256.Create(invStd), bv = global::System.Runtime.Intrinsics.Vector256.Create(beta);
+                    for (int n = 0; n < batch; n++)
+                    {
+                        int at = n * 12544 + ch * 196, s = 0;
+                        for (; s + 8 <= 196; s += 8) global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(gv * (global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref x, (nuint)(at + s)) - mv) * iv + bv, ref y, (nuint)(at + s));
+                        for (; s < 196; s++) global::System.Runtime.CompilerServices.Unsafe.Add(ref y, at + s) = gamma * (global::System.Runtime.CompilerServices.Unsafe.Add(ref x, at + s) - mean) * invStd + beta;
+                    }
                 }
             }
 
@@ -759,15 +855,43 @@ _________________________________________________________________________
             // Layer 13: BatchNorm4 over 64 channels: y = γ·(x − μ)/√(σ² + ε) + β, batch statistics in training, running ones in inference
             {
                 int m = batch * 196;
+                ref float x = ref _a13[0], y = ref _a14[0];
                 for (int ch = 0; ch < 64; ch++)
                 {
                     float mean, invStd;
                     if (Training)
                     {
-                        double sum = 0, squares = 0;   // the statistics add batch × H × W values: summed in double, whatever the element type
-                        for (int n = 0; n < batch; n++) for (int s = 0; s < 196; s++) sum += _a13[n * 12544 + ch * 196 + s];
+                        // eight values of each sample's run of 196 at a time, in double; the lanes are added in order, then the last 4 values of the runs
+                        global::System.Runtime.Intrinsics.Vector256<double> sumLo = global::System.Runtime.Intrinsics.Vector256<double>.Zero, sumHi = global::System.Runtime.Intrinsics.Vector256<double>.Zero;
+                        double sumTail = 0;
+                        for (int n = 0; n < batch; n++)
+                        {
+                            int at = n * 12544 + ch * 196, s = 0;
+                            for (; s + 8 <= 196; s += 8)
+                            {
+                                global::System.Runtime.Intrinsics.Vector256<float> v = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref x, (nuint)(at + s));
+                                global::System.Runtime.Intrinsics.Vector256<double> lo = global::System.Runtime.Intrinsics.Vector256.WidenLower(v), hi = global::System.Runtime.Intrinsics.Vector256.WidenUpper(v);
+                                sumLo += lo; sumHi += hi;
+                            }
+                            for (; s < 196; s++) sumTail += global::System.Runtime.CompilerServices.Unsafe.Add(ref x, at + s);
+                        }
+                        double sum = global::System.Runtime.Intrinsics.Vector256.Sum(sumLo + sumHi) + sumTail;
                         mean = (float)(sum / m);
-                        for (int n = 0; n < batch; n++) for (int s = 0; s < 196; s++) { double e = _a13[n * 12544 + ch * 196 + s] - mean; squares += e * e; }
+                        global::System.Runtime.Intrinsics.Vector256<float> meanv = global::System.Runtime.Intrinsics.Vector256.Create(mean);
+                        global::System.Runtime.Intrinsics.Vector256<double> squaresLo = global::System.Runtime.Intrinsics.Vector256<double>.Zero, squaresHi = global::System.Runtime.Intrinsics.Vector256<double>.Zero;
+                        double squaresTail = 0;
+                        for (int n = 0; n < batch; n++)
+                        {
+                            int at = n * 12544 + ch * 196, s = 0;
+                            for (; s + 8 <= 196; s += 8)
+                            {
+                                global::System.Runtime.Intrinsics.Vector256<float> v = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref x, (nuint)(at + s)) - meanv;
+                                global::System.Runtime.Intrinsics.Vector256<double> lo = global::System.Runtime.Intrinsics.Vector256.WidenLower(v), hi = global::System.Runtime.Intrinsics.Vector256.WidenUpper(v);
+                                squaresLo += lo * lo; squaresHi += hi * hi;
+                            }
+                            for (; s < 196; s++) { double e = global::System.Runtime.CompilerServices.Unsafe.Add(ref x, at + s) - mean; squaresTail += e * e; }
+                        }
+                        double squares = global::System.Runtime.Intrinsics.Vector256.Sum(squaresLo + squaresHi) + squaresTail;
                         float variance = (float)(squares / m);
                         invStd = 1f / global::System.MathF.Sqrt(variance + 1E-05f);
                         _s[256 + ch] = (1f - 0.1f) * _s[256 + ch] + 0.1f * mean;
@@ -780,7 +904,13 @@ _________________________________________________________________________
                     }
                     _mean13[ch] = mean; _invStd13[ch] = invStd;
                     float gamma = _p[65248 + ch], beta = _p[65312 + ch];
-                    for (int n = 0; n < batch; n++) for (int s = 0; s < 196; s++) { int at = n * 12544 + ch * 196 + s; _a14[at] = gamma * (_a13[at] - mean) * invStd + beta; }
+                    global::System.Runtime.Intrinsics.Vector256<float> gv = global::System.Runtime.Intrinsics.Vector256.Create(gamma), mv = global::System.Runtime.Intrinsics.Vector256.Create(mean), iv = global::System.Runtime.Intrinsics.Vector256.Create(invStd), bv = global::System.Runtime.Intrinsics.Vector256.Create(beta);
+                    for (int n = 0; n < batch; n++)
+                    {
+                        int at = n * 12544 + ch * 196, s = 0;
+                        for (; s + 8 <= 196; s += 8) global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(gv * (global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref x, (nuint)(at + s)) - mv) * iv + bv, ref y, (nuint)(at + s));
+                        for (; s < 196; s++) global::System.Runtime.CompilerServices.Unsafe.Add(ref y, at + s) = gamma * (global::System.Runtime.CompilerServices.Unsafe.Add(ref x, at + s) - mean) * invStd + beta;
+                    }
                 }
             }
 
@@ -848,7 +978,35 @@ _________________________________________________________________________
             // Layer 19: BatchNorm5 over 512 features: y = γ·(x − μ)/√(σ² + ε) + β, batch statistics in training, running ones in inference
             {
                 int m = batch * 1;
-                for (int ch = 0; ch < 512; ch++)
+                ref float x = ref _a19[0], y = ref _a20[0];
+                global::System.Span<double> lanes = stackalloc double[8];
+                int ch = 0;
+                for (; ch + 8 <= 512; ch += 8)
+                {
+                    // eight features at once: lane l adds feature ch + l's values in sample order, as the loop below does one feature
+                    if (Training)
+                    {
+                        global::System.Runtime.Intrinsics.Vector256<double> lo = global::System.Runtime.Intrinsics.Vector256<double>.Zero, hi = global::System.Runtime.Intrinsics.Vector256<double>.Zero;
+                        for (int n = 0; n < batch; n++) { global::System.Runtime.Intrinsics.Vector256<float> v = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref x, (nuint)(n * 512 + ch)); lo += global::System.Runtime.Intrinsics.Vector256.WidenLower(v); hi += global::System.Runtime.Intrinsics.Vector256.WidenUpper(v); }
+                        lo.CopyTo(lanes); hi.CopyTo(lanes.Slice(4));
+                        for (int l = 0; l < 8; l++) _mean19[ch + l] = (float)(lanes[l] / m);
+                        global::System.Runtime.Intrinsics.Vector256<float> meanv = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref _mean19[ch]);
+                        lo = global::System.Runtime.Intrinsics.Vector256<double>.Zero; hi = global::System.Runtime.Intrinsics.Vector256<double>.Zero;
+                        for (int n = 0; n < batch; n++) { global::System.Runtime.Intrinsics.Vector256<float> e = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref x, (nuint)(n * 512 + ch)) - meanv; global::System.Runtime.Intrinsics.Vector256<double> el = global::System.Runtime.Intrinsics.Vector256.WidenLower(e), eh = global::System.Runtime.Intrinsics.Vector256.WidenUpper(e); lo += el * el; hi += eh * eh; }
+                        lo.CopyTo(lanes); hi.CopyTo(lanes.Slice(4));
+                        for (int l = 0; l < 8; l++)
+                        {
+                            float variance = (float)(lanes[l] / m);
+                            _invStd19[ch + l] = 1f / global::System.MathF.Sqrt(variance + 1E-05f);
+                            _s[384 + ch + l] = (1f - 0.1f) * _s[384 + ch + l] + 0.1f * _mean19[ch + l];
+                            _s[896 + ch + l] = (1f - 0.1f) * _s[896 + ch + l] + 0.1f * (m > 1 ? variance * m / (m - 1) : variance);
+                        }
+                    }
+                    else for (int l = 0; l < 8; l++) { _mean19[ch + l] = _s[384 + ch + l]; _invStd19[ch + l] = 1f / global::System.MathF.Sqrt(_s[896 + ch + l] + 1E-05f); }
+                    global::System.Runtime.Intrinsics.Vector256<float> mean = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref _mean19[ch]), invStd = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref _invStd19[ch]), gamma = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref _p[1671520 + ch]), beta = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref _p[1672032 + ch]);
+                    for (int n = 0; n < batch; n++) global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(gamma * (global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref x, (nuint)(n * 512 + ch)) - mean) * invStd + beta, ref y, (nuint)(n * 512 + ch));
+                }
+                for (; ch < 512; ch++)
                 {
                     float mean, invStd;
                     if (Training)
@@ -1085,7 +1243,36 @@ _________________________________________________________________________
             // Layer 19: BatchNorm5 backward: ∂E/∂γ += Σ ∂E/∂y·x̂, ∂E/∂β += Σ ∂E/∂y; ∂E/∂x through the batch statistics in training
             {
                 int m = batch * 1;
-                for (int ch = 0; ch < 512; ch++)
+                ref float x = ref _a19[0], dy = ref _d20[0], dx = ref _d19[0];
+                global::System.Span<double> lanes = stackalloc double[16];
+                global::System.Span<float> sums = stackalloc float[16];
+                int ch = 0;
+                for (; ch + 8 <= 512; ch += 8)
+                {
+                    // eight features at once: lane l adds feature ch + l's values in sample order, as the loop below does one feature
+                    global::System.Runtime.Intrinsics.Vector256<float> mean = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref _mean19[ch]), invStd = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref _invStd19[ch]), gamma = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref _p[1671520 + ch]);
+                    global::System.Runtime.Intrinsics.Vector256<double> dyLo = global::System.Runtime.Intrinsics.Vector256<double>.Zero, dyHi = global::System.Runtime.Intrinsics.Vector256<double>.Zero, xhLo = global::System.Runtime.Intrinsics.Vector256<double>.Zero, xhHi = global::System.Runtime.Intrinsics.Vector256<double>.Zero;
+                    for (int n = 0; n < batch; n++)
+                    {
+                        global::System.Runtime.Intrinsics.Vector256<float> d = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref dy, (nuint)(n * 512 + ch)), e = d * (global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref x, (nuint)(n * 512 + ch)) - mean) * invStd;
+                        dyLo += global::System.Runtime.Intrinsics.Vector256.WidenLower(d); dyHi += global::System.Runtime.Intrinsics.Vector256.WidenUpper(d); xhLo += global::System.Runtime.Intrinsics.Vector256.WidenLower(e); xhHi += global::System.Runtime.Intrinsics.Vector256.WidenUpper(e);
+                    }
+                    dyLo.CopyTo(lanes); dyHi.CopyTo(lanes.Slice(4)); xhLo.CopyTo(lanes.Slice(8)); xhHi.CopyTo(lanes.Slice(12));
+                    for (int l = 0; l < 8; l++)
+                    {
+                        float sumDy = (float)lanes[l], sumDyXhat = (float)lanes[8 + l];
+                        _g[1671520 + ch + l] += sumDyXhat;
+                        _g[1672032 + ch + l] += sumDy;
+                        sums[l] = sumDy; sums[8 + l] = sumDyXhat;
+                    }
+                    if (_trainingPass)
+                    {
+                        global::System.Runtime.Intrinsics.Vector256<float> mv = global::System.Runtime.Intrinsics.Vector256.Create((float)m), k = gamma * invStd / mv, sumDy = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref sums[0]), sumDyXhat = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref sums[8]);
+                        for (int n = 0; n < batch; n++) global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(k * (mv * global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref dy, (nuint)(n * 512 + ch)) - sumDy - (global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref x, (nuint)(n * 512 + ch)) - mean) * invStd * sumDyXhat), ref dx, (nuint)(n * 512 + ch));
+                    }
+                    else for (int n = 0; n < batch; n++) global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(gamma * invStd * global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref dy, (nuint)(n * 512 + ch)), ref dx, (nuint)(n * 512 + ch));
+                }
+                for (; ch < 512; ch++)
                 {
                     float mean = _mean19[ch], invStd = _invStd19[ch], gamma = _p[1671520 + ch];
                     double dySum = 0, dyXhatSum = 0;   // summed in double, as the forward statistics
@@ -1175,20 +1362,49 @@ _________________________________________________________________________
             // Layer 13: BatchNorm4 backward: ∂E/∂γ += Σ ∂E/∂y·x̂, ∂E/∂β += Σ ∂E/∂y; ∂E/∂x through the batch statistics in training
             {
                 int m = batch * 196;
+                ref float x = ref _a13[0], dy = ref _d14[0], dx = ref _d13[0];
                 for (int ch = 0; ch < 64; ch++)
                 {
                     float mean = _mean13[ch], invStd = _invStd13[ch], gamma = _p[65248 + ch];
-                    double dySum = 0, dyXhatSum = 0;   // summed in double, as the forward statistics
-                    for (int n = 0; n < batch; n++) for (int s = 0; s < 196; s++) { int at = n * 12544 + ch * 196 + s; dySum += _d14[at]; dyXhatSum += _d14[at] * (_a13[at] - mean) * invStd; }
+                    // eight values of each sample's run of 196 at a time, in double; the lanes are added in order, then the last 4 values of the runs
+                    global::System.Runtime.Intrinsics.Vector256<float> meanv = global::System.Runtime.Intrinsics.Vector256.Create(mean), invStdv = global::System.Runtime.Intrinsics.Vector256.Create(invStd);
+                    global::System.Runtime.Intrinsics.Vector256<double> dyLo = global::System.Runtime.Intrinsics.Vector256<double>.Zero, dyHi = global::System.Runtime.Intrinsics.Vector256<double>.Zero, xhLo = global::System.Runtime.Intrinsics.Vector256<double>.Zero, xhHi = global::System.Runtime.Intrinsics.Vector256<double>.Zero;
+                    double dyTail = 0, xhTail = 0;
+                    for (int n = 0; n < batch; n++)
+                    {
+                        int at = n * 12544 + ch * 196, s = 0;
+                        for (; s + 8 <= 196; s += 8)
+                        {
+                            global::System.Runtime.Intrinsics.Vector256<float> d = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref dy, (nuint)(at + s)), e = d * (global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref x, (nuint)(at + s)) - meanv) * invStdv;
+                            dyLo += global::System.Runtime.Intrinsics.Vector256.WidenLower(d); dyHi += global::System.Runtime.Intrinsics.Vector256.WidenUpper(d); xhLo += global::System.Runtime.Intrinsics.Vector256.WidenLower(e); xhHi += global::System.Runtime.Intrinsics.Vector256.WidenUpper(e);
+                        }
+                        for (; s < 196; s++) { dyTail += global::System.Runtime.CompilerServices.Unsafe.Add(ref dy, at + s); xhTail += global::System.Runtime.CompilerServices.Unsafe.Add(ref dy, at + s) * (global::System.Runtime.CompilerServices.Unsafe.Add(ref x, at + s) - mean) * invStd; }
+                    }
+                    double dySum = global::System.Runtime.Intrinsics.Vector256.Sum(dyLo + dyHi) + dyTail, dyXhatSum = global::System.Runtime.Intrinsics.Vector256.Sum(xhLo + xhHi) + xhTail;
                     float sumDy = (float)dySum, sumDyXhat = (float)dyXhatSum;
                     _g[65248 + ch] += sumDyXhat;
                     _g[65312 + ch] += sumDy;
                     if (_trainingPass)
                     {
                         float k = gamma * invStd / m;
-                        for (int n = 0; n < batch; n++) for (int s = 0; s < 196; s++) { int at = n * 12544 + ch * 196 + s; _d13[at] = k * (m * _d14[at] - sumDy - (_a13[at] - mean) * invStd * sumDyXhat); }
+                        global::System.Runtime.Intrinsics.Vector256<float> kv = global::System.Runtime.Intrinsics.Vector256.Create(k), mv = global::System.Runtime.Intrinsics.Vector256.Create((float)m), sv = global::System.Runtime.Intrinsics.Vector256.Create(sumDy), xv = global::System.Runtime.Intrinsics.Vector256.Create(sumDyXhat);
+                        for (int n = 0; n < batch; n++)
+                        {
+                            int at = n * 12544 + ch * 196, s = 0;
+                            for (; s + 8 <= 196; s += 8) global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(kv * (mv * global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref dy, (nuint)(at + s)) - sv - (global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref x, (nuint)(at + s)) - meanv) * invStdv * xv), ref dx, (nuint)(at + s));
+                            for (; s < 196; s++) global::System.Runtime.CompilerServices.Unsafe.Add(ref dx, at + s) = k * (m * global::System.Runtime.CompilerServices.Unsafe.Add(ref dy, at + s) - sumDy - (global::System.Runtime.CompilerServices.Unsafe.Add(ref x, at + s) - mean) * invStd * sumDyXhat);
+                        }
                     }
-                    else for (int n = 0; n < batch; n++) for (int s = 0; s < 196; s++) { int at = n * 12544 + ch * 196 + s; _d13[at] = gamma * invStd * _d14[at]; }
+                    else
+                    {
+                        global::System.Runtime.Intrinsics.Vector256<float> gi = global::System.Runtime.Intrinsics.Vector256.Create(gamma * invStd);
+                        for (int n = 0; n < batch; n++)
+                        {
+                            int at = n * 12544 + ch * 196, s = 0;
+                            for (; s + 8 <= 196; s += 8) global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(gi * global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref dy, (nuint)(at + s)), ref dx, (nuint)(at + s));
+                            for (; s < 196; s++) global::System.Runtime.CompilerServices.Unsafe.Add(ref dx, at + s) = gamma * invStd * global::System.Runtime.CompilerServices.Unsafe.Add(ref dy, at + s);
+                        }
+                    }
                 }
             }
         }
@@ -1218,20 +1434,49 @@ _________________________________________________________________________
             // Layer 10: BatchNorm3 backward: ∂E/∂γ += Σ ∂E/∂y·x̂, ∂E/∂β += Σ ∂E/∂y; ∂E/∂x through the batch statistics in training
             {
                 int m = batch * 196;
+                ref float x = ref _a10[0], dy = ref _d11[0], dx = ref _d10[0];
                 for (int ch = 0; ch < 64; ch++)
                 {
                     float mean = _mean10[ch], invStd = _invStd10[ch], gamma = _p[28192 + ch];
-                    double dySum = 0, dyXhatSum = 0;   // summed in double, as the forward statistics
-                    for (int n = 0; n < batch; n++) for (int s = 0; s < 196; s++) { int at = n * 12544 + ch * 196 + s; dySum += _d11[at]; dyXhatSum += _d11[at] * (_a10[at] - mean) * invStd; }
+                    // eight values of each sample's run of 196 at a time, in double; the lanes are added in order, then the last 4 values of the runs
+                    global::System.Runtime.Intrinsics.Vector256<float> meanv = global::System.Runtime.Intrinsics.Vector256.Create(mean), invStdv = global::System.Runtime.Intrinsics.Vector256.Create(invStd);
+                    global::System.Runtime.Intrinsics.Vector256<double> dyLo = global::System.Runtime.Intrinsics.Vector256<double>.Zero, dyHi = global::System.Runtime.Intrinsics.Vector256<double>.Zero, xhLo = global::System.Runtime.Intrinsics.Vector256<double>.Zero, xhHi = global::System.Runtime.Intrinsics.Vector256<double>.Zero;
+                    double dyTail = 0, xhTail = 0;
+                    for (int n = 0; n < batch; n++)
+                    {
+                        int at = n * 12544 + ch * 196, s = 0;
+                        for (; s + 8 <= 196; s += 8)
+                        {
+                            global::System.Runtime.Intrinsics.Vector256<float> d = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref dy, (nuint)(at + s)), e = d * (global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref x, (nuint)(at + s)) - meanv) * invStdv;
+                            dyLo += global::System.Runtime.Intrinsics.Vector256.WidenLower(d); dyHi += global::System.Runtime.Intrinsics.Vector256.WidenUpper(d); xhLo += global::System.Runtime.Intrinsics.Vector256.WidenLower(e); xhHi += global::System.Runtime.Intrinsics.Vector256.WidenUpper(e);
+                        }
+                        for (; s < 196; s++) { dyTail += global::System.Runtime.CompilerServices.Unsafe.Add(ref dy, at + s); xhTail += global::System.Runtime.CompilerServices.Unsafe.Add(ref dy, at + s) * (global::System.Runtime.CompilerServices.Unsafe.Add(ref x, at + s) - mean) * invStd; }
+                    }
+                    double dySum = global::System.Runtime.Intrinsics.Vector256.Sum(dyLo + dyHi) + dyTail, dyXhatSum = global::System.Runtime.Intrinsics.Vector256.Sum(xhLo + xhHi) + xhTail;
                     float sumDy = (float)dySum, sumDyXhat = (float)dyXhatSum;
                     _g[28192 + ch] += sumDyXhat;
                     _g[28256 + ch] += sumDy;
                     if (_trainingPass)
                     {
                         float k = gamma * invStd / m;
-                        for (int n = 0; n < batch; n++) for (int s = 0; s < 196; s++) { int at = n * 12544 + ch * 196 + s; _d10[at] = k * (m * _d11[at] - sumDy - (_a10[at] - mean) * invStd * sumDyXhat); }
+                        global::System.Runtime.Intrinsics.Vector256<float> kv = global::System.Runtime.Intrinsics.Vector256.Create(k), mv = global::System.Runtime.Intrinsics.Vector256.Create((float)m), sv = global::System.Runtime.Intrinsics.Vector256.Create(sumDy), xv = global::System.Runtime.Intrinsics.Vector256.Create(sumDyXhat);
+                        for (int n = 0; n < batch; n++)
+                        {
+                            int at = n * 12544 + ch * 196, s = 0;
+                            for (; s + 8 <= 196; s += 8) global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(kv * (mv * global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref dy, (nuint)(at + s)) - sv - (global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref x, (nuint)(at + s)) - meanv) * invStdv * xv), ref dx, (nuint)(at + s));
+                            for (; s < 196; s++) global::System.Runtime.CompilerServices.Unsafe.Add(ref dx, at + s) = k * (m * global::System.Runtime.CompilerServices.Unsafe.Add(ref dy, at + s) - sumDy - (global::System.Runtime.CompilerServices.Unsafe.Add(ref x, at + s) - mean) * invStd * sumDyXhat);
+                        }
                     }
-                    else for (int n = 0; n < batch; n++) for (int s = 0; s < 196; s++) { int at = n * 12544 + ch * 196 + s; _d10[at] = gamma * invStd * _d11[at]; }
+                    else
+                    {
+                        global::System.Runtime.Intrinsics.Vector256<float> gi = global::System.Runtime.Intrinsics.Vector256.Create(gamma * invStd);
+                        for (int n = 0; n < batch; n++)
+                        {
+                            int at = n * 12544 + ch * 196, s = 0;
+                            for (; s + 8 <= 196; s += 8) global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(gi * global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref dy, (nuint)(at + s)), ref dx, (nuint)(at + s));
+                            for (; s < 196; s++) global::System.Runtime.CompilerServices.Unsafe.Add(ref dx, at + s) = gamma * invStd * global::System.Runtime.CompilerServices.Unsafe.Add(ref dy, at + s);
+                        }
+                    }
                 }
             }
         }
@@ -1288,20 +1533,46 @@ _________________________________________________________________________
             // Layer 5: BatchNorm2 backward: ∂E/∂γ += Σ ∂E/∂y·x̂, ∂E/∂β += Σ ∂E/∂y; ∂E/∂x through the batch statistics in training
             {
                 int m = batch * 784;
+                ref float x = ref _a5[0], dy = ref _d6[0], dx = ref _d5[0];
                 for (int ch = 0; ch < 32; ch++)
                 {
                     float mean = _mean5[ch], invStd = _invStd5[ch], gamma = _p[9632 + ch];
-                    double dySum = 0, dyXhatSum = 0;   // summed in double, as the forward statistics
-                    for (int n = 0; n < batch; n++) for (int s = 0; s < 784; s++) { int at = n * 25088 + ch * 784 + s; dySum += _d6[at]; dyXhatSum += _d6[at] * (_a5[at] - mean) * invStd; }
+                    // eight values of each sample's run of 784 at a time, in double; the lanes are added in order, then the last 0 values of the runs
+                    global::System.Runtime.Intrinsics.Vector256<float> meanv = global::System.Runtime.Intrinsics.Vector256.Create(mean), invStdv = global::System.Runtime.Intrinsics.Vector256.Create(invStd);
+                    global::System.Runtime.Intrinsics.Vector256<double> dyLo = global::System.Runtime.Intrinsics.Vector256<double>.Zero, dyHi = global::System.Runtime.Intrinsics.Vector256<double>.Zero, xhLo = global::System.Runtime.Intrinsics.Vector256<double>.Zero, xhHi = global::System.Runtime.Intrinsics.Vector256<double>.Zero;
+                    double dyTail = 0, xhTail = 0;
+                    for (int n = 0; n < batch; n++)
+                    {
+                        int at = n * 25088 + ch * 784, s = 0;
+                        for (; s + 8 <= 784; s += 8)
+                        {
+                            global::System.Runtime.Intrinsics.Vector256<float> d = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref dy, (nuint)(at + s)), e = d * (global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref x, (nuint)(at + s)) - meanv) * invStdv;
+                            dyLo += global::System.Runtime.Intrinsics.Vector256.WidenLower(d); dyHi += global::System.Runtime.Intrinsics.Vector256.WidenUpper(d); xhLo += global::System.Runtime.Intrinsics.Vector256.WidenLower(e); xhHi += global::System.Runtime.Intrinsics.Vector256.WidenUpper(e);
+                        }
+                    }
+                    double dySum = global::System.Runtime.Intrinsics.Vector256.Sum(dyLo + dyHi) + dyTail, dyXhatSum = global::System.Runtime.Intrinsics.Vector256.Sum(xhLo + xhHi) + xhTail;
                     float sumDy = (float)dySum, sumDyXhat = (float)dyXhatSum;
                     _g[9632 + ch] += sumDyXhat;
                     _g[9664 + ch] += sumDy;
                     if (_trainingPass)
                     {
                         float k = gamma * invStd / m;
-                        for (int n = 0; n < batch; n++) for (int s = 0; s < 784; s++) { int at = n * 25088 + ch * 784 + s; _d5[at] = k * (m * _d6[at] - sumDy - (_a5[at] - mean) * invStd * sumDyXhat); }
+                        global::System.Runtime.Intrinsics.Vector256<float> kv = global::System.Runtime.Intrinsics.Vector256.Create(k), mv = global::System.Runtime.Intrinsics.Vector256.Create((float)m), sv = global::System.Runtime.Intrinsics.Vector256.Create(sumDy), xv = global::System.Runtime.Intrinsics.Vector256.Create(sumDyXhat);
+                        for (int n = 0; n < batch; n++)
+                        {
+                            int at = n * 25088 + ch * 784, s = 0;
+                            for (; s + 8 <= 784; s += 8) global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(kv * (mv * global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref dy, (nuint)(at + s)) - sv - (global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref x, (nuint)(at + s)) - meanv) * invStdv * xv), ref dx, (nuint)(at + s));
+                        }
                     }
-                    else for (int n = 0; n < batch; n++) for (int s = 0; s < 784; s++) { int at = n * 25088 + ch * 784 + s; _d5[at] = gamma * invStd * _d6[at]; }
+                    else
+                    {
+                        global::System.Runtime.Intrinsics.Vector256<float> gi = global::System.Runtime.Intrinsics.Vector256.Create(gamma * invStd);
+                        for (int n = 0; n < batch; n++)
+                        {
+                            int at = n * 25088 + ch * 784, s = 0;
+                            for (; s + 8 <= 784; s += 8) global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(gi * global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref dy, (nuint)(at + s)), ref dx, (nuint)(at + s));
+                        }
+                    }
                 }
             }
         }
@@ -1331,20 +1602,46 @@ _________________________________________________________________________
             // Layer 2: BatchNorm1 backward: ∂E/∂γ += Σ ∂E/∂y·x̂, ∂E/∂β += Σ ∂E/∂y; ∂E/∂x through the batch statistics in training
             {
                 int m = batch * 784;
+                ref float x = ref _a2[0], dy = ref _d3[0], dx = ref _d2[0];
                 for (int ch = 0; ch < 32; ch++)
                 {
                     float mean = _mean2[ch], invStd = _invStd2[ch], gamma = _p[320 + ch];
-                    double dySum = 0, dyXhatSum = 0;   // summed in double, as the forward statistics
-                    for (int n = 0; n < batch; n++) for (int s = 0; s < 784; s++) { int at = n * 25088 + ch * 784 + s; dySum += _d3[at]; dyXhatSum += _d3[at] * (_a2[at] - mean) * invStd; }
+                    // eight values of each sample's run of 784 at a time, in double; the lanes are added in order, then the last 0 values of the runs
+                    global::System.Runtime.Intrinsics.Vector256<float> meanv = global::System.Runtime.Intrinsics.Vector256.Create(mean), invStdv = global::System.Runtime.Intrinsics.Vector256.Create(invStd);
+                    global::System.Runtime.Intrinsics.Vector256<double> dyLo = global::System.Runtime.Intrinsics.Vector256<double>.Zero, dyHi = global::System.Runtime.Intrinsics.Vector256<double>.Zero, xhLo = global::System.Runtime.Intrinsics.Vector256<double>.Zero, xhHi = global::System.Runtime.Intrinsics.Vector256<double>.Zero;
+                    double dyTail = 0, xhTail = 0;
+                    for (int n = 0; n < batch; n++)
+                    {
+                        int at = n * 25088 + ch * 784, s = 0;
+                        for (; s + 8 <= 784; s += 8)
+                        {
+                            global::System.Runtime.Intrinsics.Vector256<float> d = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref dy, (nuint)(at + s)), e = d * (global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref x, (nuint)(at + s)) - meanv) * invStdv;
+                            dyLo += global::System.Runtime.Intrinsics.Vector256.WidenLower(d); dyHi += global::System.Runtime.Intrinsics.Vector256.WidenUpper(d); xhLo += global::System.Runtime.Intrinsics.Vector256.WidenLower(e); xhHi += global::System.Runtime.Intrinsics.Vector256.WidenUpper(e);
+                        }
+                    }
+                    double dySum = global::System.Runtime.Intrinsics.Vector256.Sum(dyLo + dyHi) + dyTail, dyXhatSum = global::System.Runtime.Intrinsics.Vector256.Sum(xhLo + xhHi) + xhTail;
                     float sumDy = (float)dySum, sumDyXhat = (float)dyXhatSum;
                     _g[320 + ch] += sumDyXhat;
                     _g[352 + ch] += sumDy;
                     if (_trainingPass)
                     {
                         float k = gamma * invStd / m;
-                        for (int n = 0; n < batch; n++) for (int s = 0; s < 784; s++) { int at = n * 25088 + ch * 784 + s; _d2[at] = k * (m * _d3[at] - sumDy - (_a2[at] - mean) * invStd * sumDyXhat); }
+                        global::System.Runtime.Intrinsics.Vector256<float> kv = global::System.Runtime.Intrinsics.Vector256.Create(k), mv = global::System.Runtime.Intrinsics.Vector256.Create((float)m), sv = global::System.Runtime.Intrinsics.Vector256.Create(sumDy), xv = global::System.Runtime.Intrinsics.Vector256.Create(sumDyXhat);
+                        for (int n = 0; n < batch; n++)
+                        {
+                            int at = n * 25088 + ch * 784, s = 0;
+                            for (; s + 8 <= 784; s += 8) global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(kv * (mv * global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref dy, (nuint)(at + s)) - sv - (global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref x, (nuint)(at + s)) - meanv) * invStdv * xv), ref dx, (nuint)(at + s));
+                        }
                     }
-                    else for (int n = 0; n < batch; n++) for (int s = 0; s < 784; s++) { int at = n * 25088 + ch * 784 + s; _d2[at] = gamma * invStd * _d3[at]; }
+                    else
+                    {
+                        global::System.Runtime.Intrinsics.Vector256<float> gi = global::System.Runtime.Intrinsics.Vector256.Create(gamma * invStd);
+                        for (int n = 0; n < batch; n++)
+                        {
+                            int at = n * 25088 + ch * 784, s = 0;
+                            for (; s + 8 <= 784; s += 8) global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(gi * global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref dy, (nuint)(at + s)), ref dx, (nuint)(at + s));
+                        }
+                    }
                 }
             }
         }
