@@ -171,35 +171,35 @@ _________________________________________________________________________
     private readonly float[] _a22, _d22;   // output of layer 21 (Dense2) and ∂E/∂ of it, maxBatch × 10
     private readonly float[] _a23, _d23;   // output of layer 22 (Softmax1) and ∂E/∂ of it, maxBatch × 10
     private readonly float[] _s = new float[1408];   // non-trainable state (batch-norm running statistics)
-    private readonly float[] _col0;   // Conv2D1 im2col buffer, one sample (9 window values × 784 positions) per thread
-    private readonly float[] _gsum0;   // Conv2D1 ∂E/∂W and ∂E/∂b summed over one thread's samples, per thread
-    private readonly float[] _xpad0;   // Conv2D1 one sample's input with its zero border (1×30×30), per thread
+    private readonly float[] _col0;   // Conv2D1 im2col buffer, one sample (9 window values × 784 positions) per part (Parallelism.MaxSampleParts)
+    private readonly float[] _gsum0;   // Conv2D1 ∂E/∂W and ∂E/∂b summed over one thread's samples, per part (Parallelism.MaxSampleParts)
+    private readonly float[] _xpad0;   // Conv2D1 one sample's input with its zero border (1×30×30), per part (Parallelism.MaxSampleParts)
     private readonly float[] _wT0;   // Conv2D1 weights transposed, [window value × filter], packed by each forward pass
-    private readonly float[] _yT0;   // Conv2D1 one sample's output transposed (784 positions × 32 filters), per thread
-    private readonly float[] _deltaT0;   // Conv2D1 δ of one sample transposed (784 positions × 32 filters), per thread
+    private readonly float[] _yT0;   // Conv2D1 one sample's output transposed (784 positions × 32 filters), per part (Parallelism.MaxSampleParts)
+    private readonly float[] _deltaT0;   // Conv2D1 δ of one sample transposed (784 positions × 32 filters), per part (Parallelism.MaxSampleParts)
     private readonly float[] _mean2 = new float[32], _invStd2 = new float[32];   // BatchNorm1: μ and 1/√(σ² + ε) of the last forward pass
-    private readonly float[] _col3;   // Conv2D2 im2col buffer, one sample (288 window values × 784 positions) per thread
-    private readonly float[] _gsum3;   // Conv2D2 ∂E/∂W and ∂E/∂b summed over one thread's samples, per thread
-    private readonly float[] _xpad3;   // Conv2D2 one sample's input with its zero border (32×30×30), per thread
+    private readonly float[] _col3;   // Conv2D2 im2col buffer, one sample (288 window values × 784 positions) per part (Parallelism.MaxSampleParts)
+    private readonly float[] _gsum3;   // Conv2D2 ∂E/∂W and ∂E/∂b summed over one thread's samples, per part (Parallelism.MaxSampleParts)
+    private readonly float[] _xpad3;   // Conv2D2 one sample's input with its zero border (32×30×30), per part (Parallelism.MaxSampleParts)
     private readonly float[] _wT3;   // Conv2D2 weights transposed, [window value × filter], packed by each forward pass
-    private readonly float[] _yT3;   // Conv2D2 one sample's output transposed (784 positions × 32 filters), per thread
-    private readonly float[] _deltaT3;   // Conv2D2 δ of one sample transposed (784 positions × 32 filters), per thread
+    private readonly float[] _yT3;   // Conv2D2 one sample's output transposed (784 positions × 32 filters), per part (Parallelism.MaxSampleParts)
+    private readonly float[] _deltaT3;   // Conv2D2 δ of one sample transposed (784 positions × 32 filters), per part (Parallelism.MaxSampleParts)
     private readonly float[] _mean5 = new float[32], _invStd5 = new float[32];   // BatchNorm2: μ and 1/√(σ² + ε) of the last forward pass
     private readonly int[] _argmax6;   // MaxPool1: index of each window's maximum in its input sample
     private readonly float[] _mask7;   // Dropout1: 0 or 1/(1 − rate) per value of the last forward pass
-    private readonly float[] _col8;   // Conv2D3 im2col buffer, one sample (288 window values × 196 positions) per thread
-    private readonly float[] _gsum8;   // Conv2D3 ∂E/∂W and ∂E/∂b summed over one thread's samples, per thread
-    private readonly float[] _xpad8;   // Conv2D3 one sample's input with its zero border (32×16×16), per thread
+    private readonly float[] _col8;   // Conv2D3 im2col buffer, one sample (288 window values × 196 positions) per part (Parallelism.MaxSampleParts)
+    private readonly float[] _gsum8;   // Conv2D3 ∂E/∂W and ∂E/∂b summed over one thread's samples, per part (Parallelism.MaxSampleParts)
+    private readonly float[] _xpad8;   // Conv2D3 one sample's input with its zero border (32×16×16), per part (Parallelism.MaxSampleParts)
     private readonly float[] _wT8;   // Conv2D3 weights transposed, [window value × filter], packed by each forward pass
-    private readonly float[] _yT8;   // Conv2D3 one sample's output transposed (196 positions × 64 filters), per thread
-    private readonly float[] _deltaT8;   // Conv2D3 δ of one sample transposed (196 positions × 64 filters), per thread
+    private readonly float[] _yT8;   // Conv2D3 one sample's output transposed (196 positions × 64 filters), per part (Parallelism.MaxSampleParts)
+    private readonly float[] _deltaT8;   // Conv2D3 δ of one sample transposed (196 positions × 64 filters), per part (Parallelism.MaxSampleParts)
     private readonly float[] _mean10 = new float[64], _invStd10 = new float[64];   // BatchNorm3: μ and 1/√(σ² + ε) of the last forward pass
-    private readonly float[] _col11;   // Conv2D4 im2col buffer, one sample (576 window values × 196 positions) per thread
-    private readonly float[] _gsum11;   // Conv2D4 ∂E/∂W and ∂E/∂b summed over one thread's samples, per thread
-    private readonly float[] _xpad11;   // Conv2D4 one sample's input with its zero border (64×16×16), per thread
+    private readonly float[] _col11;   // Conv2D4 im2col buffer, one sample (576 window values × 196 positions) per part (Parallelism.MaxSampleParts)
+    private readonly float[] _gsum11;   // Conv2D4 ∂E/∂W and ∂E/∂b summed over one thread's samples, per part (Parallelism.MaxSampleParts)
+    private readonly float[] _xpad11;   // Conv2D4 one sample's input with its zero border (64×16×16), per part (Parallelism.MaxSampleParts)
     private readonly float[] _wT11;   // Conv2D4 weights transposed, [window value × filter], packed by each forward pass
-    private readonly float[] _yT11;   // Conv2D4 one sample's output transposed (196 positions × 64 filters), per thread
-    private readonly float[] _deltaT11;   // Conv2D4 δ of one sample transposed (196 positions × 64 filters), per thread
+    private readonly float[] _yT11;   // Conv2D4 one sample's output transposed (196 positions × 64 filters), per part (Parallelism.MaxSampleParts)
+    private readonly float[] _deltaT11;   // Conv2D4 δ of one sample transposed (196 positions × 64 filters), per part (Parallelism.MaxSampleParts)
     private readonly float[] _mean13 = new float[64], _invStd13 = new float[64];   // BatchNorm4: μ and 1/√(σ² + ε) of the last forward pass
     private readonly int[] _argmax14;   // MaxPool2: index of each window's maximum in its input sample
     private readonly float[] _mask15;   // Dropout2: 0 or 1/(1 − rate) per value of the last forward pass
@@ -260,32 +260,32 @@ _________________________________________________________________________
                 _a21 = new float[maxBatch * 512]; _d21 = new float[maxBatch * 512];
                 _a22 = new float[maxBatch * 10]; _d22 = new float[maxBatch * 10];
                 _a23 = new float[maxBatch * 10]; _d23 = new float[maxBatch * 10];
-                _col0 = new float[7056 * global::System.Environment.ProcessorCount + 16];   // (a vector of slack at each end: col2im by rows reads past a part's columns, then masks those lanes)
-                _gsum0 = new float[320 * global::System.Environment.ProcessorCount];
-                _xpad0 = new float[900 * global::System.Environment.ProcessorCount];
+                _col0 = new float[7056 * global::NetGen.Parallelism.MaxSampleParts + 16];   // (a vector of slack at each end: col2im by rows reads past a part's columns, then masks those lanes)
+                _gsum0 = new float[320 * global::NetGen.Parallelism.MaxSampleParts];
+                _xpad0 = new float[900 * global::NetGen.Parallelism.MaxSampleParts];
                 _wT0 = new float[288];
-                _yT0 = new float[25088 * global::System.Environment.ProcessorCount];
-                _deltaT0 = new float[25088 * global::System.Environment.ProcessorCount];
-                _col3 = new float[225792 * global::System.Environment.ProcessorCount + 16];   // (a vector of slack at each end: col2im by rows reads past a part's columns, then masks those lanes)
-                _gsum3 = new float[9248 * global::System.Environment.ProcessorCount];
-                _xpad3 = new float[28800 * global::System.Environment.ProcessorCount];
+                _yT0 = new float[25088 * global::NetGen.Parallelism.MaxSampleParts];
+                _deltaT0 = new float[25088 * global::NetGen.Parallelism.MaxSampleParts];
+                _col3 = new float[225792 * global::NetGen.Parallelism.MaxSampleParts + 16];   // (a vector of slack at each end: col2im by rows reads past a part's columns, then masks those lanes)
+                _gsum3 = new float[9248 * global::NetGen.Parallelism.MaxSampleParts];
+                _xpad3 = new float[28800 * global::NetGen.Parallelism.MaxSampleParts];
                 _wT3 = new float[9216];
-                _yT3 = new float[25088 * global::System.Environment.ProcessorCount];
-                _deltaT3 = new float[25088 * global::System.Environment.ProcessorCount];
+                _yT3 = new float[25088 * global::NetGen.Parallelism.MaxSampleParts];
+                _deltaT3 = new float[25088 * global::NetGen.Parallelism.MaxSampleParts];
                 _argmax6 = new int[maxBatch * 6272];
                 _mask7 = new float[maxBatch * 6272];
-                _col8 = new float[56448 * global::System.Environment.ProcessorCount + 16];   // (a vector of slack at each end: col2im by rows reads past a part's columns, then masks those lanes)
-                _gsum8 = new float[18496 * global::System.Environment.ProcessorCount];
-                _xpad8 = new float[8192 * global::System.Environment.ProcessorCount];
+                _col8 = new float[56448 * global::NetGen.Parallelism.MaxSampleParts + 16];   // (a vector of slack at each end: col2im by rows reads past a part's columns, then masks those lanes)
+                _gsum8 = new float[18496 * global::NetGen.Parallelism.MaxSampleParts];
+                _xpad8 = new float[8192 * global::NetGen.Parallelism.MaxSampleParts];
                 _wT8 = new float[18432];
-                _yT8 = new float[12544 * global::System.Environment.ProcessorCount];
-                _deltaT8 = new float[12544 * global::System.Environment.ProcessorCount];
-                _col11 = new float[112896 * global::System.Environment.ProcessorCount + 16];   // (a vector of slack at each end: col2im by rows reads past a part's columns, then masks those lanes)
-                _gsum11 = new float[36928 * global::System.Environment.ProcessorCount];
-                _xpad11 = new float[16384 * global::System.Environment.ProcessorCount];
+                _yT8 = new float[12544 * global::NetGen.Parallelism.MaxSampleParts];
+                _deltaT8 = new float[12544 * global::NetGen.Parallelism.MaxSampleParts];
+                _col11 = new float[112896 * global::NetGen.Parallelism.MaxSampleParts + 16];   // (a vector of slack at each end: col2im by rows reads past a part's columns, then masks those lanes)
+                _gsum11 = new float[36928 * global::NetGen.Parallelism.MaxSampleParts];
+                _xpad11 = new float[16384 * global::NetGen.Parallelism.MaxSampleParts];
                 _wT11 = new float[36864];
-                _yT11 = new float[12544 * global::System.Environment.ProcessorCount];
-                _deltaT11 = new float[12544 * global::System.Environment.ProcessorCount];
+                _yT11 = new float[12544 * global::NetGen.Parallelism.MaxSampleParts];
+                _deltaT11 = new float[12544 * global::NetGen.Parallelism.MaxSampleParts];
                 _argmax14 = new int[maxBatch * 3136];
                 _mask15 = new float[maxBatch * 3136];
                 _panels17 = global::System.Runtime.Intrinsics.Vector512.IsHardwareAccelerated ? new float[1605632] : global::System.Array.Empty<float>();
@@ -598,7 +598,7 @@ _________________________________________________________________________
             // Layer 0: Conv2D1 (1×28×28 → 32×28×28, kernel 3×3, stride 1, padding 1,1):
             // y[f, oy, ox] = Σ_(c,u,v) w[f, c, u, v]·x[c, oy + u − 1, ox + v − 1] + b[f], direct (filters form); threads split the samples
             for (int f = 0; f < 32; f++) for (int k = 0; k < 9; k++) _wT0[k * 32 + f] = _p[0 + f * 9 + k];   // wᵀ for the direct convolution
-            global::NetGen.Parallelism.Run(this, 0, global::NetGen.Parallelism.PartsFor((long)batch * 225792, batch));
+            global::NetGen.Parallelism.Run(this, 0, global::NetGen.Parallelism.SamplePartsFor((long)batch * 225792, batch));
 
             // Layer 1: ReLU: computed by layer 0's per-sample parts (fused)
 
@@ -664,7 +664,7 @@ _________________________________________________________________________
             // Layer 3: Conv2D2 (32×28×28 → 32×28×28, kernel 3×3, stride 1, padding 1,1):
             // y[f, oy, ox] = Σ_(c,u,v) w[f, c, u, v]·x[c, oy + u − 1, ox + v − 1] + b[f], direct (filters form); threads split the samples
             for (int f = 0; f < 32; f++) for (int k = 0; k < 288; k++) _wT3[k * 32 + f] = _p[384 + f * 288 + k];   // wᵀ for the direct convolution
-            global::NetGen.Parallelism.Run(this, 12, global::NetGen.Parallelism.PartsFor((long)batch * 7225344, batch));
+            global::NetGen.Parallelism.Run(this, 12, global::NetGen.Parallelism.SamplePartsFor((long)batch * 7225344, batch));
 
             // Layer 4: ReLU: computed by layer 3's per-sample parts (fused)
 
@@ -779,7 +779,7 @@ _________________________________________________________________________
             // Layer 8: Conv2D3 (32×14×14 → 64×14×14, kernel 3×3, stride 1, padding 1,1):
             // y[f, oy, ox] = Σ_(c,u,v) w[f, c, u, v]·x[c, oy + u − 1, ox + v − 1] + b[f], direct (filters form); threads split the samples
             for (int f = 0; f < 64; f++) for (int k = 0; k < 288; k++) _wT8[k * 64 + f] = _p[9696 + f * 288 + k];   // wᵀ for the direct convolution
-            global::NetGen.Parallelism.Run(this, 32, global::NetGen.Parallelism.PartsFor((long)batch * 3612672, batch));
+            global::NetGen.Parallelism.Run(this, 32, global::NetGen.Parallelism.SamplePartsFor((long)batch * 3612672, batch));
 
             // Layer 9: ReLU: computed by layer 8's per-sample parts (fused)
 
@@ -848,7 +848,7 @@ _________________________________________________________________________
             // Layer 11: Conv2D4 (64×14×14 → 64×14×14, kernel 3×3, stride 1, padding 1,1):
             // y[f, oy, ox] = Σ_(c,u,v) w[f, c, u, v]·x[c, oy + u − 1, ox + v − 1] + b[f], direct (filters form); threads split the samples
             for (int f = 0; f < 64; f++) for (int k = 0; k < 576; k++) _wT11[k * 64 + f] = _p[28320 + f * 576 + k];   // wᵀ for the direct convolution
-            global::NetGen.Parallelism.Run(this, 44, global::NetGen.Parallelism.PartsFor((long)batch * 7225344, batch));
+            global::NetGen.Parallelism.Run(this, 44, global::NetGen.Parallelism.SamplePartsFor((long)batch * 7225344, batch));
 
             // Layer 12: ReLU: computed by layer 11's per-sample parts (fused)
 
@@ -1417,8 +1417,8 @@ _________________________________________________________________________
         if (start > 11)
         {
             // Layer 11: Conv2D4 backward: ∂E/∂w[f] += Σ_p δ[f, p]·col[·, p], ∂E/∂b[f] += Σ_p δ[f, p], ∂E/∂x = col2im(Σ_f w[f]·δ[f, p]);
-            // threads split the samples, each summing its samples' ∂E/∂w, ∂E/∂b; the sums are added in thread order
-            int parts = global::NetGen.Parallelism.PartsFor((long)batch * 14450688, batch);
+            // threads split the samples, each summing its samples' ∂E/∂w, ∂E/∂b; the sums are added in part order
+            int parts = global::NetGen.Parallelism.SamplePartsFor((long)batch * 14450688, batch);
             global::NetGen.Parallelism.Run(this, 45, parts);
             for (int part = 0; part < parts; part++)
             {
@@ -1489,8 +1489,8 @@ _________________________________________________________________________
         if (start > 8)
         {
             // Layer 8: Conv2D3 backward: ∂E/∂w[f] += Σ_p δ[f, p]·col[·, p], ∂E/∂b[f] += Σ_p δ[f, p], ∂E/∂x = col2im(Σ_f w[f]·δ[f, p]);
-            // threads split the samples, each summing its samples' ∂E/∂w, ∂E/∂b; the sums are added in thread order
-            int parts = global::NetGen.Parallelism.PartsFor((long)batch * 7225344, batch);
+            // threads split the samples, each summing its samples' ∂E/∂w, ∂E/∂b; the sums are added in part order
+            int parts = global::NetGen.Parallelism.SamplePartsFor((long)batch * 7225344, batch);
             global::NetGen.Parallelism.Run(this, 33, parts);
             for (int part = 0; part < parts; part++)
             {
@@ -1585,8 +1585,8 @@ _________________________________________________________________________
         if (start > 3)
         {
             // Layer 3: Conv2D2 backward: ∂E/∂w[f] += Σ_p δ[f, p]·col[·, p], ∂E/∂b[f] += Σ_p δ[f, p], ∂E/∂x = col2im(Σ_f w[f]·δ[f, p]);
-            // threads split the samples, each summing its samples' ∂E/∂w, ∂E/∂b; the sums are added in thread order
-            int parts = global::NetGen.Parallelism.PartsFor((long)batch * 14450688, batch);
+            // threads split the samples, each summing its samples' ∂E/∂w, ∂E/∂b; the sums are added in part order
+            int parts = global::NetGen.Parallelism.SamplePartsFor((long)batch * 14450688, batch);
             global::NetGen.Parallelism.Run(this, 13, parts);
             for (int part = 0; part < parts; part++)
             {
@@ -1654,8 +1654,8 @@ _________________________________________________________________________
         if (start > 0)
         {
             // Layer 0: Conv2D1 backward: ∂E/∂w[f] += Σ_p δ[f, p]·col[·, p], ∂E/∂b[f] += Σ_p δ[f, p], ∂E/∂x = col2im(Σ_f w[f]·δ[f, p]);
-            // threads split the samples, each summing its samples' ∂E/∂w, ∂E/∂b; the sums are added in thread order
-            int parts = global::NetGen.Parallelism.PartsFor((long)batch * 451584, batch);
+            // threads split the samples, each summing its samples' ∂E/∂w, ∂E/∂b; the sums are added in part order
+            int parts = global::NetGen.Parallelism.SamplePartsFor((long)batch * 451584, batch);
             global::NetGen.Parallelism.Run(this, 1, parts);
             for (int part = 0; part < parts; part++)
             {
