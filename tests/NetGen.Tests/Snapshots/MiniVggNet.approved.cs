@@ -988,12 +988,12 @@ _________________________________________________________________________
                     {
                         global::System.Runtime.Intrinsics.Vector256<double> lo = global::System.Runtime.Intrinsics.Vector256<double>.Zero, hi = global::System.Runtime.Intrinsics.Vector256<double>.Zero;
                         for (int n = 0; n < batch; n++) { global::System.Runtime.Intrinsics.Vector256<float> v = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref x, (nuint)(n * 512 + ch)); lo += global::System.Runtime.Intrinsics.Vector256.WidenLower(v); hi += global::System.Runtime.Intrinsics.Vector256.WidenUpper(v); }
-                        lo.CopyTo(lanes); hi.CopyTo(lanes.Slice(4));
+                        global::System.Runtime.Intrinsics.Vector256.CopyTo(lo, lanes); global::System.Runtime.Intrinsics.Vector256.CopyTo(hi, lanes.Slice(4));
                         for (int l = 0; l < 8; l++) _mean19[ch + l] = (float)(lanes[l] / m);
                         global::System.Runtime.Intrinsics.Vector256<float> meanv = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref _mean19[ch]);
                         lo = global::System.Runtime.Intrinsics.Vector256<double>.Zero; hi = global::System.Runtime.Intrinsics.Vector256<double>.Zero;
                         for (int n = 0; n < batch; n++) { global::System.Runtime.Intrinsics.Vector256<float> e = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref x, (nuint)(n * 512 + ch)) - meanv; global::System.Runtime.Intrinsics.Vector256<double> el = global::System.Runtime.Intrinsics.Vector256.WidenLower(e), eh = global::System.Runtime.Intrinsics.Vector256.WidenUpper(e); lo += el * el; hi += eh * eh; }
-                        lo.CopyTo(lanes); hi.CopyTo(lanes.Slice(4));
+                        global::System.Runtime.Intrinsics.Vector256.CopyTo(lo, lanes); global::System.Runtime.Intrinsics.Vector256.CopyTo(hi, lanes.Slice(4));
                         for (int l = 0; l < 8; l++)
                         {
                             float variance = (float)(lanes[l] / m);
@@ -1257,7 +1257,7 @@ _________________________________________________________________________
                         global::System.Runtime.Intrinsics.Vector256<float> d = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref dy, (nuint)(n * 512 + ch)), e = d * (global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref x, (nuint)(n * 512 + ch)) - mean) * invStd;
                         dyLo += global::System.Runtime.Intrinsics.Vector256.WidenLower(d); dyHi += global::System.Runtime.Intrinsics.Vector256.WidenUpper(d); xhLo += global::System.Runtime.Intrinsics.Vector256.WidenLower(e); xhHi += global::System.Runtime.Intrinsics.Vector256.WidenUpper(e);
                     }
-                    dyLo.CopyTo(lanes); dyHi.CopyTo(lanes.Slice(4)); xhLo.CopyTo(lanes.Slice(8)); xhHi.CopyTo(lanes.Slice(12));
+                    global::System.Runtime.Intrinsics.Vector256.CopyTo(dyLo, lanes); global::System.Runtime.Intrinsics.Vector256.CopyTo(dyHi, lanes.Slice(4)); global::System.Runtime.Intrinsics.Vector256.CopyTo(xhLo, lanes.Slice(8)); global::System.Runtime.Intrinsics.Vector256.CopyTo(xhHi, lanes.Slice(12));
                     for (int l = 0; l < 8; l++)
                     {
                         float sumDy = (float)lanes[l], sumDyXhat = (float)lanes[8 + l];

@@ -48,12 +48,12 @@ internal sealed class BatchNormEmitter : LayerEmitter
             w.Open("if (Training)");
             w.Line($"{V}<double> lo = {V}<double>.Zero, hi = {V}<double>.Zero;");
             w.Line($"for (int n = 0; n < batch; n++) {{ {V}<float> v = {V}.LoadUnsafe(ref x, (nuint)(n * {CS} + ch)); lo += {V}.WidenLower(v); hi += {V}.WidenUpper(v); }}");
-            w.Line("lo.CopyTo(lanes); hi.CopyTo(lanes.Slice(4));");
+            w.Line($"{V}.CopyTo(lo, lanes); {V}.CopyTo(hi, lanes.Slice(4));");
             w.Line($"for (int l = 0; l < 8; l++) _mean{l.Index}[ch + l] = ({t})(lanes[l] / m);");
             w.Line($"{V}<float> meanv = {V}.LoadUnsafe(ref _mean{l.Index}[ch]);");
             w.Line($"lo = {V}<double>.Zero; hi = {V}<double>.Zero;");
             w.Line($"for (int n = 0; n < batch; n++) {{ {V}<float> e = {V}.LoadUnsafe(ref x, (nuint)(n * {CS} + ch)) - meanv; {V}<double> el = {V}.WidenLower(e), eh = {V}.WidenUpper(e); lo += el * el; hi += eh * eh; }}");
-            w.Line("lo.CopyTo(lanes); hi.CopyTo(lanes.Slice(4));");
+            w.Line($"{V}.CopyTo(lo, lanes); {V}.CopyTo(hi, lanes.Slice(4));");
             w.Open("for (int l = 0; l < 8; l++)");
             w.Line($"{t} variance = ({t})(lanes[l] / m);");
             w.Line($"_invStd{l.Index}[ch + l] = {c.Lit(1)} / {c.Math}.Sqrt(variance + {eps});");
@@ -161,7 +161,7 @@ internal sealed class BatchNormEmitter : LayerEmitter
             w.Line($"{V}<float> d = {V}.LoadUnsafe(ref dy, (nuint)(n * {CS} + ch)), e = d * ({V}.LoadUnsafe(ref x, (nuint)(n * {CS} + ch)) - mean) * invStd;");
             w.Line($"dyLo += {V}.WidenLower(d); dyHi += {V}.WidenUpper(d); xhLo += {V}.WidenLower(e); xhHi += {V}.WidenUpper(e);");
             w.Close();
-            w.Line("dyLo.CopyTo(lanes); dyHi.CopyTo(lanes.Slice(4)); xhLo.CopyTo(lanes.Slice(8)); xhHi.CopyTo(lanes.Slice(12));");
+            w.Line($"{V}.CopyTo(dyLo, lanes); {V}.CopyTo(dyHi, lanes.Slice(4)); {V}.CopyTo(xhLo, lanes.Slice(8)); {V}.CopyTo(xhHi, lanes.Slice(12));");
             w.Open("for (int l = 0; l < 8; l++)");
             w.Line($"{t} sumDy = ({t})lanes[l], sumDyXhat = ({t})lanes[8 + l];");
             w.Line($"_g[{l.WeightOffset} + ch + l] += sumDyXhat;");
