@@ -71,7 +71,7 @@ public sealed class RecurrentLayer<T> : IParallelKernel where T : unmanaged, IFl
             _carryC[d] = cell == RecurrentCell.Lstm ? new T[maxBatch * _h] : [];
         }
         _inT = new T[_in * _gh];
-        _hhT = new T[_h * _gh];
+        _hhT = new T[Math.Max(_h * _gh, RecurrentGemm.PackedRowsLength<T>(_gh, _h))];   // W_hhᵀ (broadcast form) or W_hh packed (dot form)
         _dIn = new T[maxBatch * steps * _gh];
         _dHh = cell == RecurrentCell.Gru ? new T[maxBatch * steps * _gh] : _dIn;
         _dhNext = new T[maxBatch * _h];
@@ -151,6 +151,7 @@ public sealed class RecurrentLayer<T> : IParallelKernel where T : unmanaged, IFl
         // about as much as the copy and the product together, and this way batch 1 gets the larger batches' bits.
         _xByRows = batch <= 2;
         _xInByRows = batch * steps < 8;
+        _xPacked = false;
         var outputSpan = output.Span;
         for (int d = 0; d < _dirs; d++)
         {
@@ -158,6 +159,9 @@ public sealed class RecurrentLayer<T> : IParallelKernel where T : unmanaged, IFl
             var p = parameters.Span.Slice(d * DirectionBlock, DirectionBlock);
             if (!_xInByRows) Transpose(p.Slice(0, _gh * _in), _gh, _in, _inT);
             if (!_xByRows) Transpose(p.Slice(_gh * _in, _gh * _h), _gh, _h, _hhT);
+            // The dot form over a sequence reads W_hh packed block by block (one copy per pass, the same bits); a
+            // stateful step of one or two steps reads it in place, as the copy would cost as much as the products.
+            else _xPacked = steps > 2 && RecurrentGemm.PackRows<T>(p.Slice(_gh * _in, _gh * _h), _gh, _h, _hhT);
             // Input products of every sample and step at once: gates[r, 0..G·H) = b_ih + Σ_k x[r, k]·W_ihᵀ[k, :].
             Split(OpInput, (long)batch * steps * _gh * _in, batch * steps, 4);
             var states = _states[d];
@@ -262,7 +266,7 @@ public sealed class RecurrentLayer<T> : IParallelKernel where T : unmanaged, IFl
     private ReadOnlyMemory<T> _xParams, _xInput, _xOutputGradient;
     private Memory<T> _xGradients, _xInputGradient;
     private int _xBatch, _xSteps, _xDir, _xStep, _xCount, _xAlign;
-    private bool _xByRows, _xInByRows;
+    private bool _xByRows, _xInByRows, _xPacked;
 
     /// <summary>Runs operation <paramref name="op"/> over items [0, <paramref name="count"/>) (rows, samples or
     /// columns), split into ranges of whole blocks of <paramref name="align"/> when <paramref name="multiplyAdds"/>
@@ -327,7 +331,8 @@ public sealed class RecurrentLayer<T> : IParallelKernel where T : unmanaged, IFl
         var bhh = p.Slice(_gh * (_in + _h) + _gh, _gh);
         var gates = _gates[d]; var states = _states[d]; var cells = _cells[d]; var cellTanh = _cellTanh[d];
         for (int n = n0; n < n1; n++) bhh.CopyTo(_rowH.AsSpan(n * _gh, _gh));
-        if (_xByRows) RecurrentGemm.MultiplyByRows<T>(n1 - n0, _gh, _h, states, (n0 * (steps + 1) + s) * _h, (steps + 1) * _h, whh, _rowH, n0 * _gh, _gh);
+        if (_xPacked) RecurrentGemm.MultiplyByPackedRows<T>(n1 - n0, _gh, _h, states, (n0 * (steps + 1) + s) * _h, (steps + 1) * _h, _hhT, _rowH, n0 * _gh, _gh);
+        else if (_xByRows) RecurrentGemm.MultiplyByRows<T>(n1 - n0, _gh, _h, states, (n0 * (steps + 1) + s) * _h, (steps + 1) * _h, whh, _rowH, n0 * _gh, _gh);
         else RecurrentGemm.Multiply<T>(n1 - n0, _gh, _h, states, (n0 * (steps + 1) + s) * _h, (steps + 1) * _h, 1, _hhT, _gh, _rowH.AsSpan(n0 * _gh), _gh, accumulate: true);
         for (int n = n0; n < n1; n++)
         {

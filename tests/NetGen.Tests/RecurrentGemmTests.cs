@@ -129,4 +129,36 @@ public class RecurrentGemmTests
             Assert.Equal(expected, c);
         }
     }
+
+    /// <summary>W packed for a sequence's step products gives exactly the in-place dot form's bits (the same blocks,
+    /// terms and order, only read straight through), C's other values untouched; shapes without AVX-512 blocks pack
+    /// nothing (length 0, PackRows false) and keep the in-place form.</summary>
+    [Theory]
+    [MemberData(nameof(DotShapes))]
+    public void PackedDotProductGivesTheInPlaceBits(int M, int N, int K)
+    {
+        Check<float>(M, N, K);
+        Check<double>(M, N, K);
+
+        static void Check<T>(int M, int N, int K) where T : unmanaged, IFloatingPointIeee754<T>
+        {
+            int lda = K + 5, ldc = N + 3, aOffset = 2, cOffset = 1;
+            T[] a = Values<T>(aOffset + M * lda, 4), w = Values<T>(N * K, 5), c = Values<T>(cOffset + M * ldc + 2, 6), expected = (T[])c.Clone();
+            int length = RecurrentGemm.PackedRowsLength<T>(N, K);
+            var packed = new T[Math.Max(1, length)];
+            bool packs = RecurrentGemm.PackRows<T>(w, N, K, packed);
+            Assert.Equal(length > 0, packs);
+            Assert.Equal(Avx512F.IsSupported && K >= Vector512<T>.Count && N >= 16, packs);
+            if (!packs)
+            {
+                Assert.Throws<ArgumentException>(() => RecurrentGemm.MultiplyByPackedRows<T>(M, N, K, a, aOffset, lda, packed, c, cOffset, ldc));
+                return;
+            }
+            Assert.Equal((N + 15) / 16 * ((K + Vector512<T>.Count - 1) / Vector512<T>.Count) * 16 * Vector512<T>.Count, length);
+            RecurrentGemm.MultiplyByRows<T>(M, N, K, a, aOffset, lda, w, expected, cOffset, ldc);
+            RecurrentGemm.MultiplyByPackedRows<T>(M, N, K, a, aOffset, lda, packed, c, cOffset, ldc);
+            Assert.Equal(expected, c);
+            Assert.Throws<ArgumentOutOfRangeException>(() => RecurrentGemm.MultiplyByPackedRows<T>(M, N, K, a, aOffset, lda, packed.AsSpan(0, length - 1), c, cOffset, ldc));
+        }
+    }
 }
