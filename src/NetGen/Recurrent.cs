@@ -651,31 +651,8 @@ public sealed class RecurrentLayer<T> : IParallelKernel where T : unmanaged, IFl
         return j;
     }
 
-    /// <summary>destination[k, j] = source[j, k] for a [rows × columns] source, in 16 × 16 tiles so that both the
-    /// rows read and the rows written stay in cache (a plain loop writes with a stride of a whole row; it cost about as
-    /// much as the products at batch 1).</summary>
-    private static void Transpose(ReadOnlySpan<T> source, int rows, int columns, Span<T> destination)
-    {
-        const int Tile = 16;
-        if ((long)rows * columns > source.Length || (long)rows * columns > destination.Length)
-            throw new ArgumentOutOfRangeException(nameof(source), "The matrix is larger than the spans.");
-        ref T from = ref MemoryMarshal.GetReference(source);
-        ref T to = ref MemoryMarshal.GetReference(destination);
-        for (int j0 = 0; j0 < rows; j0 += Tile)
-        {
-            int j1 = Math.Min(j0 + Tile, rows);
-            for (int k0 = 0; k0 < columns; k0 += Tile)
-            {
-                int k1 = Math.Min(k0 + Tile, columns);
-                for (int k = k0; k < k1; k++)
-                {
-                    // A row of the destination tile: consecutive stores, reads down a column of the source tile.
-                    ref T d = ref Unsafe.Add(ref to, (nint)k * rows);
-                    for (int j = j0; j < j1; j++) Unsafe.Add(ref d, j) = Unsafe.Add(ref from, (nint)j * columns + k);
-                }
-            }
-        }
-    }
+    private static void Transpose(ReadOnlySpan<T> source, int rows, int columns, Span<T> destination) =>
+        RecurrentGemm.Transpose(source, rows, columns, destination);
 }
 
 /// <summary>The per-step and token layers of sequence networks: Embedding and a Dense applied at every step.</summary>

@@ -362,6 +362,80 @@ internal static class RecurrentGemm
         }
     }
 
+    /// <summary>destination[k, j] = source[j, k] for a [rows × columns] source, in 16 × 16 tiles so that both the
+    /// rows read and the rows written stay in cache (a plain loop writes with a stride of a whole row; it cost about as
+    /// much as the products at batch 1).</summary>
+    public static void Transpose<T>(ReadOnlySpan<T> source, int rows, int columns, Span<T> destination) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        const int Tile = 16;
+        if ((long)rows * columns > source.Length || (long)rows * columns > destination.Length)
+            throw new ArgumentOutOfRangeException(nameof(source), "The matrix is larger than the spans.");
+        ref T from = ref MemoryMarshal.GetReference(source);
+        ref T to = ref MemoryMarshal.GetReference(destination);
+        if (typeof(T) == typeof(float) && Avx512F.IsSupported && rows >= Tile && columns >= Tile)
+        {
+            // 16 × 16 tiles in registers; the last tile of a row or column overlaps the one before (it writes the same
+            // values again), so every tile is whole.
+            ref float f = ref Unsafe.As<T, float>(ref from);
+            ref float t = ref Unsafe.As<T, float>(ref to);
+            for (int j0 = 0, jd = 0; jd < rows; jd = j0 + Tile, j0 = Math.Min(j0 + Tile, rows - Tile))
+                for (int k0 = 0, kd = 0; kd < columns; kd = k0 + Tile, k0 = Math.Min(k0 + Tile, columns - Tile))
+                    Transpose16(ref Unsafe.Add(ref f, (nint)j0 * columns + k0), columns, ref Unsafe.Add(ref t, (nint)k0 * rows + j0), rows);
+            return;
+        }
+        for (int j0 = 0; j0 < rows; j0 += Tile)
+        {
+            int j1 = Math.Min(j0 + Tile, rows);
+            for (int k0 = 0; k0 < columns; k0 += Tile)
+            {
+                int k1 = Math.Min(k0 + Tile, columns);
+                for (int k = k0; k < k1; k++)
+                {
+                    // A row of the destination tile: consecutive stores, reads down a column of the source tile.
+                    ref T d = ref Unsafe.Add(ref to, (nint)k * rows);
+                    for (int j = j0; j < j1; j++) Unsafe.Add(ref d, j) = Unsafe.Add(ref from, (nint)j * columns + k);
+                }
+            }
+        }
+    }
+
+    /// <summary>One 16 × 16 float tile: d[k, j] = s[j, k] (row strides <paramref name="ls"/>, <paramref name="ld"/>), in
+    /// registers: pairs of rows interleaved by lanes, by lane pairs, then by 128-bit quarters twice.</summary>
+    private static void Transpose16(ref float s, int ls, ref float d, int ld)
+    {
+        Vector512<float> r0 = Vector512.LoadUnsafe(ref s), r1 = Vector512.LoadUnsafe(ref s, (nuint)ls), r2 = Vector512.LoadUnsafe(ref s, (nuint)(2 * ls)), r3 = Vector512.LoadUnsafe(ref s, (nuint)(3 * ls));
+        Vector512<float> r4 = Vector512.LoadUnsafe(ref s, (nuint)(4 * ls)), r5 = Vector512.LoadUnsafe(ref s, (nuint)(5 * ls)), r6 = Vector512.LoadUnsafe(ref s, (nuint)(6 * ls)), r7 = Vector512.LoadUnsafe(ref s, (nuint)(7 * ls));
+        Vector512<float> r8 = Vector512.LoadUnsafe(ref s, (nuint)(8 * ls)), r9 = Vector512.LoadUnsafe(ref s, (nuint)(9 * ls)), r10 = Vector512.LoadUnsafe(ref s, (nuint)(10 * ls)), r11 = Vector512.LoadUnsafe(ref s, (nuint)(11 * ls));
+        Vector512<float> r12 = Vector512.LoadUnsafe(ref s, (nuint)(12 * ls)), r13 = Vector512.LoadUnsafe(ref s, (nuint)(13 * ls)), r14 = Vector512.LoadUnsafe(ref s, (nuint)(14 * ls)), r15 = Vector512.LoadUnsafe(ref s, (nuint)(15 * ls));
+        // Lanes: rows (2i, 2i+1) interleaved within each 128-bit quarter.
+        var t0 = Avx512F.UnpackLow(r0, r1); var t1 = Avx512F.UnpackHigh(r0, r1); var t2 = Avx512F.UnpackLow(r2, r3); var t3 = Avx512F.UnpackHigh(r2, r3);
+        var t4 = Avx512F.UnpackLow(r4, r5); var t5 = Avx512F.UnpackHigh(r4, r5); var t6 = Avx512F.UnpackLow(r6, r7); var t7 = Avx512F.UnpackHigh(r6, r7);
+        var t8 = Avx512F.UnpackLow(r8, r9); var t9 = Avx512F.UnpackHigh(r8, r9); var t10 = Avx512F.UnpackLow(r10, r11); var t11 = Avx512F.UnpackHigh(r10, r11);
+        var t12 = Avx512F.UnpackLow(r12, r13); var t13 = Avx512F.UnpackHigh(r12, r13); var t14 = Avx512F.UnpackLow(r14, r15); var t15 = Avx512F.UnpackHigh(r14, r15);
+        // Lane pairs: four rows per quarter.
+        var u0 = Avx512F.UnpackLow(t0.AsDouble(), t2.AsDouble()).AsSingle(); var u1 = Avx512F.UnpackHigh(t0.AsDouble(), t2.AsDouble()).AsSingle();
+        var u2 = Avx512F.UnpackLow(t1.AsDouble(), t3.AsDouble()).AsSingle(); var u3 = Avx512F.UnpackHigh(t1.AsDouble(), t3.AsDouble()).AsSingle();
+        var u4 = Avx512F.UnpackLow(t4.AsDouble(), t6.AsDouble()).AsSingle(); var u5 = Avx512F.UnpackHigh(t4.AsDouble(), t6.AsDouble()).AsSingle();
+        var u6 = Avx512F.UnpackLow(t5.AsDouble(), t7.AsDouble()).AsSingle(); var u7 = Avx512F.UnpackHigh(t5.AsDouble(), t7.AsDouble()).AsSingle();
+        var u8 = Avx512F.UnpackLow(t8.AsDouble(), t10.AsDouble()).AsSingle(); var u9 = Avx512F.UnpackHigh(t8.AsDouble(), t10.AsDouble()).AsSingle();
+        var u10 = Avx512F.UnpackLow(t9.AsDouble(), t11.AsDouble()).AsSingle(); var u11 = Avx512F.UnpackHigh(t9.AsDouble(), t11.AsDouble()).AsSingle();
+        var u12 = Avx512F.UnpackLow(t12.AsDouble(), t14.AsDouble()).AsSingle(); var u13 = Avx512F.UnpackHigh(t12.AsDouble(), t14.AsDouble()).AsSingle();
+        var u14 = Avx512F.UnpackLow(t13.AsDouble(), t15.AsDouble()).AsSingle(); var u15 = Avx512F.UnpackHigh(t13.AsDouble(), t15.AsDouble()).AsSingle();
+        // Quarters: 0x88 takes quarters 0 and 2 of each source, 0xDD quarters 1 and 3.
+        var v0 = Avx512F.Shuffle4x128(u0, u4, 0x88); var v1 = Avx512F.Shuffle4x128(u1, u5, 0x88); var v2 = Avx512F.Shuffle4x128(u2, u6, 0x88); var v3 = Avx512F.Shuffle4x128(u3, u7, 0x88);
+        var v4 = Avx512F.Shuffle4x128(u0, u4, 0xDD); var v5 = Avx512F.Shuffle4x128(u1, u5, 0xDD); var v6 = Avx512F.Shuffle4x128(u2, u6, 0xDD); var v7 = Avx512F.Shuffle4x128(u3, u7, 0xDD);
+        var v8 = Avx512F.Shuffle4x128(u8, u12, 0x88); var v9 = Avx512F.Shuffle4x128(u9, u13, 0x88); var v10 = Avx512F.Shuffle4x128(u10, u14, 0x88); var v11 = Avx512F.Shuffle4x128(u11, u15, 0x88);
+        var v12 = Avx512F.Shuffle4x128(u8, u12, 0xDD); var v13 = Avx512F.Shuffle4x128(u9, u13, 0xDD); var v14 = Avx512F.Shuffle4x128(u10, u14, 0xDD); var v15 = Avx512F.Shuffle4x128(u11, u15, 0xDD);
+        Avx512F.Shuffle4x128(v0, v8, 0x88).StoreUnsafe(ref d); Avx512F.Shuffle4x128(v1, v9, 0x88).StoreUnsafe(ref d, (nuint)ld);
+        Avx512F.Shuffle4x128(v2, v10, 0x88).StoreUnsafe(ref d, (nuint)(2 * ld)); Avx512F.Shuffle4x128(v3, v11, 0x88).StoreUnsafe(ref d, (nuint)(3 * ld));
+        Avx512F.Shuffle4x128(v4, v12, 0x88).StoreUnsafe(ref d, (nuint)(4 * ld)); Avx512F.Shuffle4x128(v5, v13, 0x88).StoreUnsafe(ref d, (nuint)(5 * ld));
+        Avx512F.Shuffle4x128(v6, v14, 0x88).StoreUnsafe(ref d, (nuint)(6 * ld)); Avx512F.Shuffle4x128(v7, v15, 0x88).StoreUnsafe(ref d, (nuint)(7 * ld));
+        Avx512F.Shuffle4x128(v0, v8, 0xDD).StoreUnsafe(ref d, (nuint)(8 * ld)); Avx512F.Shuffle4x128(v1, v9, 0xDD).StoreUnsafe(ref d, (nuint)(9 * ld));
+        Avx512F.Shuffle4x128(v2, v10, 0xDD).StoreUnsafe(ref d, (nuint)(10 * ld)); Avx512F.Shuffle4x128(v3, v11, 0xDD).StoreUnsafe(ref d, (nuint)(11 * ld));
+        Avx512F.Shuffle4x128(v4, v12, 0xDD).StoreUnsafe(ref d, (nuint)(12 * ld)); Avx512F.Shuffle4x128(v5, v13, 0xDD).StoreUnsafe(ref d, (nuint)(13 * ld));
+        Avx512F.Shuffle4x128(v6, v14, 0xDD).StoreUnsafe(ref d, (nuint)(14 * ld)); Avx512F.Shuffle4x128(v7, v15, 0xDD).StoreUnsafe(ref d, (nuint)(15 * ld));
+    }
+
     /// <summary>c[i] += sums[i] for the lanes i ≥ <paramref name="skip"/> (the others are left exactly as they are).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void AddRows<T>(Vector512<T> sums, ref T c, int skip) where T : unmanaged, IFloatingPointIeee754<T>

@@ -161,4 +161,31 @@ public class RecurrentGemmTests
             Assert.Throws<ArgumentOutOfRangeException>(() => RecurrentGemm.MultiplyByPackedRows<T>(M, N, K, a, aOffset, lda, packed.AsSpan(0, length - 1), c, cOffset, ldc));
         }
     }
+
+    /// <summary>The transpose the broadcast form reads W through: every value moved, nothing else written, for shapes
+    /// with whole 16 × 16 tiles, overlapping last tiles, and too few rows or columns for a tile.</summary>
+    [Theory]
+    [InlineData(512, 28)]
+    [InlineData(16, 16)]
+    [InlineData(17, 33)]
+    [InlineData(5, 40)]
+    [InlineData(40, 5)]
+    [InlineData(512, 128)]
+    [InlineData(3, 3)]
+    public void TransposeMovesEveryValue(int rows, int columns)
+    {
+        Check<float>(rows, columns);
+        Check<double>(rows, columns);
+
+        static void Check<T>(int rows, int columns) where T : unmanaged, IFloatingPointIeee754<T>
+        {
+            T[] source = Values<T>(rows * columns, 10), destination = Values<T>(rows * columns + 3, 11);
+            T tail0 = destination[^3], tail1 = destination[^2], tail2 = destination[^1];
+            RecurrentGemm.Transpose<T>(source, rows, columns, destination);
+            for (int j = 0; j < rows; j++)
+                for (int k = 0; k < columns; k++)
+                    Assert.Equal(source[j * columns + k], destination[k * rows + j]);
+            Assert.Equal(new[] { tail0, tail1, tail2 }, destination[^3..]);
+        }
+    }
 }
