@@ -8,10 +8,10 @@ namespace NetGen;
 /// <c>Loss = LossFunction.BinaryCrossEntropy</c>, which NetGen fuses into the stable BCE-with-logits form). Each step:
 /// <list type="number">
 /// <item>fake = G(z) for a fresh z of the batch size;</item>
-/// <item>the discriminator step: d_loss = BCE(D(real), 1) + BCE(D(fake), 0), both gradients summed, one step of the
-/// discriminator's optimiser (G is not touched);</item>
+/// <item>the discriminator step: d_loss = BCE(D(real), r) + BCE(D(fake), 0) with the real label r (1, or below 1 for
+/// one-sided label smoothing), both gradients summed, one step of the discriminator's optimiser (G is not touched);</item>
 /// <item>the generator step through the now updated, frozen discriminator: g_loss = BCE(D(fake), 1) (the
-/// non-saturating loss); ∂g_loss/∂fake comes from <see cref="INetwork{T}.BackwardFromTarget"/> of D, G
+/// non-saturating loss; the target stays 1 whatever the real label); ∂g_loss/∂fake comes from <see cref="INetwork{T}.BackwardFromTarget"/> of D, G
 /// backpropagates it, and only the generator's optimiser steps (D's gradients are discarded: they are zeroed
 /// before D's next step).</item>
 /// </list>
@@ -25,7 +25,7 @@ public sealed class GanStep<T> : ITrainingStep<T> where T : unmanaged, IFloating
     private readonly INetwork<T> _generator, _discriminator;
     private readonly IOptimizer _generatorOptimizer, _discriminatorOptimizer;
     private readonly SeededRandom _random;
-    private readonly T[] _noise, _fake, _fakeGradient, _ones, _zeros;
+    private readonly T[] _noise, _fake, _fakeGradient, _realTargets, _ones, _zeros;
 
     /// <summary>Creates the step.</summary>
     /// <param name="generator">G: latent vectors (its InputSize is the latent size) to samples.</param>
@@ -33,7 +33,9 @@ public sealed class GanStep<T> : ITrainingStep<T> where T : unmanaged, IFloating
     /// <param name="generatorOptimizer">Steps G's parameters (e.g. <c>new Adam(2e-4, beta1: 0.5)</c>).</param>
     /// <param name="discriminatorOptimizer">Steps D's parameters; a different object from <paramref name="generatorOptimizer"/>.</param>
     /// <param name="seed">Seeds the latent vectors.</param>
-    /// <param name="realLabel">The target for real samples: 1, or e.g. 0.9 for one-sided label smoothing.</param>
+    /// <param name="realLabel">The discriminator's target for real samples: 1, or e.g. 0.9 for one-sided label smoothing
+    /// (Salimans et al. 2016, "Improved techniques for training GANs": the discriminator's real targets only; fake
+    /// samples keep 0 and the generator's target stays 1).</param>
     public GanStep(INetwork<T> generator, INetwork<T> discriminator, IOptimizer generatorOptimizer, IOptimizer discriminatorOptimizer,
         int seed = 0, double realLabel = 1.0)
     {
@@ -56,15 +58,21 @@ public sealed class GanStep<T> : ITrainingStep<T> where T : unmanaged, IFloating
         _noise = new T[MaxBatch * generator.InputSize];
         _fake = new T[MaxBatch * generator.OutputSize];
         _fakeGradient = new T[MaxBatch * generator.OutputSize];
+        _realTargets = new T[MaxBatch];
         _ones = new T[MaxBatch];
         _zeros = new T[MaxBatch];
-        Array.Fill(_ones, T.CreateChecked(realLabel));
+        Array.Fill(_realTargets, T.CreateChecked(realLabel));
+        Array.Fill(_ones, T.One);
+        RealLabel = realLabel;
         Networks = [generator, discriminator];
         Optimizers = [generatorOptimizer, discriminatorOptimizer];
     }
 
     /// <summary>The largest batch (the smaller of the two networks' MaxBatch).</summary>
     public int MaxBatch { get; }
+
+    /// <summary>The discriminator's target for real samples (1 unless smoothed).</summary>
+    public double RealLabel { get; }
 
     /// <summary>The latent size (the generator's InputSize).</summary>
     public int LatentSize => _generator.InputSize;
@@ -102,7 +110,7 @@ public sealed class GanStep<T> : ITrainingStep<T> where T : unmanaged, IFloating
             throw new ArgumentOutOfRangeException(nameof(batch), batch, $"The batch must be from 1 to {MaxBatch} (the networks' MaxBatch).");
         int sampleSize = _generator.OutputSize;
         Guard.BatchSpan(real.Length, batch, sampleSize, nameof(real));
-        ReadOnlySpan<T> ones = _ones.AsSpan(0, batch), zeros = _zeros.AsSpan(0, batch);
+        ReadOnlySpan<T> realTargets = _realTargets.AsSpan(0, batch), ones = _ones.AsSpan(0, batch), zeros = _zeros.AsSpan(0, batch);
         Span<T> noise = _noise.AsSpan(0, batch * _generator.InputSize), fake = _fake.AsSpan(0, batch * sampleSize);
 
         // 1. fake = G(z)
@@ -111,12 +119,12 @@ public sealed class GanStep<T> : ITrainingStep<T> where T : unmanaged, IFloating
         SampleLatent(noise);
         _generator.Forward(noise, batch).CopyTo(fake);
 
-        // 2. The discriminator: real → 1, fake → 0; gradients of both terms summed, one step.
+        // 2. The discriminator: real → the real label, fake → 0; gradients of both terms summed, one step.
         _discriminator.ZeroGradients();
         _discriminator.Forward(real, batch);
-        T realLoss = _discriminator.Loss(ones);
+        T realLoss = _discriminator.Loss(realTargets);
         double realScore = Mean(_discriminator.Output);
-        _discriminator.Backward(ones);
+        _discriminator.Backward(realTargets);
         _discriminator.Forward(fake, batch);
         T fakeLoss = _discriminator.Loss(zeros);
         double fakeScore = Mean(_discriminator.Output);

@@ -21,7 +21,8 @@ public sealed class TorchFactAttribute : FactAttribute
 /// nn.Upsample nearest/bilinear, Reshape, Sampling with NetGen's ε, BCE fused with Sigmoid and summed) — output, loss,
 /// ∂E/∂θ, ∂E/∂x (BackwardFromTarget), ∂Φ/∂θ, ∂Φ/∂x; a VAE split into encoder and decoder trained by one Adam over a
 /// ParameterGroup for two steps — both losses and every gradient per step, the parameters after; and one GanStep
-/// (discriminator on real + fake, generator through the updated discriminator, SGD) — both losses, both networks'
+/// (discriminator on real + fake, generator through the updated discriminator, SGD), with real label 1 and with
+/// one-sided label smoothing (real label 0.9) — both losses, both networks'
 /// parameters after the step and the generator's batch-norm statistics.
 /// </summary>
 public sealed class GenerativeTorchOracleTests(ITestOutputHelper output)
@@ -101,7 +102,8 @@ public sealed class GenerativeTorchOracleTests(ITestOutputHelper output)
         var expected = new List<Expected>();
         foreach (var c in LayerCases) expected.Add(LayerCase(c.Name, c.Type, c.Layers, c.Loss, c.Batch));
         expected.Add(VaeCase());
-        expected.Add(GanCase());
+        expected.Add(GanCase("GanStepSgd", realLabel: 1.0));
+        expected.Add(GanCase("GanStepSgdSmoothed", realLabel: 0.9));
 
         using var document = TorchOracle.RunCases("torch_generative_oracle.py", expected.Select(e => e.Case), TimeSpan.FromSeconds(180));
         var list = new List<(string, double, List<string>)>();
@@ -213,7 +215,9 @@ public sealed class GenerativeTorchOracleTests(ITestOutputHelper output)
         });
     }
 
-    private static Expected GanCase()
+    /// <summary>One GanStep with SGD; <paramref name="realLabel"/> below 1 is one-sided label smoothing (the
+    /// discriminator's real targets only — the generator's target stays 1).</summary>
+    private static Expected GanCase(string name, double realLabel)
     {
         const int Batch = 4;
         var random = new SeededRandom(78);
@@ -225,14 +229,14 @@ public sealed class GenerativeTorchOracleTests(ITestOutputHelper output)
         double[] real = Uniform(random, Batch * 16, 0, 1);
         var latent = new SeededRandom(GanSeed);   // GanStep draws z from SeededRandom(seed), in order
         double[] z = Enumerable.Range(0, Batch * 3).Select(_ => latent.NextGaussian()).ToArray();
-        var step = new GanStep<double>(generator, discriminator, new Sgd(GanLearningRate), new Sgd(GanLearningRate), seed: GanSeed);
+        var step = new GanStep<double>(generator, discriminator, new Sgd(GanLearningRate), new Sgd(GanLearningRate), seed: GanSeed, realLabel: realLabel);
         var (dLoss, gLoss) = step.TrainStep(real, Batch);
         double[] gAfter = generator.Parameters.ToArray(), dAfter = discriminator.Parameters.ToArray(), gState = generator.State.ToArray();
         double[] gGradients = generator.Gradients.ToArray();
         double[] dGradients = d0.Zip(dAfter, (before, after) => (before - after) / GanLearningRate).ToArray();
         var @case = new Dictionary<string, object>
         {
-            ["mode"] = "gan", ["name"] = "GanStepSgd", ["generator"] = GeneratorLayers, ["discriminator"] = DiscriminatorLayers, ["batch"] = Batch,
+            ["mode"] = "gan", ["name"] = name, ["real_label"] = realLabel, ["generator"] = GeneratorLayers, ["discriminator"] = DiscriminatorLayers, ["batch"] = Batch,
             ["generator_parameters"] = g0, ["discriminator_parameters"] = d0, ["real"] = real, ["sample_shape"] = new[] { 1, 4, 4 }, ["z"] = z, ["lr"] = GanLearningRate,
         };
         return new(@case, (t, f) =>

@@ -14,7 +14,8 @@ Everything in float64, torch autograd. Three kinds of case:
   pixels / batch + KL; per step the gradients of both networks, then torch.optim.Adam over both parameter lists
   (one optimiser, one step count); two steps with NetGen's ε of each step.
 * "gan": a generator and a discriminator (logit through Sigmoid; BCELoss), one step as NetGen's GanStep with SGD(lr):
-  d_loss = BCE(D(x), 1) + BCE(D(G(z).detach()), 0), D steps; g_loss = BCE(D(G(z)), 1) with the updated D, G steps.
+  d_loss = BCE(D(x), r) + BCE(D(G(z).detach()), 0) with the real label r (1, or e.g. 0.9: one-sided label smoothing),
+  D steps; g_loss = BCE(D(G(z)), 1) with the updated D (the generator's target is 1 whatever r is), G steps.
   Reported: both losses and both networks' parameters after the step.
 Losses: MeanSquaredError = MSELoss(); BinaryCrossEntropy = BCELoss() (on the sigmoid's output);
 BinaryCrossEntropySummed = BCELoss(reduction="sum") / batch.
@@ -197,10 +198,11 @@ def gan_case(case):
     g_opt = torch.optim.SGD(parameters_of(generator), lr=case["lr"])
     bce = nn.BCELoss()
     ones, zeros = torch.ones(batch, 1), torch.zeros(batch, 1)
+    real_targets = torch.full((batch, 1), float(case.get("real_label", 1.0)))
 
     fake = generator(z)
     d_opt.zero_grad()
-    d_real = bce(discriminator(real), ones)
+    d_real = bce(discriminator(real), real_targets)
     d_real.backward()
     d_fake = bce(discriminator(fake.detach()), zeros)
     d_fake.backward()
