@@ -24,8 +24,9 @@ public sealed class GanStep<T> : ITrainingStep<T> where T : unmanaged, IFloating
     private static readonly string[] Names = ["d_loss", "g_loss"];
     private readonly INetwork<T> _generator, _discriminator;
     private readonly IOptimizer _generatorOptimizer, _discriminatorOptimizer;
-    private readonly SeededRandom _random;
-    private readonly T[] _noise, _fake, _fakeGradient, _realTargets, _ones, _zeros;
+    private readonly SeededRandom _random, _instanceRandom;
+    private readonly T[] _noise, _fake, _fakeGradient, _realTargets, _ones, _zeros, _noisyReal, _noisyFake;
+    private double _instanceNoise;
 
     /// <summary>Creates the step.</summary>
     /// <param name="generator">G: latent vectors (its InputSize is the latent size) to samples.</param>
@@ -36,8 +37,9 @@ public sealed class GanStep<T> : ITrainingStep<T> where T : unmanaged, IFloating
     /// <param name="realLabel">The discriminator's target for real samples: 1, or e.g. 0.9 for one-sided label smoothing
     /// (Salimans et al. 2016, "Improved techniques for training GANs": the discriminator's real targets only; fake
     /// samples keep 0 and the generator's target stays 1).</param>
+    /// <param name="instanceNoise">σ of the instance noise (<see cref="InstanceNoise"/>); 0 (the default) adds none.</param>
     public GanStep(INetwork<T> generator, INetwork<T> discriminator, IOptimizer generatorOptimizer, IOptimizer discriminatorOptimizer,
-        int seed = 0, double realLabel = 1.0)
+        int seed = 0, double realLabel = 1.0, double instanceNoise = 0)
     {
         _generator = generator ?? throw new ArgumentNullException(nameof(generator));
         _discriminator = discriminator ?? throw new ArgumentNullException(nameof(discriminator));
@@ -64,6 +66,10 @@ public sealed class GanStep<T> : ITrainingStep<T> where T : unmanaged, IFloating
         Array.Fill(_realTargets, T.CreateChecked(realLabel));
         Array.Fill(_ones, T.One);
         RealLabel = realLabel;
+        InstanceNoise = instanceNoise;
+        _instanceRandom = new SeededRandom(unchecked(seed + InstanceNoiseSeedOffset));
+        _noisyReal = new T[MaxBatch * generator.OutputSize];
+        _noisyFake = new T[MaxBatch * generator.OutputSize];
         Networks = [generator, discriminator];
         Optimizers = [generatorOptimizer, discriminatorOptimizer];
     }
@@ -73,6 +79,29 @@ public sealed class GanStep<T> : ITrainingStep<T> where T : unmanaged, IFloating
 
     /// <summary>The discriminator's target for real samples (1 unless smoothed).</summary>
     public double RealLabel { get; }
+
+    /// <summary>
+    /// σ of the instance noise (Sønderby et al. 2017, "Amortised MAP inference for image super-resolution"; Arjovsky and
+    /// Bottou 2017): the discriminator sees real + σ·ε and fake + σ·ε' (ε, ε' ~ N(0, I), drawn per value and per step)
+    /// in its own step, and the generator step goes through the same fake + σ·ε' (the noise adds nothing to
+    /// ∂E/∂fake). Blurring both distributions makes them overlap, so the discriminator cannot separate them perfectly
+    /// and its gradient stays informative. Settable between steps: anneal it to 0 over training (e.g. from a callback's
+    /// OnBatchBegin). 0 draws no noise. The noise comes from its own generator, seeded with seed + 7919, real batch's
+    /// values first, then the fake batch's.
+    /// </summary>
+    public double InstanceNoise
+    {
+        get => _instanceNoise;
+        set
+        {
+            if (!(value >= 0 && double.IsFinite(value)))
+                throw new ArgumentOutOfRangeException(nameof(value), value, "The instance noise σ is a finite value ≥ 0 (0: none).");
+            _instanceNoise = value;
+        }
+    }
+
+    /// <summary>The instance noise's generator is SeededRandom(seed + this).</summary>
+    public const int InstanceNoiseSeedOffset = 7919;
 
     /// <summary>The latent size (the generator's InputSize).</summary>
     public int LatentSize => _generator.InputSize;
@@ -119,13 +148,25 @@ public sealed class GanStep<T> : ITrainingStep<T> where T : unmanaged, IFloating
         SampleLatent(noise);
         _generator.Forward(noise, batch).CopyTo(fake);
 
+        // Instance noise: the discriminator reads real + σ·ε and fake + σ·ε' (the generator's gradient passes unchanged).
+        ReadOnlySpan<T> dReal = real, dFake = fake;
+        if (_instanceNoise > 0)
+        {
+            T sigma = T.CreateChecked(_instanceNoise);
+            Span<T> noisyReal = _noisyReal.AsSpan(0, batch * sampleSize), noisyFake = _noisyFake.AsSpan(0, batch * sampleSize);
+            for (int i = 0; i < noisyReal.Length; i++) noisyReal[i] = real[i] + sigma * T.CreateChecked(_instanceRandom.NextGaussian());
+            for (int i = 0; i < noisyFake.Length; i++) noisyFake[i] = fake[i] + sigma * T.CreateChecked(_instanceRandom.NextGaussian());
+            dReal = noisyReal;
+            dFake = noisyFake;
+        }
+
         // 2. The discriminator: real → the real label, fake → 0; gradients of both terms summed, one step.
         _discriminator.ZeroGradients();
-        _discriminator.Forward(real, batch);
+        _discriminator.Forward(dReal, batch);
         T realLoss = _discriminator.Loss(realTargets);
         double realScore = Mean(_discriminator.Output);
         _discriminator.Backward(realTargets);
-        _discriminator.Forward(fake, batch);
+        _discriminator.Forward(dFake, batch);
         T fakeLoss = _discriminator.Loss(zeros);
         double fakeScore = Mean(_discriminator.Output);
         _discriminator.Backward(zeros);
@@ -134,7 +175,7 @@ public sealed class GanStep<T> : ITrainingStep<T> where T : unmanaged, IFloating
 
         // 3. The generator through the frozen discriminator: fake → 1; only G steps.
         _generator.ZeroGradients();
-        _discriminator.Forward(fake, batch);
+        _discriminator.Forward(dFake, batch);
         T generatorLoss = _discriminator.Loss(ones);
         Span<T> fakeGradient = _fakeGradient.AsSpan(0, batch * sampleSize);
         _discriminator.BackwardFromTarget(ones, fakeGradient);

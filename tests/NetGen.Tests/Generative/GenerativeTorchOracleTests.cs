@@ -22,7 +22,7 @@ public sealed class TorchFactAttribute : FactAttribute
 /// ∂E/∂θ, ∂E/∂x (BackwardFromTarget), ∂Φ/∂θ, ∂Φ/∂x; a VAE split into encoder and decoder trained by one Adam over a
 /// ParameterGroup for two steps — both losses and every gradient per step, the parameters after; and one GanStep
 /// (discriminator on real + fake, generator through the updated discriminator, SGD), with real label 1 and with
-/// one-sided label smoothing (real label 0.9) — both losses, both networks'
+/// one-sided label smoothing (real label 0.9) and with instance noise (σ = 0.3) — both losses, both networks'
 /// parameters after the step and the generator's batch-norm statistics.
 /// </summary>
 public sealed class GenerativeTorchOracleTests(ITestOutputHelper output)
@@ -104,6 +104,7 @@ public sealed class GenerativeTorchOracleTests(ITestOutputHelper output)
         expected.Add(VaeCase());
         expected.Add(GanCase("GanStepSgd", realLabel: 1.0));
         expected.Add(GanCase("GanStepSgdSmoothed", realLabel: 0.9));
+        expected.Add(GanCase("GanStepSgdInstanceNoise", realLabel: 1.0, instanceNoise: 0.3));
 
         using var document = TorchOracle.RunCases("torch_generative_oracle.py", expected.Select(e => e.Case), TimeSpan.FromSeconds(180));
         var list = new List<(string, double, List<string>)>();
@@ -216,8 +217,9 @@ public sealed class GenerativeTorchOracleTests(ITestOutputHelper output)
     }
 
     /// <summary>One GanStep with SGD; <paramref name="realLabel"/> below 1 is one-sided label smoothing (the
-    /// discriminator's real targets only — the generator's target stays 1).</summary>
-    private static Expected GanCase(string name, double realLabel)
+    /// discriminator's real targets only — the generator's target stays 1);
+    /// <paramref name="instanceNoise"/> σ adds σ·ε to the discriminator's real and fake inputs (drawn as GanStep draws it).</summary>
+    private static Expected GanCase(string name, double realLabel, double instanceNoise = 0)
     {
         const int Batch = 4;
         var random = new SeededRandom(78);
@@ -229,7 +231,10 @@ public sealed class GenerativeTorchOracleTests(ITestOutputHelper output)
         double[] real = Uniform(random, Batch * 16, 0, 1);
         var latent = new SeededRandom(GanSeed);   // GanStep draws z from SeededRandom(seed), in order
         double[] z = Enumerable.Range(0, Batch * 3).Select(_ => latent.NextGaussian()).ToArray();
-        var step = new GanStep<double>(generator, discriminator, new Sgd(GanLearningRate), new Sgd(GanLearningRate), seed: GanSeed, realLabel: realLabel);
+        var noise = new SeededRandom(GanSeed + GanStep<double>.InstanceNoiseSeedOffset);   // real batch's values, then the fake batch's
+        double[] realNoise = instanceNoise > 0 ? Enumerable.Range(0, Batch * 16).Select(_ => instanceNoise * noise.NextGaussian()).ToArray() : new double[Batch * 16];
+        double[] fakeNoise = instanceNoise > 0 ? Enumerable.Range(0, Batch * 16).Select(_ => instanceNoise * noise.NextGaussian()).ToArray() : new double[Batch * 16];
+        var step = new GanStep<double>(generator, discriminator, new Sgd(GanLearningRate), new Sgd(GanLearningRate), seed: GanSeed, realLabel: realLabel, instanceNoise: instanceNoise);
         var (dLoss, gLoss) = step.TrainStep(real, Batch);
         double[] gAfter = generator.Parameters.ToArray(), dAfter = discriminator.Parameters.ToArray(), gState = generator.State.ToArray();
         double[] gGradients = generator.Gradients.ToArray();
@@ -237,7 +242,7 @@ public sealed class GenerativeTorchOracleTests(ITestOutputHelper output)
         var @case = new Dictionary<string, object>
         {
             ["mode"] = "gan", ["name"] = name, ["real_label"] = realLabel, ["generator"] = GeneratorLayers, ["discriminator"] = DiscriminatorLayers, ["batch"] = Batch,
-            ["generator_parameters"] = g0, ["discriminator_parameters"] = d0, ["real"] = real, ["sample_shape"] = new[] { 1, 4, 4 }, ["z"] = z, ["lr"] = GanLearningRate,
+            ["generator_parameters"] = g0, ["discriminator_parameters"] = d0, ["real"] = real, ["real_noise"] = realNoise, ["fake_noise"] = fakeNoise, ["sample_shape"] = new[] { 1, 4, 4 }, ["z"] = z, ["lr"] = GanLearningRate,
         };
         return new(@case, (t, f) =>
         {

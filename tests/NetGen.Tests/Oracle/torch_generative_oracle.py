@@ -15,7 +15,9 @@ Everything in float64, torch autograd. Three kinds of case:
   (one optimiser, one step count); two steps with NetGen's ε of each step.
 * "gan": a generator and a discriminator (logit through Sigmoid; BCELoss), one step as NetGen's GanStep with SGD(lr):
   d_loss = BCE(D(x), r) + BCE(D(G(z).detach()), 0) with the real label r (1, or e.g. 0.9: one-sided label smoothing),
-  D steps; g_loss = BCE(D(G(z)), 1) with the updated D (the generator's target is 1 whatever r is), G steps.
+  D steps; g_loss = BCE(D(G(z)), 1) with the updated D (the generator's target is 1 whatever r is), G steps. With
+  instance noise, "real_noise" and "fake_noise" (sigma * eps, NetGen's draws) are added to D's inputs: x + real_noise
+  in D's step, G(z) + fake_noise in both steps.
   Reported: both losses and both networks' parameters after the step.
 Losses: MeanSquaredError = MSELoss(); BinaryCrossEntropy = BCELoss() (on the sigmoid's output);
 BinaryCrossEntropySummed = BCELoss(reduction="sum") / batch.
@@ -193,6 +195,8 @@ def gan_case(case):
     load(discriminator, case["discriminator_parameters"])
     batch = case["batch"]
     real = torch.tensor(case["real"]).reshape([batch] + case["sample_shape"])
+    real_noise = torch.tensor(case["real_noise"]).reshape(real.shape)
+    fake_noise = torch.tensor(case["fake_noise"]).reshape(real.shape)
     z = torch.tensor(case["z"]).reshape(batch, -1)
     d_opt = torch.optim.SGD(parameters_of(discriminator), lr=case["lr"])
     g_opt = torch.optim.SGD(parameters_of(generator), lr=case["lr"])
@@ -202,15 +206,15 @@ def gan_case(case):
 
     fake = generator(z)
     d_opt.zero_grad()
-    d_real = bce(discriminator(real), real_targets)
+    d_real = bce(discriminator(real + real_noise), real_targets)
     d_real.backward()
-    d_fake = bce(discriminator(fake.detach()), zeros)
+    d_fake = bce(discriminator(fake.detach() + fake_noise), zeros)
     d_fake.backward()
     d_gradients = flat_grad(discriminator)
     d_opt.step()
 
     g_opt.zero_grad()
-    g_loss = bce(discriminator(fake), ones)
+    g_loss = bce(discriminator(fake + fake_noise), ones)
     g_loss.backward()
     g_gradients = flat_grad(generator)
     g_opt.step()
