@@ -38,8 +38,10 @@ public sealed class GanStep<T> : ITrainingStep<T> where T : unmanaged, IFloating
     /// (Salimans et al. 2016, "Improved techniques for training GANs": the discriminator's real targets only; fake
     /// samples keep 0 and the generator's target stays 1).</param>
     /// <param name="instanceNoise">σ of the instance noise (<see cref="InstanceNoise"/>); 0 (the default) adds none.</param>
+    /// <param name="packing">m of PacGAN (<see cref="Packing"/>): the discriminator judges m samples at once; 1 (the
+    /// default) is the plain GAN.</param>
     public GanStep(INetwork<T> generator, INetwork<T> discriminator, IOptimizer generatorOptimizer, IOptimizer discriminatorOptimizer,
-        int seed = 0, double realLabel = 1.0, double instanceNoise = 0)
+        int seed = 0, double realLabel = 1.0, double instanceNoise = 0, int packing = 1)
     {
         _generator = generator ?? throw new ArgumentNullException(nameof(generator));
         _discriminator = discriminator ?? throw new ArgumentNullException(nameof(discriminator));
@@ -49,13 +51,18 @@ public sealed class GanStep<T> : ITrainingStep<T> where T : unmanaged, IFloating
             throw new ArgumentException("The generator and the discriminator need two optimiser objects: an optimiser keeps state for one set of parameters.", nameof(discriminatorOptimizer));
         if (ReferenceEquals(generator, discriminator))
             throw new ArgumentException("The generator and the discriminator must be two networks.", nameof(discriminator));
-        if (generator.OutputSize != discriminator.InputSize)
+        if (packing < 1)
+            throw new ArgumentOutOfRangeException(nameof(packing), packing, "The packing m is at least 1 (1: the discriminator judges one sample at a time).");
+        if (packing == 1 && generator.OutputSize != discriminator.InputSize)
             throw new ArgumentException($"The generator makes samples of {generator.OutputSize} values but the discriminator reads {discriminator.InputSize}: give them the same sample shape.", nameof(discriminator));
+        if (packing > 1 && (long)packing * generator.OutputSize != discriminator.InputSize)
+            throw new ArgumentException($"With packing {packing} the discriminator reads {packing} samples of {generator.OutputSize} values at once, {(long)packing * generator.OutputSize} values, but it reads {discriminator.InputSize}: give its input {packing}× the channels of a sample (e.g. [Input({packing}·C, H, W)]).", nameof(discriminator));
         if (discriminator.OutputSize != 1)
             throw new ArgumentException($"The discriminator has {discriminator.OutputSize} outputs; a GAN's discriminator has one (end it with [Dense(1), Sigmoid] and Loss = LossFunction.BinaryCrossEntropy).", nameof(discriminator));
         if (!(realLabel > 0 && realLabel <= 1))
             throw new ArgumentOutOfRangeException(nameof(realLabel), realLabel, "The real label is in (0, 1], e.g. 1 or 0.9.");
-        MaxBatch = Math.Min(generator.MaxBatch, discriminator.MaxBatch);
+        Packing = packing;
+        MaxBatch = (int)Math.Min(generator.MaxBatch, (long)discriminator.MaxBatch * packing);
         _random = new SeededRandom(seed);
         _noise = new T[MaxBatch * generator.InputSize];
         _fake = new T[MaxBatch * generator.OutputSize];
@@ -76,6 +83,17 @@ public sealed class GanStep<T> : ITrainingStep<T> where T : unmanaged, IFloating
 
     /// <summary>The largest batch (the smaller of the two networks' MaxBatch).</summary>
     public int MaxBatch { get; }
+
+    /// <summary>
+    /// m of PacGAN (Lin et al. 2018, "PacGAN: the power of two samples in generative adversarial networks"): the
+    /// discriminator judges m samples of the same kind (all real or all generated) at once, so a generator whose
+    /// samples look alike — mode collapse — is easier to tell from the data than each sample alone shows. The batch's
+    /// samples k·m … k·m + m − 1 are read as one packed sample: the discriminator's input has m times a sample's values
+    /// (m times its channels, [Input(m·C, H, W)]) and no copy is made, since consecutive samples laid end to end are
+    /// that packed sample; it sees batch / m packed samples per term, and ∂g_loss/∂fake reaches each generated sample
+    /// in its pack. A remainder of fewer than m samples (a short last batch) is left out of both steps. 1: the plain GAN.
+    /// </summary>
+    public int Packing { get; }
 
     /// <summary>The discriminator's target for real samples (1 unless smoothed).</summary>
     public double RealLabel { get; }
@@ -139,7 +157,11 @@ public sealed class GanStep<T> : ITrainingStep<T> where T : unmanaged, IFloating
             throw new ArgumentOutOfRangeException(nameof(batch), batch, $"The batch must be from 1 to {MaxBatch} (the networks' MaxBatch).");
         int sampleSize = _generator.OutputSize;
         Guard.BatchSpan(real.Length, batch, sampleSize, nameof(real));
-        ReadOnlySpan<T> realTargets = _realTargets.AsSpan(0, batch), ones = _ones.AsSpan(0, batch), zeros = _zeros.AsSpan(0, batch);
+        int packs = batch / Packing, used = packs * Packing;   // the discriminator sees packs packed samples of the first used samples
+        if (packs == 0)
+            throw new ArgumentOutOfRangeException(nameof(batch), batch, $"The batch must hold at least one pack of {Packing} samples.");
+        real = real[..(used * sampleSize)];
+        ReadOnlySpan<T> realTargets = _realTargets.AsSpan(0, packs), ones = _ones.AsSpan(0, packs), zeros = _zeros.AsSpan(0, packs);
         Span<T> noise = _noise.AsSpan(0, batch * _generator.InputSize), fake = _fake.AsSpan(0, batch * sampleSize);
 
         // 1. fake = G(z)
@@ -149,11 +171,11 @@ public sealed class GanStep<T> : ITrainingStep<T> where T : unmanaged, IFloating
         _generator.Forward(noise, batch).CopyTo(fake);
 
         // Instance noise: the discriminator reads real + σ·ε and fake + σ·ε' (the generator's gradient passes unchanged).
-        ReadOnlySpan<T> dReal = real, dFake = fake;
+        ReadOnlySpan<T> dReal = real, dFake = fake[..(used * sampleSize)];
         if (_instanceNoise > 0)
         {
             T sigma = T.CreateChecked(_instanceNoise);
-            Span<T> noisyReal = _noisyReal.AsSpan(0, batch * sampleSize), noisyFake = _noisyFake.AsSpan(0, batch * sampleSize);
+            Span<T> noisyReal = _noisyReal.AsSpan(0, used * sampleSize), noisyFake = _noisyFake.AsSpan(0, used * sampleSize);
             for (int i = 0; i < noisyReal.Length; i++) noisyReal[i] = real[i] + sigma * T.CreateChecked(_instanceRandom.NextGaussian());
             for (int i = 0; i < noisyFake.Length; i++) noisyFake[i] = fake[i] + sigma * T.CreateChecked(_instanceRandom.NextGaussian());
             dReal = noisyReal;
@@ -162,11 +184,11 @@ public sealed class GanStep<T> : ITrainingStep<T> where T : unmanaged, IFloating
 
         // 2. The discriminator: real → the real label, fake → 0; gradients of both terms summed, one step.
         _discriminator.ZeroGradients();
-        _discriminator.Forward(dReal, batch);
+        _discriminator.Forward(dReal, packs);
         T realLoss = _discriminator.Loss(realTargets);
         double realScore = Mean(_discriminator.Output);
         _discriminator.Backward(realTargets);
-        _discriminator.Forward(dFake, batch);
+        _discriminator.Forward(dFake, packs);
         T fakeLoss = _discriminator.Loss(zeros);
         double fakeScore = Mean(_discriminator.Output);
         _discriminator.Backward(zeros);
@@ -175,10 +197,11 @@ public sealed class GanStep<T> : ITrainingStep<T> where T : unmanaged, IFloating
 
         // 3. The generator through the frozen discriminator: fake → 1; only G steps.
         _generator.ZeroGradients();
-        _discriminator.Forward(dFake, batch);
+        _discriminator.Forward(dFake, packs);
         T generatorLoss = _discriminator.Loss(ones);
         Span<T> fakeGradient = _fakeGradient.AsSpan(0, batch * sampleSize);
-        _discriminator.BackwardFromTarget(ones, fakeGradient);
+        _discriminator.BackwardFromTarget(ones, fakeGradient[..(used * sampleSize)]);
+        fakeGradient[(used * sampleSize)..].Clear();   // a remainder outside every pack gets no gradient
         _generator.Backward(fakeGradient, []);
         _generatorOptimizer.Step<T>(_generator.Parameters, _generator.Gradients);
         return (realLoss + fakeLoss, generatorLoss);
