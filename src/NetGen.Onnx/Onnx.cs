@@ -11,7 +11,8 @@ namespace NetGen;
 /// <param name="ProducerVersion">The producer's version; empty when the file does not say.</param>
 /// <param name="OpsetVersion">The default-domain operator set the model imports (0 when it imports none).</param>
 /// <param name="Metadata">The model's <c>metadata_props</c>.</param>
-/// <param name="Initializers">How many initialisers were matched to the network's tensors, in graph order.</param>
+/// <param name="Initializers">How many weights were matched to the network's tensors, in graph order: one per
+/// initialiser, and four per direction of a recurrent operator's W, R and B.</param>
 /// <param name="Converted">True when the file's element type differs from the network's and values were converted.</param>
 public sealed record OnnxModelInfo(string ProducerName, string ProducerVersion, long OpsetVersion,
     IReadOnlyDictionary<string, string> Metadata, int Initializers, bool Converted);
@@ -28,7 +29,10 @@ public sealed record OnnxModelInfo(string ProducerName, string ProducerVersion, 
 /// windows never overhang, and <c>RoundDown</c> drops the border as ONNX's default <c>ceil_mode = 0</c> does, so no
 /// pads), Flatten → Flatten, BatchNorm → BatchNormalization with the running statistics, Dropout → nothing (inference),
 /// Step → GreaterOrEqual + Cast, Sigmoid, Tanh, ReLU → Relu, LeakyReLU, ELU → Elu, SiLU → Mul(x, Sigmoid(x)), Softmax (over all of a sample's
-/// values, as NetGen's), Identity. A layer kind without a mapping is reported by name, never skipped.
+/// values, as NetGen's; per step after a sequence), Identity; Reshape → Reshape, Upsample2D → Resize, Conv2DTranspose →
+/// ConvTranspose, Sampling → Slice (z = μ), Embedding → Cast + Gather, SimpleRNN/GRU/LSTM → RNN/GRU/LSTM (gates in ONNX's
+/// order, time-major between Transposes), a Dense at every step → MatMul + Add. A layer kind without a mapping is
+/// reported by name, never skipped.
 /// </para>
 /// <para>The protobuf messages are ONNX's own <c>onnx.proto</c> compiled at build time (Google.Protobuf).</para>
 /// </summary>
@@ -109,7 +113,7 @@ public static partial class Onnx
             if (!Mappings.TryGetValue(layer.Kind, out var map))
                 throw new NotSupportedException(
                     $"{name}: layer {layer.Name} ({layer.Kind}) has no ONNX mapping yet; the export knows {string.Join(", ", Mappings.Keys)}.");
-            var context = new LayerContext(g, layer, current, (tensor) => Values(network, tensor));
+            var context = new LayerContext(g, layer, current, (tensor) => Values(network, tensor), network);
             current = map(context);
         }
         int[] outputShape = layers.Count > 0 ? layers[^1].OutputShape : inputShape;
@@ -152,8 +156,11 @@ public static partial class Onnx
 
     /// <summary>What a layer's mapping gets: the graph so far, the layer, the name of the value coming in, and the
     /// values of the layer's tensors (raw little-endian bytes of the network's element type).</summary>
-    internal sealed class LayerContext(GraphBuilder graph, LayerInfo layer, string input, Func<TensorInfo, ByteString> values)
+    internal sealed class LayerContext(GraphBuilder graph, LayerInfo layer, string input, Func<TensorInfo, ByteString> values, object network)
     {
+        /// <summary>The network being exported (for a generated per-layer property such as <c>Sampling1SampleInInference</c>).</summary>
+        public object Network { get; } = network;
+
         public GraphBuilder Graph { get; } = graph;
 
         public LayerInfo Layer { get; } = layer;
@@ -171,6 +178,14 @@ public static partial class Onnx
             if (tensor is null) return null;
             Graph.Initializer(tensor.Name, tensor.Shape, values(tensor));
             return tensor.Name;
+        }
+
+        /// <summary>The layer's tensor whose name ends in <paramref name="suffix"/> and its raw values, without adding an
+        /// initialiser (for a mapping that rearranges values, e.g. the recurrent gates); null when there is none.</summary>
+        public (TensorInfo Tensor, ByteString Raw)? Raw(string suffix)
+        {
+            var tensor = Layer.Tensors.FirstOrDefault(t => t.Name.EndsWith(suffix, StringComparison.Ordinal));
+            return tensor is null ? null : (tensor, values(tensor));
         }
 
         public string RequiredTensor(string suffix) => Tensor(suffix)
@@ -195,9 +210,8 @@ public static partial class Onnx
     /// <summary>One layer kind's ONNX mapping: adds its nodes and initialisers and returns the name of its output value.</summary>
     internal delegate string LayerMapping(LayerContext c);
 
-    /// <summary>The mapping of every layer kind, one entry each. A new kind (Conv2DTranspose → ConvTranspose,
-    /// Upsample2D → Resize, Embedding → Gather, SimpleRNN/GRU/LSTM → RNN/GRU/LSTM with the gate orders converted …)
-    /// is one more entry here.</summary>
+    /// <summary>The mapping of every layer kind, one entry each (the generative kinds are in Onnx.Generative.cs, the
+    /// sequence kinds in Onnx.Sequences.cs). A new kind is one more entry here.</summary>
     internal static readonly IReadOnlyDictionary<string, LayerMapping> Mappings = new Dictionary<string, LayerMapping>(StringComparer.Ordinal)
     {
         ["Dense"] = Dense,
@@ -216,16 +230,30 @@ public static partial class Onnx
         ["SiLU"] = c => c.Graph.Node("Mul", [c.Input, c.Graph.Node("Sigmoid", [c.Input], c.Output + "_sigmoid")], c.Output),   // x·σ(x): opset 17 has no SiLU
         ["Softmax"] = Softmax,
         ["Identity"] = c => c.Graph.Node("Identity", [c.Input], c.Output),
+        ["Reshape"] = Reshape,
+        ["Upsample2D"] = Upsample2D,
+        ["Conv2DTranspose"] = Conv2DTranspose,
+        ["Sampling"] = Sampling,
+        ["Embedding"] = Embedding,
+        ["SimpleRNN"] = c => Recurrent(c, "RNN"),
+        ["GRU"] = c => Recurrent(c, "GRU"),
+        ["LSTM"] = c => Recurrent(c, "LSTM"),
     };
 
-    /// <summary>Dense → Gemm(x, W, b, transB = 1): W is [out, in] as PyTorch's Linear.</summary>
+    /// <summary>Dense → Gemm(x, W, b, transB = 1): W is [out, in] as PyTorch's Linear. A Dense after a sequence runs at
+    /// every step (T, F) → (T, n): MatMul(x, Transpose(W)) + b over the last axis, as PyTorch exports a Linear on [N, T, F].</summary>
     private static string Dense(LayerContext c)
     {
-        if (c.Layer.InputShape.Length != 1)
-            throw new NotSupportedException($"layer {c.Layer.Name} (Dense) on a ({string.Join(", ", c.Layer.InputShape)}) input has no ONNX mapping yet (Gemm takes one vector per sample).");
         string weights = c.RequiredTensor("Weights");
         string? bias = c.Tensor("Bias");
-        return c.Graph.Node("Gemm", bias is null ? [c.Input, weights] : [c.Input, weights, bias], c.Output, Attr.Int("transB", 1));
+        if (c.Layer.InputShape.Length == 1)
+            return c.Graph.Node("Gemm", bias is null ? [c.Input, weights] : [c.Input, weights, bias], c.Output, Attr.Int("transB", 1));
+        if (c.Layer.InputShape.Length != 2)
+            throw new NotSupportedException($"layer {c.Layer.Name} (Dense) on a ({string.Join(", ", c.Layer.InputShape)}) input has no ONNX mapping (NetGen applies Dense to a vector or to every step of a sequence).");
+        string transposed = c.Graph.Node("Transpose", [weights], c.Output + "_weights_t", Attr.Ints("perm", 1, 0));
+        if (bias is null) return c.Graph.Node("MatMul", [c.Input, transposed], c.Output);
+        string product = c.Graph.Node("MatMul", [c.Input, transposed], c.Output + "_matmul");
+        return c.Graph.Node("Add", [product, bias], c.Output);
     }
 
     /// <summary>Conv2D → Conv (cross-correlation, NCHW, W [F, C, kh, kw]); symmetric padding; a RoundDown layer's
@@ -274,15 +302,15 @@ public static partial class Onnx
     }
 
     /// <summary>Softmax over every value of a sample (NetGen's): one ONNX Softmax on [N, F]; a (C, H, W) sample is
-    /// flattened first and reshaped back after.</summary>
+    /// flattened first and reshaped back after. After a sequence (T, F) NetGen normalises each step: Softmax on the
+    /// last axis of [N, T, F].</summary>
     private static string Softmax(LayerContext c)
     {
         if (c.Layer.InputShape.Length == 1) return c.Graph.Node("Softmax", [c.Input], c.Output, Attr.Int("axis", 1));
+        if (c.Layer.InputShape.Length == 2) return c.Graph.Node("Softmax", [c.Input], c.Output, Attr.Int("axis", 2));
         string flat = c.Graph.Node("Flatten", [c.Input], c.Output + "_flat", Attr.Int("axis", 1));
         string soft = c.Graph.Node("Softmax", [flat], c.Output + "_softmax", Attr.Int("axis", 1));
-        long[] shape = [-1, .. c.Layer.OutputShape.Select(d => (long)d)];
-        string shapeName = c.Graph.Constant(c.Output + "_shape", GraphBuilder.Int64Tensor(shape));
-        return c.Graph.Node("Reshape", [soft, shapeName], c.Output);
+        return c.Graph.Node("Reshape", [soft, c.Graph.ShapeConstant(c.Output + "_shape", c.Layer.OutputShape)], c.Output);
     }
 
     /// <summary>Attribute helpers.</summary>
@@ -293,6 +321,16 @@ public static partial class Onnx
 
         public static P.AttributeProto Float(string name, double value) =>
             new() { Name = name, Type = P.AttributeProto.Types.AttributeType.Float, F = (float)value };
+
+        public static P.AttributeProto String(string name, string value) =>
+            new() { Name = name, Type = P.AttributeProto.Types.AttributeType.String, S = ByteString.CopyFromUtf8(value) };
+
+        public static P.AttributeProto Strings(string name, params string[] values)
+        {
+            var a = new P.AttributeProto { Name = name, Type = P.AttributeProto.Types.AttributeType.Strings };
+            a.Strings.Add(values.Select(ByteString.CopyFromUtf8));
+            return a;
+        }
 
         public static P.AttributeProto Ints(string name, params long[] values)
         {
@@ -331,6 +369,16 @@ public static partial class Onnx
             return output;
         }
 
+        /// <summary>A node with several outputs; an empty name leaves that optional output out (ONNX's convention).</summary>
+        public void Node(string op, string[] inputs, string[] outputs, params P.AttributeProto[] attributes)
+        {
+            var node = new P.NodeProto { OpType = op, Name = outputs.First(o => o.Length > 0) + "/" + op };
+            node.Input.Add(inputs);
+            node.Output.Add(outputs);
+            node.Attribute.Add(attributes);
+            Graph.Node.Add(node);
+        }
+
         public void Initializer(string tensorName, int[] shape, ByteString raw)
         {
             var tensor = new P.TensorProto { Name = tensorName, DataType = (int)ElementType, RawData = raw };
@@ -355,6 +403,18 @@ public static partial class Onnx
             else t.FloatData.Add(0f);
             return t;
         }
+
+        public static P.TensorProto FloatTensor(float[] values)
+        {
+            var t = new P.TensorProto { DataType = (int)P.TensorProto.Types.DataType.Float };
+            t.Dims.Add(values.Length);
+            t.FloatData.Add(values);
+            return t;
+        }
+
+        /// <summary>A Constant [N, …shape] reshape target with a free batch axis (−1).</summary>
+        public string ShapeConstant(string valueName, IEnumerable<int> perSample) =>
+            Constant(valueName, Int64Tensor([-1, .. perSample.Select(d => (long)d)]));
 
         public static P.TensorProto Int64Tensor(long[] values)
         {

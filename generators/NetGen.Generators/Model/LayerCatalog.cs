@@ -225,7 +225,7 @@ internal abstract class LayerDefinition
     public string SnakeName { get; }
 
     /// <summary>The ONNX operator the layer exports as, among the nodes the exporter writes for it (Step: GreaterOrEqual,
-    /// then a Cast); null: no node (Dropout is the identity in inference; Input, Sampling). NetGen.Onnx's own mapping
+    /// then a Cast; Sampling: Slice, z = μ); null: no node (Dropout is the identity in inference; Input). NetGen.Onnx's own mapping
     /// list is tied to this by OnnxCatalogTests (NetGen.Deploy.Tests).</summary>
     public string? OnnxOperator { get; }
 

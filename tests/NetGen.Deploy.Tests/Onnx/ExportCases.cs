@@ -78,7 +78,9 @@ public sealed class ExportCase<T>(string name, Func<INetwork<T>> create) : Expor
         var net = Network(1);
         var random = new SeededRandom(seed);
         var x = new T[batch * net.InputSize];
-        for (int i = 0; i < x.Length; i++) x[i] = T.CreateChecked(2 * random.NextDouble() - 1);
+        // Token ids (exact integers below the vocabulary) for a network that starts with an Embedding, else values in ±1.
+        int vocabulary = net.Layers.Count > 0 && net.Layers[0].Kind == "Embedding" ? (int)net.Layers[0].Option("Vocabulary") : 0;
+        for (int i = 0; i < x.Length; i++) x[i] = T.CreateChecked(vocabulary > 0 ? random.NextInt(vocabulary) : 2 * random.NextDouble() - 1);
         double[] expected = [.. net.Forward(x, batch).ToArray().Select(double.CreateChecked)];
 
         var shape = new long[] { batch }.Concat(net.Layers.Count > 0 ? net.Layers[0].InputShape.Select(d => (long)d) : [net.InputSize]).ToArray();
@@ -88,9 +90,9 @@ public sealed class ExportCase<T>(string name, Func<INetwork<T>> create) : Expor
         {
             actual = Run(model, x, shape);
         }
-        catch (OnnxRuntimeException e) when (typeof(T) == typeof(double) && e.Message.Contains("NotImplemented", StringComparison.Ordinal))
+        catch (OnnxRuntimeException e) when (typeof(T) == typeof(double) && (e.Message.Contains("NotImplemented", StringComparison.Ordinal) || e.Message.Contains("does not support double", StringComparison.Ordinal)))
         {
-            // ONNX Runtime's CPU provider has no double Conv or AveragePool: run the same graph with every double
+            // ONNX Runtime's CPU provider has no double Conv, ConvTranspose, AveragePool, RNN, GRU or LSTM: run the same graph with every double
             // tensor cast to float (the file's structure is what is tested; the tolerance holds for float32).
             RanAsFloat = true;
             actual = Run(OnnxModels.ToFloat(model), x.Select(v => float.CreateChecked(v)).ToArray(), shape);
@@ -114,18 +116,25 @@ public static class ExportCases
     public static IEnumerable<ExportCase> Snapshot() => FromAssembly(typeof(NetGen.Tests.Networks.LeNet).Assembly, "NetGen.Tests.Networks", "snapshot/")
         .Where(c => c.Exportable);
 
-    /// <summary>The reference networks with a layer the export does not map yet (the sequence networks: Embedding,
-    /// LSTM, GRU, SimpleRNN): OnnxExportTests checks the export refuses each, naming the layer.</summary>
+    /// <summary>The reference networks with a layer the export does not map (none since every kind has a mapping):
+    /// OnnxExportTests checks the export would refuse each, naming the layer.</summary>
     public static IEnumerable<ExportCase> NotExportable() => FromAssembly(typeof(NetGen.Tests.Networks.LeNet).Assembly, "NetGen.Tests.Networks", "snapshot/")
         .Where(c => !c.Exportable);
 
-    /// <summary>Every network the course samples declare (Modules 1–3), found by reflection so a new one is covered.</summary>
+    /// <summary>Every network the course samples declare (Modules 1, 2, 3, 5 and 6), found by reflection so a new one
+    /// is covered.</summary>
     public static IEnumerable<ExportCase> Course() =>
         FromAssembly(typeof(Module1.NeuralNetworks.WorkedExample).Assembly, "Module1.NeuralNetworks", "module1/")
             .Concat(FromAssembly(typeof(Module2.Optimization.HandSvm).Assembly, "Module2.Optimization", "module2/"))
-            .Concat(FromAssembly(typeof(Module3.Cnn.LeNet).Assembly, "Module3.Cnn", "module3/"));
+            .Concat(FromAssembly(typeof(Module3.Cnn.LeNet).Assembly, "Module3.Cnn", "module3/"))
+            .Concat(FromAssembly(typeof(Module5.Sequences.RowLstm).Assembly, "Module5.Sequences", "module5/"))
+            .Concat(FromAssembly(typeof(Module6.Generative.DcganGenerator).Assembly, "Module6.Generative", "module6/"));
 
-    public const int RandomCount = 24;
+    /// <summary>How many random networks: <see cref="RandomDenseAndConvolutional"/> dense or convolutional ones, then
+    /// sequence and generative ones alternating.</summary>
+    public const int RandomCount = 40;
+
+    public const int RandomDenseAndConvolutional = 24;
 
     private static readonly Lazy<(Assembly Assembly, List<string> Names, List<bool> Doubles)> RandomCompiled = new(CompileRandom);
 
@@ -173,6 +182,22 @@ public static class ExportCases
             var layers = new List<string>();
             string Pick(string[] from) => from[random.NextInt(from.Length)];
             string input;
+            if (n >= RandomDenseAndConvolutional)
+            {
+                bool sequence = n % 2 == 0;
+                string kindName = sequence ? "Seq" : "Gen";
+                input = sequence ? RandomSequence(random, layers, n) : RandomGenerative(random, layers, n);
+                string lastLayer = sequence && n % 4 == 0 ? "Softmax" : Pick(["Identity", "Tanh", "Sigmoid"]);
+                string seqLoss = lastLayer == "Softmax" ? "CrossEntropy" : "MeanSquaredError";
+                layers.Add($"[Dense({2 + random.NextInt(5)}), {lastLayer}]");
+                string seqName = $"Random{n:D2}_{kindName}_{(dbl ? "F64" : "F32")}";
+                source.Append(CultureInfo.InvariantCulture, $"[Network(Loss = LossFunction.{seqLoss}{(dbl ? ", Precision = Precision.Double" : "")})]\n{input}\n");
+                foreach (string layer in layers) source.Append(layer).Append('\n');
+                source.Append(CultureInfo.InvariantCulture, $"public partial class {seqName};\n\n");
+                names.Add(seqName);
+                doubles.Add(dbl);
+                continue;
+            }
             if (image)
             {
                 int c = 1 + random.NextInt(3), h = 5 + random.NextInt(8), w = 5 + random.NextInt(8);
@@ -233,6 +258,64 @@ public static class ExportCases
         }
         Declarations = source.ToString();
         return (Generated.CompileAndLoad(Declarations), names, doubles);
+    }
+
+    /// <summary>A random sequence network's input and recurrent layers: token ids through an Embedding, or float
+    /// features; one or two recurrent layers (SimpleRNN tanh or ReLU, GRU, LSTM), bidirectional or not, the last one
+    /// returning every step (then a Dense at every step) or only its last state.</summary>
+    private static string RandomSequence(SeededRandom random, List<string> layers, int n)
+    {
+        int steps = 2 + random.NextInt(5);
+        string input;
+        if (random.NextInt(3) == 0)
+        {
+            int vocabulary = 3 + random.NextInt(10);
+            input = $"[Input({steps})]";
+            layers.Add($"[Embedding({vocabulary}, {1 + random.NextInt(5)})]");
+        }
+        else input = $"[Input({steps}, {1 + random.NextInt(6)})]";
+        string[] cells = ["SimpleRNN", "GRU", "LSTM", "SimpleRNN(Activation = RecurrentActivation.ReLU)"];
+        int stacked = 1 + random.NextInt(2);
+        bool sequencesOut = n % 3 != 1;
+        for (int k = 0; k < stacked; k++)
+        {
+            string cell = cells[(n / 2 + k) % cells.Length];
+            string units = (1 + random.NextInt(6)).ToString(CultureInfo.InvariantCulture);
+            var options = new List<string>();
+            if (cell.Contains('(', StringComparison.Ordinal)) { options.Add("Activation = RecurrentActivation.ReLU"); cell = "SimpleRNN"; }
+            if (k < stacked - 1 || sequencesOut) options.Add("ReturnSequences = true");
+            if (random.NextInt(2) == 0) options.Add("Bidirectional = true");
+            layers.Add($"[{cell}({string.Join(", ", [units, .. options])})]");
+        }
+        if (sequencesOut) layers.Add($"[Dense({1 + random.NextInt(5)}), Tanh]");   // at every step
+        return input;
+    }
+
+    /// <summary>A random generative network: a vector reshaped to an image, transposed convolutions and upsampling
+    /// (nearest or bilinear), and sometimes a Sampling layer in front (z = μ in inference).</summary>
+    private static string RandomGenerative(SeededRandom random, List<string> layers, int n)
+    {
+        int c = 1 + random.NextInt(3), h = 2 + random.NextInt(3), w = 2 + random.NextInt(3);
+        string input;
+        if (n % 4 == 1)
+        {
+            input = $"[Input({2 * c * h * w})]";
+            layers.Add("[Sampling]");
+            layers.Add($"[Reshape({c}, {h}, {w})]");
+        }
+        else
+        {
+            input = $"[Input({3 + random.NextInt(6)})]";
+            layers.Add($"[Dense({c * h * w}), ReLU]");
+            layers.Add($"[Reshape({c}, {h}, {w})]");
+        }
+        int k = 2 + random.NextInt(3), s = 1 + random.NextInt(2), p = random.NextInt(Math.Min(k, 2)), op = s > 1 ? random.NextInt(s) : 0;
+        string bias = random.NextInt(4) == 0 ? ", Bias = false" : "";
+        layers.Add($"[Conv2DTranspose({1 + random.NextInt(4)}, Kernel = {k}, Stride = {s}, Padding = {p}{(op > 0 ? $", OutputPadding = {op}" : "")}{bias})]");
+        layers.Add(random.NextInt(2) == 0 ? "[LeakyReLU(0.2)]" : "[BatchNorm]");
+        layers.Add(n % 3 == 0 ? "[Upsample2D(2, Mode = UpsampleMode.Bilinear)]" : $"[Upsample2D({2 + random.NextInt(2)})]");
+        layers.Add("[Flatten]");
+        return input;
     }
 
     /// <summary>The random networks' declarations (for a failure message).</summary>

@@ -33,6 +33,46 @@ public sealed class OnnxImportTests(ITestOutputHelper log)
         }
     }
 
+    /// <summary>The recurrent layers round-trip too: the export writes W, R, B in ONNX's gate order, the import splits
+    /// them back into NetGen's per-direction tensors in NetGen's order (a GRU feeding a bidirectional ReLU RNN in
+    /// float; an Embedding and a bidirectional LSTM in double).</summary>
+    [Fact]
+    public void RecurrentWeightsLoadBackExactly()
+    {
+        RoundTrip((ExportCase<float>)ExportCases.Snapshot().Single(x => x.Name == "snapshot/StackedBiRnn"));
+        RoundTrip((ExportCase<double>)ExportCases.Snapshot().Single(x => x.Name == "snapshot/CharLstm"));
+
+        static void RoundTrip<T>(ExportCase<T> c) where T : unmanaged, System.Numerics.IFloatingPointIeee754<T>
+        {
+            var source = c.Network(seed: 5);
+            string path = Temp(c.Name.Replace('/', '_') + ".onnx");
+            NetGen.Onnx.Export(source, path);
+            var target = (INetwork<T>)Activator.CreateInstance(source.GetType(), 1, 99)!;
+            Assert.NotEqual(source.Parameters.ToArray(), target.Parameters.ToArray());
+            var info = NetGen.Onnx.LoadWeights(target, path);
+            Assert.Equal(source.Parameters.ToArray(), target.Parameters.ToArray());
+            Assert.Equal(source.Tensors.Count, info.Initializers);
+            Assert.False(info.Converted);
+        }
+    }
+
+    /// <summary>A GRU whose file applies the reset gate before the recurrent product (ONNX's default,
+    /// linear_before_reset = 0) is another cell than NetGen's: refused by name, the weights untouched.</summary>
+    [Fact]
+    public void AGruWithTheResetGateBeforeTheProductIsRejected()
+    {
+        var net = new NetGen.Tests.Networks.StackedBiRnn();
+        var model = P.ModelProto.Parser.ParseFrom(NetGen.Onnx.ToBytes(net));
+        model.Graph.Node.Single(n => n.OpType == "GRU").Attribute.Single(a => a.Name == "linear_before_reset").I = 0;
+        string path = Temp("gru-reset-before.onnx");
+        File.WriteAllBytes(path, model.ToByteArray());
+        var target = new NetGen.Tests.Networks.StackedBiRnn(1, 99);
+        var before = target.Parameters.ToArray();
+        var e = Assert.Throws<InvalidDataException>(() => NetGen.Onnx.LoadWeights(target, path));
+        Assert.Contains("linear_before_reset = 0", e.Message);
+        Assert.Equal(before, target.Parameters.ToArray());
+    }
+
     [Fact]
     public void AnotherArchitectureIsRejectedByNameAndTheWeightsAreUntouched()
     {
@@ -137,6 +177,48 @@ public sealed class OnnxImportTests(ITestOutputHelper log)
             Assert.Equal(testCount, agree);
             Assert.True(maxDiff < 1e-4, report);
             Assert.True(correct > 0.8 * testCount, report);   // it did learn: the agreement is not that of two constant nets
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+
+    /// <summary>PyTorch's own exporter writes an LSTM, a GRU and a bidirectional ReLU RNN (its gate order converted to
+    /// ONNX's, time-major); NetGen loads each file into the same architecture and gives PyTorch's outputs.</summary>
+    [PythonFact("torch", "python3-torch python3-onnx")]
+    public void RecurrentModelsExportedByPyTorchRunTheSameInNetGen()
+    {
+        string dir = Directory.CreateTempSubdirectory("netgen-torch-recurrent-").FullName;
+        try
+        {
+            const int batch = 5;
+            var random = new SeededRandom(11);
+            float[] Inputs(int count) => [.. Enumerable.Range(0, count).Select(_ => (float)(2 * random.NextDouble() - 1))];
+            float[] rowX = Inputs(batch * 28 * 28), stackedX = Inputs(batch * 6 * 3);
+            WriteFloats(Path.Combine(dir, "row_lstm_x.f32"), rowX);
+            WriteFloats(Path.Combine(dir, "stacked_bi_rnn_x.f32"), stackedX);
+            var (code, stdout, stderr) = Python.Run(Python.With("torch")!, [Path.Combine(AppContext.BaseDirectory, "Onnx", "torch_recurrent.py"), dir], TimeSpan.FromMinutes(3));
+            log.WriteLine(stdout + stderr);
+            Assert.True(code == 0, stdout + stderr);
+            using var json = JsonDocument.Parse(File.ReadAllText(Path.Combine(dir, "torch.json")));
+
+            void Check(INetwork<float> net, string name, float[] x)
+            {
+                double[] expected = [.. json.RootElement.GetProperty(name).EnumerateArray().Select(e => e.GetDouble())];
+                var info = NetGen.Onnx.LoadWeights(net, Path.Combine(dir, name + ".onnx"));
+                Assert.Equal("pytorch", info.ProducerName);
+                Assert.Equal(net.Tensors.Count, info.Initializers);
+                net.Training = false;
+                var output = net.Forward(x, batch).ToArray();
+                Assert.Equal(expected.Length, output.Length);
+                double maxDiff = expected.Select((v, i) => Math.Abs(v - output[i])).Max(), largest = expected.Max(Math.Abs);
+                string report = string.Create(CultureInfo.InvariantCulture, $"{name} (PyTorch {json.RootElement.GetProperty("torch").GetString()}) in NetGen: {output.Length} outputs, max |Δ| {maxDiff:E2}, max |y| {largest:E2}");
+                log.WriteLine(report);
+                Assert.True(maxDiff <= 1e-5 * Math.Max(1, largest), report);
+            }
+            Check(new NetGen.Tests.Networks.RowLstm(batch, 1), "row_lstm", rowX);
+            Check(new NetGen.Tests.Networks.StackedBiRnn(batch, 1), "stacked_bi_rnn", stackedX);
         }
         finally
         {

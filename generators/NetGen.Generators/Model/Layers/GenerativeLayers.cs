@@ -233,7 +233,7 @@ internal sealed class SamplingLayer : LayerDefinition<SamplingAttribute>
 {
     public static readonly SamplingLayer Instance = new();
 
-    private SamplingLayer() : base(LayerKind.Sampling, "sampling", onnxOperator: null)
+    private SamplingLayer() : base(LayerKind.Sampling, "sampling", onnxOperator: "Slice")   // inference: z = μ, the first half
     {
     }
 
