@@ -67,11 +67,12 @@ public partial class VaeDecoder16;
 [Conv2DTranspose(1, Kernel = 4, Stride = 2, Padding = 1), Sigmoid]                  // 1×28×28
 public partial class DcganGenerator;
 
-/// <summary>The discriminator: strided convolutions with LeakyReLU(0.2), then one logit (BCE fused with the Sigmoid).</summary>
+/// <summary>The discriminator: strided convolutions with LeakyReLU(0.2), batch norm after the second (as the DCGAN
+/// paper's discriminator: none on its input layer), then one logit (BCE fused with the Sigmoid).</summary>
 [Network(Loss = LossFunction.BinaryCrossEntropy)]
 [Input(1, 28, 28)]
 [Conv2D(32, Kernel = 4, Stride = 2, Padding = 1), LeakyReLU(0.2)]                   // 32×14×14
-[Conv2D(64, Kernel = 4, Stride = 2, Padding = 1), LeakyReLU(0.2)]                   // 64×7×7
+[Conv2D(64, Kernel = 4, Stride = 2, Padding = 1), BatchNorm, LeakyReLU(0.2)]        // 64×7×7
 [Flatten]
 [Dense(1), Sigmoid]
 public partial class DcganDiscriminator;

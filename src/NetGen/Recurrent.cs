@@ -71,7 +71,7 @@ public sealed class RecurrentLayer<T> : IParallelKernel where T : unmanaged, IFl
             _carryC[d] = cell == RecurrentCell.Lstm ? new T[maxBatch * _h] : [];
         }
         _inT = new T[_in * _gh];
-        _hhT = new T[_h * _gh];
+        _hhT = new T[Math.Max(_h * _gh, RecurrentGemm.PackedRowsLength<T>(_gh, _h))];   // W_hhᵀ (broadcast form) or W_hh packed (dot form)
         _dIn = new T[maxBatch * steps * _gh];
         _dHh = cell == RecurrentCell.Gru ? new T[maxBatch * steps * _gh] : _dIn;
         _dhNext = new T[maxBatch * _h];
@@ -151,6 +151,7 @@ public sealed class RecurrentLayer<T> : IParallelKernel where T : unmanaged, IFl
         // about as much as the copy and the product together, and this way batch 1 gets the larger batches' bits.
         _xByRows = batch <= 2;
         _xInByRows = batch * steps < 8;
+        _xPacked = false;
         var outputSpan = output.Span;
         for (int d = 0; d < _dirs; d++)
         {
@@ -158,6 +159,9 @@ public sealed class RecurrentLayer<T> : IParallelKernel where T : unmanaged, IFl
             var p = parameters.Span.Slice(d * DirectionBlock, DirectionBlock);
             if (!_xInByRows) Transpose(p.Slice(0, _gh * _in), _gh, _in, _inT);
             if (!_xByRows) Transpose(p.Slice(_gh * _in, _gh * _h), _gh, _h, _hhT);
+            // The dot form over a sequence reads W_hh packed block by block (one copy per pass, the same bits); a
+            // stateful step of one or two steps reads it in place, as the copy would cost as much as the products.
+            else _xPacked = steps > 2 && RecurrentGemm.PackRows<T>(p.Slice(_gh * _in, _gh * _h), _gh, _h, _hhT);
             // Input products of every sample and step at once: gates[r, 0..G·H) = b_ih + Σ_k x[r, k]·W_ihᵀ[k, :].
             Split(OpInput, (long)batch * steps * _gh * _in, batch * steps, 4);
             var states = _states[d];
@@ -262,7 +266,7 @@ public sealed class RecurrentLayer<T> : IParallelKernel where T : unmanaged, IFl
     private ReadOnlyMemory<T> _xParams, _xInput, _xOutputGradient;
     private Memory<T> _xGradients, _xInputGradient;
     private int _xBatch, _xSteps, _xDir, _xStep, _xCount, _xAlign;
-    private bool _xByRows, _xInByRows;
+    private bool _xByRows, _xInByRows, _xPacked;
 
     /// <summary>Runs operation <paramref name="op"/> over items [0, <paramref name="count"/>) (rows, samples or
     /// columns), split into ranges of whole blocks of <paramref name="align"/> when <paramref name="multiplyAdds"/>
@@ -327,7 +331,8 @@ public sealed class RecurrentLayer<T> : IParallelKernel where T : unmanaged, IFl
         var bhh = p.Slice(_gh * (_in + _h) + _gh, _gh);
         var gates = _gates[d]; var states = _states[d]; var cells = _cells[d]; var cellTanh = _cellTanh[d];
         for (int n = n0; n < n1; n++) bhh.CopyTo(_rowH.AsSpan(n * _gh, _gh));
-        if (_xByRows) RecurrentGemm.MultiplyByRows<T>(n1 - n0, _gh, _h, states, (n0 * (steps + 1) + s) * _h, (steps + 1) * _h, whh, _rowH, n0 * _gh, _gh);
+        if (_xPacked) RecurrentGemm.MultiplyByPackedRows<T>(n1 - n0, _gh, _h, states, (n0 * (steps + 1) + s) * _h, (steps + 1) * _h, _hhT, _rowH, n0 * _gh, _gh);
+        else if (_xByRows) RecurrentGemm.MultiplyByRows<T>(n1 - n0, _gh, _h, states, (n0 * (steps + 1) + s) * _h, (steps + 1) * _h, whh, _rowH, n0 * _gh, _gh);
         else RecurrentGemm.Multiply<T>(n1 - n0, _gh, _h, states, (n0 * (steps + 1) + s) * _h, (steps + 1) * _h, 1, _hhT, _gh, _rowH.AsSpan(n0 * _gh), _gh, accumulate: true);
         for (int n = n0; n < n1; n++)
         {
@@ -347,30 +352,39 @@ public sealed class RecurrentLayer<T> : IParallelKernel where T : unmanaged, IFl
                     break;
                 case RecurrentCell.Lstm:
                 {
-                    TensorPrimitives.Add(g, a, g);
-                    var i = g.Slice(0, _h); var f = g.Slice(_h, _h); var gg = g.Slice(2 * _h, _h); var o = g.Slice(3 * _h, _h);
-                    TensorPrimitives.Sigmoid(g.Slice(0, 2 * _h), g.Slice(0, 2 * _h));
-                    TensorPrimitives.Tanh(gg, gg);
-                    TensorPrimitives.Sigmoid(o, o);
                     var cp = State(cells, n, s, steps);
                     var cn = State(cells, n, s + 1, steps);
-                    TensorPrimitives.Multiply(f, cp, cn);
-                    TensorPrimitives.MultiplyAdd(i, gg, cn, cn);                        // c' = f ⊙ c + i ⊙ g
                     var tc = State(cellTanh, n, s + 1, steps);
-                    TensorPrimitives.Tanh(cn, tc);
-                    TensorPrimitives.Multiply(tc, o, hn);                               // h' = o ⊙ tanh c'
+                    int u = LstmCellForward(g, a, cp, cn, tc, hn);                      // the units that fill whole vectors, in one pass
+                    if (u == _h) break;
+                    int left = _h - u;                                                  // the rest, gate by gate (the same operations)
+                    var i = g.Slice(u, left); var f = g.Slice(_h + u, left); var gg = g.Slice(2 * _h + u, left); var o = g.Slice(3 * _h + u, left);
+                    for (int q = 0; q < 4; q++) TensorPrimitives.Add(g.Slice(q * _h + u, left), a.Slice(q * _h + u, left), g.Slice(q * _h + u, left));
+                    TensorPrimitives.Sigmoid(i, i);
+                    TensorPrimitives.Sigmoid(f, f);
+                    TensorPrimitives.Tanh(gg, gg);
+                    TensorPrimitives.Sigmoid(o, o);
+                    var cnu = cn.Slice(u); var tcu = tc.Slice(u);
+                    TensorPrimitives.Multiply(f, cp.Slice(u), cnu);
+                    TensorPrimitives.MultiplyAdd(i, gg, cnu, cnu);                      // c' = f ⊙ c + i ⊙ g
+                    TensorPrimitives.Tanh(cnu, tcu);
+                    TensorPrimitives.Multiply(tcu, o, hn.Slice(u));                     // h' = o ⊙ tanh c'
                     break;
                 }
                 case RecurrentCell.Gru:
                 {
-                    var rz = g.Slice(0, 2 * _h);
-                    TensorPrimitives.Add(rz, a.Slice(0, 2 * _h), rz);
-                    TensorPrimitives.Sigmoid(rz, rz);                                   // r, z
-                    var r = g.Slice(0, _h); var z = g.Slice(_h, _h); var nn = g.Slice(2 * _h, _h); var hhn = g.Slice(3 * _h, _h);
-                    a.Slice(2 * _h, _h).CopyTo(hhn);                                    // W_hn·h + b_hn, kept for the backward pass
+                    int u = GruCellForward(g, a, hp, hn);                               // the units that fill whole vectors, in one pass
+                    if (u == _h) break;
+                    int left = _h - u;                                                  // the rest, gate by gate (the same operations)
+                    var r = g.Slice(u, left); var z = g.Slice(_h + u, left); var nn = g.Slice(2 * _h + u, left); var hhn = g.Slice(3 * _h + u, left);
+                    TensorPrimitives.Add(r, a.Slice(u, left), r);
+                    TensorPrimitives.Add(z, a.Slice(_h + u, left), z);
+                    TensorPrimitives.Sigmoid(r, r);                                     // r, z
+                    TensorPrimitives.Sigmoid(z, z);
+                    a.Slice(2 * _h + u, left).CopyTo(hhn);                              // W_hn·h + b_hn, kept for the backward pass
                     TensorPrimitives.MultiplyAdd(r, hhn, nn, nn);
                     TensorPrimitives.Tanh(nn, nn);                                      // n = tanh(W_in·x + b_in + r ⊙ (W_hn·h + b_hn))
-                    for (int j = GruBlend(z, nn, hp, hn); j < _h; j++) hn[j] = (T.One - z[j]) * nn[j] + z[j] * hp[j];   // h' = (1 − z) ⊙ n + z ⊙ h
+                    for (int j = 0; j < left; j++) hn[u + j] = (T.One - z[j]) * nn[j] + z[j] * hp[u + j];   // h' = (1 − z) ⊙ n + z ⊙ h
                     break;
                 }
             }
@@ -530,18 +544,85 @@ public sealed class RecurrentLayer<T> : IParallelKernel where T : unmanaged, IFl
         return j;
     }
 
-    /// <summary>h' = (1 − z) ⊙ n + z ⊙ h for the units that fill whole vectors (the operations of the scalar loop that
-    /// finishes the row); returns the first unit left to it.</summary>
-    private int GruBlend(Span<T> z, Span<T> nn, Span<T> hp, Span<T> hn)
+    /// <summary>σ(x) exactly as <c>TensorPrimitives.Sigmoid</c>'s vector form: 1 / (1 + exp(−x)).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<T> Sigmoid(Vector512<T> x)
     {
-        if (!Vector512.IsHardwareAccelerated) return 0;
-        int V = Vector512<T>.Count, j = 0;
-        ref T Z = ref MemoryMarshal.GetReference(z); ref T N = ref MemoryMarshal.GetReference(nn);
-        ref T HP = ref MemoryMarshal.GetReference(hp); ref T HN = ref MemoryMarshal.GetReference(hn);
-        for (; j + V <= _h; j += V)
+        if (typeof(T) == typeof(float)) return (Vector512<float>.One / (Vector512<float>.One + Vector512.Exp(-x.AsSingle()))).As<float, T>();
+        return (Vector512<double>.One / (Vector512<double>.One + Vector512.Exp(-x.AsDouble()))).As<double, T>();
+    }
+
+    /// <summary>tanh x exactly as <c>TensorPrimitives.Tanh</c>'s vector form: z = exp(−2|x|) − 1, tanh x = sign(x)·(−z / (z + 2)).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<T> Tanh(Vector512<T> x)
+    {
+        if (typeof(T) == typeof(float))
         {
-            var zz = Vector512.LoadUnsafe(ref Z, (nuint)j);
-            ((Vector512<T>.One - zz) * Vector512.LoadUnsafe(ref N, (nuint)j) + zz * Vector512.LoadUnsafe(ref HP, (nuint)j)).StoreUnsafe(ref HN, (nuint)j);
+            var v = x.AsSingle();
+            var z = Vector512.Exp(Vector512.Create(-2f) * Vector512.Abs(v)) - Vector512<float>.One;
+            var sign = v.AsUInt32() & Vector512.Create(~(uint)int.MaxValue);
+            return (sign ^ (-z / (z + Vector512.Create(2f))).AsUInt32()).As<uint, T>();
+        }
+        else
+        {
+            var v = x.AsDouble();
+            var z = Vector512.Exp(Vector512.Create(-2.0) * Vector512.Abs(v)) - Vector512<double>.One;
+            var sign = v.AsUInt64() & Vector512.Create(~(ulong)long.MaxValue);
+            return (sign ^ (-z / (z + Vector512.Create(2.0))).AsUInt64()).As<ulong, T>();
+        }
+    }
+
+    /// <summary>Whether the fused cells below run: AVX-512, float or double (their exponentials are the runtime's).</summary>
+    private static bool FusedCells => Vector512.IsHardwareAccelerated && (typeof(T) == typeof(float) || typeof(T) == typeof(double));
+
+    /// <summary>The LSTM cell's forward pass for the units that fill whole vectors, in one pass over them (no pass per
+    /// gate): a = gates + a_hh; i, f, o = σ(a), g = tanh(a) (stored in place of the gates, for BPTT); c' = f ⊙ c + i ⊙ g;
+    /// tanh c'; h' = o ⊙ tanh c'. Each operation is the one <c>TensorPrimitives</c> applies gate by gate (the same
+    /// bits; the multiply and the add of c' rounded apart, as its <c>MultiplyAdd</c>). Returns the first unit left.</summary>
+    private int LstmCellForward(Span<T> g, ReadOnlySpan<T> a, ReadOnlySpan<T> cp, Span<T> cn, Span<T> tc, Span<T> hn)
+    {
+        if (!FusedCells) return 0;
+        int V = Vector512<T>.Count, h = _h, j = 0;
+        ref T G = ref MemoryMarshal.GetReference(g); ref T A = ref MemoryMarshal.GetReference(a); ref T CP = ref MemoryMarshal.GetReference(cp);
+        ref T CN = ref MemoryMarshal.GetReference(cn); ref T TC = ref MemoryMarshal.GetReference(tc); ref T HN = ref MemoryMarshal.GetReference(hn);
+        nuint h1 = (nuint)h, h2 = 2 * h1, h3 = 3 * h1;
+        for (; j + V <= h; j += V)
+        {
+            nuint u = (nuint)j;
+            var i = Sigmoid(Vector512.LoadUnsafe(ref G, u) + Vector512.LoadUnsafe(ref A, u));
+            var f = Sigmoid(Vector512.LoadUnsafe(ref G, u + h1) + Vector512.LoadUnsafe(ref A, u + h1));
+            var gg = Tanh(Vector512.LoadUnsafe(ref G, u + h2) + Vector512.LoadUnsafe(ref A, u + h2));
+            var o = Sigmoid(Vector512.LoadUnsafe(ref G, u + h3) + Vector512.LoadUnsafe(ref A, u + h3));
+            i.StoreUnsafe(ref G, u); f.StoreUnsafe(ref G, u + h1); gg.StoreUnsafe(ref G, u + h2); o.StoreUnsafe(ref G, u + h3);
+            var c = f * Vector512.LoadUnsafe(ref CP, u);
+            c = i * gg + c;
+            c.StoreUnsafe(ref CN, u);
+            var t = Tanh(c);
+            t.StoreUnsafe(ref TC, u);
+            (t * o).StoreUnsafe(ref HN, u);
+        }
+        return j;
+    }
+
+    /// <summary>The GRU cell's forward pass for the units that fill whole vectors, in one pass: r, z = σ(gates + a_hh);
+    /// W_hn·h + b_hn kept beside them; n = tanh(r ⊙ (W_hn·h + b_hn) + W_in·x + b_in); h' = (1 − z) ⊙ n + z ⊙ h; each
+    /// operation as the gate-by-gate form that finishes the row. Returns the first unit left.</summary>
+    private int GruCellForward(Span<T> g, ReadOnlySpan<T> a, ReadOnlySpan<T> hp, Span<T> hn)
+    {
+        if (!FusedCells) return 0;
+        int V = Vector512<T>.Count, h = _h, j = 0;
+        ref T G = ref MemoryMarshal.GetReference(g); ref T A = ref MemoryMarshal.GetReference(a);
+        ref T HP = ref MemoryMarshal.GetReference(hp); ref T HN = ref MemoryMarshal.GetReference(hn);
+        nuint h1 = (nuint)h, h2 = 2 * h1, h3 = 3 * h1;
+        for (; j + V <= h; j += V)
+        {
+            nuint u = (nuint)j;
+            var r = Sigmoid(Vector512.LoadUnsafe(ref G, u) + Vector512.LoadUnsafe(ref A, u));
+            var z = Sigmoid(Vector512.LoadUnsafe(ref G, u + h1) + Vector512.LoadUnsafe(ref A, u + h1));
+            var hhn = Vector512.LoadUnsafe(ref A, u + h2);
+            var nn = Tanh(r * hhn + Vector512.LoadUnsafe(ref G, u + h2));
+            r.StoreUnsafe(ref G, u); z.StoreUnsafe(ref G, u + h1); nn.StoreUnsafe(ref G, u + h2); hhn.StoreUnsafe(ref G, u + h3);
+            ((Vector512<T>.One - z) * nn + z * Vector512.LoadUnsafe(ref HP, u)).StoreUnsafe(ref HN, u);
         }
         return j;
     }
@@ -570,31 +651,8 @@ public sealed class RecurrentLayer<T> : IParallelKernel where T : unmanaged, IFl
         return j;
     }
 
-    /// <summary>destination[k, j] = source[j, k] for a [rows × columns] source, in 16 × 16 tiles so that both the
-    /// rows read and the rows written stay in cache (a plain loop writes with a stride of a whole row; it cost about as
-    /// much as the products at batch 1).</summary>
-    private static void Transpose(ReadOnlySpan<T> source, int rows, int columns, Span<T> destination)
-    {
-        const int Tile = 16;
-        if ((long)rows * columns > source.Length || (long)rows * columns > destination.Length)
-            throw new ArgumentOutOfRangeException(nameof(source), "The matrix is larger than the spans.");
-        ref T from = ref MemoryMarshal.GetReference(source);
-        ref T to = ref MemoryMarshal.GetReference(destination);
-        for (int j0 = 0; j0 < rows; j0 += Tile)
-        {
-            int j1 = Math.Min(j0 + Tile, rows);
-            for (int k0 = 0; k0 < columns; k0 += Tile)
-            {
-                int k1 = Math.Min(k0 + Tile, columns);
-                for (int k = k0; k < k1; k++)
-                {
-                    // A row of the destination tile: consecutive stores, reads down a column of the source tile.
-                    ref T d = ref Unsafe.Add(ref to, (nint)k * rows);
-                    for (int j = j0; j < j1; j++) Unsafe.Add(ref d, j) = Unsafe.Add(ref from, (nint)j * columns + k);
-                }
-            }
-        }
-    }
+    private static void Transpose(ReadOnlySpan<T> source, int rows, int columns, Span<T> destination) =>
+        RecurrentGemm.Transpose(source, rows, columns, destination);
 }
 
 /// <summary>The per-step and token layers of sequence networks: Embedding and a Dense applied at every step.</summary>

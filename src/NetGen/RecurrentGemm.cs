@@ -265,6 +265,177 @@ internal static class RecurrentGemm
         }
     }
 
+    /// <summary>
+    /// Values <see cref="PackRows{T}"/> writes for a [<paramref name="n"/> × <paramref name="k"/>] W: the 16-row blocks
+    /// of <see cref="DotBlocks16"/> (⌈N/16⌉, the last overlapping the one before) × the vectors along k (⌈K/lanes⌉, the
+    /// last overlapping) × 16 rows × one vector; 0 when the dot form has no AVX-512 blocks for this shape (then
+    /// <see cref="PackRows{T}"/> packs nothing and <see cref="MultiplyByRows{T}"/> reads W in place).
+    /// </summary>
+    public static int PackedRowsLength<T>(int n, int k) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        int V = Vector512<T>.Count;
+        if (!Tree.Supported<T>() || k < V || n < 16) return 0;
+        return (n + 15) / 16 * ((k + V - 1) / V) * 16 * V;
+    }
+
+    /// <summary>
+    /// W row-major [N × K] copied in the order <see cref="MultiplyByPackedRows{T}"/> reads it: for each 16-row block,
+    /// for each vector along k, the 16 rows' vectors one after another, so that a block's products read memory
+    /// straight through (the row-major read walks 16 rows at once, a row apart, and waited on the cache for about half
+    /// its time at batch 1). Only a copy of vectors: the products add the same terms in the same order, so the packed
+    /// and the in-place forms give the same bits. Returns false (packing nothing) where <see cref="PackedRowsLength{T}"/>
+    /// is 0.
+    /// </summary>
+    public static bool PackRows<T>(ReadOnlySpan<T> w, int n, int k, Span<T> packed) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        int length = PackedRowsLength<T>(n, k);
+        if (length == 0) return false;
+        if ((long)n * k > w.Length) throw new ArgumentOutOfRangeException(nameof(w), "W is too short.");
+        if (length > packed.Length) throw new ArgumentOutOfRangeException(nameof(packed), "The packed buffer is too short.");
+        int V = Vector512<T>.Count, vectors = (k + V - 1) / V;
+        ref T W = ref MemoryMarshal.GetReference(w);
+        ref T P = ref MemoryMarshal.GetReference(packed);
+        // Rows read in order (the block's source is contiguous, the streaming the cache does best); the writes, 16
+        // vectors apart, stay within the block's copy in the first-level cache.
+        nuint block = 0, size = (nuint)(vectors * 16 * V);
+        for (int j0 = 0, done = 0; done < n; done = j0 + 16, j0 = Math.Min(j0 + 16, n - 16), block += size)
+            for (int r = 0; r < 16; r++)
+            {
+                ref T row = ref Unsafe.Add(ref W, (nint)(j0 + r) * k);
+                for (int v = 0; v < vectors; v++)
+                    Vector512.LoadUnsafe(ref row, (nuint)Math.Min(v * V, k - V)).StoreUnsafe(ref P, block + (nuint)((v * 16 + r) * V));
+            }
+        return true;
+    }
+
+    /// <summary>
+    /// <see cref="MultiplyByRows{T}"/> over W packed by <see cref="PackRows{T}"/>: the same blocks, terms, order, tree and
+    /// additions to C (so the same bits), with each block's weights read straight through.
+    /// </summary>
+    public static void MultiplyByPackedRows<T>(int M, int N, int K, ReadOnlySpan<T> a, int aOffset, int lda, ReadOnlySpan<T> packed, Span<T> c, int cOffset, int ldc)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        if (M <= 0) return;
+        int length = PackedRowsLength<T>(N, K);
+        if (length == 0) throw new ArgumentException("This shape has no packed form (PackedRowsLength is 0): use MultiplyByRows.", nameof(packed));
+        if (length > packed.Length) throw new ArgumentOutOfRangeException(nameof(packed), "The packed weights are too short.");
+        if (aOffset < 0 || (long)aOffset + (long)(M - 1) * lda + K > a.Length) throw new ArgumentOutOfRangeException(nameof(a), "A is too short.");
+        if (cOffset < 0 || (long)cOffset + (long)(M - 1) * ldc + N > c.Length) throw new ArgumentOutOfRangeException(nameof(c), "C is too short.");
+        ref T A = ref Unsafe.Add(ref MemoryMarshal.GetReference(a), aOffset);
+        ref T P = ref MemoryMarshal.GetReference(packed);
+        ref T C = ref Unsafe.Add(ref MemoryMarshal.GetReference(c), cOffset);
+        int V = Vector512<T>.Count;
+        int full = K / V, rest = K - full * V;
+        Vector512<T> keep = Vector512.GreaterThanOrEqual(Ramp<T>(), Vector512.Create(T.CreateTruncating(V - rest)));
+        nint step = Vector512<byte>.Count, back = (nint)(rest - V) * Unsafe.SizeOf<T>(), blockBytes = (nint)(full + (rest != 0 ? 1 : 0)) * 16 * step;
+        ref byte block = ref Unsafe.As<T, byte>(ref P);
+        for (int j0 = 0, done = 0; done < N; done = j0 + 16, j0 = Math.Min(j0 + 16, N - 16), block = ref Unsafe.AddByteOffset(ref block, blockBytes))
+        {
+            for (int m = 0; m < M; m++)
+            {
+                ref byte x = ref Unsafe.As<T, byte>(ref Unsafe.Add(ref A, m * lda));
+                ref byte w = ref block;
+                Vector512<T> s0 = Vector512<T>.Zero, s1 = s0, s2 = s0, s3 = s0, s4 = s0, s5 = s0, s6 = s0, s7 = s0;
+                Vector512<T> s8 = s0, s9 = s0, s10 = s0, s11 = s0, s12 = s0, s13 = s0, s14 = s0, s15 = s0;
+                for (int v = 0; v <= full; v++)
+                {
+                    Vector512<T> xv;
+                    if (v < full) xv = Ld<T>(ref x, 0);
+                    else if (rest != 0) xv = Vector512.ConditionalSelect(keep, Ld<T>(ref x, back), Vector512<T>.Zero);
+                    else break;
+                    s0 = Fma(xv, Ld<T>(ref w, 0), s0); s1 = Fma(xv, Ld<T>(ref w, step), s1); s2 = Fma(xv, Ld<T>(ref w, 2 * step), s2); s3 = Fma(xv, Ld<T>(ref w, 3 * step), s3);
+                    s4 = Fma(xv, Ld<T>(ref w, 4 * step), s4); s5 = Fma(xv, Ld<T>(ref w, 5 * step), s5); s6 = Fma(xv, Ld<T>(ref w, 6 * step), s6); s7 = Fma(xv, Ld<T>(ref w, 7 * step), s7);
+                    s8 = Fma(xv, Ld<T>(ref w, 8 * step), s8); s9 = Fma(xv, Ld<T>(ref w, 9 * step), s9); s10 = Fma(xv, Ld<T>(ref w, 10 * step), s10); s11 = Fma(xv, Ld<T>(ref w, 11 * step), s11);
+                    s12 = Fma(xv, Ld<T>(ref w, 12 * step), s12); s13 = Fma(xv, Ld<T>(ref w, 13 * step), s13); s14 = Fma(xv, Ld<T>(ref w, 14 * step), s14); s15 = Fma(xv, Ld<T>(ref w, 15 * step), s15);
+                    x = ref Unsafe.AddByteOffset(ref x, step);
+                    w = ref Unsafe.AddByteOffset(ref w, 16 * step);
+                }
+                var p0 = Tree.Pair(s0, s1, V); var p1 = Tree.Pair(s2, s3, V); var p2 = Tree.Pair(s4, s5, V); var p3 = Tree.Pair(s6, s7, V);
+                var p4 = Tree.Pair(s8, s9, V); var p5 = Tree.Pair(s10, s11, V); var p6 = Tree.Pair(s12, s13, V); var p7 = Tree.Pair(s14, s15, V);
+                var q0 = Tree.Pair(p0, p1, V / 2); var q1 = Tree.Pair(p2, p3, V / 2); var q2 = Tree.Pair(p4, p5, V / 2); var q3 = Tree.Pair(p6, p7, V / 2);
+                var r0 = Tree.Pair(q0, q1, V / 4); var r1 = Tree.Pair(q2, q3, V / 4);
+                ref T c0 = ref Unsafe.Add(ref C, m * ldc + j0);
+                int skip = done - j0;
+                if (V == 16) AddRows(Tree.Pair(r0, r1, 2), ref c0, skip);
+                else { AddRows(r0, ref c0, skip); AddRows(r1, ref Unsafe.Add(ref c0, 8), skip - 8); }
+            }
+        }
+    }
+
+    /// <summary>destination[k, j] = source[j, k] for a [rows × columns] source, in 16 × 16 tiles so that both the
+    /// rows read and the rows written stay in cache (a plain loop writes with a stride of a whole row; it cost about as
+    /// much as the products at batch 1).</summary>
+    public static void Transpose<T>(ReadOnlySpan<T> source, int rows, int columns, Span<T> destination) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        const int Tile = 16;
+        if ((long)rows * columns > source.Length || (long)rows * columns > destination.Length)
+            throw new ArgumentOutOfRangeException(nameof(source), "The matrix is larger than the spans.");
+        ref T from = ref MemoryMarshal.GetReference(source);
+        ref T to = ref MemoryMarshal.GetReference(destination);
+        if (typeof(T) == typeof(float) && Avx512F.IsSupported && rows >= Tile && columns >= Tile)
+        {
+            // 16 × 16 tiles in registers; the last tile of a row or column overlaps the one before (it writes the same
+            // values again), so every tile is whole.
+            ref float f = ref Unsafe.As<T, float>(ref from);
+            ref float t = ref Unsafe.As<T, float>(ref to);
+            for (int j0 = 0, jd = 0; jd < rows; jd = j0 + Tile, j0 = Math.Min(j0 + Tile, rows - Tile))
+                for (int k0 = 0, kd = 0; kd < columns; kd = k0 + Tile, k0 = Math.Min(k0 + Tile, columns - Tile))
+                    Transpose16(ref Unsafe.Add(ref f, (nint)j0 * columns + k0), columns, ref Unsafe.Add(ref t, (nint)k0 * rows + j0), rows);
+            return;
+        }
+        for (int j0 = 0; j0 < rows; j0 += Tile)
+        {
+            int j1 = Math.Min(j0 + Tile, rows);
+            for (int k0 = 0; k0 < columns; k0 += Tile)
+            {
+                int k1 = Math.Min(k0 + Tile, columns);
+                for (int k = k0; k < k1; k++)
+                {
+                    // A row of the destination tile: consecutive stores, reads down a column of the source tile.
+                    ref T d = ref Unsafe.Add(ref to, (nint)k * rows);
+                    for (int j = j0; j < j1; j++) Unsafe.Add(ref d, j) = Unsafe.Add(ref from, (nint)j * columns + k);
+                }
+            }
+        }
+    }
+
+    /// <summary>One 16 × 16 float tile: d[k, j] = s[j, k] (row strides <paramref name="ls"/>, <paramref name="ld"/>), in
+    /// registers: pairs of rows interleaved by lanes, by lane pairs, then by 128-bit quarters twice.</summary>
+    private static void Transpose16(ref float s, int ls, ref float d, int ld)
+    {
+        Vector512<float> r0 = Vector512.LoadUnsafe(ref s), r1 = Vector512.LoadUnsafe(ref s, (nuint)ls), r2 = Vector512.LoadUnsafe(ref s, (nuint)(2 * ls)), r3 = Vector512.LoadUnsafe(ref s, (nuint)(3 * ls));
+        Vector512<float> r4 = Vector512.LoadUnsafe(ref s, (nuint)(4 * ls)), r5 = Vector512.LoadUnsafe(ref s, (nuint)(5 * ls)), r6 = Vector512.LoadUnsafe(ref s, (nuint)(6 * ls)), r7 = Vector512.LoadUnsafe(ref s, (nuint)(7 * ls));
+        Vector512<float> r8 = Vector512.LoadUnsafe(ref s, (nuint)(8 * ls)), r9 = Vector512.LoadUnsafe(ref s, (nuint)(9 * ls)), r10 = Vector512.LoadUnsafe(ref s, (nuint)(10 * ls)), r11 = Vector512.LoadUnsafe(ref s, (nuint)(11 * ls));
+        Vector512<float> r12 = Vector512.LoadUnsafe(ref s, (nuint)(12 * ls)), r13 = Vector512.LoadUnsafe(ref s, (nuint)(13 * ls)), r14 = Vector512.LoadUnsafe(ref s, (nuint)(14 * ls)), r15 = Vector512.LoadUnsafe(ref s, (nuint)(15 * ls));
+        // Lanes: rows (2i, 2i+1) interleaved within each 128-bit quarter.
+        var t0 = Avx512F.UnpackLow(r0, r1); var t1 = Avx512F.UnpackHigh(r0, r1); var t2 = Avx512F.UnpackLow(r2, r3); var t3 = Avx512F.UnpackHigh(r2, r3);
+        var t4 = Avx512F.UnpackLow(r4, r5); var t5 = Avx512F.UnpackHigh(r4, r5); var t6 = Avx512F.UnpackLow(r6, r7); var t7 = Avx512F.UnpackHigh(r6, r7);
+        var t8 = Avx512F.UnpackLow(r8, r9); var t9 = Avx512F.UnpackHigh(r8, r9); var t10 = Avx512F.UnpackLow(r10, r11); var t11 = Avx512F.UnpackHigh(r10, r11);
+        var t12 = Avx512F.UnpackLow(r12, r13); var t13 = Avx512F.UnpackHigh(r12, r13); var t14 = Avx512F.UnpackLow(r14, r15); var t15 = Avx512F.UnpackHigh(r14, r15);
+        // Lane pairs: four rows per quarter.
+        var u0 = Avx512F.UnpackLow(t0.AsDouble(), t2.AsDouble()).AsSingle(); var u1 = Avx512F.UnpackHigh(t0.AsDouble(), t2.AsDouble()).AsSingle();
+        var u2 = Avx512F.UnpackLow(t1.AsDouble(), t3.AsDouble()).AsSingle(); var u3 = Avx512F.UnpackHigh(t1.AsDouble(), t3.AsDouble()).AsSingle();
+        var u4 = Avx512F.UnpackLow(t4.AsDouble(), t6.AsDouble()).AsSingle(); var u5 = Avx512F.UnpackHigh(t4.AsDouble(), t6.AsDouble()).AsSingle();
+        var u6 = Avx512F.UnpackLow(t5.AsDouble(), t7.AsDouble()).AsSingle(); var u7 = Avx512F.UnpackHigh(t5.AsDouble(), t7.AsDouble()).AsSingle();
+        var u8 = Avx512F.UnpackLow(t8.AsDouble(), t10.AsDouble()).AsSingle(); var u9 = Avx512F.UnpackHigh(t8.AsDouble(), t10.AsDouble()).AsSingle();
+        var u10 = Avx512F.UnpackLow(t9.AsDouble(), t11.AsDouble()).AsSingle(); var u11 = Avx512F.UnpackHigh(t9.AsDouble(), t11.AsDouble()).AsSingle();
+        var u12 = Avx512F.UnpackLow(t12.AsDouble(), t14.AsDouble()).AsSingle(); var u13 = Avx512F.UnpackHigh(t12.AsDouble(), t14.AsDouble()).AsSingle();
+        var u14 = Avx512F.UnpackLow(t13.AsDouble(), t15.AsDouble()).AsSingle(); var u15 = Avx512F.UnpackHigh(t13.AsDouble(), t15.AsDouble()).AsSingle();
+        // Quarters: 0x88 takes quarters 0 and 2 of each source, 0xDD quarters 1 and 3.
+        var v0 = Avx512F.Shuffle4x128(u0, u4, 0x88); var v1 = Avx512F.Shuffle4x128(u1, u5, 0x88); var v2 = Avx512F.Shuffle4x128(u2, u6, 0x88); var v3 = Avx512F.Shuffle4x128(u3, u7, 0x88);
+        var v4 = Avx512F.Shuffle4x128(u0, u4, 0xDD); var v5 = Avx512F.Shuffle4x128(u1, u5, 0xDD); var v6 = Avx512F.Shuffle4x128(u2, u6, 0xDD); var v7 = Avx512F.Shuffle4x128(u3, u7, 0xDD);
+        var v8 = Avx512F.Shuffle4x128(u8, u12, 0x88); var v9 = Avx512F.Shuffle4x128(u9, u13, 0x88); var v10 = Avx512F.Shuffle4x128(u10, u14, 0x88); var v11 = Avx512F.Shuffle4x128(u11, u15, 0x88);
+        var v12 = Avx512F.Shuffle4x128(u8, u12, 0xDD); var v13 = Avx512F.Shuffle4x128(u9, u13, 0xDD); var v14 = Avx512F.Shuffle4x128(u10, u14, 0xDD); var v15 = Avx512F.Shuffle4x128(u11, u15, 0xDD);
+        Avx512F.Shuffle4x128(v0, v8, 0x88).StoreUnsafe(ref d); Avx512F.Shuffle4x128(v1, v9, 0x88).StoreUnsafe(ref d, (nuint)ld);
+        Avx512F.Shuffle4x128(v2, v10, 0x88).StoreUnsafe(ref d, (nuint)(2 * ld)); Avx512F.Shuffle4x128(v3, v11, 0x88).StoreUnsafe(ref d, (nuint)(3 * ld));
+        Avx512F.Shuffle4x128(v4, v12, 0x88).StoreUnsafe(ref d, (nuint)(4 * ld)); Avx512F.Shuffle4x128(v5, v13, 0x88).StoreUnsafe(ref d, (nuint)(5 * ld));
+        Avx512F.Shuffle4x128(v6, v14, 0x88).StoreUnsafe(ref d, (nuint)(6 * ld)); Avx512F.Shuffle4x128(v7, v15, 0x88).StoreUnsafe(ref d, (nuint)(7 * ld));
+        Avx512F.Shuffle4x128(v0, v8, 0xDD).StoreUnsafe(ref d, (nuint)(8 * ld)); Avx512F.Shuffle4x128(v1, v9, 0xDD).StoreUnsafe(ref d, (nuint)(9 * ld));
+        Avx512F.Shuffle4x128(v2, v10, 0xDD).StoreUnsafe(ref d, (nuint)(10 * ld)); Avx512F.Shuffle4x128(v3, v11, 0xDD).StoreUnsafe(ref d, (nuint)(11 * ld));
+        Avx512F.Shuffle4x128(v4, v12, 0xDD).StoreUnsafe(ref d, (nuint)(12 * ld)); Avx512F.Shuffle4x128(v5, v13, 0xDD).StoreUnsafe(ref d, (nuint)(13 * ld));
+        Avx512F.Shuffle4x128(v6, v14, 0xDD).StoreUnsafe(ref d, (nuint)(14 * ld)); Avx512F.Shuffle4x128(v7, v15, 0xDD).StoreUnsafe(ref d, (nuint)(15 * ld));
+    }
+
     /// <summary>c[i] += sums[i] for the lanes i ≥ <paramref name="skip"/> (the others are left exactly as they are).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void AddRows<T>(Vector512<T> sums, ref T c, int skip) where T : unmanaged, IFloatingPointIeee754<T>

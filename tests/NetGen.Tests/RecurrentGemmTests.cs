@@ -129,4 +129,63 @@ public class RecurrentGemmTests
             Assert.Equal(expected, c);
         }
     }
+
+    /// <summary>W packed for a sequence's step products gives exactly the in-place dot form's bits (the same blocks,
+    /// terms and order, only read straight through), C's other values untouched; shapes without AVX-512 blocks pack
+    /// nothing (length 0, PackRows false) and keep the in-place form.</summary>
+    [Theory]
+    [MemberData(nameof(DotShapes))]
+    public void PackedDotProductGivesTheInPlaceBits(int M, int N, int K)
+    {
+        Check<float>(M, N, K);
+        Check<double>(M, N, K);
+
+        static void Check<T>(int M, int N, int K) where T : unmanaged, IFloatingPointIeee754<T>
+        {
+            int lda = K + 5, ldc = N + 3, aOffset = 2, cOffset = 1;
+            T[] a = Values<T>(aOffset + M * lda, 4), w = Values<T>(N * K, 5), c = Values<T>(cOffset + M * ldc + 2, 6), expected = (T[])c.Clone();
+            int length = RecurrentGemm.PackedRowsLength<T>(N, K);
+            var packed = new T[Math.Max(1, length)];
+            bool packs = RecurrentGemm.PackRows<T>(w, N, K, packed);
+            Assert.Equal(length > 0, packs);
+            Assert.Equal(Avx512F.IsSupported && K >= Vector512<T>.Count && N >= 16, packs);
+            if (!packs)
+            {
+                Assert.Throws<ArgumentException>(() => RecurrentGemm.MultiplyByPackedRows<T>(M, N, K, a, aOffset, lda, packed, c, cOffset, ldc));
+                return;
+            }
+            Assert.Equal((N + 15) / 16 * ((K + Vector512<T>.Count - 1) / Vector512<T>.Count) * 16 * Vector512<T>.Count, length);
+            RecurrentGemm.MultiplyByRows<T>(M, N, K, a, aOffset, lda, w, expected, cOffset, ldc);
+            RecurrentGemm.MultiplyByPackedRows<T>(M, N, K, a, aOffset, lda, packed, c, cOffset, ldc);
+            Assert.Equal(expected, c);
+            Assert.Throws<ArgumentOutOfRangeException>(() => RecurrentGemm.MultiplyByPackedRows<T>(M, N, K, a, aOffset, lda, packed.AsSpan(0, length - 1), c, cOffset, ldc));
+        }
+    }
+
+    /// <summary>The transpose the broadcast form reads W through: every value moved, nothing else written, for shapes
+    /// with whole 16 × 16 tiles, overlapping last tiles, and too few rows or columns for a tile.</summary>
+    [Theory]
+    [InlineData(512, 28)]
+    [InlineData(16, 16)]
+    [InlineData(17, 33)]
+    [InlineData(5, 40)]
+    [InlineData(40, 5)]
+    [InlineData(512, 128)]
+    [InlineData(3, 3)]
+    public void TransposeMovesEveryValue(int rows, int columns)
+    {
+        Check<float>(rows, columns);
+        Check<double>(rows, columns);
+
+        static void Check<T>(int rows, int columns) where T : unmanaged, IFloatingPointIeee754<T>
+        {
+            T[] source = Values<T>(rows * columns, 10), destination = Values<T>(rows * columns + 3, 11);
+            T tail0 = destination[^3], tail1 = destination[^2], tail2 = destination[^1];
+            RecurrentGemm.Transpose<T>(source, rows, columns, destination);
+            for (int j = 0; j < rows; j++)
+                for (int k = 0; k < columns; k++)
+                    Assert.Equal(source[j * columns + k], destination[k * rows + j]);
+            Assert.Equal(new[] { tail0, tail1, tail2 }, destination[^3..]);
+        }
+    }
 }

@@ -74,3 +74,11 @@ public partial class GenGanGenerator;
 [Flatten]
 [Dense(1), Sigmoid]
 public partial class GenGanDiscriminator;
+
+/// <summary>GenGanDiscriminator for PacGAN with m = 2: two 1×4×4 samples packed as one 2×4×4 input.</summary>
+[Network(Loss = LossFunction.BinaryCrossEntropy, Precision = Precision.Double)]
+[Input(2, 4, 4)]
+[Conv2D(2, Kernel = 2, Stride = 2), LeakyReLU(0.2)]
+[Flatten]
+[Dense(1), Sigmoid]
+public partial class GenGanDiscriminatorPacked;

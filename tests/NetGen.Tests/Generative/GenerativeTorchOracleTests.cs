@@ -21,7 +21,8 @@ public sealed class TorchFactAttribute : FactAttribute
 /// nn.Upsample nearest/bilinear, Reshape, Sampling with NetGen's ε, BCE fused with Sigmoid and summed) — output, loss,
 /// ∂E/∂θ, ∂E/∂x (BackwardFromTarget), ∂Φ/∂θ, ∂Φ/∂x; a VAE split into encoder and decoder trained by one Adam over a
 /// ParameterGroup for two steps — both losses and every gradient per step, the parameters after; and one GanStep
-/// (discriminator on real + fake, generator through the updated discriminator, SGD) — both losses, both networks'
+/// (discriminator on real + fake, generator through the updated discriminator, SGD), with real label 1 and with
+/// one-sided label smoothing (real label 0.9), with instance noise (σ = 0.3) and packed (PacGAN, m = 2) — both losses, both networks'
 /// parameters after the step and the generator's batch-norm statistics.
 /// </summary>
 public sealed class GenerativeTorchOracleTests(ITestOutputHelper output)
@@ -89,6 +90,13 @@ public sealed class GenerativeTorchOracleTests(ITestOutputHelper output)
         new { kind = "Dense", @in = new[] { 8 }, units = 1, bias = true }, new { kind = "Sigmoid", @in = new[] { 1 } },
     ];
 
+    private static readonly object[] PackedDiscriminatorLayers =
+    [
+        new { kind = "Conv2D", @in = new[] { 2, 4, 4 }, filters = 2, k = 2, stride = 2, pad = 0, bias = true },
+        new { kind = "LeakyReLU", @in = new[] { 2, 2, 2 }, alpha = 0.2 }, new { kind = "Flatten", @in = new[] { 2, 2, 2 } },
+        new { kind = "Dense", @in = new[] { 8 }, units = 1, bias = true }, new { kind = "Sigmoid", @in = new[] { 1 } },
+    ];
+
     private const double VaeLearningRate = 0.01, GanLearningRate = 0.1;
     private const int GanSeed = 5;
 
@@ -101,7 +109,10 @@ public sealed class GenerativeTorchOracleTests(ITestOutputHelper output)
         var expected = new List<Expected>();
         foreach (var c in LayerCases) expected.Add(LayerCase(c.Name, c.Type, c.Layers, c.Loss, c.Batch));
         expected.Add(VaeCase());
-        expected.Add(GanCase());
+        expected.Add(GanCase("GanStepSgd", realLabel: 1.0));
+        expected.Add(GanCase("GanStepSgdSmoothed", realLabel: 0.9));
+        expected.Add(GanCase("GanStepSgdInstanceNoise", realLabel: 1.0, instanceNoise: 0.3));
+        expected.Add(GanCase("GanStepSgdPacked", realLabel: 1.0, packing: 2));
 
         using var document = TorchOracle.RunCases("torch_generative_oracle.py", expected.Select(e => e.Case), TimeSpan.FromSeconds(180));
         var list = new List<(string, double, List<string>)>();
@@ -213,27 +224,34 @@ public sealed class GenerativeTorchOracleTests(ITestOutputHelper output)
         });
     }
 
-    private static Expected GanCase()
+    /// <summary>One GanStep with SGD; <paramref name="realLabel"/> below 1 is one-sided label smoothing (the
+    /// discriminator's real targets only — the generator's target stays 1);
+    /// <paramref name="instanceNoise"/> σ adds σ·ε to the discriminator's real and fake inputs (drawn as GanStep draws it);
+    /// <paramref name="packing"/> 2 is PacGAN: the discriminator reads pairs of samples as 2-channel inputs.</summary>
+    private static Expected GanCase(string name, double realLabel, double instanceNoise = 0, int packing = 1)
     {
         const int Batch = 4;
         var random = new SeededRandom(78);
         var generator = new GenGanGenerator(MaxBatch, 31);
-        var discriminator = new GenGanDiscriminator(MaxBatch, 32);
+        INetwork<double> discriminator = packing == 2 ? new GenGanDiscriminatorPacked(MaxBatch, 32) : new GenGanDiscriminator(MaxBatch, 32);
         Randomize(generator, random);
         Randomize(discriminator, random);
         double[] g0 = generator.Parameters.ToArray(), d0 = discriminator.Parameters.ToArray();
         double[] real = Uniform(random, Batch * 16, 0, 1);
         var latent = new SeededRandom(GanSeed);   // GanStep draws z from SeededRandom(seed), in order
         double[] z = Enumerable.Range(0, Batch * 3).Select(_ => latent.NextGaussian()).ToArray();
-        var step = new GanStep<double>(generator, discriminator, new Sgd(GanLearningRate), new Sgd(GanLearningRate), seed: GanSeed);
+        var noise = new SeededRandom(GanSeed + GanStep<double>.InstanceNoiseSeedOffset);   // real batch's values, then the fake batch's
+        double[] realNoise = instanceNoise > 0 ? Enumerable.Range(0, Batch * 16).Select(_ => instanceNoise * noise.NextGaussian()).ToArray() : new double[Batch * 16];
+        double[] fakeNoise = instanceNoise > 0 ? Enumerable.Range(0, Batch * 16).Select(_ => instanceNoise * noise.NextGaussian()).ToArray() : new double[Batch * 16];
+        var step = new GanStep<double>(generator, discriminator, new Sgd(GanLearningRate), new Sgd(GanLearningRate), seed: GanSeed, realLabel: realLabel, instanceNoise: instanceNoise, packing: packing);
         var (dLoss, gLoss) = step.TrainStep(real, Batch);
         double[] gAfter = generator.Parameters.ToArray(), dAfter = discriminator.Parameters.ToArray(), gState = generator.State.ToArray();
         double[] gGradients = generator.Gradients.ToArray();
         double[] dGradients = d0.Zip(dAfter, (before, after) => (before - after) / GanLearningRate).ToArray();
         var @case = new Dictionary<string, object>
         {
-            ["mode"] = "gan", ["name"] = "GanStepSgd", ["generator"] = GeneratorLayers, ["discriminator"] = DiscriminatorLayers, ["batch"] = Batch,
-            ["generator_parameters"] = g0, ["discriminator_parameters"] = d0, ["real"] = real, ["sample_shape"] = new[] { 1, 4, 4 }, ["z"] = z, ["lr"] = GanLearningRate,
+            ["mode"] = "gan", ["name"] = name, ["real_label"] = realLabel, ["generator"] = GeneratorLayers, ["discriminator"] = packing == 2 ? PackedDiscriminatorLayers : DiscriminatorLayers, ["batch"] = Batch, ["packing"] = packing,
+            ["generator_parameters"] = g0, ["discriminator_parameters"] = d0, ["real"] = real, ["real_noise"] = realNoise, ["fake_noise"] = fakeNoise, ["sample_shape"] = new[] { 1, 4, 4 }, ["z"] = z, ["lr"] = GanLearningRate,
         };
         return new(@case, (t, f) =>
         {

@@ -14,7 +14,11 @@ Everything in float64, torch autograd. Three kinds of case:
   pixels / batch + KL; per step the gradients of both networks, then torch.optim.Adam over both parameter lists
   (one optimiser, one step count); two steps with NetGen's ε of each step.
 * "gan": a generator and a discriminator (logit through Sigmoid; BCELoss), one step as NetGen's GanStep with SGD(lr):
-  d_loss = BCE(D(x), 1) + BCE(D(G(z).detach()), 0), D steps; g_loss = BCE(D(G(z)), 1) with the updated D, G steps.
+  d_loss = BCE(D(x), r) + BCE(D(G(z).detach()), 0) with the real label r (1, or e.g. 0.9: one-sided label smoothing),
+  D steps; g_loss = BCE(D(G(z)), 1) with the updated D (the generator's target is 1 whatever r is), G steps. With
+  instance noise, "real_noise" and "fake_noise" (sigma * eps, NetGen's draws) are added to D's inputs: x + real_noise
+  in D's step, G(z) + fake_noise in both steps. With "packing" m > 1 (PacGAN) D reads batch/m inputs of m samples
+  stacked along the channels (consecutive samples: a reshape).
   Reported: both losses and both networks' parameters after the step.
 Losses: MeanSquaredError = MSELoss(); BinaryCrossEntropy = BCELoss() (on the sigmoid's output);
 BinaryCrossEntropySummed = BCELoss(reduction="sum") / batch.
@@ -192,23 +196,29 @@ def gan_case(case):
     load(discriminator, case["discriminator_parameters"])
     batch = case["batch"]
     real = torch.tensor(case["real"]).reshape([batch] + case["sample_shape"])
+    real_noise = torch.tensor(case["real_noise"]).reshape(real.shape)
+    fake_noise = torch.tensor(case["fake_noise"]).reshape(real.shape)
     z = torch.tensor(case["z"]).reshape(batch, -1)
     d_opt = torch.optim.SGD(parameters_of(discriminator), lr=case["lr"])
     g_opt = torch.optim.SGD(parameters_of(generator), lr=case["lr"])
     bce = nn.BCELoss()
-    ones, zeros = torch.ones(batch, 1), torch.zeros(batch, 1)
+    m = case.get("packing", 1)
+    packs = batch // m
+    packed_shape = [packs, m * case["sample_shape"][0]] + case["sample_shape"][1:]
+    ones, zeros = torch.ones(packs, 1), torch.zeros(packs, 1)
+    real_targets = torch.full((packs, 1), float(case.get("real_label", 1.0)))
 
     fake = generator(z)
     d_opt.zero_grad()
-    d_real = bce(discriminator(real), ones)
+    d_real = bce(discriminator((real + real_noise).reshape(packed_shape)), real_targets)
     d_real.backward()
-    d_fake = bce(discriminator(fake.detach()), zeros)
+    d_fake = bce(discriminator((fake.detach() + fake_noise).reshape(packed_shape)), zeros)
     d_fake.backward()
     d_gradients = flat_grad(discriminator)
     d_opt.step()
 
     g_opt.zero_grad()
-    g_loss = bce(discriminator(fake), ones)
+    g_loss = bce(discriminator((fake + fake_noise).reshape(packed_shape)), ones)
     g_loss.backward()
     g_gradients = flat_grad(generator)
     g_opt.step()

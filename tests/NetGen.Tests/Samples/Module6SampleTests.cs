@@ -67,6 +67,7 @@ public class Module6SampleTests
             var s = Gan.Run(text, epochs: 1, images, seed: 1, judgeEpochs: 1, trainCount: 640);
             string log = text.ToString();
             Assert.Contains("gan mean top probability: ", log);
+            Assert.Contains("one-sided label smoothing (real label 0.9)", log);   // the default recipe (docs/generative.md)
             Assert.Contains("gan largest class share: " + s.LargestShare.ToString("F3", System.Globalization.CultureInfo.InvariantCulture), log);
             Assert.Equal(1.0, s.Shares.Sum(), 9);
             Assert.Equal(s.Shares.Max(), s.LargestShare);
