@@ -168,6 +168,19 @@ internal abstract record Expr
         _ => false,
     };
 
+    /// <summary>Whether the tree uses only exactly rounded operations (+ − × ÷, comparisons, Max, Min, Abs): its vector form
+    /// then gives the scalar form's bits lane by lane (Exp, Log and Tanh have vector forms that may round differently).</summary>
+    public bool IsExact => this switch
+    {
+        Var or Const => true,
+        Neg n => n.A.IsExact,
+        Bin b => b.A.IsExact && b.B.IsExact,
+        Call f => f.Function == "Abs" && f.A.IsExact,
+        Call2 f => f.Function is "Max" or "Min" && f.A.IsExact && f.B.IsExact,
+        Cond c => c.Left.IsExact && c.Right.IsExact && c.Then.IsExact && c.Else.IsExact,
+        _ => false,
+    };
+
     /// <summary>Scalar C#: <paramref name="variable"/> names each value ("_a1[k]", "x[i]"), <paramref name="literal"/>
     /// writes a constant of the element type, <paramref name="math"/> is Math or MathF. A conditional at the top is
     /// parenthesised when <paramref name="operand"/> (the expression is used inside a larger one).</summary>

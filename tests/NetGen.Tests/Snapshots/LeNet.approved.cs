@@ -121,16 +121,16 @@ _____________________________________________________________________
     private readonly float[] _a12, _d12;   // output of layer 11 (Dense3) and ∂E/∂ of it, maxBatch × 10
     private readonly float[] _a13, _d13;   // output of layer 12 (Softmax1) and ∂E/∂ of it, maxBatch × 10
     private readonly float[] _s = global::System.Array.Empty<float>();   // no non-trainable state
-    private readonly float[] _col0;   // Conv2D1 im2col buffer, one sample (25 window values × 784 positions) per thread
-    private readonly float[] _gsum0;   // Conv2D1 ∂E/∂W and ∂E/∂b summed over one thread's samples, per thread
-    private readonly float[] _xpad0;   // Conv2D1 one sample's input with its zero border (1×32×32), per thread
-    private readonly float[] _gvec0;   // Conv2D1 ∂E/∂W summed per vector lane over one thread's samples (150 weights × 8 lanes), per thread
+    private readonly float[] _col0;   // Conv2D1 im2col buffer, one sample (25 window values × 784 positions) per part (Parallelism.MaxSampleParts)
+    private readonly float[] _gsum0;   // Conv2D1 ∂E/∂W and ∂E/∂b summed over one thread's samples, per part (Parallelism.MaxSampleParts)
+    private readonly float[] _xpad0;   // Conv2D1 one sample's input with its zero border (1×32×32), per part (Parallelism.MaxSampleParts)
+    private readonly float[] _gvec0;   // Conv2D1 ∂E/∂W summed per vector lane over one thread's samples (150 weights × 8 lanes), per part (Parallelism.MaxSampleParts)
     private readonly int[] _argmax2;   // MaxPool1: index of each window's maximum in its input sample
-    private readonly float[] _col3;   // Conv2D2 im2col buffer, one sample (150 window values × 100 positions) per thread
-    private readonly float[] _gsum3;   // Conv2D2 ∂E/∂W and ∂E/∂b summed over one thread's samples, per thread
+    private readonly float[] _col3;   // Conv2D2 im2col buffer, one sample (150 window values × 100 positions) per part (Parallelism.MaxSampleParts)
+    private readonly float[] _gsum3;   // Conv2D2 ∂E/∂W and ∂E/∂b summed over one thread's samples, per part (Parallelism.MaxSampleParts)
     private readonly float[] _wT3;   // Conv2D2 weights transposed, [window value × filter], packed by each forward pass
-    private readonly float[] _yT3;   // Conv2D2 one sample's output transposed (100 positions × 16 filters), per thread
-    private readonly float[] _deltaT3;   // Conv2D2 δ of one sample transposed (100 positions × 16 filters), per thread
+    private readonly float[] _yT3;   // Conv2D2 one sample's output transposed (100 positions × 16 filters), per part (Parallelism.MaxSampleParts)
+    private readonly float[] _deltaT3;   // Conv2D2 δ of one sample transposed (100 positions × 16 filters), per part (Parallelism.MaxSampleParts)
     private readonly int[] _argmax5;   // MaxPool2: index of each window's maximum in its input sample
     private readonly float[] _panels7;   // layer 7 (Dense1): Wᵀ packed as the forward's Vector512 twin reads it, kept between inference passes (44800 values; empty without Vector512)
     private long _panelsVersion7 = -1;   // the weights' version _panels7 was packed at
@@ -178,16 +178,16 @@ _____________________________________________________________________
                 _a11 = new float[maxBatch * 84]; _d11 = new float[maxBatch * 84];
                 _a12 = new float[maxBatch * 10]; _d12 = new float[maxBatch * 10];
                 _a13 = new float[maxBatch * 10]; _d13 = new float[maxBatch * 10];
-                _col0 = new float[19600 * global::System.Environment.ProcessorCount + 16];   // (a vector of slack at each end: col2im by rows reads past a part's columns, then masks those lanes)
-                _gsum0 = new float[156 * global::System.Environment.ProcessorCount];
-                _xpad0 = new float[1024 * global::System.Environment.ProcessorCount];
-                _gvec0 = new float[1200 * global::System.Environment.ProcessorCount];
+                _col0 = new float[19600 * global::NetGen.Parallelism.MaxSampleParts + 16];   // (a vector of slack at each end: col2im by rows reads past a part's columns, then masks those lanes)
+                _gsum0 = new float[156 * global::NetGen.Parallelism.MaxSampleParts];
+                _xpad0 = new float[1024 * global::NetGen.Parallelism.MaxSampleParts];
+                _gvec0 = new float[1200 * global::NetGen.Parallelism.MaxSampleParts];
                 _argmax2 = new int[maxBatch * 1176];
-                _col3 = new float[15000 * global::System.Environment.ProcessorCount + 16];   // (a vector of slack at each end: col2im by rows reads past a part's columns, then masks those lanes)
-                _gsum3 = new float[2416 * global::System.Environment.ProcessorCount];
+                _col3 = new float[15000 * global::NetGen.Parallelism.MaxSampleParts + 16];   // (a vector of slack at each end: col2im by rows reads past a part's columns, then masks those lanes)
+                _gsum3 = new float[2416 * global::NetGen.Parallelism.MaxSampleParts];
                 _wT3 = new float[2400];
-                _yT3 = new float[1600 * global::System.Environment.ProcessorCount];
-                _deltaT3 = new float[1600 * global::System.Environment.ProcessorCount];
+                _yT3 = new float[1600 * global::NetGen.Parallelism.MaxSampleParts];
+                _deltaT3 = new float[1600 * global::NetGen.Parallelism.MaxSampleParts];
                 _argmax5 = new int[maxBatch * 400];
                 _panels7 = global::System.Runtime.Intrinsics.Vector512.IsHardwareAccelerated ? new float[44800] : global::System.Array.Empty<float>();
                 _panels9 = global::System.Runtime.Intrinsics.Vector512.IsHardwareAccelerated ? new float[9600] : global::System.Array.Empty<float>();
@@ -357,7 +357,7 @@ _____________________________________________________________________
 
             // Layer 0: Conv2D1 (1×28×28 → 6×28×28, kernel 5×5, stride 1, padding 2,2):
             // y[f, oy, ox] = Σ_(c,u,v) w[f, c, u, v]·x[c, oy + u − 2, ox + v − 2] + b[f], direct (rows form); threads split the samples
-            global::NetGen.Parallelism.Run(this, 0, global::NetGen.Parallelism.PartsFor((long)batch * 117600, batch));
+            global::NetGen.Parallelism.Run(this, 0, global::NetGen.Parallelism.SamplePartsFor((long)batch * 117600, batch));
 
             // Layer 1: ReLU: computed by layer 0's per-sample parts (fused)
 
@@ -366,7 +366,7 @@ _____________________________________________________________________
             // Layer 3: Conv2D2 (6×14×14 → 16×10×10, kernel 5×5, stride 1, padding 0,0):
             // y[f, oy, ox] = Σ_(c,u,v) w[f, c, u, v]·x[c, oy + u − 0, ox + v − 0] + b[f], direct (filters form); threads split the samples
             for (int f = 0; f < 16; f++) for (int k = 0; k < 150; k++) _wT3[k * 16 + f] = _p[156 + f * 150 + k];   // wᵀ for the direct convolution
-            global::NetGen.Parallelism.Run(this, 12, global::NetGen.Parallelism.PartsFor((long)batch * 240000, batch));
+            global::NetGen.Parallelism.Run(this, 12, global::NetGen.Parallelism.SamplePartsFor((long)batch * 240000, batch));
 
             // Layer 4: ReLU: computed by layer 3's per-sample parts (fused)
 
@@ -760,7 +760,7 @@ _____________________________________________________________________
             {
                 // Layer 3: Conv2D2 backward fused with the plain-SGD step: the threads' parts compute ∂E/∂x (with the weights from
                 // before the step) and their samples' ∂E/∂w, ∂E/∂b sums, added in part order as Backward adds them; then w ← w − η·Σ, b ← b − η·Σ
-                int parts = global::NetGen.Parallelism.PartsFor((long)batch * 480000, batch);
+                int parts = global::NetGen.Parallelism.SamplePartsFor((long)batch * 480000, batch);
                 global::NetGen.Parallelism.Run(this, 13, parts);
                 global::System.Span<float> total = _gsum3.AsSpan(0, 2416);
                 for (int part = 1; part < parts; part++) global::System.Numerics.Tensors.TensorPrimitives.Add<float>(total, _gsum3.AsSpan(part * 2416, 2416), total);
@@ -771,8 +771,8 @@ _____________________________________________________________________
             else
             {
                 // Layer 3: Conv2D2 backward: ∂E/∂w[f] += Σ_p δ[f, p]·col[·, p], ∂E/∂b[f] += Σ_p δ[f, p], ∂E/∂x = col2im(Σ_f w[f]·δ[f, p]);
-                // threads split the samples, each summing its samples' ∂E/∂w, ∂E/∂b; the sums are added in thread order
-                int parts = global::NetGen.Parallelism.PartsFor((long)batch * 480000, batch);
+                // threads split the samples, each summing its samples' ∂E/∂w, ∂E/∂b; the sums are added in part order
+                int parts = global::NetGen.Parallelism.SamplePartsFor((long)batch * 480000, batch);
                 global::NetGen.Parallelism.Run(this, 13, parts);
                 for (int part = 0; part < parts; part++)
                 {
@@ -800,7 +800,7 @@ _____________________________________________________________________
             {
                 // Layer 0: Conv2D1 backward fused with the plain-SGD step: the threads' parts compute ∂E/∂x (with the weights from
                 // before the step) and their samples' ∂E/∂w, ∂E/∂b sums, added in part order as Backward adds them; then w ← w − η·Σ, b ← b − η·Σ
-                int parts = global::NetGen.Parallelism.PartsFor((long)batch * 235200, batch);
+                int parts = global::NetGen.Parallelism.SamplePartsFor((long)batch * 235200, batch);
                 global::NetGen.Parallelism.Run(this, 1, parts);
                 global::System.Span<float> total = _gsum0.AsSpan(0, 156);
                 for (int part = 1; part < parts; part++) global::System.Numerics.Tensors.TensorPrimitives.Add<float>(total, _gsum0.AsSpan(part * 156, 156), total);
@@ -810,8 +810,8 @@ _____________________________________________________________________
             else
             {
                 // Layer 0: Conv2D1 backward: ∂E/∂w[f] += Σ_p δ[f, p]·col[·, p], ∂E/∂b[f] += Σ_p δ[f, p], ∂E/∂x = col2im(Σ_f w[f]·δ[f, p]);
-                // threads split the samples, each summing its samples' ∂E/∂w, ∂E/∂b; the sums are added in thread order
-                int parts = global::NetGen.Parallelism.PartsFor((long)batch * 235200, batch);
+                // threads split the samples, each summing its samples' ∂E/∂w, ∂E/∂b; the sums are added in part order
+                int parts = global::NetGen.Parallelism.SamplePartsFor((long)batch * 235200, batch);
                 global::NetGen.Parallelism.Run(this, 1, parts);
                 for (int part = 0; part < parts; part++)
                 {

@@ -171,35 +171,35 @@ _________________________________________________________________________
     private readonly float[] _a22, _d22;   // output of layer 21 (Dense2) and ∂E/∂ of it, maxBatch × 10
     private readonly float[] _a23, _d23;   // output of layer 22 (Softmax1) and ∂E/∂ of it, maxBatch × 10
     private readonly float[] _s = new float[1408];   // non-trainable state (batch-norm running statistics)
-    private readonly float[] _col0;   // Conv2D1 im2col buffer, one sample (9 window values × 784 positions) per thread
-    private readonly float[] _gsum0;   // Conv2D1 ∂E/∂W and ∂E/∂b summed over one thread's samples, per thread
-    private readonly float[] _xpad0;   // Conv2D1 one sample's input with its zero border (1×30×30), per thread
+    private readonly float[] _col0;   // Conv2D1 im2col buffer, one sample (9 window values × 784 positions) per part (Parallelism.MaxSampleParts)
+    private readonly float[] _gsum0;   // Conv2D1 ∂E/∂W and ∂E/∂b summed over one thread's samples, per part (Parallelism.MaxSampleParts)
+    private readonly float[] _xpad0;   // Conv2D1 one sample's input with its zero border (1×30×30), per part (Parallelism.MaxSampleParts)
     private readonly float[] _wT0;   // Conv2D1 weights transposed, [window value × filter], packed by each forward pass
-    private readonly float[] _yT0;   // Conv2D1 one sample's output transposed (784 positions × 32 filters), per thread
-    private readonly float[] _deltaT0;   // Conv2D1 δ of one sample transposed (784 positions × 32 filters), per thread
+    private readonly float[] _yT0;   // Conv2D1 one sample's output transposed (784 positions × 32 filters), per part (Parallelism.MaxSampleParts)
+    private readonly float[] _deltaT0;   // Conv2D1 δ of one sample transposed (784 positions × 32 filters), per part (Parallelism.MaxSampleParts)
     private readonly float[] _mean2 = new float[32], _invStd2 = new float[32];   // BatchNorm1: μ and 1/√(σ² + ε) of the last forward pass
-    private readonly float[] _col3;   // Conv2D2 im2col buffer, one sample (288 window values × 784 positions) per thread
-    private readonly float[] _gsum3;   // Conv2D2 ∂E/∂W and ∂E/∂b summed over one thread's samples, per thread
-    private readonly float[] _xpad3;   // Conv2D2 one sample's input with its zero border (32×30×30), per thread
+    private readonly float[] _col3;   // Conv2D2 im2col buffer, one sample (288 window values × 784 positions) per part (Parallelism.MaxSampleParts)
+    private readonly float[] _gsum3;   // Conv2D2 ∂E/∂W and ∂E/∂b summed over one thread's samples, per part (Parallelism.MaxSampleParts)
+    private readonly float[] _xpad3;   // Conv2D2 one sample's input with its zero border (32×30×30), per part (Parallelism.MaxSampleParts)
     private readonly float[] _wT3;   // Conv2D2 weights transposed, [window value × filter], packed by each forward pass
-    private readonly float[] _yT3;   // Conv2D2 one sample's output transposed (784 positions × 32 filters), per thread
-    private readonly float[] _deltaT3;   // Conv2D2 δ of one sample transposed (784 positions × 32 filters), per thread
+    private readonly float[] _yT3;   // Conv2D2 one sample's output transposed (784 positions × 32 filters), per part (Parallelism.MaxSampleParts)
+    private readonly float[] _deltaT3;   // Conv2D2 δ of one sample transposed (784 positions × 32 filters), per part (Parallelism.MaxSampleParts)
     private readonly float[] _mean5 = new float[32], _invStd5 = new float[32];   // BatchNorm2: μ and 1/√(σ² + ε) of the last forward pass
     private readonly int[] _argmax6;   // MaxPool1: index of each window's maximum in its input sample
     private readonly float[] _mask7;   // Dropout1: 0 or 1/(1 − rate) per value of the last forward pass
-    private readonly float[] _col8;   // Conv2D3 im2col buffer, one sample (288 window values × 196 positions) per thread
-    private readonly float[] _gsum8;   // Conv2D3 ∂E/∂W and ∂E/∂b summed over one thread's samples, per thread
-    private readonly float[] _xpad8;   // Conv2D3 one sample's input with its zero border (32×16×16), per thread
+    private readonly float[] _col8;   // Conv2D3 im2col buffer, one sample (288 window values × 196 positions) per part (Parallelism.MaxSampleParts)
+    private readonly float[] _gsum8;   // Conv2D3 ∂E/∂W and ∂E/∂b summed over one thread's samples, per part (Parallelism.MaxSampleParts)
+    private readonly float[] _xpad8;   // Conv2D3 one sample's input with its zero border (32×16×16), per part (Parallelism.MaxSampleParts)
     private readonly float[] _wT8;   // Conv2D3 weights transposed, [window value × filter], packed by each forward pass
-    private readonly float[] _yT8;   // Conv2D3 one sample's output transposed (196 positions × 64 filters), per thread
-    private readonly float[] _deltaT8;   // Conv2D3 δ of one sample transposed (196 positions × 64 filters), per thread
+    private readonly float[] _yT8;   // Conv2D3 one sample's output transposed (196 positions × 64 filters), per part (Parallelism.MaxSampleParts)
+    private readonly float[] _deltaT8;   // Conv2D3 δ of one sample transposed (196 positions × 64 filters), per part (Parallelism.MaxSampleParts)
     private readonly float[] _mean10 = new float[64], _invStd10 = new float[64];   // BatchNorm3: μ and 1/√(σ² + ε) of the last forward pass
-    private readonly float[] _col11;   // Conv2D4 im2col buffer, one sample (576 window values × 196 positions) per thread
-    private readonly float[] _gsum11;   // Conv2D4 ∂E/∂W and ∂E/∂b summed over one thread's samples, per thread
-    private readonly float[] _xpad11;   // Conv2D4 one sample's input with its zero border (64×16×16), per thread
+    private readonly float[] _col11;   // Conv2D4 im2col buffer, one sample (576 window values × 196 positions) per part (Parallelism.MaxSampleParts)
+    private readonly float[] _gsum11;   // Conv2D4 ∂E/∂W and ∂E/∂b summed over one thread's samples, per part (Parallelism.MaxSampleParts)
+    private readonly float[] _xpad11;   // Conv2D4 one sample's input with its zero border (64×16×16), per part (Parallelism.MaxSampleParts)
     private readonly float[] _wT11;   // Conv2D4 weights transposed, [window value × filter], packed by each forward pass
-    private readonly float[] _yT11;   // Conv2D4 one sample's output transposed (196 positions × 64 filters), per thread
-    private readonly float[] _deltaT11;   // Conv2D4 δ of one sample transposed (196 positions × 64 filters), per thread
+    private readonly float[] _yT11;   // Conv2D4 one sample's output transposed (196 positions × 64 filters), per part (Parallelism.MaxSampleParts)
+    private readonly float[] _deltaT11;   // Conv2D4 δ of one sample transposed (196 positions × 64 filters), per part (Parallelism.MaxSampleParts)
     private readonly float[] _mean13 = new float[64], _invStd13 = new float[64];   // BatchNorm4: μ and 1/√(σ² + ε) of the last forward pass
     private readonly int[] _argmax14;   // MaxPool2: index of each window's maximum in its input sample
     private readonly float[] _mask15;   // Dropout2: 0 or 1/(1 − rate) per value of the last forward pass
@@ -260,32 +260,32 @@ _________________________________________________________________________
                 _a21 = new float[maxBatch * 512]; _d21 = new float[maxBatch * 512];
                 _a22 = new float[maxBatch * 10]; _d22 = new float[maxBatch * 10];
                 _a23 = new float[maxBatch * 10]; _d23 = new float[maxBatch * 10];
-                _col0 = new float[7056 * global::System.Environment.ProcessorCount + 16];   // (a vector of slack at each end: col2im by rows reads past a part's columns, then masks those lanes)
-                _gsum0 = new float[320 * global::System.Environment.ProcessorCount];
-                _xpad0 = new float[900 * global::System.Environment.ProcessorCount];
+                _col0 = new float[7056 * global::NetGen.Parallelism.MaxSampleParts + 16];   // (a vector of slack at each end: col2im by rows reads past a part's columns, then masks those lanes)
+                _gsum0 = new float[320 * global::NetGen.Parallelism.MaxSampleParts];
+                _xpad0 = new float[900 * global::NetGen.Parallelism.MaxSampleParts];
                 _wT0 = new float[288];
-                _yT0 = new float[25088 * global::System.Environment.ProcessorCount];
-                _deltaT0 = new float[25088 * global::System.Environment.ProcessorCount];
-                _col3 = new float[225792 * global::System.Environment.ProcessorCount + 16];   // (a vector of slack at each end: col2im by rows reads past a part's columns, then masks those lanes)
-                _gsum3 = new float[9248 * global::System.Environment.ProcessorCount];
-                _xpad3 = new float[28800 * global::System.Environment.ProcessorCount];
+                _yT0 = new float[25088 * global::NetGen.Parallelism.MaxSampleParts];
+                _deltaT0 = new float[25088 * global::NetGen.Parallelism.MaxSampleParts];
+                _col3 = new float[225792 * global::NetGen.Parallelism.MaxSampleParts + 16];   // (a vector of slack at each end: col2im by rows reads past a part's columns, then masks those lanes)
+                _gsum3 = new float[9248 * global::NetGen.Parallelism.MaxSampleParts];
+                _xpad3 = new float[28800 * global::NetGen.Parallelism.MaxSampleParts];
                 _wT3 = new float[9216];
-                _yT3 = new float[25088 * global::System.Environment.ProcessorCount];
-                _deltaT3 = new float[25088 * global::System.Environment.ProcessorCount];
+                _yT3 = new float[25088 * global::NetGen.Parallelism.MaxSampleParts];
+                _deltaT3 = new float[25088 * global::NetGen.Parallelism.MaxSampleParts];
                 _argmax6 = new int[maxBatch * 6272];
                 _mask7 = new float[maxBatch * 6272];
-                _col8 = new float[56448 * global::System.Environment.ProcessorCount + 16];   // (a vector of slack at each end: col2im by rows reads past a part's columns, then masks those lanes)
-                _gsum8 = new float[18496 * global::System.Environment.ProcessorCount];
-                _xpad8 = new float[8192 * global::System.Environment.ProcessorCount];
+                _col8 = new float[56448 * global::NetGen.Parallelism.MaxSampleParts + 16];   // (a vector of slack at each end: col2im by rows reads past a part's columns, then masks those lanes)
+                _gsum8 = new float[18496 * global::NetGen.Parallelism.MaxSampleParts];
+                _xpad8 = new float[8192 * global::NetGen.Parallelism.MaxSampleParts];
                 _wT8 = new float[18432];
-                _yT8 = new float[12544 * global::System.Environment.ProcessorCount];
-                _deltaT8 = new float[12544 * global::System.Environment.ProcessorCount];
-                _col11 = new float[112896 * global::System.Environment.ProcessorCount + 16];   // (a vector of slack at each end: col2im by rows reads past a part's columns, then masks those lanes)
-                _gsum11 = new float[36928 * global::System.Environment.ProcessorCount];
-                _xpad11 = new float[16384 * global::System.Environment.ProcessorCount];
+                _yT8 = new float[12544 * global::NetGen.Parallelism.MaxSampleParts];
+                _deltaT8 = new float[12544 * global::NetGen.Parallelism.MaxSampleParts];
+                _col11 = new float[112896 * global::NetGen.Parallelism.MaxSampleParts + 16];   // (a vector of slack at each end: col2im by rows reads past a part's columns, then masks those lanes)
+                _gsum11 = new float[36928 * global::NetGen.Parallelism.MaxSampleParts];
+                _xpad11 = new float[16384 * global::NetGen.Parallelism.MaxSampleParts];
                 _wT11 = new float[36864];
-                _yT11 = new float[12544 * global::System.Environment.ProcessorCount];
-                _deltaT11 = new float[12544 * global::System.Environment.ProcessorCount];
+                _yT11 = new float[12544 * global::NetGen.Parallelism.MaxSampleParts];
+                _deltaT11 = new float[12544 * global::NetGen.Parallelism.MaxSampleParts];
                 _argmax14 = new int[maxBatch * 3136];
                 _mask15 = new float[maxBatch * 3136];
                 _panels17 = global::System.Runtime.Intrinsics.Vector512.IsHardwareAccelerated ? new float[1605632] : global::System.Array.Empty<float>();
@@ -598,22 +598,48 @@ _________________________________________________________________________
             // Layer 0: Conv2D1 (1×28×28 → 32×28×28, kernel 3×3, stride 1, padding 1,1):
             // y[f, oy, ox] = Σ_(c,u,v) w[f, c, u, v]·x[c, oy + u − 1, ox + v − 1] + b[f], direct (filters form); threads split the samples
             for (int f = 0; f < 32; f++) for (int k = 0; k < 9; k++) _wT0[k * 32 + f] = _p[0 + f * 9 + k];   // wᵀ for the direct convolution
-            global::NetGen.Parallelism.Run(this, 0, global::NetGen.Parallelism.PartsFor((long)batch * 225792, batch));
+            global::NetGen.Parallelism.Run(this, 0, global::NetGen.Parallelism.SamplePartsFor((long)batch * 225792, batch));
 
             // Layer 1: ReLU: computed by layer 0's per-sample parts (fused)
 
             // Layer 2: BatchNorm1 over 32 channels: y = γ·(x − μ)/√(σ² + ε) + β, batch statistics in training, running ones in inference
             {
                 int m = batch * 784;
+                ref float x = ref _a2[0], y = ref _a3[0];
                 for (int ch = 0; ch < 32; ch++)
                 {
                     float mean, invStd;
                     if (Training)
                     {
-                        double sum = 0, squares = 0;   // the statistics add batch × H × W values: summed in double, whatever the element type
-                        for (int n = 0; n < batch; n++) for (int s = 0; s < 784; s++) sum += _a2[n * 25088 + ch * 784 + s];
+                        // eight values of each sample's run of 784 at a time, in double; the lanes are added in order, then the last 0 values of the runs
+                        global::System.Runtime.Intrinsics.Vector256<double> sumLo = global::System.Runtime.Intrinsics.Vector256<double>.Zero, sumHi = global::System.Runtime.Intrinsics.Vector256<double>.Zero;
+                        double sumTail = 0;
+                        for (int n = 0; n < batch; n++)
+                        {
+                            int at = n * 25088 + ch * 784, s = 0;
+                            for (; s + 8 <= 784; s += 8)
+                            {
+                                global::System.Runtime.Intrinsics.Vector256<float> v = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref x, (nuint)(at + s));
+                                global::System.Runtime.Intrinsics.Vector256<double> lo = global::System.Runtime.Intrinsics.Vector256.WidenLower(v), hi = global::System.Runtime.Intrinsics.Vector256.WidenUpper(v);
+                                sumLo += lo; sumHi += hi;
+                            }
+                        }
+                        double sum = global::System.Runtime.Intrinsics.Vector256.Sum(sumLo + sumHi) + sumTail;
                         mean = (float)(sum / m);
-                        for (int n = 0; n < batch; n++) for (int s = 0; s < 784; s++) { double e = _a2[n * 25088 + ch * 784 + s] - mean; squares += e * e; }
+                        global::System.Runtime.Intrinsics.Vector256<float> meanv = global::System.Runtime.Intrinsics.Vector256.Create(mean);
+                        global::System.Runtime.Intrinsics.Vector256<double> squaresLo = global::System.Runtime.Intrinsics.Vector256<double>.Zero, squaresHi = global::System.Runtime.Intrinsics.Vector256<double>.Zero;
+                        double squaresTail = 0;
+                        for (int n = 0; n < batch; n++)
+                        {
+                            int at = n * 25088 + ch * 784, s = 0;
+                            for (; s + 8 <= 784; s += 8)
+                            {
+                                global::System.Runtime.Intrinsics.Vector256<float> v = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref x, (nuint)(at + s)) - meanv;
+                                global::System.Runtime.Intrinsics.Vector256<double> lo = global::System.Runtime.Intrinsics.Vector256.WidenLower(v), hi = global::System.Runtime.Intrinsics.Vector256.WidenUpper(v);
+                                squaresLo += lo * lo; squaresHi += hi * hi;
+                            }
+                        }
+                        double squares = global::System.Runtime.Intrinsics.Vector256.Sum(squaresLo + squaresHi) + squaresTail;
                         float variance = (float)(squares / m);
                         invStd = 1f / global::System.MathF.Sqrt(variance + 1E-05f);
                         _s[0 + ch] = (1f - 0.1f) * _s[0 + ch] + 0.1f * mean;
@@ -626,29 +652,60 @@ _________________________________________________________________________
                     }
                     _mean2[ch] = mean; _invStd2[ch] = invStd;
                     float gamma = _p[320 + ch], beta = _p[352 + ch];
-                    for (int n = 0; n < batch; n++) for (int s = 0; s < 784; s++) { int at = n * 25088 + ch * 784 + s; _a3[at] = gamma * (_a2[at] - mean) * invStd + beta; }
+                    global::System.Runtime.Intrinsics.Vector256<float> gv = global::System.Runtime.Intrinsics.Vector256.Create(gamma), mv = global::System.Runtime.Intrinsics.Vector256.Create(mean), iv = global::System.Runtime.Intrinsics.Vector256.Create(invStd), bv = global::System.Runtime.Intrinsics.Vector256.Create(beta);
+                    for (int n = 0; n < batch; n++)
+                    {
+                        int at = n * 25088 + ch * 784, s = 0;
+                        for (; s + 8 <= 784; s += 8) global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(gv * (global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref x, (nuint)(at + s)) - mv) * iv + bv, ref y, (nuint)(at + s));
+                    }
                 }
             }
 
             // Layer 3: Conv2D2 (32×28×28 → 32×28×28, kernel 3×3, stride 1, padding 1,1):
             // y[f, oy, ox] = Σ_(c,u,v) w[f, c, u, v]·x[c, oy + u − 1, ox + v − 1] + b[f], direct (filters form); threads split the samples
             for (int f = 0; f < 32; f++) for (int k = 0; k < 288; k++) _wT3[k * 32 + f] = _p[384 + f * 288 + k];   // wᵀ for the direct convolution
-            global::NetGen.Parallelism.Run(this, 12, global::NetGen.Parallelism.PartsFor((long)batch * 7225344, batch));
+            global::NetGen.Parallelism.Run(this, 12, global::NetGen.Parallelism.SamplePartsFor((long)batch * 7225344, batch));
 
             // Layer 4: ReLU: computed by layer 3's per-sample parts (fused)
 
             // Layer 5: BatchNorm2 over 32 channels: y = γ·(x − μ)/√(σ² + ε) + β, batch statistics in training, running ones in inference
             {
                 int m = batch * 784;
+                ref float x = ref _a5[0], y = ref _a6[0];
                 for (int ch = 0; ch < 32; ch++)
                 {
                     float mean, invStd;
                     if (Training)
                     {
-                        double sum = 0, squares = 0;   // the statistics add batch × H × W values: summed in double, whatever the element type
-                        for (int n = 0; n < batch; n++) for (int s = 0; s < 784; s++) sum += _a5[n * 25088 + ch * 784 + s];
+                        // eight values of each sample's run of 784 at a time, in double; the lanes are added in order, then the last 0 values of the runs
+                        global::System.Runtime.Intrinsics.Vector256<double> sumLo = global::System.Runtime.Intrinsics.Vector256<double>.Zero, sumHi = global::System.Runtime.Intrinsics.Vector256<double>.Zero;
+                        double sumTail = 0;
+                        for (int n = 0; n < batch; n++)
+                        {
+                            int at = n * 25088 + ch * 784, s = 0;
+                            for (; s + 8 <= 784; s += 8)
+                            {
+                                global::System.Runtime.Intrinsics.Vector256<float> v = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref x, (nuint)(at + s));
+                                global::System.Runtime.Intrinsics.Vector256<double> lo = global::System.Runtime.Intrinsics.Vector256.WidenLower(v), hi = global::System.Runtime.Intrinsics.Vector256.WidenUpper(v);
+                                sumLo += lo; sumHi += hi;
+                            }
+                        }
+                        double sum = global::System.Runtime.Intrinsics.Vector256.Sum(sumLo + sumHi) + sumTail;
                         mean = (float)(sum / m);
-                        for (int n = 0; n < batch; n++) for (int s = 0; s < 784; s++) { double e = _a5[n * 25088 + ch * 784 + s] - mean; squares += e * e; }
+                        global::System.Runtime.Intrinsics.Vector256<float> meanv = global::System.Runtime.Intrinsics.Vector256.Create(mean);
+                        global::System.Runtime.Intrinsics.Vector256<double> squaresLo = global::System.Runtime.Intrinsics.Vector256<double>.Zero, squaresHi = global::System.Runtime.Intrinsics.Vector256<double>.Zero;
+                        double squaresTail = 0;
+                        for (int n = 0; n < batch; n++)
+                        {
+                            int at = n * 25088 + ch * 784, s = 0;
+                            for (; s + 8 <= 784; s += 8)
+                            {
+                                global::System.Runtime.Intrinsics.Vector256<float> v = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref x, (nuint)(at + s)) - meanv;
+                                global::System.Runtime.Intrinsics.Vector256<double> lo = global::System.Runtime.Intrinsics.Vector256.WidenLower(v), hi = global::System.Runtime.Intrinsics.Vector256.WidenUpper(v);
+                                squaresLo += lo * lo; squaresHi += hi * hi;
+                            }
+                        }
+                        double squares = global::System.Runtime.Intrinsics.Vector256.Sum(squaresLo + squaresHi) + squaresTail;
                         float variance = (float)(squares / m);
                         invStd = 1f / global::System.MathF.Sqrt(variance + 1E-05f);
                         _s[64 + ch] = (1f - 0.1f) * _s[64 + ch] + 0.1f * mean;
@@ -661,7 +718,12 @@ _________________________________________________________________________
                     }
                     _mean5[ch] = mean; _invStd5[ch] = invStd;
                     float gamma = _p[9632 + ch], beta = _p[9664 + ch];
-                    for (int n = 0; n < batch; n++) for (int s = 0; s < 784; s++) { int at = n * 25088 + ch * 784 + s; _a6[at] = gamma * (_a5[at] - mean) * invStd + beta; }
+                    global::System.Runtime.Intrinsics.Vector256<float> gv = global::System.Runtime.Intrinsics.Vector256.Create(gamma), mv = global::System.Runtime.Intrinsics.Vector256.Create(mean), iv = global::System.Runtime.Intrinsics.Vector256.Create(invStd), bv = global::System.Runtime.Intrinsics.Vector256.Create(beta);
+                    for (int n = 0; n < batch; n++)
+                    {
+                        int at = n * 25088 + ch * 784, s = 0;
+                        for (; s + 8 <= 784; s += 8) global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(gv * (global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref x, (nuint)(at + s)) - mv) * iv + bv, ref y, (nuint)(at + s));
+                    }
                 }
             }
 
@@ -717,22 +779,50 @@ _________________________________________________________________________
             // Layer 8: Conv2D3 (32×14×14 → 64×14×14, kernel 3×3, stride 1, padding 1,1):
             // y[f, oy, ox] = Σ_(c,u,v) w[f, c, u, v]·x[c, oy + u − 1, ox + v − 1] + b[f], direct (filters form); threads split the samples
             for (int f = 0; f < 64; f++) for (int k = 0; k < 288; k++) _wT8[k * 64 + f] = _p[9696 + f * 288 + k];   // wᵀ for the direct convolution
-            global::NetGen.Parallelism.Run(this, 32, global::NetGen.Parallelism.PartsFor((long)batch * 3612672, batch));
+            global::NetGen.Parallelism.Run(this, 32, global::NetGen.Parallelism.SamplePartsFor((long)batch * 3612672, batch));
 
             // Layer 9: ReLU: computed by layer 8's per-sample parts (fused)
 
             // Layer 10: BatchNorm3 over 64 channels: y = γ·(x − μ)/√(σ² + ε) + β, batch statistics in training, running ones in inference
             {
                 int m = batch * 196;
+                ref float x = ref _a10[0], y = ref _a11[0];
                 for (int ch = 0; ch < 64; ch++)
                 {
                     float mean, invStd;
                     if (Training)
                     {
-                        double sum = 0, squares = 0;   // the statistics add batch × H × W values: summed in double, whatever the element type
-                        for (int n = 0; n < batch; n++) for (int s = 0; s < 196; s++) sum += _a10[n * 12544 + ch * 196 + s];
+                        // eight values of each sample's run of 196 at a time, in double; the lanes are added in order, then the last 4 values of the runs
+                        global::System.Runtime.Intrinsics.Vector256<double> sumLo = global::System.Runtime.Intrinsics.Vector256<double>.Zero, sumHi = global::System.Runtime.Intrinsics.Vector256<double>.Zero;
+                        double sumTail = 0;
+                        for (int n = 0; n < batch; n++)
+                        {
+                            int at = n * 12544 + ch * 196, s = 0;
+                            for (; s + 8 <= 196; s += 8)
+                            {
+                                global::System.Runtime.Intrinsics.Vector256<float> v = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref x, (nuint)(at + s));
+                                global::System.Runtime.Intrinsics.Vector256<double> lo = global::System.Runtime.Intrinsics.Vector256.WidenLower(v), hi = global::System.Runtime.Intrinsics.Vector256.WidenUpper(v);
+                                sumLo += lo; sumHi += hi;
+                            }
+                            for (; s < 196; s++) sumTail += global::System.Runtime.CompilerServices.Unsafe.Add(ref x, at + s);
+                        }
+                        double sum = global::System.Runtime.Intrinsics.Vector256.Sum(sumLo + sumHi) + sumTail;
                         mean = (float)(sum / m);
-                        for (int n = 0; n < batch; n++) for (int s = 0; s < 196; s++) { double e = _a10[n * 12544 + ch * 196 + s] - mean; squares += e * e; }
+                        global::System.Runtime.Intrinsics.Vector256<float> meanv = global::System.Runtime.Intrinsics.Vector256.Create(mean);
+                        global::System.Runtime.Intrinsics.Vector256<double> squaresLo = global::System.Runtime.Intrinsics.Vector256<double>.Zero, squaresHi = global::System.Runtime.Intrinsics.Vector256<double>.Zero;
+                        double squaresTail = 0;
+                        for (int n = 0; n < batch; n++)
+                        {
+                            int at = n * 12544 + ch * 196, s = 0;
+                            for (; s + 8 <= 196; s += 8)
+                            {
+                                global::System.Runtime.Intrinsics.Vector256<float> v = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref x, (nuint)(at + s)) - meanv;
+                                global::System.Runtime.Intrinsics.Vector256<double> lo = global::System.Runtime.Intrinsics.Vector256.WidenLower(v), hi = global::System.Runtime.Intrinsics.Vector256.WidenUpper(v);
+                                squaresLo += lo * lo; squaresHi += hi * hi;
+                            }
+                            for (; s < 196; s++) { double e = global::System.Runtime.CompilerServices.Unsafe.Add(ref x, at + s) - mean; squaresTail += e * e; }
+                        }
+                        double squares = global::System.Runtime.Intrinsics.Vector256.Sum(squaresLo + squaresHi) + squaresTail;
                         float variance = (float)(squares / m);
                         invStd = 1f / global::System.MathF.Sqrt(variance + 1E-05f);
                         _s[128 + ch] = (1f - 0.1f) * _s[128 + ch] + 0.1f * mean;
@@ -745,29 +835,63 @@ _________________________________________________________________________
                     }
                     _mean10[ch] = mean; _invStd10[ch] = invStd;
                     float gamma = _p[28192 + ch], beta = _p[28256 + ch];
-                    for (int n = 0; n < batch; n++) for (int s = 0; s < 196; s++) { int at = n * 12544 + ch * 196 + s; _a11[at] = gamma * (_a10[at] - mean) * invStd + beta; }
+                    global::System.Runtime.Intrinsics.Vector256<float> gv = global::System.Runtime.Intrinsics.Vector256.Create(gamma), mv = global::System.Runtime.Intrinsics.Vector256.Create(mean), iv = global::System.Runtime.Intrinsics.Vector256.Create(invStd), bv = global::System.Runtime.Intrinsics.Vector256.Create(beta);
+                    for (int n = 0; n < batch; n++)
+                    {
+                        int at = n * 12544 + ch * 196, s = 0;
+                        for (; s + 8 <= 196; s += 8) global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(gv * (global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref x, (nuint)(at + s)) - mv) * iv + bv, ref y, (nuint)(at + s));
+                        for (; s < 196; s++) global::System.Runtime.CompilerServices.Unsafe.Add(ref y, at + s) = gamma * (global::System.Runtime.CompilerServices.Unsafe.Add(ref x, at + s) - mean) * invStd + beta;
+                    }
                 }
             }
 
             // Layer 11: Conv2D4 (64×14×14 → 64×14×14, kernel 3×3, stride 1, padding 1,1):
             // y[f, oy, ox] = Σ_(c,u,v) w[f, c, u, v]·x[c, oy + u − 1, ox + v − 1] + b[f], direct (filters form); threads split the samples
             for (int f = 0; f < 64; f++) for (int k = 0; k < 576; k++) _wT11[k * 64 + f] = _p[28320 + f * 576 + k];   // wᵀ for the direct convolution
-            global::NetGen.Parallelism.Run(this, 44, global::NetGen.Parallelism.PartsFor((long)batch * 7225344, batch));
+            global::NetGen.Parallelism.Run(this, 44, global::NetGen.Parallelism.SamplePartsFor((long)batch * 7225344, batch));
 
             // Layer 12: ReLU: computed by layer 11's per-sample parts (fused)
 
             // Layer 13: BatchNorm4 over 64 channels: y = γ·(x − μ)/√(σ² + ε) + β, batch statistics in training, running ones in inference
             {
                 int m = batch * 196;
+                ref float x = ref _a13[0], y = ref _a14[0];
                 for (int ch = 0; ch < 64; ch++)
                 {
                     float mean, invStd;
                     if (Training)
                     {
-                        double sum = 0, squares = 0;   // the statistics add batch × H × W values: summed in double, whatever the element type
-                        for (int n = 0; n < batch; n++) for (int s = 0; s < 196; s++) sum += _a13[n * 12544 + ch * 196 + s];
+                        // eight values of each sample's run of 196 at a time, in double; the lanes are added in order, then the last 4 values of the runs
+                        global::System.Runtime.Intrinsics.Vector256<double> sumLo = global::System.Runtime.Intrinsics.Vector256<double>.Zero, sumHi = global::System.Runtime.Intrinsics.Vector256<double>.Zero;
+                        double sumTail = 0;
+                        for (int n = 0; n < batch; n++)
+                        {
+                            int at = n * 12544 + ch * 196, s = 0;
+                            for (; s + 8 <= 196; s += 8)
+                            {
+                                global::System.Runtime.Intrinsics.Vector256<float> v = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref x, (nuint)(at + s));
+                                global::System.Runtime.Intrinsics.Vector256<double> lo = global::System.Runtime.Intrinsics.Vector256.WidenLower(v), hi = global::System.Runtime.Intrinsics.Vector256.WidenUpper(v);
+                                sumLo += lo; sumHi += hi;
+                            }
+                            for (; s < 196; s++) sumTail += global::System.Runtime.CompilerServices.Unsafe.Add(ref x, at + s);
+                        }
+                        double sum = global::System.Runtime.Intrinsics.Vector256.Sum(sumLo + sumHi) + sumTail;
                         mean = (float)(sum / m);
-                        for (int n = 0; n < batch; n++) for (int s = 0; s < 196; s++) { double e = _a13[n * 12544 + ch * 196 + s] - mean; squares += e * e; }
+                        global::System.Runtime.Intrinsics.Vector256<float> meanv = global::System.Runtime.Intrinsics.Vector256.Create(mean);
+                        global::System.Runtime.Intrinsics.Vector256<double> squaresLo = global::System.Runtime.Intrinsics.Vector256<double>.Zero, squaresHi = global::System.Runtime.Intrinsics.Vector256<double>.Zero;
+                        double squaresTail = 0;
+                        for (int n = 0; n < batch; n++)
+                        {
+                            int at = n * 12544 + ch * 196, s = 0;
+                            for (; s + 8 <= 196; s += 8)
+                            {
+                                global::System.Runtime.Intrinsics.Vector256<float> v = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref x, (nuint)(at + s)) - meanv;
+                                global::System.Runtime.Intrinsics.Vector256<double> lo = global::System.Runtime.Intrinsics.Vector256.WidenLower(v), hi = global::System.Runtime.Intrinsics.Vector256.WidenUpper(v);
+                                squaresLo += lo * lo; squaresHi += hi * hi;
+                            }
+                            for (; s < 196; s++) { double e = global::System.Runtime.CompilerServices.Unsafe.Add(ref x, at + s) - mean; squaresTail += e * e; }
+                        }
+                        double squares = global::System.Runtime.Intrinsics.Vector256.Sum(squaresLo + squaresHi) + squaresTail;
                         float variance = (float)(squares / m);
                         invStd = 1f / global::System.MathF.Sqrt(variance + 1E-05f);
                         _s[256 + ch] = (1f - 0.1f) * _s[256 + ch] + 0.1f * mean;
@@ -780,7 +904,13 @@ _________________________________________________________________________
                     }
                     _mean13[ch] = mean; _invStd13[ch] = invStd;
                     float gamma = _p[65248 + ch], beta = _p[65312 + ch];
-                    for (int n = 0; n < batch; n++) for (int s = 0; s < 196; s++) { int at = n * 12544 + ch * 196 + s; _a14[at] = gamma * (_a13[at] - mean) * invStd + beta; }
+                    global::System.Runtime.Intrinsics.Vector256<float> gv = global::System.Runtime.Intrinsics.Vector256.Create(gamma), mv = global::System.Runtime.Intrinsics.Vector256.Create(mean), iv = global::System.Runtime.Intrinsics.Vector256.Create(invStd), bv = global::System.Runtime.Intrinsics.Vector256.Create(beta);
+                    for (int n = 0; n < batch; n++)
+                    {
+                        int at = n * 12544 + ch * 196, s = 0;
+                        for (; s + 8 <= 196; s += 8) global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(gv * (global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref x, (nuint)(at + s)) - mv) * iv + bv, ref y, (nuint)(at + s));
+                        for (; s < 196; s++) global::System.Runtime.CompilerServices.Unsafe.Add(ref y, at + s) = gamma * (global::System.Runtime.CompilerServices.Unsafe.Add(ref x, at + s) - mean) * invStd + beta;
+                    }
                 }
             }
 
@@ -848,7 +978,35 @@ _________________________________________________________________________
             // Layer 19: BatchNorm5 over 512 features: y = γ·(x − μ)/√(σ² + ε) + β, batch statistics in training, running ones in inference
             {
                 int m = batch * 1;
-                for (int ch = 0; ch < 512; ch++)
+                ref float x = ref _a19[0], y = ref _a20[0];
+                global::System.Span<double> lanes = stackalloc double[8];
+                int ch = 0;
+                for (; ch + 8 <= 512; ch += 8)
+                {
+                    // eight features at once: lane l adds feature ch + l's values in sample order, as the loop below does one feature
+                    if (Training)
+                    {
+                        global::System.Runtime.Intrinsics.Vector256<double> lo = global::System.Runtime.Intrinsics.Vector256<double>.Zero, hi = global::System.Runtime.Intrinsics.Vector256<double>.Zero;
+                        for (int n = 0; n < batch; n++) { global::System.Runtime.Intrinsics.Vector256<float> v = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref x, (nuint)(n * 512 + ch)); lo += global::System.Runtime.Intrinsics.Vector256.WidenLower(v); hi += global::System.Runtime.Intrinsics.Vector256.WidenUpper(v); }
+                        global::System.Runtime.Intrinsics.Vector256.CopyTo(lo, lanes); global::System.Runtime.Intrinsics.Vector256.CopyTo(hi, lanes.Slice(4));
+                        for (int l = 0; l < 8; l++) _mean19[ch + l] = (float)(lanes[l] / m);
+                        global::System.Runtime.Intrinsics.Vector256<float> meanv = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref _mean19[ch]);
+                        lo = global::System.Runtime.Intrinsics.Vector256<double>.Zero; hi = global::System.Runtime.Intrinsics.Vector256<double>.Zero;
+                        for (int n = 0; n < batch; n++) { global::System.Runtime.Intrinsics.Vector256<float> e = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref x, (nuint)(n * 512 + ch)) - meanv; global::System.Runtime.Intrinsics.Vector256<double> el = global::System.Runtime.Intrinsics.Vector256.WidenLower(e), eh = global::System.Runtime.Intrinsics.Vector256.WidenUpper(e); lo += el * el; hi += eh * eh; }
+                        global::System.Runtime.Intrinsics.Vector256.CopyTo(lo, lanes); global::System.Runtime.Intrinsics.Vector256.CopyTo(hi, lanes.Slice(4));
+                        for (int l = 0; l < 8; l++)
+                        {
+                            float variance = (float)(lanes[l] / m);
+                            _invStd19[ch + l] = 1f / global::System.MathF.Sqrt(variance + 1E-05f);
+                            _s[384 + ch + l] = (1f - 0.1f) * _s[384 + ch + l] + 0.1f * _mean19[ch + l];
+                            _s[896 + ch + l] = (1f - 0.1f) * _s[896 + ch + l] + 0.1f * (m > 1 ? variance * m / (m - 1) : variance);
+                        }
+                    }
+                    else for (int l = 0; l < 8; l++) { _mean19[ch + l] = _s[384 + ch + l]; _invStd19[ch + l] = 1f / global::System.MathF.Sqrt(_s[896 + ch + l] + 1E-05f); }
+                    global::System.Runtime.Intrinsics.Vector256<float> mean = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref _mean19[ch]), invStd = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref _invStd19[ch]), gamma = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref _p[1671520 + ch]), beta = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref _p[1672032 + ch]);
+                    for (int n = 0; n < batch; n++) global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(gamma * (global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref x, (nuint)(n * 512 + ch)) - mean) * invStd + beta, ref y, (nuint)(n * 512 + ch));
+                }
+                for (; ch < 512; ch++)
                 {
                     float mean, invStd;
                     if (Training)
@@ -1085,7 +1243,36 @@ _________________________________________________________________________
             // Layer 19: BatchNorm5 backward: ∂E/∂γ += Σ ∂E/∂y·x̂, ∂E/∂β += Σ ∂E/∂y; ∂E/∂x through the batch statistics in training
             {
                 int m = batch * 1;
-                for (int ch = 0; ch < 512; ch++)
+                ref float x = ref _a19[0], dy = ref _d20[0], dx = ref _d19[0];
+                global::System.Span<double> lanes = stackalloc double[16];
+                global::System.Span<float> sums = stackalloc float[16];
+                int ch = 0;
+                for (; ch + 8 <= 512; ch += 8)
+                {
+                    // eight features at once: lane l adds feature ch + l's values in sample order, as the loop below does one feature
+                    global::System.Runtime.Intrinsics.Vector256<float> mean = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref _mean19[ch]), invStd = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref _invStd19[ch]), gamma = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref _p[1671520 + ch]);
+                    global::System.Runtime.Intrinsics.Vector256<double> dyLo = global::System.Runtime.Intrinsics.Vector256<double>.Zero, dyHi = global::System.Runtime.Intrinsics.Vector256<double>.Zero, xhLo = global::System.Runtime.Intrinsics.Vector256<double>.Zero, xhHi = global::System.Runtime.Intrinsics.Vector256<double>.Zero;
+                    for (int n = 0; n < batch; n++)
+                    {
+                        global::System.Runtime.Intrinsics.Vector256<float> d = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref dy, (nuint)(n * 512 + ch)), e = d * (global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref x, (nuint)(n * 512 + ch)) - mean) * invStd;
+                        dyLo += global::System.Runtime.Intrinsics.Vector256.WidenLower(d); dyHi += global::System.Runtime.Intrinsics.Vector256.WidenUpper(d); xhLo += global::System.Runtime.Intrinsics.Vector256.WidenLower(e); xhHi += global::System.Runtime.Intrinsics.Vector256.WidenUpper(e);
+                    }
+                    global::System.Runtime.Intrinsics.Vector256.CopyTo(dyLo, lanes); global::System.Runtime.Intrinsics.Vector256.CopyTo(dyHi, lanes.Slice(4)); global::System.Runtime.Intrinsics.Vector256.CopyTo(xhLo, lanes.Slice(8)); global::System.Runtime.Intrinsics.Vector256.CopyTo(xhHi, lanes.Slice(12));
+                    for (int l = 0; l < 8; l++)
+                    {
+                        float sumDy = (float)lanes[l], sumDyXhat = (float)lanes[8 + l];
+                        _g[1671520 + ch + l] += sumDyXhat;
+                        _g[1672032 + ch + l] += sumDy;
+                        sums[l] = sumDy; sums[8 + l] = sumDyXhat;
+                    }
+                    if (_trainingPass)
+                    {
+                        global::System.Runtime.Intrinsics.Vector256<float> mv = global::System.Runtime.Intrinsics.Vector256.Create((float)m), k = gamma * invStd / mv, sumDy = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref sums[0]), sumDyXhat = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref sums[8]);
+                        for (int n = 0; n < batch; n++) global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(k * (mv * global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref dy, (nuint)(n * 512 + ch)) - sumDy - (global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref x, (nuint)(n * 512 + ch)) - mean) * invStd * sumDyXhat), ref dx, (nuint)(n * 512 + ch));
+                    }
+                    else for (int n = 0; n < batch; n++) global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(gamma * invStd * global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref dy, (nuint)(n * 512 + ch)), ref dx, (nuint)(n * 512 + ch));
+                }
+                for (; ch < 512; ch++)
                 {
                     float mean = _mean19[ch], invStd = _invStd19[ch], gamma = _p[1671520 + ch];
                     double dySum = 0, dyXhatSum = 0;   // summed in double, as the forward statistics
@@ -1175,20 +1362,49 @@ _________________________________________________________________________
             // Layer 13: BatchNorm4 backward: ∂E/∂γ += Σ ∂E/∂y·x̂, ∂E/∂β += Σ ∂E/∂y; ∂E/∂x through the batch statistics in training
             {
                 int m = batch * 196;
+                ref float x = ref _a13[0], dy = ref _d14[0], dx = ref _d13[0];
                 for (int ch = 0; ch < 64; ch++)
                 {
                     float mean = _mean13[ch], invStd = _invStd13[ch], gamma = _p[65248 + ch];
-                    double dySum = 0, dyXhatSum = 0;   // summed in double, as the forward statistics
-                    for (int n = 0; n < batch; n++) for (int s = 0; s < 196; s++) { int at = n * 12544 + ch * 196 + s; dySum += _d14[at]; dyXhatSum += _d14[at] * (_a13[at] - mean) * invStd; }
+                    // eight values of each sample's run of 196 at a time, in double; the lanes are added in order, then the last 4 values of the runs
+                    global::System.Runtime.Intrinsics.Vector256<float> meanv = global::System.Runtime.Intrinsics.Vector256.Create(mean), invStdv = global::System.Runtime.Intrinsics.Vector256.Create(invStd);
+                    global::System.Runtime.Intrinsics.Vector256<double> dyLo = global::System.Runtime.Intrinsics.Vector256<double>.Zero, dyHi = global::System.Runtime.Intrinsics.Vector256<double>.Zero, xhLo = global::System.Runtime.Intrinsics.Vector256<double>.Zero, xhHi = global::System.Runtime.Intrinsics.Vector256<double>.Zero;
+                    double dyTail = 0, xhTail = 0;
+                    for (int n = 0; n < batch; n++)
+                    {
+                        int at = n * 12544 + ch * 196, s = 0;
+                        for (; s + 8 <= 196; s += 8)
+                        {
+                            global::System.Runtime.Intrinsics.Vector256<float> d = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref dy, (nuint)(at + s)), e = d * (global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref x, (nuint)(at + s)) - meanv) * invStdv;
+                            dyLo += global::System.Runtime.Intrinsics.Vector256.WidenLower(d); dyHi += global::System.Runtime.Intrinsics.Vector256.WidenUpper(d); xhLo += global::System.Runtime.Intrinsics.Vector256.WidenLower(e); xhHi += global::System.Runtime.Intrinsics.Vector256.WidenUpper(e);
+                        }
+                        for (; s < 196; s++) { dyTail += global::System.Runtime.CompilerServices.Unsafe.Add(ref dy, at + s); xhTail += global::System.Runtime.CompilerServices.Unsafe.Add(ref dy, at + s) * (global::System.Runtime.CompilerServices.Unsafe.Add(ref x, at + s) - mean) * invStd; }
+                    }
+                    double dySum = global::System.Runtime.Intrinsics.Vector256.Sum(dyLo + dyHi) + dyTail, dyXhatSum = global::System.Runtime.Intrinsics.Vector256.Sum(xhLo + xhHi) + xhTail;
                     float sumDy = (float)dySum, sumDyXhat = (float)dyXhatSum;
                     _g[65248 + ch] += sumDyXhat;
                     _g[65312 + ch] += sumDy;
                     if (_trainingPass)
                     {
                         float k = gamma * invStd / m;
-                        for (int n = 0; n < batch; n++) for (int s = 0; s < 196; s++) { int at = n * 12544 + ch * 196 + s; _d13[at] = k * (m * _d14[at] - sumDy - (_a13[at] - mean) * invStd * sumDyXhat); }
+                        global::System.Runtime.Intrinsics.Vector256<float> kv = global::System.Runtime.Intrinsics.Vector256.Create(k), mv = global::System.Runtime.Intrinsics.Vector256.Create((float)m), sv = global::System.Runtime.Intrinsics.Vector256.Create(sumDy), xv = global::System.Runtime.Intrinsics.Vector256.Create(sumDyXhat);
+                        for (int n = 0; n < batch; n++)
+                        {
+                            int at = n * 12544 + ch * 196, s = 0;
+                            for (; s + 8 <= 196; s += 8) global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(kv * (mv * global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref dy, (nuint)(at + s)) - sv - (global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref x, (nuint)(at + s)) - meanv) * invStdv * xv), ref dx, (nuint)(at + s));
+                            for (; s < 196; s++) global::System.Runtime.CompilerServices.Unsafe.Add(ref dx, at + s) = k * (m * global::System.Runtime.CompilerServices.Unsafe.Add(ref dy, at + s) - sumDy - (global::System.Runtime.CompilerServices.Unsafe.Add(ref x, at + s) - mean) * invStd * sumDyXhat);
+                        }
                     }
-                    else for (int n = 0; n < batch; n++) for (int s = 0; s < 196; s++) { int at = n * 12544 + ch * 196 + s; _d13[at] = gamma * invStd * _d14[at]; }
+                    else
+                    {
+                        global::System.Runtime.Intrinsics.Vector256<float> gi = global::System.Runtime.Intrinsics.Vector256.Create(gamma * invStd);
+                        for (int n = 0; n < batch; n++)
+                        {
+                            int at = n * 12544 + ch * 196, s = 0;
+                            for (; s + 8 <= 196; s += 8) global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(gi * global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref dy, (nuint)(at + s)), ref dx, (nuint)(at + s));
+                            for (; s < 196; s++) global::System.Runtime.CompilerServices.Unsafe.Add(ref dx, at + s) = gamma * invStd * global::System.Runtime.CompilerServices.Unsafe.Add(ref dy, at + s);
+                        }
+                    }
                 }
             }
         }
@@ -1201,8 +1417,8 @@ _________________________________________________________________________
         if (start > 11)
         {
             // Layer 11: Conv2D4 backward: ∂E/∂w[f] += Σ_p δ[f, p]·col[·, p], ∂E/∂b[f] += Σ_p δ[f, p], ∂E/∂x = col2im(Σ_f w[f]·δ[f, p]);
-            // threads split the samples, each summing its samples' ∂E/∂w, ∂E/∂b; the sums are added in thread order
-            int parts = global::NetGen.Parallelism.PartsFor((long)batch * 14450688, batch);
+            // threads split the samples, each summing its samples' ∂E/∂w, ∂E/∂b; the sums are added in part order
+            int parts = global::NetGen.Parallelism.SamplePartsFor((long)batch * 14450688, batch);
             global::NetGen.Parallelism.Run(this, 45, parts);
             for (int part = 0; part < parts; part++)
             {
@@ -1218,20 +1434,49 @@ _________________________________________________________________________
             // Layer 10: BatchNorm3 backward: ∂E/∂γ += Σ ∂E/∂y·x̂, ∂E/∂β += Σ ∂E/∂y; ∂E/∂x through the batch statistics in training
             {
                 int m = batch * 196;
+                ref float x = ref _a10[0], dy = ref _d11[0], dx = ref _d10[0];
                 for (int ch = 0; ch < 64; ch++)
                 {
                     float mean = _mean10[ch], invStd = _invStd10[ch], gamma = _p[28192 + ch];
-                    double dySum = 0, dyXhatSum = 0;   // summed in double, as the forward statistics
-                    for (int n = 0; n < batch; n++) for (int s = 0; s < 196; s++) { int at = n * 12544 + ch * 196 + s; dySum += _d11[at]; dyXhatSum += _d11[at] * (_a10[at] - mean) * invStd; }
+                    // eight values of each sample's run of 196 at a time, in double; the lanes are added in order, then the last 4 values of the runs
+                    global::System.Runtime.Intrinsics.Vector256<float> meanv = global::System.Runtime.Intrinsics.Vector256.Create(mean), invStdv = global::System.Runtime.Intrinsics.Vector256.Create(invStd);
+                    global::System.Runtime.Intrinsics.Vector256<double> dyLo = global::System.Runtime.Intrinsics.Vector256<double>.Zero, dyHi = global::System.Runtime.Intrinsics.Vector256<double>.Zero, xhLo = global::System.Runtime.Intrinsics.Vector256<double>.Zero, xhHi = global::System.Runtime.Intrinsics.Vector256<double>.Zero;
+                    double dyTail = 0, xhTail = 0;
+                    for (int n = 0; n < batch; n++)
+                    {
+                        int at = n * 12544 + ch * 196, s = 0;
+                        for (; s + 8 <= 196; s += 8)
+                        {
+                            global::System.Runtime.Intrinsics.Vector256<float> d = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref dy, (nuint)(at + s)), e = d * (global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref x, (nuint)(at + s)) - meanv) * invStdv;
+                            dyLo += global::System.Runtime.Intrinsics.Vector256.WidenLower(d); dyHi += global::System.Runtime.Intrinsics.Vector256.WidenUpper(d); xhLo += global::System.Runtime.Intrinsics.Vector256.WidenLower(e); xhHi += global::System.Runtime.Intrinsics.Vector256.WidenUpper(e);
+                        }
+                        for (; s < 196; s++) { dyTail += global::System.Runtime.CompilerServices.Unsafe.Add(ref dy, at + s); xhTail += global::System.Runtime.CompilerServices.Unsafe.Add(ref dy, at + s) * (global::System.Runtime.CompilerServices.Unsafe.Add(ref x, at + s) - mean) * invStd; }
+                    }
+                    double dySum = global::System.Runtime.Intrinsics.Vector256.Sum(dyLo + dyHi) + dyTail, dyXhatSum = global::System.Runtime.Intrinsics.Vector256.Sum(xhLo + xhHi) + xhTail;
                     float sumDy = (float)dySum, sumDyXhat = (float)dyXhatSum;
                     _g[28192 + ch] += sumDyXhat;
                     _g[28256 + ch] += sumDy;
                     if (_trainingPass)
                     {
                         float k = gamma * invStd / m;
-                        for (int n = 0; n < batch; n++) for (int s = 0; s < 196; s++) { int at = n * 12544 + ch * 196 + s; _d10[at] = k * (m * _d11[at] - sumDy - (_a10[at] - mean) * invStd * sumDyXhat); }
+                        global::System.Runtime.Intrinsics.Vector256<float> kv = global::System.Runtime.Intrinsics.Vector256.Create(k), mv = global::System.Runtime.Intrinsics.Vector256.Create((float)m), sv = global::System.Runtime.Intrinsics.Vector256.Create(sumDy), xv = global::System.Runtime.Intrinsics.Vector256.Create(sumDyXhat);
+                        for (int n = 0; n < batch; n++)
+                        {
+                            int at = n * 12544 + ch * 196, s = 0;
+                            for (; s + 8 <= 196; s += 8) global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(kv * (mv * global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref dy, (nuint)(at + s)) - sv - (global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref x, (nuint)(at + s)) - meanv) * invStdv * xv), ref dx, (nuint)(at + s));
+                            for (; s < 196; s++) global::System.Runtime.CompilerServices.Unsafe.Add(ref dx, at + s) = k * (m * global::System.Runtime.CompilerServices.Unsafe.Add(ref dy, at + s) - sumDy - (global::System.Runtime.CompilerServices.Unsafe.Add(ref x, at + s) - mean) * invStd * sumDyXhat);
+                        }
                     }
-                    else for (int n = 0; n < batch; n++) for (int s = 0; s < 196; s++) { int at = n * 12544 + ch * 196 + s; _d10[at] = gamma * invStd * _d11[at]; }
+                    else
+                    {
+                        global::System.Runtime.Intrinsics.Vector256<float> gi = global::System.Runtime.Intrinsics.Vector256.Create(gamma * invStd);
+                        for (int n = 0; n < batch; n++)
+                        {
+                            int at = n * 12544 + ch * 196, s = 0;
+                            for (; s + 8 <= 196; s += 8) global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(gi * global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref dy, (nuint)(at + s)), ref dx, (nuint)(at + s));
+                            for (; s < 196; s++) global::System.Runtime.CompilerServices.Unsafe.Add(ref dx, at + s) = gamma * invStd * global::System.Runtime.CompilerServices.Unsafe.Add(ref dy, at + s);
+                        }
+                    }
                 }
             }
         }
@@ -1244,8 +1489,8 @@ _________________________________________________________________________
         if (start > 8)
         {
             // Layer 8: Conv2D3 backward: ∂E/∂w[f] += Σ_p δ[f, p]·col[·, p], ∂E/∂b[f] += Σ_p δ[f, p], ∂E/∂x = col2im(Σ_f w[f]·δ[f, p]);
-            // threads split the samples, each summing its samples' ∂E/∂w, ∂E/∂b; the sums are added in thread order
-            int parts = global::NetGen.Parallelism.PartsFor((long)batch * 7225344, batch);
+            // threads split the samples, each summing its samples' ∂E/∂w, ∂E/∂b; the sums are added in part order
+            int parts = global::NetGen.Parallelism.SamplePartsFor((long)batch * 7225344, batch);
             global::NetGen.Parallelism.Run(this, 33, parts);
             for (int part = 0; part < parts; part++)
             {
@@ -1288,20 +1533,46 @@ _________________________________________________________________________
             // Layer 5: BatchNorm2 backward: ∂E/∂γ += Σ ∂E/∂y·x̂, ∂E/∂β += Σ ∂E/∂y; ∂E/∂x through the batch statistics in training
             {
                 int m = batch * 784;
+                ref float x = ref _a5[0], dy = ref _d6[0], dx = ref _d5[0];
                 for (int ch = 0; ch < 32; ch++)
                 {
                     float mean = _mean5[ch], invStd = _invStd5[ch], gamma = _p[9632 + ch];
-                    double dySum = 0, dyXhatSum = 0;   // summed in double, as the forward statistics
-                    for (int n = 0; n < batch; n++) for (int s = 0; s < 784; s++) { int at = n * 25088 + ch * 784 + s; dySum += _d6[at]; dyXhatSum += _d6[at] * (_a5[at] - mean) * invStd; }
+                    // eight values of each sample's run of 784 at a time, in double; the lanes are added in order, then the last 0 values of the runs
+                    global::System.Runtime.Intrinsics.Vector256<float> meanv = global::System.Runtime.Intrinsics.Vector256.Create(mean), invStdv = global::System.Runtime.Intrinsics.Vector256.Create(invStd);
+                    global::System.Runtime.Intrinsics.Vector256<double> dyLo = global::System.Runtime.Intrinsics.Vector256<double>.Zero, dyHi = global::System.Runtime.Intrinsics.Vector256<double>.Zero, xhLo = global::System.Runtime.Intrinsics.Vector256<double>.Zero, xhHi = global::System.Runtime.Intrinsics.Vector256<double>.Zero;
+                    double dyTail = 0, xhTail = 0;
+                    for (int n = 0; n < batch; n++)
+                    {
+                        int at = n * 25088 + ch * 784, s = 0;
+                        for (; s + 8 <= 784; s += 8)
+                        {
+                            global::System.Runtime.Intrinsics.Vector256<float> d = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref dy, (nuint)(at + s)), e = d * (global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref x, (nuint)(at + s)) - meanv) * invStdv;
+                            dyLo += global::System.Runtime.Intrinsics.Vector256.WidenLower(d); dyHi += global::System.Runtime.Intrinsics.Vector256.WidenUpper(d); xhLo += global::System.Runtime.Intrinsics.Vector256.WidenLower(e); xhHi += global::System.Runtime.Intrinsics.Vector256.WidenUpper(e);
+                        }
+                    }
+                    double dySum = global::System.Runtime.Intrinsics.Vector256.Sum(dyLo + dyHi) + dyTail, dyXhatSum = global::System.Runtime.Intrinsics.Vector256.Sum(xhLo + xhHi) + xhTail;
                     float sumDy = (float)dySum, sumDyXhat = (float)dyXhatSum;
                     _g[9632 + ch] += sumDyXhat;
                     _g[9664 + ch] += sumDy;
                     if (_trainingPass)
                     {
                         float k = gamma * invStd / m;
-                        for (int n = 0; n < batch; n++) for (int s = 0; s < 784; s++) { int at = n * 25088 + ch * 784 + s; _d5[at] = k * (m * _d6[at] - sumDy - (_a5[at] - mean) * invStd * sumDyXhat); }
+                        global::System.Runtime.Intrinsics.Vector256<float> kv = global::System.Runtime.Intrinsics.Vector256.Create(k), mv = global::System.Runtime.Intrinsics.Vector256.Create((float)m), sv = global::System.Runtime.Intrinsics.Vector256.Create(sumDy), xv = global::System.Runtime.Intrinsics.Vector256.Create(sumDyXhat);
+                        for (int n = 0; n < batch; n++)
+                        {
+                            int at = n * 25088 + ch * 784, s = 0;
+                            for (; s + 8 <= 784; s += 8) global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(kv * (mv * global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref dy, (nuint)(at + s)) - sv - (global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref x, (nuint)(at + s)) - meanv) * invStdv * xv), ref dx, (nuint)(at + s));
+                        }
                     }
-                    else for (int n = 0; n < batch; n++) for (int s = 0; s < 784; s++) { int at = n * 25088 + ch * 784 + s; _d5[at] = gamma * invStd * _d6[at]; }
+                    else
+                    {
+                        global::System.Runtime.Intrinsics.Vector256<float> gi = global::System.Runtime.Intrinsics.Vector256.Create(gamma * invStd);
+                        for (int n = 0; n < batch; n++)
+                        {
+                            int at = n * 25088 + ch * 784, s = 0;
+                            for (; s + 8 <= 784; s += 8) global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(gi * global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref dy, (nuint)(at + s)), ref dx, (nuint)(at + s));
+                        }
+                    }
                 }
             }
         }
@@ -1314,8 +1585,8 @@ _________________________________________________________________________
         if (start > 3)
         {
             // Layer 3: Conv2D2 backward: ∂E/∂w[f] += Σ_p δ[f, p]·col[·, p], ∂E/∂b[f] += Σ_p δ[f, p], ∂E/∂x = col2im(Σ_f w[f]·δ[f, p]);
-            // threads split the samples, each summing its samples' ∂E/∂w, ∂E/∂b; the sums are added in thread order
-            int parts = global::NetGen.Parallelism.PartsFor((long)batch * 14450688, batch);
+            // threads split the samples, each summing its samples' ∂E/∂w, ∂E/∂b; the sums are added in part order
+            int parts = global::NetGen.Parallelism.SamplePartsFor((long)batch * 14450688, batch);
             global::NetGen.Parallelism.Run(this, 13, parts);
             for (int part = 0; part < parts; part++)
             {
@@ -1331,20 +1602,46 @@ _________________________________________________________________________
             // Layer 2: BatchNorm1 backward: ∂E/∂γ += Σ ∂E/∂y·x̂, ∂E/∂β += Σ ∂E/∂y; ∂E/∂x through the batch statistics in training
             {
                 int m = batch * 784;
+                ref float x = ref _a2[0], dy = ref _d3[0], dx = ref _d2[0];
                 for (int ch = 0; ch < 32; ch++)
                 {
                     float mean = _mean2[ch], invStd = _invStd2[ch], gamma = _p[320 + ch];
-                    double dySum = 0, dyXhatSum = 0;   // summed in double, as the forward statistics
-                    for (int n = 0; n < batch; n++) for (int s = 0; s < 784; s++) { int at = n * 25088 + ch * 784 + s; dySum += _d3[at]; dyXhatSum += _d3[at] * (_a2[at] - mean) * invStd; }
+                    // eight values of each sample's run of 784 at a time, in double; the lanes are added in order, then the last 0 values of the runs
+                    global::System.Runtime.Intrinsics.Vector256<float> meanv = global::System.Runtime.Intrinsics.Vector256.Create(mean), invStdv = global::System.Runtime.Intrinsics.Vector256.Create(invStd);
+                    global::System.Runtime.Intrinsics.Vector256<double> dyLo = global::System.Runtime.Intrinsics.Vector256<double>.Zero, dyHi = global::System.Runtime.Intrinsics.Vector256<double>.Zero, xhLo = global::System.Runtime.Intrinsics.Vector256<double>.Zero, xhHi = global::System.Runtime.Intrinsics.Vector256<double>.Zero;
+                    double dyTail = 0, xhTail = 0;
+                    for (int n = 0; n < batch; n++)
+                    {
+                        int at = n * 25088 + ch * 784, s = 0;
+                        for (; s + 8 <= 784; s += 8)
+                        {
+                            global::System.Runtime.Intrinsics.Vector256<float> d = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref dy, (nuint)(at + s)), e = d * (global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref x, (nuint)(at + s)) - meanv) * invStdv;
+                            dyLo += global::System.Runtime.Intrinsics.Vector256.WidenLower(d); dyHi += global::System.Runtime.Intrinsics.Vector256.WidenUpper(d); xhLo += global::System.Runtime.Intrinsics.Vector256.WidenLower(e); xhHi += global::System.Runtime.Intrinsics.Vector256.WidenUpper(e);
+                        }
+                    }
+                    double dySum = global::System.Runtime.Intrinsics.Vector256.Sum(dyLo + dyHi) + dyTail, dyXhatSum = global::System.Runtime.Intrinsics.Vector256.Sum(xhLo + xhHi) + xhTail;
                     float sumDy = (float)dySum, sumDyXhat = (float)dyXhatSum;
                     _g[320 + ch] += sumDyXhat;
                     _g[352 + ch] += sumDy;
                     if (_trainingPass)
                     {
                         float k = gamma * invStd / m;
-                        for (int n = 0; n < batch; n++) for (int s = 0; s < 784; s++) { int at = n * 25088 + ch * 784 + s; _d2[at] = k * (m * _d3[at] - sumDy - (_a2[at] - mean) * invStd * sumDyXhat); }
+                        global::System.Runtime.Intrinsics.Vector256<float> kv = global::System.Runtime.Intrinsics.Vector256.Create(k), mv = global::System.Runtime.Intrinsics.Vector256.Create((float)m), sv = global::System.Runtime.Intrinsics.Vector256.Create(sumDy), xv = global::System.Runtime.Intrinsics.Vector256.Create(sumDyXhat);
+                        for (int n = 0; n < batch; n++)
+                        {
+                            int at = n * 25088 + ch * 784, s = 0;
+                            for (; s + 8 <= 784; s += 8) global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(kv * (mv * global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref dy, (nuint)(at + s)) - sv - (global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref x, (nuint)(at + s)) - meanv) * invStdv * xv), ref dx, (nuint)(at + s));
+                        }
                     }
-                    else for (int n = 0; n < batch; n++) for (int s = 0; s < 784; s++) { int at = n * 25088 + ch * 784 + s; _d2[at] = gamma * invStd * _d3[at]; }
+                    else
+                    {
+                        global::System.Runtime.Intrinsics.Vector256<float> gi = global::System.Runtime.Intrinsics.Vector256.Create(gamma * invStd);
+                        for (int n = 0; n < batch; n++)
+                        {
+                            int at = n * 25088 + ch * 784, s = 0;
+                            for (; s + 8 <= 784; s += 8) global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(gi * global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref dy, (nuint)(at + s)), ref dx, (nuint)(at + s));
+                        }
+                    }
                 }
             }
         }
@@ -1357,8 +1654,8 @@ _________________________________________________________________________
         if (start > 0)
         {
             // Layer 0: Conv2D1 backward: ∂E/∂w[f] += Σ_p δ[f, p]·col[·, p], ∂E/∂b[f] += Σ_p δ[f, p], ∂E/∂x = col2im(Σ_f w[f]·δ[f, p]);
-            // threads split the samples, each summing its samples' ∂E/∂w, ∂E/∂b; the sums are added in thread order
-            int parts = global::NetGen.Parallelism.PartsFor((long)batch * 451584, batch);
+            // threads split the samples, each summing its samples' ∂E/∂w, ∂E/∂b; the sums are added in part order
+            int parts = global::NetGen.Parallelism.SamplePartsFor((long)batch * 451584, batch);
             global::NetGen.Parallelism.Run(this, 1, parts);
             for (int part = 0; part < parts; part++)
             {

@@ -81,12 +81,12 @@ ___________________________________________________________________
     private readonly float[] _a4, _d4;   // output of layer 3 (Dense1) and ∂E/∂ of it, maxBatch × 10
     private readonly float[] _a5, _d5;   // output of layer 4 (Softmax1) and ∂E/∂ of it, maxBatch × 10
     private readonly float[] _s = global::System.Array.Empty<float>();   // no non-trainable state
-    private readonly float[] _col0;   // Conv2D1 im2col buffer, one sample (9 window values × 784 positions) per thread
-    private readonly float[] _gsum0;   // Conv2D1 ∂E/∂W and ∂E/∂b summed over one thread's samples, per thread
-    private readonly float[] _xpad0;   // Conv2D1 one sample's input with its zero border (1×30×30), per thread
+    private readonly float[] _col0;   // Conv2D1 im2col buffer, one sample (9 window values × 784 positions) per part (Parallelism.MaxSampleParts)
+    private readonly float[] _gsum0;   // Conv2D1 ∂E/∂W and ∂E/∂b summed over one thread's samples, per part (Parallelism.MaxSampleParts)
+    private readonly float[] _xpad0;   // Conv2D1 one sample's input with its zero border (1×30×30), per part (Parallelism.MaxSampleParts)
     private readonly float[] _wT0;   // Conv2D1 weights transposed, [window value × filter], packed by each forward pass
-    private readonly float[] _yT0;   // Conv2D1 one sample's output transposed (784 positions × 32 filters), per thread
-    private readonly float[] _deltaT0;   // Conv2D1 δ of one sample transposed (784 positions × 32 filters), per thread
+    private readonly float[] _yT0;   // Conv2D1 one sample's output transposed (784 positions × 32 filters), per part (Parallelism.MaxSampleParts)
+    private readonly float[] _deltaT0;   // Conv2D1 δ of one sample transposed (784 positions × 32 filters), per part (Parallelism.MaxSampleParts)
     private readonly float[] _scratch;   // the kernels' packed panels: one region of _scratchPart values per thread
     private readonly int _scratchPart;
     private readonly float[] _target;   // scratch for one-hot targets
@@ -118,12 +118,12 @@ ___________________________________________________________________
                 _a3 = _a2; _d3 = _d2;   // Flatten: the same memory, read with another shape
                 _a4 = new float[maxBatch * 10]; _d4 = new float[maxBatch * 10];
                 _a5 = new float[maxBatch * 10]; _d5 = new float[maxBatch * 10];
-                _col0 = new float[7056 * global::System.Environment.ProcessorCount + 16];   // (a vector of slack at each end: col2im by rows reads past a part's columns, then masks those lanes)
-                _gsum0 = new float[320 * global::System.Environment.ProcessorCount];
-                _xpad0 = new float[900 * global::System.Environment.ProcessorCount];
+                _col0 = new float[7056 * global::NetGen.Parallelism.MaxSampleParts + 16];   // (a vector of slack at each end: col2im by rows reads past a part's columns, then masks those lanes)
+                _gsum0 = new float[320 * global::NetGen.Parallelism.MaxSampleParts];
+                _xpad0 = new float[900 * global::NetGen.Parallelism.MaxSampleParts];
                 _wT0 = new float[288];
-                _yT0 = new float[25088 * global::System.Environment.ProcessorCount];
-                _deltaT0 = new float[25088 * global::System.Environment.ProcessorCount];
+                _yT0 = new float[25088 * global::NetGen.Parallelism.MaxSampleParts];
+                _deltaT0 = new float[25088 * global::NetGen.Parallelism.MaxSampleParts];
                 _scratchPart = global::System.Math.Max(maxBatch, 10) * 48;
                 _scratch = new float[_scratchPart * global::System.Environment.ProcessorCount];
                 _target = new float[maxBatch * 10];
@@ -233,7 +233,7 @@ ___________________________________________________________________
             // Layer 0: Conv2D1 (1×28×28 → 32×28×28, kernel 3×3, stride 1, padding 1,1):
             // y[f, oy, ox] = Σ_(c,u,v) w[f, c, u, v]·x[c, oy + u − 1, ox + v − 1] + b[f], direct (filters form); threads split the samples
             for (int f = 0; f < 32; f++) for (int k = 0; k < 9; k++) _wT0[k * 32 + f] = _p[0 + f * 9 + k];   // wᵀ for the direct convolution
-            global::NetGen.Parallelism.Run(this, 0, global::NetGen.Parallelism.PartsFor((long)batch * 225792, batch));
+            global::NetGen.Parallelism.Run(this, 0, global::NetGen.Parallelism.SamplePartsFor((long)batch * 225792, batch));
 
             // Layer 1: ReLU: computed by layer 0's per-sample parts (fused)
 
@@ -482,7 +482,7 @@ ___________________________________________________________________
             {
                 // Layer 0: Conv2D1 backward fused with the plain-SGD step: the threads' parts compute ∂E/∂x (with the weights from
                 // before the step) and their samples' ∂E/∂w, ∂E/∂b sums, added in part order as Backward adds them; then w ← w − η·Σ, b ← b − η·Σ
-                int parts = global::NetGen.Parallelism.PartsFor((long)batch * 451584, batch);
+                int parts = global::NetGen.Parallelism.SamplePartsFor((long)batch * 451584, batch);
                 global::NetGen.Parallelism.Run(this, 1, parts);
                 global::System.Span<float> total = _gsum0.AsSpan(0, 320);
                 for (int part = 1; part < parts; part++) global::System.Numerics.Tensors.TensorPrimitives.Add<float>(total, _gsum0.AsSpan(part * 320, 320), total);
@@ -493,8 +493,8 @@ ___________________________________________________________________
             else
             {
                 // Layer 0: Conv2D1 backward: ∂E/∂w[f] += Σ_p δ[f, p]·col[·, p], ∂E/∂b[f] += Σ_p δ[f, p], ∂E/∂x = col2im(Σ_f w[f]·δ[f, p]);
-                // threads split the samples, each summing its samples' ∂E/∂w, ∂E/∂b; the sums are added in thread order
-                int parts = global::NetGen.Parallelism.PartsFor((long)batch * 451584, batch);
+                // threads split the samples, each summing its samples' ∂E/∂w, ∂E/∂b; the sums are added in part order
+                int parts = global::NetGen.Parallelism.SamplePartsFor((long)batch * 451584, batch);
                 global::NetGen.Parallelism.Run(this, 1, parts);
                 for (int part = 0; part < parts; part++)
                 {

@@ -57,6 +57,30 @@ internal sealed class ActivationEmitter : LayerEmitter
             w.Line(library + ";");
             return;
         }
+        string wide = "global::System.Runtime.Intrinsics.Vector512", vec = "global::System.Runtime.Intrinsics.Vector256";
+        if (vector && f.Forward.IsExact && !c.Plan.Spec.IsDouble
+            && f.Forward.Vector(c.T, c.Lit, () => layer.Alpha, vec: wide) is { } forward512 && f.Forward.Vector(c.T, c.Lit, () => layer.Alpha) is { } forward256)
+        {
+            // Large tensors without a library kernel (LeakyReLU): Vector512 where the JIT accelerates it, then Vector256, then the
+            // remainder one by one; the formula uses only exactly rounded operations, so every path gives the scalar loop's bits.
+            string unsafeAdd = "global::System.Runtime.CompilerServices.Unsafe.Add";
+            w.Open("");
+            w.Line($"ref {c.T} x = ref {x}[0], y = ref {y}[0];");
+            w.Line($"int count = {count}, k = 0;");
+            w.Open($"if ({wide}.IsHardwareAccelerated)");
+            w.Open($"for (; k + {wide}<{c.T}>.Count <= count; k += {wide}<{c.T}>.Count)");
+            w.Line($"{wide}<{c.T}> xv = {wide}.LoadUnsafe(ref x, (nuint)k);");
+            w.Line($"{wide}.StoreUnsafe({forward512}, ref y, (nuint)k);");
+            w.Close();
+            w.Close();
+            w.Open($"for (; k + {vec}<{c.T}>.Count <= count; k += {vec}<{c.T}>.Count)");
+            w.Line($"{vec}<{c.T}> xv = {vec}.LoadUnsafe(ref x, (nuint)k);");
+            w.Line($"{vec}.StoreUnsafe({forward256}, ref y, (nuint)k);");
+            w.Close();
+            w.Line($"for (; k < count; k++) {unsafeAdd}(ref y, k) = {Scalar(c, f.Forward, layer, $"{unsafeAdd}(ref x, k)", $"{unsafeAdd}(ref y, k)", "")};");
+            w.Close();
+            return;
+        }
         w.Line($"for (int k = 0; k < {count}; k++) {y}[k] = {Scalar(c, f.Forward, layer, $"{x}[k]", $"{y}[k]", "")};");
     }
 

@@ -92,13 +92,13 @@ internal sealed partial class Conv2DEmitter
     {
         int C = l.InC, Hp = PaddedH(l), Wp = PaddedW(l);
         if (Padded(l))
-            w.Line($"private readonly {c.T}[] _xpad{l.Index};   // {l.PascalName} one sample's input with its zero border ({C}×{Hp}×{Wp}), per thread");
+            w.Line($"private readonly {c.T}[] _xpad{l.Index};   // {l.PascalName} one sample's input with its zero border ({C}×{Hp}×{Wp}), per part (Parallelism.MaxSampleParts)");
         if (Method(c, l) == ConvMethod.DirectRows)
-            w.Line($"private readonly {c.T}[] _gvec{l.Index};   // {l.PascalName} ∂E/∂W summed per vector lane over one thread's samples ({l.WeightCount} weights × {GemmEmitter.Lanes(c)} lanes), per thread");
+            w.Line($"private readonly {c.T}[] _gvec{l.Index};   // {l.PascalName} ∂E/∂W summed per vector lane over one thread's samples ({l.WeightCount} weights × {GemmEmitter.Lanes(c)} lanes), per part (Parallelism.MaxSampleParts)");
         else
         {
             w.Line($"private readonly {c.T}[] _wT{l.Index};   // {l.PascalName} weights transposed, [window value × filter], packed by each forward pass");
-            w.Line($"private readonly {c.T}[] _yT{l.Index};   // {l.PascalName} one sample's output transposed ({l.OutH * l.OutW} positions × {l.OutC} filters), per thread");
+            w.Line($"private readonly {c.T}[] _yT{l.Index};   // {l.PascalName} one sample's output transposed ({l.OutH * l.OutW} positions × {l.OutC} filters), per part (Parallelism.MaxSampleParts)");
         }
     }
 
@@ -106,13 +106,13 @@ internal sealed partial class Conv2DEmitter
     {
         int C = l.InC, Hp = PaddedH(l), Wp = PaddedW(l);
         if (Padded(l))
-            w.Line($"_xpad{l.Index} = new {c.T}[{C * Hp * Wp} * global::System.Environment.ProcessorCount];");
+            w.Line($"_xpad{l.Index} = new {c.T}[{C * Hp * Wp} * global::NetGen.Parallelism.MaxSampleParts];");
         if (Method(c, l) == ConvMethod.DirectRows)
-            w.Line($"_gvec{l.Index} = new {c.T}[{l.WeightCount * GemmEmitter.Lanes(c)} * global::System.Environment.ProcessorCount];");
+            w.Line($"_gvec{l.Index} = new {c.T}[{l.WeightCount * GemmEmitter.Lanes(c)} * global::NetGen.Parallelism.MaxSampleParts];");
         else
         {
             w.Line($"_wT{l.Index} = new {c.T}[{l.WeightCount}];");
-            w.Line($"_yT{l.Index} = new {c.T}[{l.OutputSize} * global::System.Environment.ProcessorCount];");
+            w.Line($"_yT{l.Index} = new {c.T}[{l.OutputSize} * global::NetGen.Parallelism.MaxSampleParts];");
         }
     }
 

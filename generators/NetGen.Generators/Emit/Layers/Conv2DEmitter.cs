@@ -22,27 +22,27 @@ internal sealed partial class Conv2DEmitter : LayerEmitter
 
     public override void Fields(CodeWriter w, EmitContext c, LayerPlan layer)
     {
-        w.Line($"private readonly {c.T}[] _col{layer.Index};   // {layer.PascalName} im2col buffer, one sample ({K(layer)} window values × {layer.OutH * layer.OutW} positions) per thread");
-        w.Line($"private readonly {c.T}[] _gsum{layer.Index};   // {layer.PascalName} ∂E/∂W and ∂E/∂b summed over one thread's samples, per thread");
+        w.Line($"private readonly {c.T}[] _col{layer.Index};   // {layer.PascalName} im2col buffer, one sample ({K(layer)} window values × {layer.OutH * layer.OutW} positions) per part (Parallelism.MaxSampleParts)");
+        w.Line($"private readonly {c.T}[] _gsum{layer.Index};   // {layer.PascalName} ∂E/∂W and ∂E/∂b summed over one thread's samples, per part (Parallelism.MaxSampleParts)");
         if (Direct(c, layer))
             DirectFields(w, c, layer);
         else
             w.Line($"private readonly {c.T}[] _colBatch{layer.Index};   // {layer.PascalName} im2col of every sample of the last forward pass, reused by backward (empty when too large)");
         if (Transposed(c, layer))
-            w.Line($"private readonly {c.T}[] _deltaT{layer.Index};   // {layer.PascalName} δ of one sample transposed ({layer.OutH * layer.OutW} positions × {layer.OutC} filters), per thread");
+            w.Line($"private readonly {c.T}[] _deltaT{layer.Index};   // {layer.PascalName} δ of one sample transposed ({layer.OutH * layer.OutW} positions × {layer.OutC} filters), per part (Parallelism.MaxSampleParts)");
     }
 
     public override void Allocate(CodeWriter w, EmitContext c, LayerPlan layer)
     {
-        w.Line($"_col{layer.Index} = new {c.T}[{layer.OutH * layer.OutW * K(layer)} * global::System.Environment.ProcessorCount + {2 * GemmEmitter.Lanes(c)}];   // (a vector of slack at each end: col2im by rows reads past a part's columns, then masks those lanes)");
-        w.Line($"_gsum{layer.Index} = new {c.T}[{layer.ParameterCount} * global::System.Environment.ProcessorCount];");
+        w.Line($"_col{layer.Index} = new {c.T}[{layer.OutH * layer.OutW * K(layer)} * global::NetGen.Parallelism.MaxSampleParts + {2 * GemmEmitter.Lanes(c)}];   // (a vector of slack at each end: col2im by rows reads past a part's columns, then masks those lanes)");
+        w.Line($"_gsum{layer.Index} = new {c.T}[{layer.ParameterCount} * global::NetGen.Parallelism.MaxSampleParts];");
         int size = layer.OutH * layer.OutW * K(layer);
         if (Direct(c, layer))
             DirectAllocate(w, c, layer);
         else
             w.Line($"_colBatch{layer.Index} = (long)maxBatch * {size} <= {ColumnCacheLimit} ? new {c.T}[maxBatch * {size}] : global::System.Array.Empty<{c.T}>();   // at most {ColumnCacheLimit / (1 << 20)}M values");
         if (Transposed(c, layer))
-            w.Line($"_deltaT{layer.Index} = new {c.T}[{layer.OutH * layer.OutW * layer.OutC} * global::System.Environment.ProcessorCount];");
+            w.Line($"_deltaT{layer.Index} = new {c.T}[{layer.OutH * layer.OutW * layer.OutC} * global::NetGen.Parallelism.MaxSampleParts];");
     }
 
     /// <summary>
@@ -178,15 +178,15 @@ internal sealed partial class Conv2DEmitter : LayerEmitter
         else
             w.Line("// y[f, p] = Σ_k w[f, k]·col[k, p] + b[f] over the im2col columns of each sample (cross-correlation); threads split the samples");
         if (Method(c, l) == ConvMethod.DirectFilters) PackTransposedWeights(w, c, l);
-        w.Line($"global::NetGen.Parallelism.Run(this, {Op(l, 0)}, global::NetGen.Parallelism.PartsFor((long)batch * {l.MultiplyAdds}, batch));");
+        w.Line($"global::NetGen.Parallelism.Run(this, {Op(l, 0)}, global::NetGen.Parallelism.SamplePartsFor((long)batch * {l.MultiplyAdds}, batch));");
     }
 
     public override void Backward(CodeWriter w, EmitContext c, LayerPlan l)
     {
         bool trainBias = l.BiasCount > 0 && l.TrainBias;
         w.Line($"// Layer {l.Index}: {l.PascalName} backward: ∂E/∂w[f] += Σ_p δ[f, p]·col[·, p]{(trainBias ? ", ∂E/∂b[f] += Σ_p δ[f, p]" : "")}, ∂E/∂x = col2im(Σ_f w[f]·δ[f, p]);");
-        w.Line("// threads split the samples, each summing its samples' ∂E/∂w, ∂E/∂b; the sums are added in thread order");
-        w.Line($"int parts = global::NetGen.Parallelism.PartsFor((long)batch * {2 * l.MultiplyAdds}, batch);");
+        w.Line("// threads split the samples, each summing its samples' ∂E/∂w, ∂E/∂b; the sums are added in part order");
+        w.Line($"int parts = global::NetGen.Parallelism.SamplePartsFor((long)batch * {2 * l.MultiplyAdds}, batch);");
         w.Line($"global::NetGen.Parallelism.Run(this, {Op(l, 1)}, parts);");
         w.Open("for (int part = 0; part < parts; part++)");
         if (Transposed(c, l))
@@ -210,7 +210,7 @@ internal sealed partial class Conv2DEmitter : LayerEmitter
         int pc = l.ParameterCount;
         w.Line($"// Layer {l.Index}: {l.PascalName} backward fused with the plain-SGD step: the threads' parts compute ∂E/∂x (with the weights from");
         w.Line($"// before the step) and their samples' ∂E/∂w{(trainBias ? ", ∂E/∂b" : "")} sums, added in part order as Backward adds them; then w ← w − η·Σ{(trainBias ? ", b ← b − η·Σ" : "")}");
-        w.Line($"int parts = global::NetGen.Parallelism.PartsFor((long)batch * {2 * l.MultiplyAdds}, batch);");
+        w.Line($"int parts = global::NetGen.Parallelism.SamplePartsFor((long)batch * {2 * l.MultiplyAdds}, batch);");
         w.Line($"global::NetGen.Parallelism.Run(this, {Op(l, 1)}, parts);");
         w.Line($"global::System.Span<{c.T}> total = _gsum{l.Index}.AsSpan(0, {pc});");
         w.Line($"for (int part = 1; part < parts; part++) {c.Tp}.Add<{c.T}>(total, _gsum{l.Index}.AsSpan(part * {pc}, {pc}), total);");

@@ -36,7 +36,7 @@ internal sealed class Conv2DTransposeEmitter : LayerEmitter
 
     public override void Fields(CodeWriter w, EmitContext c, LayerPlan l)
     {
-        w.Line($"private readonly {c.T}[] _colT{l.Index};   // {l.PascalName}: colᵀ or dcolᵀ of one sample ({P(l)} input positions × {J(l)} (filter, u, v)) per thread");
+        w.Line($"private readonly {c.T}[] _colT{l.Index};   // {l.PascalName}: colᵀ or dcolᵀ of one sample ({P(l)} input positions × {J(l)} (filter, u, v)) per part (Parallelism.MaxSampleParts)");
         w.Line($"private readonly {c.T}[] _colTBatch{l.Index};   // {l.PascalName}: every sample's dcolᵀ of the running backward pass (empty when too large)");
         if (l.Index == 0) w.Line($"private bool _wantInput{l.Index};   // {l.PascalName}: whether the running backward pass wants ∂E/∂input");
     }
@@ -44,7 +44,7 @@ internal sealed class Conv2DTransposeEmitter : LayerEmitter
     public override void Allocate(CodeWriter w, EmitContext c, LayerPlan l)
     {
         long size = (long)P(l) * J(l);
-        w.Line($"_colT{l.Index} = new {c.T}[{size} * global::System.Environment.ProcessorCount];");
+        w.Line($"_colT{l.Index} = new {c.T}[{size} * global::NetGen.Parallelism.MaxSampleParts];");
         w.Line($"_colTBatch{l.Index} = (long)maxBatch * {size} <= {ColumnCacheLimit} ? new {c.T}[maxBatch * {size}] : global::System.Array.Empty<{c.T}>();   // at most {ColumnCacheLimit / (1 << 20)}M values");
     }
 
@@ -54,7 +54,7 @@ internal sealed class Conv2DTransposeEmitter : LayerEmitter
     {
         w.Line($"// Layer {l.Index}: {l.PascalName} ({l.InC}×{l.InH}×{l.InW} → {l.OutC}×{l.OutH}×{l.OutW}, kernel {l.KernelH}×{l.KernelW}, stride {l.Stride}, padding {l.PadH},{l.PadW}):");
         w.Line($"// colᵀ[p, (f, u, v)] = Σ_c x[c, p]·w[c, f, u, v], then y[f, iy·{l.Stride} − {l.PadH} + u, ix·{l.Stride} − {l.PadW} + v] += colᵀ[(iy, ix), (f, u, v)]{(l.BiasCount > 0 ? " over y = b[f]" : "")}; threads split the samples");
-        w.Line($"global::NetGen.Parallelism.Run(this, {Op(l, 0)}, global::NetGen.Parallelism.PartsFor((long)batch * {Work(l)}, batch));");
+        w.Line($"global::NetGen.Parallelism.Run(this, {Op(l, 0)}, global::NetGen.Parallelism.SamplePartsFor((long)batch * {Work(l)}, batch));");
     }
 
     public override void Backward(CodeWriter w, EmitContext c, LayerPlan l)
@@ -66,7 +66,7 @@ internal sealed class Conv2DTransposeEmitter : LayerEmitter
         w.Line($"// ∂E/∂w[c, ·] += Σ_n Σ_p x[n, c, p]·dcolᵀ[n, p, ·] (threads split the rows c){(trainBias ? "; ∂E/∂b[f] += Σ ∂E/∂y[f, ·]" : "")}");
         w.Open("");
         if (l.Index == 0) w.Line($"_wantInput{l.Index} = inputGradient;");
-        w.Line($"int parts = global::NetGen.Parallelism.PartsFor((long)batch * {Work(l)}, batch);");
+        w.Line($"int parts = global::NetGen.Parallelism.SamplePartsFor((long)batch * {Work(l)}, batch);");
         if (l.Index == 0)   // the first layer: ∂E/∂input only when asked for; the dcolᵀ cache is worth filling on its own
             w.Line($"if (_colTBatch{l.Index}.Length > 0 || _wantInput{l.Index}) global::NetGen.Parallelism.Run(this, {Op(l, 1)}, parts);");
         else
