@@ -46,24 +46,19 @@ public static class Parallelism
         return Math.Max(1, Math.Min(Math.Min(threads, Environment.ProcessorCount), maxParts));
     }
 
-    /// <summary>The most parts a kernel split by samples (<see cref="SamplePartsFor"/>) is cut into: up to four per core, at
-    /// most 16 (and never fewer than the cores). Generated networks size their per-part buffers by it.</summary>
+    /// <summary>The most parts a kernel split by samples (<see cref="SamplePartsFor"/>) is cut into: one per core.
+    /// Generated networks size their per-part buffers by it.</summary>
     [EditorBrowsable(EditorBrowsableState.Never)]
-    public static int MaxSampleParts { get; } = Math.Max(Environment.ProcessorCount, Math.Min(4 * Environment.ProcessorCount, 16));
+    public static int MaxSampleParts { get; } = Math.Max(1, Environment.ProcessorCount);
 
     /// <summary>How many parts a kernel of <paramref name="multiplyAdds"/> split by samples (Conv2D, Conv2DTranspose) is cut
-    /// into: 1 where <see cref="PartsFor"/> gives 1 (one thread, or a small kernel), else up to four parts per thread (at most
-    /// <see cref="MaxSampleParts"/> and <paramref name="samples"/>). More parts than threads let the threads balance: the
-    /// parts are claimed one at a time, so a worker that starts late or is slowed by another process leaves more parts to
-    /// the others instead of making them wait for its half. The parts' sums are added in part order, so a given thread
-    /// count still always gives the same bits.</summary>
+    /// into: one part per thread (<see cref="PartsFor"/>, at most <paramref name="samples"/>). Four parts per thread, so
+    /// that a worker slowed by another process leaves parts to the caller, was measured slower on a quiet 2-core machine
+    /// (LeNet b64 at 2 threads 1.24–1.38 ms against 1.16–1.31 ms, four runs each: more per-part weight-gradient sums to
+    /// add, smaller products), so the parts stay one per thread. The parts' sums are added in part order, so a given thread count always gives the
+    /// same bits.</summary>
     [EditorBrowsable(EditorBrowsableState.Never)]
-    public static int SamplePartsFor(long multiplyAdds, int samples)
-    {
-        int threads = PartsFor(multiplyAdds);
-        if (threads == 1) return 1;
-        return Math.Max(1, Math.Min(samples, Math.Max(threads, Math.Min(4 * threads, 16))));
-    }
+    public static int SamplePartsFor(long multiplyAdds, int samples) => Math.Max(1, Math.Min(PartsFor(multiplyAdds), samples));
 
     /// <summary>The range [Start, End) of <paramref name="count"/> items that part <paramref name="part"/> of
     /// <paramref name="parts"/> takes: whole blocks of <paramref name="align"/> items, spread evenly, the last range
