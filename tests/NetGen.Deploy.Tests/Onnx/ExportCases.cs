@@ -175,6 +175,17 @@ public static class ExportCases
         var doubles = new List<bool>();
         string[] hidden = ["ReLU", "Sigmoid", "Tanh", "LeakyReLU(0.2)", "Identity", "Step", ""];
         string[] last = ["Softmax", "Sigmoid", "Identity", "Tanh", "ReLU", "LeakyReLU(0.05)"];
+
+        // One network's declaration: [Network(Loss, Precision)], the input, its layers, the class.
+        void Declare(string name, string loss, bool dbl, string input, List<string> layers)
+        {
+            source.Append(CultureInfo.InvariantCulture, $"[Network(Loss = LossFunction.{loss}{(dbl ? ", Precision = Precision.Double" : "")})]\n{input}\n");
+            foreach (string layer in layers) source.Append(layer).Append('\n');
+            source.Append(CultureInfo.InvariantCulture, $"public partial class {name};\n\n");
+            names.Add(name);
+            doubles.Add(dbl);
+        }
+
         for (int n = 0; n < RandomCount; n++)
         {
             bool dbl = n % 3 == 2;
@@ -188,14 +199,8 @@ public static class ExportCases
                 string kindName = sequence ? "Seq" : "Gen";
                 input = sequence ? RandomSequence(random, layers, n) : RandomGenerative(random, layers, n);
                 string lastLayer = sequence && n % 4 == 0 ? "Softmax" : Pick(["Identity", "Tanh", "Sigmoid"]);
-                string seqLoss = lastLayer == "Softmax" ? "CrossEntropy" : "MeanSquaredError";
                 layers.Add($"[Dense({2 + random.NextInt(5)}), {lastLayer}]");
-                string seqName = $"Random{n:D2}_{kindName}_{(dbl ? "F64" : "F32")}";
-                source.Append(CultureInfo.InvariantCulture, $"[Network(Loss = LossFunction.{seqLoss}{(dbl ? ", Precision = Precision.Double" : "")})]\n{input}\n");
-                foreach (string layer in layers) source.Append(layer).Append('\n');
-                source.Append(CultureInfo.InvariantCulture, $"public partial class {seqName};\n\n");
-                names.Add(seqName);
-                doubles.Add(dbl);
+                Declare($"Random{n:D2}_{kindName}_{(dbl ? "F64" : "F32")}", lastLayer == "Softmax" ? "CrossEntropy" : "MeanSquaredError", dbl, input, layers);
                 continue;
             }
             if (image)
@@ -248,13 +253,7 @@ public static class ExportCases
             }
             string final = last[n % last.Length];
             layers.Add($"[Dense({2 + random.NextInt(9)}), {final}]");
-            string name = $"Random{n:D2}_{(image ? "Cnn" : "Mlp")}_{(dbl ? "F64" : "F32")}";
-            string loss = final == "Softmax" ? "CrossEntropy" : "MeanSquaredError";
-            source.Append(CultureInfo.InvariantCulture, $"[Network(Loss = LossFunction.{loss}{(dbl ? ", Precision = Precision.Double" : "")})]\n{input}\n");
-            foreach (string layer in layers) source.Append(layer).Append('\n');
-            source.Append(CultureInfo.InvariantCulture, $"public partial class {name};\n\n");
-            names.Add(name);
-            doubles.Add(dbl);
+            Declare($"Random{n:D2}_{(image ? "Cnn" : "Mlp")}_{(dbl ? "F64" : "F32")}", final == "Softmax" ? "CrossEntropy" : "MeanSquaredError", dbl, input, layers);
         }
         Declarations = source.ToString();
         return (Generated.CompileAndLoad(Declarations), names, doubles);
