@@ -178,16 +178,16 @@ _____________________________________________________________________
                 _a11 = new float[maxBatch * 84]; _d11 = new float[maxBatch * 84];
                 _a12 = new float[maxBatch * 10]; _d12 = new float[maxBatch * 10];
                 _a13 = new float[maxBatch * 10]; _d13 = new float[maxBatch * 10];
-                _col0 = new float[19600 * global::NetGen.Parallelism.MaxSampleParts + 16];   // (a vector of slack at each end: col2im by rows reads past a thread's columns, then masks those lanes)
-                _gsum0 = new float[156 * global::NetGen.Parallelism.SampleChunks(maxBatch, 8, 1)];
-                _xpad0 = new float[1024 * global::NetGen.Parallelism.MaxSampleParts];
-                _gvec0 = new float[1200 * global::NetGen.Parallelism.MaxSampleParts];
+                _col0 = global::NetGen.AlignedArray.Allocate<float>(19600 * global::NetGen.Parallelism.MaxSampleParts + 16);   // (a vector of slack at each end: col2im by rows reads past a thread's columns, then masks those lanes)
+                _gsum0 = global::NetGen.AlignedArray.Allocate<float>(160 * global::NetGen.Parallelism.SampleChunks(maxBatch, 8, 1));   // a chunk's sums every 160 values (whole cache lines)
+                _xpad0 = global::NetGen.AlignedArray.Allocate<float>(1024 * global::NetGen.Parallelism.MaxSampleParts);
+                _gvec0 = global::NetGen.AlignedArray.Allocate<float>(1200 * global::NetGen.Parallelism.MaxSampleParts);
                 _argmax2 = new int[maxBatch * 1176];
-                _col3 = new float[15000 * global::NetGen.Parallelism.MaxSampleParts + 16];   // (a vector of slack at each end: col2im by rows reads past a thread's columns, then masks those lanes)
-                _gsum3 = new float[2416 * global::NetGen.Parallelism.SampleChunks(maxBatch, 8, 1)];
-                _wT3 = new float[2400];
-                _yT3 = new float[1600 * global::NetGen.Parallelism.MaxSampleParts];
-                _deltaT3 = new float[1600 * global::NetGen.Parallelism.MaxSampleParts];
+                _col3 = global::NetGen.AlignedArray.Allocate<float>(15000 * global::NetGen.Parallelism.MaxSampleParts + 16);   // (a vector of slack at each end: col2im by rows reads past a thread's columns, then masks those lanes)
+                _gsum3 = global::NetGen.AlignedArray.Allocate<float>(2416 * global::NetGen.Parallelism.SampleChunks(maxBatch, 8, 1));   // a chunk's sums every 2416 values (whole cache lines)
+                _wT3 = global::NetGen.AlignedArray.Allocate<float>(2400);
+                _yT3 = global::NetGen.AlignedArray.Allocate<float>(1600 * global::NetGen.Parallelism.MaxSampleParts);
+                _deltaT3 = global::NetGen.AlignedArray.Allocate<float>(1600 * global::NetGen.Parallelism.MaxSampleParts);
                 _argmax5 = new int[maxBatch * 400];
                 _panels7 = global::System.Runtime.Intrinsics.Vector512.IsHardwareAccelerated ? new float[44800] : global::System.Array.Empty<float>();
                 _panels9 = global::System.Runtime.Intrinsics.Vector512.IsHardwareAccelerated ? new float[9600] : global::System.Array.Empty<float>();
@@ -803,7 +803,7 @@ _____________________________________________________________________
                 int chunks = global::NetGen.Parallelism.SampleChunks(batch, 8, 1);
                 global::NetGen.Parallelism.RunChunks(this, 1, chunks, (long)batch * 235200);
                 global::System.Span<float> total = _gsum0.AsSpan(0, 156);
-                for (int chunk = 1; chunk < chunks; chunk++) global::System.Numerics.Tensors.TensorPrimitives.Add<float>(total, _gsum0.AsSpan(chunk * 156, 156), total);
+                for (int chunk = 1; chunk < chunks; chunk++) global::System.Numerics.Tensors.TensorPrimitives.Add<float>(total, _gsum0.AsSpan(chunk * 160, 156), total);
                 global::System.Numerics.Tensors.TensorPrimitives.MultiplyAdd<float>(total.Slice(0, 150), _sgdRate, _p.AsSpan(0, 150), _p.AsSpan(0, 150));
                 global::System.Numerics.Tensors.TensorPrimitives.MultiplyAdd<float>(total.Slice(150, 6), _sgdRate, _p.AsSpan(150, 6), _p.AsSpan(150, 6));
             }
@@ -815,8 +815,8 @@ _____________________________________________________________________
                 global::NetGen.Parallelism.RunChunks(this, 1, chunks, (long)batch * 235200);
                 for (int chunk = 0; chunk < chunks; chunk++)
                 {
-                    global::System.Numerics.Tensors.TensorPrimitives.Add<float>(_g.AsSpan(0, 150), _gsum0.AsSpan(chunk * 156, 150), _g.AsSpan(0, 150));
-                    global::System.Numerics.Tensors.TensorPrimitives.Add<float>(_g.AsSpan(150, 6), _gsum0.AsSpan(chunk * 156 + 150, 6), _g.AsSpan(150, 6));
+                    global::System.Numerics.Tensors.TensorPrimitives.Add<float>(_g.AsSpan(0, 150), _gsum0.AsSpan(chunk * 160, 150), _g.AsSpan(0, 150));
+                    global::System.Numerics.Tensors.TensorPrimitives.Add<float>(_g.AsSpan(150, 6), _gsum0.AsSpan(chunk * 160 + 150, 6), _g.AsSpan(150, 6));
                 }
             }
         }
@@ -1009,7 +1009,7 @@ _____________________________________________________________________
     {
         (int n0, int n1) = global::NetGen.Parallelism.Range(_batch, parts, part);
         int slot = global::NetGen.Parallelism.Slot;
-        global::System.Span<float> sum = _gsum0.AsSpan(part * 156, 156);
+        global::System.Span<float> sum = _gsum0.AsSpan(part * 160, 156);
         sum.Clear();
         _gvec0.AsSpan(slot * 1200, 1200).Clear();
         for (int n = n0; n < n1; n++)

@@ -260,32 +260,32 @@ _________________________________________________________________________
                 _a21 = new float[maxBatch * 512]; _d21 = new float[maxBatch * 512];
                 _a22 = new float[maxBatch * 10]; _d22 = new float[maxBatch * 10];
                 _a23 = new float[maxBatch * 10]; _d23 = new float[maxBatch * 10];
-                _col0 = new float[7056 * global::NetGen.Parallelism.MaxSampleParts + 16];   // (a vector of slack at each end: col2im by rows reads past a thread's columns, then masks those lanes)
-                _gsum0 = new float[320 * global::NetGen.Parallelism.SampleChunks(maxBatch, 8, 1)];
-                _xpad0 = new float[900 * global::NetGen.Parallelism.MaxSampleParts];
-                _wT0 = new float[288];
-                _yT0 = new float[25088 * global::NetGen.Parallelism.MaxSampleParts];
-                _deltaT0 = new float[25088 * global::NetGen.Parallelism.MaxSampleParts];
-                _col3 = new float[225792 * global::NetGen.Parallelism.MaxSampleParts + 16];   // (a vector of slack at each end: col2im by rows reads past a thread's columns, then masks those lanes)
-                _gsum3 = new float[9248 * global::NetGen.Parallelism.SampleChunks(maxBatch, 8, 1)];
-                _xpad3 = new float[28800 * global::NetGen.Parallelism.MaxSampleParts];
-                _wT3 = new float[9216];
-                _yT3 = new float[25088 * global::NetGen.Parallelism.MaxSampleParts];
-                _deltaT3 = new float[25088 * global::NetGen.Parallelism.MaxSampleParts];
+                _col0 = global::NetGen.AlignedArray.Allocate<float>(7056 * global::NetGen.Parallelism.MaxSampleParts + 16);   // (a vector of slack at each end: col2im by rows reads past a thread's columns, then masks those lanes)
+                _gsum0 = global::NetGen.AlignedArray.Allocate<float>(320 * global::NetGen.Parallelism.SampleChunks(maxBatch, 8, 1));   // a chunk's sums every 320 values (whole cache lines)
+                _xpad0 = global::NetGen.AlignedArray.Allocate<float>(912 * global::NetGen.Parallelism.MaxSampleParts);
+                _wT0 = global::NetGen.AlignedArray.Allocate<float>(288);
+                _yT0 = global::NetGen.AlignedArray.Allocate<float>(25088 * global::NetGen.Parallelism.MaxSampleParts);
+                _deltaT0 = global::NetGen.AlignedArray.Allocate<float>(25088 * global::NetGen.Parallelism.MaxSampleParts);
+                _col3 = global::NetGen.AlignedArray.Allocate<float>(225792 * global::NetGen.Parallelism.MaxSampleParts + 16);   // (a vector of slack at each end: col2im by rows reads past a thread's columns, then masks those lanes)
+                _gsum3 = global::NetGen.AlignedArray.Allocate<float>(9248 * global::NetGen.Parallelism.SampleChunks(maxBatch, 8, 1));   // a chunk's sums every 9248 values (whole cache lines)
+                _xpad3 = global::NetGen.AlignedArray.Allocate<float>(28800 * global::NetGen.Parallelism.MaxSampleParts);
+                _wT3 = global::NetGen.AlignedArray.Allocate<float>(9216);
+                _yT3 = global::NetGen.AlignedArray.Allocate<float>(25088 * global::NetGen.Parallelism.MaxSampleParts);
+                _deltaT3 = global::NetGen.AlignedArray.Allocate<float>(25088 * global::NetGen.Parallelism.MaxSampleParts);
                 _argmax6 = new int[maxBatch * 6272];
                 _mask7 = new float[maxBatch * 6272];
-                _col8 = new float[56448 * global::NetGen.Parallelism.MaxSampleParts + 16];   // (a vector of slack at each end: col2im by rows reads past a thread's columns, then masks those lanes)
-                _gsum8 = new float[18496 * global::NetGen.Parallelism.SampleChunks(maxBatch, 8, 1)];
-                _xpad8 = new float[8192 * global::NetGen.Parallelism.MaxSampleParts];
-                _wT8 = new float[18432];
-                _yT8 = new float[12544 * global::NetGen.Parallelism.MaxSampleParts];
-                _deltaT8 = new float[12544 * global::NetGen.Parallelism.MaxSampleParts];
-                _col11 = new float[112896 * global::NetGen.Parallelism.MaxSampleParts + 16];   // (a vector of slack at each end: col2im by rows reads past a thread's columns, then masks those lanes)
-                _gsum11 = new float[36928 * global::NetGen.Parallelism.SampleChunks(maxBatch, 8, 1)];
-                _xpad11 = new float[16384 * global::NetGen.Parallelism.MaxSampleParts];
-                _wT11 = new float[36864];
-                _yT11 = new float[12544 * global::NetGen.Parallelism.MaxSampleParts];
-                _deltaT11 = new float[12544 * global::NetGen.Parallelism.MaxSampleParts];
+                _col8 = global::NetGen.AlignedArray.Allocate<float>(56448 * global::NetGen.Parallelism.MaxSampleParts + 16);   // (a vector of slack at each end: col2im by rows reads past a thread's columns, then masks those lanes)
+                _gsum8 = global::NetGen.AlignedArray.Allocate<float>(18496 * global::NetGen.Parallelism.SampleChunks(maxBatch, 8, 1));   // a chunk's sums every 18496 values (whole cache lines)
+                _xpad8 = global::NetGen.AlignedArray.Allocate<float>(8192 * global::NetGen.Parallelism.MaxSampleParts);
+                _wT8 = global::NetGen.AlignedArray.Allocate<float>(18432);
+                _yT8 = global::NetGen.AlignedArray.Allocate<float>(12544 * global::NetGen.Parallelism.MaxSampleParts);
+                _deltaT8 = global::NetGen.AlignedArray.Allocate<float>(12544 * global::NetGen.Parallelism.MaxSampleParts);
+                _col11 = global::NetGen.AlignedArray.Allocate<float>(112896 * global::NetGen.Parallelism.MaxSampleParts + 16);   // (a vector of slack at each end: col2im by rows reads past a thread's columns, then masks those lanes)
+                _gsum11 = global::NetGen.AlignedArray.Allocate<float>(36928 * global::NetGen.Parallelism.SampleChunks(maxBatch, 8, 1));   // a chunk's sums every 36928 values (whole cache lines)
+                _xpad11 = global::NetGen.AlignedArray.Allocate<float>(16384 * global::NetGen.Parallelism.MaxSampleParts);
+                _wT11 = global::NetGen.AlignedArray.Allocate<float>(36864);
+                _yT11 = global::NetGen.AlignedArray.Allocate<float>(12544 * global::NetGen.Parallelism.MaxSampleParts);
+                _deltaT11 = global::NetGen.AlignedArray.Allocate<float>(12544 * global::NetGen.Parallelism.MaxSampleParts);
                 _argmax14 = new int[maxBatch * 3136];
                 _mask15 = new float[maxBatch * 3136];
                 _panels17 = global::System.Runtime.Intrinsics.Vector512.IsHardwareAccelerated ? new float[1605632] : global::System.Array.Empty<float>();
@@ -1727,8 +1727,8 @@ _________________________________________________________________________
         int slot = global::NetGen.Parallelism.Slot;
         for (int n = n0; n < n1; n++)
         {
-            ref float xs = ref _xpad0[slot * 900];   // the sample's input inside a zero border of 1×1: 1×30×30
-            for (int ch = 0; ch < 1; ch++) for (int iy = 0; iy < 28; iy++) _a0.AsSpan(n * 784 + ch * 784 + iy * 28, 28).CopyTo(_xpad0.AsSpan(slot * 900 + ch * 900 + (iy + 1) * 30 + 1, 28));
+            ref float xs = ref _xpad0[slot * 912];   // the sample's input inside a zero border of 1×1: 1×30×30
+            for (int ch = 0; ch < 1; ch++) for (int iy = 0; iy < 28; iy++) _a0.AsSpan(n * 784 + ch * 784 + iy * 28, 28).CopyTo(_xpad0.AsSpan(slot * 912 + ch * 900 + (iy + 1) * 30 + 1, 28));
             // direct convolution, filters form: yᵀ[p, f] for a block of positions × filter vectors in registers, 9 taps per channel unrolled; then y = (yᵀ)ᵀ
             ref float wts = ref _wT0[0];
             ref float bs = ref _p[288];
@@ -1902,8 +1902,8 @@ _________________________________________________________________________
         for (int n = n0; n < n1; n++)
         {
             ref float work = ref _col0[8 + slot * 7056];
-            ref float xs = ref _xpad0[slot * 900];   // the sample's input inside a zero border of 1×1: 1×30×30
-            for (int ch = 0; ch < 1; ch++) for (int iy = 0; iy < 28; iy++) _a0.AsSpan(n * 784 + ch * 784 + iy * 28, 28).CopyTo(_xpad0.AsSpan(slot * 900 + ch * 900 + (iy + 1) * 30 + 1, 28));
+            ref float xs = ref _xpad0[slot * 912];   // the sample's input inside a zero border of 1×1: 1×30×30
+            for (int ch = 0; ch < 1; ch++) for (int iy = 0; iy < 28; iy++) _a0.AsSpan(n * 784 + ch * 784 + iy * 28, 28).CopyTo(_xpad0.AsSpan(slot * 912 + ch * 900 + (iy + 1) * 30 + 1, 28));
             // layer 1, ReLU backward, fused: δ = x > 0 ? ∂E/∂y : 0 for this sample
             {
                 ref float rx = ref _a1[n * 25088], rdy = ref _d2[n * 25088], rdx = ref _d1[n * 25088];

@@ -118,12 +118,12 @@ ___________________________________________________________________
                 _a3 = _a2; _d3 = _d2;   // Flatten: the same memory, read with another shape
                 _a4 = new float[maxBatch * 10]; _d4 = new float[maxBatch * 10];
                 _a5 = new float[maxBatch * 10]; _d5 = new float[maxBatch * 10];
-                _col0 = new float[7056 * global::NetGen.Parallelism.MaxSampleParts + 16];   // (a vector of slack at each end: col2im by rows reads past a thread's columns, then masks those lanes)
-                _gsum0 = new float[320 * global::NetGen.Parallelism.SampleChunks(maxBatch, 8, 1)];
-                _xpad0 = new float[900 * global::NetGen.Parallelism.MaxSampleParts];
-                _wT0 = new float[288];
-                _yT0 = new float[25088 * global::NetGen.Parallelism.MaxSampleParts];
-                _deltaT0 = new float[25088 * global::NetGen.Parallelism.MaxSampleParts];
+                _col0 = global::NetGen.AlignedArray.Allocate<float>(7056 * global::NetGen.Parallelism.MaxSampleParts + 16);   // (a vector of slack at each end: col2im by rows reads past a thread's columns, then masks those lanes)
+                _gsum0 = global::NetGen.AlignedArray.Allocate<float>(320 * global::NetGen.Parallelism.SampleChunks(maxBatch, 8, 1));   // a chunk's sums every 320 values (whole cache lines)
+                _xpad0 = global::NetGen.AlignedArray.Allocate<float>(912 * global::NetGen.Parallelism.MaxSampleParts);
+                _wT0 = global::NetGen.AlignedArray.Allocate<float>(288);
+                _yT0 = global::NetGen.AlignedArray.Allocate<float>(25088 * global::NetGen.Parallelism.MaxSampleParts);
+                _deltaT0 = global::NetGen.AlignedArray.Allocate<float>(25088 * global::NetGen.Parallelism.MaxSampleParts);
                 _scratchPart = global::System.Math.Max(maxBatch, 10) * 48;
                 _scratch = new float[_scratchPart * global::System.Environment.ProcessorCount];
                 _target = new float[maxBatch * 10];
@@ -583,8 +583,8 @@ ___________________________________________________________________
         int slot = global::NetGen.Parallelism.Slot;
         for (int n = n0; n < n1; n++)
         {
-            ref float xs = ref _xpad0[slot * 900];   // the sample's input inside a zero border of 1×1: 1×30×30
-            for (int ch = 0; ch < 1; ch++) for (int iy = 0; iy < 28; iy++) _a0.AsSpan(n * 784 + ch * 784 + iy * 28, 28).CopyTo(_xpad0.AsSpan(slot * 900 + ch * 900 + (iy + 1) * 30 + 1, 28));
+            ref float xs = ref _xpad0[slot * 912];   // the sample's input inside a zero border of 1×1: 1×30×30
+            for (int ch = 0; ch < 1; ch++) for (int iy = 0; iy < 28; iy++) _a0.AsSpan(n * 784 + ch * 784 + iy * 28, 28).CopyTo(_xpad0.AsSpan(slot * 912 + ch * 900 + (iy + 1) * 30 + 1, 28));
             // direct convolution, filters form: yᵀ[p, f] for a block of positions × filter vectors in registers, 9 taps per channel unrolled; then y = (yᵀ)ᵀ
             ref float wts = ref _wT0[0];
             ref float bs = ref _p[288];
@@ -758,8 +758,8 @@ ___________________________________________________________________
         for (int n = n0; n < n1; n++)
         {
             ref float work = ref _col0[8 + slot * 7056];
-            ref float xs = ref _xpad0[slot * 900];   // the sample's input inside a zero border of 1×1: 1×30×30
-            for (int ch = 0; ch < 1; ch++) for (int iy = 0; iy < 28; iy++) _a0.AsSpan(n * 784 + ch * 784 + iy * 28, 28).CopyTo(_xpad0.AsSpan(slot * 900 + ch * 900 + (iy + 1) * 30 + 1, 28));
+            ref float xs = ref _xpad0[slot * 912];   // the sample's input inside a zero border of 1×1: 1×30×30
+            for (int ch = 0; ch < 1; ch++) for (int iy = 0; iy < 28; iy++) _a0.AsSpan(n * 784 + ch * 784 + iy * 28, 28).CopyTo(_xpad0.AsSpan(slot * 912 + ch * 900 + (iy + 1) * 30 + 1, 28));
             // layer 1, ReLU backward, fused: δ = x > 0 ? ∂E/∂y : 0 for this sample
             {
                 ref float rx = ref _a1[n * 25088], rdy = ref _d2[n * 25088], rdx = ref _d1[n * 25088];

@@ -34,15 +34,15 @@ internal sealed partial class Conv2DEmitter : LayerEmitter
 
     public override void Allocate(CodeWriter w, EmitContext c, LayerPlan layer)
     {
-        w.Line($"_col{layer.Index} = new {c.T}[{layer.OutH * layer.OutW * K(layer)} * global::NetGen.Parallelism.MaxSampleParts + {2 * GemmEmitter.Lanes(c)}];   // (a vector of slack at each end: col2im by rows reads past a thread's columns, then masks those lanes)");
-        w.Line($"_gsum{layer.Index} = new {c.T}[{layer.ParameterCount} * {Chunks(c, layer, "maxBatch")}];");
+        w.Line($"_col{layer.Index} = global::NetGen.AlignedArray.Allocate<{c.T}>({layer.OutH * layer.OutW * K(layer)} * global::NetGen.Parallelism.MaxSampleParts + {2 * GemmEmitter.Lanes(c)});   // (a vector of slack at each end: col2im by rows reads past a thread's columns, then masks those lanes)");
+        w.Line($"_gsum{layer.Index} = global::NetGen.AlignedArray.Allocate<{c.T}>({Stride(layer)} * {Chunks(c, layer, "maxBatch")});   // a chunk's sums every {Stride(layer)} values (whole cache lines)");
         int size = layer.OutH * layer.OutW * K(layer);
         if (Direct(c, layer))
             DirectAllocate(w, c, layer);
         else
             w.Line($"_colBatch{layer.Index} = (long)maxBatch * {size} <= {ColumnCacheLimit} ? new {c.T}[maxBatch * {size}] : global::System.Array.Empty<{c.T}>();   // at most {ColumnCacheLimit / (1 << 20)}M values");
         if (Transposed(c, layer))
-            w.Line($"_deltaT{layer.Index} = new {c.T}[{layer.OutH * layer.OutW * layer.OutC} * global::NetGen.Parallelism.MaxSampleParts];");
+            w.Line($"_deltaT{layer.Index} = global::NetGen.AlignedArray.Allocate<{c.T}>({Stride(layer.OutH * layer.OutW * layer.OutC)} * global::NetGen.Parallelism.MaxSampleParts);");
     }
 
     /// <summary>
@@ -198,6 +198,13 @@ internal sealed partial class Conv2DEmitter : LayerEmitter
         return $"global::NetGen.Parallelism.SampleChunks({batch}, {maxChunks}, {minSamples})";
     }
 
+    /// <summary>A chunk's region of _gsum: the layer's parameter count rounded up to whole 64-byte cache lines, so two
+    /// threads' chunks never write the same line.</summary>
+    private static int Stride(LayerPlan l) => Stride(l.ParameterCount);
+
+    /// <summary><paramref name="count"/> rounded up to a multiple of 16 values (a 64-byte cache line of floats).</summary>
+    internal static int Stride(int count) => (count + 15) / 16 * 16;
+
     /// <summary>The most sample chunks a convolution's pass is cut into (measured: docs/performance.md).</summary>
     internal const int MaxChunks = 8;
 
@@ -212,13 +219,13 @@ internal sealed partial class Conv2DEmitter : LayerEmitter
         if (Transposed(c, l))
         {
             w.Line($"// the chunk's ∂E/∂w is held transposed, [window value × filter]");
-            w.Line($"ref {c.T} sumT = ref _gsum{l.Index}[chunk * {l.ParameterCount}];");
+            w.Line($"ref {c.T} sumT = ref _gsum{l.Index}[chunk * {Stride(l)}];");
             w.Line($"for (int f = 0; f < {l.OutC}; f++) for (int k = 0; k < {K(l)}; k++) _g[{l.WeightOffset} + f * {K(l)} + k] += Unsafe.Add(ref sumT, k * {l.OutC} + f);");
         }
         else
-            w.Line($"{c.Tp}.Add<{c.T}>(_g.AsSpan({l.WeightOffset}, {l.WeightCount}), _gsum{l.Index}.AsSpan(chunk * {l.ParameterCount}, {l.WeightCount}), _g.AsSpan({l.WeightOffset}, {l.WeightCount}));");
+            w.Line($"{c.Tp}.Add<{c.T}>(_g.AsSpan({l.WeightOffset}, {l.WeightCount}), _gsum{l.Index}.AsSpan(chunk * {Stride(l)}, {l.WeightCount}), _g.AsSpan({l.WeightOffset}, {l.WeightCount}));");
         if (trainBias)
-            w.Line($"{c.Tp}.Add<{c.T}>(_g.AsSpan({l.BiasOffset}, {l.BiasCount}), _gsum{l.Index}.AsSpan(chunk * {l.ParameterCount} + {l.WeightCount}, {l.BiasCount}), _g.AsSpan({l.BiasOffset}, {l.BiasCount}));");
+            w.Line($"{c.Tp}.Add<{c.T}>(_g.AsSpan({l.BiasOffset}, {l.BiasCount}), _gsum{l.Index}.AsSpan(chunk * {Stride(l)} + {l.WeightCount}, {l.BiasCount}), _g.AsSpan({l.BiasOffset}, {l.BiasCount}));");
         w.Close();
     }
 
@@ -233,7 +240,7 @@ internal sealed partial class Conv2DEmitter : LayerEmitter
         w.Line($"int chunks = {Chunks(c, l, "batch")};");
         w.Line($"global::NetGen.Parallelism.RunChunks(this, {Op(l, 1)}, chunks, (long)batch * {2 * l.MultiplyAdds});");
         w.Line($"global::System.Span<{c.T}> total = _gsum{l.Index}.AsSpan(0, {pc});");
-        w.Line($"for (int chunk = 1; chunk < chunks; chunk++) {c.Tp}.Add<{c.T}>(total, _gsum{l.Index}.AsSpan(chunk * {pc}, {pc}), total);");
+        w.Line($"for (int chunk = 1; chunk < chunks; chunk++) {c.Tp}.Add<{c.T}>(total, _gsum{l.Index}.AsSpan(chunk * {Stride(l)}, {pc}), total);");
         if (Transposed(c, l))
         {
             w.Line($"ref {c.T} sumT = ref total[0];   // transposed, [window value × filter]");
@@ -288,10 +295,10 @@ internal sealed partial class Conv2DEmitter : LayerEmitter
         w.Open($"private void {l.PascalName}BackwardPart(int part, int parts)");
         w.Line("(int n0, int n1) = global::NetGen.Parallelism.Range(_batch, parts, part);");
         w.Line("int slot = global::NetGen.Parallelism.Slot;");
-        w.Line($"global::System.Span<{c.T}> sum = _gsum{l.Index}.AsSpan(part * {l.ParameterCount}, {l.ParameterCount});");
+        w.Line($"global::System.Span<{c.T}> sum = _gsum{l.Index}.AsSpan(part * {Stride(l)}, {l.ParameterCount});");
         w.Line("sum.Clear();");
         if (Method(c, l) == ConvMethod.DirectRows)
-            w.Line($"_gvec{l.Index}.AsSpan(slot * {l.WeightCount * GemmEmitter.Lanes(c)}, {l.WeightCount * GemmEmitter.Lanes(c)}).Clear();");
+            w.Line($"_gvec{l.Index}.AsSpan(slot * {Stride(l.WeightCount * GemmEmitter.Lanes(c))}, {l.WeightCount * GemmEmitter.Lanes(c)}).Clear();");
         if (!direct) w.Line($"bool cache = _colBatch{l.Index}.Length > 0 && _columnsKept;   // the forward pass kept every sample's columns");
         w.Open("for (int n = n0; n < n1; n++)");
         w.Line($"ref {c.T} work = ref _col{l.Index}[{GemmEmitter.Lanes(c)} + slot * {P * k}];");
@@ -328,7 +335,7 @@ internal sealed partial class Conv2DEmitter : LayerEmitter
         if (Transposed(c, l))
         {
             w.Line($"// δᵀ of the sample, [position × filter]; then gᵀ[k, f] += Σ_p col[k, p]·δᵀ[p, f]");
-            w.Line($"ref {c.T} deltaT = ref _deltaT{l.Index}[slot * {P * F}];");
+            w.Line($"ref {c.T} deltaT = ref _deltaT{l.Index}[slot * {Stride(P * F)}];");
             w.Line($"ref {c.T} delta = ref {EmitContext.D(l.Index + 1)}[n * {outSize}];");
             if (direct) Transpose(w, c, "delta", "deltaT", rows: F, cols: P);
             else w.Line($"for (int f = 0; f < {F}; f++) for (int p = 0; p < {P}; p++) Unsafe.Add(ref deltaT, p * {F} + f) = Unsafe.Add(ref delta, f * {P} + p);");
