@@ -144,6 +144,10 @@ internal static class WorkerPool
 
     [ThreadStatic] private static int t_slot;
 
+    /// <summary>How long the caller and an idle worker poll without a system call (sched_yield costs microseconds on a
+    /// virtual machine) before they fall back to yielding and blocking: 50 µs.</summary>
+    private static readonly long HotSpinTicks = System.Diagnostics.Stopwatch.Frequency / 20_000;
+
     /// <summary>The calling thread's scratch slot: worker w's is w (1 ≤ w &lt; the processor count), every other thread's 0.</summary>
     public static int Slot => t_slot;
 
@@ -166,8 +170,16 @@ internal static class WorkerPool
             Volatile.Write(ref s_state, (generation << 32) | ((long)parts << 16));   // publishes the fields above
             for (int w = 0; w < threads - 1; w++) workers[w].Wake();
             ClaimParts();
-            var spin = new SpinWait();
-            while (Volatile.Read(ref s_done) != parts) spin.SpinOnce(sleep1Threshold: -1);
+            if (Volatile.Read(ref s_done) != parts)
+            {
+                // The workers' last parts: spin without a system call for up to HotSpin (the parts of one split end
+                // within microseconds of each other on free cores), then yield between checks (a worker whose core is
+                // taken needs it).
+                long deadline = System.Diagnostics.Stopwatch.GetTimestamp() + HotSpinTicks;
+                while (Volatile.Read(ref s_done) != parts && System.Diagnostics.Stopwatch.GetTimestamp() < deadline) Thread.SpinWait(4);
+                var spin = new SpinWait();
+                while (Volatile.Read(ref s_done) != parts) spin.SpinOnce(sleep1Threshold: -1);
+            }
             s_kernel = null;
             if (s_error is { } error) System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(error);
             return true;
@@ -229,6 +241,10 @@ internal static class WorkerPool
             t_slot = _slot;
             while (true)
             {
+                // The next split of a step usually follows within microseconds: poll for it without a system call
+                // first, then let the event spin, yield and block.
+                long deadline = System.Diagnostics.Stopwatch.GetTimestamp() + HotSpinTicks;
+                while (!_go.IsSet && System.Diagnostics.Stopwatch.GetTimestamp() < deadline) Thread.SpinWait(4);
                 _go.Wait();
                 _go.Reset();   // before reading the state: a wake for a later operation is then either seen now or kept set
                 ClaimParts();
