@@ -56,27 +56,12 @@ internal static class RecurrentGemm
             bool acc = accumulate || k0 > 0;
             ref T Bk = ref Unsafe.Add(ref B, k0 * ldb);
             int ak0 = aOffset + k0 * ak;
-            // A short k (the input products: K = features) with B too large for the first-level cache: columns in panels
-            // of B that fit it (multiples of 64 columns, ≤ 32 KB), every row block over one panel before the next, so B
-            // is read from L2 once rather than once per row block. Each value's chain over k is unchanged.
-            int panel = N;
-            if (M > 4)
+            for (int m = 0; m < M; m += 4)
             {
-                int fit = 32768 / (kc * Unsafe.SizeOf<T>()) / 64 * 64;
-                if (fit >= 64 && fit < N) panel = fit;
-            }
-            for (int j0 = 0; j0 < N; j0 += panel)
-            {
-                int nc = Math.Min(panel, N - j0);
-                ref T Bp = ref Unsafe.Add(ref Bk, j0);
-                ref T Cp = ref Unsafe.Add(ref C, j0);
-                for (int m = 0; m < M; m += 4)
-                {
-                    // A row block of 4; at the end, the last rows repeat the last row (the same values, stored twice).
-                    int r1 = Math.Min(m + 1, M - 1), r2 = Math.Min(m + 2, M - 1), r3 = Math.Min(m + 3, M - 1);
-                    var rows = new Rows(ak0 + m * am, ak0 + r1 * am, ak0 + r2 * am, ak0 + r3 * am, m * ldc, r1 * ldc, r2 * ldc, r3 * ldc);
-                    Block(ref A, ak, ref Bp, ldb, ref Cp, rows, nc, kc, acc);
-                }
+                // A row block of 4; at the end, the last rows repeat the last row (the same values, stored twice).
+                int r1 = Math.Min(m + 1, M - 1), r2 = Math.Min(m + 2, M - 1), r3 = Math.Min(m + 3, M - 1);
+                var rows = new Rows(ak0 + m * am, ak0 + r1 * am, ak0 + r2 * am, ak0 + r3 * am, m * ldc, r1 * ldc, r2 * ldc, r3 * ldc);
+                Block(ref A, ak, ref Bk, ldb, ref C, rows, N, kc, acc);
             }
         }
     }
