@@ -15,6 +15,7 @@ using NetGen.Benchmarks;
 //                  lstm-infer-b1 that workload's pieces instead (NETGEN_PROFILE_LOOP=SECONDS then loops it, for perf)
 //   --smoke        CI's check that the suite starts and its workloads give the same results at 1 and 2 threads
 //   --guard        the single-thread guard's cost on the worked example's step (BenchmarkDotNet, guarded vs unguarded)
+//   --loop NAME S  runs workload NAME's step for S seconds at the first --threads count (for perf record and the like)
 CultureInfo.CurrentCulture = CultureInfo.InvariantCulture;
 bool quick = args.Contains("--quick"), noTorch = args.Contains("--no-torch"), noOrt = args.Contains("--no-ort"), buildTime = args.Contains("--build-time");
 int[] threadCounts = [1, 2];
@@ -29,6 +30,18 @@ int epochSamples = quick ? 1 : 3;
 var total = Stopwatch.StartNew();
 if (args.Contains("--profile")) { foreach (int t in threadCounts) Profile.Run(t, only); return 0; }
 if (args.Contains("--smoke")) return Smoke();
+int loopAt = Array.IndexOf(args, "--loop");
+if (loopAt >= 0 && loopAt + 2 < args.Length)
+{
+    Parallelism.MaxThreads = threadCounts[0];
+    var looped = Workloads.Create(args[loopAt + 1]);
+    double seconds = double.Parse(args[loopAt + 2], CultureInfo.InvariantCulture);
+    long steps = 0;
+    var clock = Stopwatch.StartNew();
+    while (clock.Elapsed.TotalSeconds < seconds) { looped.Step(); steps++; }
+    Console.WriteLine($"loop {looped.Name} {threadCounts[0]}t: {steps} steps, {Harness.Time(clock.Elapsed.TotalSeconds / steps)} per step");
+    return 0;
+}
 if (args.Contains("--guard"))
 {
     // The single-thread guard's cost on the worked example's step (docs/threading.md), under BenchmarkDotNet.

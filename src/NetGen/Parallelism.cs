@@ -4,18 +4,13 @@ namespace NetGen;
 
 /// <summary>
 /// How many threads the generated kernels may use. Generated networks split their large kernels (Dense and Conv2D,
-/// forward and backward) into <see cref="MaxThreads"/> parts on a small pool of persistent worker threads: no task
-/// is created and nothing is allocated per step. Dense layers split units or inputs, so every value is computed by
-/// one thread in the same order as on one thread: bit-identical whatever the thread count. Conv2D layers split the
-/// samples of a batch; each part sums its samples' weight gradients, and the sums are added in part order, so a
-/// given thread count always gives the same result (whichever thread runs which part), and different thread counts
-/// differ only in rounding.
+/// forward and backward) into parts on a small pool of persistent worker threads: no task is created and nothing is
+/// allocated per step. Results are bit-identical whatever the thread count. Dense layers split units or inputs, so
+/// every value is computed by one thread in the same order as on one thread. Conv2D layers cut the batch into a fixed
+/// number of sample chunks (<see cref="SampleChunks"/>: a function of the batch size and the layer, never of the thread
+/// count); each chunk sums its samples' weight gradients and the chunks' sums are added in chunk order, whichever
+/// thread ran which chunk, so 1, 2 or 16 threads give the same bits.
 /// </summary>
-/// <remarks>
-/// The default is 1 (everything on the calling thread). Set it once, before training, e.g. to
-/// <see cref="Environment.ProcessorCount"/>; like <c>torch.set_num_threads</c> it applies to the whole process.
-/// Small layers are never split: waking a worker costs a few microseconds.
-/// </remarks>
 public static class Parallelism
 {
     private static int s_maxThreads = 1;
@@ -46,19 +41,44 @@ public static class Parallelism
         return Math.Max(1, Math.Min(Math.Min(threads, Environment.ProcessorCount), maxParts));
     }
 
-    /// <summary>The most parts a kernel split by samples (<see cref="SamplePartsFor"/>) is cut into: one per core.
-    /// Generated networks size their per-part buffers by it.</summary>
+    /// <summary>The most threads a kernel runs on (the calling thread and the workers): one per core. Generated networks
+    /// size their per-thread scratch buffers by it and index them by <see cref="Slot"/>.</summary>
     [EditorBrowsable(EditorBrowsableState.Never)]
     public static int MaxSampleParts { get; } = Math.Max(1, Environment.ProcessorCount);
 
-    /// <summary>How many parts a kernel of <paramref name="multiplyAdds"/> split by samples (Conv2D, Conv2DTranspose) is cut
-    /// into: one part per thread (<see cref="PartsFor"/>, at most <paramref name="samples"/>). Four parts per thread, so
-    /// that a worker slowed by another process leaves parts to the caller, was measured slower on a quiet 2-core machine
-    /// (LeNet b64 at 2 threads 1.24–1.38 ms against 1.16–1.31 ms, four runs each: more per-part weight-gradient sums to
-    /// add, smaller products), so the parts stay one per thread. The parts' sums are added in part order, so a given thread count always gives the
-    /// same bits.</summary>
+    /// <summary>The scratch slot of the calling thread, 0 ≤ slot &lt; <see cref="MaxSampleParts"/>: worker w has slot w,
+    /// every other thread 0. Two threads running parts of one operation at the same time never share a slot (the
+    /// caller of <see cref="Run"/> is never a worker), so a part may use the slot's scratch buffers freely.</summary>
+    [EditorBrowsable(EditorBrowsableState.Never)]
+    public static int Slot => WorkerPool.Slot;
+
+    /// <summary>How many parts a kernel of <paramref name="multiplyAdds"/> split by samples (Conv2DTranspose) is cut into:
+    /// one part per thread (<see cref="PartsFor"/>, at most <paramref name="samples"/>). Used where a part's results do not
+    /// depend on how the samples are split (each value is computed by one part).</summary>
     [EditorBrowsable(EditorBrowsableState.Never)]
     public static int SamplePartsFor(long multiplyAdds, int samples) => Math.Max(1, Math.Min(PartsFor(multiplyAdds), samples));
+
+    /// <summary>How many sample chunks a convolution cuts a batch of <paramref name="batch"/> samples into: batch /
+    /// <paramref name="minSamples"/>, between 1 and <paramref name="maxChunks"/> (both literals of the layer, from its
+    /// weight count and its work per sample). Never depends on the thread count: a chunk's weight-gradient sum, and the
+    /// order the chunks' sums are added in, are the same whether one thread or many run the chunks.</summary>
+    [EditorBrowsable(EditorBrowsableState.Never)]
+    public static int SampleChunks(int batch, int maxChunks, int minSamples = 1) =>
+        Math.Max(1, Math.Min(maxChunks, batch / Math.Max(1, minSamples)));
+
+    /// <summary>Runs chunks 0 … <paramref name="chunks"/> − 1 of operation <paramref name="op"/>: on the calling thread alone
+    /// when the kernel is small (<paramref name="multiplyAdds"/> below <see cref="MinWorkPerSplit"/>) or
+    /// <see cref="MaxThreads"/> is 1, else on up to <see cref="MaxThreads"/> threads (at most one per core), each taking the
+    /// next chunk not yet taken. The chunks' results must not depend on which thread runs them (scratch by
+    /// <see cref="Slot"/>, results by chunk).</summary>
+    [EditorBrowsable(EditorBrowsableState.Never)]
+    public static void RunChunks(IParallelKernel kernel, int op, int chunks, long multiplyAdds)
+    {
+        ArgumentNullException.ThrowIfNull(kernel);
+        int threads = chunks <= 1 ? 1 : PartsFor(multiplyAdds, chunks);
+        if (threads <= 1 || !WorkerPool.TryRun(kernel, op, chunks, threads))
+            for (int chunk = 0; chunk < chunks; chunk++) kernel.RunPart(op, chunk, chunks);
+    }
 
     /// <summary>The range [Start, End) of <paramref name="count"/> items that part <paramref name="part"/> of
     /// <paramref name="parts"/> takes: whole blocks of <paramref name="align"/> items, spread evenly, the last range
@@ -73,14 +93,15 @@ public static class Parallelism
     }
 
     /// <summary>Runs parts 0 … <paramref name="parts"/> − 1 of operation <paramref name="op"/> of
-    /// <paramref name="kernel"/> on the calling thread and <paramref name="parts"/> − 1 worker threads, each taking the
-    /// next part not yet taken, and returns when all are done. When another thread is using the workers, every part
-    /// runs on the calling thread.</summary>
+    /// <paramref name="kernel"/> on the calling thread and up to min(<paramref name="parts"/>, <see cref="MaxThreads"/>,
+    /// <see cref="MaxSampleParts"/>) − 1 worker threads, each taking the next part not yet taken, and returns when all are
+    /// done. When another thread is using the workers, every part runs on the calling thread.</summary>
     [EditorBrowsable(EditorBrowsableState.Never)]
     public static void Run(IParallelKernel kernel, int op, int parts)
     {
         ArgumentNullException.ThrowIfNull(kernel);
-        if (parts <= 1 || !WorkerPool.TryRun(kernel, op, parts))
+        int threads = Math.Min(Math.Min(parts, s_maxThreads), MaxSampleParts);
+        if (parts <= 1 || threads <= 1 || !WorkerPool.TryRun(kernel, op, parts, threads))
             for (int part = 0; part < parts; part++) kernel.RunPart(op, part, parts);
     }
 }
@@ -98,8 +119,10 @@ public interface IParallelKernel
 /// Persistent worker threads, started on first use and kept (background threads, so they never keep the process
 /// alive). The caller and the woken workers claim the parts from a shared counter, so a worker that is slow to
 /// start (blocked, or its core busy with another process) leaves its part to the caller instead of making it wait:
-/// the split is never much slower than one thread. A part is a fixed slice of the work with its own buffers, so the
-/// results do not depend on which thread runs it. A worker spins briefly after its parts, so the next kernel of the
+/// the split is never much slower than one thread. Only as many workers wake as the operation may use (its thread
+/// count, at most one thread per core), however many parts it has: fewer threads than parts each claim several. A part
+/// is a fixed slice of the work writing its own results (scratch comes from the running thread's slot), so the results
+/// do not depend on which thread runs it. A worker spins briefly after its parts, so the next kernel of the
 /// same step finds it awake, then blocks. One caller at a time: a second concurrent caller runs its parts inline.
 /// </summary>
 internal static class WorkerPool
@@ -119,23 +142,44 @@ internal static class WorkerPool
     private static int s_done;
     private static Exception? s_error;
 
-    public static bool TryRun(IParallelKernel kernel, int op, int parts)
+    [ThreadStatic] private static int t_slot;
+
+    /// <summary>How long the caller and an idle worker poll without a system call (sched_yield costs microseconds on a
+    /// virtual machine) before they fall back to yielding and blocking: 50 µs.</summary>
+    private static readonly long HotSpinTicks = System.Diagnostics.Stopwatch.Frequency / 20_000;
+
+    /// <summary>The calling thread's scratch slot: worker w's is w (1 ≤ w &lt; the processor count), every other thread's 0.</summary>
+    public static int Slot => t_slot;
+
+    /// <summary>Publishes <paramref name="parts"/> parts and wakes <paramref name="threads"/> − 1 workers (fewer threads than
+    /// parts: each claims parts until none is left), at most one thread per core; false when another caller holds the pool.</summary>
+    public static bool TryRun(IParallelKernel kernel, int op, int parts, int threads)
     {
+        threads = Math.Min(Math.Min(threads, parts), Parallelism.MaxSampleParts);
+        if (parts > 0xFFFF || threads <= 1) return false;
         if (Interlocked.CompareExchange(ref s_busy, 1, 0) != 0) return false;
         try
         {
             var workers = s_workers;
-            if (workers.Length < parts - 1) workers = Grow(parts - 1);
+            if (workers.Length < threads - 1) workers = Grow(threads - 1);
             s_error = null;
             s_kernel = kernel;
             s_op = op;
             s_done = 0;
             long generation = (Volatile.Read(ref s_state) >> 32) + 1;
             Volatile.Write(ref s_state, (generation << 32) | ((long)parts << 16));   // publishes the fields above
-            for (int w = 0; w < parts - 1; w++) workers[w].Wake();
+            for (int w = 0; w < threads - 1; w++) workers[w].Wake();
             ClaimParts();
-            var spin = new SpinWait();
-            while (Volatile.Read(ref s_done) != parts) spin.SpinOnce(sleep1Threshold: -1);
+            if (Volatile.Read(ref s_done) != parts)
+            {
+                // The workers' last parts: spin without a system call for up to HotSpin (the parts of one split end
+                // within microseconds of each other on free cores), then yield between checks (a worker whose core is
+                // taken needs it).
+                long deadline = System.Diagnostics.Stopwatch.GetTimestamp() + HotSpinTicks;
+                while (Volatile.Read(ref s_done) != parts && System.Diagnostics.Stopwatch.GetTimestamp() < deadline) Thread.SpinWait(4);
+                var spin = new SpinWait();
+                while (Volatile.Read(ref s_done) != parts) spin.SpinOnce(sleep1Threshold: -1);
+            }
             s_kernel = null;
             if (s_error is { } error) System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(error);
             return true;
@@ -181,8 +225,11 @@ internal static class WorkerPool
         // ManualResetEventSlim spins before it blocks: a kernel that follows within microseconds finds the worker awake.
         private readonly ManualResetEventSlim _go = new(false, spinCount: 2000);
 
+        private readonly int _slot;
+
         public Worker(int index)
         {
+            _slot = index;
             var thread = new Thread(Loop) { IsBackground = true, Name = "NetGen worker " + index };
             thread.Start();
         }
@@ -191,8 +238,13 @@ internal static class WorkerPool
 
         private void Loop()
         {
+            t_slot = _slot;
             while (true)
             {
+                // The next split of a step usually follows within microseconds: poll for it without a system call
+                // first, then let the event spin, yield and block.
+                long deadline = System.Diagnostics.Stopwatch.GetTimestamp() + HotSpinTicks;
+                while (!_go.IsSet && System.Diagnostics.Stopwatch.GetTimestamp() < deadline) Thread.SpinWait(4);
                 _go.Wait();
                 _go.Reset();   // before reading the state: a wake for a later operation is then either seen now or kept set
                 ClaimParts();

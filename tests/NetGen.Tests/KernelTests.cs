@@ -202,15 +202,81 @@ public class KernelThreadTests
         Assert.Equal(one.InputGradient, two.InputGradient);
     }
 
-    [Fact]
-    public void ConvolutionResultsAgreeOnTwoThreads()
+    [Theory]
+    [InlineData(2)]
+    [InlineData(3)]   // more threads than this machine may have cores: at most one per core wakes
+    public void ConvolutionResultsAreBitIdenticalAcrossThreadCounts(int threads)
     {
+        // SplitCnn at batch 16: the rows-form direct convolution and a strided im2col one, cut into 8 sample chunks.
         var one = Run(() => new SplitCnn(16), 1, 3 * 18 * 18, 11, 16);
-        var two = Run(() => new SplitCnn(16), 2, 3 * 18 * 18, 11, 16);
-        Assert.Equal(one.Output, two.Output);   // forward: samples split, each computed as on one thread
-        Assert.Equal(one.InputGradient, two.InputGradient);
-        for (int k = 0; k < one.Gradients.Length; k++)   // weight gradients: per-thread sums added in order
-            Assert.Equal(one.Gradients[k], two.Gradients[k], Math.Max(1e-5f, Math.Abs(one.Gradients[k]) * 1e-5f));
+        var many = Run(() => new SplitCnn(16), threads, 3 * 18 * 18, 11, 16);
+        Assert.Equal(one.Output, many.Output);   // forward: each sample computed as on one thread
+        Assert.Equal(one.InputGradient, many.InputGradient);
+        Assert.Equal(one.Gradients, many.Gradients);   // weight gradients: the chunks' sums, added in chunk order
+    }
+
+    /// <summary>LeNet-5 training at batch 24 (both convolution forms, fused ReLU and pooling, Dense layers split by units):
+    /// five steps with the fused plain-SGD update, then five with Adam (the unfused path: ZeroGradients, Backward,
+    /// Step), from the same seed at 1, 2 and 3 threads, give the same parameters to the bit, and the same losses.</summary>
+    [Fact]
+    public void LeNetTrainingIsBitIdenticalAcrossThreadCounts()
+    {
+        static (float[] Parameters, float[] Losses) Train(int threads)
+        {
+            int saved = Parallelism.MaxThreads;
+            try
+            {
+                Parallelism.MaxThreads = threads;
+                const int Batch = 24;
+                var net = new NetGen.Tests.Networks.LeNet(Batch, seed: 3);
+                var random = new SeededRandom(9);
+                float[] x = new float[Batch * 784];
+                int[] labels = new int[Batch];
+                var losses = new float[10];
+                var sgd = new Sgd(0.05);
+                var adam = new Adam(1e-3);
+                for (int step = 0; step < 10; step++)
+                {
+                    for (int i = 0; i < x.Length; i++) x[i] = (float)random.NextDouble();
+                    for (int i = 0; i < Batch; i++) labels[i] = (int)(random.NextDouble() * 10);
+                    losses[step] = net.TrainStep(x, labels, step < 5 ? sgd : adam, Batch);
+                }
+                return (net.Parameters.ToArray(), losses);
+            }
+            finally
+            {
+                Parallelism.MaxThreads = saved;
+            }
+        }
+
+        var one = Train(1);
+        Assert.True(one.Losses[9] < one.Losses[0] + 1, "training ran");
+        foreach (int threads in new[] { 2, 3 })
+        {
+            var many = Train(threads);
+            Assert.Equal(one.Losses, many.Losses);
+            Assert.Equal(one.Parameters, many.Parameters);
+        }
+    }
+
+    [Fact]
+    public void SampleChunks_DependOnTheBatchAndTheLayerOnly()
+    {
+        Assert.Equal(1, Parallelism.SampleChunks(1, 8));
+        Assert.Equal(5, Parallelism.SampleChunks(5, 8));
+        Assert.Equal(8, Parallelism.SampleChunks(64, 8));
+        Assert.Equal(4, Parallelism.SampleChunks(64, 8, minSamples: 16));
+        Assert.Equal(1, Parallelism.SampleChunks(3, 8, minSamples: 16));
+        int saved = Parallelism.MaxThreads;
+        try
+        {
+            Parallelism.MaxThreads = 3;
+            Assert.Equal(8, Parallelism.SampleChunks(64, 8));
+        }
+        finally
+        {
+            Parallelism.MaxThreads = saved;
+        }
     }
 }
 
@@ -261,18 +327,64 @@ public class WorkerPoolTests
         }
     }
 
+    /// <summary>Sets <see cref="Parallelism.MaxThreads"/> for the body (the pool wakes at most MaxThreads − 1 workers).</summary>
+    private static void WithThreads(int threads, Action body)
+    {
+        int saved = Parallelism.MaxThreads;
+        try
+        {
+            Parallelism.MaxThreads = threads;
+            body();
+        }
+        finally
+        {
+            Parallelism.MaxThreads = saved;
+        }
+    }
+
     [Fact]
     public void EveryPartRunsExactlyOnce_WhicheverThreadTakesIt()
     {
         const int Calls = 3000;
-        foreach (int parts in new[] { 2, 3, 4 })
-        {
-            var kernel = new Recorder(Calls, parts);
-            for (kernel.Call = 0; kernel.Call < Calls; kernel.Call++) Parallelism.Run(kernel, 7, parts);
-            for (int c = 0; c < Calls; c++)
-                for (int p = 0; p < parts; p++)
-                    Assert.True(kernel.Runs[c, p] == 1, $"{parts} parts, call {c}: part {p} ran {kernel.Runs[c, p]} times");
-        }
+        foreach (int threads in new[] { 2, 3 })
+            foreach (int parts in new[] { 2, 3, 4, 8 })
+                WithThreads(threads, () =>
+                {
+                    var kernel = new Recorder(Calls, parts);
+                    for (kernel.Call = 0; kernel.Call < Calls; kernel.Call++) Parallelism.Run(kernel, 7, parts);
+                    for (int c = 0; c < Calls; c++)
+                        for (int p = 0; p < parts; p++)
+                            Assert.True(kernel.Runs[c, p] == 1, $"{threads} threads, {parts} parts, call {c}: part {p} ran {kernel.Runs[c, p]} times");
+                });
+    }
+
+    /// <summary>However many parts an operation has, at most min(MaxThreads, cores) threads run them (the caller and
+    /// that many workers less one), and every thread's scratch slot is below <see cref="Parallelism.MaxSampleParts"/> and
+    /// unique among the threads of the operation.</summary>
+    [Fact]
+    public void AtMostOneThreadPerCoreRunsTheParts_EachWithItsOwnSlot()
+    {
+        const int Calls = 500, Parts = 16;
+        var kernel = new SlotRecorder();
+        foreach (int threads in new[] { 1, 2, 8 })
+            WithThreads(threads, () =>
+            {
+                kernel.Seen.Clear();
+                for (int call = 0; call < Calls; call++) Parallelism.Run(kernel, 7, Parts);
+                var ids = kernel.Seen.Select(s => s.Thread).Distinct().ToArray();
+                Assert.True(ids.Length <= Math.Min(threads, Environment.ProcessorCount), $"MaxThreads {threads}: {ids.Length} threads ran parts");
+                Assert.All(kernel.Seen, s => Assert.InRange(s.Slot, 0, Parallelism.MaxSampleParts - 1));
+                foreach (var group in kernel.Seen.GroupBy(s => s.Slot))   // one thread per slot
+                    Assert.Single(group.Select(s => s.Thread).Distinct());
+            });
+        Assert.Equal(0, Parallelism.Slot);   // the calling thread (not a worker)
+    }
+
+    private sealed class SlotRecorder : IParallelKernel
+    {
+        public readonly System.Collections.Concurrent.ConcurrentBag<(int Thread, int Slot)> Seen = [];
+
+        public void RunPart(int op, int part, int parts) => Seen.Add((Environment.CurrentManagedThreadId, Parallelism.Slot));
     }
 
     /// <summary>A worker that is slow to start (here: blocked, after the pause has outlasted its spinning) leaves its part
@@ -284,12 +396,15 @@ public class WorkerPoolTests
         const int Calls = 20;
         var kernel = new Recorder(Calls, 2);
         int caller = Environment.CurrentManagedThreadId, both = 0;
-        for (kernel.Call = 0; kernel.Call < Calls; kernel.Call++)
+        WithThreads(2, () =>
         {
-            Thread.Sleep(20);   // the worker stops spinning and blocks
-            Parallelism.Run(kernel, 7, 2);
-            if (kernel.Threads[kernel.Call, 0] == caller && kernel.Threads[kernel.Call, 1] == caller) both++;
-        }
+            for (kernel.Call = 0; kernel.Call < Calls; kernel.Call++)
+            {
+                Thread.Sleep(20);   // the worker stops spinning and blocks
+                Parallelism.Run(kernel, 7, 2);
+                if (kernel.Threads[kernel.Call, 0] == caller && kernel.Threads[kernel.Call, 1] == caller) both++;
+            }
+        });
         Assert.True(both > 0, "the caller never took the sleeping worker's part");
     }
 
@@ -297,11 +412,14 @@ public class WorkerPoolTests
     public void AnExceptionInAPart_ReachesTheCaller_AndThePoolStillWorks()
     {
         var kernel = new Recorder(2, 2) { ThrowAtPart = 1 };
-        var error = Assert.Throws<InvalidOperationException>(() => Parallelism.Run(kernel, 7, 2));
-        Assert.Equal("part 1", error.Message);
-        kernel.ThrowAtPart = -1;
-        kernel.Call = 1;
-        Parallelism.Run(kernel, 7, 2);
+        WithThreads(2, () =>
+        {
+            var error = Assert.Throws<InvalidOperationException>(() => Parallelism.Run(kernel, 7, 2));
+            Assert.Equal("part 1", error.Message);
+            kernel.ThrowAtPart = -1;
+            kernel.Call = 1;
+            Parallelism.Run(kernel, 7, 2);
+        });
         Assert.Equal(1, kernel.Runs[1, 0]);
         Assert.Equal(1, kernel.Runs[1, 1]);
     }

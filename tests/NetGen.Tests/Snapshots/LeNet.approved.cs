@@ -121,16 +121,16 @@ _____________________________________________________________________
     private readonly float[] _a12, _d12;   // output of layer 11 (Dense3) and ∂E/∂ of it, maxBatch × 10
     private readonly float[] _a13, _d13;   // output of layer 12 (Softmax1) and ∂E/∂ of it, maxBatch × 10
     private readonly float[] _s = global::System.Array.Empty<float>();   // no non-trainable state
-    private readonly float[] _col0;   // Conv2D1 im2col buffer, one sample (25 window values × 784 positions) per part (Parallelism.MaxSampleParts)
-    private readonly float[] _gsum0;   // Conv2D1 ∂E/∂W and ∂E/∂b summed over one thread's samples, per part (Parallelism.MaxSampleParts)
-    private readonly float[] _xpad0;   // Conv2D1 one sample's input with its zero border (1×32×32), per part (Parallelism.MaxSampleParts)
-    private readonly float[] _gvec0;   // Conv2D1 ∂E/∂W summed per vector lane over one thread's samples (150 weights × 8 lanes), per part (Parallelism.MaxSampleParts)
+    private readonly float[] _col0;   // Conv2D1 im2col buffer, one sample (25 window values × 784 positions) per thread (Parallelism.Slot)
+    private readonly float[] _gsum0;   // Conv2D1 ∂E/∂W and ∂E/∂b summed over one chunk's samples, per sample chunk (Parallelism.SampleChunks)
+    private readonly float[] _xpad0;   // Conv2D1 one sample's input with its zero border (1×32×32), per thread (Parallelism.Slot)
+    private readonly float[] _gvec0;   // Conv2D1 ∂E/∂W summed per vector lane over one chunk's samples (150 weights × 8 lanes), per thread (Parallelism.Slot)
     private readonly int[] _argmax2;   // MaxPool1: index of each window's maximum in its input sample
-    private readonly float[] _col3;   // Conv2D2 im2col buffer, one sample (150 window values × 100 positions) per part (Parallelism.MaxSampleParts)
-    private readonly float[] _gsum3;   // Conv2D2 ∂E/∂W and ∂E/∂b summed over one thread's samples, per part (Parallelism.MaxSampleParts)
+    private readonly float[] _col3;   // Conv2D2 im2col buffer, one sample (150 window values × 100 positions) per thread (Parallelism.Slot)
+    private readonly float[] _gsum3;   // Conv2D2 ∂E/∂W and ∂E/∂b summed over one chunk's samples, per sample chunk (Parallelism.SampleChunks)
     private readonly float[] _wT3;   // Conv2D2 weights transposed, [window value × filter], packed by each forward pass
-    private readonly float[] _yT3;   // Conv2D2 one sample's output transposed (100 positions × 16 filters), per part (Parallelism.MaxSampleParts)
-    private readonly float[] _deltaT3;   // Conv2D2 δ of one sample transposed (100 positions × 16 filters), per part (Parallelism.MaxSampleParts)
+    private readonly float[] _yT3;   // Conv2D2 one sample's output transposed (100 positions × 16 filters), per thread (Parallelism.Slot)
+    private readonly float[] _deltaT3;   // Conv2D2 δ of one sample transposed (100 positions × 16 filters), per thread (Parallelism.Slot)
     private readonly int[] _argmax5;   // MaxPool2: index of each window's maximum in its input sample
     private readonly float[] _panels7;   // layer 7 (Dense1): Wᵀ packed as the forward's Vector512 twin reads it, kept between inference passes (44800 values; empty without Vector512)
     private long _panelsVersion7 = -1;   // the weights' version _panels7 was packed at
@@ -178,16 +178,16 @@ _____________________________________________________________________
                 _a11 = new float[maxBatch * 84]; _d11 = new float[maxBatch * 84];
                 _a12 = new float[maxBatch * 10]; _d12 = new float[maxBatch * 10];
                 _a13 = new float[maxBatch * 10]; _d13 = new float[maxBatch * 10];
-                _col0 = new float[19600 * global::NetGen.Parallelism.MaxSampleParts + 16];   // (a vector of slack at each end: col2im by rows reads past a part's columns, then masks those lanes)
-                _gsum0 = new float[156 * global::NetGen.Parallelism.MaxSampleParts];
-                _xpad0 = new float[1024 * global::NetGen.Parallelism.MaxSampleParts];
-                _gvec0 = new float[1200 * global::NetGen.Parallelism.MaxSampleParts];
+                _col0 = global::NetGen.AlignedArray.Allocate<float>(19600 * global::NetGen.Parallelism.MaxSampleParts + 16);   // (a vector of slack at each end: col2im by rows reads past a thread's columns, then masks those lanes)
+                _gsum0 = global::NetGen.AlignedArray.Allocate<float>(160 * global::NetGen.Parallelism.SampleChunks(maxBatch, 8, 1));   // a chunk's sums every 160 values (whole cache lines)
+                _xpad0 = global::NetGen.AlignedArray.Allocate<float>(1024 * global::NetGen.Parallelism.MaxSampleParts);
+                _gvec0 = global::NetGen.AlignedArray.Allocate<float>(1200 * global::NetGen.Parallelism.MaxSampleParts);
                 _argmax2 = new int[maxBatch * 1176];
-                _col3 = new float[15000 * global::NetGen.Parallelism.MaxSampleParts + 16];   // (a vector of slack at each end: col2im by rows reads past a part's columns, then masks those lanes)
-                _gsum3 = new float[2416 * global::NetGen.Parallelism.MaxSampleParts];
-                _wT3 = new float[2400];
-                _yT3 = new float[1600 * global::NetGen.Parallelism.MaxSampleParts];
-                _deltaT3 = new float[1600 * global::NetGen.Parallelism.MaxSampleParts];
+                _col3 = global::NetGen.AlignedArray.Allocate<float>(15000 * global::NetGen.Parallelism.MaxSampleParts + 16);   // (a vector of slack at each end: col2im by rows reads past a thread's columns, then masks those lanes)
+                _gsum3 = global::NetGen.AlignedArray.Allocate<float>(2416 * global::NetGen.Parallelism.SampleChunks(maxBatch, 8, 1));   // a chunk's sums every 2416 values (whole cache lines)
+                _wT3 = global::NetGen.AlignedArray.Allocate<float>(2400);
+                _yT3 = global::NetGen.AlignedArray.Allocate<float>(1600 * global::NetGen.Parallelism.MaxSampleParts);
+                _deltaT3 = global::NetGen.AlignedArray.Allocate<float>(1600 * global::NetGen.Parallelism.MaxSampleParts);
                 _argmax5 = new int[maxBatch * 400];
                 _panels7 = global::System.Runtime.Intrinsics.Vector512.IsHardwareAccelerated ? new float[44800] : global::System.Array.Empty<float>();
                 _panels9 = global::System.Runtime.Intrinsics.Vector512.IsHardwareAccelerated ? new float[9600] : global::System.Array.Empty<float>();
@@ -357,7 +357,7 @@ _____________________________________________________________________
 
             // Layer 0: Conv2D1 (1×28×28 → 6×28×28, kernel 5×5, stride 1, padding 2,2):
             // y[f, oy, ox] = Σ_(c,u,v) w[f, c, u, v]·x[c, oy + u − 2, ox + v − 2] + b[f], direct (rows form); threads split the samples
-            global::NetGen.Parallelism.Run(this, 0, global::NetGen.Parallelism.SamplePartsFor((long)batch * 117600, batch));
+            global::NetGen.Parallelism.RunChunks(this, 0, global::NetGen.Parallelism.SampleChunks(batch, 8, 1), (long)batch * 117600);
 
             // Layer 1: ReLU: computed by layer 0's per-sample parts (fused)
 
@@ -366,7 +366,7 @@ _____________________________________________________________________
             // Layer 3: Conv2D2 (6×14×14 → 16×10×10, kernel 5×5, stride 1, padding 0,0):
             // y[f, oy, ox] = Σ_(c,u,v) w[f, c, u, v]·x[c, oy + u − 0, ox + v − 0] + b[f], direct (filters form); threads split the samples
             for (int f = 0; f < 16; f++) for (int k = 0; k < 150; k++) _wT3[k * 16 + f] = _p[156 + f * 150 + k];   // wᵀ for the direct convolution
-            global::NetGen.Parallelism.Run(this, 12, global::NetGen.Parallelism.SamplePartsFor((long)batch * 240000, batch));
+            global::NetGen.Parallelism.RunChunks(this, 12, global::NetGen.Parallelism.SampleChunks(batch, 8, 1), (long)batch * 240000);
 
             // Layer 4: ReLU: computed by layer 3's per-sample parts (fused)
 
@@ -758,12 +758,12 @@ _____________________________________________________________________
         {
             if (descend)
             {
-                // Layer 3: Conv2D2 backward fused with the plain-SGD step: the threads' parts compute ∂E/∂x (with the weights from
-                // before the step) and their samples' ∂E/∂w, ∂E/∂b sums, added in part order as Backward adds them; then w ← w − η·Σ, b ← b − η·Σ
-                int parts = global::NetGen.Parallelism.SamplePartsFor((long)batch * 480000, batch);
-                global::NetGen.Parallelism.Run(this, 13, parts);
+                // Layer 3: Conv2D2 backward fused with the plain-SGD step: the sample chunks compute ∂E/∂x (with the weights from
+                // before the step) and their samples' ∂E/∂w, ∂E/∂b sums, added in chunk order as Backward adds them; then w ← w − η·Σ, b ← b − η·Σ
+                int chunks = global::NetGen.Parallelism.SampleChunks(batch, 8, 1);
+                global::NetGen.Parallelism.RunChunks(this, 13, chunks, (long)batch * 480000);
                 global::System.Span<float> total = _gsum3.AsSpan(0, 2416);
-                for (int part = 1; part < parts; part++) global::System.Numerics.Tensors.TensorPrimitives.Add<float>(total, _gsum3.AsSpan(part * 2416, 2416), total);
+                for (int chunk = 1; chunk < chunks; chunk++) global::System.Numerics.Tensors.TensorPrimitives.Add<float>(total, _gsum3.AsSpan(chunk * 2416, 2416), total);
                 ref float sumT = ref total[0];   // transposed, [window value × filter]
                 for (int f = 0; f < 16; f++) for (int k = 0; k < 150; k++) _p[156 + f * 150 + k] += _sgdRate * Unsafe.Add(ref sumT, k * 16 + f);
                 global::System.Numerics.Tensors.TensorPrimitives.MultiplyAdd<float>(total.Slice(2400, 16), _sgdRate, _p.AsSpan(2556, 16), _p.AsSpan(2556, 16));
@@ -771,15 +771,15 @@ _____________________________________________________________________
             else
             {
                 // Layer 3: Conv2D2 backward: ∂E/∂w[f] += Σ_p δ[f, p]·col[·, p], ∂E/∂b[f] += Σ_p δ[f, p], ∂E/∂x = col2im(Σ_f w[f]·δ[f, p]);
-                // threads split the samples, each summing its samples' ∂E/∂w, ∂E/∂b; the sums are added in part order
-                int parts = global::NetGen.Parallelism.SamplePartsFor((long)batch * 480000, batch);
-                global::NetGen.Parallelism.Run(this, 13, parts);
-                for (int part = 0; part < parts; part++)
+                // threads take the batch's sample chunks, each chunk summing its samples' ∂E/∂w, ∂E/∂b; the sums are added in chunk order
+                int chunks = global::NetGen.Parallelism.SampleChunks(batch, 8, 1);
+                global::NetGen.Parallelism.RunChunks(this, 13, chunks, (long)batch * 480000);
+                for (int chunk = 0; chunk < chunks; chunk++)
                 {
-                    // the part's ∂E/∂w is held transposed, [window value × filter]
-                    ref float sumT = ref _gsum3[part * 2416];
+                    // the chunk's ∂E/∂w is held transposed, [window value × filter]
+                    ref float sumT = ref _gsum3[chunk * 2416];
                     for (int f = 0; f < 16; f++) for (int k = 0; k < 150; k++) _g[156 + f * 150 + k] += Unsafe.Add(ref sumT, k * 16 + f);
-                    global::System.Numerics.Tensors.TensorPrimitives.Add<float>(_g.AsSpan(2556, 16), _gsum3.AsSpan(part * 2416 + 2400, 16), _g.AsSpan(2556, 16));
+                    global::System.Numerics.Tensors.TensorPrimitives.Add<float>(_g.AsSpan(2556, 16), _gsum3.AsSpan(chunk * 2416 + 2400, 16), _g.AsSpan(2556, 16));
                 }
             }
         }
@@ -798,25 +798,25 @@ _____________________________________________________________________
         {
             if (descend)
             {
-                // Layer 0: Conv2D1 backward fused with the plain-SGD step: the threads' parts compute ∂E/∂x (with the weights from
-                // before the step) and their samples' ∂E/∂w, ∂E/∂b sums, added in part order as Backward adds them; then w ← w − η·Σ, b ← b − η·Σ
-                int parts = global::NetGen.Parallelism.SamplePartsFor((long)batch * 235200, batch);
-                global::NetGen.Parallelism.Run(this, 1, parts);
+                // Layer 0: Conv2D1 backward fused with the plain-SGD step: the sample chunks compute ∂E/∂x (with the weights from
+                // before the step) and their samples' ∂E/∂w, ∂E/∂b sums, added in chunk order as Backward adds them; then w ← w − η·Σ, b ← b − η·Σ
+                int chunks = global::NetGen.Parallelism.SampleChunks(batch, 8, 1);
+                global::NetGen.Parallelism.RunChunks(this, 1, chunks, (long)batch * 235200);
                 global::System.Span<float> total = _gsum0.AsSpan(0, 156);
-                for (int part = 1; part < parts; part++) global::System.Numerics.Tensors.TensorPrimitives.Add<float>(total, _gsum0.AsSpan(part * 156, 156), total);
+                for (int chunk = 1; chunk < chunks; chunk++) global::System.Numerics.Tensors.TensorPrimitives.Add<float>(total, _gsum0.AsSpan(chunk * 160, 156), total);
                 global::System.Numerics.Tensors.TensorPrimitives.MultiplyAdd<float>(total.Slice(0, 150), _sgdRate, _p.AsSpan(0, 150), _p.AsSpan(0, 150));
                 global::System.Numerics.Tensors.TensorPrimitives.MultiplyAdd<float>(total.Slice(150, 6), _sgdRate, _p.AsSpan(150, 6), _p.AsSpan(150, 6));
             }
             else
             {
                 // Layer 0: Conv2D1 backward: ∂E/∂w[f] += Σ_p δ[f, p]·col[·, p], ∂E/∂b[f] += Σ_p δ[f, p], ∂E/∂x = col2im(Σ_f w[f]·δ[f, p]);
-                // threads split the samples, each summing its samples' ∂E/∂w, ∂E/∂b; the sums are added in part order
-                int parts = global::NetGen.Parallelism.SamplePartsFor((long)batch * 235200, batch);
-                global::NetGen.Parallelism.Run(this, 1, parts);
-                for (int part = 0; part < parts; part++)
+                // threads take the batch's sample chunks, each chunk summing its samples' ∂E/∂w, ∂E/∂b; the sums are added in chunk order
+                int chunks = global::NetGen.Parallelism.SampleChunks(batch, 8, 1);
+                global::NetGen.Parallelism.RunChunks(this, 1, chunks, (long)batch * 235200);
+                for (int chunk = 0; chunk < chunks; chunk++)
                 {
-                    global::System.Numerics.Tensors.TensorPrimitives.Add<float>(_g.AsSpan(0, 150), _gsum0.AsSpan(part * 156, 150), _g.AsSpan(0, 150));
-                    global::System.Numerics.Tensors.TensorPrimitives.Add<float>(_g.AsSpan(150, 6), _gsum0.AsSpan(part * 156 + 150, 6), _g.AsSpan(150, 6));
+                    global::System.Numerics.Tensors.TensorPrimitives.Add<float>(_g.AsSpan(0, 150), _gsum0.AsSpan(chunk * 160, 150), _g.AsSpan(0, 150));
+                    global::System.Numerics.Tensors.TensorPrimitives.Add<float>(_g.AsSpan(150, 6), _gsum0.AsSpan(chunk * 160 + 150, 6), _g.AsSpan(150, 6));
                 }
             }
         }
@@ -893,14 +893,15 @@ _____________________________________________________________________
 
     // ---- Kernels: register-blocked products with literal sizes (see each summary) ----
 
-    /// <summary>Conv2D1 forward for part <paramref name="part"/> of <paramref name="parts"/> of the batch's samples.</summary>
+    /// <summary>Conv2D1 forward for chunk <paramref name="part"/> of <paramref name="parts"/> of the batch's samples (scratch: the running thread's slot).</summary>
     private void Conv2D1ForwardPart(int part, int parts)
     {
         (int n0, int n1) = global::NetGen.Parallelism.Range(_batch, parts, part);
+        int slot = global::NetGen.Parallelism.Slot;
         for (int n = n0; n < n1; n++)
         {
-            ref float xs = ref _xpad0[part * 1024];   // the sample's input inside a zero border of 2×2: 1×32×32
-            for (int ch = 0; ch < 1; ch++) for (int iy = 0; iy < 28; iy++) _a0.AsSpan(n * 784 + ch * 784 + iy * 28, 28).CopyTo(_xpad0.AsSpan(part * 1024 + ch * 1024 + (iy + 2) * 32 + 2, 28));
+            ref float xs = ref _xpad0[slot * 1024];   // the sample's input inside a zero border of 2×2: 1×32×32
+            for (int ch = 0; ch < 1; ch++) for (int iy = 0; iy < 28; iy++) _a0.AsSpan(n * 784 + ch * 784 + iy * 28, 28).CopyTo(_xpad0.AsSpan(slot * 1024 + ch * 1024 + (iy + 2) * 32 + 2, 28));
             // direct convolution, rows form: each output row in vectors at ox = 0, 8, 16, 20; a block of filters × vectors in registers, 25 taps per channel unrolled
             ref float ws = ref _p[0];
             ref float bs = ref _p[150];
@@ -1002,19 +1003,20 @@ _____________________________________________________________________
         }
     }
 
-    /// <summary>Conv2D1 backward for part <paramref name="part"/> of <paramref name="parts"/> of the batch's samples: their
-    /// ∂E/∂w and ∂E/∂b summed into the part's region of _gsum0, and ∂E/∂x when asked for.</summary>
+    /// <summary>Conv2D1 backward for chunk <paramref name="part"/> of <paramref name="parts"/> of the batch's samples: their
+    /// ∂E/∂w and ∂E/∂b summed into the chunk's region of _gsum0, and ∂E/∂x when asked for (scratch: the running thread's slot).</summary>
     private void Conv2D1BackwardPart(int part, int parts)
     {
         (int n0, int n1) = global::NetGen.Parallelism.Range(_batch, parts, part);
-        global::System.Span<float> sum = _gsum0.AsSpan(part * 156, 156);
+        int slot = global::NetGen.Parallelism.Slot;
+        global::System.Span<float> sum = _gsum0.AsSpan(part * 160, 156);
         sum.Clear();
-        _gvec0.AsSpan(part * 1200, 1200).Clear();
+        _gvec0.AsSpan(slot * 1200, 1200).Clear();
         for (int n = n0; n < n1; n++)
         {
-            ref float work = ref _col0[8 + part * 19600];
-            ref float xs = ref _xpad0[part * 1024];   // the sample's input inside a zero border of 2×2: 1×32×32
-            for (int ch = 0; ch < 1; ch++) for (int iy = 0; iy < 28; iy++) _a0.AsSpan(n * 784 + ch * 784 + iy * 28, 28).CopyTo(_xpad0.AsSpan(part * 1024 + ch * 1024 + (iy + 2) * 32 + 2, 28));
+            ref float work = ref _col0[8 + slot * 19600];
+            ref float xs = ref _xpad0[slot * 1024];   // the sample's input inside a zero border of 2×2: 1×32×32
+            for (int ch = 0; ch < 1; ch++) for (int iy = 0; iy < 28; iy++) _a0.AsSpan(n * 784 + ch * 784 + iy * 28, 28).CopyTo(_xpad0.AsSpan(slot * 1024 + ch * 1024 + (iy + 2) * 32 + 2, 28));
             // layers 2 and 1, max pooling and ReLU backward, fused: δ = ∂E/∂ of this layer's output for this sample, formed while it stays in L1
             {
                 ref float dyr = ref _d3[n * 1176];
@@ -1056,7 +1058,7 @@ _____________________________________________________________________
                         x0 = Load(ref xr, 16); x1 = Load(ref xr, 17); x2 = Load(ref xr, 18); x3 = Load(ref xr, 19); d = Load(ref dr, 16); s0_0 = Fma(d, x0, s0_0); s0_1 = Fma(d, x1, s0_1); s0_2 = Fma(d, x2, s0_2); s0_3 = Fma(d, x3, s0_3); d = Load(ref dr, 800); s1_0 = Fma(d, x0, s1_0); s1_1 = Fma(d, x1, s1_1); s1_2 = Fma(d, x2, s1_2); s1_3 = Fma(d, x3, s1_3); d = Load(ref dr, 1584); s2_0 = Fma(d, x0, s2_0); s2_1 = Fma(d, x1, s2_1); s2_2 = Fma(d, x2, s2_2); s2_3 = Fma(d, x3, s2_3); d = Load(ref dr, 2368); s3_0 = Fma(d, x0, s3_0); s3_1 = Fma(d, x1, s3_1); s3_2 = Fma(d, x2, s3_2); s3_3 = Fma(d, x3, s3_3); d = Load(ref dr, 3152); s4_0 = Fma(d, x0, s4_0); s4_1 = Fma(d, x1, s4_1); s4_2 = Fma(d, x2, s4_2); s4_3 = Fma(d, x3, s4_3); d = Load(ref dr, 3936); s5_0 = Fma(d, x0, s5_0); s5_1 = Fma(d, x1, s5_1); s5_2 = Fma(d, x2, s5_2); s5_3 = Fma(d, x3, s5_3);
                         x0 = Load(ref xr, 20); x1 = Load(ref xr, 21); x2 = Load(ref xr, 22); x3 = Load(ref xr, 23); d = Load(ref dr, 20) & tail; s0_0 = Fma(d, x0, s0_0); s0_1 = Fma(d, x1, s0_1); s0_2 = Fma(d, x2, s0_2); s0_3 = Fma(d, x3, s0_3); d = Load(ref dr, 804) & tail; s1_0 = Fma(d, x0, s1_0); s1_1 = Fma(d, x1, s1_1); s1_2 = Fma(d, x2, s1_2); s1_3 = Fma(d, x3, s1_3); d = Load(ref dr, 1588) & tail; s2_0 = Fma(d, x0, s2_0); s2_1 = Fma(d, x1, s2_1); s2_2 = Fma(d, x2, s2_2); s2_3 = Fma(d, x3, s2_3); d = Load(ref dr, 2372) & tail; s3_0 = Fma(d, x0, s3_0); s3_1 = Fma(d, x1, s3_1); s3_2 = Fma(d, x2, s3_2); s3_3 = Fma(d, x3, s3_3); d = Load(ref dr, 3156) & tail; s4_0 = Fma(d, x0, s4_0); s4_1 = Fma(d, x1, s4_1); s4_2 = Fma(d, x2, s4_2); s4_3 = Fma(d, x3, s4_3); d = Load(ref dr, 3940) & tail; s5_0 = Fma(d, x0, s5_0); s5_1 = Fma(d, x1, s5_1); s5_2 = Fma(d, x2, s5_2); s5_3 = Fma(d, x3, s5_3);
                     }
-                    ref float gv = ref _gvec0[part * 1200 + (f0 * 25 + ch * 25) * 8];
+                    ref float gv = ref _gvec0[slot * 1200 + (f0 * 25 + ch * 25) * 8];
                     (Load(ref gv, 0) + s0_0).StoreUnsafe(ref gv, 0); (Load(ref gv, 8) + s0_1).StoreUnsafe(ref gv, 8); (Load(ref gv, 16) + s0_2).StoreUnsafe(ref gv, 16); (Load(ref gv, 24) + s0_3).StoreUnsafe(ref gv, 24);
                     (Load(ref gv, 200) + s1_0).StoreUnsafe(ref gv, 200); (Load(ref gv, 208) + s1_1).StoreUnsafe(ref gv, 208); (Load(ref gv, 216) + s1_2).StoreUnsafe(ref gv, 216); (Load(ref gv, 224) + s1_3).StoreUnsafe(ref gv, 224);
                     (Load(ref gv, 400) + s2_0).StoreUnsafe(ref gv, 400); (Load(ref gv, 408) + s2_1).StoreUnsafe(ref gv, 408); (Load(ref gv, 416) + s2_2).StoreUnsafe(ref gv, 416); (Load(ref gv, 424) + s2_3).StoreUnsafe(ref gv, 424);
@@ -1082,7 +1084,7 @@ _____________________________________________________________________
                         x0 = Load(ref xr, 20); x1 = Load(ref xr, 48); x2 = Load(ref xr, 49); x3 = Load(ref xr, 50); d = Load(ref dr, 16); s0_0 = Fma(d, x0, s0_0); s0_1 = Fma(d, x1, s0_1); s0_2 = Fma(d, x2, s0_2); s0_3 = Fma(d, x3, s0_3); d = Load(ref dr, 800); s1_0 = Fma(d, x0, s1_0); s1_1 = Fma(d, x1, s1_1); s1_2 = Fma(d, x2, s1_2); s1_3 = Fma(d, x3, s1_3); d = Load(ref dr, 1584); s2_0 = Fma(d, x0, s2_0); s2_1 = Fma(d, x1, s2_1); s2_2 = Fma(d, x2, s2_2); s2_3 = Fma(d, x3, s2_3); d = Load(ref dr, 2368); s3_0 = Fma(d, x0, s3_0); s3_1 = Fma(d, x1, s3_1); s3_2 = Fma(d, x2, s3_2); s3_3 = Fma(d, x3, s3_3); d = Load(ref dr, 3152); s4_0 = Fma(d, x0, s4_0); s4_1 = Fma(d, x1, s4_1); s4_2 = Fma(d, x2, s4_2); s4_3 = Fma(d, x3, s4_3); d = Load(ref dr, 3936); s5_0 = Fma(d, x0, s5_0); s5_1 = Fma(d, x1, s5_1); s5_2 = Fma(d, x2, s5_2); s5_3 = Fma(d, x3, s5_3);
                         x0 = Load(ref xr, 24); x1 = Load(ref xr, 52); x2 = Load(ref xr, 53); x3 = Load(ref xr, 54); d = Load(ref dr, 20) & tail; s0_0 = Fma(d, x0, s0_0); s0_1 = Fma(d, x1, s0_1); s0_2 = Fma(d, x2, s0_2); s0_3 = Fma(d, x3, s0_3); d = Load(ref dr, 804) & tail; s1_0 = Fma(d, x0, s1_0); s1_1 = Fma(d, x1, s1_1); s1_2 = Fma(d, x2, s1_2); s1_3 = Fma(d, x3, s1_3); d = Load(ref dr, 1588) & tail; s2_0 = Fma(d, x0, s2_0); s2_1 = Fma(d, x1, s2_1); s2_2 = Fma(d, x2, s2_2); s2_3 = Fma(d, x3, s2_3); d = Load(ref dr, 2372) & tail; s3_0 = Fma(d, x0, s3_0); s3_1 = Fma(d, x1, s3_1); s3_2 = Fma(d, x2, s3_2); s3_3 = Fma(d, x3, s3_3); d = Load(ref dr, 3156) & tail; s4_0 = Fma(d, x0, s4_0); s4_1 = Fma(d, x1, s4_1); s4_2 = Fma(d, x2, s4_2); s4_3 = Fma(d, x3, s4_3); d = Load(ref dr, 3940) & tail; s5_0 = Fma(d, x0, s5_0); s5_1 = Fma(d, x1, s5_1); s5_2 = Fma(d, x2, s5_2); s5_3 = Fma(d, x3, s5_3);
                     }
-                    ref float gv = ref _gvec0[part * 1200 + (f0 * 25 + ch * 25) * 8];
+                    ref float gv = ref _gvec0[slot * 1200 + (f0 * 25 + ch * 25) * 8];
                     (Load(ref gv, 32) + s0_0).StoreUnsafe(ref gv, 32); (Load(ref gv, 40) + s0_1).StoreUnsafe(ref gv, 40); (Load(ref gv, 48) + s0_2).StoreUnsafe(ref gv, 48); (Load(ref gv, 56) + s0_3).StoreUnsafe(ref gv, 56);
                     (Load(ref gv, 232) + s1_0).StoreUnsafe(ref gv, 232); (Load(ref gv, 240) + s1_1).StoreUnsafe(ref gv, 240); (Load(ref gv, 248) + s1_2).StoreUnsafe(ref gv, 248); (Load(ref gv, 256) + s1_3).StoreUnsafe(ref gv, 256);
                     (Load(ref gv, 432) + s2_0).StoreUnsafe(ref gv, 432); (Load(ref gv, 440) + s2_1).StoreUnsafe(ref gv, 440); (Load(ref gv, 448) + s2_2).StoreUnsafe(ref gv, 448); (Load(ref gv, 456) + s2_3).StoreUnsafe(ref gv, 456);
@@ -1108,7 +1110,7 @@ _____________________________________________________________________
                         x0 = Load(ref xr, 51); x1 = Load(ref xr, 52); x2 = Load(ref xr, 80); x3 = Load(ref xr, 81); d = Load(ref dr, 16); s0_0 = Fma(d, x0, s0_0); s0_1 = Fma(d, x1, s0_1); s0_2 = Fma(d, x2, s0_2); s0_3 = Fma(d, x3, s0_3); d = Load(ref dr, 800); s1_0 = Fma(d, x0, s1_0); s1_1 = Fma(d, x1, s1_1); s1_2 = Fma(d, x2, s1_2); s1_3 = Fma(d, x3, s1_3); d = Load(ref dr, 1584); s2_0 = Fma(d, x0, s2_0); s2_1 = Fma(d, x1, s2_1); s2_2 = Fma(d, x2, s2_2); s2_3 = Fma(d, x3, s2_3); d = Load(ref dr, 2368); s3_0 = Fma(d, x0, s3_0); s3_1 = Fma(d, x1, s3_1); s3_2 = Fma(d, x2, s3_2); s3_3 = Fma(d, x3, s3_3); d = Load(ref dr, 3152); s4_0 = Fma(d, x0, s4_0); s4_1 = Fma(d, x1, s4_1); s4_2 = Fma(d, x2, s4_2); s4_3 = Fma(d, x3, s4_3); d = Load(ref dr, 3936); s5_0 = Fma(d, x0, s5_0); s5_1 = Fma(d, x1, s5_1); s5_2 = Fma(d, x2, s5_2); s5_3 = Fma(d, x3, s5_3);
                         x0 = Load(ref xr, 55); x1 = Load(ref xr, 56); x2 = Load(ref xr, 84); x3 = Load(ref xr, 85); d = Load(ref dr, 20) & tail; s0_0 = Fma(d, x0, s0_0); s0_1 = Fma(d, x1, s0_1); s0_2 = Fma(d, x2, s0_2); s0_3 = Fma(d, x3, s0_3); d = Load(ref dr, 804) & tail; s1_0 = Fma(d, x0, s1_0); s1_1 = Fma(d, x1, s1_1); s1_2 = Fma(d, x2, s1_2); s1_3 = Fma(d, x3, s1_3); d = Load(ref dr, 1588) & tail; s2_0 = Fma(d, x0, s2_0); s2_1 = Fma(d, x1, s2_1); s2_2 = Fma(d, x2, s2_2); s2_3 = Fma(d, x3, s2_3); d = Load(ref dr, 2372) & tail; s3_0 = Fma(d, x0, s3_0); s3_1 = Fma(d, x1, s3_1); s3_2 = Fma(d, x2, s3_2); s3_3 = Fma(d, x3, s3_3); d = Load(ref dr, 3156) & tail; s4_0 = Fma(d, x0, s4_0); s4_1 = Fma(d, x1, s4_1); s4_2 = Fma(d, x2, s4_2); s4_3 = Fma(d, x3, s4_3); d = Load(ref dr, 3940) & tail; s5_0 = Fma(d, x0, s5_0); s5_1 = Fma(d, x1, s5_1); s5_2 = Fma(d, x2, s5_2); s5_3 = Fma(d, x3, s5_3);
                     }
-                    ref float gv = ref _gvec0[part * 1200 + (f0 * 25 + ch * 25) * 8];
+                    ref float gv = ref _gvec0[slot * 1200 + (f0 * 25 + ch * 25) * 8];
                     (Load(ref gv, 64) + s0_0).StoreUnsafe(ref gv, 64); (Load(ref gv, 72) + s0_1).StoreUnsafe(ref gv, 72); (Load(ref gv, 80) + s0_2).StoreUnsafe(ref gv, 80); (Load(ref gv, 88) + s0_3).StoreUnsafe(ref gv, 88);
                     (Load(ref gv, 264) + s1_0).StoreUnsafe(ref gv, 264); (Load(ref gv, 272) + s1_1).StoreUnsafe(ref gv, 272); (Load(ref gv, 280) + s1_2).StoreUnsafe(ref gv, 280); (Load(ref gv, 288) + s1_3).StoreUnsafe(ref gv, 288);
                     (Load(ref gv, 464) + s2_0).StoreUnsafe(ref gv, 464); (Load(ref gv, 472) + s2_1).StoreUnsafe(ref gv, 472); (Load(ref gv, 480) + s2_2).StoreUnsafe(ref gv, 480); (Load(ref gv, 488) + s2_3).StoreUnsafe(ref gv, 488);
@@ -1134,7 +1136,7 @@ _____________________________________________________________________
                         x0 = Load(ref xr, 82); x1 = Load(ref xr, 83); x2 = Load(ref xr, 84); x3 = Load(ref xr, 112); d = Load(ref dr, 16); s0_0 = Fma(d, x0, s0_0); s0_1 = Fma(d, x1, s0_1); s0_2 = Fma(d, x2, s0_2); s0_3 = Fma(d, x3, s0_3); d = Load(ref dr, 800); s1_0 = Fma(d, x0, s1_0); s1_1 = Fma(d, x1, s1_1); s1_2 = Fma(d, x2, s1_2); s1_3 = Fma(d, x3, s1_3); d = Load(ref dr, 1584); s2_0 = Fma(d, x0, s2_0); s2_1 = Fma(d, x1, s2_1); s2_2 = Fma(d, x2, s2_2); s2_3 = Fma(d, x3, s2_3); d = Load(ref dr, 2368); s3_0 = Fma(d, x0, s3_0); s3_1 = Fma(d, x1, s3_1); s3_2 = Fma(d, x2, s3_2); s3_3 = Fma(d, x3, s3_3); d = Load(ref dr, 3152); s4_0 = Fma(d, x0, s4_0); s4_1 = Fma(d, x1, s4_1); s4_2 = Fma(d, x2, s4_2); s4_3 = Fma(d, x3, s4_3); d = Load(ref dr, 3936); s5_0 = Fma(d, x0, s5_0); s5_1 = Fma(d, x1, s5_1); s5_2 = Fma(d, x2, s5_2); s5_3 = Fma(d, x3, s5_3);
                         x0 = Load(ref xr, 86); x1 = Load(ref xr, 87); x2 = Load(ref xr, 88); x3 = Load(ref xr, 116); d = Load(ref dr, 20) & tail; s0_0 = Fma(d, x0, s0_0); s0_1 = Fma(d, x1, s0_1); s0_2 = Fma(d, x2, s0_2); s0_3 = Fma(d, x3, s0_3); d = Load(ref dr, 804) & tail; s1_0 = Fma(d, x0, s1_0); s1_1 = Fma(d, x1, s1_1); s1_2 = Fma(d, x2, s1_2); s1_3 = Fma(d, x3, s1_3); d = Load(ref dr, 1588) & tail; s2_0 = Fma(d, x0, s2_0); s2_1 = Fma(d, x1, s2_1); s2_2 = Fma(d, x2, s2_2); s2_3 = Fma(d, x3, s2_3); d = Load(ref dr, 2372) & tail; s3_0 = Fma(d, x0, s3_0); s3_1 = Fma(d, x1, s3_1); s3_2 = Fma(d, x2, s3_2); s3_3 = Fma(d, x3, s3_3); d = Load(ref dr, 3156) & tail; s4_0 = Fma(d, x0, s4_0); s4_1 = Fma(d, x1, s4_1); s4_2 = Fma(d, x2, s4_2); s4_3 = Fma(d, x3, s4_3); d = Load(ref dr, 3940) & tail; s5_0 = Fma(d, x0, s5_0); s5_1 = Fma(d, x1, s5_1); s5_2 = Fma(d, x2, s5_2); s5_3 = Fma(d, x3, s5_3);
                     }
-                    ref float gv = ref _gvec0[part * 1200 + (f0 * 25 + ch * 25) * 8];
+                    ref float gv = ref _gvec0[slot * 1200 + (f0 * 25 + ch * 25) * 8];
                     (Load(ref gv, 96) + s0_0).StoreUnsafe(ref gv, 96); (Load(ref gv, 104) + s0_1).StoreUnsafe(ref gv, 104); (Load(ref gv, 112) + s0_2).StoreUnsafe(ref gv, 112); (Load(ref gv, 120) + s0_3).StoreUnsafe(ref gv, 120);
                     (Load(ref gv, 296) + s1_0).StoreUnsafe(ref gv, 296); (Load(ref gv, 304) + s1_1).StoreUnsafe(ref gv, 304); (Load(ref gv, 312) + s1_2).StoreUnsafe(ref gv, 312); (Load(ref gv, 320) + s1_3).StoreUnsafe(ref gv, 320);
                     (Load(ref gv, 496) + s2_0).StoreUnsafe(ref gv, 496); (Load(ref gv, 504) + s2_1).StoreUnsafe(ref gv, 504); (Load(ref gv, 512) + s2_2).StoreUnsafe(ref gv, 512); (Load(ref gv, 520) + s2_3).StoreUnsafe(ref gv, 520);
@@ -1160,7 +1162,7 @@ _____________________________________________________________________
                         x0 = Load(ref xr, 113); x1 = Load(ref xr, 114); x2 = Load(ref xr, 115); d = Load(ref dr, 16); s0_0 = Fma(d, x0, s0_0); s0_1 = Fma(d, x1, s0_1); s0_2 = Fma(d, x2, s0_2); d = Load(ref dr, 800); s1_0 = Fma(d, x0, s1_0); s1_1 = Fma(d, x1, s1_1); s1_2 = Fma(d, x2, s1_2); d = Load(ref dr, 1584); s2_0 = Fma(d, x0, s2_0); s2_1 = Fma(d, x1, s2_1); s2_2 = Fma(d, x2, s2_2); d = Load(ref dr, 2368); s3_0 = Fma(d, x0, s3_0); s3_1 = Fma(d, x1, s3_1); s3_2 = Fma(d, x2, s3_2); d = Load(ref dr, 3152); s4_0 = Fma(d, x0, s4_0); s4_1 = Fma(d, x1, s4_1); s4_2 = Fma(d, x2, s4_2); d = Load(ref dr, 3936); s5_0 = Fma(d, x0, s5_0); s5_1 = Fma(d, x1, s5_1); s5_2 = Fma(d, x2, s5_2);
                         x0 = Load(ref xr, 117); x1 = Load(ref xr, 118); x2 = Load(ref xr, 119); d = Load(ref dr, 20) & tail; s0_0 = Fma(d, x0, s0_0); s0_1 = Fma(d, x1, s0_1); s0_2 = Fma(d, x2, s0_2); d = Load(ref dr, 804) & tail; s1_0 = Fma(d, x0, s1_0); s1_1 = Fma(d, x1, s1_1); s1_2 = Fma(d, x2, s1_2); d = Load(ref dr, 1588) & tail; s2_0 = Fma(d, x0, s2_0); s2_1 = Fma(d, x1, s2_1); s2_2 = Fma(d, x2, s2_2); d = Load(ref dr, 2372) & tail; s3_0 = Fma(d, x0, s3_0); s3_1 = Fma(d, x1, s3_1); s3_2 = Fma(d, x2, s3_2); d = Load(ref dr, 3156) & tail; s4_0 = Fma(d, x0, s4_0); s4_1 = Fma(d, x1, s4_1); s4_2 = Fma(d, x2, s4_2); d = Load(ref dr, 3940) & tail; s5_0 = Fma(d, x0, s5_0); s5_1 = Fma(d, x1, s5_1); s5_2 = Fma(d, x2, s5_2);
                     }
-                    ref float gv = ref _gvec0[part * 1200 + (f0 * 25 + ch * 25) * 8];
+                    ref float gv = ref _gvec0[slot * 1200 + (f0 * 25 + ch * 25) * 8];
                     (Load(ref gv, 128) + s0_0).StoreUnsafe(ref gv, 128); (Load(ref gv, 136) + s0_1).StoreUnsafe(ref gv, 136); (Load(ref gv, 144) + s0_2).StoreUnsafe(ref gv, 144);
                     (Load(ref gv, 328) + s1_0).StoreUnsafe(ref gv, 328); (Load(ref gv, 336) + s1_1).StoreUnsafe(ref gv, 336); (Load(ref gv, 344) + s1_2).StoreUnsafe(ref gv, 344);
                     (Load(ref gv, 528) + s2_0).StoreUnsafe(ref gv, 528); (Load(ref gv, 536) + s2_1).StoreUnsafe(ref gv, 536); (Load(ref gv, 544) + s2_2).StoreUnsafe(ref gv, 544);
@@ -1186,7 +1188,7 @@ _____________________________________________________________________
                         x0 = Load(ref xr, 116); x1 = Load(ref xr, 144); x2 = Load(ref xr, 145); d = Load(ref dr, 16); s0_0 = Fma(d, x0, s0_0); s0_1 = Fma(d, x1, s0_1); s0_2 = Fma(d, x2, s0_2); d = Load(ref dr, 800); s1_0 = Fma(d, x0, s1_0); s1_1 = Fma(d, x1, s1_1); s1_2 = Fma(d, x2, s1_2); d = Load(ref dr, 1584); s2_0 = Fma(d, x0, s2_0); s2_1 = Fma(d, x1, s2_1); s2_2 = Fma(d, x2, s2_2); d = Load(ref dr, 2368); s3_0 = Fma(d, x0, s3_0); s3_1 = Fma(d, x1, s3_1); s3_2 = Fma(d, x2, s3_2); d = Load(ref dr, 3152); s4_0 = Fma(d, x0, s4_0); s4_1 = Fma(d, x1, s4_1); s4_2 = Fma(d, x2, s4_2); d = Load(ref dr, 3936); s5_0 = Fma(d, x0, s5_0); s5_1 = Fma(d, x1, s5_1); s5_2 = Fma(d, x2, s5_2);
                         x0 = Load(ref xr, 120); x1 = Load(ref xr, 148); x2 = Load(ref xr, 149); d = Load(ref dr, 20) & tail; s0_0 = Fma(d, x0, s0_0); s0_1 = Fma(d, x1, s0_1); s0_2 = Fma(d, x2, s0_2); d = Load(ref dr, 804) & tail; s1_0 = Fma(d, x0, s1_0); s1_1 = Fma(d, x1, s1_1); s1_2 = Fma(d, x2, s1_2); d = Load(ref dr, 1588) & tail; s2_0 = Fma(d, x0, s2_0); s2_1 = Fma(d, x1, s2_1); s2_2 = Fma(d, x2, s2_2); d = Load(ref dr, 2372) & tail; s3_0 = Fma(d, x0, s3_0); s3_1 = Fma(d, x1, s3_1); s3_2 = Fma(d, x2, s3_2); d = Load(ref dr, 3156) & tail; s4_0 = Fma(d, x0, s4_0); s4_1 = Fma(d, x1, s4_1); s4_2 = Fma(d, x2, s4_2); d = Load(ref dr, 3940) & tail; s5_0 = Fma(d, x0, s5_0); s5_1 = Fma(d, x1, s5_1); s5_2 = Fma(d, x2, s5_2);
                     }
-                    ref float gv = ref _gvec0[part * 1200 + (f0 * 25 + ch * 25) * 8];
+                    ref float gv = ref _gvec0[slot * 1200 + (f0 * 25 + ch * 25) * 8];
                     (Load(ref gv, 152) + s0_0).StoreUnsafe(ref gv, 152); (Load(ref gv, 160) + s0_1).StoreUnsafe(ref gv, 160); (Load(ref gv, 168) + s0_2).StoreUnsafe(ref gv, 168);
                     (Load(ref gv, 352) + s1_0).StoreUnsafe(ref gv, 352); (Load(ref gv, 360) + s1_1).StoreUnsafe(ref gv, 360); (Load(ref gv, 368) + s1_2).StoreUnsafe(ref gv, 368);
                     (Load(ref gv, 552) + s2_0).StoreUnsafe(ref gv, 552); (Load(ref gv, 560) + s2_1).StoreUnsafe(ref gv, 560); (Load(ref gv, 568) + s2_2).StoreUnsafe(ref gv, 568);
@@ -1212,7 +1214,7 @@ _____________________________________________________________________
                         x0 = Load(ref xr, 146); x1 = Load(ref xr, 147); x2 = Load(ref xr, 148); d = Load(ref dr, 16); s0_0 = Fma(d, x0, s0_0); s0_1 = Fma(d, x1, s0_1); s0_2 = Fma(d, x2, s0_2); d = Load(ref dr, 800); s1_0 = Fma(d, x0, s1_0); s1_1 = Fma(d, x1, s1_1); s1_2 = Fma(d, x2, s1_2); d = Load(ref dr, 1584); s2_0 = Fma(d, x0, s2_0); s2_1 = Fma(d, x1, s2_1); s2_2 = Fma(d, x2, s2_2); d = Load(ref dr, 2368); s3_0 = Fma(d, x0, s3_0); s3_1 = Fma(d, x1, s3_1); s3_2 = Fma(d, x2, s3_2); d = Load(ref dr, 3152); s4_0 = Fma(d, x0, s4_0); s4_1 = Fma(d, x1, s4_1); s4_2 = Fma(d, x2, s4_2); d = Load(ref dr, 3936); s5_0 = Fma(d, x0, s5_0); s5_1 = Fma(d, x1, s5_1); s5_2 = Fma(d, x2, s5_2);
                         x0 = Load(ref xr, 150); x1 = Load(ref xr, 151); x2 = Load(ref xr, 152); d = Load(ref dr, 20) & tail; s0_0 = Fma(d, x0, s0_0); s0_1 = Fma(d, x1, s0_1); s0_2 = Fma(d, x2, s0_2); d = Load(ref dr, 804) & tail; s1_0 = Fma(d, x0, s1_0); s1_1 = Fma(d, x1, s1_1); s1_2 = Fma(d, x2, s1_2); d = Load(ref dr, 1588) & tail; s2_0 = Fma(d, x0, s2_0); s2_1 = Fma(d, x1, s2_1); s2_2 = Fma(d, x2, s2_2); d = Load(ref dr, 2372) & tail; s3_0 = Fma(d, x0, s3_0); s3_1 = Fma(d, x1, s3_1); s3_2 = Fma(d, x2, s3_2); d = Load(ref dr, 3156) & tail; s4_0 = Fma(d, x0, s4_0); s4_1 = Fma(d, x1, s4_1); s4_2 = Fma(d, x2, s4_2); d = Load(ref dr, 3940) & tail; s5_0 = Fma(d, x0, s5_0); s5_1 = Fma(d, x1, s5_1); s5_2 = Fma(d, x2, s5_2);
                     }
-                    ref float gv = ref _gvec0[part * 1200 + (f0 * 25 + ch * 25) * 8];
+                    ref float gv = ref _gvec0[slot * 1200 + (f0 * 25 + ch * 25) * 8];
                     (Load(ref gv, 176) + s0_0).StoreUnsafe(ref gv, 176); (Load(ref gv, 184) + s0_1).StoreUnsafe(ref gv, 184); (Load(ref gv, 192) + s0_2).StoreUnsafe(ref gv, 192);
                     (Load(ref gv, 376) + s1_0).StoreUnsafe(ref gv, 376); (Load(ref gv, 384) + s1_1).StoreUnsafe(ref gv, 384); (Load(ref gv, 392) + s1_2).StoreUnsafe(ref gv, 392);
                     (Load(ref gv, 576) + s2_0).StoreUnsafe(ref gv, 576); (Load(ref gv, 584) + s2_1).StoreUnsafe(ref gv, 584); (Load(ref gv, 592) + s2_2).StoreUnsafe(ref gv, 592);
@@ -1269,7 +1271,7 @@ _____________________________________________________________________
                 }
             }
         }
-        ref float lanes = ref _gvec0[part * 1200];
+        ref float lanes = ref _gvec0[slot * 1200];
         for (int k = 0; k < 150; k++) sum[k] = Vector256.Sum(Load(ref lanes, k * 8));
     }
 
@@ -1326,17 +1328,18 @@ _____________________________________________________________________
         }
     }
 
-    /// <summary>Conv2D2 forward for part <paramref name="part"/> of <paramref name="parts"/> of the batch's samples.</summary>
+    /// <summary>Conv2D2 forward for chunk <paramref name="part"/> of <paramref name="parts"/> of the batch's samples (scratch: the running thread's slot).</summary>
     private void Conv2D2ForwardPart(int part, int parts)
     {
         (int n0, int n1) = global::NetGen.Parallelism.Range(_batch, parts, part);
+        int slot = global::NetGen.Parallelism.Slot;
         for (int n = n0; n < n1; n++)
         {
             ref float xs = ref _a3[n * 1176];   // no padding: the input is read in place
             // direct convolution, filters form: yᵀ[p, f] for a block of positions × filter vectors in registers, 25 taps per channel unrolled; then y = (yᵀ)ᵀ
             ref float wts = ref _wT3[0];
             ref float bs = ref _p[2556];
-            ref float yts = ref _yT3[part * 1600];
+            ref float yts = ref _yT3[slot * 1600];
             for (int oy = 0; oy < 10; oy++)
             {
                 for (int fv = 0; fv < 2; fv += 2)   // 2 vectors of 8 filters
@@ -1442,16 +1445,17 @@ _____________________________________________________________________
         }
     }
 
-    /// <summary>Conv2D2 backward for part <paramref name="part"/> of <paramref name="parts"/> of the batch's samples: their
-    /// ∂E/∂w and ∂E/∂b summed into the part's region of _gsum3, and their ∂E/∂x.</summary>
+    /// <summary>Conv2D2 backward for chunk <paramref name="part"/> of <paramref name="parts"/> of the batch's samples: their
+    /// ∂E/∂w and ∂E/∂b summed into the chunk's region of _gsum3, and their ∂E/∂x (scratch: the running thread's slot).</summary>
     private void Conv2D2BackwardPart(int part, int parts)
     {
         (int n0, int n1) = global::NetGen.Parallelism.Range(_batch, parts, part);
+        int slot = global::NetGen.Parallelism.Slot;
         global::System.Span<float> sum = _gsum3.AsSpan(part * 2416, 2416);
         sum.Clear();
         for (int n = n0; n < n1; n++)
         {
-            ref float work = ref _col3[8 + part * 15000];
+            ref float work = ref _col3[8 + slot * 15000];
             ref float xs = ref _a3[n * 1176];   // no padding: the input is read in place
             // layers 5 and 4, max pooling and ReLU backward, fused: δ = ∂E/∂ of this layer's output for this sample, formed while it stays in L1
             {
@@ -1471,7 +1475,7 @@ _____________________________________________________________________
                 }
             }
             // δᵀ of the sample, [position × filter]; then gᵀ[k, f] += Σ_p col[k, p]·δᵀ[p, f]
-            ref float deltaT = ref _deltaT3[part * 1600];
+            ref float deltaT = ref _deltaT3[slot * 1600];
             ref float delta = ref _d4[n * 1600];
             for (int i = 0; i < 16; i += 8) for (int j = 0; j < 96; j += 8) Transpose8x8(ref Unsafe.Add(ref delta, i * 100 + j), 100, ref Unsafe.Add(ref deltaT, j * 16 + i), 16);
             for (int j = 96; j < 100; j++) for (int i = 0; i < 16; i++) Unsafe.Add(ref deltaT, j * 16 + i) = Unsafe.Add(ref delta, i * 100 + j);

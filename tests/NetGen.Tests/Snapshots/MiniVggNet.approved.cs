@@ -171,35 +171,35 @@ _________________________________________________________________________
     private readonly float[] _a22, _d22;   // output of layer 21 (Dense2) and ∂E/∂ of it, maxBatch × 10
     private readonly float[] _a23, _d23;   // output of layer 22 (Softmax1) and ∂E/∂ of it, maxBatch × 10
     private readonly float[] _s = new float[1408];   // non-trainable state (batch-norm running statistics)
-    private readonly float[] _col0;   // Conv2D1 im2col buffer, one sample (9 window values × 784 positions) per part (Parallelism.MaxSampleParts)
-    private readonly float[] _gsum0;   // Conv2D1 ∂E/∂W and ∂E/∂b summed over one thread's samples, per part (Parallelism.MaxSampleParts)
-    private readonly float[] _xpad0;   // Conv2D1 one sample's input with its zero border (1×30×30), per part (Parallelism.MaxSampleParts)
+    private readonly float[] _col0;   // Conv2D1 im2col buffer, one sample (9 window values × 784 positions) per thread (Parallelism.Slot)
+    private readonly float[] _gsum0;   // Conv2D1 ∂E/∂W and ∂E/∂b summed over one chunk's samples, per sample chunk (Parallelism.SampleChunks)
+    private readonly float[] _xpad0;   // Conv2D1 one sample's input with its zero border (1×30×30), per thread (Parallelism.Slot)
     private readonly float[] _wT0;   // Conv2D1 weights transposed, [window value × filter], packed by each forward pass
-    private readonly float[] _yT0;   // Conv2D1 one sample's output transposed (784 positions × 32 filters), per part (Parallelism.MaxSampleParts)
-    private readonly float[] _deltaT0;   // Conv2D1 δ of one sample transposed (784 positions × 32 filters), per part (Parallelism.MaxSampleParts)
+    private readonly float[] _yT0;   // Conv2D1 one sample's output transposed (784 positions × 32 filters), per thread (Parallelism.Slot)
+    private readonly float[] _deltaT0;   // Conv2D1 δ of one sample transposed (784 positions × 32 filters), per thread (Parallelism.Slot)
     private readonly float[] _mean2 = new float[32], _invStd2 = new float[32];   // BatchNorm1: μ and 1/√(σ² + ε) of the last forward pass
-    private readonly float[] _col3;   // Conv2D2 im2col buffer, one sample (288 window values × 784 positions) per part (Parallelism.MaxSampleParts)
-    private readonly float[] _gsum3;   // Conv2D2 ∂E/∂W and ∂E/∂b summed over one thread's samples, per part (Parallelism.MaxSampleParts)
-    private readonly float[] _xpad3;   // Conv2D2 one sample's input with its zero border (32×30×30), per part (Parallelism.MaxSampleParts)
+    private readonly float[] _col3;   // Conv2D2 im2col buffer, one sample (288 window values × 784 positions) per thread (Parallelism.Slot)
+    private readonly float[] _gsum3;   // Conv2D2 ∂E/∂W and ∂E/∂b summed over one chunk's samples, per sample chunk (Parallelism.SampleChunks)
+    private readonly float[] _xpad3;   // Conv2D2 one sample's input with its zero border (32×30×30), per thread (Parallelism.Slot)
     private readonly float[] _wT3;   // Conv2D2 weights transposed, [window value × filter], packed by each forward pass
-    private readonly float[] _yT3;   // Conv2D2 one sample's output transposed (784 positions × 32 filters), per part (Parallelism.MaxSampleParts)
-    private readonly float[] _deltaT3;   // Conv2D2 δ of one sample transposed (784 positions × 32 filters), per part (Parallelism.MaxSampleParts)
+    private readonly float[] _yT3;   // Conv2D2 one sample's output transposed (784 positions × 32 filters), per thread (Parallelism.Slot)
+    private readonly float[] _deltaT3;   // Conv2D2 δ of one sample transposed (784 positions × 32 filters), per thread (Parallelism.Slot)
     private readonly float[] _mean5 = new float[32], _invStd5 = new float[32];   // BatchNorm2: μ and 1/√(σ² + ε) of the last forward pass
     private readonly int[] _argmax6;   // MaxPool1: index of each window's maximum in its input sample
     private readonly float[] _mask7;   // Dropout1: 0 or 1/(1 − rate) per value of the last forward pass
-    private readonly float[] _col8;   // Conv2D3 im2col buffer, one sample (288 window values × 196 positions) per part (Parallelism.MaxSampleParts)
-    private readonly float[] _gsum8;   // Conv2D3 ∂E/∂W and ∂E/∂b summed over one thread's samples, per part (Parallelism.MaxSampleParts)
-    private readonly float[] _xpad8;   // Conv2D3 one sample's input with its zero border (32×16×16), per part (Parallelism.MaxSampleParts)
+    private readonly float[] _col8;   // Conv2D3 im2col buffer, one sample (288 window values × 196 positions) per thread (Parallelism.Slot)
+    private readonly float[] _gsum8;   // Conv2D3 ∂E/∂W and ∂E/∂b summed over one chunk's samples, per sample chunk (Parallelism.SampleChunks)
+    private readonly float[] _xpad8;   // Conv2D3 one sample's input with its zero border (32×16×16), per thread (Parallelism.Slot)
     private readonly float[] _wT8;   // Conv2D3 weights transposed, [window value × filter], packed by each forward pass
-    private readonly float[] _yT8;   // Conv2D3 one sample's output transposed (196 positions × 64 filters), per part (Parallelism.MaxSampleParts)
-    private readonly float[] _deltaT8;   // Conv2D3 δ of one sample transposed (196 positions × 64 filters), per part (Parallelism.MaxSampleParts)
+    private readonly float[] _yT8;   // Conv2D3 one sample's output transposed (196 positions × 64 filters), per thread (Parallelism.Slot)
+    private readonly float[] _deltaT8;   // Conv2D3 δ of one sample transposed (196 positions × 64 filters), per thread (Parallelism.Slot)
     private readonly float[] _mean10 = new float[64], _invStd10 = new float[64];   // BatchNorm3: μ and 1/√(σ² + ε) of the last forward pass
-    private readonly float[] _col11;   // Conv2D4 im2col buffer, one sample (576 window values × 196 positions) per part (Parallelism.MaxSampleParts)
-    private readonly float[] _gsum11;   // Conv2D4 ∂E/∂W and ∂E/∂b summed over one thread's samples, per part (Parallelism.MaxSampleParts)
-    private readonly float[] _xpad11;   // Conv2D4 one sample's input with its zero border (64×16×16), per part (Parallelism.MaxSampleParts)
+    private readonly float[] _col11;   // Conv2D4 im2col buffer, one sample (576 window values × 196 positions) per thread (Parallelism.Slot)
+    private readonly float[] _gsum11;   // Conv2D4 ∂E/∂W and ∂E/∂b summed over one chunk's samples, per sample chunk (Parallelism.SampleChunks)
+    private readonly float[] _xpad11;   // Conv2D4 one sample's input with its zero border (64×16×16), per thread (Parallelism.Slot)
     private readonly float[] _wT11;   // Conv2D4 weights transposed, [window value × filter], packed by each forward pass
-    private readonly float[] _yT11;   // Conv2D4 one sample's output transposed (196 positions × 64 filters), per part (Parallelism.MaxSampleParts)
-    private readonly float[] _deltaT11;   // Conv2D4 δ of one sample transposed (196 positions × 64 filters), per part (Parallelism.MaxSampleParts)
+    private readonly float[] _yT11;   // Conv2D4 one sample's output transposed (196 positions × 64 filters), per thread (Parallelism.Slot)
+    private readonly float[] _deltaT11;   // Conv2D4 δ of one sample transposed (196 positions × 64 filters), per thread (Parallelism.Slot)
     private readonly float[] _mean13 = new float[64], _invStd13 = new float[64];   // BatchNorm4: μ and 1/√(σ² + ε) of the last forward pass
     private readonly int[] _argmax14;   // MaxPool2: index of each window's maximum in its input sample
     private readonly float[] _mask15;   // Dropout2: 0 or 1/(1 − rate) per value of the last forward pass
@@ -260,32 +260,32 @@ _________________________________________________________________________
                 _a21 = new float[maxBatch * 512]; _d21 = new float[maxBatch * 512];
                 _a22 = new float[maxBatch * 10]; _d22 = new float[maxBatch * 10];
                 _a23 = new float[maxBatch * 10]; _d23 = new float[maxBatch * 10];
-                _col0 = new float[7056 * global::NetGen.Parallelism.MaxSampleParts + 16];   // (a vector of slack at each end: col2im by rows reads past a part's columns, then masks those lanes)
-                _gsum0 = new float[320 * global::NetGen.Parallelism.MaxSampleParts];
-                _xpad0 = new float[900 * global::NetGen.Parallelism.MaxSampleParts];
-                _wT0 = new float[288];
-                _yT0 = new float[25088 * global::NetGen.Parallelism.MaxSampleParts];
-                _deltaT0 = new float[25088 * global::NetGen.Parallelism.MaxSampleParts];
-                _col3 = new float[225792 * global::NetGen.Parallelism.MaxSampleParts + 16];   // (a vector of slack at each end: col2im by rows reads past a part's columns, then masks those lanes)
-                _gsum3 = new float[9248 * global::NetGen.Parallelism.MaxSampleParts];
-                _xpad3 = new float[28800 * global::NetGen.Parallelism.MaxSampleParts];
-                _wT3 = new float[9216];
-                _yT3 = new float[25088 * global::NetGen.Parallelism.MaxSampleParts];
-                _deltaT3 = new float[25088 * global::NetGen.Parallelism.MaxSampleParts];
+                _col0 = global::NetGen.AlignedArray.Allocate<float>(7056 * global::NetGen.Parallelism.MaxSampleParts + 16);   // (a vector of slack at each end: col2im by rows reads past a thread's columns, then masks those lanes)
+                _gsum0 = global::NetGen.AlignedArray.Allocate<float>(320 * global::NetGen.Parallelism.SampleChunks(maxBatch, 8, 1));   // a chunk's sums every 320 values (whole cache lines)
+                _xpad0 = global::NetGen.AlignedArray.Allocate<float>(912 * global::NetGen.Parallelism.MaxSampleParts);
+                _wT0 = global::NetGen.AlignedArray.Allocate<float>(288);
+                _yT0 = global::NetGen.AlignedArray.Allocate<float>(25088 * global::NetGen.Parallelism.MaxSampleParts);
+                _deltaT0 = global::NetGen.AlignedArray.Allocate<float>(25088 * global::NetGen.Parallelism.MaxSampleParts);
+                _col3 = global::NetGen.AlignedArray.Allocate<float>(225792 * global::NetGen.Parallelism.MaxSampleParts + 16);   // (a vector of slack at each end: col2im by rows reads past a thread's columns, then masks those lanes)
+                _gsum3 = global::NetGen.AlignedArray.Allocate<float>(9248 * global::NetGen.Parallelism.SampleChunks(maxBatch, 8, 1));   // a chunk's sums every 9248 values (whole cache lines)
+                _xpad3 = global::NetGen.AlignedArray.Allocate<float>(28800 * global::NetGen.Parallelism.MaxSampleParts);
+                _wT3 = global::NetGen.AlignedArray.Allocate<float>(9216);
+                _yT3 = global::NetGen.AlignedArray.Allocate<float>(25088 * global::NetGen.Parallelism.MaxSampleParts);
+                _deltaT3 = global::NetGen.AlignedArray.Allocate<float>(25088 * global::NetGen.Parallelism.MaxSampleParts);
                 _argmax6 = new int[maxBatch * 6272];
                 _mask7 = new float[maxBatch * 6272];
-                _col8 = new float[56448 * global::NetGen.Parallelism.MaxSampleParts + 16];   // (a vector of slack at each end: col2im by rows reads past a part's columns, then masks those lanes)
-                _gsum8 = new float[18496 * global::NetGen.Parallelism.MaxSampleParts];
-                _xpad8 = new float[8192 * global::NetGen.Parallelism.MaxSampleParts];
-                _wT8 = new float[18432];
-                _yT8 = new float[12544 * global::NetGen.Parallelism.MaxSampleParts];
-                _deltaT8 = new float[12544 * global::NetGen.Parallelism.MaxSampleParts];
-                _col11 = new float[112896 * global::NetGen.Parallelism.MaxSampleParts + 16];   // (a vector of slack at each end: col2im by rows reads past a part's columns, then masks those lanes)
-                _gsum11 = new float[36928 * global::NetGen.Parallelism.MaxSampleParts];
-                _xpad11 = new float[16384 * global::NetGen.Parallelism.MaxSampleParts];
-                _wT11 = new float[36864];
-                _yT11 = new float[12544 * global::NetGen.Parallelism.MaxSampleParts];
-                _deltaT11 = new float[12544 * global::NetGen.Parallelism.MaxSampleParts];
+                _col8 = global::NetGen.AlignedArray.Allocate<float>(56448 * global::NetGen.Parallelism.MaxSampleParts + 16);   // (a vector of slack at each end: col2im by rows reads past a thread's columns, then masks those lanes)
+                _gsum8 = global::NetGen.AlignedArray.Allocate<float>(18496 * global::NetGen.Parallelism.SampleChunks(maxBatch, 8, 1));   // a chunk's sums every 18496 values (whole cache lines)
+                _xpad8 = global::NetGen.AlignedArray.Allocate<float>(8192 * global::NetGen.Parallelism.MaxSampleParts);
+                _wT8 = global::NetGen.AlignedArray.Allocate<float>(18432);
+                _yT8 = global::NetGen.AlignedArray.Allocate<float>(12544 * global::NetGen.Parallelism.MaxSampleParts);
+                _deltaT8 = global::NetGen.AlignedArray.Allocate<float>(12544 * global::NetGen.Parallelism.MaxSampleParts);
+                _col11 = global::NetGen.AlignedArray.Allocate<float>(112896 * global::NetGen.Parallelism.MaxSampleParts + 16);   // (a vector of slack at each end: col2im by rows reads past a thread's columns, then masks those lanes)
+                _gsum11 = global::NetGen.AlignedArray.Allocate<float>(36928 * global::NetGen.Parallelism.SampleChunks(maxBatch, 8, 1));   // a chunk's sums every 36928 values (whole cache lines)
+                _xpad11 = global::NetGen.AlignedArray.Allocate<float>(16384 * global::NetGen.Parallelism.MaxSampleParts);
+                _wT11 = global::NetGen.AlignedArray.Allocate<float>(36864);
+                _yT11 = global::NetGen.AlignedArray.Allocate<float>(12544 * global::NetGen.Parallelism.MaxSampleParts);
+                _deltaT11 = global::NetGen.AlignedArray.Allocate<float>(12544 * global::NetGen.Parallelism.MaxSampleParts);
                 _argmax14 = new int[maxBatch * 3136];
                 _mask15 = new float[maxBatch * 3136];
                 _panels17 = global::System.Runtime.Intrinsics.Vector512.IsHardwareAccelerated ? new float[1605632] : global::System.Array.Empty<float>();
@@ -598,7 +598,7 @@ _________________________________________________________________________
             // Layer 0: Conv2D1 (1×28×28 → 32×28×28, kernel 3×3, stride 1, padding 1,1):
             // y[f, oy, ox] = Σ_(c,u,v) w[f, c, u, v]·x[c, oy + u − 1, ox + v − 1] + b[f], direct (filters form); threads split the samples
             for (int f = 0; f < 32; f++) for (int k = 0; k < 9; k++) _wT0[k * 32 + f] = _p[0 + f * 9 + k];   // wᵀ for the direct convolution
-            global::NetGen.Parallelism.Run(this, 0, global::NetGen.Parallelism.SamplePartsFor((long)batch * 225792, batch));
+            global::NetGen.Parallelism.RunChunks(this, 0, global::NetGen.Parallelism.SampleChunks(batch, 8, 1), (long)batch * 225792);
 
             // Layer 1: ReLU: computed by layer 0's per-sample parts (fused)
 
@@ -664,7 +664,7 @@ _________________________________________________________________________
             // Layer 3: Conv2D2 (32×28×28 → 32×28×28, kernel 3×3, stride 1, padding 1,1):
             // y[f, oy, ox] = Σ_(c,u,v) w[f, c, u, v]·x[c, oy + u − 1, ox + v − 1] + b[f], direct (filters form); threads split the samples
             for (int f = 0; f < 32; f++) for (int k = 0; k < 288; k++) _wT3[k * 32 + f] = _p[384 + f * 288 + k];   // wᵀ for the direct convolution
-            global::NetGen.Parallelism.Run(this, 12, global::NetGen.Parallelism.SamplePartsFor((long)batch * 7225344, batch));
+            global::NetGen.Parallelism.RunChunks(this, 12, global::NetGen.Parallelism.SampleChunks(batch, 8, 1), (long)batch * 7225344);
 
             // Layer 4: ReLU: computed by layer 3's per-sample parts (fused)
 
@@ -779,7 +779,7 @@ _________________________________________________________________________
             // Layer 8: Conv2D3 (32×14×14 → 64×14×14, kernel 3×3, stride 1, padding 1,1):
             // y[f, oy, ox] = Σ_(c,u,v) w[f, c, u, v]·x[c, oy + u − 1, ox + v − 1] + b[f], direct (filters form); threads split the samples
             for (int f = 0; f < 64; f++) for (int k = 0; k < 288; k++) _wT8[k * 64 + f] = _p[9696 + f * 288 + k];   // wᵀ for the direct convolution
-            global::NetGen.Parallelism.Run(this, 32, global::NetGen.Parallelism.SamplePartsFor((long)batch * 3612672, batch));
+            global::NetGen.Parallelism.RunChunks(this, 32, global::NetGen.Parallelism.SampleChunks(batch, 8, 1), (long)batch * 3612672);
 
             // Layer 9: ReLU: computed by layer 8's per-sample parts (fused)
 
@@ -848,7 +848,7 @@ _________________________________________________________________________
             // Layer 11: Conv2D4 (64×14×14 → 64×14×14, kernel 3×3, stride 1, padding 1,1):
             // y[f, oy, ox] = Σ_(c,u,v) w[f, c, u, v]·x[c, oy + u − 1, ox + v − 1] + b[f], direct (filters form); threads split the samples
             for (int f = 0; f < 64; f++) for (int k = 0; k < 576; k++) _wT11[k * 64 + f] = _p[28320 + f * 576 + k];   // wᵀ for the direct convolution
-            global::NetGen.Parallelism.Run(this, 44, global::NetGen.Parallelism.SamplePartsFor((long)batch * 7225344, batch));
+            global::NetGen.Parallelism.RunChunks(this, 44, global::NetGen.Parallelism.SampleChunks(batch, 8, 1), (long)batch * 7225344);
 
             // Layer 12: ReLU: computed by layer 11's per-sample parts (fused)
 
@@ -1417,15 +1417,15 @@ _________________________________________________________________________
         if (start > 11)
         {
             // Layer 11: Conv2D4 backward: ∂E/∂w[f] += Σ_p δ[f, p]·col[·, p], ∂E/∂b[f] += Σ_p δ[f, p], ∂E/∂x = col2im(Σ_f w[f]·δ[f, p]);
-            // threads split the samples, each summing its samples' ∂E/∂w, ∂E/∂b; the sums are added in part order
-            int parts = global::NetGen.Parallelism.SamplePartsFor((long)batch * 14450688, batch);
-            global::NetGen.Parallelism.Run(this, 45, parts);
-            for (int part = 0; part < parts; part++)
+            // threads take the batch's sample chunks, each chunk summing its samples' ∂E/∂w, ∂E/∂b; the sums are added in chunk order
+            int chunks = global::NetGen.Parallelism.SampleChunks(batch, 8, 1);
+            global::NetGen.Parallelism.RunChunks(this, 45, chunks, (long)batch * 14450688);
+            for (int chunk = 0; chunk < chunks; chunk++)
             {
-                // the part's ∂E/∂w is held transposed, [window value × filter]
-                ref float sumT = ref _gsum11[part * 36928];
+                // the chunk's ∂E/∂w is held transposed, [window value × filter]
+                ref float sumT = ref _gsum11[chunk * 36928];
                 for (int f = 0; f < 64; f++) for (int k = 0; k < 576; k++) _g[28320 + f * 576 + k] += Unsafe.Add(ref sumT, k * 64 + f);
-                global::System.Numerics.Tensors.TensorPrimitives.Add<float>(_g.AsSpan(65184, 64), _gsum11.AsSpan(part * 36928 + 36864, 64), _g.AsSpan(65184, 64));
+                global::System.Numerics.Tensors.TensorPrimitives.Add<float>(_g.AsSpan(65184, 64), _gsum11.AsSpan(chunk * 36928 + 36864, 64), _g.AsSpan(65184, 64));
             }
         }
 
@@ -1489,15 +1489,15 @@ _________________________________________________________________________
         if (start > 8)
         {
             // Layer 8: Conv2D3 backward: ∂E/∂w[f] += Σ_p δ[f, p]·col[·, p], ∂E/∂b[f] += Σ_p δ[f, p], ∂E/∂x = col2im(Σ_f w[f]·δ[f, p]);
-            // threads split the samples, each summing its samples' ∂E/∂w, ∂E/∂b; the sums are added in part order
-            int parts = global::NetGen.Parallelism.SamplePartsFor((long)batch * 7225344, batch);
-            global::NetGen.Parallelism.Run(this, 33, parts);
-            for (int part = 0; part < parts; part++)
+            // threads take the batch's sample chunks, each chunk summing its samples' ∂E/∂w, ∂E/∂b; the sums are added in chunk order
+            int chunks = global::NetGen.Parallelism.SampleChunks(batch, 8, 1);
+            global::NetGen.Parallelism.RunChunks(this, 33, chunks, (long)batch * 7225344);
+            for (int chunk = 0; chunk < chunks; chunk++)
             {
-                // the part's ∂E/∂w is held transposed, [window value × filter]
-                ref float sumT = ref _gsum8[part * 18496];
+                // the chunk's ∂E/∂w is held transposed, [window value × filter]
+                ref float sumT = ref _gsum8[chunk * 18496];
                 for (int f = 0; f < 64; f++) for (int k = 0; k < 288; k++) _g[9696 + f * 288 + k] += Unsafe.Add(ref sumT, k * 64 + f);
-                global::System.Numerics.Tensors.TensorPrimitives.Add<float>(_g.AsSpan(28128, 64), _gsum8.AsSpan(part * 18496 + 18432, 64), _g.AsSpan(28128, 64));
+                global::System.Numerics.Tensors.TensorPrimitives.Add<float>(_g.AsSpan(28128, 64), _gsum8.AsSpan(chunk * 18496 + 18432, 64), _g.AsSpan(28128, 64));
             }
         }
 
@@ -1585,15 +1585,15 @@ _________________________________________________________________________
         if (start > 3)
         {
             // Layer 3: Conv2D2 backward: ∂E/∂w[f] += Σ_p δ[f, p]·col[·, p], ∂E/∂b[f] += Σ_p δ[f, p], ∂E/∂x = col2im(Σ_f w[f]·δ[f, p]);
-            // threads split the samples, each summing its samples' ∂E/∂w, ∂E/∂b; the sums are added in part order
-            int parts = global::NetGen.Parallelism.SamplePartsFor((long)batch * 14450688, batch);
-            global::NetGen.Parallelism.Run(this, 13, parts);
-            for (int part = 0; part < parts; part++)
+            // threads take the batch's sample chunks, each chunk summing its samples' ∂E/∂w, ∂E/∂b; the sums are added in chunk order
+            int chunks = global::NetGen.Parallelism.SampleChunks(batch, 8, 1);
+            global::NetGen.Parallelism.RunChunks(this, 13, chunks, (long)batch * 14450688);
+            for (int chunk = 0; chunk < chunks; chunk++)
             {
-                // the part's ∂E/∂w is held transposed, [window value × filter]
-                ref float sumT = ref _gsum3[part * 9248];
+                // the chunk's ∂E/∂w is held transposed, [window value × filter]
+                ref float sumT = ref _gsum3[chunk * 9248];
                 for (int f = 0; f < 32; f++) for (int k = 0; k < 288; k++) _g[384 + f * 288 + k] += Unsafe.Add(ref sumT, k * 32 + f);
-                global::System.Numerics.Tensors.TensorPrimitives.Add<float>(_g.AsSpan(9600, 32), _gsum3.AsSpan(part * 9248 + 9216, 32), _g.AsSpan(9600, 32));
+                global::System.Numerics.Tensors.TensorPrimitives.Add<float>(_g.AsSpan(9600, 32), _gsum3.AsSpan(chunk * 9248 + 9216, 32), _g.AsSpan(9600, 32));
             }
         }
 
@@ -1654,15 +1654,15 @@ _________________________________________________________________________
         if (start > 0)
         {
             // Layer 0: Conv2D1 backward: ∂E/∂w[f] += Σ_p δ[f, p]·col[·, p], ∂E/∂b[f] += Σ_p δ[f, p], ∂E/∂x = col2im(Σ_f w[f]·δ[f, p]);
-            // threads split the samples, each summing its samples' ∂E/∂w, ∂E/∂b; the sums are added in part order
-            int parts = global::NetGen.Parallelism.SamplePartsFor((long)batch * 451584, batch);
-            global::NetGen.Parallelism.Run(this, 1, parts);
-            for (int part = 0; part < parts; part++)
+            // threads take the batch's sample chunks, each chunk summing its samples' ∂E/∂w, ∂E/∂b; the sums are added in chunk order
+            int chunks = global::NetGen.Parallelism.SampleChunks(batch, 8, 1);
+            global::NetGen.Parallelism.RunChunks(this, 1, chunks, (long)batch * 451584);
+            for (int chunk = 0; chunk < chunks; chunk++)
             {
-                // the part's ∂E/∂w is held transposed, [window value × filter]
-                ref float sumT = ref _gsum0[part * 320];
+                // the chunk's ∂E/∂w is held transposed, [window value × filter]
+                ref float sumT = ref _gsum0[chunk * 320];
                 for (int f = 0; f < 32; f++) for (int k = 0; k < 9; k++) _g[0 + f * 9 + k] += Unsafe.Add(ref sumT, k * 32 + f);
-                global::System.Numerics.Tensors.TensorPrimitives.Add<float>(_g.AsSpan(288, 32), _gsum0.AsSpan(part * 320 + 288, 32), _g.AsSpan(288, 32));
+                global::System.Numerics.Tensors.TensorPrimitives.Add<float>(_g.AsSpan(288, 32), _gsum0.AsSpan(chunk * 320 + 288, 32), _g.AsSpan(288, 32));
             }
         }
     }
@@ -1722,18 +1722,19 @@ _________________________________________________________________________
 
     // ---- Kernels: register-blocked products with literal sizes (see each summary) ----
 
-    /// <summary>Conv2D1 forward for part <paramref name="part"/> of <paramref name="parts"/> of the batch's samples.</summary>
+    /// <summary>Conv2D1 forward for chunk <paramref name="part"/> of <paramref name="parts"/> of the batch's samples (scratch: the running thread's slot).</summary>
     private void Conv2D1ForwardPart(int part, int parts)
     {
         (int n0, int n1) = global::NetGen.Parallelism.Range(_batch, parts, part);
+        int slot = global::NetGen.Parallelism.Slot;
         for (int n = n0; n < n1; n++)
         {
-            ref float xs = ref _xpad0[part * 900];   // the sample's input inside a zero border of 1×1: 1×30×30
-            for (int ch = 0; ch < 1; ch++) for (int iy = 0; iy < 28; iy++) _a0.AsSpan(n * 784 + ch * 784 + iy * 28, 28).CopyTo(_xpad0.AsSpan(part * 900 + ch * 900 + (iy + 1) * 30 + 1, 28));
+            ref float xs = ref _xpad0[slot * 912];   // the sample's input inside a zero border of 1×1: 1×30×30
+            for (int ch = 0; ch < 1; ch++) for (int iy = 0; iy < 28; iy++) _a0.AsSpan(n * 784 + ch * 784 + iy * 28, 28).CopyTo(_xpad0.AsSpan(slot * 912 + ch * 900 + (iy + 1) * 30 + 1, 28));
             // direct convolution, filters form: yᵀ[p, f] for a block of positions × filter vectors in registers, 9 taps per channel unrolled; then y = (yᵀ)ᵀ
             ref float wts = ref _wT0[0];
             ref float bs = ref _p[288];
-            ref float yts = ref _yT0[part * 25088];
+            ref float yts = ref _yT0[slot * 25088];
             for (int oy = 0; oy < 28; oy++)
             {
                 for (int fv = 0; fv < 4; fv += 4)   // 4 vectors of 8 filters
@@ -1892,18 +1893,19 @@ _________________________________________________________________________
         }
     }
 
-    /// <summary>Conv2D1 backward for part <paramref name="part"/> of <paramref name="parts"/> of the batch's samples: their
-    /// ∂E/∂w and ∂E/∂b summed into the part's region of _gsum0, and ∂E/∂x when asked for.</summary>
+    /// <summary>Conv2D1 backward for chunk <paramref name="part"/> of <paramref name="parts"/> of the batch's samples: their
+    /// ∂E/∂w and ∂E/∂b summed into the chunk's region of _gsum0, and ∂E/∂x when asked for (scratch: the running thread's slot).</summary>
     private void Conv2D1BackwardPart(int part, int parts)
     {
         (int n0, int n1) = global::NetGen.Parallelism.Range(_batch, parts, part);
+        int slot = global::NetGen.Parallelism.Slot;
         global::System.Span<float> sum = _gsum0.AsSpan(part * 320, 320);
         sum.Clear();
         for (int n = n0; n < n1; n++)
         {
-            ref float work = ref _col0[8 + part * 7056];
-            ref float xs = ref _xpad0[part * 900];   // the sample's input inside a zero border of 1×1: 1×30×30
-            for (int ch = 0; ch < 1; ch++) for (int iy = 0; iy < 28; iy++) _a0.AsSpan(n * 784 + ch * 784 + iy * 28, 28).CopyTo(_xpad0.AsSpan(part * 900 + ch * 900 + (iy + 1) * 30 + 1, 28));
+            ref float work = ref _col0[8 + slot * 7056];
+            ref float xs = ref _xpad0[slot * 912];   // the sample's input inside a zero border of 1×1: 1×30×30
+            for (int ch = 0; ch < 1; ch++) for (int iy = 0; iy < 28; iy++) _a0.AsSpan(n * 784 + ch * 784 + iy * 28, 28).CopyTo(_xpad0.AsSpan(slot * 912 + ch * 900 + (iy + 1) * 30 + 1, 28));
             // layer 1, ReLU backward, fused: δ = x > 0 ? ∂E/∂y : 0 for this sample
             {
                 ref float rx = ref _a1[n * 25088], rdy = ref _d2[n * 25088], rdx = ref _d1[n * 25088];
@@ -1912,7 +1914,7 @@ _________________________________________________________________________
                 for (; k < 25088; k++) Unsafe.Add(ref rdx, k) = Unsafe.Add(ref rx, k) > 0f ? Unsafe.Add(ref rdy, k) : 0f;
             }
             // δᵀ of the sample, [position × filter]; then gᵀ[k, f] += Σ_p col[k, p]·δᵀ[p, f]
-            ref float deltaT = ref _deltaT0[part * 25088];
+            ref float deltaT = ref _deltaT0[slot * 25088];
             ref float delta = ref _d1[n * 25088];
             for (int i = 0; i < 32; i += 8) for (int j = 0; j < 784; j += 8) Transpose8x8(ref Unsafe.Add(ref delta, i * 784 + j), 784, ref Unsafe.Add(ref deltaT, j * 32 + i), 32);
             // ∂E/∂wᵀ[(c, u, v), f] += Σ_p x[c, oy + u, ox + v]·δᵀ[p, f]: a block of taps × filter vectors in registers over the sample's positions
@@ -2083,18 +2085,19 @@ _________________________________________________________________________
         }
     }
 
-    /// <summary>Conv2D2 forward for part <paramref name="part"/> of <paramref name="parts"/> of the batch's samples.</summary>
+    /// <summary>Conv2D2 forward for chunk <paramref name="part"/> of <paramref name="parts"/> of the batch's samples (scratch: the running thread's slot).</summary>
     private void Conv2D2ForwardPart(int part, int parts)
     {
         (int n0, int n1) = global::NetGen.Parallelism.Range(_batch, parts, part);
+        int slot = global::NetGen.Parallelism.Slot;
         for (int n = n0; n < n1; n++)
         {
-            ref float xs = ref _xpad3[part * 28800];   // the sample's input inside a zero border of 1×1: 32×30×30
-            for (int ch = 0; ch < 32; ch++) for (int iy = 0; iy < 28; iy++) _a3.AsSpan(n * 25088 + ch * 784 + iy * 28, 28).CopyTo(_xpad3.AsSpan(part * 28800 + ch * 900 + (iy + 1) * 30 + 1, 28));
+            ref float xs = ref _xpad3[slot * 28800];   // the sample's input inside a zero border of 1×1: 32×30×30
+            for (int ch = 0; ch < 32; ch++) for (int iy = 0; iy < 28; iy++) _a3.AsSpan(n * 25088 + ch * 784 + iy * 28, 28).CopyTo(_xpad3.AsSpan(slot * 28800 + ch * 900 + (iy + 1) * 30 + 1, 28));
             // direct convolution, filters form: yᵀ[p, f] for a block of positions × filter vectors in registers, 9 taps per channel unrolled; then y = (yᵀ)ᵀ
             ref float wts = ref _wT3[0];
             ref float bs = ref _p[9600];
-            ref float yts = ref _yT3[part * 25088];
+            ref float yts = ref _yT3[slot * 25088];
             for (int oy = 0; oy < 28; oy++)
             {
                 for (int fv = 0; fv < 4; fv += 4)   // 4 vectors of 8 filters
@@ -2253,18 +2256,19 @@ _________________________________________________________________________
         }
     }
 
-    /// <summary>Conv2D2 backward for part <paramref name="part"/> of <paramref name="parts"/> of the batch's samples: their
-    /// ∂E/∂w and ∂E/∂b summed into the part's region of _gsum3, and their ∂E/∂x.</summary>
+    /// <summary>Conv2D2 backward for chunk <paramref name="part"/> of <paramref name="parts"/> of the batch's samples: their
+    /// ∂E/∂w and ∂E/∂b summed into the chunk's region of _gsum3, and their ∂E/∂x (scratch: the running thread's slot).</summary>
     private void Conv2D2BackwardPart(int part, int parts)
     {
         (int n0, int n1) = global::NetGen.Parallelism.Range(_batch, parts, part);
+        int slot = global::NetGen.Parallelism.Slot;
         global::System.Span<float> sum = _gsum3.AsSpan(part * 9248, 9248);
         sum.Clear();
         for (int n = n0; n < n1; n++)
         {
-            ref float work = ref _col3[8 + part * 225792];
-            ref float xs = ref _xpad3[part * 28800];   // the sample's input inside a zero border of 1×1: 32×30×30
-            for (int ch = 0; ch < 32; ch++) for (int iy = 0; iy < 28; iy++) _a3.AsSpan(n * 25088 + ch * 784 + iy * 28, 28).CopyTo(_xpad3.AsSpan(part * 28800 + ch * 900 + (iy + 1) * 30 + 1, 28));
+            ref float work = ref _col3[8 + slot * 225792];
+            ref float xs = ref _xpad3[slot * 28800];   // the sample's input inside a zero border of 1×1: 32×30×30
+            for (int ch = 0; ch < 32; ch++) for (int iy = 0; iy < 28; iy++) _a3.AsSpan(n * 25088 + ch * 784 + iy * 28, 28).CopyTo(_xpad3.AsSpan(slot * 28800 + ch * 900 + (iy + 1) * 30 + 1, 28));
             // layer 4, ReLU backward, fused: δ = x > 0 ? ∂E/∂y : 0 for this sample
             {
                 ref float rx = ref _a4[n * 25088], rdy = ref _d5[n * 25088], rdx = ref _d4[n * 25088];
@@ -2273,7 +2277,7 @@ _________________________________________________________________________
                 for (; k < 25088; k++) Unsafe.Add(ref rdx, k) = Unsafe.Add(ref rx, k) > 0f ? Unsafe.Add(ref rdy, k) : 0f;
             }
             // δᵀ of the sample, [position × filter]; then gᵀ[k, f] += Σ_p col[k, p]·δᵀ[p, f]
-            ref float deltaT = ref _deltaT3[part * 25088];
+            ref float deltaT = ref _deltaT3[slot * 25088];
             ref float delta = ref _d4[n * 25088];
             for (int i = 0; i < 32; i += 8) for (int j = 0; j < 784; j += 8) Transpose8x8(ref Unsafe.Add(ref delta, i * 784 + j), 784, ref Unsafe.Add(ref deltaT, j * 32 + i), 32);
             // ∂E/∂wᵀ[(c, u, v), f] += Σ_p x[c, oy + u, ox + v]·δᵀ[p, f]: a block of taps × filter vectors in registers over the sample's positions
@@ -2416,18 +2420,19 @@ _________________________________________________________________________
         }
     }
 
-    /// <summary>Conv2D3 forward for part <paramref name="part"/> of <paramref name="parts"/> of the batch's samples.</summary>
+    /// <summary>Conv2D3 forward for chunk <paramref name="part"/> of <paramref name="parts"/> of the batch's samples (scratch: the running thread's slot).</summary>
     private void Conv2D3ForwardPart(int part, int parts)
     {
         (int n0, int n1) = global::NetGen.Parallelism.Range(_batch, parts, part);
+        int slot = global::NetGen.Parallelism.Slot;
         for (int n = n0; n < n1; n++)
         {
-            ref float xs = ref _xpad8[part * 8192];   // the sample's input inside a zero border of 1×1: 32×16×16
-            for (int ch = 0; ch < 32; ch++) for (int iy = 0; iy < 14; iy++) _a8.AsSpan(n * 6272 + ch * 196 + iy * 14, 14).CopyTo(_xpad8.AsSpan(part * 8192 + ch * 256 + (iy + 1) * 16 + 1, 14));
+            ref float xs = ref _xpad8[slot * 8192];   // the sample's input inside a zero border of 1×1: 32×16×16
+            for (int ch = 0; ch < 32; ch++) for (int iy = 0; iy < 14; iy++) _a8.AsSpan(n * 6272 + ch * 196 + iy * 14, 14).CopyTo(_xpad8.AsSpan(slot * 8192 + ch * 256 + (iy + 1) * 16 + 1, 14));
             // direct convolution, filters form: yᵀ[p, f] for a block of positions × filter vectors in registers, 9 taps per channel unrolled; then y = (yᵀ)ᵀ
             ref float wts = ref _wT8[0];
             ref float bs = ref _p[28128];
-            ref float yts = ref _yT8[part * 12544];
+            ref float yts = ref _yT8[slot * 12544];
             for (int oy = 0; oy < 14; oy++)
             {
                 for (int fv = 0; fv < 8; fv += 4)   // 4 vectors of 8 filters
@@ -2523,18 +2528,19 @@ _________________________________________________________________________
         }
     }
 
-    /// <summary>Conv2D3 backward for part <paramref name="part"/> of <paramref name="parts"/> of the batch's samples: their
-    /// ∂E/∂w and ∂E/∂b summed into the part's region of _gsum8, and their ∂E/∂x.</summary>
+    /// <summary>Conv2D3 backward for chunk <paramref name="part"/> of <paramref name="parts"/> of the batch's samples: their
+    /// ∂E/∂w and ∂E/∂b summed into the chunk's region of _gsum8, and their ∂E/∂x (scratch: the running thread's slot).</summary>
     private void Conv2D3BackwardPart(int part, int parts)
     {
         (int n0, int n1) = global::NetGen.Parallelism.Range(_batch, parts, part);
+        int slot = global::NetGen.Parallelism.Slot;
         global::System.Span<float> sum = _gsum8.AsSpan(part * 18496, 18496);
         sum.Clear();
         for (int n = n0; n < n1; n++)
         {
-            ref float work = ref _col8[8 + part * 56448];
-            ref float xs = ref _xpad8[part * 8192];   // the sample's input inside a zero border of 1×1: 32×16×16
-            for (int ch = 0; ch < 32; ch++) for (int iy = 0; iy < 14; iy++) _a8.AsSpan(n * 6272 + ch * 196 + iy * 14, 14).CopyTo(_xpad8.AsSpan(part * 8192 + ch * 256 + (iy + 1) * 16 + 1, 14));
+            ref float work = ref _col8[8 + slot * 56448];
+            ref float xs = ref _xpad8[slot * 8192];   // the sample's input inside a zero border of 1×1: 32×16×16
+            for (int ch = 0; ch < 32; ch++) for (int iy = 0; iy < 14; iy++) _a8.AsSpan(n * 6272 + ch * 196 + iy * 14, 14).CopyTo(_xpad8.AsSpan(slot * 8192 + ch * 256 + (iy + 1) * 16 + 1, 14));
             // layer 9, ReLU backward, fused: δ = x > 0 ? ∂E/∂y : 0 for this sample
             {
                 ref float rx = ref _a9[n * 12544], rdy = ref _d10[n * 12544], rdx = ref _d9[n * 12544];
@@ -2543,7 +2549,7 @@ _________________________________________________________________________
                 for (; k < 12544; k++) Unsafe.Add(ref rdx, k) = Unsafe.Add(ref rx, k) > 0f ? Unsafe.Add(ref rdy, k) : 0f;
             }
             // δᵀ of the sample, [position × filter]; then gᵀ[k, f] += Σ_p col[k, p]·δᵀ[p, f]
-            ref float deltaT = ref _deltaT8[part * 12544];
+            ref float deltaT = ref _deltaT8[slot * 12544];
             ref float delta = ref _d9[n * 12544];
             for (int i = 0; i < 64; i += 8) for (int j = 0; j < 192; j += 8) Transpose8x8(ref Unsafe.Add(ref delta, i * 196 + j), 196, ref Unsafe.Add(ref deltaT, j * 64 + i), 64);
             for (int j = 192; j < 196; j++) for (int i = 0; i < 64; i++) Unsafe.Add(ref deltaT, j * 64 + i) = Unsafe.Add(ref delta, i * 196 + j);
@@ -2683,18 +2689,19 @@ _________________________________________________________________________
         }
     }
 
-    /// <summary>Conv2D4 forward for part <paramref name="part"/> of <paramref name="parts"/> of the batch's samples.</summary>
+    /// <summary>Conv2D4 forward for chunk <paramref name="part"/> of <paramref name="parts"/> of the batch's samples (scratch: the running thread's slot).</summary>
     private void Conv2D4ForwardPart(int part, int parts)
     {
         (int n0, int n1) = global::NetGen.Parallelism.Range(_batch, parts, part);
+        int slot = global::NetGen.Parallelism.Slot;
         for (int n = n0; n < n1; n++)
         {
-            ref float xs = ref _xpad11[part * 16384];   // the sample's input inside a zero border of 1×1: 64×16×16
-            for (int ch = 0; ch < 64; ch++) for (int iy = 0; iy < 14; iy++) _a11.AsSpan(n * 12544 + ch * 196 + iy * 14, 14).CopyTo(_xpad11.AsSpan(part * 16384 + ch * 256 + (iy + 1) * 16 + 1, 14));
+            ref float xs = ref _xpad11[slot * 16384];   // the sample's input inside a zero border of 1×1: 64×16×16
+            for (int ch = 0; ch < 64; ch++) for (int iy = 0; iy < 14; iy++) _a11.AsSpan(n * 12544 + ch * 196 + iy * 14, 14).CopyTo(_xpad11.AsSpan(slot * 16384 + ch * 256 + (iy + 1) * 16 + 1, 14));
             // direct convolution, filters form: yᵀ[p, f] for a block of positions × filter vectors in registers, 9 taps per channel unrolled; then y = (yᵀ)ᵀ
             ref float wts = ref _wT11[0];
             ref float bs = ref _p[65184];
-            ref float yts = ref _yT11[part * 12544];
+            ref float yts = ref _yT11[slot * 12544];
             for (int oy = 0; oy < 14; oy++)
             {
                 for (int fv = 0; fv < 8; fv += 4)   // 4 vectors of 8 filters
@@ -2790,18 +2797,19 @@ _________________________________________________________________________
         }
     }
 
-    /// <summary>Conv2D4 backward for part <paramref name="part"/> of <paramref name="parts"/> of the batch's samples: their
-    /// ∂E/∂w and ∂E/∂b summed into the part's region of _gsum11, and their ∂E/∂x.</summary>
+    /// <summary>Conv2D4 backward for chunk <paramref name="part"/> of <paramref name="parts"/> of the batch's samples: their
+    /// ∂E/∂w and ∂E/∂b summed into the chunk's region of _gsum11, and their ∂E/∂x (scratch: the running thread's slot).</summary>
     private void Conv2D4BackwardPart(int part, int parts)
     {
         (int n0, int n1) = global::NetGen.Parallelism.Range(_batch, parts, part);
+        int slot = global::NetGen.Parallelism.Slot;
         global::System.Span<float> sum = _gsum11.AsSpan(part * 36928, 36928);
         sum.Clear();
         for (int n = n0; n < n1; n++)
         {
-            ref float work = ref _col11[8 + part * 112896];
-            ref float xs = ref _xpad11[part * 16384];   // the sample's input inside a zero border of 1×1: 64×16×16
-            for (int ch = 0; ch < 64; ch++) for (int iy = 0; iy < 14; iy++) _a11.AsSpan(n * 12544 + ch * 196 + iy * 14, 14).CopyTo(_xpad11.AsSpan(part * 16384 + ch * 256 + (iy + 1) * 16 + 1, 14));
+            ref float work = ref _col11[8 + slot * 112896];
+            ref float xs = ref _xpad11[slot * 16384];   // the sample's input inside a zero border of 1×1: 64×16×16
+            for (int ch = 0; ch < 64; ch++) for (int iy = 0; iy < 14; iy++) _a11.AsSpan(n * 12544 + ch * 196 + iy * 14, 14).CopyTo(_xpad11.AsSpan(slot * 16384 + ch * 256 + (iy + 1) * 16 + 1, 14));
             // layer 12, ReLU backward, fused: δ = x > 0 ? ∂E/∂y : 0 for this sample
             {
                 ref float rx = ref _a12[n * 12544], rdy = ref _d13[n * 12544], rdx = ref _d12[n * 12544];
@@ -2810,7 +2818,7 @@ _________________________________________________________________________
                 for (; k < 12544; k++) Unsafe.Add(ref rdx, k) = Unsafe.Add(ref rx, k) > 0f ? Unsafe.Add(ref rdy, k) : 0f;
             }
             // δᵀ of the sample, [position × filter]; then gᵀ[k, f] += Σ_p col[k, p]·δᵀ[p, f]
-            ref float deltaT = ref _deltaT11[part * 12544];
+            ref float deltaT = ref _deltaT11[slot * 12544];
             ref float delta = ref _d12[n * 12544];
             for (int i = 0; i < 64; i += 8) for (int j = 0; j < 192; j += 8) Transpose8x8(ref Unsafe.Add(ref delta, i * 196 + j), 196, ref Unsafe.Add(ref deltaT, j * 64 + i), 64);
             for (int j = 192; j < 196; j++) for (int i = 0; i < 64; i++) Unsafe.Add(ref deltaT, j * 64 + i) = Unsafe.Add(ref delta, i * 196 + j);

@@ -81,12 +81,12 @@ ___________________________________________________________________
     private readonly float[] _a4, _d4;   // output of layer 3 (Dense1) and ∂E/∂ of it, maxBatch × 10
     private readonly float[] _a5, _d5;   // output of layer 4 (Softmax1) and ∂E/∂ of it, maxBatch × 10
     private readonly float[] _s = global::System.Array.Empty<float>();   // no non-trainable state
-    private readonly float[] _col0;   // Conv2D1 im2col buffer, one sample (9 window values × 784 positions) per part (Parallelism.MaxSampleParts)
-    private readonly float[] _gsum0;   // Conv2D1 ∂E/∂W and ∂E/∂b summed over one thread's samples, per part (Parallelism.MaxSampleParts)
-    private readonly float[] _xpad0;   // Conv2D1 one sample's input with its zero border (1×30×30), per part (Parallelism.MaxSampleParts)
+    private readonly float[] _col0;   // Conv2D1 im2col buffer, one sample (9 window values × 784 positions) per thread (Parallelism.Slot)
+    private readonly float[] _gsum0;   // Conv2D1 ∂E/∂W and ∂E/∂b summed over one chunk's samples, per sample chunk (Parallelism.SampleChunks)
+    private readonly float[] _xpad0;   // Conv2D1 one sample's input with its zero border (1×30×30), per thread (Parallelism.Slot)
     private readonly float[] _wT0;   // Conv2D1 weights transposed, [window value × filter], packed by each forward pass
-    private readonly float[] _yT0;   // Conv2D1 one sample's output transposed (784 positions × 32 filters), per part (Parallelism.MaxSampleParts)
-    private readonly float[] _deltaT0;   // Conv2D1 δ of one sample transposed (784 positions × 32 filters), per part (Parallelism.MaxSampleParts)
+    private readonly float[] _yT0;   // Conv2D1 one sample's output transposed (784 positions × 32 filters), per thread (Parallelism.Slot)
+    private readonly float[] _deltaT0;   // Conv2D1 δ of one sample transposed (784 positions × 32 filters), per thread (Parallelism.Slot)
     private readonly float[] _scratch;   // the kernels' packed panels: one region of _scratchPart values per thread
     private readonly int _scratchPart;
     private readonly float[] _target;   // scratch for one-hot targets
@@ -118,12 +118,12 @@ ___________________________________________________________________
                 _a3 = _a2; _d3 = _d2;   // Flatten: the same memory, read with another shape
                 _a4 = new float[maxBatch * 10]; _d4 = new float[maxBatch * 10];
                 _a5 = new float[maxBatch * 10]; _d5 = new float[maxBatch * 10];
-                _col0 = new float[7056 * global::NetGen.Parallelism.MaxSampleParts + 16];   // (a vector of slack at each end: col2im by rows reads past a part's columns, then masks those lanes)
-                _gsum0 = new float[320 * global::NetGen.Parallelism.MaxSampleParts];
-                _xpad0 = new float[900 * global::NetGen.Parallelism.MaxSampleParts];
-                _wT0 = new float[288];
-                _yT0 = new float[25088 * global::NetGen.Parallelism.MaxSampleParts];
-                _deltaT0 = new float[25088 * global::NetGen.Parallelism.MaxSampleParts];
+                _col0 = global::NetGen.AlignedArray.Allocate<float>(7056 * global::NetGen.Parallelism.MaxSampleParts + 16);   // (a vector of slack at each end: col2im by rows reads past a thread's columns, then masks those lanes)
+                _gsum0 = global::NetGen.AlignedArray.Allocate<float>(320 * global::NetGen.Parallelism.SampleChunks(maxBatch, 8, 1));   // a chunk's sums every 320 values (whole cache lines)
+                _xpad0 = global::NetGen.AlignedArray.Allocate<float>(912 * global::NetGen.Parallelism.MaxSampleParts);
+                _wT0 = global::NetGen.AlignedArray.Allocate<float>(288);
+                _yT0 = global::NetGen.AlignedArray.Allocate<float>(25088 * global::NetGen.Parallelism.MaxSampleParts);
+                _deltaT0 = global::NetGen.AlignedArray.Allocate<float>(25088 * global::NetGen.Parallelism.MaxSampleParts);
                 _scratchPart = global::System.Math.Max(maxBatch, 10) * 48;
                 _scratch = new float[_scratchPart * global::System.Environment.ProcessorCount];
                 _target = new float[maxBatch * 10];
@@ -233,7 +233,7 @@ ___________________________________________________________________
             // Layer 0: Conv2D1 (1×28×28 → 32×28×28, kernel 3×3, stride 1, padding 1,1):
             // y[f, oy, ox] = Σ_(c,u,v) w[f, c, u, v]·x[c, oy + u − 1, ox + v − 1] + b[f], direct (filters form); threads split the samples
             for (int f = 0; f < 32; f++) for (int k = 0; k < 9; k++) _wT0[k * 32 + f] = _p[0 + f * 9 + k];   // wᵀ for the direct convolution
-            global::NetGen.Parallelism.Run(this, 0, global::NetGen.Parallelism.SamplePartsFor((long)batch * 225792, batch));
+            global::NetGen.Parallelism.RunChunks(this, 0, global::NetGen.Parallelism.SampleChunks(batch, 8, 1), (long)batch * 225792);
 
             // Layer 1: ReLU: computed by layer 0's per-sample parts (fused)
 
@@ -480,12 +480,12 @@ ___________________________________________________________________
         {
             if (descend)
             {
-                // Layer 0: Conv2D1 backward fused with the plain-SGD step: the threads' parts compute ∂E/∂x (with the weights from
-                // before the step) and their samples' ∂E/∂w, ∂E/∂b sums, added in part order as Backward adds them; then w ← w − η·Σ, b ← b − η·Σ
-                int parts = global::NetGen.Parallelism.SamplePartsFor((long)batch * 451584, batch);
-                global::NetGen.Parallelism.Run(this, 1, parts);
+                // Layer 0: Conv2D1 backward fused with the plain-SGD step: the sample chunks compute ∂E/∂x (with the weights from
+                // before the step) and their samples' ∂E/∂w, ∂E/∂b sums, added in chunk order as Backward adds them; then w ← w − η·Σ, b ← b − η·Σ
+                int chunks = global::NetGen.Parallelism.SampleChunks(batch, 8, 1);
+                global::NetGen.Parallelism.RunChunks(this, 1, chunks, (long)batch * 451584);
                 global::System.Span<float> total = _gsum0.AsSpan(0, 320);
-                for (int part = 1; part < parts; part++) global::System.Numerics.Tensors.TensorPrimitives.Add<float>(total, _gsum0.AsSpan(part * 320, 320), total);
+                for (int chunk = 1; chunk < chunks; chunk++) global::System.Numerics.Tensors.TensorPrimitives.Add<float>(total, _gsum0.AsSpan(chunk * 320, 320), total);
                 ref float sumT = ref total[0];   // transposed, [window value × filter]
                 for (int f = 0; f < 32; f++) for (int k = 0; k < 9; k++) _p[0 + f * 9 + k] += _sgdRate * Unsafe.Add(ref sumT, k * 32 + f);
                 global::System.Numerics.Tensors.TensorPrimitives.MultiplyAdd<float>(total.Slice(288, 32), _sgdRate, _p.AsSpan(288, 32), _p.AsSpan(288, 32));
@@ -493,15 +493,15 @@ ___________________________________________________________________
             else
             {
                 // Layer 0: Conv2D1 backward: ∂E/∂w[f] += Σ_p δ[f, p]·col[·, p], ∂E/∂b[f] += Σ_p δ[f, p], ∂E/∂x = col2im(Σ_f w[f]·δ[f, p]);
-                // threads split the samples, each summing its samples' ∂E/∂w, ∂E/∂b; the sums are added in part order
-                int parts = global::NetGen.Parallelism.SamplePartsFor((long)batch * 451584, batch);
-                global::NetGen.Parallelism.Run(this, 1, parts);
-                for (int part = 0; part < parts; part++)
+                // threads take the batch's sample chunks, each chunk summing its samples' ∂E/∂w, ∂E/∂b; the sums are added in chunk order
+                int chunks = global::NetGen.Parallelism.SampleChunks(batch, 8, 1);
+                global::NetGen.Parallelism.RunChunks(this, 1, chunks, (long)batch * 451584);
+                for (int chunk = 0; chunk < chunks; chunk++)
                 {
-                    // the part's ∂E/∂w is held transposed, [window value × filter]
-                    ref float sumT = ref _gsum0[part * 320];
+                    // the chunk's ∂E/∂w is held transposed, [window value × filter]
+                    ref float sumT = ref _gsum0[chunk * 320];
                     for (int f = 0; f < 32; f++) for (int k = 0; k < 9; k++) _g[0 + f * 9 + k] += Unsafe.Add(ref sumT, k * 32 + f);
-                    global::System.Numerics.Tensors.TensorPrimitives.Add<float>(_g.AsSpan(288, 32), _gsum0.AsSpan(part * 320 + 288, 32), _g.AsSpan(288, 32));
+                    global::System.Numerics.Tensors.TensorPrimitives.Add<float>(_g.AsSpan(288, 32), _gsum0.AsSpan(chunk * 320 + 288, 32), _g.AsSpan(288, 32));
                 }
             }
         }
@@ -576,18 +576,19 @@ ___________________________________________________________________
 
     // ---- Kernels: register-blocked products with literal sizes (see each summary) ----
 
-    /// <summary>Conv2D1 forward for part <paramref name="part"/> of <paramref name="parts"/> of the batch's samples.</summary>
+    /// <summary>Conv2D1 forward for chunk <paramref name="part"/> of <paramref name="parts"/> of the batch's samples (scratch: the running thread's slot).</summary>
     private void Conv2D1ForwardPart(int part, int parts)
     {
         (int n0, int n1) = global::NetGen.Parallelism.Range(_batch, parts, part);
+        int slot = global::NetGen.Parallelism.Slot;
         for (int n = n0; n < n1; n++)
         {
-            ref float xs = ref _xpad0[part * 900];   // the sample's input inside a zero border of 1×1: 1×30×30
-            for (int ch = 0; ch < 1; ch++) for (int iy = 0; iy < 28; iy++) _a0.AsSpan(n * 784 + ch * 784 + iy * 28, 28).CopyTo(_xpad0.AsSpan(part * 900 + ch * 900 + (iy + 1) * 30 + 1, 28));
+            ref float xs = ref _xpad0[slot * 912];   // the sample's input inside a zero border of 1×1: 1×30×30
+            for (int ch = 0; ch < 1; ch++) for (int iy = 0; iy < 28; iy++) _a0.AsSpan(n * 784 + ch * 784 + iy * 28, 28).CopyTo(_xpad0.AsSpan(slot * 912 + ch * 900 + (iy + 1) * 30 + 1, 28));
             // direct convolution, filters form: yᵀ[p, f] for a block of positions × filter vectors in registers, 9 taps per channel unrolled; then y = (yᵀ)ᵀ
             ref float wts = ref _wT0[0];
             ref float bs = ref _p[288];
-            ref float yts = ref _yT0[part * 25088];
+            ref float yts = ref _yT0[slot * 25088];
             for (int oy = 0; oy < 28; oy++)
             {
                 for (int fv = 0; fv < 4; fv += 4)   // 4 vectors of 8 filters
@@ -746,18 +747,19 @@ ___________________________________________________________________
         }
     }
 
-    /// <summary>Conv2D1 backward for part <paramref name="part"/> of <paramref name="parts"/> of the batch's samples: their
-    /// ∂E/∂w and ∂E/∂b summed into the part's region of _gsum0, and ∂E/∂x when asked for.</summary>
+    /// <summary>Conv2D1 backward for chunk <paramref name="part"/> of <paramref name="parts"/> of the batch's samples: their
+    /// ∂E/∂w and ∂E/∂b summed into the chunk's region of _gsum0, and ∂E/∂x when asked for (scratch: the running thread's slot).</summary>
     private void Conv2D1BackwardPart(int part, int parts)
     {
         (int n0, int n1) = global::NetGen.Parallelism.Range(_batch, parts, part);
+        int slot = global::NetGen.Parallelism.Slot;
         global::System.Span<float> sum = _gsum0.AsSpan(part * 320, 320);
         sum.Clear();
         for (int n = n0; n < n1; n++)
         {
-            ref float work = ref _col0[8 + part * 7056];
-            ref float xs = ref _xpad0[part * 900];   // the sample's input inside a zero border of 1×1: 1×30×30
-            for (int ch = 0; ch < 1; ch++) for (int iy = 0; iy < 28; iy++) _a0.AsSpan(n * 784 + ch * 784 + iy * 28, 28).CopyTo(_xpad0.AsSpan(part * 900 + ch * 900 + (iy + 1) * 30 + 1, 28));
+            ref float work = ref _col0[8 + slot * 7056];
+            ref float xs = ref _xpad0[slot * 912];   // the sample's input inside a zero border of 1×1: 1×30×30
+            for (int ch = 0; ch < 1; ch++) for (int iy = 0; iy < 28; iy++) _a0.AsSpan(n * 784 + ch * 784 + iy * 28, 28).CopyTo(_xpad0.AsSpan(slot * 912 + ch * 900 + (iy + 1) * 30 + 1, 28));
             // layer 1, ReLU backward, fused: δ = x > 0 ? ∂E/∂y : 0 for this sample
             {
                 ref float rx = ref _a1[n * 25088], rdy = ref _d2[n * 25088], rdx = ref _d1[n * 25088];
@@ -766,7 +768,7 @@ ___________________________________________________________________
                 for (; k < 25088; k++) Unsafe.Add(ref rdx, k) = Unsafe.Add(ref rx, k) > 0f ? Unsafe.Add(ref rdy, k) : 0f;
             }
             // δᵀ of the sample, [position × filter]; then gᵀ[k, f] += Σ_p col[k, p]·δᵀ[p, f]
-            ref float deltaT = ref _deltaT0[part * 25088];
+            ref float deltaT = ref _deltaT0[slot * 25088];
             ref float delta = ref _d1[n * 25088];
             for (int i = 0; i < 32; i += 8) for (int j = 0; j < 784; j += 8) Transpose8x8(ref Unsafe.Add(ref delta, i * 784 + j), 784, ref Unsafe.Add(ref deltaT, j * 32 + i), 32);
             // ∂E/∂wᵀ[(c, u, v), f] += Σ_p x[c, oy + u, ox + v]·δᵀ[p, f]: a block of taps × filter vectors in registers over the sample's positions

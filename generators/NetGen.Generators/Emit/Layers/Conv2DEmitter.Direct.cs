@@ -83,22 +83,22 @@ internal sealed partial class Conv2DEmitter
             w.Line($"ref {c.T} xs = ref {EmitContext.A(l.Index)}[n * {l.InputSize}];   // no padding: the input is read in place");
             return;
         }
-        w.Line($"ref {c.T} xs = ref _xpad{l.Index}[part * {C * Hp * Wp}];   // the sample's input inside a zero border of {l.PadH}×{l.PadW}: {C}×{Hp}×{Wp}");
+        w.Line($"ref {c.T} xs = ref _xpad{l.Index}[slot * {Stride(C * Hp * Wp)}];   // the sample's input inside a zero border of {l.PadH}×{l.PadW}: {C}×{Hp}×{Wp}");
         w.Line($"for (int ch = 0; ch < {C}; ch++) for (int iy = 0; iy < {H}; iy++) " +
-               $"{EmitContext.A(l.Index)}.AsSpan(n * {l.InputSize} + ch * {H * W} + iy * {W}, {W}).CopyTo(_xpad{l.Index}.AsSpan(part * {C * Hp * Wp} + ch * {Hp * Wp} + (iy + {l.PadH}) * {Wp} + {l.PadW}, {W}));");
+               $"{EmitContext.A(l.Index)}.AsSpan(n * {l.InputSize} + ch * {H * W} + iy * {W}, {W}).CopyTo(_xpad{l.Index}.AsSpan(slot * {Stride(C * Hp * Wp)} + ch * {Hp * Wp} + (iy + {l.PadH}) * {Wp} + {l.PadW}, {W}));");
     }
 
     private static void DirectFields(CodeWriter w, EmitContext c, LayerPlan l)
     {
         int C = l.InC, Hp = PaddedH(l), Wp = PaddedW(l);
         if (Padded(l))
-            w.Line($"private readonly {c.T}[] _xpad{l.Index};   // {l.PascalName} one sample's input with its zero border ({C}×{Hp}×{Wp}), per part (Parallelism.MaxSampleParts)");
+            w.Line($"private readonly {c.T}[] _xpad{l.Index};   // {l.PascalName} one sample's input with its zero border ({C}×{Hp}×{Wp}), per thread (Parallelism.Slot)");
         if (Method(c, l) == ConvMethod.DirectRows)
-            w.Line($"private readonly {c.T}[] _gvec{l.Index};   // {l.PascalName} ∂E/∂W summed per vector lane over one thread's samples ({l.WeightCount} weights × {GemmEmitter.Lanes(c)} lanes), per part (Parallelism.MaxSampleParts)");
+            w.Line($"private readonly {c.T}[] _gvec{l.Index};   // {l.PascalName} ∂E/∂W summed per vector lane over one chunk's samples ({l.WeightCount} weights × {GemmEmitter.Lanes(c)} lanes), per thread (Parallelism.Slot)");
         else
         {
             w.Line($"private readonly {c.T}[] _wT{l.Index};   // {l.PascalName} weights transposed, [window value × filter], packed by each forward pass");
-            w.Line($"private readonly {c.T}[] _yT{l.Index};   // {l.PascalName} one sample's output transposed ({l.OutH * l.OutW} positions × {l.OutC} filters), per part (Parallelism.MaxSampleParts)");
+            w.Line($"private readonly {c.T}[] _yT{l.Index};   // {l.PascalName} one sample's output transposed ({l.OutH * l.OutW} positions × {l.OutC} filters), per thread (Parallelism.Slot)");
         }
     }
 
@@ -106,13 +106,13 @@ internal sealed partial class Conv2DEmitter
     {
         int C = l.InC, Hp = PaddedH(l), Wp = PaddedW(l);
         if (Padded(l))
-            w.Line($"_xpad{l.Index} = new {c.T}[{C * Hp * Wp} * global::NetGen.Parallelism.MaxSampleParts];");
+            w.Line($"_xpad{l.Index} = global::NetGen.AlignedArray.Allocate<{c.T}>({Stride(C * Hp * Wp)} * global::NetGen.Parallelism.MaxSampleParts);");
         if (Method(c, l) == ConvMethod.DirectRows)
-            w.Line($"_gvec{l.Index} = new {c.T}[{l.WeightCount * GemmEmitter.Lanes(c)} * global::NetGen.Parallelism.MaxSampleParts];");
+            w.Line($"_gvec{l.Index} = global::NetGen.AlignedArray.Allocate<{c.T}>({Stride(l.WeightCount * GemmEmitter.Lanes(c))} * global::NetGen.Parallelism.MaxSampleParts);");
         else
         {
-            w.Line($"_wT{l.Index} = new {c.T}[{l.WeightCount}];");
-            w.Line($"_yT{l.Index} = new {c.T}[{l.OutputSize} * global::NetGen.Parallelism.MaxSampleParts];");
+            w.Line($"_wT{l.Index} = global::NetGen.AlignedArray.Allocate<{c.T}>({l.WeightCount});");
+            w.Line($"_yT{l.Index} = global::NetGen.AlignedArray.Allocate<{c.T}>({Stride(l.OutputSize)} * global::NetGen.Parallelism.MaxSampleParts);");
         }
     }
 
@@ -188,7 +188,7 @@ internal sealed partial class Conv2DEmitter
         w.Line($"// direct convolution, filters form: yᵀ[p, f] for a block of positions × filter vectors in registers, {taps} taps per channel unrolled; then y = (yᵀ)ᵀ");
         w.Line($"ref {T} wts = ref _wT{l.Index}[0];");
         if (bias) w.Line($"ref {T} bs = ref _p[{l.BiasOffset}];");
-        w.Line($"ref {T} yts = ref _yT{l.Index}[part * {l.OutputSize}];");
+        w.Line($"ref {T} yts = ref _yT{l.Index}[slot * {Stride(l.OutputSize)}];");
         w.Open($"for (int oy = 0; oy < {OH}; oy++)");
         int fv0 = 0;
         foreach (var fgroup in fGroups.GroupBy(s => s))
@@ -286,7 +286,7 @@ internal sealed partial class Conv2DEmitter
                         w.Line(line.ToString().TrimEnd());
                     }
                     w.Close();
-                    w.Line($"ref {T} gv = ref _gvec{l.Index}[part * {l.WeightCount * V} + (f0 * {K} + ch * {taps}) * {V}];");
+                    w.Line($"ref {T} gv = ref _gvec{l.Index}[slot * {Stride(l.WeightCount * V)} + (f0 * {K} + ch * {taps}) * {V}];");
                     for (int f = 0; f < mf; f++)
                         w.Line(string.Join(" ", Enumerable.Range(0, nt).Select(t =>
                         {
@@ -350,11 +350,11 @@ internal sealed partial class Conv2DEmitter
         w.Close();
     }
 
-    /// <summary>Rows form, at the end of a part: the part's ∂E/∂W sums are its lane sums added across lanes.</summary>
+    /// <summary>Rows form, at the end of a chunk: the chunk's ∂E/∂W sums are its lane sums added across lanes.</summary>
     private static void DirectLaneSums(CodeWriter w, EmitContext c, LayerPlan l)
     {
         int V = GemmEmitter.Lanes(c);
-        w.Line($"ref {c.T} lanes = ref _gvec{l.Index}[part * {l.WeightCount * V}];");
+        w.Line($"ref {c.T} lanes = ref _gvec{l.Index}[slot * {Stride(l.WeightCount * V)}];");
         w.Line($"for (int k = 0; k < {l.WeightCount}; k++) sum[k] = Vector256.Sum(Load(ref lanes, k * {V}));");
     }
 

@@ -22,27 +22,27 @@ internal sealed partial class Conv2DEmitter : LayerEmitter
 
     public override void Fields(CodeWriter w, EmitContext c, LayerPlan layer)
     {
-        w.Line($"private readonly {c.T}[] _col{layer.Index};   // {layer.PascalName} im2col buffer, one sample ({K(layer)} window values × {layer.OutH * layer.OutW} positions) per part (Parallelism.MaxSampleParts)");
-        w.Line($"private readonly {c.T}[] _gsum{layer.Index};   // {layer.PascalName} ∂E/∂W and ∂E/∂b summed over one thread's samples, per part (Parallelism.MaxSampleParts)");
+        w.Line($"private readonly {c.T}[] _col{layer.Index};   // {layer.PascalName} im2col buffer, one sample ({K(layer)} window values × {layer.OutH * layer.OutW} positions) per thread (Parallelism.Slot)");
+        w.Line($"private readonly {c.T}[] _gsum{layer.Index};   // {layer.PascalName} ∂E/∂W and ∂E/∂b summed over one chunk's samples, per sample chunk (Parallelism.SampleChunks)");
         if (Direct(c, layer))
             DirectFields(w, c, layer);
         else
             w.Line($"private readonly {c.T}[] _colBatch{layer.Index};   // {layer.PascalName} im2col of every sample of the last forward pass, reused by backward (empty when too large)");
         if (Transposed(c, layer))
-            w.Line($"private readonly {c.T}[] _deltaT{layer.Index};   // {layer.PascalName} δ of one sample transposed ({layer.OutH * layer.OutW} positions × {layer.OutC} filters), per part (Parallelism.MaxSampleParts)");
+            w.Line($"private readonly {c.T}[] _deltaT{layer.Index};   // {layer.PascalName} δ of one sample transposed ({layer.OutH * layer.OutW} positions × {layer.OutC} filters), per thread (Parallelism.Slot)");
     }
 
     public override void Allocate(CodeWriter w, EmitContext c, LayerPlan layer)
     {
-        w.Line($"_col{layer.Index} = new {c.T}[{layer.OutH * layer.OutW * K(layer)} * global::NetGen.Parallelism.MaxSampleParts + {2 * GemmEmitter.Lanes(c)}];   // (a vector of slack at each end: col2im by rows reads past a part's columns, then masks those lanes)");
-        w.Line($"_gsum{layer.Index} = new {c.T}[{layer.ParameterCount} * global::NetGen.Parallelism.MaxSampleParts];");
+        w.Line($"_col{layer.Index} = global::NetGen.AlignedArray.Allocate<{c.T}>({layer.OutH * layer.OutW * K(layer)} * global::NetGen.Parallelism.MaxSampleParts + {2 * GemmEmitter.Lanes(c)});   // (a vector of slack at each end: col2im by rows reads past a thread's columns, then masks those lanes)");
+        w.Line($"_gsum{layer.Index} = global::NetGen.AlignedArray.Allocate<{c.T}>({Stride(layer)} * {Chunks(c, layer, "maxBatch")});   // a chunk's sums every {Stride(layer)} values (whole cache lines)");
         int size = layer.OutH * layer.OutW * K(layer);
         if (Direct(c, layer))
             DirectAllocate(w, c, layer);
         else
             w.Line($"_colBatch{layer.Index} = (long)maxBatch * {size} <= {ColumnCacheLimit} ? new {c.T}[maxBatch * {size}] : global::System.Array.Empty<{c.T}>();   // at most {ColumnCacheLimit / (1 << 20)}M values");
         if (Transposed(c, layer))
-            w.Line($"_deltaT{layer.Index} = new {c.T}[{layer.OutH * layer.OutW * layer.OutC} * global::NetGen.Parallelism.MaxSampleParts];");
+            w.Line($"_deltaT{layer.Index} = global::NetGen.AlignedArray.Allocate<{c.T}>({Stride(layer.OutH * layer.OutW * layer.OutC)} * global::NetGen.Parallelism.MaxSampleParts);");
     }
 
     /// <summary>
@@ -178,27 +178,54 @@ internal sealed partial class Conv2DEmitter : LayerEmitter
         else
             w.Line("// y[f, p] = Σ_k w[f, k]·col[k, p] + b[f] over the im2col columns of each sample (cross-correlation); threads split the samples");
         if (Method(c, l) == ConvMethod.DirectFilters) PackTransposedWeights(w, c, l);
-        w.Line($"global::NetGen.Parallelism.Run(this, {Op(l, 0)}, global::NetGen.Parallelism.SamplePartsFor((long)batch * {l.MultiplyAdds}, batch));");
+        w.Line($"global::NetGen.Parallelism.RunChunks(this, {Op(l, 0)}, {Chunks(c, l, "batch")}, (long)batch * {l.MultiplyAdds});");
     }
+
+    /// <summary>
+    /// The sample chunks of a pass: <c>Parallelism.SampleChunks(batch, maxChunks, minSamples)</c> with this layer's
+    /// literals, a function of the batch size only, so the chunks' ∂E/∂W sums (added in chunk order) are the same bits
+    /// whatever the thread count. At most <see cref="MaxChunks"/> chunks, so up to that many threads share a pass, and
+    /// fewer for a layer with many weights (the chunks' sums, <c>_gsum</c>, stay under 1M values; at least 2 chunks);
+    /// at least enough samples per chunk that clearing and adding a chunk's sums (and folding the rows form's lane sums)
+    /// costs under 1/64 of the chunk's backward multiply-adds.
+    /// </summary>
+    internal static string Chunks(EmitContext c, LayerPlan l, string batch)
+    {
+        long reduce = l.ParameterCount + (Method(c, l) == ConvMethod.DirectRows ? (GemmEmitter.Lanes(c) + 1L) * l.WeightCount : 0);
+        int maxChunks = (int)System.Math.Max(2, System.Math.Min(MaxChunks, (1L << 20) / System.Math.Max(1, l.ParameterCount)));
+        long work = System.Math.Max(1, 2L * l.MultiplyAdds);
+        int minSamples = (int)System.Math.Min(1 << 16, (64 * reduce + work - 1) / work);
+        return $"global::NetGen.Parallelism.SampleChunks({batch}, {maxChunks}, {minSamples})";
+    }
+
+    /// <summary>A chunk's region of _gsum: the layer's parameter count rounded up to whole 64-byte cache lines, so two
+    /// threads' chunks never write the same line.</summary>
+    private static int Stride(LayerPlan l) => Stride(l.ParameterCount);
+
+    /// <summary><paramref name="count"/> rounded up to a multiple of 16 values (a 64-byte cache line of floats).</summary>
+    internal static int Stride(int count) => (count + 15) / 16 * 16;
+
+    /// <summary>The most sample chunks a convolution's pass is cut into (measured: docs/performance.md).</summary>
+    internal const int MaxChunks = 8;
 
     public override void Backward(CodeWriter w, EmitContext c, LayerPlan l)
     {
         bool trainBias = l.BiasCount > 0 && l.TrainBias;
         w.Line($"// Layer {l.Index}: {l.PascalName} backward: ∂E/∂w[f] += Σ_p δ[f, p]·col[·, p]{(trainBias ? ", ∂E/∂b[f] += Σ_p δ[f, p]" : "")}, ∂E/∂x = col2im(Σ_f w[f]·δ[f, p]);");
-        w.Line("// threads split the samples, each summing its samples' ∂E/∂w, ∂E/∂b; the sums are added in part order");
-        w.Line($"int parts = global::NetGen.Parallelism.SamplePartsFor((long)batch * {2 * l.MultiplyAdds}, batch);");
-        w.Line($"global::NetGen.Parallelism.Run(this, {Op(l, 1)}, parts);");
-        w.Open("for (int part = 0; part < parts; part++)");
+        w.Line("// threads take the batch's sample chunks, each chunk summing its samples' ∂E/∂w, ∂E/∂b; the sums are added in chunk order");
+        w.Line($"int chunks = {Chunks(c, l, "batch")};");
+        w.Line($"global::NetGen.Parallelism.RunChunks(this, {Op(l, 1)}, chunks, (long)batch * {2 * l.MultiplyAdds});");
+        w.Open("for (int chunk = 0; chunk < chunks; chunk++)");
         if (Transposed(c, l))
         {
-            w.Line($"// the part's ∂E/∂w is held transposed, [window value × filter]");
-            w.Line($"ref {c.T} sumT = ref _gsum{l.Index}[part * {l.ParameterCount}];");
+            w.Line($"// the chunk's ∂E/∂w is held transposed, [window value × filter]");
+            w.Line($"ref {c.T} sumT = ref _gsum{l.Index}[chunk * {Stride(l)}];");
             w.Line($"for (int f = 0; f < {l.OutC}; f++) for (int k = 0; k < {K(l)}; k++) _g[{l.WeightOffset} + f * {K(l)} + k] += Unsafe.Add(ref sumT, k * {l.OutC} + f);");
         }
         else
-            w.Line($"{c.Tp}.Add<{c.T}>(_g.AsSpan({l.WeightOffset}, {l.WeightCount}), _gsum{l.Index}.AsSpan(part * {l.ParameterCount}, {l.WeightCount}), _g.AsSpan({l.WeightOffset}, {l.WeightCount}));");
+            w.Line($"{c.Tp}.Add<{c.T}>(_g.AsSpan({l.WeightOffset}, {l.WeightCount}), _gsum{l.Index}.AsSpan(chunk * {Stride(l)}, {l.WeightCount}), _g.AsSpan({l.WeightOffset}, {l.WeightCount}));");
         if (trainBias)
-            w.Line($"{c.Tp}.Add<{c.T}>(_g.AsSpan({l.BiasOffset}, {l.BiasCount}), _gsum{l.Index}.AsSpan(part * {l.ParameterCount} + {l.WeightCount}, {l.BiasCount}), _g.AsSpan({l.BiasOffset}, {l.BiasCount}));");
+            w.Line($"{c.Tp}.Add<{c.T}>(_g.AsSpan({l.BiasOffset}, {l.BiasCount}), _gsum{l.Index}.AsSpan(chunk * {Stride(l)} + {l.WeightCount}, {l.BiasCount}), _g.AsSpan({l.BiasOffset}, {l.BiasCount}));");
         w.Close();
     }
 
@@ -208,12 +235,12 @@ internal sealed partial class Conv2DEmitter : LayerEmitter
     {
         bool trainBias = l.BiasCount > 0 && l.TrainBias;
         int pc = l.ParameterCount;
-        w.Line($"// Layer {l.Index}: {l.PascalName} backward fused with the plain-SGD step: the threads' parts compute ∂E/∂x (with the weights from");
-        w.Line($"// before the step) and their samples' ∂E/∂w{(trainBias ? ", ∂E/∂b" : "")} sums, added in part order as Backward adds them; then w ← w − η·Σ{(trainBias ? ", b ← b − η·Σ" : "")}");
-        w.Line($"int parts = global::NetGen.Parallelism.SamplePartsFor((long)batch * {2 * l.MultiplyAdds}, batch);");
-        w.Line($"global::NetGen.Parallelism.Run(this, {Op(l, 1)}, parts);");
+        w.Line($"// Layer {l.Index}: {l.PascalName} backward fused with the plain-SGD step: the sample chunks compute ∂E/∂x (with the weights from");
+        w.Line($"// before the step) and their samples' ∂E/∂w{(trainBias ? ", ∂E/∂b" : "")} sums, added in chunk order as Backward adds them; then w ← w − η·Σ{(trainBias ? ", b ← b − η·Σ" : "")}");
+        w.Line($"int chunks = {Chunks(c, l, "batch")};");
+        w.Line($"global::NetGen.Parallelism.RunChunks(this, {Op(l, 1)}, chunks, (long)batch * {2 * l.MultiplyAdds});");
         w.Line($"global::System.Span<{c.T}> total = _gsum{l.Index}.AsSpan(0, {pc});");
-        w.Line($"for (int part = 1; part < parts; part++) {c.Tp}.Add<{c.T}>(total, _gsum{l.Index}.AsSpan(part * {pc}, {pc}), total);");
+        w.Line($"for (int chunk = 1; chunk < chunks; chunk++) {c.Tp}.Add<{c.T}>(total, _gsum{l.Index}.AsSpan(chunk * {Stride(l)}, {pc}), total);");
         if (Transposed(c, l))
         {
             w.Line($"ref {c.T} sumT = ref total[0];   // transposed, [window value × filter]");
@@ -236,9 +263,10 @@ internal sealed partial class Conv2DEmitter : LayerEmitter
     {
         int inSize = l.InputSize, outSize = l.OutputSize, P = l.OutH * l.OutW, k = K(l), F = l.OutC;
         bool trainBias = l.BiasCount > 0 && l.TrainBias;
-        w.Line($"/// <summary>{l.PascalName} forward for part <paramref name=\"part\"/> of <paramref name=\"parts\"/> of the batch's samples.</summary>");
+        w.Line($"/// <summary>{l.PascalName} forward for chunk <paramref name=\"part\"/> of <paramref name=\"parts\"/> of the batch's samples (scratch: the running thread's slot).</summary>");
         w.Open($"private void {l.PascalName}ForwardPart(int part, int parts)");
         w.Line("(int n0, int n1) = global::NetGen.Parallelism.Range(_batch, parts, part);");
+        w.Line("int slot = global::NetGen.Parallelism.Slot;");
         bool direct = Direct(c, l);
         if (!direct) w.Line($"bool cache = _colBatch{l.Index}.Length > 0 && Training;   // kept for backward: training passes only");
         w.Open("for (int n = n0; n < n1; n++)");
@@ -247,7 +275,7 @@ internal sealed partial class Conv2DEmitter : LayerEmitter
         else
         {
             w.Line($"global::System.Span<{c.T}> x = {EmitContext.A(l.Index)}.AsSpan(n * {inSize}, {inSize});");
-            w.Line($"ref {c.T} columns = ref cache ? ref _colBatch{l.Index}[n * {P * k}] : ref _col{l.Index}[part * {P * k}];");
+            w.Line($"ref {c.T} columns = ref cache ? ref _colBatch{l.Index}[n * {P * k}] : ref _col{l.Index}[slot * {P * k}];");
             Im2Col(w, c, l, scatter: false, "columns");
             w.Line($"{l.PascalName}Forward(ref _p[{l.WeightOffset}], ref columns, ref {EmitContext.A(l.Index + 1)}[n * {outSize}]{(l.BiasCount > 0 ? $", ref _p[{l.BiasOffset}]" : "")}, 0, {F}, 0, {P});");
         }
@@ -262,17 +290,18 @@ internal sealed partial class Conv2DEmitter : LayerEmitter
         w.Close();
         w.Close();
         w.Line();
-        w.Line($"/// <summary>{l.PascalName} backward for part <paramref name=\"part\"/> of <paramref name=\"parts\"/> of the batch's samples: their");
-        w.Line($"/// ∂E/∂w and ∂E/∂b summed into the part's region of _gsum{l.Index}{(l.Index == 0 ? ", and ∂E/∂x when asked for" : ", and their ∂E/∂x")}.</summary>");
+        w.Line($"/// <summary>{l.PascalName} backward for chunk <paramref name=\"part\"/> of <paramref name=\"parts\"/> of the batch's samples: their");
+        w.Line($"/// ∂E/∂w and ∂E/∂b summed into the chunk's region of _gsum{l.Index}{(l.Index == 0 ? ", and ∂E/∂x when asked for" : ", and their ∂E/∂x")} (scratch: the running thread's slot).</summary>");
         w.Open($"private void {l.PascalName}BackwardPart(int part, int parts)");
         w.Line("(int n0, int n1) = global::NetGen.Parallelism.Range(_batch, parts, part);");
-        w.Line($"global::System.Span<{c.T}> sum = _gsum{l.Index}.AsSpan(part * {l.ParameterCount}, {l.ParameterCount});");
+        w.Line("int slot = global::NetGen.Parallelism.Slot;");
+        w.Line($"global::System.Span<{c.T}> sum = _gsum{l.Index}.AsSpan(part * {Stride(l)}, {l.ParameterCount});");
         w.Line("sum.Clear();");
         if (Method(c, l) == ConvMethod.DirectRows)
-            w.Line($"_gvec{l.Index}.AsSpan(part * {l.WeightCount * GemmEmitter.Lanes(c)}, {l.WeightCount * GemmEmitter.Lanes(c)}).Clear();");
+            w.Line($"_gvec{l.Index}.AsSpan(slot * {Stride(l.WeightCount * GemmEmitter.Lanes(c))}, {l.WeightCount * GemmEmitter.Lanes(c)}).Clear();");
         if (!direct) w.Line($"bool cache = _colBatch{l.Index}.Length > 0 && _columnsKept;   // the forward pass kept every sample's columns");
         w.Open("for (int n = n0; n < n1; n++)");
-        w.Line($"ref {c.T} work = ref _col{l.Index}[{GemmEmitter.Lanes(c)} + part * {P * k}];");
+        w.Line($"ref {c.T} work = ref _col{l.Index}[{GemmEmitter.Lanes(c)} + slot * {P * k}];");
         if (direct)
             PaddedInput(w, c, l);
         else
@@ -306,7 +335,7 @@ internal sealed partial class Conv2DEmitter : LayerEmitter
         if (Transposed(c, l))
         {
             w.Line($"// δᵀ of the sample, [position × filter]; then gᵀ[k, f] += Σ_p col[k, p]·δᵀ[p, f]");
-            w.Line($"ref {c.T} deltaT = ref _deltaT{l.Index}[part * {P * F}];");
+            w.Line($"ref {c.T} deltaT = ref _deltaT{l.Index}[slot * {Stride(P * F)}];");
             w.Line($"ref {c.T} delta = ref {EmitContext.D(l.Index + 1)}[n * {outSize}];");
             if (direct) Transpose(w, c, "delta", "deltaT", rows: F, cols: P);
             else w.Line($"for (int f = 0; f < {F}; f++) for (int p = 0; p < {P}; p++) Unsafe.Add(ref deltaT, p * {F} + f) = Unsafe.Add(ref delta, f * {P} + p);");
