@@ -21,6 +21,31 @@ public static partial class Profile
             return;
         }
 
+        if (only.Contains("lstm-infer-b1"))
+        {
+            // lstm-infer-b1 piece by piece: the whole inference pass, the LSTM layer alone (its input products, 28
+            // steps of h·W_hhᵀ and the cell), one step's worth of the layer (a stateful Step: 1 step, W_hh read in
+            // place), and the rest (Dense 128 → 10, softmax, the call's checks).
+            var lstm = new RowLstm(1) { Training = false };
+            float[] row = Workloads.Data(784, 1);
+            lstm.Forward(row);
+            if (Environment.GetEnvironmentVariable("NETGEN_PROFILE_LOOP") is { } seconds)
+            {
+                // For `perf record`: the whole inference pass in a loop for the given seconds.
+                var clock = System.Diagnostics.Stopwatch.StartNew();
+                while (clock.Elapsed.TotalSeconds < double.Parse(seconds, System.Globalization.CultureInfo.InvariantCulture)) lstm.Forward(row);
+                return;
+            }
+            Report("lstm-b1 inference forward (all of it)", () => lstm.Forward(row), 2.0 * 28 * 512 * (28 + 128));
+            var layer = lstm.LSTM1Layer;
+            var parameters = lstm.Parameters.Slice(0, layer.ParameterCount).ToArray();
+            float[] hidden = new float[128];
+            Report("lstm-b1 LSTM layer forward (28 steps)", () => layer.Forward(parameters, row, hidden, 1, 28, carry: false), 2.0 * 28 * 512 * (28 + 128));
+            Report("lstm-b1 LSTM layer forward, 2 steps (no packed W_hh)", () => layer.Forward(parameters, row, hidden, 1, 2, carry: false), 2.0 * 2 * 512 * (28 + 128));
+            Report("lstm-b1 stateful Step (1 step, all of it)", () => { lstm.Step(row.AsSpan(0, 28)); });
+            return;
+        }
+
         var noop = new NoopKernel();
         Report("Parallelism.Run round trip (empty parts)", () => Parallelism.Run(noop, 0, Parallelism.PartsFor(long.MaxValue)));
 

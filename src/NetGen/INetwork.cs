@@ -32,11 +32,13 @@ public interface INetwork<T> where T : unmanaged, IFloatingPointIeee754<T>
     bool Training { get; set; }
 
     /// <summary>Every parameter in one flat buffer (weights then bias, layer by layer).</summary>
-    /// <remarks>In inference mode (<see cref="Training"/> false) a generated network may keep a packed copy of a large Dense
-    /// layer's weights between calls (float, AVX-512: the forward pass's transposed panels). Reading this property (or a
-    /// layer's weight view, such as <c>Dense1Weights</c>) and <c>TrainStep</c> mark the weights as changed, so the next
-    /// Forward repacks them: write through a span obtained after the last Forward (get it again after running the
-    /// network), as every optimiser, checkpoint load and copy does.</remarks>
+    /// <remarks>In inference mode (<see cref="Training"/> false, and every <c>Step</c>) a generated network may keep copies
+    /// derived from its weights between calls: a large Dense layer's packed panels (float, AVX-512: the forward pass's
+    /// transposed panels), a recurrent layer's packed W_hh (batch 1 and 2) or transposed W_hh and W_ih (larger batches).
+    /// Reading this property (or a layer's weight view, such as <c>Dense1Weights</c> or <c>LSTM1WeightHh</c>) and
+    /// <c>TrainStep</c> mark the weights as changed, so the next Forward makes the copies again: write through a span
+    /// obtained after the last Forward (get it again after running the network), as every optimiser, checkpoint load and
+    /// copy does. A span kept from before a Forward and written after it is not seen by inference passes.</remarks>
     Span<T> Parameters { get; }
 
     /// <summary>The gradient of the loss with respect to <see cref="Parameters"/>, same layout; accumulated by

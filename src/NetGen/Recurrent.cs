@@ -45,7 +45,11 @@ public sealed class RecurrentLayer<T> : IParallelKernel where T : unmanaged, IFl
     private readonly int _in, _h, _steps, _dirs, _g, _gh, _gs, _maxBatch;
     private readonly bool _returnSequences;
     private readonly T[][] _gates, _states, _cells, _cellTanh, _hiddenGradient, _carryH, _carryC;
-    private readonly T[] _inT, _hhT, _dIn, _dHh, _dhNext, _dcNext, _rowH, _weightT, _hPrev;
+    private readonly T[][] _inT, _hhT;   // per direction: W_ihᵀ; W_hhᵀ (broadcast form) or W_hh packed (dot form)
+    private readonly long[] _inVersion, _hhVersion;   // per direction: the weights' version _inT / _hhT were made at (−1: none kept)
+    private readonly bool[] _hhPacked;   // per direction: whether _hhT holds the packed form (else the transposed one)
+    private ReadOnlyMemory<T> _keptFrom;   // the parameters the kept copies were made from
+    private readonly T[] _dIn, _dHh, _dhNext, _dcNext, _rowH, _weightT, _hPrev;
     private int _lastSteps, _lastBatch;
 
     /// <summary>Allocates the layer's buffers for up to <paramref name="maxBatch"/> samples of <paramref name="steps"/> steps.</summary>
@@ -70,8 +74,13 @@ public sealed class RecurrentLayer<T> : IParallelKernel where T : unmanaged, IFl
             _carryH[d] = new T[maxBatch * _h];
             _carryC[d] = cell == RecurrentCell.Lstm ? new T[maxBatch * _h] : [];
         }
-        _inT = new T[_in * _gh];
-        _hhT = new T[Math.Max(_h * _gh, RecurrentGemm.PackedRowsLength<T>(_gh, _h))];   // W_hhᵀ (broadcast form) or W_hh packed (dot form)
+        _inT = new T[_dirs][]; _hhT = new T[_dirs][];
+        for (int d = 0; d < _dirs; d++)
+        {
+            _inT[d] = new T[_in * _gh];
+            _hhT[d] = new T[Math.Max(_h * _gh, RecurrentGemm.PackedRowsLength<T>(_gh, _h))];
+        }
+        _inVersion = [.. Enumerable.Repeat(-1L, _dirs)]; _hhVersion = [.. Enumerable.Repeat(-1L, _dirs)]; _hhPacked = new bool[_dirs];
         _dIn = new T[maxBatch * steps * _gh];
         _dHh = cell == RecurrentCell.Gru ? new T[maxBatch * steps * _gh] : _dIn;
         _dhNext = new T[maxBatch * _h];
@@ -131,8 +140,14 @@ public sealed class RecurrentLayer<T> : IParallelKernel where T : unmanaged, IFl
     /// state starts at zero (a fresh sequence) and the carried state is left alone; with it the state starts from,
     /// and ends in, the carried state (a stateful step). Large products are split across
     /// <see cref="Parallelism.MaxThreads"/> threads by rows (samples) or columns, every value computed by one thread
-    /// in one order: the same bits at any thread count.</summary>
-    public void Forward(ReadOnlyMemory<T> parameters, ReadOnlyMemory<T> input, Memory<T> output, int batch, int steps, bool carry)
+    /// in one order: the same bits at any thread count.
+    /// <para><paramref name="weightsVersion"/>: −1 (the default), or a count the caller raises before every write to
+    /// <paramref name="parameters"/> (a generated network in inference mode passes its weights' version). With a count,
+    /// the copies derived from the weights (W_hh packed for the dot form at batch 1 and 2, or W_hhᵀ and W_ihᵀ for the
+    /// broadcast form) are kept between passes and made again only when the count or the parameters' memory
+    /// changes; with −1 they are made in every pass that needs them. Kept or made anew, they are the same numbers: the
+    /// outputs are the same bits either way.</para></summary>
+    public void Forward(ReadOnlyMemory<T> parameters, ReadOnlyMemory<T> input, Memory<T> output, int batch, int steps, bool carry, long weightsVersion = -1)
     {
         if ((uint)(steps - 1) >= (uint)_steps) throw new ArgumentOutOfRangeException(nameof(steps), steps, $"steps must be 1 to {_steps}.");
         if ((uint)(batch - 1) >= (uint)_maxBatch) throw new ArgumentOutOfRangeException(nameof(batch), batch, $"batch must be 1 to {_maxBatch}.");
@@ -151,17 +166,36 @@ public sealed class RecurrentLayer<T> : IParallelKernel where T : unmanaged, IFl
         // about as much as the copy and the product together, and this way batch 1 gets the larger batches' bits.
         _xByRows = batch <= 2;
         _xInByRows = batch * steps < 8;
-        _xPacked = false;
+        // Copies derived from the weights are kept between passes while the caller's version (and the parameters'
+        // memory) stays the same; without a version they are made in every pass that needs them.
+        bool keep = weightsVersion >= 0;
+        if (keep && !parameters.Equals(_keptFrom))
+        {
+            Array.Fill(_inVersion, -1L); Array.Fill(_hhVersion, -1L);
+            _keptFrom = parameters;
+        }
+        long version = keep ? weightsVersion : -1;
         var outputSpan = output.Span;
         for (int d = 0; d < _dirs; d++)
         {
             _xDir = d;
             var p = parameters.Span.Slice(d * DirectionBlock, DirectionBlock);
-            if (!_xInByRows) Transpose(p.Slice(0, _gh * _in), _gh, _in, _inT);
-            if (!_xByRows) Transpose(p.Slice(_gh * _in, _gh * _h), _gh, _h, _hhT);
-            // The dot form over a sequence reads W_hh packed block by block (one copy per pass, the same bits); a
-            // stateful step of one or two steps reads it in place, as the copy would cost as much as the products.
-            else _xPacked = steps > 2 && RecurrentGemm.PackRows<T>(p.Slice(_gh * _in, _gh * _h), _gh, _h, _hhT);
+            if (!_xInByRows && !(keep && _inVersion[d] == version))
+            {
+                Transpose(p.Slice(0, _gh * _in), _gh, _in, _inT[d]);
+                _inVersion[d] = version;
+            }
+            // The dot form (batch 1 and 2) over a sequence reads W_hh packed block by block (the same bits as in place);
+            // without a kept copy, a stateful step of one or two steps reads it in place, as making the copy would cost
+            // as much as the products. The broadcast form reads W_hhᵀ.
+            bool packs = _xByRows && RecurrentGemm.PackedRowsLength<T>(_gh, _h) > 0 && (keep || steps > 2);
+            if ((!_xByRows || packs) && !(keep && _hhVersion[d] == version && _hhPacked[d] == packs))
+            {
+                if (packs) RecurrentGemm.PackRows<T>(p.Slice(_gh * _in, _gh * _h), _gh, _h, _hhT[d]);
+                else Transpose(p.Slice(_gh * _in, _gh * _h), _gh, _h, _hhT[d]);
+                _hhVersion[d] = version; _hhPacked[d] = packs;
+            }
+            _xPacked = packs;
             // Input products of every sample and step at once: gates[r, 0..G·H) = b_ih + Σ_k x[r, k]·W_ihᵀ[k, :].
             Split(OpInput, (long)batch * steps * _gh * _in, batch * steps, 4);
             var states = _states[d];
@@ -299,7 +333,7 @@ public sealed class RecurrentLayer<T> : IParallelKernel where T : unmanaged, IFl
                 var bih = p.Slice(_gh * (_in + _h), _gh);
                 for (int r = a; r < b; r++) bih.CopyTo(gates.AsSpan(r * _gs, _gh));
                 if (_xInByRows) RecurrentGemm.MultiplyByRows<T>(b - a, _gh, _in, _xInput.Span, a * _in, _in, wih, gates, a * _gs, _gs);
-                else RecurrentGemm.Multiply<T>(b - a, _gh, _in, _xInput.Span, a * _in, _in, 1, _inT, _gh, gates.AsSpan(a * _gs), _gs, accumulate: true);
+                else RecurrentGemm.Multiply<T>(b - a, _gh, _in, _xInput.Span, a * _in, _in, 1, _inT[d], _gh, gates.AsSpan(a * _gs), _gs, accumulate: true);
                 break;
             }
             case OpStep:
@@ -331,9 +365,9 @@ public sealed class RecurrentLayer<T> : IParallelKernel where T : unmanaged, IFl
         var bhh = p.Slice(_gh * (_in + _h) + _gh, _gh);
         var gates = _gates[d]; var states = _states[d]; var cells = _cells[d]; var cellTanh = _cellTanh[d];
         for (int n = n0; n < n1; n++) bhh.CopyTo(_rowH.AsSpan(n * _gh, _gh));
-        if (_xPacked) RecurrentGemm.MultiplyByPackedRows<T>(n1 - n0, _gh, _h, states, (n0 * (steps + 1) + s) * _h, (steps + 1) * _h, _hhT, _rowH, n0 * _gh, _gh);
+        if (_xPacked) RecurrentGemm.MultiplyByPackedRows<T>(n1 - n0, _gh, _h, states, (n0 * (steps + 1) + s) * _h, (steps + 1) * _h, _hhT[d], _rowH, n0 * _gh, _gh);
         else if (_xByRows) RecurrentGemm.MultiplyByRows<T>(n1 - n0, _gh, _h, states, (n0 * (steps + 1) + s) * _h, (steps + 1) * _h, whh, _rowH, n0 * _gh, _gh);
-        else RecurrentGemm.Multiply<T>(n1 - n0, _gh, _h, states, (n0 * (steps + 1) + s) * _h, (steps + 1) * _h, 1, _hhT, _gh, _rowH.AsSpan(n0 * _gh), _gh, accumulate: true);
+        else RecurrentGemm.Multiply<T>(n1 - n0, _gh, _h, states, (n0 * (steps + 1) + s) * _h, (steps + 1) * _h, 1, _hhT[d], _gh, _rowH.AsSpan(n0 * _gh), _gh, accumulate: true);
         for (int n = n0; n < n1; n++)
         {
             var g = gates.AsSpan((n * steps + t) * _gs, _gs);

@@ -19,8 +19,9 @@ namespace NetGen;
 /// One kernel serves every width (<see cref="IWidth{TV, T}"/>: the JIT compiles it once per vector type).</item>
 /// <item><see cref="MultiplyByRows{T}"/> (dot): C[m, j] += Σ_k A[m, k]·W[j, k] with W row-major [N × K], as
 /// <c>nn.Linear</c> stores it: each value a dot product along k (vector lanes, then summed across them), with no
-/// transposed copy of W, so nothing derived from the weights is ever kept between calls. Used where few rows (batch 1
-/// or 2: inference, the stateful step) make the broadcast form's transposed copy cost more than the product itself.</item>
+/// transposed copy of W; <see cref="MultiplyByPackedRows{T}"/> gives the same bits over W packed block by block
+/// (<see cref="PackRows{T}"/>, which a <see cref="RecurrentLayer{T}"/> keeps between inference passes). Used where few
+/// rows (batch 1 or 2: inference, the stateful step) make the broadcast form cost more than the product itself.</item>
 /// </list>
 /// </summary>
 internal static class RecurrentGemm
@@ -216,6 +217,8 @@ internal static class RecurrentGemm
         // The last, overlapping vector of a row starts at K − V; its lanes below V − rest are zeroed in A's copy.
         Vector512<T> keep = Vector512.GreaterThanOrEqual(Ramp<T>(), Vector512.Create(T.CreateTruncating(V - rest)));
         nint stride = (nint)K * Unsafe.SizeOf<T>(), step = Vector512<byte>.Count, back = (nint)(rest - V) * Unsafe.SizeOf<T>();
+        var lo0 = Tree.Index<T>(0, false); var hi0 = Tree.Index<T>(0, true); var lo1 = Tree.Index<T>(1, false); var hi1 = Tree.Index<T>(1, true);
+        var lo2 = Tree.Index<T>(2, false); var hi2 = Tree.Index<T>(2, true); var lo3 = Tree.Index<T>(3, false); var hi3 = Tree.Index<T>(3, true);
         for (int j0 = 0, done = 0; done < N; done = j0 + 16, j0 = Math.Min(j0 + 16, N - 16))
         {
             for (int m = 0; m < M; m++)
@@ -253,13 +256,13 @@ internal static class RecurrentGemm
                     s15 = Fma(xv, Ld<T>(ref w15, back), s15);
                 }
                 // The tree: rows (0, 1), (2, 3) …, then (0 … 3), (4 … 7) …, then (0 … 7), (8 … 15) [, then 0 … 15 in float].
-                var p0 = Tree.Pair(s0, s1, V); var p1 = Tree.Pair(s2, s3, V); var p2 = Tree.Pair(s4, s5, V); var p3 = Tree.Pair(s6, s7, V);
-                var p4 = Tree.Pair(s8, s9, V); var p5 = Tree.Pair(s10, s11, V); var p6 = Tree.Pair(s12, s13, V); var p7 = Tree.Pair(s14, s15, V);
-                var q0 = Tree.Pair(p0, p1, V / 2); var q1 = Tree.Pair(p2, p3, V / 2); var q2 = Tree.Pair(p4, p5, V / 2); var q3 = Tree.Pair(p6, p7, V / 2);
-                var r0 = Tree.Pair(q0, q1, V / 4); var r1 = Tree.Pair(q2, q3, V / 4);
+                var p0 = Tree.Pair(s0, s1, lo0, hi0); var p1 = Tree.Pair(s2, s3, lo0, hi0); var p2 = Tree.Pair(s4, s5, lo0, hi0); var p3 = Tree.Pair(s6, s7, lo0, hi0);
+                var p4 = Tree.Pair(s8, s9, lo0, hi0); var p5 = Tree.Pair(s10, s11, lo0, hi0); var p6 = Tree.Pair(s12, s13, lo0, hi0); var p7 = Tree.Pair(s14, s15, lo0, hi0);
+                var q0 = Tree.Pair(p0, p1, lo1, hi1); var q1 = Tree.Pair(p2, p3, lo1, hi1); var q2 = Tree.Pair(p4, p5, lo1, hi1); var q3 = Tree.Pair(p6, p7, lo1, hi1);
+                var r0 = Tree.Pair(q0, q1, lo2, hi2); var r1 = Tree.Pair(q2, q3, lo2, hi2);
                 ref T c0 = ref Unsafe.Add(ref C, m * ldc + j0);
                 int skip = done - j0;   // rows of this block an earlier block already added
-                if (V == 16) AddRows(Tree.Pair(r0, r1, 2), ref c0, skip);
+                if (V == 16) AddRows(Tree.Pair(r0, r1, lo3, hi3), ref c0, skip);
                 else { AddRows(r0, ref c0, skip); AddRows(r1, ref Unsafe.Add(ref c0, 8), skip - 8); }
             }
         }
@@ -324,10 +327,17 @@ internal static class RecurrentGemm
         ref T A = ref Unsafe.Add(ref MemoryMarshal.GetReference(a), aOffset);
         ref T P = ref MemoryMarshal.GetReference(packed);
         ref T C = ref Unsafe.Add(ref MemoryMarshal.GetReference(c), cOffset);
+        if (typeof(T) == typeof(float))
+        {
+            PackedRowsSingle(M, N, K, ref Unsafe.As<T, float>(ref A), lda, ref Unsafe.As<T, float>(ref P), ref Unsafe.As<T, float>(ref C), ldc);
+            return;
+        }
         int V = Vector512<T>.Count;
         int full = K / V, rest = K - full * V;
         Vector512<T> keep = Vector512.GreaterThanOrEqual(Ramp<T>(), Vector512.Create(T.CreateTruncating(V - rest)));
         nint step = Vector512<byte>.Count, back = (nint)(rest - V) * Unsafe.SizeOf<T>(), blockBytes = (nint)(full + (rest != 0 ? 1 : 0)) * 16 * step;
+        var lo0 = Tree.Index<T>(0, false); var hi0 = Tree.Index<T>(0, true); var lo1 = Tree.Index<T>(1, false); var hi1 = Tree.Index<T>(1, true);
+        var lo2 = Tree.Index<T>(2, false); var hi2 = Tree.Index<T>(2, true); var lo3 = Tree.Index<T>(3, false); var hi3 = Tree.Index<T>(3, true);
         ref byte block = ref Unsafe.As<T, byte>(ref P);
         for (int j0 = 0, done = 0; done < N; done = j0 + 16, j0 = Math.Min(j0 + 16, N - 16), block = ref Unsafe.AddByteOffset(ref block, blockBytes))
         {
@@ -337,12 +347,9 @@ internal static class RecurrentGemm
                 ref byte w = ref block;
                 Vector512<T> s0 = Vector512<T>.Zero, s1 = s0, s2 = s0, s3 = s0, s4 = s0, s5 = s0, s6 = s0, s7 = s0;
                 Vector512<T> s8 = s0, s9 = s0, s10 = s0, s11 = s0, s12 = s0, s13 = s0, s14 = s0, s15 = s0;
-                for (int v = 0; v <= full; v++)
+                for (int v = 0; v < full; v++)
                 {
-                    Vector512<T> xv;
-                    if (v < full) xv = Ld<T>(ref x, 0);
-                    else if (rest != 0) xv = Vector512.ConditionalSelect(keep, Ld<T>(ref x, back), Vector512<T>.Zero);
-                    else break;
+                    var xv = Ld<T>(ref x, 0);
                     s0 = Fma(xv, Ld<T>(ref w, 0), s0); s1 = Fma(xv, Ld<T>(ref w, step), s1); s2 = Fma(xv, Ld<T>(ref w, 2 * step), s2); s3 = Fma(xv, Ld<T>(ref w, 3 * step), s3);
                     s4 = Fma(xv, Ld<T>(ref w, 4 * step), s4); s5 = Fma(xv, Ld<T>(ref w, 5 * step), s5); s6 = Fma(xv, Ld<T>(ref w, 6 * step), s6); s7 = Fma(xv, Ld<T>(ref w, 7 * step), s7);
                     s8 = Fma(xv, Ld<T>(ref w, 8 * step), s8); s9 = Fma(xv, Ld<T>(ref w, 9 * step), s9); s10 = Fma(xv, Ld<T>(ref w, 10 * step), s10); s11 = Fma(xv, Ld<T>(ref w, 11 * step), s11);
@@ -350,17 +357,92 @@ internal static class RecurrentGemm
                     x = ref Unsafe.AddByteOffset(ref x, step);
                     w = ref Unsafe.AddByteOffset(ref w, 16 * step);
                 }
-                var p0 = Tree.Pair(s0, s1, V); var p1 = Tree.Pair(s2, s3, V); var p2 = Tree.Pair(s4, s5, V); var p3 = Tree.Pair(s6, s7, V);
-                var p4 = Tree.Pair(s8, s9, V); var p5 = Tree.Pair(s10, s11, V); var p6 = Tree.Pair(s12, s13, V); var p7 = Tree.Pair(s14, s15, V);
-                var q0 = Tree.Pair(p0, p1, V / 2); var q1 = Tree.Pair(p2, p3, V / 2); var q2 = Tree.Pair(p4, p5, V / 2); var q3 = Tree.Pair(p6, p7, V / 2);
-                var r0 = Tree.Pair(q0, q1, V / 4); var r1 = Tree.Pair(q2, q3, V / 4);
+                if (rest != 0)
+                {
+                    var xv = Vector512.ConditionalSelect(keep, Ld<T>(ref x, back), Vector512<T>.Zero);
+                    s0 = Fma(xv, Ld<T>(ref w, 0), s0); s1 = Fma(xv, Ld<T>(ref w, step), s1); s2 = Fma(xv, Ld<T>(ref w, 2 * step), s2); s3 = Fma(xv, Ld<T>(ref w, 3 * step), s3);
+                    s4 = Fma(xv, Ld<T>(ref w, 4 * step), s4); s5 = Fma(xv, Ld<T>(ref w, 5 * step), s5); s6 = Fma(xv, Ld<T>(ref w, 6 * step), s6); s7 = Fma(xv, Ld<T>(ref w, 7 * step), s7);
+                    s8 = Fma(xv, Ld<T>(ref w, 8 * step), s8); s9 = Fma(xv, Ld<T>(ref w, 9 * step), s9); s10 = Fma(xv, Ld<T>(ref w, 10 * step), s10); s11 = Fma(xv, Ld<T>(ref w, 11 * step), s11);
+                    s12 = Fma(xv, Ld<T>(ref w, 12 * step), s12); s13 = Fma(xv, Ld<T>(ref w, 13 * step), s13); s14 = Fma(xv, Ld<T>(ref w, 14 * step), s14); s15 = Fma(xv, Ld<T>(ref w, 15 * step), s15);
+                }
+                var p0 = Tree.Pair(s0, s1, lo0, hi0); var p1 = Tree.Pair(s2, s3, lo0, hi0); var p2 = Tree.Pair(s4, s5, lo0, hi0); var p3 = Tree.Pair(s6, s7, lo0, hi0);
+                var p4 = Tree.Pair(s8, s9, lo0, hi0); var p5 = Tree.Pair(s10, s11, lo0, hi0); var p6 = Tree.Pair(s12, s13, lo0, hi0); var p7 = Tree.Pair(s14, s15, lo0, hi0);
+                var q0 = Tree.Pair(p0, p1, lo1, hi1); var q1 = Tree.Pair(p2, p3, lo1, hi1); var q2 = Tree.Pair(p4, p5, lo1, hi1); var q3 = Tree.Pair(p6, p7, lo1, hi1);
+                var r0 = Tree.Pair(q0, q1, lo2, hi2); var r1 = Tree.Pair(q2, q3, lo2, hi2);
                 ref T c0 = ref Unsafe.Add(ref C, m * ldc + j0);
                 int skip = done - j0;
-                if (V == 16) AddRows(Tree.Pair(r0, r1, 2), ref c0, skip);
+                if (V == 16) AddRows(Tree.Pair(r0, r1, lo3, hi3), ref c0, skip);
                 else { AddRows(r0, ref c0, skip); AddRows(r1, ref Unsafe.Add(ref c0, 8), skip - 8); }
             }
         }
     }
+
+    /// <summary>
+    /// <see cref="MultiplyByPackedRows{T}"/> in float, written for float alone (element offsets, the permute indices in
+    /// registers): the same blocks, terms, order, tree and additions (the same bits). The generic form compiled to the
+    /// same instructions, yet its per-step time at batch 1 (512 × 128) varied between processes from 1.6 to 2.0 µs
+    /// against 1.45–1.5 µs for this one (several runs, a loaded machine), so the LSTM's step product runs here.
+    /// </summary>
+    private static void PackedRowsSingle(int M, int N, int K, ref float A, int lda, ref float P, ref float C, int ldc)
+    {
+        const int V = 16;
+        int full = K / V, rest = K - full * V;
+        Vector512<float> keep = Vector512.GreaterThanOrEqual(Vector512.CreateSequence(0f, 1f), Vector512.Create((float)(V - rest)));
+        Vector512<int> lo0 = Tree.Index<float>(0, false).AsInt32(), hi0 = Tree.Index<float>(0, true).AsInt32();
+        Vector512<int> lo1 = Tree.Index<float>(1, false).AsInt32(), hi1 = Tree.Index<float>(1, true).AsInt32();
+        Vector512<int> lo2 = Tree.Index<float>(2, false).AsInt32(), hi2 = Tree.Index<float>(2, true).AsInt32();
+        Vector512<int> lo3 = Tree.Index<float>(3, false).AsInt32(), hi3 = Tree.Index<float>(3, true).AsInt32();
+        int blockFloats = (full + (rest != 0 ? 1 : 0)) * 16 * V;
+        ref float block = ref P;
+        for (int j0 = 0, done = 0; done < N; done = j0 + 16, j0 = Math.Min(j0 + 16, N - 16), block = ref Unsafe.Add(ref block, blockFloats))
+        {
+            for (int m = 0; m < M; m++)
+            {
+                ref float x = ref Unsafe.Add(ref A, m * lda);
+                ref float w = ref block;
+                Vector512<float> s0 = default, s1 = default, s2 = default, s3 = default, s4 = default, s5 = default, s6 = default, s7 = default;
+                Vector512<float> s8 = default, s9 = default, s10 = default, s11 = default, s12 = default, s13 = default, s14 = default, s15 = default;
+                for (int v = 0; v < full; v++)
+                {
+                    var xv = Vector512.LoadUnsafe(ref x);
+                    Fma16(xv, ref w, ref s0, ref s1, ref s2, ref s3, ref s4, ref s5, ref s6, ref s7, ref s8, ref s9, ref s10, ref s11, ref s12, ref s13, ref s14, ref s15);
+                    x = ref Unsafe.Add(ref x, V);
+                    w = ref Unsafe.Add(ref w, 16 * V);
+                }
+                if (rest != 0)
+                {
+                    // The overlapping last vector: its lanes already summed are zeroed in x's copy.
+                    var xv = Vector512.ConditionalSelect(keep, Vector512.LoadUnsafe(ref Unsafe.Add(ref x, rest - V)), Vector512<float>.Zero);
+                    Fma16(xv, ref w, ref s0, ref s1, ref s2, ref s3, ref s4, ref s5, ref s6, ref s7, ref s8, ref s9, ref s10, ref s11, ref s12, ref s13, ref s14, ref s15);
+                }
+                var p0 = PairSingle(s0, s1, lo0, hi0); var p1 = PairSingle(s2, s3, lo0, hi0); var p2 = PairSingle(s4, s5, lo0, hi0); var p3 = PairSingle(s6, s7, lo0, hi0);
+                var p4 = PairSingle(s8, s9, lo0, hi0); var p5 = PairSingle(s10, s11, lo0, hi0); var p6 = PairSingle(s12, s13, lo0, hi0); var p7 = PairSingle(s14, s15, lo0, hi0);
+                var q0 = PairSingle(p0, p1, lo1, hi1); var q1 = PairSingle(p2, p3, lo1, hi1); var q2 = PairSingle(p4, p5, lo1, hi1); var q3 = PairSingle(p6, p7, lo1, hi1);
+                var sums = PairSingle(PairSingle(q0, q1, lo2, hi2), PairSingle(q2, q3, lo2, hi2), lo3, hi3);
+                AddRows(sums, ref Unsafe.Add(ref C, m * ldc + j0), done - j0);
+            }
+        }
+    }
+
+    /// <summary>s_r += x ⊙ w[r] for the 16 rows' vectors of one packed step (w[r] at r·16 floats).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Fma16(Vector512<float> x, ref float w, ref Vector512<float> s0, ref Vector512<float> s1, ref Vector512<float> s2, ref Vector512<float> s3,
+        ref Vector512<float> s4, ref Vector512<float> s5, ref Vector512<float> s6, ref Vector512<float> s7, ref Vector512<float> s8, ref Vector512<float> s9,
+        ref Vector512<float> s10, ref Vector512<float> s11, ref Vector512<float> s12, ref Vector512<float> s13, ref Vector512<float> s14, ref Vector512<float> s15)
+    {
+        s0 = Avx512F.FusedMultiplyAdd(x, Vector512.LoadUnsafe(ref w), s0); s1 = Avx512F.FusedMultiplyAdd(x, Vector512.LoadUnsafe(ref w, 16), s1);
+        s2 = Avx512F.FusedMultiplyAdd(x, Vector512.LoadUnsafe(ref w, 32), s2); s3 = Avx512F.FusedMultiplyAdd(x, Vector512.LoadUnsafe(ref w, 48), s3);
+        s4 = Avx512F.FusedMultiplyAdd(x, Vector512.LoadUnsafe(ref w, 64), s4); s5 = Avx512F.FusedMultiplyAdd(x, Vector512.LoadUnsafe(ref w, 80), s5);
+        s6 = Avx512F.FusedMultiplyAdd(x, Vector512.LoadUnsafe(ref w, 96), s6); s7 = Avx512F.FusedMultiplyAdd(x, Vector512.LoadUnsafe(ref w, 112), s7);
+        s8 = Avx512F.FusedMultiplyAdd(x, Vector512.LoadUnsafe(ref w, 128), s8); s9 = Avx512F.FusedMultiplyAdd(x, Vector512.LoadUnsafe(ref w, 144), s9);
+        s10 = Avx512F.FusedMultiplyAdd(x, Vector512.LoadUnsafe(ref w, 160), s10); s11 = Avx512F.FusedMultiplyAdd(x, Vector512.LoadUnsafe(ref w, 176), s11);
+        s12 = Avx512F.FusedMultiplyAdd(x, Vector512.LoadUnsafe(ref w, 192), s12); s13 = Avx512F.FusedMultiplyAdd(x, Vector512.LoadUnsafe(ref w, 208), s13);
+        s14 = Avx512F.FusedMultiplyAdd(x, Vector512.LoadUnsafe(ref w, 224), s14); s15 = Avx512F.FusedMultiplyAdd(x, Vector512.LoadUnsafe(ref w, 240), s15);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<float> PairSingle(Vector512<float> x, Vector512<float> y, Vector512<int> lo, Vector512<int> hi) =>
+        Avx512F.PermuteVar16x32x2(x, lo, y) + Avx512F.PermuteVar16x32x2(x, hi, y);
 
     /// <summary>destination[k, j] = source[j, k] for a [rows × columns] source, in 16 × 16 tiles so that both the
     /// rows read and the rows written stay in cache (a plain loop writes with a stride of a whole row; it cost about as
@@ -472,31 +554,45 @@ internal static class RecurrentGemm
     {
         public static bool Supported<T>() => Avx512F.IsSupported && (typeof(T) == typeof(float) || typeof(T) == typeof(double));
 
-        // Pair(x, y, w): x and y hold rows of w lanes each (x's rows, then y's); the result holds the same rows with
-        // w/2 lanes each (x's rows in the lower half, y's in the upper): lane i of a row + lane i + w/2. The permute
-        // indices are constants (index ≥ lanes: y's lane index − lanes), so no static state is read in the loops.
+        // Pair(x, y, lo, hi): x and y hold rows of w lanes each (x's rows, then y's); the result holds the same rows with
+        // w/2 lanes each (x's rows in the lower half, y's in the upper): lane i of a row + lane i + w/2. lo and hi are
+        // the permute indices of the level (Index: index ≥ lanes is y's lane index − lanes), made once per call of a
+        // kernel and kept in registers (made at each pairing, they were reloaded from memory 30 times per 16 rows).
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public static Vector512<T> Pair<T>(Vector512<T> x, Vector512<T> y, int w) where T : unmanaged
+        public static Vector512<T> Pair<T>(Vector512<T> x, Vector512<T> y, Vector512<byte> lo, Vector512<byte> hi) where T : unmanaged
         {
             if (typeof(T) == typeof(float))
             {
-                Vector512<int> lo, hi;
-                if (w == 16) { lo = Vector512.Create(0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23); hi = lo + Vector512.Create(8); }
-                else if (w == 8) { lo = Vector512.Create(0, 1, 2, 3, 8, 9, 10, 11, 16, 17, 18, 19, 24, 25, 26, 27); hi = lo + Vector512.Create(4); }
-                else if (w == 4) { lo = Vector512.Create(0, 1, 4, 5, 8, 9, 12, 13, 16, 17, 20, 21, 24, 25, 28, 29); hi = lo + Vector512.Create(2); }
-                else { lo = Vector512.Create(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30); hi = lo + Vector512<int>.One; }
                 var xs = x.AsSingle(); var ys = y.AsSingle();
-                return (Avx512F.PermuteVar16x32x2(xs, lo, ys) + Avx512F.PermuteVar16x32x2(xs, hi, ys)).As<float, T>();
+                return (Avx512F.PermuteVar16x32x2(xs, lo.AsInt32(), ys) + Avx512F.PermuteVar16x32x2(xs, hi.AsInt32(), ys)).As<float, T>();
             }
-            else
+            var xd = x.AsDouble(); var yd = y.AsDouble();
+            return (Avx512F.PermuteVar8x64x2(xd, lo.AsInt64(), yd) + Avx512F.PermuteVar8x64x2(xd, hi.AsInt64(), yd)).As<double, T>();
+        }
+
+        /// <summary>The permute indices of level <paramref name="level"/> (0: rows of all the lanes, then of half …; float
+        /// has 4 levels, double 3), the lower halves' (<paramref name="high"/> false) or the upper halves'.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static Vector512<byte> Index<T>(int level, bool high) where T : unmanaged
+        {
+            if (typeof(T) == typeof(float))
             {
-                Vector512<long> lo, hi;
-                if (w == 8) { lo = Vector512.Create(0L, 1, 2, 3, 8, 9, 10, 11); hi = lo + Vector512.Create(4L); }
-                else if (w == 4) { lo = Vector512.Create(0L, 1, 4, 5, 8, 9, 12, 13); hi = lo + Vector512.Create(2L); }
-                else { lo = Vector512.Create(0L, 2, 4, 6, 8, 10, 12, 14); hi = lo + Vector512<long>.One; }
-                var xd = x.AsDouble(); var yd = y.AsDouble();
-                return (Avx512F.PermuteVar8x64x2(xd, lo, yd) + Avx512F.PermuteVar8x64x2(xd, hi, yd)).As<double, T>();
+                Vector512<int> lo = level switch
+                {
+                    0 => Vector512.Create(0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23),
+                    1 => Vector512.Create(0, 1, 2, 3, 8, 9, 10, 11, 16, 17, 18, 19, 24, 25, 26, 27),
+                    2 => Vector512.Create(0, 1, 4, 5, 8, 9, 12, 13, 16, 17, 20, 21, 24, 25, 28, 29),
+                    _ => Vector512.Create(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30),
+                };
+                return (high ? lo + Vector512.Create(8 >> level) : lo).AsByte();
             }
+            Vector512<long> l = level switch
+            {
+                0 => Vector512.Create(0L, 1, 2, 3, 8, 9, 10, 11),
+                1 => Vector512.Create(0L, 1, 4, 5, 8, 9, 12, 13),
+                _ => Vector512.Create(0L, 2, 4, 6, 8, 10, 12, 14),
+            };
+            return (high ? l + Vector512.Create(4L >> level) : l).AsByte();
         }
     }
 

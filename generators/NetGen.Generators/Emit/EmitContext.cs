@@ -45,10 +45,12 @@ internal sealed class EmitContext
 
     public bool IsUnrolled(LayerPlan layer) => Shapes.IsUnrolled(Plan, layer);
 
-    /// <summary>Whether a Dense layer keeps its weights' packed panels between inference passes
-    /// (<see cref="Layers.DenseEmitter.CachesPanels"/>): the network then counts writes to its parameters in
+    /// <summary>Whether a layer keeps copies derived from its weights between inference passes: a Dense layer's packed
+    /// panels (<see cref="Layers.DenseEmitter.CachesPanels"/>), a recurrent layer's packed W_hh and transposed W_ih
+    /// (<c>RecurrentLayer.Forward</c>'s weightsVersion). The network then counts writes to its parameters in
     /// <c>_weightsVersion</c> (the Parameters getter, the weight views, TrainStep).</summary>
-    public bool CachesPanels => Plan.Layers.Any(l => Layers.LayerEmitter.For(l) is Layers.DenseEmitter && Layers.DenseEmitter.CachesPanels(this, l));
+    public bool CachesPanels => Plan.Layers.Any(l => Layers.LayerEmitter.For(l) is Layers.DenseEmitter && Layers.DenseEmitter.CachesPanels(this, l)
+                                                     || Layers.LayerEmitter.For(l) is Layers.RecurrentEmitter);
 
     /// <summary>The expression that marks the parameters as possibly written (see <see cref="CachesPanels"/>).</summary>
     public const string TouchWeights = "_weightsVersion[0]++;";

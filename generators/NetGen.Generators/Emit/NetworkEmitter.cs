@@ -644,10 +644,11 @@ internal static class NetworkEmitter
 
     /// <summary>optimizer.Step, keeping held biases where they are: their gradient is zero, but weight decay (and
     /// AdamW's decoupled decay) would still move them.</summary>
-    private static void OptimizerStep(CodeWriter w, EmitContext c)
+    private static void OptimizerStep(CodeWriter w, EmitContext c, bool touched = false)
     {
         var held = HeldBiases(c.Plan);
         int at = 0;
+        if (c.CachesPanels && !touched) w.Line($"{EmitContext.TouchWeights}   // optimizer.Step writes _p: the kept copies of the weights are made again");
         if (held.Count > 0) w.Line("// Held biases (TrainBias = false) have no gradient, but weight decay would still move them: keep them as they are.");
         foreach (var (offset, count) in held) { w.Line($"_p.AsSpan({offset}, {count}).CopyTo(_held.AsSpan({at}, {count}));"); at += count; }
         w.Line($"optimizer.Step<{c.T}>(_p, _g);");
@@ -682,7 +683,7 @@ internal static class NetworkEmitter
             w.Close();
             w.Line("ZeroGradients();");
             w.Line($"Backward({arg});");
-            OptimizerStep(w, c);
+            OptimizerStep(w, c, touched: true);
             w.Line("return loss;");
             ThreadingEmitter.Exit(w);
             w.Close();

@@ -1687,6 +1687,7 @@ _________________________________________________________________________
             float loss = Loss(target);
             if (!float.IsFinite(loss)) return loss;   // NaN or ∞ (bad data or a diverged run): no update, the weights stay those of the last good step
             Backward(target);
+            _weightsVersion[0]++;   // optimizer.Step writes _p: the kept copies of the weights are made again
             optimizer.Step<float>(_p, _g);
             return loss;
         }
@@ -1709,6 +1710,7 @@ _________________________________________________________________________
             float loss = Loss(labels);
             if (!float.IsFinite(loss)) return loss;   // NaN or ∞ (bad data or a diverged run): no update, the weights stay those of the last good step
             Backward(labels);
+            _weightsVersion[0]++;   // optimizer.Step writes _p: the kept copies of the weights are made again
             optimizer.Step<float>(_p, _g);
             return loss;
         }

@@ -46,7 +46,10 @@ internal sealed partial class RecurrentEmitter : LayerEmitter
         int f = Features(layer);
         w.Line($"// Layer {layer.Index}: {layer.PascalName} ({layer.InputShape[0]} steps × {f} → {Units(layer)} units{(O(layer).Bidirectional ? " × 2 directions" : "")}): " +
                "x_t·W_ihᵀ + b_ih for every step at once, then h_(t−1)·W_hhᵀ + b_hh and the gates step by step");
-        w.Line($"{Field(layer)}.Forward({Params(layer)}, {EmitContext.A(layer.Index)}.AsMemory(0, batch * _steps * {f}), {EmitContext.A(layer.Index + 1)}, batch, _steps, carry: _stepping);");
+        // In inference mode the layer keeps W_hh packed (and W_ihᵀ) while the weights' version stays the same (c.CachesPanels
+        // is true for every network with a recurrent layer); training passes make them anew, as the weights change every step.
+        w.Line($"{Field(layer)}.Forward({Params(layer)}, {EmitContext.A(layer.Index)}.AsMemory(0, batch * _steps * {f}), {EmitContext.A(layer.Index + 1)}, batch, _steps, carry: _stepping, " +
+               "weightsVersion: Training ? -1 : _weightsVersion[0]);");
     }
 
     public override void Backward(CodeWriter w, EmitContext c, LayerPlan layer)
