@@ -130,6 +130,42 @@ public partial class DcganGenerator;
 [Flatten]
 [Dense(1), Sigmoid]
 public partial class DcganDiscriminator;
+
+// The DCGAN's layers alone, for --profile --only dcgan.
+[Network(Loss = LossFunction.MeanSquaredError)]
+[Input(100)]
+[Dense(128 * 7 * 7), BatchNorm, ReLU]
+internal partial class DcganG1;
+
+[Network(Loss = LossFunction.MeanSquaredError)]
+[Input(128, 7, 7)]
+[Conv2DTranspose(64, Kernel = 4, Stride = 2, Padding = 1)]
+internal partial class DcganG2;
+
+[Network(Loss = LossFunction.MeanSquaredError)]
+[Input(64, 14, 14)]
+[BatchNorm, ReLU]
+internal partial class DcganG2Bn;
+
+[Network(Loss = LossFunction.MeanSquaredError)]
+[Input(64, 14, 14)]
+[Conv2DTranspose(1, Kernel = 4, Stride = 2, Padding = 1), Sigmoid]
+internal partial class DcganG3;
+
+[Network(Loss = LossFunction.MeanSquaredError)]
+[Input(1, 28, 28)]
+[Conv2D(32, Kernel = 4, Stride = 2, Padding = 1), LeakyReLU(0.2)]
+internal partial class DcganD1;
+
+[Network(Loss = LossFunction.MeanSquaredError)]
+[Input(32, 14, 14)]
+[Conv2D(64, Kernel = 4, Stride = 2, Padding = 1), LeakyReLU(0.2)]
+internal partial class DcganD2;
+
+[Network(Loss = LossFunction.MeanSquaredError)]
+[Input(64 * 7 * 7)]
+[Dense(1), Sigmoid]
+internal partial class DcganD3;
 /// <summary>Workload 7 (detection): the Module 4 sample's YOLO network, a 64×64 canvas to an 8×8 grid of 2 anchor
 /// boxes × (5 + 10 classes) = 30 channels, trained with NetGen.Detection's YoloLoss (pytorch_peer.py: the same layers
 /// and the same loss written in torch).</summary>

@@ -2,7 +2,7 @@ namespace NetGen.Benchmarks;
 
 /// <summary>`--profile`: where a step's time goes (forward, backward, update), for the GEMM layer and LeNet-5; the
 /// numbers behind docs/benchmarks.md's analysis. Minimum and median of the quick policy's samples.</summary>
-public static class Profile
+public static partial class Profile
 {
     public static void Run(int threads, IReadOnlyCollection<string> only)
     {
@@ -13,6 +13,12 @@ public static class Profile
             var m = Harness.Measure(step, policy);
             string rate = flops > 0 ? $"  {flops / m.MinSeconds / 1e9:F1} GFLOP/s at the minimum" : "";
             Console.WriteLine($"profile {what} {threads}t = min {Harness.Time(m.MinSeconds)}, median {Harness.Time(m.MedianSeconds)}, cpu {Harness.Time(m.CpuSeconds)}{rate}");
+        }
+
+        if (only.Contains("dcgan"))
+        {
+            Dcgan(Report);
+            return;
         }
 
         if (only.Contains("lstm-infer-b1"))
@@ -117,6 +123,51 @@ public static class Profile
             net.Forward(input, 64);
             Report($"lenet-b64 layer {what}: forward", () => net.Forward(input, 64));
             Report($"lenet-b64 layer {what}: backward{(inputGradient ? "" : " (no ∂x: first layer)")}", () => net.Backward(gradient, inputGrad));
+        }
+    }
+}
+
+public static partial class Profile
+{
+    /// <summary>The DCGAN step (dcgan-step-b64) piece by piece: each network's passes and Adam steps, then each layer
+    /// alone at batch 64 (forward, backward with ∂x unless it is a first layer).</summary>
+    private static void Dcgan(Action<string, Action, double> report)
+    {
+        const int B = 64;
+        var generator = new DcganGenerator(B, 1);
+        var discriminator = new DcganDiscriminator(B, 2);
+        var gan = new GanStep<float>(generator, discriminator, new Adam(2e-4, beta1: 0.5), new Adam(2e-4, beta1: 0.5), seed: 3);
+        float[] real = Workloads.Data(B * 784, 1).Select(v => (v + 1) / 2).ToArray();
+        gan.TrainStep(real, B);
+        report("dcgan-b64 whole step", () => gan.TrainStep(real, B), 0);
+        float[] z = Workloads.Data(B * 100, 3), fake = new float[B * 784], dfake = new float[B * 784], ones = Enumerable.Repeat(1f, B).ToArray();
+        generator.Forward(z, B).CopyTo(fake);
+        report("dcgan-b64 generator forward", () => generator.Forward(z, B), 0);
+        report("dcgan-b64 generator backward (no ∂z)", () => generator.Backward(dfake, []), 0);
+        report("dcgan-b64 generator zero gradients", generator.ZeroGradients, 0);
+        var adamG = new Adam(2e-4, beta1: 0.5);
+        var adamD = new Adam(2e-4, beta1: 0.5);
+        report("dcgan-b64 generator adam (778,305)", () => adamG.Step<float>(generator.Parameters, generator.Gradients), 0);
+        discriminator.Forward(fake, B);
+        report("dcgan-b64 discriminator forward", () => discriminator.Forward(fake, B), 0);
+        report("dcgan-b64 discriminator backward (no ∂x)", () => discriminator.Backward(ones), 0);
+        report("dcgan-b64 discriminator backward from target (with ∂x)", () => discriminator.BackwardFromTarget(ones, dfake), 0);
+        report("dcgan-b64 discriminator adam (36,513)", () => adamD.Step<float>(discriminator.Parameters, discriminator.Gradients), 0);
+        Layer("g dense 100 → 6272 + batch norm + relu", new DcganG1(B, 1), 100, 6272, false);
+        Layer("g conv-transpose 128×7×7 → 64×14×14", new DcganG2(B, 1), 6272, 64 * 196, true);
+        Layer("g batch norm + relu 64×14×14", new DcganG2Bn(B, 1), 64 * 196, 64 * 196, true);
+        Layer("g conv-transpose 64×14×14 → 1×28×28 + sigmoid", new DcganG3(B, 1), 64 * 196, 784, true);
+        Layer("d conv 1×28×28 → 32×14×14 + leaky relu", new DcganD1(B, 1), 784, 32 * 196, false);
+        Layer("d conv 32×14×14 → 64×7×7 + leaky relu", new DcganD2(B, 1), 32 * 196, 64 * 49, true);
+        Layer("d dense 3136 → 1 + sigmoid", new DcganD3(B, 1), 64 * 49, 1, true);
+
+        void Layer<TNet>(string what, TNet net, int inSize, int outSize, bool inputGradient) where TNet : INetwork<float>
+        {
+            float[] input = Workloads.Data(B * inSize, 1), gradient = Workloads.Data(B * outSize, 2);
+            float[] inputGrad = inputGradient ? new float[B * inSize] : [];
+            net.Forward(input, B);
+            report($"dcgan-b64 layer {what}: forward", () => net.Forward(input, B), 0);
+            report($"dcgan-b64 layer {what}: backward{(inputGradient ? "" : " (no ∂x: first layer)")}", () => net.Backward(gradient, inputGrad), 0);
         }
     }
 }

@@ -12,7 +12,8 @@ using NetGen.Benchmarks;
 //   --no-ort       skip ONNX Runtime (the inference peer; its models are exported with PyTorch, so --no-torch skips it too)
 //   --only NAME    one workload (repeatable)            --bdn ARGS   pass the rest to BenchmarkDotNet (full mode only)
 //   --profile      where the GEMM layer's, the MLP's and LeNet-5's time goes (per pass and per layer); with --only
-//                  lstm-infer-b1 that workload's pieces instead (NETGEN_PROFILE_LOOP=SECONDS then loops it, for perf)
+//                  lstm-infer-b1 that workload's pieces instead (NETGEN_PROFILE_LOOP=SECONDS then loops it, for perf);
+//                  with --only dcgan the DCGAN step's (per network pass and per layer)
 //   --smoke        CI's check that the suite starts and its workloads give the same results at 1 and 2 threads
 //   --guard        the single-thread guard's cost on the worked example's step (BenchmarkDotNet, guarded vs unguarded)
 //   --loop NAME S  runs workload NAME's step for S seconds at the first --threads count (for perf record and the like)

@@ -16,6 +16,12 @@ public partial class FloatTransposedFirst;
 [Conv2DTranspose(1, Kernel = 5, Stride = 2, Padding = 2, OutputPadding = 1), Sigmoid] // 1×28×28
 public partial class FloatTransposedGenerator;
 
+/// <summary>A transposed convolution to one channel (J = 16 &lt; 196 input positions: the backward columns by rows).</summary>
+[Network(Loss = LossFunction.MeanSquaredError)]
+[Input(12, 14, 14)]
+[Conv2DTranspose(1, Kernel = 4, Stride = 2, Padding = 1)]                             // 1×28×28
+public partial class FloatTransposedFewFilters;
+
 /// <summary>The CPU transposed convolution's float kernels (the packed products, col2im and the dcolᵀ im2col) against
 /// a direct double loop of the definition, and the same bits for one and two threads.</summary>
 [Collection(nameof(ThreadsCollection))]
@@ -66,10 +72,18 @@ public class TransposedKernelTests
     }
 
     [Fact]
-    public void FloatKernelsMatchTheDefinition()
+    public void FloatKernelsMatchTheDefinition() => MatchesTheDefinition(b => new FloatTransposedFirst(b), C: 12, H: 7, W: 7, F: 20, K: 4, S: 2, Pad: 1, OH: 14, OW: 14);
+
+    /// <summary>J = F·K·K = 16 values per input position, fewer than the 196 positions: the backward columns are laid
+    /// out dcol[j, p] (∂E/∂x a broadcast product, ∂E/∂w dot products along the positions).</summary>
+    [Fact]
+    public void FloatKernelsMatchTheDefinitionWithFewFilters() => MatchesTheDefinition(b => new FloatTransposedFewFilters(b), C: 12, H: 14, W: 14, F: 1, K: 4, S: 2, Pad: 1, OH: 28, OW: 28);
+
+    private static void MatchesTheDefinition<TNet>(Func<int, TNet> create, int C, int H, int W, int F, int K, int S, int Pad, int OH, int OW)
+        where TNet : INetwork<float>
     {
-        const int C = 12, H = 7, W = 7, F = 20, K = 4, S = 2, Pad = 1, OH = 14, OW = 14, batch = 5;
-        var net = new FloatTransposedFirst(batch);
+        const int batch = 5;
+        var net = create(batch);
         var random = new SeededRandom(11);
         var p = net.Parameters;
         for (int i = 0; i < p.Length; i++) p[i] = (float)(random.NextDouble() - 0.5);
@@ -104,16 +118,18 @@ public class TransposedKernelTests
                     dxRef[xi] += (double)w[wi] * dy[yi];
                 }
         }
-        static void Close(double[] expected, ReadOnlySpan<float> actual, string what)
-        {
-            Assert.Equal(expected.Length, actual.Length);
-            double scale = expected.Max(Math.Abs);
-            for (int i = 0; i < expected.Length; i++)
-                Assert.True(Math.Abs(expected[i] - actual[i]) <= 1e-5 * scale, $"{what}[{i}]: {actual[i]} vs {expected[i]} (scale {scale})");
-        }
         Close(yRef, y, "y");
         Close(gw, g.AsSpan(weights.Offset, weights.Length), "∂E/∂w");
         Close(gb, g.AsSpan(bias.Offset, bias.Length), "∂E/∂b");
         Close(dxRef, dx, "∂E/∂x");
+    }
+
+    /// <summary>Every value within 10⁻⁵ of the largest expected one.</summary>
+    internal static void Close(double[] expected, ReadOnlySpan<float> actual, string what)
+    {
+        Assert.Equal(expected.Length, actual.Length);
+        double scale = expected.Max(Math.Abs);
+        for (int i = 0; i < expected.Length; i++)
+            Assert.True(Math.Abs(expected[i] - actual[i]) <= 1e-5 * scale, $"{what}[{i}]: {actual[i]} vs {expected[i]} (scale {scale})");
     }
 }

@@ -30,7 +30,27 @@ internal sealed partial class Conv2DEmitter : LayerEmitter
             w.Line($"private readonly {c.T}[] _colBatch{layer.Index};   // {layer.PascalName} im2col of every sample of the last forward pass, reused by backward (empty when too large)");
         if (Transposed(c, layer))
             w.Line($"private readonly {c.T}[] _deltaT{layer.Index};   // {layer.PascalName} δ of one sample transposed ({layer.OutH * layer.OutW} positions × {layer.OutC} filters), per thread (Parallelism.Slot)");
+        if (Phased(c, layer))
+            w.Line($"private readonly {c.T}[] _phase{layer.Index};   // {layer.PascalName} one channel's {layer.Stride} phase planes ({layer.Stride} × {PhaseRows(layer)} × {PhaseWidth(layer)}), per thread (Parallelism.Slot)");
     }
+
+    /// <summary>
+    /// Whether im2col and col2im of this strided layer go through phase planes: one channel at a time, its zero-padded
+    /// image is split by column phase, plane_r[y, i] = x[c, y − PH, i·S + r − PW], so that every row of col,
+    /// col[(c, u, v), (oy, ·)] = plane_(v mod S)[oy·S + u, v div S + ·], is a contiguous run of OW values: vector copies
+    /// (col2im: vector adds into the planes, then the planes' values go back to ∂E/∂x). Each ∂E/∂x value receives the
+    /// same terms in the same (u, v, oy) order as the scalar scatter, from 0, so the sums are the same.
+    /// </summary>
+    private static bool Phased(EmitContext c, LayerPlan l) => !Direct(c, l) && l.Stride > 1;
+
+    /// <summary>Rows of a phase plane: the padded image's, H + 2·PH.</summary>
+    private static int PhaseRows(LayerPlan l) => l.InH + 2 * l.PadH;
+
+    /// <summary>Columns of a phase plane: enough for every window read (OW + (KW − 1) div S) and every image column.</summary>
+    private static int PhaseWidth(LayerPlan l) => System.Math.Max(l.OutW + (l.KernelW - 1) / l.Stride, (l.InW + 2 * l.PadW + l.Stride - 1) / l.Stride);
+
+    /// <summary>One thread's phase planes, with a vector of slack (a short row's vector load reads past its plane).</summary>
+    private static int PhaseSize(EmitContext c, LayerPlan l) => l.Stride * PhaseRows(l) * PhaseWidth(l) + GemmEmitter.Lanes(c);
 
     public override void Allocate(CodeWriter w, EmitContext c, LayerPlan layer)
     {
@@ -43,6 +63,8 @@ internal sealed partial class Conv2DEmitter : LayerEmitter
             w.Line($"_colBatch{layer.Index} = (long)maxBatch * {size} <= {ColumnCacheLimit} ? new {c.T}[maxBatch * {size}] : global::System.Array.Empty<{c.T}>();   // at most {ColumnCacheLimit / (1 << 20)}M values");
         if (Transposed(c, layer))
             w.Line($"_deltaT{layer.Index} = global::NetGen.AlignedArray.Allocate<{c.T}>({Stride(layer.OutH * layer.OutW * layer.OutC)} * global::NetGen.Parallelism.MaxSampleParts);");
+        if (Phased(c, layer))
+            w.Line($"_phase{layer.Index} = global::NetGen.AlignedArray.Allocate<{c.T}>({Stride(PhaseSize(c, layer))} * global::NetGen.Parallelism.MaxSampleParts);   // one region per thread, each on whole cache lines");
     }
 
     /// <summary>
@@ -108,6 +130,11 @@ internal sealed partial class Conv2DEmitter : LayerEmitter
     /// input is <c>x</c> (or whose input gradient is <c>dx</c>), reading or writing <c>_col{i}</c>.</summary>
     private static void Im2Col(CodeWriter w, EmitContext c, LayerPlan l, bool scatter, string columns)
     {
+        if (Phased(c, l))
+        {
+            PhasedIm2Col(w, c, l, scatter, columns);
+            return;
+        }
         int C = l.InC, H = l.InH, W = l.InW, OH = l.OutH, OW = l.OutW, KH = l.KernelH, KW = l.KernelW, S = l.Stride, P = OH * OW, V = GemmEmitter.Lanes(c);
         string col = "_col" + l.Index, img = scatter ? "dx" : "x";
         w.Open(scatter ? "// col2im: ∂E/∂x[c, iy, ix] += ∂E/∂col[k, p] for every window position that read x[c, iy, ix]" : "// im2col");
@@ -167,6 +194,90 @@ internal sealed partial class Conv2DEmitter : LayerEmitter
                 w.Line($"for (int ox = 0; ox < {OW}; ox++) Unsafe.Add(ref at, ox) = (uint)(ox * {S} + v - {l.PadW}) < {W}u ? Unsafe.Add(ref line, ox * {S}) : {c.Lit(0)};");
         }
         w.Close(); w.Close(); w.Close(); w.Close(); w.Close();
+    }
+
+    /// <summary>im2col (or col2im) of a strided layer through phase planes (<see cref="Phased"/>), in the running
+    /// thread's <c>_phase{i}</c> region (<c>slot</c>).</summary>
+    private static void PhasedIm2Col(CodeWriter w, EmitContext c, LayerPlan l, bool scatter, string columns)
+    {
+        int C = l.InC, H = l.InH, W = l.InW, OH = l.OutH, OW = l.OutW, KH = l.KernelH, KW = l.KernelW, S = l.Stride, P = OH * OW, V = GemmEmitter.Lanes(c);
+        int rows = PhaseRows(l), width = PhaseWidth(l), plane = rows * width;
+        string t = c.T, vec = $"global::System.Runtime.Intrinsics.Vector256<{t}>", img = scatter ? "dx" : "x";
+        w.Open(scatter
+            ? $"// col2im through phase planes: plane_r[y, i] += ∂E/∂col rows (vectors of ox), then ∂E/∂x[c, iy, ix] = plane_((ix + {l.PadW}) mod {S})[iy + {l.PadH}, (ix + {l.PadW}) div {S}]"
+            : $"// im2col through phase planes: plane_r[y, i] = x[c, y − {l.PadH}, i·{S} + r − {l.PadW}] (0 outside), then col[(c, u, v), (oy, ·)] = plane_(v mod {S})[oy·{S} + u, v div {S} + ·]");
+        w.Line($"ref {t} cols = ref {columns};");
+        w.Line($"ref {t} image = ref {img}[0];");
+        w.Line($"ref {t} phase = ref _phase{l.Index}[slot * {Stride(PhaseSize(c, l))}];   // the running thread's planes (a sample chunk may be any part index; the scratch is per thread)");
+        if (scatter && OW < V)
+            w.Line($"{vec} keep = global::System.Runtime.Intrinsics.Vector256.LessThan({vec}.Indices, global::System.Runtime.Intrinsics.Vector256.Create({c.Lit(OW)}));   // the lanes of one row of ox");
+        w.Open($"for (int ch = 0; ch < {C}; ch++)");
+        if (scatter)
+            w.Line($"global::System.Runtime.InteropServices.MemoryMarshal.CreateSpan(ref phase, {S * plane}).Clear();");
+        else
+        {
+            w.Open($"for (int r = 0; r < {S}; r++)");
+            w.Open($"for (int y = 0; y < {rows}; y++)");
+            w.Line($"ref {t} prow = ref Unsafe.Add(ref phase, r * {plane} + y * {width});");
+            w.Line($"int iy = y - {l.PadH};");
+            w.Open($"if ((uint)iy >= {H}u)");
+            w.Line($"global::System.Runtime.InteropServices.MemoryMarshal.CreateSpan(ref prow, {width}).Clear();");
+            w.Line("continue;");
+            w.Close();
+            w.Line($"ref {t} line = ref Unsafe.Add(ref image, ch * {H * W} + iy * {W} + r - {l.PadW});   // line[i·{S}] is x[ch, iy, i·{S} + r − {l.PadW}]");
+            w.Line($"for (int i = 0; i < {width}; i++) Unsafe.Add(ref prow, i) = (uint)(i * {S} + r - {l.PadW}) < {W}u ? Unsafe.Add(ref line, i * {S}) : {c.Lit(0)};");
+            w.Close();
+            w.Close();
+        }
+        w.Open($"for (int u = 0; u < {KH}; u++)");
+        w.Open($"for (int v = 0; v < {KW}; v++)");
+        w.Line($"ref {t} row = ref Unsafe.Add(ref cols, ((ch * {KH} + u) * {KW} + v) * {P});");
+        w.Line($"ref {t} src = ref Unsafe.Add(ref phase, (v % {S}) * {plane} + u * {width} + v / {S});   // src[oy·{S * width} + ox] is col[(ch, u, v), (oy, ox)]");
+        w.Open($"for (int oy = 0; oy < {OH}; oy++)");
+        w.Line($"ref {t} from = ref Unsafe.Add(ref src, oy * {S * width});");
+        w.Line($"ref {t} at = ref Unsafe.Add(ref row, oy * {OW});");
+        if (!scatter)
+        {
+            if (OW >= V)
+            {
+                w.Line("int ox = 0;");
+                w.Line($"for (; ox + {V} <= {OW}; ox += {V}) Load(ref from, ox).StoreUnsafe(ref at, (nuint)ox);");
+                if (OW % V != 0) w.Line($"Load(ref from, {OW - V}).StoreUnsafe(ref at, (nuint){OW - V});   // the last vector overlaps the one before (same values)");
+            }
+            else
+            {
+                // One vector per row: its lanes past OW land on the next rows' values, which they rewrite; the rows whose
+                // vector would reach past this row of col are copied value by value.
+                w.Line($"if (oy * {OW} + {V} <= {P}) Load(ref from, 0).StoreUnsafe(ref at);");
+                w.Line($"else for (int ox = 0; ox < {OW}; ox++) Unsafe.Add(ref at, ox) = Unsafe.Add(ref from, ox);");
+            }
+        }
+        else
+        {
+            if (OW >= V)
+            {
+                w.Line("int ox = 0;");
+                w.Line($"for (; ox + {V} <= {OW}; ox += {V}) (Load(ref from, ox) + Load(ref at, ox)).StoreUnsafe(ref from, (nuint)ox);");
+                w.Line($"for (; ox < {OW}; ox++) Unsafe.Add(ref from, ox) += Unsafe.Add(ref at, ox);");
+            }
+            else
+            {
+                // One vector per row, its lanes past OW masked to 0 (they add nothing to the plane's next values); the rows
+                // whose vector would read past this row of col are added value by value.
+                w.Line($"if (oy * {OW} + {V} <= {P}) (Load(ref from, 0) + (Load(ref at, 0) & keep)).StoreUnsafe(ref from);");
+                w.Line($"else for (int ox = 0; ox < {OW}; ox++) Unsafe.Add(ref from, ox) += Unsafe.Add(ref at, ox);");
+            }
+        }
+        w.Close(); w.Close(); w.Close();
+        if (scatter)
+        {
+            w.Open($"for (int iy = 0; iy < {H}; iy++)");
+            w.Line($"ref {t} line = ref Unsafe.Add(ref image, ch * {H * W} + iy * {W});");
+            w.Line($"for (int ix = 0; ix < {W}; ix++) Unsafe.Add(ref line, ix) = Unsafe.Add(ref phase, ((ix + {l.PadW}) % {S}) * {plane} + (iy + {l.PadH}) * {width} + (ix + {l.PadW}) / {S});");
+            w.Close();
+        }
+        w.Close();
+        w.Close();
     }
 
     public override void Forward(CodeWriter w, EmitContext c, LayerPlan l)

@@ -14,7 +14,10 @@ namespace NetGen.Generators.Emit.Layers;
 /// samples for the forward pass and ∂E/∂x, and the weight rows c for ∂E/∂w, each row summing every sample in order, so
 /// every value is computed by one thread in one order: the results are the same bits for any thread count.
 /// The backward pass keeps every sample's dcolᵀ for the weight gradient when the batch's fit in 4M values (else each
-/// thread re-forms them). The GPU kernels gather (one thread per output value, per input value, per weight and sample
+/// thread re-forms them). When a weight row is shorter than a sample's input positions (J &lt; P: few filters, as an
+/// image's last layer), the backward columns are laid out the other way, dcol[j, p], so that ∂E/∂x is the broadcast
+/// product w·dcol (a dot product per (c, p) of only J values would pay a horizontal sum for every J multiply-adds) and
+/// ∂E/∂w the dot product over the P positions; <see cref="DeltaByRows"/> picks it: the dot runs along the longer side. The GPU kernels gather (one thread per output value, per input value, per weight and sample
 /// group).
 /// </summary>
 internal sealed class Conv2DTransposeEmitter : LayerEmitter
@@ -24,6 +27,10 @@ internal sealed class Conv2DTransposeEmitter : LayerEmitter
     private static int J(LayerPlan l) => l.OutC * l.KernelH * l.KernelW;
 
     private static int P(LayerPlan l) => l.InH * l.InW;
+
+    /// <summary>Whether the backward columns are dcol[j, p] (J &lt; P: ∂E/∂x broadcast, ∂E/∂w dot along p) rather than
+    /// dcolᵀ[p, j] (∂E/∂x dot along j, ∂E/∂w broadcast).</summary>
+    private static bool DeltaByRows(LayerPlan l) => J(l) < P(l);
 
     /// <summary>Multiply-adds of one sample's colᵀ product (the same count for ∂E/∂x and for ∂E/∂w).</summary>
     private static long Work(LayerPlan l) => (long)l.InC * J(l) * P(l);
@@ -128,6 +135,30 @@ internal sealed class Conv2DTransposeEmitter : LayerEmitter
         w.Line();
 
         // ---- backward: im2col of ∂E/∂y (one sample) ----
+        if (DeltaByRows(l))
+        {
+            w.Line($"/// <summary>{name}: dcol[(f, u, v), p] = ∂E/∂y[f, iy·{S} − {l.PadH} + u, ix·{S} − {l.PadW} + v] of sample n at p = (iy, ix) (0 outside the output): rows of {Pn} positions.</summary>");
+            w.Open($"private void {name}DeltaColumns(int n, ref {t} colT)");
+            w.Line($"ref {t} d = ref {dy}[n * {outSize}];");
+            w.Open($"for (int f = 0; f < {F}; f++)");
+            w.Open($"for (int u = 0; u < {K}; u++)");
+            w.Open($"for (int v = 0; v < {K}; v++)");
+            w.Line($"ref {t} row = ref Unsafe.Add(ref colT, ((f * {K} + u) * {K} + v) * {Pn});");
+            w.Open($"for (int iy = 0; iy < {H}; iy++)");
+            w.Line($"int oy = iy * {S} - {l.PadH} + u;");
+            w.Line($"ref {t} at = ref Unsafe.Add(ref row, iy * {W});");
+            w.Open($"if ((uint)oy >= {OH}u)");
+            w.Line($"global::System.Runtime.InteropServices.MemoryMarshal.CreateSpan(ref at, {W}).Clear();");
+            w.Line("continue;");
+            w.Close();
+            w.Line($"ref {t} line = ref Unsafe.Add(ref d, (f * {OH} + oy) * {OW} + v - {l.PadW});   // line[ix·{S}] is ∂E/∂y[f, oy, ix·{S} + v − {l.PadW}]");
+            w.Line($"for (int ix = 0; ix < {W}; ix++) Unsafe.Add(ref at, ix) = (uint)(ix * {S} + v - {l.PadW}) < {OW}u ? Unsafe.Add(ref line, ix * {S}) : {c.Lit(0)};");
+            w.Close(); w.Close(); w.Close(); w.Close();
+            w.Close();
+            w.Line();
+        }
+        else
+        {
         w.Line($"/// <summary>{name}: dcolᵀ[p, (f, u, v)] = ∂E/∂y[f, iy·{S} − {l.PadH} + u, ix·{S} − {l.PadW} + v] of sample n (0 outside the output).</summary>");
         w.Open($"private void {name}DeltaColumns(int n, ref {t} colT)");
         w.Line($"ref {t} d = ref {dy}[n * {outSize}];");
@@ -145,6 +176,7 @@ internal sealed class Conv2DTransposeEmitter : LayerEmitter
         w.Close(); w.Close(); w.Close(); w.Close();
         w.Close();
         w.Line();
+        }
 
         // ---- backward, threads over samples: dcolᵀ (kept for the weight gradient when it fits) and ∂E/∂x ----
         w.Line($"/// <summary>{name} backward for part <paramref name=\"part\"/> of <paramref name=\"parts\"/> of the samples: their dcolᵀ (into the batch cache when");
@@ -184,6 +216,28 @@ internal sealed class Conv2DTransposeEmitter : LayerEmitter
             Mode = GemmEmitter.Mode.Assign,
             MR = 8, NV = 3, Pack = false, M = Pn,
         });
+        if (DeltaByRows(l))
+        {
+            GemmEmitter.Broadcast(w, c, new GemmEmitter.Product
+            {
+                Method = name + "InputGradient",
+                Summary = $"{name} ∂E/∂x, one sample: dx[c, p] = Σ_j w[c, j]·dcol[j, p] for channels m0 ≤ c &lt; m1 and positions n0 ≤ p &lt; n1 ({Jn} values j).",
+                N = Pn, K = Jn, AName = "w", BName = "colT", CName = "dx",
+                LdA = Jn, AStepK = 1, LdB = Pn, LdC = Pn,
+                Mode = GemmEmitter.Mode.Assign,
+                MR = 8, NV = 3, Pack = false, M = C,
+            });
+            GemmEmitter.Dot(w, c, new GemmEmitter.Product
+            {
+                Method = name + "WeightGradient",
+                Summary = $"{name} ∂E/∂w, one sample: g[c, j] += Σ_p x[c, p]·dcol[j, p] for channels m0 ≤ c &lt; m1 and j in n0 ≤ j &lt; n1 ({Pn} positions).",
+                N = Jn, K = Pn, AName = "x", BName = "colT", CName = "g",
+                LdA = Pn, LdB = Pn, LdC = Jn,
+                Mode = GemmEmitter.Mode.Accumulate,
+                MR = 4, NV = 4, M = C,
+            });
+            return;
+        }
         GemmEmitter.Dot(w, c, new GemmEmitter.Product
         {
             Method = name + "InputGradient",
