@@ -57,9 +57,10 @@ public class StridedConvKernelTests
             var b = Run(() => new FloatStridedNarrow(64), 2, batch);
             Assert.Equal(a.Output, b.Output);
             Assert.Equal(a.InputGradient, b.InputGradient);
-            // ∂E/∂θ is summed per part of the batch, then the parts in order: one and two threads group the samples
-            // differently (float rounding only).
-            TransposedKernelTests.Close(a.Gradients.Select(v => (double)v).ToArray(), b.Gradients, "∂E/∂θ");
+            // ∂E/∂θ is summed per sample chunk (a count fixed by the batch and the layer, never by the threads), then
+            // the chunks in order: the same bits on one and two threads. Batch 64 has more chunks than threads, so
+            // each thread's strided phase planes are reused across chunks.
+            Assert.Equal(a.Gradients, b.Gradients);
         }
     }
 
