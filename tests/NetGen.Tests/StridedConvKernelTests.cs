@@ -1,4 +1,3 @@
-using NetGen.Tests.Generative;
 using NetGen.Tests.Infrastructure;
 
 namespace NetGen.Tests;
@@ -94,25 +93,13 @@ public class StridedConvKernelTests
     {
         const int batch = 5;
         var net = create(batch);
-        var random = new SeededRandom(13);
-        var p = net.Parameters;
-        for (int i = 0; i < p.Length; i++) p[i] = (float)(random.NextDouble() - 0.5);
-        var weights = net.Tensors.Single(t => t.Buffer == TensorBuffer.Parameters && t.Name.EndsWith("Weights", StringComparison.Ordinal));
-        var bias = net.Tensors.Single(t => t.Buffer == TensorBuffer.Parameters && t.Name.EndsWith("Bias", StringComparison.Ordinal));
-        Assert.Equal([F, C, K, K], weights.Shape);
         Assert.Equal(F * OH * OW, net.OutputSize);
-        float[] x = new float[batch * C * H * W], dy = new float[batch * F * OH * OW], dx = new float[x.Length];
-        for (int i = 0; i < x.Length; i++) x[i] = (float)(random.NextDouble() - 0.5);
-        for (int i = 0; i < dy.Length; i++) dy[i] = (float)(random.NextDouble() - 0.5);
-        Array.Fill(dx, float.NaN);   // every value must be written
-        var y = net.Forward(x, batch).ToArray();
-        net.ZeroGradients();
-        net.Backward(dy, dx);
-        var g = net.Gradients.ToArray();
-        float[] w = p.Slice(weights.Offset, weights.Length).ToArray(), b = p.Slice(bias.Offset, bias.Length).ToArray();
+        var run = ConvolutionRun.Of(net, batch, seed: 13);
+        Assert.Equal([F, C, K, K], run.Weights.Shape);
+        float[] x = run.X, dy = run.Dy, w = run.W, b = run.B;
 
         // The definition (nn.Conv2d): y[n, f, oy, ox] = b[f] + Σ_(c,u,v) w[f, c, u, v]·x[n, c, oy·S − P + u, ox·S − P + v].
-        var yRef = new double[y.Length];
+        var yRef = new double[run.Y.Length];
         var gw = new double[w.Length];
         var gb = new double[F];
         var dxRef = new double[x.Length];
@@ -134,9 +121,6 @@ public class StridedConvKernelTests
                     }
                     yRef[yi] = sum;
                 }
-        TransposedKernelTests.Close(yRef, y, "y");
-        TransposedKernelTests.Close(gw, g.AsSpan(weights.Offset, weights.Length), "∂E/∂w");
-        TransposedKernelTests.Close(gb, g.AsSpan(bias.Offset, bias.Length), "∂E/∂b");
-        TransposedKernelTests.Close(dxRef, dx, "∂E/∂x");
+        run.Matches(yRef, gw, gb, dxRef);
     }
 }

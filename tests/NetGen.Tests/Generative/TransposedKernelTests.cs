@@ -1,3 +1,5 @@
+using NetGen.Tests.Infrastructure;
+
 namespace NetGen.Tests.Generative;
 
 /// <summary>A transposed convolution as the first layer, in float, big enough for the vector kernels (J = F·K·K = 320
@@ -83,24 +85,12 @@ public class TransposedKernelTests
         where TNet : INetwork<float>
     {
         const int batch = 5;
-        var net = create(batch);
-        var random = new SeededRandom(11);
-        var p = net.Parameters;
-        for (int i = 0; i < p.Length; i++) p[i] = (float)(random.NextDouble() - 0.5);
-        var weights = net.Tensors.Single(t => t.Buffer == TensorBuffer.Parameters && t.Name.EndsWith("Weights", StringComparison.Ordinal));
-        var bias = net.Tensors.Single(t => t.Buffer == TensorBuffer.Parameters && t.Name.EndsWith("Bias", StringComparison.Ordinal));
-        Assert.Equal([C, F, K, K], weights.Shape);
-        float[] x = new float[batch * C * H * W], dy = new float[batch * F * OH * OW], dx = new float[x.Length];
-        for (int i = 0; i < x.Length; i++) x[i] = (float)(random.NextDouble() - 0.5);
-        for (int i = 0; i < dy.Length; i++) dy[i] = (float)(random.NextDouble() - 0.5);
-        var y = net.Forward(x, batch).ToArray();
-        net.ZeroGradients();
-        net.Backward(dy, dx);
-        var g = net.Gradients.ToArray();
-        float[] w = p.Slice(weights.Offset, weights.Length).ToArray(), b = p.Slice(bias.Offset, bias.Length).ToArray();
+        var run = ConvolutionRun.Of(create(batch), batch, seed: 11);
+        Assert.Equal([C, F, K, K], run.Weights.Shape);
+        float[] x = run.X, dy = run.Dy, w = run.W, b = run.B;
 
         // The definition (nn.ConvTranspose2d): y[n, f, iy·S − P + u, ix·S − P + v] += x[n, c, iy, ix]·w[c, f, u, v].
-        var yRef = new double[y.Length];
+        var yRef = new double[run.Y.Length];
         var gw = new double[w.Length];
         var gb = new double[F];
         var dxRef = new double[x.Length];
@@ -118,18 +108,6 @@ public class TransposedKernelTests
                     dxRef[xi] += (double)w[wi] * dy[yi];
                 }
         }
-        Close(yRef, y, "y");
-        Close(gw, g.AsSpan(weights.Offset, weights.Length), "∂E/∂w");
-        Close(gb, g.AsSpan(bias.Offset, bias.Length), "∂E/∂b");
-        Close(dxRef, dx, "∂E/∂x");
-    }
-
-    /// <summary>Every value within 10⁻⁵ of the largest expected one.</summary>
-    internal static void Close(double[] expected, ReadOnlySpan<float> actual, string what)
-    {
-        Assert.Equal(expected.Length, actual.Length);
-        double scale = expected.Max(Math.Abs);
-        for (int i = 0; i < expected.Length; i++)
-            Assert.True(Math.Abs(expected[i] - actual[i]) <= 1e-5 * scale, $"{what}[{i}]: {actual[i]} vs {expected[i]} (scale {scale})");
+        run.Matches(yRef, gw, gb, dxRef);
     }
 }
