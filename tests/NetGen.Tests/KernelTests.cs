@@ -31,6 +31,19 @@ public partial class WideRaggedDense;
 [Dense(11), Softmax]
 public partial class SplitCnn;
 
+/// <summary>LeNet-5 with a Reshape to the same shape after the first pooling: a view that runs no code but stands between
+/// the two convolutions, so they do not share one sample split (LeNet's do: SampleSplitEmitter). Same parameters, same
+/// arithmetic, one split per convolution pass.</summary>
+[Network(Loss = LossFunction.CrossEntropy)]
+[Input(1, 28, 28)]
+[Conv2D(6, Kernel = 5, Padding = 2), ReLU, MaxPool(2), Reshape(6, 14, 14)]
+[Conv2D(16, Kernel = 5), ReLU, MaxPool(2)]
+[Flatten]
+[Dense(120), ReLU]
+[Dense(84), ReLU]
+[Dense(10), Softmax]
+public partial class LeNetUnchained;
+
 /// <summary>Runs alone: it changes the process-wide <see cref="Parallelism.MaxThreads"/>.</summary>
 [CollectionDefinition(nameof(ThreadsCollection), DisableParallelization = true)]
 public sealed class ThreadsCollection;
@@ -256,6 +269,46 @@ public class KernelThreadTests
             var many = Train(threads);
             Assert.Equal(one.Losses, many.Losses);
             Assert.Equal(one.Parameters, many.Parameters);
+        }
+    }
+
+    /// <summary>LeNet's two convolutions share one sample split per pass (a chunk's samples go through conv1, ReLU, pool
+    /// and conv2 on one thread, and back down); with a Reshape between them each pass is split on its own. Both give the
+    /// same bits: forward outputs, and the parameters and losses of five fused-SGD steps and three Adam steps, at 1 and
+    /// 2 threads.</summary>
+    [Theory]
+    [InlineData(1)]
+    [InlineData(2)]
+    public void ChainedConvolutionSplit_GivesTheBitsOfOneSplitPerLayer(int threads)
+    {
+        int saved = Parallelism.MaxThreads;
+        try
+        {
+            Parallelism.MaxThreads = threads;
+            const int Batch = 20;
+            var chained = new NetGen.Tests.Networks.LeNet(Batch, seed: 5);
+            var unchained = new LeNetUnchained(Batch, seed: 5);
+            chained.Parameters.CopyTo(unchained.Parameters);
+            var random = new SeededRandom(17);
+            float[] x = new float[Batch * 784];
+            int[] labels = new int[Batch];
+            var sgd = new Sgd(0.05);
+            var adamA = new Adam(1e-3);
+            var adamB = new Adam(1e-3);
+            for (int step = 0; step < 8; step++)
+            {
+                for (int i = 0; i < x.Length; i++) x[i] = (float)random.NextDouble();
+                for (int i = 0; i < Batch; i++) labels[i] = (int)(random.NextDouble() * 10);
+                float a = chained.TrainStep(x, labels, step < 5 ? sgd : adamA, Batch);
+                float b = unchained.TrainStep(x, labels, step < 5 ? sgd : adamB, Batch);
+                Assert.Equal(a, b);
+            }
+            Assert.Equal(chained.Parameters.ToArray(), unchained.Parameters.ToArray());
+            Assert.Equal(chained.Forward(x, Batch).ToArray(), unchained.Forward(x, Batch).ToArray());
+        }
+        finally
+        {
+            Parallelism.MaxThreads = saved;
         }
     }
 
