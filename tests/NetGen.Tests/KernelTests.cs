@@ -461,6 +461,77 @@ public class WorkerPoolTests
         Assert.True(both > 0, "the caller never took the sleeping worker's part");
     }
 
+    /// <summary>A worker that holds a part for long (here it sleeps 20 ms in it, as a worker descheduled by another
+    /// process would stall) makes the caller wait longer than it worked: the next splits run on the caller alone (every
+    /// part, once each), then the workers are used again.</summary>
+    [Fact]
+    public void AStalledWorker_LeavesTheNextSplitsToTheCaller()
+    {
+        if (Environment.ProcessorCount < 2) return;   // no worker to stall: every split runs on the caller
+        int caller = Environment.CurrentManagedThreadId;
+        WithThreads(2, () =>
+        {
+            WorkerPool.ResetStalls();
+            var kernel = new StallingKernel(caller);
+            bool stalled = false;
+            for (int attempt = 0; attempt < 50 && !stalled; attempt++)   // until a worker takes a part (it may be asleep)
+            {
+                kernel.Stall = true;
+                kernel.Entered = 0;
+                Parallelism.Run(kernel, 7, 2);
+                stalled = WorkerPool.SplitsToSkip > 0;
+            }
+            Assert.True(stalled, "no worker ever took a part");
+            long skip = WorkerPool.SplitsToSkip;
+            Assert.InRange(skip, 16, 1024);
+            kernel.Stall = false;
+            for (int call = 0; call < skip; call++)
+            {
+                kernel.Threads.Clear();
+                Parallelism.Run(kernel, 7, 4);
+                Assert.Equal(4, kernel.Threads.Count);
+                Assert.All(kernel.Threads, t => Assert.Equal(caller, t));
+            }
+            Assert.Equal(0, WorkerPool.SplitsToSkip);
+            bool workerRan = false;
+            for (int call = 0; call < 2000 && !workerRan; call++)
+            {
+                kernel.Threads.Clear();
+                Parallelism.Run(kernel, 7, 4);
+                workerRan = kernel.Threads.Any(t => t != caller);
+            }
+            Assert.True(workerRan, "the workers were not used again after the back-off");
+            WorkerPool.ResetStalls();
+        });
+    }
+
+    /// <summary>With <see cref="Stall"/>, a part run by a worker says so and sleeps 20 ms, and a part run by the caller
+    /// waits (up to 5 ms) until a worker has entered a part, so that a worker holds one while the caller waits.</summary>
+    private sealed class StallingKernel(int caller) : IParallelKernel
+    {
+        public readonly System.Collections.Concurrent.ConcurrentBag<int> Threads = [];
+        public volatile bool Stall;
+        public int Entered;
+
+        public void RunPart(int op, int part, int parts)
+        {
+            Threads.Add(Environment.CurrentManagedThreadId);
+            if (!Stall)
+            {
+                Thread.SpinWait(500);   // a microsecond or so: long enough for a spinning worker to claim a part
+                return;
+            }
+            if (Environment.CurrentManagedThreadId != caller)
+            {
+                Volatile.Write(ref Entered, 1);
+                Thread.Sleep(20);
+                return;
+            }
+            var clock = System.Diagnostics.Stopwatch.StartNew();
+            while (Volatile.Read(ref Entered) == 0 && clock.ElapsedMilliseconds < 5) Thread.SpinWait(10);
+        }
+    }
+
     [Fact]
     public void AnExceptionInAPart_ReachesTheCaller_AndThePoolStillWorks()
     {
