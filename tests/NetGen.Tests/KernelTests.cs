@@ -44,6 +44,27 @@ public partial class SplitCnn;
 [Dense(10), Softmax]
 public partial class LeNetUnchained;
 
+/// <summary>Three convolutions that share one sample split (the first with its ReLU fused, the second feeding the third
+/// directly): a chain without pooling, and one with a layer fed straight by another convolution.</summary>
+[Network(Loss = LossFunction.CrossEntropy)]
+[Input(2, 24, 24)]
+[Conv2D(8, Kernel = 3, Padding = 1), ReLU]
+[Conv2D(8, Kernel = 3, Padding = 1)]
+[Conv2D(4, Kernel = 3)]
+[Flatten]
+[Dense(10), Softmax]
+public partial class ConvChain;
+
+/// <summary><see cref="ConvChain"/> with same-shape Reshapes between the convolutions: one split per convolution pass.</summary>
+[Network(Loss = LossFunction.CrossEntropy)]
+[Input(2, 24, 24)]
+[Conv2D(8, Kernel = 3, Padding = 1), ReLU, Reshape(8, 24, 24)]
+[Conv2D(8, Kernel = 3, Padding = 1), Reshape(8, 24, 24)]
+[Conv2D(4, Kernel = 3)]
+[Flatten]
+[Dense(10), Softmax]
+public partial class ConvChainUnchained;
+
 /// <summary>Runs alone: it changes the process-wide <see cref="Parallelism.MaxThreads"/>.</summary>
 [CollectionDefinition(nameof(ThreadsCollection), DisableParallelization = true)]
 public sealed class ThreadsCollection;
@@ -310,6 +331,57 @@ public class KernelThreadTests
         {
             Parallelism.MaxThreads = saved;
         }
+    }
+
+    /// <summary>The same for a chain of three convolutions (ReLU fused into the first, the third fed by the second
+    /// directly): input gradients too, since the first layer's ∂E/∂x is computed inside the joint split.</summary>
+    [Theory]
+    [InlineData(1)]
+    [InlineData(2)]
+    public void ThreeConvolutionChain_GivesTheBitsOfOneSplitPerLayer(int threads)
+    {
+        var chained = Run(() => new ConvChain(16, seed: 4), threads, 2 * 24 * 24, 10, 16);
+        var unchained = Run(() =>
+        {
+            var net = new ConvChainUnchained(16, seed: 4);
+            new ConvChain(16, seed: 4).Parameters.CopyTo(net.Parameters);   // the same weights whatever the layers' indices
+            return net;
+        }, threads, 2 * 24 * 24, 10, 16);
+        Assert.Equal(chained.Output, unchained.Output);
+        Assert.Equal(chained.InputGradient, unchained.InputGradient);
+        Assert.Equal(chained.Gradients, unchained.Gradients);
+    }
+
+    /// <summary>The two declarations above really differ in their splits: ConvChain's three convolutions share one
+    /// forward and one backward split, ConvChainUnchained's run one split per layer.</summary>
+    [Fact]
+    public void ConvChain_SharesOneSplitPerPass_AndItsReshapedTwinDoesNot()
+    {
+        const string Chain = """
+            using NetGen;
+            namespace Chains;
+            [Network(Loss = LossFunction.CrossEntropy)]
+            [Input(2, 24, 24)]
+            [Conv2D(8, Kernel = 3, Padding = 1), ReLU]
+            [Conv2D(8, Kernel = 3, Padding = 1)]
+            [Conv2D(4, Kernel = 3)]
+            [Flatten]
+            [Dense(10), Softmax]
+            public partial class ConvChain;
+            [Network(Loss = LossFunction.CrossEntropy)]
+            [Input(2, 24, 24)]
+            [Conv2D(8, Kernel = 3, Padding = 1), ReLU, Reshape(8, 24, 24)]
+            [Conv2D(8, Kernel = 3, Padding = 1), Reshape(8, 24, 24)]
+            [Conv2D(4, Kernel = 3)]
+            [Flatten]
+            [Dense(10), Softmax]
+            public partial class ConvChainUnchained;
+            """;
+        var (result, _) = GeneratorHarness.Run(Chain);
+        string chained = GeneratorHarness.GeneratedSource(result, "ConvChain"), unchained = GeneratorHarness.GeneratedSource(result, "ConvChainUnchained");
+        Assert.Contains("// one split for layers 0 (Conv2D1), 2 (Conv2D2) and 3 (Conv2D3)", chained);
+        Assert.Contains("// one split for layers 3 (Conv2D3), 2 (Conv2D2) and 0 (Conv2D1)", chained);
+        Assert.DoesNotContain("one split for layers", unchained);
     }
 
     [Fact]
