@@ -154,19 +154,22 @@ internal static class WorkerPool
     // Stalls. A worker whose core another process takes (a build, another program) can be descheduled while it holds
     // a part: at a low priority it then gets a few percent of the core, and the caller, its own parts done, waits
     // milliseconds for a part of tens of microseconds (LeNet's 2-thread step measured slower than its 1-thread step on
-    // a busy machine). When the caller waits longer than it worked, and longer than StallTicks, the next s_backoff
-    // splits run on the caller alone (the same parts in the same order, so the same bits), 16 at first, doubled at
-    // each further stall up to 1,024 (LeNet: about 128 steps), back to none after a split without one. On free cores
-    // a split's wait is at most one part's time (a sample chunk: tens of microseconds, under the caller's work).
-    private static long s_splits;      // splits published or skipped (written by the caller holding s_busy)
-    private static long s_resumeAt;    // the first split that uses the workers again
-    private static int s_backoff;
+    // a busy machine). When the caller waits longer than it worked, and longer than StallTicks, the splits of the next
+    // s_backoff ticks run on the caller alone (the same parts in the same order, so the same bits): 1 ms at first,
+    // doubled at each further stall up to 16 ms, back to none after a split without one. A time, not a number of
+    // splits: a workload of few long splits must not stay on one thread long after the core is free again. On free
+    // cores a split's wait is at most one part's time (a sample chunk: tens of microseconds, under the caller's work).
+    private static long s_resumeAt;    // Stopwatch timestamp before which the workers are not used
+    private static long s_backoff;     // ticks of the current back-off, 0 when none
 
     /// <summary>The shortest wait counted as a stall: 100 µs (a Dense split's whole work is tens of microseconds).</summary>
     private static readonly long StallTicks = System.Diagnostics.Stopwatch.Frequency / 10_000;
 
-    /// <summary>How many splits from now run on the caller alone after a stall; 0 when the workers are in use (tests).</summary>
-    internal static long SplitsToSkip => Math.Max(0, Volatile.Read(ref s_resumeAt) - Volatile.Read(ref s_splits) - 1);
+    private static readonly long FirstBackoffTicks = System.Diagnostics.Stopwatch.Frequency / 1000;
+    private static readonly long LongestBackoffTicks = System.Diagnostics.Stopwatch.Frequency / 1000 * 16;
+
+    /// <summary>Whether splits run on the caller alone now, after a stall (tests).</summary>
+    internal static bool BackingOff => System.Diagnostics.Stopwatch.GetTimestamp() < Volatile.Read(ref s_resumeAt);
 
     /// <summary>Forgets any stall (tests).</summary>
     internal static void ResetStalls()
@@ -184,8 +187,7 @@ internal static class WorkerPool
         if (Interlocked.CompareExchange(ref s_busy, 1, 0) != 0) return false;
         try
         {
-            long split = ++s_splits;
-            if (split < s_resumeAt) return false;   // backing off after a stall: the caller runs every part
+            if (s_backoff != 0 && System.Diagnostics.Stopwatch.GetTimestamp() < s_resumeAt) return false;   // backing off after a stall: the caller runs every part
             var workers = s_workers;
             if (workers.Length < threads - 1) workers = Grow(threads - 1);
             s_error = null;
@@ -207,11 +209,11 @@ internal static class WorkerPool
                 while (Volatile.Read(ref s_done) != parts && System.Diagnostics.Stopwatch.GetTimestamp() < deadline) Thread.SpinWait(4);
                 var spin = new SpinWait();
                 while (Volatile.Read(ref s_done) != parts) spin.SpinOnce(sleep1Threshold: -1);
-                long waited = System.Diagnostics.Stopwatch.GetTimestamp() - claimed;
+                long now = System.Diagnostics.Stopwatch.GetTimestamp(), waited = now - claimed;
                 if (waited > StallTicks && waited > claimed - start)
                 {
-                    s_backoff = s_backoff == 0 ? 16 : Math.Min(2 * s_backoff, 1024);
-                    s_resumeAt = split + 1 + s_backoff;
+                    s_backoff = s_backoff == 0 ? FirstBackoffTicks : Math.Min(2 * s_backoff, LongestBackoffTicks);
+                    s_resumeAt = now + s_backoff;
                 }
                 else s_backoff = 0;
             }

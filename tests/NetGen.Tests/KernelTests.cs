@@ -534,8 +534,8 @@ public class WorkerPoolTests
     }
 
     /// <summary>A worker that holds a part for long (here it sleeps 20 ms in it, as a worker descheduled by another
-    /// process would stall) makes the caller wait longer than it worked: the next splits run on the caller alone (every
-    /// part, once each), then the workers are used again.</summary>
+    /// process would stall) makes the caller wait longer than it worked: the splits of the next millisecond or so run on
+    /// the caller alone (every part, once each), then the workers are used again.</summary>
     [Fact]
     public void AStalledWorker_LeavesTheNextSplitsToTheCaller()
     {
@@ -545,26 +545,26 @@ public class WorkerPoolTests
         {
             WorkerPool.ResetStalls();
             var kernel = new StallingKernel(caller);
-            bool stalled = false;
-            for (int attempt = 0; attempt < 50 && !stalled; attempt++)   // until a worker takes a part (it may be asleep)
+            bool stalled = false, callerAlone = false;
+            // Until a worker takes a part (it may be asleep) and the next split falls in the back-off (1 ms, doubled
+            // at each further stall: a test thread descheduled for longer tries again with a longer one).
+            for (int attempt = 0; attempt < 50 && !callerAlone; attempt++)
             {
                 kernel.Stall = true;
                 kernel.Entered = 0;
                 Parallelism.Run(kernel, 7, 2);
-                stalled = WorkerPool.SplitsToSkip > 0;
-            }
-            Assert.True(stalled, "no worker ever took a part");
-            long skip = WorkerPool.SplitsToSkip;
-            Assert.InRange(skip, 16, 1024);
-            kernel.Stall = false;
-            for (int call = 0; call < skip; call++)
-            {
+                if (!WorkerPool.BackingOff) continue;
+                stalled = true;
+                kernel.Stall = false;
                 kernel.Threads.Clear();
                 Parallelism.Run(kernel, 7, 4);
-                Assert.Equal(4, kernel.Threads.Count);
-                Assert.All(kernel.Threads, t => Assert.Equal(caller, t));
+                callerAlone = kernel.Threads.Count == 4 && kernel.Threads.All(t => t == caller);
             }
-            Assert.Equal(0, WorkerPool.SplitsToSkip);
+            Assert.True(stalled, "no worker ever took a part");
+            Assert.True(callerAlone, "the splits right after a stall did not run on the caller alone");
+            kernel.Stall = false;
+            Thread.Sleep(40);   // longer than the longest back-off (16 ms)
+            Assert.False(WorkerPool.BackingOff);
             bool workerRan = false;
             for (int call = 0; call < 2000 && !workerRan; call++)
             {
