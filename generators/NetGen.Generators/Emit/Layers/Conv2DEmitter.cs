@@ -497,6 +497,8 @@ internal sealed partial class Conv2DEmitter : LayerEmitter
         w.Line($"{l.PascalName}ColumnGradient(ref _p[{l.WeightOffset}], ref {EmitContext.D(l.Index + 1)}[n * {outSize}], ref work, 0, {k}, 0, {P});");
         if (Col2ImByRows(c, l, wide))
             Col2ImRows(w, c, l, wide);
+        else if (Col2ImByRows(c, l))   // (rows narrower than a wide vector: the 256-bit col2im by rows, in the twin too)
+            Col2ImRows(w, c, l, wide: false);
         else
         {
             w.Line($"global::System.Span<{c.T}> dx = {EmitContext.D(l.Index)}.AsSpan(n * {inSize}, {inSize});");
