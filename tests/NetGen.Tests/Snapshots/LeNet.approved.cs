@@ -2240,34 +2240,35 @@ _____________________________________________________________________
             for (int f = 0; f < 16; f++) sum[2400 + f] += global::System.Numerics.Tensors.TensorPrimitives.Sum<float>(_d4.AsSpan(n * 1600 + f * 100, 100));
             // ∂E/∂col into the thread's column buffer, then col2im adds every window's share back into ∂E/∂x.
             Conv2D2ColumnGradient(ref _p[156], ref _d4[n * 1600], ref work, 0, 150, 0, 100);
-            global::System.Span<float> dx = _d3.AsSpan(n * 1176, 1176);
-            dx.Clear();
-            // col2im: ∂E/∂x[c, iy, ix] += ∂E/∂col[k, p] for every window position that read x[c, iy, ix]
+            // col2im by input rows (8-lane vectors at ix = 0, 6): ∂E/∂x[c, iy, ix] = Σ_(u, v) ∂E/∂col[(c, u, v), (iy + 0 − u)·10 + ix + 0 − v] over the windows inside
+            ref float dxs = ref _d3[n * 1176];
+            Vector256<float> m0_0 = Vector256.Create(-1, -1, -1, -1, -1, -1, -1, -1).AsSingle();
+            Vector256<float> m0_1 = Vector256.Create(0, -1, -1, -1, -1, -1, -1, -1).AsSingle();
+            Vector256<float> m0_2 = Vector256.Create(0, 0, -1, -1, -1, -1, -1, -1).AsSingle();
+            Vector256<float> m0_3 = Vector256.Create(0, 0, 0, -1, -1, -1, -1, -1).AsSingle();
+            Vector256<float> m0_4 = Vector256.Create(0, 0, 0, 0, -1, -1, -1, -1).AsSingle();
+            Vector256<float> m1_0 = Vector256.Create(-1, -1, -1, -1, 0, 0, 0, 0).AsSingle();
+            Vector256<float> m1_1 = Vector256.Create(-1, -1, -1, -1, -1, 0, 0, 0).AsSingle();
+            Vector256<float> m1_2 = Vector256.Create(-1, -1, -1, -1, -1, -1, 0, 0).AsSingle();
+            Vector256<float> m1_3 = Vector256.Create(-1, -1, -1, -1, -1, -1, -1, 0).AsSingle();
+            Vector256<float> m1_4 = Vector256.Create(-1, -1, -1, -1, -1, -1, -1, -1).AsSingle();
+            for (int ch = 0; ch < 6; ch++)
             {
-                ref float cols = ref work;
-                ref float image = ref dx[0];
-                for (int ch = 0; ch < 6; ch++)
+                ref float cc = ref Unsafe.Add(ref work, ch * 2500);
+                for (int iy = 0; iy < 14; iy++)
                 {
-                    for (int u = 0; u < 5; u++)
+                    Vector256<float> s0 = Vector256<float>.Zero; Vector256<float> s1 = Vector256<float>.Zero;
+                    int u0 = global::System.Math.Max(0, iy + -9), u1 = global::System.Math.Min(4, iy + 0);   // the u whose window row oy = iy + 0 − u is inside
+                    for (int u = u0; u <= u1; u++)
                     {
-                        for (int v = 0; v < 5; v++)
-                        {
-                            ref float row = ref Unsafe.Add(ref cols, ((ch * 5 + u) * 5 + v) * 100);
-                            int lo = global::System.Math.Max(0, 0 - v), hi = global::System.Math.Min(10, 14 - v);   // the columns ox whose ix = ox + v − 0 is inside
-                            for (int oy = 0; oy < 10; oy++)
-                            {
-                                int iy = oy * 1 + u - 0;
-                                ref float at = ref Unsafe.Add(ref row, oy * 10);
-                                if ((uint)iy >= 14u) continue;
-                                ref float line = ref Unsafe.Add(ref image, ch * 196 + iy * 14 + v - 0);   // line[ox·S] is x[ch, iy, ox·S + v − P]
-                                {
-                                    int ox = lo;
-                                    for (; ox + 8 <= hi; ox += 8) (Load(ref line, ox) + Load(ref at, ox)).StoreUnsafe(ref line, (nuint)ox);
-                                    for (; ox < hi; ox++) Unsafe.Add(ref line, ox) += Unsafe.Add(ref at, ox);
-                                }
-                            }
-                        }
+                        ref float cr = ref Unsafe.Add(ref cc, u * 500 + (iy + 0 - u) * 10);   // row oy of ∂E/∂col[(c, u, 0), ·]
+                        s0 += Vector256.LoadUnsafe(ref Unsafe.Add(ref cr, 0)) & m0_0; s1 += Vector256.LoadUnsafe(ref Unsafe.Add(ref cr, 6)) & m1_0;
+                        s0 += Vector256.LoadUnsafe(ref Unsafe.Add(ref cr, 99)) & m0_1; s1 += Vector256.LoadUnsafe(ref Unsafe.Add(ref cr, 105)) & m1_1;
+                        s0 += Vector256.LoadUnsafe(ref Unsafe.Add(ref cr, 198)) & m0_2; s1 += Vector256.LoadUnsafe(ref Unsafe.Add(ref cr, 204)) & m1_2;
+                        s0 += Vector256.LoadUnsafe(ref Unsafe.Add(ref cr, 297)) & m0_3; s1 += Vector256.LoadUnsafe(ref Unsafe.Add(ref cr, 303)) & m1_3;
+                        s0 += Vector256.LoadUnsafe(ref Unsafe.Add(ref cr, 396)) & m0_4; s1 += Vector256.LoadUnsafe(ref Unsafe.Add(ref cr, 402)) & m1_4;
                     }
+                    s0.StoreUnsafe(ref dxs, (nuint)(ch * 196 + iy * 14 + 0)); s1.StoreUnsafe(ref dxs, (nuint)(ch * 196 + iy * 14 + 6));
                 }
             }
         }

@@ -3326,34 +3326,29 @@ _________________________________________________________________________
             for (int f = 0; f < 64; f++) sum[18432 + f] += global::System.Numerics.Tensors.TensorPrimitives.Sum<float>(_d9.AsSpan(n * 12544 + f * 196, 196));
             // ∂E/∂col into the thread's column buffer, then col2im adds every window's share back into ∂E/∂x.
             Conv2D3ColumnGradient(ref _p[9696], ref _d9[n * 12544], ref work, 0, 288, 0, 196);
-            global::System.Span<float> dx = _d8.AsSpan(n * 6272, 6272);
-            dx.Clear();
-            // col2im: ∂E/∂x[c, iy, ix] += ∂E/∂col[k, p] for every window position that read x[c, iy, ix]
+            // col2im by input rows (8-lane vectors at ix = 0, 6): ∂E/∂x[c, iy, ix] = Σ_(u, v) ∂E/∂col[(c, u, v), (iy + 1 − u)·14 + ix + 1 − v] over the windows inside
+            ref float dxs = ref _d8[n * 6272];
+            Vector256<float> m0_0 = Vector256.Create(-1, -1, -1, -1, -1, -1, -1, -1).AsSingle();
+            Vector256<float> m0_1 = Vector256.Create(-1, -1, -1, -1, -1, -1, -1, -1).AsSingle();
+            Vector256<float> m0_2 = Vector256.Create(0, -1, -1, -1, -1, -1, -1, -1).AsSingle();
+            Vector256<float> m1_0 = Vector256.Create(-1, -1, -1, -1, -1, -1, -1, 0).AsSingle();
+            Vector256<float> m1_1 = Vector256.Create(-1, -1, -1, -1, -1, -1, -1, -1).AsSingle();
+            Vector256<float> m1_2 = Vector256.Create(-1, -1, -1, -1, -1, -1, -1, -1).AsSingle();
+            for (int ch = 0; ch < 32; ch++)
             {
-                ref float cols = ref work;
-                ref float image = ref dx[0];
-                for (int ch = 0; ch < 32; ch++)
+                ref float cc = ref Unsafe.Add(ref work, ch * 1764);
+                for (int iy = 0; iy < 14; iy++)
                 {
-                    for (int u = 0; u < 3; u++)
+                    Vector256<float> s0 = Vector256<float>.Zero; Vector256<float> s1 = Vector256<float>.Zero;
+                    int u0 = global::System.Math.Max(0, iy + -12), u1 = global::System.Math.Min(2, iy + 1);   // the u whose window row oy = iy + 1 − u is inside
+                    for (int u = u0; u <= u1; u++)
                     {
-                        for (int v = 0; v < 3; v++)
-                        {
-                            ref float row = ref Unsafe.Add(ref cols, ((ch * 3 + u) * 3 + v) * 196);
-                            int lo = global::System.Math.Max(0, 1 - v), hi = global::System.Math.Min(14, 15 - v);   // the columns ox whose ix = ox + v − 1 is inside
-                            for (int oy = 0; oy < 14; oy++)
-                            {
-                                int iy = oy * 1 + u - 1;
-                                ref float at = ref Unsafe.Add(ref row, oy * 14);
-                                if ((uint)iy >= 14u) continue;
-                                ref float line = ref Unsafe.Add(ref image, ch * 196 + iy * 14 + v - 1);   // line[ox·S] is x[ch, iy, ox·S + v − P]
-                                {
-                                    int ox = lo;
-                                    for (; ox + 8 <= hi; ox += 8) (Load(ref line, ox) + Load(ref at, ox)).StoreUnsafe(ref line, (nuint)ox);
-                                    for (; ox < hi; ox++) Unsafe.Add(ref line, ox) += Unsafe.Add(ref at, ox);
-                                }
-                            }
-                        }
+                        ref float cr = ref Unsafe.Add(ref cc, u * 588 + (iy + 1 - u) * 14);   // row oy of ∂E/∂col[(c, u, 0), ·]
+                        s0 += Vector256.LoadUnsafe(ref Unsafe.Add(ref cr, 1)) & m0_0; s1 += Vector256.LoadUnsafe(ref Unsafe.Add(ref cr, 7)) & m1_0;
+                        s0 += Vector256.LoadUnsafe(ref Unsafe.Add(ref cr, 196)) & m0_1; s1 += Vector256.LoadUnsafe(ref Unsafe.Add(ref cr, 202)) & m1_1;
+                        s0 += Vector256.LoadUnsafe(ref Unsafe.Add(ref cr, 391)) & m0_2; s1 += Vector256.LoadUnsafe(ref Unsafe.Add(ref cr, 397)) & m1_2;
                     }
+                    s0.StoreUnsafe(ref dxs, (nuint)(ch * 196 + iy * 14 + 0)); s1.StoreUnsafe(ref dxs, (nuint)(ch * 196 + iy * 14 + 6));
                 }
             }
         }
@@ -3827,34 +3822,29 @@ _________________________________________________________________________
             for (int f = 0; f < 64; f++) sum[36864 + f] += global::System.Numerics.Tensors.TensorPrimitives.Sum<float>(_d12.AsSpan(n * 12544 + f * 196, 196));
             // ∂E/∂col into the thread's column buffer, then col2im adds every window's share back into ∂E/∂x.
             Conv2D4ColumnGradient(ref _p[28320], ref _d12[n * 12544], ref work, 0, 576, 0, 196);
-            global::System.Span<float> dx = _d11.AsSpan(n * 12544, 12544);
-            dx.Clear();
-            // col2im: ∂E/∂x[c, iy, ix] += ∂E/∂col[k, p] for every window position that read x[c, iy, ix]
+            // col2im by input rows (8-lane vectors at ix = 0, 6): ∂E/∂x[c, iy, ix] = Σ_(u, v) ∂E/∂col[(c, u, v), (iy + 1 − u)·14 + ix + 1 − v] over the windows inside
+            ref float dxs = ref _d11[n * 12544];
+            Vector256<float> m0_0 = Vector256.Create(-1, -1, -1, -1, -1, -1, -1, -1).AsSingle();
+            Vector256<float> m0_1 = Vector256.Create(-1, -1, -1, -1, -1, -1, -1, -1).AsSingle();
+            Vector256<float> m0_2 = Vector256.Create(0, -1, -1, -1, -1, -1, -1, -1).AsSingle();
+            Vector256<float> m1_0 = Vector256.Create(-1, -1, -1, -1, -1, -1, -1, 0).AsSingle();
+            Vector256<float> m1_1 = Vector256.Create(-1, -1, -1, -1, -1, -1, -1, -1).AsSingle();
+            Vector256<float> m1_2 = Vector256.Create(-1, -1, -1, -1, -1, -1, -1, -1).AsSingle();
+            for (int ch = 0; ch < 64; ch++)
             {
-                ref float cols = ref work;
-                ref float image = ref dx[0];
-                for (int ch = 0; ch < 64; ch++)
+                ref float cc = ref Unsafe.Add(ref work, ch * 1764);
+                for (int iy = 0; iy < 14; iy++)
                 {
-                    for (int u = 0; u < 3; u++)
+                    Vector256<float> s0 = Vector256<float>.Zero; Vector256<float> s1 = Vector256<float>.Zero;
+                    int u0 = global::System.Math.Max(0, iy + -12), u1 = global::System.Math.Min(2, iy + 1);   // the u whose window row oy = iy + 1 − u is inside
+                    for (int u = u0; u <= u1; u++)
                     {
-                        for (int v = 0; v < 3; v++)
-                        {
-                            ref float row = ref Unsafe.Add(ref cols, ((ch * 3 + u) * 3 + v) * 196);
-                            int lo = global::System.Math.Max(0, 1 - v), hi = global::System.Math.Min(14, 15 - v);   // the columns ox whose ix = ox + v − 1 is inside
-                            for (int oy = 0; oy < 14; oy++)
-                            {
-                                int iy = oy * 1 + u - 1;
-                                ref float at = ref Unsafe.Add(ref row, oy * 14);
-                                if ((uint)iy >= 14u) continue;
-                                ref float line = ref Unsafe.Add(ref image, ch * 196 + iy * 14 + v - 1);   // line[ox·S] is x[ch, iy, ox·S + v − P]
-                                {
-                                    int ox = lo;
-                                    for (; ox + 8 <= hi; ox += 8) (Load(ref line, ox) + Load(ref at, ox)).StoreUnsafe(ref line, (nuint)ox);
-                                    for (; ox < hi; ox++) Unsafe.Add(ref line, ox) += Unsafe.Add(ref at, ox);
-                                }
-                            }
-                        }
+                        ref float cr = ref Unsafe.Add(ref cc, u * 588 + (iy + 1 - u) * 14);   // row oy of ∂E/∂col[(c, u, 0), ·]
+                        s0 += Vector256.LoadUnsafe(ref Unsafe.Add(ref cr, 1)) & m0_0; s1 += Vector256.LoadUnsafe(ref Unsafe.Add(ref cr, 7)) & m1_0;
+                        s0 += Vector256.LoadUnsafe(ref Unsafe.Add(ref cr, 196)) & m0_1; s1 += Vector256.LoadUnsafe(ref Unsafe.Add(ref cr, 202)) & m1_1;
+                        s0 += Vector256.LoadUnsafe(ref Unsafe.Add(ref cr, 391)) & m0_2; s1 += Vector256.LoadUnsafe(ref Unsafe.Add(ref cr, 397)) & m1_2;
                     }
+                    s0.StoreUnsafe(ref dxs, (nuint)(ch * 196 + iy * 14 + 0)); s1.StoreUnsafe(ref dxs, (nuint)(ch * 196 + iy * 14 + 6));
                 }
             }
         }
