@@ -66,29 +66,33 @@ public sealed class RecurrentLayer<T> : IParallelKernel where T : unmanaged, IFl
         _carryH = new T[_dirs][]; _carryC = new T[_dirs][];
         for (int d = 0; d < _dirs; d++)
         {
-            _gates[d] = new T[maxBatch * steps * _gs];
-            _states[d] = new T[maxBatch * (steps + 1) * _h];
-            _cells[d] = cell == RecurrentCell.Lstm ? new T[maxBatch * (steps + 1) * _h] : [];
-            _cellTanh[d] = cell == RecurrentCell.Lstm ? new T[maxBatch * (steps + 1) * _h] : [];   // tanh c_t, kept for BPTT
-            _hiddenGradient[d] = new T[maxBatch * steps * _h];
-            _carryH[d] = new T[maxBatch * _h];
-            _carryC[d] = cell == RecurrentCell.Lstm ? new T[maxBatch * _h] : [];
+            _gates[d] = Buffer(maxBatch * steps * _gs);
+            _states[d] = Buffer(maxBatch * (steps + 1) * _h);
+            _cells[d] = cell == RecurrentCell.Lstm ? Buffer(maxBatch * (steps + 1) * _h) : [];
+            _cellTanh[d] = cell == RecurrentCell.Lstm ? Buffer(maxBatch * (steps + 1) * _h) : [];   // tanh c_t, kept for BPTT
+            _hiddenGradient[d] = Buffer(maxBatch * steps * _h);
+            _carryH[d] = Buffer(maxBatch * _h);
+            _carryC[d] = cell == RecurrentCell.Lstm ? Buffer(maxBatch * _h) : [];
         }
         _inT = new T[_dirs][]; _hhT = new T[_dirs][];
         for (int d = 0; d < _dirs; d++)
         {
-            _inT[d] = new T[_in * _gh];
-            _hhT[d] = new T[Math.Max(_h * _gh, RecurrentGemm.PackedRowsLength<T>(_gh, _h))];
+            _inT[d] = Buffer(_in * _gh);
+            _hhT[d] = Buffer(Math.Max(_h * _gh, RecurrentGemm.PackedRowsLength<T>(_gh, _h)));
         }
         _inVersion = [.. Enumerable.Repeat(-1L, _dirs)]; _hhVersion = [.. Enumerable.Repeat(-1L, _dirs)]; _hhPacked = new bool[_dirs];
-        _dIn = new T[maxBatch * steps * _gh];
-        _dHh = cell == RecurrentCell.Gru ? new T[maxBatch * steps * _gh] : _dIn;
-        _dhNext = new T[maxBatch * _h];
-        _dcNext = new T[maxBatch * _h];
-        _rowH = new T[maxBatch * _gh];
-        _weightT = new T[_in * _gh];
-        _hPrev = new T[maxBatch * steps * _h];
+        _dIn = Buffer(maxBatch * steps * _gh);
+        _dHh = cell == RecurrentCell.Gru ? Buffer(maxBatch * steps * _gh) : _dIn;
+        _dhNext = Buffer(maxBatch * _h);
+        _dcNext = Buffer(maxBatch * _h);
+        _rowH = Buffer(maxBatch * _gh);
+        _weightT = Buffer(_in * _gh);
+        _hPrev = Buffer(maxBatch * steps * _h);
     }
+
+    /// <summary>A buffer starting on a cache line (every row of the buffers is a whole number of lines at the sizes of the
+    /// benchmarks, so no vector of a row straddles two lines).</summary>
+    private static T[] Buffer(int length) => Environment.GetEnvironmentVariable("NETGEN_REC_NOALIGN") is not null ? new T[length] : AlignedArray.Allocate<T>(length);
 
     /// <summary>Parameters of the layer: per direction G·H·F + G·H·H + 2·G·H.</summary>
     public int ParameterCount => _dirs * DirectionBlock;

@@ -50,30 +50,52 @@ internal static class RecurrentGemm
             if (!accumulate) for (int m = 0; m < M; m++) c.Slice(m * ldc, N).Clear();
             return;
         }
-        for (int k0 = 0; k0 < K; k0 += KChunk)
+        // Panels: k in chunks whose rows of one panel of columns (4 of the widest vectors) fill about 32 KB, and every
+        // row block runs over one panel before the next, so each panel of B is read from the first-level cache by all
+        // the row blocks (brought in from further out once) instead of streaming the whole of B once per 4 rows.
+        int panel = PanelColumns<T>(), kChunk = PanelK<T>();
+        if (NoPanels) { panel = N; kChunk = KChunk; }
+        for (int k0 = 0; k0 < K; k0 += kChunk)
         {
-            int kc = Math.Min(KChunk, K - k0);
+            int kc = Math.Min(kChunk, K - k0);
             bool acc = accumulate || k0 > 0;
             ref T Bk = ref Unsafe.Add(ref B, k0 * ldb);
             int ak0 = aOffset + k0 * ak;
-            for (int m = 0; m < M; m += 4)
+            for (int j0 = 0; j0 < N; j0 += panel)
             {
-                // A row block of 4; at the end, the last rows repeat the last row (the same values, stored twice).
-                int r1 = Math.Min(m + 1, M - 1), r2 = Math.Min(m + 2, M - 1), r3 = Math.Min(m + 3, M - 1);
-                var rows = new Rows(ak0 + m * am, ak0 + r1 * am, ak0 + r2 * am, ak0 + r3 * am, m * ldc, r1 * ldc, r2 * ldc, r3 * ldc);
-                Block(ref A, ak, ref Bk, ldb, ref C, rows, N, kc, acc);
+                // The last panel takes the columns left when fewer than another whole panel remain.
+                int j1 = N - j0 < 2 * panel ? N : j0 + panel;
+                for (int m = 0; m < M; m += 4)
+                {
+                    // A row block of 4; at the end, the last rows repeat the last row (the same values, stored twice).
+                    int r1 = Math.Min(m + 1, M - 1), r2 = Math.Min(m + 2, M - 1), r3 = Math.Min(m + 3, M - 1);
+                    var rows = new Rows(ak0 + m * am, ak0 + r1 * am, ak0 + r2 * am, ak0 + r3 * am, m * ldc, r1 * ldc, r2 * ldc, r3 * ldc);
+                    Block(ref A, ak, ref Bk, ldb, ref C, rows, j0, j1, kc, acc);
+                }
+                if (j1 == N) break;
             }
         }
     }
 
+    internal static bool NoPanels = Environment.GetEnvironmentVariable("NETGEN_REC_NOPANEL") is not null;
+
+    /// <summary>The columns of one panel of B: 4 vectors of the widest accelerated width.</summary>
+    private static int PanelColumns<T>() where T : unmanaged =>
+        4 * (Vector512.IsHardwareAccelerated ? Vector512<T>.Count : Vector256.IsHardwareAccelerated ? Vector256<T>.Count : Vector128<T>.Count);
+
+    /// <summary>Steps of k per panel: the panel's rows of B fill <see cref="PanelBytes"/>.</summary>
+    private static int PanelK<T>() where T : unmanaged => Math.Max(16, PanelBytes / (PanelColumns<T>() * Unsafe.SizeOf<T>()));
+
+    /// <summary>A panel of B: two thirds of a 48 KB first-level cache, the rest for the rows of A and C in use.</summary>
+    private const int PanelBytes = 32 * 1024;
+
     private readonly record struct Rows(int A0, int A1, int A2, int A3, int C0, int C1, int C2, int C3);
 
-    /// <summary>One block of 4 rows of C over a chunk of k: the widest vectors first (4 at a time at the widest
+    /// <summary>One block of 4 rows of C, columns [<paramref name="j"/>, <paramref name="N"/>), over a chunk of k: the widest vectors first (4 at a time at the widest
     /// accelerated width, then one at a time), then narrower ones, then scalars for the columns left over.</summary>
-    private static void Block<T>(ref T A, int ak, ref T B, int ldb, ref T C, Rows r, int N, int K, bool acc)
+    private static void Block<T>(ref T A, int ak, ref T B, int ldb, ref T C, Rows r, int j, int N, int K, bool acc)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
-        int j = 0;
         if (Vector512.IsHardwareAccelerated)
         {
             j = Block4x4<T, Vector512<T>, W512<T>>(ref A, ak, ref B, ldb, ref C, r, j, N, K, acc);
