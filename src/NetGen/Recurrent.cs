@@ -49,7 +49,7 @@ public sealed class RecurrentLayer<T> : IParallelKernel where T : unmanaged, IFl
     private readonly long[] _inVersion, _hhVersion;   // per direction: the weights' version _inT / _hhT were made at (−1: none kept)
     private readonly bool[] _hhPacked;   // per direction: whether _hhT holds the packed form (else the transposed one)
     private ReadOnlyMemory<T> _keptFrom;   // the parameters the kept copies were made from
-    private readonly T[] _dIn, _dHh, _dhNext, _dcNext, _rowH, _weightT, _hPrev;
+    private readonly T[] _dIn, _dHh, _dhNext, _dcNext, _rowH, _weightT, _hPrev, _hhBack;   // _hhBack: W_hh in panels, for BPTT
     private int _lastSteps, _lastBatch;
 
     /// <summary>Allocates the layer's buffers for up to <paramref name="maxBatch"/> samples of <paramref name="steps"/> steps.</summary>
@@ -88,6 +88,7 @@ public sealed class RecurrentLayer<T> : IParallelKernel where T : unmanaged, IFl
         _rowH = Buffer(maxBatch * _gh);
         _weightT = Buffer(_in * _gh);
         _hPrev = Buffer(maxBatch * steps * _h);
+        _hhBack = Buffer(_gh * _h);
     }
 
     /// <summary>A buffer starting on a cache line (every row of the buffers is a whole number of lines at the sizes of the
@@ -186,7 +187,7 @@ public sealed class RecurrentLayer<T> : IParallelKernel where T : unmanaged, IFl
             var p = parameters.Span.Slice(d * DirectionBlock, DirectionBlock);
             if (!_xInByRows && !(keep && _inVersion[d] == version))
             {
-                Transpose(p.Slice(0, _gh * _in), _gh, _in, _inT[d]);
+                TransposePanels(p.Slice(0, _gh * _in), _gh, _in, _inT[d]);
                 _inVersion[d] = version;
             }
             // The dot form (batch 1 and 2) over a sequence reads W_hh packed block by block (the same bits as in place);
@@ -196,7 +197,7 @@ public sealed class RecurrentLayer<T> : IParallelKernel where T : unmanaged, IFl
             if ((!_xByRows || packs) && !(keep && _hhVersion[d] == version && _hhPacked[d] == packs))
             {
                 if (packs) RecurrentGemm.PackRows<T>(p.Slice(_gh * _in, _gh * _h), _gh, _h, _hhT[d]);
-                else Transpose(p.Slice(_gh * _in, _gh * _h), _gh, _h, _hhT[d]);
+                else TransposePanels(p.Slice(_gh * _in, _gh * _h), _gh, _h, _hhT[d]);
                 _hhVersion[d] = version; _hhPacked[d] = packs;
             }
             _xPacked = packs;
@@ -260,6 +261,8 @@ public sealed class RecurrentLayer<T> : IParallelKernel where T : unmanaged, IFl
         for (int d = 0; d < _dirs; d++)
         {
             _xDir = d;
+            // W_hh [G·H × H], the B of every step's δh_(t−1) = δa_hh·W_hh, in panels once for all the steps.
+            if (!RecurrentGemm.NoPanels) RecurrentGemm.PackPanels<T>(parameters.Span.Slice(d * DirectionBlock + _gh * _in, _gh * _h), _h, _gh, _h, _hhBack);
             Array.Clear(_dhNext, 0, batch * _h);
             Array.Clear(_dcNext, 0, batch * _h);
             for (int s = steps - 1; s >= 0; s--)
@@ -337,7 +340,7 @@ public sealed class RecurrentLayer<T> : IParallelKernel where T : unmanaged, IFl
                 var bih = p.Slice(_gh * (_in + _h), _gh);
                 for (int r = a; r < b; r++) bih.CopyTo(gates.AsSpan(r * _gs, _gh));
                 if (_xInByRows) RecurrentGemm.MultiplyByRows<T>(b - a, _gh, _in, _xInput.Span, a * _in, _in, wih, gates, a * _gs, _gs);
-                else RecurrentGemm.Multiply<T>(b - a, _gh, _in, _xInput.Span, a * _in, _in, 1, _inT[d], _gh, gates.AsSpan(a * _gs), _gs, accumulate: true);
+                else RecurrentGemm.Multiply<T>(b - a, _gh, _in, _xInput.Span, a * _in, _in, 1, _inT[d], _gh, gates.AsSpan(a * _gs), _gs, accumulate: true, bPanels: !RecurrentGemm.NoPanels);
                 break;
             }
             case OpStep:
@@ -371,7 +374,7 @@ public sealed class RecurrentLayer<T> : IParallelKernel where T : unmanaged, IFl
         for (int n = n0; n < n1; n++) bhh.CopyTo(_rowH.AsSpan(n * _gh, _gh));
         if (_xPacked) RecurrentGemm.MultiplyByPackedRows<T>(n1 - n0, _gh, _h, states, (n0 * (steps + 1) + s) * _h, (steps + 1) * _h, _hhT[d], _rowH, n0 * _gh, _gh);
         else if (_xByRows) RecurrentGemm.MultiplyByRows<T>(n1 - n0, _gh, _h, states, (n0 * (steps + 1) + s) * _h, (steps + 1) * _h, whh, _rowH, n0 * _gh, _gh);
-        else RecurrentGemm.Multiply<T>(n1 - n0, _gh, _h, states, (n0 * (steps + 1) + s) * _h, (steps + 1) * _h, 1, _hhT[d], _gh, _rowH.AsSpan(n0 * _gh), _gh, accumulate: true);
+        else RecurrentGemm.Multiply<T>(n1 - n0, _gh, _h, states, (n0 * (steps + 1) + s) * _h, (steps + 1) * _h, 1, _hhT[d], _gh, _rowH.AsSpan(n0 * _gh), _gh, accumulate: true, bPanels: !RecurrentGemm.NoPanels);
         for (int n = n0; n < n1; n++)
         {
             var g = gates.AsSpan((n * steps + t) * _gs, _gs);
@@ -489,7 +492,8 @@ public sealed class RecurrentLayer<T> : IParallelKernel where T : unmanaged, IFl
             }
         }
         // δh_(t−1) = δa_hh·W_hh for these samples (+ δh ⊙ z for a GRU)
-        RecurrentGemm.Multiply<T>(n1 - n0, _h, _gh, _dHh, (n0 * steps + t) * _gh, steps * _gh, 1, whh, _h, _dhNext.AsSpan(n0 * _h), _h, accumulate: false);
+        if (RecurrentGemm.NoPanels) RecurrentGemm.Multiply<T>(n1 - n0, _h, _gh, _dHh, (n0 * steps + t) * _gh, steps * _gh, 1, whh, _h, _dhNext.AsSpan(n0 * _h), _h, accumulate: false);
+        else RecurrentGemm.Multiply<T>(n1 - n0, _h, _gh, _dHh, (n0 * steps + t) * _gh, steps * _gh, 1, _hhBack, _h, _dhNext.AsSpan(n0 * _h), _h, accumulate: false, bPanels: true);
         if (_cell == RecurrentCell.Gru)
             for (int n = n0; n < n1; n++)
             {
@@ -689,8 +693,12 @@ public sealed class RecurrentLayer<T> : IParallelKernel where T : unmanaged, IFl
         return j;
     }
 
-    private static void Transpose(ReadOnlySpan<T> source, int rows, int columns, Span<T> destination) =>
-        RecurrentGemm.Transpose(source, rows, columns, destination);
+    /// <summary>Wᵀ in the panels <see cref="RecurrentGemm.Multiply{T}"/> reads (<see cref="RecurrentGemm.TransposePanels{T}"/>).</summary>
+    private static void TransposePanels(ReadOnlySpan<T> source, int rows, int columns, Span<T> destination)
+    {
+        if (RecurrentGemm.NoPanels) RecurrentGemm.Transpose(source, rows, columns, destination);
+        else RecurrentGemm.TransposePanels(source, rows, columns, destination);
+    }
 }
 
 /// <summary>The per-step and token layers of sequence networks: Embedding and a Dense applied at every step.</summary>
