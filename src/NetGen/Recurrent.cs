@@ -93,7 +93,7 @@ public sealed class RecurrentLayer<T> : IParallelKernel where T : unmanaged, IFl
 
     /// <summary>A buffer starting on a cache line (every row of the buffers is a whole number of lines at the sizes of the
     /// benchmarks, so no vector of a row straddles two lines).</summary>
-    private static T[] Buffer(int length) => Environment.GetEnvironmentVariable("NETGEN_REC_NOALIGN") is not null ? new T[length] : AlignedArray.Allocate<T>(length);
+    private static T[] Buffer(int length) => AlignedArray.Allocate<T>(length);
 
     /// <summary>Parameters of the layer: per direction G·H·F + G·H·H + 2·G·H.</summary>
     public int ParameterCount => _dirs * DirectionBlock;
@@ -262,7 +262,7 @@ public sealed class RecurrentLayer<T> : IParallelKernel where T : unmanaged, IFl
         {
             _xDir = d;
             // W_hh [G·H × H], the B of every step's δh_(t−1) = δa_hh·W_hh, in panels once for all the steps.
-            if (!RecurrentGemm.NoPanels) RecurrentGemm.PackPanels<T>(parameters.Span.Slice(d * DirectionBlock + _gh * _in, _gh * _h), _h, _gh, _h, _hhBack);
+            RecurrentGemm.PackPanels<T>(parameters.Span.Slice(d * DirectionBlock + _gh * _in, _gh * _h), _h, _gh, _h, _hhBack);
             Array.Clear(_dhNext, 0, batch * _h);
             Array.Clear(_dcNext, 0, batch * _h);
             for (int s = steps - 1; s >= 0; s--)
@@ -283,10 +283,20 @@ public sealed class RecurrentLayer<T> : IParallelKernel where T : unmanaged, IFl
             }
             // ∂E/∂W_hh += δa_hhᵀ·h_(t−1): one product over every sample and step (split by rows of G·H), h_(t−1) of
             // each row (n, t) first gathered in row order (the state before step t in this direction's processing order).
+            // Gathered straight into the panels the product reads (row r's values of panel p at j0·rows + r·w).
             var states = _states[d];
+            int P = RecurrentGemm.PanelColumns<T>();
             for (int n = 0; n < batch; n++)
                 for (int t = 0; t < steps; t++)
-                    State(states, n, d == 0 ? t : steps - 1 - t, steps).CopyTo(_hPrev.AsSpan((n * steps + t) * _h, _h));
+                {
+                    var h = State(states, n, d == 0 ? t : steps - 1 - t, steps);
+                    int r = n * steps + t;
+                    for (int j0 = 0; j0 < _h; j0 += P)
+                        {
+                            int w = Math.Min(P, _h - j0);
+                            h.Slice(j0, w).CopyTo(_hPrev.AsSpan(j0 * rows + r * w, w));
+                        }
+                }
             Split(OpWhh, (long)rows * _gh * _h, _gh, 4);
             var gbih = gp.Slice(_gh * (_in + _h), _gh);
             var gbhh = gp.Slice(_gh * (_in + _h) + _gh, _gh);
@@ -340,7 +350,7 @@ public sealed class RecurrentLayer<T> : IParallelKernel where T : unmanaged, IFl
                 var bih = p.Slice(_gh * (_in + _h), _gh);
                 for (int r = a; r < b; r++) bih.CopyTo(gates.AsSpan(r * _gs, _gh));
                 if (_xInByRows) RecurrentGemm.MultiplyByRows<T>(b - a, _gh, _in, _xInput.Span, a * _in, _in, wih, gates, a * _gs, _gs);
-                else RecurrentGemm.Multiply<T>(b - a, _gh, _in, _xInput.Span, a * _in, _in, 1, _inT[d], _gh, gates.AsSpan(a * _gs), _gs, accumulate: true, bPanels: !RecurrentGemm.NoPanels);
+                else RecurrentGemm.Multiply<T>(b - a, _gh, _in, _xInput.Span, a * _in, _in, 1, _inT[d], _gh, gates.AsSpan(a * _gs), _gs, accumulate: true, bPanels: true);
                 break;
             }
             case OpStep:
@@ -355,7 +365,7 @@ public sealed class RecurrentLayer<T> : IParallelKernel where T : unmanaged, IFl
             case OpWhh:
             {
                 var gw = _xGradients.Span.Slice(d * DirectionBlock + _gh * _in, _gh * _h);
-                RecurrentGemm.Multiply<T>(b - a, _h, _xBatch * steps, _dHh, a, 1, _gh, _hPrev, _h, gw.Slice(a * _h), _h, accumulate: true);
+                RecurrentGemm.Multiply<T>(b - a, _h, _xBatch * steps, _dHh, a, 1, _gh, _hPrev.AsSpan(0, _xBatch * steps * _h), _h, gw.Slice(a * _h), _h, accumulate: true, bPanels: true);
                 break;
             }
             case OpInputGradient:
@@ -374,7 +384,7 @@ public sealed class RecurrentLayer<T> : IParallelKernel where T : unmanaged, IFl
         for (int n = n0; n < n1; n++) bhh.CopyTo(_rowH.AsSpan(n * _gh, _gh));
         if (_xPacked) RecurrentGemm.MultiplyByPackedRows<T>(n1 - n0, _gh, _h, states, (n0 * (steps + 1) + s) * _h, (steps + 1) * _h, _hhT[d], _rowH, n0 * _gh, _gh);
         else if (_xByRows) RecurrentGemm.MultiplyByRows<T>(n1 - n0, _gh, _h, states, (n0 * (steps + 1) + s) * _h, (steps + 1) * _h, whh, _rowH, n0 * _gh, _gh);
-        else RecurrentGemm.Multiply<T>(n1 - n0, _gh, _h, states, (n0 * (steps + 1) + s) * _h, (steps + 1) * _h, 1, _hhT[d], _gh, _rowH.AsSpan(n0 * _gh), _gh, accumulate: true, bPanels: !RecurrentGemm.NoPanels);
+        else RecurrentGemm.Multiply<T>(n1 - n0, _gh, _h, states, (n0 * (steps + 1) + s) * _h, (steps + 1) * _h, 1, _hhT[d], _gh, _rowH.AsSpan(n0 * _gh), _gh, accumulate: true, bPanels: true);
         for (int n = n0; n < n1; n++)
         {
             var g = gates.AsSpan((n * steps + t) * _gs, _gs);
@@ -492,8 +502,7 @@ public sealed class RecurrentLayer<T> : IParallelKernel where T : unmanaged, IFl
             }
         }
         // δh_(t−1) = δa_hh·W_hh for these samples (+ δh ⊙ z for a GRU)
-        if (RecurrentGemm.NoPanels) RecurrentGemm.Multiply<T>(n1 - n0, _h, _gh, _dHh, (n0 * steps + t) * _gh, steps * _gh, 1, whh, _h, _dhNext.AsSpan(n0 * _h), _h, accumulate: false);
-        else RecurrentGemm.Multiply<T>(n1 - n0, _h, _gh, _dHh, (n0 * steps + t) * _gh, steps * _gh, 1, _hhBack, _h, _dhNext.AsSpan(n0 * _h), _h, accumulate: false, bPanels: true);
+        RecurrentGemm.Multiply<T>(n1 - n0, _h, _gh, _dHh, (n0 * steps + t) * _gh, steps * _gh, 1, _hhBack, _h, _dhNext.AsSpan(n0 * _h), _h, accumulate: false, bPanels: true);
         if (_cell == RecurrentCell.Gru)
             for (int n = n0; n < n1; n++)
             {
@@ -696,8 +705,7 @@ public sealed class RecurrentLayer<T> : IParallelKernel where T : unmanaged, IFl
     /// <summary>Wᵀ in the panels <see cref="RecurrentGemm.Multiply{T}"/> reads (<see cref="RecurrentGemm.TransposePanels{T}"/>).</summary>
     private static void TransposePanels(ReadOnlySpan<T> source, int rows, int columns, Span<T> destination)
     {
-        if (RecurrentGemm.NoPanels) RecurrentGemm.Transpose(source, rows, columns, destination);
-        else RecurrentGemm.TransposePanels(source, rows, columns, destination);
+        RecurrentGemm.TransposePanels(source, rows, columns, destination);
     }
 }
 

@@ -11,8 +11,10 @@ namespace NetGen;
 /// <list type="bullet">
 /// <item><see cref="Multiply{T}"/> (broadcast): C[m, j] (+)= Σ_k A(m, k)·B[k, j] for m &lt; M, j &lt; N, k &lt; K, with A read
 /// through element strides (A(m, k) = a[aOffset + m·am + k·ak], so a transposed or reversed operand costs nothing), B
-/// and C row-major. Register-blocked: 4 rows × 4 vectors of C stay in registers over a chunk of k, each B vector is
-/// loaded once per 4 rows; k runs in chunks of <see cref="KChunk"/> so that the B rows a chunk reads stay in cache.
+/// row-major or in panels (<see cref="PackPanels{T}"/>), C row-major. Register-blocked: 4 rows × 4 vectors of C stay in
+/// registers over a chunk of k, each B vector is loaded once per 4 rows; B runs in panels of 4 vectors of columns × the
+/// k that make 32 KB, each read from the first-level cache by every row block before the next (contiguous: made so by
+/// the caller, or copied here when more than two row blocks read it).
 /// Every value of C is one fused multiply-add chain over k in order, starting from C (accumulate) or zero, whatever
 /// the vector width (512, 256, 128 bits or scalar, for the columns left over), the row block or the chunking: a
 /// product gives the same bits on every path, so splitting rows or columns across threads never changes a result.
@@ -26,9 +28,6 @@ namespace NetGen;
 /// </summary>
 internal static class RecurrentGemm
 {
-    /// <summary>Steps of k per pass over C (the B rows one pass reads stay in the core's cache).</summary>
-    public const int KChunk = 256;
-
     /// <summary>C[m, j] (+)= Σ_k A(m, k)·B[k, j]. B is row-major with row stride <paramref name="ldb"/>, or, with
     /// <paramref name="bPanels"/>, in the panel layout of <see cref="PackPanels{T}"/> (<paramref name="ldb"/> unused).</summary>
     public static void Multiply<T>(int M, int N, int K, ReadOnlySpan<T> a, int aOffset, int am, int ak, ReadOnlySpan<T> b, int ldb, Span<T> c, int ldc, bool accumulate, bool bPanels = false)
@@ -50,16 +49,6 @@ internal static class RecurrentGemm
         if (K <= 0)
         {
             if (!accumulate) for (int m = 0; m < M; m++) c.Slice(m * ldc, N).Clear();
-            return;
-        }
-        if (NoPanels && !bPanels)
-        {
-            for (int k0 = 0; k0 < K; k0 += KChunk)
-            {
-                int kc = Math.Min(KChunk, K - k0);
-                ref T Bk = ref Unsafe.Add(ref B, k0 * ldb);
-                for (int m = 0; m < M; m += 4) Block(ref A, ak, ref Bk, ldb, ref C, RowBlock(M, m, aOffset + k0 * ak, am, ldc), 0, N, kc, accumulate || k0 > 0);
-            }
             return;
         }
         // Panels: columns in panels of 4 of the widest vectors, k in chunks that make a panel's part about 32 KB, and
@@ -84,13 +73,34 @@ internal static class RecurrentGemm
                 if (bPanels) Bp = ref Unsafe.Add(ref B, (nint)j0 * K + (nint)k0 * w);
                 else if (pack)
                 {
-                    for (int k = 0; k < kc; k++) b.Slice((k0 + k) * ldb + j0, w).CopyTo(scratch.Slice(k * w, w));
+                    CopyRows(ref Unsafe.Add(ref B, (nint)k0 * ldb + j0), ldb, kc, w, ref S);
                     Bp = ref S;
                 }
                 else { Bp = ref Unsafe.Add(ref B, (nint)k0 * ldb + j0); ld = ldb; }
                 for (int m = 0; m < M; m += 4) Block(ref A, ak, ref Bp, ld, ref Cj, RowBlock(M, m, aOffset + k0 * ak, am, ldc), 0, w, kc, acc);
             }
         }
+    }
+
+    /// <summary>Copies <paramref name="rows"/> rows of <paramref name="w"/> values (row stride <paramref name="ld"/>) into
+    /// consecutive rows of <paramref name="w"/>: a whole panel's row is 4 vector loads and stores.</summary>
+    private static void CopyRows<T>(ref T from, int ld, int rows, int w, ref T to) where T : unmanaged
+    {
+        if (Vector512.IsHardwareAccelerated && w == 4 * Vector512<T>.Count)
+        {
+            nuint V = (nuint)Vector512<T>.Count;
+            for (int k = 0; k < rows; k++)
+            {
+                ref T f = ref Unsafe.Add(ref from, (nint)k * ld);
+                ref T t = ref Unsafe.Add(ref to, (nint)k * w);
+                var v0 = Vector512.LoadUnsafe(ref f); var v1 = Vector512.LoadUnsafe(ref f, V);
+                var v2 = Vector512.LoadUnsafe(ref f, 2 * V); var v3 = Vector512.LoadUnsafe(ref f, 3 * V);
+                v0.StoreUnsafe(ref t); v1.StoreUnsafe(ref t, V); v2.StoreUnsafe(ref t, 2 * V); v3.StoreUnsafe(ref t, 3 * V);
+            }
+            return;
+        }
+        for (int k = 0; k < rows; k++)
+            MemoryMarshal.CreateReadOnlySpan(ref Unsafe.Add(ref from, (nint)k * ld), w).CopyTo(MemoryMarshal.CreateSpan(ref Unsafe.Add(ref to, (nint)k * w), w));
     }
 
     /// <summary>A row block of 4 from row <paramref name="m"/>; at the end, the last rows repeat the last row (the same
@@ -101,8 +111,6 @@ internal static class RecurrentGemm
         int r1 = Math.Min(m + 1, M - 1), r2 = Math.Min(m + 2, M - 1), r3 = Math.Min(m + 3, M - 1);
         return new Rows(a0 + m * am, a0 + r1 * am, a0 + r2 * am, a0 + r3 * am, m * ldc, r1 * ldc, r2 * ldc, r3 * ldc);
     }
-
-    internal static bool NoPanels = Environment.GetEnvironmentVariable("NETGEN_REC_NOPANEL") is not null;
 
     /// <summary>The columns of one panel of B: 4 vectors of the widest accelerated width.</summary>
     public static int PanelColumns<T>() where T : unmanaged =>
@@ -132,8 +140,7 @@ internal static class RecurrentGemm
         for (int j0 = 0; j0 < N; j0 += P)
         {
             int w = Math.Min(P, N - j0);
-            var panel = panels.Slice(j0 * K, w * K);
-            for (int k = 0; k < K; k++) b.Slice(k * ldb + j0, w).CopyTo(panel.Slice(k * w, w));
+            if (K > 0) CopyRows(ref Unsafe.AsRef(in b[j0]), ldb, K, w, ref panels[j0 * K]);
         }
     }
 
