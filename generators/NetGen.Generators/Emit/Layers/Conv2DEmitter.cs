@@ -43,6 +43,10 @@ internal sealed partial class Conv2DEmitter : LayerEmitter
     /// </summary>
     private static bool Phased(EmitContext c, LayerPlan l) => !Direct(c, l) && l.Stride > 1;
 
+    /// <summary>The most plane values per image row (im2col) or image values per row (col2im) written as straight-line
+    /// copies rather than a loop with a per-value padding test.</summary>
+    private const int UnrolledPhaseValues = 64;
+
     /// <summary>Rows of a phase plane: the padded image's, H + 2·PH.</summary>
     private static int PhaseRows(LayerPlan l) => l.InH + 2 * l.PadH;
 
@@ -216,6 +220,36 @@ internal sealed partial class Conv2DEmitter : LayerEmitter
             w.Line($"global::System.Runtime.InteropServices.MemoryMarshal.CreateSpan(ref phase, {S * plane}).Clear();");
         else
         {
+            if (S * width <= UnrolledPhaseValues)
+            {
+                // Each image row's S·width plane values as straight-line copies: which ones fall on the padding is
+                // known here (literals), so the copy has no per-value test.
+                w.Open($"for (int y = 0; y < {rows}; y++)");
+                w.Line($"ref {t} prow = ref Unsafe.Add(ref phase, y * {width});");
+                w.Line($"int iy = y - {l.PadH};");
+                w.Open($"if ((uint)iy >= {H}u)");
+                for (int r = 0; r < S; r++)
+                    w.Line($"global::System.Runtime.InteropServices.MemoryMarshal.CreateSpan(ref Unsafe.Add(ref prow, {r * plane}), {width}).Clear();");
+                w.Line("continue;");
+                w.Close();
+                w.Line($"ref {t} line = ref Unsafe.Add(ref image, ch * {H * W} + iy * {W});   // line[ix] is x[ch, iy, ix]");
+                for (int r = 0; r < S; r++)
+                {
+                    var copies = new System.Text.StringBuilder();
+                    for (int i = 0; i < width; i++)
+                    {
+                        int ix = i * S + r - l.PadW;
+                        if (copies.Length > 0) copies.Append(' ');
+                        copies.Append((uint)ix < (uint)W
+                            ? $"Unsafe.Add(ref prow, {r * plane + i}) = Unsafe.Add(ref line, {ix});"
+                            : $"Unsafe.Add(ref prow, {r * plane + i}) = {c.Lit(0)};");
+                    }
+                    w.Line(copies.ToString());
+                }
+                w.Close();
+            }
+            else
+            {
             w.Open($"for (int r = 0; r < {S}; r++)");
             w.Open($"for (int y = 0; y < {rows}; y++)");
             w.Line($"ref {t} prow = ref Unsafe.Add(ref phase, r * {plane} + y * {width});");
@@ -228,6 +262,7 @@ internal sealed partial class Conv2DEmitter : LayerEmitter
             w.Line($"for (int i = 0; i < {width}; i++) Unsafe.Add(ref prow, i) = (uint)(i * {S} + r - {l.PadW}) < {W}u ? Unsafe.Add(ref line, i * {S}) : {c.Lit(0)};");
             w.Close();
             w.Close();
+            }
         }
         w.Open($"for (int u = 0; u < {KH}; u++)");
         w.Open($"for (int v = 0; v < {KW}; v++)");
@@ -273,7 +308,20 @@ internal sealed partial class Conv2DEmitter : LayerEmitter
         {
             w.Open($"for (int iy = 0; iy < {H}; iy++)");
             w.Line($"ref {t} line = ref Unsafe.Add(ref image, ch * {H * W} + iy * {W});");
-            w.Line($"for (int ix = 0; ix < {W}; ix++) Unsafe.Add(ref line, ix) = Unsafe.Add(ref phase, ((ix + {l.PadW}) % {S}) * {plane} + (iy + {l.PadH}) * {width} + (ix + {l.PadW}) / {S});");
+            if (W <= UnrolledPhaseValues)
+            {
+                // The row's W values as straight-line copies from their planes (offsets are literals).
+                w.Line($"ref {t} prow = ref Unsafe.Add(ref phase, (iy + {l.PadH}) * {width});");
+                var copies = new System.Text.StringBuilder();
+                for (int ix = 0; ix < W; ix++)
+                {
+                    if (copies.Length > 0) copies.Append(' ');
+                    copies.Append($"Unsafe.Add(ref line, {ix}) = Unsafe.Add(ref prow, {((ix + l.PadW) % S) * plane + (ix + l.PadW) / S});");
+                }
+                w.Line(copies.ToString());
+            }
+            else
+                w.Line($"for (int ix = 0; ix < {W}; ix++) Unsafe.Add(ref line, ix) = Unsafe.Add(ref phase, ((ix + {l.PadW}) % {S}) * {plane} + (iy + {l.PadH}) * {width} + (ix + {l.PadW}) / {S});");
             w.Close();
         }
         w.Close();
