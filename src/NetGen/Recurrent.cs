@@ -49,7 +49,7 @@ public sealed class RecurrentLayer<T> : IParallelKernel where T : unmanaged, IFl
     private readonly long[] _inVersion, _hhVersion;   // per direction: the weights' version _inT / _hhT were made at (−1: none kept)
     private readonly bool[] _hhPacked;   // per direction: whether _hhT holds the packed form (else the transposed one)
     private ReadOnlyMemory<T> _keptFrom;   // the parameters the kept copies were made from
-    private readonly T[] _dIn, _dHh, _dhNext, _dcNext, _rowH, _weightT, _hPrev;
+    private readonly T[] _dIn, _dHh, _dhNext, _dcNext, _rowH, _weightT, _hPrev, _hhBack;   // _hhBack: W_hh in panels, for BPTT
     private int _lastSteps, _lastBatch;
 
     /// <summary>Allocates the layer's buffers for up to <paramref name="maxBatch"/> samples of <paramref name="steps"/> steps.</summary>
@@ -66,29 +66,34 @@ public sealed class RecurrentLayer<T> : IParallelKernel where T : unmanaged, IFl
         _carryH = new T[_dirs][]; _carryC = new T[_dirs][];
         for (int d = 0; d < _dirs; d++)
         {
-            _gates[d] = new T[maxBatch * steps * _gs];
-            _states[d] = new T[maxBatch * (steps + 1) * _h];
-            _cells[d] = cell == RecurrentCell.Lstm ? new T[maxBatch * (steps + 1) * _h] : [];
-            _cellTanh[d] = cell == RecurrentCell.Lstm ? new T[maxBatch * (steps + 1) * _h] : [];   // tanh c_t, kept for BPTT
-            _hiddenGradient[d] = new T[maxBatch * steps * _h];
-            _carryH[d] = new T[maxBatch * _h];
-            _carryC[d] = cell == RecurrentCell.Lstm ? new T[maxBatch * _h] : [];
+            _gates[d] = Buffer(maxBatch * steps * _gs);
+            _states[d] = Buffer(maxBatch * (steps + 1) * _h);
+            _cells[d] = cell == RecurrentCell.Lstm ? Buffer(maxBatch * (steps + 1) * _h) : [];
+            _cellTanh[d] = cell == RecurrentCell.Lstm ? Buffer(maxBatch * (steps + 1) * _h) : [];   // tanh c_t, kept for BPTT
+            _hiddenGradient[d] = Buffer(maxBatch * steps * _h);
+            _carryH[d] = Buffer(maxBatch * _h);
+            _carryC[d] = cell == RecurrentCell.Lstm ? Buffer(maxBatch * _h) : [];
         }
         _inT = new T[_dirs][]; _hhT = new T[_dirs][];
         for (int d = 0; d < _dirs; d++)
         {
-            _inT[d] = new T[_in * _gh];
-            _hhT[d] = new T[Math.Max(_h * _gh, RecurrentGemm.PackedRowsLength<T>(_gh, _h))];
+            _inT[d] = Buffer(_in * _gh);
+            _hhT[d] = Buffer(Math.Max(_h * _gh, RecurrentGemm.PackedRowsLength<T>(_gh, _h)));
         }
         _inVersion = [.. Enumerable.Repeat(-1L, _dirs)]; _hhVersion = [.. Enumerable.Repeat(-1L, _dirs)]; _hhPacked = new bool[_dirs];
-        _dIn = new T[maxBatch * steps * _gh];
-        _dHh = cell == RecurrentCell.Gru ? new T[maxBatch * steps * _gh] : _dIn;
-        _dhNext = new T[maxBatch * _h];
-        _dcNext = new T[maxBatch * _h];
-        _rowH = new T[maxBatch * _gh];
-        _weightT = new T[_in * _gh];
-        _hPrev = new T[maxBatch * steps * _h];
+        _dIn = Buffer(maxBatch * steps * _gh);
+        _dHh = cell == RecurrentCell.Gru ? Buffer(maxBatch * steps * _gh) : _dIn;
+        _dhNext = Buffer(maxBatch * _h);
+        _dcNext = Buffer(maxBatch * _h);
+        _rowH = Buffer(maxBatch * _gh);
+        _weightT = Buffer(_in * _gh);
+        _hPrev = Buffer(maxBatch * steps * _h);
+        _hhBack = Buffer(_gh * _h);
     }
+
+    /// <summary>A buffer starting on a cache line (every row of the buffers is a whole number of lines at the sizes of the
+    /// benchmarks, so no vector of a row straddles two lines).</summary>
+    private static T[] Buffer(int length) => AlignedArray.Allocate<T>(length);
 
     /// <summary>Parameters of the layer: per direction G·H·F + G·H·H + 2·G·H.</summary>
     public int ParameterCount => _dirs * DirectionBlock;
@@ -182,7 +187,7 @@ public sealed class RecurrentLayer<T> : IParallelKernel where T : unmanaged, IFl
             var p = parameters.Span.Slice(d * DirectionBlock, DirectionBlock);
             if (!_xInByRows && !(keep && _inVersion[d] == version))
             {
-                Transpose(p.Slice(0, _gh * _in), _gh, _in, _inT[d]);
+                TransposePanels(p.Slice(0, _gh * _in), _gh, _in, _inT[d]);
                 _inVersion[d] = version;
             }
             // The dot form (batch 1 and 2) over a sequence reads W_hh packed block by block (the same bits as in place);
@@ -192,7 +197,7 @@ public sealed class RecurrentLayer<T> : IParallelKernel where T : unmanaged, IFl
             if ((!_xByRows || packs) && !(keep && _hhVersion[d] == version && _hhPacked[d] == packs))
             {
                 if (packs) RecurrentGemm.PackRows<T>(p.Slice(_gh * _in, _gh * _h), _gh, _h, _hhT[d]);
-                else Transpose(p.Slice(_gh * _in, _gh * _h), _gh, _h, _hhT[d]);
+                else TransposePanels(p.Slice(_gh * _in, _gh * _h), _gh, _h, _hhT[d]);
                 _hhVersion[d] = version; _hhPacked[d] = packs;
             }
             _xPacked = packs;
@@ -256,6 +261,8 @@ public sealed class RecurrentLayer<T> : IParallelKernel where T : unmanaged, IFl
         for (int d = 0; d < _dirs; d++)
         {
             _xDir = d;
+            // W_hh [G·H × H], the B of every step's δh_(t−1) = δa_hh·W_hh, in panels once for all the steps.
+            RecurrentGemm.PackPanels<T>(parameters.Span.Slice(d * DirectionBlock + _gh * _in, _gh * _h), _h, _gh, _h, _hhBack);
             Array.Clear(_dhNext, 0, batch * _h);
             Array.Clear(_dcNext, 0, batch * _h);
             for (int s = steps - 1; s >= 0; s--)
@@ -276,10 +283,20 @@ public sealed class RecurrentLayer<T> : IParallelKernel where T : unmanaged, IFl
             }
             // ∂E/∂W_hh += δa_hhᵀ·h_(t−1): one product over every sample and step (split by rows of G·H), h_(t−1) of
             // each row (n, t) first gathered in row order (the state before step t in this direction's processing order).
+            // Gathered straight into the panels the product reads (row r's values of panel p at j0·rows + r·w).
             var states = _states[d];
+            int P = RecurrentGemm.PanelColumns<T>();
             for (int n = 0; n < batch; n++)
                 for (int t = 0; t < steps; t++)
-                    State(states, n, d == 0 ? t : steps - 1 - t, steps).CopyTo(_hPrev.AsSpan((n * steps + t) * _h, _h));
+                {
+                    var h = State(states, n, d == 0 ? t : steps - 1 - t, steps);
+                    int r = n * steps + t;
+                    for (int j0 = 0; j0 < _h; j0 += P)
+                        {
+                            int w = Math.Min(P, _h - j0);
+                            h.Slice(j0, w).CopyTo(_hPrev.AsSpan(j0 * rows + r * w, w));
+                        }
+                }
             Split(OpWhh, (long)rows * _gh * _h, _gh, 4);
             var gbih = gp.Slice(_gh * (_in + _h), _gh);
             var gbhh = gp.Slice(_gh * (_in + _h) + _gh, _gh);
@@ -333,7 +350,7 @@ public sealed class RecurrentLayer<T> : IParallelKernel where T : unmanaged, IFl
                 var bih = p.Slice(_gh * (_in + _h), _gh);
                 for (int r = a; r < b; r++) bih.CopyTo(gates.AsSpan(r * _gs, _gh));
                 if (_xInByRows) RecurrentGemm.MultiplyByRows<T>(b - a, _gh, _in, _xInput.Span, a * _in, _in, wih, gates, a * _gs, _gs);
-                else RecurrentGemm.Multiply<T>(b - a, _gh, _in, _xInput.Span, a * _in, _in, 1, _inT[d], _gh, gates.AsSpan(a * _gs), _gs, accumulate: true);
+                else RecurrentGemm.Multiply<T>(b - a, _gh, _in, _xInput.Span, a * _in, _in, 1, _inT[d], _gh, gates.AsSpan(a * _gs), _gs, accumulate: true, bPanels: true);
                 break;
             }
             case OpStep:
@@ -348,7 +365,7 @@ public sealed class RecurrentLayer<T> : IParallelKernel where T : unmanaged, IFl
             case OpWhh:
             {
                 var gw = _xGradients.Span.Slice(d * DirectionBlock + _gh * _in, _gh * _h);
-                RecurrentGemm.Multiply<T>(b - a, _h, _xBatch * steps, _dHh, a, 1, _gh, _hPrev, _h, gw.Slice(a * _h), _h, accumulate: true);
+                RecurrentGemm.Multiply<T>(b - a, _h, _xBatch * steps, _dHh, a, 1, _gh, _hPrev.AsSpan(0, _xBatch * steps * _h), _h, gw.Slice(a * _h), _h, accumulate: true, bPanels: true);
                 break;
             }
             case OpInputGradient:
@@ -367,7 +384,7 @@ public sealed class RecurrentLayer<T> : IParallelKernel where T : unmanaged, IFl
         for (int n = n0; n < n1; n++) bhh.CopyTo(_rowH.AsSpan(n * _gh, _gh));
         if (_xPacked) RecurrentGemm.MultiplyByPackedRows<T>(n1 - n0, _gh, _h, states, (n0 * (steps + 1) + s) * _h, (steps + 1) * _h, _hhT[d], _rowH, n0 * _gh, _gh);
         else if (_xByRows) RecurrentGemm.MultiplyByRows<T>(n1 - n0, _gh, _h, states, (n0 * (steps + 1) + s) * _h, (steps + 1) * _h, whh, _rowH, n0 * _gh, _gh);
-        else RecurrentGemm.Multiply<T>(n1 - n0, _gh, _h, states, (n0 * (steps + 1) + s) * _h, (steps + 1) * _h, 1, _hhT[d], _gh, _rowH.AsSpan(n0 * _gh), _gh, accumulate: true);
+        else RecurrentGemm.Multiply<T>(n1 - n0, _gh, _h, states, (n0 * (steps + 1) + s) * _h, (steps + 1) * _h, 1, _hhT[d], _gh, _rowH.AsSpan(n0 * _gh), _gh, accumulate: true, bPanels: true);
         for (int n = n0; n < n1; n++)
         {
             var g = gates.AsSpan((n * steps + t) * _gs, _gs);
@@ -485,7 +502,7 @@ public sealed class RecurrentLayer<T> : IParallelKernel where T : unmanaged, IFl
             }
         }
         // δh_(t−1) = δa_hh·W_hh for these samples (+ δh ⊙ z for a GRU)
-        RecurrentGemm.Multiply<T>(n1 - n0, _h, _gh, _dHh, (n0 * steps + t) * _gh, steps * _gh, 1, whh, _h, _dhNext.AsSpan(n0 * _h), _h, accumulate: false);
+        RecurrentGemm.Multiply<T>(n1 - n0, _h, _gh, _dHh, (n0 * steps + t) * _gh, steps * _gh, 1, _hhBack, _h, _dhNext.AsSpan(n0 * _h), _h, accumulate: false, bPanels: true);
         if (_cell == RecurrentCell.Gru)
             for (int n = n0; n < n1; n++)
             {
@@ -685,8 +702,11 @@ public sealed class RecurrentLayer<T> : IParallelKernel where T : unmanaged, IFl
         return j;
     }
 
-    private static void Transpose(ReadOnlySpan<T> source, int rows, int columns, Span<T> destination) =>
-        RecurrentGemm.Transpose(source, rows, columns, destination);
+    /// <summary>Wᵀ in the panels <see cref="RecurrentGemm.Multiply{T}"/> reads (<see cref="RecurrentGemm.TransposePanels{T}"/>).</summary>
+    private static void TransposePanels(ReadOnlySpan<T> source, int rows, int columns, Span<T> destination)
+    {
+        RecurrentGemm.TransposePanels(source, rows, columns, destination);
+    }
 }
 
 /// <summary>The per-step and token layers of sequence networks: Embedding and a Dense applied at every step.</summary>

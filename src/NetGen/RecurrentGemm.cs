@@ -11,8 +11,10 @@ namespace NetGen;
 /// <list type="bullet">
 /// <item><see cref="Multiply{T}"/> (broadcast): C[m, j] (+)= Σ_k A(m, k)·B[k, j] for m &lt; M, j &lt; N, k &lt; K, with A read
 /// through element strides (A(m, k) = a[aOffset + m·am + k·ak], so a transposed or reversed operand costs nothing), B
-/// and C row-major. Register-blocked: 4 rows × 4 vectors of C stay in registers over a chunk of k, each B vector is
-/// loaded once per 4 rows; k runs in chunks of <see cref="KChunk"/> so that the B rows a chunk reads stay in cache.
+/// row-major or in panels (<see cref="PackPanels{T}"/>), C row-major. Register-blocked: 4 rows × 4 vectors of C stay in
+/// registers over a chunk of k, each B vector is loaded once per 4 rows; B runs in panels of 4 vectors of columns × the
+/// k that make 32 KB, each read from the first-level cache by every row block before the next (contiguous: made so by
+/// the caller, or copied here when more than two row blocks read it).
 /// Every value of C is one fused multiply-add chain over k in order, starting from C (accumulate) or zero, whatever
 /// the vector width (512, 256, 128 bits or scalar, for the columns left over), the row block or the chunking: a
 /// product gives the same bits on every path, so splitting rows or columns across threads never changes a result.
@@ -26,10 +28,9 @@ namespace NetGen;
 /// </summary>
 internal static class RecurrentGemm
 {
-    /// <summary>Steps of k per pass over C (the B rows one pass reads stay in the core's cache).</summary>
-    public const int KChunk = 256;
-
-    public static void Multiply<T>(int M, int N, int K, ReadOnlySpan<T> a, int aOffset, int am, int ak, ReadOnlySpan<T> b, int ldb, Span<T> c, int ldc, bool accumulate)
+    /// <summary>C[m, j] (+)= Σ_k A(m, k)·B[k, j]. B is row-major with row stride <paramref name="ldb"/>, or, with
+    /// <paramref name="bPanels"/>, in the panel layout of <see cref="PackPanels{T}"/> (<paramref name="ldb"/> unused).</summary>
+    public static void Multiply<T>(int M, int N, int K, ReadOnlySpan<T> a, int aOffset, int am, int ak, ReadOnlySpan<T> b, int ldb, Span<T> c, int ldc, bool accumulate, bool bPanels = false)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         if (M <= 0 || N <= 0) return;
@@ -39,7 +40,7 @@ internal static class RecurrentGemm
             long first = aOffset + Math.Min(0L, (long)(M - 1) * am) + Math.Min(0L, (long)(K - 1) * ak);
             long last = aOffset + Math.Max(0L, (long)(M - 1) * am) + Math.Max(0L, (long)(K - 1) * ak);
             if (first < 0 || last >= a.Length) throw new ArgumentOutOfRangeException(nameof(a), "A's strides reach outside it.");
-            if ((long)(K - 1) * ldb + N > b.Length) throw new ArgumentOutOfRangeException(nameof(b), "B is too short.");
+            if (bPanels ? (long)K * N > b.Length : (long)(K - 1) * ldb + N > b.Length) throw new ArgumentOutOfRangeException(nameof(b), "B is too short.");
         }
         if ((long)(M - 1) * ldc + N > c.Length) throw new ArgumentOutOfRangeException(nameof(c), "C is too short.");
         ref T A = ref MemoryMarshal.GetReference(a);
@@ -50,30 +51,119 @@ internal static class RecurrentGemm
             if (!accumulate) for (int m = 0; m < M; m++) c.Slice(m * ldc, N).Clear();
             return;
         }
-        for (int k0 = 0; k0 < K; k0 += KChunk)
+        // Panels: columns in panels of 4 of the widest vectors, k in chunks that make a panel's part about 32 KB, and
+        // every row block runs over one such part of B before the next: all the row blocks read it from the first-level
+        // cache. Laid out contiguously (made so by the caller, or copied here when more than two row blocks read it), the
+        // part spreads over every set of that cache; rows of B a power of two apart would crowd a few sets and evict
+        // each other. Every value of C is still one fused multiply-add chain over k in order.
+        int panel = PanelColumns<T>(), kChunk = PanelK<T>();
+        bool pack = !bPanels && M > 8;
+        Span<T> scratch = pack ? PanelScratch<T>() : default;
+        ref T S = ref MemoryMarshal.GetReference(scratch);
+        for (int j0 = 0; j0 < N; j0 += panel)
         {
-            int kc = Math.Min(KChunk, K - k0);
-            bool acc = accumulate || k0 > 0;
-            ref T Bk = ref Unsafe.Add(ref B, k0 * ldb);
-            int ak0 = aOffset + k0 * ak;
-            for (int m = 0; m < M; m += 4)
+            int w = Math.Min(panel, N - j0);
+            ref T Cj = ref Unsafe.Add(ref C, j0);
+            for (int k0 = 0; k0 < K; k0 += kChunk)
             {
-                // A row block of 4; at the end, the last rows repeat the last row (the same values, stored twice).
-                int r1 = Math.Min(m + 1, M - 1), r2 = Math.Min(m + 2, M - 1), r3 = Math.Min(m + 3, M - 1);
-                var rows = new Rows(ak0 + m * am, ak0 + r1 * am, ak0 + r2 * am, ak0 + r3 * am, m * ldc, r1 * ldc, r2 * ldc, r3 * ldc);
-                Block(ref A, ak, ref Bk, ldb, ref C, rows, N, kc, acc);
+                int kc = Math.Min(kChunk, K - k0);
+                bool acc = accumulate || k0 > 0;
+                ref T Bp = ref Unsafe.NullRef<T>();
+                int ld = w;
+                if (bPanels) Bp = ref Unsafe.Add(ref B, (nint)j0 * K + (nint)k0 * w);
+                else if (pack)
+                {
+                    CopyRows(ref Unsafe.Add(ref B, (nint)k0 * ldb + j0), ldb, kc, w, ref S);
+                    Bp = ref S;
+                }
+                else { Bp = ref Unsafe.Add(ref B, (nint)k0 * ldb + j0); ld = ldb; }
+                for (int m = 0; m < M; m += 4) Block(ref A, ak, ref Bp, ld, ref Cj, RowBlock(M, m, aOffset + k0 * ak, am, ldc), 0, w, kc, acc);
             }
+        }
+    }
+
+    /// <summary>Copies <paramref name="rows"/> rows of <paramref name="w"/> values (row stride <paramref name="ld"/>) into
+    /// consecutive rows of <paramref name="w"/>: a whole panel's row is 4 vector loads and stores.</summary>
+    private static void CopyRows<T>(ref T from, int ld, int rows, int w, ref T to) where T : unmanaged
+    {
+        if (Vector512.IsHardwareAccelerated && w == 4 * Vector512<T>.Count)
+        {
+            nuint V = (nuint)Vector512<T>.Count;
+            for (int k = 0; k < rows; k++)
+            {
+                ref T f = ref Unsafe.Add(ref from, (nint)k * ld);
+                ref T t = ref Unsafe.Add(ref to, (nint)k * w);
+                var v0 = Vector512.LoadUnsafe(ref f); var v1 = Vector512.LoadUnsafe(ref f, V);
+                var v2 = Vector512.LoadUnsafe(ref f, 2 * V); var v3 = Vector512.LoadUnsafe(ref f, 3 * V);
+                v0.StoreUnsafe(ref t); v1.StoreUnsafe(ref t, V); v2.StoreUnsafe(ref t, 2 * V); v3.StoreUnsafe(ref t, 3 * V);
+            }
+            return;
+        }
+        for (int k = 0; k < rows; k++)
+            MemoryMarshal.CreateReadOnlySpan(ref Unsafe.Add(ref from, (nint)k * ld), w).CopyTo(MemoryMarshal.CreateSpan(ref Unsafe.Add(ref to, (nint)k * w), w));
+    }
+
+    /// <summary>A row block of 4 from row <paramref name="m"/>; at the end, the last rows repeat the last row (the same
+    /// values, stored twice).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Rows RowBlock(int M, int m, int a0, int am, int ldc)
+    {
+        int r1 = Math.Min(m + 1, M - 1), r2 = Math.Min(m + 2, M - 1), r3 = Math.Min(m + 3, M - 1);
+        return new Rows(a0 + m * am, a0 + r1 * am, a0 + r2 * am, a0 + r3 * am, m * ldc, r1 * ldc, r2 * ldc, r3 * ldc);
+    }
+
+    /// <summary>The columns of one panel of B: 4 vectors of the widest accelerated width.</summary>
+    public static int PanelColumns<T>() where T : unmanaged =>
+        4 * (Vector512.IsHardwareAccelerated ? Vector512<T>.Count : Vector256.IsHardwareAccelerated ? Vector256<T>.Count : Vector128<T>.Count);
+
+    /// <summary>Steps of k per panel part: a part of B's panel fills <see cref="PanelBytes"/>.</summary>
+    private static int PanelK<T>() where T : unmanaged => Math.Max(16, PanelBytes / (PanelColumns<T>() * Unsafe.SizeOf<T>()));
+
+    /// <summary>A part of a panel of B: two thirds of a 48 KB first-level cache, the rest for the rows of A and C in use.</summary>
+    private const int PanelBytes = 32 * 1024;
+
+    /// <summary>This thread's copy of one part of a panel (allocated once per thread and element type).</summary>
+    private static Span<T> PanelScratch<T>() where T : unmanaged => Scratch<T>.Panel ??= AlignedArray.Allocate<T>(PanelK<T>() * PanelColumns<T>());
+
+    private static class Scratch<T> where T : unmanaged
+    {
+        [ThreadStatic] public static T[]? Panel;
+    }
+
+    /// <summary>B (<paramref name="K"/> × <paramref name="N"/>, row-major, row stride <paramref name="ldb"/>) in panels,
+    /// as <see cref="Multiply{T}"/> reads them with <c>bPanels</c>: the columns in panels of <see cref="PanelColumns{T}"/>
+    /// (the last one narrower), panel p (from column j0 = p·P, w columns) at j0·K, its row k at j0·K + k·w.</summary>
+    public static void PackPanels<T>(ReadOnlySpan<T> b, int ldb, int K, int N, Span<T> panels) where T : unmanaged
+    {
+        if ((long)K * N > panels.Length || (K > 0 && (long)(K - 1) * ldb + N > b.Length)) throw new ArgumentOutOfRangeException(nameof(panels), "The matrix is larger than the spans.");
+        int P = PanelColumns<T>();
+        for (int j0 = 0; j0 < N; j0 += P)
+        {
+            int w = Math.Min(P, N - j0);
+            if (K > 0) CopyRows(ref Unsafe.AsRef(in b[j0]), ldb, K, w, ref panels[j0 * K]);
+        }
+    }
+
+    /// <summary>Wᵀ of W (<paramref name="rows"/> × <paramref name="columns"/>, row-major) in panels (see
+    /// <see cref="PackPanels{T}"/>: Wᵀ is K = columns by N = rows): each panel is the transpose of a band of W's rows.</summary>
+    public static void TransposePanels<T>(ReadOnlySpan<T> w, int rows, int columns, Span<T> panels) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        if ((long)rows * columns > w.Length || (long)rows * columns > panels.Length) throw new ArgumentOutOfRangeException(nameof(panels), "The matrix is larger than the spans.");
+        int P = PanelColumns<T>();
+        for (int j0 = 0; j0 < rows; j0 += P)
+        {
+            int band = Math.Min(P, rows - j0);
+            Transpose(w.Slice(j0 * columns, band * columns), band, columns, panels.Slice(j0 * columns, band * columns));
         }
     }
 
     private readonly record struct Rows(int A0, int A1, int A2, int A3, int C0, int C1, int C2, int C3);
 
-    /// <summary>One block of 4 rows of C over a chunk of k: the widest vectors first (4 at a time at the widest
+    /// <summary>One block of 4 rows of C, columns [<paramref name="j"/>, <paramref name="N"/>), over a chunk of k: the widest vectors first (4 at a time at the widest
     /// accelerated width, then one at a time), then narrower ones, then scalars for the columns left over.</summary>
-    private static void Block<T>(ref T A, int ak, ref T B, int ldb, ref T C, Rows r, int N, int K, bool acc)
+    private static void Block<T>(ref T A, int ak, ref T B, int ldb, ref T C, Rows r, int j, int N, int K, bool acc)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
-        int j = 0;
         if (Vector512.IsHardwareAccelerated)
         {
             j = Block4x4<T, Vector512<T>, W512<T>>(ref A, ak, ref B, ldb, ref C, r, j, N, K, acc);

@@ -20,6 +20,8 @@ public class RecurrentGemmTests
     public static TheoryData<int, int, int> BroadcastShapes => new()
     {
         { 1, 1, 1 }, { 3, 7, 5 }, { 4, 16, 3 }, { 5, 17, 9 }, { 9, 64, 2 }, { 2, 65, 31 }, { 7, 130, 300 }, { 6, 35, 257 },
+        // More than two row blocks (B copied panel by panel), several panels with a narrower last one, k in several parts.
+        { 13, 130, 300 }, { 33, 200, 140 }, { 64, 64, 129 }, { 10, 7, 20 },
     };
 
     /// <summary>Every value of C is one fused multiply-add chain over k in order (from C when accumulating, else from
@@ -47,10 +49,42 @@ public class RecurrentGemmTests
                             for (int k = 0; k < K; k++) s = T.FusedMultiplyAdd(a[aOffset + m * am + k * ak], b[k * ldb + j], s);
                             expected[m * ldc + j] = s;
                         }
+                    T[] start = (T[])c.Clone();
                     RecurrentGemm.Multiply<T>(M, N, K, a, aOffset, am, ak, b, ldb, c, ldc, accumulate);
+                    Assert.Equal(expected, c);
+                    // The same product over B laid out in panels beforehand.
+                    var panels = new T[K * N];
+                    RecurrentGemm.PackPanels<T>(b, ldb, K, N, panels);
+                    c = start;
+                    RecurrentGemm.Multiply<T>(M, N, K, a, aOffset, am, ak, panels, 0, c, ldc, accumulate, bPanels: true);
                     Assert.Equal(expected, c);
                 }
         }
+    }
+
+    /// <summary>The panel layout: panel p (P = PanelColumns columns from j0 = p·P, the last one narrower) at j0·K, its row
+    /// k at j0·K + k·w; TransposePanels of W gives PackPanels of Wᵀ.</summary>
+    [Theory]
+    [InlineData(1, 1)]
+    [InlineData(28, 512)]
+    [InlineData(130, 75)]
+    [InlineData(17, 16)]
+    public void PanelsHoldEveryValueOnceWherePanelsAreRead(int K, int N)
+    {
+        int P = RecurrentGemm.PanelColumns<float>();
+        float[] b = Values<float>(K * N, 7), panels = new float[K * N];
+        RecurrentGemm.PackPanels<float>(b, N, K, N, panels);
+        for (int k = 0; k < K; k++)
+            for (int j = 0; j < N; j++)
+            {
+                int j0 = j / P * P, w = Math.Min(P, N - j0);
+                Assert.Equal(b[k * N + j], panels[j0 * K + k * w + (j - j0)]);
+            }
+        // W = Bᵀ [N × K]: its transpose in panels is B's panels.
+        float[] w2 = new float[N * K], transposed = new float[K * N];
+        for (int k = 0; k < K; k++) for (int j = 0; j < N; j++) w2[j * K + k] = b[k * N + j];
+        RecurrentGemm.TransposePanels<float>(w2, N, K, transposed);
+        Assert.Equal(panels, transposed);
     }
 
     public static TheoryData<int, int, int> DotShapes => new()

@@ -4,7 +4,7 @@ namespace NetGen.Tests;
 
 // Strided convolutions in float (8 lanes), whose im2col and col2im go through phase planes: rows of 14 output columns
 // (one vector and an overlapping one), of 7 (one vector per row, the last row value by value), of 4 (a vector reaching
-// two rows ahead), and stride 3.
+// two rows ahead), stride 3, and rows too long for the straight-line phase-plane copies (the loop forms).
 
 /// <summary>The DCGAN discriminator's first convolution, smaller: 3×28×28 → 5×14×14.</summary>
 [Network(Loss = LossFunction.MeanSquaredError)]
@@ -30,6 +30,13 @@ public partial class FloatStridedOdd;
 [Conv2D(4, Kernel = 3, Stride = 3, Padding = 2)]
 public partial class FloatStrideThree;
 
+/// <summary>Long rows: 2×70×70 → 3×35×35, phase planes 36 wide, so im2col fills 2 × 36 = 72 plane values per image row
+/// and col2im reads back 70 (past the 64 written as straight-line copies: the loop forms).</summary>
+[Network(Loss = LossFunction.MeanSquaredError)]
+[Input(2, 70, 70)]
+[Conv2D(3, Kernel = 4, Stride = 2, Padding = 1)]
+public partial class FloatStridedLongRows;
+
 /// <summary>The strided convolution's float kernels (im2col, the products, col2im) against a direct double loop of the
 /// definition, and the same outputs and ∂E/∂x bits for one and two threads.</summary>
 [Collection(nameof(ThreadsCollection))]
@@ -46,6 +53,9 @@ public class StridedConvKernelTests
 
     [Fact]
     public void StrideThree() => MatchesTheDefinition(b => new FloatStrideThree(b), C: 2, H: 11, W: 11, F: 4, K: 3, S: 3, Pad: 2, OH: 5, OW: 5);
+
+    [Fact]
+    public void LongRows() => MatchesTheDefinition(b => new FloatStridedLongRows(b), C: 2, H: 70, W: 70, F: 3, K: 4, S: 2, Pad: 1, OH: 35, OW: 35);
 
     [Fact]
     public void ResultsAreBitIdenticalOnOneAndTwoThreads()

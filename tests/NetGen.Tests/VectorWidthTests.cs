@@ -45,6 +45,70 @@ public class VectorWidthTests(ITestOutputHelper output)
         }
     }
 
+    /// <summary>
+    /// The direct convolutions (DirectConvKernelTests' cases: rows and filters forms and col2im by rows at widths 17, 31,
+    /// 33 and 15, 17, 33 filters, float and double) on the 256-bit path, in a child process with AVX-512 disabled,
+    /// against the definition and against this process's Vector512 twins: the forward pass and ∂E/∂x are the same bits
+    /// (each value one FMA chain, or one sum, in the same order at both widths), and so is the filters form's ∂E/∂W;
+    /// the rows form's ∂E/∂W keeps one partial sum per lane (16 instead of 8 in float) and ∂E/∂b is a TensorPrimitives
+    /// sum (whose partial sums follow the vector width too), so those differ by summation order only: a sum of m terms
+    /// is within m·u·Σ|terms| of the exact sum in any order (u = 2⁻²⁴ in float, 2⁻⁵³ in double), so the two are at most
+    /// 2·m·u·Σ|terms| apart.
+    /// </summary>
+    [Fact]
+    public void DirectConvolutionsAgreeAtBothWidths()
+    {
+        if (!Vector512.IsHardwareAccelerated)
+        {
+            output.WriteLine("skip: Vector512 is not accelerated on this machine, so both runs would take the 256-bit path");
+            return;
+        }
+        string tests = Path.Combine(AppContext.BaseDirectory, "NetGen.Tests.dll");
+        string file = Path.Combine(Path.GetTempPath(), $"netgen-direct-conv-{Environment.ProcessId}.txt");
+        try
+        {
+            var (exitCode, stdout, stderr) = DotnetProcess.Run(tests, ["direct-conv-kernels", file], TimeSpan.FromSeconds(180),
+                new Dictionary<string, string> { ["DOTNET_EnableAVX512"] = "0", ["DOTNET_EnableAVX512F"] = "0" });
+            Assert.True(exitCode == 0, $"exit code {exitCode}\n{stdout}\n{stderr}");
+            Assert.Contains("vector512 not accelerated", stdout, StringComparison.Ordinal);
+            var narrow = File.ReadAllLines(file).Select(line => line.Split('|')).ToDictionary(
+                parts => (parts[0], parts[1]),
+                parts => parts[2].Length == 0 ? [] : parts[2].Split(' ').Select(v => double.Parse(v, CultureInfo.InvariantCulture)).ToArray());
+            foreach (var k in DirectConvCases.All)
+            {
+                var wide = DirectConvCases.Run(k);
+                var n = new DirectConvCases.Result(wide.X, wide.Dy, wide.W, wide.B, narrow[(k.Name, "y")], narrow[(k.Name, "gw")], narrow[(k.Name, "gb")], narrow[(k.Name, "dx")]);
+                DirectConvCases.MatchesDefinition(k, n);   // the 256-bit path against the definition
+                Assert.Equal(n.Y, wide.Y);
+                Assert.Equal(n.Dx, wide.Dx);
+                if (!k.Rows) Assert.Equal(n.Gw, wide.Gw);
+                var (_, _, _, _, abs) = DirectConvCases.Definition(k, wide);
+                int OH = k.H + 2 * k.Pad - k.KH + 1, OW = k.W + 2 * k.Pad - k.KW + 1, m = DirectConvCases.Batch * OH * OW;
+                double u = DirectConvCases.IsDouble(k) ? Math.ScaleB(1, -53) : Math.ScaleB(1, -24), worst = 0;
+                void Within(double[] a, double[] b, double[] scale, string what)
+                {
+                    for (int i = 0; i < scale.Length; i++)
+                    {
+                        double bound = 2 * m * u * scale[i], diff = Math.Abs(a[i] - b[i]);
+                        Assert.True(diff <= bound, $"{k.Name} {what}[{i}]: 512-bit {a[i]:R}, 256-bit {b[i]:R}, bound {bound:R}");
+                        if (bound > 0) worst = Math.Max(worst, diff / bound);
+                    }
+                }
+                Within(wide.Gw, n.Gw, abs, "∂E/∂w");
+                // ∂E/∂b is TensorPrimitives.Sum over each filter's δ, which groups its partial sums by the vector width too.
+                double[] dyAbs = Enumerable.Range(0, k.F).Select(f => Enumerable.Range(0, DirectConvCases.Batch)
+                    .Sum(s => wide.Dy.AsSpan((s * k.F + f) * OH * OW, OH * OW).ToArray().Sum(Math.Abs))).ToArray();
+                if (wide.Gb.Length > 0) Within(wide.Gb, n.Gb, dyAbs, "∂E/∂b");
+                int differing = n.Gw.Zip(wide.Gw).Count(p => p.First != p.Second), differingB = n.Gb.Zip(wide.Gb).Count(p => p.First != p.Second);
+                output.WriteLine($"{k.Name}: y and ∂E/∂x identical; ∂E/∂w {differing} of {n.Gw.Length} and ∂E/∂b {differingB} of {n.Gb.Length} differ, at most {worst:P2} of the bound");
+            }
+        }
+        finally
+        {
+            File.Delete(file);
+        }
+    }
+
     private (string Stdout, Dictionary<string, double> Results) Smoke(string suite, Dictionary<string, string> environment)
     {
         var (exitCode, stdout, stderr) = DotnetProcess.Run(suite, ["--smoke"], TimeSpan.FromSeconds(180), environment);

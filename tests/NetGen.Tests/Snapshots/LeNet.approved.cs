@@ -124,7 +124,7 @@ _____________________________________________________________________
     private readonly float[] _col0;   // Conv2D1 im2col buffer, one sample (25 window values × 784 positions) per thread (Parallelism.Slot)
     private readonly float[] _gsum0;   // Conv2D1 ∂E/∂W and ∂E/∂b summed over one chunk's samples, per sample chunk (Parallelism.SampleChunks)
     private readonly float[] _xpad0;   // Conv2D1 one sample's input with its zero border (1×32×32), per thread (Parallelism.Slot)
-    private readonly float[] _gvec0;   // Conv2D1 ∂E/∂W summed per vector lane over one chunk's samples (150 weights × 8 lanes), per thread (Parallelism.Slot)
+    private readonly float[] _gvec0;   // Conv2D1 ∂E/∂W summed per vector lane over one chunk's samples (150 weights × 16 lanes), per thread (Parallelism.Slot)
     private readonly int[] _argmax2;   // MaxPool1: index of each window's maximum in its input sample
     private readonly float[] _col3;   // Conv2D2 im2col buffer, one sample (150 window values × 100 positions) per thread (Parallelism.Slot)
     private readonly float[] _gsum3;   // Conv2D2 ∂E/∂W and ∂E/∂b summed over one chunk's samples, per sample chunk (Parallelism.SampleChunks)
@@ -178,10 +178,10 @@ _____________________________________________________________________
                 _a11 = new float[maxBatch * 84]; _d11 = new float[maxBatch * 84];
                 _a12 = new float[maxBatch * 10]; _d12 = new float[maxBatch * 10];
                 _a13 = new float[maxBatch * 10]; _d13 = new float[maxBatch * 10];
-                _col0 = global::NetGen.AlignedArray.Allocate<float>(19600 * global::NetGen.Parallelism.MaxSampleParts + 16);   // (a vector of slack at each end: col2im by rows reads past a thread's columns, then masks those lanes)
+                _col0 = global::NetGen.AlignedArray.Allocate<float>(19600 * global::NetGen.Parallelism.MaxSampleParts + 32);   // (a vector of slack at each end: col2im by rows reads past a thread's columns, then masks those lanes)
                 _gsum0 = global::NetGen.AlignedArray.Allocate<float>(160 * global::NetGen.Parallelism.SampleChunks(maxBatch, 8, 1));   // a chunk's sums every 160 values (whole cache lines)
                 _xpad0 = global::NetGen.AlignedArray.Allocate<float>(1024 * global::NetGen.Parallelism.MaxSampleParts);
-                _gvec0 = global::NetGen.AlignedArray.Allocate<float>(1200 * global::NetGen.Parallelism.MaxSampleParts);
+                _gvec0 = global::NetGen.AlignedArray.Allocate<float>(2400 * global::NetGen.Parallelism.MaxSampleParts);
                 _argmax2 = new int[maxBatch * 1176];
                 _col3 = global::NetGen.AlignedArray.Allocate<float>(15000 * global::NetGen.Parallelism.MaxSampleParts + 16);   // (a vector of slack at each end: col2im by rows reads past a thread's columns, then masks those lanes)
                 _gsum3 = global::NetGen.AlignedArray.Allocate<float>(2416 * global::NetGen.Parallelism.SampleChunks(maxBatch, 8, 1));   // a chunk's sums every 2416 values (whole cache lines)
@@ -901,13 +901,18 @@ _____________________________________________________________________
     /// <summary>Conv2D1 forward for chunk <paramref name="part"/> of <paramref name="parts"/> of the batch's samples (scratch: the running thread's slot).</summary>
     private void Conv2D1ForwardPart(int part, int parts)
     {
+        if (Vector512.IsHardwareAccelerated)   // a JIT-time constant: full-width AVX-512 runs the Vector512 twin
+        {
+            Conv2D1ForwardPart512(part, parts);
+            return;
+        }
         (int n0, int n1) = global::NetGen.Parallelism.Range(_batch, parts, part);
         int slot = global::NetGen.Parallelism.Slot;
         for (int n = n0; n < n1; n++)
         {
             ref float xs = ref _xpad0[slot * 1024];   // the sample's input inside a zero border of 2×2: 1×32×32
             for (int ch = 0; ch < 1; ch++) for (int iy = 0; iy < 28; iy++) _a0.AsSpan(n * 784 + ch * 784 + iy * 28, 28).CopyTo(_xpad0.AsSpan(slot * 1024 + ch * 1024 + (iy + 2) * 32 + 2, 28));
-            // direct convolution, rows form: each output row in vectors at ox = 0, 8, 16, 20; a block of filters × vectors in registers, 25 taps per channel unrolled
+            // direct convolution, rows form: each output row in 8-lane vectors at ox = 0, 8, 16, 20; a block of filters × vectors in registers, 25 taps per channel unrolled
             ref float ws = ref _p[0];
             ref float bs = ref _p[150];
             ref float ys = ref _a1[n * 4704];
@@ -1008,18 +1013,133 @@ _____________________________________________________________________
         }
     }
 
+    /// <summary>The Vector512 twin of Conv2D1ForwardPart.</summary>
+    private void Conv2D1ForwardPart512(int part, int parts)
+    {
+        (int n0, int n1) = global::NetGen.Parallelism.Range(_batch, parts, part);
+        int slot = global::NetGen.Parallelism.Slot;
+        for (int n = n0; n < n1; n++)
+        {
+            ref float xs = ref _xpad0[slot * 1024];   // the sample's input inside a zero border of 2×2: 1×32×32
+            for (int ch = 0; ch < 1; ch++) for (int iy = 0; iy < 28; iy++) _a0.AsSpan(n * 784 + ch * 784 + iy * 28, 28).CopyTo(_xpad0.AsSpan(slot * 1024 + ch * 1024 + (iy + 2) * 32 + 2, 28));
+            // direct convolution, rows form: each output row in 16-lane vectors at ox = 0, 12; a block of filters × vectors in registers, 25 taps per channel unrolled
+            ref float ws = ref _p[0];
+            ref float bs = ref _p[150];
+            ref float ys = ref _a1[n * 4704];
+            ref float zs = ref _a2[n * 4704];   // layer 1, ReLU, fused: z stored with y, its formula's vector form (y = max(0, x))
+            for (int oy = 0; oy < 28; oy++)
+            {
+                for (int f0 = 0; f0 < 6; f0 += 6)   // 6 filters × vectors at ox = 0, 12
+                {
+                    Vector512<float> a0_0 = Vector512.Create(Unsafe.Add(ref bs, f0 + 0)); Vector512<float> a0_1 = Vector512.Create(Unsafe.Add(ref bs, f0 + 0));
+                    Vector512<float> a1_0 = Vector512.Create(Unsafe.Add(ref bs, f0 + 1)); Vector512<float> a1_1 = Vector512.Create(Unsafe.Add(ref bs, f0 + 1));
+                    Vector512<float> a2_0 = Vector512.Create(Unsafe.Add(ref bs, f0 + 2)); Vector512<float> a2_1 = Vector512.Create(Unsafe.Add(ref bs, f0 + 2));
+                    Vector512<float> a3_0 = Vector512.Create(Unsafe.Add(ref bs, f0 + 3)); Vector512<float> a3_1 = Vector512.Create(Unsafe.Add(ref bs, f0 + 3));
+                    Vector512<float> a4_0 = Vector512.Create(Unsafe.Add(ref bs, f0 + 4)); Vector512<float> a4_1 = Vector512.Create(Unsafe.Add(ref bs, f0 + 4));
+                    Vector512<float> a5_0 = Vector512.Create(Unsafe.Add(ref bs, f0 + 5)); Vector512<float> a5_1 = Vector512.Create(Unsafe.Add(ref bs, f0 + 5));
+                    for (int ch = 0; ch < 1; ch++)
+                    {
+                        ref float xr = ref Unsafe.Add(ref xs, ch * 1024 + oy * 32);
+                        ref float wr = ref Unsafe.Add(ref ws, f0 * 25 + ch * 25);
+                        Vector512<float> b; Vector512<float> x0; Vector512<float> x1;
+                        x0 = WideLoad(ref xr, 0); x1 = WideLoad(ref xr, 12); b = Vector512.Create(Unsafe.Add(ref wr, 0)); a0_0 = WideFma(x0, b, a0_0); a0_1 = WideFma(x1, b, a0_1); b = Vector512.Create(Unsafe.Add(ref wr, 25)); a1_0 = WideFma(x0, b, a1_0); a1_1 = WideFma(x1, b, a1_1); b = Vector512.Create(Unsafe.Add(ref wr, 50)); a2_0 = WideFma(x0, b, a2_0); a2_1 = WideFma(x1, b, a2_1); b = Vector512.Create(Unsafe.Add(ref wr, 75)); a3_0 = WideFma(x0, b, a3_0); a3_1 = WideFma(x1, b, a3_1); b = Vector512.Create(Unsafe.Add(ref wr, 100)); a4_0 = WideFma(x0, b, a4_0); a4_1 = WideFma(x1, b, a4_1); b = Vector512.Create(Unsafe.Add(ref wr, 125)); a5_0 = WideFma(x0, b, a5_0); a5_1 = WideFma(x1, b, a5_1);
+                        x0 = WideLoad(ref xr, 1); x1 = WideLoad(ref xr, 13); b = Vector512.Create(Unsafe.Add(ref wr, 1)); a0_0 = WideFma(x0, b, a0_0); a0_1 = WideFma(x1, b, a0_1); b = Vector512.Create(Unsafe.Add(ref wr, 26)); a1_0 = WideFma(x0, b, a1_0); a1_1 = WideFma(x1, b, a1_1); b = Vector512.Create(Unsafe.Add(ref wr, 51)); a2_0 = WideFma(x0, b, a2_0); a2_1 = WideFma(x1, b, a2_1); b = Vector512.Create(Unsafe.Add(ref wr, 76)); a3_0 = WideFma(x0, b, a3_0); a3_1 = WideFma(x1, b, a3_1); b = Vector512.Create(Unsafe.Add(ref wr, 101)); a4_0 = WideFma(x0, b, a4_0); a4_1 = WideFma(x1, b, a4_1); b = Vector512.Create(Unsafe.Add(ref wr, 126)); a5_0 = WideFma(x0, b, a5_0); a5_1 = WideFma(x1, b, a5_1);
+                        x0 = WideLoad(ref xr, 2); x1 = WideLoad(ref xr, 14); b = Vector512.Create(Unsafe.Add(ref wr, 2)); a0_0 = WideFma(x0, b, a0_0); a0_1 = WideFma(x1, b, a0_1); b = Vector512.Create(Unsafe.Add(ref wr, 27)); a1_0 = WideFma(x0, b, a1_0); a1_1 = WideFma(x1, b, a1_1); b = Vector512.Create(Unsafe.Add(ref wr, 52)); a2_0 = WideFma(x0, b, a2_0); a2_1 = WideFma(x1, b, a2_1); b = Vector512.Create(Unsafe.Add(ref wr, 77)); a3_0 = WideFma(x0, b, a3_0); a3_1 = WideFma(x1, b, a3_1); b = Vector512.Create(Unsafe.Add(ref wr, 102)); a4_0 = WideFma(x0, b, a4_0); a4_1 = WideFma(x1, b, a4_1); b = Vector512.Create(Unsafe.Add(ref wr, 127)); a5_0 = WideFma(x0, b, a5_0); a5_1 = WideFma(x1, b, a5_1);
+                        x0 = WideLoad(ref xr, 3); x1 = WideLoad(ref xr, 15); b = Vector512.Create(Unsafe.Add(ref wr, 3)); a0_0 = WideFma(x0, b, a0_0); a0_1 = WideFma(x1, b, a0_1); b = Vector512.Create(Unsafe.Add(ref wr, 28)); a1_0 = WideFma(x0, b, a1_0); a1_1 = WideFma(x1, b, a1_1); b = Vector512.Create(Unsafe.Add(ref wr, 53)); a2_0 = WideFma(x0, b, a2_0); a2_1 = WideFma(x1, b, a2_1); b = Vector512.Create(Unsafe.Add(ref wr, 78)); a3_0 = WideFma(x0, b, a3_0); a3_1 = WideFma(x1, b, a3_1); b = Vector512.Create(Unsafe.Add(ref wr, 103)); a4_0 = WideFma(x0, b, a4_0); a4_1 = WideFma(x1, b, a4_1); b = Vector512.Create(Unsafe.Add(ref wr, 128)); a5_0 = WideFma(x0, b, a5_0); a5_1 = WideFma(x1, b, a5_1);
+                        x0 = WideLoad(ref xr, 4); x1 = WideLoad(ref xr, 16); b = Vector512.Create(Unsafe.Add(ref wr, 4)); a0_0 = WideFma(x0, b, a0_0); a0_1 = WideFma(x1, b, a0_1); b = Vector512.Create(Unsafe.Add(ref wr, 29)); a1_0 = WideFma(x0, b, a1_0); a1_1 = WideFma(x1, b, a1_1); b = Vector512.Create(Unsafe.Add(ref wr, 54)); a2_0 = WideFma(x0, b, a2_0); a2_1 = WideFma(x1, b, a2_1); b = Vector512.Create(Unsafe.Add(ref wr, 79)); a3_0 = WideFma(x0, b, a3_0); a3_1 = WideFma(x1, b, a3_1); b = Vector512.Create(Unsafe.Add(ref wr, 104)); a4_0 = WideFma(x0, b, a4_0); a4_1 = WideFma(x1, b, a4_1); b = Vector512.Create(Unsafe.Add(ref wr, 129)); a5_0 = WideFma(x0, b, a5_0); a5_1 = WideFma(x1, b, a5_1);
+                        x0 = WideLoad(ref xr, 32); x1 = WideLoad(ref xr, 44); b = Vector512.Create(Unsafe.Add(ref wr, 5)); a0_0 = WideFma(x0, b, a0_0); a0_1 = WideFma(x1, b, a0_1); b = Vector512.Create(Unsafe.Add(ref wr, 30)); a1_0 = WideFma(x0, b, a1_0); a1_1 = WideFma(x1, b, a1_1); b = Vector512.Create(Unsafe.Add(ref wr, 55)); a2_0 = WideFma(x0, b, a2_0); a2_1 = WideFma(x1, b, a2_1); b = Vector512.Create(Unsafe.Add(ref wr, 80)); a3_0 = WideFma(x0, b, a3_0); a3_1 = WideFma(x1, b, a3_1); b = Vector512.Create(Unsafe.Add(ref wr, 105)); a4_0 = WideFma(x0, b, a4_0); a4_1 = WideFma(x1, b, a4_1); b = Vector512.Create(Unsafe.Add(ref wr, 130)); a5_0 = WideFma(x0, b, a5_0); a5_1 = WideFma(x1, b, a5_1);
+                        x0 = WideLoad(ref xr, 33); x1 = WideLoad(ref xr, 45); b = Vector512.Create(Unsafe.Add(ref wr, 6)); a0_0 = WideFma(x0, b, a0_0); a0_1 = WideFma(x1, b, a0_1); b = Vector512.Create(Unsafe.Add(ref wr, 31)); a1_0 = WideFma(x0, b, a1_0); a1_1 = WideFma(x1, b, a1_1); b = Vector512.Create(Unsafe.Add(ref wr, 56)); a2_0 = WideFma(x0, b, a2_0); a2_1 = WideFma(x1, b, a2_1); b = Vector512.Create(Unsafe.Add(ref wr, 81)); a3_0 = WideFma(x0, b, a3_0); a3_1 = WideFma(x1, b, a3_1); b = Vector512.Create(Unsafe.Add(ref wr, 106)); a4_0 = WideFma(x0, b, a4_0); a4_1 = WideFma(x1, b, a4_1); b = Vector512.Create(Unsafe.Add(ref wr, 131)); a5_0 = WideFma(x0, b, a5_0); a5_1 = WideFma(x1, b, a5_1);
+                        x0 = WideLoad(ref xr, 34); x1 = WideLoad(ref xr, 46); b = Vector512.Create(Unsafe.Add(ref wr, 7)); a0_0 = WideFma(x0, b, a0_0); a0_1 = WideFma(x1, b, a0_1); b = Vector512.Create(Unsafe.Add(ref wr, 32)); a1_0 = WideFma(x0, b, a1_0); a1_1 = WideFma(x1, b, a1_1); b = Vector512.Create(Unsafe.Add(ref wr, 57)); a2_0 = WideFma(x0, b, a2_0); a2_1 = WideFma(x1, b, a2_1); b = Vector512.Create(Unsafe.Add(ref wr, 82)); a3_0 = WideFma(x0, b, a3_0); a3_1 = WideFma(x1, b, a3_1); b = Vector512.Create(Unsafe.Add(ref wr, 107)); a4_0 = WideFma(x0, b, a4_0); a4_1 = WideFma(x1, b, a4_1); b = Vector512.Create(Unsafe.Add(ref wr, 132)); a5_0 = WideFma(x0, b, a5_0); a5_1 = WideFma(x1, b, a5_1);
+                        x0 = WideLoad(ref xr, 35); x1 = WideLoad(ref xr, 47); b = Vector512.Create(Unsafe.Add(ref wr, 8)); a0_0 = WideFma(x0, b, a0_0); a0_1 = WideFma(x1, b, a0_1); b = Vector512.Create(Unsafe.Add(ref wr, 33)); a1_0 = WideFma(x0, b, a1_0); a1_1 = WideFma(x1, b, a1_1); b = Vector512.Create(Unsafe.Add(ref wr, 58)); a2_0 = WideFma(x0, b, a2_0); a2_1 = WideFma(x1, b, a2_1); b = Vector512.Create(Unsafe.Add(ref wr, 83)); a3_0 = WideFma(x0, b, a3_0); a3_1 = WideFma(x1, b, a3_1); b = Vector512.Create(Unsafe.Add(ref wr, 108)); a4_0 = WideFma(x0, b, a4_0); a4_1 = WideFma(x1, b, a4_1); b = Vector512.Create(Unsafe.Add(ref wr, 133)); a5_0 = WideFma(x0, b, a5_0); a5_1 = WideFma(x1, b, a5_1);
+                        x0 = WideLoad(ref xr, 36); x1 = WideLoad(ref xr, 48); b = Vector512.Create(Unsafe.Add(ref wr, 9)); a0_0 = WideFma(x0, b, a0_0); a0_1 = WideFma(x1, b, a0_1); b = Vector512.Create(Unsafe.Add(ref wr, 34)); a1_0 = WideFma(x0, b, a1_0); a1_1 = WideFma(x1, b, a1_1); b = Vector512.Create(Unsafe.Add(ref wr, 59)); a2_0 = WideFma(x0, b, a2_0); a2_1 = WideFma(x1, b, a2_1); b = Vector512.Create(Unsafe.Add(ref wr, 84)); a3_0 = WideFma(x0, b, a3_0); a3_1 = WideFma(x1, b, a3_1); b = Vector512.Create(Unsafe.Add(ref wr, 109)); a4_0 = WideFma(x0, b, a4_0); a4_1 = WideFma(x1, b, a4_1); b = Vector512.Create(Unsafe.Add(ref wr, 134)); a5_0 = WideFma(x0, b, a5_0); a5_1 = WideFma(x1, b, a5_1);
+                        x0 = WideLoad(ref xr, 64); x1 = WideLoad(ref xr, 76); b = Vector512.Create(Unsafe.Add(ref wr, 10)); a0_0 = WideFma(x0, b, a0_0); a0_1 = WideFma(x1, b, a0_1); b = Vector512.Create(Unsafe.Add(ref wr, 35)); a1_0 = WideFma(x0, b, a1_0); a1_1 = WideFma(x1, b, a1_1); b = Vector512.Create(Unsafe.Add(ref wr, 60)); a2_0 = WideFma(x0, b, a2_0); a2_1 = WideFma(x1, b, a2_1); b = Vector512.Create(Unsafe.Add(ref wr, 85)); a3_0 = WideFma(x0, b, a3_0); a3_1 = WideFma(x1, b, a3_1); b = Vector512.Create(Unsafe.Add(ref wr, 110)); a4_0 = WideFma(x0, b, a4_0); a4_1 = WideFma(x1, b, a4_1); b = Vector512.Create(Unsafe.Add(ref wr, 135)); a5_0 = WideFma(x0, b, a5_0); a5_1 = WideFma(x1, b, a5_1);
+                        x0 = WideLoad(ref xr, 65); x1 = WideLoad(ref xr, 77); b = Vector512.Create(Unsafe.Add(ref wr, 11)); a0_0 = WideFma(x0, b, a0_0); a0_1 = WideFma(x1, b, a0_1); b = Vector512.Create(Unsafe.Add(ref wr, 36)); a1_0 = WideFma(x0, b, a1_0); a1_1 = WideFma(x1, b, a1_1); b = Vector512.Create(Unsafe.Add(ref wr, 61)); a2_0 = WideFma(x0, b, a2_0); a2_1 = WideFma(x1, b, a2_1); b = Vector512.Create(Unsafe.Add(ref wr, 86)); a3_0 = WideFma(x0, b, a3_0); a3_1 = WideFma(x1, b, a3_1); b = Vector512.Create(Unsafe.Add(ref wr, 111)); a4_0 = WideFma(x0, b, a4_0); a4_1 = WideFma(x1, b, a4_1); b = Vector512.Create(Unsafe.Add(ref wr, 136)); a5_0 = WideFma(x0, b, a5_0); a5_1 = WideFma(x1, b, a5_1);
+                        x0 = WideLoad(ref xr, 66); x1 = WideLoad(ref xr, 78); b = Vector512.Create(Unsafe.Add(ref wr, 12)); a0_0 = WideFma(x0, b, a0_0); a0_1 = WideFma(x1, b, a0_1); b = Vector512.Create(Unsafe.Add(ref wr, 37)); a1_0 = WideFma(x0, b, a1_0); a1_1 = WideFma(x1, b, a1_1); b = Vector512.Create(Unsafe.Add(ref wr, 62)); a2_0 = WideFma(x0, b, a2_0); a2_1 = WideFma(x1, b, a2_1); b = Vector512.Create(Unsafe.Add(ref wr, 87)); a3_0 = WideFma(x0, b, a3_0); a3_1 = WideFma(x1, b, a3_1); b = Vector512.Create(Unsafe.Add(ref wr, 112)); a4_0 = WideFma(x0, b, a4_0); a4_1 = WideFma(x1, b, a4_1); b = Vector512.Create(Unsafe.Add(ref wr, 137)); a5_0 = WideFma(x0, b, a5_0); a5_1 = WideFma(x1, b, a5_1);
+                        x0 = WideLoad(ref xr, 67); x1 = WideLoad(ref xr, 79); b = Vector512.Create(Unsafe.Add(ref wr, 13)); a0_0 = WideFma(x0, b, a0_0); a0_1 = WideFma(x1, b, a0_1); b = Vector512.Create(Unsafe.Add(ref wr, 38)); a1_0 = WideFma(x0, b, a1_0); a1_1 = WideFma(x1, b, a1_1); b = Vector512.Create(Unsafe.Add(ref wr, 63)); a2_0 = WideFma(x0, b, a2_0); a2_1 = WideFma(x1, b, a2_1); b = Vector512.Create(Unsafe.Add(ref wr, 88)); a3_0 = WideFma(x0, b, a3_0); a3_1 = WideFma(x1, b, a3_1); b = Vector512.Create(Unsafe.Add(ref wr, 113)); a4_0 = WideFma(x0, b, a4_0); a4_1 = WideFma(x1, b, a4_1); b = Vector512.Create(Unsafe.Add(ref wr, 138)); a5_0 = WideFma(x0, b, a5_0); a5_1 = WideFma(x1, b, a5_1);
+                        x0 = WideLoad(ref xr, 68); x1 = WideLoad(ref xr, 80); b = Vector512.Create(Unsafe.Add(ref wr, 14)); a0_0 = WideFma(x0, b, a0_0); a0_1 = WideFma(x1, b, a0_1); b = Vector512.Create(Unsafe.Add(ref wr, 39)); a1_0 = WideFma(x0, b, a1_0); a1_1 = WideFma(x1, b, a1_1); b = Vector512.Create(Unsafe.Add(ref wr, 64)); a2_0 = WideFma(x0, b, a2_0); a2_1 = WideFma(x1, b, a2_1); b = Vector512.Create(Unsafe.Add(ref wr, 89)); a3_0 = WideFma(x0, b, a3_0); a3_1 = WideFma(x1, b, a3_1); b = Vector512.Create(Unsafe.Add(ref wr, 114)); a4_0 = WideFma(x0, b, a4_0); a4_1 = WideFma(x1, b, a4_1); b = Vector512.Create(Unsafe.Add(ref wr, 139)); a5_0 = WideFma(x0, b, a5_0); a5_1 = WideFma(x1, b, a5_1);
+                        x0 = WideLoad(ref xr, 96); x1 = WideLoad(ref xr, 108); b = Vector512.Create(Unsafe.Add(ref wr, 15)); a0_0 = WideFma(x0, b, a0_0); a0_1 = WideFma(x1, b, a0_1); b = Vector512.Create(Unsafe.Add(ref wr, 40)); a1_0 = WideFma(x0, b, a1_0); a1_1 = WideFma(x1, b, a1_1); b = Vector512.Create(Unsafe.Add(ref wr, 65)); a2_0 = WideFma(x0, b, a2_0); a2_1 = WideFma(x1, b, a2_1); b = Vector512.Create(Unsafe.Add(ref wr, 90)); a3_0 = WideFma(x0, b, a3_0); a3_1 = WideFma(x1, b, a3_1); b = Vector512.Create(Unsafe.Add(ref wr, 115)); a4_0 = WideFma(x0, b, a4_0); a4_1 = WideFma(x1, b, a4_1); b = Vector512.Create(Unsafe.Add(ref wr, 140)); a5_0 = WideFma(x0, b, a5_0); a5_1 = WideFma(x1, b, a5_1);
+                        x0 = WideLoad(ref xr, 97); x1 = WideLoad(ref xr, 109); b = Vector512.Create(Unsafe.Add(ref wr, 16)); a0_0 = WideFma(x0, b, a0_0); a0_1 = WideFma(x1, b, a0_1); b = Vector512.Create(Unsafe.Add(ref wr, 41)); a1_0 = WideFma(x0, b, a1_0); a1_1 = WideFma(x1, b, a1_1); b = Vector512.Create(Unsafe.Add(ref wr, 66)); a2_0 = WideFma(x0, b, a2_0); a2_1 = WideFma(x1, b, a2_1); b = Vector512.Create(Unsafe.Add(ref wr, 91)); a3_0 = WideFma(x0, b, a3_0); a3_1 = WideFma(x1, b, a3_1); b = Vector512.Create(Unsafe.Add(ref wr, 116)); a4_0 = WideFma(x0, b, a4_0); a4_1 = WideFma(x1, b, a4_1); b = Vector512.Create(Unsafe.Add(ref wr, 141)); a5_0 = WideFma(x0, b, a5_0); a5_1 = WideFma(x1, b, a5_1);
+                        x0 = WideLoad(ref xr, 98); x1 = WideLoad(ref xr, 110); b = Vector512.Create(Unsafe.Add(ref wr, 17)); a0_0 = WideFma(x0, b, a0_0); a0_1 = WideFma(x1, b, a0_1); b = Vector512.Create(Unsafe.Add(ref wr, 42)); a1_0 = WideFma(x0, b, a1_0); a1_1 = WideFma(x1, b, a1_1); b = Vector512.Create(Unsafe.Add(ref wr, 67)); a2_0 = WideFma(x0, b, a2_0); a2_1 = WideFma(x1, b, a2_1); b = Vector512.Create(Unsafe.Add(ref wr, 92)); a3_0 = WideFma(x0, b, a3_0); a3_1 = WideFma(x1, b, a3_1); b = Vector512.Create(Unsafe.Add(ref wr, 117)); a4_0 = WideFma(x0, b, a4_0); a4_1 = WideFma(x1, b, a4_1); b = Vector512.Create(Unsafe.Add(ref wr, 142)); a5_0 = WideFma(x0, b, a5_0); a5_1 = WideFma(x1, b, a5_1);
+                        x0 = WideLoad(ref xr, 99); x1 = WideLoad(ref xr, 111); b = Vector512.Create(Unsafe.Add(ref wr, 18)); a0_0 = WideFma(x0, b, a0_0); a0_1 = WideFma(x1, b, a0_1); b = Vector512.Create(Unsafe.Add(ref wr, 43)); a1_0 = WideFma(x0, b, a1_0); a1_1 = WideFma(x1, b, a1_1); b = Vector512.Create(Unsafe.Add(ref wr, 68)); a2_0 = WideFma(x0, b, a2_0); a2_1 = WideFma(x1, b, a2_1); b = Vector512.Create(Unsafe.Add(ref wr, 93)); a3_0 = WideFma(x0, b, a3_0); a3_1 = WideFma(x1, b, a3_1); b = Vector512.Create(Unsafe.Add(ref wr, 118)); a4_0 = WideFma(x0, b, a4_0); a4_1 = WideFma(x1, b, a4_1); b = Vector512.Create(Unsafe.Add(ref wr, 143)); a5_0 = WideFma(x0, b, a5_0); a5_1 = WideFma(x1, b, a5_1);
+                        x0 = WideLoad(ref xr, 100); x1 = WideLoad(ref xr, 112); b = Vector512.Create(Unsafe.Add(ref wr, 19)); a0_0 = WideFma(x0, b, a0_0); a0_1 = WideFma(x1, b, a0_1); b = Vector512.Create(Unsafe.Add(ref wr, 44)); a1_0 = WideFma(x0, b, a1_0); a1_1 = WideFma(x1, b, a1_1); b = Vector512.Create(Unsafe.Add(ref wr, 69)); a2_0 = WideFma(x0, b, a2_0); a2_1 = WideFma(x1, b, a2_1); b = Vector512.Create(Unsafe.Add(ref wr, 94)); a3_0 = WideFma(x0, b, a3_0); a3_1 = WideFma(x1, b, a3_1); b = Vector512.Create(Unsafe.Add(ref wr, 119)); a4_0 = WideFma(x0, b, a4_0); a4_1 = WideFma(x1, b, a4_1); b = Vector512.Create(Unsafe.Add(ref wr, 144)); a5_0 = WideFma(x0, b, a5_0); a5_1 = WideFma(x1, b, a5_1);
+                        x0 = WideLoad(ref xr, 128); x1 = WideLoad(ref xr, 140); b = Vector512.Create(Unsafe.Add(ref wr, 20)); a0_0 = WideFma(x0, b, a0_0); a0_1 = WideFma(x1, b, a0_1); b = Vector512.Create(Unsafe.Add(ref wr, 45)); a1_0 = WideFma(x0, b, a1_0); a1_1 = WideFma(x1, b, a1_1); b = Vector512.Create(Unsafe.Add(ref wr, 70)); a2_0 = WideFma(x0, b, a2_0); a2_1 = WideFma(x1, b, a2_1); b = Vector512.Create(Unsafe.Add(ref wr, 95)); a3_0 = WideFma(x0, b, a3_0); a3_1 = WideFma(x1, b, a3_1); b = Vector512.Create(Unsafe.Add(ref wr, 120)); a4_0 = WideFma(x0, b, a4_0); a4_1 = WideFma(x1, b, a4_1); b = Vector512.Create(Unsafe.Add(ref wr, 145)); a5_0 = WideFma(x0, b, a5_0); a5_1 = WideFma(x1, b, a5_1);
+                        x0 = WideLoad(ref xr, 129); x1 = WideLoad(ref xr, 141); b = Vector512.Create(Unsafe.Add(ref wr, 21)); a0_0 = WideFma(x0, b, a0_0); a0_1 = WideFma(x1, b, a0_1); b = Vector512.Create(Unsafe.Add(ref wr, 46)); a1_0 = WideFma(x0, b, a1_0); a1_1 = WideFma(x1, b, a1_1); b = Vector512.Create(Unsafe.Add(ref wr, 71)); a2_0 = WideFma(x0, b, a2_0); a2_1 = WideFma(x1, b, a2_1); b = Vector512.Create(Unsafe.Add(ref wr, 96)); a3_0 = WideFma(x0, b, a3_0); a3_1 = WideFma(x1, b, a3_1); b = Vector512.Create(Unsafe.Add(ref wr, 121)); a4_0 = WideFma(x0, b, a4_0); a4_1 = WideFma(x1, b, a4_1); b = Vector512.Create(Unsafe.Add(ref wr, 146)); a5_0 = WideFma(x0, b, a5_0); a5_1 = WideFma(x1, b, a5_1);
+                        x0 = WideLoad(ref xr, 130); x1 = WideLoad(ref xr, 142); b = Vector512.Create(Unsafe.Add(ref wr, 22)); a0_0 = WideFma(x0, b, a0_0); a0_1 = WideFma(x1, b, a0_1); b = Vector512.Create(Unsafe.Add(ref wr, 47)); a1_0 = WideFma(x0, b, a1_0); a1_1 = WideFma(x1, b, a1_1); b = Vector512.Create(Unsafe.Add(ref wr, 72)); a2_0 = WideFma(x0, b, a2_0); a2_1 = WideFma(x1, b, a2_1); b = Vector512.Create(Unsafe.Add(ref wr, 97)); a3_0 = WideFma(x0, b, a3_0); a3_1 = WideFma(x1, b, a3_1); b = Vector512.Create(Unsafe.Add(ref wr, 122)); a4_0 = WideFma(x0, b, a4_0); a4_1 = WideFma(x1, b, a4_1); b = Vector512.Create(Unsafe.Add(ref wr, 147)); a5_0 = WideFma(x0, b, a5_0); a5_1 = WideFma(x1, b, a5_1);
+                        x0 = WideLoad(ref xr, 131); x1 = WideLoad(ref xr, 143); b = Vector512.Create(Unsafe.Add(ref wr, 23)); a0_0 = WideFma(x0, b, a0_0); a0_1 = WideFma(x1, b, a0_1); b = Vector512.Create(Unsafe.Add(ref wr, 48)); a1_0 = WideFma(x0, b, a1_0); a1_1 = WideFma(x1, b, a1_1); b = Vector512.Create(Unsafe.Add(ref wr, 73)); a2_0 = WideFma(x0, b, a2_0); a2_1 = WideFma(x1, b, a2_1); b = Vector512.Create(Unsafe.Add(ref wr, 98)); a3_0 = WideFma(x0, b, a3_0); a3_1 = WideFma(x1, b, a3_1); b = Vector512.Create(Unsafe.Add(ref wr, 123)); a4_0 = WideFma(x0, b, a4_0); a4_1 = WideFma(x1, b, a4_1); b = Vector512.Create(Unsafe.Add(ref wr, 148)); a5_0 = WideFma(x0, b, a5_0); a5_1 = WideFma(x1, b, a5_1);
+                        x0 = WideLoad(ref xr, 132); x1 = WideLoad(ref xr, 144); b = Vector512.Create(Unsafe.Add(ref wr, 24)); a0_0 = WideFma(x0, b, a0_0); a0_1 = WideFma(x1, b, a0_1); b = Vector512.Create(Unsafe.Add(ref wr, 49)); a1_0 = WideFma(x0, b, a1_0); a1_1 = WideFma(x1, b, a1_1); b = Vector512.Create(Unsafe.Add(ref wr, 74)); a2_0 = WideFma(x0, b, a2_0); a2_1 = WideFma(x1, b, a2_1); b = Vector512.Create(Unsafe.Add(ref wr, 99)); a3_0 = WideFma(x0, b, a3_0); a3_1 = WideFma(x1, b, a3_1); b = Vector512.Create(Unsafe.Add(ref wr, 124)); a4_0 = WideFma(x0, b, a4_0); a4_1 = WideFma(x1, b, a4_1); b = Vector512.Create(Unsafe.Add(ref wr, 149)); a5_0 = WideFma(x0, b, a5_0); a5_1 = WideFma(x1, b, a5_1);
+                    }
+                    a0_0.StoreUnsafe(ref ys, (nuint)((f0 + 0) * 784 + oy * 28 + 0)); a0_1.StoreUnsafe(ref ys, (nuint)((f0 + 0) * 784 + oy * 28 + 12));
+                    a1_0.StoreUnsafe(ref ys, (nuint)((f0 + 1) * 784 + oy * 28 + 0)); a1_1.StoreUnsafe(ref ys, (nuint)((f0 + 1) * 784 + oy * 28 + 12));
+                    a2_0.StoreUnsafe(ref ys, (nuint)((f0 + 2) * 784 + oy * 28 + 0)); a2_1.StoreUnsafe(ref ys, (nuint)((f0 + 2) * 784 + oy * 28 + 12));
+                    a3_0.StoreUnsafe(ref ys, (nuint)((f0 + 3) * 784 + oy * 28 + 0)); a3_1.StoreUnsafe(ref ys, (nuint)((f0 + 3) * 784 + oy * 28 + 12));
+                    a4_0.StoreUnsafe(ref ys, (nuint)((f0 + 4) * 784 + oy * 28 + 0)); a4_1.StoreUnsafe(ref ys, (nuint)((f0 + 4) * 784 + oy * 28 + 12));
+                    a5_0.StoreUnsafe(ref ys, (nuint)((f0 + 5) * 784 + oy * 28 + 0)); a5_1.StoreUnsafe(ref ys, (nuint)((f0 + 5) * 784 + oy * 28 + 12));
+                    Vector512.ConditionalSelect(Vector512.LessThanOrEqual(a0_0, Vector512<float>.Zero), Vector512<float>.Zero, a0_0).StoreUnsafe(ref zs, (nuint)((f0 + 0) * 784 + oy * 28 + 0)); Vector512.ConditionalSelect(Vector512.LessThanOrEqual(a0_1, Vector512<float>.Zero), Vector512<float>.Zero, a0_1).StoreUnsafe(ref zs, (nuint)((f0 + 0) * 784 + oy * 28 + 12));
+                    Vector512.ConditionalSelect(Vector512.LessThanOrEqual(a1_0, Vector512<float>.Zero), Vector512<float>.Zero, a1_0).StoreUnsafe(ref zs, (nuint)((f0 + 1) * 784 + oy * 28 + 0)); Vector512.ConditionalSelect(Vector512.LessThanOrEqual(a1_1, Vector512<float>.Zero), Vector512<float>.Zero, a1_1).StoreUnsafe(ref zs, (nuint)((f0 + 1) * 784 + oy * 28 + 12));
+                    Vector512.ConditionalSelect(Vector512.LessThanOrEqual(a2_0, Vector512<float>.Zero), Vector512<float>.Zero, a2_0).StoreUnsafe(ref zs, (nuint)((f0 + 2) * 784 + oy * 28 + 0)); Vector512.ConditionalSelect(Vector512.LessThanOrEqual(a2_1, Vector512<float>.Zero), Vector512<float>.Zero, a2_1).StoreUnsafe(ref zs, (nuint)((f0 + 2) * 784 + oy * 28 + 12));
+                    Vector512.ConditionalSelect(Vector512.LessThanOrEqual(a3_0, Vector512<float>.Zero), Vector512<float>.Zero, a3_0).StoreUnsafe(ref zs, (nuint)((f0 + 3) * 784 + oy * 28 + 0)); Vector512.ConditionalSelect(Vector512.LessThanOrEqual(a3_1, Vector512<float>.Zero), Vector512<float>.Zero, a3_1).StoreUnsafe(ref zs, (nuint)((f0 + 3) * 784 + oy * 28 + 12));
+                    Vector512.ConditionalSelect(Vector512.LessThanOrEqual(a4_0, Vector512<float>.Zero), Vector512<float>.Zero, a4_0).StoreUnsafe(ref zs, (nuint)((f0 + 4) * 784 + oy * 28 + 0)); Vector512.ConditionalSelect(Vector512.LessThanOrEqual(a4_1, Vector512<float>.Zero), Vector512<float>.Zero, a4_1).StoreUnsafe(ref zs, (nuint)((f0 + 4) * 784 + oy * 28 + 12));
+                    Vector512.ConditionalSelect(Vector512.LessThanOrEqual(a5_0, Vector512<float>.Zero), Vector512<float>.Zero, a5_0).StoreUnsafe(ref zs, (nuint)((f0 + 5) * 784 + oy * 28 + 0)); Vector512.ConditionalSelect(Vector512.LessThanOrEqual(a5_1, Vector512<float>.Zero), Vector512<float>.Zero, a5_1).StoreUnsafe(ref zs, (nuint)((f0 + 5) * 784 + oy * 28 + 12));
+                }
+            }
+            // layer 2, max pooling, fused: this sample's windows while the ReLU's output is in L1
+            {
+                ref float xr = ref _a2[n * 4704];
+                ref float yr = ref _a3[n * 1176];
+                ref int argr = ref _argmax2[n * 1176];
+                global::System.Runtime.Intrinsics.Vector256<int> evenOdd = global::System.Runtime.Intrinsics.Vector256.Create(0, 2, 4, 6, 1, 3, 5, 7);
+                global::System.Runtime.Intrinsics.Vector256<int> windowColumns = global::System.Runtime.Intrinsics.Vector256.Create(0, 2, 4, 6, 8, 10, 12, 14);
+                for (int ch = 0; ch < 6; ch++)
+                {
+                    for (int oy = 0; oy < 14; oy++)
+                    {
+                        {
+                            int first = ch * 784 + oy * 56 + 0, o = ch * 196 + oy * 14 + 0;
+                            global::System.Runtime.Intrinsics.Vector256<float> a, b;
+                            a = global::System.Runtime.Intrinsics.Vector256.Shuffle(global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref xr, (nuint)(first + 0)), evenOdd); b = global::System.Runtime.Intrinsics.Vector256.Shuffle(global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref xr, (nuint)(first + 8)), evenOdd); global::System.Runtime.Intrinsics.Vector256<float> m = global::System.Runtime.Intrinsics.Vector256.Create(global::System.Runtime.Intrinsics.Vector256.GetLower(a), global::System.Runtime.Intrinsics.Vector256.GetLower(b)), right = global::System.Runtime.Intrinsics.Vector256.Create(global::System.Runtime.Intrinsics.Vector256.GetUpper(a), global::System.Runtime.Intrinsics.Vector256.GetUpper(b));
+                            a = global::System.Runtime.Intrinsics.Vector256.Shuffle(global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref xr, (nuint)(first + 28)), evenOdd); b = global::System.Runtime.Intrinsics.Vector256.Shuffle(global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref xr, (nuint)(first + 36)), evenOdd); global::System.Runtime.Intrinsics.Vector256<float> below = global::System.Runtime.Intrinsics.Vector256.Create(global::System.Runtime.Intrinsics.Vector256.GetLower(a), global::System.Runtime.Intrinsics.Vector256.GetLower(b)), belowRight = global::System.Runtime.Intrinsics.Vector256.Create(global::System.Runtime.Intrinsics.Vector256.GetUpper(a), global::System.Runtime.Intrinsics.Vector256.GetUpper(b));
+                            global::System.Runtime.Intrinsics.Vector256<int> at = global::System.Runtime.Intrinsics.Vector256.Create(first) + windowColumns, best = at;
+                            global::System.Runtime.Intrinsics.Vector256<float> above = global::System.Runtime.Intrinsics.Vector256.GreaterThan(right, m) | global::System.Runtime.Intrinsics.Vector256.IsNaN(right); m = global::System.Runtime.Intrinsics.Vector256.ConditionalSelect(above, right, m); best = global::System.Runtime.Intrinsics.Vector256.ConditionalSelect(global::System.Runtime.Intrinsics.Vector256.AsInt32(above), at + global::System.Runtime.Intrinsics.Vector256.Create(1), best);
+                            above = global::System.Runtime.Intrinsics.Vector256.GreaterThan(below, m) | global::System.Runtime.Intrinsics.Vector256.IsNaN(below); m = global::System.Runtime.Intrinsics.Vector256.ConditionalSelect(above, below, m); best = global::System.Runtime.Intrinsics.Vector256.ConditionalSelect(global::System.Runtime.Intrinsics.Vector256.AsInt32(above), at + global::System.Runtime.Intrinsics.Vector256.Create(28), best);
+                            above = global::System.Runtime.Intrinsics.Vector256.GreaterThan(belowRight, m) | global::System.Runtime.Intrinsics.Vector256.IsNaN(belowRight); m = global::System.Runtime.Intrinsics.Vector256.ConditionalSelect(above, belowRight, m); best = global::System.Runtime.Intrinsics.Vector256.ConditionalSelect(global::System.Runtime.Intrinsics.Vector256.AsInt32(above), at + global::System.Runtime.Intrinsics.Vector256.Create(29), best);
+                            global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(m, ref yr, (nuint)o);
+                            global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(best, ref argr, (nuint)o);
+                        }
+                        {
+                            int first = ch * 784 + oy * 56 + 12, o = ch * 196 + oy * 14 + 6;
+                            global::System.Runtime.Intrinsics.Vector256<float> a, b;
+                            a = global::System.Runtime.Intrinsics.Vector256.Shuffle(global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref xr, (nuint)(first + 0)), evenOdd); b = global::System.Runtime.Intrinsics.Vector256.Shuffle(global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref xr, (nuint)(first + 8)), evenOdd); global::System.Runtime.Intrinsics.Vector256<float> m = global::System.Runtime.Intrinsics.Vector256.Create(global::System.Runtime.Intrinsics.Vector256.GetLower(a), global::System.Runtime.Intrinsics.Vector256.GetLower(b)), right = global::System.Runtime.Intrinsics.Vector256.Create(global::System.Runtime.Intrinsics.Vector256.GetUpper(a), global::System.Runtime.Intrinsics.Vector256.GetUpper(b));
+                            a = global::System.Runtime.Intrinsics.Vector256.Shuffle(global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref xr, (nuint)(first + 28)), evenOdd); b = global::System.Runtime.Intrinsics.Vector256.Shuffle(global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref xr, (nuint)(first + 36)), evenOdd); global::System.Runtime.Intrinsics.Vector256<float> below = global::System.Runtime.Intrinsics.Vector256.Create(global::System.Runtime.Intrinsics.Vector256.GetLower(a), global::System.Runtime.Intrinsics.Vector256.GetLower(b)), belowRight = global::System.Runtime.Intrinsics.Vector256.Create(global::System.Runtime.Intrinsics.Vector256.GetUpper(a), global::System.Runtime.Intrinsics.Vector256.GetUpper(b));
+                            global::System.Runtime.Intrinsics.Vector256<int> at = global::System.Runtime.Intrinsics.Vector256.Create(first) + windowColumns, best = at;
+                            global::System.Runtime.Intrinsics.Vector256<float> above = global::System.Runtime.Intrinsics.Vector256.GreaterThan(right, m) | global::System.Runtime.Intrinsics.Vector256.IsNaN(right); m = global::System.Runtime.Intrinsics.Vector256.ConditionalSelect(above, right, m); best = global::System.Runtime.Intrinsics.Vector256.ConditionalSelect(global::System.Runtime.Intrinsics.Vector256.AsInt32(above), at + global::System.Runtime.Intrinsics.Vector256.Create(1), best);
+                            above = global::System.Runtime.Intrinsics.Vector256.GreaterThan(below, m) | global::System.Runtime.Intrinsics.Vector256.IsNaN(below); m = global::System.Runtime.Intrinsics.Vector256.ConditionalSelect(above, below, m); best = global::System.Runtime.Intrinsics.Vector256.ConditionalSelect(global::System.Runtime.Intrinsics.Vector256.AsInt32(above), at + global::System.Runtime.Intrinsics.Vector256.Create(28), best);
+                            above = global::System.Runtime.Intrinsics.Vector256.GreaterThan(belowRight, m) | global::System.Runtime.Intrinsics.Vector256.IsNaN(belowRight); m = global::System.Runtime.Intrinsics.Vector256.ConditionalSelect(above, belowRight, m); best = global::System.Runtime.Intrinsics.Vector256.ConditionalSelect(global::System.Runtime.Intrinsics.Vector256.AsInt32(above), at + global::System.Runtime.Intrinsics.Vector256.Create(29), best);
+                            global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(m, ref yr, (nuint)o);
+                            global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(best, ref argr, (nuint)o);
+                        }
+                    }
+                }
+            }
+        }
+    }
+
     /// <summary>Conv2D1 backward for chunk <paramref name="part"/> of <paramref name="parts"/> of the batch's samples: their
     /// ∂E/∂w and ∂E/∂b summed into the chunk's region of _gsum0, and ∂E/∂x when asked for (scratch: the running thread's slot).</summary>
     private void Conv2D1BackwardPart(int part, int parts)
     {
+        if (Vector512.IsHardwareAccelerated)   // a JIT-time constant: full-width AVX-512 runs the Vector512 twin
+        {
+            Conv2D1BackwardPart512(part, parts);
+            return;
+        }
         (int n0, int n1) = global::NetGen.Parallelism.Range(_batch, parts, part);
         int slot = global::NetGen.Parallelism.Slot;
         global::System.Span<float> sum = _gsum0.AsSpan(part * 160, 156);
         sum.Clear();
-        _gvec0.AsSpan(slot * 1200, 1200).Clear();
+        _gvec0.AsSpan(slot * 2400, 1200).Clear();
         for (int n = n0; n < n1; n++)
         {
-            ref float work = ref _col0[8 + slot * 19600];
+            ref float work = ref _col0[16 + slot * 19600];
             ref float xs = ref _xpad0[slot * 1024];   // the sample's input inside a zero border of 2×2: 1×32×32
             for (int ch = 0; ch < 1; ch++) for (int iy = 0; iy < 28; iy++) _a0.AsSpan(n * 784 + ch * 784 + iy * 28, 28).CopyTo(_xpad0.AsSpan(slot * 1024 + ch * 1024 + (iy + 2) * 32 + 2, 28));
             // layers 2 and 1, max pooling and ReLU backward, fused: δ = ∂E/∂ of this layer's output for this sample, formed while it stays in L1
@@ -1039,7 +1159,7 @@ _____________________________________________________________________
                     }
                 }
             }
-            // ∂E/∂w[f, c, u, v] += Σ δ[f, oy, ox..]·x[c, oy + u, ox + v..] in vectors at ox = 0, 8, 16, 20 (the last one's first 4 lanes masked: the vector before summed them); sums per lane in _gvec
+            // ∂E/∂w[f, c, u, v] += Σ δ[f, oy, ox..]·x[c, oy + u, ox + v..] in 8-lane vectors at ox = 0, 8, 16, 20 (the last one's first 4 lanes masked: the vector before summed them); sums per lane in _gvec
             ref float ds = ref _d1[n * 4704];
             Vector256<float> tail = Vector256.GreaterThanOrEqual(Vector256<int>.Indices, Vector256.Create(4)).AsSingle();
             for (int ch = 0; ch < 1; ch++)
@@ -1063,7 +1183,7 @@ _____________________________________________________________________
                         x0 = Load(ref xr, 16); x1 = Load(ref xr, 17); x2 = Load(ref xr, 18); x3 = Load(ref xr, 19); d = Load(ref dr, 16); s0_0 = Fma(d, x0, s0_0); s0_1 = Fma(d, x1, s0_1); s0_2 = Fma(d, x2, s0_2); s0_3 = Fma(d, x3, s0_3); d = Load(ref dr, 800); s1_0 = Fma(d, x0, s1_0); s1_1 = Fma(d, x1, s1_1); s1_2 = Fma(d, x2, s1_2); s1_3 = Fma(d, x3, s1_3); d = Load(ref dr, 1584); s2_0 = Fma(d, x0, s2_0); s2_1 = Fma(d, x1, s2_1); s2_2 = Fma(d, x2, s2_2); s2_3 = Fma(d, x3, s2_3); d = Load(ref dr, 2368); s3_0 = Fma(d, x0, s3_0); s3_1 = Fma(d, x1, s3_1); s3_2 = Fma(d, x2, s3_2); s3_3 = Fma(d, x3, s3_3); d = Load(ref dr, 3152); s4_0 = Fma(d, x0, s4_0); s4_1 = Fma(d, x1, s4_1); s4_2 = Fma(d, x2, s4_2); s4_3 = Fma(d, x3, s4_3); d = Load(ref dr, 3936); s5_0 = Fma(d, x0, s5_0); s5_1 = Fma(d, x1, s5_1); s5_2 = Fma(d, x2, s5_2); s5_3 = Fma(d, x3, s5_3);
                         x0 = Load(ref xr, 20); x1 = Load(ref xr, 21); x2 = Load(ref xr, 22); x3 = Load(ref xr, 23); d = Load(ref dr, 20) & tail; s0_0 = Fma(d, x0, s0_0); s0_1 = Fma(d, x1, s0_1); s0_2 = Fma(d, x2, s0_2); s0_3 = Fma(d, x3, s0_3); d = Load(ref dr, 804) & tail; s1_0 = Fma(d, x0, s1_0); s1_1 = Fma(d, x1, s1_1); s1_2 = Fma(d, x2, s1_2); s1_3 = Fma(d, x3, s1_3); d = Load(ref dr, 1588) & tail; s2_0 = Fma(d, x0, s2_0); s2_1 = Fma(d, x1, s2_1); s2_2 = Fma(d, x2, s2_2); s2_3 = Fma(d, x3, s2_3); d = Load(ref dr, 2372) & tail; s3_0 = Fma(d, x0, s3_0); s3_1 = Fma(d, x1, s3_1); s3_2 = Fma(d, x2, s3_2); s3_3 = Fma(d, x3, s3_3); d = Load(ref dr, 3156) & tail; s4_0 = Fma(d, x0, s4_0); s4_1 = Fma(d, x1, s4_1); s4_2 = Fma(d, x2, s4_2); s4_3 = Fma(d, x3, s4_3); d = Load(ref dr, 3940) & tail; s5_0 = Fma(d, x0, s5_0); s5_1 = Fma(d, x1, s5_1); s5_2 = Fma(d, x2, s5_2); s5_3 = Fma(d, x3, s5_3);
                     }
-                    ref float gv = ref _gvec0[slot * 1200 + (f0 * 25 + ch * 25) * 8];
+                    ref float gv = ref _gvec0[slot * 2400 + (f0 * 25 + ch * 25) * 8];
                     (Load(ref gv, 0) + s0_0).StoreUnsafe(ref gv, 0); (Load(ref gv, 8) + s0_1).StoreUnsafe(ref gv, 8); (Load(ref gv, 16) + s0_2).StoreUnsafe(ref gv, 16); (Load(ref gv, 24) + s0_3).StoreUnsafe(ref gv, 24);
                     (Load(ref gv, 200) + s1_0).StoreUnsafe(ref gv, 200); (Load(ref gv, 208) + s1_1).StoreUnsafe(ref gv, 208); (Load(ref gv, 216) + s1_2).StoreUnsafe(ref gv, 216); (Load(ref gv, 224) + s1_3).StoreUnsafe(ref gv, 224);
                     (Load(ref gv, 400) + s2_0).StoreUnsafe(ref gv, 400); (Load(ref gv, 408) + s2_1).StoreUnsafe(ref gv, 408); (Load(ref gv, 416) + s2_2).StoreUnsafe(ref gv, 416); (Load(ref gv, 424) + s2_3).StoreUnsafe(ref gv, 424);
@@ -1089,7 +1209,7 @@ _____________________________________________________________________
                         x0 = Load(ref xr, 20); x1 = Load(ref xr, 48); x2 = Load(ref xr, 49); x3 = Load(ref xr, 50); d = Load(ref dr, 16); s0_0 = Fma(d, x0, s0_0); s0_1 = Fma(d, x1, s0_1); s0_2 = Fma(d, x2, s0_2); s0_3 = Fma(d, x3, s0_3); d = Load(ref dr, 800); s1_0 = Fma(d, x0, s1_0); s1_1 = Fma(d, x1, s1_1); s1_2 = Fma(d, x2, s1_2); s1_3 = Fma(d, x3, s1_3); d = Load(ref dr, 1584); s2_0 = Fma(d, x0, s2_0); s2_1 = Fma(d, x1, s2_1); s2_2 = Fma(d, x2, s2_2); s2_3 = Fma(d, x3, s2_3); d = Load(ref dr, 2368); s3_0 = Fma(d, x0, s3_0); s3_1 = Fma(d, x1, s3_1); s3_2 = Fma(d, x2, s3_2); s3_3 = Fma(d, x3, s3_3); d = Load(ref dr, 3152); s4_0 = Fma(d, x0, s4_0); s4_1 = Fma(d, x1, s4_1); s4_2 = Fma(d, x2, s4_2); s4_3 = Fma(d, x3, s4_3); d = Load(ref dr, 3936); s5_0 = Fma(d, x0, s5_0); s5_1 = Fma(d, x1, s5_1); s5_2 = Fma(d, x2, s5_2); s5_3 = Fma(d, x3, s5_3);
                         x0 = Load(ref xr, 24); x1 = Load(ref xr, 52); x2 = Load(ref xr, 53); x3 = Load(ref xr, 54); d = Load(ref dr, 20) & tail; s0_0 = Fma(d, x0, s0_0); s0_1 = Fma(d, x1, s0_1); s0_2 = Fma(d, x2, s0_2); s0_3 = Fma(d, x3, s0_3); d = Load(ref dr, 804) & tail; s1_0 = Fma(d, x0, s1_0); s1_1 = Fma(d, x1, s1_1); s1_2 = Fma(d, x2, s1_2); s1_3 = Fma(d, x3, s1_3); d = Load(ref dr, 1588) & tail; s2_0 = Fma(d, x0, s2_0); s2_1 = Fma(d, x1, s2_1); s2_2 = Fma(d, x2, s2_2); s2_3 = Fma(d, x3, s2_3); d = Load(ref dr, 2372) & tail; s3_0 = Fma(d, x0, s3_0); s3_1 = Fma(d, x1, s3_1); s3_2 = Fma(d, x2, s3_2); s3_3 = Fma(d, x3, s3_3); d = Load(ref dr, 3156) & tail; s4_0 = Fma(d, x0, s4_0); s4_1 = Fma(d, x1, s4_1); s4_2 = Fma(d, x2, s4_2); s4_3 = Fma(d, x3, s4_3); d = Load(ref dr, 3940) & tail; s5_0 = Fma(d, x0, s5_0); s5_1 = Fma(d, x1, s5_1); s5_2 = Fma(d, x2, s5_2); s5_3 = Fma(d, x3, s5_3);
                     }
-                    ref float gv = ref _gvec0[slot * 1200 + (f0 * 25 + ch * 25) * 8];
+                    ref float gv = ref _gvec0[slot * 2400 + (f0 * 25 + ch * 25) * 8];
                     (Load(ref gv, 32) + s0_0).StoreUnsafe(ref gv, 32); (Load(ref gv, 40) + s0_1).StoreUnsafe(ref gv, 40); (Load(ref gv, 48) + s0_2).StoreUnsafe(ref gv, 48); (Load(ref gv, 56) + s0_3).StoreUnsafe(ref gv, 56);
                     (Load(ref gv, 232) + s1_0).StoreUnsafe(ref gv, 232); (Load(ref gv, 240) + s1_1).StoreUnsafe(ref gv, 240); (Load(ref gv, 248) + s1_2).StoreUnsafe(ref gv, 248); (Load(ref gv, 256) + s1_3).StoreUnsafe(ref gv, 256);
                     (Load(ref gv, 432) + s2_0).StoreUnsafe(ref gv, 432); (Load(ref gv, 440) + s2_1).StoreUnsafe(ref gv, 440); (Load(ref gv, 448) + s2_2).StoreUnsafe(ref gv, 448); (Load(ref gv, 456) + s2_3).StoreUnsafe(ref gv, 456);
@@ -1115,7 +1235,7 @@ _____________________________________________________________________
                         x0 = Load(ref xr, 51); x1 = Load(ref xr, 52); x2 = Load(ref xr, 80); x3 = Load(ref xr, 81); d = Load(ref dr, 16); s0_0 = Fma(d, x0, s0_0); s0_1 = Fma(d, x1, s0_1); s0_2 = Fma(d, x2, s0_2); s0_3 = Fma(d, x3, s0_3); d = Load(ref dr, 800); s1_0 = Fma(d, x0, s1_0); s1_1 = Fma(d, x1, s1_1); s1_2 = Fma(d, x2, s1_2); s1_3 = Fma(d, x3, s1_3); d = Load(ref dr, 1584); s2_0 = Fma(d, x0, s2_0); s2_1 = Fma(d, x1, s2_1); s2_2 = Fma(d, x2, s2_2); s2_3 = Fma(d, x3, s2_3); d = Load(ref dr, 2368); s3_0 = Fma(d, x0, s3_0); s3_1 = Fma(d, x1, s3_1); s3_2 = Fma(d, x2, s3_2); s3_3 = Fma(d, x3, s3_3); d = Load(ref dr, 3152); s4_0 = Fma(d, x0, s4_0); s4_1 = Fma(d, x1, s4_1); s4_2 = Fma(d, x2, s4_2); s4_3 = Fma(d, x3, s4_3); d = Load(ref dr, 3936); s5_0 = Fma(d, x0, s5_0); s5_1 = Fma(d, x1, s5_1); s5_2 = Fma(d, x2, s5_2); s5_3 = Fma(d, x3, s5_3);
                         x0 = Load(ref xr, 55); x1 = Load(ref xr, 56); x2 = Load(ref xr, 84); x3 = Load(ref xr, 85); d = Load(ref dr, 20) & tail; s0_0 = Fma(d, x0, s0_0); s0_1 = Fma(d, x1, s0_1); s0_2 = Fma(d, x2, s0_2); s0_3 = Fma(d, x3, s0_3); d = Load(ref dr, 804) & tail; s1_0 = Fma(d, x0, s1_0); s1_1 = Fma(d, x1, s1_1); s1_2 = Fma(d, x2, s1_2); s1_3 = Fma(d, x3, s1_3); d = Load(ref dr, 1588) & tail; s2_0 = Fma(d, x0, s2_0); s2_1 = Fma(d, x1, s2_1); s2_2 = Fma(d, x2, s2_2); s2_3 = Fma(d, x3, s2_3); d = Load(ref dr, 2372) & tail; s3_0 = Fma(d, x0, s3_0); s3_1 = Fma(d, x1, s3_1); s3_2 = Fma(d, x2, s3_2); s3_3 = Fma(d, x3, s3_3); d = Load(ref dr, 3156) & tail; s4_0 = Fma(d, x0, s4_0); s4_1 = Fma(d, x1, s4_1); s4_2 = Fma(d, x2, s4_2); s4_3 = Fma(d, x3, s4_3); d = Load(ref dr, 3940) & tail; s5_0 = Fma(d, x0, s5_0); s5_1 = Fma(d, x1, s5_1); s5_2 = Fma(d, x2, s5_2); s5_3 = Fma(d, x3, s5_3);
                     }
-                    ref float gv = ref _gvec0[slot * 1200 + (f0 * 25 + ch * 25) * 8];
+                    ref float gv = ref _gvec0[slot * 2400 + (f0 * 25 + ch * 25) * 8];
                     (Load(ref gv, 64) + s0_0).StoreUnsafe(ref gv, 64); (Load(ref gv, 72) + s0_1).StoreUnsafe(ref gv, 72); (Load(ref gv, 80) + s0_2).StoreUnsafe(ref gv, 80); (Load(ref gv, 88) + s0_3).StoreUnsafe(ref gv, 88);
                     (Load(ref gv, 264) + s1_0).StoreUnsafe(ref gv, 264); (Load(ref gv, 272) + s1_1).StoreUnsafe(ref gv, 272); (Load(ref gv, 280) + s1_2).StoreUnsafe(ref gv, 280); (Load(ref gv, 288) + s1_3).StoreUnsafe(ref gv, 288);
                     (Load(ref gv, 464) + s2_0).StoreUnsafe(ref gv, 464); (Load(ref gv, 472) + s2_1).StoreUnsafe(ref gv, 472); (Load(ref gv, 480) + s2_2).StoreUnsafe(ref gv, 480); (Load(ref gv, 488) + s2_3).StoreUnsafe(ref gv, 488);
@@ -1141,7 +1261,7 @@ _____________________________________________________________________
                         x0 = Load(ref xr, 82); x1 = Load(ref xr, 83); x2 = Load(ref xr, 84); x3 = Load(ref xr, 112); d = Load(ref dr, 16); s0_0 = Fma(d, x0, s0_0); s0_1 = Fma(d, x1, s0_1); s0_2 = Fma(d, x2, s0_2); s0_3 = Fma(d, x3, s0_3); d = Load(ref dr, 800); s1_0 = Fma(d, x0, s1_0); s1_1 = Fma(d, x1, s1_1); s1_2 = Fma(d, x2, s1_2); s1_3 = Fma(d, x3, s1_3); d = Load(ref dr, 1584); s2_0 = Fma(d, x0, s2_0); s2_1 = Fma(d, x1, s2_1); s2_2 = Fma(d, x2, s2_2); s2_3 = Fma(d, x3, s2_3); d = Load(ref dr, 2368); s3_0 = Fma(d, x0, s3_0); s3_1 = Fma(d, x1, s3_1); s3_2 = Fma(d, x2, s3_2); s3_3 = Fma(d, x3, s3_3); d = Load(ref dr, 3152); s4_0 = Fma(d, x0, s4_0); s4_1 = Fma(d, x1, s4_1); s4_2 = Fma(d, x2, s4_2); s4_3 = Fma(d, x3, s4_3); d = Load(ref dr, 3936); s5_0 = Fma(d, x0, s5_0); s5_1 = Fma(d, x1, s5_1); s5_2 = Fma(d, x2, s5_2); s5_3 = Fma(d, x3, s5_3);
                         x0 = Load(ref xr, 86); x1 = Load(ref xr, 87); x2 = Load(ref xr, 88); x3 = Load(ref xr, 116); d = Load(ref dr, 20) & tail; s0_0 = Fma(d, x0, s0_0); s0_1 = Fma(d, x1, s0_1); s0_2 = Fma(d, x2, s0_2); s0_3 = Fma(d, x3, s0_3); d = Load(ref dr, 804) & tail; s1_0 = Fma(d, x0, s1_0); s1_1 = Fma(d, x1, s1_1); s1_2 = Fma(d, x2, s1_2); s1_3 = Fma(d, x3, s1_3); d = Load(ref dr, 1588) & tail; s2_0 = Fma(d, x0, s2_0); s2_1 = Fma(d, x1, s2_1); s2_2 = Fma(d, x2, s2_2); s2_3 = Fma(d, x3, s2_3); d = Load(ref dr, 2372) & tail; s3_0 = Fma(d, x0, s3_0); s3_1 = Fma(d, x1, s3_1); s3_2 = Fma(d, x2, s3_2); s3_3 = Fma(d, x3, s3_3); d = Load(ref dr, 3156) & tail; s4_0 = Fma(d, x0, s4_0); s4_1 = Fma(d, x1, s4_1); s4_2 = Fma(d, x2, s4_2); s4_3 = Fma(d, x3, s4_3); d = Load(ref dr, 3940) & tail; s5_0 = Fma(d, x0, s5_0); s5_1 = Fma(d, x1, s5_1); s5_2 = Fma(d, x2, s5_2); s5_3 = Fma(d, x3, s5_3);
                     }
-                    ref float gv = ref _gvec0[slot * 1200 + (f0 * 25 + ch * 25) * 8];
+                    ref float gv = ref _gvec0[slot * 2400 + (f0 * 25 + ch * 25) * 8];
                     (Load(ref gv, 96) + s0_0).StoreUnsafe(ref gv, 96); (Load(ref gv, 104) + s0_1).StoreUnsafe(ref gv, 104); (Load(ref gv, 112) + s0_2).StoreUnsafe(ref gv, 112); (Load(ref gv, 120) + s0_3).StoreUnsafe(ref gv, 120);
                     (Load(ref gv, 296) + s1_0).StoreUnsafe(ref gv, 296); (Load(ref gv, 304) + s1_1).StoreUnsafe(ref gv, 304); (Load(ref gv, 312) + s1_2).StoreUnsafe(ref gv, 312); (Load(ref gv, 320) + s1_3).StoreUnsafe(ref gv, 320);
                     (Load(ref gv, 496) + s2_0).StoreUnsafe(ref gv, 496); (Load(ref gv, 504) + s2_1).StoreUnsafe(ref gv, 504); (Load(ref gv, 512) + s2_2).StoreUnsafe(ref gv, 512); (Load(ref gv, 520) + s2_3).StoreUnsafe(ref gv, 520);
@@ -1167,7 +1287,7 @@ _____________________________________________________________________
                         x0 = Load(ref xr, 113); x1 = Load(ref xr, 114); x2 = Load(ref xr, 115); d = Load(ref dr, 16); s0_0 = Fma(d, x0, s0_0); s0_1 = Fma(d, x1, s0_1); s0_2 = Fma(d, x2, s0_2); d = Load(ref dr, 800); s1_0 = Fma(d, x0, s1_0); s1_1 = Fma(d, x1, s1_1); s1_2 = Fma(d, x2, s1_2); d = Load(ref dr, 1584); s2_0 = Fma(d, x0, s2_0); s2_1 = Fma(d, x1, s2_1); s2_2 = Fma(d, x2, s2_2); d = Load(ref dr, 2368); s3_0 = Fma(d, x0, s3_0); s3_1 = Fma(d, x1, s3_1); s3_2 = Fma(d, x2, s3_2); d = Load(ref dr, 3152); s4_0 = Fma(d, x0, s4_0); s4_1 = Fma(d, x1, s4_1); s4_2 = Fma(d, x2, s4_2); d = Load(ref dr, 3936); s5_0 = Fma(d, x0, s5_0); s5_1 = Fma(d, x1, s5_1); s5_2 = Fma(d, x2, s5_2);
                         x0 = Load(ref xr, 117); x1 = Load(ref xr, 118); x2 = Load(ref xr, 119); d = Load(ref dr, 20) & tail; s0_0 = Fma(d, x0, s0_0); s0_1 = Fma(d, x1, s0_1); s0_2 = Fma(d, x2, s0_2); d = Load(ref dr, 804) & tail; s1_0 = Fma(d, x0, s1_0); s1_1 = Fma(d, x1, s1_1); s1_2 = Fma(d, x2, s1_2); d = Load(ref dr, 1588) & tail; s2_0 = Fma(d, x0, s2_0); s2_1 = Fma(d, x1, s2_1); s2_2 = Fma(d, x2, s2_2); d = Load(ref dr, 2372) & tail; s3_0 = Fma(d, x0, s3_0); s3_1 = Fma(d, x1, s3_1); s3_2 = Fma(d, x2, s3_2); d = Load(ref dr, 3156) & tail; s4_0 = Fma(d, x0, s4_0); s4_1 = Fma(d, x1, s4_1); s4_2 = Fma(d, x2, s4_2); d = Load(ref dr, 3940) & tail; s5_0 = Fma(d, x0, s5_0); s5_1 = Fma(d, x1, s5_1); s5_2 = Fma(d, x2, s5_2);
                     }
-                    ref float gv = ref _gvec0[slot * 1200 + (f0 * 25 + ch * 25) * 8];
+                    ref float gv = ref _gvec0[slot * 2400 + (f0 * 25 + ch * 25) * 8];
                     (Load(ref gv, 128) + s0_0).StoreUnsafe(ref gv, 128); (Load(ref gv, 136) + s0_1).StoreUnsafe(ref gv, 136); (Load(ref gv, 144) + s0_2).StoreUnsafe(ref gv, 144);
                     (Load(ref gv, 328) + s1_0).StoreUnsafe(ref gv, 328); (Load(ref gv, 336) + s1_1).StoreUnsafe(ref gv, 336); (Load(ref gv, 344) + s1_2).StoreUnsafe(ref gv, 344);
                     (Load(ref gv, 528) + s2_0).StoreUnsafe(ref gv, 528); (Load(ref gv, 536) + s2_1).StoreUnsafe(ref gv, 536); (Load(ref gv, 544) + s2_2).StoreUnsafe(ref gv, 544);
@@ -1193,7 +1313,7 @@ _____________________________________________________________________
                         x0 = Load(ref xr, 116); x1 = Load(ref xr, 144); x2 = Load(ref xr, 145); d = Load(ref dr, 16); s0_0 = Fma(d, x0, s0_0); s0_1 = Fma(d, x1, s0_1); s0_2 = Fma(d, x2, s0_2); d = Load(ref dr, 800); s1_0 = Fma(d, x0, s1_0); s1_1 = Fma(d, x1, s1_1); s1_2 = Fma(d, x2, s1_2); d = Load(ref dr, 1584); s2_0 = Fma(d, x0, s2_0); s2_1 = Fma(d, x1, s2_1); s2_2 = Fma(d, x2, s2_2); d = Load(ref dr, 2368); s3_0 = Fma(d, x0, s3_0); s3_1 = Fma(d, x1, s3_1); s3_2 = Fma(d, x2, s3_2); d = Load(ref dr, 3152); s4_0 = Fma(d, x0, s4_0); s4_1 = Fma(d, x1, s4_1); s4_2 = Fma(d, x2, s4_2); d = Load(ref dr, 3936); s5_0 = Fma(d, x0, s5_0); s5_1 = Fma(d, x1, s5_1); s5_2 = Fma(d, x2, s5_2);
                         x0 = Load(ref xr, 120); x1 = Load(ref xr, 148); x2 = Load(ref xr, 149); d = Load(ref dr, 20) & tail; s0_0 = Fma(d, x0, s0_0); s0_1 = Fma(d, x1, s0_1); s0_2 = Fma(d, x2, s0_2); d = Load(ref dr, 804) & tail; s1_0 = Fma(d, x0, s1_0); s1_1 = Fma(d, x1, s1_1); s1_2 = Fma(d, x2, s1_2); d = Load(ref dr, 1588) & tail; s2_0 = Fma(d, x0, s2_0); s2_1 = Fma(d, x1, s2_1); s2_2 = Fma(d, x2, s2_2); d = Load(ref dr, 2372) & tail; s3_0 = Fma(d, x0, s3_0); s3_1 = Fma(d, x1, s3_1); s3_2 = Fma(d, x2, s3_2); d = Load(ref dr, 3156) & tail; s4_0 = Fma(d, x0, s4_0); s4_1 = Fma(d, x1, s4_1); s4_2 = Fma(d, x2, s4_2); d = Load(ref dr, 3940) & tail; s5_0 = Fma(d, x0, s5_0); s5_1 = Fma(d, x1, s5_1); s5_2 = Fma(d, x2, s5_2);
                     }
-                    ref float gv = ref _gvec0[slot * 1200 + (f0 * 25 + ch * 25) * 8];
+                    ref float gv = ref _gvec0[slot * 2400 + (f0 * 25 + ch * 25) * 8];
                     (Load(ref gv, 152) + s0_0).StoreUnsafe(ref gv, 152); (Load(ref gv, 160) + s0_1).StoreUnsafe(ref gv, 160); (Load(ref gv, 168) + s0_2).StoreUnsafe(ref gv, 168);
                     (Load(ref gv, 352) + s1_0).StoreUnsafe(ref gv, 352); (Load(ref gv, 360) + s1_1).StoreUnsafe(ref gv, 360); (Load(ref gv, 368) + s1_2).StoreUnsafe(ref gv, 368);
                     (Load(ref gv, 552) + s2_0).StoreUnsafe(ref gv, 552); (Load(ref gv, 560) + s2_1).StoreUnsafe(ref gv, 560); (Load(ref gv, 568) + s2_2).StoreUnsafe(ref gv, 568);
@@ -1219,7 +1339,7 @@ _____________________________________________________________________
                         x0 = Load(ref xr, 146); x1 = Load(ref xr, 147); x2 = Load(ref xr, 148); d = Load(ref dr, 16); s0_0 = Fma(d, x0, s0_0); s0_1 = Fma(d, x1, s0_1); s0_2 = Fma(d, x2, s0_2); d = Load(ref dr, 800); s1_0 = Fma(d, x0, s1_0); s1_1 = Fma(d, x1, s1_1); s1_2 = Fma(d, x2, s1_2); d = Load(ref dr, 1584); s2_0 = Fma(d, x0, s2_0); s2_1 = Fma(d, x1, s2_1); s2_2 = Fma(d, x2, s2_2); d = Load(ref dr, 2368); s3_0 = Fma(d, x0, s3_0); s3_1 = Fma(d, x1, s3_1); s3_2 = Fma(d, x2, s3_2); d = Load(ref dr, 3152); s4_0 = Fma(d, x0, s4_0); s4_1 = Fma(d, x1, s4_1); s4_2 = Fma(d, x2, s4_2); d = Load(ref dr, 3936); s5_0 = Fma(d, x0, s5_0); s5_1 = Fma(d, x1, s5_1); s5_2 = Fma(d, x2, s5_2);
                         x0 = Load(ref xr, 150); x1 = Load(ref xr, 151); x2 = Load(ref xr, 152); d = Load(ref dr, 20) & tail; s0_0 = Fma(d, x0, s0_0); s0_1 = Fma(d, x1, s0_1); s0_2 = Fma(d, x2, s0_2); d = Load(ref dr, 804) & tail; s1_0 = Fma(d, x0, s1_0); s1_1 = Fma(d, x1, s1_1); s1_2 = Fma(d, x2, s1_2); d = Load(ref dr, 1588) & tail; s2_0 = Fma(d, x0, s2_0); s2_1 = Fma(d, x1, s2_1); s2_2 = Fma(d, x2, s2_2); d = Load(ref dr, 2372) & tail; s3_0 = Fma(d, x0, s3_0); s3_1 = Fma(d, x1, s3_1); s3_2 = Fma(d, x2, s3_2); d = Load(ref dr, 3156) & tail; s4_0 = Fma(d, x0, s4_0); s4_1 = Fma(d, x1, s4_1); s4_2 = Fma(d, x2, s4_2); d = Load(ref dr, 3940) & tail; s5_0 = Fma(d, x0, s5_0); s5_1 = Fma(d, x1, s5_1); s5_2 = Fma(d, x2, s5_2);
                     }
-                    ref float gv = ref _gvec0[slot * 1200 + (f0 * 25 + ch * 25) * 8];
+                    ref float gv = ref _gvec0[slot * 2400 + (f0 * 25 + ch * 25) * 8];
                     (Load(ref gv, 176) + s0_0).StoreUnsafe(ref gv, 176); (Load(ref gv, 184) + s0_1).StoreUnsafe(ref gv, 184); (Load(ref gv, 192) + s0_2).StoreUnsafe(ref gv, 192);
                     (Load(ref gv, 376) + s1_0).StoreUnsafe(ref gv, 376); (Load(ref gv, 384) + s1_1).StoreUnsafe(ref gv, 384); (Load(ref gv, 392) + s1_2).StoreUnsafe(ref gv, 392);
                     (Load(ref gv, 576) + s2_0).StoreUnsafe(ref gv, 576); (Load(ref gv, 584) + s2_1).StoreUnsafe(ref gv, 584); (Load(ref gv, 592) + s2_2).StoreUnsafe(ref gv, 592);
@@ -1233,7 +1353,7 @@ _____________________________________________________________________
             {
                 // ∂E/∂col into the thread's column buffer, then col2im adds every window's share back into ∂E/∂x.
                 Conv2D1ColumnGradient(ref _p[0], ref _d1[n * 4704], ref work, 0, 25, 0, 784);
-                // col2im by input rows (vectors at ix = 0, 8, 16, 20): ∂E/∂x[c, iy, ix] = Σ_(u, v) ∂E/∂col[(c, u, v), (iy + 2 − u)·28 + ix + 2 − v] over the windows inside
+                // col2im by input rows (8-lane vectors at ix = 0, 8, 16, 20): ∂E/∂x[c, iy, ix] = Σ_(u, v) ∂E/∂col[(c, u, v), (iy + 2 − u)·28 + ix + 2 − v] over the windows inside
                 ref float dxs = ref _d0[n * 784];
                 Vector256<float> m0_0 = Vector256.Create(-1, -1, -1, -1, -1, -1, -1, -1).AsSingle();
                 Vector256<float> m0_1 = Vector256.Create(-1, -1, -1, -1, -1, -1, -1, -1).AsSingle();
@@ -1276,9 +1396,264 @@ _____________________________________________________________________
                 }
             }
         }
-        ref float lanes = ref _gvec0[slot * 1200];
+        ref float lanes = ref _gvec0[slot * 2400];
         for (int k = 0; k < 150; k++) sum[k] = Vector256.Sum(Load(ref lanes, k * 8));
     }
+
+    /// <summary>The Vector512 twin of Conv2D1BackwardPart.</summary>
+    private void Conv2D1BackwardPart512(int part, int parts)
+    {
+        (int n0, int n1) = global::NetGen.Parallelism.Range(_batch, parts, part);
+        int slot = global::NetGen.Parallelism.Slot;
+        global::System.Span<float> sum = _gsum0.AsSpan(part * 160, 156);
+        sum.Clear();
+        _gvec0.AsSpan(slot * 2400, 2400).Clear();
+        for (int n = n0; n < n1; n++)
+        {
+            ref float work = ref _col0[16 + slot * 19600];
+            ref float xs = ref _xpad0[slot * 1024];   // the sample's input inside a zero border of 2×2: 1×32×32
+            for (int ch = 0; ch < 1; ch++) for (int iy = 0; iy < 28; iy++) _a0.AsSpan(n * 784 + ch * 784 + iy * 28, 28).CopyTo(_xpad0.AsSpan(slot * 1024 + ch * 1024 + (iy + 2) * 32 + 2, 28));
+            // layers 2 and 1, max pooling and ReLU backward, fused: δ = ∂E/∂ of this layer's output for this sample, formed while it stays in L1
+            {
+                ref float dyr = ref _d3[n * 1176];
+                ref float dxr = ref _d1[n * 4704];
+                ref int argr = ref _argmax2[n * 1176];
+                ref float yr = ref _a3[n * 1176];
+                global::System.Runtime.Intrinsics.Vector256<int> twice = global::System.Runtime.Intrinsics.Vector256.Create(0, 0, 1, 1, 2, 2, 3, 3), positions = global::System.Runtime.Intrinsics.Vector256.Create(0, 1, 2, 3, 4, 5, 6, 7);
+                for (int ch = 0; ch < 6; ch++)
+                {
+                    for (int oy = 0; oy < 14; oy++)
+                    {
+                        int row = ch * 784 + oy * 56, o = ch * 196 + oy * 14;   // the window row's two input rows start at row and row + 28
+                        for (int s = 0; s <= 20; s += 8) { global::System.Runtime.Intrinsics.Vector256<float> g = global::System.Runtime.Intrinsics.Vector256.Shuffle(global::System.Runtime.Intrinsics.Vector128.ToVector256Unsafe(global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref dyr, (nuint)(o + (s >> 1)))), twice) + global::System.Runtime.Intrinsics.Vector256<float>.Zero; g = global::System.Runtime.Intrinsics.Vector256.ConditionalSelect(global::System.Runtime.Intrinsics.Vector256.GreaterThan(global::System.Runtime.Intrinsics.Vector256.Shuffle(global::System.Runtime.Intrinsics.Vector128.ToVector256Unsafe(global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref yr, (nuint)(o + (s >> 1)))), twice), global::System.Runtime.Intrinsics.Vector256<float>.Zero), g, global::System.Runtime.Intrinsics.Vector256<float>.Zero); global::System.Runtime.Intrinsics.Vector256<int> win = global::System.Runtime.Intrinsics.Vector256.Shuffle(global::System.Runtime.Intrinsics.Vector128.ToVector256Unsafe(global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref argr, (nuint)(o + (s >> 1)))), twice), at = global::System.Runtime.Intrinsics.Vector256.Create(row + s) + positions; global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::System.Runtime.Intrinsics.Vector256.ConditionalSelect(global::System.Runtime.Intrinsics.Vector256.AsSingle(global::System.Runtime.Intrinsics.Vector256.Equals(win, at)), g, global::System.Runtime.Intrinsics.Vector256<float>.Zero), ref dxr, (nuint)(row + s)); global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::System.Runtime.Intrinsics.Vector256.ConditionalSelect(global::System.Runtime.Intrinsics.Vector256.AsSingle(global::System.Runtime.Intrinsics.Vector256.Equals(win, at + global::System.Runtime.Intrinsics.Vector256.Create(28))), g, global::System.Runtime.Intrinsics.Vector256<float>.Zero), ref dxr, (nuint)(row + 28 + s)); }
+                        { global::System.Runtime.Intrinsics.Vector256<float> g = global::System.Runtime.Intrinsics.Vector256.Shuffle(global::System.Runtime.Intrinsics.Vector128.ToVector256Unsafe(global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref dyr, (nuint)(o + 10))), twice) + global::System.Runtime.Intrinsics.Vector256<float>.Zero; g = global::System.Runtime.Intrinsics.Vector256.ConditionalSelect(global::System.Runtime.Intrinsics.Vector256.GreaterThan(global::System.Runtime.Intrinsics.Vector256.Shuffle(global::System.Runtime.Intrinsics.Vector128.ToVector256Unsafe(global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref yr, (nuint)(o + 10))), twice), global::System.Runtime.Intrinsics.Vector256<float>.Zero), g, global::System.Runtime.Intrinsics.Vector256<float>.Zero); global::System.Runtime.Intrinsics.Vector256<int> win = global::System.Runtime.Intrinsics.Vector256.Shuffle(global::System.Runtime.Intrinsics.Vector128.ToVector256Unsafe(global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref argr, (nuint)(o + 10))), twice), at = global::System.Runtime.Intrinsics.Vector256.Create(row + 20) + positions; global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::System.Runtime.Intrinsics.Vector256.ConditionalSelect(global::System.Runtime.Intrinsics.Vector256.AsSingle(global::System.Runtime.Intrinsics.Vector256.Equals(win, at)), g, global::System.Runtime.Intrinsics.Vector256<float>.Zero), ref dxr, (nuint)(row + 20)); global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::System.Runtime.Intrinsics.Vector256.ConditionalSelect(global::System.Runtime.Intrinsics.Vector256.AsSingle(global::System.Runtime.Intrinsics.Vector256.Equals(win, at + global::System.Runtime.Intrinsics.Vector256.Create(28))), g, global::System.Runtime.Intrinsics.Vector256<float>.Zero), ref dxr, (nuint)(row + 28 + 20)); }
+                    }
+                }
+            }
+            // ∂E/∂w[f, c, u, v] += Σ δ[f, oy, ox..]·x[c, oy + u, ox + v..] in 16-lane vectors at ox = 0, 12 (the last one's first 4 lanes masked: the vector before summed them); sums per lane in _gvec
+            ref float ds = ref _d1[n * 4704];
+            Vector512<float> tail = Vector512.GreaterThanOrEqual(Vector512<int>.Indices, Vector512.Create(4)).AsSingle();
+            for (int ch = 0; ch < 1; ch++)
+            {
+                ref float xc = ref Unsafe.Add(ref xs, ch * 1024);
+                for (int f0 = 0; f0 < 6; f0 += 6)   // 6 filters × taps (u, v) = (0, 0) (0, 1) (0, 2) (0, 3)
+                {
+                    Vector512<float> s0_0 = Vector512<float>.Zero; Vector512<float> s0_1 = Vector512<float>.Zero; Vector512<float> s0_2 = Vector512<float>.Zero; Vector512<float> s0_3 = Vector512<float>.Zero;
+                    Vector512<float> s1_0 = Vector512<float>.Zero; Vector512<float> s1_1 = Vector512<float>.Zero; Vector512<float> s1_2 = Vector512<float>.Zero; Vector512<float> s1_3 = Vector512<float>.Zero;
+                    Vector512<float> s2_0 = Vector512<float>.Zero; Vector512<float> s2_1 = Vector512<float>.Zero; Vector512<float> s2_2 = Vector512<float>.Zero; Vector512<float> s2_3 = Vector512<float>.Zero;
+                    Vector512<float> s3_0 = Vector512<float>.Zero; Vector512<float> s3_1 = Vector512<float>.Zero; Vector512<float> s3_2 = Vector512<float>.Zero; Vector512<float> s3_3 = Vector512<float>.Zero;
+                    Vector512<float> s4_0 = Vector512<float>.Zero; Vector512<float> s4_1 = Vector512<float>.Zero; Vector512<float> s4_2 = Vector512<float>.Zero; Vector512<float> s4_3 = Vector512<float>.Zero;
+                    Vector512<float> s5_0 = Vector512<float>.Zero; Vector512<float> s5_1 = Vector512<float>.Zero; Vector512<float> s5_2 = Vector512<float>.Zero; Vector512<float> s5_3 = Vector512<float>.Zero;
+                    for (int oy = 0; oy < 28; oy++)
+                    {
+                        ref float xr = ref Unsafe.Add(ref xc, oy * 32);
+                        ref float dr = ref Unsafe.Add(ref ds, f0 * 784 + oy * 28);
+                        Vector512<float> d; Vector512<float> x0; Vector512<float> x1; Vector512<float> x2; Vector512<float> x3;
+                        x0 = WideLoad(ref xr, 0); x1 = WideLoad(ref xr, 1); x2 = WideLoad(ref xr, 2); x3 = WideLoad(ref xr, 3); d = WideLoad(ref dr, 0); s0_0 = WideFma(d, x0, s0_0); s0_1 = WideFma(d, x1, s0_1); s0_2 = WideFma(d, x2, s0_2); s0_3 = WideFma(d, x3, s0_3); d = WideLoad(ref dr, 784); s1_0 = WideFma(d, x0, s1_0); s1_1 = WideFma(d, x1, s1_1); s1_2 = WideFma(d, x2, s1_2); s1_3 = WideFma(d, x3, s1_3); d = WideLoad(ref dr, 1568); s2_0 = WideFma(d, x0, s2_0); s2_1 = WideFma(d, x1, s2_1); s2_2 = WideFma(d, x2, s2_2); s2_3 = WideFma(d, x3, s2_3); d = WideLoad(ref dr, 2352); s3_0 = WideFma(d, x0, s3_0); s3_1 = WideFma(d, x1, s3_1); s3_2 = WideFma(d, x2, s3_2); s3_3 = WideFma(d, x3, s3_3); d = WideLoad(ref dr, 3136); s4_0 = WideFma(d, x0, s4_0); s4_1 = WideFma(d, x1, s4_1); s4_2 = WideFma(d, x2, s4_2); s4_3 = WideFma(d, x3, s4_3); d = WideLoad(ref dr, 3920); s5_0 = WideFma(d, x0, s5_0); s5_1 = WideFma(d, x1, s5_1); s5_2 = WideFma(d, x2, s5_2); s5_3 = WideFma(d, x3, s5_3);
+                        x0 = WideLoad(ref xr, 12); x1 = WideLoad(ref xr, 13); x2 = WideLoad(ref xr, 14); x3 = WideLoad(ref xr, 15); d = WideLoad(ref dr, 12) & tail; s0_0 = WideFma(d, x0, s0_0); s0_1 = WideFma(d, x1, s0_1); s0_2 = WideFma(d, x2, s0_2); s0_3 = WideFma(d, x3, s0_3); d = WideLoad(ref dr, 796) & tail; s1_0 = WideFma(d, x0, s1_0); s1_1 = WideFma(d, x1, s1_1); s1_2 = WideFma(d, x2, s1_2); s1_3 = WideFma(d, x3, s1_3); d = WideLoad(ref dr, 1580) & tail; s2_0 = WideFma(d, x0, s2_0); s2_1 = WideFma(d, x1, s2_1); s2_2 = WideFma(d, x2, s2_2); s2_3 = WideFma(d, x3, s2_3); d = WideLoad(ref dr, 2364) & tail; s3_0 = WideFma(d, x0, s3_0); s3_1 = WideFma(d, x1, s3_1); s3_2 = WideFma(d, x2, s3_2); s3_3 = WideFma(d, x3, s3_3); d = WideLoad(ref dr, 3148) & tail; s4_0 = WideFma(d, x0, s4_0); s4_1 = WideFma(d, x1, s4_1); s4_2 = WideFma(d, x2, s4_2); s4_3 = WideFma(d, x3, s4_3); d = WideLoad(ref dr, 3932) & tail; s5_0 = WideFma(d, x0, s5_0); s5_1 = WideFma(d, x1, s5_1); s5_2 = WideFma(d, x2, s5_2); s5_3 = WideFma(d, x3, s5_3);
+                    }
+                    ref float gv = ref _gvec0[slot * 2400 + (f0 * 25 + ch * 25) * 16];
+                    (WideLoad(ref gv, 0) + s0_0).StoreUnsafe(ref gv, 0); (WideLoad(ref gv, 16) + s0_1).StoreUnsafe(ref gv, 16); (WideLoad(ref gv, 32) + s0_2).StoreUnsafe(ref gv, 32); (WideLoad(ref gv, 48) + s0_3).StoreUnsafe(ref gv, 48);
+                    (WideLoad(ref gv, 400) + s1_0).StoreUnsafe(ref gv, 400); (WideLoad(ref gv, 416) + s1_1).StoreUnsafe(ref gv, 416); (WideLoad(ref gv, 432) + s1_2).StoreUnsafe(ref gv, 432); (WideLoad(ref gv, 448) + s1_3).StoreUnsafe(ref gv, 448);
+                    (WideLoad(ref gv, 800) + s2_0).StoreUnsafe(ref gv, 800); (WideLoad(ref gv, 816) + s2_1).StoreUnsafe(ref gv, 816); (WideLoad(ref gv, 832) + s2_2).StoreUnsafe(ref gv, 832); (WideLoad(ref gv, 848) + s2_3).StoreUnsafe(ref gv, 848);
+                    (WideLoad(ref gv, 1200) + s3_0).StoreUnsafe(ref gv, 1200); (WideLoad(ref gv, 1216) + s3_1).StoreUnsafe(ref gv, 1216); (WideLoad(ref gv, 1232) + s3_2).StoreUnsafe(ref gv, 1232); (WideLoad(ref gv, 1248) + s3_3).StoreUnsafe(ref gv, 1248);
+                    (WideLoad(ref gv, 1600) + s4_0).StoreUnsafe(ref gv, 1600); (WideLoad(ref gv, 1616) + s4_1).StoreUnsafe(ref gv, 1616); (WideLoad(ref gv, 1632) + s4_2).StoreUnsafe(ref gv, 1632); (WideLoad(ref gv, 1648) + s4_3).StoreUnsafe(ref gv, 1648);
+                    (WideLoad(ref gv, 2000) + s5_0).StoreUnsafe(ref gv, 2000); (WideLoad(ref gv, 2016) + s5_1).StoreUnsafe(ref gv, 2016); (WideLoad(ref gv, 2032) + s5_2).StoreUnsafe(ref gv, 2032); (WideLoad(ref gv, 2048) + s5_3).StoreUnsafe(ref gv, 2048);
+                }
+                for (int f0 = 0; f0 < 6; f0 += 6)   // 6 filters × taps (u, v) = (0, 4) (1, 0) (1, 1) (1, 2)
+                {
+                    Vector512<float> s0_0 = Vector512<float>.Zero; Vector512<float> s0_1 = Vector512<float>.Zero; Vector512<float> s0_2 = Vector512<float>.Zero; Vector512<float> s0_3 = Vector512<float>.Zero;
+                    Vector512<float> s1_0 = Vector512<float>.Zero; Vector512<float> s1_1 = Vector512<float>.Zero; Vector512<float> s1_2 = Vector512<float>.Zero; Vector512<float> s1_3 = Vector512<float>.Zero;
+                    Vector512<float> s2_0 = Vector512<float>.Zero; Vector512<float> s2_1 = Vector512<float>.Zero; Vector512<float> s2_2 = Vector512<float>.Zero; Vector512<float> s2_3 = Vector512<float>.Zero;
+                    Vector512<float> s3_0 = Vector512<float>.Zero; Vector512<float> s3_1 = Vector512<float>.Zero; Vector512<float> s3_2 = Vector512<float>.Zero; Vector512<float> s3_3 = Vector512<float>.Zero;
+                    Vector512<float> s4_0 = Vector512<float>.Zero; Vector512<float> s4_1 = Vector512<float>.Zero; Vector512<float> s4_2 = Vector512<float>.Zero; Vector512<float> s4_3 = Vector512<float>.Zero;
+                    Vector512<float> s5_0 = Vector512<float>.Zero; Vector512<float> s5_1 = Vector512<float>.Zero; Vector512<float> s5_2 = Vector512<float>.Zero; Vector512<float> s5_3 = Vector512<float>.Zero;
+                    for (int oy = 0; oy < 28; oy++)
+                    {
+                        ref float xr = ref Unsafe.Add(ref xc, oy * 32);
+                        ref float dr = ref Unsafe.Add(ref ds, f0 * 784 + oy * 28);
+                        Vector512<float> d; Vector512<float> x0; Vector512<float> x1; Vector512<float> x2; Vector512<float> x3;
+                        x0 = WideLoad(ref xr, 4); x1 = WideLoad(ref xr, 32); x2 = WideLoad(ref xr, 33); x3 = WideLoad(ref xr, 34); d = WideLoad(ref dr, 0); s0_0 = WideFma(d, x0, s0_0); s0_1 = WideFma(d, x1, s0_1); s0_2 = WideFma(d, x2, s0_2); s0_3 = WideFma(d, x3, s0_3); d = WideLoad(ref dr, 784); s1_0 = WideFma(d, x0, s1_0); s1_1 = WideFma(d, x1, s1_1); s1_2 = WideFma(d, x2, s1_2); s1_3 = WideFma(d, x3, s1_3); d = WideLoad(ref dr, 1568); s2_0 = WideFma(d, x0, s2_0); s2_1 = WideFma(d, x1, s2_1); s2_2 = WideFma(d, x2, s2_2); s2_3 = WideFma(d, x3, s2_3); d = WideLoad(ref dr, 2352); s3_0 = WideFma(d, x0, s3_0); s3_1 = WideFma(d, x1, s3_1); s3_2 = WideFma(d, x2, s3_2); s3_3 = WideFma(d, x3, s3_3); d = WideLoad(ref dr, 3136); s4_0 = WideFma(d, x0, s4_0); s4_1 = WideFma(d, x1, s4_1); s4_2 = WideFma(d, x2, s4_2); s4_3 = WideFma(d, x3, s4_3); d = WideLoad(ref dr, 3920); s5_0 = WideFma(d, x0, s5_0); s5_1 = WideFma(d, x1, s5_1); s5_2 = WideFma(d, x2, s5_2); s5_3 = WideFma(d, x3, s5_3);
+                        x0 = WideLoad(ref xr, 16); x1 = WideLoad(ref xr, 44); x2 = WideLoad(ref xr, 45); x3 = WideLoad(ref xr, 46); d = WideLoad(ref dr, 12) & tail; s0_0 = WideFma(d, x0, s0_0); s0_1 = WideFma(d, x1, s0_1); s0_2 = WideFma(d, x2, s0_2); s0_3 = WideFma(d, x3, s0_3); d = WideLoad(ref dr, 796) & tail; s1_0 = WideFma(d, x0, s1_0); s1_1 = WideFma(d, x1, s1_1); s1_2 = WideFma(d, x2, s1_2); s1_3 = WideFma(d, x3, s1_3); d = WideLoad(ref dr, 1580) & tail; s2_0 = WideFma(d, x0, s2_0); s2_1 = WideFma(d, x1, s2_1); s2_2 = WideFma(d, x2, s2_2); s2_3 = WideFma(d, x3, s2_3); d = WideLoad(ref dr, 2364) & tail; s3_0 = WideFma(d, x0, s3_0); s3_1 = WideFma(d, x1, s3_1); s3_2 = WideFma(d, x2, s3_2); s3_3 = WideFma(d, x3, s3_3); d = WideLoad(ref dr, 3148) & tail; s4_0 = WideFma(d, x0, s4_0); s4_1 = WideFma(d, x1, s4_1); s4_2 = WideFma(d, x2, s4_2); s4_3 = WideFma(d, x3, s4_3); d = WideLoad(ref dr, 3932) & tail; s5_0 = WideFma(d, x0, s5_0); s5_1 = WideFma(d, x1, s5_1); s5_2 = WideFma(d, x2, s5_2); s5_3 = WideFma(d, x3, s5_3);
+                    }
+                    ref float gv = ref _gvec0[slot * 2400 + (f0 * 25 + ch * 25) * 16];
+                    (WideLoad(ref gv, 64) + s0_0).StoreUnsafe(ref gv, 64); (WideLoad(ref gv, 80) + s0_1).StoreUnsafe(ref gv, 80); (WideLoad(ref gv, 96) + s0_2).StoreUnsafe(ref gv, 96); (WideLoad(ref gv, 112) + s0_3).StoreUnsafe(ref gv, 112);
+                    (WideLoad(ref gv, 464) + s1_0).StoreUnsafe(ref gv, 464); (WideLoad(ref gv, 480) + s1_1).StoreUnsafe(ref gv, 480); (WideLoad(ref gv, 496) + s1_2).StoreUnsafe(ref gv, 496); (WideLoad(ref gv, 512) + s1_3).StoreUnsafe(ref gv, 512);
+                    (WideLoad(ref gv, 864) + s2_0).StoreUnsafe(ref gv, 864); (WideLoad(ref gv, 880) + s2_1).StoreUnsafe(ref gv, 880); (WideLoad(ref gv, 896) + s2_2).StoreUnsafe(ref gv, 896); (WideLoad(ref gv, 912) + s2_3).StoreUnsafe(ref gv, 912);
+                    (WideLoad(ref gv, 1264) + s3_0).StoreUnsafe(ref gv, 1264); (WideLoad(ref gv, 1280) + s3_1).StoreUnsafe(ref gv, 1280); (WideLoad(ref gv, 1296) + s3_2).StoreUnsafe(ref gv, 1296); (WideLoad(ref gv, 1312) + s3_3).StoreUnsafe(ref gv, 1312);
+                    (WideLoad(ref gv, 1664) + s4_0).StoreUnsafe(ref gv, 1664); (WideLoad(ref gv, 1680) + s4_1).StoreUnsafe(ref gv, 1680); (WideLoad(ref gv, 1696) + s4_2).StoreUnsafe(ref gv, 1696); (WideLoad(ref gv, 1712) + s4_3).StoreUnsafe(ref gv, 1712);
+                    (WideLoad(ref gv, 2064) + s5_0).StoreUnsafe(ref gv, 2064); (WideLoad(ref gv, 2080) + s5_1).StoreUnsafe(ref gv, 2080); (WideLoad(ref gv, 2096) + s5_2).StoreUnsafe(ref gv, 2096); (WideLoad(ref gv, 2112) + s5_3).StoreUnsafe(ref gv, 2112);
+                }
+                for (int f0 = 0; f0 < 6; f0 += 6)   // 6 filters × taps (u, v) = (1, 3) (1, 4) (2, 0) (2, 1)
+                {
+                    Vector512<float> s0_0 = Vector512<float>.Zero; Vector512<float> s0_1 = Vector512<float>.Zero; Vector512<float> s0_2 = Vector512<float>.Zero; Vector512<float> s0_3 = Vector512<float>.Zero;
+                    Vector512<float> s1_0 = Vector512<float>.Zero; Vector512<float> s1_1 = Vector512<float>.Zero; Vector512<float> s1_2 = Vector512<float>.Zero; Vector512<float> s1_3 = Vector512<float>.Zero;
+                    Vector512<float> s2_0 = Vector512<float>.Zero; Vector512<float> s2_1 = Vector512<float>.Zero; Vector512<float> s2_2 = Vector512<float>.Zero; Vector512<float> s2_3 = Vector512<float>.Zero;
+                    Vector512<float> s3_0 = Vector512<float>.Zero; Vector512<float> s3_1 = Vector512<float>.Zero; Vector512<float> s3_2 = Vector512<float>.Zero; Vector512<float> s3_3 = Vector512<float>.Zero;
+                    Vector512<float> s4_0 = Vector512<float>.Zero; Vector512<float> s4_1 = Vector512<float>.Zero; Vector512<float> s4_2 = Vector512<float>.Zero; Vector512<float> s4_3 = Vector512<float>.Zero;
+                    Vector512<float> s5_0 = Vector512<float>.Zero; Vector512<float> s5_1 = Vector512<float>.Zero; Vector512<float> s5_2 = Vector512<float>.Zero; Vector512<float> s5_3 = Vector512<float>.Zero;
+                    for (int oy = 0; oy < 28; oy++)
+                    {
+                        ref float xr = ref Unsafe.Add(ref xc, oy * 32);
+                        ref float dr = ref Unsafe.Add(ref ds, f0 * 784 + oy * 28);
+                        Vector512<float> d; Vector512<float> x0; Vector512<float> x1; Vector512<float> x2; Vector512<float> x3;
+                        x0 = WideLoad(ref xr, 35); x1 = WideLoad(ref xr, 36); x2 = WideLoad(ref xr, 64); x3 = WideLoad(ref xr, 65); d = WideLoad(ref dr, 0); s0_0 = WideFma(d, x0, s0_0); s0_1 = WideFma(d, x1, s0_1); s0_2 = WideFma(d, x2, s0_2); s0_3 = WideFma(d, x3, s0_3); d = WideLoad(ref dr, 784); s1_0 = WideFma(d, x0, s1_0); s1_1 = WideFma(d, x1, s1_1); s1_2 = WideFma(d, x2, s1_2); s1_3 = WideFma(d, x3, s1_3); d = WideLoad(ref dr, 1568); s2_0 = WideFma(d, x0, s2_0); s2_1 = WideFma(d, x1, s2_1); s2_2 = WideFma(d, x2, s2_2); s2_3 = WideFma(d, x3, s2_3); d = WideLoad(ref dr, 2352); s3_0 = WideFma(d, x0, s3_0); s3_1 = WideFma(d, x1, s3_1); s3_2 = WideFma(d, x2, s3_2); s3_3 = WideFma(d, x3, s3_3); d = WideLoad(ref dr, 3136); s4_0 = WideFma(d, x0, s4_0); s4_1 = WideFma(d, x1, s4_1); s4_2 = WideFma(d, x2, s4_2); s4_3 = WideFma(d, x3, s4_3); d = WideLoad(ref dr, 3920); s5_0 = WideFma(d, x0, s5_0); s5_1 = WideFma(d, x1, s5_1); s5_2 = WideFma(d, x2, s5_2); s5_3 = WideFma(d, x3, s5_3);
+                        x0 = WideLoad(ref xr, 47); x1 = WideLoad(ref xr, 48); x2 = WideLoad(ref xr, 76); x3 = WideLoad(ref xr, 77); d = WideLoad(ref dr, 12) & tail; s0_0 = WideFma(d, x0, s0_0); s0_1 = WideFma(d, x1, s0_1); s0_2 = WideFma(d, x2, s0_2); s0_3 = WideFma(d, x3, s0_3); d = WideLoad(ref dr, 796) & tail; s1_0 = WideFma(d, x0, s1_0); s1_1 = WideFma(d, x1, s1_1); s1_2 = WideFma(d, x2, s1_2); s1_3 = WideFma(d, x3, s1_3); d = WideLoad(ref dr, 1580) & tail; s2_0 = WideFma(d, x0, s2_0); s2_1 = WideFma(d, x1, s2_1); s2_2 = WideFma(d, x2, s2_2); s2_3 = WideFma(d, x3, s2_3); d = WideLoad(ref dr, 2364) & tail; s3_0 = WideFma(d, x0, s3_0); s3_1 = WideFma(d, x1, s3_1); s3_2 = WideFma(d, x2, s3_2); s3_3 = WideFma(d, x3, s3_3); d = WideLoad(ref dr, 3148) & tail; s4_0 = WideFma(d, x0, s4_0); s4_1 = WideFma(d, x1, s4_1); s4_2 = WideFma(d, x2, s4_2); s4_3 = WideFma(d, x3, s4_3); d = WideLoad(ref dr, 3932) & tail; s5_0 = WideFma(d, x0, s5_0); s5_1 = WideFma(d, x1, s5_1); s5_2 = WideFma(d, x2, s5_2); s5_3 = WideFma(d, x3, s5_3);
+                    }
+                    ref float gv = ref _gvec0[slot * 2400 + (f0 * 25 + ch * 25) * 16];
+                    (WideLoad(ref gv, 128) + s0_0).StoreUnsafe(ref gv, 128); (WideLoad(ref gv, 144) + s0_1).StoreUnsafe(ref gv, 144); (WideLoad(ref gv, 160) + s0_2).StoreUnsafe(ref gv, 160); (WideLoad(ref gv, 176) + s0_3).StoreUnsafe(ref gv, 176);
+                    (WideLoad(ref gv, 528) + s1_0).StoreUnsafe(ref gv, 528); (WideLoad(ref gv, 544) + s1_1).StoreUnsafe(ref gv, 544); (WideLoad(ref gv, 560) + s1_2).StoreUnsafe(ref gv, 560); (WideLoad(ref gv, 576) + s1_3).StoreUnsafe(ref gv, 576);
+                    (WideLoad(ref gv, 928) + s2_0).StoreUnsafe(ref gv, 928); (WideLoad(ref gv, 944) + s2_1).StoreUnsafe(ref gv, 944); (WideLoad(ref gv, 960) + s2_2).StoreUnsafe(ref gv, 960); (WideLoad(ref gv, 976) + s2_3).StoreUnsafe(ref gv, 976);
+                    (WideLoad(ref gv, 1328) + s3_0).StoreUnsafe(ref gv, 1328); (WideLoad(ref gv, 1344) + s3_1).StoreUnsafe(ref gv, 1344); (WideLoad(ref gv, 1360) + s3_2).StoreUnsafe(ref gv, 1360); (WideLoad(ref gv, 1376) + s3_3).StoreUnsafe(ref gv, 1376);
+                    (WideLoad(ref gv, 1728) + s4_0).StoreUnsafe(ref gv, 1728); (WideLoad(ref gv, 1744) + s4_1).StoreUnsafe(ref gv, 1744); (WideLoad(ref gv, 1760) + s4_2).StoreUnsafe(ref gv, 1760); (WideLoad(ref gv, 1776) + s4_3).StoreUnsafe(ref gv, 1776);
+                    (WideLoad(ref gv, 2128) + s5_0).StoreUnsafe(ref gv, 2128); (WideLoad(ref gv, 2144) + s5_1).StoreUnsafe(ref gv, 2144); (WideLoad(ref gv, 2160) + s5_2).StoreUnsafe(ref gv, 2160); (WideLoad(ref gv, 2176) + s5_3).StoreUnsafe(ref gv, 2176);
+                }
+                for (int f0 = 0; f0 < 6; f0 += 6)   // 6 filters × taps (u, v) = (2, 2) (2, 3) (2, 4) (3, 0)
+                {
+                    Vector512<float> s0_0 = Vector512<float>.Zero; Vector512<float> s0_1 = Vector512<float>.Zero; Vector512<float> s0_2 = Vector512<float>.Zero; Vector512<float> s0_3 = Vector512<float>.Zero;
+                    Vector512<float> s1_0 = Vector512<float>.Zero; Vector512<float> s1_1 = Vector512<float>.Zero; Vector512<float> s1_2 = Vector512<float>.Zero; Vector512<float> s1_3 = Vector512<float>.Zero;
+                    Vector512<float> s2_0 = Vector512<float>.Zero; Vector512<float> s2_1 = Vector512<float>.Zero; Vector512<float> s2_2 = Vector512<float>.Zero; Vector512<float> s2_3 = Vector512<float>.Zero;
+                    Vector512<float> s3_0 = Vector512<float>.Zero; Vector512<float> s3_1 = Vector512<float>.Zero; Vector512<float> s3_2 = Vector512<float>.Zero; Vector512<float> s3_3 = Vector512<float>.Zero;
+                    Vector512<float> s4_0 = Vector512<float>.Zero; Vector512<float> s4_1 = Vector512<float>.Zero; Vector512<float> s4_2 = Vector512<float>.Zero; Vector512<float> s4_3 = Vector512<float>.Zero;
+                    Vector512<float> s5_0 = Vector512<float>.Zero; Vector512<float> s5_1 = Vector512<float>.Zero; Vector512<float> s5_2 = Vector512<float>.Zero; Vector512<float> s5_3 = Vector512<float>.Zero;
+                    for (int oy = 0; oy < 28; oy++)
+                    {
+                        ref float xr = ref Unsafe.Add(ref xc, oy * 32);
+                        ref float dr = ref Unsafe.Add(ref ds, f0 * 784 + oy * 28);
+                        Vector512<float> d; Vector512<float> x0; Vector512<float> x1; Vector512<float> x2; Vector512<float> x3;
+                        x0 = WideLoad(ref xr, 66); x1 = WideLoad(ref xr, 67); x2 = WideLoad(ref xr, 68); x3 = WideLoad(ref xr, 96); d = WideLoad(ref dr, 0); s0_0 = WideFma(d, x0, s0_0); s0_1 = WideFma(d, x1, s0_1); s0_2 = WideFma(d, x2, s0_2); s0_3 = WideFma(d, x3, s0_3); d = WideLoad(ref dr, 784); s1_0 = WideFma(d, x0, s1_0); s1_1 = WideFma(d, x1, s1_1); s1_2 = WideFma(d, x2, s1_2); s1_3 = WideFma(d, x3, s1_3); d = WideLoad(ref dr, 1568); s2_0 = WideFma(d, x0, s2_0); s2_1 = WideFma(d, x1, s2_1); s2_2 = WideFma(d, x2, s2_2); s2_3 = WideFma(d, x3, s2_3); d = WideLoad(ref dr, 2352); s3_0 = WideFma(d, x0, s3_0); s3_1 = WideFma(d, x1, s3_1); s3_2 = WideFma(d, x2, s3_2); s3_3 = WideFma(d, x3, s3_3); d = WideLoad(ref dr, 3136); s4_0 = WideFma(d, x0, s4_0); s4_1 = WideFma(d, x1, s4_1); s4_2 = WideFma(d, x2, s4_2); s4_3 = WideFma(d, x3, s4_3); d = WideLoad(ref dr, 3920); s5_0 = WideFma(d, x0, s5_0); s5_1 = WideFma(d, x1, s5_1); s5_2 = WideFma(d, x2, s5_2); s5_3 = WideFma(d, x3, s5_3);
+                        x0 = WideLoad(ref xr, 78); x1 = WideLoad(ref xr, 79); x2 = WideLoad(ref xr, 80); x3 = WideLoad(ref xr, 108); d = WideLoad(ref dr, 12) & tail; s0_0 = WideFma(d, x0, s0_0); s0_1 = WideFma(d, x1, s0_1); s0_2 = WideFma(d, x2, s0_2); s0_3 = WideFma(d, x3, s0_3); d = WideLoad(ref dr, 796) & tail; s1_0 = WideFma(d, x0, s1_0); s1_1 = WideFma(d, x1, s1_1); s1_2 = WideFma(d, x2, s1_2); s1_3 = WideFma(d, x3, s1_3); d = WideLoad(ref dr, 1580) & tail; s2_0 = WideFma(d, x0, s2_0); s2_1 = WideFma(d, x1, s2_1); s2_2 = WideFma(d, x2, s2_2); s2_3 = WideFma(d, x3, s2_3); d = WideLoad(ref dr, 2364) & tail; s3_0 = WideFma(d, x0, s3_0); s3_1 = WideFma(d, x1, s3_1); s3_2 = WideFma(d, x2, s3_2); s3_3 = WideFma(d, x3, s3_3); d = WideLoad(ref dr, 3148) & tail; s4_0 = WideFma(d, x0, s4_0); s4_1 = WideFma(d, x1, s4_1); s4_2 = WideFma(d, x2, s4_2); s4_3 = WideFma(d, x3, s4_3); d = WideLoad(ref dr, 3932) & tail; s5_0 = WideFma(d, x0, s5_0); s5_1 = WideFma(d, x1, s5_1); s5_2 = WideFma(d, x2, s5_2); s5_3 = WideFma(d, x3, s5_3);
+                    }
+                    ref float gv = ref _gvec0[slot * 2400 + (f0 * 25 + ch * 25) * 16];
+                    (WideLoad(ref gv, 192) + s0_0).StoreUnsafe(ref gv, 192); (WideLoad(ref gv, 208) + s0_1).StoreUnsafe(ref gv, 208); (WideLoad(ref gv, 224) + s0_2).StoreUnsafe(ref gv, 224); (WideLoad(ref gv, 240) + s0_3).StoreUnsafe(ref gv, 240);
+                    (WideLoad(ref gv, 592) + s1_0).StoreUnsafe(ref gv, 592); (WideLoad(ref gv, 608) + s1_1).StoreUnsafe(ref gv, 608); (WideLoad(ref gv, 624) + s1_2).StoreUnsafe(ref gv, 624); (WideLoad(ref gv, 640) + s1_3).StoreUnsafe(ref gv, 640);
+                    (WideLoad(ref gv, 992) + s2_0).StoreUnsafe(ref gv, 992); (WideLoad(ref gv, 1008) + s2_1).StoreUnsafe(ref gv, 1008); (WideLoad(ref gv, 1024) + s2_2).StoreUnsafe(ref gv, 1024); (WideLoad(ref gv, 1040) + s2_3).StoreUnsafe(ref gv, 1040);
+                    (WideLoad(ref gv, 1392) + s3_0).StoreUnsafe(ref gv, 1392); (WideLoad(ref gv, 1408) + s3_1).StoreUnsafe(ref gv, 1408); (WideLoad(ref gv, 1424) + s3_2).StoreUnsafe(ref gv, 1424); (WideLoad(ref gv, 1440) + s3_3).StoreUnsafe(ref gv, 1440);
+                    (WideLoad(ref gv, 1792) + s4_0).StoreUnsafe(ref gv, 1792); (WideLoad(ref gv, 1808) + s4_1).StoreUnsafe(ref gv, 1808); (WideLoad(ref gv, 1824) + s4_2).StoreUnsafe(ref gv, 1824); (WideLoad(ref gv, 1840) + s4_3).StoreUnsafe(ref gv, 1840);
+                    (WideLoad(ref gv, 2192) + s5_0).StoreUnsafe(ref gv, 2192); (WideLoad(ref gv, 2208) + s5_1).StoreUnsafe(ref gv, 2208); (WideLoad(ref gv, 2224) + s5_2).StoreUnsafe(ref gv, 2224); (WideLoad(ref gv, 2240) + s5_3).StoreUnsafe(ref gv, 2240);
+                }
+                for (int f0 = 0; f0 < 6; f0 += 6)   // 6 filters × taps (u, v) = (3, 1) (3, 2) (3, 3)
+                {
+                    Vector512<float> s0_0 = Vector512<float>.Zero; Vector512<float> s0_1 = Vector512<float>.Zero; Vector512<float> s0_2 = Vector512<float>.Zero;
+                    Vector512<float> s1_0 = Vector512<float>.Zero; Vector512<float> s1_1 = Vector512<float>.Zero; Vector512<float> s1_2 = Vector512<float>.Zero;
+                    Vector512<float> s2_0 = Vector512<float>.Zero; Vector512<float> s2_1 = Vector512<float>.Zero; Vector512<float> s2_2 = Vector512<float>.Zero;
+                    Vector512<float> s3_0 = Vector512<float>.Zero; Vector512<float> s3_1 = Vector512<float>.Zero; Vector512<float> s3_2 = Vector512<float>.Zero;
+                    Vector512<float> s4_0 = Vector512<float>.Zero; Vector512<float> s4_1 = Vector512<float>.Zero; Vector512<float> s4_2 = Vector512<float>.Zero;
+                    Vector512<float> s5_0 = Vector512<float>.Zero; Vector512<float> s5_1 = Vector512<float>.Zero; Vector512<float> s5_2 = Vector512<float>.Zero;
+                    for (int oy = 0; oy < 28; oy++)
+                    {
+                        ref float xr = ref Unsafe.Add(ref xc, oy * 32);
+                        ref float dr = ref Unsafe.Add(ref ds, f0 * 784 + oy * 28);
+                        Vector512<float> d; Vector512<float> x0; Vector512<float> x1; Vector512<float> x2;
+                        x0 = WideLoad(ref xr, 97); x1 = WideLoad(ref xr, 98); x2 = WideLoad(ref xr, 99); d = WideLoad(ref dr, 0); s0_0 = WideFma(d, x0, s0_0); s0_1 = WideFma(d, x1, s0_1); s0_2 = WideFma(d, x2, s0_2); d = WideLoad(ref dr, 784); s1_0 = WideFma(d, x0, s1_0); s1_1 = WideFma(d, x1, s1_1); s1_2 = WideFma(d, x2, s1_2); d = WideLoad(ref dr, 1568); s2_0 = WideFma(d, x0, s2_0); s2_1 = WideFma(d, x1, s2_1); s2_2 = WideFma(d, x2, s2_2); d = WideLoad(ref dr, 2352); s3_0 = WideFma(d, x0, s3_0); s3_1 = WideFma(d, x1, s3_1); s3_2 = WideFma(d, x2, s3_2); d = WideLoad(ref dr, 3136); s4_0 = WideFma(d, x0, s4_0); s4_1 = WideFma(d, x1, s4_1); s4_2 = WideFma(d, x2, s4_2); d = WideLoad(ref dr, 3920); s5_0 = WideFma(d, x0, s5_0); s5_1 = WideFma(d, x1, s5_1); s5_2 = WideFma(d, x2, s5_2);
+                        x0 = WideLoad(ref xr, 109); x1 = WideLoad(ref xr, 110); x2 = WideLoad(ref xr, 111); d = WideLoad(ref dr, 12) & tail; s0_0 = WideFma(d, x0, s0_0); s0_1 = WideFma(d, x1, s0_1); s0_2 = WideFma(d, x2, s0_2); d = WideLoad(ref dr, 796) & tail; s1_0 = WideFma(d, x0, s1_0); s1_1 = WideFma(d, x1, s1_1); s1_2 = WideFma(d, x2, s1_2); d = WideLoad(ref dr, 1580) & tail; s2_0 = WideFma(d, x0, s2_0); s2_1 = WideFma(d, x1, s2_1); s2_2 = WideFma(d, x2, s2_2); d = WideLoad(ref dr, 2364) & tail; s3_0 = WideFma(d, x0, s3_0); s3_1 = WideFma(d, x1, s3_1); s3_2 = WideFma(d, x2, s3_2); d = WideLoad(ref dr, 3148) & tail; s4_0 = WideFma(d, x0, s4_0); s4_1 = WideFma(d, x1, s4_1); s4_2 = WideFma(d, x2, s4_2); d = WideLoad(ref dr, 3932) & tail; s5_0 = WideFma(d, x0, s5_0); s5_1 = WideFma(d, x1, s5_1); s5_2 = WideFma(d, x2, s5_2);
+                    }
+                    ref float gv = ref _gvec0[slot * 2400 + (f0 * 25 + ch * 25) * 16];
+                    (WideLoad(ref gv, 256) + s0_0).StoreUnsafe(ref gv, 256); (WideLoad(ref gv, 272) + s0_1).StoreUnsafe(ref gv, 272); (WideLoad(ref gv, 288) + s0_2).StoreUnsafe(ref gv, 288);
+                    (WideLoad(ref gv, 656) + s1_0).StoreUnsafe(ref gv, 656); (WideLoad(ref gv, 672) + s1_1).StoreUnsafe(ref gv, 672); (WideLoad(ref gv, 688) + s1_2).StoreUnsafe(ref gv, 688);
+                    (WideLoad(ref gv, 1056) + s2_0).StoreUnsafe(ref gv, 1056); (WideLoad(ref gv, 1072) + s2_1).StoreUnsafe(ref gv, 1072); (WideLoad(ref gv, 1088) + s2_2).StoreUnsafe(ref gv, 1088);
+                    (WideLoad(ref gv, 1456) + s3_0).StoreUnsafe(ref gv, 1456); (WideLoad(ref gv, 1472) + s3_1).StoreUnsafe(ref gv, 1472); (WideLoad(ref gv, 1488) + s3_2).StoreUnsafe(ref gv, 1488);
+                    (WideLoad(ref gv, 1856) + s4_0).StoreUnsafe(ref gv, 1856); (WideLoad(ref gv, 1872) + s4_1).StoreUnsafe(ref gv, 1872); (WideLoad(ref gv, 1888) + s4_2).StoreUnsafe(ref gv, 1888);
+                    (WideLoad(ref gv, 2256) + s5_0).StoreUnsafe(ref gv, 2256); (WideLoad(ref gv, 2272) + s5_1).StoreUnsafe(ref gv, 2272); (WideLoad(ref gv, 2288) + s5_2).StoreUnsafe(ref gv, 2288);
+                }
+                for (int f0 = 0; f0 < 6; f0 += 6)   // 6 filters × taps (u, v) = (3, 4) (4, 0) (4, 1)
+                {
+                    Vector512<float> s0_0 = Vector512<float>.Zero; Vector512<float> s0_1 = Vector512<float>.Zero; Vector512<float> s0_2 = Vector512<float>.Zero;
+                    Vector512<float> s1_0 = Vector512<float>.Zero; Vector512<float> s1_1 = Vector512<float>.Zero; Vector512<float> s1_2 = Vector512<float>.Zero;
+                    Vector512<float> s2_0 = Vector512<float>.Zero; Vector512<float> s2_1 = Vector512<float>.Zero; Vector512<float> s2_2 = Vector512<float>.Zero;
+                    Vector512<float> s3_0 = Vector512<float>.Zero; Vector512<float> s3_1 = Vector512<float>.Zero; Vector512<float> s3_2 = Vector512<float>.Zero;
+                    Vector512<float> s4_0 = Vector512<float>.Zero; Vector512<float> s4_1 = Vector512<float>.Zero; Vector512<float> s4_2 = Vector512<float>.Zero;
+                    Vector512<float> s5_0 = Vector512<float>.Zero; Vector512<float> s5_1 = Vector512<float>.Zero; Vector512<float> s5_2 = Vector512<float>.Zero;
+                    for (int oy = 0; oy < 28; oy++)
+                    {
+                        ref float xr = ref Unsafe.Add(ref xc, oy * 32);
+                        ref float dr = ref Unsafe.Add(ref ds, f0 * 784 + oy * 28);
+                        Vector512<float> d; Vector512<float> x0; Vector512<float> x1; Vector512<float> x2;
+                        x0 = WideLoad(ref xr, 100); x1 = WideLoad(ref xr, 128); x2 = WideLoad(ref xr, 129); d = WideLoad(ref dr, 0); s0_0 = WideFma(d, x0, s0_0); s0_1 = WideFma(d, x1, s0_1); s0_2 = WideFma(d, x2, s0_2); d = WideLoad(ref dr, 784); s1_0 = WideFma(d, x0, s1_0); s1_1 = WideFma(d, x1, s1_1); s1_2 = WideFma(d, x2, s1_2); d = WideLoad(ref dr, 1568); s2_0 = WideFma(d, x0, s2_0); s2_1 = WideFma(d, x1, s2_1); s2_2 = WideFma(d, x2, s2_2); d = WideLoad(ref dr, 2352); s3_0 = WideFma(d, x0, s3_0); s3_1 = WideFma(d, x1, s3_1); s3_2 = WideFma(d, x2, s3_2); d = WideLoad(ref dr, 3136); s4_0 = WideFma(d, x0, s4_0); s4_1 = WideFma(d, x1, s4_1); s4_2 = WideFma(d, x2, s4_2); d = WideLoad(ref dr, 3920); s5_0 = WideFma(d, x0, s5_0); s5_1 = WideFma(d, x1, s5_1); s5_2 = WideFma(d, x2, s5_2);
+                        x0 = WideLoad(ref xr, 112); x1 = WideLoad(ref xr, 140); x2 = WideLoad(ref xr, 141); d = WideLoad(ref dr, 12) & tail; s0_0 = WideFma(d, x0, s0_0); s0_1 = WideFma(d, x1, s0_1); s0_2 = WideFma(d, x2, s0_2); d = WideLoad(ref dr, 796) & tail; s1_0 = WideFma(d, x0, s1_0); s1_1 = WideFma(d, x1, s1_1); s1_2 = WideFma(d, x2, s1_2); d = WideLoad(ref dr, 1580) & tail; s2_0 = WideFma(d, x0, s2_0); s2_1 = WideFma(d, x1, s2_1); s2_2 = WideFma(d, x2, s2_2); d = WideLoad(ref dr, 2364) & tail; s3_0 = WideFma(d, x0, s3_0); s3_1 = WideFma(d, x1, s3_1); s3_2 = WideFma(d, x2, s3_2); d = WideLoad(ref dr, 3148) & tail; s4_0 = WideFma(d, x0, s4_0); s4_1 = WideFma(d, x1, s4_1); s4_2 = WideFma(d, x2, s4_2); d = WideLoad(ref dr, 3932) & tail; s5_0 = WideFma(d, x0, s5_0); s5_1 = WideFma(d, x1, s5_1); s5_2 = WideFma(d, x2, s5_2);
+                    }
+                    ref float gv = ref _gvec0[slot * 2400 + (f0 * 25 + ch * 25) * 16];
+                    (WideLoad(ref gv, 304) + s0_0).StoreUnsafe(ref gv, 304); (WideLoad(ref gv, 320) + s0_1).StoreUnsafe(ref gv, 320); (WideLoad(ref gv, 336) + s0_2).StoreUnsafe(ref gv, 336);
+                    (WideLoad(ref gv, 704) + s1_0).StoreUnsafe(ref gv, 704); (WideLoad(ref gv, 720) + s1_1).StoreUnsafe(ref gv, 720); (WideLoad(ref gv, 736) + s1_2).StoreUnsafe(ref gv, 736);
+                    (WideLoad(ref gv, 1104) + s2_0).StoreUnsafe(ref gv, 1104); (WideLoad(ref gv, 1120) + s2_1).StoreUnsafe(ref gv, 1120); (WideLoad(ref gv, 1136) + s2_2).StoreUnsafe(ref gv, 1136);
+                    (WideLoad(ref gv, 1504) + s3_0).StoreUnsafe(ref gv, 1504); (WideLoad(ref gv, 1520) + s3_1).StoreUnsafe(ref gv, 1520); (WideLoad(ref gv, 1536) + s3_2).StoreUnsafe(ref gv, 1536);
+                    (WideLoad(ref gv, 1904) + s4_0).StoreUnsafe(ref gv, 1904); (WideLoad(ref gv, 1920) + s4_1).StoreUnsafe(ref gv, 1920); (WideLoad(ref gv, 1936) + s4_2).StoreUnsafe(ref gv, 1936);
+                    (WideLoad(ref gv, 2304) + s5_0).StoreUnsafe(ref gv, 2304); (WideLoad(ref gv, 2320) + s5_1).StoreUnsafe(ref gv, 2320); (WideLoad(ref gv, 2336) + s5_2).StoreUnsafe(ref gv, 2336);
+                }
+                for (int f0 = 0; f0 < 6; f0 += 6)   // 6 filters × taps (u, v) = (4, 2) (4, 3) (4, 4)
+                {
+                    Vector512<float> s0_0 = Vector512<float>.Zero; Vector512<float> s0_1 = Vector512<float>.Zero; Vector512<float> s0_2 = Vector512<float>.Zero;
+                    Vector512<float> s1_0 = Vector512<float>.Zero; Vector512<float> s1_1 = Vector512<float>.Zero; Vector512<float> s1_2 = Vector512<float>.Zero;
+                    Vector512<float> s2_0 = Vector512<float>.Zero; Vector512<float> s2_1 = Vector512<float>.Zero; Vector512<float> s2_2 = Vector512<float>.Zero;
+                    Vector512<float> s3_0 = Vector512<float>.Zero; Vector512<float> s3_1 = Vector512<float>.Zero; Vector512<float> s3_2 = Vector512<float>.Zero;
+                    Vector512<float> s4_0 = Vector512<float>.Zero; Vector512<float> s4_1 = Vector512<float>.Zero; Vector512<float> s4_2 = Vector512<float>.Zero;
+                    Vector512<float> s5_0 = Vector512<float>.Zero; Vector512<float> s5_1 = Vector512<float>.Zero; Vector512<float> s5_2 = Vector512<float>.Zero;
+                    for (int oy = 0; oy < 28; oy++)
+                    {
+                        ref float xr = ref Unsafe.Add(ref xc, oy * 32);
+                        ref float dr = ref Unsafe.Add(ref ds, f0 * 784 + oy * 28);
+                        Vector512<float> d; Vector512<float> x0; Vector512<float> x1; Vector512<float> x2;
+                        x0 = WideLoad(ref xr, 130); x1 = WideLoad(ref xr, 131); x2 = WideLoad(ref xr, 132); d = WideLoad(ref dr, 0); s0_0 = WideFma(d, x0, s0_0); s0_1 = WideFma(d, x1, s0_1); s0_2 = WideFma(d, x2, s0_2); d = WideLoad(ref dr, 784); s1_0 = WideFma(d, x0, s1_0); s1_1 = WideFma(d, x1, s1_1); s1_2 = WideFma(d, x2, s1_2); d = WideLoad(ref dr, 1568); s2_0 = WideFma(d, x0, s2_0); s2_1 = WideFma(d, x1, s2_1); s2_2 = WideFma(d, x2, s2_2); d = WideLoad(ref dr, 2352); s3_0 = WideFma(d, x0, s3_0); s3_1 = WideFma(d, x1, s3_1); s3_2 = WideFma(d, x2, s3_2); d = WideLoad(ref dr, 3136); s4_0 = WideFma(d, x0, s4_0); s4_1 = WideFma(d, x1, s4_1); s4_2 = WideFma(d, x2, s4_2); d = WideLoad(ref dr, 3920); s5_0 = WideFma(d, x0, s5_0); s5_1 = WideFma(d, x1, s5_1); s5_2 = WideFma(d, x2, s5_2);
+                        x0 = WideLoad(ref xr, 142); x1 = WideLoad(ref xr, 143); x2 = WideLoad(ref xr, 144); d = WideLoad(ref dr, 12) & tail; s0_0 = WideFma(d, x0, s0_0); s0_1 = WideFma(d, x1, s0_1); s0_2 = WideFma(d, x2, s0_2); d = WideLoad(ref dr, 796) & tail; s1_0 = WideFma(d, x0, s1_0); s1_1 = WideFma(d, x1, s1_1); s1_2 = WideFma(d, x2, s1_2); d = WideLoad(ref dr, 1580) & tail; s2_0 = WideFma(d, x0, s2_0); s2_1 = WideFma(d, x1, s2_1); s2_2 = WideFma(d, x2, s2_2); d = WideLoad(ref dr, 2364) & tail; s3_0 = WideFma(d, x0, s3_0); s3_1 = WideFma(d, x1, s3_1); s3_2 = WideFma(d, x2, s3_2); d = WideLoad(ref dr, 3148) & tail; s4_0 = WideFma(d, x0, s4_0); s4_1 = WideFma(d, x1, s4_1); s4_2 = WideFma(d, x2, s4_2); d = WideLoad(ref dr, 3932) & tail; s5_0 = WideFma(d, x0, s5_0); s5_1 = WideFma(d, x1, s5_1); s5_2 = WideFma(d, x2, s5_2);
+                    }
+                    ref float gv = ref _gvec0[slot * 2400 + (f0 * 25 + ch * 25) * 16];
+                    (WideLoad(ref gv, 352) + s0_0).StoreUnsafe(ref gv, 352); (WideLoad(ref gv, 368) + s0_1).StoreUnsafe(ref gv, 368); (WideLoad(ref gv, 384) + s0_2).StoreUnsafe(ref gv, 384);
+                    (WideLoad(ref gv, 752) + s1_0).StoreUnsafe(ref gv, 752); (WideLoad(ref gv, 768) + s1_1).StoreUnsafe(ref gv, 768); (WideLoad(ref gv, 784) + s1_2).StoreUnsafe(ref gv, 784);
+                    (WideLoad(ref gv, 1152) + s2_0).StoreUnsafe(ref gv, 1152); (WideLoad(ref gv, 1168) + s2_1).StoreUnsafe(ref gv, 1168); (WideLoad(ref gv, 1184) + s2_2).StoreUnsafe(ref gv, 1184);
+                    (WideLoad(ref gv, 1552) + s3_0).StoreUnsafe(ref gv, 1552); (WideLoad(ref gv, 1568) + s3_1).StoreUnsafe(ref gv, 1568); (WideLoad(ref gv, 1584) + s3_2).StoreUnsafe(ref gv, 1584);
+                    (WideLoad(ref gv, 1952) + s4_0).StoreUnsafe(ref gv, 1952); (WideLoad(ref gv, 1968) + s4_1).StoreUnsafe(ref gv, 1968); (WideLoad(ref gv, 1984) + s4_2).StoreUnsafe(ref gv, 1984);
+                    (WideLoad(ref gv, 2352) + s5_0).StoreUnsafe(ref gv, 2352); (WideLoad(ref gv, 2368) + s5_1).StoreUnsafe(ref gv, 2368); (WideLoad(ref gv, 2384) + s5_2).StoreUnsafe(ref gv, 2384);
+                }
+            }
+            for (int f = 0; f < 6; f++) sum[150 + f] += global::System.Numerics.Tensors.TensorPrimitives.Sum<float>(_d1.AsSpan(n * 4704 + f * 784, 784));
+            if (_inputGradient)
+            {
+                // ∂E/∂col into the thread's column buffer, then col2im adds every window's share back into ∂E/∂x.
+                Conv2D1ColumnGradient(ref _p[0], ref _d1[n * 4704], ref work, 0, 25, 0, 784);
+                // col2im by input rows (16-lane vectors at ix = 0, 12): ∂E/∂x[c, iy, ix] = Σ_(u, v) ∂E/∂col[(c, u, v), (iy + 2 − u)·28 + ix + 2 − v] over the windows inside
+                ref float dxs = ref _d0[n * 784];
+                Vector512<float> m0_0 = Vector512.Create(-1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1).AsSingle();
+                Vector512<float> m0_1 = Vector512.Create(-1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1).AsSingle();
+                Vector512<float> m0_2 = Vector512.Create(-1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1).AsSingle();
+                Vector512<float> m0_3 = Vector512.Create(0, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1).AsSingle();
+                Vector512<float> m0_4 = Vector512.Create(0, 0, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1).AsSingle();
+                Vector512<float> m1_0 = Vector512.Create(-1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, 0, 0).AsSingle();
+                Vector512<float> m1_1 = Vector512.Create(-1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, 0).AsSingle();
+                Vector512<float> m1_2 = Vector512.Create(-1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1).AsSingle();
+                Vector512<float> m1_3 = Vector512.Create(-1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1).AsSingle();
+                Vector512<float> m1_4 = Vector512.Create(-1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1).AsSingle();
+                for (int ch = 0; ch < 1; ch++)
+                {
+                    ref float cc = ref Unsafe.Add(ref work, ch * 19600);
+                    for (int iy = 0; iy < 28; iy++)
+                    {
+                        Vector512<float> s0 = Vector512<float>.Zero; Vector512<float> s1 = Vector512<float>.Zero;
+                        int u0 = global::System.Math.Max(0, iy + -25), u1 = global::System.Math.Min(4, iy + 2);   // the u whose window row oy = iy + 2 − u is inside
+                        for (int u = u0; u <= u1; u++)
+                        {
+                            ref float cr = ref Unsafe.Add(ref cc, u * 3920 + (iy + 2 - u) * 28);   // row oy of ∂E/∂col[(c, u, 0), ·]
+                            s0 += Vector512.LoadUnsafe(ref Unsafe.Add(ref cr, 2)) & m0_0; s1 += Vector512.LoadUnsafe(ref Unsafe.Add(ref cr, 14)) & m1_0;
+                            s0 += Vector512.LoadUnsafe(ref Unsafe.Add(ref cr, 785)) & m0_1; s1 += Vector512.LoadUnsafe(ref Unsafe.Add(ref cr, 797)) & m1_1;
+                            s0 += Vector512.LoadUnsafe(ref Unsafe.Add(ref cr, 1568)) & m0_2; s1 += Vector512.LoadUnsafe(ref Unsafe.Add(ref cr, 1580)) & m1_2;
+                            s0 += Vector512.LoadUnsafe(ref Unsafe.Add(ref cr, 2351)) & m0_3; s1 += Vector512.LoadUnsafe(ref Unsafe.Add(ref cr, 2363)) & m1_3;
+                            s0 += Vector512.LoadUnsafe(ref Unsafe.Add(ref cr, 3134)) & m0_4; s1 += Vector512.LoadUnsafe(ref Unsafe.Add(ref cr, 3146)) & m1_4;
+                        }
+                        s0.StoreUnsafe(ref dxs, (nuint)(ch * 784 + iy * 28 + 0)); s1.StoreUnsafe(ref dxs, (nuint)(ch * 784 + iy * 28 + 12));
+                    }
+                }
+            }
+        }
+        ref float lanes = ref _gvec0[slot * 2400];
+        for (int k = 0; k < 150; k++) sum[k] = Vector512.Sum(WideLoad(ref lanes, k * 16));
+    }
+
+    /// <summary>The convolutions' Vector512 twins: the wide vector at element <paramref name="i"/> past <paramref name="at"/> (no bounds check).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<float> WideLoad(ref float at, nint i) => Vector512.LoadUnsafe(ref at, (nuint)i);
+
+    /// <summary>The convolutions' Vector512 twins: a·b + c in one rounding.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<float> WideFma(Vector512<float> a, Vector512<float> b, Vector512<float> c) => Vector512.FusedMultiplyAdd(a, b, c);
 
     /// <summary>Conv2D1 ∂E/∂col, one sample: col[k, p] = Σ_f w[f, k]·δ[f, p] for window values m0 ≤ k &lt; m1 and positions n0 ≤ p &lt; n1 (6 filters).</summary>
     /// <remarks>Rows m0 ≤ m &lt; m1, columns n0 ≤ n &lt; n1 (multiples of 24, or 784). For each strip of 24 columns,
@@ -1336,12 +1711,17 @@ _____________________________________________________________________
     /// <summary>Conv2D2 forward for chunk <paramref name="part"/> of <paramref name="parts"/> of the batch's samples (scratch: the running thread's slot).</summary>
     private void Conv2D2ForwardPart(int part, int parts)
     {
+        if (Vector512.IsHardwareAccelerated)   // a JIT-time constant: full-width AVX-512 runs the Vector512 twin
+        {
+            Conv2D2ForwardPart512(part, parts);
+            return;
+        }
         (int n0, int n1) = global::NetGen.Parallelism.Range(_batch, parts, part);
         int slot = global::NetGen.Parallelism.Slot;
         for (int n = n0; n < n1; n++)
         {
             ref float xs = ref _a3[n * 1176];   // no padding: the input is read in place
-            // direct convolution, filters form: yᵀ[p, f] for a block of positions × filter vectors in registers, 25 taps per channel unrolled; then y = (yᵀ)ᵀ
+            // direct convolution, filters form: yᵀ[p, f] for a block of positions × 8-lane filter vectors in registers, 25 taps per channel unrolled; then y = (yᵀ)ᵀ
             ref float wts = ref _wT3[0];
             ref float bs = ref _p[2556];
             ref float yts = ref _yT3[slot * 1600];
@@ -1450,10 +1830,132 @@ _____________________________________________________________________
         }
     }
 
+    /// <summary>The Vector512 twin of Conv2D2ForwardPart.</summary>
+    private void Conv2D2ForwardPart512(int part, int parts)
+    {
+        (int n0, int n1) = global::NetGen.Parallelism.Range(_batch, parts, part);
+        int slot = global::NetGen.Parallelism.Slot;
+        for (int n = n0; n < n1; n++)
+        {
+            ref float xs = ref _a3[n * 1176];   // no padding: the input is read in place
+            // direct convolution, filters form: yᵀ[p, f] for a block of positions × 16-lane filter vectors in registers, 25 taps per channel unrolled; then y = (yᵀ)ᵀ
+            ref float wts = ref _wT3[0];
+            ref float bs = ref _p[2556];
+            ref float yts = ref _yT3[slot * 1600];
+            for (int oy = 0; oy < 10; oy++)
+            {
+                for (int fv = 0; fv < 1; fv += 1)   // 1 vectors of 16 filters
+                {
+                    // positions ox = 0..9
+                    {
+                        Vector512<float> a0_0 = WideLoad(ref bs, (fv + 0) * 16);
+                        Vector512<float> a1_0 = WideLoad(ref bs, (fv + 0) * 16);
+                        Vector512<float> a2_0 = WideLoad(ref bs, (fv + 0) * 16);
+                        Vector512<float> a3_0 = WideLoad(ref bs, (fv + 0) * 16);
+                        Vector512<float> a4_0 = WideLoad(ref bs, (fv + 0) * 16);
+                        Vector512<float> a5_0 = WideLoad(ref bs, (fv + 0) * 16);
+                        Vector512<float> a6_0 = WideLoad(ref bs, (fv + 0) * 16);
+                        Vector512<float> a7_0 = WideLoad(ref bs, (fv + 0) * 16);
+                        Vector512<float> a8_0 = WideLoad(ref bs, (fv + 0) * 16);
+                        Vector512<float> a9_0 = WideLoad(ref bs, (fv + 0) * 16);
+                        for (int ch = 0; ch < 6; ch++)
+                        {
+                            ref float xr = ref Unsafe.Add(ref xs, ch * 196 + oy * 14 + 0);
+                            ref float wr = ref Unsafe.Add(ref wts, ch * 400 + fv * 16);
+                            Vector512<float> b; Vector512<float> w0;
+                            w0 = WideLoad(ref wr, 0); b = Vector512.Create(Unsafe.Add(ref xr, 0)); a0_0 = WideFma(b, w0, a0_0); b = Vector512.Create(Unsafe.Add(ref xr, 1)); a1_0 = WideFma(b, w0, a1_0); b = Vector512.Create(Unsafe.Add(ref xr, 2)); a2_0 = WideFma(b, w0, a2_0); b = Vector512.Create(Unsafe.Add(ref xr, 3)); a3_0 = WideFma(b, w0, a3_0); b = Vector512.Create(Unsafe.Add(ref xr, 4)); a4_0 = WideFma(b, w0, a4_0); b = Vector512.Create(Unsafe.Add(ref xr, 5)); a5_0 = WideFma(b, w0, a5_0); b = Vector512.Create(Unsafe.Add(ref xr, 6)); a6_0 = WideFma(b, w0, a6_0); b = Vector512.Create(Unsafe.Add(ref xr, 7)); a7_0 = WideFma(b, w0, a7_0); b = Vector512.Create(Unsafe.Add(ref xr, 8)); a8_0 = WideFma(b, w0, a8_0); b = Vector512.Create(Unsafe.Add(ref xr, 9)); a9_0 = WideFma(b, w0, a9_0);
+                            w0 = WideLoad(ref wr, 16); b = Vector512.Create(Unsafe.Add(ref xr, 1)); a0_0 = WideFma(b, w0, a0_0); b = Vector512.Create(Unsafe.Add(ref xr, 2)); a1_0 = WideFma(b, w0, a1_0); b = Vector512.Create(Unsafe.Add(ref xr, 3)); a2_0 = WideFma(b, w0, a2_0); b = Vector512.Create(Unsafe.Add(ref xr, 4)); a3_0 = WideFma(b, w0, a3_0); b = Vector512.Create(Unsafe.Add(ref xr, 5)); a4_0 = WideFma(b, w0, a4_0); b = Vector512.Create(Unsafe.Add(ref xr, 6)); a5_0 = WideFma(b, w0, a5_0); b = Vector512.Create(Unsafe.Add(ref xr, 7)); a6_0 = WideFma(b, w0, a6_0); b = Vector512.Create(Unsafe.Add(ref xr, 8)); a7_0 = WideFma(b, w0, a7_0); b = Vector512.Create(Unsafe.Add(ref xr, 9)); a8_0 = WideFma(b, w0, a8_0); b = Vector512.Create(Unsafe.Add(ref xr, 10)); a9_0 = WideFma(b, w0, a9_0);
+                            w0 = WideLoad(ref wr, 32); b = Vector512.Create(Unsafe.Add(ref xr, 2)); a0_0 = WideFma(b, w0, a0_0); b = Vector512.Create(Unsafe.Add(ref xr, 3)); a1_0 = WideFma(b, w0, a1_0); b = Vector512.Create(Unsafe.Add(ref xr, 4)); a2_0 = WideFma(b, w0, a2_0); b = Vector512.Create(Unsafe.Add(ref xr, 5)); a3_0 = WideFma(b, w0, a3_0); b = Vector512.Create(Unsafe.Add(ref xr, 6)); a4_0 = WideFma(b, w0, a4_0); b = Vector512.Create(Unsafe.Add(ref xr, 7)); a5_0 = WideFma(b, w0, a5_0); b = Vector512.Create(Unsafe.Add(ref xr, 8)); a6_0 = WideFma(b, w0, a6_0); b = Vector512.Create(Unsafe.Add(ref xr, 9)); a7_0 = WideFma(b, w0, a7_0); b = Vector512.Create(Unsafe.Add(ref xr, 10)); a8_0 = WideFma(b, w0, a8_0); b = Vector512.Create(Unsafe.Add(ref xr, 11)); a9_0 = WideFma(b, w0, a9_0);
+                            w0 = WideLoad(ref wr, 48); b = Vector512.Create(Unsafe.Add(ref xr, 3)); a0_0 = WideFma(b, w0, a0_0); b = Vector512.Create(Unsafe.Add(ref xr, 4)); a1_0 = WideFma(b, w0, a1_0); b = Vector512.Create(Unsafe.Add(ref xr, 5)); a2_0 = WideFma(b, w0, a2_0); b = Vector512.Create(Unsafe.Add(ref xr, 6)); a3_0 = WideFma(b, w0, a3_0); b = Vector512.Create(Unsafe.Add(ref xr, 7)); a4_0 = WideFma(b, w0, a4_0); b = Vector512.Create(Unsafe.Add(ref xr, 8)); a5_0 = WideFma(b, w0, a5_0); b = Vector512.Create(Unsafe.Add(ref xr, 9)); a6_0 = WideFma(b, w0, a6_0); b = Vector512.Create(Unsafe.Add(ref xr, 10)); a7_0 = WideFma(b, w0, a7_0); b = Vector512.Create(Unsafe.Add(ref xr, 11)); a8_0 = WideFma(b, w0, a8_0); b = Vector512.Create(Unsafe.Add(ref xr, 12)); a9_0 = WideFma(b, w0, a9_0);
+                            w0 = WideLoad(ref wr, 64); b = Vector512.Create(Unsafe.Add(ref xr, 4)); a0_0 = WideFma(b, w0, a0_0); b = Vector512.Create(Unsafe.Add(ref xr, 5)); a1_0 = WideFma(b, w0, a1_0); b = Vector512.Create(Unsafe.Add(ref xr, 6)); a2_0 = WideFma(b, w0, a2_0); b = Vector512.Create(Unsafe.Add(ref xr, 7)); a3_0 = WideFma(b, w0, a3_0); b = Vector512.Create(Unsafe.Add(ref xr, 8)); a4_0 = WideFma(b, w0, a4_0); b = Vector512.Create(Unsafe.Add(ref xr, 9)); a5_0 = WideFma(b, w0, a5_0); b = Vector512.Create(Unsafe.Add(ref xr, 10)); a6_0 = WideFma(b, w0, a6_0); b = Vector512.Create(Unsafe.Add(ref xr, 11)); a7_0 = WideFma(b, w0, a7_0); b = Vector512.Create(Unsafe.Add(ref xr, 12)); a8_0 = WideFma(b, w0, a8_0); b = Vector512.Create(Unsafe.Add(ref xr, 13)); a9_0 = WideFma(b, w0, a9_0);
+                            w0 = WideLoad(ref wr, 80); b = Vector512.Create(Unsafe.Add(ref xr, 14)); a0_0 = WideFma(b, w0, a0_0); b = Vector512.Create(Unsafe.Add(ref xr, 15)); a1_0 = WideFma(b, w0, a1_0); b = Vector512.Create(Unsafe.Add(ref xr, 16)); a2_0 = WideFma(b, w0, a2_0); b = Vector512.Create(Unsafe.Add(ref xr, 17)); a3_0 = WideFma(b, w0, a3_0); b = Vector512.Create(Unsafe.Add(ref xr, 18)); a4_0 = WideFma(b, w0, a4_0); b = Vector512.Create(Unsafe.Add(ref xr, 19)); a5_0 = WideFma(b, w0, a5_0); b = Vector512.Create(Unsafe.Add(ref xr, 20)); a6_0 = WideFma(b, w0, a6_0); b = Vector512.Create(Unsafe.Add(ref xr, 21)); a7_0 = WideFma(b, w0, a7_0); b = Vector512.Create(Unsafe.Add(ref xr, 22)); a8_0 = WideFma(b, w0, a8_0); b = Vector512.Create(Unsafe.Add(ref xr, 23)); a9_0 = WideFma(b, w0, a9_0);
+                            w0 = WideLoad(ref wr, 96); b = Vector512.Create(Unsafe.Add(ref xr, 15)); a0_0 = WideFma(b, w0, a0_0); b = Vector512.Create(Unsafe.Add(ref xr, 16)); a1_0 = WideFma(b, w0, a1_0); b = Vector512.Create(Unsafe.Add(ref xr, 17)); a2_0 = WideFma(b, w0, a2_0); b = Vector512.Create(Unsafe.Add(ref xr, 18)); a3_0 = WideFma(b, w0, a3_0); b = Vector512.Create(Unsafe.Add(ref xr, 19)); a4_0 = WideFma(b, w0, a4_0); b = Vector512.Create(Unsafe.Add(ref xr, 20)); a5_0 = WideFma(b, w0, a5_0); b = Vector512.Create(Unsafe.Add(ref xr, 21)); a6_0 = WideFma(b, w0, a6_0); b = Vector512.Create(Unsafe.Add(ref xr, 22)); a7_0 = WideFma(b, w0, a7_0); b = Vector512.Create(Unsafe.Add(ref xr, 23)); a8_0 = WideFma(b, w0, a8_0); b = Vector512.Create(Unsafe.Add(ref xr, 24)); a9_0 = WideFma(b, w0, a9_0);
+                            w0 = WideLoad(ref wr, 112); b = Vector512.Create(Unsafe.Add(ref xr, 16)); a0_0 = WideFma(b, w0, a0_0); b = Vector512.Create(Unsafe.Add(ref xr, 17)); a1_0 = WideFma(b, w0, a1_0); b = Vector512.Create(Unsafe.Add(ref xr, 18)); a2_0 = WideFma(b, w0, a2_0); b = Vector512.Create(Unsafe.Add(ref xr, 19)); a3_0 = WideFma(b, w0, a3_0); b = Vector512.Create(Unsafe.Add(ref xr, 20)); a4_0 = WideFma(b, w0, a4_0); b = Vector512.Create(Unsafe.Add(ref xr, 21)); a5_0 = WideFma(b, w0, a5_0); b = Vector512.Create(Unsafe.Add(ref xr, 22)); a6_0 = WideFma(b, w0, a6_0); b = Vector512.Create(Unsafe.Add(ref xr, 23)); a7_0 = WideFma(b, w0, a7_0); b = Vector512.Create(Unsafe.Add(ref xr, 24)); a8_0 = WideFma(b, w0, a8_0); b = Vector512.Create(Unsafe.Add(ref xr, 25)); a9_0 = WideFma(b, w0, a9_0);
+                            w0 = WideLoad(ref wr, 128); b = Vector512.Create(Unsafe.Add(ref xr, 17)); a0_0 = WideFma(b, w0, a0_0); b = Vector512.Create(Unsafe.Add(ref xr, 18)); a1_0 = WideFma(b, w0, a1_0); b = Vector512.Create(Unsafe.Add(ref xr, 19)); a2_0 = WideFma(b, w0, a2_0); b = Vector512.Create(Unsafe.Add(ref xr, 20)); a3_0 = WideFma(b, w0, a3_0); b = Vector512.Create(Unsafe.Add(ref xr, 21)); a4_0 = WideFma(b, w0, a4_0); b = Vector512.Create(Unsafe.Add(ref xr, 22)); a5_0 = WideFma(b, w0, a5_0); b = Vector512.Create(Unsafe.Add(ref xr, 23)); a6_0 = WideFma(b, w0, a6_0); b = Vector512.Create(Unsafe.Add(ref xr, 24)); a7_0 = WideFma(b, w0, a7_0); b = Vector512.Create(Unsafe.Add(ref xr, 25)); a8_0 = WideFma(b, w0, a8_0); b = Vector512.Create(Unsafe.Add(ref xr, 26)); a9_0 = WideFma(b, w0, a9_0);
+                            w0 = WideLoad(ref wr, 144); b = Vector512.Create(Unsafe.Add(ref xr, 18)); a0_0 = WideFma(b, w0, a0_0); b = Vector512.Create(Unsafe.Add(ref xr, 19)); a1_0 = WideFma(b, w0, a1_0); b = Vector512.Create(Unsafe.Add(ref xr, 20)); a2_0 = WideFma(b, w0, a2_0); b = Vector512.Create(Unsafe.Add(ref xr, 21)); a3_0 = WideFma(b, w0, a3_0); b = Vector512.Create(Unsafe.Add(ref xr, 22)); a4_0 = WideFma(b, w0, a4_0); b = Vector512.Create(Unsafe.Add(ref xr, 23)); a5_0 = WideFma(b, w0, a5_0); b = Vector512.Create(Unsafe.Add(ref xr, 24)); a6_0 = WideFma(b, w0, a6_0); b = Vector512.Create(Unsafe.Add(ref xr, 25)); a7_0 = WideFma(b, w0, a7_0); b = Vector512.Create(Unsafe.Add(ref xr, 26)); a8_0 = WideFma(b, w0, a8_0); b = Vector512.Create(Unsafe.Add(ref xr, 27)); a9_0 = WideFma(b, w0, a9_0);
+                            w0 = WideLoad(ref wr, 160); b = Vector512.Create(Unsafe.Add(ref xr, 28)); a0_0 = WideFma(b, w0, a0_0); b = Vector512.Create(Unsafe.Add(ref xr, 29)); a1_0 = WideFma(b, w0, a1_0); b = Vector512.Create(Unsafe.Add(ref xr, 30)); a2_0 = WideFma(b, w0, a2_0); b = Vector512.Create(Unsafe.Add(ref xr, 31)); a3_0 = WideFma(b, w0, a3_0); b = Vector512.Create(Unsafe.Add(ref xr, 32)); a4_0 = WideFma(b, w0, a4_0); b = Vector512.Create(Unsafe.Add(ref xr, 33)); a5_0 = WideFma(b, w0, a5_0); b = Vector512.Create(Unsafe.Add(ref xr, 34)); a6_0 = WideFma(b, w0, a6_0); b = Vector512.Create(Unsafe.Add(ref xr, 35)); a7_0 = WideFma(b, w0, a7_0); b = Vector512.Create(Unsafe.Add(ref xr, 36)); a8_0 = WideFma(b, w0, a8_0); b = Vector512.Create(Unsafe.Add(ref xr, 37)); a9_0 = WideFma(b, w0, a9_0);
+                            w0 = WideLoad(ref wr, 176); b = Vector512.Create(Unsafe.Add(ref xr, 29)); a0_0 = WideFma(b, w0, a0_0); b = Vector512.Create(Unsafe.Add(ref xr, 30)); a1_0 = WideFma(b, w0, a1_0); b = Vector512.Create(Unsafe.Add(ref xr, 31)); a2_0 = WideFma(b, w0, a2_0); b = Vector512.Create(Unsafe.Add(ref xr, 32)); a3_0 = WideFma(b, w0, a3_0); b = Vector512.Create(Unsafe.Add(ref xr, 33)); a4_0 = WideFma(b, w0, a4_0); b = Vector512.Create(Unsafe.Add(ref xr, 34)); a5_0 = WideFma(b, w0, a5_0); b = Vector512.Create(Unsafe.Add(ref xr, 35)); a6_0 = WideFma(b, w0, a6_0); b = Vector512.Create(Unsafe.Add(ref xr, 36)); a7_0 = WideFma(b, w0, a7_0); b = Vector512.Create(Unsafe.Add(ref xr, 37)); a8_0 = WideFma(b, w0, a8_0); b = Vector512.Create(Unsafe.Add(ref xr, 38)); a9_0 = WideFma(b, w0, a9_0);
+                            w0 = WideLoad(ref wr, 192); b = Vector512.Create(Unsafe.Add(ref xr, 30)); a0_0 = WideFma(b, w0, a0_0); b = Vector512.Create(Unsafe.Add(ref xr, 31)); a1_0 = WideFma(b, w0, a1_0); b = Vector512.Create(Unsafe.Add(ref xr, 32)); a2_0 = WideFma(b, w0, a2_0); b = Vector512.Create(Unsafe.Add(ref xr, 33)); a3_0 = WideFma(b, w0, a3_0); b = Vector512.Create(Unsafe.Add(ref xr, 34)); a4_0 = WideFma(b, w0, a4_0); b = Vector512.Create(Unsafe.Add(ref xr, 35)); a5_0 = WideFma(b, w0, a5_0); b = Vector512.Create(Unsafe.Add(ref xr, 36)); a6_0 = WideFma(b, w0, a6_0); b = Vector512.Create(Unsafe.Add(ref xr, 37)); a7_0 = WideFma(b, w0, a7_0); b = Vector512.Create(Unsafe.Add(ref xr, 38)); a8_0 = WideFma(b, w0, a8_0); b = Vector512.Create(Unsafe.Add(ref xr, 39)); a9_0 = WideFma(b, w0, a9_0);
+                            w0 = WideLoad(ref wr, 208); b = Vector512.Create(Unsafe.Add(ref xr, 31)); a0_0 = WideFma(b, w0, a0_0); b = Vector512.Create(Unsafe.Add(ref xr, 32)); a1_0 = WideFma(b, w0, a1_0); b = Vector512.Create(Unsafe.Add(ref xr, 33)); a2_0 = WideFma(b, w0, a2_0); b = Vector512.Create(Unsafe.Add(ref xr, 34)); a3_0 = WideFma(b, w0, a3_0); b = Vector512.Create(Unsafe.Add(ref xr, 35)); a4_0 = WideFma(b, w0, a4_0); b = Vector512.Create(Unsafe.Add(ref xr, 36)); a5_0 = WideFma(b, w0, a5_0); b = Vector512.Create(Unsafe.Add(ref xr, 37)); a6_0 = WideFma(b, w0, a6_0); b = Vector512.Create(Unsafe.Add(ref xr, 38)); a7_0 = WideFma(b, w0, a7_0); b = Vector512.Create(Unsafe.Add(ref xr, 39)); a8_0 = WideFma(b, w0, a8_0); b = Vector512.Create(Unsafe.Add(ref xr, 40)); a9_0 = WideFma(b, w0, a9_0);
+                            w0 = WideLoad(ref wr, 224); b = Vector512.Create(Unsafe.Add(ref xr, 32)); a0_0 = WideFma(b, w0, a0_0); b = Vector512.Create(Unsafe.Add(ref xr, 33)); a1_0 = WideFma(b, w0, a1_0); b = Vector512.Create(Unsafe.Add(ref xr, 34)); a2_0 = WideFma(b, w0, a2_0); b = Vector512.Create(Unsafe.Add(ref xr, 35)); a3_0 = WideFma(b, w0, a3_0); b = Vector512.Create(Unsafe.Add(ref xr, 36)); a4_0 = WideFma(b, w0, a4_0); b = Vector512.Create(Unsafe.Add(ref xr, 37)); a5_0 = WideFma(b, w0, a5_0); b = Vector512.Create(Unsafe.Add(ref xr, 38)); a6_0 = WideFma(b, w0, a6_0); b = Vector512.Create(Unsafe.Add(ref xr, 39)); a7_0 = WideFma(b, w0, a7_0); b = Vector512.Create(Unsafe.Add(ref xr, 40)); a8_0 = WideFma(b, w0, a8_0); b = Vector512.Create(Unsafe.Add(ref xr, 41)); a9_0 = WideFma(b, w0, a9_0);
+                            w0 = WideLoad(ref wr, 240); b = Vector512.Create(Unsafe.Add(ref xr, 42)); a0_0 = WideFma(b, w0, a0_0); b = Vector512.Create(Unsafe.Add(ref xr, 43)); a1_0 = WideFma(b, w0, a1_0); b = Vector512.Create(Unsafe.Add(ref xr, 44)); a2_0 = WideFma(b, w0, a2_0); b = Vector512.Create(Unsafe.Add(ref xr, 45)); a3_0 = WideFma(b, w0, a3_0); b = Vector512.Create(Unsafe.Add(ref xr, 46)); a4_0 = WideFma(b, w0, a4_0); b = Vector512.Create(Unsafe.Add(ref xr, 47)); a5_0 = WideFma(b, w0, a5_0); b = Vector512.Create(Unsafe.Add(ref xr, 48)); a6_0 = WideFma(b, w0, a6_0); b = Vector512.Create(Unsafe.Add(ref xr, 49)); a7_0 = WideFma(b, w0, a7_0); b = Vector512.Create(Unsafe.Add(ref xr, 50)); a8_0 = WideFma(b, w0, a8_0); b = Vector512.Create(Unsafe.Add(ref xr, 51)); a9_0 = WideFma(b, w0, a9_0);
+                            w0 = WideLoad(ref wr, 256); b = Vector512.Create(Unsafe.Add(ref xr, 43)); a0_0 = WideFma(b, w0, a0_0); b = Vector512.Create(Unsafe.Add(ref xr, 44)); a1_0 = WideFma(b, w0, a1_0); b = Vector512.Create(Unsafe.Add(ref xr, 45)); a2_0 = WideFma(b, w0, a2_0); b = Vector512.Create(Unsafe.Add(ref xr, 46)); a3_0 = WideFma(b, w0, a3_0); b = Vector512.Create(Unsafe.Add(ref xr, 47)); a4_0 = WideFma(b, w0, a4_0); b = Vector512.Create(Unsafe.Add(ref xr, 48)); a5_0 = WideFma(b, w0, a5_0); b = Vector512.Create(Unsafe.Add(ref xr, 49)); a6_0 = WideFma(b, w0, a6_0); b = Vector512.Create(Unsafe.Add(ref xr, 50)); a7_0 = WideFma(b, w0, a7_0); b = Vector512.Create(Unsafe.Add(ref xr, 51)); a8_0 = WideFma(b, w0, a8_0); b = Vector512.Create(Unsafe.Add(ref xr, 52)); a9_0 = WideFma(b, w0, a9_0);
+                            w0 = WideLoad(ref wr, 272); b = Vector512.Create(Unsafe.Add(ref xr, 44)); a0_0 = WideFma(b, w0, a0_0); b = Vector512.Create(Unsafe.Add(ref xr, 45)); a1_0 = WideFma(b, w0, a1_0); b = Vector512.Create(Unsafe.Add(ref xr, 46)); a2_0 = WideFma(b, w0, a2_0); b = Vector512.Create(Unsafe.Add(ref xr, 47)); a3_0 = WideFma(b, w0, a3_0); b = Vector512.Create(Unsafe.Add(ref xr, 48)); a4_0 = WideFma(b, w0, a4_0); b = Vector512.Create(Unsafe.Add(ref xr, 49)); a5_0 = WideFma(b, w0, a5_0); b = Vector512.Create(Unsafe.Add(ref xr, 50)); a6_0 = WideFma(b, w0, a6_0); b = Vector512.Create(Unsafe.Add(ref xr, 51)); a7_0 = WideFma(b, w0, a7_0); b = Vector512.Create(Unsafe.Add(ref xr, 52)); a8_0 = WideFma(b, w0, a8_0); b = Vector512.Create(Unsafe.Add(ref xr, 53)); a9_0 = WideFma(b, w0, a9_0);
+                            w0 = WideLoad(ref wr, 288); b = Vector512.Create(Unsafe.Add(ref xr, 45)); a0_0 = WideFma(b, w0, a0_0); b = Vector512.Create(Unsafe.Add(ref xr, 46)); a1_0 = WideFma(b, w0, a1_0); b = Vector512.Create(Unsafe.Add(ref xr, 47)); a2_0 = WideFma(b, w0, a2_0); b = Vector512.Create(Unsafe.Add(ref xr, 48)); a3_0 = WideFma(b, w0, a3_0); b = Vector512.Create(Unsafe.Add(ref xr, 49)); a4_0 = WideFma(b, w0, a4_0); b = Vector512.Create(Unsafe.Add(ref xr, 50)); a5_0 = WideFma(b, w0, a5_0); b = Vector512.Create(Unsafe.Add(ref xr, 51)); a6_0 = WideFma(b, w0, a6_0); b = Vector512.Create(Unsafe.Add(ref xr, 52)); a7_0 = WideFma(b, w0, a7_0); b = Vector512.Create(Unsafe.Add(ref xr, 53)); a8_0 = WideFma(b, w0, a8_0); b = Vector512.Create(Unsafe.Add(ref xr, 54)); a9_0 = WideFma(b, w0, a9_0);
+                            w0 = WideLoad(ref wr, 304); b = Vector512.Create(Unsafe.Add(ref xr, 46)); a0_0 = WideFma(b, w0, a0_0); b = Vector512.Create(Unsafe.Add(ref xr, 47)); a1_0 = WideFma(b, w0, a1_0); b = Vector512.Create(Unsafe.Add(ref xr, 48)); a2_0 = WideFma(b, w0, a2_0); b = Vector512.Create(Unsafe.Add(ref xr, 49)); a3_0 = WideFma(b, w0, a3_0); b = Vector512.Create(Unsafe.Add(ref xr, 50)); a4_0 = WideFma(b, w0, a4_0); b = Vector512.Create(Unsafe.Add(ref xr, 51)); a5_0 = WideFma(b, w0, a5_0); b = Vector512.Create(Unsafe.Add(ref xr, 52)); a6_0 = WideFma(b, w0, a6_0); b = Vector512.Create(Unsafe.Add(ref xr, 53)); a7_0 = WideFma(b, w0, a7_0); b = Vector512.Create(Unsafe.Add(ref xr, 54)); a8_0 = WideFma(b, w0, a8_0); b = Vector512.Create(Unsafe.Add(ref xr, 55)); a9_0 = WideFma(b, w0, a9_0);
+                            w0 = WideLoad(ref wr, 320); b = Vector512.Create(Unsafe.Add(ref xr, 56)); a0_0 = WideFma(b, w0, a0_0); b = Vector512.Create(Unsafe.Add(ref xr, 57)); a1_0 = WideFma(b, w0, a1_0); b = Vector512.Create(Unsafe.Add(ref xr, 58)); a2_0 = WideFma(b, w0, a2_0); b = Vector512.Create(Unsafe.Add(ref xr, 59)); a3_0 = WideFma(b, w0, a3_0); b = Vector512.Create(Unsafe.Add(ref xr, 60)); a4_0 = WideFma(b, w0, a4_0); b = Vector512.Create(Unsafe.Add(ref xr, 61)); a5_0 = WideFma(b, w0, a5_0); b = Vector512.Create(Unsafe.Add(ref xr, 62)); a6_0 = WideFma(b, w0, a6_0); b = Vector512.Create(Unsafe.Add(ref xr, 63)); a7_0 = WideFma(b, w0, a7_0); b = Vector512.Create(Unsafe.Add(ref xr, 64)); a8_0 = WideFma(b, w0, a8_0); b = Vector512.Create(Unsafe.Add(ref xr, 65)); a9_0 = WideFma(b, w0, a9_0);
+                            w0 = WideLoad(ref wr, 336); b = Vector512.Create(Unsafe.Add(ref xr, 57)); a0_0 = WideFma(b, w0, a0_0); b = Vector512.Create(Unsafe.Add(ref xr, 58)); a1_0 = WideFma(b, w0, a1_0); b = Vector512.Create(Unsafe.Add(ref xr, 59)); a2_0 = WideFma(b, w0, a2_0); b = Vector512.Create(Unsafe.Add(ref xr, 60)); a3_0 = WideFma(b, w0, a3_0); b = Vector512.Create(Unsafe.Add(ref xr, 61)); a4_0 = WideFma(b, w0, a4_0); b = Vector512.Create(Unsafe.Add(ref xr, 62)); a5_0 = WideFma(b, w0, a5_0); b = Vector512.Create(Unsafe.Add(ref xr, 63)); a6_0 = WideFma(b, w0, a6_0); b = Vector512.Create(Unsafe.Add(ref xr, 64)); a7_0 = WideFma(b, w0, a7_0); b = Vector512.Create(Unsafe.Add(ref xr, 65)); a8_0 = WideFma(b, w0, a8_0); b = Vector512.Create(Unsafe.Add(ref xr, 66)); a9_0 = WideFma(b, w0, a9_0);
+                            w0 = WideLoad(ref wr, 352); b = Vector512.Create(Unsafe.Add(ref xr, 58)); a0_0 = WideFma(b, w0, a0_0); b = Vector512.Create(Unsafe.Add(ref xr, 59)); a1_0 = WideFma(b, w0, a1_0); b = Vector512.Create(Unsafe.Add(ref xr, 60)); a2_0 = WideFma(b, w0, a2_0); b = Vector512.Create(Unsafe.Add(ref xr, 61)); a3_0 = WideFma(b, w0, a3_0); b = Vector512.Create(Unsafe.Add(ref xr, 62)); a4_0 = WideFma(b, w0, a4_0); b = Vector512.Create(Unsafe.Add(ref xr, 63)); a5_0 = WideFma(b, w0, a5_0); b = Vector512.Create(Unsafe.Add(ref xr, 64)); a6_0 = WideFma(b, w0, a6_0); b = Vector512.Create(Unsafe.Add(ref xr, 65)); a7_0 = WideFma(b, w0, a7_0); b = Vector512.Create(Unsafe.Add(ref xr, 66)); a8_0 = WideFma(b, w0, a8_0); b = Vector512.Create(Unsafe.Add(ref xr, 67)); a9_0 = WideFma(b, w0, a9_0);
+                            w0 = WideLoad(ref wr, 368); b = Vector512.Create(Unsafe.Add(ref xr, 59)); a0_0 = WideFma(b, w0, a0_0); b = Vector512.Create(Unsafe.Add(ref xr, 60)); a1_0 = WideFma(b, w0, a1_0); b = Vector512.Create(Unsafe.Add(ref xr, 61)); a2_0 = WideFma(b, w0, a2_0); b = Vector512.Create(Unsafe.Add(ref xr, 62)); a3_0 = WideFma(b, w0, a3_0); b = Vector512.Create(Unsafe.Add(ref xr, 63)); a4_0 = WideFma(b, w0, a4_0); b = Vector512.Create(Unsafe.Add(ref xr, 64)); a5_0 = WideFma(b, w0, a5_0); b = Vector512.Create(Unsafe.Add(ref xr, 65)); a6_0 = WideFma(b, w0, a6_0); b = Vector512.Create(Unsafe.Add(ref xr, 66)); a7_0 = WideFma(b, w0, a7_0); b = Vector512.Create(Unsafe.Add(ref xr, 67)); a8_0 = WideFma(b, w0, a8_0); b = Vector512.Create(Unsafe.Add(ref xr, 68)); a9_0 = WideFma(b, w0, a9_0);
+                            w0 = WideLoad(ref wr, 384); b = Vector512.Create(Unsafe.Add(ref xr, 60)); a0_0 = WideFma(b, w0, a0_0); b = Vector512.Create(Unsafe.Add(ref xr, 61)); a1_0 = WideFma(b, w0, a1_0); b = Vector512.Create(Unsafe.Add(ref xr, 62)); a2_0 = WideFma(b, w0, a2_0); b = Vector512.Create(Unsafe.Add(ref xr, 63)); a3_0 = WideFma(b, w0, a3_0); b = Vector512.Create(Unsafe.Add(ref xr, 64)); a4_0 = WideFma(b, w0, a4_0); b = Vector512.Create(Unsafe.Add(ref xr, 65)); a5_0 = WideFma(b, w0, a5_0); b = Vector512.Create(Unsafe.Add(ref xr, 66)); a6_0 = WideFma(b, w0, a6_0); b = Vector512.Create(Unsafe.Add(ref xr, 67)); a7_0 = WideFma(b, w0, a7_0); b = Vector512.Create(Unsafe.Add(ref xr, 68)); a8_0 = WideFma(b, w0, a8_0); b = Vector512.Create(Unsafe.Add(ref xr, 69)); a9_0 = WideFma(b, w0, a9_0);
+                        }
+                        a0_0.StoreUnsafe(ref yts, (nuint)((oy * 10 + 0) * 16 + (fv + 0) * 16));
+                        a1_0.StoreUnsafe(ref yts, (nuint)((oy * 10 + 1) * 16 + (fv + 0) * 16));
+                        a2_0.StoreUnsafe(ref yts, (nuint)((oy * 10 + 2) * 16 + (fv + 0) * 16));
+                        a3_0.StoreUnsafe(ref yts, (nuint)((oy * 10 + 3) * 16 + (fv + 0) * 16));
+                        a4_0.StoreUnsafe(ref yts, (nuint)((oy * 10 + 4) * 16 + (fv + 0) * 16));
+                        a5_0.StoreUnsafe(ref yts, (nuint)((oy * 10 + 5) * 16 + (fv + 0) * 16));
+                        a6_0.StoreUnsafe(ref yts, (nuint)((oy * 10 + 6) * 16 + (fv + 0) * 16));
+                        a7_0.StoreUnsafe(ref yts, (nuint)((oy * 10 + 7) * 16 + (fv + 0) * 16));
+                        a8_0.StoreUnsafe(ref yts, (nuint)((oy * 10 + 8) * 16 + (fv + 0) * 16));
+                        a9_0.StoreUnsafe(ref yts, (nuint)((oy * 10 + 9) * 16 + (fv + 0) * 16));
+                    }
+                }
+            }
+            ref float ys = ref _a4[n * 1600];
+            for (int i = 0; i < 96; i += 8) for (int j = 0; j < 16; j += 8) Transpose8x8(ref Unsafe.Add(ref yts, i * 16 + j), 16, ref Unsafe.Add(ref ys, j * 100 + i), 100);
+            for (int j = 0; j < 16; j++) for (int i = 96; i < 100; i++) Unsafe.Add(ref ys, j * 100 + i) = Unsafe.Add(ref yts, i * 16 + j);
+            global::System.Numerics.Tensors.TensorPrimitives.Max<float>(_a4.AsSpan(n * 1600, 1600), 0f, _a5.AsSpan(n * 1600, 1600));   // layer 4, ReLU, fused
+            // layer 5, max pooling, fused: this sample's windows while the ReLU's output is in L1
+            {
+                ref float xr = ref _a5[n * 1600];
+                ref float yr = ref _a6[n * 400];
+                ref int argr = ref _argmax5[n * 400];
+                global::System.Runtime.Intrinsics.Vector256<int> evenOdd = global::System.Runtime.Intrinsics.Vector256.Create(0, 2, 4, 6, 1, 3, 5, 7);
+                global::System.Runtime.Intrinsics.Vector128<int> windowColumns = global::System.Runtime.Intrinsics.Vector128.Create(0, 2, 4, 6);
+                for (int ch = 0; ch < 16; ch++)
+                {
+                    for (int oy = 0; oy < 5; oy++)
+                    {
+                        {
+                            int first = ch * 100 + oy * 20 + 0, o = ch * 25 + oy * 5 + 0;
+                            global::System.Runtime.Intrinsics.Vector256<float> a;
+                            a = global::System.Runtime.Intrinsics.Vector256.Shuffle(global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref xr, (nuint)(first + 0)), evenOdd); global::System.Runtime.Intrinsics.Vector128<float> m = global::System.Runtime.Intrinsics.Vector256.GetLower(a), right = global::System.Runtime.Intrinsics.Vector256.GetUpper(a);
+                            a = global::System.Runtime.Intrinsics.Vector256.Shuffle(global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref xr, (nuint)(first + 10)), evenOdd); global::System.Runtime.Intrinsics.Vector128<float> below = global::System.Runtime.Intrinsics.Vector256.GetLower(a), belowRight = global::System.Runtime.Intrinsics.Vector256.GetUpper(a);
+                            global::System.Runtime.Intrinsics.Vector128<int> at = global::System.Runtime.Intrinsics.Vector128.Create(first) + windowColumns, best = at;
+                            global::System.Runtime.Intrinsics.Vector128<float> above = global::System.Runtime.Intrinsics.Vector128.GreaterThan(right, m) | global::System.Runtime.Intrinsics.Vector128.IsNaN(right); m = global::System.Runtime.Intrinsics.Vector128.ConditionalSelect(above, right, m); best = global::System.Runtime.Intrinsics.Vector128.ConditionalSelect(global::System.Runtime.Intrinsics.Vector128.AsInt32(above), at + global::System.Runtime.Intrinsics.Vector128.Create(1), best);
+                            above = global::System.Runtime.Intrinsics.Vector128.GreaterThan(below, m) | global::System.Runtime.Intrinsics.Vector128.IsNaN(below); m = global::System.Runtime.Intrinsics.Vector128.ConditionalSelect(above, below, m); best = global::System.Runtime.Intrinsics.Vector128.ConditionalSelect(global::System.Runtime.Intrinsics.Vector128.AsInt32(above), at + global::System.Runtime.Intrinsics.Vector128.Create(10), best);
+                            above = global::System.Runtime.Intrinsics.Vector128.GreaterThan(belowRight, m) | global::System.Runtime.Intrinsics.Vector128.IsNaN(belowRight); m = global::System.Runtime.Intrinsics.Vector128.ConditionalSelect(above, belowRight, m); best = global::System.Runtime.Intrinsics.Vector128.ConditionalSelect(global::System.Runtime.Intrinsics.Vector128.AsInt32(above), at + global::System.Runtime.Intrinsics.Vector128.Create(11), best);
+                            global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(m, ref yr, (nuint)o);
+                            global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(best, ref argr, (nuint)o);
+                        }
+                        {
+                            int first = ch * 100 + oy * 20 + 2, o = ch * 25 + oy * 5 + 1;
+                            global::System.Runtime.Intrinsics.Vector256<float> a;
+                            a = global::System.Runtime.Intrinsics.Vector256.Shuffle(global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref xr, (nuint)(first + 0)), evenOdd); global::System.Runtime.Intrinsics.Vector128<float> m = global::System.Runtime.Intrinsics.Vector256.GetLower(a), right = global::System.Runtime.Intrinsics.Vector256.GetUpper(a);
+                            a = global::System.Runtime.Intrinsics.Vector256.Shuffle(global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref xr, (nuint)(first + 10)), evenOdd); global::System.Runtime.Intrinsics.Vector128<float> below = global::System.Runtime.Intrinsics.Vector256.GetLower(a), belowRight = global::System.Runtime.Intrinsics.Vector256.GetUpper(a);
+                            global::System.Runtime.Intrinsics.Vector128<int> at = global::System.Runtime.Intrinsics.Vector128.Create(first) + windowColumns, best = at;
+                            global::System.Runtime.Intrinsics.Vector128<float> above = global::System.Runtime.Intrinsics.Vector128.GreaterThan(right, m) | global::System.Runtime.Intrinsics.Vector128.IsNaN(right); m = global::System.Runtime.Intrinsics.Vector128.ConditionalSelect(above, right, m); best = global::System.Runtime.Intrinsics.Vector128.ConditionalSelect(global::System.Runtime.Intrinsics.Vector128.AsInt32(above), at + global::System.Runtime.Intrinsics.Vector128.Create(1), best);
+                            above = global::System.Runtime.Intrinsics.Vector128.GreaterThan(below, m) | global::System.Runtime.Intrinsics.Vector128.IsNaN(below); m = global::System.Runtime.Intrinsics.Vector128.ConditionalSelect(above, below, m); best = global::System.Runtime.Intrinsics.Vector128.ConditionalSelect(global::System.Runtime.Intrinsics.Vector128.AsInt32(above), at + global::System.Runtime.Intrinsics.Vector128.Create(10), best);
+                            above = global::System.Runtime.Intrinsics.Vector128.GreaterThan(belowRight, m) | global::System.Runtime.Intrinsics.Vector128.IsNaN(belowRight); m = global::System.Runtime.Intrinsics.Vector128.ConditionalSelect(above, belowRight, m); best = global::System.Runtime.Intrinsics.Vector128.ConditionalSelect(global::System.Runtime.Intrinsics.Vector128.AsInt32(above), at + global::System.Runtime.Intrinsics.Vector128.Create(11), best);
+                            global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(m, ref yr, (nuint)o);
+                            global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(best, ref argr, (nuint)o);
+                        }
+                    }
+                }
+            }
+        }
+    }
+
     /// <summary>Conv2D2 backward for chunk <paramref name="part"/> of <paramref name="parts"/> of the batch's samples: their
     /// ∂E/∂w and ∂E/∂b summed into the chunk's region of _gsum3, and their ∂E/∂x (scratch: the running thread's slot).</summary>
     private void Conv2D2BackwardPart(int part, int parts)
     {
+        if (Vector512.IsHardwareAccelerated)   // a JIT-time constant: full-width AVX-512 runs the Vector512 twin
+        {
+            Conv2D2BackwardPart512(part, parts);
+            return;
+        }
         (int n0, int n1) = global::NetGen.Parallelism.Range(_batch, parts, part);
         int slot = global::NetGen.Parallelism.Slot;
         global::System.Span<float> sum = _gsum3.AsSpan(part * 2416, 2416);
@@ -1484,7 +1986,7 @@ _____________________________________________________________________
             ref float delta = ref _d4[n * 1600];
             for (int i = 0; i < 16; i += 8) for (int j = 0; j < 96; j += 8) Transpose8x8(ref Unsafe.Add(ref delta, i * 100 + j), 100, ref Unsafe.Add(ref deltaT, j * 16 + i), 16);
             for (int j = 96; j < 100; j++) for (int i = 0; i < 16; i++) Unsafe.Add(ref deltaT, j * 16 + i) = Unsafe.Add(ref delta, i * 100 + j);
-            // ∂E/∂wᵀ[(c, u, v), f] += Σ_p x[c, oy + u, ox + v]·δᵀ[p, f]: a block of taps × filter vectors in registers over the sample's positions
+            // ∂E/∂wᵀ[(c, u, v), f] += Σ_p x[c, oy + u, ox + v]·δᵀ[p, f]: a block of taps × 8-lane filter vectors in registers over the sample's positions
             for (int ch = 0; ch < 6; ch++)
             {
                 ref float xc = ref Unsafe.Add(ref xs, ch * 196);
@@ -1587,7 +2089,163 @@ _____________________________________________________________________
             for (int f = 0; f < 16; f++) sum[2400 + f] += global::System.Numerics.Tensors.TensorPrimitives.Sum<float>(_d4.AsSpan(n * 1600 + f * 100, 100));
             // ∂E/∂col into the thread's column buffer, then col2im adds every window's share back into ∂E/∂x.
             Conv2D2ColumnGradient(ref _p[156], ref _d4[n * 1600], ref work, 0, 150, 0, 100);
-            // col2im by input rows (vectors at ix = 0, 6): ∂E/∂x[c, iy, ix] = Σ_(u, v) ∂E/∂col[(c, u, v), (iy + 0 − u)·10 + ix + 0 − v] over the windows inside
+            // col2im by input rows (8-lane vectors at ix = 0, 6): ∂E/∂x[c, iy, ix] = Σ_(u, v) ∂E/∂col[(c, u, v), (iy + 0 − u)·10 + ix + 0 − v] over the windows inside
+            ref float dxs = ref _d3[n * 1176];
+            Vector256<float> m0_0 = Vector256.Create(-1, -1, -1, -1, -1, -1, -1, -1).AsSingle();
+            Vector256<float> m0_1 = Vector256.Create(0, -1, -1, -1, -1, -1, -1, -1).AsSingle();
+            Vector256<float> m0_2 = Vector256.Create(0, 0, -1, -1, -1, -1, -1, -1).AsSingle();
+            Vector256<float> m0_3 = Vector256.Create(0, 0, 0, -1, -1, -1, -1, -1).AsSingle();
+            Vector256<float> m0_4 = Vector256.Create(0, 0, 0, 0, -1, -1, -1, -1).AsSingle();
+            Vector256<float> m1_0 = Vector256.Create(-1, -1, -1, -1, 0, 0, 0, 0).AsSingle();
+            Vector256<float> m1_1 = Vector256.Create(-1, -1, -1, -1, -1, 0, 0, 0).AsSingle();
+            Vector256<float> m1_2 = Vector256.Create(-1, -1, -1, -1, -1, -1, 0, 0).AsSingle();
+            Vector256<float> m1_3 = Vector256.Create(-1, -1, -1, -1, -1, -1, -1, 0).AsSingle();
+            Vector256<float> m1_4 = Vector256.Create(-1, -1, -1, -1, -1, -1, -1, -1).AsSingle();
+            for (int ch = 0; ch < 6; ch++)
+            {
+                ref float cc = ref Unsafe.Add(ref work, ch * 2500);
+                for (int iy = 0; iy < 14; iy++)
+                {
+                    Vector256<float> s0 = Vector256<float>.Zero; Vector256<float> s1 = Vector256<float>.Zero;
+                    int u0 = global::System.Math.Max(0, iy + -9), u1 = global::System.Math.Min(4, iy + 0);   // the u whose window row oy = iy + 0 − u is inside
+                    for (int u = u0; u <= u1; u++)
+                    {
+                        ref float cr = ref Unsafe.Add(ref cc, u * 500 + (iy + 0 - u) * 10);   // row oy of ∂E/∂col[(c, u, 0), ·]
+                        s0 += Vector256.LoadUnsafe(ref Unsafe.Add(ref cr, 0)) & m0_0; s1 += Vector256.LoadUnsafe(ref Unsafe.Add(ref cr, 6)) & m1_0;
+                        s0 += Vector256.LoadUnsafe(ref Unsafe.Add(ref cr, 99)) & m0_1; s1 += Vector256.LoadUnsafe(ref Unsafe.Add(ref cr, 105)) & m1_1;
+                        s0 += Vector256.LoadUnsafe(ref Unsafe.Add(ref cr, 198)) & m0_2; s1 += Vector256.LoadUnsafe(ref Unsafe.Add(ref cr, 204)) & m1_2;
+                        s0 += Vector256.LoadUnsafe(ref Unsafe.Add(ref cr, 297)) & m0_3; s1 += Vector256.LoadUnsafe(ref Unsafe.Add(ref cr, 303)) & m1_3;
+                        s0 += Vector256.LoadUnsafe(ref Unsafe.Add(ref cr, 396)) & m0_4; s1 += Vector256.LoadUnsafe(ref Unsafe.Add(ref cr, 402)) & m1_4;
+                    }
+                    s0.StoreUnsafe(ref dxs, (nuint)(ch * 196 + iy * 14 + 0)); s1.StoreUnsafe(ref dxs, (nuint)(ch * 196 + iy * 14 + 6));
+                }
+            }
+        }
+    }
+
+    /// <summary>The Vector512 twin of Conv2D2BackwardPart.</summary>
+    private void Conv2D2BackwardPart512(int part, int parts)
+    {
+        (int n0, int n1) = global::NetGen.Parallelism.Range(_batch, parts, part);
+        int slot = global::NetGen.Parallelism.Slot;
+        global::System.Span<float> sum = _gsum3.AsSpan(part * 2416, 2416);
+        sum.Clear();
+        for (int n = n0; n < n1; n++)
+        {
+            ref float work = ref _col3[8 + slot * 15000];
+            ref float xs = ref _a3[n * 1176];   // no padding: the input is read in place
+            // layers 5 and 4, max pooling and ReLU backward, fused: δ = ∂E/∂ of this layer's output for this sample, formed while it stays in L1
+            {
+                ref float dyr = ref _d6[n * 400];
+                ref float dxr = ref _d4[n * 1600];
+                ref int argr = ref _argmax5[n * 400];
+                ref float yr = ref _a6[n * 400];
+                global::System.Runtime.Intrinsics.Vector256<int> twice = global::System.Runtime.Intrinsics.Vector256.Create(0, 0, 1, 1, 2, 2, 3, 3), positions = global::System.Runtime.Intrinsics.Vector256.Create(0, 1, 2, 3, 4, 5, 6, 7);
+                for (int ch = 0; ch < 16; ch++)
+                {
+                    for (int oy = 0; oy < 5; oy++)
+                    {
+                        int row = ch * 100 + oy * 20, o = ch * 25 + oy * 5;   // the window row's two input rows start at row and row + 10
+                        { global::System.Runtime.Intrinsics.Vector256<float> g = global::System.Runtime.Intrinsics.Vector256.Shuffle(global::System.Runtime.Intrinsics.Vector128.ToVector256Unsafe(global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref dyr, (nuint)(o + 0))), twice) + global::System.Runtime.Intrinsics.Vector256<float>.Zero; g = global::System.Runtime.Intrinsics.Vector256.ConditionalSelect(global::System.Runtime.Intrinsics.Vector256.GreaterThan(global::System.Runtime.Intrinsics.Vector256.Shuffle(global::System.Runtime.Intrinsics.Vector128.ToVector256Unsafe(global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref yr, (nuint)(o + 0))), twice), global::System.Runtime.Intrinsics.Vector256<float>.Zero), g, global::System.Runtime.Intrinsics.Vector256<float>.Zero); global::System.Runtime.Intrinsics.Vector256<int> win = global::System.Runtime.Intrinsics.Vector256.Shuffle(global::System.Runtime.Intrinsics.Vector128.ToVector256Unsafe(global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref argr, (nuint)(o + 0))), twice), at = global::System.Runtime.Intrinsics.Vector256.Create(row + 0) + positions; global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::System.Runtime.Intrinsics.Vector256.ConditionalSelect(global::System.Runtime.Intrinsics.Vector256.AsSingle(global::System.Runtime.Intrinsics.Vector256.Equals(win, at)), g, global::System.Runtime.Intrinsics.Vector256<float>.Zero), ref dxr, (nuint)(row + 0)); global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::System.Runtime.Intrinsics.Vector256.ConditionalSelect(global::System.Runtime.Intrinsics.Vector256.AsSingle(global::System.Runtime.Intrinsics.Vector256.Equals(win, at + global::System.Runtime.Intrinsics.Vector256.Create(10))), g, global::System.Runtime.Intrinsics.Vector256<float>.Zero), ref dxr, (nuint)(row + 10 + 0)); }
+                        { global::System.Runtime.Intrinsics.Vector256<float> g = global::System.Runtime.Intrinsics.Vector256.Shuffle(global::System.Runtime.Intrinsics.Vector128.ToVector256Unsafe(global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref dyr, (nuint)(o + 1))), twice) + global::System.Runtime.Intrinsics.Vector256<float>.Zero; g = global::System.Runtime.Intrinsics.Vector256.ConditionalSelect(global::System.Runtime.Intrinsics.Vector256.GreaterThan(global::System.Runtime.Intrinsics.Vector256.Shuffle(global::System.Runtime.Intrinsics.Vector128.ToVector256Unsafe(global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref yr, (nuint)(o + 1))), twice), global::System.Runtime.Intrinsics.Vector256<float>.Zero), g, global::System.Runtime.Intrinsics.Vector256<float>.Zero); global::System.Runtime.Intrinsics.Vector256<int> win = global::System.Runtime.Intrinsics.Vector256.Shuffle(global::System.Runtime.Intrinsics.Vector128.ToVector256Unsafe(global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref argr, (nuint)(o + 1))), twice), at = global::System.Runtime.Intrinsics.Vector256.Create(row + 2) + positions; global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::System.Runtime.Intrinsics.Vector256.ConditionalSelect(global::System.Runtime.Intrinsics.Vector256.AsSingle(global::System.Runtime.Intrinsics.Vector256.Equals(win, at)), g, global::System.Runtime.Intrinsics.Vector256<float>.Zero), ref dxr, (nuint)(row + 2)); global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::System.Runtime.Intrinsics.Vector256.ConditionalSelect(global::System.Runtime.Intrinsics.Vector256.AsSingle(global::System.Runtime.Intrinsics.Vector256.Equals(win, at + global::System.Runtime.Intrinsics.Vector256.Create(10))), g, global::System.Runtime.Intrinsics.Vector256<float>.Zero), ref dxr, (nuint)(row + 10 + 2)); }
+                    }
+                }
+            }
+            // δᵀ of the sample, [position × filter]; then gᵀ[k, f] += Σ_p col[k, p]·δᵀ[p, f]
+            ref float deltaT = ref _deltaT3[slot * 1600];
+            ref float delta = ref _d4[n * 1600];
+            for (int i = 0; i < 16; i += 8) for (int j = 0; j < 96; j += 8) Transpose8x8(ref Unsafe.Add(ref delta, i * 100 + j), 100, ref Unsafe.Add(ref deltaT, j * 16 + i), 16);
+            for (int j = 96; j < 100; j++) for (int i = 0; i < 16; i++) Unsafe.Add(ref deltaT, j * 16 + i) = Unsafe.Add(ref delta, i * 100 + j);
+            // ∂E/∂wᵀ[(c, u, v), f] += Σ_p x[c, oy + u, ox + v]·δᵀ[p, f]: a block of taps × 16-lane filter vectors in registers over the sample's positions
+            for (int ch = 0; ch < 6; ch++)
+            {
+                ref float xc = ref Unsafe.Add(ref xs, ch * 196);
+                for (int fv = 0; fv < 1; fv += 1)   // 1 vectors of 16 filters
+                {
+                    // taps (u, v) = (0, 0) (0, 1) (0, 2) (0, 3) (0, 4) (1, 0) (1, 1) (1, 2) (1, 3) (1, 4) (2, 0) (2, 1) (2, 2)
+                    {
+                        Vector512<float> s0_0 = Vector512<float>.Zero;
+                        Vector512<float> s1_0 = Vector512<float>.Zero;
+                        Vector512<float> s2_0 = Vector512<float>.Zero;
+                        Vector512<float> s3_0 = Vector512<float>.Zero;
+                        Vector512<float> s4_0 = Vector512<float>.Zero;
+                        Vector512<float> s5_0 = Vector512<float>.Zero;
+                        Vector512<float> s6_0 = Vector512<float>.Zero;
+                        Vector512<float> s7_0 = Vector512<float>.Zero;
+                        Vector512<float> s8_0 = Vector512<float>.Zero;
+                        Vector512<float> s9_0 = Vector512<float>.Zero;
+                        Vector512<float> s10_0 = Vector512<float>.Zero;
+                        Vector512<float> s11_0 = Vector512<float>.Zero;
+                        Vector512<float> s12_0 = Vector512<float>.Zero;
+                        for (int oy = 0; oy < 10; oy++)
+                        {
+                            for (int ox = 0; ox < 10; ox++)
+                            {
+                                ref float xr = ref Unsafe.Add(ref xc, oy * 14 + ox);
+                                ref float dr = ref Unsafe.Add(ref deltaT, (oy * 10 + ox) * 16 + fv * 16);
+                                Vector512<float> b; Vector512<float> d0 = WideLoad(ref dr, 0);
+                                b = Vector512.Create(Unsafe.Add(ref xr, 0)); s0_0 = WideFma(b, d0, s0_0); b = Vector512.Create(Unsafe.Add(ref xr, 1)); s1_0 = WideFma(b, d0, s1_0); b = Vector512.Create(Unsafe.Add(ref xr, 2)); s2_0 = WideFma(b, d0, s2_0); b = Vector512.Create(Unsafe.Add(ref xr, 3)); s3_0 = WideFma(b, d0, s3_0); b = Vector512.Create(Unsafe.Add(ref xr, 4)); s4_0 = WideFma(b, d0, s4_0); b = Vector512.Create(Unsafe.Add(ref xr, 14)); s5_0 = WideFma(b, d0, s5_0); b = Vector512.Create(Unsafe.Add(ref xr, 15)); s6_0 = WideFma(b, d0, s6_0); b = Vector512.Create(Unsafe.Add(ref xr, 16)); s7_0 = WideFma(b, d0, s7_0); b = Vector512.Create(Unsafe.Add(ref xr, 17)); s8_0 = WideFma(b, d0, s8_0); b = Vector512.Create(Unsafe.Add(ref xr, 18)); s9_0 = WideFma(b, d0, s9_0); b = Vector512.Create(Unsafe.Add(ref xr, 28)); s10_0 = WideFma(b, d0, s10_0); b = Vector512.Create(Unsafe.Add(ref xr, 29)); s11_0 = WideFma(b, d0, s11_0); b = Vector512.Create(Unsafe.Add(ref xr, 30)); s12_0 = WideFma(b, d0, s12_0);
+                            }
+                        }
+                        ref float gt = ref sum[(ch * 25) * 16 + fv * 16];
+                        (WideLoad(ref gt, 0) + s0_0).StoreUnsafe(ref gt, 0);
+                        (WideLoad(ref gt, 16) + s1_0).StoreUnsafe(ref gt, 16);
+                        (WideLoad(ref gt, 32) + s2_0).StoreUnsafe(ref gt, 32);
+                        (WideLoad(ref gt, 48) + s3_0).StoreUnsafe(ref gt, 48);
+                        (WideLoad(ref gt, 64) + s4_0).StoreUnsafe(ref gt, 64);
+                        (WideLoad(ref gt, 80) + s5_0).StoreUnsafe(ref gt, 80);
+                        (WideLoad(ref gt, 96) + s6_0).StoreUnsafe(ref gt, 96);
+                        (WideLoad(ref gt, 112) + s7_0).StoreUnsafe(ref gt, 112);
+                        (WideLoad(ref gt, 128) + s8_0).StoreUnsafe(ref gt, 128);
+                        (WideLoad(ref gt, 144) + s9_0).StoreUnsafe(ref gt, 144);
+                        (WideLoad(ref gt, 160) + s10_0).StoreUnsafe(ref gt, 160);
+                        (WideLoad(ref gt, 176) + s11_0).StoreUnsafe(ref gt, 176);
+                        (WideLoad(ref gt, 192) + s12_0).StoreUnsafe(ref gt, 192);
+                    }
+                    // taps (u, v) = (2, 3) (2, 4) (3, 0) (3, 1) (3, 2) (3, 3) (3, 4) (4, 0) (4, 1) (4, 2) (4, 3) (4, 4)
+                    {
+                        Vector512<float> s0_0 = Vector512<float>.Zero;
+                        Vector512<float> s1_0 = Vector512<float>.Zero;
+                        Vector512<float> s2_0 = Vector512<float>.Zero;
+                        Vector512<float> s3_0 = Vector512<float>.Zero;
+                        Vector512<float> s4_0 = Vector512<float>.Zero;
+                        Vector512<float> s5_0 = Vector512<float>.Zero;
+                        Vector512<float> s6_0 = Vector512<float>.Zero;
+                        Vector512<float> s7_0 = Vector512<float>.Zero;
+                        Vector512<float> s8_0 = Vector512<float>.Zero;
+                        Vector512<float> s9_0 = Vector512<float>.Zero;
+                        Vector512<float> s10_0 = Vector512<float>.Zero;
+                        Vector512<float> s11_0 = Vector512<float>.Zero;
+                        for (int oy = 0; oy < 10; oy++)
+                        {
+                            for (int ox = 0; ox < 10; ox++)
+                            {
+                                ref float xr = ref Unsafe.Add(ref xc, oy * 14 + ox);
+                                ref float dr = ref Unsafe.Add(ref deltaT, (oy * 10 + ox) * 16 + fv * 16);
+                                Vector512<float> b; Vector512<float> d0 = WideLoad(ref dr, 0);
+                                b = Vector512.Create(Unsafe.Add(ref xr, 31)); s0_0 = WideFma(b, d0, s0_0); b = Vector512.Create(Unsafe.Add(ref xr, 32)); s1_0 = WideFma(b, d0, s1_0); b = Vector512.Create(Unsafe.Add(ref xr, 42)); s2_0 = WideFma(b, d0, s2_0); b = Vector512.Create(Unsafe.Add(ref xr, 43)); s3_0 = WideFma(b, d0, s3_0); b = Vector512.Create(Unsafe.Add(ref xr, 44)); s4_0 = WideFma(b, d0, s4_0); b = Vector512.Create(Unsafe.Add(ref xr, 45)); s5_0 = WideFma(b, d0, s5_0); b = Vector512.Create(Unsafe.Add(ref xr, 46)); s6_0 = WideFma(b, d0, s6_0); b = Vector512.Create(Unsafe.Add(ref xr, 56)); s7_0 = WideFma(b, d0, s7_0); b = Vector512.Create(Unsafe.Add(ref xr, 57)); s8_0 = WideFma(b, d0, s8_0); b = Vector512.Create(Unsafe.Add(ref xr, 58)); s9_0 = WideFma(b, d0, s9_0); b = Vector512.Create(Unsafe.Add(ref xr, 59)); s10_0 = WideFma(b, d0, s10_0); b = Vector512.Create(Unsafe.Add(ref xr, 60)); s11_0 = WideFma(b, d0, s11_0);
+                            }
+                        }
+                        ref float gt = ref sum[(ch * 25) * 16 + fv * 16];
+                        (WideLoad(ref gt, 208) + s0_0).StoreUnsafe(ref gt, 208);
+                        (WideLoad(ref gt, 224) + s1_0).StoreUnsafe(ref gt, 224);
+                        (WideLoad(ref gt, 240) + s2_0).StoreUnsafe(ref gt, 240);
+                        (WideLoad(ref gt, 256) + s3_0).StoreUnsafe(ref gt, 256);
+                        (WideLoad(ref gt, 272) + s4_0).StoreUnsafe(ref gt, 272);
+                        (WideLoad(ref gt, 288) + s5_0).StoreUnsafe(ref gt, 288);
+                        (WideLoad(ref gt, 304) + s6_0).StoreUnsafe(ref gt, 304);
+                        (WideLoad(ref gt, 320) + s7_0).StoreUnsafe(ref gt, 320);
+                        (WideLoad(ref gt, 336) + s8_0).StoreUnsafe(ref gt, 336);
+                        (WideLoad(ref gt, 352) + s9_0).StoreUnsafe(ref gt, 352);
+                        (WideLoad(ref gt, 368) + s10_0).StoreUnsafe(ref gt, 368);
+                        (WideLoad(ref gt, 384) + s11_0).StoreUnsafe(ref gt, 384);
+                    }
+                }
+            }
+            for (int f = 0; f < 16; f++) sum[2400 + f] += global::System.Numerics.Tensors.TensorPrimitives.Sum<float>(_d4.AsSpan(n * 1600 + f * 100, 100));
+            // ∂E/∂col into the thread's column buffer, then col2im adds every window's share back into ∂E/∂x.
+            Conv2D2ColumnGradient(ref _p[156], ref _d4[n * 1600], ref work, 0, 150, 0, 100);
+            // col2im by input rows (8-lane vectors at ix = 0, 6): ∂E/∂x[c, iy, ix] = Σ_(u, v) ∂E/∂col[(c, u, v), (iy + 0 − u)·10 + ix + 0 − v] over the windows inside
             ref float dxs = ref _d3[n * 1176];
             Vector256<float> m0_0 = Vector256.Create(-1, -1, -1, -1, -1, -1, -1, -1).AsSingle();
             Vector256<float> m0_1 = Vector256.Create(0, -1, -1, -1, -1, -1, -1, -1).AsSingle();

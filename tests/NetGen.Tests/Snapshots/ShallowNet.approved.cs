@@ -118,7 +118,7 @@ ___________________________________________________________________
                 _a3 = _a2; _d3 = _d2;   // Flatten: the same memory, read with another shape
                 _a4 = new float[maxBatch * 10]; _d4 = new float[maxBatch * 10];
                 _a5 = new float[maxBatch * 10]; _d5 = new float[maxBatch * 10];
-                _col0 = global::NetGen.AlignedArray.Allocate<float>(7056 * global::NetGen.Parallelism.MaxSampleParts + 16);   // (a vector of slack at each end: col2im by rows reads past a thread's columns, then masks those lanes)
+                _col0 = global::NetGen.AlignedArray.Allocate<float>(7056 * global::NetGen.Parallelism.MaxSampleParts + 32);   // (a vector of slack at each end: col2im by rows reads past a thread's columns, then masks those lanes)
                 _gsum0 = global::NetGen.AlignedArray.Allocate<float>(320 * global::NetGen.Parallelism.SampleChunks(maxBatch, 8, 1));   // a chunk's sums every 320 values (whole cache lines)
                 _xpad0 = global::NetGen.AlignedArray.Allocate<float>(912 * global::NetGen.Parallelism.MaxSampleParts);
                 _wT0 = global::NetGen.AlignedArray.Allocate<float>(288);
@@ -579,13 +579,18 @@ ___________________________________________________________________
     /// <summary>Conv2D1 forward for chunk <paramref name="part"/> of <paramref name="parts"/> of the batch's samples (scratch: the running thread's slot).</summary>
     private void Conv2D1ForwardPart(int part, int parts)
     {
+        if (Vector512.IsHardwareAccelerated)   // a JIT-time constant: full-width AVX-512 runs the Vector512 twin
+        {
+            Conv2D1ForwardPart512(part, parts);
+            return;
+        }
         (int n0, int n1) = global::NetGen.Parallelism.Range(_batch, parts, part);
         int slot = global::NetGen.Parallelism.Slot;
         for (int n = n0; n < n1; n++)
         {
             ref float xs = ref _xpad0[slot * 912];   // the sample's input inside a zero border of 1×1: 1×30×30
             for (int ch = 0; ch < 1; ch++) for (int iy = 0; iy < 28; iy++) _a0.AsSpan(n * 784 + ch * 784 + iy * 28, 28).CopyTo(_xpad0.AsSpan(slot * 912 + ch * 900 + (iy + 1) * 30 + 1, 28));
-            // direct convolution, filters form: yᵀ[p, f] for a block of positions × filter vectors in registers, 9 taps per channel unrolled; then y = (yᵀ)ᵀ
+            // direct convolution, filters form: yᵀ[p, f] for a block of positions × 8-lane filter vectors in registers, 9 taps per channel unrolled; then y = (yᵀ)ᵀ
             ref float wts = ref _wT0[0];
             ref float bs = ref _p[288];
             ref float yts = ref _yT0[slot * 25088];
@@ -747,17 +752,157 @@ ___________________________________________________________________
         }
     }
 
+    /// <summary>The Vector512 twin of Conv2D1ForwardPart.</summary>
+    private void Conv2D1ForwardPart512(int part, int parts)
+    {
+        (int n0, int n1) = global::NetGen.Parallelism.Range(_batch, parts, part);
+        int slot = global::NetGen.Parallelism.Slot;
+        for (int n = n0; n < n1; n++)
+        {
+            ref float xs = ref _xpad0[slot * 912];   // the sample's input inside a zero border of 1×1: 1×30×30
+            for (int ch = 0; ch < 1; ch++) for (int iy = 0; iy < 28; iy++) _a0.AsSpan(n * 784 + ch * 784 + iy * 28, 28).CopyTo(_xpad0.AsSpan(slot * 912 + ch * 900 + (iy + 1) * 30 + 1, 28));
+            // direct convolution, filters form: yᵀ[p, f] for a block of positions × 16-lane filter vectors in registers, 9 taps per channel unrolled; then y = (yᵀ)ᵀ
+            ref float wts = ref _wT0[0];
+            ref float bs = ref _p[288];
+            ref float yts = ref _yT0[slot * 25088];
+            for (int oy = 0; oy < 28; oy++)
+            {
+                for (int fv = 0; fv < 2; fv += 2)   // 2 vectors of 16 filters
+                {
+                    // positions ox = 0..9
+                    {
+                        Vector512<float> a0_0 = WideLoad(ref bs, (fv + 0) * 16); Vector512<float> a0_1 = WideLoad(ref bs, (fv + 1) * 16);
+                        Vector512<float> a1_0 = WideLoad(ref bs, (fv + 0) * 16); Vector512<float> a1_1 = WideLoad(ref bs, (fv + 1) * 16);
+                        Vector512<float> a2_0 = WideLoad(ref bs, (fv + 0) * 16); Vector512<float> a2_1 = WideLoad(ref bs, (fv + 1) * 16);
+                        Vector512<float> a3_0 = WideLoad(ref bs, (fv + 0) * 16); Vector512<float> a3_1 = WideLoad(ref bs, (fv + 1) * 16);
+                        Vector512<float> a4_0 = WideLoad(ref bs, (fv + 0) * 16); Vector512<float> a4_1 = WideLoad(ref bs, (fv + 1) * 16);
+                        Vector512<float> a5_0 = WideLoad(ref bs, (fv + 0) * 16); Vector512<float> a5_1 = WideLoad(ref bs, (fv + 1) * 16);
+                        Vector512<float> a6_0 = WideLoad(ref bs, (fv + 0) * 16); Vector512<float> a6_1 = WideLoad(ref bs, (fv + 1) * 16);
+                        Vector512<float> a7_0 = WideLoad(ref bs, (fv + 0) * 16); Vector512<float> a7_1 = WideLoad(ref bs, (fv + 1) * 16);
+                        Vector512<float> a8_0 = WideLoad(ref bs, (fv + 0) * 16); Vector512<float> a8_1 = WideLoad(ref bs, (fv + 1) * 16);
+                        Vector512<float> a9_0 = WideLoad(ref bs, (fv + 0) * 16); Vector512<float> a9_1 = WideLoad(ref bs, (fv + 1) * 16);
+                        for (int ch = 0; ch < 1; ch++)
+                        {
+                            ref float xr = ref Unsafe.Add(ref xs, ch * 900 + oy * 30 + 0);
+                            ref float wr = ref Unsafe.Add(ref wts, ch * 288 + fv * 16);
+                            Vector512<float> b; Vector512<float> w0; Vector512<float> w1;
+                            w0 = WideLoad(ref wr, 0); w1 = WideLoad(ref wr, 16); b = Vector512.Create(Unsafe.Add(ref xr, 0)); a0_0 = WideFma(b, w0, a0_0); a0_1 = WideFma(b, w1, a0_1); b = Vector512.Create(Unsafe.Add(ref xr, 1)); a1_0 = WideFma(b, w0, a1_0); a1_1 = WideFma(b, w1, a1_1); b = Vector512.Create(Unsafe.Add(ref xr, 2)); a2_0 = WideFma(b, w0, a2_0); a2_1 = WideFma(b, w1, a2_1); b = Vector512.Create(Unsafe.Add(ref xr, 3)); a3_0 = WideFma(b, w0, a3_0); a3_1 = WideFma(b, w1, a3_1); b = Vector512.Create(Unsafe.Add(ref xr, 4)); a4_0 = WideFma(b, w0, a4_0); a4_1 = WideFma(b, w1, a4_1); b = Vector512.Create(Unsafe.Add(ref xr, 5)); a5_0 = WideFma(b, w0, a5_0); a5_1 = WideFma(b, w1, a5_1); b = Vector512.Create(Unsafe.Add(ref xr, 6)); a6_0 = WideFma(b, w0, a6_0); a6_1 = WideFma(b, w1, a6_1); b = Vector512.Create(Unsafe.Add(ref xr, 7)); a7_0 = WideFma(b, w0, a7_0); a7_1 = WideFma(b, w1, a7_1); b = Vector512.Create(Unsafe.Add(ref xr, 8)); a8_0 = WideFma(b, w0, a8_0); a8_1 = WideFma(b, w1, a8_1); b = Vector512.Create(Unsafe.Add(ref xr, 9)); a9_0 = WideFma(b, w0, a9_0); a9_1 = WideFma(b, w1, a9_1);
+                            w0 = WideLoad(ref wr, 32); w1 = WideLoad(ref wr, 48); b = Vector512.Create(Unsafe.Add(ref xr, 1)); a0_0 = WideFma(b, w0, a0_0); a0_1 = WideFma(b, w1, a0_1); b = Vector512.Create(Unsafe.Add(ref xr, 2)); a1_0 = WideFma(b, w0, a1_0); a1_1 = WideFma(b, w1, a1_1); b = Vector512.Create(Unsafe.Add(ref xr, 3)); a2_0 = WideFma(b, w0, a2_0); a2_1 = WideFma(b, w1, a2_1); b = Vector512.Create(Unsafe.Add(ref xr, 4)); a3_0 = WideFma(b, w0, a3_0); a3_1 = WideFma(b, w1, a3_1); b = Vector512.Create(Unsafe.Add(ref xr, 5)); a4_0 = WideFma(b, w0, a4_0); a4_1 = WideFma(b, w1, a4_1); b = Vector512.Create(Unsafe.Add(ref xr, 6)); a5_0 = WideFma(b, w0, a5_0); a5_1 = WideFma(b, w1, a5_1); b = Vector512.Create(Unsafe.Add(ref xr, 7)); a6_0 = WideFma(b, w0, a6_0); a6_1 = WideFma(b, w1, a6_1); b = Vector512.Create(Unsafe.Add(ref xr, 8)); a7_0 = WideFma(b, w0, a7_0); a7_1 = WideFma(b, w1, a7_1); b = Vector512.Create(Unsafe.Add(ref xr, 9)); a8_0 = WideFma(b, w0, a8_0); a8_1 = WideFma(b, w1, a8_1); b = Vector512.Create(Unsafe.Add(ref xr, 10)); a9_0 = WideFma(b, w0, a9_0); a9_1 = WideFma(b, w1, a9_1);
+                            w0 = WideLoad(ref wr, 64); w1 = WideLoad(ref wr, 80); b = Vector512.Create(Unsafe.Add(ref xr, 2)); a0_0 = WideFma(b, w0, a0_0); a0_1 = WideFma(b, w1, a0_1); b = Vector512.Create(Unsafe.Add(ref xr, 3)); a1_0 = WideFma(b, w0, a1_0); a1_1 = WideFma(b, w1, a1_1); b = Vector512.Create(Unsafe.Add(ref xr, 4)); a2_0 = WideFma(b, w0, a2_0); a2_1 = WideFma(b, w1, a2_1); b = Vector512.Create(Unsafe.Add(ref xr, 5)); a3_0 = WideFma(b, w0, a3_0); a3_1 = WideFma(b, w1, a3_1); b = Vector512.Create(Unsafe.Add(ref xr, 6)); a4_0 = WideFma(b, w0, a4_0); a4_1 = WideFma(b, w1, a4_1); b = Vector512.Create(Unsafe.Add(ref xr, 7)); a5_0 = WideFma(b, w0, a5_0); a5_1 = WideFma(b, w1, a5_1); b = Vector512.Create(Unsafe.Add(ref xr, 8)); a6_0 = WideFma(b, w0, a6_0); a6_1 = WideFma(b, w1, a6_1); b = Vector512.Create(Unsafe.Add(ref xr, 9)); a7_0 = WideFma(b, w0, a7_0); a7_1 = WideFma(b, w1, a7_1); b = Vector512.Create(Unsafe.Add(ref xr, 10)); a8_0 = WideFma(b, w0, a8_0); a8_1 = WideFma(b, w1, a8_1); b = Vector512.Create(Unsafe.Add(ref xr, 11)); a9_0 = WideFma(b, w0, a9_0); a9_1 = WideFma(b, w1, a9_1);
+                            w0 = WideLoad(ref wr, 96); w1 = WideLoad(ref wr, 112); b = Vector512.Create(Unsafe.Add(ref xr, 30)); a0_0 = WideFma(b, w0, a0_0); a0_1 = WideFma(b, w1, a0_1); b = Vector512.Create(Unsafe.Add(ref xr, 31)); a1_0 = WideFma(b, w0, a1_0); a1_1 = WideFma(b, w1, a1_1); b = Vector512.Create(Unsafe.Add(ref xr, 32)); a2_0 = WideFma(b, w0, a2_0); a2_1 = WideFma(b, w1, a2_1); b = Vector512.Create(Unsafe.Add(ref xr, 33)); a3_0 = WideFma(b, w0, a3_0); a3_1 = WideFma(b, w1, a3_1); b = Vector512.Create(Unsafe.Add(ref xr, 34)); a4_0 = WideFma(b, w0, a4_0); a4_1 = WideFma(b, w1, a4_1); b = Vector512.Create(Unsafe.Add(ref xr, 35)); a5_0 = WideFma(b, w0, a5_0); a5_1 = WideFma(b, w1, a5_1); b = Vector512.Create(Unsafe.Add(ref xr, 36)); a6_0 = WideFma(b, w0, a6_0); a6_1 = WideFma(b, w1, a6_1); b = Vector512.Create(Unsafe.Add(ref xr, 37)); a7_0 = WideFma(b, w0, a7_0); a7_1 = WideFma(b, w1, a7_1); b = Vector512.Create(Unsafe.Add(ref xr, 38)); a8_0 = WideFma(b, w0, a8_0); a8_1 = WideFma(b, w1, a8_1); b = Vector512.Create(Unsafe.Add(ref xr, 39)); a9_0 = WideFma(b, w0, a9_0); a9_1 = WideFma(b, w1, a9_1);
+                            w0 = WideLoad(ref wr, 128); w1 = WideLoad(ref wr, 144); b = Vector512.Create(Unsafe.Add(ref xr, 31)); a0_0 = WideFma(b, w0, a0_0); a0_1 = WideFma(b, w1, a0_1); b = Vector512.Create(Unsafe.Add(ref xr, 32)); a1_0 = WideFma(b, w0, a1_0); a1_1 = WideFma(b, w1, a1_1); b = Vector512.Create(Unsafe.Add(ref xr, 33)); a2_0 = WideFma(b, w0, a2_0); a2_1 = WideFma(b, w1, a2_1); b = Vector512.Create(Unsafe.Add(ref xr, 34)); a3_0 = WideFma(b, w0, a3_0); a3_1 = WideFma(b, w1, a3_1); b = Vector512.Create(Unsafe.Add(ref xr, 35)); a4_0 = WideFma(b, w0, a4_0); a4_1 = WideFma(b, w1, a4_1); b = Vector512.Create(Unsafe.Add(ref xr, 36)); a5_0 = WideFma(b, w0, a5_0); a5_1 = WideFma(b, w1, a5_1); b = Vector512.Create(Unsafe.Add(ref xr, 37)); a6_0 = WideFma(b, w0, a6_0); a6_1 = WideFma(b, w1, a6_1); b = Vector512.Create(Unsafe.Add(ref xr, 38)); a7_0 = WideFma(b, w0, a7_0); a7_1 = WideFma(b, w1, a7_1); b = Vector512.Create(Unsafe.Add(ref xr, 39)); a8_0 = WideFma(b, w0, a8_0); a8_1 = WideFma(b, w1, a8_1); b = Vector512.Create(Unsafe.Add(ref xr, 40)); a9_0 = WideFma(b, w0, a9_0); a9_1 = WideFma(b, w1, a9_1);
+                            w0 = WideLoad(ref wr, 160); w1 = WideLoad(ref wr, 176); b = Vector512.Create(Unsafe.Add(ref xr, 32)); a0_0 = WideFma(b, w0, a0_0); a0_1 = WideFma(b, w1, a0_1); b = Vector512.Create(Unsafe.Add(ref xr, 33)); a1_0 = WideFma(b, w0, a1_0); a1_1 = WideFma(b, w1, a1_1); b = Vector512.Create(Unsafe.Add(ref xr, 34)); a2_0 = WideFma(b, w0, a2_0); a2_1 = WideFma(b, w1, a2_1); b = Vector512.Create(Unsafe.Add(ref xr, 35)); a3_0 = WideFma(b, w0, a3_0); a3_1 = WideFma(b, w1, a3_1); b = Vector512.Create(Unsafe.Add(ref xr, 36)); a4_0 = WideFma(b, w0, a4_0); a4_1 = WideFma(b, w1, a4_1); b = Vector512.Create(Unsafe.Add(ref xr, 37)); a5_0 = WideFma(b, w0, a5_0); a5_1 = WideFma(b, w1, a5_1); b = Vector512.Create(Unsafe.Add(ref xr, 38)); a6_0 = WideFma(b, w0, a6_0); a6_1 = WideFma(b, w1, a6_1); b = Vector512.Create(Unsafe.Add(ref xr, 39)); a7_0 = WideFma(b, w0, a7_0); a7_1 = WideFma(b, w1, a7_1); b = Vector512.Create(Unsafe.Add(ref xr, 40)); a8_0 = WideFma(b, w0, a8_0); a8_1 = WideFma(b, w1, a8_1); b = Vector512.Create(Unsafe.Add(ref xr, 41)); a9_0 = WideFma(b, w0, a9_0); a9_1 = WideFma(b, w1, a9_1);
+                            w0 = WideLoad(ref wr, 192); w1 = WideLoad(ref wr, 208); b = Vector512.Create(Unsafe.Add(ref xr, 60)); a0_0 = WideFma(b, w0, a0_0); a0_1 = WideFma(b, w1, a0_1); b = Vector512.Create(Unsafe.Add(ref xr, 61)); a1_0 = WideFma(b, w0, a1_0); a1_1 = WideFma(b, w1, a1_1); b = Vector512.Create(Unsafe.Add(ref xr, 62)); a2_0 = WideFma(b, w0, a2_0); a2_1 = WideFma(b, w1, a2_1); b = Vector512.Create(Unsafe.Add(ref xr, 63)); a3_0 = WideFma(b, w0, a3_0); a3_1 = WideFma(b, w1, a3_1); b = Vector512.Create(Unsafe.Add(ref xr, 64)); a4_0 = WideFma(b, w0, a4_0); a4_1 = WideFma(b, w1, a4_1); b = Vector512.Create(Unsafe.Add(ref xr, 65)); a5_0 = WideFma(b, w0, a5_0); a5_1 = WideFma(b, w1, a5_1); b = Vector512.Create(Unsafe.Add(ref xr, 66)); a6_0 = WideFma(b, w0, a6_0); a6_1 = WideFma(b, w1, a6_1); b = Vector512.Create(Unsafe.Add(ref xr, 67)); a7_0 = WideFma(b, w0, a7_0); a7_1 = WideFma(b, w1, a7_1); b = Vector512.Create(Unsafe.Add(ref xr, 68)); a8_0 = WideFma(b, w0, a8_0); a8_1 = WideFma(b, w1, a8_1); b = Vector512.Create(Unsafe.Add(ref xr, 69)); a9_0 = WideFma(b, w0, a9_0); a9_1 = WideFma(b, w1, a9_1);
+                            w0 = WideLoad(ref wr, 224); w1 = WideLoad(ref wr, 240); b = Vector512.Create(Unsafe.Add(ref xr, 61)); a0_0 = WideFma(b, w0, a0_0); a0_1 = WideFma(b, w1, a0_1); b = Vector512.Create(Unsafe.Add(ref xr, 62)); a1_0 = WideFma(b, w0, a1_0); a1_1 = WideFma(b, w1, a1_1); b = Vector512.Create(Unsafe.Add(ref xr, 63)); a2_0 = WideFma(b, w0, a2_0); a2_1 = WideFma(b, w1, a2_1); b = Vector512.Create(Unsafe.Add(ref xr, 64)); a3_0 = WideFma(b, w0, a3_0); a3_1 = WideFma(b, w1, a3_1); b = Vector512.Create(Unsafe.Add(ref xr, 65)); a4_0 = WideFma(b, w0, a4_0); a4_1 = WideFma(b, w1, a4_1); b = Vector512.Create(Unsafe.Add(ref xr, 66)); a5_0 = WideFma(b, w0, a5_0); a5_1 = WideFma(b, w1, a5_1); b = Vector512.Create(Unsafe.Add(ref xr, 67)); a6_0 = WideFma(b, w0, a6_0); a6_1 = WideFma(b, w1, a6_1); b = Vector512.Create(Unsafe.Add(ref xr, 68)); a7_0 = WideFma(b, w0, a7_0); a7_1 = WideFma(b, w1, a7_1); b = Vector512.Create(Unsafe.Add(ref xr, 69)); a8_0 = WideFma(b, w0, a8_0); a8_1 = WideFma(b, w1, a8_1); b = Vector512.Create(Unsafe.Add(ref xr, 70)); a9_0 = WideFma(b, w0, a9_0); a9_1 = WideFma(b, w1, a9_1);
+                            w0 = WideLoad(ref wr, 256); w1 = WideLoad(ref wr, 272); b = Vector512.Create(Unsafe.Add(ref xr, 62)); a0_0 = WideFma(b, w0, a0_0); a0_1 = WideFma(b, w1, a0_1); b = Vector512.Create(Unsafe.Add(ref xr, 63)); a1_0 = WideFma(b, w0, a1_0); a1_1 = WideFma(b, w1, a1_1); b = Vector512.Create(Unsafe.Add(ref xr, 64)); a2_0 = WideFma(b, w0, a2_0); a2_1 = WideFma(b, w1, a2_1); b = Vector512.Create(Unsafe.Add(ref xr, 65)); a3_0 = WideFma(b, w0, a3_0); a3_1 = WideFma(b, w1, a3_1); b = Vector512.Create(Unsafe.Add(ref xr, 66)); a4_0 = WideFma(b, w0, a4_0); a4_1 = WideFma(b, w1, a4_1); b = Vector512.Create(Unsafe.Add(ref xr, 67)); a5_0 = WideFma(b, w0, a5_0); a5_1 = WideFma(b, w1, a5_1); b = Vector512.Create(Unsafe.Add(ref xr, 68)); a6_0 = WideFma(b, w0, a6_0); a6_1 = WideFma(b, w1, a6_1); b = Vector512.Create(Unsafe.Add(ref xr, 69)); a7_0 = WideFma(b, w0, a7_0); a7_1 = WideFma(b, w1, a7_1); b = Vector512.Create(Unsafe.Add(ref xr, 70)); a8_0 = WideFma(b, w0, a8_0); a8_1 = WideFma(b, w1, a8_1); b = Vector512.Create(Unsafe.Add(ref xr, 71)); a9_0 = WideFma(b, w0, a9_0); a9_1 = WideFma(b, w1, a9_1);
+                        }
+                        a0_0.StoreUnsafe(ref yts, (nuint)((oy * 28 + 0) * 32 + (fv + 0) * 16)); a0_1.StoreUnsafe(ref yts, (nuint)((oy * 28 + 0) * 32 + (fv + 1) * 16));
+                        a1_0.StoreUnsafe(ref yts, (nuint)((oy * 28 + 1) * 32 + (fv + 0) * 16)); a1_1.StoreUnsafe(ref yts, (nuint)((oy * 28 + 1) * 32 + (fv + 1) * 16));
+                        a2_0.StoreUnsafe(ref yts, (nuint)((oy * 28 + 2) * 32 + (fv + 0) * 16)); a2_1.StoreUnsafe(ref yts, (nuint)((oy * 28 + 2) * 32 + (fv + 1) * 16));
+                        a3_0.StoreUnsafe(ref yts, (nuint)((oy * 28 + 3) * 32 + (fv + 0) * 16)); a3_1.StoreUnsafe(ref yts, (nuint)((oy * 28 + 3) * 32 + (fv + 1) * 16));
+                        a4_0.StoreUnsafe(ref yts, (nuint)((oy * 28 + 4) * 32 + (fv + 0) * 16)); a4_1.StoreUnsafe(ref yts, (nuint)((oy * 28 + 4) * 32 + (fv + 1) * 16));
+                        a5_0.StoreUnsafe(ref yts, (nuint)((oy * 28 + 5) * 32 + (fv + 0) * 16)); a5_1.StoreUnsafe(ref yts, (nuint)((oy * 28 + 5) * 32 + (fv + 1) * 16));
+                        a6_0.StoreUnsafe(ref yts, (nuint)((oy * 28 + 6) * 32 + (fv + 0) * 16)); a6_1.StoreUnsafe(ref yts, (nuint)((oy * 28 + 6) * 32 + (fv + 1) * 16));
+                        a7_0.StoreUnsafe(ref yts, (nuint)((oy * 28 + 7) * 32 + (fv + 0) * 16)); a7_1.StoreUnsafe(ref yts, (nuint)((oy * 28 + 7) * 32 + (fv + 1) * 16));
+                        a8_0.StoreUnsafe(ref yts, (nuint)((oy * 28 + 8) * 32 + (fv + 0) * 16)); a8_1.StoreUnsafe(ref yts, (nuint)((oy * 28 + 8) * 32 + (fv + 1) * 16));
+                        a9_0.StoreUnsafe(ref yts, (nuint)((oy * 28 + 9) * 32 + (fv + 0) * 16)); a9_1.StoreUnsafe(ref yts, (nuint)((oy * 28 + 9) * 32 + (fv + 1) * 16));
+                    }
+                    // positions ox = 10..18
+                    {
+                        Vector512<float> a0_0 = WideLoad(ref bs, (fv + 0) * 16); Vector512<float> a0_1 = WideLoad(ref bs, (fv + 1) * 16);
+                        Vector512<float> a1_0 = WideLoad(ref bs, (fv + 0) * 16); Vector512<float> a1_1 = WideLoad(ref bs, (fv + 1) * 16);
+                        Vector512<float> a2_0 = WideLoad(ref bs, (fv + 0) * 16); Vector512<float> a2_1 = WideLoad(ref bs, (fv + 1) * 16);
+                        Vector512<float> a3_0 = WideLoad(ref bs, (fv + 0) * 16); Vector512<float> a3_1 = WideLoad(ref bs, (fv + 1) * 16);
+                        Vector512<float> a4_0 = WideLoad(ref bs, (fv + 0) * 16); Vector512<float> a4_1 = WideLoad(ref bs, (fv + 1) * 16);
+                        Vector512<float> a5_0 = WideLoad(ref bs, (fv + 0) * 16); Vector512<float> a5_1 = WideLoad(ref bs, (fv + 1) * 16);
+                        Vector512<float> a6_0 = WideLoad(ref bs, (fv + 0) * 16); Vector512<float> a6_1 = WideLoad(ref bs, (fv + 1) * 16);
+                        Vector512<float> a7_0 = WideLoad(ref bs, (fv + 0) * 16); Vector512<float> a7_1 = WideLoad(ref bs, (fv + 1) * 16);
+                        Vector512<float> a8_0 = WideLoad(ref bs, (fv + 0) * 16); Vector512<float> a8_1 = WideLoad(ref bs, (fv + 1) * 16);
+                        for (int ch = 0; ch < 1; ch++)
+                        {
+                            ref float xr = ref Unsafe.Add(ref xs, ch * 900 + oy * 30 + 10);
+                            ref float wr = ref Unsafe.Add(ref wts, ch * 288 + fv * 16);
+                            Vector512<float> b; Vector512<float> w0; Vector512<float> w1;
+                            w0 = WideLoad(ref wr, 0); w1 = WideLoad(ref wr, 16); b = Vector512.Create(Unsafe.Add(ref xr, 0)); a0_0 = WideFma(b, w0, a0_0); a0_1 = WideFma(b, w1, a0_1); b = Vector512.Create(Unsafe.Add(ref xr, 1)); a1_0 = WideFma(b, w0, a1_0); a1_1 = WideFma(b, w1, a1_1); b = Vector512.Create(Unsafe.Add(ref xr, 2)); a2_0 = WideFma(b, w0, a2_0); a2_1 = WideFma(b, w1, a2_1); b = Vector512.Create(Unsafe.Add(ref xr, 3)); a3_0 = WideFma(b, w0, a3_0); a3_1 = WideFma(b, w1, a3_1); b = Vector512.Create(Unsafe.Add(ref xr, 4)); a4_0 = WideFma(b, w0, a4_0); a4_1 = WideFma(b, w1, a4_1); b = Vector512.Create(Unsafe.Add(ref xr, 5)); a5_0 = WideFma(b, w0, a5_0); a5_1 = WideFma(b, w1, a5_1); b = Vector512.Create(Unsafe.Add(ref xr, 6)); a6_0 = WideFma(b, w0, a6_0); a6_1 = WideFma(b, w1, a6_1); b = Vector512.Create(Unsafe.Add(ref xr, 7)); a7_0 = WideFma(b, w0, a7_0); a7_1 = WideFma(b, w1, a7_1); b = Vector512.Create(Unsafe.Add(ref xr, 8)); a8_0 = WideFma(b, w0, a8_0); a8_1 = WideFma(b, w1, a8_1);
+                            w0 = WideLoad(ref wr, 32); w1 = WideLoad(ref wr, 48); b = Vector512.Create(Unsafe.Add(ref xr, 1)); a0_0 = WideFma(b, w0, a0_0); a0_1 = WideFma(b, w1, a0_1); b = Vector512.Create(Unsafe.Add(ref xr, 2)); a1_0 = WideFma(b, w0, a1_0); a1_1 = WideFma(b, w1, a1_1); b = Vector512.Create(Unsafe.Add(ref xr, 3)); a2_0 = WideFma(b, w0, a2_0); a2_1 = WideFma(b, w1, a2_1); b = Vector512.Create(Unsafe.Add(ref xr, 4)); a3_0 = WideFma(b, w0, a3_0); a3_1 = WideFma(b, w1, a3_1); b = Vector512.Create(Unsafe.Add(ref xr, 5)); a4_0 = WideFma(b, w0, a4_0); a4_1 = WideFma(b, w1, a4_1); b = Vector512.Create(Unsafe.Add(ref xr, 6)); a5_0 = WideFma(b, w0, a5_0); a5_1 = WideFma(b, w1, a5_1); b = Vector512.Create(Unsafe.Add(ref xr, 7)); a6_0 = WideFma(b, w0, a6_0); a6_1 = WideFma(b, w1, a6_1); b = Vector512.Create(Unsafe.Add(ref xr, 8)); a7_0 = WideFma(b, w0, a7_0); a7_1 = WideFma(b, w1, a7_1); b = Vector512.Create(Unsafe.Add(ref xr, 9)); a8_0 = WideFma(b, w0, a8_0); a8_1 = WideFma(b, w1, a8_1);
+                            w0 = WideLoad(ref wr, 64); w1 = WideLoad(ref wr, 80); b = Vector512.Create(Unsafe.Add(ref xr, 2)); a0_0 = WideFma(b, w0, a0_0); a0_1 = WideFma(b, w1, a0_1); b = Vector512.Create(Unsafe.Add(ref xr, 3)); a1_0 = WideFma(b, w0, a1_0); a1_1 = WideFma(b, w1, a1_1); b = Vector512.Create(Unsafe.Add(ref xr, 4)); a2_0 = WideFma(b, w0, a2_0); a2_1 = WideFma(b, w1, a2_1); b = Vector512.Create(Unsafe.Add(ref xr, 5)); a3_0 = WideFma(b, w0, a3_0); a3_1 = WideFma(b, w1, a3_1); b = Vector512.Create(Unsafe.Add(ref xr, 6)); a4_0 = WideFma(b, w0, a4_0); a4_1 = WideFma(b, w1, a4_1); b = Vector512.Create(Unsafe.Add(ref xr, 7)); a5_0 = WideFma(b, w0, a5_0); a5_1 = WideFma(b, w1, a5_1); b = Vector512.Create(Unsafe.Add(ref xr, 8)); a6_0 = WideFma(b, w0, a6_0); a6_1 = WideFma(b, w1, a6_1); b = Vector512.Create(Unsafe.Add(ref xr, 9)); a7_0 = WideFma(b, w0, a7_0); a7_1 = WideFma(b, w1, a7_1); b = Vector512.Create(Unsafe.Add(ref xr, 10)); a8_0 = WideFma(b, w0, a8_0); a8_1 = WideFma(b, w1, a8_1);
+                            w0 = WideLoad(ref wr, 96); w1 = WideLoad(ref wr, 112); b = Vector512.Create(Unsafe.Add(ref xr, 30)); a0_0 = WideFma(b, w0, a0_0); a0_1 = WideFma(b, w1, a0_1); b = Vector512.Create(Unsafe.Add(ref xr, 31)); a1_0 = WideFma(b, w0, a1_0); a1_1 = WideFma(b, w1, a1_1); b = Vector512.Create(Unsafe.Add(ref xr, 32)); a2_0 = WideFma(b, w0, a2_0); a2_1 = WideFma(b, w1, a2_1); b = Vector512.Create(Unsafe.Add(ref xr, 33)); a3_0 = WideFma(b, w0, a3_0); a3_1 = WideFma(b, w1, a3_1); b = Vector512.Create(Unsafe.Add(ref xr, 34)); a4_0 = WideFma(b, w0, a4_0); a4_1 = WideFma(b, w1, a4_1); b = Vector512.Create(Unsafe.Add(ref xr, 35)); a5_0 = WideFma(b, w0, a5_0); a5_1 = WideFma(b, w1, a5_1); b = Vector512.Create(Unsafe.Add(ref xr, 36)); a6_0 = WideFma(b, w0, a6_0); a6_1 = WideFma(b, w1, a6_1); b = Vector512.Create(Unsafe.Add(ref xr, 37)); a7_0 = WideFma(b, w0, a7_0); a7_1 = WideFma(b, w1, a7_1); b = Vector512.Create(Unsafe.Add(ref xr, 38)); a8_0 = WideFma(b, w0, a8_0); a8_1 = WideFma(b, w1, a8_1);
+                            w0 = WideLoad(ref wr, 128); w1 = WideLoad(ref wr, 144); b = Vector512.Create(Unsafe.Add(ref xr, 31)); a0_0 = WideFma(b, w0, a0_0); a0_1 = WideFma(b, w1, a0_1); b = Vector512.Create(Unsafe.Add(ref xr, 32)); a1_0 = WideFma(b, w0, a1_0); a1_1 = WideFma(b, w1, a1_1); b = Vector512.Create(Unsafe.Add(ref xr, 33)); a2_0 = WideFma(b, w0, a2_0); a2_1 = WideFma(b, w1, a2_1); b = Vector512.Create(Unsafe.Add(ref xr, 34)); a3_0 = WideFma(b, w0, a3_0); a3_1 = WideFma(b, w1, a3_1); b = Vector512.Create(Unsafe.Add(ref xr, 35)); a4_0 = WideFma(b, w0, a4_0); a4_1 = WideFma(b, w1, a4_1); b = Vector512.Create(Unsafe.Add(ref xr, 36)); a5_0 = WideFma(b, w0, a5_0); a5_1 = WideFma(b, w1, a5_1); b = Vector512.Create(Unsafe.Add(ref xr, 37)); a6_0 = WideFma(b, w0, a6_0); a6_1 = WideFma(b, w1, a6_1); b = Vector512.Create(Unsafe.Add(ref xr, 38)); a7_0 = WideFma(b, w0, a7_0); a7_1 = WideFma(b, w1, a7_1); b = Vector512.Create(Unsafe.Add(ref xr, 39)); a8_0 = WideFma(b, w0, a8_0); a8_1 = WideFma(b, w1, a8_1);
+                            w0 = WideLoad(ref wr, 160); w1 = WideLoad(ref wr, 176); b = Vector512.Create(Unsafe.Add(ref xr, 32)); a0_0 = WideFma(b, w0, a0_0); a0_1 = WideFma(b, w1, a0_1); b = Vector512.Create(Unsafe.Add(ref xr, 33)); a1_0 = WideFma(b, w0, a1_0); a1_1 = WideFma(b, w1, a1_1); b = Vector512.Create(Unsafe.Add(ref xr, 34)); a2_0 = WideFma(b, w0, a2_0); a2_1 = WideFma(b, w1, a2_1); b = Vector512.Create(Unsafe.Add(ref xr, 35)); a3_0 = WideFma(b, w0, a3_0); a3_1 = WideFma(b, w1, a3_1); b = Vector512.Create(Unsafe.Add(ref xr, 36)); a4_0 = WideFma(b, w0, a4_0); a4_1 = WideFma(b, w1, a4_1); b = Vector512.Create(Unsafe.Add(ref xr, 37)); a5_0 = WideFma(b, w0, a5_0); a5_1 = WideFma(b, w1, a5_1); b = Vector512.Create(Unsafe.Add(ref xr, 38)); a6_0 = WideFma(b, w0, a6_0); a6_1 = WideFma(b, w1, a6_1); b = Vector512.Create(Unsafe.Add(ref xr, 39)); a7_0 = WideFma(b, w0, a7_0); a7_1 = WideFma(b, w1, a7_1); b = Vector512.Create(Unsafe.Add(ref xr, 40)); a8_0 = WideFma(b, w0, a8_0); a8_1 = WideFma(b, w1, a8_1);
+                            w0 = WideLoad(ref wr, 192); w1 = WideLoad(ref wr, 208); b = Vector512.Create(Unsafe.Add(ref xr, 60)); a0_0 = WideFma(b, w0, a0_0); a0_1 = WideFma(b, w1, a0_1); b = Vector512.Create(Unsafe.Add(ref xr, 61)); a1_0 = WideFma(b, w0, a1_0); a1_1 = WideFma(b, w1, a1_1); b = Vector512.Create(Unsafe.Add(ref xr, 62)); a2_0 = WideFma(b, w0, a2_0); a2_1 = WideFma(b, w1, a2_1); b = Vector512.Create(Unsafe.Add(ref xr, 63)); a3_0 = WideFma(b, w0, a3_0); a3_1 = WideFma(b, w1, a3_1); b = Vector512.Create(Unsafe.Add(ref xr, 64)); a4_0 = WideFma(b, w0, a4_0); a4_1 = WideFma(b, w1, a4_1); b = Vector512.Create(Unsafe.Add(ref xr, 65)); a5_0 = WideFma(b, w0, a5_0); a5_1 = WideFma(b, w1, a5_1); b = Vector512.Create(Unsafe.Add(ref xr, 66)); a6_0 = WideFma(b, w0, a6_0); a6_1 = WideFma(b, w1, a6_1); b = Vector512.Create(Unsafe.Add(ref xr, 67)); a7_0 = WideFma(b, w0, a7_0); a7_1 = WideFma(b, w1, a7_1); b = Vector512.Create(Unsafe.Add(ref xr, 68)); a8_0 = WideFma(b, w0, a8_0); a8_1 = WideFma(b, w1, a8_1);
+                            w0 = WideLoad(ref wr, 224); w1 = WideLoad(ref wr, 240); b = Vector512.Create(Unsafe.Add(ref xr, 61)); a0_0 = WideFma(b, w0, a0_0); a0_1 = WideFma(b, w1, a0_1); b = Vector512.Create(Unsafe.Add(ref xr, 62)); a1_0 = WideFma(b, w0, a1_0); a1_1 = WideFma(b, w1, a1_1); b = Vector512.Create(Unsafe.Add(ref xr, 63)); a2_0 = WideFma(b, w0, a2_0); a2_1 = WideFma(b, w1, a2_1); b = Vector512.Create(Unsafe.Add(ref xr, 64)); a3_0 = WideFma(b, w0, a3_0); a3_1 = WideFma(b, w1, a3_1); b = Vector512.Create(Unsafe.Add(ref xr, 65)); a4_0 = WideFma(b, w0, a4_0); a4_1 = WideFma(b, w1, a4_1); b = Vector512.Create(Unsafe.Add(ref xr, 66)); a5_0 = WideFma(b, w0, a5_0); a5_1 = WideFma(b, w1, a5_1); b = Vector512.Create(Unsafe.Add(ref xr, 67)); a6_0 = WideFma(b, w0, a6_0); a6_1 = WideFma(b, w1, a6_1); b = Vector512.Create(Unsafe.Add(ref xr, 68)); a7_0 = WideFma(b, w0, a7_0); a7_1 = WideFma(b, w1, a7_1); b = Vector512.Create(Unsafe.Add(ref xr, 69)); a8_0 = WideFma(b, w0, a8_0); a8_1 = WideFma(b, w1, a8_1);
+                            w0 = WideLoad(ref wr, 256); w1 = WideLoad(ref wr, 272); b = Vector512.Create(Unsafe.Add(ref xr, 62)); a0_0 = WideFma(b, w0, a0_0); a0_1 = WideFma(b, w1, a0_1); b = Vector512.Create(Unsafe.Add(ref xr, 63)); a1_0 = WideFma(b, w0, a1_0); a1_1 = WideFma(b, w1, a1_1); b = Vector512.Create(Unsafe.Add(ref xr, 64)); a2_0 = WideFma(b, w0, a2_0); a2_1 = WideFma(b, w1, a2_1); b = Vector512.Create(Unsafe.Add(ref xr, 65)); a3_0 = WideFma(b, w0, a3_0); a3_1 = WideFma(b, w1, a3_1); b = Vector512.Create(Unsafe.Add(ref xr, 66)); a4_0 = WideFma(b, w0, a4_0); a4_1 = WideFma(b, w1, a4_1); b = Vector512.Create(Unsafe.Add(ref xr, 67)); a5_0 = WideFma(b, w0, a5_0); a5_1 = WideFma(b, w1, a5_1); b = Vector512.Create(Unsafe.Add(ref xr, 68)); a6_0 = WideFma(b, w0, a6_0); a6_1 = WideFma(b, w1, a6_1); b = Vector512.Create(Unsafe.Add(ref xr, 69)); a7_0 = WideFma(b, w0, a7_0); a7_1 = WideFma(b, w1, a7_1); b = Vector512.Create(Unsafe.Add(ref xr, 70)); a8_0 = WideFma(b, w0, a8_0); a8_1 = WideFma(b, w1, a8_1);
+                        }
+                        a0_0.StoreUnsafe(ref yts, (nuint)((oy * 28 + 10) * 32 + (fv + 0) * 16)); a0_1.StoreUnsafe(ref yts, (nuint)((oy * 28 + 10) * 32 + (fv + 1) * 16));
+                        a1_0.StoreUnsafe(ref yts, (nuint)((oy * 28 + 11) * 32 + (fv + 0) * 16)); a1_1.StoreUnsafe(ref yts, (nuint)((oy * 28 + 11) * 32 + (fv + 1) * 16));
+                        a2_0.StoreUnsafe(ref yts, (nuint)((oy * 28 + 12) * 32 + (fv + 0) * 16)); a2_1.StoreUnsafe(ref yts, (nuint)((oy * 28 + 12) * 32 + (fv + 1) * 16));
+                        a3_0.StoreUnsafe(ref yts, (nuint)((oy * 28 + 13) * 32 + (fv + 0) * 16)); a3_1.StoreUnsafe(ref yts, (nuint)((oy * 28 + 13) * 32 + (fv + 1) * 16));
+                        a4_0.StoreUnsafe(ref yts, (nuint)((oy * 28 + 14) * 32 + (fv + 0) * 16)); a4_1.StoreUnsafe(ref yts, (nuint)((oy * 28 + 14) * 32 + (fv + 1) * 16));
+                        a5_0.StoreUnsafe(ref yts, (nuint)((oy * 28 + 15) * 32 + (fv + 0) * 16)); a5_1.StoreUnsafe(ref yts, (nuint)((oy * 28 + 15) * 32 + (fv + 1) * 16));
+                        a6_0.StoreUnsafe(ref yts, (nuint)((oy * 28 + 16) * 32 + (fv + 0) * 16)); a6_1.StoreUnsafe(ref yts, (nuint)((oy * 28 + 16) * 32 + (fv + 1) * 16));
+                        a7_0.StoreUnsafe(ref yts, (nuint)((oy * 28 + 17) * 32 + (fv + 0) * 16)); a7_1.StoreUnsafe(ref yts, (nuint)((oy * 28 + 17) * 32 + (fv + 1) * 16));
+                        a8_0.StoreUnsafe(ref yts, (nuint)((oy * 28 + 18) * 32 + (fv + 0) * 16)); a8_1.StoreUnsafe(ref yts, (nuint)((oy * 28 + 18) * 32 + (fv + 1) * 16));
+                    }
+                    // positions ox = 19..27
+                    {
+                        Vector512<float> a0_0 = WideLoad(ref bs, (fv + 0) * 16); Vector512<float> a0_1 = WideLoad(ref bs, (fv + 1) * 16);
+                        Vector512<float> a1_0 = WideLoad(ref bs, (fv + 0) * 16); Vector512<float> a1_1 = WideLoad(ref bs, (fv + 1) * 16);
+                        Vector512<float> a2_0 = WideLoad(ref bs, (fv + 0) * 16); Vector512<float> a2_1 = WideLoad(ref bs, (fv + 1) * 16);
+                        Vector512<float> a3_0 = WideLoad(ref bs, (fv + 0) * 16); Vector512<float> a3_1 = WideLoad(ref bs, (fv + 1) * 16);
+                        Vector512<float> a4_0 = WideLoad(ref bs, (fv + 0) * 16); Vector512<float> a4_1 = WideLoad(ref bs, (fv + 1) * 16);
+                        Vector512<float> a5_0 = WideLoad(ref bs, (fv + 0) * 16); Vector512<float> a5_1 = WideLoad(ref bs, (fv + 1) * 16);
+                        Vector512<float> a6_0 = WideLoad(ref bs, (fv + 0) * 16); Vector512<float> a6_1 = WideLoad(ref bs, (fv + 1) * 16);
+                        Vector512<float> a7_0 = WideLoad(ref bs, (fv + 0) * 16); Vector512<float> a7_1 = WideLoad(ref bs, (fv + 1) * 16);
+                        Vector512<float> a8_0 = WideLoad(ref bs, (fv + 0) * 16); Vector512<float> a8_1 = WideLoad(ref bs, (fv + 1) * 16);
+                        for (int ch = 0; ch < 1; ch++)
+                        {
+                            ref float xr = ref Unsafe.Add(ref xs, ch * 900 + oy * 30 + 19);
+                            ref float wr = ref Unsafe.Add(ref wts, ch * 288 + fv * 16);
+                            Vector512<float> b; Vector512<float> w0; Vector512<float> w1;
+                            w0 = WideLoad(ref wr, 0); w1 = WideLoad(ref wr, 16); b = Vector512.Create(Unsafe.Add(ref xr, 0)); a0_0 = WideFma(b, w0, a0_0); a0_1 = WideFma(b, w1, a0_1); b = Vector512.Create(Unsafe.Add(ref xr, 1)); a1_0 = WideFma(b, w0, a1_0); a1_1 = WideFma(b, w1, a1_1); b = Vector512.Create(Unsafe.Add(ref xr, 2)); a2_0 = WideFma(b, w0, a2_0); a2_1 = WideFma(b, w1, a2_1); b = Vector512.Create(Unsafe.Add(ref xr, 3)); a3_0 = WideFma(b, w0, a3_0); a3_1 = WideFma(b, w1, a3_1); b = Vector512.Create(Unsafe.Add(ref xr, 4)); a4_0 = WideFma(b, w0, a4_0); a4_1 = WideFma(b, w1, a4_1); b = Vector512.Create(Unsafe.Add(ref xr, 5)); a5_0 = WideFma(b, w0, a5_0); a5_1 = WideFma(b, w1, a5_1); b = Vector512.Create(Unsafe.Add(ref xr, 6)); a6_0 = WideFma(b, w0, a6_0); a6_1 = WideFma(b, w1, a6_1); b = Vector512.Create(Unsafe.Add(ref xr, 7)); a7_0 = WideFma(b, w0, a7_0); a7_1 = WideFma(b, w1, a7_1); b = Vector512.Create(Unsafe.Add(ref xr, 8)); a8_0 = WideFma(b, w0, a8_0); a8_1 = WideFma(b, w1, a8_1);
+                            w0 = WideLoad(ref wr, 32); w1 = WideLoad(ref wr, 48); b = Vector512.Create(Unsafe.Add(ref xr, 1)); a0_0 = WideFma(b, w0, a0_0); a0_1 = WideFma(b, w1, a0_1); b = Vector512.Create(Unsafe.Add(ref xr, 2)); a1_0 = WideFma(b, w0, a1_0); a1_1 = WideFma(b, w1, a1_1); b = Vector512.Create(Unsafe.Add(ref xr, 3)); a2_0 = WideFma(b, w0, a2_0); a2_1 = WideFma(b, w1, a2_1); b = Vector512.Create(Unsafe.Add(ref xr, 4)); a3_0 = WideFma(b, w0, a3_0); a3_1 = WideFma(b, w1, a3_1); b = Vector512.Create(Unsafe.Add(ref xr, 5)); a4_0 = WideFma(b, w0, a4_0); a4_1 = WideFma(b, w1, a4_1); b = Vector512.Create(Unsafe.Add(ref xr, 6)); a5_0 = WideFma(b, w0, a5_0); a5_1 = WideFma(b, w1, a5_1); b = Vector512.Create(Unsafe.Add(ref xr, 7)); a6_0 = WideFma(b, w0, a6_0); a6_1 = WideFma(b, w1, a6_1); b = Vector512.Create(Unsafe.Add(ref xr, 8)); a7_0 = WideFma(b, w0, a7_0); a7_1 = WideFma(b, w1, a7_1); b = Vector512.Create(Unsafe.Add(ref xr, 9)); a8_0 = WideFma(b, w0, a8_0); a8_1 = WideFma(b, w1, a8_1);
+                            w0 = WideLoad(ref wr, 64); w1 = WideLoad(ref wr, 80); b = Vector512.Create(Unsafe.Add(ref xr, 2)); a0_0 = WideFma(b, w0, a0_0); a0_1 = WideFma(b, w1, a0_1); b = Vector512.Create(Unsafe.Add(ref xr, 3)); a1_0 = WideFma(b, w0, a1_0); a1_1 = WideFma(b, w1, a1_1); b = Vector512.Create(Unsafe.Add(ref xr, 4)); a2_0 = WideFma(b, w0, a2_0); a2_1 = WideFma(b, w1, a2_1); b = Vector512.Create(Unsafe.Add(ref xr, 5)); a3_0 = WideFma(b, w0, a3_0); a3_1 = WideFma(b, w1, a3_1); b = Vector512.Create(Unsafe.Add(ref xr, 6)); a4_0 = WideFma(b, w0, a4_0); a4_1 = WideFma(b, w1, a4_1); b = Vector512.Create(Unsafe.Add(ref xr, 7)); a5_0 = WideFma(b, w0, a5_0); a5_1 = WideFma(b, w1, a5_1); b = Vector512.Create(Unsafe.Add(ref xr, 8)); a6_0 = WideFma(b, w0, a6_0); a6_1 = WideFma(b, w1, a6_1); b = Vector512.Create(Unsafe.Add(ref xr, 9)); a7_0 = WideFma(b, w0, a7_0); a7_1 = WideFma(b, w1, a7_1); b = Vector512.Create(Unsafe.Add(ref xr, 10)); a8_0 = WideFma(b, w0, a8_0); a8_1 = WideFma(b, w1, a8_1);
+                            w0 = WideLoad(ref wr, 96); w1 = WideLoad(ref wr, 112); b = Vector512.Create(Unsafe.Add(ref xr, 30)); a0_0 = WideFma(b, w0, a0_0); a0_1 = WideFma(b, w1, a0_1); b = Vector512.Create(Unsafe.Add(ref xr, 31)); a1_0 = WideFma(b, w0, a1_0); a1_1 = WideFma(b, w1, a1_1); b = Vector512.Create(Unsafe.Add(ref xr, 32)); a2_0 = WideFma(b, w0, a2_0); a2_1 = WideFma(b, w1, a2_1); b = Vector512.Create(Unsafe.Add(ref xr, 33)); a3_0 = WideFma(b, w0, a3_0); a3_1 = WideFma(b, w1, a3_1); b = Vector512.Create(Unsafe.Add(ref xr, 34)); a4_0 = WideFma(b, w0, a4_0); a4_1 = WideFma(b, w1, a4_1); b = Vector512.Create(Unsafe.Add(ref xr, 35)); a5_0 = WideFma(b, w0, a5_0); a5_1 = WideFma(b, w1, a5_1); b = Vector512.Create(Unsafe.Add(ref xr, 36)); a6_0 = WideFma(b, w0, a6_0); a6_1 = WideFma(b, w1, a6_1); b = Vector512.Create(Unsafe.Add(ref xr, 37)); a7_0 = WideFma(b, w0, a7_0); a7_1 = WideFma(b, w1, a7_1); b = Vector512.Create(Unsafe.Add(ref xr, 38)); a8_0 = WideFma(b, w0, a8_0); a8_1 = WideFma(b, w1, a8_1);
+                            w0 = WideLoad(ref wr, 128); w1 = WideLoad(ref wr, 144); b = Vector512.Create(Unsafe.Add(ref xr, 31)); a0_0 = WideFma(b, w0, a0_0); a0_1 = WideFma(b, w1, a0_1); b = Vector512.Create(Unsafe.Add(ref xr, 32)); a1_0 = WideFma(b, w0, a1_0); a1_1 = WideFma(b, w1, a1_1); b = Vector512.Create(Unsafe.Add(ref xr, 33)); a2_0 = WideFma(b, w0, a2_0); a2_1 = WideFma(b, w1, a2_1); b = Vector512.Create(Unsafe.Add(ref xr, 34)); a3_0 = WideFma(b, w0, a3_0); a3_1 = WideFma(b, w1, a3_1); b = Vector512.Create(Unsafe.Add(ref xr, 35)); a4_0 = WideFma(b, w0, a4_0); a4_1 = WideFma(b, w1, a4_1); b = Vector512.Create(Unsafe.Add(ref xr, 36)); a5_0 = WideFma(b, w0, a5_0); a5_1 = WideFma(b, w1, a5_1); b = Vector512.Create(Unsafe.Add(ref xr, 37)); a6_0 = WideFma(b, w0, a6_0); a6_1 = WideFma(b, w1, a6_1); b = Vector512.Create(Unsafe.Add(ref xr, 38)); a7_0 = WideFma(b, w0, a7_0); a7_1 = WideFma(b, w1, a7_1); b = Vector512.Create(Unsafe.Add(ref xr, 39)); a8_0 = WideFma(b, w0, a8_0); a8_1 = WideFma(b, w1, a8_1);
+                            w0 = WideLoad(ref wr, 160); w1 = WideLoad(ref wr, 176); b = Vector512.Create(Unsafe.Add(ref xr, 32)); a0_0 = WideFma(b, w0, a0_0); a0_1 = WideFma(b, w1, a0_1); b = Vector512.Create(Unsafe.Add(ref xr, 33)); a1_0 = WideFma(b, w0, a1_0); a1_1 = WideFma(b, w1, a1_1); b = Vector512.Create(Unsafe.Add(ref xr, 34)); a2_0 = WideFma(b, w0, a2_0); a2_1 = WideFma(b, w1, a2_1); b = Vector512.Create(Unsafe.Add(ref xr, 35)); a3_0 = WideFma(b, w0, a3_0); a3_1 = WideFma(b, w1, a3_1); b = Vector512.Create(Unsafe.Add(ref xr, 36)); a4_0 = WideFma(b, w0, a4_0); a4_1 = WideFma(b, w1, a4_1); b = Vector512.Create(Unsafe.Add(ref xr, 37)); a5_0 = WideFma(b, w0, a5_0); a5_1 = WideFma(b, w1, a5_1); b = Vector512.Create(Unsafe.Add(ref xr, 38)); a6_0 = WideFma(b, w0, a6_0); a6_1 = WideFma(b, w1, a6_1); b = Vector512.Create(Unsafe.Add(ref xr, 39)); a7_0 = WideFma(b, w0, a7_0); a7_1 = WideFma(b, w1, a7_1); b = Vector512.Create(Unsafe.Add(ref xr, 40)); a8_0 = WideFma(b, w0, a8_0); a8_1 = WideFma(b, w1, a8_1);
+                            w0 = WideLoad(ref wr, 192); w1 = WideLoad(ref wr, 208); b = Vector512.Create(Unsafe.Add(ref xr, 60)); a0_0 = WideFma(b, w0, a0_0); a0_1 = WideFma(b, w1, a0_1); b = Vector512.Create(Unsafe.Add(ref xr, 61)); a1_0 = WideFma(b, w0, a1_0); a1_1 = WideFma(b, w1, a1_1); b = Vector512.Create(Unsafe.Add(ref xr, 62)); a2_0 = WideFma(b, w0, a2_0); a2_1 = WideFma(b, w1, a2_1); b = Vector512.Create(Unsafe.Add(ref xr, 63)); a3_0 = WideFma(b, w0, a3_0); a3_1 = WideFma(b, w1, a3_1); b = Vector512.Create(Unsafe.Add(ref xr, 64)); a4_0 = WideFma(b, w0, a4_0); a4_1 = WideFma(b, w1, a4_1); b = Vector512.Create(Unsafe.Add(ref xr, 65)); a5_0 = WideFma(b, w0, a5_0); a5_1 = WideFma(b, w1, a5_1); b = Vector512.Create(Unsafe.Add(ref xr, 66)); a6_0 = WideFma(b, w0, a6_0); a6_1 = WideFma(b, w1, a6_1); b = Vector512.Create(Unsafe.Add(ref xr, 67)); a7_0 = WideFma(b, w0, a7_0); a7_1 = WideFma(b, w1, a7_1); b = Vector512.Create(Unsafe.Add(ref xr, 68)); a8_0 = WideFma(b, w0, a8_0); a8_1 = WideFma(b, w1, a8_1);
+                            w0 = WideLoad(ref wr, 224); w1 = WideLoad(ref wr, 240); b = Vector512.Create(Unsafe.Add(ref xr, 61)); a0_0 = WideFma(b, w0, a0_0); a0_1 = WideFma(b, w1, a0_1); b = Vector512.Create(Unsafe.Add(ref xr, 62)); a1_0 = WideFma(b, w0, a1_0); a1_1 = WideFma(b, w1, a1_1); b = Vector512.Create(Unsafe.Add(ref xr, 63)); a2_0 = WideFma(b, w0, a2_0); a2_1 = WideFma(b, w1, a2_1); b = Vector512.Create(Unsafe.Add(ref xr, 64)); a3_0 = WideFma(b, w0, a3_0); a3_1 = WideFma(b, w1, a3_1); b = Vector512.Create(Unsafe.Add(ref xr, 65)); a4_0 = WideFma(b, w0, a4_0); a4_1 = WideFma(b, w1, a4_1); b = Vector512.Create(Unsafe.Add(ref xr, 66)); a5_0 = WideFma(b, w0, a5_0); a5_1 = WideFma(b, w1, a5_1); b = Vector512.Create(Unsafe.Add(ref xr, 67)); a6_0 = WideFma(b, w0, a6_0); a6_1 = WideFma(b, w1, a6_1); b = Vector512.Create(Unsafe.Add(ref xr, 68)); a7_0 = WideFma(b, w0, a7_0); a7_1 = WideFma(b, w1, a7_1); b = Vector512.Create(Unsafe.Add(ref xr, 69)); a8_0 = WideFma(b, w0, a8_0); a8_1 = WideFma(b, w1, a8_1);
+                            w0 = WideLoad(ref wr, 256); w1 = WideLoad(ref wr, 272); b = Vector512.Create(Unsafe.Add(ref xr, 62)); a0_0 = WideFma(b, w0, a0_0); a0_1 = WideFma(b, w1, a0_1); b = Vector512.Create(Unsafe.Add(ref xr, 63)); a1_0 = WideFma(b, w0, a1_0); a1_1 = WideFma(b, w1, a1_1); b = Vector512.Create(Unsafe.Add(ref xr, 64)); a2_0 = WideFma(b, w0, a2_0); a2_1 = WideFma(b, w1, a2_1); b = Vector512.Create(Unsafe.Add(ref xr, 65)); a3_0 = WideFma(b, w0, a3_0); a3_1 = WideFma(b, w1, a3_1); b = Vector512.Create(Unsafe.Add(ref xr, 66)); a4_0 = WideFma(b, w0, a4_0); a4_1 = WideFma(b, w1, a4_1); b = Vector512.Create(Unsafe.Add(ref xr, 67)); a5_0 = WideFma(b, w0, a5_0); a5_1 = WideFma(b, w1, a5_1); b = Vector512.Create(Unsafe.Add(ref xr, 68)); a6_0 = WideFma(b, w0, a6_0); a6_1 = WideFma(b, w1, a6_1); b = Vector512.Create(Unsafe.Add(ref xr, 69)); a7_0 = WideFma(b, w0, a7_0); a7_1 = WideFma(b, w1, a7_1); b = Vector512.Create(Unsafe.Add(ref xr, 70)); a8_0 = WideFma(b, w0, a8_0); a8_1 = WideFma(b, w1, a8_1);
+                        }
+                        a0_0.StoreUnsafe(ref yts, (nuint)((oy * 28 + 19) * 32 + (fv + 0) * 16)); a0_1.StoreUnsafe(ref yts, (nuint)((oy * 28 + 19) * 32 + (fv + 1) * 16));
+                        a1_0.StoreUnsafe(ref yts, (nuint)((oy * 28 + 20) * 32 + (fv + 0) * 16)); a1_1.StoreUnsafe(ref yts, (nuint)((oy * 28 + 20) * 32 + (fv + 1) * 16));
+                        a2_0.StoreUnsafe(ref yts, (nuint)((oy * 28 + 21) * 32 + (fv + 0) * 16)); a2_1.StoreUnsafe(ref yts, (nuint)((oy * 28 + 21) * 32 + (fv + 1) * 16));
+                        a3_0.StoreUnsafe(ref yts, (nuint)((oy * 28 + 22) * 32 + (fv + 0) * 16)); a3_1.StoreUnsafe(ref yts, (nuint)((oy * 28 + 22) * 32 + (fv + 1) * 16));
+                        a4_0.StoreUnsafe(ref yts, (nuint)((oy * 28 + 23) * 32 + (fv + 0) * 16)); a4_1.StoreUnsafe(ref yts, (nuint)((oy * 28 + 23) * 32 + (fv + 1) * 16));
+                        a5_0.StoreUnsafe(ref yts, (nuint)((oy * 28 + 24) * 32 + (fv + 0) * 16)); a5_1.StoreUnsafe(ref yts, (nuint)((oy * 28 + 24) * 32 + (fv + 1) * 16));
+                        a6_0.StoreUnsafe(ref yts, (nuint)((oy * 28 + 25) * 32 + (fv + 0) * 16)); a6_1.StoreUnsafe(ref yts, (nuint)((oy * 28 + 25) * 32 + (fv + 1) * 16));
+                        a7_0.StoreUnsafe(ref yts, (nuint)((oy * 28 + 26) * 32 + (fv + 0) * 16)); a7_1.StoreUnsafe(ref yts, (nuint)((oy * 28 + 26) * 32 + (fv + 1) * 16));
+                        a8_0.StoreUnsafe(ref yts, (nuint)((oy * 28 + 27) * 32 + (fv + 0) * 16)); a8_1.StoreUnsafe(ref yts, (nuint)((oy * 28 + 27) * 32 + (fv + 1) * 16));
+                    }
+                }
+            }
+            ref float ys = ref _a1[n * 25088];
+            for (int i = 0; i < 784; i += 8) for (int j = 0; j < 32; j += 8) Transpose8x8(ref Unsafe.Add(ref yts, i * 32 + j), 32, ref Unsafe.Add(ref ys, j * 784 + i), 784);
+            global::System.Numerics.Tensors.TensorPrimitives.Max<float>(_a1.AsSpan(n * 25088, 25088), 0f, _a2.AsSpan(n * 25088, 25088));   // layer 1, ReLU, fused
+        }
+    }
+
     /// <summary>Conv2D1 backward for chunk <paramref name="part"/> of <paramref name="parts"/> of the batch's samples: their
     /// ∂E/∂w and ∂E/∂b summed into the chunk's region of _gsum0, and ∂E/∂x when asked for (scratch: the running thread's slot).</summary>
     private void Conv2D1BackwardPart(int part, int parts)
     {
+        if (Vector512.IsHardwareAccelerated)   // a JIT-time constant: full-width AVX-512 runs the Vector512 twin
+        {
+            Conv2D1BackwardPart512(part, parts);
+            return;
+        }
         (int n0, int n1) = global::NetGen.Parallelism.Range(_batch, parts, part);
         int slot = global::NetGen.Parallelism.Slot;
         global::System.Span<float> sum = _gsum0.AsSpan(part * 320, 320);
         sum.Clear();
         for (int n = n0; n < n1; n++)
         {
-            ref float work = ref _col0[8 + slot * 7056];
+            ref float work = ref _col0[16 + slot * 7056];
             ref float xs = ref _xpad0[slot * 912];   // the sample's input inside a zero border of 1×1: 1×30×30
             for (int ch = 0; ch < 1; ch++) for (int iy = 0; iy < 28; iy++) _a0.AsSpan(n * 784 + ch * 784 + iy * 28, 28).CopyTo(_xpad0.AsSpan(slot * 912 + ch * 900 + (iy + 1) * 30 + 1, 28));
             // layer 1, ReLU backward, fused: δ = x > 0 ? ∂E/∂y : 0 for this sample
@@ -771,7 +916,7 @@ ___________________________________________________________________
             ref float deltaT = ref _deltaT0[slot * 25088];
             ref float delta = ref _d1[n * 25088];
             for (int i = 0; i < 32; i += 8) for (int j = 0; j < 784; j += 8) Transpose8x8(ref Unsafe.Add(ref delta, i * 784 + j), 784, ref Unsafe.Add(ref deltaT, j * 32 + i), 32);
-            // ∂E/∂wᵀ[(c, u, v), f] += Σ_p x[c, oy + u, ox + v]·δᵀ[p, f]: a block of taps × filter vectors in registers over the sample's positions
+            // ∂E/∂wᵀ[(c, u, v), f] += Σ_p x[c, oy + u, ox + v]·δᵀ[p, f]: a block of taps × 8-lane filter vectors in registers over the sample's positions
             for (int ch = 0; ch < 1; ch++)
             {
                 ref float xc = ref Unsafe.Add(ref xs, ch * 900);
@@ -830,7 +975,7 @@ ___________________________________________________________________
             {
                 // ∂E/∂col into the thread's column buffer, then col2im adds every window's share back into ∂E/∂x.
                 Conv2D1ColumnGradient(ref _p[0], ref _d1[n * 25088], ref work, 0, 9, 0, 784);
-                // col2im by input rows (vectors at ix = 0, 8, 16, 20): ∂E/∂x[c, iy, ix] = Σ_(u, v) ∂E/∂col[(c, u, v), (iy + 1 − u)·28 + ix + 1 − v] over the windows inside
+                // col2im by input rows (8-lane vectors at ix = 0, 8, 16, 20): ∂E/∂x[c, iy, ix] = Σ_(u, v) ∂E/∂col[(c, u, v), (iy + 1 − u)·28 + ix + 1 − v] over the windows inside
                 ref float dxs = ref _d0[n * 784];
                 Vector256<float> m0_0 = Vector256.Create(-1, -1, -1, -1, -1, -1, -1, -1).AsSingle();
                 Vector256<float> m0_1 = Vector256.Create(-1, -1, -1, -1, -1, -1, -1, -1).AsSingle();
@@ -865,6 +1010,103 @@ ___________________________________________________________________
         }
     }
 
+    /// <summary>The Vector512 twin of Conv2D1BackwardPart.</summary>
+    private void Conv2D1BackwardPart512(int part, int parts)
+    {
+        (int n0, int n1) = global::NetGen.Parallelism.Range(_batch, parts, part);
+        int slot = global::NetGen.Parallelism.Slot;
+        global::System.Span<float> sum = _gsum0.AsSpan(part * 320, 320);
+        sum.Clear();
+        for (int n = n0; n < n1; n++)
+        {
+            ref float work = ref _col0[16 + slot * 7056];
+            ref float xs = ref _xpad0[slot * 912];   // the sample's input inside a zero border of 1×1: 1×30×30
+            for (int ch = 0; ch < 1; ch++) for (int iy = 0; iy < 28; iy++) _a0.AsSpan(n * 784 + ch * 784 + iy * 28, 28).CopyTo(_xpad0.AsSpan(slot * 912 + ch * 900 + (iy + 1) * 30 + 1, 28));
+            // layer 1, ReLU backward, fused: δ = x > 0 ? ∂E/∂y : 0 for this sample
+            {
+                ref float rx = ref _a1[n * 25088], rdy = ref _d2[n * 25088], rdx = ref _d1[n * 25088];
+                int k = 0;
+                for (; k + global::System.Runtime.Intrinsics.Vector512<float>.Count <= 25088; k += global::System.Runtime.Intrinsics.Vector512<float>.Count) global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::System.Runtime.Intrinsics.Vector512.ConditionalSelect(global::System.Runtime.Intrinsics.Vector512.GreaterThan(global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref rx, (nuint)k), global::System.Runtime.Intrinsics.Vector512<float>.Zero), global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref rdy, (nuint)k), global::System.Runtime.Intrinsics.Vector512<float>.Zero), ref rdx, (nuint)k);
+                for (; k < 25088; k++) Unsafe.Add(ref rdx, k) = Unsafe.Add(ref rx, k) > 0f ? Unsafe.Add(ref rdy, k) : 0f;
+            }
+            // δᵀ of the sample, [position × filter]; then gᵀ[k, f] += Σ_p col[k, p]·δᵀ[p, f]
+            ref float deltaT = ref _deltaT0[slot * 25088];
+            ref float delta = ref _d1[n * 25088];
+            for (int i = 0; i < 32; i += 8) for (int j = 0; j < 784; j += 8) Transpose8x8(ref Unsafe.Add(ref delta, i * 784 + j), 784, ref Unsafe.Add(ref deltaT, j * 32 + i), 32);
+            // ∂E/∂wᵀ[(c, u, v), f] += Σ_p x[c, oy + u, ox + v]·δᵀ[p, f]: a block of taps × 16-lane filter vectors in registers over the sample's positions
+            for (int ch = 0; ch < 1; ch++)
+            {
+                ref float xc = ref Unsafe.Add(ref xs, ch * 900);
+                for (int fv = 0; fv < 2; fv += 2)   // 2 vectors of 16 filters
+                {
+                    // taps (u, v) = (0, 0) (0, 1) (0, 2) (1, 0) (1, 1) (1, 2) (2, 0) (2, 1) (2, 2)
+                    {
+                        Vector512<float> s0_0 = Vector512<float>.Zero; Vector512<float> s0_1 = Vector512<float>.Zero;
+                        Vector512<float> s1_0 = Vector512<float>.Zero; Vector512<float> s1_1 = Vector512<float>.Zero;
+                        Vector512<float> s2_0 = Vector512<float>.Zero; Vector512<float> s2_1 = Vector512<float>.Zero;
+                        Vector512<float> s3_0 = Vector512<float>.Zero; Vector512<float> s3_1 = Vector512<float>.Zero;
+                        Vector512<float> s4_0 = Vector512<float>.Zero; Vector512<float> s4_1 = Vector512<float>.Zero;
+                        Vector512<float> s5_0 = Vector512<float>.Zero; Vector512<float> s5_1 = Vector512<float>.Zero;
+                        Vector512<float> s6_0 = Vector512<float>.Zero; Vector512<float> s6_1 = Vector512<float>.Zero;
+                        Vector512<float> s7_0 = Vector512<float>.Zero; Vector512<float> s7_1 = Vector512<float>.Zero;
+                        Vector512<float> s8_0 = Vector512<float>.Zero; Vector512<float> s8_1 = Vector512<float>.Zero;
+                        for (int oy = 0; oy < 28; oy++)
+                        {
+                            for (int ox = 0; ox < 28; ox++)
+                            {
+                                ref float xr = ref Unsafe.Add(ref xc, oy * 30 + ox);
+                                ref float dr = ref Unsafe.Add(ref deltaT, (oy * 28 + ox) * 32 + fv * 16);
+                                Vector512<float> b; Vector512<float> d0 = WideLoad(ref dr, 0); Vector512<float> d1 = WideLoad(ref dr, 16);
+                                b = Vector512.Create(Unsafe.Add(ref xr, 0)); s0_0 = WideFma(b, d0, s0_0); s0_1 = WideFma(b, d1, s0_1); b = Vector512.Create(Unsafe.Add(ref xr, 1)); s1_0 = WideFma(b, d0, s1_0); s1_1 = WideFma(b, d1, s1_1); b = Vector512.Create(Unsafe.Add(ref xr, 2)); s2_0 = WideFma(b, d0, s2_0); s2_1 = WideFma(b, d1, s2_1); b = Vector512.Create(Unsafe.Add(ref xr, 30)); s3_0 = WideFma(b, d0, s3_0); s3_1 = WideFma(b, d1, s3_1); b = Vector512.Create(Unsafe.Add(ref xr, 31)); s4_0 = WideFma(b, d0, s4_0); s4_1 = WideFma(b, d1, s4_1); b = Vector512.Create(Unsafe.Add(ref xr, 32)); s5_0 = WideFma(b, d0, s5_0); s5_1 = WideFma(b, d1, s5_1); b = Vector512.Create(Unsafe.Add(ref xr, 60)); s6_0 = WideFma(b, d0, s6_0); s6_1 = WideFma(b, d1, s6_1); b = Vector512.Create(Unsafe.Add(ref xr, 61)); s7_0 = WideFma(b, d0, s7_0); s7_1 = WideFma(b, d1, s7_1); b = Vector512.Create(Unsafe.Add(ref xr, 62)); s8_0 = WideFma(b, d0, s8_0); s8_1 = WideFma(b, d1, s8_1);
+                            }
+                        }
+                        ref float gt = ref sum[(ch * 9) * 32 + fv * 16];
+                        (WideLoad(ref gt, 0) + s0_0).StoreUnsafe(ref gt, 0); (WideLoad(ref gt, 16) + s0_1).StoreUnsafe(ref gt, 16);
+                        (WideLoad(ref gt, 32) + s1_0).StoreUnsafe(ref gt, 32); (WideLoad(ref gt, 48) + s1_1).StoreUnsafe(ref gt, 48);
+                        (WideLoad(ref gt, 64) + s2_0).StoreUnsafe(ref gt, 64); (WideLoad(ref gt, 80) + s2_1).StoreUnsafe(ref gt, 80);
+                        (WideLoad(ref gt, 96) + s3_0).StoreUnsafe(ref gt, 96); (WideLoad(ref gt, 112) + s3_1).StoreUnsafe(ref gt, 112);
+                        (WideLoad(ref gt, 128) + s4_0).StoreUnsafe(ref gt, 128); (WideLoad(ref gt, 144) + s4_1).StoreUnsafe(ref gt, 144);
+                        (WideLoad(ref gt, 160) + s5_0).StoreUnsafe(ref gt, 160); (WideLoad(ref gt, 176) + s5_1).StoreUnsafe(ref gt, 176);
+                        (WideLoad(ref gt, 192) + s6_0).StoreUnsafe(ref gt, 192); (WideLoad(ref gt, 208) + s6_1).StoreUnsafe(ref gt, 208);
+                        (WideLoad(ref gt, 224) + s7_0).StoreUnsafe(ref gt, 224); (WideLoad(ref gt, 240) + s7_1).StoreUnsafe(ref gt, 240);
+                        (WideLoad(ref gt, 256) + s8_0).StoreUnsafe(ref gt, 256); (WideLoad(ref gt, 272) + s8_1).StoreUnsafe(ref gt, 272);
+                    }
+                }
+            }
+            for (int f = 0; f < 32; f++) sum[288 + f] += global::System.Numerics.Tensors.TensorPrimitives.Sum<float>(_d1.AsSpan(n * 25088 + f * 784, 784));
+            if (_inputGradient)
+            {
+                // ∂E/∂col into the thread's column buffer, then col2im adds every window's share back into ∂E/∂x.
+                Conv2D1ColumnGradient(ref _p[0], ref _d1[n * 25088], ref work, 0, 9, 0, 784);
+                // col2im by input rows (16-lane vectors at ix = 0, 12): ∂E/∂x[c, iy, ix] = Σ_(u, v) ∂E/∂col[(c, u, v), (iy + 1 − u)·28 + ix + 1 − v] over the windows inside
+                ref float dxs = ref _d0[n * 784];
+                Vector512<float> m0_0 = Vector512.Create(-1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1).AsSingle();
+                Vector512<float> m0_1 = Vector512.Create(-1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1).AsSingle();
+                Vector512<float> m0_2 = Vector512.Create(0, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1).AsSingle();
+                Vector512<float> m1_0 = Vector512.Create(-1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, 0).AsSingle();
+                Vector512<float> m1_1 = Vector512.Create(-1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1).AsSingle();
+                Vector512<float> m1_2 = Vector512.Create(-1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1).AsSingle();
+                for (int ch = 0; ch < 1; ch++)
+                {
+                    ref float cc = ref Unsafe.Add(ref work, ch * 7056);
+                    for (int iy = 0; iy < 28; iy++)
+                    {
+                        Vector512<float> s0 = Vector512<float>.Zero; Vector512<float> s1 = Vector512<float>.Zero;
+                        int u0 = global::System.Math.Max(0, iy + -26), u1 = global::System.Math.Min(2, iy + 1);   // the u whose window row oy = iy + 1 − u is inside
+                        for (int u = u0; u <= u1; u++)
+                        {
+                            ref float cr = ref Unsafe.Add(ref cc, u * 2352 + (iy + 1 - u) * 28);   // row oy of ∂E/∂col[(c, u, 0), ·]
+                            s0 += Vector512.LoadUnsafe(ref Unsafe.Add(ref cr, 1)) & m0_0; s1 += Vector512.LoadUnsafe(ref Unsafe.Add(ref cr, 13)) & m1_0;
+                            s0 += Vector512.LoadUnsafe(ref Unsafe.Add(ref cr, 784)) & m0_1; s1 += Vector512.LoadUnsafe(ref Unsafe.Add(ref cr, 796)) & m1_1;
+                            s0 += Vector512.LoadUnsafe(ref Unsafe.Add(ref cr, 1567)) & m0_2; s1 += Vector512.LoadUnsafe(ref Unsafe.Add(ref cr, 1579)) & m1_2;
+                        }
+                        s0.StoreUnsafe(ref dxs, (nuint)(ch * 784 + iy * 28 + 0)); s1.StoreUnsafe(ref dxs, (nuint)(ch * 784 + iy * 28 + 12));
+                    }
+                }
+            }
+        }
+    }
+
     /// <summary>dst[j·ldd + i] = src[i·lds + j] for i, j &lt; 8: an 8×8 block transposed in registers.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void Transpose8x8(ref float src, nint lds, ref float dst, nint ldd)
@@ -885,6 +1127,14 @@ ___________________________________________________________________
         global::System.Runtime.Intrinsics.X86.Avx.Permute2x128(u0, u4, 0x31).StoreUnsafe(ref dst, (nuint)(4 * ldd)); global::System.Runtime.Intrinsics.X86.Avx.Permute2x128(u1, u5, 0x31).StoreUnsafe(ref dst, (nuint)(5 * ldd));
         global::System.Runtime.Intrinsics.X86.Avx.Permute2x128(u2, u6, 0x31).StoreUnsafe(ref dst, (nuint)(6 * ldd)); global::System.Runtime.Intrinsics.X86.Avx.Permute2x128(u3, u7, 0x31).StoreUnsafe(ref dst, (nuint)(7 * ldd));
     }
+
+    /// <summary>The convolutions' Vector512 twins: the wide vector at element <paramref name="i"/> past <paramref name="at"/> (no bounds check).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<float> WideLoad(ref float at, nint i) => Vector512.LoadUnsafe(ref at, (nuint)i);
+
+    /// <summary>The convolutions' Vector512 twins: a·b + c in one rounding.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<float> WideFma(Vector512<float> a, Vector512<float> b, Vector512<float> c) => Vector512.FusedMultiplyAdd(a, b, c);
 
     /// <summary>Conv2D1 ∂E/∂col, one sample: col[k, p] = Σ_f w[f, k]·δ[f, p] for window values m0 ≤ k &lt; m1 and positions n0 ≤ p &lt; n1 (32 filters).</summary>
     /// <remarks>Rows m0 ≤ m &lt; m1, columns n0 ≤ n &lt; n1 (multiples of 24, or 784). For each strip of 24 columns,

@@ -73,6 +73,61 @@ internal sealed partial class Conv2DEmitter
 
     private static string I(int value) => value.ToString(System.Globalization.CultureInfo.InvariantCulture);
 
+    // ---- The Vector512 twins ----------------------------------------------------------------------------------------
+    // A layer's part methods get a …512 twin when one of its direct kernels fills wide vectors (16 floats, 8 doubles):
+    // the 256-bit part method begins with `if (Vector512.IsHardwareAccelerated) { …Part512(part, parts); return; }`,
+    // which the JIT folds, so a machine without AVX-512 (or a process run with DOTNET_EnableAVX512=0) keeps the 256-bit
+    // code exactly. The twin runs the same forms with the lanes doubled; the pieces that do not fill a wide vector
+    // (rows narrower than one, filters not a multiple of one) stay 256-bit inside it.
+
+    /// <summary>The lanes of a direct kernel's vectors on the 256-bit (<paramref name="wide"/> false) or 512-bit path.</summary>
+    internal static int DirectLanes(EmitContext c, bool wide) => wide ? 2 * GemmEmitter.Lanes(c) : GemmEmitter.Lanes(c);
+
+    private static string VN(bool wide) => wide ? "Vector512" : "Vector256";
+
+    private static string LoadOf(bool wide) => wide ? "WideLoad" : "Load";
+
+    private static string FmaOf(bool wide) => wide ? "WideFma" : "Fma";
+
+    /// <summary>Whether the direct forward pass and ∂E/∂W fill wide vectors: rows form, a row of at least one wide vector;
+    /// filters form, whole wide vectors of filters.</summary>
+    internal static bool WideDirect(EmitContext c, LayerPlan l) => Method(c, l) switch
+    {
+        ConvMethod.DirectRows => l.OutW >= DirectLanes(c, true),
+        ConvMethod.DirectFilters => l.OutC % DirectLanes(c, true) == 0,
+        _ => false,
+    };
+
+    /// <summary>Whether the forward part method has a Vector512 twin.</summary>
+    internal static bool WideForwardPart(EmitContext c, LayerPlan l) => WideDirect(c, l);
+
+    /// <summary>Whether the backward part method has a Vector512 twin: wide ∂E/∂W, or a col2im by rows over wide vectors.</summary>
+    internal static bool WideBackwardPart(EmitContext c, LayerPlan l) => WideDirect(c, l) || Col2ImByRows(c, l, wide: true);
+
+    /// <summary>The most lanes a rows-form layer keeps its ∂E/∂W sums in (_gvec), over both paths.</summary>
+    private static int GvecLanes(EmitContext c, LayerPlan l) => DirectLanes(c, WideDirect(c, l));
+
+    /// <summary>The lanes of the widest vector the layer's col2im by rows reads (the column buffer's slack at each end).</summary>
+    internal static int ColumnSlack(EmitContext c, LayerPlan l) => Col2ImByRows(c, l, wide: true) ? DirectLanes(c, true) : GemmEmitter.Lanes(c);
+
+    /// <summary>Whether the network needs <c>WideLoad</c>/<c>WideFma</c> (a Conv2D layer with a Vector512 twin).</summary>
+    internal static bool NeedsWideHelpers(EmitContext c) => c.Plan.Layers.Any(l => l.Kind == LayerKind.Conv2D && (WideForwardPart(c, l) || WideBackwardPart(c, l)));
+
+    /// <summary>The Vector512 twins' load and FMA (their own names: GemmEmitter writes its wide helpers only when the
+    /// network has wide products).</summary>
+    internal static void WideHelpers(CodeWriter w, EmitContext c)
+    {
+        string v = $"Vector512<{c.T}>";
+        w.Line("/// <summary>The convolutions' Vector512 twins: the wide vector at element <paramref name=\"i\"/> past <paramref name=\"at\"/> (no bounds check).</summary>");
+        w.Line("[MethodImpl(MethodImplOptions.AggressiveInlining)]");
+        w.Line($"private static {v} WideLoad(ref {c.T} at, nint i) => Vector512.LoadUnsafe(ref at, (nuint)i);");
+        w.Line();
+        w.Line("/// <summary>The convolutions' Vector512 twins: a·b + c in one rounding.</summary>");
+        w.Line("[MethodImpl(MethodImplOptions.AggressiveInlining)]");
+        w.Line($"private static {v} WideFma({v} a, {v} b, {v} c) => Vector512.FusedMultiplyAdd(a, b, c);");
+        w.Line();
+    }
+
     /// <summary>The padded copy of the sample's input (borders stay zero: only the inside is ever written), or the
     /// input itself when the layer has no padding. Declares <c>ref T xs</c>.</summary>
     private static void PaddedInput(CodeWriter w, EmitContext c, LayerPlan l)
@@ -94,7 +149,7 @@ internal sealed partial class Conv2DEmitter
         if (Padded(l))
             w.Line($"private readonly {c.T}[] _xpad{l.Index};   // {l.PascalName} one sample's input with its zero border ({C}×{Hp}×{Wp}), per thread (Parallelism.Slot)");
         if (Method(c, l) == ConvMethod.DirectRows)
-            w.Line($"private readonly {c.T}[] _gvec{l.Index};   // {l.PascalName} ∂E/∂W summed per vector lane over one chunk's samples ({l.WeightCount} weights × {GemmEmitter.Lanes(c)} lanes), per thread (Parallelism.Slot)");
+            w.Line($"private readonly {c.T}[] _gvec{l.Index};   // {l.PascalName} ∂E/∂W summed per vector lane over one chunk's samples ({l.WeightCount} weights × {GvecLanes(c, l)} lanes), per thread (Parallelism.Slot)");
         else
         {
             w.Line($"private readonly {c.T}[] _wT{l.Index};   // {l.PascalName} weights transposed, [window value × filter], packed by each forward pass");
@@ -108,7 +163,7 @@ internal sealed partial class Conv2DEmitter
         if (Padded(l))
             w.Line($"_xpad{l.Index} = global::NetGen.AlignedArray.Allocate<{c.T}>({Stride(C * Hp * Wp)} * global::NetGen.Parallelism.MaxSampleParts);");
         if (Method(c, l) == ConvMethod.DirectRows)
-            w.Line($"_gvec{l.Index} = global::NetGen.AlignedArray.Allocate<{c.T}>({Stride(l.WeightCount * GemmEmitter.Lanes(c))} * global::NetGen.Parallelism.MaxSampleParts);");
+            w.Line($"_gvec{l.Index} = global::NetGen.AlignedArray.Allocate<{c.T}>({Stride(l.WeightCount * GvecLanes(c, l))} * global::NetGen.Parallelism.MaxSampleParts);");
         else
         {
             w.Line($"_wT{l.Index} = global::NetGen.AlignedArray.Allocate<{c.T}>({l.WeightCount});");
@@ -124,18 +179,19 @@ internal sealed partial class Conv2DEmitter
     }
 
     /// <summary>The forward pass of one sample n (in a part method): y = the convolution of the padded input.</summary>
-    private static void DirectForward(CodeWriter w, EmitContext c, LayerPlan l)
+    private static void DirectForward(CodeWriter w, EmitContext c, LayerPlan l, bool wide)
     {
         int C = l.InC, F = l.OutC, OH = l.OutH, OW = l.OutW, KH = l.KernelH, KW = l.KernelW, Hp = PaddedH(l), Wp = PaddedW(l);
-        int V = GemmEmitter.Lanes(c), P = OH * OW, taps = KH * KW;
-        string T = c.T, vec = $"Vector256<{T}>";
+        wide &= WideDirect(c, l);
+        int V = DirectLanes(c, wide), P = OH * OW, taps = KH * KW;
+        string T = c.T, vn = VN(wide), vec = $"{vn}<{T}>", load = LoadOf(wide), fma = FmaOf(wide);
         bool bias = l.BiasCount > 0;
         var relu = FusedReLU(c, l);
         PaddedInput(w, c, l);
         if (Method(c, l) == ConvMethod.DirectRows)
         {
             int[] offsets = RowVectors(OW, V);
-            w.Line($"// direct convolution, rows form: each output row in vectors at ox = {string.Join(", ", offsets)}; a block of filters × vectors in registers, {taps} taps per channel unrolled");
+            w.Line($"// direct convolution, rows form: each output row in {V}-lane vectors at ox = {string.Join(", ", offsets)}; a block of filters × vectors in registers, {taps} taps per channel unrolled");
             w.Line($"ref {T} ws = ref _p[{l.WeightOffset}];");
             if (bias) w.Line($"ref {T} bs = ref _p[{l.BiasOffset}];");
             w.Line($"ref {T} ys = ref {EmitContext.A(l.Index + 1)}[n * {l.OutputSize}];");
@@ -151,7 +207,7 @@ internal sealed partial class Conv2DEmitter
                     int mf = group.Key, count = group.Count();
                     w.Open($"for (int f0 = {f0}; f0 < {f0 + mf * count}; f0 += {mf})   // {mf} filters × vectors at ox = {string.Join(", ", chunk)}");
                     for (int f = 0; f < mf; f++)
-                        w.Line(string.Join(" ", Enumerable.Range(0, nc).Select(j => $"{vec} a{f}_{j} = {(bias ? $"Vector256.Create(Unsafe.Add(ref bs, f0 + {f}))" : $"{vec}.Zero")};")));
+                        w.Line(string.Join(" ", Enumerable.Range(0, nc).Select(j => $"{vec} a{f}_{j} = {(bias ? $"{vn}.Create(Unsafe.Add(ref bs, f0 + {f}))" : $"{vec}.Zero")};")));
                     w.Open($"for (int ch = 0; ch < {C}; ch++)");
                     w.Line($"ref {T} xr = ref Unsafe.Add(ref xs, ch * {Hp * Wp} + oy * {Wp});");
                     w.Line($"ref {T} wr = ref Unsafe.Add(ref ws, f0 * {C * taps} + ch * {taps});");
@@ -160,11 +216,11 @@ internal sealed partial class Conv2DEmitter
                         for (int v = 0; v < KW; v++)
                         {
                             var line = new System.Text.StringBuilder();
-                            for (int j = 0; j < nc; j++) line.Append($"x{j} = Load(ref xr, {I(u * Wp + v + chunk[j])}); ");
+                            for (int j = 0; j < nc; j++) line.Append($"x{j} = {load}(ref xr, {I(u * Wp + v + chunk[j])}); ");
                             for (int f = 0; f < mf; f++)
                             {
-                                line.Append($"b = Vector256.Create(Unsafe.Add(ref wr, {I(f * C * taps + u * KW + v)})); ");
-                                for (int j = 0; j < nc; j++) line.Append($"a{f}_{j} = Fma(x{j}, b, a{f}_{j}); ");
+                                line.Append($"b = {vn}.Create(Unsafe.Add(ref wr, {I(f * C * taps + u * KW + v)})); ");
+                                for (int j = 0; j < nc; j++) line.Append($"a{f}_{j} = {fma}(x{j}, b, a{f}_{j}); ");
                             }
                             w.Line(line.ToString().TrimEnd());
                         }
@@ -173,7 +229,7 @@ internal sealed partial class Conv2DEmitter
                         w.Line(string.Join(" ", Enumerable.Range(0, nc).Select(j => $"a{f}_{j}.StoreUnsafe(ref ys, (nuint)((f0 + {f}) * {P} + oy * {OW} + {chunk[j]}));")));
                     if (relu is not null)
                         for (int f = 0; f < mf; f++)
-                            w.Line(string.Join(" ", Enumerable.Range(0, nc).Select(j => $"{ActivationEmitter.Vector(c, ActivationEmitter.Formula(relu).Forward, relu, $"a{f}_{j}", "", "", "Vector256")}.StoreUnsafe(ref zs, (nuint)((f0 + {f}) * {P} + oy * {OW} + {chunk[j]}));")));
+                            w.Line(string.Join(" ", Enumerable.Range(0, nc).Select(j => $"{ActivationEmitter.Vector(c, ActivationEmitter.Formula(relu).Forward, relu, $"a{f}_{j}", "", "", vn)}.StoreUnsafe(ref zs, (nuint)((f0 + {f}) * {P} + oy * {OW} + {chunk[j]}));")));
                     w.Close();
                     f0 += mf * count;
                 }
@@ -185,7 +241,7 @@ internal sealed partial class Conv2DEmitter
         // Filters form.
         int nfvAll = F / V;
         int[] fGroups = EvenBlocks(nfvAll, 4);
-        w.Line($"// direct convolution, filters form: yᵀ[p, f] for a block of positions × filter vectors in registers, {taps} taps per channel unrolled; then y = (yᵀ)ᵀ");
+        w.Line($"// direct convolution, filters form: yᵀ[p, f] for a block of positions × {V}-lane filter vectors in registers, {taps} taps per channel unrolled; then y = (yᵀ)ᵀ");
         w.Line($"ref {T} wts = ref _wT{l.Index}[0];");
         if (bias) w.Line($"ref {T} bs = ref _p[{l.BiasOffset}];");
         w.Line($"ref {T} yts = ref _yT{l.Index}[slot * {Stride(l.OutputSize)}];");
@@ -200,7 +256,7 @@ internal sealed partial class Conv2DEmitter
             {
                 w.Open($"// positions ox = {ox0}..{ox0 + np - 1}");
                 for (int p = 0; p < np; p++)
-                    w.Line(string.Join(" ", Enumerable.Range(0, nfv).Select(j => $"{vec} a{p}_{j} = {(bias ? $"Load(ref bs, (fv + {j}) * {V})" : $"{vec}.Zero")};")));
+                    w.Line(string.Join(" ", Enumerable.Range(0, nfv).Select(j => $"{vec} a{p}_{j} = {(bias ? $"{load}(ref bs, (fv + {j}) * {V})" : $"{vec}.Zero")};")));
                 w.Open($"for (int ch = 0; ch < {C}; ch++)");
                 w.Line($"ref {T} xr = ref Unsafe.Add(ref xs, ch * {Hp * Wp} + oy * {Wp} + {ox0});");
                 w.Line($"ref {T} wr = ref Unsafe.Add(ref wts, ch * {taps * F} + fv * {V});");
@@ -209,11 +265,11 @@ internal sealed partial class Conv2DEmitter
                     for (int v = 0; v < KW; v++)
                     {
                         var line = new System.Text.StringBuilder();
-                        for (int j = 0; j < nfv; j++) line.Append($"w{j} = Load(ref wr, {I((u * KW + v) * F + j * V)}); ");
+                        for (int j = 0; j < nfv; j++) line.Append($"w{j} = {load}(ref wr, {I((u * KW + v) * F + j * V)}); ");
                         for (int p = 0; p < np; p++)
                         {
-                            line.Append($"b = Vector256.Create(Unsafe.Add(ref xr, {I(u * Wp + v + p)})); ");
-                            for (int j = 0; j < nfv; j++) line.Append($"a{p}_{j} = Fma(b, w{j}, a{p}_{j}); ");
+                            line.Append($"b = {vn}.Create(Unsafe.Add(ref xr, {I(u * Wp + v + p)})); ");
+                            for (int j = 0; j < nfv; j++) line.Append($"a{p}_{j} = {fma}(b, w{j}, a{p}_{j}); ");
                         }
                         w.Line(line.ToString().TrimEnd());
                     }
@@ -233,23 +289,24 @@ internal sealed partial class Conv2DEmitter
 
     /// <summary>∂E/∂W of one sample n (in a part method), added to the part's sums: per lane in _gvec (rows form) or
     /// transposed in <c>sum</c> (filters form, whose δᵀ the caller has written to <c>deltaT</c>).</summary>
-    private static void DirectWeightGradient(CodeWriter w, EmitContext c, LayerPlan l)
+    private static void DirectWeightGradient(CodeWriter w, EmitContext c, LayerPlan l, bool wide)
     {
         int C = l.InC, F = l.OutC, OH = l.OutH, OW = l.OutW, KH = l.KernelH, KW = l.KernelW, Hp = PaddedH(l), Wp = PaddedW(l);
-        int V = GemmEmitter.Lanes(c), P = OH * OW, taps = KH * KW, K = Conv2DEmitter.K(l);
-        string T = c.T, vec = $"Vector256<{T}>";
+        wide &= WideDirect(c, l);
+        int V = DirectLanes(c, wide), P = OH * OW, taps = KH * KW, K = Conv2DEmitter.K(l);
+        string T = c.T, vn = VN(wide), vec = $"{vn}<{T}>", load = LoadOf(wide), fma = FmaOf(wide);
         var tapList = Enumerable.Range(0, taps).Select(t => (U: t / KW, V: t % KW)).ToArray();
         if (Method(c, l) == ConvMethod.DirectRows)
         {
             int[] offsets = RowVectors(OW, V);
             int overlap = offsets.Length >= 2 ? offsets[offsets.Length - 2] + V - offsets[offsets.Length - 1] : 0;
-            w.Line($"// ∂E/∂w[f, c, u, v] += Σ δ[f, oy, ox..]·x[c, oy + u, ox + v..] in vectors at ox = {string.Join(", ", offsets)}" +
+            w.Line($"// ∂E/∂w[f, c, u, v] += Σ δ[f, oy, ox..]·x[c, oy + u, ox + v..] in {V}-lane vectors at ox = {string.Join(", ", offsets)}" +
                    (overlap > 0 ? $" (the last one's first {overlap} lanes masked: the vector before summed them)" : "") + "; sums per lane in _gvec");
             w.Line($"ref {T} ds = ref {EmitContext.D(l.Index + 1)}[n * {l.OutputSize}];");
             if (overlap > 0)
             {
-                string indices = c.Plan.Spec.IsDouble ? $"Vector256<long>.Indices, Vector256.Create((long){overlap})" : $"Vector256<int>.Indices, Vector256.Create({overlap})";
-                w.Line($"{vec} tail = Vector256.GreaterThanOrEqual({indices}).As{(c.Plan.Spec.IsDouble ? "Double" : "Single")}();");
+                string indices = c.Plan.Spec.IsDouble ? $"{vn}<long>.Indices, {vn}.Create((long){overlap})" : $"{vn}<int>.Indices, {vn}.Create({overlap})";
+                w.Line($"{vec} tail = {vn}.GreaterThanOrEqual({indices}).As{(c.Plan.Spec.IsDouble ? "Double" : "Single")}();");
             }
             int mfMax = System.Math.Min(F, 6);
             int[] fBlocks = EvenBlocks(F, mfMax);
@@ -277,21 +334,21 @@ internal sealed partial class Conv2DEmitter
                         int o = offsets[jo];
                         bool masked = overlap > 0 && jo == offsets.Length - 1;
                         var line = new System.Text.StringBuilder();
-                        for (int t = 0; t < nt; t++) line.Append($"x{t} = Load(ref xr, {I(blockTaps[t].U * Wp + blockTaps[t].V + o)}); ");
+                        for (int t = 0; t < nt; t++) line.Append($"x{t} = {load}(ref xr, {I(blockTaps[t].U * Wp + blockTaps[t].V + o)}); ");
                         for (int f = 0; f < mf; f++)
                         {
-                            line.Append(masked ? $"d = Load(ref dr, {I(f * P + o)}) & tail; " : $"d = Load(ref dr, {I(f * P + o)}); ");
-                            for (int t = 0; t < nt; t++) line.Append($"s{f}_{t} = Fma(d, x{t}, s{f}_{t}); ");
+                            line.Append(masked ? $"d = {load}(ref dr, {I(f * P + o)}) & tail; " : $"d = {load}(ref dr, {I(f * P + o)}); ");
+                            for (int t = 0; t < nt; t++) line.Append($"s{f}_{t} = {fma}(d, x{t}, s{f}_{t}); ");
                         }
                         w.Line(line.ToString().TrimEnd());
                     }
                     w.Close();
-                    w.Line($"ref {T} gv = ref _gvec{l.Index}[slot * {Stride(l.WeightCount * V)} + (f0 * {K} + ch * {taps}) * {V}];");
+                    w.Line($"ref {T} gv = ref _gvec{l.Index}[slot * {Stride(l.WeightCount * GvecLanes(c, l))} + (f0 * {K} + ch * {taps}) * {V}];");
                     for (int f = 0; f < mf; f++)
                         w.Line(string.Join(" ", Enumerable.Range(0, nt).Select(t =>
                         {
                             string at = I((f * K + blockTaps[t].U * KW + blockTaps[t].V) * V);
-                            return $"(Load(ref gv, {at}) + s{f}_{t}).StoreUnsafe(ref gv, {at});";
+                            return $"({load}(ref gv, {at}) + s{f}_{t}).StoreUnsafe(ref gv, {at});";
                         })));
                     w.Close();
                     f0 += mf * count;
@@ -304,7 +361,7 @@ internal sealed partial class Conv2DEmitter
 
         // Filters form: gᵀ[(c, u, v), f..] += Σ_p x[c, oy + u, ox + v]·δᵀ[p, f..]
         int[] fGroups = EvenBlocks(F / V, 4);
-        w.Line($"// ∂E/∂wᵀ[(c, u, v), f] += Σ_p x[c, oy + u, ox + v]·δᵀ[p, f]: a block of taps × filter vectors in registers over the sample's positions");
+        w.Line($"// ∂E/∂wᵀ[(c, u, v), f] += Σ_p x[c, oy + u, ox + v]·δᵀ[p, f]: a block of taps × {V}-lane filter vectors in registers over the sample's positions");
         w.Open($"for (int ch = 0; ch < {C}; ch++)");
         w.Line($"ref {T} xc = ref Unsafe.Add(ref xs, ch * {Hp * Wp});");
         int fv0 = 0;
@@ -324,12 +381,12 @@ internal sealed partial class Conv2DEmitter
                 w.Open($"for (int ox = 0; ox < {OW}; ox++)");
                 w.Line($"ref {T} xr = ref Unsafe.Add(ref xc, oy * {Wp} + ox);");
                 w.Line($"ref {T} dr = ref Unsafe.Add(ref deltaT, (oy * {OW} + ox) * {F} + fv * {V});");
-                w.Line($"{vec} b; " + string.Join(" ", Enumerable.Range(0, nfv).Select(j => $"{vec} d{j} = Load(ref dr, {j * V});")));
+                w.Line($"{vec} b; " + string.Join(" ", Enumerable.Range(0, nfv).Select(j => $"{vec} d{j} = {load}(ref dr, {j * V});")));
                 var line = new System.Text.StringBuilder();
                 for (int t = 0; t < nt; t++)
                 {
-                    line.Append($"b = Vector256.Create(Unsafe.Add(ref xr, {I(blockTaps[t].U * Wp + blockTaps[t].V)})); ");
-                    for (int j = 0; j < nfv; j++) line.Append($"s{t}_{j} = Fma(b, d{j}, s{t}_{j}); ");
+                    line.Append($"b = {vn}.Create(Unsafe.Add(ref xr, {I(blockTaps[t].U * Wp + blockTaps[t].V)})); ");
+                    for (int j = 0; j < nfv; j++) line.Append($"s{t}_{j} = {fma}(b, d{j}, s{t}_{j}); ");
                 }
                 w.Line(line.ToString().TrimEnd());
                 w.Close();
@@ -339,7 +396,7 @@ internal sealed partial class Conv2DEmitter
                     w.Line(string.Join(" ", Enumerable.Range(0, nfv).Select(j =>
                     {
                         string at = I((blockTaps[t].U * KW + blockTaps[t].V) * F + j * V);
-                        return $"(Load(ref gt, {at}) + s{t}_{j}).StoreUnsafe(ref gt, {at});";
+                        return $"({load}(ref gt, {at}) + s{t}_{j}).StoreUnsafe(ref gt, {at});";
                     })));
                 w.Close();
                 t0 += nt;
@@ -351,11 +408,12 @@ internal sealed partial class Conv2DEmitter
     }
 
     /// <summary>Rows form, at the end of a chunk: the chunk's ∂E/∂W sums are its lane sums added across lanes.</summary>
-    private static void DirectLaneSums(CodeWriter w, EmitContext c, LayerPlan l)
+    private static void DirectLaneSums(CodeWriter w, EmitContext c, LayerPlan l, bool wide)
     {
-        int V = GemmEmitter.Lanes(c);
-        w.Line($"ref {c.T} lanes = ref _gvec{l.Index}[slot * {Stride(l.WeightCount * V)}];");
-        w.Line($"for (int k = 0; k < {l.WeightCount}; k++) sum[k] = Vector256.Sum(Load(ref lanes, k * {V}));");
+        wide &= WideDirect(c, l);
+        int V = DirectLanes(c, wide);
+        w.Line($"ref {c.T} lanes = ref _gvec{l.Index}[slot * {Stride(l.WeightCount * GvecLanes(c, l))}];");
+        w.Line($"for (int k = 0; k < {l.WeightCount}; k++) sum[k] = {VN(wide)}.Sum({LoadOf(wide)}(ref lanes, k * {V}));");
     }
 
     /// <summary>Writes dst[j, i] = src[i, j] for a rows × cols matrix (src rows contiguous, dst rows of length rows):
@@ -406,8 +464,10 @@ internal sealed partial class Conv2DEmitter
     }
 
     /// <summary>Whether col2im runs by input rows (<see cref="Col2ImRows"/>): stride 1, rows of one to four vectors, padding narrower than a vector (the reads past a part's columns stay within the buffer's slack).</summary>
-    private static bool Col2ImByRows(EmitContext c, LayerPlan l) =>
-        l.Stride == 1 && l.InW >= GemmEmitter.Lanes(c) && l.InW <= 4 * GemmEmitter.Lanes(c) && l.PadW < GemmEmitter.Lanes(c) && l.OutH == l.InH + 2 * l.PadH - l.KernelH + 1 && l.OutW == l.InW + 2 * l.PadW - l.KernelW + 1;
+    /// <remarks>On the 512-bit path (<paramref name="wide"/>) with rows of one to four wide vectors; a layer may run by
+    /// rows on one path and by the scatter on the other: both add the same terms in the same order from zero.</remarks>
+    private static bool Col2ImByRows(EmitContext c, LayerPlan l, bool wide = false) =>
+        l.Stride == 1 && l.InW >= DirectLanes(c, wide) && l.InW <= 4 * DirectLanes(c, wide) && l.PadW < DirectLanes(c, wide) && l.OutH == l.InH + 2 * l.PadH - l.KernelH + 1 && l.OutW == l.InW + 2 * l.PadW - l.KernelW + 1;
 
     /// <summary>
     /// col2im by input rows, for one sample n: ∂E/∂x[c, iy, ix] = Σ_(u, v) ∂E/∂col[(c, u, v), (iy + PH − u)·OW + ix + PW − v]
@@ -417,13 +477,13 @@ internal sealed partial class Conv2DEmitter
     /// value, which the CPU cannot forward: ≈ 7 % of a LeNet step. The terms are added in the same (u, v) order from
     /// zero, so the sums are the strided path's.
     /// </summary>
-    private static void Col2ImRows(CodeWriter w, EmitContext c, LayerPlan l)
+    private static void Col2ImRows(CodeWriter w, EmitContext c, LayerPlan l, bool wide)
     {
         int C = l.InC, H = l.InH, W = l.InW, OH = l.OutH, OW = l.OutW, KH = l.KernelH, KW = l.KernelW, PH = l.PadH, PW = l.PadW;
-        int V = GemmEmitter.Lanes(c), P = OH * OW;
-        string T = c.T, vec = $"Vector256<{T}>";
+        int V = DirectLanes(c, wide), P = OH * OW;
+        string T = c.T, vn = VN(wide), vec = $"{vn}<{T}>";
         int[] offsets = RowVectors(W, V);
-        w.Line($"// col2im by input rows (vectors at ix = {string.Join(", ", offsets)}): ∂E/∂x[c, iy, ix] = Σ_(u, v) ∂E/∂col[(c, u, v), (iy + {PH} − u)·{OW} + ix + {PW} − v] over the windows inside");
+        w.Line($"// col2im by input rows ({V}-lane vectors at ix = {string.Join(", ", offsets)}): ∂E/∂x[c, iy, ix] = Σ_(u, v) ∂E/∂col[(c, u, v), (iy + {PH} − u)·{OW} + ix + {PW} − v] over the windows inside");
         w.Line($"ref {T} dxs = ref {EmitContext.D(l.Index)}[n * {l.InputSize}];");
         string lane = c.Plan.Spec.IsDouble ? "long" : "int";
         for (int j = 0; j < offsets.Length; j++)
@@ -431,7 +491,7 @@ internal sealed partial class Conv2DEmitter
             {
                 // lane L reads ox = offsets[j] + L + PW − v, inside when 0 ≤ ox < OW
                 var lanes = Enumerable.Range(0, V).Select(L => { int ox = offsets[j] + L + PW - v; return ox >= 0 && ox < OW ? "-1" : "0"; });
-                w.Line($"{vec} m{j}_{v} = Vector256.Create({string.Join(", ", lanes.Select(x => c.Plan.Spec.IsDouble ? x + "L" : x))}).As{(c.Plan.Spec.IsDouble ? "Double" : "Single")}();");
+                w.Line($"{vec} m{j}_{v} = {vn}.Create({string.Join(", ", lanes.Select(x => c.Plan.Spec.IsDouble ? x + "L" : x))}).As{(c.Plan.Spec.IsDouble ? "Double" : "Single")}();");
             }
         w.Open($"for (int ch = 0; ch < {C}; ch++)");
         w.Line($"ref {T} cc = ref Unsafe.Add(ref work, ch * {KH * KW * P});");
@@ -442,7 +502,7 @@ internal sealed partial class Conv2DEmitter
         w.Line($"ref {T} cr = ref Unsafe.Add(ref cc, u * {KW * P} + (iy + {PH} - u) * {OW});   // row oy of ∂E/∂col[(c, u, 0), ·]");
         for (int v = 0; v < KW; v++)
             w.Line(string.Join(" ", Enumerable.Range(0, offsets.Length).Select(j =>
-                $"s{j} += Vector256.LoadUnsafe(ref Unsafe.Add(ref cr, {I(v * P + offsets[j] + PW - v)})) & m{j}_{v};")));
+                $"s{j} += {vn}.LoadUnsafe(ref Unsafe.Add(ref cr, {I(v * P + offsets[j] + PW - v)})) & m{j}_{v};")));
         w.Close();
         w.Line(string.Join(" ", Enumerable.Range(0, offsets.Length).Select(j => $"s{j}.StoreUnsafe(ref dxs, (nuint)(ch * {H * W} + iy * {W} + {offsets[j]}));")));
         w.Close();

@@ -43,6 +43,10 @@ internal sealed partial class Conv2DEmitter : LayerEmitter
     /// </summary>
     private static bool Phased(EmitContext c, LayerPlan l) => !Direct(c, l) && l.Stride > 1;
 
+    /// <summary>The most plane values per image row (im2col) or image values per row (col2im) written as straight-line
+    /// copies rather than a loop with a per-value padding test.</summary>
+    private const int UnrolledPhaseValues = 64;
+
     /// <summary>Rows of a phase plane: the padded image's, H + 2·PH.</summary>
     private static int PhaseRows(LayerPlan l) => l.InH + 2 * l.PadH;
 
@@ -54,7 +58,7 @@ internal sealed partial class Conv2DEmitter : LayerEmitter
 
     public override void Allocate(CodeWriter w, EmitContext c, LayerPlan layer)
     {
-        w.Line($"_col{layer.Index} = global::NetGen.AlignedArray.Allocate<{c.T}>({layer.OutH * layer.OutW * K(layer)} * global::NetGen.Parallelism.MaxSampleParts + {2 * GemmEmitter.Lanes(c)});   // (a vector of slack at each end: col2im by rows reads past a thread's columns, then masks those lanes)");
+        w.Line($"_col{layer.Index} = global::NetGen.AlignedArray.Allocate<{c.T}>({layer.OutH * layer.OutW * K(layer)} * global::NetGen.Parallelism.MaxSampleParts + {2 * ColumnSlack(c, layer)});   // (a vector of slack at each end: col2im by rows reads past a thread's columns, then masks those lanes)");
         w.Line($"_gsum{layer.Index} = global::NetGen.AlignedArray.Allocate<{c.T}>({Stride(layer)} * {Chunks(c, layer, "maxBatch")});   // a chunk's sums every {Stride(layer)} values (whole cache lines)");
         int size = layer.OutH * layer.OutW * K(layer);
         if (Direct(c, layer))
@@ -216,6 +220,36 @@ internal sealed partial class Conv2DEmitter : LayerEmitter
             w.Line($"global::System.Runtime.InteropServices.MemoryMarshal.CreateSpan(ref phase, {S * plane}).Clear();");
         else
         {
+            if (S * width <= UnrolledPhaseValues)
+            {
+                // Each image row's S·width plane values as straight-line copies: which ones fall on the padding is
+                // known here (literals), so the copy has no per-value test.
+                w.Open($"for (int y = 0; y < {rows}; y++)");
+                w.Line($"ref {t} prow = ref Unsafe.Add(ref phase, y * {width});");
+                w.Line($"int iy = y - {l.PadH};");
+                w.Open($"if ((uint)iy >= {H}u)");
+                for (int r = 0; r < S; r++)
+                    w.Line($"global::System.Runtime.InteropServices.MemoryMarshal.CreateSpan(ref Unsafe.Add(ref prow, {r * plane}), {width}).Clear();");
+                w.Line("continue;");
+                w.Close();
+                w.Line($"ref {t} line = ref Unsafe.Add(ref image, ch * {H * W} + iy * {W});   // line[ix] is x[ch, iy, ix]");
+                for (int r = 0; r < S; r++)
+                {
+                    var copies = new System.Text.StringBuilder();
+                    for (int i = 0; i < width; i++)
+                    {
+                        int ix = i * S + r - l.PadW;
+                        if (copies.Length > 0) copies.Append(' ');
+                        copies.Append((uint)ix < (uint)W
+                            ? $"Unsafe.Add(ref prow, {r * plane + i}) = Unsafe.Add(ref line, {ix});"
+                            : $"Unsafe.Add(ref prow, {r * plane + i}) = {c.Lit(0)};");
+                    }
+                    w.Line(copies.ToString());
+                }
+                w.Close();
+            }
+            else
+            {
             w.Open($"for (int r = 0; r < {S}; r++)");
             w.Open($"for (int y = 0; y < {rows}; y++)");
             w.Line($"ref {t} prow = ref Unsafe.Add(ref phase, r * {plane} + y * {width});");
@@ -228,6 +262,7 @@ internal sealed partial class Conv2DEmitter : LayerEmitter
             w.Line($"for (int i = 0; i < {width}; i++) Unsafe.Add(ref prow, i) = (uint)(i * {S} + r - {l.PadW}) < {W}u ? Unsafe.Add(ref line, i * {S}) : {c.Lit(0)};");
             w.Close();
             w.Close();
+            }
         }
         w.Open($"for (int u = 0; u < {KH}; u++)");
         w.Open($"for (int v = 0; v < {KW}; v++)");
@@ -273,7 +308,20 @@ internal sealed partial class Conv2DEmitter : LayerEmitter
         {
             w.Open($"for (int iy = 0; iy < {H}; iy++)");
             w.Line($"ref {t} line = ref Unsafe.Add(ref image, ch * {H * W} + iy * {W});");
-            w.Line($"for (int ix = 0; ix < {W}; ix++) Unsafe.Add(ref line, ix) = Unsafe.Add(ref phase, ((ix + {l.PadW}) % {S}) * {plane} + (iy + {l.PadH}) * {width} + (ix + {l.PadW}) / {S});");
+            if (W <= UnrolledPhaseValues)
+            {
+                // The row's W values as straight-line copies from their planes (offsets are literals).
+                w.Line($"ref {t} prow = ref Unsafe.Add(ref phase, (iy + {l.PadH}) * {width});");
+                var copies = new System.Text.StringBuilder();
+                for (int ix = 0; ix < W; ix++)
+                {
+                    if (copies.Length > 0) copies.Append(' ');
+                    copies.Append($"Unsafe.Add(ref line, {ix}) = Unsafe.Add(ref prow, {((ix + l.PadW) % S) * plane + (ix + l.PadW) / S});");
+                }
+                w.Line(copies.ToString());
+            }
+            else
+                w.Line($"for (int ix = 0; ix < {W}; ix++) Unsafe.Add(ref line, ix) = Unsafe.Add(ref phase, ((ix + {l.PadW}) % {S}) * {plane} + (iy + {l.PadH}) * {width} + (ix + {l.PadW}) / {S});");
             w.Close();
         }
         w.Close();
@@ -375,20 +423,41 @@ internal sealed partial class Conv2DEmitter : LayerEmitter
         w.Line($"case {Op(l, 1)}: {l.PascalName}BackwardPart(part, parts); break;");
     }
 
-    /// <summary>The per-thread bodies: a range of samples each.</summary>
+    /// <summary>The per-thread bodies: a range of samples each, with their Vector512 twins where a direct kernel fills
+    /// wide vectors (the 256-bit body hands over to the twin where Vector512 is accelerated, a JIT-time constant).</summary>
     private static void PartMethods(CodeWriter w, EmitContext c, LayerPlan l)
     {
+        ForwardPart(w, c, l, wide: false);
+        if (WideForwardPart(c, l)) ForwardPart(w, c, l, wide: true);
+        BackwardPart(w, c, l, wide: false);
+        if (WideBackwardPart(c, l)) BackwardPart(w, c, l, wide: true);
+    }
+
+    /// <summary>The 256-bit part method's first statement when it has a twin.</summary>
+    private static void HandOver(CodeWriter w, string method)
+    {
+        w.Open("if (Vector512.IsHardwareAccelerated)   // a JIT-time constant: full-width AVX-512 runs the Vector512 twin");
+        w.Line($"{method}512(part, parts);");
+        w.Line("return;");
+        w.Close();
+    }
+
+    private static void ForwardPart(CodeWriter w, EmitContext c, LayerPlan l, bool wide)
+    {
         int inSize = l.InputSize, outSize = l.OutputSize, P = l.OutH * l.OutW, k = K(l), F = l.OutC;
-        bool trainBias = l.BiasCount > 0 && l.TrainBias;
-        w.Line($"/// <summary>{l.PascalName} forward for chunk <paramref name=\"part\"/> of <paramref name=\"parts\"/> of the batch's samples (scratch: the running thread's slot).</summary>");
-        w.Open($"private void {l.PascalName}ForwardPart(int part, int parts)");
+        if (wide)
+            w.Line($"/// <summary>The Vector512 twin of {l.PascalName}ForwardPart.</summary>");
+        else
+            w.Line($"/// <summary>{l.PascalName} forward for chunk <paramref name=\"part\"/> of <paramref name=\"parts\"/> of the batch's samples (scratch: the running thread's slot).</summary>");
+        w.Open($"private void {l.PascalName}ForwardPart{(wide ? "512" : "")}(int part, int parts)");
+        if (!wide && WideForwardPart(c, l)) HandOver(w, l.PascalName + "ForwardPart");
         w.Line("(int n0, int n1) = global::NetGen.Parallelism.Range(_batch, parts, part);");
         w.Line("int slot = global::NetGen.Parallelism.Slot;");
         bool direct = Direct(c, l);
         if (!direct) w.Line($"bool cache = _colBatch{l.Index}.Length > 0 && Training;   // kept for backward: training passes only");
         w.Open("for (int n = n0; n < n1; n++)");
         if (direct)
-            DirectForward(w, c, l);
+            DirectForward(w, c, l, wide);
         else
         {
             w.Line($"global::System.Span<{c.T}> x = {EmitContext.A(l.Index)}.AsSpan(n * {inSize}, {inSize});");
@@ -407,18 +476,30 @@ internal sealed partial class Conv2DEmitter : LayerEmitter
         w.Close();
         w.Close();
         w.Line();
-        w.Line($"/// <summary>{l.PascalName} backward for chunk <paramref name=\"part\"/> of <paramref name=\"parts\"/> of the batch's samples: their");
-        w.Line($"/// ∂E/∂w and ∂E/∂b summed into the chunk's region of _gsum{l.Index}{(l.Index == 0 ? ", and ∂E/∂x when asked for" : ", and their ∂E/∂x")} (scratch: the running thread's slot).</summary>");
-        w.Open($"private void {l.PascalName}BackwardPart(int part, int parts)");
+    }
+
+    private static void BackwardPart(CodeWriter w, EmitContext c, LayerPlan l, bool wide)
+    {
+        int inSize = l.InputSize, outSize = l.OutputSize, P = l.OutH * l.OutW, k = K(l), F = l.OutC;
+        bool trainBias = l.BiasCount > 0 && l.TrainBias, direct = Direct(c, l);
+        if (wide)
+            w.Line($"/// <summary>The Vector512 twin of {l.PascalName}BackwardPart.</summary>");
+        else
+        {
+            w.Line($"/// <summary>{l.PascalName} backward for chunk <paramref name=\"part\"/> of <paramref name=\"parts\"/> of the batch's samples: their");
+            w.Line($"/// ∂E/∂w and ∂E/∂b summed into the chunk's region of _gsum{l.Index}{(l.Index == 0 ? ", and ∂E/∂x when asked for" : ", and their ∂E/∂x")} (scratch: the running thread's slot).</summary>");
+        }
+        w.Open($"private void {l.PascalName}BackwardPart{(wide ? "512" : "")}(int part, int parts)");
+        if (!wide && WideBackwardPart(c, l)) HandOver(w, l.PascalName + "BackwardPart");
         w.Line("(int n0, int n1) = global::NetGen.Parallelism.Range(_batch, parts, part);");
         w.Line("int slot = global::NetGen.Parallelism.Slot;");
         w.Line($"global::System.Span<{c.T}> sum = _gsum{l.Index}.AsSpan(part * {Stride(l)}, {l.ParameterCount});");
         w.Line("sum.Clear();");
         if (Method(c, l) == ConvMethod.DirectRows)
-            w.Line($"_gvec{l.Index}.AsSpan(slot * {Stride(l.WeightCount * GemmEmitter.Lanes(c))}, {l.WeightCount * GemmEmitter.Lanes(c)}).Clear();");
+            w.Line($"_gvec{l.Index}.AsSpan(slot * {Stride(l.WeightCount * GvecLanes(c, l))}, {l.WeightCount * DirectLanes(c, wide && WideDirect(c, l))}).Clear();");
         if (!direct) w.Line($"bool cache = _colBatch{l.Index}.Length > 0 && _columnsKept;   // the forward pass kept every sample's columns");
         w.Open("for (int n = n0; n < n1; n++)");
-        w.Line($"ref {c.T} work = ref _col{l.Index}[{GemmEmitter.Lanes(c)} + slot * {P * k}];");
+        w.Line($"ref {c.T} work = ref _col{l.Index}[{ColumnSlack(c, l)} + slot * {P * k}];");
         if (direct)
             PaddedInput(w, c, l);
         else
@@ -437,7 +518,7 @@ internal sealed partial class Conv2DEmitter : LayerEmitter
         }
         else if (FusedReLU(c, l) is { } fused)
         {
-            string vec = "global::System.Runtime.Intrinsics.Vector256";
+            string vec = "global::System.Runtime.Intrinsics." + VN(wide);
             var formula = ActivationEmitter.Formula(fused);
             string Load(string r) => $"{vec}.LoadUnsafe(ref {r}, (nuint)k)";
             w.Open($"// layer {fused.Index}, {fused.Kind} backward, fused: {formula.BackwardWords.Replace("∂E/∂x = ", "δ = ")} for this sample");
@@ -445,7 +526,7 @@ internal sealed partial class Conv2DEmitter : LayerEmitter
             if (formula.Backward.Reads("y")) w.Line($"ref {c.T} ry = ref {EmitContext.A(fused.Index + 1)}[n * {outSize}];");
             w.Line("int k = 0;");
             w.Line($"for (; k + {vec}<{c.T}>.Count <= {outSize}; k += {vec}<{c.T}>.Count) " +
-                   $"{vec}.StoreUnsafe({ActivationEmitter.Vector(c, formula.Backward, fused, Load("rx"), Load("ry"), Load("rdy"))}, ref rdx, (nuint)k);");
+                   $"{vec}.StoreUnsafe({ActivationEmitter.Vector(c, formula.Backward, fused, Load("rx"), Load("ry"), Load("rdy"), vec)}, ref rdx, (nuint)k);");
             w.Line($"for (; k < {outSize}; k++) Unsafe.Add(ref rdx, k) = {ActivationEmitter.Scalar(c, formula.Backward, fused, "Unsafe.Add(ref rx, k)", "Unsafe.Add(ref ry, k)", "Unsafe.Add(ref rdy, k)")};");
             w.Close();
         }
@@ -456,11 +537,11 @@ internal sealed partial class Conv2DEmitter : LayerEmitter
             w.Line($"ref {c.T} delta = ref {EmitContext.D(l.Index + 1)}[n * {outSize}];");
             if (direct) Transpose(w, c, "delta", "deltaT", rows: F, cols: P);
             else w.Line($"for (int f = 0; f < {F}; f++) for (int p = 0; p < {P}; p++) Unsafe.Add(ref deltaT, p * {F} + f) = Unsafe.Add(ref delta, f * {P} + p);");
-            if (direct) DirectWeightGradient(w, c, l);
+            if (direct) DirectWeightGradient(w, c, l, wide);
             else w.Line($"{l.PascalName}WeightGradient(ref columns, ref deltaT, ref sum[0], 0, {k}, 0, {F});");
         }
         else if (direct)
-            DirectWeightGradient(w, c, l);
+            DirectWeightGradient(w, c, l, wide);
         else
             w.Line($"{l.PascalName}WeightGradient(ref {EmitContext.D(l.Index + 1)}[n * {outSize}], ref columns, ref sum[0], 0, {F}, 0, {k});");
         if (trainBias)
@@ -468,8 +549,10 @@ internal sealed partial class Conv2DEmitter : LayerEmitter
         if (l.Index == 0) w.Open("if (_inputGradient)");
         w.Line("// ∂E/∂col into the thread's column buffer, then col2im adds every window's share back into ∂E/∂x.");
         w.Line($"{l.PascalName}ColumnGradient(ref _p[{l.WeightOffset}], ref {EmitContext.D(l.Index + 1)}[n * {outSize}], ref work, 0, {k}, 0, {P});");
-        if (Col2ImByRows(c, l))
-            Col2ImRows(w, c, l);
+        if (Col2ImByRows(c, l, wide))
+            Col2ImRows(w, c, l, wide);
+        else if (Col2ImByRows(c, l))   // (rows narrower than a wide vector: the 256-bit col2im by rows, in the twin too)
+            Col2ImRows(w, c, l, wide: false);
         else
         {
             w.Line($"global::System.Span<{c.T}> dx = {EmitContext.D(l.Index)}.AsSpan(n * {inSize}, {inSize});");
@@ -478,7 +561,7 @@ internal sealed partial class Conv2DEmitter : LayerEmitter
         }
         if (l.Index == 0) w.Close();
         w.Close();
-        if (Method(c, l) == ConvMethod.DirectRows) DirectLaneSums(w, c, l);
+        if (Method(c, l) == ConvMethod.DirectRows) DirectLaneSums(w, c, l, wide);
         w.Close();
         w.Line();
     }
@@ -492,6 +575,8 @@ internal sealed partial class Conv2DEmitter : LayerEmitter
         PartMethods(w, c, l);
         if (NeedsTranspose8x8(c) && c.Plan.Layers.First(x => x.Kind == LayerKind.Conv2D && Method(c, x) == ConvMethod.DirectFilters) == l)
             Transpose8x8Helper(w);
+        if (NeedsWideHelpers(c) && c.Plan.Layers.First(x => x.Kind == LayerKind.Conv2D && (WideForwardPart(c, x) || WideBackwardPart(c, x))) == l)
+            WideHelpers(w, c);
         if (!Direct(c, l))   // the direct forms write their products inline in the part methods
         {
             int mr = System.Math.Min(F, 8);

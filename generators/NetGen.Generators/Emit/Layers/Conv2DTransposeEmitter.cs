@@ -28,6 +28,9 @@ internal sealed class Conv2DTransposeEmitter : LayerEmitter
 
     private static int P(LayerPlan l) => l.InH * l.InW;
 
+    /// <summary>Lanes of a 128-bit vector (a window row of K = 4 floats is one).</summary>
+    private static int ShortLanes(EmitContext c) => GemmEmitter.Lanes(c) / 2;
+
     /// <summary>Whether the backward columns are dcol[j, p] (J &lt; P: ∂E/∂x broadcast, ∂E/∂w dot along p) rather than
     /// dcolᵀ[p, j] (∂E/∂x dot along j, ∂E/∂w broadcast).</summary>
     private static bool DeltaByRows(LayerPlan l) => J(l) < P(l);
@@ -124,6 +127,22 @@ internal sealed class Conv2DTransposeEmitter : LayerEmitter
         w.Line($"ref {t} row = ref Unsafe.Add(ref colT, (iy * {W} + ix) * {Jn});");
         InsideRange(w, "u0", "u1", $"iy * {S}", 1, K, OH, l.PadH);
         InsideRange(w, "v0", "v1", $"ix * {S}", 1, K, OW, l.PadW);
+        int q = ShortLanes(c);
+        if (K % q == 0)
+        {
+            // A window row inside the output: K values by 128-bit vectors (each value added once, in the scalar order's
+            // place: the same bits); rows cut by the left or right border keep the scalar loop.
+            w.Open($"if (v0 == 0 && v1 == {K})");
+            w.Open($"for (int f = 0; f < {F}; f++)");
+            w.Open("for (int u = u0; u < u1; u++)");
+            w.Line($"ref {t} line = ref Unsafe.Add(ref ys, (f * {OH} + iy * {S} - {l.PadH} + u) * {OW} + ix * {S} - {l.PadW});");
+            w.Line($"ref {t} from = ref Unsafe.Add(ref row, (f * {K} + u) * {K});");
+            for (int v = 0; v < K; v += q)
+                w.Line($"(global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref line, {v}) + global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref from, {v})).StoreUnsafe(ref line, {v});");
+            w.Close(); w.Close();
+            w.Line("continue;");
+            w.Close();
+        }
         w.Open($"for (int f = 0; f < {F}; f++)");
         w.Open("for (int u = u0; u < u1; u++)");
         w.Line($"ref {t} line = ref Unsafe.Add(ref ys, (f * {OH} + iy * {S} - {l.PadH} + u) * {OW} + ix * {S} - {l.PadW});   // line[v] is y[f, oy, ox]");
@@ -168,6 +187,20 @@ internal sealed class Conv2DTransposeEmitter : LayerEmitter
         InsideRange(w, "u0", "u1", $"iy * {S}", 1, K, OH, l.PadH);
         InsideRange(w, "v0", "v1", $"ix * {S}", 1, K, OW, l.PadW);
         w.Line($"if (u1 - u0 < {K} || v1 - v0 < {K}) global::System.Runtime.InteropServices.MemoryMarshal.CreateSpan(ref row, {Jn}).Clear();   // a window cut by the border");
+        int q2 = ShortLanes(c);
+        if (K % q2 == 0)
+        {
+            w.Open($"if (v0 == 0 && v1 == {K})   // a window row inside ∂E/∂y: K values copied by 128-bit vectors");
+            w.Open($"for (int f = 0; f < {F}; f++)");
+            w.Open("for (int u = u0; u < u1; u++)");
+            w.Line($"ref {t} line = ref Unsafe.Add(ref d, (f * {OH} + iy * {S} - {l.PadH} + u) * {OW} + ix * {S} - {l.PadW});");
+            w.Line($"ref {t} to = ref Unsafe.Add(ref row, (f * {K} + u) * {K});");
+            for (int v = 0; v < K; v += q2)
+                w.Line($"global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref line, {v}).StoreUnsafe(ref to, {v});");
+            w.Close(); w.Close();
+            w.Line("continue;");
+            w.Close();
+        }
         w.Open($"for (int f = 0; f < {F}; f++)");
         w.Open("for (int u = u0; u < u1; u++)");
         w.Line($"ref {t} line = ref Unsafe.Add(ref d, (f * {OH} + iy * {S} - {l.PadH} + u) * {OW} + ix * {S} - {l.PadW});");
