@@ -5,7 +5,9 @@ namespace NetGen.Benchmarks;
 /// <summary>
 /// The timing policy of the quick run, shared with the PyTorch peer (pytorch_peer.py implements the same steps):
 /// warm up for at least <see cref="WarmupSeconds"/> (and 2 calls), pick the calls per sample so that one sample
-/// lasts about <see cref="SampleSeconds"/>, take <see cref="Samples"/> samples, report the median time per call.
+/// lasts about <see cref="SampleSeconds"/> at the warm-up's time per call after its first call (the first call
+/// compiles the step's large methods, up to hundreds of milliseconds, and would otherwise make a slow workload's
+/// samples single calls), take <see cref="Samples"/> samples, report the median time per call.
 /// </summary>
 public sealed record Policy(double WarmupSeconds, double SampleSeconds, int Samples)
 {
@@ -21,12 +23,7 @@ public static class Harness
 {
     public static Measurement Measure(Action step, Policy policy)
     {
-        // Warm-up: tiered JIT reaches its optimised code, buffers and worker threads exist.
-        var clock = Stopwatch.StartNew();
-        int calls = 0;
-        while (calls < 2 || clock.Elapsed.TotalSeconds < policy.WarmupSeconds) { step(); calls++; }
-        double perCall = clock.Elapsed.TotalSeconds / calls;
-        int n = Math.Max(1, (int)Math.Ceiling(policy.SampleSeconds / Math.Max(perCall, 1e-9)));
+        int n = Warmup(step, policy);
 
         var samples = new double[policy.Samples];
         var cpu = new double[policy.Samples];
@@ -48,6 +45,53 @@ public static class Harness
         Array.Sort(samples);
         Array.Sort(cpu);
         return new Measurement(samples[samples.Length / 2], samples[0], allocated / n, n, cpu[cpu.Length / 2]);
+    }
+
+    /// <summary>The warm-up (JIT, buffers and worker threads exist): at least <see cref="Policy.WarmupSeconds"/> and 2
+    /// calls; returns the calls per sample, from the time per call of the calls after the first.</summary>
+    private static int Warmup(Action step, Policy policy)
+    {
+        var clock = Stopwatch.StartNew();
+        step();
+        double first = clock.Elapsed.TotalSeconds;
+        int calls = 1;
+        while (calls < 2 || clock.Elapsed.TotalSeconds < policy.WarmupSeconds) { step(); calls++; }
+        double perCall = (clock.Elapsed.TotalSeconds - first) / (calls - 1);
+        return Math.Max(1, (int)Math.Ceiling(policy.SampleSeconds / Math.Max(perCall, 1e-9)));
+    }
+
+    /// <summary>
+    /// Two variants of one step timed in one window, their samples interleaved (A B A B …), so that both meet the same
+    /// moments of the machine's load: each is warmed up as in <see cref="Measure"/>, then <see cref="Policy.Samples"/>
+    /// samples of each are taken alternately, each sample preceded by its variant's <paramref name="useA"/> or
+    /// <paramref name="useB"/> (which must be cheap: a setting, not work). The 2-thread scaling target is the ratio of
+    /// the two medians (A = 1 thread, B = 2 threads on the same network).
+    /// </summary>
+    public static (Measurement A, Measurement B) MeasureInterleaved(Action step, Action useA, Action useB, Policy policy)
+    {
+        useA();
+        int nA = Warmup(step, policy);
+        useB();
+        int nB = Warmup(step, policy);
+        var a = new double[policy.Samples];
+        var b = new double[policy.Samples];
+        for (int s = 0; s < policy.Samples; s++)
+        {
+            useA();
+            a[s] = TimeCalls(step, nA);
+            useB();
+            b[s] = TimeCalls(step, nB);
+        }
+        Array.Sort(a);
+        Array.Sort(b);
+        return (new Measurement(a[a.Length / 2], a[0], 0, nA), new Measurement(b[b.Length / 2], b[0], 0, nB));
+
+        static double TimeCalls(Action step, int n)
+        {
+            long start = Stopwatch.GetTimestamp();
+            for (int i = 0; i < n; i++) step();
+            return Stopwatch.GetElapsedTime(start).TotalSeconds / n;
+        }
     }
 
     /// <summary>Workload 5: one warm-up call on a short run, then <paramref name="samples"/> timed epochs.</summary>

@@ -5,7 +5,7 @@ Usage: pytorch_peer.py --threads T --warmup-seconds W --sample-seconds S --sampl
 
 Builds each named workload exactly as Workloads.cs does (float32, same shapes, SGD lr 0.01, same losses) and times
 it with the same policy as Harness.cs: warm up for at least W seconds (and 2 calls), choose the calls per sample so
-that one sample lasts about S seconds, take N samples, report the median time per call. The epoch workload is one
+that one sample lasts about S seconds at the warm-up's time per call after its first call, take N samples, report the median time per call. The epoch workload is one
 warm-up run on 2,048 samples, then E timed epochs. The launcher sets OMP_NUM_THREADS, OPENBLAS_NUM_THREADS and
 MKL_NUM_THREADS to T as well, so OpenBLAS's own pool matches torch.set_num_threads(T).
 
@@ -309,11 +309,15 @@ def create(name):
 
 
 def measure(step, warmup_seconds, sample_seconds, samples):
-    calls, start = 0, time.perf_counter()
+    # The first call is left out of the time per call (as in Harness.cs): it pays one-time costs (lazy
+    # initialisation, allocator warm-up) that would make a slow workload's samples single calls.
+    start = time.perf_counter()
+    step()
+    first, calls = time.perf_counter() - start, 1
     while calls < 2 or time.perf_counter() - start < warmup_seconds:
         step()
         calls += 1
-    per_call = (time.perf_counter() - start) / calls
+    per_call = (time.perf_counter() - start - first) / (calls - 1)
     n = max(1, int(-(-sample_seconds // max(per_call, 1e-9))))
     times = []
     for _ in range(samples):

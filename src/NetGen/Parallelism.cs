@@ -151,6 +151,33 @@ internal static class WorkerPool
     /// <summary>The calling thread's scratch slot: worker w's is w (1 ≤ w &lt; the processor count), every other thread's 0.</summary>
     public static int Slot => t_slot;
 
+    // Stalls. A worker whose core another process takes (a build, another program) can be descheduled while it holds
+    // a part: at a low priority it then gets a few percent of the core, and the caller, its own parts done, waits
+    // milliseconds for a part of tens of microseconds (LeNet's 2-thread step measured slower than its 1-thread step on
+    // a busy machine). When the caller waits longer than it worked, and longer than StallTicks, the splits of the next
+    // s_backoff ticks run on the caller alone (the same parts in the same order, so the same bits): 1 ms at first,
+    // doubled at each further stall up to 16 ms, back to none after a split without one. A time, not a number of
+    // splits: a workload of few long splits must not stay on one thread long after the core is free again. On free
+    // cores a split's wait is at most one part's time (a sample chunk: tens of microseconds, under the caller's work).
+    private static long s_resumeAt;    // Stopwatch timestamp before which the workers are not used
+    private static long s_backoff;     // ticks of the current back-off, 0 when none
+
+    /// <summary>The shortest wait counted as a stall: 100 µs (a Dense split's whole work is tens of microseconds).</summary>
+    private static readonly long StallTicks = System.Diagnostics.Stopwatch.Frequency / 10_000;
+
+    private static readonly long FirstBackoffTicks = System.Diagnostics.Stopwatch.Frequency / 1000;
+    private static readonly long LongestBackoffTicks = System.Diagnostics.Stopwatch.Frequency / 1000 * 16;
+
+    /// <summary>Whether splits run on the caller alone now, after a stall (tests).</summary>
+    internal static bool BackingOff => System.Diagnostics.Stopwatch.GetTimestamp() < Volatile.Read(ref s_resumeAt);
+
+    /// <summary>Forgets any stall (tests).</summary>
+    internal static void ResetStalls()
+    {
+        Volatile.Write(ref s_backoff, 0);
+        Volatile.Write(ref s_resumeAt, 0);
+    }
+
     /// <summary>Publishes <paramref name="parts"/> parts and wakes <paramref name="threads"/> − 1 workers (fewer threads than
     /// parts: each claims parts until none is left), at most one thread per core; false when another caller holds the pool.</summary>
     public static bool TryRun(IParallelKernel kernel, int op, int parts, int threads)
@@ -160,6 +187,7 @@ internal static class WorkerPool
         if (Interlocked.CompareExchange(ref s_busy, 1, 0) != 0) return false;
         try
         {
+            if (s_backoff != 0 && System.Diagnostics.Stopwatch.GetTimestamp() < s_resumeAt) return false;   // backing off after a stall: the caller runs every part
             var workers = s_workers;
             if (workers.Length < threads - 1) workers = Grow(threads - 1);
             s_error = null;
@@ -169,9 +197,11 @@ internal static class WorkerPool
             long generation = (Volatile.Read(ref s_state) >> 32) + 1;
             Volatile.Write(ref s_state, (generation << 32) | ((long)parts << 16));   // publishes the fields above
             for (int w = 0; w < threads - 1; w++) workers[w].Wake();
+            long start = System.Diagnostics.Stopwatch.GetTimestamp();
             ClaimParts();
             if (Volatile.Read(ref s_done) != parts)
             {
+                long claimed = System.Diagnostics.Stopwatch.GetTimestamp();
                 // The workers' last parts: spin without a system call for up to HotSpin (the parts of one split end
                 // within microseconds of each other on free cores), then yield between checks (a worker whose core is
                 // taken needs it).
@@ -179,7 +209,15 @@ internal static class WorkerPool
                 while (Volatile.Read(ref s_done) != parts && System.Diagnostics.Stopwatch.GetTimestamp() < deadline) Thread.SpinWait(4);
                 var spin = new SpinWait();
                 while (Volatile.Read(ref s_done) != parts) spin.SpinOnce(sleep1Threshold: -1);
+                long now = System.Diagnostics.Stopwatch.GetTimestamp(), waited = now - claimed;
+                if (waited > StallTicks && waited > claimed - start)
+                {
+                    s_backoff = s_backoff == 0 ? FirstBackoffTicks : Math.Min(2 * s_backoff, LongestBackoffTicks);
+                    s_resumeAt = now + s_backoff;
+                }
+                else s_backoff = 0;
             }
+            else s_backoff = 0;
             s_kernel = null;
             if (s_error is { } error) System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(error);
             return true;

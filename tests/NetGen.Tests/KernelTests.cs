@@ -31,6 +31,40 @@ public partial class WideRaggedDense;
 [Dense(11), Softmax]
 public partial class SplitCnn;
 
+/// <summary>LeNet-5 with a Reshape to the same shape after the first pooling: a view that runs no code but stands between
+/// the two convolutions, so they do not share one sample split (LeNet's do: SampleSplitEmitter). Same parameters, same
+/// arithmetic, one split per convolution pass.</summary>
+[Network(Loss = LossFunction.CrossEntropy)]
+[Input(1, 28, 28)]
+[Conv2D(6, Kernel = 5, Padding = 2), ReLU, MaxPool(2), Reshape(6, 14, 14)]
+[Conv2D(16, Kernel = 5), ReLU, MaxPool(2)]
+[Flatten]
+[Dense(120), ReLU]
+[Dense(84), ReLU]
+[Dense(10), Softmax]
+public partial class LeNetUnchained;
+
+/// <summary>Three convolutions that share one sample split (the first with its ReLU fused, the second feeding the third
+/// directly): a chain without pooling, and one with a layer fed straight by another convolution.</summary>
+[Network(Loss = LossFunction.CrossEntropy)]
+[Input(2, 24, 24)]
+[Conv2D(8, Kernel = 3, Padding = 1), ReLU]
+[Conv2D(8, Kernel = 3, Padding = 1)]
+[Conv2D(4, Kernel = 3)]
+[Flatten]
+[Dense(10), Softmax]
+public partial class ConvChain;
+
+/// <summary><see cref="ConvChain"/> with same-shape Reshapes between the convolutions: one split per convolution pass.</summary>
+[Network(Loss = LossFunction.CrossEntropy)]
+[Input(2, 24, 24)]
+[Conv2D(8, Kernel = 3, Padding = 1), ReLU, Reshape(8, 24, 24)]
+[Conv2D(8, Kernel = 3, Padding = 1), Reshape(8, 24, 24)]
+[Conv2D(4, Kernel = 3)]
+[Flatten]
+[Dense(10), Softmax]
+public partial class ConvChainUnchained;
+
 /// <summary>Runs alone: it changes the process-wide <see cref="Parallelism.MaxThreads"/>.</summary>
 [CollectionDefinition(nameof(ThreadsCollection), DisableParallelization = true)]
 public sealed class ThreadsCollection;
@@ -259,6 +293,97 @@ public class KernelThreadTests
         }
     }
 
+    /// <summary>LeNet's two convolutions share one sample split per pass (a chunk's samples go through conv1, ReLU, pool
+    /// and conv2 on one thread, and back down); with a Reshape between them each pass is split on its own. Both give the
+    /// same bits: forward outputs, and the parameters and losses of five fused-SGD steps and three Adam steps, at 1 and
+    /// 2 threads.</summary>
+    [Theory]
+    [InlineData(1)]
+    [InlineData(2)]
+    public void ChainedConvolutionSplit_GivesTheBitsOfOneSplitPerLayer(int threads)
+    {
+        int saved = Parallelism.MaxThreads;
+        try
+        {
+            Parallelism.MaxThreads = threads;
+            const int Batch = 20;
+            var chained = new NetGen.Tests.Networks.LeNet(Batch, seed: 5);
+            var unchained = new LeNetUnchained(Batch, seed: 5);
+            chained.Parameters.CopyTo(unchained.Parameters);
+            var random = new SeededRandom(17);
+            float[] x = new float[Batch * 784];
+            int[] labels = new int[Batch];
+            var sgd = new Sgd(0.05);
+            var adamA = new Adam(1e-3);
+            var adamB = new Adam(1e-3);
+            for (int step = 0; step < 8; step++)
+            {
+                for (int i = 0; i < x.Length; i++) x[i] = (float)random.NextDouble();
+                for (int i = 0; i < Batch; i++) labels[i] = (int)(random.NextDouble() * 10);
+                float a = chained.TrainStep(x, labels, step < 5 ? sgd : adamA, Batch);
+                float b = unchained.TrainStep(x, labels, step < 5 ? sgd : adamB, Batch);
+                Assert.Equal(a, b);
+            }
+            Assert.Equal(chained.Parameters.ToArray(), unchained.Parameters.ToArray());
+            Assert.Equal(chained.Forward(x, Batch).ToArray(), unchained.Forward(x, Batch).ToArray());
+        }
+        finally
+        {
+            Parallelism.MaxThreads = saved;
+        }
+    }
+
+    /// <summary>The same for a chain of three convolutions (ReLU fused into the first, the third fed by the second
+    /// directly): input gradients too, since the first layer's ∂E/∂x is computed inside the joint split.</summary>
+    [Theory]
+    [InlineData(1)]
+    [InlineData(2)]
+    public void ThreeConvolutionChain_GivesTheBitsOfOneSplitPerLayer(int threads)
+    {
+        var chained = Run(() => new ConvChain(16, seed: 4), threads, 2 * 24 * 24, 10, 16);
+        var unchained = Run(() =>
+        {
+            var net = new ConvChainUnchained(16, seed: 4);
+            new ConvChain(16, seed: 4).Parameters.CopyTo(net.Parameters);   // the same weights whatever the layers' indices
+            return net;
+        }, threads, 2 * 24 * 24, 10, 16);
+        Assert.Equal(chained.Output, unchained.Output);
+        Assert.Equal(chained.InputGradient, unchained.InputGradient);
+        Assert.Equal(chained.Gradients, unchained.Gradients);
+    }
+
+    /// <summary>The two declarations above really differ in their splits: ConvChain's three convolutions share one
+    /// forward and one backward split, ConvChainUnchained's run one split per layer.</summary>
+    [Fact]
+    public void ConvChain_SharesOneSplitPerPass_AndItsReshapedTwinDoesNot()
+    {
+        const string Chain = """
+            using NetGen;
+            namespace Chains;
+            [Network(Loss = LossFunction.CrossEntropy)]
+            [Input(2, 24, 24)]
+            [Conv2D(8, Kernel = 3, Padding = 1), ReLU]
+            [Conv2D(8, Kernel = 3, Padding = 1)]
+            [Conv2D(4, Kernel = 3)]
+            [Flatten]
+            [Dense(10), Softmax]
+            public partial class ConvChain;
+            [Network(Loss = LossFunction.CrossEntropy)]
+            [Input(2, 24, 24)]
+            [Conv2D(8, Kernel = 3, Padding = 1), ReLU, Reshape(8, 24, 24)]
+            [Conv2D(8, Kernel = 3, Padding = 1), Reshape(8, 24, 24)]
+            [Conv2D(4, Kernel = 3)]
+            [Flatten]
+            [Dense(10), Softmax]
+            public partial class ConvChainUnchained;
+            """;
+        var (result, _) = GeneratorHarness.Run(Chain);
+        string chained = GeneratorHarness.GeneratedSource(result, "ConvChain"), unchained = GeneratorHarness.GeneratedSource(result, "ConvChainUnchained");
+        Assert.Contains("// one split for layers 0 (Conv2D1), 2 (Conv2D2) and 3 (Conv2D3)", chained);
+        Assert.Contains("// one split for layers 3 (Conv2D3), 2 (Conv2D2) and 0 (Conv2D1)", chained);
+        Assert.DoesNotContain("one split for layers", unchained);
+    }
+
     [Fact]
     public void SampleChunks_DependOnTheBatchAndTheLayerOnly()
     {
@@ -406,6 +531,77 @@ public class WorkerPoolTests
             }
         });
         Assert.True(both > 0, "the caller never took the sleeping worker's part");
+    }
+
+    /// <summary>A worker that holds a part for long (here it sleeps 20 ms in it, as a worker descheduled by another
+    /// process would stall) makes the caller wait longer than it worked: the splits of the next millisecond or so run on
+    /// the caller alone (every part, once each), then the workers are used again.</summary>
+    [Fact]
+    public void AStalledWorker_LeavesTheNextSplitsToTheCaller()
+    {
+        if (Environment.ProcessorCount < 2) return;   // no worker to stall: every split runs on the caller
+        int caller = Environment.CurrentManagedThreadId;
+        WithThreads(2, () =>
+        {
+            WorkerPool.ResetStalls();
+            var kernel = new StallingKernel(caller);
+            bool stalled = false, callerAlone = false;
+            // Until a worker takes a part (it may be asleep) and the next split falls in the back-off (1 ms, doubled
+            // at each further stall: a test thread descheduled for longer tries again with a longer one).
+            for (int attempt = 0; attempt < 50 && !callerAlone; attempt++)
+            {
+                kernel.Stall = true;
+                kernel.Entered = 0;
+                Parallelism.Run(kernel, 7, 2);
+                if (!WorkerPool.BackingOff) continue;
+                stalled = true;
+                kernel.Stall = false;
+                kernel.Threads.Clear();
+                Parallelism.Run(kernel, 7, 4);
+                callerAlone = kernel.Threads.Count == 4 && kernel.Threads.All(t => t == caller);
+            }
+            Assert.True(stalled, "no worker ever took a part");
+            Assert.True(callerAlone, "the splits right after a stall did not run on the caller alone");
+            kernel.Stall = false;
+            Thread.Sleep(40);   // longer than the longest back-off (16 ms)
+            Assert.False(WorkerPool.BackingOff);
+            bool workerRan = false;
+            for (int call = 0; call < 2000 && !workerRan; call++)
+            {
+                kernel.Threads.Clear();
+                Parallelism.Run(kernel, 7, 4);
+                workerRan = kernel.Threads.Any(t => t != caller);
+            }
+            Assert.True(workerRan, "the workers were not used again after the back-off");
+            WorkerPool.ResetStalls();
+        });
+    }
+
+    /// <summary>With <see cref="Stall"/>, a part run by a worker says so and sleeps 20 ms, and a part run by the caller
+    /// waits (up to 5 ms) until a worker has entered a part, so that a worker holds one while the caller waits.</summary>
+    private sealed class StallingKernel(int caller) : IParallelKernel
+    {
+        public readonly System.Collections.Concurrent.ConcurrentBag<int> Threads = [];
+        public volatile bool Stall;
+        public int Entered;
+
+        public void RunPart(int op, int part, int parts)
+        {
+            Threads.Add(Environment.CurrentManagedThreadId);
+            if (!Stall)
+            {
+                Thread.SpinWait(500);   // a microsecond or so: long enough for a spinning worker to claim a part
+                return;
+            }
+            if (Environment.CurrentManagedThreadId != caller)
+            {
+                Volatile.Write(ref Entered, 1);
+                Thread.Sleep(20);
+                return;
+            }
+            var clock = System.Diagnostics.Stopwatch.StartNew();
+            while (Volatile.Read(ref Entered) == 0 && clock.ElapsedMilliseconds < 5) Thread.SpinWait(10);
+        }
     }
 
     [Fact]

@@ -300,6 +300,7 @@ internal static class NetworkEmitter
             w.Open("void global::NetGen.IParallelKernel.RunPart(int op, int part, int parts)");
             w.Open("switch (op)");
             foreach (var layer in plan.Layers) LayerEmitter.For(layer).ParallelCases(w, c, layer);
+            SampleSplitEmitter.ParallelCases(w, c);
             w.Close();
             w.Close();
             w.Line();

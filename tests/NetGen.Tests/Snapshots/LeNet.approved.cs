@@ -357,7 +357,9 @@ _____________________________________________________________________
 
             // Layer 0: Conv2D1 (1×28×28 → 6×28×28, kernel 5×5, stride 1, padding 2,2):
             // y[f, oy, ox] = Σ_(c,u,v) w[f, c, u, v]·x[c, oy + u − 2, ox + v − 2] + b[f], direct (rows form); threads split the samples
-            global::NetGen.Parallelism.RunChunks(this, 0, global::NetGen.Parallelism.SampleChunks(batch, 8, 1), (long)batch * 117600);
+            for (int f = 0; f < 16; f++) for (int k = 0; k < 150; k++) _wT3[k * 16 + f] = _p[156 + f * 150 + k];   // wᵀ for the direct convolution
+            // one split for layers 0 (Conv2D1) and 3 (Conv2D2): each sample chunk goes on through every one of them on the thread that claimed it
+            global::NetGen.Parallelism.RunChunks(this, 2, global::NetGen.Parallelism.SampleChunks(batch, 8, 1), (long)batch * 357600);
 
             // Layer 1: ReLU: computed by layer 0's per-sample parts (fused)
 
@@ -365,8 +367,7 @@ _____________________________________________________________________
 
             // Layer 3: Conv2D2 (6×14×14 → 16×10×10, kernel 5×5, stride 1, padding 0,0):
             // y[f, oy, ox] = Σ_(c,u,v) w[f, c, u, v]·x[c, oy + u − 0, ox + v − 0] + b[f], direct (filters form); threads split the samples
-            for (int f = 0; f < 16; f++) for (int k = 0; k < 150; k++) _wT3[k * 16 + f] = _p[156 + f * 150 + k];   // wᵀ for the direct convolution
-            global::NetGen.Parallelism.RunChunks(this, 12, global::NetGen.Parallelism.SampleChunks(batch, 8, 1), (long)batch * 240000);
+            // (run by layer 0's sample split: each chunk of samples goes on through this layer there)
 
             // Layer 4: ReLU: computed by layer 3's per-sample parts (fused)
 
@@ -761,7 +762,9 @@ _____________________________________________________________________
                 // Layer 3: Conv2D2 backward fused with the plain-SGD step: the sample chunks compute ∂E/∂x (with the weights from
                 // before the step) and their samples' ∂E/∂w, ∂E/∂b sums, added in chunk order as Backward adds them; then w ← w − η·Σ, b ← b − η·Σ
                 int chunks = global::NetGen.Parallelism.SampleChunks(batch, 8, 1);
-                global::NetGen.Parallelism.RunChunks(this, 13, chunks, (long)batch * 480000);
+                // one split for layers 3 (Conv2D2) and 0 (Conv2D1): each sample chunk goes down through every one of them on the thread that
+                // claimed it (∂E/∂x of this layer's chunk is the next one's δ); each layer's chunk sums are added after the split, layer by layer
+                global::NetGen.Parallelism.RunChunks(this, 15, chunks, (long)batch * 715200);
                 global::System.Span<float> total = _gsum3.AsSpan(0, 2416);
                 for (int chunk = 1; chunk < chunks; chunk++) global::System.Numerics.Tensors.TensorPrimitives.Add<float>(total, _gsum3.AsSpan(chunk * 2416, 2416), total);
                 ref float sumT = ref total[0];   // transposed, [window value × filter]
@@ -773,7 +776,9 @@ _____________________________________________________________________
                 // Layer 3: Conv2D2 backward: ∂E/∂w[f] += Σ_p δ[f, p]·col[·, p], ∂E/∂b[f] += Σ_p δ[f, p], ∂E/∂x = col2im(Σ_f w[f]·δ[f, p]);
                 // threads take the batch's sample chunks, each chunk summing its samples' ∂E/∂w, ∂E/∂b; the sums are added in chunk order
                 int chunks = global::NetGen.Parallelism.SampleChunks(batch, 8, 1);
-                global::NetGen.Parallelism.RunChunks(this, 13, chunks, (long)batch * 480000);
+                // one split for layers 3 (Conv2D2) and 0 (Conv2D1): each sample chunk goes down through every one of them on the thread that
+                // claimed it (∂E/∂x of this layer's chunk is the next one's δ); each layer's chunk sums are added after the split, layer by layer
+                global::NetGen.Parallelism.RunChunks(this, 15, chunks, (long)batch * 715200);
                 for (int chunk = 0; chunk < chunks; chunk++)
                 {
                     // the chunk's ∂E/∂w is held transposed, [window value × filter]
@@ -801,7 +806,7 @@ _____________________________________________________________________
                 // Layer 0: Conv2D1 backward fused with the plain-SGD step: the sample chunks compute ∂E/∂x (with the weights from
                 // before the step) and their samples' ∂E/∂w, ∂E/∂b sums, added in chunk order as Backward adds them; then w ← w − η·Σ, b ← b − η·Σ
                 int chunks = global::NetGen.Parallelism.SampleChunks(batch, 8, 1);
-                global::NetGen.Parallelism.RunChunks(this, 1, chunks, (long)batch * 235200);
+                if (start <= 3) global::NetGen.Parallelism.RunChunks(this, 1, chunks, (long)batch * 235200);   // else layer 3's split ran this layer's chunks
                 global::System.Span<float> total = _gsum0.AsSpan(0, 156);
                 for (int chunk = 1; chunk < chunks; chunk++) global::System.Numerics.Tensors.TensorPrimitives.Add<float>(total, _gsum0.AsSpan(chunk * 160, 156), total);
                 global::System.Numerics.Tensors.TensorPrimitives.MultiplyAdd<float>(total.Slice(0, 150), _sgdRate, _p.AsSpan(0, 150), _p.AsSpan(0, 150));
@@ -812,7 +817,7 @@ _____________________________________________________________________
                 // Layer 0: Conv2D1 backward: ∂E/∂w[f] += Σ_p δ[f, p]·col[·, p], ∂E/∂b[f] += Σ_p δ[f, p], ∂E/∂x = col2im(Σ_f w[f]·δ[f, p]);
                 // threads take the batch's sample chunks, each chunk summing its samples' ∂E/∂w, ∂E/∂b; the sums are added in chunk order
                 int chunks = global::NetGen.Parallelism.SampleChunks(batch, 8, 1);
-                global::NetGen.Parallelism.RunChunks(this, 1, chunks, (long)batch * 235200);
+                if (start <= 3) global::NetGen.Parallelism.RunChunks(this, 1, chunks, (long)batch * 235200);   // else layer 3's split ran this layer's chunks
                 for (int chunk = 0; chunk < chunks; chunk++)
                 {
                     global::System.Numerics.Tensors.TensorPrimitives.Add<float>(_g.AsSpan(0, 150), _gsum0.AsSpan(chunk * 160, 150), _g.AsSpan(0, 150));
@@ -5297,6 +5302,14 @@ _____________________________________________________________________
                 Dense3WeightDescent(ref _d12[0], ref _a11[0], ref _p[60856], ref _sgdRate, j0, j1, 0, 84, _batch, ref _scratch[part * _scratchPart]);
                 break;
             }
+            case 2:   // forward of layers 0 (Conv2D1) and 3 (Conv2D2): one sample chunk up through all of them
+                Conv2D1ForwardPart(part, parts);
+                Conv2D2ForwardPart(part, parts);
+                break;
+            case 15:   // backward of layers 3 (Conv2D2) and 0 (Conv2D1): one sample chunk down through all of them
+                Conv2D2BackwardPart(part, parts);
+                Conv2D1BackwardPart(part, parts);
+                break;
         }
     }
 

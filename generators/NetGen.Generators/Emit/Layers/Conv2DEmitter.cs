@@ -336,8 +336,14 @@ internal sealed partial class Conv2DEmitter : LayerEmitter
             w.Line($"// y[f, oy, ox] = Σ_(c,u,v) w[f, c, u, v]·x[c, oy + u − {l.PadH}, ox + v − {l.PadW}]{(l.BiasCount > 0 ? " + b[f]" : "")}, direct ({(Method(c, l) == ConvMethod.DirectRows ? "rows" : "filters")} form); threads split the samples");
         else
             w.Line("// y[f, p] = Σ_k w[f, k]·col[k, p] + b[f] over the im2col columns of each sample (cross-correlation); threads split the samples");
-        if (Method(c, l) == ConvMethod.DirectFilters) PackTransposedWeights(w, c, l);
-        w.Line($"global::NetGen.Parallelism.RunChunks(this, {Op(l, 0)}, {Chunks(c, l, "batch")}, (long)batch * {l.MultiplyAdds});");
+        if (SampleSplitEmitter.ForwardRunByEarlier(c, l))
+        {
+            w.Line($"// (run by layer {SampleSplitEmitter.Chain(c, l)[0].Index}'s sample split: each chunk of samples goes on through this layer there)");
+            return;
+        }
+        foreach (var m in SampleSplitEmitter.Chain(c, l))   // the weights every layer of the split reads, packed before it
+            if (Method(c, m) == ConvMethod.DirectFilters) PackTransposedWeights(w, c, m);
+        SampleSplitEmitter.RunForward(w, c, l);
     }
 
     /// <summary>
@@ -373,7 +379,7 @@ internal sealed partial class Conv2DEmitter : LayerEmitter
         w.Line($"// Layer {l.Index}: {l.PascalName} backward: ∂E/∂w[f] += Σ_p δ[f, p]·col[·, p]{(trainBias ? ", ∂E/∂b[f] += Σ_p δ[f, p]" : "")}, ∂E/∂x = col2im(Σ_f w[f]·δ[f, p]);");
         w.Line("// threads take the batch's sample chunks, each chunk summing its samples' ∂E/∂w, ∂E/∂b; the sums are added in chunk order");
         w.Line($"int chunks = {Chunks(c, l, "batch")};");
-        w.Line($"global::NetGen.Parallelism.RunChunks(this, {Op(l, 1)}, chunks, (long)batch * {2 * l.MultiplyAdds});");
+        SampleSplitEmitter.RunBackward(w, c, l, "chunks");
         w.Open("for (int chunk = 0; chunk < chunks; chunk++)");
         if (Transposed(c, l))
         {
@@ -397,7 +403,7 @@ internal sealed partial class Conv2DEmitter : LayerEmitter
         w.Line($"// Layer {l.Index}: {l.PascalName} backward fused with the plain-SGD step: the sample chunks compute ∂E/∂x (with the weights from");
         w.Line($"// before the step) and their samples' ∂E/∂w{(trainBias ? ", ∂E/∂b" : "")} sums, added in chunk order as Backward adds them; then w ← w − η·Σ{(trainBias ? ", b ← b − η·Σ" : "")}");
         w.Line($"int chunks = {Chunks(c, l, "batch")};");
-        w.Line($"global::NetGen.Parallelism.RunChunks(this, {Op(l, 1)}, chunks, (long)batch * {2 * l.MultiplyAdds});");
+        SampleSplitEmitter.RunBackward(w, c, l, "chunks");
         w.Line($"global::System.Span<{c.T}> total = _gsum{l.Index}.AsSpan(0, {pc});");
         w.Line($"for (int chunk = 1; chunk < chunks; chunk++) {c.Tp}.Add<{c.T}>(total, _gsum{l.Index}.AsSpan(chunk * {Stride(l)}, {pc}), total);");
         if (Transposed(c, l))

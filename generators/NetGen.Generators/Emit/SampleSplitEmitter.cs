@@ -1,0 +1,131 @@
+using System.Collections.Generic;
+using System.Linq;
+using NetGen.Generators.Emit.Layers;
+using NetGen.Generators.Model;
+
+namespace NetGen.Generators.Emit;
+
+/// <summary>
+/// Convolutions that share one sample split (docs/threading.md). A chain of Conv2D layers, each fed by the one before
+/// it directly or through the ReLU and max pooling that layer's per-sample parts compute (Conv2DEmitter.FusedReLU,
+/// FusedReLUPool), with the same sample chunks (Conv2DEmitter.Chunks: the same literals), runs each pass as ONE split
+/// instead of one per layer: a chunk's samples go up through every layer of the chain (forward), or down through every
+/// layer (backward), on the thread that claimed the chunk. A sample's values do not depend on the other samples', so
+/// the chain needs no barrier between its layers; each chunk's ∂E/∂w sums are the layer's own (the same fixed chunks,
+/// added in chunk order after the split), so the results are the bits of the per-layer splits at any thread count.
+/// One wake, one claim race and one wait for the slower thread per pass instead of one per layer (LeNet: 2 splits
+/// per training step instead of 4).
+/// Ops: the chain's forward is <c>Op(first, 2)</c>; the backward from member j down to the first is <c>Op(member j, 3)</c>
+/// (j ≥ 1; from the first alone it is the layer's own backward op).
+/// </summary>
+internal static class SampleSplitEmitter
+{
+    /// <summary>The chain <paramref name="l"/> belongs to, first layer first; [l] when it shares no split (or is no
+    /// Conv2D).</summary>
+    public static IReadOnlyList<LayerPlan> Chain(EmitContext c, LayerPlan l)
+    {
+        if (!Chained(c, l)) return [l];
+        var first = l;
+        while (Previous(c, first) is { } p) first = p;
+        var chain = new List<LayerPlan> { first };
+        for (var next = Next(c, first); next is not null; next = Next(c, next)) chain.Add(next);
+        return chain;
+    }
+
+    private static bool Chained(EmitContext c, LayerPlan l) => Previous(c, l) is not null || Next(c, l) is not null;
+
+    private static bool IsConv(LayerPlan l) => l.Kind == LayerKind.Conv2D && LayerEmitter.For(l) is Conv2DEmitter;
+
+    /// <summary>The convolution right before <paramref name="l"/> in its chain, or null.</summary>
+    private static LayerPlan? Previous(EmitContext c, LayerPlan l)
+    {
+        if (!IsConv(l)) return null;
+        var layers = c.Plan.Layers;
+        for (int i = l.Index - 1; i >= 0 && i >= l.Index - 3; i--)
+        {
+            var p = layers[i];
+            if (!IsConv(p)) continue;
+            // the layers between p and l are exactly the ones p's parts compute (none, its ReLU, or its ReLU and pool)
+            var last = Conv2DEmitter.FusedReLUPool(c, p) ?? Conv2DEmitter.FusedReLU(c, p) ?? p;
+            if (last.Index != l.Index - 1) return null;
+            if (c.Plan.LossInputBuffer > p.Index && c.Plan.LossInputBuffer <= l.Index) return null;
+            return Conv2DEmitter.Chunks(c, p, "batch") == Conv2DEmitter.Chunks(c, l, "batch") ? p : null;
+        }
+        return null;
+    }
+
+    private static LayerPlan? Next(EmitContext c, LayerPlan l)
+    {
+        if (!IsConv(l)) return null;
+        var layers = c.Plan.Layers;
+        for (int i = l.Index + 1; i < layers.Length && i <= l.Index + 3; i++)
+            if (IsConv(layers[i])) return Previous(c, layers[i]) == l ? layers[i] : null;
+        return null;
+    }
+
+    /// <summary>Whether <paramref name="l"/>'s forward pass runs in an earlier layer's split (its Forward writes no split).</summary>
+    public static bool ForwardRunByEarlier(EmitContext c, LayerPlan l) => Previous(c, l) is not null;
+
+    /// <summary>The forward split's line, written by the chain's first layer (after every member's serial preparation).</summary>
+    public static void RunForward(CodeWriter w, EmitContext c, LayerPlan l)
+    {
+        var chain = Chain(c, l);
+        if (chain.Count == 1)
+        {
+            w.Line($"global::NetGen.Parallelism.RunChunks(this, {LayerEmitter.Op(l, 0)}, {Conv2DEmitter.Chunks(c, l, "batch")}, (long)batch * {l.MultiplyAdds});");
+            return;
+        }
+        w.Line($"// one split for layers {Names(chain)}: each sample chunk goes on through every one of them on the thread that claimed it");
+        w.Line($"global::NetGen.Parallelism.RunChunks(this, {LayerEmitter.Op(chain[0], 2)}, {Conv2DEmitter.Chunks(c, l, "batch")}, (long)batch * {chain.Sum(m => m.MultiplyAdds)});");
+    }
+
+    /// <summary>The backward split's line(s) for member <paramref name="l"/> (inside BackwardFrom's <c>if (start &gt; l)</c>
+    /// block, with <c>chunks</c> declared): the chain's last layer runs the backward parts of every member; an earlier
+    /// member runs its own and those below it only when the backward pass started below the next member.</summary>
+    public static void RunBackward(CodeWriter w, EmitContext c, LayerPlan l, string chunks)
+    {
+        var chain = Chain(c, l);
+        int j = IndexOf(chain, l);
+        var below = chain.Take(j + 1).ToList();
+        string op = j == 0 ? LayerEmitter.Op(l, 1).ToString() : LayerEmitter.Op(l, 3).ToString();
+        string run = $"global::NetGen.Parallelism.RunChunks(this, {op}, {chunks}, (long)batch * {below.Sum(m => 2 * m.MultiplyAdds)});";
+        if (chain.Count == 1)
+            w.Line(run);
+        else if (j == chain.Count - 1)
+        {
+            w.Line($"// one split for layers {Names(below.AsEnumerable().Reverse().ToList())}: each sample chunk goes down through every one of them on the thread that");
+            w.Line("// claimed it (∂E/∂x of this layer's chunk is the next one's δ); each layer's chunk sums are added after the split, layer by layer");
+            w.Line(run);
+        }
+        else
+            w.Line($"if (start <= {chain[j + 1].Index}) {run}   // else layer {chain[j + 1].Index}'s split ran this layer's chunks");
+    }
+
+    /// <summary>The chains' cases of the network's RunPart switch.</summary>
+    public static void ParallelCases(CodeWriter w, EmitContext c)
+    {
+        foreach (var l in c.Plan.Layers)
+        {
+            if (!IsConv(l) || Previous(c, l) is not null || Next(c, l) is null) continue;
+            var chain = Chain(c, l);
+            w.Line($"case {LayerEmitter.Op(l, 2)}:   // forward of layers {Names(chain)}: one sample chunk up through all of them");
+            foreach (var m in chain) w.Line($"    {m.PascalName}ForwardPart(part, parts);");
+            w.Line("    break;");
+            for (int j = 1; j < chain.Count; j++)
+            {
+                w.Line($"case {LayerEmitter.Op(chain[j], 3)}:   // backward of layers {Names(chain.Take(j + 1).Reverse().ToList())}: one sample chunk down through all of them");
+                for (int k = j; k >= 0; k--) w.Line($"    {chain[k].PascalName}BackwardPart(part, parts);");
+                w.Line("    break;");
+            }
+        }
+    }
+
+    private static int IndexOf(IReadOnlyList<LayerPlan> chain, LayerPlan l)
+    {
+        for (int i = 0; i < chain.Count; i++) if (chain[i].Index == l.Index) return i;
+        return 0;
+    }
+
+    private static string Names(IReadOnlyList<LayerPlan> chain) =>
+        string.Join(", ", chain.Take(chain.Count - 1).Select(m => $"{m.Index} ({m.PascalName})")) + $" and {chain[chain.Count - 1].Index} ({chain[chain.Count - 1].PascalName})";
+}
