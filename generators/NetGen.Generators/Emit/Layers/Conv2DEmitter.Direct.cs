@@ -284,7 +284,7 @@ internal sealed partial class Conv2DEmitter
         }
         w.Close();
         w.Line($"ref {T} ys = ref {EmitContext.A(l.Index + 1)}[n * {l.OutputSize}];");
-        Transpose(w, c, "yts", "ys", rows: P, cols: F, wide);
+        Transpose(w, c, "yts", "ys", rows: P, cols: F);
     }
 
     /// <summary>∂E/∂W of one sample n (in a part method), added to the part's sums: per lane in _gvec (rows form) or
@@ -417,10 +417,8 @@ internal sealed partial class Conv2DEmitter
     }
 
     /// <summary>Writes dst[j, i] = src[i, j] for a rows × cols matrix (src rows contiguous, dst rows of length rows):
-    /// 8×8 blocks in registers (float), the rest value by value. In a Vector512 twin (<paramref name="wide"/>, float,
-    /// both sides at least 16) 16×16 blocks first, then 8×8 blocks over the strips they leave: pure moves, the same
-    /// values on either path.</summary>
-    internal static void Transpose(CodeWriter w, EmitContext c, string src, string dst, int rows, int cols, bool wide = false)
+    /// 8×8 blocks in registers (float), the rest value by value.</summary>
+    internal static void Transpose(CodeWriter w, EmitContext c, string src, string dst, int rows, int cols)
     {
         if (c.Plan.Spec.IsDouble || rows < 8 || cols < 8)
         {
@@ -428,71 +426,11 @@ internal sealed partial class Conv2DEmitter
             return;
         }
         int rb = rows / 8 * 8, cb = cols / 8 * 8;
-        string Block8(string i, string j) => $"Transpose8x8(ref Unsafe.Add(ref {src}, {i} * {cols} + {j}), {cols}, ref Unsafe.Add(ref {dst}, {j} * {rows} + {i}), {rows});";
-        if (wide && rows >= 16 && cols >= 16)
-        {
-            int rw = rows / 16 * 16, cw = cols / 16 * 16;
-            w.Line($"for (int i = 0; i < {rw}; i += 16) for (int j = 0; j < {cw}; j += 16) Transpose16x16(ref Unsafe.Add(ref {src}, i * {cols} + j), {cols}, ref Unsafe.Add(ref {dst}, j * {rows} + i), {rows});");
-            if (rw < rb)
-                w.Line($"for (int j = 0; j < {cb}; j += 8) {Block8($"{rw}", "j")}");
-            if (cw < cb)
-                w.Line($"for (int i = 0; i < {rw}; i += 8) {Block8("i", $"{cw}")}");
-        }
-        else
-            w.Line($"for (int i = 0; i < {rb}; i += 8) for (int j = 0; j < {cb}; j += 8) {Block8("i", "j")}");
+        w.Line($"for (int i = 0; i < {rb}; i += 8) for (int j = 0; j < {cb}; j += 8) Transpose8x8(ref Unsafe.Add(ref {src}, i * {cols} + j), {cols}, ref Unsafe.Add(ref {dst}, j * {rows} + i), {rows});");
         if (rb < rows)
             w.Line($"for (int j = 0; j < {cols}; j++) for (int i = {rb}; i < {rows}; i++) Unsafe.Add(ref {dst}, j * {rows} + i) = Unsafe.Add(ref {src}, i * {cols} + j);");
         if (cb < cols)
             w.Line($"for (int j = {cb}; j < {cols}; j++) for (int i = 0; i < {rb}; i++) Unsafe.Add(ref {dst}, j * {rows} + i) = Unsafe.Add(ref {src}, i * {cols} + j);");
-    }
-
-    /// <summary>Whether the network needs <c>Transpose16x16</c>: a float filters-form convolution with a Vector512
-    /// twin (whole 16-lane vectors of filters) and at least 16 output positions.</summary>
-    internal static bool NeedsTranspose16x16(EmitContext c) => c.Plan.Layers.Any(l => NeedsTranspose16x16(c, l));
-
-    private static bool NeedsTranspose16x16(EmitContext c, LayerPlan l) => !c.Plan.Spec.IsDouble && l.Kind == LayerKind.Conv2D &&
-        Method(c, l) == ConvMethod.DirectFilters && WideDirect(c, l) && l.OutH * l.OutW >= 16;
-
-    /// <summary>The 16×16 float transpose of the Vector512 twins (run only where Vector512 is accelerated, so AVX-512F is
-    /// there): 16 rows loaded, then pairs of lanes, pairs of pairs, and 128-bit quarters twice interleaved, 16 columns
-    /// stored (GemmEmitter's panel transpose, which that emitter writes only for networks with wide Dense panels).</summary>
-    internal static void Transpose16x16Helper(CodeWriter w)
-    {
-        const string X = "global::System.Runtime.Intrinsics.X86.Avx512F";
-        string R(int i) => "r" + i.ToString("x", System.Globalization.CultureInfo.InvariantCulture);
-        string Tn(int i) => "t" + i.ToString("x", System.Globalization.CultureInfo.InvariantCulture);
-        string At(int i, string ld) => i == 0 ? "0" : i == 1 ? ld : $"{i} * {ld}";
-        w.Line("/// <summary>dst[j·ldd + i] = src[i·lds + j] for i, j &lt; 16: a 16×16 block transposed in registers.</summary>");
-        w.Line("[MethodImpl(MethodImplOptions.AggressiveInlining)]");
-        w.Open("private static void Transpose16x16(ref float src, nint lds, ref float dst, nint ldd)");
-        w.Open($"if (!{X}.IsSupported)");
-        w.Line("for (int i = 0; i < 16; i++) for (int j = 0; j < 16; j++) Unsafe.Add(ref dst, j * ldd + i) = Unsafe.Add(ref src, i * lds + j);");
-        w.Line("return;");
-        w.Close();
-        w.Line("Vector512<float> " + string.Join(", ", Enumerable.Range(0, 16).Select(i => $"{R(i)} = WideLoad(ref src, {At(i, "lds")})")) + ";");
-        w.Line("// lanes of rows 2i and 2i + 1 interleaved");
-        w.Line("Vector512<float> " + string.Join(", ", Enumerable.Range(0, 16).Select(i => $"{Tn(i)} = {X}.Unpack{(i % 2 == 0 ? "Low" : "High")}({R(i / 2 * 2)}, {R(i / 2 * 2 + 1)})")) + ";");
-        w.Line("// pairs of lanes of rows 4i … 4i + 3 interleaved");
-        for (int g = 0; g < 4; g++)
-        {
-            int b = 4 * g;
-            w.Line($"{R(b)} = {X}.UnpackLow({Tn(b)}.AsDouble(), {Tn(b + 2)}.AsDouble()).AsSingle(); {R(b + 1)} = {X}.UnpackHigh({Tn(b)}.AsDouble(), {Tn(b + 2)}.AsDouble()).AsSingle(); " +
-                   $"{R(b + 2)} = {X}.UnpackLow({Tn(b + 1)}.AsDouble(), {Tn(b + 3)}.AsDouble()).AsSingle(); {R(b + 3)} = {X}.UnpackHigh({Tn(b + 1)}.AsDouble(), {Tn(b + 3)}.AsDouble()).AsSingle();");
-        }
-        w.Line("// 128-bit quarters: rows 0-3 with 4-7, 8-11 with 12-15");
-        for (int h = 0; h < 2; h++)
-            for (int i = 0; i < 4; i++)
-            {
-                int b = 8 * h + i;
-                w.Line($"{Tn(b)} = {X}.Shuffle4x128({R(b)}, {R(b + 4)}, 0x88); {Tn(b + 4)} = {X}.Shuffle4x128({R(b)}, {R(b + 4)}, 0xDD);");
-            }
-        w.Line("// and once more across the two halves: column j complete");
-        for (int j = 0; j < 8; j++)
-            w.Line($"{X}.Shuffle4x128({Tn(j)}, {Tn(j + 8)}, 0x88).StoreUnsafe(ref dst, (nuint)({At(j, "ldd")}));");
-        for (int j = 0; j < 8; j++)
-            w.Line($"{X}.Shuffle4x128({Tn(j)}, {Tn(j + 8)}, 0xDD).StoreUnsafe(ref dst, (nuint)({At(j + 8, "ldd")}));");
-        w.Close();
-        w.Line();
     }
 
     /// <summary>Whether the network needs <c>Transpose8x8</c> (a float filters-form convolution).</summary>

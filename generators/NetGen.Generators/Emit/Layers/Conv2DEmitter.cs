@@ -535,7 +535,7 @@ internal sealed partial class Conv2DEmitter : LayerEmitter
             w.Line($"// δᵀ of the sample, [position × filter]; then gᵀ[k, f] += Σ_p col[k, p]·δᵀ[p, f]");
             w.Line($"ref {c.T} deltaT = ref _deltaT{l.Index}[slot * {Stride(P * F)}];");
             w.Line($"ref {c.T} delta = ref {EmitContext.D(l.Index + 1)}[n * {outSize}];");
-            if (direct) Transpose(w, c, "delta", "deltaT", rows: F, cols: P, wide && WideDirect(c, l));
+            if (direct) Transpose(w, c, "delta", "deltaT", rows: F, cols: P);
             else w.Line($"for (int f = 0; f < {F}; f++) for (int p = 0; p < {P}; p++) Unsafe.Add(ref deltaT, p * {F} + f) = Unsafe.Add(ref delta, f * {P} + p);");
             if (direct) DirectWeightGradient(w, c, l, wide);
             else w.Line($"{l.PascalName}WeightGradient(ref columns, ref deltaT, ref sum[0], 0, {k}, 0, {F});");
@@ -575,8 +575,6 @@ internal sealed partial class Conv2DEmitter : LayerEmitter
         PartMethods(w, c, l);
         if (NeedsTranspose8x8(c) && c.Plan.Layers.First(x => x.Kind == LayerKind.Conv2D && Method(c, x) == ConvMethod.DirectFilters) == l)
             Transpose8x8Helper(w);
-        if (NeedsTranspose16x16(c) && c.Plan.Layers.First(x => NeedsTranspose16x16(c, x)) == l)
-            Transpose16x16Helper(w);
         if (NeedsWideHelpers(c) && c.Plan.Layers.First(x => x.Kind == LayerKind.Conv2D && (WideForwardPart(c, x) || WideBackwardPart(c, x))) == l)
             WideHelpers(w, c);
         if (!Direct(c, l))   // the direct forms write their products inline in the part methods
