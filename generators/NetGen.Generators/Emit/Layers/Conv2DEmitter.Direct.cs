@@ -59,6 +59,20 @@ internal sealed partial class Conv2DEmitter
         return wide && method == ConvMethod.DirectRows && l.OutW < wideLanes && l.OutC % wideLanes == 0 ? ConvMethod.DirectFilters : method;
     }
 
+    /// <summary>
+    /// The fewest samples for which a layer whose forms differ by path (<see cref="MethodOn"/>) runs its twin: the filters
+    /// form packs wᵀ every forward pass (YOLO's conv4 and conv5: 221K weights, ≈ 0.3 ms, which made batch-1 inference
+    /// 1.6× slower), the twin's gain is per sample. Below it the 256-bit rows form runs on every machine.
+    /// </summary>
+    internal const int MinSwitchedBatch = 4;
+
+    /// <summary>The test under which the part methods hand over to the Vector512 twin, wᵀ is packed for it and the chunks'
+    /// sums are reduced in its layout: Vector512.IsHardwareAccelerated (a JIT-time constant), and for a layer whose
+    /// form differs by path also a batch of at least <see cref="MinSwitchedBatch"/> (<paramref name="batch"/>: the
+    /// expression holding it where the test is written).</summary>
+    internal static string WideTest(EmitContext c, LayerPlan l, string batch) =>
+        MethodOn(c, l, wide: true) != Method(c, l) ? $"Vector512.IsHardwareAccelerated && {batch} >= {MinSwitchedBatch}" : "Vector512.IsHardwareAccelerated";
+
     /// <summary>Whether either path runs the given form.</summary>
     private static bool OnEitherPath(EmitContext c, LayerPlan l, ConvMethod form) => Method(c, l) == form || MethodOn(c, l, wide: true) == form;
 
@@ -194,7 +208,7 @@ internal sealed partial class Conv2DEmitter
     {
         int K = Conv2DEmitter.K(l), F = l.OutC;
         if (!OnEitherPath(c, l, ConvMethod.DirectFilters)) return;
-        string when = Method(c, l) == ConvMethod.DirectFilters ? "" : "if (Vector512.IsHardwareAccelerated) ";
+        string when = Method(c, l) == ConvMethod.DirectFilters ? "" : $"if ({WideTest(c, l, "batch")}) ";
         w.Line($"{when}for (int f = 0; f < {F}; f++) for (int k = 0; k < {K}; k++) _wT{l.Index}[k * {F} + f] = _p[{l.WeightOffset} + f * {K} + k];   // wᵀ for the direct convolution");
     }
 

@@ -408,7 +408,7 @@ internal sealed partial class Conv2DEmitter : LayerEmitter
             write(narrow);
             return;
         }
-        w.Open("if (Vector512.IsHardwareAccelerated)   // the Vector512 twin's form (a JIT-time constant, as in the part methods)");
+        w.Open($"if ({WideTest(c, l, "batch")})   // the Vector512 twin's form (the test the part methods hand over by)");
         write(wide);
         w.Close();
         w.Open("else");
@@ -459,9 +459,12 @@ internal sealed partial class Conv2DEmitter : LayerEmitter
     }
 
     /// <summary>The 256-bit part method's first statement when it has a twin.</summary>
-    private static void HandOver(CodeWriter w, string method)
+    private static void HandOver(CodeWriter w, EmitContext c, LayerPlan l, string method)
     {
-        w.Open("if (Vector512.IsHardwareAccelerated)   // a JIT-time constant: full-width AVX-512 runs the Vector512 twin");
+        string test = WideTest(c, l, "_batch");
+        w.Open(test == "Vector512.IsHardwareAccelerated"
+            ? "if (Vector512.IsHardwareAccelerated)   // a JIT-time constant: full-width AVX-512 runs the Vector512 twin"
+            : $"if ({test})   // full-width AVX-512 runs the Vector512 twin (a JIT-time constant), in another form: from {MinSwitchedBatch} samples on");
         w.Line($"{method}512(part, parts);");
         w.Line("return;");
         w.Close();
@@ -475,7 +478,7 @@ internal sealed partial class Conv2DEmitter : LayerEmitter
         else
             w.Line($"/// <summary>{l.PascalName} forward for chunk <paramref name=\"part\"/> of <paramref name=\"parts\"/> of the batch's samples (scratch: the running thread's slot).</summary>");
         w.Open($"private void {l.PascalName}ForwardPart{(wide ? "512" : "")}(int part, int parts)");
-        if (!wide && WideForwardPart(c, l)) HandOver(w, l.PascalName + "ForwardPart");
+        if (!wide && WideForwardPart(c, l)) HandOver(w, c, l, l.PascalName + "ForwardPart");
         w.Line("(int n0, int n1) = global::NetGen.Parallelism.Range(_batch, parts, part);");
         w.Line("int slot = global::NetGen.Parallelism.Slot;");
         bool direct = Direct(c, l);
@@ -515,7 +518,7 @@ internal sealed partial class Conv2DEmitter : LayerEmitter
             w.Line($"/// ∂E/∂w and ∂E/∂b summed into the chunk's region of _gsum{l.Index}{(l.Index == 0 ? ", and ∂E/∂x when asked for" : ", and their ∂E/∂x")} (scratch: the running thread's slot).</summary>");
         }
         w.Open($"private void {l.PascalName}BackwardPart{(wide ? "512" : "")}(int part, int parts)");
-        if (!wide && WideBackwardPart(c, l)) HandOver(w, l.PascalName + "BackwardPart");
+        if (!wide && WideBackwardPart(c, l)) HandOver(w, c, l, l.PascalName + "BackwardPart");
         w.Line("(int n0, int n1) = global::NetGen.Parallelism.Range(_batch, parts, part);");
         w.Line("int slot = global::NetGen.Parallelism.Slot;");
         w.Line($"global::System.Span<{c.T}> sum = _gsum{l.Index}.AsSpan(part * {Stride(l)}, {l.ParameterCount});");
