@@ -212,8 +212,9 @@ internal sealed class PoolEmitter : LayerEmitter
     /// <summary>The window rows per Vector512 block (<see cref="Wide"/>).</summary>
     private static int WideRows(LayerPlan l) => 16 / l.OutW;
 
-    /// <summary>The last window row at which a Vector512 block starts: its 16 outputs (∂E/∂y, arg-max) end within the sample.</summary>
-    private static int WideLastStart(LayerPlan l) => (l.OutputSize - 16) / l.OutW;
+    /// <summary>The last window row at which a Vector512 block starts: its 16 outputs (∂E/∂y, arg-max) end within the
+    /// sample (−1, no block, when the sample has fewer than 16 outputs: C# division would round −0.5 up to 0).</summary>
+    private static int WideLastStart(LayerPlan l) => l.OutputSize < 16 ? -1 : (l.OutputSize - 16) / l.OutW;
 
     /// <summary>Where a block's 16-value vectors start in its R·2W input values: each row's whole vectors and one ending
     /// at the row's end (rows of 16 values or more), else whole vectors and one ending at the block's end.</summary>
