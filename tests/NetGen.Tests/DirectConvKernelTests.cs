@@ -203,9 +203,11 @@ public static class DirectConvCases
     /// and writes its results, one line per array (name, array, values in round-trip form).</summary>
     public static int Main(string[] args)
     {
+        if (args.Length == 2 && args[0] == "pool-kernels") return PoolVectorCases.WriteAll(args[1]);
+        if (args.Length == 2 && args[0] == "batchnorm-widths") return BatchNormWidthCases.WriteAll(args[1]);
         if (args.Length != 2 || args[0] != "direct-conv-kernels")
         {
-            Console.Error.WriteLine("usage: NetGen.Tests direct-conv-kernels <output file> (the test runner loads this assembly; this entry serves VectorWidthTests)");
+            Console.Error.WriteLine("usage: NetGen.Tests direct-conv-kernels|pool-kernels|batchnorm-widths <output file> (the test runner loads this assembly; this entry serves VectorWidthTests)");
             return 2;
         }
         Console.WriteLine(Vector512.IsHardwareAccelerated ? "vector512 accelerated" : "vector512 not accelerated");
