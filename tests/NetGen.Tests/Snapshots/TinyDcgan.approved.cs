@@ -296,35 +296,71 @@ ________________________________________________________________________________
                     float mean, invStd;
                     if (Training)
                     {
-                        // eight values of each sample's run of 64 at a time, in double; the lanes are added in order, then the last 0 values of the runs
-                        global::System.Runtime.Intrinsics.Vector256<double> sumLo = global::System.Runtime.Intrinsics.Vector256<double>.Zero, sumHi = global::System.Runtime.Intrinsics.Vector256<double>.Zero;
-                        double sumTail = 0;
-                        for (int n = 0; n < batch; n++)
+                        double sum, squares;
+                        if (global::System.Runtime.Intrinsics.Vector512.IsHardwareAccelerated)   // a JIT-time constant
                         {
-                            int at = n * 512 + ch * 64, s = 0;
-                            for (; s + 8 <= 64; s += 8)
+                            // 16 values of each sample's run of 64 at a time, in double; the lanes are added in order, then the last 0 values of the runs
+                            global::System.Runtime.Intrinsics.Vector512<double> sumLo = global::System.Runtime.Intrinsics.Vector512<double>.Zero, sumHi = global::System.Runtime.Intrinsics.Vector512<double>.Zero;
+                            double sumTail = 0;
+                            for (int n = 0; n < batch; n++)
                             {
-                                global::System.Runtime.Intrinsics.Vector256<float> v = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref x, (nuint)(at + s));
-                                global::System.Runtime.Intrinsics.Vector256<double> lo = global::System.Runtime.Intrinsics.Vector256.WidenLower(v), hi = global::System.Runtime.Intrinsics.Vector256.WidenUpper(v);
-                                sumLo += lo; sumHi += hi;
+                                int at = n * 512 + ch * 64, s = 0;
+                                for (; s + 16 <= 64; s += 16)
+                                {
+                                    global::System.Runtime.Intrinsics.Vector512<float> v = global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref x, (nuint)(at + s));
+                                    global::System.Runtime.Intrinsics.Vector512<double> lo = global::System.Runtime.Intrinsics.Vector512.WidenLower(v), hi = global::System.Runtime.Intrinsics.Vector512.WidenUpper(v);
+                                    sumLo += lo; sumHi += hi;
+                                }
                             }
+                            sum = global::System.Runtime.Intrinsics.Vector512.Sum(sumLo + sumHi) + sumTail;
+                            mean = (float)(sum / m);
+                            global::System.Runtime.Intrinsics.Vector512<float> meanv = global::System.Runtime.Intrinsics.Vector512.Create(mean);
+                            global::System.Runtime.Intrinsics.Vector512<double> squaresLo = global::System.Runtime.Intrinsics.Vector512<double>.Zero, squaresHi = global::System.Runtime.Intrinsics.Vector512<double>.Zero;
+                            double squaresTail = 0;
+                            for (int n = 0; n < batch; n++)
+                            {
+                                int at = n * 512 + ch * 64, s = 0;
+                                for (; s + 16 <= 64; s += 16)
+                                {
+                                    global::System.Runtime.Intrinsics.Vector512<float> v = global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref x, (nuint)(at + s)) - meanv;
+                                    global::System.Runtime.Intrinsics.Vector512<double> lo = global::System.Runtime.Intrinsics.Vector512.WidenLower(v), hi = global::System.Runtime.Intrinsics.Vector512.WidenUpper(v);
+                                    squaresLo += lo * lo; squaresHi += hi * hi;
+                                }
+                            }
+                            squares = global::System.Runtime.Intrinsics.Vector512.Sum(squaresLo + squaresHi) + squaresTail;
                         }
-                        double sum = global::System.Runtime.Intrinsics.Vector256.Sum(sumLo + sumHi) + sumTail;
-                        mean = (float)(sum / m);
-                        global::System.Runtime.Intrinsics.Vector256<float> meanv = global::System.Runtime.Intrinsics.Vector256.Create(mean);
-                        global::System.Runtime.Intrinsics.Vector256<double> squaresLo = global::System.Runtime.Intrinsics.Vector256<double>.Zero, squaresHi = global::System.Runtime.Intrinsics.Vector256<double>.Zero;
-                        double squaresTail = 0;
-                        for (int n = 0; n < batch; n++)
+                        else
                         {
-                            int at = n * 512 + ch * 64, s = 0;
-                            for (; s + 8 <= 64; s += 8)
+                            // 8 values of each sample's run of 64 at a time, in double; the lanes are added in order, then the last 0 values of the runs
+                            global::System.Runtime.Intrinsics.Vector256<double> sumLo = global::System.Runtime.Intrinsics.Vector256<double>.Zero, sumHi = global::System.Runtime.Intrinsics.Vector256<double>.Zero;
+                            double sumTail = 0;
+                            for (int n = 0; n < batch; n++)
                             {
-                                global::System.Runtime.Intrinsics.Vector256<float> v = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref x, (nuint)(at + s)) - meanv;
-                                global::System.Runtime.Intrinsics.Vector256<double> lo = global::System.Runtime.Intrinsics.Vector256.WidenLower(v), hi = global::System.Runtime.Intrinsics.Vector256.WidenUpper(v);
-                                squaresLo += lo * lo; squaresHi += hi * hi;
+                                int at = n * 512 + ch * 64, s = 0;
+                                for (; s + 8 <= 64; s += 8)
+                                {
+                                    global::System.Runtime.Intrinsics.Vector256<float> v = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref x, (nuint)(at + s));
+                                    global::System.Runtime.Intrinsics.Vector256<double> lo = global::System.Runtime.Intrinsics.Vector256.WidenLower(v), hi = global::System.Runtime.Intrinsics.Vector256.WidenUpper(v);
+                                    sumLo += lo; sumHi += hi;
+                                }
                             }
+                            sum = global::System.Runtime.Intrinsics.Vector256.Sum(sumLo + sumHi) + sumTail;
+                            mean = (float)(sum / m);
+                            global::System.Runtime.Intrinsics.Vector256<float> meanv = global::System.Runtime.Intrinsics.Vector256.Create(mean);
+                            global::System.Runtime.Intrinsics.Vector256<double> squaresLo = global::System.Runtime.Intrinsics.Vector256<double>.Zero, squaresHi = global::System.Runtime.Intrinsics.Vector256<double>.Zero;
+                            double squaresTail = 0;
+                            for (int n = 0; n < batch; n++)
+                            {
+                                int at = n * 512 + ch * 64, s = 0;
+                                for (; s + 8 <= 64; s += 8)
+                                {
+                                    global::System.Runtime.Intrinsics.Vector256<float> v = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref x, (nuint)(at + s)) - meanv;
+                                    global::System.Runtime.Intrinsics.Vector256<double> lo = global::System.Runtime.Intrinsics.Vector256.WidenLower(v), hi = global::System.Runtime.Intrinsics.Vector256.WidenUpper(v);
+                                    squaresLo += lo * lo; squaresHi += hi * hi;
+                                }
+                            }
+                            squares = global::System.Runtime.Intrinsics.Vector256.Sum(squaresLo + squaresHi) + squaresTail;
                         }
-                        double squares = global::System.Runtime.Intrinsics.Vector256.Sum(squaresLo + squaresHi) + squaresTail;
                         float variance = (float)(squares / m);
                         invStd = 1f / global::System.MathF.Sqrt(variance + 1E-05f);
                         _s[0 + ch] = (1f - 0.1f) * _s[0 + ch] + 0.1f * mean;
@@ -338,9 +374,11 @@ ________________________________________________________________________________
                     _mean3[ch] = mean; _invStd3[ch] = invStd;
                     float gamma = _p[596 + ch], beta = _p[604 + ch];
                     global::System.Runtime.Intrinsics.Vector256<float> gv = global::System.Runtime.Intrinsics.Vector256.Create(gamma), mv = global::System.Runtime.Intrinsics.Vector256.Create(mean), iv = global::System.Runtime.Intrinsics.Vector256.Create(invStd), bv = global::System.Runtime.Intrinsics.Vector256.Create(beta);
+                    global::System.Runtime.Intrinsics.Vector512<float> gw = global::System.Runtime.Intrinsics.Vector512.Create(gamma), mw = global::System.Runtime.Intrinsics.Vector512.Create(mean), iw = global::System.Runtime.Intrinsics.Vector512.Create(invStd), bw = global::System.Runtime.Intrinsics.Vector512.Create(beta);   // the same formula lane by lane: the same bits at either width
                     for (int n = 0; n < batch; n++)
                     {
                         int at = n * 512 + ch * 64, s = 0;
+                        if (global::System.Runtime.Intrinsics.Vector512.IsHardwareAccelerated) for (; s + 16 <= 64; s += 16) global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(gw * (global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref x, (nuint)(at + s)) - mw) * iw + bw, ref y, (nuint)(at + s));
                         for (; s + 8 <= 64; s += 8) global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(gv * (global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref x, (nuint)(at + s)) - mv) * iv + bv, ref y, (nuint)(at + s));
                     }
                 }
@@ -592,20 +630,41 @@ ________________________________________________________________________________
                 for (int ch = 0; ch < 8; ch++)
                 {
                     float mean = _mean3[ch], invStd = _invStd3[ch], gamma = _p[596 + ch];
-                    // eight values of each sample's run of 64 at a time, in double; the lanes are added in order, then the last 0 values of the runs
                     global::System.Runtime.Intrinsics.Vector256<float> meanv = global::System.Runtime.Intrinsics.Vector256.Create(mean), invStdv = global::System.Runtime.Intrinsics.Vector256.Create(invStd);
-                    global::System.Runtime.Intrinsics.Vector256<double> dyLo = global::System.Runtime.Intrinsics.Vector256<double>.Zero, dyHi = global::System.Runtime.Intrinsics.Vector256<double>.Zero, xhLo = global::System.Runtime.Intrinsics.Vector256<double>.Zero, xhHi = global::System.Runtime.Intrinsics.Vector256<double>.Zero;
-                    double dyTail = 0, xhTail = 0;
-                    for (int n = 0; n < batch; n++)
+                    global::System.Runtime.Intrinsics.Vector512<float> meanw = global::System.Runtime.Intrinsics.Vector512.Create(mean), invStdw = global::System.Runtime.Intrinsics.Vector512.Create(invStd);
+                    double dySum, dyXhatSum;
+                    if (global::System.Runtime.Intrinsics.Vector512.IsHardwareAccelerated)   // a JIT-time constant
                     {
-                        int at = n * 512 + ch * 64, s = 0;
-                        for (; s + 8 <= 64; s += 8)
+                        // 16 values of each sample's run of 64 at a time, in double; the lanes are added in order, then the last 0 values of the runs
+                        global::System.Runtime.Intrinsics.Vector512<double> dyLo = global::System.Runtime.Intrinsics.Vector512<double>.Zero, dyHi = global::System.Runtime.Intrinsics.Vector512<double>.Zero, xhLo = global::System.Runtime.Intrinsics.Vector512<double>.Zero, xhHi = global::System.Runtime.Intrinsics.Vector512<double>.Zero;
+                        double dyTail = 0, xhTail = 0;
+                        for (int n = 0; n < batch; n++)
                         {
-                            global::System.Runtime.Intrinsics.Vector256<float> d = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref dy, (nuint)(at + s)), e = d * (global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref x, (nuint)(at + s)) - meanv) * invStdv;
-                            dyLo += global::System.Runtime.Intrinsics.Vector256.WidenLower(d); dyHi += global::System.Runtime.Intrinsics.Vector256.WidenUpper(d); xhLo += global::System.Runtime.Intrinsics.Vector256.WidenLower(e); xhHi += global::System.Runtime.Intrinsics.Vector256.WidenUpper(e);
+                            int at = n * 512 + ch * 64, s = 0;
+                            for (; s + 16 <= 64; s += 16)
+                            {
+                                global::System.Runtime.Intrinsics.Vector512<float> d = global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref dy, (nuint)(at + s)), e = d * (global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref x, (nuint)(at + s)) - meanw) * invStdw;
+                                dyLo += global::System.Runtime.Intrinsics.Vector512.WidenLower(d); dyHi += global::System.Runtime.Intrinsics.Vector512.WidenUpper(d); xhLo += global::System.Runtime.Intrinsics.Vector512.WidenLower(e); xhHi += global::System.Runtime.Intrinsics.Vector512.WidenUpper(e);
+                            }
                         }
+                        dySum = global::System.Runtime.Intrinsics.Vector512.Sum(dyLo + dyHi) + dyTail; dyXhatSum = global::System.Runtime.Intrinsics.Vector512.Sum(xhLo + xhHi) + xhTail;
                     }
-                    double dySum = global::System.Runtime.Intrinsics.Vector256.Sum(dyLo + dyHi) + dyTail, dyXhatSum = global::System.Runtime.Intrinsics.Vector256.Sum(xhLo + xhHi) + xhTail;
+                    else
+                    {
+                        // 8 values of each sample's run of 64 at a time, in double; the lanes are added in order, then the last 0 values of the runs
+                        global::System.Runtime.Intrinsics.Vector256<double> dyLo = global::System.Runtime.Intrinsics.Vector256<double>.Zero, dyHi = global::System.Runtime.Intrinsics.Vector256<double>.Zero, xhLo = global::System.Runtime.Intrinsics.Vector256<double>.Zero, xhHi = global::System.Runtime.Intrinsics.Vector256<double>.Zero;
+                        double dyTail = 0, xhTail = 0;
+                        for (int n = 0; n < batch; n++)
+                        {
+                            int at = n * 512 + ch * 64, s = 0;
+                            for (; s + 8 <= 64; s += 8)
+                            {
+                                global::System.Runtime.Intrinsics.Vector256<float> d = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref dy, (nuint)(at + s)), e = d * (global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref x, (nuint)(at + s)) - meanv) * invStdv;
+                                dyLo += global::System.Runtime.Intrinsics.Vector256.WidenLower(d); dyHi += global::System.Runtime.Intrinsics.Vector256.WidenUpper(d); xhLo += global::System.Runtime.Intrinsics.Vector256.WidenLower(e); xhHi += global::System.Runtime.Intrinsics.Vector256.WidenUpper(e);
+                            }
+                        }
+                        dySum = global::System.Runtime.Intrinsics.Vector256.Sum(dyLo + dyHi) + dyTail; dyXhatSum = global::System.Runtime.Intrinsics.Vector256.Sum(xhLo + xhHi) + xhTail;
+                    }
                     float sumDy = (float)dySum, sumDyXhat = (float)dyXhatSum;
                     _g[596 + ch] += sumDyXhat;
                     _g[604 + ch] += sumDy;
@@ -613,18 +672,22 @@ ________________________________________________________________________________
                     {
                         float k = gamma * invStd / m;
                         global::System.Runtime.Intrinsics.Vector256<float> kv = global::System.Runtime.Intrinsics.Vector256.Create(k), mv = global::System.Runtime.Intrinsics.Vector256.Create((float)m), sv = global::System.Runtime.Intrinsics.Vector256.Create(sumDy), xv = global::System.Runtime.Intrinsics.Vector256.Create(sumDyXhat);
+                        global::System.Runtime.Intrinsics.Vector512<float> kw = global::System.Runtime.Intrinsics.Vector512.Create(k), mw = global::System.Runtime.Intrinsics.Vector512.Create((float)m), sw = global::System.Runtime.Intrinsics.Vector512.Create(sumDy), xw = global::System.Runtime.Intrinsics.Vector512.Create(sumDyXhat);   // the same formula lane by lane: the same bits at either width
                         for (int n = 0; n < batch; n++)
                         {
                             int at = n * 512 + ch * 64, s = 0;
+                            if (global::System.Runtime.Intrinsics.Vector512.IsHardwareAccelerated) for (; s + 16 <= 64; s += 16) global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(kw * (mw * global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref dy, (nuint)(at + s)) - sw - (global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref x, (nuint)(at + s)) - meanw) * invStdw * xw), ref dx, (nuint)(at + s));
                             for (; s + 8 <= 64; s += 8) global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(kv * (mv * global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref dy, (nuint)(at + s)) - sv - (global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref x, (nuint)(at + s)) - meanv) * invStdv * xv), ref dx, (nuint)(at + s));
                         }
                     }
                     else
                     {
                         global::System.Runtime.Intrinsics.Vector256<float> gi = global::System.Runtime.Intrinsics.Vector256.Create(gamma * invStd);
+                        global::System.Runtime.Intrinsics.Vector512<float> giw = global::System.Runtime.Intrinsics.Vector512.Create(gamma * invStd);
                         for (int n = 0; n < batch; n++)
                         {
                             int at = n * 512 + ch * 64, s = 0;
+                            if (global::System.Runtime.Intrinsics.Vector512.IsHardwareAccelerated) for (; s + 16 <= 64; s += 16) global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(giw * global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref dy, (nuint)(at + s)), ref dx, (nuint)(at + s));
                             for (; s + 8 <= 64; s += 8) global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(gi * global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref dy, (nuint)(at + s)), ref dx, (nuint)(at + s));
                         }
                     }
