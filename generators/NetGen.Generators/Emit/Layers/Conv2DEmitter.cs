@@ -498,7 +498,7 @@ internal sealed partial class Conv2DEmitter : LayerEmitter
         if (FusedReLUPool(c, l) is { } forwardPool)
         {
             w.Open($"// layer {forwardPool.Index}, max pooling, fused: this sample's windows while the ReLU's output is in L1");
-            PoolEmitter.VectorMaxForward(w, c, forwardPool);
+            PoolEmitter.VectorMaxForward(w, c, forwardPool, wide ? true : WideForwardPart(c, l) ? false : null);   // a twin's pooling takes its width
             w.Close();
         }
         w.Close();
@@ -541,7 +541,7 @@ internal sealed partial class Conv2DEmitter : LayerEmitter
         if (FusedReLUPool(c, l) is { } pool)
         {
             w.Open($"// layers {pool.Index} and {pool.Index - 1}, max pooling and ReLU backward, fused: δ = ∂E/∂ of this layer's output for this sample, formed while it stays in L1");
-            PoolEmitter.VectorMaxBackward(w, c, pool, c.Plan.Layers[pool.Index - 1]);
+            PoolEmitter.VectorMaxBackward(w, c, pool, c.Plan.Layers[pool.Index - 1], wide ? true : WideBackwardPart(c, l) ? false : null);
             w.Close();
         }
         else if (FusedReLU(c, l) is { } fused)

@@ -145,7 +145,7 @@ internal sealed class PoolEmitter : LayerEmitter
     /// scanned in the scalar order (x[0], x[1], x[W], x[W+1]) with y = x &gt; m or x NaN ? x : m and the arg-max moved on the
     /// same comparison: the scalar kernel's results exactly. The last block of a row overlaps the one before it and
     /// recomputes the same values.</summary>
-    internal static void VectorMaxForward(CodeWriter w, EmitContext c, LayerPlan l)
+    internal static void VectorMaxForward(CodeWriter w, EmitContext c, LayerPlan l, bool? wide = null)
     {
         int C = l.InC, H = l.InH, W = l.InW, OH = l.OutH, OW = l.OutW;
         w.Line($"ref {c.T} xr = ref {EmitContext.A(l.Index)}[n * {l.InputSize}];");
@@ -183,15 +183,19 @@ internal sealed class PoolEmitter : LayerEmitter
             w.Close();
         }
         }
-        if (Wide(l))
+        // wide: null where the code runs on either path (a JIT-time test picks the blocks), true in a Vector512 twin,
+        // false in the 256-bit method a twin takes over from (the same bits either way).
+        bool wideBlocks = Wide(l) && wide != false, both = wideBlocks && wide is null;
+        if (wideBlocks)
         {
-            w.Open($"if ({Vec512}.IsHardwareAccelerated)   // a JIT-time constant: full-width AVX-512 runs the Vector512 blocks");
+            if (both) w.Open($"if ({Vec512}.IsHardwareAccelerated)   // a JIT-time constant: full-width AVX-512 runs the Vector512 blocks");
             WideForward(w, l);
             w.Line($"for (; wg < {C * OH}; wg++)   // the last rows: 256-bit blocks (a 512-bit block's store would pass the sample's end)");
             w.Open("");
             w.Line($"int ch = wg / {OH}, oy = wg - ch * {OH};");
             Rows();
             w.Close();
+            if (!both) return;
             w.Close();
             w.Open("else");
         }
@@ -199,7 +203,7 @@ internal sealed class PoolEmitter : LayerEmitter
         w.Open($"for (int oy = 0; oy < {OH}; oy++)");
         Rows();
         w.Close(); w.Close();
-        if (Wide(l)) w.Close();
+        if (both) w.Close();
     }
 
     private const string Vec512 = "global::System.Runtime.Intrinsics.Vector512", Avx512 = "global::System.Runtime.Intrinsics.X86.Avx512F";
@@ -300,7 +304,7 @@ internal sealed class PoolEmitter : LayerEmitter
     /// directly, ∂E/∂y routed to the arg-max only where the window's maximum is positive. The ReLU's output is
     /// max(x, 0), so its maximum is positive exactly when x at the arg-max is, and every value equals ReLU backward
     /// applied to this layer's result; the pass over the ReLU's input and this layer's ∂E/∂x is saved.</remarks>
-    internal static void VectorMaxBackward(CodeWriter w, EmitContext c, LayerPlan l, LayerPlan? relu)
+    internal static void VectorMaxBackward(CodeWriter w, EmitContext c, LayerPlan l, LayerPlan? relu, bool? wide = null)
     {
         int C = l.InC, H = l.InH, W = l.InW, OW = l.OutW;
         // Blocks at 0, 8, 16, … (a loop when there are more than two), then one ending at W (even: W = 2·OW).
@@ -327,15 +331,19 @@ internal sealed class PoolEmitter : LayerEmitter
                    $"{Vec}.StoreUnsafe({Vec}.ConditionalSelect({Vec}.AsSingle({Vec}.Equals(win, at + {Vec}.Create({W}))), g, {Vec}<float>.Zero), ref dxr, (nuint)(row + {W} + {s})); }}");
         }
         }
-        if (Wide(l))
+        // wide: null where the code runs on either path (a JIT-time test picks the blocks), true in a Vector512 twin,
+        // false in the 256-bit method a twin takes over from (the same bits either way).
+        bool wideBlocks = Wide(l) && wide != false, both = wideBlocks && wide is null;
+        if (wideBlocks)
         {
-            w.Open($"if ({Vec512}.IsHardwareAccelerated)   // a JIT-time constant: full-width AVX-512 runs the Vector512 blocks");
+            if (both) w.Open($"if ({Vec512}.IsHardwareAccelerated)   // a JIT-time constant: full-width AVX-512 runs the Vector512 blocks");
             WideBackward(w, c, l, relu);
             w.Line($"for (; wg < {C * l.OutH}; wg++)   // the last rows: 256-bit blocks (a 512-bit block's loads would pass the sample's end)");
             w.Open("");
             w.Line($"int ch = wg / {l.OutH}, oy = wg - ch * {l.OutH};");
             Rows();
             w.Close();
+            if (!both) return;
             w.Close();
             w.Open("else");
         }
@@ -343,7 +351,7 @@ internal sealed class PoolEmitter : LayerEmitter
         w.Open($"for (int oy = 0; oy < {l.OutH}; oy++)");
         Rows();
         w.Close(); w.Close();
-        if (Wide(l)) w.Close();
+        if (both) w.Close();
     }
 
     /// <summary>The backward pass's Vector512 blocks (<see cref="Wide"/>), window rows wg = 0, R, 2R, … while a block's
