@@ -199,6 +199,7 @@ internal static class WorkerPool
             for (int w = 0; w < threads - 1; w++) workers[w].Wake();
             long start = System.Diagnostics.Stopwatch.GetTimestamp();
             ClaimParts();
+            long claimedAt = SplitCounters.Enabled ? System.Diagnostics.Stopwatch.GetTimestamp() : 0;
             if (Volatile.Read(ref s_done) != parts)
             {
                 long claimed = System.Diagnostics.Stopwatch.GetTimestamp();
@@ -218,6 +219,7 @@ internal static class WorkerPool
                 else s_backoff = 0;
             }
             else s_backoff = 0;
+            if (claimedAt != 0) SplitCounters.Split(op, System.Diagnostics.Stopwatch.GetTimestamp() - claimedAt);
             s_kernel = null;
             if (s_error is { } error) System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(error);
             return true;
@@ -239,8 +241,10 @@ internal static class WorkerPool
             int op = s_op, parts = (int)(state >> 16) & 0xFFFF, part = (int)state & 0xFFFF;
             if (part >= parts || kernel is null) return;
             if (Interlocked.CompareExchange(ref s_state, state + 1, state) != state) continue;
+            long begin = SplitCounters.Enabled ? System.Diagnostics.Stopwatch.GetTimestamp() : 0;
             try { kernel.RunPart(op, part, parts); }
             catch (Exception e) { Interlocked.CompareExchange(ref s_error, e, null); }
+            if (begin != 0) SplitCounters.Part(op, part, parts, t_slot, System.Diagnostics.Stopwatch.GetTimestamp() - begin);
             Interlocked.Increment(ref s_done);
         }
     }
@@ -288,5 +292,77 @@ internal static class WorkerPool
                 ClaimParts();
             }
         }
+    }
+}
+
+/// <summary>
+/// Diagnostics of the worker pool's splits (benchmarks: `--loop NAME S --counters`): per operation, how many splits ran
+/// on the pool, how long each thread spent in parts, how long the caller waited for the workers' last parts, and how
+/// often a part ran on another thread than the same part of the previous split with the same part count (a part that
+/// moves takes its data, written on the other core, with it). Off by default; when on, every part reads the clock twice.
+/// Not thread-safe beyond what the pool guarantees (one caller at a time).
+/// </summary>
+[EditorBrowsable(EditorBrowsableState.Never)]
+public static class SplitCounters
+{
+    /// <summary>Operations 0 … Ops − 1 are counted.</summary>
+    public const int Ops = 256;
+
+    private const int MaxParts = 64;
+
+    private static readonly int Slots = Parallelism.MaxSampleParts;
+
+    /// <summary>Whether splits are counted.</summary>
+    public static bool Enabled { get; set; }
+
+    /// <summary>Per operation: splits run on the pool.</summary>
+    public static readonly long[] Splits = new long[Ops];
+
+    /// <summary>Per operation: Stopwatch ticks the caller waited, its own parts done, for the workers' last parts.</summary>
+    public static readonly long[] WaitTicks = new long[Ops];
+
+    /// <summary>Per operation and slot (index op · <see cref="Parallelism.MaxSampleParts"/> + slot): parts run.</summary>
+    public static readonly long[] PartsRun = new long[Ops * Parallelism.MaxSampleParts];
+
+    /// <summary>Per operation and slot: Stopwatch ticks inside the parts.</summary>
+    public static readonly long[] PartTicks = new long[Ops * Parallelism.MaxSampleParts];
+
+    /// <summary>Per operation: parts that ran on another slot than the same part of this operation's previous split.</summary>
+    public static readonly long[] MovedSinceSameOp = new long[Ops];
+
+    /// <summary>Per operation: parts that ran on another slot than the same part of the previous split (of any
+    /// operation) with the same part count: for a chain of sample chunks, forward → backward → next forward.</summary>
+    public static readonly long[] MovedSincePrevious = new long[Ops];
+
+    private static readonly int[] s_lastByOp = new int[Ops * MaxParts];
+    private static readonly int[] s_lastByParts = new int[MaxParts * MaxParts];
+
+    /// <summary>Zeros every counter.</summary>
+    public static void Reset()
+    {
+        foreach (var a in new[] { Splits, WaitTicks, PartsRun, PartTicks, MovedSinceSameOp, MovedSincePrevious }) Array.Clear(a);
+        Array.Fill(s_lastByOp, -1);
+        Array.Fill(s_lastByParts, -1);
+    }
+
+    static SplitCounters() => Reset();
+
+    internal static void Part(int op, int part, int parts, int slot, long ticks)
+    {
+        if ((uint)op >= Ops || (uint)slot >= (uint)Slots) return;
+        Interlocked.Increment(ref PartsRun[op * Slots + slot]);
+        Interlocked.Add(ref PartTicks[op * Slots + slot], ticks);
+        if (part >= MaxParts || parts >= MaxParts) return;
+        int before = Interlocked.Exchange(ref s_lastByOp[op * MaxParts + part], slot);
+        if (before >= 0 && before != slot) Interlocked.Increment(ref MovedSinceSameOp[op]);
+        before = Interlocked.Exchange(ref s_lastByParts[parts * MaxParts + part], slot);
+        if (before >= 0 && before != slot) Interlocked.Increment(ref MovedSincePrevious[op]);
+    }
+
+    internal static void Split(int op, long waitTicks)
+    {
+        if ((uint)op >= Ops) return;
+        Splits[op]++;
+        WaitTicks[op] += waitTicks;
     }
 }
