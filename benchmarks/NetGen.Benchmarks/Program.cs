@@ -301,14 +301,14 @@ static void PrintSplitCounters(long steps)
     double work = 0, wait = 0;
     for (int op = 0; op < SplitCounters.Ops; op++)
     {
-        long splits = SplitCounters.Splits[op];
+        long pooled = SplitCounters.Splits[op], splits = pooled + SplitCounters.InlineSplits[op];
         if (splits == 0) continue;
         var perSlot = Enumerable.Range(0, slots).Select(s =>
             $"slot {s}: {(double)SplitCounters.PartsRun[op * slots + s] / splits:F2} parts {SplitCounters.PartTicks[op * slots + s] * us / steps:F1} µs");
         long parts = Enumerable.Range(0, slots).Sum(s => SplitCounters.PartsRun[op * slots + s]);
         work += Enumerable.Range(0, slots).Sum(s => SplitCounters.PartTicks[op * slots + s]) * us / steps;
         wait += SplitCounters.WaitTicks[op] * us / steps;
-        Console.WriteLine($"counters op {op}: {(double)splits / steps:F2} splits/step, {string.Join(", ", perSlot)}, caller wait {SplitCounters.WaitTicks[op] * us / steps:F1} µs/step, " +
+        Console.WriteLine($"counters op {op}: {(double)splits / steps:F2} splits/step ({100.0 * pooled / splits:F0}% on the pool), {string.Join(", ", perSlot)}, caller wait {SplitCounters.WaitTicks[op] * us / steps:F1} µs/step, " +
                           $"moved vs same op {100.0 * SplitCounters.MovedSinceSameOp[op] / parts:F0}%, vs previous split {100.0 * SplitCounters.MovedSincePrevious[op] / parts:F0}%");
     }
     Console.WriteLine($"counters total per step: {work:F1} µs in parts (all threads), {wait:F1} µs caller wait");

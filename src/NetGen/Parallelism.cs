@@ -77,7 +77,7 @@ public static class Parallelism
         ArgumentNullException.ThrowIfNull(kernel);
         int threads = chunks <= 1 ? 1 : PartsFor(multiplyAdds, chunks);
         if (threads <= 1 || !WorkerPool.TryRun(kernel, op, chunks, threads))
-            for (int chunk = 0; chunk < chunks; chunk++) kernel.RunPart(op, chunk, chunks);
+            RunInline(kernel, op, chunks);
     }
 
     /// <summary>The range [Start, End) of <paramref name="count"/> items that part <paramref name="part"/> of
@@ -102,7 +102,24 @@ public static class Parallelism
         ArgumentNullException.ThrowIfNull(kernel);
         int threads = Math.Min(Math.Min(parts, s_maxThreads), MaxSampleParts);
         if (parts <= 1 || threads <= 1 || !WorkerPool.TryRun(kernel, op, parts, threads))
+            RunInline(kernel, op, parts);
+    }
+
+    /// <summary>Every part on the calling thread, in order (counted by <see cref="SplitCounters"/> when it is on).</summary>
+    private static void RunInline(IParallelKernel kernel, int op, int parts)
+    {
+        if (!SplitCounters.Enabled)
+        {
             for (int part = 0; part < parts; part++) kernel.RunPart(op, part, parts);
+            return;
+        }
+        for (int part = 0; part < parts; part++)
+        {
+            long begin = System.Diagnostics.Stopwatch.GetTimestamp();
+            kernel.RunPart(op, part, parts);
+            SplitCounters.Part(op, part, parts, Slot, System.Diagnostics.Stopwatch.GetTimestamp() - begin);
+        }
+        SplitCounters.Inline(op);
     }
 }
 
@@ -318,6 +335,10 @@ public static class SplitCounters
     /// <summary>Per operation: splits run on the pool.</summary>
     public static readonly long[] Splits = new long[Ops];
 
+    /// <summary>Per operation: splits run on the calling thread alone (one thread, a kernel below the split threshold,
+    /// the pool busy or backing off after a stall).</summary>
+    public static readonly long[] InlineSplits = new long[Ops];
+
     /// <summary>Per operation: Stopwatch ticks the caller waited, its own parts done, for the workers' last parts.</summary>
     public static readonly long[] WaitTicks = new long[Ops];
 
@@ -340,7 +361,7 @@ public static class SplitCounters
     /// <summary>Zeros every counter.</summary>
     public static void Reset()
     {
-        foreach (var a in new[] { Splits, WaitTicks, PartsRun, PartTicks, MovedSinceSameOp, MovedSincePrevious }) Array.Clear(a);
+        foreach (var a in new[] { Splits, InlineSplits, WaitTicks, PartsRun, PartTicks, MovedSinceSameOp, MovedSincePrevious }) Array.Clear(a);
         Array.Fill(s_lastByOp, -1);
         Array.Fill(s_lastByParts, -1);
     }
@@ -357,6 +378,11 @@ public static class SplitCounters
         if (before >= 0 && before != slot) Interlocked.Increment(ref MovedSinceSameOp[op]);
         before = Interlocked.Exchange(ref s_lastByParts[parts * MaxParts + part], slot);
         if (before >= 0 && before != slot) Interlocked.Increment(ref MovedSincePrevious[op]);
+    }
+
+    internal static void Inline(int op)
+    {
+        if ((uint)op < Ops) InlineSplits[op]++;
     }
 
     internal static void Split(int op, long waitTicks)
