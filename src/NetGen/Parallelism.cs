@@ -134,9 +134,10 @@ public interface IParallelKernel
 
 /// <summary>
 /// Persistent worker threads, started on first use and kept (background threads, so they never keep the process
-/// alive). The caller and the woken workers claim the parts from a shared counter, so a worker that is slow to
-/// start (blocked, or its core busy with another process) leaves its part to the caller instead of making it wait:
-/// the split is never much slower than one thread. Only as many workers wake as the operation may use (its thread
+/// alive). Each thread of an operation has a home block of its parts (the same parts in every split with the same part
+/// count, so a sample chunk stays on one core from pass to pass) and claims them first, then takes the other blocks'
+/// unclaimed parts, so a worker that is slow to start (blocked, or its core busy with another process) leaves its
+/// parts to the caller instead of making it wait: the split is never much slower than one thread. Only as many workers wake as the operation may use (its thread
 /// count, at most one thread per core), however many parts it has: fewer threads than parts each claim several. A part
 /// is a fixed slice of the work writing its own results (scratch comes from the running thread's slot), so the results
 /// do not depend on which thread runs it. A worker spins briefly after its parts, so the next kernel of the
@@ -148,14 +149,23 @@ internal static class WorkerPool
     private static Worker[] s_workers = [];
     private static int s_busy;
 
-    // The running operation: its kernel, op and part count are written before s_state publishes it. s_state packs
-    // a generation (bits 32–63), the part count (bits 16–31) and the next part to claim (bits 0–15): a claim is a
-    // compare-and-swap on the whole word, so a thread holding a stale word (an earlier operation, all of whose parts
-    // were claimed) can never claim, and a successful claim proves that the fields it read belong to that operation
-    // (they change only after every part of it is done).
+    // The running operation: its kernel, op, part count and block count are written before the block words publish
+    // it. The parts are cut into one contiguous block per thread of the operation (Parallelism.Range(parts, threads,
+    // b)); thread b (the caller is 0, worker w is w) takes its own block's parts from the front, then steals from the
+    // back of the others' blocks. So on free cores part p runs on the same thread in every split with the same part
+    // count (a sample chunk's forward, its backward and the next step's forward), and the data a part writes stays in
+    // that core's caches; a slow worker still leaves its parts to the others. Each block word packs a generation
+    // (bits 32–63), the block's end (bits 16–31) and its next part (bits 0–15): a claim is a compare-and-swap on the
+    // whole word, so a thread holding a stale word (an earlier operation, whose parts were all claimed) can never
+    // claim, and a successful claim proves that the fields it read belong to that operation (they change only after
+    // every part of it is done). The words are a cache line apart.
     private static IParallelKernel? s_kernel;
     private static int s_op;
-    private static long s_state;
+    private static int s_parts;
+    private static int s_blockCount;
+    private static int s_generation;
+    private const int WordStride = 8;   // longs: one block word per cache line
+    private static long[] s_blocks = new long[WordStride];
     private static int s_done;
     private static Exception? s_error;
 
@@ -211,8 +221,16 @@ internal static class WorkerPool
             s_kernel = kernel;
             s_op = op;
             s_done = 0;
-            long generation = (Volatile.Read(ref s_state) >> 32) + 1;
-            Volatile.Write(ref s_state, (generation << 32) | ((long)parts << 16));   // publishes the fields above
+            if (s_blocks.Length < threads * WordStride) s_blocks = new long[threads * WordStride];   // the old words are all exhausted
+            s_parts = parts;
+            s_blockCount = threads;
+            long generation = (long)(uint)++s_generation << 32;
+            var blocks = s_blocks;
+            for (int b = 0; b < threads; b++)
+            {
+                var (first, end) = Parallelism.Range(parts, threads, b);
+                Volatile.Write(ref blocks[b * WordStride], generation | ((long)end << 16) | (uint)first);   // publishes the fields above
+            }
             for (int w = 0; w < threads - 1; w++) workers[w].Wake();
             long start = System.Diagnostics.Stopwatch.GetTimestamp();
             ClaimParts();
@@ -247,22 +265,43 @@ internal static class WorkerPool
         }
     }
 
-    /// <summary>Runs parts of the published operation until none is left to claim. Every claimed part is counted done,
-    /// even when it throws (the first exception is kept for the caller), so the caller never waits forever.</summary>
+    /// <summary>Runs parts of the published operation until none is left to claim: the calling thread's own block
+    /// (its slot's) from the front, then the other blocks from the back. Every claimed part is counted done, even when
+    /// it throws (the first exception is kept for the caller), so the caller never waits forever.</summary>
     private static void ClaimParts()
     {
+        var blocks = Volatile.Read(ref s_blocks);
+        int home = t_slot;
+        while (TryClaim(blocks, home, front: true)) { }
+        int count = Math.Min(Volatile.Read(ref s_blockCount), blocks.Length / WordStride);
+        for (int i = 0; i < count; i++)
+        {
+            int b = (home + 1 + i) % count;   // the next threads' blocks first, the own one (if any) last: skipped
+            if (b != home) while (TryClaim(blocks, b, front: false)) { }
+        }
+    }
+
+    /// <summary>Claims and runs one part of block <paramref name="b"/> (its next part, or its last), false when the
+    /// block is exhausted (or belongs to no running operation).</summary>
+    private static bool TryClaim(long[] blocks, int b, bool front)
+    {
+        if (b * WordStride >= blocks.Length) return false;
+        ref long word = ref blocks[b * WordStride];
         while (true)
         {
-            long state = Volatile.Read(ref s_state);
+            long state = Volatile.Read(ref word);
             var kernel = s_kernel;
-            int op = s_op, parts = (int)(state >> 16) & 0xFFFF, part = (int)state & 0xFFFF;
-            if (part >= parts || kernel is null) return;
-            if (Interlocked.CompareExchange(ref s_state, state + 1, state) != state) continue;
+            int op = s_op, parts = s_parts, next = (int)state & 0xFFFF, end = (int)(state >> 16) & 0xFFFF;
+            if (next >= end || kernel is null) return false;
+            int part = front ? next : end - 1;
+            long claimed = front ? state + 1 : state - (1L << 16);
+            if (Interlocked.CompareExchange(ref word, claimed, state) != state) continue;
             long begin = SplitCounters.Enabled ? System.Diagnostics.Stopwatch.GetTimestamp() : 0;
             try { kernel.RunPart(op, part, parts); }
             catch (Exception e) { Interlocked.CompareExchange(ref s_error, e, null); }
             if (begin != 0) SplitCounters.Part(op, part, parts, t_slot, System.Diagnostics.Stopwatch.GetTimestamp() - begin);
             Interlocked.Increment(ref s_done);
+            return true;
         }
     }
 
