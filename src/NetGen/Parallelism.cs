@@ -80,6 +80,20 @@ public static class Parallelism
             RunInline(kernel, op, chunks);
     }
 
+    /// <summary><see cref="RunChunks"/> with each thread taking its chunks last first: the calling thread alone runs
+    /// chunks − 1 down to 0, and each thread of a split its home block (the same chunks as in <see cref="RunChunks"/>)
+    /// from its end. A backward pass run this way starts with the chunks its forward pass wrote last, whose activations
+    /// are still in the core's cache, and leaves the first chunks in it for the next forward pass. Same results: the
+    /// chunks' results do not depend on the order they run in.</summary>
+    [EditorBrowsable(EditorBrowsableState.Never)]
+    public static void RunChunksLastFirst(IParallelKernel kernel, int op, int chunks, long multiplyAdds)
+    {
+        ArgumentNullException.ThrowIfNull(kernel);
+        int threads = chunks <= 1 ? 1 : PartsFor(multiplyAdds, chunks);
+        if (threads <= 1 || !WorkerPool.TryRun(kernel, op, chunks, threads, lastFirst: true))
+            RunInline(kernel, op, chunks, lastFirst: true);
+    }
+
     /// <summary>The range [Start, End) of <paramref name="count"/> items that part <paramref name="part"/> of
     /// <paramref name="parts"/> takes: whole blocks of <paramref name="align"/> items, spread evenly, the last range
     /// ending at <paramref name="count"/>.</summary>
@@ -106,15 +120,17 @@ public static class Parallelism
     }
 
     /// <summary>Every part on the calling thread, in order (counted by <see cref="SplitCounters"/> when it is on).</summary>
-    private static void RunInline(IParallelKernel kernel, int op, int parts)
+    private static void RunInline(IParallelKernel kernel, int op, int parts, bool lastFirst = false)
     {
         if (!SplitCounters.Enabled)
         {
-            for (int part = 0; part < parts; part++) kernel.RunPart(op, part, parts);
+            if (lastFirst) for (int part = parts - 1; part >= 0; part--) kernel.RunPart(op, part, parts);
+            else for (int part = 0; part < parts; part++) kernel.RunPart(op, part, parts);
             return;
         }
-        for (int part = 0; part < parts; part++)
+        for (int i = 0; i < parts; i++)
         {
+            int part = lastFirst ? parts - 1 - i : i;
             long begin = System.Diagnostics.Stopwatch.GetTimestamp();
             kernel.RunPart(op, part, parts);
             SplitCounters.Part(op, part, parts, Slot, System.Diagnostics.Stopwatch.GetTimestamp() - begin);
@@ -163,6 +179,7 @@ internal static class WorkerPool
     private static int s_op;
     private static int s_parts;
     private static int s_blockCount;
+    private static bool s_lastFirst;   // each thread takes its block from the end, and steals from the others' fronts
     private static int s_generation;
     private const int WordStride = 8;   // longs: one block word per cache line
     private static long[] s_blocks = new long[WordStride];
@@ -207,7 +224,7 @@ internal static class WorkerPool
 
     /// <summary>Publishes <paramref name="parts"/> parts and wakes <paramref name="threads"/> − 1 workers (fewer threads than
     /// parts: each claims parts until none is left), at most one thread per core; false when another caller holds the pool.</summary>
-    public static bool TryRun(IParallelKernel kernel, int op, int parts, int threads)
+    public static bool TryRun(IParallelKernel kernel, int op, int parts, int threads, bool lastFirst = false)
     {
         threads = Math.Min(Math.Min(threads, parts), Parallelism.MaxSampleParts);
         if (parts > 0xFFFF || threads <= 1) return false;
@@ -224,6 +241,7 @@ internal static class WorkerPool
             if (s_blocks.Length < threads * WordStride) s_blocks = new long[threads * WordStride];   // the old words are all exhausted
             s_parts = parts;
             s_blockCount = threads;
+            s_lastFirst = lastFirst;
             long generation = (long)(uint)++s_generation << 32;
             var blocks = s_blocks;
             for (int b = 0; b < threads; b++)
@@ -272,12 +290,13 @@ internal static class WorkerPool
     {
         var blocks = Volatile.Read(ref s_blocks);
         int home = t_slot;
-        while (TryClaim(blocks, home, front: true)) { }
+        bool own = !Volatile.Read(ref s_lastFirst);
+        while (TryClaim(blocks, home, front: own)) { }
         int count = Math.Min(Volatile.Read(ref s_blockCount), blocks.Length / WordStride);
         for (int i = 0; i < count; i++)
         {
             int b = (home + 1 + i) % count;   // the next threads' blocks first, the own one (if any) last: skipped
-            if (b != home) while (TryClaim(blocks, b, front: false)) { }
+            if (b != home) while (TryClaim(blocks, b, front: !own)) { }
         }
     }
 

@@ -609,9 +609,13 @@ public class WorkerPoolTests
     /// left of the other's from the back, so in every split each thread's sequence of parts is an ascending run from
     /// the start of its block followed by a descending run from the end of the other block; and whenever both threads
     /// ran parts without stealing, the worker ran exactly its block (so a sample chunk stays on one core from split to
-    /// split). A shared counter (parts handed out in claim order, 0, 1, 2 … whoever asks) fails this.</summary>
-    [Fact]
-    public void EachThreadClaimsItsHomeBlockFirst_ThenStealsFromTheBack()
+    /// split). <see cref="Parallelism.RunChunksLastFirst"/> gives each thread the same block, taken from its end, and
+    /// steals from the other's front. A shared counter (parts handed out in claim order, 0, 1, 2 … whoever asks) fails
+    /// this.</summary>
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void EachThreadClaimsItsHomeBlockFirst_ThenStealsTheOthersParts(bool lastFirst)
     {
         if (Environment.ProcessorCount < 2) return;   // one thread: every part on the caller, in order
         const int Calls = 400;
@@ -623,18 +627,20 @@ public class WorkerPoolTests
             {
                 var kernel = new SequenceRecorder(caller);
                 int half = Parallelism.Range(parts, 2, 0).End, homeRuns = 0;
+                var inline = lastFirst ? Enumerable.Range(0, parts).Reverse() : Enumerable.Range(0, parts);
                 for (int call = 0; call < Calls; call++)
                 {
                     kernel.Clear();
-                    Parallelism.Run(kernel, 7, parts);
+                    if (lastFirst) Parallelism.RunChunksLastFirst(kernel, 7, parts, 1L << 30);
+                    else Parallelism.Run(kernel, 7, parts);
                     var mine = kernel.Caller.ToArray();
                     var theirs = kernel.Worker.ToArray();
                     Assert.Equal(parts, mine.Length + theirs.Length);
-                    if (theirs.Length == 0 && mine.SequenceEqual(Enumerable.Range(0, parts))) continue;   // run inline (backing off after a stall)
+                    if (theirs.Length == 0 && mine.SequenceEqual(inline)) continue;   // run inline (backing off after a stall)
                     string what = $"{parts} parts, call {call}, caller ran [{string.Join(",", mine)}], worker [{string.Join(",", theirs)}]";
-                    AssertHomeThenSteal(mine, 0, half, half, parts, what);
-                    AssertHomeThenSteal(theirs, half, parts, 0, half, what);
-                    if (theirs.Length > 0 && theirs.SequenceEqual(Enumerable.Range(half, parts - half))) homeRuns++;
+                    AssertHomeThenSteal(mine, 0, half, half, parts, lastFirst, what);
+                    AssertHomeThenSteal(theirs, half, parts, 0, half, lastFirst, what);
+                    if (theirs.Length > 0 && theirs.Order().SequenceEqual(Enumerable.Range(half, parts - half))) homeRuns++;
                 }
                 Assert.True(homeRuns > 0, $"{parts} parts: the worker never ran its own block in {Calls} splits");
             }
@@ -642,15 +648,15 @@ public class WorkerPoolTests
         });
     }
 
-    /// <summary>The parts a thread ran, in order: a prefix of its block [home, homeEnd) ascending, then a suffix of the
-    /// other block [other, otherEnd) descending.</summary>
-    private static void AssertHomeThenSteal(int[] seq, int home, int homeEnd, int other, int otherEnd, string what)
+    /// <summary>The parts a thread ran, in order: a run of its block [home, homeEnd) from its start (or, last first, from
+    /// its end), then a run of the other block [other, otherEnd) from its end (last first: from its start).</summary>
+    private static void AssertHomeThenSteal(int[] seq, int home, int homeEnd, int other, int otherEnd, bool lastFirst, string what)
     {
-        int i = 0;
-        for (int expect = home; i < seq.Length && seq[i] >= home && seq[i] < homeEnd; i++, expect++)
+        int i = 0, step = lastFirst ? -1 : 1;
+        for (int expect = lastFirst ? homeEnd - 1 : home; i < seq.Length && seq[i] >= home && seq[i] < homeEnd; i++, expect += step)
             Assert.True(seq[i] == expect, $"{what}: a thread's own block out of order");
-        for (int expect = otherEnd - 1; i < seq.Length; i++, expect--)
-            Assert.True(seq[i] == expect && expect >= other, $"{what}: a thread ran other than its block, then the other's from the back");
+        for (int expect = lastFirst ? other : otherEnd - 1; i < seq.Length; i++, expect -= step)
+            Assert.True(seq[i] == expect && expect >= other && expect < otherEnd, $"{what}: a thread ran other than its block, then the other's");
     }
 
     /// <summary>Each part's thread and order; a part spins a few microseconds, so a spinning worker joins the split.</summary>
