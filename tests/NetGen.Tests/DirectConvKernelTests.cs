@@ -8,7 +8,8 @@ namespace NetGen.Tests;
 
 // Stride-1 convolutions whose direct kernels (rows form, filters form, col2im by rows) have ragged 8- and 16-lane
 // (float) or 4- and 8-lane (double) tails: output rows 17, 31 and 33 wide, filter counts 5, 15, 17, 33, and filter
-// vectors that fill 8 lanes but not 16 (24 floats, 12 doubles: the Vector512 twin keeps their 256-bit kernel).
+// vectors that fill 8 lanes but not 16 (24 floats, 12 doubles: the Vector512 twin keeps their 256-bit kernel), and rows
+// of one 8-lane vector (4 doubles) whose twin switches to the filters form.
 
 /// <summary>Rows form, 2×9×17 → 5×9×17: a row of 17 is two 8-lane vectors and an overlapping one, or one 16-lane vector and one overlapping by 15 lanes.</summary>
 [Network(Loss = LossFunction.MeanSquaredError)]
@@ -46,6 +47,13 @@ public partial class DirectFilters48;
 [Conv2D(24, Kernel = 2)]
 public partial class DirectFilters24;
 
+/// <summary>Rows form at 8 lanes, 3×8×8 → 32×8×8: rows of 8 fill no 16-lane vector, so the Vector512 twin takes the
+/// filters form (two 16-lane filter vectors), with ∂E/∂W summed transposed and reduced by the same JIT-time test.</summary>
+[Network(Loss = LossFunction.MeanSquaredError)]
+[Input(3, 8, 8)]
+[Conv2D(32, Kernel = 3, Padding = 1)]
+public partial class DirectRows8Filters32;
+
 /// <summary>Double, rows form, 2×9×17 → 5×9×17: 4-lane vectors (five, two blocks) or 8-lane ones (three).</summary>
 [Network(Loss = LossFunction.MeanSquaredError, Precision = Precision.Double)]
 [Input(2, 9, 17)]
@@ -70,6 +78,12 @@ public partial class DirectFilters16Double;
 [Conv2D(12, Kernel = 3, Padding = 1, Bias = false)]
 public partial class DirectFilters12Double;
 
+/// <summary>Double, rows form at 4 lanes, 2×6×4 → 16×6×4: the Vector512 twin takes the filters form (two 8-lane vectors).</summary>
+[Network(Loss = LossFunction.MeanSquaredError, Precision = Precision.Double)]
+[Input(2, 6, 4)]
+[Conv2D(16, Kernel = 3, Padding = 1)]
+public partial class DirectRows4Filters16Double;
+
 /// <summary>
 /// The direct convolutions' cases and one seeded run of each: what the tests below compare with the definition, and
 /// what a child process with AVX-512 disabled writes out (<see cref="Main"/>) so that the 256-bit path is checked too.
@@ -88,10 +102,12 @@ public static class DirectConvCases
         new("float filters 32", b => new DirectFilters32(b), 3, 12, 12, 32, 3, 3, 0, Rows: false),
         new("float filters 48", b => new DirectFilters48(b), 2, 7, 7, 48, 3, 3, 0, Rows: false),
         new("float filters 24", b => new DirectFilters24(b), 2, 8, 8, 24, 2, 2, 0, Rows: false),
+        new("float rows 8 / filters 32", b => new DirectRows8Filters32(b), 3, 8, 8, 32, 3, 3, 1, Rows: true),
         new("double rows 17", b => new DirectRows17Double(b), 2, 9, 17, 5, 3, 3, 1, Rows: true),
         new("double rows 20", b => new DirectRows20Double(b), 1, 8, 20, 33, 5, 5, 2, Rows: true),
         new("double filters 16", b => new DirectFilters16Double(b), 3, 9, 9, 16, 3, 3, 0, Rows: false),
         new("double filters 12", b => new DirectFilters12Double(b), 2, 6, 6, 12, 3, 3, 1, Rows: false),
+        new("double rows 4 / filters 16", b => new DirectRows4Filters16Double(b), 2, 6, 4, 16, 3, 3, 1, Rows: true),
     ];
 
     public const int Batch = 5;
@@ -187,9 +203,11 @@ public static class DirectConvCases
     /// and writes its results, one line per array (name, array, values in round-trip form).</summary>
     public static int Main(string[] args)
     {
+        if (args.Length == 2 && args[0] == "pool-kernels") return PoolVectorCases.WriteAll(args[1]);
+        if (args.Length == 2 && args[0] == "batchnorm-widths") return BatchNormWidthCases.WriteAll(args[1]);
         if (args.Length != 2 || args[0] != "direct-conv-kernels")
         {
-            Console.Error.WriteLine("usage: NetGen.Tests direct-conv-kernels <output file> (the test runner loads this assembly; this entry serves VectorWidthTests)");
+            Console.Error.WriteLine("usage: NetGen.Tests direct-conv-kernels|pool-kernels|batchnorm-widths <output file> (the test runner loads this assembly; this entry serves VectorWidthTests)");
             return 2;
         }
         Console.WriteLine(Vector512.IsHardwareAccelerated ? "vector512 accelerated" : "vector512 not accelerated");
@@ -224,5 +242,41 @@ public class DirectConvKernelTests(ITestOutputHelper output)
         Assert.DoesNotContain(r.Dx, double.IsNaN);
         DirectConvCases.MatchesDefinition(k, r);
         output.WriteLine($"{name}: Vector512 {(Vector512.IsHardwareAccelerated ? "accelerated" : "not accelerated")}, matches the definition");
+    }
+
+    /// <summary>Rows of one 8-lane vector and 32 filters: the 256-bit part methods run the rows form, their Vector512
+    /// twins the filters form, and wᵀ is packed (and the chunks' transposed sums reduced) only where the twin runs.</summary>
+    [Fact]
+    public void NarrowRowsTakeTheFiltersFormInTheWideTwin()
+    {
+        var (result, _) = GeneratorHarness.Run("""
+            using NetGen;
+            namespace Forms;
+            [Network(Loss = LossFunction.MeanSquaredError)]
+            [Input(3, 8, 8)]
+            [Conv2D(32, Kernel = 3, Padding = 1)]
+            public partial class Rows8;
+            """);
+        string code = GeneratorHarness.GeneratedSource(result, "Rows8");
+        string Method(string name)
+        {
+            int at = code.IndexOf($"private void {name}(int part, int parts)", StringComparison.Ordinal);
+            Assert.True(at >= 0, name);
+            int end = code.IndexOf("    private ", at + 10, StringComparison.Ordinal);
+            return code[at..end];
+        }
+        string layer = System.Text.RegularExpressions.Regex.Match(code, @"private void (\w+)ForwardPart512\(").Groups[1].Value;
+        Assert.NotEmpty(layer);
+        Assert.Contains("direct convolution, rows form", Method(layer + "ForwardPart"), StringComparison.Ordinal);
+        Assert.Contains("direct convolution, filters form", Method(layer + "ForwardPart512"), StringComparison.Ordinal);
+        Assert.Contains("_gvec", Method(layer + "BackwardPart"), StringComparison.Ordinal);
+        Assert.Contains("deltaT", Method(layer + "BackwardPart512"), StringComparison.Ordinal);
+        Assert.DoesNotContain("_gvec", Method(layer + "BackwardPart512"), StringComparison.Ordinal);
+        // the twin from 4 samples on (below, packing wᵀ costs more than the wide kernels save): wᵀ packed and the chunks'
+        // sums reduced under the same test
+        Assert.Contains("if (Vector512.IsHardwareAccelerated && _batch >= 4)", Method(layer + "ForwardPart"), StringComparison.Ordinal);
+        Assert.Contains("if (Vector512.IsHardwareAccelerated && _batch >= 4)", Method(layer + "BackwardPart"), StringComparison.Ordinal);
+        Assert.Contains("if (Vector512.IsHardwareAccelerated && batch >= 4) for (int f = 0; f < 32; f++)", code, StringComparison.Ordinal);
+        Assert.Contains("if (Vector512.IsHardwareAccelerated && batch >= 4)   // the Vector512 twin's form", code, StringComparison.Ordinal);
     }
 }

@@ -154,6 +154,22 @@ public class GeneratorSnapshotTests
         public partial class MiniVggNet;
         """;
 
+    // Module 6's DCGAN generator, small: Conv2DTranspose with K = 4 (window rows by 128-bit vectors), both backward
+    // column layouts (dcolᵀ[p, j] for the 8-filter layer, J = 128 ≥ P = 16; dcol[j, p] for the 1-filter one, J = 16 <
+    // P = 64), and K = 3 (the scalar border loop only), first layer at index 0 (∂E/∂input only when asked).
+    private const string TinyDcgan = """
+        using NetGen;
+
+        namespace Generative;
+
+        [Network(Loss = LossFunction.BinaryCrossEntropy)]
+        [Input(2, 4, 4)]
+        [Conv2DTranspose(4, Kernel = 3, Padding = 1), ReLU]
+        [Conv2DTranspose(8, Kernel = 4, Stride = 2, Padding = 1), BatchNorm, ReLU]
+        [Conv2DTranspose(1, Kernel = 4, Stride = 2, Padding = 1), Sigmoid]
+        public partial class TinyDcgan;
+        """;
+
     public static TheoryData<string, string, string> Networks => new()
     {
         { "ShallowNet", ShallowNet, "ShallowNet" },
@@ -165,6 +181,7 @@ public class GeneratorSnapshotTests
         { "DigitsMlp", Digits, "DigitsMlp" },
         { "NestedRegressor", Nested, "Regressor" },
         { "InvalidNoInput", Invalid, "NoInput" },
+        { "TinyDcgan", TinyDcgan, "TinyDcgan" },
     };
 
     [Theory]
@@ -212,6 +229,7 @@ public class GeneratorSnapshotTests
     [InlineData(ShallowNet)]
     [InlineData(LeNet)]
     [InlineData(MiniVggNet)]
+    [InlineData(TinyDcgan)]
     public void ValidSnapshotsCompileWithoutDiagnostics(string source)
     {
         // With the SDK's implicit usings, as in a default project (see GeneratorRobustnessTests for the bug without them).

@@ -611,35 +611,71 @@ _________________________________________________________________________
                     float mean, invStd;
                     if (Training)
                     {
-                        // eight values of each sample's run of 784 at a time, in double; the lanes are added in order, then the last 0 values of the runs
-                        global::System.Runtime.Intrinsics.Vector256<double> sumLo = global::System.Runtime.Intrinsics.Vector256<double>.Zero, sumHi = global::System.Runtime.Intrinsics.Vector256<double>.Zero;
-                        double sumTail = 0;
-                        for (int n = 0; n < batch; n++)
+                        double sum, squares;
+                        if (global::System.Runtime.Intrinsics.Vector512.IsHardwareAccelerated)   // a JIT-time constant
                         {
-                            int at = n * 25088 + ch * 784, s = 0;
-                            for (; s + 8 <= 784; s += 8)
+                            // 16 values of each sample's run of 784 at a time, in double; the lanes are added in order, then the last 0 values of the runs
+                            global::System.Runtime.Intrinsics.Vector512<double> sumLo = global::System.Runtime.Intrinsics.Vector512<double>.Zero, sumHi = global::System.Runtime.Intrinsics.Vector512<double>.Zero;
+                            double sumTail = 0;
+                            for (int n = 0; n < batch; n++)
                             {
-                                global::System.Runtime.Intrinsics.Vector256<float> v = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref x, (nuint)(at + s));
-                                global::System.Runtime.Intrinsics.Vector256<double> lo = global::System.Runtime.Intrinsics.Vector256.WidenLower(v), hi = global::System.Runtime.Intrinsics.Vector256.WidenUpper(v);
-                                sumLo += lo; sumHi += hi;
+                                int at = n * 25088 + ch * 784, s = 0;
+                                for (; s + 16 <= 784; s += 16)
+                                {
+                                    global::System.Runtime.Intrinsics.Vector512<float> v = global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref x, (nuint)(at + s));
+                                    global::System.Runtime.Intrinsics.Vector512<double> lo = global::System.Runtime.Intrinsics.Vector512.WidenLower(v), hi = global::System.Runtime.Intrinsics.Vector512.WidenUpper(v);
+                                    sumLo += lo; sumHi += hi;
+                                }
                             }
+                            sum = global::System.Runtime.Intrinsics.Vector512.Sum(sumLo + sumHi) + sumTail;
+                            mean = (float)(sum / m);
+                            global::System.Runtime.Intrinsics.Vector512<float> meanv = global::System.Runtime.Intrinsics.Vector512.Create(mean);
+                            global::System.Runtime.Intrinsics.Vector512<double> squaresLo = global::System.Runtime.Intrinsics.Vector512<double>.Zero, squaresHi = global::System.Runtime.Intrinsics.Vector512<double>.Zero;
+                            double squaresTail = 0;
+                            for (int n = 0; n < batch; n++)
+                            {
+                                int at = n * 25088 + ch * 784, s = 0;
+                                for (; s + 16 <= 784; s += 16)
+                                {
+                                    global::System.Runtime.Intrinsics.Vector512<float> v = global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref x, (nuint)(at + s)) - meanv;
+                                    global::System.Runtime.Intrinsics.Vector512<double> lo = global::System.Runtime.Intrinsics.Vector512.WidenLower(v), hi = global::System.Runtime.Intrinsics.Vector512.WidenUpper(v);
+                                    squaresLo += lo * lo; squaresHi += hi * hi;
+                                }
+                            }
+                            squares = global::System.Runtime.Intrinsics.Vector512.Sum(squaresLo + squaresHi) + squaresTail;
                         }
-                        double sum = global::System.Runtime.Intrinsics.Vector256.Sum(sumLo + sumHi) + sumTail;
-                        mean = (float)(sum / m);
-                        global::System.Runtime.Intrinsics.Vector256<float> meanv = global::System.Runtime.Intrinsics.Vector256.Create(mean);
-                        global::System.Runtime.Intrinsics.Vector256<double> squaresLo = global::System.Runtime.Intrinsics.Vector256<double>.Zero, squaresHi = global::System.Runtime.Intrinsics.Vector256<double>.Zero;
-                        double squaresTail = 0;
-                        for (int n = 0; n < batch; n++)
+                        else
                         {
-                            int at = n * 25088 + ch * 784, s = 0;
-                            for (; s + 8 <= 784; s += 8)
+                            // 8 values of each sample's run of 784 at a time, in double; the lanes are added in order, then the last 0 values of the runs
+                            global::System.Runtime.Intrinsics.Vector256<double> sumLo = global::System.Runtime.Intrinsics.Vector256<double>.Zero, sumHi = global::System.Runtime.Intrinsics.Vector256<double>.Zero;
+                            double sumTail = 0;
+                            for (int n = 0; n < batch; n++)
                             {
-                                global::System.Runtime.Intrinsics.Vector256<float> v = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref x, (nuint)(at + s)) - meanv;
-                                global::System.Runtime.Intrinsics.Vector256<double> lo = global::System.Runtime.Intrinsics.Vector256.WidenLower(v), hi = global::System.Runtime.Intrinsics.Vector256.WidenUpper(v);
-                                squaresLo += lo * lo; squaresHi += hi * hi;
+                                int at = n * 25088 + ch * 784, s = 0;
+                                for (; s + 8 <= 784; s += 8)
+                                {
+                                    global::System.Runtime.Intrinsics.Vector256<float> v = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref x, (nuint)(at + s));
+                                    global::System.Runtime.Intrinsics.Vector256<double> lo = global::System.Runtime.Intrinsics.Vector256.WidenLower(v), hi = global::System.Runtime.Intrinsics.Vector256.WidenUpper(v);
+                                    sumLo += lo; sumHi += hi;
+                                }
                             }
+                            sum = global::System.Runtime.Intrinsics.Vector256.Sum(sumLo + sumHi) + sumTail;
+                            mean = (float)(sum / m);
+                            global::System.Runtime.Intrinsics.Vector256<float> meanv = global::System.Runtime.Intrinsics.Vector256.Create(mean);
+                            global::System.Runtime.Intrinsics.Vector256<double> squaresLo = global::System.Runtime.Intrinsics.Vector256<double>.Zero, squaresHi = global::System.Runtime.Intrinsics.Vector256<double>.Zero;
+                            double squaresTail = 0;
+                            for (int n = 0; n < batch; n++)
+                            {
+                                int at = n * 25088 + ch * 784, s = 0;
+                                for (; s + 8 <= 784; s += 8)
+                                {
+                                    global::System.Runtime.Intrinsics.Vector256<float> v = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref x, (nuint)(at + s)) - meanv;
+                                    global::System.Runtime.Intrinsics.Vector256<double> lo = global::System.Runtime.Intrinsics.Vector256.WidenLower(v), hi = global::System.Runtime.Intrinsics.Vector256.WidenUpper(v);
+                                    squaresLo += lo * lo; squaresHi += hi * hi;
+                                }
+                            }
+                            squares = global::System.Runtime.Intrinsics.Vector256.Sum(squaresLo + squaresHi) + squaresTail;
                         }
-                        double squares = global::System.Runtime.Intrinsics.Vector256.Sum(squaresLo + squaresHi) + squaresTail;
                         float variance = (float)(squares / m);
                         invStd = 1f / global::System.MathF.Sqrt(variance + 1E-05f);
                         _s[0 + ch] = (1f - 0.1f) * _s[0 + ch] + 0.1f * mean;
@@ -653,9 +689,11 @@ _________________________________________________________________________
                     _mean2[ch] = mean; _invStd2[ch] = invStd;
                     float gamma = _p[320 + ch], beta = _p[352 + ch];
                     global::System.Runtime.Intrinsics.Vector256<float> gv = global::System.Runtime.Intrinsics.Vector256.Create(gamma), mv = global::System.Runtime.Intrinsics.Vector256.Create(mean), iv = global::System.Runtime.Intrinsics.Vector256.Create(invStd), bv = global::System.Runtime.Intrinsics.Vector256.Create(beta);
+                    global::System.Runtime.Intrinsics.Vector512<float> gw = global::System.Runtime.Intrinsics.Vector512.Create(gamma), mw = global::System.Runtime.Intrinsics.Vector512.Create(mean), iw = global::System.Runtime.Intrinsics.Vector512.Create(invStd), bw = global::System.Runtime.Intrinsics.Vector512.Create(beta);   // the same formula lane by lane: the same bits at either width
                     for (int n = 0; n < batch; n++)
                     {
                         int at = n * 25088 + ch * 784, s = 0;
+                        if (global::System.Runtime.Intrinsics.Vector512.IsHardwareAccelerated) for (; s + 16 <= 784; s += 16) global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(gw * (global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref x, (nuint)(at + s)) - mw) * iw + bw, ref y, (nuint)(at + s));
                         for (; s + 8 <= 784; s += 8) global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(gv * (global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref x, (nuint)(at + s)) - mv) * iv + bv, ref y, (nuint)(at + s));
                     }
                 }
@@ -677,35 +715,71 @@ _________________________________________________________________________
                     float mean, invStd;
                     if (Training)
                     {
-                        // eight values of each sample's run of 784 at a time, in double; the lanes are added in order, then the last 0 values of the runs
-                        global::System.Runtime.Intrinsics.Vector256<double> sumLo = global::System.Runtime.Intrinsics.Vector256<double>.Zero, sumHi = global::System.Runtime.Intrinsics.Vector256<double>.Zero;
-                        double sumTail = 0;
-                        for (int n = 0; n < batch; n++)
+                        double sum, squares;
+                        if (global::System.Runtime.Intrinsics.Vector512.IsHardwareAccelerated)   // a JIT-time constant
                         {
-                            int at = n * 25088 + ch * 784, s = 0;
-                            for (; s + 8 <= 784; s += 8)
+                            // 16 values of each sample's run of 784 at a time, in double; the lanes are added in order, then the last 0 values of the runs
+                            global::System.Runtime.Intrinsics.Vector512<double> sumLo = global::System.Runtime.Intrinsics.Vector512<double>.Zero, sumHi = global::System.Runtime.Intrinsics.Vector512<double>.Zero;
+                            double sumTail = 0;
+                            for (int n = 0; n < batch; n++)
                             {
-                                global::System.Runtime.Intrinsics.Vector256<float> v = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref x, (nuint)(at + s));
-                                global::System.Runtime.Intrinsics.Vector256<double> lo = global::System.Runtime.Intrinsics.Vector256.WidenLower(v), hi = global::System.Runtime.Intrinsics.Vector256.WidenUpper(v);
-                                sumLo += lo; sumHi += hi;
+                                int at = n * 25088 + ch * 784, s = 0;
+                                for (; s + 16 <= 784; s += 16)
+                                {
+                                    global::System.Runtime.Intrinsics.Vector512<float> v = global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref x, (nuint)(at + s));
+                                    global::System.Runtime.Intrinsics.Vector512<double> lo = global::System.Runtime.Intrinsics.Vector512.WidenLower(v), hi = global::System.Runtime.Intrinsics.Vector512.WidenUpper(v);
+                                    sumLo += lo; sumHi += hi;
+                                }
                             }
+                            sum = global::System.Runtime.Intrinsics.Vector512.Sum(sumLo + sumHi) + sumTail;
+                            mean = (float)(sum / m);
+                            global::System.Runtime.Intrinsics.Vector512<float> meanv = global::System.Runtime.Intrinsics.Vector512.Create(mean);
+                            global::System.Runtime.Intrinsics.Vector512<double> squaresLo = global::System.Runtime.Intrinsics.Vector512<double>.Zero, squaresHi = global::System.Runtime.Intrinsics.Vector512<double>.Zero;
+                            double squaresTail = 0;
+                            for (int n = 0; n < batch; n++)
+                            {
+                                int at = n * 25088 + ch * 784, s = 0;
+                                for (; s + 16 <= 784; s += 16)
+                                {
+                                    global::System.Runtime.Intrinsics.Vector512<float> v = global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref x, (nuint)(at + s)) - meanv;
+                                    global::System.Runtime.Intrinsics.Vector512<double> lo = global::System.Runtime.Intrinsics.Vector512.WidenLower(v), hi = global::System.Runtime.Intrinsics.Vector512.WidenUpper(v);
+                                    squaresLo += lo * lo; squaresHi += hi * hi;
+                                }
+                            }
+                            squares = global::System.Runtime.Intrinsics.Vector512.Sum(squaresLo + squaresHi) + squaresTail;
                         }
-                        double sum = global::System.Runtime.Intrinsics.Vector256.Sum(sumLo + sumHi) + sumTail;
-                        mean = (float)(sum / m);
-                        global::System.Runtime.Intrinsics.Vector256<float> meanv = global::System.Runtime.Intrinsics.Vector256.Create(mean);
-                        global::System.Runtime.Intrinsics.Vector256<double> squaresLo = global::System.Runtime.Intrinsics.Vector256<double>.Zero, squaresHi = global::System.Runtime.Intrinsics.Vector256<double>.Zero;
-                        double squaresTail = 0;
-                        for (int n = 0; n < batch; n++)
+                        else
                         {
-                            int at = n * 25088 + ch * 784, s = 0;
-                            for (; s + 8 <= 784; s += 8)
+                            // 8 values of each sample's run of 784 at a time, in double; the lanes are added in order, then the last 0 values of the runs
+                            global::System.Runtime.Intrinsics.Vector256<double> sumLo = global::System.Runtime.Intrinsics.Vector256<double>.Zero, sumHi = global::System.Runtime.Intrinsics.Vector256<double>.Zero;
+                            double sumTail = 0;
+                            for (int n = 0; n < batch; n++)
                             {
-                                global::System.Runtime.Intrinsics.Vector256<float> v = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref x, (nuint)(at + s)) - meanv;
-                                global::System.Runtime.Intrinsics.Vector256<double> lo = global::System.Runtime.Intrinsics.Vector256.WidenLower(v), hi = global::System.Runtime.Intrinsics.Vector256.WidenUpper(v);
-                                squaresLo += lo * lo; squaresHi += hi * hi;
+                                int at = n * 25088 + ch * 784, s = 0;
+                                for (; s + 8 <= 784; s += 8)
+                                {
+                                    global::System.Runtime.Intrinsics.Vector256<float> v = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref x, (nuint)(at + s));
+                                    global::System.Runtime.Intrinsics.Vector256<double> lo = global::System.Runtime.Intrinsics.Vector256.WidenLower(v), hi = global::System.Runtime.Intrinsics.Vector256.WidenUpper(v);
+                                    sumLo += lo; sumHi += hi;
+                                }
                             }
+                            sum = global::System.Runtime.Intrinsics.Vector256.Sum(sumLo + sumHi) + sumTail;
+                            mean = (float)(sum / m);
+                            global::System.Runtime.Intrinsics.Vector256<float> meanv = global::System.Runtime.Intrinsics.Vector256.Create(mean);
+                            global::System.Runtime.Intrinsics.Vector256<double> squaresLo = global::System.Runtime.Intrinsics.Vector256<double>.Zero, squaresHi = global::System.Runtime.Intrinsics.Vector256<double>.Zero;
+                            double squaresTail = 0;
+                            for (int n = 0; n < batch; n++)
+                            {
+                                int at = n * 25088 + ch * 784, s = 0;
+                                for (; s + 8 <= 784; s += 8)
+                                {
+                                    global::System.Runtime.Intrinsics.Vector256<float> v = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref x, (nuint)(at + s)) - meanv;
+                                    global::System.Runtime.Intrinsics.Vector256<double> lo = global::System.Runtime.Intrinsics.Vector256.WidenLower(v), hi = global::System.Runtime.Intrinsics.Vector256.WidenUpper(v);
+                                    squaresLo += lo * lo; squaresHi += hi * hi;
+                                }
+                            }
+                            squares = global::System.Runtime.Intrinsics.Vector256.Sum(squaresLo + squaresHi) + squaresTail;
                         }
-                        double squares = global::System.Runtime.Intrinsics.Vector256.Sum(squaresLo + squaresHi) + squaresTail;
                         float variance = (float)(squares / m);
                         invStd = 1f / global::System.MathF.Sqrt(variance + 1E-05f);
                         _s[64 + ch] = (1f - 0.1f) * _s[64 + ch] + 0.1f * mean;
@@ -719,9 +793,11 @@ _________________________________________________________________________
                     _mean5[ch] = mean; _invStd5[ch] = invStd;
                     float gamma = _p[9632 + ch], beta = _p[9664 + ch];
                     global::System.Runtime.Intrinsics.Vector256<float> gv = global::System.Runtime.Intrinsics.Vector256.Create(gamma), mv = global::System.Runtime.Intrinsics.Vector256.Create(mean), iv = global::System.Runtime.Intrinsics.Vector256.Create(invStd), bv = global::System.Runtime.Intrinsics.Vector256.Create(beta);
+                    global::System.Runtime.Intrinsics.Vector512<float> gw = global::System.Runtime.Intrinsics.Vector512.Create(gamma), mw = global::System.Runtime.Intrinsics.Vector512.Create(mean), iw = global::System.Runtime.Intrinsics.Vector512.Create(invStd), bw = global::System.Runtime.Intrinsics.Vector512.Create(beta);   // the same formula lane by lane: the same bits at either width
                     for (int n = 0; n < batch; n++)
                     {
                         int at = n * 25088 + ch * 784, s = 0;
+                        if (global::System.Runtime.Intrinsics.Vector512.IsHardwareAccelerated) for (; s + 16 <= 784; s += 16) global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(gw * (global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref x, (nuint)(at + s)) - mw) * iw + bw, ref y, (nuint)(at + s));
                         for (; s + 8 <= 784; s += 8) global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(gv * (global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref x, (nuint)(at + s)) - mv) * iv + bv, ref y, (nuint)(at + s));
                     }
                 }
@@ -735,10 +811,28 @@ _________________________________________________________________________
                 ref int argr = ref _argmax6[n * 6272];
                 global::System.Runtime.Intrinsics.Vector256<int> evenOdd = global::System.Runtime.Intrinsics.Vector256.Create(0, 2, 4, 6, 1, 3, 5, 7);
                 global::System.Runtime.Intrinsics.Vector256<int> windowColumns = global::System.Runtime.Intrinsics.Vector256.Create(0, 2, 4, 6, 8, 10, 12, 14);
-                for (int ch = 0; ch < 32; ch++)
+                if (global::System.Runtime.Intrinsics.Vector512.IsHardwareAccelerated)   // a JIT-time constant: full-width AVX-512 runs the Vector512 blocks
                 {
-                    for (int oy = 0; oy < 14; oy++)
+                    global::System.Runtime.Intrinsics.Vector512<int> wideColumns = global::System.Runtime.Intrinsics.Vector512.Create(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 56, 58);   // each window's first input, from the block's first
+                    int wg = 0;
+                    for (; wg <= 446; wg += 1)   // 1 window row of 14 at a time
                     {
+                        int first = wg * 56, o = wg * 14;
+                        global::System.Runtime.Intrinsics.Vector512<float> v0 = global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref xr, (nuint)(first + 0)), v1 = global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref xr, (nuint)(first + 12)), v2 = global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref xr, (nuint)(first + 28)), v3 = global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref xr, (nuint)(first + 40));
+                        global::System.Runtime.Intrinsics.Vector512<float> m = global::System.Runtime.Intrinsics.X86.Avx512F.PermuteVar16x32x2(v0, global::System.Runtime.Intrinsics.Vector512.Create(0, 2, 4, 6, 8, 10, 12, 14, 20, 22, 24, 26, 28, 30, 0, 0), v1);
+                        global::System.Runtime.Intrinsics.Vector512<float> right = global::System.Runtime.Intrinsics.X86.Avx512F.PermuteVar16x32x2(v0, global::System.Runtime.Intrinsics.Vector512.Create(1, 3, 5, 7, 9, 11, 13, 15, 21, 23, 25, 27, 29, 31, 0, 0), v1);
+                        global::System.Runtime.Intrinsics.Vector512<float> below = global::System.Runtime.Intrinsics.X86.Avx512F.PermuteVar16x32x2(v2, global::System.Runtime.Intrinsics.Vector512.Create(0, 2, 4, 6, 8, 10, 12, 14, 20, 22, 24, 26, 28, 30, 0, 0), v3);
+                        global::System.Runtime.Intrinsics.Vector512<float> belowRight = global::System.Runtime.Intrinsics.X86.Avx512F.PermuteVar16x32x2(v2, global::System.Runtime.Intrinsics.Vector512.Create(1, 3, 5, 7, 9, 11, 13, 15, 21, 23, 25, 27, 29, 31, 0, 0), v3);
+                        global::System.Runtime.Intrinsics.Vector512<int> at = global::System.Runtime.Intrinsics.Vector512.Create(first) + wideColumns, best = at;
+                        global::System.Runtime.Intrinsics.Vector512<float> above = global::System.Runtime.Intrinsics.Vector512.GreaterThan(right, m) | global::System.Runtime.Intrinsics.Vector512.IsNaN(right); m = global::System.Runtime.Intrinsics.Vector512.ConditionalSelect(above, right, m); best = global::System.Runtime.Intrinsics.Vector512.ConditionalSelect(global::System.Runtime.Intrinsics.Vector512.AsInt32(above), at + global::System.Runtime.Intrinsics.Vector512.Create(1), best);
+                        above = global::System.Runtime.Intrinsics.Vector512.GreaterThan(below, m) | global::System.Runtime.Intrinsics.Vector512.IsNaN(below); m = global::System.Runtime.Intrinsics.Vector512.ConditionalSelect(above, below, m); best = global::System.Runtime.Intrinsics.Vector512.ConditionalSelect(global::System.Runtime.Intrinsics.Vector512.AsInt32(above), at + global::System.Runtime.Intrinsics.Vector512.Create(28), best);
+                        above = global::System.Runtime.Intrinsics.Vector512.GreaterThan(belowRight, m) | global::System.Runtime.Intrinsics.Vector512.IsNaN(belowRight); m = global::System.Runtime.Intrinsics.Vector512.ConditionalSelect(above, belowRight, m); best = global::System.Runtime.Intrinsics.Vector512.ConditionalSelect(global::System.Runtime.Intrinsics.Vector512.AsInt32(above), at + global::System.Runtime.Intrinsics.Vector512.Create(29), best);
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(m, ref yr, (nuint)o);
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(best, ref argr, (nuint)o);
+                    }
+                    for (; wg < 448; wg++)   // the last rows: 256-bit blocks (a 512-bit block's store would pass the sample's end)
+                    {
+                        int ch = wg / 14, oy = wg - ch * 14;
                         {
                             int first = ch * 784 + oy * 56 + 0, o = ch * 196 + oy * 14 + 0;
                             global::System.Runtime.Intrinsics.Vector256<float> a, b;
@@ -762,6 +856,39 @@ _________________________________________________________________________
                             above = global::System.Runtime.Intrinsics.Vector256.GreaterThan(belowRight, m) | global::System.Runtime.Intrinsics.Vector256.IsNaN(belowRight); m = global::System.Runtime.Intrinsics.Vector256.ConditionalSelect(above, belowRight, m); best = global::System.Runtime.Intrinsics.Vector256.ConditionalSelect(global::System.Runtime.Intrinsics.Vector256.AsInt32(above), at + global::System.Runtime.Intrinsics.Vector256.Create(29), best);
                             global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(m, ref yr, (nuint)o);
                             global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(best, ref argr, (nuint)o);
+                        }
+                    }
+                }
+                else
+                {
+                    for (int ch = 0; ch < 32; ch++)
+                    {
+                        for (int oy = 0; oy < 14; oy++)
+                        {
+                            {
+                                int first = ch * 784 + oy * 56 + 0, o = ch * 196 + oy * 14 + 0;
+                                global::System.Runtime.Intrinsics.Vector256<float> a, b;
+                                a = global::System.Runtime.Intrinsics.Vector256.Shuffle(global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref xr, (nuint)(first + 0)), evenOdd); b = global::System.Runtime.Intrinsics.Vector256.Shuffle(global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref xr, (nuint)(first + 8)), evenOdd); global::System.Runtime.Intrinsics.Vector256<float> m = global::System.Runtime.Intrinsics.Vector256.Create(global::System.Runtime.Intrinsics.Vector256.GetLower(a), global::System.Runtime.Intrinsics.Vector256.GetLower(b)), right = global::System.Runtime.Intrinsics.Vector256.Create(global::System.Runtime.Intrinsics.Vector256.GetUpper(a), global::System.Runtime.Intrinsics.Vector256.GetUpper(b));
+                                a = global::System.Runtime.Intrinsics.Vector256.Shuffle(global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref xr, (nuint)(first + 28)), evenOdd); b = global::System.Runtime.Intrinsics.Vector256.Shuffle(global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref xr, (nuint)(first + 36)), evenOdd); global::System.Runtime.Intrinsics.Vector256<float> below = global::System.Runtime.Intrinsics.Vector256.Create(global::System.Runtime.Intrinsics.Vector256.GetLower(a), global::System.Runtime.Intrinsics.Vector256.GetLower(b)), belowRight = global::System.Runtime.Intrinsics.Vector256.Create(global::System.Runtime.Intrinsics.Vector256.GetUpper(a), global::System.Runtime.Intrinsics.Vector256.GetUpper(b));
+                                global::System.Runtime.Intrinsics.Vector256<int> at = global::System.Runtime.Intrinsics.Vector256.Create(first) + windowColumns, best = at;
+                                global::System.Runtime.Intrinsics.Vector256<float> above = global::System.Runtime.Intrinsics.Vector256.GreaterThan(right, m) | global::System.Runtime.Intrinsics.Vector256.IsNaN(right); m = global::System.Runtime.Intrinsics.Vector256.ConditionalSelect(above, right, m); best = global::System.Runtime.Intrinsics.Vector256.ConditionalSelect(global::System.Runtime.Intrinsics.Vector256.AsInt32(above), at + global::System.Runtime.Intrinsics.Vector256.Create(1), best);
+                                above = global::System.Runtime.Intrinsics.Vector256.GreaterThan(below, m) | global::System.Runtime.Intrinsics.Vector256.IsNaN(below); m = global::System.Runtime.Intrinsics.Vector256.ConditionalSelect(above, below, m); best = global::System.Runtime.Intrinsics.Vector256.ConditionalSelect(global::System.Runtime.Intrinsics.Vector256.AsInt32(above), at + global::System.Runtime.Intrinsics.Vector256.Create(28), best);
+                                above = global::System.Runtime.Intrinsics.Vector256.GreaterThan(belowRight, m) | global::System.Runtime.Intrinsics.Vector256.IsNaN(belowRight); m = global::System.Runtime.Intrinsics.Vector256.ConditionalSelect(above, belowRight, m); best = global::System.Runtime.Intrinsics.Vector256.ConditionalSelect(global::System.Runtime.Intrinsics.Vector256.AsInt32(above), at + global::System.Runtime.Intrinsics.Vector256.Create(29), best);
+                                global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(m, ref yr, (nuint)o);
+                                global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(best, ref argr, (nuint)o);
+                            }
+                            {
+                                int first = ch * 784 + oy * 56 + 12, o = ch * 196 + oy * 14 + 6;
+                                global::System.Runtime.Intrinsics.Vector256<float> a, b;
+                                a = global::System.Runtime.Intrinsics.Vector256.Shuffle(global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref xr, (nuint)(first + 0)), evenOdd); b = global::System.Runtime.Intrinsics.Vector256.Shuffle(global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref xr, (nuint)(first + 8)), evenOdd); global::System.Runtime.Intrinsics.Vector256<float> m = global::System.Runtime.Intrinsics.Vector256.Create(global::System.Runtime.Intrinsics.Vector256.GetLower(a), global::System.Runtime.Intrinsics.Vector256.GetLower(b)), right = global::System.Runtime.Intrinsics.Vector256.Create(global::System.Runtime.Intrinsics.Vector256.GetUpper(a), global::System.Runtime.Intrinsics.Vector256.GetUpper(b));
+                                a = global::System.Runtime.Intrinsics.Vector256.Shuffle(global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref xr, (nuint)(first + 28)), evenOdd); b = global::System.Runtime.Intrinsics.Vector256.Shuffle(global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref xr, (nuint)(first + 36)), evenOdd); global::System.Runtime.Intrinsics.Vector256<float> below = global::System.Runtime.Intrinsics.Vector256.Create(global::System.Runtime.Intrinsics.Vector256.GetLower(a), global::System.Runtime.Intrinsics.Vector256.GetLower(b)), belowRight = global::System.Runtime.Intrinsics.Vector256.Create(global::System.Runtime.Intrinsics.Vector256.GetUpper(a), global::System.Runtime.Intrinsics.Vector256.GetUpper(b));
+                                global::System.Runtime.Intrinsics.Vector256<int> at = global::System.Runtime.Intrinsics.Vector256.Create(first) + windowColumns, best = at;
+                                global::System.Runtime.Intrinsics.Vector256<float> above = global::System.Runtime.Intrinsics.Vector256.GreaterThan(right, m) | global::System.Runtime.Intrinsics.Vector256.IsNaN(right); m = global::System.Runtime.Intrinsics.Vector256.ConditionalSelect(above, right, m); best = global::System.Runtime.Intrinsics.Vector256.ConditionalSelect(global::System.Runtime.Intrinsics.Vector256.AsInt32(above), at + global::System.Runtime.Intrinsics.Vector256.Create(1), best);
+                                above = global::System.Runtime.Intrinsics.Vector256.GreaterThan(below, m) | global::System.Runtime.Intrinsics.Vector256.IsNaN(below); m = global::System.Runtime.Intrinsics.Vector256.ConditionalSelect(above, below, m); best = global::System.Runtime.Intrinsics.Vector256.ConditionalSelect(global::System.Runtime.Intrinsics.Vector256.AsInt32(above), at + global::System.Runtime.Intrinsics.Vector256.Create(28), best);
+                                above = global::System.Runtime.Intrinsics.Vector256.GreaterThan(belowRight, m) | global::System.Runtime.Intrinsics.Vector256.IsNaN(belowRight); m = global::System.Runtime.Intrinsics.Vector256.ConditionalSelect(above, belowRight, m); best = global::System.Runtime.Intrinsics.Vector256.ConditionalSelect(global::System.Runtime.Intrinsics.Vector256.AsInt32(above), at + global::System.Runtime.Intrinsics.Vector256.Create(29), best);
+                                global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(m, ref yr, (nuint)o);
+                                global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(best, ref argr, (nuint)o);
+                            }
                         }
                     }
                 }
@@ -792,37 +919,75 @@ _________________________________________________________________________
                     float mean, invStd;
                     if (Training)
                     {
-                        // eight values of each sample's run of 196 at a time, in double; the lanes are added in order, then the last 4 values of the runs
-                        global::System.Runtime.Intrinsics.Vector256<double> sumLo = global::System.Runtime.Intrinsics.Vector256<double>.Zero, sumHi = global::System.Runtime.Intrinsics.Vector256<double>.Zero;
-                        double sumTail = 0;
-                        for (int n = 0; n < batch; n++)
+                        double sum, squares;
+                        if (global::System.Runtime.Intrinsics.Vector512.IsHardwareAccelerated)   // a JIT-time constant
                         {
-                            int at = n * 12544 + ch * 196, s = 0;
-                            for (; s + 8 <= 196; s += 8)
+                            // 16 values of each sample's run of 196 at a time, in double; the lanes are added in order, then the last 4 values of the runs
+                            global::System.Runtime.Intrinsics.Vector512<double> sumLo = global::System.Runtime.Intrinsics.Vector512<double>.Zero, sumHi = global::System.Runtime.Intrinsics.Vector512<double>.Zero;
+                            double sumTail = 0;
+                            for (int n = 0; n < batch; n++)
                             {
-                                global::System.Runtime.Intrinsics.Vector256<float> v = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref x, (nuint)(at + s));
-                                global::System.Runtime.Intrinsics.Vector256<double> lo = global::System.Runtime.Intrinsics.Vector256.WidenLower(v), hi = global::System.Runtime.Intrinsics.Vector256.WidenUpper(v);
-                                sumLo += lo; sumHi += hi;
+                                int at = n * 12544 + ch * 196, s = 0;
+                                for (; s + 16 <= 196; s += 16)
+                                {
+                                    global::System.Runtime.Intrinsics.Vector512<float> v = global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref x, (nuint)(at + s));
+                                    global::System.Runtime.Intrinsics.Vector512<double> lo = global::System.Runtime.Intrinsics.Vector512.WidenLower(v), hi = global::System.Runtime.Intrinsics.Vector512.WidenUpper(v);
+                                    sumLo += lo; sumHi += hi;
+                                }
+                                for (; s < 196; s++) sumTail += global::System.Runtime.CompilerServices.Unsafe.Add(ref x, at + s);
                             }
-                            for (; s < 196; s++) sumTail += global::System.Runtime.CompilerServices.Unsafe.Add(ref x, at + s);
+                            sum = global::System.Runtime.Intrinsics.Vector512.Sum(sumLo + sumHi) + sumTail;
+                            mean = (float)(sum / m);
+                            global::System.Runtime.Intrinsics.Vector512<float> meanv = global::System.Runtime.Intrinsics.Vector512.Create(mean);
+                            global::System.Runtime.Intrinsics.Vector512<double> squaresLo = global::System.Runtime.Intrinsics.Vector512<double>.Zero, squaresHi = global::System.Runtime.Intrinsics.Vector512<double>.Zero;
+                            double squaresTail = 0;
+                            for (int n = 0; n < batch; n++)
+                            {
+                                int at = n * 12544 + ch * 196, s = 0;
+                                for (; s + 16 <= 196; s += 16)
+                                {
+                                    global::System.Runtime.Intrinsics.Vector512<float> v = global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref x, (nuint)(at + s)) - meanv;
+                                    global::System.Runtime.Intrinsics.Vector512<double> lo = global::System.Runtime.Intrinsics.Vector512.WidenLower(v), hi = global::System.Runtime.Intrinsics.Vector512.WidenUpper(v);
+                                    squaresLo += lo * lo; squaresHi += hi * hi;
+                                }
+                                for (; s < 196; s++) { double e = global::System.Runtime.CompilerServices.Unsafe.Add(ref x, at + s) - mean; squaresTail += e * e; }
+                            }
+                            squares = global::System.Runtime.Intrinsics.Vector512.Sum(squaresLo + squaresHi) + squaresTail;
                         }
-                        double sum = global::System.Runtime.Intrinsics.Vector256.Sum(sumLo + sumHi) + sumTail;
-                        mean = (float)(sum / m);
-                        global::System.Runtime.Intrinsics.Vector256<float> meanv = global::System.Runtime.Intrinsics.Vector256.Create(mean);
-                        global::System.Runtime.Intrinsics.Vector256<double> squaresLo = global::System.Runtime.Intrinsics.Vector256<double>.Zero, squaresHi = global::System.Runtime.Intrinsics.Vector256<double>.Zero;
-                        double squaresTail = 0;
-                        for (int n = 0; n < batch; n++)
+                        else
                         {
-                            int at = n * 12544 + ch * 196, s = 0;
-                            for (; s + 8 <= 196; s += 8)
+                            // 8 values of each sample's run of 196 at a time, in double; the lanes are added in order, then the last 4 values of the runs
+                            global::System.Runtime.Intrinsics.Vector256<double> sumLo = global::System.Runtime.Intrinsics.Vector256<double>.Zero, sumHi = global::System.Runtime.Intrinsics.Vector256<double>.Zero;
+                            double sumTail = 0;
+                            for (int n = 0; n < batch; n++)
                             {
-                                global::System.Runtime.Intrinsics.Vector256<float> v = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref x, (nuint)(at + s)) - meanv;
-                                global::System.Runtime.Intrinsics.Vector256<double> lo = global::System.Runtime.Intrinsics.Vector256.WidenLower(v), hi = global::System.Runtime.Intrinsics.Vector256.WidenUpper(v);
-                                squaresLo += lo * lo; squaresHi += hi * hi;
+                                int at = n * 12544 + ch * 196, s = 0;
+                                for (; s + 8 <= 196; s += 8)
+                                {
+                                    global::System.Runtime.Intrinsics.Vector256<float> v = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref x, (nuint)(at + s));
+                                    global::System.Runtime.Intrinsics.Vector256<double> lo = global::System.Runtime.Intrinsics.Vector256.WidenLower(v), hi = global::System.Runtime.Intrinsics.Vector256.WidenUpper(v);
+                                    sumLo += lo; sumHi += hi;
+                                }
+                                for (; s < 196; s++) sumTail += global::System.Runtime.CompilerServices.Unsafe.Add(ref x, at + s);
                             }
-                            for (; s < 196; s++) { double e = global::System.Runtime.CompilerServices.Unsafe.Add(ref x, at + s) - mean; squaresTail += e * e; }
+                            sum = global::System.Runtime.Intrinsics.Vector256.Sum(sumLo + sumHi) + sumTail;
+                            mean = (float)(sum / m);
+                            global::System.Runtime.Intrinsics.Vector256<float> meanv = global::System.Runtime.Intrinsics.Vector256.Create(mean);
+                            global::System.Runtime.Intrinsics.Vector256<double> squaresLo = global::System.Runtime.Intrinsics.Vector256<double>.Zero, squaresHi = global::System.Runtime.Intrinsics.Vector256<double>.Zero;
+                            double squaresTail = 0;
+                            for (int n = 0; n < batch; n++)
+                            {
+                                int at = n * 12544 + ch * 196, s = 0;
+                                for (; s + 8 <= 196; s += 8)
+                                {
+                                    global::System.Runtime.Intrinsics.Vector256<float> v = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref x, (nuint)(at + s)) - meanv;
+                                    global::System.Runtime.Intrinsics.Vector256<double> lo = global::System.Runtime.Intrinsics.Vector256.WidenLower(v), hi = global::System.Runtime.Intrinsics.Vector256.WidenUpper(v);
+                                    squaresLo += lo * lo; squaresHi += hi * hi;
+                                }
+                                for (; s < 196; s++) { double e = global::System.Runtime.CompilerServices.Unsafe.Add(ref x, at + s) - mean; squaresTail += e * e; }
+                            }
+                            squares = global::System.Runtime.Intrinsics.Vector256.Sum(squaresLo + squaresHi) + squaresTail;
                         }
-                        double squares = global::System.Runtime.Intrinsics.Vector256.Sum(squaresLo + squaresHi) + squaresTail;
                         float variance = (float)(squares / m);
                         invStd = 1f / global::System.MathF.Sqrt(variance + 1E-05f);
                         _s[128 + ch] = (1f - 0.1f) * _s[128 + ch] + 0.1f * mean;
@@ -836,9 +1001,11 @@ _________________________________________________________________________
                     _mean10[ch] = mean; _invStd10[ch] = invStd;
                     float gamma = _p[28192 + ch], beta = _p[28256 + ch];
                     global::System.Runtime.Intrinsics.Vector256<float> gv = global::System.Runtime.Intrinsics.Vector256.Create(gamma), mv = global::System.Runtime.Intrinsics.Vector256.Create(mean), iv = global::System.Runtime.Intrinsics.Vector256.Create(invStd), bv = global::System.Runtime.Intrinsics.Vector256.Create(beta);
+                    global::System.Runtime.Intrinsics.Vector512<float> gw = global::System.Runtime.Intrinsics.Vector512.Create(gamma), mw = global::System.Runtime.Intrinsics.Vector512.Create(mean), iw = global::System.Runtime.Intrinsics.Vector512.Create(invStd), bw = global::System.Runtime.Intrinsics.Vector512.Create(beta);   // the same formula lane by lane: the same bits at either width
                     for (int n = 0; n < batch; n++)
                     {
                         int at = n * 12544 + ch * 196, s = 0;
+                        if (global::System.Runtime.Intrinsics.Vector512.IsHardwareAccelerated) for (; s + 16 <= 196; s += 16) global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(gw * (global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref x, (nuint)(at + s)) - mw) * iw + bw, ref y, (nuint)(at + s));
                         for (; s + 8 <= 196; s += 8) global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(gv * (global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref x, (nuint)(at + s)) - mv) * iv + bv, ref y, (nuint)(at + s));
                         for (; s < 196; s++) global::System.Runtime.CompilerServices.Unsafe.Add(ref y, at + s) = gamma * (global::System.Runtime.CompilerServices.Unsafe.Add(ref x, at + s) - mean) * invStd + beta;
                     }
@@ -861,37 +1028,75 @@ _________________________________________________________________________
                     float mean, invStd;
                     if (Training)
                     {
-                        // eight values of each sample's run of 196 at a time, in double; the lanes are added in order, then the last 4 values of the runs
-                        global::System.Runtime.Intrinsics.Vector256<double> sumLo = global::System.Runtime.Intrinsics.Vector256<double>.Zero, sumHi = global::System.Runtime.Intrinsics.Vector256<double>.Zero;
-                        double sumTail = 0;
-                        for (int n = 0; n < batch; n++)
+                        double sum, squares;
+                        if (global::System.Runtime.Intrinsics.Vector512.IsHardwareAccelerated)   // a JIT-time constant
                         {
-                            int at = n * 12544 + ch * 196, s = 0;
-                            for (; s + 8 <= 196; s += 8)
+                            // 16 values of each sample's run of 196 at a time, in double; the lanes are added in order, then the last 4 values of the runs
+                            global::System.Runtime.Intrinsics.Vector512<double> sumLo = global::System.Runtime.Intrinsics.Vector512<double>.Zero, sumHi = global::System.Runtime.Intrinsics.Vector512<double>.Zero;
+                            double sumTail = 0;
+                            for (int n = 0; n < batch; n++)
                             {
-                                global::System.Runtime.Intrinsics.Vector256<float> v = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref x, (nuint)(at + s));
-                                global::System.Runtime.Intrinsics.Vector256<double> lo = global::System.Runtime.Intrinsics.Vector256.WidenLower(v), hi = global::System.Runtime.Intrinsics.Vector256.WidenUpper(v);
-                                sumLo += lo; sumHi += hi;
+                                int at = n * 12544 + ch * 196, s = 0;
+                                for (; s + 16 <= 196; s += 16)
+                                {
+                                    global::System.Runtime.Intrinsics.Vector512<float> v = global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref x, (nuint)(at + s));
+                                    global::System.Runtime.Intrinsics.Vector512<double> lo = global::System.Runtime.Intrinsics.Vector512.WidenLower(v), hi = global::System.Runtime.Intrinsics.Vector512.WidenUpper(v);
+                                    sumLo += lo; sumHi += hi;
+                                }
+                                for (; s < 196; s++) sumTail += global::System.Runtime.CompilerServices.Unsafe.Add(ref x, at + s);
                             }
-                            for (; s < 196; s++) sumTail += global::System.Runtime.CompilerServices.Unsafe.Add(ref x, at + s);
+                            sum = global::System.Runtime.Intrinsics.Vector512.Sum(sumLo + sumHi) + sumTail;
+                            mean = (float)(sum / m);
+                            global::System.Runtime.Intrinsics.Vector512<float> meanv = global::System.Runtime.Intrinsics.Vector512.Create(mean);
+                            global::System.Runtime.Intrinsics.Vector512<double> squaresLo = global::System.Runtime.Intrinsics.Vector512<double>.Zero, squaresHi = global::System.Runtime.Intrinsics.Vector512<double>.Zero;
+                            double squaresTail = 0;
+                            for (int n = 0; n < batch; n++)
+                            {
+                                int at = n * 12544 + ch * 196, s = 0;
+                                for (; s + 16 <= 196; s += 16)
+                                {
+                                    global::System.Runtime.Intrinsics.Vector512<float> v = global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref x, (nuint)(at + s)) - meanv;
+                                    global::System.Runtime.Intrinsics.Vector512<double> lo = global::System.Runtime.Intrinsics.Vector512.WidenLower(v), hi = global::System.Runtime.Intrinsics.Vector512.WidenUpper(v);
+                                    squaresLo += lo * lo; squaresHi += hi * hi;
+                                }
+                                for (; s < 196; s++) { double e = global::System.Runtime.CompilerServices.Unsafe.Add(ref x, at + s) - mean; squaresTail += e * e; }
+                            }
+                            squares = global::System.Runtime.Intrinsics.Vector512.Sum(squaresLo + squaresHi) + squaresTail;
                         }
-                        double sum = global::System.Runtime.Intrinsics.Vector256.Sum(sumLo + sumHi) + sumTail;
-                        mean = (float)(sum / m);
-                        global::System.Runtime.Intrinsics.Vector256<float> meanv = global::System.Runtime.Intrinsics.Vector256.Create(mean);
-                        global::System.Runtime.Intrinsics.Vector256<double> squaresLo = global::System.Runtime.Intrinsics.Vector256<double>.Zero, squaresHi = global::System.Runtime.Intrinsics.Vector256<double>.Zero;
-                        double squaresTail = 0;
-                        for (int n = 0; n < batch; n++)
+                        else
                         {
-                            int at = n * 12544 + ch * 196, s = 0;
-                            for (; s + 8 <= 196; s += 8)
+                            // 8 values of each sample's run of 196 at a time, in double; the lanes are added in order, then the last 4 values of the runs
+                            global::System.Runtime.Intrinsics.Vector256<double> sumLo = global::System.Runtime.Intrinsics.Vector256<double>.Zero, sumHi = global::System.Runtime.Intrinsics.Vector256<double>.Zero;
+                            double sumTail = 0;
+                            for (int n = 0; n < batch; n++)
                             {
-                                global::System.Runtime.Intrinsics.Vector256<float> v = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref x, (nuint)(at + s)) - meanv;
-                                global::System.Runtime.Intrinsics.Vector256<double> lo = global::System.Runtime.Intrinsics.Vector256.WidenLower(v), hi = global::System.Runtime.Intrinsics.Vector256.WidenUpper(v);
-                                squaresLo += lo * lo; squaresHi += hi * hi;
+                                int at = n * 12544 + ch * 196, s = 0;
+                                for (; s + 8 <= 196; s += 8)
+                                {
+                                    global::System.Runtime.Intrinsics.Vector256<float> v = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref x, (nuint)(at + s));
+                                    global::System.Runtime.Intrinsics.Vector256<double> lo = global::System.Runtime.Intrinsics.Vector256.WidenLower(v), hi = global::System.Runtime.Intrinsics.Vector256.WidenUpper(v);
+                                    sumLo += lo; sumHi += hi;
+                                }
+                                for (; s < 196; s++) sumTail += global::System.Runtime.CompilerServices.Unsafe.Add(ref x, at + s);
                             }
-                            for (; s < 196; s++) { double e = global::System.Runtime.CompilerServices.Unsafe.Add(ref x, at + s) - mean; squaresTail += e * e; }
+                            sum = global::System.Runtime.Intrinsics.Vector256.Sum(sumLo + sumHi) + sumTail;
+                            mean = (float)(sum / m);
+                            global::System.Runtime.Intrinsics.Vector256<float> meanv = global::System.Runtime.Intrinsics.Vector256.Create(mean);
+                            global::System.Runtime.Intrinsics.Vector256<double> squaresLo = global::System.Runtime.Intrinsics.Vector256<double>.Zero, squaresHi = global::System.Runtime.Intrinsics.Vector256<double>.Zero;
+                            double squaresTail = 0;
+                            for (int n = 0; n < batch; n++)
+                            {
+                                int at = n * 12544 + ch * 196, s = 0;
+                                for (; s + 8 <= 196; s += 8)
+                                {
+                                    global::System.Runtime.Intrinsics.Vector256<float> v = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref x, (nuint)(at + s)) - meanv;
+                                    global::System.Runtime.Intrinsics.Vector256<double> lo = global::System.Runtime.Intrinsics.Vector256.WidenLower(v), hi = global::System.Runtime.Intrinsics.Vector256.WidenUpper(v);
+                                    squaresLo += lo * lo; squaresHi += hi * hi;
+                                }
+                                for (; s < 196; s++) { double e = global::System.Runtime.CompilerServices.Unsafe.Add(ref x, at + s) - mean; squaresTail += e * e; }
+                            }
+                            squares = global::System.Runtime.Intrinsics.Vector256.Sum(squaresLo + squaresHi) + squaresTail;
                         }
-                        double squares = global::System.Runtime.Intrinsics.Vector256.Sum(squaresLo + squaresHi) + squaresTail;
                         float variance = (float)(squares / m);
                         invStd = 1f / global::System.MathF.Sqrt(variance + 1E-05f);
                         _s[256 + ch] = (1f - 0.1f) * _s[256 + ch] + 0.1f * mean;
@@ -905,9 +1110,11 @@ _________________________________________________________________________
                     _mean13[ch] = mean; _invStd13[ch] = invStd;
                     float gamma = _p[65248 + ch], beta = _p[65312 + ch];
                     global::System.Runtime.Intrinsics.Vector256<float> gv = global::System.Runtime.Intrinsics.Vector256.Create(gamma), mv = global::System.Runtime.Intrinsics.Vector256.Create(mean), iv = global::System.Runtime.Intrinsics.Vector256.Create(invStd), bv = global::System.Runtime.Intrinsics.Vector256.Create(beta);
+                    global::System.Runtime.Intrinsics.Vector512<float> gw = global::System.Runtime.Intrinsics.Vector512.Create(gamma), mw = global::System.Runtime.Intrinsics.Vector512.Create(mean), iw = global::System.Runtime.Intrinsics.Vector512.Create(invStd), bw = global::System.Runtime.Intrinsics.Vector512.Create(beta);   // the same formula lane by lane: the same bits at either width
                     for (int n = 0; n < batch; n++)
                     {
                         int at = n * 12544 + ch * 196, s = 0;
+                        if (global::System.Runtime.Intrinsics.Vector512.IsHardwareAccelerated) for (; s + 16 <= 196; s += 16) global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(gw * (global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref x, (nuint)(at + s)) - mw) * iw + bw, ref y, (nuint)(at + s));
                         for (; s + 8 <= 196; s += 8) global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(gv * (global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref x, (nuint)(at + s)) - mv) * iv + bv, ref y, (nuint)(at + s));
                         for (; s < 196; s++) global::System.Runtime.CompilerServices.Unsafe.Add(ref y, at + s) = gamma * (global::System.Runtime.CompilerServices.Unsafe.Add(ref x, at + s) - mean) * invStd + beta;
                     }
@@ -922,10 +1129,28 @@ _________________________________________________________________________
                 ref int argr = ref _argmax14[n * 3136];
                 global::System.Runtime.Intrinsics.Vector256<int> evenOdd = global::System.Runtime.Intrinsics.Vector256.Create(0, 2, 4, 6, 1, 3, 5, 7);
                 global::System.Runtime.Intrinsics.Vector128<int> windowColumns = global::System.Runtime.Intrinsics.Vector128.Create(0, 2, 4, 6);
-                for (int ch = 0; ch < 64; ch++)
+                if (global::System.Runtime.Intrinsics.Vector512.IsHardwareAccelerated)   // a JIT-time constant: full-width AVX-512 runs the Vector512 blocks
                 {
-                    for (int oy = 0; oy < 7; oy++)
+                    global::System.Runtime.Intrinsics.Vector512<int> wideColumns = global::System.Runtime.Intrinsics.Vector512.Create(0, 2, 4, 6, 8, 10, 12, 28, 30, 32, 34, 36, 38, 40, 56, 58);   // each window's first input, from the block's first
+                    int wg = 0;
+                    for (; wg <= 445; wg += 2)   // 2 window rows of 7 at a time
                     {
+                        int first = wg * 28, o = wg * 7;
+                        global::System.Runtime.Intrinsics.Vector512<float> v0 = global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref xr, (nuint)(first + 0)), v1 = global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref xr, (nuint)(first + 16)), v2 = global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref xr, (nuint)(first + 32)), v3 = global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref xr, (nuint)(first + 40));
+                        global::System.Runtime.Intrinsics.Vector512<float> m = global::System.Runtime.Intrinsics.Vector512.ConditionalSelect(global::System.Runtime.Intrinsics.Vector512.AsSingle(global::System.Runtime.Intrinsics.Vector512.Create(0, 0, 0, 0, 0, 0, 0, -1, -1, -1, -1, -1, -1, -1, 0, 0)), global::System.Runtime.Intrinsics.X86.Avx512F.PermuteVar16x32x2(v1, global::System.Runtime.Intrinsics.Vector512.Create(0, 0, 0, 0, 0, 0, 0, 12, 14, 16, 18, 20, 22, 24, 0, 0), v2), global::System.Runtime.Intrinsics.Vector512.Shuffle(v0, global::System.Runtime.Intrinsics.Vector512.Create(0, 2, 4, 6, 8, 10, 12, 0, 0, 0, 0, 0, 0, 0, 0, 0)));
+                        global::System.Runtime.Intrinsics.Vector512<float> right = global::System.Runtime.Intrinsics.Vector512.ConditionalSelect(global::System.Runtime.Intrinsics.Vector512.AsSingle(global::System.Runtime.Intrinsics.Vector512.Create(0, 0, 0, 0, 0, 0, 0, -1, -1, -1, -1, -1, -1, -1, 0, 0)), global::System.Runtime.Intrinsics.X86.Avx512F.PermuteVar16x32x2(v1, global::System.Runtime.Intrinsics.Vector512.Create(0, 0, 0, 0, 0, 0, 0, 13, 15, 17, 19, 21, 23, 25, 0, 0), v2), global::System.Runtime.Intrinsics.Vector512.Shuffle(v0, global::System.Runtime.Intrinsics.Vector512.Create(1, 3, 5, 7, 9, 11, 13, 0, 0, 0, 0, 0, 0, 0, 0, 0)));
+                        global::System.Runtime.Intrinsics.Vector512<float> below = global::System.Runtime.Intrinsics.Vector512.ConditionalSelect(global::System.Runtime.Intrinsics.Vector512.AsSingle(global::System.Runtime.Intrinsics.Vector512.Create(0, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, 0, 0)), global::System.Runtime.Intrinsics.X86.Avx512F.PermuteVar16x32x2(v1, global::System.Runtime.Intrinsics.Vector512.Create(0, 0, 2, 4, 6, 8, 10, 18, 20, 22, 24, 26, 28, 30, 0, 0), v3), global::System.Runtime.Intrinsics.Vector512.Shuffle(v0, global::System.Runtime.Intrinsics.Vector512.Create(14, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)));
+                        global::System.Runtime.Intrinsics.Vector512<float> belowRight = global::System.Runtime.Intrinsics.Vector512.ConditionalSelect(global::System.Runtime.Intrinsics.Vector512.AsSingle(global::System.Runtime.Intrinsics.Vector512.Create(0, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, 0, 0)), global::System.Runtime.Intrinsics.X86.Avx512F.PermuteVar16x32x2(v1, global::System.Runtime.Intrinsics.Vector512.Create(0, 1, 3, 5, 7, 9, 11, 19, 21, 23, 25, 27, 29, 31, 0, 0), v3), global::System.Runtime.Intrinsics.Vector512.Shuffle(v0, global::System.Runtime.Intrinsics.Vector512.Create(15, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)));
+                        global::System.Runtime.Intrinsics.Vector512<int> at = global::System.Runtime.Intrinsics.Vector512.Create(first) + wideColumns, best = at;
+                        global::System.Runtime.Intrinsics.Vector512<float> above = global::System.Runtime.Intrinsics.Vector512.GreaterThan(right, m) | global::System.Runtime.Intrinsics.Vector512.IsNaN(right); m = global::System.Runtime.Intrinsics.Vector512.ConditionalSelect(above, right, m); best = global::System.Runtime.Intrinsics.Vector512.ConditionalSelect(global::System.Runtime.Intrinsics.Vector512.AsInt32(above), at + global::System.Runtime.Intrinsics.Vector512.Create(1), best);
+                        above = global::System.Runtime.Intrinsics.Vector512.GreaterThan(below, m) | global::System.Runtime.Intrinsics.Vector512.IsNaN(below); m = global::System.Runtime.Intrinsics.Vector512.ConditionalSelect(above, below, m); best = global::System.Runtime.Intrinsics.Vector512.ConditionalSelect(global::System.Runtime.Intrinsics.Vector512.AsInt32(above), at + global::System.Runtime.Intrinsics.Vector512.Create(14), best);
+                        above = global::System.Runtime.Intrinsics.Vector512.GreaterThan(belowRight, m) | global::System.Runtime.Intrinsics.Vector512.IsNaN(belowRight); m = global::System.Runtime.Intrinsics.Vector512.ConditionalSelect(above, belowRight, m); best = global::System.Runtime.Intrinsics.Vector512.ConditionalSelect(global::System.Runtime.Intrinsics.Vector512.AsInt32(above), at + global::System.Runtime.Intrinsics.Vector512.Create(15), best);
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(m, ref yr, (nuint)o);
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(best, ref argr, (nuint)o);
+                    }
+                    for (; wg < 448; wg++)   // the last rows: 256-bit blocks (a 512-bit block's store would pass the sample's end)
+                    {
+                        int ch = wg / 7, oy = wg - ch * 7;
                         {
                             int first = ch * 196 + oy * 28 + 0, o = ch * 49 + oy * 7 + 0;
                             global::System.Runtime.Intrinsics.Vector256<float> a;
@@ -949,6 +1174,39 @@ _________________________________________________________________________
                             above = global::System.Runtime.Intrinsics.Vector128.GreaterThan(belowRight, m) | global::System.Runtime.Intrinsics.Vector128.IsNaN(belowRight); m = global::System.Runtime.Intrinsics.Vector128.ConditionalSelect(above, belowRight, m); best = global::System.Runtime.Intrinsics.Vector128.ConditionalSelect(global::System.Runtime.Intrinsics.Vector128.AsInt32(above), at + global::System.Runtime.Intrinsics.Vector128.Create(15), best);
                             global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(m, ref yr, (nuint)o);
                             global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(best, ref argr, (nuint)o);
+                        }
+                    }
+                }
+                else
+                {
+                    for (int ch = 0; ch < 64; ch++)
+                    {
+                        for (int oy = 0; oy < 7; oy++)
+                        {
+                            {
+                                int first = ch * 196 + oy * 28 + 0, o = ch * 49 + oy * 7 + 0;
+                                global::System.Runtime.Intrinsics.Vector256<float> a;
+                                a = global::System.Runtime.Intrinsics.Vector256.Shuffle(global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref xr, (nuint)(first + 0)), evenOdd); global::System.Runtime.Intrinsics.Vector128<float> m = global::System.Runtime.Intrinsics.Vector256.GetLower(a), right = global::System.Runtime.Intrinsics.Vector256.GetUpper(a);
+                                a = global::System.Runtime.Intrinsics.Vector256.Shuffle(global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref xr, (nuint)(first + 14)), evenOdd); global::System.Runtime.Intrinsics.Vector128<float> below = global::System.Runtime.Intrinsics.Vector256.GetLower(a), belowRight = global::System.Runtime.Intrinsics.Vector256.GetUpper(a);
+                                global::System.Runtime.Intrinsics.Vector128<int> at = global::System.Runtime.Intrinsics.Vector128.Create(first) + windowColumns, best = at;
+                                global::System.Runtime.Intrinsics.Vector128<float> above = global::System.Runtime.Intrinsics.Vector128.GreaterThan(right, m) | global::System.Runtime.Intrinsics.Vector128.IsNaN(right); m = global::System.Runtime.Intrinsics.Vector128.ConditionalSelect(above, right, m); best = global::System.Runtime.Intrinsics.Vector128.ConditionalSelect(global::System.Runtime.Intrinsics.Vector128.AsInt32(above), at + global::System.Runtime.Intrinsics.Vector128.Create(1), best);
+                                above = global::System.Runtime.Intrinsics.Vector128.GreaterThan(below, m) | global::System.Runtime.Intrinsics.Vector128.IsNaN(below); m = global::System.Runtime.Intrinsics.Vector128.ConditionalSelect(above, below, m); best = global::System.Runtime.Intrinsics.Vector128.ConditionalSelect(global::System.Runtime.Intrinsics.Vector128.AsInt32(above), at + global::System.Runtime.Intrinsics.Vector128.Create(14), best);
+                                above = global::System.Runtime.Intrinsics.Vector128.GreaterThan(belowRight, m) | global::System.Runtime.Intrinsics.Vector128.IsNaN(belowRight); m = global::System.Runtime.Intrinsics.Vector128.ConditionalSelect(above, belowRight, m); best = global::System.Runtime.Intrinsics.Vector128.ConditionalSelect(global::System.Runtime.Intrinsics.Vector128.AsInt32(above), at + global::System.Runtime.Intrinsics.Vector128.Create(15), best);
+                                global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(m, ref yr, (nuint)o);
+                                global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(best, ref argr, (nuint)o);
+                            }
+                            {
+                                int first = ch * 196 + oy * 28 + 6, o = ch * 49 + oy * 7 + 3;
+                                global::System.Runtime.Intrinsics.Vector256<float> a;
+                                a = global::System.Runtime.Intrinsics.Vector256.Shuffle(global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref xr, (nuint)(first + 0)), evenOdd); global::System.Runtime.Intrinsics.Vector128<float> m = global::System.Runtime.Intrinsics.Vector256.GetLower(a), right = global::System.Runtime.Intrinsics.Vector256.GetUpper(a);
+                                a = global::System.Runtime.Intrinsics.Vector256.Shuffle(global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref xr, (nuint)(first + 14)), evenOdd); global::System.Runtime.Intrinsics.Vector128<float> below = global::System.Runtime.Intrinsics.Vector256.GetLower(a), belowRight = global::System.Runtime.Intrinsics.Vector256.GetUpper(a);
+                                global::System.Runtime.Intrinsics.Vector128<int> at = global::System.Runtime.Intrinsics.Vector128.Create(first) + windowColumns, best = at;
+                                global::System.Runtime.Intrinsics.Vector128<float> above = global::System.Runtime.Intrinsics.Vector128.GreaterThan(right, m) | global::System.Runtime.Intrinsics.Vector128.IsNaN(right); m = global::System.Runtime.Intrinsics.Vector128.ConditionalSelect(above, right, m); best = global::System.Runtime.Intrinsics.Vector128.ConditionalSelect(global::System.Runtime.Intrinsics.Vector128.AsInt32(above), at + global::System.Runtime.Intrinsics.Vector128.Create(1), best);
+                                above = global::System.Runtime.Intrinsics.Vector128.GreaterThan(below, m) | global::System.Runtime.Intrinsics.Vector128.IsNaN(below); m = global::System.Runtime.Intrinsics.Vector128.ConditionalSelect(above, below, m); best = global::System.Runtime.Intrinsics.Vector128.ConditionalSelect(global::System.Runtime.Intrinsics.Vector128.AsInt32(above), at + global::System.Runtime.Intrinsics.Vector128.Create(14), best);
+                                above = global::System.Runtime.Intrinsics.Vector128.GreaterThan(belowRight, m) | global::System.Runtime.Intrinsics.Vector128.IsNaN(belowRight); m = global::System.Runtime.Intrinsics.Vector128.ConditionalSelect(above, belowRight, m); best = global::System.Runtime.Intrinsics.Vector128.ConditionalSelect(global::System.Runtime.Intrinsics.Vector128.AsInt32(above), at + global::System.Runtime.Intrinsics.Vector128.Create(15), best);
+                                global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(m, ref yr, (nuint)o);
+                                global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(best, ref argr, (nuint)o);
+                            }
                         }
                     }
                 }
@@ -979,8 +1237,36 @@ _________________________________________________________________________
             {
                 int m = batch * 1;
                 ref float x = ref _a19[0], y = ref _a20[0];
-                global::System.Span<double> lanes = stackalloc double[8];
+                global::System.Span<double> lanes = stackalloc double[16];
                 int ch = 0;
+                if (global::System.Runtime.Intrinsics.Vector512.IsHardwareAccelerated)   // a JIT-time constant
+                {
+                    for (; ch + 16 <= 512; ch += 16)
+                    {
+                        // sixteen features at once: lane l adds feature ch + l's values in sample order, as the loop below does one feature
+                        if (Training)
+                        {
+                            global::System.Runtime.Intrinsics.Vector512<double> lo = global::System.Runtime.Intrinsics.Vector512<double>.Zero, hi = global::System.Runtime.Intrinsics.Vector512<double>.Zero;
+                            for (int n = 0; n < batch; n++) { global::System.Runtime.Intrinsics.Vector512<float> v = global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref x, (nuint)(n * 512 + ch)); lo += global::System.Runtime.Intrinsics.Vector512.WidenLower(v); hi += global::System.Runtime.Intrinsics.Vector512.WidenUpper(v); }
+                            global::System.Runtime.Intrinsics.Vector512.CopyTo(lo, lanes); global::System.Runtime.Intrinsics.Vector512.CopyTo(hi, lanes.Slice(8));
+                            for (int l = 0; l < 16; l++) _mean19[ch + l] = (float)(lanes[l] / m);
+                            global::System.Runtime.Intrinsics.Vector512<float> meanv = global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref _mean19[ch]);
+                            lo = global::System.Runtime.Intrinsics.Vector512<double>.Zero; hi = global::System.Runtime.Intrinsics.Vector512<double>.Zero;
+                            for (int n = 0; n < batch; n++) { global::System.Runtime.Intrinsics.Vector512<float> e = global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref x, (nuint)(n * 512 + ch)) - meanv; global::System.Runtime.Intrinsics.Vector512<double> el = global::System.Runtime.Intrinsics.Vector512.WidenLower(e), eh = global::System.Runtime.Intrinsics.Vector512.WidenUpper(e); lo += el * el; hi += eh * eh; }
+                            global::System.Runtime.Intrinsics.Vector512.CopyTo(lo, lanes); global::System.Runtime.Intrinsics.Vector512.CopyTo(hi, lanes.Slice(8));
+                            for (int l = 0; l < 16; l++)
+                            {
+                                float variance = (float)(lanes[l] / m);
+                                _invStd19[ch + l] = 1f / global::System.MathF.Sqrt(variance + 1E-05f);
+                                _s[384 + ch + l] = (1f - 0.1f) * _s[384 + ch + l] + 0.1f * _mean19[ch + l];
+                                _s[896 + ch + l] = (1f - 0.1f) * _s[896 + ch + l] + 0.1f * (m > 1 ? variance * m / (m - 1) : variance);
+                            }
+                        }
+                        else for (int l = 0; l < 16; l++) { _mean19[ch + l] = _s[384 + ch + l]; _invStd19[ch + l] = 1f / global::System.MathF.Sqrt(_s[896 + ch + l] + 1E-05f); }
+                        global::System.Runtime.Intrinsics.Vector512<float> mean = global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref _mean19[ch]), invStd = global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref _invStd19[ch]), gamma = global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref _p[1671520 + ch]), beta = global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref _p[1672032 + ch]);
+                        for (int n = 0; n < batch; n++) global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(gamma * (global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref x, (nuint)(n * 512 + ch)) - mean) * invStd + beta, ref y, (nuint)(n * 512 + ch));
+                    }
+                }
                 for (; ch + 8 <= 512; ch += 8)
                 {
                     // eight features at once: lane l adds feature ch + l's values in sample order, as the loop below does one feature
@@ -1244,9 +1530,37 @@ _________________________________________________________________________
             {
                 int m = batch * 1;
                 ref float x = ref _a19[0], dy = ref _d20[0], dx = ref _d19[0];
-                global::System.Span<double> lanes = stackalloc double[16];
-                global::System.Span<float> sums = stackalloc float[16];
+                global::System.Span<double> lanes = stackalloc double[32];
+                global::System.Span<float> sums = stackalloc float[32];
                 int ch = 0;
+                if (global::System.Runtime.Intrinsics.Vector512.IsHardwareAccelerated)   // a JIT-time constant
+                {
+                    for (; ch + 16 <= 512; ch += 16)
+                    {
+                        // sixteen features at once: lane l adds feature ch + l's values in sample order, as the loop below does one feature
+                        global::System.Runtime.Intrinsics.Vector512<float> mean = global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref _mean19[ch]), invStd = global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref _invStd19[ch]), gamma = global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref _p[1671520 + ch]);
+                        global::System.Runtime.Intrinsics.Vector512<double> dyLo = global::System.Runtime.Intrinsics.Vector512<double>.Zero, dyHi = global::System.Runtime.Intrinsics.Vector512<double>.Zero, xhLo = global::System.Runtime.Intrinsics.Vector512<double>.Zero, xhHi = global::System.Runtime.Intrinsics.Vector512<double>.Zero;
+                        for (int n = 0; n < batch; n++)
+                        {
+                            global::System.Runtime.Intrinsics.Vector512<float> d = global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref dy, (nuint)(n * 512 + ch)), e = d * (global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref x, (nuint)(n * 512 + ch)) - mean) * invStd;
+                            dyLo += global::System.Runtime.Intrinsics.Vector512.WidenLower(d); dyHi += global::System.Runtime.Intrinsics.Vector512.WidenUpper(d); xhLo += global::System.Runtime.Intrinsics.Vector512.WidenLower(e); xhHi += global::System.Runtime.Intrinsics.Vector512.WidenUpper(e);
+                        }
+                        global::System.Runtime.Intrinsics.Vector512.CopyTo(dyLo, lanes); global::System.Runtime.Intrinsics.Vector512.CopyTo(dyHi, lanes.Slice(8)); global::System.Runtime.Intrinsics.Vector512.CopyTo(xhLo, lanes.Slice(16)); global::System.Runtime.Intrinsics.Vector512.CopyTo(xhHi, lanes.Slice(24));
+                        for (int l = 0; l < 16; l++)
+                        {
+                            float sumDy = (float)lanes[l], sumDyXhat = (float)lanes[16 + l];
+                            _g[1671520 + ch + l] += sumDyXhat;
+                            _g[1672032 + ch + l] += sumDy;
+                            sums[l] = sumDy; sums[16 + l] = sumDyXhat;
+                        }
+                        if (_trainingPass)
+                        {
+                            global::System.Runtime.Intrinsics.Vector512<float> mv = global::System.Runtime.Intrinsics.Vector512.Create((float)m), k = gamma * invStd / mv, sumDy = global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref sums[0]), sumDyXhat = global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref sums[16]);
+                            for (int n = 0; n < batch; n++) global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(k * (mv * global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref dy, (nuint)(n * 512 + ch)) - sumDy - (global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref x, (nuint)(n * 512 + ch)) - mean) * invStd * sumDyXhat), ref dx, (nuint)(n * 512 + ch));
+                        }
+                        else for (int n = 0; n < batch; n++) global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(gamma * invStd * global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref dy, (nuint)(n * 512 + ch)), ref dx, (nuint)(n * 512 + ch));
+                    }
+                }
                 for (; ch + 8 <= 512; ch += 8)
                 {
                     // eight features at once: lane l adds feature ch + l's values in sample order, as the loop below does one feature
@@ -1345,13 +1659,42 @@ _________________________________________________________________________
                 ref float dxr = ref _d14[n * 12544];
                 ref int argr = ref _argmax14[n * 3136];
                 global::System.Runtime.Intrinsics.Vector256<int> twice = global::System.Runtime.Intrinsics.Vector256.Create(0, 0, 1, 1, 2, 2, 3, 3), positions = global::System.Runtime.Intrinsics.Vector256.Create(0, 1, 2, 3, 4, 5, 6, 7);
-                for (int ch = 0; ch < 64; ch++)
+                if (global::System.Runtime.Intrinsics.Vector512.IsHardwareAccelerated)   // a JIT-time constant: full-width AVX-512 runs the Vector512 blocks
                 {
-                    for (int oy = 0; oy < 7; oy++)
+                    global::System.Runtime.Intrinsics.Vector512<int> windows0 = global::System.Runtime.Intrinsics.Vector512.Create(0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 5, 5, 6, 6, 0, 0);   // the window of each of the 16 inputs at 0
+                    global::System.Runtime.Intrinsics.Vector512<int> windows1 = global::System.Runtime.Intrinsics.Vector512.Create(1, 1, 2, 2, 3, 3, 4, 4, 5, 5, 6, 6, 7, 7, 8, 8);   // the window of each of the 16 inputs at 16
+                    global::System.Runtime.Intrinsics.Vector512<int> windows2 = global::System.Runtime.Intrinsics.Vector512.Create(9, 9, 10, 10, 11, 11, 12, 12, 13, 13, 7, 7, 8, 8, 9, 9);   // the window of each of the 16 inputs at 32
+                    global::System.Runtime.Intrinsics.Vector512<int> windows3 = global::System.Runtime.Intrinsics.Vector512.Create(13, 13, 7, 7, 8, 8, 9, 9, 10, 10, 11, 11, 12, 12, 13, 13);   // the window of each of the 16 inputs at 40
+                    global::System.Runtime.Intrinsics.Vector512<int> widePositions = global::System.Runtime.Intrinsics.Vector512.Create(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+                    int wg = 0;
+                    for (; wg <= 445; wg += 2)   // 2 window rows of 7: 56 inputs at a time
                     {
+                        int row = wg * 28, o = wg * 7;
+                        global::System.Runtime.Intrinsics.Vector512<float> g = global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref dyr, (nuint)o) + global::System.Runtime.Intrinsics.Vector512<float>.Zero;
+                        global::System.Runtime.Intrinsics.Vector512<int> win = global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref argr, (nuint)o);
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::System.Runtime.Intrinsics.Vector512.ConditionalSelect(global::System.Runtime.Intrinsics.Vector512.AsSingle(global::System.Runtime.Intrinsics.Vector512.Equals(global::System.Runtime.Intrinsics.Vector512.Shuffle(win, windows0), global::System.Runtime.Intrinsics.Vector512.Create(row + 0) + widePositions)), global::System.Runtime.Intrinsics.Vector512.Shuffle(g, windows0), global::System.Runtime.Intrinsics.Vector512<float>.Zero), ref dxr, (nuint)(row + 0));
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::System.Runtime.Intrinsics.Vector512.ConditionalSelect(global::System.Runtime.Intrinsics.Vector512.AsSingle(global::System.Runtime.Intrinsics.Vector512.Equals(global::System.Runtime.Intrinsics.Vector512.Shuffle(win, windows1), global::System.Runtime.Intrinsics.Vector512.Create(row + 16) + widePositions)), global::System.Runtime.Intrinsics.Vector512.Shuffle(g, windows1), global::System.Runtime.Intrinsics.Vector512<float>.Zero), ref dxr, (nuint)(row + 16));
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::System.Runtime.Intrinsics.Vector512.ConditionalSelect(global::System.Runtime.Intrinsics.Vector512.AsSingle(global::System.Runtime.Intrinsics.Vector512.Equals(global::System.Runtime.Intrinsics.Vector512.Shuffle(win, windows2), global::System.Runtime.Intrinsics.Vector512.Create(row + 32) + widePositions)), global::System.Runtime.Intrinsics.Vector512.Shuffle(g, windows2), global::System.Runtime.Intrinsics.Vector512<float>.Zero), ref dxr, (nuint)(row + 32));
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::System.Runtime.Intrinsics.Vector512.ConditionalSelect(global::System.Runtime.Intrinsics.Vector512.AsSingle(global::System.Runtime.Intrinsics.Vector512.Equals(global::System.Runtime.Intrinsics.Vector512.Shuffle(win, windows3), global::System.Runtime.Intrinsics.Vector512.Create(row + 40) + widePositions)), global::System.Runtime.Intrinsics.Vector512.Shuffle(g, windows3), global::System.Runtime.Intrinsics.Vector512<float>.Zero), ref dxr, (nuint)(row + 40));
+                    }
+                    for (; wg < 448; wg++)   // the last rows: 256-bit blocks (a 512-bit block's loads would pass the sample's end)
+                    {
+                        int ch = wg / 7, oy = wg - ch * 7;
                         int row = ch * 196 + oy * 28, o = ch * 49 + oy * 7;   // the window row's two input rows start at row and row + 14
                         { global::System.Runtime.Intrinsics.Vector256<float> g = global::System.Runtime.Intrinsics.Vector256.Shuffle(global::System.Runtime.Intrinsics.Vector128.ToVector256Unsafe(global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref dyr, (nuint)(o + 0))), twice) + global::System.Runtime.Intrinsics.Vector256<float>.Zero; global::System.Runtime.Intrinsics.Vector256<int> win = global::System.Runtime.Intrinsics.Vector256.Shuffle(global::System.Runtime.Intrinsics.Vector128.ToVector256Unsafe(global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref argr, (nuint)(o + 0))), twice), at = global::System.Runtime.Intrinsics.Vector256.Create(row + 0) + positions; global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::System.Runtime.Intrinsics.Vector256.ConditionalSelect(global::System.Runtime.Intrinsics.Vector256.AsSingle(global::System.Runtime.Intrinsics.Vector256.Equals(win, at)), g, global::System.Runtime.Intrinsics.Vector256<float>.Zero), ref dxr, (nuint)(row + 0)); global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::System.Runtime.Intrinsics.Vector256.ConditionalSelect(global::System.Runtime.Intrinsics.Vector256.AsSingle(global::System.Runtime.Intrinsics.Vector256.Equals(win, at + global::System.Runtime.Intrinsics.Vector256.Create(14))), g, global::System.Runtime.Intrinsics.Vector256<float>.Zero), ref dxr, (nuint)(row + 14 + 0)); }
                         { global::System.Runtime.Intrinsics.Vector256<float> g = global::System.Runtime.Intrinsics.Vector256.Shuffle(global::System.Runtime.Intrinsics.Vector128.ToVector256Unsafe(global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref dyr, (nuint)(o + 3))), twice) + global::System.Runtime.Intrinsics.Vector256<float>.Zero; global::System.Runtime.Intrinsics.Vector256<int> win = global::System.Runtime.Intrinsics.Vector256.Shuffle(global::System.Runtime.Intrinsics.Vector128.ToVector256Unsafe(global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref argr, (nuint)(o + 3))), twice), at = global::System.Runtime.Intrinsics.Vector256.Create(row + 6) + positions; global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::System.Runtime.Intrinsics.Vector256.ConditionalSelect(global::System.Runtime.Intrinsics.Vector256.AsSingle(global::System.Runtime.Intrinsics.Vector256.Equals(win, at)), g, global::System.Runtime.Intrinsics.Vector256<float>.Zero), ref dxr, (nuint)(row + 6)); global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::System.Runtime.Intrinsics.Vector256.ConditionalSelect(global::System.Runtime.Intrinsics.Vector256.AsSingle(global::System.Runtime.Intrinsics.Vector256.Equals(win, at + global::System.Runtime.Intrinsics.Vector256.Create(14))), g, global::System.Runtime.Intrinsics.Vector256<float>.Zero), ref dxr, (nuint)(row + 14 + 6)); }
+                    }
+                }
+                else
+                {
+                    for (int ch = 0; ch < 64; ch++)
+                    {
+                        for (int oy = 0; oy < 7; oy++)
+                        {
+                            int row = ch * 196 + oy * 28, o = ch * 49 + oy * 7;   // the window row's two input rows start at row and row + 14
+                            { global::System.Runtime.Intrinsics.Vector256<float> g = global::System.Runtime.Intrinsics.Vector256.Shuffle(global::System.Runtime.Intrinsics.Vector128.ToVector256Unsafe(global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref dyr, (nuint)(o + 0))), twice) + global::System.Runtime.Intrinsics.Vector256<float>.Zero; global::System.Runtime.Intrinsics.Vector256<int> win = global::System.Runtime.Intrinsics.Vector256.Shuffle(global::System.Runtime.Intrinsics.Vector128.ToVector256Unsafe(global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref argr, (nuint)(o + 0))), twice), at = global::System.Runtime.Intrinsics.Vector256.Create(row + 0) + positions; global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::System.Runtime.Intrinsics.Vector256.ConditionalSelect(global::System.Runtime.Intrinsics.Vector256.AsSingle(global::System.Runtime.Intrinsics.Vector256.Equals(win, at)), g, global::System.Runtime.Intrinsics.Vector256<float>.Zero), ref dxr, (nuint)(row + 0)); global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::System.Runtime.Intrinsics.Vector256.ConditionalSelect(global::System.Runtime.Intrinsics.Vector256.AsSingle(global::System.Runtime.Intrinsics.Vector256.Equals(win, at + global::System.Runtime.Intrinsics.Vector256.Create(14))), g, global::System.Runtime.Intrinsics.Vector256<float>.Zero), ref dxr, (nuint)(row + 14 + 0)); }
+                            { global::System.Runtime.Intrinsics.Vector256<float> g = global::System.Runtime.Intrinsics.Vector256.Shuffle(global::System.Runtime.Intrinsics.Vector128.ToVector256Unsafe(global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref dyr, (nuint)(o + 3))), twice) + global::System.Runtime.Intrinsics.Vector256<float>.Zero; global::System.Runtime.Intrinsics.Vector256<int> win = global::System.Runtime.Intrinsics.Vector256.Shuffle(global::System.Runtime.Intrinsics.Vector128.ToVector256Unsafe(global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref argr, (nuint)(o + 3))), twice), at = global::System.Runtime.Intrinsics.Vector256.Create(row + 6) + positions; global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::System.Runtime.Intrinsics.Vector256.ConditionalSelect(global::System.Runtime.Intrinsics.Vector256.AsSingle(global::System.Runtime.Intrinsics.Vector256.Equals(win, at)), g, global::System.Runtime.Intrinsics.Vector256<float>.Zero), ref dxr, (nuint)(row + 6)); global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::System.Runtime.Intrinsics.Vector256.ConditionalSelect(global::System.Runtime.Intrinsics.Vector256.AsSingle(global::System.Runtime.Intrinsics.Vector256.Equals(win, at + global::System.Runtime.Intrinsics.Vector256.Create(14))), g, global::System.Runtime.Intrinsics.Vector256<float>.Zero), ref dxr, (nuint)(row + 14 + 6)); }
+                        }
                     }
                 }
             }
@@ -1366,21 +1709,43 @@ _________________________________________________________________________
                 for (int ch = 0; ch < 64; ch++)
                 {
                     float mean = _mean13[ch], invStd = _invStd13[ch], gamma = _p[65248 + ch];
-                    // eight values of each sample's run of 196 at a time, in double; the lanes are added in order, then the last 4 values of the runs
                     global::System.Runtime.Intrinsics.Vector256<float> meanv = global::System.Runtime.Intrinsics.Vector256.Create(mean), invStdv = global::System.Runtime.Intrinsics.Vector256.Create(invStd);
-                    global::System.Runtime.Intrinsics.Vector256<double> dyLo = global::System.Runtime.Intrinsics.Vector256<double>.Zero, dyHi = global::System.Runtime.Intrinsics.Vector256<double>.Zero, xhLo = global::System.Runtime.Intrinsics.Vector256<double>.Zero, xhHi = global::System.Runtime.Intrinsics.Vector256<double>.Zero;
-                    double dyTail = 0, xhTail = 0;
-                    for (int n = 0; n < batch; n++)
+                    global::System.Runtime.Intrinsics.Vector512<float> meanw = global::System.Runtime.Intrinsics.Vector512.Create(mean), invStdw = global::System.Runtime.Intrinsics.Vector512.Create(invStd);
+                    double dySum, dyXhatSum;
+                    if (global::System.Runtime.Intrinsics.Vector512.IsHardwareAccelerated)   // a JIT-time constant
                     {
-                        int at = n * 12544 + ch * 196, s = 0;
-                        for (; s + 8 <= 196; s += 8)
+                        // 16 values of each sample's run of 196 at a time, in double; the lanes are added in order, then the last 4 values of the runs
+                        global::System.Runtime.Intrinsics.Vector512<double> dyLo = global::System.Runtime.Intrinsics.Vector512<double>.Zero, dyHi = global::System.Runtime.Intrinsics.Vector512<double>.Zero, xhLo = global::System.Runtime.Intrinsics.Vector512<double>.Zero, xhHi = global::System.Runtime.Intrinsics.Vector512<double>.Zero;
+                        double dyTail = 0, xhTail = 0;
+                        for (int n = 0; n < batch; n++)
                         {
-                            global::System.Runtime.Intrinsics.Vector256<float> d = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref dy, (nuint)(at + s)), e = d * (global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref x, (nuint)(at + s)) - meanv) * invStdv;
-                            dyLo += global::System.Runtime.Intrinsics.Vector256.WidenLower(d); dyHi += global::System.Runtime.Intrinsics.Vector256.WidenUpper(d); xhLo += global::System.Runtime.Intrinsics.Vector256.WidenLower(e); xhHi += global::System.Runtime.Intrinsics.Vector256.WidenUpper(e);
+                            int at = n * 12544 + ch * 196, s = 0;
+                            for (; s + 16 <= 196; s += 16)
+                            {
+                                global::System.Runtime.Intrinsics.Vector512<float> d = global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref dy, (nuint)(at + s)), e = d * (global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref x, (nuint)(at + s)) - meanw) * invStdw;
+                                dyLo += global::System.Runtime.Intrinsics.Vector512.WidenLower(d); dyHi += global::System.Runtime.Intrinsics.Vector512.WidenUpper(d); xhLo += global::System.Runtime.Intrinsics.Vector512.WidenLower(e); xhHi += global::System.Runtime.Intrinsics.Vector512.WidenUpper(e);
+                            }
+                            for (; s < 196; s++) { dyTail += global::System.Runtime.CompilerServices.Unsafe.Add(ref dy, at + s); xhTail += global::System.Runtime.CompilerServices.Unsafe.Add(ref dy, at + s) * (global::System.Runtime.CompilerServices.Unsafe.Add(ref x, at + s) - mean) * invStd; }
                         }
-                        for (; s < 196; s++) { dyTail += global::System.Runtime.CompilerServices.Unsafe.Add(ref dy, at + s); xhTail += global::System.Runtime.CompilerServices.Unsafe.Add(ref dy, at + s) * (global::System.Runtime.CompilerServices.Unsafe.Add(ref x, at + s) - mean) * invStd; }
+                        dySum = global::System.Runtime.Intrinsics.Vector512.Sum(dyLo + dyHi) + dyTail; dyXhatSum = global::System.Runtime.Intrinsics.Vector512.Sum(xhLo + xhHi) + xhTail;
                     }
-                    double dySum = global::System.Runtime.Intrinsics.Vector256.Sum(dyLo + dyHi) + dyTail, dyXhatSum = global::System.Runtime.Intrinsics.Vector256.Sum(xhLo + xhHi) + xhTail;
+                    else
+                    {
+                        // 8 values of each sample's run of 196 at a time, in double; the lanes are added in order, then the last 4 values of the runs
+                        global::System.Runtime.Intrinsics.Vector256<double> dyLo = global::System.Runtime.Intrinsics.Vector256<double>.Zero, dyHi = global::System.Runtime.Intrinsics.Vector256<double>.Zero, xhLo = global::System.Runtime.Intrinsics.Vector256<double>.Zero, xhHi = global::System.Runtime.Intrinsics.Vector256<double>.Zero;
+                        double dyTail = 0, xhTail = 0;
+                        for (int n = 0; n < batch; n++)
+                        {
+                            int at = n * 12544 + ch * 196, s = 0;
+                            for (; s + 8 <= 196; s += 8)
+                            {
+                                global::System.Runtime.Intrinsics.Vector256<float> d = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref dy, (nuint)(at + s)), e = d * (global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref x, (nuint)(at + s)) - meanv) * invStdv;
+                                dyLo += global::System.Runtime.Intrinsics.Vector256.WidenLower(d); dyHi += global::System.Runtime.Intrinsics.Vector256.WidenUpper(d); xhLo += global::System.Runtime.Intrinsics.Vector256.WidenLower(e); xhHi += global::System.Runtime.Intrinsics.Vector256.WidenUpper(e);
+                            }
+                            for (; s < 196; s++) { dyTail += global::System.Runtime.CompilerServices.Unsafe.Add(ref dy, at + s); xhTail += global::System.Runtime.CompilerServices.Unsafe.Add(ref dy, at + s) * (global::System.Runtime.CompilerServices.Unsafe.Add(ref x, at + s) - mean) * invStd; }
+                        }
+                        dySum = global::System.Runtime.Intrinsics.Vector256.Sum(dyLo + dyHi) + dyTail; dyXhatSum = global::System.Runtime.Intrinsics.Vector256.Sum(xhLo + xhHi) + xhTail;
+                    }
                     float sumDy = (float)dySum, sumDyXhat = (float)dyXhatSum;
                     _g[65248 + ch] += sumDyXhat;
                     _g[65312 + ch] += sumDy;
@@ -1388,9 +1753,11 @@ _________________________________________________________________________
                     {
                         float k = gamma * invStd / m;
                         global::System.Runtime.Intrinsics.Vector256<float> kv = global::System.Runtime.Intrinsics.Vector256.Create(k), mv = global::System.Runtime.Intrinsics.Vector256.Create((float)m), sv = global::System.Runtime.Intrinsics.Vector256.Create(sumDy), xv = global::System.Runtime.Intrinsics.Vector256.Create(sumDyXhat);
+                        global::System.Runtime.Intrinsics.Vector512<float> kw = global::System.Runtime.Intrinsics.Vector512.Create(k), mw = global::System.Runtime.Intrinsics.Vector512.Create((float)m), sw = global::System.Runtime.Intrinsics.Vector512.Create(sumDy), xw = global::System.Runtime.Intrinsics.Vector512.Create(sumDyXhat);   // the same formula lane by lane: the same bits at either width
                         for (int n = 0; n < batch; n++)
                         {
                             int at = n * 12544 + ch * 196, s = 0;
+                            if (global::System.Runtime.Intrinsics.Vector512.IsHardwareAccelerated) for (; s + 16 <= 196; s += 16) global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(kw * (mw * global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref dy, (nuint)(at + s)) - sw - (global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref x, (nuint)(at + s)) - meanw) * invStdw * xw), ref dx, (nuint)(at + s));
                             for (; s + 8 <= 196; s += 8) global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(kv * (mv * global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref dy, (nuint)(at + s)) - sv - (global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref x, (nuint)(at + s)) - meanv) * invStdv * xv), ref dx, (nuint)(at + s));
                             for (; s < 196; s++) global::System.Runtime.CompilerServices.Unsafe.Add(ref dx, at + s) = k * (m * global::System.Runtime.CompilerServices.Unsafe.Add(ref dy, at + s) - sumDy - (global::System.Runtime.CompilerServices.Unsafe.Add(ref x, at + s) - mean) * invStd * sumDyXhat);
                         }
@@ -1398,9 +1765,11 @@ _________________________________________________________________________
                     else
                     {
                         global::System.Runtime.Intrinsics.Vector256<float> gi = global::System.Runtime.Intrinsics.Vector256.Create(gamma * invStd);
+                        global::System.Runtime.Intrinsics.Vector512<float> giw = global::System.Runtime.Intrinsics.Vector512.Create(gamma * invStd);
                         for (int n = 0; n < batch; n++)
                         {
                             int at = n * 12544 + ch * 196, s = 0;
+                            if (global::System.Runtime.Intrinsics.Vector512.IsHardwareAccelerated) for (; s + 16 <= 196; s += 16) global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(giw * global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref dy, (nuint)(at + s)), ref dx, (nuint)(at + s));
                             for (; s + 8 <= 196; s += 8) global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(gi * global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref dy, (nuint)(at + s)), ref dx, (nuint)(at + s));
                             for (; s < 196; s++) global::System.Runtime.CompilerServices.Unsafe.Add(ref dx, at + s) = gamma * invStd * global::System.Runtime.CompilerServices.Unsafe.Add(ref dy, at + s);
                         }
@@ -1438,21 +1807,43 @@ _________________________________________________________________________
                 for (int ch = 0; ch < 64; ch++)
                 {
                     float mean = _mean10[ch], invStd = _invStd10[ch], gamma = _p[28192 + ch];
-                    // eight values of each sample's run of 196 at a time, in double; the lanes are added in order, then the last 4 values of the runs
                     global::System.Runtime.Intrinsics.Vector256<float> meanv = global::System.Runtime.Intrinsics.Vector256.Create(mean), invStdv = global::System.Runtime.Intrinsics.Vector256.Create(invStd);
-                    global::System.Runtime.Intrinsics.Vector256<double> dyLo = global::System.Runtime.Intrinsics.Vector256<double>.Zero, dyHi = global::System.Runtime.Intrinsics.Vector256<double>.Zero, xhLo = global::System.Runtime.Intrinsics.Vector256<double>.Zero, xhHi = global::System.Runtime.Intrinsics.Vector256<double>.Zero;
-                    double dyTail = 0, xhTail = 0;
-                    for (int n = 0; n < batch; n++)
+                    global::System.Runtime.Intrinsics.Vector512<float> meanw = global::System.Runtime.Intrinsics.Vector512.Create(mean), invStdw = global::System.Runtime.Intrinsics.Vector512.Create(invStd);
+                    double dySum, dyXhatSum;
+                    if (global::System.Runtime.Intrinsics.Vector512.IsHardwareAccelerated)   // a JIT-time constant
                     {
-                        int at = n * 12544 + ch * 196, s = 0;
-                        for (; s + 8 <= 196; s += 8)
+                        // 16 values of each sample's run of 196 at a time, in double; the lanes are added in order, then the last 4 values of the runs
+                        global::System.Runtime.Intrinsics.Vector512<double> dyLo = global::System.Runtime.Intrinsics.Vector512<double>.Zero, dyHi = global::System.Runtime.Intrinsics.Vector512<double>.Zero, xhLo = global::System.Runtime.Intrinsics.Vector512<double>.Zero, xhHi = global::System.Runtime.Intrinsics.Vector512<double>.Zero;
+                        double dyTail = 0, xhTail = 0;
+                        for (int n = 0; n < batch; n++)
                         {
-                            global::System.Runtime.Intrinsics.Vector256<float> d = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref dy, (nuint)(at + s)), e = d * (global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref x, (nuint)(at + s)) - meanv) * invStdv;
-                            dyLo += global::System.Runtime.Intrinsics.Vector256.WidenLower(d); dyHi += global::System.Runtime.Intrinsics.Vector256.WidenUpper(d); xhLo += global::System.Runtime.Intrinsics.Vector256.WidenLower(e); xhHi += global::System.Runtime.Intrinsics.Vector256.WidenUpper(e);
+                            int at = n * 12544 + ch * 196, s = 0;
+                            for (; s + 16 <= 196; s += 16)
+                            {
+                                global::System.Runtime.Intrinsics.Vector512<float> d = global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref dy, (nuint)(at + s)), e = d * (global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref x, (nuint)(at + s)) - meanw) * invStdw;
+                                dyLo += global::System.Runtime.Intrinsics.Vector512.WidenLower(d); dyHi += global::System.Runtime.Intrinsics.Vector512.WidenUpper(d); xhLo += global::System.Runtime.Intrinsics.Vector512.WidenLower(e); xhHi += global::System.Runtime.Intrinsics.Vector512.WidenUpper(e);
+                            }
+                            for (; s < 196; s++) { dyTail += global::System.Runtime.CompilerServices.Unsafe.Add(ref dy, at + s); xhTail += global::System.Runtime.CompilerServices.Unsafe.Add(ref dy, at + s) * (global::System.Runtime.CompilerServices.Unsafe.Add(ref x, at + s) - mean) * invStd; }
                         }
-                        for (; s < 196; s++) { dyTail += global::System.Runtime.CompilerServices.Unsafe.Add(ref dy, at + s); xhTail += global::System.Runtime.CompilerServices.Unsafe.Add(ref dy, at + s) * (global::System.Runtime.CompilerServices.Unsafe.Add(ref x, at + s) - mean) * invStd; }
+                        dySum = global::System.Runtime.Intrinsics.Vector512.Sum(dyLo + dyHi) + dyTail; dyXhatSum = global::System.Runtime.Intrinsics.Vector512.Sum(xhLo + xhHi) + xhTail;
                     }
-                    double dySum = global::System.Runtime.Intrinsics.Vector256.Sum(dyLo + dyHi) + dyTail, dyXhatSum = global::System.Runtime.Intrinsics.Vector256.Sum(xhLo + xhHi) + xhTail;
+                    else
+                    {
+                        // 8 values of each sample's run of 196 at a time, in double; the lanes are added in order, then the last 4 values of the runs
+                        global::System.Runtime.Intrinsics.Vector256<double> dyLo = global::System.Runtime.Intrinsics.Vector256<double>.Zero, dyHi = global::System.Runtime.Intrinsics.Vector256<double>.Zero, xhLo = global::System.Runtime.Intrinsics.Vector256<double>.Zero, xhHi = global::System.Runtime.Intrinsics.Vector256<double>.Zero;
+                        double dyTail = 0, xhTail = 0;
+                        for (int n = 0; n < batch; n++)
+                        {
+                            int at = n * 12544 + ch * 196, s = 0;
+                            for (; s + 8 <= 196; s += 8)
+                            {
+                                global::System.Runtime.Intrinsics.Vector256<float> d = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref dy, (nuint)(at + s)), e = d * (global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref x, (nuint)(at + s)) - meanv) * invStdv;
+                                dyLo += global::System.Runtime.Intrinsics.Vector256.WidenLower(d); dyHi += global::System.Runtime.Intrinsics.Vector256.WidenUpper(d); xhLo += global::System.Runtime.Intrinsics.Vector256.WidenLower(e); xhHi += global::System.Runtime.Intrinsics.Vector256.WidenUpper(e);
+                            }
+                            for (; s < 196; s++) { dyTail += global::System.Runtime.CompilerServices.Unsafe.Add(ref dy, at + s); xhTail += global::System.Runtime.CompilerServices.Unsafe.Add(ref dy, at + s) * (global::System.Runtime.CompilerServices.Unsafe.Add(ref x, at + s) - mean) * invStd; }
+                        }
+                        dySum = global::System.Runtime.Intrinsics.Vector256.Sum(dyLo + dyHi) + dyTail; dyXhatSum = global::System.Runtime.Intrinsics.Vector256.Sum(xhLo + xhHi) + xhTail;
+                    }
                     float sumDy = (float)dySum, sumDyXhat = (float)dyXhatSum;
                     _g[28192 + ch] += sumDyXhat;
                     _g[28256 + ch] += sumDy;
@@ -1460,9 +1851,11 @@ _________________________________________________________________________
                     {
                         float k = gamma * invStd / m;
                         global::System.Runtime.Intrinsics.Vector256<float> kv = global::System.Runtime.Intrinsics.Vector256.Create(k), mv = global::System.Runtime.Intrinsics.Vector256.Create((float)m), sv = global::System.Runtime.Intrinsics.Vector256.Create(sumDy), xv = global::System.Runtime.Intrinsics.Vector256.Create(sumDyXhat);
+                        global::System.Runtime.Intrinsics.Vector512<float> kw = global::System.Runtime.Intrinsics.Vector512.Create(k), mw = global::System.Runtime.Intrinsics.Vector512.Create((float)m), sw = global::System.Runtime.Intrinsics.Vector512.Create(sumDy), xw = global::System.Runtime.Intrinsics.Vector512.Create(sumDyXhat);   // the same formula lane by lane: the same bits at either width
                         for (int n = 0; n < batch; n++)
                         {
                             int at = n * 12544 + ch * 196, s = 0;
+                            if (global::System.Runtime.Intrinsics.Vector512.IsHardwareAccelerated) for (; s + 16 <= 196; s += 16) global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(kw * (mw * global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref dy, (nuint)(at + s)) - sw - (global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref x, (nuint)(at + s)) - meanw) * invStdw * xw), ref dx, (nuint)(at + s));
                             for (; s + 8 <= 196; s += 8) global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(kv * (mv * global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref dy, (nuint)(at + s)) - sv - (global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref x, (nuint)(at + s)) - meanv) * invStdv * xv), ref dx, (nuint)(at + s));
                             for (; s < 196; s++) global::System.Runtime.CompilerServices.Unsafe.Add(ref dx, at + s) = k * (m * global::System.Runtime.CompilerServices.Unsafe.Add(ref dy, at + s) - sumDy - (global::System.Runtime.CompilerServices.Unsafe.Add(ref x, at + s) - mean) * invStd * sumDyXhat);
                         }
@@ -1470,9 +1863,11 @@ _________________________________________________________________________
                     else
                     {
                         global::System.Runtime.Intrinsics.Vector256<float> gi = global::System.Runtime.Intrinsics.Vector256.Create(gamma * invStd);
+                        global::System.Runtime.Intrinsics.Vector512<float> giw = global::System.Runtime.Intrinsics.Vector512.Create(gamma * invStd);
                         for (int n = 0; n < batch; n++)
                         {
                             int at = n * 12544 + ch * 196, s = 0;
+                            if (global::System.Runtime.Intrinsics.Vector512.IsHardwareAccelerated) for (; s + 16 <= 196; s += 16) global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(giw * global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref dy, (nuint)(at + s)), ref dx, (nuint)(at + s));
                             for (; s + 8 <= 196; s += 8) global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(gi * global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref dy, (nuint)(at + s)), ref dx, (nuint)(at + s));
                             for (; s < 196; s++) global::System.Runtime.CompilerServices.Unsafe.Add(ref dx, at + s) = gamma * invStd * global::System.Runtime.CompilerServices.Unsafe.Add(ref dy, at + s);
                         }
@@ -1516,13 +1911,42 @@ _________________________________________________________________________
                 ref float dxr = ref _d6[n * 25088];
                 ref int argr = ref _argmax6[n * 6272];
                 global::System.Runtime.Intrinsics.Vector256<int> twice = global::System.Runtime.Intrinsics.Vector256.Create(0, 0, 1, 1, 2, 2, 3, 3), positions = global::System.Runtime.Intrinsics.Vector256.Create(0, 1, 2, 3, 4, 5, 6, 7);
-                for (int ch = 0; ch < 32; ch++)
+                if (global::System.Runtime.Intrinsics.Vector512.IsHardwareAccelerated)   // a JIT-time constant: full-width AVX-512 runs the Vector512 blocks
                 {
-                    for (int oy = 0; oy < 14; oy++)
+                    global::System.Runtime.Intrinsics.Vector512<int> windows0 = global::System.Runtime.Intrinsics.Vector512.Create(0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 5, 5, 6, 6, 7, 7);   // the window of each of the 16 inputs at 0
+                    global::System.Runtime.Intrinsics.Vector512<int> windows1 = global::System.Runtime.Intrinsics.Vector512.Create(8, 8, 9, 9, 10, 10, 11, 11, 12, 12, 13, 13, 0, 0, 1, 1);   // the window of each of the 16 inputs at 16
+                    global::System.Runtime.Intrinsics.Vector512<int> windows2 = global::System.Runtime.Intrinsics.Vector512.Create(2, 2, 3, 3, 4, 4, 5, 5, 6, 6, 7, 7, 8, 8, 9, 9);   // the window of each of the 16 inputs at 32
+                    global::System.Runtime.Intrinsics.Vector512<int> windows3 = global::System.Runtime.Intrinsics.Vector512.Create(6, 6, 7, 7, 8, 8, 9, 9, 10, 10, 11, 11, 12, 12, 13, 13);   // the window of each of the 16 inputs at 40
+                    global::System.Runtime.Intrinsics.Vector512<int> widePositions = global::System.Runtime.Intrinsics.Vector512.Create(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+                    int wg = 0;
+                    for (; wg <= 446; wg += 1)   // 1 window row of 14: 56 inputs at a time
                     {
+                        int row = wg * 56, o = wg * 14;
+                        global::System.Runtime.Intrinsics.Vector512<float> g = global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref dyr, (nuint)o) + global::System.Runtime.Intrinsics.Vector512<float>.Zero;
+                        global::System.Runtime.Intrinsics.Vector512<int> win = global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref argr, (nuint)o);
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::System.Runtime.Intrinsics.Vector512.ConditionalSelect(global::System.Runtime.Intrinsics.Vector512.AsSingle(global::System.Runtime.Intrinsics.Vector512.Equals(global::System.Runtime.Intrinsics.Vector512.Shuffle(win, windows0), global::System.Runtime.Intrinsics.Vector512.Create(row + 0) + widePositions)), global::System.Runtime.Intrinsics.Vector512.Shuffle(g, windows0), global::System.Runtime.Intrinsics.Vector512<float>.Zero), ref dxr, (nuint)(row + 0));
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::System.Runtime.Intrinsics.Vector512.ConditionalSelect(global::System.Runtime.Intrinsics.Vector512.AsSingle(global::System.Runtime.Intrinsics.Vector512.Equals(global::System.Runtime.Intrinsics.Vector512.Shuffle(win, windows1), global::System.Runtime.Intrinsics.Vector512.Create(row + 16) + widePositions)), global::System.Runtime.Intrinsics.Vector512.Shuffle(g, windows1), global::System.Runtime.Intrinsics.Vector512<float>.Zero), ref dxr, (nuint)(row + 16));
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::System.Runtime.Intrinsics.Vector512.ConditionalSelect(global::System.Runtime.Intrinsics.Vector512.AsSingle(global::System.Runtime.Intrinsics.Vector512.Equals(global::System.Runtime.Intrinsics.Vector512.Shuffle(win, windows2), global::System.Runtime.Intrinsics.Vector512.Create(row + 32) + widePositions)), global::System.Runtime.Intrinsics.Vector512.Shuffle(g, windows2), global::System.Runtime.Intrinsics.Vector512<float>.Zero), ref dxr, (nuint)(row + 32));
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::System.Runtime.Intrinsics.Vector512.ConditionalSelect(global::System.Runtime.Intrinsics.Vector512.AsSingle(global::System.Runtime.Intrinsics.Vector512.Equals(global::System.Runtime.Intrinsics.Vector512.Shuffle(win, windows3), global::System.Runtime.Intrinsics.Vector512.Create(row + 40) + widePositions)), global::System.Runtime.Intrinsics.Vector512.Shuffle(g, windows3), global::System.Runtime.Intrinsics.Vector512<float>.Zero), ref dxr, (nuint)(row + 40));
+                    }
+                    for (; wg < 448; wg++)   // the last rows: 256-bit blocks (a 512-bit block's loads would pass the sample's end)
+                    {
+                        int ch = wg / 14, oy = wg - ch * 14;
                         int row = ch * 784 + oy * 56, o = ch * 196 + oy * 14;   // the window row's two input rows start at row and row + 28
                         for (int s = 0; s <= 20; s += 8) { global::System.Runtime.Intrinsics.Vector256<float> g = global::System.Runtime.Intrinsics.Vector256.Shuffle(global::System.Runtime.Intrinsics.Vector128.ToVector256Unsafe(global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref dyr, (nuint)(o + (s >> 1)))), twice) + global::System.Runtime.Intrinsics.Vector256<float>.Zero; global::System.Runtime.Intrinsics.Vector256<int> win = global::System.Runtime.Intrinsics.Vector256.Shuffle(global::System.Runtime.Intrinsics.Vector128.ToVector256Unsafe(global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref argr, (nuint)(o + (s >> 1)))), twice), at = global::System.Runtime.Intrinsics.Vector256.Create(row + s) + positions; global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::System.Runtime.Intrinsics.Vector256.ConditionalSelect(global::System.Runtime.Intrinsics.Vector256.AsSingle(global::System.Runtime.Intrinsics.Vector256.Equals(win, at)), g, global::System.Runtime.Intrinsics.Vector256<float>.Zero), ref dxr, (nuint)(row + s)); global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::System.Runtime.Intrinsics.Vector256.ConditionalSelect(global::System.Runtime.Intrinsics.Vector256.AsSingle(global::System.Runtime.Intrinsics.Vector256.Equals(win, at + global::System.Runtime.Intrinsics.Vector256.Create(28))), g, global::System.Runtime.Intrinsics.Vector256<float>.Zero), ref dxr, (nuint)(row + 28 + s)); }
                         { global::System.Runtime.Intrinsics.Vector256<float> g = global::System.Runtime.Intrinsics.Vector256.Shuffle(global::System.Runtime.Intrinsics.Vector128.ToVector256Unsafe(global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref dyr, (nuint)(o + 10))), twice) + global::System.Runtime.Intrinsics.Vector256<float>.Zero; global::System.Runtime.Intrinsics.Vector256<int> win = global::System.Runtime.Intrinsics.Vector256.Shuffle(global::System.Runtime.Intrinsics.Vector128.ToVector256Unsafe(global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref argr, (nuint)(o + 10))), twice), at = global::System.Runtime.Intrinsics.Vector256.Create(row + 20) + positions; global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::System.Runtime.Intrinsics.Vector256.ConditionalSelect(global::System.Runtime.Intrinsics.Vector256.AsSingle(global::System.Runtime.Intrinsics.Vector256.Equals(win, at)), g, global::System.Runtime.Intrinsics.Vector256<float>.Zero), ref dxr, (nuint)(row + 20)); global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::System.Runtime.Intrinsics.Vector256.ConditionalSelect(global::System.Runtime.Intrinsics.Vector256.AsSingle(global::System.Runtime.Intrinsics.Vector256.Equals(win, at + global::System.Runtime.Intrinsics.Vector256.Create(28))), g, global::System.Runtime.Intrinsics.Vector256<float>.Zero), ref dxr, (nuint)(row + 28 + 20)); }
+                    }
+                }
+                else
+                {
+                    for (int ch = 0; ch < 32; ch++)
+                    {
+                        for (int oy = 0; oy < 14; oy++)
+                        {
+                            int row = ch * 784 + oy * 56, o = ch * 196 + oy * 14;   // the window row's two input rows start at row and row + 28
+                            for (int s = 0; s <= 20; s += 8) { global::System.Runtime.Intrinsics.Vector256<float> g = global::System.Runtime.Intrinsics.Vector256.Shuffle(global::System.Runtime.Intrinsics.Vector128.ToVector256Unsafe(global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref dyr, (nuint)(o + (s >> 1)))), twice) + global::System.Runtime.Intrinsics.Vector256<float>.Zero; global::System.Runtime.Intrinsics.Vector256<int> win = global::System.Runtime.Intrinsics.Vector256.Shuffle(global::System.Runtime.Intrinsics.Vector128.ToVector256Unsafe(global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref argr, (nuint)(o + (s >> 1)))), twice), at = global::System.Runtime.Intrinsics.Vector256.Create(row + s) + positions; global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::System.Runtime.Intrinsics.Vector256.ConditionalSelect(global::System.Runtime.Intrinsics.Vector256.AsSingle(global::System.Runtime.Intrinsics.Vector256.Equals(win, at)), g, global::System.Runtime.Intrinsics.Vector256<float>.Zero), ref dxr, (nuint)(row + s)); global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::System.Runtime.Intrinsics.Vector256.ConditionalSelect(global::System.Runtime.Intrinsics.Vector256.AsSingle(global::System.Runtime.Intrinsics.Vector256.Equals(win, at + global::System.Runtime.Intrinsics.Vector256.Create(28))), g, global::System.Runtime.Intrinsics.Vector256<float>.Zero), ref dxr, (nuint)(row + 28 + s)); }
+                            { global::System.Runtime.Intrinsics.Vector256<float> g = global::System.Runtime.Intrinsics.Vector256.Shuffle(global::System.Runtime.Intrinsics.Vector128.ToVector256Unsafe(global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref dyr, (nuint)(o + 10))), twice) + global::System.Runtime.Intrinsics.Vector256<float>.Zero; global::System.Runtime.Intrinsics.Vector256<int> win = global::System.Runtime.Intrinsics.Vector256.Shuffle(global::System.Runtime.Intrinsics.Vector128.ToVector256Unsafe(global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref argr, (nuint)(o + 10))), twice), at = global::System.Runtime.Intrinsics.Vector256.Create(row + 20) + positions; global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::System.Runtime.Intrinsics.Vector256.ConditionalSelect(global::System.Runtime.Intrinsics.Vector256.AsSingle(global::System.Runtime.Intrinsics.Vector256.Equals(win, at)), g, global::System.Runtime.Intrinsics.Vector256<float>.Zero), ref dxr, (nuint)(row + 20)); global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::System.Runtime.Intrinsics.Vector256.ConditionalSelect(global::System.Runtime.Intrinsics.Vector256.AsSingle(global::System.Runtime.Intrinsics.Vector256.Equals(win, at + global::System.Runtime.Intrinsics.Vector256.Create(28))), g, global::System.Runtime.Intrinsics.Vector256<float>.Zero), ref dxr, (nuint)(row + 28 + 20)); }
+                        }
                     }
                 }
             }
@@ -1537,20 +1961,41 @@ _________________________________________________________________________
                 for (int ch = 0; ch < 32; ch++)
                 {
                     float mean = _mean5[ch], invStd = _invStd5[ch], gamma = _p[9632 + ch];
-                    // eight values of each sample's run of 784 at a time, in double; the lanes are added in order, then the last 0 values of the runs
                     global::System.Runtime.Intrinsics.Vector256<float> meanv = global::System.Runtime.Intrinsics.Vector256.Create(mean), invStdv = global::System.Runtime.Intrinsics.Vector256.Create(invStd);
-                    global::System.Runtime.Intrinsics.Vector256<double> dyLo = global::System.Runtime.Intrinsics.Vector256<double>.Zero, dyHi = global::System.Runtime.Intrinsics.Vector256<double>.Zero, xhLo = global::System.Runtime.Intrinsics.Vector256<double>.Zero, xhHi = global::System.Runtime.Intrinsics.Vector256<double>.Zero;
-                    double dyTail = 0, xhTail = 0;
-                    for (int n = 0; n < batch; n++)
+                    global::System.Runtime.Intrinsics.Vector512<float> meanw = global::System.Runtime.Intrinsics.Vector512.Create(mean), invStdw = global::System.Runtime.Intrinsics.Vector512.Create(invStd);
+                    double dySum, dyXhatSum;
+                    if (global::System.Runtime.Intrinsics.Vector512.IsHardwareAccelerated)   // a JIT-time constant
                     {
-                        int at = n * 25088 + ch * 784, s = 0;
-                        for (; s + 8 <= 784; s += 8)
+                        // 16 values of each sample's run of 784 at a time, in double; the lanes are added in order, then the last 0 values of the runs
+                        global::System.Runtime.Intrinsics.Vector512<double> dyLo = global::System.Runtime.Intrinsics.Vector512<double>.Zero, dyHi = global::System.Runtime.Intrinsics.Vector512<double>.Zero, xhLo = global::System.Runtime.Intrinsics.Vector512<double>.Zero, xhHi = global::System.Runtime.Intrinsics.Vector512<double>.Zero;
+                        double dyTail = 0, xhTail = 0;
+                        for (int n = 0; n < batch; n++)
                         {
-                            global::System.Runtime.Intrinsics.Vector256<float> d = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref dy, (nuint)(at + s)), e = d * (global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref x, (nuint)(at + s)) - meanv) * invStdv;
-                            dyLo += global::System.Runtime.Intrinsics.Vector256.WidenLower(d); dyHi += global::System.Runtime.Intrinsics.Vector256.WidenUpper(d); xhLo += global::System.Runtime.Intrinsics.Vector256.WidenLower(e); xhHi += global::System.Runtime.Intrinsics.Vector256.WidenUpper(e);
+                            int at = n * 25088 + ch * 784, s = 0;
+                            for (; s + 16 <= 784; s += 16)
+                            {
+                                global::System.Runtime.Intrinsics.Vector512<float> d = global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref dy, (nuint)(at + s)), e = d * (global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref x, (nuint)(at + s)) - meanw) * invStdw;
+                                dyLo += global::System.Runtime.Intrinsics.Vector512.WidenLower(d); dyHi += global::System.Runtime.Intrinsics.Vector512.WidenUpper(d); xhLo += global::System.Runtime.Intrinsics.Vector512.WidenLower(e); xhHi += global::System.Runtime.Intrinsics.Vector512.WidenUpper(e);
+                            }
                         }
+                        dySum = global::System.Runtime.Intrinsics.Vector512.Sum(dyLo + dyHi) + dyTail; dyXhatSum = global::System.Runtime.Intrinsics.Vector512.Sum(xhLo + xhHi) + xhTail;
                     }
-                    double dySum = global::System.Runtime.Intrinsics.Vector256.Sum(dyLo + dyHi) + dyTail, dyXhatSum = global::System.Runtime.Intrinsics.Vector256.Sum(xhLo + xhHi) + xhTail;
+                    else
+                    {
+                        // 8 values of each sample's run of 784 at a time, in double; the lanes are added in order, then the last 0 values of the runs
+                        global::System.Runtime.Intrinsics.Vector256<double> dyLo = global::System.Runtime.Intrinsics.Vector256<double>.Zero, dyHi = global::System.Runtime.Intrinsics.Vector256<double>.Zero, xhLo = global::System.Runtime.Intrinsics.Vector256<double>.Zero, xhHi = global::System.Runtime.Intrinsics.Vector256<double>.Zero;
+                        double dyTail = 0, xhTail = 0;
+                        for (int n = 0; n < batch; n++)
+                        {
+                            int at = n * 25088 + ch * 784, s = 0;
+                            for (; s + 8 <= 784; s += 8)
+                            {
+                                global::System.Runtime.Intrinsics.Vector256<float> d = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref dy, (nuint)(at + s)), e = d * (global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref x, (nuint)(at + s)) - meanv) * invStdv;
+                                dyLo += global::System.Runtime.Intrinsics.Vector256.WidenLower(d); dyHi += global::System.Runtime.Intrinsics.Vector256.WidenUpper(d); xhLo += global::System.Runtime.Intrinsics.Vector256.WidenLower(e); xhHi += global::System.Runtime.Intrinsics.Vector256.WidenUpper(e);
+                            }
+                        }
+                        dySum = global::System.Runtime.Intrinsics.Vector256.Sum(dyLo + dyHi) + dyTail; dyXhatSum = global::System.Runtime.Intrinsics.Vector256.Sum(xhLo + xhHi) + xhTail;
+                    }
                     float sumDy = (float)dySum, sumDyXhat = (float)dyXhatSum;
                     _g[9632 + ch] += sumDyXhat;
                     _g[9664 + ch] += sumDy;
@@ -1558,18 +2003,22 @@ _________________________________________________________________________
                     {
                         float k = gamma * invStd / m;
                         global::System.Runtime.Intrinsics.Vector256<float> kv = global::System.Runtime.Intrinsics.Vector256.Create(k), mv = global::System.Runtime.Intrinsics.Vector256.Create((float)m), sv = global::System.Runtime.Intrinsics.Vector256.Create(sumDy), xv = global::System.Runtime.Intrinsics.Vector256.Create(sumDyXhat);
+                        global::System.Runtime.Intrinsics.Vector512<float> kw = global::System.Runtime.Intrinsics.Vector512.Create(k), mw = global::System.Runtime.Intrinsics.Vector512.Create((float)m), sw = global::System.Runtime.Intrinsics.Vector512.Create(sumDy), xw = global::System.Runtime.Intrinsics.Vector512.Create(sumDyXhat);   // the same formula lane by lane: the same bits at either width
                         for (int n = 0; n < batch; n++)
                         {
                             int at = n * 25088 + ch * 784, s = 0;
+                            if (global::System.Runtime.Intrinsics.Vector512.IsHardwareAccelerated) for (; s + 16 <= 784; s += 16) global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(kw * (mw * global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref dy, (nuint)(at + s)) - sw - (global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref x, (nuint)(at + s)) - meanw) * invStdw * xw), ref dx, (nuint)(at + s));
                             for (; s + 8 <= 784; s += 8) global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(kv * (mv * global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref dy, (nuint)(at + s)) - sv - (global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref x, (nuint)(at + s)) - meanv) * invStdv * xv), ref dx, (nuint)(at + s));
                         }
                     }
                     else
                     {
                         global::System.Runtime.Intrinsics.Vector256<float> gi = global::System.Runtime.Intrinsics.Vector256.Create(gamma * invStd);
+                        global::System.Runtime.Intrinsics.Vector512<float> giw = global::System.Runtime.Intrinsics.Vector512.Create(gamma * invStd);
                         for (int n = 0; n < batch; n++)
                         {
                             int at = n * 25088 + ch * 784, s = 0;
+                            if (global::System.Runtime.Intrinsics.Vector512.IsHardwareAccelerated) for (; s + 16 <= 784; s += 16) global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(giw * global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref dy, (nuint)(at + s)), ref dx, (nuint)(at + s));
                             for (; s + 8 <= 784; s += 8) global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(gi * global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref dy, (nuint)(at + s)), ref dx, (nuint)(at + s));
                         }
                     }
@@ -1606,20 +2055,41 @@ _________________________________________________________________________
                 for (int ch = 0; ch < 32; ch++)
                 {
                     float mean = _mean2[ch], invStd = _invStd2[ch], gamma = _p[320 + ch];
-                    // eight values of each sample's run of 784 at a time, in double; the lanes are added in order, then the last 0 values of the runs
                     global::System.Runtime.Intrinsics.Vector256<float> meanv = global::System.Runtime.Intrinsics.Vector256.Create(mean), invStdv = global::System.Runtime.Intrinsics.Vector256.Create(invStd);
-                    global::System.Runtime.Intrinsics.Vector256<double> dyLo = global::System.Runtime.Intrinsics.Vector256<double>.Zero, dyHi = global::System.Runtime.Intrinsics.Vector256<double>.Zero, xhLo = global::System.Runtime.Intrinsics.Vector256<double>.Zero, xhHi = global::System.Runtime.Intrinsics.Vector256<double>.Zero;
-                    double dyTail = 0, xhTail = 0;
-                    for (int n = 0; n < batch; n++)
+                    global::System.Runtime.Intrinsics.Vector512<float> meanw = global::System.Runtime.Intrinsics.Vector512.Create(mean), invStdw = global::System.Runtime.Intrinsics.Vector512.Create(invStd);
+                    double dySum, dyXhatSum;
+                    if (global::System.Runtime.Intrinsics.Vector512.IsHardwareAccelerated)   // a JIT-time constant
                     {
-                        int at = n * 25088 + ch * 784, s = 0;
-                        for (; s + 8 <= 784; s += 8)
+                        // 16 values of each sample's run of 784 at a time, in double; the lanes are added in order, then the last 0 values of the runs
+                        global::System.Runtime.Intrinsics.Vector512<double> dyLo = global::System.Runtime.Intrinsics.Vector512<double>.Zero, dyHi = global::System.Runtime.Intrinsics.Vector512<double>.Zero, xhLo = global::System.Runtime.Intrinsics.Vector512<double>.Zero, xhHi = global::System.Runtime.Intrinsics.Vector512<double>.Zero;
+                        double dyTail = 0, xhTail = 0;
+                        for (int n = 0; n < batch; n++)
                         {
-                            global::System.Runtime.Intrinsics.Vector256<float> d = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref dy, (nuint)(at + s)), e = d * (global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref x, (nuint)(at + s)) - meanv) * invStdv;
-                            dyLo += global::System.Runtime.Intrinsics.Vector256.WidenLower(d); dyHi += global::System.Runtime.Intrinsics.Vector256.WidenUpper(d); xhLo += global::System.Runtime.Intrinsics.Vector256.WidenLower(e); xhHi += global::System.Runtime.Intrinsics.Vector256.WidenUpper(e);
+                            int at = n * 25088 + ch * 784, s = 0;
+                            for (; s + 16 <= 784; s += 16)
+                            {
+                                global::System.Runtime.Intrinsics.Vector512<float> d = global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref dy, (nuint)(at + s)), e = d * (global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref x, (nuint)(at + s)) - meanw) * invStdw;
+                                dyLo += global::System.Runtime.Intrinsics.Vector512.WidenLower(d); dyHi += global::System.Runtime.Intrinsics.Vector512.WidenUpper(d); xhLo += global::System.Runtime.Intrinsics.Vector512.WidenLower(e); xhHi += global::System.Runtime.Intrinsics.Vector512.WidenUpper(e);
+                            }
                         }
+                        dySum = global::System.Runtime.Intrinsics.Vector512.Sum(dyLo + dyHi) + dyTail; dyXhatSum = global::System.Runtime.Intrinsics.Vector512.Sum(xhLo + xhHi) + xhTail;
                     }
-                    double dySum = global::System.Runtime.Intrinsics.Vector256.Sum(dyLo + dyHi) + dyTail, dyXhatSum = global::System.Runtime.Intrinsics.Vector256.Sum(xhLo + xhHi) + xhTail;
+                    else
+                    {
+                        // 8 values of each sample's run of 784 at a time, in double; the lanes are added in order, then the last 0 values of the runs
+                        global::System.Runtime.Intrinsics.Vector256<double> dyLo = global::System.Runtime.Intrinsics.Vector256<double>.Zero, dyHi = global::System.Runtime.Intrinsics.Vector256<double>.Zero, xhLo = global::System.Runtime.Intrinsics.Vector256<double>.Zero, xhHi = global::System.Runtime.Intrinsics.Vector256<double>.Zero;
+                        double dyTail = 0, xhTail = 0;
+                        for (int n = 0; n < batch; n++)
+                        {
+                            int at = n * 25088 + ch * 784, s = 0;
+                            for (; s + 8 <= 784; s += 8)
+                            {
+                                global::System.Runtime.Intrinsics.Vector256<float> d = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref dy, (nuint)(at + s)), e = d * (global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref x, (nuint)(at + s)) - meanv) * invStdv;
+                                dyLo += global::System.Runtime.Intrinsics.Vector256.WidenLower(d); dyHi += global::System.Runtime.Intrinsics.Vector256.WidenUpper(d); xhLo += global::System.Runtime.Intrinsics.Vector256.WidenLower(e); xhHi += global::System.Runtime.Intrinsics.Vector256.WidenUpper(e);
+                            }
+                        }
+                        dySum = global::System.Runtime.Intrinsics.Vector256.Sum(dyLo + dyHi) + dyTail; dyXhatSum = global::System.Runtime.Intrinsics.Vector256.Sum(xhLo + xhHi) + xhTail;
+                    }
                     float sumDy = (float)dySum, sumDyXhat = (float)dyXhatSum;
                     _g[320 + ch] += sumDyXhat;
                     _g[352 + ch] += sumDy;
@@ -1627,18 +2097,22 @@ _________________________________________________________________________
                     {
                         float k = gamma * invStd / m;
                         global::System.Runtime.Intrinsics.Vector256<float> kv = global::System.Runtime.Intrinsics.Vector256.Create(k), mv = global::System.Runtime.Intrinsics.Vector256.Create((float)m), sv = global::System.Runtime.Intrinsics.Vector256.Create(sumDy), xv = global::System.Runtime.Intrinsics.Vector256.Create(sumDyXhat);
+                        global::System.Runtime.Intrinsics.Vector512<float> kw = global::System.Runtime.Intrinsics.Vector512.Create(k), mw = global::System.Runtime.Intrinsics.Vector512.Create((float)m), sw = global::System.Runtime.Intrinsics.Vector512.Create(sumDy), xw = global::System.Runtime.Intrinsics.Vector512.Create(sumDyXhat);   // the same formula lane by lane: the same bits at either width
                         for (int n = 0; n < batch; n++)
                         {
                             int at = n * 25088 + ch * 784, s = 0;
+                            if (global::System.Runtime.Intrinsics.Vector512.IsHardwareAccelerated) for (; s + 16 <= 784; s += 16) global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(kw * (mw * global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref dy, (nuint)(at + s)) - sw - (global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref x, (nuint)(at + s)) - meanw) * invStdw * xw), ref dx, (nuint)(at + s));
                             for (; s + 8 <= 784; s += 8) global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(kv * (mv * global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref dy, (nuint)(at + s)) - sv - (global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref x, (nuint)(at + s)) - meanv) * invStdv * xv), ref dx, (nuint)(at + s));
                         }
                     }
                     else
                     {
                         global::System.Runtime.Intrinsics.Vector256<float> gi = global::System.Runtime.Intrinsics.Vector256.Create(gamma * invStd);
+                        global::System.Runtime.Intrinsics.Vector512<float> giw = global::System.Runtime.Intrinsics.Vector512.Create(gamma * invStd);
                         for (int n = 0; n < batch; n++)
                         {
                             int at = n * 25088 + ch * 784, s = 0;
+                            if (global::System.Runtime.Intrinsics.Vector512.IsHardwareAccelerated) for (; s + 16 <= 784; s += 16) global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(giw * global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref dy, (nuint)(at + s)), ref dx, (nuint)(at + s));
                             for (; s + 8 <= 784; s += 8) global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(gi * global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref dy, (nuint)(at + s)), ref dx, (nuint)(at + s));
                         }
                     }

@@ -23,48 +23,65 @@ internal sealed class BatchNormEmitter : LayerEmitter
     public override void Fields(CodeWriter w, EmitContext c, LayerPlan l)
         => w.Line($"private readonly {c.T}[] _mean{l.Index} = new {c.T}[{Channels(l)}], _invStd{l.Index} = new {c.T}[{Channels(l)}];   // {l.PascalName}: μ and 1/√(σ² + ε) of the last forward pass");
 
-    private const string V = "global::System.Runtime.Intrinsics.Vector256", U = "global::System.Runtime.CompilerServices.Unsafe";
+    private const string V = "global::System.Runtime.Intrinsics.Vector256", V512 = "global::System.Runtime.Intrinsics.Vector512", U = "global::System.Runtime.CompilerServices.Unsafe";
 
     /// <summary>Whether the float kernels below run over vectors: per feature (S = 1) eight features at a time, lane l
     /// adding feature ch + l's values in sample order (the scalar loop's sums, bit for bit); per channel (S ≥ 8) eight
     /// values of each sample's run at a time (the double sums then add in lane order, then the run's last S mod 8 values).</summary>
     private static bool Vectorised(EmitContext c, LayerPlan l) => !c.Plan.Spec.IsDouble && (Spatial(l) == 1 ? Channels(l) >= 8 : Spatial(l) >= 8);
 
+    /// <summary>Whether the vector kernels also get Vector512 loops (taken where Vector512 is accelerated, a JIT-time
+    /// constant): 16 features at a time (per feature: each lane still adds one feature's values in sample order, so the
+    /// same bits), or 16 values of each run (per channel: the double sums group by 16 lanes instead of 8, a change of
+    /// summation order only; see docs/performance.md for the bound).</summary>
+    private static bool Wide(EmitContext c, LayerPlan l) => Vectorised(c, l) && (Spatial(l) == 1 ? Channels(l) >= 16 : Spatial(l) >= 16);
+
     public override void Forward(CodeWriter w, EmitContext c, LayerPlan l)
     {
         int C = Channels(l), S = Spatial(l), CS = C * S;
         string x = EmitContext.A(l.Index), y = EmitContext.A(l.Index + 1), t = c.T;
         string mom = c.Lit(l.Options<BatchNormOptions>().Momentum), eps = c.Lit(l.Options<BatchNormOptions>().Epsilon);
+        bool wide = Wide(c, l);
         w.Line($"// Layer {l.Index}: {l.PascalName} over {C} {(S > 1 ? "channels" : "features")}: y = γ·(x − μ)/√(σ² + ε) + β, batch statistics in training, running ones in inference");
         w.Open("");
         w.Line($"int m = batch * {S};");
         if (Vectorised(c, l) && S == 1)
         {
             w.Line($"ref {t} x = ref {x}[0], y = ref {y}[0];");
-            w.Line("global::System.Span<double> lanes = stackalloc double[8];");
+            w.Line($"global::System.Span<double> lanes = stackalloc double[{(wide ? 16 : 8)}];");
             w.Line("int ch = 0;");
-            w.Open($"for (; ch + 8 <= {C}; ch += 8)");
-            w.Line("// eight features at once: lane l adds feature ch + l's values in sample order, as the loop below does one feature");
-            w.Open("if (Training)");
-            w.Line($"{V}<double> lo = {V}<double>.Zero, hi = {V}<double>.Zero;");
-            w.Line($"for (int n = 0; n < batch; n++) {{ {V}<float> v = {V}.LoadUnsafe(ref x, (nuint)(n * {CS} + ch)); lo += {V}.WidenLower(v); hi += {V}.WidenUpper(v); }}");
-            w.Line($"{V}.CopyTo(lo, lanes); {V}.CopyTo(hi, lanes.Slice(4));");
-            w.Line($"for (int l = 0; l < 8; l++) _mean{l.Index}[ch + l] = ({t})(lanes[l] / m);");
-            w.Line($"{V}<float> meanv = {V}.LoadUnsafe(ref _mean{l.Index}[ch]);");
-            w.Line($"lo = {V}<double>.Zero; hi = {V}<double>.Zero;");
-            w.Line($"for (int n = 0; n < batch; n++) {{ {V}<float> e = {V}.LoadUnsafe(ref x, (nuint)(n * {CS} + ch)) - meanv; {V}<double> el = {V}.WidenLower(e), eh = {V}.WidenUpper(e); lo += el * el; hi += eh * eh; }}");
-            w.Line($"{V}.CopyTo(lo, lanes); {V}.CopyTo(hi, lanes.Slice(4));");
-            w.Open("for (int l = 0; l < 8; l++)");
-            w.Line($"{t} variance = ({t})(lanes[l] / m);");
-            w.Line($"_invStd{l.Index}[ch + l] = {c.Lit(1)} / {c.Math}.Sqrt(variance + {eps});");
-            w.Line($"_s[{l.StateOffset} + ch + l] = ({c.Lit(1)} - {mom}) * _s[{l.StateOffset} + ch + l] + {mom} * _mean{l.Index}[ch + l];");
-            w.Line($"_s[{l.StateOffset + C} + ch + l] = ({c.Lit(1)} - {mom}) * _s[{l.StateOffset + C} + ch + l] + {mom} * (m > 1 ? variance * m / (m - 1) : variance);");
-            w.Close();
-            w.Close();
-            w.Line($"else for (int l = 0; l < 8; l++) {{ _mean{l.Index}[ch + l] = _s[{l.StateOffset} + ch + l]; _invStd{l.Index}[ch + l] = {c.Lit(1)} / {c.Math}.Sqrt(_s[{l.StateOffset + C} + ch + l] + {eps}); }}");
-            w.Line($"{V}<float> mean = {V}.LoadUnsafe(ref _mean{l.Index}[ch]), invStd = {V}.LoadUnsafe(ref _invStd{l.Index}[ch]), gamma = {V}.LoadUnsafe(ref _p[{l.WeightOffset} + ch]), beta = {V}.LoadUnsafe(ref _p[{l.BiasOffset} + ch]);");
-            w.Line($"for (int n = 0; n < batch; n++) {V}.StoreUnsafe(gamma * ({V}.LoadUnsafe(ref x, (nuint)(n * {CS} + ch)) - mean) * invStd + beta, ref y, (nuint)(n * {CS} + ch));");
-            w.Close();
+            void Features(string V, int L)
+            {
+                w.Open($"for (; ch + {L} <= {C}; ch += {L})");
+                w.Line($"// {(L == 8 ? "eight" : "sixteen")} features at once: lane l adds feature ch + l's values in sample order, as the loop below does one feature");
+                w.Open("if (Training)");
+                w.Line($"{V}<double> lo = {V}<double>.Zero, hi = {V}<double>.Zero;");
+                w.Line($"for (int n = 0; n < batch; n++) {{ {V}<float> v = {V}.LoadUnsafe(ref x, (nuint)(n * {CS} + ch)); lo += {V}.WidenLower(v); hi += {V}.WidenUpper(v); }}");
+                w.Line($"{V}.CopyTo(lo, lanes); {V}.CopyTo(hi, lanes.Slice({L / 2}));");
+                w.Line($"for (int l = 0; l < {L}; l++) _mean{l.Index}[ch + l] = ({t})(lanes[l] / m);");
+                w.Line($"{V}<float> meanv = {V}.LoadUnsafe(ref _mean{l.Index}[ch]);");
+                w.Line($"lo = {V}<double>.Zero; hi = {V}<double>.Zero;");
+                w.Line($"for (int n = 0; n < batch; n++) {{ {V}<float> e = {V}.LoadUnsafe(ref x, (nuint)(n * {CS} + ch)) - meanv; {V}<double> el = {V}.WidenLower(e), eh = {V}.WidenUpper(e); lo += el * el; hi += eh * eh; }}");
+                w.Line($"{V}.CopyTo(lo, lanes); {V}.CopyTo(hi, lanes.Slice({L / 2}));");
+                w.Open($"for (int l = 0; l < {L}; l++)");
+                w.Line($"{t} variance = ({t})(lanes[l] / m);");
+                w.Line($"_invStd{l.Index}[ch + l] = {c.Lit(1)} / {c.Math}.Sqrt(variance + {eps});");
+                w.Line($"_s[{l.StateOffset} + ch + l] = ({c.Lit(1)} - {mom}) * _s[{l.StateOffset} + ch + l] + {mom} * _mean{l.Index}[ch + l];");
+                w.Line($"_s[{l.StateOffset + C} + ch + l] = ({c.Lit(1)} - {mom}) * _s[{l.StateOffset + C} + ch + l] + {mom} * (m > 1 ? variance * m / (m - 1) : variance);");
+                w.Close();
+                w.Close();
+                w.Line($"else for (int l = 0; l < {L}; l++) {{ _mean{l.Index}[ch + l] = _s[{l.StateOffset} + ch + l]; _invStd{l.Index}[ch + l] = {c.Lit(1)} / {c.Math}.Sqrt(_s[{l.StateOffset + C} + ch + l] + {eps}); }}");
+                w.Line($"{V}<float> mean = {V}.LoadUnsafe(ref _mean{l.Index}[ch]), invStd = {V}.LoadUnsafe(ref _invStd{l.Index}[ch]), gamma = {V}.LoadUnsafe(ref _p[{l.WeightOffset} + ch]), beta = {V}.LoadUnsafe(ref _p[{l.BiasOffset} + ch]);");
+                w.Line($"for (int n = 0; n < batch; n++) {V}.StoreUnsafe(gamma * ({V}.LoadUnsafe(ref x, (nuint)(n * {CS} + ch)) - mean) * invStd + beta, ref y, (nuint)(n * {CS} + ch));");
+                w.Close();
+            }
+            if (wide)
+            {
+                w.Open($"if ({V512}.IsHardwareAccelerated)   // a JIT-time constant");
+                Features(V512, 16);
+                w.Close();
+            }
+            Features(V, 8);
             w.Open($"for (; ch < {C}; ch++)");
         }
         else if (Vectorised(c, l))
@@ -78,11 +95,24 @@ internal sealed class BatchNormEmitter : LayerEmitter
         w.Open("if (Training)");
         if (runs)
         {
-            w.Line($"// eight values of each sample's run of {S} at a time, in double; the lanes are added in order, then the last {S % 8} values of the runs");
-            SumRuns(w, S, CS, "sum", "x", v => v, s => s);
-            w.Line($"mean = ({t})(sum / m);");
-            w.Line($"{V}<float> meanv = {V}.Create(mean);");
-            SumRuns(w, S, CS, "squares", "x", v => $"{v} - meanv", s => $"{s} - mean", square: true);
+            w.Line("double sum, squares;");
+            void Statistics(string V, int L)
+            {
+                w.Line($"// {L} values of each sample's run of {S} at a time, in double; the lanes are added in order, then the last {S % L} values of the runs");
+                SumRuns(w, V, L, S, CS, "sum", "x", v => v, s => s);
+                w.Line($"mean = ({t})(sum / m);");
+                w.Line($"{V}<float> meanv = {V}.Create(mean);");
+                SumRuns(w, V, L, S, CS, "squares", "x", v => $"{v} - meanv", s => $"{s} - mean", square: true);
+            }
+            if (wide)
+            {
+                w.Open($"if ({V512}.IsHardwareAccelerated)   // a JIT-time constant");
+                Statistics(V512, 16);
+                w.Close();
+                w.Open("else");
+            }
+            Statistics(V, 8);
+            if (wide) w.Close();
         }
         else
         {
@@ -105,8 +135,10 @@ internal sealed class BatchNormEmitter : LayerEmitter
         if (runs)
         {
             w.Line($"{V}<float> gv = {V}.Create(gamma), mv = {V}.Create(mean), iv = {V}.Create(invStd), bv = {V}.Create(beta);");
+            if (wide) w.Line($"{V512}<float> gw = {V512}.Create(gamma), mw = {V512}.Create(mean), iw = {V512}.Create(invStd), bw = {V512}.Create(beta);   // the same formula lane by lane: the same bits at either width");
             w.Open("for (int n = 0; n < batch; n++)");
             w.Line($"int at = n * {CS} + ch * {S}, s = 0;");
+            if (wide) w.Line($"if ({V512}.IsHardwareAccelerated) for (; s + 16 <= {S}; s += 16) {V512}.StoreUnsafe(gw * ({V512}.LoadUnsafe(ref x, (nuint)(at + s)) - mw) * iw + bw, ref y, (nuint)(at + s));");
             w.Line($"for (; s + 8 <= {S}; s += 8) {V}.StoreUnsafe(gv * ({V}.LoadUnsafe(ref x, (nuint)(at + s)) - mv) * iv + bv, ref y, (nuint)(at + s));");
             if (S % 8 != 0) w.Line($"for (; s < {S}; s++) {U}.Add(ref y, at + s) = gamma * ({U}.Add(ref x, at + s) - mean) * invStd + beta;");
             w.Close();
@@ -117,32 +149,34 @@ internal sealed class BatchNormEmitter : LayerEmitter
         w.Close();
     }
 
-    /// <summary>Declares double <paramref name="total"/> = Σ over the channel's values of <paramref name="scalar"/>(value)
-    /// (squared when asked), eight values of each sample's run at a time in two Vector256&lt;double&gt; lanes, the run's
-    /// last S mod 8 values one by one; the lanes are added in order, then the tail.</summary>
-    private static void SumRuns(CodeWriter w, int S, int CS, string total, string array, Func<string, string> vector, Func<string, string> scalar, bool square = false)
+    /// <summary>Assigns double <paramref name="total"/> = Σ over the channel's values of <paramref name="scalar"/>(value)
+    /// (squared when asked), <paramref name="L"/> values of each sample's run at a time in two vectors of doubles
+    /// (<paramref name="vec"/>: Vector256 or Vector512), the run's last S mod L values one by one; the lanes are added in
+    /// order, then the tail.</summary>
+    private static void SumRuns(CodeWriter w, string vec, int L, int S, int CS, string total, string array, Func<string, string> vector, Func<string, string> scalar, bool square = false)
     {
-        w.Line($"{V}<double> {total}Lo = {V}<double>.Zero, {total}Hi = {V}<double>.Zero;");
+        w.Line($"{vec}<double> {total}Lo = {vec}<double>.Zero, {total}Hi = {vec}<double>.Zero;");
         w.Line($"double {total}Tail = 0;");
         w.Open("for (int n = 0; n < batch; n++)");
         w.Line($"int at = n * {CS} + ch * {S}, s = 0;");
-        w.Open($"for (; s + 8 <= {S}; s += 8)");
-        w.Line($"{V}<float> v = {vector($"{V}.LoadUnsafe(ref {array}, (nuint)(at + s))")};");
-        w.Line($"{V}<double> lo = {V}.WidenLower(v), hi = {V}.WidenUpper(v);");
+        w.Open($"for (; s + {L} <= {S}; s += {L})");
+        w.Line($"{vec}<float> v = {vector($"{vec}.LoadUnsafe(ref {array}, (nuint)(at + s))")};");
+        w.Line($"{vec}<double> lo = {vec}.WidenLower(v), hi = {vec}.WidenUpper(v);");
         w.Line(square ? $"{total}Lo += lo * lo; {total}Hi += hi * hi;" : $"{total}Lo += lo; {total}Hi += hi;");
         w.Close();
-        if (S % 8 != 0)
+        if (S % L != 0)
             w.Line(square
                 ? $"for (; s < {S}; s++) {{ double e = {scalar($"{U}.Add(ref {array}, at + s)")}; {total}Tail += e * e; }}"
                 : $"for (; s < {S}; s++) {total}Tail += {scalar($"{U}.Add(ref {array}, at + s)")};");
         w.Close();
-        w.Line($"double {total} = {V}.Sum({total}Lo + {total}Hi) + {total}Tail;");
+        w.Line($"{total} = {vec}.Sum({total}Lo + {total}Hi) + {total}Tail;");
     }
 
     public override void Backward(CodeWriter w, EmitContext c, LayerPlan l)
     {
         int C = Channels(l), S = Spatial(l), CS = C * S;
         string x = EmitContext.A(l.Index), dy = EmitContext.D(l.Index + 1), dx = EmitContext.D(l.Index), t = c.T;
+        bool wide = Wide(c, l);
         w.Line($"// Layer {l.Index}: {l.PascalName} backward: ∂E/∂γ += Σ ∂E/∂y·x̂, ∂E/∂β += Σ ∂E/∂y; ∂E/∂x through the batch statistics in training");
         w.Open("");
         w.Line($"int m = batch * {S};");
@@ -150,32 +184,42 @@ internal sealed class BatchNormEmitter : LayerEmitter
         if (vectorised) w.Line($"ref {t} x = ref {x}[0], dy = ref {dy}[0], dx = ref {dx}[0];");
         if (vectorised && S == 1)
         {
-            w.Line("global::System.Span<double> lanes = stackalloc double[16];");
-            w.Line("global::System.Span<float> sums = stackalloc float[16];");
+            w.Line($"global::System.Span<double> lanes = stackalloc double[{(wide ? 32 : 16)}];");
+            w.Line($"global::System.Span<float> sums = stackalloc float[{(wide ? 32 : 16)}];");
             w.Line("int ch = 0;");
-            w.Open($"for (; ch + 8 <= {C}; ch += 8)");
-            w.Line("// eight features at once: lane l adds feature ch + l's values in sample order, as the loop below does one feature");
-            w.Line($"{V}<float> mean = {V}.LoadUnsafe(ref _mean{l.Index}[ch]), invStd = {V}.LoadUnsafe(ref _invStd{l.Index}[ch]), gamma = {V}.LoadUnsafe(ref _p[{l.WeightOffset} + ch]);");
-            w.Line($"{V}<double> dyLo = {V}<double>.Zero, dyHi = {V}<double>.Zero, xhLo = {V}<double>.Zero, xhHi = {V}<double>.Zero;");
-            w.Open("for (int n = 0; n < batch; n++)");
-            w.Line($"{V}<float> d = {V}.LoadUnsafe(ref dy, (nuint)(n * {CS} + ch)), e = d * ({V}.LoadUnsafe(ref x, (nuint)(n * {CS} + ch)) - mean) * invStd;");
-            w.Line($"dyLo += {V}.WidenLower(d); dyHi += {V}.WidenUpper(d); xhLo += {V}.WidenLower(e); xhHi += {V}.WidenUpper(e);");
-            w.Close();
-            w.Line($"{V}.CopyTo(dyLo, lanes); {V}.CopyTo(dyHi, lanes.Slice(4)); {V}.CopyTo(xhLo, lanes.Slice(8)); {V}.CopyTo(xhHi, lanes.Slice(12));");
-            w.Open("for (int l = 0; l < 8; l++)");
-            w.Line($"{t} sumDy = ({t})lanes[l], sumDyXhat = ({t})lanes[8 + l];");
-            w.Line($"_g[{l.WeightOffset} + ch + l] += sumDyXhat;");
-            w.Line($"_g[{l.BiasOffset} + ch + l] += sumDy;");
-            w.Line("sums[l] = sumDy; sums[8 + l] = sumDyXhat;");
-            w.Close();
-            if (l.Index == 0) w.Open("if (inputGradient)");
-            w.Open("if (_trainingPass)");
-            w.Line($"{V}<float> mv = {V}.Create(({t})m), k = gamma * invStd / mv, sumDy = {V}.LoadUnsafe(ref sums[0]), sumDyXhat = {V}.LoadUnsafe(ref sums[8]);");
-            w.Line($"for (int n = 0; n < batch; n++) {V}.StoreUnsafe(k * (mv * {V}.LoadUnsafe(ref dy, (nuint)(n * {CS} + ch)) - sumDy - ({V}.LoadUnsafe(ref x, (nuint)(n * {CS} + ch)) - mean) * invStd * sumDyXhat), ref dx, (nuint)(n * {CS} + ch));");
-            w.Close();
-            w.Line($"else for (int n = 0; n < batch; n++) {V}.StoreUnsafe(gamma * invStd * {V}.LoadUnsafe(ref dy, (nuint)(n * {CS} + ch)), ref dx, (nuint)(n * {CS} + ch));");
-            if (l.Index == 0) w.Close();
-            w.Close();
+            void Features(string V, int L)
+            {
+                w.Open($"for (; ch + {L} <= {C}; ch += {L})");
+                w.Line($"// {(L == 8 ? "eight" : "sixteen")} features at once: lane l adds feature ch + l's values in sample order, as the loop below does one feature");
+                w.Line($"{V}<float> mean = {V}.LoadUnsafe(ref _mean{l.Index}[ch]), invStd = {V}.LoadUnsafe(ref _invStd{l.Index}[ch]), gamma = {V}.LoadUnsafe(ref _p[{l.WeightOffset} + ch]);");
+                w.Line($"{V}<double> dyLo = {V}<double>.Zero, dyHi = {V}<double>.Zero, xhLo = {V}<double>.Zero, xhHi = {V}<double>.Zero;");
+                w.Open("for (int n = 0; n < batch; n++)");
+                w.Line($"{V}<float> d = {V}.LoadUnsafe(ref dy, (nuint)(n * {CS} + ch)), e = d * ({V}.LoadUnsafe(ref x, (nuint)(n * {CS} + ch)) - mean) * invStd;");
+                w.Line($"dyLo += {V}.WidenLower(d); dyHi += {V}.WidenUpper(d); xhLo += {V}.WidenLower(e); xhHi += {V}.WidenUpper(e);");
+                w.Close();
+                w.Line($"{V}.CopyTo(dyLo, lanes); {V}.CopyTo(dyHi, lanes.Slice({L / 2})); {V}.CopyTo(xhLo, lanes.Slice({L})); {V}.CopyTo(xhHi, lanes.Slice({3 * L / 2}));");
+                w.Open($"for (int l = 0; l < {L}; l++)");
+                w.Line($"{t} sumDy = ({t})lanes[l], sumDyXhat = ({t})lanes[{L} + l];");
+                w.Line($"_g[{l.WeightOffset} + ch + l] += sumDyXhat;");
+                w.Line($"_g[{l.BiasOffset} + ch + l] += sumDy;");
+                w.Line($"sums[l] = sumDy; sums[{L} + l] = sumDyXhat;");
+                w.Close();
+                if (l.Index == 0) w.Open("if (inputGradient)");
+                w.Open("if (_trainingPass)");
+                w.Line($"{V}<float> mv = {V}.Create(({t})m), k = gamma * invStd / mv, sumDy = {V}.LoadUnsafe(ref sums[0]), sumDyXhat = {V}.LoadUnsafe(ref sums[{L}]);");
+                w.Line($"for (int n = 0; n < batch; n++) {V}.StoreUnsafe(k * (mv * {V}.LoadUnsafe(ref dy, (nuint)(n * {CS} + ch)) - sumDy - ({V}.LoadUnsafe(ref x, (nuint)(n * {CS} + ch)) - mean) * invStd * sumDyXhat), ref dx, (nuint)(n * {CS} + ch));");
+                w.Close();
+                w.Line($"else for (int n = 0; n < batch; n++) {V}.StoreUnsafe(gamma * invStd * {V}.LoadUnsafe(ref dy, (nuint)(n * {CS} + ch)), ref dx, (nuint)(n * {CS} + ch));");
+                if (l.Index == 0) w.Close();
+                w.Close();
+            }
+            if (wide)
+            {
+                w.Open($"if ({V512}.IsHardwareAccelerated)   // a JIT-time constant");
+                Features(V512, 16);
+                w.Close();
+            }
+            Features(V, 8);
             w.Open($"for (; ch < {C}; ch++)");
         }
         else w.Open($"for (int ch = 0; ch < {C}; ch++)");
@@ -183,19 +227,33 @@ internal sealed class BatchNormEmitter : LayerEmitter
         w.Line($"{t} mean = _mean{l.Index}[ch], invStd = _invStd{l.Index}[ch], gamma = _p[{l.WeightOffset} + ch];");
         if (runs)
         {
-            w.Line($"// eight values of each sample's run of {S} at a time, in double; the lanes are added in order, then the last {S % 8} values of the runs");
             w.Line($"{V}<float> meanv = {V}.Create(mean), invStdv = {V}.Create(invStd);");
-            w.Line($"{V}<double> dyLo = {V}<double>.Zero, dyHi = {V}<double>.Zero, xhLo = {V}<double>.Zero, xhHi = {V}<double>.Zero;");
-            w.Line("double dyTail = 0, xhTail = 0;");
-            w.Open("for (int n = 0; n < batch; n++)");
-            w.Line($"int at = n * {CS} + ch * {S}, s = 0;");
-            w.Open($"for (; s + 8 <= {S}; s += 8)");
-            w.Line($"{V}<float> d = {V}.LoadUnsafe(ref dy, (nuint)(at + s)), e = d * ({V}.LoadUnsafe(ref x, (nuint)(at + s)) - meanv) * invStdv;");
-            w.Line($"dyLo += {V}.WidenLower(d); dyHi += {V}.WidenUpper(d); xhLo += {V}.WidenLower(e); xhHi += {V}.WidenUpper(e);");
-            w.Close();
-            if (S % 8 != 0) w.Line($"for (; s < {S}; s++) {{ dyTail += {U}.Add(ref dy, at + s); xhTail += {U}.Add(ref dy, at + s) * ({U}.Add(ref x, at + s) - mean) * invStd; }}");
-            w.Close();
-            w.Line($"double dySum = {V}.Sum(dyLo + dyHi) + dyTail, dyXhatSum = {V}.Sum(xhLo + xhHi) + xhTail;");
+            if (wide) w.Line($"{V512}<float> meanw = {V512}.Create(mean), invStdw = {V512}.Create(invStd);");
+            w.Line("double dySum, dyXhatSum;");
+            void Sums(string V, int L, string mv, string iv)
+            {
+                w.Line($"// {L} values of each sample's run of {S} at a time, in double; the lanes are added in order, then the last {S % L} values of the runs");
+                w.Line($"{V}<double> dyLo = {V}<double>.Zero, dyHi = {V}<double>.Zero, xhLo = {V}<double>.Zero, xhHi = {V}<double>.Zero;");
+                w.Line("double dyTail = 0, xhTail = 0;");
+                w.Open("for (int n = 0; n < batch; n++)");
+                w.Line($"int at = n * {CS} + ch * {S}, s = 0;");
+                w.Open($"for (; s + {L} <= {S}; s += {L})");
+                w.Line($"{V}<float> d = {V}.LoadUnsafe(ref dy, (nuint)(at + s)), e = d * ({V}.LoadUnsafe(ref x, (nuint)(at + s)) - {mv}) * {iv};");
+                w.Line($"dyLo += {V}.WidenLower(d); dyHi += {V}.WidenUpper(d); xhLo += {V}.WidenLower(e); xhHi += {V}.WidenUpper(e);");
+                w.Close();
+                if (S % L != 0) w.Line($"for (; s < {S}; s++) {{ dyTail += {U}.Add(ref dy, at + s); xhTail += {U}.Add(ref dy, at + s) * ({U}.Add(ref x, at + s) - mean) * invStd; }}");
+                w.Close();
+                w.Line($"dySum = {V}.Sum(dyLo + dyHi) + dyTail; dyXhatSum = {V}.Sum(xhLo + xhHi) + xhTail;");
+            }
+            if (wide)
+            {
+                w.Open($"if ({V512}.IsHardwareAccelerated)   // a JIT-time constant");
+                Sums(V512, 16, "meanw", "invStdw");
+                w.Close();
+                w.Open("else");
+            }
+            Sums(V, 8, "meanv", "invStdv");
+            if (wide) w.Close();
         }
         else
         {
@@ -211,16 +269,20 @@ internal sealed class BatchNormEmitter : LayerEmitter
         if (runs)
         {
             w.Line($"{V}<float> kv = {V}.Create(k), mv = {V}.Create(({t})m), sv = {V}.Create(sumDy), xv = {V}.Create(sumDyXhat);");
+            if (wide) w.Line($"{V512}<float> kw = {V512}.Create(k), mw = {V512}.Create(({t})m), sw = {V512}.Create(sumDy), xw = {V512}.Create(sumDyXhat);   // the same formula lane by lane: the same bits at either width");
             w.Open("for (int n = 0; n < batch; n++)");
             w.Line($"int at = n * {CS} + ch * {S}, s = 0;");
+            if (wide) w.Line($"if ({V512}.IsHardwareAccelerated) for (; s + 16 <= {S}; s += 16) {V512}.StoreUnsafe(kw * (mw * {V512}.LoadUnsafe(ref dy, (nuint)(at + s)) - sw - ({V512}.LoadUnsafe(ref x, (nuint)(at + s)) - meanw) * invStdw * xw), ref dx, (nuint)(at + s));");
             w.Line($"for (; s + 8 <= {S}; s += 8) {V}.StoreUnsafe(kv * (mv * {V}.LoadUnsafe(ref dy, (nuint)(at + s)) - sv - ({V}.LoadUnsafe(ref x, (nuint)(at + s)) - meanv) * invStdv * xv), ref dx, (nuint)(at + s));");
             if (S % 8 != 0) w.Line($"for (; s < {S}; s++) {U}.Add(ref dx, at + s) = k * (m * {U}.Add(ref dy, at + s) - sumDy - ({U}.Add(ref x, at + s) - mean) * invStd * sumDyXhat);");
             w.Close();
             w.Close();
             w.Open("else");
             w.Line($"{V}<float> gi = {V}.Create(gamma * invStd);");
+            if (wide) w.Line($"{V512}<float> giw = {V512}.Create(gamma * invStd);");
             w.Open("for (int n = 0; n < batch; n++)");
             w.Line($"int at = n * {CS} + ch * {S}, s = 0;");
+            if (wide) w.Line($"if ({V512}.IsHardwareAccelerated) for (; s + 16 <= {S}; s += 16) {V512}.StoreUnsafe(giw * {V512}.LoadUnsafe(ref dy, (nuint)(at + s)), ref dx, (nuint)(at + s));");
             w.Line($"for (; s + 8 <= {S}; s += 8) {V}.StoreUnsafe(gi * {V}.LoadUnsafe(ref dy, (nuint)(at + s)), ref dx, (nuint)(at + s));");
             if (S % 8 != 0) w.Line($"for (; s < {S}; s++) {U}.Add(ref dx, at + s) = gamma * invStd * {U}.Add(ref dy, at + s);");
             w.Close();

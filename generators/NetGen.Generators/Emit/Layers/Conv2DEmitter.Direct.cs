@@ -45,6 +45,37 @@ internal sealed partial class Conv2DEmitter
         return rowsFit ? ConvMethod.DirectRows : ConvMethod.Im2Col;
     }
 
+    /// <summary>
+    /// The form the 256-bit path (<paramref name="wide"/> false: <see cref="Method"/>) or the Vector512 twin runs. The
+    /// twin takes the filters form where the rows form would fill no wide vector (rows narrower than 16 floats, 8
+    /// doubles) and the filters fill whole wide vectors (YOLO's 8-wide layers of 128 filters): its rows form would stay
+    /// 256-bit. Everything that depends on the form (the scratch buffers, wᵀ packed before the parts, the layout of a
+    /// chunk's ∂E/∂W sums and their reduction) then follows the same JIT-time test, Vector512.IsHardwareAccelerated.
+    /// </summary>
+    internal static ConvMethod MethodOn(EmitContext c, LayerPlan l, bool wide)
+    {
+        var method = Method(c, l);
+        int wideLanes = DirectLanes(c, true);
+        return wide && method == ConvMethod.DirectRows && l.OutW < wideLanes && l.OutC % wideLanes == 0 ? ConvMethod.DirectFilters : method;
+    }
+
+    /// <summary>
+    /// The fewest samples for which a layer whose forms differ by path (<see cref="MethodOn"/>) runs its twin: the filters
+    /// form packs wᵀ every forward pass (YOLO's conv4 and conv5: 221K weights, ≈ 0.3 ms, which made batch-1 inference
+    /// 1.6× slower), the twin's gain is per sample. Below it the 256-bit rows form runs on every machine.
+    /// </summary>
+    internal const int MinSwitchedBatch = 4;
+
+    /// <summary>The test under which the part methods hand over to the Vector512 twin, wᵀ is packed for it and the chunks'
+    /// sums are reduced in its layout: Vector512.IsHardwareAccelerated (a JIT-time constant), and for a layer whose
+    /// form differs by path also a batch of at least <see cref="MinSwitchedBatch"/> (<paramref name="batch"/>: the
+    /// expression holding it where the test is written).</summary>
+    internal static string WideTest(EmitContext c, LayerPlan l, string batch) =>
+        MethodOn(c, l, wide: true) != Method(c, l) ? $"Vector512.IsHardwareAccelerated && {batch} >= {MinSwitchedBatch}" : "Vector512.IsHardwareAccelerated";
+
+    /// <summary>Whether either path runs the given form.</summary>
+    private static bool OnEitherPath(EmitContext c, LayerPlan l, ConvMethod form) => Method(c, l) == form || MethodOn(c, l, wide: true) == form;
+
     private static bool Direct(EmitContext c, LayerPlan l) => Method(c, l) != ConvMethod.Im2Col;
 
     private static bool Padded(LayerPlan l) => l.PadH > 0 || l.PadW > 0;
@@ -89,9 +120,9 @@ internal sealed partial class Conv2DEmitter
 
     private static string FmaOf(bool wide) => wide ? "WideFma" : "Fma";
 
-    /// <summary>Whether the direct forward pass and ∂E/∂W fill wide vectors: rows form, a row of at least one wide vector;
-    /// filters form, whole wide vectors of filters.</summary>
-    internal static bool WideDirect(EmitContext c, LayerPlan l) => Method(c, l) switch
+    /// <summary>Whether the direct forward pass and ∂E/∂W fill wide vectors (in the twin's form, <see cref="MethodOn"/>):
+    /// rows form, a row of at least one wide vector; filters form, whole wide vectors of filters.</summary>
+    internal static bool WideDirect(EmitContext c, LayerPlan l) => MethodOn(c, l, wide: true) switch
     {
         ConvMethod.DirectRows => l.OutW >= DirectLanes(c, true),
         ConvMethod.DirectFilters => l.OutC % DirectLanes(c, true) == 0,
@@ -105,7 +136,7 @@ internal sealed partial class Conv2DEmitter
     internal static bool WideBackwardPart(EmitContext c, LayerPlan l) => WideDirect(c, l) || Col2ImByRows(c, l, wide: true);
 
     /// <summary>The most lanes a rows-form layer keeps its ∂E/∂W sums in (_gvec), over both paths.</summary>
-    private static int GvecLanes(EmitContext c, LayerPlan l) => DirectLanes(c, WideDirect(c, l));
+    private static int GvecLanes(EmitContext c, LayerPlan l) => DirectLanes(c, WideDirect(c, l) && MethodOn(c, l, wide: true) == ConvMethod.DirectRows);
 
     /// <summary>The lanes of the widest vector the layer's col2im by rows reads (the column buffer's slack at each end).</summary>
     internal static int ColumnSlack(EmitContext c, LayerPlan l) => Col2ImByRows(c, l, wide: true) ? DirectLanes(c, true) : GemmEmitter.Lanes(c);
@@ -150,7 +181,7 @@ internal sealed partial class Conv2DEmitter
             w.Line($"private readonly {c.T}[] _xpad{l.Index};   // {l.PascalName} one sample's input with its zero border ({C}×{Hp}×{Wp}), per thread (Parallelism.Slot)");
         if (Method(c, l) == ConvMethod.DirectRows)
             w.Line($"private readonly {c.T}[] _gvec{l.Index};   // {l.PascalName} ∂E/∂W summed per vector lane over one chunk's samples ({l.WeightCount} weights × {GvecLanes(c, l)} lanes), per thread (Parallelism.Slot)");
-        else
+        if (OnEitherPath(c, l, ConvMethod.DirectFilters))
         {
             w.Line($"private readonly {c.T}[] _wT{l.Index};   // {l.PascalName} weights transposed, [window value × filter], packed by each forward pass");
             w.Line($"private readonly {c.T}[] _yT{l.Index};   // {l.PascalName} one sample's output transposed ({l.OutH * l.OutW} positions × {l.OutC} filters), per thread (Parallelism.Slot)");
@@ -164,18 +195,21 @@ internal sealed partial class Conv2DEmitter
             w.Line($"_xpad{l.Index} = global::NetGen.AlignedArray.Allocate<{c.T}>({Stride(C * Hp * Wp)} * global::NetGen.Parallelism.MaxSampleParts);");
         if (Method(c, l) == ConvMethod.DirectRows)
             w.Line($"_gvec{l.Index} = global::NetGen.AlignedArray.Allocate<{c.T}>({Stride(l.WeightCount * GvecLanes(c, l))} * global::NetGen.Parallelism.MaxSampleParts);");
-        else
+        if (OnEitherPath(c, l, ConvMethod.DirectFilters))
         {
             w.Line($"_wT{l.Index} = global::NetGen.AlignedArray.Allocate<{c.T}>({l.WeightCount});");
             w.Line($"_yT{l.Index} = global::NetGen.AlignedArray.Allocate<{c.T}>({Stride(l.OutputSize)} * global::NetGen.Parallelism.MaxSampleParts);");
         }
     }
 
-    /// <summary>Filters form: packs wᵀ before the parts run (they share it).</summary>
+    /// <summary>Filters form: packs wᵀ before the parts run (they share it); only where the twin runs when only the twin
+    /// has the filters form.</summary>
     private static void PackTransposedWeights(CodeWriter w, EmitContext c, LayerPlan l)
     {
         int K = Conv2DEmitter.K(l), F = l.OutC;
-        w.Line($"for (int f = 0; f < {F}; f++) for (int k = 0; k < {K}; k++) _wT{l.Index}[k * {F} + f] = _p[{l.WeightOffset} + f * {K} + k];   // wᵀ for the direct convolution");
+        if (!OnEitherPath(c, l, ConvMethod.DirectFilters)) return;
+        string when = Method(c, l) == ConvMethod.DirectFilters ? "" : $"if ({WideTest(c, l, "batch")}) ";
+        w.Line($"{when}for (int f = 0; f < {F}; f++) for (int k = 0; k < {K}; k++) _wT{l.Index}[k * {F} + f] = _p[{l.WeightOffset} + f * {K} + k];   // wᵀ for the direct convolution");
     }
 
     /// <summary>The forward pass of one sample n (in a part method): y = the convolution of the padded input.</summary>
@@ -188,7 +222,7 @@ internal sealed partial class Conv2DEmitter
         bool bias = l.BiasCount > 0;
         var relu = FusedReLU(c, l);
         PaddedInput(w, c, l);
-        if (Method(c, l) == ConvMethod.DirectRows)
+        if (MethodOn(c, l, wide) == ConvMethod.DirectRows)
         {
             int[] offsets = RowVectors(OW, V);
             w.Line($"// direct convolution, rows form: each output row in {V}-lane vectors at ox = {string.Join(", ", offsets)}; a block of filters × vectors in registers, {taps} taps per channel unrolled");
@@ -296,7 +330,7 @@ internal sealed partial class Conv2DEmitter
         int V = DirectLanes(c, wide), P = OH * OW, taps = KH * KW, K = Conv2DEmitter.K(l);
         string T = c.T, vn = VN(wide), vec = $"{vn}<{T}>", load = LoadOf(wide), fma = FmaOf(wide);
         var tapList = Enumerable.Range(0, taps).Select(t => (U: t / KW, V: t % KW)).ToArray();
-        if (Method(c, l) == ConvMethod.DirectRows)
+        if (MethodOn(c, l, wide) == ConvMethod.DirectRows)
         {
             int[] offsets = RowVectors(OW, V);
             int overlap = offsets.Length >= 2 ? offsets[offsets.Length - 2] + V - offsets[offsets.Length - 1] : 0;
@@ -435,7 +469,11 @@ internal sealed partial class Conv2DEmitter
 
     /// <summary>Whether the network needs <c>Transpose8x8</c> (a float filters-form convolution).</summary>
     internal static bool NeedsTranspose8x8(EmitContext c) => !c.Plan.Spec.IsDouble &&
-        c.Plan.Layers.Any(l => l.Kind == LayerKind.Conv2D && Method(c, l) == ConvMethod.DirectFilters && l.OutH * l.OutW >= 8);
+        c.Plan.Layers.Any(l => l.Kind == LayerKind.Conv2D && OnEitherPath(c, l, ConvMethod.DirectFilters) && l.OutH * l.OutW >= 8);
+
+    /// <summary>Whether <paramref name="l"/> is the first filters-form layer (on either path): the one that writes <c>Transpose8x8</c>.</summary>
+    internal static bool FirstFiltersLayer(EmitContext c, LayerPlan l) =>
+        c.Plan.Layers.First(x => x.Kind == LayerKind.Conv2D && OnEitherPath(c, x, ConvMethod.DirectFilters)) == l;
 
     /// <summary>The 8×8 float transpose: the standard AVX sequence (unpack pairs of rows, shuffle pairs of pairs,
     /// swap 128-bit halves), value by value where AVX is missing.</summary>

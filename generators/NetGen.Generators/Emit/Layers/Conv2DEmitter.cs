@@ -28,7 +28,7 @@ internal sealed partial class Conv2DEmitter : LayerEmitter
             DirectFields(w, c, layer);
         else
             w.Line($"private readonly {c.T}[] _colBatch{layer.Index};   // {layer.PascalName} im2col of every sample of the last forward pass, reused by backward (empty when too large)");
-        if (Transposed(c, layer))
+        if (Transposed(c, layer) || Transposed(c, layer, wide: true))
             w.Line($"private readonly {c.T}[] _deltaT{layer.Index};   // {layer.PascalName} δ of one sample transposed ({layer.OutH * layer.OutW} positions × {layer.OutC} filters), per thread (Parallelism.Slot)");
         if (Phased(c, layer))
             w.Line($"private readonly {c.T}[] _phase{layer.Index};   // {layer.PascalName} one channel's {layer.Stride} phase planes ({layer.Stride} × {PhaseRows(layer)} × {PhaseWidth(layer)}), per thread (Parallelism.Slot)");
@@ -65,7 +65,7 @@ internal sealed partial class Conv2DEmitter : LayerEmitter
             DirectAllocate(w, c, layer);
         else
             w.Line($"_colBatch{layer.Index} = (long)maxBatch * {size} <= {ColumnCacheLimit} ? new {c.T}[maxBatch * {size}] : global::System.Array.Empty<{c.T}>();   // at most {ColumnCacheLimit / (1 << 20)}M values");
-        if (Transposed(c, layer))
+        if (Transposed(c, layer) || Transposed(c, layer, wide: true))
             w.Line($"_deltaT{layer.Index} = global::NetGen.AlignedArray.Allocate<{c.T}>({Stride(layer.OutH * layer.OutW * layer.OutC)} * global::NetGen.Parallelism.MaxSampleParts);");
         if (Phased(c, layer))
             w.Line($"_phase{layer.Index} = global::NetGen.AlignedArray.Allocate<{c.T}>({Stride(PhaseSize(c, layer))} * global::NetGen.Parallelism.MaxSampleParts);   // one region per thread, each on whole cache lines");
@@ -80,7 +80,8 @@ internal sealed partial class Conv2DEmitter : LayerEmitter
     /// (LeNet's conv1: 6) the dot form stays, and its sums are long anyway (784 positions).
     /// The per-thread sums (_gsum) then hold the weight gradient as [window value × filter].
     /// </summary>
-    private static bool Transposed(EmitContext c, LayerPlan l) => Method(c, l) switch
+    /// <remarks>Per path (<see cref="MethodOn"/>): the rows form of the 256-bit path may be the filters form in the Vector512 twin.</remarks>
+    private static bool Transposed(EmitContext c, LayerPlan l, bool wide = false) => MethodOn(c, l, wide) switch
     {
         ConvMethod.DirectFilters => true,
         ConvMethod.DirectRows => false,
@@ -333,7 +334,7 @@ internal sealed partial class Conv2DEmitter : LayerEmitter
         int F = l.OutC;
         w.Line($"// Layer {l.Index}: {l.PascalName} ({l.InC}×{l.InH}×{l.InW} → {F}×{l.OutH}×{l.OutW}, kernel {l.KernelH}×{l.KernelW}, stride {l.Stride}, padding {l.PadH},{l.PadW}):");
         if (Direct(c, l))
-            w.Line($"// y[f, oy, ox] = Σ_(c,u,v) w[f, c, u, v]·x[c, oy + u − {l.PadH}, ox + v − {l.PadW}]{(l.BiasCount > 0 ? " + b[f]" : "")}, direct ({(Method(c, l) == ConvMethod.DirectRows ? "rows" : "filters")} form); threads split the samples");
+            w.Line($"// y[f, oy, ox] = Σ_(c,u,v) w[f, c, u, v]·x[c, oy + u − {l.PadH}, ox + v − {l.PadW}]{(l.BiasCount > 0 ? " + b[f]" : "")}, direct ({(Method(c, l) == ConvMethod.DirectRows ? "rows" : "filters")} form{(MethodOn(c, l, wide: true) != Method(c, l) ? "; the filters form in the Vector512 twin" : "")}); threads split the samples");
         else
             w.Line("// y[f, p] = Σ_k w[f, k]·col[k, p] + b[f] over the im2col columns of each sample (cross-correlation); threads split the samples");
         if (SampleSplitEmitter.ForwardRunByEarlier(c, l))
@@ -342,7 +343,7 @@ internal sealed partial class Conv2DEmitter : LayerEmitter
             return;
         }
         foreach (var m in SampleSplitEmitter.Chain(c, l))   // the weights every layer of the split reads, packed before it
-            if (Method(c, m) == ConvMethod.DirectFilters) PackTransposedWeights(w, c, m);
+            PackTransposedWeights(w, c, m);
         SampleSplitEmitter.RunForward(w, c, l);
     }
 
@@ -381,16 +382,37 @@ internal sealed partial class Conv2DEmitter : LayerEmitter
         w.Line($"int chunks = {Chunks(c, l, "batch")};");
         SampleSplitEmitter.RunBackward(w, c, l, "chunks");
         w.Open("for (int chunk = 0; chunk < chunks; chunk++)");
-        if (Transposed(c, l))
+        ByLayout(w, c, l, transposed =>
         {
-            w.Line($"// the chunk's ∂E/∂w is held transposed, [window value × filter]");
-            w.Line($"ref {c.T} sumT = ref _gsum{l.Index}[chunk * {Stride(l)}];");
-            w.Line($"for (int f = 0; f < {l.OutC}; f++) for (int k = 0; k < {K(l)}; k++) _g[{l.WeightOffset} + f * {K(l)} + k] += Unsafe.Add(ref sumT, k * {l.OutC} + f);");
-        }
-        else
-            w.Line($"{c.Tp}.Add<{c.T}>(_g.AsSpan({l.WeightOffset}, {l.WeightCount}), _gsum{l.Index}.AsSpan(chunk * {Stride(l)}, {l.WeightCount}), _g.AsSpan({l.WeightOffset}, {l.WeightCount}));");
+            if (transposed)
+            {
+                w.Line($"// the chunk's ∂E/∂w is held transposed, [window value × filter]");
+                w.Line($"ref {c.T} sumT = ref _gsum{l.Index}[chunk * {Stride(l)}];");
+                w.Line($"for (int f = 0; f < {l.OutC}; f++) for (int k = 0; k < {K(l)}; k++) _g[{l.WeightOffset} + f * {K(l)} + k] += Unsafe.Add(ref sumT, k * {l.OutC} + f);");
+            }
+            else
+                w.Line($"{c.Tp}.Add<{c.T}>(_g.AsSpan({l.WeightOffset}, {l.WeightCount}), _gsum{l.Index}.AsSpan(chunk * {Stride(l)}, {l.WeightCount}), _g.AsSpan({l.WeightOffset}, {l.WeightCount}));");
+        });
         if (trainBias)
             w.Line($"{c.Tp}.Add<{c.T}>(_g.AsSpan({l.BiasOffset}, {l.BiasCount}), _gsum{l.Index}.AsSpan(chunk * {Stride(l)} + {l.WeightCount}, {l.BiasCount}), _g.AsSpan({l.BiasOffset}, {l.BiasCount}));");
+        w.Close();
+    }
+
+    /// <summary>Writes the reduction of a chunk's ∂E/∂W sums for their layout (<paramref name="write"/>(transposed)): as
+    /// is when both paths share it, else both, chosen by the JIT-time test the part methods hand over by.</summary>
+    private static void ByLayout(CodeWriter w, EmitContext c, LayerPlan l, System.Action<bool> write)
+    {
+        bool narrow = Transposed(c, l), wide = Transposed(c, l, wide: true);
+        if (narrow == wide)
+        {
+            write(narrow);
+            return;
+        }
+        w.Open($"if ({WideTest(c, l, "batch")})   // the Vector512 twin's form (the test the part methods hand over by)");
+        write(wide);
+        w.Close();
+        w.Open("else");
+        write(narrow);
         w.Close();
     }
 
@@ -406,13 +428,16 @@ internal sealed partial class Conv2DEmitter : LayerEmitter
         SampleSplitEmitter.RunBackward(w, c, l, "chunks");
         w.Line($"global::System.Span<{c.T}> total = _gsum{l.Index}.AsSpan(0, {pc});");
         w.Line($"for (int chunk = 1; chunk < chunks; chunk++) {c.Tp}.Add<{c.T}>(total, _gsum{l.Index}.AsSpan(chunk * {Stride(l)}, {pc}), total);");
-        if (Transposed(c, l))
+        ByLayout(w, c, l, transposed =>
         {
-            w.Line($"ref {c.T} sumT = ref total[0];   // transposed, [window value × filter]");
-            w.Line($"for (int f = 0; f < {l.OutC}; f++) for (int k = 0; k < {K(l)}; k++) _p[{l.WeightOffset} + f * {K(l)} + k] += _sgdRate * Unsafe.Add(ref sumT, k * {l.OutC} + f);");
-        }
-        else
-            w.Line($"{c.Tp}.MultiplyAdd<{c.T}>(total.Slice(0, {l.WeightCount}), _sgdRate, _p.AsSpan({l.WeightOffset}, {l.WeightCount}), _p.AsSpan({l.WeightOffset}, {l.WeightCount}));");
+            if (transposed)
+            {
+                w.Line($"ref {c.T} sumT = ref total[0];   // transposed, [window value × filter]");
+                w.Line($"for (int f = 0; f < {l.OutC}; f++) for (int k = 0; k < {K(l)}; k++) _p[{l.WeightOffset} + f * {K(l)} + k] += _sgdRate * Unsafe.Add(ref sumT, k * {l.OutC} + f);");
+            }
+            else
+                w.Line($"{c.Tp}.MultiplyAdd<{c.T}>(total.Slice(0, {l.WeightCount}), _sgdRate, _p.AsSpan({l.WeightOffset}, {l.WeightCount}), _p.AsSpan({l.WeightOffset}, {l.WeightCount}));");
+        });
         if (trainBias)
             w.Line($"{c.Tp}.MultiplyAdd<{c.T}>(total.Slice({l.WeightCount}, {l.BiasCount}), _sgdRate, _p.AsSpan({l.BiasOffset}, {l.BiasCount}), _p.AsSpan({l.BiasOffset}, {l.BiasCount}));");
     }
@@ -434,9 +459,12 @@ internal sealed partial class Conv2DEmitter : LayerEmitter
     }
 
     /// <summary>The 256-bit part method's first statement when it has a twin.</summary>
-    private static void HandOver(CodeWriter w, string method)
+    private static void HandOver(CodeWriter w, EmitContext c, LayerPlan l, string method)
     {
-        w.Open("if (Vector512.IsHardwareAccelerated)   // a JIT-time constant: full-width AVX-512 runs the Vector512 twin");
+        string test = WideTest(c, l, "_batch");
+        w.Open(test == "Vector512.IsHardwareAccelerated"
+            ? "if (Vector512.IsHardwareAccelerated)   // a JIT-time constant: full-width AVX-512 runs the Vector512 twin"
+            : $"if ({test})   // full-width AVX-512 runs the Vector512 twin (a JIT-time constant), in another form: from {MinSwitchedBatch} samples on");
         w.Line($"{method}512(part, parts);");
         w.Line("return;");
         w.Close();
@@ -450,7 +478,7 @@ internal sealed partial class Conv2DEmitter : LayerEmitter
         else
             w.Line($"/// <summary>{l.PascalName} forward for chunk <paramref name=\"part\"/> of <paramref name=\"parts\"/> of the batch's samples (scratch: the running thread's slot).</summary>");
         w.Open($"private void {l.PascalName}ForwardPart{(wide ? "512" : "")}(int part, int parts)");
-        if (!wide && WideForwardPart(c, l)) HandOver(w, l.PascalName + "ForwardPart");
+        if (!wide && WideForwardPart(c, l)) HandOver(w, c, l, l.PascalName + "ForwardPart");
         w.Line("(int n0, int n1) = global::NetGen.Parallelism.Range(_batch, parts, part);");
         w.Line("int slot = global::NetGen.Parallelism.Slot;");
         bool direct = Direct(c, l);
@@ -465,7 +493,7 @@ internal sealed partial class Conv2DEmitter : LayerEmitter
             Im2Col(w, c, l, scatter: false, "columns");
             w.Line($"{l.PascalName}Forward(ref _p[{l.WeightOffset}], ref columns, ref {EmitContext.A(l.Index + 1)}[n * {outSize}]{(l.BiasCount > 0 ? $", ref _p[{l.BiasOffset}]" : "")}, 0, {F}, 0, {P});");
         }
-        if (FusedReLU(c, l) is { } relu && Method(c, l) != ConvMethod.DirectRows)   // (the rows form stores the activation itself)
+        if (FusedReLU(c, l) is { } relu && MethodOn(c, l, wide) != ConvMethod.DirectRows)   // (the rows form stores the activation itself)
             w.Line(ActivationEmitter.LibraryForward(c, relu, $"{EmitContext.A(l.Index + 1)}.AsSpan(n * {outSize}, {outSize})", $"{EmitContext.A(relu.Index + 1)}.AsSpan(n * {outSize}, {outSize})") + $";   // layer {relu.Index}, {relu.Kind}, fused");
         if (FusedReLUPool(c, l) is { } forwardPool)
         {
@@ -490,12 +518,12 @@ internal sealed partial class Conv2DEmitter : LayerEmitter
             w.Line($"/// ∂E/∂w and ∂E/∂b summed into the chunk's region of _gsum{l.Index}{(l.Index == 0 ? ", and ∂E/∂x when asked for" : ", and their ∂E/∂x")} (scratch: the running thread's slot).</summary>");
         }
         w.Open($"private void {l.PascalName}BackwardPart{(wide ? "512" : "")}(int part, int parts)");
-        if (!wide && WideBackwardPart(c, l)) HandOver(w, l.PascalName + "BackwardPart");
+        if (!wide && WideBackwardPart(c, l)) HandOver(w, c, l, l.PascalName + "BackwardPart");
         w.Line("(int n0, int n1) = global::NetGen.Parallelism.Range(_batch, parts, part);");
         w.Line("int slot = global::NetGen.Parallelism.Slot;");
         w.Line($"global::System.Span<{c.T}> sum = _gsum{l.Index}.AsSpan(part * {Stride(l)}, {l.ParameterCount});");
         w.Line("sum.Clear();");
-        if (Method(c, l) == ConvMethod.DirectRows)
+        if (MethodOn(c, l, wide) == ConvMethod.DirectRows)
             w.Line($"_gvec{l.Index}.AsSpan(slot * {Stride(l.WeightCount * GvecLanes(c, l))}, {l.WeightCount * DirectLanes(c, wide && WideDirect(c, l))}).Clear();");
         if (!direct) w.Line($"bool cache = _colBatch{l.Index}.Length > 0 && _columnsKept;   // the forward pass kept every sample's columns");
         w.Open("for (int n = n0; n < n1; n++)");
@@ -530,7 +558,7 @@ internal sealed partial class Conv2DEmitter : LayerEmitter
             w.Line($"for (; k < {outSize}; k++) Unsafe.Add(ref rdx, k) = {ActivationEmitter.Scalar(c, formula.Backward, fused, "Unsafe.Add(ref rx, k)", "Unsafe.Add(ref ry, k)", "Unsafe.Add(ref rdy, k)")};");
             w.Close();
         }
-        if (Transposed(c, l))
+        if (Transposed(c, l, wide))
         {
             w.Line($"// δᵀ of the sample, [position × filter]; then gᵀ[k, f] += Σ_p col[k, p]·δᵀ[p, f]");
             w.Line($"ref {c.T} deltaT = ref _deltaT{l.Index}[slot * {Stride(P * F)}];");
@@ -561,7 +589,7 @@ internal sealed partial class Conv2DEmitter : LayerEmitter
         }
         if (l.Index == 0) w.Close();
         w.Close();
-        if (Method(c, l) == ConvMethod.DirectRows) DirectLaneSums(w, c, l, wide);
+        if (MethodOn(c, l, wide) == ConvMethod.DirectRows) DirectLaneSums(w, c, l, wide);
         w.Close();
         w.Line();
     }
@@ -573,7 +601,7 @@ internal sealed partial class Conv2DEmitter : LayerEmitter
         int P = l.OutH * l.OutW, k = K(l), F = l.OutC;
         string name = l.PascalName;
         PartMethods(w, c, l);
-        if (NeedsTranspose8x8(c) && c.Plan.Layers.First(x => x.Kind == LayerKind.Conv2D && Method(c, x) == ConvMethod.DirectFilters) == l)
+        if (NeedsTranspose8x8(c) && FirstFiltersLayer(c, l))
             Transpose8x8Helper(w);
         if (NeedsWideHelpers(c) && c.Plan.Layers.First(x => x.Kind == LayerKind.Conv2D && (WideForwardPart(c, x) || WideBackwardPart(c, x))) == l)
             WideHelpers(w, c);

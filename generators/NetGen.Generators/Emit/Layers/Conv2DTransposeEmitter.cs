@@ -102,6 +102,49 @@ internal sealed class Conv2DTransposeEmitter : LayerEmitter
         w.Line($"int {hi} = {outSize - 1 + pad} - {offset} < 0 ? 0 : global::System.Math.Min({inSize}, ({outSize - 1 + pad} - {offset}) / {stride} + 1);");
     }
 
+    /// <summary>
+    /// The window of input position (iy, ix) on the output, one window row at a time, for col2im (forward: y += colᵀ)
+    /// and its reverse (backward: dcolᵀ = ∂E/∂y), which differ only in the statement per value. Inside the caller's
+    /// loops over iy and ix, with <c>row</c> the position's J values of colᵀ (or dcolᵀ): declares the inside ranges
+    /// [u0, u1) and [v0, v1), writes <paramref name="cutWindow"/> (if any), then for each filter f and inside u declares
+    /// <c>line</c> (the output row of <paramref name="image"/> at the window's v = 0) and <paramref name="window"/> (the
+    /// window row's K values in <c>row</c>) and runs the statement: <paramref name="vector"/> at each 128-bit offset when
+    /// the row lies wholly inside (K a multiple of the 128-bit lanes), else <paramref name="scalar"/> for v0 ≤ v &lt; v1.
+    /// <paramref name="vectorNote"/> and <paramref name="lineNote"/> are comments at the end of the vector branch's test
+    /// and of the scalar branch's <c>line</c>.
+    /// </summary>
+    private static void WindowRows(CodeWriter w, EmitContext c, LayerPlan l, string image, string window,
+        System.Func<int, string> vector, string scalar, string vectorNote, string lineNote, string? cutWindow = null)
+    {
+        int F = l.OutC, K = l.KernelH, S = l.Stride, OH = l.OutH, OW = l.OutW;
+        string t = c.T;
+        InsideRange(w, "u0", "u1", $"iy * {S}", 1, K, OH, l.PadH);
+        InsideRange(w, "v0", "v1", $"ix * {S}", 1, K, OW, l.PadW);
+        if (cutWindow is not null) w.Line(cutWindow);
+        int q = ShortLanes(c);
+        if (K % q == 0) Rows(whole: true);
+        Rows(whole: false);
+
+        // whole: a window row inside the output, by vectors (then `continue`); else the scalar loop, which serves the
+        // rows cut by the left or right border
+        void Rows(bool whole)
+        {
+            if (whole) w.Open($"if (v0 == 0 && v1 == {K}){vectorNote}");
+            w.Open($"for (int f = 0; f < {F}; f++)");
+            w.Open("for (int u = u0; u < u1; u++)");
+            w.Line($"ref {t} line = ref Unsafe.Add(ref {image}, (f * {OH} + iy * {S} - {l.PadH} + u) * {OW} + ix * {S} - {l.PadW});{(whole ? "" : lineNote)}");
+            w.Line($"ref {t} {window} = ref Unsafe.Add(ref row, (f * {K} + u) * {K});");
+            if (whole)
+                for (int v = 0; v < K; v += q) w.Line(vector(v));
+            else
+                w.Line($"for (int v = v0; v < v1; v++) {scalar}");
+            w.Close(); w.Close();
+            if (!whole) return;
+            w.Line("continue;");
+            w.Close();
+        }
+    }
+
     public override void Kernels(CodeWriter w, EmitContext c, LayerPlan l)
     {
         int C = l.InC, H = l.InH, W = l.InW, F = l.OutC, K = l.KernelH, S = l.Stride, OH = l.OutH, OW = l.OutW, Pn = P(l), Jn = J(l);
@@ -125,30 +168,12 @@ internal sealed class Conv2DTransposeEmitter : LayerEmitter
         w.Open($"for (int iy = 0; iy < {H}; iy++)");
         w.Open($"for (int ix = 0; ix < {W}; ix++)");
         w.Line($"ref {t} row = ref Unsafe.Add(ref colT, (iy * {W} + ix) * {Jn});");
-        InsideRange(w, "u0", "u1", $"iy * {S}", 1, K, OH, l.PadH);
-        InsideRange(w, "v0", "v1", $"ix * {S}", 1, K, OW, l.PadW);
-        int q = ShortLanes(c);
-        if (K % q == 0)
-        {
-            // A window row inside the output: K values by 128-bit vectors (each value added once, in the scalar order's
-            // place: the same bits); rows cut by the left or right border keep the scalar loop.
-            w.Open($"if (v0 == 0 && v1 == {K})");
-            w.Open($"for (int f = 0; f < {F}; f++)");
-            w.Open("for (int u = u0; u < u1; u++)");
-            w.Line($"ref {t} line = ref Unsafe.Add(ref ys, (f * {OH} + iy * {S} - {l.PadH} + u) * {OW} + ix * {S} - {l.PadW});");
-            w.Line($"ref {t} from = ref Unsafe.Add(ref row, (f * {K} + u) * {K});");
-            for (int v = 0; v < K; v += q)
-                w.Line($"(global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref line, {v}) + global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref from, {v})).StoreUnsafe(ref line, {v});");
-            w.Close(); w.Close();
-            w.Line("continue;");
-            w.Close();
-        }
-        w.Open($"for (int f = 0; f < {F}; f++)");
-        w.Open("for (int u = u0; u < u1; u++)");
-        w.Line($"ref {t} line = ref Unsafe.Add(ref ys, (f * {OH} + iy * {S} - {l.PadH} + u) * {OW} + ix * {S} - {l.PadW});   // line[v] is y[f, oy, ox]");
-        w.Line($"ref {t} from = ref Unsafe.Add(ref row, (f * {K} + u) * {K});");
-        w.Line("for (int v = v0; v < v1; v++) Unsafe.Add(ref line, v) += Unsafe.Add(ref from, v);");
-        w.Close(); w.Close(); w.Close(); w.Close();
+        // Each value added once, in the scalar order's place, on the vector path too: the same bits.
+        WindowRows(w, c, l, "ys", "from",
+            vector: v => $"(global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref line, {v}) + global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref from, {v})).StoreUnsafe(ref line, {v});",
+            scalar: "Unsafe.Add(ref line, v) += Unsafe.Add(ref from, v);",
+            vectorNote: "", lineNote: "   // line[v] is y[f, oy, ox]");
+        w.Close(); w.Close();
         w.Close();
         w.Close();
         w.Line();
@@ -184,29 +209,12 @@ internal sealed class Conv2DTransposeEmitter : LayerEmitter
         w.Open($"for (int iy = 0; iy < {H}; iy++)");
         w.Open($"for (int ix = 0; ix < {W}; ix++)");
         w.Line($"ref {t} row = ref Unsafe.Add(ref colT, (iy * {W} + ix) * {Jn});");
-        InsideRange(w, "u0", "u1", $"iy * {S}", 1, K, OH, l.PadH);
-        InsideRange(w, "v0", "v1", $"ix * {S}", 1, K, OW, l.PadW);
-        w.Line($"if (u1 - u0 < {K} || v1 - v0 < {K}) global::System.Runtime.InteropServices.MemoryMarshal.CreateSpan(ref row, {Jn}).Clear();   // a window cut by the border");
-        int q2 = ShortLanes(c);
-        if (K % q2 == 0)
-        {
-            w.Open($"if (v0 == 0 && v1 == {K})   // a window row inside ∂E/∂y: K values copied by 128-bit vectors");
-            w.Open($"for (int f = 0; f < {F}; f++)");
-            w.Open("for (int u = u0; u < u1; u++)");
-            w.Line($"ref {t} line = ref Unsafe.Add(ref d, (f * {OH} + iy * {S} - {l.PadH} + u) * {OW} + ix * {S} - {l.PadW});");
-            w.Line($"ref {t} to = ref Unsafe.Add(ref row, (f * {K} + u) * {K});");
-            for (int v = 0; v < K; v += q2)
-                w.Line($"global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref line, {v}).StoreUnsafe(ref to, {v});");
-            w.Close(); w.Close();
-            w.Line("continue;");
-            w.Close();
-        }
-        w.Open($"for (int f = 0; f < {F}; f++)");
-        w.Open("for (int u = u0; u < u1; u++)");
-        w.Line($"ref {t} line = ref Unsafe.Add(ref d, (f * {OH} + iy * {S} - {l.PadH} + u) * {OW} + ix * {S} - {l.PadW});");
-        w.Line($"ref {t} to = ref Unsafe.Add(ref row, (f * {K} + u) * {K});");
-        w.Line("for (int v = v0; v < v1; v++) Unsafe.Add(ref to, v) = Unsafe.Add(ref line, v);");
-        w.Close(); w.Close(); w.Close(); w.Close();
+        WindowRows(w, c, l, "d", "to",
+            vector: v => $"global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref line, {v}).StoreUnsafe(ref to, {v});",
+            scalar: "Unsafe.Add(ref to, v) = Unsafe.Add(ref line, v);",
+            vectorNote: "   // a window row inside ∂E/∂y: K values copied by 128-bit vectors", lineNote: "",
+            cutWindow: $"if (u1 - u0 < {K} || v1 - v0 < {K}) global::System.Runtime.InteropServices.MemoryMarshal.CreateSpan(ref row, {Jn}).Clear();   // a window cut by the border");
+        w.Close(); w.Close();
         w.Close();
         w.Line();
         }

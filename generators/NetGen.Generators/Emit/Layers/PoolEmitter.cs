@@ -165,8 +165,8 @@ internal sealed class PoolEmitter : LayerEmitter
               $"{V}<float> {even} = {Vec}.Create({Vec}.GetLower(a), {Vec}.GetLower(b)), {odd} = {Vec}.Create({Vec}.GetUpper(a), {Vec}.GetUpper(b));"
             : $"a = {Vec}.Shuffle({Vec}.LoadUnsafe(ref xr, (nuint)(first + {offset})), evenOdd); " +
               $"{V}<float> {even} = {Vec}.GetLower(a), {odd} = {Vec}.GetUpper(a);";
-        w.Open($"for (int ch = 0; ch < {C}; ch++)");
-        w.Open($"for (int oy = 0; oy < {OH}; oy++)");
+        void Rows()
+        {
         foreach (string s in starts)
         {
             w.Open(s == "s" ? $"for (int s = 0; s <= {OW - L}; s += {L})" : "");
@@ -182,7 +182,114 @@ internal sealed class PoolEmitter : LayerEmitter
             w.Line($"{V}.StoreUnsafe(best, ref argr, (nuint)o);");
             w.Close();
         }
+        }
+        if (Wide(l))
+        {
+            w.Open($"if ({Vec512}.IsHardwareAccelerated)   // a JIT-time constant: full-width AVX-512 runs the Vector512 blocks");
+            WideForward(w, l);
+            w.Line($"for (; wg < {C * OH}; wg++)   // the last rows: 256-bit blocks (a 512-bit block's store would pass the sample's end)");
+            w.Open("");
+            w.Line($"int ch = wg / {OH}, oy = wg - ch * {OH};");
+            Rows();
+            w.Close();
+            w.Close();
+            w.Open("else");
+        }
+        w.Open($"for (int ch = 0; ch < {C}; ch++)");
+        w.Open($"for (int oy = 0; oy < {OH}; oy++)");
+        Rows();
         w.Close(); w.Close();
+        if (Wide(l)) w.Close();
+    }
+
+    private const string Vec512 = "global::System.Runtime.Intrinsics.Vector512", Avx512 = "global::System.Runtime.Intrinsics.X86.Avx512F";
+
+    /// <summary>The Vector512 blocks apply to 2×2 windows that tile the input (even height and width) with at most 16
+    /// windows across: a block is R = ⌊16 / OW⌋ whole window rows (the sample's channels one after another: window row g,
+    /// of channel g / OH, reads input rows 2g and 2g + 1), so narrow rows (LeNet's 14 and 5 windows) still fill most lanes.</summary>
+    internal static bool Wide(LayerPlan l) => l.InH == 2 * l.OutH && l.InW == 2 * l.OutW && l.OutW <= 16;
+
+    /// <summary>The window rows per Vector512 block (<see cref="Wide"/>).</summary>
+    private static int WideRows(LayerPlan l) => 16 / l.OutW;
+
+    /// <summary>The last window row at which a Vector512 block starts: its 16 outputs (∂E/∂y, arg-max) end within the
+    /// sample (−1, no block, when the sample has fewer than 16 outputs: C# division would round −0.5 up to 0).</summary>
+    private static int WideLastStart(LayerPlan l) => l.OutputSize < 16 ? -1 : (l.OutputSize - 16) / l.OutW;
+
+    /// <summary>Where a block's 16-value vectors start in its R·2W input values: each row's whole vectors and one ending
+    /// at the row's end (rows of 16 values or more), else whole vectors and one ending at the block's end.</summary>
+    private static int[] WideOffsets(LayerPlan l, bool rows)
+    {
+        int W = l.InW, span = WideRows(l) * 2 * W;
+        var offsets = new System.Collections.Generic.List<int>();
+        if (rows && W >= 16)
+            for (int r = 0; r < 2 * WideRows(l); r++)
+                for (int k = 0; k < (W + 15) / 16; k++) offsets.Add(r * W + System.Math.Min(16 * k, W - 16));
+        else
+            for (int i = 0; i < (span + 15) / 16; i++) offsets.Add(System.Math.Min(16 * i, span - 16));
+        return offsets.Distinct().ToArray();
+    }
+
+    private static string Ints(System.Collections.Generic.IEnumerable<int> values) => $"{Vec512}.Create({string.Join(", ", values)})";
+
+    /// <summary>A vector whose lane j is the input value at block position <paramref name="positions"/>[j] (−1: any
+    /// value), from the loaded vectors v0, v1, … at <paramref name="offsets"/>: one permute of one vector, or of a pair
+    /// (vpermt2ps), or two pairs' permutes blended. Exact: lanes are only moved.</summary>
+    private static string Gather(int[] positions, int[] offsets)
+    {
+        int n = offsets.Length;
+        bool In(int p, int v) => p >= offsets[v] && p < offsets[v] + 16;
+        bool Covers(int[] vs, System.Func<int, bool> lane) => Enumerable.Range(0, 16).All(j => positions[j] < 0 || !lane(j) || vs.Any(v => In(positions[j], v)));
+        string Permute(int a, int b, System.Func<int, bool> lane)
+        {
+            var idx = Enumerable.Range(0, 16).Select(j => positions[j] < 0 || !lane(j) ? 0 : In(positions[j], a) ? positions[j] - offsets[a] : 16 + positions[j] - offsets[b]);
+            return a == b ? $"{Vec512}.Shuffle(v{a}, {Ints(idx)})" : $"{Avx512}.PermuteVar16x32x2(v{a}, {Ints(idx)}, v{b})";
+        }
+        for (int a = 0; a < n; a++)
+            for (int b = a; b < n; b++)
+                if (Covers(new[] { a, b }, _ => true)) return Permute(a, b, _ => true);
+        for (int a = 0; a < n; a++)
+            for (int b = a; b < n; b++)
+                for (int c = 0; c < n; c++)
+                    for (int d = c; d < n; d++)
+                    {
+                        // Lanes the first pair holds come from it, the others from the second.
+                        int[] first = { a, b }, second = { c, d };
+                        bool FromFirst(int j) => positions[j] >= 0 && first.Any(v => In(positions[j], v));
+                        if (!Covers(second, j => !FromFirst(j))) continue;
+                        string mask = Ints(Enumerable.Range(0, 16).Select(j => positions[j] < 0 || FromFirst(j) ? 0 : -1));
+                        return $"{Vec512}.ConditionalSelect({Vec512}.AsSingle({mask}), {Permute(c, d, j => !FromFirst(j))}, {Permute(a, b, FromFirst)})";
+                    }
+        throw new System.InvalidOperationException("pooling block wider than four vectors");   // unreachable: R·2W ≤ 64
+    }
+
+    /// <summary>The forward pass's Vector512 blocks (<see cref="Wide"/>), window rows wg = 0, R, 2R, … while a block's 16
+    /// outputs end within the sample; leaves wg at the first row not done. Each block loads its R·2W input values as at
+    /// most four vectors and permutes each window's four values into place (lanes past the block's R·OW windows compute
+    /// values that the next block or row overwrites), then runs the 256-bit blocks' comparisons in the same order: the
+    /// same bits and arg-max.</summary>
+    private static void WideForward(CodeWriter w, LayerPlan l)
+    {
+        int W = l.InW, OW = l.OutW, R = WideRows(l);
+        int[] offsets = WideOffsets(l, rows: true);
+        int[] Positions(int shift) => Enumerable.Range(0, 16).Select(j => j < R * OW ? j / OW * 2 * W + j % OW * 2 + shift : -1).ToArray();
+        w.Line($"{Vec512}<int> wideColumns = {Ints(Enumerable.Range(0, 16).Select(j => j / OW * 2 * W + j % OW * 2))};   // each window's first input, from the block's first");
+        w.Line("int wg = 0;");
+        w.Open($"for (; wg <= {WideLastStart(l)}; wg += {R})   // {R} window row{(R > 1 ? "s" : "")} of {OW} at a time");
+        w.Line($"int first = wg * {2 * W}, o = wg * {OW};");
+        w.Line($"{Vec512}<float> " + string.Join(", ", offsets.Select((off, i) => $"v{i} = {Vec512}.LoadUnsafe(ref xr, (nuint)(first + {off}))")) + ";");
+        w.Line($"{Vec512}<float> m = {Gather(Positions(0), offsets)};");
+        w.Line($"{Vec512}<float> right = {Gather(Positions(1), offsets)};");
+        w.Line($"{Vec512}<float> below = {Gather(Positions(W), offsets)};");
+        w.Line($"{Vec512}<float> belowRight = {Gather(Positions(W + 1), offsets)};");
+        string V = Vec512;
+        w.Line($"{V}<int> at = {V}.Create(first) + wideColumns, best = at;");
+        w.Line($"{V}<float> above = {V}.GreaterThan(right, m) | {V}.IsNaN(right); m = {V}.ConditionalSelect(above, right, m); best = {V}.ConditionalSelect({V}.AsInt32(above), at + {V}.Create(1), best);");
+        w.Line($"above = {V}.GreaterThan(below, m) | {V}.IsNaN(below); m = {V}.ConditionalSelect(above, below, m); best = {V}.ConditionalSelect({V}.AsInt32(above), at + {V}.Create({W}), best);");
+        w.Line($"above = {V}.GreaterThan(belowRight, m) | {V}.IsNaN(belowRight); m = {V}.ConditionalSelect(above, belowRight, m); best = {V}.ConditionalSelect({V}.AsInt32(above), at + {V}.Create({W + 1}), best);");
+        w.Line($"{V}.StoreUnsafe(m, ref yr, (nuint)o);");
+        w.Line($"{V}.StoreUnsafe(best, ref argr, (nuint)o);");
+        w.Close();
     }
 
     /// <summary>Windows that tile the input (no overlap, no leftover row or column): every input value is written once,
@@ -205,8 +312,8 @@ internal sealed class PoolEmitter : LayerEmitter
         w.Line($"ref int argr = ref _argmax{l.Index}[n * {l.OutputSize}];");
         if (relu is not null) w.Line($"ref {c.T} yr = ref {EmitContext.A(l.Index + 1)}[n * {l.OutputSize}];");
         w.Line($"{Vec}<int> twice = {Vec}.Create(0, 0, 1, 1, 2, 2, 3, 3), positions = {Vec}.Create(0, 1, 2, 3, 4, 5, 6, 7);");
-        w.Open($"for (int ch = 0; ch < {C}; ch++)");
-        w.Open($"for (int oy = 0; oy < {l.OutH}; oy++)");
+        void Rows()
+        {
         w.Line($"int row = ch * {H * W} + oy * {2 * W}, o = ch * {l.OutH * OW} + oy * {OW};   // the window row's two input rows start at row and row + {W}");
         foreach (string s in starts)
         {
@@ -219,7 +326,49 @@ internal sealed class PoolEmitter : LayerEmitter
                    $"{Vec}.StoreUnsafe({Vec}.ConditionalSelect({Vec}.AsSingle({Vec}.Equals(win, at)), g, {Vec}<float>.Zero), ref dxr, (nuint)(row + {s})); " +
                    $"{Vec}.StoreUnsafe({Vec}.ConditionalSelect({Vec}.AsSingle({Vec}.Equals(win, at + {Vec}.Create({W}))), g, {Vec}<float>.Zero), ref dxr, (nuint)(row + {W} + {s})); }}");
         }
+        }
+        if (Wide(l))
+        {
+            w.Open($"if ({Vec512}.IsHardwareAccelerated)   // a JIT-time constant: full-width AVX-512 runs the Vector512 blocks");
+            WideBackward(w, c, l, relu);
+            w.Line($"for (; wg < {C * l.OutH}; wg++)   // the last rows: 256-bit blocks (a 512-bit block's loads would pass the sample's end)");
+            w.Open("");
+            w.Line($"int ch = wg / {l.OutH}, oy = wg - ch * {l.OutH};");
+            Rows();
+            w.Close();
+            w.Close();
+            w.Open("else");
+        }
+        w.Open($"for (int ch = 0; ch < {C}; ch++)");
+        w.Open($"for (int oy = 0; oy < {l.OutH}; oy++)");
+        Rows();
         w.Close(); w.Close();
+        if (Wide(l)) w.Close();
+    }
+
+    /// <summary>The backward pass's Vector512 blocks (<see cref="Wide"/>), window rows wg = 0, R, 2R, … while a block's
+    /// 16 ∂E/∂y and arg-max values end within the sample; leaves wg at the first row not done. A block loads the R·OW
+    /// windows' ∂E/∂y (with the ReLU's backward applied lane by lane, as the 256-bit blocks do after duplicating) and
+    /// arg-max once, then writes its R·2W input values 16 at a time, each lane permuted from its window: ∂E/∂y where the
+    /// lane is the arg-max, else 0. The same bits as the 256-bit blocks.</summary>
+    private static void WideBackward(CodeWriter w, EmitContext c, LayerPlan l, LayerPlan? relu)
+    {
+        int W = l.InW, OW = l.OutW, R = WideRows(l);
+        int[] offsets = WideOffsets(l, rows: false);
+        string V = Vec512;
+        for (int i = 0; i < offsets.Length; i++)
+            w.Line($"{V}<int> windows{i} = {Ints(Enumerable.Range(0, 16).Select(k => (offsets[i] + k) / W / 2 * OW + (offsets[i] + k) % W / 2))};   // the window of each of the 16 inputs at {offsets[i]}");
+        w.Line($"{V}<int> widePositions = {Ints(Enumerable.Range(0, 16))};");
+        w.Line("int wg = 0;");
+        w.Open($"for (; wg <= {WideLastStart(l)}; wg += {R})   // {R} window row{(R > 1 ? "s" : "")} of {OW}: {R * 2 * W} inputs at a time");
+        w.Line($"int row = wg * {2 * W}, o = wg * {OW};");
+        w.Line($"{V}<float> g = {V}.LoadUnsafe(ref dyr, (nuint)o) + {V}<float>.Zero;");
+        if (relu is not null)
+            w.Line($"g = {ActivationEmitter.Vector(c, ActivationEmitter.Formula(relu).Backward, relu, $"{V}.LoadUnsafe(ref yr, (nuint)o)", "", "g", V)};");
+        w.Line($"{V}<int> win = {V}.LoadUnsafe(ref argr, (nuint)o);");
+        for (int i = 0; i < offsets.Length; i++)
+            w.Line($"{V}.StoreUnsafe({V}.ConditionalSelect({V}.AsSingle({V}.Equals({V}.Shuffle(win, windows{i}), {V}.Create(row + {offsets[i]}) + widePositions)), {V}.Shuffle(g, windows{i}), {V}<float>.Zero), ref dxr, (nuint)(row + {offsets[i]}));");
+        w.Close();
     }
 
     // ---- GPU (ILGPU) --------------------------------------------------------------------------------------------
