@@ -39,8 +39,11 @@ if (loopAt >= 0 && loopAt + 2 < args.Length)
     double seconds = double.Parse(args[loopAt + 2], CultureInfo.InvariantCulture);
     long steps = 0;
     var clock = Stopwatch.StartNew();
+    bool counters = args.Contains("--counters");
+    if (counters) { looped.Step(); SplitCounters.Reset(); SplitCounters.Enabled = true; }
     while (clock.Elapsed.TotalSeconds < seconds) { looped.Step(); steps++; }
-    Console.WriteLine($"loop {looped.Name} {threadCounts[0]}t: {steps} steps, {Harness.Time(clock.Elapsed.TotalSeconds / steps)} per step");
+    Console.WriteLine($"loop {looped.Name} {threadCounts[0]}t: {steps} steps, {Harness.Time(clock.Elapsed.TotalSeconds / steps)} per step, load average {LoadAverage()}");
+    if (counters) PrintSplitCounters(steps);
     return 0;
 }
 if (args.Contains("--guard"))
@@ -286,4 +289,27 @@ static string FindRoot()
     for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
         if (File.Exists(Path.Combine(dir.FullName, "NetGen.sln"))) return dir.FullName;
     return Directory.GetCurrentDirectory();
+}
+
+// `--loop NAME S --counters`: per operation of the pool, per step: splits, each slot's parts and time in them, the
+// caller's wait for the workers' last parts, and the share of parts that ran on another thread than last time.
+static void PrintSplitCounters(long steps)
+{
+    SplitCounters.Enabled = false;
+    int slots = Parallelism.MaxSampleParts;
+    double us = 1e6 / Stopwatch.Frequency;
+    double work = 0, wait = 0;
+    for (int op = 0; op < SplitCounters.Ops; op++)
+    {
+        long pooled = SplitCounters.Splits[op], splits = pooled + SplitCounters.InlineSplits[op];
+        if (splits == 0) continue;
+        var perSlot = Enumerable.Range(0, slots).Select(s =>
+            $"slot {s}: {(double)SplitCounters.PartsRun[op * slots + s] / splits:F2} parts {SplitCounters.PartTicks[op * slots + s] * us / steps:F1} µs");
+        long parts = Enumerable.Range(0, slots).Sum(s => SplitCounters.PartsRun[op * slots + s]);
+        work += Enumerable.Range(0, slots).Sum(s => SplitCounters.PartTicks[op * slots + s]) * us / steps;
+        wait += SplitCounters.WaitTicks[op] * us / steps;
+        Console.WriteLine($"counters op {op}: {(double)splits / steps:F2} splits/step ({100.0 * pooled / splits:F0}% on the pool), {string.Join(", ", perSlot)}, caller wait {SplitCounters.WaitTicks[op] * us / steps:F1} µs/step, " +
+                          $"moved vs same op {100.0 * SplitCounters.MovedSinceSameOp[op] / parts:F0}%, vs previous split {100.0 * SplitCounters.MovedSincePrevious[op] / parts:F0}%");
+    }
+    Console.WriteLine($"counters total per step: {work:F1} µs in parts (all threads), {wait:F1} µs caller wait");
 }

@@ -77,7 +77,21 @@ public static class Parallelism
         ArgumentNullException.ThrowIfNull(kernel);
         int threads = chunks <= 1 ? 1 : PartsFor(multiplyAdds, chunks);
         if (threads <= 1 || !WorkerPool.TryRun(kernel, op, chunks, threads))
-            for (int chunk = 0; chunk < chunks; chunk++) kernel.RunPart(op, chunk, chunks);
+            RunInline(kernel, op, chunks);
+    }
+
+    /// <summary><see cref="RunChunks"/> with each thread taking its chunks last first: the calling thread alone runs
+    /// chunks − 1 down to 0, and each thread of a split its home block (the same chunks as in <see cref="RunChunks"/>)
+    /// from its end. A backward pass run this way starts with the chunks its forward pass wrote last, whose activations
+    /// are still in the core's cache, and leaves the first chunks in it for the next forward pass. Same results: the
+    /// chunks' results do not depend on the order they run in.</summary>
+    [EditorBrowsable(EditorBrowsableState.Never)]
+    public static void RunChunksLastFirst(IParallelKernel kernel, int op, int chunks, long multiplyAdds)
+    {
+        ArgumentNullException.ThrowIfNull(kernel);
+        int threads = chunks <= 1 ? 1 : PartsFor(multiplyAdds, chunks);
+        if (threads <= 1 || !WorkerPool.TryRun(kernel, op, chunks, threads, lastFirst: true))
+            RunInline(kernel, op, chunks, lastFirst: true);
     }
 
     /// <summary>The range [Start, End) of <paramref name="count"/> items that part <paramref name="part"/> of
@@ -102,7 +116,26 @@ public static class Parallelism
         ArgumentNullException.ThrowIfNull(kernel);
         int threads = Math.Min(Math.Min(parts, s_maxThreads), MaxSampleParts);
         if (parts <= 1 || threads <= 1 || !WorkerPool.TryRun(kernel, op, parts, threads))
-            for (int part = 0; part < parts; part++) kernel.RunPart(op, part, parts);
+            RunInline(kernel, op, parts);
+    }
+
+    /// <summary>Every part on the calling thread, in order (counted by <see cref="SplitCounters"/> when it is on).</summary>
+    private static void RunInline(IParallelKernel kernel, int op, int parts, bool lastFirst = false)
+    {
+        if (!SplitCounters.Enabled)
+        {
+            if (lastFirst) for (int part = parts - 1; part >= 0; part--) kernel.RunPart(op, part, parts);
+            else for (int part = 0; part < parts; part++) kernel.RunPart(op, part, parts);
+            return;
+        }
+        for (int i = 0; i < parts; i++)
+        {
+            int part = lastFirst ? parts - 1 - i : i;
+            long begin = System.Diagnostics.Stopwatch.GetTimestamp();
+            kernel.RunPart(op, part, parts);
+            SplitCounters.Part(op, part, parts, Slot, System.Diagnostics.Stopwatch.GetTimestamp() - begin);
+        }
+        SplitCounters.Inline(op);
     }
 }
 
@@ -117,9 +150,10 @@ public interface IParallelKernel
 
 /// <summary>
 /// Persistent worker threads, started on first use and kept (background threads, so they never keep the process
-/// alive). The caller and the woken workers claim the parts from a shared counter, so a worker that is slow to
-/// start (blocked, or its core busy with another process) leaves its part to the caller instead of making it wait:
-/// the split is never much slower than one thread. Only as many workers wake as the operation may use (its thread
+/// alive). Each thread of an operation has a home block of its parts (the same parts in every split with the same part
+/// count, so a sample chunk stays on one core from pass to pass) and claims them first, then takes the other blocks'
+/// unclaimed parts, so a worker that is slow to start (blocked, or its core busy with another process) leaves its
+/// parts to the caller instead of making it wait: the split is never much slower than one thread. Only as many workers wake as the operation may use (its thread
 /// count, at most one thread per core), however many parts it has: fewer threads than parts each claim several. A part
 /// is a fixed slice of the work writing its own results (scratch comes from the running thread's slot), so the results
 /// do not depend on which thread runs it. A worker spins briefly after its parts, so the next kernel of the
@@ -131,14 +165,24 @@ internal static class WorkerPool
     private static Worker[] s_workers = [];
     private static int s_busy;
 
-    // The running operation: its kernel, op and part count are written before s_state publishes it. s_state packs
-    // a generation (bits 32–63), the part count (bits 16–31) and the next part to claim (bits 0–15): a claim is a
-    // compare-and-swap on the whole word, so a thread holding a stale word (an earlier operation, all of whose parts
-    // were claimed) can never claim, and a successful claim proves that the fields it read belong to that operation
-    // (they change only after every part of it is done).
+    // The running operation: its kernel, op, part count and block count are written before the block words publish
+    // it. The parts are cut into one contiguous block per thread of the operation (Parallelism.Range(parts, threads,
+    // b)); thread b (the caller is 0, worker w is w) takes its own block's parts from the front, then steals from the
+    // back of the others' blocks. So on free cores part p runs on the same thread in every split with the same part
+    // count (a sample chunk's forward, its backward and the next step's forward), and the data a part writes stays in
+    // that core's caches; a slow worker still leaves its parts to the others. Each block word packs a generation
+    // (bits 32–63), the block's end (bits 16–31) and its next part (bits 0–15): a claim is a compare-and-swap on the
+    // whole word, so a thread holding a stale word (an earlier operation, whose parts were all claimed) can never
+    // claim, and a successful claim proves that the fields it read belong to that operation (they change only after
+    // every part of it is done). The words are a cache line apart.
     private static IParallelKernel? s_kernel;
     private static int s_op;
-    private static long s_state;
+    private static int s_parts;
+    private static int s_blockCount;
+    private static bool s_lastFirst;   // each thread takes its block from the end, and steals from the others' fronts
+    private static int s_generation;
+    private const int WordStride = 8;   // longs: one block word per cache line
+    private static long[] s_blocks = new long[WordStride];
     private static int s_done;
     private static Exception? s_error;
 
@@ -180,7 +224,7 @@ internal static class WorkerPool
 
     /// <summary>Publishes <paramref name="parts"/> parts and wakes <paramref name="threads"/> − 1 workers (fewer threads than
     /// parts: each claims parts until none is left), at most one thread per core; false when another caller holds the pool.</summary>
-    public static bool TryRun(IParallelKernel kernel, int op, int parts, int threads)
+    public static bool TryRun(IParallelKernel kernel, int op, int parts, int threads, bool lastFirst = false)
     {
         threads = Math.Min(Math.Min(threads, parts), Parallelism.MaxSampleParts);
         if (parts > 0xFFFF || threads <= 1) return false;
@@ -194,11 +238,21 @@ internal static class WorkerPool
             s_kernel = kernel;
             s_op = op;
             s_done = 0;
-            long generation = (Volatile.Read(ref s_state) >> 32) + 1;
-            Volatile.Write(ref s_state, (generation << 32) | ((long)parts << 16));   // publishes the fields above
+            if (s_blocks.Length < threads * WordStride) s_blocks = new long[threads * WordStride];   // the old words are all exhausted
+            s_parts = parts;
+            s_blockCount = threads;
+            s_lastFirst = lastFirst;
+            long generation = (long)(uint)++s_generation << 32;
+            var blocks = s_blocks;
+            for (int b = 0; b < threads; b++)
+            {
+                var (first, end) = Parallelism.Range(parts, threads, b);
+                Volatile.Write(ref blocks[b * WordStride], generation | ((long)end << 16) | (uint)first);   // publishes the fields above
+            }
             for (int w = 0; w < threads - 1; w++) workers[w].Wake();
             long start = System.Diagnostics.Stopwatch.GetTimestamp();
             ClaimParts();
+            long claimedAt = SplitCounters.Enabled ? System.Diagnostics.Stopwatch.GetTimestamp() : 0;
             if (Volatile.Read(ref s_done) != parts)
             {
                 long claimed = System.Diagnostics.Stopwatch.GetTimestamp();
@@ -218,6 +272,7 @@ internal static class WorkerPool
                 else s_backoff = 0;
             }
             else s_backoff = 0;
+            if (claimedAt != 0) SplitCounters.Split(op, System.Diagnostics.Stopwatch.GetTimestamp() - claimedAt);
             s_kernel = null;
             if (s_error is { } error) System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(error);
             return true;
@@ -228,20 +283,44 @@ internal static class WorkerPool
         }
     }
 
-    /// <summary>Runs parts of the published operation until none is left to claim. Every claimed part is counted done,
-    /// even when it throws (the first exception is kept for the caller), so the caller never waits forever.</summary>
+    /// <summary>Runs parts of the published operation until none is left to claim: the calling thread's own block
+    /// (its slot's) from the front, then the other blocks from the back. Every claimed part is counted done, even when
+    /// it throws (the first exception is kept for the caller), so the caller never waits forever.</summary>
     private static void ClaimParts()
     {
+        var blocks = Volatile.Read(ref s_blocks);
+        int home = t_slot;
+        bool own = !Volatile.Read(ref s_lastFirst);
+        while (TryClaim(blocks, home, front: own)) { }
+        int count = Math.Min(Volatile.Read(ref s_blockCount), blocks.Length / WordStride);
+        for (int i = 0; i < count; i++)
+        {
+            int b = (home + 1 + i) % count;   // the next threads' blocks first, the own one (if any) last: skipped
+            if (b != home) while (TryClaim(blocks, b, front: !own)) { }
+        }
+    }
+
+    /// <summary>Claims and runs one part of block <paramref name="b"/> (its next part, or its last), false when the
+    /// block is exhausted (or belongs to no running operation).</summary>
+    private static bool TryClaim(long[] blocks, int b, bool front)
+    {
+        if (b * WordStride >= blocks.Length) return false;
+        ref long word = ref blocks[b * WordStride];
         while (true)
         {
-            long state = Volatile.Read(ref s_state);
+            long state = Volatile.Read(ref word);
             var kernel = s_kernel;
-            int op = s_op, parts = (int)(state >> 16) & 0xFFFF, part = (int)state & 0xFFFF;
-            if (part >= parts || kernel is null) return;
-            if (Interlocked.CompareExchange(ref s_state, state + 1, state) != state) continue;
+            int op = s_op, parts = s_parts, next = (int)state & 0xFFFF, end = (int)(state >> 16) & 0xFFFF;
+            if (next >= end || kernel is null) return false;
+            int part = front ? next : end - 1;
+            long claimed = front ? state + 1 : state - (1L << 16);
+            if (Interlocked.CompareExchange(ref word, claimed, state) != state) continue;
+            long begin = SplitCounters.Enabled ? System.Diagnostics.Stopwatch.GetTimestamp() : 0;
             try { kernel.RunPart(op, part, parts); }
             catch (Exception e) { Interlocked.CompareExchange(ref s_error, e, null); }
+            if (begin != 0) SplitCounters.Part(op, part, parts, t_slot, System.Diagnostics.Stopwatch.GetTimestamp() - begin);
             Interlocked.Increment(ref s_done);
+            return true;
         }
     }
 
@@ -288,5 +367,86 @@ internal static class WorkerPool
                 ClaimParts();
             }
         }
+    }
+}
+
+/// <summary>
+/// Diagnostics of the worker pool's splits (benchmarks: `--loop NAME S --counters`): per operation, how many splits ran
+/// on the pool, how long each thread spent in parts, how long the caller waited for the workers' last parts, and how
+/// often a part ran on another thread than the same part of the previous split with the same part count (a part that
+/// moves takes its data, written on the other core, with it). Off by default; when on, every part reads the clock twice.
+/// Not thread-safe beyond what the pool guarantees (one caller at a time).
+/// </summary>
+[EditorBrowsable(EditorBrowsableState.Never)]
+public static class SplitCounters
+{
+    /// <summary>Operations 0 … Ops − 1 are counted.</summary>
+    public const int Ops = 256;
+
+    private const int MaxParts = 64;
+
+    private static readonly int Slots = Parallelism.MaxSampleParts;
+
+    /// <summary>Whether splits are counted.</summary>
+    public static bool Enabled { get; set; }
+
+    /// <summary>Per operation: splits run on the pool.</summary>
+    public static readonly long[] Splits = new long[Ops];
+
+    /// <summary>Per operation: splits run on the calling thread alone (one thread, a kernel below the split threshold,
+    /// the pool busy or backing off after a stall).</summary>
+    public static readonly long[] InlineSplits = new long[Ops];
+
+    /// <summary>Per operation: Stopwatch ticks the caller waited, its own parts done, for the workers' last parts.</summary>
+    public static readonly long[] WaitTicks = new long[Ops];
+
+    /// <summary>Per operation and slot (index op · <see cref="Parallelism.MaxSampleParts"/> + slot): parts run.</summary>
+    public static readonly long[] PartsRun = new long[Ops * Parallelism.MaxSampleParts];
+
+    /// <summary>Per operation and slot: Stopwatch ticks inside the parts.</summary>
+    public static readonly long[] PartTicks = new long[Ops * Parallelism.MaxSampleParts];
+
+    /// <summary>Per operation: parts that ran on another slot than the same part of this operation's previous split.</summary>
+    public static readonly long[] MovedSinceSameOp = new long[Ops];
+
+    /// <summary>Per operation: parts that ran on another slot than the same part of the previous split (of any
+    /// operation) with the same part count: for a chain of sample chunks, forward → backward → next forward.</summary>
+    public static readonly long[] MovedSincePrevious = new long[Ops];
+
+    private static readonly int[] s_lastByOp = new int[Ops * MaxParts];
+    private static readonly int[] s_lastByParts = new int[MaxParts * MaxParts];
+
+    /// <summary>Zeros every counter.</summary>
+    public static void Reset()
+    {
+        foreach (var a in new[] { Splits, InlineSplits, WaitTicks, PartsRun, PartTicks, MovedSinceSameOp, MovedSincePrevious }) Array.Clear(a);
+        Array.Fill(s_lastByOp, -1);
+        Array.Fill(s_lastByParts, -1);
+    }
+
+    static SplitCounters() => Reset();
+
+    internal static void Part(int op, int part, int parts, int slot, long ticks)
+    {
+        if ((uint)op >= Ops || (uint)slot >= (uint)Slots) return;
+        Interlocked.Increment(ref PartsRun[op * Slots + slot]);
+        Interlocked.Add(ref PartTicks[op * Slots + slot], ticks);
+        if (part >= MaxParts || parts >= MaxParts) return;
+        int before = Interlocked.Exchange(ref s_lastByOp[op * MaxParts + part], slot);
+        if (before >= 0 && before != slot) Interlocked.Increment(ref MovedSinceSameOp[op]);
+        before = Interlocked.Exchange(ref s_lastByParts[parts * MaxParts + part], slot);
+        if (before >= 0 && before != slot) Interlocked.Increment(ref MovedSincePrevious[op]);
+    }
+
+    internal static void Inline(int op)
+    {
+        if ((uint)op < Ops) InlineSplits[op]++;
+    }
+
+    internal static void Split(int op, long waitTicks)
+    {
+        if ((uint)op >= Ops) return;
+        Splits[op]++;
+        WaitTicks[op] += waitTicks;
     }
 }

@@ -604,6 +604,79 @@ public class WorkerPoolTests
         }
     }
 
+    /// <summary>Home blocks: with 2 threads the caller's block is parts [0, P/2) and the worker's [P/2, P) (the split of
+    /// <see cref="Parallelism.Range"/>). Each thread claims its own block from the front, in order, then takes what is
+    /// left of the other's from the back, so in every split each thread's sequence of parts is an ascending run from
+    /// the start of its block followed by a descending run from the end of the other block; and whenever both threads
+    /// ran parts without stealing, the worker ran exactly its block (so a sample chunk stays on one core from split to
+    /// split). <see cref="Parallelism.RunChunksLastFirst"/> gives each thread the same block, taken from its end, and
+    /// steals from the other's front. A shared counter (parts handed out in claim order, 0, 1, 2 … whoever asks) fails
+    /// this.</summary>
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void EachThreadClaimsItsHomeBlockFirst_ThenStealsTheOthersParts(bool lastFirst)
+    {
+        if (Environment.ProcessorCount < 2) return;   // one thread: every part on the caller, in order
+        const int Calls = 400;
+        int caller = Environment.CurrentManagedThreadId;
+        WithThreads(2, () =>
+        {
+            WorkerPool.ResetStalls();
+            foreach (int parts in new[] { 8, 5, 2 })
+            {
+                var kernel = new SequenceRecorder(caller);
+                int half = Parallelism.Range(parts, 2, 0).End, homeRuns = 0;
+                var inline = lastFirst ? Enumerable.Range(0, parts).Reverse() : Enumerable.Range(0, parts);
+                for (int call = 0; call < Calls; call++)
+                {
+                    kernel.Clear();
+                    if (lastFirst) Parallelism.RunChunksLastFirst(kernel, 7, parts, 1L << 30);
+                    else Parallelism.Run(kernel, 7, parts);
+                    var mine = kernel.Caller.ToArray();
+                    var theirs = kernel.Worker.ToArray();
+                    Assert.Equal(parts, mine.Length + theirs.Length);
+                    if (theirs.Length == 0 && mine.SequenceEqual(inline)) continue;   // run inline (backing off after a stall)
+                    string what = $"{parts} parts, call {call}, caller ran [{string.Join(",", mine)}], worker [{string.Join(",", theirs)}]";
+                    AssertHomeThenSteal(mine, 0, half, half, parts, lastFirst, what);
+                    AssertHomeThenSteal(theirs, half, parts, 0, half, lastFirst, what);
+                    if (theirs.Length > 0 && theirs.Order().SequenceEqual(Enumerable.Range(half, parts - half))) homeRuns++;
+                }
+                Assert.True(homeRuns > 0, $"{parts} parts: the worker never ran its own block in {Calls} splits");
+            }
+            WorkerPool.ResetStalls();
+        });
+    }
+
+    /// <summary>The parts a thread ran, in order: a run of its block [home, homeEnd) from its start (or, last first, from
+    /// its end), then a run of the other block [other, otherEnd) from its end (last first: from its start).</summary>
+    private static void AssertHomeThenSteal(int[] seq, int home, int homeEnd, int other, int otherEnd, bool lastFirst, string what)
+    {
+        int i = 0, step = lastFirst ? -1 : 1;
+        for (int expect = lastFirst ? homeEnd - 1 : home; i < seq.Length && seq[i] >= home && seq[i] < homeEnd; i++, expect += step)
+            Assert.True(seq[i] == expect, $"{what}: a thread's own block out of order");
+        for (int expect = lastFirst ? other : otherEnd - 1; i < seq.Length; i++, expect -= step)
+            Assert.True(seq[i] == expect && expect >= other && expect < otherEnd, $"{what}: a thread ran other than its block, then the other's");
+    }
+
+    /// <summary>Each part's thread and order; a part spins a few microseconds, so a spinning worker joins the split.</summary>
+    private sealed class SequenceRecorder(int caller) : IParallelKernel
+    {
+        public readonly List<int> Caller = [], Worker = [];
+
+        public void Clear()
+        {
+            Caller.Clear();
+            Worker.Clear();
+        }
+
+        public void RunPart(int op, int part, int parts)
+        {
+            (Environment.CurrentManagedThreadId == caller ? Caller : Worker).Add(part);   // one list per thread
+            Thread.SpinWait(2000);
+        }
+    }
+
     [Fact]
     public void AnExceptionInAPart_ReachesTheCaller_AndThePoolStillWorks()
     {

@@ -88,7 +88,8 @@ internal static class SampleSplitEmitter
         int j = IndexOf(chain, l);
         var below = chain.Take(j + 1).ToList();
         string op = j == 0 ? LayerEmitter.Op(l, 1).ToString() : LayerEmitter.Op(l, 3).ToString();
-        string run = $"global::NetGen.Parallelism.RunChunks(this, {op}, {chunks}, (long)batch * {below.Sum(m => 2 * m.MultiplyAdds)});";
+        // last chunk first: the forward pass wrote it last, so its activations are still in this core's cache
+        string run = $"global::NetGen.Parallelism.RunChunksLastFirst(this, {op}, {chunks}, (long)batch * {below.Sum(m => 2 * m.MultiplyAdds)});";
         if (chain.Count == 1)
             w.Line(run);
         else if (j == chain.Count - 1)

@@ -764,7 +764,7 @@ _____________________________________________________________________
                 int chunks = global::NetGen.Parallelism.SampleChunks(batch, 8, 1);
                 // one split for layers 3 (Conv2D2) and 0 (Conv2D1): each sample chunk goes down through every one of them on the thread that
                 // claimed it (∂E/∂x of this layer's chunk is the next one's δ); each layer's chunk sums are added after the split, layer by layer
-                global::NetGen.Parallelism.RunChunks(this, 15, chunks, (long)batch * 715200);
+                global::NetGen.Parallelism.RunChunksLastFirst(this, 15, chunks, (long)batch * 715200);
                 global::System.Span<float> total = _gsum3.AsSpan(0, 2416);
                 for (int chunk = 1; chunk < chunks; chunk++) global::System.Numerics.Tensors.TensorPrimitives.Add<float>(total, _gsum3.AsSpan(chunk * 2416, 2416), total);
                 ref float sumT = ref total[0];   // transposed, [window value × filter]
@@ -778,7 +778,7 @@ _____________________________________________________________________
                 int chunks = global::NetGen.Parallelism.SampleChunks(batch, 8, 1);
                 // one split for layers 3 (Conv2D2) and 0 (Conv2D1): each sample chunk goes down through every one of them on the thread that
                 // claimed it (∂E/∂x of this layer's chunk is the next one's δ); each layer's chunk sums are added after the split, layer by layer
-                global::NetGen.Parallelism.RunChunks(this, 15, chunks, (long)batch * 715200);
+                global::NetGen.Parallelism.RunChunksLastFirst(this, 15, chunks, (long)batch * 715200);
                 for (int chunk = 0; chunk < chunks; chunk++)
                 {
                     // the chunk's ∂E/∂w is held transposed, [window value × filter]
@@ -806,7 +806,7 @@ _____________________________________________________________________
                 // Layer 0: Conv2D1 backward fused with the plain-SGD step: the sample chunks compute ∂E/∂x (with the weights from
                 // before the step) and their samples' ∂E/∂w, ∂E/∂b sums, added in chunk order as Backward adds them; then w ← w − η·Σ, b ← b − η·Σ
                 int chunks = global::NetGen.Parallelism.SampleChunks(batch, 8, 1);
-                if (start <= 3) global::NetGen.Parallelism.RunChunks(this, 1, chunks, (long)batch * 235200);   // else layer 3's split ran this layer's chunks
+                if (start <= 3) global::NetGen.Parallelism.RunChunksLastFirst(this, 1, chunks, (long)batch * 235200);   // else layer 3's split ran this layer's chunks
                 global::System.Span<float> total = _gsum0.AsSpan(0, 156);
                 for (int chunk = 1; chunk < chunks; chunk++) global::System.Numerics.Tensors.TensorPrimitives.Add<float>(total, _gsum0.AsSpan(chunk * 160, 156), total);
                 global::System.Numerics.Tensors.TensorPrimitives.MultiplyAdd<float>(total.Slice(0, 150), _sgdRate, _p.AsSpan(0, 150), _p.AsSpan(0, 150));
@@ -817,7 +817,7 @@ _____________________________________________________________________
                 // Layer 0: Conv2D1 backward: ∂E/∂w[f] += Σ_p δ[f, p]·col[·, p], ∂E/∂b[f] += Σ_p δ[f, p], ∂E/∂x = col2im(Σ_f w[f]·δ[f, p]);
                 // threads take the batch's sample chunks, each chunk summing its samples' ∂E/∂w, ∂E/∂b; the sums are added in chunk order
                 int chunks = global::NetGen.Parallelism.SampleChunks(batch, 8, 1);
-                if (start <= 3) global::NetGen.Parallelism.RunChunks(this, 1, chunks, (long)batch * 235200);   // else layer 3's split ran this layer's chunks
+                if (start <= 3) global::NetGen.Parallelism.RunChunksLastFirst(this, 1, chunks, (long)batch * 235200);   // else layer 3's split ran this layer's chunks
                 for (int chunk = 0; chunk < chunks; chunk++)
                 {
                     global::System.Numerics.Tensors.TensorPrimitives.Add<float>(_g.AsSpan(0, 150), _gsum0.AsSpan(chunk * 160, 150), _g.AsSpan(0, 150));

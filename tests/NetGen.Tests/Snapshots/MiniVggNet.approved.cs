@@ -1788,7 +1788,7 @@ _________________________________________________________________________
             // Layer 11: Conv2D4 backward: ∂E/∂w[f] += Σ_p δ[f, p]·col[·, p], ∂E/∂b[f] += Σ_p δ[f, p], ∂E/∂x = col2im(Σ_f w[f]·δ[f, p]);
             // threads take the batch's sample chunks, each chunk summing its samples' ∂E/∂w, ∂E/∂b; the sums are added in chunk order
             int chunks = global::NetGen.Parallelism.SampleChunks(batch, 8, 1);
-            global::NetGen.Parallelism.RunChunks(this, 45, chunks, (long)batch * 14450688);
+            global::NetGen.Parallelism.RunChunksLastFirst(this, 45, chunks, (long)batch * 14450688);
             for (int chunk = 0; chunk < chunks; chunk++)
             {
                 // the chunk's ∂E/∂w is held transposed, [window value × filter]
@@ -1886,7 +1886,7 @@ _________________________________________________________________________
             // Layer 8: Conv2D3 backward: ∂E/∂w[f] += Σ_p δ[f, p]·col[·, p], ∂E/∂b[f] += Σ_p δ[f, p], ∂E/∂x = col2im(Σ_f w[f]·δ[f, p]);
             // threads take the batch's sample chunks, each chunk summing its samples' ∂E/∂w, ∂E/∂b; the sums are added in chunk order
             int chunks = global::NetGen.Parallelism.SampleChunks(batch, 8, 1);
-            global::NetGen.Parallelism.RunChunks(this, 33, chunks, (long)batch * 7225344);
+            global::NetGen.Parallelism.RunChunksLastFirst(this, 33, chunks, (long)batch * 7225344);
             for (int chunk = 0; chunk < chunks; chunk++)
             {
                 // the chunk's ∂E/∂w is held transposed, [window value × filter]
@@ -2036,7 +2036,7 @@ _________________________________________________________________________
             // Layer 3: Conv2D2 backward: ∂E/∂w[f] += Σ_p δ[f, p]·col[·, p], ∂E/∂b[f] += Σ_p δ[f, p], ∂E/∂x = col2im(Σ_f w[f]·δ[f, p]);
             // threads take the batch's sample chunks, each chunk summing its samples' ∂E/∂w, ∂E/∂b; the sums are added in chunk order
             int chunks = global::NetGen.Parallelism.SampleChunks(batch, 8, 1);
-            global::NetGen.Parallelism.RunChunks(this, 13, chunks, (long)batch * 14450688);
+            global::NetGen.Parallelism.RunChunksLastFirst(this, 13, chunks, (long)batch * 14450688);
             for (int chunk = 0; chunk < chunks; chunk++)
             {
                 // the chunk's ∂E/∂w is held transposed, [window value × filter]
@@ -2130,7 +2130,7 @@ _________________________________________________________________________
             // Layer 0: Conv2D1 backward: ∂E/∂w[f] += Σ_p δ[f, p]·col[·, p], ∂E/∂b[f] += Σ_p δ[f, p], ∂E/∂x = col2im(Σ_f w[f]·δ[f, p]);
             // threads take the batch's sample chunks, each chunk summing its samples' ∂E/∂w, ∂E/∂b; the sums are added in chunk order
             int chunks = global::NetGen.Parallelism.SampleChunks(batch, 8, 1);
-            global::NetGen.Parallelism.RunChunks(this, 1, chunks, (long)batch * 451584);
+            global::NetGen.Parallelism.RunChunksLastFirst(this, 1, chunks, (long)batch * 451584);
             for (int chunk = 0; chunk < chunks; chunk++)
             {
                 // the chunk's ∂E/∂w is held transposed, [window value × filter]

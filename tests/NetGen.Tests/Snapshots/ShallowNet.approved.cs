@@ -483,7 +483,7 @@ ___________________________________________________________________
                 // Layer 0: Conv2D1 backward fused with the plain-SGD step: the sample chunks compute ∂E/∂x (with the weights from
                 // before the step) and their samples' ∂E/∂w, ∂E/∂b sums, added in chunk order as Backward adds them; then w ← w − η·Σ, b ← b − η·Σ
                 int chunks = global::NetGen.Parallelism.SampleChunks(batch, 8, 1);
-                global::NetGen.Parallelism.RunChunks(this, 1, chunks, (long)batch * 451584);
+                global::NetGen.Parallelism.RunChunksLastFirst(this, 1, chunks, (long)batch * 451584);
                 global::System.Span<float> total = _gsum0.AsSpan(0, 320);
                 for (int chunk = 1; chunk < chunks; chunk++) global::System.Numerics.Tensors.TensorPrimitives.Add<float>(total, _gsum0.AsSpan(chunk * 320, 320), total);
                 ref float sumT = ref total[0];   // transposed, [window value × filter]
@@ -495,7 +495,7 @@ ___________________________________________________________________
                 // Layer 0: Conv2D1 backward: ∂E/∂w[f] += Σ_p δ[f, p]·col[·, p], ∂E/∂b[f] += Σ_p δ[f, p], ∂E/∂x = col2im(Σ_f w[f]·δ[f, p]);
                 // threads take the batch's sample chunks, each chunk summing its samples' ∂E/∂w, ∂E/∂b; the sums are added in chunk order
                 int chunks = global::NetGen.Parallelism.SampleChunks(batch, 8, 1);
-                global::NetGen.Parallelism.RunChunks(this, 1, chunks, (long)batch * 451584);
+                global::NetGen.Parallelism.RunChunksLastFirst(this, 1, chunks, (long)batch * 451584);
                 for (int chunk = 0; chunk < chunks; chunk++)
                 {
                     // the chunk's ∂E/∂w is held transposed, [window value × filter]
