@@ -86,65 +86,48 @@ public class BatchNormWidthTests(ITestOutputHelper output)
     [Fact]
     public void The256And512BitBatchNormAgree_PerFeatureBitForBit_PerChannelWithinTheSummationBound()
     {
-        if (!Vector512.IsHardwareAccelerated)
+        if (NarrowPath.Run("batchnorm-widths", output) is not { } lines) return;
+        var narrow = lines.ToDictionary(
+            p => (p[0], p[1]), p => p[2].Split(' ').Select(v => float.Parse(v, CultureInfo.InvariantCulture)).ToArray());
+        const double ud = 1.0 / (1L << 53), uf = 1.0 / (1 << 23), momentum = 0.1;
+        foreach (var k in BatchNormWidthCases.All)
         {
-            output.WriteLine("skip: Vector512 is not accelerated on this machine, so both runs would take the 256-bit path");
-            return;
-        }
-        string tests = Path.Combine(AppContext.BaseDirectory, "NetGen.Tests.dll");
-        string file = Path.Combine(Path.GetTempPath(), $"netgen-batchnorm-widths-{Environment.ProcessId}.txt");
-        try
-        {
-            var (exitCode, stdout, stderr) = DotnetProcess.Run(tests, ["batchnorm-widths", file], TimeSpan.FromSeconds(180),
-                new Dictionary<string, string> { ["DOTNET_EnableAVX512"] = "0", ["DOTNET_EnableAVX512F"] = "0" });
-            Assert.True(exitCode == 0, $"exit code {exitCode}\n{stdout}\n{stderr}");
-            Assert.Contains("vector512 not accelerated", stdout, StringComparison.Ordinal);
-            var narrow = File.ReadAllLines(file).Select(line => line.Split('|')).ToDictionary(
-                p => (p[0], p[1]), p => p[2].Split(' ').Select(v => float.Parse(v, CultureInfo.InvariantCulture)).ToArray());
-            const double ud = 1.0 / (1L << 53), uf = 1.0 / (1 << 23), momentum = 0.1;
-            foreach (var k in BatchNormWidthCases.All)
+            var wide = BatchNormWidthCases.Run(k);
+            float[] y = narrow[(k.Name, "y")], dx = narrow[(k.Name, "dx")], g = narrow[(k.Name, "g")], s = narrow[(k.Name, "s")];
+            int differing = y.Zip(wide.Y).Count(p => p.First != p.Second) + dx.Zip(wide.Dx).Count(p => p.First != p.Second)
+                + g.Zip(wide.G).Count(p => p.First != p.Second) + s.Zip(wide.S).Count(p => p.First != p.Second);
+            output.WriteLine($"{k.Name}: {differing} of {y.Length + dx.Length + g.Length + s.Length} values differ between the widths");
+            Assert.Contains(wide.G, v => v != 0);
+            if (k.Spatial == 1)
             {
-                var wide = BatchNormWidthCases.Run(k);
-                float[] y = narrow[(k.Name, "y")], dx = narrow[(k.Name, "dx")], g = narrow[(k.Name, "g")], s = narrow[(k.Name, "s")];
-                int differing = y.Zip(wide.Y).Count(p => p.First != p.Second) + dx.Zip(wide.Dx).Count(p => p.First != p.Second)
-                    + g.Zip(wide.G).Count(p => p.First != p.Second) + s.Zip(wide.S).Count(p => p.First != p.Second);
-                output.WriteLine($"{k.Name}: {differing} of {y.Length + dx.Length + g.Length + s.Length} values differ between the widths");
-                Assert.Contains(wide.G, v => v != 0);
-                if (k.Spatial == 1)
-                {
-                    Assert.Equal(y, wide.Y);
-                    Assert.Equal(dx, wide.Dx);
-                    Assert.Equal(g, wide.G);
-                    Assert.Equal(s, wide.S);
-                    continue;
-                }
-                int C = k.Channels, S = k.Spatial, m = BatchNormWidthCases.Batch * S;
-                double Sum(float[] a, int ch) => Enumerable.Range(0, BatchNormWidthCases.Batch).Sum(n => a.AsSpan((n * C + ch) * S, S).ToArray().Sum(v => Math.Abs((double)v)));
-                for (int ch = 0; ch < C; ch++)
-                {
-                    // ∂E/∂β = Σ ∂E/∂y, rounded to float once
-                    double beta = wide.G[C + ch], bound = 2 * m * ud * Sum(wide.Dy, ch) + uf * Math.Abs(beta);
-                    Assert.True(Math.Abs(beta - g[C + ch]) <= bound, $"{k.Name} ∂E/∂β[{ch}]: 512-bit {beta:R}, 256-bit {g[C + ch]:R}, bound {bound:R}");
-                    // running mean = momentum·μ (from 0), μ = Σx/m rounded to float
-                    double mean = wide.S[ch] / momentum, meanBound = 2 * (2 * m * ud * Sum(wide.X, ch) / m) + uf * Math.Abs(mean);
-                    double running = wide.S[ch], runningBound = momentum * meanBound * (1 + uf) + uf * Math.Abs(running);
-                    Assert.True(Math.Abs(running - s[ch]) <= runningBound, $"{k.Name} running mean[{ch}]: 512-bit {running:R}, 256-bit {s[ch]:R}, bound {runningBound:R}");
-                }
-                void Within(float[] a, float[] b, string what)
-                {
-                    double scale = a.Max(v => Math.Abs((double)v));
-                    for (int i = 0; i < a.Length; i++)
-                        Assert.True(Math.Abs(a[i] - b[i]) <= 8 * uf * scale, $"{k.Name} {what}[{i}]: 512-bit {a[i]:R}, 256-bit {b[i]:R} (scale {scale:R})");
-                }
-                Within(wide.Y, y, "y");
-                Within(wide.Dx, dx, "∂E/∂x");
-                Within(wide.G, g, "gradient");
-                Within(wide.S, s, "state");
+                Assert.Equal(y, wide.Y);
+                Assert.Equal(dx, wide.Dx);
+                Assert.Equal(g, wide.G);
+                Assert.Equal(s, wide.S);
+                continue;
             }
-        }
-        finally
-        {
-            File.Delete(file);
+            int C = k.Channels, S = k.Spatial, m = BatchNormWidthCases.Batch * S;
+            double Sum(float[] a, int ch) => Enumerable.Range(0, BatchNormWidthCases.Batch).Sum(n => a.AsSpan((n * C + ch) * S, S).ToArray().Sum(v => Math.Abs((double)v)));
+            for (int ch = 0; ch < C; ch++)
+            {
+                // ∂E/∂β = Σ ∂E/∂y, rounded to float once
+                double beta = wide.G[C + ch], bound = 2 * m * ud * Sum(wide.Dy, ch) + uf * Math.Abs(beta);
+                Assert.True(Math.Abs(beta - g[C + ch]) <= bound, $"{k.Name} ∂E/∂β[{ch}]: 512-bit {beta:R}, 256-bit {g[C + ch]:R}, bound {bound:R}");
+                // running mean = momentum·μ (from 0), μ = Σx/m rounded to float
+                double mean = wide.S[ch] / momentum, meanBound = 2 * (2 * m * ud * Sum(wide.X, ch) / m) + uf * Math.Abs(mean);
+                double running = wide.S[ch], runningBound = momentum * meanBound * (1 + uf) + uf * Math.Abs(running);
+                Assert.True(Math.Abs(running - s[ch]) <= runningBound, $"{k.Name} running mean[{ch}]: 512-bit {running:R}, 256-bit {s[ch]:R}, bound {runningBound:R}");
+            }
+            void Within(float[] a, float[] b, string what)
+            {
+                double scale = a.Max(v => Math.Abs((double)v));
+                for (int i = 0; i < a.Length; i++)
+                    Assert.True(Math.Abs(a[i] - b[i]) <= 8 * uf * scale, $"{k.Name} {what}[{i}]: 512-bit {a[i]:R}, 256-bit {b[i]:R} (scale {scale:R})");
+            }
+            Within(wide.Y, y, "y");
+            Within(wide.Dx, dx, "∂E/∂x");
+            Within(wide.G, g, "gradient");
+            Within(wide.S, s, "state");
         }
     }
 }

@@ -30,7 +30,7 @@ public class VectorWidthTests(ITestOutputHelper output)
         string suite = Path.Combine(AppContext.BaseDirectory, "NetGen.Benchmarks.dll");
         Assert.True(File.Exists(suite), $"{suite} was not built with the tests");
         var wide = Smoke(suite, new Dictionary<string, string>());
-        var narrow = Smoke(suite, new Dictionary<string, string> { ["DOTNET_EnableAVX512"] = "0", ["DOTNET_EnableAVX512F"] = "0" });
+        var narrow = Smoke(suite, NarrowPath.Avx512Off());
         Assert.Contains("smoke vector512 accelerated", wide.Stdout, StringComparison.Ordinal);
         Assert.Contains("smoke vector512 not accelerated", narrow.Stdout, StringComparison.Ordinal);
         Assert.Equal(NetGen.Benchmarks.Workloads.StepNames.Length, wide.Results.Count);   // every step workload ran
@@ -58,54 +58,37 @@ public class VectorWidthTests(ITestOutputHelper output)
     [Fact]
     public void DirectConvolutionsAgreeAtBothWidths()
     {
-        if (!Vector512.IsHardwareAccelerated)
+        if (NarrowPath.Run("direct-conv-kernels", output) is not { } lines) return;
+        var narrow = lines.ToDictionary(
+            parts => (parts[0], parts[1]),
+            parts => parts[2].Length == 0 ? [] : parts[2].Split(' ').Select(v => double.Parse(v, CultureInfo.InvariantCulture)).ToArray());
+        foreach (var k in DirectConvCases.All)
         {
-            output.WriteLine("skip: Vector512 is not accelerated on this machine, so both runs would take the 256-bit path");
-            return;
-        }
-        string tests = Path.Combine(AppContext.BaseDirectory, "NetGen.Tests.dll");
-        string file = Path.Combine(Path.GetTempPath(), $"netgen-direct-conv-{Environment.ProcessId}.txt");
-        try
-        {
-            var (exitCode, stdout, stderr) = DotnetProcess.Run(tests, ["direct-conv-kernels", file], TimeSpan.FromSeconds(180),
-                new Dictionary<string, string> { ["DOTNET_EnableAVX512"] = "0", ["DOTNET_EnableAVX512F"] = "0" });
-            Assert.True(exitCode == 0, $"exit code {exitCode}\n{stdout}\n{stderr}");
-            Assert.Contains("vector512 not accelerated", stdout, StringComparison.Ordinal);
-            var narrow = File.ReadAllLines(file).Select(line => line.Split('|')).ToDictionary(
-                parts => (parts[0], parts[1]),
-                parts => parts[2].Length == 0 ? [] : parts[2].Split(' ').Select(v => double.Parse(v, CultureInfo.InvariantCulture)).ToArray());
-            foreach (var k in DirectConvCases.All)
+            var wide = DirectConvCases.Run(k);
+            var n = new DirectConvCases.Result(wide.X, wide.Dy, wide.W, wide.B, narrow[(k.Name, "y")], narrow[(k.Name, "gw")], narrow[(k.Name, "gb")], narrow[(k.Name, "dx")]);
+            DirectConvCases.MatchesDefinition(k, n);   // the 256-bit path against the definition
+            Assert.Equal(n.Y, wide.Y);
+            Assert.Equal(n.Dx, wide.Dx);
+            if (!k.Rows) Assert.Equal(n.Gw, wide.Gw);
+            var (_, _, _, _, abs) = DirectConvCases.Definition(k, wide);
+            int OH = k.H + 2 * k.Pad - k.KH + 1, OW = k.W + 2 * k.Pad - k.KW + 1, m = DirectConvCases.Batch * OH * OW;
+            double u = DirectConvCases.IsDouble(k) ? Math.ScaleB(1, -53) : Math.ScaleB(1, -24), worst = 0;
+            void Within(double[] a, double[] b, double[] scale, string what)
             {
-                var wide = DirectConvCases.Run(k);
-                var n = new DirectConvCases.Result(wide.X, wide.Dy, wide.W, wide.B, narrow[(k.Name, "y")], narrow[(k.Name, "gw")], narrow[(k.Name, "gb")], narrow[(k.Name, "dx")]);
-                DirectConvCases.MatchesDefinition(k, n);   // the 256-bit path against the definition
-                Assert.Equal(n.Y, wide.Y);
-                Assert.Equal(n.Dx, wide.Dx);
-                if (!k.Rows) Assert.Equal(n.Gw, wide.Gw);
-                var (_, _, _, _, abs) = DirectConvCases.Definition(k, wide);
-                int OH = k.H + 2 * k.Pad - k.KH + 1, OW = k.W + 2 * k.Pad - k.KW + 1, m = DirectConvCases.Batch * OH * OW;
-                double u = DirectConvCases.IsDouble(k) ? Math.ScaleB(1, -53) : Math.ScaleB(1, -24), worst = 0;
-                void Within(double[] a, double[] b, double[] scale, string what)
+                for (int i = 0; i < scale.Length; i++)
                 {
-                    for (int i = 0; i < scale.Length; i++)
-                    {
-                        double bound = 2 * m * u * scale[i], diff = Math.Abs(a[i] - b[i]);
-                        Assert.True(diff <= bound, $"{k.Name} {what}[{i}]: 512-bit {a[i]:R}, 256-bit {b[i]:R}, bound {bound:R}");
-                        if (bound > 0) worst = Math.Max(worst, diff / bound);
-                    }
+                    double bound = 2 * m * u * scale[i], diff = Math.Abs(a[i] - b[i]);
+                    Assert.True(diff <= bound, $"{k.Name} {what}[{i}]: 512-bit {a[i]:R}, 256-bit {b[i]:R}, bound {bound:R}");
+                    if (bound > 0) worst = Math.Max(worst, diff / bound);
                 }
-                Within(wide.Gw, n.Gw, abs, "∂E/∂w");
-                // ∂E/∂b is TensorPrimitives.Sum over each filter's δ, which groups its partial sums by the vector width too.
-                double[] dyAbs = Enumerable.Range(0, k.F).Select(f => Enumerable.Range(0, DirectConvCases.Batch)
-                    .Sum(s => wide.Dy.AsSpan((s * k.F + f) * OH * OW, OH * OW).ToArray().Sum(Math.Abs))).ToArray();
-                if (wide.Gb.Length > 0) Within(wide.Gb, n.Gb, dyAbs, "∂E/∂b");
-                int differing = n.Gw.Zip(wide.Gw).Count(p => p.First != p.Second), differingB = n.Gb.Zip(wide.Gb).Count(p => p.First != p.Second);
-                output.WriteLine($"{k.Name}: y and ∂E/∂x identical; ∂E/∂w {differing} of {n.Gw.Length} and ∂E/∂b {differingB} of {n.Gb.Length} differ, at most {worst:P2} of the bound");
             }
-        }
-        finally
-        {
-            File.Delete(file);
+            Within(wide.Gw, n.Gw, abs, "∂E/∂w");
+            // ∂E/∂b is TensorPrimitives.Sum over each filter's δ, which groups its partial sums by the vector width too.
+            double[] dyAbs = Enumerable.Range(0, k.F).Select(f => Enumerable.Range(0, DirectConvCases.Batch)
+                .Sum(s => wide.Dy.AsSpan((s * k.F + f) * OH * OW, OH * OW).ToArray().Sum(Math.Abs))).ToArray();
+            if (wide.Gb.Length > 0) Within(wide.Gb, n.Gb, dyAbs, "∂E/∂b");
+            int differing = n.Gw.Zip(wide.Gw).Count(p => p.First != p.Second), differingB = n.Gb.Zip(wide.Gb).Count(p => p.First != p.Second);
+            output.WriteLine($"{k.Name}: y and ∂E/∂x identical; ∂E/∂w {differing} of {n.Gw.Length} and ∂E/∂b {differingB} of {n.Gb.Length} differ, at most {worst:P2} of the bound");
         }
     }
 
