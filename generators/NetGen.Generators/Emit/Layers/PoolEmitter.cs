@@ -167,33 +167,41 @@ internal sealed class PoolEmitter : LayerEmitter
               $"{V}<float> {even} = {Vec}.GetLower(a), {odd} = {Vec}.GetUpper(a);";
         void Rows()
         {
-        foreach (string s in starts)
-        {
-            w.Open(s == "s" ? $"for (int s = 0; s <= {OW - L}; s += {L})" : "");
-            w.Line($"int first = ch * {H * W} + oy * {2 * W} + {(s == "s" ? "2 * s" : (2 * int.Parse(s)).ToString())}, o = ch * {OH * OW} + oy * {OW} + {s};");
-            w.Line(L == 8 ? $"{Vec}<float> a, b;" : $"{Vec}<float> a;");
-            w.Line(Halves("m", "right", 0));
-            w.Line(Halves("below", "belowRight", W));
-            w.Line($"{V}<int> at = {V}.Create(first) + windowColumns, best = at;");
-            w.Line($"{V}<float> above = {V}.GreaterThan(right, m) | {V}.IsNaN(right); m = {V}.ConditionalSelect(above, right, m); best = {V}.ConditionalSelect({V}.AsInt32(above), at + {V}.Create(1), best);");
-            w.Line($"above = {V}.GreaterThan(below, m) | {V}.IsNaN(below); m = {V}.ConditionalSelect(above, below, m); best = {V}.ConditionalSelect({V}.AsInt32(above), at + {V}.Create({W}), best);");
-            w.Line($"above = {V}.GreaterThan(belowRight, m) | {V}.IsNaN(belowRight); m = {V}.ConditionalSelect(above, belowRight, m); best = {V}.ConditionalSelect({V}.AsInt32(above), at + {V}.Create({W + 1}), best);");
-            w.Line($"{V}.StoreUnsafe(m, ref yr, (nuint)o);");
-            w.Line($"{V}.StoreUnsafe(best, ref argr, (nuint)o);");
-            w.Close();
+            foreach (string s in starts)
+            {
+                w.Open(s == "s" ? $"for (int s = 0; s <= {OW - L}; s += {L})" : "");
+                w.Line($"int first = ch * {H * W} + oy * {2 * W} + {(s == "s" ? "2 * s" : (2 * int.Parse(s)).ToString())}, o = ch * {OH * OW} + oy * {OW} + {s};");
+                w.Line(L == 8 ? $"{Vec}<float> a, b;" : $"{Vec}<float> a;");
+                w.Line(Halves("m", "right", 0));
+                w.Line(Halves("below", "belowRight", W));
+                w.Line($"{V}<int> at = {V}.Create(first) + windowColumns, best = at;");
+                w.Line($"{V}<float> above = {V}.GreaterThan(right, m) | {V}.IsNaN(right); m = {V}.ConditionalSelect(above, right, m); best = {V}.ConditionalSelect({V}.AsInt32(above), at + {V}.Create(1), best);");
+                w.Line($"above = {V}.GreaterThan(below, m) | {V}.IsNaN(below); m = {V}.ConditionalSelect(above, below, m); best = {V}.ConditionalSelect({V}.AsInt32(above), at + {V}.Create({W}), best);");
+                w.Line($"above = {V}.GreaterThan(belowRight, m) | {V}.IsNaN(belowRight); m = {V}.ConditionalSelect(above, belowRight, m); best = {V}.ConditionalSelect({V}.AsInt32(above), at + {V}.Create({W + 1}), best);");
+                w.Line($"{V}.StoreUnsafe(m, ref yr, (nuint)o);");
+                w.Line($"{V}.StoreUnsafe(best, ref argr, (nuint)o);");
+                w.Close();
+            }
         }
-        }
-        // wide: null where the code runs on either path (a JIT-time test picks the blocks), true in a Vector512 twin,
-        // false in the 256-bit method a twin takes over from (the same bits either way).
-        bool wideBlocks = Wide(l) && wide != false, both = wideBlocks && wide is null;
-        if (wideBlocks)
+        ByWidth(w, l, wide, "store", () => WideForward(w, l), Rows);
+    }
+
+    /// <summary>The window rows of a sample, (ch, oy) for the 256-bit <paramref name="rows"/>: after the Vector512 blocks
+    /// (which leave wg at the first row not done) where <see cref="Wide"/>, else all of them. <paramref name="wide"/>: null
+    /// where the code runs on either path (a JIT-time test picks the blocks), true in a Vector512 twin, false in the
+    /// 256-bit method a twin takes over from (the same bits either way).</summary>
+    private static void ByWidth(CodeWriter w, LayerPlan l, bool? wide, string blockAccess, System.Action wideBlocks, System.Action rows)
+    {
+        int C = l.InC, OH = l.OutH;
+        bool blocks = Wide(l) && wide != false, both = blocks && wide is null;
+        if (blocks)
         {
             if (both) w.Open($"if ({Vec512}.IsHardwareAccelerated)   // a JIT-time constant: full-width AVX-512 runs the Vector512 blocks");
-            WideForward(w, l);
-            w.Line($"for (; wg < {C * OH}; wg++)   // the last rows: 256-bit blocks (a 512-bit block's store would pass the sample's end)");
+            wideBlocks();
+            w.Line($"for (; wg < {C * OH}; wg++)   // the last rows: 256-bit blocks (a 512-bit block's {blockAccess} would pass the sample's end)");
             w.Open("");
             w.Line($"int ch = wg / {OH}, oy = wg - ch * {OH};");
-            Rows();
+            rows();
             w.Close();
             if (!both) return;
             w.Close();
@@ -201,7 +209,7 @@ internal sealed class PoolEmitter : LayerEmitter
         }
         w.Open($"for (int ch = 0; ch < {C}; ch++)");
         w.Open($"for (int oy = 0; oy < {OH}; oy++)");
-        Rows();
+        rows();
         w.Close(); w.Close();
         if (both) w.Close();
     }
@@ -318,40 +326,20 @@ internal sealed class PoolEmitter : LayerEmitter
         w.Line($"{Vec}<int> twice = {Vec}.Create(0, 0, 1, 1, 2, 2, 3, 3), positions = {Vec}.Create(0, 1, 2, 3, 4, 5, 6, 7);");
         void Rows()
         {
-        w.Line($"int row = ch * {H * W} + oy * {2 * W}, o = ch * {l.OutH * OW} + oy * {OW};   // the window row's two input rows start at row and row + {W}");
-        foreach (string s in starts)
-        {
-            string half = s == "s" ? "(s >> 1)" : (int.Parse(s) / 2).ToString();
-            w.Line((s == "s" ? $"for (int s = 0; s <= {W - 8}; s += 8) " : "") +
-                   $"{{ {Vec}<float> g = {Vec}.Shuffle({Vec128}.ToVector256Unsafe({Vec128}.LoadUnsafe(ref dyr, (nuint)(o + {half}))), twice) + {Vec}<float>.Zero; " +
-                   // ReLU backward from its formula, with x's sign read from the window's maximum of y = max(x, 0).
-                   (relu is null ? "" : $"g = {ActivationEmitter.Vector(c, ActivationEmitter.Formula(relu).Backward, relu, $"{Vec}.Shuffle({Vec128}.ToVector256Unsafe({Vec128}.LoadUnsafe(ref yr, (nuint)(o + {half}))), twice)", "", "g", Vec)}; ") +
-                   $"{Vec}<int> win = {Vec}.Shuffle({Vec128}.ToVector256Unsafe({Vec128}.LoadUnsafe(ref argr, (nuint)(o + {half}))), twice), at = {Vec}.Create(row + {s}) + positions; " +
-                   $"{Vec}.StoreUnsafe({Vec}.ConditionalSelect({Vec}.AsSingle({Vec}.Equals(win, at)), g, {Vec}<float>.Zero), ref dxr, (nuint)(row + {s})); " +
-                   $"{Vec}.StoreUnsafe({Vec}.ConditionalSelect({Vec}.AsSingle({Vec}.Equals(win, at + {Vec}.Create({W}))), g, {Vec}<float>.Zero), ref dxr, (nuint)(row + {W} + {s})); }}");
+            w.Line($"int row = ch * {H * W} + oy * {2 * W}, o = ch * {l.OutH * OW} + oy * {OW};   // the window row's two input rows start at row and row + {W}");
+            foreach (string s in starts)
+            {
+                string half = s == "s" ? "(s >> 1)" : (int.Parse(s) / 2).ToString();
+                w.Line((s == "s" ? $"for (int s = 0; s <= {W - 8}; s += 8) " : "") +
+                       $"{{ {Vec}<float> g = {Vec}.Shuffle({Vec128}.ToVector256Unsafe({Vec128}.LoadUnsafe(ref dyr, (nuint)(o + {half}))), twice) + {Vec}<float>.Zero; " +
+                       // ReLU backward from its formula, with x's sign read from the window's maximum of y = max(x, 0).
+                       (relu is null ? "" : $"g = {ActivationEmitter.Vector(c, ActivationEmitter.Formula(relu).Backward, relu, $"{Vec}.Shuffle({Vec128}.ToVector256Unsafe({Vec128}.LoadUnsafe(ref yr, (nuint)(o + {half}))), twice)", "", "g", Vec)}; ") +
+                       $"{Vec}<int> win = {Vec}.Shuffle({Vec128}.ToVector256Unsafe({Vec128}.LoadUnsafe(ref argr, (nuint)(o + {half}))), twice), at = {Vec}.Create(row + {s}) + positions; " +
+                       $"{Vec}.StoreUnsafe({Vec}.ConditionalSelect({Vec}.AsSingle({Vec}.Equals(win, at)), g, {Vec}<float>.Zero), ref dxr, (nuint)(row + {s})); " +
+                       $"{Vec}.StoreUnsafe({Vec}.ConditionalSelect({Vec}.AsSingle({Vec}.Equals(win, at + {Vec}.Create({W}))), g, {Vec}<float>.Zero), ref dxr, (nuint)(row + {W} + {s})); }}");
+            }
         }
-        }
-        // wide: null where the code runs on either path (a JIT-time test picks the blocks), true in a Vector512 twin,
-        // false in the 256-bit method a twin takes over from (the same bits either way).
-        bool wideBlocks = Wide(l) && wide != false, both = wideBlocks && wide is null;
-        if (wideBlocks)
-        {
-            if (both) w.Open($"if ({Vec512}.IsHardwareAccelerated)   // a JIT-time constant: full-width AVX-512 runs the Vector512 blocks");
-            WideBackward(w, c, l, relu);
-            w.Line($"for (; wg < {C * l.OutH}; wg++)   // the last rows: 256-bit blocks (a 512-bit block's loads would pass the sample's end)");
-            w.Open("");
-            w.Line($"int ch = wg / {l.OutH}, oy = wg - ch * {l.OutH};");
-            Rows();
-            w.Close();
-            if (!both) return;
-            w.Close();
-            w.Open("else");
-        }
-        w.Open($"for (int ch = 0; ch < {C}; ch++)");
-        w.Open($"for (int oy = 0; oy < {l.OutH}; oy++)");
-        Rows();
-        w.Close(); w.Close();
-        if (both) w.Close();
+        ByWidth(w, l, wide, "loads", () => WideBackward(w, c, l, relu), Rows);
     }
 
     /// <summary>The backward pass's Vector512 blocks (<see cref="Wide"/>), window rows wg = 0, R, 2R, … while a block's
