@@ -132,18 +132,11 @@ _____________________________________________________________________
     private readonly float[] _yT3;   // Conv2D2 one sample's output transposed (100 positions × 16 filters), per thread (Parallelism.Slot)
     private readonly float[] _deltaT3;   // Conv2D2 δ of one sample transposed (100 positions × 16 filters), per thread (Parallelism.Slot)
     private readonly int[] _argmax5;   // MaxPool2: index of each window's maximum in its input sample
-    private readonly float[] _panels7;   // layer 7 (Dense1): Wᵀ packed as the forward's Vector512 twin reads it, kept between inference passes (44800 values; empty without Vector512)
-    private long _panelsVersion7 = -1;   // the weights' version _panels7 was packed at
-    private int _panelMode7;   // this pass: 0 pack into scratch, 1 pack into _panels7, 2 reuse _panels7
-    private readonly float[] _panels9;   // layer 9 (Dense2): Wᵀ packed as the forward's Vector512 twin reads it, kept between inference passes (9600 values; empty without Vector512)
-    private long _panelsVersion9 = -1;   // the weights' version _panels9 was packed at
-    private int _panelMode9;   // this pass: 0 pack into scratch, 1 pack into _panels9, 2 reuse _panels9
     private readonly float[] _scratch;   // the kernels' packed panels: one region of _scratchPart values per thread
     private readonly int _scratchPart;
     private readonly float[] _target;   // scratch for one-hot targets
     private float _sgdRate;   // −η of the running fused plain-SGD step (TrainStep with a plain Sgd), read by the kernels
     private int _batch;   // samples in the last forward pass
-    private readonly long[] _weightsVersion = new long[1];   // bumped wherever _p may be written (Parameters, the weight views, TrainStep); shared with inference replicas
     private int _owner;   // the managed thread id inside a public pass, 0 when none (NetGen.SingleThreaded: an instance is single-threaded)
     private readonly bool _replica;   // an inference replica (CreateInferenceReplica): shares _p and _s with its source, never trains
     private bool _inputGradient;   // whether the running backward pass wants ∂E/∂input (read by the first layer's threads)
@@ -189,8 +182,6 @@ _____________________________________________________________________
                 _yT3 = global::NetGen.AlignedArray.Allocate<float>(1600 * global::NetGen.Parallelism.MaxSampleParts);
                 _deltaT3 = global::NetGen.AlignedArray.Allocate<float>(1600 * global::NetGen.Parallelism.MaxSampleParts);
                 _argmax5 = new int[maxBatch * 400];
-                _panels7 = global::System.Runtime.Intrinsics.Vector512.IsHardwareAccelerated ? new float[44800] : global::System.Array.Empty<float>();
-                _panels9 = global::System.Runtime.Intrinsics.Vector512.IsHardwareAccelerated ? new float[9600] : global::System.Array.Empty<float>();
                 _scratchPart = global::System.Math.Max(global::System.Math.Max(global::System.Math.Max(maxBatch, global::System.Runtime.Intrinsics.Vector512.IsHardwareAccelerated ? 400 : 120) * 48, global::System.Math.Max(maxBatch, global::System.Runtime.Intrinsics.Vector512.IsHardwareAccelerated ? 120 : 84) * 48), global::System.Math.Max(maxBatch, 10) * 48);
                 _scratch = new float[_scratchPart * global::System.Environment.ProcessorCount];
                 _target = new float[maxBatch * 10];
@@ -226,7 +217,6 @@ _____________________________________________________________________
         global::System.ArgumentNullException.ThrowIfNull(source);
         _p = source._p;
         _s = source._s;
-        _weightsVersion = source._weightsVersion;   // a write to the shared parameters repacks every replica's kept panels
         _g = global::System.Array.Empty<float>();   // a replica never trains
         _replica = true;
         Training = false;
@@ -237,7 +227,7 @@ _____________________________________________________________________
     /// <inheritdoc/>
     public bool Training { get; set; } = true;
     /// <inheritdoc/>
-    public global::System.Span<float> Parameters { get { _weightsVersion[0]++; return _p; } }   // a write may follow: the kept panels are repacked
+    public global::System.Span<float> Parameters => _p;
     /// <inheritdoc/>
     public global::System.Span<float> Gradients => _g;
     /// <inheritdoc/>
@@ -271,43 +261,43 @@ _____________________________________________________________________
     /// <inheritdoc/>
     public global::System.Span<float> State => _s;
     /// <summary>Conv2D1 weights, [6 filters × 1 channels × 5 × 5] row-major.</summary>
-    public global::System.Span<float> Conv2D1Weights { get { _weightsVersion[0]++; return _p.AsSpan(0, 150); } }
+    public global::System.Span<float> Conv2D1Weights => _p.AsSpan(0, 150);
     /// <summary>∂E/∂ of <see cref="Conv2D1Weights"/>.</summary>
     public global::System.Span<float> Conv2D1WeightsGradient => _g.AsSpan(0, 150);
     /// <summary>Conv2D1 bias, 6 values.</summary>
-    public global::System.Span<float> Conv2D1Bias { get { _weightsVersion[0]++; return _p.AsSpan(150, 6); } }
+    public global::System.Span<float> Conv2D1Bias => _p.AsSpan(150, 6);
     /// <summary>∂E/∂ of <see cref="Conv2D1Bias"/>.</summary>
     public global::System.Span<float> Conv2D1BiasGradient => _g.AsSpan(150, 6);
     /// <summary>Conv2D2 weights, [16 filters × 6 channels × 5 × 5] row-major.</summary>
-    public global::System.Span<float> Conv2D2Weights { get { _weightsVersion[0]++; return _p.AsSpan(156, 2400); } }
+    public global::System.Span<float> Conv2D2Weights => _p.AsSpan(156, 2400);
     /// <summary>∂E/∂ of <see cref="Conv2D2Weights"/>.</summary>
     public global::System.Span<float> Conv2D2WeightsGradient => _g.AsSpan(156, 2400);
     /// <summary>Conv2D2 bias, 16 values.</summary>
-    public global::System.Span<float> Conv2D2Bias { get { _weightsVersion[0]++; return _p.AsSpan(2556, 16); } }
+    public global::System.Span<float> Conv2D2Bias => _p.AsSpan(2556, 16);
     /// <summary>∂E/∂ of <see cref="Conv2D2Bias"/>.</summary>
     public global::System.Span<float> Conv2D2BiasGradient => _g.AsSpan(2556, 16);
     /// <summary>Dense1 weights, [120 × 400]: element (j, i) connects input i to unit j, row-major.</summary>
-    public global::System.Span<float> Dense1Weights { get { _weightsVersion[0]++; return _p.AsSpan(2572, 48000); } }
+    public global::System.Span<float> Dense1Weights => _p.AsSpan(2572, 48000);
     /// <summary>∂E/∂ of <see cref="Dense1Weights"/>.</summary>
     public global::System.Span<float> Dense1WeightsGradient => _g.AsSpan(2572, 48000);
     /// <summary>Dense1 bias, 120 values.</summary>
-    public global::System.Span<float> Dense1Bias { get { _weightsVersion[0]++; return _p.AsSpan(50572, 120); } }
+    public global::System.Span<float> Dense1Bias => _p.AsSpan(50572, 120);
     /// <summary>∂E/∂ of <see cref="Dense1Bias"/>.</summary>
     public global::System.Span<float> Dense1BiasGradient => _g.AsSpan(50572, 120);
     /// <summary>Dense2 weights, [84 × 120]: element (j, i) connects input i to unit j, row-major.</summary>
-    public global::System.Span<float> Dense2Weights { get { _weightsVersion[0]++; return _p.AsSpan(50692, 10080); } }
+    public global::System.Span<float> Dense2Weights => _p.AsSpan(50692, 10080);
     /// <summary>∂E/∂ of <see cref="Dense2Weights"/>.</summary>
     public global::System.Span<float> Dense2WeightsGradient => _g.AsSpan(50692, 10080);
     /// <summary>Dense2 bias, 84 values.</summary>
-    public global::System.Span<float> Dense2Bias { get { _weightsVersion[0]++; return _p.AsSpan(60772, 84); } }
+    public global::System.Span<float> Dense2Bias => _p.AsSpan(60772, 84);
     /// <summary>∂E/∂ of <see cref="Dense2Bias"/>.</summary>
     public global::System.Span<float> Dense2BiasGradient => _g.AsSpan(60772, 84);
     /// <summary>Dense3 weights, [10 × 84]: element (j, i) connects input i to unit j, row-major.</summary>
-    public global::System.Span<float> Dense3Weights { get { _weightsVersion[0]++; return _p.AsSpan(60856, 840); } }
+    public global::System.Span<float> Dense3Weights => _p.AsSpan(60856, 840);
     /// <summary>∂E/∂ of <see cref="Dense3Weights"/>.</summary>
     public global::System.Span<float> Dense3WeightsGradient => _g.AsSpan(60856, 840);
     /// <summary>Dense3 bias, 10 values.</summary>
-    public global::System.Span<float> Dense3Bias { get { _weightsVersion[0]++; return _p.AsSpan(61696, 10); } }
+    public global::System.Span<float> Dense3Bias => _p.AsSpan(61696, 10);
     /// <summary>∂E/∂ of <see cref="Dense3Bias"/>.</summary>
     public global::System.Span<float> Dense3BiasGradient => _g.AsSpan(61696, 10);
     private static readonly global::NetGen.TensorInfo[] s_tensors =
@@ -358,8 +348,8 @@ _____________________________________________________________________
             // Layer 0: Conv2D1 (1×28×28 → 6×28×28, kernel 5×5, stride 1, padding 2,2):
             // y[f, oy, ox] = Σ_(c,u,v) w[f, c, u, v]·x[c, oy + u − 2, ox + v − 2] + b[f], direct (rows form); threads split the samples
             for (int f = 0; f < 16; f++) for (int k = 0; k < 150; k++) _wT3[k * 16 + f] = _p[156 + f * 150 + k];   // wᵀ for the direct convolution
-            // one split for layers 0 (Conv2D1) and 3 (Conv2D2): each sample chunk goes on through every one of them on the thread that claimed it
-            global::NetGen.Parallelism.RunChunks(this, 2, global::NetGen.Parallelism.SampleChunks(batch, 8, 1), (long)batch * 357600);
+            // one split for layers 0 (Conv2D1), 3 (Conv2D2), 7 (Dense1), 8 (ReLU3), 9 (Dense2), 10 (ReLU4), 11 (Dense3) and 12 (Softmax1): each sample chunk goes on through every one of them on the thread that claimed it
+            global::NetGen.Parallelism.RunChunks(this, 2, global::NetGen.Parallelism.SampleChunks(batch, 8, 1), (long)batch * 416520);
 
             // Layer 1: ReLU: computed by layer 0's per-sample parts (fused)
 
@@ -375,46 +365,17 @@ _____________________________________________________________________
 
             // Layer 6: Flatten (None, 16, 5, 5) → (None, 400): a view, _a7 is _a6
 
-            // Layer 7: Dense1 (400 → 120): y = x·Wᵀ + b over the whole batch, register-blocked; threads split the units
-            // Inference mode, Vector512, 48 samples or more: W's transposed panels are packed into _panels7 once and reused while
-            // the weights' version (bumped by Parameters, the weight views and TrainStep) is the one they were packed at
-            _panelMode7 = Training || batch < 48 || !global::System.Runtime.Intrinsics.Vector512.IsHardwareAccelerated ? 0 : _panelsVersion7 == _weightsVersion[0] ? 2 : 1;
-            global::NetGen.Parallelism.Run(this, 28, global::NetGen.Parallelism.PartsFor((long)batch * 48000));
-            if (_panelMode7 == 1) _panelsVersion7 = _weightsVersion[0];
+            // Layer 7: Dense1: computed by layer 0's sample split, for each chunk's samples
 
-            // Layer 8: ReLU over 120 values per sample
-            global::System.Numerics.Tensors.TensorPrimitives.Max<float>(_a8.AsSpan(0, batch * 120), 0f, _a9.AsSpan(0, batch * 120));
+            // Layer 8: ReLU3: computed by layer 0's sample split, for each chunk's samples
 
-            // Layer 9: Dense2 (120 → 84): y = x·Wᵀ + b over the whole batch, register-blocked; threads split the units
-            // Inference mode, Vector512, 48 samples or more: W's transposed panels are packed into _panels9 once and reused while
-            // the weights' version (bumped by Parameters, the weight views and TrainStep) is the one they were packed at
-            _panelMode9 = Training || batch < 48 || !global::System.Runtime.Intrinsics.Vector512.IsHardwareAccelerated ? 0 : _panelsVersion9 == _weightsVersion[0] ? 2 : 1;
-            global::NetGen.Parallelism.Run(this, 36, global::NetGen.Parallelism.PartsFor((long)batch * 10080));
-            if (_panelMode9 == 1) _panelsVersion9 = _weightsVersion[0];
+            // Layer 9: Dense2: computed by layer 0's sample split, for each chunk's samples
 
-            // Layer 10: ReLU over 84 values per sample
-            global::System.Numerics.Tensors.TensorPrimitives.Max<float>(_a10.AsSpan(0, batch * 84), 0f, _a11.AsSpan(0, batch * 84));
+            // Layer 10: ReLU4: computed by layer 0's sample split, for each chunk's samples
 
-            // Layer 11: Dense3 (84 → 10): y = x·Wᵀ + b over the whole batch, register-blocked; threads split the units
-            global::NetGen.Parallelism.Run(this, 44, global::NetGen.Parallelism.PartsFor((long)batch * 840));
+            // Layer 11: Dense3: computed by layer 0's sample split, for each chunk's samples
 
-            // Layer 12: Softmax over 10 values per sample: yⱼ = e^(xⱼ − max x) / Σₖ e^(xₖ − max x)
-            for (int n = 0; n < batch; n++)
-            {
-                global::System.ReadOnlySpan<float> x = _a12.AsSpan(n * 10, 10);
-                global::System.Span<float> y = _a13.AsSpan(n * 10, 10);
-                float max = x[0];
-                for (int j = 1; j < 10; j++) if (x[j] > max) max = x[j];
-                for (int j = 0; j < 10; j++) y[j] = x[j] - max;
-            }
-            global::System.Numerics.Tensors.TensorPrimitives.Exp<float>(_a13.AsSpan(0, batch * 10), _a13.AsSpan(0, batch * 10));
-            for (int n = 0; n < batch; n++)
-            {
-                global::System.Span<float> y = _a13.AsSpan(n * 10, 10);
-                float sum = 0f;
-                for (int j = 0; j < 10; j++) sum += y[j];
-                for (int j = 0; j < 10; j++) y[j] /= sum;
-            }
+            // Layer 12: Softmax1: computed by layer 0's sample split, for each chunk's samples
             return _a13.AsSpan(0, batch * 10);
         }
         finally
@@ -585,159 +546,27 @@ _____________________________________________________________________
 
         if (start > 11)
         {
-            if (descend)
-            {
-                // Layer 11: Dense3 backward fused with the plain-SGD step: ∂E/∂x = δ·W first, with the weights from before the step;
-                // then W ← W − η·δᵀ·x and b ← b − η·Σₙ δ where the products are formed (∂E/∂W is never stored)
-                global::NetGen.Parallelism.Run(this, 46, global::NetGen.Parallelism.PartsFor((long)batch * 840));
-                global::NetGen.Parallelism.Run(this, 47, global::NetGen.Parallelism.PartsFor((long)batch * 840));
-                {
-                    // b[j] ← b[j] + (−η)·Σₙ δ[n, j], summed in sample order as Backward sums ∂E/∂b
-                    ref float delta = ref _d12[0], bias = ref _p[61696];
-                    int j = 0;
-                    for (; j + 8 <= 10; j += 8)
-                    {
-                        Vector256<float> sum = Vector256<float>.Zero;
-                        for (int n = 0; n < batch; n++) sum += Load(ref delta, n * 10 + j);
-                        (Load(ref bias, j) + Vector256.Create(_sgdRate) * sum).StoreUnsafe(ref bias, (nuint)j);
-                    }
-                    for (; j < 10; j++)
-                    {
-                        float sum = 0f;
-                        for (int n = 0; n < batch; n++) sum += Unsafe.Add(ref delta, n * 10 + j);
-                        Unsafe.Add(ref bias, j) += _sgdRate * sum;
-                    }
-                }
-            }
-            else
-            {
-                // Layer 11: Dense3 backward over the whole batch: ∂E/∂W += δᵀ·x, ∂E/∂b += Σₙ δ, ∂E/∂x = δ·W (kernels below;
-                // threads split the units for ∂E/∂W and the inputs for ∂E/∂x)
-                global::NetGen.Parallelism.Run(this, 45, global::NetGen.Parallelism.PartsFor((long)batch * 840));
-                for (int n = 0; n < batch; n++)
-                {
-                    global::System.Numerics.Tensors.TensorPrimitives.Add<float>(_g.AsSpan(61696, 10), _d12.AsSpan(n * 10, 10), _g.AsSpan(61696, 10));
-                }
-                global::NetGen.Parallelism.Run(this, 46, global::NetGen.Parallelism.PartsFor((long)batch * 840));
-            }
+            // Layer 11: Dense3 backward: ∂E/∂x computed by layer 3's sample split, for each chunk's samples; ∂E/∂W after it
         }
 
         if (start > 10)
         {
-            // Layer 10: ReLU backward: ∂E/∂x = x > 0 ? ∂E/∂y : 0
-            {
-                ref float x = ref _a10[0], y = ref _a11[0], dy = ref _d11[0], dx = ref _d10[0];
-                int count = batch * 84, k = 0;
-                if (global::System.Runtime.Intrinsics.Vector512.IsHardwareAccelerated)
-                {
-                    for (; k + global::System.Runtime.Intrinsics.Vector512<float>.Count <= count; k += global::System.Runtime.Intrinsics.Vector512<float>.Count)
-                    {
-                        global::System.Runtime.Intrinsics.Vector512<float> xv = global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref x, (nuint)k), yv = global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref y, (nuint)k), dyv = global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref dy, (nuint)k);
-                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::System.Runtime.Intrinsics.Vector512.ConditionalSelect(global::System.Runtime.Intrinsics.Vector512.GreaterThan(xv, global::System.Runtime.Intrinsics.Vector512<float>.Zero), dyv, global::System.Runtime.Intrinsics.Vector512<float>.Zero), ref dx, (nuint)k);
-                    }
-                }
-                for (; k + global::System.Runtime.Intrinsics.Vector256<float>.Count <= count; k += global::System.Runtime.Intrinsics.Vector256<float>.Count)
-                {
-                    global::System.Runtime.Intrinsics.Vector256<float> xv = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref x, (nuint)k), yv = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref y, (nuint)k), dyv = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref dy, (nuint)k);
-                    global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::System.Runtime.Intrinsics.Vector256.ConditionalSelect(global::System.Runtime.Intrinsics.Vector256.GreaterThan(xv, global::System.Runtime.Intrinsics.Vector256<float>.Zero), dyv, global::System.Runtime.Intrinsics.Vector256<float>.Zero), ref dx, (nuint)k);
-                }
-                for (; k < count; k++) global::System.Runtime.CompilerServices.Unsafe.Add(ref dx, k) = global::System.Runtime.CompilerServices.Unsafe.Add(ref x, k) > 0f ? global::System.Runtime.CompilerServices.Unsafe.Add(ref dy, k) : 0f;
-            }
+            // Layer 10: ReLU4 backward: ∂E/∂x computed by layer 3's sample split, for each chunk's samples
         }
 
         if (start > 9)
         {
-            if (descend)
-            {
-                // Layer 9: Dense2 backward fused with the plain-SGD step: ∂E/∂x = δ·W first, with the weights from before the step;
-                // then W ← W − η·δᵀ·x and b ← b − η·Σₙ δ where the products are formed (∂E/∂W is never stored)
-                global::NetGen.Parallelism.Run(this, 38, global::NetGen.Parallelism.PartsFor((long)batch * 10080));
-                global::NetGen.Parallelism.Run(this, 39, global::NetGen.Parallelism.PartsFor((long)batch * 10080));
-                {
-                    // b[j] ← b[j] + (−η)·Σₙ δ[n, j], summed in sample order as Backward sums ∂E/∂b
-                    ref float delta = ref _d10[0], bias = ref _p[60772];
-                    int j = 0;
-                    for (; j + 8 <= 84; j += 8)
-                    {
-                        Vector256<float> sum = Vector256<float>.Zero;
-                        for (int n = 0; n < batch; n++) sum += Load(ref delta, n * 84 + j);
-                        (Load(ref bias, j) + Vector256.Create(_sgdRate) * sum).StoreUnsafe(ref bias, (nuint)j);
-                    }
-                    for (; j < 84; j++)
-                    {
-                        float sum = 0f;
-                        for (int n = 0; n < batch; n++) sum += Unsafe.Add(ref delta, n * 84 + j);
-                        Unsafe.Add(ref bias, j) += _sgdRate * sum;
-                    }
-                }
-            }
-            else
-            {
-                // Layer 9: Dense2 backward over the whole batch: ∂E/∂W += δᵀ·x, ∂E/∂b += Σₙ δ, ∂E/∂x = δ·W (kernels below;
-                // threads split the units for ∂E/∂W and the inputs for ∂E/∂x)
-                global::NetGen.Parallelism.Run(this, 37, global::NetGen.Parallelism.PartsFor((long)batch * 10080));
-                for (int n = 0; n < batch; n++)
-                {
-                    global::System.Numerics.Tensors.TensorPrimitives.Add<float>(_g.AsSpan(60772, 84), _d10.AsSpan(n * 84, 84), _g.AsSpan(60772, 84));
-                }
-                global::NetGen.Parallelism.Run(this, 38, global::NetGen.Parallelism.PartsFor((long)batch * 10080));
-            }
+            // Layer 9: Dense2 backward: ∂E/∂x computed by layer 3's sample split, for each chunk's samples; ∂E/∂W after it
         }
 
         if (start > 8)
         {
-            // Layer 8: ReLU backward: ∂E/∂x = x > 0 ? ∂E/∂y : 0
-            {
-                ref float x = ref _a8[0], y = ref _a9[0], dy = ref _d9[0], dx = ref _d8[0];
-                int count = batch * 120, k = 0;
-                if (global::System.Runtime.Intrinsics.Vector512.IsHardwareAccelerated)
-                {
-                    for (; k + global::System.Runtime.Intrinsics.Vector512<float>.Count <= count; k += global::System.Runtime.Intrinsics.Vector512<float>.Count)
-                    {
-                        global::System.Runtime.Intrinsics.Vector512<float> xv = global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref x, (nuint)k), yv = global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref y, (nuint)k), dyv = global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref dy, (nuint)k);
-                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::System.Runtime.Intrinsics.Vector512.ConditionalSelect(global::System.Runtime.Intrinsics.Vector512.GreaterThan(xv, global::System.Runtime.Intrinsics.Vector512<float>.Zero), dyv, global::System.Runtime.Intrinsics.Vector512<float>.Zero), ref dx, (nuint)k);
-                    }
-                }
-                for (; k + global::System.Runtime.Intrinsics.Vector256<float>.Count <= count; k += global::System.Runtime.Intrinsics.Vector256<float>.Count)
-                {
-                    global::System.Runtime.Intrinsics.Vector256<float> xv = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref x, (nuint)k), yv = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref y, (nuint)k), dyv = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref dy, (nuint)k);
-                    global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::System.Runtime.Intrinsics.Vector256.ConditionalSelect(global::System.Runtime.Intrinsics.Vector256.GreaterThan(xv, global::System.Runtime.Intrinsics.Vector256<float>.Zero), dyv, global::System.Runtime.Intrinsics.Vector256<float>.Zero), ref dx, (nuint)k);
-                }
-                for (; k < count; k++) global::System.Runtime.CompilerServices.Unsafe.Add(ref dx, k) = global::System.Runtime.CompilerServices.Unsafe.Add(ref x, k) > 0f ? global::System.Runtime.CompilerServices.Unsafe.Add(ref dy, k) : 0f;
-            }
+            // Layer 8: ReLU3 backward: ∂E/∂x computed by layer 3's sample split, for each chunk's samples
         }
 
         if (start > 7)
         {
-            if (descend)
-            {
-                // Layer 7: Dense1 backward fused with the plain-SGD step: ∂E/∂x = δ·W first, with the weights from before the step;
-                // then W ← W − η·δᵀ·x and b ← b − η·Σₙ δ where the products are formed (∂E/∂W is never stored)
-                global::NetGen.Parallelism.Run(this, 30, global::NetGen.Parallelism.PartsFor((long)batch * 48000));
-                global::NetGen.Parallelism.Run(this, 31, global::NetGen.Parallelism.PartsFor((long)batch * 48000));
-                {
-                    // b[j] ← b[j] + (−η)·Σₙ δ[n, j], summed in sample order as Backward sums ∂E/∂b
-                    ref float delta = ref _d8[0], bias = ref _p[50572];
-                    int j = 0;
-                    for (; j + 8 <= 120; j += 8)
-                    {
-                        Vector256<float> sum = Vector256<float>.Zero;
-                        for (int n = 0; n < batch; n++) sum += Load(ref delta, n * 120 + j);
-                        (Load(ref bias, j) + Vector256.Create(_sgdRate) * sum).StoreUnsafe(ref bias, (nuint)j);
-                    }
-                }
-            }
-            else
-            {
-                // Layer 7: Dense1 backward over the whole batch: ∂E/∂W += δᵀ·x, ∂E/∂b += Σₙ δ, ∂E/∂x = δ·W (kernels below;
-                // threads split the units for ∂E/∂W and the inputs for ∂E/∂x)
-                global::NetGen.Parallelism.Run(this, 29, global::NetGen.Parallelism.PartsFor((long)batch * 48000));
-                for (int n = 0; n < batch; n++)
-                {
-                    global::System.Numerics.Tensors.TensorPrimitives.Add<float>(_g.AsSpan(50572, 120), _d8.AsSpan(n * 120, 120), _g.AsSpan(50572, 120));
-                }
-                global::NetGen.Parallelism.Run(this, 30, global::NetGen.Parallelism.PartsFor((long)batch * 48000));
-            }
+            // Layer 7: Dense1 backward: ∂E/∂x computed by layer 3's sample split, for each chunk's samples; ∂E/∂W after it
         }
 
         if (start > 6)
@@ -762,9 +591,59 @@ _____________________________________________________________________
                 // Layer 3: Conv2D2 backward fused with the plain-SGD step: the sample chunks compute ∂E/∂x (with the weights from
                 // before the step) and their samples' ∂E/∂w, ∂E/∂b sums, added in chunk order as Backward adds them; then w ← w − η·Σ, b ← b − η·Σ
                 int chunks = global::NetGen.Parallelism.SampleChunks(batch, 8, 1);
-                // one split for layers 3 (Conv2D2) and 0 (Conv2D1): each sample chunk goes down through every one of them on the thread that
+                // one split for layers 11 (Dense3), 10 (ReLU4), 9 (Dense2), 8 (ReLU3), 7 (Dense1), 3 (Conv2D2) and 0 (Conv2D1): each sample chunk goes down through every one of them on the thread that
                 // claimed it (∂E/∂x of this layer's chunk is the next one's δ); each layer's chunk sums are added after the split, layer by layer
-                global::NetGen.Parallelism.RunChunksLastFirst(this, 15, chunks, (long)batch * 715200);
+                global::NetGen.Parallelism.RunChunksLastFirst(this, 15, chunks, (long)batch * 774120);
+                // layers 11 (Dense3), 9 (Dense2) and 7 (Dense1): ∂E/∂x ran in the chunks above (with the weights from before the step); ∂E/∂W and the update
+                // sum over every sample, so they run here, split by units
+                global::NetGen.Parallelism.Run(this, 47, global::NetGen.Parallelism.PartsFor((long)batch * 840));
+                {
+                    // b[j] ← b[j] + (−η)·Σₙ δ[n, j], summed in sample order as Backward sums ∂E/∂b
+                    ref float delta = ref _d12[0], bias = ref _p[61696];
+                    int j = 0;
+                    for (; j + 8 <= 10; j += 8)
+                    {
+                        Vector256<float> sum = Vector256<float>.Zero;
+                        for (int n = 0; n < batch; n++) sum += Load(ref delta, n * 10 + j);
+                        (Load(ref bias, j) + Vector256.Create(_sgdRate) * sum).StoreUnsafe(ref bias, (nuint)j);
+                    }
+                    for (; j < 10; j++)
+                    {
+                        float sum = 0f;
+                        for (int n = 0; n < batch; n++) sum += Unsafe.Add(ref delta, n * 10 + j);
+                        Unsafe.Add(ref bias, j) += _sgdRate * sum;
+                    }
+                }
+                global::NetGen.Parallelism.Run(this, 39, global::NetGen.Parallelism.PartsFor((long)batch * 10080));
+                {
+                    // b[j] ← b[j] + (−η)·Σₙ δ[n, j], summed in sample order as Backward sums ∂E/∂b
+                    ref float delta = ref _d10[0], bias = ref _p[60772];
+                    int j = 0;
+                    for (; j + 8 <= 84; j += 8)
+                    {
+                        Vector256<float> sum = Vector256<float>.Zero;
+                        for (int n = 0; n < batch; n++) sum += Load(ref delta, n * 84 + j);
+                        (Load(ref bias, j) + Vector256.Create(_sgdRate) * sum).StoreUnsafe(ref bias, (nuint)j);
+                    }
+                    for (; j < 84; j++)
+                    {
+                        float sum = 0f;
+                        for (int n = 0; n < batch; n++) sum += Unsafe.Add(ref delta, n * 84 + j);
+                        Unsafe.Add(ref bias, j) += _sgdRate * sum;
+                    }
+                }
+                global::NetGen.Parallelism.Run(this, 31, global::NetGen.Parallelism.PartsFor((long)batch * 48000));
+                {
+                    // b[j] ← b[j] + (−η)·Σₙ δ[n, j], summed in sample order as Backward sums ∂E/∂b
+                    ref float delta = ref _d8[0], bias = ref _p[50572];
+                    int j = 0;
+                    for (; j + 8 <= 120; j += 8)
+                    {
+                        Vector256<float> sum = Vector256<float>.Zero;
+                        for (int n = 0; n < batch; n++) sum += Load(ref delta, n * 120 + j);
+                        (Load(ref bias, j) + Vector256.Create(_sgdRate) * sum).StoreUnsafe(ref bias, (nuint)j);
+                    }
+                }
                 global::System.Span<float> total = _gsum3.AsSpan(0, 2416);
                 for (int chunk = 1; chunk < chunks; chunk++) global::System.Numerics.Tensors.TensorPrimitives.Add<float>(total, _gsum3.AsSpan(chunk * 2416, 2416), total);
                 ref float sumT = ref total[0];   // transposed, [window value × filter]
@@ -776,9 +655,26 @@ _____________________________________________________________________
                 // Layer 3: Conv2D2 backward: ∂E/∂w[f] += Σ_p δ[f, p]·col[·, p], ∂E/∂b[f] += Σ_p δ[f, p], ∂E/∂x = col2im(Σ_f w[f]·δ[f, p]);
                 // threads take the batch's sample chunks, each chunk summing its samples' ∂E/∂w, ∂E/∂b; the sums are added in chunk order
                 int chunks = global::NetGen.Parallelism.SampleChunks(batch, 8, 1);
-                // one split for layers 3 (Conv2D2) and 0 (Conv2D1): each sample chunk goes down through every one of them on the thread that
+                // one split for layers 11 (Dense3), 10 (ReLU4), 9 (Dense2), 8 (ReLU3), 7 (Dense1), 3 (Conv2D2) and 0 (Conv2D1): each sample chunk goes down through every one of them on the thread that
                 // claimed it (∂E/∂x of this layer's chunk is the next one's δ); each layer's chunk sums are added after the split, layer by layer
-                global::NetGen.Parallelism.RunChunksLastFirst(this, 15, chunks, (long)batch * 715200);
+                global::NetGen.Parallelism.RunChunksLastFirst(this, 15, chunks, (long)batch * 774120);
+                // layers 11 (Dense3), 9 (Dense2) and 7 (Dense1): ∂E/∂x ran in the chunks above (with the weights from before the step); ∂E/∂W
+                // sum over every sample, so they run here, split by units
+                global::NetGen.Parallelism.Run(this, 45, global::NetGen.Parallelism.PartsFor((long)batch * 840));
+                for (int n = 0; n < batch; n++)
+                {
+                    global::System.Numerics.Tensors.TensorPrimitives.Add<float>(_g.AsSpan(61696, 10), _d12.AsSpan(n * 10, 10), _g.AsSpan(61696, 10));
+                }
+                global::NetGen.Parallelism.Run(this, 37, global::NetGen.Parallelism.PartsFor((long)batch * 10080));
+                for (int n = 0; n < batch; n++)
+                {
+                    global::System.Numerics.Tensors.TensorPrimitives.Add<float>(_g.AsSpan(60772, 84), _d10.AsSpan(n * 84, 84), _g.AsSpan(60772, 84));
+                }
+                global::NetGen.Parallelism.Run(this, 29, global::NetGen.Parallelism.PartsFor((long)batch * 48000));
+                for (int n = 0; n < batch; n++)
+                {
+                    global::System.Numerics.Tensors.TensorPrimitives.Add<float>(_g.AsSpan(50572, 120), _d8.AsSpan(n * 120, 120), _g.AsSpan(50572, 120));
+                }
                 for (int chunk = 0; chunk < chunks; chunk++)
                 {
                     // the chunk's ∂E/∂w is held transposed, [window value × filter]
@@ -848,7 +744,6 @@ _____________________________________________________________________
             Forward(input, batch);
             float loss = Loss(target);
             if (!float.IsFinite(loss)) return loss;   // NaN or ∞ (bad data or a diverged run): no update, the weights stay those of the last good step
-            _weightsVersion[0]++;   // the update below writes _p
             if (optimizer is global::NetGen.Sgd sgd && sgd.TryBeginFusedStep<float>(_p.Length, out _sgdRate))
             {
                 FusedSgdBackward(target);
@@ -879,7 +774,6 @@ _____________________________________________________________________
             Forward(input, batch);
             float loss = Loss(labels);
             if (!float.IsFinite(loss)) return loss;   // NaN or ∞ (bad data or a diverged run): no update, the weights stay those of the last good step
-            _weightsVersion[0]++;   // the update below writes _p
             if (optimizer is global::NetGen.Sgd sgd && sgd.TryBeginFusedStep<float>(_p.Length, out _sgdRate))
             {
                 FusedSgdBackward(OneHot(labels));
@@ -2418,11 +2312,11 @@ _____________________________________________________________________
     /// <summary>Dense1 forward: y[n, j] = Σᵢ x[n, i]·w[j, i] + b[j] for samples m0 ≤ n &lt; m1 and units n0 ≤ j &lt; n1 (400 inputs, 120 units).</summary>
     /// <remarks>Rows m0 ≤ m &lt; m1, columns n0 ≤ n &lt; n1. Register blocks of 4 × 4 dot products of length 400, one
     /// 8-lane accumulator each, summed across lanes at the end.</remarks>
-    private static void Dense1Forward(ref float x, ref float w, ref float y, ref float bias, int m0, int m1, int n0, int n1, ref float scratch, ref float panels, int panelMode)
+    private static void Dense1Forward(ref float x, ref float w, ref float y, ref float bias, int m0, int m1, int n0, int n1, ref float scratch)
     {
         if (Vector512.IsHardwareAccelerated)   // a JIT-time constant: full-width AVX-512 runs the Vector512 twin
         {
-            Dense1Forward512(ref x, ref w, ref y, ref bias, m0, m1, n0, n1, ref scratch, ref panels, panelMode);
+            Dense1Forward512(ref x, ref w, ref y, ref bias, m0, m1, n0, n1, ref scratch);
             return;
         }
         int m = m0;
@@ -2442,58 +2336,48 @@ _____________________________________________________________________
     /// <remarks>The Vector512 twin. From 48 rows on: for each strip of 48 (then 16) columns n, B's rows n … are transposed into
     /// <c>scratch</c> as one 400 × 48 panel, then broadcast blocks of 8 rows × 48 columns run over it, 400 steps each
     /// (columns n0/n1: multiples of 48, or 120); the last 8 columns: Dense1Forward512Dot. Fewer rows: Dense1Forward512Dot.</remarks>
-    private static void Dense1Forward512(ref float x, ref float w, ref float y, ref float bias, int m0, int m1, int n0, int n1, ref float scratch, ref float panels, int panelMode)
+    private static void Dense1Forward512(ref float x, ref float w, ref float y, ref float bias, int m0, int m1, int n0, int n1, ref float scratch)
     {
         if (m1 - m0 < 48)   // packing would cost more than it saves
         {
-            Dense1Forward512Dot(ref x, ref w, ref y, ref bias, m0, m1, n0, n1, ref scratch, ref panels, panelMode);
+            Dense1Forward512Dot(ref x, ref w, ref y, ref bias, m0, m1, n0, n1, ref scratch);
             return;
         }
         int n = n0;
         for (; n + 48 <= n1; n += 48)
         {
-            // the panel: in scratch (panelMode 0), or strip n of the kept panels at panels[n·400] (1: packed now, 2: packed by an earlier pass)
-            ref float panel = ref panelMode == 0 ? ref scratch : ref Unsafe.Add(ref panels, n * 400);
             // B's rows n … n + 48 as a 400 × 48 panel: panel[k, j] = B[n + j, k]
-            if (panelMode != 2)
+            for (int j = 0; j < 48; j += 16)
             {
-                for (int j = 0; j < 48; j += 16)
-                {
-                    ref float from = ref Unsafe.Add(ref w, (n + j) * 400);
-                    for (int k = 0; k + 16 <= 400; k += 16) Transpose16(ref Unsafe.Add(ref from, k), 400, ref Unsafe.Add(ref panel, k * 48 + j), 48);
-                }
+                ref float from = ref Unsafe.Add(ref w, (n + j) * 400);
+                for (int k = 0; k + 16 <= 400; k += 16) Transpose16(ref Unsafe.Add(ref from, k), 400, ref Unsafe.Add(ref scratch, k * 48 + j), 48);
             }
             int m = m0;
-            for (; m + 8 <= m1; m += 8) Broadcast512Block8x3(ref Unsafe.Add(ref x, m * 400), 400, 1, ref panel, 48, ref Unsafe.Add(ref y, m * 120 + n), 120, 400, KernelBiasByColumn, ref Unsafe.Add(ref bias, n), 0);
-            for (; m < m1; m++) Broadcast512Block1x3(ref Unsafe.Add(ref x, m * 400), 400, 1, ref panel, 48, ref Unsafe.Add(ref y, m * 120 + n), 120, 400, KernelBiasByColumn, ref Unsafe.Add(ref bias, n), 0);
+            for (; m + 8 <= m1; m += 8) Broadcast512Block8x3(ref Unsafe.Add(ref x, m * 400), 400, 1, ref scratch, 48, ref Unsafe.Add(ref y, m * 120 + n), 120, 400, KernelBiasByColumn, ref Unsafe.Add(ref bias, n), 0);
+            for (; m < m1; m++) Broadcast512Block1x3(ref Unsafe.Add(ref x, m * 400), 400, 1, ref scratch, 48, ref Unsafe.Add(ref y, m * 120 + n), 120, 400, KernelBiasByColumn, ref Unsafe.Add(ref bias, n), 0);
         }
         for (; n + 16 <= n1; n += 16)
         {
-            // the panel: in scratch (panelMode 0), or strip n of the kept panels at panels[n·400] (1: packed now, 2: packed by an earlier pass)
-            ref float panel = ref panelMode == 0 ? ref scratch : ref Unsafe.Add(ref panels, n * 400);
             // B's rows n … n + 16 as a 400 × 16 panel: panel[k, j] = B[n + j, k]
-            if (panelMode != 2)
+            for (int j = 0; j < 16; j += 16)
             {
-                for (int j = 0; j < 16; j += 16)
-                {
-                    ref float from = ref Unsafe.Add(ref w, (n + j) * 400);
-                    for (int k = 0; k + 16 <= 400; k += 16) Transpose16(ref Unsafe.Add(ref from, k), 400, ref Unsafe.Add(ref panel, k * 16 + j), 16);
-                }
+                ref float from = ref Unsafe.Add(ref w, (n + j) * 400);
+                for (int k = 0; k + 16 <= 400; k += 16) Transpose16(ref Unsafe.Add(ref from, k), 400, ref Unsafe.Add(ref scratch, k * 16 + j), 16);
             }
             int m = m0;
-            for (; m + 8 <= m1; m += 8) Broadcast512Block8x1(ref Unsafe.Add(ref x, m * 400), 400, 1, ref panel, 16, ref Unsafe.Add(ref y, m * 120 + n), 120, 400, KernelBiasByColumn, ref Unsafe.Add(ref bias, n), 0);
-            for (; m < m1; m++) Broadcast512Block1x1(ref Unsafe.Add(ref x, m * 400), 400, 1, ref panel, 16, ref Unsafe.Add(ref y, m * 120 + n), 120, 400, KernelBiasByColumn, ref Unsafe.Add(ref bias, n), 0);
+            for (; m + 8 <= m1; m += 8) Broadcast512Block8x1(ref Unsafe.Add(ref x, m * 400), 400, 1, ref scratch, 16, ref Unsafe.Add(ref y, m * 120 + n), 120, 400, KernelBiasByColumn, ref Unsafe.Add(ref bias, n), 0);
+            for (; m < m1; m++) Broadcast512Block1x1(ref Unsafe.Add(ref x, m * 400), 400, 1, ref scratch, 16, ref Unsafe.Add(ref y, m * 120 + n), 120, 400, KernelBiasByColumn, ref Unsafe.Add(ref bias, n), 0);
         }
         if (n < n1)   // the last 8 columns: dot blocks
         {
-            Dense1Forward512Dot(ref x, ref w, ref y, ref bias, m0, m1, n, n1, ref scratch, ref panels, panelMode);
+            Dense1Forward512Dot(ref x, ref w, ref y, ref bias, m0, m1, n, n1, ref scratch);
         }
     }
 
     /// <summary>Dense1 forward: y[n, j] = Σᵢ x[n, i]·w[j, i] + b[j] for samples m0 ≤ n &lt; m1 and units n0 ≤ j &lt; n1 (400 inputs, 120 units).</summary>
     /// <remarks>Rows m0 ≤ m &lt; m1, columns n0 ≤ n &lt; n1. Register blocks of 4 × 4 dot products of length 400, one
     /// 16-lane accumulator each, summed across lanes at the end.</remarks>
-    private static void Dense1Forward512Dot(ref float x, ref float w, ref float y, ref float bias, int m0, int m1, int n0, int n1, ref float scratch, ref float panels, int panelMode)
+    private static void Dense1Forward512Dot(ref float x, ref float w, ref float y, ref float bias, int m0, int m1, int n0, int n1, ref float scratch)
     {
         int m = m0;
         for (; m + 4 <= m1; m += 4)
@@ -2922,11 +2806,11 @@ _____________________________________________________________________
     /// <summary>Dense2 forward: y[n, j] = Σᵢ x[n, i]·w[j, i] + b[j] for samples m0 ≤ n &lt; m1 and units n0 ≤ j &lt; n1 (120 inputs, 84 units).</summary>
     /// <remarks>Rows m0 ≤ m &lt; m1, columns n0 ≤ n &lt; n1. Register blocks of 4 × 4 dot products of length 120, one
     /// 8-lane accumulator each, summed across lanes at the end.</remarks>
-    private static void Dense2Forward(ref float x, ref float w, ref float y, ref float bias, int m0, int m1, int n0, int n1, ref float scratch, ref float panels, int panelMode)
+    private static void Dense2Forward(ref float x, ref float w, ref float y, ref float bias, int m0, int m1, int n0, int n1, ref float scratch)
     {
         if (Vector512.IsHardwareAccelerated)   // a JIT-time constant: full-width AVX-512 runs the Vector512 twin
         {
-            Dense2Forward512(ref x, ref w, ref y, ref bias, m0, m1, n0, n1, ref scratch, ref panels, panelMode);
+            Dense2Forward512(ref x, ref w, ref y, ref bias, m0, m1, n0, n1, ref scratch);
             return;
         }
         int m = m0;
@@ -2947,60 +2831,50 @@ _____________________________________________________________________
     /// <remarks>The Vector512 twin. From 48 rows on: for each strip of 48 (then 16) columns n, B's rows n … are transposed into
     /// <c>scratch</c> as one 120 × 48 panel, then broadcast blocks of 8 rows × 48 columns run over it, 120 steps each
     /// (columns n0/n1: multiples of 48, or 84); the last 4 columns: Dense2Forward512Dot. Fewer rows: Dense2Forward512Dot.</remarks>
-    private static void Dense2Forward512(ref float x, ref float w, ref float y, ref float bias, int m0, int m1, int n0, int n1, ref float scratch, ref float panels, int panelMode)
+    private static void Dense2Forward512(ref float x, ref float w, ref float y, ref float bias, int m0, int m1, int n0, int n1, ref float scratch)
     {
         if (m1 - m0 < 48)   // packing would cost more than it saves
         {
-            Dense2Forward512Dot(ref x, ref w, ref y, ref bias, m0, m1, n0, n1, ref scratch, ref panels, panelMode);
+            Dense2Forward512Dot(ref x, ref w, ref y, ref bias, m0, m1, n0, n1, ref scratch);
             return;
         }
         int n = n0;
         for (; n + 48 <= n1; n += 48)
         {
-            // the panel: in scratch (panelMode 0), or strip n of the kept panels at panels[n·120] (1: packed now, 2: packed by an earlier pass)
-            ref float panel = ref panelMode == 0 ? ref scratch : ref Unsafe.Add(ref panels, n * 120);
             // B's rows n … n + 48 as a 120 × 48 panel: panel[k, j] = B[n + j, k] (the last 8 steps: a block ending at step 120, overlapping the one before)
-            if (panelMode != 2)
+            for (int j = 0; j < 48; j += 16)
             {
-                for (int j = 0; j < 48; j += 16)
-                {
-                    ref float from = ref Unsafe.Add(ref w, (n + j) * 120);
-                    for (int k = 0; k + 16 <= 120; k += 16) Transpose16(ref Unsafe.Add(ref from, k), 120, ref Unsafe.Add(ref panel, k * 48 + j), 48);
-                    Transpose16(ref Unsafe.Add(ref from, 104), 120, ref Unsafe.Add(ref panel, 4992 + j), 48);
-                }
+                ref float from = ref Unsafe.Add(ref w, (n + j) * 120);
+                for (int k = 0; k + 16 <= 120; k += 16) Transpose16(ref Unsafe.Add(ref from, k), 120, ref Unsafe.Add(ref scratch, k * 48 + j), 48);
+                Transpose16(ref Unsafe.Add(ref from, 104), 120, ref Unsafe.Add(ref scratch, 4992 + j), 48);
             }
             int m = m0;
-            for (; m + 8 <= m1; m += 8) Broadcast512Block8x3(ref Unsafe.Add(ref x, m * 120), 120, 1, ref panel, 48, ref Unsafe.Add(ref y, m * 84 + n), 84, 120, KernelBiasByColumn, ref Unsafe.Add(ref bias, n), 0);
-            for (; m < m1; m++) Broadcast512Block1x3(ref Unsafe.Add(ref x, m * 120), 120, 1, ref panel, 48, ref Unsafe.Add(ref y, m * 84 + n), 84, 120, KernelBiasByColumn, ref Unsafe.Add(ref bias, n), 0);
+            for (; m + 8 <= m1; m += 8) Broadcast512Block8x3(ref Unsafe.Add(ref x, m * 120), 120, 1, ref scratch, 48, ref Unsafe.Add(ref y, m * 84 + n), 84, 120, KernelBiasByColumn, ref Unsafe.Add(ref bias, n), 0);
+            for (; m < m1; m++) Broadcast512Block1x3(ref Unsafe.Add(ref x, m * 120), 120, 1, ref scratch, 48, ref Unsafe.Add(ref y, m * 84 + n), 84, 120, KernelBiasByColumn, ref Unsafe.Add(ref bias, n), 0);
         }
         for (; n + 16 <= n1; n += 16)
         {
-            // the panel: in scratch (panelMode 0), or strip n of the kept panels at panels[n·120] (1: packed now, 2: packed by an earlier pass)
-            ref float panel = ref panelMode == 0 ? ref scratch : ref Unsafe.Add(ref panels, n * 120);
             // B's rows n … n + 16 as a 120 × 16 panel: panel[k, j] = B[n + j, k] (the last 8 steps: a block ending at step 120, overlapping the one before)
-            if (panelMode != 2)
+            for (int j = 0; j < 16; j += 16)
             {
-                for (int j = 0; j < 16; j += 16)
-                {
-                    ref float from = ref Unsafe.Add(ref w, (n + j) * 120);
-                    for (int k = 0; k + 16 <= 120; k += 16) Transpose16(ref Unsafe.Add(ref from, k), 120, ref Unsafe.Add(ref panel, k * 16 + j), 16);
-                    Transpose16(ref Unsafe.Add(ref from, 104), 120, ref Unsafe.Add(ref panel, 1664 + j), 16);
-                }
+                ref float from = ref Unsafe.Add(ref w, (n + j) * 120);
+                for (int k = 0; k + 16 <= 120; k += 16) Transpose16(ref Unsafe.Add(ref from, k), 120, ref Unsafe.Add(ref scratch, k * 16 + j), 16);
+                Transpose16(ref Unsafe.Add(ref from, 104), 120, ref Unsafe.Add(ref scratch, 1664 + j), 16);
             }
             int m = m0;
-            for (; m + 8 <= m1; m += 8) Broadcast512Block8x1(ref Unsafe.Add(ref x, m * 120), 120, 1, ref panel, 16, ref Unsafe.Add(ref y, m * 84 + n), 84, 120, KernelBiasByColumn, ref Unsafe.Add(ref bias, n), 0);
-            for (; m < m1; m++) Broadcast512Block1x1(ref Unsafe.Add(ref x, m * 120), 120, 1, ref panel, 16, ref Unsafe.Add(ref y, m * 84 + n), 84, 120, KernelBiasByColumn, ref Unsafe.Add(ref bias, n), 0);
+            for (; m + 8 <= m1; m += 8) Broadcast512Block8x1(ref Unsafe.Add(ref x, m * 120), 120, 1, ref scratch, 16, ref Unsafe.Add(ref y, m * 84 + n), 84, 120, KernelBiasByColumn, ref Unsafe.Add(ref bias, n), 0);
+            for (; m < m1; m++) Broadcast512Block1x1(ref Unsafe.Add(ref x, m * 120), 120, 1, ref scratch, 16, ref Unsafe.Add(ref y, m * 84 + n), 84, 120, KernelBiasByColumn, ref Unsafe.Add(ref bias, n), 0);
         }
         if (n < n1)   // the last 4 columns: dot blocks
         {
-            Dense2Forward512Dot(ref x, ref w, ref y, ref bias, m0, m1, n, n1, ref scratch, ref panels, panelMode);
+            Dense2Forward512Dot(ref x, ref w, ref y, ref bias, m0, m1, n, n1, ref scratch);
         }
     }
 
     /// <summary>Dense2 forward: y[n, j] = Σᵢ x[n, i]·w[j, i] + b[j] for samples m0 ≤ n &lt; m1 and units n0 ≤ j &lt; n1 (120 inputs, 84 units).</summary>
     /// <remarks>Rows m0 ≤ m &lt; m1, columns n0 ≤ n &lt; n1. Register blocks of 4 × 4 dot products of length 120, one
     /// 16-lane accumulator each, summed across lanes at the end.</remarks>
-    private static void Dense2Forward512Dot(ref float x, ref float w, ref float y, ref float bias, int m0, int m1, int n0, int n1, ref float scratch, ref float panels, int panelMode)
+    private static void Dense2Forward512Dot(ref float x, ref float w, ref float y, ref float bias, int m0, int m1, int n0, int n1, ref float scratch)
     {
         int m = m0;
         for (; m + 4 <= m1; m += 4)
@@ -4063,6 +3937,97 @@ _____________________________________________________________________
             for (; m + 8 <= m1; m += 8) Broadcast512Block8x1(ref Unsafe.Add(ref delta, m * 10), 10, 1, ref panel, ldb, ref Unsafe.Add(ref dx, m * 84 + n), 84, 10, KernelAssign, ref dx, 4);
             for (; m < m1; m++) Broadcast512Block1x1(ref Unsafe.Add(ref delta, m * 10), 10, 1, ref panel, ldb, ref Unsafe.Add(ref dx, m * 84 + n), 84, 10, KernelAssign, ref dx, 4);
         }
+    }
+
+    /// <summary>Layers 7 (Dense1), 8 (ReLU3), 9 (Dense2), 10 (ReLU4), 11 (Dense3) and 12 (Softmax1) forward for the samples of chunk <paramref name="part"/> of <paramref name="parts"/>, right after
+    /// layer 3's part wrote their input (the Dense kernels take the chunk's rows and every unit).</summary>
+    private void Layers6To12ForwardPart(int part, int parts)
+    {
+        (int n0, int n1) = global::NetGen.Parallelism.Range(_batch, parts, part);
+        if (n0 >= n1) return;
+        ref float scratch = ref _scratch[global::NetGen.Parallelism.Slot * _scratchPart];   // the kernels' packed panels: the running thread's region
+        // layer 6, Flatten: a view, _a7 is _a6
+        // layer 7, Dense1 (400 → 120): y = x·Wᵀ + b for rows n0 … n1, every unit
+        Dense1Forward(ref _a7[0], ref _p[2572], ref _a8[0], ref _p[50572], n0, n1, 0, 120, ref scratch);
+        // layer 8, ReLU over the chunk's 120 values per sample
+        global::System.Numerics.Tensors.TensorPrimitives.Max<float>(_a8.AsSpan(n0 * 120, (n1 - n0) * 120), 0f, _a9.AsSpan(n0 * 120, (n1 - n0) * 120));
+        // layer 9, Dense2 (120 → 84): y = x·Wᵀ + b for rows n0 … n1, every unit
+        Dense2Forward(ref _a9[0], ref _p[50692], ref _a10[0], ref _p[60772], n0, n1, 0, 84, ref scratch);
+        // layer 10, ReLU over the chunk's 84 values per sample
+        global::System.Numerics.Tensors.TensorPrimitives.Max<float>(_a10.AsSpan(n0 * 84, (n1 - n0) * 84), 0f, _a11.AsSpan(n0 * 84, (n1 - n0) * 84));
+        // layer 11, Dense3 (84 → 10): y = x·Wᵀ + b for rows n0 … n1, every unit
+        Dense3Forward(ref _a11[0], ref _p[60856], ref _a12[0], ref _p[61696], n0, n1, 0, 10, ref scratch);
+        // layer 12, Softmax over 10 values per sample: yⱼ = e^(xⱼ − max x) / Σₖ e^(xₖ − max x)
+        for (int n = n0; n < n1; n++)
+        {
+            global::System.ReadOnlySpan<float> x = _a12.AsSpan(n * 10, 10);
+            global::System.Span<float> y = _a13.AsSpan(n * 10, 10);
+            float max = x[0];
+            for (int j = 1; j < 10; j++) if (x[j] > max) max = x[j];
+            for (int j = 0; j < 10; j++) y[j] = x[j] - max;
+        }
+        global::System.Numerics.Tensors.TensorPrimitives.Exp<float>(_a13.AsSpan(n0 * 10, (n1 - n0) * 10), _a13.AsSpan(n0 * 10, (n1 - n0) * 10));
+        for (int n = n0; n < n1; n++)
+        {
+            global::System.Span<float> y = _a13.AsSpan(n * 10, 10);
+            float sum = 0f;
+            for (int j = 0; j < 10; j++) sum += y[j];
+            for (int j = 0; j < 10; j++) y[j] /= sum;
+        }
+    }
+
+    /// <summary>Layers 11 (Dense3), 10 (ReLU4), 9 (Dense2), 8 (ReLU3) and 7 (Dense1) backward (∂E/∂x only; their ∂E/∂W sums run after the split) for the
+    /// samples of chunk <paramref name="part"/> of <paramref name="parts"/>, right before layer 3's part reads their ∂E/∂x.</summary>
+    private void Layers6To11BackwardPart(int part, int parts)
+    {
+        (int n0, int n1) = global::NetGen.Parallelism.Range(_batch, parts, part);
+        if (n0 >= n1) return;
+        ref float scratch = ref _scratch[global::NetGen.Parallelism.Slot * _scratchPart];   // the kernels' packed panels: the running thread's region
+        // layer 11, Dense3: ∂E/∂x = δ·W for rows n0 … n1, every input (W as it was before the step)
+        Dense3InputGradient(ref _d12[0], ref _p[60856], ref _d11[0], n0, n1, 0, 84, ref scratch);
+        // layer 10, ReLU backward: ∂E/∂x = x > 0 ? ∂E/∂y : 0
+        {
+            ref float x = ref _a10[n0 * 84], y = ref _a11[n0 * 84], dy = ref _d11[n0 * 84], dx = ref _d10[n0 * 84];
+            int count = (n1 - n0) * 84, k = 0;
+            if (global::System.Runtime.Intrinsics.Vector512.IsHardwareAccelerated)
+            {
+                for (; k + global::System.Runtime.Intrinsics.Vector512<float>.Count <= count; k += global::System.Runtime.Intrinsics.Vector512<float>.Count)
+                {
+                    global::System.Runtime.Intrinsics.Vector512<float> xv = global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref x, (nuint)k), yv = global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref y, (nuint)k), dyv = global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref dy, (nuint)k);
+                    global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::System.Runtime.Intrinsics.Vector512.ConditionalSelect(global::System.Runtime.Intrinsics.Vector512.GreaterThan(xv, global::System.Runtime.Intrinsics.Vector512<float>.Zero), dyv, global::System.Runtime.Intrinsics.Vector512<float>.Zero), ref dx, (nuint)k);
+                }
+            }
+            for (; k + global::System.Runtime.Intrinsics.Vector256<float>.Count <= count; k += global::System.Runtime.Intrinsics.Vector256<float>.Count)
+            {
+                global::System.Runtime.Intrinsics.Vector256<float> xv = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref x, (nuint)k), yv = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref y, (nuint)k), dyv = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref dy, (nuint)k);
+                global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::System.Runtime.Intrinsics.Vector256.ConditionalSelect(global::System.Runtime.Intrinsics.Vector256.GreaterThan(xv, global::System.Runtime.Intrinsics.Vector256<float>.Zero), dyv, global::System.Runtime.Intrinsics.Vector256<float>.Zero), ref dx, (nuint)k);
+            }
+            for (; k < count; k++) global::System.Runtime.CompilerServices.Unsafe.Add(ref dx, k) = global::System.Runtime.CompilerServices.Unsafe.Add(ref x, k) > 0f ? global::System.Runtime.CompilerServices.Unsafe.Add(ref dy, k) : 0f;
+        }
+        // layer 9, Dense2: ∂E/∂x = δ·W for rows n0 … n1, every input (W as it was before the step)
+        Dense2InputGradient(ref _d10[0], ref _p[50692], ref _d9[0], n0, n1, 0, 120, ref scratch);
+        // layer 8, ReLU backward: ∂E/∂x = x > 0 ? ∂E/∂y : 0
+        {
+            ref float x = ref _a8[n0 * 120], y = ref _a9[n0 * 120], dy = ref _d9[n0 * 120], dx = ref _d8[n0 * 120];
+            int count = (n1 - n0) * 120, k = 0;
+            if (global::System.Runtime.Intrinsics.Vector512.IsHardwareAccelerated)
+            {
+                for (; k + global::System.Runtime.Intrinsics.Vector512<float>.Count <= count; k += global::System.Runtime.Intrinsics.Vector512<float>.Count)
+                {
+                    global::System.Runtime.Intrinsics.Vector512<float> xv = global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref x, (nuint)k), yv = global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref y, (nuint)k), dyv = global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref dy, (nuint)k);
+                    global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::System.Runtime.Intrinsics.Vector512.ConditionalSelect(global::System.Runtime.Intrinsics.Vector512.GreaterThan(xv, global::System.Runtime.Intrinsics.Vector512<float>.Zero), dyv, global::System.Runtime.Intrinsics.Vector512<float>.Zero), ref dx, (nuint)k);
+                }
+            }
+            for (; k + global::System.Runtime.Intrinsics.Vector256<float>.Count <= count; k += global::System.Runtime.Intrinsics.Vector256<float>.Count)
+            {
+                global::System.Runtime.Intrinsics.Vector256<float> xv = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref x, (nuint)k), yv = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref y, (nuint)k), dyv = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref dy, (nuint)k);
+                global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::System.Runtime.Intrinsics.Vector256.ConditionalSelect(global::System.Runtime.Intrinsics.Vector256.GreaterThan(xv, global::System.Runtime.Intrinsics.Vector256<float>.Zero), dyv, global::System.Runtime.Intrinsics.Vector256<float>.Zero), ref dx, (nuint)k);
+            }
+            for (; k < count; k++) global::System.Runtime.CompilerServices.Unsafe.Add(ref dx, k) = global::System.Runtime.CompilerServices.Unsafe.Add(ref x, k) > 0f ? global::System.Runtime.CompilerServices.Unsafe.Add(ref dy, k) : 0f;
+        }
+        // layer 7, Dense1: ∂E/∂x = δ·W for rows n0 … n1, every input (W as it was before the step)
+        Dense1InputGradient(ref _d8[0], ref _p[2572], ref _d7[0], n0, n1, 0, 400, ref scratch);
+        // layer 6, Flatten: a view, _d6 is _d7
     }
 
     // How a block writes C (the kernels pass these as constants; the JIT folds the tests away).
@@ -5290,22 +5255,10 @@ _____________________________________________________________________
             case 1: Conv2D1BackwardPart(part, parts); break;
             case 12: Conv2D2ForwardPart(part, parts); break;
             case 13: Conv2D2BackwardPart(part, parts); break;
-            case 28:   // Dense1 forward: a range of units
-            {
-                (int j0, int j1) = global::NetGen.Parallelism.Range(120, parts, part, 48);   // whole strips of the Vector512 kernel's 3 vectors
-                Dense1Forward(ref _a7[0], ref _p[2572], ref _a8[0], ref _p[50572], 0, _batch, j0, j1, ref _scratch[part * _scratchPart], ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(_panels7), _panelMode7);
-                break;
-            }
             case 29:   // Dense1 ∂E/∂W: a range of units
             {
                 (int j0, int j1) = global::NetGen.Parallelism.Range(120, parts, part, 8);
                 Dense1WeightGradient(ref _d8[0], ref _a7[0], ref _g[2572], j0, j1, 0, 400, _batch, ref _scratch[part * _scratchPart]);
-                break;
-            }
-            case 30:   // Dense1 ∂E/∂x: a range of inputs
-            {
-                (int i0, int i1) = global::NetGen.Parallelism.Range(400, parts, part, 48);   // whole strips of the Vector512 kernel's 3 vectors
-                Dense1InputGradient(ref _d8[0], ref _p[2572], ref _d7[0], 0, _batch, i0, i1, ref _scratch[part * _scratchPart]);
                 break;
             }
             case 31:   // Dense1 W ← W − η·δᵀ·x (fused plain-SGD step): a range of units
@@ -5314,22 +5267,10 @@ _____________________________________________________________________
                 Dense1WeightDescent(ref _d8[0], ref _a7[0], ref _p[2572], ref _sgdRate, j0, j1, 0, 400, _batch, ref _scratch[part * _scratchPart]);
                 break;
             }
-            case 36:   // Dense2 forward: a range of units
-            {
-                (int j0, int j1) = global::NetGen.Parallelism.Range(84, parts, part, 48);   // whole strips of the Vector512 kernel's 3 vectors
-                Dense2Forward(ref _a9[0], ref _p[50692], ref _a10[0], ref _p[60772], 0, _batch, j0, j1, ref _scratch[part * _scratchPart], ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(_panels9), _panelMode9);
-                break;
-            }
             case 37:   // Dense2 ∂E/∂W: a range of units
             {
                 (int j0, int j1) = global::NetGen.Parallelism.Range(84, parts, part, 8);
                 Dense2WeightGradient(ref _d10[0], ref _a9[0], ref _g[50692], j0, j1, 0, 120, _batch, ref _scratch[part * _scratchPart]);
-                break;
-            }
-            case 38:   // Dense2 ∂E/∂x: a range of inputs
-            {
-                (int i0, int i1) = global::NetGen.Parallelism.Range(120, parts, part, 48);   // whole strips of the Vector512 kernel's 3 vectors
-                Dense2InputGradient(ref _d10[0], ref _p[50692], ref _d9[0], 0, _batch, i0, i1, ref _scratch[part * _scratchPart]);
                 break;
             }
             case 39:   // Dense2 W ← W − η·δᵀ·x (fused plain-SGD step): a range of units
@@ -5338,22 +5279,10 @@ _____________________________________________________________________
                 Dense2WeightDescent(ref _d10[0], ref _a9[0], ref _p[50692], ref _sgdRate, j0, j1, 0, 120, _batch, ref _scratch[part * _scratchPart]);
                 break;
             }
-            case 44:   // Dense3 forward: a range of units
-            {
-                (int j0, int j1) = global::NetGen.Parallelism.Range(10, parts, part, 48);   // whole strips of the Vector512 kernel's 3 vectors
-                Dense3Forward(ref _a11[0], ref _p[60856], ref _a12[0], ref _p[61696], 0, _batch, j0, j1, ref _scratch[part * _scratchPart]);
-                break;
-            }
             case 45:   // Dense3 ∂E/∂W: a range of units
             {
                 (int j0, int j1) = global::NetGen.Parallelism.Range(10, parts, part, 8);
                 Dense3WeightGradient(ref _d12[0], ref _a11[0], ref _g[60856], j0, j1, 0, 84, _batch, ref _scratch[part * _scratchPart]);
-                break;
-            }
-            case 46:   // Dense3 ∂E/∂x: a range of inputs
-            {
-                (int i0, int i1) = global::NetGen.Parallelism.Range(84, parts, part, 48);   // whole strips of the Vector512 kernel's 3 vectors
-                Dense3InputGradient(ref _d12[0], ref _p[60856], ref _d11[0], 0, _batch, i0, i1, ref _scratch[part * _scratchPart]);
                 break;
             }
             case 47:   // Dense3 W ← W − η·δᵀ·x (fused plain-SGD step): a range of units
@@ -5362,11 +5291,13 @@ _____________________________________________________________________
                 Dense3WeightDescent(ref _d12[0], ref _a11[0], ref _p[60856], ref _sgdRate, j0, j1, 0, 84, _batch, ref _scratch[part * _scratchPart]);
                 break;
             }
-            case 2:   // forward of layers 0 (Conv2D1) and 3 (Conv2D2): one sample chunk up through all of them
+            case 2:   // forward of layers 0 (Conv2D1), 3 (Conv2D2), 7 (Dense1), 8 (ReLU3), 9 (Dense2), 10 (ReLU4), 11 (Dense3) and 12 (Softmax1): one sample chunk up through all of them
                 Conv2D1ForwardPart(part, parts);
                 Conv2D2ForwardPart(part, parts);
+                Layers6To12ForwardPart(part, parts);
                 break;
-            case 15:   // backward of layers 3 (Conv2D2) and 0 (Conv2D1): one sample chunk down through all of them
+            case 15:   // backward of layers 11 (Dense3), 10 (ReLU4), 9 (Dense2), 8 (ReLU3), 7 (Dense1), 3 (Conv2D2) and 0 (Conv2D1): one sample chunk down through all of them
+                Layers6To11BackwardPart(part, parts);
                 Conv2D2BackwardPart(part, parts);
                 Conv2D1BackwardPart(part, parts);
                 break;

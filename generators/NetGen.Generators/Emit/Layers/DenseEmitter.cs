@@ -56,7 +56,9 @@ internal sealed class DenseEmitter : LayerEmitter
     /// inference the weights rarely change, so it is done once per weight version. Training passes pack into the
     /// per-thread scratch as before (the weights change every step).</summary>
     public static bool CachesPanels(EmitContext c, LayerPlan layer) =>
-        !layer.IsSequence && !c.IsUnrolled(layer) && GemmEmitter.Transposes(c, layer.InputSize, layer.OutputSize);
+        !layer.IsSequence && !c.IsUnrolled(layer) && GemmEmitter.Transposes(c, layer.InputSize, layer.OutputSize)
+        && SampleSplitEmitter.HeadOf(c, layer, backward: false) is null;   // a chunk's few rows never reach the transposed twin's packing (and chunks
+                                                                             // of many rows each pack into their own thread's scratch)
 
     /// <summary>The kept panels: every whole vector of units (strips of 48, then 16), K values each.</summary>
     private static int PanelValues(EmitContext c, LayerPlan layer) => layer.InputSize * (layer.OutputSize - layer.OutputSize % (2 * GemmEmitter.Lanes(c)));
@@ -109,29 +111,46 @@ internal sealed class DenseEmitter : LayerEmitter
 
         w.Line($"// Layer {layer.Index}: {layer.PascalName} backward over the whole batch: ∂E/∂W += δᵀ·x{(trainBias ? ", ∂E/∂b += Σₙ δ" : "")}, ∂E/∂x = δ·W (kernels below;");
         w.Line("// threads split the units for ∂E/∂W and the inputs for ∂E/∂x)");
+        WeightGradients(w, c, layer);
+        if (guard is not null) w.Open(guard);
+        w.Line($"global::NetGen.Parallelism.Run(this, {Op(layer, 2)}, global::NetGen.Parallelism.PartsFor((long)batch * {(long)@in * @out}));");
+        if (guard is not null) w.Close();
+    }
+
+    /// <summary>∂E/∂W += δᵀ·x split by units, and ∂E/∂b += Σₙ δ in sample order (also written after a sample split whose
+    /// chunks ran the layer's ∂E/∂x: SampleSplitEmitter).</summary>
+    public static void WeightGradients(CodeWriter w, EmitContext c, LayerPlan layer)
+    {
+        int @in = layer.InputSize, @out = layer.OutputSize;
         w.Line($"global::NetGen.Parallelism.Run(this, {Op(layer, 1)}, global::NetGen.Parallelism.PartsFor((long)batch * {(long)@in * @out}));");
-        if (trainBias)
+        if (layer.BiasCount > 0 && layer.TrainBias)
         {
             w.Open("for (int n = 0; n < batch; n++)");
             w.Line($"{c.Tp}.Add<{c.T}>(_g.AsSpan({layer.BiasOffset}, {@out}), {D(layer.Index + 1)}.AsSpan(n * {@out}, {@out}), _g.AsSpan({layer.BiasOffset}, {@out}));");
             w.Close();
         }
-        if (guard is not null) w.Open(guard);
-        w.Line($"global::NetGen.Parallelism.Run(this, {Op(layer, 2)}, global::NetGen.Parallelism.PartsFor((long)batch * {(long)@in * @out}));");
-        if (guard is not null) w.Close();
     }
 
     public override bool CanDescend(EmitContext c, LayerPlan layer) => !c.IsUnrolled(layer);
 
     public override void DescendBackward(CodeWriter w, EmitContext c, LayerPlan layer)
     {
-        int @in = layer.InputSize, @out = layer.OutputSize, V = GemmEmitter.Lanes(c);
+        int @in = layer.InputSize, @out = layer.OutputSize;
         bool trainBias = layer.BiasCount > 0 && layer.TrainBias;
         w.Line($"// Layer {layer.Index}: {layer.PascalName} backward fused with the plain-SGD step: {(layer.Index == 0 ? "(when asked for) " : "")}∂E/∂x = δ·W first, with the weights from before the step;");
         w.Line($"// then W ← W − η·δᵀ·x{(trainBias ? " and b ← b − η·Σₙ δ" : "")} where the products are formed (∂E/∂W is never stored)");
         if (layer.Index == 0) w.Open("if (inputGradient)");
         w.Line($"global::NetGen.Parallelism.Run(this, {Op(layer, 2)}, global::NetGen.Parallelism.PartsFor((long)batch * {(long)@in * @out}));");
         if (layer.Index == 0) w.Close();
+        WeightDescent(w, c, layer);
+    }
+
+    /// <summary>The fused plain-SGD step W ← W − η·δᵀ·x split by units, and b ← b − η·Σₙ δ in sample order (also written
+    /// after a sample split whose chunks ran the layer's ∂E/∂x with the weights from before the step: SampleSplitEmitter).</summary>
+    public static void WeightDescent(CodeWriter w, EmitContext c, LayerPlan layer)
+    {
+        int @in = layer.InputSize, @out = layer.OutputSize, V = GemmEmitter.Lanes(c);
+        bool trainBias = layer.BiasCount > 0 && layer.TrainBias;
         w.Line($"global::NetGen.Parallelism.Run(this, {Op(layer, 3)}, global::NetGen.Parallelism.PartsFor((long)batch * {(long)@in * @out}));");
         if (!trainBias) return;
         w.Open("");
@@ -162,22 +181,29 @@ internal sealed class DenseEmitter : LayerEmitter
         if (c.IsUnrolled(layer)) return;
         int @in = layer.InputSize, @out = layer.OutputSize, V = GemmEmitter.Lanes(c);
         string scratch = "ref _scratch[part * _scratchPart]";
+        bool head = SampleSplitEmitter.HeadOf(c, layer, backward: false) is not null;   // forward and ∂E/∂x run in a sample split's chunks
+        if (!head)
+        {
         w.Open($"case {Op(layer, 0)}:   // {layer.PascalName} forward: a range of units");
         w.Line($"(int j0, int j1) = global::NetGen.Parallelism.Range({@out}, parts, part, {6 * V});   // whole strips of the Vector512 kernel's 3 vectors");
         w.Line($"{layer.PascalName}Forward(ref {A(layer.Index)}[0], ref _p[{layer.WeightOffset}], ref {A(layer.Index + 1)}[0]{(layer.BiasCount > 0 ? $", ref _p[{layer.BiasOffset}]" : "")}, 0, _batch, j0, j1, {scratch}" +
                (CachesPanels(c, layer) ? $", ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(_panels{layer.Index}), _panelMode{layer.Index}" : "") + ");");
         w.Line("break;");
         w.Close();
+        }
         w.Open($"case {Op(layer, 1)}:   // {layer.PascalName} ∂E/∂W: a range of units");
         w.Line($"(int j0, int j1) = global::NetGen.Parallelism.Range({@out}, parts, part, 8);");
         w.Line($"{layer.PascalName}WeightGradient(ref {D(layer.Index + 1)}[0], ref {A(layer.Index)}[0], ref _g[{layer.WeightOffset}], j0, j1, 0, {@in}, _batch, {scratch});");
         w.Line("break;");
         w.Close();
+        if (SampleSplitEmitter.HeadOf(c, layer, backward: true) is null)
+        {
         w.Open($"case {Op(layer, 2)}:   // {layer.PascalName} ∂E/∂x: a range of inputs");
         w.Line($"(int i0, int i1) = global::NetGen.Parallelism.Range({@in}, parts, part, {6 * V});   // whole strips of the Vector512 kernel's 3 vectors");
         w.Line($"{layer.PascalName}InputGradient(ref {D(layer.Index + 1)}[0], ref _p[{layer.WeightOffset}], ref {D(layer.Index)}[0], 0, _batch, i0, i1, {scratch});");
         w.Line("break;");
         w.Close();
+        }
         if (!c.FusedSgd) return;
         w.Open($"case {Op(layer, 3)}:   // {layer.PascalName} W ← W − η·δᵀ·x (fused plain-SGD step): a range of units");
         w.Line($"(int j0, int j1) = global::NetGen.Parallelism.Range({@out}, parts, part, 8);");
