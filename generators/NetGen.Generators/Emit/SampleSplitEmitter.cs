@@ -76,6 +76,7 @@ internal static class SampleSplitEmitter
             w.Line($"global::NetGen.Parallelism.RunChunks(this, {LayerEmitter.Op(l, 0)}, {Conv2DEmitter.Chunks(c, l, "batch")}, (long)batch * {l.MultiplyAdds});");
             return;
         }
+        foreach (var d in head.Where(IsDense)) DenseEmitter.PanelsBeforeSplit(w, c, d);
         var all = chain.Concat(head.Where(Computes)).ToList();
         w.Line($"// one split for layers {Names(all)}: each sample chunk goes on through every one of them on the thread that claimed it");
         w.Line($"global::NetGen.Parallelism.RunChunks(this, {LayerEmitter.Op(chain[0], 2)}, {Conv2DEmitter.Chunks(c, l, "batch")}, (long)batch * {chain.Sum(m => m.MultiplyAdds) + head.Where(IsDense).Sum(m => m.MultiplyAdds)});");
@@ -216,7 +217,7 @@ internal static class SampleSplitEmitter
                     break;
                 case LayerKind.Dense:
                     w.Line($"// layer {i}, {l.PascalName} ({l.InputSize} → {size}): y = x·Wᵀ{(l.BiasCount > 0 ? " + b" : "")} for rows n0 … n1, every unit");
-                    w.Line($"{l.PascalName}Forward(ref {x}[0], ref _p[{l.WeightOffset}], ref {y}[0]{(l.BiasCount > 0 ? $", ref _p[{l.BiasOffset}]" : "")}, n0, n1, 0, {size}, ref scratch);");
+                    w.Line($"{l.PascalName}Forward(ref {x}[0], ref _p[{l.WeightOffset}], ref {y}[0]{(l.BiasCount > 0 ? $", ref _p[{l.BiasOffset}]" : "")}, n0, n1, 0, {size}, ref scratch{DenseEmitter.PanelArguments(c, l)});");
                     break;
                 case LayerKind.Softmax:
                     w.Line($"// layer {i}, Softmax over {size} values per sample: yⱼ = e^(xⱼ − max x) / Σₖ e^(xₖ − max x)");

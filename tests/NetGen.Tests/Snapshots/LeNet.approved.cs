@@ -132,11 +132,18 @@ _____________________________________________________________________
     private readonly float[] _yT3;   // Conv2D2 one sample's output transposed (100 positions × 16 filters), per thread (Parallelism.Slot)
     private readonly float[] _deltaT3;   // Conv2D2 δ of one sample transposed (100 positions × 16 filters), per thread (Parallelism.Slot)
     private readonly int[] _argmax5;   // MaxPool2: index of each window's maximum in its input sample
+    private readonly float[] _panels7;   // layer 7 (Dense1): Wᵀ packed as the forward's Vector512 twin reads it, kept between inference passes (44800 values; empty without Vector512)
+    private long _panelsVersion7 = -1;   // the weights' version _panels7 was packed at
+    private int _panelMode7;   // this pass: 0 pack into scratch, 1 pack into _panels7, 2 reuse _panels7
+    private readonly float[] _panels9;   // layer 9 (Dense2): Wᵀ packed as the forward's Vector512 twin reads it, kept between inference passes (9600 values; empty without Vector512)
+    private long _panelsVersion9 = -1;   // the weights' version _panels9 was packed at
+    private int _panelMode9;   // this pass: 0 pack into scratch, 1 pack into _panels9, 2 reuse _panels9
     private readonly float[] _scratch;   // the kernels' packed panels: one region of _scratchPart values per thread
     private readonly int _scratchPart;
     private readonly float[] _target;   // scratch for one-hot targets
     private float _sgdRate;   // −η of the running fused plain-SGD step (TrainStep with a plain Sgd), read by the kernels
     private int _batch;   // samples in the last forward pass
+    private readonly long[] _weightsVersion = new long[1];   // bumped wherever _p may be written (Parameters, the weight views, TrainStep); shared with inference replicas
     private int _owner;   // the managed thread id inside a public pass, 0 when none (NetGen.SingleThreaded: an instance is single-threaded)
     private readonly bool _replica;   // an inference replica (CreateInferenceReplica): shares _p and _s with its source, never trains
     private bool _inputGradient;   // whether the running backward pass wants ∂E/∂input (read by the first layer's threads)
@@ -182,6 +189,8 @@ _____________________________________________________________________
                 _yT3 = global::NetGen.AlignedArray.Allocate<float>(1600 * global::NetGen.Parallelism.MaxSampleParts);
                 _deltaT3 = global::NetGen.AlignedArray.Allocate<float>(1600 * global::NetGen.Parallelism.MaxSampleParts);
                 _argmax5 = new int[maxBatch * 400];
+                _panels7 = global::System.Runtime.Intrinsics.Vector512.IsHardwareAccelerated ? new float[44800] : global::System.Array.Empty<float>();
+                _panels9 = global::System.Runtime.Intrinsics.Vector512.IsHardwareAccelerated ? new float[9600] : global::System.Array.Empty<float>();
                 _scratchPart = global::System.Math.Max(global::System.Math.Max(global::System.Math.Max(maxBatch, global::System.Runtime.Intrinsics.Vector512.IsHardwareAccelerated ? 400 : 120) * 48, global::System.Math.Max(maxBatch, global::System.Runtime.Intrinsics.Vector512.IsHardwareAccelerated ? 120 : 84) * 48), global::System.Math.Max(maxBatch, 10) * 48);
                 _scratch = new float[_scratchPart * global::System.Environment.ProcessorCount];
                 _target = new float[maxBatch * 10];
@@ -217,6 +226,7 @@ _____________________________________________________________________
         global::System.ArgumentNullException.ThrowIfNull(source);
         _p = source._p;
         _s = source._s;
+        _weightsVersion = source._weightsVersion;   // a write to the shared parameters repacks every replica's kept panels
         _g = global::System.Array.Empty<float>();   // a replica never trains
         _replica = true;
         Training = false;
@@ -227,7 +237,7 @@ _____________________________________________________________________
     /// <inheritdoc/>
     public bool Training { get; set; } = true;
     /// <inheritdoc/>
-    public global::System.Span<float> Parameters => _p;
+    public global::System.Span<float> Parameters { get { _weightsVersion[0]++; return _p; } }   // a write may follow: the kept panels are repacked
     /// <inheritdoc/>
     public global::System.Span<float> Gradients => _g;
     /// <inheritdoc/>
@@ -261,43 +271,43 @@ _____________________________________________________________________
     /// <inheritdoc/>
     public global::System.Span<float> State => _s;
     /// <summary>Conv2D1 weights, [6 filters × 1 channels × 5 × 5] row-major.</summary>
-    public global::System.Span<float> Conv2D1Weights => _p.AsSpan(0, 150);
+    public global::System.Span<float> Conv2D1Weights { get { _weightsVersion[0]++; return _p.AsSpan(0, 150); } }
     /// <summary>∂E/∂ of <see cref="Conv2D1Weights"/>.</summary>
     public global::System.Span<float> Conv2D1WeightsGradient => _g.AsSpan(0, 150);
     /// <summary>Conv2D1 bias, 6 values.</summary>
-    public global::System.Span<float> Conv2D1Bias => _p.AsSpan(150, 6);
+    public global::System.Span<float> Conv2D1Bias { get { _weightsVersion[0]++; return _p.AsSpan(150, 6); } }
     /// <summary>∂E/∂ of <see cref="Conv2D1Bias"/>.</summary>
     public global::System.Span<float> Conv2D1BiasGradient => _g.AsSpan(150, 6);
     /// <summary>Conv2D2 weights, [16 filters × 6 channels × 5 × 5] row-major.</summary>
-    public global::System.Span<float> Conv2D2Weights => _p.AsSpan(156, 2400);
+    public global::System.Span<float> Conv2D2Weights { get { _weightsVersion[0]++; return _p.AsSpan(156, 2400); } }
     /// <summary>∂E/∂ of <see cref="Conv2D2Weights"/>.</summary>
     public global::System.Span<float> Conv2D2WeightsGradient => _g.AsSpan(156, 2400);
     /// <summary>Conv2D2 bias, 16 values.</summary>
-    public global::System.Span<float> Conv2D2Bias => _p.AsSpan(2556, 16);
+    public global::System.Span<float> Conv2D2Bias { get { _weightsVersion[0]++; return _p.AsSpan(2556, 16); } }
     /// <summary>∂E/∂ of <see cref="Conv2D2Bias"/>.</summary>
     public global::System.Span<float> Conv2D2BiasGradient => _g.AsSpan(2556, 16);
     /// <summary>Dense1 weights, [120 × 400]: element (j, i) connects input i to unit j, row-major.</summary>
-    public global::System.Span<float> Dense1Weights => _p.AsSpan(2572, 48000);
+    public global::System.Span<float> Dense1Weights { get { _weightsVersion[0]++; return _p.AsSpan(2572, 48000); } }
     /// <summary>∂E/∂ of <see cref="Dense1Weights"/>.</summary>
     public global::System.Span<float> Dense1WeightsGradient => _g.AsSpan(2572, 48000);
     /// <summary>Dense1 bias, 120 values.</summary>
-    public global::System.Span<float> Dense1Bias => _p.AsSpan(50572, 120);
+    public global::System.Span<float> Dense1Bias { get { _weightsVersion[0]++; return _p.AsSpan(50572, 120); } }
     /// <summary>∂E/∂ of <see cref="Dense1Bias"/>.</summary>
     public global::System.Span<float> Dense1BiasGradient => _g.AsSpan(50572, 120);
     /// <summary>Dense2 weights, [84 × 120]: element (j, i) connects input i to unit j, row-major.</summary>
-    public global::System.Span<float> Dense2Weights => _p.AsSpan(50692, 10080);
+    public global::System.Span<float> Dense2Weights { get { _weightsVersion[0]++; return _p.AsSpan(50692, 10080); } }
     /// <summary>∂E/∂ of <see cref="Dense2Weights"/>.</summary>
     public global::System.Span<float> Dense2WeightsGradient => _g.AsSpan(50692, 10080);
     /// <summary>Dense2 bias, 84 values.</summary>
-    public global::System.Span<float> Dense2Bias => _p.AsSpan(60772, 84);
+    public global::System.Span<float> Dense2Bias { get { _weightsVersion[0]++; return _p.AsSpan(60772, 84); } }
     /// <summary>∂E/∂ of <see cref="Dense2Bias"/>.</summary>
     public global::System.Span<float> Dense2BiasGradient => _g.AsSpan(60772, 84);
     /// <summary>Dense3 weights, [10 × 84]: element (j, i) connects input i to unit j, row-major.</summary>
-    public global::System.Span<float> Dense3Weights => _p.AsSpan(60856, 840);
+    public global::System.Span<float> Dense3Weights { get { _weightsVersion[0]++; return _p.AsSpan(60856, 840); } }
     /// <summary>∂E/∂ of <see cref="Dense3Weights"/>.</summary>
     public global::System.Span<float> Dense3WeightsGradient => _g.AsSpan(60856, 840);
     /// <summary>Dense3 bias, 10 values.</summary>
-    public global::System.Span<float> Dense3Bias => _p.AsSpan(61696, 10);
+    public global::System.Span<float> Dense3Bias { get { _weightsVersion[0]++; return _p.AsSpan(61696, 10); } }
     /// <summary>∂E/∂ of <see cref="Dense3Bias"/>.</summary>
     public global::System.Span<float> Dense3BiasGradient => _g.AsSpan(61696, 10);
     private static readonly global::NetGen.TensorInfo[] s_tensors =
@@ -348,6 +358,20 @@ _____________________________________________________________________
             // Layer 0: Conv2D1 (1×28×28 → 6×28×28, kernel 5×5, stride 1, padding 2,2):
             // y[f, oy, ox] = Σ_(c,u,v) w[f, c, u, v]·x[c, oy + u − 2, ox + v − 2] + b[f], direct (rows form); threads split the samples
             for (int f = 0; f < 16; f++) for (int k = 0; k < 150; k++) _wT3[k * 16 + f] = _p[156 + f * 150 + k];   // wᵀ for the direct convolution
+            // layer 7 (Dense1): W's transposed panels for the chunks, packed here once (Vector512, 48 samples or more; kept while the weights' version holds)
+            _panelMode7 = batch < 48 || !global::System.Runtime.Intrinsics.Vector512.IsHardwareAccelerated ? 0 : 2;
+            if (_panelMode7 == 2 && (Training || _panelsVersion7 != _weightsVersion[0]))   // a training pass packs every time, as the whole-batch pass does
+            {
+                Dense1Forward(ref _a7[0], ref _p[2572], ref _a8[0], ref _p[50572], 0, 0, 0, 120, ref _scratch[0], ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(_panels7), 1);   // no rows: packs the panels only
+                _panelsVersion7 = _weightsVersion[0];
+            }
+            // layer 9 (Dense2): W's transposed panels for the chunks, packed here once (Vector512, 48 samples or more; kept while the weights' version holds)
+            _panelMode9 = batch < 48 || !global::System.Runtime.Intrinsics.Vector512.IsHardwareAccelerated ? 0 : 2;
+            if (_panelMode9 == 2 && (Training || _panelsVersion9 != _weightsVersion[0]))   // a training pass packs every time, as the whole-batch pass does
+            {
+                Dense2Forward(ref _a9[0], ref _p[50692], ref _a10[0], ref _p[60772], 0, 0, 0, 84, ref _scratch[0], ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(_panels9), 1);   // no rows: packs the panels only
+                _panelsVersion9 = _weightsVersion[0];
+            }
             // one split for layers 0 (Conv2D1), 3 (Conv2D2), 7 (Dense1), 8 (ReLU3), 9 (Dense2), 10 (ReLU4), 11 (Dense3) and 12 (Softmax1): each sample chunk goes on through every one of them on the thread that claimed it
             global::NetGen.Parallelism.RunChunks(this, 2, global::NetGen.Parallelism.SampleChunks(batch, 8, 1), (long)batch * 416520);
 
@@ -744,6 +768,7 @@ _____________________________________________________________________
             Forward(input, batch);
             float loss = Loss(target);
             if (!float.IsFinite(loss)) return loss;   // NaN or ∞ (bad data or a diverged run): no update, the weights stay those of the last good step
+            _weightsVersion[0]++;   // the update below writes _p
             if (optimizer is global::NetGen.Sgd sgd && sgd.TryBeginFusedStep<float>(_p.Length, out _sgdRate))
             {
                 FusedSgdBackward(target);
@@ -774,6 +799,7 @@ _____________________________________________________________________
             Forward(input, batch);
             float loss = Loss(labels);
             if (!float.IsFinite(loss)) return loss;   // NaN or ∞ (bad data or a diverged run): no update, the weights stay those of the last good step
+            _weightsVersion[0]++;   // the update below writes _p
             if (optimizer is global::NetGen.Sgd sgd && sgd.TryBeginFusedStep<float>(_p.Length, out _sgdRate))
             {
                 FusedSgdBackward(OneHot(labels));
@@ -2312,11 +2338,11 @@ _____________________________________________________________________
     /// <summary>Dense1 forward: y[n, j] = Σᵢ x[n, i]·w[j, i] + b[j] for samples m0 ≤ n &lt; m1 and units n0 ≤ j &lt; n1 (400 inputs, 120 units).</summary>
     /// <remarks>Rows m0 ≤ m &lt; m1, columns n0 ≤ n &lt; n1. Register blocks of 4 × 4 dot products of length 400, one
     /// 8-lane accumulator each, summed across lanes at the end.</remarks>
-    private static void Dense1Forward(ref float x, ref float w, ref float y, ref float bias, int m0, int m1, int n0, int n1, ref float scratch)
+    private static void Dense1Forward(ref float x, ref float w, ref float y, ref float bias, int m0, int m1, int n0, int n1, ref float scratch, ref float panels, int panelMode)
     {
         if (Vector512.IsHardwareAccelerated)   // a JIT-time constant: full-width AVX-512 runs the Vector512 twin
         {
-            Dense1Forward512(ref x, ref w, ref y, ref bias, m0, m1, n0, n1, ref scratch);
+            Dense1Forward512(ref x, ref w, ref y, ref bias, m0, m1, n0, n1, ref scratch, ref panels, panelMode);
             return;
         }
         int m = m0;
@@ -2336,48 +2362,58 @@ _____________________________________________________________________
     /// <remarks>The Vector512 twin. From 48 rows on: for each strip of 48 (then 16) columns n, B's rows n … are transposed into
     /// <c>scratch</c> as one 400 × 48 panel, then broadcast blocks of 8 rows × 48 columns run over it, 400 steps each
     /// (columns n0/n1: multiples of 48, or 120); the last 8 columns: Dense1Forward512Dot. Fewer rows: Dense1Forward512Dot.</remarks>
-    private static void Dense1Forward512(ref float x, ref float w, ref float y, ref float bias, int m0, int m1, int n0, int n1, ref float scratch)
+    private static void Dense1Forward512(ref float x, ref float w, ref float y, ref float bias, int m0, int m1, int n0, int n1, ref float scratch, ref float panels, int panelMode)
     {
-        if (m1 - m0 < 48)   // packing would cost more than it saves
+        if (m1 - m0 < 48 && panelMode == 0)   // packing would cost more than it saves
         {
-            Dense1Forward512Dot(ref x, ref w, ref y, ref bias, m0, m1, n0, n1, ref scratch);
+            Dense1Forward512Dot(ref x, ref w, ref y, ref bias, m0, m1, n0, n1, ref scratch, ref panels, panelMode);
             return;
         }
         int n = n0;
         for (; n + 48 <= n1; n += 48)
         {
+            // the panel: in scratch (panelMode 0), or strip n of the kept panels at panels[n·400] (1: packed now, 2: packed by an earlier pass)
+            ref float panel = ref panelMode == 0 ? ref scratch : ref Unsafe.Add(ref panels, n * 400);
             // B's rows n … n + 48 as a 400 × 48 panel: panel[k, j] = B[n + j, k]
-            for (int j = 0; j < 48; j += 16)
+            if (panelMode != 2)
             {
-                ref float from = ref Unsafe.Add(ref w, (n + j) * 400);
-                for (int k = 0; k + 16 <= 400; k += 16) Transpose16(ref Unsafe.Add(ref from, k), 400, ref Unsafe.Add(ref scratch, k * 48 + j), 48);
+                for (int j = 0; j < 48; j += 16)
+                {
+                    ref float from = ref Unsafe.Add(ref w, (n + j) * 400);
+                    for (int k = 0; k + 16 <= 400; k += 16) Transpose16(ref Unsafe.Add(ref from, k), 400, ref Unsafe.Add(ref panel, k * 48 + j), 48);
+                }
             }
             int m = m0;
-            for (; m + 8 <= m1; m += 8) Broadcast512Block8x3(ref Unsafe.Add(ref x, m * 400), 400, 1, ref scratch, 48, ref Unsafe.Add(ref y, m * 120 + n), 120, 400, KernelBiasByColumn, ref Unsafe.Add(ref bias, n), 0);
-            for (; m < m1; m++) Broadcast512Block1x3(ref Unsafe.Add(ref x, m * 400), 400, 1, ref scratch, 48, ref Unsafe.Add(ref y, m * 120 + n), 120, 400, KernelBiasByColumn, ref Unsafe.Add(ref bias, n), 0);
+            for (; m + 8 <= m1; m += 8) Broadcast512Block8x3(ref Unsafe.Add(ref x, m * 400), 400, 1, ref panel, 48, ref Unsafe.Add(ref y, m * 120 + n), 120, 400, KernelBiasByColumn, ref Unsafe.Add(ref bias, n), 0);
+            for (; m < m1; m++) Broadcast512Block1x3(ref Unsafe.Add(ref x, m * 400), 400, 1, ref panel, 48, ref Unsafe.Add(ref y, m * 120 + n), 120, 400, KernelBiasByColumn, ref Unsafe.Add(ref bias, n), 0);
         }
         for (; n + 16 <= n1; n += 16)
         {
+            // the panel: in scratch (panelMode 0), or strip n of the kept panels at panels[n·400] (1: packed now, 2: packed by an earlier pass)
+            ref float panel = ref panelMode == 0 ? ref scratch : ref Unsafe.Add(ref panels, n * 400);
             // B's rows n … n + 16 as a 400 × 16 panel: panel[k, j] = B[n + j, k]
-            for (int j = 0; j < 16; j += 16)
+            if (panelMode != 2)
             {
-                ref float from = ref Unsafe.Add(ref w, (n + j) * 400);
-                for (int k = 0; k + 16 <= 400; k += 16) Transpose16(ref Unsafe.Add(ref from, k), 400, ref Unsafe.Add(ref scratch, k * 16 + j), 16);
+                for (int j = 0; j < 16; j += 16)
+                {
+                    ref float from = ref Unsafe.Add(ref w, (n + j) * 400);
+                    for (int k = 0; k + 16 <= 400; k += 16) Transpose16(ref Unsafe.Add(ref from, k), 400, ref Unsafe.Add(ref panel, k * 16 + j), 16);
+                }
             }
             int m = m0;
-            for (; m + 8 <= m1; m += 8) Broadcast512Block8x1(ref Unsafe.Add(ref x, m * 400), 400, 1, ref scratch, 16, ref Unsafe.Add(ref y, m * 120 + n), 120, 400, KernelBiasByColumn, ref Unsafe.Add(ref bias, n), 0);
-            for (; m < m1; m++) Broadcast512Block1x1(ref Unsafe.Add(ref x, m * 400), 400, 1, ref scratch, 16, ref Unsafe.Add(ref y, m * 120 + n), 120, 400, KernelBiasByColumn, ref Unsafe.Add(ref bias, n), 0);
+            for (; m + 8 <= m1; m += 8) Broadcast512Block8x1(ref Unsafe.Add(ref x, m * 400), 400, 1, ref panel, 16, ref Unsafe.Add(ref y, m * 120 + n), 120, 400, KernelBiasByColumn, ref Unsafe.Add(ref bias, n), 0);
+            for (; m < m1; m++) Broadcast512Block1x1(ref Unsafe.Add(ref x, m * 400), 400, 1, ref panel, 16, ref Unsafe.Add(ref y, m * 120 + n), 120, 400, KernelBiasByColumn, ref Unsafe.Add(ref bias, n), 0);
         }
         if (n < n1)   // the last 8 columns: dot blocks
         {
-            Dense1Forward512Dot(ref x, ref w, ref y, ref bias, m0, m1, n, n1, ref scratch);
+            Dense1Forward512Dot(ref x, ref w, ref y, ref bias, m0, m1, n, n1, ref scratch, ref panels, panelMode);
         }
     }
 
     /// <summary>Dense1 forward: y[n, j] = Σᵢ x[n, i]·w[j, i] + b[j] for samples m0 ≤ n &lt; m1 and units n0 ≤ j &lt; n1 (400 inputs, 120 units).</summary>
     /// <remarks>Rows m0 ≤ m &lt; m1, columns n0 ≤ n &lt; n1. Register blocks of 4 × 4 dot products of length 400, one
     /// 16-lane accumulator each, summed across lanes at the end.</remarks>
-    private static void Dense1Forward512Dot(ref float x, ref float w, ref float y, ref float bias, int m0, int m1, int n0, int n1, ref float scratch)
+    private static void Dense1Forward512Dot(ref float x, ref float w, ref float y, ref float bias, int m0, int m1, int n0, int n1, ref float scratch, ref float panels, int panelMode)
     {
         int m = m0;
         for (; m + 4 <= m1; m += 4)
@@ -2806,11 +2842,11 @@ _____________________________________________________________________
     /// <summary>Dense2 forward: y[n, j] = Σᵢ x[n, i]·w[j, i] + b[j] for samples m0 ≤ n &lt; m1 and units n0 ≤ j &lt; n1 (120 inputs, 84 units).</summary>
     /// <remarks>Rows m0 ≤ m &lt; m1, columns n0 ≤ n &lt; n1. Register blocks of 4 × 4 dot products of length 120, one
     /// 8-lane accumulator each, summed across lanes at the end.</remarks>
-    private static void Dense2Forward(ref float x, ref float w, ref float y, ref float bias, int m0, int m1, int n0, int n1, ref float scratch)
+    private static void Dense2Forward(ref float x, ref float w, ref float y, ref float bias, int m0, int m1, int n0, int n1, ref float scratch, ref float panels, int panelMode)
     {
         if (Vector512.IsHardwareAccelerated)   // a JIT-time constant: full-width AVX-512 runs the Vector512 twin
         {
-            Dense2Forward512(ref x, ref w, ref y, ref bias, m0, m1, n0, n1, ref scratch);
+            Dense2Forward512(ref x, ref w, ref y, ref bias, m0, m1, n0, n1, ref scratch, ref panels, panelMode);
             return;
         }
         int m = m0;
@@ -2831,50 +2867,60 @@ _____________________________________________________________________
     /// <remarks>The Vector512 twin. From 48 rows on: for each strip of 48 (then 16) columns n, B's rows n … are transposed into
     /// <c>scratch</c> as one 120 × 48 panel, then broadcast blocks of 8 rows × 48 columns run over it, 120 steps each
     /// (columns n0/n1: multiples of 48, or 84); the last 4 columns: Dense2Forward512Dot. Fewer rows: Dense2Forward512Dot.</remarks>
-    private static void Dense2Forward512(ref float x, ref float w, ref float y, ref float bias, int m0, int m1, int n0, int n1, ref float scratch)
+    private static void Dense2Forward512(ref float x, ref float w, ref float y, ref float bias, int m0, int m1, int n0, int n1, ref float scratch, ref float panels, int panelMode)
     {
-        if (m1 - m0 < 48)   // packing would cost more than it saves
+        if (m1 - m0 < 48 && panelMode == 0)   // packing would cost more than it saves
         {
-            Dense2Forward512Dot(ref x, ref w, ref y, ref bias, m0, m1, n0, n1, ref scratch);
+            Dense2Forward512Dot(ref x, ref w, ref y, ref bias, m0, m1, n0, n1, ref scratch, ref panels, panelMode);
             return;
         }
         int n = n0;
         for (; n + 48 <= n1; n += 48)
         {
+            // the panel: in scratch (panelMode 0), or strip n of the kept panels at panels[n·120] (1: packed now, 2: packed by an earlier pass)
+            ref float panel = ref panelMode == 0 ? ref scratch : ref Unsafe.Add(ref panels, n * 120);
             // B's rows n … n + 48 as a 120 × 48 panel: panel[k, j] = B[n + j, k] (the last 8 steps: a block ending at step 120, overlapping the one before)
-            for (int j = 0; j < 48; j += 16)
+            if (panelMode != 2)
             {
-                ref float from = ref Unsafe.Add(ref w, (n + j) * 120);
-                for (int k = 0; k + 16 <= 120; k += 16) Transpose16(ref Unsafe.Add(ref from, k), 120, ref Unsafe.Add(ref scratch, k * 48 + j), 48);
-                Transpose16(ref Unsafe.Add(ref from, 104), 120, ref Unsafe.Add(ref scratch, 4992 + j), 48);
+                for (int j = 0; j < 48; j += 16)
+                {
+                    ref float from = ref Unsafe.Add(ref w, (n + j) * 120);
+                    for (int k = 0; k + 16 <= 120; k += 16) Transpose16(ref Unsafe.Add(ref from, k), 120, ref Unsafe.Add(ref panel, k * 48 + j), 48);
+                    Transpose16(ref Unsafe.Add(ref from, 104), 120, ref Unsafe.Add(ref panel, 4992 + j), 48);
+                }
             }
             int m = m0;
-            for (; m + 8 <= m1; m += 8) Broadcast512Block8x3(ref Unsafe.Add(ref x, m * 120), 120, 1, ref scratch, 48, ref Unsafe.Add(ref y, m * 84 + n), 84, 120, KernelBiasByColumn, ref Unsafe.Add(ref bias, n), 0);
-            for (; m < m1; m++) Broadcast512Block1x3(ref Unsafe.Add(ref x, m * 120), 120, 1, ref scratch, 48, ref Unsafe.Add(ref y, m * 84 + n), 84, 120, KernelBiasByColumn, ref Unsafe.Add(ref bias, n), 0);
+            for (; m + 8 <= m1; m += 8) Broadcast512Block8x3(ref Unsafe.Add(ref x, m * 120), 120, 1, ref panel, 48, ref Unsafe.Add(ref y, m * 84 + n), 84, 120, KernelBiasByColumn, ref Unsafe.Add(ref bias, n), 0);
+            for (; m < m1; m++) Broadcast512Block1x3(ref Unsafe.Add(ref x, m * 120), 120, 1, ref panel, 48, ref Unsafe.Add(ref y, m * 84 + n), 84, 120, KernelBiasByColumn, ref Unsafe.Add(ref bias, n), 0);
         }
         for (; n + 16 <= n1; n += 16)
         {
+            // the panel: in scratch (panelMode 0), or strip n of the kept panels at panels[n·120] (1: packed now, 2: packed by an earlier pass)
+            ref float panel = ref panelMode == 0 ? ref scratch : ref Unsafe.Add(ref panels, n * 120);
             // B's rows n … n + 16 as a 120 × 16 panel: panel[k, j] = B[n + j, k] (the last 8 steps: a block ending at step 120, overlapping the one before)
-            for (int j = 0; j < 16; j += 16)
+            if (panelMode != 2)
             {
-                ref float from = ref Unsafe.Add(ref w, (n + j) * 120);
-                for (int k = 0; k + 16 <= 120; k += 16) Transpose16(ref Unsafe.Add(ref from, k), 120, ref Unsafe.Add(ref scratch, k * 16 + j), 16);
-                Transpose16(ref Unsafe.Add(ref from, 104), 120, ref Unsafe.Add(ref scratch, 1664 + j), 16);
+                for (int j = 0; j < 16; j += 16)
+                {
+                    ref float from = ref Unsafe.Add(ref w, (n + j) * 120);
+                    for (int k = 0; k + 16 <= 120; k += 16) Transpose16(ref Unsafe.Add(ref from, k), 120, ref Unsafe.Add(ref panel, k * 16 + j), 16);
+                    Transpose16(ref Unsafe.Add(ref from, 104), 120, ref Unsafe.Add(ref panel, 1664 + j), 16);
+                }
             }
             int m = m0;
-            for (; m + 8 <= m1; m += 8) Broadcast512Block8x1(ref Unsafe.Add(ref x, m * 120), 120, 1, ref scratch, 16, ref Unsafe.Add(ref y, m * 84 + n), 84, 120, KernelBiasByColumn, ref Unsafe.Add(ref bias, n), 0);
-            for (; m < m1; m++) Broadcast512Block1x1(ref Unsafe.Add(ref x, m * 120), 120, 1, ref scratch, 16, ref Unsafe.Add(ref y, m * 84 + n), 84, 120, KernelBiasByColumn, ref Unsafe.Add(ref bias, n), 0);
+            for (; m + 8 <= m1; m += 8) Broadcast512Block8x1(ref Unsafe.Add(ref x, m * 120), 120, 1, ref panel, 16, ref Unsafe.Add(ref y, m * 84 + n), 84, 120, KernelBiasByColumn, ref Unsafe.Add(ref bias, n), 0);
+            for (; m < m1; m++) Broadcast512Block1x1(ref Unsafe.Add(ref x, m * 120), 120, 1, ref panel, 16, ref Unsafe.Add(ref y, m * 84 + n), 84, 120, KernelBiasByColumn, ref Unsafe.Add(ref bias, n), 0);
         }
         if (n < n1)   // the last 4 columns: dot blocks
         {
-            Dense2Forward512Dot(ref x, ref w, ref y, ref bias, m0, m1, n, n1, ref scratch);
+            Dense2Forward512Dot(ref x, ref w, ref y, ref bias, m0, m1, n, n1, ref scratch, ref panels, panelMode);
         }
     }
 
     /// <summary>Dense2 forward: y[n, j] = Σᵢ x[n, i]·w[j, i] + b[j] for samples m0 ≤ n &lt; m1 and units n0 ≤ j &lt; n1 (120 inputs, 84 units).</summary>
     /// <remarks>Rows m0 ≤ m &lt; m1, columns n0 ≤ n &lt; n1. Register blocks of 4 × 4 dot products of length 120, one
     /// 16-lane accumulator each, summed across lanes at the end.</remarks>
-    private static void Dense2Forward512Dot(ref float x, ref float w, ref float y, ref float bias, int m0, int m1, int n0, int n1, ref float scratch)
+    private static void Dense2Forward512Dot(ref float x, ref float w, ref float y, ref float bias, int m0, int m1, int n0, int n1, ref float scratch, ref float panels, int panelMode)
     {
         int m = m0;
         for (; m + 4 <= m1; m += 4)
@@ -3948,11 +3994,11 @@ _____________________________________________________________________
         ref float scratch = ref _scratch[global::NetGen.Parallelism.Slot * _scratchPart];   // the kernels' packed panels: the running thread's region
         // layer 6, Flatten: a view, _a7 is _a6
         // layer 7, Dense1 (400 → 120): y = x·Wᵀ + b for rows n0 … n1, every unit
-        Dense1Forward(ref _a7[0], ref _p[2572], ref _a8[0], ref _p[50572], n0, n1, 0, 120, ref scratch);
+        Dense1Forward(ref _a7[0], ref _p[2572], ref _a8[0], ref _p[50572], n0, n1, 0, 120, ref scratch, ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(_panels7), _panelMode7);
         // layer 8, ReLU over the chunk's 120 values per sample
         global::System.Numerics.Tensors.TensorPrimitives.Max<float>(_a8.AsSpan(n0 * 120, (n1 - n0) * 120), 0f, _a9.AsSpan(n0 * 120, (n1 - n0) * 120));
         // layer 9, Dense2 (120 → 84): y = x·Wᵀ + b for rows n0 … n1, every unit
-        Dense2Forward(ref _a9[0], ref _p[50692], ref _a10[0], ref _p[60772], n0, n1, 0, 84, ref scratch);
+        Dense2Forward(ref _a9[0], ref _p[50692], ref _a10[0], ref _p[60772], n0, n1, 0, 84, ref scratch, ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(_panels9), _panelMode9);
         // layer 10, ReLU over the chunk's 84 values per sample
         global::System.Numerics.Tensors.TensorPrimitives.Max<float>(_a10.AsSpan(n0 * 84, (n1 - n0) * 84), 0f, _a11.AsSpan(n0 * 84, (n1 - n0) * 84));
         // layer 11, Dense3 (84 → 10): y = x·Wᵀ + b for rows n0 … n1, every unit

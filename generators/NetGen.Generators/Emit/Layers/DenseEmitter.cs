@@ -56,9 +56,31 @@ internal sealed class DenseEmitter : LayerEmitter
     /// inference the weights rarely change, so it is done once per weight version. Training passes pack into the
     /// per-thread scratch as before (the weights change every step).</summary>
     public static bool CachesPanels(EmitContext c, LayerPlan layer) =>
-        !layer.IsSequence && !c.IsUnrolled(layer) && GemmEmitter.Transposes(c, layer.InputSize, layer.OutputSize)
-        && SampleSplitEmitter.HeadOf(c, layer, backward: false) is null;   // a chunk's few rows never reach the transposed twin's packing (and chunks
-                                                                             // of many rows each pack into their own thread's scratch)
+        !layer.IsSequence && !c.IsUnrolled(layer) && GemmEmitter.Transposes(c, layer.InputSize, layer.OutputSize);
+
+    /// <summary>For a layer whose forward pass runs in a sample split's chunks (SampleSplitEmitter's head), written before
+    /// the split: from <see cref="GemmEmitter.TransposedRows"/> samples on (where the whole batch would take the transposed
+    /// twin) W's transposed panels are packed once into _panels{i} (a kernel call without rows, panelMode 1) unless they
+    /// are those of the weights' version already, and every chunk reads them (panelMode 2) whatever its row count: each
+    /// value is then the transposed twin's FMA chain, the bits of the whole-batch pass. Fewer samples: the dot twin, as the
+    /// whole batch takes it. Training passes pack every time (the weights change every step, and a training loop may write
+    /// them through a span it holds); inference passes keep them while the weights' version holds.</summary>
+    public static void PanelsBeforeSplit(CodeWriter w, EmitContext c, LayerPlan layer)
+    {
+        if (!CachesPanels(c, layer)) return;
+        int i = layer.Index;
+        w.Line($"// layer {i} ({layer.PascalName}): W's transposed panels for the chunks, packed here once (Vector512, {GemmEmitter.TransposedRows} samples or more; kept while the weights' version holds)");
+        w.Line($"_panelMode{i} = batch < {GemmEmitter.TransposedRows} || !global::System.Runtime.Intrinsics.Vector512.IsHardwareAccelerated ? 0 : 2;");
+        w.Open($"if (_panelMode{i} == 2 && (Training || _panelsVersion{i} != _weightsVersion[0]))   // a training pass packs every time, as the whole-batch pass does");
+        w.Line($"{layer.PascalName}Forward(ref {A(i)}[0], ref _p[{layer.WeightOffset}], ref {A(i + 1)}[0]{(layer.BiasCount > 0 ? $", ref _p[{layer.BiasOffset}]" : "")}, 0, 0, 0, {layer.OutputSize}, ref _scratch[0], " +
+               $"ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(_panels{i}), 1);   // no rows: packs the panels only");
+        w.Line($"_panelsVersion{i} = _weightsVersion[0];");
+        w.Close();
+    }
+
+    /// <summary>The kept-panel arguments of a chunk's forward call (empty when the layer keeps none).</summary>
+    public static string PanelArguments(EmitContext c, LayerPlan layer) => CachesPanels(c, layer)
+        ? $", ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(_panels{layer.Index}), _panelMode{layer.Index}" : "";
 
     /// <summary>The kept panels: every whole vector of units (strips of 48, then 16), K values each.</summary>
     private static int PanelValues(EmitContext c, LayerPlan layer) => layer.InputSize * (layer.OutputSize - layer.OutputSize % (2 * GemmEmitter.Lanes(c)));
