@@ -262,10 +262,7 @@ internal static class NetworkEmitter
         foreach (var layer in plan.Layers)
         {
             w.Line();
-            if (SampleSplitEmitter.HeadOf(c, layer, backward: false) is { } chain)
-                w.Line($"// Layer {layer.Index}: {layer.PascalName}: computed by layer {chain[0].Index}'s sample split, for each chunk's samples");
-            else
-                LayerEmitter.For(layer).Forward(w, c, layer);
+            LayerEmitter.For(layer).Forward(w, c, layer);
         }
         w.Line($"return {EmitContext.A(L)}.AsSpan(0, batch * {plan.OutputSize});");
         ThreadingEmitter.Exit(w);
@@ -298,7 +295,6 @@ internal static class NetworkEmitter
             w.Line("// ---- Kernels: register-blocked products with literal sizes (see each summary) ----");
             w.Line();
             foreach (var layer in plan.Layers) LayerEmitter.For(layer).Kernels(w, c, layer);
-            SampleSplitEmitter.PartMethods(w, c);
             GemmEmitter.Helpers(w, c);
             w.Line("/// <summary>Runs one part of a split kernel (called by <see cref=\"global::NetGen.Parallelism.Run\"/> on this thread and the workers).</summary>");
             w.Open("void global::NetGen.IParallelKernel.RunPart(int op, int part, int parts)");
@@ -584,10 +580,7 @@ internal static class NetworkEmitter
             var layer = plan.Layers[i];
             w.Line();
             w.Open($"if (start > {i})");
-            if (SampleSplitEmitter.HeadOf(c, layer, backward: true) is { } chain)
-                w.Line($"// Layer {layer.Index}: {layer.PascalName} backward: ∂E/∂x computed by layer {chain[chain.Count - 1].Index}'s sample split, for each chunk's samples" +
-                       (layer.ParameterCount > 0 ? "; ∂E/∂W after it" : ""));
-            else if (c.FusedSgd && layer.ParameterCount > 0)
+            if (c.FusedSgd && layer.ParameterCount > 0)
             {
                 w.Open("if (descend)");
                 LayerEmitter.For(layer).DescendBackward(w, c, layer);

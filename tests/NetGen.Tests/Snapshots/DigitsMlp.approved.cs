@@ -596,7 +596,7 @@ __________________________________________________________________
     /// (columns n0/n1: multiples of 48, or 32). Fewer rows: Dense1Forward512Dot.</remarks>
     private static void Dense1Forward512(ref float x, ref float w, ref float y, ref float bias, int m0, int m1, int n0, int n1, ref float scratch, ref float panels, int panelMode)
     {
-        if (m1 - m0 < 48 && panelMode == 0)   // packing would cost more than it saves
+        if (m1 - m0 < 48)   // packing would cost more than it saves
         {
             Dense1Forward512Dot(ref x, ref w, ref y, ref bias, m0, m1, n0, n1, ref scratch, ref panels, panelMode);
             return;

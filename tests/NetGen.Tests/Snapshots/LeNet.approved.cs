@@ -358,22 +358,8 @@ _____________________________________________________________________
             // Layer 0: Conv2D1 (1×28×28 → 6×28×28, kernel 5×5, stride 1, padding 2,2):
             // y[f, oy, ox] = Σ_(c,u,v) w[f, c, u, v]·x[c, oy + u − 2, ox + v − 2] + b[f], direct (rows form); threads split the samples
             for (int f = 0; f < 16; f++) for (int k = 0; k < 150; k++) _wT3[k * 16 + f] = _p[156 + f * 150 + k];   // wᵀ for the direct convolution
-            // layer 7 (Dense1): W's transposed panels for the chunks, packed here once (Vector512, 48 samples or more; kept while the weights' version holds)
-            _panelMode7 = batch < 48 || !global::System.Runtime.Intrinsics.Vector512.IsHardwareAccelerated ? 0 : 2;
-            if (_panelMode7 == 2 && (Training || _panelsVersion7 != _weightsVersion[0]))   // a training pass packs every time, as the whole-batch pass does
-            {
-                Dense1Forward(ref _a7[0], ref _p[2572], ref _a8[0], ref _p[50572], 0, 0, 0, 120, ref _scratch[0], ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(_panels7), 1);   // no rows: packs the panels only
-                _panelsVersion7 = _weightsVersion[0];
-            }
-            // layer 9 (Dense2): W's transposed panels for the chunks, packed here once (Vector512, 48 samples or more; kept while the weights' version holds)
-            _panelMode9 = batch < 48 || !global::System.Runtime.Intrinsics.Vector512.IsHardwareAccelerated ? 0 : 2;
-            if (_panelMode9 == 2 && (Training || _panelsVersion9 != _weightsVersion[0]))   // a training pass packs every time, as the whole-batch pass does
-            {
-                Dense2Forward(ref _a9[0], ref _p[50692], ref _a10[0], ref _p[60772], 0, 0, 0, 84, ref _scratch[0], ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(_panels9), 1);   // no rows: packs the panels only
-                _panelsVersion9 = _weightsVersion[0];
-            }
-            // one split for layers 0 (Conv2D1), 3 (Conv2D2), 7 (Dense1), 8 (ReLU3), 9 (Dense2), 10 (ReLU4), 11 (Dense3) and 12 (Softmax1): each sample chunk goes on through every one of them on the thread that claimed it
-            global::NetGen.Parallelism.RunChunks(this, 2, global::NetGen.Parallelism.SampleChunks(batch, 8, 1), (long)batch * 416520);
+            // one split for layers 0 (Conv2D1) and 3 (Conv2D2): each sample chunk goes on through every one of them on the thread that claimed it
+            global::NetGen.Parallelism.RunChunks(this, 2, global::NetGen.Parallelism.SampleChunks(batch, 8, 1), (long)batch * 357600);
 
             // Layer 1: ReLU: computed by layer 0's per-sample parts (fused)
 
@@ -389,17 +375,46 @@ _____________________________________________________________________
 
             // Layer 6: Flatten (None, 16, 5, 5) → (None, 400): a view, _a7 is _a6
 
-            // Layer 7: Dense1: computed by layer 0's sample split, for each chunk's samples
+            // Layer 7: Dense1 (400 → 120): y = x·Wᵀ + b over the whole batch, register-blocked; threads split the units
+            // Inference mode, Vector512, 48 samples or more: W's transposed panels are packed into _panels7 once and reused while
+            // the weights' version (bumped by Parameters, the weight views and TrainStep) is the one they were packed at
+            _panelMode7 = Training || batch < 48 || !global::System.Runtime.Intrinsics.Vector512.IsHardwareAccelerated ? 0 : _panelsVersion7 == _weightsVersion[0] ? 2 : 1;
+            global::NetGen.Parallelism.Run(this, 28, global::NetGen.Parallelism.PartsFor((long)batch * 48000));
+            if (_panelMode7 == 1) _panelsVersion7 = _weightsVersion[0];
 
-            // Layer 8: ReLU3: computed by layer 0's sample split, for each chunk's samples
+            // Layer 8: ReLU over 120 values per sample
+            global::System.Numerics.Tensors.TensorPrimitives.Max<float>(_a8.AsSpan(0, batch * 120), 0f, _a9.AsSpan(0, batch * 120));
 
-            // Layer 9: Dense2: computed by layer 0's sample split, for each chunk's samples
+            // Layer 9: Dense2 (120 → 84): y = x·Wᵀ + b over the whole batch, register-blocked; threads split the units
+            // Inference mode, Vector512, 48 samples or more: W's transposed panels are packed into _panels9 once and reused while
+            // the weights' version (bumped by Parameters, the weight views and TrainStep) is the one they were packed at
+            _panelMode9 = Training || batch < 48 || !global::System.Runtime.Intrinsics.Vector512.IsHardwareAccelerated ? 0 : _panelsVersion9 == _weightsVersion[0] ? 2 : 1;
+            global::NetGen.Parallelism.Run(this, 36, global::NetGen.Parallelism.PartsFor((long)batch * 10080));
+            if (_panelMode9 == 1) _panelsVersion9 = _weightsVersion[0];
 
-            // Layer 10: ReLU4: computed by layer 0's sample split, for each chunk's samples
+            // Layer 10: ReLU over 84 values per sample
+            global::System.Numerics.Tensors.TensorPrimitives.Max<float>(_a10.AsSpan(0, batch * 84), 0f, _a11.AsSpan(0, batch * 84));
 
-            // Layer 11: Dense3: computed by layer 0's sample split, for each chunk's samples
+            // Layer 11: Dense3 (84 → 10): y = x·Wᵀ + b over the whole batch, register-blocked; threads split the units
+            global::NetGen.Parallelism.Run(this, 44, global::NetGen.Parallelism.PartsFor((long)batch * 840));
 
-            // Layer 12: Softmax1: computed by layer 0's sample split, for each chunk's samples
+            // Layer 12: Softmax over 10 values per sample: yⱼ = e^(xⱼ − max x) / Σₖ e^(xₖ − max x)
+            for (int n = 0; n < batch; n++)
+            {
+                global::System.ReadOnlySpan<float> x = _a12.AsSpan(n * 10, 10);
+                global::System.Span<float> y = _a13.AsSpan(n * 10, 10);
+                float max = x[0];
+                for (int j = 1; j < 10; j++) if (x[j] > max) max = x[j];
+                for (int j = 0; j < 10; j++) y[j] = x[j] - max;
+            }
+            global::System.Numerics.Tensors.TensorPrimitives.Exp<float>(_a13.AsSpan(0, batch * 10), _a13.AsSpan(0, batch * 10));
+            for (int n = 0; n < batch; n++)
+            {
+                global::System.Span<float> y = _a13.AsSpan(n * 10, 10);
+                float sum = 0f;
+                for (int j = 0; j < 10; j++) sum += y[j];
+                for (int j = 0; j < 10; j++) y[j] /= sum;
+            }
             return _a13.AsSpan(0, batch * 10);
         }
         finally
@@ -570,27 +585,159 @@ _____________________________________________________________________
 
         if (start > 11)
         {
-            // Layer 11: Dense3 backward: ∂E/∂x computed by layer 3's sample split, for each chunk's samples; ∂E/∂W after it
+            if (descend)
+            {
+                // Layer 11: Dense3 backward fused with the plain-SGD step: ∂E/∂x = δ·W first, with the weights from before the step;
+                // then W ← W − η·δᵀ·x and b ← b − η·Σₙ δ where the products are formed (∂E/∂W is never stored)
+                global::NetGen.Parallelism.Run(this, 46, global::NetGen.Parallelism.PartsFor((long)batch * 840));
+                global::NetGen.Parallelism.Run(this, 47, global::NetGen.Parallelism.PartsFor((long)batch * 840));
+                {
+                    // b[j] ← b[j] + (−η)·Σₙ δ[n, j], summed in sample order as Backward sums ∂E/∂b
+                    ref float delta = ref _d12[0], bias = ref _p[61696];
+                    int j = 0;
+                    for (; j + 8 <= 10; j += 8)
+                    {
+                        Vector256<float> sum = Vector256<float>.Zero;
+                        for (int n = 0; n < batch; n++) sum += Load(ref delta, n * 10 + j);
+                        (Load(ref bias, j) + Vector256.Create(_sgdRate) * sum).StoreUnsafe(ref bias, (nuint)j);
+                    }
+                    for (; j < 10; j++)
+                    {
+                        float sum = 0f;
+                        for (int n = 0; n < batch; n++) sum += Unsafe.Add(ref delta, n * 10 + j);
+                        Unsafe.Add(ref bias, j) += _sgdRate * sum;
+                    }
+                }
+            }
+            else
+            {
+                // Layer 11: Dense3 backward over the whole batch: ∂E/∂W += δᵀ·x, ∂E/∂b += Σₙ δ, ∂E/∂x = δ·W (kernels below;
+                // threads split the units for ∂E/∂W and the inputs for ∂E/∂x)
+                global::NetGen.Parallelism.Run(this, 45, global::NetGen.Parallelism.PartsFor((long)batch * 840));
+                for (int n = 0; n < batch; n++)
+                {
+                    global::System.Numerics.Tensors.TensorPrimitives.Add<float>(_g.AsSpan(61696, 10), _d12.AsSpan(n * 10, 10), _g.AsSpan(61696, 10));
+                }
+                global::NetGen.Parallelism.Run(this, 46, global::NetGen.Parallelism.PartsFor((long)batch * 840));
+            }
         }
 
         if (start > 10)
         {
-            // Layer 10: ReLU4 backward: ∂E/∂x computed by layer 3's sample split, for each chunk's samples
+            // Layer 10: ReLU backward: ∂E/∂x = x > 0 ? ∂E/∂y : 0
+            {
+                ref float x = ref _a10[0], y = ref _a11[0], dy = ref _d11[0], dx = ref _d10[0];
+                int count = batch * 84, k = 0;
+                if (global::System.Runtime.Intrinsics.Vector512.IsHardwareAccelerated)
+                {
+                    for (; k + global::System.Runtime.Intrinsics.Vector512<float>.Count <= count; k += global::System.Runtime.Intrinsics.Vector512<float>.Count)
+                    {
+                        global::System.Runtime.Intrinsics.Vector512<float> xv = global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref x, (nuint)k), yv = global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref y, (nuint)k), dyv = global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref dy, (nuint)k);
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::System.Runtime.Intrinsics.Vector512.ConditionalSelect(global::System.Runtime.Intrinsics.Vector512.GreaterThan(xv, global::System.Runtime.Intrinsics.Vector512<float>.Zero), dyv, global::System.Runtime.Intrinsics.Vector512<float>.Zero), ref dx, (nuint)k);
+                    }
+                }
+                for (; k + global::System.Runtime.Intrinsics.Vector256<float>.Count <= count; k += global::System.Runtime.Intrinsics.Vector256<float>.Count)
+                {
+                    global::System.Runtime.Intrinsics.Vector256<float> xv = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref x, (nuint)k), yv = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref y, (nuint)k), dyv = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref dy, (nuint)k);
+                    global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::System.Runtime.Intrinsics.Vector256.ConditionalSelect(global::System.Runtime.Intrinsics.Vector256.GreaterThan(xv, global::System.Runtime.Intrinsics.Vector256<float>.Zero), dyv, global::System.Runtime.Intrinsics.Vector256<float>.Zero), ref dx, (nuint)k);
+                }
+                for (; k < count; k++) global::System.Runtime.CompilerServices.Unsafe.Add(ref dx, k) = global::System.Runtime.CompilerServices.Unsafe.Add(ref x, k) > 0f ? global::System.Runtime.CompilerServices.Unsafe.Add(ref dy, k) : 0f;
+            }
         }
 
         if (start > 9)
         {
-            // Layer 9: Dense2 backward: ∂E/∂x computed by layer 3's sample split, for each chunk's samples; ∂E/∂W after it
+            if (descend)
+            {
+                // Layer 9: Dense2 backward fused with the plain-SGD step: ∂E/∂x = δ·W first, with the weights from before the step;
+                // then W ← W − η·δᵀ·x and b ← b − η·Σₙ δ where the products are formed (∂E/∂W is never stored)
+                global::NetGen.Parallelism.Run(this, 38, global::NetGen.Parallelism.PartsFor((long)batch * 10080));
+                global::NetGen.Parallelism.Run(this, 39, global::NetGen.Parallelism.PartsFor((long)batch * 10080));
+                {
+                    // b[j] ← b[j] + (−η)·Σₙ δ[n, j], summed in sample order as Backward sums ∂E/∂b
+                    ref float delta = ref _d10[0], bias = ref _p[60772];
+                    int j = 0;
+                    for (; j + 8 <= 84; j += 8)
+                    {
+                        Vector256<float> sum = Vector256<float>.Zero;
+                        for (int n = 0; n < batch; n++) sum += Load(ref delta, n * 84 + j);
+                        (Load(ref bias, j) + Vector256.Create(_sgdRate) * sum).StoreUnsafe(ref bias, (nuint)j);
+                    }
+                    for (; j < 84; j++)
+                    {
+                        float sum = 0f;
+                        for (int n = 0; n < batch; n++) sum += Unsafe.Add(ref delta, n * 84 + j);
+                        Unsafe.Add(ref bias, j) += _sgdRate * sum;
+                    }
+                }
+            }
+            else
+            {
+                // Layer 9: Dense2 backward over the whole batch: ∂E/∂W += δᵀ·x, ∂E/∂b += Σₙ δ, ∂E/∂x = δ·W (kernels below;
+                // threads split the units for ∂E/∂W and the inputs for ∂E/∂x)
+                global::NetGen.Parallelism.Run(this, 37, global::NetGen.Parallelism.PartsFor((long)batch * 10080));
+                for (int n = 0; n < batch; n++)
+                {
+                    global::System.Numerics.Tensors.TensorPrimitives.Add<float>(_g.AsSpan(60772, 84), _d10.AsSpan(n * 84, 84), _g.AsSpan(60772, 84));
+                }
+                global::NetGen.Parallelism.Run(this, 38, global::NetGen.Parallelism.PartsFor((long)batch * 10080));
+            }
         }
 
         if (start > 8)
         {
-            // Layer 8: ReLU3 backward: ∂E/∂x computed by layer 3's sample split, for each chunk's samples
+            // Layer 8: ReLU backward: ∂E/∂x = x > 0 ? ∂E/∂y : 0
+            {
+                ref float x = ref _a8[0], y = ref _a9[0], dy = ref _d9[0], dx = ref _d8[0];
+                int count = batch * 120, k = 0;
+                if (global::System.Runtime.Intrinsics.Vector512.IsHardwareAccelerated)
+                {
+                    for (; k + global::System.Runtime.Intrinsics.Vector512<float>.Count <= count; k += global::System.Runtime.Intrinsics.Vector512<float>.Count)
+                    {
+                        global::System.Runtime.Intrinsics.Vector512<float> xv = global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref x, (nuint)k), yv = global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref y, (nuint)k), dyv = global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref dy, (nuint)k);
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::System.Runtime.Intrinsics.Vector512.ConditionalSelect(global::System.Runtime.Intrinsics.Vector512.GreaterThan(xv, global::System.Runtime.Intrinsics.Vector512<float>.Zero), dyv, global::System.Runtime.Intrinsics.Vector512<float>.Zero), ref dx, (nuint)k);
+                    }
+                }
+                for (; k + global::System.Runtime.Intrinsics.Vector256<float>.Count <= count; k += global::System.Runtime.Intrinsics.Vector256<float>.Count)
+                {
+                    global::System.Runtime.Intrinsics.Vector256<float> xv = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref x, (nuint)k), yv = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref y, (nuint)k), dyv = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref dy, (nuint)k);
+                    global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::System.Runtime.Intrinsics.Vector256.ConditionalSelect(global::System.Runtime.Intrinsics.Vector256.GreaterThan(xv, global::System.Runtime.Intrinsics.Vector256<float>.Zero), dyv, global::System.Runtime.Intrinsics.Vector256<float>.Zero), ref dx, (nuint)k);
+                }
+                for (; k < count; k++) global::System.Runtime.CompilerServices.Unsafe.Add(ref dx, k) = global::System.Runtime.CompilerServices.Unsafe.Add(ref x, k) > 0f ? global::System.Runtime.CompilerServices.Unsafe.Add(ref dy, k) : 0f;
+            }
         }
 
         if (start > 7)
         {
-            // Layer 7: Dense1 backward: ∂E/∂x computed by layer 3's sample split, for each chunk's samples; ∂E/∂W after it
+            if (descend)
+            {
+                // Layer 7: Dense1 backward fused with the plain-SGD step: ∂E/∂x = δ·W first, with the weights from before the step;
+                // then W ← W − η·δᵀ·x and b ← b − η·Σₙ δ where the products are formed (∂E/∂W is never stored)
+                global::NetGen.Parallelism.Run(this, 30, global::NetGen.Parallelism.PartsFor((long)batch * 48000));
+                global::NetGen.Parallelism.Run(this, 31, global::NetGen.Parallelism.PartsFor((long)batch * 48000));
+                {
+                    // b[j] ← b[j] + (−η)·Σₙ δ[n, j], summed in sample order as Backward sums ∂E/∂b
+                    ref float delta = ref _d8[0], bias = ref _p[50572];
+                    int j = 0;
+                    for (; j + 8 <= 120; j += 8)
+                    {
+                        Vector256<float> sum = Vector256<float>.Zero;
+                        for (int n = 0; n < batch; n++) sum += Load(ref delta, n * 120 + j);
+                        (Load(ref bias, j) + Vector256.Create(_sgdRate) * sum).StoreUnsafe(ref bias, (nuint)j);
+                    }
+                }
+            }
+            else
+            {
+                // Layer 7: Dense1 backward over the whole batch: ∂E/∂W += δᵀ·x, ∂E/∂b += Σₙ δ, ∂E/∂x = δ·W (kernels below;
+                // threads split the units for ∂E/∂W and the inputs for ∂E/∂x)
+                global::NetGen.Parallelism.Run(this, 29, global::NetGen.Parallelism.PartsFor((long)batch * 48000));
+                for (int n = 0; n < batch; n++)
+                {
+                    global::System.Numerics.Tensors.TensorPrimitives.Add<float>(_g.AsSpan(50572, 120), _d8.AsSpan(n * 120, 120), _g.AsSpan(50572, 120));
+                }
+                global::NetGen.Parallelism.Run(this, 30, global::NetGen.Parallelism.PartsFor((long)batch * 48000));
+            }
         }
 
         if (start > 6)
@@ -615,59 +762,9 @@ _____________________________________________________________________
                 // Layer 3: Conv2D2 backward fused with the plain-SGD step: the sample chunks compute ∂E/∂x (with the weights from
                 // before the step) and their samples' ∂E/∂w, ∂E/∂b sums, added in chunk order as Backward adds them; then w ← w − η·Σ, b ← b − η·Σ
                 int chunks = global::NetGen.Parallelism.SampleChunks(batch, 8, 1);
-                // one split for layers 11 (Dense3), 10 (ReLU4), 9 (Dense2), 8 (ReLU3), 7 (Dense1), 3 (Conv2D2) and 0 (Conv2D1): each sample chunk goes down through every one of them on the thread that
+                // one split for layers 3 (Conv2D2) and 0 (Conv2D1): each sample chunk goes down through every one of them on the thread that
                 // claimed it (∂E/∂x of this layer's chunk is the next one's δ); each layer's chunk sums are added after the split, layer by layer
-                global::NetGen.Parallelism.RunChunksLastFirst(this, 15, chunks, (long)batch * 774120);
-                // layers 11 (Dense3), 9 (Dense2) and 7 (Dense1): ∂E/∂x ran in the chunks above (with the weights from before the step); ∂E/∂W and the update
-                // sum over every sample, so they run here, split by units
-                global::NetGen.Parallelism.Run(this, 47, global::NetGen.Parallelism.PartsFor((long)batch * 840));
-                {
-                    // b[j] ← b[j] + (−η)·Σₙ δ[n, j], summed in sample order as Backward sums ∂E/∂b
-                    ref float delta = ref _d12[0], bias = ref _p[61696];
-                    int j = 0;
-                    for (; j + 8 <= 10; j += 8)
-                    {
-                        Vector256<float> sum = Vector256<float>.Zero;
-                        for (int n = 0; n < batch; n++) sum += Load(ref delta, n * 10 + j);
-                        (Load(ref bias, j) + Vector256.Create(_sgdRate) * sum).StoreUnsafe(ref bias, (nuint)j);
-                    }
-                    for (; j < 10; j++)
-                    {
-                        float sum = 0f;
-                        for (int n = 0; n < batch; n++) sum += Unsafe.Add(ref delta, n * 10 + j);
-                        Unsafe.Add(ref bias, j) += _sgdRate * sum;
-                    }
-                }
-                global::NetGen.Parallelism.Run(this, 39, global::NetGen.Parallelism.PartsFor((long)batch * 10080));
-                {
-                    // b[j] ← b[j] + (−η)·Σₙ δ[n, j], summed in sample order as Backward sums ∂E/∂b
-                    ref float delta = ref _d10[0], bias = ref _p[60772];
-                    int j = 0;
-                    for (; j + 8 <= 84; j += 8)
-                    {
-                        Vector256<float> sum = Vector256<float>.Zero;
-                        for (int n = 0; n < batch; n++) sum += Load(ref delta, n * 84 + j);
-                        (Load(ref bias, j) + Vector256.Create(_sgdRate) * sum).StoreUnsafe(ref bias, (nuint)j);
-                    }
-                    for (; j < 84; j++)
-                    {
-                        float sum = 0f;
-                        for (int n = 0; n < batch; n++) sum += Unsafe.Add(ref delta, n * 84 + j);
-                        Unsafe.Add(ref bias, j) += _sgdRate * sum;
-                    }
-                }
-                global::NetGen.Parallelism.Run(this, 31, global::NetGen.Parallelism.PartsFor((long)batch * 48000));
-                {
-                    // b[j] ← b[j] + (−η)·Σₙ δ[n, j], summed in sample order as Backward sums ∂E/∂b
-                    ref float delta = ref _d8[0], bias = ref _p[50572];
-                    int j = 0;
-                    for (; j + 8 <= 120; j += 8)
-                    {
-                        Vector256<float> sum = Vector256<float>.Zero;
-                        for (int n = 0; n < batch; n++) sum += Load(ref delta, n * 120 + j);
-                        (Load(ref bias, j) + Vector256.Create(_sgdRate) * sum).StoreUnsafe(ref bias, (nuint)j);
-                    }
-                }
+                global::NetGen.Parallelism.RunChunksLastFirst(this, 15, chunks, (long)batch * 715200);
                 global::System.Span<float> total = _gsum3.AsSpan(0, 2416);
                 for (int chunk = 1; chunk < chunks; chunk++) global::System.Numerics.Tensors.TensorPrimitives.Add<float>(total, _gsum3.AsSpan(chunk * 2416, 2416), total);
                 ref float sumT = ref total[0];   // transposed, [window value × filter]
@@ -679,26 +776,9 @@ _____________________________________________________________________
                 // Layer 3: Conv2D2 backward: ∂E/∂w[f] += Σ_p δ[f, p]·col[·, p], ∂E/∂b[f] += Σ_p δ[f, p], ∂E/∂x = col2im(Σ_f w[f]·δ[f, p]);
                 // threads take the batch's sample chunks, each chunk summing its samples' ∂E/∂w, ∂E/∂b; the sums are added in chunk order
                 int chunks = global::NetGen.Parallelism.SampleChunks(batch, 8, 1);
-                // one split for layers 11 (Dense3), 10 (ReLU4), 9 (Dense2), 8 (ReLU3), 7 (Dense1), 3 (Conv2D2) and 0 (Conv2D1): each sample chunk goes down through every one of them on the thread that
+                // one split for layers 3 (Conv2D2) and 0 (Conv2D1): each sample chunk goes down through every one of them on the thread that
                 // claimed it (∂E/∂x of this layer's chunk is the next one's δ); each layer's chunk sums are added after the split, layer by layer
-                global::NetGen.Parallelism.RunChunksLastFirst(this, 15, chunks, (long)batch * 774120);
-                // layers 11 (Dense3), 9 (Dense2) and 7 (Dense1): ∂E/∂x ran in the chunks above (with the weights from before the step); ∂E/∂W
-                // sum over every sample, so they run here, split by units
-                global::NetGen.Parallelism.Run(this, 45, global::NetGen.Parallelism.PartsFor((long)batch * 840));
-                for (int n = 0; n < batch; n++)
-                {
-                    global::System.Numerics.Tensors.TensorPrimitives.Add<float>(_g.AsSpan(61696, 10), _d12.AsSpan(n * 10, 10), _g.AsSpan(61696, 10));
-                }
-                global::NetGen.Parallelism.Run(this, 37, global::NetGen.Parallelism.PartsFor((long)batch * 10080));
-                for (int n = 0; n < batch; n++)
-                {
-                    global::System.Numerics.Tensors.TensorPrimitives.Add<float>(_g.AsSpan(60772, 84), _d10.AsSpan(n * 84, 84), _g.AsSpan(60772, 84));
-                }
-                global::NetGen.Parallelism.Run(this, 29, global::NetGen.Parallelism.PartsFor((long)batch * 48000));
-                for (int n = 0; n < batch; n++)
-                {
-                    global::System.Numerics.Tensors.TensorPrimitives.Add<float>(_g.AsSpan(50572, 120), _d8.AsSpan(n * 120, 120), _g.AsSpan(50572, 120));
-                }
+                global::NetGen.Parallelism.RunChunksLastFirst(this, 15, chunks, (long)batch * 715200);
                 for (int chunk = 0; chunk < chunks; chunk++)
                 {
                     // the chunk's ∂E/∂w is held transposed, [window value × filter]
@@ -2364,7 +2444,7 @@ _____________________________________________________________________
     /// (columns n0/n1: multiples of 48, or 120); the last 8 columns: Dense1Forward512Dot. Fewer rows: Dense1Forward512Dot.</remarks>
     private static void Dense1Forward512(ref float x, ref float w, ref float y, ref float bias, int m0, int m1, int n0, int n1, ref float scratch, ref float panels, int panelMode)
     {
-        if (m1 - m0 < 48 && panelMode == 0)   // packing would cost more than it saves
+        if (m1 - m0 < 48)   // packing would cost more than it saves
         {
             Dense1Forward512Dot(ref x, ref w, ref y, ref bias, m0, m1, n0, n1, ref scratch, ref panels, panelMode);
             return;
@@ -2869,7 +2949,7 @@ _____________________________________________________________________
     /// (columns n0/n1: multiples of 48, or 84); the last 4 columns: Dense2Forward512Dot. Fewer rows: Dense2Forward512Dot.</remarks>
     private static void Dense2Forward512(ref float x, ref float w, ref float y, ref float bias, int m0, int m1, int n0, int n1, ref float scratch, ref float panels, int panelMode)
     {
-        if (m1 - m0 < 48 && panelMode == 0)   // packing would cost more than it saves
+        if (m1 - m0 < 48)   // packing would cost more than it saves
         {
             Dense2Forward512Dot(ref x, ref w, ref y, ref bias, m0, m1, n0, n1, ref scratch, ref panels, panelMode);
             return;
@@ -3983,97 +4063,6 @@ _____________________________________________________________________
             for (; m + 8 <= m1; m += 8) Broadcast512Block8x1(ref Unsafe.Add(ref delta, m * 10), 10, 1, ref panel, ldb, ref Unsafe.Add(ref dx, m * 84 + n), 84, 10, KernelAssign, ref dx, 4);
             for (; m < m1; m++) Broadcast512Block1x1(ref Unsafe.Add(ref delta, m * 10), 10, 1, ref panel, ldb, ref Unsafe.Add(ref dx, m * 84 + n), 84, 10, KernelAssign, ref dx, 4);
         }
-    }
-
-    /// <summary>Layers 7 (Dense1), 8 (ReLU3), 9 (Dense2), 10 (ReLU4), 11 (Dense3) and 12 (Softmax1) forward for the samples of chunk <paramref name="part"/> of <paramref name="parts"/>, right after
-    /// layer 3's part wrote their input (the Dense kernels take the chunk's rows and every unit).</summary>
-    private void Layers6To12ForwardPart(int part, int parts)
-    {
-        (int n0, int n1) = global::NetGen.Parallelism.Range(_batch, parts, part);
-        if (n0 >= n1) return;
-        ref float scratch = ref _scratch[global::NetGen.Parallelism.Slot * _scratchPart];   // the kernels' packed panels: the running thread's region
-        // layer 6, Flatten: a view, _a7 is _a6
-        // layer 7, Dense1 (400 → 120): y = x·Wᵀ + b for rows n0 … n1, every unit
-        Dense1Forward(ref _a7[0], ref _p[2572], ref _a8[0], ref _p[50572], n0, n1, 0, 120, ref scratch, ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(_panels7), _panelMode7);
-        // layer 8, ReLU over the chunk's 120 values per sample
-        global::System.Numerics.Tensors.TensorPrimitives.Max<float>(_a8.AsSpan(n0 * 120, (n1 - n0) * 120), 0f, _a9.AsSpan(n0 * 120, (n1 - n0) * 120));
-        // layer 9, Dense2 (120 → 84): y = x·Wᵀ + b for rows n0 … n1, every unit
-        Dense2Forward(ref _a9[0], ref _p[50692], ref _a10[0], ref _p[60772], n0, n1, 0, 84, ref scratch, ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(_panels9), _panelMode9);
-        // layer 10, ReLU over the chunk's 84 values per sample
-        global::System.Numerics.Tensors.TensorPrimitives.Max<float>(_a10.AsSpan(n0 * 84, (n1 - n0) * 84), 0f, _a11.AsSpan(n0 * 84, (n1 - n0) * 84));
-        // layer 11, Dense3 (84 → 10): y = x·Wᵀ + b for rows n0 … n1, every unit
-        Dense3Forward(ref _a11[0], ref _p[60856], ref _a12[0], ref _p[61696], n0, n1, 0, 10, ref scratch);
-        // layer 12, Softmax over 10 values per sample: yⱼ = e^(xⱼ − max x) / Σₖ e^(xₖ − max x)
-        for (int n = n0; n < n1; n++)
-        {
-            global::System.ReadOnlySpan<float> x = _a12.AsSpan(n * 10, 10);
-            global::System.Span<float> y = _a13.AsSpan(n * 10, 10);
-            float max = x[0];
-            for (int j = 1; j < 10; j++) if (x[j] > max) max = x[j];
-            for (int j = 0; j < 10; j++) y[j] = x[j] - max;
-        }
-        global::System.Numerics.Tensors.TensorPrimitives.Exp<float>(_a13.AsSpan(n0 * 10, (n1 - n0) * 10), _a13.AsSpan(n0 * 10, (n1 - n0) * 10));
-        for (int n = n0; n < n1; n++)
-        {
-            global::System.Span<float> y = _a13.AsSpan(n * 10, 10);
-            float sum = 0f;
-            for (int j = 0; j < 10; j++) sum += y[j];
-            for (int j = 0; j < 10; j++) y[j] /= sum;
-        }
-    }
-
-    /// <summary>Layers 11 (Dense3), 10 (ReLU4), 9 (Dense2), 8 (ReLU3) and 7 (Dense1) backward (∂E/∂x only; their ∂E/∂W sums run after the split) for the
-    /// samples of chunk <paramref name="part"/> of <paramref name="parts"/>, right before layer 3's part reads their ∂E/∂x.</summary>
-    private void Layers6To11BackwardPart(int part, int parts)
-    {
-        (int n0, int n1) = global::NetGen.Parallelism.Range(_batch, parts, part);
-        if (n0 >= n1) return;
-        ref float scratch = ref _scratch[global::NetGen.Parallelism.Slot * _scratchPart];   // the kernels' packed panels: the running thread's region
-        // layer 11, Dense3: ∂E/∂x = δ·W for rows n0 … n1, every input (W as it was before the step)
-        Dense3InputGradient(ref _d12[0], ref _p[60856], ref _d11[0], n0, n1, 0, 84, ref scratch);
-        // layer 10, ReLU backward: ∂E/∂x = x > 0 ? ∂E/∂y : 0
-        {
-            ref float x = ref _a10[n0 * 84], y = ref _a11[n0 * 84], dy = ref _d11[n0 * 84], dx = ref _d10[n0 * 84];
-            int count = (n1 - n0) * 84, k = 0;
-            if (global::System.Runtime.Intrinsics.Vector512.IsHardwareAccelerated)
-            {
-                for (; k + global::System.Runtime.Intrinsics.Vector512<float>.Count <= count; k += global::System.Runtime.Intrinsics.Vector512<float>.Count)
-                {
-                    global::System.Runtime.Intrinsics.Vector512<float> xv = global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref x, (nuint)k), yv = global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref y, (nuint)k), dyv = global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref dy, (nuint)k);
-                    global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::System.Runtime.Intrinsics.Vector512.ConditionalSelect(global::System.Runtime.Intrinsics.Vector512.GreaterThan(xv, global::System.Runtime.Intrinsics.Vector512<float>.Zero), dyv, global::System.Runtime.Intrinsics.Vector512<float>.Zero), ref dx, (nuint)k);
-                }
-            }
-            for (; k + global::System.Runtime.Intrinsics.Vector256<float>.Count <= count; k += global::System.Runtime.Intrinsics.Vector256<float>.Count)
-            {
-                global::System.Runtime.Intrinsics.Vector256<float> xv = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref x, (nuint)k), yv = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref y, (nuint)k), dyv = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref dy, (nuint)k);
-                global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::System.Runtime.Intrinsics.Vector256.ConditionalSelect(global::System.Runtime.Intrinsics.Vector256.GreaterThan(xv, global::System.Runtime.Intrinsics.Vector256<float>.Zero), dyv, global::System.Runtime.Intrinsics.Vector256<float>.Zero), ref dx, (nuint)k);
-            }
-            for (; k < count; k++) global::System.Runtime.CompilerServices.Unsafe.Add(ref dx, k) = global::System.Runtime.CompilerServices.Unsafe.Add(ref x, k) > 0f ? global::System.Runtime.CompilerServices.Unsafe.Add(ref dy, k) : 0f;
-        }
-        // layer 9, Dense2: ∂E/∂x = δ·W for rows n0 … n1, every input (W as it was before the step)
-        Dense2InputGradient(ref _d10[0], ref _p[50692], ref _d9[0], n0, n1, 0, 120, ref scratch);
-        // layer 8, ReLU backward: ∂E/∂x = x > 0 ? ∂E/∂y : 0
-        {
-            ref float x = ref _a8[n0 * 120], y = ref _a9[n0 * 120], dy = ref _d9[n0 * 120], dx = ref _d8[n0 * 120];
-            int count = (n1 - n0) * 120, k = 0;
-            if (global::System.Runtime.Intrinsics.Vector512.IsHardwareAccelerated)
-            {
-                for (; k + global::System.Runtime.Intrinsics.Vector512<float>.Count <= count; k += global::System.Runtime.Intrinsics.Vector512<float>.Count)
-                {
-                    global::System.Runtime.Intrinsics.Vector512<float> xv = global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref x, (nuint)k), yv = global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref y, (nuint)k), dyv = global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref dy, (nuint)k);
-                    global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::System.Runtime.Intrinsics.Vector512.ConditionalSelect(global::System.Runtime.Intrinsics.Vector512.GreaterThan(xv, global::System.Runtime.Intrinsics.Vector512<float>.Zero), dyv, global::System.Runtime.Intrinsics.Vector512<float>.Zero), ref dx, (nuint)k);
-                }
-            }
-            for (; k + global::System.Runtime.Intrinsics.Vector256<float>.Count <= count; k += global::System.Runtime.Intrinsics.Vector256<float>.Count)
-            {
-                global::System.Runtime.Intrinsics.Vector256<float> xv = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref x, (nuint)k), yv = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref y, (nuint)k), dyv = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref dy, (nuint)k);
-                global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::System.Runtime.Intrinsics.Vector256.ConditionalSelect(global::System.Runtime.Intrinsics.Vector256.GreaterThan(xv, global::System.Runtime.Intrinsics.Vector256<float>.Zero), dyv, global::System.Runtime.Intrinsics.Vector256<float>.Zero), ref dx, (nuint)k);
-            }
-            for (; k < count; k++) global::System.Runtime.CompilerServices.Unsafe.Add(ref dx, k) = global::System.Runtime.CompilerServices.Unsafe.Add(ref x, k) > 0f ? global::System.Runtime.CompilerServices.Unsafe.Add(ref dy, k) : 0f;
-        }
-        // layer 7, Dense1: ∂E/∂x = δ·W for rows n0 … n1, every input (W as it was before the step)
-        Dense1InputGradient(ref _d8[0], ref _p[2572], ref _d7[0], n0, n1, 0, 400, ref scratch);
-        // layer 6, Flatten: a view, _d6 is _d7
     }
 
     // How a block writes C (the kernels pass these as constants; the JIT folds the tests away).
@@ -5301,10 +5290,22 @@ _____________________________________________________________________
             case 1: Conv2D1BackwardPart(part, parts); break;
             case 12: Conv2D2ForwardPart(part, parts); break;
             case 13: Conv2D2BackwardPart(part, parts); break;
+            case 28:   // Dense1 forward: a range of units
+            {
+                (int j0, int j1) = global::NetGen.Parallelism.Range(120, parts, part, 48);   // whole strips of the Vector512 kernel's 3 vectors
+                Dense1Forward(ref _a7[0], ref _p[2572], ref _a8[0], ref _p[50572], 0, _batch, j0, j1, ref _scratch[part * _scratchPart], ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(_panels7), _panelMode7);
+                break;
+            }
             case 29:   // Dense1 ∂E/∂W: a range of units
             {
                 (int j0, int j1) = global::NetGen.Parallelism.Range(120, parts, part, 8);
                 Dense1WeightGradient(ref _d8[0], ref _a7[0], ref _g[2572], j0, j1, 0, 400, _batch, ref _scratch[part * _scratchPart]);
+                break;
+            }
+            case 30:   // Dense1 ∂E/∂x: a range of inputs
+            {
+                (int i0, int i1) = global::NetGen.Parallelism.Range(400, parts, part, 48);   // whole strips of the Vector512 kernel's 3 vectors
+                Dense1InputGradient(ref _d8[0], ref _p[2572], ref _d7[0], 0, _batch, i0, i1, ref _scratch[part * _scratchPart]);
                 break;
             }
             case 31:   // Dense1 W ← W − η·δᵀ·x (fused plain-SGD step): a range of units
@@ -5313,10 +5314,22 @@ _____________________________________________________________________
                 Dense1WeightDescent(ref _d8[0], ref _a7[0], ref _p[2572], ref _sgdRate, j0, j1, 0, 400, _batch, ref _scratch[part * _scratchPart]);
                 break;
             }
+            case 36:   // Dense2 forward: a range of units
+            {
+                (int j0, int j1) = global::NetGen.Parallelism.Range(84, parts, part, 48);   // whole strips of the Vector512 kernel's 3 vectors
+                Dense2Forward(ref _a9[0], ref _p[50692], ref _a10[0], ref _p[60772], 0, _batch, j0, j1, ref _scratch[part * _scratchPart], ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(_panels9), _panelMode9);
+                break;
+            }
             case 37:   // Dense2 ∂E/∂W: a range of units
             {
                 (int j0, int j1) = global::NetGen.Parallelism.Range(84, parts, part, 8);
                 Dense2WeightGradient(ref _d10[0], ref _a9[0], ref _g[50692], j0, j1, 0, 120, _batch, ref _scratch[part * _scratchPart]);
+                break;
+            }
+            case 38:   // Dense2 ∂E/∂x: a range of inputs
+            {
+                (int i0, int i1) = global::NetGen.Parallelism.Range(120, parts, part, 48);   // whole strips of the Vector512 kernel's 3 vectors
+                Dense2InputGradient(ref _d10[0], ref _p[50692], ref _d9[0], 0, _batch, i0, i1, ref _scratch[part * _scratchPart]);
                 break;
             }
             case 39:   // Dense2 W ← W − η·δᵀ·x (fused plain-SGD step): a range of units
@@ -5325,10 +5338,22 @@ _____________________________________________________________________
                 Dense2WeightDescent(ref _d10[0], ref _a9[0], ref _p[50692], ref _sgdRate, j0, j1, 0, 120, _batch, ref _scratch[part * _scratchPart]);
                 break;
             }
+            case 44:   // Dense3 forward: a range of units
+            {
+                (int j0, int j1) = global::NetGen.Parallelism.Range(10, parts, part, 48);   // whole strips of the Vector512 kernel's 3 vectors
+                Dense3Forward(ref _a11[0], ref _p[60856], ref _a12[0], ref _p[61696], 0, _batch, j0, j1, ref _scratch[part * _scratchPart]);
+                break;
+            }
             case 45:   // Dense3 ∂E/∂W: a range of units
             {
                 (int j0, int j1) = global::NetGen.Parallelism.Range(10, parts, part, 8);
                 Dense3WeightGradient(ref _d12[0], ref _a11[0], ref _g[60856], j0, j1, 0, 84, _batch, ref _scratch[part * _scratchPart]);
+                break;
+            }
+            case 46:   // Dense3 ∂E/∂x: a range of inputs
+            {
+                (int i0, int i1) = global::NetGen.Parallelism.Range(84, parts, part, 48);   // whole strips of the Vector512 kernel's 3 vectors
+                Dense3InputGradient(ref _d12[0], ref _p[60856], ref _d11[0], 0, _batch, i0, i1, ref _scratch[part * _scratchPart]);
                 break;
             }
             case 47:   // Dense3 W ← W − η·δᵀ·x (fused plain-SGD step): a range of units
@@ -5337,13 +5362,11 @@ _____________________________________________________________________
                 Dense3WeightDescent(ref _d12[0], ref _a11[0], ref _p[60856], ref _sgdRate, j0, j1, 0, 84, _batch, ref _scratch[part * _scratchPart]);
                 break;
             }
-            case 2:   // forward of layers 0 (Conv2D1), 3 (Conv2D2), 7 (Dense1), 8 (ReLU3), 9 (Dense2), 10 (ReLU4), 11 (Dense3) and 12 (Softmax1): one sample chunk up through all of them
+            case 2:   // forward of layers 0 (Conv2D1) and 3 (Conv2D2): one sample chunk up through all of them
                 Conv2D1ForwardPart(part, parts);
                 Conv2D2ForwardPart(part, parts);
-                Layers6To12ForwardPart(part, parts);
                 break;
-            case 15:   // backward of layers 11 (Dense3), 10 (ReLU4), 9 (Dense2), 8 (ReLU3), 7 (Dense1), 3 (Conv2D2) and 0 (Conv2D1): one sample chunk down through all of them
-                Layers6To11BackwardPart(part, parts);
+            case 15:   // backward of layers 3 (Conv2D2) and 0 (Conv2D1): one sample chunk down through all of them
                 Conv2D2BackwardPart(part, parts);
                 Conv2D1BackwardPart(part, parts);
                 break;

@@ -233,16 +233,32 @@ ___________________________________________________________________
             // Layer 0: Conv2D1 (1×28×28 → 32×28×28, kernel 3×3, stride 1, padding 1,1):
             // y[f, oy, ox] = Σ_(c,u,v) w[f, c, u, v]·x[c, oy + u − 1, ox + v − 1] + b[f], direct (filters form); threads split the samples
             for (int f = 0; f < 32; f++) for (int k = 0; k < 9; k++) _wT0[k * 32 + f] = _p[0 + f * 9 + k];   // wᵀ for the direct convolution
-            // one split for layers 0 (Conv2D1), 3 (Dense1) and 4 (Softmax1): each sample chunk goes on through every one of them on the thread that claimed it
-            global::NetGen.Parallelism.RunChunks(this, 2, global::NetGen.Parallelism.SampleChunks(batch, 8, 1), (long)batch * 476672);
+            global::NetGen.Parallelism.RunChunks(this, 0, global::NetGen.Parallelism.SampleChunks(batch, 8, 1), (long)batch * 225792);
 
             // Layer 1: ReLU: computed by layer 0's per-sample parts (fused)
 
             // Layer 2: Flatten (None, 32, 28, 28) → (None, 25088): a view, _a3 is _a2
 
-            // Layer 3: Dense1: computed by layer 0's sample split, for each chunk's samples
+            // Layer 3: Dense1 (25088 → 10): y = x·Wᵀ + b over the whole batch, register-blocked; threads split the units
+            global::NetGen.Parallelism.Run(this, 12, global::NetGen.Parallelism.PartsFor((long)batch * 250880));
 
-            // Layer 4: Softmax1: computed by layer 0's sample split, for each chunk's samples
+            // Layer 4: Softmax over 10 values per sample: yⱼ = e^(xⱼ − max x) / Σₖ e^(xₖ − max x)
+            for (int n = 0; n < batch; n++)
+            {
+                global::System.ReadOnlySpan<float> x = _a4.AsSpan(n * 10, 10);
+                global::System.Span<float> y = _a5.AsSpan(n * 10, 10);
+                float max = x[0];
+                for (int j = 1; j < 10; j++) if (x[j] > max) max = x[j];
+                for (int j = 0; j < 10; j++) y[j] = x[j] - max;
+            }
+            global::System.Numerics.Tensors.TensorPrimitives.Exp<float>(_a5.AsSpan(0, batch * 10), _a5.AsSpan(0, batch * 10));
+            for (int n = 0; n < batch; n++)
+            {
+                global::System.Span<float> y = _a5.AsSpan(n * 10, 10);
+                float sum = 0f;
+                for (int j = 0; j < 10; j++) sum += y[j];
+                for (int j = 0; j < 10; j++) y[j] /= sum;
+            }
             return _a5.AsSpan(0, batch * 10);
         }
         finally
@@ -413,7 +429,41 @@ ___________________________________________________________________
 
         if (start > 3)
         {
-            // Layer 3: Dense1 backward: ∂E/∂x computed by layer 0's sample split, for each chunk's samples; ∂E/∂W after it
+            if (descend)
+            {
+                // Layer 3: Dense1 backward fused with the plain-SGD step: ∂E/∂x = δ·W first, with the weights from before the step;
+                // then W ← W − η·δᵀ·x and b ← b − η·Σₙ δ where the products are formed (∂E/∂W is never stored)
+                global::NetGen.Parallelism.Run(this, 14, global::NetGen.Parallelism.PartsFor((long)batch * 250880));
+                global::NetGen.Parallelism.Run(this, 15, global::NetGen.Parallelism.PartsFor((long)batch * 250880));
+                {
+                    // b[j] ← b[j] + (−η)·Σₙ δ[n, j], summed in sample order as Backward sums ∂E/∂b
+                    ref float delta = ref _d4[0], bias = ref _p[251200];
+                    int j = 0;
+                    for (; j + 8 <= 10; j += 8)
+                    {
+                        Vector256<float> sum = Vector256<float>.Zero;
+                        for (int n = 0; n < batch; n++) sum += Load(ref delta, n * 10 + j);
+                        (Load(ref bias, j) + Vector256.Create(_sgdRate) * sum).StoreUnsafe(ref bias, (nuint)j);
+                    }
+                    for (; j < 10; j++)
+                    {
+                        float sum = 0f;
+                        for (int n = 0; n < batch; n++) sum += Unsafe.Add(ref delta, n * 10 + j);
+                        Unsafe.Add(ref bias, j) += _sgdRate * sum;
+                    }
+                }
+            }
+            else
+            {
+                // Layer 3: Dense1 backward over the whole batch: ∂E/∂W += δᵀ·x, ∂E/∂b += Σₙ δ, ∂E/∂x = δ·W (kernels below;
+                // threads split the units for ∂E/∂W and the inputs for ∂E/∂x)
+                global::NetGen.Parallelism.Run(this, 13, global::NetGen.Parallelism.PartsFor((long)batch * 250880));
+                for (int n = 0; n < batch; n++)
+                {
+                    global::System.Numerics.Tensors.TensorPrimitives.Add<float>(_g.AsSpan(251200, 10), _d4.AsSpan(n * 10, 10), _g.AsSpan(251200, 10));
+                }
+                global::NetGen.Parallelism.Run(this, 14, global::NetGen.Parallelism.PartsFor((long)batch * 250880));
+            }
         }
 
         if (start > 2)
@@ -433,29 +483,7 @@ ___________________________________________________________________
                 // Layer 0: Conv2D1 backward fused with the plain-SGD step: the sample chunks compute ∂E/∂x (with the weights from
                 // before the step) and their samples' ∂E/∂w, ∂E/∂b sums, added in chunk order as Backward adds them; then w ← w − η·Σ, b ← b − η·Σ
                 int chunks = global::NetGen.Parallelism.SampleChunks(batch, 8, 1);
-                // one split for layers 3 (Dense1) and 0 (Conv2D1): each sample chunk goes down through every one of them on the thread that
-                // claimed it (∂E/∂x of this layer's chunk is the next one's δ); each layer's chunk sums are added after the split, layer by layer
-                global::NetGen.Parallelism.RunChunksLastFirst(this, 3, chunks, (long)batch * 702464);
-                // layer 3 (Dense1): ∂E/∂x ran in the chunks above (with the weights from before the step); ∂E/∂W and the update
-                // sum over every sample, so they run here, split by units
-                global::NetGen.Parallelism.Run(this, 15, global::NetGen.Parallelism.PartsFor((long)batch * 250880));
-                {
-                    // b[j] ← b[j] + (−η)·Σₙ δ[n, j], summed in sample order as Backward sums ∂E/∂b
-                    ref float delta = ref _d4[0], bias = ref _p[251200];
-                    int j = 0;
-                    for (; j + 8 <= 10; j += 8)
-                    {
-                        Vector256<float> sum = Vector256<float>.Zero;
-                        for (int n = 0; n < batch; n++) sum += Load(ref delta, n * 10 + j);
-                        (Load(ref bias, j) + Vector256.Create(_sgdRate) * sum).StoreUnsafe(ref bias, (nuint)j);
-                    }
-                    for (; j < 10; j++)
-                    {
-                        float sum = 0f;
-                        for (int n = 0; n < batch; n++) sum += Unsafe.Add(ref delta, n * 10 + j);
-                        Unsafe.Add(ref bias, j) += _sgdRate * sum;
-                    }
-                }
+                global::NetGen.Parallelism.RunChunksLastFirst(this, 1, chunks, (long)batch * 451584);
                 global::System.Span<float> total = _gsum0.AsSpan(0, 320);
                 for (int chunk = 1; chunk < chunks; chunk++) global::System.Numerics.Tensors.TensorPrimitives.Add<float>(total, _gsum0.AsSpan(chunk * 320, 320), total);
                 ref float sumT = ref total[0];   // transposed, [window value × filter]
@@ -467,16 +495,7 @@ ___________________________________________________________________
                 // Layer 0: Conv2D1 backward: ∂E/∂w[f] += Σ_p δ[f, p]·col[·, p], ∂E/∂b[f] += Σ_p δ[f, p], ∂E/∂x = col2im(Σ_f w[f]·δ[f, p]);
                 // threads take the batch's sample chunks, each chunk summing its samples' ∂E/∂w, ∂E/∂b; the sums are added in chunk order
                 int chunks = global::NetGen.Parallelism.SampleChunks(batch, 8, 1);
-                // one split for layers 3 (Dense1) and 0 (Conv2D1): each sample chunk goes down through every one of them on the thread that
-                // claimed it (∂E/∂x of this layer's chunk is the next one's δ); each layer's chunk sums are added after the split, layer by layer
-                global::NetGen.Parallelism.RunChunksLastFirst(this, 3, chunks, (long)batch * 702464);
-                // layer 3 (Dense1): ∂E/∂x ran in the chunks above (with the weights from before the step); ∂E/∂W
-                // sum over every sample, so they run here, split by units
-                global::NetGen.Parallelism.Run(this, 13, global::NetGen.Parallelism.PartsFor((long)batch * 250880));
-                for (int n = 0; n < batch; n++)
-                {
-                    global::System.Numerics.Tensors.TensorPrimitives.Add<float>(_g.AsSpan(251200, 10), _d4.AsSpan(n * 10, 10), _g.AsSpan(251200, 10));
-                }
+                global::NetGen.Parallelism.RunChunksLastFirst(this, 1, chunks, (long)batch * 451584);
                 for (int chunk = 0; chunk < chunks; chunk++)
                 {
                     // the chunk's ∂E/∂w is held transposed, [window value × filter]
@@ -1634,47 +1653,6 @@ ___________________________________________________________________
         }
     }
 
-    /// <summary>Layers 3 (Dense1) and 4 (Softmax1) forward for the samples of chunk <paramref name="part"/> of <paramref name="parts"/>, right after
-    /// layer 0's part wrote their input (the Dense kernels take the chunk's rows and every unit).</summary>
-    private void Layers2To4ForwardPart(int part, int parts)
-    {
-        (int n0, int n1) = global::NetGen.Parallelism.Range(_batch, parts, part);
-        if (n0 >= n1) return;
-        ref float scratch = ref _scratch[global::NetGen.Parallelism.Slot * _scratchPart];   // the kernels' packed panels: the running thread's region
-        // layer 2, Flatten: a view, _a3 is _a2
-        // layer 3, Dense1 (25088 → 10): y = x·Wᵀ + b for rows n0 … n1, every unit
-        Dense1Forward(ref _a3[0], ref _p[320], ref _a4[0], ref _p[251200], n0, n1, 0, 10, ref scratch);
-        // layer 4, Softmax over 10 values per sample: yⱼ = e^(xⱼ − max x) / Σₖ e^(xₖ − max x)
-        for (int n = n0; n < n1; n++)
-        {
-            global::System.ReadOnlySpan<float> x = _a4.AsSpan(n * 10, 10);
-            global::System.Span<float> y = _a5.AsSpan(n * 10, 10);
-            float max = x[0];
-            for (int j = 1; j < 10; j++) if (x[j] > max) max = x[j];
-            for (int j = 0; j < 10; j++) y[j] = x[j] - max;
-        }
-        global::System.Numerics.Tensors.TensorPrimitives.Exp<float>(_a5.AsSpan(n0 * 10, (n1 - n0) * 10), _a5.AsSpan(n0 * 10, (n1 - n0) * 10));
-        for (int n = n0; n < n1; n++)
-        {
-            global::System.Span<float> y = _a5.AsSpan(n * 10, 10);
-            float sum = 0f;
-            for (int j = 0; j < 10; j++) sum += y[j];
-            for (int j = 0; j < 10; j++) y[j] /= sum;
-        }
-    }
-
-    /// <summary>Layers 3 (Dense1) backward (∂E/∂x only; their ∂E/∂W sums run after the split) for the
-    /// samples of chunk <paramref name="part"/> of <paramref name="parts"/>, right before layer 0's part reads their ∂E/∂x.</summary>
-    private void Layers2To3BackwardPart(int part, int parts)
-    {
-        (int n0, int n1) = global::NetGen.Parallelism.Range(_batch, parts, part);
-        if (n0 >= n1) return;
-        ref float scratch = ref _scratch[global::NetGen.Parallelism.Slot * _scratchPart];   // the kernels' packed panels: the running thread's region
-        // layer 3, Dense1: ∂E/∂x = δ·W for rows n0 … n1, every input (W as it was before the step)
-        Dense1InputGradient(ref _d4[0], ref _p[320], ref _d3[0], n0, n1, 0, 25088, ref scratch);
-        // layer 2, Flatten: a view, _d2 is _d3
-    }
-
     // How a block writes C (the kernels pass these as constants; the JIT folds the tests away).
     private const int KernelAssign = 0, KernelAccumulate = 1, KernelBiasByRow = 2, KernelBiasByColumn = 3, KernelDescend = 4;
 
@@ -2776,10 +2754,22 @@ ___________________________________________________________________
         {
             case 0: Conv2D1ForwardPart(part, parts); break;
             case 1: Conv2D1BackwardPart(part, parts); break;
+            case 12:   // Dense1 forward: a range of units
+            {
+                (int j0, int j1) = global::NetGen.Parallelism.Range(10, parts, part, 48);   // whole strips of the Vector512 kernel's 3 vectors
+                Dense1Forward(ref _a3[0], ref _p[320], ref _a4[0], ref _p[251200], 0, _batch, j0, j1, ref _scratch[part * _scratchPart]);
+                break;
+            }
             case 13:   // Dense1 ∂E/∂W: a range of units
             {
                 (int j0, int j1) = global::NetGen.Parallelism.Range(10, parts, part, 8);
                 Dense1WeightGradient(ref _d4[0], ref _a3[0], ref _g[320], j0, j1, 0, 25088, _batch, ref _scratch[part * _scratchPart]);
+                break;
+            }
+            case 14:   // Dense1 ∂E/∂x: a range of inputs
+            {
+                (int i0, int i1) = global::NetGen.Parallelism.Range(25088, parts, part, 48);   // whole strips of the Vector512 kernel's 3 vectors
+                Dense1InputGradient(ref _d4[0], ref _p[320], ref _d3[0], 0, _batch, i0, i1, ref _scratch[part * _scratchPart]);
                 break;
             }
             case 15:   // Dense1 W ← W − η·δᵀ·x (fused plain-SGD step): a range of units
@@ -2788,14 +2778,6 @@ ___________________________________________________________________
                 Dense1WeightDescent(ref _d4[0], ref _a3[0], ref _p[320], ref _sgdRate, j0, j1, 0, 25088, _batch, ref _scratch[part * _scratchPart]);
                 break;
             }
-            case 2:   // forward of layers 0 (Conv2D1), 3 (Dense1) and 4 (Softmax1): one sample chunk up through all of them
-                Conv2D1ForwardPart(part, parts);
-                Layers2To4ForwardPart(part, parts);
-                break;
-            case 3:   // backward of layers 3 (Dense1) and 0 (Conv2D1): one sample chunk down through all of them
-                Layers2To3BackwardPart(part, parts);
-                Conv2D1BackwardPart(part, parts);
-                break;
         }
     }
 

@@ -58,30 +58,6 @@ internal sealed class DenseEmitter : LayerEmitter
     public static bool CachesPanels(EmitContext c, LayerPlan layer) =>
         !layer.IsSequence && !c.IsUnrolled(layer) && GemmEmitter.Transposes(c, layer.InputSize, layer.OutputSize);
 
-    /// <summary>For a layer whose forward pass runs in a sample split's chunks (SampleSplitEmitter's head), written before
-    /// the split: from <see cref="GemmEmitter.TransposedRows"/> samples on (where the whole batch would take the transposed
-    /// twin) W's transposed panels are packed once into _panels{i} (a kernel call without rows, panelMode 1) unless they
-    /// are those of the weights' version already, and every chunk reads them (panelMode 2) whatever its row count: each
-    /// value is then the transposed twin's FMA chain, the bits of the whole-batch pass. Fewer samples: the dot twin, as the
-    /// whole batch takes it. Training passes pack every time (the weights change every step, and a training loop may write
-    /// them through a span it holds); inference passes keep them while the weights' version holds.</summary>
-    public static void PanelsBeforeSplit(CodeWriter w, EmitContext c, LayerPlan layer)
-    {
-        if (!CachesPanels(c, layer)) return;
-        int i = layer.Index;
-        w.Line($"// layer {i} ({layer.PascalName}): W's transposed panels for the chunks, packed here once (Vector512, {GemmEmitter.TransposedRows} samples or more; kept while the weights' version holds)");
-        w.Line($"_panelMode{i} = batch < {GemmEmitter.TransposedRows} || !global::System.Runtime.Intrinsics.Vector512.IsHardwareAccelerated ? 0 : 2;");
-        w.Open($"if (_panelMode{i} == 2 && (Training || _panelsVersion{i} != _weightsVersion[0]))   // a training pass packs every time, as the whole-batch pass does");
-        w.Line($"{layer.PascalName}Forward(ref {A(i)}[0], ref _p[{layer.WeightOffset}], ref {A(i + 1)}[0]{(layer.BiasCount > 0 ? $", ref _p[{layer.BiasOffset}]" : "")}, 0, 0, 0, {layer.OutputSize}, ref _scratch[0], " +
-               $"ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(_panels{i}), 1);   // no rows: packs the panels only");
-        w.Line($"_panelsVersion{i} = _weightsVersion[0];");
-        w.Close();
-    }
-
-    /// <summary>The kept-panel arguments of a chunk's forward call (empty when the layer keeps none).</summary>
-    public static string PanelArguments(EmitContext c, LayerPlan layer) => CachesPanels(c, layer)
-        ? $", ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(_panels{layer.Index}), _panelMode{layer.Index}" : "";
-
     /// <summary>The kept panels: every whole vector of units (strips of 48, then 16), K values each.</summary>
     private static int PanelValues(EmitContext c, LayerPlan layer) => layer.InputSize * (layer.OutputSize - layer.OutputSize % (2 * GemmEmitter.Lanes(c)));
 
@@ -133,46 +109,29 @@ internal sealed class DenseEmitter : LayerEmitter
 
         w.Line($"// Layer {layer.Index}: {layer.PascalName} backward over the whole batch: ∂E/∂W += δᵀ·x{(trainBias ? ", ∂E/∂b += Σₙ δ" : "")}, ∂E/∂x = δ·W (kernels below;");
         w.Line("// threads split the units for ∂E/∂W and the inputs for ∂E/∂x)");
-        WeightGradients(w, c, layer);
-        if (guard is not null) w.Open(guard);
-        w.Line($"global::NetGen.Parallelism.Run(this, {Op(layer, 2)}, global::NetGen.Parallelism.PartsFor((long)batch * {(long)@in * @out}));");
-        if (guard is not null) w.Close();
-    }
-
-    /// <summary>∂E/∂W += δᵀ·x split by units, and ∂E/∂b += Σₙ δ in sample order (also written after a sample split whose
-    /// chunks ran the layer's ∂E/∂x: SampleSplitEmitter).</summary>
-    public static void WeightGradients(CodeWriter w, EmitContext c, LayerPlan layer)
-    {
-        int @in = layer.InputSize, @out = layer.OutputSize;
         w.Line($"global::NetGen.Parallelism.Run(this, {Op(layer, 1)}, global::NetGen.Parallelism.PartsFor((long)batch * {(long)@in * @out}));");
-        if (layer.BiasCount > 0 && layer.TrainBias)
+        if (trainBias)
         {
             w.Open("for (int n = 0; n < batch; n++)");
             w.Line($"{c.Tp}.Add<{c.T}>(_g.AsSpan({layer.BiasOffset}, {@out}), {D(layer.Index + 1)}.AsSpan(n * {@out}, {@out}), _g.AsSpan({layer.BiasOffset}, {@out}));");
             w.Close();
         }
+        if (guard is not null) w.Open(guard);
+        w.Line($"global::NetGen.Parallelism.Run(this, {Op(layer, 2)}, global::NetGen.Parallelism.PartsFor((long)batch * {(long)@in * @out}));");
+        if (guard is not null) w.Close();
     }
 
     public override bool CanDescend(EmitContext c, LayerPlan layer) => !c.IsUnrolled(layer);
 
     public override void DescendBackward(CodeWriter w, EmitContext c, LayerPlan layer)
     {
-        int @in = layer.InputSize, @out = layer.OutputSize;
+        int @in = layer.InputSize, @out = layer.OutputSize, V = GemmEmitter.Lanes(c);
         bool trainBias = layer.BiasCount > 0 && layer.TrainBias;
         w.Line($"// Layer {layer.Index}: {layer.PascalName} backward fused with the plain-SGD step: {(layer.Index == 0 ? "(when asked for) " : "")}∂E/∂x = δ·W first, with the weights from before the step;");
         w.Line($"// then W ← W − η·δᵀ·x{(trainBias ? " and b ← b − η·Σₙ δ" : "")} where the products are formed (∂E/∂W is never stored)");
         if (layer.Index == 0) w.Open("if (inputGradient)");
         w.Line($"global::NetGen.Parallelism.Run(this, {Op(layer, 2)}, global::NetGen.Parallelism.PartsFor((long)batch * {(long)@in * @out}));");
         if (layer.Index == 0) w.Close();
-        WeightDescent(w, c, layer);
-    }
-
-    /// <summary>The fused plain-SGD step W ← W − η·δᵀ·x split by units, and b ← b − η·Σₙ δ in sample order (also written
-    /// after a sample split whose chunks ran the layer's ∂E/∂x with the weights from before the step: SampleSplitEmitter).</summary>
-    public static void WeightDescent(CodeWriter w, EmitContext c, LayerPlan layer)
-    {
-        int @in = layer.InputSize, @out = layer.OutputSize, V = GemmEmitter.Lanes(c);
-        bool trainBias = layer.BiasCount > 0 && layer.TrainBias;
         w.Line($"global::NetGen.Parallelism.Run(this, {Op(layer, 3)}, global::NetGen.Parallelism.PartsFor((long)batch * {(long)@in * @out}));");
         if (!trainBias) return;
         w.Open("");
@@ -203,29 +162,22 @@ internal sealed class DenseEmitter : LayerEmitter
         if (c.IsUnrolled(layer)) return;
         int @in = layer.InputSize, @out = layer.OutputSize, V = GemmEmitter.Lanes(c);
         string scratch = "ref _scratch[part * _scratchPart]";
-        bool head = SampleSplitEmitter.HeadOf(c, layer, backward: false) is not null;   // forward and ∂E/∂x run in a sample split's chunks
-        if (!head)
-        {
         w.Open($"case {Op(layer, 0)}:   // {layer.PascalName} forward: a range of units");
         w.Line($"(int j0, int j1) = global::NetGen.Parallelism.Range({@out}, parts, part, {6 * V});   // whole strips of the Vector512 kernel's 3 vectors");
         w.Line($"{layer.PascalName}Forward(ref {A(layer.Index)}[0], ref _p[{layer.WeightOffset}], ref {A(layer.Index + 1)}[0]{(layer.BiasCount > 0 ? $", ref _p[{layer.BiasOffset}]" : "")}, 0, _batch, j0, j1, {scratch}" +
                (CachesPanels(c, layer) ? $", ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(_panels{layer.Index}), _panelMode{layer.Index}" : "") + ");");
         w.Line("break;");
         w.Close();
-        }
         w.Open($"case {Op(layer, 1)}:   // {layer.PascalName} ∂E/∂W: a range of units");
         w.Line($"(int j0, int j1) = global::NetGen.Parallelism.Range({@out}, parts, part, 8);");
         w.Line($"{layer.PascalName}WeightGradient(ref {D(layer.Index + 1)}[0], ref {A(layer.Index)}[0], ref _g[{layer.WeightOffset}], j0, j1, 0, {@in}, _batch, {scratch});");
         w.Line("break;");
         w.Close();
-        if (SampleSplitEmitter.HeadOf(c, layer, backward: true) is null)
-        {
         w.Open($"case {Op(layer, 2)}:   // {layer.PascalName} ∂E/∂x: a range of inputs");
         w.Line($"(int i0, int i1) = global::NetGen.Parallelism.Range({@in}, parts, part, {6 * V});   // whole strips of the Vector512 kernel's 3 vectors");
         w.Line($"{layer.PascalName}InputGradient(ref {D(layer.Index + 1)}[0], ref _p[{layer.WeightOffset}], ref {D(layer.Index)}[0], 0, _batch, i0, i1, {scratch});");
         w.Line("break;");
         w.Close();
-        }
         if (!c.FusedSgd) return;
         w.Open($"case {Op(layer, 3)}:   // {layer.PascalName} W ← W − η·δᵀ·x (fused plain-SGD step): a range of units");
         w.Line($"(int j0, int j1) = global::NetGen.Parallelism.Range({@out}, parts, part, 8);");

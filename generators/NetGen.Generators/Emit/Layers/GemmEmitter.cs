@@ -379,11 +379,7 @@ internal static class GemmEmitter
         w.Line($"/// <c>scratch</c> as one {K} × {3 * V} panel, then broadcast blocks of 8 rows × {3 * V} columns run over it, {K} steps each");
         w.Line($"/// (columns n0/n1: multiples of {3 * V}, or {p.N}){(p.N % V != 0 ? $"; the last {p.N % V} columns: {p.Method}Dot" : "")}. Fewer rows: {p.Method}Dot.</remarks>");
         w.Open($"private static void {p.Method}({Params(p, c)})");
-        // Kept panels (panelMode 1 packs them, 2 reads them) serve any rows: a sample split's chunks of a few rows each read the
-        // panels packed once before the split (SampleSplitEmitter), and a call with no rows and panelMode 1 only packs them.
-        w.Open(p.CachePanels
-            ? $"if (m1 - m0 < {TransposedRows} && panelMode == 0)   // packing would cost more than it saves"
-            : $"if (m1 - m0 < {TransposedRows})   // packing would cost more than it saves");
+        w.Open($"if (m1 - m0 < {TransposedRows})   // packing would cost more than it saves");
         w.Line($"{p.Method}Dot(ref {p.AName}, ref {p.BName}, ref {p.CName}{(HasBias(p) ? ", ref bias" : p.Mode == Mode.Descend ? ", ref rate" : "")}, m0, m1, n0, n1, ref scratch{(p.CachePanels ? ", ref panels, panelMode" : "")});");
         w.Line("return;");
         w.Close();
