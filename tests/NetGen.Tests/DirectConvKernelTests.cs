@@ -205,9 +205,10 @@ public static class DirectConvCases
     {
         if (args.Length == 2 && args[0] == "pool-kernels") return PoolVectorCases.WriteAll(args[1]);
         if (args.Length == 2 && args[0] == "batchnorm-widths") return BatchNormWidthCases.WriteAll(args[1]);
+        if (args.Length == 2 && args[0] == "dense-tails") return DenseTailCases.WriteAll(args[1]);
         if (args.Length != 2 || args[0] != "direct-conv-kernels")
         {
-            Console.Error.WriteLine("usage: NetGen.Tests direct-conv-kernels|pool-kernels|batchnorm-widths <output file> (the test runner loads this assembly; this entry serves VectorWidthTests)");
+            Console.Error.WriteLine("usage: NetGen.Tests direct-conv-kernels|pool-kernels|batchnorm-widths|dense-tails <output file> (the test runner loads this assembly; this entry serves VectorWidthTests)");
             return 2;
         }
         Console.WriteLine(Vector512.IsHardwareAccelerated ? "vector512 accelerated" : "vector512 not accelerated");

@@ -1204,13 +1204,13 @@ ___________________________________________________________________
         {
             int n = n0;
             for (; n + 4 <= n1; n += 4) DotBlock4x4(ref Unsafe.Add(ref x, m * 25088), 25088, ref Unsafe.Add(ref w, n * 25088), 25088, 25088, ref Unsafe.Add(ref y, m * 10 + n), 10, 1, KernelBiasByColumn, ref Unsafe.Add(ref bias, n));
-            for (; n < n1; n++) DotBlock4x1(ref Unsafe.Add(ref x, m * 25088), 25088, ref Unsafe.Add(ref w, n * 25088), 25088, 25088, ref Unsafe.Add(ref y, m * 10 + n), 10, 1, KernelBiasByColumn, ref Unsafe.Add(ref bias, n));
+            for (; n + 2 <= n1; n += 2) DotBlock4x2(ref Unsafe.Add(ref x, m * 25088), 25088, ref Unsafe.Add(ref w, n * 25088), 25088, 25088, ref Unsafe.Add(ref y, m * 10 + n), 10, 1, KernelBiasByColumn, ref Unsafe.Add(ref bias, n));
         }
         for (; m < m1; m++)
         {
             int n = n0;
             for (; n + 8 <= n1; n += 8) DotBlock1x8(ref Unsafe.Add(ref x, m * 25088), 25088, ref Unsafe.Add(ref w, n * 25088), 25088, 25088, ref Unsafe.Add(ref y, m * 10 + n), 10, 1, KernelBiasByColumn, ref Unsafe.Add(ref bias, n));
-            for (; n < n1; n++) DotBlock1x1(ref Unsafe.Add(ref x, m * 25088), 25088, ref Unsafe.Add(ref w, n * 25088), 25088, 25088, ref Unsafe.Add(ref y, m * 10 + n), 10, 1, KernelBiasByColumn, ref Unsafe.Add(ref bias, n));
+            for (; n + 2 <= n1; n += 2) DotBlock1x2(ref Unsafe.Add(ref x, m * 25088), 25088, ref Unsafe.Add(ref w, n * 25088), 25088, 25088, ref Unsafe.Add(ref y, m * 10 + n), 10, 1, KernelBiasByColumn, ref Unsafe.Add(ref bias, n));
         }
     }
 
@@ -1224,13 +1224,13 @@ ___________________________________________________________________
         {
             int n = n0;
             for (; n + 4 <= n1; n += 4) Dot512Block4x4(ref Unsafe.Add(ref x, m * 25088), 25088, ref Unsafe.Add(ref w, n * 25088), 25088, 25088, ref Unsafe.Add(ref y, m * 10 + n), 10, 1, KernelBiasByColumn, ref Unsafe.Add(ref bias, n));
-            for (; n < n1; n++) Dot512Block4x1(ref Unsafe.Add(ref x, m * 25088), 25088, ref Unsafe.Add(ref w, n * 25088), 25088, 25088, ref Unsafe.Add(ref y, m * 10 + n), 10, 1, KernelBiasByColumn, ref Unsafe.Add(ref bias, n));
+            for (; n + 2 <= n1; n += 2) Dot512Block4x2(ref Unsafe.Add(ref x, m * 25088), 25088, ref Unsafe.Add(ref w, n * 25088), 25088, 25088, ref Unsafe.Add(ref y, m * 10 + n), 10, 1, KernelBiasByColumn, ref Unsafe.Add(ref bias, n));
         }
         for (; m < m1; m++)
         {
             int n = n0;
             for (; n + 8 <= n1; n += 8) Dot512Block1x8(ref Unsafe.Add(ref x, m * 25088), 25088, ref Unsafe.Add(ref w, n * 25088), 25088, 25088, ref Unsafe.Add(ref y, m * 10 + n), 10, 1, KernelBiasByColumn, ref Unsafe.Add(ref bias, n));
-            for (; n < n1; n++) Dot512Block1x1(ref Unsafe.Add(ref x, m * 25088), 25088, ref Unsafe.Add(ref w, n * 25088), 25088, 25088, ref Unsafe.Add(ref y, m * 10 + n), 10, 1, KernelBiasByColumn, ref Unsafe.Add(ref bias, n));
+            for (; n + 2 <= n1; n += 2) Dot512Block1x2(ref Unsafe.Add(ref x, m * 25088), 25088, ref Unsafe.Add(ref w, n * 25088), 25088, 25088, ref Unsafe.Add(ref y, m * 10 + n), 10, 1, KernelBiasByColumn, ref Unsafe.Add(ref bias, n));
         }
     }
 
@@ -2082,13 +2082,13 @@ ___________________________________________________________________
         sum = Vector256.Sum(s33); Unsafe.Add(ref c, 3 * ldc + 3 * cstep) = mode == KernelAccumulate ? Unsafe.Add(ref c, 3 * ldc + 3 * cstep) + sum : mode == KernelDescend ? Unsafe.Add(ref c, 3 * ldc + 3 * cstep) + bias * sum : mode == KernelBiasByRow ? sum + Unsafe.Add(ref bias, 3) : mode == KernelBiasByColumn ? sum + Unsafe.Add(ref bias, 3) : sum;
     }
 
-    /// <summary>One register block of 4 × 1 dot products of length <paramref name="length"/> (at least 8): C[r, j] = Σ_k A[r, k]·B[j, k],
+    /// <summary>One register block of 4 × 2 dot products of length <paramref name="length"/> (at least 8): C[r, j] = Σ_k A[r, k]·B[j, k],
     /// with A's row r at a[r·lda], B's row j at b[j·ldb], C[r, j] at c[r·ldc + j·cstep], stored as the mode says (bias[r] or bias[j];
     /// KernelDescend: C + bias·sum, bias being −η).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void DotBlock4x1(ref float a, nint lda, ref float b, nint ldb, int length, ref float c, nint ldc, nint cstep, int mode, ref float bias)
+    private static void DotBlock4x2(ref float a, nint lda, ref float b, nint ldb, int length, ref float c, nint ldc, nint cstep, int mode, ref float bias)
     {
-        Vector256<float> s00 = default, s10 = default, s20 = default, s30 = default;
+        Vector256<float> s00 = default, s01 = default, s10 = default, s11 = default, s20 = default, s21 = default, s30 = default, s31 = default;
         Vector256<float> x0, x1, x2, x3, y;
         nint full = length - length % 8;
         for (nint k = 0; k < full; k += 8)
@@ -2096,6 +2096,8 @@ ___________________________________________________________________
             x0 = Load(ref a, k); x1 = Load(ref a, lda + k); x2 = Load(ref a, 2 * lda + k); x3 = Load(ref a, 3 * lda + k);
             y = Load(ref b, k);
             s00 = Fma(x0, y, s00); s10 = Fma(x1, y, s10); s20 = Fma(x2, y, s20); s30 = Fma(x3, y, s30);
+            y = Load(ref b, ldb + k);
+            s01 = Fma(x0, y, s01); s11 = Fma(x1, y, s11); s21 = Fma(x2, y, s21); s31 = Fma(x3, y, s31);
         }
         if (full < length)   // the last length % 8 values: a vector ending at length, its lanes already summed masked off
         {
@@ -2103,12 +2105,18 @@ ___________________________________________________________________
             x0 = Load(ref a, full) & TailMask(length % 8); x1 = Load(ref a, lda + full) & TailMask(length % 8); x2 = Load(ref a, 2 * lda + full) & TailMask(length % 8); x3 = Load(ref a, 3 * lda + full) & TailMask(length % 8);
             y = Load(ref b, full);
             s00 = Fma(x0, y, s00); s10 = Fma(x1, y, s10); s20 = Fma(x2, y, s20); s30 = Fma(x3, y, s30);
+            y = Load(ref b, ldb + full);
+            s01 = Fma(x0, y, s01); s11 = Fma(x1, y, s11); s21 = Fma(x2, y, s21); s31 = Fma(x3, y, s31);
         }
         float sum;
         sum = Vector256.Sum(s00); Unsafe.Add(ref c, 0) = mode == KernelAccumulate ? Unsafe.Add(ref c, 0) + sum : mode == KernelDescend ? Unsafe.Add(ref c, 0) + bias * sum : mode == KernelBiasByRow ? sum + Unsafe.Add(ref bias, 0) : mode == KernelBiasByColumn ? sum + Unsafe.Add(ref bias, 0) : sum;
+        sum = Vector256.Sum(s01); Unsafe.Add(ref c, cstep) = mode == KernelAccumulate ? Unsafe.Add(ref c, cstep) + sum : mode == KernelDescend ? Unsafe.Add(ref c, cstep) + bias * sum : mode == KernelBiasByRow ? sum + Unsafe.Add(ref bias, 0) : mode == KernelBiasByColumn ? sum + Unsafe.Add(ref bias, 1) : sum;
         sum = Vector256.Sum(s10); Unsafe.Add(ref c, ldc + 0) = mode == KernelAccumulate ? Unsafe.Add(ref c, ldc + 0) + sum : mode == KernelDescend ? Unsafe.Add(ref c, ldc + 0) + bias * sum : mode == KernelBiasByRow ? sum + Unsafe.Add(ref bias, 1) : mode == KernelBiasByColumn ? sum + Unsafe.Add(ref bias, 0) : sum;
+        sum = Vector256.Sum(s11); Unsafe.Add(ref c, ldc + cstep) = mode == KernelAccumulate ? Unsafe.Add(ref c, ldc + cstep) + sum : mode == KernelDescend ? Unsafe.Add(ref c, ldc + cstep) + bias * sum : mode == KernelBiasByRow ? sum + Unsafe.Add(ref bias, 1) : mode == KernelBiasByColumn ? sum + Unsafe.Add(ref bias, 1) : sum;
         sum = Vector256.Sum(s20); Unsafe.Add(ref c, 2 * ldc + 0) = mode == KernelAccumulate ? Unsafe.Add(ref c, 2 * ldc + 0) + sum : mode == KernelDescend ? Unsafe.Add(ref c, 2 * ldc + 0) + bias * sum : mode == KernelBiasByRow ? sum + Unsafe.Add(ref bias, 2) : mode == KernelBiasByColumn ? sum + Unsafe.Add(ref bias, 0) : sum;
+        sum = Vector256.Sum(s21); Unsafe.Add(ref c, 2 * ldc + cstep) = mode == KernelAccumulate ? Unsafe.Add(ref c, 2 * ldc + cstep) + sum : mode == KernelDescend ? Unsafe.Add(ref c, 2 * ldc + cstep) + bias * sum : mode == KernelBiasByRow ? sum + Unsafe.Add(ref bias, 2) : mode == KernelBiasByColumn ? sum + Unsafe.Add(ref bias, 1) : sum;
         sum = Vector256.Sum(s30); Unsafe.Add(ref c, 3 * ldc + 0) = mode == KernelAccumulate ? Unsafe.Add(ref c, 3 * ldc + 0) + sum : mode == KernelDescend ? Unsafe.Add(ref c, 3 * ldc + 0) + bias * sum : mode == KernelBiasByRow ? sum + Unsafe.Add(ref bias, 3) : mode == KernelBiasByColumn ? sum + Unsafe.Add(ref bias, 0) : sum;
+        sum = Vector256.Sum(s31); Unsafe.Add(ref c, 3 * ldc + cstep) = mode == KernelAccumulate ? Unsafe.Add(ref c, 3 * ldc + cstep) + sum : mode == KernelDescend ? Unsafe.Add(ref c, 3 * ldc + cstep) + bias * sum : mode == KernelBiasByRow ? sum + Unsafe.Add(ref bias, 3) : mode == KernelBiasByColumn ? sum + Unsafe.Add(ref bias, 1) : sum;
     }
 
     /// <summary>One register block of 1 × 8 dot products of length <paramref name="length"/> (at least 8): C[r, j] = Σ_k A[r, k]·B[j, k],
@@ -2172,13 +2180,13 @@ ___________________________________________________________________
         sum = Vector256.Sum(s07); Unsafe.Add(ref c, 7 * cstep) = mode == KernelAccumulate ? Unsafe.Add(ref c, 7 * cstep) + sum : mode == KernelDescend ? Unsafe.Add(ref c, 7 * cstep) + bias * sum : mode == KernelBiasByRow ? sum + Unsafe.Add(ref bias, 0) : mode == KernelBiasByColumn ? sum + Unsafe.Add(ref bias, 7) : sum;
     }
 
-    /// <summary>One register block of 1 × 1 dot products of length <paramref name="length"/> (at least 8): C[r, j] = Σ_k A[r, k]·B[j, k],
+    /// <summary>One register block of 1 × 2 dot products of length <paramref name="length"/> (at least 8): C[r, j] = Σ_k A[r, k]·B[j, k],
     /// with A's row r at a[r·lda], B's row j at b[j·ldb], C[r, j] at c[r·ldc + j·cstep], stored as the mode says (bias[r] or bias[j];
     /// KernelDescend: C + bias·sum, bias being −η).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void DotBlock1x1(ref float a, nint lda, ref float b, nint ldb, int length, ref float c, nint ldc, nint cstep, int mode, ref float bias)
+    private static void DotBlock1x2(ref float a, nint lda, ref float b, nint ldb, int length, ref float c, nint ldc, nint cstep, int mode, ref float bias)
     {
-        Vector256<float> s00 = default;
+        Vector256<float> s00 = default, s01 = default;
         Vector256<float> x0, y;
         nint full = length - length % 8;
         for (nint k = 0; k < full; k += 8)
@@ -2186,6 +2194,8 @@ ___________________________________________________________________
             x0 = Load(ref a, k);
             y = Load(ref b, k);
             s00 = Fma(x0, y, s00);
+            y = Load(ref b, ldb + k);
+            s01 = Fma(x0, y, s01);
         }
         if (full < length)   // the last length % 8 values: a vector ending at length, its lanes already summed masked off
         {
@@ -2193,9 +2203,12 @@ ___________________________________________________________________
             x0 = Load(ref a, full) & TailMask(length % 8);
             y = Load(ref b, full);
             s00 = Fma(x0, y, s00);
+            y = Load(ref b, ldb + full);
+            s01 = Fma(x0, y, s01);
         }
         float sum;
         sum = Vector256.Sum(s00); Unsafe.Add(ref c, 0) = mode == KernelAccumulate ? Unsafe.Add(ref c, 0) + sum : mode == KernelDescend ? Unsafe.Add(ref c, 0) + bias * sum : mode == KernelBiasByRow ? sum + Unsafe.Add(ref bias, 0) : mode == KernelBiasByColumn ? sum + Unsafe.Add(ref bias, 0) : sum;
+        sum = Vector256.Sum(s01); Unsafe.Add(ref c, cstep) = mode == KernelAccumulate ? Unsafe.Add(ref c, cstep) + sum : mode == KernelDescend ? Unsafe.Add(ref c, cstep) + bias * sum : mode == KernelBiasByRow ? sum + Unsafe.Add(ref bias, 0) : mode == KernelBiasByColumn ? sum + Unsafe.Add(ref bias, 1) : sum;
     }
 
     /// <summary>A mask keeping the last <paramref name="keep"/> of the 8 lanes.</summary>
@@ -2208,6 +2221,18 @@ ___________________________________________________________________
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector512<float> Load512(ref float at, nint i) => Vector512.LoadUnsafe(ref at, (nuint)i);
+
+    /// <summary>The two 256-bit halves of a 512-bit vector added lane by lane.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<float> Half(Vector512<float> v) => v.GetLower() + v.GetUpper();
+
+    /// <summary>[Σa, Σb, Σc, Σd]: each the sum ((a₀ + a₁) + (a₂ + a₃)) + ((a₄ + a₅) + (a₆ + a₇)).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector128<float> Sums4(Vector256<float> a, Vector256<float> b, Vector256<float> c, Vector256<float> d)
+    {
+        Vector256<float> abcd = global::System.Runtime.Intrinsics.X86.Avx.HorizontalAdd(global::System.Runtime.Intrinsics.X86.Avx.HorizontalAdd(a, b), global::System.Runtime.Intrinsics.X86.Avx.HorizontalAdd(c, d));   // [a₀₋₃, b₀₋₃, c₀₋₃, d₀₋₃ | a₄₋₇, b₄₋₇, c₄₋₇, d₄₋₇]
+        return abcd.GetLower() + abcd.GetUpper();
+    }
 
     /// <summary>One register block of 8 × 48: C[r, 0..48) = init + Σ_k A[r, k]·B[k, 0..48) for r &lt; 8, with A[r, k] at
     /// a[r·lda + k·astep], B's row k at b[k·ldb], C's row r at c[r·ldc]; init is 0, C itself (KernelAccumulate), bias[r] or
@@ -2609,31 +2634,64 @@ ___________________________________________________________________
             s03 = Fma(x0, y, s03); s13 = Fma(x1, y, s13); s23 = Fma(x2, y, s23); s33 = Fma(x3, y, s33);
         }
         float sum;
-        sum = Vector512.Sum(s00); Unsafe.Add(ref c, 0) = mode == KernelAccumulate ? Unsafe.Add(ref c, 0) + sum : mode == KernelDescend ? Unsafe.Add(ref c, 0) + bias * sum : mode == KernelBiasByRow ? sum + Unsafe.Add(ref bias, 0) : mode == KernelBiasByColumn ? sum + Unsafe.Add(ref bias, 0) : sum;
-        sum = Vector512.Sum(s01); Unsafe.Add(ref c, cstep) = mode == KernelAccumulate ? Unsafe.Add(ref c, cstep) + sum : mode == KernelDescend ? Unsafe.Add(ref c, cstep) + bias * sum : mode == KernelBiasByRow ? sum + Unsafe.Add(ref bias, 0) : mode == KernelBiasByColumn ? sum + Unsafe.Add(ref bias, 1) : sum;
-        sum = Vector512.Sum(s02); Unsafe.Add(ref c, 2 * cstep) = mode == KernelAccumulate ? Unsafe.Add(ref c, 2 * cstep) + sum : mode == KernelDescend ? Unsafe.Add(ref c, 2 * cstep) + bias * sum : mode == KernelBiasByRow ? sum + Unsafe.Add(ref bias, 0) : mode == KernelBiasByColumn ? sum + Unsafe.Add(ref bias, 2) : sum;
-        sum = Vector512.Sum(s03); Unsafe.Add(ref c, 3 * cstep) = mode == KernelAccumulate ? Unsafe.Add(ref c, 3 * cstep) + sum : mode == KernelDescend ? Unsafe.Add(ref c, 3 * cstep) + bias * sum : mode == KernelBiasByRow ? sum + Unsafe.Add(ref bias, 0) : mode == KernelBiasByColumn ? sum + Unsafe.Add(ref bias, 3) : sum;
-        sum = Vector512.Sum(s10); Unsafe.Add(ref c, ldc + 0) = mode == KernelAccumulate ? Unsafe.Add(ref c, ldc + 0) + sum : mode == KernelDescend ? Unsafe.Add(ref c, ldc + 0) + bias * sum : mode == KernelBiasByRow ? sum + Unsafe.Add(ref bias, 1) : mode == KernelBiasByColumn ? sum + Unsafe.Add(ref bias, 0) : sum;
-        sum = Vector512.Sum(s11); Unsafe.Add(ref c, ldc + cstep) = mode == KernelAccumulate ? Unsafe.Add(ref c, ldc + cstep) + sum : mode == KernelDescend ? Unsafe.Add(ref c, ldc + cstep) + bias * sum : mode == KernelBiasByRow ? sum + Unsafe.Add(ref bias, 1) : mode == KernelBiasByColumn ? sum + Unsafe.Add(ref bias, 1) : sum;
-        sum = Vector512.Sum(s12); Unsafe.Add(ref c, ldc + 2 * cstep) = mode == KernelAccumulate ? Unsafe.Add(ref c, ldc + 2 * cstep) + sum : mode == KernelDescend ? Unsafe.Add(ref c, ldc + 2 * cstep) + bias * sum : mode == KernelBiasByRow ? sum + Unsafe.Add(ref bias, 1) : mode == KernelBiasByColumn ? sum + Unsafe.Add(ref bias, 2) : sum;
-        sum = Vector512.Sum(s13); Unsafe.Add(ref c, ldc + 3 * cstep) = mode == KernelAccumulate ? Unsafe.Add(ref c, ldc + 3 * cstep) + sum : mode == KernelDescend ? Unsafe.Add(ref c, ldc + 3 * cstep) + bias * sum : mode == KernelBiasByRow ? sum + Unsafe.Add(ref bias, 1) : mode == KernelBiasByColumn ? sum + Unsafe.Add(ref bias, 3) : sum;
-        sum = Vector512.Sum(s20); Unsafe.Add(ref c, 2 * ldc + 0) = mode == KernelAccumulate ? Unsafe.Add(ref c, 2 * ldc + 0) + sum : mode == KernelDescend ? Unsafe.Add(ref c, 2 * ldc + 0) + bias * sum : mode == KernelBiasByRow ? sum + Unsafe.Add(ref bias, 2) : mode == KernelBiasByColumn ? sum + Unsafe.Add(ref bias, 0) : sum;
-        sum = Vector512.Sum(s21); Unsafe.Add(ref c, 2 * ldc + cstep) = mode == KernelAccumulate ? Unsafe.Add(ref c, 2 * ldc + cstep) + sum : mode == KernelDescend ? Unsafe.Add(ref c, 2 * ldc + cstep) + bias * sum : mode == KernelBiasByRow ? sum + Unsafe.Add(ref bias, 2) : mode == KernelBiasByColumn ? sum + Unsafe.Add(ref bias, 1) : sum;
-        sum = Vector512.Sum(s22); Unsafe.Add(ref c, 2 * ldc + 2 * cstep) = mode == KernelAccumulate ? Unsafe.Add(ref c, 2 * ldc + 2 * cstep) + sum : mode == KernelDescend ? Unsafe.Add(ref c, 2 * ldc + 2 * cstep) + bias * sum : mode == KernelBiasByRow ? sum + Unsafe.Add(ref bias, 2) : mode == KernelBiasByColumn ? sum + Unsafe.Add(ref bias, 2) : sum;
-        sum = Vector512.Sum(s23); Unsafe.Add(ref c, 2 * ldc + 3 * cstep) = mode == KernelAccumulate ? Unsafe.Add(ref c, 2 * ldc + 3 * cstep) + sum : mode == KernelDescend ? Unsafe.Add(ref c, 2 * ldc + 3 * cstep) + bias * sum : mode == KernelBiasByRow ? sum + Unsafe.Add(ref bias, 2) : mode == KernelBiasByColumn ? sum + Unsafe.Add(ref bias, 3) : sum;
-        sum = Vector512.Sum(s30); Unsafe.Add(ref c, 3 * ldc + 0) = mode == KernelAccumulate ? Unsafe.Add(ref c, 3 * ldc + 0) + sum : mode == KernelDescend ? Unsafe.Add(ref c, 3 * ldc + 0) + bias * sum : mode == KernelBiasByRow ? sum + Unsafe.Add(ref bias, 3) : mode == KernelBiasByColumn ? sum + Unsafe.Add(ref bias, 0) : sum;
-        sum = Vector512.Sum(s31); Unsafe.Add(ref c, 3 * ldc + cstep) = mode == KernelAccumulate ? Unsafe.Add(ref c, 3 * ldc + cstep) + sum : mode == KernelDescend ? Unsafe.Add(ref c, 3 * ldc + cstep) + bias * sum : mode == KernelBiasByRow ? sum + Unsafe.Add(ref bias, 3) : mode == KernelBiasByColumn ? sum + Unsafe.Add(ref bias, 1) : sum;
-        sum = Vector512.Sum(s32); Unsafe.Add(ref c, 3 * ldc + 2 * cstep) = mode == KernelAccumulate ? Unsafe.Add(ref c, 3 * ldc + 2 * cstep) + sum : mode == KernelDescend ? Unsafe.Add(ref c, 3 * ldc + 2 * cstep) + bias * sum : mode == KernelBiasByRow ? sum + Unsafe.Add(ref bias, 3) : mode == KernelBiasByColumn ? sum + Unsafe.Add(ref bias, 2) : sum;
-        sum = Vector512.Sum(s33); Unsafe.Add(ref c, 3 * ldc + 3 * cstep) = mode == KernelAccumulate ? Unsafe.Add(ref c, 3 * ldc + 3 * cstep) + sum : mode == KernelDescend ? Unsafe.Add(ref c, 3 * ldc + 3 * cstep) + bias * sum : mode == KernelBiasByRow ? sum + Unsafe.Add(ref bias, 3) : mode == KernelBiasByColumn ? sum + Unsafe.Add(ref bias, 3) : sum;
+        Vector128<float> sums;
+        sums = Sums4(Half(s00), Half(s01), Half(s02), Half(s03));
+        if (cstep == 1)
+        {
+            (mode == KernelAccumulate ? Vector128.LoadUnsafe(ref Unsafe.Add(ref c, 0)) + sums : mode == KernelDescend ? Vector128.LoadUnsafe(ref Unsafe.Add(ref c, 0)) + Vector128.Create(bias) * sums : mode == KernelBiasByRow ? sums + Vector128.Create(Unsafe.Add(ref bias, 0)) : mode == KernelBiasByColumn ? sums + Vector128.LoadUnsafe(ref bias, 0) : sums).StoreUnsafe(ref Unsafe.Add(ref c, 0));
+        }
+        else
+        {
+            sum = sums.GetElement(0); Unsafe.Add(ref c, 0) = mode == KernelAccumulate ? Unsafe.Add(ref c, 0) + sum : mode == KernelDescend ? Unsafe.Add(ref c, 0) + bias * sum : mode == KernelBiasByRow ? sum + Unsafe.Add(ref bias, 0) : mode == KernelBiasByColumn ? sum + Unsafe.Add(ref bias, 0) : sum;
+            sum = sums.GetElement(1); Unsafe.Add(ref c, cstep) = mode == KernelAccumulate ? Unsafe.Add(ref c, cstep) + sum : mode == KernelDescend ? Unsafe.Add(ref c, cstep) + bias * sum : mode == KernelBiasByRow ? sum + Unsafe.Add(ref bias, 0) : mode == KernelBiasByColumn ? sum + Unsafe.Add(ref bias, 1) : sum;
+            sum = sums.GetElement(2); Unsafe.Add(ref c, 2 * cstep) = mode == KernelAccumulate ? Unsafe.Add(ref c, 2 * cstep) + sum : mode == KernelDescend ? Unsafe.Add(ref c, 2 * cstep) + bias * sum : mode == KernelBiasByRow ? sum + Unsafe.Add(ref bias, 0) : mode == KernelBiasByColumn ? sum + Unsafe.Add(ref bias, 2) : sum;
+            sum = sums.GetElement(3); Unsafe.Add(ref c, 3 * cstep) = mode == KernelAccumulate ? Unsafe.Add(ref c, 3 * cstep) + sum : mode == KernelDescend ? Unsafe.Add(ref c, 3 * cstep) + bias * sum : mode == KernelBiasByRow ? sum + Unsafe.Add(ref bias, 0) : mode == KernelBiasByColumn ? sum + Unsafe.Add(ref bias, 3) : sum;
+        }
+        sums = Sums4(Half(s10), Half(s11), Half(s12), Half(s13));
+        if (cstep == 1)
+        {
+            (mode == KernelAccumulate ? Vector128.LoadUnsafe(ref Unsafe.Add(ref c, ldc + 0)) + sums : mode == KernelDescend ? Vector128.LoadUnsafe(ref Unsafe.Add(ref c, ldc + 0)) + Vector128.Create(bias) * sums : mode == KernelBiasByRow ? sums + Vector128.Create(Unsafe.Add(ref bias, 1)) : mode == KernelBiasByColumn ? sums + Vector128.LoadUnsafe(ref bias, 0) : sums).StoreUnsafe(ref Unsafe.Add(ref c, ldc + 0));
+        }
+        else
+        {
+            sum = sums.GetElement(0); Unsafe.Add(ref c, ldc + 0) = mode == KernelAccumulate ? Unsafe.Add(ref c, ldc + 0) + sum : mode == KernelDescend ? Unsafe.Add(ref c, ldc + 0) + bias * sum : mode == KernelBiasByRow ? sum + Unsafe.Add(ref bias, 1) : mode == KernelBiasByColumn ? sum + Unsafe.Add(ref bias, 0) : sum;
+            sum = sums.GetElement(1); Unsafe.Add(ref c, ldc + cstep) = mode == KernelAccumulate ? Unsafe.Add(ref c, ldc + cstep) + sum : mode == KernelDescend ? Unsafe.Add(ref c, ldc + cstep) + bias * sum : mode == KernelBiasByRow ? sum + Unsafe.Add(ref bias, 1) : mode == KernelBiasByColumn ? sum + Unsafe.Add(ref bias, 1) : sum;
+            sum = sums.GetElement(2); Unsafe.Add(ref c, ldc + 2 * cstep) = mode == KernelAccumulate ? Unsafe.Add(ref c, ldc + 2 * cstep) + sum : mode == KernelDescend ? Unsafe.Add(ref c, ldc + 2 * cstep) + bias * sum : mode == KernelBiasByRow ? sum + Unsafe.Add(ref bias, 1) : mode == KernelBiasByColumn ? sum + Unsafe.Add(ref bias, 2) : sum;
+            sum = sums.GetElement(3); Unsafe.Add(ref c, ldc + 3 * cstep) = mode == KernelAccumulate ? Unsafe.Add(ref c, ldc + 3 * cstep) + sum : mode == KernelDescend ? Unsafe.Add(ref c, ldc + 3 * cstep) + bias * sum : mode == KernelBiasByRow ? sum + Unsafe.Add(ref bias, 1) : mode == KernelBiasByColumn ? sum + Unsafe.Add(ref bias, 3) : sum;
+        }
+        sums = Sums4(Half(s20), Half(s21), Half(s22), Half(s23));
+        if (cstep == 1)
+        {
+            (mode == KernelAccumulate ? Vector128.LoadUnsafe(ref Unsafe.Add(ref c, 2 * ldc + 0)) + sums : mode == KernelDescend ? Vector128.LoadUnsafe(ref Unsafe.Add(ref c, 2 * ldc + 0)) + Vector128.Create(bias) * sums : mode == KernelBiasByRow ? sums + Vector128.Create(Unsafe.Add(ref bias, 2)) : mode == KernelBiasByColumn ? sums + Vector128.LoadUnsafe(ref bias, 0) : sums).StoreUnsafe(ref Unsafe.Add(ref c, 2 * ldc + 0));
+        }
+        else
+        {
+            sum = sums.GetElement(0); Unsafe.Add(ref c, 2 * ldc + 0) = mode == KernelAccumulate ? Unsafe.Add(ref c, 2 * ldc + 0) + sum : mode == KernelDescend ? Unsafe.Add(ref c, 2 * ldc + 0) + bias * sum : mode == KernelBiasByRow ? sum + Unsafe.Add(ref bias, 2) : mode == KernelBiasByColumn ? sum + Unsafe.Add(ref bias, 0) : sum;
+            sum = sums.GetElement(1); Unsafe.Add(ref c, 2 * ldc + cstep) = mode == KernelAccumulate ? Unsafe.Add(ref c, 2 * ldc + cstep) + sum : mode == KernelDescend ? Unsafe.Add(ref c, 2 * ldc + cstep) + bias * sum : mode == KernelBiasByRow ? sum + Unsafe.Add(ref bias, 2) : mode == KernelBiasByColumn ? sum + Unsafe.Add(ref bias, 1) : sum;
+            sum = sums.GetElement(2); Unsafe.Add(ref c, 2 * ldc + 2 * cstep) = mode == KernelAccumulate ? Unsafe.Add(ref c, 2 * ldc + 2 * cstep) + sum : mode == KernelDescend ? Unsafe.Add(ref c, 2 * ldc + 2 * cstep) + bias * sum : mode == KernelBiasByRow ? sum + Unsafe.Add(ref bias, 2) : mode == KernelBiasByColumn ? sum + Unsafe.Add(ref bias, 2) : sum;
+            sum = sums.GetElement(3); Unsafe.Add(ref c, 2 * ldc + 3 * cstep) = mode == KernelAccumulate ? Unsafe.Add(ref c, 2 * ldc + 3 * cstep) + sum : mode == KernelDescend ? Unsafe.Add(ref c, 2 * ldc + 3 * cstep) + bias * sum : mode == KernelBiasByRow ? sum + Unsafe.Add(ref bias, 2) : mode == KernelBiasByColumn ? sum + Unsafe.Add(ref bias, 3) : sum;
+        }
+        sums = Sums4(Half(s30), Half(s31), Half(s32), Half(s33));
+        if (cstep == 1)
+        {
+            (mode == KernelAccumulate ? Vector128.LoadUnsafe(ref Unsafe.Add(ref c, 3 * ldc + 0)) + sums : mode == KernelDescend ? Vector128.LoadUnsafe(ref Unsafe.Add(ref c, 3 * ldc + 0)) + Vector128.Create(bias) * sums : mode == KernelBiasByRow ? sums + Vector128.Create(Unsafe.Add(ref bias, 3)) : mode == KernelBiasByColumn ? sums + Vector128.LoadUnsafe(ref bias, 0) : sums).StoreUnsafe(ref Unsafe.Add(ref c, 3 * ldc + 0));
+        }
+        else
+        {
+            sum = sums.GetElement(0); Unsafe.Add(ref c, 3 * ldc + 0) = mode == KernelAccumulate ? Unsafe.Add(ref c, 3 * ldc + 0) + sum : mode == KernelDescend ? Unsafe.Add(ref c, 3 * ldc + 0) + bias * sum : mode == KernelBiasByRow ? sum + Unsafe.Add(ref bias, 3) : mode == KernelBiasByColumn ? sum + Unsafe.Add(ref bias, 0) : sum;
+            sum = sums.GetElement(1); Unsafe.Add(ref c, 3 * ldc + cstep) = mode == KernelAccumulate ? Unsafe.Add(ref c, 3 * ldc + cstep) + sum : mode == KernelDescend ? Unsafe.Add(ref c, 3 * ldc + cstep) + bias * sum : mode == KernelBiasByRow ? sum + Unsafe.Add(ref bias, 3) : mode == KernelBiasByColumn ? sum + Unsafe.Add(ref bias, 1) : sum;
+            sum = sums.GetElement(2); Unsafe.Add(ref c, 3 * ldc + 2 * cstep) = mode == KernelAccumulate ? Unsafe.Add(ref c, 3 * ldc + 2 * cstep) + sum : mode == KernelDescend ? Unsafe.Add(ref c, 3 * ldc + 2 * cstep) + bias * sum : mode == KernelBiasByRow ? sum + Unsafe.Add(ref bias, 3) : mode == KernelBiasByColumn ? sum + Unsafe.Add(ref bias, 2) : sum;
+            sum = sums.GetElement(3); Unsafe.Add(ref c, 3 * ldc + 3 * cstep) = mode == KernelAccumulate ? Unsafe.Add(ref c, 3 * ldc + 3 * cstep) + sum : mode == KernelDescend ? Unsafe.Add(ref c, 3 * ldc + 3 * cstep) + bias * sum : mode == KernelBiasByRow ? sum + Unsafe.Add(ref bias, 3) : mode == KernelBiasByColumn ? sum + Unsafe.Add(ref bias, 3) : sum;
+        }
     }
 
-    /// <summary>One register block of 4 × 1 dot products of length <paramref name="length"/> (at least 16): C[r, j] = Σ_k A[r, k]·B[j, k],
+    /// <summary>One register block of 4 × 2 dot products of length <paramref name="length"/> (at least 16): C[r, j] = Σ_k A[r, k]·B[j, k],
     /// with A's row r at a[r·lda], B's row j at b[j·ldb], C[r, j] at c[r·ldc + j·cstep], stored as the mode says (bias[r] or bias[j];
     /// KernelDescend: C + bias·sum, bias being −η).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Dot512Block4x1(ref float a, nint lda, ref float b, nint ldb, int length, ref float c, nint ldc, nint cstep, int mode, ref float bias)
+    private static void Dot512Block4x2(ref float a, nint lda, ref float b, nint ldb, int length, ref float c, nint ldc, nint cstep, int mode, ref float bias)
     {
-        Vector512<float> s00 = default, s10 = default, s20 = default, s30 = default;
+        Vector512<float> s00 = default, s01 = default, s10 = default, s11 = default, s20 = default, s21 = default, s30 = default, s31 = default;
         Vector512<float> x0, x1, x2, x3, y;
         nint full = length - length % 16;
         for (nint k = 0; k < full; k += 16)
@@ -2641,6 +2699,8 @@ ___________________________________________________________________
             x0 = Load512(ref a, k); x1 = Load512(ref a, lda + k); x2 = Load512(ref a, 2 * lda + k); x3 = Load512(ref a, 3 * lda + k);
             y = Load512(ref b, k);
             s00 = Fma(x0, y, s00); s10 = Fma(x1, y, s10); s20 = Fma(x2, y, s20); s30 = Fma(x3, y, s30);
+            y = Load512(ref b, ldb + k);
+            s01 = Fma(x0, y, s01); s11 = Fma(x1, y, s11); s21 = Fma(x2, y, s21); s31 = Fma(x3, y, s31);
         }
         if (full < length)   // the last length % 16 values: a vector ending at length, its lanes already summed masked off
         {
@@ -2648,12 +2708,21 @@ ___________________________________________________________________
             x0 = Load512(ref a, full) & TailMask512(length % 16); x1 = Load512(ref a, lda + full) & TailMask512(length % 16); x2 = Load512(ref a, 2 * lda + full) & TailMask512(length % 16); x3 = Load512(ref a, 3 * lda + full) & TailMask512(length % 16);
             y = Load512(ref b, full);
             s00 = Fma(x0, y, s00); s10 = Fma(x1, y, s10); s20 = Fma(x2, y, s20); s30 = Fma(x3, y, s30);
+            y = Load512(ref b, ldb + full);
+            s01 = Fma(x0, y, s01); s11 = Fma(x1, y, s11); s21 = Fma(x2, y, s21); s31 = Fma(x3, y, s31);
         }
         float sum;
-        sum = Vector512.Sum(s00); Unsafe.Add(ref c, 0) = mode == KernelAccumulate ? Unsafe.Add(ref c, 0) + sum : mode == KernelDescend ? Unsafe.Add(ref c, 0) + bias * sum : mode == KernelBiasByRow ? sum + Unsafe.Add(ref bias, 0) : mode == KernelBiasByColumn ? sum + Unsafe.Add(ref bias, 0) : sum;
-        sum = Vector512.Sum(s10); Unsafe.Add(ref c, ldc + 0) = mode == KernelAccumulate ? Unsafe.Add(ref c, ldc + 0) + sum : mode == KernelDescend ? Unsafe.Add(ref c, ldc + 0) + bias * sum : mode == KernelBiasByRow ? sum + Unsafe.Add(ref bias, 1) : mode == KernelBiasByColumn ? sum + Unsafe.Add(ref bias, 0) : sum;
-        sum = Vector512.Sum(s20); Unsafe.Add(ref c, 2 * ldc + 0) = mode == KernelAccumulate ? Unsafe.Add(ref c, 2 * ldc + 0) + sum : mode == KernelDescend ? Unsafe.Add(ref c, 2 * ldc + 0) + bias * sum : mode == KernelBiasByRow ? sum + Unsafe.Add(ref bias, 2) : mode == KernelBiasByColumn ? sum + Unsafe.Add(ref bias, 0) : sum;
-        sum = Vector512.Sum(s30); Unsafe.Add(ref c, 3 * ldc + 0) = mode == KernelAccumulate ? Unsafe.Add(ref c, 3 * ldc + 0) + sum : mode == KernelDescend ? Unsafe.Add(ref c, 3 * ldc + 0) + bias * sum : mode == KernelBiasByRow ? sum + Unsafe.Add(ref bias, 3) : mode == KernelBiasByColumn ? sum + Unsafe.Add(ref bias, 0) : sum;
+        Vector128<float> sums;
+        sums = Sums4(Half(s00), Half(s10), Half(s20), Half(s30));
+        sum = sums.GetElement(0); Unsafe.Add(ref c, 0) = mode == KernelAccumulate ? Unsafe.Add(ref c, 0) + sum : mode == KernelDescend ? Unsafe.Add(ref c, 0) + bias * sum : mode == KernelBiasByRow ? sum + Unsafe.Add(ref bias, 0) : mode == KernelBiasByColumn ? sum + Unsafe.Add(ref bias, 0) : sum;
+        sum = sums.GetElement(1); Unsafe.Add(ref c, ldc + 0) = mode == KernelAccumulate ? Unsafe.Add(ref c, ldc + 0) + sum : mode == KernelDescend ? Unsafe.Add(ref c, ldc + 0) + bias * sum : mode == KernelBiasByRow ? sum + Unsafe.Add(ref bias, 1) : mode == KernelBiasByColumn ? sum + Unsafe.Add(ref bias, 0) : sum;
+        sum = sums.GetElement(2); Unsafe.Add(ref c, 2 * ldc + 0) = mode == KernelAccumulate ? Unsafe.Add(ref c, 2 * ldc + 0) + sum : mode == KernelDescend ? Unsafe.Add(ref c, 2 * ldc + 0) + bias * sum : mode == KernelBiasByRow ? sum + Unsafe.Add(ref bias, 2) : mode == KernelBiasByColumn ? sum + Unsafe.Add(ref bias, 0) : sum;
+        sum = sums.GetElement(3); Unsafe.Add(ref c, 3 * ldc + 0) = mode == KernelAccumulate ? Unsafe.Add(ref c, 3 * ldc + 0) + sum : mode == KernelDescend ? Unsafe.Add(ref c, 3 * ldc + 0) + bias * sum : mode == KernelBiasByRow ? sum + Unsafe.Add(ref bias, 3) : mode == KernelBiasByColumn ? sum + Unsafe.Add(ref bias, 0) : sum;
+        sums = Sums4(Half(s01), Half(s11), Half(s21), Half(s31));
+        sum = sums.GetElement(0); Unsafe.Add(ref c, cstep) = mode == KernelAccumulate ? Unsafe.Add(ref c, cstep) + sum : mode == KernelDescend ? Unsafe.Add(ref c, cstep) + bias * sum : mode == KernelBiasByRow ? sum + Unsafe.Add(ref bias, 0) : mode == KernelBiasByColumn ? sum + Unsafe.Add(ref bias, 1) : sum;
+        sum = sums.GetElement(1); Unsafe.Add(ref c, ldc + cstep) = mode == KernelAccumulate ? Unsafe.Add(ref c, ldc + cstep) + sum : mode == KernelDescend ? Unsafe.Add(ref c, ldc + cstep) + bias * sum : mode == KernelBiasByRow ? sum + Unsafe.Add(ref bias, 1) : mode == KernelBiasByColumn ? sum + Unsafe.Add(ref bias, 1) : sum;
+        sum = sums.GetElement(2); Unsafe.Add(ref c, 2 * ldc + cstep) = mode == KernelAccumulate ? Unsafe.Add(ref c, 2 * ldc + cstep) + sum : mode == KernelDescend ? Unsafe.Add(ref c, 2 * ldc + cstep) + bias * sum : mode == KernelBiasByRow ? sum + Unsafe.Add(ref bias, 2) : mode == KernelBiasByColumn ? sum + Unsafe.Add(ref bias, 1) : sum;
+        sum = sums.GetElement(3); Unsafe.Add(ref c, 3 * ldc + cstep) = mode == KernelAccumulate ? Unsafe.Add(ref c, 3 * ldc + cstep) + sum : mode == KernelDescend ? Unsafe.Add(ref c, 3 * ldc + cstep) + bias * sum : mode == KernelBiasByRow ? sum + Unsafe.Add(ref bias, 3) : mode == KernelBiasByColumn ? sum + Unsafe.Add(ref bias, 1) : sum;
     }
 
     /// <summary>One register block of 1 × 8 dot products of length <paramref name="length"/> (at least 16): C[r, j] = Σ_k A[r, k]·B[j, k],
@@ -2707,23 +2776,40 @@ ___________________________________________________________________
             s07 = Fma(x0, y, s07);
         }
         float sum;
-        sum = Vector512.Sum(s00); Unsafe.Add(ref c, 0) = mode == KernelAccumulate ? Unsafe.Add(ref c, 0) + sum : mode == KernelDescend ? Unsafe.Add(ref c, 0) + bias * sum : mode == KernelBiasByRow ? sum + Unsafe.Add(ref bias, 0) : mode == KernelBiasByColumn ? sum + Unsafe.Add(ref bias, 0) : sum;
-        sum = Vector512.Sum(s01); Unsafe.Add(ref c, cstep) = mode == KernelAccumulate ? Unsafe.Add(ref c, cstep) + sum : mode == KernelDescend ? Unsafe.Add(ref c, cstep) + bias * sum : mode == KernelBiasByRow ? sum + Unsafe.Add(ref bias, 0) : mode == KernelBiasByColumn ? sum + Unsafe.Add(ref bias, 1) : sum;
-        sum = Vector512.Sum(s02); Unsafe.Add(ref c, 2 * cstep) = mode == KernelAccumulate ? Unsafe.Add(ref c, 2 * cstep) + sum : mode == KernelDescend ? Unsafe.Add(ref c, 2 * cstep) + bias * sum : mode == KernelBiasByRow ? sum + Unsafe.Add(ref bias, 0) : mode == KernelBiasByColumn ? sum + Unsafe.Add(ref bias, 2) : sum;
-        sum = Vector512.Sum(s03); Unsafe.Add(ref c, 3 * cstep) = mode == KernelAccumulate ? Unsafe.Add(ref c, 3 * cstep) + sum : mode == KernelDescend ? Unsafe.Add(ref c, 3 * cstep) + bias * sum : mode == KernelBiasByRow ? sum + Unsafe.Add(ref bias, 0) : mode == KernelBiasByColumn ? sum + Unsafe.Add(ref bias, 3) : sum;
-        sum = Vector512.Sum(s04); Unsafe.Add(ref c, 4 * cstep) = mode == KernelAccumulate ? Unsafe.Add(ref c, 4 * cstep) + sum : mode == KernelDescend ? Unsafe.Add(ref c, 4 * cstep) + bias * sum : mode == KernelBiasByRow ? sum + Unsafe.Add(ref bias, 0) : mode == KernelBiasByColumn ? sum + Unsafe.Add(ref bias, 4) : sum;
-        sum = Vector512.Sum(s05); Unsafe.Add(ref c, 5 * cstep) = mode == KernelAccumulate ? Unsafe.Add(ref c, 5 * cstep) + sum : mode == KernelDescend ? Unsafe.Add(ref c, 5 * cstep) + bias * sum : mode == KernelBiasByRow ? sum + Unsafe.Add(ref bias, 0) : mode == KernelBiasByColumn ? sum + Unsafe.Add(ref bias, 5) : sum;
-        sum = Vector512.Sum(s06); Unsafe.Add(ref c, 6 * cstep) = mode == KernelAccumulate ? Unsafe.Add(ref c, 6 * cstep) + sum : mode == KernelDescend ? Unsafe.Add(ref c, 6 * cstep) + bias * sum : mode == KernelBiasByRow ? sum + Unsafe.Add(ref bias, 0) : mode == KernelBiasByColumn ? sum + Unsafe.Add(ref bias, 6) : sum;
-        sum = Vector512.Sum(s07); Unsafe.Add(ref c, 7 * cstep) = mode == KernelAccumulate ? Unsafe.Add(ref c, 7 * cstep) + sum : mode == KernelDescend ? Unsafe.Add(ref c, 7 * cstep) + bias * sum : mode == KernelBiasByRow ? sum + Unsafe.Add(ref bias, 0) : mode == KernelBiasByColumn ? sum + Unsafe.Add(ref bias, 7) : sum;
+        Vector128<float> sums;
+        sums = Sums4(Half(s00), Half(s01), Half(s02), Half(s03));
+        if (cstep == 1)
+        {
+            (mode == KernelAccumulate ? Vector128.LoadUnsafe(ref Unsafe.Add(ref c, 0)) + sums : mode == KernelDescend ? Vector128.LoadUnsafe(ref Unsafe.Add(ref c, 0)) + Vector128.Create(bias) * sums : mode == KernelBiasByRow ? sums + Vector128.Create(Unsafe.Add(ref bias, 0)) : mode == KernelBiasByColumn ? sums + Vector128.LoadUnsafe(ref bias, 0) : sums).StoreUnsafe(ref Unsafe.Add(ref c, 0));
+        }
+        else
+        {
+            sum = sums.GetElement(0); Unsafe.Add(ref c, 0) = mode == KernelAccumulate ? Unsafe.Add(ref c, 0) + sum : mode == KernelDescend ? Unsafe.Add(ref c, 0) + bias * sum : mode == KernelBiasByRow ? sum + Unsafe.Add(ref bias, 0) : mode == KernelBiasByColumn ? sum + Unsafe.Add(ref bias, 0) : sum;
+            sum = sums.GetElement(1); Unsafe.Add(ref c, cstep) = mode == KernelAccumulate ? Unsafe.Add(ref c, cstep) + sum : mode == KernelDescend ? Unsafe.Add(ref c, cstep) + bias * sum : mode == KernelBiasByRow ? sum + Unsafe.Add(ref bias, 0) : mode == KernelBiasByColumn ? sum + Unsafe.Add(ref bias, 1) : sum;
+            sum = sums.GetElement(2); Unsafe.Add(ref c, 2 * cstep) = mode == KernelAccumulate ? Unsafe.Add(ref c, 2 * cstep) + sum : mode == KernelDescend ? Unsafe.Add(ref c, 2 * cstep) + bias * sum : mode == KernelBiasByRow ? sum + Unsafe.Add(ref bias, 0) : mode == KernelBiasByColumn ? sum + Unsafe.Add(ref bias, 2) : sum;
+            sum = sums.GetElement(3); Unsafe.Add(ref c, 3 * cstep) = mode == KernelAccumulate ? Unsafe.Add(ref c, 3 * cstep) + sum : mode == KernelDescend ? Unsafe.Add(ref c, 3 * cstep) + bias * sum : mode == KernelBiasByRow ? sum + Unsafe.Add(ref bias, 0) : mode == KernelBiasByColumn ? sum + Unsafe.Add(ref bias, 3) : sum;
+        }
+        sums = Sums4(Half(s04), Half(s05), Half(s06), Half(s07));
+        if (cstep == 1)
+        {
+            (mode == KernelAccumulate ? Vector128.LoadUnsafe(ref Unsafe.Add(ref c, 4 * cstep)) + sums : mode == KernelDescend ? Vector128.LoadUnsafe(ref Unsafe.Add(ref c, 4 * cstep)) + Vector128.Create(bias) * sums : mode == KernelBiasByRow ? sums + Vector128.Create(Unsafe.Add(ref bias, 0)) : mode == KernelBiasByColumn ? sums + Vector128.LoadUnsafe(ref bias, 4) : sums).StoreUnsafe(ref Unsafe.Add(ref c, 4 * cstep));
+        }
+        else
+        {
+            sum = sums.GetElement(0); Unsafe.Add(ref c, 4 * cstep) = mode == KernelAccumulate ? Unsafe.Add(ref c, 4 * cstep) + sum : mode == KernelDescend ? Unsafe.Add(ref c, 4 * cstep) + bias * sum : mode == KernelBiasByRow ? sum + Unsafe.Add(ref bias, 0) : mode == KernelBiasByColumn ? sum + Unsafe.Add(ref bias, 4) : sum;
+            sum = sums.GetElement(1); Unsafe.Add(ref c, 5 * cstep) = mode == KernelAccumulate ? Unsafe.Add(ref c, 5 * cstep) + sum : mode == KernelDescend ? Unsafe.Add(ref c, 5 * cstep) + bias * sum : mode == KernelBiasByRow ? sum + Unsafe.Add(ref bias, 0) : mode == KernelBiasByColumn ? sum + Unsafe.Add(ref bias, 5) : sum;
+            sum = sums.GetElement(2); Unsafe.Add(ref c, 6 * cstep) = mode == KernelAccumulate ? Unsafe.Add(ref c, 6 * cstep) + sum : mode == KernelDescend ? Unsafe.Add(ref c, 6 * cstep) + bias * sum : mode == KernelBiasByRow ? sum + Unsafe.Add(ref bias, 0) : mode == KernelBiasByColumn ? sum + Unsafe.Add(ref bias, 6) : sum;
+            sum = sums.GetElement(3); Unsafe.Add(ref c, 7 * cstep) = mode == KernelAccumulate ? Unsafe.Add(ref c, 7 * cstep) + sum : mode == KernelDescend ? Unsafe.Add(ref c, 7 * cstep) + bias * sum : mode == KernelBiasByRow ? sum + Unsafe.Add(ref bias, 0) : mode == KernelBiasByColumn ? sum + Unsafe.Add(ref bias, 7) : sum;
+        }
     }
 
-    /// <summary>One register block of 1 × 1 dot products of length <paramref name="length"/> (at least 16): C[r, j] = Σ_k A[r, k]·B[j, k],
+    /// <summary>One register block of 1 × 2 dot products of length <paramref name="length"/> (at least 16): C[r, j] = Σ_k A[r, k]·B[j, k],
     /// with A's row r at a[r·lda], B's row j at b[j·ldb], C[r, j] at c[r·ldc + j·cstep], stored as the mode says (bias[r] or bias[j];
     /// KernelDescend: C + bias·sum, bias being −η).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Dot512Block1x1(ref float a, nint lda, ref float b, nint ldb, int length, ref float c, nint ldc, nint cstep, int mode, ref float bias)
+    private static void Dot512Block1x2(ref float a, nint lda, ref float b, nint ldb, int length, ref float c, nint ldc, nint cstep, int mode, ref float bias)
     {
-        Vector512<float> s00 = default;
+        Vector512<float> s00 = default, s01 = default;
         Vector512<float> x0, y;
         nint full = length - length % 16;
         for (nint k = 0; k < full; k += 16)
@@ -2731,6 +2817,8 @@ ___________________________________________________________________
             x0 = Load512(ref a, k);
             y = Load512(ref b, k);
             s00 = Fma(x0, y, s00);
+            y = Load512(ref b, ldb + k);
+            s01 = Fma(x0, y, s01);
         }
         if (full < length)   // the last length % 16 values: a vector ending at length, its lanes already summed masked off
         {
@@ -2738,9 +2826,13 @@ ___________________________________________________________________
             x0 = Load512(ref a, full) & TailMask512(length % 16);
             y = Load512(ref b, full);
             s00 = Fma(x0, y, s00);
+            y = Load512(ref b, ldb + full);
+            s01 = Fma(x0, y, s01);
         }
         float sum;
-        sum = Vector512.Sum(s00); Unsafe.Add(ref c, 0) = mode == KernelAccumulate ? Unsafe.Add(ref c, 0) + sum : mode == KernelDescend ? Unsafe.Add(ref c, 0) + bias * sum : mode == KernelBiasByRow ? sum + Unsafe.Add(ref bias, 0) : mode == KernelBiasByColumn ? sum + Unsafe.Add(ref bias, 0) : sum;
+        Vector128<float> sums;
+        sums = Sums4(Half(s00), Half(s01), Half(s00), Half(s01)); sum = sums.GetElement(0); Unsafe.Add(ref c, 0) = mode == KernelAccumulate ? Unsafe.Add(ref c, 0) + sum : mode == KernelDescend ? Unsafe.Add(ref c, 0) + bias * sum : mode == KernelBiasByRow ? sum + Unsafe.Add(ref bias, 0) : mode == KernelBiasByColumn ? sum + Unsafe.Add(ref bias, 0) : sum;
+        sum = sums.GetElement(1); Unsafe.Add(ref c, cstep) = mode == KernelAccumulate ? Unsafe.Add(ref c, cstep) + sum : mode == KernelDescend ? Unsafe.Add(ref c, cstep) + bias * sum : mode == KernelBiasByRow ? sum + Unsafe.Add(ref bias, 0) : mode == KernelBiasByColumn ? sum + Unsafe.Add(ref bias, 1) : sum;
     }
 
     /// <summary>A mask keeping the last <paramref name="keep"/> of the 16 lanes.</summary>

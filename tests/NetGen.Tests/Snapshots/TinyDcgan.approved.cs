@@ -1931,6 +1931,18 @@ ________________________________________________________________________________
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector512<float> Load512(ref float at, nint i) => Vector512.LoadUnsafe(ref at, (nuint)i);
 
+    /// <summary>The two 256-bit halves of a 512-bit vector added lane by lane.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<float> Half(Vector512<float> v) => v.GetLower() + v.GetUpper();
+
+    /// <summary>[Σa, Σb, Σc, Σd]: each the sum ((a₀ + a₁) + (a₂ + a₃)) + ((a₄ + a₅) + (a₆ + a₇)).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector128<float> Sums4(Vector256<float> a, Vector256<float> b, Vector256<float> c, Vector256<float> d)
+    {
+        Vector256<float> abcd = global::System.Runtime.Intrinsics.X86.Avx.HorizontalAdd(global::System.Runtime.Intrinsics.X86.Avx.HorizontalAdd(a, b), global::System.Runtime.Intrinsics.X86.Avx.HorizontalAdd(c, d));   // [a₀₋₃, b₀₋₃, c₀₋₃, d₀₋₃ | a₄₋₇, b₄₋₇, c₄₋₇, d₄₋₇]
+        return abcd.GetLower() + abcd.GetUpper();
+    }
+
     /// <summary>One register block of 8 × 48: C[r, 0..48) = init + Σ_k A[r, k]·B[k, 0..48) for r &lt; 8, with A[r, k] at
     /// a[r·lda + k·astep], B's row k at b[k·ldb], C's row r at c[r·ldc]; init is 0, C itself (KernelAccumulate), bias[r] or
     /// bias[0..48); KernelDescend writes C + bias·(the product) instead (bias is −η: a plain-SGD step). With tail &gt; 0 (a block
@@ -2280,22 +2292,55 @@ ________________________________________________________________________________
             s03 = Fma(x0, y, s03); s13 = Fma(x1, y, s13); s23 = Fma(x2, y, s23); s33 = Fma(x3, y, s33);
         }
         float sum;
-        sum = Vector512.Sum(s00); Unsafe.Add(ref c, 0) = mode == KernelAccumulate ? Unsafe.Add(ref c, 0) + sum : mode == KernelDescend ? Unsafe.Add(ref c, 0) + bias * sum : mode == KernelBiasByRow ? sum + Unsafe.Add(ref bias, 0) : mode == KernelBiasByColumn ? sum + Unsafe.Add(ref bias, 0) : sum;
-        sum = Vector512.Sum(s01); Unsafe.Add(ref c, cstep) = mode == KernelAccumulate ? Unsafe.Add(ref c, cstep) + sum : mode == KernelDescend ? Unsafe.Add(ref c, cstep) + bias * sum : mode == KernelBiasByRow ? sum + Unsafe.Add(ref bias, 0) : mode == KernelBiasByColumn ? sum + Unsafe.Add(ref bias, 1) : sum;
-        sum = Vector512.Sum(s02); Unsafe.Add(ref c, 2 * cstep) = mode == KernelAccumulate ? Unsafe.Add(ref c, 2 * cstep) + sum : mode == KernelDescend ? Unsafe.Add(ref c, 2 * cstep) + bias * sum : mode == KernelBiasByRow ? sum + Unsafe.Add(ref bias, 0) : mode == KernelBiasByColumn ? sum + Unsafe.Add(ref bias, 2) : sum;
-        sum = Vector512.Sum(s03); Unsafe.Add(ref c, 3 * cstep) = mode == KernelAccumulate ? Unsafe.Add(ref c, 3 * cstep) + sum : mode == KernelDescend ? Unsafe.Add(ref c, 3 * cstep) + bias * sum : mode == KernelBiasByRow ? sum + Unsafe.Add(ref bias, 0) : mode == KernelBiasByColumn ? sum + Unsafe.Add(ref bias, 3) : sum;
-        sum = Vector512.Sum(s10); Unsafe.Add(ref c, ldc + 0) = mode == KernelAccumulate ? Unsafe.Add(ref c, ldc + 0) + sum : mode == KernelDescend ? Unsafe.Add(ref c, ldc + 0) + bias * sum : mode == KernelBiasByRow ? sum + Unsafe.Add(ref bias, 1) : mode == KernelBiasByColumn ? sum + Unsafe.Add(ref bias, 0) : sum;
-        sum = Vector512.Sum(s11); Unsafe.Add(ref c, ldc + cstep) = mode == KernelAccumulate ? Unsafe.Add(ref c, ldc + cstep) + sum : mode == KernelDescend ? Unsafe.Add(ref c, ldc + cstep) + bias * sum : mode == KernelBiasByRow ? sum + Unsafe.Add(ref bias, 1) : mode == KernelBiasByColumn ? sum + Unsafe.Add(ref bias, 1) : sum;
-        sum = Vector512.Sum(s12); Unsafe.Add(ref c, ldc + 2 * cstep) = mode == KernelAccumulate ? Unsafe.Add(ref c, ldc + 2 * cstep) + sum : mode == KernelDescend ? Unsafe.Add(ref c, ldc + 2 * cstep) + bias * sum : mode == KernelBiasByRow ? sum + Unsafe.Add(ref bias, 1) : mode == KernelBiasByColumn ? sum + Unsafe.Add(ref bias, 2) : sum;
-        sum = Vector512.Sum(s13); Unsafe.Add(ref c, ldc + 3 * cstep) = mode == KernelAccumulate ? Unsafe.Add(ref c, ldc + 3 * cstep) + sum : mode == KernelDescend ? Unsafe.Add(ref c, ldc + 3 * cstep) + bias * sum : mode == KernelBiasByRow ? sum + Unsafe.Add(ref bias, 1) : mode == KernelBiasByColumn ? sum + Unsafe.Add(ref bias, 3) : sum;
-        sum = Vector512.Sum(s20); Unsafe.Add(ref c, 2 * ldc + 0) = mode == KernelAccumulate ? Unsafe.Add(ref c, 2 * ldc + 0) + sum : mode == KernelDescend ? Unsafe.Add(ref c, 2 * ldc + 0) + bias * sum : mode == KernelBiasByRow ? sum + Unsafe.Add(ref bias, 2) : mode == KernelBiasByColumn ? sum + Unsafe.Add(ref bias, 0) : sum;
-        sum = Vector512.Sum(s21); Unsafe.Add(ref c, 2 * ldc + cstep) = mode == KernelAccumulate ? Unsafe.Add(ref c, 2 * ldc + cstep) + sum : mode == KernelDescend ? Unsafe.Add(ref c, 2 * ldc + cstep) + bias * sum : mode == KernelBiasByRow ? sum + Unsafe.Add(ref bias, 2) : mode == KernelBiasByColumn ? sum + Unsafe.Add(ref bias, 1) : sum;
-        sum = Vector512.Sum(s22); Unsafe.Add(ref c, 2 * ldc + 2 * cstep) = mode == KernelAccumulate ? Unsafe.Add(ref c, 2 * ldc + 2 * cstep) + sum : mode == KernelDescend ? Unsafe.Add(ref c, 2 * ldc + 2 * cstep) + bias * sum : mode == KernelBiasByRow ? sum + Unsafe.Add(ref bias, 2) : mode == KernelBiasByColumn ? sum + Unsafe.Add(ref bias, 2) : sum;
-        sum = Vector512.Sum(s23); Unsafe.Add(ref c, 2 * ldc + 3 * cstep) = mode == KernelAccumulate ? Unsafe.Add(ref c, 2 * ldc + 3 * cstep) + sum : mode == KernelDescend ? Unsafe.Add(ref c, 2 * ldc + 3 * cstep) + bias * sum : mode == KernelBiasByRow ? sum + Unsafe.Add(ref bias, 2) : mode == KernelBiasByColumn ? sum + Unsafe.Add(ref bias, 3) : sum;
-        sum = Vector512.Sum(s30); Unsafe.Add(ref c, 3 * ldc + 0) = mode == KernelAccumulate ? Unsafe.Add(ref c, 3 * ldc + 0) + sum : mode == KernelDescend ? Unsafe.Add(ref c, 3 * ldc + 0) + bias * sum : mode == KernelBiasByRow ? sum + Unsafe.Add(ref bias, 3) : mode == KernelBiasByColumn ? sum + Unsafe.Add(ref bias, 0) : sum;
-        sum = Vector512.Sum(s31); Unsafe.Add(ref c, 3 * ldc + cstep) = mode == KernelAccumulate ? Unsafe.Add(ref c, 3 * ldc + cstep) + sum : mode == KernelDescend ? Unsafe.Add(ref c, 3 * ldc + cstep) + bias * sum : mode == KernelBiasByRow ? sum + Unsafe.Add(ref bias, 3) : mode == KernelBiasByColumn ? sum + Unsafe.Add(ref bias, 1) : sum;
-        sum = Vector512.Sum(s32); Unsafe.Add(ref c, 3 * ldc + 2 * cstep) = mode == KernelAccumulate ? Unsafe.Add(ref c, 3 * ldc + 2 * cstep) + sum : mode == KernelDescend ? Unsafe.Add(ref c, 3 * ldc + 2 * cstep) + bias * sum : mode == KernelBiasByRow ? sum + Unsafe.Add(ref bias, 3) : mode == KernelBiasByColumn ? sum + Unsafe.Add(ref bias, 2) : sum;
-        sum = Vector512.Sum(s33); Unsafe.Add(ref c, 3 * ldc + 3 * cstep) = mode == KernelAccumulate ? Unsafe.Add(ref c, 3 * ldc + 3 * cstep) + sum : mode == KernelDescend ? Unsafe.Add(ref c, 3 * ldc + 3 * cstep) + bias * sum : mode == KernelBiasByRow ? sum + Unsafe.Add(ref bias, 3) : mode == KernelBiasByColumn ? sum + Unsafe.Add(ref bias, 3) : sum;
+        Vector128<float> sums;
+        sums = Sums4(Half(s00), Half(s01), Half(s02), Half(s03));
+        if (cstep == 1)
+        {
+            (mode == KernelAccumulate ? Vector128.LoadUnsafe(ref Unsafe.Add(ref c, 0)) + sums : mode == KernelDescend ? Vector128.LoadUnsafe(ref Unsafe.Add(ref c, 0)) + Vector128.Create(bias) * sums : mode == KernelBiasByRow ? sums + Vector128.Create(Unsafe.Add(ref bias, 0)) : mode == KernelBiasByColumn ? sums + Vector128.LoadUnsafe(ref bias, 0) : sums).StoreUnsafe(ref Unsafe.Add(ref c, 0));
+        }
+        else
+        {
+            sum = sums.GetElement(0); Unsafe.Add(ref c, 0) = mode == KernelAccumulate ? Unsafe.Add(ref c, 0) + sum : mode == KernelDescend ? Unsafe.Add(ref c, 0) + bias * sum : mode == KernelBiasByRow ? sum + Unsafe.Add(ref bias, 0) : mode == KernelBiasByColumn ? sum + Unsafe.Add(ref bias, 0) : sum;
+            sum = sums.GetElement(1); Unsafe.Add(ref c, cstep) = mode == KernelAccumulate ? Unsafe.Add(ref c, cstep) + sum : mode == KernelDescend ? Unsafe.Add(ref c, cstep) + bias * sum : mode == KernelBiasByRow ? sum + Unsafe.Add(ref bias, 0) : mode == KernelBiasByColumn ? sum + Unsafe.Add(ref bias, 1) : sum;
+            sum = sums.GetElement(2); Unsafe.Add(ref c, 2 * cstep) = mode == KernelAccumulate ? Unsafe.Add(ref c, 2 * cstep) + sum : mode == KernelDescend ? Unsafe.Add(ref c, 2 * cstep) + bias * sum : mode == KernelBiasByRow ? sum + Unsafe.Add(ref bias, 0) : mode == KernelBiasByColumn ? sum + Unsafe.Add(ref bias, 2) : sum;
+            sum = sums.GetElement(3); Unsafe.Add(ref c, 3 * cstep) = mode == KernelAccumulate ? Unsafe.Add(ref c, 3 * cstep) + sum : mode == KernelDescend ? Unsafe.Add(ref c, 3 * cstep) + bias * sum : mode == KernelBiasByRow ? sum + Unsafe.Add(ref bias, 0) : mode == KernelBiasByColumn ? sum + Unsafe.Add(ref bias, 3) : sum;
+        }
+        sums = Sums4(Half(s10), Half(s11), Half(s12), Half(s13));
+        if (cstep == 1)
+        {
+            (mode == KernelAccumulate ? Vector128.LoadUnsafe(ref Unsafe.Add(ref c, ldc + 0)) + sums : mode == KernelDescend ? Vector128.LoadUnsafe(ref Unsafe.Add(ref c, ldc + 0)) + Vector128.Create(bias) * sums : mode == KernelBiasByRow ? sums + Vector128.Create(Unsafe.Add(ref bias, 1)) : mode == KernelBiasByColumn ? sums + Vector128.LoadUnsafe(ref bias, 0) : sums).StoreUnsafe(ref Unsafe.Add(ref c, ldc + 0));
+        }
+        else
+        {
+            sum = sums.GetElement(0); Unsafe.Add(ref c, ldc + 0) = mode == KernelAccumulate ? Unsafe.Add(ref c, ldc + 0) + sum : mode == KernelDescend ? Unsafe.Add(ref c, ldc + 0) + bias * sum : mode == KernelBiasByRow ? sum + Unsafe.Add(ref bias, 1) : mode == KernelBiasByColumn ? sum + Unsafe.Add(ref bias, 0) : sum;
+            sum = sums.GetElement(1); Unsafe.Add(ref c, ldc + cstep) = mode == KernelAccumulate ? Unsafe.Add(ref c, ldc + cstep) + sum : mode == KernelDescend ? Unsafe.Add(ref c, ldc + cstep) + bias * sum : mode == KernelBiasByRow ? sum + Unsafe.Add(ref bias, 1) : mode == KernelBiasByColumn ? sum + Unsafe.Add(ref bias, 1) : sum;
+            sum = sums.GetElement(2); Unsafe.Add(ref c, ldc + 2 * cstep) = mode == KernelAccumulate ? Unsafe.Add(ref c, ldc + 2 * cstep) + sum : mode == KernelDescend ? Unsafe.Add(ref c, ldc + 2 * cstep) + bias * sum : mode == KernelBiasByRow ? sum + Unsafe.Add(ref bias, 1) : mode == KernelBiasByColumn ? sum + Unsafe.Add(ref bias, 2) : sum;
+            sum = sums.GetElement(3); Unsafe.Add(ref c, ldc + 3 * cstep) = mode == KernelAccumulate ? Unsafe.Add(ref c, ldc + 3 * cstep) + sum : mode == KernelDescend ? Unsafe.Add(ref c, ldc + 3 * cstep) + bias * sum : mode == KernelBiasByRow ? sum + Unsafe.Add(ref bias, 1) : mode == KernelBiasByColumn ? sum + Unsafe.Add(ref bias, 3) : sum;
+        }
+        sums = Sums4(Half(s20), Half(s21), Half(s22), Half(s23));
+        if (cstep == 1)
+        {
+            (mode == KernelAccumulate ? Vector128.LoadUnsafe(ref Unsafe.Add(ref c, 2 * ldc + 0)) + sums : mode == KernelDescend ? Vector128.LoadUnsafe(ref Unsafe.Add(ref c, 2 * ldc + 0)) + Vector128.Create(bias) * sums : mode == KernelBiasByRow ? sums + Vector128.Create(Unsafe.Add(ref bias, 2)) : mode == KernelBiasByColumn ? sums + Vector128.LoadUnsafe(ref bias, 0) : sums).StoreUnsafe(ref Unsafe.Add(ref c, 2 * ldc + 0));
+        }
+        else
+        {
+            sum = sums.GetElement(0); Unsafe.Add(ref c, 2 * ldc + 0) = mode == KernelAccumulate ? Unsafe.Add(ref c, 2 * ldc + 0) + sum : mode == KernelDescend ? Unsafe.Add(ref c, 2 * ldc + 0) + bias * sum : mode == KernelBiasByRow ? sum + Unsafe.Add(ref bias, 2) : mode == KernelBiasByColumn ? sum + Unsafe.Add(ref bias, 0) : sum;
+            sum = sums.GetElement(1); Unsafe.Add(ref c, 2 * ldc + cstep) = mode == KernelAccumulate ? Unsafe.Add(ref c, 2 * ldc + cstep) + sum : mode == KernelDescend ? Unsafe.Add(ref c, 2 * ldc + cstep) + bias * sum : mode == KernelBiasByRow ? sum + Unsafe.Add(ref bias, 2) : mode == KernelBiasByColumn ? sum + Unsafe.Add(ref bias, 1) : sum;
+            sum = sums.GetElement(2); Unsafe.Add(ref c, 2 * ldc + 2 * cstep) = mode == KernelAccumulate ? Unsafe.Add(ref c, 2 * ldc + 2 * cstep) + sum : mode == KernelDescend ? Unsafe.Add(ref c, 2 * ldc + 2 * cstep) + bias * sum : mode == KernelBiasByRow ? sum + Unsafe.Add(ref bias, 2) : mode == KernelBiasByColumn ? sum + Unsafe.Add(ref bias, 2) : sum;
+            sum = sums.GetElement(3); Unsafe.Add(ref c, 2 * ldc + 3 * cstep) = mode == KernelAccumulate ? Unsafe.Add(ref c, 2 * ldc + 3 * cstep) + sum : mode == KernelDescend ? Unsafe.Add(ref c, 2 * ldc + 3 * cstep) + bias * sum : mode == KernelBiasByRow ? sum + Unsafe.Add(ref bias, 2) : mode == KernelBiasByColumn ? sum + Unsafe.Add(ref bias, 3) : sum;
+        }
+        sums = Sums4(Half(s30), Half(s31), Half(s32), Half(s33));
+        if (cstep == 1)
+        {
+            (mode == KernelAccumulate ? Vector128.LoadUnsafe(ref Unsafe.Add(ref c, 3 * ldc + 0)) + sums : mode == KernelDescend ? Vector128.LoadUnsafe(ref Unsafe.Add(ref c, 3 * ldc + 0)) + Vector128.Create(bias) * sums : mode == KernelBiasByRow ? sums + Vector128.Create(Unsafe.Add(ref bias, 3)) : mode == KernelBiasByColumn ? sums + Vector128.LoadUnsafe(ref bias, 0) : sums).StoreUnsafe(ref Unsafe.Add(ref c, 3 * ldc + 0));
+        }
+        else
+        {
+            sum = sums.GetElement(0); Unsafe.Add(ref c, 3 * ldc + 0) = mode == KernelAccumulate ? Unsafe.Add(ref c, 3 * ldc + 0) + sum : mode == KernelDescend ? Unsafe.Add(ref c, 3 * ldc + 0) + bias * sum : mode == KernelBiasByRow ? sum + Unsafe.Add(ref bias, 3) : mode == KernelBiasByColumn ? sum + Unsafe.Add(ref bias, 0) : sum;
+            sum = sums.GetElement(1); Unsafe.Add(ref c, 3 * ldc + cstep) = mode == KernelAccumulate ? Unsafe.Add(ref c, 3 * ldc + cstep) + sum : mode == KernelDescend ? Unsafe.Add(ref c, 3 * ldc + cstep) + bias * sum : mode == KernelBiasByRow ? sum + Unsafe.Add(ref bias, 3) : mode == KernelBiasByColumn ? sum + Unsafe.Add(ref bias, 1) : sum;
+            sum = sums.GetElement(2); Unsafe.Add(ref c, 3 * ldc + 2 * cstep) = mode == KernelAccumulate ? Unsafe.Add(ref c, 3 * ldc + 2 * cstep) + sum : mode == KernelDescend ? Unsafe.Add(ref c, 3 * ldc + 2 * cstep) + bias * sum : mode == KernelBiasByRow ? sum + Unsafe.Add(ref bias, 3) : mode == KernelBiasByColumn ? sum + Unsafe.Add(ref bias, 2) : sum;
+            sum = sums.GetElement(3); Unsafe.Add(ref c, 3 * ldc + 3 * cstep) = mode == KernelAccumulate ? Unsafe.Add(ref c, 3 * ldc + 3 * cstep) + sum : mode == KernelDescend ? Unsafe.Add(ref c, 3 * ldc + 3 * cstep) + bias * sum : mode == KernelBiasByRow ? sum + Unsafe.Add(ref bias, 3) : mode == KernelBiasByColumn ? sum + Unsafe.Add(ref bias, 3) : sum;
+        }
     }
 
     /// <summary>One register block of 1 × 8 dot products of length <paramref name="length"/> (at least 16): C[r, j] = Σ_k A[r, k]·B[j, k],
@@ -2349,14 +2394,31 @@ ________________________________________________________________________________
             s07 = Fma(x0, y, s07);
         }
         float sum;
-        sum = Vector512.Sum(s00); Unsafe.Add(ref c, 0) = mode == KernelAccumulate ? Unsafe.Add(ref c, 0) + sum : mode == KernelDescend ? Unsafe.Add(ref c, 0) + bias * sum : mode == KernelBiasByRow ? sum + Unsafe.Add(ref bias, 0) : mode == KernelBiasByColumn ? sum + Unsafe.Add(ref bias, 0) : sum;
-        sum = Vector512.Sum(s01); Unsafe.Add(ref c, cstep) = mode == KernelAccumulate ? Unsafe.Add(ref c, cstep) + sum : mode == KernelDescend ? Unsafe.Add(ref c, cstep) + bias * sum : mode == KernelBiasByRow ? sum + Unsafe.Add(ref bias, 0) : mode == KernelBiasByColumn ? sum + Unsafe.Add(ref bias, 1) : sum;
-        sum = Vector512.Sum(s02); Unsafe.Add(ref c, 2 * cstep) = mode == KernelAccumulate ? Unsafe.Add(ref c, 2 * cstep) + sum : mode == KernelDescend ? Unsafe.Add(ref c, 2 * cstep) + bias * sum : mode == KernelBiasByRow ? sum + Unsafe.Add(ref bias, 0) : mode == KernelBiasByColumn ? sum + Unsafe.Add(ref bias, 2) : sum;
-        sum = Vector512.Sum(s03); Unsafe.Add(ref c, 3 * cstep) = mode == KernelAccumulate ? Unsafe.Add(ref c, 3 * cstep) + sum : mode == KernelDescend ? Unsafe.Add(ref c, 3 * cstep) + bias * sum : mode == KernelBiasByRow ? sum + Unsafe.Add(ref bias, 0) : mode == KernelBiasByColumn ? sum + Unsafe.Add(ref bias, 3) : sum;
-        sum = Vector512.Sum(s04); Unsafe.Add(ref c, 4 * cstep) = mode == KernelAccumulate ? Unsafe.Add(ref c, 4 * cstep) + sum : mode == KernelDescend ? Unsafe.Add(ref c, 4 * cstep) + bias * sum : mode == KernelBiasByRow ? sum + Unsafe.Add(ref bias, 0) : mode == KernelBiasByColumn ? sum + Unsafe.Add(ref bias, 4) : sum;
-        sum = Vector512.Sum(s05); Unsafe.Add(ref c, 5 * cstep) = mode == KernelAccumulate ? Unsafe.Add(ref c, 5 * cstep) + sum : mode == KernelDescend ? Unsafe.Add(ref c, 5 * cstep) + bias * sum : mode == KernelBiasByRow ? sum + Unsafe.Add(ref bias, 0) : mode == KernelBiasByColumn ? sum + Unsafe.Add(ref bias, 5) : sum;
-        sum = Vector512.Sum(s06); Unsafe.Add(ref c, 6 * cstep) = mode == KernelAccumulate ? Unsafe.Add(ref c, 6 * cstep) + sum : mode == KernelDescend ? Unsafe.Add(ref c, 6 * cstep) + bias * sum : mode == KernelBiasByRow ? sum + Unsafe.Add(ref bias, 0) : mode == KernelBiasByColumn ? sum + Unsafe.Add(ref bias, 6) : sum;
-        sum = Vector512.Sum(s07); Unsafe.Add(ref c, 7 * cstep) = mode == KernelAccumulate ? Unsafe.Add(ref c, 7 * cstep) + sum : mode == KernelDescend ? Unsafe.Add(ref c, 7 * cstep) + bias * sum : mode == KernelBiasByRow ? sum + Unsafe.Add(ref bias, 0) : mode == KernelBiasByColumn ? sum + Unsafe.Add(ref bias, 7) : sum;
+        Vector128<float> sums;
+        sums = Sums4(Half(s00), Half(s01), Half(s02), Half(s03));
+        if (cstep == 1)
+        {
+            (mode == KernelAccumulate ? Vector128.LoadUnsafe(ref Unsafe.Add(ref c, 0)) + sums : mode == KernelDescend ? Vector128.LoadUnsafe(ref Unsafe.Add(ref c, 0)) + Vector128.Create(bias) * sums : mode == KernelBiasByRow ? sums + Vector128.Create(Unsafe.Add(ref bias, 0)) : mode == KernelBiasByColumn ? sums + Vector128.LoadUnsafe(ref bias, 0) : sums).StoreUnsafe(ref Unsafe.Add(ref c, 0));
+        }
+        else
+        {
+            sum = sums.GetElement(0); Unsafe.Add(ref c, 0) = mode == KernelAccumulate ? Unsafe.Add(ref c, 0) + sum : mode == KernelDescend ? Unsafe.Add(ref c, 0) + bias * sum : mode == KernelBiasByRow ? sum + Unsafe.Add(ref bias, 0) : mode == KernelBiasByColumn ? sum + Unsafe.Add(ref bias, 0) : sum;
+            sum = sums.GetElement(1); Unsafe.Add(ref c, cstep) = mode == KernelAccumulate ? Unsafe.Add(ref c, cstep) + sum : mode == KernelDescend ? Unsafe.Add(ref c, cstep) + bias * sum : mode == KernelBiasByRow ? sum + Unsafe.Add(ref bias, 0) : mode == KernelBiasByColumn ? sum + Unsafe.Add(ref bias, 1) : sum;
+            sum = sums.GetElement(2); Unsafe.Add(ref c, 2 * cstep) = mode == KernelAccumulate ? Unsafe.Add(ref c, 2 * cstep) + sum : mode == KernelDescend ? Unsafe.Add(ref c, 2 * cstep) + bias * sum : mode == KernelBiasByRow ? sum + Unsafe.Add(ref bias, 0) : mode == KernelBiasByColumn ? sum + Unsafe.Add(ref bias, 2) : sum;
+            sum = sums.GetElement(3); Unsafe.Add(ref c, 3 * cstep) = mode == KernelAccumulate ? Unsafe.Add(ref c, 3 * cstep) + sum : mode == KernelDescend ? Unsafe.Add(ref c, 3 * cstep) + bias * sum : mode == KernelBiasByRow ? sum + Unsafe.Add(ref bias, 0) : mode == KernelBiasByColumn ? sum + Unsafe.Add(ref bias, 3) : sum;
+        }
+        sums = Sums4(Half(s04), Half(s05), Half(s06), Half(s07));
+        if (cstep == 1)
+        {
+            (mode == KernelAccumulate ? Vector128.LoadUnsafe(ref Unsafe.Add(ref c, 4 * cstep)) + sums : mode == KernelDescend ? Vector128.LoadUnsafe(ref Unsafe.Add(ref c, 4 * cstep)) + Vector128.Create(bias) * sums : mode == KernelBiasByRow ? sums + Vector128.Create(Unsafe.Add(ref bias, 0)) : mode == KernelBiasByColumn ? sums + Vector128.LoadUnsafe(ref bias, 4) : sums).StoreUnsafe(ref Unsafe.Add(ref c, 4 * cstep));
+        }
+        else
+        {
+            sum = sums.GetElement(0); Unsafe.Add(ref c, 4 * cstep) = mode == KernelAccumulate ? Unsafe.Add(ref c, 4 * cstep) + sum : mode == KernelDescend ? Unsafe.Add(ref c, 4 * cstep) + bias * sum : mode == KernelBiasByRow ? sum + Unsafe.Add(ref bias, 0) : mode == KernelBiasByColumn ? sum + Unsafe.Add(ref bias, 4) : sum;
+            sum = sums.GetElement(1); Unsafe.Add(ref c, 5 * cstep) = mode == KernelAccumulate ? Unsafe.Add(ref c, 5 * cstep) + sum : mode == KernelDescend ? Unsafe.Add(ref c, 5 * cstep) + bias * sum : mode == KernelBiasByRow ? sum + Unsafe.Add(ref bias, 0) : mode == KernelBiasByColumn ? sum + Unsafe.Add(ref bias, 5) : sum;
+            sum = sums.GetElement(2); Unsafe.Add(ref c, 6 * cstep) = mode == KernelAccumulate ? Unsafe.Add(ref c, 6 * cstep) + sum : mode == KernelDescend ? Unsafe.Add(ref c, 6 * cstep) + bias * sum : mode == KernelBiasByRow ? sum + Unsafe.Add(ref bias, 0) : mode == KernelBiasByColumn ? sum + Unsafe.Add(ref bias, 6) : sum;
+            sum = sums.GetElement(3); Unsafe.Add(ref c, 7 * cstep) = mode == KernelAccumulate ? Unsafe.Add(ref c, 7 * cstep) + sum : mode == KernelDescend ? Unsafe.Add(ref c, 7 * cstep) + bias * sum : mode == KernelBiasByRow ? sum + Unsafe.Add(ref bias, 0) : mode == KernelBiasByColumn ? sum + Unsafe.Add(ref bias, 7) : sum;
+        }
     }
 
     /// <summary>A mask keeping the last <paramref name="keep"/> of the 16 lanes.</summary>
