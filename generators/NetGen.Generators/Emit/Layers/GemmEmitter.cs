@@ -494,10 +494,11 @@ internal static class GemmEmitter
         }
         w.Line("int n = n0;");
         if (p.N >= cols) w.Line($"for (; n + {cols} <= n1; n += {cols}) {Call(cols)}");
-        if (cols == 8 && p.N % 8 >= 4) w.Line($"for (; n + 4 <= n1; n += 4) {Call(4)}");   // four chains rather than four single ones
-        if (cols >= 4 && p.N % 4 >= 2) w.Line($"for (; n + 2 <= n1; n += 2) {Call(2)}");   // two columns: one load of A's rows for both
-        bool singles = cols == 8 ? p.N % 8 % 4 % 2 != 0 : cols >= 4 ? p.N % cols % 2 != 0 : cols > 1 && p.N % cols != 0;
-        if (singles) w.Line($"for (; n < n1; n++) {Call(1)}");
+        // The columns left after the blocks of cols (a part's range is whole blocks but for the last part's p.N mod cols):
+        int left = p.N % cols;
+        if (cols > 4 && left >= 4) { w.Line($"for (; n + 4 <= n1; n += 4) {Call(4)}"); left -= 4; }   // four chains rather than four single ones
+        if (cols >= 4 && left >= 2) { w.Line($"for (; n + 2 <= n1; n += 2) {Call(2)}"); left %= 2; }   // two columns: one load of A's rows for both
+        if (left != 0) w.Line($"for (; n < n1; n++) {Call(1)}");
     }
 
     // ---------------------------------------------------------------------------------------------------------------
