@@ -174,12 +174,7 @@ internal sealed class PoolEmitter : LayerEmitter
                 w.Line(L == 8 ? $"{Vec}<float> a, b;" : $"{Vec}<float> a;");
                 w.Line(Halves("m", "right", 0));
                 w.Line(Halves("below", "belowRight", W));
-                w.Line($"{V}<int> at = {V}.Create(first) + windowColumns, best = at;");
-                w.Line($"{V}<float> above = {V}.GreaterThan(right, m) | {V}.IsNaN(right); m = {V}.ConditionalSelect(above, right, m); best = {V}.ConditionalSelect({V}.AsInt32(above), at + {V}.Create(1), best);");
-                w.Line($"above = {V}.GreaterThan(below, m) | {V}.IsNaN(below); m = {V}.ConditionalSelect(above, below, m); best = {V}.ConditionalSelect({V}.AsInt32(above), at + {V}.Create({W}), best);");
-                w.Line($"above = {V}.GreaterThan(belowRight, m) | {V}.IsNaN(belowRight); m = {V}.ConditionalSelect(above, belowRight, m); best = {V}.ConditionalSelect({V}.AsInt32(above), at + {V}.Create({W + 1}), best);");
-                w.Line($"{V}.StoreUnsafe(m, ref yr, (nuint)o);");
-                w.Line($"{V}.StoreUnsafe(best, ref argr, (nuint)o);");
+                CompareAndStore(w, V, "windowColumns", W);
                 w.Close();
             }
         }
@@ -294,14 +289,22 @@ internal sealed class PoolEmitter : LayerEmitter
         w.Line($"{Vec512}<float> right = {Gather(Positions(1), offsets)};");
         w.Line($"{Vec512}<float> below = {Gather(Positions(W), offsets)};");
         w.Line($"{Vec512}<float> belowRight = {Gather(Positions(W + 1), offsets)};");
-        string V = Vec512;
-        w.Line($"{V}<int> at = {V}.Create(first) + wideColumns, best = at;");
+        CompareAndStore(w, Vec512, "wideColumns", W);
+        w.Close();
+    }
+
+    /// <summary>A block's comparisons and stores, the same at both widths (<paramref name="V"/>: Vector256 or Vector512):
+    /// the window's values m (top left), right, below and belowRight compared in the scalar kernel's order, y = x &gt; m
+    /// or x NaN ? x : m, the arg-max moved on the same comparison (<paramref name="columns"/>: each lane's first input
+    /// from the block's first); then y and the arg-max stored at o.</summary>
+    private static void CompareAndStore(CodeWriter w, string V, string columns, int W)
+    {
+        w.Line($"{V}<int> at = {V}.Create(first) + {columns}, best = at;");
         w.Line($"{V}<float> above = {V}.GreaterThan(right, m) | {V}.IsNaN(right); m = {V}.ConditionalSelect(above, right, m); best = {V}.ConditionalSelect({V}.AsInt32(above), at + {V}.Create(1), best);");
         w.Line($"above = {V}.GreaterThan(below, m) | {V}.IsNaN(below); m = {V}.ConditionalSelect(above, below, m); best = {V}.ConditionalSelect({V}.AsInt32(above), at + {V}.Create({W}), best);");
         w.Line($"above = {V}.GreaterThan(belowRight, m) | {V}.IsNaN(belowRight); m = {V}.ConditionalSelect(above, belowRight, m); best = {V}.ConditionalSelect({V}.AsInt32(above), at + {V}.Create({W + 1}), best);");
         w.Line($"{V}.StoreUnsafe(m, ref yr, (nuint)o);");
         w.Line($"{V}.StoreUnsafe(best, ref argr, (nuint)o);");
-        w.Close();
     }
 
     /// <summary>Windows that tile the input (no overlap, no leftover row or column): every input value is written once,
