@@ -71,7 +71,10 @@ internal sealed partial class Conv2DEmitter
     /// form differs by path also a batch of at least <see cref="MinSwitchedBatch"/> (<paramref name="batch"/>: the
     /// expression holding it where the test is written).</summary>
     internal static string WideTest(EmitContext c, LayerPlan l, string batch) =>
-        MethodOn(c, l, wide: true) != Method(c, l) ? $"Vector512.IsHardwareAccelerated && {batch} >= {MinSwitchedBatch}" : "Vector512.IsHardwareAccelerated";
+        FormsDiffer(c, l) ? $"Vector512.IsHardwareAccelerated && {batch} >= {MinSwitchedBatch}" : "Vector512.IsHardwareAccelerated";
+
+    /// <summary>Whether the Vector512 twin runs another form than the 256-bit path (<see cref="MethodOn"/>).</summary>
+    internal static bool FormsDiffer(EmitContext c, LayerPlan l) => MethodOn(c, l, wide: true) != Method(c, l);
 
     /// <summary>Whether either path runs the given form.</summary>
     private static bool OnEitherPath(EmitContext c, LayerPlan l, ConvMethod form) => Method(c, l) == form || MethodOn(c, l, wide: true) == form;

@@ -334,7 +334,7 @@ internal sealed partial class Conv2DEmitter : LayerEmitter
         int F = l.OutC;
         w.Line($"// Layer {l.Index}: {l.PascalName} ({l.InC}×{l.InH}×{l.InW} → {F}×{l.OutH}×{l.OutW}, kernel {l.KernelH}×{l.KernelW}, stride {l.Stride}, padding {l.PadH},{l.PadW}):");
         if (Direct(c, l))
-            w.Line($"// y[f, oy, ox] = Σ_(c,u,v) w[f, c, u, v]·x[c, oy + u − {l.PadH}, ox + v − {l.PadW}]{(l.BiasCount > 0 ? " + b[f]" : "")}, direct ({(Method(c, l) == ConvMethod.DirectRows ? "rows" : "filters")} form{(MethodOn(c, l, wide: true) != Method(c, l) ? "; the filters form in the Vector512 twin" : "")}); threads split the samples");
+            w.Line($"// y[f, oy, ox] = Σ_(c,u,v) w[f, c, u, v]·x[c, oy + u − {l.PadH}, ox + v − {l.PadW}]{(l.BiasCount > 0 ? " + b[f]" : "")}, direct ({(Method(c, l) == ConvMethod.DirectRows ? "rows" : "filters")} form{(FormsDiffer(c, l) ? "; the filters form in the Vector512 twin" : "")}); threads split the samples");
         else
             w.Line("// y[f, p] = Σ_k w[f, k]·col[k, p] + b[f] over the im2col columns of each sample (cross-correlation); threads split the samples");
         if (SampleSplitEmitter.ForwardRunByEarlier(c, l))
@@ -461,10 +461,9 @@ internal sealed partial class Conv2DEmitter : LayerEmitter
     /// <summary>The 256-bit part method's first statement when it has a twin.</summary>
     private static void HandOver(CodeWriter w, EmitContext c, LayerPlan l, string method)
     {
-        string test = WideTest(c, l, "_batch");
-        w.Open(test == "Vector512.IsHardwareAccelerated"
-            ? "if (Vector512.IsHardwareAccelerated)   // a JIT-time constant: full-width AVX-512 runs the Vector512 twin"
-            : $"if ({test})   // full-width AVX-512 runs the Vector512 twin (a JIT-time constant), in another form: from {MinSwitchedBatch} samples on");
+        w.Open(FormsDiffer(c, l)
+            ? $"if ({WideTest(c, l, "_batch")})   // full-width AVX-512 runs the Vector512 twin (a JIT-time constant), in another form: from {MinSwitchedBatch} samples on"
+            : $"if ({WideTest(c, l, "_batch")})   // a JIT-time constant: full-width AVX-512 runs the Vector512 twin");
         w.Line($"{method}512(part, parts);");
         w.Line("return;");
         w.Close();
