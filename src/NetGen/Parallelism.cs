@@ -72,13 +72,7 @@ public static class Parallelism
     /// next chunk not yet taken. The chunks' results must not depend on which thread runs them (scratch by
     /// <see cref="Slot"/>, results by chunk).</summary>
     [EditorBrowsable(EditorBrowsableState.Never)]
-    public static void RunChunks(IParallelKernel kernel, int op, int chunks, long multiplyAdds)
-    {
-        ArgumentNullException.ThrowIfNull(kernel);
-        int threads = chunks <= 1 ? 1 : PartsFor(multiplyAdds, chunks);
-        if (threads <= 1 || !WorkerPool.TryRun(kernel, op, chunks, threads))
-            RunInline(kernel, op, chunks);
-    }
+    public static void RunChunks(IParallelKernel kernel, int op, int chunks, long multiplyAdds) => SplitChunks(kernel, op, chunks, multiplyAdds, lastFirst: false);
 
     /// <summary><see cref="RunChunks"/> with each thread taking its chunks last first: the calling thread alone runs
     /// chunks − 1 down to 0, and each thread of a split its home block (the same chunks as in <see cref="RunChunks"/>)
@@ -86,12 +80,14 @@ public static class Parallelism
     /// are still in the core's cache, and leaves the first chunks in it for the next forward pass. Same results: the
     /// chunks' results do not depend on the order they run in.</summary>
     [EditorBrowsable(EditorBrowsableState.Never)]
-    public static void RunChunksLastFirst(IParallelKernel kernel, int op, int chunks, long multiplyAdds)
+    public static void RunChunksLastFirst(IParallelKernel kernel, int op, int chunks, long multiplyAdds) => SplitChunks(kernel, op, chunks, multiplyAdds, lastFirst: true);
+
+    private static void SplitChunks(IParallelKernel kernel, int op, int chunks, long multiplyAdds, bool lastFirst)
     {
         ArgumentNullException.ThrowIfNull(kernel);
         int threads = chunks <= 1 ? 1 : PartsFor(multiplyAdds, chunks);
-        if (threads <= 1 || !WorkerPool.TryRun(kernel, op, chunks, threads, lastFirst: true))
-            RunInline(kernel, op, chunks, lastFirst: true);
+        if (threads <= 1 || !WorkerPool.TryRun(kernel, op, chunks, threads, lastFirst))
+            RunInline(kernel, op, chunks, lastFirst);
     }
 
     /// <summary>The range [Start, End) of <paramref name="count"/> items that part <paramref name="part"/> of
