@@ -543,6 +543,17 @@ internal static class GemmEmitter
                 else BroadcastBlock(w, c, rows, width, wide);
                 w.Line();
             }
+            if (blocks.Any(b => !b.Dot))
+            {
+                string vn = VN(wide), index = c.Plan.Spec.IsDouble ? "(long)l" : "l";
+                w.Line("/// <summary>Lane <paramref name=\"l\"/> of <paramref name=\"v\"/>, read with a permute in registers. GetElement with a variable");
+                w.Line("/// index stores the vector on the stack and loads the lane back; where the thread's stack puts that store across a");
+                w.Line("/// cache line the load cannot be forwarded from it and waits, so a block's tail cost depended on the stack's address");
+                w.Line("/// (a thread's, a process's): docs/performance.md, \"Tail lanes through the stack\".</summary>");
+                w.Line("[MethodImpl(MethodImplOptions.AggressiveInlining)]");
+                w.Line($"private static {T} Lane{(wide ? "512" : "")}({Vec(c, wide)} v, int l) => {vn}.Shuffle(v, {vn}.Create({index})).ToScalar();");
+                w.Line();
+            }
             if (blocks.Any(b => b.Dot))
             {
                 int lanes = wide ? 2 * V : V;
@@ -653,7 +664,7 @@ internal static class GemmEmitter
         for (int r = 0; r < rows; r++)
         {
             string at = $"Unsafe.Add(ref c, {Offset(r, "ldc", 0)} + l)";
-            w.Line($"{at} = mode == KernelDescend ? {at} + bias * c{r}0.GetElement(l) : c{r}0.GetElement(l) + (mode == KernelAccumulate ? {at} : mode == KernelBiasByRow ? Unsafe.Add(ref bias, {r}) : mode == KernelBiasByColumn ? Unsafe.Add(ref bias, l) : {c.Lit(0)});");
+            w.Line($"{at} = mode == KernelDescend ? {at} + bias * Lane{(wide ? "512" : "")}(c{r}0, l) : Lane{(wide ? "512" : "")}(c{r}0, l) + (mode == KernelAccumulate ? {at} : mode == KernelBiasByRow ? Unsafe.Add(ref bias, {r}) : mode == KernelBiasByColumn ? Unsafe.Add(ref bias, l) : {c.Lit(0)});");
         }
         w.Close();
         w.Close();
