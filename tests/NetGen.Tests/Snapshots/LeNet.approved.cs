@@ -590,7 +590,7 @@ _____________________________________________________________________
                 // Layer 11: Dense3 backward fused with the plain-SGD step: ∂E/∂x = δ·W first, with the weights from before the step;
                 // then W ← W − η·δᵀ·x and b ← b − η·Σₙ δ where the products are formed (∂E/∂W is never stored)
                 global::NetGen.Parallelism.Run(this, 46, global::NetGen.Parallelism.PartsFor((long)batch * 840));
-                global::NetGen.Parallelism.Run(this, 47, global::NetGen.Parallelism.PartsFor((long)batch * 840));
+                // (W ← W − η·δᵀ·x: filler parts of layer 3's backward split, which runs it beside the convolutions' sample chunks)
                 {
                     // b[j] ← b[j] + (−η)·Σₙ δ[n, j], summed in sample order as Backward sums ∂E/∂b
                     ref float delta = ref _d12[0], bias = ref _p[61696];
@@ -613,7 +613,7 @@ _____________________________________________________________________
             {
                 // Layer 11: Dense3 backward over the whole batch: ∂E/∂W += δᵀ·x, ∂E/∂b += Σₙ δ, ∂E/∂x = δ·W (kernels below;
                 // threads split the units for ∂E/∂W and the inputs for ∂E/∂x)
-                global::NetGen.Parallelism.Run(this, 45, global::NetGen.Parallelism.PartsFor((long)batch * 840));
+                // (∂E/∂W += δᵀ·x: filler parts of layer 3's backward split, which runs it beside the convolutions' sample chunks)
                 for (int n = 0; n < batch; n++)
                 {
                     global::System.Numerics.Tensors.TensorPrimitives.Add<float>(_g.AsSpan(61696, 10), _d12.AsSpan(n * 10, 10), _g.AsSpan(61696, 10));
@@ -652,7 +652,7 @@ _____________________________________________________________________
                 // Layer 9: Dense2 backward fused with the plain-SGD step: ∂E/∂x = δ·W first, with the weights from before the step;
                 // then W ← W − η·δᵀ·x and b ← b − η·Σₙ δ where the products are formed (∂E/∂W is never stored)
                 global::NetGen.Parallelism.Run(this, 38, global::NetGen.Parallelism.PartsFor((long)batch * 10080));
-                global::NetGen.Parallelism.Run(this, 39, global::NetGen.Parallelism.PartsFor((long)batch * 10080));
+                // (W ← W − η·δᵀ·x: filler parts of layer 3's backward split, which runs it beside the convolutions' sample chunks)
                 {
                     // b[j] ← b[j] + (−η)·Σₙ δ[n, j], summed in sample order as Backward sums ∂E/∂b
                     ref float delta = ref _d10[0], bias = ref _p[60772];
@@ -675,7 +675,7 @@ _____________________________________________________________________
             {
                 // Layer 9: Dense2 backward over the whole batch: ∂E/∂W += δᵀ·x, ∂E/∂b += Σₙ δ, ∂E/∂x = δ·W (kernels below;
                 // threads split the units for ∂E/∂W and the inputs for ∂E/∂x)
-                global::NetGen.Parallelism.Run(this, 37, global::NetGen.Parallelism.PartsFor((long)batch * 10080));
+                // (∂E/∂W += δᵀ·x: filler parts of layer 3's backward split, which runs it beside the convolutions' sample chunks)
                 for (int n = 0; n < batch; n++)
                 {
                     global::System.Numerics.Tensors.TensorPrimitives.Add<float>(_g.AsSpan(60772, 84), _d10.AsSpan(n * 84, 84), _g.AsSpan(60772, 84));
@@ -714,7 +714,7 @@ _____________________________________________________________________
                 // Layer 7: Dense1 backward fused with the plain-SGD step: ∂E/∂x = δ·W first, with the weights from before the step;
                 // then W ← W − η·δᵀ·x and b ← b − η·Σₙ δ where the products are formed (∂E/∂W is never stored)
                 global::NetGen.Parallelism.Run(this, 30, global::NetGen.Parallelism.PartsFor((long)batch * 48000));
-                global::NetGen.Parallelism.Run(this, 31, global::NetGen.Parallelism.PartsFor((long)batch * 48000));
+                // (W ← W − η·δᵀ·x: filler parts of layer 3's backward split, which runs it beside the convolutions' sample chunks)
                 {
                     // b[j] ← b[j] + (−η)·Σₙ δ[n, j], summed in sample order as Backward sums ∂E/∂b
                     ref float delta = ref _d8[0], bias = ref _p[50572];
@@ -731,7 +731,7 @@ _____________________________________________________________________
             {
                 // Layer 7: Dense1 backward over the whole batch: ∂E/∂W += δᵀ·x, ∂E/∂b += Σₙ δ, ∂E/∂x = δ·W (kernels below;
                 // threads split the units for ∂E/∂W and the inputs for ∂E/∂x)
-                global::NetGen.Parallelism.Run(this, 29, global::NetGen.Parallelism.PartsFor((long)batch * 48000));
+                // (∂E/∂W += δᵀ·x: filler parts of layer 3's backward split, which runs it beside the convolutions' sample chunks)
                 for (int n = 0; n < batch; n++)
                 {
                     global::System.Numerics.Tensors.TensorPrimitives.Add<float>(_g.AsSpan(50572, 120), _d8.AsSpan(n * 120, 120), _g.AsSpan(50572, 120));
@@ -762,9 +762,10 @@ _____________________________________________________________________
                 // Layer 3: Conv2D2 backward fused with the plain-SGD step: the sample chunks compute ∂E/∂x (with the weights from
                 // before the step) and their samples' ∂E/∂w, ∂E/∂b sums, added in chunk order as Backward adds them; then w ← w − η·Σ, b ← b − η·Σ
                 int chunks = global::NetGen.Parallelism.SampleChunks(batch, 8, 1);
+                int fillers = start > 11 ? 8 : start > 9 ? 7 : start > 7 ? 5 : 0;   // the plain-SGD updates of layers 7, 9, 11 (filler parts: RunPart case 53)
                 // one split for layers 3 (Conv2D2) and 0 (Conv2D1): each sample chunk goes down through every one of them on the thread that
                 // claimed it (∂E/∂x of this layer's chunk is the next one's δ); each layer's chunk sums are added after the split, layer by layer
-                global::NetGen.Parallelism.RunChunksLastFirst(this, 15, chunks, (long)batch * 715200);
+                global::NetGen.Parallelism.RunChunksLastFirst(this, 15, chunks, (long)batch * 715200, 53, fillers);
                 global::System.Span<float> total = _gsum3.AsSpan(0, 2416);
                 for (int chunk = 1; chunk < chunks; chunk++) global::System.Numerics.Tensors.TensorPrimitives.Add<float>(total, _gsum3.AsSpan(chunk * 2416, 2416), total);
                 ref float sumT = ref total[0];   // transposed, [window value × filter]
@@ -776,9 +777,10 @@ _____________________________________________________________________
                 // Layer 3: Conv2D2 backward: ∂E/∂w[f] += Σ_p δ[f, p]·col[·, p], ∂E/∂b[f] += Σ_p δ[f, p], ∂E/∂x = col2im(Σ_f w[f]·δ[f, p]);
                 // threads take the batch's sample chunks, each chunk summing its samples' ∂E/∂w, ∂E/∂b; the sums are added in chunk order
                 int chunks = global::NetGen.Parallelism.SampleChunks(batch, 8, 1);
+                int fillers = start > 11 ? 8 : start > 9 ? 7 : start > 7 ? 5 : 0;   // the ∂E/∂W sums of layers 7, 9, 11 (filler parts: RunPart case 52)
                 // one split for layers 3 (Conv2D2) and 0 (Conv2D1): each sample chunk goes down through every one of them on the thread that
                 // claimed it (∂E/∂x of this layer's chunk is the next one's δ); each layer's chunk sums are added after the split, layer by layer
-                global::NetGen.Parallelism.RunChunksLastFirst(this, 15, chunks, (long)batch * 715200);
+                global::NetGen.Parallelism.RunChunksLastFirst(this, 15, chunks, (long)batch * 715200, 52, fillers);
                 for (int chunk = 0; chunk < chunks; chunk++)
                 {
                     // the chunk's ∂E/∂w is held transposed, [window value × filter]
@@ -5475,6 +5477,54 @@ _____________________________________________________________________
             {
                 (int j0, int j1) = global::NetGen.Parallelism.Range(10, parts, part, 8);
                 Dense3WeightDescent(ref _d12[0], ref _a11[0], ref _p[60856], ref _sgdRate, j0, j1, 0, 84, _batch, ref _scratch[part * _scratchPart]);
+                break;
+            }
+            case 52:   // filler parts of layer 3's backward split: the ∂E/∂W sums of layers 7, 9, 11, by input strips
+            {
+                if (part < 5)
+                {
+                    (int i0, int i1) = global::NetGen.Parallelism.Range(400, 5, part, 48);
+                    Dense1WeightGradient(ref _d8[0], ref _a7[0], ref _g[2572], 0, 120, i0, i1, _batch, ref _scratch[global::NetGen.Parallelism.Slot * _scratchPart]);
+                    break;
+                }
+                part -= 5;
+                if (part < 2)
+                {
+                    (int i0, int i1) = global::NetGen.Parallelism.Range(120, 2, part, 48);
+                    Dense2WeightGradient(ref _d10[0], ref _a9[0], ref _g[50692], 0, 84, i0, i1, _batch, ref _scratch[global::NetGen.Parallelism.Slot * _scratchPart]);
+                    break;
+                }
+                part -= 2;
+                if (part < 1)
+                {
+                    (int i0, int i1) = global::NetGen.Parallelism.Range(84, 1, part, 48);
+                    Dense3WeightGradient(ref _d12[0], ref _a11[0], ref _g[60856], 0, 10, i0, i1, _batch, ref _scratch[global::NetGen.Parallelism.Slot * _scratchPart]);
+                    break;
+                }
+                break;
+            }
+            case 53:   // filler parts of layer 3's backward split: the plain-SGD updates of layers 7, 9, 11, by input strips
+            {
+                if (part < 5)
+                {
+                    (int i0, int i1) = global::NetGen.Parallelism.Range(400, 5, part, 48);
+                    Dense1WeightDescent(ref _d8[0], ref _a7[0], ref _p[2572], ref _sgdRate, 0, 120, i0, i1, _batch, ref _scratch[global::NetGen.Parallelism.Slot * _scratchPart]);
+                    break;
+                }
+                part -= 5;
+                if (part < 2)
+                {
+                    (int i0, int i1) = global::NetGen.Parallelism.Range(120, 2, part, 48);
+                    Dense2WeightDescent(ref _d10[0], ref _a9[0], ref _p[50692], ref _sgdRate, 0, 84, i0, i1, _batch, ref _scratch[global::NetGen.Parallelism.Slot * _scratchPart]);
+                    break;
+                }
+                part -= 2;
+                if (part < 1)
+                {
+                    (int i0, int i1) = global::NetGen.Parallelism.Range(84, 1, part, 48);
+                    Dense3WeightDescent(ref _d12[0], ref _a11[0], ref _p[60856], ref _sgdRate, 0, 10, i0, i1, _batch, ref _scratch[global::NetGen.Parallelism.Slot * _scratchPart]);
+                    break;
+                }
                 break;
             }
             case 2:   // forward of layers 0 (Conv2D1) and 3 (Conv2D2): one sample chunk up through all of them

@@ -434,7 +434,7 @@ ___________________________________________________________________
                 // Layer 3: Dense1 backward fused with the plain-SGD step: ∂E/∂x = δ·W first, with the weights from before the step;
                 // then W ← W − η·δᵀ·x and b ← b − η·Σₙ δ where the products are formed (∂E/∂W is never stored)
                 global::NetGen.Parallelism.Run(this, 14, global::NetGen.Parallelism.PartsFor((long)batch * 250880));
-                global::NetGen.Parallelism.Run(this, 15, global::NetGen.Parallelism.PartsFor((long)batch * 250880));
+                // (W ← W − η·δᵀ·x: filler parts of layer 0's backward split, which runs it beside the convolutions' sample chunks)
                 {
                     // b[j] ← b[j] + (−η)·Σₙ δ[n, j], summed in sample order as Backward sums ∂E/∂b
                     ref float delta = ref _d4[0], bias = ref _p[251200];
@@ -457,7 +457,7 @@ ___________________________________________________________________
             {
                 // Layer 3: Dense1 backward over the whole batch: ∂E/∂W += δᵀ·x, ∂E/∂b += Σₙ δ, ∂E/∂x = δ·W (kernels below;
                 // threads split the units for ∂E/∂W and the inputs for ∂E/∂x)
-                global::NetGen.Parallelism.Run(this, 13, global::NetGen.Parallelism.PartsFor((long)batch * 250880));
+                // (∂E/∂W += δᵀ·x: filler parts of layer 0's backward split, which runs it beside the convolutions' sample chunks)
                 for (int n = 0; n < batch; n++)
                 {
                     global::System.Numerics.Tensors.TensorPrimitives.Add<float>(_g.AsSpan(251200, 10), _d4.AsSpan(n * 10, 10), _g.AsSpan(251200, 10));
@@ -483,7 +483,8 @@ ___________________________________________________________________
                 // Layer 0: Conv2D1 backward fused with the plain-SGD step: the sample chunks compute ∂E/∂x (with the weights from
                 // before the step) and their samples' ∂E/∂w, ∂E/∂b sums, added in chunk order as Backward adds them; then w ← w − η·Σ, b ← b − η·Σ
                 int chunks = global::NetGen.Parallelism.SampleChunks(batch, 8, 1);
-                global::NetGen.Parallelism.RunChunksLastFirst(this, 1, chunks, (long)batch * 451584);
+                int fillers = start > 3 ? 262 : 0;   // the plain-SGD updates of layers 3 (filler parts: RunPart case 21)
+                global::NetGen.Parallelism.RunChunksLastFirst(this, 1, chunks, (long)batch * 451584, 21, fillers);
                 global::System.Span<float> total = _gsum0.AsSpan(0, 320);
                 for (int chunk = 1; chunk < chunks; chunk++) global::System.Numerics.Tensors.TensorPrimitives.Add<float>(total, _gsum0.AsSpan(chunk * 320, 320), total);
                 ref float sumT = ref total[0];   // transposed, [window value × filter]
@@ -495,7 +496,8 @@ ___________________________________________________________________
                 // Layer 0: Conv2D1 backward: ∂E/∂w[f] += Σ_p δ[f, p]·col[·, p], ∂E/∂b[f] += Σ_p δ[f, p], ∂E/∂x = col2im(Σ_f w[f]·δ[f, p]);
                 // threads take the batch's sample chunks, each chunk summing its samples' ∂E/∂w, ∂E/∂b; the sums are added in chunk order
                 int chunks = global::NetGen.Parallelism.SampleChunks(batch, 8, 1);
-                global::NetGen.Parallelism.RunChunksLastFirst(this, 1, chunks, (long)batch * 451584);
+                int fillers = start > 3 ? 262 : 0;   // the ∂E/∂W sums of layers 3 (filler parts: RunPart case 20)
+                global::NetGen.Parallelism.RunChunksLastFirst(this, 1, chunks, (long)batch * 451584, 20, fillers);
                 for (int chunk = 0; chunk < chunks; chunk++)
                 {
                     // the chunk's ∂E/∂w is held transposed, [window value × filter]
@@ -2882,6 +2884,26 @@ ___________________________________________________________________
             {
                 (int j0, int j1) = global::NetGen.Parallelism.Range(10, parts, part, 8);
                 Dense1WeightDescent(ref _d4[0], ref _a3[0], ref _p[320], ref _sgdRate, j0, j1, 0, 25088, _batch, ref _scratch[part * _scratchPart]);
+                break;
+            }
+            case 20:   // filler parts of layer 0's backward split: the ∂E/∂W sums of layers 3, by input strips
+            {
+                if (part < 262)
+                {
+                    (int i0, int i1) = global::NetGen.Parallelism.Range(25088, 262, part, 48);
+                    Dense1WeightGradient(ref _d4[0], ref _a3[0], ref _g[320], 0, 10, i0, i1, _batch, ref _scratch[global::NetGen.Parallelism.Slot * _scratchPart]);
+                    break;
+                }
+                break;
+            }
+            case 21:   // filler parts of layer 0's backward split: the plain-SGD updates of layers 3, by input strips
+            {
+                if (part < 262)
+                {
+                    (int i0, int i1) = global::NetGen.Parallelism.Range(25088, 262, part, 48);
+                    Dense1WeightDescent(ref _d4[0], ref _a3[0], ref _p[320], ref _sgdRate, 0, 10, i0, i1, _batch, ref _scratch[global::NetGen.Parallelism.Slot * _scratchPart]);
+                    break;
+                }
                 break;
             }
         }

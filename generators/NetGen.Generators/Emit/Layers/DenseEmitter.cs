@@ -109,7 +109,10 @@ internal sealed class DenseEmitter : LayerEmitter
 
         w.Line($"// Layer {layer.Index}: {layer.PascalName} backward over the whole batch: ∂E/∂W += δᵀ·x{(trainBias ? ", ∂E/∂b += Σₙ δ" : "")}, ∂E/∂x = δ·W (kernels below;");
         w.Line("// threads split the units for ∂E/∂W and the inputs for ∂E/∂x)");
-        w.Line($"global::NetGen.Parallelism.Run(this, {Op(layer, 1)}, global::NetGen.Parallelism.PartsFor((long)batch * {(long)@in * @out}));");
+        if (SampleSplitEmitter.IsFiller(c, layer))
+            w.Line($"// (∂E/∂W += δᵀ·x: filler parts of layer {SampleSplitEmitter.FillerOf(c)!.Host.Index}'s backward split, which runs it beside the convolutions' sample chunks)");
+        else
+            w.Line($"global::NetGen.Parallelism.Run(this, {Op(layer, 1)}, global::NetGen.Parallelism.PartsFor((long)batch * {(long)@in * @out}));");
         if (trainBias)
         {
             w.Open("for (int n = 0; n < batch; n++)");
@@ -132,7 +135,10 @@ internal sealed class DenseEmitter : LayerEmitter
         if (layer.Index == 0) w.Open("if (inputGradient)");
         w.Line($"global::NetGen.Parallelism.Run(this, {Op(layer, 2)}, global::NetGen.Parallelism.PartsFor((long)batch * {(long)@in * @out}));");
         if (layer.Index == 0) w.Close();
-        w.Line($"global::NetGen.Parallelism.Run(this, {Op(layer, 3)}, global::NetGen.Parallelism.PartsFor((long)batch * {(long)@in * @out}));");
+        if (SampleSplitEmitter.IsFiller(c, layer))
+            w.Line($"// (W ← W − η·δᵀ·x: filler parts of layer {SampleSplitEmitter.FillerOf(c)!.Host.Index}'s backward split, which runs it beside the convolutions' sample chunks)");
+        else
+            w.Line($"global::NetGen.Parallelism.Run(this, {Op(layer, 3)}, global::NetGen.Parallelism.PartsFor((long)batch * {(long)@in * @out}));");
         if (!trainBias) return;
         w.Open("");
         w.Line($"// b[j] ← b[j] + (−η)·Σₙ δ[n, j], summed in sample order as Backward sums ∂E/∂b");
