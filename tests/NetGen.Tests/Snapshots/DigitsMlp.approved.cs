@@ -2647,7 +2647,7 @@ __________________________________________________________________
         {
             case 0:   // Dense1 forward: a range of units
             {
-                (int j0, int j1) = global::NetGen.Parallelism.Range(32, parts, part, 48);   // whole strips of the Vector512 kernel's 3 vectors
+                (int j0, int j1) = global::NetGen.Parallelism.Range(32, parts, part, _panelMode0 == 0 ? 16 : 48);   // whole vectors; whole strips of the kept panels
                 Dense1Forward(ref _a0[0], ref _p[0], ref _a1[0], ref _p[2048], 0, _batch, j0, j1, ref _scratch[part * _scratchPart], ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(_panels0), _panelMode0);
                 break;
             }
@@ -2659,7 +2659,7 @@ __________________________________________________________________
             }
             case 2:   // Dense1 ∂E/∂x: a range of inputs
             {
-                (int i0, int i1) = global::NetGen.Parallelism.Range(64, parts, part, 48);   // whole strips of the Vector512 kernel's 3 vectors
+                (int i0, int i1) = global::NetGen.Parallelism.Range(64, parts, part, 16);   // whole vectors of the Vector512 kernel
                 Dense1InputGradient(ref _d1[0], ref _p[0], ref _d0[0], 0, _batch, i0, i1, ref _scratch[part * _scratchPart]);
                 break;
             }
@@ -2671,7 +2671,7 @@ __________________________________________________________________
             }
             case 8:   // Dense2 forward: a range of units
             {
-                (int j0, int j1) = global::NetGen.Parallelism.Range(10, parts, part, 48);   // whole strips of the Vector512 kernel's 3 vectors
+                (int j0, int j1) = global::NetGen.Parallelism.Range(10, parts, part, 16);   // whole vectors of the Vector512 kernel
                 Dense2Forward(ref _a2[0], ref _p[2080], ref _a3[0], ref _p[2400], 0, _batch, j0, j1, ref _scratch[part * _scratchPart]);
                 break;
             }
@@ -2683,7 +2683,7 @@ __________________________________________________________________
             }
             case 10:   // Dense2 ∂E/∂x: a range of inputs
             {
-                (int i0, int i1) = global::NetGen.Parallelism.Range(32, parts, part, 48);   // whole strips of the Vector512 kernel's 3 vectors
+                (int i0, int i1) = global::NetGen.Parallelism.Range(32, parts, part, 16);   // whole vectors of the Vector512 kernel
                 Dense2InputGradient(ref _d3[0], ref _p[2080], ref _d2[0], 0, _batch, i0, i1, ref _scratch[part * _scratchPart]);
                 break;
             }

@@ -2381,6 +2381,14 @@ _____________________________________________________________________
             for (; m + 8 <= m1; m += 8) BroadcastBlock8x3(ref Unsafe.Add(ref w, m), 1, 150, ref panel, ldb, ref Unsafe.Add(ref col, m * 100 + n), 100, 16, KernelAssign, ref col, 0);
             for (; m < m1; m++) BroadcastBlock1x3(ref Unsafe.Add(ref w, m), 1, 150, ref panel, ldb, ref Unsafe.Add(ref col, m * 100 + n), 100, 16, KernelAssign, ref col, 0);
         }
+        for (; n + 8 <= n1; n += 8)
+        {
+            ref float panel = ref Unsafe.Add(ref delta, n);
+            nint ldb = 100;
+            int m = m0;
+            for (; m + 8 <= m1; m += 8) BroadcastBlock8x1(ref Unsafe.Add(ref w, m), 1, 150, ref panel, ldb, ref Unsafe.Add(ref col, m * 100 + n), 100, 16, KernelAssign, ref col, 0);
+            for (; m < m1; m++) BroadcastBlock1x1(ref Unsafe.Add(ref w, m), 1, 150, ref panel, ldb, ref Unsafe.Add(ref col, m * 100 + n), 100, 16, KernelAssign, ref col, 0);
+        }
         if (n < n1)   // the last 4 columns: a vector ending at column 100, keeping its last 4 lanes
         {
             n = 92;
@@ -2405,6 +2413,14 @@ _____________________________________________________________________
             int m = m0;
             for (; m + 8 <= m1; m += 8) Broadcast512Block8x3(ref Unsafe.Add(ref w, m), 1, 150, ref panel, ldb, ref Unsafe.Add(ref col, m * 100 + n), 100, 16, KernelAssign, ref col, 0);
             for (; m < m1; m++) Broadcast512Block1x3(ref Unsafe.Add(ref w, m), 1, 150, ref panel, ldb, ref Unsafe.Add(ref col, m * 100 + n), 100, 16, KernelAssign, ref col, 0);
+        }
+        for (; n + 16 <= n1; n += 16)
+        {
+            ref float panel = ref Unsafe.Add(ref delta, n);
+            nint ldb = 100;
+            int m = m0;
+            for (; m + 8 <= m1; m += 8) Broadcast512Block8x1(ref Unsafe.Add(ref w, m), 1, 150, ref panel, ldb, ref Unsafe.Add(ref col, m * 100 + n), 100, 16, KernelAssign, ref col, 0);
+            for (; m < m1; m++) Broadcast512Block1x1(ref Unsafe.Add(ref w, m), 1, 150, ref panel, ldb, ref Unsafe.Add(ref col, m * 100 + n), 100, 16, KernelAssign, ref col, 0);
         }
         if (n < n1)   // the last 4 columns: a vector ending at column 100, keeping its last 4 lanes
         {
@@ -3056,6 +3072,25 @@ _____________________________________________________________________
             for (; m + 8 <= m1; m += 8) BroadcastBlock8x3(ref Unsafe.Add(ref delta, m), 1, 84, ref panel, ldb, ref Unsafe.Add(ref g, m * 120 + n), 120, batch, KernelAccumulate, ref g, 0);
             for (; m < m1; m++) BroadcastBlock1x3(ref Unsafe.Add(ref delta, m), 1, 84, ref panel, ldb, ref Unsafe.Add(ref g, m * 120 + n), 120, batch, KernelAccumulate, ref g, 0);
         }
+        for (; n + 8 <= n1; n += 8)
+        {
+            ref float panel = ref Unsafe.Add(ref x, n);
+            nint ldb = 120;
+            if (pack)
+            {
+                for (int k = 0; k < batch; k++)
+                {
+                    ref float from = ref Unsafe.Add(ref panel, k * 120);
+                    ref float to = ref Unsafe.Add(ref scratch, k * 8);
+                    Load(ref from, 0).StoreUnsafe(ref to, 0);
+                }
+                panel = ref scratch;
+                ldb = 8;
+            }
+            int m = m0;
+            for (; m + 8 <= m1; m += 8) BroadcastBlock8x1(ref Unsafe.Add(ref delta, m), 1, 84, ref panel, ldb, ref Unsafe.Add(ref g, m * 120 + n), 120, batch, KernelAccumulate, ref g, 0);
+            for (; m < m1; m++) BroadcastBlock1x1(ref Unsafe.Add(ref delta, m), 1, 84, ref panel, ldb, ref Unsafe.Add(ref g, m * 120 + n), 120, batch, KernelAccumulate, ref g, 0);
+        }
     }
 
     /// <summary>Dense2WeightGradient with few steps (batch ≤ 4): C row by row, in blocks of 1 row × 48 columns, B read in place.</summary>
@@ -3198,6 +3233,25 @@ _____________________________________________________________________
             int m = m0;
             for (; m + 8 <= m1; m += 8) BroadcastBlock8x3(ref Unsafe.Add(ref delta, m), 1, 84, ref panel, ldb, ref Unsafe.Add(ref w, m * 120 + n), 120, batch, KernelDescend, ref rate, 0);
             for (; m < m1; m++) BroadcastBlock1x3(ref Unsafe.Add(ref delta, m), 1, 84, ref panel, ldb, ref Unsafe.Add(ref w, m * 120 + n), 120, batch, KernelDescend, ref rate, 0);
+        }
+        for (; n + 8 <= n1; n += 8)
+        {
+            ref float panel = ref Unsafe.Add(ref x, n);
+            nint ldb = 120;
+            if (pack)
+            {
+                for (int k = 0; k < batch; k++)
+                {
+                    ref float from = ref Unsafe.Add(ref panel, k * 120);
+                    ref float to = ref Unsafe.Add(ref scratch, k * 8);
+                    Load(ref from, 0).StoreUnsafe(ref to, 0);
+                }
+                panel = ref scratch;
+                ldb = 8;
+            }
+            int m = m0;
+            for (; m + 8 <= m1; m += 8) BroadcastBlock8x1(ref Unsafe.Add(ref delta, m), 1, 84, ref panel, ldb, ref Unsafe.Add(ref w, m * 120 + n), 120, batch, KernelDescend, ref rate, 0);
+            for (; m < m1; m++) BroadcastBlock1x1(ref Unsafe.Add(ref delta, m), 1, 84, ref panel, ldb, ref Unsafe.Add(ref w, m * 120 + n), 120, batch, KernelDescend, ref rate, 0);
         }
     }
 
@@ -3383,6 +3437,25 @@ _____________________________________________________________________
             int m = m0;
             for (; m + 8 <= m1; m += 8) BroadcastBlock8x3(ref Unsafe.Add(ref delta, m * 84), 84, 1, ref panel, ldb, ref Unsafe.Add(ref dx, m * 120 + n), 120, 84, KernelAssign, ref dx, 0);
             for (; m < m1; m++) BroadcastBlock1x3(ref Unsafe.Add(ref delta, m * 84), 84, 1, ref panel, ldb, ref Unsafe.Add(ref dx, m * 120 + n), 120, 84, KernelAssign, ref dx, 0);
+        }
+        for (; n + 8 <= n1; n += 8)
+        {
+            ref float panel = ref Unsafe.Add(ref w, n);
+            nint ldb = 120;
+            if (pack)
+            {
+                for (int k = 0; k < 84; k++)
+                {
+                    ref float from = ref Unsafe.Add(ref panel, k * 120);
+                    ref float to = ref Unsafe.Add(ref scratch, k * 8);
+                    Load(ref from, 0).StoreUnsafe(ref to, 0);
+                }
+                panel = ref scratch;
+                ldb = 8;
+            }
+            int m = m0;
+            for (; m + 8 <= m1; m += 8) BroadcastBlock8x1(ref Unsafe.Add(ref delta, m * 84), 84, 1, ref panel, ldb, ref Unsafe.Add(ref dx, m * 120 + n), 120, 84, KernelAssign, ref dx, 0);
+            for (; m < m1; m++) BroadcastBlock1x1(ref Unsafe.Add(ref delta, m * 84), 84, 1, ref panel, ldb, ref Unsafe.Add(ref dx, m * 120 + n), 120, 84, KernelAssign, ref dx, 0);
         }
     }
 
@@ -5409,7 +5482,7 @@ _____________________________________________________________________
             case 13: Conv2D2BackwardPart(part, parts); break;
             case 28:   // Dense1 forward: a range of units
             {
-                (int j0, int j1) = global::NetGen.Parallelism.Range(120, parts, part, 48);   // whole strips of the Vector512 kernel's 3 vectors
+                (int j0, int j1) = global::NetGen.Parallelism.Range(120, parts, part, _panelMode7 == 0 ? 16 : 48);   // whole vectors; whole strips of the kept panels
                 Dense1Forward(ref _a7[0], ref _p[2572], ref _a8[0], ref _p[50572], 0, _batch, j0, j1, ref _scratch[part * _scratchPart], ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(_panels7), _panelMode7);
                 break;
             }
@@ -5421,7 +5494,7 @@ _____________________________________________________________________
             }
             case 30:   // Dense1 ∂E/∂x: a range of inputs
             {
-                (int i0, int i1) = global::NetGen.Parallelism.Range(400, parts, part, 48);   // whole strips of the Vector512 kernel's 3 vectors
+                (int i0, int i1) = global::NetGen.Parallelism.Range(400, parts, part, 16);   // whole vectors of the Vector512 kernel
                 Dense1InputGradient(ref _d8[0], ref _p[2572], ref _d7[0], 0, _batch, i0, i1, ref _scratch[part * _scratchPart]);
                 break;
             }
@@ -5433,7 +5506,7 @@ _____________________________________________________________________
             }
             case 36:   // Dense2 forward: a range of units
             {
-                (int j0, int j1) = global::NetGen.Parallelism.Range(84, parts, part, 48);   // whole strips of the Vector512 kernel's 3 vectors
+                (int j0, int j1) = global::NetGen.Parallelism.Range(84, parts, part, _panelMode9 == 0 ? 16 : 48);   // whole vectors; whole strips of the kept panels
                 Dense2Forward(ref _a9[0], ref _p[50692], ref _a10[0], ref _p[60772], 0, _batch, j0, j1, ref _scratch[part * _scratchPart], ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(_panels9), _panelMode9);
                 break;
             }
@@ -5445,7 +5518,7 @@ _____________________________________________________________________
             }
             case 38:   // Dense2 ∂E/∂x: a range of inputs
             {
-                (int i0, int i1) = global::NetGen.Parallelism.Range(120, parts, part, 48);   // whole strips of the Vector512 kernel's 3 vectors
+                (int i0, int i1) = global::NetGen.Parallelism.Range(120, parts, part, 16);   // whole vectors of the Vector512 kernel
                 Dense2InputGradient(ref _d10[0], ref _p[50692], ref _d9[0], 0, _batch, i0, i1, ref _scratch[part * _scratchPart]);
                 break;
             }
@@ -5457,7 +5530,7 @@ _____________________________________________________________________
             }
             case 44:   // Dense3 forward: a range of units
             {
-                (int j0, int j1) = global::NetGen.Parallelism.Range(10, parts, part, 48);   // whole strips of the Vector512 kernel's 3 vectors
+                (int j0, int j1) = global::NetGen.Parallelism.Range(10, parts, part, 16);   // whole vectors of the Vector512 kernel
                 Dense3Forward(ref _a11[0], ref _p[60856], ref _a12[0], ref _p[61696], 0, _batch, j0, j1, ref _scratch[part * _scratchPart]);
                 break;
             }
@@ -5469,7 +5542,7 @@ _____________________________________________________________________
             }
             case 46:   // Dense3 ∂E/∂x: a range of inputs
             {
-                (int i0, int i1) = global::NetGen.Parallelism.Range(84, parts, part, 48);   // whole strips of the Vector512 kernel's 3 vectors
+                (int i0, int i1) = global::NetGen.Parallelism.Range(84, parts, part, 16);   // whole vectors of the Vector512 kernel
                 Dense3InputGradient(ref _d12[0], ref _p[60856], ref _d11[0], 0, _batch, i0, i1, ref _scratch[part * _scratchPart]);
                 break;
             }

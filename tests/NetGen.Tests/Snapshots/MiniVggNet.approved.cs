@@ -3846,6 +3846,13 @@ _________________________________________________________________________
             int m = m0;
             for (; m + 8 <= m1; m += 8) BroadcastBlock8x3(ref Unsafe.Add(ref w, m), 1, 288, ref panel, ldb, ref Unsafe.Add(ref col, m * 196 + n), 196, 64, KernelAssign, ref col, 0);
         }
+        for (; n + 8 <= n1; n += 8)
+        {
+            ref float panel = ref Unsafe.Add(ref delta, n);
+            nint ldb = 196;
+            int m = m0;
+            for (; m + 8 <= m1; m += 8) BroadcastBlock8x1(ref Unsafe.Add(ref w, m), 1, 288, ref panel, ldb, ref Unsafe.Add(ref col, m * 196 + n), 196, 64, KernelAssign, ref col, 0);
+        }
         if (n < n1)   // the last 4 columns: a vector ending at column 196, keeping its last 4 lanes
         {
             n = 188;
@@ -3868,6 +3875,13 @@ _________________________________________________________________________
             nint ldb = 196;
             int m = m0;
             for (; m + 8 <= m1; m += 8) Broadcast512Block8x3(ref Unsafe.Add(ref w, m), 1, 288, ref panel, ldb, ref Unsafe.Add(ref col, m * 196 + n), 196, 64, KernelAssign, ref col, 0);
+        }
+        for (; n + 16 <= n1; n += 16)
+        {
+            ref float panel = ref Unsafe.Add(ref delta, n);
+            nint ldb = 196;
+            int m = m0;
+            for (; m + 8 <= m1; m += 8) Broadcast512Block8x1(ref Unsafe.Add(ref w, m), 1, 288, ref panel, ldb, ref Unsafe.Add(ref col, m * 196 + n), 196, 64, KernelAssign, ref col, 0);
         }
         if (n < n1)   // the last 4 columns: a vector ending at column 196, keeping its last 4 lanes
         {
@@ -4342,6 +4356,13 @@ _________________________________________________________________________
             int m = m0;
             for (; m + 8 <= m1; m += 8) BroadcastBlock8x3(ref Unsafe.Add(ref w, m), 1, 576, ref panel, ldb, ref Unsafe.Add(ref col, m * 196 + n), 196, 64, KernelAssign, ref col, 0);
         }
+        for (; n + 8 <= n1; n += 8)
+        {
+            ref float panel = ref Unsafe.Add(ref delta, n);
+            nint ldb = 196;
+            int m = m0;
+            for (; m + 8 <= m1; m += 8) BroadcastBlock8x1(ref Unsafe.Add(ref w, m), 1, 576, ref panel, ldb, ref Unsafe.Add(ref col, m * 196 + n), 196, 64, KernelAssign, ref col, 0);
+        }
         if (n < n1)   // the last 4 columns: a vector ending at column 196, keeping its last 4 lanes
         {
             n = 188;
@@ -4364,6 +4385,13 @@ _________________________________________________________________________
             nint ldb = 196;
             int m = m0;
             for (; m + 8 <= m1; m += 8) Broadcast512Block8x3(ref Unsafe.Add(ref w, m), 1, 576, ref panel, ldb, ref Unsafe.Add(ref col, m * 196 + n), 196, 64, KernelAssign, ref col, 0);
+        }
+        for (; n + 16 <= n1; n += 16)
+        {
+            ref float panel = ref Unsafe.Add(ref delta, n);
+            nint ldb = 196;
+            int m = m0;
+            for (; m + 8 <= m1; m += 8) Broadcast512Block8x1(ref Unsafe.Add(ref w, m), 1, 576, ref panel, ldb, ref Unsafe.Add(ref col, m * 196 + n), 196, 64, KernelAssign, ref col, 0);
         }
         if (n < n1)   // the last 4 columns: a vector ending at column 196, keeping its last 4 lanes
         {
@@ -6240,7 +6268,7 @@ _________________________________________________________________________
             case 45: Conv2D4BackwardPart(part, parts); break;
             case 68:   // Dense1 forward: a range of units
             {
-                (int j0, int j1) = global::NetGen.Parallelism.Range(512, parts, part, 48);   // whole strips of the Vector512 kernel's 3 vectors
+                (int j0, int j1) = global::NetGen.Parallelism.Range(512, parts, part, _panelMode17 == 0 ? 16 : 48);   // whole vectors; whole strips of the kept panels
                 Dense1Forward(ref _a17[0], ref _p[65376], ref _a18[0], ref _p[1671008], 0, _batch, j0, j1, ref _scratch[part * _scratchPart], ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(_panels17), _panelMode17);
                 break;
             }
@@ -6252,13 +6280,13 @@ _________________________________________________________________________
             }
             case 70:   // Dense1 ∂E/∂x: a range of inputs
             {
-                (int i0, int i1) = global::NetGen.Parallelism.Range(3136, parts, part, 48);   // whole strips of the Vector512 kernel's 3 vectors
+                (int i0, int i1) = global::NetGen.Parallelism.Range(3136, parts, part, 16);   // whole vectors of the Vector512 kernel
                 Dense1InputGradient(ref _d18[0], ref _p[65376], ref _d17[0], 0, _batch, i0, i1, ref _scratch[part * _scratchPart]);
                 break;
             }
             case 84:   // Dense2 forward: a range of units
             {
-                (int j0, int j1) = global::NetGen.Parallelism.Range(10, parts, part, 48);   // whole strips of the Vector512 kernel's 3 vectors
+                (int j0, int j1) = global::NetGen.Parallelism.Range(10, parts, part, 16);   // whole vectors of the Vector512 kernel
                 Dense2Forward(ref _a21[0], ref _p[1672544], ref _a22[0], ref _p[1677664], 0, _batch, j0, j1, ref _scratch[part * _scratchPart]);
                 break;
             }
@@ -6270,7 +6298,7 @@ _________________________________________________________________________
             }
             case 86:   // Dense2 ∂E/∂x: a range of inputs
             {
-                (int i0, int i1) = global::NetGen.Parallelism.Range(512, parts, part, 48);   // whole strips of the Vector512 kernel's 3 vectors
+                (int i0, int i1) = global::NetGen.Parallelism.Range(512, parts, part, 16);   // whole vectors of the Vector512 kernel
                 Dense2InputGradient(ref _d22[0], ref _p[1672544], ref _d21[0], 0, _batch, i0, i1, ref _scratch[part * _scratchPart]);
                 break;
             }

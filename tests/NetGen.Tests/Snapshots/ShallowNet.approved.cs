@@ -2864,7 +2864,7 @@ ___________________________________________________________________
             case 1: Conv2D1BackwardPart(part, parts); break;
             case 12:   // Dense1 forward: a range of units
             {
-                (int j0, int j1) = global::NetGen.Parallelism.Range(10, parts, part, 48);   // whole strips of the Vector512 kernel's 3 vectors
+                (int j0, int j1) = global::NetGen.Parallelism.Range(10, parts, part, 16);   // whole vectors of the Vector512 kernel
                 Dense1Forward(ref _a3[0], ref _p[320], ref _a4[0], ref _p[251200], 0, _batch, j0, j1, ref _scratch[part * _scratchPart]);
                 break;
             }
@@ -2876,7 +2876,7 @@ ___________________________________________________________________
             }
             case 14:   // Dense1 ∂E/∂x: a range of inputs
             {
-                (int i0, int i1) = global::NetGen.Parallelism.Range(25088, parts, part, 48);   // whole strips of the Vector512 kernel's 3 vectors
+                (int i0, int i1) = global::NetGen.Parallelism.Range(25088, parts, part, 16);   // whole vectors of the Vector512 kernel
                 Dense1InputGradient(ref _d4[0], ref _p[320], ref _d3[0], 0, _batch, i0, i1, ref _scratch[part * _scratchPart]);
                 break;
             }

@@ -178,7 +178,8 @@ internal static class GemmEmitter
             Strip(w, c, p, p.NV, tail: 0);
             w.Close();
         }
-        if (p.NV == 1 || p.N % (p.NV * V) >= V)
+        // One vector at a time after the strips, whatever N: a split may start a part at any whole vector (the Dense
+        // layers' units and inputs, the filler parts' input strips), not only at a strip.
         {
             w.Open($"for (; n + {V} <= n1; n += {V})");
             Strip(w, c, p, 1, tail: 0);
@@ -265,7 +266,7 @@ internal static class GemmEmitter
         int nv = RowOrderVectors;
         w.Line("int n = n0;");
         if (p.N >= nv * V) w.Line($"for (; n + {nv * V} <= n1; n += {nv * V}) {Call(nv, 0)}");
-        if (p.N % (nv * V) >= V) w.Line($"for (; n + {V} <= n1; n += {V}) {Call(1, 0)}");
+        w.Line($"for (; n + {V} <= n1; n += {V}) {Call(1, 0)}");   // whatever N: a part may start at any whole vector
         if (p.N % V != 0)
         {
             w.Open($"if (n < n1)   // the last {p.N % V} columns: a vector ending at column {p.N}, keeping its last {p.N % V} lanes");
@@ -390,7 +391,8 @@ internal static class GemmEmitter
             TransposedStrip(w, c, p, strip, 0);
             w.Close();
         }
-        if (p.N % (strip * V) >= V)
+        // One vector at a time after the strips, whatever N: a split may start a part at any whole vector (Dense layers
+        // split their units in whole 16-lane vectors, docs/threading.md), not only at a strip.
         {
             w.Open($"for (; n + {V} <= n1; n += {V})");
             TransposedStrip(w, c, p, 1, 0);
