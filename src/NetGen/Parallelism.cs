@@ -82,12 +82,27 @@ public static class Parallelism
     [EditorBrowsable(EditorBrowsableState.Never)]
     public static void RunChunksLastFirst(IParallelKernel kernel, int op, int chunks, long multiplyAdds) => SplitChunks(kernel, op, chunks, multiplyAdds, lastFirst: true);
 
-    private static void SplitChunks(IParallelKernel kernel, int op, int chunks, long multiplyAdds, bool lastFirst)
+    /// <summary><see cref="RunChunksLastFirst(IParallelKernel, int, int, long)"/> with <paramref name="fillerParts"/> parts of
+    /// operation <paramref name="fillerOp"/> beside the chunks: work that needs no sample's data (a Dense layer's weight update,
+    /// which reads only its δ and x), taken by a thread when its own chunks are done and before it takes another thread's.
+    /// The chunks are fixed lumps of tens of microseconds, so on two cores of unequal speed one thread used to wait most of
+    /// a chunk for the other; the filler parts, a few microseconds each, fill that wait instead of running as splits of
+    /// their own. One thread: the chunks last first, then the filler parts in order. Same results: the filler parts write
+    /// what no chunk reads or writes.</summary>
+    [EditorBrowsable(EditorBrowsableState.Never)]
+    public static void RunChunksLastFirst(IParallelKernel kernel, int op, int chunks, long multiplyAdds, int fillerOp, int fillerParts) =>
+        SplitChunks(kernel, op, chunks, multiplyAdds, lastFirst: true, fillerOp, fillerParts);
+
+    private static void SplitChunks(IParallelKernel kernel, int op, int chunks, long multiplyAdds, bool lastFirst, int fillerOp = -1, int fillerParts = 0)
     {
         ArgumentNullException.ThrowIfNull(kernel);
+        ArgumentOutOfRangeException.ThrowIfNegative(fillerParts);
         int threads = chunks <= 1 ? 1 : PartsFor(multiplyAdds, chunks);
-        if (threads <= 1 || !WorkerPool.TryRun(kernel, op, chunks, threads, lastFirst))
+        if (threads <= 1 || !WorkerPool.TryRun(kernel, op, chunks, threads, lastFirst, fillerOp, fillerParts))
+        {
             RunInline(kernel, op, chunks, lastFirst);
+            if (fillerParts > 0) RunInline(kernel, fillerOp, fillerParts);
+        }
     }
 
     /// <summary>The range [Start, End) of <paramref name="count"/> items that part <paramref name="part"/> of
@@ -176,6 +191,11 @@ internal static class WorkerPool
     private static int s_parts;
     private static int s_blockCount;
     private static bool s_lastFirst;   // each thread takes its block from the end, and steals from the others' fronts
+    // Filler parts (Parallelism.RunChunksLastFirst with a filler): parts s_parts … s_parts + s_fillerParts − 1 of the
+    // operation are parts 0 … s_fillerParts − 1 of s_fillerOp, in one more block (index s_blockCount) that every thread
+    // takes from once its own block is done, before it steals from the others' blocks.
+    private static int s_fillerOp;
+    private static int s_fillerParts;
     private static int s_generation;
     private const int WordStride = 8;   // longs: one block word per cache line
     private static long[] s_blocks = new long[WordStride];
@@ -220,10 +240,11 @@ internal static class WorkerPool
 
     /// <summary>Publishes <paramref name="parts"/> parts and wakes <paramref name="threads"/> − 1 workers (fewer threads than
     /// parts: each claims parts until none is left), at most one thread per core; false when another caller holds the pool.</summary>
-    public static bool TryRun(IParallelKernel kernel, int op, int parts, int threads, bool lastFirst = false)
+    public static bool TryRun(IParallelKernel kernel, int op, int parts, int threads, bool lastFirst = false, int fillerOp = -1, int fillerParts = 0)
     {
         threads = Math.Min(Math.Min(threads, parts), Parallelism.MaxSampleParts);
-        if (parts > 0xFFFF || threads <= 1) return false;
+        int total = parts + fillerParts;
+        if (total > 0xFFFF || threads <= 1) return false;
         if (Interlocked.CompareExchange(ref s_busy, 1, 0) != 0) return false;
         try
         {
@@ -234,12 +255,16 @@ internal static class WorkerPool
             s_kernel = kernel;
             s_op = op;
             s_done = 0;
-            if (s_blocks.Length < threads * WordStride) s_blocks = new long[threads * WordStride];   // the old words are all exhausted
+            if (s_blocks.Length < (threads + 1) * WordStride) s_blocks = new long[(threads + 1) * WordStride];   // the old words are all exhausted
             s_parts = parts;
             s_blockCount = threads;
             s_lastFirst = lastFirst;
+            s_fillerOp = fillerOp;
+            s_fillerParts = fillerParts;
             long generation = (long)(uint)++s_generation << 32;
             var blocks = s_blocks;
+            // the filler block first: a thread that finds its own block done looks there next
+            Volatile.Write(ref blocks[threads * WordStride], generation | ((long)total << 16) | (uint)parts);
             for (int b = 0; b < threads; b++)
             {
                 var (first, end) = Parallelism.Range(parts, threads, b);
@@ -249,16 +274,16 @@ internal static class WorkerPool
             long start = System.Diagnostics.Stopwatch.GetTimestamp();
             ClaimParts();
             long claimedAt = SplitCounters.Enabled ? System.Diagnostics.Stopwatch.GetTimestamp() : 0;
-            if (Volatile.Read(ref s_done) != parts)
+            if (Volatile.Read(ref s_done) != total)
             {
                 long claimed = System.Diagnostics.Stopwatch.GetTimestamp();
                 // The workers' last parts: spin without a system call for up to HotSpin (the parts of one split end
                 // within microseconds of each other on free cores), then yield between checks (a worker whose core is
                 // taken needs it).
                 long deadline = System.Diagnostics.Stopwatch.GetTimestamp() + HotSpinTicks;
-                while (Volatile.Read(ref s_done) != parts && System.Diagnostics.Stopwatch.GetTimestamp() < deadline) Thread.SpinWait(4);
+                while (Volatile.Read(ref s_done) != total && System.Diagnostics.Stopwatch.GetTimestamp() < deadline) Thread.SpinWait(4);
                 var spin = new SpinWait();
-                while (Volatile.Read(ref s_done) != parts) spin.SpinOnce(sleep1Threshold: -1);
+                while (Volatile.Read(ref s_done) != total) spin.SpinOnce(sleep1Threshold: -1);
                 long now = System.Diagnostics.Stopwatch.GetTimestamp(), waited = now - claimed;
                 if (waited > StallTicks && waited > claimed - start)
                 {
@@ -288,7 +313,8 @@ internal static class WorkerPool
         int home = t_slot;
         bool own = !Volatile.Read(ref s_lastFirst);
         while (TryClaim(blocks, home, front: own)) { }
-        int count = Math.Min(Volatile.Read(ref s_blockCount), blocks.Length / WordStride);
+        int count = Math.Min(Volatile.Read(ref s_blockCount), blocks.Length / WordStride - 1);
+        while (TryClaim(blocks, count, front: true)) { }   // the filler parts (none: an exhausted word)
         for (int i = 0; i < count; i++)
         {
             int b = (home + 1 + i) % count;   // the next threads' blocks first, the own one (if any) last: skipped
@@ -307,10 +333,12 @@ internal static class WorkerPool
             long state = Volatile.Read(ref word);
             var kernel = s_kernel;
             int op = s_op, parts = s_parts, next = (int)state & 0xFFFF, end = (int)(state >> 16) & 0xFFFF;
+            int fillerOp = s_fillerOp, fillerParts = s_fillerParts;
             if (next >= end || kernel is null) return false;
             int part = front ? next : end - 1;
             long claimed = front ? state + 1 : state - (1L << 16);
             if (Interlocked.CompareExchange(ref word, claimed, state) != state) continue;
+            if (part >= parts) (op, part, parts) = (fillerOp, part - parts, fillerParts);   // a filler part
             long begin = SplitCounters.Enabled ? System.Diagnostics.Stopwatch.GetTimestamp() : 0;
             try { kernel.RunPart(op, part, parts); }
             catch (Exception e) { Interlocked.CompareExchange(ref s_error, e, null); }

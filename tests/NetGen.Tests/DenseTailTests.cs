@@ -11,6 +11,13 @@ namespace NetGen.Tests;
 // columns of dot blocks), 17 (a 16-unit strip and one dot column), and in double 10 and 3 units. (Fewer than 64 multiply-adds would be unrolled statements, not kernels.) Batches 1, 48, 49 and
 // 128 reach the one-row blocks, the transposed strips and their leftover rows.
 
+/// <summary>LeNet's first Dense layer: 400 → 120 (two 48-unit strips, a 16-unit vector and 8 units in dot blocks; at two
+/// threads the units split 64 / 56, inside a strip, in whole 16-lane vectors).</summary>
+[Network(Loss = LossFunction.MeanSquaredError)]
+[Input(400)]
+[Dense(120)]
+public partial class DenseTail120;
+
 /// <summary>The MLP's first layer: 784 → 100.</summary>
 [Network(Loss = LossFunction.MeanSquaredError)]
 [Input(784)]
@@ -61,6 +68,7 @@ public static class DenseTailCases
     public static readonly Case[] All =
     [
         new("float 784-100", b => new DenseTail100(b), 784, 100),
+        new("float 400-120", b => new DenseTail120(b), 400, 120),
         new("float 784-4", b => new DenseTail4(b), 784, 4),
         new("float 100-10", b => new DenseTail10(b), 100, 10),
         new("float 37-17", b => new DenseTail17(b), 37, 17),

@@ -220,6 +220,22 @@ public class GeneratorSnapshotTests
         Snapshot.Match(tree.GetText().ToString(), snapshot);
     }
 
+    /// <summary>No kernel reads a vector's lane with a variable index: <c>GetElement(l)</c> stores the vector on the stack and
+    /// loads the lane back, and where the thread's stack puts that store across a cache line the load waits for it. The
+    /// Conv2D ∂E/∂col tail block did this (docs/performance.md, "Tail lanes through the stack"): LeNet's backward sample
+    /// chunks took 110–120 µs or 155–180 µs on the same machine depending only on the worker thread's stack address.
+    /// The blocks read lanes with a permute in registers (Lane, Lane512) instead.</summary>
+    [Theory]
+    [MemberData(nameof(Networks))]
+    public void NoKernelReadsALaneThroughTheStack(string snapshot, string source, string className)
+    {
+        if (snapshot == "InvalidNoInput") return;   // a stub: no kernels
+        var (result, _) = GeneratorHarness.Run(source);
+        string code = GeneratorHarness.GeneratedSource(result, className);
+        var variableIndex = System.Text.RegularExpressions.Regex.Matches(code, @"\.GetElement\((?![0-9]+\))[^)]*\)");
+        Assert.True(variableIndex.Count == 0, string.Join("\n", variableIndex.Select(m => m.Value).Distinct()));
+    }
+
     [Theory]
     [InlineData(WorkedExample)]
     [InlineData(Perceptron)]

@@ -677,6 +677,84 @@ public class WorkerPoolTests
         }
     }
 
+    /// <summary>Filler parts (<see cref="Parallelism.RunChunksLastFirst(IParallelKernel, int, int, long, int, int)"/>): each
+    /// chunk and each filler part runs exactly once, a filler part as part p of the filler op's count; a thread takes
+    /// filler parts only after its own block of chunks (so a chunk still stays on its core), and one thread runs the
+    /// chunks last first, then the filler parts in order. An exception in a filler part reaches the caller.</summary>
+    [Theory]
+    [InlineData(1)]
+    [InlineData(2)]
+    public void FillerParts_RunOnceEach_AfterTheThreadsOwnChunks(int threads)
+    {
+        const int Calls = 300, Op = 7, FillerOp = 9;
+        int caller = Environment.CurrentManagedThreadId;
+        WithThreads(threads, () =>
+        {
+            WorkerPool.ResetStalls();
+            foreach (var (chunks, fillers) in new[] { (8, 5), (2, 1), (5, 3), (8, 0) })
+            {
+                var kernel = new OpRecorder(caller, FillerOp, fillers);
+                int half = Parallelism.Range(chunks, 2, 0).End;
+                for (int call = 0; call < Calls; call++)
+                {
+                    kernel.Clear();
+                    Parallelism.RunChunksLastFirst(kernel, Op, chunks, 1L << 30, FillerOp, fillers);
+                    var all = kernel.Caller.Concat(kernel.Worker).ToList();
+                    string what = $"{chunks} chunks + {fillers} fillers, call {call}: caller [{string.Join(",", kernel.Caller)}], worker [{string.Join(",", kernel.Worker)}]";
+                    Assert.True(all.Where(r => r.Op == Op).Select(r => r.Part).Order().SequenceEqual(Enumerable.Range(0, chunks)), what);
+                    Assert.True(all.Where(r => r.Op == FillerOp).Select(r => r.Part).Order().SequenceEqual(Enumerable.Range(0, fillers)), what);
+                    // one thread (or backing off): the chunks last first, then the filler parts in order
+                    var inline = Enumerable.Range(0, chunks).Reverse().Select(p => (Op, p)).Concat(Enumerable.Range(0, fillers).Select(p => (FillerOp, p)));
+                    if (threads == 1) Assert.True(kernel.Caller.Select(r => (r.Op, r.Part)).SequenceEqual(inline), what);
+                    if (kernel.Worker.Count == 0 && kernel.Caller.Select(r => (r.Op, r.Part)).SequenceEqual(inline)) continue;
+                    AssertOwnChunksBeforeFillers(kernel.Caller, 0, half, Op, what);
+                    AssertOwnChunksBeforeFillers(kernel.Worker, half, chunks, Op, what);
+                }
+            }
+            var thrower = new OpRecorder(caller, FillerOp, 3) { ThrowAtFiller = 2 };
+            var error = Assert.Throws<InvalidOperationException>(() => Parallelism.RunChunksLastFirst(thrower, Op, 4, 1L << 30, FillerOp, 3));
+            Assert.Equal("filler 2", error.Message);
+            WorkerPool.ResetStalls();
+        });
+    }
+
+    /// <summary>A thread's parts in order: chunks of its own block [home, homeEnd), then filler parts, then other threads'
+    /// chunks (each run possibly empty).</summary>
+    private static void AssertOwnChunksBeforeFillers(List<(int Op, int Part)> seq, int home, int homeEnd, int op, string what)
+    {
+        int phase = 0;   // 0 own chunks, 1 filler parts, 2 stolen chunks
+        foreach (var (o, p) in seq)
+        {
+            int now = o != op ? 1 : p >= home && p < homeEnd ? 0 : 2;
+            Assert.True(now >= phase, $"{what}: a thread's parts out of order (own chunks, then filler parts, then the others' chunks)");
+            phase = now;
+        }
+    }
+
+    /// <summary>Each part's op, number and thread; a filler part checks the part count it is given.</summary>
+    private sealed class OpRecorder(int caller, int fillerOp, int fillers) : IParallelKernel
+    {
+        public readonly List<(int Op, int Part)> Caller = [], Worker = [];
+        public int ThrowAtFiller { get; init; } = -1;
+
+        public void Clear()
+        {
+            Caller.Clear();
+            Worker.Clear();
+        }
+
+        public void RunPart(int op, int part, int parts)
+        {
+            if (op == fillerOp)
+            {
+                if (parts != fillers) throw new InvalidOperationException($"filler part {part} given {parts} parts, not {fillers}");
+                if (part == ThrowAtFiller) throw new InvalidOperationException($"filler {part}");
+            }
+            (Environment.CurrentManagedThreadId == caller ? Caller : Worker).Add((op, part));   // one list per thread
+            Thread.SpinWait(op == fillerOp ? 500 : 2000);
+        }
+    }
+
     [Fact]
     public void AnExceptionInAPart_ReachesTheCaller_AndThePoolStillWorks()
     {

@@ -81,15 +81,31 @@ internal static class SampleSplitEmitter
 
     /// <summary>The backward split's line(s) for member <paramref name="l"/> (inside BackwardFrom's <c>if (start &gt; l)</c>
     /// block, with <c>chunks</c> declared): the chain's last layer runs the backward parts of every member; an earlier
-    /// member runs its own and those below it only when the backward pass started below the next member.</summary>
-    public static void RunBackward(CodeWriter w, EmitContext c, LayerPlan l, string chunks)
+    /// member runs its own and those below it only when the backward pass started below the next member. The topmost
+    /// convolution's split also carries the filler parts (<see cref="FillerOf"/>) of the plain-SGD step when
+    /// <paramref name="descend"/>, else of the ∂E/∂W sums.</summary>
+    public static void RunBackward(CodeWriter w, EmitContext c, LayerPlan l, string chunks, bool descend)
     {
         var chain = Chain(c, l);
         int j = IndexOf(chain, l);
         var below = chain.Take(j + 1).ToList();
         string op = j == 0 ? LayerEmitter.Op(l, 1).ToString() : LayerEmitter.Op(l, 3).ToString();
+        string filler = "";
+        if (FillerOf(c) is { } f && f.Host.Index == l.Index)
+        {
+            // the layers whose backward ran (start above them), lowest first: a prefix of the filler parts
+            string count = "0";
+            int total = 0;
+            foreach (var (layer, parts) in f.Layers)
+            {
+                total += parts;
+                count = $"start > {layer.Index} ? {total} : {count}";
+            }
+            w.Line($"int fillers = {count};   // the {(descend ? "plain-SGD updates" : "∂E/∂W sums")} of layers {string.Join(", ", f.Layers.Select(d => d.Layer.Index))} (filler parts: RunPart case {FillerOp(c, descend)})");
+            filler = $", {FillerOp(c, descend)}, fillers";
+        }
         // last chunk first: the forward pass wrote it last, so its activations are still in this core's cache
-        string run = $"global::NetGen.Parallelism.RunChunksLastFirst(this, {op}, {chunks}, (long)batch * {below.Sum(m => 2 * m.MultiplyAdds)});";
+        string run = $"global::NetGen.Parallelism.RunChunksLastFirst(this, {op}, {chunks}, (long)batch * {below.Sum(m => 2 * m.MultiplyAdds)}{filler});";
         if (chain.Count == 1)
             w.Line(run);
         else if (j == chain.Count - 1)
@@ -102,9 +118,79 @@ internal static class SampleSplitEmitter
             w.Line($"if (start <= {chain[j + 1].Index}) {run}   // else layer {chain[j + 1].Index}'s split ran this layer's chunks");
     }
 
+    /// <summary>
+    /// Dense weight work run as filler parts of the topmost convolution's backward split. A Dense layer's ∂E/∂W (or its
+    /// fused plain-SGD step) reads only the layer's δ and x, and nothing the layers below it write, so it need not run
+    /// before them: it is cut into parts by input strips and handed to the convolution's backward split, where a thread
+    /// takes it once its own sample chunks are done. On two cores of unequal speed the faster one used to wait most of
+    /// a chunk for the other (the chunks are fixed lumps of tens of microseconds, for the bits); now it runs the Dense
+    /// updates meanwhile, which also drops their own splits (LeNet: 3 fewer per step). Same bits: each weight's update
+    /// is computed by one part in the same order whatever the parts (the kernels' results do not depend on the strip
+    /// ranges), and no chunk reads or writes what a filler part writes.
+    /// Only when every layer above the convolution (and its fused ReLU and pooling) is a Dense, an activation, Softmax,
+    /// Flatten, Reshape or Dropout: layers whose backward writes only their own input's δ. Null when there is no such
+    /// convolution or no Dense layer with kernels above it.
+    /// </summary>
+    public static Filler? FillerOf(EmitContext c)
+    {
+        var layers = c.Plan.Layers;
+        LayerPlan? host = null;
+        foreach (var l in layers) if (IsConv(l)) host = l;
+        if (host is null) return null;
+        int above = (Conv2DEmitter.FusedReLUPool(c, host) ?? Conv2DEmitter.FusedReLU(c, host) ?? host).Index + 1;
+        var dense = new List<(LayerPlan, int)>();
+        for (int i = above; i < layers.Length; i++)
+        {
+            var l = layers[i];
+            var e = LayerEmitter.For(l);
+            if (e is DenseEmitter)
+            {
+                if (e.HasKernels(c, l) && l.WeightCount > 0)
+                    dense.Add((l, (Strips(c, l) + 1) / 2));   // parts of two strips: a few microseconds each
+            }
+            else if (e is not (ActivationEmitter or SoftmaxEmitter or FlattenEmitter or ReshapeEmitter or DropoutEmitter)) return null;
+        }
+        return dense.Count == 0 ? null : new Filler(host, dense);
+    }
+
+    /// <summary>A network's filler parts: the convolution whose backward split carries them, and each Dense layer with its
+    /// part count, lowest layer first.</summary>
+    internal sealed record Filler(LayerPlan Host, IReadOnlyList<(LayerPlan Layer, int Parts)> Layers);
+
+    /// <summary>Whether <paramref name="l"/>'s weight work runs as filler parts (its backward writes no split for it).</summary>
+    public static bool IsFiller(EmitContext c, LayerPlan l) => FillerOf(c) is { } f && f.Layers.Any(d => d.Layer.Index == l.Index);
+
+    /// <summary>The filler op: one past every layer's ops (∂E/∂W sums, then the plain-SGD step).</summary>
+    public static int FillerOp(EmitContext c, bool descend) => c.Plan.Layers.Length * 4 + (descend ? 1 : 0);
+
+    /// <summary>The input strips of the Dense kernels (3 vectors of the Vector512 twin, 6 of the 256-bit kernel's lanes).</summary>
+    private static int Strips(EmitContext c, LayerPlan l) => (l.InputSize + 6 * GemmEmitter.Lanes(c) - 1) / (6 * GemmEmitter.Lanes(c));
+
     /// <summary>The chains' cases of the network's RunPart switch.</summary>
     public static void ParallelCases(CodeWriter w, EmitContext c)
     {
+        if (FillerOf(c) is { } f)
+        {
+            foreach (bool descend in c.FusedSgd ? new[] { false, true } : new[] { false })
+            {
+                w.Open($"case {FillerOp(c, descend)}:   // filler parts of layer {f.Host.Index}'s backward split: {(descend ? "the plain-SGD updates" : "the ∂E/∂W sums")} of layers {string.Join(", ", f.Layers.Select(d => d.Layer.Index))}, by input strips");
+                for (int k = 0; k < f.Layers.Count; k++)
+                {
+                    var (d, parts) = f.Layers[k];
+                    string scratch = "ref _scratch[global::NetGen.Parallelism.Slot * _scratchPart]";
+                    w.Open($"if (part < {parts})");
+                    w.Line($"(int i0, int i1) = global::NetGen.Parallelism.Range({d.InputSize}, {parts}, part, {6 * GemmEmitter.Lanes(c)});");
+                    w.Line(descend
+                        ? $"{d.PascalName}WeightDescent(ref {EmitContext.D(d.Index + 1)}[0], ref {EmitContext.A(d.Index)}[0], ref _p[{d.WeightOffset}], ref _sgdRate, 0, {d.OutputSize}, i0, i1, _batch, {scratch});"
+                        : $"{d.PascalName}WeightGradient(ref {EmitContext.D(d.Index + 1)}[0], ref {EmitContext.A(d.Index)}[0], ref _g[{d.WeightOffset}], 0, {d.OutputSize}, i0, i1, _batch, {scratch});");
+                    w.Line("break;");
+                    w.Close();
+                    if (k < f.Layers.Count - 1) w.Line($"part -= {parts};");
+                }
+                w.Line("break;");
+                w.Close();
+            }
+        }
         foreach (var l in c.Plan.Layers)
         {
             if (!IsConv(l) || Previous(c, l) is not null || Next(c, l) is null) continue;

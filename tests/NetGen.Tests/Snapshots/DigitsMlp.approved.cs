@@ -1556,14 +1556,14 @@ __________________________________________________________________
             // Only the last tail lanes are this block's (the others belong to the previous vector): write them one by one.
             for (int l = 8 - tail; l < 8; l++)
             {
-                Unsafe.Add(ref c, 0 + l) = mode == KernelDescend ? Unsafe.Add(ref c, 0 + l) + bias * c00.GetElement(l) : c00.GetElement(l) + (mode == KernelAccumulate ? Unsafe.Add(ref c, 0 + l) : mode == KernelBiasByRow ? Unsafe.Add(ref bias, 0) : mode == KernelBiasByColumn ? Unsafe.Add(ref bias, l) : 0f);
-                Unsafe.Add(ref c, ldc + l) = mode == KernelDescend ? Unsafe.Add(ref c, ldc + l) + bias * c10.GetElement(l) : c10.GetElement(l) + (mode == KernelAccumulate ? Unsafe.Add(ref c, ldc + l) : mode == KernelBiasByRow ? Unsafe.Add(ref bias, 1) : mode == KernelBiasByColumn ? Unsafe.Add(ref bias, l) : 0f);
-                Unsafe.Add(ref c, 2 * ldc + l) = mode == KernelDescend ? Unsafe.Add(ref c, 2 * ldc + l) + bias * c20.GetElement(l) : c20.GetElement(l) + (mode == KernelAccumulate ? Unsafe.Add(ref c, 2 * ldc + l) : mode == KernelBiasByRow ? Unsafe.Add(ref bias, 2) : mode == KernelBiasByColumn ? Unsafe.Add(ref bias, l) : 0f);
-                Unsafe.Add(ref c, 3 * ldc + l) = mode == KernelDescend ? Unsafe.Add(ref c, 3 * ldc + l) + bias * c30.GetElement(l) : c30.GetElement(l) + (mode == KernelAccumulate ? Unsafe.Add(ref c, 3 * ldc + l) : mode == KernelBiasByRow ? Unsafe.Add(ref bias, 3) : mode == KernelBiasByColumn ? Unsafe.Add(ref bias, l) : 0f);
-                Unsafe.Add(ref c, 4 * ldc + l) = mode == KernelDescend ? Unsafe.Add(ref c, 4 * ldc + l) + bias * c40.GetElement(l) : c40.GetElement(l) + (mode == KernelAccumulate ? Unsafe.Add(ref c, 4 * ldc + l) : mode == KernelBiasByRow ? Unsafe.Add(ref bias, 4) : mode == KernelBiasByColumn ? Unsafe.Add(ref bias, l) : 0f);
-                Unsafe.Add(ref c, 5 * ldc + l) = mode == KernelDescend ? Unsafe.Add(ref c, 5 * ldc + l) + bias * c50.GetElement(l) : c50.GetElement(l) + (mode == KernelAccumulate ? Unsafe.Add(ref c, 5 * ldc + l) : mode == KernelBiasByRow ? Unsafe.Add(ref bias, 5) : mode == KernelBiasByColumn ? Unsafe.Add(ref bias, l) : 0f);
-                Unsafe.Add(ref c, 6 * ldc + l) = mode == KernelDescend ? Unsafe.Add(ref c, 6 * ldc + l) + bias * c60.GetElement(l) : c60.GetElement(l) + (mode == KernelAccumulate ? Unsafe.Add(ref c, 6 * ldc + l) : mode == KernelBiasByRow ? Unsafe.Add(ref bias, 6) : mode == KernelBiasByColumn ? Unsafe.Add(ref bias, l) : 0f);
-                Unsafe.Add(ref c, 7 * ldc + l) = mode == KernelDescend ? Unsafe.Add(ref c, 7 * ldc + l) + bias * c70.GetElement(l) : c70.GetElement(l) + (mode == KernelAccumulate ? Unsafe.Add(ref c, 7 * ldc + l) : mode == KernelBiasByRow ? Unsafe.Add(ref bias, 7) : mode == KernelBiasByColumn ? Unsafe.Add(ref bias, l) : 0f);
+                Unsafe.Add(ref c, 0 + l) = mode == KernelDescend ? Unsafe.Add(ref c, 0 + l) + bias * Lane(c00, l) : Lane(c00, l) + (mode == KernelAccumulate ? Unsafe.Add(ref c, 0 + l) : mode == KernelBiasByRow ? Unsafe.Add(ref bias, 0) : mode == KernelBiasByColumn ? Unsafe.Add(ref bias, l) : 0f);
+                Unsafe.Add(ref c, ldc + l) = mode == KernelDescend ? Unsafe.Add(ref c, ldc + l) + bias * Lane(c10, l) : Lane(c10, l) + (mode == KernelAccumulate ? Unsafe.Add(ref c, ldc + l) : mode == KernelBiasByRow ? Unsafe.Add(ref bias, 1) : mode == KernelBiasByColumn ? Unsafe.Add(ref bias, l) : 0f);
+                Unsafe.Add(ref c, 2 * ldc + l) = mode == KernelDescend ? Unsafe.Add(ref c, 2 * ldc + l) + bias * Lane(c20, l) : Lane(c20, l) + (mode == KernelAccumulate ? Unsafe.Add(ref c, 2 * ldc + l) : mode == KernelBiasByRow ? Unsafe.Add(ref bias, 2) : mode == KernelBiasByColumn ? Unsafe.Add(ref bias, l) : 0f);
+                Unsafe.Add(ref c, 3 * ldc + l) = mode == KernelDescend ? Unsafe.Add(ref c, 3 * ldc + l) + bias * Lane(c30, l) : Lane(c30, l) + (mode == KernelAccumulate ? Unsafe.Add(ref c, 3 * ldc + l) : mode == KernelBiasByRow ? Unsafe.Add(ref bias, 3) : mode == KernelBiasByColumn ? Unsafe.Add(ref bias, l) : 0f);
+                Unsafe.Add(ref c, 4 * ldc + l) = mode == KernelDescend ? Unsafe.Add(ref c, 4 * ldc + l) + bias * Lane(c40, l) : Lane(c40, l) + (mode == KernelAccumulate ? Unsafe.Add(ref c, 4 * ldc + l) : mode == KernelBiasByRow ? Unsafe.Add(ref bias, 4) : mode == KernelBiasByColumn ? Unsafe.Add(ref bias, l) : 0f);
+                Unsafe.Add(ref c, 5 * ldc + l) = mode == KernelDescend ? Unsafe.Add(ref c, 5 * ldc + l) + bias * Lane(c50, l) : Lane(c50, l) + (mode == KernelAccumulate ? Unsafe.Add(ref c, 5 * ldc + l) : mode == KernelBiasByRow ? Unsafe.Add(ref bias, 5) : mode == KernelBiasByColumn ? Unsafe.Add(ref bias, l) : 0f);
+                Unsafe.Add(ref c, 6 * ldc + l) = mode == KernelDescend ? Unsafe.Add(ref c, 6 * ldc + l) + bias * Lane(c60, l) : Lane(c60, l) + (mode == KernelAccumulate ? Unsafe.Add(ref c, 6 * ldc + l) : mode == KernelBiasByRow ? Unsafe.Add(ref bias, 6) : mode == KernelBiasByColumn ? Unsafe.Add(ref bias, l) : 0f);
+                Unsafe.Add(ref c, 7 * ldc + l) = mode == KernelDescend ? Unsafe.Add(ref c, 7 * ldc + l) + bias * Lane(c70, l) : Lane(c70, l) + (mode == KernelAccumulate ? Unsafe.Add(ref c, 7 * ldc + l) : mode == KernelBiasByRow ? Unsafe.Add(ref bias, 7) : mode == KernelBiasByColumn ? Unsafe.Add(ref bias, l) : 0f);
             }
         }
     }
@@ -1662,14 +1662,14 @@ __________________________________________________________________
             // Only the last tail lanes are this block's (the others belong to the previous vector): write them one by one.
             for (int l = 8 - tail; l < 8; l++)
             {
-                Unsafe.Add(ref c, 0 + l) = mode == KernelDescend ? Unsafe.Add(ref c, 0 + l) + bias * c00.GetElement(l) : c00.GetElement(l) + (mode == KernelAccumulate ? Unsafe.Add(ref c, 0 + l) : mode == KernelBiasByRow ? Unsafe.Add(ref bias, 0) : mode == KernelBiasByColumn ? Unsafe.Add(ref bias, l) : 0f);
-                Unsafe.Add(ref c, ldc + l) = mode == KernelDescend ? Unsafe.Add(ref c, ldc + l) + bias * c10.GetElement(l) : c10.GetElement(l) + (mode == KernelAccumulate ? Unsafe.Add(ref c, ldc + l) : mode == KernelBiasByRow ? Unsafe.Add(ref bias, 1) : mode == KernelBiasByColumn ? Unsafe.Add(ref bias, l) : 0f);
-                Unsafe.Add(ref c, 2 * ldc + l) = mode == KernelDescend ? Unsafe.Add(ref c, 2 * ldc + l) + bias * c20.GetElement(l) : c20.GetElement(l) + (mode == KernelAccumulate ? Unsafe.Add(ref c, 2 * ldc + l) : mode == KernelBiasByRow ? Unsafe.Add(ref bias, 2) : mode == KernelBiasByColumn ? Unsafe.Add(ref bias, l) : 0f);
-                Unsafe.Add(ref c, 3 * ldc + l) = mode == KernelDescend ? Unsafe.Add(ref c, 3 * ldc + l) + bias * c30.GetElement(l) : c30.GetElement(l) + (mode == KernelAccumulate ? Unsafe.Add(ref c, 3 * ldc + l) : mode == KernelBiasByRow ? Unsafe.Add(ref bias, 3) : mode == KernelBiasByColumn ? Unsafe.Add(ref bias, l) : 0f);
-                Unsafe.Add(ref c, 4 * ldc + l) = mode == KernelDescend ? Unsafe.Add(ref c, 4 * ldc + l) + bias * c40.GetElement(l) : c40.GetElement(l) + (mode == KernelAccumulate ? Unsafe.Add(ref c, 4 * ldc + l) : mode == KernelBiasByRow ? Unsafe.Add(ref bias, 4) : mode == KernelBiasByColumn ? Unsafe.Add(ref bias, l) : 0f);
-                Unsafe.Add(ref c, 5 * ldc + l) = mode == KernelDescend ? Unsafe.Add(ref c, 5 * ldc + l) + bias * c50.GetElement(l) : c50.GetElement(l) + (mode == KernelAccumulate ? Unsafe.Add(ref c, 5 * ldc + l) : mode == KernelBiasByRow ? Unsafe.Add(ref bias, 5) : mode == KernelBiasByColumn ? Unsafe.Add(ref bias, l) : 0f);
-                Unsafe.Add(ref c, 6 * ldc + l) = mode == KernelDescend ? Unsafe.Add(ref c, 6 * ldc + l) + bias * c60.GetElement(l) : c60.GetElement(l) + (mode == KernelAccumulate ? Unsafe.Add(ref c, 6 * ldc + l) : mode == KernelBiasByRow ? Unsafe.Add(ref bias, 6) : mode == KernelBiasByColumn ? Unsafe.Add(ref bias, l) : 0f);
-                Unsafe.Add(ref c, 7 * ldc + l) = mode == KernelDescend ? Unsafe.Add(ref c, 7 * ldc + l) + bias * c70.GetElement(l) : c70.GetElement(l) + (mode == KernelAccumulate ? Unsafe.Add(ref c, 7 * ldc + l) : mode == KernelBiasByRow ? Unsafe.Add(ref bias, 7) : mode == KernelBiasByColumn ? Unsafe.Add(ref bias, l) : 0f);
+                Unsafe.Add(ref c, 0 + l) = mode == KernelDescend ? Unsafe.Add(ref c, 0 + l) + bias * Lane(c00, l) : Lane(c00, l) + (mode == KernelAccumulate ? Unsafe.Add(ref c, 0 + l) : mode == KernelBiasByRow ? Unsafe.Add(ref bias, 0) : mode == KernelBiasByColumn ? Unsafe.Add(ref bias, l) : 0f);
+                Unsafe.Add(ref c, ldc + l) = mode == KernelDescend ? Unsafe.Add(ref c, ldc + l) + bias * Lane(c10, l) : Lane(c10, l) + (mode == KernelAccumulate ? Unsafe.Add(ref c, ldc + l) : mode == KernelBiasByRow ? Unsafe.Add(ref bias, 1) : mode == KernelBiasByColumn ? Unsafe.Add(ref bias, l) : 0f);
+                Unsafe.Add(ref c, 2 * ldc + l) = mode == KernelDescend ? Unsafe.Add(ref c, 2 * ldc + l) + bias * Lane(c20, l) : Lane(c20, l) + (mode == KernelAccumulate ? Unsafe.Add(ref c, 2 * ldc + l) : mode == KernelBiasByRow ? Unsafe.Add(ref bias, 2) : mode == KernelBiasByColumn ? Unsafe.Add(ref bias, l) : 0f);
+                Unsafe.Add(ref c, 3 * ldc + l) = mode == KernelDescend ? Unsafe.Add(ref c, 3 * ldc + l) + bias * Lane(c30, l) : Lane(c30, l) + (mode == KernelAccumulate ? Unsafe.Add(ref c, 3 * ldc + l) : mode == KernelBiasByRow ? Unsafe.Add(ref bias, 3) : mode == KernelBiasByColumn ? Unsafe.Add(ref bias, l) : 0f);
+                Unsafe.Add(ref c, 4 * ldc + l) = mode == KernelDescend ? Unsafe.Add(ref c, 4 * ldc + l) + bias * Lane(c40, l) : Lane(c40, l) + (mode == KernelAccumulate ? Unsafe.Add(ref c, 4 * ldc + l) : mode == KernelBiasByRow ? Unsafe.Add(ref bias, 4) : mode == KernelBiasByColumn ? Unsafe.Add(ref bias, l) : 0f);
+                Unsafe.Add(ref c, 5 * ldc + l) = mode == KernelDescend ? Unsafe.Add(ref c, 5 * ldc + l) + bias * Lane(c50, l) : Lane(c50, l) + (mode == KernelAccumulate ? Unsafe.Add(ref c, 5 * ldc + l) : mode == KernelBiasByRow ? Unsafe.Add(ref bias, 5) : mode == KernelBiasByColumn ? Unsafe.Add(ref bias, l) : 0f);
+                Unsafe.Add(ref c, 6 * ldc + l) = mode == KernelDescend ? Unsafe.Add(ref c, 6 * ldc + l) + bias * Lane(c60, l) : Lane(c60, l) + (mode == KernelAccumulate ? Unsafe.Add(ref c, 6 * ldc + l) : mode == KernelBiasByRow ? Unsafe.Add(ref bias, 6) : mode == KernelBiasByColumn ? Unsafe.Add(ref bias, l) : 0f);
+                Unsafe.Add(ref c, 7 * ldc + l) = mode == KernelDescend ? Unsafe.Add(ref c, 7 * ldc + l) + bias * Lane(c70, l) : Lane(c70, l) + (mode == KernelAccumulate ? Unsafe.Add(ref c, 7 * ldc + l) : mode == KernelBiasByRow ? Unsafe.Add(ref bias, 7) : mode == KernelBiasByColumn ? Unsafe.Add(ref bias, l) : 0f);
             }
         }
     }
@@ -1720,7 +1720,7 @@ __________________________________________________________________
             // Only the last tail lanes are this block's (the others belong to the previous vector): write them one by one.
             for (int l = 8 - tail; l < 8; l++)
             {
-                Unsafe.Add(ref c, 0 + l) = mode == KernelDescend ? Unsafe.Add(ref c, 0 + l) + bias * c00.GetElement(l) : c00.GetElement(l) + (mode == KernelAccumulate ? Unsafe.Add(ref c, 0 + l) : mode == KernelBiasByRow ? Unsafe.Add(ref bias, 0) : mode == KernelBiasByColumn ? Unsafe.Add(ref bias, l) : 0f);
+                Unsafe.Add(ref c, 0 + l) = mode == KernelDescend ? Unsafe.Add(ref c, 0 + l) + bias * Lane(c00, l) : Lane(c00, l) + (mode == KernelAccumulate ? Unsafe.Add(ref c, 0 + l) : mode == KernelBiasByRow ? Unsafe.Add(ref bias, 0) : mode == KernelBiasByColumn ? Unsafe.Add(ref bias, l) : 0f);
             }
         }
     }
@@ -1771,7 +1771,7 @@ __________________________________________________________________
             // Only the last tail lanes are this block's (the others belong to the previous vector): write them one by one.
             for (int l = 8 - tail; l < 8; l++)
             {
-                Unsafe.Add(ref c, 0 + l) = mode == KernelDescend ? Unsafe.Add(ref c, 0 + l) + bias * c00.GetElement(l) : c00.GetElement(l) + (mode == KernelAccumulate ? Unsafe.Add(ref c, 0 + l) : mode == KernelBiasByRow ? Unsafe.Add(ref bias, 0) : mode == KernelBiasByColumn ? Unsafe.Add(ref bias, l) : 0f);
+                Unsafe.Add(ref c, 0 + l) = mode == KernelDescend ? Unsafe.Add(ref c, 0 + l) + bias * Lane(c00, l) : Lane(c00, l) + (mode == KernelAccumulate ? Unsafe.Add(ref c, 0 + l) : mode == KernelBiasByRow ? Unsafe.Add(ref bias, 0) : mode == KernelBiasByColumn ? Unsafe.Add(ref bias, l) : 0f);
             }
         }
     }
@@ -1822,7 +1822,7 @@ __________________________________________________________________
             // Only the last tail lanes are this block's (the others belong to the previous vector): write them one by one.
             for (int l = 8 - tail; l < 8; l++)
             {
-                Unsafe.Add(ref c, 0 + l) = mode == KernelDescend ? Unsafe.Add(ref c, 0 + l) + bias * c00.GetElement(l) : c00.GetElement(l) + (mode == KernelAccumulate ? Unsafe.Add(ref c, 0 + l) : mode == KernelBiasByRow ? Unsafe.Add(ref bias, 0) : mode == KernelBiasByColumn ? Unsafe.Add(ref bias, l) : 0f);
+                Unsafe.Add(ref c, 0 + l) = mode == KernelDescend ? Unsafe.Add(ref c, 0 + l) + bias * Lane(c00, l) : Lane(c00, l) + (mode == KernelAccumulate ? Unsafe.Add(ref c, 0 + l) : mode == KernelBiasByRow ? Unsafe.Add(ref bias, 0) : mode == KernelBiasByColumn ? Unsafe.Add(ref bias, l) : 0f);
             }
         }
     }
@@ -2009,6 +2009,13 @@ __________________________________________________________________
         sum = Vector256.Sum(s01); Unsafe.Add(ref c, cstep) = mode == KernelAccumulate ? Unsafe.Add(ref c, cstep) + sum : mode == KernelDescend ? Unsafe.Add(ref c, cstep) + bias * sum : mode == KernelBiasByRow ? sum + Unsafe.Add(ref bias, 0) : mode == KernelBiasByColumn ? sum + Unsafe.Add(ref bias, 1) : sum;
     }
 
+    /// <summary>Lane <paramref name="l"/> of <paramref name="v"/>, read with a permute in registers. GetElement with a variable
+    /// index stores the vector on the stack and loads the lane back; where the thread's stack puts that store across a
+    /// cache line the load cannot be forwarded from it and waits, so a block's tail cost depended on the stack's address
+    /// (a thread's, a process's): docs/performance.md, "Tail lanes through the stack".</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static float Lane(Vector256<float> v, int l) => Vector256.Shuffle(v, Vector256.Create(l)).ToScalar();
+
     /// <summary>A mask keeping the last <paramref name="keep"/> of the 8 lanes.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector256<float> TailMask(int keep) => Vector256.GreaterThanOrEqual(Vector256<int>.Indices, Vector256.Create((8 - keep))).AsSingle();
@@ -2166,14 +2173,14 @@ __________________________________________________________________
             // Only the last tail lanes are this block's (the others belong to the previous vector): write them one by one.
             for (int l = 16 - tail; l < 16; l++)
             {
-                Unsafe.Add(ref c, 0 + l) = mode == KernelDescend ? Unsafe.Add(ref c, 0 + l) + bias * c00.GetElement(l) : c00.GetElement(l) + (mode == KernelAccumulate ? Unsafe.Add(ref c, 0 + l) : mode == KernelBiasByRow ? Unsafe.Add(ref bias, 0) : mode == KernelBiasByColumn ? Unsafe.Add(ref bias, l) : 0f);
-                Unsafe.Add(ref c, ldc + l) = mode == KernelDescend ? Unsafe.Add(ref c, ldc + l) + bias * c10.GetElement(l) : c10.GetElement(l) + (mode == KernelAccumulate ? Unsafe.Add(ref c, ldc + l) : mode == KernelBiasByRow ? Unsafe.Add(ref bias, 1) : mode == KernelBiasByColumn ? Unsafe.Add(ref bias, l) : 0f);
-                Unsafe.Add(ref c, 2 * ldc + l) = mode == KernelDescend ? Unsafe.Add(ref c, 2 * ldc + l) + bias * c20.GetElement(l) : c20.GetElement(l) + (mode == KernelAccumulate ? Unsafe.Add(ref c, 2 * ldc + l) : mode == KernelBiasByRow ? Unsafe.Add(ref bias, 2) : mode == KernelBiasByColumn ? Unsafe.Add(ref bias, l) : 0f);
-                Unsafe.Add(ref c, 3 * ldc + l) = mode == KernelDescend ? Unsafe.Add(ref c, 3 * ldc + l) + bias * c30.GetElement(l) : c30.GetElement(l) + (mode == KernelAccumulate ? Unsafe.Add(ref c, 3 * ldc + l) : mode == KernelBiasByRow ? Unsafe.Add(ref bias, 3) : mode == KernelBiasByColumn ? Unsafe.Add(ref bias, l) : 0f);
-                Unsafe.Add(ref c, 4 * ldc + l) = mode == KernelDescend ? Unsafe.Add(ref c, 4 * ldc + l) + bias * c40.GetElement(l) : c40.GetElement(l) + (mode == KernelAccumulate ? Unsafe.Add(ref c, 4 * ldc + l) : mode == KernelBiasByRow ? Unsafe.Add(ref bias, 4) : mode == KernelBiasByColumn ? Unsafe.Add(ref bias, l) : 0f);
-                Unsafe.Add(ref c, 5 * ldc + l) = mode == KernelDescend ? Unsafe.Add(ref c, 5 * ldc + l) + bias * c50.GetElement(l) : c50.GetElement(l) + (mode == KernelAccumulate ? Unsafe.Add(ref c, 5 * ldc + l) : mode == KernelBiasByRow ? Unsafe.Add(ref bias, 5) : mode == KernelBiasByColumn ? Unsafe.Add(ref bias, l) : 0f);
-                Unsafe.Add(ref c, 6 * ldc + l) = mode == KernelDescend ? Unsafe.Add(ref c, 6 * ldc + l) + bias * c60.GetElement(l) : c60.GetElement(l) + (mode == KernelAccumulate ? Unsafe.Add(ref c, 6 * ldc + l) : mode == KernelBiasByRow ? Unsafe.Add(ref bias, 6) : mode == KernelBiasByColumn ? Unsafe.Add(ref bias, l) : 0f);
-                Unsafe.Add(ref c, 7 * ldc + l) = mode == KernelDescend ? Unsafe.Add(ref c, 7 * ldc + l) + bias * c70.GetElement(l) : c70.GetElement(l) + (mode == KernelAccumulate ? Unsafe.Add(ref c, 7 * ldc + l) : mode == KernelBiasByRow ? Unsafe.Add(ref bias, 7) : mode == KernelBiasByColumn ? Unsafe.Add(ref bias, l) : 0f);
+                Unsafe.Add(ref c, 0 + l) = mode == KernelDescend ? Unsafe.Add(ref c, 0 + l) + bias * Lane512(c00, l) : Lane512(c00, l) + (mode == KernelAccumulate ? Unsafe.Add(ref c, 0 + l) : mode == KernelBiasByRow ? Unsafe.Add(ref bias, 0) : mode == KernelBiasByColumn ? Unsafe.Add(ref bias, l) : 0f);
+                Unsafe.Add(ref c, ldc + l) = mode == KernelDescend ? Unsafe.Add(ref c, ldc + l) + bias * Lane512(c10, l) : Lane512(c10, l) + (mode == KernelAccumulate ? Unsafe.Add(ref c, ldc + l) : mode == KernelBiasByRow ? Unsafe.Add(ref bias, 1) : mode == KernelBiasByColumn ? Unsafe.Add(ref bias, l) : 0f);
+                Unsafe.Add(ref c, 2 * ldc + l) = mode == KernelDescend ? Unsafe.Add(ref c, 2 * ldc + l) + bias * Lane512(c20, l) : Lane512(c20, l) + (mode == KernelAccumulate ? Unsafe.Add(ref c, 2 * ldc + l) : mode == KernelBiasByRow ? Unsafe.Add(ref bias, 2) : mode == KernelBiasByColumn ? Unsafe.Add(ref bias, l) : 0f);
+                Unsafe.Add(ref c, 3 * ldc + l) = mode == KernelDescend ? Unsafe.Add(ref c, 3 * ldc + l) + bias * Lane512(c30, l) : Lane512(c30, l) + (mode == KernelAccumulate ? Unsafe.Add(ref c, 3 * ldc + l) : mode == KernelBiasByRow ? Unsafe.Add(ref bias, 3) : mode == KernelBiasByColumn ? Unsafe.Add(ref bias, l) : 0f);
+                Unsafe.Add(ref c, 4 * ldc + l) = mode == KernelDescend ? Unsafe.Add(ref c, 4 * ldc + l) + bias * Lane512(c40, l) : Lane512(c40, l) + (mode == KernelAccumulate ? Unsafe.Add(ref c, 4 * ldc + l) : mode == KernelBiasByRow ? Unsafe.Add(ref bias, 4) : mode == KernelBiasByColumn ? Unsafe.Add(ref bias, l) : 0f);
+                Unsafe.Add(ref c, 5 * ldc + l) = mode == KernelDescend ? Unsafe.Add(ref c, 5 * ldc + l) + bias * Lane512(c50, l) : Lane512(c50, l) + (mode == KernelAccumulate ? Unsafe.Add(ref c, 5 * ldc + l) : mode == KernelBiasByRow ? Unsafe.Add(ref bias, 5) : mode == KernelBiasByColumn ? Unsafe.Add(ref bias, l) : 0f);
+                Unsafe.Add(ref c, 6 * ldc + l) = mode == KernelDescend ? Unsafe.Add(ref c, 6 * ldc + l) + bias * Lane512(c60, l) : Lane512(c60, l) + (mode == KernelAccumulate ? Unsafe.Add(ref c, 6 * ldc + l) : mode == KernelBiasByRow ? Unsafe.Add(ref bias, 6) : mode == KernelBiasByColumn ? Unsafe.Add(ref bias, l) : 0f);
+                Unsafe.Add(ref c, 7 * ldc + l) = mode == KernelDescend ? Unsafe.Add(ref c, 7 * ldc + l) + bias * Lane512(c70, l) : Lane512(c70, l) + (mode == KernelAccumulate ? Unsafe.Add(ref c, 7 * ldc + l) : mode == KernelBiasByRow ? Unsafe.Add(ref bias, 7) : mode == KernelBiasByColumn ? Unsafe.Add(ref bias, l) : 0f);
             }
         }
     }
@@ -2272,14 +2279,14 @@ __________________________________________________________________
             // Only the last tail lanes are this block's (the others belong to the previous vector): write them one by one.
             for (int l = 16 - tail; l < 16; l++)
             {
-                Unsafe.Add(ref c, 0 + l) = mode == KernelDescend ? Unsafe.Add(ref c, 0 + l) + bias * c00.GetElement(l) : c00.GetElement(l) + (mode == KernelAccumulate ? Unsafe.Add(ref c, 0 + l) : mode == KernelBiasByRow ? Unsafe.Add(ref bias, 0) : mode == KernelBiasByColumn ? Unsafe.Add(ref bias, l) : 0f);
-                Unsafe.Add(ref c, ldc + l) = mode == KernelDescend ? Unsafe.Add(ref c, ldc + l) + bias * c10.GetElement(l) : c10.GetElement(l) + (mode == KernelAccumulate ? Unsafe.Add(ref c, ldc + l) : mode == KernelBiasByRow ? Unsafe.Add(ref bias, 1) : mode == KernelBiasByColumn ? Unsafe.Add(ref bias, l) : 0f);
-                Unsafe.Add(ref c, 2 * ldc + l) = mode == KernelDescend ? Unsafe.Add(ref c, 2 * ldc + l) + bias * c20.GetElement(l) : c20.GetElement(l) + (mode == KernelAccumulate ? Unsafe.Add(ref c, 2 * ldc + l) : mode == KernelBiasByRow ? Unsafe.Add(ref bias, 2) : mode == KernelBiasByColumn ? Unsafe.Add(ref bias, l) : 0f);
-                Unsafe.Add(ref c, 3 * ldc + l) = mode == KernelDescend ? Unsafe.Add(ref c, 3 * ldc + l) + bias * c30.GetElement(l) : c30.GetElement(l) + (mode == KernelAccumulate ? Unsafe.Add(ref c, 3 * ldc + l) : mode == KernelBiasByRow ? Unsafe.Add(ref bias, 3) : mode == KernelBiasByColumn ? Unsafe.Add(ref bias, l) : 0f);
-                Unsafe.Add(ref c, 4 * ldc + l) = mode == KernelDescend ? Unsafe.Add(ref c, 4 * ldc + l) + bias * c40.GetElement(l) : c40.GetElement(l) + (mode == KernelAccumulate ? Unsafe.Add(ref c, 4 * ldc + l) : mode == KernelBiasByRow ? Unsafe.Add(ref bias, 4) : mode == KernelBiasByColumn ? Unsafe.Add(ref bias, l) : 0f);
-                Unsafe.Add(ref c, 5 * ldc + l) = mode == KernelDescend ? Unsafe.Add(ref c, 5 * ldc + l) + bias * c50.GetElement(l) : c50.GetElement(l) + (mode == KernelAccumulate ? Unsafe.Add(ref c, 5 * ldc + l) : mode == KernelBiasByRow ? Unsafe.Add(ref bias, 5) : mode == KernelBiasByColumn ? Unsafe.Add(ref bias, l) : 0f);
-                Unsafe.Add(ref c, 6 * ldc + l) = mode == KernelDescend ? Unsafe.Add(ref c, 6 * ldc + l) + bias * c60.GetElement(l) : c60.GetElement(l) + (mode == KernelAccumulate ? Unsafe.Add(ref c, 6 * ldc + l) : mode == KernelBiasByRow ? Unsafe.Add(ref bias, 6) : mode == KernelBiasByColumn ? Unsafe.Add(ref bias, l) : 0f);
-                Unsafe.Add(ref c, 7 * ldc + l) = mode == KernelDescend ? Unsafe.Add(ref c, 7 * ldc + l) + bias * c70.GetElement(l) : c70.GetElement(l) + (mode == KernelAccumulate ? Unsafe.Add(ref c, 7 * ldc + l) : mode == KernelBiasByRow ? Unsafe.Add(ref bias, 7) : mode == KernelBiasByColumn ? Unsafe.Add(ref bias, l) : 0f);
+                Unsafe.Add(ref c, 0 + l) = mode == KernelDescend ? Unsafe.Add(ref c, 0 + l) + bias * Lane512(c00, l) : Lane512(c00, l) + (mode == KernelAccumulate ? Unsafe.Add(ref c, 0 + l) : mode == KernelBiasByRow ? Unsafe.Add(ref bias, 0) : mode == KernelBiasByColumn ? Unsafe.Add(ref bias, l) : 0f);
+                Unsafe.Add(ref c, ldc + l) = mode == KernelDescend ? Unsafe.Add(ref c, ldc + l) + bias * Lane512(c10, l) : Lane512(c10, l) + (mode == KernelAccumulate ? Unsafe.Add(ref c, ldc + l) : mode == KernelBiasByRow ? Unsafe.Add(ref bias, 1) : mode == KernelBiasByColumn ? Unsafe.Add(ref bias, l) : 0f);
+                Unsafe.Add(ref c, 2 * ldc + l) = mode == KernelDescend ? Unsafe.Add(ref c, 2 * ldc + l) + bias * Lane512(c20, l) : Lane512(c20, l) + (mode == KernelAccumulate ? Unsafe.Add(ref c, 2 * ldc + l) : mode == KernelBiasByRow ? Unsafe.Add(ref bias, 2) : mode == KernelBiasByColumn ? Unsafe.Add(ref bias, l) : 0f);
+                Unsafe.Add(ref c, 3 * ldc + l) = mode == KernelDescend ? Unsafe.Add(ref c, 3 * ldc + l) + bias * Lane512(c30, l) : Lane512(c30, l) + (mode == KernelAccumulate ? Unsafe.Add(ref c, 3 * ldc + l) : mode == KernelBiasByRow ? Unsafe.Add(ref bias, 3) : mode == KernelBiasByColumn ? Unsafe.Add(ref bias, l) : 0f);
+                Unsafe.Add(ref c, 4 * ldc + l) = mode == KernelDescend ? Unsafe.Add(ref c, 4 * ldc + l) + bias * Lane512(c40, l) : Lane512(c40, l) + (mode == KernelAccumulate ? Unsafe.Add(ref c, 4 * ldc + l) : mode == KernelBiasByRow ? Unsafe.Add(ref bias, 4) : mode == KernelBiasByColumn ? Unsafe.Add(ref bias, l) : 0f);
+                Unsafe.Add(ref c, 5 * ldc + l) = mode == KernelDescend ? Unsafe.Add(ref c, 5 * ldc + l) + bias * Lane512(c50, l) : Lane512(c50, l) + (mode == KernelAccumulate ? Unsafe.Add(ref c, 5 * ldc + l) : mode == KernelBiasByRow ? Unsafe.Add(ref bias, 5) : mode == KernelBiasByColumn ? Unsafe.Add(ref bias, l) : 0f);
+                Unsafe.Add(ref c, 6 * ldc + l) = mode == KernelDescend ? Unsafe.Add(ref c, 6 * ldc + l) + bias * Lane512(c60, l) : Lane512(c60, l) + (mode == KernelAccumulate ? Unsafe.Add(ref c, 6 * ldc + l) : mode == KernelBiasByRow ? Unsafe.Add(ref bias, 6) : mode == KernelBiasByColumn ? Unsafe.Add(ref bias, l) : 0f);
+                Unsafe.Add(ref c, 7 * ldc + l) = mode == KernelDescend ? Unsafe.Add(ref c, 7 * ldc + l) + bias * Lane512(c70, l) : Lane512(c70, l) + (mode == KernelAccumulate ? Unsafe.Add(ref c, 7 * ldc + l) : mode == KernelBiasByRow ? Unsafe.Add(ref bias, 7) : mode == KernelBiasByColumn ? Unsafe.Add(ref bias, l) : 0f);
             }
         }
     }
@@ -2330,7 +2337,7 @@ __________________________________________________________________
             // Only the last tail lanes are this block's (the others belong to the previous vector): write them one by one.
             for (int l = 16 - tail; l < 16; l++)
             {
-                Unsafe.Add(ref c, 0 + l) = mode == KernelDescend ? Unsafe.Add(ref c, 0 + l) + bias * c00.GetElement(l) : c00.GetElement(l) + (mode == KernelAccumulate ? Unsafe.Add(ref c, 0 + l) : mode == KernelBiasByRow ? Unsafe.Add(ref bias, 0) : mode == KernelBiasByColumn ? Unsafe.Add(ref bias, l) : 0f);
+                Unsafe.Add(ref c, 0 + l) = mode == KernelDescend ? Unsafe.Add(ref c, 0 + l) + bias * Lane512(c00, l) : Lane512(c00, l) + (mode == KernelAccumulate ? Unsafe.Add(ref c, 0 + l) : mode == KernelBiasByRow ? Unsafe.Add(ref bias, 0) : mode == KernelBiasByColumn ? Unsafe.Add(ref bias, l) : 0f);
             }
         }
     }
@@ -2381,7 +2388,7 @@ __________________________________________________________________
             // Only the last tail lanes are this block's (the others belong to the previous vector): write them one by one.
             for (int l = 16 - tail; l < 16; l++)
             {
-                Unsafe.Add(ref c, 0 + l) = mode == KernelDescend ? Unsafe.Add(ref c, 0 + l) + bias * c00.GetElement(l) : c00.GetElement(l) + (mode == KernelAccumulate ? Unsafe.Add(ref c, 0 + l) : mode == KernelBiasByRow ? Unsafe.Add(ref bias, 0) : mode == KernelBiasByColumn ? Unsafe.Add(ref bias, l) : 0f);
+                Unsafe.Add(ref c, 0 + l) = mode == KernelDescend ? Unsafe.Add(ref c, 0 + l) + bias * Lane512(c00, l) : Lane512(c00, l) + (mode == KernelAccumulate ? Unsafe.Add(ref c, 0 + l) : mode == KernelBiasByRow ? Unsafe.Add(ref bias, 0) : mode == KernelBiasByColumn ? Unsafe.Add(ref bias, l) : 0f);
             }
         }
     }
@@ -2622,6 +2629,13 @@ __________________________________________________________________
         sum = sums.GetElement(1); Unsafe.Add(ref c, cstep) = mode == KernelAccumulate ? Unsafe.Add(ref c, cstep) + sum : mode == KernelDescend ? Unsafe.Add(ref c, cstep) + bias * sum : mode == KernelBiasByRow ? sum + Unsafe.Add(ref bias, 0) : mode == KernelBiasByColumn ? sum + Unsafe.Add(ref bias, 1) : sum;
     }
 
+    /// <summary>Lane <paramref name="l"/> of <paramref name="v"/>, read with a permute in registers. GetElement with a variable
+    /// index stores the vector on the stack and loads the lane back; where the thread's stack puts that store across a
+    /// cache line the load cannot be forwarded from it and waits, so a block's tail cost depended on the stack's address
+    /// (a thread's, a process's): docs/performance.md, "Tail lanes through the stack".</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static float Lane512(Vector512<float> v, int l) => Vector512.Shuffle(v, Vector512.Create(l)).ToScalar();
+
     /// <summary>A mask keeping the last <paramref name="keep"/> of the 16 lanes.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector512<float> TailMask512(int keep) => Vector512.GreaterThanOrEqual(Vector512<int>.Indices, Vector512.Create((16 - keep))).AsSingle();
@@ -2633,7 +2647,7 @@ __________________________________________________________________
         {
             case 0:   // Dense1 forward: a range of units
             {
-                (int j0, int j1) = global::NetGen.Parallelism.Range(32, parts, part, 48);   // whole strips of the Vector512 kernel's 3 vectors
+                (int j0, int j1) = global::NetGen.Parallelism.Range(32, parts, part, _panelMode0 == 0 ? 16 : 48);   // whole vectors; whole strips of the kept panels
                 Dense1Forward(ref _a0[0], ref _p[0], ref _a1[0], ref _p[2048], 0, _batch, j0, j1, ref _scratch[part * _scratchPart], ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(_panels0), _panelMode0);
                 break;
             }
@@ -2645,7 +2659,7 @@ __________________________________________________________________
             }
             case 2:   // Dense1 ∂E/∂x: a range of inputs
             {
-                (int i0, int i1) = global::NetGen.Parallelism.Range(64, parts, part, 48);   // whole strips of the Vector512 kernel's 3 vectors
+                (int i0, int i1) = global::NetGen.Parallelism.Range(64, parts, part, 16);   // whole vectors of the Vector512 kernel
                 Dense1InputGradient(ref _d1[0], ref _p[0], ref _d0[0], 0, _batch, i0, i1, ref _scratch[part * _scratchPart]);
                 break;
             }
@@ -2657,7 +2671,7 @@ __________________________________________________________________
             }
             case 8:   // Dense2 forward: a range of units
             {
-                (int j0, int j1) = global::NetGen.Parallelism.Range(10, parts, part, 48);   // whole strips of the Vector512 kernel's 3 vectors
+                (int j0, int j1) = global::NetGen.Parallelism.Range(10, parts, part, 16);   // whole vectors of the Vector512 kernel
                 Dense2Forward(ref _a2[0], ref _p[2080], ref _a3[0], ref _p[2400], 0, _batch, j0, j1, ref _scratch[part * _scratchPart]);
                 break;
             }
@@ -2669,7 +2683,7 @@ __________________________________________________________________
             }
             case 10:   // Dense2 ∂E/∂x: a range of inputs
             {
-                (int i0, int i1) = global::NetGen.Parallelism.Range(32, parts, part, 48);   // whole strips of the Vector512 kernel's 3 vectors
+                (int i0, int i1) = global::NetGen.Parallelism.Range(32, parts, part, 16);   // whole vectors of the Vector512 kernel
                 Dense2InputGradient(ref _d3[0], ref _p[2080], ref _d2[0], 0, _batch, i0, i1, ref _scratch[part * _scratchPart]);
                 break;
             }

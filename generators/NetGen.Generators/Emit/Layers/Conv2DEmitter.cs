@@ -380,7 +380,7 @@ internal sealed partial class Conv2DEmitter : LayerEmitter
         w.Line($"// Layer {l.Index}: {l.PascalName} backward: ∂E/∂w[f] += Σ_p δ[f, p]·col[·, p]{(trainBias ? ", ∂E/∂b[f] += Σ_p δ[f, p]" : "")}, ∂E/∂x = col2im(Σ_f w[f]·δ[f, p]);");
         w.Line("// threads take the batch's sample chunks, each chunk summing its samples' ∂E/∂w, ∂E/∂b; the sums are added in chunk order");
         w.Line($"int chunks = {Chunks(c, l, "batch")};");
-        SampleSplitEmitter.RunBackward(w, c, l, "chunks");
+        SampleSplitEmitter.RunBackward(w, c, l, "chunks", descend: false);
         w.Open("for (int chunk = 0; chunk < chunks; chunk++)");
         ByLayout(w, c, l, transposed =>
         {
@@ -425,7 +425,7 @@ internal sealed partial class Conv2DEmitter : LayerEmitter
         w.Line($"// Layer {l.Index}: {l.PascalName} backward fused with the plain-SGD step: the sample chunks compute ∂E/∂x (with the weights from");
         w.Line($"// before the step) and their samples' ∂E/∂w{(trainBias ? ", ∂E/∂b" : "")} sums, added in chunk order as Backward adds them; then w ← w − η·Σ{(trainBias ? ", b ← b − η·Σ" : "")}");
         w.Line($"int chunks = {Chunks(c, l, "batch")};");
-        SampleSplitEmitter.RunBackward(w, c, l, "chunks");
+        SampleSplitEmitter.RunBackward(w, c, l, "chunks", descend: true);
         w.Line($"global::System.Span<{c.T}> total = _gsum{l.Index}.AsSpan(0, {pc});");
         w.Line($"for (int chunk = 1; chunk < chunks; chunk++) {c.Tp}.Add<{c.T}>(total, _gsum{l.Index}.AsSpan(chunk * {Stride(l)}, {pc}), total);");
         ByLayout(w, c, l, transposed =>

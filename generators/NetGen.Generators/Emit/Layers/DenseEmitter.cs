@@ -109,7 +109,10 @@ internal sealed class DenseEmitter : LayerEmitter
 
         w.Line($"// Layer {layer.Index}: {layer.PascalName} backward over the whole batch: ∂E/∂W += δᵀ·x{(trainBias ? ", ∂E/∂b += Σₙ δ" : "")}, ∂E/∂x = δ·W (kernels below;");
         w.Line("// threads split the units for ∂E/∂W and the inputs for ∂E/∂x)");
-        w.Line($"global::NetGen.Parallelism.Run(this, {Op(layer, 1)}, global::NetGen.Parallelism.PartsFor((long)batch * {(long)@in * @out}));");
+        if (SampleSplitEmitter.IsFiller(c, layer))
+            w.Line($"// (∂E/∂W += δᵀ·x: filler parts of layer {SampleSplitEmitter.FillerOf(c)!.Host.Index}'s backward split, which runs it beside the convolutions' sample chunks)");
+        else
+            w.Line($"global::NetGen.Parallelism.Run(this, {Op(layer, 1)}, global::NetGen.Parallelism.PartsFor((long)batch * {(long)@in * @out}));");
         if (trainBias)
         {
             w.Open("for (int n = 0; n < batch; n++)");
@@ -132,7 +135,10 @@ internal sealed class DenseEmitter : LayerEmitter
         if (layer.Index == 0) w.Open("if (inputGradient)");
         w.Line($"global::NetGen.Parallelism.Run(this, {Op(layer, 2)}, global::NetGen.Parallelism.PartsFor((long)batch * {(long)@in * @out}));");
         if (layer.Index == 0) w.Close();
-        w.Line($"global::NetGen.Parallelism.Run(this, {Op(layer, 3)}, global::NetGen.Parallelism.PartsFor((long)batch * {(long)@in * @out}));");
+        if (SampleSplitEmitter.IsFiller(c, layer))
+            w.Line($"// (W ← W − η·δᵀ·x: filler parts of layer {SampleSplitEmitter.FillerOf(c)!.Host.Index}'s backward split, which runs it beside the convolutions' sample chunks)");
+        else
+            w.Line($"global::NetGen.Parallelism.Run(this, {Op(layer, 3)}, global::NetGen.Parallelism.PartsFor((long)batch * {(long)@in * @out}));");
         if (!trainBias) return;
         w.Open("");
         w.Line($"// b[j] ← b[j] + (−η)·Σₙ δ[n, j], summed in sample order as Backward sums ∂E/∂b");
@@ -163,7 +169,13 @@ internal sealed class DenseEmitter : LayerEmitter
         int @in = layer.InputSize, @out = layer.OutputSize, V = GemmEmitter.Lanes(c);
         string scratch = "ref _scratch[part * _scratchPart]";
         w.Open($"case {Op(layer, 0)}:   // {layer.PascalName} forward: a range of units");
-        w.Line($"(int j0, int j1) = global::NetGen.Parallelism.Range({@out}, parts, part, {6 * V});   // whole strips of the Vector512 kernel's 3 vectors");
+        // Units in whole vectors of the Vector512 kernel (a 48-unit strip's parts in whole 16-unit blocks: the same bits,
+        // each value's sum runs in the same order in either block), so two threads get 64 and 56 of 120 units instead of
+        // 48 and 72; the panels kept between inference passes are cut in whole strips, so there the parts are too.
+        if (CachesPanels(c, layer))
+            w.Line($"(int j0, int j1) = global::NetGen.Parallelism.Range({@out}, parts, part, _panelMode{layer.Index} == 0 ? {2 * V} : {6 * V});   // whole vectors; whole strips of the kept panels");
+        else
+            w.Line($"(int j0, int j1) = global::NetGen.Parallelism.Range({@out}, parts, part, {2 * V});   // whole vectors of the Vector512 kernel");
         w.Line($"{layer.PascalName}Forward(ref {A(layer.Index)}[0], ref _p[{layer.WeightOffset}], ref {A(layer.Index + 1)}[0]{(layer.BiasCount > 0 ? $", ref _p[{layer.BiasOffset}]" : "")}, 0, _batch, j0, j1, {scratch}" +
                (CachesPanels(c, layer) ? $", ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(_panels{layer.Index}), _panelMode{layer.Index}" : "") + ");");
         w.Line("break;");
@@ -174,7 +186,7 @@ internal sealed class DenseEmitter : LayerEmitter
         w.Line("break;");
         w.Close();
         w.Open($"case {Op(layer, 2)}:   // {layer.PascalName} ∂E/∂x: a range of inputs");
-        w.Line($"(int i0, int i1) = global::NetGen.Parallelism.Range({@in}, parts, part, {6 * V});   // whole strips of the Vector512 kernel's 3 vectors");
+        w.Line($"(int i0, int i1) = global::NetGen.Parallelism.Range({@in}, parts, part, {2 * V});   // whole vectors of the Vector512 kernel");
         w.Line($"{layer.PascalName}InputGradient(ref {D(layer.Index + 1)}[0], ref _p[{layer.WeightOffset}], ref {D(layer.Index)}[0], 0, _batch, i0, i1, {scratch});");
         w.Line("break;");
         w.Close();

@@ -178,7 +178,8 @@ internal static class GemmEmitter
             Strip(w, c, p, p.NV, tail: 0);
             w.Close();
         }
-        if (p.NV == 1 || p.N % (p.NV * V) >= V)
+        // One vector at a time after the strips, whatever N: a split may start a part at any whole vector (the Dense
+        // layers' units and inputs, the filler parts' input strips), not only at a strip.
         {
             w.Open($"for (; n + {V} <= n1; n += {V})");
             Strip(w, c, p, 1, tail: 0);
@@ -265,7 +266,7 @@ internal static class GemmEmitter
         int nv = RowOrderVectors;
         w.Line("int n = n0;");
         if (p.N >= nv * V) w.Line($"for (; n + {nv * V} <= n1; n += {nv * V}) {Call(nv, 0)}");
-        if (p.N % (nv * V) >= V) w.Line($"for (; n + {V} <= n1; n += {V}) {Call(1, 0)}");
+        w.Line($"for (; n + {V} <= n1; n += {V}) {Call(1, 0)}");   // whatever N: a part may start at any whole vector
         if (p.N % V != 0)
         {
             w.Open($"if (n < n1)   // the last {p.N % V} columns: a vector ending at column {p.N}, keeping its last {p.N % V} lanes");
@@ -390,7 +391,8 @@ internal static class GemmEmitter
             TransposedStrip(w, c, p, strip, 0);
             w.Close();
         }
-        if (p.N % (strip * V) >= V)
+        // One vector at a time after the strips, whatever N: a split may start a part at any whole vector (Dense layers
+        // split their units in whole 16-lane vectors, docs/threading.md), not only at a strip.
         {
             w.Open($"for (; n + {V} <= n1; n += {V})");
             TransposedStrip(w, c, p, 1, 0);
@@ -543,6 +545,17 @@ internal static class GemmEmitter
                 else BroadcastBlock(w, c, rows, width, wide);
                 w.Line();
             }
+            if (blocks.Any(b => !b.Dot))
+            {
+                string vn = VN(wide), index = c.Plan.Spec.IsDouble ? "(long)l" : "l";
+                w.Line("/// <summary>Lane <paramref name=\"l\"/> of <paramref name=\"v\"/>, read with a permute in registers. GetElement with a variable");
+                w.Line("/// index stores the vector on the stack and loads the lane back; where the thread's stack puts that store across a");
+                w.Line("/// cache line the load cannot be forwarded from it and waits, so a block's tail cost depended on the stack's address");
+                w.Line("/// (a thread's, a process's): docs/performance.md, \"Tail lanes through the stack\".</summary>");
+                w.Line("[MethodImpl(MethodImplOptions.AggressiveInlining)]");
+                w.Line($"private static {T} Lane{(wide ? "512" : "")}({Vec(c, wide)} v, int l) => {vn}.Shuffle(v, {vn}.Create({index})).ToScalar();");
+                w.Line();
+            }
             if (blocks.Any(b => b.Dot))
             {
                 int lanes = wide ? 2 * V : V;
@@ -653,7 +666,7 @@ internal static class GemmEmitter
         for (int r = 0; r < rows; r++)
         {
             string at = $"Unsafe.Add(ref c, {Offset(r, "ldc", 0)} + l)";
-            w.Line($"{at} = mode == KernelDescend ? {at} + bias * c{r}0.GetElement(l) : c{r}0.GetElement(l) + (mode == KernelAccumulate ? {at} : mode == KernelBiasByRow ? Unsafe.Add(ref bias, {r}) : mode == KernelBiasByColumn ? Unsafe.Add(ref bias, l) : {c.Lit(0)});");
+            w.Line($"{at} = mode == KernelDescend ? {at} + bias * Lane{(wide ? "512" : "")}(c{r}0, l) : Lane{(wide ? "512" : "")}(c{r}0, l) + (mode == KernelAccumulate ? {at} : mode == KernelBiasByRow ? Unsafe.Add(ref bias, {r}) : mode == KernelBiasByColumn ? Unsafe.Add(ref bias, l) : {c.Lit(0)});");
         }
         w.Close();
         w.Close();
