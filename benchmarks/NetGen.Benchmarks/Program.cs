@@ -134,6 +134,7 @@ foreach (int t in threadCounts)
 // samples alternating (Harness.MeasureInterleaved), and is the ratio of the two medians.
 string[] scalingNames = ["lenet-train-b64", "gemm1024-fwdbwd-b256"];
 var scaling = new Dictionary<string, (Measurement One, Measurement Two)>();
+var workerSlower = new Dictionary<string, double>();
 double windowPeakShare = threadCounts.Contains(1) && threadCounts.Contains(2) ? peaks[2] / peaks[1] : double.NaN;
 if (threadCounts.Contains(1) && threadCounts.Contains(2) && scalingNames.Any(stepNames.Contains))
 {
@@ -152,6 +153,11 @@ if (threadCounts.Contains(1) && threadCounts.Contains(2))
         scaling[name] = (one, two);
         Console.WriteLine($"scaling {name} interleaved: 1t = {Harness.Time(one.MedianSeconds)} (min {Harness.Time(one.MinSeconds)}), 2t = {Harness.Time(two.MedianSeconds)} (min {Harness.Time(two.MinSeconds)}), " +
                           $"{one.CallsPerSample}/{two.CallsPerSample} calls/sample, load average {LoadAverage()}");
+        if (WorkerChunkRatio(workload, quick ? 0.5 : 2) is { } slower)
+        {
+            workerSlower[name] = slower;
+            Console.WriteLine($"threads {name}: the worker thread's sample chunks took {slower:F2}× the calling thread's (split counters, 2 threads, right after the scaling samples)");
+        }
     }
 
 // ---- Report ------------------------------------------------------------------------------------------------------
@@ -222,7 +228,9 @@ foreach (var name in scalingNames)
     {
         double ratio = pair.One.MedianSeconds / pair.Two.MedianSeconds;
         Console.WriteLine($"target 2 threads ≥ 1.6× 1-thread throughput on {name}: {ratio:F2} {(ratio >= 1.6 ? "met" : "NOT met")}" +
-                          (windowPeakShare < 1.6 ? $" (this run's 2-core FMA peak is only {windowPeakShare:F2}× the 1-core peak: the second core is busy)" : ""));
+                          (windowPeakShare < 1.6 ? $" (this run's 2-core FMA peak is only {windowPeakShare:F2}× the 1-core peak: the second core is busy)"
+                           : ratio < 1.6 && workerSlower.TryGetValue(name, out double slower) && slower >= 1.15
+                               ? $" (the worker thread ran the same sample chunks {slower:F2}× slower than the calling thread: the two cores were not equally fast in this window)" : ""));
     }
 
 // ---- Workload 6: the generator ---------------------------------------------------------------------------------------
@@ -293,6 +301,41 @@ static string FindRoot()
 
 // `--loop NAME S --counters`: per operation of the pool, per step: splits, each slot's parts and time in them, the
 // caller's wait for the workers' last parts, and the share of parts that ran on another thread than last time.
+// How much slower the worker thread runs the same sample chunks than the calling thread, at 2 threads: the split
+// counters' time per part of every split into sample chunks (equal parts), the worker's parts against the caller's
+// time per part of the same operation. Null when the workload has no such split or the worker ran none.
+static double? WorkerChunkRatio(Workload workload, double seconds)
+{
+    if (Parallelism.MaxSampleParts < 2) return null;
+    int before = Parallelism.MaxThreads;
+    Parallelism.MaxThreads = 2;
+    try
+    {
+        workload.Step();
+        SplitCounters.Reset();
+        SplitCounters.Enabled = true;
+        var clock = Stopwatch.StartNew();
+        while (clock.Elapsed.TotalSeconds < seconds) workload.Step();
+        SplitCounters.Enabled = false;
+        int slots = Parallelism.MaxSampleParts;
+        double workerTicks = 0, atCallerSpeed = 0;
+        for (int op = 0; op < SplitCounters.Ops; op++)
+        {
+            long splits = SplitCounters.Splits[op], caller = SplitCounters.PartsRun[op * slots], worker = SplitCounters.PartsRun[op * slots + 1];
+            if (splits == 0 || caller == 0 || worker == 0 || caller + worker < 4 * splits) continue;   // sample chunks: 4 or more equal parts a split
+            workerTicks += SplitCounters.PartTicks[op * slots + 1];
+            atCallerSpeed += worker * (SplitCounters.PartTicks[op * slots] / (double)caller);
+        }
+        return atCallerSpeed > 0 ? workerTicks / atCallerSpeed : null;
+    }
+    finally
+    {
+        SplitCounters.Enabled = false;
+        SplitCounters.Reset();
+        Parallelism.MaxThreads = before;
+    }
+}
+
 static void PrintSplitCounters(long steps)
 {
     SplitCounters.Enabled = false;
