@@ -124,7 +124,7 @@ internal static class SampleSplitEmitter
     /// before them: it is cut into parts by input strips and handed to the convolution's backward split, where a thread
     /// takes it once its own sample chunks are done. On two cores of unequal speed the faster one used to wait most of
     /// a chunk for the other (the chunks are fixed lumps of tens of microseconds, for the bits); now it runs the Dense
-    /// updates meanwhile, which also drops their own splits (LeNet: 3 fewer per step). Same bits: each weight's update
+    /// updates meanwhile, which also drops their own splits (LeNet: 6 splits a step on the pool instead of 8). Same bits: each weight's update
     /// is computed by one part in the same order whatever the parts (the kernels' results do not depend on the strip
     /// ranges), and no chunk reads or writes what a filler part writes.
     /// Only when every layer above the convolution (and its fused ReLU and pooling) is a Dense, an activation, Softmax,
