@@ -157,14 +157,11 @@ internal static class SampleSplitEmitter
     /// part count, lowest layer first.</summary>
     internal sealed record Filler(LayerPlan Host, IReadOnlyList<(LayerPlan Layer, int Parts)> Layers);
 
-    /// <summary>Whether <paramref name="l"/>'s weight work runs as filler parts (its backward writes no split for it).</summary>
-    public static bool IsFiller(EmitContext c, LayerPlan l) => FillerOf(c) is { } f && f.Layers.Any(d => d.Layer.Index == l.Index);
-
     /// <summary>The filler op: one past every layer's ops (∂E/∂W sums, then the plain-SGD step).</summary>
     public static int FillerOp(EmitContext c, bool descend) => c.Plan.Layers.Length * 4 + (descend ? 1 : 0);
 
-    /// <summary>The input strips of the Dense kernels (3 vectors of the Vector512 twin, 6 of the 256-bit kernel's lanes).</summary>
-    private static int Strips(EmitContext c, LayerPlan l) => (l.InputSize + 6 * GemmEmitter.Lanes(c) - 1) / (6 * GemmEmitter.Lanes(c));
+    /// <summary>The input strips of the Dense kernels.</summary>
+    private static int Strips(EmitContext c, LayerPlan l) => (l.InputSize + GemmEmitter.StripWidth(c) - 1) / GemmEmitter.StripWidth(c);
 
     /// <summary>The chains' cases of the network's RunPart switch.</summary>
     public static void ParallelCases(CodeWriter w, EmitContext c)
@@ -179,7 +176,7 @@ internal static class SampleSplitEmitter
                     var (d, parts) = f.Layers[k];
                     string scratch = "ref _scratch[global::NetGen.Parallelism.Slot * _scratchPart]";
                     w.Open($"if (part < {parts})");
-                    w.Line($"(int i0, int i1) = global::NetGen.Parallelism.Range({d.InputSize}, {parts}, part, {6 * GemmEmitter.Lanes(c)});");
+                    w.Line($"(int i0, int i1) = global::NetGen.Parallelism.Range({d.InputSize}, {parts}, part, {GemmEmitter.StripWidth(c)});");
                     w.Line(descend
                         ? $"{d.PascalName}WeightDescent(ref {EmitContext.D(d.Index + 1)}[0], ref {EmitContext.A(d.Index)}[0], ref _p[{d.WeightOffset}], ref _sgdRate, 0, {d.OutputSize}, i0, i1, _batch, {scratch});"
                         : $"{d.PascalName}WeightGradient(ref {EmitContext.D(d.Index + 1)}[0], ref {EmitContext.A(d.Index)}[0], ref _g[{d.WeightOffset}], 0, {d.OutputSize}, i0, i1, _batch, {scratch});");

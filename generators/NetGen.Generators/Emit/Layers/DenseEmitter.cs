@@ -109,10 +109,7 @@ internal sealed class DenseEmitter : LayerEmitter
 
         w.Line($"// Layer {layer.Index}: {layer.PascalName} backward over the whole batch: ∂E/∂W += δᵀ·x{(trainBias ? ", ∂E/∂b += Σₙ δ" : "")}, ∂E/∂x = δ·W (kernels below;");
         w.Line("// threads split the units for ∂E/∂W and the inputs for ∂E/∂x)");
-        if (SampleSplitEmitter.IsFiller(c, layer))
-            w.Line($"// (∂E/∂W += δᵀ·x: filler parts of layer {SampleSplitEmitter.FillerOf(c)!.Host.Index}'s backward split, which runs it beside the convolutions' sample chunks)");
-        else
-            w.Line($"global::NetGen.Parallelism.Run(this, {Op(layer, 1)}, global::NetGen.Parallelism.PartsFor((long)batch * {(long)@in * @out}));");
+        RunWeightOp(w, c, layer, 1, "∂E/∂W += δᵀ·x");
         if (trainBias)
         {
             w.Open("for (int n = 0; n < batch; n++)");
@@ -122,6 +119,16 @@ internal sealed class DenseEmitter : LayerEmitter
         if (guard is not null) w.Open(guard);
         w.Line($"global::NetGen.Parallelism.Run(this, {Op(layer, 2)}, global::NetGen.Parallelism.PartsFor((long)batch * {(long)@in * @out}));");
         if (guard is not null) w.Close();
+    }
+
+    /// <summary>The split of the weight op <paramref name="k"/> (1: ∂E/∂W, 3: the fused SGD step), or, where the layer's weight
+    /// work runs as filler parts of a convolution's backward split (SampleSplitEmitter.FillerOf), a line saying so.</summary>
+    private static void RunWeightOp(CodeWriter w, EmitContext c, LayerPlan layer, int k, string what)
+    {
+        if (SampleSplitEmitter.FillerOf(c) is { } f && f.Layers.Any(d => d.Layer.Index == layer.Index))
+            w.Line($"// ({what}: filler parts of layer {f.Host.Index}'s backward split, which runs it beside the convolutions' sample chunks)");
+        else
+            w.Line($"global::NetGen.Parallelism.Run(this, {Op(layer, k)}, global::NetGen.Parallelism.PartsFor((long)batch * {(long)layer.InputSize * layer.OutputSize}));");
     }
 
     public override bool CanDescend(EmitContext c, LayerPlan layer) => !c.IsUnrolled(layer);
@@ -135,10 +142,7 @@ internal sealed class DenseEmitter : LayerEmitter
         if (layer.Index == 0) w.Open("if (inputGradient)");
         w.Line($"global::NetGen.Parallelism.Run(this, {Op(layer, 2)}, global::NetGen.Parallelism.PartsFor((long)batch * {(long)@in * @out}));");
         if (layer.Index == 0) w.Close();
-        if (SampleSplitEmitter.IsFiller(c, layer))
-            w.Line($"// (W ← W − η·δᵀ·x: filler parts of layer {SampleSplitEmitter.FillerOf(c)!.Host.Index}'s backward split, which runs it beside the convolutions' sample chunks)");
-        else
-            w.Line($"global::NetGen.Parallelism.Run(this, {Op(layer, 3)}, global::NetGen.Parallelism.PartsFor((long)batch * {(long)@in * @out}));");
+        RunWeightOp(w, c, layer, 3, "W ← W − η·δᵀ·x");
         if (!trainBias) return;
         w.Open("");
         w.Line($"// b[j] ← b[j] + (−η)·Σₙ δ[n, j], summed in sample order as Backward sums ∂E/∂b");
@@ -166,16 +170,16 @@ internal sealed class DenseEmitter : LayerEmitter
     public override void ParallelCases(CodeWriter w, EmitContext c, LayerPlan layer)
     {
         if (c.IsUnrolled(layer)) return;
-        int @in = layer.InputSize, @out = layer.OutputSize, V = GemmEmitter.Lanes(c);
+        int @in = layer.InputSize, @out = layer.OutputSize;
         string scratch = "ref _scratch[part * _scratchPart]";
         w.Open($"case {Op(layer, 0)}:   // {layer.PascalName} forward: a range of units");
         // Units in whole vectors of the Vector512 kernel (a 48-unit strip's parts in whole 16-unit blocks: the same bits,
         // each value's sum runs in the same order in either block), so two threads get 64 and 56 of 120 units instead of
         // 48 and 72; the panels kept between inference passes are cut in whole strips, so there the parts are too.
         if (CachesPanels(c, layer))
-            w.Line($"(int j0, int j1) = global::NetGen.Parallelism.Range({@out}, parts, part, _panelMode{layer.Index} == 0 ? {2 * V} : {6 * V});   // whole vectors; whole strips of the kept panels");
+            w.Line($"(int j0, int j1) = global::NetGen.Parallelism.Range({@out}, parts, part, _panelMode{layer.Index} == 0 ? {GemmEmitter.VectorWidth(c)} : {GemmEmitter.StripWidth(c)});   // whole vectors; whole strips of the kept panels");
         else
-            w.Line($"(int j0, int j1) = global::NetGen.Parallelism.Range({@out}, parts, part, {2 * V});   // whole vectors of the Vector512 kernel");
+            w.Line($"(int j0, int j1) = global::NetGen.Parallelism.Range({@out}, parts, part, {GemmEmitter.VectorWidth(c)});   // whole vectors of the Vector512 kernel");
         w.Line($"{layer.PascalName}Forward(ref {A(layer.Index)}[0], ref _p[{layer.WeightOffset}], ref {A(layer.Index + 1)}[0]{(layer.BiasCount > 0 ? $", ref _p[{layer.BiasOffset}]" : "")}, 0, _batch, j0, j1, {scratch}" +
                (CachesPanels(c, layer) ? $", ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(_panels{layer.Index}), _panelMode{layer.Index}" : "") + ");");
         w.Line("break;");
@@ -186,7 +190,7 @@ internal sealed class DenseEmitter : LayerEmitter
         w.Line("break;");
         w.Close();
         w.Open($"case {Op(layer, 2)}:   // {layer.PascalName} ∂E/∂x: a range of inputs");
-        w.Line($"(int i0, int i1) = global::NetGen.Parallelism.Range({@in}, parts, part, {2 * V});   // whole vectors of the Vector512 kernel");
+        w.Line($"(int i0, int i1) = global::NetGen.Parallelism.Range({@in}, parts, part, {GemmEmitter.VectorWidth(c)});   // whole vectors of the Vector512 kernel");
         w.Line($"{layer.PascalName}InputGradient(ref {D(layer.Index + 1)}[0], ref _p[{layer.WeightOffset}], ref {D(layer.Index)}[0], 0, _batch, i0, i1, {scratch});");
         w.Line("break;");
         w.Close();
@@ -205,8 +209,8 @@ internal sealed class DenseEmitter : LayerEmitter
     /// Vector512 kernels: 3 × 16 floats).</summary>
     public override string? ScratchSize(EmitContext c, LayerPlan layer) => c.IsUnrolled(layer) ? null
         : GemmEmitter.Transposes(c, layer.InputSize, layer.OutputSize) && layer.InputSize > layer.OutputSize
-            ? $"global::System.Math.Max(maxBatch, global::System.Runtime.Intrinsics.Vector512.IsHardwareAccelerated ? {layer.InputSize} : {layer.OutputSize}) * {6 * GemmEmitter.Lanes(c)}"
-            : $"global::System.Math.Max(maxBatch, {layer.OutputSize}) * {6 * GemmEmitter.Lanes(c)}";
+            ? $"global::System.Math.Max(maxBatch, global::System.Runtime.Intrinsics.Vector512.IsHardwareAccelerated ? {layer.InputSize} : {layer.OutputSize}) * {GemmEmitter.StripWidth(c)}"
+            : $"global::System.Math.Max(maxBatch, {layer.OutputSize}) * {GemmEmitter.StripWidth(c)}";
 
     public override void Kernels(CodeWriter w, EmitContext c, LayerPlan layer)
     {

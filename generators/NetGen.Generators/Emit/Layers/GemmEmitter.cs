@@ -75,6 +75,13 @@ internal static class GemmEmitter
 
     public static int Lanes(EmitContext c) => c.Plan.Spec.IsDouble ? 4 : 8;
 
+    /// <summary>A strip of the register blocks: 3 vectors of the Vector512 twin, 6 of the 256-bit kernel (48 floats).</summary>
+    public static int StripWidth(EmitContext c) => 6 * Lanes(c);
+
+    /// <summary>One Vector512 (2 of the 256-bit kernel's vectors): the unit a split may cut the kernels' columns at. Every
+    /// column loop has its one-vector loop whatever N, so a part may start at any whole vector, not only at a strip.</summary>
+    public static int VectorWidth(EmitContext c) => 2 * Lanes(c);
+
     /// <summary>The lanes of the product's vectors: <see cref="Lanes(EmitContext)"/>, twice that in the Vector512 twin.</summary>
     private static int Lanes(EmitContext c, Product p) => p.Wide ? 2 * Lanes(c) : Lanes(c);
 
@@ -178,13 +185,9 @@ internal static class GemmEmitter
             Strip(w, c, p, p.NV, tail: 0);
             w.Close();
         }
-        // One vector at a time after the strips, whatever N: a split may start a part at any whole vector (the Dense
-        // layers' units and inputs, the filler parts' input strips), not only at a strip.
-        {
-            w.Open($"for (; n + {V} <= n1; n += {V})");
-            Strip(w, c, p, 1, tail: 0);
-            w.Close();
-        }
+        w.Open($"for (; n + {V} <= n1; n += {V})");   // whatever N: a part may start at any whole vector (VectorWidth)
+        Strip(w, c, p, 1, tail: 0);
+        w.Close();
         if (p.N % V != 0)
         {
             w.Open($"if (n < n1)   // the last {p.N % V} columns: a vector ending at column {p.N}, keeping its last {p.N % V} lanes");
@@ -266,7 +269,7 @@ internal static class GemmEmitter
         int nv = RowOrderVectors;
         w.Line("int n = n0;");
         if (p.N >= nv * V) w.Line($"for (; n + {nv * V} <= n1; n += {nv * V}) {Call(nv, 0)}");
-        w.Line($"for (; n + {V} <= n1; n += {V}) {Call(1, 0)}");   // whatever N: a part may start at any whole vector
+        w.Line($"for (; n + {V} <= n1; n += {V}) {Call(1, 0)}");   // whatever N: a part may start at any whole vector (VectorWidth)
         if (p.N % V != 0)
         {
             w.Open($"if (n < n1)   // the last {p.N % V} columns: a vector ending at column {p.N}, keeping its last {p.N % V} lanes");
@@ -391,13 +394,9 @@ internal static class GemmEmitter
             TransposedStrip(w, c, p, strip, 0);
             w.Close();
         }
-        // One vector at a time after the strips, whatever N: a split may start a part at any whole vector (Dense layers
-        // split their units in whole 16-lane vectors, docs/threading.md), not only at a strip.
-        {
-            w.Open($"for (; n + {V} <= n1; n += {V})");
-            TransposedStrip(w, c, p, 1, 0);
-            w.Close();
-        }
+        w.Open($"for (; n + {V} <= n1; n += {V})");   // whatever N: a part may start at any whole vector (VectorWidth)
+        TransposedStrip(w, c, p, 1, 0);
+        w.Close();
         if (p.N % V != 0)
         {
             // A vector of which only the last N % 16 lanes are new would cost as much as 16 columns; dot blocks run
