@@ -261,7 +261,7 @@ internal static class WorkerPool
             s_lastFirst = lastFirst;
             s_fillerOp = fillerOp;
             s_fillerParts = fillerParts;
-            long generation = (long)(uint)++s_generation << 32;
+            long generation = (long)(uint)Interlocked.Increment(ref s_generation) << 32;   // after the fields above: a thread that reads it sees them
             var blocks = s_blocks;
             // the filler block first: a thread that finds its own block done looks there next
             Volatile.Write(ref blocks[threads * WordStride], generation | ((long)total << 16) | (uint)parts);
@@ -306,31 +306,36 @@ internal static class WorkerPool
 
     /// <summary>Runs parts of the published operation until none is left to claim: the calling thread's own block
     /// (its slot's) from the front, then the other blocks from the back. Every claimed part is counted done, even when
-    /// it throws (the first exception is kept for the caller), so the caller never waits forever.</summary>
+    /// it throws (the first exception is kept for the caller), so the caller never waits forever. Only parts of the
+    /// operation published when it starts: a worker still here from an earlier operation (woken for it, the caller
+    /// done with it alone) must not take the next one's parts from the others' blocks before its own. It returns, finds
+    /// the next wake set, and comes back for its own block first.</summary>
     private static void ClaimParts()
     {
+        uint generation = (uint)Volatile.Read(ref s_generation);
         var blocks = Volatile.Read(ref s_blocks);
         int home = t_slot;
         bool own = !Volatile.Read(ref s_lastFirst);
-        while (TryClaim(blocks, home, front: own)) { }
+        while (TryClaim(blocks, home, front: own, generation)) { }
         int count = Math.Min(Volatile.Read(ref s_blockCount), blocks.Length / WordStride - 1);
-        while (TryClaim(blocks, count, front: true)) { }   // the filler parts (none: an exhausted word)
+        while (TryClaim(blocks, count, front: true, generation)) { }   // the filler parts (none: an exhausted word)
         for (int i = 0; i < count; i++)
         {
             int b = (home + 1 + i) % count;   // the next threads' blocks first, the own one (if any) last: skipped
-            if (b != home) while (TryClaim(blocks, b, front: !own)) { }
+            if (b != home) while (TryClaim(blocks, b, front: !own, generation)) { }
         }
     }
 
     /// <summary>Claims and runs one part of block <paramref name="b"/> (its next part, or its last), false when the
-    /// block is exhausted (or belongs to no running operation).</summary>
-    private static bool TryClaim(long[] blocks, int b, bool front)
+    /// block is exhausted or belongs to another operation than <paramref name="generation"/>'s.</summary>
+    private static bool TryClaim(long[] blocks, int b, bool front, uint generation)
     {
         if (b * WordStride >= blocks.Length) return false;
         ref long word = ref blocks[b * WordStride];
         while (true)
         {
             long state = Volatile.Read(ref word);
+            if ((uint)(state >> 32) != generation) return false;
             var kernel = s_kernel;
             int op = s_op, parts = s_parts, next = (int)state & 0xFFFF, end = (int)(state >> 16) & 0xFFFF;
             int fillerOp = s_fillerOp, fillerParts = s_fillerParts;
