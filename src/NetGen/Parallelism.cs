@@ -66,6 +66,15 @@ public static class Parallelism
     public static int SampleChunks(int batch, int maxChunks, int minSamples = 1) =>
         Math.Max(1, Math.Min(maxChunks, batch / Math.Max(1, minSamples)));
 
+    /// <summary>How many parts a convolution's forward pass cuts a batch of <paramref name="batch"/> samples into, given the
+    /// <paramref name="chunks"/> of its backward pass (<see cref="SampleChunks"/>): twice as many, at most one per sample. A
+    /// forward part's values are per sample (no sums across samples), so its size does not change any bit; only the
+    /// backward's chunks are fixed for the bits. Half-size parts let the faster of two unequal cores take more of the
+    /// forward (a whole chunk was the unit the slower one made the other wait for), and part 2c starts where chunk c
+    /// does, so (with the chunks shared evenly) each thread's home block of parts holds the samples of its backward home block.</summary>
+    [EditorBrowsable(EditorBrowsableState.Never)]
+    public static int ForwardParts(int batch, int chunks) => Math.Max(1, Math.Min(batch, 2 * chunks));
+
     /// <summary>Runs chunks 0 … <paramref name="chunks"/> − 1 of operation <paramref name="op"/>: on the calling thread alone
     /// when the kernel is small (<paramref name="multiplyAdds"/> below <see cref="MinWorkPerSplit"/>) or
     /// <see cref="MaxThreads"/> is 1, else on up to <see cref="MaxThreads"/> threads (at most one per core), each taking the

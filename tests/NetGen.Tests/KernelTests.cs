@@ -384,6 +384,42 @@ public class KernelThreadTests
         Assert.DoesNotContain("one split for layers", unchained);
     }
 
+    /// <summary>The forward pass of a convolution's sample split runs twice as many parts as its backward has chunks (at most
+    /// one per sample), nested in them: forward part 2c starts where backward chunk c does, so when the threads share the chunks evenly
+    /// each thread's home block of forward parts covers the samples of its home block of backward chunks (their
+    /// activations are in its cache when the backward reads them), and every sample is in exactly one part.</summary>
+    [Fact]
+    public void ForwardParts_NestInTheBackwardsChunks()
+    {
+        Assert.Equal(16, Parallelism.ForwardParts(64, 8));
+        Assert.Equal(5, Parallelism.ForwardParts(5, 5));
+        Assert.Equal(1, Parallelism.ForwardParts(1, 1));
+        Assert.Equal(1, Parallelism.ForwardParts(0, 1));
+        for (int batch = 1; batch <= 200; batch++)
+            foreach (int minSamples in new[] { 1, 3, 16 })
+            {
+                int chunks = Parallelism.SampleChunks(batch, 8, minSamples), parts = Parallelism.ForwardParts(batch, chunks);
+                Assert.InRange(parts, chunks, 2 * chunks);
+                int covered = 0;
+                for (int p = 0; p < parts; p++)
+                {
+                    var (start, end) = Parallelism.Range(batch, parts, p);
+                    Assert.Equal(covered, start);
+                    covered = end;
+                }
+                Assert.Equal(batch, covered);
+                if (parts == 2 * chunks)
+                    for (int chunk = 0; chunk < chunks; chunk++)
+                    {
+                        Assert.Equal(Parallelism.Range(batch, chunks, chunk).Start, Parallelism.Range(batch, parts, 2 * chunk).Start);
+                        for (int threads = 2; threads <= 4; threads++)
+                            for (int b = 0; b < threads && chunks % threads == 0; b++)   // whole chunks per thread (LeNet: 8 on 2 or 4)
+                                Assert.Equal(Parallelism.Range(batch, chunks, Parallelism.Range(chunks, threads, b).Start).Start,
+                                             Parallelism.Range(batch, parts, Parallelism.Range(parts, threads, b).Start).Start);
+                    }
+            }
+    }
+
     [Fact]
     public void SampleChunks_DependOnTheBatchAndTheLayerOnly()
     {

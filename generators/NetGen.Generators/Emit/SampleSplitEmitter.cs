@@ -72,12 +72,16 @@ internal static class SampleSplitEmitter
         var chain = Chain(c, l);
         if (chain.Count == 1)
         {
-            w.Line($"global::NetGen.Parallelism.RunChunks(this, {LayerEmitter.Op(l, 0)}, {Conv2DEmitter.Chunks(c, l, "batch")}, (long)batch * {l.MultiplyAdds});");
+            w.Line($"global::NetGen.Parallelism.RunChunks(this, {LayerEmitter.Op(l, 0)}, {ForwardParts(c, l)}, (long)batch * {l.MultiplyAdds});");
             return;
         }
         w.Line($"// one split for layers {Names(chain)}: each sample chunk goes on through every one of them on the thread that claimed it");
-        w.Line($"global::NetGen.Parallelism.RunChunks(this, {LayerEmitter.Op(chain[0], 2)}, {Conv2DEmitter.Chunks(c, l, "batch")}, (long)batch * {chain.Sum(m => m.MultiplyAdds)});");
+        w.Line($"global::NetGen.Parallelism.RunChunks(this, {LayerEmitter.Op(chain[0], 2)}, {ForwardParts(c, l)}, (long)batch * {chain.Sum(m => m.MultiplyAdds)});");
     }
+
+    /// <summary>The forward split's parts: twice the backward's sample chunks (Parallelism.ForwardParts; a forward part's
+    /// values do not depend on its size, so only the backward's chunks are fixed for the bits).</summary>
+    private static string ForwardParts(EmitContext c, LayerPlan l) => $"global::NetGen.Parallelism.ForwardParts(batch, {Conv2DEmitter.Chunks(c, l, "batch")})";
 
     /// <summary>The backward split's line(s) for member <paramref name="l"/> (inside BackwardFrom's <c>if (start &gt; l)</c>
     /// block, with <c>chunks</c> declared): the chain's last layer runs the backward parts of every member; an earlier

@@ -359,7 +359,7 @@ _____________________________________________________________________
             // y[f, oy, ox] = Σ_(c,u,v) w[f, c, u, v]·x[c, oy + u − 2, ox + v − 2] + b[f], direct (rows form); threads split the samples
             for (int f = 0; f < 16; f++) for (int k = 0; k < 150; k++) _wT3[k * 16 + f] = _p[156 + f * 150 + k];   // wᵀ for the direct convolution
             // one split for layers 0 (Conv2D1) and 3 (Conv2D2): each sample chunk goes on through every one of them on the thread that claimed it
-            global::NetGen.Parallelism.RunChunks(this, 2, global::NetGen.Parallelism.SampleChunks(batch, 8, 1), (long)batch * 357600);
+            global::NetGen.Parallelism.RunChunks(this, 2, global::NetGen.Parallelism.ForwardParts(batch, global::NetGen.Parallelism.SampleChunks(batch, 8, 1)), (long)batch * 357600);
 
             // Layer 1: ReLU: computed by layer 0's per-sample parts (fused)
 

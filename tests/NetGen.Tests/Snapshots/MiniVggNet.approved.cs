@@ -598,7 +598,7 @@ _________________________________________________________________________
             // Layer 0: Conv2D1 (1×28×28 → 32×28×28, kernel 3×3, stride 1, padding 1,1):
             // y[f, oy, ox] = Σ_(c,u,v) w[f, c, u, v]·x[c, oy + u − 1, ox + v − 1] + b[f], direct (filters form); threads split the samples
             for (int f = 0; f < 32; f++) for (int k = 0; k < 9; k++) _wT0[k * 32 + f] = _p[0 + f * 9 + k];   // wᵀ for the direct convolution
-            global::NetGen.Parallelism.RunChunks(this, 0, global::NetGen.Parallelism.SampleChunks(batch, 8, 1), (long)batch * 225792);
+            global::NetGen.Parallelism.RunChunks(this, 0, global::NetGen.Parallelism.ForwardParts(batch, global::NetGen.Parallelism.SampleChunks(batch, 8, 1)), (long)batch * 225792);
 
             // Layer 1: ReLU: computed by layer 0's per-sample parts (fused)
 
@@ -702,7 +702,7 @@ _________________________________________________________________________
             // Layer 3: Conv2D2 (32×28×28 → 32×28×28, kernel 3×3, stride 1, padding 1,1):
             // y[f, oy, ox] = Σ_(c,u,v) w[f, c, u, v]·x[c, oy + u − 1, ox + v − 1] + b[f], direct (filters form); threads split the samples
             for (int f = 0; f < 32; f++) for (int k = 0; k < 288; k++) _wT3[k * 32 + f] = _p[384 + f * 288 + k];   // wᵀ for the direct convolution
-            global::NetGen.Parallelism.RunChunks(this, 12, global::NetGen.Parallelism.SampleChunks(batch, 8, 1), (long)batch * 7225344);
+            global::NetGen.Parallelism.RunChunks(this, 12, global::NetGen.Parallelism.ForwardParts(batch, global::NetGen.Parallelism.SampleChunks(batch, 8, 1)), (long)batch * 7225344);
 
             // Layer 4: ReLU: computed by layer 3's per-sample parts (fused)
 
@@ -906,7 +906,7 @@ _________________________________________________________________________
             // Layer 8: Conv2D3 (32×14×14 → 64×14×14, kernel 3×3, stride 1, padding 1,1):
             // y[f, oy, ox] = Σ_(c,u,v) w[f, c, u, v]·x[c, oy + u − 1, ox + v − 1] + b[f], direct (filters form); threads split the samples
             for (int f = 0; f < 64; f++) for (int k = 0; k < 288; k++) _wT8[k * 64 + f] = _p[9696 + f * 288 + k];   // wᵀ for the direct convolution
-            global::NetGen.Parallelism.RunChunks(this, 32, global::NetGen.Parallelism.SampleChunks(batch, 8, 1), (long)batch * 3612672);
+            global::NetGen.Parallelism.RunChunks(this, 32, global::NetGen.Parallelism.ForwardParts(batch, global::NetGen.Parallelism.SampleChunks(batch, 8, 1)), (long)batch * 3612672);
 
             // Layer 9: ReLU: computed by layer 8's per-sample parts (fused)
 
@@ -1015,7 +1015,7 @@ _________________________________________________________________________
             // Layer 11: Conv2D4 (64×14×14 → 64×14×14, kernel 3×3, stride 1, padding 1,1):
             // y[f, oy, ox] = Σ_(c,u,v) w[f, c, u, v]·x[c, oy + u − 1, ox + v − 1] + b[f], direct (filters form); threads split the samples
             for (int f = 0; f < 64; f++) for (int k = 0; k < 576; k++) _wT11[k * 64 + f] = _p[28320 + f * 576 + k];   // wᵀ for the direct convolution
-            global::NetGen.Parallelism.RunChunks(this, 44, global::NetGen.Parallelism.SampleChunks(batch, 8, 1), (long)batch * 7225344);
+            global::NetGen.Parallelism.RunChunks(this, 44, global::NetGen.Parallelism.ForwardParts(batch, global::NetGen.Parallelism.SampleChunks(batch, 8, 1)), (long)batch * 7225344);
 
             // Layer 12: ReLU: computed by layer 11's per-sample parts (fused)
 

@@ -233,7 +233,7 @@ ___________________________________________________________________
             // Layer 0: Conv2D1 (1×28×28 → 32×28×28, kernel 3×3, stride 1, padding 1,1):
             // y[f, oy, ox] = Σ_(c,u,v) w[f, c, u, v]·x[c, oy + u − 1, ox + v − 1] + b[f], direct (filters form); threads split the samples
             for (int f = 0; f < 32; f++) for (int k = 0; k < 9; k++) _wT0[k * 32 + f] = _p[0 + f * 9 + k];   // wᵀ for the direct convolution
-            global::NetGen.Parallelism.RunChunks(this, 0, global::NetGen.Parallelism.SampleChunks(batch, 8, 1), (long)batch * 225792);
+            global::NetGen.Parallelism.RunChunks(this, 0, global::NetGen.Parallelism.ForwardParts(batch, global::NetGen.Parallelism.SampleChunks(batch, 8, 1)), (long)batch * 225792);
 
             // Layer 1: ReLU: computed by layer 0's per-sample parts (fused)
 

@@ -348,7 +348,8 @@ internal sealed partial class Conv2DEmitter : LayerEmitter
     }
 
     /// <summary>
-    /// The sample chunks of a pass: <c>Parallelism.SampleChunks(batch, maxChunks, minSamples)</c> with this layer's
+    /// The sample chunks of a backward pass (the forward pass cuts each into two parts: Parallelism.ForwardParts):
+    /// <c>Parallelism.SampleChunks(batch, maxChunks, minSamples)</c> with this layer's
     /// literals, a function of the batch size only, so the chunks' ∂E/∂W sums (added in chunk order) are the same bits
     /// whatever the thread count. At most <see cref="MaxChunks"/> chunks, so up to that many threads share a pass, and
     /// fewer for a layer with many weights (the chunks' sums, <c>_gsum</c>, stay under 1M values; at least 2 chunks);
