@@ -84,6 +84,26 @@ public partial class DirectFilters12Double;
 [Conv2D(16, Kernel = 3, Padding = 1)]
 public partial class DirectRows4Filters16Double;
 
+/// <summary>Rows form, 8×6×10 → 7×6×10 (5×5, padding 2): ∂E/∂col formed one input channel at a time (25 rows of 60
+/// positions, three 8-row blocks and one row) while the sample's 200 rows are a whole number of blocks: a kernel written
+/// for 200 rows alone would skip each channel's last row.</summary>
+[Network(Loss = LossFunction.MeanSquaredError)]
+[Input(8, 6, 10)]
+[Conv2D(7, Kernel = 5, Padding = 2)]
+public partial class ChannelColumns25;
+
+/// <summary>Rows form, 2×8×13 → 9×7×10 (4×6 kernel, padding 1): ∂E/∂col one channel at a time, 24 rows (three whole blocks).</summary>
+[Network(Loss = LossFunction.MeanSquaredError)]
+[Input(2, 8, 13)]
+[Conv2D(9, KernelHeight = 4, KernelWidth = 6, Padding = 1)]
+public partial class ChannelColumns24;
+
+/// <summary>Double, 3×6×9 → 6×6×9 (5×5, padding 2): ∂E/∂col one channel at a time in double.</summary>
+[Network(Loss = LossFunction.MeanSquaredError, Precision = Precision.Double)]
+[Input(3, 6, 9)]
+[Conv2D(6, Kernel = 5, Padding = 2)]
+public partial class ChannelColumns25Double;
+
 /// <summary>
 /// The direct convolutions' cases and one seeded run of each: what the tests below compare with the definition, and
 /// what a child process with AVX-512 disabled writes out (<see cref="Main"/>) so that the 256-bit path is checked too.
@@ -108,6 +128,9 @@ public static class DirectConvCases
         new("double filters 16", b => new DirectFilters16Double(b), 3, 9, 9, 16, 3, 3, 0, Rows: false),
         new("double filters 12", b => new DirectFilters12Double(b), 2, 6, 6, 12, 3, 3, 1, Rows: false),
         new("double rows 4 / filters 16", b => new DirectRows4Filters16Double(b), 2, 6, 4, 16, 3, 3, 1, Rows: true),
+        new("float ∂E/∂col by channel, 25 rows", b => new ChannelColumns25(b), 8, 6, 10, 7, 5, 5, 2, Rows: true),
+        new("float ∂E/∂col by channel, 24 rows", b => new ChannelColumns24(b), 2, 8, 13, 9, 4, 6, 1, Rows: true),
+        new("double ∂E/∂col by channel, 25 rows", b => new ChannelColumns25Double(b), 3, 6, 9, 6, 5, 5, 2, Rows: true),
     ];
 
     public const int Batch = 5;

@@ -2134,8 +2134,6 @@ _____________________________________________________________________
                 }
             }
             for (int f = 0; f < 16; f++) sum[2400 + f] += global::System.Numerics.Tensors.TensorPrimitives.Sum<float>(_d4.AsSpan(n * 1600 + f * 100, 100));
-            // ∂E/∂col into the thread's column buffer, then col2im adds every window's share back into ∂E/∂x.
-            Conv2D2ColumnGradient(ref _p[156], ref _d4[n * 1600], ref work, 0, 150, 0, 100);
             // col2im by input rows (8-lane vectors at ix = 0, 6): ∂E/∂x[c, iy, ix] = Σ_(u, v) ∂E/∂col[(c, u, v), (iy + 0 − u)·10 + ix + 0 − v] over the windows inside
             ref float dxs = ref _d3[n * 1176];
             Vector256<float> m0_0 = Vector256.Create(-1, -1, -1, -1, -1, -1, -1, -1).AsSingle();
@@ -2150,7 +2148,10 @@ _____________________________________________________________________
             Vector256<float> m1_4 = Vector256.Create(-1, -1, -1, -1, -1, -1, -1, -1).AsSingle();
             for (int ch = 0; ch < 6; ch++)
             {
-                ref float cc = ref Unsafe.Add(ref work, ch * 2500);
+                // ∂E/∂col[(ch, u, v), p] = Σ_f w[f, (ch, u, v)]·δ[f, p] for this channel's 25 window values, into the first 2500 values of the
+                // column buffer, scattered back below while they are in L1
+                Conv2D2ColumnGradient(ref _p[156 + ch * 25], ref _d4[n * 1600], ref work, 0, 25, 0, 100);
+                ref float cc = ref work;
                 for (int iy = 0; iy < 14; iy++)
                 {
                     Vector256<float> s0 = Vector256<float>.Zero; Vector256<float> s1 = Vector256<float>.Zero;
@@ -2305,8 +2306,6 @@ _____________________________________________________________________
                 }
             }
             for (int f = 0; f < 16; f++) sum[2400 + f] += global::System.Numerics.Tensors.TensorPrimitives.Sum<float>(_d4.AsSpan(n * 1600 + f * 100, 100));
-            // ∂E/∂col into the thread's column buffer, then col2im adds every window's share back into ∂E/∂x.
-            Conv2D2ColumnGradient(ref _p[156], ref _d4[n * 1600], ref work, 0, 150, 0, 100);
             // col2im by input rows (8-lane vectors at ix = 0, 6): ∂E/∂x[c, iy, ix] = Σ_(u, v) ∂E/∂col[(c, u, v), (iy + 0 − u)·10 + ix + 0 − v] over the windows inside
             ref float dxs = ref _d3[n * 1176];
             Vector256<float> m0_0 = Vector256.Create(-1, -1, -1, -1, -1, -1, -1, -1).AsSingle();
@@ -2321,7 +2320,10 @@ _____________________________________________________________________
             Vector256<float> m1_4 = Vector256.Create(-1, -1, -1, -1, -1, -1, -1, -1).AsSingle();
             for (int ch = 0; ch < 6; ch++)
             {
-                ref float cc = ref Unsafe.Add(ref work, ch * 2500);
+                // ∂E/∂col[(ch, u, v), p] = Σ_f w[f, (ch, u, v)]·δ[f, p] for this channel's 25 window values, into the first 2500 values of the
+                // column buffer, scattered back below while they are in L1
+                Conv2D2ColumnGradient(ref _p[156 + ch * 25], ref _d4[n * 1600], ref work, 0, 25, 0, 100);
+                ref float cc = ref work;
                 for (int iy = 0; iy < 14; iy++)
                 {
                     Vector256<float> s0 = Vector256<float>.Zero; Vector256<float> s1 = Vector256<float>.Zero;

@@ -516,7 +516,8 @@ internal sealed partial class Conv2DEmitter
     /// from a row of ∂E/∂col with the lanes outside that row masked off (a constant mask per vector and v). Adding
     /// every window's row into ∂E/∂x instead (the strided path) reads back vectors just stored at an offset of one
     /// value, which the CPU cannot forward: ≈ 7 % of a LeNet step. The terms are added in the same (u, v) order from
-    /// zero, so the sums are the strided path's.
+    /// zero, so the sums are the strided path's. With <see cref="ColumnGradientByChannel"/> it also forms ∂E/∂col, one
+    /// input channel at a time, right before scattering that channel back.
     /// </summary>
     private static void Col2ImRows(CodeWriter w, EmitContext c, LayerPlan l, bool wide)
     {
@@ -535,7 +536,15 @@ internal sealed partial class Conv2DEmitter
                 w.Line($"{vec} m{j}_{v} = {vn}.Create({string.Join(", ", lanes.Select(x => c.Plan.Spec.IsDouble ? x + "L" : x))}).As{(c.Plan.Spec.IsDouble ? "Double" : "Single")}();");
             }
         w.Open($"for (int ch = 0; ch < {C}; ch++)");
-        w.Line($"ref {T} cc = ref Unsafe.Add(ref work, ch * {KH * KW * P});");
+        if (ColumnGradientByChannel(c, l))
+        {
+            w.Line($"// ∂E/∂col[(ch, u, v), p] = Σ_f w[f, (ch, u, v)]·δ[f, p] for this channel's {KH * KW} window values, into the first {KH * KW * P} values of the");
+            w.Line("// column buffer, scattered back below while they are in L1");
+            w.Line($"{l.PascalName}ColumnGradient(ref _p[{l.WeightOffset} + ch * {KH * KW}], ref {EmitContext.D(l.Index + 1)}[n * {l.OutputSize}], ref work, 0, {KH * KW}, 0, {P});");
+            w.Line($"ref {T} cc = ref work;");
+        }
+        else
+            w.Line($"ref {T} cc = ref Unsafe.Add(ref work, ch * {KH * KW * P});");
         w.Open($"for (int iy = 0; iy < {H}; iy++)");
         w.Line(string.Join(" ", Enumerable.Range(0, offsets.Length).Select(j => $"{vec} s{j} = {vec}.Zero;")));
         w.Line($"int u0 = global::System.Math.Max(0, iy + {PH - (OH - 1)}), u1 = global::System.Math.Min({KH - 1}, iy + {PH});   // the u whose window row oy = iy + {PH} − u is inside");
@@ -549,6 +558,20 @@ internal sealed partial class Conv2DEmitter
         w.Close();
         w.Close();
     }
+
+    /// <summary>
+    /// Whether col2im by rows (<see cref="Col2ImRows"/>) forms ∂E/∂col one input channel at a time, each channel's KH·KW rows
+    /// into the first KH·KW·P values of the thread's column buffer, instead of the whole sample's first. A sample's
+    /// ∂E/∂col can be more than L1 holds (LeNet conv2: 150 × 100 values, 60 KB), so forming it all first wrote it back
+    /// to L2 and read it again from there; a channel's (25 × 100 values, 10 KB) is scattered back while it is in L1. On
+    /// two cores of unequal speed the slower one had spent 1.5× the faster one's time in that kernel (perf, 2 threads),
+    /// and the backward chunks were where the 2-thread LeNet step lost most. Each value is the same sum over the filters
+    /// in the same order, so the same bits. Only where a channel's block fits in 16 KB and has at least three
+    /// register blocks of rows (KH·KW ≥ 24: the rows past the last whole block run one at a time, a small share of
+    /// them); elsewhere (3×3 kernels, wide images) the sample's ∂E/∂col is formed whole, as before.
+    /// </summary>
+    internal static bool ColumnGradientByChannel(EmitContext c, LayerPlan l) =>
+        l.InC > 1 && l.KernelH * l.KernelW >= 24 && (long)l.KernelH * l.KernelW * l.OutH * l.OutW * (c.Plan.Spec.IsDouble ? 8 : 4) <= 16 * 1024;
 
     /// <summary><paramref name="items"/> in consecutive chunks of at most <paramref name="max"/>, as even as possible.</summary>
     private static IEnumerable<int[]> Chunks(int[] items, int max)

@@ -575,8 +575,11 @@ internal sealed partial class Conv2DEmitter : LayerEmitter
         if (trainBias)
             w.Line($"for (int f = 0; f < {F}; f++) sum[{l.WeightCount} + f] += {c.Tp}.Sum<{c.T}>({EmitContext.D(l.Index + 1)}.AsSpan(n * {outSize} + f * {P}, {P}));");
         if (l.Index == 0) w.Open("if (_inputGradient)");
-        w.Line("// ∂E/∂col into the thread's column buffer, then col2im adds every window's share back into ∂E/∂x.");
-        w.Line($"{l.PascalName}ColumnGradient(ref _p[{l.WeightOffset}], ref {EmitContext.D(l.Index + 1)}[n * {outSize}], ref work, 0, {k}, 0, {P});");
+        if (!(ColumnGradientByChannel(c, l) && (Col2ImByRows(c, l, wide) || Col2ImByRows(c, l))))   // (else formed channel by channel in Col2ImRows)
+        {
+            w.Line("// ∂E/∂col into the thread's column buffer, then col2im adds every window's share back into ∂E/∂x.");
+            w.Line($"{l.PascalName}ColumnGradient(ref _p[{l.WeightOffset}], ref {EmitContext.D(l.Index + 1)}[n * {outSize}], ref work, 0, {k}, 0, {P});");
+        }
         if (Col2ImByRows(c, l, wide))
             Col2ImRows(w, c, l, wide);
         else if (Col2ImByRows(c, l))   // (rows narrower than a wide vector: the 256-bit col2im by rows, in the twin too)
@@ -645,7 +648,7 @@ internal sealed partial class Conv2DEmitter : LayerEmitter
             N = P, K = F, AName = "w", BName = "delta", CName = "col",
             LdA = 1, AStepK = k, LdB = P, LdC = P,
             Mode = GemmEmitter.Mode.Assign,
-            MR = 8, NV = 3, Pack = false, M = k,
+            MR = 8, NV = 3, Pack = false, M = ColumnGradientByChannel(c, l) ? l.KernelH * l.KernelW : k,   // (a channel's rows, or all; k is a multiple of a channel's)
         });
     }
 
