@@ -575,15 +575,15 @@ internal sealed partial class Conv2DEmitter : LayerEmitter
         if (trainBias)
             w.Line($"for (int f = 0; f < {F}; f++) sum[{l.WeightCount} + f] += {c.Tp}.Sum<{c.T}>({EmitContext.D(l.Index + 1)}.AsSpan(n * {outSize} + f * {P}, {P}));");
         if (l.Index == 0) w.Open("if (_inputGradient)");
-        if (!(ColumnGradientByChannel(c, l) && (Col2ImByRows(c, l, wide) || Col2ImByRows(c, l))))   // (else formed channel by channel in Col2ImRows)
+        // col2im by rows at this path's width, else (rows narrower than a wide vector) the 256-bit one, in the twin too; else the scatter
+        bool? rowsWide = Col2ImByRows(c, l, wide) ? wide : Col2ImByRows(c, l) ? false : null;
+        if (rowsWide is null || !ColumnGradientByChannel(c, l))   // (else Col2ImRows forms it channel by channel)
         {
             w.Line("// ∂E/∂col into the thread's column buffer, then col2im adds every window's share back into ∂E/∂x.");
             w.Line($"{l.PascalName}ColumnGradient(ref _p[{l.WeightOffset}], ref {EmitContext.D(l.Index + 1)}[n * {outSize}], ref work, 0, {k}, 0, {P});");
         }
-        if (Col2ImByRows(c, l, wide))
-            Col2ImRows(w, c, l, wide);
-        else if (Col2ImByRows(c, l))   // (rows narrower than a wide vector: the 256-bit col2im by rows, in the twin too)
-            Col2ImRows(w, c, l, wide: false);
+        if (rowsWide is { } rows)
+            Col2ImRows(w, c, l, rows);
         else
         {
             w.Line($"global::System.Span<{c.T}> dx = {EmitContext.D(l.Index)}.AsSpan(n * {inSize}, {inSize});");
