@@ -21,6 +21,10 @@ namespace NetGen.Gpu;
 /// one, run on the other. The constructor starts from the CPU network's initialisation, so the same seed gives the
 /// same weights on both.
 /// </para>
+/// <para>
+/// A GPU network is single-threaded, as the CPU network is: a second thread entering a public call while another is
+/// inside gets an <see cref="InvalidOperationException"/> naming the network and the fix (docs/threading.md).
+/// </para>
 /// </summary>
 /// <typeparam name="T">float or double, as the network's <c>Precision</c>.</typeparam>
 public abstract class GpuNetwork<T> : IDisposable where T : unmanaged, IFloatingPointIeee754<T>
@@ -193,6 +197,7 @@ public abstract class GpuNetwork<T> : IDisposable where T : unmanaged, IFloating
     /// output, copied back (batch × OutputSize).</summary>
     public ReadOnlySpan<T> Forward(ReadOnlySpan<T> input, int batch = 1)
     {
+        using var hold = Enter(nameof(Forward));
         ForwardOnDevice(input, batch);
         var output = _hostOutput.AsSpan(0, batch * OutputSize);
         OutputView.SubView(0, output.Length).CopyToCPU(output);
@@ -203,6 +208,7 @@ public abstract class GpuNetwork<T> : IDisposable where T : unmanaged, IFloating
     /// training step.</summary>
     public void ForwardOnDevice(ReadOnlySpan<T> input, int batch = 1)
     {
+        using var hold = Enter(nameof(ForwardOnDevice));
         ThrowIfDisposed();
         Guard.Batch(batch, MaxBatch, _name);
         Guard.BatchSpan(input.Length, batch, InputSize, nameof(input));
@@ -218,6 +224,7 @@ public abstract class GpuNetwork<T> : IDisposable where T : unmanaged, IFloating
     /// penalties included, as the CPU network's <c>Loss</c>. Reads values back: a host round trip.</summary>
     public T Loss(ReadOnlySpan<T> target)
     {
+        using var hold = Enter(nameof(Loss));
         UploadTarget(target);
         return Loss();
     }
@@ -225,6 +232,7 @@ public abstract class GpuNetwork<T> : IDisposable where T : unmanaged, IFloating
     /// <summary>The loss of the last forward pass against class indices (read as one-hot targets).</summary>
     public T Loss(ReadOnlySpan<int> labels)
     {
+        using var hold = Enter(nameof(Loss));
         UploadLabels(labels);
         return Loss();
     }
@@ -233,6 +241,7 @@ public abstract class GpuNetwork<T> : IDisposable where T : unmanaged, IFloating
     /// <c>TrainStep</c>: after a <c>TrainStep</c>, the step's loss before its update. Reads values back.</summary>
     public T Loss()
     {
+        using var hold = Enter(nameof(Loss));
         ThrowIfDisposed();
         Guard.ForwardDone(_batch, _name);
         if (_targetBatch != _batch)
@@ -256,6 +265,7 @@ public abstract class GpuNetwork<T> : IDisposable where T : unmanaged, IFloating
     /// can call it every step and read the mean once per epoch with <see cref="TakeMeanLoss"/> (Keras' epoch loss).</summary>
     public void AccumulateLoss()
     {
+        using var hold = Enter(nameof(AccumulateLoss));
         ThrowIfDisposed();
         Guard.ForwardDone(_batch, _name);
         if (_targetBatch != _batch)
@@ -274,6 +284,7 @@ public abstract class GpuNetwork<T> : IDisposable where T : unmanaged, IFloating
     /// starts again from zero.</summary>
     public T TakeMeanLoss()
     {
+        using var hold = Enter(nameof(TakeMeanLoss));
         ThrowIfDisposed();
         ((ArrayView<T>)_lossSum.View).CopyToCPU(_hostLossSum.AsSpan());
         _lossSum.View.MemSetToZero();
@@ -284,6 +295,7 @@ public abstract class GpuNetwork<T> : IDisposable where T : unmanaged, IFloating
     /// device's gradients. No values are read back.</summary>
     public void Backward(ReadOnlySpan<T> target)
     {
+        using var hold = Enter(nameof(Backward));
         UploadTarget(target);
         RunBackwardFromLoss(_batch);
     }
@@ -291,6 +303,7 @@ public abstract class GpuNetwork<T> : IDisposable where T : unmanaged, IFloating
     /// <summary>As <see cref="Backward(ReadOnlySpan{T})"/>, with class indices as targets.</summary>
     public void Backward(ReadOnlySpan<int> labels)
     {
+        using var hold = Enter(nameof(Backward));
         UploadLabels(labels);
         RunBackwardFromLoss(_batch);
     }
@@ -300,6 +313,7 @@ public abstract class GpuNetwork<T> : IDisposable where T : unmanaged, IFloating
     /// Weight penalties are not added (as on the CPU).</summary>
     public void Backward(ReadOnlySpan<T> outputGradient, Span<T> inputGradient)
     {
+        using var hold = Enter(nameof(Backward));
         ThrowIfDisposed();
         Guard.ForwardDone(_batch, _name);
         Guard.BatchSpan(outputGradient.Length, _batch, OutputSize, nameof(outputGradient));
@@ -312,6 +326,7 @@ public abstract class GpuNetwork<T> : IDisposable where T : unmanaged, IFloating
     /// <summary>Sets every gradient to zero on the device.</summary>
     public void ZeroGradients()
     {
+        using var hold = Enter(nameof(ZeroGradients));
         ThrowIfDisposed();
         _g.View.MemSetToZero();
     }
@@ -320,6 +335,7 @@ public abstract class GpuNetwork<T> : IDisposable where T : unmanaged, IFloating
     /// <see cref="Loss()"/> for the step's loss.</summary>
     public void TrainStep(ReadOnlySpan<T> input, ReadOnlySpan<T> target, Optimizer optimizer, int batch = 1)
     {
+        using var hold = Enter(nameof(TrainStep));
         ArgumentNullException.ThrowIfNull(optimizer);
         ZeroGradients();
         ForwardOnDevice(input, batch);
@@ -331,6 +347,7 @@ public abstract class GpuNetwork<T> : IDisposable where T : unmanaged, IFloating
     /// <summary>As <see cref="TrainStep(ReadOnlySpan{T}, ReadOnlySpan{T}, Optimizer, int)"/>, with class indices as targets.</summary>
     public void TrainStep(ReadOnlySpan<T> input, ReadOnlySpan<int> labels, Optimizer optimizer, int batch = 1)
     {
+        using var hold = Enter(nameof(TrainStep));
         ArgumentNullException.ThrowIfNull(optimizer);
         ZeroGradients();
         ForwardOnDevice(input, batch);
@@ -345,6 +362,7 @@ public abstract class GpuNetwork<T> : IDisposable where T : unmanaged, IFloating
     /// loss written for the host runs unchanged. Not for networks with weight penalties (they would be left out).</summary>
     public T TrainStep(ReadOnlySpan<T> input, ReadOnlySpan<T> target, ILoss<T> loss, Optimizer optimizer, int batch = 1)
     {
+        using var hold = Enter(nameof(TrainStep));
         ArgumentNullException.ThrowIfNull(loss);
         ArgumentNullException.ThrowIfNull(optimizer);
         if (HasPenalty)
@@ -376,6 +394,7 @@ public abstract class GpuNetwork<T> : IDisposable where T : unmanaged, IFloating
     /// passing another instance starts fresh state.</summary>
     public void Step(Optimizer optimizer)
     {
+        using var hold = Enter(nameof(Step));
         ArgumentNullException.ThrowIfNull(optimizer);
         ThrowIfDisposed();
         var (kind, stateCount) = optimizer switch
@@ -488,6 +507,7 @@ public abstract class GpuNetwork<T> : IDisposable where T : unmanaged, IFloating
     /// <exception cref="ArgumentException">The CPU network has other sizes (another architecture).</exception>
     public void CopyFrom(INetwork<T> cpu)
     {
+        using var hold = Enter(nameof(CopyFrom));
         ArgumentNullException.ThrowIfNull(cpu);
         ThrowIfDisposed();
         CheckSameArchitecture(cpu);
@@ -499,6 +519,7 @@ public abstract class GpuNetwork<T> : IDisposable where T : unmanaged, IFloating
     /// trained here on the CPU).</summary>
     public void CopyTo(INetwork<T> cpu)
     {
+        using var hold = Enter(nameof(CopyTo));
         ArgumentNullException.ThrowIfNull(cpu);
         ThrowIfDisposed();
         CheckSameArchitecture(cpu);
@@ -518,6 +539,7 @@ public abstract class GpuNetwork<T> : IDisposable where T : unmanaged, IFloating
     /// <summary>Replaces the parameters on the device.</summary>
     public void SetParameters(ReadOnlySpan<T> values)
     {
+        using var hold = Enter(nameof(SetParameters));
         ThrowIfDisposed();
         Guard.SameLength((int)ParameterCount, values.Length, nameof(values));
         P.CopyFromCPU(values);
@@ -526,6 +548,7 @@ public abstract class GpuNetwork<T> : IDisposable where T : unmanaged, IFloating
     /// <summary>Reads back <paramref name="length"/> values of a device view (for tests and inspection).</summary>
     protected T[] Download(ArrayView<T> view, long length)
     {
+        using var hold = Enter(nameof(Download));
         ThrowIfDisposed();
         var values = new T[length];
         if (length > 0) view.SubView(0, length).CopyToCPU(values.AsSpan());
@@ -544,8 +567,30 @@ public abstract class GpuNetwork<T> : IDisposable where T : unmanaged, IFloating
     /// <summary>Waits for every queued kernel and copy.</summary>
     public void Synchronize()
     {
+        using var hold = Enter(nameof(Synchronize));
         ThrowIfDisposed();
         Accelerator.Synchronize();
+    }
+
+    // ---- One thread at a time ---------------------------------------------------------------------------------------
+
+    private int _owner;   // the managed thread id inside a public call, 0 when none (SingleThreaded.EnterDevice)
+
+    /// <summary>Takes the network for the calling thread for one public call, released when the returned hold is
+    /// disposed; a nested call on the same thread (TrainStep → Forward) passes through. Another thread inside gets an
+    /// <see cref="InvalidOperationException"/> that names the network, both threads and the fix, and nothing is
+    /// queued or copied. Dispose is not guarded (it must not throw); dispose a network no other thread is using.</summary>
+    private Hold Enter(string method) => new(ref _owner, SingleThreaded.EnterDevice(ref _owner, _name, method));
+
+    /// <summary>Releases the network taken by <see cref="Enter"/> when the call that took it ends.</summary>
+    private ref struct Hold(ref int owner, bool entered)
+    {
+        private readonly ref int _owner = ref owner;
+
+        public readonly void Dispose()
+        {
+            if (entered) SingleThreaded.Exit(ref _owner);
+        }
     }
 
     private void ThrowIfDisposed()
