@@ -546,9 +546,13 @@ public abstract class GpuNetwork<T> : IDisposable where T : unmanaged, IFloating
     }
 
     /// <summary>Reads back <paramref name="length"/> values of a device view (for tests and inspection).</summary>
-    protected T[] Download(ArrayView<T> view, long length)
+    /// <param name="view">The device view.</param>
+    /// <param name="length">How many values, from its start.</param>
+    /// <param name="caller">The public read-back that called it (GetParameters, a layer's Get…Output), which a second
+    /// thread's error names: filled in by the compiler.</param>
+    protected T[] Download(ArrayView<T> view, long length, [System.Runtime.CompilerServices.CallerMemberName] string caller = "")
     {
-        using var hold = Enter(nameof(Download));
+        using var hold = Enter(caller);
         ThrowIfDisposed();
         var values = new T[length];
         if (length > 0) view.SubView(0, length).CopyToCPU(values.AsSpan());

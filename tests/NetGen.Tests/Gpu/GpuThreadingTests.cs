@@ -62,8 +62,8 @@ public sealed class GpuThreadingTests(GpuFixture fixture)
         Assert.Contains("XorNet.Gpu.SetParameters", Assert.Throws<InvalidOperationException>(
             () => net.SetParameters(new double[net.ParameterCount])).Message);
         Assert.Contains("XorNet.Gpu.CopyFrom", Assert.Throws<InvalidOperationException>(() => net.CopyFrom(new XorNet())).Message);
-        Assert.Contains("XorNet.Gpu.Download", Assert.Throws<InvalidOperationException>(() => net.GetParameters()).Message);
-        Assert.Contains("XorNet.Gpu.Download", Assert.Throws<InvalidOperationException>(() => net.GetDense1Output(1)).Message);
+        Assert.Contains("XorNet.Gpu.GetParameters was called on thread", Assert.Throws<InvalidOperationException>(() => net.GetParameters()).Message);
+        Assert.Contains("XorNet.Gpu.GetDense1Output was called on thread", Assert.Throws<InvalidOperationException>(() => net.GetDense1Output(1)).Message);
         Assert.Contains("XorNet.Gpu.Synchronize", Assert.Throws<InvalidOperationException>(net.Synchronize).Message);
 
         parking.Release.Set();
